@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian bookworm packages klasgw needs to build, run and test,
+# skipping those already present. Run as root (or with sudo available).
+# The list is the one in README.md; keep them together.
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config clang
+    libmicrohttpd-dev libgnutls28-dev
+    libxml2-dev libxml2-utils libxslt1-dev xsltproc
+    gsoap libgsoap-dev
+    libcurl4-openssl-dev curl
+    libsqlite3-dev sqlite3
+    libjansson-dev libinih-dev libcmocka-dev
+    python3 python3-zeep
+    nodejs npm
+    wrk openssl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing+=("$p")
+    fi
+done
+# A machine may carry node and npm from outside Debian; those do.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    keep=()
+    for p in "${missing[@]}"; do
+        [[ "$p" == nodejs || "$p" == npm ]] || keep+=("$p")
+    done
+    missing=("${keep[@]}")
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

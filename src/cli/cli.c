@@ -1,0 +1,246 @@
+/*
+ * cli.c - command table, global options, help texts and dispatch.
+ *
+ * The help of every command lives here, in one table, so `klasgw --help`,
+ * `klasgw help CMD` and `klasgw CMD --help` print the same text. What a
+ * command does lives in its cmd_<name>.c.
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+
+struct command {
+    const char *name;
+    const char *summary;
+    const char *usage;
+    const char *help;
+    int (*run)(struct gw_cli *, int, char **);
+};
+
+static const struct command commands[] = {
+    {"serve", "run the gateway in the foreground",
+     "klasgw [-c FILE] serve",
+     "Opens (and migrates) the store, then serves REST/FHIR and SOAP on\n"
+     "server.listen:server.port, runs the outbox worker and the scheduler\n"
+     "(retries, daily retention purge). Stops cleanly on SIGTERM or SIGINT:\n"
+     "requests in flight are finished and committed first.\n",
+     gw_cmd_serve},
+    {"validate", "validate KLAS message Bundles without storing them",
+     "klasgw validate [--format json|xml|text] FILE...",
+     "Reads each FILE (FHIR JSON or XML, sniffed; - for standard input),\n"
+     "checks it against the KLAS profiles, schemas and business rules, and\n"
+     "prints one OperationOutcome per file.\n"
+     "  --format F   json, xml or text (default text)\n"
+     "Exit status: 0 every file valid, 1 some file invalid, 2 unusable\n"
+     "input (unreadable, not JSON or XML).\n",
+     gw_cmd_validate},
+    {"migrate", "create or upgrade the database schema",
+     "klasgw [-c FILE] migrate [--status]",
+     "Applies every pending schema migration to store.path in one\n"
+     "transaction each (serve also does this at start).\n"
+     "  --status   only print the current and latest schema version\n",
+     gw_cmd_migrate},
+    {"purge", "remove personal data past its retention period",
+     "klasgw [-c FILE] purge [--dry-run] [--now YYYY-MM-DDTHH:MM:SSZ]",
+     "Removes motivations without an application 12 months after creation\n"
+     "and decided cases 36 months after the decision (retention.* keys),\n"
+     "keeping counts; each purge is audited. serve runs this daily.\n"
+     "  --dry-run   count what would be purged, change nothing\n"
+     "  --now T     pretend the time is T (for checks and tests)\n",
+     gw_cmd_purge},
+    {"outbox", "inspect and steer outbound deliveries",
+     "klasgw [-c FILE] outbox list [--state S] | show ID | retry ID | dead",
+     "  list [--state pending|inflight|done|dead]   list items, newest first\n"
+     "  show ID     one item with its attempts and last error\n"
+     "  retry ID    put a dead or failed item back in the queue now\n"
+     "  dead        list the dead letters\n",
+     gw_cmd_outbox},
+    {"audit", "verify and export the audit log",
+     "klasgw [-c FILE] audit verify | export [--case REFNR] [--since T]",
+     "  verify   walk the hash chain; exit 1 and name the first broken row\n"
+     "           if any row was edited or removed\n"
+     "  export   print audit records as a FHIR Bundle of AuditEvent\n",
+     gw_cmd_audit},
+    {"sim", "run a peer simulator (HSA, LV, pharmacy webhook)",
+     "klasgw [-c FILE] sim hsa|lv|pharmacy [--port N] [--fail MODE]",
+     "Runs one peer simulator in the foreground for demos and tests.\n"
+     "  hsa        HSA credentials service from a fixture of prescribers\n"
+     "  lv         Läkemedelsverket: registers, requests supplements, decides\n"
+     "  pharmacy   webhook receiver that logs notifications\n"
+     "  --fail M   down, slow, fault or fault200, to test failure handling\n",
+     gw_cmd_sim},
+    {"check-config", "check a configuration file and print it",
+     "klasgw [-c FILE] check-config [--keys]",
+     "Reads the configuration (file, then KLASGW_<SECTION>_<KEY> variables),\n"
+     "checks every value and prints the effective configuration.\n"
+     "  --keys   list every key with its default and meaning\n",
+     gw_cmd_check_config},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *
+find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void
+print_main_help(FILE *out)
+{
+    fprintf(out,
+            "klasgw %s - gateway for Swedish licence-medicine cases (KLAS)\n"
+            "\n"
+            "Usage: klasgw [-c FILE] [--log-level L] COMMAND [ARGS]\n"
+            "       klasgw help COMMAND | COMMAND --help\n"
+            "\n"
+            "Global options:\n"
+            "  -c, --config FILE   configuration file (INI; see\n"
+            "                      adapter/klasgw.conf.example); without it,\n"
+            "                      defaults and KLASGW_* variables only\n"
+            "  --log-level L       debug, info, warn, error or off\n"
+            "  -h, --help          this help\n"
+            "  -V, --version       print the version\n"
+            "\n"
+            "Commands:\n",
+            GW_VERSION);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\nEnvironment: KLASGW_<SECTION>_<KEY> overrides a configuration "
+            "key,\ne.g. KLASGW_SERVER_PORT=9090.\n"
+            "Exit status: 0 ok, 1 failure, 2 usage error, 3 not available.\n");
+}
+
+void
+gw_cli_print_command_help(const char *name, FILE *out)
+{
+    const struct command *c = find_command(name);
+
+    if (c == NULL)
+        return;
+    fprintf(out, "Usage: %s\n\n%s — %s.\n\n%s", c->usage, c->name, c->summary,
+            c->help);
+}
+
+gw_rc
+gw_cli_load_config(struct gw_cli *cli)
+{
+    struct gw_err err;
+    enum gw_log_level level;
+    gw_rc rc;
+
+    if (cli->cfg_loaded)
+        return GW_OK;
+    gw_err_clear(&err);
+    rc = gw_config_init(&cli->cfg);
+    if (rc == GW_OK)
+        rc = gw_config_load(&cli->cfg, cli->config_path, &err);
+    if (rc != GW_OK) {
+        fprintf(stderr, "klasgw: configuration: %s\n",
+                err.detail[0] ? err.detail : gw_rc_message(rc));
+        gw_config_release(&cli->cfg);
+        return rc;
+    }
+    cli->cfg_loaded = 1;
+    if (gw_log_level_parse(cli->log_level ? cli->log_level
+                                          : cli->cfg.log_level,
+                           &level) == GW_OK)
+        gw_log_set_level(level);
+    return GW_OK;
+}
+
+static int
+wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int
+gw_cli_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct gw_cli cli;
+    const struct command *cmd;
+    enum gw_log_level level;
+    int c, status;
+
+    memset(&cli, 0, sizeof(cli));
+    /* '+' stops at the first non-option: the command owns the rest. */
+    while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            cli.config_path = optarg;
+            break;
+        case 'l':
+            if (gw_log_level_parse(optarg, &level) != GW_OK) {
+                fprintf(stderr, "klasgw: --log-level: expected debug, info, "
+                                "warn, error or off\n");
+                return GW_EXIT_USAGE;
+            }
+            cli.log_level = optarg;
+            gw_log_set_level(level);
+            break;
+        case 'h':
+            print_main_help(stdout);
+            return GW_EXIT_OK;
+        case 'V':
+            printf("klasgw %s\n", GW_VERSION);
+            return GW_EXIT_OK;
+        default:
+            fprintf(stderr, "Try 'klasgw --help'.\n");
+            return GW_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        print_main_help(stderr);
+        return GW_EXIT_USAGE;
+    }
+    if (strcmp(argv[optind], "help") == 0) {
+        if (optind + 1 >= argc) {
+            print_main_help(stdout);
+            return GW_EXIT_OK;
+        }
+        if (find_command(argv[optind + 1]) == NULL) {
+            fprintf(stderr, "klasgw: unknown command '%s'\n", argv[optind + 1]);
+            return GW_EXIT_USAGE;
+        }
+        gw_cli_print_command_help(argv[optind + 1], stdout);
+        return GW_EXIT_OK;
+    }
+    cmd = find_command(argv[optind]);
+    if (cmd == NULL) {
+        fprintf(stderr, "klasgw: unknown command '%s'. Try 'klasgw --help'.\n",
+                argv[optind]);
+        return GW_EXIT_USAGE;
+    }
+    argc -= optind;
+    argv += optind;
+    if (wants_help(argc, argv)) {
+        gw_cli_print_command_help(cmd->name, stdout);
+        return GW_EXIT_OK;
+    }
+    optind = 1; /* the handler parses its own options */
+    status = cmd->run(&cli, argc, argv);
+    if (cli.cfg_loaded)
+        gw_config_release(&cli.cfg);
+    return status;
+}

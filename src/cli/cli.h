@@ -1,0 +1,50 @@
+/*
+ * cli.h - the klasgw command line: `klasgw [global options] COMMAND [args]`.
+ *
+ * cli.c owns the table of commands (name, one-line summary, usage, help),
+ * global options (--config, --log-level, --help, --version) and dispatch.
+ * Each command's handler lives in its own file, cmd_<name>.c, next to it.
+ * A handler gets its own argv (argv[0] is the command name), parses its
+ * options with getopt_long, and returns the process exit status:
+ *   0 success, 1 failure (or "invalid" for validate), 2 usage error or
+ *   unusable input, 3 command not available yet.
+ */
+#ifndef GW_CLI_CLI_H
+#define GW_CLI_CLI_H
+
+#include "config/config.h"
+
+enum {
+    GW_EXIT_OK = 0,
+    GW_EXIT_FAIL = 1,
+    GW_EXIT_USAGE = 2,
+    GW_EXIT_UNAVAILABLE = 3
+};
+
+struct gw_cli {
+    const char *config_path; /* NULL: defaults + environment only */
+    const char *log_level;   /* NULL: from the configuration */
+    struct gw_config cfg;
+    int cfg_loaded;
+};
+
+/* Loads the configuration once (file, environment, checks) and applies the
+ * log level. Prints a clear error and returns non-OK when unusable. */
+gw_rc gw_cli_load_config(struct gw_cli *cli) GW_WARN_UNUSED;
+
+/* Prints the help of one command (usage + text) to out. */
+void gw_cli_print_command_help(const char *name, FILE *out);
+
+int gw_cli_main(int argc, char **argv);
+
+/* Handlers, one per cmd_<name>.c. */
+int gw_cmd_serve(struct gw_cli *cli, int argc, char **argv);
+int gw_cmd_validate(struct gw_cli *cli, int argc, char **argv);
+int gw_cmd_migrate(struct gw_cli *cli, int argc, char **argv);
+int gw_cmd_purge(struct gw_cli *cli, int argc, char **argv);
+int gw_cmd_outbox(struct gw_cli *cli, int argc, char **argv);
+int gw_cmd_audit(struct gw_cli *cli, int argc, char **argv);
+int gw_cmd_sim(struct gw_cli *cli, int argc, char **argv);
+int gw_cmd_check_config(struct gw_cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,329 @@
+/*
+ * config.c - INI file + environment into a read-only struct gw_config.
+ *
+ * Reading order: defaults from the table, then the file (inih), then
+ * KLASGW_<SECTION>_<KEY> variables, then range checks. Unknown keys in the
+ * file are errors (a typo must not silently fall back to a default). This
+ * module knows nothing of what the keys mean beyond their ranges.
+ */
+#include "config/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct key {
+    const char *section, *name, *def, *help;
+    enum gw_config_type type;
+    size_t offset;
+};
+
+static const struct key keys[] = {
+#define GW_CFG_ROW(sec, key, type, field, def, help)                          \
+    {#sec, #key, def, help, GW_CFG_##type, offsetof(struct gw_config, field)},
+    GW_CONFIG_KEYS(GW_CFG_ROW)
+#undef GW_CFG_ROW
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static gw_rc
+set_value(struct gw_config *cfg, const struct key *k, const char *value,
+          struct gw_err *err)
+{
+    char *p = (char *)cfg + k->offset;
+    char *end;
+    long v;
+
+    switch (k->type) {
+    case GW_CFG_STR: {
+        char *s = strdup(value);
+        if (s == NULL)
+            return GW_ENOMEM;
+        free(*(char **)p);
+        *(char **)p = s;
+        return GW_OK;
+    }
+    case GW_CFG_INT:
+        errno = 0;
+        v = strtol(value, &end, 10);
+        if (errno != 0 || end == value || *end != '\0')
+            return gw_err_set(err, GW_ECONFIG, NULL,
+                              "%s.%s: not a whole number", k->section, k->name);
+        *(long *)p = v;
+        return GW_OK;
+    case GW_CFG_BOOL:
+        if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
+            strcmp(value, "1") == 0)
+            *(int *)p = 1;
+        else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 ||
+                 strcmp(value, "0") == 0)
+            *(int *)p = 0;
+        else
+            return gw_err_set(err, GW_ECONFIG, NULL,
+                              "%s.%s: expected true or false", k->section,
+                              k->name);
+        return GW_OK;
+    }
+    return GW_EINTERNAL;
+}
+
+gw_rc
+gw_config_init(struct gw_config *cfg)
+{
+    gw_rc rc = GW_OK;
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < NKEYS && rc == GW_OK; i++)
+        rc = set_value(cfg, &keys[i], keys[i].def, NULL);
+    if (rc == GW_OK && (cfg->source = strdup("(defaults)")) == NULL)
+        rc = GW_ENOMEM;
+    return rc;
+}
+
+void
+gw_config_release(struct gw_config *cfg)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].type == GW_CFG_STR) {
+            char **p = (char **)((char *)cfg + keys[i].offset);
+            free(*p);
+            *p = NULL;
+        }
+    for (size_t i = 0; i < cfg->nclients; i++) {
+        free(cfg->clients[i].match);
+        free(cfg->clients[i].role);
+        free(cfg->clients[i].gln);
+    }
+    free(cfg->clients);
+    free(cfg->source);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+static gw_rc
+add_client(struct gw_config *cfg, const char *match, const char *value,
+           struct gw_err *err)
+{
+    struct gw_config_client *c, *grown;
+    char role[32] = "", gln[32] = "";
+    int n = sscanf(value, "%31s %31s", role, gln);
+
+    if (n < 1 || (strcmp(role, "ehr") != 0 && strcmp(role, "pharmacy") != 0 &&
+                  strcmp(role, "lv") != 0 && strcmp(role, "operator") != 0))
+        return gw_err_set(err, GW_ECONFIG, NULL,
+                          "clients.%s: role must be ehr, pharmacy, lv or "
+                          "operator", match);
+    if (strcmp(role, "pharmacy") == 0 && n < 2)
+        return gw_err_set(err, GW_ECONFIG, NULL,
+                          "clients.%s: a pharmacy needs its GLN", match);
+    if (strncmp(match, "serial:", 7) != 0 && strncmp(match, "sha256:", 7) != 0)
+        return gw_err_set(err, GW_ECONFIG, NULL,
+                          "clients.%s: match must start with serial: or "
+                          "sha256:", match);
+    grown = realloc(cfg->clients, (cfg->nclients + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return GW_ENOMEM;
+    cfg->clients = grown;
+    c = &cfg->clients[cfg->nclients];
+    c->match = strdup(match);
+    c->role = strdup(role);
+    c->gln = n >= 2 ? strdup(gln) : NULL;
+    cfg->nclients++;
+    if (c->match == NULL || c->role == NULL || (n >= 2 && c->gln == NULL))
+        return GW_ENOMEM;
+    return GW_OK;
+}
+
+struct parse_ctx {
+    struct gw_config *cfg;
+    struct gw_err *err;
+    gw_rc rc;
+};
+
+static int
+on_entry(void *user, const char *section, const char *name, const char *value)
+{
+    struct parse_ctx *ctx = user;
+
+    if (ctx->rc != GW_OK)
+        return 0;
+    if (strcmp(section, "clients") == 0) {
+        ctx->rc = add_client(ctx->cfg, name, value, ctx->err);
+        return ctx->rc == GW_OK;
+    }
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].section, section) == 0 &&
+            strcmp(keys[i].name, name) == 0) {
+            ctx->rc = set_value(ctx->cfg, &keys[i], value, ctx->err);
+            return ctx->rc == GW_OK;
+        }
+    ctx->rc = gw_err_set(ctx->err, GW_ECONFIG, NULL, "%s.%s: unknown key",
+                         section, name);
+    return 0;
+}
+
+static gw_rc
+check(const struct gw_config *cfg, struct gw_err *err)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+        long min, max;
+    } ranges[] = {
+        {"server.port", offsetof(struct gw_config, server_port), 0, 65535},
+        {"server.threads", offsetof(struct gw_config, server_threads), 1, 256},
+        {"server.max_body_bytes",
+         offsetof(struct gw_config, server_max_body_bytes), 1024, 1L << 30},
+        {"server.max_header_bytes",
+         offsetof(struct gw_config, server_max_header_bytes), 1024, 1L << 20},
+        {"server.max_connections",
+         offsetof(struct gw_config, server_max_connections), 1, 65536},
+        {"server.connection_timeout_s",
+         offsetof(struct gw_config, server_connection_timeout_s), 1, 3600},
+        {"store.batch_max", offsetof(struct gw_config, store_batch_max), 1,
+         10000},
+        {"store.busy_timeout_ms",
+         offsetof(struct gw_config, store_busy_timeout_ms), 0, 600000},
+        {"xml.max_depth", offsetof(struct gw_config, xml_max_depth), 8, 1000},
+        {"xml.max_attributes", offsetof(struct gw_config, xml_max_attributes),
+         4, 1000},
+        {"xml.max_string_bytes",
+         offsetof(struct gw_config, xml_max_string_bytes), 1024, 1L << 30},
+        {"outbox.max_attempts", offsetof(struct gw_config, outbox_max_attempts),
+         1, 1000},
+        {"outbox.backoff_base_ms",
+         offsetof(struct gw_config, outbox_backoff_base_ms), 1, 86400000},
+        {"outbox.backoff_cap_ms",
+         offsetof(struct gw_config, outbox_backoff_cap_ms), 1, 86400000},
+        {"outbox.per_peer_concurrency",
+         offsetof(struct gw_config, outbox_per_peer_concurrency), 1, 256},
+        {"retention.motivation_months",
+         offsetof(struct gw_config, retention_motivation_months), 1, 120},
+        {"retention.decided_months",
+         offsetof(struct gw_config, retention_decided_months), 1, 240},
+        {"retention.purge_hour_utc",
+         offsetof(struct gw_config, retention_purge_hour_utc), 0, 23},
+        {"hsa.timeout_ms", offsetof(struct gw_config, hsa_timeout_ms), 10,
+         600000},
+        {"hsa.cache_ttl_s", offsetof(struct gw_config, hsa_cache_ttl_s), 0,
+         604800},
+        {"lv.timeout_ms", offsetof(struct gw_config, lv_timeout_ms), 10,
+         600000},
+    };
+    const char *lv = cfg->log_level;
+
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+        long v = *(const long *)((const char *)cfg + ranges[i].offset);
+        if (v < ranges[i].min || v > ranges[i].max)
+            return gw_err_set(err, GW_ECONFIG, NULL,
+                              "%s: %ld is outside %ld..%ld", ranges[i].name, v,
+                              ranges[i].min, ranges[i].max);
+    }
+    if (strcmp(lv, "debug") && strcmp(lv, "info") && strcmp(lv, "warn") &&
+        strcmp(lv, "error") && strcmp(lv, "off"))
+        return gw_err_set(err, GW_ECONFIG, NULL,
+                          "log.level: expected debug, info, warn, error or "
+                          "off");
+    if (!cfg->server_plain_http &&
+        (cfg->server_tls_cert[0] == '\0' || cfg->server_tls_key[0] == '\0'))
+        return gw_err_set(err, GW_ECONFIG, NULL,
+                          "server.tls_cert and server.tls_key are required "
+                          "unless server.plain_http = true");
+    if (cfg->outbox_backoff_cap_ms < cfg->outbox_backoff_base_ms)
+        return gw_err_set(err, GW_ECONFIG, NULL,
+                          "outbox.backoff_cap_ms is below "
+                          "outbox.backoff_base_ms");
+    return GW_OK;
+}
+
+gw_rc
+gw_config_load(struct gw_config *cfg, const char *path, struct gw_err *err)
+{
+    struct parse_ctx ctx = {cfg, err, GW_OK};
+    char env[128];
+
+    if (path != NULL) {
+        FILE *f = fopen(path, "r");
+        int line;
+        if (f == NULL)
+            return gw_err_set(err, GW_ECONFIG, NULL, "%s: cannot open: %s",
+                              path, strerror(errno));
+        line = ini_parse_file(f, on_entry, &ctx);
+        fclose(f);
+        if (ctx.rc != GW_OK)
+            return ctx.rc;
+        if (line != 0)
+            return gw_err_set(err, GW_ECONFIG, NULL,
+                              "%s:%d: not a valid INI line", path, line);
+        free(cfg->source);
+        if ((cfg->source = strdup(path)) == NULL)
+            return GW_ENOMEM;
+    }
+    for (size_t i = 0; i < NKEYS; i++) {
+        const char *v;
+        size_t n = (size_t)snprintf(env, sizeof(env), "KLASGW_%s_%s",
+                                    keys[i].section, keys[i].name);
+        for (size_t j = 0; j < n && j < sizeof(env); j++)
+            env[j] = (char)toupper((unsigned char)env[j]);
+        v = getenv(env);
+        if (v != NULL) {
+            gw_rc rc = set_value(cfg, &keys[i], v, err);
+            if (rc != GW_OK)
+                return rc;
+        }
+    }
+    return check(cfg, err);
+}
+
+void
+gw_config_print(const struct gw_config *cfg, FILE *out)
+{
+    const char *section = "";
+
+    fprintf(out, "# effective configuration, from %s and the environment\n",
+            cfg->source);
+    for (size_t i = 0; i < NKEYS; i++) {
+        const char *p = (const char *)cfg + keys[i].offset;
+        if (strcmp(section, keys[i].section) != 0) {
+            section = keys[i].section;
+            fprintf(out, "\n[%s]\n", section);
+        }
+        switch (keys[i].type) {
+        case GW_CFG_STR:
+            fprintf(out, "%s = %s\n", keys[i].name, *(char *const *)p);
+            break;
+        case GW_CFG_INT:
+            fprintf(out, "%s = %ld\n", keys[i].name, *(const long *)p);
+            break;
+        case GW_CFG_BOOL:
+            fprintf(out, "%s = %s\n", keys[i].name,
+                    *(const int *)p ? "true" : "false");
+            break;
+        }
+    }
+    fprintf(out, "\n[clients]\n");
+    for (size_t i = 0; i < cfg->nclients; i++)
+        fprintf(out, "%s = %s%s%s\n", cfg->clients[i].match,
+                cfg->clients[i].role, cfg->clients[i].gln ? " " : "",
+                cfg->clients[i].gln ? cfg->clients[i].gln : "");
+}
+
+void
+gw_config_print_keys(FILE *out)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        fprintf(out, "  %s.%s (default \"%s\")\n      %s\n", keys[i].section,
+                keys[i].name, keys[i].def, keys[i].help);
+}
+
+gw_rc
+gw_config_data_path(const struct gw_config *cfg, const char *rel, char *buf,
+                    size_t size)
+{
+    const char *dir = cfg->paths_data_dir[0] ? cfg->paths_data_dir
+                                             : GW_SOURCE_DIR;
+    int n = snprintf(buf, size, "%s/%s", dir, rel);
+
+    return (n < 0 || (size_t)n >= size) ? GW_ETOOLARGE : GW_OK;
+}

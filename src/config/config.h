@@ -1,0 +1,133 @@
+/*
+ * config.h - the gateway's configuration: read once from an INI file
+ * (adapter/klasgw.conf.example documents every key), then overridden from
+ * the environment, then checked; read-only afterwards.
+ *
+ * Every key is one row of GW_CONFIG_KEYS: section, key, type, struct field,
+ * default, and the one-line help that check-config prints. Environment
+ * overrides are named KLASGW_<SECTION>_<KEY> in capitals, e.g.
+ * KLASGW_SERVER_PORT=9090. To add a key: add a row here and document it in
+ * the example file (a unit test checks that both agree).
+ *
+ * The [clients] section is a list, not fixed keys: each line maps one client
+ * certificate to a role, see gw_config_client.
+ */
+#ifndef GW_CONFIG_CONFIG_H
+#define GW_CONFIG_CONFIG_H
+
+#include <stdio.h>
+
+#include "core/err.h"
+
+enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
+
+/* XX(section, key, type, field, default (as text), help) */
+#define GW_CONFIG_KEYS(XX)                                                    \
+    XX(server, listen, STR, server_listen, "127.0.0.1",                        \
+       "address to listen on (0.0.0.0 for every interface)")                  \
+    XX(server, port, INT, server_port, "8080", "TCP port of the HTTP front")   \
+    XX(server, threads, INT, server_threads, "8",                              \
+       "request threads in the pool")                                          \
+    XX(server, plain_http, BOOL, server_plain_http, "false",                   \
+       "serve plain HTTP without TLS (demo and tests only; logged as a "       \
+       "warning)")                                                             \
+    XX(server, tls_cert, STR, server_tls_cert, "",                             \
+       "PEM file with the server certificate chain")                           \
+    XX(server, tls_key, STR, server_tls_key, "",                               \
+       "PEM file with the server private key")                                 \
+    XX(server, tls_client_ca, STR, server_tls_client_ca, "",                   \
+       "PEM file with the CAs that client certificates must chain to")         \
+    XX(server, max_body_bytes, INT, server_max_body_bytes, "41943040",         \
+       "largest request body accepted (413 above)")                            \
+    XX(server, max_header_bytes, INT, server_max_header_bytes, "16384",        \
+       "largest request header block accepted")                                \
+    XX(server, max_connections, INT, server_max_connections, "512",            \
+       "concurrent connections before new ones are refused")                  \
+    XX(server, connection_timeout_s, INT, server_connection_timeout_s, "30",   \
+       "idle or slow connections are closed after this many seconds")         \
+    XX(store, path, STR, store_path, "./var/klasgw.db",                        \
+       "SQLite database file (created with its folder if missing)")            \
+    XX(store, batch_max, INT, store_batch_max, "256",                          \
+       "most submissions committed together in one transaction")               \
+    XX(store, busy_timeout_ms, INT, store_busy_timeout_ms, "5000",             \
+       "how long a reader waits on a locked database")                         \
+    XX(log, level, STR, log_level, "info", "debug, info, warn, error or off")  \
+    XX(xml, max_depth, INT, xml_max_depth, "64",                               \
+       "deepest element nesting accepted in XML and JSON input")               \
+    XX(xml, max_attributes, INT, xml_max_attributes, "32",                     \
+       "most attributes accepted on one XML element")                          \
+    XX(xml, max_string_bytes, INT, xml_max_string_bytes, "8388608",            \
+       "longest single text or attribute value accepted")                      \
+    XX(paths, data_dir, STR, paths_data_dir, "",                               \
+       "folder holding fhir-profiles/, wsdl/ and xslt/ (empty: the source "    \
+       "tree the binary was built from)")                                      \
+    XX(outbox, max_attempts, INT, outbox_max_attempts, "12",                   \
+       "deliveries tried before an item becomes a dead letter")                \
+    XX(outbox, backoff_base_ms, INT, outbox_backoff_base_ms, "1000",           \
+       "first retry delay; doubled each attempt, with jitter")                 \
+    XX(outbox, backoff_cap_ms, INT, outbox_backoff_cap_ms, "600000",           \
+       "longest retry delay")                                                  \
+    XX(outbox, per_peer_concurrency, INT, outbox_per_peer_concurrency, "4",    \
+       "deliveries in flight at once to one peer")                             \
+    XX(retention, motivation_months, INT, retention_motivation_months, "12",   \
+       "a motivation without application is purged this long after creation") \
+    XX(retention, decided_months, INT, retention_decided_months, "36",         \
+       "a decided case is purged this long after the decision")                \
+    XX(retention, purge_hour_utc, INT, retention_purge_hour_utc, "2",          \
+       "hour of the day (UTC) at which the daily purge runs")                  \
+    XX(hsa, url, STR, hsa_url, "http://127.0.0.1:8081/hsa",                    \
+       "endpoint of the HSA credentials service")                              \
+    XX(hsa, timeout_ms, INT, hsa_timeout_ms, "3000",                           \
+       "HSA call timeout; past it a fresh cache entry or 503 answers")         \
+    XX(hsa, cache_ttl_s, INT, hsa_cache_ttl_s, "3600",                         \
+       "how long an HSA answer is trusted")                                    \
+    XX(hsa, beredskap_orgs, STR, hsa_beredskap_orgs,                           \
+       "SE2021006545-0001 SE2021004078-0001 SE2021000555-0001",                \
+       "organisation HSA-ids whose prescribers may motivate beredskap "        \
+       "licences (Folkhälsomyndigheten, LV Giftinformationscentralen, "        \
+       "Socialstyrelsen), separated by spaces")                                \
+    XX(lv, url, STR, lv_url, "http://127.0.0.1:8082/lv",                       \
+       "endpoint of Läkemedelsverket's case system")                           \
+    XX(lv, timeout_ms, INT, lv_timeout_ms, "10000", "LV call timeout")
+
+/*
+ * One [clients] line: `<match> = <role> [<gln>]`, where match is
+ * `serial:<subject serialNumber or HSA-id>` or `sha256:<hex fingerprint>`
+ * and role is ehr, pharmacy (needs its GLN), lv or operator.
+ */
+struct gw_config_client {
+    char *match;
+    char *role;
+    char *gln; /* NULL unless pharmacy */
+};
+
+struct gw_config {
+#define GW_CFG_FIELD_STR char *
+#define GW_CFG_FIELD_INT long
+#define GW_CFG_FIELD_BOOL int
+#define GW_CFG_FIELD(sec, key, type, field, def, help) GW_CFG_FIELD_##type field;
+    GW_CONFIG_KEYS(GW_CFG_FIELD)
+#undef GW_CFG_FIELD
+    struct gw_config_client *clients;
+    size_t nclients;
+    char *source; /* the file read, or "(defaults)"; for logs */
+};
+
+/* Fills cfg with the defaults. Free with gw_config_release. */
+gw_rc gw_config_init(struct gw_config *cfg) GW_WARN_UNUSED;
+/* Reads path (NULL: defaults only), then the environment, then checks.
+ * On failure err names the key ("server.port") and cfg keeps defaults or
+ * partial values; release it either way. */
+gw_rc gw_config_load(struct gw_config *cfg, const char *path,
+                     struct gw_err *err) GW_WARN_UNUSED;
+void gw_config_release(struct gw_config *cfg);
+/* Prints every key with its value, as INI, for check-config. */
+void gw_config_print(const struct gw_config *cfg, FILE *out);
+/* Prints the table: section.key, default, help (for --help texts). */
+void gw_config_print_keys(FILE *out);
+/* Resolves a data file (e.g. "fhir-profiles/xsd/fhir-klas.xsd") against
+ * paths.data_dir into buf. */
+gw_rc gw_config_data_path(const struct gw_config *cfg, const char *rel,
+                          char *buf, size_t size) GW_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * test_core.c - the error table, the capped buffer and log quoting.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+
+static void
+test_err_table_rows_are_complete_and_consistent(void **state)
+{
+    static const struct {
+        gw_rc rc;
+        int http;
+        const char *fhir, *riv;
+    } cases[] = {
+        {GW_OK, 200, "informational", ""},
+        {GW_EVALIDATION, 422, "invariant", "VALIDATION_ERROR"},
+        {GW_ETOOLARGE, 413, "too-long", "VALIDATION_ERROR"},
+        {GW_EMEDIATYPE, 415, "not-supported", "VALIDATION_ERROR"},
+        {GW_EFORBIDDEN, 403, "forbidden", "APPLICATION_ERROR"},
+        {GW_EUNAUTH, 401, "login", "APPLICATION_ERROR"},
+        {GW_ENOTFOUND, 404, "not-found", "APPLICATION_ERROR"},
+        {GW_EPRECONDITION, 412, "conflict", "APPLICATION_ERROR"},
+        {GW_EUNAVAILABLE, 503, "transient", "TECHNICAL_ERROR"},
+        {GW_ESTORE, 500, "exception", "TECHNICAL_ERROR"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(gw_rc_http_status(cases[i].rc), cases[i].http);
+        assert_string_equal(gw_rc_fhir_code(cases[i].rc), cases[i].fhir);
+        assert_string_equal(gw_rc_riv_error_id(cases[i].rc), cases[i].riv);
+        assert_true(strlen(gw_rc_message(cases[i].rc)) > 0);
+        assert_true(strlen(gw_rc_message_sv(cases[i].rc)) > 0);
+    }
+    assert_string_equal(gw_rc_message_sv(GW_EVALIDATION),
+                        "Ett eller flera obligatoriska fält saknas eller är "
+                        "felaktigt ifyllda");
+    /* Only technical errors are worth resending. */
+    assert_true(gw_rc_is_retryable(GW_EUNAVAILABLE));
+    assert_false(gw_rc_is_retryable(GW_EVALIDATION));
+    assert_false(gw_rc_is_retryable(GW_ECONFLICT));
+    /* Unknown codes fall back to the internal error row. */
+    assert_string_equal(gw_rc_name((gw_rc)-9999), "EINTERNAL");
+}
+
+static void
+test_err_set_formats_and_tolerates_null(void **state)
+{
+    struct gw_err err;
+    (void)state;
+    gw_err_clear(&err);
+    assert_int_equal(gw_err_set(&err, GW_EINVAL, "Patient.birthDate",
+                                "not a date: %d", 7),
+                     GW_EINVAL);
+    assert_string_equal(err.path, "Patient.birthDate");
+    assert_string_equal(err.detail, "not a date: 7");
+    assert_int_equal(gw_err_set(NULL, GW_EIO, NULL, "x"), GW_EIO);
+}
+
+static void
+test_buf_refuses_growth_past_its_cap_and_keeps_content(void **state)
+{
+    struct gw_buf b;
+    size_t len;
+    char *p;
+    (void)state;
+    gw_buf_init(&b, 10);
+    assert_int_equal(gw_buf_append_str(&b, "12345"), GW_OK);
+    assert_int_equal(gw_buf_appendf(&b, "%d", 6789), GW_OK);
+    assert_int_equal(gw_buf_append_str(&b, "01"), GW_ETOOLARGE);
+    assert_string_equal(b.data, "123456789");
+    assert_int_equal(gw_buf_append_str(&b, "0"), GW_OK);
+    assert_int_equal(b.len, 10);
+    assert_int_equal(gw_buf_appendf(&b, "%s", "x"), GW_ETOOLARGE);
+    p = gw_buf_take(&b, &len);
+    assert_string_equal(p, "1234567890");
+    assert_int_equal(len, 10);
+    assert_null(b.data);
+    free(p);
+    p = gw_buf_take(&b, NULL); /* empty buffer still yields "" */
+    assert_string_equal(p, "");
+    free(p);
+    gw_buf_release(&b);
+}
+
+static void
+test_log_quote_escapes_controls_and_quotes(void **state)
+{
+    static const struct {
+        const char *name, *in, *out;
+    } cases[] = {
+        {"plain", "abc", "\"abc\""},
+        {"quote", "a\"b", "\"a\\\"b\""},
+        {"backslash", "a\\b", "\"a\\\\b\""},
+        {"newline", "a\nb", "\"a\\x0ab\""},
+        {"null", NULL, "\"\""},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (strcmp(gw_log_quote(cases[i].in), cases[i].out) != 0)
+            fail_msg("case %s: got %s", cases[i].name,
+                     gw_log_quote(cases[i].in));
+    char longs[1000];
+    memset(longs, 'x', sizeof(longs) - 1);
+    longs[sizeof(longs) - 1] = '\0';
+    assert_int_equal(strlen(gw_log_quote(longs)), 202);
+}
+
+static void
+test_log_level_parse(void **state)
+{
+    enum gw_log_level l;
+    (void)state;
+    assert_int_equal(gw_log_level_parse("warn", &l), GW_OK);
+    assert_int_equal(l, GW_LOG_WARN);
+    assert_int_equal(gw_log_level_parse("verbose", &l), GW_EINVAL);
+    assert_int_equal(gw_log_level_parse(NULL, &l), GW_EINVAL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_err_table_rows_are_complete_and_consistent),
+        cmocka_unit_test(test_err_set_formats_and_tolerates_null),
+        cmocka_unit_test(test_buf_refuses_growth_past_its_cap_and_keeps_content),
+        cmocka_unit_test(test_log_quote_escapes_controls_and_quotes),
+        cmocka_unit_test(test_log_level_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
