@@ -92,6 +92,7 @@ gw_config_release(struct gw_config *cfg)
             *p = NULL;
         }
     for (size_t i = 0; i < cfg->nclients; i++) {
+        free(cfg->clients[i].label);
         free(cfg->clients[i].match);
         free(cfg->clients[i].role);
         free(cfg->clients[i].gln);
@@ -102,35 +103,42 @@ gw_config_release(struct gw_config *cfg)
 }
 
 static gw_rc
-add_client(struct gw_config *cfg, const char *match, const char *value,
+add_client(struct gw_config *cfg, const char *label, const char *value,
            struct gw_err *err)
 {
     struct gw_config_client *c, *grown;
-    char role[32] = "", gln[32] = "";
-    int n = sscanf(value, "%31s %31s", role, gln);
+    char role[32] = "", match[256] = "", gln[32] = "";
+    int n = sscanf(value, "%31s %255s %31s", role, match, gln);
 
-    if (n < 1 || (strcmp(role, "ehr") != 0 && strcmp(role, "pharmacy") != 0 &&
-                  strcmp(role, "lv") != 0 && strcmp(role, "operator") != 0))
+    if (n < 2)
+        return gw_err_set(err, GW_ECONFIG, NULL,
+                          "clients.%s: expected '<role> <match> [<GLN>]'",
+                          label);
+    if (strcmp(role, "ehr") != 0 && strcmp(role, "pharmacy") != 0 &&
+        strcmp(role, "lv") != 0 && strcmp(role, "operator") != 0)
         return gw_err_set(err, GW_ECONFIG, NULL,
                           "clients.%s: role must be ehr, pharmacy, lv or "
-                          "operator", match);
-    if (strcmp(role, "pharmacy") == 0 && n < 2)
-        return gw_err_set(err, GW_ECONFIG, NULL,
-                          "clients.%s: a pharmacy needs its GLN", match);
+                          "operator", label);
     if (strncmp(match, "serial:", 7) != 0 && strncmp(match, "sha256:", 7) != 0)
         return gw_err_set(err, GW_ECONFIG, NULL,
                           "clients.%s: match must start with serial: or "
-                          "sha256:", match);
+                          "sha256:", label);
+    if (strcmp(role, "pharmacy") == 0 && n < 3)
+        return gw_err_set(err, GW_ECONFIG, NULL,
+                          "clients.%s: a pharmacy needs its GLN", label);
     grown = realloc(cfg->clients, (cfg->nclients + 1) * sizeof(*grown));
     if (grown == NULL)
         return GW_ENOMEM;
     cfg->clients = grown;
     c = &cfg->clients[cfg->nclients];
+    memset(c, 0, sizeof(*c));
+    cfg->nclients++;
+    c->label = strdup(label);
     c->match = strdup(match);
     c->role = strdup(role);
-    c->gln = n >= 2 ? strdup(gln) : NULL;
-    cfg->nclients++;
-    if (c->match == NULL || c->role == NULL || (n >= 2 && c->gln == NULL))
+    c->gln = n >= 3 ? strdup(gln) : NULL;
+    if (c->label == NULL || c->match == NULL || c->role == NULL ||
+        (n >= 3 && c->gln == NULL))
         return GW_ENOMEM;
     return GW_OK;
 }
@@ -304,8 +312,9 @@ gw_config_print(const struct gw_config *cfg, FILE *out)
     }
     fprintf(out, "\n[clients]\n");
     for (size_t i = 0; i < cfg->nclients; i++)
-        fprintf(out, "%s = %s%s%s\n", cfg->clients[i].match,
-                cfg->clients[i].role, cfg->clients[i].gln ? " " : "",
+        fprintf(out, "%s = %s %s%s%s\n", cfg->clients[i].label,
+                cfg->clients[i].role, cfg->clients[i].match,
+                cfg->clients[i].gln ? " " : "",
                 cfg->clients[i].gln ? cfg->clients[i].gln : "");
 }
 

@@ -91,11 +91,13 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
     XX(lv, timeout_ms, INT, lv_timeout_ms, "10000", "LV call timeout")
 
 /*
- * One [clients] line: `<match> = <role> [<gln>]`, where match is
- * `serial:<subject serialNumber or HSA-id>` or `sha256:<hex fingerprint>`
- * and role is ehr, pharmacy (needs its GLN), lv or operator.
+ * One [clients] line: `<label> = <role> <match> [<gln>]`. The label names
+ * the client in logs; match is `serial:<subject serialNumber or HSA-id>` or
+ * `sha256:<hex fingerprint of the certificate>`; role is ehr, pharmacy
+ * (needs its GLN), lv or operator.
  */
 struct gw_config_client {
+    char *label;
     char *match;
     char *role;
     char *gln; /* NULL unless pharmacy */

@@ -1,0 +1,198 @@
+/*
+ * test_config.c - configuration: defaults, file, environment, checks, and
+ * the promise that adapter/klasgw.conf.example documents every key.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+
+static char *
+write_temp(const char *text)
+{
+    static char path[64];
+    int fd;
+
+    snprintf(path, sizeof(path), "/tmp/klasgw-cfg-XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void
+test_config_defaults_demand_tls_material(void **state)
+{
+    struct gw_config cfg;
+    struct gw_err err;
+    (void)state;
+    gw_err_clear(&err);
+    assert_int_equal(gw_config_init(&cfg), GW_OK);
+    assert_int_equal(cfg.server_port, 8080);
+    assert_false(cfg.server_plain_http);
+    /* Without TLS material the defaults refuse to start... */
+    assert_int_equal(gw_config_load(&cfg, NULL, &err), GW_ECONFIG);
+    assert_non_null(strstr(err.detail, "plain_http"));
+    gw_config_release(&cfg);
+}
+
+static void
+test_config_file_then_environment_wins(void **state)
+{
+    struct gw_config cfg;
+    struct gw_err err;
+    char *path = write_temp("[server]\nplain_http = true\nport = 9000\n"
+                            "[clients]\napotek1 = pharmacy serial:SE7350000000-APO1 "
+                            "7350000000016\n");
+    (void)state;
+    gw_err_clear(&err);
+    setenv("KLASGW_SERVER_PORT", "9100", 1);
+    assert_int_equal(gw_config_init(&cfg), GW_OK);
+    assert_int_equal(gw_config_load(&cfg, path, &err), GW_OK);
+    assert_int_equal(cfg.server_port, 9100);
+    assert_true(cfg.server_plain_http);
+    assert_int_equal(cfg.nclients, 1);
+    assert_string_equal(cfg.clients[0].role, "pharmacy");
+    assert_string_equal(cfg.clients[0].gln, "7350000000016");
+    assert_string_equal(cfg.clients[0].match, "serial:SE7350000000-APO1");
+    assert_string_equal(cfg.clients[0].label, "apotek1");
+    unsetenv("KLASGW_SERVER_PORT");
+    gw_config_release(&cfg);
+    unlink(path);
+}
+
+static void
+test_config_refuses_bad_values_naming_the_key(void **state)
+{
+    static const struct {
+        const char *name, *text, *expect;
+    } cases[] = {
+        {"unknown key", "[server]\nplain_http = true\nprot = 1\n",
+         "server.prot: unknown key"},
+        {"not a number", "[server]\nplain_http = true\nport = 80a\n",
+         "server.port: not a whole number"},
+        {"out of range", "[server]\nplain_http = true\nport = 70000\n",
+         "server.port: 70000 is outside"},
+        {"bad bool", "[server]\nplain_http = maybe\n",
+         "server.plain_http: expected true or false"},
+        {"bad level", "[server]\nplain_http = true\n[log]\nlevel = loud\n",
+         "log.level"},
+        {"pharmacy without gln",
+         "[server]\nplain_http = true\n[clients]\na = pharmacy serial:X\n",
+         "needs its GLN"},
+        {"unknown role",
+         "[server]\nplain_http = true\n[clients]\na = admin serial:X\n",
+         "role must be"},
+        {"bad match", "[server]\nplain_http = true\n[clients]\na = ehr cn:X\n",
+         "match must start"},
+        {"backoff cap below base",
+         "[server]\nplain_http = true\n[outbox]\nbackoff_base_ms = 5000\n"
+         "backoff_cap_ms = 1000\n",
+         "backoff_cap_ms"},
+        {"not ini", "[server\n", "not a valid INI line"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gw_config cfg;
+        struct gw_err err;
+        char *path = write_temp(cases[i].text);
+        gw_err_clear(&err);
+        assert_int_equal(gw_config_init(&cfg), GW_OK);
+        if (gw_config_load(&cfg, path, &err) != GW_ECONFIG ||
+            strstr(err.detail, cases[i].expect) == NULL)
+            fail_msg("case %s: got '%s'", cases[i].name, err.detail);
+        gw_config_release(&cfg);
+        unlink(path);
+    }
+}
+
+/* Every key of the table appears in the example with its default value,
+ * except those the example deliberately changes for the demo. */
+static void
+test_config_example_documents_every_key_with_its_default(void **state)
+{
+    char path[512], *printed = NULL, line[512], section[64] = "";
+    size_t plen = 0;
+    FILE *mem, *f;
+    struct gw_config cfg;
+    (void)state;
+
+    assert_int_equal(gw_config_init(&cfg), GW_OK);
+    mem = open_memstream(&printed, &plen);
+    gw_config_print(&cfg, mem); /* the defaults, as INI */
+    fclose(mem);
+    gw_config_release(&cfg);
+
+    snprintf(path, sizeof(path), "%s/adapter/klasgw.conf.example",
+             GW_SOURCE_DIR);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    {
+        /* Collect "[section] key = value" lines of the example. */
+        char *example = NULL;
+        size_t elen = 0;
+        FILE *em = open_memstream(&example, &elen);
+        while (fgets(line, sizeof(line), f) != NULL) {
+            if (line[0] == ';' || line[0] == '\n')
+                continue;
+            if (line[0] == '[') {
+                sscanf(line, "[%63[^]]", section);
+                continue;
+            }
+            fprintf(em, "[%s] %s", section, line);
+        }
+        fclose(em);
+        fclose(f);
+
+        /* Walk the printed defaults and look each key up. */
+        char *save = NULL, *l;
+        section[0] = '\0';
+        for (l = strtok_r(printed, "\n", &save); l != NULL;
+             l = strtok_r(NULL, "\n", &save)) {
+            char key[128], want[512];
+            if (l[0] == '#')
+                continue;
+            if (l[0] == '[') {
+                sscanf(l, "[%63[^]]", section);
+                continue;
+            }
+            if (strcmp(section, "clients") == 0)
+                continue;
+            sscanf(l, "%127s", key);
+            if (strcmp(section, "server") == 0 &&
+                strcmp(key, "plain_http") == 0)
+                continue; /* the demo turns TLS off, and says so */
+            snprintf(want, sizeof(want), "[%s] %s\n", section, l);
+            /* "x = " for empty defaults is written "x =" in the file. */
+            size_t wl = strlen(want);
+            if (wl >= 3 && want[wl - 2] == ' ' && want[wl - 3] == '=') {
+                want[wl - 2] = '\n';
+                want[wl - 1] = '\0';
+            }
+            if (strstr(example, want) == NULL)
+                fail_msg("example lacks or changes: %s", want);
+        }
+        free(example);
+    }
+    free(printed);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_defaults_demand_tls_material),
+        cmocka_unit_test(test_config_file_then_environment_wins),
+        cmocka_unit_test(test_config_refuses_bad_values_naming_the_key),
+        cmocka_unit_test(test_config_example_documents_every_key_with_its_default),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
