@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The command line explains itself: --help, --version, every command's help
+# (three ways, same text), clear usage errors, check-config on the example.
+set -euo pipefail
+: "${KLASGW:?path of the klasgw binary}" "${GW_SOURCE_DIR:?source dir}"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
+
+"$KLASGW" --help >"$out/help" || fail "--help exits non-zero"
+grep -q "^Usage: klasgw" "$out/help" || fail "--help has no usage line"
+"$KLASGW" --version | grep -Eq '^klasgw [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
+
+commands="serve validate migrate purge outbox audit sim check-config"
+for c in $commands; do
+    grep -q "^  $c " "$out/help" || fail "--help does not list $c"
+    "$KLASGW" help "$c" >"$out/a" || fail "help $c exits non-zero"
+    "$KLASGW" "$c" --help >"$out/b" || fail "$c --help exits non-zero"
+    cmp -s "$out/a" "$out/b" || fail "help $c and $c --help differ"
+    grep -q "^Usage: klasgw" "$out/a" || fail "$c help has no usage line"
+    [ "$(wc -l <"$out/a")" -ge 4 ] || fail "$c help is too thin"
+done
+
+set +e
+"$KLASGW" frobnicate 2>"$out/err"; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "unknown command exits $rc, not 2"
+grep -q "unknown command 'frobnicate'" "$out/err" || fail "unknown command message"
+
+set +e
+"$KLASGW" >/dev/null 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "no command exits $rc, not 2"
+
+"$KLASGW" -c "$GW_SOURCE_DIR/adapter/klasgw.conf.example" check-config >"$out/cc" \
+    || fail "check-config refuses the example configuration"
+grep -q "configuration ok" "$out/cc" || fail "check-config does not say ok"
+"$KLASGW" check-config --keys | grep -q "store.path" || fail "check-config --keys"
+
+printf '[server]\nport = nope\n' >"$out/bad.conf"
+set +e
+"$KLASGW" -c "$out/bad.conf" check-config >/dev/null 2>"$out/err"; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "bad config exits $rc, not 1"
+grep -q "server.port" "$out/err" || fail "bad config error does not name the key"
+
+KLASGW_SERVER_PORT=9191 "$KLASGW" -c "$GW_SOURCE_DIR/adapter/klasgw.conf.example" \
+    check-config | grep -q "^port = 9191$" || fail "environment override"
+echo "cli: ok"
