@@ -1,0 +1,99 @@
+/*
+ * state.h - the licence case and what may happen to it.
+ *
+ * Statuses (KLAS's own codes): M Motiverad, A Ansökt, H Handläggs,
+ * KB Komplettering begärd, K Kompletterad, Bev Beviljad, Avs Avslag,
+ * Avi Avvisad. Events move a case from one status to another; each event
+ * may be triggered only by certain roles. The table in state.c is the one
+ * place that says what is allowed; everything else is refused.
+ */
+#ifndef GW_KLAS_STATE_H
+#define GW_KLAS_STATE_H
+
+#include "core/err.h"
+
+enum gw_case_status {
+    GW_CASE_NONE = 0, /* no case yet, or purged */
+    GW_CASE_M,
+    GW_CASE_A,
+    GW_CASE_H,
+    GW_CASE_KB,
+    GW_CASE_K,
+    GW_CASE_BEV,
+    GW_CASE_AVS,
+    GW_CASE_AVI,
+    GW_CASE_NSTATUS
+};
+
+enum gw_case_event {
+    GW_EV_SUBMIT = 0,          /* prescriber submits a motivation */
+    GW_EV_APPLY,               /* pharmacy applies on the motivation */
+    GW_EV_REAPPLY,             /* pharmacy applies again on a granted licence */
+    GW_EV_REGISTER,            /* LV has registered the application */
+    GW_EV_REQUEST_SUPPLEMENT,  /* LV asks for komplettering */
+    GW_EV_SUPPLEMENT,          /* prescriber or pharmacy supplements */
+    GW_EV_SUPPLEMENT_RECEIVED, /* LV has received the supplement */
+    GW_EV_GRANT,               /* decision: Beviljad */
+    GW_EV_REJECT,              /* decision: Avslag */
+    GW_EV_DISMISS,             /* decision: Avvisad */
+    GW_EV_PURGE,               /* retention removes the case */
+    GW_EV_NEVENT
+};
+
+enum gw_role {
+    GW_ROLE_PRESCRIBER = 0,
+    GW_ROLE_PHARMACY,
+    GW_ROLE_LV,
+    GW_ROLE_GATEWAY, /* the gateway itself: retention, delivery receipts */
+    GW_ROLE_NROLE
+};
+
+/* "M", "KB", "Bev", ...; "" for GW_CASE_NONE. Static strings. */
+const char *gw_case_status_code(enum gw_case_status s);
+/* "Motiverad", "Komplettering begärd", ... */
+const char *gw_case_status_name_sv(enum gw_case_status s);
+/* Parses a status code exactly as gw_case_status_code writes it. */
+gw_rc gw_case_status_parse(const char *code, enum gw_case_status *out)
+    GW_WARN_UNUSED;
+const char *gw_case_event_name(enum gw_case_event e); /* "apply", ... */
+const char *gw_role_name(enum gw_role r);             /* "pharmacy", ... */
+gw_rc gw_role_parse(const char *name, enum gw_role *out) GW_WARN_UNUSED;
+
+/*
+ * Whether `role` may trigger `event` on a case in status `from`; on GW_OK,
+ * *to is the status after it. For GW_EV_REAPPLY, `from` is the granted
+ * case and *to the status of the NEW case it creates (the granted one
+ * stays Bev); for GW_EV_PURGE *to is GW_CASE_NONE.
+ * Refusals: GW_ESTATE when the event does not fit the status (a second
+ * application on a motivation is one), GW_EFORBIDDEN when it fits but the
+ * role may not trigger it. err names status, event and role, in English.
+ */
+gw_rc gw_case_transition(enum gw_case_status from, enum gw_case_event event,
+                         enum gw_role role, enum gw_case_status *to,
+                         struct gw_err *err) GW_WARN_UNUSED;
+
+/* The motivation cannot be changed: from the application until LV decides
+ * (A, H, KB, K). */
+int gw_case_motivation_locked(enum gw_case_status s);
+/* Decided: Bev, Avs, Avi. */
+int gw_case_is_decided(enum gw_case_status s);
+
+/* Months within which a granted licence can be applied for again. */
+#define GW_REAPPLY_MONTHS 36
+/* Whether `today` is within GW_REAPPLY_MONTHS of the decision date (both
+ * y, m, d); the window closes on the same day of the month 36 months on. */
+int gw_case_reapply_open(int dy, int dm, int dd, int ty, int tm, int td);
+
+/*
+ * Who may supplement a case in KB: the prescriber who wrote the motivation,
+ * or a colleague at the same clinic (HSA-ids of the care unit), or the
+ * pharmacy that applied (by GLN). Arguments are the case's prescriber and
+ * clinic HSA-ids and pharmacy GLN, and the caller's; NULL never matches.
+ * GW_OK or GW_EFORBIDDEN with a reason.
+ */
+gw_rc gw_case_may_supplement(enum gw_role role, const char *case_prescriber,
+                             const char *case_clinic, const char *case_gln,
+                             const char *caller_id, const char *caller_clinic,
+                             struct gw_err *err) GW_WARN_UNUSED;
+
+#endif
