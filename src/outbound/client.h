@@ -1,0 +1,43 @@
+/*
+ * client.h - the one interface through which the gateway delivers to a
+ * peer (LV, a pharmacy's webhook, ...). The outbox worker knows only this.
+ *
+ * A peer implementation (outbound/lv.c, outbound/pharmacy.c, or a test
+ * transport) fills struct gw_peer. `send` delivers one item and classifies
+ * the outcome; it must be safe to call from several threads at once (up to
+ * outbox.per_peer_concurrency per peer) and must give up within its own
+ * timeout.
+ */
+#ifndef GW_OUTBOUND_CLIENT_H
+#define GW_OUTBOUND_CLIENT_H
+
+#include <stddef.h>
+
+#include "core/err.h"
+
+struct gw_outbox_item {
+    long long id;
+    char message_id[80]; /* stable: receivers drop duplicates by it */
+    char peer[32];
+    char kind[48];
+    char refnr[16];
+    char *payload; /* owned by the worker */
+    size_t payload_len;
+    int attempts; /* failed attempts before this one */
+};
+
+enum gw_delivery {
+    GW_DELIVERED = 0,  /* the peer has it */
+    GW_DELIVERY_RETRY, /* try again later (down, timeout, 5xx, fault) */
+    GW_DELIVERY_FAILED /* will never work: dead letter now */
+};
+
+struct gw_peer {
+    const char *name; /* matches gw_outbox_item.peer */
+    /* Delivers item; writes a short reason (no personal data) into why. */
+    enum gw_delivery (*send)(void *ctx, const struct gw_outbox_item *item,
+                             char *why, size_t why_size);
+    void *ctx;
+};
+
+#endif

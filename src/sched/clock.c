@@ -1,0 +1,121 @@
+/*
+ * clock.c - settable clock and UTC date arithmetic (see clock.h).
+ * The override is an atomic so request threads may read it while a test
+ * thread sets it.
+ */
+#include "sched/clock.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static _Atomic int64_t fixed_ms = -1;
+
+int64_t
+gw_clock_now_ms(void)
+{
+    struct timespec ts;
+    int64_t f = atomic_load(&fixed_ms);
+
+    if (f >= 0)
+        return f;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void gw_clock_set_ms(int64_t ms) { atomic_store(&fixed_ms, ms); }
+
+void
+gw_clock_advance_ms(int64_t delta)
+{
+    gw_clock_set_ms(gw_clock_now_ms() + delta);
+}
+
+void gw_clock_reset(void) { atomic_store(&fixed_ms, -1); }
+
+void
+gw_clock_format(int64_t ms, char *out, size_t size)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static int
+days_in(int y, int m)
+{
+    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return m == 1 && leap ? 29 : d[m];
+}
+
+gw_rc
+gw_clock_parse(const char *s, int64_t *out_ms)
+{
+    struct tm tm;
+    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, ms = 0, off = 0;
+    const char *p;
+
+    memset(&tm, 0, sizeof(tm));
+    if (s == NULL || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 ||
+        n != 10)
+        return GW_EINVAL;
+    p = s + n;
+    if (*p == 'T') {
+        if (sscanf(p, "T%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 9)
+            return GW_EINVAL;
+        p += n;
+        if (*p == '.') {
+            int digits = 0;
+            for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+                if (digits < 3)
+                    ms = ms * 10 + (*p - '0');
+            for (; digits < 3; digits++)
+                ms *= 10;
+        }
+        if (*p == 'Z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int oh, om;
+            if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5)
+                return GW_EINVAL;
+            off = (*p == '+' ? 1 : -1) * (oh * 60 + om);
+            p += 6;
+        } else {
+            return GW_EINVAL;
+        }
+    }
+    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo - 1) ||
+        h > 23 || mi > 59 || sec > 59)
+        return GW_EINVAL;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    *out_ms = ((int64_t)timegm(&tm) - (int64_t)off * 60) * 1000 + ms;
+    return GW_OK;
+}
+
+int64_t
+gw_clock_minus_months(int64_t ms, int months)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    int total;
+
+    gmtime_r(&t, &tm);
+    total = tm.tm_year * 12 + tm.tm_mon - months;
+    tm.tm_year = total / 12;
+    tm.tm_mon = total % 12;
+    if (tm.tm_mday > days_in(tm.tm_year + 1900, tm.tm_mon))
+        tm.tm_mday = days_in(tm.tm_year + 1900, tm.tm_mon);
+    return (int64_t)timegm(&tm) * 1000 + ms % 1000;
+}

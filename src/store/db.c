@@ -1,0 +1,459 @@
+/*
+ * db.c - opening the database: pragmas, migrations, connections, the
+ * statement cache, and start/stop of the writer.
+ *
+ * Migrations are a list of SQL scripts; PRAGMA user_version says how many
+ * have run. Each runs in its own transaction, so a crash mid-migration
+ * leaves the previous version intact. New versions only ever append to the
+ * list.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/log.h"
+#include "store/store_int.h"
+
+static const char *const migrations[] = {
+    /* 1: the initial schema. */
+    "CREATE TABLE cases ("
+    "  id INTEGER PRIMARY KEY,"
+    "  refnr TEXT NOT NULL UNIQUE,"
+    "  status TEXT NOT NULL,"
+    "  licence_type TEXT NOT NULL,"
+    "  beredskap INTEGER NOT NULL DEFAULT 0,"
+    "  prescriber_hsa TEXT,"
+    "  hospital_hsa TEXT, hospital_name TEXT,"
+    "  clinic_hsa TEXT, clinic_name TEXT,"
+    "  pharmacy_gln TEXT,"
+    "  drug_name TEXT, substances TEXT,"
+    "  patient_id TEXT,"
+    "  parent_refnr TEXT,"
+    "  version INTEGER NOT NULL DEFAULT 1,"
+    "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    "  applied_ms INTEGER, decided_ms INTEGER, purged_ms INTEGER);"
+    "CREATE INDEX cases_prescriber ON cases(prescriber_hsa, updated_ms);"
+    "CREATE INDEX cases_updated ON cases(updated_ms);"
+    "CREATE INDEX cases_status ON cases(status, created_ms);"
+    "CREATE INDEX cases_decided ON cases(decided_ms) WHERE decided_ms IS NOT NULL;"
+    "CREATE TABLE documents ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+    "  version INTEGER NOT NULL, kind TEXT NOT NULL, xml BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL, UNIQUE(case_id, version));"
+    "CREATE TABLE attachments ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+    "  doc_version INTEGER NOT NULL, description TEXT, content_type TEXT,"
+    "  hidden INTEGER NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL);"
+    "CREATE INDEX attachments_case ON attachments(case_id);"
+    "CREATE TABLE status_history ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+    "  from_status TEXT, to_status TEXT NOT NULL, event TEXT NOT NULL,"
+    "  actor TEXT NOT NULL, at_ms INTEGER NOT NULL);"
+    "CREATE INDEX history_case ON status_history(case_id);"
+    "CREATE TABLE inbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  message_id TEXT NOT NULL UNIQUE, sender TEXT NOT NULL,"
+    "  content_hash TEXT NOT NULL, refnr TEXT, version INTEGER,"
+    "  response_status INTEGER NOT NULL, response BLOB,"
+    "  received_ms INTEGER NOT NULL);"
+    "CREATE INDEX inbox_refnr ON inbox(refnr);"
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  message_id TEXT NOT NULL UNIQUE, peer TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  refnr TEXT, payload BLOB NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN"
+    "    ('pending', 'inflight', 'done', 'dead')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER NOT NULL,"
+    "  last_error TEXT, created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX outbox_due ON outbox(peer, state, next_attempt_ms);"
+    "CREATE TABLE hsa_cache ("
+    "  person_hsa TEXT PRIMARY KEY, answer BLOB NOT NULL,"
+    "  fetched_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
+    "CREATE TABLE audit ("
+    "  seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, system TEXT NOT NULL,"
+    "  user_id TEXT, action TEXT NOT NULL, refnr TEXT, outcome TEXT NOT NULL,"
+    "  detail TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE INDEX audit_refnr ON audit(refnr);"
+    "CREATE TABLE audit_head ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL,"
+    "  hash TEXT NOT NULL);"
+    "INSERT INTO audit_head VALUES (1, 0, "
+    "  '0000000000000000000000000000000000000000000000000000000000000000');"
+    "CREATE TABLE subscriptions ("
+    "  id TEXT PRIMARY KEY, gln TEXT NOT NULL, endpoint TEXT NOT NULL,"
+    "  criteria TEXT, status TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+    "CREATE INDEX subscriptions_gln ON subscriptions(gln);"
+    "CREATE TABLE products ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, substances TEXT,"
+    "  holder TEXT, country TEXT, nplid TEXT, form TEXT, strength TEXT,"
+    "  atc TEXT, first_seen_ms INTEGER NOT NULL,"
+    "  UNIQUE (name, nplid, form, strength, holder));"
+    "CREATE TABLE pharmacies ("
+    "  gln TEXT PRIMARY KEY, name TEXT NOT NULL, actor TEXT, address TEXT,"
+    "  city TEXT, connected INTEGER NOT NULL DEFAULT 1);"
+    "CREATE TABLE purge_log ("
+    "  id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,"
+    "  motivations INTEGER NOT NULL, decided INTEGER NOT NULL);",
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+_Static_assert(NMIGRATIONS == GW_STORE_SCHEMA_VERSION,
+               "GW_STORE_SCHEMA_VERSION must name the last migration");
+
+gw_rc
+gw_store_rc(sqlite3 *db, int src, const char *what)
+{
+    if (src == SQLITE_OK || src == SQLITE_DONE || src == SQLITE_ROW)
+        return GW_OK;
+    gw_log_err("event=sqlite_error what=%s code=%d msg=%s", what, src,
+               gw_log_quote(sqlite3_errmsg(db)));
+    if (src == SQLITE_BUSY || src == SQLITE_LOCKED)
+        return GW_EBUSY;
+    if ((src & 0xff) == SQLITE_CONSTRAINT)
+        return GW_ECONFLICT;
+    if (src == SQLITE_NOMEM)
+        return GW_ENOMEM;
+    return GW_ESTORE;
+}
+
+gw_rc
+gw_store_exec(struct conn *c, const char *sql)
+{
+    char *msg = NULL;
+    int src = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+
+    if (src != SQLITE_OK) {
+        gw_log_err("event=sqlite_exec_error code=%d msg=%s", src,
+                   gw_log_quote(msg));
+        sqlite3_free(msg);
+        return src == SQLITE_BUSY ? GW_EBUSY : GW_ESTORE;
+    }
+    return GW_OK;
+}
+
+sqlite3_stmt *
+gw_store_stmt(struct conn *c, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+
+    for (int i = 0; i < c->cache.n; i++)
+        if (c->cache.sql[i] == sql) {
+            sqlite3_reset(c->cache.st[i]);
+            sqlite3_clear_bindings(c->cache.st[i]);
+            return c->cache.st[i];
+        }
+    if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s,
+                           NULL) != SQLITE_OK) {
+        gw_log_err("event=sqlite_prepare_error msg=%s",
+                   gw_log_quote(sqlite3_errmsg(c->db)));
+        return NULL;
+    }
+    if (c->cache.n < GW_STMT_CACHE) {
+        c->cache.sql[c->cache.n] = sql;
+        c->cache.st[c->cache.n++] = s;
+    } else {
+        /* Should not happen: the cache is sized for every statement. */
+        gw_log_err("event=stmt_cache_full");
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    return s;
+}
+
+int
+gw_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT)
+             : sqlite3_bind_null(s, i);
+}
+
+char *
+gw_col_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+
+    return t ? strdup((const char *)t) : NULL;
+}
+
+gw_rc
+gw_store_conn_open(const char *path, int busy_ms, struct conn *c,
+                   struct gw_err *err)
+{
+    char pragmas[256];
+    int src;
+
+    memset(c, 0, sizeof(*c));
+    src = sqlite3_open_v2(path, &c->db,
+                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                              SQLITE_OPEN_NOMUTEX,
+                          NULL);
+    if (src != SQLITE_OK) {
+        gw_err_set(err, GW_ESTORE, NULL, "cannot open %s: %s", path,
+                   c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        sqlite3_close(c->db);
+        c->db = NULL;
+        return GW_ESTORE;
+    }
+    sqlite3_busy_timeout(c->db, busy_ms);
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+             "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;");
+    if (gw_store_exec(c, pragmas) != GW_OK) {
+        gw_err_set(err, GW_ESTORE, NULL, "cannot set up %s", path);
+        gw_store_conn_close(c);
+        return GW_ESTORE;
+    }
+    return GW_OK;
+}
+
+void
+gw_store_conn_close(struct conn *c)
+{
+    for (int i = 0; i < c->cache.n; i++)
+        sqlite3_finalize(c->cache.st[i]);
+    c->cache.n = 0;
+    if (c->db != NULL)
+        sqlite3_close(c->db);
+    c->db = NULL;
+}
+
+static int
+user_version(struct conn *c)
+{
+    sqlite3_stmt *s;
+    int v = -1;
+
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL) ==
+        SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+    }
+    return v;
+}
+
+static gw_rc
+migrate(struct conn *c, struct gw_err *err)
+{
+    int v = user_version(c);
+    char sql[64];
+
+    if (v < 0)
+        return gw_err_set(err, GW_ESTORE, NULL, "cannot read schema version");
+    if (v > NMIGRATIONS)
+        return gw_err_set(err, GW_ESTORE, NULL,
+                          "database schema %d is newer than this klasgw "
+                          "(%d): upgrade klasgw",
+                          v, NMIGRATIONS);
+    for (; v < NMIGRATIONS; v++) {
+        snprintf(sql, sizeof(sql), "PRAGMA user_version=%d;", v + 1);
+        if (gw_store_exec(c, "BEGIN IMMEDIATE") != GW_OK)
+            return gw_err_set(err, GW_ESTORE, NULL, "cannot lock to migrate");
+        if (gw_store_exec(c, migrations[v]) != GW_OK ||
+            gw_store_exec(c, sql) != GW_OK || gw_store_exec(c, "COMMIT") != GW_OK) {
+            (void)gw_store_exec(c, "ROLLBACK");
+            return gw_err_set(err, GW_ESTORE, NULL, "migration %d failed",
+                              v + 1);
+        }
+        gw_log_info("event=migrated schema_version=%d", v + 1);
+    }
+    return GW_OK;
+}
+
+static gw_rc
+make_parent_dir(const char *path, struct gw_err *err)
+{
+    char *copy = strdup(path), *dir;
+    gw_rc rc = GW_OK;
+
+    if (copy == NULL)
+        return GW_ENOMEM;
+    dir = dirname(copy);
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+        rc = gw_err_set(err, GW_ESTORE, NULL, "cannot create folder %s: %s",
+                        dir, strerror(errno));
+    free(copy);
+    return rc;
+}
+
+gw_rc
+gw_store_open(const char *path, const struct gw_store_opts *opts,
+              struct gw_store **out, struct gw_err *err)
+{
+    struct gw_store *st;
+    int nreaders = opts && opts->readers > 0 ? opts->readers : 8;
+    gw_rc rc;
+
+    *out = NULL;
+    if (strcmp(path, ":memory:") != 0 &&
+        (rc = make_parent_dir(path, err)) != GW_OK)
+        return rc;
+    st = calloc(1, sizeof(*st));
+    if (st == NULL || (st->path = strdup(path)) == NULL) {
+        free(st);
+        return GW_ENOMEM;
+    }
+    st->batch_max = opts && opts->batch_max > 0 ? opts->batch_max : 256;
+    st->busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
+                                                    : 5000;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv_work, NULL);
+    pthread_cond_init(&st->cv_done, NULL);
+    pthread_mutex_init(&st->rmu, NULL);
+    pthread_cond_init(&st->rcv, NULL);
+    pthread_mutex_init(&st->mmu, NULL);
+    pthread_cond_init(&st->outbox_cv, NULL);
+
+    rc = gw_store_conn_open(path, st->busy_ms, &st->w, err);
+    if (rc == GW_OK)
+        rc = migrate(&st->w, err);
+    if (rc == GW_OK)
+        rc = gw_store_conn_open(path, st->busy_ms, &st->m, err);
+    if (rc == GW_OK) {
+        st->readers = calloc((size_t)nreaders, sizeof(*st->readers));
+        st->free_idx = calloc((size_t)nreaders, sizeof(*st->free_idx));
+        if (st->readers == NULL || st->free_idx == NULL)
+            rc = GW_ENOMEM;
+    }
+    for (int i = 0; rc == GW_OK && i < nreaders; i++) {
+        rc = gw_store_conn_open(path, st->busy_ms, &st->readers[i], err);
+        if (rc == GW_OK) {
+            st->free_idx[st->nfree++] = i;
+            st->nreaders++;
+        }
+    }
+    /* Deliveries in flight when the last process died are pending again:
+     * at least once, and the receivers deduplicate by message id. */
+    if (rc == GW_OK)
+        rc = gw_store_exec(&st->m, "UPDATE outbox SET state = 'pending' "
+                                   "WHERE state = 'inflight'");
+    if (rc == GW_OK && (opts == NULL || opts->start_writer)) {
+        if (pthread_create(&st->writer, NULL, gw_store_writer_main, st) != 0)
+            rc = gw_err_set(err, GW_ESTORE, NULL, "cannot start the writer");
+        else
+            st->writer_running = 1;
+    }
+    if (rc != GW_OK) {
+        gw_store_close(st);
+        return rc;
+    }
+    gw_log_info("event=store_open schema_version=%d readers=%d batch_max=%d",
+                NMIGRATIONS, st->nreaders, st->batch_max);
+    *out = st;
+    return GW_OK;
+}
+
+void
+gw_store_close(struct gw_store *st)
+{
+    if (st == NULL)
+        return;
+    if (st->writer_running) {
+        pthread_mutex_lock(&st->mu);
+        st->stopping = 1;
+        pthread_cond_broadcast(&st->cv_work);
+        pthread_cond_broadcast(&st->outbox_cv);
+        pthread_mutex_unlock(&st->mu);
+        pthread_join(st->writer, NULL);
+    }
+    for (int i = 0; i < st->nreaders; i++)
+        gw_store_conn_close(&st->readers[i]);
+    gw_store_conn_close(&st->m);
+    gw_store_conn_close(&st->w);
+    free(st->readers);
+    free(st->free_idx);
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv_work);
+    pthread_cond_destroy(&st->cv_done);
+    pthread_mutex_destroy(&st->rmu);
+    pthread_cond_destroy(&st->rcv);
+    pthread_mutex_destroy(&st->mmu);
+    pthread_cond_destroy(&st->outbox_cv);
+    free(st->path);
+    free(st);
+}
+
+int
+gw_store_schema_version(struct gw_store *st)
+{
+    int v;
+
+    pthread_mutex_lock(&st->mmu);
+    v = user_version(&st->m);
+    pthread_mutex_unlock(&st->mmu);
+    return v;
+}
+
+struct conn *
+gw_store_reader_take(struct gw_store *st)
+{
+    struct conn *c;
+
+    pthread_mutex_lock(&st->rmu);
+    while (st->nfree == 0)
+        pthread_cond_wait(&st->rcv, &st->rmu);
+    c = &st->readers[st->free_idx[--st->nfree]];
+    pthread_mutex_unlock(&st->rmu);
+    return c;
+}
+
+void
+gw_store_reader_give(struct gw_store *st, struct conn *c)
+{
+    pthread_mutex_lock(&st->rmu);
+    st->free_idx[st->nfree++] = (int)(c - st->readers);
+    pthread_cond_signal(&st->rcv);
+    pthread_mutex_unlock(&st->rmu);
+}
+
+gw_rc
+gw_store_integrity_check(struct gw_store *st)
+{
+    sqlite3_stmt *s;
+    gw_rc rc = GW_ESTORE;
+
+    pthread_mutex_lock(&st->mmu);
+    if (sqlite3_prepare_v2(st->m.db, "PRAGMA integrity_check", -1, &s, NULL) ==
+        SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW &&
+            strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0)
+            rc = GW_OK;
+        sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st->mmu);
+    return rc;
+}
+
+void
+gw_case_row_release(struct gw_case_row *r)
+{
+    free(r->refnr);
+    free(r->status);
+    free(r->licence_type);
+    free(r->prescriber_hsa);
+    free(r->hospital_hsa);
+    free(r->hospital_name);
+    free(r->clinic_hsa);
+    free(r->clinic_name);
+    free(r->pharmacy_gln);
+    free(r->drug_name);
+    free(r->substances);
+    free(r->patient_id);
+    free(r->parent_refnr);
+    memset(r, 0, sizeof(*r));
+}
+
+void
+gw_case_rows_free(struct gw_case_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        gw_case_row_release(&rows[i]);
+    free(rows);
+}

@@ -1,0 +1,328 @@
+/*
+ * outbox.c - the delivery side of the outbox, on the maintenance
+ * connection.
+ *
+ *   pending ── gw_outbox_claim ──► inflight ── gw_outbox_done ──► done
+ *      ▲                              │
+ *      │  gw_outbox_fail(dead=0)      │ gw_outbox_fail(dead=1), or
+ *      └──────────────────────────────┤ attempts reached the maximum
+ *      ▲                              ▼
+ *      └──── gw_outbox_retry ─────── dead
+ *
+ * Items are written (pending) by the writer in the transaction of the
+ * change that caused them (writer.c). An item in flight when the process
+ * died is pending again at the next open (db.c): delivery is at least
+ * once, and every item carries a stable message id for the receiver to
+ * drop duplicates. Claiming is one UPDATE ... RETURNING, so two workers can
+ * never claim the same item.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sched/clock.h"
+#include "store/store_int.h"
+
+static const char SQL_CLAIM[] =
+    "UPDATE outbox SET state = 'inflight', updated_ms = ?2 "
+    "WHERE id = (SELECT id FROM outbox WHERE peer = ?1 AND state = 'pending'"
+    "  AND next_attempt_ms <= ?2 ORDER BY next_attempt_ms, id LIMIT 1) "
+    "RETURNING id, message_id, peer, kind, coalesce(refnr, ''), payload, "
+    "attempts";
+static const char SQL_DONE[] =
+    "UPDATE outbox SET state = 'done', updated_ms = ?2, last_error = NULL "
+    "WHERE id = ?1 AND state = 'inflight'";
+static const char SQL_FAIL[] =
+    "UPDATE outbox SET state = CASE WHEN ?2 THEN 'dead' ELSE 'pending' END,"
+    " attempts = attempts + 1, next_attempt_ms = ?3, last_error = ?4,"
+    " updated_ms = ?5 WHERE id = ?1 AND state = 'inflight'";
+static const char SQL_RETRY[] =
+    "UPDATE outbox SET state = 'pending', next_attempt_ms = ?2,"
+    " updated_ms = ?2 WHERE id = ?1 AND state IN ('dead', 'pending')";
+static const char SQL_NEXT_DUE[] =
+    "SELECT min(next_attempt_ms) FROM outbox WHERE state = 'pending'";
+static const char SQL_COUNTS[] =
+    "SELECT state, count(*) FROM outbox GROUP BY state";
+static const char SQL_LIST[] =
+    "SELECT id, message_id, peer, kind, coalesce(refnr, ''), state, attempts,"
+    " next_attempt_ms, created_ms, updated_ms, coalesce(last_error, ''),"
+    " length(payload) FROM outbox WHERE (?1 IS NULL OR state = ?1)"
+    " AND (?2 = 0 OR id = ?2) ORDER BY id DESC LIMIT ?3";
+
+static void
+copy_col(char *dst, size_t size, sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+
+    snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+gw_rc
+gw_outbox_claim(struct gw_store *st, const char *peer,
+                struct gw_outbox_item **out)
+{
+    struct gw_outbox_item *item = NULL;
+    sqlite3_stmt *s;
+    gw_rc rc = GW_OK;
+    int src;
+
+    *out = NULL;
+    pthread_mutex_lock(&st->mmu);
+    s = gw_store_stmt(&st->m, SQL_CLAIM);
+    if (s == NULL) {
+        rc = GW_ESTORE;
+        goto out;
+    }
+    gw_bind_text(s, 1, peer);
+    sqlite3_bind_int64(s, 2, gw_clock_now_ms());
+    src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(s, 5);
+        item = calloc(1, sizeof(*item));
+        if (item == NULL || (item->payload = malloc(n + 1)) == NULL) {
+            rc = GW_ENOMEM;
+        } else {
+            item->id = sqlite3_column_int64(s, 0);
+            copy_col(item->message_id, sizeof(item->message_id), s, 1);
+            copy_col(item->peer, sizeof(item->peer), s, 2);
+            copy_col(item->kind, sizeof(item->kind), s, 3);
+            copy_col(item->refnr, sizeof(item->refnr), s, 4);
+            if (n > 0)
+                memcpy(item->payload, sqlite3_column_blob(s, 5), n);
+            item->payload[n] = '\0';
+            item->payload_len = n;
+            item->attempts = sqlite3_column_int(s, 6);
+        }
+        /* RETURNING rows must be stepped to the end to commit. */
+        while ((src = sqlite3_step(s)) == SQLITE_ROW)
+            ;
+    }
+    if (src != SQLITE_DONE && rc == GW_OK)
+        rc = gw_store_rc(st->m.db, src, "outbox_claim");
+    sqlite3_reset(s);
+out:
+    pthread_mutex_unlock(&st->mmu);
+    if (rc != GW_OK) {
+        gw_outbox_item_free(item);
+        return rc;
+    }
+    *out = item;
+    return GW_OK;
+}
+
+void
+gw_outbox_item_free(struct gw_outbox_item *item)
+{
+    if (item == NULL)
+        return;
+    free(item->payload);
+    free(item);
+}
+
+static gw_rc
+exec_m(struct gw_store *st, const char *sql, long long id, int flag,
+       int64_t t1, const char *text, int64_t t2, const char *what)
+{
+    sqlite3_stmt *s;
+    gw_rc rc;
+
+    pthread_mutex_lock(&st->mmu);
+    s = gw_store_stmt(&st->m, sql);
+    if (s == NULL) {
+        pthread_mutex_unlock(&st->mmu);
+        return GW_ESTORE;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    if (sql == SQL_FAIL) {
+        sqlite3_bind_int(s, 2, flag);
+        sqlite3_bind_int64(s, 3, t1);
+        gw_bind_text(s, 4, text);
+        sqlite3_bind_int64(s, 5, t2);
+    } else {
+        sqlite3_bind_int64(s, 2, t1);
+    }
+    rc = gw_store_rc(st->m.db, sqlite3_step(s), what);
+    if (rc == GW_OK && sqlite3_changes(st->m.db) == 0)
+        rc = GW_ENOTFOUND;
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->mmu);
+    return rc;
+}
+
+gw_rc
+gw_outbox_done(struct gw_store *st, long long id)
+{
+    return exec_m(st, SQL_DONE, id, 0, gw_clock_now_ms(), NULL, 0,
+                  "outbox_done");
+}
+
+gw_rc
+gw_outbox_fail(struct gw_store *st, long long id, int dead, int64_t next_ms,
+               const char *why)
+{
+    return exec_m(st, SQL_FAIL, id, dead, next_ms, why, gw_clock_now_ms(),
+                  "outbox_fail");
+}
+
+gw_rc
+gw_outbox_retry(struct gw_store *st, long long id)
+{
+    gw_rc rc = exec_m(st, SQL_RETRY, id, 0, gw_clock_now_ms(), NULL, 0,
+                      "outbox_retry");
+
+    if (rc == GW_OK) {
+        pthread_mutex_lock(&st->mu);
+        st->outbox_generation++;
+        pthread_cond_broadcast(&st->outbox_cv);
+        pthread_mutex_unlock(&st->mu);
+    }
+    return rc;
+}
+
+int64_t
+gw_outbox_next_due(struct gw_store *st)
+{
+    sqlite3_stmt *s;
+    int64_t due = -1;
+
+    pthread_mutex_lock(&st->mmu);
+    s = gw_store_stmt(&st->m, SQL_NEXT_DUE);
+    if (s != NULL) {
+        if (sqlite3_step(s) == SQLITE_ROW &&
+            sqlite3_column_type(s, 0) != SQLITE_NULL)
+            due = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+    }
+    pthread_mutex_unlock(&st->mmu);
+    return due;
+}
+
+gw_rc
+gw_outbox_counts(struct gw_store *st, long long counts[4])
+{
+    static const char *const names[] = {"pending", "inflight", "done", "dead"};
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_COUNTS);
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    memset(counts, 0, 4 * sizeof(counts[0]));
+    if (s != NULL) {
+        while ((src = sqlite3_step(s)) == SQLITE_ROW)
+            for (int i = 0; i < 4; i++)
+                if (strcmp((const char *)sqlite3_column_text(s, 0), names[i]) ==
+                    0)
+                    counts[i] = sqlite3_column_int64(s, 1);
+        rc = gw_store_rc(c->db, src, "outbox_counts");
+        sqlite3_reset(s);
+    }
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
+static gw_rc
+list(struct gw_store *st, const char *state, long long id, int limit,
+     struct gw_outbox_info **items, size_t *n)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_LIST);
+    struct gw_outbox_info *out = NULL;
+    size_t count = 0;
+    gw_rc rc = GW_OK;
+    int src = SQLITE_DONE;
+
+    *items = NULL;
+    *n = 0;
+    if (s == NULL) {
+        gw_store_reader_give(st, c);
+        return GW_ESTORE;
+    }
+    gw_bind_text(s, 1, state);
+    sqlite3_bind_int64(s, 2, id);
+    sqlite3_bind_int(s, 3, limit > 0 ? limit : 100);
+    out = calloc((size_t)(limit > 0 ? limit : 100), sizeof(*out));
+    if (out == NULL)
+        rc = GW_ENOMEM;
+    while (rc == GW_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        struct gw_outbox_info *i = &out[count++];
+        i->id = sqlite3_column_int64(s, 0);
+        copy_col(i->message_id, sizeof(i->message_id), s, 1);
+        copy_col(i->peer, sizeof(i->peer), s, 2);
+        copy_col(i->kind, sizeof(i->kind), s, 3);
+        copy_col(i->refnr, sizeof(i->refnr), s, 4);
+        copy_col(i->state, sizeof(i->state), s, 5);
+        i->attempts = sqlite3_column_int(s, 6);
+        i->next_attempt_ms = sqlite3_column_int64(s, 7);
+        i->created_ms = sqlite3_column_int64(s, 8);
+        i->updated_ms = sqlite3_column_int64(s, 9);
+        copy_col(i->last_error, sizeof(i->last_error), s, 10);
+        i->payload_len = (size_t)sqlite3_column_int64(s, 11);
+    }
+    if (rc == GW_OK && src != SQLITE_DONE)
+        rc = gw_store_rc(c->db, src, "outbox_list");
+    sqlite3_reset(s);
+    gw_store_reader_give(st, c);
+    if (rc != GW_OK) {
+        free(out);
+        return rc;
+    }
+    *items = out;
+    *n = count;
+    return GW_OK;
+}
+
+gw_rc
+gw_outbox_list(struct gw_store *st, const char *state, int limit,
+               struct gw_outbox_info **items, size_t *n)
+{
+    return list(st, state, 0, limit, items, n);
+}
+
+gw_rc
+gw_outbox_show(struct gw_store *st, long long id, struct gw_outbox_info *out)
+{
+    struct gw_outbox_info *items;
+    size_t n;
+    gw_rc rc = list(st, NULL, id, 1, &items, &n);
+
+    if (rc != GW_OK)
+        return rc;
+    if (n == 0)
+        rc = GW_ENOTFOUND;
+    else
+        *out = items[0];
+    free(items);
+    return rc;
+}
+
+gw_rc
+gw_outbox_wait(struct gw_store *st, long long *seen, int64_t timeout_ms)
+{
+    struct timespec ts;
+    gw_rc rc = GW_OK;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&st->mu);
+    while (st->outbox_generation == *seen && rc == GW_OK)
+        if (pthread_cond_timedwait(&st->outbox_cv, &st->mu, &ts) != 0)
+            rc = GW_ETIMEOUT;
+    *seen = st->outbox_generation;
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+void
+gw_outbox_wake(struct gw_store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    st->outbox_generation++;
+    pthread_cond_broadcast(&st->outbox_cv);
+    pthread_mutex_unlock(&st->mu);
+}

@@ -1,0 +1,201 @@
+/*
+ * read.c - reads on the reader connections: one case, its documents, and
+ * the searches of Mina ärenden and of pharmacies. Reads take no lock the
+ * writer needs (WAL: readers see the last commit).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+#define CASE_COLUMNS                                                          \
+    "refnr, status, licence_type, beredskap, prescriber_hsa, hospital_hsa, "   \
+    "hospital_name, clinic_hsa, clinic_name, pharmacy_gln, drug_name, "        \
+    "substances, patient_id, parent_refnr, version, created_ms, updated_ms, "  \
+    "applied_ms, decided_ms, purged_ms"
+
+static const char SQL_CASE_GET[] =
+    "SELECT " CASE_COLUMNS " FROM cases WHERE refnr = ?";
+static const char SQL_DOC_GET[] =
+    "SELECT d.kind, d.xml, d.version FROM documents d JOIN cases c "
+    "ON c.id = d.case_id WHERE c.refnr = ?1 AND (?2 = 0 OR d.version = ?2) "
+    "ORDER BY d.version DESC LIMIT 1";
+
+static gw_rc
+row_from(sqlite3_stmt *s, struct gw_case_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->refnr = gw_col_dup(s, 0);
+    r->status = gw_col_dup(s, 1);
+    r->licence_type = gw_col_dup(s, 2);
+    r->beredskap = sqlite3_column_int(s, 3);
+    r->prescriber_hsa = gw_col_dup(s, 4);
+    r->hospital_hsa = gw_col_dup(s, 5);
+    r->hospital_name = gw_col_dup(s, 6);
+    r->clinic_hsa = gw_col_dup(s, 7);
+    r->clinic_name = gw_col_dup(s, 8);
+    r->pharmacy_gln = gw_col_dup(s, 9);
+    r->drug_name = gw_col_dup(s, 10);
+    r->substances = gw_col_dup(s, 11);
+    r->patient_id = gw_col_dup(s, 12);
+    r->parent_refnr = gw_col_dup(s, 13);
+    r->version = sqlite3_column_int(s, 14);
+    r->created_ms = sqlite3_column_int64(s, 15);
+    r->updated_ms = sqlite3_column_int64(s, 16);
+    r->applied_ms = sqlite3_column_int64(s, 17);
+    r->decided_ms = sqlite3_column_int64(s, 18);
+    r->purged_ms = sqlite3_column_int64(s, 19);
+    if (r->refnr == NULL || r->status == NULL || r->licence_type == NULL) {
+        gw_case_row_release(r);
+        return GW_ENOMEM;
+    }
+    return GW_OK;
+}
+
+gw_rc
+gw_store_case_get(struct gw_store *st, const char *refnr,
+                  struct gw_case_row *out)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_CASE_GET);
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    memset(out, 0, sizeof(*out));
+    if (s != NULL) {
+        gw_bind_text(s, 1, refnr);
+        src = sqlite3_step(s);
+        if (src == SQLITE_ROW)
+            rc = row_from(s, out);
+        else
+            rc = src == SQLITE_DONE ? GW_ENOTFOUND
+                                    : gw_store_rc(c->db, src, "case_get");
+        sqlite3_reset(s);
+    }
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
+gw_rc
+gw_store_document_get(struct gw_store *st, const char *refnr, long version,
+                      char **kind, char **xml, size_t *len, long *got_version)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_DOC_GET);
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *kind = NULL;
+    *xml = NULL;
+    *len = 0;
+    if (s != NULL) {
+        gw_bind_text(s, 1, refnr);
+        sqlite3_bind_int64(s, 2, version);
+        src = sqlite3_step(s);
+        if (src == SQLITE_ROW) {
+            size_t n = (size_t)sqlite3_column_bytes(s, 1);
+            *kind = gw_col_dup(s, 0);
+            *xml = malloc(n + 1);
+            if (*kind == NULL || *xml == NULL) {
+                free(*kind);
+                free(*xml);
+                *kind = *xml = NULL;
+                rc = GW_ENOMEM;
+            } else {
+                memcpy(*xml, sqlite3_column_blob(s, 1), n);
+                (*xml)[n] = '\0';
+                *len = n;
+                if (got_version != NULL)
+                    *got_version = sqlite3_column_int(s, 2);
+                rc = GW_OK;
+            }
+        } else {
+            rc = src == SQLITE_DONE ? GW_ENOTFOUND
+                                    : gw_store_rc(c->db, src, "doc_get");
+        }
+        sqlite3_reset(s);
+    }
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
+gw_rc
+gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
+                     struct gw_case_row **rows, size_t *n)
+{
+    /* One statement with optional filters: a NULL parameter switches its
+     * filter off. Statuses come as a comma-framed list ",M,A,". */
+    static const char sql[] =
+        "SELECT " CASE_COLUMNS " FROM cases WHERE purged_ms IS NULL"
+        " AND (?1 IS NULL OR prescriber_hsa = ?1)"
+        " AND (?2 IS NULL OR refnr = ?2)"
+        " AND (?3 IS NULL OR patient_id = ?3)"
+        " AND (?4 IS NULL OR instr(?4, ',' || status || ',') > 0)"
+        " AND (?5 IS NULL OR licence_type = ?5)"
+        " AND (?6 IS NULL OR instr(lower(drug_name), lower(?6)) > 0"
+        "      OR instr(lower(substances), lower(?6)) > 0)"
+        " AND (?7 = 0 OR updated_ms >= ?7)"
+        " AND (?8 = 0 OR updated_ms <= ?8)"
+        " ORDER BY updated_ms DESC, id DESC LIMIT ?9";
+    struct gw_case_row *out = NULL;
+    size_t count = 0, cap = 0;
+    char statuses[128] = "";
+    struct conn *c;
+    sqlite3_stmt *s;
+    gw_rc rc = GW_OK;
+    int src;
+
+    *rows = NULL;
+    *n = 0;
+    if (q->statuses[0] != NULL) {
+        size_t o = 0;
+        statuses[o++] = ',';
+        for (int i = 0; i < 8 && q->statuses[i] != NULL; i++)
+            o += (size_t)snprintf(statuses + o, sizeof(statuses) - o, "%s,",
+                                  q->statuses[i]);
+        if (o >= sizeof(statuses))
+            return GW_EINVAL;
+    }
+    c = gw_store_reader_take(st);
+    s = gw_store_stmt(c, sql);
+    if (s == NULL) {
+        gw_store_reader_give(st, c);
+        return GW_ESTORE;
+    }
+    gw_bind_text(s, 1, q->prescriber_hsa);
+    gw_bind_text(s, 2, q->refnr);
+    gw_bind_text(s, 3, q->patient_id);
+    gw_bind_text(s, 4, statuses[0] ? statuses : NULL);
+    gw_bind_text(s, 5, q->licence_type);
+    gw_bind_text(s, 6, q->drug);
+    sqlite3_bind_int64(s, 7, q->changed_from_ms);
+    sqlite3_bind_int64(s, 8, q->changed_to_ms);
+    sqlite3_bind_int(s, 9, q->limit > 0 ? q->limit : 120);
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            struct gw_case_row *g = realloc(out, ncap * sizeof(*g));
+            if (g == NULL) {
+                rc = GW_ENOMEM;
+                break;
+            }
+            out = g;
+            cap = ncap;
+        }
+        if ((rc = row_from(s, &out[count])) != GW_OK)
+            break;
+        count++;
+    }
+    if (rc == GW_OK && src != SQLITE_DONE)
+        rc = gw_store_rc(c->db, src, "case_search");
+    sqlite3_reset(s);
+    gw_store_reader_give(st, c);
+    if (rc != GW_OK) {
+        gw_case_rows_free(out, count);
+        return rc;
+    }
+    *rows = out;
+    *n = count;
+    return GW_OK;
+}

@@ -1,0 +1,92 @@
+/*
+ * store_int.h - what the files of store/ share; nothing outside store/
+ * includes it (sqlite3.h stays inside store/).
+ */
+#ifndef GW_STORE_INT_H
+#define GW_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* Prepared statements kept per connection, keyed by the address of their
+ * static SQL text. */
+#define GW_STMT_CACHE 48
+struct stmt_cache {
+    const char *sql[GW_STMT_CACHE];
+    sqlite3_stmt *st[GW_STMT_CACHE];
+    int n;
+};
+
+struct conn {
+    sqlite3 *db;
+    struct stmt_cache cache;
+};
+
+struct wreq {
+    const struct gw_store_write *w; /* NULL for an async audit entry */
+    struct gw_store_result *res;
+    struct gw_audit_entry audit; /* async: owned copies of the strings */
+    int done;
+    struct wreq *next;
+};
+
+struct gw_store {
+    char *path;
+    int batch_max, busy_ms;
+
+    /* The writer and its queue. */
+    struct conn w;
+    pthread_t writer;
+    int writer_running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done;
+    struct wreq *head, *tail;
+    int stopping;
+    struct gw_store_stats stats;
+
+    /* Readers. */
+    struct conn *readers;
+    int nreaders, *free_idx, nfree;
+    pthread_mutex_t rmu;
+    pthread_cond_t rcv;
+
+    /* Maintenance connection: outbox state, purge, HSA cache. */
+    struct conn m;
+    pthread_mutex_t mmu;
+
+    /* Woken when the writer commits outbox items. */
+    pthread_cond_t outbox_cv;
+    long long outbox_generation;
+};
+
+/* Opens a connection with the pragmas of the store. */
+gw_rc gw_store_conn_open(const char *path, int busy_ms, struct conn *c,
+                         struct gw_err *err);
+void gw_store_conn_close(struct conn *c);
+/* A cached statement, reset and with bindings cleared; NULL on failure
+ * (the error is logged). */
+sqlite3_stmt *gw_store_stmt(struct conn *c, const char *sql);
+/* Runs SQL without results; GW_ESTORE (logged) on failure. */
+gw_rc gw_store_exec(struct conn *c, const char *sql);
+/* Maps an SQLite result code. */
+gw_rc gw_store_rc(sqlite3 *db, int src, const char *what);
+
+/* Takes a reader connection (waits if all are busy) / gives it back. */
+struct conn *gw_store_reader_take(struct gw_store *st);
+void gw_store_reader_give(struct gw_store *st, struct conn *c);
+
+/* Appends one audit record to the chain inside the caller's transaction. */
+gw_rc gw_store_audit_append(struct conn *c, const struct gw_audit_entry *e,
+                            int64_t now_ms);
+
+/* Writer thread body (writer.c). */
+void *gw_store_writer_main(void *arg);
+
+/* Binds a possibly-NULL string. */
+int gw_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Duplicates a column (NULL stays NULL). */
+char *gw_col_dup(sqlite3_stmt *s, int i);
+
+#endif

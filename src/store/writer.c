@@ -1,0 +1,636 @@
+/*
+ * writer.c - the single writer thread: group commit.
+ *
+ *   request threads                    writer thread
+ *   gw_store_write()  ── enqueue ──►   take up to batch_max
+ *        │ wait                        BEGIN IMMEDIATE
+ *        │                             for each: SAVEPOINT, apply, RELEASE
+ *        │                                       (or ROLLBACK TO: alone)
+ *        │                             COMMIT (fsync: synchronous=FULL)
+ *        ◄───────── done, broadcast ── mark every request done
+ *
+ * Invariants: a request is marked done only after the COMMIT that holds it
+ * returned (or after it was refused); if COMMIT fails every request of the
+ * batch is answered GW_ESTORE and nothing of it remains. Idempotency is
+ * checked inside the same transaction as the change, and the UNIQUE
+ * constraint on inbox.message_id is the backstop, so concurrent duplicates
+ * cannot both be applied: the writer is one thread and sees the first one's
+ * inbox row when it applies the second.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/random.h"
+#include "klas/ident.h"
+#include "sched/clock.h"
+#include "store/store_int.h"
+
+static const char SQL_INBOX_GET[] =
+    "SELECT content_hash, refnr, version, response_status, response "
+    "FROM inbox WHERE message_id = ?";
+static const char SQL_INBOX_PUT[] =
+    "INSERT INTO inbox (message_id, sender, content_hash, refnr, version, "
+    "response_status, response, received_ms) VALUES (?,?,?,?,?,?,?,?)";
+static const char SQL_REFNR_EXISTS[] = "SELECT 1 FROM cases WHERE refnr = ?";
+static const char SQL_CASE_INSERT[] =
+    "INSERT INTO cases (refnr, status, licence_type, beredskap, "
+    "prescriber_hsa, hospital_hsa, hospital_name, clinic_hsa, clinic_name, "
+    "pharmacy_gln, drug_name, substances, patient_id, parent_refnr, version, "
+    "created_ms, updated_ms, applied_ms, decided_ms) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?)";
+static const char SQL_CASE_CURRENT[] =
+    "SELECT id, status, version, purged_ms FROM cases WHERE refnr = ?";
+static const char SQL_CASE_UPDATE[] =
+    "UPDATE cases SET status = coalesce(?1, status),"
+    " pharmacy_gln = coalesce(?2, pharmacy_gln),"
+    " drug_name = coalesce(?3, drug_name),"
+    " substances = coalesce(?4, substances),"
+    " version = version + 1, updated_ms = ?5,"
+    " applied_ms = CASE WHEN ?1 = 'A' THEN ?5 ELSE applied_ms END,"
+    " decided_ms = CASE WHEN ?1 IN ('Bev', 'Avs', 'Avi') THEN ?5"
+    "   ELSE decided_ms END "
+    "WHERE id = ?6";
+static const char SQL_HISTORY[] =
+    "INSERT INTO status_history (case_id, from_status, to_status, event, "
+    "actor, at_ms) VALUES (?,?,?,?,?,?)";
+static const char SQL_DOC[] =
+    "INSERT INTO documents (case_id, version, kind, xml, created_ms) "
+    "VALUES (?,?,?,?,?)";
+static const char SQL_ATTACH[] =
+    "INSERT INTO attachments (case_id, doc_version, description, "
+    "content_type, hidden, size, data) VALUES (?,?,?,?,?,?,?)";
+static const char SQL_OUTBOX[] =
+    "INSERT INTO outbox (message_id, peer, kind, refnr, payload, state, "
+    "attempts, next_attempt_ms, created_ms, updated_ms) "
+    "VALUES (?,?,?,?,?,'pending',0,?,?,?)";
+static const char SQL_HEAD_GET[] = "SELECT seq, hash FROM audit_head";
+static const char SQL_HEAD_SET[] =
+    "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1";
+static const char SQL_AUDIT_PUT[] =
+    "INSERT INTO audit (seq, at_ms, system, user_id, action, refnr, outcome, "
+    "detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)";
+
+#define STEP_DONE(c, s, what)                                                 \
+    gw_store_rc((c)->db, sqlite3_step(s) == SQLITE_DONE                       \
+                             ? SQLITE_DONE                                    \
+                             : sqlite3_errcode((c)->db),                      \
+                what)
+
+gw_rc
+gw_store_audit_append(struct conn *c, const struct gw_audit_entry *e,
+                      int64_t now_ms)
+{
+    struct gw_audit_record r;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_HEAD_GET);
+    gw_rc rc;
+
+    if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
+        return GW_ESTORE;
+    memset(&r, 0, sizeof(r));
+    r.seq = sqlite3_column_int64(s, 0) + 1;
+    snprintf(r.prev_hash, sizeof(r.prev_hash), "%s",
+             (const char *)sqlite3_column_text(s, 1));
+    sqlite3_reset(s);
+    r.at_ms = now_ms;
+    r.e = *e;
+    if (r.e.system == NULL)
+        r.e.system = "gateway";
+    if (r.e.outcome == NULL)
+        r.e.outcome = "ok";
+    if (r.e.action == NULL)
+        r.e.action = "unknown";
+    rc = gw_audit_hash(&r, r.hash);
+    if (rc != GW_OK)
+        return rc;
+    s = gw_store_stmt(c, SQL_AUDIT_PUT);
+    if (s == NULL)
+        return GW_ESTORE;
+    sqlite3_bind_int64(s, 1, r.seq);
+    sqlite3_bind_int64(s, 2, r.at_ms);
+    gw_bind_text(s, 3, r.e.system);
+    gw_bind_text(s, 4, r.e.user);
+    gw_bind_text(s, 5, r.e.action);
+    gw_bind_text(s, 6, r.e.refnr);
+    gw_bind_text(s, 7, r.e.outcome);
+    gw_bind_text(s, 8, r.e.detail);
+    gw_bind_text(s, 9, r.prev_hash);
+    gw_bind_text(s, 10, r.hash);
+    rc = STEP_DONE(c, s, "audit_insert");
+    if (rc != GW_OK)
+        return rc;
+    s = gw_store_stmt(c, SQL_HEAD_SET);
+    if (s == NULL)
+        return GW_ESTORE;
+    sqlite3_bind_int64(s, 1, r.seq);
+    gw_bind_text(s, 2, r.hash);
+    return STEP_DONE(c, s, "audit_head");
+}
+
+/* Looks the message id up; GW_ENOTFOUND when new. */
+static gw_rc
+inbox_lookup(struct conn *c, const struct gw_store_write *w,
+             struct gw_store_result *res)
+{
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_INBOX_GET);
+    int src;
+
+    if (s == NULL)
+        return GW_ESTORE;
+    gw_bind_text(s, 1, w->message_id);
+    src = sqlite3_step(s);
+    if (src == SQLITE_DONE)
+        return GW_ENOTFOUND;
+    if (src != SQLITE_ROW)
+        return gw_store_rc(c->db, src, "inbox_get");
+    if (strcmp((const char *)sqlite3_column_text(s, 0),
+               w->content_hash ? w->content_hash : "") != 0)
+        return gw_err_set(&res->err, GW_EDUPLICATE, NULL,
+                          "message id %s was used before for a different "
+                          "message",
+                          w->message_id);
+    res->replayed = 1;
+    if (sqlite3_column_text(s, 1) != NULL)
+        snprintf(res->refnr, sizeof(res->refnr), "%s",
+                 (const char *)sqlite3_column_text(s, 1));
+    res->version = sqlite3_column_int(s, 2);
+    res->response_status = sqlite3_column_int(s, 3);
+    res->response_len = (size_t)sqlite3_column_bytes(s, 4);
+    res->response = malloc(res->response_len + 1);
+    if (res->response == NULL)
+        return GW_ENOMEM;
+    if (res->response_len > 0)
+        memcpy(res->response, sqlite3_column_blob(s, 4), res->response_len);
+    res->response[res->response_len] = '\0';
+    return GW_OK;
+}
+
+static gw_rc
+new_refnr(struct conn *c, char *out)
+{
+    time_t t = (time_t)(gw_clock_now_ms() / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    for (int tries = 0; tries < 20; tries++) {
+        sqlite3_stmt *s;
+        int src;
+        gw_rc rc = gw_refnr_generate(tm.tm_year + 1900, gw_random_bytes, out);
+
+        if (rc != GW_OK)
+            return rc;
+        s = gw_store_stmt(c, SQL_REFNR_EXISTS);
+        if (s == NULL)
+            return GW_ESTORE;
+        sqlite3_bind_text(s, 1, out, -1, SQLITE_STATIC);
+        src = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (src == SQLITE_DONE)
+            return GW_OK;
+        if (src != SQLITE_ROW)
+            return gw_store_rc(c->db, src, "refnr_exists");
+    }
+    /* A million numbers a year and ~50,000 cases: twenty collisions in a
+     * row mean something else is wrong. */
+    return GW_ESTORE;
+}
+
+static gw_rc
+history(struct conn *c, long long case_id, const char *from, const char *to,
+        const struct gw_store_write *w, int64_t now)
+{
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_HISTORY);
+
+    if (s == NULL)
+        return GW_ESTORE;
+    sqlite3_bind_int64(s, 1, case_id);
+    gw_bind_text(s, 2, from);
+    gw_bind_text(s, 3, to);
+    gw_bind_text(s, 4, w->event ? w->event : "change");
+    gw_bind_text(s, 5, w->actor ? w->actor : (w->sender ? w->sender : "?"));
+    sqlite3_bind_int64(s, 6, now);
+    return STEP_DONE(c, s, "history");
+}
+
+static gw_rc
+apply_case(struct conn *c, const struct gw_store_write *w,
+           struct gw_store_result *res, long long *case_id, int64_t now)
+{
+    const struct gw_case_row *r = &w->row;
+    sqlite3_stmt *s;
+    gw_rc rc;
+
+    if (w->op == GW_STORE_OP_CREATE) {
+        if (r->refnr != NULL) {
+            s = gw_store_stmt(c, SQL_REFNR_EXISTS);
+            if (s == NULL)
+                return GW_ESTORE;
+            gw_bind_text(s, 1, r->refnr);
+            if (sqlite3_step(s) == SQLITE_ROW)
+                return gw_err_set(&res->err, GW_ECONFLICT, NULL,
+                                  "a case with referensnummer %s exists",
+                                  r->refnr);
+            snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
+        } else if ((rc = new_refnr(c, res->refnr)) != GW_OK) {
+            return rc;
+        }
+        if (r->status == NULL || r->licence_type == NULL)
+            return gw_err_set(&res->err, GW_EINVAL, NULL,
+                              "a new case needs a status and a licence type");
+        s = gw_store_stmt(c, SQL_CASE_INSERT);
+        if (s == NULL)
+            return GW_ESTORE;
+        gw_bind_text(s, 1, res->refnr);
+        gw_bind_text(s, 2, r->status);
+        gw_bind_text(s, 3, r->licence_type);
+        sqlite3_bind_int(s, 4, r->beredskap);
+        gw_bind_text(s, 5, r->prescriber_hsa);
+        gw_bind_text(s, 6, r->hospital_hsa);
+        gw_bind_text(s, 7, r->hospital_name);
+        gw_bind_text(s, 8, r->clinic_hsa);
+        gw_bind_text(s, 9, r->clinic_name);
+        gw_bind_text(s, 10, r->pharmacy_gln);
+        gw_bind_text(s, 11, r->drug_name);
+        gw_bind_text(s, 12, r->substances);
+        gw_bind_text(s, 13, r->patient_id);
+        gw_bind_text(s, 14, r->parent_refnr);
+        sqlite3_bind_int64(s, 15, now);
+        sqlite3_bind_int64(s, 16, now);
+        if (strcmp(r->status, "A") == 0)
+            sqlite3_bind_int64(s, 17, now);
+        else
+            sqlite3_bind_null(s, 17);
+        sqlite3_bind_null(s, 18);
+        rc = STEP_DONE(c, s, "case_insert");
+        if (rc != GW_OK)
+            return rc;
+        *case_id = sqlite3_last_insert_rowid(c->db);
+        res->version = 1;
+        return history(c, *case_id, NULL, r->status, w, now);
+    }
+    if (w->op == GW_STORE_OP_UPDATE) {
+        char cur[8];
+        long version;
+
+        s = gw_store_stmt(c, SQL_CASE_CURRENT);
+        if (s == NULL)
+            return GW_ESTORE;
+        gw_bind_text(s, 1, r->refnr);
+        if (sqlite3_step(s) != SQLITE_ROW)
+            return gw_err_set(&res->err, GW_ENOTFOUND, NULL,
+                              "no case with referensnummer %s",
+                              r->refnr ? r->refnr : "(none)");
+        *case_id = sqlite3_column_int64(s, 0);
+        snprintf(cur, sizeof(cur), "%s",
+                 (const char *)sqlite3_column_text(s, 1));
+        version = sqlite3_column_int(s, 2);
+        if (sqlite3_column_type(s, 3) != SQLITE_NULL)
+            return gw_err_set(&res->err, GW_EGONE, NULL,
+                              "case %s was removed under the retention rules",
+                              r->refnr);
+        sqlite3_reset(s);
+        if (w->expect_status != NULL && strcmp(cur, w->expect_status) != 0)
+            return gw_err_set(&res->err, GW_ECONFLICT, NULL,
+                              "case %s is in status %s, not %s", r->refnr,
+                              cur, w->expect_status);
+        if (w->expect_version > 0 && w->expect_version != version)
+            return gw_err_set(&res->err, GW_EPRECONDITION, NULL,
+                              "case %s is at version %ld, not %ld", r->refnr,
+                              version, w->expect_version);
+        s = gw_store_stmt(c, SQL_CASE_UPDATE);
+        if (s == NULL)
+            return GW_ESTORE;
+        gw_bind_text(s, 1, r->status);
+        gw_bind_text(s, 2, r->pharmacy_gln);
+        gw_bind_text(s, 3, r->drug_name);
+        gw_bind_text(s, 4, r->substances);
+        sqlite3_bind_int64(s, 5, now);
+        sqlite3_bind_int64(s, 6, *case_id);
+        rc = STEP_DONE(c, s, "case_update");
+        if (rc != GW_OK)
+            return rc;
+        snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
+        res->version = version + 1;
+        if (r->status != NULL || w->event != NULL)
+            return history(c, *case_id, cur, r->status ? r->status : cur, w,
+                           now);
+    }
+    return GW_OK;
+}
+
+static gw_rc
+apply(struct conn *c, const struct gw_store_write *w,
+      struct gw_store_result *res)
+{
+    int64_t now = gw_clock_now_ms();
+    long long case_id = 0;
+    struct gw_buf resp;
+    sqlite3_stmt *s;
+    gw_rc rc;
+
+    gw_buf_init(&resp, 16 * 1024 * 1024);
+    if (w->message_id != NULL) {
+        rc = inbox_lookup(c, w, res);
+        if (rc != GW_ENOTFOUND)
+            goto out; /* replayed, refused as a duplicate, or failed */
+    }
+    rc = apply_case(c, w, res, &case_id, now);
+    if (rc != GW_OK)
+        goto out;
+    if (w->doc_xml != NULL && case_id != 0) {
+        s = gw_store_stmt(c, SQL_DOC);
+        if (s == NULL) {
+            rc = GW_ESTORE;
+            goto out;
+        }
+        sqlite3_bind_int64(s, 1, case_id);
+        sqlite3_bind_int64(s, 2, res->version);
+        gw_bind_text(s, 3, w->doc_kind ? w->doc_kind : "message");
+        sqlite3_bind_blob(s, 4, w->doc_xml, (int)w->doc_len, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 5, now);
+        if ((rc = STEP_DONE(c, s, "document")) != GW_OK)
+            goto out;
+    }
+    for (size_t i = 0; i < w->nattachments && case_id != 0; i++) {
+        const struct gw_store_attachment *a = &w->attachments[i];
+        s = gw_store_stmt(c, SQL_ATTACH);
+        if (s == NULL) {
+            rc = GW_ESTORE;
+            goto out;
+        }
+        sqlite3_bind_int64(s, 1, case_id);
+        sqlite3_bind_int64(s, 2, res->version);
+        gw_bind_text(s, 3, a->description);
+        gw_bind_text(s, 4, a->content_type);
+        sqlite3_bind_int(s, 5, a->hidden != 0);
+        sqlite3_bind_int64(s, 6, (sqlite3_int64)a->size);
+        sqlite3_bind_blob(s, 7, a->data ? a->data : "", (int)a->size,
+                          SQLITE_STATIC);
+        if ((rc = STEP_DONE(c, s, "attachment")) != GW_OK)
+            goto out;
+    }
+    for (size_t i = 0; i < w->noutbox; i++) {
+        const struct gw_store_outbox_new *o = &w->outbox[i];
+        s = gw_store_stmt(c, SQL_OUTBOX);
+        if (s == NULL) {
+            rc = GW_ESTORE;
+            goto out;
+        }
+        gw_bind_text(s, 1, o->message_id);
+        gw_bind_text(s, 2, o->peer);
+        gw_bind_text(s, 3, o->kind);
+        gw_bind_text(s, 4, res->refnr[0] ? res->refnr : NULL);
+        sqlite3_bind_blob(s, 5, o->payload ? o->payload : "",
+                          (int)o->payload_len, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 6, now);
+        sqlite3_bind_int64(s, 7, now);
+        sqlite3_bind_int64(s, 8, now);
+        if ((rc = STEP_DONE(c, s, "outbox")) != GW_OK)
+            goto out;
+    }
+    for (size_t i = 0; i < w->naudit; i++) {
+        struct gw_audit_entry e = w->audit[i];
+        if (e.refnr == NULL && res->refnr[0])
+            e.refnr = res->refnr;
+        if ((rc = gw_store_audit_append(c, &e, now)) != GW_OK)
+            goto out;
+    }
+    if (w->respond != NULL &&
+        (rc = w->respond(w->respond_ctx, res->refnr, res->version, &resp)) !=
+            GW_OK)
+        goto out;
+    if (w->message_id != NULL) {
+        s = gw_store_stmt(c, SQL_INBOX_PUT);
+        if (s == NULL) {
+            rc = GW_ESTORE;
+            goto out;
+        }
+        gw_bind_text(s, 1, w->message_id);
+        gw_bind_text(s, 2, w->sender ? w->sender : "?");
+        gw_bind_text(s, 3, w->content_hash ? w->content_hash : "");
+        gw_bind_text(s, 4, res->refnr[0] ? res->refnr : NULL);
+        sqlite3_bind_int64(s, 5, res->version);
+        sqlite3_bind_int(s, 6, w->response_status);
+        sqlite3_bind_blob(s, 7, resp.data ? resp.data : "", (int)resp.len,
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(s, 8, now);
+        if ((rc = STEP_DONE(c, s, "inbox_put")) != GW_OK)
+            goto out;
+    }
+    res->response_status = w->response_status;
+    res->response = gw_buf_take(&resp, &res->response_len);
+    if (res->response == NULL)
+        rc = GW_ENOMEM;
+out:
+    gw_buf_release(&resp);
+    return rc;
+}
+
+static void
+record_batch(struct gw_store *st, int n)
+{
+    int b = 0;
+
+    while (b < 7 && (1 << (b + 1)) <= n)
+        b++;
+    st->stats.batches++;
+    st->stats.requests += n;
+    st->stats.batch_hist[b]++;
+    if (n > st->stats.max_batch)
+        st->stats.max_batch = n;
+}
+
+static void
+run_batch(struct gw_store *st, struct wreq *batch, int n)
+{
+    struct conn *c = &st->w;
+    int outbox = 0;
+    gw_rc rc = gw_store_exec(c, "BEGIN IMMEDIATE");
+
+    for (struct wreq *r = batch; r != NULL; r = r->next) {
+        if (rc != GW_OK) {
+            if (r->res)
+                r->res->rc = rc;
+            continue;
+        }
+        if (r->w == NULL) {
+            /* An audited read: no one waits; a failure is logged. */
+            if (gw_store_audit_append(c, &r->audit, gw_clock_now_ms()) != GW_OK)
+                gw_log_err("event=audit_append_failed");
+            continue;
+        }
+        if (gw_store_exec(c, "SAVEPOINT req") != GW_OK) {
+            r->res->rc = GW_ESTORE;
+            continue;
+        }
+        r->res->rc = apply(c, r->w, r->res);
+        if (r->res->rc != GW_OK) {
+            (void)gw_store_exec(c, "ROLLBACK TO req");
+            free(r->res->response);
+            r->res->response = NULL;
+            r->res->response_len = 0;
+            if (r->res->err.rc == GW_OK && r->res->rc != GW_OK)
+                r->res->err.rc = r->res->rc;
+        } else if (r->w->noutbox > 0 && !r->res->replayed) {
+            outbox = 1;
+        }
+        (void)gw_store_exec(c, "RELEASE req");
+    }
+    if (rc == GW_OK && gw_store_exec(c, "COMMIT") != GW_OK) {
+        (void)gw_store_exec(c, "ROLLBACK");
+        rc = GW_ESTORE;
+        for (struct wreq *r = batch; r != NULL; r = r->next)
+            if (r->res && r->res->rc == GW_OK) {
+                r->res->rc = GW_ESTORE;
+                free(r->res->response);
+                r->res->response = NULL;
+            }
+    }
+    pthread_mutex_lock(&st->mu);
+    record_batch(st, n);
+    for (struct wreq *r = batch; r != NULL;) {
+        struct wreq *next = r->next;
+        if (r->w == NULL) {
+            free((char *)r->audit.system);
+            free((char *)r->audit.user);
+            free((char *)r->audit.action);
+            free((char *)r->audit.refnr);
+            free((char *)r->audit.outcome);
+            free((char *)r->audit.detail);
+            free(r);
+        } else {
+            r->done = 1;
+        }
+        r = next;
+    }
+    if (outbox) {
+        st->outbox_generation++;
+        pthread_cond_broadcast(&st->outbox_cv);
+    }
+    pthread_cond_broadcast(&st->cv_done);
+    pthread_mutex_unlock(&st->mu);
+}
+
+void *
+gw_store_writer_main(void *arg)
+{
+    struct gw_store *st = arg;
+
+    for (;;) {
+        struct wreq *batch, *last;
+        int n = 1;
+
+        pthread_mutex_lock(&st->mu);
+        while (st->head == NULL && !st->stopping)
+            pthread_cond_wait(&st->cv_work, &st->mu);
+        if (st->head == NULL) {
+            pthread_mutex_unlock(&st->mu);
+            break;
+        }
+        batch = last = st->head;
+        while (last->next != NULL && n < st->batch_max) {
+            last = last->next;
+            n++;
+        }
+        st->head = last->next;
+        if (st->head == NULL)
+            st->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&st->mu);
+        run_batch(st, batch, n);
+    }
+    return NULL;
+}
+
+static void
+enqueue(struct gw_store *st, struct wreq *r)
+{
+    r->next = NULL;
+    if (st->tail)
+        st->tail->next = r;
+    else
+        st->head = r;
+    st->tail = r;
+    pthread_cond_signal(&st->cv_work);
+}
+
+gw_rc
+gw_store_write(struct gw_store *st, const struct gw_store_write *w,
+               struct gw_store_result *res)
+{
+    struct wreq r;
+
+    memset(res, 0, sizeof(*res));
+    gw_err_clear(&res->err);
+    if (!st->writer_running)
+        return res->rc = GW_ESTORE;
+    memset(&r, 0, sizeof(r));
+    r.w = w;
+    r.res = res;
+    pthread_mutex_lock(&st->mu);
+    if (st->stopping) {
+        pthread_mutex_unlock(&st->mu);
+        return res->rc = GW_EUNAVAILABLE;
+    }
+    enqueue(st, &r);
+    while (!r.done)
+        pthread_cond_wait(&st->cv_done, &st->mu);
+    pthread_mutex_unlock(&st->mu);
+    if (res->rc != GW_OK && res->err.detail[0] == '\0')
+        gw_err_set(&res->err, res->rc, NULL, "%s", gw_rc_message(res->rc));
+    return res->rc;
+}
+
+void
+gw_store_result_release(struct gw_store_result *res)
+{
+    free(res->response);
+    res->response = NULL;
+    res->response_len = 0;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+gw_rc
+gw_store_audit_async(struct gw_store *st, const struct gw_audit_entry *e)
+{
+    struct wreq *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return GW_ENOMEM;
+    r->audit.system = dup_or_null(e->system);
+    r->audit.user = dup_or_null(e->user);
+    r->audit.action = dup_or_null(e->action);
+    r->audit.refnr = dup_or_null(e->refnr);
+    r->audit.outcome = dup_or_null(e->outcome);
+    r->audit.detail = dup_or_null(e->detail);
+    pthread_mutex_lock(&st->mu);
+    if (st->stopping || !st->writer_running) {
+        pthread_mutex_unlock(&st->mu);
+        free((char *)r->audit.system);
+        free((char *)r->audit.user);
+        free((char *)r->audit.action);
+        free((char *)r->audit.refnr);
+        free((char *)r->audit.outcome);
+        free((char *)r->audit.detail);
+        free(r);
+        return GW_EUNAVAILABLE;
+    }
+    enqueue(st, r);
+    pthread_mutex_unlock(&st->mu);
+    return GW_OK;
+}
+
+void
+gw_store_stats(struct gw_store *st, struct gw_store_stats *out)
+{
+    pthread_mutex_lock(&st->mu);
+    *out = st->stats;
+    pthread_mutex_unlock(&st->mu);
+}

@@ -1,0 +1,371 @@
+/*
+ * test_store.c - the store's write path: creation with a generated
+ * referensnummer, idempotency (same id and content replays, same id with
+ * other content is refused, concurrent duplicates create one case), group
+ * commit under concurrency, updates with expected status and version, a
+ * failing request rolling back alone, reads and searches.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+
+#include "klas/ident.h"
+#include "store_fixture.h"
+
+static long long
+count_cases(struct gw_store *st, const char *prescriber)
+{
+    struct gw_case_query q;
+    struct gw_case_row *rows;
+    size_t n;
+
+    memset(&q, 0, sizeof(q));
+    q.prescriber_hsa = prescriber;
+    q.limit = 1000;
+    assert_int_equal(gw_store_case_search(st, &q, &rows, &n), GW_OK);
+    gw_case_rows_free(rows, n);
+    return (long long)n;
+}
+
+static void
+test_store_create_generates_referensnummer_and_answers(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_write w;
+    struct gw_store_result r;
+    struct gw_case_row row;
+    char *kind, *xml;
+    size_t len;
+    long v;
+    char want[64];
+
+    motivation_write(&w, "msg-1", "h1", "SE2321000016-DOC1", "Circadin");
+    assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
+    assert_int_equal(gw_refnr_check(r.refnr, NULL), GW_OK);
+    assert_int_equal(r.version, 1);
+    assert_false(r.replayed);
+    snprintf(want, sizeof(want), "receipt %s v1", r.refnr);
+    assert_string_equal(r.response, want);
+    assert_int_equal(r.response_status, 201);
+
+    assert_int_equal(gw_store_case_get(f->st, r.refnr, &row), GW_OK);
+    assert_string_equal(row.status, "M");
+    assert_string_equal(row.drug_name, "Circadin");
+    assert_string_equal(row.patient_id, "191212121212");
+    assert_int_equal(row.version, 1);
+    gw_case_row_release(&row);
+
+    assert_int_equal(gw_store_document_get(f->st, r.refnr, 0, &kind, &xml,
+                                           &len, &v), GW_OK);
+    assert_string_equal(kind, "motivation");
+    assert_string_equal(xml, w.doc_xml);
+    assert_int_equal(v, 1);
+    free(kind);
+    free(xml);
+    gw_store_result_release(&r);
+
+    assert_int_equal(gw_store_case_get(f->st, "2026000000", &row),
+                     GW_ENOTFOUND);
+}
+
+static void
+test_store_same_message_id_replays_first_answer(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_write w;
+    struct gw_store_result a, b, c;
+
+    motivation_write(&w, "msg-dup", "hash-A", "SE2321000016-DOC2", "X");
+    assert_int_equal(gw_store_write(f->st, &w, &a), GW_OK);
+    assert_int_equal(gw_store_write(f->st, &w, &b), GW_OK);
+    assert_true(b.replayed);
+    assert_string_equal(a.refnr, b.refnr);
+    assert_string_equal(a.response, b.response);
+    assert_int_equal(count_cases(f->st, "SE2321000016-DOC2"), 1);
+
+    /* Same id, other content: refused, nothing created. */
+    motivation_write(&w, "msg-dup", "hash-B", "SE2321000016-DOC2", "Y");
+    assert_int_equal(gw_store_write(f->st, &w, &c), GW_EDUPLICATE);
+    assert_non_null(strstr(c.err.detail, "different message"));
+    assert_null(c.response);
+    assert_int_equal(count_cases(f->st, "SE2321000016-DOC2"), 1);
+    gw_store_result_release(&a);
+    gw_store_result_release(&b);
+}
+
+struct dup_arg {
+    struct gw_store *st;
+    const char *msgid;
+    struct gw_store_result res;
+};
+
+static void *
+submit_thread(void *p)
+{
+    struct dup_arg *a = p;
+    struct gw_store_write w;
+
+    motivation_write(&w, a->msgid, "same", "SE2321000016-DOC3", "Z");
+    if (gw_store_write(a->st, &w, &a->res) != GW_OK)
+        return NULL; /* the main thread checks a->res.rc */
+    return NULL;
+}
+
+static void
+test_store_concurrent_duplicates_create_one_case(void **state)
+{
+    struct fixture *f = *state;
+    struct dup_arg args[16];
+    pthread_t t[16];
+    int replayed = 0;
+
+    for (int i = 0; i < 16; i++) {
+        args[i].st = f->st;
+        args[i].msgid = "msg-race";
+        pthread_create(&t[i], NULL, submit_thread, &args[i]);
+    }
+    for (int i = 0; i < 16; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(args[i].res.rc, GW_OK);
+        assert_string_equal(args[i].res.refnr, args[0].res.refnr);
+        replayed += args[i].res.replayed;
+        gw_store_result_release(&args[i].res);
+    }
+    assert_int_equal(replayed, 15);
+    assert_int_equal(count_cases(f->st, "SE2321000016-DOC3"), 1);
+}
+
+static void
+test_store_group_commit_batches_concurrent_writers(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 64 };
+    struct dup_arg args[N];
+    pthread_t t[N];
+    char ids[N][16];
+    struct gw_store_stats stats;
+
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "gc-%d", i);
+        args[i].st = f->st;
+        args[i].msgid = ids[i];
+        pthread_create(&t[i], NULL, submit_thread, &args[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(args[i].res.rc, GW_OK);
+        assert_false(args[i].res.replayed);
+        gw_store_result_release(&args[i].res);
+    }
+    assert_int_equal(count_cases(f->st, "SE2321000016-DOC3"), N);
+    gw_store_stats(f->st, &stats);
+    assert_int_equal(stats.requests, N);
+    /* 64 threads racing one writer: some commits carried several. */
+    assert_true(stats.batches < N);
+    assert_true(stats.max_batch > 1);
+}
+
+static void
+test_store_update_checks_status_and_version(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_write w, u;
+    struct gw_store_result r, r2;
+    struct gw_case_row row;
+
+    motivation_write(&w, "msg-u1", "h", "SE2321000016-DOC4", "A-drug");
+    assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
+
+    memset(&u, 0, sizeof(u));
+    u.message_id = "msg-u2";
+    u.content_hash = "h2";
+    u.sender = "apotek1";
+    u.op = GW_STORE_OP_UPDATE;
+    u.row.refnr = r.refnr;
+    u.row.status = "A";
+    u.row.pharmacy_gln = "7350000000016";
+    u.expect_status = "M";
+    u.expect_version = 1;
+    u.event = "apply";
+    u.actor = "7350000000016";
+    assert_int_equal(gw_store_write(f->st, &u, &r2), GW_OK);
+    assert_int_equal(r2.version, 2);
+    gw_store_result_release(&r2);
+
+    assert_int_equal(gw_store_case_get(f->st, r.refnr, &row), GW_OK);
+    assert_string_equal(row.status, "A");
+    assert_string_equal(row.pharmacy_gln, "7350000000016");
+    assert_true(row.applied_ms > 0);
+    gw_case_row_release(&row);
+
+    /* A second application expecting M is refused, nothing changes. */
+    u.message_id = "msg-u3";
+    u.expect_version = 0;
+    assert_int_equal(gw_store_write(f->st, &u, &r2), GW_ECONFLICT);
+    assert_non_null(strstr(r2.err.detail, "status A"));
+    /* A stale version is refused. */
+    u.message_id = "msg-u4";
+    u.expect_status = NULL;
+    u.expect_version = 1;
+    assert_int_equal(gw_store_write(f->st, &u, &r2), GW_EPRECONDITION);
+    /* An unknown case. */
+    u.message_id = "msg-u5";
+    u.expect_version = 0;
+    u.row.refnr = "2026999999";
+    assert_int_equal(gw_store_write(f->st, &u, &r2), GW_ENOTFOUND);
+    assert_int_equal(gw_store_case_get(f->st, r.refnr, &row), GW_OK);
+    assert_int_equal(row.version, 2);
+    gw_case_row_release(&row);
+    gw_store_result_release(&r);
+}
+
+static gw_rc
+respond_fail(void *ctx, const char *refnr, long version, struct gw_buf *out)
+{
+    (void)ctx;
+    (void)refnr;
+    (void)version;
+    (void)out;
+    return GW_EINTERNAL;
+}
+
+static void
+test_store_failing_request_leaves_nothing_behind(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_write w;
+    struct gw_store_result r;
+    static const struct gw_store_outbox_new ob = {"ob-fail", "lv", "apply",
+                                                  "x", 1};
+    long long counts[4];
+
+    motivation_write(&w, "msg-f1", "h", "SE2321000016-DOC5", "F");
+    w.outbox = &ob;
+    w.noutbox = 1;
+    w.respond = respond_fail; /* fails after the case and outbox rows */
+    assert_int_equal(gw_store_write(f->st, &w, &r), GW_EINTERNAL);
+    assert_int_equal(count_cases(f->st, "SE2321000016-DOC5"), 0);
+    assert_int_equal(gw_outbox_counts(f->st, counts), GW_OK);
+    assert_int_equal(counts[0] + counts[1] + counts[2] + counts[3], 0);
+    /* The message id is still free: a corrected resend works. */
+    w.respond = respond_receipt;
+    assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
+    assert_int_equal(count_cases(f->st, "SE2321000016-DOC5"), 1);
+    gw_store_result_release(&r);
+}
+
+static void
+test_store_search_filters_and_orders_newest_first(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        const char *msg, *prescriber, *drug, *status;
+    } seed[] = {
+        {"s1", "SE2321000016-P1", "Circadin", "M"},
+        {"s2", "SE2321000016-P1", "Ospolot", "M"},
+        {"s3", "SE2321000016-P1", "Circadin forte", "M"},
+        {"s4", "SE2321000016-P2", "Circadin", "M"},
+    };
+    char refnr[4][16];
+    struct gw_case_query q;
+    struct gw_case_row *rows;
+    size_t n;
+
+    for (int i = 0; i < 4; i++) {
+        struct gw_store_write w;
+        struct gw_store_result r;
+        motivation_write(&w, seed[i].msg, "h", seed[i].prescriber,
+                         seed[i].drug);
+        assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
+        snprintf(refnr[i], sizeof(refnr[i]), "%s", r.refnr);
+        gw_store_result_release(&r);
+        usleep(2000); /* distinct change times */
+    }
+    memset(&q, 0, sizeof(q));
+    q.prescriber_hsa = "SE2321000016-P1";
+    q.drug = "circadin";
+    assert_int_equal(gw_store_case_search(f->st, &q, &rows, &n), GW_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].refnr, refnr[2]); /* newest first */
+    assert_string_equal(rows[1].refnr, refnr[0]);
+    gw_case_rows_free(rows, n);
+
+    q.drug = "melatonin"; /* substance matches too */
+    q.limit = 2;
+    assert_int_equal(gw_store_case_search(f->st, &q, &rows, &n), GW_OK);
+    assert_int_equal(n, 2);
+    gw_case_rows_free(rows, n);
+
+    memset(&q, 0, sizeof(q));
+    q.statuses[0] = "A";
+    q.statuses[1] = "H";
+    assert_int_equal(gw_store_case_search(f->st, &q, &rows, &n), GW_OK);
+    assert_int_equal(n, 0);
+    q.statuses[1] = "M";
+    q.refnr = refnr[3];
+    assert_int_equal(gw_store_case_search(f->st, &q, &rows, &n), GW_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].prescriber_hsa, "SE2321000016-P2");
+    gw_case_rows_free(rows, n);
+}
+
+static void
+test_store_reopen_keeps_everything_and_schema(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_write w;
+    struct gw_store_result r;
+    struct gw_case_row row;
+    struct gw_err err;
+
+    motivation_write(&w, "msg-r1", "h", "SE2321000016-DOC6", "R");
+    assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
+    gw_store_close(f->st);
+    assert_int_equal(gw_store_open(f->path, NULL, &f->st, &err), GW_OK);
+    assert_int_equal(gw_store_schema_version(f->st), GW_STORE_SCHEMA_VERSION);
+    assert_int_equal(gw_store_case_get(f->st, r.refnr, &row), GW_OK);
+    gw_case_row_release(&row);
+    assert_int_equal(gw_store_integrity_check(f->st), GW_OK);
+    gw_store_result_release(&r);
+}
+
+static void
+test_store_hsa_cache_expires(void **state)
+{
+    struct fixture *f = *state;
+    char *a;
+    size_t n;
+
+    assert_int_equal(gw_store_hsa_put(f->st, "SE2321000016-DOC1", "yes", 3,
+                                      5000), GW_OK);
+    assert_int_equal(gw_store_hsa_get(f->st, "SE2321000016-DOC1", 4999, &a,
+                                      &n), GW_OK);
+    assert_string_equal(a, "yes");
+    free(a);
+    assert_int_equal(gw_store_hsa_get(f->st, "SE2321000016-DOC1", 5000, &a,
+                                      &n), GW_ENOTFOUND);
+    assert_int_equal(gw_store_hsa_get(f->st, "SE2321000016-NONE", 0, &a, &n),
+                     GW_ENOTFOUND);
+}
+
+int
+main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_store_create_generates_referensnummer_and_answers),
+        T(test_store_same_message_id_replays_first_answer),
+        T(test_store_concurrent_duplicates_create_one_case),
+        T(test_store_group_commit_batches_concurrent_writers),
+        T(test_store_update_checks_status_and_version),
+        T(test_store_failing_request_leaves_nothing_behind),
+        T(test_store_search_filters_and_orders_newest_first),
+        T(test_store_reopen_keeps_everything_and_schema),
+        T(test_store_hsa_cache_expires),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
