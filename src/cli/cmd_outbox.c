@@ -1,19 +1,126 @@
 /*
- * cmd_outbox.c - `klasgw outbox`. Not available yet: the outbox arrives with
- * issue 4. Says so and exits 3, so scripts cannot mistake it for work
- * done.
+ * cmd_outbox.c - `klasgw outbox list|show|retry|dead`: what is waiting to
+ * leave the gateway, and putting dead letters back.
  */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "cli/cli.h"
+#include "cli/store_cli.h"
+#include "sched/clock.h"
+
+static void
+print_row(const struct gw_outbox_info *i)
+{
+    char next[32];
+
+    gw_clock_format(i->next_attempt_ms, next, sizeof(next));
+    printf("%-6lld %-9s %-10s %-22s %-10s %3d  %s\n", i->id, i->state, i->peer,
+           i->kind, i->refnr[0] ? i->refnr : "-", i->attempts, next);
+}
+
+static int
+list(struct gw_store *st, const char *state)
+{
+    struct gw_outbox_info *items;
+    size_t n;
+
+    if (gw_outbox_list(st, state, 200, &items, &n) != GW_OK) {
+        fprintf(stderr, "klasgw outbox: cannot read the outbox\n");
+        return GW_EXIT_FAIL;
+    }
+    printf("%-6s %-9s %-10s %-22s %-10s %3s  %s\n", "ID", "STATE", "PEER",
+           "KIND", "REFNR", "TRY", "NEXT ATTEMPT");
+    for (size_t i = 0; i < n; i++)
+        print_row(&items[i]);
+    printf("(%zu item%s)\n", n, n == 1 ? "" : "s");
+    free(items);
+    return GW_EXIT_OK;
+}
+
+static int
+parse_id(const char *s, long long *id)
+{
+    char *end;
+
+    *id = strtoll(s, &end, 10);
+    return *s != '\0' && *end == '\0' && *id > 0;
+}
 
 int
 gw_cmd_outbox(struct gw_cli *cli, int argc, char **argv)
 {
-    (void)cli;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "klasgw outbox: not available yet (it comes with %s, "
-                    "issue 4)\n", "the outbox");
-    return GW_EXIT_UNAVAILABLE;
+    static const char *const states[] = {"pending", "inflight", "done", "dead"};
+    const char *sub = argc > 1 ? argv[1] : NULL, *state = NULL;
+    struct gw_store *st;
+    long long id = 0;
+    int status = GW_EXIT_USAGE;
+
+    if (sub == NULL) {
+        gw_cli_print_command_help("outbox", stderr);
+        return GW_EXIT_USAGE;
+    }
+    if (strcmp(sub, "list") == 0) {
+        if (argc == 4 && strcmp(argv[2], "--state") == 0) {
+            for (int i = 0; i < 4; i++)
+                if (strcmp(argv[3], states[i]) == 0)
+                    state = states[i];
+            if (state == NULL) {
+                fprintf(stderr, "klasgw outbox list: --state is one of "
+                                "pending, inflight, done, dead\n");
+                return GW_EXIT_USAGE;
+            }
+        } else if (argc != 2) {
+            gw_cli_print_command_help("outbox", stderr);
+            return GW_EXIT_USAGE;
+        }
+    } else if (strcmp(sub, "show") == 0 || strcmp(sub, "retry") == 0) {
+        if (argc != 3 || !parse_id(argv[2], &id)) {
+            fprintf(stderr, "klasgw outbox %s: give one item id (a number "
+                            "from 'klasgw outbox list')\n", sub);
+            return GW_EXIT_USAGE;
+        }
+    } else if (strcmp(sub, "dead") == 0) {
+        state = "dead";
+    } else {
+        fprintf(stderr, "klasgw outbox: unknown subcommand '%s'\n", sub);
+        return GW_EXIT_USAGE;
+    }
+    if (gw_cli_open_store(cli, 0, &st) != GW_OK)
+        return GW_EXIT_FAIL;
+    if (strcmp(sub, "show") == 0) {
+        struct gw_outbox_info i;
+        char t[3][32];
+        if (gw_outbox_show(st, id, &i) != GW_OK) {
+            fprintf(stderr, "klasgw outbox show: no item %lld\n", id);
+            status = GW_EXIT_FAIL;
+        } else {
+            gw_clock_format(i.created_ms, t[0], sizeof(t[0]));
+            gw_clock_format(i.updated_ms, t[1], sizeof(t[1]));
+            gw_clock_format(i.next_attempt_ms, t[2], sizeof(t[2]));
+            printf("id: %lld\nmessage id: %s\npeer: %s\nkind: %s\n"
+                   "referensnummer: %s\nstate: %s\nattempts: %d\n"
+                   "created: %s\nupdated: %s\nnext attempt: %s\n"
+                   "last error: %s\npayload: %zu bytes\n",
+                   i.id, i.message_id, i.peer, i.kind,
+                   i.refnr[0] ? i.refnr : "-", i.state, i.attempts, t[0], t[1],
+                   t[2], i.last_error[0] ? i.last_error : "-", i.payload_len);
+            status = GW_EXIT_OK;
+        }
+    } else if (strcmp(sub, "retry") == 0) {
+        gw_rc rc = gw_outbox_retry(st, id);
+        if (rc == GW_OK) {
+            printf("item %lld is pending again\n", id);
+            status = GW_EXIT_OK;
+        } else {
+            fprintf(stderr, "klasgw outbox retry: item %lld is not dead or "
+                            "pending (or does not exist)\n", id);
+            status = GW_EXIT_FAIL;
+        }
+    } else {
+        status = list(st, state);
+    }
+    gw_store_close(st);
+    return status;
 }

@@ -1,19 +1,59 @@
 /*
- * cmd_purge.c - `klasgw purge`. Not available yet: the store and retention arrives with
- * issue 4. Says so and exits 3, so scripts cannot mistake it for work
- * done.
+ * cmd_purge.c - `klasgw purge [--dry-run] [--now T]`: the retention purge
+ * that serve runs daily, by hand.
  */
+#include <getopt.h>
 #include <stdio.h>
 
-#include "cli/cli.h"
+#include "cli/store_cli.h"
+#include "sched/clock.h"
 
 int
 gw_cmd_purge(struct gw_cli *cli, int argc, char **argv)
 {
-    (void)cli;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "klasgw purge: not available yet (it comes with %s, "
-                    "issue 4)\n", "the store and retention");
-    return GW_EXIT_UNAVAILABLE;
+    static const struct option opts[] = {
+        {"dry-run", no_argument, NULL, 'd'},
+        {"now", required_argument, NULL, 'n'},
+        {NULL, 0, NULL, 0},
+    };
+    struct gw_purge_counts counts;
+    struct gw_store *st;
+    int64_t now = gw_clock_now_ms();
+    int c, dry = 0;
+    gw_rc rc;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'd') {
+            dry = 1;
+        } else if (c == 'n') {
+            if (gw_clock_parse(optarg, &now) != GW_OK) {
+                fprintf(stderr, "klasgw purge: --now: expected "
+                                "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n");
+                return GW_EXIT_USAGE;
+            }
+        } else {
+            gw_cli_print_command_help("purge", stderr);
+            return GW_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "klasgw purge: unexpected argument '%s'\n",
+                argv[optind]);
+        return GW_EXIT_USAGE;
+    }
+    if (gw_cli_open_store(cli, 0, &st) != GW_OK)
+        return GW_EXIT_FAIL;
+    rc = gw_store_purge(st, now, (int)cli->cfg.retention_motivation_months,
+                        (int)cli->cfg.retention_decided_months, dry, &counts);
+    gw_store_close(st);
+    if (rc != GW_OK) {
+        fprintf(stderr, "klasgw purge: %s\n", gw_rc_message(rc));
+        return GW_EXIT_FAIL;
+    }
+    printf("%s %lld motivation(s) without application older than %ld "
+           "months and %lld decided case(s) older than %ld months\n",
+           dry ? "would purge" : "purged", counts.motivations,
+           cli->cfg.retention_motivation_months, counts.decided,
+           cli->cfg.retention_decided_months);
+    return GW_EXIT_OK;
 }

@@ -1,0 +1,35 @@
+/*
+ * store_cli.c - see store_cli.h.
+ */
+#include "cli/store_cli.h"
+
+#include <stdio.h>
+
+#include "core/log.h"
+
+gw_rc
+gw_cli_open_store(struct gw_cli *cli, int with_writer, struct gw_store **out)
+{
+    struct gw_store_opts o = {0};
+    struct gw_err err;
+    gw_rc rc;
+
+    *out = NULL;
+    rc = gw_cli_load_config(cli);
+    if (rc != GW_OK)
+        return rc;
+    /* A maintenance command talks to a person on stdout; keep the log to
+     * warnings unless --log-level asked for more. */
+    if (cli->log_level == NULL && gw_log_get_level() < GW_LOG_WARN)
+        gw_log_set_level(GW_LOG_WARN);
+    o.readers = 2;
+    o.batch_max = (int)cli->cfg.store_batch_max;
+    o.busy_timeout_ms = (int)cli->cfg.store_busy_timeout_ms;
+    o.start_writer = with_writer;
+    gw_err_clear(&err);
+    rc = gw_store_open(cli->cfg.store_path, &o, out, &err);
+    if (rc != GW_OK)
+        fprintf(stderr, "klasgw: store %s: %s\n", cli->cfg.store_path,
+                err.detail[0] ? err.detail : gw_rc_message(rc));
+    return rc;
+}
