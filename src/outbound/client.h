@@ -38,6 +38,9 @@ struct gw_peer {
     enum gw_delivery (*send)(void *ctx, const struct gw_outbox_item *item,
                              char *why, size_t why_size);
     void *ctx;
+    /* Optional: called by each delivery thread as it ends, to free what
+     * `send` kept per thread (connections). */
+    void (*thread_done)(void *ctx);
 };
 
 #endif

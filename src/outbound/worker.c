@@ -145,6 +145,8 @@ run(void *arg)
         }
         (void)gw_outbox_wait(w->st, &seen, wait);
     }
+    if (a->ps->peer->thread_done != NULL)
+        a->ps->peer->thread_done(a->ps->peer->ctx);
     return NULL;
 }
 

@@ -204,7 +204,8 @@ gw_store_conn_open(const char *path, int busy_ms, struct conn *c,
     sqlite3_busy_timeout(c->db, busy_ms);
     snprintf(pragmas, sizeof(pragmas),
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-             "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;");
+             "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
+             "PRAGMA wal_autocheckpoint=8192;");
     if (gw_store_exec(c, pragmas) != GW_OK) {
         gw_err_set(err, GW_ESTORE, NULL, "cannot set up %s", path);
         gw_store_conn_close(c);
@@ -358,7 +359,7 @@ gw_store_close(struct gw_store *st)
     if (st->writer_running) {
         pthread_mutex_lock(&st->mu);
         st->stopping = 1;
-        pthread_cond_broadcast(&st->cv_work);
+        pthread_cond_signal(&st->cv_work);
         pthread_cond_broadcast(&st->outbox_cv);
         pthread_mutex_unlock(&st->mu);
         pthread_join(st->writer, NULL);

@@ -29,6 +29,7 @@ struct wreq {
     struct gw_store_result *res;
     struct gw_audit_entry audit; /* async: owned copies of the strings */
     int done;
+    pthread_cond_t cv; /* the caller waits on its own condition */
     struct wreq *next;
 };
 
@@ -44,6 +45,7 @@ struct gw_store {
     pthread_cond_t cv_work, cv_done;
     struct wreq *head, *tail;
     int stopping;
+    int writer_idle; /* the writer sleeps on cv_work: enqueue must wake it */
     struct gw_store_stats stats;
 
     /* Readers. */

@@ -428,6 +428,24 @@ out:
     return rc;
 }
 
+static const char SQL_SAVEPOINT[] = "SAVEPOINT req";
+static const char SQL_RELEASE[] = "RELEASE req";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO req";
+
+/* Runs a cached statement without results. */
+static gw_rc
+step_once(struct conn *c, const char *sql)
+{
+    sqlite3_stmt *s = gw_store_stmt(c, sql);
+    gw_rc rc;
+
+    if (s == NULL)
+        return GW_ESTORE;
+    rc = STEP_DONE(c, s, sql);
+    sqlite3_reset(s);
+    return rc;
+}
+
 static void
 record_batch(struct gw_store *st, int n)
 {
@@ -461,13 +479,13 @@ run_batch(struct gw_store *st, struct wreq *batch, int n)
                 gw_log_err("event=audit_append_failed");
             continue;
         }
-        if (gw_store_exec(c, "SAVEPOINT req") != GW_OK) {
+        if (step_once(c, SQL_SAVEPOINT) != GW_OK) {
             r->res->rc = GW_ESTORE;
             continue;
         }
         r->res->rc = apply(c, r->w, r->res);
         if (r->res->rc != GW_OK) {
-            (void)gw_store_exec(c, "ROLLBACK TO req");
+            (void)step_once(c, SQL_ROLLBACK_TO);
             free(r->res->response);
             r->res->response = NULL;
             r->res->response_len = 0;
@@ -476,7 +494,7 @@ run_batch(struct gw_store *st, struct wreq *batch, int n)
         } else if (r->w->noutbox > 0 && !r->res->replayed) {
             outbox = 1;
         }
-        (void)gw_store_exec(c, "RELEASE req");
+        (void)step_once(c, SQL_RELEASE);
     }
     if (rc == GW_OK && gw_store_exec(c, "COMMIT") != GW_OK) {
         (void)gw_store_exec(c, "ROLLBACK");
@@ -501,7 +519,9 @@ run_batch(struct gw_store *st, struct wreq *batch, int n)
             free((char *)r->audit.detail);
             free(r);
         } else {
+            /* Wake exactly the callers of this batch. */
             r->done = 1;
+            pthread_cond_signal(&r->cv);
         }
         r = next;
     }
@@ -509,7 +529,6 @@ run_batch(struct gw_store *st, struct wreq *batch, int n)
         st->outbox_generation++;
         pthread_cond_broadcast(&st->outbox_cv);
     }
-    pthread_cond_broadcast(&st->cv_done);
     pthread_mutex_unlock(&st->mu);
 }
 
@@ -523,8 +542,11 @@ gw_store_writer_main(void *arg)
         int n = 1;
 
         pthread_mutex_lock(&st->mu);
-        while (st->head == NULL && !st->stopping)
+        while (st->head == NULL && !st->stopping) {
+            st->writer_idle = 1;
             pthread_cond_wait(&st->cv_work, &st->mu);
+            st->writer_idle = 0;
+        }
         if (st->head == NULL) {
             pthread_mutex_unlock(&st->mu);
             break;
@@ -553,7 +575,8 @@ enqueue(struct gw_store *st, struct wreq *r)
     else
         st->head = r;
     st->tail = r;
-    pthread_cond_signal(&st->cv_work);
+    if (st->writer_idle)
+        pthread_cond_signal(&st->cv_work);
 }
 
 gw_rc
@@ -569,15 +592,18 @@ gw_store_write(struct gw_store *st, const struct gw_store_write *w,
     memset(&r, 0, sizeof(r));
     r.w = w;
     r.res = res;
+    pthread_cond_init(&r.cv, NULL);
     pthread_mutex_lock(&st->mu);
     if (st->stopping) {
         pthread_mutex_unlock(&st->mu);
+        pthread_cond_destroy(&r.cv);
         return res->rc = GW_EUNAVAILABLE;
     }
     enqueue(st, &r);
     while (!r.done)
-        pthread_cond_wait(&st->cv_done, &st->mu);
+        pthread_cond_wait(&r.cv, &st->mu);
     pthread_mutex_unlock(&st->mu);
+    pthread_cond_destroy(&r.cv);
     if (res->rc != GW_OK && res->err.detail[0] == '\0')
         gw_err_set(&res->err, res->rc, NULL, "%s", gw_rc_message(res->rc));
     return res->rc;

@@ -95,7 +95,7 @@ test_outbox_delivers_everything_once(void **state)
 {
     struct fixture *f = *state;
     struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t};
+    struct gw_peer peer = {"lv", send_fn, &t, NULL};
     struct gw_outbox_worker *w;
     char id[32];
 
@@ -116,7 +116,7 @@ test_outbox_retries_with_backoff_then_delivers(void **state)
 {
     struct fixture *f = *state;
     struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t};
+    struct gw_peer peer = {"lv", send_fn, &t, NULL};
     struct gw_outbox_worker *w;
     struct gw_outbox_info info;
     struct gw_outbox_info *items;
@@ -157,7 +157,7 @@ test_outbox_dead_letter_after_max_attempts_and_operator_retry(void **state)
 {
     struct fixture *f = *state;
     struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t};
+    struct gw_peer peer = {"lv", send_fn, &t, NULL};
     struct gw_outbox_worker *w;
     struct gw_outbox_info *items;
     size_t n;
@@ -189,7 +189,7 @@ test_outbox_permanent_failure_is_dead_at_once(void **state)
 {
     struct fixture *f = *state;
     struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t};
+    struct gw_peer peer = {"lv", send_fn, &t, NULL};
     struct gw_outbox_worker *w;
 
     atomic_store(&t.fail_first, 1);
@@ -206,7 +206,7 @@ test_outbox_poison_item_does_not_block_others(void **state)
 {
     struct fixture *f = *state;
     struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t};
+    struct gw_peer peer = {"lv", send_fn, &t, NULL};
     struct gw_outbox_worker *w;
     char id[32];
 
@@ -226,7 +226,7 @@ test_outbox_per_peer_concurrency_is_capped(void **state)
 {
     struct fixture *f = *state;
     struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t};
+    struct gw_peer peer = {"lv", send_fn, &t, NULL};
     struct gw_outbox_worker *w;
     char id[32];
 

@@ -1,0 +1,276 @@
+/*
+ * bench_store.c - durable write throughput of the store, next to the disk's
+ * own single-commit rate, measured in the same run; and outbox deliveries
+ * per second to a loopback HTTP peer.
+ *
+ *   bench_store DIR SECONDS
+ *
+ * Prints one line per figure. Not a test: nothing here passes or fails.
+ * Run through tests/bench/bench_store.sh.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../unit/store_fixture.h"
+#include "core/log.h"
+#include "outbound/http_client.h"
+#include "outbound/worker.h"
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+single_commit_rate(const char *dir, double seconds)
+{
+    char path[512];
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    long n = 0;
+    double t0, t;
+
+    snprintf(path, sizeof(path), "%s/single.db", dir);
+    unlink(path);
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);",
+                 NULL, NULL, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO t (v) VALUES (randomblob(200))", -1,
+                       &s, NULL);
+    t0 = now_s();
+    do {
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+        sqlite3_step(s);
+        sqlite3_reset(s);
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        n++;
+    } while ((t = now_s()) - t0 < seconds);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return (double)n / (t - t0);
+}
+
+struct writer_arg {
+    struct gw_store *st;
+    int id;
+    double until;
+    double *lat;
+    size_t nlat, cap;
+};
+
+static void *
+writer(void *p)
+{
+    struct writer_arg *a = p;
+    char msgid[64], ob[80];
+    struct gw_store_outbox_new o = {NULL, "bench", "application",
+                                    "<application/>", 14};
+
+    for (long i = 0; now_s() < a->until; i++) {
+        struct gw_store_write w;
+        struct gw_store_result r;
+        double t0 = now_s();
+        snprintf(msgid, sizeof(msgid), "w%d-%ld", a->id, i);
+        snprintf(ob, sizeof(ob), "ob-%s", msgid);
+        motivation_write(&w, msgid, "h", "SE2321000016-DOC1", "Bench");
+        o.message_id = ob;
+        w.outbox = &o;
+        w.noutbox = 1;
+        if (gw_store_write(a->st, &w, &r) != GW_OK) {
+            fprintf(stderr, "write failed: %s\n", r.err.detail);
+            exit(1);
+        }
+        gw_store_result_release(&r);
+        if (a->nlat == a->cap) {
+            a->cap = a->cap ? a->cap * 2 : 4096;
+            a->lat = realloc(a->lat, a->cap * sizeof(double));
+        }
+        a->lat[a->nlat++] = now_s() - t0;
+    }
+    return NULL;
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static struct gw_store *
+group_commit(const char *dir, int writers, double seconds, double single)
+{
+    char path[512];
+    struct gw_store *st;
+    struct gw_err err;
+    struct writer_arg *args = calloc((size_t)writers, sizeof(*args));
+    pthread_t *t = calloc((size_t)writers, sizeof(*t));
+    double *all = NULL, t0;
+    size_t n = 0;
+    struct gw_store_stats stats;
+
+    snprintf(path, sizeof(path), "%s/gc%d.db", dir, writers);
+    unlink(path);
+    if (gw_store_open(path, NULL, &st, &err) != GW_OK) {
+        fprintf(stderr, "open: %s\n", err.detail);
+        exit(1);
+    }
+    t0 = now_s();
+    for (int i = 0; i < writers; i++) {
+        args[i] = (struct writer_arg){st, i, t0 + seconds, NULL, 0, 0};
+        pthread_create(&t[i], NULL, writer, &args[i]);
+    }
+    for (int i = 0; i < writers; i++) {
+        pthread_join(t[i], NULL);
+        all = realloc(all, (n + args[i].nlat) * sizeof(double));
+        memcpy(all + n, args[i].lat, args[i].nlat * sizeof(double));
+        n += args[i].nlat;
+        free(args[i].lat);
+    }
+    double elapsed = now_s() - t0;
+    qsort(all, n, sizeof(double), cmp);
+    gw_store_stats(st, &stats);
+    printf("group commit, %2d writers: %8.0f acknowledged writes/s  "
+           "(%.1f x single commit)  p50 %.2f ms  p99 %.2f ms  "
+           "mean batch %.1f\n",
+           writers, (double)n / elapsed, (double)n / elapsed / single,
+           all[n / 2] * 1000, all[(size_t)((double)n * 0.99)] * 1000,
+           (double)stats.requests / (double)stats.batches);
+    free(all);
+    free(args);
+    free(t);
+    return st;
+}
+
+/* A loopback HTTP peer: answers 200 to every POST, keep-alive. */
+static void *
+peer_conn(void *p)
+{
+    int fd = (int)(intptr_t)p;
+    char buf[65536];
+    size_t have = 0;
+
+    for (;;) {
+        char *end;
+        ssize_t r = read(fd, buf + have, sizeof(buf) - have - 1);
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+        buf[have] = '\0';
+        while ((end = strstr(buf, "\r\n\r\n")) != NULL) {
+            char *cl = strcasestr(buf, "content-length:");
+            size_t body = cl && cl < end ? strtoul(cl + 15, NULL, 10) : 0;
+            size_t need = (size_t)(end - buf) + 4 + body;
+            if (have < need)
+                break;
+            static const char ok[] =
+                "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+            if (write(fd, ok, sizeof(ok) - 1) < 0)
+                goto out;
+            memmove(buf, buf + need, have - need);
+            have -= need;
+            buf[have] = '\0';
+        }
+    }
+out:
+    close(fd);
+    return NULL;
+}
+
+static void *
+peer_main(void *p)
+{
+    int ls = (int)(intptr_t)p;
+
+    for (;;) {
+        int fd = accept(ls, NULL, NULL);
+        pthread_t t;
+        if (fd < 0)
+            return NULL;
+        pthread_create(&t, NULL, peer_conn, (void *)(intptr_t)fd);
+        pthread_detach(t);
+    }
+}
+
+static void
+outbox_rate(struct gw_store *st, double seconds)
+{
+    struct sockaddr_in a = {0};
+    socklen_t alen = sizeof(a);
+    int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    pthread_t pt;
+    char url[64];
+    struct gw_http_peer hp = {url, "application/xml", 5000};
+    struct gw_peer peer = {"bench", gw_http_peer_send, &hp,
+                           gw_http_client_thread_done};
+    struct gw_outbox_worker_opts o = {5, 1000, 60000, 4, 200};
+    struct gw_outbox_worker *w;
+    long long c0[4], c[4];
+    double t0;
+
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(ls, (struct sockaddr *)&a, sizeof(a));
+    listen(ls, 64);
+    getsockname(ls, (struct sockaddr *)&a, &alen);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", ntohs(a.sin_port));
+    pthread_create(&pt, NULL, peer_main, (void *)(intptr_t)ls);
+    pthread_detach(pt);
+
+    if (gw_outbox_counts(st, c0) != GW_OK || gw_http_client_init() != GW_OK ||
+        gw_outbox_worker_start(st, &peer, 1, &o, &w) != GW_OK) {
+        fprintf(stderr, "cannot start the outbox worker\n");
+        exit(1);
+    }
+    t0 = now_s();
+    do {
+        usleep(100000);
+        if (gw_outbox_counts(st, c) != GW_OK)
+            break;
+    } while (c[0] > 0 && now_s() - t0 < seconds);
+    double elapsed = now_s() - t0;
+    gw_outbox_worker_stop(w);
+    if (gw_outbox_counts(st, c) != GW_OK)
+        exit(1);
+    printf("outbox: %8.0f deliveries/s to a loopback HTTP peer "
+           "(%lld delivered, 4 connections)\n",
+           (double)(c[2] - c0[2]) / elapsed, c[2] - c0[2]);
+}
+
+int
+main(int argc, char **argv)
+{
+    double seconds = argc > 2 ? atof(argv[2]) : 5;
+    const char *dir = argc > 1 ? argv[1] : "/tmp";
+    struct gw_store *st = NULL;
+    double single;
+
+    gw_log_set_level(GW_LOG_WARN);
+    single = single_commit_rate(dir, seconds);
+    printf("single commit (1 row per transaction, WAL, synchronous=FULL): "
+           "%8.0f commits/s\n", single);
+    for (int w = 1; w <= 32; w *= (w == 1 ? 8 : 4)) {
+        if (st)
+            gw_store_close(st);
+        st = group_commit(dir, w, seconds, single);
+    }
+    outbox_rate(st, seconds * 2);
+    gw_store_close(st);
+    return 0;
+}
