@@ -113,7 +113,8 @@ gw_audit_to_fhir(const struct gw_audit_record *r, struct gw_buf *out)
 
     gw_clock_format(r->at_ms, when, sizeof(when));
     snprintf(id, sizeof(id), "audit-%lld", (long long)r->seq);
-    ev = json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:{s:s,s:s,s:s},s:s,s:s,s:s,s:s}",
+    ev = json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:[{s:s,s:s,s:s}],s:s,s:s,s:s,"
+                   "s:s}",
                    "resourceType", "AuditEvent", "id", id, "type", "system",
                    "http://terminology.hl7.org/CodeSystem/audit-event-type",
                    "code", "rest", "display", "RESTful Operation", "subtype",
@@ -124,8 +125,6 @@ gw_audit_to_fhir(const struct gw_audit_record *r, struct gw_buf *out)
                    "outcomeDesc", outcome);
     if (ev == NULL)
         goto out;
-    json_object_set_new(ev, "subtype",
-                        json_pack("[o]", json_object_get(ev, "subtype")));
     if (user != NULL && user[0] != '\0') {
         const char *sys = strlen(user) == 13 && user[0] >= '0' &&
                                   user[0] <= '9'
