@@ -202,8 +202,13 @@ gw_store_conn_open(const char *path, int busy_ms, struct conn *c,
         return GW_ESTORE;
     }
     sqlite3_busy_timeout(c->db, busy_ms);
+    /* Throughput is bound by bytes written per commit: each request
+     * dirties a few random index pages (referensnummer, message ids), so
+     * smaller pages mean less to write. 2 KiB measured as fast as 1 KiB
+     * (60% faster than 4 KiB, tests/bench/bench_store.sh) with half the
+     * overflow pages for attachments. Takes effect when the file is new. */
     snprintf(pragmas, sizeof(pragmas),
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+             "PRAGMA page_size=2048; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
              "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
              "PRAGMA wal_autocheckpoint=8192;");
     if (gw_store_exec(c, pragmas) != GW_OK) {
