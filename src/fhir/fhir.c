@@ -1,0 +1,189 @@
+/*
+ * fhir.c - the document object and the format dispatch (see fhir.h).
+ */
+#include "fhir/fhir_xml.h"
+
+#include <libxml/parser.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+
+struct gw_fhir_doc {
+    xmlDocPtr xml;
+};
+
+void
+gw_fhir_init(void)
+{
+    xmlInitParser();
+}
+
+enum gw_fhir_format
+gw_fhir_sniff(const char *bytes, size_t len)
+{
+    size_t i = 0;
+
+    if (len >= 3 && (unsigned char)bytes[0] == 0xEF &&
+        (unsigned char)bytes[1] == 0xBB && (unsigned char)bytes[2] == 0xBF)
+        i = 3;
+    while (i < len && (bytes[i] == ' ' || bytes[i] == '\t' ||
+                       bytes[i] == '\r' || bytes[i] == '\n'))
+        i++;
+    if (i < len && bytes[i] == '{')
+        return GW_FHIR_JSON;
+    if (i < len && bytes[i] == '<')
+        return GW_FHIR_XML;
+    return GW_FHIR_SNIFF;
+}
+
+static gw_rc
+wrap(xmlDocPtr xml, struct gw_fhir_doc **out)
+{
+    struct gw_fhir_doc *d = calloc(1, sizeof(*d));
+
+    if (d == NULL) {
+        xmlFreeDoc(xml);
+        return GW_ENOMEM;
+    }
+    d->xml = xml;
+    *out = d;
+    return GW_OK;
+}
+
+gw_rc
+gw_fhir_parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
+              const struct gw_fhir_limits *lim, struct gw_fhir_doc **out,
+              struct gw_err *err)
+{
+    struct gw_fhir_limits def;
+    xmlDocPtr xml = NULL;
+    gw_rc rc;
+
+    *out = NULL;
+    if (lim == NULL) {
+        gw_fhir_limits_default(&def);
+        lim = &def;
+    }
+    if (len > lim->max_bytes)
+        return gw_err_set(err, GW_ETOOLARGE, NULL,
+                          "the document is larger than %zu bytes",
+                          lim->max_bytes);
+    if (fmt == GW_FHIR_SNIFF)
+        fmt = gw_fhir_sniff(bytes, len);
+    if (fmt == GW_FHIR_JSON) {
+        rc = gw_fhir_json_to_xml(bytes, len, lim, &xml, err);
+    } else if (fmt == GW_FHIR_XML) {
+        rc = gw_fhir_xml_read(bytes, len, lim, &xml, err);
+        if (rc == GW_OK) {
+            rc = gw_fhir_xml_check(xml, lim, err);
+            if (rc != GW_OK) {
+                xmlFreeDoc(xml);
+                xml = NULL;
+            }
+        }
+    } else {
+        return gw_err_set(err, GW_EPARSE, NULL,
+                          "neither FHIR JSON (an object) nor FHIR XML");
+    }
+    if (rc != GW_OK)
+        return rc;
+    return wrap(xml, out);
+}
+
+gw_rc
+gw_fhir_doc_from_xml(xmlDocPtr xml, const struct gw_fhir_limits *lim,
+                     struct gw_fhir_doc **out, struct gw_err *err)
+{
+    struct gw_fhir_limits def;
+    gw_rc rc;
+
+    *out = NULL;
+    if (lim == NULL) {
+        gw_fhir_limits_default(&def);
+        lim = &def;
+    }
+    rc = gw_fhir_xml_check(xml, lim, err);
+    if (rc != GW_OK) {
+        xmlFreeDoc(xml);
+        return rc;
+    }
+    return wrap(xml, out);
+}
+
+void
+gw_fhir_doc_free(struct gw_fhir_doc *doc)
+{
+    if (doc == NULL)
+        return;
+    xmlFreeDoc(doc->xml);
+    free(doc);
+}
+
+xmlDocPtr
+gw_fhir_doc_xml(const struct gw_fhir_doc *doc)
+{
+    return doc->xml;
+}
+
+const char *
+gw_fhir_doc_type(const struct gw_fhir_doc *doc)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc->xml);
+
+    return root ? (const char *)root->name : "";
+}
+
+/* Removes blank text nodes and comments outside the narrative, so that
+ * the serialised form is the same however the input was laid out. */
+static void
+normalise(xmlNodePtr n)
+{
+    xmlNodePtr c = n->children, next;
+
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (c->type == XML_COMMENT_NODE ||
+            (c->type == XML_TEXT_NODE && xmlIsBlankNode(c))) {
+            xmlUnlinkNode(c);
+            xmlFreeNode(c);
+        } else if (c->type == XML_ELEMENT_NODE && c->ns != NULL &&
+                   strcmp((const char *)c->ns->href, GW_FHIR_NS) == 0) {
+            normalise(c);
+        }
+    }
+}
+
+gw_rc
+gw_fhir_to_xml(const struct gw_fhir_doc *doc, char **out, size_t *len)
+{
+    xmlChar *mem = NULL;
+    int size = 0;
+
+    normalise(xmlDocGetRootElement(doc->xml));
+    xmlDocDumpFormatMemoryEnc(doc->xml, &mem, &size, "UTF-8", 0);
+    if (mem == NULL)
+        return GW_ENOMEM;
+    *out = malloc((size_t)size + 1);
+    if (*out == NULL) {
+        xmlFree(mem);
+        return GW_ENOMEM;
+    }
+    memcpy(*out, mem, (size_t)size);
+    (*out)[size] = '\0';
+    if (len != NULL)
+        *len = (size_t)size;
+    xmlFree(mem);
+    return GW_OK;
+}
+
+gw_rc
+gw_fhir_to_json(const struct gw_fhir_doc *doc, char **out, size_t *len)
+{
+    size_t n = 0;
+    gw_rc rc = gw_fhir_xml_emit_json(doc->xml, out, &n);
+
+    if (rc == GW_OK && len != NULL)
+        *len = n;
+    return rc;
+}

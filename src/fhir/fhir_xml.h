@@ -1,0 +1,39 @@
+/*
+ * fhir_xml.h - the libxml2 side of a FHIR document, for the modules that
+ * may see libxml2 types (validate/, map/).
+ */
+#ifndef GW_FHIR_FHIR_XML_H
+#define GW_FHIR_FHIR_XML_H
+
+#include <libxml/tree.h>
+
+#include "fhir/fhir.h"
+
+#define GW_FHIR_NS "http://hl7.org/fhir"
+#define GW_XHTML_NS "http://www.w3.org/1999/xhtml"
+
+/* The tree; borrowed, valid while doc lives. */
+xmlDocPtr gw_fhir_doc_xml(const struct gw_fhir_doc *doc);
+
+/*
+ * Wraps a tree built elsewhere (a mapping's output), after checking it
+ * against the model as gw_fhir_parse does. Takes ownership of xml, also on
+ * failure.
+ */
+gw_rc gw_fhir_doc_from_xml(xmlDocPtr xml, const struct gw_fhir_limits *lim,
+                           struct gw_fhir_doc **out, struct gw_err *err)
+    GW_WARN_UNUSED;
+
+/* Internal to fhir/: the structural walk and the two conversions. */
+gw_rc gw_fhir_xml_check(xmlDocPtr xml, const struct gw_fhir_limits *lim,
+                        struct gw_err *err);
+gw_rc gw_fhir_xml_emit_json(xmlDocPtr xml, char **out, size_t *len);
+gw_rc gw_fhir_json_to_xml(const char *bytes, size_t len,
+                          const struct gw_fhir_limits *lim, xmlDocPtr *out,
+                          struct gw_err *err);
+/* Hardened parse of XML text (also used for narrative div). */
+gw_rc gw_fhir_xml_read(const char *bytes, size_t len,
+                       const struct gw_fhir_limits *lim, xmlDocPtr *out,
+                       struct gw_err *err);
+
+#endif

@@ -1,0 +1,253 @@
+/*
+ * model.c - lookups into the generated table and the lexical checks of the
+ * primitive types (the value regexes of the R4 definitions, by hand: each
+ * is small, and libc's regex would accept more than FHIR does).
+ */
+#include "fhir/model.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct gw_fhir_type *
+gw_fhir_type_find(const char *name)
+{
+    for (unsigned i = 0; i < gw_fhir_ntypes; i++)
+        if (strcmp(gw_fhir_types[i].name, name) == 0)
+            return &gw_fhir_types[i];
+    return NULL;
+}
+
+const struct gw_fhir_type *
+gw_fhir_resource_find(const char *name)
+{
+    const struct gw_fhir_type *t = gw_fhir_type_find(name);
+
+    return t != NULL && t->kind == GW_FHIR_RESOURCE ? t : NULL;
+}
+
+const struct gw_fhir_elem *
+gw_fhir_elem_find(const struct gw_fhir_type *t, const char *name)
+{
+    for (unsigned i = 0; i < t->n; i++)
+        if (strcmp(gw_fhir_elems[t->first + i].name, name) == 0)
+            return &gw_fhir_elems[t->first + i];
+    return NULL;
+}
+
+static int
+digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+static int
+leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* YYYY, YYYY-MM or YYYY-MM-DD; returns the length used or 0. */
+static size_t
+date_part(const char *s, int full)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, m, d;
+
+    if (!digits(s, 4) || (y = atoi(s)) < 1)
+        return 0;
+    if (s[4] != '-')
+        return full ? 0 : 4;
+    if (!digits(s + 5, 2) || (m = (s[5] - '0') * 10 + s[6] - '0') < 1 || m > 12)
+        return 0;
+    if (s[7] != '-')
+        return full ? 0 : 7;
+    if (!digits(s + 8, 2))
+        return 0;
+    d = (s[8] - '0') * 10 + s[9] - '0';
+    if (d < 1 || d > (m == 2 && leap(y) ? 29 : mdays[m - 1]))
+        return 0;
+    return 10;
+}
+
+/* hh:mm:ss(.fff)? ; returns length or 0. */
+static size_t
+time_part(const char *s)
+{
+    size_t n = 8;
+
+    if (!digits(s, 2) || s[2] != ':' || !digits(s + 3, 2) || s[5] != ':' ||
+        !digits(s + 6, 2))
+        return 0;
+    if (atoi(s) > 23 || atoi(s + 3) > 59 || atoi(s + 6) > 60)
+        return 0;
+    if (s[8] == '.') {
+        n = 9;
+        if (!isdigit((unsigned char)s[n]))
+            return 0;
+        while (isdigit((unsigned char)s[n]))
+            n++;
+    }
+    return n;
+}
+
+/* Z or +hh:mm / -hh:mm; returns length or 0. */
+static size_t
+zone(const char *s)
+{
+    if (s[0] == 'Z')
+        return 1;
+    if ((s[0] == '+' || s[0] == '-') && digits(s + 1, 2) && s[3] == ':' &&
+        digits(s + 4, 2) && atoi(s + 1) <= 14 && atoi(s + 4) <= 59)
+        return 6;
+    return 0;
+}
+
+static int
+datetime(const char *s, int instant)
+{
+    size_t n = date_part(s, instant), t, z;
+
+    if (n == 0)
+        return 0;
+    if (s[n] == '\0')
+        return !instant;
+    if (n != 10 || s[n] != 'T' || (t = time_part(s + n + 1)) == 0)
+        return 0;
+    n += 1 + t;
+    z = zone(s + n);
+    return z > 0 && s[n + z] == '\0';
+}
+
+static int
+integer(const char *s, long min)
+{
+    char *end;
+    long v;
+
+    if (s[0] == '+' || (s[0] == '0' && s[1] != '\0') ||
+        (s[0] == '-' && (s[1] == '0' || s[1] == '\0')))
+        return 0;
+    v = strtol(s, &end, 10);
+    return *end == '\0' && end != s && v >= min && v <= 2147483647L &&
+           v >= -2147483648L;
+}
+
+static int
+decimal(const char *s)
+{
+    size_t i = 0;
+
+    if (s[i] == '-')
+        i++;
+    if (s[i] == '0' && isdigit((unsigned char)s[i + 1]))
+        return 0;
+    if (!isdigit((unsigned char)s[i]))
+        return 0;
+    while (isdigit((unsigned char)s[i]))
+        i++;
+    if (s[i] == '.') {
+        i++;
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+        while (isdigit((unsigned char)s[i]))
+            i++;
+    }
+    if (s[i] == 'e' || s[i] == 'E') {
+        i++;
+        if (s[i] == '+' || s[i] == '-')
+            i++;
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+        while (isdigit((unsigned char)s[i]))
+            i++;
+    }
+    return s[i] == '\0' && i <= 64;
+}
+
+int
+gw_fhir_prim_valid(enum gw_fhir_prim p, const char *v, const char **why)
+{
+    size_t n = strlen(v);
+
+    *why = NULL;
+    if (n == 0 && p != GW_FHIR_P_XHTML) {
+        *why = "empty value";
+        return 0;
+    }
+    switch (p) {
+    case GW_FHIR_P_BOOLEAN:
+        if (strcmp(v, "true") && strcmp(v, "false"))
+            *why = "not a boolean";
+        break;
+    case GW_FHIR_P_INTEGER:
+        if (!integer(v, -2147483648L))
+            *why = "not an integer";
+        break;
+    case GW_FHIR_P_POSITIVEINT:
+        if (!integer(v, 1))
+            *why = "not a positive integer";
+        break;
+    case GW_FHIR_P_UNSIGNEDINT:
+        if (!integer(v, 0))
+            *why = "not an unsigned integer";
+        break;
+    case GW_FHIR_P_DECIMAL:
+        if (!decimal(v))
+            *why = "not a decimal";
+        break;
+    case GW_FHIR_P_CODE:
+        if (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1]) ||
+            strstr(v, "  ") != NULL || strpbrk(v, "\t\r\n") != NULL)
+            *why = "a code has no leading, trailing or double whitespace";
+        break;
+    case GW_FHIR_P_ID:
+        if (n > 64 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+                                "wxyz0123456789-.") != n)
+            *why = "an id is 1-64 letters, digits, '-' or '.'";
+        break;
+    case GW_FHIR_P_URI:
+    case GW_FHIR_P_URL:
+    case GW_FHIR_P_CANONICAL:
+        if (strpbrk(v, " \t\r\n") != NULL)
+            *why = "a URI has no whitespace";
+        break;
+    case GW_FHIR_P_OID:
+        if (strncmp(v, "urn:oid:", 8) != 0 || strspn(v + 8, "0123456789.") !=
+                                                  n - 8)
+            *why = "not an OID (urn:oid:1.2.3)";
+        break;
+    case GW_FHIR_P_UUID:
+        if (strncmp(v, "urn:uuid:", 9) != 0 || n != 45)
+            *why = "not a UUID (urn:uuid:...)";
+        break;
+    case GW_FHIR_P_BASE64:
+        if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                      "0123456789+/= \r\n\t") != n)
+            *why = "not base64";
+        break;
+    case GW_FHIR_P_DATE:
+        if (date_part(v, 0) != n)
+            *why = "not a date (YYYY, YYYY-MM or YYYY-MM-DD)";
+        break;
+    case GW_FHIR_P_DATETIME:
+        if (!datetime(v, 0))
+            *why = "not a dateTime (with seconds and a time zone when a "
+                   "time is given)";
+        break;
+    case GW_FHIR_P_INSTANT:
+        if (!datetime(v, 1))
+            *why = "not an instant (YYYY-MM-DDThh:mm:ss with a time zone)";
+        break;
+    case GW_FHIR_P_TIME:
+        if (time_part(v) != n)
+            *why = "not a time (hh:mm:ss)";
+        break;
+    default: /* string, markdown, xhtml: any text */
+        break;
+    }
+    return *why == NULL;
+}

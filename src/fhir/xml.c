@@ -1,0 +1,869 @@
+/*
+ * xml.c - hardened XML reading, the structural check of a FHIR XML tree
+ * against the model table, and canonical JSON written from that tree.
+ *
+ * Hardening, in order: the size cap before anything is read; a DOCTYPE in
+ * the prolog is refused by a scan of the raw bytes before libxml2 sees
+ * them, so no entity can be declared (and so none expanded: only the five
+ * predefined entities and character references remain); encodings other
+ * than UTF-8 are refused; libxml2 runs with XML_PARSE_NONET and without
+ * NOENT, DTDLOAD or XInclude; its own depth limit (256) bounds recursion
+ * and our xml.max_depth is checked in the walk, as are attributes per
+ * element and string lengths.
+ *
+ * The walk enforces FHIR's XML rules: the FHIR namespace, known elements
+ * only and in definition order, no repeats of single elements, required
+ * elements present, one choice per [x], values in @value with valid
+ * lexical forms, no text content outside the narrative, one resource per
+ * container, a safe XHTML narrative. The same walk, given a buffer, writes
+ * the JSON form; numbers and booleans are copied as written, so decimals
+ * keep their precision.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <libxml/parser.h>
+#include <libxml/xmlsave.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "fhir/fhir_xml.h"
+#include "fhir/model.h"
+
+#define JSON_MAX (256u * 1024 * 1024)
+
+struct walk {
+    const struct gw_fhir_limits *lim;
+    struct gw_err *err;
+    struct gw_buf *out; /* NULL: check only */
+    char path[512];
+    int depth;
+    int indent;
+    int first[1100]; /* per JSON nesting level: no member written yet */
+    int level;
+    gw_rc rc;        /* first buffer failure */
+};
+
+static gw_rc GW_PRINTF(3, 4)
+fault(struct walk *w, gw_rc rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (w->err == NULL)
+        return rc;
+    gw_err_set(w->err, rc, w->path, "%s", "");
+    va_start(ap, fmt);
+    vsnprintf(w->err->detail, sizeof(w->err->detail), fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* --- JSON writer ---------------------------------------------------- */
+
+static void
+put(struct walk *w, const char *s)
+{
+    if (w->out != NULL && w->rc == GW_OK)
+        w->rc = gw_buf_append_str(w->out, s);
+}
+
+static void
+newline(struct walk *w)
+{
+    put(w, "\n");
+    for (int i = 0; i < w->indent; i++)
+        put(w, "  ");
+}
+
+static void
+put_string(struct walk *w, const char *s)
+{
+    char u[8];
+
+    if (w->out == NULL)
+        return;
+    put(w, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': put(w, "\\\""); break;
+        case '\\': put(w, "\\\\"); break;
+        case '\n': put(w, "\\n"); break;
+        case '\r': put(w, "\\r"); break;
+        case '\t': put(w, "\\t"); break;
+        default:
+            if (*p < 0x20) {
+                snprintf(u, sizeof(u), "\\u%04x", *p);
+                put(w, u);
+            } else if (w->rc == GW_OK) {
+                w->rc = gw_buf_append(w->out, p, 1);
+            }
+        }
+    }
+    put(w, "\"");
+}
+
+static void
+open_(struct walk *w, const char *bracket)
+{
+    put(w, bracket);
+    w->indent++;
+    if (w->level + 1 < (int)(sizeof(w->first) / sizeof(w->first[0])))
+        w->first[++w->level] = 1;
+}
+
+static void
+close_(struct walk *w, const char *bracket)
+{
+    w->indent--;
+    if (!w->first[w->level])
+        newline(w);
+    put(w, bracket);
+    w->level--;
+}
+
+static void
+member(struct walk *w, const char *key)
+{
+    if (!w->first[w->level])
+        put(w, ",");
+    w->first[w->level] = 0;
+    newline(w);
+    if (key != NULL) {
+        put_string(w, key);
+        put(w, ": ");
+    }
+}
+
+static void
+put_value(struct walk *w, enum gw_fhir_prim p, const char *v)
+{
+    if (p == GW_FHIR_P_BOOLEAN || p == GW_FHIR_P_INTEGER ||
+        p == GW_FHIR_P_POSITIVEINT || p == GW_FHIR_P_UNSIGNEDINT ||
+        p == GW_FHIR_P_DECIMAL)
+        put(w, v);
+    else
+        put_string(w, v);
+}
+
+/* --- path ----------------------------------------------------------- */
+
+static size_t
+path_push(struct walk *w, const char *name, int index)
+{
+    size_t old = strlen(w->path);
+    size_t room = sizeof(w->path) - old;
+
+    if (index >= 0)
+        snprintf(w->path + old, room, "%s%s[%d]", old ? "." : "", name, index);
+    else
+        snprintf(w->path + old, room, "%s%s", old ? "." : "", name);
+    return old;
+}
+
+static void
+path_pop(struct walk *w, size_t old)
+{
+    w->path[old] = '\0';
+}
+
+/* --- the walk ------------------------------------------------------- */
+
+static int
+is_fhir(xmlNodePtr n)
+{
+    return n->ns != NULL && n->ns->href != NULL &&
+           strcmp((const char *)n->ns->href, GW_FHIR_NS) == 0;
+}
+
+static int
+blank(const xmlChar *s)
+{
+    for (; s && *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+            return 0;
+    return 1;
+}
+
+static gw_rc walk_struct(struct walk *w, xmlNodePtr n,
+                         const struct gw_fhir_type *t);
+static gw_rc walk_resource(struct walk *w, xmlNodePtr n);
+static gw_rc walk_members(struct walk *w, xmlNodePtr n,
+                          const struct gw_fhir_type *t);
+
+/* Text between elements must be blank; comments are dropped. */
+static gw_rc
+check_text(struct walk *w, xmlNodePtr c)
+{
+    if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
+        !blank(c->content))
+        return fault(w, GW_EVALIDATION,
+                     "text content is not allowed here (values go in "
+                     "@value)");
+    if (c->type == XML_ENTITY_REF_NODE)
+        return fault(w, GW_EPARSE, "entity references are not allowed");
+    return GW_OK;
+}
+
+static gw_rc
+check_string(struct walk *w, const char *v)
+{
+    if (strlen(v) > w->lim->max_string)
+        return fault(w, GW_ETOOLARGE, "a value is longer than the limit");
+    return GW_OK;
+}
+
+static gw_rc
+check_attrs(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
+            int primitive)
+{
+    int count = 0;
+
+    for (xmlAttrPtr a = n->properties; a != NULL; a = a->next)
+        if (++count > w->lim->max_attributes)
+            return fault(w, GW_ETOOLARGE, "more than %d attributes on one "
+                                          "element", w->lim->max_attributes);
+    for (xmlAttrPtr a = n->properties; a != NULL; a = a->next) {
+        const char *name = (const char *)a->name;
+        xmlChar *v;
+        int known;
+        gw_rc rc = GW_OK;
+        const char *why;
+
+        if (a->ns != NULL && a->ns->href != NULL &&
+            strcmp((const char *)a->ns->href,
+                   "http://www.w3.org/2001/XMLSchema-instance") == 0 &&
+            strcmp(name, "schemaLocation") == 0)
+            continue; /* a hint for schema tools; carries nothing */
+        if (a->ns != NULL)
+            return fault(w, GW_EVALIDATION, "unknown attribute %s", name);
+        const struct gw_fhir_type *at = NULL; /* type of an attribute elem */
+        known = primitive && (strcmp(name, "id") == 0 ||
+                              strcmp(name, "value") == 0);
+        if (!primitive) {
+            const struct gw_fhir_elem *e = gw_fhir_elem_find(t, name);
+            known = e != NULL && e->attr;
+            if (known)
+                at = gw_fhir_elem_type(e);
+        }
+        if (!known)
+            return fault(w, GW_EVALIDATION, "unknown attribute %s", name);
+        v = xmlNodeGetContent((xmlNodePtr)a);
+        if (v == NULL)
+            return GW_ENOMEM;
+        rc = check_string(w, (const char *)v);
+        if (rc == GW_OK && primitive && strcmp(name, "value") == 0 &&
+            !gw_fhir_prim_valid(t->prim, (const char *)v, &why))
+            rc = fault(w, GW_EVALIDATION, "@value: %s", why);
+        else if (rc == GW_OK && at != NULL &&
+                 !gw_fhir_prim_valid(at->prim, (const char *)v, &why))
+            rc = fault(w, GW_EVALIDATION, "@%s: %s", name, why);
+        else if (rc == GW_OK && v[0] == '\0')
+            rc = fault(w, GW_EVALIDATION, "attribute %s is empty", name);
+        xmlFree(v);
+        if (rc != GW_OK)
+            return rc;
+    }
+    return GW_OK;
+}
+
+/* The narrative: an XHTML div without active content. */
+static gw_rc
+check_xhtml(struct walk *w, xmlNodePtr div)
+{
+    static const char *const banned[] = {"script", "form", "iframe", "object",
+                                         "embed", "applet", "base", "link",
+                                         "meta", "style", "frame", NULL};
+    xmlNodePtr n = div;
+    int depth = 0;
+
+    if (div->ns == NULL || strcmp((const char *)div->ns->href, GW_XHTML_NS) ||
+        strcmp((const char *)div->name, "div") != 0)
+        return fault(w, GW_EVALIDATION,
+                     "the narrative must be an XHTML div");
+    while (n != NULL) {
+        if (n->type == XML_ELEMENT_NODE) {
+            for (int i = 0; banned[i]; i++)
+                if (strcmp((const char *)n->name, banned[i]) == 0)
+                    return fault(w, GW_EVALIDATION,
+                                 "the narrative may not contain <%s>", banned[i]);
+            for (xmlAttrPtr a = n->properties; a; a = a->next)
+                if ((a->name[0] == 'o' || a->name[0] == 'O') &&
+                    (a->name[1] == 'n' || a->name[1] == 'N'))
+                    return fault(w, GW_EVALIDATION,
+                                 "the narrative may not carry event "
+                                 "attributes");
+        }
+        if (n->type == XML_ENTITY_REF_NODE)
+            return fault(w, GW_EPARSE, "entity references are not "
+                                       "allowed");
+        if (depth > w->lim->max_depth)
+            return fault(w, GW_ETOOLARGE, "nesting is deeper than the "
+                                          "limit");
+        /* Iterative pre-order walk of the subtree. */
+        if (n->children != NULL && n->type == XML_ELEMENT_NODE) {
+            n = n->children;
+            depth++;
+            continue;
+        }
+        while (n != div && n->next == NULL) {
+            n = n->parent;
+            depth--;
+        }
+        if (n == div)
+            break;
+        n = n->next;
+    }
+    return GW_OK;
+}
+
+static gw_rc
+emit_div(struct walk *w, xmlNodePtr div)
+{
+    xmlBufferPtr b;
+
+    if (w->out == NULL)
+        return GW_OK;
+    b = xmlBufferCreate();
+    if (b == NULL)
+        return GW_ENOMEM;
+    xmlNodeDump(b, div->doc, div, 0, 0);
+    put_string(w, (const char *)xmlBufferContent(b));
+    xmlBufferFree(b);
+    return GW_OK;
+}
+
+/* One primitive element's @value (may be NULL) and whether it has id or
+ * extension (the JSON "_name" part). */
+static gw_rc
+walk_primitive(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
+               int *has_value, int *has_meta)
+{
+    xmlChar *v = xmlGetProp(n, (const xmlChar *)"value");
+    gw_rc rc = check_attrs(w, n, t, 1);
+
+    *has_value = v != NULL;
+    *has_meta = xmlHasProp(n, (const xmlChar *)"id") != NULL;
+    xmlFree(v);
+    for (xmlNodePtr c = n->children; rc == GW_OK && c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE) {
+            rc = check_text(w, c);
+            continue;
+        }
+        if (!is_fhir(c) || strcmp((const char *)c->name, "extension") != 0)
+            return fault(w, GW_EVALIDATION,
+                         "unknown element %s (a primitive holds only "
+                         "extensions)",
+                         (const char *)c->name);
+        *has_meta = 1;
+        {
+            struct gw_buf *saved = w->out;
+            size_t old = path_push(w, "extension", -1);
+            w->out = NULL;
+            if (++w->depth > w->lim->max_depth)
+                rc = fault(w, GW_ETOOLARGE, "nesting is deeper than the "
+                                            "limit");
+            else
+                rc = walk_members(w, c, gw_fhir_type_find("Extension"));
+            w->depth--;
+            w->out = saved;
+            if (rc == GW_OK)
+                path_pop(w, old);
+        }
+    }
+    if (rc == GW_OK && !*has_value && !*has_meta)
+        rc = fault(w, GW_EVALIDATION,
+                   "an element needs a value or an extension");
+    return rc;
+}
+
+/* Writes the "_name" object of a primitive (id and extensions). */
+static gw_rc
+emit_primitive_meta(struct walk *w, xmlNodePtr n)
+{
+    const struct gw_fhir_type *ext = gw_fhir_type_find("Extension");
+    xmlChar *id = xmlGetProp(n, (const xmlChar *)"id");
+    int count = 0;
+    gw_rc rc = GW_OK;
+
+    open_(w, "{");
+    if (id != NULL) {
+        member(w, "id");
+        put_string(w, (const char *)id);
+        xmlFree(id);
+    }
+    for (xmlNodePtr c = n->children; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && count++ == 0) {
+            member(w, "extension");
+            open_(w, "[");
+        }
+    for (xmlNodePtr c = n->children; rc == GW_OK && c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE) {
+            member(w, NULL);
+            rc = walk_struct(w, c, ext);
+        }
+    if (count > 0)
+        close_(w, "]");
+    close_(w, "}");
+    return rc;
+}
+
+/* Whether a primitive element has an id or extensions (JSON "_name"). */
+static int
+has_meta(xmlNodePtr c)
+{
+    if (xmlHasProp(c, (const xmlChar *)"id") != NULL)
+        return 1;
+    for (xmlNodePtr x = c->children; x; x = x->next)
+        if (x->type == XML_ELEMENT_NODE)
+            return 1;
+    return 0;
+}
+
+/* Emits the run of `count` sibling nodes (starting at first) that belong to
+ * element e, as JSON member(s). */
+static gw_rc
+emit_run(struct walk *w, const struct gw_fhir_elem *e, xmlNodePtr first,
+         int count)
+{
+    const struct gw_fhir_type *t = gw_fhir_elem_type(e);
+    xmlNodePtr c;
+    int i, any_meta = 0;
+    gw_rc rc = GW_OK;
+
+    if (t != NULL && t->kind == GW_FHIR_PRIMITIVE && t->prim != GW_FHIR_P_XHTML) {
+        int any_value = 0;
+        for (c = first, i = 0; i < count; c = c->next) {
+            if (c->type != XML_ELEMENT_NODE)
+                continue;
+            any_value |= xmlHasProp(c, (const xmlChar *)"value") != NULL;
+            any_meta |= has_meta(c);
+            i++;
+        }
+        if (any_value) {
+            member(w, e->name);
+            if (e->many)
+                open_(w, "[");
+            for (c = first, i = 0; i < count; c = c->next) {
+                xmlChar *v;
+                if (c->type != XML_ELEMENT_NODE)
+                    continue;
+                if (e->many)
+                    member(w, NULL);
+                v = xmlGetProp(c, (const xmlChar *)"value");
+                if (v != NULL)
+                    put_value(w, t->prim, (const char *)v);
+                else
+                    put(w, "null");
+                xmlFree(v);
+                i++;
+            }
+            if (e->many)
+                close_(w, "]");
+        }
+        if (any_meta) {
+            char key[96];
+            snprintf(key, sizeof(key), "_%s", e->name);
+            member(w, key);
+            if (e->many)
+                open_(w, "[");
+            for (c = first, i = 0; rc == GW_OK && i < count; c = c->next) {
+                int has = 0;
+                if (c->type != XML_ELEMENT_NODE)
+                    continue;
+                if (e->many)
+                    member(w, NULL);
+                has = has_meta(c);
+                if (has)
+                    rc = emit_primitive_meta(w, c);
+                else
+                    put(w, "null");
+                i++;
+            }
+            if (e->many)
+                close_(w, "]");
+        }
+        return rc;
+    }
+    member(w, e->name);
+    if (e->many)
+        open_(w, "[");
+    for (c = first, i = 0; rc == GW_OK && i < count; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (e->many)
+            member(w, NULL);
+        if (t == NULL) {
+            xmlNodePtr r = c->children;
+            while (r && r->type != XML_ELEMENT_NODE)
+                r = r->next;
+            rc = walk_resource(w, r);
+        } else if (t->prim == GW_FHIR_P_XHTML) {
+            rc = emit_div(w, c);
+        } else {
+            rc = walk_struct(w, c, t);
+        }
+        i++;
+    }
+    if (e->many)
+        close_(w, "]");
+    return rc;
+}
+
+/* Checks the children and attributes of n, an element of type t, and
+ * writes its members (not the braces). */
+static gw_rc
+walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
+{
+    unsigned cursor = 0, idx;
+    int counts[512] = {0};
+    xmlNodePtr firsts[512] = {0};
+    gw_rc rc;
+
+    if (t->n > 512)
+        return GW_EINTERNAL;
+    rc = check_attrs(w, n, t, 0);
+    if (rc != GW_OK)
+        return rc;
+    for (xmlNodePtr c = n->children; c; c = c->next) {
+        const char *name = (const char *)c->name;
+        size_t old;
+
+        if (c->type != XML_ELEMENT_NODE) {
+            if ((rc = check_text(w, c)) != GW_OK)
+                return rc;
+            continue;
+        }
+        /* The narrative's div is the one non-FHIR element. */
+        if (!is_fhir(c) && !(t->n > 0 && strcmp(name, "div") == 0 &&
+                             gw_fhir_elem_find(t, "div") != NULL))
+            return fault(w, GW_EVALIDATION,
+                         "element %s is not in the FHIR namespace", name);
+        for (idx = cursor; idx < t->n; idx++)
+            if (strcmp(gw_fhir_elems[t->first + idx].name, name) == 0 &&
+                !gw_fhir_elems[t->first + idx].attr)
+                break;
+        if (idx == t->n) {
+            const struct gw_fhir_elem *e = gw_fhir_elem_find(t, name);
+            return fault(w, GW_EVALIDATION,
+                         e && !e->attr ? "element %s is out of order"
+                                       : "unknown element %s",
+                         name);
+        }
+        cursor = idx;
+        const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + idx];
+        const struct gw_fhir_type *et = gw_fhir_elem_type(e);
+        if (counts[idx] > 0 && !e->many)
+            return fault(w, GW_EVALIDATION,
+                         "element %s may appear only once", name);
+        if (e->choice != 0) {
+            for (unsigned k = 0; k < t->n; k++)
+                if (k != idx && counts[k] > 0 &&
+                    gw_fhir_elems[t->first + k].choice == e->choice)
+                    return fault(w, GW_EVALIDATION,
+                                 "%s and %s are two choices of one [x] "
+                                 "element",
+                                 name, gw_fhir_elems[t->first + k].name);
+        }
+        old = path_push(w, name, e->many ? counts[idx] : -1);
+        if (++w->depth > w->lim->max_depth) {
+            rc = fault(w, GW_ETOOLARGE, "nesting is deeper than the limit");
+        } else if (et == NULL) {
+            xmlNodePtr r = NULL;
+            int found = 0;
+            rc = check_attrs(w, c, t, 0) == GW_OK && c->properties == NULL
+                     ? GW_OK
+                     : fault(w, GW_EVALIDATION,
+                             "a resource container has no attributes");
+            for (xmlNodePtr x = c->children; rc == GW_OK && x; x = x->next) {
+                if (x->type != XML_ELEMENT_NODE) {
+                    rc = check_text(w, x);
+                    continue;
+                }
+                if (found++ == 0)
+                    r = x;
+            }
+            if (rc == GW_OK && found != 1)
+                rc = fault(w, GW_EVALIDATION,
+                           "a resource container holds exactly one "
+                           "resource");
+            if (rc == GW_OK) {
+                struct gw_buf *saved = w->out;
+                w->out = NULL; /* check now, write in order below */
+                rc = walk_resource(w, r);
+                w->out = saved;
+            }
+        } else if (et->prim == GW_FHIR_P_XHTML) {
+            rc = check_xhtml(w, c);
+        } else if (et->kind == GW_FHIR_PRIMITIVE) {
+            int hv, hm;
+            rc = walk_primitive(w, c, et, &hv, &hm);
+        } else {
+            struct gw_buf *saved = w->out;
+            w->out = NULL;
+            rc = walk_members(w, c, et);
+            w->out = saved;
+        }
+        w->depth--;
+        path_pop(w, old);
+        if (rc != GW_OK)
+            return rc;
+        if (counts[idx]++ == 0)
+            firsts[idx] = c;
+    }
+    {
+        /* ele-1: every element has a value or children ({} in JSON is
+         * refused the same way). */
+        int any = n->properties != NULL;
+        for (unsigned k = 0; k < t->n && !any; k++)
+            any = counts[k] > 0;
+        if (!any)
+            return fault(w, GW_EVALIDATION,
+                         "an element needs a value or children");
+    }
+    for (unsigned k = 0; k < t->n; k++) {
+        const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + k];
+        if (e->min == 0 || counts[k] > 0)
+            continue;
+        if (e->attr) {
+            if (xmlHasProp(n, (const xmlChar *)e->name) == NULL)
+                return fault(w, GW_EVALIDATION,
+                             "required attribute %s is missing", e->name);
+            continue;
+        }
+        if (e->choice != 0) {
+            int any = 0;
+            for (unsigned j = 0; j < t->n; j++)
+                any |= gw_fhir_elems[t->first + j].choice == e->choice &&
+                       counts[j] > 0;
+            if (any)
+                continue;
+        }
+        return fault(w, GW_EVALIDATION, "required element %s is missing", e->name);
+    }
+    if (w->out == NULL)
+        return GW_OK;
+    /* Write, in definition order. Attributes (id, url) first where the
+     * definition puts them. */
+    for (unsigned k = 0; k < t->n && rc == GW_OK; k++) {
+        const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + k];
+        if (e->attr) {
+            xmlChar *v = xmlGetProp(n, (const xmlChar *)e->name);
+            if (v != NULL) {
+                member(w, e->name);
+                put_string(w, (const char *)v);
+                xmlFree(v);
+            }
+            continue;
+        }
+        if (counts[k] > 0) {
+            size_t old = path_push(w, e->name, -1);
+            rc = emit_run(w, e, firsts[k], counts[k]);
+            path_pop(w, old);
+        }
+    }
+    return rc;
+}
+
+static gw_rc
+walk_struct(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
+{
+    gw_rc rc;
+
+    open_(w, "{");
+    rc = walk_members(w, n, t);
+    close_(w, "}");
+    return rc;
+}
+
+static gw_rc
+walk_resource(struct walk *w, xmlNodePtr n)
+{
+    const struct gw_fhir_type *t;
+    size_t old;
+    gw_rc rc;
+
+    if (!is_fhir(n))
+        return fault(w, GW_EVALIDATION,
+                     "element %s is not in the FHIR namespace",
+                     (const char *)n->name);
+    t = gw_fhir_resource_find((const char *)n->name);
+    if (t == NULL)
+        return fault(w, GW_EVALIDATION,
+                     "%s is not a resource type this gateway exchanges",
+                     (const char *)n->name);
+    old = path_push(w, t->name, -1);
+    if (strchr(w->path, '.') != NULL)
+        path_pop(w, old); /* nested: keep the container's path */
+    if (++w->depth > w->lim->max_depth) {
+        w->depth--;
+        return fault(w, GW_ETOOLARGE, "nesting is deeper than the limit");
+    }
+    open_(w, "{");
+    member(w, "resourceType");
+    put_string(w, t->name);
+    rc = walk_members(w, n, t);
+    close_(w, "}");
+    w->depth--;
+    if (rc == GW_OK)
+        path_pop(w, old);
+    return rc != GW_OK ? rc : w->rc;
+}
+
+gw_rc
+gw_fhir_xml_check(xmlDocPtr xml, const struct gw_fhir_limits *lim,
+                  struct gw_err *err)
+{
+    struct walk w;
+    xmlNodePtr root = xmlDocGetRootElement(xml);
+
+    memset(&w, 0, sizeof(w));
+    w.lim = lim;
+    w.err = err;
+    if (root == NULL)
+        return gw_err_set(err, GW_EPARSE, NULL, "no root element");
+    return walk_resource(&w, root);
+}
+
+gw_rc
+gw_fhir_xml_emit_json(xmlDocPtr xml, char **out, size_t *len)
+{
+    struct gw_fhir_limits lim;
+    struct gw_buf b;
+    struct walk w;
+    gw_rc rc;
+
+    gw_fhir_limits_default(&lim);
+    lim.max_depth = 1000;
+    lim.max_attributes = 1000;
+    lim.max_string = (size_t)1 << 30;
+    gw_buf_init(&b, JSON_MAX);
+    memset(&w, 0, sizeof(w));
+    w.lim = &lim;
+    w.out = &b;
+    rc = walk_resource(&w, xmlDocGetRootElement(xml));
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(&b, "\n");
+    if (rc == GW_OK) {
+        *out = gw_buf_take(&b, len);
+        if (*out == NULL)
+            rc = GW_ENOMEM;
+    }
+    gw_buf_release(&b);
+    return rc;
+}
+
+/* --- hardened reading ----------------------------------------------- */
+
+/* Skips the prolog (BOM, XML declaration, comments, processing
+ * instructions, blanks) and refuses a DOCTYPE or a non-UTF-8 encoding. */
+static gw_rc
+check_prolog(const char *s, size_t len, struct gw_err *err)
+{
+    size_t i = 0;
+
+    if (len >= 3 && (unsigned char)s[0] == 0xEF &&
+        (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF)
+        i = 3;
+    while (i < len) {
+        if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n') {
+            i++;
+        } else if (len - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
+            const char *end = memmem(s + i + 4, len - i - 4, "-->", 3);
+            if (end == NULL)
+                break;
+            i = (size_t)(end - s) + 3;
+        } else if (len - i >= 2 && memcmp(s + i, "<?", 2) == 0) {
+            const char *end = memmem(s + i, len - i, "?>", 2);
+            if (end == NULL)
+                break;
+            if (len - i >= 5 && memcmp(s + i, "<?xml", 5) == 0) {
+                const char *enc = memmem(s + i, (size_t)(end - (s + i)),
+                                         "encoding", 8);
+                if (enc != NULL) {
+                    const char *q = enc + 8;
+                    while (q < end && (*q == ' ' || *q == '=' || *q == '"' ||
+                                       *q == '\''))
+                        q++;
+                    if (end - q < 5 || strncasecmp(q, "UTF-8", 5) != 0)
+                        return gw_err_set(err, GW_EPARSE, NULL,
+                                          "XML must be encoded in UTF-8");
+                }
+            }
+            i = (size_t)(end - s) + 2;
+        } else if (len - i >= 2 && memcmp(s + i, "<!", 2) == 0) {
+            return gw_err_set(err, GW_EPARSE, NULL,
+                              "a DOCTYPE is not allowed in FHIR XML (no "
+                              "DTDs, no entities)");
+        } else {
+            break;
+        }
+    }
+    return GW_OK;
+}
+
+void
+gw_fhir_limits_default(struct gw_fhir_limits *lim)
+{
+    lim->max_bytes = 41943040;
+    lim->max_depth = 64;
+    lim->max_attributes = 32;
+    lim->max_string = 8388608;
+}
+
+gw_rc
+gw_fhir_xml_read(const char *bytes, size_t len,
+                 const struct gw_fhir_limits *lim, xmlDocPtr *out,
+                 struct gw_err *err)
+{
+    xmlParserCtxtPtr ctxt;
+    xmlDocPtr doc;
+    gw_rc rc;
+
+    *out = NULL;
+    if (len > lim->max_bytes)
+        return gw_err_set(err, GW_ETOOLARGE, NULL,
+                          "the document is larger than %zu bytes",
+                          lim->max_bytes);
+    if (len > (size_t)2147483647)
+        return GW_ETOOLARGE;
+    rc = check_prolog(bytes, len, err);
+    if (rc != GW_OK)
+        return rc;
+    ctxt = xmlNewParserCtxt();
+    if (ctxt == NULL)
+        return GW_ENOMEM;
+    doc = xmlCtxtReadMemory(ctxt, bytes, (int)len, NULL, "UTF-8",
+                            XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                XML_PARSE_NOWARNING);
+    if (doc == NULL || !ctxt->wellFormed) {
+        const xmlError *e = xmlCtxtGetLastError(ctxt);
+        char msg[160] = "not well-formed XML";
+        if (e != NULL && e->message != NULL) {
+            snprintf(msg, sizeof(msg), "%s", e->message);
+            msg[strcspn(msg, "\n")] = '\0';
+        }
+        /* libxml2 stops single values at 10 MB ("Huge input lookup",
+         * "... too long"): say so plainly, as a size refusal. */
+        if (strstr(msg, "Huge input") != NULL || strstr(msg, "too long") ||
+            strstr(msg, "too big") != NULL)
+            rc = gw_err_set(err, GW_ETOOLARGE, NULL,
+                            "XML line %d: a value is larger than the XML "
+                            "parser accepts (10 MB)",
+                            e ? e->line : 0);
+        else
+            rc = gw_err_set(err, GW_EPARSE, NULL, "XML line %d: %s",
+                            e ? e->line : 0, msg);
+        xmlFreeDoc(doc);
+        xmlFreeParserCtxt(ctxt);
+        return rc;
+    }
+    xmlFreeParserCtxt(ctxt);
+    if (doc->intSubset != NULL || doc->extSubset != NULL) {
+        /* Unreachable after check_prolog; kept as a second lock. */
+        xmlFreeDoc(doc);
+        return gw_err_set(err, GW_EPARSE, NULL, "a DOCTYPE is not allowed");
+    }
+    *out = doc;
+    return GW_OK;
+}

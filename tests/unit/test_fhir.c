@@ -1,0 +1,427 @@
+/*
+ * test_fhir.c - the FHIR codec: byte-stable round trips over the fixtures
+ * in both directions, strict refusals with the path of the fault, hostile
+ * inputs refused in bounded time and memory, and truncation / bit-flip
+ * loops that must end in a clean answer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fhir/fhir.h"
+
+static char *
+slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static gw_rc
+parse(const char *s, size_t n, struct gw_fhir_doc **doc, struct gw_err *err)
+{
+    gw_err_clear(err);
+    return gw_fhir_parse(s, n, GW_FHIR_SNIFF, NULL, doc, err);
+}
+
+static char *
+convert(const char *in, size_t n, int to_json, size_t *out_len)
+{
+    struct gw_fhir_doc *doc;
+    struct gw_err err;
+    char *out;
+
+    if (parse(in, n, &doc, &err) != GW_OK)
+        fail_msg("parse: %s: %s", err.path, err.detail);
+    assert_int_equal(to_json ? gw_fhir_to_json(doc, &out, out_len)
+                             : gw_fhir_to_xml(doc, &out, out_len),
+                     GW_OK);
+    gw_fhir_doc_free(doc);
+    return out;
+}
+
+/* For every fixture: X -> JSON -> XML -> JSON gives the same JSON twice
+ * and the same XML twice. */
+static void
+test_fhir_round_trips_are_byte_stable(void **state)
+{
+    char dir[512], path[800];
+    struct dirent *e;
+    DIR *d;
+    int files = 0;
+    (void)state;
+
+    snprintf(dir, sizeof(dir), "%s/tests/fixtures/fhir", GW_SOURCE_DIR);
+    d = opendir(dir);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        size_t n, j1n, x1n, j2n, x2n;
+        char *in, *j1, *x1, *j2, *x2;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        in = slurp(path, &n);
+        j1 = convert(in, n, 1, &j1n);
+        x1 = convert(j1, j1n, 0, &x1n);
+        j2 = convert(x1, x1n, 1, &j2n);
+        x2 = convert(j2, j2n, 0, &x2n);
+        if (j1n != j2n || memcmp(j1, j2, j1n) != 0)
+            fail_msg("%s: JSON -> XML -> JSON changed", e->d_name);
+        if (x1n != x2n || memcmp(x1, x2, x1n) != 0)
+            fail_msg("%s: XML -> JSON -> XML changed", e->d_name);
+        free(in);
+        free(j1);
+        free(x1);
+        free(j2);
+        free(x2);
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 6);
+}
+
+static void
+test_fhir_keeps_decimals_and_companions(void **state)
+{
+    static const char in[] =
+        "{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"A\",\"B\"],"
+        "\"_given\":[null,{\"id\":\"g2\"}]}],\"multipleBirthInteger\":2}";
+    static const char obs[] =
+        "{\"resourceType\":\"MedicationRequest\",\"status\":\"active\","
+        "\"intent\":\"proposal\",\"medicationCodeableConcept\":{\"text\":\"x\"},"
+        "\"subject\":{\"reference\":\"Patient/1\"},\"dispenseRequest\":"
+        "{\"quantity\":{\"value\":1.50,\"unit\":\"ml\"}}}";
+    size_t n;
+    char *xml, *json;
+    (void)state;
+
+    xml = convert(in, sizeof(in) - 1, 0, &n);
+    assert_non_null(strstr(xml, "<given value=\"A\"/><given value=\"B\" "
+                                "id=\"g2\"/>"));
+    assert_non_null(strstr(xml, "<multipleBirthInteger value=\"2\"/>"));
+    json = convert(xml, n, 1, &n);
+    assert_non_null(strstr(json, "\"_given\": [\n"));
+    assert_non_null(strstr(json, "null,"));
+    free(xml);
+    free(json);
+    json = convert(obs, sizeof(obs) - 1, 1, &n);
+    assert_non_null(strstr(json, "\"value\": 1.50"));
+    free(json);
+}
+
+static void
+test_fhir_refuses_with_the_path_of_the_fault(void **state)
+{
+    static const struct {
+        const char *name, *in;
+        gw_rc rc;
+        const char *path, *detail;
+    } cases[] = {
+        {"duplicate key", "{\"resourceType\":\"Patient\",\"gender\":\"male\","
+                          "\"gender\":\"female\"}",
+         GW_EPARSE, "", "duplicate"},
+        {"null", "{\"resourceType\":\"Patient\",\"active\":null}",
+         GW_EVALIDATION, "Patient.active", "null"},
+        {"empty string", "{\"resourceType\":\"Patient\",\"gender\":\"\"}",
+         GW_EVALIDATION, "Patient.gender", "empty"},
+        {"empty object", "{\"resourceType\":\"Patient\",\"meta\":{}}",
+         GW_EVALIDATION, "Patient.meta", "empty objects"},
+        {"empty array", "{\"resourceType\":\"Patient\",\"name\":[]}",
+         GW_EVALIDATION, "Patient", "empty arrays"},
+        {"unknown element", "{\"resourceType\":\"Patient\",\"nick\":\"x\"}",
+         GW_EVALIDATION, "Patient.nick", "unknown element"},
+        {"unknown nested", "{\"resourceType\":\"Patient\",\"name\":[{\"first\":"
+                           "\"x\"}]}",
+         GW_EVALIDATION, "Patient.name[0].first", "unknown element"},
+        {"wrong type", "{\"resourceType\":\"Patient\",\"active\":\"yes\"}",
+         GW_EVALIDATION, "Patient.active", "true or false"},
+        {"number as string", "{\"resourceType\":\"Patient\","
+                             "\"multipleBirthInteger\":\"2\"}",
+         GW_EVALIDATION, "Patient.multipleBirthInteger", "JSON number"},
+        {"string as number", "{\"resourceType\":\"Patient\",\"gender\":1}",
+         GW_EVALIDATION, "Patient.gender", "JSON string"},
+        {"array for single", "{\"resourceType\":\"Patient\",\"gender\":"
+                             "[\"male\"]}",
+         GW_EVALIDATION, "Patient.gender", "not an array"},
+        {"object for array", "{\"resourceType\":\"Patient\",\"name\":"
+                             "{\"family\":\"x\"}}",
+         GW_EVALIDATION, "Patient", "takes an array"},
+        {"bad date", "{\"resourceType\":\"Patient\",\"birthDate\":"
+                     "\"2023-02-29\"}",
+         GW_EVALIDATION, "Patient.birthDate", "not a date"},
+        {"dateTime without zone", "{\"resourceType\":\"Task\",\"status\":"
+                                  "\"draft\",\"intent\":\"order\","
+                                  "\"authoredOn\":\"2026-01-15T16:34:00\"}",
+         GW_EVALIDATION, "Task.authoredOn", "dateTime"},
+        {"two choices", "{\"resourceType\":\"Patient\",\"deceasedBoolean\":"
+                        "true,\"deceasedDateTime\":\"2020\"}",
+         GW_EVALIDATION, "Patient", "two choices"},
+        {"missing required", "{\"resourceType\":\"Task\",\"status\":\"draft\"}",
+         GW_EVALIDATION, "Task", "intent is missing"},
+        {"companion misaligned", "{\"resourceType\":\"Patient\",\"name\":[{"
+                                 "\"given\":[\"a\"],\"_given\":[null,null]}]}",
+         GW_EVALIDATION, "Patient.name[0]", "different lengths"},
+        {"companion of complex", "{\"resourceType\":\"Patient\",\"_name\":"
+                                 "{\"id\":\"x\"}}",
+         GW_EVALIDATION, "Patient._name", "unknown element"},
+        {"NUL in string", "{\"resourceType\":\"Patient\",\"gender\":"
+                          "\"ma\\u0000le\"}",
+         GW_EVALIDATION, "Patient.gender", "NUL"},
+        {"unknown resource", "{\"resourceType\":\"Questionnaire\"}",
+         GW_EVALIDATION, "", "resource type"},
+        {"no resourceType", "{\"id\":\"x\"}", GW_EVALIDATION, "",
+         "resourceType"},
+        {"not an object", "[1,2]", GW_EPARSE, "", "neither"},
+        {"syntax", "{\"resourceType\":\"Patient\",}", GW_EPARSE, "", "JSON"},
+        {"bad id", "{\"resourceType\":\"Patient\",\"id\":\"a b\"}",
+         GW_EVALIDATION, "Patient.id", "an id"},
+        {"contained without type", "{\"resourceType\":\"Patient\","
+                                   "\"contained\":[{\"id\":\"x\"}]}",
+         GW_EVALIDATION, "Patient.contained[0]", "resourceType"},
+        {"xml no namespace", "<Patient><id value=\"x\"/></Patient>",
+         GW_EVALIDATION, "", "namespace"},
+        {"xml out of order", "<Patient xmlns=\"http://hl7.org/fhir\"><gender "
+                             "value=\"male\"/><active value=\"true\"/>"
+                             "</Patient>",
+         GW_EVALIDATION, "Patient", "out of order"},
+        {"xml repeated single", "<Patient xmlns=\"http://hl7.org/fhir\">"
+                                "<gender value=\"male\"/><gender value=\"male\"/>"
+                                "</Patient>",
+         GW_EVALIDATION, "Patient", "only once"},
+        {"xml text content", "<Patient xmlns=\"http://hl7.org/fhir\"><gender>"
+                             "male</gender></Patient>",
+         GW_EVALIDATION, "Patient.gender", "text content"},
+        {"xml unknown attribute", "<Patient xmlns=\"http://hl7.org/fhir\">"
+                                  "<gender value=\"male\" x=\"1\"/></Patient>",
+         GW_EVALIDATION, "Patient.gender", "unknown attribute"},
+        {"xml empty value", "<Patient xmlns=\"http://hl7.org/fhir\"><gender "
+                            "value=\"\"/></Patient>",
+         GW_EVALIDATION, "Patient.gender", "empty"},
+        {"xml bad boolean", "<Patient xmlns=\"http://hl7.org/fhir\"><active "
+                            "value=\"yes\"/></Patient>",
+         GW_EVALIDATION, "Patient.active", "boolean"},
+        {"xml two resources in container",
+         "<Bundle xmlns=\"http://hl7.org/fhir\"><type value=\"collection\"/>"
+         "<entry><resource><Patient/><Patient/></resource></entry></Bundle>",
+         GW_EVALIDATION, "Bundle.entry[0].resource", "exactly one"},
+        {"xml script in narrative",
+         "<Patient xmlns=\"http://hl7.org/fhir\"><text><status "
+         "value=\"generated\"/><div xmlns=\"http://www.w3.org/1999/xhtml\">"
+         "<script>x()</script></div></text></Patient>",
+         GW_EVALIDATION, "Patient.text.div", "script"},
+        {"xml event attribute in narrative",
+         "<Patient xmlns=\"http://hl7.org/fhir\"><text><status "
+         "value=\"generated\"/><div xmlns=\"http://www.w3.org/1999/xhtml\">"
+         "<p onclick=\"x()\">a</p></div></text></Patient>",
+         GW_EVALIDATION, "Patient.text.div", "event"},
+        {"xml other encoding", "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+                               "<Patient xmlns=\"http://hl7.org/fhir\"/>",
+         GW_EPARSE, "", "UTF-8"},
+        {"not fhir at all", "hello", GW_EPARSE, "", "neither"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gw_fhir_doc *doc = NULL;
+        struct gw_err err;
+        gw_rc rc = parse(cases[i].in, strlen(cases[i].in), &doc, &err);
+        if (rc != cases[i].rc || strcmp(err.path, cases[i].path) != 0 ||
+            strstr(err.detail, cases[i].detail) == NULL)
+            fail_msg("case '%s': %s at '%s': %s", cases[i].name,
+                     gw_rc_name(rc), err.path, err.detail);
+        assert_null(doc);
+    }
+}
+
+static char *
+repeat(const char *head, const char *unit, size_t times, const char *tail)
+{
+    size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+    char *s = malloc(hl + ul * times + tl + 1), *p = s;
+
+    memcpy(p, head, hl);
+    p += hl;
+    for (size_t i = 0; i < times; i++, p += ul)
+        memcpy(p, unit, ul);
+    memcpy(p, tail, tl + 1);
+    return s;
+}
+
+static void
+test_fhir_refuses_hostile_inputs(void **state)
+{
+    static const char laughs[] =
+        "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">"
+        "<!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">"
+        "<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">]>"
+        "<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"&lol3;\"/>"
+        "</Patient>";
+    static const char xxe[] =
+        "<!DOCTYPE p [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+        "<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"&x;\"/></Patient>";
+    static const char undeclared[] =
+        "<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"&x;\"/></Patient>";
+    static const char xinclude[] =
+        "<Patient xmlns=\"http://hl7.org/fhir\" "
+        "xmlns:xi=\"http://www.w3.org/2001/XInclude\"><xi:include "
+        "href=\"file:///etc/passwd\"/></Patient>";
+    static const char bad_utf8_json[] =
+        "{\"resourceType\":\"Patient\",\"gender\":\"m\xC3\x28le\"}";
+    static const char bad_utf8_xml[] =
+        "<Patient xmlns=\"http://hl7.org/fhir\"><gender value=\"m\xFF\"/>"
+        "</Patient>";
+    static const struct {
+        const char *name, *in;
+        gw_rc rc;
+    } fixed[] = {
+        {"billion laughs", laughs, GW_EPARSE},
+        {"external entity", xxe, GW_EPARSE},
+        {"undeclared entity", undeclared, GW_EPARSE},
+        {"xinclude", xinclude, GW_EVALIDATION},
+        {"invalid UTF-8 in JSON", bad_utf8_json, GW_EPARSE},
+        {"invalid UTF-8 in XML", bad_utf8_xml, GW_EPARSE},
+    };
+    struct gw_fhir_doc *doc;
+    struct gw_err err;
+    char *s;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (parse(fixed[i].in, strlen(fixed[i].in), &doc, &err) != fixed[i].rc)
+            fail_msg("case '%s': %s", fixed[i].name, err.detail);
+
+    /* 100 000-deep nesting, JSON and XML. */
+    s = repeat("{\"resourceType\":\"Patient\",\"x\":", "[", 100000, "");
+    assert_int_equal(parse(s, strlen(s), &doc, &err), GW_ETOOLARGE);
+    assert_non_null(strstr(err.detail, "deeper"));
+    free(s);
+    s = repeat("<Patient xmlns=\"http://hl7.org/fhir\">", "<extension>", 100000,
+               "");
+    assert_true(parse(s, strlen(s), &doc, &err) != GW_OK);
+    free(s);
+    /* Nesting within libxml2's own limit but past ours. */
+    s = repeat("<Patient xmlns=\"http://hl7.org/fhir\"><extension url=\"u\">",
+               "<extension url=\"u\">", 100, "");
+    {
+        char *t = repeat(s, "</extension>", 101, "</Patient>");
+        assert_int_equal(parse(t, strlen(t), &doc, &err), GW_ETOOLARGE);
+        free(t);
+    }
+    free(s);
+    /* A 10 MB string, past xml.max_string_bytes (8 MiB). */
+    s = repeat("{\"resourceType\":\"Patient\",\"gender\":\"", "xxxxxxxxxx",
+               1024 * 1024, "\"}");
+    assert_int_equal(parse(s, strlen(s), &doc, &err), GW_ETOOLARGE);
+    free(s);
+    /* In XML, libxml2 itself stops attribute values at 10 000 000 bytes;
+     * below that our own cap (8 MiB) answers. */
+    s = repeat("<Patient xmlns=\"http://hl7.org/fhir\"><gender value=\"",
+               "xxxxxxxxxx", 1024 * 1024, "\"/></Patient>");
+    assert_int_equal(parse(s, strlen(s), &doc, &err), GW_ETOOLARGE);
+    assert_non_null(strstr(err.detail, "larger than"));
+    free(s);
+    s = repeat("<Patient xmlns=\"http://hl7.org/fhir\"><gender value=\"",
+               "xxxxxxxxxx", 900 * 1024, "\"/></Patient>");
+    assert_int_equal(parse(s, strlen(s), &doc, &err), GW_ETOOLARGE);
+    free(s);
+    /* Past the body cap: refused before parsing. */
+    {
+        struct gw_fhir_limits lim;
+        gw_fhir_limits_default(&lim);
+        lim.max_bytes = 100;
+        s = repeat("{\"resourceType\":\"Patient\",\"gender\":\"", "x", 200,
+                   "\"}");
+        gw_err_clear(&err);
+        assert_int_equal(gw_fhir_parse(s, strlen(s), GW_FHIR_JSON, &lim, &doc,
+                                       &err),
+                         GW_ETOOLARGE);
+        free(s);
+    }
+    /* Too many attributes on one element. */
+    s = repeat("<Patient xmlns=\"http://hl7.org/fhir\" xmlns:a=\"urn:a\"><id ",
+               "", 0, "");
+    {
+        char attrs[4096] = "";
+        for (int i = 0; i < 40; i++)
+            snprintf(attrs + strlen(attrs), sizeof(attrs) - strlen(attrs),
+                     "a:x%d=\"1\" ", i);
+        char *t = malloc(strlen(s) + strlen(attrs) + 64);
+        sprintf(t, "%s%svalue=\"x\"/></Patient>", s, attrs);
+        assert_int_equal(parse(t, strlen(t), &doc, &err), GW_ETOOLARGE);
+        free(t);
+    }
+    free(s);
+}
+
+/* Every truncation and a bit flip per byte of a fixture: a clean answer,
+ * never a crash (the sanitizer build checks memory). */
+static void
+test_fhir_truncations_and_bit_flips_end_cleanly(void **state)
+{
+    static const char *const files[] = {"message-motivation.json",
+                                        "message-motivation.xml"};
+    (void)state;
+    for (size_t f = 0; f < 2; f++) {
+        char path[600];
+        size_t n;
+        char *in, *copy;
+        int ok = 0, refused = 0;
+        snprintf(path, sizeof(path), "%s/tests/fixtures/fhir/%s",
+                 GW_SOURCE_DIR, files[f]);
+        in = slurp(path, &n);
+        copy = malloc(n + 1);
+        for (size_t i = 0; i < n; i += 7) {
+            struct gw_fhir_doc *doc = NULL;
+            struct gw_err err;
+            for (int flip = 0; flip < 2; flip++) {
+                size_t len = flip ? n : i;
+                memcpy(copy, in, n);
+                if (flip)
+                    copy[i] ^= 0x20;
+                if (parse(copy, len, &doc, &err) == GW_OK) {
+                    ok++;
+                    gw_fhir_doc_free(doc);
+                } else {
+                    if (err.detail[0] == '\0')
+                        fail_msg("%s at %zu: refused without a reason",
+                                 files[f], i);
+                    refused++;
+                }
+            }
+        }
+        assert_true(refused > 0);
+        free(in);
+        free(copy);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fhir_round_trips_are_byte_stable),
+        cmocka_unit_test(test_fhir_keeps_decimals_and_companions),
+        cmocka_unit_test(test_fhir_refuses_with_the_path_of_the_fault),
+        cmocka_unit_test(test_fhir_refuses_hostile_inputs),
+        cmocka_unit_test(test_fhir_truncations_and_bit_flips_end_cleanly),
+    };
+    gw_fhir_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
