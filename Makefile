@@ -33,6 +33,18 @@ test-asan:
 	@$(MAKE) --no-print-directory test BUILD=build-asan \
 	    CMAKE_ARGS="-DGW_ASAN=ON -DGW_UBSAN=ON $(CMAKE_ARGS)"
 
+# libFuzzer targets with clang (tests/fuzz/fuzz_*.c), each run FUZZ_SECONDS.
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -DGW_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target $(notdir $(basename $(wildcard tests/fuzz/fuzz_*.c)))
+	@for t in tests/fuzz/fuzz_*.c; do n=$$(basename $$t .c); c=tests/fuzz/corpus/$${n#fuzz_}; \
+	    w=$$(mktemp -d); cp $$c/* $$w/; echo "== $$n"; \
+	    ./build-fuzz/tests/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	        -artifact_prefix=$$w/ $$w >$$w.log 2>&1; rc=$$?; tail -1 $$w.log; \
+	    if [ $$rc -ne 0 ]; then tail -40 $$w.log; ls $$w/crash-* 2>/dev/null; exit 1; fi; \
+	    rm -rf $$w $$w.log; done
+
 bench: build
 	@bash tests/bench/run-all.sh $(BUILD)
 
