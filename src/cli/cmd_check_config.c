@@ -33,6 +33,14 @@ gw_cmd_check_config(struct gw_cli *cli, int argc, char **argv)
     }
     if (gw_cli_load_config(cli) != GW_OK)
         return GW_EXIT_FAIL;
+    {
+        struct gw_err err;
+        gw_err_clear(&err);
+        if (gw_config_check_serve(&cli->cfg, &err) != GW_OK) {
+            fprintf(stderr, "klasgw: configuration: %s\n", err.detail);
+            return GW_EXIT_FAIL;
+        }
+    }
     gw_config_print(&cli->cfg, stdout);
     printf("\n# configuration ok\n");
     return GW_EXIT_OK;

@@ -40,6 +40,11 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     if (gw_cli_load_config(cli) != GW_OK)
         return GW_EXIT_FAIL;
     cfg = &cli->cfg;
+    gw_err_clear(&err);
+    if (gw_config_check_serve(cfg, &err) != GW_OK) {
+        fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
+        return GW_EXIT_FAIL;
+    }
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);

@@ -1,19 +1,126 @@
 /*
- * cmd_validate.c - `klasgw validate`. Not available yet: validation of message Bundles arrives with
- * issue 3. Says so and exits 3, so scripts cannot mistake it for work
- * done.
+ * cmd_validate.c - `klasgw validate [--format json|xml|text] FILE...`:
+ * validates message Bundles without storing anything.
+ * Exit: 0 every file valid, 1 some file invalid, 2 unusable input.
  */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "validate/validate.h"
+
+static char *
+read_all(const char *path, size_t max, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0, cap = 0, got;
+
+    if (f == NULL)
+        return NULL;
+    do {
+        if (n == cap) {
+            char *g;
+            cap = cap ? cap * 2 : 65536;
+            if (cap > max + 1)
+                cap = max + 1;
+            if (n == cap || (g = realloc(buf, cap + 1)) == NULL)
+                break;
+            buf = g;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+    } while (got > 0);
+    if (f != stdin)
+        fclose(f);
+    if (buf == NULL)
+        buf = calloc(1, 1);
+    *len = n;
+    return buf;
+}
 
 int
 gw_cmd_validate(struct gw_cli *cli, int argc, char **argv)
 {
-    (void)cli;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "klasgw validate: not available yet (it comes with %s, "
-                    "issue 3)\n", "validation of message Bundles");
-    return GW_EXIT_UNAVAILABLE;
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *format = "text";
+    struct gw_validator *v = NULL;
+    struct gw_fhir_limits lim;
+    struct gw_err err;
+    char xsd[1024];
+    int c, status = GW_EXIT_OK;
+
+    while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+        if (c == 'f' && (strcmp(optarg, "json") == 0 ||
+                         strcmp(optarg, "xml") == 0 ||
+                         strcmp(optarg, "text") == 0)) {
+            format = optarg;
+        } else {
+            gw_cli_print_command_help("validate", stderr);
+            return GW_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "klasgw validate: name at least one file (- for "
+                        "standard input)\n");
+        return GW_EXIT_USAGE;
+    }
+    if (gw_cli_load_config(cli) != GW_OK)
+        return GW_EXIT_USAGE;
+    lim.max_bytes = (size_t)cli->cfg.server_max_body_bytes;
+    lim.max_depth = (int)cli->cfg.xml_max_depth;
+    lim.max_attributes = (int)cli->cfg.xml_max_attributes;
+    lim.max_string = (size_t)cli->cfg.xml_max_string_bytes;
+    gw_err_clear(&err);
+    if (gw_config_data_path(&cli->cfg, "fhir-profiles/xsd/fhir-klas.xsd", xsd,
+                            sizeof(xsd)) != GW_OK ||
+        gw_validator_new(xsd, &v, &err) != GW_OK) {
+        fprintf(stderr, "klasgw validate: %s\n",
+                err.detail[0] ? err.detail : "cannot load the schema");
+        return GW_EXIT_USAGE;
+    }
+    for (int i = optind; i < argc; i++) {
+        struct gw_outcome o;
+        struct gw_fhir_doc *oo = NULL;
+        size_t len;
+        char *bytes = read_all(argv[i], lim.max_bytes, &len), *text = NULL;
+        gw_rc rc;
+
+        if (bytes == NULL) {
+            fprintf(stderr, "klasgw validate: %s: cannot read\n", argv[i]);
+            status = GW_EXIT_USAGE;
+            continue;
+        }
+        gw_outcome_init(&o);
+        rc = gw_validate_bytes(v, bytes, len, &lim, NULL, &o, NULL);
+        free(bytes);
+        if (strcmp(format, "text") == 0) {
+            printf("%s: %s\n", argv[i],
+                   rc == GW_OK ? "valid"
+                   : rc == GW_EVALIDATION ? "INVALID"
+                                          : "UNUSABLE");
+            gw_outcome_print_text(&o, stdout);
+        } else if (gw_outcome_to_doc(&o, &oo) == GW_OK &&
+                   (strcmp(format, "json") == 0
+                        ? gw_fhir_to_json(oo, &text, &len)
+                        : gw_fhir_to_xml(oo, &text, &len)) == GW_OK) {
+            fwrite(text, 1, len, stdout);
+        }
+        free(text);
+        gw_fhir_doc_free(oo);
+        gw_outcome_release(&o);
+        if (rc == GW_EVALIDATION) {
+            if (status == GW_EXIT_OK)
+                status = GW_EXIT_FAIL;
+        } else if (rc != GW_OK) {
+            status = GW_EXIT_USAGE;
+        }
+    }
+    gw_validator_free(v);
+    return status;
 }

@@ -233,11 +233,6 @@ check(const struct gw_config *cfg, struct gw_err *err)
         return gw_err_set(err, GW_ECONFIG, NULL,
                           "log.level: expected debug, info, warn, error or "
                           "off");
-    if (!cfg->server_plain_http &&
-        (cfg->server_tls_cert[0] == '\0' || cfg->server_tls_key[0] == '\0'))
-        return gw_err_set(err, GW_ECONFIG, NULL,
-                          "server.tls_cert and server.tls_key are required "
-                          "unless server.plain_http = true");
     if (cfg->outbox_backoff_cap_ms < cfg->outbox_backoff_base_ms)
         return gw_err_set(err, GW_ECONFIG, NULL,
                           "outbox.backoff_cap_ms is below "
@@ -335,4 +330,15 @@ gw_config_data_path(const struct gw_config *cfg, const char *rel, char *buf,
     int n = snprintf(buf, size, "%s/%s", dir, rel);
 
     return (n < 0 || (size_t)n >= size) ? GW_ETOOLARGE : GW_OK;
+}
+
+gw_rc
+gw_config_check_serve(const struct gw_config *cfg, struct gw_err *err)
+{
+    if (!cfg->server_plain_http &&
+        (cfg->server_tls_cert[0] == '\0' || cfg->server_tls_key[0] == '\0'))
+        return gw_err_set(err, GW_ECONFIG, NULL,
+                          "server.tls_cert and server.tls_key are required "
+                          "unless server.plain_http = true");
+    return GW_OK;
 }

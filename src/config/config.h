@@ -123,6 +123,10 @@ gw_rc gw_config_init(struct gw_config *cfg) GW_WARN_UNUSED;
 gw_rc gw_config_load(struct gw_config *cfg, const char *path,
                      struct gw_err *err) GW_WARN_UNUSED;
 void gw_config_release(struct gw_config *cfg);
+/* What serving needs beyond valid values: TLS material unless plain HTTP
+ * is asked for. Commands that do not serve skip it. */
+gw_rc gw_config_check_serve(const struct gw_config *cfg, struct gw_err *err)
+    GW_WARN_UNUSED;
 /* Prints every key with its value, as INI, for check-config. */
 void gw_config_print(const struct gw_config *cfg, FILE *out);
 /* Prints the table: section.key, default, help (for --help texts). */

@@ -1,0 +1,678 @@
+/*
+ * rules.c - the business rules of DOMAIN.md on the canonical FHIR XML.
+ *
+ * The message is read the way fhir-profiles/README.md lays it out: a
+ * message Bundle whose MessageHeader names the event and points at the
+ * Task; the Task points at the motivation (MedicationRequest), which
+ * points at the product (Medication), the patient (Patient, or a Group
+ * for a general licence) and the prescriber (PractitionerRole ->
+ * Practitioner, clinic Organization -> hospital Organization).
+ * References resolve inside the Bundle (fullUrl) or to contained
+ * resources (#id).
+ *
+ * Each rule has a stable id, adds issues with the FHIRPath of the element
+ * and its text in Swedish (the handbook's words where it has them) and
+ * English. When any field error exists the handbook's summary message
+ * is added once. The rules do no I/O.
+ */
+#include "validate/rules.h"
+
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fhir/fhir_xml.h"
+#include "fhir/model.h"
+#include "klas/ident.h"
+
+#define BASE "http://klasgw.org/fhir"
+#define EXT BASE "/StructureDefinition/"
+#define SYS_PNR "http://electronichealth.se/identifier/personnummer"
+#define SYS_SAMORDNING "http://electronichealth.se/identifier/samordningsnummer"
+#define SYS_DOB BASE "/NamingSystem/fodelsedatum"
+#define SYS_HSA "urn:oid:1.2.752.29.4.19"
+#define SYS_GLN "urn:oid:2.51.1.3"
+#define SYS_NPL "http://electronichealth.se/identifier/nplid"
+#define SYS_ATC "http://www.whocc.no/atc"
+#define MAX_ATTACHMENTS 5
+#define MAX_ATTACHMENT_BYTES (5L * 1024 * 1024)
+
+struct ctx {
+    xmlDocPtr doc;
+    xmlXPathContextPtr xp;
+    struct gw_outcome *out;
+    const char *today;
+    gw_rc rc;
+    int field_errors;
+    char event[64];
+    xmlNodePtr bundle, header, task, mr, med, patient, group, prole, pract,
+        clinic, hospital, pharmacy;
+};
+
+/* --- paths ---------------------------------------------------------- */
+
+void
+gw_rules_node_path(xmlNodePtr n, char *buf, size_t size)
+{
+    xmlNodePtr chain[256];
+    const struct gw_fhir_type *t = NULL;
+    int depth = 0, container = 0;
+    size_t o = 0;
+
+    buf[0] = '\0';
+    if (n != NULL && n->type == XML_ATTRIBUTE_NODE)
+        n = n->parent;
+    for (; n != NULL && n->type == XML_ELEMENT_NODE && depth < 256;
+         n = n->parent)
+        chain[depth++] = n;
+    for (int i = depth - 1; i >= 0 && o < size; i--) {
+        xmlNodePtr e = chain[i];
+        const char *name = (const char *)e->name;
+        const struct gw_fhir_elem *el;
+        if (i == depth - 1 || container) {
+            t = gw_fhir_resource_find(name);
+            if (i == depth - 1)
+                o += (size_t)snprintf(buf + o, size - o, "%s", name);
+            container = 0;
+            continue;
+        }
+        el = t ? gw_fhir_elem_find(t, name) : NULL;
+        if (el != NULL && el->many) {
+            int idx = 0;
+            for (xmlNodePtr s = e->prev; s; s = s->prev)
+                idx += s->type == XML_ELEMENT_NODE &&
+                       strcmp((const char *)s->name, name) == 0;
+            o += (size_t)snprintf(buf + o, size - o, ".%s[%d]", name, idx);
+        } else {
+            o += (size_t)snprintf(buf + o, size - o, ".%s", name);
+        }
+        if (el != NULL && el->type == GW_FHIR_ANY_RESOURCE) {
+            container = 1;
+            t = NULL;
+        } else {
+            t = el ? gw_fhir_elem_type(el) : NULL;
+        }
+    }
+}
+
+/* --- XPath helpers -------------------------------------------------- */
+
+static xmlNodePtr
+first(struct ctx *c, xmlNodePtr at, const char *expr)
+{
+    xmlXPathObjectPtr r;
+    xmlNodePtr n = NULL;
+
+    if (at == NULL)
+        return NULL;
+    r = xmlXPathNodeEval(at, (const xmlChar *)expr, c->xp);
+    if (r != NULL && r->nodesetval != NULL && r->nodesetval->nodeNr > 0)
+        n = r->nodesetval->nodeTab[0];
+    xmlXPathFreeObject(r);
+    return n;
+}
+
+static int
+count(struct ctx *c, xmlNodePtr at, const char *expr)
+{
+    xmlXPathObjectPtr r;
+    int n = 0;
+
+    if (at == NULL)
+        return 0;
+    r = xmlXPathNodeEval(at, (const xmlChar *)expr, c->xp);
+    if (r != NULL && r->nodesetval != NULL)
+        n = r->nodesetval->nodeNr;
+    xmlXPathFreeObject(r);
+    return n;
+}
+
+/* The @value (or text) at expr, copied into buf; 1 if non-empty. */
+static int
+text(struct ctx *c, xmlNodePtr at, const char *expr, char *buf, size_t size)
+{
+    xmlNodePtr n = first(c, at, expr);
+    xmlChar *v;
+
+    buf[0] = '\0';
+    if (n == NULL)
+        return 0;
+    v = n->type == XML_ELEMENT_NODE ? xmlGetProp(n, (const xmlChar *)"value")
+                                    : xmlNodeGetContent(n);
+    if (v != NULL) {
+        snprintf(buf, size, "%s", (const char *)v);
+        xmlFree(v);
+    }
+    return buf[0] != '\0';
+}
+
+static void
+issue(struct ctx *c, enum gw_severity sev, const char *code, const char *rule,
+      xmlNodePtr at, const char *child, const char *sv, const char *en)
+{
+    char path[200] = "";
+
+    if (c->rc != GW_OK)
+        return;
+    if (at != NULL)
+        gw_rules_node_path(at, path, sizeof(path));
+    if (child != NULL) {
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof(path) - n, "%s%s", n ? "." : "", child);
+    }
+    c->rc = gw_outcome_add(c->out, sev, code, rule, path, sv, en);
+    if (sev == GW_SEV_ERROR)
+        c->field_errors++;
+}
+
+#define ERR(c, rule, at, child, sv, en)                                       \
+    issue((c), GW_SEV_ERROR, "required", (rule), (at), (child), (sv), (en))
+#define BAD(c, rule, at, child, sv, en)                                       \
+    issue((c), GW_SEV_ERROR, "value", (rule), (at), (child), (sv), (en))
+#define WARN(c, rule, at, child, sv, en)                                      \
+    issue((c), GW_SEV_WARNING, "business-rule", (rule), (at), (child), (sv),  \
+          (en))
+
+/* The resource a reference points to: "#id" among the contained of
+ * `from`'s resource, otherwise a Bundle entry by fullUrl or Type/id. */
+static xmlNodePtr
+resolve(struct ctx *c, xmlNodePtr from, const char *ref_expr)
+{
+    char ref[256], q[400];
+    xmlNodePtr res = from;
+
+    if (!text(c, from, ref_expr, ref, sizeof(ref)))
+        return NULL;
+    if (ref[0] == '#') {
+        while (res != NULL && res->parent != NULL &&
+               res->parent->type == XML_ELEMENT_NODE &&
+               strcmp((const char *)res->parent->name, "resource") != 0 &&
+               strcmp((const char *)res->parent->name, "contained") != 0)
+            res = res->parent;
+        if (strchr(ref, '\'') != NULL)
+            return NULL;
+        snprintf(q, sizeof(q), "f:contained/*[f:id/@value='%s']", ref + 1);
+        return first(c, res, q);
+    }
+    if (strchr(ref, '\'') != NULL)
+        return NULL;
+    snprintf(q, sizeof(q), "f:entry[f:fullUrl/@value='%s']/f:resource/*", ref);
+    res = first(c, c->bundle, q);
+    if (res == NULL && strchr(ref, '/') != NULL) {
+        char type[64], id[128];
+        if (sscanf(ref, "%63[^/]/%127s", type, id) == 2) {
+            snprintf(q, sizeof(q), "f:entry/f:resource/f:%s[f:id/@value='%s']",
+                     type, id);
+            res = first(c, c->bundle, q);
+        }
+    }
+    return res;
+}
+
+static int
+is(xmlNodePtr n, const char *type)
+{
+    return n != NULL && strcmp((const char *)n->name, type) == 0;
+}
+
+/* --- the rules ------------------------------------------------------ */
+
+static void
+rule_message(struct ctx *c)
+{
+    static const char *const events[] = {
+        "motivation-submit", "motivation-supplement", "application-create",
+        "application-reapply", "application-registered", "supplement-request",
+        "decision", NULL};
+    char type[32], sys[128];
+    int known = 0;
+
+    if (!is(c->bundle, "Bundle") ||
+        !text(c, c->bundle, "f:type", type, sizeof(type)) ||
+        strcmp(type, "message") != 0) {
+        BAD(c, "klas-message-bundle", c->bundle, "type",
+            "Ett KLAS-meddelande är en Bundle av typen message",
+            "A KLAS message is a Bundle of type message");
+        return;
+    }
+    c->header = first(c, c->bundle, "f:entry[1]/f:resource/f:MessageHeader");
+    if (c->header == NULL) {
+        ERR(c, "klas-message-header", c->bundle, "entry[0]",
+            "Meddelandet måste börja med en MessageHeader",
+            "The message must begin with a MessageHeader");
+        return;
+    }
+    text(c, c->header, "f:eventCoding/f:system", sys, sizeof(sys));
+    text(c, c->header, "f:eventCoding/f:code", c->event, sizeof(c->event));
+    for (int i = 0; events[i]; i++)
+        known |= strcmp(c->event, events[i]) == 0;
+    if (strcmp(sys, BASE "/CodeSystem/klas-event") != 0 || !known) {
+        BAD(c, "klas-message-event", c->header, "eventCoding",
+            "Okänd händelse i MessageHeader.eventCoding",
+            "Unknown event in MessageHeader.eventCoding");
+        c->event[0] = '\0';
+        return;
+    }
+    c->task = resolve(c, c->header, "f:focus[1]/f:reference");
+    if (!is(c->task, "Task")) {
+        ERR(c, "klas-message-focus", c->header, "focus",
+            "MessageHeader.focus måste peka på ärendet (Task)",
+            "MessageHeader.focus must point at the case (Task)");
+        c->task = NULL;
+    }
+}
+
+static void
+rule_prescriber(struct ctx *c)
+{
+    char v[256];
+
+    c->prole = resolve(c, c->mr, "f:requester/f:reference");
+    if (!is(c->prole, "PractitionerRole")) {
+        ERR(c, "klas-prescriber", c->mr, "requester",
+            "Förskrivarinformation saknas",
+            "The prescriber (PractitionerRole) is missing");
+        c->prole = NULL;
+        return;
+    }
+    c->pract = resolve(c, c->prole, "f:practitioner/f:reference");
+    if (!is(c->pract, "Practitioner")) {
+        ERR(c, "klas-prescriber", c->prole, "practitioner",
+            "Förskrivarinformation saknas",
+            "The prescriber (Practitioner) is missing");
+        c->pract = NULL;
+    } else {
+        if (!text(c, c->pract, "f:name[1]/f:family", v, sizeof(v)))
+            ERR(c, "klas-prescriber-name", c->pract, "name[0].family",
+                "Förskrivarens efternamn saknas",
+                "The prescriber's last name is missing");
+        if (!text(c, c->pract, "f:name[1]/f:given[1]", v, sizeof(v)))
+            ERR(c, "klas-prescriber-name", c->pract, "name[0].given",
+                "Förskrivarens förnamn saknas",
+                "The prescriber's first name is missing");
+        if (!text(c, c->pract,
+                  "f:identifier[f:system/@value='" SYS_HSA "']/f:value", v,
+                  sizeof(v)))
+            ERR(c, "klas-prescriber-hsaid", c->pract, "identifier",
+                "Förskrivarens HSA-id saknas",
+                "The prescriber's HSA-id is missing");
+        else if (gw_hsaid_check(v, NULL) != GW_OK)
+            BAD(c, "klas-prescriber-hsaid", c->pract, "identifier[0].value",
+                "Förskrivarens HSA-id är felaktigt",
+                "The prescriber's HSA-id is not valid");
+    }
+    if (!text(c, c->prole, "f:telecom[f:system/@value='phone']/f:value", v,
+              sizeof(v)))
+        ERR(c, "klas-prescriber-phone", c->prole, "telecom",
+            "Förskrivarens telefonnummer saknas",
+            "The prescriber's phone number is missing");
+    if (!text(c, c->prole, "f:telecom[f:system/@value='email']/f:value", v,
+              sizeof(v)))
+        WARN(c, "klas-prescriber-email", c->prole, "telecom",
+             "E-postadress bör anges",
+             "An e-mail address should be given");
+    c->clinic = resolve(c, c->prole, "f:organization/f:reference");
+    if (!is(c->clinic, "Organization")) {
+        ERR(c, "klas-clinic", c->prole, "organization",
+            "Klinik saknas", "The clinic is missing");
+        c->clinic = NULL;
+        return;
+    }
+    if (!text(c, c->clinic, "f:name", v, sizeof(v)))
+        ERR(c, "klas-clinic", c->clinic, "name", "Klinikens namn saknas",
+            "The clinic's name is missing");
+    if (!text(c, c->clinic, "f:address[1]/f:line[1]", v, sizeof(v)))
+        ERR(c, "klas-clinic-address", c->clinic, "address[0].line",
+            "Gatuadress saknas", "The street address is missing");
+    if (!text(c, c->clinic, "f:address[1]/f:postalCode", v, sizeof(v)))
+        ERR(c, "klas-clinic-address", c->clinic, "address[0].postalCode",
+            "Postnummer saknas", "The postal code is missing");
+    if (!text(c, c->clinic, "f:address[1]/f:city", v, sizeof(v)))
+        ERR(c, "klas-clinic-address", c->clinic, "address[0].city",
+            "Postort saknas", "The city is missing");
+    c->hospital = resolve(c, c->clinic, "f:partOf/f:reference");
+    if (!is(c->hospital, "Organization") ||
+        !text(c, c->hospital, "f:name", v, sizeof(v)))
+        ERR(c, "klas-hospital", c->clinic, "partOf",
+            "Sjukhus/vårdinrättning saknas",
+            "The hospital (care institution) is missing");
+}
+
+static void
+rule_licence_and_patient(struct ctx *c, char *type, size_t tsize, int *age)
+{
+    char v[256], bered[8];
+    xmlNodePtr id_pnr, id_dob;
+
+    *age = -1;
+    if (!text(c, c->mr,
+              "f:extension[@url='" EXT "klas-licence-type']/f:valueCode", type,
+              tsize) ||
+        (strcmp(type, "EH") != 0 && strcmp(type, "GH") != 0)) {
+        ERR(c, "klas-licence-type", c->mr, "extension",
+            "Licenstyp (enskild eller generell) saknas",
+            "The licence type (EH or GH) is missing");
+        type[0] = '\0';
+        return;
+    }
+    text(c, c->mr, "f:extension[@url='" EXT "klas-beredskap']/f:valueBoolean",
+         bered, sizeof(bered));
+    if (strcmp(bered, "true") == 0 && strcmp(type, "GH") != 0)
+        BAD(c, "klas-beredskap-generell", c->mr, "extension",
+            "Beredskapslicens kan endast vara generell",
+            "A beredskap licence is always a general licence");
+    if (strcmp(type, "GH") == 0) {
+        c->group = resolve(c, c->mr, "f:subject/f:reference");
+        if (!is(c->group, "Group"))
+            ERR(c, "klas-general-subject", c->mr, "subject",
+                "En generell licens avser vårdenheter (Group), inte en "
+                "patient",
+                "A general licence is for care units (a Group), not a "
+                "patient");
+        return;
+    }
+    c->patient = resolve(c, c->mr, "f:subject/f:reference");
+    if (!is(c->patient, "Patient")) {
+        ERR(c, "klas-patient", c->mr, "subject",
+            "Patientuppgifter saknas", "The patient is missing");
+        c->patient = NULL;
+        return;
+    }
+    if (count(c, c->patient, "f:meta/f:security[f:code/@value='R' or "
+                             "f:code/@value='V']") == 0) {
+        if (!text(c, c->patient, "f:name[1]/f:family", v, sizeof(v)))
+            ERR(c, "klas-patient-name", c->patient, "name[0].family",
+                "Patientens efternamn saknas",
+                "The patient's last name is missing");
+        if (!text(c, c->patient, "f:name[1]/f:given[1]", v, sizeof(v)))
+            ERR(c, "klas-patient-name", c->patient, "name[0].given",
+                "Patientens förnamn saknas",
+                "The patient's first name is missing");
+    }
+    id_pnr = first(c, c->patient,
+                   "f:identifier[f:system/@value='" SYS_PNR "' or "
+                   "f:system/@value='" SYS_SAMORDNING "']");
+    id_dob = first(c, c->patient,
+                   "f:identifier[f:system/@value='" SYS_DOB "']");
+    if (id_pnr == NULL && id_dob == NULL) {
+        ERR(c, "klas-patient-id", c->patient, "identifier",
+            "Personnummer eller födelsedatum saknas",
+            "The personnummer (or date of birth) is missing");
+        return;
+    }
+    if (id_pnr != NULL && id_dob != NULL)
+        BAD(c, "klas-pnr-full-number", id_dob, NULL,
+            "Fullständigt personnummer ska anges när det finns",
+            "A full personnummer must be used when one exists");
+    {
+        xmlNodePtr id = id_pnr ? id_pnr : id_dob;
+        unsigned allow = id_pnr ? (GW_PNR_ALLOW(GW_PNR_PERSONNUMMER) |
+                                   GW_PNR_ALLOW(GW_PNR_SAMORDNINGSNUMMER))
+                                : GW_PNR_ALLOW(GW_PNR_BIRTHDATE_ONLY);
+        struct gw_pnr p;
+        struct gw_err err;
+        int ty, tm, td;
+        gw_err_clear(&err);
+        text(c, id, "f:value", v, sizeof(v));
+        if (gw_pnr_parse(v, allow, &p, &err) != GW_OK) {
+            char en[300];
+            snprintf(en, sizeof(en), "The personnummer is not valid: %s",
+                     err.detail);
+            BAD(c, "klas-pnr", id, "value",
+                "Personnumret är felaktigt (12 siffror ÅÅÅÅMMDDNNNN med "
+                "korrekt kontrollsiffra)",
+                en);
+        } else if (sscanf(c->today, "%d-%d-%d", &ty, &tm, &td) == 3) {
+            *age = gw_pnr_age_on(&p, ty, tm, td);
+        }
+    }
+}
+
+static void
+rule_product(struct ctx *c, int age, int attachments)
+{
+    char kind[16], v[256];
+    int substances;
+
+    c->med = resolve(c, c->mr, "f:medicationReference/f:reference");
+    if (!is(c->med, "Medication")) {
+        ERR(c, "klas-product", c->mr, "medication",
+            "Läkemedel saknas", "The product (Medication) is missing");
+        c->med = NULL;
+        return;
+    }
+    if (!text(c, c->med,
+              "f:extension[@url='" EXT "klas-product-kind']/f:valueCode", kind,
+              sizeof(kind)) ||
+        (strcmp(kind, "searched") && strcmp(kind, "manual") &&
+         strcmp(kind, "food"))) {
+        ERR(c, "klas-product-kind", c->med, "extension",
+            "Ange om produkten är sökt, manuellt inmatad eller livsmedel",
+            "State whether the product is searched, manual or food");
+        return;
+    }
+    if (!text(c, c->med, "f:code/f:text", v, sizeof(v)))
+        ERR(c, "klas-product-name", c->med, "code.text",
+            "Produktnamn saknas", "The product name is missing");
+    if (strcmp(kind, "searched") == 0) {
+        if (!text(c, c->med,
+                  "f:code/f:coding[f:system/@value='" SYS_NPL "']/f:code", v,
+                  sizeof(v)))
+            ERR(c, "klas-nplid", c->med, "code.coding",
+                "NPL-id saknas för sökt produkt",
+                "A searched product needs its NPL id");
+        else if (gw_nplid_check(v, NULL) != GW_OK)
+            BAD(c, "klas-nplid", c->med, "code.coding",
+                "NPL-id ska vara 14 siffror", "The NPL id must be 14 digits");
+    } else if (count(c, c->med, "f:code/f:coding[f:system/@value='" SYS_NPL
+                                "']") > 0 &&
+               strcmp(kind, "food") == 0) {
+        BAD(c, "klas-food-manual", c->med, "code.coding",
+            "Livsmedel anges manuellt, utan NPL-id",
+            "Food is entered by hand, without an NPL id");
+    }
+    if (text(c, c->med, "f:code/f:coding[f:system/@value='" SYS_ATC
+                        "']/f:code", v, sizeof(v)) &&
+        gw_atc_check(v, NULL, NULL) != GW_OK)
+        BAD(c, "klas-atc", c->med, "code.coding",
+            "ATC-koden är felaktig", "The ATC code is not valid");
+    substances = count(c, c->med,
+                       "f:ingredient/f:itemCodeableConcept/f:text/@value");
+    if (substances == 0)
+        ERR(c, "klas-substance", c->med, "ingredient",
+            "Minst en aktiv substans ska anges",
+            "At least one active substance must be given");
+    if (strcmp(kind, "food") == 0) {
+        if (substances != 1 ||
+            !text(c, c->med, "f:ingredient[1]/f:itemCodeableConcept/f:text", v,
+                  sizeof(v)) ||
+            strcmp(v, "livsmedel") != 0)
+            BAD(c, "klas-food-substance", c->med, "ingredient",
+                "För livsmedel ska substansen vara \"livsmedel\"",
+                "For food the substance must be \"livsmedel\"");
+        if (age >= 16)
+            WARN(c, "klas-food-age", c->patient, "identifier",
+                 "Livsmedel beviljas endast barn under 16 år",
+                 "Food is only granted to children under 16");
+    }
+    if (strcmp(kind, "searched") != 0 &&
+        !text(c, c->med, "f:form/f:text", v, sizeof(v)))
+        ERR(c, "klas-form", c->med, "form",
+            "Läkemedelsform saknas", "The pharmaceutical form is missing");
+    if (count(c, c->med, "f:extension[@url='" EXT "klas-approval']") > 0 &&
+        count(c, c->med, "f:extension[@url='" EXT "klas-not-approved']") > 0)
+        BAD(c, "klas-approval-exclusive", c->med, "extension",
+            "Ange antingen godkännandeland eller kommentar om att produkten "
+            "inte är godkänd, inte båda",
+            "Give either the approval country or the not-approved comment, "
+            "not both");
+    if (strcmp(kind, "manual") == 0 && attachments == 0)
+        WARN(c, "klas-manual-attachment", c->med, NULL,
+             "Bifoga produktinformation för manuellt inmatad produkt",
+             "Attach product information for a manually entered product");
+}
+
+static void
+rule_motivation(struct ctx *c)
+{
+    static const char *const codes[] = {"godkanda-lakemedel-saknas",
+                                        "otillracklig-effekt",
+                                        "oacceptabla-biverkningar", "annat"};
+    xmlNodePtr mot = first(c, c->mr,
+                           "f:extension[@url='" EXT "klas-motivation']");
+    char v[256], q[300], *text_value = NULL;
+    int reasons = 0, annat = 0;
+    xmlNodePtr t;
+
+    for (int i = 0; i < 4; i++) {
+        snprintf(q, sizeof(q),
+                 "f:extension[@url='reason']/f:valueCoding[f:code/@value='%s']",
+                 codes[i]);
+        if (count(c, mot, q) > 0) {
+            reasons++;
+            annat |= i == 3;
+        }
+    }
+    if (reasons == 0)
+        ERR(c, "klas-reasons", c->mr, "extension",
+            "Minst en av 'Godkända läkemedel saknas', 'Otillräcklig effekt av "
+            "godkända läkemedel', 'Oacceptabla biverkningar av godkända "
+            "läkemedel', 'Annat' ska vara ifyllt",
+            "At least one of 'no approved drug', 'insufficient effect', "
+            "'unacceptable side effects', 'other' must be given");
+    if (!text(c, c->mr, "f:reasonCode[1]/f:text", v, sizeof(v)))
+        ERR(c, "klas-indication", c->mr, "reasonCode",
+            "Motiveringen måste innehålla en behandlingsindikation",
+            "The motivation must state a treatment indication");
+    t = first(c, mot, "f:extension[@url='text']/f:valueString/@value");
+    if (t != NULL)
+        text_value = (char *)xmlNodeGetContent(t);
+    if (text_value == NULL || text_value[0] == '\0') {
+        if (annat)
+            ERR(c, "klas-annat-text", c->mr, "extension",
+                "När 'Annat' är valt ska skälet anges i motiveringstexten",
+                "When 'other' is chosen the reason must be given in the "
+                "motivation text");
+        else
+            ERR(c, "klas-motivation-text", c->mr, "extension",
+                "Motiveringen måste innehålla en motiveringstext",
+                "The motivation must contain a motivation text");
+    } else if (gw_pnr_find(text_value, NULL, 0) > 0) {
+        WARN(c, "klas-text-personal-data", c->mr, "extension",
+             "Motiveringstexten ser ut att innehålla ett personnummer; "
+             "personuppgifter ska inte skrivas där",
+             "The motivation text seems to hold a personnummer; personal "
+             "data should not be written there");
+    }
+    xmlFree(text_value);
+    if (!text(c, c->mr, "f:dosageInstruction[1]/f:text", v, sizeof(v)))
+        ERR(c, "klas-dosage", c->mr, "dosageInstruction",
+            "Dosering saknas", "The dosage is missing");
+    if (!text(c, c->mr, "f:dispenseRequest/f:quantity/f:value", v, sizeof(v)))
+        ERR(c, "klas-total-amount", c->mr, "dispenseRequest.quantity",
+            "Totalmängd saknas", "The total amount is missing");
+}
+
+static int
+rule_attachments(struct ctx *c)
+{
+    xmlXPathObjectPtr r = xmlXPathNodeEval(
+        c->bundle, (const xmlChar *)"f:entry/f:resource/f:DocumentReference",
+        c->xp);
+    int n = r && r->nodesetval ? r->nodesetval->nodeNr : 0;
+
+    if (n > MAX_ATTACHMENTS)
+        BAD(c, "klas-attachments-max", r->nodesetval->nodeTab[MAX_ATTACHMENTS],
+            NULL, "Högst fem bilagor får bifogas",
+            "At most five attachments may be added");
+    for (int i = 0; i < n; i++) {
+        xmlNodePtr d = r->nodesetval->nodeTab[i];
+        xmlNodePtr data = first(c, d, "f:content[1]/f:attachment/f:data/@value");
+        char size[32];
+        long bytes = -1;
+        if (text(c, d, "f:content[1]/f:attachment/f:size", size, sizeof(size)))
+            bytes = atol(size);
+        if (data != NULL) {
+            xmlChar *b64 = xmlNodeGetContent(data);
+            long decoded = b64 ? (long)(strlen((char *)b64) / 4 * 3) : 0;
+            if (decoded > bytes)
+                bytes = decoded;
+            xmlFree(b64);
+        }
+        if (bytes > MAX_ATTACHMENT_BYTES)
+            BAD(c, "klas-attachment-size", d, "content[0].attachment",
+                "En bilaga får vara högst 5 MB",
+                "An attachment may be at most 5 MB");
+    }
+    xmlXPathFreeObject(r);
+    return n;
+}
+
+static void
+rule_pharmacy(struct ctx *c)
+{
+    char v[64];
+
+    c->pharmacy = resolve(c, c->task, "f:owner/f:reference");
+    if (c->pharmacy == NULL)
+        return; /* the pharmacy is optional */
+    if (!text(c, c->pharmacy,
+              "f:identifier[f:system/@value='" SYS_GLN "']/f:value", v,
+              sizeof(v)))
+        ERR(c, "klas-pharmacy-gln", c->pharmacy, "identifier",
+            "Apotekets GLN saknas", "The pharmacy's GLN is missing");
+    else if (gw_gln_check(v, NULL) != GW_OK)
+        BAD(c, "klas-pharmacy-gln", c->pharmacy, "identifier",
+            "Apotekets GLN är felaktigt", "The pharmacy's GLN is not valid");
+}
+
+static void
+rules_motivation_submit(struct ctx *c)
+{
+    char type[8];
+    int age, attachments;
+
+    c->mr = resolve(c, c->task, "f:focus/f:reference");
+    if (!is(c->mr, "MedicationRequest")) {
+        ERR(c, "klas-motivation", c->task, "focus",
+            "Licensmotiveringen (MedicationRequest) saknas",
+            "The motivation (MedicationRequest) is missing");
+        return;
+    }
+    rule_prescriber(c);
+    rule_licence_and_patient(c, type, sizeof(type), &age);
+    attachments = rule_attachments(c);
+    rule_product(c, age, attachments);
+    rule_motivation(c);
+    rule_pharmacy(c);
+}
+
+gw_rc
+gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out)
+{
+    struct ctx c;
+
+    memset(&c, 0, sizeof(c));
+    c.doc = doc;
+    c.out = out;
+    c.today = today;
+    c.bundle = xmlDocGetRootElement(doc);
+    c.xp = xmlXPathNewContext(doc);
+    if (c.xp == NULL)
+        return GW_ENOMEM;
+    xmlXPathRegisterNs(c.xp, (const xmlChar *)"f", (const xmlChar *)GW_FHIR_NS);
+    rule_message(&c);
+    if (c.task != NULL && strcmp(c.event, "motivation-submit") == 0)
+        rules_motivation_submit(&c);
+    if (c.field_errors > 0 && c.rc == GW_OK)
+        c.rc = gw_outcome_add(out, GW_SEV_ERROR, "invariant", "klas-summary",
+                              NULL,
+                              "Ett eller flera obligatoriska fält saknas "
+                              "eller är felaktigt ifyllda",
+                              "One or more required fields are missing or "
+                              "incorrectly filled in");
+    xmlXPathFreeContext(c.xp);
+    return c.rc;
+}

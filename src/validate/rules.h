@@ -1,0 +1,18 @@
+/*
+ * rules.h - the business rules of a KLAS message (DOMAIN.md), run on the
+ * canonical FHIR XML. Internal to validate/.
+ */
+#ifndef GW_VALIDATE_RULES_H
+#define GW_VALIDATE_RULES_H
+
+#include <libxml/tree.h>
+
+#include "validate/outcome.h"
+
+/* Adds an issue per broken rule; returns GW_OK unless memory runs out. */
+gw_rc gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out);
+
+/* FHIRPath of a node: Bundle.entry[2].resource.identifier[0].value. */
+void gw_rules_node_path(xmlNodePtr n, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,289 @@
+/*
+ * test_validate.c - validation of KLAS messages: every valid example
+ * passes with no error; every invalid example fails with its expected rule
+ * at its expected FHIRPath (fhir-profiles/examples/invalid/EXPECTED.tsv);
+ * the warnings fire on their own; the OperationOutcome is valid FHIR and
+ * bilingual.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "validate/validate.h"
+
+static struct gw_validator *v;
+
+static char *
+slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    if (f == NULL)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static gw_rc
+validate_file(const char *path, struct gw_outcome *o)
+{
+    size_t n;
+    char *s = slurp(path, &n);
+    gw_rc rc = gw_validate_bytes(v, s, n, NULL, "2026-11-22", o, NULL);
+
+    free(s);
+    return rc;
+}
+
+static int
+has_issue(const struct gw_outcome *o, const char *rule, const char *expr,
+          enum gw_severity sev)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (strcmp(o->issues[i].rule, rule) == 0 &&
+            (expr == NULL || strcmp(o->issues[i].expression, expr) == 0) &&
+            o->issues[i].severity == sev)
+            return 1;
+    return 0;
+}
+
+static void
+test_validate_every_valid_example_passes(void **state)
+{
+    char dir[512], path[1024];
+    struct dirent *e;
+    DIR *d;
+    int files = 0;
+    (void)state;
+
+    snprintf(dir, sizeof(dir), "%s/fhir-profiles/examples/valid",
+             GW_SOURCE_DIR);
+    d = opendir(dir);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        struct gw_outcome o;
+        gw_rc rc;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        gw_outcome_init(&o);
+        rc = validate_file(path, &o);
+        if (rc != GW_OK)
+            fail_msg("%s: %s, first issue %s at %s", e->d_name,
+                     gw_rc_name(rc), o.n ? o.issues[0].rule : "-",
+                     o.n ? o.issues[0].expression : "-");
+        gw_outcome_release(&o);
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 20);
+}
+
+static void
+test_validate_every_invalid_example_fails_as_expected(void **state)
+{
+    char path[1024], line[1024];
+    FILE *tsv;
+    int cases = 0;
+    (void)state;
+
+    snprintf(path, sizeof(path),
+             "%s/fhir-profiles/examples/invalid/EXPECTED.tsv", GW_SOURCE_DIR);
+    tsv = fopen(path, "r");
+    assert_non_null(tsv);
+    while (fgets(line, sizeof(line), tsv) != NULL) {
+        char file[256], rule[64], expr[256];
+        struct gw_outcome o;
+        gw_rc rc;
+        if (line[0] == '#' ||
+            sscanf(line, "%255[^\t]\t%63[^\t]\t%255[^\n]", file, rule, expr) != 3)
+            continue;
+        snprintf(path, sizeof(path), "%s/fhir-profiles/examples/invalid/%s",
+                 GW_SOURCE_DIR, file);
+        gw_outcome_init(&o);
+        rc = validate_file(path, &o);
+        if (rc != GW_EVALIDATION || !has_issue(&o, rule, expr, GW_SEV_ERROR))
+            fail_msg("%s: %s; expected %s at %s", file, gw_rc_name(rc), rule,
+                     expr);
+        /* Every invalid message also gets the handbook's summary. */
+        if (!has_issue(&o, "klas-summary", NULL, GW_SEV_ERROR))
+            fail_msg("%s: no summary issue", file);
+        gw_outcome_release(&o);
+        cases++;
+    }
+    fclose(tsv);
+    assert_true(cases >= 40);
+}
+
+/* Reads the base example, replaces one text, validates the result. */
+static gw_rc
+validate_edit(const char *from, const char *to, struct gw_outcome *o)
+{
+    char path[1024];
+    size_t n;
+    char *s, *at, *edited;
+    gw_rc rc;
+
+    snprintf(path, sizeof(path),
+             "%s/fhir-profiles/examples/valid/motivation-enskild-searched.json",
+             GW_SOURCE_DIR);
+    s = slurp(path, &n);
+    at = strstr(s, from);
+    assert_non_null(at);
+    edited = malloc(n + strlen(to) + 1);
+    memcpy(edited, s, (size_t)(at - s));
+    strcpy(edited + (at - s), to);
+    strcat(edited, at + strlen(from));
+    rc = gw_validate_bytes(v, edited, strlen(edited), NULL, "2026-11-22", o,
+                           NULL);
+    free(s);
+    free(edited);
+    return rc;
+}
+
+static void
+test_validate_warnings_do_not_make_a_message_invalid(void **state)
+{
+    static const struct {
+        const char *name, *from, *to, *rule;
+    } cases[] = {
+        {"personnummer in the text", "utan tillräcklig effekt",
+         "utan tillräcklig effekt hos 201006301111", "klas-text-personal-data"},
+        {"personnummer with dash in the text", "utan tillräcklig effekt",
+         "hos 100630-1111", "klas-text-personal-data"},
+        {"missing e-mail",
+         ", {\"system\": \"email\", \"value\": \"forskrivare@example.org\"}", "",
+         "klas-prescriber-email"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gw_outcome o;
+        gw_outcome_init(&o);
+        gw_rc rc = validate_edit(cases[i].from, cases[i].to, &o);
+        if (rc != GW_OK || !has_issue(&o, cases[i].rule, NULL, GW_SEV_WARNING))
+            fail_msg("case '%s': %s", cases[i].name, gw_rc_name(rc));
+        gw_outcome_release(&o);
+    }
+}
+
+static void
+test_validate_food_age_and_manual_attachment_warnings(void **state)
+{
+    char path[1024];
+    struct gw_outcome o;
+    (void)state;
+
+    /* The food example's patient was born 2010-06-30: 16 on 2026-06-30. */
+    snprintf(path, sizeof(path),
+             "%s/fhir-profiles/examples/valid/motivation-enskild-food-child.json",
+             GW_SOURCE_DIR);
+    {
+        size_t n;
+        char *s = slurp(path, &n);
+        gw_outcome_init(&o);
+        assert_int_equal(gw_validate_bytes(v, s, n, NULL, "2026-06-29", &o,
+                                           NULL), GW_OK);
+        assert_false(has_issue(&o, "klas-food-age", NULL, GW_SEV_WARNING));
+        gw_outcome_release(&o);
+        gw_outcome_init(&o);
+        assert_int_equal(gw_validate_bytes(v, s, n, NULL, "2026-06-30", &o,
+                                           NULL), GW_OK);
+        assert_true(has_issue(&o, "klas-food-age", NULL, GW_SEV_WARNING));
+        gw_outcome_release(&o);
+        free(s);
+    }
+    gw_outcome_init(&o);
+    assert_int_equal(validate_edit("\"valueCode\": \"searched\"",
+                                   "\"valueCode\": \"manual\"", &o),
+                     GW_OK);
+    assert_true(has_issue(&o, "klas-manual-attachment", NULL, GW_SEV_WARNING));
+    gw_outcome_release(&o);
+}
+
+static void
+test_validate_outcome_is_valid_bilingual_fhir(void **state)
+{
+    struct gw_outcome o;
+    struct gw_fhir_doc *doc;
+    char *json, *xml;
+    size_t n;
+    (void)state;
+
+    gw_outcome_init(&o);
+    assert_int_equal(validate_edit("\"reasonCode\"", "\"note\"", &o),
+                     GW_EVALIDATION);
+    assert_int_equal(gw_outcome_to_doc(&o, &doc), GW_OK);
+    assert_int_equal(gw_fhir_to_json(doc, &json, &n), GW_OK);
+    assert_non_null(strstr(json, "Motiveringen måste innehålla en "
+                                 "behandlingsindikation"));
+    assert_non_null(strstr(json, "The motivation must state a treatment "
+                                 "indication"));
+    assert_non_null(strstr(json, "\"klas-indication\""));
+    assert_non_null(strstr(json, "Bundle.entry[2].resource.reasonCode"));
+    assert_int_equal(gw_fhir_to_xml(doc, &xml, &n), GW_OK);
+    free(json);
+    free(xml);
+    gw_fhir_doc_free(doc);
+    gw_outcome_release(&o);
+
+    /* Unusable input: its own code and one issue saying why. */
+    gw_outcome_init(&o);
+    assert_int_equal(gw_validate_bytes(v, "{\"resourceType\":", 16, NULL,
+                                       NULL, &o, NULL),
+                     GW_EPARSE);
+    assert_int_equal(o.n, 1);
+    assert_string_equal(o.issues[0].rule, "EPARSE");
+    gw_outcome_release(&o);
+    /* An empty outcome still makes a valid OperationOutcome. */
+    gw_outcome_init(&o);
+    assert_int_equal(gw_outcome_to_doc(&o, &doc), GW_OK);
+    gw_fhir_doc_free(doc);
+}
+
+static int
+setup(void **state)
+{
+    char xsd[512];
+    struct gw_err err;
+    (void)state;
+    snprintf(xsd, sizeof(xsd), "%s/fhir-profiles/xsd/fhir-klas.xsd",
+             GW_SOURCE_DIR);
+    gw_err_clear(&err);
+    return gw_validator_new(xsd, &v, &err) == GW_OK ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    gw_validator_free(v);
+    return 0;
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_validate_every_valid_example_passes),
+        cmocka_unit_test(test_validate_every_invalid_example_fails_as_expected),
+        cmocka_unit_test(test_validate_warnings_do_not_make_a_message_invalid),
+        cmocka_unit_test(test_validate_food_age_and_manual_attachment_warnings),
+        cmocka_unit_test(test_validate_outcome_is_valid_bilingual_fhir),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
