@@ -31,11 +31,18 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
     done
     missing=("${keep[@]}")
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
 
-echo "install-deps: installing ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The independent FHIR R4 checker the tests run (tests/fhircheck, npm).
+top=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -d "$top/tests/fhircheck/node_modules" ]; then
+    echo "install-deps: npm ci in tests/fhircheck"
+    (cd "$top/tests/fhircheck" && npm ci --silent --no-audit --no-fund)
+fi
