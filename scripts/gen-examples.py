@@ -243,6 +243,194 @@ INVALID = [
 ]
 
 
+# --- the follow-up events -------------------------------------------------
+
+REFNR_SYS = "http://klasgw.org/fhir/NamingSystem/referensnummer"
+STATUS_SYS = "http://klasgw.org/fhir/CodeSystem/klas-case-status"
+
+
+def uuid(n):
+    return "urn:uuid:0b3e7a1c-1d2e-4f50-9a61-%012d" % (500 + n)
+
+
+def followup(event, status, fhir_status="in-progress", patient=True):
+    task = {"resourceType": "Task",
+            "identifier": [{"system": REFNR_SYS, "value": "2026658327"}],
+            "status": fhir_status,
+            "businessStatus": {"coding": [{"system": STATUS_SYS, "code": status}]},
+            "intent": "proposal",
+            "authoredOn": "2026-02-02T10:00:00+01:00"}
+    b = {"resourceType": "Bundle", "type": "message",
+         "timestamp": "2026-02-02T10:00:00+01:00",
+         "entry": [
+             {"fullUrl": uuid(0), "resource": {
+                 "resourceType": "MessageHeader",
+                 "eventCoding": {"system": "http://klasgw.org/fhir/CodeSystem/klas-event",
+                                 "code": event},
+                 "source": {"name": "klasgw example", "endpoint": "urn:oid:1.2.752.29.4.19"},
+                 "focus": [{"reference": uuid(1)}]}},
+             {"fullUrl": uuid(1), "resource": task}]}
+    if patient:
+        task["for"] = {"reference": uuid(2)}
+        b["entry"].append({"fullUrl": uuid(2), "resource": {
+            "resourceType": "Patient",
+            "identifier": [{"system": "http://electronichealth.se/identifier/personnummer",
+                            "value": "201006301111"}]}})
+    return b
+
+
+def add(b, n, resource):
+    b["entry"].append({"fullUrl": uuid(n), "resource": resource})
+    return uuid(n)
+
+
+def pharmacy(b, n=3, gln="7350000000016"):
+    return add(b, n, {"resourceType": "Organization",
+                      "identifier": [{"system": "urn:oid:2.51.1.3", "value": gln}],
+                      "name": "Apotek Test"})
+
+
+def prescriber(b):
+    pract = add(b, 4, {"resourceType": "Practitioner",
+                       "identifier": [{"system": "urn:oid:1.2.752.29.4.19",
+                                       "value": "SE2321000016-DOC2"}],
+                       "name": [{"family": "Kollegasson", "given": ["Karin"]}]})
+    clinic = add(b, 5, {"resourceType": "Organization",
+                        "identifier": [{"system": "urn:oid:1.2.752.29.4.19",
+                                        "value": "SE2321000016-KLIN"}],
+                        "name": "BUP-kliniken"})
+    return add(b, 6, {"resourceType": "PractitionerRole",
+                      "practitioner": {"reference": pract},
+                      "organization": {"reference": clinic},
+                      "telecom": [{"system": "phone", "value": "08-0000001"}]})
+
+
+def supplement(by):
+    b = followup("motivation-supplement", "KB")
+    sender = prescriber(b) if by == "prescriber" else pharmacy(b)
+    add(b, 7, {"resourceType": "Communication", "status": "completed",
+               "basedOn": [{"reference": uuid(1)}],
+               "sent": "2026-02-02T10:00:00+01:00",
+               "sender": {"reference": sender},
+               "payload": [{"contentString": "Tidigare behandling: melatonin "
+                                             "tabletter 3 mg i sex månader."}]})
+    return b
+
+
+def application(general=False):
+    b = followup("application-create", "A", "requested", patient=not general)
+    b["entry"][1]["resource"]["owner"] = {"reference": pharmacy(b)}
+    return b
+
+
+def reapply():
+    b = followup("application-reapply", "A", "requested")
+    t = b["entry"][1]["resource"]
+    del t["identifier"]
+    t["basedOn"] = [{"identifier": {"system": REFNR_SYS, "value": "2025112233"}}]
+    t["owner"] = {"reference": pharmacy(b)}
+    return b
+
+
+def request(to):
+    b = followup("supplement-request", "KB", patient=False)
+    rec = prescriber(b) if to == "prescriber" else pharmacy(b)
+    add(b, 7, {"resourceType": "CommunicationRequest", "status": "active",
+               "basedOn": [{"reference": uuid(1)}],
+               "recipient": [{"reference": rec}],
+               "payload": [{"contentString": "Ange tidigare prövade "
+                                             "behandlingar och deras effekt."}],
+               "authoredOn": "2026-02-02T10:00:00+01:00"})
+    return b
+
+
+def decision(code, start="2026-02-10", end="2027-02-09"):
+    b = followup("decision", code, "completed")
+    t = b["entry"][1]["resource"]
+    if code == "Bev":
+        mr = add(b, 3, {"resourceType": "MedicationRequest", "status": "active",
+                        "intent": "proposal",
+                        "medicationCodeableConcept": {"text": "Melatonin AGB 1 mg/ml oral lösning"},
+                        "subject": {"reference": uuid(2)},
+                        "dispenseRequest": {"validityPeriod": {"start": start,
+                                                               "end": end}}})
+        t["focus"] = {"reference": mr}
+        letter = add(b, 4, {"resourceType": "DocumentReference", "status": "current",
+                            "description": "Beslut",
+                            "content": [{"attachment": {"contentType": "application/pdf",
+                                                        "data": "JVBERi0xLjQK",
+                                                        "title": "beslut.pdf"}}]})
+        t["output"] = [{"type": {"text": "beslut"}, "valueReference": {"reference": letter}}]
+    return b
+
+
+EVENTS_VALID = {
+    "supplement-by-prescriber": lambda: supplement("prescriber"),
+    "supplement-by-pharmacy": lambda: supplement("pharmacy"),
+    "application-enskild": lambda: application(),
+    "application-generell": lambda: application(True),
+    "application-reapply": reapply,
+    "application-registered": lambda: followup("application-registered", "H"),
+    "supplement-request-to-prescriber": lambda: request("prescriber"),
+    "supplement-request-to-pharmacy": lambda: request("pharmacy"),
+    "decision-bev": lambda: decision("Bev"),
+    "decision-avs": lambda: decision("Avs"),
+    "decision-avi": lambda: decision("Avi"),
+}
+
+T = "Bundle.entry[1].resource"
+EVENTS_INVALID = [
+    ("supplement-without-content", "klas-supplement-content",
+     "Bundle.entry[4].resource.payload",
+     lambda: (lambda b: (b["entry"][-1]["resource"].update(
+         {"payload": [{"contentString": "x"}]}),
+         b["entry"][-1]["resource"].pop("payload"), b)[-1])(supplement("pharmacy"))),
+    ("supplement-without-refnr", "klas-refnr", T + ".identifier",
+     lambda: (lambda b: (b["entry"][1]["resource"].pop("identifier"), b)[-1])(
+         supplement("prescriber"))),
+    ("supplement-bad-refnr", "klas-refnr", T + ".identifier[0].value",
+     lambda: (lambda b: (b["entry"][1]["resource"]["identifier"][0].update(
+         {"value": "26658327"}), b)[-1])(supplement("prescriber"))),
+    ("supplement-without-sender", "klas-supplement-sender",
+     "Bundle.entry[4].resource.sender",
+     lambda: (lambda b: (b["entry"][-1]["resource"].pop("sender"), b)[-1])(
+         supplement("pharmacy"))),
+    ("supplement-bad-patient-number", "klas-pnr",
+     "Bundle.entry[2].resource.identifier[0].value",
+     lambda: (lambda b: (b["entry"][2]["resource"]["identifier"][0].update(
+         {"value": "201006301112"}), b)[-1])(supplement("pharmacy"))),
+    ("application-without-pharmacy", "klas-pharmacy-gln", T + ".owner",
+     lambda: (lambda b: (b["entry"][1]["resource"].pop("owner"), b)[-1])(
+         application())),
+    ("application-bad-gln", "klas-pharmacy-gln",
+     "Bundle.entry[3].resource.identifier",
+     lambda: (lambda b: (b["entry"][3]["resource"]["identifier"][0].update(
+         {"value": "7350000000017"}), b)[-1])(application())),
+    ("reapply-without-basis", "klas-reapply-basis", T + ".basedOn",
+     lambda: (lambda b: (b["entry"][1]["resource"]["basedOn"][0]["identifier"].update(
+         {"value": "123"}), b)[-1])(reapply())),
+    ("registered-wrong-status", "klas-status-code", T + ".businessStatus",
+     lambda: followup("application-registered", "KB")),
+    ("request-without-recipient", "klas-request-recipient",
+     "Bundle.entry[5].resource.recipient",
+     lambda: (lambda b: (b["entry"][-1]["resource"].pop("recipient"), b)[-1])(
+         request("prescriber"))),
+    ("request-without-content", "klas-request-content",
+     "Bundle.entry[3].resource.payload",
+     lambda: (lambda b: (b["entry"][-1]["resource"].pop("payload"), b)[-1])(
+         request("pharmacy"))),
+    ("decision-without-validity", "klas-validity",
+     "Bundle.entry[3].resource.dispenseRequest.validityPeriod",
+     lambda: (lambda b: (b["entry"][3]["resource"]["dispenseRequest"]["validityPeriod"].pop("end"), b)[-1])(
+         decision("Bev"))),
+    ("decision-validity-13-months", "klas-validity",
+     "Bundle.entry[3].resource.dispenseRequest.validityPeriod",
+     lambda: decision("Bev", "2026-02-10", "2027-03-10")),
+    ("decision-wrong-status", "klas-status-code", T + ".businessStatus",
+     lambda: followup("decision", "H", "completed")),
+]
+
+
 def write(path, doc):
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(doc, fh, ensure_ascii=False, indent=2)
@@ -255,7 +443,16 @@ def main():
         b["id"] = name
         fn(b)
         write(os.path.join(EX, "valid", name + ".json"), b)
+    for name, fn in EVENTS_VALID.items():
+        b = fn()
+        b["id"] = name
+        write(os.path.join(EX, "valid", name + ".json"), b)
     rows = ["# file\trule\texpression"]
+    for name, rule, expr, fn in EVENTS_INVALID:
+        b = fn()
+        b["id"] = name
+        write(os.path.join(EX, "invalid", name + ".json"), b)
+        rows.append("%s.json\t%s\t%s" % (name, rule, expr))
     for name, rule, expr, fn in INVALID:
         b = copy.deepcopy(base)
         b["id"] = name
@@ -265,7 +462,8 @@ def main():
     with open(os.path.join(EX, "invalid", "EXPECTED.tsv"), "w",
               encoding="utf-8") as fh:
         fh.write("\n".join(rows) + "\n")
-    print("%d valid, %d invalid" % (len(VALID), len(INVALID)))
+    print("%d valid, %d invalid" % (len(VALID) + len(EVENTS_VALID),
+                                    len(INVALID) + len(EVENTS_INVALID)))
 
 
 if __name__ == "__main__":

@@ -628,6 +628,214 @@ rule_pharmacy(struct ctx *c)
             "Apotekets GLN är felaktigt", "The pharmacy's GLN is not valid");
 }
 
+/* The case a follow-up event is about: Task.identifier referensnummer. */
+static void
+rule_refnr(struct ctx *c)
+{
+    char v[32];
+
+    if (!text(c, c->task,
+              "f:identifier[f:system/@value='" BASE
+              "/NamingSystem/referensnummer']/f:value",
+              v, sizeof(v)))
+        ERR(c, "klas-refnr", c->task, "identifier",
+            "Referensnummer saknas", "The referensnummer is missing");
+    else if (gw_refnr_check(v, NULL) != GW_OK)
+        BAD(c, "klas-refnr", c->task, "identifier[0].value",
+            "Referensnumret ska vara 10 siffror",
+            "The referensnummer must be 10 digits");
+}
+
+/* A patient named in a follow-up (to find an enskild case) must carry a
+ * valid number; for a general licence the referensnummer alone is used. */
+static void
+rule_followup_patient(struct ctx *c)
+{
+    char v[32];
+    struct gw_err err;
+    xmlNodePtr pat = resolve(c, c->task, "f:for/f:reference");
+
+    if (pat == NULL)
+        return;
+    if (!text(c, pat,
+              "f:identifier[f:system/@value='" SYS_PNR "' or f:system/@value='"
+              SYS_SAMORDNING "' or f:system/@value='" SYS_DOB "']/f:value",
+              v, sizeof(v))) {
+        ERR(c, "klas-patient-id", pat, "identifier",
+            "Personnummer eller födelsedatum saknas",
+            "The personnummer (or date of birth) is missing");
+        return;
+    }
+    gw_err_clear(&err);
+    if (gw_pnr_parse(v, GW_PNR_ALLOW_ALL, NULL, &err) != GW_OK)
+        BAD(c, "klas-pnr", pat, "identifier[0].value",
+            "Personnumret är felaktigt (12 siffror ÅÅÅÅMMDDNNNN med korrekt "
+            "kontrollsiffra)",
+            "The personnummer is not valid");
+}
+
+static void
+rule_status(struct ctx *c, const char *allowed)
+{
+    char v[8], pad[16];
+
+    snprintf(pad, sizeof(pad), " %s ",
+             text(c, c->task, "f:businessStatus/f:coding[f:system/@value='" BASE
+                              "/CodeSystem/klas-case-status']/f:code",
+                  v, sizeof(v))
+                 ? v
+                 : "-");
+    if (strstr(allowed, pad) == NULL)
+        BAD(c, "klas-status-code", c->task, "businessStatus",
+            "Status passar inte händelsen",
+            "The case status does not fit the event");
+}
+
+static void
+rules_supplement(struct ctx *c)
+{
+    xmlNodePtr com = first(c, c->bundle,
+                           "f:entry/f:resource/f:Communication");
+    xmlNodePtr sender;
+    char v[256];
+
+    rule_refnr(c);
+    rule_followup_patient(c);
+    if (com == NULL) {
+        ERR(c, "klas-supplement-content", c->bundle, "entry",
+            "Kompletteringen saknas (Communication)",
+            "The supplement (Communication) is missing");
+        return;
+    }
+    if (count(c, com, "f:payload") == 0)
+        ERR(c, "klas-supplement-content", com, "payload",
+            "Kompletteringen har inget innehåll",
+            "The supplement has no content");
+    sender = resolve(c, com, "f:sender/f:reference");
+    if (is(sender, "PractitionerRole")) {
+        /* Contact details are always required of a prescriber. */
+        if (!text(c, sender, "f:telecom[f:system/@value='phone']/f:value", v,
+                  sizeof(v)))
+            ERR(c, "klas-prescriber-phone", sender, "telecom",
+                "Förskrivarens telefonnummer saknas",
+                "The prescriber's phone number is missing");
+        if (resolve(c, sender, "f:practitioner/f:reference") == NULL)
+            ERR(c, "klas-prescriber", sender, "practitioner",
+                "Förskrivarinformation saknas",
+                "The prescriber (Practitioner) is missing");
+    } else if (is(sender, "Organization")) {
+        if (!text(c, sender,
+                  "f:identifier[f:system/@value='" SYS_GLN "']/f:value", v,
+                  sizeof(v)) ||
+            gw_gln_check(v, NULL) != GW_OK)
+            BAD(c, "klas-pharmacy-gln", sender, "identifier",
+                "Apotekets GLN saknas eller är felaktigt",
+                "The pharmacy's GLN is missing or not valid");
+    } else {
+        ERR(c, "klas-supplement-sender", com, "sender",
+            "Avsändare (förskrivare eller apotek) saknas",
+            "The sender (prescriber or pharmacy) is missing");
+    }
+}
+
+static void
+rules_application(struct ctx *c, int reapply)
+{
+    char v[32];
+
+    if (reapply) {
+        if (!text(c, c->task, "f:basedOn/f:identifier[f:system/@value='" BASE
+                              "/NamingSystem/referensnummer']/f:value",
+                  v, sizeof(v)) ||
+            gw_refnr_check(v, NULL) != GW_OK)
+            ERR(c, "klas-reapply-basis", c->task, "basedOn",
+                "Ange referensnumret för den beviljade licensen",
+                "Give the referensnummer of the granted licence");
+    } else {
+        rule_refnr(c);
+    }
+    rule_followup_patient(c);
+    c->pharmacy = resolve(c, c->task, "f:owner/f:reference");
+    if (!is(c->pharmacy, "Organization")) {
+        ERR(c, "klas-pharmacy-gln", c->task, "owner",
+            "Ansökande apotek saknas", "The applying pharmacy is missing");
+        return;
+    }
+    rule_pharmacy(c);
+}
+
+static void
+rules_supplement_request(struct ctx *c)
+{
+    xmlNodePtr req = first(c, c->bundle,
+                           "f:entry/f:resource/f:CommunicationRequest");
+    xmlNodePtr to;
+
+    rule_refnr(c);
+    if (req == NULL) {
+        ERR(c, "klas-request-content", c->bundle, "entry",
+            "Begäran om komplettering saknas (CommunicationRequest)",
+            "The supplement request (CommunicationRequest) is missing");
+        return;
+    }
+    if (count(c, req, "f:payload") == 0)
+        ERR(c, "klas-request-content", req, "payload",
+            "Begäran saknar innehåll: vad ska kompletteras?",
+            "The request says nothing about what to supplement");
+    to = resolve(c, req, "f:recipient[1]/f:reference");
+    if (!is(to, "PractitionerRole") && !is(to, "Practitioner") &&
+        !is(to, "Organization"))
+        ERR(c, "klas-request-recipient", req, "recipient",
+            "Mottagare (förskrivare eller apotek) saknas",
+            "The recipient (prescriber or pharmacy) is missing");
+}
+
+/* Days from the civil date y-m-d to 1970-01-01 (Howard Hinnant's
+ * algorithm), to compare validity periods without time zones. */
+static long
+days(int y, int m, int d)
+{
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void
+rules_decision(struct ctx *c)
+{
+    char v[8], start[40], end[40];
+    int y1, m1, d1, y2, m2, d2;
+    xmlNodePtr mr;
+
+    rule_refnr(c);
+    rule_status(c, " Bev Avs Avi ");
+    if (!text(c, c->task, "f:businessStatus/f:coding/f:code", v, sizeof(v)) ||
+        strcmp(v, "Bev") != 0)
+        return;
+    mr = resolve(c, c->task, "f:focus/f:reference");
+    if (!text(c, mr, "f:dispenseRequest/f:validityPeriod/f:start", start,
+              sizeof(start)) ||
+        !text(c, mr, "f:dispenseRequest/f:validityPeriod/f:end", end,
+              sizeof(end))) {
+        ERR(c, "klas-validity", mr ? mr : c->task,
+            mr ? "dispenseRequest.validityPeriod" : "focus",
+            "En beviljad licens ska ha en giltighetstid",
+            "A granted licence needs its validity period");
+        return;
+    }
+    if (sscanf(start, "%d-%d-%d", &y1, &m1, &d1) != 3 ||
+        sscanf(end, "%d-%d-%d", &y2, &m2, &d2) != 3 ||
+        days(y2, m2, d2) < days(y1, m1, d1) ||
+        /* At most 12 months: the end no later than the same day a year on. */
+        days(y2, m2, d2) > days(y1 + 1, m1, m1 == 2 && d1 == 29 ? 28 : d1))
+        BAD(c, "klas-validity", mr, "dispenseRequest.validityPeriod",
+            "Giltighetstiden får vara högst 12 månader",
+            "The validity period may be at most 12 months");
+}
+
 static void
 rules_motivation_submit(struct ctx *c)
 {
@@ -664,8 +872,23 @@ gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out)
         return GW_ENOMEM;
     xmlXPathRegisterNs(c.xp, (const xmlChar *)"f", (const xmlChar *)GW_FHIR_NS);
     rule_message(&c);
-    if (c.task != NULL && strcmp(c.event, "motivation-submit") == 0)
-        rules_motivation_submit(&c);
+    if (c.task != NULL) {
+        if (strcmp(c.event, "motivation-submit") == 0)
+            rules_motivation_submit(&c);
+        else if (strcmp(c.event, "motivation-supplement") == 0)
+            rules_supplement(&c);
+        else if (strcmp(c.event, "application-create") == 0)
+            rules_application(&c, 0);
+        else if (strcmp(c.event, "application-reapply") == 0)
+            rules_application(&c, 1);
+        else if (strcmp(c.event, "application-registered") == 0) {
+            rule_refnr(&c);
+            rule_status(&c, " H ");
+        } else if (strcmp(c.event, "supplement-request") == 0)
+            rules_supplement_request(&c);
+        else if (strcmp(c.event, "decision") == 0)
+            rules_decision(&c);
+    }
     if (c.field_errors > 0 && c.rc == GW_OK)
         c.rc = gw_outcome_add(out, GW_SEV_ERROR, "invariant", "klas-summary",
                               NULL,

@@ -58,24 +58,24 @@ convert(const char *in, size_t n, int to_json, size_t *out_len)
     return out;
 }
 
-/* For every fixture: X -> JSON -> XML -> JSON gives the same JSON twice
- * and the same XML twice. */
-static void
-test_fhir_round_trips_are_byte_stable(void **state)
+/* X -> JSON -> XML -> JSON gives the same JSON twice and the same XML
+ * twice, for every file in dir; returns how many files there were. */
+static int
+round_trip_dir(const char *rel)
 {
     char dir[512], path[800];
     struct dirent *e;
     DIR *d;
     int files = 0;
-    (void)state;
 
-    snprintf(dir, sizeof(dir), "%s/tests/fixtures/fhir", GW_SOURCE_DIR);
+    snprintf(dir, sizeof(dir), "%s/%s", GW_SOURCE_DIR, rel);
     d = opendir(dir);
     assert_non_null(d);
     while ((e = readdir(d)) != NULL) {
         size_t n, j1n, x1n, j2n, x2n;
         char *in, *j1, *x1, *j2, *x2;
-        if (e->d_name[0] == '.')
+        if (e->d_name[0] == '.' || (strstr(e->d_name, ".json") == NULL &&
+                                    strstr(e->d_name, ".xml") == NULL))
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         in = slurp(path, &n);
@@ -95,7 +95,16 @@ test_fhir_round_trips_are_byte_stable(void **state)
         files++;
     }
     closedir(d);
-    assert_true(files >= 6);
+    return files;
+}
+
+static void
+test_fhir_round_trips_are_byte_stable(void **state)
+{
+    (void)state;
+    assert_true(round_trip_dir("tests/fixtures/fhir") >= 6);
+    assert_true(round_trip_dir("fhir-profiles/examples/valid") >= 40);
+    assert_true(round_trip_dir("fhir-profiles/examples/invalid") >= 40 - 1);
 }
 
 static void
