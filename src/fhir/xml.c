@@ -516,12 +516,14 @@ static gw_rc
 walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
 {
     unsigned cursor = 0, idx;
-    int counts[512] = {0};
-    xmlNodePtr firsts[512] = {0};
+    /* Sized to the type: zeroing a fixed 512 entries per element was a
+     * measurable share of validation time. */
+    int counts[t->n > 0 ? t->n : 1];
+    xmlNodePtr firsts[t->n > 0 ? t->n : 1];
     gw_rc rc;
 
-    if (t->n > 512)
-        return GW_EINTERNAL;
+    memset(counts, 0, sizeof(counts));
+    memset(firsts, 0, sizeof(firsts));
     rc = check_attrs(w, n, t, 0);
     if (rc != GW_OK)
         return rc;
