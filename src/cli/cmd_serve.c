@@ -2,6 +2,11 @@
  * cmd_serve.c - `klasgw serve`: start every part of the gateway, wait for
  * SIGTERM or SIGINT, stop them in reverse order.
  *
+ * Start order: configuration, store (migrations, writer), outbox worker,
+ * scheduler, validator and views, pipeline, HTTP front; stop is the
+ * reverse: the front stops accepting and finishes its requests (which
+ * commit) before anything below it goes.
+ *
  * Signals are blocked in every thread and taken here with sigwait, so no
  * work happens in a signal handler and threads started later inherit the
  * mask. Start order: configuration, store (migrations, writer), outbox
@@ -11,12 +16,33 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "fhir/fhir.h"
+#include "http/server.h"
+#include "map/view.h"
+#include "pipeline/pipeline.h"
+#include "validate/validate.h"
 #include "outbound/worker.h"
 #include "sched/sched.h"
 #include "store/store.h"
+
+static gw_rc
+load_capability(const char *path, struct gw_fhir_doc **out, struct gw_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char buf[64 * 1024];
+    size_t n;
+
+    *out = NULL;
+    if (f == NULL)
+        return gw_err_set(err, GW_ECONFIG, NULL, "cannot read %s", path);
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    return gw_fhir_parse(buf, n, GW_FHIR_JSON, NULL, out, err);
+}
 
 int
 gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
@@ -28,6 +54,14 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_store_opts so = {0};
     struct gw_outbox_worker_opts wo = {0};
     struct gw_sched_opts schedo = {0};
+    struct gw_validator *validator = NULL;
+    struct gw_views *views = NULL;
+    struct gw_pipeline *pipeline = NULL;
+    struct gw_http *http = NULL;
+    struct gw_fhir_doc *capability = NULL;
+    struct gw_pipeline_opts po;
+    struct gw_http_opts ho;
+    char path[1024];
     struct gw_err err;
     sigset_t set;
     int sig = 0, status = GW_EXIT_FAIL;
@@ -87,7 +121,54 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         gw_log_err_rc(rc, "event=scheduler_start_failed");
         goto out;
     }
-    gw_log_info("event=ready store=%s", gw_log_quote(cfg->store_path));
+    gw_fhir_init();
+    gw_err_clear(&err);
+    rc = gw_config_data_path(cfg, "fhir-profiles/xsd/fhir-klas.xsd", path,
+                             sizeof(path));
+    if (rc == GW_OK)
+        rc = gw_validator_new(path, &validator, &err);
+    if (rc == GW_OK)
+        rc = gw_config_data_path(cfg, "xslt", path, sizeof(path));
+    if (rc == GW_OK)
+        rc = gw_views_new(path, &views, &err);
+    if (rc == GW_OK)
+        rc = gw_config_data_path(
+            cfg, "fhir-profiles/CapabilityStatement-klasgw.json", path,
+            sizeof(path));
+    if (rc == GW_OK)
+        rc = load_capability(path, &capability, &err);
+    if (rc != GW_OK) {
+        gw_log_err_rc(rc, "event=data_files_failed detail=%s",
+                      gw_log_quote(err.detail));
+        goto out;
+    }
+    memset(&po, 0, sizeof(po));
+    po.store = st;
+    po.validator = validator;
+    po.views = views;
+    gw_fhir_limits_default(&po.limits);
+    po.limits.max_bytes = (size_t)cfg->server_max_body_bytes;
+    po.limits.max_depth = (int)cfg->xml_max_depth;
+    po.limits.max_attributes = (int)cfg->xml_max_attributes;
+    po.limits.max_string = (size_t)cfg->xml_max_string_bytes;
+    rc = gw_pipeline_new(&po, &pipeline);
+    if (rc != GW_OK)
+        goto out;
+    memset(&ho, 0, sizeof(ho));
+    ho.cfg = cfg;
+    ho.pipeline = pipeline;
+    ho.store = st;
+    ho.capability = capability;
+    gw_err_clear(&err);
+    rc = gw_http_start(&ho, &http, &err);
+    if (rc != GW_OK) {
+        gw_log_err_rc(rc, "event=http_start_failed detail=%s",
+                      gw_log_quote(err.detail));
+        goto out;
+    }
+    gw_log_info("event=ready store=%s listen=%s port=%d tls=%s",
+                gw_log_quote(cfg->store_path), cfg->server_listen,
+                gw_http_port(http), cfg->server_plain_http ? "off" : "mutual");
     for (;;) {
         if (sigwait(&set, &sig) != 0)
             break;
@@ -101,6 +182,11 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     gw_log_info("event=serve_stop signal=%d", sig);
     status = GW_EXIT_OK;
 out:
+    gw_http_stop(http);
+    gw_pipeline_free(pipeline);
+    gw_views_free(views);
+    gw_validator_free(validator);
+    gw_fhir_doc_free(capability);
     gw_sched_stop(sched);
     gw_outbox_worker_stop(worker);
     gw_store_close(st);

@@ -326,3 +326,42 @@ gw_outbox_wake(struct gw_store *st)
     pthread_cond_broadcast(&st->outbox_cv);
     pthread_mutex_unlock(&st->mu);
 }
+
+gw_rc
+gw_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
+                      size_t max, size_t *n)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(
+        c, "SELECT peer, state, count(*) FROM outbox WHERE state IN "
+           "('pending', 'inflight', 'dead') GROUP BY peer, state");
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *n = 0;
+    if (s != NULL) {
+        while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+            const char *peer = (const char *)sqlite3_column_text(s, 0);
+            const char *state = (const char *)sqlite3_column_text(s, 1);
+            size_t i;
+            for (i = 0; i < *n; i++)
+                if (strcmp(out[i].peer, peer) == 0)
+                    break;
+            if (i == *n) {
+                if (*n == max)
+                    continue;
+                memset(&out[i], 0, sizeof(out[i]));
+                snprintf(out[i].peer, sizeof(out[i].peer), "%s", peer);
+                (*n)++;
+            }
+            if (strcmp(state, "dead") == 0)
+                out[i].dead = sqlite3_column_int64(s, 2);
+            else
+                out[i].queued += sqlite3_column_int64(s, 2);
+        }
+        rc = gw_store_rc(c->db, src, "outbox_peer_counts");
+        sqlite3_reset(s);
+    }
+    gw_store_reader_give(st, c);
+    return rc;
+}

@@ -191,6 +191,43 @@ gw_rc gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
                            struct gw_case_row **rows, size_t *n) GW_WARN_UNUSED;
 void gw_case_rows_free(struct gw_case_row *rows, size_t n);
 
+/* One change of a case, oldest first; version = position (1-based). */
+struct gw_history_row {
+    long version;
+    char from_status[8], to_status[8], event[32];
+    int64_t at_ms;
+};
+/* The status history of a case. Caller frees *rows with free(). */
+gw_rc gw_store_case_history(struct gw_store *st, const char *refnr,
+                            struct gw_history_row **rows, size_t *n)
+    GW_WARN_UNUSED;
+
+/* The answer stored for message_id, if any (GW_ENOTFOUND): res gets the
+ * refnr, version, status and response (caller releases), and the content
+ * hash of the first message in res->err.detail. */
+gw_rc gw_store_inbox_get(struct gw_store *st, const char *message_id,
+                         struct gw_store_result *res) GW_WARN_UNUSED;
+
+/* --- pharmacy subscriptions (rest-hook) ----------------------------- */
+struct gw_subscription {
+    char id[40];
+    char gln[16];
+    char endpoint[512];
+    char criteria[128];
+    char status[16]; /* "active" */
+    int64_t created_ms;
+};
+gw_rc gw_store_sub_put(struct gw_store *st, const struct gw_subscription *sub)
+    GW_WARN_UNUSED;
+/* GW_ENOTFOUND unless a subscription `id` of `gln` existed. */
+gw_rc gw_store_sub_delete(struct gw_store *st, const char *id, const char *gln)
+    GW_WARN_UNUSED;
+/* Subscriptions by id and/or GLN (NULL: any), at most 100. Caller frees
+ * *subs with free(). */
+gw_rc gw_store_sub_list(struct gw_store *st, const char *id, const char *gln,
+                        struct gw_subscription **subs, size_t *n)
+    GW_WARN_UNUSED;
+
 /* --- outbox (delivery side) ----------------------------------------- */
 
 /* Claims up to one due item of `peer`, marking it in flight. *out is NULL
@@ -215,6 +252,15 @@ int64_t gw_outbox_next_due(struct gw_store *st);
 /* Counts per state for metrics: pending, inflight, done, dead. */
 gw_rc gw_outbox_counts(struct gw_store *st, long long counts[4])
     GW_WARN_UNUSED;
+
+/* Per peer: items waiting or in flight (queue depth), and dead letters. */
+struct gw_outbox_peer_count {
+    char peer[32];
+    long long queued, dead;
+};
+gw_rc gw_outbox_peer_counts(struct gw_store *st,
+                            struct gw_outbox_peer_count *out, size_t max,
+                            size_t *n) GW_WARN_UNUSED;
 
 struct gw_outbox_info {
     long long id;

@@ -857,8 +857,122 @@ rules_motivation_submit(struct ctx *c)
     rule_pharmacy(c);
 }
 
+/* --- facts for the pipeline ------------------------------------------ */
+
+static void
+patient_id(struct ctx *c, xmlNodePtr pat, char *buf, size_t size)
+{
+    text(c, pat,
+         "f:identifier[f:system/@value='" SYS_PNR "' or f:system/@value='"
+         SYS_SAMORDNING "' or f:system/@value='" SYS_DOB "']/f:value",
+         buf, size);
+}
+
+static void
+collect_facts(struct ctx *c, struct gw_msg_facts *f)
+{
+    const char *refsys = "f:identifier[f:system/@value='" BASE
+                         "/NamingSystem/referensnummer']/f:value";
+    xmlNodePtr n, pat;
+    char v[16];
+
+    memset(f, 0, sizeof(*f));
+    snprintf(f->event, sizeof(f->event), "%s", c->event);
+    text(c, c->bundle, "f:identifier/f:value", f->message_id,
+         sizeof(f->message_id));
+    text(c, c->header, "f:id", f->header_id, sizeof(f->header_id));
+    if (c->task == NULL)
+        return;
+    text(c, c->task, refsys, f->refnr, sizeof(f->refnr));
+    text(c, c->task,
+         "f:basedOn/f:identifier[f:system/@value='" BASE
+         "/NamingSystem/referensnummer']/f:value",
+         f->basis_refnr, sizeof(f->basis_refnr));
+    text(c, c->task, "f:businessStatus/f:coding/f:code", f->status,
+         sizeof(f->status));
+    if (c->pharmacy == NULL)
+        c->pharmacy = resolve(c, c->task, "f:owner/f:reference");
+    text(c, c->pharmacy, "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
+         f->pharmacy_gln, sizeof(f->pharmacy_gln));
+    pat = c->patient ? c->patient : resolve(c, c->task, "f:for/f:reference");
+    if (is(pat, "Patient"))
+        patient_id(c, pat, f->patient_id, sizeof(f->patient_id));
+    if (c->mr != NULL) {
+        text(c, c->mr, "f:extension[@url='" EXT "klas-licence-type']/f:valueCode",
+             f->licence_type, sizeof(f->licence_type));
+        text(c, c->mr,
+             "f:extension[@url='" EXT "klas-beredskap']/f:valueBoolean", v,
+             sizeof(v));
+        f->beredskap = strcmp(v, "true") == 0;
+        if (!text(c, c->med, "f:code/f:text", f->drug_name,
+                  sizeof(f->drug_name)))
+            text(c, c->mr, "f:medicationCodeableConcept/f:text", f->drug_name,
+                 sizeof(f->drug_name));
+        if (c->med != NULL) {
+            xmlXPathObjectPtr r = xmlXPathNodeEval(
+                c->med,
+                (const xmlChar *)"f:ingredient/f:itemCodeableConcept/f:text/"
+                                 "@value",
+                c->xp);
+            size_t o = 0;
+            for (int i = 0; r && r->nodesetval && i < r->nodesetval->nodeNr;
+                 i++) {
+                xmlChar *t = xmlNodeGetContent(r->nodesetval->nodeTab[i]);
+                if (t != NULL && o < sizeof(f->substances))
+                    o += (size_t)snprintf(f->substances + o,
+                                          sizeof(f->substances) - o, "%s%s",
+                                          o ? ", " : "", (const char *)t);
+                xmlFree(t);
+            }
+            xmlXPathFreeObject(r);
+        }
+    }
+    text(c, c->pract, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
+         f->prescriber_hsa, sizeof(f->prescriber_hsa));
+    text(c, c->clinic, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
+         f->clinic_hsa, sizeof(f->clinic_hsa));
+    text(c, c->clinic, "f:name", f->clinic_name, sizeof(f->clinic_name));
+    text(c, c->hospital, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
+         f->hospital_hsa, sizeof(f->hospital_hsa));
+    text(c, c->hospital, "f:name", f->hospital_name, sizeof(f->hospital_name));
+    if (strcmp(c->event, "motivation-supplement") == 0) {
+        n = first(c, c->bundle, "f:entry/f:resource/f:Communication");
+        n = n ? resolve(c, n, "f:sender/f:reference") : NULL;
+        if (is(n, "PractitionerRole")) {
+            xmlNodePtr pr = resolve(c, n, "f:practitioner/f:reference");
+            xmlNodePtr org = resolve(c, n, "f:organization/f:reference");
+            f->sender_kind = 'P';
+            text(c, pr, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
+                 f->sender_hsa, sizeof(f->sender_hsa));
+            text(c, org, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
+                 f->sender_clinic_hsa, sizeof(f->sender_clinic_hsa));
+        } else if (is(n, "Organization")) {
+            f->sender_kind = 'O';
+            text(c, n, "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
+                 f->sender_gln, sizeof(f->sender_gln));
+        }
+    } else if (strcmp(c->event, "supplement-request") == 0) {
+        n = first(c, c->bundle, "f:entry/f:resource/f:CommunicationRequest");
+        n = n ? resolve(c, n, "f:recipient[1]/f:reference") : NULL;
+        if (is(n, "Organization")) {
+            f->recipient_kind = 'O';
+            text(c, n, "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
+                 f->recipient_gln, sizeof(f->recipient_gln));
+        } else if (n != NULL) {
+            f->recipient_kind = 'P';
+        }
+    } else if (strcmp(c->event, "decision") == 0) {
+        n = resolve(c, c->task, "f:focus/f:reference");
+        text(c, n, "f:dispenseRequest/f:validityPeriod/f:start",
+             f->validity_start, sizeof(f->validity_start));
+        text(c, n, "f:dispenseRequest/f:validityPeriod/f:end",
+             f->validity_end, sizeof(f->validity_end));
+    }
+}
+
 gw_rc
-gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out)
+gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out,
+             struct gw_msg_facts *facts)
 {
     struct ctx c;
 
@@ -896,6 +1010,8 @@ gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out)
                               "eller är felaktigt ifyllda",
                               "One or more required fields are missing or "
                               "incorrectly filled in");
+    if (facts != NULL)
+        collect_facts(&c, facts);
     xmlXPathFreeContext(c.xp);
     return c.rc;
 }

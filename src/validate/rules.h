@@ -7,10 +7,13 @@
 
 #include <libxml/tree.h>
 
+#include "validate/facts.h"
 #include "validate/outcome.h"
 
-/* Adds an issue per broken rule; returns GW_OK unless memory runs out. */
-gw_rc gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out);
+/* Adds an issue per broken rule; returns GW_OK unless memory runs out.
+ * facts (may be NULL) gets what the walk found, valid or not. */
+gw_rc gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out,
+                   struct gw_msg_facts *facts);
 
 /* FHIRPath of a node: Bundle.entry[2].resource.identifier[0].value. */
 void gw_rules_node_path(xmlNodePtr n, char *buf, size_t size);

@@ -82,6 +82,14 @@ gw_rc
 gw_validate_doc(const struct gw_validator *v, struct gw_fhir_doc *doc,
                 const char *today, struct gw_outcome *out)
 {
+    return gw_validate_doc_facts(v, doc, today, out, NULL);
+}
+
+gw_rc
+gw_validate_doc_facts(const struct gw_validator *v, struct gw_fhir_doc *doc,
+                      const char *today, struct gw_outcome *out,
+                      struct gw_msg_facts *facts)
+{
     struct schema_errors se = {out, GW_OK, 0};
     xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(v->schema);
     char day[16];
@@ -99,7 +107,7 @@ gw_validate_doc(const struct gw_validator *v, struct gw_fhir_doc *doc,
         day[10] = '\0';
         today = day;
     }
-    rc = gw_rules_run(gw_fhir_doc_xml(doc), today, out);
+    rc = gw_rules_run(gw_fhir_doc_xml(doc), today, out, facts);
     if (rc != GW_OK)
         return rc;
     return gw_outcome_errors(out) > 0 ? GW_EVALIDATION : GW_OK;

@@ -7,6 +7,7 @@
 #define GW_VALIDATE_VALIDATE_H
 
 #include "fhir/fhir.h"
+#include "validate/facts.h"
 #include "validate/outcome.h"
 
 struct gw_validator;
@@ -24,6 +25,11 @@ void gw_validator_free(struct gw_validator *v);
  */
 gw_rc gw_validate_doc(const struct gw_validator *v, struct gw_fhir_doc *doc,
                       const char *today, struct gw_outcome *out)
+    GW_WARN_UNUSED;
+/* The same, and fills facts (may be NULL) with what the pipeline needs. */
+gw_rc gw_validate_doc_facts(const struct gw_validator *v,
+                            struct gw_fhir_doc *doc, const char *today,
+                            struct gw_outcome *out, struct gw_msg_facts *facts)
     GW_WARN_UNUSED;
 
 /*

@@ -1,0 +1,75 @@
+/*
+ * http_int.h - shared by the files of src/http/: the request being
+ * served, and the metrics it updates.
+ */
+#ifndef GW_HTTP_INT_H
+#define GW_HTTP_INT_H
+
+#include <microhttpd.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "fhir/fhir.h"
+#include "http/server.h"
+#include "klas/access.h"
+
+/* Route labels for metrics and logs: never a path with data in it. */
+#define GW_HTTP_ROUTES(XX)                                                    \
+    XX(METADATA, "metadata")                                                  \
+    XX(PROCESS, "process-message")                                            \
+    XX(VALIDATE, "validate")                                                  \
+    XX(TASK_SEARCH, "task-search")                                            \
+    XX(TASK_READ, "task-read")                                                \
+    XX(TASK_HISTORY, "task-history")                                          \
+    XX(RESOURCE_READ, "resource-read")                                        \
+    XX(SUBSCRIPTION, "subscription")                                          \
+    XX(HEALTH, "healthz")                                                     \
+    XX(METRICS, "metrics")                                                    \
+    XX(OTHER, "other")
+
+enum gw_route {
+#define GW_ROUTE_ENUM(name, label) GW_ROUTE_##name,
+    GW_HTTP_ROUTES(GW_ROUTE_ENUM)
+#undef GW_ROUTE_ENUM
+        GW_ROUTE_N
+};
+
+struct gw_http {
+    struct gw_http_opts o;
+    struct MHD_Daemon *d;
+    int port;
+    char *tls_key, *tls_cert, *tls_ca;
+    /* Requests between their first call and their completion. */
+    long inflight;
+};
+
+struct gw_req {
+    struct gw_http *h;
+    struct MHD_Connection *conn;
+    const char *method, *url;
+    struct gw_buf body;
+    int too_large;
+    int64_t start_us;
+    char id[40];
+    enum gw_route route;
+    int status;
+    struct gw_principal who;
+    char label[64], gln[16], user[40];
+    int authenticated;
+    enum gw_fhir_format out_fmt;
+    char base[300];
+};
+
+/* The answer of the FHIR routes (fhir_api.c). */
+enum MHD_Result gw_fhir_api(struct gw_req *r);
+/* Plain-text answers (metrics.c). */
+enum MHD_Result gw_http_metrics(struct gw_req *r);
+enum MHD_Result gw_http_health(struct gw_req *r);
+/* Queues body (taken) with status and content type; adds the request id. */
+enum MHD_Result gw_http_send(struct gw_req *r, int status, const char *ctype,
+                             char *body, size_t len);
+/* Records a finished request (metrics.c). */
+void gw_metrics_observe(enum gw_route route, int status, int64_t micros);
+const char *gw_route_label(enum gw_route route);
+
+#endif

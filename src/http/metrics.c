@@ -1,0 +1,158 @@
+/*
+ * metrics.c - /metrics in the Prometheus text format, and /healthz.
+ *
+ * Counters are plain atomics indexed by route and status, so observing a
+ * request costs no lock. Figures from the store (queue depth per peer,
+ * dead letters, commit batch sizes) are read when scraped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/buf.h"
+#include "http/http_int.h"
+#include "store/store.h"
+
+static const char *const route_labels[GW_ROUTE_N] = {
+#define GW_ROUTE_LABEL(name, label) label,
+    GW_HTTP_ROUTES(GW_ROUTE_LABEL)
+#undef GW_ROUTE_LABEL
+};
+
+/* Seconds; the last bucket is +Inf. */
+static const double bucket_s[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                  0.1,   0.25,   0.5,   1.0,  2.5};
+#define NBUCKET (sizeof(bucket_s) / sizeof(bucket_s[0]))
+
+static long long requests[GW_ROUTE_N][600];
+static long long hist[GW_ROUTE_N][NBUCKET + 1];
+static long long sum_us[GW_ROUTE_N];
+
+const char *
+gw_route_label(enum gw_route route)
+{
+    return (unsigned)route < GW_ROUTE_N ? route_labels[route] : "other";
+}
+
+void
+gw_metrics_observe(enum gw_route route, int status, int64_t micros)
+{
+    size_t b = 0;
+
+    if ((unsigned)route >= GW_ROUTE_N)
+        route = GW_ROUTE_OTHER;
+    if (status < 100 || status > 599)
+        status = 599;
+    __atomic_add_fetch(&requests[route][status], 1, __ATOMIC_RELAXED);
+    while (b < NBUCKET && micros > (int64_t)(bucket_s[b] * 1e6))
+        b++;
+    __atomic_add_fetch(&hist[route][b], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&sum_us[route], micros, __ATOMIC_RELAXED);
+}
+
+enum MHD_Result
+gw_http_metrics(struct gw_req *r)
+{
+    struct gw_store *st = r->h->o.store;
+    struct gw_outbox_peer_count peers[32];
+    struct gw_store_stats ss;
+    static const char *const batch_le[] = {"1", "3", "7", "15", "31", "63",
+                                           "127", "+Inf"};
+    struct gw_buf b;
+    size_t np = 0;
+    long long cum;
+    gw_rc rc = GW_OK;
+
+    gw_buf_init(&b, 4 << 20);
+#define OUT(...)                                                              \
+    do {                                                                      \
+        if (rc == GW_OK)                                                      \
+            rc = gw_buf_appendf(&b, __VA_ARGS__);                             \
+    } while (0)
+    OUT("# HELP klasgw_http_requests_total HTTP requests by route and "
+        "status.\n# TYPE klasgw_http_requests_total counter\n");
+    for (int i = 0; i < GW_ROUTE_N; i++)
+        for (int s = 100; s < 600; s++) {
+            long long v = __atomic_load_n(&requests[i][s], __ATOMIC_RELAXED);
+            if (v > 0)
+                OUT("klasgw_http_requests_total{route=\"%s\",status=\"%d\"} "
+                    "%lld\n",
+                    route_labels[i], s, v);
+        }
+    OUT("# HELP klasgw_http_request_duration_seconds Time to answer, by "
+        "route.\n# TYPE klasgw_http_request_duration_seconds histogram\n");
+    for (int i = 0; i < GW_ROUTE_N; i++) {
+        cum = 0;
+        for (size_t k = 0; k <= NBUCKET; k++)
+            cum += __atomic_load_n(&hist[i][k], __ATOMIC_RELAXED);
+        if (cum == 0)
+            continue;
+        cum = 0;
+        for (size_t k = 0; k <= NBUCKET; k++) {
+            cum += __atomic_load_n(&hist[i][k], __ATOMIC_RELAXED);
+            if (k < NBUCKET)
+                OUT("klasgw_http_request_duration_seconds_bucket{route=\"%s\","
+                    "le=\"%g\"} %lld\n",
+                    route_labels[i], bucket_s[k], cum);
+            else
+                OUT("klasgw_http_request_duration_seconds_bucket{route=\"%s\","
+                    "le=\"+Inf\"} %lld\n",
+                    route_labels[i], cum);
+        }
+        OUT("klasgw_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
+            route_labels[i],
+            __atomic_load_n(&sum_us[i], __ATOMIC_RELAXED) / 1e6);
+        OUT("klasgw_http_request_duration_seconds_count{route=\"%s\"} %lld\n",
+            route_labels[i], cum);
+    }
+    if (gw_outbox_peer_counts(st, peers, 32, &np) == GW_OK) {
+        OUT("# HELP klasgw_outbox_queue_depth Items waiting or in flight, "
+            "per peer.\n# TYPE klasgw_outbox_queue_depth gauge\n");
+        for (size_t i = 0; i < np; i++)
+            OUT("klasgw_outbox_queue_depth{peer=\"%s\"} %lld\n", peers[i].peer,
+                peers[i].queued);
+        OUT("# HELP klasgw_outbox_dead_letters Items given up on, per peer."
+            "\n# TYPE klasgw_outbox_dead_letters gauge\n");
+        for (size_t i = 0; i < np; i++)
+            OUT("klasgw_outbox_dead_letters{peer=\"%s\"} %lld\n",
+                peers[i].peer, peers[i].dead);
+    }
+    gw_store_stats(st, &ss);
+    OUT("# HELP klasgw_store_commit_batch_size Requests per group commit.\n"
+        "# TYPE klasgw_store_commit_batch_size histogram\n");
+    cum = 0;
+    for (int k = 0; k < 8; k++) {
+        cum += ss.batch_hist[k];
+        OUT("klasgw_store_commit_batch_size_bucket{le=\"%s\"} %lld\n",
+            batch_le[k], cum);
+    }
+    OUT("klasgw_store_commit_batch_size_sum %lld\n"
+        "klasgw_store_commit_batch_size_count %lld\n",
+        ss.requests, ss.batches);
+#undef OUT
+    if (rc != GW_OK) {
+        gw_buf_release(&b);
+        return gw_http_send(r, 500, NULL, NULL, 0);
+    }
+    {
+        size_t len = b.len;
+        char *body = gw_buf_take(&b, &len);
+        return gw_http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8",
+                            body, len);
+    }
+}
+
+enum MHD_Result
+gw_http_health(struct gw_req *r)
+{
+    int v = gw_store_schema_version(r->h->o.store);
+    char *body = NULL;
+    int n;
+
+    body = malloc(80);
+    if (body == NULL)
+        return MHD_NO;
+    n = snprintf(body, 80, "{\"status\":\"%s\",\"schema\":%d}\n",
+                 v > 0 ? "ok" : "store unavailable", v);
+    return gw_http_send(r, v > 0 ? 200 : 503, "application/json", body,
+                        (size_t)n);
+}

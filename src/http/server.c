@@ -1,0 +1,506 @@
+/*
+ * server.c - the libmicrohttpd daemon: connections, TLS and who the
+ * caller is, request bodies under their cap, one log line per request,
+ * graceful stop. What a request means is decided in fhir_api.c.
+ *
+ * Per request, libmicrohttpd calls on_request several times: first with
+ * the headers (we authenticate, pick the route and refuse early what can
+ * be refused: 401/403, 413 by Content-Length), then with body pieces
+ * (appended under the cap), then once with none (we answer).
+ */
+#include "http/http_int.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/random.h"
+#include "klas/ident.h"
+#include "validate/outcome.h"
+
+static int64_t
+now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static char *
+slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
+        if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf[n] = '\0';
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+enum MHD_Result
+gw_http_send(struct gw_req *r, int status, const char *ctype, char *body,
+             size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret;
+
+    if (resp == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    if (ctype != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, "X-Request-Id", r->id);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    r->status = status;
+    return ret;
+}
+
+/* A refusal before the FHIR layer runs: an OperationOutcome in JSON. */
+static enum MHD_Result
+refuse(struct gw_req *r, gw_rc rc, const char *detail)
+{
+    struct gw_outcome o;
+    struct gw_fhir_doc *doc = NULL;
+    struct gw_err err;
+    char *out = NULL;
+    size_t len = 0;
+
+    gw_err_clear(&err);
+    gw_err_set(&err, rc, NULL, "%s", detail);
+    gw_outcome_init(&o);
+    if (gw_outcome_add_rc(&o, rc, &err) == GW_OK &&
+        gw_outcome_to_doc(&o, &doc) == GW_OK &&
+        gw_fhir_to_json(doc, &out, &len) != GW_OK)
+        out = NULL;
+    gw_fhir_doc_free(doc);
+    gw_outcome_release(&o);
+    return gw_http_send(r, gw_rc_http_status(rc),
+                        out ? "application/fhir+json; charset=utf-8" : NULL,
+                        out, out ? len : 0);
+}
+
+/* --- who is calling --------------------------------------------------- */
+
+static const struct gw_config_client *
+client_by_match(const struct gw_config *cfg, const char *kind,
+                const char *value)
+{
+    size_t kl = strlen(kind);
+
+    for (size_t i = 0; value != NULL && i < cfg->nclients; i++) {
+        const char *m = cfg->clients[i].match;
+        if (strncmp(m, kind, kl) == 0 && m[kl] == ':' &&
+            strcasecmp(m + kl + 1, value) == 0)
+            return &cfg->clients[i];
+    }
+    return NULL;
+}
+
+/* The [clients] entry of the certificate the peer presented, verified
+ * against server.tls_client_ca. */
+static const struct gw_config_client *
+client_from_cert(struct gw_req *r, char *why, size_t why_size)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    const struct gw_config_client *cl = NULL;
+    gnutls_session_t s;
+    const gnutls_datum_t *certs;
+    unsigned int n = 0, status = 0;
+    gnutls_x509_crt_t crt = NULL;
+    char serial[128];
+    unsigned char fp[32];
+    char hex[65];
+    size_t sz;
+
+    snprintf(why, why_size, "no client certificate");
+    if (ci == NULL || ci->tls_session == NULL)
+        return NULL;
+    s = (gnutls_session_t)ci->tls_session;
+    certs = gnutls_certificate_get_peers(s, &n);
+    if (certs == NULL || n == 0)
+        return NULL;
+    if (gnutls_certificate_verify_peers2(s, &status) != 0 || status != 0) {
+        snprintf(why, why_size, "client certificate not trusted");
+        return NULL;
+    }
+    if (gnutls_x509_crt_init(&crt) != 0)
+        return NULL;
+    if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0) {
+        sz = sizeof(serial);
+        if (gnutls_x509_crt_get_dn_by_oid(crt, "2.5.4.5" /* serialNumber */,
+                                          0, 0, serial, &sz) == 0)
+            cl = client_by_match(r->h->o.cfg, "serial", serial);
+        sz = sizeof(fp);
+        if (cl == NULL &&
+            gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, fp, &sz) ==
+                0) {
+            for (size_t i = 0; i < sz && i < 32; i++)
+                snprintf(hex + 2 * i, 3, "%02x", fp[i]);
+            cl = client_by_match(r->h->o.cfg, "sha256", hex);
+        }
+    }
+    gnutls_x509_crt_deinit(crt);
+    if (cl == NULL)
+        snprintf(why, why_size, "client certificate not listed in [clients]");
+    return cl;
+}
+
+static gw_rc
+authenticate(struct gw_req *r, char *why, size_t why_size)
+{
+    const struct gw_config *cfg = r->h->o.cfg;
+    const struct gw_config_client *cl;
+    const char *user;
+
+    if (cfg->server_plain_http) {
+        const char *m = MHD_lookup_connection_value(
+            r->conn, MHD_HEADER_KIND, "X-Klasgw-Client");
+        snprintf(why, why_size, "name the client in X-Klasgw-Client");
+        cl = NULL;
+        if (m != NULL) {
+            if (strncmp(m, "serial:", 7) == 0)
+                cl = client_by_match(cfg, "serial", m + 7);
+            else if (strncmp(m, "sha256:", 7) == 0)
+                cl = client_by_match(cfg, "sha256", m + 7);
+            else
+                cl = client_by_match(cfg, "serial", m);
+            if (cl == NULL)
+                snprintf(why, why_size, "unknown client");
+        }
+    } else {
+        cl = client_from_cert(r, why, why_size);
+    }
+    if (cl == NULL)
+        return GW_EUNAUTH;
+    if (gw_client_role_parse(cl->role, &r->who.role) != GW_OK)
+        return GW_EUNAUTH;
+    snprintf(r->label, sizeof(r->label), "%s", cl->label);
+    r->who.label = r->label;
+    if (cl->gln != NULL) {
+        snprintf(r->gln, sizeof(r->gln), "%s", cl->gln);
+        r->who.gln = r->gln;
+    }
+    user = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                       "X-Klasgw-User");
+    if (user != NULL) {
+        if (gw_hsaid_check(user, NULL) != GW_OK) {
+            snprintf(why, why_size, "X-Klasgw-User is not an HSA-id");
+            return GW_EINVAL;
+        }
+        snprintf(r->user, sizeof(r->user), "%s", user);
+        r->who.user = r->user;
+    }
+    r->authenticated = 1;
+    return GW_OK;
+}
+
+/* --- requests --------------------------------------------------------- */
+
+static void
+request_id(struct gw_req *r)
+{
+    const char *in = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 "X-Request-Id");
+    size_t n = 0;
+
+    if (in != NULL) {
+        for (; in[n] && n < sizeof(r->id) - 1; n++)
+            if (!isalnum((unsigned char)in[n]) && in[n] != '-' &&
+                in[n] != '_' && in[n] != '.')
+                break;
+        if (in[n] == '\0' && n > 0) {
+            memcpy(r->id, in, n);
+            r->id[n] = '\0';
+            return;
+        }
+    }
+    {
+        unsigned char b[8];
+        if (gw_random_bytes(b, sizeof(b)) != GW_OK)
+            memset(b, 0, sizeof(b));
+        for (int i = 0; i < 8; i++)
+            snprintf(r->id + 2 * i, 3, "%02x", b[i]);
+    }
+}
+
+static void
+base_url(struct gw_req *r)
+{
+    const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_HOST);
+    const char *scheme = r->h->o.cfg->server_plain_http ? "http" : "https";
+    int ok = host != NULL && host[0] != '\0' && strlen(host) < 200;
+
+    for (const char *p = host; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || strchr(".-:[]", *p) != NULL;
+    if (ok)
+        snprintf(r->base, sizeof(r->base), "%s://%s/fhir", scheme, host);
+    else
+        snprintf(r->base, sizeof(r->base), "%s://%s:%d/fhir", scheme,
+                 r->h->o.cfg->server_listen, r->h->port);
+}
+
+static enum gw_route
+route_of(const char *url)
+{
+    if (strcmp(url, "/healthz") == 0)
+        return GW_ROUTE_HEALTH;
+    if (strcmp(url, "/metrics") == 0)
+        return GW_ROUTE_METRICS;
+    if (strncmp(url, "/fhir/", 6) != 0)
+        return GW_ROUTE_OTHER;
+    url += 6;
+    if (strcmp(url, "metadata") == 0)
+        return GW_ROUTE_METADATA;
+    if (strcmp(url, "$process-message") == 0)
+        return GW_ROUTE_PROCESS;
+    if (strcmp(url, "Bundle/$validate") == 0 || strcmp(url, "$validate") == 0)
+        return GW_ROUTE_VALIDATE;
+    if (strcmp(url, "Task") == 0)
+        return GW_ROUTE_TASK_SEARCH;
+    if (strncmp(url, "Task/", 5) == 0)
+        return strstr(url, "/_history") ? GW_ROUTE_TASK_HISTORY
+                                        : GW_ROUTE_TASK_READ;
+    if (strncmp(url, "Subscription", 12) == 0)
+        return GW_ROUTE_SUBSCRIPTION;
+    return strchr(url, '/') ? GW_ROUTE_RESOURCE_READ : GW_ROUTE_OTHER;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+           const char *method, const char *version, const char *upload,
+           size_t *upload_size, void **con_cls)
+{
+    struct gw_http *h = cls;
+    struct gw_req *r = *con_cls;
+    char why[160];
+    gw_rc rc;
+
+    if (r == NULL) {
+        const char *cl;
+        r = calloc(1, sizeof(*r));
+        if (r == NULL)
+            return MHD_NO;
+        *con_cls = r;
+        r->h = h;
+        r->conn = conn;
+        r->method = method;
+        r->url = url;
+        r->start_us = now_us();
+        __atomic_add_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
+        gw_buf_init(&r->body, (size_t)h->o.cfg->server_max_body_bytes);
+        request_id(r);
+        r->route = route_of(url);
+        base_url(r);
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl != NULL &&
+            strtoull(cl, NULL, 10) > (unsigned long long)h->o.cfg->server_max_body_bytes)
+            r->too_large = 1;
+        return MHD_YES;
+    }
+    gw_log_set_request_id(r->id);
+    if (*upload_size > 0) {
+        if (!r->too_large &&
+            gw_buf_append(&r->body, upload, *upload_size) != GW_OK)
+            r->too_large = 1;
+        *upload_size = 0; /* consumed, or dropped past the cap */
+        return MHD_YES;
+    }
+    /* The whole request is here. */
+    if (r->route == GW_ROUTE_HEALTH)
+        return gw_http_health(r);
+    if (r->route == GW_ROUTE_METADATA && strcmp(method, "GET") == 0)
+        return gw_fhir_api(r);
+    rc = authenticate(r, why, sizeof(why));
+    if (rc != GW_OK)
+        return refuse(r, rc, why);
+    if (r->too_large)
+        return refuse(r, GW_ETOOLARGE, "the request body is larger than "
+                                       "server.max_body_bytes");
+    if (r->route == GW_ROUTE_METRICS) {
+        if (r->who.role != GW_CLIENT_OPERATOR)
+            return refuse(r, GW_EFORBIDDEN, "metrics are for operators");
+        return gw_http_metrics(r);
+    }
+    (void)version;
+    return gw_fhir_api(r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    struct gw_http *h = cls;
+    struct gw_req *r = *con_cls;
+    int64_t us;
+
+    (void)conn;
+    if (r == NULL)
+        return;
+    us = now_us() - r->start_us;
+    gw_log_set_request_id(r->id);
+    gw_metrics_observe(r->route, r->status, us);
+    gw_log_info("event=request method=%s route=%s status=%d ms=%.1f "
+                "client=%s%s",
+                r->method, gw_route_label(r->route), r->status, us / 1000.0,
+                r->label[0] ? r->label : "-",
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+                                                           : " aborted=1");
+    gw_log_set_request_id(NULL);
+    gw_buf_release(&r->body);
+    free(r);
+    *con_cls = NULL;
+    __atomic_sub_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[256];
+
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    gw_log_warn("event=http_server detail=%s", gw_log_quote(msg));
+}
+
+gw_rc
+gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
+              struct gw_err *err)
+{
+    const struct gw_config *cfg = o->cfg;
+    struct gw_http *h = calloc(1, sizeof(*h));
+    struct sockaddr_in6 a6;
+    struct sockaddr_in a4;
+    struct sockaddr *sa;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+                         MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    const union MHD_DaemonInfo *di;
+
+    *out = NULL;
+    if (h == NULL)
+        return GW_ENOMEM;
+    h->o = *o;
+    memset(&a4, 0, sizeof(a4));
+    memset(&a6, 0, sizeof(a6));
+    if (inet_pton(AF_INET, cfg->server_listen, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)cfg->server_port);
+        sa = (struct sockaddr *)&a4;
+    } else if (inet_pton(AF_INET6, cfg->server_listen, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)cfg->server_port);
+        sa = (struct sockaddr *)&a6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        free(h);
+        return gw_err_set(err, GW_ECONFIG, "server.listen",
+                          "not an IPv4 or IPv6 address");
+    }
+    if (!cfg->server_plain_http) {
+        h->tls_cert = slurp(cfg->server_tls_cert);
+        h->tls_key = slurp(cfg->server_tls_key);
+        h->tls_ca = slurp(cfg->server_tls_client_ca);
+        if (h->tls_cert == NULL || h->tls_key == NULL || h->tls_ca == NULL) {
+            gw_http_stop(h);
+            return gw_err_set(err, GW_ECONFIG, "server.tls_cert",
+                              "cannot read the TLS certificate, key or "
+                              "client CA file");
+        }
+        flags |= MHD_USE_TLS;
+    }
+    if (h->tls_cert != NULL)
+        h->d = MHD_start_daemon(
+            flags, (uint16_t)cfg->server_port, NULL, NULL, on_request, h,
+            MHD_OPTION_SOCK_ADDR, sa,
+            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->server_threads,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server_max_connections,
+            MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)cfg->server_connection_timeout_s,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)cfg->server_max_header_bytes + 16384,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+            MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
+            MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert,
+            MHD_OPTION_HTTPS_MEM_TRUST, h->tls_ca, MHD_OPTION_END);
+    else
+        h->d = MHD_start_daemon(
+            flags, (uint16_t)cfg->server_port, NULL, NULL, on_request, h,
+            MHD_OPTION_SOCK_ADDR, sa,
+            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->server_threads,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server_max_connections,
+            MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)cfg->server_connection_timeout_s,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)cfg->server_max_header_bytes + 16384,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+    if (h->d == NULL) {
+        gw_http_stop(h);
+        return gw_err_set(err, GW_EIO, "server.port",
+                          "cannot listen on %s port %ld", cfg->server_listen,
+                          cfg->server_port);
+    }
+    di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = di ? di->port : (int)cfg->server_port;
+    *out = h;
+    return GW_OK;
+}
+
+int
+gw_http_port(const struct gw_http *h)
+{
+    return h->port;
+}
+
+void
+gw_http_stop(struct gw_http *h)
+{
+    if (h == NULL)
+        return;
+    if (h->d != NULL) {
+        /* No new connections; requests in flight finish and commit. */
+        MHD_quiesce_daemon(h->d);
+        for (int i = 0; i < 300 && __atomic_load_n(&h->inflight,
+                                                   __ATOMIC_SEQ_CST) > 0;
+             i++) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        MHD_stop_daemon(h->d);
+    }
+    if (h->tls_key != NULL) {
+        /* The private key does not outlive its use in memory. */
+        memset(h->tls_key, 0, strlen(h->tls_key));
+        free(h->tls_key);
+    }
+    free(h->tls_cert);
+    free(h->tls_ca);
+    free(h);
+}

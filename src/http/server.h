@@ -1,0 +1,44 @@
+/*
+ * server.h - the one inbound HTTP front, on libmicrohttpd: REST/FHIR
+ * (fhir_api.c), /healthz and /metrics (metrics.c); SOAP joins it later.
+ *
+ * A pool of server.threads threads serves up to server.max_connections
+ * keep-alive connections; idle or slow ones are closed after
+ * server.connection_timeout_s. Bodies over server.max_body_bytes get 413
+ * before they are read; header blocks over server.max_header_bytes are
+ * refused by libmicrohttpd.
+ *
+ * Callers authenticate with a client certificate (mutual TLS) that
+ * [clients] maps to a role; with server.plain_http (demo and tests only)
+ * they name their [clients] match in the X-Klasgw-Client header instead.
+ * The end user an EHR or pharmacy system acts for is asserted in
+ * X-Klasgw-User (an HSA-id).
+ *
+ * gw_http_stop stops accepting, lets requests in flight finish (and
+ * commit), then closes every connection.
+ */
+#ifndef GW_HTTP_SERVER_H
+#define GW_HTTP_SERVER_H
+
+#include "config/config.h"
+#include "core/err.h"
+
+struct gw_pipeline;
+struct gw_store;
+struct gw_fhir_doc;
+struct gw_http;
+
+struct gw_http_opts {
+    const struct gw_config *cfg;
+    struct gw_pipeline *pipeline;
+    struct gw_store *store;
+    const struct gw_fhir_doc *capability; /* GET /fhir/metadata */
+};
+
+gw_rc gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
+                    struct gw_err *err) GW_WARN_UNUSED;
+/* The port actually bound (server.port 0 picks a free one). */
+int gw_http_port(const struct gw_http *h);
+void gw_http_stop(struct gw_http *h);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * access.h - who may do and see what (DESIGN.md, security model), in one
+ * place and without I/O. The fronts ask here; nothing else decides.
+ *
+ *   client role   may send                           may read a case
+ *   ehr           motivation-submit,                 its user's own cases
+ *                 motivation-supplement              (prescriber HSA-id)
+ *   pharmacy      application-create, -reapply,      cases naming its GLN, or
+ *                 motivation-supplement              found by referensnummer
+ *                                                    + patient id; REDACTED
+ *   lv            application-registered,            every case once applied
+ *                 supplement-request, decision       (not M)
+ *   operator      nothing                            nothing (health, metrics)
+ *
+ * Redaction itself (what a pharmacy never receives) is done by
+ * xslt/pharmacy-view.xsl; gw_access_read says when it must be applied.
+ */
+#ifndef GW_KLAS_ACCESS_H
+#define GW_KLAS_ACCESS_H
+
+#include "core/err.h"
+#include "klas/state.h"
+
+enum gw_client_role {
+    GW_CLIENT_EHR = 0,
+    GW_CLIENT_PHARMACY,
+    GW_CLIENT_LV,
+    GW_CLIENT_OPERATOR,
+    GW_CLIENT_NROLE
+};
+
+/* The authenticated caller: a client system, and the end user it asserts. */
+struct gw_principal {
+    const char *label;        /* client label from [clients] */
+    enum gw_client_role role;
+    const char *gln;          /* pharmacy: its GLN */
+    const char *user;         /* asserted end user (HSA-id), or NULL */
+};
+
+const char *gw_client_role_name(enum gw_client_role r); /* "ehr", ... */
+gw_rc gw_client_role_parse(const char *s, enum gw_client_role *out)
+    GW_WARN_UNUSED;
+
+/*
+ * The case event a message means. `code` is the klas-event code; `current`
+ * the case's status (NONE for a new case); `decision` the status a decision
+ * message names (Bev, Avs, Avi). GW_EINVAL for an unknown code or a
+ * decision without a known outcome.
+ */
+gw_rc gw_access_event(const char *code, enum gw_case_status current,
+                      const char *decision, enum gw_case_event *out,
+                      struct gw_err *err) GW_WARN_UNUSED;
+
+/*
+ * Whether the principal may send `event` on a case in `from`: the client
+ * role must be one whose events these are (GW_EFORBIDDEN), and the state
+ * machine must allow it (GW_ESTATE, GW_EFORBIDDEN). *to gets the status
+ * after it.
+ */
+gw_rc gw_access_send(const struct gw_principal *p, enum gw_case_status from,
+                     enum gw_case_event event, enum gw_case_status *to,
+                     struct gw_err *err) GW_WARN_UNUSED;
+
+/* The facts of a case that reading depends on. */
+struct gw_case_access {
+    enum gw_case_status status;
+    const char *prescriber_hsa;
+    const char *pharmacy_gln;
+};
+
+/*
+ * Whether the principal may read the case. found_by_lookup: a pharmacy
+ * gave the referensnummer and the patient's id (or the referensnummer of a
+ * general licence) and they matched. On GW_OK *redact says whether the
+ * pharmacy view must be applied. GW_EUNAUTH when an ehr asserts no user,
+ * GW_EFORBIDDEN otherwise.
+ */
+gw_rc gw_access_read(const struct gw_principal *p,
+                     const struct gw_case_access *c, int found_by_lookup,
+                     int *redact, struct gw_err *err) GW_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,459 @@
+/*
+ * view.c - case views through the stylesheets of xslt/, and the Bundles
+ * of searches and histories.
+ *
+ * Every document built here goes through gw_fhir_doc_from_xml, the same
+ * structural check as input, so a faulty stylesheet shows up as an error
+ * rather than as invalid FHIR on the wire.
+ */
+#include "map/view.h"
+
+#include <libxml/tree.h>
+#include <libxslt/security.h>
+#include <libxslt/transform.h>
+#include <libxslt/xsltInternals.h>
+#include <libxslt/xsltutils.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fhir/fhir_xml.h"
+#include "klas/state.h"
+#include "sched/clock.h"
+
+struct gw_views {
+    xsltStylesheetPtr case_view;
+    xsltStylesheetPtr pharmacy_view;
+    xsltSecurityPrefsPtr sec;
+};
+
+static xsltStylesheetPtr
+load(const char *dir, const char *name, struct gw_err *err)
+{
+    char path[1024];
+    xmlDocPtr doc;
+    xsltStylesheetPtr ss;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    /* Stylesheets are ours, but read them without network or DTD all the
+     * same. */
+    doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
+    if (doc == NULL) {
+        gw_err_set(err, GW_ECONFIG, NULL, "cannot read stylesheet %s", path);
+        return NULL;
+    }
+    ss = xsltParseStylesheetDoc(doc);
+    if (ss == NULL) {
+        xmlFreeDoc(doc);
+        gw_err_set(err, GW_ECONFIG, NULL, "cannot compile stylesheet %s",
+                   path);
+    }
+    return ss;
+}
+
+gw_rc
+gw_views_new(const char *xslt_dir, struct gw_views **out, struct gw_err *err)
+{
+    struct gw_views *v = calloc(1, sizeof(*v));
+
+    *out = NULL;
+    if (v == NULL)
+        return GW_ENOMEM;
+    v->sec = xsltNewSecurityPrefs();
+    if (v->sec == NULL)
+        goto fail;
+    xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_READ_FILE, xsltSecurityForbid);
+    xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_WRITE_FILE, xsltSecurityForbid);
+    xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_CREATE_DIRECTORY,
+                         xsltSecurityForbid);
+    xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_READ_NETWORK,
+                         xsltSecurityForbid);
+    xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_WRITE_NETWORK,
+                         xsltSecurityForbid);
+    v->case_view = load(xslt_dir, "case-view.xsl", err);
+    v->pharmacy_view = load(xslt_dir, "pharmacy-view.xsl", err);
+    if (v->case_view == NULL || v->pharmacy_view == NULL)
+        goto fail;
+    *out = v;
+    return GW_OK;
+fail:
+    gw_views_free(v);
+    return err && err->rc ? err->rc : GW_ENOMEM;
+}
+
+void
+gw_views_free(struct gw_views *v)
+{
+    if (v == NULL)
+        return;
+    if (v->case_view)
+        xsltFreeStylesheet(v->case_view);
+    if (v->pharmacy_view)
+        xsltFreeStylesheet(v->pharmacy_view);
+    if (v->sec)
+        xsltFreeSecurityPrefs(v->sec);
+    free(v);
+}
+
+static xmlDocPtr
+apply(const struct gw_views *v, xsltStylesheetPtr ss, xmlDocPtr in,
+      const char **params)
+{
+    xsltTransformContextPtr t = xsltNewTransformContext(ss, in);
+    xmlDocPtr res;
+
+    if (t == NULL)
+        return NULL;
+    xsltSetCtxtSecurityPrefs(v->sec, t);
+    xsltSetGenericErrorFunc(NULL, NULL);
+    res = xsltApplyStylesheetUser(ss, in, params, NULL, NULL, t);
+    if (res != NULL && t->state != XSLT_STATE_OK) {
+        xmlFreeDoc(res);
+        res = NULL;
+    }
+    xsltFreeTransformContext(t);
+    return res;
+}
+
+const char *
+gw_view_task_status(const char *s)
+{
+    static const struct {
+        const char *klas, *fhir;
+    } map[] = {{"M", "requested"},   {"A", "received"},  {"H", "in-progress"},
+               {"KB", "on-hold"},    {"K", "in-progress"},
+               {"Bev", "completed"}, {"Avs", "rejected"}, {"Avi", "rejected"}};
+
+    for (size_t i = 0; s != NULL && i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(map[i].klas, s) == 0)
+            return map[i].fhir;
+    return "draft";
+}
+
+/* An XSLT string parameter: the value quoted; values holding both quote
+ * kinds cannot be expressed and are refused. */
+static gw_rc
+quote(char *buf, size_t size, const char *v)
+{
+    char q = strchr(v, '\'') == NULL ? '\'' : '"';
+
+    if (q == '"' && strchr(v, '"') != NULL)
+        return GW_EINVAL;
+    if ((size_t)snprintf(buf, size, "%c%s%c", q, v, q) >= size)
+        return GW_ETOOLARGE;
+    return GW_OK;
+}
+
+gw_rc
+gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
+             const struct gw_case_stamp *s, int redact,
+             struct gw_fhir_doc **out)
+{
+    char base[300], refnr[24], status[16], disp[64], tstatus[24], ver[32],
+        upd[48], cre[48], t1[40], t2[40];
+    const char *params[17];
+    enum gw_case_status cs = GW_CASE_NONE;
+    xmlDocPtr in = NULL, view = NULL;
+    struct gw_fhir_limits lim;
+    struct gw_err err;
+    gw_rc rc;
+
+    *out = NULL;
+    if (gw_case_status_parse(s->status, &cs) != GW_OK)
+        cs = GW_CASE_NONE;
+    gw_clock_format(s->updated_ms, t1, sizeof(t1));
+    gw_clock_format(s->created_ms, t2, sizeof(t2));
+    snprintf(ver, sizeof(ver), "'%ld'", s->version);
+    if ((rc = quote(base, sizeof(base), s->base)) != GW_OK ||
+        (rc = quote(refnr, sizeof(refnr), s->refnr)) != GW_OK ||
+        (rc = quote(status, sizeof(status), s->status)) != GW_OK ||
+        (rc = quote(disp, sizeof(disp), gw_case_status_name_sv(cs))) !=
+            GW_OK ||
+        (rc = quote(tstatus, sizeof(tstatus), gw_view_task_status(s->status))) !=
+            GW_OK ||
+        (rc = quote(upd, sizeof(upd), t1)) != GW_OK ||
+        (rc = quote(cre, sizeof(cre), t2)) != GW_OK)
+        return rc;
+    params[0] = "base", params[1] = base;
+    params[2] = "refnr", params[3] = refnr;
+    params[4] = "status", params[5] = status;
+    params[6] = "status_display", params[7] = disp;
+    params[8] = "task_status", params[9] = tstatus;
+    params[10] = "version", params[11] = ver;
+    params[12] = "updated", params[13] = upd;
+    params[14] = "created", params[15] = cre;
+    params[16] = NULL;
+
+    gw_fhir_limits_default(&lim);
+    lim.max_bytes = len + 1;
+    gw_err_clear(&err);
+    rc = gw_fhir_xml_read(doc_xml, len, &lim, &in, &err);
+    if (rc != GW_OK)
+        return rc;
+    view = apply(v, v->case_view, in, params);
+    xmlFreeDoc(in);
+    if (view == NULL)
+        return GW_EINTERNAL;
+    if (redact) {
+        xmlDocPtr red = apply(v, v->pharmacy_view, view, NULL);
+        xmlFreeDoc(view);
+        if (red == NULL)
+            return GW_EINTERNAL;
+        view = red;
+    }
+    lim.max_bytes = 0;
+    return gw_fhir_doc_from_xml(view, NULL, out, &err);
+}
+
+/* --- walking a view -------------------------------------------------- */
+
+static int
+named(xmlNodePtr n, const char *name)
+{
+    return n != NULL && n->type == XML_ELEMENT_NODE &&
+           strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNodePtr
+child(xmlNodePtr n, const char *name)
+{
+    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+        if (named(c, name))
+            return c;
+    return NULL;
+}
+
+static xmlNodePtr
+first_elem(xmlNodePtr n)
+{
+    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE)
+            return c;
+    return NULL;
+}
+
+static int
+value_is(xmlNodePtr n, const char *v)
+{
+    xmlChar *a;
+    int eq;
+
+    if (n == NULL)
+        return 0;
+    a = xmlGetProp(n, (const xmlChar *)"value");
+    eq = a != NULL && strcmp((const char *)a, v) == 0;
+    xmlFree(a);
+    return eq;
+}
+
+/* The resource element of an entry, if it matches type/id (NULL: any). */
+static xmlNodePtr
+entry_resource(xmlNodePtr entry, const char *type, const char *id)
+{
+    xmlNodePtr r = first_elem(child(entry, "resource"));
+
+    if (r == NULL)
+        return NULL;
+    if (type != NULL && strcmp((const char *)r->name, type) != 0)
+        return NULL;
+    if (id != NULL && !value_is(child(r, "id"), id))
+        return NULL;
+    return r;
+}
+
+int
+gw_view_has(const struct gw_fhir_doc *view, const char *type, const char *id)
+{
+    xmlNodePtr root = xmlDocGetRootElement(gw_fhir_doc_xml(view));
+
+    for (xmlNodePtr e = root ? root->children : NULL; e; e = e->next)
+        if (named(e, "entry") && entry_resource(e, type, id) != NULL)
+            return 1;
+    return 0;
+}
+
+gw_rc
+gw_view_pick(const struct gw_fhir_doc *view, const char *type, const char *id,
+             struct gw_fhir_doc **out)
+{
+    xmlNodePtr root = xmlDocGetRootElement(gw_fhir_doc_xml(view));
+    struct gw_err err;
+
+    *out = NULL;
+    for (xmlNodePtr e = root ? root->children : NULL; e; e = e->next) {
+        xmlNodePtr r = named(e, "entry") ? entry_resource(e, type, id) : NULL;
+        xmlDocPtr d;
+        xmlNodePtr copy;
+        xmlNsPtr ns;
+        if (r == NULL)
+            continue;
+        d = xmlNewDoc((const xmlChar *)"1.0");
+        copy = d ? xmlDocCopyNode(r, d, 1) : NULL;
+        if (copy == NULL) {
+            xmlFreeDoc(d);
+            return GW_ENOMEM;
+        }
+        xmlDocSetRootElement(d, copy);
+        ns = xmlSearchNsByHref(d, copy, (const xmlChar *)GW_FHIR_NS);
+        if (ns == NULL)
+            xmlNewNs(copy, (const xmlChar *)GW_FHIR_NS, NULL);
+        xmlReconciliateNs(d, copy);
+        gw_err_clear(&err);
+        return gw_fhir_doc_from_xml(d, NULL, out, &err);
+    }
+    return GW_ENOTFOUND;
+}
+
+/* --- Bundles ---------------------------------------------------------- */
+
+struct gw_bundle {
+    xmlDocPtr doc;
+    xmlNodePtr root, type;
+    xmlNsPtr ns;
+};
+
+gw_rc
+gw_bundle_new(const char *type, struct gw_bundle **out)
+{
+    struct gw_bundle *b = calloc(1, sizeof(*b));
+
+    *out = NULL;
+    if (b == NULL)
+        return GW_ENOMEM;
+    b->doc = xmlNewDoc((const xmlChar *)"1.0");
+    b->root = b->doc ? xmlNewNode(NULL, (const xmlChar *)"Bundle") : NULL;
+    if (b->root == NULL) {
+        gw_bundle_free(b);
+        return GW_ENOMEM;
+    }
+    xmlDocSetRootElement(b->doc, b->root);
+    b->ns = xmlNewNs(b->root, (const xmlChar *)GW_FHIR_NS, NULL);
+    xmlSetNs(b->root, b->ns);
+    b->type = xmlNewChild(b->root, b->ns, (const xmlChar *)"type", NULL);
+    xmlNewProp(b->type, (const xmlChar *)"value", (const xmlChar *)type);
+    *out = b;
+    return GW_OK;
+}
+
+void
+gw_bundle_free(struct gw_bundle *b)
+{
+    if (b == NULL)
+        return;
+    xmlFreeDoc(b->doc);
+    free(b);
+}
+
+static xmlNodePtr
+add_value(xmlNodePtr parent, xmlNsPtr ns, const char *name, const char *v)
+{
+    xmlNodePtr n = xmlNewChild(parent, ns, (const xmlChar *)name, NULL);
+    if (n != NULL)
+        xmlNewProp(n, (const xmlChar *)"value", (const xmlChar *)v);
+    return n;
+}
+
+gw_rc
+gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
+              const char *type, const char *id, const char *search_mode,
+              const char *method, const char *request_url)
+{
+    xmlNodePtr root = xmlDocGetRootElement(gw_fhir_doc_xml(view));
+
+    for (xmlNodePtr e = root ? root->children : NULL; e; e = e->next) {
+        xmlNodePtr r, entry, res, copy, full;
+        if (!named(e, "entry"))
+            continue;
+        r = entry_resource(e, type, id);
+        if (r == NULL || (type == NULL && named(r, "Task")))
+            continue;
+        entry = xmlNewChild(b->root, b->ns, (const xmlChar *)"entry", NULL);
+        if (entry == NULL)
+            return GW_ENOMEM;
+        full = child(e, "fullUrl");
+        if (full != NULL && xmlAddChild(entry, xmlDocCopyNode(full, b->doc, 1)) == NULL)
+            return GW_ENOMEM;
+        res = xmlNewChild(entry, b->ns, (const xmlChar *)"resource", NULL);
+        copy = res ? xmlDocCopyNode(r, b->doc, 1) : NULL;
+        if (copy == NULL || xmlAddChild(res, copy) == NULL)
+            return GW_ENOMEM;
+        if (search_mode != NULL) {
+            xmlNodePtr s = xmlNewChild(entry, b->ns,
+                                       (const xmlChar *)"search", NULL);
+            add_value(s, b->ns, "mode", search_mode);
+        }
+        if (method != NULL) {
+            xmlNodePtr q = xmlNewChild(entry, b->ns,
+                                       (const xmlChar *)"request", NULL);
+            add_value(q, b->ns, "method", method);
+            add_value(q, b->ns, "url", request_url ? request_url : "");
+        }
+    }
+    return GW_OK;
+}
+
+gw_rc
+gw_bundle_take(struct gw_bundle *b, long total, const char *self_link,
+               struct gw_fhir_doc **out)
+{
+    char num[32];
+    xmlNodePtr after = b->type;
+    xmlDocPtr doc;
+    struct gw_err err;
+
+    *out = NULL;
+    if (total >= 0) {
+        xmlNodePtr t = xmlNewDocNode(b->doc, b->ns, (const xmlChar *)"total",
+                                     NULL);
+        snprintf(num, sizeof(num), "%ld", total);
+        xmlNewProp(t, (const xmlChar *)"value", (const xmlChar *)num);
+        after = xmlAddNextSibling(after, t);
+    }
+    if (self_link != NULL) {
+        xmlNodePtr l = xmlNewDocNode(b->doc, b->ns, (const xmlChar *)"link",
+                                     NULL);
+        add_value(l, b->ns, "relation", "self");
+        add_value(l, b->ns, "url", self_link);
+        xmlAddNextSibling(after, l);
+    }
+    {
+        char ts[48];
+        xmlNodePtr t = xmlNewDocNode(b->doc, b->ns,
+                                     (const xmlChar *)"timestamp", NULL);
+        gw_clock_format(gw_clock_now_ms(), ts, sizeof(ts));
+        xmlNewProp(t, (const xmlChar *)"value", (const xmlChar *)ts);
+        xmlAddNextSibling(b->type, t);
+    }
+    doc = b->doc;
+    b->doc = NULL;
+    gw_bundle_free(b);
+    gw_err_clear(&err);
+    return gw_fhir_doc_from_xml(doc, NULL, out, &err);
+}
+
+int
+gw_view_value(const struct gw_fhir_doc *doc, const char *path, char *buf,
+              size_t size)
+{
+    xmlNodePtr n = xmlDocGetRootElement(gw_fhir_doc_xml(doc));
+    char name[64];
+    xmlChar *v;
+
+    buf[0] = '\0';
+    while (n != NULL && *path != '\0') {
+        size_t l = strcspn(path, "/");
+        if (l >= sizeof(name))
+            return 0;
+        memcpy(name, path, l);
+        name[l] = '\0';
+        n = child(n, name);
+        path += l + (path[l] == '/');
+    }
+    if (n == NULL)
+        return 0;
+    v = xmlGetProp(n, (const xmlChar *)"value");
+    if (v != NULL)
+        snprintf(buf, size, "%s", (const char *)v);
+    xmlFree(v);
+    return buf[0] != '\0';
+}

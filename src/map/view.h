@@ -1,0 +1,90 @@
+/*
+ * view.h - what callers get to see of a case: the stored message mapped
+ * by xslt/case-view.xsl to the case's resources (stable ids, server
+ * references, the Task stamped with referensnummer, status and version),
+ * redacted for pharmacies by xslt/pharmacy-view.xsl, and the Bundles that
+ * searches and histories answer with.
+ *
+ * Stylesheets are compiled once (gw_views_new) with libxslt's security
+ * preferences forbidding every file and network access, and are then
+ * shared read-only by all request threads.
+ */
+#ifndef GW_MAP_VIEW_H
+#define GW_MAP_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "fhir/fhir.h"
+
+struct gw_views;
+
+/* Compiles the stylesheets of xslt_dir. Free with gw_views_free. */
+gw_rc gw_views_new(const char *xslt_dir, struct gw_views **out,
+                   struct gw_err *err) GW_WARN_UNUSED;
+void gw_views_free(struct gw_views *v);
+
+/* What the view stamps on the case. */
+struct gw_case_stamp {
+    const char *base;   /* FHIR base URL, e.g. "http://host:8080/fhir" */
+    const char *refnr;
+    const char *status; /* KLAS code */
+    long version;
+    int64_t created_ms, updated_ms;
+};
+
+/* The FHIR Task.status that goes with a KLAS status. Static string. */
+const char *gw_view_task_status(const char *klas_status);
+
+/*
+ * The case's resources as a collection Bundle, built from the stored
+ * message that created the case (canonical XML). redact: apply the
+ * pharmacy view. Caller frees *out with gw_fhir_doc_free.
+ */
+gw_rc gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
+                   const struct gw_case_stamp *s, int redact,
+                   struct gw_fhir_doc **out) GW_WARN_UNUSED;
+
+/* Whether the view holds resource type/id (1) or not (0). */
+int gw_view_has(const struct gw_fhir_doc *view, const char *type,
+                const char *id);
+
+/* A copy of resource type/id of a view as a document of its own;
+ * GW_ENOTFOUND if absent. Caller frees *out. */
+gw_rc gw_view_pick(const struct gw_fhir_doc *view, const char *type,
+                   const char *id, struct gw_fhir_doc **out) GW_WARN_UNUSED;
+
+/* --- Bundles for search and history ---------------------------------- */
+
+struct gw_bundle;
+
+/* type: "searchset" or "history". Free with gw_bundle_free. */
+gw_rc gw_bundle_new(const char *type, struct gw_bundle **out) GW_WARN_UNUSED;
+void gw_bundle_free(struct gw_bundle *b);
+
+/*
+ * Appends resources of a view: the one named type/id (id NULL: every
+ * resource of that type; type NULL: every resource but the Task) with
+ * their fullUrl from the view. search_mode ("match", "include") and
+ * method ("GET", ...; for history entries, with request_url) may be
+ * NULL.
+ */
+gw_rc gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
+                    const char *type, const char *id, const char *search_mode,
+                    const char *method, const char *request_url)
+    GW_WARN_UNUSED;
+
+/* Finishes the Bundle (total, self link may be NULL) into a document and
+ * frees b. Caller frees *out. */
+gw_rc gw_bundle_take(struct gw_bundle *b, long total, const char *self_link,
+                     struct gw_fhir_doc **out) GW_WARN_UNUSED;
+
+
+
+/* The value attribute at a '/'-separated path of child names below the
+ * root resource ("channel/endpoint"), copied into buf; 1 if found and
+ * non-empty. */
+int gw_view_value(const struct gw_fhir_doc *doc, const char *path, char *buf,
+                  size_t size);
+#endif

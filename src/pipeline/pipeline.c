@@ -1,0 +1,1039 @@
+/*
+ * pipeline.c - decide and commit (see pipeline.h for the whole way).
+ *
+ * A message: parse and validate (schema + rules, collecting the facts),
+ * answer from the inbox if its id was seen, look up the case, ask
+ * klas/access whether this caller may send this event in this status,
+ * then hand ONE struct gw_store_write to the writer: the case change, the
+ * message as a new document version, the outbox items it causes and its
+ * audit record. The receipt is formatted on the writer thread once the
+ * referensnummer and version exist (respond callback) and kept in the
+ * inbox, so a repeated message gets the very same answer.
+ *
+ * Reads: the case row decides access (klas/access), the first document
+ * of the case is mapped to the case view (map/, redacted for pharmacies),
+ * and every read or refused read is audited asynchronously (it commits
+ * with the next batch).
+ *
+ * Not here: HTTP, formats (the front), HSA look-ups (outbound/).
+ */
+#include "pipeline/pipeline.h"
+
+#include <gnutls/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/random.h"
+#include "klas/ident.h"
+#include "map/view.h"
+#include "sched/clock.h"
+#include "store/store.h"
+#include "validate/validate.h"
+
+#define MAX_HITS 120
+#define RECEIPT_MAX (64 * 1024)
+#define SYS_REFNR "http://klasgw.org/fhir/NamingSystem/referensnummer"
+
+struct gw_pipeline {
+    struct gw_pipeline_opts o;
+};
+
+gw_rc
+gw_pipeline_new(const struct gw_pipeline_opts *o, struct gw_pipeline **out)
+{
+    struct gw_pipeline *pl = calloc(1, sizeof(*pl));
+
+    *out = NULL;
+    if (pl == NULL)
+        return GW_ENOMEM;
+    pl->o = *o;
+    *out = pl;
+    return GW_OK;
+}
+
+void
+gw_pipeline_free(struct gw_pipeline *pl)
+{
+    free(pl);
+}
+
+void
+gw_answer_release(struct gw_answer *a)
+{
+    gw_fhir_doc_free(a->doc);
+    memset(a, 0, sizeof(*a));
+}
+
+static void
+answer_outcome(struct gw_answer *a, gw_rc rc, struct gw_outcome *o)
+{
+    struct gw_fhir_doc *doc = NULL;
+
+    gw_fhir_doc_free(a->doc);
+    a->doc = NULL;
+    a->rc = rc;
+    a->status = gw_rc_http_status(rc);
+    if (gw_outcome_to_doc(o, &doc) == GW_OK)
+        a->doc = doc;
+}
+
+void
+gw_answer_error(struct gw_answer *a, gw_rc rc, const struct gw_err *err)
+{
+    struct gw_outcome o;
+
+    gw_outcome_init(&o);
+    if (gw_outcome_add_rc(&o, rc, err) == GW_OK)
+        answer_outcome(a, rc, &o);
+    else {
+        a->rc = rc;
+        a->status = gw_rc_http_status(rc);
+    }
+    gw_outcome_release(&o);
+}
+
+static void
+audit(struct gw_pipeline *pl, const struct gw_call *c, const char *action,
+      const char *refnr, gw_rc rc, const char *detail)
+{
+    struct gw_audit_entry e = {
+        .system = c->who->label,
+        .user = c->who->user ? c->who->user : c->who->gln,
+        .action = action,
+        .refnr = refnr,
+        .outcome = rc == GW_OK ? "ok" : gw_rc_name(rc),
+        .detail = detail,
+    };
+    if (gw_store_audit_async(pl->o.store, &e) != GW_OK)
+        gw_log_err("event=audit_enqueue_failed action=%s", action);
+}
+
+static void
+set_version_headers(struct gw_answer *a, const char *refnr, long version,
+                    int64_t updated_ms)
+{
+    time_t t = (time_t)(updated_ms / 1000);
+    struct tm tm;
+
+    snprintf(a->etag, sizeof(a->etag), "W/\"%ld\"", version);
+    snprintf(a->location, sizeof(a->location), "Task/%s/_history/%ld", refnr,
+             version);
+    gmtime_r(&t, &tm);
+    strftime(a->last_modified, sizeof(a->last_modified),
+             "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* --- the receipt ------------------------------------------------------ */
+
+struct receipt {
+    const struct gw_call *call;
+    const struct gw_msg_facts *f;
+    const char *status;      /* KLAS status after the event */
+    const char *licence_type;
+    const char *drug;
+    int64_t created_ms;      /* 0: now (a new case) */
+};
+
+static gw_rc
+esc(struct gw_buf *b, const char *s)
+{
+    gw_rc rc = GW_OK;
+
+    for (; s != NULL && *s != '\0' && rc == GW_OK; s++) {
+        switch (*s) {
+        case '&': rc = gw_buf_append_str(b, "&amp;"); break;
+        case '<': rc = gw_buf_append_str(b, "&lt;"); break;
+        case '>': rc = gw_buf_append_str(b, "&gt;"); break;
+        case '"': rc = gw_buf_append_str(b, "&quot;"); break;
+        default: rc = gw_buf_append(b, s, 1);
+        }
+    }
+    return rc;
+}
+
+/* Appends <name value="v"/>, v escaped. */
+static gw_rc
+val(struct gw_buf *b, const char *name, const char *v)
+{
+    gw_rc rc = gw_buf_appendf(b, "<%s value=\"", name);
+    if (rc == GW_OK)
+        rc = esc(b, v);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, "\"/>");
+    return rc;
+}
+
+/* The response message: MessageHeader (response ok) and the case's Task
+ * with referensnummer, status, submission time, licence type and product.
+ * Runs on the writer thread: formatting only. */
+static gw_rc
+respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
+{
+    const struct receipt *r = ctx;
+    enum gw_case_status cs = GW_CASE_NONE;
+    char now[40], created[40], uuid[37], rid[72];
+    int64_t now_ms = gw_clock_now_ms();
+    gw_rc rc;
+
+    if (gw_random_uuid(uuid) != GW_OK)
+        return GW_EINTERNAL;
+    if (gw_case_status_parse(r->status, &cs) != GW_OK)
+        cs = GW_CASE_NONE;
+    gw_clock_format(now_ms, now, sizeof(now));
+    gw_clock_format(r->created_ms ? r->created_ms : now_ms, created,
+                    sizeof(created));
+    snprintf(rid, sizeof(rid), "%s", r->f->header_id[0] ? r->f->header_id
+                                                         : "unknown");
+    rc = gw_buf_appendf(
+        b,
+        "<Bundle xmlns=\"http://hl7.org/fhir\"><type value=\"message\"/>"
+        "<timestamp value=\"%s\"/><entry><fullUrl value=\"urn:uuid:%s\"/>"
+        "<resource><MessageHeader><eventCoding><system value=\"http://"
+        "klasgw.org/fhir/CodeSystem/klas-event\"/><code value=\"%s\"/>"
+        "</eventCoding><source><name value=\"klasgw\"/>",
+        now, uuid, r->f->event);
+    if (rc == GW_OK)
+        rc = val(b, "endpoint", r->call->base);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, "</source><response>");
+    if (rc == GW_OK)
+        rc = val(b, "identifier", rid);
+    if (rc == GW_OK)
+        rc = gw_buf_appendf(
+            b,
+            "<code value=\"ok\"/></response><focus><reference value=\"Task/"
+            "%s\"/></focus></MessageHeader></resource></entry><entry>",
+            refnr);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, "<fullUrl value=\"");
+    if (rc == GW_OK)
+        rc = esc(b, r->call->base);
+    if (rc == GW_OK)
+        rc = gw_buf_appendf(
+            b,
+            "/Task/%s\"/><resource><Task><id value=\"%s\"/><meta>"
+            "<versionId value=\"%ld\"/><lastUpdated value=\"%s\"/></meta>"
+            "<identifier><system value=\"" SYS_REFNR "\"/><value value=\"%s\"/>"
+            "</identifier><status value=\"%s\"/><businessStatus><coding>"
+            "<system value=\"http://klasgw.org/fhir/CodeSystem/"
+            "klas-case-status\"/><code value=\"%s\"/><display value=\"%s\"/>"
+            "</coding></businessStatus><intent value=\"proposal\"/>"
+            "<authoredOn value=\"%s\"/><lastModified value=\"%s\"/>",
+            refnr, refnr, version, now, refnr, gw_view_task_status(r->status),
+            r->status, gw_case_status_name_sv(cs), created, now);
+    if (rc == GW_OK && r->licence_type && r->licence_type[0])
+        rc = gw_buf_appendf(
+            b,
+            "<input><type><coding><system value=\"http://klasgw.org/fhir/"
+            "CodeSystem/klas-licence-type\"/></coding><text value=\"licenstyp"
+            "\"/></type><valueCode value=\"%s\"/></input>",
+            r->licence_type);
+    if (rc == GW_OK && r->drug && r->drug[0]) {
+        rc = gw_buf_append_str(b, "<input><type><text value=\"produkt\"/>"
+                                  "</type>");
+        if (rc == GW_OK)
+            rc = val(b, "valueString", r->drug);
+        if (rc == GW_OK)
+            rc = gw_buf_append_str(b, "</input>");
+    }
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, "</Task></resource></entry></Bundle>");
+    return rc;
+}
+
+/* --- processing a message ------------------------------------------- */
+
+static void
+hash_hex(const char *p, size_t n, char out[65])
+{
+    unsigned char d[32];
+
+    gnutls_hash_fast(GNUTLS_DIG_SHA256, p, n, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static void
+answer_stored(struct gw_answer *a, const struct gw_store_result *res,
+              const struct gw_fhir_limits *lim)
+{
+    struct gw_fhir_doc *doc = NULL;
+    struct gw_err err;
+
+    gw_err_clear(&err);
+    a->status = res->response_status ? res->response_status : 200;
+    a->replayed = res->replayed;
+    if (res->response != NULL &&
+        gw_fhir_parse(res->response, res->response_len, GW_FHIR_XML, lim, &doc,
+                      &err) == GW_OK)
+        a->doc = doc;
+    snprintf(a->etag, sizeof(a->etag), "W/\"%ld\"", res->version);
+    snprintf(a->location, sizeof(a->location), "Task/%s/_history/%ld",
+             res->refnr, res->version);
+}
+
+static const char *
+event_kind(enum gw_case_event ev)
+{
+    return gw_case_event_name(ev);
+}
+
+void
+gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
+                    const char *body, size_t len, long if_match,
+                    struct gw_answer *a)
+{
+    struct gw_outcome o;
+    struct gw_fhir_doc *doc = NULL;
+    struct gw_msg_facts f;
+    struct gw_case_row row, cur;
+    struct gw_store_write w;
+    struct gw_store_result res;
+    struct gw_store_outbox_new ob[2];
+    struct gw_audit_entry au;
+    struct receipt rc_ctx;
+    enum gw_case_status from = GW_CASE_NONE, to;
+    enum gw_case_event ev;
+    struct gw_err err;
+    char hash[65], key[200], obid[2][240], obpayload[2][160], action[40];
+    char *xml = NULL;
+    size_t xml_len = 0, nob = 0;
+    int have_case = 0;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    memset(&cur, 0, sizeof(cur));
+    memset(&res, 0, sizeof(res));
+    gw_err_clear(&err);
+    gw_outcome_init(&o);
+
+    rc = gw_validate_bytes(pl->o.validator, body, len, &pl->o.limits, NULL,
+                           &o, NULL);
+    if (rc == GW_OK || rc == GW_EVALIDATION) {
+        /* Parse once more, keeping the document and its facts. */
+        gw_outcome_release(&o);
+        gw_outcome_init(&o);
+        rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, &doc, &err);
+        if (rc == GW_OK)
+            rc = gw_validate_doc_facts(pl->o.validator, doc, NULL, &o, &f);
+    }
+    if (rc != GW_OK) {
+        if (o.n == 0 && gw_outcome_add_rc(&o, rc, &err) != GW_OK)
+            gw_log_err("event=outcome_failed");
+        answer_outcome(a, rc, &o);
+        audit(pl, c, "submit", NULL, rc, "invalid message");
+        goto out;
+    }
+
+    /* Idempotency: the sender's message id, or the content itself. */
+    hash_hex(body, len, hash);
+    snprintf(key, sizeof(key), "%s:%s", c->who->label,
+             f.message_id[0] ? f.message_id : hash);
+    rc = gw_store_inbox_get(pl->o.store, key, &res);
+    if (rc == GW_OK) {
+        if (strcmp(res.err.detail, hash) != 0) {
+            gw_err_set(&err, GW_EDUPLICATE, "Bundle.identifier",
+                       "message id already used for different content");
+            gw_answer_error(a, GW_EDUPLICATE, &err);
+            audit(pl, c, f.event, res.refnr, GW_EDUPLICATE, NULL);
+        } else {
+            answer_stored(a, &res, &pl->o.limits);
+        }
+        goto out;
+    }
+    if (rc != GW_ENOTFOUND) {
+        gw_answer_error(a, rc, NULL);
+        goto out;
+    }
+    gw_store_result_release(&res);
+
+    /* The case the event is about. */
+    if (strcmp(f.event, "motivation-submit") != 0) {
+        const char *ref = strcmp(f.event, "application-reapply") == 0
+                              ? f.basis_refnr
+                              : f.refnr;
+        rc = gw_store_case_get(pl->o.store, ref, &cur);
+        if (rc == GW_ENOTFOUND || (rc == GW_OK && cur.purged_ms != 0)) {
+            rc = rc == GW_OK ? GW_EGONE : rc;
+            gw_err_set(&err, rc, "Task.identifier",
+                       rc == GW_EGONE ? "the case has been removed"
+                                      : "no case with that referensnummer");
+            gw_answer_error(a, rc, &err);
+            audit(pl, c, f.event, NULL, rc, NULL);
+            goto out;
+        }
+        if (rc != GW_OK) {
+            gw_answer_error(a, rc, NULL);
+            goto out;
+        }
+        have_case = 1;
+        if (gw_case_status_parse(cur.status, &from) != GW_OK)
+            from = GW_CASE_NONE;
+    }
+    rc = gw_access_event(f.event, from, f.status, &ev, &err);
+    if (rc == GW_OK)
+        rc = gw_access_send(c->who, from, ev, &to, &err);
+    if (rc == GW_OK && have_case) {
+        /* A pharmacy names the patient of an enskild case as the pharmacy
+         * found it; a mismatch is as if the case did not exist. */
+        if (c->who->role == GW_CLIENT_PHARMACY &&
+            strcmp(cur.licence_type, "EH") == 0 &&
+            (ev == GW_EV_APPLY || ev == GW_EV_REAPPLY) &&
+            (cur.patient_id == NULL || strcmp(cur.patient_id, f.patient_id) != 0))
+            rc = gw_err_set(&err, GW_ENOTFOUND, "Task.for",
+                            "no case with that referensnummer and patient");
+        else if (ev == GW_EV_SUPPLEMENT)
+            rc = gw_case_may_supplement(
+                c->who->role == GW_CLIENT_PHARMACY ? GW_ROLE_PHARMACY
+                                                   : GW_ROLE_PRESCRIBER,
+                cur.prescriber_hsa, cur.clinic_hsa, cur.pharmacy_gln,
+                c->who->role == GW_CLIENT_PHARMACY ? c->who->gln
+                                                   : f.sender_hsa,
+                f.sender_clinic_hsa, &err);
+        else if (c->who->role == GW_CLIENT_PHARMACY && ev == GW_EV_SUPPLEMENT)
+            rc = GW_OK;
+        if (rc == GW_OK && ev == GW_EV_REAPPLY) {
+            char d[40];
+            int y, m, dd, ty, tm, td;
+            gw_clock_format(cur.decided_ms, d, sizeof(d));
+            sscanf(d, "%d-%d-%d", &y, &m, &dd);
+            gw_clock_format(gw_clock_now_ms(), d, sizeof(d));
+            sscanf(d, "%d-%d-%d", &ty, &tm, &td);
+            if (!gw_case_reapply_open(y, m, dd, ty, tm, td))
+                rc = gw_err_set(&err, GW_ESTATE, "Task.basedOn",
+                                "the licence was granted more than 36 "
+                                "months ago: a new motivation is needed");
+        }
+    }
+    if (rc == GW_OK && ev == GW_EV_SUPPLEMENT && c->who->role == GW_CLIENT_PHARMACY &&
+        f.sender_kind == 'O' && strcmp(f.sender_gln, c->who->gln) != 0)
+        rc = gw_err_set(&err, GW_EFORBIDDEN, "Communication.sender",
+                        "a pharmacy supplements in its own name");
+    if (rc == GW_OK && ev == GW_EV_SUBMIT && c->who->user != NULL &&
+        c->who->user[0] != '\0' && strcmp(c->who->user, f.prescriber_hsa) != 0)
+        rc = gw_err_set(&err, GW_EFORBIDDEN, "Practitioner.identifier",
+                        "the prescriber of the motivation is not the user "
+                        "the EHR names");
+    if (rc == GW_OK && (ev == GW_EV_APPLY || ev == GW_EV_REAPPLY) &&
+        strcmp(f.pharmacy_gln, c->who->gln ? c->who->gln : "") != 0)
+        rc = gw_err_set(&err, GW_EFORBIDDEN, "Task.owner",
+                        "a pharmacy applies in its own name (GLN)");
+    if (rc != GW_OK) {
+        gw_answer_error(a, rc, &err);
+        audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc, err.detail);
+        goto out;
+    }
+
+    /* One write: the case, the message, the outbox, the audit record. */
+    rc = gw_fhir_to_xml(doc, &xml, &xml_len);
+    if (rc != GW_OK) {
+        gw_answer_error(a, rc, NULL);
+        goto out;
+    }
+    memset(&w, 0, sizeof(w));
+    memset(&row, 0, sizeof(row));
+    w.message_id = key;
+    w.sender = c->who->label;
+    w.content_hash = hash;
+    w.event = event_kind(ev);
+    w.actor = c->who->label;
+    w.doc_kind = f.event;
+    w.doc_xml = xml;
+    w.doc_len = xml_len;
+    w.expect_version = if_match;
+    row.status = (char *)gw_case_status_code(to);
+    memset(&rc_ctx, 0, sizeof(rc_ctx));
+    rc_ctx.call = c;
+    rc_ctx.f = &f;
+    rc_ctx.status = row.status;
+    if (ev == GW_EV_SUBMIT || ev == GW_EV_REAPPLY) {
+        w.op = GW_STORE_OP_CREATE;
+        w.expect_version = 0;
+        if (ev == GW_EV_SUBMIT) {
+            row.licence_type = f.licence_type;
+            row.beredskap = f.beredskap;
+            row.prescriber_hsa = f.prescriber_hsa;
+            row.hospital_hsa = f.hospital_hsa;
+            row.hospital_name = f.hospital_name;
+            row.clinic_hsa = f.clinic_hsa;
+            row.clinic_name = f.clinic_name;
+            row.pharmacy_gln = f.pharmacy_gln[0] ? f.pharmacy_gln : NULL;
+            row.drug_name = f.drug_name;
+            row.substances = f.substances;
+            row.patient_id = f.patient_id[0] ? f.patient_id : NULL;
+        } else {
+            /* A new case on the granted licence, without a motivation. */
+            row.licence_type = cur.licence_type;
+            row.beredskap = cur.beredskap;
+            row.prescriber_hsa = cur.prescriber_hsa;
+            row.hospital_hsa = cur.hospital_hsa;
+            row.hospital_name = cur.hospital_name;
+            row.clinic_hsa = cur.clinic_hsa;
+            row.clinic_name = cur.clinic_name;
+            row.pharmacy_gln = c->who->gln ? (char *)c->who->gln : NULL;
+            row.drug_name = cur.drug_name;
+            row.substances = cur.substances;
+            row.patient_id = cur.patient_id;
+            row.parent_refnr = cur.refnr;
+        }
+        rc_ctx.licence_type = row.licence_type;
+        rc_ctx.drug = row.drug_name;
+    } else {
+        w.op = GW_STORE_OP_UPDATE;
+        row.refnr = cur.refnr;
+        w.expect_status = cur.status;
+        if (ev == GW_EV_APPLY)
+            row.pharmacy_gln = (char *)c->who->gln;
+        rc_ctx.licence_type = cur.licence_type;
+        rc_ctx.drug = cur.drug_name;
+        rc_ctx.created_ms = cur.created_ms;
+    }
+    w.row = row;
+
+    /* What must leave the gateway because of this event. */
+    {
+        const char *gln = NULL, *lvkind = NULL;
+        if (ev == GW_EV_SUBMIT && f.pharmacy_gln[0])
+            gln = f.pharmacy_gln; /* the chosen pharmacy */
+        else if ((ev == GW_EV_REQUEST_SUPPLEMENT && f.recipient_kind == 'O') ||
+                 ev == GW_EV_GRANT || ev == GW_EV_REJECT ||
+                 ev == GW_EV_DISMISS || ev == GW_EV_REGISTER)
+            gln = have_case ? cur.pharmacy_gln : NULL;
+        if (ev == GW_EV_APPLY || ev == GW_EV_REAPPLY)
+            lvkind = "application";
+        else if (ev == GW_EV_SUPPLEMENT)
+            lvkind = "supplement";
+        if (gln != NULL && gln[0] != '\0') {
+            snprintf(obid[nob], sizeof(obid[nob]), "%s:notify", key);
+            snprintf(obpayload[nob], sizeof(obpayload[nob]),
+                     "{\"gln\":\"%s\",\"event\":\"%s\"}", gln, f.event);
+            ob[nob] = (struct gw_store_outbox_new){
+                obid[nob], "pharmacy", "notify", obpayload[nob],
+                strlen(obpayload[nob])};
+            nob++;
+        }
+        if (lvkind != NULL) {
+            snprintf(obid[nob], sizeof(obid[nob]), "%s:lv", key);
+            ob[nob] = (struct gw_store_outbox_new){obid[nob], "lv", lvkind, xml,
+                                                   xml_len};
+            nob++;
+        }
+    }
+    w.outbox = ob;
+    w.noutbox = nob;
+    snprintf(action, sizeof(action), "%s", f.event);
+    au = (struct gw_audit_entry){c->who->label,
+                                 c->who->user ? c->who->user : c->who->gln,
+                                 action, NULL, "ok", c->request_id};
+    w.audit = &au;
+    w.naudit = 1;
+    w.response_status = 200;
+    w.respond = respond;
+    w.respond_ctx = &rc_ctx;
+
+    rc = gw_store_write(pl->o.store, &w, &res);
+    if (rc != GW_OK) {
+        gw_answer_error(a, rc, &res.err);
+        audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc,
+              res.err.detail);
+        goto out;
+    }
+    answer_stored(a, &res, &pl->o.limits);
+    gw_log_info("event=message kind=%s refnr=%s version=%ld status=%s%s",
+                f.event, res.refnr, res.version, row.status,
+                res.replayed ? " replayed=1" : "");
+out:
+    free(xml);
+    gw_store_result_release(&res);
+    gw_case_row_release(&cur);
+    gw_fhir_doc_free(doc);
+    gw_outcome_release(&o);
+}
+
+void
+gw_pipeline_validate(struct gw_pipeline *pl, const struct gw_call *c,
+                     const char *body, size_t len, struct gw_answer *a)
+{
+    struct gw_outcome o;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    gw_outcome_init(&o);
+    rc = gw_validate_bytes(pl->o.validator, body, len, &pl->o.limits, NULL,
+                           &o, NULL);
+    answer_outcome(a, rc, &o);
+    if (rc == GW_OK)
+        a->status = 200;
+    gw_outcome_release(&o);
+}
+
+/* --- reads ------------------------------------------------------------ */
+
+/* The case row and whether the caller may see it; on refusal a is set. */
+static gw_rc
+case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
+              const char *refnr, int found_by_lookup, struct gw_case_row *row,
+              int *redact, struct gw_answer *a)
+{
+    struct gw_case_access ca;
+    struct gw_err err;
+    gw_rc rc;
+
+    gw_err_clear(&err);
+    memset(row, 0, sizeof(*row));
+    if (gw_refnr_check(refnr, NULL) != GW_OK)
+        rc = gw_err_set(&err, GW_ENOTFOUND, NULL, "no such case");
+    else
+        rc = gw_store_case_get(pl->o.store, refnr, row);
+    if (rc == GW_ENOTFOUND)
+        gw_err_set(&err, GW_ENOTFOUND, NULL, "no such case");
+    if (rc == GW_OK && row->purged_ms != 0)
+        rc = gw_err_set(&err, GW_EGONE, NULL,
+                        "the case has been removed under the retention rules");
+    if (rc == GW_OK) {
+        ca.status = GW_CASE_NONE;
+        if (gw_case_status_parse(row->status, &ca.status) != GW_OK)
+            ca.status = GW_CASE_NONE;
+        ca.prescriber_hsa = row->prescriber_hsa;
+        ca.pharmacy_gln = row->pharmacy_gln;
+        rc = gw_access_read(c->who, &ca, found_by_lookup, redact, &err);
+    }
+    if (rc != GW_OK) {
+        /* A refusal says nothing about the case itself. */
+        gw_answer_error(a, rc, &err);
+        audit(pl, c, "read", rc == GW_ENOTFOUND ? NULL : refnr, rc, NULL);
+        gw_case_row_release(row);
+    }
+    return rc;
+}
+
+static gw_rc
+case_view(struct gw_pipeline *pl, const struct gw_call *c,
+          const struct gw_case_row *row, const char *status, long version,
+          int64_t updated_ms, int redact, struct gw_fhir_doc **view)
+{
+    char *kind = NULL, *xml = NULL;
+    size_t len = 0;
+    long got = 0;
+    struct gw_case_stamp s;
+    gw_rc rc;
+
+    *view = NULL;
+    rc = gw_store_document_get(pl->o.store, row->refnr, 1, &kind, &xml, &len,
+                               &got);
+    if (rc == GW_OK) {
+        s = (struct gw_case_stamp){c->base, row->refnr, status, version,
+                                   row->created_ms, updated_ms};
+        rc = gw_view_case(pl->o.views, xml, len, &s, redact, view);
+    }
+    free(kind);
+    free(xml);
+    return rc;
+}
+
+void
+gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
+                 const char *type, const char *id, long version,
+                 struct gw_answer *a)
+{
+    struct gw_case_row row;
+    struct gw_fhir_doc *view = NULL;
+    struct gw_history_row *h = NULL;
+    size_t nh = 0;
+    char refnr[16];
+    const char *status;
+    int64_t updated;
+    int redact = 1;
+    struct gw_err err;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    gw_err_clear(&err);
+    /* Ids are the referensnummer, or <refnr>-<n> for its resources. */
+    snprintf(refnr, sizeof(refnr), "%.10s", id);
+    if (strlen(id) > 40 || (id[10] != '\0' && id[10] != '-') ||
+        (strcmp(type, "Task") == 0) != (id[10] == '\0')) {
+        gw_err_set(&err, GW_ENOTFOUND, NULL, "no such resource");
+        gw_answer_error(a, GW_ENOTFOUND, &err);
+        return;
+    }
+    if (case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
+        return;
+    status = row.status;
+    updated = row.updated_ms;
+    if (version != 0) {
+        rc = gw_store_case_history(pl->o.store, refnr, &h, &nh);
+        if (rc != GW_OK || version < 1 || (size_t)version > nh) {
+            gw_err_set(&err, GW_ENOTFOUND, NULL, "no such version");
+            gw_answer_error(a, GW_ENOTFOUND, &err);
+            goto out;
+        }
+        status = h[version - 1].to_status;
+        updated = h[version - 1].at_ms;
+    } else {
+        version = row.version;
+    }
+    rc = case_view(pl, c, &row, status, version, updated, redact, &view);
+    if (rc == GW_OK)
+        rc = gw_view_pick(view, type, id, &a->doc);
+    if (rc == GW_ENOTFOUND && redact) {
+        /* Present in the full view: hidden from pharmacies. */
+        struct gw_fhir_doc *full = NULL;
+        if (case_view(pl, c, &row, status, version, updated, 0, &full) ==
+                GW_OK &&
+            gw_view_has(full, type, id))
+            rc = gw_err_set(&err, GW_EFORBIDDEN, NULL,
+                            "hidden from pharmacies");
+        gw_fhir_doc_free(full);
+    }
+    if (rc != GW_OK) {
+        if (err.rc == GW_OK)
+            gw_err_set(&err, rc, NULL, "no such resource");
+        gw_answer_error(a, rc, &err);
+        audit(pl, c, "read", refnr, rc, type);
+        goto out;
+    }
+    a->status = 200;
+    set_version_headers(a, refnr, version, updated);
+    audit(pl, c, "read", refnr, GW_OK, type);
+out:
+    free(h);
+    gw_fhir_doc_free(view);
+    gw_case_row_release(&row);
+}
+
+void
+gw_pipeline_history(struct gw_pipeline *pl, const struct gw_call *c,
+                    const char *refnr, struct gw_answer *a)
+{
+    struct gw_case_row row;
+    struct gw_history_row *h = NULL;
+    struct gw_bundle *b = NULL;
+    size_t nh = 0;
+    int redact = 1;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    if (case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
+        return;
+    rc = gw_store_case_history(pl->o.store, refnr, &h, &nh);
+    if (rc == GW_OK)
+        rc = gw_bundle_new("history", &b);
+    /* Newest first, as FHIR histories are. */
+    for (size_t i = nh; rc == GW_OK && i-- > 0;) {
+        struct gw_fhir_doc *view = NULL;
+        char url[80];
+        rc = case_view(pl, c, &row, h[i].to_status, h[i].version, h[i].at_ms,
+                       redact, &view);
+        snprintf(url, sizeof(url), "Task/%s", refnr);
+        if (rc == GW_OK)
+            rc = gw_bundle_add(b, view, "Task", refnr, NULL,
+                               i == 0 ? "POST" : "PUT", url);
+        gw_fhir_doc_free(view);
+    }
+    if (rc == GW_OK) {
+        rc = gw_bundle_take(b, (long)nh, NULL, &a->doc);
+        b = NULL;
+    }
+    if (rc != GW_OK)
+        gw_answer_error(a, rc, NULL);
+    else
+        a->status = 200;
+    audit(pl, c, "history", refnr, rc, NULL);
+    gw_bundle_free(b);
+    free(h);
+    gw_case_row_release(&row);
+}
+
+static int
+split_statuses(const char *s, char buf[64], const char *out[8])
+{
+    int n = 0;
+    char *save = NULL;
+
+    snprintf(buf, 64, "%s", s ? s : "");
+    for (char *t = strtok_r(buf, ",", &save); t && n < 7;
+         t = strtok_r(NULL, ",", &save)) {
+        enum gw_case_status cs;
+        if (gw_case_status_parse(t, &cs) != GW_OK)
+            return -1;
+        out[n++] = t;
+    }
+    out[n] = NULL;
+    return n;
+}
+
+void
+gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
+                   const struct gw_task_search *q, struct gw_answer *a)
+{
+    struct gw_case_query cq;
+    struct gw_case_row *rows = NULL;
+    struct gw_bundle *b = NULL;
+    size_t n = 0;
+    char sbuf[64], idbuf[32];
+    const char *ident = q->identifier;
+    long total = 0;
+    int lookup = 0;
+    struct gw_err err;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    memset(&cq, 0, sizeof(cq));
+    gw_err_clear(&err);
+    if (ident != NULL && strchr(ident, '|') != NULL) {
+        const char *bar = strchr(ident, '|');
+        if ((size_t)(bar - ident) != strlen(SYS_REFNR) ||
+            strncmp(ident, SYS_REFNR, strlen(SYS_REFNR)) != 0) {
+            ident = "-";
+        } else {
+            ident = bar + 1;
+        }
+    }
+    if (ident != NULL) {
+        snprintf(idbuf, sizeof(idbuf), "%s", ident);
+        cq.refnr = idbuf;
+    }
+    if (split_statuses(q->statuses, sbuf, cq.statuses) < 0) {
+        gw_err_set(&err, GW_EINVAL, "business-status",
+                   "statuses are M, A, H, KB, K, Bev, Avs, Avi");
+        gw_answer_error(a, GW_EINVAL, &err);
+        return;
+    }
+    if (q->licence_type && strcmp(q->licence_type, "EH") != 0 &&
+        strcmp(q->licence_type, "GH") != 0) {
+        gw_err_set(&err, GW_EINVAL, "licence-type", "EH or GH");
+        gw_answer_error(a, GW_EINVAL, &err);
+        return;
+    }
+    cq.licence_type = q->licence_type;
+    cq.drug = q->drug;
+    cq.changed_from_ms = q->changed_from_ms;
+    cq.changed_to_ms = q->changed_to_ms;
+    cq.limit = q->count > 0 && q->count < MAX_HITS ? q->count : MAX_HITS;
+
+    switch (c->who->role) {
+    case GW_CLIENT_EHR:
+        if (c->who->user == NULL || c->who->user[0] == '\0') {
+            gw_err_set(&err, GW_EUNAUTH, NULL,
+                       "the EHR must name its user (X-Klasgw-User)");
+            gw_answer_error(a, GW_EUNAUTH, &err);
+            audit(pl, c, "search", NULL, GW_EUNAUTH, NULL);
+            return;
+        }
+        cq.prescriber_hsa = c->who->user; /* Mina ärenden */
+        break;
+    case GW_CLIENT_PHARMACY:
+        if (cq.refnr != NULL) {
+            /* The look-up: referensnummer + patient (enskild), or the
+             * referensnummer alone (generell); decided per row below. */
+            lookup = 1;
+        }
+        break;
+    case GW_CLIENT_LV:
+        break;
+    default:
+        gw_err_set(&err, GW_EFORBIDDEN, NULL, "an operator reads no cases");
+        gw_answer_error(a, GW_EFORBIDDEN, &err);
+        audit(pl, c, "search", NULL, GW_EFORBIDDEN, NULL);
+        return;
+    }
+    rc = gw_store_case_search(pl->o.store, &cq, &rows, &n);
+    if (rc == GW_OK)
+        rc = gw_bundle_new("searchset", &b);
+    for (size_t i = 0; rc == GW_OK && i < n; i++) {
+        struct gw_case_access ca = {GW_CASE_NONE, rows[i].prescriber_hsa,
+                                    rows[i].pharmacy_gln};
+        struct gw_fhir_doc *view = NULL;
+        int redact = 1, matched = 0;
+        if (rows[i].purged_ms != 0)
+            continue;
+        if (gw_case_status_parse(rows[i].status, &ca.status) != GW_OK)
+            ca.status = GW_CASE_NONE;
+        if (lookup)
+            matched = strcmp(rows[i].licence_type, "GH") == 0 ||
+                      (q->patient != NULL && rows[i].patient_id != NULL &&
+                       strcmp(q->patient, rows[i].patient_id) == 0);
+        if (c->who->role == GW_CLIENT_PHARMACY && lookup && !matched)
+            continue;
+        if (gw_access_read(c->who, &ca, matched, &redact, NULL) != GW_OK)
+            continue;
+        rc = case_view(pl, c, &rows[i], rows[i].status, rows[i].version,
+                       rows[i].updated_ms, redact, &view);
+        if (rc == GW_OK)
+            rc = gw_bundle_add(b, view, "Task", rows[i].refnr, "match", NULL,
+                               NULL);
+        if (rc == GW_OK && (q->include || lookup))
+            rc = gw_bundle_add(b, view, NULL, NULL, "include", NULL, NULL);
+        gw_fhir_doc_free(view);
+        if (rc == GW_OK) {
+            total++;
+            audit(pl, c, "search", rows[i].refnr, GW_OK, NULL);
+        }
+    }
+    if (rc == GW_OK) {
+        rc = gw_bundle_take(b, total, NULL, &a->doc);
+        b = NULL;
+    }
+    if (rc != GW_OK)
+        gw_answer_error(a, rc, NULL);
+    else
+        a->status = 200;
+    if (total == 0)
+        audit(pl, c, "search", NULL, rc, "no hits");
+    gw_bundle_free(b);
+    gw_case_rows_free(rows, n);
+}
+
+/* --- subscriptions ---------------------------------------------------- */
+
+static gw_rc
+sub_doc(const struct gw_subscription *s, struct gw_fhir_doc **out)
+{
+    struct gw_buf b;
+    struct gw_err err;
+    gw_rc rc;
+
+    gw_buf_init(&b, 8192);
+    rc = gw_buf_appendf(&b, "<Subscription xmlns=\"http://hl7.org/fhir\">"
+                            "<id value=\"%s\"/><status value=\"%s\"/>",
+                        s->id, s->status);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(&b, "<reason value=\"KLAS notifications for "
+                                   "the pharmacy\"/>");
+    if (rc == GW_OK)
+        rc = val(&b, "criteria", s->criteria);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(&b, "<channel><type value=\"rest-hook\"/>");
+    if (rc == GW_OK)
+        rc = val(&b, "endpoint", s->endpoint);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(&b, "</channel></Subscription>");
+    gw_err_clear(&err);
+    if (rc == GW_OK)
+        rc = gw_fhir_parse(b.data, b.len, GW_FHIR_XML, NULL, out, &err);
+    gw_buf_release(&b);
+    return rc;
+}
+
+static int
+pharmacy_only(struct gw_pipeline *pl, const struct gw_call *c,
+              struct gw_answer *a)
+{
+    struct gw_err err;
+
+    gw_err_clear(&err);
+    if (c->who->role == GW_CLIENT_PHARMACY && c->who->gln != NULL)
+        return 1;
+    gw_err_set(&err, GW_EFORBIDDEN, NULL,
+               "subscriptions are for pharmacies");
+    gw_answer_error(a, GW_EFORBIDDEN, &err);
+    audit(pl, c, "subscription", NULL, GW_EFORBIDDEN, NULL);
+    return 0;
+}
+
+void
+gw_pipeline_sub_create(struct gw_pipeline *pl, const struct gw_call *c,
+                       const char *body, size_t len, struct gw_answer *a)
+{
+    struct gw_fhir_doc *doc = NULL;
+    struct gw_subscription s;
+    struct gw_err err;
+    char type[32];
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    gw_err_clear(&err);
+    if (!pharmacy_only(pl, c, a))
+        return;
+    rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, &doc, &err);
+    if (rc == GW_OK && strcmp(gw_fhir_doc_type(doc), "Subscription") != 0)
+        rc = gw_err_set(&err, GW_EVALIDATION, "resourceType",
+                        "expected a Subscription");
+    memset(&s, 0, sizeof(s));
+    if (rc == GW_OK &&
+        (!gw_view_value(doc, "channel/type", type, sizeof(type)) ||
+         strcmp(type, "rest-hook") != 0))
+        rc = gw_err_set(&err, GW_EVALIDATION, "Subscription.channel.type",
+                        "only rest-hook is offered");
+    if (rc == GW_OK &&
+        (!gw_view_value(doc, "channel/endpoint", s.endpoint,
+                        sizeof(s.endpoint)) ||
+         (strncmp(s.endpoint, "http://", 7) != 0 &&
+          strncmp(s.endpoint, "https://", 8) != 0)))
+        rc = gw_err_set(&err, GW_EVALIDATION, "Subscription.channel.endpoint",
+                        "an http(s) endpoint is required");
+    if (rc == GW_OK) {
+        char uuid[37];
+        rc = gw_random_uuid(uuid);
+        snprintf(s.id, sizeof(s.id), "%s", uuid);
+        snprintf(s.gln, sizeof(s.gln), "%s", c->who->gln);
+        snprintf(s.criteria, sizeof(s.criteria), "Task?owner.identifier=%s",
+                 c->who->gln);
+        snprintf(s.status, sizeof(s.status), "active");
+        s.created_ms = gw_clock_now_ms();
+    }
+    if (rc == GW_OK)
+        rc = gw_store_sub_put(pl->o.store, &s);
+    if (rc == GW_OK)
+        rc = sub_doc(&s, &a->doc);
+    if (rc != GW_OK) {
+        gw_answer_error(a, rc, &err);
+    } else {
+        a->status = 201;
+        snprintf(a->location, sizeof(a->location), "Subscription/%s", s.id);
+        snprintf(a->etag, sizeof(a->etag), "W/\"1\"");
+    }
+    audit(pl, c, "subscription-create", NULL, rc, NULL);
+    gw_fhir_doc_free(doc);
+}
+
+void
+gw_pipeline_sub_read(struct gw_pipeline *pl, const struct gw_call *c,
+                     const char *id, struct gw_answer *a)
+{
+    struct gw_subscription *subs = NULL;
+    size_t n = 0;
+    struct gw_err err;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    gw_err_clear(&err);
+    if (!pharmacy_only(pl, c, a))
+        return;
+    rc = gw_store_sub_list(pl->o.store, id, c->who->gln, &subs, &n);
+    if (rc == GW_OK && n == 0)
+        rc = gw_err_set(&err, GW_ENOTFOUND, NULL, "no such subscription");
+    if (rc == GW_OK)
+        rc = sub_doc(&subs[0], &a->doc);
+    if (rc != GW_OK)
+        gw_answer_error(a, rc, &err);
+    else
+        a->status = 200;
+    free(subs);
+}
+
+void
+gw_pipeline_sub_delete(struct gw_pipeline *pl, const struct gw_call *c,
+                       const char *id, struct gw_answer *a)
+{
+    struct gw_err err;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    gw_err_clear(&err);
+    if (!pharmacy_only(pl, c, a))
+        return;
+    rc = gw_store_sub_delete(pl->o.store, id, c->who->gln);
+    if (rc == GW_ENOTFOUND)
+        gw_err_set(&err, rc, NULL, "no such subscription");
+    if (rc != GW_OK)
+        gw_answer_error(a, rc, &err);
+    else
+        a->status = 204;
+    audit(pl, c, "subscription-delete", NULL, rc, NULL);
+}

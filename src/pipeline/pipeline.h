@@ -1,0 +1,110 @@
+/*
+ * pipeline.h - the one way every message and every read of a case takes,
+ * whatever the front (REST now, SOAP through the same calls):
+ *
+ *   receive -> normalise -> validate -> decide -> commit -> answer
+ *   (front)    (fhir/)      (validate/) (klas/)   (store/)  (map/)
+ *
+ * The front authenticates the caller (struct gw_principal) and picks the
+ * formats; everything else happens here. Answers are FHIR documents
+ * (a response Bundle, a resource, a searchset, an OperationOutcome) plus
+ * the HTTP status and headers that go with them; the front serialises.
+ *
+ * Invariants: nothing is stored unless the message is valid, allowed and
+ * fits the case's status; an acknowledged message is durable; a message
+ * id seen before is answered from the inbox (same content) or refused
+ * (other content); every read and every refusal of a case is audited;
+ * a pharmacy only ever receives the pharmacy view of a case.
+ */
+#ifndef GW_PIPELINE_PIPELINE_H
+#define GW_PIPELINE_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "fhir/fhir.h"
+#include "klas/access.h"
+
+struct gw_store;
+struct gw_validator;
+struct gw_views;
+
+struct gw_pipeline_opts {
+    struct gw_store *store;
+    const struct gw_validator *validator;
+    const struct gw_views *views;
+    struct gw_fhir_limits limits;
+};
+
+struct gw_pipeline;
+
+gw_rc gw_pipeline_new(const struct gw_pipeline_opts *o,
+                      struct gw_pipeline **out) GW_WARN_UNUSED;
+void gw_pipeline_free(struct gw_pipeline *pl);
+
+/* What to send back. */
+struct gw_answer {
+    int status;              /* HTTP status */
+    gw_rc rc;                /* GW_OK or the refusal */
+    struct gw_fhir_doc *doc; /* body; NULL: none */
+    char etag[32];           /* W/"3", or "" */
+    char location[160];      /* relative: Task/2026123456/_history/3 */
+    char last_modified[40];  /* RFC 1123 date, or "" */
+    int replayed;            /* answered from the inbox */
+};
+void gw_answer_release(struct gw_answer *a);
+/* Makes a an OperationOutcome for rc (and err's path and detail). */
+void gw_answer_error(struct gw_answer *a, gw_rc rc, const struct gw_err *err);
+
+/* Request context shared by every call. */
+struct gw_call {
+    const struct gw_principal *who;
+    const char *base;        /* FHIR base URL for fullUrl and links */
+    const char *request_id;  /* for the audit detail */
+};
+
+/*
+ * $process-message: one KLAS event as a FHIR message Bundle (JSON or XML).
+ * if_match: the case version the caller expects (0: any).
+ */
+void gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
+                         const char *body, size_t len, long if_match,
+                         struct gw_answer *a);
+
+/* Bundle/$validate: the OperationOutcome, nothing stored. */
+void gw_pipeline_validate(struct gw_pipeline *pl, const struct gw_call *c,
+                          const char *body, size_t len, struct gw_answer *a);
+
+/* GET [type]/[id] (version 0) or [type]/[id]/_history/[version] (Task). */
+void gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
+                      const char *type, const char *id, long version,
+                      struct gw_answer *a);
+
+/* GET Task/[id]/_history */
+void gw_pipeline_history(struct gw_pipeline *pl, const struct gw_call *c,
+                         const char *refnr, struct gw_answer *a);
+
+/* GET Task?... Strings NULL when absent. */
+struct gw_task_search {
+    const char *identifier;        /* referensnummer (system| allowed) */
+    const char *patient;           /* patient identifier (pharmacy look-up) */
+    const char *statuses;          /* comma-separated KLAS codes */
+    const char *licence_type;      /* EH | GH */
+    const char *drug;              /* drug name or substance, partial */
+    int64_t changed_from_ms, changed_to_ms; /* 0: open */
+    int count;                     /* _count, 0: default (120) */
+    int include;                   /* _include: the case's resources too */
+};
+void gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
+                        const struct gw_task_search *q, struct gw_answer *a);
+
+/* Subscription create / read / delete (pharmacies, own GLN). */
+void gw_pipeline_sub_create(struct gw_pipeline *pl, const struct gw_call *c,
+                            const char *body, size_t len, struct gw_answer *a);
+void gw_pipeline_sub_read(struct gw_pipeline *pl, const struct gw_call *c,
+                          const char *id, struct gw_answer *a);
+void gw_pipeline_sub_delete(struct gw_pipeline *pl, const struct gw_call *c,
+                            const char *id, struct gw_answer *a);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * subs.c - the status history of a case (for FHIR _history) and pharmacy
+ * subscriptions (rest-hook endpoints, one GLN each).
+ *
+ * History rows are written by the writer with every change (writer.c);
+ * here they are only read. Subscriptions are few and change rarely, so
+ * they are written on the maintenance connection, like the HSA cache,
+ * not through the group-commit writer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+gw_rc
+gw_store_case_history(struct gw_store *st, const char *refnr,
+                      struct gw_history_row **rows, size_t *n)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(
+        c, "SELECT h.from_status, h.to_status, h.event, h.at_ms FROM "
+           "status_history h JOIN cases c ON c.id = h.case_id WHERE "
+           "c.refnr = ? ORDER BY h.id");
+    struct gw_history_row *out = NULL;
+    size_t len = 0, cap = 0;
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *rows = NULL;
+    *n = 0;
+    if (s == NULL)
+        goto out;
+    gw_bind_text(s, 1, refnr);
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        struct gw_history_row *h;
+        const unsigned char *t;
+        if (len == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            void *p = realloc(out, nc * sizeof(*out));
+            if (p == NULL) {
+                rc = GW_ENOMEM;
+                goto out;
+            }
+            out = p;
+            cap = nc;
+        }
+        h = &out[len++];
+        memset(h, 0, sizeof(*h));
+        h->version = (long)len;
+        if ((t = sqlite3_column_text(s, 0)) != NULL)
+            snprintf(h->from_status, sizeof(h->from_status), "%s", t);
+        if ((t = sqlite3_column_text(s, 1)) != NULL)
+            snprintf(h->to_status, sizeof(h->to_status), "%s", t);
+        if ((t = sqlite3_column_text(s, 2)) != NULL)
+            snprintf(h->event, sizeof(h->event), "%s", t);
+        h->at_ms = sqlite3_column_int64(s, 3);
+    }
+    if (src != SQLITE_DONE) {
+        rc = gw_store_rc(c->db, src, "history");
+        goto out;
+    }
+    *rows = out;
+    *n = len;
+    out = NULL;
+    rc = GW_OK;
+out:
+    if (s != NULL)
+        sqlite3_reset(s);
+    gw_store_reader_give(st, c);
+    free(out);
+    return rc;
+}
+
+gw_rc
+gw_store_sub_put(struct gw_store *st, const struct gw_subscription *sub)
+{
+    sqlite3_stmt *s;
+    gw_rc rc;
+
+    pthread_mutex_lock(&st->mmu);
+    s = gw_store_stmt(&st->m, "INSERT INTO subscriptions (id, gln, endpoint,"
+                              " criteria, status, created_ms) VALUES (?, ?, ?,"
+                              " ?, ?, ?)");
+    if (s == NULL) {
+        pthread_mutex_unlock(&st->mmu);
+        return GW_ESTORE;
+    }
+    gw_bind_text(s, 1, sub->id);
+    gw_bind_text(s, 2, sub->gln);
+    gw_bind_text(s, 3, sub->endpoint);
+    gw_bind_text(s, 4, sub->criteria);
+    gw_bind_text(s, 5, sub->status);
+    sqlite3_bind_int64(s, 6, sub->created_ms);
+    rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_put");
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->mmu);
+    return rc;
+}
+
+gw_rc
+gw_store_sub_delete(struct gw_store *st, const char *id, const char *gln)
+{
+    sqlite3_stmt *s;
+    gw_rc rc;
+
+    pthread_mutex_lock(&st->mmu);
+    s = gw_store_stmt(&st->m,
+                      "DELETE FROM subscriptions WHERE id = ? AND gln = ?");
+    if (s == NULL) {
+        pthread_mutex_unlock(&st->mmu);
+        return GW_ESTORE;
+    }
+    gw_bind_text(s, 1, id);
+    gw_bind_text(s, 2, gln);
+    rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_delete");
+    if (rc == GW_OK && sqlite3_changes(st->m.db) == 0)
+        rc = GW_ENOTFOUND;
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->mmu);
+    return rc;
+}
+
+static void
+sub_from(sqlite3_stmt *s, struct gw_subscription *sub)
+{
+    const unsigned char *t;
+
+    memset(sub, 0, sizeof(*sub));
+    if ((t = sqlite3_column_text(s, 0)) != NULL)
+        snprintf(sub->id, sizeof(sub->id), "%s", t);
+    if ((t = sqlite3_column_text(s, 1)) != NULL)
+        snprintf(sub->gln, sizeof(sub->gln), "%s", t);
+    if ((t = sqlite3_column_text(s, 2)) != NULL)
+        snprintf(sub->endpoint, sizeof(sub->endpoint), "%s", t);
+    if ((t = sqlite3_column_text(s, 3)) != NULL)
+        snprintf(sub->criteria, sizeof(sub->criteria), "%s", t);
+    if ((t = sqlite3_column_text(s, 4)) != NULL)
+        snprintf(sub->status, sizeof(sub->status), "%s", t);
+    sub->created_ms = sqlite3_column_int64(s, 5);
+}
+
+gw_rc
+gw_store_sub_list(struct gw_store *st, const char *id, const char *gln,
+                  struct gw_subscription **subs, size_t *n)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(
+        c, "SELECT id, gln, endpoint, criteria, status, created_ms FROM "
+           "subscriptions WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR "
+           "gln = ?2) ORDER BY created_ms, id LIMIT 100");
+    struct gw_subscription *out = NULL;
+    size_t len = 0;
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *subs = NULL;
+    *n = 0;
+    if (s == NULL)
+        goto out;
+    gw_bind_text(s, 1, id);
+    gw_bind_text(s, 2, gln);
+    out = calloc(100, sizeof(*out));
+    if (out == NULL) {
+        rc = GW_ENOMEM;
+        goto out;
+    }
+    while ((src = sqlite3_step(s)) == SQLITE_ROW && len < 100)
+        sub_from(s, &out[len++]);
+    if (src != SQLITE_DONE && src != SQLITE_ROW) {
+        rc = gw_store_rc(c->db, src, "sub_list");
+        goto out;
+    }
+    *subs = out;
+    *n = len;
+    out = NULL;
+    rc = GW_OK;
+out:
+    if (s != NULL)
+        sqlite3_reset(s);
+    gw_store_reader_give(st, c);
+    free(out);
+    return rc;
+}
+
+gw_rc
+gw_store_inbox_get(struct gw_store *st, const char *message_id,
+                   struct gw_store_result *res)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(
+        c, "SELECT content_hash, refnr, version, response_status, response "
+           "FROM inbox WHERE message_id = ?");
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    memset(res, 0, sizeof(*res));
+    if (s == NULL)
+        goto out;
+    gw_bind_text(s, 1, message_id);
+    src = sqlite3_step(s);
+    if (src == SQLITE_DONE) {
+        rc = GW_ENOTFOUND;
+        goto out;
+    }
+    if (src != SQLITE_ROW) {
+        rc = gw_store_rc(c->db, src, "inbox_get");
+        goto out;
+    }
+    snprintf(res->err.detail, sizeof(res->err.detail), "%s",
+             (const char *)sqlite3_column_text(s, 0));
+    if (sqlite3_column_text(s, 1) != NULL)
+        snprintf(res->refnr, sizeof(res->refnr), "%s",
+                 (const char *)sqlite3_column_text(s, 1));
+    res->version = sqlite3_column_int(s, 2);
+    res->response_status = sqlite3_column_int(s, 3);
+    res->response_len = (size_t)sqlite3_column_bytes(s, 4);
+    res->response = malloc(res->response_len + 1);
+    if (res->response == NULL) {
+        rc = GW_ENOMEM;
+        goto out;
+    }
+    if (res->response_len > 0)
+        memcpy(res->response, sqlite3_column_blob(s, 4), res->response_len);
+    res->response[res->response_len] = '\0';
+    res->replayed = 1;
+    rc = GW_OK;
+out:
+    if (s != NULL)
+        sqlite3_reset(s);
+    gw_store_reader_give(st, c);
+    return rc;
+}
