@@ -422,6 +422,12 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
         strcmp(f.pharmacy_gln, c->who->gln ? c->who->gln : "") != 0)
         rc = gw_err_set(&err, GW_EFORBIDDEN, "Task.owner",
                         "a pharmacy applies in its own name (GLN)");
+    /* The prescriber's authority, from HSA (outbound/), last: it may
+     * cost a network round trip. */
+    if (rc == GW_OK && pl->o.check_prescriber != NULL &&
+        (ev == GW_EV_SUBMIT ||
+         (ev == GW_EV_SUPPLEMENT && c->who->role == GW_CLIENT_EHR)))
+        rc = pl->o.check_prescriber(pl->o.check_ctx, &f, &err);
     if (rc != GW_OK) {
         gw_answer_error(a, rc, &err);
         audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc, err.detail);

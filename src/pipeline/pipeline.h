@@ -30,11 +30,28 @@ struct gw_store;
 struct gw_validator;
 struct gw_views;
 
+struct gw_msg_facts;
+
+/*
+ * Checks the prescriber of a motivation or of a prescriber's supplement
+ * (HSA: licensed physician or dentist, active "Vård och behandling"
+ * commission at the stated care unit; beredskap only for the configured
+ * organisations). GW_OK, GW_ENOTAUTHORISED (with the reason in err) or a
+ * retryable GW_EUNAVAILABLE / GW_ETIMEOUT when HSA cannot answer and no
+ * fresh cached answer exists. Called on request threads, before anything
+ * is stored; must be thread-safe.
+ */
+typedef gw_rc (*gw_prescriber_check_fn)(void *ctx,
+                                        const struct gw_msg_facts *facts,
+                                        struct gw_err *err);
+
 struct gw_pipeline_opts {
     struct gw_store *store;
     const struct gw_validator *validator;
     const struct gw_views *views;
     struct gw_fhir_limits limits;
+    gw_prescriber_check_fn check_prescriber; /* NULL: no HSA check */
+    void *check_ctx;
 };
 
 struct gw_pipeline;
