@@ -1,0 +1,163 @@
+# lib.sh - shared by the end-to-end scripts that talk HTTP to a running
+# `klasgw serve` (sourced, not a test itself: ctest runs test_*.sh only).
+#
+#   gw_conf FILE [EXTRA_INI_LINES]    a plain-HTTP configuration with the
+#                                     clients below
+#   gw_start PORT [VAR=VALUE...]      start serve on PORT (database in the
+#                                     test's temporary folder), wait until
+#                                     /healthz answers; stopped on exit
+#   gw_stop                           stop it (SIGTERM) and wait
+#   call WHO METHOD PATH [curl args]  one request; status in $ST, body in
+#                                     $B, response headers in $H
+#   post WHO PATH FILE [CTYPE] [curl args]
+#   want STATUS WHAT                  fail unless $ST is STATUS
+#   want_outcome STATUS WHAT          ... and the body is an OperationOutcome
+#   chk EXPR [WHAT]                   fj.py check on $B
+#   msg EXAMPLE [fj.py msg options]   a fresh message from an example
+#
+# WHO: ehr (journal1 as prescriber DOC1), ehr2 (same system, DOC2 of the
+# same clinic), ehr3 (DOC3 of another clinic), ehr0 (journal1, no user),
+# apo1 / apo2 (two pharmacies), lv, ops (operator), none (no client
+# header), unknown (a client no [clients] line names).
+set -euo pipefail
+: "${KLASGW:?}" "${GW_SOURCE_DIR:?}" "${GW_BUILD_DIR:?}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/klasgw-e2e-XXXXXX")
+B=$T/body
+H=$T/headers
+EX=$GW_SOURCE_DIR/fhir-profiles/examples
+FJ="python3 $GW_SOURCE_DIR/tests/e2e/fj.py"
+GW_PID=
+GW_URL=
+GLN1=7350000000016
+GLN2=7350000000023
+PNR=201006301111
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+gw_stop() {
+    if [ -n "$GW_PID" ]; then
+        kill -TERM "$GW_PID" 2>/dev/null || true
+        wait "$GW_PID" 2>/dev/null || true
+        GW_PID=
+    fi
+}
+
+lib_cleanup() {
+    local rc=$?
+    gw_stop
+    if [ $rc -ne 0 ] && [ -f "$T/serve.log" ]; then
+        echo "--- last lines of the gateway's log ---" >&2
+        tail -20 "$T/serve.log" >&2
+    fi
+    rm -rf "$T"
+    exit $rc
+}
+trap lib_cleanup EXIT
+
+gw_conf() {
+    cat >"$1" <<EOF
+[server]
+listen = 127.0.0.1
+port = 18200
+threads = 4
+plain_http = true
+max_body_bytes = 1048576
+
+[store]
+path = $T/db/klasgw.db
+
+[log]
+level = info
+
+[clients]
+journal1 = ehr serial:SE2321000016-EHR1
+apotek1 = pharmacy serial:SE7350000000-APO1 $GLN1
+apotek2 = pharmacy serial:SE7350000000-APO2 $GLN2
+lisy = lv serial:SE2021004078-LISY
+ops = operator serial:SE2321000016-OPS1
+${2:-}
+EOF
+}
+
+# gw_start PORT [VAR=VALUE...]: the configuration is $T/conf (gw_conf
+# writes it if it is missing).
+gw_start() {
+    local port=$1
+    shift
+    [ -f "$T/conf" ] || gw_conf "$T/conf"
+    env KLASGW_SERVER_PORT="$port" "$@" \
+        "$KLASGW" -c "$T/conf" serve >>"$T/serve.log" 2>&1 &
+    GW_PID=$!
+    GW_URL=http://127.0.0.1:$port
+    for _ in $(seq 1 100); do
+        if curl -sf -o /dev/null "$GW_URL/healthz"; then
+            return 0
+        fi
+        kill -0 "$GW_PID" 2>/dev/null || fail "serve exited: $(tail -5 "$T/serve.log")"
+        sleep 0.1
+    done
+    fail "serve did not answer /healthz on port $port"
+}
+
+# The gateway's command line on the same configuration and database.
+k() { "$KLASGW" -c "$T/conf" "$@"; }
+
+who_headers() {
+    case $1 in
+    ehr) echo "SE2321000016-EHR1 SE2321000016-DOC1" ;;
+    ehr2) echo "SE2321000016-EHR1 SE2321000016-DOC2" ;;
+    ehr3) echo "SE2321000016-EHR1 SE2321000016-DOC3" ;;
+    ehr0) echo "SE2321000016-EHR1 -" ;;
+    apo1) echo "SE7350000000-APO1 -" ;;
+    apo2) echo "serial:SE7350000000-APO2 -" ;;
+    lv) echo "SE2021004078-LISY -" ;;
+    ops) echo "SE2321000016-OPS1 -" ;;
+    unknown) echo "SE2321000016-NOPE -" ;;
+    none) echo "- -" ;;
+    *) fail "call: who is '$1'?" ;;
+    esac
+}
+
+call() {
+    local who=$1 method=$2 path=$3 client user
+    shift 3
+    read -r client user <<<"$(who_headers "$who")"
+    local hdr=()
+    [ "$client" = - ] || hdr+=(-H "X-Klasgw-Client: $client")
+    [ "$user" = - ] || hdr+=(-H "X-Klasgw-User: $user")
+    : >"$B" # curl leaves the file alone when there is no body
+    ST=$(curl -s -o "$B" -D "$H" -w '%{http_code}' -X "$method" \
+        ${hdr[@]+"${hdr[@]}"} "$@" "$GW_URL$path")
+}
+
+post() {
+    local who=$1 path=$2 file=$3 ctype=${4:-application/fhir+json}
+    shift 3
+    [ $# -gt 0 ] && shift
+    call "$who" POST "$path" -H "Content-Type: $ctype" --data-binary "@$file" "$@"
+}
+
+want() {
+    if [ "$ST" != "$1" ]; then
+        echo "FAIL: $2: status $ST, wanted $1" >&2
+        head -c 3000 "$B" >&2
+        echo >&2
+        exit 1
+    fi
+}
+
+want_outcome() {
+    want "$1" "$2"
+    $FJ check "$B" "rt == 'OperationOutcome' and len(issues) > 0" \
+        "$2: the body is not an OperationOutcome"
+}
+
+chk() { $FJ check "$B" "$1" "${2:-$1}"; }
+get() { $FJ get "$B" "$1"; }
+hdr() { tr -d '\r' <"$H" | awk -v k="$(echo "$1" | tr 'A-Z' 'a-z')" \
+    'BEGIN{FS=": "} tolower($1)==k {sub(/^[^:]*: /, ""); print}'; }
+msg() { $FJ msg "$@"; }
