@@ -12,6 +12,8 @@
   - every resource labelled hidden-from-pharmacy (meta.security, system
     klas-security), whether a Bundle entry or contained, and every
     element that refers to one;
+  - the narrative (text) of every resource: an EHR's generated narrative
+    summarises the resource, indication and motivation included;
   - Communication and CommunicationRequest payloads addressed to others
     are not part of a case view and so never reach here.
   The MedicationRequest is labelled REDACTED (v3-ObservationValue) so a
@@ -36,6 +38,8 @@
   <xsl:template match="f:entry[f:resource/*/f:meta/f:security[f:system/@value = 'http://klasgw.org/fhir/CodeSystem/klas-security' and f:code/@value = 'hidden-from-pharmacy']]"/>
   <xsl:template match="f:contained[*/f:meta/f:security[f:system/@value = 'http://klasgw.org/fhir/CodeSystem/klas-security' and f:code/@value = 'hidden-from-pharmacy']]"/>
   <xsl:template match="*[f:reference[key('hidden', @value)]]"/>
+
+  <xsl:template match="f:resource/*/f:text | f:contained/*/f:text"/>
 
   <xsl:template match="f:MedicationRequest/f:reasonCode | f:MedicationRequest/f:reasonReference | f:MedicationRequest/f:note | f:MedicationRequest/f:extension[@url = 'http://klasgw.org/fhir/StructureDefinition/klas-motivation']"/>
 
