@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# The redaction, tested from the outside: unique random sentinels are
+# planted in everything a pharmacy must never receive (act 2016:526): the
+# indication (MedicationRequest.reasonCode.text), the motivation text
+# (klas-motivation 'text'), the narrative of the MedicationRequest, and a
+# hidden attachment (title, description, and base64 data decoding to a
+# sentinel). The case then goes the whole way with the pharmacies' own
+# messages in it (apply, supplement) and EVERY byte two pharmacies can get
+# is collected: searches with and without _include, look-ups, every
+# Type/{refnr}-{1..20} of every type with its versions, history and
+# vreads, JSON and XML, headers, error bodies, receipts. No sentinel may
+# appear in it, raw, JSON-, XML- or base64-encoded. The prescriber and LV
+# must see every one of them, so the test can fail.
+source "$(dirname "$0")/lib.sh"
+
+PM='/fhir/$process-message'
+gw_start 18220
+
+core=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$core" >"$T/core"
+
+# The motivation with the sentinels, each named for where it was put.
+python3 - "$EX/valid/motivation-enskild-attachments.json" "$core" "$T" <<'EOF'
+import base64, json, sys, uuid
+src, core, out = sys.argv[1:4]
+d = json.load(open(src, encoding="utf-8"))
+# Characters that every encoding treats differently, around the core.
+s = {k: "%s%s<&>\"'å" % (k, core) for k in
+     ("IND", "MOT", "NARR", "ATTTITLE", "ATTDESC", "ATTDATA")}
+mr = d["entry"][2]["resource"]
+assert mr["resourceType"] == "MedicationRequest"
+mr["reasonCode"][0]["text"] = s["IND"]
+for x in mr["extension"]:
+    if x["url"].endswith("klas-motivation"):
+        for y in x["extension"]:
+            if y["url"] == "text":
+                y["valueString"] = s["MOT"]
+esc = s["NARR"].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+mr = {"resourceType": mr.pop("resourceType"),
+      "text": {"status": "generated",
+               "div": '<div xmlns="http://www.w3.org/1999/xhtml">%s</div>' % esc},
+      **mr}
+d["entry"][2]["resource"] = mr
+att = d["entry"][9]["resource"]
+assert att["resourceType"] == "DocumentReference"
+assert att["meta"]["security"][0]["code"] == "hidden-from-pharmacy"
+att["description"] = s["ATTDESC"]
+a = att["content"][0]["attachment"]
+a["title"] = s["ATTTITLE"]
+raw = s["ATTDATA"].encode()
+a["data"] = base64.b64encode(raw).decode()
+a["size"] = len(raw)
+d = {"resourceType": "Bundle", "identifier": {"system": "urn:ietf:rfc:3986",
+     "value": "urn:uuid:" + str(uuid.uuid4())},
+     **{k: v for k, v in d.items() if k != "resourceType"}}
+json.dump(d, open(out + "/motivation.json", "w", encoding="utf-8"),
+          ensure_ascii=False)
+json.dump(s, open(out + "/sentinels.json", "w", encoding="utf-8"))
+EOF
+
+post ehr "$PM" "$T/motivation.json"
+want 200 "the motivation with sentinels"
+R=$(get "entries[1]['id']")
+mkdir -p "$T/pharmacy" "$T/prescriber" "$T/lv"
+types="Task MedicationRequest Medication Patient PractitionerRole Practitioner
+Organization DocumentReference Binary Group Communication CommunicationRequest
+Provenance Location Bundle MessageHeader"
+
+# keep DIR NAME: the last answer (headers and body) into DIR.
+keep() { cat "$H" "$B" >"$T/$1/$2"; }
+
+# --- the pharmacies' own messages; their answers are theirs to keep ------
+msg "$EX/valid/application-enskild.json" --refnr "$R" >"$T/app.json"
+post apo1 "$PM" "$T/app.json"
+want 200 "apotek1 applies"
+keep pharmacy receipt-apply
+post apo1 "$PM" "$T/app.json"
+keep pharmacy receipt-apply-replay
+msg "$EX/valid/application-enskild.json" --refnr "$R" --gln "$GLN2" >"$T/app2.json"
+post apo2 "$PM" "$T/app2.json"
+want 409 "apotek2 applies too"
+keep pharmacy refused-apply
+msg "$EX/valid/application-registered.json" --refnr "$R" >"$T/reg.json"
+post lv "$PM" "$T/reg.json"
+want 200 "LV registers"
+keep lv receipt-reg
+msg "$EX/valid/supplement-request-to-pharmacy.json" --refnr "$R" >"$T/kb.json"
+post lv "$PM" "$T/kb.json"
+want 200 "LV asks the pharmacy for more"
+msg "$EX/valid/supplement-by-pharmacy.json" --refnr "$R" >"$T/k.json"
+post apo1 "$PM" "$T/k.json"
+want 200 "apotek1 supplements"
+keep pharmacy receipt-supplement
+msg "$EX/valid/supplement-by-pharmacy.json" --refnr "$R" --gln "$GLN2" >"$T/k2.json"
+post apo2 "$PM" "$T/k2.json"
+keep pharmacy refused-supplement
+msg "$EX/valid/application-registered.json" --refnr "$R" >"$T/reg2.json"
+post lv "$PM" "$T/reg2.json"
+want 200 "LV has the supplement"
+msg "$EX/valid/decision-bev.json" --refnr "$R" >"$T/bev.json"
+post lv "$PM" "$T/bev.json"
+want 200 "LV grants"
+call ehr GET "/fhir/Task/$R"
+chk "d['businessStatus']['coding'][0]['code'] == 'Bev' and d['meta']['versionId'] == '7'" "the case is granted, version 7"
+
+# --- every read a pharmacy can make, through one curl per client ---------
+# sweep DIR HEADER...: every GET a client can make of the case, one curl
+# process (keep-alive) for all of them; prints how many.
+sweep() {
+    local dir=$T/$1 cfg=$T/${1//\//-}.curl n=0 hdrs="" h
+    shift
+    for h in "$@"; do hdrs+="header = \"$h\""$'\n'; done
+    mkdir -p "$dir"
+    : >"$cfg"
+    add() {
+        [ $n -eq 0 ] || echo next >>"$cfg"
+        n=$((n + 1))
+        printf 'url = "%s%s"\noutput = "%s/%04d"\ndump-header = "%s/%04d.h"\n%s' \
+            "$GW_URL" "$1" "$dir" "$n" "$dir" "$n" "$hdrs" >>"$cfg"
+    }
+    local q f t i v
+    for q in "" "?_include=*" "?identifier=$R" "?identifier=$R&patient.identifier=$PNR" \
+        "?identifier=$R&patient.identifier=$PNR&_include=*" \
+        "?identifier=http://klasgw.org/fhir/NamingSystem/referensnummer|$R&patient.identifier=http://electronichealth.se/identifier/personnummer|$PNR&_include=*" \
+        "?business-status=Bev&_include=*" "?drug=Melatonin&_include=*" \
+        "?identifier=$R&patient.identifier=$PNR&_include=*&_summary=true" \
+        "?identifier=$R&patient.identifier=191212121212"; do
+        add "/fhir/Task$q"
+        add "/fhir/Task${q:-?}${q:+&}_format=xml"
+    done
+    for f in json xml; do
+        add "/fhir/Task/$R?_format=$f"
+        add "/fhir/Task/$R/_history?_format=$f"
+        for v in 1 2 3 4 5 6 7 8; do add "/fhir/Task/$R/_history/$v?_format=$f"; done
+        for t in $types; do
+            for i in $(seq 1 20); do
+                add "/fhir/$t/$R-$i?_format=$f"
+                add "/fhir/$t/$R-$i/_history/1?_format=$f"
+            done
+        done
+    done
+    add /fhir/metadata
+    curl -s -g -K "$cfg" || fail "the sweep into $dir"
+    echo "$n"
+}
+n1=$(sweep pharmacy/apo1 "X-Klasgw-Client: SE7350000000-APO1")
+n2=$(sweep pharmacy/apo2 "X-Klasgw-Client: SE7350000000-APO2")
+sweep prescriber/doc1 "X-Klasgw-Client: SE2321000016-EHR1" "X-Klasgw-User: SE2321000016-DOC1" >/dev/null
+sweep lv/lisy "X-Klasgw-Client: SE2021004078-LISY" >/dev/null
+
+# --- the verdict ---------------------------------------------------------
+python3 - "$T" "$n1" "$n2" <<'EOF'
+import base64, json, os, sys
+t, n1, n2 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = json.load(open(t + "/sentinels.json", encoding="utf-8"))
+core = open(t + "/core").read().strip()
+
+def forms(v):
+    """Every way v may travel: raw, JSON, XML-escaped, base64 at each
+    alignment (the stable middle of it), and the bare random core."""
+    out = {v, json.dumps(v, ensure_ascii=False)[1:-1], json.dumps(v)[1:-1],
+           v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"),
+           v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")}
+    for pad in range(3):
+        b = base64.b64encode(("x" * pad + v).encode()).decode()
+        out.add(b[4:-4])
+    out.add(base64.b64encode(v.encode()).decode())
+    return out
+
+def corpus(d):
+    files = {}
+    for root, _, names in os.walk(d):
+        for n in names:
+            files[os.path.join(root, n)] = open(os.path.join(root, n), "rb").read().decode("utf-8", "replace")
+    return files
+
+def found(files, name, with_core):
+    fs = forms(s[name]) | ({core} if with_core else set())
+    return sorted(p for p, txt in files.items() if any(f in txt for f in fs))
+
+ph = corpus(t + "/pharmacy")
+statuses = {}
+for p, txt in ph.items():
+    if p.endswith(".h"):
+        for line in txt.splitlines():
+            if line.startswith("HTTP/"):
+                code = line.split(" ")[1]
+                statuses[code] = statuses.get(code, 0) + 1
+nbytes = sum(len(x) for x in ph.values())
+print("pharmacy corpus: %d answers (%d + %d reads and the pharmacies' own "
+      "messages), %d bytes, by status %s" % (len([p for p in ph if p.endswith(".h")])
+      + len([p for p in ph if "/pharmacy/receipt" in p or "/pharmacy/refused" in p]),
+      n1, n2, nbytes, dict(sorted(statuses.items()))))
+bad = []
+if any(core in x for x in ph.values()):
+    for name in s:
+        hits = found(ph, name, False)
+        bad.append("%s leaked to a pharmacy in %d answers, e.g. %s" %
+                   (name, len(hits), hits[:3]))
+    bad.append("the random core of the sentinels is in %s" %
+               found(ph, "IND", True)[:5])
+for name in s:
+    hits = found(ph, name, False)
+    if hits:
+        bad.append("%s (some encoding of it) reached a pharmacy: %s" % (name, hits[:3]))
+# The sweep is not empty-handed: the pharmacy got the case ...
+for need in ("Melatonin AGB", "201006301111", "Produktinformation 2", "REDACTED"):
+    if not any(need in x for x in ph.values()):
+        bad.append("the pharmacy never received %r: the sweep is broken" % need)
+for code in ("200", "403", "404"):
+    if statuses.get(code, 0) == 0:
+        bad.append("no %s answer in the pharmacy sweep" % code)
+# ... and those who may see the sentinels do.
+for who in ("prescriber", "lv"):
+    c = corpus(t + "/" + who)
+    for name in s:
+        if not found(c, name, False):
+            bad.append("%s does not see %s" % (who, name))
+if bad:
+    print("FAIL:\n  " + "\n  ".join(dict.fromkeys(bad)))
+    sys.exit(1)
+print("ok: no sentinel reached a pharmacy; prescriber and LV see all %d" % len(s))
+EOF
