@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Mutual TLS: serve with plain_http = false and the tls_* keys, and
+# certificates made here with openssl: a CA, a server certificate, a
+# client certificate whose subject serialNumber is a [clients] match, one
+# listed by its SHA-256 fingerprint, one unknown, one from another CA.
+# Listed -> 200 (metadata and search); unknown -> 401; untrusted CA ->
+# refused (TLS failure or 401); no certificate -> 401; plain HTTP on the
+# TLS port gets no HTTP answer.
+source "$(dirname "$0")/lib.sh"
+
+command -v openssl >/dev/null || fail "openssl is missing (scripts/install-deps.sh)"
+P=$T/pki
+mkdir -p "$P"
+ossl() { openssl "$@" 2>>"$P/openssl.log" || fail "openssl $*: $(tail -3 "$P/openssl.log")"; }
+
+# ca NAME: a self-signed CA.
+ca() {
+    ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/O=klasgw test/CN=$1" -keyout "$P/$1.key" -out "$P/$1.pem" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+}
+# cert NAME CA SUBJECT EXT: a key and a certificate signed by CA.
+cert() {
+    ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$3" \
+        -keyout "$P/$1.key" -out "$P/$1.csr"
+    printf '%s\n' "$4" >"$P/$1.ext"
+    ossl x509 -req -in "$P/$1.csr" -CA "$P/$2.pem" -CAkey "$P/$2.key" \
+        -CAcreateserial -days 2 -extfile "$P/$1.ext" -out "$P/$1.pem"
+}
+ca ca1
+ca ca2
+cert server ca1 "/O=klasgw test/CN=localhost" \
+    "subjectAltName=DNS:localhost,IP:127.0.0.1
+extendedKeyUsage=serverAuth"
+client_ext="extendedKeyUsage=clientAuth
+keyUsage=critical,digitalSignature"
+cert ehr1 ca1 "/O=klasgw test/CN=Journal 1/serialNumber=SE2321000016-EHR1" "$client_ext"
+cert apo ca1 "/O=klasgw test/CN=Apotek by fingerprint" "$client_ext"
+cert nope ca1 "/O=klasgw test/CN=Not listed/serialNumber=SE2321000016-NOPE" "$client_ext"
+cert rogue ca2 "/O=klasgw test/CN=Other CA/serialNumber=SE2321000016-EHR1" "$client_ext"
+fp=$(openssl x509 -in "$P/apo.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+[ ${#fp} -eq 64 ] || fail "fingerprint '$fp'"
+
+gw_conf "$T/conf" "apotek3 = pharmacy sha256:$fp 7350000000030"
+sed -i "s#^plain_http = true#plain_http = false\ntls_cert = $P/server.pem\ntls_key = $P/server.key\ntls_client_ca = $P/ca1.pem#" "$T/conf"
+grep -q "^plain_http = false" "$T/conf" || fail "configuration"
+
+port=18230
+env KLASGW_SERVER_PORT=$port "$KLASGW" -c "$T/conf" serve >>"$T/serve.log" 2>&1 &
+GW_PID=$!
+URL=https://localhost:$port
+# tls [CERT] URL_PATH [curl args]: status in $ST ('000' when TLS failed).
+tls() {
+    local c=$1 path=$2
+    shift 2
+    local opt=(--cacert "$P/ca1.pem" --resolve "localhost:$port:127.0.0.1")
+    [ "$c" = - ] || opt+=(--cert "$P/$c.pem" --key "$P/$c.key")
+    : >"$B"
+    ST=$(curl -s -o "$B" -w '%{http_code}' "${opt[@]}" "$@" "$URL$path" 2>"$T/curl.err") || true
+}
+for _ in $(seq 1 100); do
+    tls - /healthz
+    [ "$ST" = 200 ] && break
+    kill -0 "$GW_PID" 2>/dev/null || fail "serve exited: $(tail -5 "$T/serve.log")"
+    sleep 0.1
+done
+[ "$ST" = 200 ] || fail "healthz over TLS: $ST"
+grep -q "event=ready.*tls=mutual" "$T/serve.log" || fail "serve does not say tls=mutual: $(grep event=ready "$T/serve.log")"
+
+tls ehr1 /fhir/metadata
+want 200 "listed certificate: metadata"
+chk "rt == 'CapabilityStatement'" "metadata over mutual TLS"
+tls ehr1 /fhir/Task -H "X-Klasgw-User: SE2321000016-DOC1"
+want 200 "listed certificate (serialNumber): search"
+chk "rt == 'Bundle' and d['type'] == 'searchset'" "a searchset over mutual TLS"
+tls apo /fhir/Task
+want 200 "listed certificate (SHA-256 fingerprint): search"
+tls ehr1 /fhir/Task -H "X-Klasgw-User: SE2321000016-DOC1" -H "X-Klasgw-Client: SE7350000000-APO1"
+want 200 "X-Klasgw-Client is ignored under TLS"
+tls nope /fhir/Task
+want_outcome 401 "certificate from the CA, not listed"
+chk "'not listed' in json.dumps(d)" "401 says the certificate is not listed"
+tls - /fhir/Task
+want_outcome 401 "no client certificate"
+tls - /fhir/Task -H "X-Klasgw-Client: SE2321000016-EHR1" -H "X-Klasgw-User: SE2321000016-DOC1"
+want_outcome 401 "no certificate, X-Klasgw-Client does not stand in"
+tls rogue /fhir/Task -H "X-Klasgw-User: SE2321000016-DOC1"
+rogue=$ST
+case $ST in
+000) ;;
+401) $FJ check "$B" "rt == 'OperationOutcome' and 'not trusted' in json.dumps(d)" "untrusted CA: 401 says not trusted" ;;
+*) fail "certificate of another CA: status $ST" ;;
+esac
+tls ehr1 /fhir/metadata --tlsv1.2 --tls-max 1.2
+want 200 "TLS 1.2"
+tls ehr1 /fhir/metadata --tlsv1.3
+want 200 "TLS 1.3"
+ST=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/fhir/metadata" 2>/dev/null) || true
+[ "$ST" = 000 ] || [ "$ST" = 400 ] || fail "plain HTTP on the TLS port answered $ST"
+echo "ok: mutual TLS (certificate of another CA: $([ "$rogue" = 000 ] && echo "handshake refused: $(head -c 120 "$T/curl.err")" || echo 401); plain HTTP: $ST)"
