@@ -387,6 +387,10 @@ gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
                                        (const xmlChar *)"request", NULL);
             add_value(q, b->ns, "method", method);
             add_value(q, b->ns, "url", request_url ? request_url : "");
+            /* A history entry says what the request did (R4 bdl-4). */
+            q = xmlNewChild(entry, b->ns, (const xmlChar *)"response", NULL);
+            add_value(q, b->ns, "status",
+                      strcmp(method, "POST") == 0 ? "201 Created" : "200 OK");
         }
     }
     return GW_OK;

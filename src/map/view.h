@@ -67,7 +67,8 @@ void gw_bundle_free(struct gw_bundle *b);
  * Appends resources of a view: the one named type/id (id NULL: every
  * resource of that type; type NULL: every resource but the Task) with
  * their fullUrl from the view. search_mode ("match", "include") and
- * method ("GET", ...; for history entries, with request_url) may be
+ * method ("GET", ...; for history entries, with request_url, and then
+ * with entry.response: "201 Created" for POST, else "200 OK") may be
  * NULL.
  */
 gw_rc gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
