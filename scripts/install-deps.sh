@@ -40,9 +40,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The independent FHIR R4 checker the tests run (tests/fhircheck, npm).
+# The independent FHIR R4 checker (tests/fhircheck) and the third-party
+# FHIR client (tests/fhirclient) the tests run, pinned by their lock files.
 top=$(cd "$(dirname "$0")/.." && pwd)
-if [ ! -d "$top/tests/fhircheck/node_modules" ]; then
-    echo "install-deps: npm ci in tests/fhircheck"
-    (cd "$top/tests/fhircheck" && npm ci --silent --no-audit --no-fund)
-fi
+for d in fhircheck fhirclient; do
+    if [ ! -d "$top/tests/$d/node_modules" ]; then
+        echo "install-deps: npm ci in tests/$d"
+        (cd "$top/tests/$d" && npm ci --silent --no-audit --no-fund)
+    fi
+done
