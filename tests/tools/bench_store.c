@@ -3,7 +3,9 @@
  * own single-commit rate, measured in the same run; and outbox deliveries
  * per second to a loopback HTTP peer.
  *
- *   bench_store DIR SECONDS
+ *   bench_store DIR SECONDS [single]
+ *
+ * With "single", only the disk's single-commit rate.
  *
  * Prints one line per figure. Not a test: nothing here passes or fails.
  * Run through tests/bench/bench_store.sh.
@@ -265,6 +267,8 @@ main(int argc, char **argv)
     single = single_commit_rate(dir, seconds);
     printf("single commit (1 row per transaction, WAL, synchronous=FULL): "
            "%8.0f commits/s\n", single);
+    if (argc > 3 && strcmp(argv[3], "single") == 0)
+        return 0; /* the disk's rate only (tests/bench/bench_http.sh) */
     for (int w = 1; w <= 32; w *= (w == 1 ? 8 : 4)) {
         if (st)
             gw_store_close(st);

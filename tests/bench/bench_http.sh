@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# HTTP benchmark of `klasgw serve` (plain HTTP, loopback), with wrk:
+#  - acknowledged submissions/s (HTTP 200 only) of the full enskild
+#    motivation, JSON and XML, 32 connections, every request a new case
+#    (its own Bundle.identifier), with p50/p99 latency;
+#  - next to it, the same disk's single-commit rate (WAL,
+#    synchronous=FULL; tests/tools/bench_store) and the ratio;
+#  - p99 at about half the peak rate (each of the 32 connections paced by
+#    wrk's delay(); the achieved rate is printed);
+#  - GET /fhir/Task/{refnr} reads/s (as the prescriber);
+#  - the gateway's peak RSS (VmHWM).
+# Prints figures; never passes or fails on them.
+#   tests/bench/bench_http.sh [BUILD_DIR] [SECONDS]
+set -euo pipefail
+build=${1:-build}
+seconds=${2:-20}
+cd "$(dirname "$0")/../.."
+top=$(pwd)
+klasgw=$build/klasgw
+conns=32
+threads=2
+port=18290
+command -v wrk >/dev/null || { echo "bench_http: wrk is missing (scripts/install-deps.sh)"; exit 1; }
+dir=$(mktemp -d "${TMPDIR:-/var/tmp}/klasgw-bench-http-XXXXXX")
+pid=
+cleanup() {
+    [ -z "$pid" ] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+cat >"$dir/conf" <<EOF
+[server]
+listen = 127.0.0.1
+port = $port
+plain_http = true
+[store]
+path = $dir/db/klasgw.db
+[log]
+level = warn
+[clients]
+journal1 = ehr serial:SE2321000016-EHR1
+EOF
+"$klasgw" -c "$dir/conf" serve 2>"$dir/serve.log" &
+pid=$!
+for _ in $(seq 1 100); do
+    curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break
+    sleep 0.1
+done
+url=http://127.0.0.1:$port
+
+echo "# klasgw HTTP benchmark: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), $(free -g | awk '/Mem:/ {print $2}') GiB," \
+    "database in $dir ($(df -h "$dir" | awk 'NR==2 {print $1}')); wrk -t$threads -c$conns ${seconds}s per run on the same machine;" \
+    "server.threads=$("$klasgw" -c "$dir/conf" check-config 2>/dev/null | sed -n 's/^ *threads *= *//p' | head -1), log level warn"
+
+# run NAME ARGS...: one wrk run; sets reqs, rate, p50, p99, non2xx.
+run() {
+    local name=$1 secs=$2 c=$3
+    shift 3
+    wrk -t$threads -c"$c" -d"${secs}s" --timeout 10s -s "$top/tests/bench/bench_http.lua" \
+        "$url" -- "$@" >"$dir/wrk-$name.out" 2>&1 || { cat "$dir/wrk-$name.out"; exit 1; }
+    local line
+    line=$(grep '^RESULT ' "$dir/wrk-$name.out") || { cat "$dir/wrk-$name.out"; exit 1; }
+    eval "${line#RESULT }"
+    # shellcheck disable=SC2154
+    ok=$((requests - non2xx))
+    rate=$(awk -v n="$ok" -v us="$duration_us" 'BEGIN {printf "%.0f", n / (us / 1e6)}')
+    p50=$(awk -v v="$p50_us" 'BEGIN {printf "%.2f", v / 1000}')
+    p99=$(awk -v v="$p99_us" 'BEGIN {printf "%.2f", v / 1000}')
+}
+
+"$build/tests/bench_store" "$dir" "$((seconds < 5 ? seconds : 5))" single >"$dir/single" 2>&1
+single=$(sed -n 's/.*synchronous=FULL): *\([0-9]*\) commits.*/\1/p' "$dir/single")
+
+peak=0
+for f in json xml; do
+    ex=$top/fhir-profiles/examples/valid/motivation-enskild-searched.$f
+    run "submit-$f" "$seconds" "$conns" submit "$ex" "$(printf '%08x' $((RANDOM * 32768 + RANDOM)))"
+    printf 'submit %-4s (%5d bytes): %7s acknowledged submissions/s  (%d of %d answers 200, %d socket errors)  p50 %s ms  p99 %s ms  = %.2f x the single-commit rate\n' \
+        "$f" "$(wc -c <"$ex")" "$rate" "$ok" "$requests" "$errors" "$p50" "$p99" \
+        "$(awk -v a="$rate" -v b="$single" 'BEGIN {print (b > 0 ? a / b : 0)}')"
+    [ "$f" = json ] && { peak=$rate; peak_p99=$p99; peak_p50=$p50; }
+done
+printf 'disk: single commit (1 row per transaction, WAL, synchronous=FULL): %s commits/s\n' "$single"
+
+# About half the JSON peak: each connection waits so that 32 of them send
+# peak/2 a second (wrk's delay() runs after each answer, before the next
+# request; at this load the answer takes far less than the wait).
+half=$((peak / 2))
+if [ "$half" -gt 0 ]; then
+    wait_ms=$(awk -v c="$conns" -v r="$half" -v l="$peak_p50" 'BEGIN {w = c * 1000 / r - l / 2; printf "%d", (w < 1 ? 1 : w)}')
+    run half "$seconds" "$conns" submit "$top/fhir-profiles/examples/valid/motivation-enskild-searched.json" \
+        "$(printf '%08x' $((RANDOM * 32768 + RANDOM)))" "$wait_ms"
+    printf 'submit json at ~half the peak (target %d/s, %d ms pause per connection): %s/s achieved  p50 %s ms  p99 %s ms  (at the peak: p50 %s ms, p99 %s ms)\n' \
+        "$half" "$wait_ms" "$rate" "$p50" "$p99" "$peak_p50" "$peak_p99"
+fi
+
+# Reads: the prescriber's own cases, by referensnummer.
+curl -s -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
+    "$url/fhir/Task?_count=120" |
+    python3 -c 'import json,sys; [print(e["resource"]["id"]) for e in json.load(sys.stdin).get("entry", [])]' >"$dir/refnrs"
+run read "$seconds" "$conns" read "$dir/refnrs"
+printf 'read GET /fhir/Task/{refnr} (%d cases): %s reads/s  p50 %s ms  p99 %s ms  (%d not 200)\n' \
+    "$(wc -l <"$dir/refnrs")" "$rate" "$p50" "$p99" "$non2xx"
+
+cases=$(sqlite3 "$dir/db/klasgw.db" 'SELECT count(*) FROM cases' 2>/dev/null || echo '?')
+printf 'gateway peak RSS (VmHWM): %s; cases in the store: %s; database %s\n' \
+    "$(awk '/VmHWM/ {print $2, $3}' "/proc/$pid/status")" "$cases" \
+    "$(du -sh "$dir/db" | cut -f1)"
