@@ -38,17 +38,28 @@ fail() {
     exit 1
 }
 
+# Stops serve; returns 1 when it did not exit cleanly or a sanitizer
+# spoke (make test-asan: leaks, memory errors, undefined behaviour).
 gw_stop() {
-    if [ -n "$GW_PID" ]; then
-        kill -TERM "$GW_PID" 2>/dev/null || true
-        wait "$GW_PID" 2>/dev/null || true
-        GW_PID=
+    local rc=0
+    [ -n "$GW_PID" ] || return 0
+    kill -TERM "$GW_PID" 2>/dev/null || true
+    wait "$GW_PID" 2>/dev/null || rc=$?
+    GW_PID=
+    if [ $rc -ne 0 ]; then
+        echo "FAIL: serve exited with status $rc" >&2
+        return 1
+    fi
+    if grep -qE 'Sanitizer|runtime error:' "$T/serve.log"; then
+        grep -m5 -A20 -E 'Sanitizer|runtime error:' "$T/serve.log" >&2
+        echo "FAIL: a sanitizer reported on serve" >&2
+        return 1
     fi
 }
 
 lib_cleanup() {
     local rc=$?
-    gw_stop
+    gw_stop || rc=1
     if [ $rc -ne 0 ] && [ -f "$T/serve.log" ]; then
         echo "--- last lines of the gateway's log ---" >&2
         tail -20 "$T/serve.log" >&2
