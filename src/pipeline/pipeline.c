@@ -418,6 +418,12 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
         rc = gw_err_set(&err, GW_EFORBIDDEN, "Practitioner.identifier",
                         "the prescriber of the motivation is not the user "
                         "the EHR names");
+    if (rc == GW_OK && ev == GW_EV_SUPPLEMENT &&
+        c->who->role == GW_CLIENT_EHR && c->who->user != NULL &&
+        c->who->user[0] != '\0' && strcmp(c->who->user, f.sender_hsa) != 0)
+        rc = gw_err_set(&err, GW_EFORBIDDEN, "Communication.sender",
+                        "the sender of the supplement is not the user the "
+                        "EHR names");
     if (rc == GW_OK && (ev == GW_EV_APPLY || ev == GW_EV_REAPPLY) &&
         strcmp(f.pharmacy_gln, c->who->gln ? c->who->gln : "") != 0)
         rc = gw_err_set(&err, GW_EFORBIDDEN, "Task.owner",
