@@ -378,6 +378,13 @@ msg "$EX/valid/supplement-by-prescriber.json" --refnr "$R" \
 post ehr3 "$PM" "$T/k-other.json"
 want_outcome 403 "a prescriber of another clinic supplements"
 status_is "$R" KB 4
+msg "$EX/valid/supplement-by-prescriber.json" --refnr "$R" >"$T/k-doc2.json"
+post ehr3 "$PM" "$T/k-doc2.json"
+want_outcome 403 "the EHR names DOC3, the supplement is signed by DOC2"
+chk "'Communication.sender' in json.dumps(d)" "403 names Communication.sender"
+post ehr "$PM" "$T/k-doc2.json"
+want_outcome 403 "the EHR names DOC1, the supplement is signed by DOC2"
+status_is "$R" KB 4
 msg "$EX/valid/supplement-by-prescriber.xml" --refnr "$R" >"$T/k.xml"
 post ehr2 "$PM" "$T/k.xml" application/fhir+xml
 want 200 "a colleague of the same clinic supplements (XML)"
