@@ -169,6 +169,8 @@ want_outcome 200 "\$validate of a valid message"
 chk "all(i['severity'] in ('information', 'warning') for i in issues)" "valid: no errors"
 post ehr /fhir/Bundle/\$validate "$EX/invalid/missing-patient-name.json"
 want_outcome 422 "\$validate of an invalid message"
+post ehr /fhir/\$validate "$EX/invalid/missing-patient-name.json"
+want_outcome 422 "\$validate at the base"
 post ehr /fhir/Bundle/\$validate "$EX/valid/motivation-enskild-searched.xml" application/fhir+xml
 want 200 "\$validate XML"
 chk "rt == 'OperationOutcome'" "\$validate XML answer"
@@ -356,10 +358,29 @@ chk "'reasonCode' in d" "LV sees the indication"
 post lv "$PM" "$T/bev.json"
 want_outcome 409 "decision before registration"
 msg "$EX/valid/application-registered.json" --refnr "$R" >"$T/reg.json"
+post apo1 "$PM" "$T/reg.json"
+want_outcome 403 "pharmacy registers the application"
+post ehr "$PM" "$T/reg.json"
+want_outcome 403 "EHR registers the application"
+status_is "$R" A 2
 post lv "$PM" "$T/reg.json" application/fhir+json -H 'Prefer: return=minimal'
 want 200 "LV registers, Prefer: return=minimal"
 [ ! -s "$B" ] || fail "return=minimal sent a body: $(head -c 200 "$B")"
 [ "$(hdr ETag)" = 'W/"3"' ] || fail "return=minimal: ETag $(hdr ETag)"
+status_is "$R" H 3
+# In H a decision fits the status: only the role is wrong now.
+msg "$EX/valid/decision-bev.json" --refnr "$R" >"$T/bev-h.json"
+post ehr "$PM" "$T/bev-h.json"
+want_outcome 403 "EHR decides a case in H"
+post apo1 "$PM" "$T/bev-h.json"
+want_outcome 403 "pharmacy decides a case in H"
+post ops "$PM" "$T/bev-h.json"
+want_outcome 403 "operator decides a case in H"
+msg "$EX/valid/supplement-request-to-prescriber.json" --refnr "$R" >"$T/kb-ehr.json"
+post ehr "$PM" "$T/kb-ehr.json"
+want_outcome 403 "EHR asks for a supplement"
+post apo1 "$PM" "$T/kb-ehr.json"
+want_outcome 403 "pharmacy asks for a supplement"
 status_is "$R" H 3
 
 msg "$EX/valid/supplement-request-to-prescriber.json" --refnr "$R" >"$T/kb.json"

@@ -10,7 +10,8 @@
 # Type/{refnr}-{1..20} of every type with its versions, history and
 # vreads, JSON and XML, headers, error bodies, receipts. No sentinel may
 # appear in it, raw, JSON-, XML- or base64-encoded. The prescriber and LV
-# must see every one of them, so the test can fail.
+# must see every one of them, so the test can fail. Nor may the gateway's
+# log or audit trail hold a sentinel or the personnummer.
 source "$(dirname "$0")/lib.sh"
 
 PM='/fhir/$process-message'
@@ -222,3 +223,13 @@ if bad:
     sys.exit(1)
 print("ok: no sentinel reached a pharmacy; prescriber and LV see all %d" % len(s))
 EOF
+
+# The gateway's own log and audit trail carry ids, never content.
+gw_stop
+grep -q "$core" "$T/serve.log" && fail "a sentinel in the gateway's log"
+grep -q "$PNR" "$T/serve.log" && fail "the personnummer in the gateway's log"
+k audit export >"$T/audit.json" || fail "audit export"
+grep -q "\"$R\"" "$T/audit.json" || fail "the audit export does not name the case"
+grep -q "$core" "$T/audit.json" && fail "a sentinel in the audit trail"
+grep -q "$PNR" "$T/audit.json" && fail "the personnummer in the audit trail"
+echo "ok: neither the log nor the audit trail holds a sentinel or the personnummer"
