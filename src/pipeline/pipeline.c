@@ -839,15 +839,35 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
         }
         cq.prescriber_hsa = c->who->user; /* Mina ärenden */
         break;
+    /* Rows the caller may not see are filtered in SQL where possible,
+     * so that the limit counts visible cases only. */
     case GW_CLIENT_PHARMACY:
         if (cq.refnr != NULL) {
             /* The look-up: referensnummer + patient (enskild), or the
              * referensnummer alone (generell); decided per row below. */
             lookup = 1;
+        } else {
+            cq.pharmacy_gln = c->who->gln ? c->who->gln : "-";
         }
         break;
-    case GW_CLIENT_LV:
+    case GW_CLIENT_LV: {
+        /* LV never sees a motivation without application (M). */
+        static const char *const applied[] = {"A",   "H",   "KB", "K",
+                                              "Bev", "Avs", "Avi"};
+        int k = 0;
+        if (cq.statuses[0] == NULL) {
+            for (size_t j = 0; j < sizeof(applied) / sizeof(applied[0]); j++)
+                cq.statuses[k++] = applied[j];
+        } else {
+            for (int j = 0; cq.statuses[j] != NULL; j++)
+                if (strcmp(cq.statuses[j], "M") != 0)
+                    cq.statuses[k++] = cq.statuses[j];
+            if (k == 0)
+                cq.statuses[k++] = "-"; /* only M asked for: nothing */
+        }
+        cq.statuses[k] = NULL;
         break;
+    }
     default:
         gw_err_set(&err, GW_EFORBIDDEN, NULL, "an operator reads no cases");
         gw_answer_error(a, GW_EFORBIDDEN, &err);

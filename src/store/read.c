@@ -137,6 +137,7 @@ gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
         "      OR instr(lower(substances), lower(?6)) > 0)"
         " AND (?7 = 0 OR updated_ms >= ?7)"
         " AND (?8 = 0 OR updated_ms <= ?8)"
+        " AND (?10 IS NULL OR pharmacy_gln = ?10)"
         " ORDER BY updated_ms DESC, id DESC LIMIT ?9";
     struct gw_case_row *out = NULL;
     size_t count = 0, cap = 0;
@@ -172,6 +173,7 @@ gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
     sqlite3_bind_int64(s, 7, q->changed_from_ms);
     sqlite3_bind_int64(s, 8, q->changed_to_ms);
     sqlite3_bind_int(s, 9, q->limit > 0 ? q->limit : 120);
+    gw_bind_text(s, 10, q->pharmacy_gln);
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
         if (count == cap) {
             size_t ncap = cap ? cap * 2 : 16;

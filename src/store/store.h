@@ -176,6 +176,7 @@ gw_rc gw_store_document_get(struct gw_store *st, const char *refnr,
 
 struct gw_case_query {
     const char *prescriber_hsa;  /* own cases only when set */
+    const char *pharmacy_gln;    /* that pharmacy's cases only when set */
     const char *refnr;
     const char *patient_id;
     const char *statuses[8];     /* any of these; NULL-terminated */
