@@ -226,6 +226,16 @@ call apo2 GET /fhir/Task
 chk "d['total'] == 0" "apotek2 lists nothing of its own"
 call apo1 GET /fhir/Task
 chk "d['total'] == 3" "apotek1 (the chosen pharmacy) lists its three cases"
+# The page limit counts the cases the caller may see, not all cases: a
+# newer case of nobody's pharmacy must not push apotek1's out of _count=1.
+msg "$EX/valid/motivation-enskild-without-pharmacy.json" >"$T/m-nopharm.json"
+post ehr "$PM" "$T/m-nopharm.json"
+want 200 "a motivation without chosen pharmacy"
+RN=$(refnr_of)
+call apo1 GET '/fhir/Task?_count=1'
+chk "d['total'] == 1 and entries[0]['id'] in ('$R', '$R2', '$R3')" "apotek1's newest case with _count=1"
+call ehr GET '/fhir/Task?_count=1'
+chk "d['total'] == 1 and entries[0]['id'] == '$RN'" "DOC1's newest case with _count=1"
 
 # --- reads ---------------------------------------------------------------
 call ehr2 GET "/fhir/Task/$R"
@@ -489,6 +499,15 @@ call ehr GET '/fhir/Task?licence-type=GH'
 chk "d['total'] == 1 and entries[0]['id'] == '$G'" "search by licence type GH"
 call ehr GET '/fhir/Task?business-status=Bev,Avs'
 chk "sorted(e['id'] for e in entries) == sorted(['$R', '$G'])" "search by two statuses"
+msg "$EX/valid/motivation-enskild-without-pharmacy.json" >"$T/m-new.json"
+post ehr "$PM" "$T/m-new.json"
+want 200 "a newer motivation"
+call lv GET '/fhir/Task?_count=1'
+chk "d['total'] == 1 and entries[0]['id'] == '$G'" "LV's newest visible case with _count=1, past a newer motivation"
+call lv GET '/fhir/Task?business-status=M'
+chk "d['total'] == 0" "LV asks for motivations: none"
+call lv GET '/fhir/Task?business-status=M,Bev'
+chk "d['total'] == 1 and entries[0]['id'] == '$R'" "LV asks for M or Bev: the granted case only"
 
 # --- subscriptions -------------------------------------------------------
 cat >"$T/sub.json" <<'EOF'
