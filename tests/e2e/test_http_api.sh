@@ -550,6 +550,40 @@ want_outcome 404 "the deleted subscription"
 call apo1 PUT "/fhir/Subscription/$S" -H 'Content-Type: application/fhir+json' --data-binary "@$T/sub.json"
 want_outcome 405 "PUT Subscription"
 
+# --- concurrency: the same message at once, applications racing ----------
+msg "$EX/valid/motivation-enskild-searched.json" >"$T/race.json"
+pids=()
+for i in $(seq 1 12); do
+    curl -s -o "$T/race-$i" -w '%{http_code}' -H 'X-Klasgw-Client: SE2321000016-EHR1' \
+        -H 'X-Klasgw-User: SE2321000016-DOC1' -H 'Content-Type: application/fhir+json' \
+        --data-binary "@$T/race.json" "$GW_URL$PM" >"$T/race-$i.st" &
+    pids+=($!)
+done
+wait "${pids[@]}"
+[ "$(cat "$T"/race-*.st | tr -d '\n')" = "$(printf '200%.0s' $(seq 1 12))" ] ||
+    fail "12 identical submissions at once: $(cat "$T"/race-*.st)"
+RR=$($FJ get "$T/race-1" "entries[1]['id']")
+for i in $(seq 2 12); do
+    cmp -s "$T/race-1" "$T/race-$i" || fail "identical submissions at once answered differently"
+done
+call ehr GET "/fhir/Task?identifier=$RR"
+chk "d['total'] == 1" "one case from 12 identical submissions"
+status_is "$RR" M 1
+pids=()
+for i in $(seq 1 12); do
+    msg "$EX/valid/application-enskild.json" --refnr "$RR" >"$T/race-app-$i.json"
+done
+for i in $(seq 1 12); do
+    curl -s -o /dev/null -w '%{http_code}\n' -H 'X-Klasgw-Client: SE7350000000-APO1' \
+        -H 'Content-Type: application/fhir+json' --data-binary "@$T/race-app-$i.json" \
+        "$GW_URL$PM" >"$T/race-app-$i.st" &
+    pids+=($!)
+done
+wait "${pids[@]}"
+[ "$(cat "$T"/race-app-*.st | sort | uniq -c | tr -s ' \n' ' ')" = " 1 200 11 409 " ] ||
+    fail "12 applications at once: $(cat "$T"/race-app-*.st | sort | uniq -c)"
+status_is "$RR" A 2
+
 # --- metrics -------------------------------------------------------------
 call ops GET /metrics
 want 200 "operator reads metrics"
@@ -569,6 +603,6 @@ grep -q "audit log intact" "$T/verify" || fail "audit verify: $(cat "$T/verify")
 k audit export --case "$R" >"$T/audit.json"
 grep -q "$PNR" "$T/audit.json" && fail "a personnummer in the audit log"
 k outbox list >"$T/outbox"
-grep -c " lv " "$T/outbox" | grep -qx 3 || fail "outbox: wanted 3 items to LV (2 applications, 1 supplement): $(cat "$T/outbox")"
+grep -c " lv " "$T/outbox" | grep -qx 4 || fail "outbox: wanted 4 items to LV (3 applications, 1 supplement): $(cat "$T/outbox")"
 grep " lv " "$T/outbox" | grep -q " application " || fail "outbox: no application to LV"
 echo "ok: http api ($(grep -c . "$T/verify") line audit verify: $(cat "$T/verify"))"
