@@ -438,6 +438,24 @@ msg "$EX/valid/decision-avs.json" --refnr "$R" >"$T/avs-late.json"
 post lv "$PM" "$T/avs-late.json"
 want_outcome 409 "a second decision"
 
+# Re-application on the granted licence: a new case, without motivation.
+sed "s/2025112233/$R/" "$EX/valid/application-reapply.json" >"$T/reapply-src.json"
+msg "$T/reapply-src.json" --patient 191212121212 >"$T/reapply-pnr.json"
+post apo1 "$PM" "$T/reapply-pnr.json"
+want_outcome 404 "re-application naming another patient"
+msg "$T/reapply-src.json" >"$T/reapply.json"
+post ehr "$PM" "$T/reapply.json"
+want_outcome 403 "EHR re-applies"
+post apo1 "$PM" "$T/reapply.json"
+want 200 "apotek1 re-applies on the granted licence"
+receipt A
+RE=$(refnr_of)
+[ "$RE" != "$R" ] || fail "a re-application is a new case"
+status_is "$R" Bev 7
+call ehr GET "/fhir/Task/$RE"
+want 200 "the prescriber reads the re-application"
+chk "d['businessStatus']['coding'][0]['code'] == 'A' and d['meta']['versionId'] == '1'" "the re-application's case is A, version 1"
+
 # ETag / If-None-Match.
 call ehr GET "/fhir/Task/$R" -H 'If-None-Match: W/"7"'
 want 304 "If-None-Match with the current version"
@@ -603,6 +621,6 @@ grep -q "audit log intact" "$T/verify" || fail "audit verify: $(cat "$T/verify")
 k audit export --case "$R" >"$T/audit.json"
 grep -q "$PNR" "$T/audit.json" && fail "a personnummer in the audit log"
 k outbox list >"$T/outbox"
-grep -c " lv " "$T/outbox" | grep -qx 4 || fail "outbox: wanted 4 items to LV (3 applications, 1 supplement): $(cat "$T/outbox")"
+grep -c " lv " "$T/outbox" | grep -qx 5 || fail "outbox: wanted 5 items to LV (3 applications, 1 re-application, 1 supplement): $(cat "$T/outbox")"
 grep " lv " "$T/outbox" | grep -q " application " || fail "outbox: no application to LV"
 echo "ok: http api ($(grep -c . "$T/verify") line audit verify: $(cat "$T/verify"))"
