@@ -4,7 +4,8 @@
 --       POST FILE (a FHIR message Bundle, JSON or XML by its suffix) to
 --       $process-message, each request with its own Bundle.identifier, so
 --       every request is a new case; DELAY_MS > 0 waits that long on each
---       connection before each request (a paced load).
+--       connection before each request (closed loop; for an open-loop
+--       paced load see tests/tools/bench_http_paced.c).
 --   wrk ... -s bench_http.lua URL -- read REFNR_FILE
 --       GET /fhir/Task/{refnr}, refnr drawn from the file (one a line).
 --
