@@ -62,6 +62,10 @@ struct gw_req {
 
 /* The answer of the FHIR routes (fhir_api.c). */
 enum MHD_Result gw_fhir_api(struct gw_req *r);
+/* The format a refusal before the FHIR routes answers in: _format, else
+ * Accept, else the request body's Content-Type; JSON when none names one
+ * we offer (fhir_api.c). */
+enum gw_fhir_format gw_http_refusal_format(struct gw_req *r);
 /* Plain-text answers (metrics.c). */
 enum MHD_Result gw_http_metrics(struct gw_req *r);
 enum MHD_Result gw_http_health(struct gw_req *r);

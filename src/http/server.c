@@ -78,7 +78,8 @@ gw_http_send(struct gw_req *r, int status, const char *ctype, char *body,
     return ret;
 }
 
-/* A refusal before the FHIR layer runs: an OperationOutcome in JSON. */
+/* A refusal before the FHIR layer runs: an OperationOutcome, in the
+ * format the caller asked for. */
 static enum MHD_Result
 refuse(struct gw_req *r, gw_rc rc, const char *detail)
 {
@@ -87,18 +88,22 @@ refuse(struct gw_req *r, gw_rc rc, const char *detail)
     struct gw_err err;
     char *out = NULL;
     size_t len = 0;
+    int xml = gw_http_refusal_format(r) == GW_FHIR_XML;
 
     gw_err_clear(&err);
     gw_err_set(&err, rc, NULL, "%s", detail);
     gw_outcome_init(&o);
     if (gw_outcome_add_rc(&o, rc, &err) == GW_OK &&
         gw_outcome_to_doc(&o, &doc) == GW_OK &&
-        gw_fhir_to_json(doc, &out, &len) != GW_OK)
+        (xml ? gw_fhir_to_xml(doc, &out, &len)
+             : gw_fhir_to_json(doc, &out, &len)) != GW_OK)
         out = NULL;
     gw_fhir_doc_free(doc);
     gw_outcome_release(&o);
     return gw_http_send(r, gw_rc_http_status(rc),
-                        out ? "application/fhir+json; charset=utf-8" : NULL,
+                        out == NULL ? NULL
+                        : xml       ? "application/fhir+xml; charset=utf-8"
+                                    : "application/fhir+json; charset=utf-8",
                         out, out ? len : 0);
 }
 
