@@ -114,6 +114,9 @@ save outcome-forbidden
 call none GET /fhir/Task
 want 401 "unauthenticated"
 save outcome-unauth
+call none GET '/fhir/Task?_format=xml'
+want 401 "unauthenticated (XML)"
+save outcome-unauth
 call ehr GET '/fhir/Task?bogus=1'
 want 400 "bad search"
 save outcome-search

@@ -62,6 +62,13 @@ call ehr0 GET /fhir/Task
 want_outcome 401 "EHR search without its user"
 call ops GET /fhir/Task
 want_outcome 403 "operator searches cases"
+call none GET '/fhir/Task?_format=xml'
+want_outcome 401 "no client, _format=xml"
+chk "text.lstrip().startswith('<')" "a 401 in XML when _format=xml"
+call unknown GET /fhir/Task -H 'Accept: application/fhir+xml'
+want_outcome 401 "unknown client, Accept XML"
+chk "text.lstrip().startswith('<')" "a 401 in XML when Accept asks for it"
+hdr Content-Type | grep -q '^application/fhir+xml' || fail "401 in XML: Content-Type $(hdr Content-Type)"
 call none GET /metrics
 want_outcome 401 "metrics without a client"
 call apo1 GET /metrics
@@ -153,6 +160,9 @@ post ehr "$PM" "$T/big.json"
 want_outcome 413 "body over max_body_bytes"
 post ehr "$PM" "$T/big.json" application/fhir+json -H 'Transfer-Encoding: chunked'
 want_outcome 413 "chunked body over max_body_bytes"
+post ehr "$PM" "$T/big.json" application/fhir+xml
+want_outcome 413 "XML body over max_body_bytes"
+chk "text.lstrip().startswith('<')" "a 413 for an XML body is XML"
 msg "$EX/invalid/missing-indication.json" >"$T/inv.json"
 post ehr "$PM" "$T/inv.json"
 want_outcome 422 "motivation without indication"
