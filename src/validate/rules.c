@@ -881,6 +881,14 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
     text(c, c->bundle, "f:identifier/f:value", f->message_id,
          sizeof(f->message_id));
     text(c, c->header, "f:id", f->header_id, sizeof(f->header_id));
+    if (f->header_id[0] == '\0') {
+        /* Without MessageHeader.id, the uuid of its entry's fullUrl
+         * names the message a response answers. */
+        char url[80];
+        if (text(c, c->header, "../../f:fullUrl", url, sizeof(url)) &&
+            strncmp(url, "urn:uuid:", 9) == 0)
+            snprintf(f->header_id, sizeof(f->header_id), "%s", url + 9);
+    }
     if (c->task == NULL)
         return;
     text(c, c->task, refsys, f->refnr, sizeof(f->refnr));
