@@ -79,6 +79,8 @@ msg "$EX/valid/motivation-enskild-searched.json" >"$T/m1.json"
 post ehr "$PM" "$T/m1.json"
 want 200 "EHR submits a motivation"
 receipt M
+chk "entries[0]['response']['identifier'] == '0b3e7a1c-1d2e-4f50-9a61-000000000001'" \
+    "response.identifier names the request's MessageHeader (its fullUrl uuid)"
 R=$(refnr_of)
 [[ "$R" =~ ^[0-9]{10}$ ]] || fail "referensnummer '$R'"
 [ "$(hdr ETag)" = 'W/"1"' ] || fail "receipt ETag $(hdr ETag)"
