@@ -249,6 +249,21 @@ chk "d['total'] == 1 and entries[0]['id'] in ('$R', '$R2', '$R3')" "apotek1's ne
 call ehr GET '/fhir/Task?_count=1'
 chk "d['total'] == 1 and entries[0]['id'] == '$RN'" "DOC1's newest case with _count=1"
 
+# Samordningsnummer, date of birth, protected identity.
+for v in samordningsnummer:191212721219 date-of-birth:20100630 protected-identity:$PNR; do
+    msg "$EX/valid/motivation-enskild-${v%%:*}.json" >"$T/m-${v%%:*}.json"
+    post ehr "$PM" "$T/m-${v%%:*}.json"
+    want 200 "motivation with ${v%%:*}"
+    RX=$(refnr_of)
+    call apo2 GET "/fhir/Task?identifier=$RX&patient.identifier=${v#*:}&_include=*"
+    chk "d['total'] == 1 and entries[0]['id'] == '$RX'" "look-up by ${v%%:*}"
+    call apo2 GET "/fhir/Task?identifier=$RX&patient.identifier=201006301112"
+    chk "d['total'] == 0" "look-up of the ${v%%:*} case with another number"
+done
+call apo2 GET "/fhir/Task?identifier=$RX&patient.identifier=$PNR&_include=*"
+chk "[p['name'][0]['text'] for p in entries if p['resourceType'] == 'Patient'] == ['skyddad identitet'] and [s['code'] for p in entries if p['resourceType'] == 'Patient' for s in p['meta']['security']] == ['R']" \
+    "a protected identity reaches the pharmacy as such, labelled restricted"
+
 # --- reads ---------------------------------------------------------------
 call ehr2 GET "/fhir/Task/$R"
 want_outcome 403 "DOC2 reads DOC1's case"
