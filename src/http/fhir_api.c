@@ -88,13 +88,13 @@ accept_format(const char *acc)
 enum gw_fhir_format
 gw_http_refusal_format(struct gw_req *r)
 {
-    const char *fmt = MHD_lookup_connection_value(
-        r->conn, MHD_GET_ARGUMENT_KIND, "_format");
+    const char *fmt =
+        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "_format");
     int af;
 
     if (fmt != NULL)
         return format_of_mime(fmt, strlen(fmt)) == GW_FHIR_XML ? GW_FHIR_XML
-                                                                : GW_FHIR_JSON;
+                                                               : GW_FHIR_JSON;
     af = accept_format(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                    MHD_HTTP_HEADER_ACCEPT));
     if (af == GW_FHIR_SNIFF)

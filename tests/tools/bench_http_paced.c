@@ -80,18 +80,20 @@ main(int argc, char **argv)
     if (rate <= 0 || seconds <= 0 || conns < 1)
         return 2;
     f = fopen(path, "rb");
-    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (len = (size_t)ftell(f)) == 0 ||
-        fseek(f, 0, SEEK_SET) != 0 || (body = malloc(len + 1)) == NULL ||
-        fread(body, 1, len, f) != len) {
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 ||
+        (len = (size_t)ftell(f)) == 0 || fseek(f, 0, SEEK_SET) != 0 ||
+        (body = malloc(len + 1)) == NULL || fread(body, 1, len, f) != len) {
         fprintf(stderr, "cannot read %s\n", path);
         return 1;
     }
     fclose(f);
     body[len] = '\0';
     xml = strstr(path, ".xml") != NULL;
-    at = strstr(body, xml ? "<type value=\"message\"/>" : "\"type\": \"message\"");
+    at = strstr(body,
+                xml ? "<type value=\"message\"/>" : "\"type\": \"message\"");
     if (at == NULL) {
-        fprintf(stderr, "%s: no Bundle.type to put an identifier before\n", path);
+        fprintf(stderr, "%s: no Bundle.type to put an identifier before\n",
+                path);
         return 1;
     }
     head = (size_t)(at - body);
@@ -136,7 +138,8 @@ main(int argc, char **argv)
             r->body = malloc(n);
             if (r->body == NULL)
                 return 1;
-            n = (size_t)snprintf(r->body, n, "%.*s%s%08x-0000-4000-8000-%012lx%s%s",
+            n = (size_t)snprintf(r->body, n,
+                                 "%.*s%s%08x-0000-4000-8000-%012lx%s%s",
                                  (int)head, body, pre, tag, sent, post, at);
             curl_easy_setopt(e, CURLOPT_URL, endpoint);
             curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdr);
