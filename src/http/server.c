@@ -383,6 +383,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     __atomic_sub_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
