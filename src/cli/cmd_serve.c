@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -25,9 +26,34 @@
 #include "map/view.h"
 #include "pipeline/pipeline.h"
 #include "validate/validate.h"
+#include "outbound/http_client.h"
+#include "outbound/pharmacy.h"
 #include "outbound/worker.h"
 #include "sched/sched.h"
 #include "store/store.h"
+
+/* Pharmacy clients are "connected to the gateway": findable (Sök apotek)
+ * under their label until their applications give name and address. */
+static void
+register_pharmacies(const struct gw_config *cfg, struct gw_store *st)
+{
+    for (size_t i = 0; i < cfg->nclients; i++) {
+        struct gw_pharmacy p;
+        struct gw_pharmacy *found = NULL;
+        size_t n = 0;
+        if (cfg->clients[i].gln == NULL)
+            continue;
+        memset(&p, 0, sizeof(p));
+        snprintf(p.gln, sizeof(p.gln), "%s", cfg->clients[i].gln);
+        if (gw_store_pharmacy_search(st, &p, &found, &n) == GW_OK && n == 0) {
+            snprintf(p.name, sizeof(p.name), "%s", cfg->clients[i].label);
+            snprintf(p.actor, sizeof(p.actor), "%s", cfg->clients[i].label);
+            if (gw_store_pharmacy_put(st, &p) != GW_OK)
+                gw_log_warn("event=pharmacy_register_failed");
+        }
+        free(found);
+    }
+}
 
 static gw_rc
 load_capability(const char *path, struct gw_fhir_doc **out, struct gw_err *err)
@@ -60,6 +86,9 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_http *http = NULL;
     struct gw_fhir_doc *capability = NULL;
     struct gw_pipeline_opts po;
+    struct gw_pharmacy_peer pharmacy_ctx;
+    struct gw_peer peers[4];
+    size_t npeers = 0;
     struct gw_http_opts ho;
     char path[1024];
     struct gw_err err;
@@ -102,13 +131,21 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
                       gw_log_quote(cfg->store_path), gw_log_quote(err.detail));
         goto out;
     }
-    /* Peers (LV, pharmacy webhooks) register here as they are built;
-     * until then items wait in the outbox, durably. */
+    /* Peers register here; items for a peer not (yet) configured wait in
+     * the outbox, durably. */
     wo.max_attempts = (int)cfg->outbox_max_attempts;
     wo.backoff_base_ms = cfg->outbox_backoff_base_ms;
     wo.backoff_cap_ms = cfg->outbox_backoff_cap_ms;
     wo.per_peer_concurrency = (int)cfg->outbox_per_peer_concurrency;
-    rc = gw_outbox_worker_start(st, NULL, 0, &wo, &worker);
+    if (gw_http_client_init() != GW_OK) {
+        rc = GW_EINTERNAL;
+        goto out;
+    }
+    pharmacy_ctx.store = st;
+    pharmacy_ctx.timeout_ms = 10000;
+    gw_pharmacy_peer_init(&peers[npeers++], &pharmacy_ctx);
+    register_pharmacies(cfg, st);
+    rc = gw_outbox_worker_start(st, peers, npeers, &wo, &worker);
     if (rc != GW_OK) {
         gw_log_err_rc(rc, "event=outbox_worker_start_failed");
         goto out;

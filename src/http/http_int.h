@@ -23,6 +23,10 @@
     XX(TASK_HISTORY, "task-history")                                          \
     XX(RESOURCE_READ, "resource-read")                                        \
     XX(SUBSCRIPTION, "subscription")                                          \
+    XX(DISPENSING, "dispensing")                                              \
+    XX(REGISTER_SEARCH, "register-search")                                    \
+    XX(CASE_OPERATION, "case-operation")                                      \
+    XX(CONSENT, "consent")                                          \
     XX(HEALTH, "healthz")                                                     \
     XX(METRICS, "metrics")                                                    \
     XX(OTHER, "other")

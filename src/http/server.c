@@ -280,11 +280,19 @@ route_of(const char *url)
         return GW_ROUTE_PROCESS;
     if (strcmp(url, "Bundle/$validate") == 0 || strcmp(url, "$validate") == 0)
         return GW_ROUTE_VALIDATE;
+    if (strcmp(url, "$check-licence") == 0 ||
+        strcmp(url, "$record-dispensing") == 0)
+        return GW_ROUTE_DISPENSING;
+    if (strcmp(url, "$renew-consent") == 0)
+        return GW_ROUTE_CONSENT;
+    if (strcmp(url, "Medication") == 0 || strcmp(url, "Organization") == 0)
+        return GW_ROUTE_REGISTER_SEARCH;
     if (strcmp(url, "Task") == 0)
         return GW_ROUTE_TASK_SEARCH;
     if (strncmp(url, "Task/", 5) == 0)
-        return strstr(url, "/_history") ? GW_ROUTE_TASK_HISTORY
-                                        : GW_ROUTE_TASK_READ;
+        return strstr(url, "/_history")  ? GW_ROUTE_TASK_HISTORY
+               : strstr(url, "/$") != NULL ? GW_ROUTE_CASE_OPERATION
+                                           : GW_ROUTE_TASK_READ;
     if (strncmp(url, "Subscription", 12) == 0)
         return GW_ROUTE_SUBSCRIPTION;
     return strchr(url, '/') ? GW_ROUTE_RESOURCE_READ : GW_ROUTE_OTHER;

@@ -24,6 +24,8 @@
 struct gw_views {
     xsltStylesheetPtr case_view;
     xsltStylesheetPtr pharmacy_view;
+    xsltStylesheetPtr print;
+    xsltStylesheetPtr copy;
     xsltSecurityPrefsPtr sec;
 };
 
@@ -72,7 +74,10 @@ gw_views_new(const char *xslt_dir, struct gw_views **out, struct gw_err *err)
                          xsltSecurityForbid);
     v->case_view = load(xslt_dir, "case-view.xsl", err);
     v->pharmacy_view = load(xslt_dir, "pharmacy-view.xsl", err);
-    if (v->case_view == NULL || v->pharmacy_view == NULL)
+    v->print = load(xslt_dir, "print-html.xsl", err);
+    v->copy = load(xslt_dir, "copy-motivation.xsl", err);
+    if (v->case_view == NULL || v->pharmacy_view == NULL || v->print == NULL ||
+        v->copy == NULL)
         goto fail;
     *out = v;
     return GW_OK;
@@ -90,6 +95,10 @@ gw_views_free(struct gw_views *v)
         xsltFreeStylesheet(v->case_view);
     if (v->pharmacy_view)
         xsltFreeStylesheet(v->pharmacy_view);
+    if (v->print)
+        xsltFreeStylesheet(v->print);
+    if (v->copy)
+        xsltFreeStylesheet(v->copy);
     if (v->sec)
         xsltFreeSecurityPrefs(v->sec);
     free(v);
@@ -456,4 +465,86 @@ gw_view_value(const struct gw_fhir_doc *doc, const char *path, char *buf,
         snprintf(buf, size, "%s", (const char *)v);
     xmlFree(v);
     return buf[0] != '\0';
+}
+
+int
+gw_view_param(const struct gw_fhir_doc *doc, const char *name, char *buf,
+              size_t size)
+{
+    xmlNodePtr root = xmlDocGetRootElement(gw_fhir_doc_xml(doc));
+
+    buf[0] = '\0';
+    if (!named(root, "Parameters"))
+        return 0;
+    for (xmlNodePtr p = root->children; p; p = p->next) {
+        if (!named(p, "parameter") || !value_is(child(p, "name"), name))
+            continue;
+        for (xmlNodePtr v = p->children; v; v = v->next) {
+            xmlChar *a;
+            if (v->type != XML_ELEMENT_NODE ||
+                strncmp((const char *)v->name, "value", 5) != 0)
+                continue;
+            /* valueQuantity and valueIdentifier keep theirs in value. */
+            if (child(v, "value") != NULL)
+                v = child(v, "value");
+            a = xmlGetProp(v, (const xmlChar *)"value");
+            if (a != NULL)
+                snprintf(buf, size, "%s", (const char *)a);
+            xmlFree(a);
+            return buf[0] != '\0';
+        }
+    }
+    return 0;
+}
+
+gw_rc
+gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
+              char **html, size_t *len)
+{
+    xmlDocPtr out = apply(v, v->print, gw_fhir_doc_xml(view), NULL);
+    xmlChar *mem = NULL;
+    int n = 0;
+
+    *html = NULL;
+    *len = 0;
+    if (out == NULL)
+        return GW_EINTERNAL;
+    if (xsltSaveResultToString(&mem, &n, out, v->print) != 0 || mem == NULL) {
+        xmlFreeDoc(out);
+        return GW_EINTERNAL;
+    }
+    xmlFreeDoc(out);
+    *html = malloc((size_t)n + 1);
+    if (*html == NULL) {
+        xmlFree(mem);
+        return GW_ENOMEM;
+    }
+    memcpy(*html, mem, (size_t)n);
+    (*html)[n] = '\0';
+    *len = (size_t)n;
+    xmlFree(mem);
+    return GW_OK;
+}
+
+gw_rc
+gw_view_copy(const struct gw_views *v, const char *doc_xml, size_t len,
+             struct gw_fhir_doc **out)
+{
+    struct gw_fhir_limits lim;
+    struct gw_err err;
+    xmlDocPtr in = NULL, res;
+    gw_rc rc;
+
+    *out = NULL;
+    gw_fhir_limits_default(&lim);
+    lim.max_bytes = len + 1;
+    gw_err_clear(&err);
+    rc = gw_fhir_xml_read(doc_xml, len, &lim, &in, &err);
+    if (rc != GW_OK)
+        return rc;
+    res = apply(v, v->copy, in, NULL);
+    xmlFreeDoc(in);
+    if (res == NULL)
+        return GW_EINTERNAL;
+    return gw_fhir_doc_from_xml(res, NULL, out, &err);
 }

@@ -32,15 +32,12 @@
 #include "map/view.h"
 #include "sched/clock.h"
 #include "store/store.h"
+#include "pipeline/pipeline_int.h"
 #include "validate/validate.h"
 
 #define MAX_HITS 120
 #define RECEIPT_MAX (64 * 1024)
 #define SYS_REFNR "http://klasgw.org/fhir/NamingSystem/referensnummer"
-
-struct gw_pipeline {
-    struct gw_pipeline_opts o;
-};
 
 gw_rc
 gw_pipeline_new(const struct gw_pipeline_opts *o, struct gw_pipeline **out)
@@ -96,9 +93,10 @@ gw_answer_error(struct gw_answer *a, gw_rc rc, const struct gw_err *err)
     gw_outcome_release(&o);
 }
 
-static void
-audit(struct gw_pipeline *pl, const struct gw_call *c, const char *action,
-      const char *refnr, gw_rc rc, const char *detail)
+void
+gw_pl_audit(struct gw_pipeline *pl, const struct gw_call *c,
+            const char *action, const char *refnr, gw_rc rc,
+            const char *detail)
 {
     struct gw_audit_entry e = {
         .system = c->who->label,
@@ -138,8 +136,8 @@ struct receipt {
     int64_t created_ms;      /* 0: now (a new case) */
 };
 
-static gw_rc
-esc(struct gw_buf *b, const char *s)
+gw_rc
+gw_pl_xml_escape(struct gw_buf *b, const char *s)
 {
     gw_rc rc = GW_OK;
 
@@ -156,12 +154,12 @@ esc(struct gw_buf *b, const char *s)
 }
 
 /* Appends <name value="v"/>, v escaped. */
-static gw_rc
-val(struct gw_buf *b, const char *name, const char *v)
+gw_rc
+gw_pl_xml_value(struct gw_buf *b, const char *name, const char *v)
 {
     gw_rc rc = gw_buf_appendf(b, "<%s value=\"", name);
     if (rc == GW_OK)
-        rc = esc(b, v);
+        rc = gw_pl_xml_escape(b, v);
     if (rc == GW_OK)
         rc = gw_buf_append_str(b, "\"/>");
     return rc;
@@ -197,11 +195,11 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
         "</eventCoding><source><name value=\"klasgw\"/>",
         now, uuid, r->f->event);
     if (rc == GW_OK)
-        rc = val(b, "endpoint", r->call->base);
+        rc = gw_pl_xml_value(b, "endpoint", r->call->base);
     if (rc == GW_OK)
         rc = gw_buf_append_str(b, "</source><response>");
     if (rc == GW_OK)
-        rc = val(b, "identifier", rid);
+        rc = gw_pl_xml_value(b, "identifier", rid);
     if (rc == GW_OK)
         rc = gw_buf_appendf(
             b,
@@ -211,7 +209,7 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
     if (rc == GW_OK)
         rc = gw_buf_append_str(b, "<fullUrl value=\"");
     if (rc == GW_OK)
-        rc = esc(b, r->call->base);
+        rc = gw_pl_xml_escape(b, r->call->base);
     if (rc == GW_OK)
         rc = gw_buf_appendf(
             b,
@@ -236,7 +234,7 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
         rc = gw_buf_append_str(b, "<input><type><text value=\"produkt\"/>"
                                   "</type>");
         if (rc == GW_OK)
-            rc = val(b, "valueString", r->drug);
+            rc = gw_pl_xml_value(b, "valueString", r->drug);
         if (rc == GW_OK)
             rc = gw_buf_append_str(b, "</input>");
     }
@@ -296,6 +294,7 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     struct gw_store_outbox_new ob[2];
     struct gw_audit_entry au;
     struct receipt rc_ctx;
+    struct gw_licence_info lic;
     enum gw_case_status from = GW_CASE_NONE, to;
     enum gw_case_event ev;
     struct gw_err err;
@@ -325,7 +324,7 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
         if (o.n == 0 && gw_outcome_add_rc(&o, rc, &err) != GW_OK)
             gw_log_err("event=outcome_failed");
         answer_outcome(a, rc, &o);
-        audit(pl, c, "submit", NULL, rc, "invalid message");
+        gw_pl_audit(pl, c, "submit", NULL, rc, "invalid message");
         goto out;
     }
 
@@ -339,7 +338,7 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
             gw_err_set(&err, GW_EDUPLICATE, "Bundle.identifier",
                        "message id already used for different content");
             gw_answer_error(a, GW_EDUPLICATE, &err);
-            audit(pl, c, f.event, res.refnr, GW_EDUPLICATE, NULL);
+            gw_pl_audit(pl, c, f.event, res.refnr, GW_EDUPLICATE, NULL);
         } else {
             answer_stored(a, &res, &pl->o.limits);
         }
@@ -363,7 +362,7 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
                        rc == GW_EGONE ? "the case has been removed"
                                       : "no case with that referensnummer");
             gw_answer_error(a, rc, &err);
-            audit(pl, c, f.event, NULL, rc, NULL);
+            gw_pl_audit(pl, c, f.event, NULL, rc, NULL);
             goto out;
         }
         if (rc != GW_OK) {
@@ -422,6 +421,15 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
         strcmp(f.pharmacy_gln, c->who->gln ? c->who->gln : "") != 0)
         rc = gw_err_set(&err, GW_EFORBIDDEN, "Task.owner",
                         "a pharmacy applies in its own name (GLN)");
+    /* Consent to processing: a prescriber seen before must have renewed
+     * it when due; the first submission records it. */
+    if (rc == GW_OK && ev == GW_EV_SUBMIT) {
+        struct gw_consent cs;
+        rc = gw_store_consent_get(pl->o.store, f.prescriber_hsa, &cs);
+        if (rc == GW_OK && cs.known)
+            rc = gw_access_consent(cs.consented_ms, cs.last_applied_ms,
+                                   cs.last_active_ms, gw_clock_now_ms(), &err);
+    }
     /* The prescriber's authority, from HSA (outbound/), last: it may
      * cost a network round trip. */
     if (rc == GW_OK && pl->o.check_prescriber != NULL &&
@@ -430,7 +438,7 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
         rc = pl->o.check_prescriber(pl->o.check_ctx, &f, &err);
     if (rc != GW_OK) {
         gw_answer_error(a, rc, &err);
-        audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc, err.detail);
+        gw_pl_audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc, err.detail);
         goto out;
     }
 
@@ -498,6 +506,25 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
         rc_ctx.drug = cur.drug_name;
         rc_ctx.created_ms = cur.created_ms;
     }
+    memset(&lic, 0, sizeof(lic));
+    if (ev == GW_EV_SUBMIT) {
+        lic.nplid = f.nplid[0] ? f.nplid : NULL;
+        lic.product_name = f.drug_name;
+        lic.substances = f.substances;
+        lic.form = f.form;
+        lic.strength = f.strength;
+        lic.holder = f.holder;
+        lic.country = f.country;
+        lic.atc = f.atc[0] ? f.atc : NULL;
+        lic.general_level = f.general_level[0] ? f.general_level : NULL;
+        lic.total_amount = strtod(f.total_amount, NULL);
+        lic.amount_unit = f.amount_unit;
+        w.licence = &lic;
+    } else if (ev == GW_EV_GRANT) {
+        lic.valid_from = f.validity_start;
+        lic.valid_to = f.validity_end;
+        w.licence = &lic;
+    }
     w.row = row;
 
     /* What must leave the gateway because of this event. */
@@ -544,11 +571,22 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     rc = gw_store_write(pl->o.store, &w, &res);
     if (rc != GW_OK) {
         gw_answer_error(a, rc, &res.err);
-        audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc,
+        gw_pl_audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc,
               res.err.detail);
         goto out;
     }
     answer_stored(a, &res, &pl->o.limits);
+    if ((ev == GW_EV_APPLY || ev == GW_EV_REAPPLY) && f.pharmacy_name[0]) {
+        /* The pharmacy as it names itself becomes findable (Sök apotek). */
+        struct gw_pharmacy ph;
+        memset(&ph, 0, sizeof(ph));
+        snprintf(ph.gln, sizeof(ph.gln), "%s", f.pharmacy_gln);
+        snprintf(ph.name, sizeof(ph.name), "%s", f.pharmacy_name);
+        snprintf(ph.address, sizeof(ph.address), "%s", f.pharmacy_address);
+        snprintf(ph.city, sizeof(ph.city), "%s", f.pharmacy_city);
+        if (gw_store_pharmacy_put(pl->o.store, &ph) != GW_OK)
+            gw_log_warn("event=pharmacy_register_failed");
+    }
     gw_log_info("event=message kind=%s refnr=%s version=%ld status=%s%s",
                 f.event, res.refnr, res.version, row.status,
                 res.replayed ? " replayed=1" : "");
@@ -580,10 +618,10 @@ gw_pipeline_validate(struct gw_pipeline *pl, const struct gw_call *c,
 /* --- reads ------------------------------------------------------------ */
 
 /* The case row and whether the caller may see it; on refusal a is set. */
-static gw_rc
-case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
-              const char *refnr, int found_by_lookup, struct gw_case_row *row,
-              int *redact, struct gw_answer *a)
+gw_rc
+gw_pl_case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
+                    const char *refnr, int found_by_lookup,
+                    struct gw_case_row *row, int *redact, struct gw_answer *a)
 {
     struct gw_case_access ca;
     struct gw_err err;
@@ -611,16 +649,17 @@ case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc != GW_OK) {
         /* A refusal says nothing about the case itself. */
         gw_answer_error(a, rc, &err);
-        audit(pl, c, "read", rc == GW_ENOTFOUND ? NULL : refnr, rc, NULL);
+        gw_pl_audit(pl, c, "read", rc == GW_ENOTFOUND ? NULL : refnr, rc, NULL);
         gw_case_row_release(row);
     }
     return rc;
 }
 
-static gw_rc
-case_view(struct gw_pipeline *pl, const struct gw_call *c,
-          const struct gw_case_row *row, const char *status, long version,
-          int64_t updated_ms, int redact, struct gw_fhir_doc **view)
+gw_rc
+gw_pl_case_view(struct gw_pipeline *pl, const struct gw_call *c,
+                const struct gw_case_row *row, const char *status,
+                long version, int64_t updated_ms, int redact,
+                struct gw_fhir_doc **view)
 {
     char *kind = NULL, *xml = NULL;
     size_t len = 0;
@@ -667,7 +706,7 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
         gw_answer_error(a, GW_ENOTFOUND, &err);
         return;
     }
-    if (case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
+    if (gw_pl_case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
         return;
     status = row.status;
     updated = row.updated_ms;
@@ -683,13 +722,13 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
     } else {
         version = row.version;
     }
-    rc = case_view(pl, c, &row, status, version, updated, redact, &view);
+    rc = gw_pl_case_view(pl, c, &row, status, version, updated, redact, &view);
     if (rc == GW_OK)
         rc = gw_view_pick(view, type, id, &a->doc);
     if (rc == GW_ENOTFOUND && redact) {
         /* Present in the full view: hidden from pharmacies. */
         struct gw_fhir_doc *full = NULL;
-        if (case_view(pl, c, &row, status, version, updated, 0, &full) ==
+        if (gw_pl_case_view(pl, c, &row, status, version, updated, 0, &full) ==
                 GW_OK &&
             gw_view_has(full, type, id))
             rc = gw_err_set(&err, GW_EFORBIDDEN, NULL,
@@ -700,12 +739,12 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
         if (err.rc == GW_OK)
             gw_err_set(&err, rc, NULL, "no such resource");
         gw_answer_error(a, rc, &err);
-        audit(pl, c, "read", refnr, rc, type);
+        gw_pl_audit(pl, c, "read", refnr, rc, type);
         goto out;
     }
     a->status = 200;
     set_version_headers(a, refnr, version, updated);
-    audit(pl, c, "read", refnr, GW_OK, type);
+    gw_pl_audit(pl, c, "read", refnr, GW_OK, type);
 out:
     free(h);
     gw_fhir_doc_free(view);
@@ -724,7 +763,7 @@ gw_pipeline_history(struct gw_pipeline *pl, const struct gw_call *c,
     gw_rc rc;
 
     memset(a, 0, sizeof(*a));
-    if (case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
+    if (gw_pl_case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
         return;
     rc = gw_store_case_history(pl->o.store, refnr, &h, &nh);
     if (rc == GW_OK)
@@ -733,7 +772,7 @@ gw_pipeline_history(struct gw_pipeline *pl, const struct gw_call *c,
     for (size_t i = nh; rc == GW_OK && i-- > 0;) {
         struct gw_fhir_doc *view = NULL;
         char url[80];
-        rc = case_view(pl, c, &row, h[i].to_status, h[i].version, h[i].at_ms,
+        rc = gw_pl_case_view(pl, c, &row, h[i].to_status, h[i].version, h[i].at_ms,
                        redact, &view);
         snprintf(url, sizeof(url), "Task/%s", refnr);
         if (rc == GW_OK)
@@ -749,7 +788,7 @@ gw_pipeline_history(struct gw_pipeline *pl, const struct gw_call *c,
         gw_answer_error(a, rc, NULL);
     else
         a->status = 200;
-    audit(pl, c, "history", refnr, rc, NULL);
+    gw_pl_audit(pl, c, "history", refnr, rc, NULL);
     gw_bundle_free(b);
     free(h);
     gw_case_row_release(&row);
@@ -828,7 +867,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
             gw_err_set(&err, GW_EUNAUTH, NULL,
                        "the EHR must name its user (X-Klasgw-User)");
             gw_answer_error(a, GW_EUNAUTH, &err);
-            audit(pl, c, "search", NULL, GW_EUNAUTH, NULL);
+            gw_pl_audit(pl, c, "search", NULL, GW_EUNAUTH, NULL);
             return;
         }
         cq.prescriber_hsa = c->who->user; /* Mina ärenden */
@@ -845,7 +884,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     default:
         gw_err_set(&err, GW_EFORBIDDEN, NULL, "an operator reads no cases");
         gw_answer_error(a, GW_EFORBIDDEN, &err);
-        audit(pl, c, "search", NULL, GW_EFORBIDDEN, NULL);
+        gw_pl_audit(pl, c, "search", NULL, GW_EFORBIDDEN, NULL);
         return;
     }
     rc = gw_store_case_search(pl->o.store, &cq, &rows, &n);
@@ -868,7 +907,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
             continue;
         if (gw_access_read(c->who, &ca, matched, &redact, NULL) != GW_OK)
             continue;
-        rc = case_view(pl, c, &rows[i], rows[i].status, rows[i].version,
+        rc = gw_pl_case_view(pl, c, &rows[i], rows[i].status, rows[i].version,
                        rows[i].updated_ms, redact, &view);
         if (rc == GW_OK)
             rc = gw_bundle_add(b, view, "Task", rows[i].refnr, "match", NULL,
@@ -878,7 +917,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
         gw_fhir_doc_free(view);
         if (rc == GW_OK) {
             total++;
-            audit(pl, c, "search", rows[i].refnr, GW_OK, NULL);
+            gw_pl_audit(pl, c, "search", rows[i].refnr, GW_OK, NULL);
         }
     }
     if (rc == GW_OK) {
@@ -890,7 +929,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     else
         a->status = 200;
     if (total == 0)
-        audit(pl, c, "search", NULL, rc, "no hits");
+        gw_pl_audit(pl, c, "search", NULL, rc, "no hits");
     gw_bundle_free(b);
     gw_case_rows_free(rows, n);
 }
@@ -912,11 +951,11 @@ sub_doc(const struct gw_subscription *s, struct gw_fhir_doc **out)
         rc = gw_buf_append_str(&b, "<reason value=\"KLAS notifications for "
                                    "the pharmacy\"/>");
     if (rc == GW_OK)
-        rc = val(&b, "criteria", s->criteria);
+        rc = gw_pl_xml_value(&b, "criteria", s->criteria);
     if (rc == GW_OK)
         rc = gw_buf_append_str(&b, "<channel><type value=\"rest-hook\"/>");
     if (rc == GW_OK)
-        rc = val(&b, "endpoint", s->endpoint);
+        rc = gw_pl_xml_value(&b, "endpoint", s->endpoint);
     if (rc == GW_OK)
         rc = gw_buf_append_str(&b, "</channel></Subscription>");
     gw_err_clear(&err);
@@ -938,7 +977,7 @@ pharmacy_only(struct gw_pipeline *pl, const struct gw_call *c,
     gw_err_set(&err, GW_EFORBIDDEN, NULL,
                "subscriptions are for pharmacies");
     gw_answer_error(a, GW_EFORBIDDEN, &err);
-    audit(pl, c, "subscription", NULL, GW_EFORBIDDEN, NULL);
+    gw_pl_audit(pl, c, "subscription", NULL, GW_EFORBIDDEN, NULL);
     return 0;
 }
 
@@ -994,7 +1033,7 @@ gw_pipeline_sub_create(struct gw_pipeline *pl, const struct gw_call *c,
         snprintf(a->location, sizeof(a->location), "Subscription/%s", s.id);
         snprintf(a->etag, sizeof(a->etag), "W/\"1\"");
     }
-    audit(pl, c, "subscription-create", NULL, rc, NULL);
+    gw_pl_audit(pl, c, "subscription-create", NULL, rc, NULL);
     gw_fhir_doc_free(doc);
 }
 
@@ -1041,5 +1080,5 @@ gw_pipeline_sub_delete(struct gw_pipeline *pl, const struct gw_call *c,
         gw_answer_error(a, rc, &err);
     else
         a->status = 204;
-    audit(pl, c, "subscription-delete", NULL, rc, NULL);
+    gw_pl_audit(pl, c, "subscription-delete", NULL, rc, NULL);
 }

@@ -101,6 +101,26 @@ static const char *const migrations[] = {
     "CREATE TABLE purge_log ("
     "  id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,"
     "  motivations INTEGER NOT NULL, decided INTEGER NOT NULL);",
+    /* 2: the licence behind a case (product, amount, validity), what was
+     * dispensed against it, and each prescriber's consent. */
+    "CREATE TABLE licences ("
+    "  case_id INTEGER PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE,"
+    "  nplid TEXT, product_name TEXT, substances TEXT, form TEXT,"
+    "  strength TEXT, holder TEXT, country TEXT, atc TEXT,"
+    "  general_level TEXT, total_amount REAL, amount_unit TEXT,"
+    "  valid_from TEXT, valid_to TEXT);"
+    "CREATE INDEX licences_nplid ON licences(nplid);"
+    "CREATE TABLE dispensings ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+    "  gln TEXT NOT NULL, amount REAL NOT NULL, dispensed_on TEXT NOT NULL,"
+    "  kind TEXT NOT NULL, at_ms INTEGER NOT NULL);"
+    "CREATE INDEX dispensings_case ON dispensings(case_id);"
+    "CREATE TABLE prescribers ("
+    "  hsa TEXT PRIMARY KEY, consented_ms INTEGER, last_applied_ms INTEGER,"
+    "  last_active_ms INTEGER);"
+    "CREATE INDEX cases_patient ON cases(patient_id)"
+    "  WHERE patient_id IS NOT NULL;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -894,6 +894,11 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
         c->pharmacy = resolve(c, c->task, "f:owner/f:reference");
     text(c, c->pharmacy, "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
          f->pharmacy_gln, sizeof(f->pharmacy_gln));
+    text(c, c->pharmacy, "f:name", f->pharmacy_name, sizeof(f->pharmacy_name));
+    text(c, c->pharmacy, "f:address[1]/f:line[1]", f->pharmacy_address,
+         sizeof(f->pharmacy_address));
+    text(c, c->pharmacy, "f:address[1]/f:city", f->pharmacy_city,
+         sizeof(f->pharmacy_city));
     pat = c->patient ? c->patient : resolve(c, c->task, "f:for/f:reference");
     if (is(pat, "Patient"))
         patient_id(c, pat, f->patient_id, sizeof(f->patient_id));
@@ -908,6 +913,34 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
                   sizeof(f->drug_name)))
             text(c, c->mr, "f:medicationCodeableConcept/f:text", f->drug_name,
                  sizeof(f->drug_name));
+        text(c, c->mr,
+             "f:extension[@url='" EXT "klas-general-level']/f:valueCode",
+             f->general_level, sizeof(f->general_level));
+        text(c, c->mr, "f:dispenseRequest/f:quantity/f:value",
+             f->total_amount, sizeof(f->total_amount));
+        if (!text(c, c->mr, "f:dispenseRequest/f:quantity/f:unit",
+                  f->amount_unit, sizeof(f->amount_unit)))
+            text(c, c->mr, "f:dispenseRequest/f:quantity/f:code",
+                 f->amount_unit, sizeof(f->amount_unit));
+        text(c, c->med,
+             "f:code/f:coding[f:system/@value='" SYS_NPL "']/f:code",
+             f->nplid, sizeof(f->nplid));
+        text(c, c->med,
+             "f:code/f:coding[f:system/@value='" SYS_ATC "']/f:code", f->atc,
+             sizeof(f->atc));
+        text(c, c->med, "f:form/f:text", f->form, sizeof(f->form));
+        if (!text(c, c->med,
+                  "f:extension[@url='" EXT "klas-strength']/f:valueString",
+                  f->strength, sizeof(f->strength)))
+            text(c, c->med,
+                 "f:ingredient[1]/f:strength/f:numerator/f:value",
+                 f->strength, sizeof(f->strength));
+        text(c, c->med, "f:manufacturer/f:display", f->holder,
+             sizeof(f->holder));
+        text(c, c->med,
+             "f:extension[@url='" EXT "klas-approval']/f:extension[@url="
+             "'country']/f:valueString",
+             f->country, sizeof(f->country));
         if (c->med != NULL) {
             xmlXPathObjectPtr r = xmlXPathNodeEval(
                 c->med,
