@@ -359,6 +359,10 @@ gw_fhir_api(struct gw_req *r)
     } else {
         af = accept_format(MHD_lookup_connection_value(
             r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+        /* $print answers HTML; its refusals come as JSON. */
+        if (af < 0 && r->route == GW_ROUTE_CASE_OPERATION &&
+            strstr(url, "/$print") != NULL)
+            af = GW_FHIR_SNIFF;
         if (af < 0) {
             r->out_fmt = GW_FHIR_JSON;
             return fail(r, GW_ENOTACCEPTABLE, NULL,
@@ -390,7 +394,7 @@ gw_fhir_api(struct gw_req *r)
         }
         return send_answer(r, &a, 0);
     }
-    if (post) {
+    if (post && r->route != GW_ROUTE_CONSENT) {
         if (in_fmt == GW_FHIR_SNIFF)
             return fail(r, GW_EMEDIATYPE, NULL,
                         "send application/fhir+json or application/fhir+xml");
