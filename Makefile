@@ -45,6 +45,10 @@ fuzz: deps
 	    if [ $$rc -ne 0 ]; then tail -40 $$w.log; ls $$w/crash-* 2>/dev/null; exit 1; fi; \
 	    rm -rf $$w $$w.log; done
 
+# A walk through two cases against the gateway `make run` started.
+demo:
+	@bash scripts/demo.sh
+
 bench: build
 	@bash tests/bench/run-all.sh $(BUILD)
 
