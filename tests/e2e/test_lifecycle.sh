@@ -45,6 +45,15 @@ if ! python3 "$GW_SOURCE_DIR/tests/e2e/lifecycle.py" run "$port" "$hook" \
     echo "--- gateway log" >&2; tail -30 "$work/gw.log" >&2
     exit 1
 fi
+# A clean stop: SIGTERM finishes in flight and exits 0 (under ASan: no
+# leak, no error report).
+kill -TERM "$gw"
+rc=0; wait "$gw" || rc=$?
+gw=
+[ "$rc" -eq 0 ] || { echo "FAIL: serve exited $rc on SIGTERM" >&2; tail -40 "$work/gw.log" >&2; exit 1; }
+if grep -q "ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer" "$work/gw.log"; then
+    echo "FAIL: sanitizer report" >&2; grep -A30 "Sanitizer\|runtime error" "$work/gw.log" >&2; exit 1
+fi
 "$KLASGW" -c "$work/gw.conf" audit verify >/dev/null \
     || { echo "FAIL: audit chain broken" >&2; exit 1; }
 # No personal data in the log: the personnummer of the examples.
