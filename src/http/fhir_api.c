@@ -108,7 +108,11 @@ send_answer(struct gw_req *r, struct gw_answer *a, int minimal)
     enum MHD_Result ret;
     gw_rc rc = GW_OK;
 
-    if (a->doc != NULL && !(minimal && a->status < 300))
+    if (a->body != NULL && !(minimal && a->status < 300)) {
+        body = a->body; /* already in r->out_fmt */
+        len = a->body_len;
+        a->body = NULL;
+    } else if (a->doc != NULL && !(minimal && a->status < 300))
         rc = r->out_fmt == GW_FHIR_XML ? gw_fhir_to_xml(a->doc, &body, &len)
                                        : gw_fhir_to_json(a->doc, &body, &len);
     if (rc != GW_OK) {
@@ -335,7 +339,7 @@ gw_fhir_api(struct gw_req *r)
     int post = strcmp(r->method, "POST") == 0;
     int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
     enum gw_fhir_format in_fmt = GW_FHIR_SNIFF;
-    struct gw_call c = {&r->who, r->base, r->id};
+    struct gw_call c = {&r->who, r->base, r->id, GW_FHIR_JSON};
     struct gw_answer a;
     int af;
 
@@ -374,6 +378,7 @@ gw_fhir_api(struct gw_req *r)
                                                : GW_FHIR_JSON;
     }
 
+    c.fmt = r->out_fmt;
     if (r->route == GW_ROUTE_METADATA) {
         memset(&a, 0, sizeof(a));
         a.status = 200;

@@ -445,6 +445,7 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
     if (h->tls_cert != NULL)
         h->d = MHD_start_daemon(
             flags, (uint16_t)cfg->server_port, NULL, NULL, on_request, h,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
             MHD_OPTION_SOCK_ADDR, sa,
             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->server_threads,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server_max_connections,
@@ -453,13 +454,13 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)cfg->server_max_header_bytes + 16384,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
             MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
             MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert,
             MHD_OPTION_HTTPS_MEM_TRUST, h->tls_ca, MHD_OPTION_END);
     else
         h->d = MHD_start_daemon(
             flags, (uint16_t)cfg->server_port, NULL, NULL, on_request, h,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
             MHD_OPTION_SOCK_ADDR, sa,
             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->server_threads,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server_max_connections,
@@ -467,8 +468,7 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
             (unsigned)cfg->server_connection_timeout_s,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)cfg->server_max_header_bytes + 16384,
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
     if (h->d == NULL) {
         gw_http_stop(h);
         return gw_err_set(err, GW_EIO, "server.port",

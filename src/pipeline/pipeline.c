@@ -48,6 +48,7 @@ gw_pipeline_new(const struct gw_pipeline_opts *o, struct gw_pipeline **out)
     if (pl == NULL)
         return GW_ENOMEM;
     pl->o = *o;
+    pthread_mutex_init(&pl->cache_mu, NULL);
     *out = pl;
     return GW_OK;
 }
@@ -55,13 +56,66 @@ gw_pipeline_new(const struct gw_pipeline_opts *o, struct gw_pipeline **out)
 void
 gw_pipeline_free(struct gw_pipeline *pl)
 {
+    if (pl == NULL)
+        return;
+    for (int i = 0; i < GW_VIEW_CACHE_SLOTS; i++)
+        free(pl->cache[i].body);
+    pthread_mutex_destroy(&pl->cache_mu);
     free(pl);
+}
+
+static unsigned
+key_slot(const char *key)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+
+    for (; *key; key++)
+        h = (h ^ (unsigned char)*key) * 16777619u;
+    return h % GW_VIEW_CACHE_SLOTS;
+}
+
+/* A copy of the cached body for key, or NULL. */
+static char *
+cache_get(struct gw_pipeline *pl, const char *key, size_t *len)
+{
+    struct gw_view_cache_slot *s = &pl->cache[key_slot(key)];
+    char *copy = NULL;
+
+    pthread_mutex_lock(&pl->cache_mu);
+    if (s->body != NULL && strcmp(s->key, key) == 0 &&
+        (copy = malloc(s->len + 1)) != NULL) {
+        memcpy(copy, s->body, s->len + 1);
+        *len = s->len;
+    }
+    pthread_mutex_unlock(&pl->cache_mu);
+    return copy;
+}
+
+static void
+cache_put(struct gw_pipeline *pl, const char *key, const char *body,
+          size_t len)
+{
+    struct gw_view_cache_slot *s = &pl->cache[key_slot(key)];
+    char *copy;
+
+    if (len > GW_VIEW_CACHE_MAX_BODY || strlen(key) >= sizeof(s->key) ||
+        (copy = malloc(len + 1)) == NULL)
+        return;
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    pthread_mutex_lock(&pl->cache_mu);
+    free(s->body);
+    snprintf(s->key, sizeof(s->key), "%s", key);
+    s->body = copy;
+    s->len = len;
+    pthread_mutex_unlock(&pl->cache_mu);
 }
 
 void
 gw_answer_release(struct gw_answer *a)
 {
     gw_fhir_doc_free(a->doc);
+    free(a->body);
     memset(a, 0, sizeof(*a));
 }
 
@@ -310,16 +364,10 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     gw_err_clear(&err);
     gw_outcome_init(&o);
 
-    rc = gw_validate_bytes(pl->o.validator, body, len, &pl->o.limits, NULL,
-                           &o, NULL);
-    if (rc == GW_OK || rc == GW_EVALIDATION) {
-        /* Parse once more, keeping the document and its facts. */
-        gw_outcome_release(&o);
-        gw_outcome_init(&o);
-        rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, &doc, &err);
-        if (rc == GW_OK)
-            rc = gw_validate_doc_facts(pl->o.validator, doc, NULL, &o, &f);
-    }
+    /* Parse once; the validation walk also collects the facts. */
+    rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, &doc, &err);
+    if (rc == GW_OK)
+        rc = gw_validate_doc_facts(pl->o.validator, doc, NULL, &o, &f);
     if (rc != GW_OK) {
         if (o.n == 0 && gw_outcome_add_rc(&o, rc, &err) != GW_OK)
             gw_log_err("event=outcome_failed");
@@ -689,7 +737,7 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
     struct gw_fhir_doc *view = NULL;
     struct gw_history_row *h = NULL;
     size_t nh = 0;
-    char refnr[16];
+    char refnr[16], key[400];
     const char *status;
     int64_t updated;
     int redact = 1;
@@ -722,9 +770,20 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
     } else {
         version = row.version;
     }
+    snprintf(key, sizeof(key), "%s|%ld|%d|%s|%s|%d|%s", refnr, version,
+             redact, type, id, (int)c->fmt, c->base);
+    if ((a->body = cache_get(pl, key, &a->body_len)) != NULL) {
+        rc = GW_OK;
+        goto found;
+    }
     rc = gw_pl_case_view(pl, c, &row, status, version, updated, redact, &view);
     if (rc == GW_OK)
         rc = gw_view_pick(view, type, id, &a->doc);
+    if (rc == GW_OK &&
+        (c->fmt == GW_FHIR_XML
+             ? gw_fhir_to_xml(a->doc, &a->body, &a->body_len)
+             : gw_fhir_to_json(a->doc, &a->body, &a->body_len)) == GW_OK)
+        cache_put(pl, key, a->body, a->body_len);
     if (rc == GW_ENOTFOUND && redact) {
         /* Present in the full view: hidden from pharmacies. */
         struct gw_fhir_doc *full = NULL;
@@ -742,6 +801,7 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
         gw_pl_audit(pl, c, "read", refnr, rc, type);
         goto out;
     }
+found:
     a->status = 200;
     set_version_headers(a, refnr, version, updated);
     gw_pl_audit(pl, c, "read", refnr, GW_OK, type);

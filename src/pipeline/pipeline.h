@@ -66,6 +66,9 @@ struct gw_answer {
     int status;              /* HTTP status */
     gw_rc rc;                /* GW_OK or the refusal */
     struct gw_fhir_doc *doc; /* body; NULL: none */
+    char *body;              /* or the body already in the call's format
+                                (owned; from the view cache) */
+    size_t body_len;
     char etag[32];           /* W/"3", or "" */
     char location[160];      /* relative: Task/2026123456/_history/3 */
     char last_modified[40];  /* RFC 1123 date, or "" */
@@ -80,6 +83,7 @@ struct gw_call {
     const struct gw_principal *who;
     const char *base;        /* FHIR base URL for fullUrl and links */
     const char *request_id;  /* for the audit detail */
+    enum gw_fhir_format fmt; /* the answer's format (JSON or XML) */
 };
 
 /*

@@ -10,8 +10,25 @@
 #include "pipeline/pipeline.h"
 #include "store/store.h"
 
+#include <pthread.h>
+
+/*
+ * Rendered resources of case views, by case version: a version never
+ * changes, so an entry never goes stale; a new version has a new key.
+ * Direct-mapped, small bodies only, so it stays a few MiB.
+ */
+#define GW_VIEW_CACHE_SLOTS 1024
+#define GW_VIEW_CACHE_MAX_BODY (32 * 1024)
+struct gw_view_cache_slot {
+    char key[200];
+    char *body;
+    size_t len;
+};
+
 struct gw_pipeline {
     struct gw_pipeline_opts o;
+    pthread_mutex_t cache_mu;
+    struct gw_view_cache_slot cache[GW_VIEW_CACHE_SLOTS];
 };
 
 /* Queues an audit record of this call (committed with the next batch). */

@@ -143,6 +143,15 @@ gw_store_rc(sqlite3 *db, int src, const char *what)
     return GW_ESTORE;
 }
 
+void
+gw_store_conn_idle(struct conn *c)
+{
+    for (sqlite3_stmt *p = sqlite3_next_stmt(c->db, NULL); p != NULL;
+         p = sqlite3_next_stmt(c->db, p))
+        if (sqlite3_stmt_busy(p))
+            sqlite3_reset(p);
+}
+
 gw_rc
 gw_store_exec(struct conn *c, const char *sql)
 {
@@ -150,7 +159,12 @@ gw_store_exec(struct conn *c, const char *sql)
     int src = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
 
     if (src != SQLITE_OK) {
-        gw_log_err("event=sqlite_exec_error code=%d msg=%s", src,
+        char what[48];
+        snprintf(what, sizeof(what), "%.40s", sql);
+        for (char *p = what; *p; p++)
+            if (*p == ' ' || *p == '\n' || *p == '"')
+                *p = '_';
+        gw_log_err("event=sqlite_exec_error code=%d sql=%s msg=%s", src, what,
                    gw_log_quote(msg));
         sqlite3_free(msg);
         return src == SQLITE_BUSY ? GW_EBUSY : GW_ESTORE;
@@ -433,6 +447,9 @@ gw_store_reader_take(struct gw_store *st)
 void
 gw_store_reader_give(struct gw_store *st, struct conn *c)
 {
+    /* A statement left mid-result would pin the reader's snapshot (and
+     * keep the WAL from being checkpointed): end them all here. */
+    gw_store_conn_idle(c);
     pthread_mutex_lock(&st->rmu);
     st->free_idx[st->nfree++] = (int)(c - st->readers);
     pthread_cond_signal(&st->rcv);

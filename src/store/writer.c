@@ -662,6 +662,7 @@ run_batch(struct gw_store *st, struct wreq *batch, int n)
         }
         (void)step_once(c, SQL_RELEASE);
     }
+    gw_store_conn_idle(c);
     if (rc == GW_OK && gw_store_exec(c, "COMMIT") != GW_OK) {
         (void)gw_store_exec(c, "ROLLBACK");
         rc = GW_ESTORE;
