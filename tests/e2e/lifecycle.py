@@ -362,6 +362,58 @@ def run(port, hookport, hooklog, db, srcdir):
         check(s == 200 and p["parameter"][0]["valueBoolean"] is want,
               "general licence, %s: covered=%s" % (what, want))
 
+    # --- general licence at region level, beredskap, rejections ---------
+    s, d = gw.message(DOC1, ex.get("motivation-generell-region"))
+    rref, _ = receipt(s, d, "region submit")
+    gw.message(APO1, ex.get("application-generell", rref))
+    gw.message(LV, ex.get("application-registered", rref))
+    s, d = gw.message(LV, ex.get("decision-bev", rref, v=validity))
+    check(receipt(s, d, "region grant")[1] == "Bev", "region: Bev")
+    for unit, want, what in [
+            ("SE2321000016-VARD", True, "any unit of the region"),
+            ("SE5566778899-PRIV", False,
+             "a private provider under contract (own organisation number)")]:
+        s, p = gw.call("GET", "/$check-licence?product=%s&unit=%s"
+                       % (prod, unit), APO1)
+        check(p["parameter"][0]["valueBoolean"] is want,
+              "region licence, %s: covered=%s" % (what, want))
+    s, p = gw.call("GET", "/$check-licence?product=%s&patient=%s"
+                   % (prod, "201006302226"), APO1)
+    check(p["parameter"][0]["valueBoolean"] is False,
+          "a general licence does not cover prescriptions")
+    s, d = gw.message(DOC1, ex.get("motivation-beredskap"))
+    bref, _ = receipt(s, d, "beredskap submit")
+    gw.message(APO1, ex.get("application-generell", bref))
+    gw.message(LV, ex.get("application-registered", bref))
+    s, d = gw.message(LV, ex.get("decision-bev", bref, v=validity))
+    check(receipt(s, d, "beredskap grant")[1] == "Bev", "beredskap: Bev")
+    s, p = gw.call("GET", "/$check-licence?product=%s&patient=%s"
+                   % (prod, "201006302226"), APO1)
+    params = {x["name"]: x for x in p["parameter"]}
+    check(params["covered"]["valueBoolean"] is True and
+          params["beredskap"]["valueBoolean"] is True,
+          "a beredskap licence covers a prescription for anyone")
+    for example, code in (("decision-avs", "Avs"), ("decision-avi", "Avi")):
+        s, d = gw.message(DOC1, ex.get("motivation-enskild-searched"))
+        xref, _ = receipt(s, d, "submit for " + code)
+        gw.message(APO1, ex.get("application-enskild", xref))
+        gw.message(LV, ex.get("application-registered", xref))
+        s, d = gw.message(LV, ex.get(example, xref))
+        check(receipt(s, d, code)[1] == code, "decided: " + code)
+        refused(gw, db, 409, "ESTATE", "re-applying on a " + code,
+                lambda: gw.message(APO1, ex.get(
+                    "application-reapply", None,
+                    b=lambda m: res(m, "Task")[0]["basedOn"][0]["identifier"]
+                    .update(value=xref))))
+    # 36 months after the grant a new motivation is needed.
+    con = sqlite3.connect(db, timeout=10)
+    con.execute("UPDATE cases SET decided_ms = 1000 WHERE refnr = ?", (ref,))
+    con.commit()
+    con.close()
+    refused(gw, db, 409, "ESTATE", "re-applying 36 months after the grant",
+            lambda: gw.message(APO1, ex.get("application-reapply", None,
+                                            b=basis)))
+
     # --- searches ------------------------------------------------------
     s, b = gw.call("GET", "/Medication?name=melat", DOC1)
     check(s == 200 and b["total"] >= 1 and
