@@ -386,6 +386,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     __atomic_sub_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) GW_PRINTF(2, 0);
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
