@@ -353,7 +353,10 @@ gw_fhir_api(struct gw_req *r)
         in_fmt = content_format(ct);
     }
     /* The answer's format first, so that even refusals come in it. */
-    if (fmt != NULL) {
+    if (fmt != NULL && strcmp(fmt, "pdf") == 0 &&
+        r->route == GW_ROUTE_CASE_OPERATION) {
+        r->out_fmt = GW_FHIR_JSON; /* $print as PDF; refusals as JSON */
+    } else if (fmt != NULL) {
         r->out_fmt = format_of_mime(fmt, strlen(fmt));
         if (r->out_fmt == GW_FHIR_SNIFF) {
             r->out_fmt = GW_FHIR_JSON;
@@ -528,12 +531,18 @@ gw_fhir_api(struct gw_req *r)
         if (strcmp(op, "print") == 0) {
             char *html = NULL;
             size_t len = 0;
-            gw_pipeline_print(r->h->o.pipeline, &c, id, &html, &len, &a);
+            const char *acc = MHD_lookup_connection_value(
+                r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+            int pdf = (fmt != NULL && strcmp(fmt, "pdf") == 0) ||
+                      (acc != NULL && strstr(acc, "application/pdf") != NULL);
+            gw_pipeline_print(r->h->o.pipeline, &c, id, pdf, &html, &len, &a);
             if (html == NULL)
                 return send_answer(r, &a, 0);
             gw_answer_release(&a);
-            return gw_http_send(r, 200, "text/html; charset=utf-8", html,
-                                len);
+            return gw_http_send(r, 200,
+                                pdf ? "application/pdf"
+                                    : "text/html; charset=utf-8",
+                                html, len);
         }
         return fail(r, GW_ENOTFOUND, NULL, "no such operation");
     }

@@ -497,9 +497,11 @@ gw_view_param(const struct gw_fhir_doc *doc, const char *name, char *buf,
     return 0;
 }
 
+gw_rc gw_view_pdf_from_html(const void *html_doc, char **pdf, size_t *len);
+
 gw_rc
 gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
-              char **html, size_t *len)
+              int pdf, char **html, size_t *len)
 {
     xmlDocPtr out = apply(v, v->print, gw_fhir_doc_xml(view), NULL);
     xmlChar *mem = NULL;
@@ -509,6 +511,11 @@ gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
     *len = 0;
     if (out == NULL)
         return GW_EINTERNAL;
+    if (pdf) {
+        gw_rc rc = gw_view_pdf_from_html(out, html, len);
+        xmlFreeDoc(out);
+        return rc;
+    }
     if (xsltSaveResultToString(&mem, &n, out, v->print) != 0 || mem == NULL) {
         xmlFreeDoc(out);
         return GW_EINTERNAL;

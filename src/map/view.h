@@ -93,10 +93,11 @@ int gw_view_value(const struct gw_fhir_doc *doc, const char *path, char *buf,
 int gw_view_param(const struct gw_fhir_doc *doc, const char *name, char *buf,
                   size_t size);
 
-/* Every field of a case view as printable HTML (xslt/print-html.xsl), the
- * prescriber's receipt and archive copy. Caller frees *html. */
+/* Every field of a case view as printable HTML (xslt/print-html.xsl), or
+ * that page laid out as an A4 PDF (pdf = 1): the prescriber's receipt
+ * and archive copy. Caller frees *out. */
 gw_rc gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
-                    char **html, size_t *len) GW_WARN_UNUSED;
+                    int pdf, char **out, size_t *len) GW_WARN_UNUSED;
 
 /* "Copy to a new motivation": the stored motivation as a new, pre-filled
  * motivation-submit message without identifiers

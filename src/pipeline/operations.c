@@ -598,7 +598,7 @@ gw_pipeline_pharmacy_search(struct gw_pipeline *pl, const struct gw_call *c,
 
 void
 gw_pipeline_print(struct gw_pipeline *pl, const struct gw_call *c,
-                  const char *refnr, char **html, size_t *len,
+                  const char *refnr, int pdf, char **html, size_t *len,
                   struct gw_answer *a)
 {
     struct gw_case_row row;
@@ -614,7 +614,7 @@ gw_pipeline_print(struct gw_pipeline *pl, const struct gw_call *c,
     rc = gw_pl_case_view(pl, c, &row, row.status, row.version, row.updated_ms,
                          redact, &view);
     if (rc == GW_OK)
-        rc = gw_view_print(pl->o.views, view, html, len);
+        rc = gw_view_print(pl->o.views, view, pdf, html, len);
     if (rc != GW_OK)
         gw_answer_error(a, rc, NULL);
     else

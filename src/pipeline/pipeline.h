@@ -161,10 +161,10 @@ void gw_pipeline_pharmacy_search(struct gw_pipeline *pl,
                                  const struct gw_pharmacy *q,
                                  struct gw_answer *a);
 
-/* Task/{id}/$print: printable HTML into *html (caller frees); on refusal
- * *html is NULL and a holds the OperationOutcome. */
+/* Task/{id}/$print: printable HTML (or PDF) into *out (caller frees); on
+ * refusal *out is NULL and a holds the OperationOutcome. */
 void gw_pipeline_print(struct gw_pipeline *pl, const struct gw_call *c,
-                       const char *refnr, char **html, size_t *len,
+                       const char *refnr, int pdf, char **out, size_t *len,
                        struct gw_answer *a);
 /* Task/{id}/$copy: a new motivation-submit message, pre-filled. */
 void gw_pipeline_copy(struct gw_pipeline *pl, const struct gw_call *c,

@@ -440,6 +440,10 @@ def run(port, hookport, hooklog, db, srcdir):
     html2 = html2.decode() if isinstance(html2, bytes) else str(html2)
     check(s == 200 and "Behandlingsindikation" not in html2,
           "a pharmacy's printout has no motivation")
+    s, pdf = gw.call("GET", "/Task/%s/$print?_format=pdf" % ref, DOC1,
+                     accept="application/pdf")
+    check(s == 200 and isinstance(pdf, bytes) and pdf.startswith(b"%PDF-")
+          and len(pdf) > 1000, "the printable copy as PDF")
     s, new = gw.call("GET", "/Task/%s/$copy" % ref, DOC1)
     check(s == 200 and "identifier" not in new and
           res(new, "Task")[0]["status"] == "draft" and

@@ -89,7 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Stylesheet results are checked by the codec inside view.c: a
      * refusal there is a clean error, a crash is a bug. */
     if (gw_view_case(views, xml, xn, &stamp, 0, &view) == GW_OK &&
-        gw_view_print(views, view, &html, &hn) == GW_OK)
+        gw_view_print(views, view, size & 1, &html, &hn) == GW_OK)
         free(html);
     if (gw_view_case(views, xml, xn, &stamp, 1, &red) == GW_OK &&
         !redaction_holds(red))
