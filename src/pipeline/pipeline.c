@@ -441,8 +441,6 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
                 c->who->role == GW_CLIENT_PHARMACY ? c->who->gln
                                                    : f.sender_hsa,
                 f.sender_clinic_hsa, &err);
-        else if (c->who->role == GW_CLIENT_PHARMACY && ev == GW_EV_SUPPLEMENT)
-            rc = GW_OK;
         if (rc == GW_OK && ev == GW_EV_REAPPLY) {
             char d[40];
             int y, m, dd, ty, tm, td;
@@ -460,11 +458,14 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
         f.sender_kind == 'O' && strcmp(f.sender_gln, c->who->gln) != 0)
         rc = gw_err_set(&err, GW_EFORBIDDEN, "Communication.sender",
                         "a pharmacy supplements in its own name");
-    if (rc == GW_OK && ev == GW_EV_SUBMIT && c->who->user != NULL &&
-        c->who->user[0] != '\0' && strcmp(c->who->user, f.prescriber_hsa) != 0)
+    /* The EHR's user must be the prescriber the message names. */
+    if (rc == GW_OK && c->who->role == GW_CLIENT_EHR && c->who->user != NULL &&
+        c->who->user[0] != '\0' &&
+        ((ev == GW_EV_SUBMIT && strcmp(c->who->user, f.prescriber_hsa) != 0) ||
+         (ev == GW_EV_SUPPLEMENT && strcmp(c->who->user, f.sender_hsa) != 0)))
         rc = gw_err_set(&err, GW_EFORBIDDEN, "Practitioner.identifier",
-                        "the prescriber of the motivation is not the user "
-                        "the EHR names");
+                        "the prescriber of the message is not the user the "
+                        "EHR names");
     if (rc == GW_OK && (ev == GW_EV_APPLY || ev == GW_EV_REAPPLY) &&
         strcmp(f.pharmacy_gln, c->who->gln ? c->who->gln : "") != 0)
         rc = gw_err_set(&err, GW_EFORBIDDEN, "Task.owner",

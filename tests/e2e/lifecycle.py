@@ -21,6 +21,7 @@ import uuid
 EHR = {"X-Klasgw-Client": "serial:SE2321000016-EHR1"}
 DOC1 = dict(EHR, **{"X-Klasgw-User": "SE2321000016-DOC1"})
 DOC2 = dict(EHR, **{"X-Klasgw-User": "SE2321000016-DOC2"})
+DOC3 = dict(EHR, **{"X-Klasgw-User": "SE2321000016-DOC3"})
 APO1 = {"X-Klasgw-Client": "SE7350000000-APO1"}
 APO2 = {"X-Klasgw-Client": "SE7350000000-APO2"}
 LV = {"X-Klasgw-Client": "SE2021004078-LISY"}
@@ -228,9 +229,12 @@ def run(port, hookport, hooklog, db, srcdir):
                     i["value"] = "SE2321000016-ANNAN"
         for p in res(m, "Practitioner"):
             p["identifier"][0]["value"] = "SE2321000016-DOC3"
-    refused(gw, db, 403, "EFORBIDDEN", "a prescriber of another clinic",
-            lambda: gw.message(DOC1, ex.get("supplement-by-prescriber", ref,
-                                            o=other_clinic)))
+    d = refused(gw, db, 403, "EFORBIDDEN", "a prescriber of another clinic",
+                lambda: gw.message(DOC3, ex.get("supplement-by-prescriber",
+                                                ref, o=other_clinic)))
+    check("colleague" in json.dumps(d), "the refusal names the rule")
+    refused(gw, db, 403, "EFORBIDDEN", "a supplement in another's name",
+            lambda: gw.message(DOC1, ex.get("supplement-by-prescriber", ref)))
     s, d = gw.message(DOC2, ex.get("supplement-by-prescriber", ref))
     check(receipt(s, d, "colleague supplement")[1] == "K",
           "a colleague of the same clinic supplements: K")
