@@ -188,6 +188,8 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     po.limits.max_depth = (int)cfg->xml_max_depth;
     po.limits.max_attributes = (int)cfg->xml_max_attributes;
     po.limits.max_string = (size_t)cfg->xml_max_string_bytes;
+    /* Notifications leave over TLS, except in a plain-HTTP demo. */
+    po.plain_webhooks = cfg->server_plain_http;
     rc = gw_pipeline_new(&po, &pipeline);
     if (rc != GW_OK)
         goto out;

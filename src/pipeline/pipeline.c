@@ -1069,10 +1069,12 @@ gw_pipeline_sub_create(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc == GW_OK &&
         (!gw_view_value(doc, "channel/endpoint", s.endpoint,
                         sizeof(s.endpoint)) ||
-         (strncmp(s.endpoint, "http://", 7) != 0 &&
-          strncmp(s.endpoint, "https://", 8) != 0)))
+         (strncmp(s.endpoint, "https://", 8) != 0 &&
+          !(pl->o.plain_webhooks && strncmp(s.endpoint, "http://", 7) == 0))))
         rc = gw_err_set(&err, GW_EVALIDATION, "Subscription.channel.endpoint",
-                        "an http(s) endpoint is required");
+                        pl->o.plain_webhooks
+                            ? "an http(s) endpoint is required"
+                            : "an https endpoint is required");
     if (rc == GW_OK) {
         char uuid[37];
         rc = gw_random_uuid(uuid);

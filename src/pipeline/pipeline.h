@@ -52,6 +52,7 @@ struct gw_pipeline_opts {
     const struct gw_views *views;
     struct gw_fhir_limits limits;
     gw_prescriber_check_fn check_prescriber; /* NULL: no HSA check */
+    int plain_webhooks; /* accept http:// Subscription endpoints (demo) */
     void *check_ctx;
 };
 
