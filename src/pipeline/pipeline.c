@@ -412,6 +412,12 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
         f.sender_kind == 'O' && strcmp(f.sender_gln, c->who->gln) != 0)
         rc = gw_err_set(&err, GW_EFORBIDDEN, "Communication.sender",
                         "a pharmacy supplements in its own name");
+    if (rc == GW_OK && ev == GW_EV_SUPPLEMENT &&
+        c->who->role == GW_CLIENT_EHR && c->who->user != NULL &&
+        c->who->user[0] != '\0' && strcmp(c->who->user, f.sender_hsa) != 0)
+        rc = gw_err_set(&err, GW_EFORBIDDEN, "Communication.sender",
+                        "a prescriber supplements in their own name (the "
+                        "user the EHR names)");
     if (rc == GW_OK && ev == GW_EV_SUBMIT && c->who->user != NULL &&
         c->who->user[0] != '\0' && strcmp(c->who->user, f.prescriber_hsa) != 0)
         rc = gw_err_set(&err, GW_EFORBIDDEN, "Practitioner.identifier",
