@@ -52,6 +52,9 @@ static const struct gw_principal ehr1 = {"journal1", GW_CLIENT_EHR, NULL,
                                          "SE2321000016-DOC1"};
 static const struct gw_principal ehr2 = {"journal1", GW_CLIENT_EHR, NULL,
                                          "SE2321000016-DOC2"};
+/* A prescriber at another clinic, not allowed to supplement. */
+static const struct gw_principal ehr9 = {"journal1", GW_CLIENT_EHR, NULL,
+                                         "SE2321000016-DOC9"};
 static const struct gw_principal pharm1 = {"apotek1", GW_CLIENT_PHARMACY,
                                            GLN1, NULL};
 static const struct gw_principal pharm2 = {"apotek2", GW_CLIENT_PHARMACY,
@@ -354,6 +357,9 @@ test_pipeline_refusals_leave_nothing_stored(void **state)
         {"the pharmacy supplements in another pharmacy's name", AT_KB,
          &pharm1, "supplement-by-pharmacy.xml", NULL, GLN1, GLN2,
          GW_EFORBIDDEN},
+        {"an EHR user supplements in the case prescriber's name", AT_KB,
+         &ehr9, "supplement-by-prescriber.xml", NULL,
+         "SE2321000016-DOC2", "SE2321000016-DOC1", GW_EFORBIDDEN},
         {"a motivation in another prescriber's name", AT_M, &ehr2,
          "motivation-enskild-searched.xml", NULL, NULL, NULL, GW_EFORBIDDEN},
         {"a decision on an unknown case", AT_H, &lv, "decision-bev.xml", NULL,
@@ -828,6 +834,48 @@ test_pipeline_read_hides_attachments_from_pharmacies(void **state)
     }
 }
 
+/* Ids come from the URL: short, long or odd ones are simply not found,
+ * and are read only as far as they go (ASan checks the latter). */
+static void
+test_pipeline_read_odd_ids_are_not_found(void **state)
+{
+    static const struct {
+        const char *name, *type, *id;
+    } cases[] = {
+        {"empty", "Task", ""},
+        {"one digit", "Task", "2"},
+        {"nine digits", "Task", "202665832"},
+        {"a Task with a resource suffix", "Task", "@-3"},
+        {"a resource without suffix", "Patient", "@"},
+        {"eleven digits", "Task", "20266583270"},
+        {"too long", "Patient",
+         "@-1234567890123456789012345678901234567890"},
+        {"another case", "Task", "2025112233"},
+    };
+    struct t *t = *state;
+    const struct gw_call c = {&ehr1, BASE, "test"};
+
+    submit(t);
+    for (size_t i = 0; i < N(cases); i++) {
+        struct gw_answer a;
+        char *id;
+
+        /* Exactly as long as it is, on the heap. */
+        if (cases[i].id[0] == '@') {
+            id = malloc(strlen(t->refnr) + strlen(cases[i].id));
+            sprintf(id, "%s%s", t->refnr, cases[i].id + 1);
+        } else {
+            id = strdup(cases[i].id);
+        }
+        gw_pipeline_read(t->pl, &c, cases[i].type, id, 0, &a);
+        if (a.rc != GW_ENOTFOUND)
+            fail_msg("case '%s': rc %s, expected ENOTFOUND", cases[i].name,
+                     gw_rc_name(a.rc));
+        gw_answer_release(&a);
+        free(id);
+    }
+}
+
 static void
 test_pipeline_pharmacy_search_needs_the_patient(void **state)
 {
@@ -963,6 +1011,7 @@ main(void)
         T(test_pipeline_dispensing_counts_once_within_amount_and_validity),
         T(test_pipeline_dispensing_needs_a_granted_licence),
         T(test_pipeline_read_hides_attachments_from_pharmacies),
+        T(test_pipeline_read_odd_ids_are_not_found),
         T(test_pipeline_pharmacy_search_needs_the_patient),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
