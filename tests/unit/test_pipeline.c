@@ -201,13 +201,11 @@ case_state(struct t *t, char status[8], long *version)
     gw_case_row_release(&row);
 }
 
-/* Submits the attachments motivation as ehr1; keeps the referensnummer. */
+/* Submits msg as ehr1; keeps the referensnummer. Frees msg. */
 static void
-submit(struct t *t)
+submit_msg(struct t *t, char *msg)
 {
     struct gw_answer a;
-    char *msg = message(t, "motivation-enskild-attachments.xml", NULL, NULL,
-                        NULL);
 
     process(t, &ehr1, msg, &a);
     if (a.rc != GW_OK)
@@ -219,6 +217,14 @@ submit(struct t *t)
     assert_string_equal(a.location + 15, "/_history/1");
     gw_answer_release(&a);
     free(msg);
+}
+
+/* Submits the attachments motivation as ehr1. */
+static void
+submit(struct t *t)
+{
+    submit_msg(t, message(t, "motivation-enskild-attachments.xml", NULL,
+                          NULL, NULL));
 }
 
 /* The enskild case, step by step. */
@@ -927,6 +933,208 @@ test_pipeline_pharmacy_search_needs_the_patient(void **state)
     }
 }
 
+/* --- redaction on every pharmacy path -------------------------------- */
+
+/* What a pharmacy must never receive, planted in the motivation. */
+static const struct {
+    const char *name, *from, *to, *sentinel;
+} planted[] = {
+    {"indication", "Sömnstörning vid neuropsykiatrisk",
+     "SENTINELINDIKATION vid neuropsykiatrisk", "SENTINELINDIKATION"},
+    {"motivation text", "Godkända alternativ har prövats",
+     "SENTINELMOTIVERING alternativ har prövats", "SENTINELMOTIVERING"},
+    {"hidden attachment title", "bilaga-1.pdf", "SENTINELTITEL.pdf",
+     "SENTINELTITEL"},
+    {"hidden attachment description", "Produktinformation 1",
+     "SENTINELBESKRIVNING", "SENTINELBESKRIVNING"},
+    {"hidden attachment data", "<data value=\"JVBERi0xLjQK\"/>",
+     "<data value=\"U0VOVElORUxEQVRB\"/>", "U0VOVElORUxEQVRB"},
+    {"note", "<dosageInstruction>",
+     "<note><text value=\"SENTINELNOTERING\"/></note><dosageInstruction>",
+     "SENTINELNOTERING"},
+    {"narrative", "<MedicationRequest><contained>",
+     "<MedicationRequest><text><status value=\"generated\"/><div "
+     "xmlns=\"http://www.w3.org/1999/xhtml\">SENTINELNARRATIV</div></text>"
+     "<contained>",
+     "SENTINELNARRATIV"},
+};
+
+/* Fails if any sentinel is in the answer's XML or JSON (want 0), or if
+ * not every one is (want 1). */
+static void
+check_sentinels(const struct gw_fhir_doc *d, const char *html, int want,
+                const char *what)
+{
+    char *x = NULL, *j = NULL;
+    size_t n;
+
+    if (d != NULL) {
+        assert_int_equal(gw_fhir_to_xml(d, &x, &n), GW_OK);
+        assert_int_equal(gw_fhir_to_json(d, &j, &n), GW_OK);
+    }
+    for (size_t i = 0; i < N(planted); i++) {
+        const char *s = planted[i].sentinel;
+        int in = (x && strstr(x, s)) || (j && strstr(j, s)) ||
+                 (html && strstr(html, s));
+        if (in != want)
+            fail_msg("%s: the %s is %s", what, planted[i].name,
+                     in ? "there" : "missing");
+    }
+    free(x);
+    free(j);
+}
+
+static void
+test_pipeline_pharmacy_never_receives_what_is_hidden(void **state)
+{
+    struct t *t = *state;
+    const struct gw_call ph = {&pharm1, BASE, "test"};
+    const struct gw_call pr = {&ehr1, BASE, "test"};
+    char *msg = message(t, "motivation-enskild-attachments.xml", NULL, NULL,
+                        NULL);
+    struct gw_task_search q;
+    struct gw_answer a;
+    char *html = NULL, id[32], what[64];
+    size_t len;
+
+    for (size_t i = 0; i < N(planted); i++)
+        msg = text_replace(msg, planted[i].from, planted[i].to);
+    submit_msg(t, msg);
+    assert_int_equal(send(t, &pharm1, "application-enskild.xml", NULL, NULL,
+                          NULL, "apply"),
+                     GW_OK);
+
+    /* Every resource of the case, one by one. */
+    for (int n = 1; n <= 11; n++) {
+        static const char *const types[] = {
+            NULL, NULL, "Task", "MedicationRequest", "Patient",
+            "PractitionerRole", "Practitioner", "Organization",
+            "Organization", "Organization", "DocumentReference",
+            "DocumentReference"};
+        if (types[n] == NULL)
+            continue;
+        if (n == 2)
+            snprintf(id, sizeof(id), "%s", t->refnr);
+        else
+            snprintf(id, sizeof(id), "%s-%d", t->refnr, n);
+        gw_pipeline_read(t->pl, &ph, types[n], id, 0, &a);
+        snprintf(what, sizeof(what), "pharmacy read of %s/%s", types[n], id);
+        if (n == 10) {
+            if (a.rc != GW_EFORBIDDEN)
+                fail_msg("%s: rc %s", what, gw_rc_name(a.rc));
+        } else if (a.rc != GW_OK) {
+            fail_msg("%s: rc %s", what, gw_rc_name(a.rc));
+        }
+        check_sentinels(a.doc, NULL, 0, what);
+        gw_answer_release(&a);
+    }
+    /* Its history, at every version. */
+    gw_pipeline_history(t->pl, &ph, t->refnr, &a);
+    assert_int_equal(a.rc, GW_OK);
+    check_sentinels(a.doc, NULL, 0, "pharmacy history");
+    gw_answer_release(&a);
+    gw_pipeline_read(t->pl, &ph, "Task", t->refnr, 1, &a);
+    assert_int_equal(a.rc, GW_OK);
+    check_sentinels(a.doc, NULL, 0, "pharmacy read of version 1");
+    gw_answer_release(&a);
+    /* Searches: the look-up with everything included, and its own cases. */
+    memset(&q, 0, sizeof(q));
+    q.identifier = t->refnr;
+    q.patient = PATIENT;
+    q.include = 1;
+    gw_pipeline_search(t->pl, &ph, &q, &a);
+    assert_int_equal(a.rc, GW_OK);
+    check_sentinels(a.doc, NULL, 0, "pharmacy look-up");
+    gw_answer_release(&a);
+    memset(&q, 0, sizeof(q));
+    q.include = 1;
+    gw_pipeline_search(t->pl, &ph, &q, &a);
+    assert_int_equal(a.rc, GW_OK);
+    check_sentinels(a.doc, NULL, 0, "pharmacy search of own cases");
+    gw_answer_release(&a);
+    /* The printable copy. */
+    gw_pipeline_print(t->pl, &ph, t->refnr, &html, &len, &a);
+    assert_int_equal(a.rc, GW_OK);
+    assert_non_null(html);
+    check_sentinels(NULL, html, 0, "pharmacy print");
+    free(html);
+    gw_answer_release(&a);
+
+    /* The prescriber sees it all: the sentinels did arrive. */
+    snprintf(id, sizeof(id), "%s-3", t->refnr);
+    gw_pipeline_read(t->pl, &pr, "MedicationRequest", id, 0, &a);
+    assert_int_equal(a.rc, GW_OK);
+    {
+        char *x;
+        assert_int_equal(gw_fhir_to_xml(a.doc, &x, &len), GW_OK);
+        assert_non_null(strstr(x, "SENTINELINDIKATION"));
+        assert_non_null(strstr(x, "SENTINELMOTIVERING"));
+        assert_non_null(strstr(x, "SENTINELNARRATIV"));
+        free(x);
+    }
+    gw_answer_release(&a);
+    memset(&q, 0, sizeof(q));
+    q.include = 1;
+    gw_pipeline_search(t->pl, &pr, &q, &a);
+    assert_int_equal(a.rc, GW_OK);
+    check_sentinels(a.doc, NULL, 1, "prescriber search");
+    gw_answer_release(&a);
+}
+
+/* --- re-application on a granted licence ---------------------------- */
+
+static void
+test_pipeline_reapplication_makes_a_new_case(void **state)
+{
+    struct t *t = *state;
+    char *msg;
+    struct gw_answer a;
+    char parent[16], status[8];
+    long v;
+
+    advance(t, AT_BEV);
+    snprintf(parent, sizeof(parent), "%s", t->refnr);
+    /* Another patient: as if the licence did not exist. */
+    msg = message(t, "application-reapply.xml", NULL, NULL, NULL);
+    msg = text_replace_all(msg, "2025112233", parent);
+    msg = text_replace_all(msg, PATIENT, OTHER_PATIENT);
+    process(t, &pharm1, msg, &a);
+    assert_int_equal(a.rc, GW_ENOTFOUND);
+    gw_answer_release(&a);
+    free(msg);
+    assert_int_equal(case_count(t), 1);
+    /* In another pharmacy's name. */
+    msg = message(t, "application-reapply.xml", NULL, NULL, NULL);
+    msg = text_replace_all(msg, "2025112233", parent);
+    process(t, &pharm2, msg, &a);
+    assert_int_equal(a.rc, GW_EFORBIDDEN);
+    gw_answer_release(&a);
+    assert_int_equal(case_count(t), 1);
+    /* As it should be: a new case in A, the granted one stays Bev. */
+    process(t, &pharm1, msg, &a);
+    assert_int_equal(a.rc, GW_OK);
+    assert_int_equal(case_count(t), 2);
+    snprintf(t->refnr, sizeof(t->refnr), "%.10s", a.location + 5);
+    assert_string_not_equal(t->refnr, parent);
+    gw_answer_release(&a);
+    case_state(t, status, &v);
+    assert_string_equal(status, "A");
+    snprintf(t->refnr, sizeof(t->refnr), "%s", parent);
+    case_state(t, status, &v);
+    assert_string_equal(status, "Bev");
+    free(msg);
+    /* 37 months after the decision the window is closed. */
+    gw_clock_set_ms(T0 + 37 * MONTH_MS);
+    msg = message(t, "application-reapply.xml",
+                  "9a1e0000-0000-4000-8000-0000000000c1", NULL, NULL);
+    msg = text_replace_all(msg, "2025112233", parent);
+    process(t, &pharm1, msg, &a);
+    assert_int_equal(a.rc, GW_ESTATE);
+    gw_answer_release(&a);
+    assert_int_equal(case_count(t), 2);
+    free(msg);
+}
+
 /* --- fixtures --------------------------------------------------------- */
 
 static int
@@ -1012,6 +1220,8 @@ main(void)
         T(test_pipeline_dispensing_needs_a_granted_licence),
         T(test_pipeline_read_hides_attachments_from_pharmacies),
         T(test_pipeline_read_odd_ids_are_not_found),
+        T(test_pipeline_pharmacy_never_receives_what_is_hidden),
+        T(test_pipeline_reapplication_makes_a_new_case),
         T(test_pipeline_pharmacy_search_needs_the_patient),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
