@@ -40,11 +40,10 @@ test_access_event_maps_every_code(void **state)
          GW_EV_REAPPLY},
         {"supplement request", "supplement-request", GW_CASE_H, NULL, GW_OK,
          GW_EV_REQUEST_SUPPLEMENT},
-        {"registered on A is registration", "application-registered",
-         GW_CASE_A, NULL, GW_OK, GW_EV_REGISTER},
-        {"registered on K is the supplement received",
-         "application-registered", GW_CASE_K, NULL, GW_OK,
-         GW_EV_SUPPLEMENT_RECEIVED},
+        {"registered on A is registration", "application-registered", GW_CASE_A,
+         NULL, GW_OK, GW_EV_REGISTER},
+        {"registered on K is the supplement received", "application-registered",
+         GW_CASE_K, NULL, GW_OK, GW_EV_SUPPLEMENT_RECEIVED},
         {"registered on H is registration (refused later by state)",
          "application-registered", GW_CASE_H, NULL, GW_OK, GW_EV_REGISTER},
         {"decision Bev grants", "decision", GW_CASE_H, "Bev", GW_OK,
@@ -55,10 +54,8 @@ test_access_event_maps_every_code(void **state)
          GW_EV_DISMISS},
         {"decision with an unknown outcome", "decision", GW_CASE_H, "H",
          GW_EINVAL, 0},
-        {"decision in lower case", "decision", GW_CASE_H, "bev", GW_EINVAL,
-         0},
-        {"decision without outcome", "decision", GW_CASE_H, NULL, GW_EINVAL,
-         0},
+        {"decision in lower case", "decision", GW_CASE_H, "bev", GW_EINVAL, 0},
+        {"decision without outcome", "decision", GW_CASE_H, NULL, GW_EINVAL, 0},
         {"unknown code", "motivation-delete", GW_CASE_M, NULL, GW_EINVAL, 0},
         {"empty code", "", GW_CASE_M, NULL, GW_EINVAL, 0},
         {"code is case-sensitive", "Motivation-Submit", GW_CASE_NONE, NULL,
@@ -71,8 +68,8 @@ test_access_event_maps_every_code(void **state)
         gw_rc rc;
 
         gw_err_clear(&err);
-        rc = gw_access_event(cases[i].code, cases[i].current,
-                             cases[i].decision, &ev, &err);
+        rc = gw_access_event(cases[i].code, cases[i].current, cases[i].decision,
+                             &ev, &err);
         if (rc != cases[i].rc)
             fail_msg("case '%s': rc %s, expected %s", cases[i].name,
                      gw_rc_name(rc), gw_rc_name(cases[i].rc));
@@ -228,16 +225,16 @@ test_access_read_by_role(void **state)
     } cases[] = {
         {"ehr without a user", GW_CLIENT_EHR, NULL, NULL, GW_CASE_M, NULL, 0,
          GW_EUNAUTH, NO},
-        {"ehr with an empty user", GW_CLIENT_EHR, NULL, "", GW_CASE_M, NULL,
-         0, GW_EUNAUTH, NO},
-        {"ehr, own case in M, unredacted", GW_CLIENT_EHR, NULL, DOC1,
-         GW_CASE_M, NULL, 0, GW_OK, 0},
+        {"ehr with an empty user", GW_CLIENT_EHR, NULL, "", GW_CASE_M, NULL, 0,
+         GW_EUNAUTH, NO},
+        {"ehr, own case in M, unredacted", GW_CLIENT_EHR, NULL, DOC1, GW_CASE_M,
+         NULL, 0, GW_OK, 0},
         {"ehr, own case in Bev, unredacted", GW_CLIENT_EHR, NULL, DOC1,
          GW_CASE_BEV, GLN1, 0, GW_OK, 0},
-        {"ehr, another prescriber's case", GW_CLIENT_EHR, NULL, DOC2,
-         GW_CASE_M, NULL, 0, GW_EFORBIDDEN, NO},
-        {"ehr, another's case even when 'looked up'", GW_CLIENT_EHR, NULL,
-         DOC2, GW_CASE_A, GLN1, 1, GW_EFORBIDDEN, NO},
+        {"ehr, another prescriber's case", GW_CLIENT_EHR, NULL, DOC2, GW_CASE_M,
+         NULL, 0, GW_EFORBIDDEN, NO},
+        {"ehr, another's case even when 'looked up'", GW_CLIENT_EHR, NULL, DOC2,
+         GW_CASE_A, GLN1, 1, GW_EFORBIDDEN, NO},
         {"pharmacy naming its GLN, redacted", GW_CLIENT_PHARMACY, GLN1, NULL,
          GW_CASE_A, GLN1, 0, GW_OK, 1},
         {"pharmacy that found it by look-up, redacted", GW_CLIENT_PHARMACY,
@@ -250,26 +247,24 @@ test_access_read_by_role(void **state)
          GW_CASE_M, NULL, 0, GW_EFORBIDDEN, NO},
         {"pharmacy without GLN, case without pharmacy", GW_CLIENT_PHARMACY,
          NULL, NULL, GW_CASE_M, NULL, 0, GW_EFORBIDDEN, NO},
-        {"pharmacy with empty GLN, case with empty GLN", GW_CLIENT_PHARMACY,
-         "", NULL, GW_CASE_M, "", 0, GW_EFORBIDDEN, NO},
+        {"pharmacy with empty GLN, case with empty GLN", GW_CLIENT_PHARMACY, "",
+         NULL, GW_CASE_M, "", 0, GW_EFORBIDDEN, NO},
         {"lv, motivation only", GW_CLIENT_LV, NULL, NULL, GW_CASE_M, NULL, 0,
          GW_EFORBIDDEN, NO},
         {"lv, no case", GW_CLIENT_LV, NULL, NULL, GW_CASE_NONE, NULL, 0,
          GW_EFORBIDDEN, NO},
-        {"lv, applied", GW_CLIENT_LV, NULL, NULL, GW_CASE_A, GLN1, 0, GW_OK,
-         0},
-        {"lv, handled", GW_CLIENT_LV, NULL, NULL, GW_CASE_H, GLN1, 0, GW_OK,
-         0},
-        {"lv, supplement requested", GW_CLIENT_LV, NULL, NULL, GW_CASE_KB,
-         GLN1, 0, GW_OK, 0},
+        {"lv, applied", GW_CLIENT_LV, NULL, NULL, GW_CASE_A, GLN1, 0, GW_OK, 0},
+        {"lv, handled", GW_CLIENT_LV, NULL, NULL, GW_CASE_H, GLN1, 0, GW_OK, 0},
+        {"lv, supplement requested", GW_CLIENT_LV, NULL, NULL, GW_CASE_KB, GLN1,
+         0, GW_OK, 0},
         {"lv, supplemented", GW_CLIENT_LV, NULL, NULL, GW_CASE_K, GLN1, 0,
          GW_OK, 0},
         {"lv, granted", GW_CLIENT_LV, NULL, NULL, GW_CASE_BEV, GLN1, 0, GW_OK,
          0},
-        {"lv, rejected", GW_CLIENT_LV, NULL, NULL, GW_CASE_AVS, GLN1, 0,
-         GW_OK, 0},
-        {"lv, dismissed", GW_CLIENT_LV, NULL, NULL, GW_CASE_AVI, GLN1, 0,
-         GW_OK, 0},
+        {"lv, rejected", GW_CLIENT_LV, NULL, NULL, GW_CASE_AVS, GLN1, 0, GW_OK,
+         0},
+        {"lv, dismissed", GW_CLIENT_LV, NULL, NULL, GW_CASE_AVI, GLN1, 0, GW_OK,
+         0},
         {"operator, own-looking user", GW_CLIENT_OPERATOR, GLN1, DOC1,
          GW_CASE_H, GLN1, 1, GW_EFORBIDDEN, NO},
         {"operator", GW_CLIENT_OPERATOR, NULL, NULL, GW_CASE_M, NULL, 0,
@@ -290,8 +285,8 @@ test_access_read_by_role(void **state)
             fail_msg("case '%s': rc %s, expected %s", cases[i].name,
                      gw_rc_name(rc), gw_rc_name(cases[i].rc));
         if (rc == GW_OK && redact != cases[i].redact)
-            fail_msg("case '%s': redact %d, expected %d", cases[i].name,
-                     redact, cases[i].redact);
+            fail_msg("case '%s': redact %d, expected %d", cases[i].name, redact,
+                     cases[i].redact);
         if (rc != GW_OK && err.detail[0] == '\0')
             fail_msg("case '%s': refused without a reason", cases[i].name);
     }
@@ -325,7 +320,7 @@ test_access_pharmacy_read_is_never_unredacted(void **state)
 #define DAY (int64_t)(24 * 3600 * 1000)
 /* A month is about 30.44 days; boundaries are tested a day either side,
  * so the test does not depend on how the months are counted. */
-#define MONTHS(m) ((int64_t)((m) * 30.44 * 24 * 3600 * 1000))
+#define MONTHS(m) ((int64_t)((m)*30.44 * 24 * 3600 * 1000))
 
 static void
 test_access_consent_boundaries(void **state)
@@ -337,22 +332,22 @@ test_access_consent_boundaries(void **state)
         gw_rc rc;
     } cases[] = {
         {"fresh consent, never applied", DAY, -1, DAY, GW_OK},
-        {"never applied, consented a day short of 12 months",
-         MONTHS(12) - DAY, -1, DAY, GW_OK},
-        {"never applied, consented a day past 12 months", MONTHS(12) + DAY,
-         -1, DAY, GW_ECONSENT},
+        {"never applied, consented a day short of 12 months", MONTHS(12) - DAY,
+         -1, DAY, GW_OK},
+        {"never applied, consented a day past 12 months", MONTHS(12) + DAY, -1,
+         DAY, GW_ECONSENT},
         {"never applied and no activity recorded, 13 months", MONTHS(13), -1,
          -1, GW_ECONSENT},
-        {"old consent, application a day short of 12 months ago",
-         MONTHS(30), MONTHS(12) - DAY, MONTHS(12) - DAY, GW_OK},
+        {"old consent, application a day short of 12 months ago", MONTHS(30),
+         MONTHS(12) - DAY, MONTHS(12) - DAY, GW_OK},
         {"old consent, application a day past 12 months ago", MONTHS(30),
          MONTHS(12) + DAY, DAY, GW_ECONSENT},
         {"old consent, recent application", MONTHS(20), MONTHS(1), MONTHS(1),
          GW_OK},
         {"recent renewal after an old application", MONTHS(1), MONTHS(14),
          MONTHS(14), GW_OK},
-        {"active a day short of 36 months ago (renewed within 12)",
-         MONTHS(11), MONTHS(11), MONTHS(36) - DAY, GW_OK},
+        {"active a day short of 36 months ago (renewed within 12)", MONTHS(11),
+         MONTHS(11), MONTHS(36) - DAY, GW_OK},
         {"application recent but nothing active for 36 months + a day",
          MONTHS(40), MONTHS(6), MONTHS(36) + DAY, GW_ECONSENT},
         {"application recent, active a day short of 36 months", MONTHS(40),
@@ -407,8 +402,7 @@ test_access_client_role_names_round_trip(void **state)
             fail_msg("case '%s': rc %s", cases[i].name, gw_rc_name(rc));
         if (rc == GW_OK && r != cases[i].role)
             fail_msg("case '%s': role %d", cases[i].name, (int)r);
-        if (rc == GW_OK &&
-            strcmp(gw_client_role_name(r), cases[i].s) != 0)
+        if (rc == GW_OK && strcmp(gw_client_role_name(r), cases[i].s) != 0)
             fail_msg("case '%s': name %s", cases[i].name,
                      gw_client_role_name(r));
         if (rc != GW_OK && r != GW_CLIENT_NROLE)

@@ -55,13 +55,12 @@ static const struct gw_principal ehr2 = {"journal1", GW_CLIENT_EHR, NULL,
 /* A prescriber at another clinic, not allowed to supplement. */
 static const struct gw_principal ehr9 = {"journal1", GW_CLIENT_EHR, NULL,
                                          "SE2321000016-DOC9"};
-static const struct gw_principal pharm1 = {"apotek1", GW_CLIENT_PHARMACY,
-                                           GLN1, NULL};
-static const struct gw_principal pharm2 = {"apotek2", GW_CLIENT_PHARMACY,
-                                           GLN2, NULL};
+static const struct gw_principal pharm1 = {"apotek1", GW_CLIENT_PHARMACY, GLN1,
+                                           NULL};
+static const struct gw_principal pharm2 = {"apotek2", GW_CLIENT_PHARMACY, GLN2,
+                                           NULL};
 static const struct gw_principal lv = {"lv", GW_CLIENT_LV, NULL, NULL};
-static const struct gw_principal ops = {"ops", GW_CLIENT_OPERATOR, NULL,
-                                        NULL};
+static const struct gw_principal ops = {"ops", GW_CLIENT_OPERATOR, NULL, NULL};
 
 static struct gw_views *views;
 static struct gw_validator *validator;
@@ -82,9 +81,8 @@ fake_check(void *ctx, const struct gw_msg_facts *f, struct gw_err *err)
     struct fake_hsa *h = ctx;
 
     h->calls++;
-    snprintf(h->last, sizeof(h->last), "%s", f->prescriber_hsa[0]
-                                                 ? f->prescriber_hsa
-                                                 : f->sender_hsa);
+    snprintf(h->last, sizeof(h->last), "%s",
+             f->prescriber_hsa[0] ? f->prescriber_hsa : f->sender_hsa);
     if (h->rc != GW_OK)
         return gw_err_set(err, h->rc, NULL, "fake HSA says %s",
                           gw_rc_name(h->rc));
@@ -140,8 +138,7 @@ process(struct t *t, const struct gw_principal *who, const char *msg,
 /* Sends an example; returns the answer's rc, a released. */
 static gw_rc
 send(struct t *t, const struct gw_principal *who, const char *file,
-     const char *msgid, const char *from, const char *to,
-     const char *name)
+     const char *msgid, const char *from, const char *to, const char *name)
 {
     struct gw_answer a;
     char *msg = message(t, file, msgid, from, to);
@@ -156,8 +153,8 @@ send(struct t *t, const struct gw_principal *who, const char *file,
         fail_msg("case '%s': refusal %s without an OperationOutcome", name,
                  gw_rc_name(rc));
     if (rc != GW_OK && a.status != gw_rc_http_status(rc))
-        fail_msg("case '%s': refusal %s with status %d", name,
-                 gw_rc_name(rc), a.status);
+        fail_msg("case '%s': refusal %s with status %d", name, gw_rc_name(rc),
+                 a.status);
     gw_answer_release(&a);
     free(msg);
     return rc;
@@ -223,8 +220,8 @@ submit_msg(struct t *t, char *msg)
 static void
 submit(struct t *t)
 {
-    submit_msg(t, message(t, "motivation-enskild-attachments.xml", NULL,
-                          NULL, NULL));
+    submit_msg(
+        t, message(t, "motivation-enskild-attachments.xml", NULL, NULL, NULL));
 }
 
 /* The enskild case, step by step. */
@@ -261,8 +258,15 @@ advance(struct t *t, int upto)
             fail_msg("advance: step '%s' refused", steps[i].name);
 }
 
-enum { AT_M = -1, AT_A = 0, AT_H = 1, AT_KB = 2, AT_K = 3, AT_H2 = 4,
-       AT_BEV = 5 };
+enum {
+    AT_M = -1,
+    AT_A = 0,
+    AT_H = 1,
+    AT_KB = 2,
+    AT_K = 3,
+    AT_H2 = 4,
+    AT_BEV = 5
+};
 
 /* --- the whole case -------------------------------------------------- */
 
@@ -288,15 +292,14 @@ test_pipeline_enskild_case_runs_to_a_grant(void **state)
             fail_msg("case '%s': refused %s", steps[i].name, gw_rc_name(rc));
         case_state(t, status, &version);
         if (strcmp(status, steps[i].status) != 0)
-            fail_msg("case '%s': status %s, expected %s", steps[i].name,
-                     status, steps[i].status);
+            fail_msg("case '%s': status %s, expected %s", steps[i].name, status,
+                     steps[i].status);
         if (version != (long)i + 2)
             fail_msg("case '%s': version %ld, expected %ld", steps[i].name,
                      version, (long)i + 2);
         if (outbox_count(t) - before != steps[i].outbox)
-            fail_msg("case '%s': %lld outbox items, expected %d",
-                     steps[i].name, outbox_count(t) - before,
-                     steps[i].outbox);
+            fail_msg("case '%s': %lld outbox items, expected %d", steps[i].name,
+                     outbox_count(t) - before, steps[i].outbox);
     }
     assert_int_equal(case_count(t), 1);
     /* HSA was asked for the motivation and the prescriber's supplement. */
@@ -341,8 +344,7 @@ test_pipeline_refusals_leave_nothing_stored(void **state)
         {"a supplement nobody asked for", AT_H, &ehr1,
          "supplement-by-prescriber.xml", NULL, NULL, NULL, GW_ESTATE},
         {"a supplement request before registration", AT_A, &lv,
-         "supplement-request-to-prescriber.xml", NULL, NULL, NULL,
-         GW_ESTATE},
+         "supplement-request-to-prescriber.xml", NULL, NULL, NULL, GW_ESTATE},
         /* One motivation, one application. */
         {"a second application by the same pharmacy", AT_A, &pharm1,
          "application-enskild.xml", "9a1e0000-0000-4000-8000-0000000000a2",
@@ -353,19 +355,17 @@ test_pipeline_refusals_leave_nothing_stored(void **state)
         {"a pharmacy applies in another pharmacy's name", AT_M, &pharm2,
          "application-enskild.xml", NULL, NULL, NULL, GW_EFORBIDDEN},
         {"an application for another patient", AT_M, &pharm1,
-         "application-enskild.xml", NULL, PATIENT, OTHER_PATIENT,
-         GW_ENOTFOUND},
+         "application-enskild.xml", NULL, PATIENT, OTHER_PATIENT, GW_ENOTFOUND},
         {"a supplement by a prescriber of another clinic", AT_KB, &ehr2,
          "supplement-by-prescriber.xml", NULL, "SE2321000016-KLIN",
          "SE2321000016-ANNAN", GW_EFORBIDDEN},
         {"a supplement by a pharmacy that did not apply", AT_KB, &pharm2,
          "supplement-by-pharmacy.xml", NULL, GLN1, GLN2, GW_EFORBIDDEN},
-        {"the pharmacy supplements in another pharmacy's name", AT_KB,
-         &pharm1, "supplement-by-pharmacy.xml", NULL, GLN1, GLN2,
-         GW_EFORBIDDEN},
-        {"an EHR user supplements in the case prescriber's name", AT_KB,
-         &ehr9, "supplement-by-prescriber.xml", NULL,
-         "SE2321000016-DOC2", "SE2321000016-DOC1", GW_EFORBIDDEN},
+        {"the pharmacy supplements in another pharmacy's name", AT_KB, &pharm1,
+         "supplement-by-pharmacy.xml", NULL, GLN1, GLN2, GW_EFORBIDDEN},
+        {"an EHR user supplements in the case prescriber's name", AT_KB, &ehr9,
+         "supplement-by-prescriber.xml", NULL, "SE2321000016-DOC2",
+         "SE2321000016-DOC1", GW_EFORBIDDEN},
         {"a motivation in another prescriber's name", AT_M, &ehr2,
          "motivation-enskild-searched.xml", NULL, NULL, NULL, GW_EFORBIDDEN},
         {"a decision on an unknown case", AT_H, &lv, "decision-bev.xml", NULL,
@@ -391,8 +391,8 @@ test_pipeline_refusals_leave_nothing_stored(void **state)
         case_state(t, before_status, &before_version);
         before_cases = case_count(t);
         before_outbox = outbox_count(t);
-        rc = send(t, cases[i].who, cases[i].file, cases[i].msgid,
-                  cases[i].from, cases[i].to, cases[i].name);
+        rc = send(t, cases[i].who, cases[i].file, cases[i].msgid, cases[i].from,
+                  cases[i].to, cases[i].name);
         if (rc != cases[i].rc)
             fail_msg("case '%s': rc %s, expected %s", cases[i].name,
                      gw_rc_name(rc), gw_rc_name(cases[i].rc));
@@ -400,8 +400,8 @@ test_pipeline_refusals_leave_nothing_stored(void **state)
         if (strcmp(before_status, after_status) != 0 ||
             before_version != after_version)
             fail_msg("case '%s': the case moved from %s v%ld to %s v%ld",
-                     cases[i].name, before_status, before_version,
-                     after_status, after_version);
+                     cases[i].name, before_status, before_version, after_status,
+                     after_version);
         if (case_count(t) != before_cases)
             fail_msg("case '%s': %zu cases, expected %zu", cases[i].name,
                      case_count(t), before_cases);
@@ -465,8 +465,7 @@ static void
 test_pipeline_resend_without_id_makes_one_case(void **state)
 {
     struct t *t = *state;
-    char *msg = message(t, "motivation-enskild-searched.xml", NULL, NULL,
-                        NULL);
+    char *msg = message(t, "motivation-enskild-searched.xml", NULL, NULL, NULL);
     struct gw_answer a, b;
 
     process(t, &ehr1, msg, &a);
@@ -540,8 +539,8 @@ test_pipeline_hsa_refuses_a_prescribers_supplement(void **state)
 
     advance(t, AT_KB);
     t->hsa.rc = GW_ENOTAUTHORISED;
-    assert_int_equal(send(t, &ehr2, "supplement-by-prescriber.xml", NULL,
-                          NULL, NULL, "supplement, HSA says no"),
+    assert_int_equal(send(t, &ehr2, "supplement-by-prescriber.xml", NULL, NULL,
+                          NULL, "supplement, HSA says no"),
                      GW_ENOTAUTHORISED);
     case_state(t, status, &v);
     assert_string_equal(status, "KB");
@@ -632,8 +631,7 @@ static int
 param_is(const struct gw_fhir_doc *d, const char *name, const char *want)
 {
     char buf[64];
-    return gw_view_param(d, name, buf, sizeof(buf)) &&
-           strcmp(buf, want) == 0;
+    return gw_view_param(d, name, buf, sizeof(buf)) && strcmp(buf, want) == 0;
 }
 
 static void
@@ -671,8 +669,7 @@ test_pipeline_check_licence_covers_patient_product_and_validity(void **state)
         if (!param_is(a.doc, "covered", cases[i].covered))
             fail_msg("case '%s': covered is not %s", cases[i].name,
                      cases[i].covered);
-        snprintf(ref, sizeof(ref), "<reference value=\"Task/%s\"/>",
-                 t->refnr);
+        snprintf(ref, sizeof(ref), "<reference value=\"Task/%s\"/>", t->refnr);
         if (strcmp(cases[i].covered, "true") == 0) {
             char *xml;
             size_t len;
@@ -727,20 +724,20 @@ test_pipeline_dispensing_counts_once_within_amount_and_validity(void **state)
          "100"},
         {"the same dispensing resent", "exp-1", "100", "2026-03-01", PATIENT,
          GW_OK, "100"},
-        {"the same id for another amount", "exp-1", "50", "2026-03-01",
-         PATIENT, GW_EDUPLICATE, "100"},
+        {"the same id for another amount", "exp-1", "50", "2026-03-01", PATIENT,
+         GW_EDUPLICATE, "100"},
         {"another patient", "exp-2", "1", "2026-03-03", OTHER_PATIENT,
          GW_EDENIED, "100"},
-        {"before the validity", "exp-3", "1", "2026-02-09", PATIENT,
-         GW_EDENIED, "100"},
-        {"after the validity", "exp-4", "1", "2027-02-10", PATIENT,
-         GW_EDENIED, "100"},
+        {"before the validity", "exp-3", "1", "2026-02-09", PATIENT, GW_EDENIED,
+         "100"},
+        {"after the validity", "exp-4", "1", "2027-02-10", PATIENT, GW_EDENIED,
+         "100"},
         {"on the first day of the validity", "exp-5", "1", "2026-02-10",
          PATIENT, GW_OK, "101"},
         {"beyond the total amount", "exp-6", "200", "2026-03-02", PATIENT,
          GW_EDENIED, "101"},
-        {"up to the total amount", "exp-7", "199", "2026-03-02", PATIENT,
-         GW_OK, "300"},
+        {"up to the total amount", "exp-7", "199", "2026-03-02", PATIENT, GW_OK,
+         "300"},
         {"anything more", "exp-8", "1", "2026-03-03", PATIENT, GW_EDENIED,
          "300"},
         {"no amount", "exp-9", "0", "2026-03-03", PATIENT, GW_EVALIDATION,
@@ -751,8 +748,7 @@ test_pipeline_dispensing_counts_once_within_amount_and_validity(void **state)
     advance(t, AT_BEV);
     for (size_t i = 0; i < N(cases); i++) {
         const struct gw_call c = {&pharm1, BASE, "test"};
-        struct gw_licence_check q = {NPLID, PATIENT, NULL, NULL,
-                                     "2026-03-01"};
+        struct gw_licence_check q = {NPLID, PATIENT, NULL, NULL, "2026-03-01"};
         char *body = dispensing(cases[i].id, t->refnr, cases[i].amount,
                                 cases[i].on, cases[i].patient);
         struct gw_answer a;
@@ -812,8 +808,7 @@ test_pipeline_read_hides_attachments_from_pharmacies(void **state)
         {"the prescriber, the hidden attachment", &ehr1, "DocumentReference",
          hidden, GW_OK},
         {"a colleague, the case", &ehr2, "Task", t->refnr, GW_EFORBIDDEN},
-        {"LV, the hidden attachment", &lv, "DocumentReference", hidden,
-         GW_OK},
+        {"LV, the hidden attachment", &lv, "DocumentReference", hidden, GW_OK},
         {"the operator, the case", &ops, "Task", t->refnr, GW_EFORBIDDEN},
         {"the pharmacy, an id past the message", &pharm1, "Patient", NULL,
          GW_ENOTFOUND},
@@ -854,8 +849,7 @@ test_pipeline_read_odd_ids_are_not_found(void **state)
         {"a Task with a resource suffix", "Task", "@-3"},
         {"a resource without suffix", "Patient", "@"},
         {"eleven digits", "Task", "20266583270"},
-        {"too long", "Patient",
-         "@-1234567890123456789012345678901234567890"},
+        {"too long", "Patient", "@-1234567890123456789012345678901234567890"},
         {"another case", "Task", "2025112233"},
     };
     struct t *t = *state;
@@ -990,8 +984,8 @@ test_pipeline_pharmacy_never_receives_what_is_hidden(void **state)
     struct t *t = *state;
     const struct gw_call ph = {&pharm1, BASE, "test"};
     const struct gw_call pr = {&ehr1, BASE, "test"};
-    char *msg = message(t, "motivation-enskild-attachments.xml", NULL, NULL,
-                        NULL);
+    char *msg =
+        message(t, "motivation-enskild-attachments.xml", NULL, NULL, NULL);
     struct gw_task_search q;
     struct gw_answer a;
     char *html = NULL, id[32], what[64];
@@ -1000,17 +994,24 @@ test_pipeline_pharmacy_never_receives_what_is_hidden(void **state)
     for (size_t i = 0; i < N(planted); i++)
         msg = text_replace(msg, planted[i].from, planted[i].to);
     submit_msg(t, msg);
-    assert_int_equal(send(t, &pharm1, "application-enskild.xml", NULL, NULL,
-                          NULL, "apply"),
-                     GW_OK);
+    assert_int_equal(
+        send(t, &pharm1, "application-enskild.xml", NULL, NULL, NULL, "apply"),
+        GW_OK);
 
     /* Every resource of the case, one by one. */
     for (int n = 1; n <= 11; n++) {
-        static const char *const types[] = {
-            NULL, NULL, "Task", "MedicationRequest", "Patient",
-            "PractitionerRole", "Practitioner", "Organization",
-            "Organization", "Organization", "DocumentReference",
-            "DocumentReference"};
+        static const char *const types[] = {NULL,
+                                            NULL,
+                                            "Task",
+                                            "MedicationRequest",
+                                            "Patient",
+                                            "PractitionerRole",
+                                            "Practitioner",
+                                            "Organization",
+                                            "Organization",
+                                            "Organization",
+                                            "DocumentReference",
+                                            "DocumentReference"};
         if (types[n] == NULL)
             continue;
         if (n == 2)
@@ -1201,7 +1202,8 @@ group_teardown(void **state)
     return 0;
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, pipeline_setup, pipeline_teardown)
+#define T(f)                                                                   \
+    cmocka_unit_test_setup_teardown(f, pipeline_setup, pipeline_teardown)
 
 int
 main(void)

@@ -37,8 +37,8 @@
 static struct gw_views *views;
 static struct gw_validator *validator;
 
-static const struct gw_case_stamp stamp_m = {BASE, REFNR, "M", 3,
-                                             1768491240000LL, 1768577640000LL};
+static const struct gw_case_stamp stamp_m = {
+    BASE, REFNR, "M", 3, 1768491240000LL, 1768577640000LL};
 
 /* --- helpers ---------------------------------------------------------- */
 
@@ -136,12 +136,12 @@ test_view_task_carries_refnr_status_and_version(void **state)
         if (!gw_view_has(v, "Task", REFNR))
             fail_msg("case '%s': no Task/%s", cases[i].name, REFNR);
         assert_int_equal(gw_view_pick(v, "Task", REFNR, &task), GW_OK);
-#define EXPECT_VALUE(path, want)                                              \
-    do {                                                                      \
-        if (!gw_view_value(task, path, buf, sizeof(buf)) ||                   \
-            strcmp(buf, want) != 0)                                           \
-            fail_msg("case '%s': Task.%s is '%s', expected '%s'",             \
-                     cases[i].name, path, buf, want);                         \
+#define EXPECT_VALUE(path, want)                                               \
+    do {                                                                       \
+        if (!gw_view_value(task, path, buf, sizeof(buf)) ||                    \
+            strcmp(buf, want) != 0)                                            \
+            fail_msg("case '%s': Task.%s is '%s', expected '%s'",              \
+                     cases[i].name, path, buf, want);                          \
     } while (0)
         EXPECT_VALUE("id", REFNR);
         EXPECT_VALUE("identifier/system", REFNS);
@@ -170,8 +170,8 @@ test_view_task_carries_refnr_status_and_version(void **state)
 
 /* Checks every reference value and fullUrl of a view's XML. */
 static void
-check_references(const struct gw_fhir_doc *v, const char *xml,
-                 const char *orig, const char *name)
+check_references(const struct gw_fhir_doc *v, const char *xml, const char *orig,
+                 const char *name)
 {
     static const char ref[] = "<reference value=\"";
     static const char full[] = "<fullUrl value=\"";
@@ -212,8 +212,7 @@ check_references(const struct gw_fhir_doc *v, const char *xml,
              id[strlen(REFNR) + 1] == '\0'))
             fail_msg("case '%s': id %s is not <refnr>-<n>", name, id);
         if (!gw_view_has(v, type, id))
-            fail_msg("case '%s': %s does not resolve in the view", name,
-                     val);
+            fail_msg("case '%s': %s does not resolve in the view", name, val);
         n++;
     }
     for (const char *p = strstr(xml, full); p; p = strstr(p + 1, full)) {
@@ -346,8 +345,7 @@ test_view_redacted_motivation_has_no_reason_motivation_or_note(void **state)
         int in_full, in_redacted;
     } cases[] = {
         {"reasonCode", "<reasonCode>", 1, 0},
-        {"motivation extension", "StructureDefinition/klas-motivation\"", 1,
-         0},
+        {"motivation extension", "StructureDefinition/klas-motivation\"", 1, 0},
         {"note", "<note>", 1, 0},
         {"REDACTED label", "<code value=\"REDACTED\"/>", 0, 1},
         {"v3-ObservationValue", "CodeSystem/v3-ObservationValue", 0, 1},
@@ -408,11 +406,9 @@ test_view_sentinels_reach_the_full_view_never_the_redacted(void **state)
                      planted[i].name, strstr(fx, s) != NULL,
                      strstr(fj, s) != NULL);
         if (strstr(rx, s) != NULL)
-            fail_msg("case '%s': in the redacted view's XML",
-                     planted[i].name);
+            fail_msg("case '%s': in the redacted view's XML", planted[i].name);
         if (strstr(rj, s) != NULL)
-            fail_msg("case '%s': in the redacted view's JSON",
-                     planted[i].name);
+            fail_msg("case '%s': in the redacted view's JSON", planted[i].name);
         if (strstr(rh, s) != NULL)
             fail_msg("case '%s': in the redacted print", planted[i].name);
     }
@@ -442,14 +438,13 @@ test_view_pick_present_and_absent(void **state)
     } cases[] = {
         {"the Task", "Task", REFNR, 0, GW_OK},
         {"the patient", "Patient", REFNR "-4", 0, GW_OK},
-        {"the hidden attachment, full view", "DocumentReference",
-         REFNR "-10", 0, GW_OK},
+        {"the hidden attachment, full view", "DocumentReference", REFNR "-10",
+         0, GW_OK},
         {"the hidden attachment, redacted view", "DocumentReference",
          REFNR "-10", 1, GW_ENOTFOUND},
         {"the visible attachment, redacted view", "DocumentReference",
          REFNR "-11", 1, GW_OK},
-        {"an id past the last entry", "Patient", REFNR "-99", 0,
-         GW_ENOTFOUND},
+        {"an id past the last entry", "Patient", REFNR "-99", 0, GW_ENOTFOUND},
         {"a right id with the wrong type", "Patient", REFNR "-3", 0,
          GW_ENOTFOUND},
         {"the MessageHeader is not part of the case", "MessageHeader",
@@ -464,8 +459,8 @@ test_view_pick_present_and_absent(void **state)
     for (size_t i = 0; i < N(cases); i++) {
         struct gw_fhir_doc *d = (struct gw_fhir_doc *)1;
         char id[64];
-        gw_rc rc = gw_view_pick(v[cases[i].redact], cases[i].type,
-                                cases[i].id, &d);
+        gw_rc rc =
+            gw_view_pick(v[cases[i].redact], cases[i].type, cases[i].id, &d);
         if (rc != cases[i].rc)
             fail_msg("case '%s': rc %s, expected %s", cases[i].name,
                      gw_rc_name(rc), gw_rc_name(cases[i].rc));
@@ -613,8 +608,7 @@ test_view_bundles_parse_back(void **state)
     } cases[] = {
         {"searchset of the Task", "searchset", "match", NULL, 0, 1,
          BASE "/Task?identifier=" REFNR, 1},
-        {"searchset with _include", "searchset", "match", NULL, 1, 1, NULL,
-         10},
+        {"searchset with _include", "searchset", "match", NULL, 1, 1, NULL, 10},
         {"searchset, no total", "searchset", "match", NULL, 0, -1, NULL, 1},
         {"history", "history", NULL, "GET", 0, 1, NULL, 1},
     };
@@ -630,15 +624,12 @@ test_view_bundles_parse_back(void **state)
         assert_int_equal(gw_bundle_new(cases[i].type, &b), GW_OK);
         assert_int_equal(gw_bundle_add(b, v, "Task", REFNR, cases[i].mode,
                                        cases[i].method,
-                                       cases[i].method ? "Task/" REFNR
-                                                       : NULL),
+                                       cases[i].method ? "Task/" REFNR : NULL),
                          GW_OK);
         if (cases[i].include)
-            assert_int_equal(gw_bundle_add(b, v, NULL, NULL, "include", NULL,
-                                           NULL),
-                             GW_OK);
-        assert_int_equal(gw_bundle_take(b, cases[i].total, cases[i].self,
-                                        &out),
+            assert_int_equal(
+                gw_bundle_add(b, v, NULL, NULL, "include", NULL, NULL), GW_OK);
+        assert_int_equal(gw_bundle_take(b, cases[i].total, cases[i].self, &out),
                          GW_OK);
         xml = as_xml(out);
         json = as_json(out);
@@ -675,8 +666,9 @@ test_view_bundles_parse_back(void **state)
             strcmp(buf, BASE "/Task/" REFNR) != 0)
             fail_msg("case '%s': first fullUrl %s", cases[i].name, buf);
         if (cases[i].method != NULL &&
-            strstr(xml, "<request><method value=\"GET\"/><url value=\"Task/" REFNR
-                        "\"/></request>") == NULL)
+            strstr(xml,
+                   "<request><method value=\"GET\"/><url value=\"Task/" REFNR
+                   "\"/></request>") == NULL)
             fail_msg("case '%s': no request in the history entry",
                      cases[i].name);
         if (cases[i].mode != NULL &&
@@ -728,8 +720,7 @@ test_view_param_reads_every_value_kind(void **state)
         int found = gw_view_param(d, cases[i].param, buf, sizeof(buf));
         if (found != cases[i].found || strcmp(buf, cases[i].value) != 0)
             fail_msg("case '%s': found %d '%s', expected %d '%s'",
-                     cases[i].name, found, buf, cases[i].found,
-                     cases[i].value);
+                     cases[i].name, found, buf, cases[i].found, cases[i].value);
     }
     /* Not a Parameters resource: nothing. */
     msg = text_slurp(EX "motivation-enskild-searched.xml");
