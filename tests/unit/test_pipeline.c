@@ -927,6 +927,60 @@ test_pipeline_pharmacy_search_needs_the_patient(void **state)
     }
 }
 
+/* Searches without a referensnummer: who sees which of two cases, one in
+ * M (only motivated) and one applied for by pharmacy 1. */
+static void
+test_pipeline_search_shows_each_role_its_cases(void **state)
+{
+    static const struct gw_principal ehr_nouser = {"journal1", GW_CLIENT_EHR,
+                                                   NULL, NULL};
+    static const struct gw_principal pharm3 = {"apotek3", GW_CLIENT_PHARMACY,
+                                               "7350000000030", NULL};
+    const struct {
+        const char *name;
+        const struct gw_principal *who;
+        gw_rc rc;
+        const char *total;
+    } cases[] = {
+        {"the prescriber sees both", &ehr1, GW_OK, "2"},
+        {"a colleague sees none", &ehr2, GW_OK, "0"},
+        {"an EHR without user is refused", &ehr_nouser, GW_EUNAUTH, NULL},
+        {"LV sees only the applied one", &lv, GW_OK, "1"},
+        {"the chosen pharmacy sees both (one applied by it)", &pharm1, GW_OK,
+         "2"},
+        {"an unrelated pharmacy sees none", &pharm3, GW_OK, "0"},
+        {"the operator is refused", &ops, GW_EFORBIDDEN, NULL},
+    };
+    struct t *t = *state;
+
+    submit(t);
+    assert_int_equal(
+        send(t, &pharm1, "application-enskild.xml", NULL, NULL, NULL, "apply"),
+        GW_OK);
+    t->refnr[0] = '\0';
+    assert_int_equal(send(t, &ehr1, "motivation-enskild-searched.xml", NULL,
+                          NULL, NULL, "second motivation"),
+                     GW_OK);
+    for (size_t i = 0; i < N(cases); i++) {
+        const struct gw_call c = {cases[i].who, BASE, "test"};
+        struct gw_task_search q;
+        struct gw_answer a;
+        char buf[16];
+
+        memset(&q, 0, sizeof(q));
+        gw_pipeline_search(t->pl, &c, &q, &a);
+        if (a.rc != cases[i].rc)
+            fail_msg("case '%s': rc %s, expected %s", cases[i].name,
+                     gw_rc_name(a.rc), gw_rc_name(cases[i].rc));
+        if (cases[i].total != NULL &&
+            (!gw_view_value(a.doc, "total", buf, sizeof(buf)) ||
+             strcmp(buf, cases[i].total) != 0))
+            fail_msg("case '%s': total %s, expected %s", cases[i].name, buf,
+                     cases[i].total);
+        gw_answer_release(&a);
+    }
+}
+
 /* --- redaction on every pharmacy path -------------------------------- */
 
 /* What a pharmacy must never receive, planted in the motivation. */
@@ -1222,6 +1276,7 @@ main(void)
         T(test_pipeline_dispensing_needs_a_granted_licence),
         T(test_pipeline_read_hides_attachments_from_pharmacies),
         T(test_pipeline_read_odd_ids_are_not_found),
+        T(test_pipeline_search_shows_each_role_its_cases),
         T(test_pipeline_pharmacy_never_receives_what_is_hidden),
         T(test_pipeline_reapplication_makes_a_new_case),
         T(test_pipeline_pharmacy_search_needs_the_patient),
