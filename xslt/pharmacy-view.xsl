@@ -9,6 +9,8 @@
   - the treatment indication (MedicationRequest.reasonCode,
     reasonReference), the motivation (reasons and text: extension
     klas-motivation) and notes of the MedicationRequest;
+  - the narrative (text) of every resource: it is a free rendering of the
+    resource, the motivation's included, and cannot be redacted inside;
   - every resource labelled hidden-from-pharmacy (meta.security, system
     klas-security), whether a Bundle entry or contained, and every
     element that refers to one;
@@ -36,6 +38,8 @@
   <xsl:template match="f:entry[f:resource/*/f:meta/f:security[f:system/@value = 'http://klasgw.org/fhir/CodeSystem/klas-security' and f:code/@value = 'hidden-from-pharmacy']]"/>
   <xsl:template match="f:contained[*/f:meta/f:security[f:system/@value = 'http://klasgw.org/fhir/CodeSystem/klas-security' and f:code/@value = 'hidden-from-pharmacy']]"/>
   <xsl:template match="*[f:reference[key('hidden', @value)]]"/>
+
+  <xsl:template match="f:resource/*/f:text | f:contained/*/f:text"/>
 
   <xsl:template match="f:MedicationRequest/f:reasonCode | f:MedicationRequest/f:reasonReference | f:MedicationRequest/f:note | f:MedicationRequest/f:extension[@url = 'http://klasgw.org/fhir/StructureDefinition/klas-motivation']"/>
 

@@ -749,7 +749,8 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
     gw_err_clear(&err);
     /* Ids are the referensnummer, or <refnr>-<n> for its resources. */
     snprintf(refnr, sizeof(refnr), "%.10s", id);
-    if (strlen(id) > 40 || (id[10] != '\0' && id[10] != '-') ||
+    if (strlen(id) < 10 || strlen(id) > 40 ||
+        (id[10] != '\0' && id[10] != '-') ||
         (strcmp(type, "Task") == 0) != (id[10] == '\0')) {
         gw_err_set(&err, GW_ENOTFOUND, NULL, "no such resource");
         gw_answer_error(a, GW_ENOTFOUND, &err);
