@@ -362,6 +362,35 @@ add_value(xmlNodePtr parent, xmlNsPtr ns, const char *name, const char *v)
     return n;
 }
 
+/* A copied resource brings its own xmlns declaration; point its elements
+ * at the Bundle's namespace instead and drop the copy, so the Bundle
+ * serialises with one declaration. */
+static void
+set_ns(xmlNodePtr n, xmlNsPtr ns)
+{
+    for (; n != NULL; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (n->ns != NULL && n->ns->href != NULL &&
+            xmlStrEqual(n->ns->href, ns->href))
+            n->ns = ns;
+        set_ns(n->children, ns);
+    }
+}
+
+static void
+adopt_ns(xmlNodePtr copy, xmlNsPtr ns)
+{
+    xmlNsPtr d = copy->nsDef;
+
+    set_ns(copy, ns);
+    if (d != NULL && d->next == NULL && d->prefix == NULL && d->href != NULL &&
+        xmlStrEqual(d->href, ns->href)) {
+        copy->nsDef = NULL;
+        xmlFreeNs(d);
+    }
+}
+
 gw_rc
 gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
               const char *type, const char *id, const char *search_mode,
@@ -386,6 +415,7 @@ gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
         copy = res ? xmlDocCopyNode(r, b->doc, 1) : NULL;
         if (copy == NULL || xmlAddChild(res, copy) == NULL)
             return GW_ENOMEM;
+        adopt_ns(copy, b->ns);
         if (search_mode != NULL) {
             xmlNodePtr s = xmlNewChild(entry, b->ns,
                                        (const xmlChar *)"search", NULL);
@@ -484,9 +514,12 @@ gw_view_param(const struct gw_fhir_doc *doc, const char *name, char *buf,
             if (v->type != XML_ELEMENT_NODE ||
                 strncmp((const char *)v->name, "value", 5) != 0)
                 continue;
-            /* valueQuantity and valueIdentifier keep theirs in value. */
+            /* valueQuantity and valueIdentifier keep theirs in value,
+             * valueReference in reference. */
             if (child(v, "value") != NULL)
                 v = child(v, "value");
+            else if (child(v, "reference") != NULL)
+                v = child(v, "reference");
             a = xmlGetProp(v, (const xmlChar *)"value");
             if (a != NULL)
                 snprintf(buf, size, "%s", (const char *)a);

@@ -158,6 +158,7 @@ gw_pipeline_check_licence(struct gw_pipeline *pl, const struct gw_call *c,
 {
     struct gw_licence_hit *hits = NULL, *hit = NULL;
     struct gw_dispensing_ctx d;
+    int used_up;
     struct gw_buf b;
     struct gw_err err;
     size_t n = 0;
@@ -195,14 +196,23 @@ gw_pipeline_check_licence(struct gw_pipeline *pl, const struct gw_call *c,
         if (gw_licence_covers(&l, &d, NULL) == GW_OK)
             hit = &hits[i];
     }
+    /* A licence whose granted amount is used up covers nothing more; it
+     * is still named, so the pharmacy knows which and why. */
+    used_up = hit != NULL && hit->total_amount > 0 &&
+              hit->total_amount - hit->dispensed <= 1e-9;
     gw_buf_init(&b, 16384);
     if (gw_buf_append_str(&b, "<Parameters xmlns=\"http://hl7.org/fhir\">") !=
             GW_OK ||
-        param(&b, "covered", "Boolean", hit ? "true" : "false") != GW_OK ||
-        (hit ? licence_params(&b, hit)
-             : param(&b, "reason", "String",
-                     "Ingen giltig licens täcker expedieringen / No valid "
-                     "licence covers this dispensing")) != GW_OK ||
+        param(&b, "covered", "Boolean",
+              hit && !used_up ? "true" : "false") != GW_OK ||
+        (hit ? licence_params(&b, hit) : GW_OK) != GW_OK ||
+        (used_up ? param(&b, "reason", "String",
+                         "Licensens beviljade totalmängd är expedierad / The "
+                         "granted total amount has been dispensed")
+         : hit == NULL ? param(&b, "reason", "String",
+                               "Ingen giltig licens täcker expedieringen / No "
+                               "valid licence covers this dispensing")
+                       : GW_OK) != GW_OK ||
         gw_buf_append_str(&b, "</Parameters>") != GW_OK ||
         parse_xml(&b, &a->doc) != GW_OK)
         gw_answer_error(a, GW_EINTERNAL, NULL);
@@ -232,8 +242,9 @@ gw_pipeline_record_dispensing(struct gw_pipeline *pl, const struct gw_call *c,
     struct gw_buf b;
     struct gw_err err;
     size_t n = 0;
-    char ident[80], refnr[16] = "", amount[32], on[16], kind[16], patient[16],
-        unit[40], admin[40], key[200], num[128], *end;
+    char ident[80], ident2[64], refnr[16] = "", amount[32], on[16], kind[16],
+        patient[16],
+        unit[40], admin[40], key[200], num[128], day[16], *end;
     double amt = 0;
     gw_rc rc;
 
@@ -260,7 +271,10 @@ gw_pipeline_record_dispensing(struct gw_pipeline *pl, const struct gw_call *c,
                         "Parameters.parameter('identifier')",
                         "the pharmacy's own id of the dispensing is required "
                         "(it makes a resend harmless)");
-    else if (!gw_view_param(doc, "licence", refnr, sizeof(refnr)) ||
+    else if (!gw_view_param(doc, "licence", ident2, sizeof(ident2)) ||
+             snprintf(refnr, sizeof(refnr), "%s",
+                      strncmp(ident2, "Task/", 5) == 0 ? ident2 + 5
+                                                       : ident2) < 0 ||
              gw_refnr_check(refnr, NULL) != GW_OK)
         rc = gw_err_set(&err, GW_EVALIDATION,
                         "Parameters.parameter('licence')",
@@ -289,8 +303,16 @@ gw_pipeline_record_dispensing(struct gw_pipeline *pl, const struct gw_call *c,
                         "the care unit");
     if (rc != GW_OK)
         goto out;
+    today(day);
     if (on[0] == '\0')
-        today(on);
+        snprintf(on, sizeof(on), "%s", day);
+    else if (strcmp(on, day) > 0) {
+        rc = gw_err_set(&err, GW_EVALIDATION,
+                        "Parameters.parameter('dispensed-on')",
+                        "a dispensing is recorded when it has happened, not "
+                        "before");
+        goto out;
+    }
 
     /* The licence must cover this patient or unit; the writer then checks
      * status, validity and amount in the same transaction as the record. */

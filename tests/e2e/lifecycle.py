@@ -332,9 +332,33 @@ def run(port, hookport, hooklog, db, srcdir):
     left = {x["name"]: x for x in p["parameter"]}
     check(s == 200 and left["remaining-amount"]["valueDecimal"] == 200,
           "the same dispensing sent again is counted once")
+    # The licence as $check-licence names it (a reference) is taken too.
+    s, p = gw.call("POST", "/$record-dispensing", APO2, {
+        "resourceType": "Parameters", "parameter": [
+            {"name": "identifier", "valueString": "d-ref"},
+            {"name": "licence", "valueReference": {"reference": "Task/" + ref}},
+            {"name": "amount", "valueDecimal": 50},
+            {"name": "kind", "valueCode": "prescription"},
+            {"name": "patient", "valueString": PNR}]})
+    left = {x["name"]: x for x in p["parameter"]}
+    check(s == 200 and left["remaining-amount"]["valueDecimal"] == 150,
+          "a licence given as valueReference")
+    s, p = gw.call("GET", "/$check-licence?product=%s&patient=%s"
+                   % (npl, PNR), APO2)
+    check(p["parameter"][0]["valueBoolean"] is True, "150 ml left: covered")
     d = refused(gw, db, 422, "EDENIED", "beyond the granted amount",
                 lambda: dispense("d-2", 250))
-    check("200" in json.dumps(d), "the refusal says how much is left")
+    check("150" in json.dumps(d), "the refusal says how much is left")
+    refused(gw, db, 422, "EVALIDATION", "a dispensing dated in the future",
+            lambda: dispense("d-5", 1, on="2099-01-01"))
+    s, p = dispense("d-6", 150)
+    check(s == 200, "the rest of the amount")
+    s, p = gw.call("GET", "/$check-licence?product=%s&patient=%s"
+                   % (npl, PNR), APO2)
+    params = {x["name"]: x for x in p["parameter"]}
+    check(params["covered"]["valueBoolean"] is False and
+          params["licence"]["valueReference"]["reference"] == "Task/" + ref,
+          "a used-up licence covers nothing more, and is named")
     refused(gw, db, 422, "EDENIED", "outside the validity period",
             lambda: dispense("d-3", 10, on="2020-01-01"))
     refused(gw, db, 422, "EDENIED", "for another patient",

@@ -742,10 +742,14 @@ test_pipeline_dispensing_counts_once_within_amount_and_validity(void **state)
          "300"},
         {"no amount", "exp-9", "0", "2026-03-03", PATIENT, GW_EVALIDATION,
          "300"},
+        {"a date still to come", "exp-10", "1", "2099-01-01", PATIENT,
+         GW_EVALIDATION, "300"},
     };
     struct t *t = *state;
 
     advance(t, AT_BEV);
+    /* Record after the fact: a year on, every date above has passed. */
+    gw_clock_set_ms(T0 + 366LL * 24 * 3600 * 1000);
     for (size_t i = 0; i < N(cases); i++) {
         const struct gw_call c = {&pharm1, BASE, "test", GW_FHIR_JSON};
         struct gw_licence_check q = {NPLID, PATIENT, NULL, NULL, "2026-03-01"};
