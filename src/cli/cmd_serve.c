@@ -27,6 +27,7 @@
 #include "validate/validate.h"
 #include "outbound/worker.h"
 #include "sched/sched.h"
+#include "soap/soap.h"
 #include "store/store.h"
 
 static gw_rc
@@ -58,6 +59,9 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_views *views = NULL;
     struct gw_pipeline *pipeline = NULL;
     struct gw_http *http = NULL;
+    struct gw_soap *soap = NULL;
+    struct gw_soap_opts sopts;
+    char wsdl_dir[1024];
     struct gw_fhir_doc *capability = NULL;
     struct gw_pipeline_opts po;
     struct gw_http_opts ho;
@@ -154,11 +158,28 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     rc = gw_pipeline_new(&po, &pipeline);
     if (rc != GW_OK)
         goto out;
+    memset(&sopts, 0, sizeof(sopts));
+    sopts.pipeline = pipeline;
+    sopts.limits = po.limits;
+    gw_err_clear(&err);
+    rc = gw_config_data_path(cfg, "wsdl", wsdl_dir, sizeof(wsdl_dir));
+    if (rc == GW_OK)
+        rc = gw_config_data_path(cfg, "xslt", path, sizeof(path));
+    sopts.wsdl_dir = wsdl_dir;
+    sopts.xslt_dir = path;
+    if (rc == GW_OK)
+        rc = gw_soap_new(&sopts, &soap, &err);
+    if (rc != GW_OK) {
+        gw_log_err_rc(rc, "event=soap_start_failed detail=%s",
+                      gw_log_quote(err.detail));
+        goto out;
+    }
     memset(&ho, 0, sizeof(ho));
     ho.cfg = cfg;
     ho.pipeline = pipeline;
     ho.store = st;
     ho.capability = capability;
+    ho.soap = soap;
     gw_err_clear(&err);
     rc = gw_http_start(&ho, &http, &err);
     if (rc != GW_OK) {
@@ -183,6 +204,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     status = GW_EXIT_OK;
 out:
     gw_http_stop(http);
+    gw_soap_free(soap);
     gw_pipeline_free(pipeline);
     gw_views_free(views);
     gw_validator_free(validator);

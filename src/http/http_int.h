@@ -23,6 +23,7 @@
     XX(TASK_HISTORY, "task-history")                                          \
     XX(RESOURCE_READ, "resource-read")                                        \
     XX(SUBSCRIPTION, "subscription")                                          \
+    XX(SOAP, "soap")                                                          \
     XX(HEALTH, "healthz")                                                     \
     XX(METRICS, "metrics")                                                    \
     XX(OTHER, "other")
@@ -62,6 +63,8 @@ struct gw_req {
 
 /* The answer of the FHIR routes (fhir_api.c). */
 enum MHD_Result gw_fhir_api(struct gw_req *r);
+/* The RIV-TA SOAP routes /soap/... (soap_front.c). */
+enum MHD_Result gw_soap_front(struct gw_req *r);
 /* Plain-text answers (metrics.c). */
 enum MHD_Result gw_http_metrics(struct gw_req *r);
 enum MHD_Result gw_http_health(struct gw_req *r);
