@@ -48,3 +48,6 @@ target_include_directories(gw_soapgen SYSTEM PUBLIC ${GW_SOAPGEN_DIR}
                            ${GW_GSOAP_SHARE}/plugin)
 target_compile_options(gw_soapgen PRIVATE -w -Wno-error)
 target_link_libraries(gw_soapgen PUBLIC PkgConfig::GSOAP PkgConfig::CURL)
+# libgsoap refers to the program's `namespaces` table; make every program
+# that links the generated code pull it from the archive.
+target_link_options(gw_soapgen INTERFACE "LINKER:--undefined=namespaces")

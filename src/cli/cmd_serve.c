@@ -25,6 +25,9 @@
 #include "map/view.h"
 #include "pipeline/pipeline.h"
 #include "validate/validate.h"
+#include "outbound/http_client.h"
+#include "outbound/hsa.h"
+#include "outbound/lv.h"
 #include "outbound/worker.h"
 #include "sched/sched.h"
 #include "soap/soap.h"
@@ -61,6 +64,12 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_http *http = NULL;
     struct gw_soap *soap = NULL;
     struct gw_soap_opts sopts;
+    struct gw_hsa *hsa = NULL;
+    struct gw_hsa_opts hsao;
+    struct gw_lv *lv = NULL;
+    struct gw_lv_opts lvo;
+    struct gw_peer peers[1];
+    char xslt_dir[1024];
     char wsdl_dir[1024];
     struct gw_fhir_doc *capability = NULL;
     struct gw_pipeline_opts po;
@@ -106,13 +115,33 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
                       gw_log_quote(cfg->store_path), gw_log_quote(err.detail));
         goto out;
     }
-    /* Peers (LV, pharmacy webhooks) register here as they are built;
-     * until then items wait in the outbox, durably. */
+    /* Peers register here as they are built (LV now; pharmacy webhooks
+     * later); items for a peer not registered wait in the outbox. */
+    gw_err_clear(&err);
+    rc = gw_http_client_init();
+    if (rc == GW_OK)
+        rc = gw_config_data_path(cfg, "wsdl", wsdl_dir, sizeof(wsdl_dir));
+    if (rc == GW_OK)
+        rc = gw_config_data_path(cfg, "xslt", xslt_dir, sizeof(xslt_dir));
+    memset(&lvo, 0, sizeof(lvo));
+    lvo.url = cfg->lv_url;
+    lvo.timeout_ms = cfg->lv_timeout_ms;
+    lvo.store = st;
+    lvo.wsdl_dir = wsdl_dir;
+    lvo.xslt_dir = xslt_dir;
+    if (rc == GW_OK)
+        rc = gw_lv_new(&lvo, &lv, &err);
+    if (rc != GW_OK) {
+        gw_log_err_rc(rc, "event=lv_peer_failed detail=%s",
+                      gw_log_quote(err.detail));
+        goto out;
+    }
+    gw_lv_peer(lv, &peers[0]);
     wo.max_attempts = (int)cfg->outbox_max_attempts;
     wo.backoff_base_ms = cfg->outbox_backoff_base_ms;
     wo.backoff_cap_ms = cfg->outbox_backoff_cap_ms;
     wo.per_peer_concurrency = (int)cfg->outbox_per_peer_concurrency;
-    rc = gw_outbox_worker_start(st, NULL, 0, &wo, &worker);
+    rc = gw_outbox_worker_start(st, peers, 1, &wo, &worker);
     if (rc != GW_OK) {
         gw_log_err_rc(rc, "event=outbox_worker_start_failed");
         goto out;
@@ -150,6 +179,17 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     po.store = st;
     po.validator = validator;
     po.views = views;
+    memset(&hsao, 0, sizeof(hsao));
+    hsao.url = cfg->hsa_url;
+    hsao.timeout_ms = cfg->hsa_timeout_ms;
+    hsao.cache_ttl_s = cfg->hsa_cache_ttl_s;
+    hsao.beredskap_orgs = cfg->hsa_beredskap_orgs;
+    hsao.store = st;
+    rc = gw_hsa_new(&hsao, &hsa);
+    if (rc != GW_OK)
+        goto out;
+    po.check_prescriber = gw_hsa_check_prescriber;
+    po.check_ctx = hsa;
     gw_fhir_limits_default(&po.limits);
     po.limits.max_bytes = (size_t)cfg->server_max_body_bytes;
     po.limits.max_depth = (int)cfg->xml_max_depth;
@@ -162,13 +202,9 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     sopts.pipeline = pipeline;
     sopts.limits = po.limits;
     gw_err_clear(&err);
-    rc = gw_config_data_path(cfg, "wsdl", wsdl_dir, sizeof(wsdl_dir));
-    if (rc == GW_OK)
-        rc = gw_config_data_path(cfg, "xslt", path, sizeof(path));
     sopts.wsdl_dir = wsdl_dir;
-    sopts.xslt_dir = path;
-    if (rc == GW_OK)
-        rc = gw_soap_new(&sopts, &soap, &err);
+    sopts.xslt_dir = xslt_dir;
+    rc = gw_soap_new(&sopts, &soap, &err);
     if (rc != GW_OK) {
         gw_log_err_rc(rc, "event=soap_start_failed detail=%s",
                       gw_log_quote(err.detail));
@@ -209,8 +245,10 @@ out:
     gw_views_free(views);
     gw_validator_free(validator);
     gw_fhir_doc_free(capability);
+    gw_hsa_free(hsa);
     gw_sched_stop(sched);
     gw_outbox_worker_stop(worker);
+    gw_lv_free(lv);
     gw_store_close(st);
     if (status == GW_EXIT_OK)
         gw_log_info("event=stopped");
