@@ -69,6 +69,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_lv *lv = NULL;
     struct gw_lv_opts lvo;
     struct gw_peer peers[1];
+    size_t npeers = 0;
     char xslt_dir[1024];
     char wsdl_dir[1024];
     struct gw_fhir_doc *capability = NULL;
@@ -129,19 +130,23 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     lvo.store = st;
     lvo.wsdl_dir = wsdl_dir;
     lvo.xslt_dir = xslt_dir;
-    if (rc == GW_OK)
+    if (rc == GW_OK && cfg->lv_url[0] != '\0')
         rc = gw_lv_new(&lvo, &lv, &err);
     if (rc != GW_OK) {
         gw_log_err_rc(rc, "event=lv_peer_failed detail=%s",
                       gw_log_quote(err.detail));
         goto out;
     }
-    gw_lv_peer(lv, &peers[0]);
+    if (lv != NULL)
+        gw_lv_peer(lv, &peers[npeers++]);
+    else
+        gw_log_warn("event=lv_off detail=\"lv.url is empty: items for LV "
+                    "wait in the outbox\"");
     wo.max_attempts = (int)cfg->outbox_max_attempts;
     wo.backoff_base_ms = cfg->outbox_backoff_base_ms;
     wo.backoff_cap_ms = cfg->outbox_backoff_cap_ms;
     wo.per_peer_concurrency = (int)cfg->outbox_per_peer_concurrency;
-    rc = gw_outbox_worker_start(st, peers, 1, &wo, &worker);
+    rc = gw_outbox_worker_start(st, peers, npeers, &wo, &worker);
     if (rc != GW_OK) {
         gw_log_err_rc(rc, "event=outbox_worker_start_failed");
         goto out;
@@ -185,11 +190,16 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     hsao.cache_ttl_s = cfg->hsa_cache_ttl_s;
     hsao.beredskap_orgs = cfg->hsa_beredskap_orgs;
     hsao.store = st;
-    rc = gw_hsa_new(&hsao, &hsa);
-    if (rc != GW_OK)
-        goto out;
-    po.check_prescriber = gw_hsa_check_prescriber;
-    po.check_ctx = hsa;
+    if (cfg->hsa_url[0] != '\0') {
+        rc = gw_hsa_new(&hsao, &hsa);
+        if (rc != GW_OK)
+            goto out;
+        po.check_prescriber = gw_hsa_check_prescriber;
+        po.check_ctx = hsa;
+    } else {
+        gw_log_warn("event=hsa_off detail=\"hsa.url is empty: prescribers "
+                    "are NOT checked in HSA (tests only)\"");
+    }
     gw_fhir_limits_default(&po.limits);
     po.limits.max_bytes = (size_t)cfg->server_max_body_bytes;
     po.limits.max_depth = (int)cfg->xml_max_depth;
