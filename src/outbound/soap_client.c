@@ -99,16 +99,25 @@ gw_soap_pool_get(struct gw_soap_pool *p)
     s->send_timeout = -(int)(p->timeout_ms * 1000);
     s->recv_timeout = -(int)(p->timeout_ms * 1000);
     s->transfer_timeout = 0;
-    s->header = soap_malloc(s, sizeof(*s->header));
-    if (s->header == NULL) {
+    if (gw_soap_pool_rearm(p, s) != GW_OK) {
         destroy(s);
         return NULL;
     }
+    return s;
+}
+
+gw_rc
+gw_soap_pool_rearm(struct gw_soap_pool *p, struct soap *s)
+{
+    /* gSOAP drops the header and the extra HTTP headers after each call:
+     * set both for every call. */
+    s->header = soap_malloc(s, sizeof(*s->header));
+    if (s->header == NULL)
+        return GW_ENOMEM;
     soap_default_SOAP_ENV__Header(s, s->header);
     s->header->itr__LogicalAddress = soap_strdup(s, p->logical_address);
-    /* Used once per call by the plugin: set it again every time. */
     s->http_extra_header = p->extra_headers;
-    return s;
+    return GW_OK;
 }
 
 void

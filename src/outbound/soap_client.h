@@ -35,6 +35,10 @@ const char *gw_soap_pool_url(const struct gw_soap_pool *p);
 /* A context ready for one call (header set, timeouts set); NULL when out
  * of memory. Give it back with gw_soap_pool_put. */
 struct soap *gw_soap_pool_get(struct gw_soap_pool *p);
+/* Before a further call on the same context: gSOAP consumes the SOAP
+ * header and the extra HTTP headers with each call, so set them again. */
+gw_rc gw_soap_pool_rearm(struct gw_soap_pool *p, struct soap *s)
+    GW_WARN_UNUSED;
 /* Frees what the call allocated; ok = 0 drops the context's connection. */
 void gw_soap_pool_put(struct gw_soap_pool *p, struct soap *s, int ok);
 
