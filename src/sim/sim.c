@@ -858,6 +858,10 @@ webhook_one(void *arg)
         }
     }
     buf[n] = '\0';
+    if (n == 0) { /* a connection probe, not a request */
+        close(fd);
+        return NULL;
+    }
     body = strstr(buf, "\r\n\r\n");
     f = fail_now();
     if (f == FAIL_DOWN || f == FAIL_DROP) {
