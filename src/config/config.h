@@ -77,7 +77,7 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "hour of the day (UTC) at which the daily purge runs")                  \
     XX(hsa, url, STR, hsa_url, "http://127.0.0.1:8081/hsa",                    \
        "endpoint of the HSA credentials service (empty: no HSA check, "        \
-       "tests only)")                              \
+       "tests only)")                                                          \
     XX(hsa, timeout_ms, INT, hsa_timeout_ms, "3000",                           \
        "HSA call timeout; past it a fresh cache entry or 503 answers")         \
     XX(hsa, cache_ttl_s, INT, hsa_cache_ttl_s, "3600",                         \
@@ -89,7 +89,7 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "Socialstyrelsen), separated by spaces")                                \
     XX(lv, url, STR, lv_url, "http://127.0.0.1:8082/lv",                       \
        "endpoint of Läkemedelsverket's case system (empty: items for LV "      \
-       "wait in the outbox)")                           \
+       "wait in the outbox)")                                                  \
     XX(lv, timeout_ms, INT, lv_timeout_ms, "10000", "LV call timeout")
 
 /*
