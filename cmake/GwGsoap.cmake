@@ -2,8 +2,15 @@
 # build tree (never committed): wsdl2h turns every WSDL into one header,
 # soapcpp2 turns it into C serialisers, client stubs and a dispatcher.
 #
-#   gw_soapgen   static library: the generated C, one namespace table and
-#                gSOAP's libcurl plugin (outbound calls go through libcurl)
+#   gw_soapgen   static library: the generated serialisers and client
+#                stubs, one namespace table and gSOAP's libcurl plugin
+#                (outbound calls go through libcurl). Linked whole: libgsoap
+#                itself calls into the generated code (soap_getfault,
+#                soap_getheader, namespaces, ...), which a plain archive
+#                would not supply.
+#   GW_SOAPGEN_SERVER  the generated dispatcher (soap_serve), compiled only
+#                into the klasgw binary with the simulators that implement
+#                its operations.
 #
 # Users: outbound/hsa.c and outbound/lv.c (clients), src/sim/ (servers and
 # the LV simulator's calls back), tests/tools/soapclient.c (contract test).
@@ -40,14 +47,15 @@ file(WRITE ${PROJECT_BINARY_DIR}/gsoap-nsmap.c.in
 configure_file(${PROJECT_BINARY_DIR}/gsoap-nsmap.c.in
                ${GW_SOAPGEN_DIR}/gwsoap_nsmap.c COPYONLY)
 
-add_library(gw_soapgen STATIC ${GW_SOAPGEN_OUT} ${GW_SOAPGEN_DIR}/gwsoap_nsmap.c
+add_library(gw_soapgen STATIC ${GW_SOAPGEN_DIR}/gwsoapC.c
+            ${GW_SOAPGEN_DIR}/gwsoapClient.c ${GW_SOAPGEN_DIR}/gwsoap_nsmap.c
             ${GW_GSOAP_SHARE}/plugin/curlapi.c)
+set(GW_SOAPGEN_SERVER ${GW_SOAPGEN_DIR}/gwsoapServer.c)
+set_source_files_properties(${GW_SOAPGEN_SERVER} PROPERTIES
+    GENERATED TRUE COMPILE_OPTIONS "-w")
 set_source_files_properties(${GW_SOAPGEN_DIR}/gwsoap_nsmap.c
     PROPERTIES OBJECT_DEPENDS "${GW_SOAPGEN_OUT}")
 target_include_directories(gw_soapgen SYSTEM PUBLIC ${GW_SOAPGEN_DIR}
                            ${GW_GSOAP_SHARE}/plugin)
 target_compile_options(gw_soapgen PRIVATE -w -Wno-error)
 target_link_libraries(gw_soapgen PUBLIC PkgConfig::GSOAP PkgConfig::CURL)
-# libgsoap refers to the program's `namespaces` table; make every program
-# that links the generated code pull it from the archive.
-target_link_options(gw_soapgen INTERFACE "LINKER:--undefined=namespaces")
