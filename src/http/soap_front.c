@@ -32,6 +32,15 @@ has_key(void *cls, enum MHD_ValueKind kind, const char *key,
 }
 
 static enum MHD_Result
+plain(struct gw_req *r, int status, const char *text)
+{
+    char *body = strdup(text);
+
+    return gw_http_send(r, status, "text/plain; charset=utf-8", body,
+                        body ? strlen(body) : 0);
+}
+
+static enum MHD_Result
 send_reply(struct gw_req *r, struct gw_soap_reply *rep)
 {
     char *body = rep->body;
@@ -57,12 +66,8 @@ contract(struct gw_req *r, const char *name)
     if (fhir != NULL)
         *fhir = '\0';
     rc = gw_soap_contract(r->h->o.soap, name, wsdl, base, &rep);
-    if (rc != GW_OK) {
-        static const char nf[] = "no such contract\n";
-        return gw_http_send(r, rc == GW_ENOTFOUND ? 404 : 500,
-                            "text/plain; charset=utf-8", strdup(nf),
-                            sizeof(nf) - 1);
-    }
+    if (rc != GW_OK)
+        return plain(r, rc == GW_ENOTFOUND ? 404 : 500, "no such contract\n");
     return send_reply(r, &rep);
 }
 
@@ -74,18 +79,12 @@ gw_soap_front(struct gw_req *r)
     struct gw_call call;
     enum MHD_Result ret;
 
-    if (r->h->o.soap == NULL) {
-        static const char na[] = "SOAP is not enabled\n";
-        return gw_http_send(r, 404, "text/plain; charset=utf-8", strdup(na),
-                            sizeof(na) - 1);
-    }
+    if (r->h->o.soap == NULL)
+        return plain(r, 404, "SOAP is not enabled\n");
     if (strcmp(r->method, "GET") == 0)
         return contract(r, name);
-    if (strcmp(r->method, "POST") != 0) {
-        static const char na[] = "use POST (or GET ?wsdl)\n";
-        return gw_http_send(r, 405, "text/plain; charset=utf-8", strdup(na),
-                            sizeof(na) - 1);
-    }
+    if (strcmp(r->method, "POST") != 0)
+        return plain(r, 405, "use POST (or GET ?wsdl)\n");
     memset(&call, 0, sizeof(call));
     call.who = &r->who;
     call.base = r->base;

@@ -361,16 +361,37 @@ apply(const struct gw_soap *s, xsltStylesheetPtr ss, xmlDocPtr in,
     return res;
 }
 
+/* How many of the first n bytes of s end on a whole UTF-8 character. */
+static size_t
+utf8_cut(const char *s, size_t n)
+{
+    size_t start = n;
+    unsigned char c;
+    size_t need;
+
+    while (start > 0 && ((unsigned char)s[start - 1] & 0xC0) == 0x80)
+        start--;
+    if (start == 0)
+        return 0;
+    c = (unsigned char)s[start - 1];
+    need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return n - (start - 1) >= need ? n : start - 1;
+}
+
 /* An XPath string parameter: quoted with whichever quote it lacks
- * (values with both kinds are cut at the first double quote; ours never
- * have them). */
+ * (values with both kinds are cut at the first double quote), and cut on
+ * a character boundary so that it always fits buf, quotes included. */
 static void
 xparam(char *buf, size_t size, const char *v)
 {
-    if (strchr(v, '\'') == NULL)
-        snprintf(buf, size, "'%s'", v);
-    else
-        snprintf(buf, size, "\"%.*s\"", (int)strcspn(v, "\""), v);
+    int dq = strchr(v, '\'') != NULL;
+    size_t n = dq ? strcspn(v, "\"") : strlen(v);
+
+    if (n > size - 3)
+        n = size - 3;
+    n = utf8_cut(v, n);
+    snprintf(buf, size, "%c%.*s%c", dq ? '"' : '\'', (int)n, v,
+             dq ? '"' : '\'');
 }
 
 /*
@@ -384,7 +405,7 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
        xmlDocPtr fhir, struct gw_soap_reply *out)
 {
     char p_op[96], p_ns[160], p_kind[24], p_code[16], p_err[24], p_log[64];
-    char p_text[1200];
+    char p_text[GW_SOAP_TEXT_MAX + 1400];
     const char *params[16];
     const char *error_id = gw_rc_riv_error_id(rc);
     xmlDocPtr empty = NULL, res;
@@ -432,7 +453,7 @@ refuse(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
        const char *log_id, gw_rc rc, const char *field, const char *detail,
        struct gw_soap_reply *out)
 {
-    char text[1200];
+    char text[GW_SOAP_TEXT_MAX + 1200];
 
     if (gw_rc_is_retryable(rc) || rc == GW_EINTERNAL || rc == GW_ENOMEM) {
         fault(out, v, 500, 0, gw_rc_riv_error_id(rc),

@@ -31,5 +31,15 @@ post() { curl -s -o "$dir/out" -w '%{http_code}' -H 'Content-Type: text/xml' \
 [ "$(post 'not xml at all')" = 500 ] || fail "garbage"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/soap/Nope?wsdl")" = 404 ] || fail "unknown WSDL"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/soap/..%2Fsrc%2Fmain.c")" = 404 ] || fail "path escape"
+# Many long faulty values (UTF-8): still one VALIDATION_ERROR answer with
+# the fields named, however long the text gets.
+long=$(printf 'Å%.0s' $(seq 1 300))
+many=""; for i in 1 2 3 4 5 6 7 8; do many="$many<r:caseStatus>$long$i</r:caseStatus>"; done
+envelope GetLicenseCases "$many<r:drug>$long</r:drug><r:maxHits>0</r:maxHits>" >"$dir/long.xml"
+soap_call GetLicenseCases serial:SE2321000016-EHR1 SE2321000016-DOC1 "$dir/long.xml" >"$dir/r"
+[ "$(cat "$dir/status")" = 200 ] || fail "long errors: HTTP $(cat "$dir/status")"
+grep -q 'VALIDATION_ERROR' "$dir/r" && grep -q "caseStatus" "$dir/r" || fail "long errors: $(head -c 600 "$dir/r")"
+/usr/bin/python3 -c 'import sys; open(sys.argv[1], encoding="utf-8").read()' "$dir/r" \
+    || fail "long errors: the answer is not UTF-8"
 curl -sf "$BASE/healthz" >/dev/null || fail "gateway died"
 echo "ok: SOAP contracts (zeep and gSOAP)"
