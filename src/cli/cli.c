@@ -83,6 +83,9 @@ static const struct command commands[] = {
      "  --then S     LV's calls after a new application, comma-separated:\n"
      "               registered, supplement, Bev, Avs, Avi; none (default\n"
      "               registered)\n"
+     "  --call A --refnr N [--patient ID]\n"
+     "               LV on command: make one call A (registered, supplement,\n"
+     "               Bev, Avs, Avi) to the gateway for case N, then exit\n"
      "  --gateway U  the gateway's base URL (default from server.*)\n"
      "  --client M   X-Klasgw-Client of LV's calls (serial:SE2021004078-LISY)\n",
      gw_cmd_sim},

@@ -452,7 +452,7 @@ message_for(const char *tmpl, const struct callback *cb)
     return s;
 }
 
-static void
+static int
 call_gateway(const char *what, const struct callback *cb)
 {
     struct soap *s = gw_soap_pool_get(sim.gateway);
@@ -464,7 +464,7 @@ call_gateway(const char *what, const struct callback *cb)
     struct core__FhirMessageType payload;
 
     if (s == NULL)
-        return;
+        return 1;
     snprintf(msgid, sizeof(msgid), "lv-sim-%s-%s", cb->refnr, what);
     soap_default_core__FhirMessageType(s, &payload);
     if (strcmp(what, "registered") == 0) {
@@ -528,6 +528,7 @@ call_gateway(const char *what, const struct callback *cb)
                 gw_log_quote(res && res->resultText ? res->resultText : ""));
     free(msg);
     gw_soap_pool_put(sim.gateway, s, e == SOAP_OK);
+    return strcmp(verdict, "OK") == 0 ? 0 : 1;
 }
 
 static void *
@@ -540,7 +541,8 @@ callbacks(void *arg)
     for (char *t = strtok_r(plan, ",", &save); t && !stopping;
          t = strtok_r(NULL, ",", &save)) {
         sleep_ms(sim.delay_ms);
-        call_gateway(t, cb);
+        if (call_gateway(t, cb) != 0)
+            break; /* the next step would fail as well */
     }
     free(cb);
     return NULL;
@@ -957,7 +959,10 @@ usage(void)
             "         [--fail down|slow|fault|fault200|drop] [--fail-count N]"
             " [--slow-ms MS]\n"
             "         [--gateway URL] [--client MATCH] "
-            "[--then registered[,supplement|,Bev|,Avs|,Avi]]\n");
+            "[--then registered[,supplement|,Bev|,Avs|,Avi]]\n"
+            "       klasgw [-c FILE] sim lv --call registered|supplement|"
+            "Bev|Avs|Avi --refnr N\n"
+            "         [--patient ID] [--gateway URL] [--client MATCH]\n");
     return 2;
 }
 
@@ -965,6 +970,8 @@ int
 gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
 {
     const char *fixture = NULL, *client = "serial:SE2021004078-LISY";
+    const char *call = NULL;
+    struct callback once;
     char headers[160];
     struct sigaction sa;
     int port = -1, rc;
@@ -980,6 +987,7 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
         sim.kind = SIM_PHARMACY;
     else
         return usage();
+    memset(&once, 0, sizeof(once));
     snprintf(sim.then, sizeof(sim.then), "registered");
     snprintf(sim.gateway_url, sizeof(sim.gateway_url), "http://%s:%ld",
              cfg->server_listen, cfg->server_port);
@@ -1005,6 +1013,12 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
                      strcmp(v, "none") == 0 ? "" : v);
         else if (strcmp(a, "--delay-ms") == 0)
             sim.delay_ms = atol(v);
+        else if (strcmp(a, "--call") == 0)
+            call = v;
+        else if (strcmp(a, "--refnr") == 0)
+            snprintf(once.refnr, sizeof(once.refnr), "%s", v);
+        else if (strcmp(a, "--patient") == 0)
+            snprintf(once.patient, sizeof(once.patient), "%s", v);
         else if (strcmp(a, "--fail") == 0) {
             if (strcmp(v, "down") == 0)
                 sim.fail = FAIL_DOWN;
@@ -1056,6 +1070,12 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
         po.extra_headers = headers;
         if (gw_soap_pool_new(&po, &sim.gateway) != GW_OK)
             return 1;
+        if (call != NULL) {
+            /* On command: one call to the gateway, then exit. */
+            if (once.refnr[0] == '\0')
+                return usage();
+            return call_gateway(call, &once);
+        }
         rc = run_soap(port);
         gw_soap_pool_free(sim.gateway);
         return rc;

@@ -9,7 +9,8 @@
  *   lv        RegisterLicenseApplication / RegisterLicenseSupplement; drops
  *             duplicates by messageId; after each new application calls the
  *             gateway back over SOAP as client role lv (ReportCaseRegistered,
- *             then optionally RequestSupplement and ReportDecision)
+ *             then optionally RequestSupplement and ReportDecision), or,
+ *             with --call, makes one such call on command and exits
  *   pharmacy  webhook receiver: logs every POST it gets, answers 204
  *
  * Failure modes for tests (--fail MODE, the first --fail-count requests,

@@ -4,7 +4,8 @@
 # messageId and LV drops it as a duplicate), when LV answers SOAP faults
 # (HTTP 500, and inside HTTP 200) for the first attempts, and when it is
 # down. LV then calls back over SOAP as role lv (ReportCaseRegistered,
-# ReportDecision) and the case moves to H and Bev.
+# ReportDecision) and the case moves to H and Bev; on command
+# (sim lv --call) it decides another case.
 set -euo pipefail
 . "$(dirname "$0")/soap_lib.sh"
 soap_setup 18140
@@ -65,6 +66,10 @@ for mode in fault fault200 down; do
         || fail "$mode: LV saw the application $(grep -c "refnr=$ref " "$dir/lv.log") times"
     [ "$(status_of "$ref")" = H ] || fail "$mode: status $(status_of "$ref"), expected H"
 done
+# LV on command: one decision for the last case, then the simulator exits.
+"$KLASGW" -c "$CONF" sim lv --call Avi --refnr "$ref" --patient 201006301111 \
+    --gateway "$BASE" >"$dir/call.log" 2>&1 || fail "sim lv --call: $(cat "$dir/call.log")"
+[ "$(status_of "$ref")" = Avi ] || fail "--call: status $(status_of "$ref"), expected Avi"
 grep -q 'event=lv_delivery .*outcome=retry detail="LV answered a SOAP fault (HTTP 200)"' "$dir/gw.log" \
     || fail "a fault inside HTTP 200 was not retried as a fault"
 grep -q 'event=lv_delivery .*outcome=retry detail="LV answered a SOAP fault (HTTP 500)"' "$dir/gw.log" \
