@@ -17,8 +17,7 @@
 #include "soap/soap.h"
 
 static enum MHD_Result
-has_key(void *cls, enum MHD_ValueKind kind, const char *key,
-        const char *value)
+has_key(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     int *found = cls;
 

@@ -67,8 +67,7 @@ gw_hsa_decide(const struct gw_hsa_person *p, const char *unit_hsa,
                           "förskrivaren finns inte i HSA / the prescriber is "
                           "not known in HSA");
     if (!p->physician && !p->dentist)
-        return gw_err_set(err, GW_ENOTAUTHORISED,
-                          "Practitioner.qualification",
+        return gw_err_set(err, GW_ENOTAUTHORISED, "Practitioner.qualification",
                           "HSA anger ingen legitimation som läkare eller "
                           "tandläkare / HSA lists no licence as physician "
                           "or dentist");
@@ -176,8 +175,7 @@ gw_hsa_person_decode(const char *text, size_t len, struct gw_hsa_person *p)
             c = &p->c[p->nc];
             if (!field(&q, c->unit_hsa, sizeof(c->unit_hsa)) ||
                 !field(&q, c->provider_hsa, sizeof(c->provider_hsa)) ||
-                sscanf(q, "%d|%lld|%lld", &c->care_and_treatment, &a, &b) !=
-                    3)
+                sscanf(q, "%d|%lld|%lld", &c->care_and_treatment, &a, &b) != 3)
                 return GW_EPARSE;
             c->start_ms = a;
             c->end_ms = b;
@@ -260,8 +258,7 @@ add_credentials(struct gw_hsa_person *p,
         snprintf(c->unit_hsa, sizeof(c->unit_hsa), "%s",
                  k->healthCareUnitHsaId ? k->healthCareUnitHsaId : "");
         snprintf(c->provider_hsa, sizeof(c->provider_hsa), "%s",
-                 k->healthCareProviderHsaId ? k->healthCareProviderHsaId
-                                            : "");
+                 k->healthCareProviderHsaId ? k->healthCareProviderHsaId : "");
         for (int j = 0; j < k->__sizecommissionPurpose; j++)
             if (k->commissionPurpose[j] &&
                 strcmp(k->commissionPurpose[j], PURPOSE_CARE) == 0)
@@ -290,8 +287,8 @@ call_hsa(struct gw_hsa *h, const char *person, struct gw_hsa_person *p,
     memset(p, 0, sizeof(*p));
     if (s == NULL)
         return GW_ENOMEM;
-    soap_default_hsa__GetCredentialsForPersonIncludingProtectedPersonType(
-        s, &req);
+    soap_default_hsa__GetCredentialsForPersonIncludingProtectedPersonType(s,
+                                                                          &req);
     req.personHsaId = (char *)person;
     e = soap_call___hsai__GetCredentialsForPersonIncludingProtectedPerson(
         s, h->o.url, NULL, &req, &resp);
@@ -365,8 +362,8 @@ gw_hsa_check_prescriber(void *ctx, const struct gw_msg_facts *f,
     struct gw_hsa *h = ctx;
     struct gw_hsa_person p;
     int supplement = strcmp(f->event, "motivation-supplement") == 0;
-    const char *person = f->prescriber_hsa[0] ? f->prescriber_hsa
-                                              : f->sender_hsa;
+    const char *person =
+        f->prescriber_hsa[0] ? f->prescriber_hsa : f->sender_hsa;
     const char *unit = f->clinic_hsa;
     gw_rc rc;
 

@@ -32,7 +32,7 @@ struct gw_msg_facts;
 struct gw_hsa_commission {
     char unit_hsa[40];
     char provider_hsa[40];
-    int care_and_treatment; /* purpose "Vård och behandling" */
+    int care_and_treatment;   /* purpose "Vård och behandling" */
     int64_t start_ms, end_ms; /* 0: open */
 };
 
@@ -69,15 +69,15 @@ struct gw_hsa_opts {
 
 struct gw_hsa;
 
-gw_rc gw_hsa_new(const struct gw_hsa_opts *o, struct gw_hsa **out)
-    GW_WARN_UNUSED;
+gw_rc gw_hsa_new(const struct gw_hsa_opts *o,
+                 struct gw_hsa **out) GW_WARN_UNUSED;
 void gw_hsa_free(struct gw_hsa *h);
 
 /* Looks the person up (cache, else HSA). GW_EUNAVAILABLE / GW_ETIMEOUT
  * when HSA cannot answer. */
 gw_rc gw_hsa_lookup(struct gw_hsa *h, const char *person_hsa,
-                    struct gw_hsa_person *out, struct gw_err *err)
-    GW_WARN_UNUSED;
+                    struct gw_hsa_person *out,
+                    struct gw_err *err) GW_WARN_UNUSED;
 
 /* gw_prescriber_check_fn for struct gw_pipeline_opts; ctx: struct gw_hsa. */
 gw_rc gw_hsa_check_prescriber(void *ctx, const struct gw_msg_facts *facts,

@@ -61,8 +61,9 @@ gw_lv_classify(const struct gw_lv_reply *r, char *why, size_t why_size)
             return GW_DELIVERY_RETRY;
         }
         snprintf(why, why_size, "LV refused: %s",
-                 r->error_id >= 0 && r->error_id <= 2 ? ids[r->error_id]
-                                                      : "ERROR without errorId");
+                 r->error_id >= 0 && r->error_id <= 2
+                     ? ids[r->error_id]
+                     : "ERROR without errorId");
         return GW_DELIVERY_FAILED;
     case GW_LV_NO_RESULT:
     default:
@@ -259,8 +260,8 @@ build_request(struct gw_lv *lv, const struct gw_outbox_item *item,
         goto out;
     }
     if (application && lv->o.store != NULL &&
-        gw_store_document_get(lv->o.store, item->refnr, 1, &kind, &mxml,
-                              &mlen, &got) == GW_OK &&
+        gw_store_document_get(lv->o.store, item->refnr, 1, &kind, &mxml, &mlen,
+                              &got) == GW_OK &&
         kind != NULL && strcmp(kind, "motivation-submit") == 0) {
         n = xmlNewChild(root, ns, (const xmlChar *)"motivation", NULL);
         if (n == NULL || !add_fhir(n, mxml, mlen)) {
@@ -284,8 +285,10 @@ build_request(struct gw_lv *lv, const struct gw_outbox_item *item,
         goto out;
     xmlSchemaSetValidStructuredErrors(vc, first_error, xsd_msg);
     if (xmlSchemaValidateDoc(vc, res) != 0) {
-        snprintf(why, why_size, "the LV request does not match its schema: "
-                 "%s", xsd_msg);
+        snprintf(why, why_size,
+                 "the LV request does not match its schema: "
+                 "%s",
+                 xsd_msg);
         goto out;
     }
     xmlDocDumpMemoryEnc(res, &out, &size, "UTF-8");
@@ -308,16 +311,16 @@ read_result(const struct core__ResultType *res, struct gw_lv_reply *r)
     r->error_id = GW_LV_NO_ERROR_ID;
     if (res == NULL)
         return;
-    r->result = res->resultCode == core__ResultCodeEnum__OK    ? GW_LV_OK
+    r->result = res->resultCode == core__ResultCodeEnum__OK     ? GW_LV_OK
                 : res->resultCode == core__ResultCodeEnum__INFO ? GW_LV_INFO
                                                                 : GW_LV_ERROR;
     if (res->errorId != NULL)
-        r->error_id = *res->errorId == core__ErrorIdEnum__VALIDATION_USCOREERROR
-                          ? GW_LV_VALIDATION_ERROR
-                      : *res->errorId ==
-                              core__ErrorIdEnum__APPLICATION_USCOREERROR
-                          ? GW_LV_APPLICATION_ERROR
-                          : GW_LV_TECHNICAL_ERROR;
+        r->error_id =
+            *res->errorId == core__ErrorIdEnum__VALIDATION_USCOREERROR
+                ? GW_LV_VALIDATION_ERROR
+            : *res->errorId == core__ErrorIdEnum__APPLICATION_USCOREERROR
+                ? GW_LV_APPLICATION_ERROR
+                : GW_LV_TECHNICAL_ERROR;
 }
 
 enum gw_delivery
@@ -404,7 +407,7 @@ gw_lv_send(void *ctx, const struct gw_outbox_item *item, char *why,
     d = gw_lv_classify(&reply, why, why_size);
     gw_log_info("event=lv_delivery refnr=%s kind=%s outcome=%s detail=%s",
                 item->refnr, item->kind,
-                d == GW_DELIVERED ? "delivered"
+                d == GW_DELIVERED        ? "delivered"
                 : d == GW_DELIVERY_RETRY ? "retry"
                                          : "failed",
                 gw_log_quote(why));

@@ -32,8 +32,8 @@ enum gw_lv_error_id {
     GW_LV_TECHNICAL_ERROR
 };
 struct gw_lv_reply {
-    int answered;   /* a SOAP response body was read */
-    int fault;      /* a SOAP fault (any HTTP status) */
+    int answered; /* a SOAP response body was read */
+    int fault;    /* a SOAP fault (any HTTP status) */
     int timeout;
     int http_status; /* 0: none */
     enum gw_lv_result result;

@@ -33,8 +33,8 @@ gw_soap_pool_new(const struct gw_soap_pool_opts *o, struct gw_soap_pool **out)
     if (p == NULL)
         return GW_ENOMEM;
     p->url = strdup(o->url ? o->url : "");
-    p->logical_address = strdup(o->logical_address ? o->logical_address
-                                                   : "klasgw");
+    p->logical_address =
+        strdup(o->logical_address ? o->logical_address : "klasgw");
     p->extra_headers = o->extra_headers ? strdup(o->extra_headers) : NULL;
     p->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
     pthread_mutex_init(&p->mu, NULL);
@@ -160,7 +160,9 @@ gw_soap_describe(struct soap *s, struct gw_soap_failure *f)
     if (f->fault && f->http_status == 0)
         f->fault = 0;
     snprintf(f->why, sizeof(f->why), "%s%s%.120s",
-             f->timeout ? "timeout" : f->fault ? "soap fault" : "error",
+             f->timeout ? "timeout"
+             : f->fault ? "soap fault"
+                        : "error",
              fs ? ": " : "", fs ? fs : "");
     if (!f->fault && !f->timeout && fs == NULL)
         snprintf(f->why, sizeof(f->why), "gSOAP error %d, HTTP %d", s->error,

@@ -37,8 +37,7 @@ const char *gw_soap_pool_url(const struct gw_soap_pool *p);
 struct soap *gw_soap_pool_get(struct gw_soap_pool *p);
 /* Before a further call on the same context: gSOAP consumes the SOAP
  * header and the extra HTTP headers with each call, so set them again. */
-gw_rc gw_soap_pool_rearm(struct gw_soap_pool *p, struct soap *s)
-    GW_WARN_UNUSED;
+gw_rc gw_soap_pool_rearm(struct gw_soap_pool *p, struct soap *s) GW_WARN_UNUSED;
 /* Frees what the call allocated; ok = 0 drops the context's connection. */
 void gw_soap_pool_put(struct gw_soap_pool *p, struct soap *s, int ok);
 

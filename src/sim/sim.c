@@ -35,8 +35,14 @@
 #include "outbound/soap_client.h"
 
 enum sim_kind { SIM_HSA, SIM_LV, SIM_PHARMACY };
-enum sim_fail { FAIL_NONE, FAIL_DOWN, FAIL_SLOW, FAIL_FAULT, FAIL_FAULT200,
-                FAIL_DROP };
+enum sim_fail {
+    FAIL_NONE,
+    FAIL_DOWN,
+    FAIL_SLOW,
+    FAIL_FAULT,
+    FAIL_FAULT200,
+    FAIL_DROP
+};
 
 #define SIM_MAX_PEOPLE 64
 #define SIM_MAX_COMMISSIONS 8
@@ -73,7 +79,9 @@ static struct {
     long delay_ms;
     struct gw_soap_pool *gateway;
     char gateway_url[256];
-} sim = {.mu = PTHREAD_MUTEX_INITIALIZER, .fail_count = -1, .slow_ms = 5000,
+} sim = {.mu = PTHREAD_MUTEX_INITIALIZER,
+         .fail_count = -1,
+         .slow_ms = 5000,
          .delay_ms = 200};
 
 static volatile sig_atomic_t stopping;
@@ -259,8 +267,7 @@ load_fixture(const char *path)
             copy_field(pp->c[pp->nc].unit, sizeof(pp->c[0].unit), col[2]);
             copy_field(pp->c[pp->nc].provider, sizeof(pp->c[0].provider),
                        col[3]);
-            copy_field(pp->c[pp->nc].purpose, sizeof(pp->c[0].purpose),
-                       col[4]);
+            copy_field(pp->c[pp->nc].purpose, sizeof(pp->c[0].purpose), col[4]);
             pp->c[pp->nc].start = parse_date(col[5]);
             pp->c[pp->nc].end = parse_date(col[6]);
             pp->nc++;
@@ -276,10 +283,11 @@ load_fixture(const char *path)
 }
 
 static int
-hsa_answer(struct soap *soap,
-           struct hsa__GetCredentialsForPersonIncludingProtectedPersonType *in,
-           struct hsa__GetCredentialsForPersonIncludingProtectedPersonResponseType
-               *out)
+hsa_answer(
+    struct soap *soap,
+    struct hsa__GetCredentialsForPersonIncludingProtectedPersonType *in,
+    struct hsa__GetCredentialsForPersonIncludingProtectedPersonResponseType
+        *out)
 {
     enum sim_fail f = fail_now();
     const struct sim_person *p = NULL;
@@ -298,8 +306,9 @@ hsa_answer(struct soap *soap,
     gw_log_info("event=sim_hsa_lookup person=%s found=%d",
                 in->personHsaId ? in->personHsaId : "-", p != NULL);
     if (p == NULL) {
-        out->result = result(soap, 0, core__ErrorIdEnum__APPLICATION_USCOREERROR,
-                             "no such person in HSA");
+        out->result =
+            result(soap, 0, core__ErrorIdEnum__APPLICATION_USCOREERROR,
+                   "no such person in HSA");
         return SOAP_OK;
     }
     out->result = result(soap, 1, 0, NULL);
@@ -317,7 +326,8 @@ hsa_answer(struct soap *soap,
         ci->personalPrescriptionCode = soap_strdup(soap, p->code);
     if (p->licences[0]) {
         char *copy = soap_strdup(soap, p->licences), *save = NULL;
-        ci->healthCareProfessionalLicence = soap_malloc(soap, 8 * sizeof(char *));
+        ci->healthCareProfessionalLicence =
+            soap_malloc(soap, 8 * sizeof(char *));
         for (char *t = strtok_r(copy, ",", &save);
              t && ci->__sizehealthCareProfessionalLicence < 8;
              t = strtok_r(NULL, ",", &save))
@@ -325,15 +335,15 @@ hsa_answer(struct soap *soap,
                 [ci->__sizehealthCareProfessionalLicence++] = t;
     }
     if (p->nc > 0) {
-        ci->commission = soap_malloc(soap, (size_t)p->nc *
-                                               sizeof(*ci->commission));
+        ci->commission =
+            soap_malloc(soap, (size_t)p->nc * sizeof(*ci->commission));
         for (int i = 0; i < p->nc; i++) {
             struct hsa__CommissionType *k = &ci->commission[i];
             soap_default_hsa__CommissionType(soap, k);
             k->healthCareUnitHsaId = soap_strdup(soap, p->c[i].unit);
             if (p->c[i].provider[0])
-                k->healthCareProviderHsaId = soap_strdup(soap,
-                                                         p->c[i].provider);
+                k->healthCareProviderHsaId =
+                    soap_strdup(soap, p->c[i].provider);
             if (p->c[i].purpose[0]) {
                 k->commissionPurpose = soap_malloc(soap, sizeof(char *));
                 k->commissionPurpose[0] = soap_strdup(soap, p->c[i].purpose);
@@ -365,8 +375,7 @@ seen_before(const char *message_id)
     for (int i = 0; i < sim.nseen && !dup; i++)
         dup = strcmp(sim.seen[i], message_id) == 0;
     if (!dup && sim.nseen < SIM_MAX_SEEN)
-        snprintf(sim.seen[sim.nseen++], sizeof(sim.seen[0]), "%s",
-                 message_id);
+        snprintf(sim.seen[sim.nseen++], sizeof(sim.seen[0]), "%s", message_id);
     if (!dup)
         sim.registered++;
     pthread_mutex_unlock(&sim.mu);
@@ -447,7 +456,8 @@ message_for(const char *tmpl, const struct callback *cb)
     s = replace(s, "2026658327", cb->refnr);
     if (cb->patient[0])
         s = replace(s, "201006301111", cb->patient);
-    if (s != NULL && (decl = strstr(s, "?>")) != NULL && strncmp(s, "<?xml", 5) == 0)
+    if (s != NULL && (decl = strstr(s, "?>")) != NULL &&
+        strncmp(s, "<?xml", 5) == 0)
         memmove(s, decl + 2, strlen(decl + 2) + 1);
     return s;
 }
@@ -478,9 +488,8 @@ call_gateway(const char *what, const struct callback *cb)
         in.registration = &payload;
         snprintf(url, sizeof(url), "%s/soap/ReportCaseRegistered",
                  sim.gateway_url);
-        if (msg != NULL &&
-            (e = soap_call___rcri__ReportCaseRegistered(s, url, NULL, &in,
-                                                        &out)) == SOAP_OK)
+        if (msg != NULL && (e = soap_call___rcri__ReportCaseRegistered(
+                                s, url, NULL, &in, &out)) == SOAP_OK)
             res = out.result;
     } else if (strcmp(what, "supplement") == 0) {
         struct rsu__RequestSupplementType in;
@@ -579,8 +588,10 @@ lv_register(struct soap *soap, const char *what, const char *message_id,
     if ((r = inject(soap, f, 1)) >= 0)
         return r;
     if (message_id == NULL || refnr == NULL)
-        return soap_sender_fault(soap, "messageId and referenceNumber "
-                                       "are required", NULL);
+        return soap_sender_fault(soap,
+                                 "messageId and referenceNumber "
+                                 "are required",
+                                 NULL);
     dup = seen_before(message_id);
     gw_log_info("event=sim_lv_%s refnr=%s message_id=%s duplicate=%d "
                 "registered_total=%ld",
@@ -704,9 +715,9 @@ ping(struct soap *soap, struct ping__PingForConfigurationType *in,
 }
 
 int
-__pingi__PingForConfiguration(struct soap *soap,
-                              struct ping__PingForConfigurationType *in,
-                              struct ping__PingForConfigurationResponseType *out)
+__pingi__PingForConfiguration(
+    struct soap *soap, struct ping__PingForConfigurationType *in,
+    struct ping__PingForConfigurationResponseType *out)
 {
     return ping(soap, in, out);
 }
@@ -720,14 +731,15 @@ __pingi__PingForConfiguration_(
 }
 
 /* The gateway's own interactions: not played by any simulator. */
-#define NOT_HERE(op, req, resp)                                              \
-    int op(struct soap *soap, struct req *in, struct resp *out)              \
-    {                                                                        \
-        (void)in;                                                            \
-        (void)out;                                                           \
-        return soap_receiver_fault(soap, "served by the gateway, not by "    \
-                                         "a simulator",                      \
-                                   NULL);                                    \
+#define NOT_HERE(op, req, resp)                                                \
+    int op(struct soap *soap, struct req *in, struct resp *out)                \
+    {                                                                          \
+        (void)in;                                                              \
+        (void)out;                                                             \
+        return soap_receiver_fault(soap,                                       \
+                                   "served by the gateway, not by "            \
+                                   "a simulator",                              \
+                                   NULL);                                      \
     }
 NOT_HERE(__slmi__SubmitLicenseMotivation, slm__SubmitLicenseMotivationType,
          slm__SubmitLicenseMotivationResponseType)
@@ -911,7 +923,8 @@ run_webhook(int port)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 64) != 0) {
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        listen(fd, 64) != 0) {
         fprintf(stderr, "klasgw sim: cannot listen on 127.0.0.1:%d\n", port);
         close(fd);
         return 1;

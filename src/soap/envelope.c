@@ -183,8 +183,9 @@ gw_soap_envelope_parse(const char *bytes, size_t len,
         if (c->type != XML_ELEMENT_NODE)
             continue;
         if (elem != NULL) {
-            gw_err_set(err, rc, "Body", "the Body holds more than one "
-                                        "element");
+            gw_err_set(err, rc, "Body",
+                       "the Body holds more than one "
+                       "element");
             goto out;
         }
         elem = c;

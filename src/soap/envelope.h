@@ -36,8 +36,8 @@ struct gw_soap_env {
  */
 gw_rc gw_soap_envelope_parse(const char *bytes, size_t len,
                              const struct gw_fhir_limits *lim,
-                             struct gw_soap_env *out, struct gw_err *err)
-    GW_WARN_UNUSED;
+                             struct gw_soap_env *out,
+                             struct gw_err *err) GW_WARN_UNUSED;
 void gw_soap_envelope_release(struct gw_soap_env *env);
 
 #endif

@@ -65,8 +65,8 @@ static const struct iface ifaces[] = {
     {"GetLicenseMotivation", KLAS_NS("GetLicenseMotivation"), K_MOTIVATION,
      NULL},
     {"PingForConfiguration",
-     "urn:riv:itintegration:monitoring:PingForConfigurationResponder:1",
-     K_PING, NULL},
+     "urn:riv:itintegration:monitoring:PingForConfigurationResponder:1", K_PING,
+     NULL},
     {"RegisterLicenseApplication", KLAS_NS("RegisterLicenseApplication"),
      K_NOT_SERVED, NULL},
     {"RegisterLicenseSupplement", KLAS_NS("RegisterLicenseSupplement"),
@@ -111,8 +111,7 @@ load_xslt(const char *dir, const char *name, struct gw_err *err)
     ss = xsltParseStylesheetDoc(doc);
     if (ss == NULL) {
         xmlFreeDoc(doc);
-        gw_err_set(err, GW_ECONFIG, NULL, "cannot compile stylesheet %s",
-                   path);
+        gw_err_set(err, GW_ECONFIG, NULL, "cannot compile stylesheet %s", path);
     }
     return ss;
 }
@@ -156,8 +155,7 @@ gw_soap_new(const struct gw_soap_opts *o, struct gw_soap **out,
     xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_WRITE_FILE, xsltSecurityForbid);
     xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_CREATE_DIRECTORY,
                          xsltSecurityForbid);
-    xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_READ_NETWORK,
-                         xsltSecurityForbid);
+    xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_READ_NETWORK, xsltSecurityForbid);
     xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_WRITE_NETWORK,
                          xsltSecurityForbid);
     for (size_t i = 0; i < NIFACES; i++) {
@@ -170,9 +168,9 @@ gw_soap_new(const struct gw_soap_opts *o, struct gw_soap **out,
         }
     }
     s->to_fhir = load_xslt(o->xslt_dir, "soap-to-fhir-message.xsl", err);
-    s->to_soap = s->to_fhir ? load_xslt(o->xslt_dir, "fhir-to-soap-answer.xsl",
-                                        err)
-                            : NULL;
+    s->to_soap = s->to_fhir
+                     ? load_xslt(o->xslt_dir, "fhir-to-soap-answer.xsl", err)
+                     : NULL;
     if (s->to_soap == NULL) {
         gw_soap_free(s);
         return GW_ECONFIG;
@@ -231,10 +229,18 @@ esc(struct gw_buf *b, const char *s)
 
     for (; rc == GW_OK && *s; s++) {
         switch (*s) {
-        case '<': rc = gw_buf_append_str(b, "&lt;"); break;
-        case '>': rc = gw_buf_append_str(b, "&gt;"); break;
-        case '&': rc = gw_buf_append_str(b, "&amp;"); break;
-        case '"': rc = gw_buf_append_str(b, "&quot;"); break;
+        case '<':
+            rc = gw_buf_append_str(b, "&lt;");
+            break;
+        case '>':
+            rc = gw_buf_append_str(b, "&gt;");
+            break;
+        case '&':
+            rc = gw_buf_append_str(b, "&amp;");
+            break;
+        case '"':
+            rc = gw_buf_append_str(b, "&quot;");
+            break;
         default:
             /* Control characters are not allowed in XML 1.0. */
             if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' &&
@@ -278,8 +284,7 @@ fault(struct gw_soap_reply *out, enum gw_soap_version v, int http, int sender,
                             "xml:lang=\"en\">",
                             sender ? "Sender" : "Receiver");
     else if (rc == GW_OK)
-        rc = gw_buf_appendf(&b,
-                            "<faultcode>soap:%s</faultcode><faultstring>",
+        rc = gw_buf_appendf(&b, "<faultcode>soap:%s</faultcode><faultstring>",
                             sender ? "Client" : "Server");
     if (rc == GW_OK && error_id && *error_id) {
         rc = esc(&b, error_id);
@@ -289,9 +294,9 @@ fault(struct gw_soap_reply *out, enum gw_soap_version v, int http, int sender,
     if (rc == GW_OK)
         rc = esc(&b, text);
     if (rc == GW_OK)
-        rc = gw_buf_append_str(&b, v == GW_SOAP_12
-                                       ? "</soap:Text></soap:Reason>"
-                                       : "</faultstring>");
+        rc =
+            gw_buf_append_str(&b, v == GW_SOAP_12 ? "</soap:Text></soap:Reason>"
+                                                  : "</faultstring>");
     if (rc == GW_OK)
         rc = gw_buf_append_str(&b, "</soap:Fault></soap:Body>"
                                    "</soap:Envelope>");
@@ -352,8 +357,8 @@ apply(const struct gw_soap *s, xsltStylesheetPtr ss, xmlDocPtr in,
     xsltSetCtxtSecurityPrefs(s->sec, t);
     xsltSetGenericErrorFunc(NULL, quiet);
     res = xsltApplyStylesheetUser(ss, in, params, NULL, NULL, t);
-    if (res != NULL && (t->state != XSLT_STATE_OK ||
-                        xmlDocGetRootElement(res) == NULL)) {
+    if (res != NULL &&
+        (t->state != XSLT_STATE_OK || xmlDocGetRootElement(res) == NULL)) {
         xmlFreeDoc(res);
         res = NULL;
     }
@@ -592,9 +597,8 @@ from_answer(const struct gw_soap *s, const struct iface *i,
 }
 
 static void
-do_event(const struct gw_soap *s, const struct iface *i,
-         enum gw_soap_version v, const struct gw_call *c, xmlDocPtr req,
-         struct gw_soap_reply *out)
+do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
+         const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
 {
     char p_events[96];
     const char *params[3];
@@ -631,8 +635,8 @@ do_event(const struct gw_soap *s, const struct iface *i,
         return;
     }
     memset(&a, 0, sizeof(a));
-    gw_pipeline_process(s->o.pipeline, c, (const char *)xml, (size_t)xml_len,
-                        0, &a);
+    gw_pipeline_process(s->o.pipeline, c, (const char *)xml, (size_t)xml_len, 0,
+                        &a);
     xmlFree(xml);
     from_answer(s, i, v, "receipt", c->request_id, &a, out);
     gw_answer_release(&a);
@@ -645,9 +649,8 @@ parse_day(const char *s, int64_t *ms)
 }
 
 static void
-do_cases(const struct gw_soap *s, const struct iface *i,
-         enum gw_soap_version v, const struct gw_call *c, xmlDocPtr req,
-         struct gw_soap_reply *out)
+do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
+         const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
 {
     xmlNodePtr root = xmlDocGetRootElement(req);
     char refnr[16], lt[8], drug[200], from[40], to[40], hits[8];
@@ -670,8 +673,8 @@ do_cases(const struct gw_soap *s, const struct iface *i,
             xmlChar *st = xmlNodeGetContent(n);
             size_t l = strlen(statuses);
             /* The XSD bounds these to 8 codes of at most 3 letters. */
-            snprintf(statuses + l, sizeof(statuses) - l, "%s%s",
-                     l ? "," : "", st ? (const char *)st : "");
+            snprintf(statuses + l, sizeof(statuses) - l, "%s%s", l ? "," : "",
+                     st ? (const char *)st : "");
             xmlFree(st);
         }
     }
@@ -817,8 +820,7 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
         goto out;
     }
     if (env.logical_address[0] == '\0') {
-        refuse(s, i, v, c->request_id, GW_EVALIDATION,
-               "Header/LogicalAddress",
+        refuse(s, i, v, c->request_id, GW_EVALIDATION, "Header/LogicalAddress",
                "the RIV-TA LogicalAddress header is required", out);
         goto out;
     }
@@ -832,8 +834,7 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
     xmlSchemaSetValidStructuredErrors(vc, on_xsd_error, xe);
     if (xmlSchemaValidateDoc(vc, req) != 0) {
         refuse(s, i, v, c->request_id, GW_EVALIDATION, NULL,
-               xe->n ? xe->text : "the request does not match its schema",
-               out);
+               xe->n ? xe->text : "the request does not match its schema", out);
         goto out;
     }
     switch (i->kind) {
@@ -876,8 +877,7 @@ safe_name(const char *n)
         return 0;
     for (const char *p = n; *p; p++)
         if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-              (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
-              *p == '-'))
+              (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
             return 0;
     return strstr(n, "..") == NULL;
 }

@@ -67,7 +67,7 @@ void gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
  * for an unknown name.
  */
 gw_rc gw_soap_contract(struct gw_soap *s, const char *name, int wsdl,
-                       const char *base, struct gw_soap_reply *out)
-    GW_WARN_UNUSED;
+                       const char *base,
+                       struct gw_soap_reply *out) GW_WARN_UNUSED;
 
 #endif

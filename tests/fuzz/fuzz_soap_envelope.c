@@ -34,8 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if ((env.version != GW_SOAP_11 && env.version != GW_SOAP_12) ||
         env.body == NULL || env.body->type != XML_ELEMENT_NODE ||
-        memchr(env.logical_address, '\0', sizeof(env.logical_address)) ==
-            NULL)
+        memchr(env.logical_address, '\0', sizeof(env.logical_address)) == NULL)
         abort();
     gw_soap_envelope_release(&env);
     return 0;

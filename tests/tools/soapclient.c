@@ -26,19 +26,19 @@ check(int ok, const char *what, const struct core__ResultType *r)
 {
     printf("%s: %s", ok ? "ok" : "FAIL", what);
     if (r != NULL)
-        printf(" [%s %s %s]", r->resultCode == core__ResultCodeEnum__OK ? "OK"
-                              : r->resultCode == core__ResultCodeEnum__ERROR
-                                  ? "ERROR"
-                                  : "INFO",
-               r->errorId ? (*r->errorId ==
-                                     core__ErrorIdEnum__VALIDATION_USCOREERROR
-                                 ? "VALIDATION_ERROR"
-                                 : *r->errorId ==
-                                           core__ErrorIdEnum__APPLICATION_USCOREERROR
-                                       ? "APPLICATION_ERROR"
-                                       : "TECHNICAL_ERROR")
-                          : "-",
-               r->resultText ? r->resultText : "");
+        printf(
+            " [%s %s %s]",
+            r->resultCode == core__ResultCodeEnum__OK      ? "OK"
+            : r->resultCode == core__ResultCodeEnum__ERROR ? "ERROR"
+                                                           : "INFO",
+            r->errorId
+                ? (*r->errorId == core__ErrorIdEnum__VALIDATION_USCOREERROR
+                       ? "VALIDATION_ERROR"
+                   : *r->errorId == core__ErrorIdEnum__APPLICATION_USCOREERROR
+                       ? "APPLICATION_ERROR"
+                       : "TECHNICAL_ERROR")
+                : "-",
+            r->resultText ? r->resultText : "");
     printf("\n");
     if (!ok)
         failures++;
@@ -60,8 +60,7 @@ refused(const struct core__ResultType *r, const char *field)
 }
 
 static int
-status_is(struct soap *s, const enum core__CaseStatusType *cs,
-          const char *want)
+status_is(struct soap *s, const enum core__CaseStatusType *cs, const char *want)
 {
     return cs != NULL && strcmp(soap_core__CaseStatusType2s(s, *cs), want) == 0;
 }
@@ -222,7 +221,8 @@ main(int argc, char **argv)
             return 2;
         e = soap_call___glci__GetLicenseCases(s, url("GetLicenseCases"), NULL,
                                               &in, &out);
-        check(CALL_OK(e, s) && is_ok(out.result) && out.__sizelicenseCase == 1 &&
+        check(CALL_OK(e, s) && is_ok(out.result) &&
+                  out.__sizelicenseCase == 1 &&
                   strcmp(out.licenseCase[0].referenceNumber, refnr) == 0,
               "GetLicenseCases valid", e == SOAP_OK ? out.result : NULL);
         in.maxHits = &hits;
@@ -393,8 +393,7 @@ main(int argc, char **argv)
                                              &din, &dout);
         check(CALL_OK(e, s) && is_ok(dout.result) &&
                   status_is(s, dout.caseStatus, "Avs"),
-              "ReportDecision valid (Avs)",
-              e == SOAP_OK ? dout.result : NULL);
+              "ReportDecision valid (Avs)", e == SOAP_OK ? dout.result : NULL);
     }
     gw_soap_pool_put(lv, s, 1);
     gw_soap_pool_free(ehr1);

@@ -24,33 +24,58 @@ struct classify_case {
 
 /* answered, fault, timeout, http, result, errorId */
 static const struct classify_case cases[] = {
-    {"OK", {1, 0, 0, 200, GW_LV_OK, GW_LV_NO_ERROR_ID}, GW_DELIVERED,
+    {"OK",
+     {1, 0, 0, 200, GW_LV_OK, GW_LV_NO_ERROR_ID},
+     GW_DELIVERED,
      "registered"},
-    {"INFO", {1, 0, 0, 200, GW_LV_INFO, GW_LV_NO_ERROR_ID}, GW_DELIVERED,
+    {"INFO",
+     {1, 0, 0, 200, GW_LV_INFO, GW_LV_NO_ERROR_ID},
+     GW_DELIVERED,
      "registered"},
-    {"TECHNICAL_ERROR", {1, 0, 0, 200, GW_LV_ERROR, GW_LV_TECHNICAL_ERROR},
-     GW_DELIVERY_RETRY, "TECHNICAL_ERROR"},
-    {"VALIDATION_ERROR", {1, 0, 0, 200, GW_LV_ERROR, GW_LV_VALIDATION_ERROR},
-     GW_DELIVERY_FAILED, "VALIDATION_ERROR"},
+    {"TECHNICAL_ERROR",
+     {1, 0, 0, 200, GW_LV_ERROR, GW_LV_TECHNICAL_ERROR},
+     GW_DELIVERY_RETRY,
+     "TECHNICAL_ERROR"},
+    {"VALIDATION_ERROR",
+     {1, 0, 0, 200, GW_LV_ERROR, GW_LV_VALIDATION_ERROR},
+     GW_DELIVERY_FAILED,
+     "VALIDATION_ERROR"},
     {"APPLICATION_ERROR",
      {1, 0, 0, 200, GW_LV_ERROR, GW_LV_APPLICATION_ERROR},
-     GW_DELIVERY_FAILED, "APPLICATION_ERROR"},
-    {"ERROR without errorId", {1, 0, 0, 200, GW_LV_ERROR, GW_LV_NO_ERROR_ID},
-     GW_DELIVERY_FAILED, "without errorId"},
-    {"no result element", {1, 0, 0, 200, GW_LV_NO_RESULT, GW_LV_NO_ERROR_ID},
-     GW_DELIVERY_RETRY, "without a result"},
-    {"SOAP fault in HTTP 500", {0, 1, 0, 500, GW_LV_NO_RESULT, -1},
-     GW_DELIVERY_RETRY, "HTTP 500"},
-    {"SOAP fault in HTTP 200", {0, 1, 0, 200, GW_LV_NO_RESULT, -1},
-     GW_DELIVERY_RETRY, "HTTP 200"},
-    {"timeout", {0, 0, 1, 0, GW_LV_NO_RESULT, -1}, GW_DELIVERY_RETRY,
+     GW_DELIVERY_FAILED,
+     "APPLICATION_ERROR"},
+    {"ERROR without errorId",
+     {1, 0, 0, 200, GW_LV_ERROR, GW_LV_NO_ERROR_ID},
+     GW_DELIVERY_FAILED,
+     "without errorId"},
+    {"no result element",
+     {1, 0, 0, 200, GW_LV_NO_RESULT, GW_LV_NO_ERROR_ID},
+     GW_DELIVERY_RETRY,
+     "without a result"},
+    {"SOAP fault in HTTP 500",
+     {0, 1, 0, 500, GW_LV_NO_RESULT, -1},
+     GW_DELIVERY_RETRY,
+     "HTTP 500"},
+    {"SOAP fault in HTTP 200",
+     {0, 1, 0, 200, GW_LV_NO_RESULT, -1},
+     GW_DELIVERY_RETRY,
+     "HTTP 200"},
+    {"timeout",
+     {0, 0, 1, 0, GW_LV_NO_RESULT, -1},
+     GW_DELIVERY_RETRY,
      "in time"},
-    {"connection refused", {0, 0, 0, 0, GW_LV_NO_RESULT, -1},
-     GW_DELIVERY_RETRY, "reached"},
-    {"HTTP 503 without SOAP", {0, 0, 0, 503, GW_LV_NO_RESULT, -1},
-     GW_DELIVERY_RETRY, "HTTP 503"},
-    {"HTTP 404 (wrong endpoint)", {0, 0, 0, 404, GW_LV_NO_RESULT, -1},
-     GW_DELIVERY_RETRY, "HTTP 404"},
+    {"connection refused",
+     {0, 0, 0, 0, GW_LV_NO_RESULT, -1},
+     GW_DELIVERY_RETRY,
+     "reached"},
+    {"HTTP 503 without SOAP",
+     {0, 0, 0, 503, GW_LV_NO_RESULT, -1},
+     GW_DELIVERY_RETRY,
+     "HTTP 503"},
+    {"HTTP 404 (wrong endpoint)",
+     {0, 0, 0, 404, GW_LV_NO_RESULT, -1},
+     GW_DELIVERY_RETRY,
+     "HTTP 404"},
 };
 
 static void
@@ -61,8 +86,7 @@ test_lv_classify_table(void **state)
         char why[128] = "";
         enum gw_delivery d = gw_lv_classify(&cases[i].r, why, sizeof(why));
         if (d != cases[i].want || strstr(why, cases[i].why) == NULL) {
-            print_error("case '%s': got %d (%s)\n", cases[i].name, (int)d,
-                        why);
+            print_error("case '%s': got %d (%s)\n", cases[i].name, (int)d, why);
             fail();
         }
     }
@@ -71,13 +95,11 @@ test_lv_classify_table(void **state)
 static void
 test_lv_classify_reason_fits_small_buffers(void **state)
 {
-    struct gw_lv_reply r = {1, 0, 0, 200, GW_LV_ERROR,
-                            GW_LV_APPLICATION_ERROR};
+    struct gw_lv_reply r = {1, 0, 0, 200, GW_LV_ERROR, GW_LV_APPLICATION_ERROR};
     char why[8];
 
     (void)state;
-    assert_int_equal(gw_lv_classify(&r, why, sizeof(why)),
-                     GW_DELIVERY_FAILED);
+    assert_int_equal(gw_lv_classify(&r, why, sizeof(why)), GW_DELIVERY_FAILED);
     assert_int_equal(strlen(why), sizeof(why) - 1);
 }
 

@@ -29,17 +29,20 @@ struct env_case {
 };
 
 static const struct env_case cases[] = {
-    {"SOAP 1.1 with header", "<s:Envelope " S11 " " ITR "><s:Header>" LA("SE1")
-     "</s:Header><s:Body><a/></s:Body></s:Envelope>", GW_OK, GW_SOAP_11, "SE1",
-     NULL},
-    {"SOAP 1.2, address trimmed", "<s:Envelope " S12 " " ITR "><s:Header>"
-     LA("\n SE2 \t") "</s:Header><s:Body> <a/> </s:Body></s:Envelope>", GW_OK,
-     GW_SOAP_12, "SE2", NULL},
+    {"SOAP 1.1 with header",
+     "<s:Envelope " S11 " " ITR
+     "><s:Header>" LA("SE1") "</s:Header><s:Body><a/></s:Body></s:Envelope>",
+     GW_OK, GW_SOAP_11, "SE1", NULL},
+    {"SOAP 1.2, address trimmed",
+     "<s:Envelope " S12 " " ITR "><s:Header>" LA(
+         "\n SE2 \t") "</s:Header><s:Body> <a/> </s:Body></s:Envelope>",
+     GW_OK, GW_SOAP_12, "SE2", NULL},
     {"no header", "<s:Envelope " S11 "><s:Body><a/></s:Body></s:Envelope>",
      GW_OK, GW_SOAP_11, "", NULL},
-    {"other header ignored", "<s:Envelope " S11 "><s:Header><x xmlns=\"urn:x\"/>"
-     "</s:Header><s:Body><a/></s:Body></s:Envelope>", GW_OK, GW_SOAP_11, "",
-     NULL},
+    {"other header ignored",
+     "<s:Envelope " S11 "><s:Header><x xmlns=\"urn:x\"/>"
+     "</s:Header><s:Body><a/></s:Body></s:Envelope>",
+     GW_OK, GW_SOAP_11, "", NULL},
     {"not an envelope", "<a/>", GW_EPARSE, 0, NULL, "Envelope"},
     {"no namespace", "<Envelope><Body><a/></Body></Envelope>", GW_EPARSE, 0,
      NULL, "Envelope"},
@@ -47,33 +50,48 @@ static const struct env_case cases[] = {
      NULL, "Body"},
     {"empty body", "<s:Envelope " S11 "><s:Body/></s:Envelope>", GW_EPARSE, 0,
      NULL, "Body"},
-    {"two body elements", "<s:Envelope " S11 "><s:Body><a/><b/></s:Body>"
-     "</s:Envelope>", GW_EPARSE, 0, NULL, "Body"},
+    {"two body elements",
+     "<s:Envelope " S11 "><s:Body><a/><b/></s:Body>"
+     "</s:Envelope>",
+     GW_EPARSE, 0, NULL, "Body"},
     {"text in body", "<s:Envelope " S11 "><s:Body>x<a/></s:Body></s:Envelope>",
      GW_EPARSE, 0, NULL, "Body"},
-    {"two bodies", "<s:Envelope " S11 "><s:Body><a/></s:Body><s:Body><a/>"
-     "</s:Body></s:Envelope>", GW_EPARSE, 0, NULL, "Envelope"},
-    {"header after body", "<s:Envelope " S11 "><s:Body><a/></s:Body>"
-     "<s:Header/></s:Envelope>", GW_EPARSE, 0, NULL, "Envelope"},
-    {"mixed versions", "<s:Envelope " S11 " xmlns:t=\"http://www.w3.org/2003/"
-     "05/soap-envelope\"><t:Body><a/></t:Body></s:Envelope>", GW_EPARSE, 0,
-     NULL, "Envelope"},
-    {"address twice", "<s:Envelope " S11 " " ITR "><s:Header>" LA("a") LA("b")
-     "</s:Header><s:Body><a/></s:Body></s:Envelope>", GW_EPARSE, 0, NULL,
-     "Header/LogicalAddress"},
-    {"address with markup", "<s:Envelope " S11 " " ITR "><s:Header>"
-     "<itr:LogicalAddress><b/></itr:LogicalAddress></s:Header><s:Body><a/>"
-     "</s:Body></s:Envelope>", GW_EPARSE, 0, NULL, "Header/LogicalAddress"},
-    {"address too long", "<s:Envelope " S11 " " ITR "><s:Header>"
-     LA("0123456789012345678901234567890123456789012345678901234567890123456789"
-        "0123456789") "</s:Header><s:Body><a/></s:Body></s:Envelope>",
+    {"two bodies",
+     "<s:Envelope " S11 "><s:Body><a/></s:Body><s:Body><a/>"
+     "</s:Body></s:Envelope>",
+     GW_EPARSE, 0, NULL, "Envelope"},
+    {"header after body",
+     "<s:Envelope " S11 "><s:Body><a/></s:Body>"
+     "<s:Header/></s:Envelope>",
+     GW_EPARSE, 0, NULL, "Envelope"},
+    {"mixed versions",
+     "<s:Envelope " S11 " xmlns:t=\"http://www.w3.org/2003/"
+     "05/soap-envelope\"><t:Body><a/></t:Body></s:Envelope>",
+     GW_EPARSE, 0, NULL, "Envelope"},
+    {"address twice",
+     "<s:Envelope " S11 " " ITR "><s:Header>" LA("a")
+         LA("b") "</s:Header><s:Body><a/></s:Body></s:Envelope>",
      GW_EPARSE, 0, NULL, "Header/LogicalAddress"},
-    {"mustUnderstand not understood", "<s:Envelope " S11 "><s:Header><x "
+    {"address with markup",
+     "<s:Envelope " S11 " " ITR "><s:Header>"
+     "<itr:LogicalAddress><b/></itr:LogicalAddress></s:Header><s:Body><a/>"
+     "</s:Body></s:Envelope>",
+     GW_EPARSE, 0, NULL, "Header/LogicalAddress"},
+    {"address too long",
+     "<s:Envelope " S11 " " ITR "><s:Header>" LA(
+         "012345678901234567890123456789012345678901234567890123456789012345678"
+         "9"
+         "0123456789") "</s:Header><s:Body><a/></s:Body></s:Envelope>",
+     GW_EPARSE, 0, NULL, "Header/LogicalAddress"},
+    {"mustUnderstand not understood",
+     "<s:Envelope " S11 "><s:Header><x "
      "xmlns=\"urn:x\" s:mustUnderstand=\"1\"/></s:Header><s:Body><a/></s:Body>"
-     "</s:Envelope>", GW_EINVAL, 0, NULL, "Header"},
-    {"DOCTYPE", "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e \"f\">]>"
-     "<s:Envelope " S11 "><s:Body><a/></s:Body></s:Envelope>", GW_EPARSE, 0,
-     NULL, ""},
+     "</s:Envelope>",
+     GW_EINVAL, 0, NULL, "Header"},
+    {"DOCTYPE",
+     "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e \"f\">]>"
+     "<s:Envelope " S11 "><s:Body><a/></s:Body></s:Envelope>",
+     GW_EPARSE, 0, NULL, ""},
     {"not XML", "hello", GW_EPARSE, 0, NULL, ""},
 };
 
@@ -105,8 +123,8 @@ test_soap_envelope_table(void **state)
             gw_soap_envelope_release(&env);
         } else if (strcmp(err.path, t->path) != 0 || err.detail[0] == '\0' ||
                    env.doc != NULL) {
-            print_error("case '%s': path '%s' detail '%s'\n", t->name,
-                        err.path, err.detail);
+            print_error("case '%s': path '%s' detail '%s'\n", t->name, err.path,
+                        err.detail);
             fail();
         }
     }
