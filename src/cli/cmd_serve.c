@@ -126,6 +126,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         rc = gw_config_data_path(cfg, "xslt", xslt_dir, sizeof(xslt_dir));
     memset(&lvo, 0, sizeof(lvo));
     lvo.url = cfg->lv_url;
+    lvo.logical_address = cfg->lv_logical_address;
     lvo.timeout_ms = cfg->lv_timeout_ms;
     lvo.store = st;
     lvo.wsdl_dir = wsdl_dir;
@@ -186,6 +187,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     po.views = views;
     memset(&hsao, 0, sizeof(hsao));
     hsao.url = cfg->hsa_url;
+    hsao.logical_address = cfg->hsa_logical_address;
     hsao.timeout_ms = cfg->hsa_timeout_ms;
     hsao.cache_ttl_s = cfg->hsa_cache_ttl_s;
     hsao.beredskap_orgs = cfg->hsa_beredskap_orgs;

@@ -61,6 +61,7 @@ gw_rc gw_hsa_person_decode(const char *text, size_t len,
 
 struct gw_hsa_opts {
     const char *url;
+    const char *logical_address; /* RIV-TA header; NULL: "HSA" */
     long timeout_ms;
     long cache_ttl_s;
     const char *beredskap_orgs;

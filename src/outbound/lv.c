@@ -122,7 +122,8 @@ gw_lv_new(const struct gw_lv_opts *o, struct gw_lv **out, struct gw_err *err)
     memset(&po, 0, sizeof(po));
     po.url = o->url;
     po.timeout_ms = o->timeout_ms;
-    po.logical_address = "SE2021004078-LISY";
+    po.logical_address =
+        o->logical_address ? o->logical_address : "SE2021004078-LISY";
     rc = gw_soap_pool_new(&po, &lv->pool);
     if (rc != GW_OK)
         goto fail;

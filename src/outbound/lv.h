@@ -46,6 +46,7 @@ enum gw_delivery gw_lv_classify(const struct gw_lv_reply *r, char *why,
 
 struct gw_lv_opts {
     const char *url;
+    const char *logical_address; /* RIV-TA header; NULL: LV's default */
     long timeout_ms;
     struct gw_store *store; /* for the case's motivation */
     const char *wsdl_dir;   /* Responder XSDs */
