@@ -1,5 +1,6 @@
 # klasgw - the two commands a newcomer needs, and a few more.
 #   make run    install what is missing, build, start the gateway (foreground)
+#               with the HSA, LV and pharmacy simulators beside it
 #   make test   install what is missing, build, run every test (ctest)
 # Everything else is plain CMake in $(BUILD).
 
@@ -22,8 +23,7 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	@mkdir -p var
-	exec ./$(BUILD)/klasgw -c $(CONFIG) serve
+	@bash scripts/run-demo.sh $(BUILD) $(CONFIG)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -26,7 +26,8 @@
     XX(DISPENSING, "dispensing")                                              \
     XX(REGISTER_SEARCH, "register-search")                                    \
     XX(CASE_OPERATION, "case-operation")                                      \
-    XX(CONSENT, "consent")                                          \
+    XX(CONSENT, "consent")                                                    \
+    XX(SOAP, "soap")                                                          \
     XX(HEALTH, "healthz")                                                     \
     XX(METRICS, "metrics")                                                    \
     XX(OTHER, "other")
@@ -66,6 +67,8 @@ struct gw_req {
 
 /* The answer of the FHIR routes (fhir_api.c). */
 enum MHD_Result gw_fhir_api(struct gw_req *r);
+/* The RIV-TA SOAP routes /soap/... (soap_front.c). */
+enum MHD_Result gw_soap_front(struct gw_req *r);
 /* Plain-text answers (metrics.c). */
 enum MHD_Result gw_http_metrics(struct gw_req *r);
 enum MHD_Result gw_http_health(struct gw_req *r);

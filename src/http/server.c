@@ -271,6 +271,8 @@ route_of(const char *url)
         return GW_ROUTE_HEALTH;
     if (strcmp(url, "/metrics") == 0)
         return GW_ROUTE_METRICS;
+    if (strncmp(url, "/soap/", 6) == 0)
+        return GW_ROUTE_SOAP;
     if (strncmp(url, "/fhir/", 6) != 0)
         return GW_ROUTE_OTHER;
     url += 6;
@@ -344,6 +346,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         return gw_http_health(r);
     if (r->route == GW_ROUTE_METADATA && strcmp(method, "GET") == 0)
         return gw_fhir_api(r);
+    if (r->route == GW_ROUTE_SOAP && strcmp(method, "GET") == 0)
+        return gw_soap_front(r); /* contracts are public, like metadata */
     rc = authenticate(r, why, sizeof(why));
     if (rc != GW_OK)
         return refuse(r, rc, why);
@@ -355,6 +359,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
             return refuse(r, GW_EFORBIDDEN, "metrics are for operators");
         return gw_http_metrics(r);
     }
+    if (r->route == GW_ROUTE_SOAP)
+        return gw_soap_front(r);
     (void)version;
     return gw_fhir_api(r);
 }

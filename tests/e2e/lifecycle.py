@@ -186,6 +186,15 @@ def run(port, hookport, hooklog, db, srcdir):
 
     refused(gw, db, 403, "EFORBIDDEN", "a pharmacy submits a motivation",
             lambda: gw.message(APO1, ex.get("motivation-enskild-searched")))
+    def nolic(m):
+        for p in res(m, "Practitioner"):
+            p["identifier"][0]["value"] = "SE2321000016-NOLIC"
+    refused(gw, db, 403, "ENOTAUTHORISED",
+            "a prescriber HSA says is not licensed",
+            lambda: gw.message(dict(EHR, **{"X-Klasgw-User":
+                                            "SE2321000016-NOLIC"}),
+                               ex.get("motivation-enskild-searched",
+                                      n=nolic)))
     refused(gw, db, 403, "EFORBIDDEN", "an operator sends a message",
             lambda: gw.message(OPS, ex.get("motivation-enskild-searched")))
 

@@ -8,7 +8,7 @@
 set -euo pipefail
 : "${KLASGW:?}" "${GW_SOURCE_DIR:?}"
 work=$(mktemp -d)
-port=$((18300 + RANDOM % 40)); hook=$((port + 50))
+port=$((18300 + RANDOM % 40)); hook=$((port + 50)); hsa=$((port + 100))
 cat >"$work/gw.conf" <<CONF
 [server]
 port = $port
@@ -16,6 +16,11 @@ plain_http = true
 threads = 4
 [store]
 path = $work/klasgw.db
+[hsa]
+url = http://127.0.0.1:$hsa/hsa
+[lv]
+; off: what is for LV stays in the outbox, where the test counts it
+url =
 [outbox]
 backoff_base_ms = 100
 backoff_cap_ms = 500
@@ -29,11 +34,16 @@ CONF
 cleanup() {
     [ -n "${gw:-}" ] && kill "$gw" 2>/dev/null && wait "$gw" 2>/dev/null
     [ -n "${rx:-}" ] && kill "$rx" 2>/dev/null
+    [ -n "${hs:-}" ] && kill "$hs" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
 python3 "$GW_SOURCE_DIR/tests/e2e/lifecycle.py" receive "$hook" "$work/hook.log" &
 rx=$!
+"$KLASGW" -c "$work/gw.conf" sim hsa --port "$hsa" \
+    --fixture "$GW_SOURCE_DIR/tests/fixtures/hsa/prescribers.tsv" \
+    2>"$work/hsa.log" &
+hs=$!
 "$KLASGW" -c "$work/gw.conf" serve 2>"$work/gw.log" &
 gw=$!
 for _ in $(seq 50); do
