@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/random.h"
 #include "gwsoapH.h"
 #include "outbound/http_client.h"
 #include "outbound/soap_client.h"
@@ -475,7 +476,15 @@ call_gateway(const char *what, const struct callback *cb)
 
     if (s == NULL)
         return 1;
-    snprintf(msgid, sizeof(msgid), "lv-sim-%s-%s", cb->refnr, what);
+    /* Each call is a new message: LV asking twice (registered after the
+     * application, again after a supplement) must not look like a resend. */
+    {
+        char uuid[37];
+        if (gw_random_uuid(uuid) != GW_OK)
+            snprintf(uuid, sizeof(uuid), "%lld", (long long)time(NULL));
+        snprintf(msgid, sizeof(msgid), "lv-sim-%s-%s-%s", cb->refnr, what,
+                 uuid);
+    }
     soap_default_core__FhirMessageType(s, &payload);
     if (strcmp(what, "registered") == 0) {
         struct rcr__ReportCaseRegisteredType in;
