@@ -1,5 +1,6 @@
 # klasgw - the two commands a newcomer needs, and a few more.
 #   make run    install what is missing, build, start the gateway (foreground)
+#               with the HSA, LV and pharmacy simulators beside it
 #   make test   install what is missing, build, run every test (ctest)
 # Everything else is plain CMake in $(BUILD).
 
@@ -22,8 +23,7 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	@mkdir -p var
-	exec ./$(BUILD)/klasgw -c $(CONFIG) serve
+	@bash scripts/run-demo.sh $(BUILD) $(CONFIG)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -44,6 +44,10 @@ fuzz: deps
 	        -artifact_prefix=$$w/ $$w >$$w.log 2>&1; rc=$$?; tail -1 $$w.log; \
 	    if [ $$rc -ne 0 ]; then tail -40 $$w.log; ls $$w/crash-* 2>/dev/null; exit 1; fi; \
 	    rm -rf $$w $$w.log; done
+
+# A walk through two cases against the gateway `make run` started.
+demo:
+	@bash scripts/demo.sh
 
 bench: build
 	@bash tests/bench/run-all.sh $(BUILD)

@@ -9,6 +9,8 @@
   - the treatment indication (MedicationRequest.reasonCode,
     reasonReference), the motivation (reasons and text: extension
     klas-motivation) and notes of the MedicationRequest;
+  - the narrative (text) of every resource: it is a free rendering of the
+    resource, the motivation's included, and cannot be redacted inside;
   - every resource labelled hidden-from-pharmacy (meta.security, system
     klas-security), whether a Bundle entry or contained, and every
     element that refers to one;

@@ -66,12 +66,28 @@ static const struct command commands[] = {
      "  export   print audit records as a FHIR Bundle of AuditEvent\n",
      gw_cmd_audit},
     {"sim", "run a peer simulator (HSA, LV, pharmacy webhook)",
-     "klasgw [-c FILE] sim hsa|lv|pharmacy [--port N] [--fail MODE]",
+     "klasgw [-c FILE] sim hsa|lv|pharmacy [--port N] [--fixture FILE]\n"
+     "       [--fail MODE] [--fail-count N] [--slow-ms MS] [--gateway URL]\n"
+     "       [--client MATCH] [--then STEPS] [--delay-ms MS]",
      "Runs one peer simulator in the foreground for demos and tests.\n"
-     "  hsa        HSA credentials service from a fixture of prescribers\n"
-     "  lv         Läkemedelsverket: registers, requests supplements, decides\n"
-     "  pharmacy   webhook receiver that logs notifications\n"
-     "  --fail M   down, slow, fault or fault200, to test failure handling\n",
+     "  hsa          HSA credentials service from a fixture of prescribers\n"
+     "               (default tests/fixtures/hsa/prescribers.tsv)\n"
+     "  lv           Läkemedelsverket: registers applications and supplements\n"
+     "               (duplicates dropped by messageId), then calls the\n"
+     "               gateway back as client role lv\n"
+     "  pharmacy     webhook receiver that logs notifications\n"
+     "  --port N     listen port (default: from hsa.url / lv.url; 8083)\n"
+     "  --fail M     down, slow, fault, fault200 or drop (LV: register, then\n"
+     "               close unanswered), to test failure handling\n"
+     "  --fail-count N  fail only the first N requests (default: all)\n"
+     "  --then S     LV's calls after a new application, comma-separated:\n"
+     "               registered, supplement, Bev, Avs, Avi; none (default\n"
+     "               registered)\n"
+     "  --call A --refnr N [--patient ID]\n"
+     "               LV on command: make one call A (registered, supplement,\n"
+     "               Bev, Avs, Avi) to the gateway for case N, then exit\n"
+     "  --gateway U  the gateway's base URL (default from server.*)\n"
+     "  --client M   X-Klasgw-Client of LV's calls (serial:SE2021004078-LISY)\n",
      gw_cmd_sim},
     {"check-config", "check a configuration file and print it",
      "klasgw [-c FILE] check-config [--keys]",

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -25,9 +26,37 @@
 #include "map/view.h"
 #include "pipeline/pipeline.h"
 #include "validate/validate.h"
+#include "outbound/http_client.h"
+#include "outbound/pharmacy.h"
+#include "outbound/hsa.h"
+#include "outbound/lv.h"
 #include "outbound/worker.h"
 #include "sched/sched.h"
+#include "soap/soap.h"
 #include "store/store.h"
+
+/* Pharmacy clients are "connected to the gateway": findable (Sök apotek)
+ * under their label until their applications give name and address. */
+static void
+register_pharmacies(const struct gw_config *cfg, struct gw_store *st)
+{
+    for (size_t i = 0; i < cfg->nclients; i++) {
+        struct gw_pharmacy p;
+        struct gw_pharmacy *found = NULL;
+        size_t n = 0;
+        if (cfg->clients[i].gln == NULL)
+            continue;
+        memset(&p, 0, sizeof(p));
+        snprintf(p.gln, sizeof(p.gln), "%s", cfg->clients[i].gln);
+        if (gw_store_pharmacy_search(st, &p, &found, &n) == GW_OK && n == 0) {
+            snprintf(p.name, sizeof(p.name), "%s", cfg->clients[i].label);
+            snprintf(p.actor, sizeof(p.actor), "%s", cfg->clients[i].label);
+            if (gw_store_pharmacy_put(st, &p) != GW_OK)
+                gw_log_warn("event=pharmacy_register_failed");
+        }
+        free(found);
+    }
+}
 
 static gw_rc
 load_capability(const char *path, struct gw_fhir_doc **out, struct gw_err *err)
@@ -58,8 +87,19 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_views *views = NULL;
     struct gw_pipeline *pipeline = NULL;
     struct gw_http *http = NULL;
+    struct gw_soap *soap = NULL;
+    struct gw_soap_opts sopts;
+    struct gw_hsa *hsa = NULL;
+    struct gw_hsa_opts hsao;
+    struct gw_lv *lv = NULL;
+    struct gw_lv_opts lvo;
+    char xslt_dir[1024];
+    char wsdl_dir[1024];
     struct gw_fhir_doc *capability = NULL;
     struct gw_pipeline_opts po;
+    struct gw_pharmacy_peer pharmacy_ctx;
+    struct gw_peer peers[4];
+    size_t npeers = 0;
     struct gw_http_opts ho;
     char path[1024];
     struct gw_err err;
@@ -102,13 +142,42 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
                       gw_log_quote(cfg->store_path), gw_log_quote(err.detail));
         goto out;
     }
-    /* Peers (LV, pharmacy webhooks) register here as they are built;
-     * until then items wait in the outbox, durably. */
+    /* Peers register here; items for a peer not registered wait in the
+     * outbox, durably. */
+    gw_err_clear(&err);
+    rc = gw_http_client_init();
+    if (rc == GW_OK)
+        rc = gw_config_data_path(cfg, "wsdl", wsdl_dir, sizeof(wsdl_dir));
+    if (rc == GW_OK)
+        rc = gw_config_data_path(cfg, "xslt", xslt_dir, sizeof(xslt_dir));
+    memset(&lvo, 0, sizeof(lvo));
+    lvo.url = cfg->lv_url;
+    lvo.logical_address = cfg->lv_logical_address;
+    lvo.timeout_ms = cfg->lv_timeout_ms;
+    lvo.store = st;
+    lvo.wsdl_dir = wsdl_dir;
+    lvo.xslt_dir = xslt_dir;
+    if (rc == GW_OK && cfg->lv_url[0] != '\0')
+        rc = gw_lv_new(&lvo, &lv, &err);
+    if (rc != GW_OK) {
+        gw_log_err_rc(rc, "event=lv_peer_failed detail=%s",
+                      gw_log_quote(err.detail));
+        goto out;
+    }
+    if (lv != NULL)
+        gw_lv_peer(lv, &peers[npeers++]);
+    else
+        gw_log_warn("event=lv_off detail=\"lv.url is empty: items for LV "
+                    "wait in the outbox\"");
     wo.max_attempts = (int)cfg->outbox_max_attempts;
     wo.backoff_base_ms = cfg->outbox_backoff_base_ms;
     wo.backoff_cap_ms = cfg->outbox_backoff_cap_ms;
     wo.per_peer_concurrency = (int)cfg->outbox_per_peer_concurrency;
-    rc = gw_outbox_worker_start(st, NULL, 0, &wo, &worker);
+    pharmacy_ctx.store = st;
+    pharmacy_ctx.timeout_ms = 10000;
+    gw_pharmacy_peer_init(&peers[npeers++], &pharmacy_ctx);
+    register_pharmacies(cfg, st);
+    rc = gw_outbox_worker_start(st, peers, npeers, &wo, &worker);
     if (rc != GW_OK) {
         gw_log_err_rc(rc, "event=outbox_worker_start_failed");
         goto out;
@@ -146,19 +215,51 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     po.store = st;
     po.validator = validator;
     po.views = views;
+    memset(&hsao, 0, sizeof(hsao));
+    hsao.url = cfg->hsa_url;
+    hsao.logical_address = cfg->hsa_logical_address;
+    hsao.timeout_ms = cfg->hsa_timeout_ms;
+    hsao.cache_ttl_s = cfg->hsa_cache_ttl_s;
+    hsao.beredskap_orgs = cfg->hsa_beredskap_orgs;
+    hsao.store = st;
+    if (cfg->hsa_url[0] != '\0') {
+        rc = gw_hsa_new(&hsao, &hsa);
+        if (rc != GW_OK)
+            goto out;
+        po.check_prescriber = gw_hsa_check_prescriber;
+        po.check_ctx = hsa;
+    } else {
+        gw_log_warn("event=hsa_off detail=\"hsa.url is empty: prescribers "
+                    "are NOT checked in HSA (tests only)\"");
+    }
     gw_fhir_limits_default(&po.limits);
     po.limits.max_bytes = (size_t)cfg->server_max_body_bytes;
     po.limits.max_depth = (int)cfg->xml_max_depth;
     po.limits.max_attributes = (int)cfg->xml_max_attributes;
     po.limits.max_string = (size_t)cfg->xml_max_string_bytes;
+    /* Notifications leave over TLS, except in a plain-HTTP demo. */
+    po.plain_webhooks = cfg->server_plain_http;
     rc = gw_pipeline_new(&po, &pipeline);
     if (rc != GW_OK)
         goto out;
+    memset(&sopts, 0, sizeof(sopts));
+    sopts.pipeline = pipeline;
+    sopts.limits = po.limits;
+    gw_err_clear(&err);
+    sopts.wsdl_dir = wsdl_dir;
+    sopts.xslt_dir = xslt_dir;
+    rc = gw_soap_new(&sopts, &soap, &err);
+    if (rc != GW_OK) {
+        gw_log_err_rc(rc, "event=soap_start_failed detail=%s",
+                      gw_log_quote(err.detail));
+        goto out;
+    }
     memset(&ho, 0, sizeof(ho));
     ho.cfg = cfg;
     ho.pipeline = pipeline;
     ho.store = st;
     ho.capability = capability;
+    ho.soap = soap;
     gw_err_clear(&err);
     rc = gw_http_start(&ho, &http, &err);
     if (rc != GW_OK) {
@@ -183,12 +284,15 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     status = GW_EXIT_OK;
 out:
     gw_http_stop(http);
+    gw_soap_free(soap);
     gw_pipeline_free(pipeline);
     gw_views_free(views);
     gw_validator_free(validator);
     gw_fhir_doc_free(capability);
+    gw_hsa_free(hsa);
     gw_sched_stop(sched);
     gw_outbox_worker_stop(worker);
+    gw_lv_free(lv);
     gw_store_close(st);
     if (status == GW_EXIT_OK)
         gw_log_info("event=stopped");

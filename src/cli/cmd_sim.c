@@ -1,19 +1,17 @@
 /*
- * cmd_sim.c - `klasgw sim`. Not available yet: the peer simulators arrives with
- * issue 6. Says so and exits 3, so scripts cannot mistake it for work
- * done.
+ * cmd_sim.c - `klasgw sim`: runs one peer simulator (src/sim/, linked into
+ * the klasgw binary only) with the loaded configuration, so the demo's
+ * simulators listen where the example configuration points the gateway.
  */
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "sim/sim.h"
 
 int
 gw_cmd_sim(struct gw_cli *cli, int argc, char **argv)
 {
-    (void)cli;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "klasgw sim: not available yet (it comes with %s, "
-                    "issue 6)\n", "the peer simulators");
-    return GW_EXIT_UNAVAILABLE;
+    if (gw_cli_load_config(cli) != GW_OK)
+        return GW_EXIT_FAIL;
+    return gw_sim_main(&cli->cfg, argc, argv);
 }

@@ -76,7 +76,10 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
     XX(retention, purge_hour_utc, INT, retention_purge_hour_utc, "2",          \
        "hour of the day (UTC) at which the daily purge runs")                  \
     XX(hsa, url, STR, hsa_url, "http://127.0.0.1:8081/hsa",                    \
-       "endpoint of the HSA credentials service")                              \
+       "endpoint of the HSA credentials service (empty: no HSA check, "        \
+       "tests only)")                                                          \
+    XX(hsa, logical_address, STR, hsa_logical_address, "SE165565594230-1000", \
+       "RIV-TA LogicalAddress header of calls to HSA")                         \
     XX(hsa, timeout_ms, INT, hsa_timeout_ms, "3000",                           \
        "HSA call timeout; past it a fresh cache entry or 503 answers")         \
     XX(hsa, cache_ttl_s, INT, hsa_cache_ttl_s, "3600",                         \
@@ -87,7 +90,10 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "licences (Folkhälsomyndigheten, LV Giftinformationscentralen, "        \
        "Socialstyrelsen), separated by spaces")                                \
     XX(lv, url, STR, lv_url, "http://127.0.0.1:8082/lv",                       \
-       "endpoint of Läkemedelsverket's case system")                           \
+       "endpoint of Läkemedelsverket's case system (empty: items for LV "      \
+       "wait in the outbox)")                                                  \
+    XX(lv, logical_address, STR, lv_logical_address, "SE2021004078-LISY",     \
+       "RIV-TA LogicalAddress header of calls to LV")                          \
     XX(lv, timeout_ms, INT, lv_timeout_ms, "10000", "LV call timeout")
 
 /*

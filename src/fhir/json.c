@@ -357,6 +357,7 @@ fill(struct jw *w, json_t *obj, const struct gw_fhir_type *t, xmlNodePtr el,
     const char *key;
     json_t *v;
     gw_rc rc = GW_OK;
+    int companions = 0;
 
     if (!json_is_object(obj))
         return jfault(w, "expected an object");
@@ -372,6 +373,7 @@ fill(struct jw *w, json_t *obj, const struct gw_fhir_type *t, xmlNodePtr el,
         const struct gw_fhir_type *et;
         if (is_resource && strcmp(key, "resourceType") == 0)
             continue;
+        companions |= key[0] == '_';
         e = gw_fhir_elem_find(t, key[0] == '_' ? key + 1 : key);
         et = e ? gw_fhir_elem_type(e) : NULL;
         if (e == NULL || (key[0] == '_' && (et == NULL || e->attr ||
@@ -387,10 +389,14 @@ fill(struct jw *w, json_t *obj, const struct gw_fhir_type *t, xmlNodePtr el,
     for (unsigned k = 0; k < t->n && rc == GW_OK; k++) {
         const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + k];
         char under[96];
-        json_t *m;
-        snprintf(under, sizeof(under), "_%s", e->name);
+        json_t *m = NULL;
         v = json_object_get(obj, e->name);
-        m = json_object_get(obj, under);
+        /* _element companions are rare: look only when the object has
+         * one (this loop runs for every element the type defines). */
+        if (companions) {
+            snprintf(under, sizeof(under), "_%s", e->name);
+            m = json_object_get(obj, under);
+        }
         if (v == NULL && m == NULL)
             continue;
         if (e->choice != 0)

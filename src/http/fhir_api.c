@@ -10,6 +10,13 @@
  *   GET    /fhir/{Type}/{id}                   the case's other resources
  *   POST   /fhir/Subscription                  pharmacy rest-hook
  *   GET|DELETE /fhir/Subscription/{id}
+ *   GET    /fhir/$check-licence?...            licence check at dispensing
+ *   POST   /fhir/$record-dispensing            avräkning (Parameters)
+ *   GET    /fhir/Medication?...                Sök produkt
+ *   GET    /fhir/Organization?...              Sök apotek
+ *   GET    /fhir/Task/{id}/$print              printable HTML
+ *   GET    /fhir/Task/{id}/$copy               copy to a new motivation
+ *   POST   /fhir/$renew-consent                the user consents again
  *
  * Formats: the body's Content-Type (application/fhir+json, application/
  * json, application/fhir+xml, application/xml, text/xml; else 415); the
@@ -119,7 +126,11 @@ send_answer(struct gw_req *r, struct gw_answer *a, int minimal)
     enum MHD_Result ret;
     gw_rc rc = GW_OK;
 
-    if (a->doc != NULL && !(minimal && a->status < 300))
+    if (a->body != NULL && !(minimal && a->status < 300)) {
+        body = a->body; /* already in r->out_fmt */
+        len = a->body_len;
+        a->body = NULL;
+    } else if (a->doc != NULL && !(minimal && a->status < 300))
         rc = r->out_fmt == GW_FHIR_XML ? gw_fhir_to_xml(a->doc, &body, &len)
                                        : gw_fhir_to_json(a->doc, &body, &len);
     if (rc != GW_OK) {
@@ -279,6 +290,47 @@ task_search(struct gw_req *r, const struct gw_call *c)
     return send_answer(r, &a, 0);
 }
 
+/* Copies a query argument into a fixed field ("" when absent). */
+static void
+field(struct gw_req *r, const char *name, char *buf, size_t size)
+{
+    const char *v = arg(r, name);
+
+    snprintf(buf, size, "%s", v ? v : "");
+}
+
+static enum MHD_Result
+register_search(struct gw_req *r, const struct gw_call *c, const char *url)
+{
+    struct gw_answer a;
+
+    if (strcmp(url, "Medication") == 0) {
+        struct gw_product q;
+        memset(&q, 0, sizeof(q));
+        field(r, "name", q.name, sizeof(q.name));
+        field(r, "substance", q.substances, sizeof(q.substances));
+        field(r, "holder", q.holder, sizeof(q.holder));
+        field(r, "country", q.country, sizeof(q.country));
+        field(r, "code", q.nplid, sizeof(q.nplid));
+        field(r, "form", q.form, sizeof(q.form));
+        field(r, "atc", q.atc, sizeof(q.atc));
+        gw_pipeline_product_search(r->h->o.pipeline, c, &q, &a);
+    } else {
+        struct gw_pharmacy q;
+        memset(&q, 0, sizeof(q));
+        field(r, "name", q.name, sizeof(q.name));
+        field(r, "alias", q.actor, sizeof(q.actor));
+        field(r, "address", q.address, sizeof(q.address));
+        field(r, "address-city", q.city, sizeof(q.city));
+        field(r, "identifier", q.gln, sizeof(q.gln));
+        if (strchr(q.gln, '|') != NULL) /* system|value */
+            memmove(q.gln, strchr(q.gln, '|') + 1,
+                    strlen(strchr(q.gln, '|') + 1) + 1);
+        gw_pipeline_pharmacy_search(r->h->o.pipeline, c, &q, &a);
+    }
+    return send_answer(r, &a, 0);
+}
+
 static long
 parse_if_match(const char *v)
 {
@@ -305,7 +357,7 @@ gw_fhir_api(struct gw_req *r)
     int post = strcmp(r->method, "POST") == 0;
     int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
     enum gw_fhir_format in_fmt = GW_FHIR_SNIFF;
-    struct gw_call c = {&r->who, r->base, r->id};
+    struct gw_call c = {&r->who, r->base, r->id, GW_FHIR_JSON};
     struct gw_answer a;
     int af;
 
@@ -319,7 +371,10 @@ gw_fhir_api(struct gw_req *r)
         in_fmt = content_format(ct);
     }
     /* The answer's format first, so that even refusals come in it. */
-    if (fmt != NULL) {
+    if (fmt != NULL && strcmp(fmt, "pdf") == 0 &&
+        r->route == GW_ROUTE_CASE_OPERATION) {
+        r->out_fmt = GW_FHIR_JSON; /* $print as PDF; refusals as JSON */
+    } else if (fmt != NULL) {
         r->out_fmt = format_of_mime(fmt, strlen(fmt));
         if (r->out_fmt == GW_FHIR_SNIFF) {
             r->out_fmt = GW_FHIR_JSON;
@@ -329,6 +384,10 @@ gw_fhir_api(struct gw_req *r)
     } else {
         af = accept_format(MHD_lookup_connection_value(
             r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+        /* $print answers HTML; its refusals come as JSON. */
+        if (af < 0 && r->route == GW_ROUTE_CASE_OPERATION &&
+            strstr(url, "/$print") != NULL)
+            af = GW_FHIR_SNIFF;
         if (af < 0) {
             r->out_fmt = GW_FHIR_JSON;
             return fail(r, GW_ENOTACCEPTABLE, NULL,
@@ -340,6 +399,7 @@ gw_fhir_api(struct gw_req *r)
                                                : GW_FHIR_JSON;
     }
 
+    c.fmt = r->out_fmt;
     if (r->route == GW_ROUTE_METADATA) {
         memset(&a, 0, sizeof(a));
         a.status = 200;
@@ -360,7 +420,7 @@ gw_fhir_api(struct gw_req *r)
         }
         return send_answer(r, &a, 0);
     }
-    if (post) {
+    if (post && r->route != GW_ROUTE_CONSENT) {
         if (in_fmt == GW_FHIR_SNIFF)
             return fail(r, GW_EMEDIATYPE, NULL,
                         "send application/fhir+json or application/fhir+xml");
@@ -451,6 +511,58 @@ gw_fhir_api(struct gw_req *r)
             return send_answer(r, &a, 0);
         }
         break;
+    }
+    case GW_ROUTE_DISPENSING:
+        if (get && strcmp(url, "$check-licence") == 0) {
+            struct gw_licence_check q = {arg(r, "product"), arg(r, "patient"),
+                                         arg(r, "unit"),
+                                         arg(r, "administration"),
+                                         arg(r, "on")};
+            gw_pipeline_check_licence(r->h->o.pipeline, &c, &q, &a);
+            return send_answer(r, &a, 0);
+        }
+        if (post && strcmp(url, "$record-dispensing") == 0) {
+            gw_pipeline_record_dispensing(r->h->o.pipeline, &c, r->body.data,
+                                          r->body.len, &a);
+            return send_answer(r, &a, minimal);
+        }
+        break;
+    case GW_ROUTE_CONSENT:
+        if (!post)
+            break;
+        gw_pipeline_renew_consent(r->h->o.pipeline, &c, &a);
+        return send_answer(r, &a, minimal);
+    case GW_ROUTE_REGISTER_SEARCH:
+        if (!get)
+            break;
+        return register_search(r, &c, url);
+    case GW_ROUTE_CASE_OPERATION: {
+        char id[16], op[16];
+        if (!get)
+            break;
+        if (sscanf(url, "Task/%15[0-9]/$%15s", id, op) != 2)
+            return fail(r, GW_ENOTFOUND, NULL, "no such operation");
+        if (strcmp(op, "copy") == 0) {
+            gw_pipeline_copy(r->h->o.pipeline, &c, id, &a);
+            return send_answer(r, &a, 0);
+        }
+        if (strcmp(op, "print") == 0) {
+            char *html = NULL;
+            size_t len = 0;
+            const char *acc = MHD_lookup_connection_value(
+                r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+            int pdf = (fmt != NULL && strcmp(fmt, "pdf") == 0) ||
+                      (acc != NULL && strstr(acc, "application/pdf") != NULL);
+            gw_pipeline_print(r->h->o.pipeline, &c, id, pdf, &html, &len, &a);
+            if (html == NULL)
+                return send_answer(r, &a, 0);
+            gw_answer_release(&a);
+            return gw_http_send(r, 200,
+                                pdf ? "application/pdf"
+                                    : "text/html; charset=utf-8",
+                                html, len);
+        }
+        return fail(r, GW_ENOTFOUND, NULL, "no such operation");
     }
     default:
         return fail(r, GW_ENOTFOUND, NULL, "no such endpoint");

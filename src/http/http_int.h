@@ -23,6 +23,11 @@
     XX(TASK_HISTORY, "task-history")                                          \
     XX(RESOURCE_READ, "resource-read")                                        \
     XX(SUBSCRIPTION, "subscription")                                          \
+    XX(DISPENSING, "dispensing")                                              \
+    XX(REGISTER_SEARCH, "register-search")                                    \
+    XX(CASE_OPERATION, "case-operation")                                      \
+    XX(CONSENT, "consent")                                                    \
+    XX(SOAP, "soap")                                                          \
     XX(HEALTH, "healthz")                                                     \
     XX(METRICS, "metrics")                                                    \
     XX(OTHER, "other")
@@ -66,6 +71,8 @@ enum MHD_Result gw_fhir_api(struct gw_req *r);
  * Accept, else the request body's Content-Type; JSON when none names one
  * we offer (fhir_api.c). */
 enum gw_fhir_format gw_http_refusal_format(struct gw_req *r);
+/* The RIV-TA SOAP routes /soap/... (soap_front.c). */
+enum MHD_Result gw_soap_front(struct gw_req *r);
 /* Plain-text answers (metrics.c). */
 enum MHD_Result gw_http_metrics(struct gw_req *r);
 enum MHD_Result gw_http_health(struct gw_req *r);

@@ -276,6 +276,8 @@ route_of(const char *url)
         return GW_ROUTE_HEALTH;
     if (strcmp(url, "/metrics") == 0)
         return GW_ROUTE_METRICS;
+    if (strncmp(url, "/soap/", 6) == 0)
+        return GW_ROUTE_SOAP;
     if (strncmp(url, "/fhir/", 6) != 0)
         return GW_ROUTE_OTHER;
     url += 6;
@@ -285,11 +287,19 @@ route_of(const char *url)
         return GW_ROUTE_PROCESS;
     if (strcmp(url, "Bundle/$validate") == 0 || strcmp(url, "$validate") == 0)
         return GW_ROUTE_VALIDATE;
+    if (strcmp(url, "$check-licence") == 0 ||
+        strcmp(url, "$record-dispensing") == 0)
+        return GW_ROUTE_DISPENSING;
+    if (strcmp(url, "$renew-consent") == 0)
+        return GW_ROUTE_CONSENT;
+    if (strcmp(url, "Medication") == 0 || strcmp(url, "Organization") == 0)
+        return GW_ROUTE_REGISTER_SEARCH;
     if (strcmp(url, "Task") == 0)
         return GW_ROUTE_TASK_SEARCH;
     if (strncmp(url, "Task/", 5) == 0)
-        return strstr(url, "/_history") ? GW_ROUTE_TASK_HISTORY
-                                        : GW_ROUTE_TASK_READ;
+        return strstr(url, "/_history")  ? GW_ROUTE_TASK_HISTORY
+               : strstr(url, "/$") != NULL ? GW_ROUTE_CASE_OPERATION
+                                           : GW_ROUTE_TASK_READ;
     if (strncmp(url, "Subscription", 12) == 0)
         return GW_ROUTE_SUBSCRIPTION;
     return strchr(url, '/') ? GW_ROUTE_RESOURCE_READ : GW_ROUTE_OTHER;
@@ -341,6 +351,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         return gw_http_health(r);
     if (r->route == GW_ROUTE_METADATA && strcmp(method, "GET") == 0)
         return gw_fhir_api(r);
+    if (r->route == GW_ROUTE_SOAP && strcmp(method, "GET") == 0)
+        return gw_soap_front(r); /* contracts are public, like metadata */
     rc = authenticate(r, why, sizeof(why));
     if (rc != GW_OK)
         return refuse(r, rc, why);
@@ -352,6 +364,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
             return refuse(r, GW_EFORBIDDEN, "metrics are for operators");
         return gw_http_metrics(r);
     }
+    if (r->route == GW_ROUTE_SOAP)
+        return gw_soap_front(r);
     (void)version;
     return gw_fhir_api(r);
 }
@@ -383,8 +397,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     __atomic_sub_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
+static void mhd_log(void *cls, const char *fmt, va_list ap) GW_PRINTF(2, 0);
 
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
@@ -445,7 +458,8 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
     if (h->tls_cert != NULL)
         h->d = MHD_start_daemon(
             flags, (uint16_t)cfg->server_port, NULL, NULL, on_request, h,
-            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, sa,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+            MHD_OPTION_SOCK_ADDR, sa,
             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->server_threads,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server_max_connections,
             MHD_OPTION_CONNECTION_TIMEOUT,
@@ -459,7 +473,8 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
     else
         h->d = MHD_start_daemon(
             flags, (uint16_t)cfg->server_port, NULL, NULL, on_request, h,
-            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, sa,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+            MHD_OPTION_SOCK_ADDR, sa,
             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->server_threads,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server_max_connections,
             MHD_OPTION_CONNECTION_TIMEOUT,

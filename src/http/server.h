@@ -1,6 +1,7 @@
 /*
  * server.h - the one inbound HTTP front, on libmicrohttpd: REST/FHIR
- * (fhir_api.c), /healthz and /metrics (metrics.c); SOAP joins it later.
+ * (fhir_api.c), RIV-TA SOAP at /soap/ (soap_front.c), /healthz and
+ * /metrics (metrics.c).
  *
  * A pool of server.threads threads serves up to server.max_connections
  * keep-alive connections; idle or slow ones are closed after
@@ -27,12 +28,14 @@ struct gw_pipeline;
 struct gw_store;
 struct gw_fhir_doc;
 struct gw_http;
+struct gw_soap;
 
 struct gw_http_opts {
     const struct gw_config *cfg;
     struct gw_pipeline *pipeline;
     struct gw_store *store;
     const struct gw_fhir_doc *capability; /* GET /fhir/metadata */
+    struct gw_soap *soap;                 /* /soap/...; NULL: off */
 };
 
 gw_rc gw_http_start(const struct gw_http_opts *o, struct gw_http **out,

@@ -146,3 +146,28 @@ gw_access_read(const struct gw_principal *p, const struct gw_case_access *c,
                           "an operator reads no cases");
     }
 }
+
+/* Calendar months are approximated by 30.44 days: the rule is about
+ * inactivity, not about a date the law names. */
+#define MONTH_MS (int64_t)(30.44 * 24 * 3600 * 1000)
+
+static int64_t
+later(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+gw_rc
+gw_access_consent(int64_t consented_ms, int64_t last_applied_ms,
+                  int64_t last_active_ms, int64_t now_ms, struct gw_err *err)
+{
+    if (now_ms - later(consented_ms, last_applied_ms) > 12 * MONTH_MS)
+        return gw_err_set(err, GW_ECONSENT, NULL,
+                          "no motivation has led to an application in 12 "
+                          "months: renew consent ($renew-consent)");
+    if (now_ms - later(consented_ms, last_active_ms) > 36 * MONTH_MS)
+        return gw_err_set(err, GW_ECONSENT, NULL,
+                          "no case has been active in 36 months: renew "
+                          "consent ($renew-consent)");
+    return GW_OK;
+}

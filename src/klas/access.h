@@ -18,6 +18,8 @@
 #ifndef GW_KLAS_ACCESS_H
 #define GW_KLAS_ACCESS_H
 
+#include <stdint.h>
+
 #include "core/err.h"
 #include "klas/state.h"
 
@@ -78,5 +80,15 @@ struct gw_case_access {
 gw_rc gw_access_read(const struct gw_principal *p,
                      const struct gw_case_access *c, int found_by_lookup,
                      int *redact, struct gw_err *err) GW_WARN_UNUSED;
+
+/*
+ * Consent to processing (DOMAIN.md, privacy; handbook: "Nytt godkännande
+ * krävs om ingen motivering lett till en ansökan på 12 månader och även om
+ * inget aktivt ärende finns efter 36 månader"). Times in ms, 0 = never.
+ * GW_OK when no renewal is due, GW_ECONSENT with the reason otherwise.
+ */
+gw_rc gw_access_consent(int64_t consented_ms, int64_t last_applied_ms,
+                        int64_t last_active_ms, int64_t now_ms,
+                        struct gw_err *err) GW_WARN_UNUSED;
 
 #endif

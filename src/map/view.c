@@ -24,6 +24,8 @@
 struct gw_views {
     xsltStylesheetPtr case_view;
     xsltStylesheetPtr pharmacy_view;
+    xsltStylesheetPtr print;
+    xsltStylesheetPtr copy;
     xsltSecurityPrefsPtr sec;
 };
 
@@ -72,7 +74,10 @@ gw_views_new(const char *xslt_dir, struct gw_views **out, struct gw_err *err)
                          xsltSecurityForbid);
     v->case_view = load(xslt_dir, "case-view.xsl", err);
     v->pharmacy_view = load(xslt_dir, "pharmacy-view.xsl", err);
-    if (v->case_view == NULL || v->pharmacy_view == NULL)
+    v->print = load(xslt_dir, "print-html.xsl", err);
+    v->copy = load(xslt_dir, "copy-motivation.xsl", err);
+    if (v->case_view == NULL || v->pharmacy_view == NULL || v->print == NULL ||
+        v->copy == NULL)
         goto fail;
     *out = v;
     return GW_OK;
@@ -90,6 +95,10 @@ gw_views_free(struct gw_views *v)
         xsltFreeStylesheet(v->case_view);
     if (v->pharmacy_view)
         xsltFreeStylesheet(v->pharmacy_view);
+    if (v->print)
+        xsltFreeStylesheet(v->print);
+    if (v->copy)
+        xsltFreeStylesheet(v->copy);
     if (v->sec)
         xsltFreeSecurityPrefs(v->sec);
     free(v);
@@ -353,6 +362,35 @@ add_value(xmlNodePtr parent, xmlNsPtr ns, const char *name, const char *v)
     return n;
 }
 
+/* A copied resource brings its own xmlns declaration; point its elements
+ * at the Bundle's namespace instead and drop the copy, so the Bundle
+ * serialises with one declaration. */
+static void
+set_ns(xmlNodePtr n, xmlNsPtr ns)
+{
+    for (; n != NULL; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (n->ns != NULL && n->ns->href != NULL &&
+            xmlStrEqual(n->ns->href, ns->href))
+            n->ns = ns;
+        set_ns(n->children, ns);
+    }
+}
+
+static void
+adopt_ns(xmlNodePtr copy, xmlNsPtr ns)
+{
+    xmlNsPtr d = copy->nsDef;
+
+    set_ns(copy, ns);
+    if (d != NULL && d->next == NULL && d->prefix == NULL && d->href != NULL &&
+        xmlStrEqual(d->href, ns->href)) {
+        copy->nsDef = NULL;
+        xmlFreeNs(d);
+    }
+}
+
 gw_rc
 gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
               const char *type, const char *id, const char *search_mode,
@@ -377,6 +415,7 @@ gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
         copy = res ? xmlDocCopyNode(r, b->doc, 1) : NULL;
         if (copy == NULL || xmlAddChild(res, copy) == NULL)
             return GW_ENOMEM;
+        adopt_ns(copy, b->ns);
         if (search_mode != NULL) {
             xmlNodePtr s = xmlNewChild(entry, b->ns,
                                        (const xmlChar *)"search", NULL);
@@ -460,4 +499,96 @@ gw_view_value(const struct gw_fhir_doc *doc, const char *path, char *buf,
         snprintf(buf, size, "%s", (const char *)v);
     xmlFree(v);
     return buf[0] != '\0';
+}
+
+int
+gw_view_param(const struct gw_fhir_doc *doc, const char *name, char *buf,
+              size_t size)
+{
+    xmlNodePtr root = xmlDocGetRootElement(gw_fhir_doc_xml(doc));
+
+    buf[0] = '\0';
+    if (!named(root, "Parameters"))
+        return 0;
+    for (xmlNodePtr p = root->children; p; p = p->next) {
+        if (!named(p, "parameter") || !value_is(child(p, "name"), name))
+            continue;
+        for (xmlNodePtr v = p->children; v; v = v->next) {
+            xmlChar *a;
+            if (v->type != XML_ELEMENT_NODE ||
+                strncmp((const char *)v->name, "value", 5) != 0)
+                continue;
+            /* valueQuantity and valueIdentifier keep theirs in value,
+             * valueReference in reference. */
+            if (child(v, "value") != NULL)
+                v = child(v, "value");
+            else if (child(v, "reference") != NULL)
+                v = child(v, "reference");
+            a = xmlGetProp(v, (const xmlChar *)"value");
+            if (a != NULL)
+                snprintf(buf, size, "%s", (const char *)a);
+            xmlFree(a);
+            return buf[0] != '\0';
+        }
+    }
+    return 0;
+}
+
+gw_rc gw_view_pdf_from_html(const void *html_doc, char **pdf, size_t *len);
+
+gw_rc
+gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
+              int pdf, char **html, size_t *len)
+{
+    xmlDocPtr out = apply(v, v->print, gw_fhir_doc_xml(view), NULL);
+    xmlChar *mem = NULL;
+    int n = 0;
+
+    *html = NULL;
+    *len = 0;
+    if (out == NULL)
+        return GW_EINTERNAL;
+    if (pdf) {
+        gw_rc rc = gw_view_pdf_from_html(out, html, len);
+        xmlFreeDoc(out);
+        return rc;
+    }
+    if (xsltSaveResultToString(&mem, &n, out, v->print) != 0 || mem == NULL) {
+        xmlFreeDoc(out);
+        return GW_EINTERNAL;
+    }
+    xmlFreeDoc(out);
+    *html = malloc((size_t)n + 1);
+    if (*html == NULL) {
+        xmlFree(mem);
+        return GW_ENOMEM;
+    }
+    memcpy(*html, mem, (size_t)n);
+    (*html)[n] = '\0';
+    *len = (size_t)n;
+    xmlFree(mem);
+    return GW_OK;
+}
+
+gw_rc
+gw_view_copy(const struct gw_views *v, const char *doc_xml, size_t len,
+             struct gw_fhir_doc **out)
+{
+    struct gw_fhir_limits lim;
+    struct gw_err err;
+    xmlDocPtr in = NULL, res;
+    gw_rc rc;
+
+    *out = NULL;
+    gw_fhir_limits_default(&lim);
+    lim.max_bytes = len + 1;
+    gw_err_clear(&err);
+    rc = gw_fhir_xml_read(doc_xml, len, &lim, &in, &err);
+    if (rc != GW_OK)
+        return rc;
+    res = apply(v, v->copy, in, NULL);
+    xmlFreeDoc(in);
+    if (res == NULL)
+        return GW_EINTERNAL;
+    return gw_fhir_doc_from_xml(res, NULL, out, &err);
 }

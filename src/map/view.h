@@ -88,4 +88,21 @@ gw_rc gw_bundle_take(struct gw_bundle *b, long total, const char *self_link,
  * non-empty. */
 int gw_view_value(const struct gw_fhir_doc *doc, const char *path, char *buf,
                   size_t size);
+
+/* The value of Parameters.parameter `name` (any value[x]; the value of a
+ * Quantity or Identifier); 1 if found and non-empty. */
+int gw_view_param(const struct gw_fhir_doc *doc, const char *name, char *buf,
+                  size_t size);
+
+/* Every field of a case view as printable HTML (xslt/print-html.xsl), or
+ * that page laid out as an A4 PDF (pdf = 1): the prescriber's receipt
+ * and archive copy. Caller frees *out. */
+gw_rc gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
+                    int pdf, char **out, size_t *len) GW_WARN_UNUSED;
+
+/* "Copy to a new motivation": the stored motivation as a new, pre-filled
+ * motivation-submit message without identifiers
+ * (xslt/copy-motivation.xsl). Caller frees *out. */
+gw_rc gw_view_copy(const struct gw_views *v, const char *doc_xml, size_t len,
+                   struct gw_fhir_doc **out) GW_WARN_UNUSED;
 #endif

@@ -32,15 +32,12 @@
 #include "map/view.h"
 #include "sched/clock.h"
 #include "store/store.h"
+#include "pipeline/pipeline_int.h"
 #include "validate/validate.h"
 
 #define MAX_HITS 120
 #define RECEIPT_MAX (64 * 1024)
 #define SYS_REFNR "http://klasgw.org/fhir/NamingSystem/referensnummer"
-
-struct gw_pipeline {
-    struct gw_pipeline_opts o;
-};
 
 gw_rc
 gw_pipeline_new(const struct gw_pipeline_opts *o, struct gw_pipeline **out)
@@ -51,6 +48,7 @@ gw_pipeline_new(const struct gw_pipeline_opts *o, struct gw_pipeline **out)
     if (pl == NULL)
         return GW_ENOMEM;
     pl->o = *o;
+    pthread_mutex_init(&pl->cache_mu, NULL);
     *out = pl;
     return GW_OK;
 }
@@ -58,13 +56,66 @@ gw_pipeline_new(const struct gw_pipeline_opts *o, struct gw_pipeline **out)
 void
 gw_pipeline_free(struct gw_pipeline *pl)
 {
+    if (pl == NULL)
+        return;
+    for (int i = 0; i < GW_VIEW_CACHE_SLOTS; i++)
+        free(pl->cache[i].body);
+    pthread_mutex_destroy(&pl->cache_mu);
     free(pl);
+}
+
+static unsigned
+key_slot(const char *key)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+
+    for (; *key; key++)
+        h = (h ^ (unsigned char)*key) * 16777619u;
+    return h % GW_VIEW_CACHE_SLOTS;
+}
+
+/* A copy of the cached body for key, or NULL. */
+static char *
+cache_get(struct gw_pipeline *pl, const char *key, size_t *len)
+{
+    struct gw_view_cache_slot *s = &pl->cache[key_slot(key)];
+    char *copy = NULL;
+
+    pthread_mutex_lock(&pl->cache_mu);
+    if (s->body != NULL && strcmp(s->key, key) == 0 &&
+        (copy = malloc(s->len + 1)) != NULL) {
+        memcpy(copy, s->body, s->len + 1);
+        *len = s->len;
+    }
+    pthread_mutex_unlock(&pl->cache_mu);
+    return copy;
+}
+
+static void
+cache_put(struct gw_pipeline *pl, const char *key, const char *body,
+          size_t len)
+{
+    struct gw_view_cache_slot *s = &pl->cache[key_slot(key)];
+    char *copy;
+
+    if (len > GW_VIEW_CACHE_MAX_BODY || strlen(key) >= sizeof(s->key) ||
+        (copy = malloc(len + 1)) == NULL)
+        return;
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    pthread_mutex_lock(&pl->cache_mu);
+    free(s->body);
+    snprintf(s->key, sizeof(s->key), "%s", key);
+    s->body = copy;
+    s->len = len;
+    pthread_mutex_unlock(&pl->cache_mu);
 }
 
 void
 gw_answer_release(struct gw_answer *a)
 {
     gw_fhir_doc_free(a->doc);
+    free(a->body);
     memset(a, 0, sizeof(*a));
 }
 
@@ -96,9 +147,10 @@ gw_answer_error(struct gw_answer *a, gw_rc rc, const struct gw_err *err)
     gw_outcome_release(&o);
 }
 
-static void
-audit(struct gw_pipeline *pl, const struct gw_call *c, const char *action,
-      const char *refnr, gw_rc rc, const char *detail)
+void
+gw_pl_audit(struct gw_pipeline *pl, const struct gw_call *c,
+            const char *action, const char *refnr, gw_rc rc,
+            const char *detail)
 {
     struct gw_audit_entry e = {
         .system = c->who->label,
@@ -138,8 +190,8 @@ struct receipt {
     int64_t created_ms;      /* 0: now (a new case) */
 };
 
-static gw_rc
-esc(struct gw_buf *b, const char *s)
+gw_rc
+gw_pl_xml_escape(struct gw_buf *b, const char *s)
 {
     gw_rc rc = GW_OK;
 
@@ -156,12 +208,12 @@ esc(struct gw_buf *b, const char *s)
 }
 
 /* Appends <name value="v"/>, v escaped. */
-static gw_rc
-val(struct gw_buf *b, const char *name, const char *v)
+gw_rc
+gw_pl_xml_value(struct gw_buf *b, const char *name, const char *v)
 {
     gw_rc rc = gw_buf_appendf(b, "<%s value=\"", name);
     if (rc == GW_OK)
-        rc = esc(b, v);
+        rc = gw_pl_xml_escape(b, v);
     if (rc == GW_OK)
         rc = gw_buf_append_str(b, "\"/>");
     return rc;
@@ -197,11 +249,11 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
         "</eventCoding><source><name value=\"klasgw\"/>",
         now, uuid, r->f->event);
     if (rc == GW_OK)
-        rc = val(b, "endpoint", r->call->base);
+        rc = gw_pl_xml_value(b, "endpoint", r->call->base);
     if (rc == GW_OK)
         rc = gw_buf_append_str(b, "</source><response>");
     if (rc == GW_OK)
-        rc = val(b, "identifier", rid);
+        rc = gw_pl_xml_value(b, "identifier", rid);
     if (rc == GW_OK)
         rc = gw_buf_appendf(
             b,
@@ -211,7 +263,7 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
     if (rc == GW_OK)
         rc = gw_buf_append_str(b, "<fullUrl value=\"");
     if (rc == GW_OK)
-        rc = esc(b, r->call->base);
+        rc = gw_pl_xml_escape(b, r->call->base);
     if (rc == GW_OK)
         rc = gw_buf_appendf(
             b,
@@ -236,7 +288,7 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
         rc = gw_buf_append_str(b, "<input><type><text value=\"produkt\"/>"
                                   "</type>");
         if (rc == GW_OK)
-            rc = val(b, "valueString", r->drug);
+            rc = gw_pl_xml_value(b, "valueString", r->drug);
         if (rc == GW_OK)
             rc = gw_buf_append_str(b, "</input>");
     }
@@ -296,6 +348,7 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     struct gw_store_outbox_new ob[2];
     struct gw_audit_entry au;
     struct receipt rc_ctx;
+    struct gw_licence_info lic;
     enum gw_case_status from = GW_CASE_NONE, to;
     enum gw_case_event ev;
     struct gw_err err;
@@ -311,21 +364,15 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     gw_err_clear(&err);
     gw_outcome_init(&o);
 
-    rc = gw_validate_bytes(pl->o.validator, body, len, &pl->o.limits, NULL,
-                           &o, NULL);
-    if (rc == GW_OK || rc == GW_EVALIDATION) {
-        /* Parse once more, keeping the document and its facts. */
-        gw_outcome_release(&o);
-        gw_outcome_init(&o);
-        rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, &doc, &err);
-        if (rc == GW_OK)
-            rc = gw_validate_doc_facts(pl->o.validator, doc, NULL, &o, &f);
-    }
+    /* Parse once; the validation walk also collects the facts. */
+    rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, &doc, &err);
+    if (rc == GW_OK)
+        rc = gw_validate_doc_facts(pl->o.validator, doc, NULL, &o, &f);
     if (rc != GW_OK) {
         if (o.n == 0 && gw_outcome_add_rc(&o, rc, &err) != GW_OK)
             gw_log_err("event=outcome_failed");
         answer_outcome(a, rc, &o);
-        audit(pl, c, "submit", NULL, rc, "invalid message");
+        gw_pl_audit(pl, c, "submit", NULL, rc, "invalid message");
         goto out;
     }
 
@@ -339,7 +386,7 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
             gw_err_set(&err, GW_EDUPLICATE, "Bundle.identifier",
                        "message id already used for different content");
             gw_answer_error(a, GW_EDUPLICATE, &err);
-            audit(pl, c, f.event, res.refnr, GW_EDUPLICATE, NULL);
+            gw_pl_audit(pl, c, f.event, res.refnr, GW_EDUPLICATE, NULL);
         } else {
             answer_stored(a, &res, &pl->o.limits);
         }
@@ -363,7 +410,7 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
                        rc == GW_EGONE ? "the case has been removed"
                                       : "no case with that referensnummer");
             gw_answer_error(a, rc, &err);
-            audit(pl, c, f.event, NULL, rc, NULL);
+            gw_pl_audit(pl, c, f.event, NULL, rc, NULL);
             goto out;
         }
         if (rc != GW_OK) {
@@ -394,8 +441,6 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
                 c->who->role == GW_CLIENT_PHARMACY ? c->who->gln
                                                    : f.sender_hsa,
                 f.sender_clinic_hsa, &err);
-        else if (c->who->role == GW_CLIENT_PHARMACY && ev == GW_EV_SUPPLEMENT)
-            rc = GW_OK;
         if (rc == GW_OK && ev == GW_EV_REAPPLY) {
             char d[40];
             int y, m, dd, ty, tm, td;
@@ -413,21 +458,27 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
         f.sender_kind == 'O' && strcmp(f.sender_gln, c->who->gln) != 0)
         rc = gw_err_set(&err, GW_EFORBIDDEN, "Communication.sender",
                         "a pharmacy supplements in its own name");
-    if (rc == GW_OK && ev == GW_EV_SUBMIT && c->who->user != NULL &&
-        c->who->user[0] != '\0' && strcmp(c->who->user, f.prescriber_hsa) != 0)
+    /* The EHR's user must be the prescriber the message names. */
+    if (rc == GW_OK && c->who->role == GW_CLIENT_EHR && c->who->user != NULL &&
+        c->who->user[0] != '\0' &&
+        ((ev == GW_EV_SUBMIT && strcmp(c->who->user, f.prescriber_hsa) != 0) ||
+         (ev == GW_EV_SUPPLEMENT && strcmp(c->who->user, f.sender_hsa) != 0)))
         rc = gw_err_set(&err, GW_EFORBIDDEN, "Practitioner.identifier",
-                        "the prescriber of the motivation is not the user "
-                        "the EHR names");
-    if (rc == GW_OK && ev == GW_EV_SUPPLEMENT &&
-        c->who->role == GW_CLIENT_EHR && c->who->user != NULL &&
-        c->who->user[0] != '\0' && strcmp(c->who->user, f.sender_hsa) != 0)
-        rc = gw_err_set(&err, GW_EFORBIDDEN, "Communication.sender",
-                        "the sender of the supplement is not the user the "
+                        "the prescriber of the message is not the user the "
                         "EHR names");
     if (rc == GW_OK && (ev == GW_EV_APPLY || ev == GW_EV_REAPPLY) &&
         strcmp(f.pharmacy_gln, c->who->gln ? c->who->gln : "") != 0)
         rc = gw_err_set(&err, GW_EFORBIDDEN, "Task.owner",
                         "a pharmacy applies in its own name (GLN)");
+    /* Consent to processing: a prescriber seen before must have renewed
+     * it when due; the first submission records it. */
+    if (rc == GW_OK && ev == GW_EV_SUBMIT) {
+        struct gw_consent cs;
+        rc = gw_store_consent_get(pl->o.store, f.prescriber_hsa, &cs);
+        if (rc == GW_OK && cs.known)
+            rc = gw_access_consent(cs.consented_ms, cs.last_applied_ms,
+                                   cs.last_active_ms, gw_clock_now_ms(), &err);
+    }
     /* The prescriber's authority, from HSA (outbound/), last: it may
      * cost a network round trip. */
     if (rc == GW_OK && pl->o.check_prescriber != NULL &&
@@ -436,7 +487,7 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
         rc = pl->o.check_prescriber(pl->o.check_ctx, &f, &err);
     if (rc != GW_OK) {
         gw_answer_error(a, rc, &err);
-        audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc, err.detail);
+        gw_pl_audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc, err.detail);
         goto out;
     }
 
@@ -504,6 +555,25 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
         rc_ctx.drug = cur.drug_name;
         rc_ctx.created_ms = cur.created_ms;
     }
+    memset(&lic, 0, sizeof(lic));
+    if (ev == GW_EV_SUBMIT) {
+        lic.nplid = f.nplid[0] ? f.nplid : NULL;
+        lic.product_name = f.drug_name;
+        lic.substances = f.substances;
+        lic.form = f.form;
+        lic.strength = f.strength;
+        lic.holder = f.holder;
+        lic.country = f.country;
+        lic.atc = f.atc[0] ? f.atc : NULL;
+        lic.general_level = f.general_level[0] ? f.general_level : NULL;
+        lic.total_amount = strtod(f.total_amount, NULL);
+        lic.amount_unit = f.amount_unit;
+        w.licence = &lic;
+    } else if (ev == GW_EV_GRANT) {
+        lic.valid_from = f.validity_start;
+        lic.valid_to = f.validity_end;
+        w.licence = &lic;
+    }
     w.row = row;
 
     /* What must leave the gateway because of this event. */
@@ -550,11 +620,22 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     rc = gw_store_write(pl->o.store, &w, &res);
     if (rc != GW_OK) {
         gw_answer_error(a, rc, &res.err);
-        audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc,
+        gw_pl_audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc,
               res.err.detail);
         goto out;
     }
     answer_stored(a, &res, &pl->o.limits);
+    if ((ev == GW_EV_APPLY || ev == GW_EV_REAPPLY) && f.pharmacy_name[0]) {
+        /* The pharmacy as it names itself becomes findable (Sök apotek). */
+        struct gw_pharmacy ph;
+        memset(&ph, 0, sizeof(ph));
+        snprintf(ph.gln, sizeof(ph.gln), "%s", f.pharmacy_gln);
+        snprintf(ph.name, sizeof(ph.name), "%s", f.pharmacy_name);
+        snprintf(ph.address, sizeof(ph.address), "%s", f.pharmacy_address);
+        snprintf(ph.city, sizeof(ph.city), "%s", f.pharmacy_city);
+        if (gw_store_pharmacy_put(pl->o.store, &ph) != GW_OK)
+            gw_log_warn("event=pharmacy_register_failed");
+    }
     gw_log_info("event=message kind=%s refnr=%s version=%ld status=%s%s",
                 f.event, res.refnr, res.version, row.status,
                 res.replayed ? " replayed=1" : "");
@@ -586,10 +667,10 @@ gw_pipeline_validate(struct gw_pipeline *pl, const struct gw_call *c,
 /* --- reads ------------------------------------------------------------ */
 
 /* The case row and whether the caller may see it; on refusal a is set. */
-static gw_rc
-case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
-              const char *refnr, int found_by_lookup, struct gw_case_row *row,
-              int *redact, struct gw_answer *a)
+gw_rc
+gw_pl_case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
+                    const char *refnr, int found_by_lookup,
+                    struct gw_case_row *row, int *redact, struct gw_answer *a)
 {
     struct gw_case_access ca;
     struct gw_err err;
@@ -617,16 +698,17 @@ case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc != GW_OK) {
         /* A refusal says nothing about the case itself. */
         gw_answer_error(a, rc, &err);
-        audit(pl, c, "read", rc == GW_ENOTFOUND ? NULL : refnr, rc, NULL);
+        gw_pl_audit(pl, c, "read", rc == GW_ENOTFOUND ? NULL : refnr, rc, NULL);
         gw_case_row_release(row);
     }
     return rc;
 }
 
-static gw_rc
-case_view(struct gw_pipeline *pl, const struct gw_call *c,
-          const struct gw_case_row *row, const char *status, long version,
-          int64_t updated_ms, int redact, struct gw_fhir_doc **view)
+gw_rc
+gw_pl_case_view(struct gw_pipeline *pl, const struct gw_call *c,
+                const struct gw_case_row *row, const char *status,
+                long version, int64_t updated_ms, int redact,
+                struct gw_fhir_doc **view)
 {
     char *kind = NULL, *xml = NULL;
     size_t len = 0;
@@ -656,7 +738,7 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
     struct gw_fhir_doc *view = NULL;
     struct gw_history_row *h = NULL;
     size_t nh = 0;
-    char refnr[16];
+    char refnr[16], key[400];
     const char *status;
     int64_t updated;
     int redact = 1;
@@ -667,13 +749,14 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
     gw_err_clear(&err);
     /* Ids are the referensnummer, or <refnr>-<n> for its resources. */
     snprintf(refnr, sizeof(refnr), "%.10s", id);
-    if (strlen(id) > 40 || (id[10] != '\0' && id[10] != '-') ||
+    if (strlen(id) < 10 || strlen(id) > 40 ||
+        (id[10] != '\0' && id[10] != '-') ||
         (strcmp(type, "Task") == 0) != (id[10] == '\0')) {
         gw_err_set(&err, GW_ENOTFOUND, NULL, "no such resource");
         gw_answer_error(a, GW_ENOTFOUND, &err);
         return;
     }
-    if (case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
+    if (gw_pl_case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
         return;
     status = row.status;
     updated = row.updated_ms;
@@ -689,13 +772,24 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
     } else {
         version = row.version;
     }
-    rc = case_view(pl, c, &row, status, version, updated, redact, &view);
+    snprintf(key, sizeof(key), "%s|%ld|%d|%s|%s|%d|%s", refnr, version,
+             redact, type, id, (int)c->fmt, c->base);
+    if ((a->body = cache_get(pl, key, &a->body_len)) != NULL) {
+        rc = GW_OK;
+        goto found;
+    }
+    rc = gw_pl_case_view(pl, c, &row, status, version, updated, redact, &view);
     if (rc == GW_OK)
         rc = gw_view_pick(view, type, id, &a->doc);
+    if (rc == GW_OK &&
+        (c->fmt == GW_FHIR_XML
+             ? gw_fhir_to_xml(a->doc, &a->body, &a->body_len)
+             : gw_fhir_to_json(a->doc, &a->body, &a->body_len)) == GW_OK)
+        cache_put(pl, key, a->body, a->body_len);
     if (rc == GW_ENOTFOUND && redact) {
         /* Present in the full view: hidden from pharmacies. */
         struct gw_fhir_doc *full = NULL;
-        if (case_view(pl, c, &row, status, version, updated, 0, &full) ==
+        if (gw_pl_case_view(pl, c, &row, status, version, updated, 0, &full) ==
                 GW_OK &&
             gw_view_has(full, type, id))
             rc = gw_err_set(&err, GW_EFORBIDDEN, NULL,
@@ -706,12 +800,13 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
         if (err.rc == GW_OK)
             gw_err_set(&err, rc, NULL, "no such resource");
         gw_answer_error(a, rc, &err);
-        audit(pl, c, "read", refnr, rc, type);
+        gw_pl_audit(pl, c, "read", refnr, rc, type);
         goto out;
     }
+found:
     a->status = 200;
     set_version_headers(a, refnr, version, updated);
-    audit(pl, c, "read", refnr, GW_OK, type);
+    gw_pl_audit(pl, c, "read", refnr, GW_OK, type);
 out:
     free(h);
     gw_fhir_doc_free(view);
@@ -730,7 +825,7 @@ gw_pipeline_history(struct gw_pipeline *pl, const struct gw_call *c,
     gw_rc rc;
 
     memset(a, 0, sizeof(*a));
-    if (case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
+    if (gw_pl_case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
         return;
     rc = gw_store_case_history(pl->o.store, refnr, &h, &nh);
     if (rc == GW_OK)
@@ -739,7 +834,7 @@ gw_pipeline_history(struct gw_pipeline *pl, const struct gw_call *c,
     for (size_t i = nh; rc == GW_OK && i-- > 0;) {
         struct gw_fhir_doc *view = NULL;
         char url[80];
-        rc = case_view(pl, c, &row, h[i].to_status, h[i].version, h[i].at_ms,
+        rc = gw_pl_case_view(pl, c, &row, h[i].to_status, h[i].version, h[i].at_ms,
                        redact, &view);
         snprintf(url, sizeof(url), "Task/%s", refnr);
         if (rc == GW_OK)
@@ -755,7 +850,7 @@ gw_pipeline_history(struct gw_pipeline *pl, const struct gw_call *c,
         gw_answer_error(a, rc, NULL);
     else
         a->status = 200;
-    audit(pl, c, "history", refnr, rc, NULL);
+    gw_pl_audit(pl, c, "history", refnr, rc, NULL);
     gw_bundle_free(b);
     free(h);
     gw_case_row_release(&row);
@@ -834,7 +929,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
             gw_err_set(&err, GW_EUNAUTH, NULL,
                        "the EHR must name its user (X-Klasgw-User)");
             gw_answer_error(a, GW_EUNAUTH, &err);
-            audit(pl, c, "search", NULL, GW_EUNAUTH, NULL);
+            gw_pl_audit(pl, c, "search", NULL, GW_EUNAUTH, NULL);
             return;
         }
         cq.prescriber_hsa = c->who->user; /* Mina ärenden */
@@ -871,7 +966,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     default:
         gw_err_set(&err, GW_EFORBIDDEN, NULL, "an operator reads no cases");
         gw_answer_error(a, GW_EFORBIDDEN, &err);
-        audit(pl, c, "search", NULL, GW_EFORBIDDEN, NULL);
+        gw_pl_audit(pl, c, "search", NULL, GW_EFORBIDDEN, NULL);
         return;
     }
     rc = gw_store_case_search(pl->o.store, &cq, &rows, &n);
@@ -894,7 +989,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
             continue;
         if (gw_access_read(c->who, &ca, matched, &redact, NULL) != GW_OK)
             continue;
-        rc = case_view(pl, c, &rows[i], rows[i].status, rows[i].version,
+        rc = gw_pl_case_view(pl, c, &rows[i], rows[i].status, rows[i].version,
                        rows[i].updated_ms, redact, &view);
         if (rc == GW_OK)
             rc = gw_bundle_add(b, view, "Task", rows[i].refnr, "match", NULL,
@@ -904,7 +999,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
         gw_fhir_doc_free(view);
         if (rc == GW_OK) {
             total++;
-            audit(pl, c, "search", rows[i].refnr, GW_OK, NULL);
+            gw_pl_audit(pl, c, "search", rows[i].refnr, GW_OK, NULL);
         }
     }
     if (rc == GW_OK) {
@@ -916,7 +1011,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     else
         a->status = 200;
     if (total == 0)
-        audit(pl, c, "search", NULL, rc, "no hits");
+        gw_pl_audit(pl, c, "search", NULL, rc, "no hits");
     gw_bundle_free(b);
     gw_case_rows_free(rows, n);
 }
@@ -938,11 +1033,11 @@ sub_doc(const struct gw_subscription *s, struct gw_fhir_doc **out)
         rc = gw_buf_append_str(&b, "<reason value=\"KLAS notifications for "
                                    "the pharmacy\"/>");
     if (rc == GW_OK)
-        rc = val(&b, "criteria", s->criteria);
+        rc = gw_pl_xml_value(&b, "criteria", s->criteria);
     if (rc == GW_OK)
         rc = gw_buf_append_str(&b, "<channel><type value=\"rest-hook\"/>");
     if (rc == GW_OK)
-        rc = val(&b, "endpoint", s->endpoint);
+        rc = gw_pl_xml_value(&b, "endpoint", s->endpoint);
     if (rc == GW_OK)
         rc = gw_buf_append_str(&b, "</channel></Subscription>");
     gw_err_clear(&err);
@@ -964,7 +1059,7 @@ pharmacy_only(struct gw_pipeline *pl, const struct gw_call *c,
     gw_err_set(&err, GW_EFORBIDDEN, NULL,
                "subscriptions are for pharmacies");
     gw_answer_error(a, GW_EFORBIDDEN, &err);
-    audit(pl, c, "subscription", NULL, GW_EFORBIDDEN, NULL);
+    gw_pl_audit(pl, c, "subscription", NULL, GW_EFORBIDDEN, NULL);
     return 0;
 }
 
@@ -995,10 +1090,12 @@ gw_pipeline_sub_create(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc == GW_OK &&
         (!gw_view_value(doc, "channel/endpoint", s.endpoint,
                         sizeof(s.endpoint)) ||
-         (strncmp(s.endpoint, "http://", 7) != 0 &&
-          strncmp(s.endpoint, "https://", 8) != 0)))
+         (strncmp(s.endpoint, "https://", 8) != 0 &&
+          !(pl->o.plain_webhooks && strncmp(s.endpoint, "http://", 7) == 0))))
         rc = gw_err_set(&err, GW_EVALIDATION, "Subscription.channel.endpoint",
-                        "an http(s) endpoint is required");
+                        pl->o.plain_webhooks
+                            ? "an http(s) endpoint is required"
+                            : "an https endpoint is required");
     if (rc == GW_OK) {
         char uuid[37];
         rc = gw_random_uuid(uuid);
@@ -1020,7 +1117,7 @@ gw_pipeline_sub_create(struct gw_pipeline *pl, const struct gw_call *c,
         snprintf(a->location, sizeof(a->location), "Subscription/%s", s.id);
         snprintf(a->etag, sizeof(a->etag), "W/\"1\"");
     }
-    audit(pl, c, "subscription-create", NULL, rc, NULL);
+    gw_pl_audit(pl, c, "subscription-create", NULL, rc, NULL);
     gw_fhir_doc_free(doc);
 }
 
@@ -1067,5 +1164,5 @@ gw_pipeline_sub_delete(struct gw_pipeline *pl, const struct gw_call *c,
         gw_answer_error(a, rc, &err);
     else
         a->status = 204;
-    audit(pl, c, "subscription-delete", NULL, rc, NULL);
+    gw_pl_audit(pl, c, "subscription-delete", NULL, rc, NULL);
 }

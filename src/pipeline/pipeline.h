@@ -25,6 +25,7 @@
 #include "core/err.h"
 #include "fhir/fhir.h"
 #include "klas/access.h"
+#include "store/store.h"
 
 struct gw_store;
 struct gw_validator;
@@ -51,6 +52,7 @@ struct gw_pipeline_opts {
     const struct gw_views *views;
     struct gw_fhir_limits limits;
     gw_prescriber_check_fn check_prescriber; /* NULL: no HSA check */
+    int plain_webhooks; /* accept http:// Subscription endpoints (demo) */
     void *check_ctx;
 };
 
@@ -65,6 +67,9 @@ struct gw_answer {
     int status;              /* HTTP status */
     gw_rc rc;                /* GW_OK or the refusal */
     struct gw_fhir_doc *doc; /* body; NULL: none */
+    char *body;              /* or the body already in the call's format
+                                (owned; from the view cache) */
+    size_t body_len;
     char etag[32];           /* W/"3", or "" */
     char location[160];      /* relative: Task/2026123456/_history/3 */
     char last_modified[40];  /* RFC 1123 date, or "" */
@@ -79,6 +84,7 @@ struct gw_call {
     const struct gw_principal *who;
     const char *base;        /* FHIR base URL for fullUrl and links */
     const char *request_id;  /* for the audit detail */
+    enum gw_fhir_format fmt; /* the answer's format (JSON or XML) */
 };
 
 /*
@@ -123,5 +129,49 @@ void gw_pipeline_sub_read(struct gw_pipeline *pl, const struct gw_call *c,
                           const char *id, struct gw_answer *a);
 void gw_pipeline_sub_delete(struct gw_pipeline *pl, const struct gw_call *c,
                             const char *id, struct gw_answer *a);
+
+/* --- the pharmacy at dispensing (operations.c) ------------------------ */
+
+/* $check-licence: does a granted licence cover this dispensing today?
+ * Prescription: patient + product; requisition: unit (+ its
+ * administration) + product. Answers a Parameters resource. */
+struct gw_licence_check {
+    const char *product;        /* NPL id or product name */
+    const char *patient;        /* prescription */
+    const char *unit;           /* requisition: care unit HSA-id */
+    const char *administration; /* requisition: its administration */
+    const char *on;             /* YYYY-MM-DD; NULL: today */
+};
+void gw_pipeline_check_licence(struct gw_pipeline *pl, const struct gw_call *c,
+                               const struct gw_licence_check *q,
+                               struct gw_answer *a);
+/* $record-dispensing: a Parameters body (identifier, licence, amount,
+ * dispensed-on, kind, patient or unit). */
+void gw_pipeline_record_dispensing(struct gw_pipeline *pl,
+                                   const struct gw_call *c, const char *body,
+                                   size_t len, struct gw_answer *a);
+
+/* Sök produkt (GET Medication?...) and Sök apotek (GET Organization?...):
+ * at least 3 characters in some field. */
+void gw_pipeline_product_search(struct gw_pipeline *pl,
+                                const struct gw_call *c,
+                                const struct gw_product *q,
+                                struct gw_answer *a);
+void gw_pipeline_pharmacy_search(struct gw_pipeline *pl,
+                                 const struct gw_call *c,
+                                 const struct gw_pharmacy *q,
+                                 struct gw_answer *a);
+
+/* Task/{id}/$print: printable HTML (or PDF) into *out (caller frees); on
+ * refusal *out is NULL and a holds the OperationOutcome. */
+void gw_pipeline_print(struct gw_pipeline *pl, const struct gw_call *c,
+                       const char *refnr, int pdf, char **out, size_t *len,
+                       struct gw_answer *a);
+/* Task/{id}/$copy: a new motivation-submit message, pre-filled. */
+void gw_pipeline_copy(struct gw_pipeline *pl, const struct gw_call *c,
+                      const char *refnr, struct gw_answer *a);
+/* $renew-consent: the EHR's user consents again. */
+void gw_pipeline_renew_consent(struct gw_pipeline *pl,
+                               const struct gw_call *c, struct gw_answer *a);
 
 #endif

@@ -101,6 +101,26 @@ static const char *const migrations[] = {
     "CREATE TABLE purge_log ("
     "  id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,"
     "  motivations INTEGER NOT NULL, decided INTEGER NOT NULL);",
+    /* 2: the licence behind a case (product, amount, validity), what was
+     * dispensed against it, and each prescriber's consent. */
+    "CREATE TABLE licences ("
+    "  case_id INTEGER PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE,"
+    "  nplid TEXT, product_name TEXT, substances TEXT, form TEXT,"
+    "  strength TEXT, holder TEXT, country TEXT, atc TEXT,"
+    "  general_level TEXT, total_amount REAL, amount_unit TEXT,"
+    "  valid_from TEXT, valid_to TEXT);"
+    "CREATE INDEX licences_nplid ON licences(nplid);"
+    "CREATE TABLE dispensings ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+    "  gln TEXT NOT NULL, amount REAL NOT NULL, dispensed_on TEXT NOT NULL,"
+    "  kind TEXT NOT NULL, at_ms INTEGER NOT NULL);"
+    "CREATE INDEX dispensings_case ON dispensings(case_id);"
+    "CREATE TABLE prescribers ("
+    "  hsa TEXT PRIMARY KEY, consented_ms INTEGER, last_applied_ms INTEGER,"
+    "  last_active_ms INTEGER);"
+    "CREATE INDEX cases_patient ON cases(patient_id)"
+    "  WHERE patient_id IS NOT NULL;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -123,6 +143,15 @@ gw_store_rc(sqlite3 *db, int src, const char *what)
     return GW_ESTORE;
 }
 
+void
+gw_store_conn_idle(struct conn *c)
+{
+    for (sqlite3_stmt *p = sqlite3_next_stmt(c->db, NULL); p != NULL;
+         p = sqlite3_next_stmt(c->db, p))
+        if (sqlite3_stmt_busy(p))
+            sqlite3_reset(p);
+}
+
 gw_rc
 gw_store_exec(struct conn *c, const char *sql)
 {
@@ -130,7 +159,12 @@ gw_store_exec(struct conn *c, const char *sql)
     int src = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
 
     if (src != SQLITE_OK) {
-        gw_log_err("event=sqlite_exec_error code=%d msg=%s", src,
+        char what[48];
+        snprintf(what, sizeof(what), "%.40s", sql);
+        for (char *p = what; *p; p++)
+            if (*p == ' ' || *p == '\n' || *p == '"')
+                *p = '_';
+        gw_log_err("event=sqlite_exec_error code=%d sql=%s msg=%s", src, what,
                    gw_log_quote(msg));
         sqlite3_free(msg);
         return src == SQLITE_BUSY ? GW_EBUSY : GW_ESTORE;
@@ -413,6 +447,9 @@ gw_store_reader_take(struct gw_store *st)
 void
 gw_store_reader_give(struct gw_store *st, struct conn *c)
 {
+    /* A statement left mid-result would pin the reader's snapshot (and
+     * keep the WAL from being checkpointed): end them all here. */
+    gw_store_conn_idle(c);
     pthread_mutex_lock(&st->rmu);
     st->free_idx[st->nfree++] = (int)(c - st->readers);
     pthread_cond_signal(&st->rcv);

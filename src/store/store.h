@@ -36,7 +36,7 @@
 struct gw_store;
 
 /* Latest schema version the code knows. */
-#define GW_STORE_SCHEMA_VERSION 1
+#define GW_STORE_SCHEMA_VERSION 2
 
 struct gw_store_opts {
     int readers;            /* reader connections (default 8) */
@@ -96,7 +96,31 @@ struct gw_store_outbox_new {
 enum gw_store_op {
     GW_STORE_OP_NONE = 0, /* nothing but inbox/audit (e.g. a refusal) */
     GW_STORE_OP_CREATE,   /* a new case */
-    GW_STORE_OP_UPDATE    /* change the case named by row.refnr */
+    GW_STORE_OP_UPDATE,   /* change the case named by row.refnr */
+    GW_STORE_OP_DISPENSE  /* record w.dispense against licence row.refnr */
+};
+
+/* The licence a case is about. On CREATE: the product and amount from
+ * the motivation (a re-application copies its parent's). On UPDATE: the
+ * validity period of a grant (other fields ignored). Strings may be NULL. */
+struct gw_licence_info {
+    const char *nplid, *product_name, *substances, *form, *strength, *holder,
+        *country, *atc;
+    const char *general_level; /* unit, administration, region */
+    double total_amount;       /* 0: unknown */
+    const char *amount_unit;
+    const char *valid_from, *valid_to; /* YYYY-MM-DD */
+};
+
+/* A dispensing (avräkning) against a granted licence. The writer refuses
+ * it (GW_EDENIED, reason in res.err) unless the case is granted, the date
+ * is within the validity period and the total stays within the granted
+ * amount. */
+struct gw_dispense {
+    const char *gln;
+    double amount;
+    const char *dispensed_on; /* YYYY-MM-DD */
+    const char *kind;         /* prescription | requisition */
 };
 
 /*
@@ -130,6 +154,8 @@ struct gw_store_write {
     size_t nattachments;
     const struct gw_store_outbox_new *outbox;
     size_t noutbox;
+    const struct gw_licence_info *licence; /* or NULL */
+    const struct gw_dispense *dispense;    /* GW_STORE_OP_DISPENSE */
     const struct gw_audit_entry *audit; /* refnr filled in when NULL */
     size_t naudit;
 
@@ -208,6 +234,52 @@ gw_rc gw_store_case_history(struct gw_store *st, const char *refnr,
  * hash of the first message in res->err.detail. */
 gw_rc gw_store_inbox_get(struct gw_store *st, const char *message_id,
                          struct gw_store_result *res) GW_WARN_UNUSED;
+
+/* --- licences at dispensing, products, pharmacies, consent ---------- */
+
+struct gw_licence_hit {
+    char refnr[16], licence_type[4], general_level[16], status[8];
+    int beredskap;
+    char valid_from[16], valid_to[16], amount_unit[32];
+    double total_amount, dispensed;
+    char patient_id[16], clinic_hsa[40], hospital_hsa[40];
+};
+/* Licences: the one named refnr (any status), or (refnr NULL) those granted
+ * for product (NPL id or name) and valid on day, enskild first, at most
+ * 200. Whether one covers a dispensing is klas/licence.h's decision.
+ * Caller frees *out with free(). patient_id is personal data. */
+gw_rc gw_store_licences(struct gw_store *st, const char *refnr,
+                        const char *day, const char *product,
+                        struct gw_licence_hit **out, size_t *n) GW_WARN_UNUSED;
+
+struct gw_consent {
+    int known;
+    int64_t consented_ms, last_applied_ms, last_active_ms;
+};
+gw_rc gw_store_consent_get(struct gw_store *st, const char *hsa,
+                           struct gw_consent *out) GW_WARN_UNUSED;
+gw_rc gw_store_consent_renew(struct gw_store *st, const char *hsa,
+                             int64_t now_ms) GW_WARN_UNUSED;
+
+/* Sök produkt: products on granted licences. Query fields "" = any. */
+struct gw_product {
+    char name[160], substances[256], holder[128], country[64], nplid[16],
+        form[96], strength[64], atc[16];
+};
+gw_rc gw_store_product_search(struct gw_store *st, const struct gw_product *q,
+                              struct gw_product **out, size_t *n)
+    GW_WARN_UNUSED;
+
+/* Sök apotek: pharmacies connected to the gateway. */
+struct gw_pharmacy {
+    char gln[16], name[128], actor[128], address[160], city[64];
+};
+gw_rc gw_store_pharmacy_put(struct gw_store *st, const struct gw_pharmacy *p)
+    GW_WARN_UNUSED;
+gw_rc gw_store_pharmacy_search(struct gw_store *st,
+                               const struct gw_pharmacy *q,
+                               struct gw_pharmacy **out, size_t *n)
+    GW_WARN_UNUSED;
 
 /* --- pharmacy subscriptions (rest-hook) ----------------------------- */
 struct gw_subscription {

@@ -70,6 +70,11 @@ void gw_store_conn_close(struct conn *c);
 /* A cached statement, reset and with bindings cleared; NULL on failure
  * (the error is logged). */
 sqlite3_stmt *gw_store_stmt(struct conn *c, const char *sql);
+/* Resets every statement of c still in progress, so the connection holds
+ * no read transaction after its work (a statement stepped to a row and
+ * not reset keeps one: on the writer, its next BEGIN IMMEDIATE would fail
+ * at once with SQLITE_BUSY_SNAPSHOT once another connection has written). */
+void gw_store_conn_idle(struct conn *c);
 /* Runs SQL without results; GW_ESTORE (logged) on failure. */
 gw_rc gw_store_exec(struct conn *c, const char *sql);
 /* Maps an SQLite result code. */

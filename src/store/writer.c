@@ -53,6 +53,41 @@ static const char SQL_CASE_UPDATE[] =
     " decided_ms = CASE WHEN ?1 IN ('Bev', 'Avs', 'Avi') THEN ?5"
     "   ELSE decided_ms END "
     "WHERE id = ?6";
+static const char SQL_LICENCE_INSERT[] =
+    "INSERT INTO licences (case_id, nplid, product_name, substances, form, "
+    "strength, holder, country, atc, general_level, total_amount, "
+    "amount_unit) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char SQL_LICENCE_COPY[] =
+    "INSERT INTO licences (case_id, nplid, product_name, substances, form, "
+    "strength, holder, country, atc, general_level, total_amount, "
+    "amount_unit) SELECT ?1, l.nplid, l.product_name, l.substances, l.form, "
+    "l.strength, l.holder, l.country, l.atc, l.general_level, "
+    "l.total_amount, l.amount_unit FROM licences l JOIN cases c ON "
+    "c.id = l.case_id WHERE c.refnr = ?2";
+static const char SQL_LICENCE_VALIDITY[] =
+    "UPDATE licences SET valid_from = ?2, valid_to = ?3 WHERE case_id = ?1";
+/* A granted product becomes searchable (Sök produkt). */
+static const char SQL_PRODUCT_ADD[] =
+    "INSERT OR IGNORE INTO products (name, substances, holder, country, "
+    "nplid, form, strength, atc, first_seen_ms) SELECT coalesce("
+    "product_name, '?'), substances, holder, country, nplid, form, strength, "
+    "atc, ?2 FROM licences WHERE case_id = ?1";
+static const char SQL_PRESCRIBER_SUBMIT[] =
+    "INSERT INTO prescribers (hsa, consented_ms, last_active_ms) VALUES "
+    "(?1, ?2, ?2) ON CONFLICT (hsa) DO UPDATE SET last_active_ms = ?2, "
+    "consented_ms = coalesce(consented_ms, ?2)";
+static const char SQL_PRESCRIBER_ACTIVE[] =
+    "UPDATE prescribers SET last_active_ms = ?2, last_applied_ms = CASE WHEN "
+    "?3 = 'A' THEN ?2 ELSE last_applied_ms END WHERE hsa = (SELECT "
+    "prescriber_hsa FROM cases WHERE id = ?1)";
+static const char SQL_DISPENSE_CHECK[] =
+    "SELECT c.id, c.status, l.valid_from, l.valid_to, l.total_amount, "
+    "(SELECT coalesce(sum(amount), 0) FROM dispensings d WHERE "
+    "d.case_id = c.id), c.purged_ms FROM cases c LEFT JOIN licences l ON "
+    "l.case_id = c.id WHERE c.refnr = ?";
+static const char SQL_DISPENSE_INSERT[] =
+    "INSERT INTO dispensings (case_id, gln, amount, dispensed_on, kind, "
+    "at_ms) VALUES (?,?,?,?,?,?)";
 static const char SQL_HISTORY[] =
     "INSERT INTO status_history (case_id, from_status, to_status, event, "
     "actor, at_ms) VALUES (?,?,?,?,?,?)";
@@ -215,6 +250,133 @@ history(struct conn *c, long long case_id, const char *from, const char *to,
 }
 
 static gw_rc
+dispense(struct conn *c, const struct gw_store_write *w,
+         struct gw_store_result *res, long long *case_id, int64_t now)
+{
+    const struct gw_dispense *d = w->dispense;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_DISPENSE_CHECK);
+    char status[8] = "", from[16] = "", to[16] = "";
+    double total, used;
+    int src;
+
+    if (s == NULL)
+        return GW_ESTORE;
+    if (d == NULL || w->row.refnr == NULL)
+        return gw_err_set(&res->err, GW_EINVAL, NULL, "nothing to dispense");
+    gw_bind_text(s, 1, w->row.refnr);
+    src = sqlite3_step(s);
+    if (src != SQLITE_ROW)
+        return src == SQLITE_DONE
+                   ? gw_err_set(&res->err, GW_ENOTFOUND, "licence",
+                                "no licence with that referensnummer")
+                   : gw_store_rc(c->db, src, "dispense_check");
+    *case_id = sqlite3_column_int64(s, 0);
+    snprintf(status, sizeof(status), "%s", sqlite3_column_text(s, 1));
+    if (sqlite3_column_text(s, 2) != NULL)
+        snprintf(from, sizeof(from), "%s", sqlite3_column_text(s, 2));
+    if (sqlite3_column_text(s, 3) != NULL)
+        snprintf(to, sizeof(to), "%s", sqlite3_column_text(s, 3));
+    total = sqlite3_column_double(s, 4);
+    used = sqlite3_column_double(s, 5);
+    if (sqlite3_column_type(s, 6) != SQLITE_NULL)
+        return gw_err_set(&res->err, GW_EGONE, "licence",
+                          "the licence has been removed");
+    sqlite3_reset(s);
+    snprintf(res->refnr, sizeof(res->refnr), "%s", w->row.refnr);
+    if (strcmp(status, "Bev") != 0)
+        return gw_err_set(&res->err, GW_EDENIED, "licence",
+                          "the licence is not granted (status %s)", status);
+    if (from[0] == '\0' || strcmp(d->dispensed_on, from) < 0 ||
+        strcmp(d->dispensed_on, to) > 0)
+        return gw_err_set(&res->err, GW_EDENIED, "dispensed-on",
+                          "outside the validity period %s to %s", from, to);
+    if (total > 0 && used + d->amount > total + 1e-9)
+        return gw_err_set(&res->err, GW_EDENIED, "amount",
+                          "beyond the granted total amount: %g of %g left",
+                          total - used, total);
+    s = gw_store_stmt(c, SQL_DISPENSE_INSERT);
+    if (s == NULL)
+        return GW_ESTORE;
+    sqlite3_bind_int64(s, 1, *case_id);
+    gw_bind_text(s, 2, d->gln);
+    sqlite3_bind_double(s, 3, d->amount);
+    gw_bind_text(s, 4, d->dispensed_on);
+    gw_bind_text(s, 5, d->kind);
+    sqlite3_bind_int64(s, 6, now);
+    return STEP_DONE(c, s, "dispense");
+}
+
+/* What a case change implies beside the case row: the licence, the
+ * product registry, the prescriber's consent clock. */
+static gw_rc
+apply_extras(struct conn *c, const struct gw_store_write *w,
+             long long case_id, int64_t now)
+{
+    const struct gw_licence_info *l = w->licence;
+    sqlite3_stmt *s;
+    gw_rc rc;
+
+    if (case_id == 0 || w->op == GW_STORE_OP_DISPENSE)
+        return GW_OK;
+    if (w->op == GW_STORE_OP_CREATE && w->row.parent_refnr != NULL) {
+        if ((s = gw_store_stmt(c, SQL_LICENCE_COPY)) == NULL)
+            return GW_ESTORE;
+        sqlite3_bind_int64(s, 1, case_id);
+        gw_bind_text(s, 2, w->row.parent_refnr);
+        if ((rc = STEP_DONE(c, s, "licence_copy")) != GW_OK)
+            return rc;
+    } else if (w->op == GW_STORE_OP_CREATE && l != NULL) {
+        if ((s = gw_store_stmt(c, SQL_LICENCE_INSERT)) == NULL)
+            return GW_ESTORE;
+        sqlite3_bind_int64(s, 1, case_id);
+        gw_bind_text(s, 2, l->nplid);
+        gw_bind_text(s, 3, l->product_name);
+        gw_bind_text(s, 4, l->substances);
+        gw_bind_text(s, 5, l->form);
+        gw_bind_text(s, 6, l->strength);
+        gw_bind_text(s, 7, l->holder);
+        gw_bind_text(s, 8, l->country);
+        gw_bind_text(s, 9, l->atc);
+        gw_bind_text(s, 10, l->general_level);
+        if (l->total_amount > 0)
+            sqlite3_bind_double(s, 11, l->total_amount);
+        gw_bind_text(s, 12, l->amount_unit);
+        if ((rc = STEP_DONE(c, s, "licence")) != GW_OK)
+            return rc;
+    } else if (w->op == GW_STORE_OP_UPDATE && l != NULL && l->valid_from) {
+        if ((s = gw_store_stmt(c, SQL_LICENCE_VALIDITY)) == NULL)
+            return GW_ESTORE;
+        sqlite3_bind_int64(s, 1, case_id);
+        gw_bind_text(s, 2, l->valid_from);
+        gw_bind_text(s, 3, l->valid_to);
+        if ((rc = STEP_DONE(c, s, "licence_validity")) != GW_OK)
+            return rc;
+    }
+    if (w->row.status != NULL && strcmp(w->row.status, "Bev") == 0) {
+        if ((s = gw_store_stmt(c, SQL_PRODUCT_ADD)) == NULL)
+            return GW_ESTORE;
+        sqlite3_bind_int64(s, 1, case_id);
+        sqlite3_bind_int64(s, 2, now);
+        if ((rc = STEP_DONE(c, s, "product")) != GW_OK)
+            return rc;
+    }
+    if (w->op == GW_STORE_OP_CREATE && w->row.parent_refnr == NULL &&
+        w->row.prescriber_hsa != NULL) {
+        if ((s = gw_store_stmt(c, SQL_PRESCRIBER_SUBMIT)) == NULL)
+            return GW_ESTORE;
+        gw_bind_text(s, 1, w->row.prescriber_hsa);
+        sqlite3_bind_int64(s, 2, now);
+        return STEP_DONE(c, s, "prescriber");
+    }
+    if ((s = gw_store_stmt(c, SQL_PRESCRIBER_ACTIVE)) == NULL)
+        return GW_ESTORE;
+    sqlite3_bind_int64(s, 1, case_id);
+    sqlite3_bind_int64(s, 2, now);
+    gw_bind_text(s, 3, w->row.status);
+    return STEP_DONE(c, s, "prescriber_active");
+}
+
+static gw_rc
 apply_case(struct conn *c, const struct gw_store_write *w,
            struct gw_store_result *res, long long *case_id, int64_t now)
 {
@@ -270,6 +432,8 @@ apply_case(struct conn *c, const struct gw_store_write *w,
         res->version = 1;
         return history(c, *case_id, NULL, r->status, w, now);
     }
+    if (w->op == GW_STORE_OP_DISPENSE)
+        return dispense(c, w, res, case_id, now);
     if (w->op == GW_STORE_OP_UPDATE) {
         char cur[8];
         long version;
@@ -337,6 +501,8 @@ apply(struct conn *c, const struct gw_store_write *w,
             goto out; /* replayed, refused as a duplicate, or failed */
     }
     rc = apply_case(c, w, res, &case_id, now);
+    if (rc == GW_OK)
+        rc = apply_extras(c, w, case_id, now);
     if (rc != GW_OK)
         goto out;
     if (w->doc_xml != NULL && case_id != 0) {
@@ -496,6 +662,7 @@ run_batch(struct gw_store *st, struct wreq *batch, int n)
         }
         (void)step_once(c, SQL_RELEASE);
     }
+    gw_store_conn_idle(c);
     if (rc == GW_OK && gw_store_exec(c, "COMMIT") != GW_OK) {
         (void)gw_store_exec(c, "ROLLBACK");
         rc = GW_ESTORE;

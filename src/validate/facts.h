@@ -22,8 +22,14 @@ struct gw_msg_facts {
     char clinic_hsa[40], clinic_name[128];
     char hospital_hsa[40], hospital_name[128];
     char pharmacy_gln[16];   /* Task.owner GLN */
+    char pharmacy_name[128], pharmacy_address[160], pharmacy_city[64];
     char drug_name[160], substances[256];
     char patient_id[16];     /* personnummer, samordningsnummer or DOB */
+    /* The product and amount (motivation). */
+    char nplid[16], atc[16], form[96], strength[64], holder[128],
+        country[64];
+    char general_level[16];  /* unit, administration, region */
+    char total_amount[24], amount_unit[32];
     char sender_kind;        /* supplement: 'P' prescriber, 'O' pharmacy */
     char sender_hsa[40], sender_clinic_hsa[40], sender_gln[16];
     char recipient_kind;     /* supplement request: 'P' or 'O' */

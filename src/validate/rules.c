@@ -19,6 +19,7 @@
 
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,92 @@ gw_rules_node_path(xmlNodePtr n, char *buf, size_t size)
 
 /* --- XPath helpers -------------------------------------------------- */
 
+/*
+ * Compiled expressions, shared by every thread for the life of the
+ * process: the rules use a fixed set of expressions (references are
+ * resolved by walking the tree, see resolve()), so compiling each once
+ * takes the parser off the hot path. A compiled expression is read-only
+ * while evaluated, as libxslt relies on too.
+ */
+#define XP_SLOTS 512
+static struct {
+    char *expr;
+    xmlXPathCompExprPtr comp;
+} xp_cache[XP_SLOTS];
+static pthread_rwlock_t xp_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static unsigned
+xp_hash(const char *s)
+{
+    unsigned h = 2166136261u;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* The compiled expr; *owned is set when the cache was full and the caller
+ * must free it. NULL if it does not compile. */
+static xmlXPathCompExprPtr
+compiled(const char *expr, int *owned)
+{
+    unsigned h = xp_hash(expr), i;
+    xmlXPathCompExprPtr comp = NULL;
+
+    *owned = 0;
+    pthread_rwlock_rdlock(&xp_lock);
+    for (i = 0; i < XP_SLOTS && xp_cache[(h + i) % XP_SLOTS].expr; i++)
+        if (strcmp(xp_cache[(h + i) % XP_SLOTS].expr, expr) == 0) {
+            comp = xp_cache[(h + i) % XP_SLOTS].comp;
+            break;
+        }
+    pthread_rwlock_unlock(&xp_lock);
+    if (comp != NULL)
+        return comp;
+    comp = xmlXPathCompile((const xmlChar *)expr);
+    if (comp == NULL)
+        return NULL;
+    pthread_rwlock_wrlock(&xp_lock);
+    for (i = 0; i < XP_SLOTS; i++) {
+        unsigned k = (h + i) % XP_SLOTS;
+        if (xp_cache[k].expr == NULL) {
+            char *copy = strdup(expr);
+            if (copy == NULL)
+                break;
+            xp_cache[k].expr = copy;
+            xp_cache[k].comp = comp;
+            pthread_rwlock_unlock(&xp_lock);
+            return comp;
+        }
+        if (strcmp(xp_cache[k].expr, expr) == 0) {
+            /* Another thread was first. */
+            xmlXPathFreeCompExpr(comp);
+            comp = xp_cache[k].comp;
+            pthread_rwlock_unlock(&xp_lock);
+            return comp;
+        }
+    }
+    pthread_rwlock_unlock(&xp_lock);
+    *owned = 1;
+    return comp;
+}
+
+static xmlXPathObjectPtr
+eval(struct ctx *c, xmlNodePtr at, const char *expr)
+{
+    int owned;
+    xmlXPathCompExprPtr comp = compiled(expr, &owned);
+    xmlXPathObjectPtr r;
+
+    if (comp == NULL)
+        return NULL;
+    c->xp->node = at;
+    r = xmlXPathCompiledEval(comp, c->xp);
+    if (owned)
+        xmlXPathFreeCompExpr(comp);
+    return r;
+}
+
 static xmlNodePtr
 first(struct ctx *c, xmlNodePtr at, const char *expr)
 {
@@ -107,7 +194,7 @@ first(struct ctx *c, xmlNodePtr at, const char *expr)
 
     if (at == NULL)
         return NULL;
-    r = xmlXPathNodeEval(at, (const xmlChar *)expr, c->xp);
+    r = eval(c, at, expr);
     if (r != NULL && r->nodesetval != NULL && r->nodesetval->nodeNr > 0)
         n = r->nodesetval->nodeTab[0];
     xmlXPathFreeObject(r);
@@ -122,7 +209,7 @@ count(struct ctx *c, xmlNodePtr at, const char *expr)
 
     if (at == NULL)
         return 0;
-    r = xmlXPathNodeEval(at, (const xmlChar *)expr, c->xp);
+    r = eval(c, at, expr);
     if (r != NULL && r->nodesetval != NULL)
         n = r->nodesetval->nodeNr;
     xmlXPathFreeObject(r);
@@ -175,12 +262,45 @@ issue(struct ctx *c, enum gw_severity sev, const char *code, const char *rule,
     issue((c), GW_SEV_WARNING, "business-rule", (rule), (at), (child), (sv),  \
           (en))
 
+/* The first element child of n named name (FHIR namespace), or NULL. */
+static xmlNodePtr
+kid(xmlNodePtr n, const char *name)
+{
+    for (xmlNodePtr k = n ? n->children : NULL; k; k = k->next)
+        if (k->type == XML_ELEMENT_NODE &&
+            strcmp((const char *)k->name, name) == 0)
+            return k;
+    return NULL;
+}
+
+static int
+has_value(xmlNodePtr n, const char *v)
+{
+    xmlChar *a = n ? xmlGetProp(n, (const xmlChar *)"value") : NULL;
+    int eq = a != NULL && strcmp((const char *)a, v) == 0;
+
+    xmlFree(a);
+    return eq;
+}
+
+/* The resource element inside a Bundle entry's or contained's wrapper. */
+static xmlNodePtr
+inner(xmlNodePtr wrapper)
+{
+    for (xmlNodePtr k = wrapper ? wrapper->children : NULL; k; k = k->next)
+        if (k->type == XML_ELEMENT_NODE)
+            return k;
+    return NULL;
+}
+
 /* The resource a reference points to: "#id" among the contained of
- * `from`'s resource, otherwise a Bundle entry by fullUrl or Type/id. */
+ * `from`'s resource, otherwise a Bundle entry by fullUrl or Type/id.
+ * Walked in C rather than by XPath: the reference is data, and this
+ * keeps every XPath expression a fixed (cacheable) string. */
 static xmlNodePtr
 resolve(struct ctx *c, xmlNodePtr from, const char *ref_expr)
 {
-    char ref[256], q[400];
+    char ref[256], type[64], id[128];
     xmlNodePtr res = from;
 
     if (!text(c, from, ref_expr, ref, sizeof(ref)))
@@ -191,24 +311,31 @@ resolve(struct ctx *c, xmlNodePtr from, const char *ref_expr)
                strcmp((const char *)res->parent->name, "resource") != 0 &&
                strcmp((const char *)res->parent->name, "contained") != 0)
             res = res->parent;
-        if (strchr(ref, '\'') != NULL)
-            return NULL;
-        snprintf(q, sizeof(q), "f:contained/*[f:id/@value='%s']", ref + 1);
-        return first(c, res, q);
-    }
-    if (strchr(ref, '\'') != NULL)
+        for (xmlNodePtr k = res ? res->children : NULL; k; k = k->next)
+            if (k->type == XML_ELEMENT_NODE &&
+                strcmp((const char *)k->name, "contained") == 0 &&
+                has_value(kid(inner(k), "id"), ref + 1))
+                return inner(k);
         return NULL;
-    snprintf(q, sizeof(q), "f:entry[f:fullUrl/@value='%s']/f:resource/*", ref);
-    res = first(c, c->bundle, q);
-    if (res == NULL && strchr(ref, '/') != NULL) {
-        char type[64], id[128];
-        if (sscanf(ref, "%63[^/]/%127s", type, id) == 2) {
-            snprintf(q, sizeof(q), "f:entry/f:resource/f:%s[f:id/@value='%s']",
-                     type, id);
-            res = first(c, c->bundle, q);
-        }
     }
-    return res;
+    for (xmlNodePtr e = c->bundle ? c->bundle->children : NULL; e;
+         e = e->next)
+        if (e->type == XML_ELEMENT_NODE &&
+            strcmp((const char *)e->name, "entry") == 0 &&
+            has_value(kid(e, "fullUrl"), ref))
+            return inner(kid(e, "resource"));
+    if (strchr(ref, '/') != NULL &&
+        sscanf(ref, "%63[^/]/%127s", type, id) == 2)
+        for (xmlNodePtr e = c->bundle ? c->bundle->children : NULL; e;
+             e = e->next) {
+            xmlNodePtr r = e->type == XML_ELEMENT_NODE
+                               ? inner(kid(e, "resource"))
+                               : NULL;
+            if (r != NULL && strcmp((const char *)r->name, type) == 0 &&
+                has_value(kid(r, "id"), id))
+                return r;
+        }
+    return NULL;
 }
 
 static int
@@ -578,9 +705,8 @@ rule_motivation(struct ctx *c)
 static int
 rule_attachments(struct ctx *c)
 {
-    xmlXPathObjectPtr r = xmlXPathNodeEval(
-        c->bundle, (const xmlChar *)"f:entry/f:resource/f:DocumentReference",
-        c->xp);
+    xmlXPathObjectPtr r =
+        eval(c, c->bundle, "f:entry/f:resource/f:DocumentReference");
     int n = r && r->nodesetval ? r->nodesetval->nodeNr : 0;
 
     if (n > MAX_ATTACHMENTS)
@@ -902,6 +1028,11 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
         c->pharmacy = resolve(c, c->task, "f:owner/f:reference");
     text(c, c->pharmacy, "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
          f->pharmacy_gln, sizeof(f->pharmacy_gln));
+    text(c, c->pharmacy, "f:name", f->pharmacy_name, sizeof(f->pharmacy_name));
+    text(c, c->pharmacy, "f:address[1]/f:line[1]", f->pharmacy_address,
+         sizeof(f->pharmacy_address));
+    text(c, c->pharmacy, "f:address[1]/f:city", f->pharmacy_city,
+         sizeof(f->pharmacy_city));
     pat = c->patient ? c->patient : resolve(c, c->task, "f:for/f:reference");
     if (is(pat, "Patient"))
         patient_id(c, pat, f->patient_id, sizeof(f->patient_id));
@@ -916,12 +1047,37 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
                   sizeof(f->drug_name)))
             text(c, c->mr, "f:medicationCodeableConcept/f:text", f->drug_name,
                  sizeof(f->drug_name));
+        text(c, c->mr,
+             "f:extension[@url='" EXT "klas-general-level']/f:valueCode",
+             f->general_level, sizeof(f->general_level));
+        text(c, c->mr, "f:dispenseRequest/f:quantity/f:value",
+             f->total_amount, sizeof(f->total_amount));
+        if (!text(c, c->mr, "f:dispenseRequest/f:quantity/f:unit",
+                  f->amount_unit, sizeof(f->amount_unit)))
+            text(c, c->mr, "f:dispenseRequest/f:quantity/f:code",
+                 f->amount_unit, sizeof(f->amount_unit));
+        text(c, c->med,
+             "f:code/f:coding[f:system/@value='" SYS_NPL "']/f:code",
+             f->nplid, sizeof(f->nplid));
+        text(c, c->med,
+             "f:code/f:coding[f:system/@value='" SYS_ATC "']/f:code", f->atc,
+             sizeof(f->atc));
+        text(c, c->med, "f:form/f:text", f->form, sizeof(f->form));
+        if (!text(c, c->med,
+                  "f:extension[@url='" EXT "klas-strength']/f:valueString",
+                  f->strength, sizeof(f->strength)))
+            text(c, c->med,
+                 "f:ingredient[1]/f:strength/f:numerator/f:value",
+                 f->strength, sizeof(f->strength));
+        text(c, c->med, "f:manufacturer/f:display", f->holder,
+             sizeof(f->holder));
+        text(c, c->med,
+             "f:extension[@url='" EXT "klas-approval']/f:extension[@url="
+             "'country']/f:valueString",
+             f->country, sizeof(f->country));
         if (c->med != NULL) {
-            xmlXPathObjectPtr r = xmlXPathNodeEval(
-                c->med,
-                (const xmlChar *)"f:ingredient/f:itemCodeableConcept/f:text/"
-                                 "@value",
-                c->xp);
+            xmlXPathObjectPtr r = eval(
+                c, c->med, "f:ingredient/f:itemCodeableConcept/f:text/@value");
             size_t o = 0;
             for (int i = 0; r && r->nodesetval && i < r->nodesetval->nodeNr;
                  i++) {

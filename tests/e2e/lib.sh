@@ -4,7 +4,8 @@
 #   gw_conf FILE [EXTRA_INI_LINES]    a plain-HTTP configuration with the
 #                                     clients below
 #   gw_start PORT [VAR=VALUE...]      start serve on PORT (database in the
-#                                     test's temporary folder), wait until
+#                                     test's temporary folder) and the HSA
+#                                     simulator on PORT+1, wait until
 #                                     /healthz answers; stopped on exit
 #   gw_stop                           stop it (SIGTERM) and wait
 #   call WHO METHOD PATH [curl args]  one request; status in $ST, body in
@@ -28,6 +29,7 @@ H=$T/headers
 EX=$GW_SOURCE_DIR/fhir-profiles/examples
 FJ="python3 $GW_SOURCE_DIR/tests/e2e/fj.py"
 GW_PID=
+HSA_PID=
 GW_URL=
 GLN1=7350000000016
 GLN2=7350000000023
@@ -60,6 +62,10 @@ gw_stop() {
 lib_cleanup() {
     local rc=$?
     gw_stop || rc=1
+    if [ -n "${HSA_PID:-}" ]; then
+        kill "$HSA_PID" 2>/dev/null || true
+        wait "$HSA_PID" 2>/dev/null || true
+    fi
     if [ $rc -ne 0 ] && [ -f "$T/serve.log" ]; then
         echo "--- last lines of the gateway's log ---" >&2
         tail -20 "$T/serve.log" >&2
@@ -84,6 +90,14 @@ path = $T/db/klasgw.db
 [log]
 level = info
 
+; gw_start points hsa.url at its HSA simulator; empty here: no check.
+[hsa]
+url =
+
+; No LV peer: what goes to LV waits in the outbox.
+[lv]
+url =
+
 [clients]
 journal1 = ehr serial:SE2321000016-EHR1
 apotek1 = pharmacy serial:SE7350000000-APO1 $GLN1
@@ -95,12 +109,21 @@ EOF
 }
 
 # gw_start PORT [VAR=VALUE...]: the configuration is $T/conf (gw_conf
-# writes it if it is missing).
+# writes it if it is missing); the HSA simulator (klasgw sim hsa, the
+# prescribers of tests/fixtures/hsa) answers on PORT+1.
 gw_start() {
-    local port=$1
+    local port=$1 hsa=$(($1 + 1))
     shift
     [ -f "$T/conf" ] || gw_conf "$T/conf"
-    env KLASGW_SERVER_PORT="$port" "$@" \
+    "$KLASGW" -c "$T/conf" sim hsa --port "$hsa" \
+        --fixture "$GW_SOURCE_DIR/tests/fixtures/hsa/prescribers.tsv" >>"$T/hsa.log" 2>&1 &
+    HSA_PID=$!
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$hsa") 2>/dev/null && break
+        kill -0 "$HSA_PID" 2>/dev/null || fail "sim hsa exited: $(tail -5 "$T/hsa.log")"
+        sleep 0.05
+    done
+    env KLASGW_SERVER_PORT="$port" KLASGW_HSA_URL="http://127.0.0.1:$hsa/hsa" "$@" \
         "$KLASGW" -c "$T/conf" serve >>"$T/serve.log" 2>&1 &
     GW_PID=$!
     GW_URL=http://127.0.0.1:$port

@@ -103,6 +103,14 @@ post ehr "$PM" "$T/m1b.json"
 want_outcome 409 "same Bundle.identifier, other content"
 chk "issues[0]['code'] == 'duplicate'" "duplicate issue code"
 
+# HSA (the simulator): a nurse without licence may not motivate.
+msg "$EX/valid/motivation-enskild-searched.json" \
+    --set "d['entry'][5]['resource']['identifier'][0]['value'] = 'SE2321000016-NOLIC'" >"$T/m-nolic.json"
+call ehr0 POST "$PM" -H 'Content-Type: application/fhir+json' --data-binary "@$T/m-nolic.json" \
+    -H 'X-Klasgw-User: SE2321000016-NOLIC'
+want_outcome 403 "a prescriber HSA lists without licence"
+chk "issues[0]['details']['coding'][0]['code'] == 'ENOTAUTHORISED'" "refused by the HSA check"
+
 # A prescriber submits only as themself.
 msg "$EX/valid/motivation-enskild-searched.json" >"$T/m-doc2.json"
 post ehr2 "$PM" "$T/m-doc2.json"
@@ -439,7 +447,7 @@ status_is "$R" KB 4
 msg "$EX/valid/supplement-by-prescriber.json" --refnr "$R" >"$T/k-doc2.json"
 post ehr3 "$PM" "$T/k-doc2.json"
 want_outcome 403 "the EHR names DOC3, the supplement is signed by DOC2"
-chk "'Communication.sender' in json.dumps(d)" "403 names Communication.sender"
+chk "'EHR names' in json.dumps(d)" "403 says the user the EHR names is not the sender"
 post ehr "$PM" "$T/k-doc2.json"
 want_outcome 403 "the EHR names DOC1, the supplement is signed by DOC2"
 status_is "$R" KB 4

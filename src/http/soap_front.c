@@ -1,0 +1,103 @@
+/*
+ * soap_front.c - glue between the HTTP front and src/soap/: reads what
+ * libmicrohttpd holds (path, query, Content-Type), hands the request to
+ * gw_soap_handle or gw_soap_contract, sends the reply and logs one line
+ * (interaction, result, errorId; never the content).
+ *
+ *   POST /soap/<Interaction>            a RIV-TA call (authenticated)
+ *   GET  /soap/<Interaction>?wsdl       its WSDL (public, like metadata)
+ *   GET  /soap/<file>.xsd               a schema the WSDL imports
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "http/http_int.h"
+#include "pipeline/pipeline.h"
+#include "soap/soap.h"
+
+static enum MHD_Result
+has_key(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    int *found = cls;
+
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, "wsdl") == 0) {
+        *found = 1;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result
+plain(struct gw_req *r, int status, const char *text)
+{
+    char *body = strdup(text);
+
+    return gw_http_send(r, status, "text/plain; charset=utf-8", body,
+                        body ? strlen(body) : 0);
+}
+
+static enum MHD_Result
+send_reply(struct gw_req *r, struct gw_soap_reply *rep)
+{
+    char *body = rep->body;
+
+    rep->body = NULL;
+    return gw_http_send(r, rep->status, rep->content_type, body,
+                        body ? rep->len : 0);
+}
+
+static enum MHD_Result
+contract(struct gw_req *r, const char *name)
+{
+    struct gw_soap_reply rep;
+    char base[300];
+    char *fhir;
+    int wsdl = 0;
+    gw_rc rc;
+
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, has_key, &wsdl);
+    /* r->base is "<scheme>://<host>/fhir": the WSDL wants the host. */
+    snprintf(base, sizeof(base), "%s", r->base);
+    fhir = strstr(base, "/fhir");
+    if (fhir != NULL)
+        *fhir = '\0';
+    rc = gw_soap_contract(r->h->o.soap, name, wsdl, base, &rep);
+    if (rc != GW_OK)
+        return plain(r, rc == GW_ENOTFOUND ? 404 : 500, "no such contract\n");
+    return send_reply(r, &rep);
+}
+
+enum MHD_Result
+gw_soap_front(struct gw_req *r)
+{
+    const char *name = r->url + strlen("/soap/");
+    struct gw_soap_reply rep;
+    struct gw_call call;
+    enum MHD_Result ret;
+
+    if (r->h->o.soap == NULL)
+        return plain(r, 404, "SOAP is not enabled\n");
+    if (strcmp(r->method, "GET") == 0)
+        return contract(r, name);
+    if (strcmp(r->method, "POST") != 0)
+        return plain(r, 405, "use POST (or GET ?wsdl)\n");
+    memset(&call, 0, sizeof(call));
+    call.who = &r->who;
+    call.base = r->base;
+    call.request_id = r->id;
+    gw_soap_handle(r->h->o.soap, &call, name,
+                   MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                               MHD_HTTP_HEADER_CONTENT_TYPE),
+                   r->body.data, r->body.len, &rep);
+    gw_log_set_request_id(r->id);
+    gw_log_info("event=soap interaction=%s result=%s error_id=%s client=%s",
+                gw_log_quote(name), rep.result,
+                rep.error_id[0] ? rep.error_id : "-", r->label);
+    gw_log_set_request_id(NULL);
+    ret = send_reply(r, &rep);
+    gw_soap_reply_release(&rep);
+    return ret;
+}

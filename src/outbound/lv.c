@@ -1,0 +1,416 @@
+/*
+ * lv.c - delivery to LV (see lv.h).
+ *
+ *   outbox item (+ motivation, version 1 of the case)
+ *     -> <d:delivery> wrapper -> fhir-to-lv-register.xsl -> Responder XSD
+ *     -> soap_read into the generated request -> soap_call -> classify
+ *
+ * The XSD check happens before anything is sent: an item that maps to an
+ * invalid request would fail the same way on every attempt, so it is a
+ * dead letter at once. Nothing about the case's content is logged; the
+ * reason strings name the step and the reference number only.
+ */
+#include "outbound/lv.h"
+
+#include <libxml/tree.h>
+#include <libxml/xmlschemas.h>
+#include <libxslt/security.h>
+#include <libxslt/transform.h>
+#include <libxslt/xsltutils.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "fhir/fhir.h"
+#include "fhir/fhir_xml.h"
+#include "gwsoapH.h"
+#include "outbound/soap_client.h"
+#include "store/store.h"
+
+#define DELIVERY_NS "urn:klasgw:delivery"
+
+enum gw_delivery
+gw_lv_classify(const struct gw_lv_reply *r, char *why, size_t why_size)
+{
+    static const char *const ids[] = {"VALIDATION_ERROR", "APPLICATION_ERROR",
+                                      "TECHNICAL_ERROR"};
+
+    if (r->fault) {
+        snprintf(why, why_size, "LV answered a SOAP fault (HTTP %d)",
+                 r->http_status);
+        return GW_DELIVERY_RETRY;
+    }
+    if (!r->answered) {
+        if (r->timeout)
+            snprintf(why, why_size, "LV did not answer in time");
+        else if (r->http_status > 0)
+            snprintf(why, why_size, "LV answered HTTP %d", r->http_status);
+        else
+            snprintf(why, why_size, "LV could not be reached");
+        return GW_DELIVERY_RETRY;
+    }
+    switch (r->result) {
+    case GW_LV_OK:
+    case GW_LV_INFO:
+        snprintf(why, why_size, "registered by LV");
+        return GW_DELIVERED;
+    case GW_LV_ERROR:
+        if (r->error_id == GW_LV_TECHNICAL_ERROR) {
+            snprintf(why, why_size, "LV answered TECHNICAL_ERROR");
+            return GW_DELIVERY_RETRY;
+        }
+        snprintf(why, why_size, "LV refused: %s",
+                 r->error_id >= 0 && r->error_id <= 2
+                     ? ids[r->error_id]
+                     : "ERROR without errorId");
+        return GW_DELIVERY_FAILED;
+    case GW_LV_NO_RESULT:
+    default:
+        snprintf(why, why_size, "LV answered without a result");
+        return GW_DELIVERY_RETRY;
+    }
+}
+
+struct gw_lv {
+    struct gw_lv_opts o;
+    struct gw_soap_pool *pool;
+    xsltStylesheetPtr map;
+    xsltSecurityPrefsPtr sec;
+    xmlSchemaPtr xsd_app, xsd_sup;
+};
+
+static void
+quiet(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+static xmlSchemaPtr
+load_schema(const char *dir, const char *name, struct gw_err *err)
+{
+    char path[1024];
+    xmlSchemaParserCtxtPtr pc;
+    xmlSchemaPtr s = NULL;
+
+    snprintf(path, sizeof(path), "%s/%sResponder_1.0.xsd", dir, name);
+    pc = xmlSchemaNewParserCtxt(path);
+    if (pc != NULL) {
+        xmlSchemaSetParserErrors(pc, quiet, quiet, NULL);
+        s = xmlSchemaParse(pc);
+        xmlSchemaFreeParserCtxt(pc);
+    }
+    if (s == NULL)
+        gw_err_set(err, GW_ECONFIG, NULL, "cannot compile schema %s", path);
+    return s;
+}
+
+gw_rc
+gw_lv_new(const struct gw_lv_opts *o, struct gw_lv **out, struct gw_err *err)
+{
+    struct gw_lv *lv = calloc(1, sizeof(*lv));
+    struct gw_soap_pool_opts po;
+    char path[1024];
+    xmlDocPtr doc;
+    gw_rc rc;
+
+    *out = NULL;
+    if (lv == NULL)
+        return GW_ENOMEM;
+    lv->o = *o;
+    memset(&po, 0, sizeof(po));
+    po.url = o->url;
+    po.timeout_ms = o->timeout_ms;
+    po.logical_address =
+        o->logical_address ? o->logical_address : "SE2021004078-LISY";
+    rc = gw_soap_pool_new(&po, &lv->pool);
+    if (rc != GW_OK)
+        goto fail;
+    lv->o.url = gw_soap_pool_url(lv->pool);
+    lv->sec = xsltNewSecurityPrefs();
+    if (lv->sec == NULL) {
+        rc = GW_ENOMEM;
+        goto fail;
+    }
+    xsltSetSecurityPrefs(lv->sec, XSLT_SECPREF_READ_FILE, xsltSecurityForbid);
+    xsltSetSecurityPrefs(lv->sec, XSLT_SECPREF_WRITE_FILE, xsltSecurityForbid);
+    xsltSetSecurityPrefs(lv->sec, XSLT_SECPREF_CREATE_DIRECTORY,
+                         xsltSecurityForbid);
+    xsltSetSecurityPrefs(lv->sec, XSLT_SECPREF_READ_NETWORK,
+                         xsltSecurityForbid);
+    xsltSetSecurityPrefs(lv->sec, XSLT_SECPREF_WRITE_NETWORK,
+                         xsltSecurityForbid);
+    snprintf(path, sizeof(path), "%s/fhir-to-lv-register.xsl", o->xslt_dir);
+    doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
+    lv->map = doc ? xsltParseStylesheetDoc(doc) : NULL;
+    if (lv->map == NULL) {
+        xmlFreeDoc(doc);
+        rc = gw_err_set(err, GW_ECONFIG, NULL, "cannot compile %s", path);
+        goto fail;
+    }
+    lv->xsd_app = load_schema(o->wsdl_dir, "RegisterLicenseApplication", err);
+    lv->xsd_sup = load_schema(o->wsdl_dir, "RegisterLicenseSupplement", err);
+    if (lv->xsd_app == NULL || lv->xsd_sup == NULL) {
+        rc = GW_ECONFIG;
+        goto fail;
+    }
+    *out = lv;
+    return GW_OK;
+fail:
+    gw_lv_free(lv);
+    return rc;
+}
+
+void
+gw_lv_free(struct gw_lv *lv)
+{
+    if (lv == NULL)
+        return;
+    gw_soap_pool_free(lv->pool);
+    if (lv->map)
+        xsltFreeStylesheet(lv->map);
+    if (lv->sec)
+        xsltFreeSecurityPrefs(lv->sec);
+    if (lv->xsd_app)
+        xmlSchemaFree(lv->xsd_app);
+    if (lv->xsd_sup)
+        xmlSchemaFree(lv->xsd_sup);
+    free(lv);
+}
+
+void
+gw_lv_peer(struct gw_lv *lv, struct gw_peer *peer)
+{
+    memset(peer, 0, sizeof(*peer));
+    peer->name = "lv";
+    peer->send = gw_lv_send;
+    peer->ctx = lv;
+}
+
+/* The first schema error, for the dead letter's reason. The FHIR parts
+ * are not checked by the XSD (processContents skip), so the message names
+ * envelope fields only, never patient data. */
+static void
+first_error(void *ctx, xmlErrorPtr e)
+{
+    char *buf = ctx;
+
+    if (buf[0] == '\0' && e != NULL && e->message != NULL) {
+        snprintf(buf, 200, "%s", e->message);
+        buf[strcspn(buf, "\n")] = '\0';
+    }
+}
+
+/* Parses canonical FHIR XML (ours, from the store) and adds its root under
+ * parent. */
+static int
+add_fhir(xmlNodePtr parent, const char *xml, size_t len)
+{
+    struct gw_fhir_limits lim;
+    xmlDocPtr d = NULL;
+    xmlNodePtr copy;
+    struct gw_err err;
+
+    gw_fhir_limits_default(&lim);
+    lim.max_bytes = len + 1;
+    gw_err_clear(&err);
+    if (gw_fhir_xml_read(xml, len, &lim, &d, &err) != GW_OK)
+        return 0;
+    copy = xmlDocCopyNode(xmlDocGetRootElement(d), parent->doc, 1);
+    xmlFreeDoc(d);
+    if (copy == NULL)
+        return 0;
+    xmlAddChild(parent, copy);
+    return 1;
+}
+
+/* The request element as text, mapped and XSD-checked; NULL on failure
+ * (why says which step). Caller frees with xmlFree. */
+static xmlChar *
+build_request(struct gw_lv *lv, const struct gw_outbox_item *item,
+              int application, char *why, size_t why_size)
+{
+    xmlDocPtr in = xmlNewDoc((const xmlChar *)"1.0"), res = NULL;
+    xmlNodePtr root, n;
+    xmlNsPtr ns;
+    xsltTransformContextPtr t = NULL;
+    xmlSchemaValidCtxtPtr vc = NULL;
+    xmlChar *out = NULL;
+    char *kind = NULL, *mxml = NULL;
+    size_t mlen = 0;
+    long got = 0;
+    int size = 0;
+    char xsd_msg[200] = "";
+
+    if (in == NULL)
+        goto out;
+    root = xmlNewNode(NULL, (const xmlChar *)"delivery");
+    ns = xmlNewNs(root, (const xmlChar *)DELIVERY_NS, (const xmlChar *)"d");
+    xmlSetNs(root, ns);
+    xmlDocSetRootElement(in, root);
+    xmlNewProp(root, (const xmlChar *)"kind",
+               (const xmlChar *)(application ? "application" : "supplement"));
+    xmlNewProp(root, (const xmlChar *)"messageId",
+               (const xmlChar *)item->message_id);
+    xmlNewProp(root, (const xmlChar *)"referenceNumber",
+               (const xmlChar *)item->refnr);
+    n = xmlNewChild(root, ns, (const xmlChar *)"item", NULL);
+    if (n == NULL || !add_fhir(n, item->payload, item->payload_len)) {
+        snprintf(why, why_size, "the item is not FHIR XML");
+        goto out;
+    }
+    if (application && lv->o.store != NULL &&
+        gw_store_document_get(lv->o.store, item->refnr, 1, &kind, &mxml, &mlen,
+                              &got) == GW_OK &&
+        kind != NULL && strcmp(kind, "motivation-submit") == 0) {
+        n = xmlNewChild(root, ns, (const xmlChar *)"motivation", NULL);
+        if (n == NULL || !add_fhir(n, mxml, mlen)) {
+            snprintf(why, why_size, "the case's motivation is not FHIR XML");
+            goto out;
+        }
+    }
+    t = xsltNewTransformContext(lv->map, in);
+    if (t == NULL)
+        goto out;
+    xsltSetCtxtSecurityPrefs(lv->sec, t);
+    xsltSetGenericErrorFunc(NULL, quiet);
+    res = xsltApplyStylesheetUser(lv->map, in, NULL, NULL, NULL, t);
+    if (res == NULL || t->state != XSLT_STATE_OK ||
+        xmlDocGetRootElement(res) == NULL) {
+        snprintf(why, why_size, "mapping to the LV request failed");
+        goto out;
+    }
+    vc = xmlSchemaNewValidCtxt(application ? lv->xsd_app : lv->xsd_sup);
+    if (vc == NULL)
+        goto out;
+    xmlSchemaSetValidStructuredErrors(vc, first_error, xsd_msg);
+    if (xmlSchemaValidateDoc(vc, res) != 0) {
+        snprintf(why, why_size,
+                 "the LV request does not match its schema: "
+                 "%s",
+                 xsd_msg);
+        goto out;
+    }
+    xmlDocDumpMemoryEnc(res, &out, &size, "UTF-8");
+out:
+    if (vc)
+        xmlSchemaFreeValidCtxt(vc);
+    if (t)
+        xsltFreeTransformContext(t);
+    xmlFreeDoc(res);
+    xmlFreeDoc(in);
+    free(kind);
+    free(mxml);
+    return out;
+}
+
+static void
+read_result(const struct core__ResultType *res, struct gw_lv_reply *r)
+{
+    r->result = GW_LV_NO_RESULT;
+    r->error_id = GW_LV_NO_ERROR_ID;
+    if (res == NULL)
+        return;
+    r->result = res->resultCode == core__ResultCodeEnum__OK     ? GW_LV_OK
+                : res->resultCode == core__ResultCodeEnum__INFO ? GW_LV_INFO
+                                                                : GW_LV_ERROR;
+    if (res->errorId != NULL)
+        r->error_id =
+            *res->errorId == core__ErrorIdEnum__VALIDATION_USCOREERROR
+                ? GW_LV_VALIDATION_ERROR
+            : *res->errorId == core__ErrorIdEnum__APPLICATION_USCOREERROR
+                ? GW_LV_APPLICATION_ERROR
+                : GW_LV_TECHNICAL_ERROR;
+}
+
+enum gw_delivery
+gw_lv_send(void *ctx, const struct gw_outbox_item *item, char *why,
+           size_t why_size)
+{
+    struct gw_lv *lv = ctx;
+    int application = strcmp(item->kind, "application") == 0;
+    struct gw_lv_reply reply;
+    struct gw_soap_failure f;
+    enum gw_delivery d;
+    xmlChar *req = NULL;
+    struct soap *s = NULL, *rd = NULL;
+    int e = SOAP_OK;
+
+    memset(&reply, 0, sizeof(reply));
+    if (!application && strcmp(item->kind, "supplement") != 0) {
+        snprintf(why, why_size, "unknown kind for LV: %.40s", item->kind);
+        return GW_DELIVERY_FAILED;
+    }
+    req = build_request(lv, item, application, why, why_size);
+    if (req == NULL)
+        return GW_DELIVERY_FAILED;
+    s = gw_soap_pool_get(lv->pool);
+    if (s == NULL) {
+        xmlFree(req);
+        snprintf(why, why_size, "out of memory");
+        return GW_DELIVERY_RETRY;
+    }
+    /* Read the checked XML into gSOAP's request struct on a plain context
+     * (the curl plugin owns the pooled context's input), then send it. */
+    rd = soap_new1(SOAP_XML_STRICT | SOAP_C_UTFSTRING);
+    if (rd == NULL) {
+        xmlFree(req);
+        gw_soap_pool_put(lv->pool, s, 1);
+        snprintf(why, why_size, "out of memory");
+        return GW_DELIVERY_RETRY;
+    }
+    rd->is = (const char *)req;
+    if (application) {
+        struct rla__RegisterLicenseApplicationType in;
+        struct rla__RegisterLicenseApplicationResponseType out;
+        if (soap_read_rla__RegisterLicenseApplicationType(rd, &in) != SOAP_OK)
+            e = -1;
+        else if ((e = soap_call___rlai__RegisterLicenseApplication(
+                      s, lv->o.url, NULL, &in, &out)) == SOAP_OK)
+            read_result(out.result, &reply);
+    } else {
+        struct rls__RegisterLicenseSupplementType in;
+        struct rls__RegisterLicenseSupplementResponseType out;
+        if (soap_read_rls__RegisterLicenseSupplementType(rd, &in) != SOAP_OK)
+            e = -1;
+        else if ((e = soap_call___rlsi__RegisterLicenseSupplement(
+                      s, lv->o.url, NULL, &in, &out)) == SOAP_OK)
+            read_result(out.result, &reply);
+    }
+    rd->is = NULL;
+    xmlFree(req);
+    if (e == -1) {
+        const char **fs = soap_faultstring(rd);
+        snprintf(why, why_size,
+                 "the LV request could not be read into gSOAP (error %d: "
+                 "%.80s)",
+                 rd->error, fs && *fs ? *fs : "-");
+        soap_destroy(rd);
+        soap_end(rd);
+        soap_free(rd);
+        gw_soap_pool_put(lv->pool, s, 1);
+        return GW_DELIVERY_FAILED;
+    }
+    soap_destroy(rd);
+    soap_end(rd);
+    soap_free(rd);
+    if (e == SOAP_OK) {
+        reply.answered = 1;
+        reply.http_status = s->status;
+    } else {
+        gw_soap_describe(s, &f);
+        reply.fault = f.fault;
+        reply.timeout = f.timeout;
+        reply.http_status = f.http_status;
+    }
+    gw_soap_pool_put(lv->pool, s, e == SOAP_OK);
+    d = gw_lv_classify(&reply, why, why_size);
+    gw_log_info("event=lv_delivery refnr=%s kind=%s outcome=%s detail=%s",
+                item->refnr, item->kind,
+                d == GW_DELIVERED        ? "delivered"
+                : d == GW_DELIVERY_RETRY ? "retry"
+                                         : "failed",
+                gw_log_quote(why));
+    return d;
+}

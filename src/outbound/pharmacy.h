@@ -1,0 +1,26 @@
+/*
+ * pharmacy.h - the peer "pharmacy": notifications to pharmacy systems
+ * through their Subscriptions (FHIR rest-hook).
+ *
+ * An outbox item of this peer names a GLN and an event; the notification
+ * carries ids only - the event code and a reference to the case's Task -
+ * never patient data: the pharmacy reads the (redacted) case itself. It
+ * goes to every active Subscription of that GLN, with the item's stable
+ * message id in X-Message-Id so a receiver can drop a resend. A pharmacy
+ * without a Subscription polls instead; its item is done.
+ */
+#ifndef GW_OUTBOUND_PHARMACY_H
+#define GW_OUTBOUND_PHARMACY_H
+
+#include "outbound/client.h"
+#include "store/store.h"
+
+struct gw_pharmacy_peer {
+    struct gw_store *store;
+    long timeout_ms;
+};
+
+/* Fills peer (name "pharmacy") to deliver through ctx (borrowed). */
+void gw_pharmacy_peer_init(struct gw_peer *peer, struct gw_pharmacy_peer *ctx);
+
+#endif

@@ -1,0 +1,718 @@
+/*
+ * operations.c - what pharmacies and prescribers do besides sending case
+ * messages: the licence check and dispensing record at the pharmacy
+ * counter, the product and pharmacy searches, the printable copy, "copy
+ * to a new motivation", and renewing consent.
+ *
+ * Same habits as pipeline.c: the caller's role decides first, every call
+ * is audited, answers are FHIR resources built as canonical XML and
+ * checked by the codec before they leave.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "klas/ident.h"
+#include "klas/licence.h"
+#include "map/view.h"
+#include "pipeline/pipeline_int.h"
+#include "sched/clock.h"
+#include "validate/outcome.h"
+
+static gw_rc
+parse_xml(struct gw_buf *b, struct gw_fhir_doc **out)
+{
+    struct gw_err err;
+
+    gw_err_clear(&err);
+    return gw_fhir_parse(b->data, b->len, GW_FHIR_XML, NULL, out, &err);
+}
+
+static int
+refuse_unless(struct gw_pipeline *pl, const struct gw_call *c, int ok,
+              const char *action, const char *why, struct gw_answer *a)
+{
+    struct gw_err err;
+
+    if (ok)
+        return 0;
+    gw_err_clear(&err);
+    gw_err_set(&err, GW_EFORBIDDEN, NULL, "%s", why);
+    gw_answer_error(a, GW_EFORBIDDEN, &err);
+    gw_pl_audit(pl, c, action, NULL, GW_EFORBIDDEN, NULL);
+    return 1;
+}
+
+static void
+today(char out[16])
+{
+    char ts[40];
+
+    gw_clock_format(gw_clock_now_ms(), ts, sizeof(ts));
+    snprintf(out, 16, "%.10s", ts);
+}
+
+static int
+is_date(const char *s)
+{
+    int y, m, d;
+    char tail;
+
+    return s != NULL && strlen(s) == 10 &&
+           sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 &&
+           gw_date_valid(y, m, d);
+}
+
+/* --- $check-licence ---------------------------------------------------- */
+
+static gw_rc
+param(struct gw_buf *b, const char *name, const char *type, const char *v)
+{
+    gw_rc rc = gw_buf_appendf(b, "<parameter><name value=\"%s\"/>", name);
+    char el[40];
+
+    snprintf(el, sizeof(el), "value%s", type);
+    if (rc == GW_OK)
+        rc = gw_pl_xml_value(b, el, v);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, "</parameter>");
+    return rc;
+}
+
+static gw_rc
+licence_params(struct gw_buf *b, const struct gw_licence_hit *h)
+{
+    char num[64], ref[40];
+    gw_rc rc;
+
+    snprintf(ref, sizeof(ref), "Task/%s", h->refnr);
+    rc = gw_buf_appendf(b, "<parameter><name value=\"licence\"/>"
+                           "<valueReference><reference value=\"%s\"/>"
+                           "</valueReference></parameter>",
+                        ref);
+    if (rc == GW_OK)
+        rc = param(b, "licence-type", "Code", h->licence_type);
+    if (rc == GW_OK)
+        rc = param(b, "beredskap", "Boolean", h->beredskap ? "true" : "false");
+    if (rc == GW_OK && h->general_level[0])
+        rc = param(b, "general-level", "Code", h->general_level);
+    if (rc == GW_OK)
+        rc = param(b, "valid-from", "Date", h->valid_from);
+    if (rc == GW_OK)
+        rc = param(b, "valid-to", "Date", h->valid_to);
+    if (rc == GW_OK && h->total_amount > 0) {
+        snprintf(num, sizeof(num), "%g", h->total_amount);
+        rc = param(b, "granted-amount", "Decimal", num);
+        snprintf(num, sizeof(num), "%g", h->dispensed);
+        if (rc == GW_OK)
+            rc = param(b, "dispensed-amount", "Decimal", num);
+        snprintf(num, sizeof(num), "%g", h->total_amount - h->dispensed);
+        if (rc == GW_OK)
+            rc = param(b, "remaining-amount", "Decimal", num);
+    }
+    if (rc == GW_OK && h->amount_unit[0])
+        rc = param(b, "unit", "String", h->amount_unit);
+    return rc;
+}
+
+static void
+facts_of(const struct gw_licence_hit *h, struct gw_licence_facts *l)
+{
+    l->licence_type = h->licence_type;
+    l->beredskap = h->beredskap;
+    l->general_level = h->general_level[0] ? h->general_level : NULL;
+    l->patient_id = h->patient_id;
+    l->clinic_hsa = h->clinic_hsa;
+    l->hospital_hsa = h->hospital_hsa;
+}
+
+static gw_rc
+check_inputs(const char *product, const char *patient, const char *unit,
+             const char *admin, struct gw_err *err)
+{
+    if (product != NULL && product[0] == '\0')
+        return gw_err_set(err, GW_EINVAL, "product",
+                          "name the product (NPL id or name)");
+    if ((patient == NULL) == (unit == NULL))
+        return gw_err_set(err, GW_EINVAL, "patient",
+                          "give the patient (prescription) or the care unit "
+                          "(requisition), not both");
+    if (patient != NULL &&
+        gw_pnr_parse(patient, GW_PNR_ALLOW_ALL, NULL, NULL) != GW_OK)
+        return gw_err_set(err, GW_EINVAL, "patient",
+                          "not a personnummer, samordningsnummer or date of "
+                          "birth");
+    if (unit != NULL && gw_hsaid_check(unit, NULL) != GW_OK)
+        return gw_err_set(err, GW_EINVAL, "unit", "not an HSA-id");
+    if (admin != NULL && gw_hsaid_check(admin, NULL) != GW_OK)
+        return gw_err_set(err, GW_EINVAL, "administration", "not an HSA-id");
+    return GW_OK;
+}
+
+void
+gw_pipeline_check_licence(struct gw_pipeline *pl, const struct gw_call *c,
+                          const struct gw_licence_check *q,
+                          struct gw_answer *a)
+{
+    struct gw_licence_hit *hits = NULL, *hit = NULL;
+    struct gw_dispensing_ctx d;
+    int used_up;
+    struct gw_buf b;
+    struct gw_err err;
+    size_t n = 0;
+    char day[16];
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    gw_err_clear(&err);
+    if (refuse_unless(pl, c, c->who->role == GW_CLIENT_PHARMACY,
+                      "check-licence", "the licence check is for pharmacies",
+                      a))
+        return;
+    rc = check_inputs(q->product ? q->product : "", q->patient, q->unit,
+                      q->administration, &err);
+    if (rc == GW_OK && q->on != NULL && !is_date(q->on))
+        rc = gw_err_set(&err, GW_EINVAL, "on", "a date YYYY-MM-DD");
+    if (rc != GW_OK) {
+        gw_answer_error(a, rc, &err);
+        return;
+    }
+    today(day);
+    rc = gw_store_licences(pl->o.store, NULL, q->on ? q->on : day, q->product,
+                           &hits, &n);
+    if (rc != GW_OK) {
+        gw_answer_error(a, rc, NULL);
+        return;
+    }
+    d.kind = q->patient ? GW_DISPENSE_PRESCRIPTION : GW_DISPENSE_REQUISITION;
+    d.patient_id = q->patient;
+    d.unit_hsa = q->unit;
+    d.administration_hsa = q->administration;
+    for (size_t i = 0; i < n && hit == NULL; i++) {
+        struct gw_licence_facts l;
+        facts_of(&hits[i], &l);
+        if (gw_licence_covers(&l, &d, NULL) == GW_OK)
+            hit = &hits[i];
+    }
+    /* A licence whose granted amount is used up covers nothing more; it
+     * is still named, so the pharmacy knows which and why. */
+    used_up = hit != NULL && hit->total_amount > 0 &&
+              hit->total_amount - hit->dispensed <= 1e-9;
+    gw_buf_init(&b, 16384);
+    if (gw_buf_append_str(&b, "<Parameters xmlns=\"http://hl7.org/fhir\">") !=
+            GW_OK ||
+        param(&b, "covered", "Boolean",
+              hit && !used_up ? "true" : "false") != GW_OK ||
+        (hit ? licence_params(&b, hit) : GW_OK) != GW_OK ||
+        (used_up ? param(&b, "reason", "String",
+                         "Licensens beviljade totalmängd är expedierad / The "
+                         "granted total amount has been dispensed")
+         : hit == NULL ? param(&b, "reason", "String",
+                               "Ingen giltig licens täcker expedieringen / No "
+                               "valid licence covers this dispensing")
+                       : GW_OK) != GW_OK ||
+        gw_buf_append_str(&b, "</Parameters>") != GW_OK ||
+        parse_xml(&b, &a->doc) != GW_OK)
+        gw_answer_error(a, GW_EINTERNAL, NULL);
+    else
+        a->status = 200;
+    gw_pl_audit(pl, c, "check-licence", hit ? hit->refnr : NULL, GW_OK,
+                hit ? "covered" : "not covered");
+    gw_buf_release(&b);
+    free(hits);
+}
+
+/* --- $record-dispensing ------------------------------------------------ */
+
+void
+gw_pipeline_record_dispensing(struct gw_pipeline *pl, const struct gw_call *c,
+                              const char *body, size_t len,
+                              struct gw_answer *a)
+{
+    struct gw_fhir_doc *doc = NULL;
+    struct gw_licence_hit *hits = NULL;
+    struct gw_licence_facts l;
+    struct gw_dispensing_ctx dc;
+    struct gw_store_write w;
+    struct gw_store_result res;
+    struct gw_dispense d;
+    struct gw_audit_entry au;
+    struct gw_buf b;
+    struct gw_err err;
+    size_t n = 0;
+    char ident[80], ident2[64], refnr[16] = "", amount[32], on[16], kind[16],
+        patient[16],
+        unit[40], admin[40], key[200], num[128], day[16], *end;
+    double amt = 0;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    memset(&res, 0, sizeof(res));
+    gw_err_clear(&err);
+    gw_buf_init(&b, 16384);
+    if (refuse_unless(pl, c, c->who->role == GW_CLIENT_PHARMACY,
+                      "record-dispensing",
+                      "dispensing is recorded by pharmacies", a))
+        return;
+    rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, &doc, &err);
+    if (rc == GW_OK && strcmp(gw_fhir_doc_type(doc), "Parameters") != 0)
+        rc = gw_err_set(&err, GW_EVALIDATION, "resourceType",
+                        "expected Parameters");
+    if (rc != GW_OK)
+        goto out;
+    gw_view_param(doc, "patient", patient, sizeof(patient));
+    gw_view_param(doc, "unit", unit, sizeof(unit));
+    gw_view_param(doc, "administration", admin, sizeof(admin));
+    gw_view_param(doc, "dispensed-on", on, sizeof(on));
+    if (!gw_view_param(doc, "identifier", ident, sizeof(ident)))
+        rc = gw_err_set(&err, GW_EVALIDATION,
+                        "Parameters.parameter('identifier')",
+                        "the pharmacy's own id of the dispensing is required "
+                        "(it makes a resend harmless)");
+    else if (!gw_view_param(doc, "licence", ident2, sizeof(ident2)) ||
+             snprintf(refnr, sizeof(refnr), "%s",
+                      strncmp(ident2, "Task/", 5) == 0 ? ident2 + 5
+                                                       : ident2) < 0 ||
+             gw_refnr_check(refnr, NULL) != GW_OK)
+        rc = gw_err_set(&err, GW_EVALIDATION,
+                        "Parameters.parameter('licence')",
+                        "the licence's referensnummer is required");
+    else if (!gw_view_param(doc, "amount", amount, sizeof(amount)) ||
+             (amt = strtod(amount, &end)) <= 0 || *end != '\0')
+        rc = gw_err_set(&err, GW_EVALIDATION,
+                        "Parameters.parameter('amount')",
+                        "a positive amount is required");
+    else if (on[0] != '\0' && !is_date(on))
+        rc = gw_err_set(&err, GW_EVALIDATION,
+                        "Parameters.parameter('dispensed-on')",
+                        "a date YYYY-MM-DD");
+    else if (!gw_view_param(doc, "kind", kind, sizeof(kind)) ||
+             (strcmp(kind, "prescription") != 0 &&
+              strcmp(kind, "requisition") != 0))
+        rc = gw_err_set(&err, GW_EVALIDATION, "Parameters.parameter('kind')",
+                        "prescription or requisition");
+    else
+        rc = check_inputs(NULL, patient[0] ? patient : NULL,
+                          unit[0] ? unit : NULL, admin[0] ? admin : NULL, &err);
+    if (rc == GW_OK && (strcmp(kind, "prescription") == 0) != (patient[0] != 0))
+        rc = gw_err_set(&err, GW_EVALIDATION,
+                        "Parameters.parameter('patient')",
+                        "a prescription names the patient, a requisition "
+                        "the care unit");
+    if (rc != GW_OK)
+        goto out;
+    today(day);
+    if (on[0] == '\0')
+        snprintf(on, sizeof(on), "%s", day);
+    else if (strcmp(on, day) > 0) {
+        rc = gw_err_set(&err, GW_EVALIDATION,
+                        "Parameters.parameter('dispensed-on')",
+                        "a dispensing is recorded when it has happened, not "
+                        "before");
+        goto out;
+    }
+
+    /* The licence must cover this patient or unit; the writer then checks
+     * status, validity and amount in the same transaction as the record. */
+    rc = gw_store_licences(pl->o.store, refnr, NULL, NULL, &hits, &n);
+    if (rc == GW_OK && n == 0)
+        rc = gw_err_set(&err, GW_EDENIED, "licence", "no such licence");
+    if (rc != GW_OK)
+        goto out;
+    facts_of(&hits[0], &l);
+    dc.kind = strcmp(kind, "prescription") == 0 ? GW_DISPENSE_PRESCRIPTION
+                                                 : GW_DISPENSE_REQUISITION;
+    dc.patient_id = patient[0] ? patient : NULL;
+    dc.unit_hsa = unit[0] ? unit : NULL;
+    dc.administration_hsa = admin[0] ? admin : NULL;
+    rc = gw_licence_covers(&l, &dc, &err);
+    if (rc != GW_OK)
+        goto out;
+
+    memset(&w, 0, sizeof(w));
+    snprintf(key, sizeof(key), "%s:dispense:%s", c->who->label, ident);
+    d = (struct gw_dispense){c->who->gln, amt, on, kind};
+    au = (struct gw_audit_entry){c->who->label, c->who->gln,
+                                 "record-dispensing", refnr, "ok",
+                                 c->request_id};
+    w.message_id = key;
+    w.sender = c->who->label;
+    snprintf(num, sizeof(num), "%s|%s|%s|%s", refnr, amount, on, kind);
+    w.content_hash = num;
+    w.op = GW_STORE_OP_DISPENSE;
+    w.row.refnr = refnr;
+    w.dispense = &d;
+    w.audit = &au;
+    w.naudit = 1;
+    w.response_status = 200;
+    rc = gw_store_write(pl->o.store, &w, &res);
+    if (rc != GW_OK) {
+        err = res.err;
+        goto out;
+    }
+    gw_store_result_release(&res);
+    /* The answer: what is left now. */
+    free(hits);
+    hits = NULL;
+    if (gw_store_licences(pl->o.store, refnr, NULL, NULL, &hits, &n) !=
+            GW_OK ||
+        n == 0 ||
+        gw_buf_append_str(&b, "<Parameters xmlns=\"http://hl7.org/fhir\">") !=
+            GW_OK ||
+        param(&b, "recorded", "Boolean", "true") != GW_OK ||
+        licence_params(&b, &hits[0]) != GW_OK ||
+        gw_buf_append_str(&b, "</Parameters>") != GW_OK ||
+        parse_xml(&b, &a->doc) != GW_OK) {
+        rc = GW_EINTERNAL;
+        goto out;
+    }
+    a->status = 200;
+    gw_log_info("event=dispensing refnr=%s kind=%s", refnr, kind);
+out:
+    if (rc != GW_OK) {
+        gw_answer_error(a, rc, &err);
+        gw_pl_audit(pl, c, "record-dispensing", refnr[0] ? refnr : NULL, rc,
+                    err.detail);
+    }
+    gw_store_result_release(&res);
+    gw_buf_release(&b);
+    free(hits);
+    gw_fhir_doc_free(doc);
+}
+
+/* --- Sök produkt, Sök apotek -------------------------------------------- */
+
+static int
+long_enough(const char *const *fields, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fields[i] != NULL && strlen(fields[i]) >= 3)
+            return 1;
+    return 0;
+}
+
+static gw_rc
+value_if(struct gw_buf *b, const char *open, const char *name, const char *v,
+         const char *close)
+{
+    gw_rc rc = GW_OK;
+
+    if (v == NULL || v[0] == '\0')
+        return GW_OK;
+    rc = gw_buf_append_str(b, open);
+    if (rc == GW_OK)
+        rc = gw_pl_xml_value(b, name, v);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, close);
+    return rc;
+}
+
+static gw_rc
+search_open(struct gw_buf *b, size_t total)
+{
+    char ts[40];
+
+    gw_clock_format(gw_clock_now_ms(), ts, sizeof(ts));
+    return gw_buf_appendf(b,
+                          "<Bundle xmlns=\"http://hl7.org/fhir\"><type value="
+                          "\"searchset\"/><timestamp value=\"%s\"/><total "
+                          "value=\"%zu\"/>",
+                          ts, total);
+}
+
+static gw_rc
+entry_open(struct gw_buf *b, const struct gw_call *c, const char *type,
+           const char *id)
+{
+    gw_rc rc = gw_buf_append_str(b, "<entry><fullUrl value=\"");
+
+    if (rc == GW_OK)
+        rc = gw_pl_xml_escape(b, c->base);
+    if (rc == GW_OK)
+        rc = gw_buf_appendf(b, "/%s/", type);
+    if (rc == GW_OK)
+        rc = gw_pl_xml_escape(b, id);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, "\"/><resource>");
+    return rc;
+}
+
+static const char ENTRY_CLOSE[] =
+    "</resource><search><mode value=\"match\"/></search></entry>";
+
+static gw_rc
+product_xml(struct gw_buf *b, const struct gw_call *c,
+            const struct gw_product *p, size_t i)
+{
+    char id[40];
+    gw_rc rc;
+
+    /* Products have no identity of their own but the NPL id. */
+    if (p->nplid[0])
+        snprintf(id, sizeof(id), "npl-%s", p->nplid);
+    else
+        snprintf(id, sizeof(id), "product-%zu", i + 1);
+    rc = entry_open(b, c, "Medication", id);
+    if (rc == GW_OK)
+        rc = gw_buf_appendf(b, "<Medication><id value=\"%s\"/>", id);
+    if (rc == GW_OK)
+        rc = value_if(b, "<extension url=\"http://klasgw.org/fhir/"
+                         "StructureDefinition/klas-approval\"><extension "
+                         "url=\"country\">",
+                      "valueString", p->country, "</extension></extension>");
+    if (rc == GW_OK)
+        rc = value_if(b, "<extension url=\"http://klasgw.org/fhir/"
+                         "StructureDefinition/klas-strength\">",
+                      "valueString", p->strength, "</extension>");
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, "<code>");
+    if (rc == GW_OK)
+        rc = value_if(b, "<coding><system value=\"http://electronichealth.se/"
+                         "identifier/nplid\"/>",
+                      "code", p->nplid, "</coding>");
+    if (rc == GW_OK)
+        rc = value_if(b, "<coding><system value=\"http://www.whocc.no/atc\"/>",
+                      "code", p->atc, "</coding>");
+    if (rc == GW_OK)
+        rc = gw_pl_xml_value(b, "text", p->name);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, "</code>");
+    if (rc == GW_OK)
+        rc = value_if(b, "<manufacturer>", "display", p->holder,
+                      "</manufacturer>");
+    if (rc == GW_OK)
+        rc = value_if(b, "<form>", "text", p->form, "</form>");
+    for (const char *s = p->substances; rc == GW_OK && *s;) {
+        char one[256];
+        size_t n = strcspn(s, ",");
+        snprintf(one, sizeof(one), "%.*s", (int)n, s);
+        rc = value_if(b, "<ingredient><itemCodeableConcept>", "text", one,
+                      "</itemCodeableConcept></ingredient>");
+        s += n;
+        while (*s == ',' || *s == ' ')
+            s++;
+    }
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, "</Medication>");
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, ENTRY_CLOSE);
+    return rc;
+}
+
+static int
+not_operator(struct gw_pipeline *pl, const struct gw_call *c,
+             const char *action, struct gw_answer *a)
+{
+    return !refuse_unless(pl, c, c->who->role != GW_CLIENT_OPERATOR, action,
+                          "an operator searches no registers", a);
+}
+
+void
+gw_pipeline_product_search(struct gw_pipeline *pl, const struct gw_call *c,
+                           const struct gw_product *q, struct gw_answer *a)
+{
+    const char *fields[] = {q->name,    q->substances, q->holder, q->country,
+                            q->nplid,   q->form,       q->atc};
+    struct gw_product *rows = NULL;
+    struct gw_buf b;
+    struct gw_err err;
+    size_t n = 0;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    gw_err_clear(&err);
+    if (!not_operator(pl, c, "product-search", a))
+        return;
+    if (!long_enough(fields, 7)) {
+        gw_err_set(&err, GW_EINVAL, NULL,
+                   "give at least 3 characters in some field");
+        gw_answer_error(a, GW_EINVAL, &err);
+        return;
+    }
+    rc = gw_store_product_search(pl->o.store, q, &rows, &n);
+    gw_buf_init(&b, 4 << 20);
+    if (rc == GW_OK)
+        rc = search_open(&b, n);
+    for (size_t i = 0; rc == GW_OK && i < n; i++)
+        rc = product_xml(&b, c, &rows[i], i);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(&b, "</Bundle>");
+    if (rc == GW_OK)
+        rc = parse_xml(&b, &a->doc);
+    if (rc != GW_OK)
+        gw_answer_error(a, rc, NULL);
+    else
+        a->status = 200;
+    gw_pl_audit(pl, c, "product-search", NULL, rc, NULL);
+    gw_buf_release(&b);
+    free(rows);
+}
+
+void
+gw_pipeline_pharmacy_search(struct gw_pipeline *pl, const struct gw_call *c,
+                            const struct gw_pharmacy *q, struct gw_answer *a)
+{
+    const char *fields[] = {q->name, q->actor, q->address, q->city, q->gln};
+    struct gw_pharmacy *rows = NULL;
+    struct gw_buf b;
+    struct gw_err err;
+    size_t n = 0;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    gw_err_clear(&err);
+    if (!not_operator(pl, c, "pharmacy-search", a))
+        return;
+    if (!long_enough(fields, 5)) {
+        gw_err_set(&err, GW_EINVAL, NULL,
+                   "give at least 3 characters in some field");
+        gw_answer_error(a, GW_EINVAL, &err);
+        return;
+    }
+    rc = gw_store_pharmacy_search(pl->o.store, q, &rows, &n);
+    gw_buf_init(&b, 4 << 20);
+    if (rc == GW_OK)
+        rc = search_open(&b, n);
+    for (size_t i = 0; rc == GW_OK && i < n; i++) {
+        const struct gw_pharmacy *p = &rows[i];
+        rc = entry_open(&b, c, "Organization", p->gln);
+        if (rc == GW_OK)
+            rc = gw_buf_appendf(&b,
+                                "<Organization><id value=\"%s\"/><identifier>"
+                                "<system value=\"urn:oid:2.51.1.3\"/><value "
+                                "value=\"%s\"/></identifier><active value="
+                                "\"true\"/>",
+                                p->gln, p->gln);
+        if (rc == GW_OK)
+            rc = gw_pl_xml_value(&b, "name", p->name);
+        if (rc == GW_OK)
+            rc = value_if(&b, "", "alias", p->actor, "");
+        if (rc == GW_OK && (p->address[0] || p->city[0])) {
+            rc = gw_buf_append_str(&b, "<address>");
+            if (rc == GW_OK)
+                rc = value_if(&b, "", "line", p->address, "");
+            if (rc == GW_OK)
+                rc = value_if(&b, "", "city", p->city, "");
+            if (rc == GW_OK)
+                rc = gw_buf_append_str(&b, "</address>");
+        }
+        if (rc == GW_OK)
+            rc = gw_buf_append_str(&b, "</Organization>");
+        if (rc == GW_OK)
+            rc = gw_buf_append_str(&b, ENTRY_CLOSE);
+    }
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(&b, "</Bundle>");
+    if (rc == GW_OK)
+        rc = parse_xml(&b, &a->doc);
+    if (rc != GW_OK)
+        gw_answer_error(a, rc, NULL);
+    else
+        a->status = 200;
+    gw_pl_audit(pl, c, "pharmacy-search", NULL, rc, NULL);
+    gw_buf_release(&b);
+    free(rows);
+}
+
+/* --- printable copy, copy to new, consent ------------------------------- */
+
+void
+gw_pipeline_print(struct gw_pipeline *pl, const struct gw_call *c,
+                  const char *refnr, int pdf, char **html, size_t *len,
+                  struct gw_answer *a)
+{
+    struct gw_case_row row;
+    struct gw_fhir_doc *view = NULL;
+    int redact = 1;
+    gw_rc rc;
+
+    *html = NULL;
+    *len = 0;
+    memset(a, 0, sizeof(*a));
+    if (gw_pl_case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
+        return;
+    rc = gw_pl_case_view(pl, c, &row, row.status, row.version, row.updated_ms,
+                         redact, &view);
+    if (rc == GW_OK)
+        rc = gw_view_print(pl->o.views, view, pdf, html, len);
+    if (rc != GW_OK)
+        gw_answer_error(a, rc, NULL);
+    else
+        a->status = 200;
+    gw_pl_audit(pl, c, "print", refnr, rc, NULL);
+    gw_fhir_doc_free(view);
+    gw_case_row_release(&row);
+}
+
+void
+gw_pipeline_copy(struct gw_pipeline *pl, const struct gw_call *c,
+                 const char *refnr, struct gw_answer *a)
+{
+    struct gw_case_row row;
+    struct gw_err err;
+    char *kind = NULL, *xml = NULL;
+    size_t len = 0;
+    long got = 0;
+    int redact = 1;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    gw_err_clear(&err);
+    if (refuse_unless(pl, c, c->who->role == GW_CLIENT_EHR, "copy",
+                      "only the prescriber copies a motivation", a))
+        return;
+    if (gw_pl_case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
+        return;
+    rc = gw_store_document_get(pl->o.store, refnr, 1, &kind, &xml, &len, &got);
+    if (rc == GW_OK && strcmp(kind, "motivation-submit") != 0)
+        rc = gw_err_set(&err, GW_EINVAL, NULL,
+                        "a re-application has no motivation to copy");
+    if (rc == GW_OK)
+        rc = gw_view_copy(pl->o.views, xml, len, &a->doc);
+    if (rc != GW_OK)
+        gw_answer_error(a, rc, &err);
+    else
+        a->status = 200;
+    gw_pl_audit(pl, c, "copy", refnr, rc, NULL);
+    free(kind);
+    free(xml);
+    gw_case_row_release(&row);
+}
+
+void
+gw_pipeline_renew_consent(struct gw_pipeline *pl, const struct gw_call *c,
+                          struct gw_answer *a)
+{
+    struct gw_outcome o;
+    struct gw_err err;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    gw_err_clear(&err);
+    if (refuse_unless(pl, c, c->who->role == GW_CLIENT_EHR, "consent",
+                      "consent is given by the prescriber's EHR", a))
+        return;
+    if (c->who->user == NULL || c->who->user[0] == '\0') {
+        gw_err_set(&err, GW_EUNAUTH, NULL,
+                   "the EHR must name its user (X-Klasgw-User)");
+        gw_answer_error(a, GW_EUNAUTH, &err);
+        return;
+    }
+    rc = gw_store_consent_renew(pl->o.store, c->who->user, gw_clock_now_ms());
+    gw_outcome_init(&o);
+    if (rc == GW_OK &&
+        gw_outcome_add(&o, GW_SEV_INFORMATION, "informational",
+                       "klas-consent", NULL,
+                       "Godkännandet av personuppgiftsbehandlingen är "
+                       "registrerat",
+                       "Consent to the processing of personal data is "
+                       "recorded") == GW_OK &&
+        gw_outcome_to_doc(&o, &a->doc) == GW_OK)
+        a->status = 200;
+    else
+        gw_answer_error(a, rc == GW_OK ? GW_EINTERNAL : rc, NULL);
+    gw_outcome_release(&o);
+    gw_pl_audit(pl, c, "consent", NULL, rc, NULL);
+}

@@ -1,0 +1,54 @@
+/*
+ * pipeline_int.h - shared by the files of src/pipeline/: messages
+ * (pipeline.c) and the pharmacy's and prescriber's other operations
+ * (operations.c).
+ */
+#ifndef GW_PIPELINE_INT_H
+#define GW_PIPELINE_INT_H
+
+#include "core/buf.h"
+#include "pipeline/pipeline.h"
+#include "store/store.h"
+
+#include <pthread.h>
+
+/*
+ * Rendered resources of case views, by case version: a version never
+ * changes, so an entry never goes stale; a new version has a new key.
+ * Direct-mapped, small bodies only, so it stays a few MiB.
+ */
+#define GW_VIEW_CACHE_SLOTS 1024
+#define GW_VIEW_CACHE_MAX_BODY (32 * 1024)
+struct gw_view_cache_slot {
+    char key[200];
+    char *body;
+    size_t len;
+};
+
+struct gw_pipeline {
+    struct gw_pipeline_opts o;
+    pthread_mutex_t cache_mu;
+    struct gw_view_cache_slot cache[GW_VIEW_CACHE_SLOTS];
+};
+
+/* Queues an audit record of this call (committed with the next batch). */
+void gw_pl_audit(struct gw_pipeline *pl, const struct gw_call *c,
+                 const char *action, const char *refnr, gw_rc rc,
+                 const char *detail);
+/* Appends s escaped for XML text and attributes. */
+gw_rc gw_pl_xml_escape(struct gw_buf *b, const char *s) GW_WARN_UNUSED;
+/* Appends <name value="v"/> with v escaped for XML. */
+gw_rc gw_pl_xml_value(struct gw_buf *b, const char *name, const char *v)
+    GW_WARN_UNUSED;
+/* The case row, if the caller may read it; on refusal a is the error. */
+gw_rc gw_pl_case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
+                          const char *refnr, int found_by_lookup,
+                          struct gw_case_row *row, int *redact,
+                          struct gw_answer *a);
+/* The case view (map/view.h) of row at the given status and version. */
+gw_rc gw_pl_case_view(struct gw_pipeline *pl, const struct gw_call *c,
+                      const struct gw_case_row *row, const char *status,
+                      long version, int64_t updated_ms, int redact,
+                      struct gw_fhir_doc **view);
+
+#endif

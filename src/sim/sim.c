@@ -1,0 +1,1106 @@
+/*
+ * sim.c - `klasgw sim`: the peer simulators (see sim.h).
+ *
+ * HSA and LV are gSOAP servers on the generated dispatcher (one per
+ * process: soap_serve knows every operation of wsdl/, and the operations a
+ * simulator does not play answer a fault). Each connection gets its own
+ * thread (soap_copy), so keep-alive connections from the gateway's pools
+ * never block each other. The pharmacy webhook is plain HTTP on a socket.
+ *
+ * Failure injection is decided per request by fail_now(): the first
+ * --fail-count requests (default: all) fail the chosen way.
+ *
+ * Nothing here is production code: state lives in memory, data is
+ * synthetic, and the simulators trust their input more than the gateway
+ * does (they are only ever talked to by the gateway and the tests).
+ */
+#include "sim/sim.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/random.h"
+#include "gwsoapH.h"
+#include "outbound/http_client.h"
+#include "outbound/soap_client.h"
+
+enum sim_kind { SIM_HSA, SIM_LV, SIM_PHARMACY };
+enum sim_fail {
+    FAIL_NONE,
+    FAIL_DOWN,
+    FAIL_SLOW,
+    FAIL_FAULT,
+    FAIL_FAULT200,
+    FAIL_DROP
+};
+
+#define SIM_MAX_PEOPLE 64
+#define SIM_MAX_COMMISSIONS 8
+#define SIM_MAX_SEEN 4096
+
+struct sim_commission {
+    char unit[40], provider[40], purpose[64];
+    time_t start, end; /* 0: open */
+};
+
+struct sim_person {
+    char hsa[40], given[64], surname[64], licences[128], code[16];
+    int protected_person;
+    struct sim_commission c[SIM_MAX_COMMISSIONS];
+    int nc;
+};
+
+static struct {
+    enum sim_kind kind;
+    enum sim_fail fail;
+    long fail_count; /* -1: every request */
+    long slow_ms;
+    long requests;
+    pthread_mutex_t mu;
+    const struct gw_config *cfg;
+    /* HSA */
+    struct sim_person people[SIM_MAX_PEOPLE];
+    int npeople;
+    /* LV */
+    char seen[SIM_MAX_SEEN][96];
+    int nseen;
+    long registered;
+    char then[128];
+    long delay_ms;
+    struct gw_soap_pool *gateway;
+    char gateway_url[256];
+} sim = {.mu = PTHREAD_MUTEX_INITIALIZER,
+         .fail_count = -1,
+         .slow_ms = 5000,
+         .delay_ms = 200};
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stopping)
+        ;
+}
+
+/* Whether this request fails, and counts it. */
+static enum sim_fail
+fail_now(void)
+{
+    enum sim_fail f = FAIL_NONE;
+
+    pthread_mutex_lock(&sim.mu);
+    sim.requests++;
+    if (sim.fail != FAIL_NONE &&
+        (sim.fail_count < 0 || sim.requests <= sim.fail_count))
+        f = sim.fail;
+    pthread_mutex_unlock(&sim.mu);
+    return f;
+}
+
+/* A complete HTTP response written on the socket, then the connection is
+ * closed: for faults inside HTTP 200. */
+static int
+raw_fault200(struct soap *soap)
+{
+    static const char body[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+        "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/"
+        "soap/envelope/\"><SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>"
+        "SOAP-ENV:Server</faultcode><faultstring>simulated fault in HTTP "
+        "200</faultstring></SOAP-ENV:Fault></SOAP-ENV:Body>"
+        "</SOAP-ENV:Envelope>";
+    char head[200];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 200 OK\r\nContent-Type: text/xml; "
+                     "charset=utf-8\r\nContent-Length: %zu\r\nConnection: "
+                     "close\r\n\r\n",
+                     sizeof(body) - 1);
+
+    if (send(soap->socket, head, (size_t)n, MSG_NOSIGNAL) < 0 ||
+        send(soap->socket, body, sizeof(body) - 1, MSG_NOSIGNAL) < 0)
+        gw_log_warn("event=sim_send_failed");
+    soap->keep_alive = 0;
+    return SOAP_STOP;
+}
+
+/* Applies a failure mode inside a service operation: returns -1 to go on
+ * normally (slow has slept), else the value the operation must return. */
+static int
+inject(struct soap *soap, enum sim_fail f, int before_work)
+{
+    switch (f) {
+    case FAIL_SLOW:
+        if (before_work)
+            sleep_ms(sim.slow_ms);
+        return -1;
+    case FAIL_FAULT:
+        if (!before_work)
+            return -1;
+        return soap_receiver_fault(soap, "simulated fault", NULL);
+    case FAIL_FAULT200:
+        if (!before_work)
+            return -1;
+        return raw_fault200(soap);
+    case FAIL_DOWN:
+        if (!before_work)
+            return -1;
+        soap->keep_alive = 0;
+        return SOAP_STOP;
+    case FAIL_DROP:
+        if (before_work)
+            return -1;
+        soap->keep_alive = 0;
+        return SOAP_STOP;
+    case FAIL_NONE:
+    default:
+        return -1;
+    }
+}
+
+static struct core__ResultType *
+result(struct soap *soap, int ok, int error_id, const char *text)
+{
+    struct core__ResultType *r = soap_malloc(soap, sizeof(*r));
+
+    soap_default_core__ResultType(soap, r);
+    r->resultCode = ok ? core__ResultCodeEnum__OK : core__ResultCodeEnum__ERROR;
+    if (!ok) {
+        r->errorId = soap_malloc(soap, sizeof(*r->errorId));
+        *r->errorId = (enum core__ErrorIdEnum)error_id;
+        r->resultText = soap_strdup(soap, text);
+    }
+    return r;
+}
+
+/* --- HSA ---------------------------------------------------------------- */
+
+static time_t
+parse_date(const char *s)
+{
+    struct tm tm;
+
+    if (s == NULL || *s == '\0' || strcmp(s, "-") == 0)
+        return 0;
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(s, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return timegm(&tm);
+}
+
+static void
+copy_field(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", strcmp(src, "-") == 0 ? "" : src);
+}
+
+/* Tab-separated lines:
+ *   P  hsa-id  given  surname  licence[,licence]  prescription-code
+ *      protected(0|1)
+ *   C  hsa-id  unit  provider  purpose  start  end      ("-": none) */
+static int
+load_fixture(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    int lineno = 0;
+
+    if (f == NULL) {
+        fprintf(stderr, "klasgw sim hsa: cannot read %s\n", path);
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *col[8] = {0};
+        int n = 0;
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        for (char *p = line, *tab; n < 8 && p; p = tab ? tab + 1 : NULL) {
+            tab = strchr(p, '\t');
+            if (tab)
+                *tab = '\0';
+            col[n++] = p;
+        }
+        if (strcmp(col[0], "P") == 0 && n == 7 &&
+            sim.npeople < SIM_MAX_PEOPLE) {
+            struct sim_person *pp = &sim.people[sim.npeople++];
+            memset(pp, 0, sizeof(*pp));
+            copy_field(pp->hsa, sizeof(pp->hsa), col[1]);
+            copy_field(pp->given, sizeof(pp->given), col[2]);
+            copy_field(pp->surname, sizeof(pp->surname), col[3]);
+            copy_field(pp->licences, sizeof(pp->licences), col[4]);
+            copy_field(pp->code, sizeof(pp->code), col[5]);
+            pp->protected_person = atoi(col[6]);
+        } else if (strcmp(col[0], "C") == 0 && n == 7) {
+            struct sim_person *pp = NULL;
+            for (int i = 0; i < sim.npeople; i++)
+                if (strcmp(sim.people[i].hsa, col[1]) == 0)
+                    pp = &sim.people[i];
+            if (pp == NULL || pp->nc >= SIM_MAX_COMMISSIONS) {
+                fprintf(stderr, "%s:%d: commission for an unknown person\n",
+                        path, lineno);
+                fclose(f);
+                return -1;
+            }
+            copy_field(pp->c[pp->nc].unit, sizeof(pp->c[0].unit), col[2]);
+            copy_field(pp->c[pp->nc].provider, sizeof(pp->c[0].provider),
+                       col[3]);
+            copy_field(pp->c[pp->nc].purpose, sizeof(pp->c[0].purpose), col[4]);
+            pp->c[pp->nc].start = parse_date(col[5]);
+            pp->c[pp->nc].end = parse_date(col[6]);
+            pp->nc++;
+        } else {
+            fprintf(stderr, "%s:%d: expected P (7 columns) or C (7 columns)\n",
+                    path, lineno);
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+static int
+hsa_answer(
+    struct soap *soap,
+    struct hsa__GetCredentialsForPersonIncludingProtectedPersonType *in,
+    struct hsa__GetCredentialsForPersonIncludingProtectedPersonResponseType
+        *out)
+{
+    enum sim_fail f = fail_now();
+    const struct sim_person *p = NULL;
+    struct hsa__CredentialInformationType *ci;
+    int r;
+
+    if (sim.kind != SIM_HSA)
+        return soap_receiver_fault(soap, "not served by this simulator", NULL);
+    if ((r = inject(soap, f, 1)) >= 0)
+        return r;
+    soap_default_hsa__GetCredentialsForPersonIncludingProtectedPersonResponseType(
+        soap, out);
+    for (int i = 0; in->personHsaId && i < sim.npeople; i++)
+        if (strcmp(sim.people[i].hsa, in->personHsaId) == 0)
+            p = &sim.people[i];
+    gw_log_info("event=sim_hsa_lookup person=%s found=%d",
+                in->personHsaId ? in->personHsaId : "-", p != NULL);
+    if (p == NULL) {
+        out->result =
+            result(soap, 0, core__ErrorIdEnum__APPLICATION_USCOREERROR,
+                   "no such person in HSA");
+        return SOAP_OK;
+    }
+    out->result = result(soap, 1, 0, NULL);
+    ci = soap_malloc(soap, sizeof(*ci));
+    soap_default_hsa__CredentialInformationType(soap, ci);
+    out->credentialInformation = ci;
+    out->__sizecredentialInformation = 1;
+    ci->personHsaId = soap_strdup(soap, p->hsa);
+    ci->givenName = soap_strdup(soap, p->given);
+    ci->middleAndSurName = soap_strdup(soap, p->surname);
+    ci->isProtectedPerson = soap_malloc(soap, sizeof(*ci->isProtectedPerson));
+    *ci->isProtectedPerson =
+        p->protected_person ? xsd__boolean__true_ : xsd__boolean__false_;
+    if (p->code[0])
+        ci->personalPrescriptionCode = soap_strdup(soap, p->code);
+    if (p->licences[0]) {
+        char *copy = soap_strdup(soap, p->licences), *save = NULL;
+        ci->healthCareProfessionalLicence =
+            soap_malloc(soap, 8 * sizeof(char *));
+        for (char *t = strtok_r(copy, ",", &save);
+             t && ci->__sizehealthCareProfessionalLicence < 8;
+             t = strtok_r(NULL, ",", &save))
+            ci->healthCareProfessionalLicence
+                [ci->__sizehealthCareProfessionalLicence++] = t;
+    }
+    if (p->nc > 0) {
+        ci->commission =
+            soap_malloc(soap, (size_t)p->nc * sizeof(*ci->commission));
+        for (int i = 0; i < p->nc; i++) {
+            struct hsa__CommissionType *k = &ci->commission[i];
+            soap_default_hsa__CommissionType(soap, k);
+            k->healthCareUnitHsaId = soap_strdup(soap, p->c[i].unit);
+            if (p->c[i].provider[0])
+                k->healthCareProviderHsaId =
+                    soap_strdup(soap, p->c[i].provider);
+            if (p->c[i].purpose[0]) {
+                k->commissionPurpose = soap_malloc(soap, sizeof(char *));
+                k->commissionPurpose[0] = soap_strdup(soap, p->c[i].purpose);
+                k->__sizecommissionPurpose = 1;
+            }
+            if (p->c[i].start) {
+                k->healthCareUnitStartDate = soap_malloc(soap, sizeof(time_t));
+                *k->healthCareUnitStartDate = p->c[i].start;
+            }
+            if (p->c[i].end) {
+                k->healthCareUnitEndDate = soap_malloc(soap, sizeof(time_t));
+                *k->healthCareUnitEndDate = p->c[i].end;
+            }
+        }
+        ci->__sizecommission = p->nc;
+    }
+    return SOAP_OK;
+}
+
+/* --- LV ----------------------------------------------------------------- */
+
+/* 1 if message_id was seen before; records it otherwise. */
+static int
+seen_before(const char *message_id)
+{
+    int dup = 0;
+
+    pthread_mutex_lock(&sim.mu);
+    for (int i = 0; i < sim.nseen && !dup; i++)
+        dup = strcmp(sim.seen[i], message_id) == 0;
+    if (!dup && sim.nseen < SIM_MAX_SEEN)
+        snprintf(sim.seen[sim.nseen++], sizeof(sim.seen[0]), "%s", message_id);
+    if (!dup)
+        sim.registered++;
+    pthread_mutex_unlock(&sim.mu);
+    return dup;
+}
+
+static char *
+read_template(const char *name)
+{
+    char rel[256], path[1024];
+    FILE *f;
+    char *buf = NULL;
+    long n;
+
+    snprintf(rel, sizeof(rel), "fhir-profiles/examples/valid/%s", name);
+    if (gw_config_data_path(sim.cfg, rel, path, sizeof(path)) != GW_OK)
+        return NULL;
+    f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
+        if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf[n] = '\0';
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Replaces every `from` in s (malloc'd, freed) by `to`. */
+static char *
+replace(char *s, const char *from, const char *to)
+{
+    size_t fl = strlen(from), tl = strlen(to), n = 0;
+    char *out, *o;
+
+    if (s == NULL || fl == 0)
+        return s;
+    for (const char *p = s; (p = strstr(p, from)) != NULL; p += fl)
+        n++;
+    out = malloc(strlen(s) + n * (tl > fl ? tl - fl : 0) + 1);
+    if (out == NULL) {
+        free(s);
+        return NULL;
+    }
+    o = out;
+    for (const char *p = s;;) {
+        const char *hit = strstr(p, from);
+        if (hit == NULL) {
+            strcpy(o, p);
+            break;
+        }
+        memcpy(o, p, (size_t)(hit - p));
+        o += hit - p;
+        memcpy(o, to, tl);
+        o += tl;
+        p = hit + fl;
+    }
+    free(s);
+    return out;
+}
+
+struct callback {
+    char refnr[16];
+    char patient[16];
+};
+
+/* The Bundle of a template, for this case, without the XML declaration. */
+static char *
+message_for(const char *tmpl, const struct callback *cb)
+{
+    char *s = read_template(tmpl), *decl;
+
+    s = replace(s, "2026658327", cb->refnr);
+    if (cb->patient[0])
+        s = replace(s, "201006301111", cb->patient);
+    if (s != NULL && (decl = strstr(s, "?>")) != NULL &&
+        strncmp(s, "<?xml", 5) == 0)
+        memmove(s, decl + 2, strlen(decl + 2) + 1);
+    return s;
+}
+
+static int
+call_gateway(const char *what, const struct callback *cb)
+{
+    struct soap *s = gw_soap_pool_get(sim.gateway);
+    char url[320], msgid[96];
+    const char *verdict = "-";
+    struct core__ResultType *res = NULL;
+    char *msg = NULL;
+    int e = SOAP_OK;
+    struct core__FhirMessageType payload;
+
+    if (s == NULL)
+        return 1;
+    /* Each call is a new message: LV asking twice (registered after the
+     * application, again after a supplement) must not look like a resend. */
+    {
+        char uuid[37];
+        if (gw_random_uuid(uuid) != GW_OK)
+            snprintf(uuid, sizeof(uuid), "%lld", (long long)time(NULL));
+        snprintf(msgid, sizeof(msgid), "lv-sim-%s-%s-%s", cb->refnr, what,
+                 uuid);
+    }
+    soap_default_core__FhirMessageType(s, &payload);
+    if (strcmp(what, "registered") == 0) {
+        struct rcr__ReportCaseRegisteredType in;
+        struct rcr__ReportCaseRegisteredResponseType out;
+        msg = message_for("application-registered.xml", cb);
+        soap_default_rcr__ReportCaseRegisteredType(s, &in);
+        in.messageId = msgid;
+        in.referenceNumber = (char *)cb->refnr;
+        payload.__any = msg;
+        in.registration = &payload;
+        snprintf(url, sizeof(url), "%s/soap/ReportCaseRegistered",
+                 sim.gateway_url);
+        if (msg != NULL && (e = soap_call___rcri__ReportCaseRegistered(
+                                s, url, NULL, &in, &out)) == SOAP_OK)
+            res = out.result;
+    } else if (strcmp(what, "supplement") == 0) {
+        struct rsu__RequestSupplementType in;
+        struct rsu__RequestSupplementResponseType out;
+        msg = message_for("supplement-request-to-prescriber.xml", cb);
+        soap_default_rsu__RequestSupplementType(s, &in);
+        in.messageId = msgid;
+        in.referenceNumber = (char *)cb->refnr;
+        payload.__any = msg;
+        in.supplementRequest = &payload;
+        snprintf(url, sizeof(url), "%s/soap/RequestSupplement",
+                 sim.gateway_url);
+        if (msg != NULL && (e = soap_call___rsui__RequestSupplement(
+                                s, url, NULL, &in, &out)) == SOAP_OK)
+            res = out.result;
+    } else {
+        struct rde__ReportDecisionType in;
+        struct rde__ReportDecisionResponseType out;
+        char tmpl[40];
+        snprintf(tmpl, sizeof(tmpl), "decision-%s.xml",
+                 strcmp(what, "Bev") == 0   ? "bev"
+                 : strcmp(what, "Avs") == 0 ? "avs"
+                                            : "avi");
+        msg = message_for(tmpl, cb);
+        soap_default_rde__ReportDecisionType(s, &in);
+        in.messageId = msgid;
+        in.referenceNumber = (char *)cb->refnr;
+        payload.__any = msg;
+        in.decision = &payload;
+        snprintf(url, sizeof(url), "%s/soap/ReportDecision", sim.gateway_url);
+        if (msg != NULL && (e = soap_call___rdei__ReportDecision(
+                                s, url, NULL, &in, &out)) == SOAP_OK)
+            res = out.result;
+    }
+    if (msg == NULL)
+        verdict = "no-template";
+    else if (e != SOAP_OK)
+        verdict = "fault";
+    else if (res && res->resultCode == core__ResultCodeEnum__OK)
+        verdict = "OK";
+    else
+        verdict = "ERROR";
+    gw_log_info("event=sim_lv_callback action=%s refnr=%s result=%s text=%s",
+                what, cb->refnr, verdict,
+                gw_log_quote(res && res->resultText ? res->resultText : ""));
+    free(msg);
+    gw_soap_pool_put(sim.gateway, s, e == SOAP_OK);
+    return strcmp(verdict, "OK") == 0 ? 0 : 1;
+}
+
+static void *
+callbacks(void *arg)
+{
+    struct callback *cb = arg;
+    char plan[128], *save = NULL;
+
+    snprintf(plan, sizeof(plan), "%s", sim.then);
+    for (char *t = strtok_r(plan, ",", &save); t && !stopping;
+         t = strtok_r(NULL, ",", &save)) {
+        sleep_ms(sim.delay_ms);
+        if (call_gateway(t, cb) != 0)
+            break; /* the next step would fail as well */
+    }
+    free(cb);
+    return NULL;
+}
+
+/* The patient's personnummer or samordningsnummer in the application, so
+ * that LV's answers name the same patient (synthetic data). */
+static void
+patient_of(const char *xml, char *out, size_t size)
+{
+    static const char *const sys[] = {
+        "identifier/personnummer\"/><value value=\"",
+        "identifier/samordningsnummer\"/><value value=\""};
+
+    out[0] = '\0';
+    for (size_t i = 0; xml && i < 2 && out[0] == '\0'; i++) {
+        const char *p = strstr(xml, sys[i]);
+        if (p != NULL) {
+            p += strlen(sys[i]);
+            snprintf(out, size, "%.*s", (int)strcspn(p, "\""), p);
+        }
+    }
+}
+
+static int
+lv_register(struct soap *soap, const char *what, const char *message_id,
+            const char *refnr, const char *xml)
+{
+    enum sim_fail f = fail_now();
+    int dup, r;
+
+    if (sim.kind != SIM_LV)
+        return soap_receiver_fault(soap, "not served by this simulator", NULL);
+    if ((r = inject(soap, f, 1)) >= 0)
+        return r;
+    if (message_id == NULL || refnr == NULL)
+        return soap_sender_fault(soap,
+                                 "messageId and referenceNumber "
+                                 "are required",
+                                 NULL);
+    dup = seen_before(message_id);
+    gw_log_info("event=sim_lv_%s refnr=%s message_id=%s duplicate=%d "
+                "registered_total=%ld",
+                what, refnr, gw_log_quote(message_id), dup, sim.registered);
+    if (!dup && strcmp(what, "application") == 0 && sim.then[0] &&
+        sim.gateway != NULL) {
+        struct callback *cb = calloc(1, sizeof(*cb));
+        pthread_t t;
+        if (cb != NULL) {
+            snprintf(cb->refnr, sizeof(cb->refnr), "%s", refnr);
+            patient_of(xml, cb->patient, sizeof(cb->patient));
+            if (pthread_create(&t, NULL, callbacks, cb) == 0)
+                pthread_detach(t);
+            else
+                free(cb);
+        }
+    }
+    return inject(soap, f, 0);
+}
+
+/* --- the generated dispatcher's operations ----------------------------- */
+
+int
+__hsai__GetCredentialsForPersonIncludingProtectedPerson(
+    struct soap *soap,
+    struct hsa__GetCredentialsForPersonIncludingProtectedPersonType *in,
+    struct hsa__GetCredentialsForPersonIncludingProtectedPersonResponseType
+        *out)
+{
+    return hsa_answer(soap, in, out);
+}
+
+int
+__hsai__GetCredentialsForPersonIncludingProtectedPerson_(
+    struct soap *soap,
+    struct hsa__GetCredentialsForPersonIncludingProtectedPersonType *in,
+    struct hsa__GetCredentialsForPersonIncludingProtectedPersonResponseType
+        *out)
+{
+    return hsa_answer(soap, in, out);
+}
+
+static int
+rla(struct soap *soap, struct rla__RegisterLicenseApplicationType *in,
+    struct rla__RegisterLicenseApplicationResponseType *out)
+{
+    int r;
+
+    soap_default_rla__RegisterLicenseApplicationResponseType(soap, out);
+    r = lv_register(soap, "application", in->messageId, in->referenceNumber,
+                    in->application ? in->application->__any : NULL);
+    if (r >= 0)
+        return r;
+    out->result = result(soap, 1, 0, NULL);
+    out->lvCaseNumber = soap_strdup(soap, in->referenceNumber);
+    return SOAP_OK;
+}
+
+int
+__rlai__RegisterLicenseApplication(
+    struct soap *soap, struct rla__RegisterLicenseApplicationType *in,
+    struct rla__RegisterLicenseApplicationResponseType *out)
+{
+    return rla(soap, in, out);
+}
+
+int
+__rlai__RegisterLicenseApplication_(
+    struct soap *soap, struct rla__RegisterLicenseApplicationType *in,
+    struct rla__RegisterLicenseApplicationResponseType *out)
+{
+    return rla(soap, in, out);
+}
+
+static int
+rls(struct soap *soap, struct rls__RegisterLicenseSupplementType *in,
+    struct rls__RegisterLicenseSupplementResponseType *out)
+{
+    int r;
+
+    soap_default_rls__RegisterLicenseSupplementResponseType(soap, out);
+    r = lv_register(soap, "supplement", in->messageId, in->referenceNumber,
+                    NULL);
+    if (r >= 0)
+        return r;
+    out->result = result(soap, 1, 0, NULL);
+    return SOAP_OK;
+}
+
+int
+__rlsi__RegisterLicenseSupplement(
+    struct soap *soap, struct rls__RegisterLicenseSupplementType *in,
+    struct rls__RegisterLicenseSupplementResponseType *out)
+{
+    return rls(soap, in, out);
+}
+
+int
+__rlsi__RegisterLicenseSupplement_(
+    struct soap *soap, struct rls__RegisterLicenseSupplementType *in,
+    struct rls__RegisterLicenseSupplementResponseType *out)
+{
+    return rls(soap, in, out);
+}
+
+static int
+ping(struct soap *soap, struct ping__PingForConfigurationType *in,
+     struct ping__PingForConfigurationResponseType *out)
+{
+    char now[32];
+    time_t t = time(NULL);
+    struct tm tm;
+
+    (void)in;
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof(now), "%Y%m%d%H%M%S", &tm);
+    soap_default_ping__PingForConfigurationResponseType(soap, out);
+    out->version = soap_strdup(soap, GW_VERSION "-sim");
+    out->pingDateTime = soap_strdup(soap, now);
+    return SOAP_OK;
+}
+
+int
+__pingi__PingForConfiguration(
+    struct soap *soap, struct ping__PingForConfigurationType *in,
+    struct ping__PingForConfigurationResponseType *out)
+{
+    return ping(soap, in, out);
+}
+
+int
+__pingi__PingForConfiguration_(
+    struct soap *soap, struct ping__PingForConfigurationType *in,
+    struct ping__PingForConfigurationResponseType *out)
+{
+    return ping(soap, in, out);
+}
+
+/* The gateway's own interactions: not played by any simulator. */
+#define NOT_HERE(op, req, resp)                                                \
+    int op(struct soap *soap, struct req *in, struct resp *out)                \
+    {                                                                          \
+        (void)in;                                                              \
+        (void)out;                                                             \
+        return soap_receiver_fault(soap,                                       \
+                                   "served by the gateway, not by "            \
+                                   "a simulator",                              \
+                                   NULL);                                      \
+    }
+NOT_HERE(__slmi__SubmitLicenseMotivation, slm__SubmitLicenseMotivationType,
+         slm__SubmitLicenseMotivationResponseType)
+NOT_HERE(__slmi__SubmitLicenseMotivation_, slm__SubmitLicenseMotivationType,
+         slm__SubmitLicenseMotivationResponseType)
+NOT_HERE(__supi__SupplementLicenseMotivation,
+         sup__SupplementLicenseMotivationType,
+         sup__SupplementLicenseMotivationResponseType)
+NOT_HERE(__supi__SupplementLicenseMotivation_,
+         sup__SupplementLicenseMotivationType,
+         sup__SupplementLicenseMotivationResponseType)
+NOT_HERE(__glci__GetLicenseCases, glc__GetLicenseCasesType,
+         glc__GetLicenseCasesResponseType)
+NOT_HERE(__glci__GetLicenseCases_, glc__GetLicenseCasesType,
+         glc__GetLicenseCasesResponseType)
+NOT_HERE(__glmi__GetLicenseMotivation, glm__GetLicenseMotivationType,
+         glm__GetLicenseMotivationResponseType)
+NOT_HERE(__glmi__GetLicenseMotivation_, glm__GetLicenseMotivationType,
+         glm__GetLicenseMotivationResponseType)
+NOT_HERE(__clai__CreateLicenseApplication, cla__CreateLicenseApplicationType,
+         cla__CreateLicenseApplicationResponseType)
+NOT_HERE(__clai__CreateLicenseApplication_, cla__CreateLicenseApplicationType,
+         cla__CreateLicenseApplicationResponseType)
+NOT_HERE(__rcri__ReportCaseRegistered, rcr__ReportCaseRegisteredType,
+         rcr__ReportCaseRegisteredResponseType)
+NOT_HERE(__rcri__ReportCaseRegistered_, rcr__ReportCaseRegisteredType,
+         rcr__ReportCaseRegisteredResponseType)
+NOT_HERE(__rsui__RequestSupplement, rsu__RequestSupplementType,
+         rsu__RequestSupplementResponseType)
+NOT_HERE(__rsui__RequestSupplement_, rsu__RequestSupplementType,
+         rsu__RequestSupplementResponseType)
+NOT_HERE(__rdei__ReportDecision, rde__ReportDecisionType,
+         rde__ReportDecisionResponseType)
+NOT_HERE(__rdei__ReportDecision_, rde__ReportDecisionType,
+         rde__ReportDecisionResponseType)
+
+/* --- servers ------------------------------------------------------------ */
+
+static void *
+serve_one(void *arg)
+{
+    struct soap *s = arg;
+
+    soap_serve(s);
+    soap_destroy(s);
+    soap_end(s);
+    soap_free(s);
+    return NULL;
+}
+
+static int
+run_soap(int port)
+{
+    struct soap *s = soap_new1(SOAP_IO_KEEPALIVE | SOAP_C_UTFSTRING);
+    int status = 1;
+
+    if (s == NULL)
+        return 1;
+    s->bind_flags = SO_REUSEADDR;
+    s->accept_timeout = 1; /* look at `stopping` every second */
+    s->recv_timeout = 30;
+    s->send_timeout = 30;
+    if (!soap_valid_socket(soap_bind(s, "127.0.0.1", port, 64))) {
+        fprintf(stderr, "klasgw sim: cannot listen on 127.0.0.1:%d\n", port);
+        goto out;
+    }
+    gw_log_info("event=sim_ready kind=%s port=%d fail=%d",
+                sim.kind == SIM_HSA ? "hsa" : "lv", port, (int)sim.fail);
+    while (!stopping) {
+        SOAP_SOCKET c = soap_accept(s);
+        struct soap *copy;
+        pthread_t t;
+        if (!soap_valid_socket(c))
+            continue;
+        copy = soap_copy(s);
+        if (copy == NULL) {
+            soap_force_closesock(s);
+            continue;
+        }
+        if (pthread_create(&t, NULL, serve_one, copy) != 0) {
+            soap_free(copy);
+            continue;
+        }
+        pthread_detach(t);
+    }
+    status = 0;
+out:
+    soap_destroy(s);
+    soap_end(s);
+    soap_free(s);
+    return status;
+}
+
+static const char *
+find_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return hay;
+    return NULL;
+}
+
+/* The pharmacy webhook: reads one HTTP request per connection, logs it,
+ * answers 204 (or fails as told). */
+static void *
+webhook_one(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char buf[16384];
+    size_t n = 0;
+    long want = -1;
+    enum sim_fail f;
+    char *body;
+    const char *reply = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+
+    while (n < sizeof(buf) - 1) {
+        ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        buf[n] = '\0';
+        body = strstr(buf, "\r\n\r\n");
+        if (body != NULL) {
+            const char *cl = find_ci(buf, "\r\nContent-Length:");
+            want = cl ? strtol(cl + 17, NULL, 10) : 0;
+            if ((long)(n - (size_t)(body + 4 - buf)) >= want)
+                break;
+        }
+    }
+    buf[n] = '\0';
+    if (n == 0) { /* a connection probe, not a request */
+        close(fd);
+        return NULL;
+    }
+    body = strstr(buf, "\r\n\r\n");
+    f = fail_now();
+    if (f == FAIL_DOWN || f == FAIL_DROP) {
+        close(fd);
+        return NULL;
+    }
+    if (f == FAIL_SLOW)
+        sleep_ms(sim.slow_ms);
+    if (f == FAIL_FAULT || f == FAIL_FAULT200)
+        reply = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n";
+    {
+        const char *mid = find_ci(buf, "\r\nX-Message-Id:");
+        char id[96] = "-";
+        if (mid != NULL) {
+            mid += 15;
+            while (*mid == ' ')
+                mid++;
+            snprintf(id, sizeof(id), "%.*s", (int)strcspn(mid, "\r\n"), mid);
+        }
+        /* Notifications carry ids only (no patient data); log them. */
+        gw_log_info("event=sim_pharmacy_notification message_id=%s bytes=%zu "
+                    "body=%s",
+                    gw_log_quote(id), body ? strlen(body + 4) : 0,
+                    gw_log_quote(body ? body + 4 : ""));
+    }
+    if (send(fd, reply, strlen(reply), MSG_NOSIGNAL) < 0)
+        gw_log_warn("event=sim_send_failed");
+    close(fd);
+    return NULL;
+}
+
+static int
+run_webhook(int port)
+{
+    struct sockaddr_in a;
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval tv = {1, 0};
+
+    if (fd < 0)
+        return 1;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        listen(fd, 64) != 0) {
+        fprintf(stderr, "klasgw sim: cannot listen on 127.0.0.1:%d\n", port);
+        close(fd);
+        return 1;
+    }
+    gw_log_info("event=sim_ready kind=pharmacy port=%d fail=%d", port,
+                (int)sim.fail);
+    while (!stopping) {
+        int c = accept(fd, NULL, NULL);
+        pthread_t t;
+        if (c < 0)
+            continue;
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        if (pthread_create(&t, NULL, webhook_one, (void *)(intptr_t)c) != 0)
+            close(c);
+        else
+            pthread_detach(t);
+    }
+    close(fd);
+    return 0;
+}
+
+/* --- command line ------------------------------------------------------- */
+
+static int
+port_of_url(const char *url, int def)
+{
+    const char *p = url ? strstr(url, "://") : NULL;
+    const char *colon;
+
+    if (p == NULL)
+        return def;
+    p += 3;
+    colon = strchr(p, ':');
+    if (colon == NULL || (strchr(p, '/') && colon > strchr(p, '/')))
+        return def;
+    return atoi(colon + 1);
+}
+
+static int
+usage(void)
+{
+    fprintf(stderr,
+            "usage: klasgw [-c FILE] sim hsa|lv|pharmacy [--port N] "
+            "[--fixture FILE]\n"
+            "         [--fail down|slow|fault|fault200|drop] [--fail-count N]"
+            " [--slow-ms MS]\n"
+            "         [--gateway URL] [--client MATCH] "
+            "[--then registered[,supplement|,Bev|,Avs|,Avi]]\n"
+            "       klasgw [-c FILE] sim lv --call registered|supplement|"
+            "Bev|Avs|Avi --refnr N\n"
+            "         [--patient ID] [--gateway URL] [--client MATCH]\n");
+    return 2;
+}
+
+int
+gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
+{
+    const char *fixture = NULL, *client = "serial:SE2021004078-LISY";
+    const char *call = NULL;
+    struct callback once;
+    char headers[160];
+    struct sigaction sa;
+    int port = -1, rc;
+
+    if (argc < 2)
+        return usage();
+    sim.cfg = cfg;
+    if (strcmp(argv[1], "hsa") == 0)
+        sim.kind = SIM_HSA;
+    else if (strcmp(argv[1], "lv") == 0)
+        sim.kind = SIM_LV;
+    else if (strcmp(argv[1], "pharmacy") == 0)
+        sim.kind = SIM_PHARMACY;
+    else
+        return usage();
+    memset(&once, 0, sizeof(once));
+    snprintf(sim.then, sizeof(sim.then), "registered");
+    snprintf(sim.gateway_url, sizeof(sim.gateway_url), "http://%s:%ld",
+             cfg->server_listen, cfg->server_port);
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v == NULL)
+            return usage();
+        i++;
+        if (strcmp(a, "--port") == 0)
+            port = atoi(v);
+        else if (strcmp(a, "--fixture") == 0)
+            fixture = v;
+        else if (strcmp(a, "--fail-count") == 0)
+            sim.fail_count = atol(v);
+        else if (strcmp(a, "--slow-ms") == 0)
+            sim.slow_ms = atol(v);
+        else if (strcmp(a, "--gateway") == 0)
+            snprintf(sim.gateway_url, sizeof(sim.gateway_url), "%s", v);
+        else if (strcmp(a, "--client") == 0)
+            client = v;
+        else if (strcmp(a, "--then") == 0)
+            snprintf(sim.then, sizeof(sim.then), "%s",
+                     strcmp(v, "none") == 0 ? "" : v);
+        else if (strcmp(a, "--delay-ms") == 0)
+            sim.delay_ms = atol(v);
+        else if (strcmp(a, "--call") == 0)
+            call = v;
+        else if (strcmp(a, "--refnr") == 0)
+            snprintf(once.refnr, sizeof(once.refnr), "%s", v);
+        else if (strcmp(a, "--patient") == 0)
+            snprintf(once.patient, sizeof(once.patient), "%s", v);
+        else if (strcmp(a, "--fail") == 0) {
+            if (strcmp(v, "down") == 0)
+                sim.fail = FAIL_DOWN;
+            else if (strcmp(v, "slow") == 0)
+                sim.fail = FAIL_SLOW;
+            else if (strcmp(v, "fault") == 0)
+                sim.fail = FAIL_FAULT;
+            else if (strcmp(v, "fault200") == 0)
+                sim.fail = FAIL_FAULT200;
+            else if (strcmp(v, "drop") == 0)
+                sim.fail = FAIL_DROP;
+            else
+                return usage();
+        } else
+            return usage();
+    }
+    if (port < 0)
+        port = sim.kind == SIM_HSA  ? port_of_url(cfg->hsa_url, 8081)
+               : sim.kind == SIM_LV ? port_of_url(cfg->lv_url, 8082)
+                                    : 8083;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (sim.kind == SIM_HSA) {
+        char path[1024];
+        if (fixture == NULL) {
+            if (gw_config_data_path(cfg, "tests/fixtures/hsa/prescribers.tsv",
+                                    path, sizeof(path)) != GW_OK)
+                return 1;
+            fixture = path;
+            if (load_fixture(fixture) != 0)
+                return 1;
+        } else if (load_fixture(fixture) != 0) {
+            return 1;
+        }
+        return run_soap(port);
+    }
+    if (sim.kind == SIM_LV) {
+        struct gw_soap_pool_opts po;
+        if (gw_http_client_init() != GW_OK)
+            return 1;
+        snprintf(headers, sizeof(headers), "X-Klasgw-Client: %s", client);
+        memset(&po, 0, sizeof(po));
+        po.url = sim.gateway_url;
+        po.timeout_ms = 10000;
+        po.logical_address = "SE2021004078-KLASGW";
+        po.extra_headers = headers;
+        if (gw_soap_pool_new(&po, &sim.gateway) != GW_OK)
+            return 1;
+        if (call != NULL) {
+            /* On command: one call to the gateway, then exit. */
+            if (once.refnr[0] == '\0')
+                return usage();
+            return call_gateway(call, &once);
+        }
+        rc = run_soap(port);
+        gw_soap_pool_free(sim.gateway);
+        return rc;
+    }
+    return run_webhook(port);
+}

@@ -1,0 +1,215 @@
+/*
+ * envelope.c - strict reading of an inbound SOAP envelope.
+ *
+ * Accepted shape (SOAP 1.1 or 1.2, one namespace throughout):
+ *
+ *   Envelope
+ *     Header?            at most one; LogicalAddress (RIV registry ns) at
+ *                        most once; any other header block may be
+ *                        ignored unless it says mustUnderstand
+ *     Body               exactly one element child, nothing else but
+ *                        whitespace
+ *
+ * Anything else (text between elements, a second Body, elements after the
+ * Body, a Body without or with two elements) is refused as GW_EPARSE with
+ * the part named. This module does not look inside the Body: the
+ * interaction's XSD (soap.c) does.
+ */
+#include "soap/envelope.h"
+
+#include <string.h>
+
+#include "fhir/fhir_xml.h"
+
+static int
+in_ns(const xmlNode *n, const char *ns)
+{
+    return n->ns != NULL && n->ns->href != NULL &&
+           strcmp((const char *)n->ns->href, ns) == 0;
+}
+
+static int
+named(const xmlNode *n, const char *ns, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && in_ns(n, ns) &&
+           strcmp((const char *)n->name, name) == 0;
+}
+
+/* Only whitespace, comments and processing instructions between elements. */
+static int
+stray_text(const xmlNode *n)
+{
+    if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+        for (const xmlChar *p = n->content; p && *p; p++)
+            if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+                return 1;
+        return 0;
+    }
+    return n->type != XML_ELEMENT_NODE && n->type != XML_COMMENT_NODE &&
+           n->type != XML_PI_NODE;
+}
+
+static int
+must_understand(const xmlNode *n, const char *envns)
+{
+    xmlChar *v = xmlGetNsProp(n, (const xmlChar *)"mustUnderstand",
+                              (const xmlChar *)envns);
+    int yes = v != NULL && (strcmp((const char *)v, "1") == 0 ||
+                            strcmp((const char *)v, "true") == 0);
+
+    xmlFree(v);
+    return yes;
+}
+
+static gw_rc
+read_header(const xmlNode *h, const char *envns, struct gw_soap_env *env,
+            struct gw_err *err)
+{
+    int seen = 0;
+
+    for (const xmlNode *c = h->children; c != NULL; c = c->next) {
+        if (stray_text(c))
+            return gw_err_set(err, GW_EPARSE, "Header",
+                              "text is not allowed in the SOAP Header");
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (named(c, GW_RIV_REGISTRY_NS, "LogicalAddress")) {
+            xmlChar *v;
+            const char *s, *e;
+            if (seen++)
+                return gw_err_set(err, GW_EPARSE, "Header/LogicalAddress",
+                                  "LogicalAddress is given twice");
+            for (const xmlNode *k = c->children; k; k = k->next)
+                if (k->type == XML_ELEMENT_NODE)
+                    return gw_err_set(err, GW_EPARSE, "Header/LogicalAddress",
+                                      "LogicalAddress must be text");
+            v = xmlNodeGetContent(c);
+            s = v ? (const char *)v : "";
+            while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+                s++;
+            e = s + strlen(s);
+            while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+                             e[-1] == '\n'))
+                e--;
+            if ((size_t)(e - s) >= sizeof(env->logical_address)) {
+                xmlFree(v);
+                return gw_err_set(err, GW_EPARSE, "Header/LogicalAddress",
+                                  "LogicalAddress is longer than %zu "
+                                  "characters",
+                                  sizeof(env->logical_address) - 1);
+            }
+            memcpy(env->logical_address, s, (size_t)(e - s));
+            env->logical_address[e - s] = '\0';
+            xmlFree(v);
+        } else if (must_understand(c, envns)) {
+            return gw_err_set(err, GW_EINVAL, "Header",
+                              "header block '%.60s' is marked "
+                              "mustUnderstand and is not understood",
+                              (const char *)c->name);
+        }
+    }
+    return GW_OK;
+}
+
+gw_rc
+gw_soap_envelope_parse(const char *bytes, size_t len,
+                       const struct gw_fhir_limits *lim,
+                       struct gw_soap_env *out, struct gw_err *err)
+{
+    struct gw_fhir_limits def;
+    xmlDocPtr doc = NULL;
+    xmlNodePtr root, c, body = NULL, elem = NULL;
+    const char *envns;
+    int headers = 0;
+    gw_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    if (lim == NULL) {
+        gw_fhir_limits_default(&def);
+        lim = &def;
+    }
+    rc = gw_fhir_xml_read(bytes, len, lim, &doc, err);
+    if (rc != GW_OK)
+        goto out;
+    root = xmlDocGetRootElement(doc);
+    rc = GW_EPARSE;
+    if (root == NULL) {
+        gw_err_set(err, rc, "Envelope", "no root element");
+        goto out;
+    }
+    if (named(root, GW_SOAP11_NS, "Envelope")) {
+        out->version = GW_SOAP_11;
+        envns = GW_SOAP11_NS;
+    } else if (named(root, GW_SOAP12_NS, "Envelope")) {
+        out->version = GW_SOAP_12;
+        envns = GW_SOAP12_NS;
+    } else {
+        gw_err_set(err, rc, "Envelope",
+                   "not a SOAP 1.1 or 1.2 Envelope (root '%.60s')",
+                   (const char *)root->name);
+        goto out;
+    }
+    for (c = root->children; c != NULL; c = c->next) {
+        if (stray_text(c)) {
+            gw_err_set(err, rc, "Envelope", "text is not allowed here");
+            goto out;
+        }
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (named(c, envns, "Header") && body == NULL && headers == 0) {
+            headers++;
+            rc = read_header(c, envns, out, err);
+            if (rc != GW_OK)
+                goto out;
+            rc = GW_EPARSE;
+        } else if (named(c, envns, "Body") && body == NULL) {
+            body = c;
+        } else {
+            gw_err_set(err, rc, "Envelope",
+                       "unexpected element '%.60s' (only Header? Body)",
+                       (const char *)c->name);
+            goto out;
+        }
+    }
+    if (body == NULL) {
+        gw_err_set(err, rc, "Body", "the Envelope has no Body");
+        goto out;
+    }
+    for (c = body->children; c != NULL; c = c->next) {
+        if (stray_text(c)) {
+            gw_err_set(err, rc, "Body", "text is not allowed in the Body");
+            goto out;
+        }
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (elem != NULL) {
+            gw_err_set(err, rc, "Body",
+                       "the Body holds more than one "
+                       "element");
+            goto out;
+        }
+        elem = c;
+    }
+    if (elem == NULL) {
+        gw_err_set(err, rc, "Body", "the Body is empty");
+        goto out;
+    }
+    out->doc = doc;
+    out->body = elem;
+    doc = NULL; /* the caller owns it now */
+    rc = GW_OK;
+out:
+    xmlFreeDoc(doc);
+    if (rc != GW_OK)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+void
+gw_soap_envelope_release(struct gw_soap_env *env)
+{
+    if (env == NULL)
+        return;
+    xmlFreeDoc(env->doc);
+    memset(env, 0, sizeof(*env));
+}

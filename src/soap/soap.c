@@ -1,0 +1,946 @@
+/*
+ * soap.c - inbound RIV-TA SOAP: contract check, mapping to and from FHIR,
+ * and the one pipeline. See soap.h for the flow.
+ *
+ * The interaction table below is the whole contract surface: which
+ * Responder namespace each interaction has, what it does (an event, a
+ * search, a ping) and, for events, which klas-event codes it may carry.
+ * Interactions the gateway calls on others (LV's Register*, HSA) are in
+ * the table so that their WSDLs are served, but POSTs to them are refused.
+ *
+ * What this module does not do: decide anything about a case (pipeline/,
+ * klas/), authenticate (http/ does, before we are called), or log request
+ * content (resultText may hold values the caller sent; only result and
+ * errorId reach the log).
+ *
+ * Invariants: every reply is a well-formed envelope of the caller's SOAP
+ * version (SOAP 1.1 when the envelope could not be read); an answer with
+ * result OK means the pipeline returned GW_OK.
+ */
+#include "soap/soap.h"
+
+#include <libxml/tree.h>
+#include <libxml/xmlschemas.h>
+#include <libxslt/security.h>
+#include <libxslt/transform.h>
+#include <libxslt/xsltutils.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "fhir/fhir_xml.h"
+#include "sched/clock.h"
+#include "soap/envelope.h"
+
+#define GW_SOAP_REPLY_MAX (64u << 20) /* cap on one built reply */
+#define GW_SOAP_TEXT_MAX 4000         /* XSD messages kept in resultText */
+#define REFUSAL_NS "urn:klasgw:refusal"
+
+enum iface_kind { K_EVENT, K_CASES, K_MOTIVATION, K_PING, K_NOT_SERVED };
+
+struct iface {
+    const char *name;
+    const char *ns; /* Responder namespace */
+    enum iface_kind kind;
+    const char *events; /* K_EVENT: " code code " */
+};
+
+#define KLAS_NS(n) "urn:riv:klas:" n "Responder:1"
+static const struct iface ifaces[] = {
+    {"SubmitLicenseMotivation", KLAS_NS("SubmitLicenseMotivation"), K_EVENT,
+     " motivation-submit "},
+    {"SupplementLicenseMotivation", KLAS_NS("SupplementLicenseMotivation"),
+     K_EVENT, " motivation-supplement "},
+    {"CreateLicenseApplication", KLAS_NS("CreateLicenseApplication"), K_EVENT,
+     " application-create application-reapply "},
+    {"ReportCaseRegistered", KLAS_NS("ReportCaseRegistered"), K_EVENT,
+     " application-registered "},
+    {"RequestSupplement", KLAS_NS("RequestSupplement"), K_EVENT,
+     " supplement-request "},
+    {"ReportDecision", KLAS_NS("ReportDecision"), K_EVENT, " decision "},
+    {"GetLicenseCases", KLAS_NS("GetLicenseCases"), K_CASES, NULL},
+    {"GetLicenseMotivation", KLAS_NS("GetLicenseMotivation"), K_MOTIVATION,
+     NULL},
+    {"PingForConfiguration",
+     "urn:riv:itintegration:monitoring:PingForConfigurationResponder:1", K_PING,
+     NULL},
+    {"RegisterLicenseApplication", KLAS_NS("RegisterLicenseApplication"),
+     K_NOT_SERVED, NULL},
+    {"RegisterLicenseSupplement", KLAS_NS("RegisterLicenseSupplement"),
+     K_NOT_SERVED, NULL},
+    {"GetCredentialsForPersonIncludingProtectedPerson",
+     "urn:riv:klas:hsa:GetCredentialsForPersonIncludingProtectedPersonResponder"
+     ":1",
+     K_NOT_SERVED, NULL},
+};
+#define NIFACES (sizeof(ifaces) / sizeof(ifaces[0]))
+
+struct gw_soap {
+    struct gw_soap_opts o;
+    char *wsdl_dir;
+    xmlSchemaPtr schema[NIFACES];
+    xsltStylesheetPtr to_fhir, to_soap;
+    xsltSecurityPrefsPtr sec;
+};
+
+/* --- set-up ------------------------------------------------------------ */
+
+static void
+quiet(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+static xsltStylesheetPtr
+load_xslt(const char *dir, const char *name, struct gw_err *err)
+{
+    char path[1024];
+    xmlDocPtr doc;
+    xsltStylesheetPtr ss;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
+    if (doc == NULL) {
+        gw_err_set(err, GW_ECONFIG, NULL, "cannot read stylesheet %s", path);
+        return NULL;
+    }
+    ss = xsltParseStylesheetDoc(doc);
+    if (ss == NULL) {
+        xmlFreeDoc(doc);
+        gw_err_set(err, GW_ECONFIG, NULL, "cannot compile stylesheet %s", path);
+    }
+    return ss;
+}
+
+static xmlSchemaPtr
+load_schema(const char *dir, const char *name, struct gw_err *err)
+{
+    char path[1024];
+    xmlSchemaParserCtxtPtr pc;
+    xmlSchemaPtr s = NULL;
+
+    snprintf(path, sizeof(path), "%s/%sResponder_1.0.xsd", dir, name);
+    pc = xmlSchemaNewParserCtxt(path);
+    if (pc != NULL) {
+        xmlSchemaSetParserErrors(pc, quiet, quiet, NULL);
+        s = xmlSchemaParse(pc);
+        xmlSchemaFreeParserCtxt(pc);
+    }
+    if (s == NULL)
+        gw_err_set(err, GW_ECONFIG, NULL, "cannot compile schema %s", path);
+    return s;
+}
+
+gw_rc
+gw_soap_new(const struct gw_soap_opts *o, struct gw_soap **out,
+            struct gw_err *err)
+{
+    struct gw_soap *s = calloc(1, sizeof(*s));
+
+    *out = NULL;
+    if (s == NULL)
+        return GW_ENOMEM;
+    s->o = *o;
+    s->wsdl_dir = strdup(o->wsdl_dir);
+    s->sec = xsltNewSecurityPrefs();
+    if (s->wsdl_dir == NULL || s->sec == NULL) {
+        gw_soap_free(s);
+        return GW_ENOMEM;
+    }
+    xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_READ_FILE, xsltSecurityForbid);
+    xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_WRITE_FILE, xsltSecurityForbid);
+    xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_CREATE_DIRECTORY,
+                         xsltSecurityForbid);
+    xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_READ_NETWORK, xsltSecurityForbid);
+    xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_WRITE_NETWORK,
+                         xsltSecurityForbid);
+    for (size_t i = 0; i < NIFACES; i++) {
+        if (ifaces[i].kind == K_NOT_SERVED)
+            continue;
+        s->schema[i] = load_schema(o->wsdl_dir, ifaces[i].name, err);
+        if (s->schema[i] == NULL) {
+            gw_soap_free(s);
+            return GW_ECONFIG;
+        }
+    }
+    s->to_fhir = load_xslt(o->xslt_dir, "soap-to-fhir-message.xsl", err);
+    s->to_soap = s->to_fhir
+                     ? load_xslt(o->xslt_dir, "fhir-to-soap-answer.xsl", err)
+                     : NULL;
+    if (s->to_soap == NULL) {
+        gw_soap_free(s);
+        return GW_ECONFIG;
+    }
+    *out = s;
+    return GW_OK;
+}
+
+void
+gw_soap_free(struct gw_soap *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < NIFACES; i++)
+        if (s->schema[i] != NULL)
+            xmlSchemaFree(s->schema[i]);
+    if (s->to_fhir)
+        xsltFreeStylesheet(s->to_fhir);
+    if (s->to_soap)
+        xsltFreeStylesheet(s->to_soap);
+    if (s->sec)
+        xsltFreeSecurityPrefs(s->sec);
+    free(s->wsdl_dir);
+    free(s);
+}
+
+void
+gw_soap_reply_release(struct gw_soap_reply *r)
+{
+    if (r == NULL)
+        return;
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
+}
+
+/* --- building replies ------------------------------------------------- */
+
+static const char *
+env_ns(enum gw_soap_version v)
+{
+    return v == GW_SOAP_12 ? GW_SOAP12_NS : GW_SOAP11_NS;
+}
+
+static const char *
+env_ctype(enum gw_soap_version v)
+{
+    return v == GW_SOAP_12 ? "application/soap+xml; charset=utf-8"
+                           : "text/xml; charset=utf-8";
+}
+
+static gw_rc
+esc(struct gw_buf *b, const char *s)
+{
+    gw_rc rc = GW_OK;
+
+    for (; rc == GW_OK && *s; s++) {
+        switch (*s) {
+        case '<':
+            rc = gw_buf_append_str(b, "&lt;");
+            break;
+        case '>':
+            rc = gw_buf_append_str(b, "&gt;");
+            break;
+        case '&':
+            rc = gw_buf_append_str(b, "&amp;");
+            break;
+        case '"':
+            rc = gw_buf_append_str(b, "&quot;");
+            break;
+        default:
+            /* Control characters are not allowed in XML 1.0. */
+            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' &&
+                *s != '\r')
+                rc = gw_buf_append(b, " ", 1);
+            else
+                rc = gw_buf_append(b, s, 1);
+        }
+    }
+    return rc;
+}
+
+static void
+set_body(struct gw_soap_reply *out, struct gw_buf *b)
+{
+    size_t n = 0;
+
+    out->body = gw_buf_take(b, &n);
+    out->len = out->body ? n : 0;
+}
+
+/* A SOAP fault: sender = the request was at fault (Client / Sender). */
+static void
+fault(struct gw_soap_reply *out, enum gw_soap_version v, int http, int sender,
+      const char *error_id, const char *text)
+{
+    struct gw_buf b;
+    const char *ns = env_ns(v);
+    gw_rc rc;
+
+    gw_buf_init(&b, GW_SOAP_REPLY_MAX);
+    rc = gw_buf_appendf(&b,
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+                        "<soap:Envelope xmlns:soap=\"%s\"><soap:Body>"
+                        "<soap:Fault>",
+                        ns);
+    if (rc == GW_OK && v == GW_SOAP_12)
+        rc = gw_buf_appendf(&b,
+                            "<soap:Code><soap:Value>soap:%s</soap:Value>"
+                            "</soap:Code><soap:Reason><soap:Text "
+                            "xml:lang=\"en\">",
+                            sender ? "Sender" : "Receiver");
+    else if (rc == GW_OK)
+        rc = gw_buf_appendf(&b, "<faultcode>soap:%s</faultcode><faultstring>",
+                            sender ? "Client" : "Server");
+    if (rc == GW_OK && error_id && *error_id) {
+        rc = esc(&b, error_id);
+        if (rc == GW_OK)
+            rc = gw_buf_append_str(&b, ": ");
+    }
+    if (rc == GW_OK)
+        rc = esc(&b, text);
+    if (rc == GW_OK)
+        rc =
+            gw_buf_append_str(&b, v == GW_SOAP_12 ? "</soap:Text></soap:Reason>"
+                                                  : "</faultstring>");
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(&b, "</soap:Fault></soap:Body>"
+                                   "</soap:Envelope>");
+    out->status = http;
+    out->content_type = env_ctype(v);
+    snprintf(out->result, sizeof(out->result), "FAULT");
+    snprintf(out->error_id, sizeof(out->error_id), "%s",
+             error_id ? error_id : "");
+    if (rc == GW_OK)
+        set_body(out, &b);
+    gw_buf_release(&b);
+}
+
+/* Wraps the answer element (root of ans) in an envelope. */
+static gw_rc
+wrap(struct gw_soap_reply *out, enum gw_soap_version v, xmlDocPtr ans)
+{
+    xmlBufferPtr xb = xmlBufferCreate();
+    struct gw_buf b;
+    gw_rc rc;
+
+    if (xb == NULL)
+        return GW_ENOMEM;
+    if (xmlNodeDump(xb, ans, xmlDocGetRootElement(ans), 0, 0) < 0) {
+        xmlBufferFree(xb);
+        return GW_EINTERNAL;
+    }
+    gw_buf_init(&b, GW_SOAP_REPLY_MAX);
+    rc = gw_buf_appendf(&b,
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+                        "<soap:Envelope xmlns:soap=\"%s\"><soap:Header/>"
+                        "<soap:Body>",
+                        env_ns(v));
+    if (rc == GW_OK)
+        rc = gw_buf_append(&b, (const char *)xmlBufferContent(xb),
+                           (size_t)xmlBufferLength(xb));
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(&b, "</soap:Body></soap:Envelope>");
+    xmlBufferFree(xb);
+    if (rc == GW_OK) {
+        out->status = 200;
+        out->content_type = env_ctype(v);
+        set_body(out, &b);
+    }
+    gw_buf_release(&b);
+    return rc;
+}
+
+static xmlDocPtr
+apply(const struct gw_soap *s, xsltStylesheetPtr ss, xmlDocPtr in,
+      const char **params)
+{
+    xsltTransformContextPtr t = xsltNewTransformContext(ss, in);
+    xmlDocPtr res;
+
+    if (t == NULL)
+        return NULL;
+    xsltSetCtxtSecurityPrefs(s->sec, t);
+    xsltSetGenericErrorFunc(NULL, quiet);
+    res = xsltApplyStylesheetUser(ss, in, params, NULL, NULL, t);
+    if (res != NULL &&
+        (t->state != XSLT_STATE_OK || xmlDocGetRootElement(res) == NULL)) {
+        xmlFreeDoc(res);
+        res = NULL;
+    }
+    xsltFreeTransformContext(t);
+    return res;
+}
+
+/* How many of the first n bytes of s end on a whole UTF-8 character. */
+static size_t
+utf8_cut(const char *s, size_t n)
+{
+    size_t start = n;
+    unsigned char c;
+    size_t need;
+
+    while (start > 0 && ((unsigned char)s[start - 1] & 0xC0) == 0x80)
+        start--;
+    if (start == 0)
+        return 0;
+    c = (unsigned char)s[start - 1];
+    need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return n - (start - 1) >= need ? n : start - 1;
+}
+
+/* An XPath string parameter: quoted with whichever quote it lacks
+ * (values with both kinds are cut at the first double quote), and cut on
+ * a character boundary so that it always fits buf, quotes included. */
+static void
+xparam(char *buf, size_t size, const char *v)
+{
+    int dq = strchr(v, '\'') != NULL;
+    size_t n = dq ? strcspn(v, "\"") : strlen(v);
+
+    if (n > size - 3)
+        n = size - 3;
+    n = utf8_cut(v, n);
+    snprintf(buf, size, "%c%.*s%c", dq ? '"' : '\'', (int)n, v,
+             dq ? '"' : '\'');
+}
+
+/*
+ * The SOAP answer of interaction i, from the FHIR answer doc (may be
+ * NULL): result OK/ERROR with errorId and text, then the interaction's
+ * fields (kind "receipt", "cases", "motivation" or "none").
+ */
+static void
+answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
+       const char *kind, const char *log_id, gw_rc rc, const char *text,
+       xmlDocPtr fhir, struct gw_soap_reply *out)
+{
+    char p_op[96], p_ns[160], p_kind[24], p_code[16], p_err[24], p_log[64];
+    char p_text[GW_SOAP_TEXT_MAX + 1400];
+    const char *params[16];
+    const char *error_id = gw_rc_riv_error_id(rc);
+    xmlDocPtr empty = NULL, res;
+    int n = 0;
+
+    xparam(p_op, sizeof(p_op), i->name);
+    xparam(p_ns, sizeof(p_ns), i->ns);
+    xparam(p_kind, sizeof(p_kind), kind);
+    xparam(p_code, sizeof(p_code), rc == GW_OK ? "OK" : "ERROR");
+    xparam(p_err, sizeof(p_err), error_id);
+    xparam(p_log, sizeof(p_log), log_id ? log_id : "");
+    xparam(p_text, sizeof(p_text), text ? text : "");
+    params[n++] = "op", params[n++] = p_op;
+    params[n++] = "ns", params[n++] = p_ns;
+    params[n++] = "kind", params[n++] = p_kind;
+    params[n++] = "result-code", params[n++] = p_code;
+    params[n++] = "error-id", params[n++] = p_err;
+    params[n++] = "log-id", params[n++] = p_log;
+    params[n++] = "text", params[n++] = p_text;
+    params[n] = NULL;
+    if (fhir == NULL) {
+        empty = xmlNewDoc((const xmlChar *)"1.0");
+        if (empty != NULL)
+            xmlDocSetRootElement(empty,
+                                 xmlNewNode(NULL, (const xmlChar *)"none"));
+        fhir = empty;
+    }
+    res = fhir ? apply(s, s->to_soap, fhir, params) : NULL;
+    xmlFreeDoc(empty);
+    if (res == NULL || wrap(out, v, res) != GW_OK) {
+        fault(out, v, 500, 0, "TECHNICAL_ERROR",
+              "the answer could not be mapped to SOAP");
+    } else {
+        snprintf(out->result, sizeof(out->result), "%s",
+                 rc == GW_OK ? "OK" : "ERROR");
+        snprintf(out->error_id, sizeof(out->error_id), "%s", error_id);
+    }
+    xmlFreeDoc(res);
+}
+
+/* A refusal found before the pipeline: VALIDATION_ERROR (or the rc's
+ * errorId) naming the field, or a fault for technical errors. */
+static void
+refuse(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
+       const char *log_id, gw_rc rc, const char *field, const char *detail,
+       struct gw_soap_reply *out)
+{
+    char text[GW_SOAP_TEXT_MAX + 1200];
+
+    if (gw_rc_is_retryable(rc) || rc == GW_EINTERNAL || rc == GW_ENOMEM) {
+        fault(out, v, 500, 0, gw_rc_riv_error_id(rc),
+              detail && *detail ? detail : gw_rc_message(rc));
+        return;
+    }
+    snprintf(text, sizeof(text), "%s%s%s / %s%s%s",
+             field && *field ? field : "", field && *field ? ": " : "",
+             gw_rc_message_sv(rc), gw_rc_message(rc),
+             detail && *detail ? ": " : "", detail ? detail : "");
+    answer(s, i, v, "none", log_id, rc, text, NULL, out);
+}
+
+/* --- the request's fields --------------------------------------------- */
+
+static const char *
+child_text(xmlNodePtr parent, const char *name, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (xmlNodePtr c = parent->children; c != NULL; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE &&
+            strcmp((const char *)c->name, name) == 0) {
+            xmlChar *v = xmlNodeGetContent(c);
+            snprintf(buf, size, "%s", v ? (const char *)v : "");
+            xmlFree(v);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+/* Schema errors as "element: message" lines, values of patterns kept
+ * (the caller sent them) but namespaces cut for readability. */
+struct xsd_errors {
+    char text[GW_SOAP_TEXT_MAX];
+    size_t len;
+    int n;
+};
+
+static void
+on_xsd_error(void *ctx, xmlErrorPtr e)
+{
+    struct xsd_errors *x = ctx;
+    char msg[600];
+    size_t o = 0;
+
+    if (e == NULL || e->message == NULL || x->n >= 10)
+        return;
+    /* Drop "{namespace}" from element names; keep pattern counts such as
+     * "{1,80}" (no ':' inside). */
+    for (const char *p = e->message; *p && o < sizeof(msg) - 1; p++) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        if (close != NULL && memchr(p, ':', (size_t)(close - p)) != NULL) {
+            p = close;
+            continue;
+        }
+        if (*p != '\n')
+            msg[o++] = *p;
+    }
+    msg[o] = '\0';
+    if (x->len < sizeof(x->text) - 1) {
+        int w = snprintf(x->text + x->len, sizeof(x->text) - x->len, "%s%s",
+                         x->n ? "; " : "", msg);
+        if (w > 0)
+            x->len += (size_t)w < sizeof(x->text) - x->len
+                          ? (size_t)w
+                          : sizeof(x->text) - x->len - 1;
+    }
+    x->n++;
+}
+
+/* The body element as a document of its own (namespaces reconciled). */
+static xmlDocPtr
+body_doc(xmlNodePtr body)
+{
+    xmlDocPtr d = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr copy;
+
+    if (d == NULL)
+        return NULL;
+    copy = xmlDocCopyNode(body, d, 1);
+    if (copy == NULL) {
+        xmlFreeDoc(d);
+        return NULL;
+    }
+    xmlDocSetRootElement(d, copy);
+    xmlReconciliateNs(d, copy);
+    return d;
+}
+
+static int
+has_task(xmlDocPtr d)
+{
+    xmlNodePtr root = xmlDocGetRootElement(d);
+
+    if (root == NULL || strcmp((const char *)root->name, "Bundle") != 0)
+        return 0;
+    for (xmlNodePtr e = root->children; e; e = e->next)
+        for (xmlNodePtr r = e->children; r; r = r->next)
+            if (r->type == XML_ELEMENT_NODE &&
+                strcmp((const char *)r->name, "resource") == 0)
+                for (xmlNodePtr t = r->children; t; t = t->next)
+                    if (t->type == XML_ELEMENT_NODE &&
+                        strcmp((const char *)t->name, "Task") == 0)
+                        return 1;
+    return 0;
+}
+
+/* --- the interactions ------------------------------------------------- */
+
+static void
+from_answer(const struct gw_soap *s, const struct iface *i,
+            enum gw_soap_version v, const char *kind, const char *log_id,
+            struct gw_answer *a, struct gw_soap_reply *out)
+{
+    xmlDocPtr d = a->doc ? gw_fhir_doc_xml(a->doc) : NULL;
+    char text[600];
+
+    if (a->rc != GW_OK && gw_rc_is_retryable(a->rc)) {
+        snprintf(text, sizeof(text), "%s / %s", gw_rc_message_sv(a->rc),
+                 gw_rc_message(a->rc));
+        fault(out, v, 500, 0, gw_rc_riv_error_id(a->rc), text);
+        return;
+    }
+    if (a->rc != GW_OK || a->status >= 400) {
+        gw_rc rc = a->rc != GW_OK ? a->rc : GW_EINTERNAL;
+        if (rc == GW_EINTERNAL || rc == GW_ENOMEM || rc == GW_ESTORE ||
+            rc == GW_EIO) {
+            fault(out, v, 500, 0, "TECHNICAL_ERROR", gw_rc_message(rc));
+            return;
+        }
+        answer(s, i, v, "none", log_id, rc, NULL, d, out);
+        return;
+    }
+    answer(s, i, v, kind, log_id, GW_OK, NULL, d, out);
+}
+
+static void
+do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
+         const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
+{
+    char p_events[96];
+    const char *params[3];
+    xmlDocPtr bundle;
+    xmlNodePtr root;
+    xmlChar *xml = NULL;
+    int xml_len = 0;
+    struct gw_answer a;
+
+    xparam(p_events, sizeof(p_events), i->events);
+    params[0] = "events", params[1] = p_events, params[2] = NULL;
+    bundle = apply(s, s->to_fhir, req, params);
+    if (bundle == NULL) {
+        fault(out, v, 500, 0, "TECHNICAL_ERROR",
+              "the request could not be mapped to FHIR");
+        return;
+    }
+    root = xmlDocGetRootElement(bundle);
+    if (root->ns && strcmp((const char *)root->ns->href, REFUSAL_NS) == 0) {
+        xmlChar *field = xmlGetProp(root, (const xmlChar *)"field");
+        xmlChar *why = xmlNodeGetContent(root);
+        refuse(s, i, v, c->request_id, GW_EVALIDATION,
+               field ? (const char *)field : "", why ? (const char *)why : "",
+               out);
+        xmlFree(field);
+        xmlFree(why);
+        xmlFreeDoc(bundle);
+        return;
+    }
+    xmlDocDumpMemoryEnc(bundle, &xml, &xml_len, "UTF-8");
+    xmlFreeDoc(bundle);
+    if (xml == NULL) {
+        fault(out, v, 500, 0, "TECHNICAL_ERROR", "out of memory");
+        return;
+    }
+    memset(&a, 0, sizeof(a));
+    gw_pipeline_process(s->o.pipeline, c, (const char *)xml, (size_t)xml_len, 0,
+                        &a);
+    xmlFree(xml);
+    from_answer(s, i, v, "receipt", c->request_id, &a, out);
+    gw_answer_release(&a);
+}
+
+static int
+parse_day(const char *s, int64_t *ms)
+{
+    return s != NULL && *s && gw_clock_parse(s, ms) == GW_OK;
+}
+
+static void
+do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
+         const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
+{
+    xmlNodePtr root = xmlDocGetRootElement(req);
+    char refnr[16], lt[8], drug[200], from[40], to[40], hits[8];
+    char statuses[64] = "";
+    struct gw_task_search q;
+    struct gw_answer a;
+
+    if (c->who->role != GW_CLIENT_EHR) {
+        refuse(s, i, v, c->request_id, GW_EFORBIDDEN, NULL,
+               "GetLicenseCases is for EHR systems", out);
+        return;
+    }
+    memset(&q, 0, sizeof(q));
+    q.identifier = child_text(root, "referenceNumber", refnr, sizeof(refnr));
+    q.licence_type = child_text(root, "licenceType", lt, sizeof(lt));
+    q.drug = child_text(root, "drug", drug, sizeof(drug));
+    for (xmlNodePtr n = root->children; n; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE &&
+            strcmp((const char *)n->name, "caseStatus") == 0) {
+            xmlChar *st = xmlNodeGetContent(n);
+            size_t l = strlen(statuses);
+            /* The XSD bounds these to 8 codes of at most 3 letters. */
+            snprintf(statuses + l, sizeof(statuses) - l, "%s%s", l ? "," : "",
+                     st ? (const char *)st : "");
+            xmlFree(st);
+        }
+    }
+    q.statuses = statuses[0] ? statuses : NULL;
+    if (parse_day(child_text(root, "changedFrom", from, sizeof(from)),
+                  &q.changed_from_ms) == 0)
+        q.changed_from_ms = 0;
+    if (parse_day(child_text(root, "changedTo", to, sizeof(to)),
+                  &q.changed_to_ms))
+        q.changed_to_ms += 86400000 - 1; /* the whole day */
+    else
+        q.changed_to_ms = 0;
+    if (child_text(root, "maxHits", hits, sizeof(hits)) != NULL)
+        q.count = atoi(hits);
+    memset(&a, 0, sizeof(a));
+    gw_pipeline_search(s->o.pipeline, c, &q, &a);
+    from_answer(s, i, v, "cases", c->request_id, &a, out);
+    gw_answer_release(&a);
+}
+
+static void
+do_motivation(const struct gw_soap *s, const struct iface *i,
+              enum gw_soap_version v, const struct gw_call *c, xmlDocPtr req,
+              struct gw_soap_reply *out)
+{
+    xmlNodePtr root = xmlDocGetRootElement(req);
+    char refnr[16], pid[16];
+    struct gw_task_search q;
+    struct gw_answer a;
+
+    if (c->who->role != GW_CLIENT_PHARMACY) {
+        refuse(s, i, v, c->request_id, GW_EFORBIDDEN, NULL,
+               "GetLicenseMotivation is for pharmacy systems", out);
+        return;
+    }
+    memset(&q, 0, sizeof(q));
+    q.identifier = child_text(root, "referenceNumber", refnr, sizeof(refnr));
+    q.patient = child_text(root, "patientId", pid, sizeof(pid));
+    q.include = 1;
+    memset(&a, 0, sizeof(a));
+    gw_pipeline_search(s->o.pipeline, c, &q, &a);
+    if (a.rc == GW_OK && a.status < 400 &&
+        (a.doc == NULL || !has_task(gw_fhir_doc_xml(a.doc))))
+        refuse(s, i, v, c->request_id, GW_ENOTFOUND,
+               "referenceNumber, patientId",
+               "no case matches the reference number and patient id", out);
+    else
+        from_answer(s, i, v, "motivation", c->request_id, &a, out);
+    gw_answer_release(&a);
+}
+
+static void
+do_ping(enum gw_soap_version v, struct gw_soap_reply *out)
+{
+    struct gw_buf b;
+    char now[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gw_rc rc;
+
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof(now), "%Y%m%d%H%M%S", &tm);
+    gw_buf_init(&b, 4096);
+    rc = gw_buf_appendf(
+        &b,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+        "<soap:Envelope xmlns:soap=\"%s\"><soap:Header/><soap:Body>"
+        "<PingForConfigurationResponse xmlns=\"urn:riv:itintegration:"
+        "monitoring:PingForConfigurationResponder:1\"><version>%s</version>"
+        "<pingDateTime>%s</pingDateTime><configuration><name>service</name>"
+        "<value>klasgw</value></configuration>"
+        "</PingForConfigurationResponse></soap:Body></soap:Envelope>",
+        env_ns(v), GW_VERSION, now);
+    if (rc == GW_OK) {
+        out->status = 200;
+        out->content_type = env_ctype(v);
+        snprintf(out->result, sizeof(out->result), "OK");
+        set_body(out, &b);
+    }
+    gw_buf_release(&b);
+}
+
+static const struct iface *
+find_iface(const char *name, size_t *idx)
+{
+    for (size_t i = 0; name != NULL && i < NIFACES; i++)
+        if (strcmp(ifaces[i].name, name) == 0) {
+            if (idx)
+                *idx = i;
+            return &ifaces[i];
+        }
+    return NULL;
+}
+
+void
+gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
+               const char *interaction, const char *content_type,
+               const char *body, size_t len, struct gw_soap_reply *out)
+{
+    enum gw_soap_version v = GW_SOAP_11;
+    const struct iface *i;
+    struct gw_soap_env env;
+    struct gw_err err;
+    xmlDocPtr req = NULL;
+    xmlSchemaValidCtxtPtr vc = NULL;
+    struct xsd_errors *xe = NULL;
+    size_t idx = 0;
+    char text[600];
+    gw_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(&env, 0, sizeof(env));
+    gw_err_clear(&err);
+    if (content_type != NULL &&
+        strncasecmp(content_type, "application/soap+xml", 20) == 0)
+        v = GW_SOAP_12;
+    i = find_iface(interaction, &idx);
+    if (i == NULL) {
+        fault(out, v, 404, 1, "APPLICATION_ERROR",
+              "no such interaction at this address");
+        goto out;
+    }
+    if (i->kind == K_NOT_SERVED) {
+        fault(out, v, 404, 1, "APPLICATION_ERROR",
+              "this interaction is served by LV or HSA, not by the gateway");
+        goto out;
+    }
+    rc = gw_soap_envelope_parse(body, len, &s->o.limits, &env, &err);
+    if (rc != GW_OK) {
+        snprintf(text, sizeof(text), "%s: %s", err.path[0] ? err.path : "",
+                 err.detail[0] ? err.detail : gw_rc_message(rc));
+        fault(out, v, 500, 1,
+              rc == GW_ETOOLARGE ? "VALIDATION_ERROR" : "VALIDATION_ERROR",
+              text);
+        goto out;
+    }
+    v = env.version;
+    if (!env.body->ns || strcmp((const char *)env.body->ns->href, i->ns) != 0 ||
+        strcmp((const char *)env.body->name, i->name) != 0) {
+        snprintf(text, sizeof(text), "expected {%s}%s, got '%.60s'", i->ns,
+                 i->name, (const char *)env.body->name);
+        refuse(s, i, v, c->request_id, GW_EVALIDATION, "Body", text, out);
+        goto out;
+    }
+    if (env.logical_address[0] == '\0') {
+        refuse(s, i, v, c->request_id, GW_EVALIDATION, "Header/LogicalAddress",
+               "the RIV-TA LogicalAddress header is required", out);
+        goto out;
+    }
+    req = body_doc(env.body);
+    xe = calloc(1, sizeof(*xe));
+    vc = s->schema[idx] ? xmlSchemaNewValidCtxt(s->schema[idx]) : NULL;
+    if (req == NULL || xe == NULL || vc == NULL) {
+        fault(out, v, 500, 0, "TECHNICAL_ERROR", "out of memory");
+        goto out;
+    }
+    xmlSchemaSetValidStructuredErrors(vc, on_xsd_error, xe);
+    if (xmlSchemaValidateDoc(vc, req) != 0) {
+        refuse(s, i, v, c->request_id, GW_EVALIDATION, NULL,
+               xe->n ? xe->text : "the request does not match its schema", out);
+        goto out;
+    }
+    switch (i->kind) {
+    case K_EVENT:
+        do_event(s, i, v, c, req, out);
+        break;
+    case K_CASES:
+        do_cases(s, i, v, c, req, out);
+        break;
+    case K_MOTIVATION:
+        do_motivation(s, i, v, c, req, out);
+        break;
+    case K_PING:
+        do_ping(v, out);
+        break;
+    case K_NOT_SERVED:
+        break;
+    }
+out:
+    if (vc != NULL)
+        xmlSchemaFreeValidCtxt(vc);
+    free(xe);
+    xmlFreeDoc(req);
+    gw_soap_envelope_release(&env);
+    if (out->body == NULL && out->status == 0) {
+        out->status = 500;
+        out->content_type = "text/plain";
+        snprintf(out->result, sizeof(out->result), "FAULT");
+    }
+}
+
+/* --- contracts -------------------------------------------------------- */
+
+static int
+safe_name(const char *n)
+{
+    size_t l = strlen(n);
+
+    if (l == 0 || l > 120 || n[0] == '.')
+        return 0;
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+              (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+            return 0;
+    return strstr(n, "..") == NULL;
+}
+
+gw_rc
+gw_soap_contract(struct gw_soap *s, const char *name, int wsdl,
+                 const char *base, struct gw_soap_reply *out)
+{
+    static const char placeholder[] = "http://localhost/soap/";
+    char path[1024];
+    struct gw_buf b;
+    FILE *f = NULL;
+    char *text = NULL;
+    long n;
+    gw_rc rc = GW_ENOTFOUND;
+
+    memset(out, 0, sizeof(*out));
+    if (name == NULL || !safe_name(name))
+        return GW_ENOTFOUND;
+    if (wsdl) {
+        if (find_iface(name, NULL) == NULL)
+            return GW_ENOTFOUND;
+        snprintf(path, sizeof(path), "%s/%sInteraction_1.0_RIVTABP21.wsdl",
+                 s->wsdl_dir, name);
+    } else {
+        size_t l = strlen(name);
+        if (l < 5 || strcmp(name + l - 4, ".xsd") != 0)
+            return GW_ENOTFOUND;
+        snprintf(path, sizeof(path), "%s/%s", s->wsdl_dir, name);
+    }
+    f = fopen(path, "rb");
+    if (f == NULL)
+        return GW_ENOTFOUND;
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20) ||
+        fseek(f, 0, SEEK_SET) != 0 || (text = malloc((size_t)n + 1)) == NULL ||
+        fread(text, 1, (size_t)n, f) != (size_t)n) {
+        rc = GW_EIO;
+        goto out;
+    }
+    text[n] = '\0';
+    gw_buf_init(&b, 2u << 20);
+    rc = GW_OK;
+    for (const char *p = text; rc == GW_OK && *p;) {
+        const char *hit = wsdl ? strstr(p, placeholder) : NULL;
+        if (hit == NULL) {
+            rc = gw_buf_append_str(&b, p);
+            break;
+        }
+        rc = gw_buf_append(&b, p, (size_t)(hit - p));
+        if (rc == GW_OK)
+            rc = gw_buf_appendf(&b, "%s/soap/", base);
+        p = hit + sizeof(placeholder) - 1;
+    }
+    if (rc == GW_OK) {
+        out->status = 200;
+        out->content_type = "text/xml; charset=utf-8";
+        snprintf(out->result, sizeof(out->result), "OK");
+        set_body(out, &b);
+    }
+    gw_buf_release(&b);
+out:
+    free(text);
+    if (f != NULL)
+        fclose(f);
+    return rc;
+}

@@ -1,0 +1,73 @@
+/*
+ * soap.h - the RIV-TA SOAP front of the gateway, without HTTP: one call
+ * turns an inbound request to /soap/<Interaction> into the bytes to send
+ * back, through the same pipeline calls as REST.
+ *
+ *   envelope (envelope.c) -> LogicalAddress -> Responder XSD (wsdl/)
+ *     -> xslt/soap-to-fhir-message.xsl -> gw_pipeline_process
+ *        (or gw_pipeline_search for GetLicenseCases, GetLicenseMotivation)
+ *     -> xslt/fhir-to-soap-answer.xsl -> envelope of the caller's version
+ *
+ * Logical refusals (validation, authorization, case state) are answered
+ * with HTTP 200 and result ERROR + errorId + resultText naming the fields;
+ * technical failures (TECHNICAL_ERROR, a broken envelope, a peer down) as
+ * a SOAP fault with HTTP 500. Nothing is stored unless the pipeline says
+ * GW_OK.
+ *
+ * Schemas and stylesheets are compiled once by gw_soap_new and shared
+ * read-only by all request threads; gw_soap_handle is thread-safe.
+ */
+#ifndef GW_SOAP_SOAP_H
+#define GW_SOAP_SOAP_H
+
+#include <stddef.h>
+
+#include "core/err.h"
+#include "fhir/fhir.h"
+#include "pipeline/pipeline.h"
+
+struct gw_soap;
+
+struct gw_soap_opts {
+    const char *wsdl_dir; /* wsdl/: WSDLs and Responder XSDs */
+    const char *xslt_dir; /* xslt/ */
+    struct gw_pipeline *pipeline;
+    struct gw_fhir_limits limits;
+};
+
+gw_rc gw_soap_new(const struct gw_soap_opts *o, struct gw_soap **out,
+                  struct gw_err *err) GW_WARN_UNUSED;
+void gw_soap_free(struct gw_soap *s);
+
+/* What to send back: status, Content-Type (static string) and body
+ * (malloc'd; the caller frees it or hands it to the HTTP layer). */
+struct gw_soap_reply {
+    int status;
+    const char *content_type;
+    char *body;
+    size_t len;
+    /* For the request log line: no personal data. */
+    char result[8];    /* OK, ERROR, FAULT */
+    char error_id[24]; /* errorId or "" */
+};
+void gw_soap_reply_release(struct gw_soap_reply *r);
+
+/*
+ * One POST to /soap/<interaction>. content_type may be NULL. Always fills
+ * *out (a fault at worst; body NULL only when out of memory).
+ */
+void gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
+                    const char *interaction, const char *content_type,
+                    const char *body, size_t len, struct gw_soap_reply *out);
+
+/*
+ * GET /soap/<interaction>?wsdl (wsdl = 1) or GET /soap/<file>.xsd
+ * (wsdl = 0, name is the file name): the contract file, with the WSDL's
+ * endpoint addresses rewritten to base ("http://host:port"). GW_ENOTFOUND
+ * for an unknown name.
+ */
+gw_rc gw_soap_contract(struct gw_soap *s, const char *name, int wsdl,
+                       const char *base,
+                       struct gw_soap_reply *out) GW_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,317 @@
+/*
+ * licence.c - reads for the pharmacy's work at dispensing and for the
+ * searches of products and pharmacies, plus the prescriber's consent.
+ *
+ * gw_store_licences finds the candidates (granted, valid on the day, the
+ * product) or one licence by referensnummer; whether one covers a given
+ * patient or unit is the domain's decision (klas/licence.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+static const char SQL_LICENCES[] =
+    "SELECT c.refnr, c.licence_type, c.beredskap, coalesce(l.valid_from,''), "
+    "coalesce(l.valid_to,''), coalesce(l.total_amount, 0), "
+    "coalesce(l.amount_unit, ''), (SELECT coalesce(sum(d.amount), 0) FROM "
+    "dispensings d WHERE d.case_id = c.id), coalesce(l.general_level, ''), "
+    "coalesce(c.patient_id, ''), coalesce(c.clinic_hsa, ''), "
+    "coalesce(c.hospital_hsa, ''), c.status "
+    "FROM cases c JOIN licences l ON l.case_id = c.id "
+    "WHERE c.purged_ms IS NULL AND ("
+    /* by referensnummer, whatever its state */
+    " (?1 IS NOT NULL AND c.refnr = ?1) OR"
+    /* granted for the product and valid on the day */
+    " (?1 IS NULL AND c.status = 'Bev' AND l.valid_from <= ?2 AND"
+    "  l.valid_to >= ?2 AND (l.nplid = ?3 OR lower(l.product_name) ="
+    "  lower(?3)))) "
+    "ORDER BY c.licence_type = 'EH' DESC, c.beredskap, l.valid_to DESC "
+    "LIMIT 200";
+
+gw_rc
+gw_store_licences(struct gw_store *st, const char *refnr, const char *day,
+                  const char *product, struct gw_licence_hit **out, size_t *n)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_LICENCES);
+    struct gw_licence_hit *hits = NULL;
+    size_t len = 0;
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL)
+        goto out;
+    gw_bind_text(s, 1, refnr);
+    gw_bind_text(s, 2, day);
+    gw_bind_text(s, 3, product);
+    hits = calloc(200, sizeof(*hits));
+    if (hits == NULL) {
+        rc = GW_ENOMEM;
+        goto out;
+    }
+    while ((src = sqlite3_step(s)) == SQLITE_ROW && len < 200) {
+        struct gw_licence_hit *hit = &hits[len++];
+#define COPY(field, i)                                                        \
+    snprintf(hit->field, sizeof(hit->field), "%s",                            \
+             (const char *)sqlite3_column_text(s, i))
+        COPY(refnr, 0);
+        COPY(licence_type, 1);
+        hit->beredskap = sqlite3_column_int(s, 2);
+        COPY(valid_from, 3);
+        COPY(valid_to, 4);
+        hit->total_amount = sqlite3_column_double(s, 5);
+        COPY(amount_unit, 6);
+        hit->dispensed = sqlite3_column_double(s, 7);
+        COPY(general_level, 8);
+        COPY(patient_id, 9);
+        COPY(clinic_hsa, 10);
+        COPY(hospital_hsa, 11);
+        COPY(status, 12);
+#undef COPY
+    }
+    if (src != SQLITE_DONE && src != SQLITE_ROW) {
+        rc = gw_store_rc(c->db, src, "licences");
+        goto out;
+    }
+    *out = hits;
+    *n = len;
+    hits = NULL;
+    rc = GW_OK;
+out:
+    if (s != NULL)
+        sqlite3_reset(s);
+    gw_store_reader_give(st, c);
+    free(hits);
+    return rc;
+}
+
+gw_rc
+gw_store_consent_get(struct gw_store *st, const char *hsa,
+                     struct gw_consent *out)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(
+        c, "SELECT coalesce(consented_ms, 0), coalesce(last_applied_ms, 0), "
+           "coalesce(last_active_ms, 0) FROM prescribers WHERE hsa = ?");
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    memset(out, 0, sizeof(*out));
+    if (s != NULL) {
+        gw_bind_text(s, 1, hsa);
+        src = sqlite3_step(s);
+        if (src == SQLITE_ROW) {
+            out->known = 1;
+            out->consented_ms = sqlite3_column_int64(s, 0);
+            out->last_applied_ms = sqlite3_column_int64(s, 1);
+            out->last_active_ms = sqlite3_column_int64(s, 2);
+            rc = GW_OK;
+        } else {
+            rc = src == SQLITE_DONE ? GW_OK
+                                    : gw_store_rc(c->db, src, "consent_get");
+        }
+        sqlite3_reset(s);
+    }
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
+gw_rc
+gw_store_consent_renew(struct gw_store *st, const char *hsa, int64_t now_ms)
+{
+    sqlite3_stmt *s;
+    gw_rc rc;
+
+    pthread_mutex_lock(&st->mmu);
+    s = gw_store_stmt(&st->m,
+                      "INSERT INTO prescribers (hsa, consented_ms) VALUES (?1,"
+                      " ?2) ON CONFLICT (hsa) DO UPDATE SET consented_ms = ?2");
+    if (s == NULL) {
+        pthread_mutex_unlock(&st->mmu);
+        return GW_ESTORE;
+    }
+    gw_bind_text(s, 1, hsa);
+    sqlite3_bind_int64(s, 2, now_ms);
+    rc = gw_store_rc(st->m.db, sqlite3_step(s), "consent_renew");
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->mmu);
+    return rc;
+}
+
+/* --- Sök produkt, Sök apotek ------------------------------------------ */
+
+static void
+col(sqlite3_stmt *s, int i, char *buf, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    snprintf(buf, size, "%s", t ? (const char *)t : "");
+}
+
+gw_rc
+gw_store_product_search(struct gw_store *st, const struct gw_product *q,
+                        struct gw_product **out, size_t *n)
+{
+    struct conn *c = gw_store_reader_take(st);
+    /* Every given field narrows (AND); each matches a part of the value,
+     * case-insensitively (LIKE with escaped wildcards). */
+    sqlite3_stmt *s = gw_store_stmt(
+        c, "SELECT name, coalesce(substances,''), coalesce(holder,''), "
+           "coalesce(country,''), coalesce(nplid,''), coalesce(form,''), "
+           "coalesce(strength,''), coalesce(atc,'') FROM products WHERE "
+           "(?1 = '' OR name LIKE '%' || ?1 || '%' ESCAPE '\\') AND "
+           "(?2 = '' OR substances LIKE '%' || ?2 || '%' ESCAPE '\\') AND "
+           "(?3 = '' OR holder LIKE '%' || ?3 || '%' ESCAPE '\\') AND "
+           "(?4 = '' OR country LIKE '%' || ?4 || '%' ESCAPE '\\') AND "
+           "(?5 = '' OR nplid LIKE ?5 || '%' ESCAPE '\\') AND "
+           "(?6 = '' OR form LIKE '%' || ?6 || '%' ESCAPE '\\') AND "
+           "(?7 = '' OR atc LIKE ?7 || '%' ESCAPE '\\') "
+           "ORDER BY name, strength LIMIT 120");
+    const char *f[7] = {q->name, q->substances, q->holder, q->country,
+                        q->nplid, q->form, q->atc};
+    struct gw_product *rows = NULL;
+    size_t len = 0;
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL)
+        goto out;
+    for (int i = 0; i < 7; i++) {
+        char esc[2 * sizeof(q->name)];
+        size_t o = 0;
+        for (const char *p = f[i]; *p && o + 2 < sizeof(esc); p++) {
+            if (*p == '%' || *p == '_' || *p == '\\')
+                esc[o++] = '\\';
+            esc[o++] = *p;
+        }
+        esc[o] = '\0';
+        sqlite3_bind_text(s, i + 1, esc, -1, SQLITE_TRANSIENT);
+    }
+    rows = calloc(120, sizeof(*rows));
+    if (rows == NULL) {
+        rc = GW_ENOMEM;
+        goto out;
+    }
+    while ((src = sqlite3_step(s)) == SQLITE_ROW && len < 120) {
+        struct gw_product *p = &rows[len++];
+        col(s, 0, p->name, sizeof(p->name));
+        col(s, 1, p->substances, sizeof(p->substances));
+        col(s, 2, p->holder, sizeof(p->holder));
+        col(s, 3, p->country, sizeof(p->country));
+        col(s, 4, p->nplid, sizeof(p->nplid));
+        col(s, 5, p->form, sizeof(p->form));
+        col(s, 6, p->strength, sizeof(p->strength));
+        col(s, 7, p->atc, sizeof(p->atc));
+    }
+    if (src != SQLITE_DONE && src != SQLITE_ROW) {
+        rc = gw_store_rc(c->db, src, "product_search");
+        goto out;
+    }
+    *out = rows;
+    *n = len;
+    rows = NULL;
+    rc = GW_OK;
+out:
+    if (s != NULL)
+        sqlite3_reset(s);
+    gw_store_reader_give(st, c);
+    free(rows);
+    return rc;
+}
+
+gw_rc
+gw_store_pharmacy_put(struct gw_store *st, const struct gw_pharmacy *p)
+{
+    sqlite3_stmt *s;
+    gw_rc rc;
+
+    pthread_mutex_lock(&st->mmu);
+    s = gw_store_stmt(
+        &st->m, "INSERT INTO pharmacies (gln, name, actor, address, city, "
+                "connected) VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT (gln) "
+                "DO UPDATE SET name = ?2, actor = coalesce(?3, actor), "
+                "address = coalesce(?4, address), city = coalesce(?5, city), "
+                "connected = 1");
+    if (s == NULL) {
+        pthread_mutex_unlock(&st->mmu);
+        return GW_ESTORE;
+    }
+    gw_bind_text(s, 1, p->gln);
+    gw_bind_text(s, 2, p->name);
+    gw_bind_text(s, 3, p->actor[0] ? p->actor : NULL);
+    gw_bind_text(s, 4, p->address[0] ? p->address : NULL);
+    gw_bind_text(s, 5, p->city[0] ? p->city : NULL);
+    rc = gw_store_rc(st->m.db, sqlite3_step(s), "pharmacy_put");
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->mmu);
+    return rc;
+}
+
+gw_rc
+gw_store_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
+                         struct gw_pharmacy **out, size_t *n)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(
+        c, "SELECT gln, name, coalesce(actor,''), coalesce(address,''), "
+           "coalesce(city,'') FROM pharmacies WHERE connected = 1 AND "
+           "(?1 = '' OR name LIKE '%' || ?1 || '%' ESCAPE '\\') AND "
+           "(?2 = '' OR actor LIKE '%' || ?2 || '%' ESCAPE '\\') AND "
+           "(?3 = '' OR address LIKE '%' || ?3 || '%' ESCAPE '\\') AND "
+           "(?4 = '' OR city LIKE '%' || ?4 || '%' ESCAPE '\\') AND "
+           "(?5 = '' OR gln LIKE ?5 || '%' ESCAPE '\\') "
+           "ORDER BY name LIMIT 120");
+    const char *f[5] = {q->name, q->actor, q->address, q->city, q->gln};
+    struct gw_pharmacy *rows = NULL;
+    size_t len = 0;
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL)
+        goto out;
+    for (int i = 0; i < 5; i++) {
+        char esc[512];
+        size_t o = 0;
+        for (const char *p = f[i]; *p && o + 2 < sizeof(esc); p++) {
+            if (*p == '%' || *p == '_' || *p == '\\')
+                esc[o++] = '\\';
+            esc[o++] = *p;
+        }
+        esc[o] = '\0';
+        sqlite3_bind_text(s, i + 1, esc, -1, SQLITE_TRANSIENT);
+    }
+    rows = calloc(120, sizeof(*rows));
+    if (rows == NULL) {
+        rc = GW_ENOMEM;
+        goto out;
+    }
+    while ((src = sqlite3_step(s)) == SQLITE_ROW && len < 120) {
+        struct gw_pharmacy *p = &rows[len++];
+        col(s, 0, p->gln, sizeof(p->gln));
+        col(s, 1, p->name, sizeof(p->name));
+        col(s, 2, p->actor, sizeof(p->actor));
+        col(s, 3, p->address, sizeof(p->address));
+        col(s, 4, p->city, sizeof(p->city));
+    }
+    if (src != SQLITE_DONE && src != SQLITE_ROW) {
+        rc = gw_store_rc(c->db, src, "pharmacy_search");
+        goto out;
+    }
+    *out = rows;
+    *n = len;
+    rows = NULL;
+    rc = GW_OK;
+out:
+    if (s != NULL)
+        sqlite3_reset(s);
+    gw_store_reader_give(st, c);
+    free(rows);
+    return rc;
+}

@@ -1,0 +1,231 @@
+"""Contract test of the gateway's SOAP interactions with python3-zeep.
+
+zeep loads each served WSDL (GET /soap/<Interaction>?wsdl, schemas fetched
+from the gateway as the WSDL imports them) and calls every operation the
+gateway serves, once valid and once invalid; invalid requests must get
+result ERROR / VALIDATION_ERROR with resultText naming the field. zeep
+parses every answer against the same WSDL, so a reply that breaks the
+contract fails here too.
+
+Usage: soap_contract.py BASE_URL SOURCE_DIR
+"""
+import re
+import sys
+
+import lxml.etree as ET
+import requests
+from zeep import Client, Settings
+from zeep.transports import Transport
+
+BASE, SRC = sys.argv[1], sys.argv[2]
+EX = SRC + "/fhir-profiles/examples/valid/"
+HDR = {"LogicalAddress": "SE2321000016-KLAS"}
+EHR, APO, LV = ("serial:SE2321000016-EHR1", "serial:SE7350000000-APO1",
+                "serial:SE2021004078-LISY")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+    else:
+        print("ok:", what)
+
+
+def client(name, who, user=None, soap12=False):
+    s = requests.Session()
+    s.headers["X-Klasgw-Client"] = who
+    if user:
+        s.headers["X-Klasgw-User"] = user
+    c = Client(f"{BASE}/soap/{name}?wsdl", transport=Transport(session=s),
+               settings=Settings(strict=True))
+    if soap12:
+        return c.bind(f"{name}ResponderService", f"{name}ResponderSoap12Port")
+    return c.service
+
+
+def fhir(name, refnr=None, replace=()):
+    text = open(EX + name, encoding="utf-8").read()
+    text = re.sub(r"<\?xml[^>]*\?>", "", text)
+    if refnr:
+        text = text.replace("2026658327", refnr)
+    for a, b in replace:
+        text = text.replace(a, b)
+    return {"_value_1": ET.fromstring(text.encode())}
+
+
+def ok(r):
+    return r.result.resultCode == "OK"
+
+
+def refused(r, field, error_id="VALIDATION_ERROR"):
+    return (r.result.resultCode == "ERROR" and r.result.errorId == error_id
+            and field in (r.result.resultText or ""))
+
+
+def text(r):
+    return f"{r.result.resultCode} {r.result.errorId} {r.result.resultText}"
+
+
+# PingForConfiguration, SOAP 1.1 and 1.2.
+for v12 in (False, True):
+    p = client("PingForConfiguration", EHR, soap12=v12)
+    r = p.PingForConfiguration(logicalAddress="SE2321000016-KLAS",
+                               _soapheaders=HDR)
+    check(r.version and r.pingDateTime, f"Ping (SOAP 1.{2 if v12 else 1})")
+
+# SubmitLicenseMotivation.
+sub = client("SubmitLicenseMotivation", EHR, "SE2321000016-DOC1")
+r = sub.SubmitLicenseMotivation(
+    messageId="zeep-submit-1",
+    licenseMotivation=fhir("motivation-enskild-searched.xml"),
+    _soapheaders=HDR)
+check(ok(r) and r.caseStatus == "M" and len(r.referenceNumber) == 10,
+      "Submit valid: " + text(r))
+ref = r.referenceNumber
+r = sub.SubmitLicenseMotivation(
+    messageId="zeep-submit-1",
+    licenseMotivation=fhir("motivation-enskild-searched.xml"),
+    _soapheaders=HDR)
+check(ok(r) and r.referenceNumber == ref, "Submit resend: same receipt")
+r = sub.SubmitLicenseMotivation(
+    messageId="has a space",
+    licenseMotivation=fhir("motivation-enskild-searched.xml"),
+    _soapheaders=HDR)
+check(refused(r, "messageId"), "Submit invalid messageId: " + text(r))
+r = sub.SubmitLicenseMotivation(
+    messageId="zeep-submit-2",
+    licenseMotivation=fhir("motivation-enskild-searched.xml",
+                           replace=[("201006301111", "201006301112")]),
+    _soapheaders=HDR)
+check(refused(r, "Bundle.entry[3].resource.identifier[0].value"),
+      "Submit invalid personnummer names the FHIRPath: " + text(r))
+r = sub.SubmitLicenseMotivation(
+    messageId="zeep-submit-3", licenseMotivation=fhir("decision-bev.xml"),
+    _soapheaders=HDR)
+check(refused(r, "eventCoding"), "Submit with another event: " + text(r))
+r = sub.SubmitLicenseMotivation(
+    messageId="zeep-submit-4",
+    licenseMotivation=fhir("motivation-enskild-searched.xml"))
+check(refused(r, "LogicalAddress"), "Submit without LogicalAddress: " + text(r))
+sub12 = client("SubmitLicenseMotivation", EHR, "SE2321000016-DOC1", True)
+r = sub12.SubmitLicenseMotivation(
+    messageId="zeep-submit-12",
+    licenseMotivation=fhir("motivation-enskild-searched.xml"),
+    _soapheaders=HDR)
+check(ok(r), "Submit over SOAP 1.2: " + text(r))
+
+# GetLicenseCases (EHR, own cases).
+cases = client("GetLicenseCases", EHR, "SE2321000016-DOC1")
+r = cases.GetLicenseCases(referenceNumber=ref, caseStatus=["M"], maxHits=10,
+                          _soapheaders=HDR)
+check(ok(r) and len(r.licenseCase) == 1
+      and r.licenseCase[0].referenceNumber == ref
+      and r.licenseCase[0].caseStatus == "M", "GetLicenseCases valid")
+r = cases.GetLicenseCases(maxHits=500, _soapheaders=HDR)
+check(refused(r, "maxHits"), "GetLicenseCases invalid maxHits: " + text(r))
+r = cases.GetLicenseCases(referenceNumber="12ab", _soapheaders=HDR)
+check(refused(r, "referenceNumber"), "GetLicenseCases invalid refnr")
+
+# CreateLicenseApplication (pharmacy).
+cre = client("CreateLicenseApplication", APO)
+r = cre.CreateLicenseApplication(
+    messageId="zeep-app-1", referenceNumber="12",
+    application=fhir("application-enskild.xml", ref), _soapheaders=HDR)
+check(refused(r, "referenceNumber"), "Create invalid refnr: " + text(r))
+r = cre.CreateLicenseApplication(
+    messageId="zeep-app-1", referenceNumber="2026000001",
+    application=fhir("application-enskild.xml", ref), _soapheaders=HDR)
+check(refused(r, "referenceNumber"), "Create refnr differs from the Bundle")
+r = cre.CreateLicenseApplication(
+    messageId="zeep-app-1", referenceNumber=ref,
+    application=fhir("application-enskild.xml", ref), _soapheaders=HDR)
+check(ok(r) and r.caseStatus == "A", "Create valid: " + text(r))
+r = client("CreateLicenseApplication", EHR, "SE2321000016-DOC1") \
+    .CreateLicenseApplication(
+        messageId="zeep-app-2", referenceNumber=ref,
+        application=fhir("application-enskild.xml", ref), _soapheaders=HDR)
+check(refused(r, "", "APPLICATION_ERROR"), "Create by an EHR is refused")
+
+# GetLicenseMotivation (pharmacy, redacted).
+glm = client("GetLicenseMotivation", APO)
+r = glm.GetLicenseMotivation(referenceNumber=ref, patientId="201006301111",
+                             _soapheaders=HDR)
+check(ok(r) and r.referenceNumber == ref and r.licenseCase is not None,
+      "GetLicenseMotivation valid: " + text(r))
+if r.licenseCase is not None:
+    xml = ET.tostring(r.licenseCase._value_1, encoding="unicode")
+    check("Sömnstörning" not in xml and "Godkända alternativ" not in xml
+          and "Melatonin" in xml,
+          "GetLicenseMotivation is the pharmacy view (no indication/text)")
+r = glm.GetLicenseMotivation(referenceNumber=ref, patientId="abc",
+                             _soapheaders=HDR)
+check(refused(r, "patientId"), "GetLicenseMotivation invalid patientId")
+r = glm.GetLicenseMotivation(referenceNumber=ref, patientId="201006301129",
+                             _soapheaders=HDR)
+check(refused(r, "referenceNumber", "APPLICATION_ERROR"),
+      "GetLicenseMotivation with another patient finds nothing: " + text(r))
+
+# LV: ReportCaseRegistered, RequestSupplement, then the prescriber's
+# supplement, registered again, ReportDecision.
+rcr = client("ReportCaseRegistered", LV)
+r = rcr.ReportCaseRegistered(
+    messageId="zeep-reg-1", referenceNumber="20260000",
+    registration=fhir("application-registered.xml", ref), _soapheaders=HDR)
+check(refused(r, "referenceNumber"), "Registered invalid refnr")
+r = rcr.ReportCaseRegistered(
+    messageId="zeep-reg-1", referenceNumber=ref,
+    registration=fhir("application-registered.xml", ref), _soapheaders=HDR)
+check(ok(r) and r.caseStatus == "H", "Registered valid: " + text(r))
+
+rsu = client("RequestSupplement", LV)
+r = rsu.RequestSupplement(
+    messageId="zeep-rsu-1", referenceNumber=ref,
+    supplementRequest=fhir("decision-bev.xml", ref), _soapheaders=HDR)
+check(refused(r, "eventCoding"), "RequestSupplement with a decision Bundle")
+r = rsu.RequestSupplement(
+    messageId="zeep-rsu-1", referenceNumber=ref,
+    supplementRequest=fhir("supplement-request-to-prescriber.xml", ref),
+    _soapheaders=HDR)
+check(ok(r) and r.caseStatus == "KB", "RequestSupplement valid: " + text(r))
+
+sup = client("SupplementLicenseMotivation", EHR, "SE2321000016-DOC2")
+r = sup.SupplementLicenseMotivation(
+    messageId="zeep-sup-1", referenceNumber="x",
+    supplement=fhir("supplement-by-prescriber.xml", ref), _soapheaders=HDR)
+check(refused(r, "referenceNumber"), "Supplement invalid refnr")
+r = sup.SupplementLicenseMotivation(
+    messageId="zeep-sup-1", referenceNumber=ref,
+    supplement=fhir("supplement-by-prescriber.xml", ref), _soapheaders=HDR)
+check(ok(r) and r.caseStatus == "K", "Supplement valid: " + text(r))
+
+r = rcr.ReportCaseRegistered(
+    messageId="zeep-reg-2", referenceNumber=ref,
+    registration=fhir("application-registered.xml", ref), _soapheaders=HDR)
+rde = client("ReportDecision", LV)
+r = rde.ReportDecision(
+    messageId="zeep dec 1", referenceNumber=ref,
+    decision=fhir("decision-bev.xml", ref), _soapheaders=HDR)
+check(refused(r, "messageId"), "ReportDecision invalid messageId: " + text(r))
+r = rde.ReportDecision(
+    messageId="zeep-dec-2", referenceNumber=ref,
+    decision=fhir("decision-bev.xml", ref), _soapheaders=HDR)
+check(ok(r) and r.caseStatus == "Bev", "ReportDecision valid: " + text(r))
+r = client("ReportDecision", APO).ReportDecision(
+    messageId="zeep-dec-3", referenceNumber=ref,
+    decision=fhir("decision-avs.xml", ref), _soapheaders=HDR)
+check(refused(r, "", "APPLICATION_ERROR"), "ReportDecision by a pharmacy")
+
+# The interactions the gateway calls on others: WSDL served, calls refused.
+for name in ("RegisterLicenseApplication", "RegisterLicenseSupplement",
+             "GetCredentialsForPersonIncludingProtectedPerson"):
+    Client(f"{BASE}/soap/{name}?wsdl")
+    resp = requests.post(f"{BASE}/soap/{name}", data=b"<x/>",
+                         headers={"X-Klasgw-Client": EHR,
+                                  "Content-Type": "text/xml"})
+    check(resp.status_code == 404 and b"Fault" in resp.content,
+          f"{name}: WSDL served, not callable here")
+
+print(f"{len(failures)} failure(s)")
+sys.exit(1 if failures else 0)

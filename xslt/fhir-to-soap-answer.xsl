@@ -1,0 +1,133 @@
+<?xml version="1.0" encoding="UTF-8"?>
+<!--
+  fhir-to-soap-answer.xsl - the pipeline's FHIR answer to the body of the
+  SOAP response of one interaction: the RIV-TA result, then the fields the
+  Responder XSD defines for that interaction.
+
+  Input: the FHIR answer (a response message Bundle, a searchset Bundle or
+  an OperationOutcome). Parameters (all strings):
+    op           interaction name, e.g. SubmitLicenseMotivation
+    ns           its Responder namespace
+    kind         receipt | cases | motivation | none
+    result-code  OK | ERROR | INFO
+    error-id     VALIDATION_ERROR | APPLICATION_ERROR | TECHNICAL_ERROR | ''
+    log-id       the request id
+    text         text to put before the OperationOutcome's issues
+  On ERROR only the result is written; resultText lists every issue of an
+  OperationOutcome as "FHIRPath: svensk text / English text".
+-->
+<xsl:stylesheet version="1.0"
+    xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
+    xmlns:f="http://hl7.org/fhir"
+    xmlns:core="urn:riv:klas:1"
+    exclude-result-prefixes="f">
+  <xsl:output method="xml" encoding="UTF-8"/>
+  <xsl:param name="op"/>
+  <xsl:param name="ns"/>
+  <xsl:param name="kind" select="'none'"/>
+  <xsl:param name="result-code" select="'OK'"/>
+  <xsl:param name="error-id" select="''"/>
+  <xsl:param name="log-id" select="''"/>
+  <xsl:param name="text" select="''"/>
+
+  <xsl:variable name="refsys" select="'http://klasgw.org/fhir/NamingSystem/referensnummer'"/>
+
+  <xsl:template match="/">
+    <xsl:element name="{$op}Response" namespace="{$ns}">
+      <xsl:element name="result" namespace="{$ns}">
+        <core:resultCode><xsl:value-of select="$result-code"/></core:resultCode>
+        <xsl:if test="$error-id != ''">
+          <core:errorId><xsl:value-of select="$error-id"/></core:errorId>
+        </xsl:if>
+        <xsl:if test="$log-id != ''">
+          <core:logId><xsl:value-of select="$log-id"/></core:logId>
+        </xsl:if>
+        <xsl:variable name="issues">
+          <xsl:for-each select="f:OperationOutcome/f:issue[f:severity/@value != 'information']">
+            <xsl:if test="position() &gt; 1">; </xsl:if>
+            <xsl:for-each select="f:expression">
+              <xsl:value-of select="@value"/>
+              <xsl:text>: </xsl:text>
+            </xsl:for-each>
+            <xsl:value-of select="f:details/f:text/@value"/>
+            <xsl:if test="f:details/f:coding/f:display/@value">
+              <xsl:text> / </xsl:text>
+              <xsl:value-of select="f:details/f:coding/f:display/@value"/>
+            </xsl:if>
+            <xsl:if test="f:diagnostics/@value">
+              <xsl:text> (</xsl:text>
+              <xsl:value-of select="f:diagnostics/@value"/>
+              <xsl:text>)</xsl:text>
+            </xsl:if>
+          </xsl:for-each>
+        </xsl:variable>
+        <xsl:if test="$text != '' or string($issues) != ''">
+          <core:resultText>
+            <xsl:value-of select="$text"/>
+            <xsl:if test="$text != '' and string($issues) != ''">: </xsl:if>
+            <xsl:value-of select="$issues"/>
+          </core:resultText>
+        </xsl:if>
+      </xsl:element>
+      <xsl:if test="$result-code != 'ERROR'">
+        <xsl:choose>
+          <xsl:when test="$kind = 'receipt'">
+            <xsl:apply-templates select="(f:Bundle/f:entry/f:resource/f:Task)[1]" mode="receipt"/>
+          </xsl:when>
+          <xsl:when test="$kind = 'cases'">
+            <xsl:apply-templates select="f:Bundle/f:entry[f:search/f:mode/@value = 'match' or not(f:search)]/f:resource/f:Task" mode="case"/>
+          </xsl:when>
+          <xsl:when test="$kind = 'motivation'">
+            <xsl:apply-templates select="(f:Bundle/f:entry/f:resource/f:Task)[1]" mode="receipt-nover"/>
+            <xsl:if test="f:Bundle/f:entry/f:resource/f:Task">
+              <xsl:element name="licenseCase" namespace="{$ns}">
+                <xsl:copy-of select="f:Bundle"/>
+              </xsl:element>
+            </xsl:if>
+          </xsl:when>
+        </xsl:choose>
+      </xsl:if>
+    </xsl:element>
+  </xsl:template>
+
+  <xsl:template match="f:Task" mode="receipt-nover">
+    <xsl:call-template name="ref-status"/>
+  </xsl:template>
+
+  <xsl:template match="f:Task" mode="receipt">
+    <xsl:call-template name="ref-status"/>
+    <xsl:if test="f:meta/f:versionId/@value">
+      <xsl:element name="caseVersion" namespace="{$ns}"><xsl:value-of select="f:meta/f:versionId/@value"/></xsl:element>
+    </xsl:if>
+  </xsl:template>
+
+  <xsl:template name="ref-status">
+    <xsl:if test="f:identifier[f:system/@value = $refsys]">
+      <xsl:element name="referenceNumber" namespace="{$ns}"><xsl:value-of select="f:identifier[f:system/@value = $refsys]/f:value/@value"/></xsl:element>
+    </xsl:if>
+    <xsl:if test="f:businessStatus/f:coding/f:code/@value">
+      <xsl:element name="caseStatus" namespace="{$ns}"><xsl:value-of select="f:businessStatus/f:coding/f:code/@value"/></xsl:element>
+    </xsl:if>
+  </xsl:template>
+
+  <!-- One row of Mina ärenden: no patient data. -->
+  <xsl:template match="f:Task" mode="case">
+    <xsl:element name="licenseCase" namespace="{$ns}">
+      <core:referenceNumber><xsl:value-of select="f:identifier[f:system/@value = $refsys]/f:value/@value"/></core:referenceNumber>
+      <core:caseStatus><xsl:value-of select="f:businessStatus/f:coding/f:code/@value"/></core:caseStatus>
+      <xsl:if test="f:meta/f:versionId/@value">
+        <core:caseVersion><xsl:value-of select="f:meta/f:versionId/@value"/></core:caseVersion>
+      </xsl:if>
+      <xsl:variable name="lt" select="string((f:input[f:type/f:coding/f:system/@value = 'http://klasgw.org/fhir/CodeSystem/klas-licence-type']/f:valueCode/@value)[1])"/>
+      <xsl:if test="$lt = 'EH' or $lt = 'GH'">
+        <core:licenceType><xsl:value-of select="$lt"/></core:licenceType>
+      </xsl:if>
+      <xsl:if test="f:input[f:type/f:text/@value = 'produkt']/f:valueString/@value">
+        <core:drug><xsl:value-of select="(f:input[f:type/f:text/@value = 'produkt']/f:valueString/@value)[1]"/></core:drug>
+      </xsl:if>
+      <xsl:if test="f:meta/f:lastUpdated/@value">
+        <core:lastChanged><xsl:value-of select="f:meta/f:lastUpdated/@value"/></core:lastChanged>
+      </xsl:if>
+    </xsl:element>
+  </xsl:template>
+</xsl:stylesheet>

@@ -1,0 +1,147 @@
+<?xml version="1.0" encoding="UTF-8"?>
+<!--
+  print-html.xsl - every field of a case as printable HTML: the
+  prescriber's receipt and archive copy of a licensmotivering.
+
+  Input: a case view (case-view.xsl, and pharmacy-view.xsl for a
+  pharmacy: what was redacted there is simply absent here). Labels are
+  Swedish, as on the KLAS form, with English beside them. No scripts, no
+  external resources: the page prints as it is.
+-->
+<xsl:stylesheet version="1.0"
+    xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
+    xmlns:f="http://hl7.org/fhir"
+    exclude-result-prefixes="f">
+  <xsl:output method="html" encoding="UTF-8" indent="yes"
+      doctype-system="about:legacy-compat"/>
+
+  <xsl:variable name="EXT" select="'http://klasgw.org/fhir/StructureDefinition/'"/>
+  <xsl:key name="res" match="/f:Bundle/f:entry/f:resource/*"
+      use="concat(local-name(), '/', f:id/@value)"/>
+
+  <xsl:variable name="task" select="/f:Bundle/f:entry/f:resource/f:Task[1]"/>
+  <xsl:variable name="mr" select="key('res', $task/f:focus/f:reference/@value)"/>
+  <xsl:variable name="med-ref" select="$mr/f:medicationReference/f:reference/@value"/>
+  <xsl:variable name="med" select="$mr/f:contained/f:Medication[concat('#', f:id/@value) = $med-ref] | key('res', $med-ref)"/>
+  <xsl:variable name="subject" select="key('res', $mr/f:subject/f:reference/@value)"/>
+  <xsl:variable name="prole" select="key('res', $mr/f:requester/f:reference/@value)"/>
+  <xsl:variable name="pract" select="key('res', $prole/f:practitioner/f:reference/@value)"/>
+  <xsl:variable name="clinic" select="key('res', $prole/f:organization/f:reference/@value)"/>
+  <xsl:variable name="hospital" select="key('res', $clinic/f:partOf/f:reference/@value)"/>
+  <xsl:variable name="pharmacy" select="key('res', $task/f:owner/f:reference/@value)"/>
+
+  <xsl:template name="row">
+    <xsl:param name="sv"/>
+    <xsl:param name="en"/>
+    <xsl:param name="value"/>
+    <tr><th><xsl:value-of select="$sv"/><span class="en"><xsl:value-of select="$en"/></span></th>
+        <td><xsl:value-of select="$value"/></td></tr>
+  </xsl:template>
+
+  <xsl:template match="/">
+    <html lang="sv">
+      <head>
+        <meta charset="utf-8"/>
+        <title>Licensmotivering <xsl:value-of select="$task/f:id/@value"/></title>
+        <style>
+          body { font: 11pt/1.4 sans-serif; margin: 2em; color: #111; }
+          h1 { font-size: 16pt; } h2 { font-size: 12pt; border-bottom: 1px solid #999; margin-top: 1.5em; }
+          table { border-collapse: collapse; width: 100%; }
+          th { text-align: left; width: 35%; vertical-align: top; padding: 2px 8px 2px 0; }
+          td { padding: 2px 0; white-space: pre-wrap; }
+          .en { display: block; font-weight: normal; font-size: 8pt; color: #555; }
+          .note { font-size: 9pt; color: #555; }
+        </style>
+      </head>
+      <body>
+        <h1>Licensmotivering <span class="en">Licence motivation</span></h1>
+        <h2>Ärende <span class="en">Case</span></h2>
+        <table>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Referensnummer'"/><xsl:with-param name="en" select="'Reference number'"/><xsl:with-param name="value" select="$task/f:identifier/f:value/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Status'"/><xsl:with-param name="en" select="'Status'"/><xsl:with-param name="value" select="$task/f:businessStatus/f:coding/f:display/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Inskickad'"/><xsl:with-param name="en" select="'Submitted'"/><xsl:with-param name="value" select="translate(substring($task/f:authoredOn/@value, 1, 16), 'T', ' ')"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Senast ändrad'"/><xsl:with-param name="en" select="'Last changed'"/><xsl:with-param name="value" select="translate(substring($task/f:lastModified/@value, 1, 16), 'T', ' ')"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Licenstyp'"/><xsl:with-param name="en" select="'Licence type'"/><xsl:with-param name="value" select="concat($mr/f:extension[@url = concat($EXT, 'klas-licence-type')]/f:valueCode/@value, substring(' (beredskap)', 1, 12 * ($mr/f:extension[@url = concat($EXT, 'klas-beredskap')]/f:valueBoolean/@value = 'true')), substring(concat(' – nivå: ', $mr/f:extension[@url = concat($EXT, 'klas-general-level')]/f:valueCode/@value), 1, 100 * boolean($mr/f:extension[@url = concat($EXT, 'klas-general-level')])))"/></xsl:call-template>
+        </table>
+
+        <h2>Förskrivare <span class="en">Prescriber</span></h2>
+        <table>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Namn'"/><xsl:with-param name="en" select="'Name'"/><xsl:with-param name="value" select="concat($pract/f:name[1]/f:given[1]/@value, ' ', $pract/f:name[1]/f:family/@value)"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'HSA-id'"/><xsl:with-param name="en" select="'HSA id'"/><xsl:with-param name="value" select="$pract/f:identifier[f:system/@value = 'urn:oid:1.2.752.29.4.19']/f:value/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Specialistkompetens'"/><xsl:with-param name="en" select="'Specialty'"/><xsl:with-param name="value" select="$prole/f:specialty[1]/f:text/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Befattning'"/><xsl:with-param name="en" select="'Position'"/><xsl:with-param name="value" select="$prole/f:code[1]/f:text/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Sjukhus'"/><xsl:with-param name="en" select="'Hospital'"/><xsl:with-param name="value" select="$hospital/f:name/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Klinik'"/><xsl:with-param name="en" select="'Clinic'"/><xsl:with-param name="value" select="$clinic/f:name/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Adress'"/><xsl:with-param name="en" select="'Address'"/><xsl:with-param name="value" select="concat($clinic/f:address[1]/f:line[1]/@value, ', ', $clinic/f:address[1]/f:postalCode/@value, ' ', $clinic/f:address[1]/f:city/@value)"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Telefon'"/><xsl:with-param name="en" select="'Phone'"/><xsl:with-param name="value" select="$prole/f:telecom[f:system/@value = 'phone']/f:value/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'E-post'"/><xsl:with-param name="en" select="'E-mail'"/><xsl:with-param name="value" select="$prole/f:telecom[f:system/@value = 'email']/f:value/@value"/></xsl:call-template>
+        </table>
+
+        <h2>Produkt <span class="en">Product</span></h2>
+        <table>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Produktnamn'"/><xsl:with-param name="en" select="'Product name'"/><xsl:with-param name="value" select="$med/f:code/f:text/@value | $mr/f:medicationCodeableConcept/f:text/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Sätt'"/><xsl:with-param name="en" select="'Given as'"/><xsl:with-param name="value" select="$med/f:extension[@url = concat($EXT, 'klas-product-kind')]/f:valueCode/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Aktiv(a) substans(er)'"/><xsl:with-param name="en" select="'Active substance(s)'"/><xsl:with-param name="value" select="$med/f:ingredient/f:itemCodeableConcept/f:text/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Styrka'"/><xsl:with-param name="en" select="'Strength'"/><xsl:with-param name="value" select="$med/f:extension[@url = concat($EXT, 'klas-strength')]/f:valueString/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Läkemedelsform'"/><xsl:with-param name="en" select="'Form'"/><xsl:with-param name="value" select="$med/f:form/f:text/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Tillståndsinnehavare'"/><xsl:with-param name="en" select="'Licence holder'"/><xsl:with-param name="value" select="$med/f:manufacturer/f:display/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'NPL-id'"/><xsl:with-param name="en" select="'NPL id'"/><xsl:with-param name="value" select="$med/f:code/f:coding[f:system/@value = 'http://electronichealth.se/identifier/nplid']/f:code/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'ATC-kod'"/><xsl:with-param name="en" select="'ATC code'"/><xsl:with-param name="value" select="$med/f:code/f:coding[f:system/@value = 'http://www.whocc.no/atc']/f:code/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Godkänd i land'"/><xsl:with-param name="en" select="'Approved in'"/><xsl:with-param name="value" select="concat($med/f:extension[@url = concat($EXT, 'klas-approval')]/f:extension[@url = 'country']/f:valueString/@value, ' ', $med/f:extension[@url = concat($EXT, 'klas-approval')]/f:extension[@url = 'number']/f:valueString/@value)"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Ej godkänd: kommentar'"/><xsl:with-param name="en" select="'Not approved: comment'"/><xsl:with-param name="value" select="$med/f:extension[@url = concat($EXT, 'klas-not-approved')]/f:valueString/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Dosering'"/><xsl:with-param name="en" select="'Dosage'"/><xsl:with-param name="value" select="$mr/f:dosageInstruction[1]/f:text/@value"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Totalmängd'"/><xsl:with-param name="en" select="'Total amount'"/><xsl:with-param name="value" select="concat($mr/f:dispenseRequest/f:quantity/f:value/@value, ' ', $mr/f:dispenseRequest/f:quantity/f:unit/@value)"/></xsl:call-template>
+          <xsl:if test="$mr/f:dispenseRequest/f:validityPeriod">
+            <xsl:call-template name="row"><xsl:with-param name="sv" select="'Giltighetstid'"/><xsl:with-param name="en" select="'Valid'"/><xsl:with-param name="value" select="concat($mr/f:dispenseRequest/f:validityPeriod/f:start/@value, ' – ', $mr/f:dispenseRequest/f:validityPeriod/f:end/@value)"/></xsl:call-template>
+          </xsl:if>
+        </table>
+
+        <xsl:choose>
+          <xsl:when test="$subject/self::f:Patient">
+            <h2>Patient <span class="en">Patient</span></h2>
+            <table>
+              <xsl:call-template name="row"><xsl:with-param name="sv" select="'Namn'"/><xsl:with-param name="en" select="'Name'"/><xsl:with-param name="value" select="concat($subject/f:name[1]/f:given[1]/@value, ' ', $subject/f:name[1]/f:family/@value, $subject/f:name[1]/f:text/@value)"/></xsl:call-template>
+              <xsl:call-template name="row"><xsl:with-param name="sv" select="'Personnummer / födelsedatum'"/><xsl:with-param name="en" select="'Personal id / date of birth'"/><xsl:with-param name="value" select="$subject/f:identifier[1]/f:value/@value"/></xsl:call-template>
+              <xsl:call-template name="row"><xsl:with-param name="sv" select="'Telefon'"/><xsl:with-param name="en" select="'Phone'"/><xsl:with-param name="value" select="$subject/f:telecom[f:system/@value = 'phone']/f:value/@value"/></xsl:call-template>
+            </table>
+          </xsl:when>
+          <xsl:otherwise>
+            <h2>Vårdenhet <span class="en">Care unit</span></h2>
+            <table>
+              <xsl:call-template name="row"><xsl:with-param name="sv" select="'Grupp'"/><xsl:with-param name="en" select="'Group'"/><xsl:with-param name="value" select="$subject/f:name/@value"/></xsl:call-template>
+            </table>
+          </xsl:otherwise>
+        </xsl:choose>
+
+        <xsl:if test="$mr/f:extension[@url = concat($EXT, 'klas-motivation')] or $mr/f:reasonCode">
+          <h2>Motivering <span class="en">Motivation</span></h2>
+          <table>
+            <xsl:for-each select="$mr/f:extension[@url = concat($EXT, 'klas-motivation')]/f:extension[@url = 'reason']">
+              <xsl:call-template name="row"><xsl:with-param name="sv" select="'Skäl'"/><xsl:with-param name="en" select="'Reason'"/><xsl:with-param name="value" select="f:valueCoding/f:display/@value | f:valueCoding/f:code/@value[not(../../f:display)]"/></xsl:call-template>
+            </xsl:for-each>
+            <xsl:call-template name="row"><xsl:with-param name="sv" select="'Behandlingsindikation'"/><xsl:with-param name="en" select="'Indication'"/><xsl:with-param name="value" select="$mr/f:reasonCode[1]/f:text/@value"/></xsl:call-template>
+            <xsl:call-template name="row"><xsl:with-param name="sv" select="'Motiveringstext'"/><xsl:with-param name="en" select="'Motivation text'"/><xsl:with-param name="value" select="$mr/f:extension[@url = concat($EXT, 'klas-motivation')]/f:extension[@url = 'text']/f:valueString/@value"/></xsl:call-template>
+          </table>
+        </xsl:if>
+
+        <xsl:if test="/f:Bundle/f:entry/f:resource/f:DocumentReference">
+          <h2>Bilagor <span class="en">Attachments</span></h2>
+          <table>
+            <xsl:for-each select="/f:Bundle/f:entry/f:resource/f:DocumentReference">
+              <xsl:call-template name="row"><xsl:with-param name="sv" select="f:content[1]/f:attachment/f:title/@value"/><xsl:with-param name="en" select="substring('dold för apotek / hidden from pharmacy', 1, 40 * boolean(f:meta/f:security[f:code/@value = 'hidden-from-pharmacy']))"/><xsl:with-param name="value" select="f:description/@value"/></xsl:call-template>
+            </xsl:for-each>
+          </table>
+        </xsl:if>
+
+        <xsl:if test="$pharmacy">
+          <h2>Apotek <span class="en">Pharmacy</span></h2>
+          <table>
+            <xsl:call-template name="row"><xsl:with-param name="sv" select="'Namn'"/><xsl:with-param name="en" select="'Name'"/><xsl:with-param name="value" select="$pharmacy/f:name/@value"/></xsl:call-template>
+            <xsl:call-template name="row"><xsl:with-param name="sv" select="'GLN'"/><xsl:with-param name="en" select="'GLN'"/><xsl:with-param name="value" select="$pharmacy/f:identifier[1]/f:value/@value"/></xsl:call-template>
+          </table>
+        </xsl:if>
+        <p class="note">Utskrift från klasgw. <xsl:if test="$mr/f:meta/f:security[f:code/@value = 'REDACTED']">Motivering, indikation och dolda bilagor visas inte för apotek.</xsl:if></p>
+      </body>
+    </html>
+  </xsl:template>
+</xsl:stylesheet>
