@@ -8,7 +8,8 @@
 # messages in it (apply, supplement) and EVERY byte two pharmacies can get
 # is collected: searches with and without _include, look-ups, every
 # Type/{refnr}-{1..20} of every type with its versions, history and
-# vreads, JSON and XML, headers, error bodies, receipts. No sentinel may
+# vreads, JSON and XML, headers, error bodies, receipts, the printable
+# copy (HTML, PDF), $copy, $check-licence, the registers. No sentinel may
 # appear in it, raw, JSON-, XML- or base64-encoded. The prescriber and LV
 # must see every one of them, so the test can fail. Nor may the gateway's
 # log or audit trail hold a sentinel or the personnummer.
@@ -139,6 +140,16 @@ sweep() {
                 add "/fhir/$t/$R-$i/_history/1?_format=$f"
             done
         done
+    done
+    # The operations: printable copy (HTML, PDF), copy to a new
+    # motivation, the licence check, the product and pharmacy registers.
+    for q in "/fhir/Task/$R/\$print" "/fhir/Task/$R/\$print?_format=pdf" \
+        "/fhir/Task/$R/\$copy" "/fhir/Task/$R/\$copy?_format=xml" \
+        "/fhir/\$check-licence?patient=$PNR&product=20130603015935" \
+        "/fhir/\$check-licence?patient=$PNR&product=20130603015935&_format=xml" \
+        "/fhir/Medication?name=Melatonin" "/fhir/Medication?substance=melatonin" \
+        "/fhir/Medication?code=20130603015935" "/fhir/Organization?name=Apotek"; do
+        add "$q"
     done
     add /fhir/metadata
     curl -s -g -K "$cfg" || fail "the sweep into $dir"
