@@ -9,7 +9,8 @@
 # is collected: searches with and without _include, look-ups, every
 # Type/{refnr}-{1..20} of every type with its versions, history and
 # vreads, JSON and XML, headers, error bodies, receipts, the printable
-# copy (HTML, PDF), $copy, $check-licence, the registers. No sentinel may
+# copy (HTML, PDF), $copy, $check-licence, the registers, and the SOAP
+# GetLicenseMotivation / GetLicenseCases. No sentinel may
 # appear in it, raw, JSON-, XML- or base64-encoded. The prescriber and LV
 # must see every one of them, so the test can fail. Nor may the gateway's
 # log or audit trail hold a sentinel or the personnummer.
@@ -159,6 +160,27 @@ n1=$(sweep pharmacy/apo1 "X-Klasgw-Client: SE7350000000-APO1")
 n2=$(sweep pharmacy/apo2 "X-Klasgw-Client: SE7350000000-APO2")
 sweep prescriber/doc1 "X-Klasgw-Client: SE2321000016-EHR1" "X-Klasgw-User: SE2321000016-DOC1" >/dev/null
 sweep lv/lisy "X-Klasgw-Client: SE2021004078-LISY" >/dev/null
+
+# The SOAP front (RIV-TA) serves pharmacies too: GetLicenseMotivation and
+# GetLicenseCases, as both pharmacies, right and wrong patient.
+soap() { # soap WHO-CLIENT NAME INNER OUTFILE
+    printf '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:itr="urn:riv:itintegration:registry:1" xmlns:r="urn:riv:klas:%sResponder:1"><soapenv:Header><itr:LogicalAddress>SE2321000016-KLAS</itr:LogicalAddress></soapenv:Header><soapenv:Body><r:%s>%s</r:%s></soapenv:Body></soapenv:Envelope>' \
+        "$2" "$2" "$3" "$2" >"$T/soap-req.xml"
+    curl -s -D "$4.h" -o "$4" -H 'Content-Type: text/xml; charset=utf-8' \
+        -H "X-Klasgw-Client: $1" --data-binary "@$T/soap-req.xml" "$GW_URL/soap/$2"
+}
+nsoap=0
+for c in SE7350000000-APO1 SE7350000000-APO2; do
+    for inner in "<r:referenceNumber>$R</r:referenceNumber><r:patientId>$PNR</r:patientId>" \
+        "<r:referenceNumber>$R</r:referenceNumber>" \
+        "<r:referenceNumber>$R</r:referenceNumber><r:patientId>191212121212</r:patientId>"; do
+        nsoap=$((nsoap + 1))
+        soap "$c" GetLicenseMotivation "$inner" "$T/pharmacy/soap-$nsoap"
+    done
+    nsoap=$((nsoap + 1))
+    soap "$c" GetLicenseCases "<r:referenceNumber>$R</r:referenceNumber>" "$T/pharmacy/soap-$nsoap"
+done
+grep -q "$GLN1\|Melatonin" "$T"/pharmacy/soap-* || fail "no SOAP answer carried the case: $(head -c 600 "$T/pharmacy/soap-1")"
 
 # --- the verdict ---------------------------------------------------------
 python3 - "$T" "$n1" "$n2" <<'EOF'
