@@ -349,6 +349,7 @@ gw_store_open(const char *path, const struct gw_store_opts *opts,
     pthread_mutex_init(&st->rmu, NULL);
     pthread_cond_init(&st->rcv, NULL);
     pthread_mutex_init(&st->mmu, NULL);
+    pthread_mutex_init(&st->obmu, NULL);
     pthread_cond_init(&st->outbox_cv, NULL);
 
     rc = gw_store_conn_open(path, st->busy_ms, &st->w, err);
@@ -356,6 +357,10 @@ gw_store_open(const char *path, const struct gw_store_opts *opts,
         rc = migrate(&st->w, err);
     if (rc == GW_OK)
         rc = gw_store_conn_open(path, st->busy_ms, &st->m, err);
+    if (rc == GW_OK)
+        rc = gw_store_conn_open(path, st->busy_ms, &st->ob, err);
+    if (rc == GW_OK)
+        rc = gw_store_exec(&st->ob, "PRAGMA synchronous=NORMAL");
     if (rc == GW_OK) {
         st->readers = calloc((size_t)nreaders, sizeof(*st->readers));
         st->free_idx = calloc((size_t)nreaders, sizeof(*st->free_idx));
@@ -406,6 +411,7 @@ gw_store_close(struct gw_store *st)
     for (int i = 0; i < st->nreaders; i++)
         gw_store_conn_close(&st->readers[i]);
     gw_store_conn_close(&st->m);
+    gw_store_conn_close(&st->ob);
     gw_store_conn_close(&st->w);
     free(st->readers);
     free(st->free_idx);
@@ -415,6 +421,7 @@ gw_store_close(struct gw_store *st)
     pthread_mutex_destroy(&st->rmu);
     pthread_cond_destroy(&st->rcv);
     pthread_mutex_destroy(&st->mmu);
+    pthread_mutex_destroy(&st->obmu);
     pthread_cond_destroy(&st->outbox_cv);
     free(st->path);
     free(st);

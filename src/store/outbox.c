@@ -68,8 +68,8 @@ gw_outbox_claim(struct gw_store *st, const char *peer,
     int src;
 
     *out = NULL;
-    pthread_mutex_lock(&st->mmu);
-    s = gw_store_stmt(&st->m, SQL_CLAIM);
+    pthread_mutex_lock(&st->obmu);
+    s = gw_store_stmt(&st->ob, SQL_CLAIM);
     if (s == NULL) {
         rc = GW_ESTORE;
         goto out;
@@ -99,10 +99,10 @@ gw_outbox_claim(struct gw_store *st, const char *peer,
             ;
     }
     if (src != SQLITE_DONE && rc == GW_OK)
-        rc = gw_store_rc(st->m.db, src, "outbox_claim");
+        rc = gw_store_rc(st->ob.db, src, "outbox_claim");
     sqlite3_reset(s);
 out:
-    pthread_mutex_unlock(&st->mmu);
+    pthread_mutex_unlock(&st->obmu);
     if (rc != GW_OK) {
         gw_outbox_item_free(item);
         return rc;
@@ -127,10 +127,10 @@ exec_m(struct gw_store *st, const char *sql, long long id, int flag,
     sqlite3_stmt *s;
     gw_rc rc;
 
-    pthread_mutex_lock(&st->mmu);
-    s = gw_store_stmt(&st->m, sql);
+    pthread_mutex_lock(&st->obmu);
+    s = gw_store_stmt(&st->ob, sql);
     if (s == NULL) {
-        pthread_mutex_unlock(&st->mmu);
+        pthread_mutex_unlock(&st->obmu);
         return GW_ESTORE;
     }
     sqlite3_bind_int64(s, 1, id);
@@ -142,11 +142,11 @@ exec_m(struct gw_store *st, const char *sql, long long id, int flag,
     } else {
         sqlite3_bind_int64(s, 2, t1);
     }
-    rc = gw_store_rc(st->m.db, sqlite3_step(s), what);
-    if (rc == GW_OK && sqlite3_changes(st->m.db) == 0)
+    rc = gw_store_rc(st->ob.db, sqlite3_step(s), what);
+    if (rc == GW_OK && sqlite3_changes(st->ob.db) == 0)
         rc = GW_ENOTFOUND;
     sqlite3_reset(s);
-    pthread_mutex_unlock(&st->mmu);
+    pthread_mutex_unlock(&st->obmu);
     return rc;
 }
 
@@ -186,15 +186,15 @@ gw_outbox_next_due(struct gw_store *st)
     sqlite3_stmt *s;
     int64_t due = -1;
 
-    pthread_mutex_lock(&st->mmu);
-    s = gw_store_stmt(&st->m, SQL_NEXT_DUE);
+    pthread_mutex_lock(&st->obmu);
+    s = gw_store_stmt(&st->ob, SQL_NEXT_DUE);
     if (s != NULL) {
         if (sqlite3_step(s) == SQLITE_ROW &&
             sqlite3_column_type(s, 0) != SQLITE_NULL)
             due = sqlite3_column_int64(s, 0);
         sqlite3_reset(s);
     }
-    pthread_mutex_unlock(&st->mmu);
+    pthread_mutex_unlock(&st->obmu);
     return due;
 }
 

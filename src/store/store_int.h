@@ -58,6 +58,15 @@ struct gw_store {
     struct conn m;
     pthread_mutex_t mmu;
 
+    /* Outbox delivery state (claim, done, fail), on its own connection
+     * with synchronous=NORMAL: a worker marking items no longer pays an
+     * fsync per item against the writer's group commit. In WAL mode the
+     * marks are in the log in order, so the writer's next FULL commit
+     * makes them durable too; one lost in a power cut means a delivery
+     * is repeated, which receivers drop by message id (at least once). */
+    struct conn ob;
+    pthread_mutex_t obmu;
+
     /* Woken when the writer commits outbox items. */
     pthread_cond_t outbox_cv;
     long long outbox_generation;
