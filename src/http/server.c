@@ -334,8 +334,15 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl != NULL &&
-            strtoull(cl, NULL, 10) > (unsigned long long)h->o.cfg->server_max_body_bytes)
+            strtoull(cl, NULL, 10) >
+                (unsigned long long)h->o.cfg->server_max_body_bytes) {
+            /* Refused before a byte of the body is read; libmicrohttpd
+             * closes the connection after the answer. */
             r->too_large = 1;
+            gw_log_set_request_id(r->id);
+            return refuse(r, GW_ETOOLARGE, "the request body is larger "
+                                           "than server.max_body_bytes");
+        }
         return MHD_YES;
     }
     gw_log_set_request_id(r->id);

@@ -334,6 +334,45 @@ event_kind(enum gw_case_event ev)
     return gw_case_event_name(ev);
 }
 
+/* The end user and organisation a message names must be the caller's:
+ * an EHR names its user (X-Klasgw-User), who must be the prescriber of a
+ * motivation or the sender of a supplement; a pharmacy applies and
+ * supplements under its own GLN. */
+static gw_rc
+check_identity(const struct gw_call *c, const struct gw_msg_facts *f,
+               struct gw_err *err)
+{
+    const char *user = c->who->user, *gln = c->who->gln ? c->who->gln : "";
+    int supplement = strcmp(f->event, "motivation-supplement") == 0;
+
+    switch (c->who->role) {
+    case GW_CLIENT_EHR:
+        if (user == NULL || user[0] == '\0')
+            return gw_err_set(err, GW_EUNAUTH, NULL,
+                              "the EHR must name its user (X-Klasgw-User)");
+        if ((strcmp(f->event, "motivation-submit") == 0 &&
+             strcmp(user, f->prescriber_hsa) != 0) ||
+            (supplement && strcmp(user, f->sender_hsa) != 0))
+            return gw_err_set(err, GW_EFORBIDDEN, "Practitioner.identifier",
+                              "the prescriber of the message is not the "
+                              "user the EHR names");
+        return GW_OK;
+    case GW_CLIENT_PHARMACY:
+        if ((strcmp(f->event, "application-create") == 0 ||
+             strcmp(f->event, "application-reapply") == 0) &&
+            strcmp(f->pharmacy_gln, gln) != 0)
+            return gw_err_set(err, GW_EFORBIDDEN, "Task.owner",
+                              "a pharmacy applies in its own name (GLN)");
+        if (supplement && f->sender_kind == 'O' &&
+            strcmp(f->sender_gln, gln) != 0)
+            return gw_err_set(err, GW_EFORBIDDEN, "Communication.sender",
+                              "a pharmacy supplements in its own name");
+        return GW_OK;
+    default:
+        return GW_OK; /* LV and operators: the state machine decides */
+    }
+}
+
 void
 gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
                     const char *body, size_t len, long if_match,
@@ -373,6 +412,16 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
             gw_log_err("event=outcome_failed");
         answer_outcome(a, rc, &o);
         gw_pl_audit(pl, c, "submit", NULL, rc, "invalid message");
+        goto out;
+    }
+
+    /* Who sends in whose name, before anything else: a resend must not
+     * answer a caller who could not have sent the message. */
+    rc = check_identity(c, &f, &err);
+    if (rc != GW_OK) {
+        gw_answer_error(a, rc, &err);
+        gw_pl_audit(pl, c, f.event, f.refnr[0] ? f.refnr : NULL, rc,
+                    err.detail);
         goto out;
     }
 
@@ -454,22 +503,6 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
                                 "months ago: a new motivation is needed");
         }
     }
-    if (rc == GW_OK && ev == GW_EV_SUPPLEMENT && c->who->role == GW_CLIENT_PHARMACY &&
-        f.sender_kind == 'O' && strcmp(f.sender_gln, c->who->gln) != 0)
-        rc = gw_err_set(&err, GW_EFORBIDDEN, "Communication.sender",
-                        "a pharmacy supplements in its own name");
-    /* The EHR's user must be the prescriber the message names. */
-    if (rc == GW_OK && c->who->role == GW_CLIENT_EHR && c->who->user != NULL &&
-        c->who->user[0] != '\0' &&
-        ((ev == GW_EV_SUBMIT && strcmp(c->who->user, f.prescriber_hsa) != 0) ||
-         (ev == GW_EV_SUPPLEMENT && strcmp(c->who->user, f.sender_hsa) != 0)))
-        rc = gw_err_set(&err, GW_EFORBIDDEN, "Practitioner.identifier",
-                        "the prescriber of the message is not the user the "
-                        "EHR names");
-    if (rc == GW_OK && (ev == GW_EV_APPLY || ev == GW_EV_REAPPLY) &&
-        strcmp(f.pharmacy_gln, c->who->gln ? c->who->gln : "") != 0)
-        rc = gw_err_set(&err, GW_EFORBIDDEN, "Task.owner",
-                        "a pharmacy applies in its own name (GLN)");
     /* Consent to processing: a prescriber seen before must have renewed
      * it when due; the first submission records it. */
     if (rc == GW_OK && ev == GW_EV_SUBMIT) {

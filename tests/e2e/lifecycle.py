@@ -173,8 +173,15 @@ def run(port, hookport, hooklog, db, srcdir):
             lambda: gw.call("POST", "/Subscription", DOC1, sub))
 
     # --- enskild: M -> A -> H -> KB -> K -> H -> KB -> K -> H -> Bev -----
-    s, d = gw.message(DOC1, ex.get("motivation-enskild-searched"))
+    first = ex.get("motivation-enskild-searched")
+    s, d = gw.message(DOC1, first)
     ref, st = receipt(s, d, "submit")
+    s2, d2 = gw.message(DOC1, first)
+    check(s2 == 200 and d2 == d, "a resend gets the very same receipt")
+    refused(gw, db, 403, "EFORBIDDEN", "another user resending it",
+            lambda: gw.message(DOC2, first))
+    refused(gw, db, 401, "EUNAUTH", "an EHR that names no user",
+            lambda: gw.message(EHR, ex.get("motivation-enskild-searched")))
     check(st == "M" and len(ref) == 10, "a new case is M with a refnr")
     hooks = wait_hooks(hooklog, 1)
     check(len(hooks) == 1, "the chosen pharmacy is notified")
@@ -227,7 +234,7 @@ def run(port, hookport, hooklog, db, srcdir):
     s, d = gw.message(LV, ex.get("application-registered", ref))
     check(receipt(s, d, "register")[1] == "H", "registered: H")
     refused(gw, db, 409, "ESTATE", "a supplement before it is asked for",
-            lambda: gw.message(DOC1, ex.get("supplement-by-prescriber", ref)))
+            lambda: gw.message(DOC2, ex.get("supplement-by-prescriber", ref)))
     s, d = gw.message(LV, ex.get("supplement-request-to-prescriber", ref))
     check(receipt(s, d, "request")[1] == "KB", "supplement requested: KB")
 

@@ -341,7 +341,7 @@ test_pipeline_refusals_leave_nothing_stored(void **state)
          "application-registered.xml", NULL, NULL, NULL, GW_ESTATE},
         {"a decision on an application not registered", AT_A, &lv,
          "decision-bev.xml", NULL, NULL, NULL, GW_ESTATE},
-        {"a supplement nobody asked for", AT_H, &ehr1,
+        {"a supplement nobody asked for", AT_H, &ehr2,
          "supplement-by-prescriber.xml", NULL, NULL, NULL, GW_ESTATE},
         {"a supplement request before registration", AT_A, &lv,
          "supplement-request-to-prescriber.xml", NULL, NULL, NULL, GW_ESTATE},
