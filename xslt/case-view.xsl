@@ -18,6 +18,16 @@
     version         meta.versionId
     updated         meta.lastUpdated and Task.lastModified (instant)
     created         Task.authoredOn (instant)
+    prefix          ids of the other resources: <prefix>-<position>
+                    (default: refnr; a later message of the case uses
+                    <refnr>-v<version>)
+    later           '1' for a later message of the case (supplement
+                    request, supplement, decision): only what it adds -
+                    not its MessageHeader, Task, Patient, MedicationRequest
+                    or Medication, which the first message's view holds
+    valid_from, valid_to
+                    a grant's validity period, stamped on the
+                    MedicationRequest's dispenseRequest
 -->
 <xsl:stylesheet version="1.0"
     xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
@@ -34,6 +44,10 @@
   <xsl:param name="version"/>
   <xsl:param name="updated"/>
   <xsl:param name="created"/>
+  <xsl:param name="prefix" select="$refnr"/>
+  <xsl:param name="later" select="''"/>
+  <xsl:param name="valid_from" select="''"/>
+  <xsl:param name="valid_to" select="''"/>
 
   <xsl:variable name="CS" select="'http://klasgw.org/fhir/CodeSystem/klas-case-status'"/>
   <xsl:variable name="NS" select="'http://klasgw.org/fhir/NamingSystem/referensnummer'"/>
@@ -47,14 +61,14 @@
     <xsl:param name="e"/>
     <xsl:choose>
       <xsl:when test="count($e | $task-entry) = 1"><xsl:value-of select="$refnr"/></xsl:when>
-      <xsl:otherwise><xsl:value-of select="concat($refnr, '-', count($e/preceding-sibling::f:entry) + 1)"/></xsl:otherwise>
+      <xsl:otherwise><xsl:value-of select="concat($prefix, '-', count($e/preceding-sibling::f:entry) + 1)"/></xsl:otherwise>
     </xsl:choose>
   </xsl:template>
 
   <xsl:template match="/f:Bundle">
     <Bundle>
       <type value="collection"/>
-      <xsl:for-each select="f:entry[f:resource/*][not(f:resource/f:MessageHeader)]">
+      <xsl:for-each select="f:entry[f:resource/*][not(f:resource/f:MessageHeader)][not($later = '1' and (f:resource/f:Task or f:resource/f:Patient or f:resource/f:MedicationRequest or f:resource/f:Medication))]">
         <xsl:variable name="id"><xsl:call-template name="id"><xsl:with-param name="e" select="."/></xsl:call-template></xsl:variable>
         <entry>
           <fullUrl value="{$base}/{local-name(f:resource/*)}/{$id}"/>
@@ -114,6 +128,20 @@
         </xsl:otherwise>
       </xsl:choose>
     </Task>
+  </xsl:template>
+
+  <!-- A grant's validity period, where the motivation has none. -->
+  <xsl:template match="f:MedicationRequest/f:dispenseRequest[not(f:validityPeriod)]" mode="copy">
+    <dispenseRequest>
+      <xsl:apply-templates select="@* | f:id | f:extension | f:modifierExtension | f:initialFill | f:dispenseInterval" mode="copy"/>
+      <xsl:if test="$valid_from != ''">
+        <validityPeriod>
+          <start value="{$valid_from}"/>
+          <end value="{$valid_to}"/>
+        </validityPeriod>
+      </xsl:if>
+      <xsl:apply-templates select="f:numberOfRepeatsAllowed | f:quantity | f:expectedSupplyDuration | f:performer" mode="copy"/>
+    </dispenseRequest>
   </xsl:template>
 
   <xsl:template match="@* | node()" mode="copy">

@@ -43,6 +43,12 @@
 
   <xsl:template match="f:resource/*/f:text | f:contained/*/f:text"/>
 
+  <!-- Of LV's requests and the supplements, a pharmacy sees those between
+       LV and pharmacies: a request to a prescriber, or a prescriber's
+       answer, may discuss the indication. -->
+  <xsl:template match="f:entry[f:resource/f:CommunicationRequest[not(f:recipient/f:reference[starts-with(@value, 'Organization/')])]]"/>
+  <xsl:template match="f:entry[f:resource/f:Communication[not(starts-with(f:sender/f:reference/@value, 'Organization/'))]]"/>
+
   <xsl:template match="f:MedicationRequest/f:reasonCode | f:MedicationRequest/f:reasonReference | f:MedicationRequest/f:note | f:MedicationRequest/f:extension[@url = 'http://klasgw.org/fhir/StructureDefinition/klas-motivation']"/>
 
   <xsl:template match="f:MedicationRequest">

@@ -159,8 +159,8 @@ gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
              struct gw_fhir_doc **out)
 {
     char base[300], refnr[24], status[16], disp[64], tstatus[24], ver[32],
-        upd[48], cre[48], t1[40], t2[40];
-    const char *params[17];
+        upd[48], cre[48], t1[40], t2[40], prefix[64], vf[24], vt[24];
+    const char *params[25];
     enum gw_case_status cs = GW_CASE_NONE;
     xmlDocPtr in = NULL, view = NULL;
     struct gw_fhir_limits lim;
@@ -181,7 +181,12 @@ gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
         (rc = quote(tstatus, sizeof(tstatus), gw_view_task_status(s->status))) !=
             GW_OK ||
         (rc = quote(upd, sizeof(upd), t1)) != GW_OK ||
-        (rc = quote(cre, sizeof(cre), t2)) != GW_OK)
+        (rc = quote(cre, sizeof(cre), t2)) != GW_OK ||
+        (rc = quote(prefix, sizeof(prefix),
+                    s->later_prefix ? s->later_prefix : s->refnr)) != GW_OK ||
+        (rc = quote(vf, sizeof(vf), s->valid_from ? s->valid_from : "")) !=
+            GW_OK ||
+        (rc = quote(vt, sizeof(vt), s->valid_to ? s->valid_to : "")) != GW_OK)
         return rc;
     params[0] = "base", params[1] = base;
     params[2] = "refnr", params[3] = refnr;
@@ -191,7 +196,11 @@ gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
     params[10] = "version", params[11] = ver;
     params[12] = "updated", params[13] = upd;
     params[14] = "created", params[15] = cre;
-    params[16] = NULL;
+    params[16] = "prefix", params[17] = prefix;
+    params[18] = "later", params[19] = s->later_prefix ? "'1'" : "''";
+    params[20] = "valid_from", params[21] = vf;
+    params[22] = "valid_to", params[23] = vt;
+    params[24] = NULL;
 
     gw_fhir_limits_default(&lim);
     lim.max_bytes = len + 1;
@@ -215,6 +224,8 @@ gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
 }
 
 /* --- walking a view -------------------------------------------------- */
+
+static void adopt_ns(xmlNodePtr copy, xmlNsPtr ns);
 
 static int
 named(xmlNodePtr n, const char *name)
@@ -268,6 +279,28 @@ entry_resource(xmlNodePtr entry, const char *type, const char *id)
     if (id != NULL && !value_is(child(r, "id"), id))
         return NULL;
     return r;
+}
+
+gw_rc
+gw_view_merge(struct gw_fhir_doc *view, const struct gw_fhir_doc *extra)
+{
+    xmlDocPtr d = gw_fhir_doc_xml(view);
+    xmlNodePtr root = xmlDocGetRootElement(d);
+    xmlNodePtr from = xmlDocGetRootElement(gw_fhir_doc_xml(extra));
+
+    for (xmlNodePtr e = from ? from->children : NULL; e; e = e->next) {
+        xmlNodePtr copy;
+        if (!named(e, "entry"))
+            continue;
+        copy = xmlDocCopyNode(e, d, 1);
+        if (copy == NULL || xmlAddChild(root, copy) == NULL) {
+            xmlFreeNode(copy);
+            return GW_ENOMEM;
+        }
+        if (root->ns != NULL)
+            adopt_ns(copy, root->ns);
+    }
+    return GW_OK;
 }
 
 int

@@ -32,6 +32,11 @@ struct gw_case_stamp {
     const char *status; /* KLAS code */
     long version;
     int64_t created_ms, updated_ms;
+    /* A later message of the case (prefix "<refnr>-v<version>"): only
+     * what it adds. NULL for the message that created the case. */
+    const char *later_prefix;
+    /* A grant's validity period (YYYY-MM-DD), or NULL. */
+    const char *valid_from, *valid_to;
 };
 
 /* The FHIR Task.status that goes with a KLAS status. Static string. */
@@ -45,6 +50,10 @@ const char *gw_view_task_status(const char *klas_status);
 gw_rc gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
                    const struct gw_case_stamp *s, int redact,
                    struct gw_fhir_doc **out) GW_WARN_UNUSED;
+
+/* Appends the entries of extra (a view of a later message) to view. */
+gw_rc gw_view_merge(struct gw_fhir_doc *view, const struct gw_fhir_doc *extra)
+    GW_WARN_UNUSED;
 
 /* Whether the view holds resource type/id (1) or not (0). */
 int gw_view_has(const struct gw_fhir_doc *view, const char *type,

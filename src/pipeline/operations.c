@@ -634,7 +634,7 @@ gw_pipeline_print(struct gw_pipeline *pl, const struct gw_call *c,
     if (gw_pl_case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
         return;
     rc = gw_pl_case_view(pl, c, &row, row.status, row.version, row.updated_ms,
-                         redact, &view);
+                         redact, 1, &view);
     if (rc == GW_OK)
         rc = gw_view_print(pl->o.views, view, pdf, html, len);
     if (rc != GW_OK)

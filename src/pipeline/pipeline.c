@@ -737,26 +737,66 @@ gw_pl_case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
     return rc;
 }
 
+/* Whether a later message adds something readers need: LV's requests,
+ * the supplements, the decision (its letter). */
+static int
+adds_to_view(const char *kind)
+{
+    return strcmp(kind, "supplement-request") == 0 ||
+           strcmp(kind, "motivation-supplement") == 0 ||
+           strcmp(kind, "decision") == 0;
+}
+
 gw_rc
 gw_pl_case_view(struct gw_pipeline *pl, const struct gw_call *c,
                 const struct gw_case_row *row, const char *status,
-                long version, int64_t updated_ms, int redact,
+                long version, int64_t updated_ms, int redact, int later,
                 struct gw_fhir_doc **view)
 {
-    char *kind = NULL, *xml = NULL;
-    size_t len = 0;
+    char *kind = NULL, *xml = NULL, prefix[32];
+    struct gw_licence_hit *lic = NULL;
+    size_t len = 0, nlic = 0;
     long got = 0;
     struct gw_case_stamp s;
     gw_rc rc;
 
     *view = NULL;
+    memset(&s, 0, sizeof(s));
+    s = (struct gw_case_stamp){c->base, row->refnr, status, version,
+                               row->created_ms, updated_ms, NULL, NULL, NULL};
+    if (later && strcmp(status, "Bev") == 0 &&
+        gw_store_licences(pl->o.store, row->refnr, NULL, NULL, &lic, &nlic) ==
+            GW_OK &&
+        nlic > 0 && lic[0].valid_from[0]) {
+        s.valid_from = lic[0].valid_from;
+        s.valid_to = lic[0].valid_to;
+    }
     rc = gw_store_document_get(pl->o.store, row->refnr, 1, &kind, &xml, &len,
                                &got);
-    if (rc == GW_OK) {
-        s = (struct gw_case_stamp){c->base, row->refnr, status, version,
-                                   row->created_ms, updated_ms};
+    if (rc == GW_OK)
         rc = gw_view_case(pl->o.views, xml, len, &s, redact, view);
+    /* The later messages of the case, up to the version shown. */
+    for (long v = 2; later && rc == GW_OK && v <= version; v++) {
+        struct gw_fhir_doc *more = NULL;
+        free(kind);
+        free(xml);
+        kind = xml = NULL;
+        if (gw_store_document_get(pl->o.store, row->refnr, v, &kind, &xml,
+                                  &len, &got) != GW_OK ||
+            got != v || !adds_to_view(kind))
+            continue;
+        snprintf(prefix, sizeof(prefix), "%s-v%ld", row->refnr, v);
+        s.later_prefix = prefix;
+        rc = gw_view_case(pl->o.views, xml, len, &s, redact, &more);
+        if (rc == GW_OK)
+            rc = gw_view_merge(*view, more);
+        gw_fhir_doc_free(more);
     }
+    if (rc != GW_OK) {
+        gw_fhir_doc_free(*view);
+        *view = NULL;
+    }
+    free(lic);
     free(kind);
     free(xml);
     return rc;
@@ -811,7 +851,8 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
         rc = GW_OK;
         goto found;
     }
-    rc = gw_pl_case_view(pl, c, &row, status, version, updated, redact, &view);
+    rc = gw_pl_case_view(pl, c, &row, status, version, updated, redact,
+                         strcmp(type, "Task") != 0, &view);
     if (rc == GW_OK)
         rc = gw_view_pick(view, type, id, &a->doc);
     if (rc == GW_OK &&
@@ -822,7 +863,8 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc == GW_ENOTFOUND && redact) {
         /* Present in the full view: hidden from pharmacies. */
         struct gw_fhir_doc *full = NULL;
-        if (gw_pl_case_view(pl, c, &row, status, version, updated, 0, &full) ==
+        if (gw_pl_case_view(pl, c, &row, status, version, updated, 0, 1,
+                            &full) ==
                 GW_OK &&
             gw_view_has(full, type, id))
             rc = gw_err_set(&err, GW_EFORBIDDEN, NULL,
@@ -867,8 +909,8 @@ gw_pipeline_history(struct gw_pipeline *pl, const struct gw_call *c,
     for (size_t i = nh; rc == GW_OK && i-- > 0;) {
         struct gw_fhir_doc *view = NULL;
         char url[80];
-        rc = gw_pl_case_view(pl, c, &row, h[i].to_status, h[i].version, h[i].at_ms,
-                       redact, &view);
+        rc = gw_pl_case_view(pl, c, &row, h[i].to_status, h[i].version,
+                             h[i].at_ms, redact, 0, &view);
         snprintf(url, sizeof(url), "Task/%s", refnr);
         if (rc == GW_OK)
             rc = gw_bundle_add(b, view, "Task", refnr, NULL,
@@ -1023,7 +1065,8 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
         if (gw_access_read(c->who, &ca, matched, &redact, NULL) != GW_OK)
             continue;
         rc = gw_pl_case_view(pl, c, &rows[i], rows[i].status, rows[i].version,
-                       rows[i].updated_ms, redact, &view);
+                             rows[i].updated_ms, redact, q->include || lookup,
+                             &view);
         if (rc == GW_OK)
             rc = gw_bundle_add(b, view, "Task", rows[i].refnr, "match", NULL,
                                NULL);

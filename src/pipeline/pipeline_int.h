@@ -45,10 +45,12 @@ gw_rc gw_pl_case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
                           const char *refnr, int found_by_lookup,
                           struct gw_case_row *row, int *redact,
                           struct gw_answer *a);
-/* The case view (map/view.h) of row at the given status and version. */
+/* The case view (map/view.h) of row at the given status and version;
+ * with later, also what the later messages of the case add (LV's
+ * requests, supplements, the decision letter; a grant's validity). */
 gw_rc gw_pl_case_view(struct gw_pipeline *pl, const struct gw_call *c,
                       const struct gw_case_row *row, const char *status,
-                      long version, int64_t updated_ms, int redact,
+                      long version, int64_t updated_ms, int redact, int later,
                       struct gw_fhir_doc **view);
 
 #endif

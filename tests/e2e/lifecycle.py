@@ -261,6 +261,21 @@ def run(port, hookport, hooklog, db, srcdir):
     check(receipt(s, d, "received")[1] == "H", "LV has the supplement: H")
     s, d = gw.message(LV, ex.get("supplement-request-to-pharmacy", ref))
     check(receipt(s, d, "request to pharmacy")[1] == "KB", "KB again")
+    # What LV asks is readable by whom it asks: the pharmacy sees the
+    # request to it, not the one to the prescriber; the prescriber both.
+    s, b = gw.call("GET", "/Task?identifier=%s&patient.identifier=%s"
+                   % (ref, PNR), APO1)
+    reqs = [e["resource"] for e in b["entry"]
+            if e["resource"]["resourceType"] == "CommunicationRequest"]
+    check(len(reqs) == 1 and reqs[0]["recipient"][0]["reference"]
+          .startswith("Organization/"),
+          "the pharmacy reads LV's request to it, and only that: %d" % len(reqs))
+    s, b = gw.call("GET", "/Task?identifier=%s&_include=*" % ref, DOC1)
+    reqs = [e["resource"] for e in b["entry"]
+            if e["resource"]["resourceType"] in ("CommunicationRequest",
+                                                  "Communication")]
+    check(len(reqs) == 3, "the prescriber reads both requests and the "
+          "supplement: %d" % len(reqs))
     refused(gw, db, 403, "EFORBIDDEN", "another pharmacy supplements",
             lambda: gw.message(APO2, ex.get("supplement-by-pharmacy", ref)))
     s, d = gw.message(APO1, ex.get("supplement-by-pharmacy", ref))
@@ -276,6 +291,16 @@ def run(port, hookport, hooklog, db, srcdir):
     s, d = gw.message(LV, ex.get("decision-bev", ref, v=validity))
     check(receipt(s, d, "grant")[1] == "Bev", "granted: Bev")
     check(gw.task(APO1, ref) == "Bev", "the pharmacy sees Bev")
+    s, b = gw.call("GET", "/Task?identifier=%s&patient.identifier=%s"
+                   % (ref, PNR), APO1)
+    mr = [e["resource"] for e in b["entry"]
+          if e["resource"]["resourceType"] == "MedicationRequest"][0]
+    letters = [e["resource"] for e in b["entry"]
+               if e["resource"]["resourceType"] == "DocumentReference"]
+    check("validityPeriod" in mr["dispenseRequest"],
+          "the pharmacy sees the grant's validity period")
+    check(any(d.get("description") == "Beslut" for d in letters),
+          "and LV's decision letter")
     refused(gw, db, 409, "ESTATE", "a second decision",
             lambda: gw.message(LV, ex.get("decision-avs", ref)))
 
