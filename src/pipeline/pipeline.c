@@ -1078,6 +1078,14 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
             gw_pl_audit(pl, c, "search", rows[i].refnr, GW_OK, NULL);
         }
     }
+    /* total: every match, beyond the page (at most 120 are shown); the
+     * filters in SQL are the caller's access, so the count is too. A
+     * pharmacy's look-up shows what matched its patient. */
+    if (rc == GW_OK && !lookup && n == (size_t)cq.limit) {
+        long long all = 0;
+        if (gw_store_case_count(pl->o.store, &cq, &all) == GW_OK && all > total)
+            total = (long)all;
+    }
     if (rc == GW_OK) {
         rc = gw_bundle_take(b, total, NULL, &a->doc);
         b = NULL;
@@ -1086,7 +1094,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
         gw_answer_error(a, rc, NULL);
     else
         a->status = 200;
-    if (total == 0)
+    if (n == 0)
         gw_pl_audit(pl, c, "search", NULL, rc, "no hits");
     gw_bundle_free(b);
     gw_case_rows_free(rows, n);

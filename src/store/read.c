@@ -120,49 +120,34 @@ gw_store_document_get(struct gw_store *st, const char *refnr, long version,
     return rc;
 }
 
-gw_rc
-gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
-                     struct gw_case_row **rows, size_t *n)
-{
-    /* One statement with optional filters: a NULL parameter switches its
-     * filter off. Statuses come as a comma-framed list ",M,A,". */
-    static const char sql[] =
-        "SELECT " CASE_COLUMNS " FROM cases WHERE purged_ms IS NULL"
-        " AND (?1 IS NULL OR prescriber_hsa = ?1)"
-        " AND (?2 IS NULL OR refnr = ?2)"
-        " AND (?3 IS NULL OR patient_id = ?3)"
-        " AND (?4 IS NULL OR instr(?4, ',' || status || ',') > 0)"
-        " AND (?5 IS NULL OR licence_type = ?5)"
-        " AND (?6 IS NULL OR instr(lower(drug_name), lower(?6)) > 0"
-        "      OR instr(lower(substances), lower(?6)) > 0)"
-        " AND (?7 = 0 OR updated_ms >= ?7)"
-        " AND (?8 = 0 OR updated_ms <= ?8)"
-        " AND (?10 IS NULL OR pharmacy_gln = ?10)"
-        " ORDER BY updated_ms DESC, id DESC LIMIT ?9";
-    struct gw_case_row *out = NULL;
-    size_t count = 0, cap = 0;
-    char statuses[128] = "";
-    struct conn *c;
-    sqlite3_stmt *s;
-    gw_rc rc = GW_OK;
-    int src;
+/* One statement with optional filters: a NULL parameter switches its
+ * filter off. Statuses come as a comma-framed list ",M,A,". */
+#define SEARCH_WHERE                                                          \
+    "WHERE purged_ms IS NULL"                                                 \
+    " AND (?1 IS NULL OR prescriber_hsa = ?1)"                                \
+    " AND (?2 IS NULL OR refnr = ?2)"                                         \
+    " AND (?3 IS NULL OR patient_id = ?3)"                                    \
+    " AND (?4 IS NULL OR instr(?4, ',' || status || ',') > 0)"                \
+    " AND (?5 IS NULL OR licence_type = ?5)"                                  \
+    " AND (?6 IS NULL OR instr(lower(drug_name), lower(?6)) > 0"              \
+    "      OR instr(lower(substances), lower(?6)) > 0)"                       \
+    " AND (?7 = 0 OR updated_ms >= ?7)"                                       \
+    " AND (?8 = 0 OR updated_ms <= ?8)"                                       \
+    " AND (?10 IS NULL OR pharmacy_gln = ?10)"
 
-    *rows = NULL;
-    *n = 0;
+static gw_rc
+bind_search(sqlite3_stmt *s, const struct gw_case_query *q, char *statuses,
+            size_t size)
+{
+    statuses[0] = '\0';
     if (q->statuses[0] != NULL) {
         size_t o = 0;
         statuses[o++] = ',';
         for (int i = 0; i < 8 && q->statuses[i] != NULL; i++)
-            o += (size_t)snprintf(statuses + o, sizeof(statuses) - o, "%s,",
+            o += (size_t)snprintf(statuses + o, size - o, "%s,",
                                   q->statuses[i]);
-        if (o >= sizeof(statuses))
+        if (o >= size)
             return GW_EINVAL;
-    }
-    c = gw_store_reader_take(st);
-    s = gw_store_stmt(c, sql);
-    if (s == NULL) {
-        gw_store_reader_give(st, c);
-        return GW_ESTORE;
     }
     gw_bind_text(s, 1, q->prescriber_hsa);
     gw_bind_text(s, 2, q->refnr);
@@ -174,6 +159,61 @@ gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
     sqlite3_bind_int64(s, 8, q->changed_to_ms);
     sqlite3_bind_int(s, 9, q->limit > 0 ? q->limit : 120);
     gw_bind_text(s, 10, q->pharmacy_gln);
+    return GW_OK;
+}
+
+gw_rc
+gw_store_case_count(struct gw_store *st, const struct gw_case_query *q,
+                    long long *total)
+{
+    static const char sql[] =
+        "SELECT count(*) FROM cases " SEARCH_WHERE " AND ?9 IS NOT NULL";
+    char statuses[128];
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(c, sql);
+    gw_rc rc = GW_ESTORE;
+
+    *total = 0;
+    if (s != NULL && (rc = bind_search(s, q, statuses, sizeof(statuses))) ==
+                         GW_OK) {
+        int src = sqlite3_step(s);
+        if (src == SQLITE_ROW)
+            *total = sqlite3_column_int64(s, 0);
+        rc = gw_store_rc(c->db, src, "case_count");
+    }
+    if (s != NULL)
+        sqlite3_reset(s);
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
+gw_rc
+gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
+                     struct gw_case_row **rows, size_t *n)
+{
+    static const char sql[] = "SELECT " CASE_COLUMNS " FROM cases "
+        SEARCH_WHERE " ORDER BY updated_ms DESC, id DESC LIMIT ?9";
+    struct gw_case_row *out = NULL;
+    size_t count = 0, cap = 0;
+    char statuses[128] = "";
+    struct conn *c;
+    sqlite3_stmt *s;
+    gw_rc rc = GW_OK;
+    int src;
+
+    *rows = NULL;
+    *n = 0;
+    c = gw_store_reader_take(st);
+    s = gw_store_stmt(c, sql);
+    if (s == NULL) {
+        gw_store_reader_give(st, c);
+        return GW_ESTORE;
+    }
+    if ((rc = bind_search(s, q, statuses, sizeof(statuses))) != GW_OK) {
+        sqlite3_reset(s);
+        gw_store_reader_give(st, c);
+        return rc;
+    }
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
         if (count == cap) {
             size_t ncap = cap ? cap * 2 : 16;

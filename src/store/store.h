@@ -217,6 +217,9 @@ struct gw_case_query {
 gw_rc gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
                            struct gw_case_row **rows, size_t *n) GW_WARN_UNUSED;
 void gw_case_rows_free(struct gw_case_row *rows, size_t n);
+/* How many cases match q, beyond its limit. */
+gw_rc gw_store_case_count(struct gw_store *st, const struct gw_case_query *q,
+                          long long *total) GW_WARN_UNUSED;
 
 /* One change of a case, oldest first; version = position (1-based). */
 struct gw_history_row {

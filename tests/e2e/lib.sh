@@ -108,11 +108,20 @@ ${2:-}
 EOF
 }
 
+# A TCP port nobody listens on, chosen by the kernel: tests running at the
+# same time (ctest -j, two checkouts) never meet on a fixed port.
+any_free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
 # gw_start PORT [VAR=VALUE...]: the configuration is $T/conf (gw_conf
 # writes it if it is missing); the HSA simulator (klasgw sim hsa, the
-# prescribers of tests/fixtures/hsa) answers on PORT+1.
+# prescribers of tests/fixtures/hsa) answers beside it. PORT is only a
+# label now: both ports are free ones the kernel picks.
 gw_start() {
-    local port=$1 hsa=$(($1 + 1))
+    local port hsa
+    port=$(any_free_port)
+    hsa=$(any_free_port)
     shift
     [ -f "$T/conf" ] || gw_conf "$T/conf"
     "$KLASGW" -c "$T/conf" sim hsa --port "$hsa" \

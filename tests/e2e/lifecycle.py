@@ -546,6 +546,9 @@ def run(port, hookport, hooklog, db, srcdir):
     s, b = gw.call("GET", "/Task?business-status=Bev&licence-type=EH", DOC1)
     check(s == 200 and b["total"] == 1 and
           b["entry"][0]["resource"]["id"] == ref, "Mina ärenden filters")
+    s, b = gw.call("GET", "/Task?_count=2", DOC1)
+    check(s == 200 and len(b["entry"]) == 2 and b["total"] >= 8,
+          "a page of 2 says how many match in all: %s" % b.get("total"))
     s, b = gw.call("GET", "/Task", DOC2)
     check(s == 200 and b["total"] == 0, "another prescriber sees none")
     print("lifecycle: %d checks passed" % checks)

@@ -253,9 +253,9 @@ post ehr "$PM" "$T/m-nopharm.json"
 want 200 "a motivation without chosen pharmacy"
 RN=$(refnr_of)
 call apo1 GET '/fhir/Task?_count=1'
-chk "d['total'] == 1 and entries[0]['id'] in ('$R', '$R2', '$R3')" "apotek1's newest case with _count=1"
+chk "len(entries) == 1 and d['total'] >= 1 and entries[0]['id'] in ('$R', '$R2', '$R3')" "apotek1's newest case with _count=1"
 call ehr GET '/fhir/Task?_count=1'
-chk "d['total'] == 1 and entries[0]['id'] == '$RN'" "DOC1's newest case with _count=1"
+chk "len(entries) == 1 and d['total'] > 1 and entries[0]['id'] == '$RN'" "DOC1's newest case with _count=1, total counts them all"
 
 # Samordningsnummer, date of birth, protected identity.
 for v in samordningsnummer:191212721219 date-of-birth:20100630 protected-identity:$PNR; do
@@ -556,7 +556,7 @@ msg "$EX/valid/motivation-enskild-without-pharmacy.json" >"$T/m-new.json"
 post ehr "$PM" "$T/m-new.json"
 want 200 "a newer motivation"
 call lv GET '/fhir/Task?_count=1'
-chk "d['total'] == 1 and entries[0]['id'] == '$G'" "LV's newest visible case with _count=1, past a newer motivation"
+chk "len(entries) == 1 and d['total'] >= 1 and entries[0]['id'] == '$G'" "LV's newest visible case with _count=1, past a newer motivation"
 call lv GET '/fhir/Task?business-status=M'
 chk "d['total'] == 0" "LV asks for motivations: none"
 call lv GET '/fhir/Task?business-status=M,Bev'

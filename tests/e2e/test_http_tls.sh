@@ -45,7 +45,7 @@ gw_conf "$T/conf" "apotek3 = pharmacy sha256:$fp 7350000000030"
 sed -i "s#^plain_http = true#plain_http = false\ntls_cert = $P/server.pem\ntls_key = $P/server.key\ntls_client_ca = $P/ca1.pem#" "$T/conf"
 grep -q "^plain_http = false" "$T/conf" || fail "configuration"
 
-port=18230
+port=$(any_free_port)
 env KLASGW_SERVER_PORT=$port "$KLASGW" -c "$T/conf" serve >>"$T/serve.log" 2>&1 &
 GW_PID=$!
 URL=https://localhost:$port

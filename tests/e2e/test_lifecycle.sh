@@ -8,7 +8,9 @@
 set -euo pipefail
 : "${KLASGW:?}" "${GW_SOURCE_DIR:?}"
 work=$(mktemp -d)
-port=$((18300 + RANDOM % 40)); hook=$((port + 50)); hsa=$((port + 100))
+# Free ports the kernel picks, so concurrent runs never meet.
+free() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+port=$(free); hook=$(free); hsa=$(free)
 cat >"$work/gw.conf" <<CONF
 [server]
 port = $port
