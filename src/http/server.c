@@ -462,7 +462,14 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
         }
         flags |= MHD_USE_TLS;
     }
-    if (h->tls_cert != NULL)
+    {
+        /* TLS options only when serving TLS; otherwise the list is empty. */
+        struct MHD_OptionItem tls[] = {
+            {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
+            {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+            {MHD_OPTION_HTTPS_MEM_TRUST, 0, h->tls_ca},
+            {MHD_OPTION_END, 0, NULL},
+        };
         h->d = MHD_start_daemon(
             flags, (uint16_t)cfg->server_port, NULL, NULL, on_request, h,
             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -474,21 +481,9 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)cfg->server_max_header_bytes + 16384,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-            MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
-            MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert,
-            MHD_OPTION_HTTPS_MEM_TRUST, h->tls_ca, MHD_OPTION_END);
-    else
-        h->d = MHD_start_daemon(
-            flags, (uint16_t)cfg->server_port, NULL, NULL, on_request, h,
-            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-            MHD_OPTION_SOCK_ADDR, sa,
-            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->server_threads,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server_max_connections,
-            MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)cfg->server_connection_timeout_s,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)cfg->server_max_header_bytes + 16384,
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+            MHD_OPTION_ARRAY, h->tls_cert != NULL ? tls : tls + 3,
+            MHD_OPTION_END);
+    }
     if (h->d == NULL) {
         gw_http_stop(h);
         return gw_err_set(err, GW_EIO, "server.port",

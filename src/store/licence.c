@@ -151,6 +151,24 @@ col(sqlite3_stmt *s, int i, char *buf, size_t size)
     snprintf(buf, size, "%s", t ? (const char *)t : "");
 }
 
+/* Binds fields[i] to parameter i + 1 for "LIKE '%' || ? || '%' ESCAPE
+ * '\\'": a user's % and _ are letters, not wildcards. */
+static void
+bind_like(sqlite3_stmt *s, const char *const *fields, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char esc[512];
+        size_t o = 0;
+        for (const char *p = fields[i]; *p && o + 2 < sizeof(esc); p++) {
+            if (*p == '%' || *p == '_' || *p == '\\')
+                esc[o++] = '\\';
+            esc[o++] = *p;
+        }
+        esc[o] = '\0';
+        sqlite3_bind_text(s, i + 1, esc, -1, SQLITE_TRANSIENT);
+    }
+}
+
 gw_rc
 gw_store_product_search(struct gw_store *st, const struct gw_product *q,
                         struct gw_product **out, size_t *n)
@@ -181,17 +199,7 @@ gw_store_product_search(struct gw_store *st, const struct gw_product *q,
     *n = 0;
     if (s == NULL)
         goto out;
-    for (int i = 0; i < 7; i++) {
-        char esc[2 * sizeof(q->name)];
-        size_t o = 0;
-        for (const char *p = f[i]; *p && o + 2 < sizeof(esc); p++) {
-            if (*p == '%' || *p == '_' || *p == '\\')
-                esc[o++] = '\\';
-            esc[o++] = *p;
-        }
-        esc[o] = '\0';
-        sqlite3_bind_text(s, i + 1, esc, -1, SQLITE_TRANSIENT);
-    }
+    bind_like(s, f, 7);
     rows = calloc(120, sizeof(*rows));
     if (rows == NULL) {
         rc = GW_ENOMEM;
@@ -276,17 +284,7 @@ gw_store_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
     *n = 0;
     if (s == NULL)
         goto out;
-    for (int i = 0; i < 5; i++) {
-        char esc[512];
-        size_t o = 0;
-        for (const char *p = f[i]; *p && o + 2 < sizeof(esc); p++) {
-            if (*p == '%' || *p == '_' || *p == '\\')
-                esc[o++] = '\\';
-            esc[o++] = *p;
-        }
-        esc[o] = '\0';
-        sqlite3_bind_text(s, i + 1, esc, -1, SQLITE_TRANSIENT);
-    }
+    bind_like(s, f, 5);
     rows = calloc(120, sizeof(*rows));
     if (rows == NULL) {
         rc = GW_ENOMEM;
