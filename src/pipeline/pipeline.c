@@ -280,9 +280,8 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
     if (rc == GW_OK && r->licence_type && r->licence_type[0])
         rc = gw_buf_appendf(
             b,
-            "<input><type><coding><system value=\"http://klasgw.org/fhir/"
-            "CodeSystem/klas-licence-type\"/></coding><text value=\"licenstyp"
-            "\"/></type><valueCode value=\"%s\"/></input>",
+            "<input><type><text value=\"licenstyp\"/></type>"
+            "<valueCode value=\"%s\"/></input>",
             r->licence_type);
     if (rc == GW_OK && r->drug && r->drug[0]) {
         rc = gw_buf_append_str(b, "<input><type><text value=\"produkt\"/>"
