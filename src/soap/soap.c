@@ -753,13 +753,21 @@ trimmed(char *v)
     return v;
 }
 
+/* Whether child_text had to cut a value to fit its buffer (the XSD allows
+ * spaces around dates and decimals, and leading zeros, without bound). */
+static int
+cut(const char *buf, size_t size)
+{
+    return buf != NULL && strlen(buf) >= size - 1;
+}
+
 /* CheckLicense: the request's fields as the pipeline's licence check. */
 static void
 do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
          const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
 {
     xmlNodePtr root = xmlDocGetRootElement(req);
-    char product[200], pid[16], unit[40], admin[40], on[40];
+    char product[4 * 160 + 8], pid[16], unit[40], admin[40], on[64];
     struct gw_licence_check q;
     struct gw_answer a;
 
@@ -770,6 +778,13 @@ do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     }
     memset(&q, 0, sizeof(q));
     q.product = child_text(root, "productId", product, sizeof(product));
+    if (cut(product, sizeof(product)) ||
+        cut(child_text(root, "date", on, sizeof(on)), sizeof(on))) {
+        refuse(s, i, v, c->request_id, GW_EVALIDATION,
+               cut(product, sizeof(product)) ? "productId" : "date",
+               "too long", out);
+        return;
+    }
     q.patient = child_text(root, "patientId", pid, sizeof(pid));
     q.unit = child_text(root, "careUnitHsaId", unit, sizeof(unit));
     q.administration =
@@ -807,8 +822,8 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
             struct gw_soap_reply *out)
 {
     xmlNodePtr root = xmlDocGetRootElement(req);
-    char ident[80], refnr[16], amount[40], kind[16], pid[16], unit[40],
-        admin[40], on[40];
+    char ident[80], refnr[16], amount[64], kind[16], pid[16], unit[40],
+        admin[40], on[64];
     const char *f_ident, *f_refnr, *f_amount, *f_kind, *f_pid, *f_unit,
         *f_admin, *f_on;
     struct gw_answer a;
@@ -822,13 +837,20 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
     }
     f_ident = child_text(root, "dispensingId", ident, sizeof(ident));
     f_refnr = child_text(root, "referenceNumber", refnr, sizeof(refnr));
-    f_amount =
-        trimmed((char *)child_text(root, "amount", amount, sizeof(amount)));
+    f_amount = child_text(root, "amount", amount, sizeof(amount));
     f_kind = child_text(root, "kind", kind, sizeof(kind));
     f_pid = child_text(root, "patientId", pid, sizeof(pid));
     f_unit = child_text(root, "careUnitHsaId", unit, sizeof(unit));
     f_admin = child_text(root, "administrationHsaId", admin, sizeof(admin));
-    f_on = trimmed((char *)child_text(root, "dispensedOn", on, sizeof(on)));
+    f_on = child_text(root, "dispensedOn", on, sizeof(on));
+    if (cut(f_amount, sizeof(amount)) || cut(f_on, sizeof(on))) {
+        refuse(s, i, v, c->request_id, GW_EVALIDATION,
+               cut(f_amount, sizeof(amount)) ? "amount" : "dispensedOn",
+               "too long", out);
+        return;
+    }
+    f_amount = f_amount ? trimmed(amount) : NULL;
+    f_on = f_on ? trimmed(on) : NULL;
     gw_buf_init(&b, 8192);
     rc = gw_buf_append_str(&b, "<Parameters xmlns=\"http://hl7.org/fhir\">");
     if (rc == GW_OK)
