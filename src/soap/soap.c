@@ -747,8 +747,8 @@ trimmed(char *v)
     while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
         memmove(v, v + 1, strlen(v));
     n = strlen(v);
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' ||
-                     v[n - 1] == '\n' || v[n - 1] == '\r'))
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n' ||
+                     v[n - 1] == '\r'))
         v[--n] = '\0';
     return v;
 }
@@ -781,8 +781,8 @@ do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     if (cut(product, sizeof(product)) ||
         cut(child_text(root, "date", on, sizeof(on)), sizeof(on))) {
         refuse(s, i, v, c->request_id, GW_EVALIDATION,
-               cut(product, sizeof(product)) ? "productId" : "date",
-               "too long", out);
+               cut(product, sizeof(product)) ? "productId" : "date", "too long",
+               out);
         return;
     }
     q.patient = child_text(root, "patientId", pid, sizeof(pid));

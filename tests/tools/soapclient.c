@@ -417,8 +417,7 @@ main(int argc, char **argv)
                   *out.covered == xsd__boolean__true_ &&
                   out.core__referenceNumber && out.core__remainingAmount &&
                   out.core__unit && strcmp(out.core__unit, "ml") == 0,
-              "CheckLicense valid (covered)",
-              e == SOAP_OK ? out.result : NULL);
+              "CheckLicense valid (covered)", e == SOAP_OK ? out.result : NULL);
         if (e == SOAP_OK && out.core__referenceNumber)
             snprintf(licence, sizeof(licence), "%s", out.core__referenceNumber);
         soap_default_rdp__RecordDispensingType(s, &din);
@@ -429,8 +428,8 @@ main(int argc, char **argv)
         din.patientId = "201006301111";
         if (gw_soap_pool_rearm(cur, s) != GW_OK)
             return 2;
-        e = soap_call___rdpi__RecordDispensing(s, url("RecordDispensing"),
-                                               NULL, &din, &dout);
+        e = soap_call___rdpi__RecordDispensing(s, url("RecordDispensing"), NULL,
+                                               &din, &dout);
         check(CALL_OK(e, s) && is_ok(dout.result) && dout.recorded &&
                   *dout.recorded == xsd__boolean__true_ &&
                   dout.core__referenceNumber &&
@@ -440,8 +439,8 @@ main(int argc, char **argv)
         din.referenceNumber = refnr; /* not granted */
         if (gw_soap_pool_rearm(cur, s) != GW_OK)
             return 2;
-        e = soap_call___rdpi__RecordDispensing(s, url("RecordDispensing"),
-                                               NULL, &din, &dout);
+        e = soap_call___rdpi__RecordDispensing(s, url("RecordDispensing"), NULL,
+                                               &din, &dout);
         check(CALL_OK(e, s) && dout.result &&
                   dout.result->resultCode == core__ResultCodeEnum__ERROR &&
                   dout.result->errorId &&
