@@ -8,7 +8,7 @@
   an OperationOutcome). Parameters (all strings):
     op           interaction name, e.g. SubmitLicenseMotivation
     ns           its Responder namespace
-    kind         receipt | cases | motivation | none
+    kind         receipt | cases | motivation | check | dispensing | none
     result-code  OK | ERROR | INFO
     error-id     VALIDATION_ERROR | APPLICATION_ERROR | TECHNICAL_ERROR | ''
     log-id       the request id
@@ -46,7 +46,7 @@
           <xsl:for-each select="f:OperationOutcome/f:issue[f:severity/@value != 'information']">
             <xsl:if test="position() &gt; 1">; </xsl:if>
             <xsl:for-each select="f:expression">
-              <xsl:value-of select="@value"/>
+              <xsl:call-template name="field"><xsl:with-param name="e" select="@value"/></xsl:call-template>
               <xsl:text>: </xsl:text>
             </xsl:for-each>
             <xsl:value-of select="f:details/f:text/@value"/>
@@ -85,9 +85,84 @@
               </xsl:element>
             </xsl:if>
           </xsl:when>
+          <xsl:when test="$kind = 'check'">
+            <xsl:element name="covered" namespace="{$ns}"><xsl:value-of select="f:Parameters/f:parameter[f:name/@value = 'covered']/f:valueBoolean/@value"/></xsl:element>
+            <xsl:call-template name="licence-figures"/>
+            <xsl:for-each select="(f:Parameters/f:parameter[f:name/@value = 'reason']/f:valueString/@value)[1]">
+              <xsl:element name="reason" namespace="{$ns}"><xsl:value-of select="."/></xsl:element>
+            </xsl:for-each>
+          </xsl:when>
+          <xsl:when test="$kind = 'dispensing'">
+            <xsl:element name="recorded" namespace="{$ns}"><xsl:value-of select="f:Parameters/f:parameter[f:name/@value = 'recorded']/f:valueBoolean/@value"/></xsl:element>
+            <xsl:call-template name="licence-figures"/>
+          </xsl:when>
         </xsl:choose>
       </xsl:if>
     </xsl:element>
+  </xsl:template>
+
+  <!-- $check-licence / $record-dispensing Parameters to the figures of
+       core:LicenceFiguresGroup, in its order. -->
+  <xsl:template name="licence-figures">
+    <xsl:variable name="p" select="f:Parameters/f:parameter"/>
+    <xsl:variable name="ref" select="string($p[f:name/@value = 'licence']/f:valueReference/f:reference/@value)"/>
+    <xsl:if test="$ref != ''">
+      <core:referenceNumber><xsl:value-of select="substring-after($ref, 'Task/')"/></core:referenceNumber>
+    </xsl:if>
+    <xsl:variable name="lt" select="string($p[f:name/@value = 'licence-type']/f:valueCode/@value)"/>
+    <xsl:if test="$lt = 'EH' or $lt = 'GH'">
+      <core:licenceType><xsl:value-of select="$lt"/></core:licenceType>
+    </xsl:if>
+    <xsl:for-each select="($p[f:name/@value = 'beredskap']/f:valueBoolean/@value)[1]">
+      <core:beredskap><xsl:value-of select="."/></core:beredskap>
+    </xsl:for-each>
+    <xsl:for-each select="($p[f:name/@value = 'general-level']/f:valueCode/@value)[1]">
+      <core:generalLevel><xsl:value-of select="."/></core:generalLevel>
+    </xsl:for-each>
+    <xsl:for-each select="($p[f:name/@value = 'valid-from']/f:valueDate/@value)[1]">
+      <core:validFrom><xsl:value-of select="."/></core:validFrom>
+    </xsl:for-each>
+    <xsl:for-each select="($p[f:name/@value = 'valid-to']/f:valueDate/@value)[1]">
+      <core:validTo><xsl:value-of select="."/></core:validTo>
+    </xsl:for-each>
+    <xsl:for-each select="($p[f:name/@value = 'granted-amount']/f:valueDecimal/@value)[1]">
+      <core:grantedAmount><xsl:value-of select="."/></core:grantedAmount>
+    </xsl:for-each>
+    <xsl:for-each select="($p[f:name/@value = 'dispensed-amount']/f:valueDecimal/@value)[1]">
+      <core:dispensedAmount><xsl:value-of select="."/></core:dispensedAmount>
+    </xsl:for-each>
+    <xsl:for-each select="($p[f:name/@value = 'remaining-amount']/f:valueDecimal/@value)[1]">
+      <core:remainingAmount><xsl:value-of select="."/></core:remainingAmount>
+    </xsl:for-each>
+    <xsl:for-each select="($p[f:name/@value = 'unit']/f:valueString/@value)[1]">
+      <core:unit><xsl:value-of select="."/></core:unit>
+    </xsl:for-each>
+  </xsl:template>
+
+  <!-- An issue's expression; for the pharmacy interactions the pipeline's
+       parameter names become the request's element names. -->
+  <xsl:template name="field">
+    <xsl:param name="e"/>
+    <xsl:variable name="n">
+      <xsl:choose>
+        <xsl:when test="starts-with($e, &quot;Parameters.parameter('&quot;)">
+          <xsl:value-of select="substring-before(substring-after($e, &quot;('&quot;), &quot;')&quot;)"/>
+        </xsl:when>
+        <xsl:otherwise><xsl:value-of select="$e"/></xsl:otherwise>
+      </xsl:choose>
+    </xsl:variable>
+    <xsl:choose>
+      <xsl:when test="$op != 'CheckLicense' and $op != 'RecordDispensing'"><xsl:value-of select="$e"/></xsl:when>
+      <xsl:when test="$n = 'identifier'">dispensingId</xsl:when>
+      <xsl:when test="$n = 'licence'">referenceNumber</xsl:when>
+      <xsl:when test="$n = 'product'">productId</xsl:when>
+      <xsl:when test="$n = 'patient'">patientId</xsl:when>
+      <xsl:when test="$n = 'unit'">careUnitHsaId</xsl:when>
+      <xsl:when test="$n = 'administration'">administrationHsaId</xsl:when>
+      <xsl:when test="$n = 'dispensed-on'">dispensedOn</xsl:when>
+      <xsl:when test="$n = 'on'">date</xsl:when>
+      <xsl:otherwise><xsl:value-of select="$n"/></xsl:otherwise>
+    </xsl:choose>
   </xsl:template>
 
   <xsl:template match="f:Task" mode="receipt-nover">

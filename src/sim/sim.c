@@ -784,6 +784,14 @@ NOT_HERE(__rdei__ReportDecision, rde__ReportDecisionType,
          rde__ReportDecisionResponseType)
 NOT_HERE(__rdei__ReportDecision_, rde__ReportDecisionType,
          rde__ReportDecisionResponseType)
+NOT_HERE(__chli__CheckLicense, chl__CheckLicenseType,
+         chl__CheckLicenseResponseType)
+NOT_HERE(__chli__CheckLicense_, chl__CheckLicenseType,
+         chl__CheckLicenseResponseType)
+NOT_HERE(__rdpi__RecordDispensing, rdp__RecordDispensingType,
+         rdp__RecordDispensingResponseType)
+NOT_HERE(__rdpi__RecordDispensing_, rdp__RecordDispensingType,
+         rdp__RecordDispensingResponseType)
 
 /* --- servers ------------------------------------------------------------ */
 

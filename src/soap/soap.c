@@ -39,7 +39,15 @@
 #define GW_SOAP_TEXT_MAX 4000         /* XSD messages kept in resultText */
 #define REFUSAL_NS "urn:klasgw:refusal"
 
-enum iface_kind { K_EVENT, K_CASES, K_MOTIVATION, K_PING, K_NOT_SERVED };
+enum iface_kind {
+    K_EVENT,
+    K_CASES,
+    K_MOTIVATION,
+    K_CHECK,
+    K_DISPENSE,
+    K_PING,
+    K_NOT_SERVED
+};
 
 struct iface {
     const char *name;
@@ -64,6 +72,8 @@ static const struct iface ifaces[] = {
     {"GetLicenseCases", KLAS_NS("GetLicenseCases"), K_CASES, NULL},
     {"GetLicenseMotivation", KLAS_NS("GetLicenseMotivation"), K_MOTIVATION,
      NULL},
+    {"CheckLicense", KLAS_NS("CheckLicense"), K_CHECK, NULL},
+    {"RecordDispensing", KLAS_NS("RecordDispensing"), K_DISPENSE, NULL},
     {"PingForConfiguration",
      "urn:riv:itintegration:monitoring:PingForConfigurationResponder:1", K_PING,
      NULL},
@@ -726,6 +736,154 @@ do_motivation(const struct gw_soap *s, const struct iface *i,
     gw_answer_release(&a);
 }
 
+/* xs:date and xs:decimal values may come with spaces around them. */
+static const char *
+trimmed(char *v)
+{
+    size_t n;
+
+    if (v == NULL)
+        return NULL;
+    while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
+        memmove(v, v + 1, strlen(v));
+    n = strlen(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n' ||
+                     v[n - 1] == '\r'))
+        v[--n] = '\0';
+    return v;
+}
+
+/* Whether child_text had to cut a value to fit its buffer (the XSD allows
+ * spaces around dates and decimals, and leading zeros, without bound). */
+static int
+cut(const char *buf, size_t size)
+{
+    return buf != NULL && strlen(buf) >= size - 1;
+}
+
+/* CheckLicense: the request's fields as the pipeline's licence check. */
+static void
+do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
+         const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
+{
+    xmlNodePtr root = xmlDocGetRootElement(req);
+    char product[4 * 160 + 8], pid[16], unit[40], admin[40], on[64];
+    struct gw_licence_check q;
+    struct gw_answer a;
+
+    if (c->who->role != GW_CLIENT_PHARMACY) {
+        refuse(s, i, v, c->request_id, GW_EFORBIDDEN, NULL,
+               "CheckLicense is for pharmacy systems", out);
+        return;
+    }
+    memset(&q, 0, sizeof(q));
+    q.product = child_text(root, "productId", product, sizeof(product));
+    if (cut(product, sizeof(product)) ||
+        cut(child_text(root, "date", on, sizeof(on)), sizeof(on))) {
+        refuse(s, i, v, c->request_id, GW_EVALIDATION,
+               cut(product, sizeof(product)) ? "productId" : "date", "too long",
+               out);
+        return;
+    }
+    q.patient = child_text(root, "patientId", pid, sizeof(pid));
+    q.unit = child_text(root, "careUnitHsaId", unit, sizeof(unit));
+    q.administration =
+        child_text(root, "administrationHsaId", admin, sizeof(admin));
+    q.on = trimmed((char *)child_text(root, "date", on, sizeof(on)));
+    memset(&a, 0, sizeof(a));
+    gw_pipeline_check_licence(s->o.pipeline, c, &q, &a);
+    from_answer(s, i, v, "check", c->request_id, &a, out);
+    gw_answer_release(&a);
+}
+
+/* One Parameters entry of the dispensing; v was checked by the XSD and is
+ * escaped all the same. */
+static gw_rc
+dparam(struct gw_buf *b, const char *name, const char *type, const char *v)
+{
+    gw_rc rc;
+
+    if (v == NULL)
+        return GW_OK;
+    rc = gw_buf_appendf(b, "<parameter><name value=\"%s\"/><value%s value=\"",
+                        name, type);
+    if (rc == GW_OK)
+        rc = esc(b, v);
+    if (rc == GW_OK)
+        rc = gw_buf_appendf(b, "\"/></parameter>");
+    return rc;
+}
+
+/* RecordDispensing: the request as the Parameters body of
+ * $record-dispensing. The pipeline checks every field again. */
+static void
+do_dispense(const struct gw_soap *s, const struct iface *i,
+            enum gw_soap_version v, const struct gw_call *c, xmlDocPtr req,
+            struct gw_soap_reply *out)
+{
+    xmlNodePtr root = xmlDocGetRootElement(req);
+    char ident[80], refnr[16], amount[64], kind[16], pid[16], unit[40],
+        admin[40], on[64];
+    const char *f_ident, *f_refnr, *f_amount, *f_kind, *f_pid, *f_unit,
+        *f_admin, *f_on;
+    struct gw_answer a;
+    struct gw_buf b;
+    gw_rc rc;
+
+    if (c->who->role != GW_CLIENT_PHARMACY) {
+        refuse(s, i, v, c->request_id, GW_EFORBIDDEN, NULL,
+               "RecordDispensing is for pharmacy systems", out);
+        return;
+    }
+    f_ident = child_text(root, "dispensingId", ident, sizeof(ident));
+    f_refnr = child_text(root, "referenceNumber", refnr, sizeof(refnr));
+    f_amount = child_text(root, "amount", amount, sizeof(amount));
+    f_kind = child_text(root, "kind", kind, sizeof(kind));
+    f_pid = child_text(root, "patientId", pid, sizeof(pid));
+    f_unit = child_text(root, "careUnitHsaId", unit, sizeof(unit));
+    f_admin = child_text(root, "administrationHsaId", admin, sizeof(admin));
+    f_on = child_text(root, "dispensedOn", on, sizeof(on));
+    if (cut(f_amount, sizeof(amount)) || cut(f_on, sizeof(on))) {
+        refuse(s, i, v, c->request_id, GW_EVALIDATION,
+               cut(f_amount, sizeof(amount)) ? "amount" : "dispensedOn",
+               "too long", out);
+        return;
+    }
+    f_amount = f_amount ? trimmed(amount) : NULL;
+    f_on = f_on ? trimmed(on) : NULL;
+    gw_buf_init(&b, 8192);
+    rc = gw_buf_append_str(&b, "<Parameters xmlns=\"http://hl7.org/fhir\">");
+    if (rc == GW_OK)
+        rc = dparam(&b, "identifier", "String", f_ident);
+    if (rc == GW_OK)
+        rc = dparam(&b, "licence", "String", f_refnr);
+    if (rc == GW_OK)
+        rc = dparam(&b, "amount", "Decimal", f_amount);
+    if (rc == GW_OK)
+        rc = dparam(&b, "kind", "Code", f_kind);
+    if (rc == GW_OK)
+        rc = dparam(&b, "patient", "String", f_pid);
+    if (rc == GW_OK)
+        rc = dparam(&b, "unit", "String", f_unit);
+    if (rc == GW_OK)
+        rc = dparam(&b, "administration", "String", f_admin);
+    if (rc == GW_OK)
+        rc = dparam(&b, "dispensed-on", "Date", f_on);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(&b, "</Parameters>");
+    if (rc != GW_OK) {
+        fault(out, v, 500, 0, "TECHNICAL_ERROR",
+              "the request could not be mapped to FHIR");
+        gw_buf_release(&b);
+        return;
+    }
+    memset(&a, 0, sizeof(a));
+    gw_pipeline_record_dispensing(s->o.pipeline, c, b.data, b.len, &a);
+    gw_buf_release(&b);
+    from_answer(s, i, v, "dispensing", c->request_id, &a, out);
+    gw_answer_release(&a);
+}
+
 static void
 do_ping(enum gw_soap_version v, struct gw_soap_reply *out)
 {
@@ -846,6 +1004,12 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
         break;
     case K_MOTIVATION:
         do_motivation(s, i, v, c, req, out);
+        break;
+    case K_CHECK:
+        do_check(s, i, v, c, req, out);
+        break;
+    case K_DISPENSE:
+        do_dispense(s, i, v, c, req, out);
         break;
     case K_PING:
         do_ping(v, out);

@@ -5,7 +5,10 @@
  *
  *   envelope (envelope.c) -> LogicalAddress -> Responder XSD (wsdl/)
  *     -> xslt/soap-to-fhir-message.xsl -> gw_pipeline_process
- *        (or gw_pipeline_search for GetLicenseCases, GetLicenseMotivation)
+ *        (or gw_pipeline_search for GetLicenseCases, GetLicenseMotivation;
+ *        gw_pipeline_check_licence for CheckLicense;
+ *        gw_pipeline_record_dispensing, with a Parameters body built from
+ *        the request, for RecordDispensing)
  *     -> xslt/fhir-to-soap-answer.xsl -> envelope of the caller's version
  *
  * Logical refusals (validation, authorization, case state) are answered

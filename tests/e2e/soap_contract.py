@@ -14,7 +14,7 @@ import sys
 
 import lxml.etree as ET
 import requests
-from zeep import Client, Settings
+from zeep import Client, Settings, xsd
 from zeep.transports import Transport
 
 BASE, SRC = sys.argv[1], sys.argv[2]
@@ -216,6 +216,87 @@ r = client("ReportDecision", APO).ReportDecision(
     messageId="zeep-dec-3", referenceNumber=ref,
     decision=fhir("decision-avs.xml", ref), _soapheaders=HDR)
 check(refused(r, "", "APPLICATION_ERROR"), "ReportDecision by a pharmacy")
+
+# CheckLicense and RecordDispensing (pharmacy) on the granted licence
+# (decision-bev: 300 ml, valid 2026-02-10..2027-02-09).
+NPL, PNR = "20130603015935", "201006301111"
+chk = client("CheckLicense", APO)
+r = chk.CheckLicense(productId=NPL, patientId=PNR, _soapheaders=HDR)
+check(ok(r) and r.covered is True and r.referenceNumber == ref
+      and r.licenceType == "EH" and r.grantedAmount == 300
+      and r.remainingAmount == 300 and r.unit == "ml"
+      and str(r.validFrom) == "2026-02-10" and str(r.validTo) == "2027-02-09"
+      and r.reason is None, "CheckLicense covers the patient: " + text(r))
+r = chk.CheckLicense(productId=NPL, patientId="201006302226",
+                     date="2026-11-24", _soapheaders=HDR)
+check(ok(r) and r.covered is False and r.referenceNumber is None
+      and r.reason, "CheckLicense: not another patient")
+r = chk.CheckLicense(productId=NPL, patientId=PNR, date="2027-03-01",
+                     _soapheaders=HDR)
+check(ok(r) and r.covered is False, "CheckLicense after the validity")
+r = chk.CheckLicense(productId=NPL, careUnitHsaId="SE2321000016-KLIN",
+                     _soapheaders=HDR)
+check(ok(r) and r.covered is False,
+      "CheckLicense: an enskild licence covers no requisition: " + text(r))
+r = chk.CheckLicense(productId=NPL, patientId="abc", _soapheaders=HDR)
+check(refused(r, "patientId"), "CheckLicense invalid patientId: " + text(r))
+r = chk.CheckLicense(productId=NPL, patientId="201006301112",
+                     _soapheaders=HDR)
+check(refused(r, "patientId"),
+      "CheckLicense invalid personnummer (check digit): " + text(r))
+r = chk.CheckLicense(productId=NPL, careUnitHsaId="SE2321000016-KLIN",
+                     date="2026-13-01", _soapheaders=HDR)
+check(refused(r, "date"), "CheckLicense invalid date: " + text(r))
+r = client("CheckLicense", EHR, "SE2321000016-DOC1").CheckLicense(
+    productId=NPL, patientId=PNR, _soapheaders=HDR)
+check(refused(r, "pharmacy systems", "APPLICATION_ERROR"),
+      "CheckLicense by an EHR is refused: " + text(r))
+
+rdp = client("RecordDispensing", APO)
+
+
+def dispense(ident, amount, **kw):
+    kw.setdefault("patientId", PNR)
+    kw.setdefault("kind", "prescription")
+    return rdp.RecordDispensing(dispensingId=ident, referenceNumber=ref,
+                                amount=amount, _soapheaders=HDR, **kw)
+
+
+r = dispense("zeep-disp-1", "100")
+check(ok(r) and r.recorded is True and r.referenceNumber == ref
+      and r.dispensedAmount == 100 and r.remainingAmount == 200,
+      "RecordDispensing 100 of 300 ml: " + text(r))
+r = dispense("zeep-disp-1", "100")
+check(ok(r) and r.recorded is True and r.remainingAmount == 200,
+      "RecordDispensing resent with the same dispensingId counts once")
+r = dispense("zeep-disp-2", "250")
+check(refused(r, "amount", "APPLICATION_ERROR")
+      and "200" in (r.result.resultText or ""),
+      "RecordDispensing beyond the granted amount: " + text(r))
+r = dispense("zeep-disp-3", xsd.SkipValue)
+check(refused(r, "amount"), "RecordDispensing without amount: " + text(r))
+r = dispense("zeep-disp-4", "-5")
+check(refused(r, "amount"), "RecordDispensing negative amount: " + text(r))
+r = dispense("zeep-disp-5", "1", patientId="201006302226")
+check(refused(r, "patientId", "APPLICATION_ERROR"),
+      "RecordDispensing for another patient: " + text(r))
+r = dispense("zeep-disp-6", "1", kind="requisition")
+check(refused(r, "patientId"),
+      "RecordDispensing requisition naming a patient: " + text(r))
+r = dispense("zeep-disp-7", "1", dispensedOn="2099-01-01")
+check(refused(r, "dispensedOn"),
+      "RecordDispensing dated in the future: " + text(r))
+r = dispense("zeep disp 8", "1")
+check(refused(r, "dispensingId"),
+      "RecordDispensing invalid dispensingId: " + text(r))
+r = chk.CheckLicense(productId=NPL, patientId=PNR, _soapheaders=HDR)
+check(ok(r) and r.covered is True and r.remainingAmount == 200,
+      "refusals recorded nothing: " + text(r))
+r = client("RecordDispensing", EHR, "SE2321000016-DOC1").RecordDispensing(
+    dispensingId="zeep-disp-9", referenceNumber=ref, amount="1",
+    kind="prescription", patientId=PNR, _soapheaders=HDR)
+check(refused(r, "pharmacy systems", "APPLICATION_ERROR"),
+      "RecordDispensing by an EHR is refused: " + text(r))
 
 # The interactions the gateway calls on others: WSDL served, calls refused.
 for name in ("RegisterLicenseApplication", "RegisterLicenseSupplement",

@@ -10,7 +10,8 @@
 # Type/{refnr}-{1..20} of every type with its versions, history and
 # vreads, JSON and XML, headers, error bodies, receipts, the printable
 # copy (HTML, PDF), $copy, $check-licence, the registers, and the SOAP
-# GetLicenseMotivation / GetLicenseCases. No sentinel may
+# GetLicenseMotivation / GetLicenseCases / CheckLicense / RecordDispensing
+# (refused: beyond any amount). No sentinel may
 # appear in it, raw, JSON-, XML- or base64-encoded. The prescriber and LV
 # must see every one of them, so the test can fail. Nor may the gateway's
 # log or audit trail hold a sentinel or the personnummer.
@@ -161,8 +162,9 @@ n2=$(sweep pharmacy/apo2 "X-Klasgw-Client: SE7350000000-APO2")
 sweep prescriber/doc1 "X-Klasgw-Client: SE2321000016-EHR1" "X-Klasgw-User: SE2321000016-DOC1" >/dev/null
 sweep lv/lisy "X-Klasgw-Client: SE2021004078-LISY" >/dev/null
 
-# The SOAP front (RIV-TA) serves pharmacies too: GetLicenseMotivation and
-# GetLicenseCases, as both pharmacies, right and wrong patient.
+# The SOAP front (RIV-TA) serves pharmacies too: GetLicenseMotivation,
+# GetLicenseCases, CheckLicense and RecordDispensing, as both pharmacies,
+# right and wrong patient.
 soap() { # soap WHO-CLIENT NAME INNER OUTFILE
     printf '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:itr="urn:riv:itintegration:registry:1" xmlns:r="urn:riv:klas:%sResponder:1"><soapenv:Header><itr:LogicalAddress>SE2321000016-KLAS</itr:LogicalAddress></soapenv:Header><soapenv:Body><r:%s>%s</r:%s></soapenv:Body></soapenv:Envelope>' \
         "$2" "$2" "$3" "$2" >"$T/soap-req.xml"
@@ -179,6 +181,16 @@ for c in SE7350000000-APO1 SE7350000000-APO2; do
     done
     nsoap=$((nsoap + 1))
     soap "$c" GetLicenseCases "<r:referenceNumber>$R</r:referenceNumber>" "$T/pharmacy/soap-$nsoap"
+    for p in "$PNR" 191212121212; do
+        nsoap=$((nsoap + 1))
+        soap "$c" CheckLicense "<r:productId>20130603015935</r:productId><r:patientId>$p</r:patientId>" "$T/pharmacy/soap-$nsoap"
+        grep -q '>OK</core:resultCode>' "$T/pharmacy/soap-$nsoap" \
+            || fail "CheckLicense: $(head -c 600 "$T/pharmacy/soap-$nsoap")"
+        nsoap=$((nsoap + 1))
+        soap "$c" RecordDispensing "<r:dispensingId>sentinel-$nsoap</r:dispensingId><r:referenceNumber>$R</r:referenceNumber><r:amount>999999</r:amount><r:kind>prescription</r:kind><r:patientId>$p</r:patientId>" "$T/pharmacy/soap-$nsoap"
+        grep -q '>APPLICATION_ERROR</core:errorId>' "$T/pharmacy/soap-$nsoap" \
+            || fail "RecordDispensing: $(head -c 600 "$T/pharmacy/soap-$nsoap")"
+    done
 done
 grep -q "$GLN1\|Melatonin" "$T"/pharmacy/soap-* || fail "no SOAP answer carried the case: $(head -c 600 "$T/pharmacy/soap-1")"
 

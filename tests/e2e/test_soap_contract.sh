@@ -41,5 +41,17 @@ soap_call GetLicenseCases serial:SE2321000016-EHR1 SE2321000016-DOC1 "$dir/long.
 grep -q 'VALIDATION_ERROR' "$dir/r" && grep -q "caseStatus" "$dir/r" || fail "long errors: $(head -c 600 "$dir/r")"
 /usr/bin/python3 -c 'import sys; open(sys.argv[1], encoding="utf-8").read()' "$dir/r" \
     || fail "long errors: the answer is not UTF-8"
+# RecordDispensing with padded values (leading zeros, spaces): refused
+# naming the field (by the XSD or as too long), never cut to another value.
+APO=serial:SE7350000000-APO1
+zeros=$(printf '0%.0s' $(seq 1 80))
+envelope RecordDispensing "<r:dispensingId>sh-disp-1</r:dispensingId><r:referenceNumber>2026000001</r:referenceNumber><r:amount>${zeros}12</r:amount><r:kind>prescription</r:kind><r:patientId>201006301111</r:patientId>" >"$dir/rdp.xml"
+soap_call RecordDispensing "$APO" "" "$dir/rdp.xml" >"$dir/r"
+grep -q '>VALIDATION_ERROR</core:errorId>' "$dir/r" && grep -q 'amount' "$dir/r" \
+    || fail "RecordDispensing, padded amount: $(head -c 600 "$dir/r")"
+envelope RecordDispensing "<r:dispensingId>sh-disp-2</r:dispensingId><r:referenceNumber>2026000001</r:referenceNumber><r:amount>1</r:amount><r:kind>prescription</r:kind><r:patientId>201006301111</r:patientId><r:dispensedOn>$(printf ' %.0s' $(seq 1 80))2026-11-24</r:dispensedOn>" >"$dir/rdp.xml"
+soap_call RecordDispensing "$APO" "" "$dir/rdp.xml" >"$dir/r"
+grep -q '>VALIDATION_ERROR</core:errorId>' "$dir/r" && grep -q 'dispensedOn' "$dir/r" \
+    || fail "RecordDispensing, padded date: $(head -c 600 "$dir/r")"
 curl -sf "$BASE/healthz" >/dev/null || fail "gateway died"
 echo "ok: SOAP contracts (zeep and gSOAP)"

@@ -396,6 +396,60 @@ main(int argc, char **argv)
               "ReportDecision valid (Avs)", e == SOAP_OK ? dout.result : NULL);
     }
     gw_soap_pool_put(lv, s, 1);
+    /* CheckLicense, RecordDispensing (pharmacy). This case ended in Avs;
+     * the licence that covers the patient is the one the zeep test (run
+     * first) had granted, and CheckLicense names it. */
+    s = gw_soap_pool_get(cur = apo);
+    {
+        struct chl__CheckLicenseType in;
+        struct chl__CheckLicenseResponseType out;
+        struct rdp__RecordDispensingType din;
+        struct rdp__RecordDispensingResponseType dout;
+        char licence[16] = "";
+        soap_default_chl__CheckLicenseType(s, &in);
+        in.productId = "20130603015935";
+        in.patientId = "201006301111";
+        if (gw_soap_pool_rearm(cur, s) != GW_OK)
+            return 2;
+        e = soap_call___chli__CheckLicense(s, url("CheckLicense"), NULL, &in,
+                                           &out);
+        check(CALL_OK(e, s) && is_ok(out.result) && out.covered &&
+                  *out.covered == xsd__boolean__true_ &&
+                  out.core__referenceNumber && out.core__remainingAmount &&
+                  out.core__unit && strcmp(out.core__unit, "ml") == 0,
+              "CheckLicense valid (covered)", e == SOAP_OK ? out.result : NULL);
+        if (e == SOAP_OK && out.core__referenceNumber)
+            snprintf(licence, sizeof(licence), "%s", out.core__referenceNumber);
+        soap_default_rdp__RecordDispensingType(s, &din);
+        din.dispensingId = "gsoap-disp-1";
+        din.referenceNumber = licence;
+        din.amount = "1.5";
+        din.kind = rdp__DispensingKindType__prescription;
+        din.patientId = "201006301111";
+        if (gw_soap_pool_rearm(cur, s) != GW_OK)
+            return 2;
+        e = soap_call___rdpi__RecordDispensing(s, url("RecordDispensing"), NULL,
+                                               &din, &dout);
+        check(CALL_OK(e, s) && is_ok(dout.result) && dout.recorded &&
+                  *dout.recorded == xsd__boolean__true_ &&
+                  dout.core__referenceNumber &&
+                  strcmp(dout.core__referenceNumber, licence) == 0,
+              "RecordDispensing valid", e == SOAP_OK ? dout.result : NULL);
+        din.dispensingId = "gsoap-disp-2";
+        din.referenceNumber = refnr; /* not granted */
+        if (gw_soap_pool_rearm(cur, s) != GW_OK)
+            return 2;
+        e = soap_call___rdpi__RecordDispensing(s, url("RecordDispensing"), NULL,
+                                               &din, &dout);
+        check(CALL_OK(e, s) && dout.result &&
+                  dout.result->resultCode == core__ResultCodeEnum__ERROR &&
+                  dout.result->errorId &&
+                  *dout.result->errorId ==
+                      core__ErrorIdEnum__APPLICATION_USCOREERROR,
+              "RecordDispensing on a licence not granted",
+              e == SOAP_OK ? dout.result : NULL);
+    }
+    gw_soap_pool_put(apo, s, 1);
     gw_soap_pool_free(ehr1);
     gw_soap_pool_free(ehr2);
     gw_soap_pool_free(apo);
