@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "fhir/fhir_xml.h"
+#include "map/xslt.h"
 #include "klas/state.h"
 #include "sched/clock.h"
 
@@ -26,32 +27,7 @@ struct gw_views {
     xsltStylesheetPtr pharmacy_view;
     xsltStylesheetPtr print;
     xsltStylesheetPtr copy;
-    xsltSecurityPrefsPtr sec;
 };
-
-static xsltStylesheetPtr
-load(const char *dir, const char *name, struct gw_err *err)
-{
-    char path[1024];
-    xmlDocPtr doc;
-    xsltStylesheetPtr ss;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    /* Stylesheets are ours, but read them without network or DTD all the
-     * same. */
-    doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
-    if (doc == NULL) {
-        gw_err_set(err, GW_ECONFIG, NULL, "cannot read stylesheet %s", path);
-        return NULL;
-    }
-    ss = xsltParseStylesheetDoc(doc);
-    if (ss == NULL) {
-        xmlFreeDoc(doc);
-        gw_err_set(err, GW_ECONFIG, NULL, "cannot compile stylesheet %s",
-                   path);
-    }
-    return ss;
-}
 
 gw_rc
 gw_views_new(const char *xslt_dir, struct gw_views **out, struct gw_err *err)
@@ -61,21 +37,10 @@ gw_views_new(const char *xslt_dir, struct gw_views **out, struct gw_err *err)
     *out = NULL;
     if (v == NULL)
         return GW_ENOMEM;
-    v->sec = xsltNewSecurityPrefs();
-    if (v->sec == NULL)
-        goto fail;
-    xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_READ_FILE, xsltSecurityForbid);
-    xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_WRITE_FILE, xsltSecurityForbid);
-    xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_CREATE_DIRECTORY,
-                         xsltSecurityForbid);
-    xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_READ_NETWORK,
-                         xsltSecurityForbid);
-    xsltSetSecurityPrefs(v->sec, XSLT_SECPREF_WRITE_NETWORK,
-                         xsltSecurityForbid);
-    v->case_view = load(xslt_dir, "case-view.xsl", err);
-    v->pharmacy_view = load(xslt_dir, "pharmacy-view.xsl", err);
-    v->print = load(xslt_dir, "print-html.xsl", err);
-    v->copy = load(xslt_dir, "copy-motivation.xsl", err);
+    v->case_view = gw_xslt_load(xslt_dir, "case-view.xsl", err);
+    v->pharmacy_view = gw_xslt_load(xslt_dir, "pharmacy-view.xsl", err);
+    v->print = gw_xslt_load(xslt_dir, "print-html.xsl", err);
+    v->copy = gw_xslt_load(xslt_dir, "copy-motivation.xsl", err);
     if (v->case_view == NULL || v->pharmacy_view == NULL || v->print == NULL ||
         v->copy == NULL)
         goto fail;
@@ -99,29 +64,7 @@ gw_views_free(struct gw_views *v)
         xsltFreeStylesheet(v->print);
     if (v->copy)
         xsltFreeStylesheet(v->copy);
-    if (v->sec)
-        xsltFreeSecurityPrefs(v->sec);
     free(v);
-}
-
-static xmlDocPtr
-apply(const struct gw_views *v, xsltStylesheetPtr ss, xmlDocPtr in,
-      const char **params)
-{
-    xsltTransformContextPtr t = xsltNewTransformContext(ss, in);
-    xmlDocPtr res;
-
-    if (t == NULL)
-        return NULL;
-    xsltSetCtxtSecurityPrefs(v->sec, t);
-    xsltSetGenericErrorFunc(NULL, NULL);
-    res = xsltApplyStylesheetUser(ss, in, params, NULL, NULL, t);
-    if (res != NULL && t->state != XSLT_STATE_OK) {
-        xmlFreeDoc(res);
-        res = NULL;
-    }
-    xsltFreeTransformContext(t);
-    return res;
 }
 
 const char *
@@ -208,12 +151,12 @@ gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
     rc = gw_fhir_xml_read(doc_xml, len, &lim, &in, &err);
     if (rc != GW_OK)
         return rc;
-    view = apply(v, v->case_view, in, params);
+    view = gw_xslt_apply(v->case_view, in, params);
     xmlFreeDoc(in);
     if (view == NULL)
         return GW_EINTERNAL;
     if (redact) {
-        xmlDocPtr red = apply(v, v->pharmacy_view, view, NULL);
+        xmlDocPtr red = gw_xslt_apply(v->pharmacy_view, view, NULL);
         xmlFreeDoc(view);
         if (red == NULL)
             return GW_EINTERNAL;
@@ -573,7 +516,7 @@ gw_rc
 gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
               int pdf, char **html, size_t *len)
 {
-    xmlDocPtr out = apply(v, v->print, gw_fhir_doc_xml(view), NULL);
+    xmlDocPtr out = gw_xslt_apply(v->print, gw_fhir_doc_xml(view), NULL);
     xmlChar *mem = NULL;
     int n = 0;
 
@@ -619,7 +562,7 @@ gw_view_copy(const struct gw_views *v, const char *doc_xml, size_t len,
     rc = gw_fhir_xml_read(doc_xml, len, &lim, &in, &err);
     if (rc != GW_OK)
         return rc;
-    res = apply(v, v->copy, in, NULL);
+    res = gw_xslt_apply(v->copy, in, NULL);
     xmlFreeDoc(in);
     if (res == NULL)
         return GW_EINTERNAL;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "map/xslt.h"
 #include "fhir/fhir.h"
 #include "fhir/fhir_xml.h"
 #include "gwsoapH.h"
@@ -111,8 +112,6 @@ gw_lv_new(const struct gw_lv_opts *o, struct gw_lv **out, struct gw_err *err)
 {
     struct gw_lv *lv = calloc(1, sizeof(*lv));
     struct gw_soap_pool_opts po;
-    char path[1024];
-    xmlDocPtr doc;
     gw_rc rc;
 
     *out = NULL;
@@ -128,25 +127,9 @@ gw_lv_new(const struct gw_lv_opts *o, struct gw_lv **out, struct gw_err *err)
     if (rc != GW_OK)
         goto fail;
     lv->o.url = gw_soap_pool_url(lv->pool);
-    lv->sec = xsltNewSecurityPrefs();
-    if (lv->sec == NULL) {
-        rc = GW_ENOMEM;
-        goto fail;
-    }
-    xsltSetSecurityPrefs(lv->sec, XSLT_SECPREF_READ_FILE, xsltSecurityForbid);
-    xsltSetSecurityPrefs(lv->sec, XSLT_SECPREF_WRITE_FILE, xsltSecurityForbid);
-    xsltSetSecurityPrefs(lv->sec, XSLT_SECPREF_CREATE_DIRECTORY,
-                         xsltSecurityForbid);
-    xsltSetSecurityPrefs(lv->sec, XSLT_SECPREF_READ_NETWORK,
-                         xsltSecurityForbid);
-    xsltSetSecurityPrefs(lv->sec, XSLT_SECPREF_WRITE_NETWORK,
-                         xsltSecurityForbid);
-    snprintf(path, sizeof(path), "%s/fhir-to-lv-register.xsl", o->xslt_dir);
-    doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
-    lv->map = doc ? xsltParseStylesheetDoc(doc) : NULL;
+    lv->map = gw_xslt_load(o->xslt_dir, "fhir-to-lv-register.xsl", err);
     if (lv->map == NULL) {
-        xmlFreeDoc(doc);
-        rc = gw_err_set(err, GW_ECONFIG, NULL, "cannot compile %s", path);
+        rc = GW_ECONFIG;
         goto fail;
     }
     lv->xsd_app = load_schema(o->wsdl_dir, "RegisterLicenseApplication", err);
@@ -170,8 +153,6 @@ gw_lv_free(struct gw_lv *lv)
     gw_soap_pool_free(lv->pool);
     if (lv->map)
         xsltFreeStylesheet(lv->map);
-    if (lv->sec)
-        xsltFreeSecurityPrefs(lv->sec);
     if (lv->xsd_app)
         xmlSchemaFree(lv->xsd_app);
     if (lv->xsd_sup)
@@ -270,14 +251,8 @@ build_request(struct gw_lv *lv, const struct gw_outbox_item *item,
             goto out;
         }
     }
-    t = xsltNewTransformContext(lv->map, in);
-    if (t == NULL)
-        goto out;
-    xsltSetCtxtSecurityPrefs(lv->sec, t);
-    xsltSetGenericErrorFunc(NULL, quiet);
-    res = xsltApplyStylesheetUser(lv->map, in, NULL, NULL, NULL, t);
-    if (res == NULL || t->state != XSLT_STATE_OK ||
-        xmlDocGetRootElement(res) == NULL) {
+    res = gw_xslt_apply(lv->map, in, NULL);
+    if (res == NULL) {
         snprintf(why, why_size, "mapping to the LV request failed");
         goto out;
     }

@@ -32,6 +32,7 @@
 
 #include "core/buf.h"
 #include "fhir/fhir_xml.h"
+#include "map/xslt.h"
 #include "sched/clock.h"
 #include "soap/envelope.h"
 
@@ -93,7 +94,6 @@ struct gw_soap {
     char *wsdl_dir;
     xmlSchemaPtr schema[NIFACES];
     xsltStylesheetPtr to_fhir, to_soap;
-    xsltSecurityPrefsPtr sec;
 };
 
 /* --- set-up ------------------------------------------------------------ */
@@ -103,27 +103,6 @@ quiet(void *ctx, const char *msg, ...)
 {
     (void)ctx;
     (void)msg;
-}
-
-static xsltStylesheetPtr
-load_xslt(const char *dir, const char *name, struct gw_err *err)
-{
-    char path[1024];
-    xmlDocPtr doc;
-    xsltStylesheetPtr ss;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
-    if (doc == NULL) {
-        gw_err_set(err, GW_ECONFIG, NULL, "cannot read stylesheet %s", path);
-        return NULL;
-    }
-    ss = xsltParseStylesheetDoc(doc);
-    if (ss == NULL) {
-        xmlFreeDoc(doc);
-        gw_err_set(err, GW_ECONFIG, NULL, "cannot compile stylesheet %s", path);
-    }
-    return ss;
 }
 
 static xmlSchemaPtr
@@ -156,18 +135,10 @@ gw_soap_new(const struct gw_soap_opts *o, struct gw_soap **out,
         return GW_ENOMEM;
     s->o = *o;
     s->wsdl_dir = strdup(o->wsdl_dir);
-    s->sec = xsltNewSecurityPrefs();
-    if (s->wsdl_dir == NULL || s->sec == NULL) {
+    if (s->wsdl_dir == NULL) {
         gw_soap_free(s);
         return GW_ENOMEM;
     }
-    xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_READ_FILE, xsltSecurityForbid);
-    xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_WRITE_FILE, xsltSecurityForbid);
-    xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_CREATE_DIRECTORY,
-                         xsltSecurityForbid);
-    xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_READ_NETWORK, xsltSecurityForbid);
-    xsltSetSecurityPrefs(s->sec, XSLT_SECPREF_WRITE_NETWORK,
-                         xsltSecurityForbid);
     for (size_t i = 0; i < NIFACES; i++) {
         if (ifaces[i].kind == K_NOT_SERVED)
             continue;
@@ -177,9 +148,9 @@ gw_soap_new(const struct gw_soap_opts *o, struct gw_soap **out,
             return GW_ECONFIG;
         }
     }
-    s->to_fhir = load_xslt(o->xslt_dir, "soap-to-fhir-message.xsl", err);
+    s->to_fhir = gw_xslt_load(o->xslt_dir, "soap-to-fhir-message.xsl", err);
     s->to_soap = s->to_fhir
-                     ? load_xslt(o->xslt_dir, "fhir-to-soap-answer.xsl", err)
+                     ? gw_xslt_load(o->xslt_dir, "fhir-to-soap-answer.xsl", err)
                      : NULL;
     if (s->to_soap == NULL) {
         gw_soap_free(s);
@@ -201,8 +172,6 @@ gw_soap_free(struct gw_soap *s)
         xsltFreeStylesheet(s->to_fhir);
     if (s->to_soap)
         xsltFreeStylesheet(s->to_soap);
-    if (s->sec)
-        xsltFreeSecurityPrefs(s->sec);
     free(s->wsdl_dir);
     free(s);
 }
@@ -355,27 +324,6 @@ wrap(struct gw_soap_reply *out, enum gw_soap_version v, xmlDocPtr ans)
     return rc;
 }
 
-static xmlDocPtr
-apply(const struct gw_soap *s, xsltStylesheetPtr ss, xmlDocPtr in,
-      const char **params)
-{
-    xsltTransformContextPtr t = xsltNewTransformContext(ss, in);
-    xmlDocPtr res;
-
-    if (t == NULL)
-        return NULL;
-    xsltSetCtxtSecurityPrefs(s->sec, t);
-    xsltSetGenericErrorFunc(NULL, quiet);
-    res = xsltApplyStylesheetUser(ss, in, params, NULL, NULL, t);
-    if (res != NULL &&
-        (t->state != XSLT_STATE_OK || xmlDocGetRootElement(res) == NULL)) {
-        xmlFreeDoc(res);
-        res = NULL;
-    }
-    xsltFreeTransformContext(t);
-    return res;
-}
-
 /* How many of the first n bytes of s end on a whole UTF-8 character. */
 static size_t
 utf8_cut(const char *s, size_t n)
@@ -448,7 +396,7 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
                                  xmlNewNode(NULL, (const xmlChar *)"none"));
         fhir = empty;
     }
-    res = fhir ? apply(s, s->to_soap, fhir, params) : NULL;
+    res = fhir ? gw_xslt_apply(s->to_soap, fhir, params) : NULL;
     xmlFreeDoc(empty);
     if (res == NULL || wrap(out, v, res) != GW_OK) {
         fault(out, v, 500, 0, "TECHNICAL_ERROR",
@@ -620,7 +568,7 @@ do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
 
     xparam(p_events, sizeof(p_events), i->events);
     params[0] = "events", params[1] = p_events, params[2] = NULL;
-    bundle = apply(s, s->to_fhir, req, params);
+    bundle = gw_xslt_apply(s->to_fhir, req, params);
     if (bundle == NULL) {
         fault(out, v, 500, 0, "TECHNICAL_ERROR",
               "the request could not be mapped to FHIR");
