@@ -14,9 +14,7 @@
 
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
-#include <libxslt/security.h>
 #include <libxslt/transform.h>
-#include <libxslt/xsltutils.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +25,7 @@
 #include "fhir/fhir_xml.h"
 #include "gwsoapH.h"
 #include "outbound/soap_client.h"
+#include "soap/contract.h"
 #include "store/store.h"
 
 #define DELIVERY_NS "urn:klasgw:delivery"
@@ -81,32 +80,6 @@ struct gw_lv {
     xmlSchemaPtr xsd_app, xsd_sup;
 };
 
-static void
-quiet(void *ctx, const char *msg, ...)
-{
-    (void)ctx;
-    (void)msg;
-}
-
-static xmlSchemaPtr
-load_schema(const char *dir, const char *name, struct gw_err *err)
-{
-    char path[1024];
-    xmlSchemaParserCtxtPtr pc;
-    xmlSchemaPtr s = NULL;
-
-    snprintf(path, sizeof(path), "%s/%sResponder_1.0.xsd", dir, name);
-    pc = xmlSchemaNewParserCtxt(path);
-    if (pc != NULL) {
-        xmlSchemaSetParserErrors(pc, quiet, quiet, NULL);
-        s = xmlSchemaParse(pc);
-        xmlSchemaFreeParserCtxt(pc);
-    }
-    if (s == NULL)
-        gw_err_set(err, GW_ECONFIG, NULL, "cannot compile schema %s", path);
-    return s;
-}
-
 gw_rc
 gw_lv_new(const struct gw_lv_opts *o, struct gw_lv **out, struct gw_err *err)
 {
@@ -132,8 +105,10 @@ gw_lv_new(const struct gw_lv_opts *o, struct gw_lv **out, struct gw_err *err)
         rc = GW_ECONFIG;
         goto fail;
     }
-    lv->xsd_app = load_schema(o->wsdl_dir, "RegisterLicenseApplication", err);
-    lv->xsd_sup = load_schema(o->wsdl_dir, "RegisterLicenseSupplement", err);
+    lv->xsd_app = gw_soap_responder_schema(o->wsdl_dir,
+                                           "RegisterLicenseApplication", err);
+    lv->xsd_sup = gw_soap_responder_schema(o->wsdl_dir,
+                                           "RegisterLicenseSupplement", err);
     if (lv->xsd_app == NULL || lv->xsd_sup == NULL) {
         rc = GW_ECONFIG;
         goto fail;

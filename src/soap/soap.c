@@ -34,6 +34,7 @@
 #include "fhir/fhir_xml.h"
 #include "map/xslt.h"
 #include "sched/clock.h"
+#include "soap/contract.h"
 #include "soap/envelope.h"
 
 #define GW_SOAP_REPLY_MAX (64u << 20) /* cap on one built reply */
@@ -105,8 +106,9 @@ quiet(void *ctx, const char *msg, ...)
     (void)msg;
 }
 
-static xmlSchemaPtr
-load_schema(const char *dir, const char *name, struct gw_err *err)
+xmlSchemaPtr
+gw_soap_responder_schema(const char *dir, const char *name,
+                         struct gw_err *err)
 {
     char path[1024];
     xmlSchemaParserCtxtPtr pc;
@@ -142,7 +144,8 @@ gw_soap_new(const struct gw_soap_opts *o, struct gw_soap **out,
     for (size_t i = 0; i < NIFACES; i++) {
         if (ifaces[i].kind == K_NOT_SERVED)
             continue;
-        s->schema[i] = load_schema(o->wsdl_dir, ifaces[i].name, err);
+        s->schema[i] =
+            gw_soap_responder_schema(o->wsdl_dir, ifaces[i].name, err);
         if (s->schema[i] == NULL) {
             gw_soap_free(s);
             return GW_ECONFIG;

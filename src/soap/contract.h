@@ -1,0 +1,18 @@
+/*
+ * contract.h - the compiled Responder schemas of wsdl/, for both sides of
+ * a contract: the SOAP front checks what it receives, outbound/lv.c what
+ * it sends.
+ */
+#ifndef GW_SOAP_CONTRACT_H
+#define GW_SOAP_CONTRACT_H
+
+#include <libxml/xmlschemas.h>
+
+#include "core/err.h"
+
+/* Compiles <wsdl_dir>/<name>Responder_1.0.xsd; NULL on failure with err
+ * naming the file. Free with xmlSchemaFree. */
+xmlSchemaPtr gw_soap_responder_schema(const char *wsdl_dir, const char *name,
+                                      struct gw_err *err);
+
+#endif
