@@ -76,7 +76,6 @@ struct gw_lv {
     struct gw_lv_opts o;
     struct gw_soap_pool *pool;
     xsltStylesheetPtr map;
-    xsltSecurityPrefsPtr sec;
     xmlSchemaPtr xsd_app, xsd_sup;
 };
 
