@@ -15,6 +15,12 @@
       (see below). Exit 1 with MESSAGE and the body when it is false.
   fj.py get FILE EXPR
       print the value of EXPR (str(), lists one per line).
+  fj.py serve OUT ERR
+      run the commands above one after another for lib.sh, without an
+      interpreter start per assertion: each request on stdin is a count
+      and that many arguments, every field ended by NUL; the command's
+      output goes to the file OUT, its errors to ERR, and its exit status
+      is written to stdout as one line.
 
 Helpers in EXPR: rt (resourceType or the XML root's local name),
 entries (list of resources of a Bundle, JSON), issues (OperationOutcome
@@ -147,11 +153,59 @@ def cmd_get(argv):
         print(v)
 
 
+COMMANDS = {"msg": cmd_msg, "check": cmd_check, "get": cmd_get}
+
+
+def fields(stream):
+    """NUL-ended fields from a binary stream, as str."""
+    buf = b""
+    while True:
+        at = buf.find(b"\0")
+        if at >= 0:
+            field, buf = buf[:at], buf[at + 1:]
+            yield field.decode("utf-8", errors="surrogateescape")
+            continue
+        more = stream.read1(65536)
+        if not more:
+            return
+        buf += more
+
+
+def cmd_serve(argv):
+    out_path, err_path = argv[0], argv[1]
+    answer = sys.stdout
+    it = fields(sys.stdin.buffer)
+    for count in it:
+        args = [next(it) for _ in range(int(count))]
+        rc = 0
+        with open(out_path, "w", encoding="utf-8") as out, \
+                open(err_path, "w", encoding="utf-8") as err:
+            sys.stdout, sys.stderr = out, err
+            try:
+                COMMANDS[args[0]](args[1:])
+            except SystemExit as ex:
+                if isinstance(ex.code, str):
+                    err.write(ex.code + "\n")
+                    rc = 1
+                else:
+                    rc = ex.code or 0
+            except Exception as ex:  # a broken expression fails the call
+                err.write("fj.py %s: %s: %s\n" % (args[0], type(ex).__name__, ex))
+                rc = 1
+            finally:
+                sys.stdout, sys.stderr = answer, sys.__stderr__
+        answer.write("%d\n" % rc)
+        answer.flush()
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     cmd, argv = sys.argv[1], sys.argv[2:]
-    {"msg": cmd_msg, "check": cmd_check, "get": cmd_get}[cmd](argv)
+    if cmd == "serve":
+        cmd_serve(argv)
+    else:
+        COMMANDS[cmd](argv)
 
 
 if __name__ == "__main__":

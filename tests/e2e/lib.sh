@@ -27,7 +27,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/klasgw-e2e-XXXXXX")
 B=$T/body
 H=$T/headers
 EX=$GW_SOURCE_DIR/fhir-profiles/examples
-FJ="python3 $GW_SOURCE_DIR/tests/e2e/fj.py"
+FJ=fj
 GW_PID=
 HSA_PID=
 GW_URL=
@@ -62,6 +62,7 @@ gw_stop() {
 lib_cleanup() {
     local rc=$?
     gw_stop || rc=1
+    fj_stop
     if [ -n "${HSA_PID:-}" ]; then
         kill "$HSA_PID" 2>/dev/null || true
         wait "$HSA_PID" 2>/dev/null || true
@@ -74,6 +75,38 @@ lib_cleanup() {
     exit $rc
 }
 trap lib_cleanup EXIT
+
+# One fj.py for the whole script (`fj.py serve`): an interpreter start per
+# assertion made the longest scripts CPU-bound on a loaded machine. fj
+# behaves like `python3 fj.py ARGS...`: output, errors and exit status.
+# The FIFOs are opened here, in the top-level shell, so command
+# substitutions inherit them.
+FJ_PID=
+fj_start() {
+    mkfifo "$T/fj.in" "$T/fj.rc"
+    python3 "$GW_SOURCE_DIR/tests/e2e/fj.py" serve "$T/fj.out" "$T/fj.err" \
+        <"$T/fj.in" >"$T/fj.rc" &
+    FJ_PID=$!
+    exec 7>"$T/fj.in" 8<"$T/fj.rc"
+}
+# Background processes the script started inherit fd 7, so closing it
+# here need not end fj.py: it is stopped outright.
+fj_stop() {
+    [ -n "$FJ_PID" ] || return 0
+    exec 7>&- 8<&-
+    kill "$FJ_PID" 2>/dev/null || true
+    wait "$FJ_PID" 2>/dev/null || true
+    FJ_PID=
+}
+fj() {
+    local rc
+    printf '%s\0' "$#" "$@" >&7
+    read -r rc <&8 || fail "fj.py serve stopped"
+    cat "$T/fj.out"
+    cat "$T/fj.err" >&2
+    return "$rc"
+}
+fj_start
 
 gw_conf() {
     cat >"$1" <<EOF
