@@ -21,6 +21,7 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "core/netaddr.h"
 #include "fhir/fhir.h"
 #include "http/server.h"
 #include "map/view.h"
@@ -98,6 +99,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_fhir_doc *capability = NULL;
     struct gw_pipeline_opts po;
     struct gw_pharmacy_peer pharmacy_ctx;
+    struct gw_net_policy webhooks;
     struct gw_peer peers[4];
     size_t npeers = 0;
     struct gw_http_opts ho;
@@ -117,6 +119,14 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     gw_err_clear(&err);
     if (gw_config_check_serve(cfg, &err) != GW_OK) {
         fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
+        return GW_EXIT_FAIL;
+    }
+    gw_err_clear(&err);
+    if (gw_net_policy_init(&webhooks, cfg->webhooks_allowed_hosts,
+                           cfg->webhooks_allow_private,
+                           cfg->webhooks_allow_http, &err) != GW_OK) {
+        fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
+        gw_net_policy_release(&webhooks);
         return GW_EXIT_FAIL;
     }
     sigemptyset(&set);
@@ -175,6 +185,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     wo.per_peer_concurrency = (int)cfg->outbox_per_peer_concurrency;
     pharmacy_ctx.store = st;
     pharmacy_ctx.timeout_ms = 10000;
+    pharmacy_ctx.policy = &webhooks;
     gw_pharmacy_peer_init(&peers[npeers++], &pharmacy_ctx);
     register_pharmacies(cfg, st);
     rc = gw_outbox_worker_start(st, peers, npeers, &wo, &worker);
@@ -237,8 +248,9 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     po.limits.max_depth = (int)cfg->xml_max_depth;
     po.limits.max_attributes = (int)cfg->xml_max_attributes;
     po.limits.max_string = (size_t)cfg->xml_max_string_bytes;
-    /* Notifications leave over TLS, except in a plain-HTTP demo. */
-    po.plain_webhooks = cfg->server_plain_http;
+    /* Where notifications may go: webhooks.* (https, allowed hosts,
+     * public addresses unless named). */
+    po.webhooks = &webhooks;
     rc = gw_pipeline_new(&po, &pipeline);
     if (rc != GW_OK)
         goto out;
@@ -294,6 +306,7 @@ out:
     gw_outbox_worker_stop(worker);
     gw_lv_free(lv);
     gw_store_close(st);
+    gw_net_policy_release(&webhooks);
     if (status == GW_EXIT_OK)
         gw_log_info("event=stopped");
     return status;
