@@ -28,6 +28,16 @@ stop_helpers() {
 }
 trap 'stop_helpers; lib_cleanup' EXIT
 
+# gw_stop, and the HSA simulator gw_start started beside it (a second
+# gw_start starts another).
+gw_stop_all() {
+    gw_stop
+    if [ -n "${HSA_PID:-}" ]; then
+        kill "$HSA_PID" 2>/dev/null || true
+        wait "$HSA_PID" 2>/dev/null || true
+        HSA_PID=
+    fi
+}
 # webhooks [allowed_hosts] [allow_private] [allow_http]: rewrite the
 # [webhooks] section of $T/conf.
 webhooks() {
@@ -125,7 +135,7 @@ db "SELECT last_error FROM outbox WHERE peer = 'pharmacy' AND state = 'dead'" |
     grep -q 'address refused: loopback' ||
     fail "dead letter reason: $(db "SELECT last_error FROM outbox WHERE peer = 'pharmacy'")"
 [ ! -s "$T/p1.log" ] || fail "the refused loopback endpoint got a connection"
-gw_stop
+gw_stop_all
 
 # --- 3. loopback allowed: delivered; a redirect is not followed -------------
 webhooks "$GLN1=127.0.0.1" "127.0.0.0/8" true
