@@ -71,8 +71,8 @@ gw_audit_keyed(void)
 int
 gw_audit_hash_is_keyed(const char *hash)
 {
-    return hash != NULL && strncmp(hash, GW_AUDIT_KEYED_MARK,
-                                   strlen(GW_AUDIT_KEYED_MARK)) == 0;
+    return hash != NULL &&
+           strncmp(hash, GW_AUDIT_KEYED_MARK, strlen(GW_AUDIT_KEYED_MARK)) == 0;
 }
 
 gw_rc
@@ -115,8 +115,7 @@ gw_audit_key_load(const char *path, int *loaded, struct gw_err *err)
                         what, path);
         goto out;
     }
-    while (n < sizeof(buf) &&
-           (r = read(fd, buf + n, sizeof(buf) - n)) != 0) {
+    while (n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - n)) != 0) {
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -159,8 +158,7 @@ to_hex(const unsigned char *d, size_t n, char *out)
 
 /* The hash of r, keyed or not as asked (not as the key state says). */
 static gw_rc
-hash_as(const struct gw_audit_record *r, int keyed,
-        char out[GW_AUDIT_HASH_HEX])
+hash_as(const struct gw_audit_record *r, int keyed, char out[GW_AUDIT_HASH_HEX])
 {
     size_t mark = strlen(GW_AUDIT_KEYED_MARK);
     unsigned char digest[32];
@@ -314,8 +312,9 @@ gw_audit_checkpoint_parse(const char *text, size_t len,
                           "checking a checkpoint needs the audit key "
                           "(audit.key_file)");
     if (len >= sizeof(copy) || memchr(text, '\0', len) != NULL)
-        return gw_err_set(err, GW_EPARSE, NULL, "not a klasgw audit "
-                                                "checkpoint");
+        return gw_err_set(err, GW_EPARSE, NULL,
+                          "not a klasgw audit "
+                          "checkpoint");
     memcpy(copy, text, len);
     copy[len] = '\0';
     if (strncmp(copy, CP_MAGIC, strlen(CP_MAGIC)) != 0 ||
@@ -324,8 +323,9 @@ gw_audit_checkpoint_parse(const char *text, size_t len,
                c.hash, when, mac, &used) != 4 ||
         used == 0 || (size_t)used + strlen(CP_MAGIC) != len || seq < 1 ||
         strlen(mac) != 64 || gw_clock_parse(when, &c.at_ms) != GW_OK)
-        return gw_err_set(err, GW_EPARSE, NULL, "not a klasgw audit "
-                                                "checkpoint");
+        return gw_err_set(err, GW_EPARSE, NULL,
+                          "not a klasgw audit "
+                          "checkpoint");
     c.seq = seq;
     gw_buf_init(&b, 4096);
     rc = cp_body(&c, &b);

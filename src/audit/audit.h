@@ -68,8 +68,8 @@ extern const char gw_audit_genesis[GW_AUDIT_HASH_HEX];
  * was found, 0 when none is configured. Call once, before threads start.
  * The key's bytes never reach err or the log.
  */
-gw_rc gw_audit_key_load(const char *path, int *loaded, struct gw_err *err)
-    GW_WARN_UNUSED;
+gw_rc gw_audit_key_load(const char *path, int *loaded,
+                        struct gw_err *err) GW_WARN_UNUSED;
 /* Sets the key from memory (tests); len 0 clears it. */
 gw_rc gw_audit_key_set(const void *key, size_t len) GW_WARN_UNUSED;
 /* Wipes the key. */

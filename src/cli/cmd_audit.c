@@ -40,8 +40,9 @@ read_checkpoint(const char *path, struct gw_audit_checkpoint *cp)
     fclose(f);
     gw_err_clear(&err);
     if (n > GW_AUDIT_CHECKPOINT_MAX_BYTES)
-        rc = gw_err_set(&err, GW_ETOOLARGE, NULL, "not a klasgw audit "
-                                                  "checkpoint (too large)");
+        rc = gw_err_set(&err, GW_ETOOLARGE, NULL,
+                        "not a klasgw audit "
+                        "checkpoint (too large)");
     else
         rc = gw_audit_checkpoint_parse(text, n, cp, &err);
     if (rc != GW_OK)
@@ -61,8 +62,8 @@ write_out(const char *path, const struct gw_buf *b)
         return fwrite(b->data, 1, b->len, stdout) == b->len ? GW_OK : GW_EIO;
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        fprintf(stderr, "klasgw audit checkpoint: cannot create %s: %s\n",
-                path, strerror(errno));
+        fprintf(stderr, "klasgw audit checkpoint: cannot create %s: %s\n", path,
+                strerror(errno));
         return GW_EIO;
     }
     w = write(fd, b->data, b->len);
@@ -118,8 +119,8 @@ do_checkpoint(struct gw_store *st, const char *out_path)
     memset(&cp, 0, sizeof(cp));
     gw_err_clear(&err);
     /* Never sign a head that does not verify. */
-    if (gw_store_audit_verify_at(st, NULL, 0, &n, &keyed_from, &cp.seq,
-                                 cp.hash, &err) != GW_OK) {
+    if (gw_store_audit_verify_at(st, NULL, 0, &n, &keyed_from, &cp.seq, cp.hash,
+                                 &err) != GW_OK) {
         printf("AUDIT LOG BROKEN after %lld good record%s: %s\n", n,
                n == 1 ? "" : "s",
                err.detail[0] ? err.detail : "cannot read the audit log");

@@ -270,8 +270,7 @@ valid_host(const char *h)
     if (h[0] == '\0')
         return 0;
     for (const char *p = h; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' &&
-            *p != ':')
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != ':')
             return 0;
     return 1;
 }

@@ -41,8 +41,8 @@ open_checked(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 }
 
 gw_rc
-gw_http_url_parts(const char *url, char *scheme, size_t scheme_size,
-                  char *host, size_t host_size, long *port)
+gw_http_url_parts(const char *url, char *scheme, size_t scheme_size, char *host,
+                  size_t host_size, long *port)
 {
     CURLU *u = curl_url();
     char *sch = NULL, *h = NULL, *pt = NULL;
@@ -64,8 +64,7 @@ gw_http_url_parts(const char *url, char *scheme, size_t scheme_size,
         memmove(h, h + 1, n - 2);
         h[n - 2] = '\0';
     }
-    if (strlen(sch) >= scheme_size || strlen(h) >= host_size ||
-        h[0] == '\0')
+    if (strlen(sch) >= scheme_size || strlen(h) >= host_size || h[0] == '\0')
         goto out;
     for (char *c = sch; *c; c++)
         *c = (char)tolower((unsigned char)*c);
@@ -132,8 +131,10 @@ gw_http_peer_send(void *ctx, const struct gw_outbox_item *item, char *why,
         }
         if (strcmp(scheme, "https") != 0 &&
             !(peer->policy->allow_http && strcmp(scheme, "http") == 0)) {
-            snprintf(why, why_size, "endpoint refused: scheme %s (https "
-                                    "required)", scheme);
+            snprintf(why, why_size,
+                     "endpoint refused: scheme %s (https "
+                     "required)",
+                     scheme);
             return GW_DELIVERY_FAILED;
         }
     }
@@ -165,8 +166,7 @@ gw_http_peer_send(void *ctx, const struct gw_outbox_item *item, char *why,
                          peer->policy->allow_http ? "http,https" : "https");
         /* A proxy from the environment would be the address checked. */
         curl_easy_setopt(eh, CURLOPT_PROXY, "");
-        curl_easy_setopt(eh, CURLOPT_OPENSOCKETFUNCTION,
-                         open_checked);
+        curl_easy_setopt(eh, CURLOPT_OPENSOCKETFUNCTION, open_checked);
         curl_easy_setopt(eh, CURLOPT_OPENSOCKETDATA, &check);
     } else {
         curl_easy_setopt(eh, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -190,8 +190,10 @@ gw_http_peer_send(void *ctx, const struct gw_outbox_item *item, char *why,
     if (status >= 200 && status < 300)
         return GW_DELIVERED;
     if (status >= 300 && status < 400) {
-        snprintf(why, why_size, "peer answered HTTP %ld (redirects are not "
-                                "followed)", status);
+        snprintf(why, why_size,
+                 "peer answered HTTP %ld (redirects are not "
+                 "followed)",
+                 status);
         return GW_DELIVERY_FAILED;
     }
     snprintf(why, why_size, "peer answered HTTP %ld", status);

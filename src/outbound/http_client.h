@@ -35,8 +35,8 @@ struct gw_http_peer {
  * host (lower case, IPv6 without brackets) and port (the scheme's default
  * when absent). GW_EINVAL when url is not an absolute URL. */
 gw_rc gw_http_url_parts(const char *url, char *scheme, size_t scheme_size,
-                        char *host, size_t host_size, long *port)
-    GW_WARN_UNUSED;
+                        char *host, size_t host_size,
+                        long *port) GW_WARN_UNUSED;
 
 /* Call once at start-up, before any thread sends (curl_global_init). */
 gw_rc gw_http_client_init(void) GW_WARN_UNUSED;

@@ -1160,8 +1160,8 @@ pharmacy_only(struct gw_pipeline *pl, const struct gw_call *c,
  * that binds, on the address actually used.
  */
 static gw_rc
-check_endpoint(const struct gw_net_policy *p, const char *gln,
-               const char *url, struct gw_err *err)
+check_endpoint(const struct gw_net_policy *p, const char *gln, const char *url,
+               struct gw_err *err)
 {
     static const char path[] = "Subscription.channel.endpoint";
     struct addrinfo hints, *res = NULL;
@@ -1230,8 +1230,8 @@ gw_pipeline_sub_create(struct gw_pipeline *pl, const struct gw_call *c,
          strcmp(type, "rest-hook") != 0))
         rc = gw_err_set(&err, GW_EVALIDATION, "Subscription.channel.type",
                         "only rest-hook is offered");
-    if (rc == GW_OK && !gw_view_value(doc, "channel/endpoint", s.endpoint,
-                                      sizeof(s.endpoint)))
+    if (rc == GW_OK &&
+        !gw_view_value(doc, "channel/endpoint", s.endpoint, sizeof(s.endpoint)))
         rc = gw_err_set(&err, GW_EVALIDATION, "Subscription.channel.endpoint",
                         "an https endpoint is required");
     if (rc == GW_OK)

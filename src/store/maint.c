@@ -97,8 +97,8 @@ gw_store_audit_verify(struct gw_store *st, long long *count,
 {
     long long keyed_from;
 
-    return gw_store_audit_verify_at(st, NULL, 0, count, &keyed_from, NULL,
-                                    NULL, err);
+    return gw_store_audit_verify_at(st, NULL, 0, count, &keyed_from, NULL, NULL,
+                                    err);
 }
 
 gw_rc

@@ -400,12 +400,12 @@ forge_from(struct fixture *f, int64_t from, enum forger how)
 
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_prepare_v2(db,
-                           "SELECT seq, at_ms, system, user_id, action, refnr,"
-                           " outcome, detail, prev_hash FROM audit ORDER BY seq",
-                           -1, &s, NULL),
-        SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(
+                         db,
+                         "SELECT seq, at_ms, system, user_id, action, refnr,"
+                         " outcome, detail, prev_hash FROM audit ORDER BY seq",
+                         -1, &s, NULL),
+                     SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "UPDATE audit SET detail = ?, "
                                         "prev_hash = ?, hash = ? WHERE seq = ?",
@@ -425,8 +425,8 @@ forge_from(struct fixture *f, int64_t from, enum forger how)
         r.e.action = (const char *)sqlite3_column_text(s, 4);
         r.e.refnr = (const char *)sqlite3_column_text(s, 5);
         r.e.outcome = (const char *)sqlite3_column_text(s, 6);
-        r.e.detail = r.seq == from ? "forged"
-                                   : (const char *)sqlite3_column_text(s, 7);
+        r.e.detail =
+            r.seq == from ? "forged" : (const char *)sqlite3_column_text(s, 7);
         snprintf(r.prev_hash, sizeof(r.prev_hash), "%s",
                  r.seq == from ? (const char *)sqlite3_column_text(s, 8)
                                : prev);
@@ -492,8 +492,8 @@ test_audit_keyed_chain_catches_an_edit_with_every_later_hash_recomputed(
     }
     /* The unkeyed chain of old had no defence against the first case. */
     gw_audit_key_clear();
-    snprintf(cmd, sizeof(cmd), "cp %s.orig %s && rm -f %s-wal %s-shm",
-             f->path, f->path, f->path, f->path);
+    snprintf(cmd, sizeof(cmd), "cp %s.orig %s && rm -f %s-wal %s-shm", f->path,
+             f->path, f->path, f->path);
     assert_int_equal(system(cmd), 0);
     reopen(f);
     assert_int_equal(verify(f, NULL, 0, &err), GW_ECONFIG);
@@ -562,8 +562,8 @@ test_audit_checkpoint_catches_a_cut_tail_with_a_fixed_head(void **state)
 
     /* Cut only what came after the older checkpoint: it still matches, the
      * newer one does not. */
-    snprintf(cmd, sizeof(cmd), "cp %s.orig %s && rm -f %s-wal %s-shm",
-             f->path, f->path, f->path, f->path);
+    snprintf(cmd, sizeof(cmd), "cp %s.orig %s && rm -f %s-wal %s-shm", f->path,
+             f->path, f->path, f->path);
     assert_int_equal(system(cmd), 0);
     tamper(f, "DELETE FROM audit WHERE seq >= 4");
     tamper(f, "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit "
@@ -587,7 +587,8 @@ test_audit_checkpoint_refuses_edits_and_other_keys(void **state)
     cp = checkpoint_now(f);
     gw_buf_init(&b, 4096);
     assert_int_equal(gw_audit_checkpoint_format(&cp, &b), GW_OK);
-    assert_non_null(strstr(b.data, "klasgw-audit-checkpoint 1\nseq 1\nhash k1:"));
+    assert_non_null(
+        strstr(b.data, "klasgw-audit-checkpoint 1\nseq 1\nhash k1:"));
     /* Another seq under the same signature. */
     p = strstr(b.data, "seq 1\n");
     p[4] = '9';
@@ -713,7 +714,8 @@ main(void)
         T(test_purge_at_12_and_36_months_keeps_counts),
         T(test_scheduler_purges_once_a_day_at_its_hour),
         cmocka_unit_test(test_clock_parse_format_and_months),
-#define K(name) cmocka_unit_test_setup_teardown(name, keyed_setup, keyed_teardown)
+#define K(name)                                                                \
+    cmocka_unit_test_setup_teardown(name, keyed_setup, keyed_teardown)
         K(test_audit_keyed_chain_catches_an_edit_with_every_later_hash_recomputed),
         K(test_audit_checkpoint_catches_a_cut_tail_with_a_fixed_head),
         K(test_audit_checkpoint_refuses_edits_and_other_keys),

@@ -119,8 +119,7 @@ test_netaddr_classifies_every_special_range(void **state)
             fail_msg("%s: not parsed", classes[i].addr);
         got = gw_net_classify16(a);
         if (got != classes[i].want)
-            fail_msg("%s: %s, want %s", classes[i].addr,
-                     gw_net_class_name(got),
+            fail_msg("%s: %s, want %s", classes[i].addr, gw_net_class_name(got),
                      gw_net_class_name(classes[i].want));
         to_sockaddr(classes[i].addr, &ss);
         got = gw_net_classify((const struct sockaddr *)&ss);
@@ -168,12 +167,10 @@ test_netaddr_allow_private_opens_only_the_named_ranges(void **state)
         const char *addr;
         int want;
     } cases[] = {
-        {"127.0.0.1", 1},         {"127.9.9.9", 1},
-        {"::ffff:127.0.0.1", 1},  {"::1", 1},
-        {"10.0.0.1", 0},          {"169.254.169.254", 0},
-        {"192.168.1.10", 1},      {"192.168.1.11", 0},
-        {"fd00::5", 1},           {"fd00:0:0:1::5", 0},
-        {"fe80::1", 0},           {"8.8.8.8", 1},
+        {"127.0.0.1", 1},     {"127.9.9.9", 1},    {"::ffff:127.0.0.1", 1},
+        {"::1", 1},           {"10.0.0.1", 0},     {"169.254.169.254", 0},
+        {"192.168.1.10", 1},  {"192.168.1.11", 0}, {"fd00::5", 1},
+        {"fd00:0:0:1::5", 0}, {"fe80::1", 0},      {"8.8.8.8", 1},
     };
     struct gw_net_policy p;
     struct gw_err err;
@@ -181,9 +178,9 @@ test_netaddr_allow_private_opens_only_the_named_ranges(void **state)
     (void)state;
     gw_err_clear(&err);
     assert_int_equal(gw_net_policy_init(&p, NULL,
-                                         "127.0.0.0/8 ::1/128, 192.168.1.10 "
-                                         "fd00::/64",
-                                         1, &err),
+                                        "127.0.0.0/8 ::1/128, 192.168.1.10 "
+                                        "fd00::/64",
+                                        1, &err),
                      GW_OK);
     assert_int_equal(p.nallow, 4);
     assert_true(p.allow_http);
@@ -210,8 +207,10 @@ test_netaddr_hosts_are_per_pharmacy(void **state)
                                         "7350000000023=::1",
                                         "", 0, &err),
                      GW_OK);
-    assert_true(gw_net_host_allowed(&p, "7350000000016", "hook.apotek.example"));
-    assert_true(gw_net_host_allowed(&p, "7350000000016", "HOOK.apotek.EXAMPLE"));
+    assert_true(
+        gw_net_host_allowed(&p, "7350000000016", "hook.apotek.example"));
+    assert_true(
+        gw_net_host_allowed(&p, "7350000000016", "HOOK.apotek.EXAMPLE"));
     assert_true(gw_net_host_allowed(&p, "7350000000016", "127.0.0.1"));
     assert_false(gw_net_host_allowed(&p, "7350000000023", "127.0.0.1"));
     assert_true(gw_net_host_allowed(&p, "7350000000023", "::1"));
