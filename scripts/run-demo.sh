@@ -20,6 +20,14 @@ trap stop EXIT
 trap 'stop; exit 130' INT TERM
 
 mkdir -p var
+# The audit chain's key (audit.key_file). A demo keeps it in var/ beside the
+# database; production keeps it where the database's writer cannot reach
+# (a systemd credential, or a file readable by klasgw only).
+if [ -z "${KLASGW_AUDIT_KEY_FILE:-}" ]; then
+    [ -s var/audit.key ] ||
+        (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >var/audit.key)
+    export KLASGW_AUDIT_KEY_FILE=$PWD/var/audit.key
+fi
 "$bin" -c "$config" sim hsa >var/sim-hsa.log 2>&1 & pids+=($!)
 "$bin" -c "$config" sim lv --then registered >var/sim-lv.log 2>&1 & pids+=($!)
 "$bin" -c "$config" sim pharmacy >var/sim-pharmacy.log 2>&1 & pids+=($!)

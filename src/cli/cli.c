@@ -59,11 +59,18 @@ static const struct command commands[] = {
      "  retry ID    put a dead or failed item back in the queue now\n"
      "  dead        list the dead letters\n",
      gw_cmd_outbox},
-    {"audit", "verify and export the audit log",
-     "klasgw [-c FILE] audit verify | export [--case REFNR] [--since T]",
-     "  verify   walk the hash chain; exit 1 and name the first broken row\n"
-     "           if any row was edited or removed\n"
-     "  export   print audit records as a FHIR Bundle of AuditEvent\n",
+    {"audit", "verify, checkpoint and export the audit log",
+     "klasgw [-c FILE] audit verify [--checkpoint FILE]... | checkpoint "
+     "[--out FILE]\n"
+     "       | export [--case REFNR] [--since T]",
+     "  verify      walk the keyed hash chain (audit.key_file); exit 1 and\n"
+     "              name the first broken row if any row was edited or\n"
+     "              removed; with --checkpoint, also if a checkpointed\n"
+     "              record is gone or changed (a cut tail)\n"
+     "  checkpoint  verify, then write the head (seq, hash, time) signed\n"
+     "              with the audit key, to FILE or stdout; keep it away\n"
+     "              from the database\n"
+     "  export      print audit records as a FHIR Bundle of AuditEvent\n",
      gw_cmd_audit},
     {"sim", "run a peer simulator (HSA, LV, pharmacy webhook)",
      "klasgw [-c FILE] sim hsa|lv|pharmacy [--port N] [--fixture FILE]\n"

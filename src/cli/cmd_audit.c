@@ -1,12 +1,147 @@
 /*
- * cmd_audit.c - `klasgw audit verify | export [--case REFNR] [--since T]`.
+ * cmd_audit.c - `klasgw audit verify [--checkpoint FILE]... | checkpoint
+ * [--out FILE] | export [--case REFNR] [--since T]`.
+ *
+ * Checkpoints are small signed text files (audit/audit.h); verify reads
+ * each given one, checks its signature with the key, and then that the
+ * chain still holds its record unchanged. At most GW_AUDIT_MAX_CHECKPOINTS
+ * per run, each at most 1 KiB.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/store_cli.h"
 #include "sched/clock.h"
+
+#define GW_AUDIT_MAX_CHECKPOINTS 64
+#define GW_AUDIT_CHECKPOINT_MAX_BYTES 1024
+
+/* Reads and checks one checkpoint file; prints why on failure. */
+static gw_rc
+read_checkpoint(const char *path, struct gw_audit_checkpoint *cp)
+{
+    char text[GW_AUDIT_CHECKPOINT_MAX_BYTES + 1];
+    struct gw_err err;
+    size_t n;
+    FILE *f = fopen(path, "rb");
+    gw_rc rc;
+
+    if (f == NULL) {
+        fprintf(stderr, "klasgw audit: cannot read %s: %s\n", path,
+                strerror(errno));
+        return GW_EIO;
+    }
+    n = fread(text, 1, sizeof(text), f);
+    fclose(f);
+    gw_err_clear(&err);
+    if (n > GW_AUDIT_CHECKPOINT_MAX_BYTES)
+        rc = gw_err_set(&err, GW_ETOOLARGE, NULL,
+                        "not a klasgw audit "
+                        "checkpoint (too large)");
+    else
+        rc = gw_audit_checkpoint_parse(text, n, cp, &err);
+    if (rc != GW_OK)
+        fprintf(stderr, "klasgw audit: checkpoint %s: %s\n", path,
+                err.detail[0] ? err.detail : gw_rc_message(rc));
+    return rc;
+}
+
+/* Writes text to path (new file, 0600) or stdout. */
+static gw_rc
+write_out(const char *path, const struct gw_buf *b)
+{
+    int fd;
+    ssize_t w;
+
+    if (path == NULL)
+        return fwrite(b->data, 1, b->len, stdout) == b->len ? GW_OK : GW_EIO;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "klasgw audit checkpoint: cannot create %s: %s\n", path,
+                strerror(errno));
+        return GW_EIO;
+    }
+    w = write(fd, b->data, b->len);
+    if (w != (ssize_t)b->len || fsync(fd) != 0) {
+        close(fd);
+        fprintf(stderr, "klasgw audit checkpoint: cannot write %s\n", path);
+        return GW_EIO;
+    }
+    return close(fd) == 0 ? GW_OK : GW_EIO;
+}
+
+static int
+do_verify(struct gw_store *st, const struct gw_audit_checkpoint *cps,
+          size_t ncps)
+{
+    long long n = 0, keyed_from = 0;
+    struct gw_err err;
+
+    gw_err_clear(&err);
+    if (gw_store_audit_verify_at(st, cps, ncps, &n, &keyed_from, NULL, NULL,
+                                 &err) != GW_OK) {
+        printf("AUDIT LOG BROKEN after %lld good record%s: %s\n", n,
+               n == 1 ? "" : "s",
+               err.detail[0] ? err.detail : "cannot read the audit log");
+        return GW_EXIT_FAIL;
+    }
+    printf("audit log intact: %lld record%s, chain and head verified", n,
+           n == 1 ? "" : "s");
+    if (keyed_from > 0)
+        printf("; keyed from record %lld", keyed_from);
+    else if (n > 0)
+        printf("; NOT keyed (no audit.key_file)");
+    if (ncps > 0)
+        printf("; %zu checkpoint%s matched", ncps, ncps == 1 ? "" : "s");
+    printf("\n");
+    return GW_EXIT_OK;
+}
+
+static int
+do_checkpoint(struct gw_store *st, const char *out_path)
+{
+    struct gw_audit_checkpoint cp;
+    long long n = 0, keyed_from = 0;
+    struct gw_err err;
+    struct gw_buf b;
+    int status = GW_EXIT_FAIL;
+
+    if (!gw_audit_keyed()) {
+        fprintf(stderr, "klasgw audit checkpoint: needs the audit key "
+                        "(audit.key_file)\n");
+        return GW_EXIT_FAIL;
+    }
+    memset(&cp, 0, sizeof(cp));
+    gw_err_clear(&err);
+    /* Never sign a head that does not verify. */
+    if (gw_store_audit_verify_at(st, NULL, 0, &n, &keyed_from, &cp.seq, cp.hash,
+                                 &err) != GW_OK) {
+        printf("AUDIT LOG BROKEN after %lld good record%s: %s\n", n,
+               n == 1 ? "" : "s",
+               err.detail[0] ? err.detail : "cannot read the audit log");
+        return GW_EXIT_FAIL;
+    }
+    if (cp.seq == 0) {
+        fprintf(stderr, "klasgw audit checkpoint: the audit log is empty\n");
+        return GW_EXIT_FAIL;
+    }
+    cp.at_ms = gw_clock_now_ms();
+    gw_buf_init(&b, 4096);
+    if (gw_audit_checkpoint_format(&cp, &b) == GW_OK &&
+        write_out(out_path, &b) == GW_OK) {
+        status = GW_EXIT_OK;
+        if (out_path != NULL)
+            printf("checkpoint of record %lld written to %s\n",
+                   (long long)cp.seq, out_path);
+    }
+    gw_buf_release(&b);
+    return status;
+}
 
 struct export_ctx {
     struct gw_buf *out;
@@ -34,14 +169,20 @@ gw_cmd_audit(struct gw_cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         {"case", required_argument, NULL, 'c'},
         {"since", required_argument, NULL, 's'},
+        {"checkpoint", required_argument, NULL, 'k'},
+        {"out", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
-    const char *sub = argc > 1 ? argv[1] : "", *refnr = NULL;
+    const char *sub = argc > 1 ? argv[1] : "", *refnr = NULL, *out = NULL;
+    const char *cp_paths[GW_AUDIT_MAX_CHECKPOINTS];
+    struct gw_audit_checkpoint cps[GW_AUDIT_MAX_CHECKPOINTS];
+    size_t ncps = 0;
     struct gw_store *st;
     int64_t since = 0;
-    int c, status;
+    int c, status = GW_EXIT_FAIL;
 
-    if (strcmp(sub, "verify") != 0 && strcmp(sub, "export") != 0) {
+    if (strcmp(sub, "verify") != 0 && strcmp(sub, "export") != 0 &&
+        strcmp(sub, "checkpoint") != 0) {
         gw_cli_print_command_help("audit", stderr);
         return GW_EXIT_USAGE;
     }
@@ -52,6 +193,11 @@ gw_cmd_audit(struct gw_cli *cli, int argc, char **argv)
         } else if (c == 's' && strcmp(sub, "export") == 0 &&
                    gw_clock_parse(optarg, &since) == GW_OK) {
             continue;
+        } else if (c == 'k' && strcmp(sub, "verify") == 0 &&
+                   ncps < GW_AUDIT_MAX_CHECKPOINTS) {
+            cp_paths[ncps++] = optarg;
+        } else if (c == 'o' && strcmp(sub, "checkpoint") == 0) {
+            out = optarg;
         } else {
             gw_cli_print_command_help("audit", stderr);
             return GW_EXIT_USAGE;
@@ -64,46 +210,43 @@ gw_cmd_audit(struct gw_cli *cli, int argc, char **argv)
     }
     if (gw_cli_open_store(cli, 0, &st) != GW_OK)
         return GW_EXIT_FAIL;
-    if (strcmp(sub, "verify") == 0) {
-        struct gw_err err;
-        long long n = 0;
-        gw_err_clear(&err);
-        if (gw_store_audit_verify(st, &n, &err) == GW_OK) {
-            printf("audit log intact: %lld record%s, chain and head verified\n",
-                   n, n == 1 ? "" : "s");
-            status = GW_EXIT_OK;
-        } else {
-            printf("AUDIT LOG BROKEN after %lld good record%s: %s\n", n,
-                   n == 1 ? "" : "s",
-                   err.detail[0] ? err.detail : "cannot read the audit log");
-            status = GW_EXIT_FAIL;
+    for (size_t i = 0; i < ncps; i++)
+        if (read_checkpoint(cp_paths[i], &cps[i]) != GW_OK) {
+            printf("AUDIT CHECKPOINT %s REFUSED\n", cp_paths[i]);
+            goto out;
         }
+    if (strcmp(sub, "verify") == 0) {
+        status = do_verify(st, cps, ncps);
+    } else if (strcmp(sub, "checkpoint") == 0) {
+        status = do_checkpoint(st, out);
     } else {
-        struct gw_buf out;
-        struct export_ctx x = {&out, 1};
-        gw_buf_init(&out, (size_t)1 << 30);
+        struct gw_buf buf;
+        struct export_ctx x = {&buf, 1};
+        gw_buf_init(&buf, (size_t)1 << 30);
         /* FHIR has no empty arrays: "entry" only when there are records. */
-        gw_rc rc = gw_buf_append_str(&out, "{\"resourceType\": \"Bundle\", "
+        gw_rc rc = gw_buf_append_str(&buf, "{\"resourceType\": \"Bundle\", "
                                            "\"type\": \"collection\", "
                                            "\"entry\": [");
         if (rc == GW_OK)
             rc = gw_store_audit_each(st, refnr, since, export_one, &x);
         if (rc == GW_OK && x.first) {
-            gw_buf_reset(&out);
-            rc = gw_buf_append_str(&out, "{\"resourceType\": \"Bundle\", "
+            gw_buf_reset(&buf);
+            rc = gw_buf_append_str(&buf, "{\"resourceType\": \"Bundle\", "
                                          "\"type\": \"collection\"}\n");
         } else if (rc == GW_OK) {
-            rc = gw_buf_append_str(&out, "\n]}\n");
+            rc = gw_buf_append_str(&buf, "\n]}\n");
         }
         if (rc == GW_OK) {
-            fwrite(out.data, 1, out.len, stdout);
+            fwrite(buf.data, 1, buf.len, stdout);
             status = GW_EXIT_OK;
         } else {
             fprintf(stderr, "klasgw audit export: %s\n", gw_rc_message(rc));
             status = GW_EXIT_FAIL;
         }
-        gw_buf_release(&out);
+        gw_buf_release(&buf);
     }
+out:
     gw_store_close(st);
+    gw_audit_key_clear();
     return status;
 }

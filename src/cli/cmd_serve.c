@@ -21,6 +21,7 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "core/netaddr.h"
 #include "fhir/fhir.h"
 #include "http/server.h"
 #include "map/view.h"
@@ -73,6 +74,40 @@ load_capability(const char *path, struct gw_fhir_doc **out, struct gw_err *err)
     return gw_fhir_parse(buf, n, GW_FHIR_JSON, NULL, out, err);
 }
 
+/*
+ * The audit chain and the key must agree: without a key a keyed chain
+ * cannot grow (refuse to start); with one, a chain whose head is still
+ * unkeyed (written before the key) gets a record that marks the change, so
+ * that from now on verify finds a keyed record.
+ */
+static gw_rc
+audit_key_start(struct gw_store *st, int keyed)
+{
+    char head[GW_AUDIT_HASH_HEX];
+    int64_t seq = 0;
+    gw_rc rc = gw_store_audit_head(st, &seq, head);
+
+    if (rc != GW_OK)
+        return rc;
+    if (!keyed) {
+        if (gw_audit_hash_is_keyed(head)) {
+            gw_log_err("event=audit_key_missing detail=\"the audit log is "
+                       "keyed: set audit.key_file\"");
+            return GW_ECONFIG;
+        }
+        gw_log_warn("event=audit_unkeyed detail=\"no audit.key_file: the "
+                    "audit chain is plain SHA-256 (demo and tests only)\"");
+        return GW_OK;
+    }
+    if (seq > 0 && !gw_audit_hash_is_keyed(head)) {
+        struct gw_audit_entry e = {"gateway", NULL, "audit-keyed", NULL, "ok",
+                                   "the chain is keyed from this record"};
+        gw_log_info("event=audit_keyed from_seq=%lld", (long long)seq + 1);
+        return gw_store_audit_async(st, &e);
+    }
+    return GW_OK;
+}
+
 int
 gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
 {
@@ -98,6 +133,8 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_fhir_doc *capability = NULL;
     struct gw_pipeline_opts po;
     struct gw_pharmacy_peer pharmacy_ctx;
+    struct gw_net_policy webhooks;
+    int keyed = 0;
     struct gw_peer peers[4];
     size_t npeers = 0;
     struct gw_http_opts ho;
@@ -117,6 +154,24 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     gw_err_clear(&err);
     if (gw_config_check_serve(cfg, &err) != GW_OK) {
         fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
+        return GW_EXIT_FAIL;
+    }
+    gw_err_clear(&err);
+    if (gw_audit_key_load(cfg->audit_key_file, &keyed, &err) != GW_OK) {
+        fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
+        return GW_EXIT_FAIL;
+    }
+    if (!keyed && !cfg->server_plain_http) {
+        fprintf(stderr, "klasgw serve: configuration: audit.key_file is "
+                        "required unless server.plain_http = true\n");
+        return GW_EXIT_FAIL;
+    }
+    gw_err_clear(&err);
+    if (gw_net_policy_init(&webhooks, cfg->webhooks_allowed_hosts,
+                           cfg->webhooks_allow_private,
+                           cfg->webhooks_allow_http, &err) != GW_OK) {
+        fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
+        gw_net_policy_release(&webhooks);
         return GW_EXIT_FAIL;
     }
     sigemptyset(&set);
@@ -142,6 +197,9 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
                       gw_log_quote(cfg->store_path), gw_log_quote(err.detail));
         goto out;
     }
+    rc = audit_key_start(st, keyed);
+    if (rc != GW_OK)
+        goto out;
     /* Peers register here; items for a peer not registered wait in the
      * outbox, durably. */
     gw_err_clear(&err);
@@ -175,6 +233,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     wo.per_peer_concurrency = (int)cfg->outbox_per_peer_concurrency;
     pharmacy_ctx.store = st;
     pharmacy_ctx.timeout_ms = 10000;
+    pharmacy_ctx.policy = &webhooks;
     gw_pharmacy_peer_init(&peers[npeers++], &pharmacy_ctx);
     register_pharmacies(cfg, st);
     rc = gw_outbox_worker_start(st, peers, npeers, &wo, &worker);
@@ -237,8 +296,9 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     po.limits.max_depth = (int)cfg->xml_max_depth;
     po.limits.max_attributes = (int)cfg->xml_max_attributes;
     po.limits.max_string = (size_t)cfg->xml_max_string_bytes;
-    /* Notifications leave over TLS, except in a plain-HTTP demo. */
-    po.plain_webhooks = cfg->server_plain_http;
+    /* Where notifications may go: webhooks.* (https, allowed hosts,
+     * public addresses unless named). */
+    po.webhooks = &webhooks;
     rc = gw_pipeline_new(&po, &pipeline);
     if (rc != GW_OK)
         goto out;
@@ -294,6 +354,8 @@ out:
     gw_outbox_worker_stop(worker);
     gw_lv_free(lv);
     gw_store_close(st);
+    gw_net_policy_release(&webhooks);
+    gw_audit_key_clear();
     if (status == GW_EXIT_OK)
         gw_log_info("event=stopped");
     return status;

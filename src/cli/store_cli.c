@@ -15,9 +15,19 @@ gw_cli_open_store(struct gw_cli *cli, int with_writer, struct gw_store **out)
     gw_rc rc;
 
     *out = NULL;
+    int keyed;
+
     rc = gw_cli_load_config(cli);
     if (rc != GW_OK)
         return rc;
+    /* The audit key, if configured: verify needs it, and so does any
+     * command that appends to a keyed chain (purge). */
+    gw_err_clear(&err);
+    rc = gw_audit_key_load(cli->cfg.audit_key_file, &keyed, &err);
+    if (rc != GW_OK) {
+        fprintf(stderr, "klasgw: %s\n", err.detail);
+        return rc;
+    }
     /* A maintenance command talks to a person on stdout; keep the log to
      * warnings unless --log-level asked for more. */
     if (cli->log_level == NULL && gw_log_get_level() < GW_LOG_WARN)

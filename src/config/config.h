@@ -94,7 +94,18 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "wait in the outbox)")                                                  \
     XX(lv, logical_address, STR, lv_logical_address, "SE2021004078-LISY",     \
        "RIV-TA LogicalAddress header of calls to LV")                          \
-    XX(lv, timeout_ms, INT, lv_timeout_ms, "10000", "LV call timeout")
+    XX(lv, timeout_ms, INT, lv_timeout_ms, "10000", "LV call timeout")       \
+    XX(webhooks, allowed_hosts, STR, webhooks_allowed_hosts, "",               \
+       "hosts each pharmacy may name in a Subscription endpoint: GLN=host "   \
+       "entries separated by spaces (empty: none)")                           \
+    XX(webhooks, allow_private, STR, webhooks_allow_private, "",               \
+       "loopback, link-local, private or multicast ranges webhooks may "      \
+       "reach after all, as CIDRs separated by spaces (tests: 127.0.0.0/8)")  \
+    XX(webhooks, allow_http, BOOL, webhooks_allow_http, "false",               \
+       "accept plain http:// endpoints (demo and tests only)")                \
+    XX(audit, key_file, STR, audit_key_file, "",                               \
+       "file with the audit chain's HMAC key, outside the database's reach "  \
+       "(empty: $CREDENTIALS_DIRECTORY/audit-key if set)")
 
 /*
  * One [clients] line: `<label> = <role> <match> [<gln>]`. The label names

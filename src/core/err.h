@@ -95,7 +95,18 @@
        "no valid licence covers this dispensing",                             \
        "ingen giltig licens täcker expedieringen")                            \
     XX(EINTERNAL, -28, 500, "exception", "TECHNICAL_ERROR",                   \
-       "internal error", "internt fel")
+       "internal error", "internt fel")                                        \
+    XX(EWEBHOOK_SCHEME, -41, 422, "business-rule", "VALIDATION_ERROR",       \
+       "the endpoint must be an https URL",                                   \
+       "slutpunkten måste vara en https-adress")                              \
+    XX(EWEBHOOK_HOST, -42, 422, "business-rule", "VALIDATION_ERROR",         \
+       "the endpoint's host is not on the pharmacy's allow-list",             \
+       "slutpunktens värd finns inte på apotekets lista över tillåtna värdar") \
+    XX(EWEBHOOK_ADDRESS, -43, 422, "business-rule", "VALIDATION_ERROR",      \
+       "the endpoint resolves to a loopback, link-local, private or "        \
+       "multicast address",                                                   \
+       "slutpunkten pekar på en loopback-, länklokal, privat eller "         \
+       "multicastadress")
 
 typedef enum {
 #define GW_ERR_ENUM(name, val, http, fhir, riv, en, sv) GW_##name = val,

@@ -6,18 +6,37 @@
  *
  * Outcome: 2xx delivered; 408, 425, 429, 5xx, timeouts and connection
  * failures are retried; any other status is a permanent failure (dead
- * letter). Connections are reused per thread.
+ * letter). Redirects are never followed (a 3xx is a permanent failure).
+ * Connections are reused per thread.
+ *
+ * A peer with a policy (pharmacy webhooks: endpoints named by someone
+ * outside) is held to it at connect time: https only unless the policy
+ * allows http, no proxy from the environment, and every address curl is
+ * about to connect to must pass gw_net_addr_allowed - checked on the
+ * resolved address in the socket callback, so a name that resolved to a
+ * public address at Subscription create and to 127.0.0.1 now (DNS
+ * rebinding) is still refused. A refusal is permanent (dead letter,
+ * "address refused: loopback").
  */
 #ifndef GW_OUTBOUND_HTTP_CLIENT_H
 #define GW_OUTBOUND_HTTP_CLIENT_H
 
+#include "core/netaddr.h"
 #include "outbound/client.h"
 
 struct gw_http_peer {
     const char *url;
     const char *content_type; /* e.g. "application/fhir+json" */
     long timeout_ms;
+    const struct gw_net_policy *policy; /* NULL: an operator-set peer */
 };
+
+/* The parts of an endpoint URL as libcurl reads them: scheme ("https"),
+ * host (lower case, IPv6 without brackets) and port (the scheme's default
+ * when absent). GW_EINVAL when url is not an absolute URL. */
+gw_rc gw_http_url_parts(const char *url, char *scheme, size_t scheme_size,
+                        char *host, size_t host_size,
+                        long *port) GW_WARN_UNUSED;
 
 /* Call once at start-up, before any thread sends (curl_global_init). */
 gw_rc gw_http_client_init(void) GW_WARN_UNUSED;

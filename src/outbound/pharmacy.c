@@ -40,8 +40,10 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
     note.payload = body;
     note.payload_len = strlen(body);
     for (size_t i = 0; i < n; i++) {
+        static const struct gw_net_policy strict;
         struct gw_http_peer hp = {subs[i].endpoint, "application/fhir+json",
-                                  p->timeout_ms};
+                                  p->timeout_ms,
+                                  p->policy ? p->policy : &strict};
         enum gw_delivery d;
         if (strcmp(subs[i].status, "active") != 0)
             continue;

@@ -12,12 +12,16 @@
 #ifndef GW_OUTBOUND_PHARMACY_H
 #define GW_OUTBOUND_PHARMACY_H
 
+#include "core/netaddr.h"
 #include "outbound/client.h"
 #include "store/store.h"
 
 struct gw_pharmacy_peer {
     struct gw_store *store;
     long timeout_ms;
+    /* Where endpoints may point (webhooks.*); borrowed. NULL refuses every
+     * non-public address and plain http. */
+    const struct gw_net_policy *policy;
 };
 
 /* Fills peer (name "pharmacy") to deliver through ctx (borrowed). */

@@ -20,6 +20,7 @@
 #include "pipeline/pipeline.h"
 
 #include <gnutls/crypto.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,11 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/netaddr.h"
 #include "core/random.h"
 #include "klas/ident.h"
 #include "map/view.h"
+#include "outbound/http_client.h"
 #include "sched/clock.h"
 #include "store/store.h"
 #include "pipeline/pipeline_int.h"
@@ -1146,6 +1149,63 @@ pharmacy_only(struct gw_pipeline *pl, const struct gw_call *c,
     return 0;
 }
 
+/*
+ * The rules a Subscription endpoint must pass before it is stored, each
+ * refused with its own code: https (http only if webhooks.allow_http), a
+ * host on this pharmacy's webhooks.allowed_hosts, and no address in a
+ * loopback, link-local, private, multicast or reserved range unless
+ * webhooks.allow_private names it. The URL is read by libcurl's own
+ * parser, the one delivery uses. A name that does not resolve now is
+ * accepted: the connect-time check in outbound/http_client.c is the one
+ * that binds, on the address actually used.
+ */
+static gw_rc
+check_endpoint(const struct gw_net_policy *p, const char *gln, const char *url,
+               struct gw_err *err)
+{
+    static const char path[] = "Subscription.channel.endpoint";
+    struct addrinfo hints, *res = NULL;
+    char scheme[16], host[256];
+    unsigned char a[16];
+    const char *why = NULL;
+    long port = 0;
+    gw_rc rc = GW_OK;
+
+    if (gw_http_url_parts(url, scheme, sizeof(scheme), host, sizeof(host),
+                          &port) != GW_OK)
+        return gw_err_set(err, GW_EWEBHOOK_SCHEME, path,
+                          "not an absolute URL with a host (rule: https)");
+    if (strcmp(scheme, "https") != 0 &&
+        !(p != NULL && p->allow_http && strcmp(scheme, "http") == 0))
+        return gw_err_set(err, GW_EWEBHOOK_SCHEME, path,
+                          "scheme '%s' is refused (rule: https)", scheme);
+    if (!gw_net_host_allowed(p, gln, host))
+        return gw_err_set(err, GW_EWEBHOOK_HOST, path,
+                          "the host is not allowed for this pharmacy "
+                          "(rule: allowed host, webhooks.allowed_hosts)");
+    if (gw_net_parse_addr(host, a)) {
+        if (!gw_net_addr16_allowed(p, a, &why))
+            rc = gw_err_set(err, GW_EWEBHOOK_ADDRESS, path,
+                            "a %s address is refused (rule: public "
+                            "address, webhooks.allow_private)",
+                            why);
+        return rc;
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0)
+        return GW_OK;
+    for (struct addrinfo *ai = res; ai != NULL && rc == GW_OK; ai = ai->ai_next)
+        if (!gw_net_addr_allowed(p, ai->ai_addr, &why))
+            rc = gw_err_set(err, GW_EWEBHOOK_ADDRESS, path,
+                            "the host resolves to a %s address (rule: public "
+                            "address, webhooks.allow_private)",
+                            why);
+    freeaddrinfo(res);
+    return rc;
+}
+
 void
 gw_pipeline_sub_create(struct gw_pipeline *pl, const struct gw_call *c,
                        const char *body, size_t len, struct gw_answer *a)
@@ -1171,14 +1231,11 @@ gw_pipeline_sub_create(struct gw_pipeline *pl, const struct gw_call *c,
         rc = gw_err_set(&err, GW_EVALIDATION, "Subscription.channel.type",
                         "only rest-hook is offered");
     if (rc == GW_OK &&
-        (!gw_view_value(doc, "channel/endpoint", s.endpoint,
-                        sizeof(s.endpoint)) ||
-         (strncmp(s.endpoint, "https://", 8) != 0 &&
-          !(pl->o.plain_webhooks && strncmp(s.endpoint, "http://", 7) == 0))))
+        !gw_view_value(doc, "channel/endpoint", s.endpoint, sizeof(s.endpoint)))
         rc = gw_err_set(&err, GW_EVALIDATION, "Subscription.channel.endpoint",
-                        pl->o.plain_webhooks
-                            ? "an http(s) endpoint is required"
-                            : "an https endpoint is required");
+                        "an https endpoint is required");
+    if (rc == GW_OK)
+        rc = check_endpoint(pl->o.webhooks, c->who->gln, s.endpoint, &err);
     if (rc == GW_OK) {
         char uuid[37];
         rc = gw_random_uuid(uuid);

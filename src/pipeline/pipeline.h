@@ -32,6 +32,7 @@ struct gw_validator;
 struct gw_views;
 
 struct gw_msg_facts;
+struct gw_net_policy;
 
 /*
  * Checks the prescriber of a motivation or of a prescriber's supplement
@@ -52,7 +53,9 @@ struct gw_pipeline_opts {
     const struct gw_views *views;
     struct gw_fhir_limits limits;
     gw_prescriber_check_fn check_prescriber; /* NULL: no HSA check */
-    int plain_webhooks; /* accept http:// Subscription endpoints (demo) */
+    /* Where Subscription endpoints may point (webhooks.*); borrowed. NULL:
+     * https to public addresses only, and no host is allowed. */
+    const struct gw_net_policy *webhooks;
     void *check_ctx;
 };
 

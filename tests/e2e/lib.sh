@@ -131,6 +131,13 @@ url =
 [lv]
 url =
 
+; Webhooks to the test's own receivers on loopback (and a name that never
+; resolves); test_webhook_ssrf.sh writes its own strict section.
+[webhooks]
+allowed_hosts = $GLN1=apotek.example.org $GLN1=127.0.0.1 $GLN2=127.0.0.1
+allow_private = 127.0.0.0/8
+allow_http = true
+
 [clients]
 journal1 = ehr serial:SE2321000016-EHR1
 apotek1 = pharmacy serial:SE7350000000-APO1 $GLN1

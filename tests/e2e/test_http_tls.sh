@@ -44,6 +44,9 @@ fp=$(openssl x509 -in "$P/apo.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s
 gw_conf "$T/conf" "apotek3 = pharmacy sha256:$fp 7350000000030"
 sed -i "s#^plain_http = true#plain_http = false\ntls_cert = $P/server.pem\ntls_key = $P/server.key\ntls_client_ca = $P/ca1.pem#" "$T/conf"
 grep -q "^plain_http = false" "$T/conf" || fail "configuration"
+# Without plain HTTP serve needs the audit chain's key.
+(umask 077 && head -c 32 /dev/urandom | od -An -tx1 >"$T/audit.key")
+printf '\n[audit]\nkey_file = %s\n' "$T/audit.key" >>"$T/conf"
 
 port=$(any_free_port)
 env KLASGW_SERVER_PORT=$port "$KLASGW" -c "$T/conf" serve >>"$T/serve.log" 2>&1 &

@@ -26,6 +26,11 @@ url =
 [outbox]
 backoff_base_ms = 100
 backoff_cap_ms = 500
+[webhooks]
+; the test's rest-hook receiver on loopback
+allowed_hosts = 7350000000016=127.0.0.1 7350000000023=127.0.0.1
+allow_private = 127.0.0.0/8
+allow_http = true
 [clients]
 journal1 = ehr serial:SE2321000016-EHR1
 apotek1 = pharmacy serial:SE7350000000-APO1 7350000000016

@@ -4,15 +4,27 @@
  * names the first broken record when a row is edited, removed from the
  * middle or cut off the end; AuditEvent export; purge removes personal
  * data at 12 and 36 months (not a day before), keeps counts and audits.
+ *
+ * The keyed chain (issue 11 §5), forged the ways someone who can write the
+ * database would: (1) edit a row and recompute every later hash and the
+ * head - with plain SHA-256, with SHA-256 under the keyed mark, with a
+ * wrong key - and verify fails; (2) cut the tail and fix the head - the
+ * chain alone looks whole, verify against an earlier signed checkpoint
+ * fails. Also: checkpoints whose text or key differ are refused, an
+ * unkeyed chain grows keyed once a key is set, and a keyed one cannot grow
+ * without it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <gnutls/crypto.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "audit/audit.h"
+#include "core/buf.h"
 #include "sched/clock.h"
 #include "sched/sched.h"
 #include "store_fixture.h"
@@ -307,6 +319,390 @@ test_clock_parse_format_and_months(void **state)
     assert_string_equal(buf, "2027-02-28T00:00:00.000Z");
 }
 
+/* --- the keyed chain ---------------------------------------------------- */
+
+static const char key_a[] = "0123456789abcdef0123456789abcdef-test-key-A";
+static const char key_b[] = "0123456789abcdef0123456789abcdef-test-key-B";
+
+static int
+keyed_setup(void **state)
+{
+    if (gw_audit_key_set(key_a, sizeof(key_a) - 1) != GW_OK)
+        return -1;
+    return fixture_setup(state);
+}
+
+static int
+keyed_teardown(void **state)
+{
+    gw_audit_key_clear();
+    return fixture_teardown(state);
+}
+
+static void
+reopen(struct fixture *f)
+{
+    struct gw_err err;
+
+    gw_err_clear(&err);
+    assert_int_equal(gw_store_open(f->path, NULL, &f->st, &err), GW_OK);
+}
+
+static gw_rc
+verify(struct fixture *f, const struct gw_audit_checkpoint *cps, size_t n,
+       struct gw_err *err)
+{
+    long long count, keyed_from;
+
+    gw_err_clear(err);
+    return gw_store_audit_verify_at(f->st, cps, n, &count, &keyed_from, NULL,
+                                    NULL, err);
+}
+
+enum forger { PLAIN_SHA256, PLAIN_SHA256_MARKED, WRONG_KEY };
+
+/* The forger's own hash: SHA-256 of the record's text as audit.h
+ * documents it, or an HMAC under a key of its own. */
+static void
+forged_hash(enum forger how, const struct gw_audit_record *r, char *out)
+{
+    char text[2048];
+    unsigned char d[32];
+    int n = snprintf(text, sizeof(text), "%s|%lld|%lld|%s|%s|%s|%s|%s|%s",
+                     r->prev_hash, (long long)r->seq, (long long)r->at_ms,
+                     r->e.system, r->e.user ? r->e.user : "", r->e.action,
+                     r->e.refnr ? r->e.refnr : "", r->e.outcome,
+                     r->e.detail ? r->e.detail : "");
+    char *p = out;
+
+    if (how == WRONG_KEY)
+        assert_int_equal(gnutls_hmac_fast(GNUTLS_MAC_SHA256, key_b,
+                                          sizeof(key_b) - 1, text, (size_t)n,
+                                          d),
+                         0);
+    else
+        assert_int_equal(
+            gnutls_hash_fast(GNUTLS_DIG_SHA256, text, (size_t)n, d), 0);
+    if (how != PLAIN_SHA256)
+        p += sprintf(p, "k1:");
+    for (int i = 0; i < 32; i++)
+        p += sprintf(p, "%02x", d[i]);
+}
+
+/* With the store closed: edits the detail of record `from` and rewrites
+ * every hash from there on, and the head, the forger's way. */
+static void
+forge_from(struct fixture *f, int64_t from, enum forger how)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s, *u;
+    char prev[GW_AUDIT_HASH_HEX] = "";
+
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(
+                         db,
+                         "SELECT seq, at_ms, system, user_id, action, refnr,"
+                         " outcome, detail, prev_hash FROM audit ORDER BY seq",
+                         -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "UPDATE audit SET detail = ?, "
+                                        "prev_hash = ?, hash = ? WHERE seq = ?",
+                                        -1, &u, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        struct gw_audit_record r;
+        char hash[GW_AUDIT_HASH_HEX];
+        memset(&r, 0, sizeof(r));
+        r.seq = sqlite3_column_int64(s, 0);
+        if (r.seq < from) {
+            continue;
+        }
+        r.at_ms = sqlite3_column_int64(s, 1);
+        r.e.system = (const char *)sqlite3_column_text(s, 2);
+        r.e.user = (const char *)sqlite3_column_text(s, 3);
+        r.e.action = (const char *)sqlite3_column_text(s, 4);
+        r.e.refnr = (const char *)sqlite3_column_text(s, 5);
+        r.e.outcome = (const char *)sqlite3_column_text(s, 6);
+        r.e.detail =
+            r.seq == from ? "forged" : (const char *)sqlite3_column_text(s, 7);
+        snprintf(r.prev_hash, sizeof(r.prev_hash), "%s",
+                 r.seq == from ? (const char *)sqlite3_column_text(s, 8)
+                               : prev);
+        forged_hash(how, &r, hash);
+        sqlite3_bind_text(u, 1, r.e.detail, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(u, 2, r.prev_hash, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(u, 3, hash, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(u, 4, r.seq);
+        assert_int_equal(sqlite3_step(u), SQLITE_DONE);
+        sqlite3_reset(u);
+        memcpy(prev, hash, sizeof(prev));
+    }
+    sqlite3_finalize(s);
+    sqlite3_finalize(u);
+    {
+        char sql[256];
+        snprintf(sql, sizeof(sql), "UPDATE audit_head SET hash = '%s'", prev);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void
+test_audit_keyed_chain_catches_an_edit_with_every_later_hash_recomputed(
+    void **state)
+{
+    static const struct {
+        const char *name;
+        enum forger how;
+        int64_t from;
+    } cases[] = {
+        {"plain SHA-256 from record 2", PLAIN_SHA256, 2},
+        {"plain SHA-256 from record 1 (all unkeyed)", PLAIN_SHA256, 1},
+        {"SHA-256 under the keyed mark", PLAIN_SHA256_MARKED, 2},
+        {"another key", WRONG_KEY, 2},
+        {"another key from record 1", WRONG_KEY, 1},
+    };
+    struct fixture *f = *state;
+    struct gw_err err;
+    char cmd[1024];
+
+    for (int i = 0; i < 4; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "k%d", i);
+        free(create(f, id));
+    }
+    assert_int_equal(verify(f, NULL, 0, &err), GW_OK);
+    gw_store_close(f->st);
+    snprintf(cmd, sizeof(cmd), "cp %s %s.orig", f->path, f->path);
+    assert_int_equal(system(cmd), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(cmd, sizeof(cmd), "cp %s.orig %s && rm -f %s-wal %s-shm",
+                 f->path, f->path, f->path, f->path);
+        assert_int_equal(system(cmd), 0);
+        forge_from(f, cases[i].from, cases[i].how);
+        reopen(f);
+        if (verify(f, NULL, 0, &err) != GW_ECONFLICT)
+            fail_msg("case '%s': the forged log verifies", cases[i].name);
+        if (strstr(err.detail, "record") == NULL)
+            fail_msg("case '%s': '%s'", cases[i].name, err.detail);
+        gw_store_close(f->st);
+    }
+    /* The unkeyed chain of old had no defence against the first case. */
+    gw_audit_key_clear();
+    snprintf(cmd, sizeof(cmd), "cp %s.orig %s && rm -f %s-wal %s-shm", f->path,
+             f->path, f->path, f->path);
+    assert_int_equal(system(cmd), 0);
+    reopen(f);
+    assert_int_equal(verify(f, NULL, 0, &err), GW_ECONFIG);
+    assert_non_null(strstr(err.detail, "audit.key_file"));
+}
+
+/* Writes a signed checkpoint of the verified head and reads it back. */
+static struct gw_audit_checkpoint
+checkpoint_now(struct fixture *f)
+{
+    struct gw_audit_checkpoint cp, back;
+    long long count, keyed_from;
+    struct gw_err err;
+    struct gw_buf b;
+
+    memset(&cp, 0, sizeof(cp));
+    gw_err_clear(&err);
+    assert_int_equal(gw_store_audit_verify_at(f->st, NULL, 0, &count,
+                                              &keyed_from, &cp.seq, cp.hash,
+                                              &err),
+                     GW_OK);
+    cp.at_ms = gw_clock_now_ms();
+    gw_buf_init(&b, 4096);
+    assert_int_equal(gw_audit_checkpoint_format(&cp, &b), GW_OK);
+    assert_int_equal(gw_audit_checkpoint_parse(b.data, b.len, &back, &err),
+                     GW_OK);
+    assert_int_equal(back.seq, cp.seq);
+    assert_string_equal(back.hash, cp.hash);
+    gw_buf_release(&b);
+    return back;
+}
+
+static void
+test_audit_checkpoint_catches_a_cut_tail_with_a_fixed_head(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_audit_checkpoint cp[2];
+    struct gw_err err;
+    char cmd[1024];
+
+    free(create(f, "c1"));
+    free(create(f, "c2"));
+    free(create(f, "c3"));
+    cp[0] = checkpoint_now(f);
+    assert_int_equal(cp[0].seq, 3);
+    free(create(f, "c4"));
+    free(create(f, "c5"));
+    cp[1] = checkpoint_now(f);
+    assert_int_equal(verify(f, cp, 2, &err), GW_OK);
+    gw_store_close(f->st);
+
+    snprintf(cmd, sizeof(cmd), "cp %s %s.orig", f->path, f->path);
+    assert_int_equal(system(cmd), 0);
+
+    /* Cut records 3..5 and point the head at record 2. */
+    tamper(f, "DELETE FROM audit WHERE seq >= 3");
+    tamper(f, "UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit "
+              "WHERE seq = 2)");
+    reopen(f);
+    /* The chain alone cannot tell: this is the forgery checkpoints are for. */
+    assert_int_equal(verify(f, NULL, 0, &err), GW_OK);
+    assert_int_equal(verify(f, &cp[0], 1, &err), GW_ECONFLICT);
+    assert_non_null(strstr(err.detail, "cut off the end"));
+    assert_int_equal(verify(f, &cp[1], 1, &err), GW_ECONFLICT);
+    gw_store_close(f->st);
+
+    /* Cut only what came after the older checkpoint: it still matches, the
+     * newer one does not. */
+    snprintf(cmd, sizeof(cmd), "cp %s.orig %s && rm -f %s-wal %s-shm", f->path,
+             f->path, f->path, f->path);
+    assert_int_equal(system(cmd), 0);
+    tamper(f, "DELETE FROM audit WHERE seq >= 4");
+    tamper(f, "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit "
+              "WHERE seq = 3)");
+    reopen(f);
+    assert_int_equal(verify(f, &cp[0], 1, &err), GW_OK);
+    assert_int_equal(verify(f, cp, 2, &err), GW_ECONFLICT);
+    assert_non_null(strstr(err.detail, "signed record 5"));
+}
+
+static void
+test_audit_checkpoint_refuses_edits_and_other_keys(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_audit_checkpoint cp, back;
+    struct gw_err err;
+    struct gw_buf b;
+    char *p;
+
+    free(create(f, "e1"));
+    cp = checkpoint_now(f);
+    gw_buf_init(&b, 4096);
+    assert_int_equal(gw_audit_checkpoint_format(&cp, &b), GW_OK);
+    assert_non_null(
+        strstr(b.data, "klasgw-audit-checkpoint 1\nseq 1\nhash k1:"));
+    /* Another seq under the same signature. */
+    p = strstr(b.data, "seq 1\n");
+    p[4] = '9';
+    gw_err_clear(&err);
+    assert_int_equal(gw_audit_checkpoint_parse(b.data, b.len, &back, &err),
+                     GW_ECONFLICT);
+    p[4] = '1';
+    /* Signed with another key. */
+    assert_int_equal(gw_audit_key_set(key_b, sizeof(key_b) - 1), GW_OK);
+    assert_int_equal(gw_audit_checkpoint_parse(b.data, b.len, &back, &err),
+                     GW_ECONFLICT);
+    assert_non_null(strstr(err.detail, "another key"));
+    assert_int_equal(gw_audit_key_set(key_a, sizeof(key_a) - 1), GW_OK);
+    assert_int_equal(gw_audit_checkpoint_parse(b.data, b.len, &back, &err),
+                     GW_OK);
+    /* Not a checkpoint at all, or cut short. */
+    assert_int_equal(gw_audit_checkpoint_parse(b.data, b.len - 10, &back, &err),
+                     GW_EPARSE);
+    assert_int_equal(gw_audit_checkpoint_parse("seq 1\n", 6, &back, &err),
+                     GW_EPARSE);
+    /* A checkpoint whose record was rewritten (same seq, other hash). */
+    cp.hash[5] = cp.hash[5] == '0' ? '1' : '0';
+    assert_int_equal(verify(f, &cp, 1, &err), GW_ECONFLICT);
+    assert_non_null(strstr(err.detail, "not the one the checkpoint signed"));
+    gw_buf_release(&b);
+}
+
+static void
+test_audit_unkeyed_chain_continues_keyed_and_not_back(void **state)
+{
+    struct fixture *f = *state;
+    long long count, keyed_from;
+    struct gw_audit_record r;
+    struct gw_err err;
+    char h[GW_AUDIT_HASH_HEX];
+
+    /* Written before the key: plain SHA-256, still verifiable. */
+    free(create(f, "u1"));
+    free(create(f, "u2"));
+    assert_int_equal(verify(f, NULL, 0, &err), GW_OK);
+    /* With a key, a chain with no keyed record is refused... */
+    assert_int_equal(gw_audit_key_set(key_a, sizeof(key_a) - 1), GW_OK);
+    assert_int_equal(verify(f, NULL, 0, &err), GW_ECONFLICT);
+    assert_non_null(strstr(err.detail, "no audit record is keyed"));
+    /* ...until the next record, which is keyed and seals the old ones. */
+    free(create(f, "u3"));
+    gw_err_clear(&err);
+    assert_int_equal(gw_store_audit_verify_at(f->st, NULL, 0, &count,
+                                              &keyed_from, NULL, NULL, &err),
+                     GW_OK);
+    assert_int_equal(count, 3);
+    assert_int_equal(keyed_from, 3);
+    /* Without the key the keyed chain cannot grow. */
+    gw_audit_key_clear();
+    memset(&r, 0, sizeof(r));
+    r.seq = 4;
+    r.e.system = "gateway";
+    r.e.action = "read";
+    r.e.outcome = "ok";
+    snprintf(r.prev_hash, sizeof(r.prev_hash), "k1:%064d", 0);
+    assert_int_equal(gw_audit_hash(&r, h), GW_ECONFIG);
+    /* And a key is at least GW_AUDIT_KEY_MIN bytes. */
+    assert_int_equal(gw_audit_key_set("short", 5), GW_EINVAL);
+}
+
+static void
+test_audit_key_file_rules(void **state)
+{
+    struct fixture *f = *state;
+    char path[256];
+    struct gw_err err;
+    int loaded = -1;
+    FILE *k;
+
+    gw_audit_key_clear();
+    snprintf(path, sizeof(path), "%s/audit.key", f->dir);
+    k = fopen(path, "w");
+    assert_non_null(k);
+    fprintf(k, "%s\n", key_a);
+    fclose(k);
+    assert_int_equal(chmod(path, 0644), 0);
+    gw_err_clear(&err);
+    assert_int_equal(gw_audit_key_load(path, &loaded, &err), GW_ECONFIG);
+    assert_non_null(strstr(err.detail, "audit.key_file"));
+    assert_null(strstr(err.detail, key_a));
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(gw_audit_key_load(path, &loaded, &err), GW_OK);
+    assert_int_equal(loaded, 1);
+    assert_true(gw_audit_keyed());
+    /* The trailing newline is not part of the key: same chain as key_a. */
+    free(create(f, "f1"));
+    assert_int_equal(gw_audit_key_set(key_a, sizeof(key_a) - 1), GW_OK);
+    assert_int_equal(verify(f, NULL, 0, &err), GW_OK);
+    /* Too short. */
+    k = fopen(path, "w");
+    fprintf(k, "0123456789\n");
+    fclose(k);
+    assert_int_equal(gw_audit_key_load(path, &loaded, &err), GW_ECONFIG);
+    /* None configured, no credentials directory: no key, no error. */
+    unsetenv("CREDENTIALS_DIRECTORY");
+    assert_int_equal(gw_audit_key_load("", &loaded, &err), GW_OK);
+    assert_int_equal(loaded, 0);
+    /* systemd's credential. */
+    snprintf(path, sizeof(path), "%s/audit-key", f->dir);
+    k = fopen(path, "w");
+    fprintf(k, "%s", key_b);
+    fclose(k);
+    assert_int_equal(chmod(path, 0400), 0);
+    setenv("CREDENTIALS_DIRECTORY", f->dir, 1);
+    assert_int_equal(gw_audit_key_load("", &loaded, &err), GW_OK);
+    assert_int_equal(loaded, 1);
+    unsetenv("CREDENTIALS_DIRECTORY");
+}
+
 int
 main(void)
 {
@@ -318,6 +714,13 @@ main(void)
         T(test_purge_at_12_and_36_months_keeps_counts),
         T(test_scheduler_purges_once_a_day_at_its_hour),
         cmocka_unit_test(test_clock_parse_format_and_months),
+#define K(name)                                                                \
+    cmocka_unit_test_setup_teardown(name, keyed_setup, keyed_teardown)
+        K(test_audit_keyed_chain_catches_an_edit_with_every_later_hash_recomputed),
+        K(test_audit_checkpoint_catches_a_cut_tail_with_a_fixed_head),
+        K(test_audit_checkpoint_refuses_edits_and_other_keys),
+        T(test_audit_unkeyed_chain_continues_keyed_and_not_back),
+        K(test_audit_key_file_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -173,6 +173,14 @@ test_config_example_documents_every_key_with_its_default(void **state)
             if (strcmp(section, "server") == 0 &&
                 strcmp(key, "plain_http") == 0)
                 continue; /* the demo turns TLS off, and says so */
+            if (strcmp(section, "webhooks") == 0) {
+                /* The demo lets webhooks reach its simulator on loopback,
+                 * and says so: only that the key is there. */
+                snprintf(want, sizeof(want), "[%s] %s =", section, key);
+                if (strstr(example, want) == NULL)
+                    fail_msg("example lacks: %s", want);
+                continue;
+            }
             snprintf(want, sizeof(want), "[%s] %s\n", section, l);
             /* "x = " for empty defaults is written "x =" in the file. */
             size_t wl = strlen(want);

@@ -1,0 +1,269 @@
+/*
+ * test_netaddr.c - the webhook address classifier and policy, as pure
+ * functions: every special-purpose range (IANA IPv4/IPv6 special-purpose
+ * registries, RFC 1918, 4193, 4291, 6598) at its first and last address
+ * and just outside, IPv4-mapped and NAT64/6to4 forms, the allow-list of
+ * ranges and hosts, and malformed configuration. No network.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "core/netaddr.h"
+
+static const struct {
+    const char *addr;
+    enum gw_net_class want;
+} classes[] = {
+    {"0.0.0.0", GW_NET_UNSPECIFIED},
+    {"0.255.255.255", GW_NET_UNSPECIFIED},
+    {"1.0.0.0", GW_NET_PUBLIC},
+    {"9.255.255.255", GW_NET_PUBLIC},
+    {"10.0.0.0", GW_NET_PRIVATE},
+    {"10.255.255.255", GW_NET_PRIVATE},
+    {"11.0.0.0", GW_NET_PUBLIC},
+    {"100.63.255.255", GW_NET_PUBLIC},
+    {"100.64.0.0", GW_NET_PRIVATE},
+    {"100.127.255.255", GW_NET_PRIVATE},
+    {"100.128.0.0", GW_NET_PUBLIC},
+    {"126.255.255.255", GW_NET_PUBLIC},
+    {"127.0.0.1", GW_NET_LOOPBACK},
+    {"127.255.255.254", GW_NET_LOOPBACK},
+    {"128.0.0.0", GW_NET_PUBLIC},
+    {"169.253.255.255", GW_NET_PUBLIC},
+    {"169.254.0.0", GW_NET_LINKLOCAL},
+    {"169.254.169.254", GW_NET_LINKLOCAL},
+    {"169.254.255.255", GW_NET_LINKLOCAL},
+    {"169.255.0.0", GW_NET_PUBLIC},
+    {"172.15.255.255", GW_NET_PUBLIC},
+    {"172.16.0.0", GW_NET_PRIVATE},
+    {"172.31.255.255", GW_NET_PRIVATE},
+    {"172.32.0.0", GW_NET_PUBLIC},
+    {"192.0.0.8", GW_NET_RESERVED},
+    {"192.0.2.1", GW_NET_PUBLIC}, /* documentation, but routable here */
+    {"192.167.255.255", GW_NET_PUBLIC},
+    {"192.168.0.0", GW_NET_PRIVATE},
+    {"192.168.255.255", GW_NET_PRIVATE},
+    {"192.169.0.0", GW_NET_PUBLIC},
+    {"198.18.0.1", GW_NET_RESERVED},
+    {"198.19.255.255", GW_NET_RESERVED},
+    {"198.20.0.0", GW_NET_PUBLIC},
+    {"223.255.255.255", GW_NET_PUBLIC},
+    {"224.0.0.1", GW_NET_MULTICAST},
+    {"239.255.255.255", GW_NET_MULTICAST},
+    {"240.0.0.1", GW_NET_RESERVED},
+    {"255.255.255.255", GW_NET_RESERVED},
+    {"::", GW_NET_UNSPECIFIED},
+    {"::1", GW_NET_LOOPBACK},
+    {"::2", GW_NET_RESERVED},
+    {"::127.0.0.1", GW_NET_RESERVED},
+    {"::ffff:127.0.0.1", GW_NET_LOOPBACK},
+    {"::ffff:169.254.169.254", GW_NET_LINKLOCAL},
+    {"::ffff:10.1.2.3", GW_NET_PRIVATE},
+    {"::ffff:0.0.0.0", GW_NET_UNSPECIFIED},
+    {"::ffff:8.8.8.8", GW_NET_PUBLIC},
+    {"64:ff9b::7f00:1", GW_NET_LOOPBACK},
+    {"64:ff9b::a9fe:a9fe", GW_NET_LINKLOCAL},
+    {"64:ff9b::808:808", GW_NET_PUBLIC},
+    {"2002:7f00:1::1", GW_NET_LOOPBACK},
+    {"2002:c0a8:101::1", GW_NET_PRIVATE},
+    {"2002:808:808::1", GW_NET_PUBLIC},
+    {"2001:db8::1", GW_NET_PUBLIC},
+    {"2a00:1450:4001::1", GW_NET_PUBLIC},
+    {"fbff:ffff::1", GW_NET_PUBLIC},
+    {"fc00::", GW_NET_PRIVATE},
+    {"fd12:3456::1", GW_NET_PRIVATE},
+    {"fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", GW_NET_PRIVATE},
+    {"fe7f:ffff::1", GW_NET_PUBLIC},
+    {"fe80::", GW_NET_LINKLOCAL},
+    {"fe80::1", GW_NET_LINKLOCAL},
+    {"febf:ffff::1", GW_NET_LINKLOCAL},
+    {"fec0::1", GW_NET_PRIVATE},
+    {"ff00::", GW_NET_MULTICAST},
+    {"ff02::1", GW_NET_MULTICAST},
+    {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", GW_NET_MULTICAST},
+};
+
+/* The same address as a socket address of its own family. */
+static socklen_t
+to_sockaddr(const char *text, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (strchr(text, ':') == NULL) {
+        struct sockaddr_in *in = (struct sockaddr_in *)ss;
+        in->sin_family = AF_INET;
+        assert_int_equal(inet_pton(AF_INET, text, &in->sin_addr), 1);
+        return sizeof(*in);
+    }
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    in6->sin6_family = AF_INET6;
+    assert_int_equal(inet_pton(AF_INET6, text, &in6->sin6_addr), 1);
+    return sizeof(*in6);
+}
+
+static void
+test_netaddr_classifies_every_special_range(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+        unsigned char a[16];
+        struct sockaddr_storage ss;
+        enum gw_net_class got;
+        if (!gw_net_parse_addr(classes[i].addr, a))
+            fail_msg("%s: not parsed", classes[i].addr);
+        got = gw_net_classify16(a);
+        if (got != classes[i].want)
+            fail_msg("%s: %s, want %s", classes[i].addr, gw_net_class_name(got),
+                     gw_net_class_name(classes[i].want));
+        to_sockaddr(classes[i].addr, &ss);
+        got = gw_net_classify((const struct sockaddr *)&ss);
+        if (got != classes[i].want)
+            fail_msg("%s as sockaddr: %s, want %s", classes[i].addr,
+                     gw_net_class_name(got),
+                     gw_net_class_name(classes[i].want));
+    }
+}
+
+static void
+test_netaddr_strict_policy_refuses_all_but_public(void **state)
+{
+    struct gw_net_policy p;
+    struct gw_err err;
+
+    (void)state;
+    gw_err_clear(&err);
+    assert_int_equal(gw_net_policy_init(&p, "", "", 0, &err), GW_OK);
+    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+        struct sockaddr_storage ss;
+        const char *why = NULL;
+        int ok;
+        to_sockaddr(classes[i].addr, &ss);
+        ok = gw_net_addr_allowed(&p, (const struct sockaddr *)&ss, &why);
+        if (ok != (classes[i].want == GW_NET_PUBLIC))
+            fail_msg("%s: allowed=%d", classes[i].addr, ok);
+        if (!ok && (why == NULL ||
+                    strcmp(why, gw_net_class_name(classes[i].want)) != 0))
+            fail_msg("%s: reason %s", classes[i].addr, why ? why : "(none)");
+    }
+    /* A NULL policy is the strict one. */
+    {
+        unsigned char a[16];
+        assert_true(gw_net_parse_addr("127.0.0.1", a));
+        assert_false(gw_net_addr16_allowed(NULL, a, NULL));
+    }
+    gw_net_policy_release(&p);
+}
+
+static void
+test_netaddr_allow_private_opens_only_the_named_ranges(void **state)
+{
+    static const struct {
+        const char *addr;
+        int want;
+    } cases[] = {
+        {"127.0.0.1", 1},     {"127.9.9.9", 1},    {"::ffff:127.0.0.1", 1},
+        {"::1", 1},           {"10.0.0.1", 0},     {"169.254.169.254", 0},
+        {"192.168.1.10", 1},  {"192.168.1.11", 0}, {"fd00::5", 1},
+        {"fd00:0:0:1::5", 0}, {"fe80::1", 0},      {"8.8.8.8", 1},
+    };
+    struct gw_net_policy p;
+    struct gw_err err;
+
+    (void)state;
+    gw_err_clear(&err);
+    assert_int_equal(gw_net_policy_init(&p, NULL,
+                                        "127.0.0.0/8 ::1/128, 192.168.1.10 "
+                                        "fd00::/64",
+                                        1, &err),
+                     GW_OK);
+    assert_int_equal(p.nallow, 4);
+    assert_true(p.allow_http);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned char a[16];
+        assert_true(gw_net_parse_addr(cases[i].addr, a));
+        if (gw_net_addr16_allowed(&p, a, NULL) != cases[i].want)
+            fail_msg("%s: want allowed=%d", cases[i].addr, cases[i].want);
+    }
+    gw_net_policy_release(&p);
+}
+
+static void
+test_netaddr_hosts_are_per_pharmacy(void **state)
+{
+    struct gw_net_policy p;
+    struct gw_err err;
+
+    (void)state;
+    gw_err_clear(&err);
+    assert_int_equal(gw_net_policy_init(&p,
+                                        "7350000000016=Hook.Apotek.example "
+                                        "7350000000016=127.0.0.1 "
+                                        "7350000000023=::1",
+                                        "", 0, &err),
+                     GW_OK);
+    assert_true(
+        gw_net_host_allowed(&p, "7350000000016", "hook.apotek.example"));
+    assert_true(
+        gw_net_host_allowed(&p, "7350000000016", "HOOK.apotek.EXAMPLE"));
+    assert_true(gw_net_host_allowed(&p, "7350000000016", "127.0.0.1"));
+    assert_false(gw_net_host_allowed(&p, "7350000000023", "127.0.0.1"));
+    assert_true(gw_net_host_allowed(&p, "7350000000023", "::1"));
+    assert_false(gw_net_host_allowed(&p, "7350000000016", "apotek.example"));
+    assert_false(
+        gw_net_host_allowed(&p, "7350000000016", "x.hook.apotek.example"));
+    assert_false(gw_net_host_allowed(NULL, "7350000000016", "127.0.0.1"));
+    gw_net_policy_release(&p);
+}
+
+static void
+test_netaddr_bad_configuration_names_the_key(void **state)
+{
+    static const struct {
+        const char *hosts, *ranges, *key;
+    } cases[] = {
+        {"", "127.0.0.0/33", "webhooks.allow_private"},
+        {"", "::1/129", "webhooks.allow_private"},
+        {"", "localhost", "webhooks.allow_private"},
+        {"", "10.0.0.0/", "webhooks.allow_private"},
+        {"", "10.0.0.0/-1", "webhooks.allow_private"},
+        {"127.0.0.1", "", "webhooks.allowed_hosts"},
+        {"735000000001=host", "", "webhooks.allowed_hosts"},
+        {"7350000000016=", "", "webhooks.allowed_hosts"},
+        {"7350000000016=a/b", "", "webhooks.allowed_hosts"},
+        {"7350000000016=[::1]", "", "webhooks.allowed_hosts"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gw_net_policy p;
+        struct gw_err err;
+        gw_err_clear(&err);
+        if (gw_net_policy_init(&p, cases[i].hosts, cases[i].ranges, 0, &err) !=
+            GW_ECONFIG)
+            fail_msg("'%s' '%s' accepted", cases[i].hosts, cases[i].ranges);
+        if (strstr(err.detail, cases[i].key) == NULL)
+            fail_msg("'%s' '%s': %s", cases[i].hosts, cases[i].ranges,
+                     err.detail);
+        gw_net_policy_release(&p);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_netaddr_classifies_every_special_range),
+        cmocka_unit_test(test_netaddr_strict_policy_refuses_all_but_public),
+        cmocka_unit_test(
+            test_netaddr_allow_private_opens_only_the_named_ranges),
+        cmocka_unit_test(test_netaddr_hosts_are_per_pharmacy),
+        cmocka_unit_test(test_netaddr_bad_configuration_names_the_key),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
