@@ -53,7 +53,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct gw_fhir_doc *doc = NULL, *view = NULL, *red = NULL, *copy = NULL;
     struct gw_case_stamp stamp = {"http://fuzz/fhir", "2026123456", "A", 2,
-                                  1767225600000, 1767312000000, NULL, NULL, NULL};
+                                  1767225600000, 1767312000000, NULL, NULL, NULL,
+                                  "7350000000016"};
     struct gw_msg_facts facts;
     struct gw_outcome o;
     struct gw_err err;

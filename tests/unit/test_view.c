@@ -38,7 +38,8 @@ static struct gw_views *views;
 static struct gw_validator *validator;
 
 static const struct gw_case_stamp stamp_m = {
-    BASE, REFNR, "M", 3, 1768491240000LL, 1768577640000LL, NULL, NULL, NULL};
+    BASE, REFNR, "M", 3, 1768491240000LL, 1768577640000LL, NULL, NULL, NULL,
+    "7350000000016"};
 
 /* --- helpers ---------------------------------------------------------- */
 
