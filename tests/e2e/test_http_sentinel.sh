@@ -20,6 +20,21 @@ source "$(dirname "$0")/lib.sh"
 PM='/fhir/$process-message'
 gw_start 18220
 
+# What a KLAS message has no use for (free text on the Task, a Binary, an
+# extension the profiles do not define) is refused naming the element, and
+# so never stored where a reader could get it.
+nref=0
+while IFS=$'\t' read -r file rule expr; do
+    case "$rule" in klas-task-free-text | klas-binary | klas-extension) ;; *) continue ;; esac
+    msg "$EX/invalid/$file" >"$T/refused.json"
+    post ehr "$PM" "$T/refused.json"
+    want_outcome 422 "$file is refused"
+    chk "any(i['details']['coding'][0]['code'] == '$rule' and '$expr' in i.get('expression', []) for i in issues)" \
+        "$file: refused by $rule at $expr"
+    nref=$((nref + 1))
+done <"$EX/invalid/EXPECTED.tsv"
+[ "$nref" -ge 7 ] || fail "only $nref messages with free text, Binary or unknown extensions tried"
+
 core=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "$core" >"$T/core"
 
