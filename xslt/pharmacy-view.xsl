@@ -51,9 +51,11 @@
       ...extension(URL)           an extension, by its exact url (nested
                                   extensions by their relative url)
     A contained resource is checked against the rows of its own type
-    (and needs Type.contained). tests/e2e/sentinel_gen.py reads this
-    list: every element the profiles allow and it does not name gets a
-    sentinel that must never reach a pharmacy.
+    (and needs Type.contained). Two tests read this list from here:
+    tests/e2e/sentinel_gen.py plants a sentinel in every element the model
+    and the profiles allow and the list does not name (none may reach a
+    pharmacy), and tests/fuzz/fuzz_message.c checks that a redacted view
+    holds nothing the list does not name.
   -->
   <xsl:variable name="allow-table">
     Task
