@@ -761,9 +761,9 @@ gw_pl_case_view(struct gw_pipeline *pl, const struct gw_call *c,
 
     *view = NULL;
     memset(&s, 0, sizeof(s));
-    s = (struct gw_case_stamp){c->base, row->refnr, status, version,
-                               row->created_ms, updated_ms, NULL, NULL, NULL,
-                               c->who->gln};
+    s = (struct gw_case_stamp){
+        c->base,    row->refnr, status, version, row->created_ms,
+        updated_ms, NULL,       NULL,   NULL,    c->who->gln};
     if (later && strcmp(status, "Bev") == 0 &&
         gw_store_licences(pl->o.store, row->refnr, NULL, NULL, &lic, &nlic) ==
             GW_OK &&

@@ -454,9 +454,9 @@ rule_shape(struct ctx *c)
             continue;
         for (xmlNodePtr k = r->children; k && issues < MAX_SHAPE_ISSUES;
              k = k->next)
-            for (size_t i = 0; k->type == XML_ELEMENT_NODE &&
-                               i < sizeof(task_free_text) /
-                                       sizeof(task_free_text[0]);
+            for (size_t i = 0;
+                 k->type == XML_ELEMENT_NODE &&
+                 i < sizeof(task_free_text) / sizeof(task_free_text[0]);
                  i++)
                 if (strcmp((const char *)k->name, task_free_text[i]) == 0) {
                     BAD(c, "klas-task-free-text", k, NULL,

@@ -99,8 +99,8 @@ hidden(xmlNodePtr r)
                         strcmp((const char *)c->name, "code") != 0)
                         continue;
                     v = xmlGetProp(c, (const xmlChar *)"value");
-                    h = v && strcmp((const char *)v, "hidden-from-pharmacy") ==
-                                 0;
+                    h = v &&
+                        strcmp((const char *)v, "hidden-from-pharmacy") == 0;
                     xmlFree(v);
                     if (h)
                         return 1;
@@ -201,9 +201,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct gw_fhir_doc *doc = NULL, *view = NULL, *red = NULL, *copy = NULL;
-    struct gw_case_stamp stamp = {"http://fuzz/fhir", "2026123456", "A", 2,
-                                  1767225600000, 1767312000000, NULL, NULL, NULL,
-                                  "7350000000016"};
+    struct gw_case_stamp stamp = {
+        "http://fuzz/fhir", "2026123456", "A",  2,    1767225600000,
+        1767312000000,      NULL,         NULL, NULL, "7350000000016"};
     struct gw_msg_facts facts;
     struct gw_outcome o;
     struct gw_err err;

@@ -38,8 +38,8 @@ static struct gw_views *views;
 static struct gw_validator *validator;
 
 static const struct gw_case_stamp stamp_m = {
-    BASE, REFNR, "M", 3, 1768491240000LL, 1768577640000LL, NULL, NULL, NULL,
-    "7350000000016"};
+    BASE, REFNR,          "M", 3, 1768491240000LL, 1768577640000LL, NULL, NULL,
+    NULL, "7350000000016"};
 
 /* --- helpers ---------------------------------------------------------- */
 
@@ -433,11 +433,12 @@ test_view_sentinels_reach_the_full_view_never_the_redacted(void **state)
  * full view must show it (so the case is real) and no pharmacy's view,
  * XML, JSON or print, may.
  */
-#define MR_SUBJECT "<subject><reference value=\"urn:uuid:0b3e7a1c-1d2e-4f50-" \
-                   "9a61-000000000004\"/></subject>"
-#define HIDDEN_LABEL                                                          \
-    "<meta><security><system value=\"http://klasgw.org/fhir/CodeSystem/"     \
-    "klas-security\"/><code value=\"hidden-from-pharmacy\"/></security>"     \
+#define MR_SUBJECT                                                             \
+    "<subject><reference value=\"urn:uuid:0b3e7a1c-1d2e-4f50-"                 \
+    "9a61-000000000004\"/></subject>"
+#define HIDDEN_LABEL                                                           \
+    "<meta><security><system value=\"http://klasgw.org/fhir/CodeSystem/"       \
+    "klas-security\"/><code value=\"hidden-from-pharmacy\"/></security>"       \
     "</meta>"
 static const struct {
     const char *name, *from, *to, *sentinel;
@@ -472,7 +473,8 @@ static const struct {
      "</DocumentReference></contained>",
      NULL},
     {"display of a reference to a contained hidden resource", MR_SUBJECT,
-     MR_SUBJECT "<supportingInformation><reference value=\"#dold\"/>"
+     MR_SUBJECT
+     "<supportingInformation><reference value=\"#dold\"/>"
      "<display value=\"SENTHIDDENDISPLAY\"/></supportingInformation>",
      "SENTHIDDENDISPLAY"},
     {"display of the patient reference", MR_SUBJECT,
@@ -496,9 +498,16 @@ static const struct {
 static void
 test_view_pharmacy_sees_only_the_allow_list(void **state)
 {
-    static const struct gw_case_stamp other = {
-        BASE, REFNR, "M", 3, 1768491240000LL, 1768577640000LL, NULL, NULL,
-        NULL, "7350000000023"};
+    static const struct gw_case_stamp other = {BASE,
+                                               REFNR,
+                                               "M",
+                                               3,
+                                               1768491240000LL,
+                                               1768577640000LL,
+                                               NULL,
+                                               NULL,
+                                               NULL,
+                                               "7350000000023"};
     (void)state;
 
     for (size_t i = 0; i < N(unlisted); i++) {
@@ -526,8 +535,8 @@ test_view_pharmacy_sees_only_the_allow_list(void **state)
             assert_int_equal(gw_view_print(views, red[r], 0, &html, &hl),
                              GW_OK);
             if (strstr(html, unlisted[i].sentinel) != NULL)
-                fail_msg("case '%s': in pharmacy %d's print",
-                         unlisted[i].name, r + 1);
+                fail_msg("case '%s': in pharmacy %d's print", unlisted[i].name,
+                         r + 1);
             /* What a pharmacy needs is still there. */
             if (strstr(rx, "20130603015935") == NULL ||
                 strstr(rx, "201006301111") == NULL)
