@@ -125,9 +125,9 @@ test_validate_shape_issues_are_capped(void **state)
         strcat(big + (p - s) + (size_t)i * (sizeof(ext) - 1), ext);
     strcat(big, p);
     gw_outcome_init(&o);
-    assert_int_equal(gw_validate_bytes(v, big, strlen(big), NULL, "2026-11-22",
-                                       &o, NULL),
-                     GW_EVALIDATION);
+    assert_int_equal(
+        gw_validate_bytes(v, big, strlen(big), NULL, "2026-11-22", &o, NULL),
+        GW_EVALIDATION);
     assert_true(has_issue(&o, "klas-extension",
                           "Bundle.entry[2].resource.extension[2]",
                           GW_SEV_ERROR));
