@@ -240,6 +240,27 @@ INVALID = [
      lambda b: res(b, 0)["focus"][0].update({"reference": b["entry"][E_PAT]["fullUrl"]})),
     ("general-with-patient", "klas-general-subject", MR + ".subject",
      lambda b: ext(res(b, E_MR), "klas-licence-type").update({"valueCode": "GH"})),
+    # What a KLAS message has no use for, and a pharmacy must never see.
+    ("task-note", "klas-task-free-text", "Bundle.entry[1].resource.note[0]",
+     lambda b: res(b, 1).update({"note": [{"text": "Fritext"}]})),
+    ("task-description", "klas-task-free-text", "Bundle.entry[1].resource.description",
+     lambda b: res(b, 1).update({"description": "Fritext"})),
+    ("task-reason-code", "klas-task-free-text", "Bundle.entry[1].resource.reasonCode",
+     lambda b: res(b, 1).update({"reasonCode": {"text": "Fritext"}})),
+    ("task-input", "klas-task-free-text", "Bundle.entry[1].resource.input[0]",
+     lambda b: res(b, 1).update({"input": [{"type": {"text": "x"},
+                                            "valueString": "Fritext"}]})),
+    ("binary-entry", "klas-binary", "Bundle.entry[9].resource",
+     lambda b: b["entry"].append({
+         "fullUrl": "urn:uuid:0b3e7a1c-1d2e-4f50-9a61-000000000999",
+         "resource": {"resourceType": "Binary", "contentType": "application/pdf",
+                      "data": "JVBERi0xLjQK"}})),
+    ("unknown-extension", "klas-extension", MR + ".extension[2]",
+     lambda b: res(b, E_MR)["extension"].append({
+         "url": "http://example.org/fritext", "valueString": "Fritext"})),
+    ("modifier-extension", "klas-extension", MR + ".modifierExtension[0]",
+     lambda b: res(b, E_MR).update({"modifierExtension": [{
+         "url": "http://example.org/fritext", "valueString": "Fritext"}]})),
 ]
 
 

@@ -82,6 +82,31 @@ gw_view_task_status(const char *s)
     return "draft";
 }
 
+/* Removes the elements the pharmacy view left empty (no value, no child
+ * element): an allow-listed Reference whose reference went with a hidden
+ * target, a CodeableConcept whose only text was not allowed. FHIR has no
+ * empty elements, and the view must read back as FHIR. */
+static void
+prune_empty(xmlNodePtr n)
+{
+    xmlNodePtr k = n->children;
+
+    while (k != NULL) {
+        xmlNodePtr next = k->next;
+        if (k->type == XML_ELEMENT_NODE) {
+            int kids = 0;
+            prune_empty(k);
+            for (xmlNodePtr g = k->children; g && !kids; g = g->next)
+                kids = g->type == XML_ELEMENT_NODE;
+            if (!kids && !xmlHasProp(k, (const xmlChar *)"value")) {
+                xmlUnlinkNode(k);
+                xmlFreeNode(k);
+            }
+        }
+        k = next;
+    }
+}
+
 /* An XSLT string parameter: the value quoted; values holding both quote
  * kinds cannot be expressed and are refused. */
 static gw_rc
@@ -102,7 +127,9 @@ gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
              struct gw_fhir_doc **out)
 {
     char base[300], refnr[24], status[16], disp[64], tstatus[24], ver[32],
-        upd[48], cre[48], t1[40], t2[40], prefix[64], vf[24], vt[24];
+        upd[48], cre[48], t1[40], t2[40], prefix[64], vf[24], vt[24],
+        viewer[40];
+    const char *rparams[3];
     const char *params[25];
     enum gw_case_status cs = GW_CASE_NONE;
     xmlDocPtr in = NULL, view = NULL;
@@ -156,11 +183,24 @@ gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
     if (view == NULL)
         return GW_EINTERNAL;
     if (redact) {
-        xmlDocPtr red = gw_xslt_apply(v->pharmacy_view, view, NULL);
+        xmlDocPtr red;
+        /* A GLN is digits; anything else sees no communications. */
+        rc = quote(viewer, sizeof(viewer),
+                   s->viewer_gln && strspn(s->viewer_gln, "0123456789") ==
+                                        strlen(s->viewer_gln)
+                       ? s->viewer_gln
+                       : "");
+        if (rc != GW_OK) {
+            xmlFreeDoc(view);
+            return rc;
+        }
+        rparams[0] = "viewer", rparams[1] = viewer, rparams[2] = NULL;
+        red = gw_xslt_apply(v->pharmacy_view, view, rparams);
         xmlFreeDoc(view);
         if (red == NULL)
             return GW_EINTERNAL;
         view = red;
+        prune_empty(xmlDocGetRootElement(view));
     }
     lim.max_bytes = 0;
     return gw_fhir_doc_from_xml(view, NULL, out, &err);

@@ -37,6 +37,10 @@ struct gw_case_stamp {
     const char *later_prefix;
     /* A grant's validity period (YYYY-MM-DD), or NULL. */
     const char *valid_from, *valid_to;
+    /* Redacted views: the GLN of the pharmacy that reads (it sees LV's
+     * requests to it and its own supplements, no other pharmacy's and no
+     * prescriber's). NULL or "": none of them. */
+    const char *viewer_gln;
 };
 
 /* The FHIR Task.status that goes with a KLAS status. Static string. */
@@ -45,7 +49,8 @@ const char *gw_view_task_status(const char *klas_status);
 /*
  * The case's resources as a collection Bundle, built from the stored
  * message that created the case (canonical XML). redact: apply the
- * pharmacy view. Caller frees *out with gw_fhir_doc_free.
+ * pharmacy view (xslt/pharmacy-view.xsl, an allow-list), for the pharmacy
+ * s->viewer_gln. Caller frees *out with gw_fhir_doc_free.
  */
 gw_rc gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
                    const struct gw_case_stamp *s, int redact,

@@ -764,8 +764,9 @@ gw_pl_case_view(struct gw_pipeline *pl, const struct gw_call *c,
 
     *view = NULL;
     memset(&s, 0, sizeof(s));
-    s = (struct gw_case_stamp){c->base, row->refnr, status, version,
-                               row->created_ms, updated_ms, NULL, NULL, NULL};
+    s = (struct gw_case_stamp){
+        c->base,    row->refnr, status, version, row->created_ms,
+        updated_ms, NULL,       NULL,   NULL,    c->who->gln};
     if (later && strcmp(status, "Bev") == 0 &&
         gw_store_licences(pl->o.store, row->refnr, NULL, NULL, &lic, &nlic) ==
             GW_OK &&
@@ -847,8 +848,10 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
     } else {
         version = row.version;
     }
-    snprintf(key, sizeof(key), "%s|%ld|%d|%s|%s|%d|%s", refnr, version,
-             redact, type, id, (int)c->fmt, c->base);
+    /* A pharmacy's view depends on which pharmacy it is. */
+    snprintf(key, sizeof(key), "%s|%ld|%d|%s|%s|%s|%d|%s", refnr, version,
+             redact, redact && c->who->gln ? c->who->gln : "", type, id,
+             (int)c->fmt, c->base);
     if ((a->body = cache_get(pl, key, &a->body_len)) != NULL) {
         rc = GW_OK;
         goto found;

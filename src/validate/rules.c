@@ -346,6 +346,129 @@ is(xmlNodePtr n, const char *type)
 
 /* --- the rules ------------------------------------------------------ */
 
+/*
+ * What a KLAS message may carry beyond the base resources: the
+ * extensions of fhir-profiles/ (scripts/gen-profiles.py, EXTENSIONS), each
+ * on the resource type it is defined for, with its sub-extensions. An
+ * extension not in this table, any modifierExtension, a Binary, and free
+ * text on the Task have no use in a KLAS message; they are refused rather
+ * than stored, so nothing reaches a reader that no rule has looked at.
+ */
+static const struct {
+    const char *type, *url, *subs; /* subs: " a b " or NULL */
+} known_ext[] = {
+    {"MedicationRequest", EXT "klas-licence-type", NULL},
+    {"MedicationRequest", EXT "klas-beredskap", NULL},
+    {"MedicationRequest", EXT "klas-general-level", NULL},
+    {"MedicationRequest", EXT "klas-motivation", " reason text "},
+    {"Medication", EXT "klas-product-kind", NULL},
+    {"Medication", EXT "klas-approval", " country number "},
+    {"Medication", EXT "klas-not-approved", NULL},
+    {"Medication", EXT "klas-strength", NULL},
+    {"PractitionerRole", EXT "klas-area-of-responsibility", NULL},
+};
+
+/* Elements of Task that only hold free text: a case has no use for it. */
+static const char *const task_free_text[] = {"note", "description",
+                                             "reasonCode", "input"};
+
+/* Shape issues are capped: a hostile message of many thousand unknown
+ * extensions gets a bounded answer. */
+#define MAX_SHAPE_ISSUES 20
+
+static int
+ext_known(xmlNodePtr e, xmlNodePtr parent)
+{
+    xmlChar *url = xmlGetProp(e, (const xmlChar *)"url");
+    xmlChar *purl = NULL;
+    int top, ok = 0;
+    char w[80];
+
+    if (url == NULL)
+        return 0;
+    /* On a resource (entry or contained), or inside a KLAS extension. */
+    top = parent->parent != NULL &&
+          (strcmp((const char *)parent->parent->name, "resource") == 0 ||
+           strcmp((const char *)parent->parent->name, "contained") == 0);
+    if (strcmp((const char *)parent->name, "extension") == 0)
+        purl = xmlGetProp(parent, (const xmlChar *)"url");
+    snprintf(w, sizeof(w), " %s ", (const char *)url);
+    for (size_t i = 0; !ok && i < sizeof(known_ext) / sizeof(known_ext[0]);
+         i++) {
+        if (top && strcmp((const char *)parent->name, known_ext[i].type) == 0)
+            ok = strcmp((const char *)url, known_ext[i].url) == 0;
+        else if (purl != NULL && known_ext[i].subs != NULL &&
+                 strcmp((const char *)purl, known_ext[i].url) == 0)
+            ok = strchr((const char *)url, ' ') == NULL &&
+                 strstr(known_ext[i].subs, w) != NULL;
+    }
+    xmlFree(purl);
+    xmlFree(url);
+    return ok;
+}
+
+static void
+shape_walk(struct ctx *c, xmlNodePtr n, int *issues)
+{
+    for (xmlNodePtr k = n->children; k && *issues < MAX_SHAPE_ISSUES;
+         k = k->next) {
+        const char *name = (const char *)k->name;
+        if (k->type != XML_ELEMENT_NODE)
+            continue;
+        if (strcmp(name, "Binary") == 0) {
+            BAD(c, "klas-binary", k, NULL,
+                "Ett KLAS-meddelande får inte innehålla Binary; en bilaga "
+                "skickas i DocumentReference.content.attachment.data",
+                "A KLAS message may not hold a Binary; an attachment travels "
+                "in DocumentReference.content.attachment.data");
+            ++*issues;
+            continue;
+        }
+        if (strcmp(name, "modifierExtension") == 0 ||
+            (strcmp(name, "extension") == 0 && !ext_known(k, n))) {
+            BAD(c, "klas-extension", k, NULL,
+                "Okänt tillägg (extension): KLAS-profilerna definierar det "
+                "inte här",
+                "Unknown extension: the KLAS profiles do not define it here");
+            ++*issues;
+            continue;
+        }
+        if (strcmp(name, "div") == 0)
+            continue; /* XHTML of a narrative; never shown to pharmacies */
+        shape_walk(c, k, issues);
+    }
+}
+
+static void
+rule_shape(struct ctx *c)
+{
+    int issues = 0;
+
+    shape_walk(c, c->bundle, &issues);
+    for (xmlNodePtr e = c->bundle->children; e; e = e->next) {
+        xmlNodePtr r = e->type == XML_ELEMENT_NODE &&
+                               strcmp((const char *)e->name, "entry") == 0
+                           ? inner(kid(e, "resource"))
+                           : NULL;
+        if (!is(r, "Task"))
+            continue;
+        for (xmlNodePtr k = r->children; k && issues < MAX_SHAPE_ISSUES;
+             k = k->next)
+            for (size_t i = 0;
+                 k->type == XML_ELEMENT_NODE &&
+                 i < sizeof(task_free_text) / sizeof(task_free_text[0]);
+                 i++)
+                if (strcmp((const char *)k->name, task_free_text[i]) == 0) {
+                    BAD(c, "klas-task-free-text", k, NULL,
+                        "Fritext hör inte hemma i ärendet (Task); skriv den i "
+                        "motiveringen eller i en komplettering",
+                        "Free text has no place on the case (Task); write it "
+                        "in the motivation or in a supplement");
+                    issues++;
+                }
+    }
+}
+
 static void
 rule_message(struct ctx *c)
 {
@@ -1150,6 +1273,8 @@ gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out,
         return GW_ENOMEM;
     xmlXPathRegisterNs(c.xp, (const xmlChar *)"f", (const xmlChar *)GW_FHIR_NS);
     rule_message(&c);
+    if (c.event[0] != '\0')
+        rule_shape(&c);
     if (c.task != NULL) {
         if (strcmp(c.event, "motivation-submit") == 0)
             rules_motivation_submit(&c);

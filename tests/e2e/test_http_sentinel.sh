@@ -20,6 +20,21 @@ source "$(dirname "$0")/lib.sh"
 PM='/fhir/$process-message'
 gw_start 18220
 
+# What a KLAS message has no use for (free text on the Task, a Binary, an
+# extension the profiles do not define) is refused naming the element, and
+# so never stored where a reader could get it.
+nref=0
+while IFS=$'\t' read -r file rule expr; do
+    case "$rule" in klas-task-free-text | klas-binary | klas-extension) ;; *) continue ;; esac
+    msg "$EX/invalid/$file" >"$T/refused.json"
+    post ehr "$PM" "$T/refused.json"
+    want_outcome 422 "$file is refused"
+    chk "any(i['details']['coding'][0]['code'] == '$rule' and '$expr' in i.get('expression', []) for i in issues)" \
+        "$file: refused by $rule at $expr"
+    nref=$((nref + 1))
+done <"$EX/invalid/EXPECTED.tsv"
+[ "$nref" -ge 7 ] || fail "only $nref messages with free text, Binary or unknown extensions tried"
+
 core=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "$core" >"$T/core"
 
@@ -62,6 +77,14 @@ json.dump(d, open(out + "/motivation.json", "w", encoding="utf-8"),
 json.dump(s, open(out + "/sentinels.json", "w", encoding="utf-8"))
 EOF
 
+# ... and one in every other element the model and the KLAS profiles allow
+# on these resources that the pharmacy allow-list does not name
+# (sentinel_gen.py: generated, so it grows with the model and the list).
+python3 "$GW_SOURCE_DIR/tests/e2e/sentinel_gen.py" "$GW_SOURCE_DIR" \
+    "$T/motivation.json" "$core" "$T/motivation-gen.json" "$T/generated.json" \
+    "$KLASGW" || fail "sentinel_gen.py"
+mv "$T/motivation-gen.json" "$T/motivation.json"
+
 post ehr "$PM" "$T/motivation.json"
 want 200 "the motivation with sentinels"
 R=$(get "entries[1]['id']")
@@ -88,10 +111,30 @@ msg "$EX/valid/application-registered.json" --refnr "$R" >"$T/reg.json"
 post lv "$PM" "$T/reg.json"
 want 200 "LV registers"
 keep lv receipt-reg
+# LV's request to apotek1 and apotek1's answer carry sentinels of their own
+# (core2): apotek1 must see them, apotek2 never.
+core2=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$core2" >"$T/core2"
 msg "$EX/valid/supplement-request-to-pharmacy.json" --refnr "$R" >"$T/kb.json"
+python3 - "$T/kb.json" "KBREQ$core2" <<'EOF2'
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+for e in d["entry"]:
+    if e["resource"]["resourceType"] == "CommunicationRequest":
+        e["resource"]["payload"][0]["contentString"] = sys.argv[2]
+json.dump(d, open(sys.argv[1], "w", encoding="utf-8"), ensure_ascii=False)
+EOF2
 post lv "$PM" "$T/kb.json"
 want 200 "LV asks the pharmacy for more"
 msg "$EX/valid/supplement-by-pharmacy.json" --refnr "$R" >"$T/k.json"
+python3 - "$T/k.json" "KSUPP$core2" <<'EOF2'
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+for e in d["entry"]:
+    if e["resource"]["resourceType"] == "Communication":
+        e["resource"]["payload"][0]["contentString"] = sys.argv[2]
+json.dump(d, open(sys.argv[1], "w", encoding="utf-8"), ensure_ascii=False)
+EOF2
 post apo1 "$PM" "$T/k.json"
 want 200 "apotek1 supplements"
 keep pharmacy receipt-supplement
@@ -177,7 +220,7 @@ for c in SE7350000000-APO1 SE7350000000-APO2; do
         "<r:referenceNumber>$R</r:referenceNumber>" \
         "<r:referenceNumber>$R</r:referenceNumber><r:patientId>191212121212</r:patientId>"; do
         nsoap=$((nsoap + 1))
-        soap "$c" GetLicenseMotivation "$inner" "$T/pharmacy/soap-$nsoap"
+        soap "$c" GetLicenseMotivation "$inner" "$T/pharmacy/soap-${c##*-}-$nsoap"
     done
     nsoap=$((nsoap + 1))
     soap "$c" GetLicenseCases "<r:referenceNumber>$R</r:referenceNumber>" "$T/pharmacy/soap-$nsoap"
@@ -196,9 +239,10 @@ grep -q "$GLN1\|Melatonin" "$T"/pharmacy/soap-* || fail "no SOAP answer carried 
 
 # --- the verdict ---------------------------------------------------------
 python3 - "$T" "$n1" "$n2" <<'EOF'
-import base64, json, os, sys
+import base64, json, os, re, sys, zlib
 t, n1, n2 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 s = json.load(open(t + "/sentinels.json", encoding="utf-8"))
+gen = json.load(open(t + "/generated.json", encoding="utf-8"))
 core = open(t + "/core").read().strip()
 
 def forms(v):
@@ -214,11 +258,25 @@ def forms(v):
     out.add(base64.b64encode(v.encode()).decode())
     return out
 
+def pdf_text(raw):
+    """The streams of a PDF, inflated: libharu compresses page content."""
+    out = []
+    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", raw, re.S):
+        try:
+            out.append(zlib.decompress(m.group(1)).decode("latin-1"))
+        except zlib.error:
+            out.append(m.group(1).decode("latin-1"))
+    return "\n".join(out)
+
 def corpus(d):
     files = {}
     for root, _, names in os.walk(d):
         for n in names:
-            files[os.path.join(root, n)] = open(os.path.join(root, n), "rb").read().decode("utf-8", "replace")
+            raw = open(os.path.join(root, n), "rb").read()
+            txt = raw.decode("utf-8", "replace")
+            if b"%PDF-" in raw[:1024]:
+                txt += pdf_text(raw)
+            files[os.path.join(root, n)] = txt
     return files
 
 def found(files, name, with_core):
@@ -257,12 +315,51 @@ for need in ("Melatonin AGB", "201006301111", "Produktinformation 2", "REDACTED"
 for code in ("200", "403", "404"):
     if statuses.get(code, 0) == 0:
         bad.append("no %s answer in the pharmacy sweep" % code)
+# LV's request to apotek1 and its supplement: apotek1 sees them (REST and
+# SOAP), apotek2 never does.
+core2 = open(t + "/core2").read().strip()
+apo1 = {p: x for p, x in ph.items() if "/apo1/" in p or "APO1" in p}
+apo2 = {p: x for p, x in ph.items() if "/apo2/" in p or "APO2" in p}
+for name in ("KBREQ", "KSUPP"):
+    if not any(name + core2 in x for p, x in apo1.items() if "APO1" in p):
+        bad.append("apotek1 does not see %s over SOAP: the sweep is broken" % name)
+    if not any(name + core2 in x for p, x in apo1.items() if "/apo1/" in p):
+        bad.append("apotek1 does not see %s over REST: the sweep is broken" % name)
+leak2 = sorted(p for p, x in apo2.items() if core2 in x)
+if leak2:
+    bad.append("apotek2 received apotek1's supplement or LV's request to it: %s"
+               % leak2[:3])
+
+# The generated sentinels: S<n>x<core>, the same in every text encoding.
+pat = re.compile(r"(S\d+)x" + core)
+def seen(files):
+    return {m for txt in files.values() for m in pat.findall(txt)}
+leaked = seen(ph) & set(gen)
+for name in sorted(leaked, key=lambda k: int(k[1:])):
+    bad.append("%s (%s) reached a pharmacy: %s" % (name, gen[name],
+               sorted(p for p, x in ph.items() if name + "x" + core in x)[:3]))
 # ... and those who may see the sentinels do.
+full = {}
 for who in ("prescriber", "lv"):
     c = corpus(t + "/" + who)
+    full.update(c)
     for name in s:
         if not found(c, name, False):
             bad.append("%s does not see %s" % (who, name))
+# The case view leaves out the MessageHeader and rebuilds parts of the Task
+# (meta, identifier, status); sentinels there reach nobody. Every other one
+# must reach the prescriber or LV, or the sweep proves nothing for it.
+unseen = set(gen) - seen(full)
+unseen_paths = sorted({gen[k] for k in unseen})
+expected_unseen = [p for p in unseen_paths if p.startswith("MessageHeader.")
+                   or p.startswith("Task.meta.") or p.startswith("Task.businessStatus.")]
+for p in unseen_paths:
+    if p not in expected_unseen:
+        bad.append("no reader sees the sentinel in %s: the sweep cannot test it" % p)
+print("generated sentinels: %d planted, %d reach the prescriber or LV, "
+      "%d reach nobody (MessageHeader, the rebuilt Task.meta/businessStatus), "
+      "%d reach a pharmacy" % (len(gen), len(set(gen) - unseen),
+                               len(unseen), len(leaked)))
 if bad:
     print("FAIL:\n  " + "\n  ".join(dict.fromkeys(bad)))
     sys.exit(1)

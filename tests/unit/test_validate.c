@@ -95,6 +95,50 @@ test_validate_every_valid_example_passes(void **state)
     assert_true(files >= 48);
 }
 
+/* Thousands of unknown extensions get a bounded answer: the shape rules
+ * report at most 20 issues, and the first names the element. */
+static void
+test_validate_shape_issues_are_capped(void **state)
+{
+    static const char ext[] = "<extension url=\"http://example.org/x\">"
+                              "<valueString value=\"x\"/></extension>";
+    static const char at[] = "<status value=\"active\"/><intent";
+    char path[1024];
+    size_t n, cap;
+    char *s, *big, *p;
+    struct gw_outcome o;
+    size_t shape = 0;
+    (void)state;
+
+    snprintf(path, sizeof(path),
+             "%s/fhir-profiles/examples/valid/motivation-enskild-searched.xml",
+             GW_SOURCE_DIR);
+    s = slurp(path, &n);
+    p = strstr(s, at);
+    assert_non_null(p);
+    cap = n + 5000 * (sizeof(ext) - 1) + 1;
+    big = malloc(cap);
+    assert_non_null(big);
+    memcpy(big, s, (size_t)(p - s));
+    big[p - s] = '\0';
+    for (int i = 0; i < 5000; i++)
+        strcat(big + (p - s) + (size_t)i * (sizeof(ext) - 1), ext);
+    strcat(big, p);
+    gw_outcome_init(&o);
+    assert_int_equal(
+        gw_validate_bytes(v, big, strlen(big), NULL, "2026-11-22", &o, NULL),
+        GW_EVALIDATION);
+    assert_true(has_issue(&o, "klas-extension",
+                          "Bundle.entry[2].resource.extension[2]",
+                          GW_SEV_ERROR));
+    for (size_t i = 0; i < o.n; i++)
+        shape += strcmp(o.issues[i].rule, "klas-extension") == 0;
+    assert_true(shape == 20);
+    gw_outcome_release(&o);
+    free(big);
+    free(s);
+}
+
 static void
 test_validate_every_invalid_example_fails_as_expected(void **state)
 {
@@ -282,6 +326,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_validate_every_valid_example_passes),
         cmocka_unit_test(test_validate_every_invalid_example_fails_as_expected),
+        cmocka_unit_test(test_validate_shape_issues_are_capped),
         cmocka_unit_test(test_validate_warnings_do_not_make_a_message_invalid),
         cmocka_unit_test(test_validate_food_age_and_manual_attachment_warnings),
         cmocka_unit_test(test_validate_outcome_is_valid_bilingual_fhir),

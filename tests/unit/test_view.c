@@ -38,7 +38,8 @@ static struct gw_views *views;
 static struct gw_validator *validator;
 
 static const struct gw_case_stamp stamp_m = {
-    BASE, REFNR, "M", 3, 1768491240000LL, 1768577640000LL, NULL, NULL, NULL};
+    BASE, REFNR,          "M", 3, 1768491240000LL, 1768577640000LL, NULL, NULL,
+    NULL, "7350000000016"};
 
 /* --- helpers ---------------------------------------------------------- */
 
@@ -426,6 +427,182 @@ test_view_sentinels_reach_the_full_view_never_the_redacted(void **state)
     free(msg);
 }
 
+/*
+ * What the old deny-list let through (issue 11): anything it did not name.
+ * Each case plants one sentinel where a submitted case could hold it; the
+ * full view must show it (so the case is real) and no pharmacy's view,
+ * XML, JSON or print, may.
+ */
+#define MR_SUBJECT                                                             \
+    "<subject><reference value=\"urn:uuid:0b3e7a1c-1d2e-4f50-"                 \
+    "9a61-000000000004\"/></subject>"
+#define HIDDEN_LABEL                                                           \
+    "<meta><security><system value=\"http://klasgw.org/fhir/CodeSystem/"       \
+    "klas-security\"/><code value=\"hidden-from-pharmacy\"/></security>"       \
+    "</meta>"
+static const struct {
+    const char *name, *from, *to, *sentinel;
+} unlisted[] = {
+    {"Task.note", "000000000009\"/></owner></Task>",
+     "000000000009\"/></owner><note><text value=\"SENTTASKNOTE\"/></note>"
+     "</Task>",
+     "SENTTASKNOTE"},
+    {"Task.description", "<intent value=\"proposal\"/><focus>",
+     "<intent value=\"proposal\"/><description value=\"SENTTASKDESC\"/>"
+     "<focus>",
+     "SENTTASKDESC"},
+    {"Task.reasonCode", "000000000009\"/></owner></Task>",
+     "000000000009\"/></owner><reasonCode><text value=\"SENTTASKREASON\"/>"
+     "</reasonCode></Task>",
+     "SENTTASKREASON"},
+    {"Task.input.valueString", "000000000009\"/></owner></Task>",
+     "000000000009\"/></owner><input><type><text value=\"x\"/></type>"
+     "<valueString value=\"SENTTASKINPUT\"/></input></Task>",
+     "SENTTASKINPUT"},
+    {"Binary entry", "</Bundle>",
+     "<entry><fullUrl value=\"urn:uuid:0b3e7a1c-1d2e-4f50-9a61-000000000999\"/>"
+     "<resource><Binary><contentType value=\"application/pdf\"/>"
+     "<data value=\"U0VOVEJJTkFSWURBVEE=\"/></Binary></resource></entry>"
+     "</Bundle>",
+     "U0VOVEJJTkFSWURBVEE"},
+    {"display of a reference to a contained hidden resource",
+     "</Medication></contained>",
+     "</Medication></contained><contained><DocumentReference>"
+     "<id value=\"dold\"/>" HIDDEN_LABEL "<status value=\"current\"/>"
+     "<content><attachment><title value=\"x\"/></attachment></content>"
+     "</DocumentReference></contained>",
+     NULL},
+    {"display of a reference to a contained hidden resource", MR_SUBJECT,
+     MR_SUBJECT
+     "<supportingInformation><reference value=\"#dold\"/>"
+     "<display value=\"SENTHIDDENDISPLAY\"/></supportingInformation>",
+     "SENTHIDDENDISPLAY"},
+    {"display of the patient reference", MR_SUBJECT,
+     "<subject><reference value=\"urn:uuid:0b3e7a1c-1d2e-4f50-9a61-"
+     "000000000004\"/><display value=\"SENTSUBJECTDISPLAY\"/></subject>",
+     "SENTSUBJECTDISPLAY"},
+    {"free-text extension on the MedicationRequest",
+     "<status value=\"active\"/><intent value=\"proposal\"/><medication",
+     "<extension url=\"http://example.org/fritext\"><valueString "
+     "value=\"SENTEXTENSION\"/></extension><status value=\"active\"/>"
+     "<intent value=\"proposal\"/><medication",
+     "SENTEXTENSION"},
+    {"modifierExtension on the MedicationRequest",
+     "<status value=\"active\"/><intent value=\"proposal\"/><medication",
+     "<modifierExtension url=\"http://example.org/fritext\"><valueString "
+     "value=\"SENTMODIFIER\"/></modifierExtension><status value=\"active\"/>"
+     "<intent value=\"proposal\"/><medication",
+     "SENTMODIFIER"},
+};
+
+static void
+test_view_pharmacy_sees_only_the_allow_list(void **state)
+{
+    static const struct gw_case_stamp other = {BASE,
+                                               REFNR,
+                                               "M",
+                                               3,
+                                               1768491240000LL,
+                                               1768577640000LL,
+                                               NULL,
+                                               NULL,
+                                               NULL,
+                                               "7350000000023"};
+    (void)state;
+
+    for (size_t i = 0; i < N(unlisted); i++) {
+        char *msg = text_slurp(EX "motivation-enskild-attachments.xml");
+        struct gw_fhir_doc *full, *red[2];
+        char *fx, *html;
+        size_t hl;
+
+        /* A case with a NULL sentinel prepares the next one. */
+        for (; unlisted[i].sentinel == NULL; i++)
+            msg = text_replace(msg, unlisted[i].from, unlisted[i].to);
+        msg = text_replace(msg, unlisted[i].from, unlisted[i].to);
+        full = view_of(msg, &stamp_m, 0, unlisted[i].name);
+        red[0] = view_of(msg, &stamp_m, 1, unlisted[i].name);
+        red[1] = view_of(msg, &other, 1, unlisted[i].name);
+        fx = as_xml(full);
+        if (strstr(fx, unlisted[i].sentinel) == NULL)
+            fail_msg("case '%s': not in the full view", unlisted[i].name);
+        for (int r = 0; r < 2; r++) {
+            char *rx = as_xml(red[r]), *rj = as_json(red[r]);
+            if (strstr(rx, unlisted[i].sentinel) != NULL ||
+                strstr(rj, unlisted[i].sentinel) != NULL)
+                fail_msg("case '%s': in pharmacy %d's view", unlisted[i].name,
+                         r + 1);
+            assert_int_equal(gw_view_print(views, red[r], 0, &html, &hl),
+                             GW_OK);
+            if (strstr(html, unlisted[i].sentinel) != NULL)
+                fail_msg("case '%s': in pharmacy %d's print", unlisted[i].name,
+                         r + 1);
+            /* What a pharmacy needs is still there. */
+            if (strstr(rx, "20130603015935") == NULL ||
+                strstr(rx, "201006301111") == NULL)
+                fail_msg("case '%s': the product or patient went",
+                         unlisted[i].name);
+            free(html);
+            free(rx);
+            free(rj);
+            gw_fhir_doc_free(red[r]);
+        }
+        free(fx);
+        gw_fhir_doc_free(full);
+        free(msg);
+    }
+}
+
+/* LV's requests and the supplements: a pharmacy sees those between LV and
+ * itself, never a prescriber's nor those of another pharmacy. */
+static void
+test_view_pharmacy_sees_only_its_own_communications(void **state)
+{
+    static const struct {
+        const char *name, *file, *payload;
+        int to_chosen, to_other;
+    } cases[] = {
+        {"LV asks the chosen pharmacy", "supplement-request-to-pharmacy.xml",
+         "<CommunicationRequest>", 1, 0},
+        {"the chosen pharmacy supplements", "supplement-by-pharmacy.xml",
+         "<Communication>", 1, 0},
+        {"LV asks the prescriber", "supplement-request-to-prescriber.xml",
+         "<CommunicationRequest>", 0, 0},
+        {"the prescriber supplements", "supplement-by-prescriber.xml",
+         "<Communication>", 0, 0},
+    };
+    struct gw_case_stamp s[2] = {stamp_m, stamp_m};
+    (void)state;
+
+    s[0].later_prefix = s[1].later_prefix = REFNR "-v5";
+    s[0].viewer_gln = "7350000000016"; /* the chosen pharmacy's GLN */
+    s[1].viewer_gln = "7350000000023";
+    for (size_t i = 0; i < N(cases); i++) {
+        char rel[200];
+        char *msg, *fx;
+        struct gw_fhir_doc *full;
+        snprintf(rel, sizeof(rel), EX "%s", cases[i].file);
+        msg = text_slurp(rel);
+        full = view_of(msg, &s[0], 0, cases[i].name);
+        fx = as_xml(full);
+        if (strstr(fx, cases[i].payload) == NULL)
+            fail_msg("case '%s': not in the full view", cases[i].name);
+        for (int r = 0; r < 2; r++) {
+            struct gw_fhir_doc *red = view_of(msg, &s[r], 1, cases[i].name);
+            char *rx = as_xml(red);
+            int want = r == 0 ? cases[i].to_chosen : cases[i].to_other;
+            if ((strstr(rx, cases[i].payload) != NULL) != want)
+                fail_msg("case '%s': pharmacy %s sees it: %d, expected %d",
+                         cases[i].name, s[r].viewer_gln, !want, want);
+            free(rx);
+            gw_fhir_doc_free(red);
+        }
+        free(fx);
+        gw_fhir_doc_free(full);
+        free(msg);
+    }
+}
+
 /* --- pick -------------------------------------------------------------- */
 
 static void
@@ -773,6 +950,8 @@ main(void)
             test_view_redacted_motivation_has_no_reason_motivation_or_note),
         cmocka_unit_test(
             test_view_sentinels_reach_the_full_view_never_the_redacted),
+        cmocka_unit_test(test_view_pharmacy_sees_only_the_allow_list),
+        cmocka_unit_test(test_view_pharmacy_sees_only_its_own_communications),
         cmocka_unit_test(test_view_pick_present_and_absent),
         cmocka_unit_test(test_view_print_names_the_case),
         cmocka_unit_test(test_view_copy_is_a_fresh_valid_motivation),
