@@ -1040,7 +1040,7 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
     fact(c, c->bundle, "f:identifier/f:value", f->message_id,
          sizeof(f->message_id));
     fact(c, c->header, "f:id", f->header_id, sizeof(f->header_id));
-    if (f->header_id[0] == '\0') {
+    if (f->header_id[0] == '\0' && count(c, c->header, "f:id") == 0) {
         /* Without MessageHeader.id, the uuid of its entry's fullUrl
          * names the message a response answers. */
         char url[sizeof(f->header_id) + 10];
