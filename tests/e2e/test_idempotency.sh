@@ -128,4 +128,20 @@ want 200 "search by the whole drug name"
 $FJ check "$B" "any(e['resource'].get('id') == '$RL' for e in d.get('entry', []))" \
     "the $LIM-byte drug name was kept whole (found by all of it)"
 
+# --- a SOAP request field at its limit and past it: named with its cap --
+cases_soap() { # DRUG-LEN
+    printf '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:itr="urn:riv:itintegration:registry:1" xmlns:r="urn:riv:klas:GetLicenseCasesResponder:1"><soapenv:Header><itr:LogicalAddress>SE2321000016-KLAS</itr:LogicalAddress></soapenv:Header><soapenv:Body><r:GetLicenseCases><r:drug>%s</r:drug></r:GetLicenseCases></soapenv:Body></soapenv:Envelope>' \
+        "$(printf 'D%.0s' $(seq 1 "$1"))" >"$T/gc.xml"
+    call ehr POST /soap/GetLicenseCases -H 'Content-Type: text/xml; charset=utf-8' --data-binary "@$T/gc.xml"
+}
+cases_soap 300
+# The contract (XSD maxLength) or the gateway's buffer, whichever is less.
+grep -q 'resultCode[^>]*>ERROR<' "$B" && grep -q "drug.*\(limit of\|maximum length of '\)[0-9]*" "$B" ||
+    fail "a 300-byte SOAP drug was not refused naming it: $(head -c 800 "$B")"
+SLIM=$(grep -o "\(limit of \|maximum length of '\)[0-9]*" "$B" | head -1 | tr -dc '0-9')
+cases_soap "$SLIM"
+grep -q 'resultCode[^>]*>OK<' "$B" || fail "a SOAP drug of exactly $SLIM bytes: $(head -c 800 "$B")"
+cases_soap $((SLIM + 1))
+grep -q 'resultCode[^>]*>ERROR<' "$B" || fail "a SOAP drug of $((SLIM + 1)) bytes was not refused"
+
 echo "ok: idempotency over every serialisation and transport; values whole or refused"
