@@ -330,6 +330,64 @@ answer_stored(struct gw_answer *a, const struct gw_store_result *res,
              res->refnr, res->version);
 }
 
+/* "a:b" on the heap, never cut (the message id is up to its fact cap
+ * long); NULL when out of memory. Caller frees with free(). */
+static char *
+idem_key(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *k = malloc(la + lb + 2);
+
+    if (k != NULL) {
+        memcpy(k, a, la);
+        k[la] = ':';
+        memcpy(k + la + 1, b, lb + 1);
+    }
+    return k;
+}
+
+/* The id of what this message puts in the outbox: the digest of its
+ * inbox key, so it is as stable as the key, unique per key, and short
+ * enough for the outbox's fixed message_id (peers drop duplicates by it,
+ * so a cut id would lose messages). Caller frees with free(). */
+static char *
+outbox_id(const char *key, const char *what)
+{
+    char d[65];
+
+    hash_hex(key, strlen(key), d);
+    return idem_key(d, what);
+}
+
+/* 409: the message id was used for other content. Names the case the
+ * first message made or changed and when it came, never its content. */
+static void
+answer_duplicate(struct gw_answer *a, const struct gw_store_result *first)
+{
+    struct gw_outcome o;
+    char when[40], sv[200], en[200];
+
+    gw_outcome_init(&o);
+    gw_clock_format(first->received_ms, when, sizeof(when));
+    snprintf(sv, sizeof(sv),
+             "%s: första meddelandet med detta id gäller ärende %s, "
+             "mottaget %s",
+             gw_rc_message_sv(GW_EDUPLICATE),
+             first->refnr[0] ? first->refnr : "-", when);
+    snprintf(en, sizeof(en),
+             "%s: the first message with this id is about case %s, "
+             "received %s",
+             gw_rc_message(GW_EDUPLICATE),
+             first->refnr[0] ? first->refnr : "-", when);
+    if (gw_outcome_add(&o, GW_SEV_ERROR, gw_rc_fhir_code(GW_EDUPLICATE),
+                       gw_rc_name(GW_EDUPLICATE), "Bundle.identifier", sv,
+                       en) == GW_OK)
+        answer_outcome(a, GW_EDUPLICATE, &o);
+    else
+        gw_answer_error(a, GW_EDUPLICATE, NULL);
+    gw_outcome_release(&o);
+}
+
 static const char *
 event_kind(enum gw_case_event ev)
 {
@@ -393,8 +451,8 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     enum gw_case_status from = GW_CASE_NONE, to;
     enum gw_case_event ev;
     struct gw_err err;
-    char hash[65], key[200], obid[2][240], obpayload[2][160], action[40];
-    char *xml = NULL;
+    char hash[65], raw_hash[65], obpayload[2][160], action[40];
+    char *xml = NULL, *key = NULL, *obid[2] = {NULL, NULL};
     size_t xml_len = 0, nob = 0;
     int have_case = 0;
     gw_rc rc;
@@ -427,16 +485,26 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
         goto out;
     }
 
-    /* Idempotency: the sender's message id, or the content itself. */
-    hash_hex(body, len, hash);
-    snprintf(key, sizeof(key), "%s:%s", c->who->label,
-             f.message_id[0] ? f.message_id : hash);
+    /* Idempotency: the sender's message id, or the content itself. The
+     * content counts in its canonical form, so a retry re-serialised by
+     * the client (compact, XML, over SOAP) is the same message. */
+    rc = gw_msg_content_hash(doc, hash);
+    if (rc != GW_OK) {
+        gw_answer_error(a, rc, NULL);
+        goto out;
+    }
+    key = idem_key(c->who->label, f.message_id[0] ? f.message_id : hash);
+    if (key == NULL) {
+        gw_answer_error(a, GW_ENOMEM, NULL);
+        goto out;
+    }
     rc = gw_store_inbox_get(pl->o.store, key, &res);
     if (rc == GW_OK) {
-        if (strcmp(res.err.detail, hash) != 0) {
-            gw_err_set(&err, GW_EDUPLICATE, "Bundle.identifier",
-                       "message id already used for different content");
-            gw_answer_error(a, GW_EDUPLICATE, &err);
+        /* Rows written before the canonical hash hold the raw bytes'. */
+        hash_hex(body, len, raw_hash);
+        if (strcmp(res.content_hash, hash) != 0 &&
+            strcmp(res.content_hash, raw_hash) != 0) {
+            answer_duplicate(a, &res);
             gw_pl_audit(pl, c, f.event, res.refnr, GW_EDUPLICATE, NULL);
         } else {
             answer_stored(a, &res, &pl->o.limits);
@@ -625,7 +693,11 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
         else if (ev == GW_EV_SUPPLEMENT)
             lvkind = "supplement";
         if (gln != NULL && gln[0] != '\0') {
-            snprintf(obid[nob], sizeof(obid[nob]), "%s:notify", key);
+            obid[nob] = outbox_id(key, "notify");
+            if (obid[nob] == NULL) {
+                gw_answer_error(a, GW_ENOMEM, NULL);
+                goto out;
+            }
             snprintf(obpayload[nob], sizeof(obpayload[nob]),
                      "{\"gln\":\"%s\",\"event\":\"%s\"}", gln, f.event);
             ob[nob] = (struct gw_store_outbox_new){
@@ -634,7 +706,11 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
             nob++;
         }
         if (lvkind != NULL) {
-            snprintf(obid[nob], sizeof(obid[nob]), "%s:lv", key);
+            obid[nob] = outbox_id(key, "lv");
+            if (obid[nob] == NULL) {
+                gw_answer_error(a, GW_ENOMEM, NULL);
+                goto out;
+            }
             ob[nob] = (struct gw_store_outbox_new){obid[nob], "lv", lvkind, xml,
                                                    xml_len};
             nob++;
@@ -653,6 +729,12 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     w.respond_ctx = &rc_ctx;
 
     rc = gw_store_write(pl->o.store, &w, &res);
+    if (rc == GW_EDUPLICATE) {
+        /* A concurrent message with this id was committed first. */
+        answer_duplicate(a, &res);
+        gw_pl_audit(pl, c, f.event, res.refnr, rc, NULL);
+        goto out;
+    }
     if (rc != GW_OK) {
         gw_answer_error(a, rc, &res.err);
         gw_pl_audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc,
@@ -676,6 +758,9 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
                 res.replayed ? " replayed=1" : "");
 out:
     free(xml);
+    free(key);
+    free(obid[0]);
+    free(obid[1]);
     gw_store_result_release(&res);
     gw_case_row_release(&cur);
     gw_fhir_doc_free(doc);

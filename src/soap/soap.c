@@ -435,20 +435,54 @@ refuse(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
 
 /* --- the request's fields --------------------------------------------- */
 
+/* The first request field too long for its buffer, if any. */
+struct cut {
+    const char *field;
+    size_t cap;
+};
+
+/* The text of parent's child `name` into buf, or NULL if absent. A value
+ * longer than size - 1 is never cut: buf is left "" and the field and its
+ * cap go to *cut, and the caller refuses the request (refuse_cut). */
 static const char *
-child_text(xmlNodePtr parent, const char *name, char *buf, size_t size)
+child_text(struct cut *cut, xmlNodePtr parent, const char *name, char *buf,
+           size_t size)
 {
     buf[0] = '\0';
     for (xmlNodePtr c = parent->children; c != NULL; c = c->next) {
         if (c->type == XML_ELEMENT_NODE &&
             strcmp((const char *)c->name, name) == 0) {
             xmlChar *v = xmlNodeGetContent(c);
-            snprintf(buf, size, "%s", v ? (const char *)v : "");
+            size_t l = v ? strlen((const char *)v) : 0;
+            if (l < size) {
+                memcpy(buf, v ? (const char *)v : "", l + 1);
+            } else if (cut->field == NULL) {
+                cut->field = name;
+                cut->cap = size - 1;
+            }
             xmlFree(v);
             return buf;
         }
     }
     return NULL;
+}
+
+/* Refuses a request with a field over its cap, naming both; 1 if so. */
+static int
+refuse_cut(const struct gw_soap *s, const struct iface *i,
+           enum gw_soap_version v, const struct gw_call *c,
+           const struct cut *cut, struct gw_soap_reply *out)
+{
+    char why[160];
+
+    if (cut->field == NULL)
+        return 0;
+    snprintf(why, sizeof(why),
+             "längre än gränsen %zu byte / longer than its limit of %zu "
+             "bytes",
+             cut->cap, cut->cap);
+    refuse(s, i, v, c->request_id, GW_ETOOLARGE, cut->field, why, out);
+    return 1;
 }
 
 /* Schema errors as "element: message" lines, values of patterns kept
@@ -613,6 +647,7 @@ static void
 do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
          const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
 {
+    struct cut cut = {NULL, 0};
     xmlNodePtr root = xmlDocGetRootElement(req);
     char refnr[16], lt[8], drug[200], from[40], to[40], hits[8];
     char statuses[64] = "";
@@ -625,9 +660,9 @@ do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
         return;
     }
     memset(&q, 0, sizeof(q));
-    q.identifier = child_text(root, "referenceNumber", refnr, sizeof(refnr));
-    q.licence_type = child_text(root, "licenceType", lt, sizeof(lt));
-    q.drug = child_text(root, "drug", drug, sizeof(drug));
+    q.identifier = child_text(&cut, root, "referenceNumber", refnr, sizeof(refnr));
+    q.licence_type = child_text(&cut, root, "licenceType", lt, sizeof(lt));
+    q.drug = child_text(&cut, root, "drug", drug, sizeof(drug));
     for (xmlNodePtr n = root->children; n; n = n->next) {
         if (n->type == XML_ELEMENT_NODE &&
             strcmp((const char *)n->name, "caseStatus") == 0) {
@@ -640,16 +675,18 @@ do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
         }
     }
     q.statuses = statuses[0] ? statuses : NULL;
-    if (parse_day(child_text(root, "changedFrom", from, sizeof(from)),
+    if (parse_day(child_text(&cut, root, "changedFrom", from, sizeof(from)),
                   &q.changed_from_ms) == 0)
         q.changed_from_ms = 0;
-    if (parse_day(child_text(root, "changedTo", to, sizeof(to)),
+    if (parse_day(child_text(&cut, root, "changedTo", to, sizeof(to)),
                   &q.changed_to_ms))
         q.changed_to_ms += 86400000 - 1; /* the whole day */
     else
         q.changed_to_ms = 0;
-    if (child_text(root, "maxHits", hits, sizeof(hits)) != NULL)
+    if (child_text(&cut, root, "maxHits", hits, sizeof(hits)) != NULL)
         q.count = atoi(hits);
+    if (refuse_cut(s, i, v, c, &cut, out))
+        return;
     memset(&a, 0, sizeof(a));
     gw_pipeline_search(s->o.pipeline, c, &q, &a);
     from_answer(s, i, v, "cases", c->request_id, &a, out);
@@ -661,6 +698,7 @@ do_motivation(const struct gw_soap *s, const struct iface *i,
               enum gw_soap_version v, const struct gw_call *c, xmlDocPtr req,
               struct gw_soap_reply *out)
 {
+    struct cut cut = {NULL, 0};
     xmlNodePtr root = xmlDocGetRootElement(req);
     char refnr[16], pid[16];
     struct gw_task_search q;
@@ -672,9 +710,11 @@ do_motivation(const struct gw_soap *s, const struct iface *i,
         return;
     }
     memset(&q, 0, sizeof(q));
-    q.identifier = child_text(root, "referenceNumber", refnr, sizeof(refnr));
-    q.patient = child_text(root, "patientId", pid, sizeof(pid));
+    q.identifier = child_text(&cut, root, "referenceNumber", refnr, sizeof(refnr));
+    q.patient = child_text(&cut, root, "patientId", pid, sizeof(pid));
     q.include = 1;
+    if (refuse_cut(s, i, v, c, &cut, out))
+        return;
     memset(&a, 0, sizeof(a));
     gw_pipeline_search(s->o.pipeline, c, &q, &a);
     if (a.rc == GW_OK && a.status < 400 &&
@@ -704,19 +744,12 @@ trimmed(char *v)
     return v;
 }
 
-/* Whether child_text had to cut a value to fit its buffer (the XSD allows
- * spaces around dates and decimals, and leading zeros, without bound). */
-static int
-cut(const char *buf, size_t size)
-{
-    return buf != NULL && strlen(buf) >= size - 1;
-}
-
 /* CheckLicense: the request's fields as the pipeline's licence check. */
 static void
 do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
          const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
 {
+    struct cut cut = {NULL, 0};
     xmlNodePtr root = xmlDocGetRootElement(req);
     char product[4 * 160 + 8], pid[16], unit[40], admin[40], on[64];
     struct gw_licence_check q;
@@ -728,19 +761,14 @@ do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
         return;
     }
     memset(&q, 0, sizeof(q));
-    q.product = child_text(root, "productId", product, sizeof(product));
-    if (cut(product, sizeof(product)) ||
-        cut(child_text(root, "date", on, sizeof(on)), sizeof(on))) {
-        refuse(s, i, v, c->request_id, GW_EVALIDATION,
-               cut(product, sizeof(product)) ? "productId" : "date", "too long",
-               out);
-        return;
-    }
-    q.patient = child_text(root, "patientId", pid, sizeof(pid));
-    q.unit = child_text(root, "careUnitHsaId", unit, sizeof(unit));
+    q.product = child_text(&cut, root, "productId", product, sizeof(product));
+    q.patient = child_text(&cut, root, "patientId", pid, sizeof(pid));
+    q.unit = child_text(&cut, root, "careUnitHsaId", unit, sizeof(unit));
     q.administration =
-        child_text(root, "administrationHsaId", admin, sizeof(admin));
-    q.on = trimmed((char *)child_text(root, "date", on, sizeof(on)));
+        child_text(&cut, root, "administrationHsaId", admin, sizeof(admin));
+    q.on = trimmed((char *)child_text(&cut, root, "date", on, sizeof(on)));
+    if (refuse_cut(s, i, v, c, &cut, out))
+        return;
     memset(&a, 0, sizeof(a));
     gw_pipeline_check_licence(s->o.pipeline, c, &q, &a);
     from_answer(s, i, v, "check", c->request_id, &a, out);
@@ -772,6 +800,7 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
             enum gw_soap_version v, const struct gw_call *c, xmlDocPtr req,
             struct gw_soap_reply *out)
 {
+    struct cut cut = {NULL, 0};
     xmlNodePtr root = xmlDocGetRootElement(req);
     char ident[80], refnr[16], amount[64], kind[16], pid[16], unit[40],
         admin[40], on[64];
@@ -786,20 +815,16 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
                "RecordDispensing is for pharmacy systems", out);
         return;
     }
-    f_ident = child_text(root, "dispensingId", ident, sizeof(ident));
-    f_refnr = child_text(root, "referenceNumber", refnr, sizeof(refnr));
-    f_amount = child_text(root, "amount", amount, sizeof(amount));
-    f_kind = child_text(root, "kind", kind, sizeof(kind));
-    f_pid = child_text(root, "patientId", pid, sizeof(pid));
-    f_unit = child_text(root, "careUnitHsaId", unit, sizeof(unit));
-    f_admin = child_text(root, "administrationHsaId", admin, sizeof(admin));
-    f_on = child_text(root, "dispensedOn", on, sizeof(on));
-    if (cut(f_amount, sizeof(amount)) || cut(f_on, sizeof(on))) {
-        refuse(s, i, v, c->request_id, GW_EVALIDATION,
-               cut(f_amount, sizeof(amount)) ? "amount" : "dispensedOn",
-               "too long", out);
+    f_ident = child_text(&cut, root, "dispensingId", ident, sizeof(ident));
+    f_refnr = child_text(&cut, root, "referenceNumber", refnr, sizeof(refnr));
+    f_amount = child_text(&cut, root, "amount", amount, sizeof(amount));
+    f_kind = child_text(&cut, root, "kind", kind, sizeof(kind));
+    f_pid = child_text(&cut, root, "patientId", pid, sizeof(pid));
+    f_unit = child_text(&cut, root, "careUnitHsaId", unit, sizeof(unit));
+    f_admin = child_text(&cut, root, "administrationHsaId", admin, sizeof(admin));
+    f_on = child_text(&cut, root, "dispensedOn", on, sizeof(on));
+    if (refuse_cut(s, i, v, c, &cut, out))
         return;
-    }
     f_amount = f_amount ? trimmed(amount) : NULL;
     f_on = f_on ? trimmed(on) : NULL;
     gw_buf_init(&b, 8192);

@@ -173,6 +173,9 @@ struct gw_store_result {
     char *response;        /* caller frees */
     size_t response_len;
     struct gw_err err;     /* detail on refusal */
+    /* Inbox look-ups (also on GW_EDUPLICATE): the first message's. */
+    char content_hash[65];
+    int64_t received_ms;
 };
 
 /*
@@ -233,8 +236,8 @@ gw_rc gw_store_case_history(struct gw_store *st, const char *refnr,
     GW_WARN_UNUSED;
 
 /* The answer stored for message_id, if any (GW_ENOTFOUND): res gets the
- * refnr, version, status and response (caller releases), and the content
- * hash of the first message in res->err.detail. */
+ * refnr, version, status and response (caller releases), and the first
+ * message's content hash and receive time. */
 gw_rc gw_store_inbox_get(struct gw_store *st, const char *message_id,
                          struct gw_store_result *res) GW_WARN_UNUSED;
 

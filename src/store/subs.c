@@ -189,8 +189,8 @@ gw_store_inbox_get(struct gw_store *st, const char *message_id,
 {
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(
-        c, "SELECT content_hash, refnr, version, response_status, response "
-           "FROM inbox WHERE message_id = ?");
+        c, "SELECT content_hash, refnr, version, response_status, response, "
+           "received_ms FROM inbox WHERE message_id = ?");
     gw_rc rc = GW_ESTORE;
     int src;
 
@@ -207,8 +207,9 @@ gw_store_inbox_get(struct gw_store *st, const char *message_id,
         rc = gw_store_rc(c->db, src, "inbox_get");
         goto out;
     }
-    snprintf(res->err.detail, sizeof(res->err.detail), "%s",
+    snprintf(res->content_hash, sizeof(res->content_hash), "%s",
              (const char *)sqlite3_column_text(s, 0));
+    res->received_ms = sqlite3_column_int64(s, 5);
     if (sqlite3_column_text(s, 1) != NULL)
         snprintf(res->refnr, sizeof(res->refnr), "%s",
                  (const char *)sqlite3_column_text(s, 1));

@@ -29,8 +29,8 @@
 #include "store/store_int.h"
 
 static const char SQL_INBOX_GET[] =
-    "SELECT content_hash, refnr, version, response_status, response "
-    "FROM inbox WHERE message_id = ?";
+    "SELECT content_hash, refnr, version, response_status, response, "
+    "received_ms FROM inbox WHERE message_id = ?";
 static const char SQL_INBOX_PUT[] =
     "INSERT INTO inbox (message_id, sender, content_hash, refnr, version, "
     "response_status, response, received_ms) VALUES (?,?,?,?,?,?,?,?)";
@@ -180,16 +180,18 @@ inbox_lookup(struct conn *c, const struct gw_store_write *w,
         return GW_ENOTFOUND;
     if (src != SQLITE_ROW)
         return gw_store_rc(c->db, src, "inbox_get");
-    if (strcmp((const char *)sqlite3_column_text(s, 0),
-               w->content_hash ? w->content_hash : "") != 0)
-        return gw_err_set(&res->err, GW_EDUPLICATE, NULL,
-                          "message id %s was used before for a different "
-                          "message",
-                          w->message_id);
-    res->replayed = 1;
+    snprintf(res->content_hash, sizeof(res->content_hash), "%s",
+             (const char *)sqlite3_column_text(s, 0));
+    res->received_ms = sqlite3_column_int64(s, 5);
     if (sqlite3_column_text(s, 1) != NULL)
         snprintf(res->refnr, sizeof(res->refnr), "%s",
                  (const char *)sqlite3_column_text(s, 1));
+    if (strcmp(res->content_hash, w->content_hash ? w->content_hash : "") !=
+        0)
+        return gw_err_set(&res->err, GW_EDUPLICATE, "Bundle.identifier",
+                          "the message id was used before for a different "
+                          "message");
+    res->replayed = 1;
     res->version = sqlite3_column_int(s, 2);
     res->response_status = sqlite3_column_int(s, 3);
     res->response_len = (size_t)sqlite3_column_bytes(s, 4);

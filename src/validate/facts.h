@@ -3,38 +3,91 @@
  * read from the canonical FHIR XML by the same walk that checks the rules
  * (rules.c), so the two never disagree on where a field lives.
  *
- * Every field is a NUL-terminated copy; "" when the message does not
- * carry it. Some are personal data (patient_id): never log them.
+ * Every string fact is a row of GW_MSG_FACTS: its field and its cap in
+ * bytes. A value is kept whole or refused: one longer than its cap is an
+ * error issue (code too-long) naming the element and the cap, and the
+ * fact stays "". Nothing is ever cut to fit. "" also when the message
+ * does not carry the field. Some are personal data (patient_id): never
+ * log them.
+ *
+ * The caps match what the value meets downstream (store rows read back
+ * into fixed buffers, gw_pharmacy, gw_product), so a value kept here is
+ * kept whole everywhere after.
  */
 #ifndef GW_VALIDATE_FACTS_H
 #define GW_VALIDATE_FACTS_H
 
+#include <stddef.h>
+
+#include "core/err.h"
+
+/* X(field, cap in bytes without the NUL) */
+#define GW_MSG_FACTS(X)                                                       \
+    X(message_id, 256)      /* Bundle.identifier.value (idempotency key) */  \
+    X(header_id, 71)        /* MessageHeader.id, for response.identifier */  \
+    X(refnr, 15)            /* Task.identifier referensnummer */             \
+    X(basis_refnr, 15)      /* re-application: Task.basedOn */               \
+    X(status, 7)            /* Task.businessStatus code as sent */           \
+    X(licence_type, 3)      /* EH, GH */                                     \
+    X(prescriber_hsa, 39)   /* motivation: the Practitioner's HSA-id */      \
+    X(clinic_hsa, 39)                                                         \
+    X(clinic_name, 127)                                                       \
+    X(hospital_hsa, 39)                                                       \
+    X(hospital_name, 127)                                                     \
+    X(pharmacy_gln, 15)     /* Task.owner GLN */                             \
+    X(pharmacy_name, 127)                                                     \
+    X(pharmacy_address, 159)                                                  \
+    X(pharmacy_city, 63)                                                      \
+    X(drug_name, 159)                                                         \
+    X(substances, 255)      /* ingredient texts joined by ", " */            \
+    X(patient_id, 15)       /* personnummer, samordningsnummer or DOB */     \
+    X(nplid, 15)                                                              \
+    X(atc, 15)                                                                \
+    X(form, 95)                                                               \
+    X(strength, 63)                                                           \
+    X(holder, 127)                                                            \
+    X(country, 63)                                                            \
+    X(general_level, 15)    /* unit, administration, region */               \
+    X(total_amount, 23)                                                       \
+    X(amount_unit, 31)                                                        \
+    X(sender_hsa, 39)       /* supplement from a prescriber */               \
+    X(sender_clinic_hsa, 39)                                                  \
+    X(sender_gln, 15)       /* supplement from a pharmacy */                 \
+    X(recipient_gln, 15)    /* supplement request to a pharmacy */           \
+    X(validity_start, 15)   /* decision Bev */                               \
+    X(validity_end, 15)
+
 struct gw_msg_facts {
-    char event[32];          /* klas-event code, "" if unknown */
-    char message_id[128];    /* Bundle.identifier.value (idempotency key) */
-    char header_id[72];      /* MessageHeader.id, for response.identifier */
-    char refnr[16];          /* Task.identifier referensnummer */
-    char basis_refnr[16];    /* re-application: Task.basedOn referensnummer */
-    char status[8];          /* Task.businessStatus code as sent */
-    char licence_type[4];    /* EH, GH */
+    char event[32]; /* klas-event code, "" if unknown */
+#define GW_FACT_FIELD(name, cap) char name[(cap) + 1];
+    GW_MSG_FACTS(GW_FACT_FIELD)
+#undef GW_FACT_FIELD
     int beredskap;
-    char prescriber_hsa[40]; /* motivation: the Practitioner's HSA-id */
-    char clinic_hsa[40], clinic_name[128];
-    char hospital_hsa[40], hospital_name[128];
-    char pharmacy_gln[16];   /* Task.owner GLN */
-    char pharmacy_name[128], pharmacy_address[160], pharmacy_city[64];
-    char drug_name[160], substances[256];
-    char patient_id[16];     /* personnummer, samordningsnummer or DOB */
-    /* The product and amount (motivation). */
-    char nplid[16], atc[16], form[96], strength[64], holder[128],
-        country[64];
-    char general_level[16];  /* unit, administration, region */
-    char total_amount[24], amount_unit[32];
-    char sender_kind;        /* supplement: 'P' prescriber, 'O' pharmacy */
-    char sender_hsa[40], sender_clinic_hsa[40], sender_gln[16];
-    char recipient_kind;     /* supplement request: 'P' or 'O' */
-    char recipient_gln[16];
-    char validity_start[16], validity_end[16]; /* decision Bev */
+    char sender_kind;    /* supplement: 'P' prescriber, 'O' pharmacy */
+    char recipient_kind; /* supplement request: 'P' or 'O' */
 };
+
+/* The rows of GW_MSG_FACTS, for code and tests that walk every field. */
+struct gw_msg_fact_field {
+    const char *name;
+    size_t offset; /* of the char array in struct gw_msg_facts */
+    size_t cap;    /* bytes, without the NUL */
+};
+extern const struct gw_msg_fact_field gw_msg_fact_fields[];
+extern const size_t gw_msg_nfact_fields;
+
+struct gw_fhir_doc;
+
+/*
+ * The identity of a message's content, for idempotency: SHA-256 (64 hex
+ * digits and a NUL into out) of the canonical form of the parsed message:
+ * its FHIR XML tree without Bundle.id, Bundle.meta and Bundle.timestamp
+ * (a retry may regenerate them), without blank text and comments, as
+ * exclusive C14N (attribute order and namespace prefixes do not count).
+ * JSON and XML of one message, compact or pretty, over REST or SOAP, give
+ * the same digest. doc is not changed.
+ */
+gw_rc gw_msg_content_hash(const struct gw_fhir_doc *doc, char out[65])
+    GW_WARN_UNUSED;
 
 #endif

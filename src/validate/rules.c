@@ -1108,10 +1108,43 @@ rules_motivation_submit(struct ctx *c)
 
 /* --- facts for the pipeline ------------------------------------------ */
 
+/* A fact is kept whole or refused: a value longer than its cap (size - 1
+ * bytes) is an error naming the element and the cap, and the fact stays
+ * "". Returns 1 if the fact is non-empty. */
+static int
+fact(struct ctx *c, xmlNodePtr at, const char *expr, char *buf, size_t size)
+{
+    xmlNodePtr n = first(c, at, expr);
+    xmlChar *v;
+    char sv[120], en[120];
+    size_t len;
+
+    buf[0] = '\0';
+    if (n == NULL)
+        return 0;
+    v = n->type == XML_ELEMENT_NODE ? xmlGetProp(n, (const xmlChar *)"value")
+                                    : xmlNodeGetContent(n);
+    if (v == NULL)
+        return 0;
+    len = strlen((const char *)v);
+    if (len < size) {
+        memcpy(buf, v, len + 1);
+    } else {
+        snprintf(sv, sizeof(sv), "Värdet är %zu byte, gränsen är %zu byte",
+                 len, size - 1);
+        snprintf(en, sizeof(en), "The value is %zu bytes, the limit is %zu "
+                 "bytes", len, size - 1);
+        issue(c, GW_SEV_ERROR, "too-long", "klas-field-limit", n, NULL, sv,
+              en);
+    }
+    xmlFree(v);
+    return buf[0] != '\0';
+}
+
 static void
 patient_id(struct ctx *c, xmlNodePtr pat, char *buf, size_t size)
 {
-    text(c, pat,
+    fact(c, pat,
          "f:identifier[f:system/@value='" SYS_PNR "' or f:system/@value='"
          SYS_SAMORDNING "' or f:system/@value='" SYS_DOB "']/f:value",
          buf, size);
@@ -1127,101 +1160,125 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
 
     memset(f, 0, sizeof(*f));
     snprintf(f->event, sizeof(f->event), "%s", c->event);
-    text(c, c->bundle, "f:identifier/f:value", f->message_id,
+    fact(c, c->bundle, "f:identifier/f:value", f->message_id,
          sizeof(f->message_id));
-    text(c, c->header, "f:id", f->header_id, sizeof(f->header_id));
-    if (f->header_id[0] == '\0') {
+    fact(c, c->header, "f:id", f->header_id, sizeof(f->header_id));
+    if (f->header_id[0] == '\0' && count(c, c->header, "f:id") == 0) {
         /* Without MessageHeader.id, the uuid of its entry's fullUrl
          * names the message a response answers. */
-        char url[80];
+        char url[sizeof(f->header_id) + 10];
         if (text(c, c->header, "../../f:fullUrl", url, sizeof(url)) &&
-            strncmp(url, "urn:uuid:", 9) == 0)
-            snprintf(f->header_id, sizeof(f->header_id), "%s", url + 9);
+            strncmp(url, "urn:uuid:", 9) == 0) {
+            /* One byte more than fits: a cut value is too long. */
+            if (strlen(url + 9) < sizeof(f->header_id))
+                memcpy(f->header_id, url + 9, strlen(url + 9) + 1);
+            else
+                issue(c, GW_SEV_ERROR, "too-long", "klas-field-limit",
+                      first(c, c->header, "../../f:fullUrl"), NULL,
+                      "MessageHeader-uuid längre än gränsen 71 byte",
+                      "MessageHeader uuid longer than its limit of 71 "
+                      "bytes");
+        }
     }
     if (c->task == NULL)
         return;
-    text(c, c->task, refsys, f->refnr, sizeof(f->refnr));
-    text(c, c->task,
+    fact(c, c->task, refsys, f->refnr, sizeof(f->refnr));
+    fact(c, c->task,
          "f:basedOn/f:identifier[f:system/@value='" BASE
          "/NamingSystem/referensnummer']/f:value",
          f->basis_refnr, sizeof(f->basis_refnr));
-    text(c, c->task, "f:businessStatus/f:coding/f:code", f->status,
+    fact(c, c->task, "f:businessStatus/f:coding/f:code", f->status,
          sizeof(f->status));
     if (c->pharmacy == NULL)
         c->pharmacy = resolve(c, c->task, "f:owner/f:reference");
-    text(c, c->pharmacy, "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
+    fact(c, c->pharmacy, "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
          f->pharmacy_gln, sizeof(f->pharmacy_gln));
-    text(c, c->pharmacy, "f:name", f->pharmacy_name, sizeof(f->pharmacy_name));
-    text(c, c->pharmacy, "f:address[1]/f:line[1]", f->pharmacy_address,
+    fact(c, c->pharmacy, "f:name", f->pharmacy_name, sizeof(f->pharmacy_name));
+    fact(c, c->pharmacy, "f:address[1]/f:line[1]", f->pharmacy_address,
          sizeof(f->pharmacy_address));
-    text(c, c->pharmacy, "f:address[1]/f:city", f->pharmacy_city,
+    fact(c, c->pharmacy, "f:address[1]/f:city", f->pharmacy_city,
          sizeof(f->pharmacy_city));
     pat = c->patient ? c->patient : resolve(c, c->task, "f:for/f:reference");
     if (is(pat, "Patient"))
         patient_id(c, pat, f->patient_id, sizeof(f->patient_id));
     if (c->mr != NULL) {
-        text(c, c->mr, "f:extension[@url='" EXT "klas-licence-type']/f:valueCode",
+        fact(c, c->mr, "f:extension[@url='" EXT "klas-licence-type']/f:valueCode",
              f->licence_type, sizeof(f->licence_type));
-        text(c, c->mr,
+        fact(c, c->mr,
              "f:extension[@url='" EXT "klas-beredskap']/f:valueBoolean", v,
              sizeof(v));
         f->beredskap = strcmp(v, "true") == 0;
-        if (!text(c, c->med, "f:code/f:text", f->drug_name,
+        if (!fact(c, c->med, "f:code/f:text", f->drug_name,
                   sizeof(f->drug_name)))
-            text(c, c->mr, "f:medicationCodeableConcept/f:text", f->drug_name,
+            fact(c, c->mr, "f:medicationCodeableConcept/f:text", f->drug_name,
                  sizeof(f->drug_name));
-        text(c, c->mr,
+        fact(c, c->mr,
              "f:extension[@url='" EXT "klas-general-level']/f:valueCode",
              f->general_level, sizeof(f->general_level));
-        text(c, c->mr, "f:dispenseRequest/f:quantity/f:value",
+        fact(c, c->mr, "f:dispenseRequest/f:quantity/f:value",
              f->total_amount, sizeof(f->total_amount));
-        if (!text(c, c->mr, "f:dispenseRequest/f:quantity/f:unit",
+        if (!fact(c, c->mr, "f:dispenseRequest/f:quantity/f:unit",
                   f->amount_unit, sizeof(f->amount_unit)))
-            text(c, c->mr, "f:dispenseRequest/f:quantity/f:code",
+            fact(c, c->mr, "f:dispenseRequest/f:quantity/f:code",
                  f->amount_unit, sizeof(f->amount_unit));
-        text(c, c->med,
+        fact(c, c->med,
              "f:code/f:coding[f:system/@value='" SYS_NPL "']/f:code",
              f->nplid, sizeof(f->nplid));
-        text(c, c->med,
+        fact(c, c->med,
              "f:code/f:coding[f:system/@value='" SYS_ATC "']/f:code", f->atc,
              sizeof(f->atc));
-        text(c, c->med, "f:form/f:text", f->form, sizeof(f->form));
-        if (!text(c, c->med,
+        fact(c, c->med, "f:form/f:text", f->form, sizeof(f->form));
+        if (!fact(c, c->med,
                   "f:extension[@url='" EXT "klas-strength']/f:valueString",
                   f->strength, sizeof(f->strength)))
-            text(c, c->med,
+            fact(c, c->med,
                  "f:ingredient[1]/f:strength/f:numerator/f:value",
                  f->strength, sizeof(f->strength));
-        text(c, c->med, "f:manufacturer/f:display", f->holder,
+        fact(c, c->med, "f:manufacturer/f:display", f->holder,
              sizeof(f->holder));
-        text(c, c->med,
+        fact(c, c->med,
              "f:extension[@url='" EXT "klas-approval']/f:extension[@url="
              "'country']/f:valueString",
              f->country, sizeof(f->country));
         if (c->med != NULL) {
             xmlXPathObjectPtr r = eval(
                 c, c->med, "f:ingredient/f:itemCodeableConcept/f:text/@value");
-            size_t o = 0;
+            size_t o = 0, cap = sizeof(f->substances) - 1;
             for (int i = 0; r && r->nodesetval && i < r->nodesetval->nodeNr;
                  i++) {
                 xmlChar *t = xmlNodeGetContent(r->nodesetval->nodeTab[i]);
-                if (t != NULL && o < sizeof(f->substances))
-                    o += (size_t)snprintf(f->substances + o,
-                                          sizeof(f->substances) - o, "%s%s",
-                                          o ? ", " : "", (const char *)t);
+                size_t tl = t ? strlen((const char *)t) : 0, sep = o ? 2 : 0;
+                if (t != NULL && o + sep + tl > cap) {
+                    /* Kept whole or refused: the joined names too. */
+                    char sv[120], en[120];
+                    snprintf(sv, sizeof(sv), "Substansnamnen är tillsammans "
+                             "längre än gränsen %zu byte", cap);
+                    snprintf(en, sizeof(en), "The substance names together "
+                             "are longer than their limit of %zu bytes", cap);
+                    issue(c, GW_SEV_ERROR, "too-long", "klas-field-limit",
+                          r->nodesetval->nodeTab[i]->parent, NULL, sv, en);
+                    f->substances[0] = '\0';
+                    xmlFree(t);
+                    break;
+                }
+                if (t != NULL) {
+                    memcpy(f->substances + o, ", ", sep);
+                    memcpy(f->substances + o + sep, t, tl + 1);
+                    o += sep + tl;
+                }
                 xmlFree(t);
             }
             xmlXPathFreeObject(r);
         }
     }
-    text(c, c->pract, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
+    fact(c, c->pract, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
          f->prescriber_hsa, sizeof(f->prescriber_hsa));
-    text(c, c->clinic, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
+    fact(c, c->clinic, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
          f->clinic_hsa, sizeof(f->clinic_hsa));
-    text(c, c->clinic, "f:name", f->clinic_name, sizeof(f->clinic_name));
-    text(c, c->hospital, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
+    fact(c, c->clinic, "f:name", f->clinic_name, sizeof(f->clinic_name));
+    fact(c, c->hospital, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
          f->hospital_hsa, sizeof(f->hospital_hsa));
-    text(c, c->hospital, "f:name", f->hospital_name, sizeof(f->hospital_name));
+    fact(c, c->hospital, "f:name", f->hospital_name, sizeof(f->hospital_name));
     if (strcmp(c->event, "motivation-supplement") == 0) {
         n = first(c, c->bundle, "f:entry/f:resource/f:Communication");
         n = n ? resolve(c, n, "f:sender/f:reference") : NULL;
@@ -1229,13 +1286,13 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
             xmlNodePtr pr = resolve(c, n, "f:practitioner/f:reference");
             xmlNodePtr org = resolve(c, n, "f:organization/f:reference");
             f->sender_kind = 'P';
-            text(c, pr, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
+            fact(c, pr, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
                  f->sender_hsa, sizeof(f->sender_hsa));
-            text(c, org, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
+            fact(c, org, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
                  f->sender_clinic_hsa, sizeof(f->sender_clinic_hsa));
         } else if (is(n, "Organization")) {
             f->sender_kind = 'O';
-            text(c, n, "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
+            fact(c, n, "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
                  f->sender_gln, sizeof(f->sender_gln));
         }
     } else if (strcmp(c->event, "supplement-request") == 0) {
@@ -1243,16 +1300,16 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
         n = n ? resolve(c, n, "f:recipient[1]/f:reference") : NULL;
         if (is(n, "Organization")) {
             f->recipient_kind = 'O';
-            text(c, n, "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
+            fact(c, n, "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
                  f->recipient_gln, sizeof(f->recipient_gln));
         } else if (n != NULL) {
             f->recipient_kind = 'P';
         }
     } else if (strcmp(c->event, "decision") == 0) {
         n = resolve(c, c->task, "f:focus/f:reference");
-        text(c, n, "f:dispenseRequest/f:validityPeriod/f:start",
+        fact(c, n, "f:dispenseRequest/f:validityPeriod/f:start",
              f->validity_start, sizeof(f->validity_start));
-        text(c, n, "f:dispenseRequest/f:validityPeriod/f:end",
+        fact(c, n, "f:dispenseRequest/f:validityPeriod/f:end",
              f->validity_end, sizeof(f->validity_end));
     }
 }
@@ -1261,6 +1318,7 @@ gw_rc
 gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out,
              struct gw_msg_facts *facts)
 {
+    struct gw_msg_facts scratch;
     struct ctx c;
 
     memset(&c, 0, sizeof(c));
@@ -1299,8 +1357,8 @@ gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out,
                               "eller är felaktigt ifyllda",
                               "One or more required fields are missing or "
                               "incorrectly filled in");
-    if (facts != NULL)
-        collect_facts(&c, facts);
+    /* Always: a value too long to keep is an error also for $validate. */
+    collect_facts(&c, facts != NULL ? facts : &scratch);
     xmlXPathFreeContext(c.xp);
     return c.rc;
 }
