@@ -91,9 +91,9 @@ gw_cmd_outbox(struct gw_cli *cli, int argc, char **argv)
         fprintf(stderr, "klasgw outbox: unknown subcommand '%s'\n", sub);
         return GW_EXIT_USAGE;
     }
-    if ((strcmp(sub, "retry") == 0 ? gw_cli_open_store(cli, 0, &st)
-                                   : gw_cli_open_store_read_only(cli, &st)) !=
-        GW_OK)
+    if ((strcmp(sub, "retry") == 0
+             ? gw_cli_open_store(cli, 0, &st)
+             : gw_cli_open_store_read_only(cli, &st)) != GW_OK)
         return GW_EXIT_FAIL;
     if (strcmp(sub, "show") == 0) {
         struct gw_outbox_info i;

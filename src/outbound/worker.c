@@ -35,8 +35,8 @@ struct peer_state {
     long long suppressed;
     int64_t last_log_ms;
     int64_t lease_ms;
-    int probe;          /* probing enabled for this peer */
-    int down, probing;  /* see the drawing above */
+    int probe;         /* probing enabled for this peer */
+    int down, probing; /* see the drawing above */
     int64_t down_since_ms, next_probe_ms;
 };
 
@@ -205,8 +205,8 @@ may_claim(struct gw_outbox_worker *w, struct peer_state *ps, int *probe,
             *probe = 1;
         } else {
             go = 0;
-            *wait_ms = ps->probing ? w->o.probe_interval_ms
-                                   : ps->next_probe_ms - now;
+            *wait_ms =
+                ps->probing ? w->o.probe_interval_ms : ps->next_probe_ms - now;
         }
     }
     pthread_mutex_unlock(&ps->mu);

@@ -42,7 +42,7 @@ struct gw_outbox_worker_opts {
     int per_peer_concurrency;
     int64_t idle_poll_ms; /* longest sleep when nothing is due (1000) */
     int64_t lease_ms;     /* default lease of a claim (60000) */
-    int64_t probe_interval_ms; /* 0: no probing */
+    int64_t probe_interval_ms;                   /* 0: no probing */
     const struct gw_outbox_peer_opts *peer_opts; /* NULL: defaults, every
                                                     peer probed */
 };

@@ -245,9 +245,9 @@ gw_store_conn_open_mode(const char *path, int busy_ms, int read_only,
 
     memset(c, 0, sizeof(*c));
     src = sqlite3_open_v2(path, &c->db,
-                          (read_only ? SQLITE_OPEN_READONLY
-                                     : SQLITE_OPEN_READWRITE |
-                                           SQLITE_OPEN_CREATE) |
+                          (read_only
+                               ? SQLITE_OPEN_READONLY
+                               : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                               SQLITE_OPEN_NOMUTEX,
                           NULL);
     if (src != SQLITE_OK) {

@@ -299,8 +299,8 @@ struct gw_subscription {
     char criteria[128];
     char status[16]; /* "active", or "error" after failed notifications */
     int64_t created_ms;
-    int failures;     /* failed notifications in a row */
-    char error[200];  /* why it is in error ("" when active) */
+    int failures;    /* failed notifications in a row */
+    char error[200]; /* why it is in error ("" when active) */
 };
 gw_rc gw_store_sub_put(struct gw_store *st, const struct gw_subscription *sub)
     GW_WARN_UNUSED;
@@ -331,18 +331,17 @@ gw_rc gw_store_sub_note(struct gw_store *st, const char *id, int ok,
  * With `probe` set, the pending item due first is taken even if it is not
  * due yet (a probe of a peer that is down). *out is NULL when there is
  * nothing to take. Free with gw_outbox_item_free. */
-gw_rc gw_outbox_claim(struct gw_store *st, const char *peer,
-                      const char *owner, int64_t lease_ms, int probe,
+gw_rc gw_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
+                      int64_t lease_ms, int probe,
                       struct gw_outbox_item **out) GW_WARN_UNUSED;
 void gw_outbox_item_free(struct gw_outbox_item *item);
 /* Records a delivery outcome of an item `owner` holds: done, retry at
  * next_ms, or dead. GW_ENOTFOUND when owner no longer holds it (its lease
  * expired and another worker took it over). */
-gw_rc gw_outbox_done(struct gw_store *st, long long id, const char *owner)
-    GW_WARN_UNUSED;
+gw_rc gw_outbox_done(struct gw_store *st, long long id,
+                     const char *owner) GW_WARN_UNUSED;
 gw_rc gw_outbox_fail(struct gw_store *st, long long id, const char *owner,
-                     int dead, int64_t next_ms, const char *why)
-    GW_WARN_UNUSED;
+                     int dead, int64_t next_ms, const char *why) GW_WARN_UNUSED;
 /* A probe that did not get through, tried before the item was due: back
  * to pending as it was (the attempt is not counted, the backoff stays),
  * with why as its last error. */
@@ -350,8 +349,8 @@ gw_rc gw_outbox_release(struct gw_store *st, long long id, const char *owner,
                         const char *why) GW_WARN_UNUSED;
 /* The peer answers again: every pending item of peer is due now. *n gets
  * how many were moved forward. */
-gw_rc gw_outbox_due_now(struct gw_store *st, const char *peer, long long *n)
-    GW_WARN_UNUSED;
+gw_rc gw_outbox_due_now(struct gw_store *st, const char *peer,
+                        long long *n) GW_WARN_UNUSED;
 /* Operators: put a dead or pending item back for delivery now. */
 gw_rc gw_outbox_retry(struct gw_store *st, long long id) GW_WARN_UNUSED;
 /* Waits until new outbox work may exist (a commit with outbox items, a
@@ -385,7 +384,7 @@ struct gw_outbox_info {
     size_t payload_len;
     char claimed_by[96]; /* in flight: the worker holding the lease */
     int64_t claimed_until;
-    char target[40];     /* notification: the subscription id */
+    char target[40]; /* notification: the subscription id */
 };
 /* Lists items (state NULL: all), newest first, at most limit. */
 gw_rc gw_outbox_list(struct gw_store *st, const char *state, int limit,

@@ -241,7 +241,8 @@ gw_store_sub_list(struct gw_store *st, const char *id, const char *gln,
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(
         c, "SELECT id, gln, endpoint, criteria, status, created_ms, failures,"
-           " error FROM subscriptions WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR "
+           " error FROM subscriptions WHERE (?1 IS NULL OR id = ?1) AND (?2 IS "
+           "NULL OR "
            "gln = ?2) ORDER BY created_ms, id LIMIT 100");
     struct gw_subscription *out = NULL;
     size_t len = 0;

@@ -487,7 +487,6 @@ apply_case(struct conn *c, const struct gw_store_write *w,
     return GW_OK;
 }
 
-
 /* One outbox row; target names the subscription of a notification. */
 static gw_rc
 enqueue_one(struct conn *c, const struct gw_store_outbox_new *o,

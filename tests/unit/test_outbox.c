@@ -92,8 +92,8 @@ wait_count(struct gw_store *st, int idx, long long want)
 static struct gw_outbox_worker *
 start(struct gw_store *st, struct gw_peer *peer, int max_attempts, int conc)
 {
-    struct gw_outbox_worker_opts o = {max_attempts, 1000, 8000, conc, 10,
-                                      0, 0, NULL};
+    struct gw_outbox_worker_opts o = {max_attempts, 1000, 8000, conc,
+                                      10,           0,    0,    NULL};
     struct gw_outbox_worker *w;
 
     assert_int_equal(gw_outbox_worker_start(st, peer, 1, &o, &w), GW_OK);
@@ -301,11 +301,10 @@ test_outbox_reopen_leaves_inflight_to_its_lease(void **state)
         gw_outbox_item_free(again);
     }
     /* The old holder, were it alive, records nothing any more. */
-    assert_int_equal(gw_outbox_done(f->st, item->id, "host:1:a"),
-                     GW_ENOTFOUND);
-    assert_int_equal(gw_outbox_fail(f->st, item->id, "host:1:a", 0,
-                                    gw_clock_now_ms(), "x"),
-                     GW_ENOTFOUND);
+    assert_int_equal(gw_outbox_done(f->st, item->id, "host:1:a"), GW_ENOTFOUND);
+    assert_int_equal(
+        gw_outbox_fail(f->st, item->id, "host:1:a", 0, gw_clock_now_ms(), "x"),
+        GW_ENOTFOUND);
     assert_int_equal(gw_outbox_done(f->st, item->id, "host:2:b"), GW_OK);
     assert_int_equal(gw_outbox_counts(f->st, c), GW_OK);
     assert_int_equal(c[2], 1);
@@ -385,8 +384,7 @@ test_outbox_peer_down_is_probed_then_released_at_once(void **state)
     struct fixture *f = *state;
     struct transport t = {0};
     struct gw_peer peer = {"lv", send_fn, &t, NULL};
-    struct gw_outbox_worker_opts o = {1000, 1000, 600000, 3, 10,
-                                      0, 2000, NULL};
+    struct gw_outbox_worker_opts o = {1000, 1000, 600000, 3, 10, 0, 2000, NULL};
     struct gw_outbox_worker *w;
     struct gw_outbox_info *items;
     long long c[4];
@@ -458,8 +456,8 @@ notify(struct gw_store *st, const char *msgid, const char *gln)
     struct gw_store_write w;
     struct gw_store_result r;
     const char *p = "{\"gln\":\"x\",\"event\":\"decision\"}";
-    struct gw_store_outbox_new o = {msgid, "pharmacy", "notify", p, strlen(p),
-                                    gln};
+    struct gw_store_outbox_new o = {msgid, "pharmacy", "notify",
+                                    p,     strlen(p),  gln};
 
     memset(&w, 0, sizeof(w));
     w.op = GW_STORE_OP_NONE;
@@ -512,8 +510,7 @@ test_outbox_failing_subscription_goes_to_error_alone(void **state)
     /* Two transient failures of three allowed: still active. */
     for (int i = 0; i < 2; i++) {
         assert_int_equal(gw_store_sub_note(f->st, "sub-bad", 0, 0, 3,
-                                           "peer answered HTTP 503",
-                                           &in_error),
+                                           "peer answered HTTP 503", &in_error),
                          GW_OK);
         assert_int_equal(in_error, 0);
     }
@@ -530,8 +527,7 @@ test_outbox_failing_subscription_goes_to_error_alone(void **state)
                                        "peer answered HTTP 401", &in_error),
                      GW_OK);
     assert_int_equal(in_error, 1);
-    assert_int_equal(gw_store_sub_list(f->st, NULL, "7350000000016", &subs,
-                                       &n),
+    assert_int_equal(gw_store_sub_list(f->st, NULL, "7350000000016", &subs, &n),
                      GW_OK);
     assert_int_equal(n, 2);
     for (size_t i = 0; i < n; i++) {
