@@ -74,7 +74,7 @@ wait_sql() {   # SQL WANT WHAT [tries of 0.05 s]
 dups() { grep -c 'duplicate=1' "$1" || true; }
 
 start_hsa
-start_lv --fail slow --slow-ms 1000 --then ""
+start_lv --fail slow --slow-ms 1500 --then ""
 start_hook "$HOOK1_PORT" "$dir/hook1.log"
 start_hook "$HOOK2_PORT" "$dir/hook2.log" --fail unauthorized
 start_gateway
@@ -98,9 +98,9 @@ touch "$dir/stop-loop"; wait "$LOOP_PID" 2>/dev/null || true
 [ "$(grep -c 'sim_lv_application .*duplicate=0' "$dir/lv.log")" -eq 4 ] \
     || fail "LV registered $(grep -c 'duplicate=0' "$dir/lv.log") applications, wanted 4"
 [ "$(dups "$dir/lv.log")" -eq 0 ] || fail "LV got $(dups "$dir/lv.log") duplicates: $(grep duplicate=1 "$dir/lv.log" | head -3)"
+# How often the loop caught one in flight depends on the machine: printed.
 lists=$(grep -c . "$dir/inflight-seen" || true)
 echo "outbox list --state inflight showed $lists in-flight rows during delivery"
-[ "$lists" -gt 0 ] || fail "an item in flight was never listed as inflight"
 [ "$(grep -c 'accepted=1' "$dir/hook1.log")" -eq 4 ] || fail "hook1: $(grep -c 'accepted=1' "$dir/hook1.log") notifications, wanted 4"
 [ "$(dups "$dir/hook1.log")" -eq 0 ] || fail "hook1 got duplicates"
 # The 401 endpoint refused: its Subscription is in error, every item of it
@@ -132,9 +132,12 @@ grep -q "in use by another klasgw serve (pid $GW_PID" "$dir/gw2.log" \
 # --- 4: SIGKILL mid-delivery, restart, delivered after the lease ---------
 ref=$(new_case kill)
 wait_sql "SELECT count(*) FROM outbox WHERE peer='lv' AND state='inflight'" 1 "the item in flight"
-k outbox list --state inflight | grep -q " inflight  lv " || fail "outbox list does not show it in flight"
 kill -9 "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
 id=$(q "SELECT id FROM outbox WHERE peer='lv' AND state='inflight'")
+[ -n "$id" ] || fail "the item was not in flight when serve was killed"
+# Listed as in flight (old klasgw: every open made it pending again).
+k outbox list --state inflight | grep -q "^$id *inflight  lv " || fail "outbox list does not show it in flight"
+[ "$(q "SELECT state FROM outbox WHERE id=$id")" = inflight ] || fail "listing changed the item"
 k outbox show "$id" | grep -q '^claimed by: ' || fail "outbox show names no holder"
 start_gateway
 t0=$(now_ms)
@@ -160,4 +163,5 @@ echo "LV back: all 4 waiting items delivered $(( $(now_ms) - t0 )) ms after it a
 grep -q 'event=peer_up peer=lv' "$dir/gw.log" || fail "the peer never came up"
 [ "$(q "SELECT count(*) FROM outbox WHERE state='dead' AND peer='lv'")" -eq 0 ] || fail "dead letters for LV"
 ! grep -q '201006301111\|Testsson' "$dir/gw.log" "$dir"/hook*.log || fail "personal data logged"
+! grep -qE 'Sanitizer|runtime error:' "$dir"/*.log || fail "a sanitizer spoke: $(grep -hE -m3 'Sanitizer|runtime error:' "$dir"/*.log)"
 echo "ok: outbox operations"
