@@ -92,6 +92,9 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
     note.payload = body;
     note.payload_len = strlen(body);
     if (item->target[0] != '\0') {
+        /* Only ever to a subscription of the GLN the event names. */
+        if (n == 1 && strcmp(subs[0].gln, gln) != 0)
+            n = 0;
         worst = send_one(p, subs, n, item->target, &note, why, why_size);
         free(subs);
         return worst;
