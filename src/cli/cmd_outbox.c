@@ -1,6 +1,10 @@
 /*
  * cmd_outbox.c - `klasgw outbox list|show|retry|dead`: what is waiting to
  * leave the gateway, and putting dead letters back.
+ *
+ * Safe while a gateway delivers: list, show and dead open the store
+ * read-only; retry only touches a dead or pending item, never one in
+ * flight (that belongs to the worker holding its lease).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -87,7 +91,9 @@ gw_cmd_outbox(struct gw_cli *cli, int argc, char **argv)
         fprintf(stderr, "klasgw outbox: unknown subcommand '%s'\n", sub);
         return GW_EXIT_USAGE;
     }
-    if (gw_cli_open_store(cli, 0, &st) != GW_OK)
+    if ((strcmp(sub, "retry") == 0
+             ? gw_cli_open_store(cli, 0, &st)
+             : gw_cli_open_store_read_only(cli, &st)) != GW_OK)
         return GW_EXIT_FAIL;
     if (strcmp(sub, "show") == 0) {
         struct gw_outbox_info i;
@@ -106,6 +112,13 @@ gw_cmd_outbox(struct gw_cli *cli, int argc, char **argv)
                    i.id, i.message_id, i.peer, i.kind,
                    i.refnr[0] ? i.refnr : "-", i.state, i.attempts, t[0], t[1],
                    t[2], i.last_error[0] ? i.last_error : "-", i.payload_len);
+            if (i.target[0])
+                printf("subscription: %s\n", i.target);
+            if (strcmp(i.state, "inflight") == 0) {
+                gw_clock_format(i.claimed_until, t[0], sizeof(t[0]));
+                printf("claimed by: %s\nlease until: %s\n",
+                       i.claimed_by[0] ? i.claimed_by : "-", t[0]);
+            }
             status = GW_EXIT_OK;
         }
     } else if (strcmp(sub, "retry") == 0) {

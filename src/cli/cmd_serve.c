@@ -12,12 +12,21 @@
  * mask. Start order: configuration, store (migrations, writer), outbox
  * worker, scheduler. Stop order is the reverse, so work in flight finishes
  * and commits before the store closes.
+ *
+ * One serve per store: before the store opens, serve takes an exclusive
+ * fcntl lock on "<store.path>.lock" (holding its PID) for its lifetime; a
+ * second serve on the same SQLite file refuses to start, naming the PID.
+ * The kernel drops the lock when the process ends, even by SIGKILL.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/log.h"
@@ -57,6 +66,88 @@ register_pharmacies(const struct gw_config *cfg, struct gw_store *st)
         }
         free(found);
     }
+}
+
+/* Takes the store's serve lock; *fd_out stays open for the process's
+ * life. Prints why on failure. */
+static gw_rc
+lock_store(const char *store_path, int *fd_out)
+{
+    char path[1100], pid[32];
+    struct flock fl;
+    int fd, n;
+
+    *fd_out = -1;
+    if (strcmp(store_path, ":memory:") == 0)
+        return GW_OK;
+    snprintf(path, sizeof(path), "%s.lock", store_path);
+    {
+        /* The store's folder may not exist yet (serve creates it). */
+        char dir[1100], *slash;
+        snprintf(dir, sizeof(dir), "%s", store_path);
+        slash = strrchr(dir, '/');
+        if (slash != NULL && slash != dir) {
+            *slash = '\0';
+            if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+                fprintf(stderr, "klasgw serve: cannot create folder %s: %s\n",
+                        dir, strerror(errno));
+                return GW_ESTORE;
+            }
+        }
+    }
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        fprintf(stderr, "klasgw serve: cannot open %s: %s\n", path,
+                strerror(errno));
+        return GW_ESTORE;
+    }
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        int e = errno;
+        memset(&fl, 0, sizeof(fl));
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        if ((e == EAGAIN || e == EACCES) && fcntl(fd, F_GETLK, &fl) == 0 &&
+            fl.l_type != F_UNLCK)
+            fprintf(stderr,
+                    "klasgw serve: the store %s is in use by another klasgw "
+                    "serve (pid %ld, lock %s); one gateway per SQLite "
+                    "database: stop that one first\n",
+                    store_path, (long)fl.l_pid, path);
+        else
+            fprintf(stderr, "klasgw serve: cannot lock %s: %s\n", path,
+                    strerror(e));
+        gw_log_err("event=store_locked path=%s holder_pid=%ld",
+                   gw_log_quote(store_path), (long)fl.l_pid);
+        close(fd);
+        return GW_EBUSY;
+    }
+    n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || write(fd, pid, (size_t)n) != n)
+        gw_log_warn("event=lock_pid_not_written path=%s", gw_log_quote(path));
+    *fd_out = fd;
+    return GW_OK;
+}
+
+/* A claim's lease for a peer with this timeout: outbox.lease_s, but never
+ * less than twice the timeout, so a delivery still running has always
+ * ended (given up) before its lease lapses and another worker could take
+ * the item. */
+static int64_t
+lease_for(const struct gw_config *cfg, long timeout_ms)
+{
+    int64_t lease = (int64_t)cfg->outbox_lease_s * 1000;
+
+    if (lease < 2 * (int64_t)timeout_ms) {
+        gw_log_info("event=lease_raised lease_s=%ld lease_ms=%lld "
+                    "peer_timeout_ms=%ld",
+                    cfg->outbox_lease_s, (long long)(2 * (int64_t)timeout_ms),
+                    timeout_ms);
+        lease = 2 * (int64_t)timeout_ms;
+    }
+    return lease;
 }
 
 static gw_rc
@@ -136,7 +227,9 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_net_policy webhooks;
     int keyed = 0;
     struct gw_peer peers[4];
+    struct gw_outbox_peer_opts peer_opts[4];
     size_t npeers = 0;
+    int lock_fd = -1;
     struct gw_http_opts ho;
     char path[1024];
     struct gw_err err;
@@ -186,6 +279,8 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         gw_log_warn("event=plain_http detail=\"TLS is off: for demos and "
                     "tests only\"");
 
+    if (lock_store(cfg->store_path, &lock_fd) != GW_OK)
+        goto out;
     so.readers = (int)cfg->server_threads;
     so.batch_max = (int)cfg->store_batch_max;
     so.busy_timeout_ms = (int)cfg->store_busy_timeout_ms;
@@ -222,18 +317,30 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
                       gw_log_quote(err.detail));
         goto out;
     }
-    if (lv != NULL)
+    memset(peer_opts, 0, sizeof(peer_opts));
+    if (lv != NULL) {
+        /* One endpoint: when it is down, probe it. */
+        peer_opts[npeers].lease_ms = lease_for(cfg, cfg->lv_timeout_ms);
+        peer_opts[npeers].probe = 1;
         gw_lv_peer(lv, &peers[npeers++]);
-    else
+    } else
         gw_log_warn("event=lv_off detail=\"lv.url is empty: items for LV "
                     "wait in the outbox\"");
     wo.max_attempts = (int)cfg->outbox_max_attempts;
     wo.backoff_base_ms = cfg->outbox_backoff_base_ms;
     wo.backoff_cap_ms = cfg->outbox_backoff_cap_ms;
     wo.per_peer_concurrency = (int)cfg->outbox_per_peer_concurrency;
+    wo.lease_ms = (int64_t)cfg->outbox_lease_s * 1000;
+    wo.probe_interval_ms = cfg->outbox_probe_interval_ms;
+    wo.peer_opts = peer_opts;
     pharmacy_ctx.store = st;
     pharmacy_ctx.timeout_ms = 10000;
     pharmacy_ctx.policy = &webhooks;
+    pharmacy_ctx.max_failures = (int)cfg->outbox_subscription_max_failures;
+    /* Many endpoints, each with its own items and Subscription status: no
+     * peer-wide probing (one endpoint down must not stop the others). */
+    peer_opts[npeers].lease_ms = lease_for(cfg, pharmacy_ctx.timeout_ms);
+    peer_opts[npeers].probe = 0;
     gw_pharmacy_peer_init(&peers[npeers++], &pharmacy_ctx);
     register_pharmacies(cfg, st);
     rc = gw_outbox_worker_start(st, peers, npeers, &wo, &worker);
@@ -356,6 +463,8 @@ out:
     gw_store_close(st);
     gw_net_policy_release(&webhooks);
     gw_audit_key_clear();
+    if (lock_fd >= 0)
+        close(lock_fd);
     if (status == GW_EXIT_OK)
         gw_log_info("event=stopped");
     return status;

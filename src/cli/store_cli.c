@@ -7,8 +7,9 @@
 
 #include "core/log.h"
 
-gw_rc
-gw_cli_open_store(struct gw_cli *cli, int with_writer, struct gw_store **out)
+static gw_rc
+open_store(struct gw_cli *cli, int with_writer, int read_only,
+           struct gw_store **out)
 {
     struct gw_store_opts o = {0};
     struct gw_err err;
@@ -36,10 +37,23 @@ gw_cli_open_store(struct gw_cli *cli, int with_writer, struct gw_store **out)
     o.batch_max = (int)cli->cfg.store_batch_max;
     o.busy_timeout_ms = (int)cli->cfg.store_busy_timeout_ms;
     o.start_writer = with_writer;
+    o.read_only = read_only;
     gw_err_clear(&err);
     rc = gw_store_open(cli->cfg.store_path, &o, out, &err);
     if (rc != GW_OK)
         fprintf(stderr, "klasgw: store %s: %s\n", cli->cfg.store_path,
                 err.detail[0] ? err.detail : gw_rc_message(rc));
     return rc;
+}
+
+gw_rc
+gw_cli_open_store(struct gw_cli *cli, int with_writer, struct gw_store **out)
+{
+    return open_store(cli, with_writer, 0, out);
+}
+
+gw_rc
+gw_cli_open_store_read_only(struct gw_cli *cli, struct gw_store **out)
+{
+    return open_store(cli, 0, 1, out);
 }

@@ -12,5 +12,9 @@
 /* Loads the configuration and opens store.path. Prints why on failure. */
 gw_rc gw_cli_open_store(struct gw_cli *cli, int with_writer,
                         struct gw_store **out) GW_WARN_UNUSED;
+/* The same for a command that only looks: SQLite refuses every write, and
+ * nothing is migrated or reset (a gateway may be delivering right now). */
+gw_rc gw_cli_open_store_read_only(struct gw_cli *cli,
+                                  struct gw_store **out) GW_WARN_UNUSED;
 
 #endif

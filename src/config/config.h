@@ -69,6 +69,15 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "longest retry delay")                                                  \
     XX(outbox, per_peer_concurrency, INT, outbox_per_peer_concurrency, "4",    \
        "deliveries in flight at once to one peer")                             \
+    XX(outbox, lease_s, INT, outbox_lease_s, "60",                             \
+       "a claimed delivery is another worker's to take over only after this "  \
+       "lease (raised to twice the peer's timeout)")                           \
+    XX(outbox, probe_interval_ms, INT, outbox_probe_interval_ms, "2000",       \
+       "while a peer is down, one item is tried this often; when it gets "     \
+       "through, everything waiting for the peer is due at once")              \
+    XX(outbox, subscription_max_failures, INT,                                 \
+       outbox_subscription_max_failures, "5",                                  \
+       "failed notifications in a row that put a Subscription in error")       \
     XX(retention, motivation_months, INT, retention_motivation_months, "12",   \
        "a motivation without application is purged this long after creation") \
     XX(retention, decided_months, INT, retention_decided_months, "36",         \

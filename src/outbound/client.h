@@ -24,6 +24,8 @@ struct gw_outbox_item {
     char *payload; /* owned by the worker */
     size_t payload_len;
     int attempts; /* failed attempts before this one */
+    char target[40];           /* the subscription a notification is for */
+    long long next_attempt_ms; /* when it was due (a probe may be early) */
 };
 
 enum gw_delivery {

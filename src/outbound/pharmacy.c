@@ -1,5 +1,11 @@
 /*
  * pharmacy.c - rest-hook notifications to pharmacies (see pharmacy.h).
+ *
+ * An item names one subscription (target): it goes to that endpoint only,
+ * and its outcome is noted on the subscription (gw_store_sub_note), which
+ * goes into status "error" after a refusal (4xx) or too many failures in
+ * a row. Items written before targets existed (no target) still go to
+ * every active subscription of the GLN.
  */
 #include "outbound/pharmacy.h"
 
@@ -9,6 +15,51 @@
 
 #include "core/log.h"
 #include "outbound/http_client.h"
+
+/* The notification to the one subscription `target` among subs. */
+static enum gw_delivery
+send_one(struct gw_pharmacy_peer *p, const struct gw_subscription *subs,
+         size_t n, const char *target, const struct gw_outbox_item *note,
+         char *why, size_t why_size)
+{
+    const struct gw_subscription *sub = NULL;
+    enum gw_delivery d;
+    int in_error = 0;
+    gw_rc rc;
+
+    for (size_t i = 0; i < n && sub == NULL; i++)
+        if (strcmp(subs[i].id, target) == 0)
+            sub = &subs[i];
+    if (sub == NULL) {
+        /* Deleted by the pharmacy: nobody to tell any more. */
+        gw_log_info("event=notify_subscription_gone subscription=%s item=%lld",
+                    target, note->id);
+        return GW_DELIVERED;
+    }
+    if (strcmp(sub->status, "active") != 0) {
+        snprintf(why, why_size, "subscription %s is in status %s", sub->id,
+                 sub->status);
+        return GW_DELIVERY_FAILED;
+    }
+    {
+        struct gw_http_peer hp = {sub->endpoint, "application/fhir+json",
+                                  p->timeout_ms};
+        d = gw_http_peer_send(&hp, note, why, why_size);
+    }
+    rc = gw_store_sub_note(p->store, sub->id, d == GW_DELIVERED,
+                           d == GW_DELIVERY_FAILED, p->max_failures, why,
+                           &in_error);
+    if (rc != GW_OK && rc != GW_ENOTFOUND)
+        gw_log_err_rc(rc, "event=subscription_note_failed subscription=%s",
+                      sub->id);
+    if (in_error) {
+        gw_log_warn("event=subscription_error subscription=%s gln=%s why=%s",
+                    sub->id, sub->gln, gw_log_quote(why));
+        /* It gets nothing more: this item is a dead letter too. */
+        d = GW_DELIVERY_FAILED;
+    }
+    return d;
+}
 
 static enum gw_delivery
 send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
@@ -26,7 +77,8 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
         snprintf(why, why_size, "unreadable notification item");
         return GW_DELIVERY_FAILED;
     }
-    if (gw_store_sub_list(p->store, NULL, gln, &subs, &n) != GW_OK) {
+    if (gw_store_sub_list(p->store, item->target[0] ? item->target : NULL,
+                          item->target[0] ? NULL : gln, &subs, &n) != GW_OK) {
         snprintf(why, why_size, "cannot read subscriptions");
         return GW_DELIVERY_RETRY;
     }
@@ -39,6 +91,14 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
     note = *item;
     note.payload = body;
     note.payload_len = strlen(body);
+    if (item->target[0] != '\0') {
+        /* Only ever to a subscription of the GLN the event names. */
+        if (n == 1 && strcmp(subs[0].gln, gln) != 0)
+            n = 0;
+        worst = send_one(p, subs, n, item->target, &note, why, why_size);
+        free(subs);
+        return worst;
+    }
     for (size_t i = 0; i < n; i++) {
         static const struct gw_net_policy strict;
         struct gw_http_peer hp = {subs[i].endpoint, "application/fhir+json",

@@ -4,10 +4,13 @@
  *
  * An outbox item of this peer names a GLN and an event; the notification
  * carries ids only - the event code and a reference to the case's Task -
- * never patient data: the pharmacy reads the (redacted) case itself. It
- * goes to every active Subscription of that GLN, with the item's stable
- * message id in X-Message-Id so a receiver can drop a resend. A pharmacy
- * without a Subscription polls instead; its item is done.
+ * never patient data: the pharmacy reads the (redacted) case itself. The
+ * writer made one item per active Subscription of that GLN; each goes to
+ * its endpoint with the item's stable message id in X-Message-Id so a
+ * receiver can drop a resend. A Subscription that refuses (4xx) or fails
+ * outbox.subscription_max_failures times in a row is set to status
+ * "error" and its waiting items become dead letters. A pharmacy without a
+ * Subscription polls instead.
  */
 #ifndef GW_OUTBOUND_PHARMACY_H
 #define GW_OUTBOUND_PHARMACY_H
@@ -22,6 +25,7 @@ struct gw_pharmacy_peer {
     /* Where endpoints may point (webhooks.*); borrowed. NULL refuses every
      * non-public address and plain http. */
     const struct gw_net_policy *policy;
+    int max_failures; /* failures in a row that put a subscription in error */
 };
 
 /* Fills peer (name "pharmacy") to deliver through ctx (borrowed). */

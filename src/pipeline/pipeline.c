@@ -702,7 +702,7 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
                      "{\"gln\":\"%s\",\"event\":\"%s\"}", gln, f.event);
             ob[nob] = (struct gw_store_outbox_new){
                 obid[nob], "pharmacy", "notify", obpayload[nob],
-                strlen(obpayload[nob])};
+                strlen(obpayload[nob]), gln};
             nob++;
         }
         if (lvkind != NULL) {
@@ -712,7 +712,7 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
                 goto out;
             }
             ob[nob] = (struct gw_store_outbox_new){obid[nob], "lv", lvkind, xml,
-                                                   xml_len};
+                                                   xml_len, NULL};
             nob++;
         }
     }
@@ -1208,6 +1208,8 @@ sub_doc(const struct gw_subscription *s, struct gw_fhir_doc **out)
                                    "the pharmacy\"/>");
     if (rc == GW_OK)
         rc = gw_pl_xml_value(&b, "criteria", s->criteria);
+    if (rc == GW_OK && s->error[0] != '\0') /* why it is in error */
+        rc = gw_pl_xml_value(&b, "error", s->error);
     if (rc == GW_OK)
         rc = gw_buf_append_str(&b, "<channel><type value=\"rest-hook\"/>");
     if (rc == GW_OK)

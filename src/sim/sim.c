@@ -42,7 +42,8 @@ enum sim_fail {
     FAIL_SLOW,
     FAIL_FAULT,
     FAIL_FAULT200,
-    FAIL_DROP
+    FAIL_DROP,
+    FAIL_UNAUTHORIZED /* pharmacy webhook: 401, a refusal */
 };
 
 #define SIM_MAX_PEOPLE 64
@@ -904,6 +905,9 @@ webhook_one(void *arg)
     if (f == FAIL_FAULT || f == FAIL_FAULT200)
         reply = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
                 "Connection: close\r\n\r\n";
+    if (f == FAIL_UNAUTHORIZED)
+        reply = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n";
     {
         const char *mid = find_ci(buf, "\r\nX-Message-Id:");
         char id[96] = "-";
@@ -913,10 +917,14 @@ webhook_one(void *arg)
                 mid++;
             snprintf(id, sizeof(id), "%.*s", (int)strcspn(mid, "\r\n"), mid);
         }
-        /* Notifications carry ids only (no patient data); log them. */
+        /* Notifications carry ids only (no patient data); log them, and
+         * whether this message id was accepted before (a duplicate). A
+         * refused one is not accepted. */
+        int ok = f == FAIL_NONE || f == FAIL_SLOW;
+        int dup = ok ? seen_before(id) : 0;
         gw_log_info("event=sim_pharmacy_notification message_id=%s bytes=%zu "
-                    "body=%s",
-                    gw_log_quote(id), body ? strlen(body + 4) : 0,
+                    "duplicate=%d accepted=%d body=%s",
+                    gw_log_quote(id), body ? strlen(body + 4) : 0, dup, ok,
                     gw_log_quote(body ? body + 4 : ""));
     }
     if (send(fd, reply, strlen(reply), MSG_NOSIGNAL) < 0)
@@ -986,8 +994,8 @@ usage(void)
     fprintf(stderr,
             "usage: klasgw [-c FILE] sim hsa|lv|pharmacy [--port N] "
             "[--fixture FILE]\n"
-            "         [--fail down|slow|fault|fault200|drop] [--fail-count N]"
-            " [--slow-ms MS]\n"
+            "         [--fail down|slow|fault|fault200|drop|unauthorized]"
+            " [--fail-count N] [--slow-ms MS]\n"
             "         [--gateway URL] [--client MATCH] "
             "[--then registered[,supplement|,Bev|,Avs|,Avi]]\n"
             "       klasgw [-c FILE] sim lv --call registered|supplement|"
@@ -1060,6 +1068,8 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
                 sim.fail = FAIL_FAULT200;
             else if (strcmp(v, "drop") == 0)
                 sim.fail = FAIL_DROP;
+            else if (strcmp(v, "unauthorized") == 0)
+                sim.fail = FAIL_UNAUTHORIZED;
             else
                 return usage();
         } else

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "store/store_int.h"
@@ -121,6 +122,18 @@ static const char *const migrations[] = {
     "  last_active_ms INTEGER);"
     "CREATE INDEX cases_patient ON cases(patient_id)"
     "  WHERE patient_id IS NOT NULL;",
+    /* 3: leases on claimed outbox items (who holds one, until when), the
+     * subscription a notification item is for, and a subscription's
+     * failures in a row. An item left in flight by an older klasgw has no
+     * lease: it counts as expired. */
+    "ALTER TABLE outbox ADD COLUMN claimed_by TEXT;"
+    "ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;"
+    "ALTER TABLE outbox ADD COLUMN target TEXT;"
+    "CREATE INDEX outbox_target ON outbox(target, state)"
+    "  WHERE target IS NOT NULL;"
+    "ALTER TABLE subscriptions ADD COLUMN failures INTEGER NOT NULL"
+    "  DEFAULT 0;"
+    "ALTER TABLE subscriptions ADD COLUMN error TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -220,12 +233,21 @@ gw_rc
 gw_store_conn_open(const char *path, int busy_ms, struct conn *c,
                    struct gw_err *err)
 {
+    return gw_store_conn_open_mode(path, busy_ms, 0, c, err);
+}
+
+gw_rc
+gw_store_conn_open_mode(const char *path, int busy_ms, int read_only,
+                        struct conn *c, struct gw_err *err)
+{
     char pragmas[256];
     int src;
 
     memset(c, 0, sizeof(*c));
     src = sqlite3_open_v2(path, &c->db,
-                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                          (read_only
+                               ? SQLITE_OPEN_READONLY
+                               : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                               SQLITE_OPEN_NOMUTEX,
                           NULL);
     if (src != SQLITE_OK) {
@@ -236,6 +258,17 @@ gw_store_conn_open(const char *path, int busy_ms, struct conn *c,
         return GW_ESTORE;
     }
     sqlite3_busy_timeout(c->db, busy_ms);
+    if (read_only) {
+        /* Looking must not change anything: no journal mode switch, no
+         * checkpoint, and SQLite itself refuses every write. */
+        if (gw_store_exec(c, "PRAGMA query_only=1; PRAGMA foreign_keys=ON;") !=
+            GW_OK) {
+            gw_err_set(err, GW_ESTORE, NULL, "cannot read %s", path);
+            gw_store_conn_close(c);
+            return GW_ESTORE;
+        }
+        return GW_OK;
+    }
     /* Throughput is bound by bytes written per commit: each request
      * dirties a few random index pages (referensnummer, message ids), so
      * smaller pages mean less to write. 2 KiB measured as fast as 1 KiB
@@ -329,10 +362,15 @@ gw_store_open(const char *path, const struct gw_store_opts *opts,
 {
     struct gw_store *st;
     int nreaders = opts && opts->readers > 0 ? opts->readers : 8;
+    int ro = opts != NULL && opts->read_only;
     gw_rc rc;
 
     *out = NULL;
-    if (strcmp(path, ":memory:") != 0 &&
+    if (ro && access(path, F_OK) != 0)
+        return gw_err_set(err, GW_ESTORE, NULL,
+                          "no database at %s (serve or migrate creates it)",
+                          path);
+    if (!ro && strcmp(path, ":memory:") != 0 &&
         (rc = make_parent_dir(path, err)) != GW_OK)
         return rc;
     st = calloc(1, sizeof(*st));
@@ -352,14 +390,20 @@ gw_store_open(const char *path, const struct gw_store_opts *opts,
     pthread_mutex_init(&st->obmu, NULL);
     pthread_cond_init(&st->outbox_cv, NULL);
 
-    rc = gw_store_conn_open(path, st->busy_ms, &st->w, err);
-    if (rc == GW_OK)
+    st->read_only = ro;
+    rc = gw_store_conn_open_mode(path, st->busy_ms, ro, &st->w, err);
+    if (rc == GW_OK && !ro)
         rc = migrate(&st->w, err);
+    if (rc == GW_OK && ro && user_version(&st->w) != NMIGRATIONS)
+        rc = gw_err_set(err, GW_ESTORE, NULL,
+                        "database schema %d, this klasgw reads %d: run "
+                        "klasgw migrate (or serve) first",
+                        user_version(&st->w), NMIGRATIONS);
     if (rc == GW_OK)
-        rc = gw_store_conn_open(path, st->busy_ms, &st->m, err);
+        rc = gw_store_conn_open_mode(path, st->busy_ms, ro, &st->m, err);
     if (rc == GW_OK)
-        rc = gw_store_conn_open(path, st->busy_ms, &st->ob, err);
-    if (rc == GW_OK)
+        rc = gw_store_conn_open_mode(path, st->busy_ms, ro, &st->ob, err);
+    if (rc == GW_OK && !ro)
         rc = gw_store_exec(&st->ob, "PRAGMA synchronous=NORMAL");
     if (rc == GW_OK) {
         st->readers = calloc((size_t)nreaders, sizeof(*st->readers));
@@ -368,18 +412,18 @@ gw_store_open(const char *path, const struct gw_store_opts *opts,
             rc = GW_ENOMEM;
     }
     for (int i = 0; rc == GW_OK && i < nreaders; i++) {
-        rc = gw_store_conn_open(path, st->busy_ms, &st->readers[i], err);
+        rc = gw_store_conn_open_mode(path, st->busy_ms, ro, &st->readers[i],
+                                     err);
         if (rc == GW_OK) {
             st->free_idx[st->nfree++] = i;
             st->nreaders++;
         }
     }
-    /* Deliveries in flight when the last process died are pending again:
-     * at least once, and the receivers deduplicate by message id. */
-    if (rc == GW_OK)
-        rc = gw_store_exec(&st->m, "UPDATE outbox SET state = 'pending' "
-                                   "WHERE state = 'inflight'");
-    if (rc == GW_OK && (opts == NULL || opts->start_writer)) {
+    /* Opening changes no outbox item: an item in flight belongs to the
+     * worker holding its lease (maybe in another process, still
+     * delivering); after a crash the lease expires and a worker takes the
+     * item over (outbox.c). */
+    if (rc == GW_OK && !ro && (opts == NULL || opts->start_writer)) {
         if (pthread_create(&st->writer, NULL, gw_store_writer_main, st) != 0)
             rc = gw_err_set(err, GW_ESTORE, NULL, "cannot start the writer");
         else
@@ -389,8 +433,9 @@ gw_store_open(const char *path, const struct gw_store_opts *opts,
         gw_store_close(st);
         return rc;
     }
-    gw_log_info("event=store_open schema_version=%d readers=%d batch_max=%d",
-                NMIGRATIONS, st->nreaders, st->batch_max);
+    gw_log_info("event=store_open schema_version=%d readers=%d batch_max=%d "
+                "read_only=%d",
+                NMIGRATIONS, st->nreaders, st->batch_max, ro);
     *out = st;
     return GW_OK;
 }

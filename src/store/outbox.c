@@ -1,20 +1,28 @@
 /*
- * outbox.c - the delivery side of the outbox, on the maintenance
- * connection.
+ * outbox.c - the delivery side of the outbox, on its own connection.
  *
  *   pending ── gw_outbox_claim ──► inflight ── gw_outbox_done ──► done
- *      ▲                              │
- *      │  gw_outbox_fail(dead=0)      │ gw_outbox_fail(dead=1), or
- *      └──────────────────────────────┤ attempts reached the maximum
- *      ▲                              ▼
- *      └──── gw_outbox_retry ─────── dead
+ *      ▲  ▲                         │  ▲  │
+ *      │  │ gw_outbox_fail(dead=0), │  │  │ gw_outbox_fail(dead=1), or
+ *      │  └─ gw_outbox_release ─────┘  │  │ attempts reached the maximum
+ *      │                               │  ▼
+ *      │     gw_outbox_claim, once the └─ inflight with an expired lease
+ *      │     lease has expired            (its worker died)
+ *      └──── gw_outbox_retry ─────────── dead ◄── gw_store_sub_note
+ *                                          (subscription in error, subs.c)
  *
  * Items are written (pending) by the writer in the transaction of the
- * change that caused them (writer.c). An item in flight when the process
- * died is pending again at the next open (db.c): delivery is at least
- * once, and every item carries a stable message id for the receiver to
- * drop duplicates. Claiming is one UPDATE ... RETURNING, so two workers can
- * never claim the same item.
+ * change that caused them (writer.c). A claim is a lease: claimed_by names
+ * the worker (host:pid:random), claimed_until when it lapses. Only the
+ * holder records the outcome (every UPDATE says claimed_by = owner), and
+ * only a claim may take over an item in flight, after its lease expired:
+ * opening the store, listing the outbox or a second process never puts a
+ * live delivery back. A worker's lease outlasts its peer's timeout (the
+ * worker sees to that), so a live delivery has ended before anyone else
+ * may take the item. Delivery stays at least once (a crash between send
+ * and done repeats it), and every item carries a stable message id for
+ * the receiver to drop duplicates. Claiming is one UPDATE ... RETURNING,
+ * so two workers can never claim the same item.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,30 +32,51 @@
 #include "sched/clock.h"
 #include "store/store_int.h"
 
+/* Due pending items first, then expired leases; the two halves each use
+ * outbox_due. An item left in flight by a klasgw without leases has
+ * claimed_until NULL: expired. */
 static const char SQL_CLAIM[] =
-    "UPDATE outbox SET state = 'inflight', updated_ms = ?2 "
-    "WHERE id = (SELECT id FROM outbox WHERE peer = ?1 AND state = 'pending'"
-    "  AND next_attempt_ms <= ?2 ORDER BY next_attempt_ms, id LIMIT 1) "
+    "UPDATE outbox SET state = 'inflight', claimed_by = ?3,"
+    " claimed_until = ?2 + ?4, updated_ms = ?2 "
+    "WHERE id = (SELECT id FROM ("
+    "  SELECT id, next_attempt_ms AS t FROM outbox WHERE peer = ?1"
+    "   AND state = 'pending' AND (?5 OR next_attempt_ms <= ?2)"
+    "  UNION ALL"
+    "  SELECT id, coalesce(claimed_until, 0) AS t FROM outbox WHERE peer = ?1"
+    "   AND state = 'inflight' AND coalesce(claimed_until, 0) < ?2)"
+    " ORDER BY t, id LIMIT 1) "
     "RETURNING id, message_id, peer, kind, coalesce(refnr, ''), payload, "
-    "attempts";
+    "attempts, coalesce(target, ''), next_attempt_ms";
 static const char SQL_DONE[] =
-    "UPDATE outbox SET state = 'done', updated_ms = ?2, last_error = NULL "
-    "WHERE id = ?1 AND state = 'inflight'";
+    "UPDATE outbox SET state = 'done', updated_ms = ?2, last_error = NULL,"
+    " claimed_by = NULL, claimed_until = NULL "
+    "WHERE id = ?1 AND state = 'inflight' AND claimed_by = ?3";
 static const char SQL_FAIL[] =
     "UPDATE outbox SET state = CASE WHEN ?2 THEN 'dead' ELSE 'pending' END,"
     " attempts = attempts + 1, next_attempt_ms = ?3, last_error = ?4,"
-    " updated_ms = ?5 WHERE id = ?1 AND state = 'inflight'";
+    " updated_ms = ?5, claimed_by = NULL, claimed_until = NULL"
+    " WHERE id = ?1 AND state = 'inflight' AND claimed_by = ?6";
+static const char SQL_RELEASE[] =
+    "UPDATE outbox SET state = 'pending', last_error = ?4, updated_ms = ?5,"
+    " claimed_by = NULL, claimed_until = NULL"
+    " WHERE id = ?1 AND state = 'inflight' AND claimed_by = ?6";
 static const char SQL_RETRY[] =
     "UPDATE outbox SET state = 'pending', next_attempt_ms = ?2,"
     " updated_ms = ?2 WHERE id = ?1 AND state IN ('dead', 'pending')";
+static const char SQL_DUE_NOW[] =
+    "UPDATE outbox SET next_attempt_ms = ?2 WHERE peer = ?1 AND"
+    " state = 'pending' AND next_attempt_ms > ?2";
 static const char SQL_NEXT_DUE[] =
-    "SELECT min(next_attempt_ms) FROM outbox WHERE state = 'pending'";
+    "SELECT min(t) FROM (SELECT min(next_attempt_ms) AS t FROM outbox"
+    " WHERE state = 'pending' UNION ALL SELECT min(coalesce(claimed_until, 0))"
+    " FROM outbox WHERE state = 'inflight')";
 static const char SQL_COUNTS[] =
     "SELECT state, count(*) FROM outbox GROUP BY state";
 static const char SQL_LIST[] =
     "SELECT id, message_id, peer, kind, coalesce(refnr, ''), state, attempts,"
     " next_attempt_ms, created_ms, updated_ms, coalesce(last_error, ''),"
-    " length(payload) FROM outbox WHERE (?1 IS NULL OR state = ?1)"
+    " length(payload), coalesce(claimed_by, ''), coalesce(claimed_until, 0),"
+    " coalesce(target, '') FROM outbox WHERE (?1 IS NULL OR state = ?1)"
     " AND (?2 = 0 OR id = ?2) ORDER BY id DESC LIMIT ?3";
 
 static void
@@ -59,8 +88,8 @@ copy_col(char *dst, size_t size, sqlite3_stmt *s, int i)
 }
 
 gw_rc
-gw_outbox_claim(struct gw_store *st, const char *peer,
-                struct gw_outbox_item **out)
+gw_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
+                int64_t lease_ms, int probe, struct gw_outbox_item **out)
 {
     struct gw_outbox_item *item = NULL;
     sqlite3_stmt *s;
@@ -76,6 +105,9 @@ gw_outbox_claim(struct gw_store *st, const char *peer,
     }
     gw_bind_text(s, 1, peer);
     sqlite3_bind_int64(s, 2, gw_clock_now_ms());
+    gw_bind_text(s, 3, owner);
+    sqlite3_bind_int64(s, 4, lease_ms > 0 ? lease_ms : 60000);
+    sqlite3_bind_int(s, 5, probe != 0);
     src = sqlite3_step(s);
     if (src == SQLITE_ROW) {
         size_t n = (size_t)sqlite3_column_bytes(s, 5);
@@ -93,6 +125,8 @@ gw_outbox_claim(struct gw_store *st, const char *peer,
             item->payload[n] = '\0';
             item->payload_len = n;
             item->attempts = sqlite3_column_int(s, 6);
+            copy_col(item->target, sizeof(item->target), s, 7);
+            item->next_attempt_ms = sqlite3_column_int64(s, 8);
         }
         /* RETURNING rows must be stepped to the end to commit. */
         while ((src = sqlite3_step(s)) == SQLITE_ROW)
@@ -121,8 +155,8 @@ gw_outbox_item_free(struct gw_outbox_item *item)
 }
 
 static gw_rc
-exec_m(struct gw_store *st, const char *sql, long long id, int flag,
-       int64_t t1, const char *text, int64_t t2, const char *what)
+exec_m(struct gw_store *st, const char *sql, long long id, const char *owner,
+       int flag, int64_t t1, const char *text, int64_t t2, const char *what)
 {
     sqlite3_stmt *s;
     gw_rc rc;
@@ -134,13 +168,18 @@ exec_m(struct gw_store *st, const char *sql, long long id, int flag,
         return GW_ESTORE;
     }
     sqlite3_bind_int64(s, 1, id);
-    if (sql == SQL_FAIL) {
-        sqlite3_bind_int(s, 2, flag);
-        sqlite3_bind_int64(s, 3, t1);
+    if (sql == SQL_FAIL || sql == SQL_RELEASE) {
+        if (sql == SQL_FAIL) {
+            sqlite3_bind_int(s, 2, flag);
+            sqlite3_bind_int64(s, 3, t1);
+        }
         gw_bind_text(s, 4, text);
         sqlite3_bind_int64(s, 5, t2);
+        gw_bind_text(s, 6, owner);
     } else {
         sqlite3_bind_int64(s, 2, t1);
+        if (sql == SQL_DONE)
+            gw_bind_text(s, 3, owner);
     }
     rc = gw_store_rc(st->ob.db, sqlite3_step(s), what);
     if (rc == GW_OK && sqlite3_changes(st->ob.db) == 0)
@@ -151,24 +190,57 @@ exec_m(struct gw_store *st, const char *sql, long long id, int flag,
 }
 
 gw_rc
-gw_outbox_done(struct gw_store *st, long long id)
+gw_outbox_done(struct gw_store *st, long long id, const char *owner)
 {
-    return exec_m(st, SQL_DONE, id, 0, gw_clock_now_ms(), NULL, 0,
+    return exec_m(st, SQL_DONE, id, owner, 0, gw_clock_now_ms(), NULL, 0,
                   "outbox_done");
 }
 
 gw_rc
-gw_outbox_fail(struct gw_store *st, long long id, int dead, int64_t next_ms,
-               const char *why)
+gw_outbox_fail(struct gw_store *st, long long id, const char *owner, int dead,
+               int64_t next_ms, const char *why)
 {
-    return exec_m(st, SQL_FAIL, id, dead, next_ms, why, gw_clock_now_ms(),
-                  "outbox_fail");
+    return exec_m(st, SQL_FAIL, id, owner, dead, next_ms, why,
+                  gw_clock_now_ms(), "outbox_fail");
+}
+
+gw_rc
+gw_outbox_release(struct gw_store *st, long long id, const char *owner,
+                  const char *why)
+{
+    return exec_m(st, SQL_RELEASE, id, owner, 0, 0, why, gw_clock_now_ms(),
+                  "outbox_release");
+}
+
+gw_rc
+gw_outbox_due_now(struct gw_store *st, const char *peer, long long *n)
+{
+    sqlite3_stmt *s;
+    gw_rc rc;
+
+    *n = 0;
+    pthread_mutex_lock(&st->obmu);
+    s = gw_store_stmt(&st->ob, SQL_DUE_NOW);
+    if (s == NULL) {
+        pthread_mutex_unlock(&st->obmu);
+        return GW_ESTORE;
+    }
+    gw_bind_text(s, 1, peer);
+    sqlite3_bind_int64(s, 2, gw_clock_now_ms());
+    rc = gw_store_rc(st->ob.db, sqlite3_step(s), "outbox_due_now");
+    if (rc == GW_OK)
+        *n = sqlite3_changes(st->ob.db);
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->obmu);
+    if (rc == GW_OK && *n > 0)
+        gw_outbox_wake(st);
+    return rc;
 }
 
 gw_rc
 gw_outbox_retry(struct gw_store *st, long long id)
 {
-    gw_rc rc = exec_m(st, SQL_RETRY, id, 0, gw_clock_now_ms(), NULL, 0,
+    gw_rc rc = exec_m(st, SQL_RETRY, id, NULL, 0, gw_clock_now_ms(), NULL, 0,
                       "outbox_retry");
 
     if (rc == GW_OK) {
@@ -258,6 +330,9 @@ list(struct gw_store *st, const char *state, long long id, int limit,
         i->updated_ms = sqlite3_column_int64(s, 9);
         copy_col(i->last_error, sizeof(i->last_error), s, 10);
         i->payload_len = (size_t)sqlite3_column_int64(s, 11);
+        copy_col(i->claimed_by, sizeof(i->claimed_by), s, 12);
+        i->claimed_until = sqlite3_column_int64(s, 13);
+        copy_col(i->target, sizeof(i->target), s, 14);
     }
     if (rc == GW_OK && src != SQLITE_DONE)
         rc = gw_store_rc(c->db, src, "outbox_list");

@@ -36,13 +36,15 @@
 struct gw_store;
 
 /* Latest schema version the code knows. */
-#define GW_STORE_SCHEMA_VERSION 2
+#define GW_STORE_SCHEMA_VERSION 3
 
 struct gw_store_opts {
     int readers;            /* reader connections (default 8) */
     int batch_max;          /* most requests in one commit (default 256) */
     int busy_timeout_ms;    /* default 5000 */
     int start_writer;       /* 0: open for reading/maintenance only */
+    int read_only;          /* 1: SQLite refuses every write; no migration
+                               (an older schema is an error), no writer */
 };
 
 /*
@@ -91,6 +93,11 @@ struct gw_store_outbox_new {
     const char *kind;
     const void *payload;
     size_t payload_len;
+    /* A GLN: instead of one item, one per active Subscription of that
+     * pharmacy at commit time (target = the subscription id, message id
+     * "<message_id>:<subscription id>"), each delivered, retried and dead
+     * on its own; none when it has none (the pharmacy polls). */
+    const char *fanout_gln;
 };
 
 enum gw_store_op {
@@ -293,8 +300,10 @@ struct gw_subscription {
     char gln[16];
     char endpoint[512];
     char criteria[128];
-    char status[16]; /* "active" */
+    char status[16]; /* "active", or "error" after failed notifications */
     int64_t created_ms;
+    int failures;    /* failed notifications in a row */
+    char error[200]; /* why it is in error ("" when active) */
 };
 gw_rc gw_store_sub_put(struct gw_store *st, const struct gw_subscription *sub)
     GW_WARN_UNUSED;
@@ -307,17 +316,44 @@ gw_rc gw_store_sub_list(struct gw_store *st, const char *id, const char *gln,
                         struct gw_subscription **subs, size_t *n)
     GW_WARN_UNUSED;
 
+/* Records the outcome of one notification to subscription `id`: a success
+ * clears its failures; a failure counts one, and a permanent one
+ * (`permanent`) or the `max_failures`-th in a row puts the subscription in
+ * status "error" with `why`, and its items still waiting become dead
+ * letters. *in_error (may be NULL) is 1 when it is in error now.
+ * GW_ENOTFOUND when the subscription is gone. */
+gw_rc gw_store_sub_note(struct gw_store *st, const char *id, int ok,
+                        int permanent, int max_failures, const char *why,
+                        int *in_error) GW_WARN_UNUSED;
+
 /* --- outbox (delivery side) ----------------------------------------- */
 
-/* Claims up to one due item of `peer`, marking it in flight. *out is NULL
- * when nothing is due. Free with gw_outbox_item_free. */
-gw_rc gw_outbox_claim(struct gw_store *st, const char *peer,
+/* Claims up to one item of `peer` for `owner` (a worker's unique id) with
+ * a lease until now + lease_ms, marking it in flight: a pending item that
+ * is due, or one in flight whose lease has expired (its holder died).
+ * With `probe` set, the pending item due first is taken even if it is not
+ * due yet (a probe of a peer that is down). *out is NULL when there is
+ * nothing to take. Free with gw_outbox_item_free. */
+gw_rc gw_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
+                      int64_t lease_ms, int probe,
                       struct gw_outbox_item **out) GW_WARN_UNUSED;
 void gw_outbox_item_free(struct gw_outbox_item *item);
-/* Records a delivery outcome: done, retry at next_ms, or dead. */
-gw_rc gw_outbox_done(struct gw_store *st, long long id) GW_WARN_UNUSED;
-gw_rc gw_outbox_fail(struct gw_store *st, long long id, int dead,
-                     int64_t next_ms, const char *why) GW_WARN_UNUSED;
+/* Records a delivery outcome of an item `owner` holds: done, retry at
+ * next_ms, or dead. GW_ENOTFOUND when owner no longer holds it (its lease
+ * expired and another worker took it over). */
+gw_rc gw_outbox_done(struct gw_store *st, long long id,
+                     const char *owner) GW_WARN_UNUSED;
+gw_rc gw_outbox_fail(struct gw_store *st, long long id, const char *owner,
+                     int dead, int64_t next_ms, const char *why) GW_WARN_UNUSED;
+/* A probe that did not get through, tried before the item was due: back
+ * to pending as it was (the attempt is not counted, the backoff stays),
+ * with why as its last error. */
+gw_rc gw_outbox_release(struct gw_store *st, long long id, const char *owner,
+                        const char *why) GW_WARN_UNUSED;
+/* The peer answers again: every pending item of peer is due now. *n gets
+ * how many were moved forward. */
+gw_rc gw_outbox_due_now(struct gw_store *st, const char *peer,
+                        long long *n) GW_WARN_UNUSED;
 /* Operators: put a dead or pending item back for delivery now. */
 gw_rc gw_outbox_retry(struct gw_store *st, long long id) GW_WARN_UNUSED;
 /* Waits until new outbox work may exist (a commit with outbox items, a
@@ -326,7 +362,8 @@ gw_rc gw_outbox_retry(struct gw_store *st, long long id) GW_WARN_UNUSED;
 gw_rc gw_outbox_wait(struct gw_store *st, long long *seen, int64_t timeout_ms);
 /* Wakes every waiter (used to stop workers). */
 void gw_outbox_wake(struct gw_store *st);
-/* Earliest next_attempt of a pending item, or -1. */
+/* Earliest next_attempt of a pending item, or the expiry of a lease in
+ * flight, or -1. */
 int64_t gw_outbox_next_due(struct gw_store *st);
 /* Counts per state for metrics: pending, inflight, done, dead. */
 gw_rc gw_outbox_counts(struct gw_store *st, long long counts[4])
@@ -348,6 +385,9 @@ struct gw_outbox_info {
     int64_t next_attempt_ms, created_ms, updated_ms;
     char last_error[200];
     size_t payload_len;
+    char claimed_by[96]; /* in flight: the worker holding the lease */
+    int64_t claimed_until;
+    char target[40]; /* notification: the subscription id */
 };
 /* Lists items (state NULL: all), newest first, at most limit. */
 gw_rc gw_outbox_list(struct gw_store *st, const char *state, int limit,

@@ -36,6 +36,7 @@ struct wreq {
 struct gw_store {
     char *path;
     int batch_max, busy_ms;
+    int read_only; /* opened with gw_store_opts.read_only */
 
     /* The writer and its queue. */
     struct conn w;
@@ -75,6 +76,9 @@ struct gw_store {
 /* Opens a connection with the pragmas of the store. */
 gw_rc gw_store_conn_open(const char *path, int busy_ms, struct conn *c,
                          struct gw_err *err);
+/* The same, read-only (no pragma that writes, query_only) when asked. */
+gw_rc gw_store_conn_open_mode(const char *path, int busy_ms, int read_only,
+                              struct conn *c, struct gw_err *err);
 void gw_store_conn_close(struct conn *c);
 /* A cached statement, reset and with bindings cleared; NULL on failure
  * (the error is logged). */

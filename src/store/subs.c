@@ -6,11 +6,18 @@
  * here they are only read. Subscriptions are few and change rarely, so
  * they are written on the maintenance connection, like the HSA cache,
  * not through the group-commit writer.
+ *
+ * A subscription is "active" or "error": gw_store_sub_note counts the
+ * failed notifications in a row and puts it in error after a permanent
+ * refusal or outbox.subscription_max_failures of them; its waiting items
+ * then become dead letters in the same transaction, and it gets nothing
+ * more until the pharmacy creates it again (a new subscription).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sched/clock.h"
 #include "store/store_int.h"
 
 gw_rc
@@ -138,6 +145,93 @@ sub_from(sqlite3_stmt *s, struct gw_subscription *sub)
     if ((t = sqlite3_column_text(s, 4)) != NULL)
         snprintf(sub->status, sizeof(sub->status), "%s", t);
     sub->created_ms = sqlite3_column_int64(s, 5);
+    sub->failures = sqlite3_column_int(s, 6);
+    if ((t = sqlite3_column_text(s, 7)) != NULL)
+        snprintf(sub->error, sizeof(sub->error), "%s", t);
+}
+
+static const char SQL_SUB_OK[] =
+    "UPDATE subscriptions SET failures = 0 WHERE id = ?1 AND failures != 0";
+static const char SQL_SUB_FAILED[] =
+    "UPDATE subscriptions SET failures = failures + 1,"
+    " status = CASE WHEN ?2 OR failures + 1 >= ?3 THEN 'error' ELSE status END,"
+    " error = CASE WHEN ?2 OR failures + 1 >= ?3 THEN ?4 ELSE error END"
+    " WHERE id = ?1 RETURNING status";
+static const char SQL_SUB_ITEMS_DEAD[] =
+    "UPDATE outbox SET state = 'dead', updated_ms = ?2,"
+    " last_error = 'subscription in error: ' || ?3"
+    " WHERE target = ?1 AND state = 'pending'";
+
+gw_rc
+gw_store_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
+                  int max_failures, const char *why, int *in_error)
+{
+    sqlite3_stmt *s;
+    int err_now = 0, src, begun = 0;
+    gw_rc rc;
+
+    if (in_error != NULL)
+        *in_error = 0;
+    pthread_mutex_lock(&st->mmu);
+    if (ok) {
+        s = gw_store_stmt(&st->m, SQL_SUB_OK);
+        rc = s == NULL ? GW_ESTORE : GW_OK;
+        if (rc == GW_OK) {
+            gw_bind_text(s, 1, id);
+            rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_ok");
+            sqlite3_reset(s);
+        }
+        goto out;
+    }
+    /* The subscription's status and its dead items in one transaction. */
+    if ((rc = gw_store_exec(&st->m, "BEGIN IMMEDIATE")) != GW_OK)
+        goto out;
+    begun = 1;
+    if ((s = gw_store_stmt(&st->m, SQL_SUB_FAILED)) == NULL) {
+        rc = GW_ESTORE;
+        goto out;
+    }
+    gw_bind_text(s, 1, id);
+    sqlite3_bind_int(s, 2, permanent != 0);
+    sqlite3_bind_int(s, 3, max_failures > 0 ? max_failures : 1);
+    gw_bind_text(s, 4, why ? why : "notification failed");
+    src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        err_now = strcmp((const char *)sqlite3_column_text(s, 0), "error") == 0;
+        while ((src = sqlite3_step(s)) == SQLITE_ROW)
+            ;
+        rc = gw_store_rc(st->m.db, src, "sub_failed");
+    } else {
+        rc = src == SQLITE_DONE ? GW_ENOTFOUND
+                                : gw_store_rc(st->m.db, src, "sub_failed");
+    }
+    sqlite3_reset(s);
+    if (rc == GW_OK && err_now) {
+        if ((s = gw_store_stmt(&st->m, SQL_SUB_ITEMS_DEAD)) == NULL) {
+            rc = GW_ESTORE;
+            goto out;
+        }
+        gw_bind_text(s, 1, id);
+        sqlite3_bind_int64(s, 2, gw_clock_now_ms());
+        gw_bind_text(s, 3, why ? why : "notification failed");
+        rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_items_dead");
+        sqlite3_reset(s);
+    }
+out:
+    if (begun) {
+        if (rc == GW_OK || rc == GW_ENOTFOUND) {
+            if (gw_store_exec(&st->m, "COMMIT") != GW_OK) {
+                (void)gw_store_exec(&st->m, "ROLLBACK");
+                rc = GW_ESTORE;
+            }
+        } else {
+            (void)gw_store_exec(&st->m, "ROLLBACK");
+        }
+    }
+    pthread_mutex_unlock(&st->mmu);
+    if (rc == GW_OK && in_error != NULL)
+        *in_error = err_now;
+    return rc;
 }
 
 gw_rc
@@ -146,8 +240,9 @@ gw_store_sub_list(struct gw_store *st, const char *id, const char *gln,
 {
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(
-        c, "SELECT id, gln, endpoint, criteria, status, created_ms FROM "
-           "subscriptions WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR "
+        c, "SELECT id, gln, endpoint, criteria, status, created_ms, failures,"
+           " error FROM subscriptions WHERE (?1 IS NULL OR id = ?1) AND (?2 IS "
+           "NULL OR "
            "gln = ?2) ORDER BY created_ms, id LIMIT 100");
     struct gw_subscription *out = NULL;
     size_t len = 0;

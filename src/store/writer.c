@@ -99,8 +99,11 @@ static const char SQL_ATTACH[] =
     "content_type, hidden, size, data) VALUES (?,?,?,?,?,?,?)";
 static const char SQL_OUTBOX[] =
     "INSERT INTO outbox (message_id, peer, kind, refnr, payload, state, "
-    "attempts, next_attempt_ms, created_ms, updated_ms) "
-    "VALUES (?,?,?,?,?,'pending',0,?,?,?)";
+    "attempts, next_attempt_ms, created_ms, updated_ms, target) "
+    "VALUES (?,?,?,?,?,'pending',0,?,?,?,?)";
+static const char SQL_FANOUT_SUBS[] =
+    "SELECT id FROM subscriptions WHERE gln = ? AND status = 'active' "
+    "ORDER BY created_ms, id LIMIT 100";
 static const char SQL_HEAD_GET[] = "SELECT seq, hash FROM audit_head";
 static const char SQL_HEAD_SET[] =
     "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1";
@@ -486,6 +489,57 @@ apply_case(struct conn *c, const struct gw_store_write *w,
     return GW_OK;
 }
 
+/* One outbox row; target names the subscription of a notification. */
+static gw_rc
+enqueue_one(struct conn *c, const struct gw_store_outbox_new *o,
+            const char *message_id, const char *target, const char *refnr,
+            int64_t now)
+{
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_OUTBOX);
+
+    if (s == NULL)
+        return GW_ESTORE;
+    gw_bind_text(s, 1, message_id);
+    gw_bind_text(s, 2, o->peer);
+    gw_bind_text(s, 3, o->kind);
+    gw_bind_text(s, 4, refnr[0] ? refnr : NULL);
+    sqlite3_bind_blob(s, 5, o->payload ? o->payload : "", (int)o->payload_len,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(s, 6, now);
+    sqlite3_bind_int64(s, 7, now);
+    sqlite3_bind_int64(s, 8, now);
+    gw_bind_text(s, 9, target);
+    return STEP_DONE(c, s, "outbox");
+}
+
+/* An item, or for a notification one per active subscription of the GLN,
+ * so that every endpoint has its own attempts, backoff and dead letter:
+ * one failing endpoint neither holds up nor repeats the others. */
+static gw_rc
+outbox_put(struct conn *c, const struct gw_store_outbox_new *o,
+           const char *refnr, int64_t now)
+{
+    char ids[100][40], mid[128];
+    sqlite3_stmt *s;
+    int n = 0, src;
+    gw_rc rc = GW_OK;
+
+    if (o->fanout_gln == NULL)
+        return enqueue_one(c, o, o->message_id, NULL, refnr, now);
+    if ((s = gw_store_stmt(c, SQL_FANOUT_SUBS)) == NULL)
+        return GW_ESTORE;
+    gw_bind_text(s, 1, o->fanout_gln);
+    while ((src = sqlite3_step(s)) == SQLITE_ROW && n < 100)
+        snprintf(ids[n++], sizeof(ids[0]), "%s", sqlite3_column_text(s, 0));
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        rc = gw_store_rc(c->db, src, "fanout_subs");
+    sqlite3_reset(s);
+    for (int i = 0; rc == GW_OK && i < n; i++) {
+        snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, ids[i]);
+        rc = enqueue_one(c, o, mid, ids[i], refnr, now);
+    }
+    return rc;
+}
 static gw_rc
 apply(struct conn *c, const struct gw_store_write *w,
       struct gw_store_result *res)
@@ -540,22 +594,8 @@ apply(struct conn *c, const struct gw_store_write *w,
             goto out;
     }
     for (size_t i = 0; i < w->noutbox; i++) {
-        const struct gw_store_outbox_new *o = &w->outbox[i];
-        s = gw_store_stmt(c, SQL_OUTBOX);
-        if (s == NULL) {
-            rc = GW_ESTORE;
-            goto out;
-        }
-        gw_bind_text(s, 1, o->message_id);
-        gw_bind_text(s, 2, o->peer);
-        gw_bind_text(s, 3, o->kind);
-        gw_bind_text(s, 4, res->refnr[0] ? res->refnr : NULL);
-        sqlite3_bind_blob(s, 5, o->payload ? o->payload : "",
-                          (int)o->payload_len, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 6, now);
-        sqlite3_bind_int64(s, 7, now);
-        sqlite3_bind_int64(s, 8, now);
-        if ((rc = STEP_DONE(c, s, "outbox")) != GW_OK)
+        rc = outbox_put(c, &w->outbox[i], res->refnr, now);
+        if (rc != GW_OK)
             goto out;
     }
     for (size_t i = 0; i < w->naudit; i++) {

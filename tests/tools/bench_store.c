@@ -81,7 +81,7 @@ writer(void *p)
     struct writer_arg *a = p;
     char msgid[64], ob[80];
     struct gw_store_outbox_new o = {NULL, "bench", "application",
-                                    "<application/>", 14};
+                                    "<application/>", 14, NULL};
 
     for (long i = 0; now_s() < a->until; i++) {
         struct gw_store_write w;
@@ -220,7 +220,7 @@ outbox_rate(struct gw_store *st, double seconds)
     struct gw_http_peer hp = {url, "application/xml", 5000, NULL};
     struct gw_peer peer = {"bench", gw_http_peer_send, &hp,
                            gw_http_client_thread_done};
-    struct gw_outbox_worker_opts o = {5, 1000, 60000, 4, 200};
+    struct gw_outbox_worker_opts o = {5, 1000, 60000, 4, 200, 0, 0, NULL};
     struct gw_outbox_worker *w;
     long long c0[4], c[4];
     double t0;

@@ -30,7 +30,7 @@ main(int argc, char **argv)
     }
     for (int i = 0; i < n; i++) {
         char msgid[32], ob[40];
-        struct gw_store_outbox_new o = {ob, "lv", "application", "<a/>", 4};
+        struct gw_store_outbox_new o = {ob, "lv", "application", "<a/>", 4, NULL};
         struct gw_store_write w;
         struct gw_store_result r;
         snprintf(msgid, sizeof(msgid), "seed-%d", i);

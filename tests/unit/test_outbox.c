@@ -2,8 +2,13 @@
  * test_outbox.c - delivery through the outbox worker with a test
  * transport and a frozen clock: delivery, retry with backoff, dead letter
  * after the maximum attempts and on a permanent failure, operator retry,
- * a poison item not blocking the others, the per-peer concurrency cap, and
- * items in flight at a crash coming back.
+ * a poison item not blocking the others, the per-peer concurrency cap,
+ * leases (opening the store leaves items in flight alone, a live lease
+ * cannot be taken, an expired one is taken over, only the holder records
+ * the outcome, a read-only store cannot write), a peer that is down
+ * probed with one item and every item released when it is back, and one
+ * item per subscription endpoint with a failing subscription put in
+ * error without touching the others.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +25,7 @@
 
 struct transport {
     atomic_int calls, inflight, max_inflight;
+    atomic_int down;        /* every call fails (retryable) while set */
     atomic_int fail_first;  /* fail this many calls, then deliver */
     int poison_forever;     /* kind "poison" always fails (retryable) */
     int permanent;          /* every failure is permanent */
@@ -39,7 +45,10 @@ send_fn(void *ctx, const struct gw_outbox_item *item, char *why, size_t n)
     atomic_fetch_add(&t->calls, 1);
     if (t->sleep_us)
         usleep((useconds_t)t->sleep_us);
-    if (t->poison_forever && strcmp(item->kind, "poison") == 0) {
+    if (atomic_load(&t->down)) {
+        snprintf(why, n, "connection refused");
+        d = GW_DELIVERY_RETRY;
+    } else if (t->poison_forever && strcmp(item->kind, "poison") == 0) {
         snprintf(why, n, "peer answered 500");
         d = GW_DELIVERY_RETRY;
     } else if (atomic_fetch_sub(&t->fail_first, 1) > 0) {
@@ -55,7 +64,7 @@ enqueue(struct gw_store *st, const char *msgid, const char *kind)
 {
     struct gw_store_write w;
     struct gw_store_result r;
-    struct gw_store_outbox_new o = {msgid, "lv", kind, "<payload/>", 10};
+    struct gw_store_outbox_new o = {msgid, "lv", kind, "<payload/>", 10, NULL};
 
     memset(&w, 0, sizeof(w));
     w.op = GW_STORE_OP_NONE;
@@ -83,7 +92,8 @@ wait_count(struct gw_store *st, int idx, long long want)
 static struct gw_outbox_worker *
 start(struct gw_store *st, struct gw_peer *peer, int max_attempts, int conc)
 {
-    struct gw_outbox_worker_opts o = {max_attempts, 1000, 8000, conc, 10};
+    struct gw_outbox_worker_opts o = {max_attempts, 1000, 8000, conc,
+                                      10,           0,    0,    NULL};
     struct gw_outbox_worker *w;
 
     assert_int_equal(gw_outbox_worker_start(st, peer, 1, &o, &w), GW_OK);
@@ -242,28 +252,311 @@ test_outbox_per_peer_concurrency_is_capped(void **state)
     assert_true(atomic_load(&t.max_inflight) >= 2);
 }
 
+static struct gw_outbox_item *
+claim(struct gw_store *st, const char *owner, int64_t lease_ms)
+{
+    struct gw_outbox_item *item = NULL;
+
+    assert_int_equal(gw_outbox_claim(st, "lv", owner, lease_ms, 0, &item),
+                     GW_OK);
+    return item;
+}
+
 static void
-test_outbox_inflight_at_crash_is_pending_after_reopen(void **state)
+test_outbox_reopen_leaves_inflight_to_its_lease(void **state)
 {
     struct fixture *f = *state;
     struct gw_outbox_item *item;
+    struct gw_outbox_info info;
     struct gw_err err;
     long long c[4];
 
+    gw_clock_set_ms(1700000000000LL);
     enqueue(f->st, "m-crash", "apply");
-    assert_int_equal(gw_outbox_claim(f->st, "lv", &item), GW_OK);
+    item = claim(f->st, "host:1:a", 10000);
     assert_non_null(item);
     assert_string_equal(item->message_id, "m-crash");
     assert_string_equal(item->payload, "<payload/>");
-    gw_outbox_item_free(item);
-    /* Claimed once: a second claim finds nothing. */
-    assert_int_equal(gw_outbox_claim(f->st, "lv", &item), GW_OK);
-    assert_null(item);
+    /* The process dies here: no done, no fail. Opening the store (a CLI
+     * command, a restart) must not put the item back. */
     gw_store_close(f->st);
     assert_int_equal(gw_store_open(f->path, NULL, &f->st, &err), GW_OK);
     assert_int_equal(gw_outbox_counts(f->st, c), GW_OK);
-    assert_int_equal(c[0], 1);
-    assert_int_equal(c[1], 0);
+    assert_int_equal(c[0], 0);
+    assert_int_equal(c[1], 1);
+    assert_int_equal(gw_outbox_show(f->st, item->id, &info), GW_OK);
+    assert_string_equal(info.claimed_by, "host:1:a");
+    assert_int_equal(info.claimed_until, 1700000000000LL + 10000);
+    /* Another worker cannot take a live lease ... */
+    assert_null(claim(f->st, "host:2:b", 10000));
+    gw_clock_advance_ms(9999);
+    assert_null(claim(f->st, "host:2:b", 10000));
+    /* ... but takes it over once it has expired. */
+    gw_clock_advance_ms(2);
+    {
+        struct gw_outbox_item *again = claim(f->st, "host:2:b", 10000);
+        assert_non_null(again);
+        assert_int_equal(again->id, item->id);
+        assert_string_equal(again->message_id, "m-crash");
+        gw_outbox_item_free(again);
+    }
+    /* The old holder, were it alive, records nothing any more. */
+    assert_int_equal(gw_outbox_done(f->st, item->id, "host:1:a"), GW_ENOTFOUND);
+    assert_int_equal(
+        gw_outbox_fail(f->st, item->id, "host:1:a", 0, gw_clock_now_ms(), "x"),
+        GW_ENOTFOUND);
+    assert_int_equal(gw_outbox_done(f->st, item->id, "host:2:b"), GW_OK);
+    assert_int_equal(gw_outbox_counts(f->st, c), GW_OK);
+    assert_int_equal(c[2], 1);
+    gw_outbox_item_free(item);
+    gw_clock_reset();
+}
+
+static void
+test_outbox_worker_takes_over_expired_lease(void **state)
+{
+    struct fixture *f = *state;
+    struct transport t = {0};
+    struct gw_peer peer = {"lv", send_fn, &t, NULL};
+    struct gw_outbox_worker *w;
+    struct gw_outbox_item *item;
+
+    gw_clock_set_ms(1700000000000LL);
+    enqueue(f->st, "m-orphan", "apply");
+    item = claim(f->st, "dead-host:1:x", 5000); /* then that worker dies */
+    assert_non_null(item);
+    gw_outbox_item_free(item);
+    w = start(f->st, &peer, 5, 2);
+    usleep(100000);
+    assert_int_equal(atomic_load(&t.calls), 0); /* the lease is live */
+    gw_clock_advance_ms(5001);
+    assert_true(wait_count(f->st, 2, 1));
+    gw_outbox_worker_stop(w);
+    assert_int_equal(atomic_load(&t.calls), 1);
+    gw_clock_reset();
+}
+
+static void
+test_outbox_read_only_store_cannot_write(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_opts o = {2, 0, 0, 0, 1};
+    struct gw_store *ro;
+    struct gw_outbox_item *item = NULL;
+    struct gw_outbox_info *items;
+    struct gw_err err;
+    size_t n;
+
+    enqueue(f->st, "m-ro", "apply");
+    item = claim(f->st, "host:1:a", 60000);
+    assert_non_null(item);
+    gw_err_clear(&err);
+    assert_int_equal(gw_store_open(f->path, &o, &ro, &err), GW_OK);
+    /* It sees the item in flight, with its holder ... */
+    assert_int_equal(gw_outbox_list(ro, "inflight", 10, &items, &n), GW_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(items[0].claimed_by, "host:1:a");
+    free(items);
+    /* ... and can change nothing. */
+    assert_int_not_equal(gw_outbox_retry(ro, item->id), GW_OK);
+    assert_int_not_equal(gw_outbox_done(ro, item->id, "host:1:a"), GW_OK);
+    {
+        struct gw_outbox_item *other = NULL;
+        assert_int_not_equal(
+            gw_outbox_claim(ro, "lv", "host:2:b", 1000, 1, &other), GW_OK);
+        assert_null(other);
+    }
+    gw_store_close(ro);
+    /* A missing database is an error, not a new file. */
+    {
+        char path[160];
+        snprintf(path, sizeof(path), "%s/nope.db", f->dir);
+        assert_int_not_equal(gw_store_open(path, &o, &ro, &err), GW_OK);
+        assert_int_not_equal(access(path, F_OK), 0);
+    }
+    assert_int_equal(gw_outbox_done(f->st, item->id, "host:1:a"), GW_OK);
+    gw_outbox_item_free(item);
+}
+
+static void
+test_outbox_peer_down_is_probed_then_released_at_once(void **state)
+{
+    struct fixture *f = *state;
+    struct transport t = {0};
+    struct gw_peer peer = {"lv", send_fn, &t, NULL};
+    struct gw_outbox_worker_opts o = {1000, 1000, 600000, 3, 10, 0, 2000, NULL};
+    struct gw_outbox_worker *w;
+    struct gw_outbox_info *items;
+    long long c[4];
+    int calls;
+    char id[32];
+    size_t n;
+
+    gw_clock_set_ms(1700000000000LL);
+    atomic_store(&t.down, 1);
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof(id), "m-down-%d", i);
+        enqueue(f->st, id, "apply");
+    }
+    t.sleep_us = 2000;
+    assert_int_equal(gw_outbox_worker_start(f->st, &peer, 1, &o, &w), GW_OK);
+    /* The first failures make the peer down; then nothing is tried while
+     * the (frozen) clock stands still. */
+    for (int i = 0; i < 400 && atomic_load(&t.calls) < 2; i++)
+        usleep(5000);
+    usleep(200000);
+    calls = atomic_load(&t.calls);
+    assert_true(calls >= 2 && calls < 10);
+    usleep(100000);
+    assert_int_equal(atomic_load(&t.calls), calls);
+    /* Every probe interval: exactly one item, the probe. */
+    for (int k = 1; k <= 3; k++) {
+        gw_clock_advance_ms(2000);
+        for (int i = 0; i < 400 && atomic_load(&t.calls) < calls + k; i++)
+            usleep(5000);
+        usleep(100000);
+        assert_int_equal(atomic_load(&t.calls), calls + k);
+    }
+    /* The peer is back: the next probe gets through and everything waiting
+     * goes at once (the clock stays frozen: no backoff has run out), never
+     * more than the concurrency cap at a time. */
+    atomic_store(&t.down, 0);
+    gw_clock_advance_ms(2000);
+    assert_true(wait_count(f->st, 2, 10));
+    gw_outbox_worker_stop(w);
+    assert_true(atomic_load(&t.max_inflight) <= 3);
+    assert_int_equal(gw_outbox_counts(f->st, c), GW_OK);
+    assert_int_equal(c[3], 0);
+    /* Early probes did not count as attempts: nobody came close to dying. */
+    assert_int_equal(gw_outbox_list(f->st, NULL, 20, &items, &n), GW_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_true(items[i].attempts <= 2);
+    free(items);
+    gw_clock_reset();
+}
+
+static void
+sub_add(struct gw_store *st, const char *id, const char *gln,
+        const char *status)
+{
+    struct gw_subscription s;
+
+    memset(&s, 0, sizeof(s));
+    snprintf(s.id, sizeof(s.id), "%s", id);
+    snprintf(s.gln, sizeof(s.gln), "%s", gln);
+    snprintf(s.endpoint, sizeof(s.endpoint), "http://127.0.0.1:9/%s", id);
+    snprintf(s.status, sizeof(s.status), "%s", status);
+    s.created_ms = gw_clock_now_ms();
+    assert_int_equal(gw_store_sub_put(st, &s), GW_OK);
+}
+
+static void
+notify(struct gw_store *st, const char *msgid, const char *gln)
+{
+    struct gw_store_write w;
+    struct gw_store_result r;
+    const char *p = "{\"gln\":\"x\",\"event\":\"decision\"}";
+    struct gw_store_outbox_new o = {msgid, "pharmacy", "notify",
+                                    p,     strlen(p),  gln};
+
+    memset(&w, 0, sizeof(w));
+    w.op = GW_STORE_OP_NONE;
+    w.outbox = &o;
+    w.noutbox = 1;
+    assert_int_equal(gw_store_write(st, &w, &r), GW_OK);
+    gw_store_result_release(&r);
+}
+
+static void
+test_outbox_notification_is_one_item_per_active_subscription(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_outbox_info *items;
+    size_t n;
+
+    gw_clock_set_ms(1700000000000LL);
+    sub_add(f->st, "sub-a", "7350000000016", "active");
+    gw_clock_advance_ms(1);
+    sub_add(f->st, "sub-b", "7350000000016", "active");
+    sub_add(f->st, "sub-off", "7350000000016", "error");
+    sub_add(f->st, "sub-other", "7350000000023", "active");
+    notify(f->st, "ev-1", "7350000000016");
+    notify(f->st, "ev-none", "7350000000030"); /* no subscription: none */
+    assert_int_equal(gw_outbox_list(f->st, NULL, 20, &items, &n), GW_OK);
+    assert_int_equal(n, 2);
+    /* Newest first. */
+    assert_string_equal(items[1].message_id, "ev-1:sub-a");
+    assert_string_equal(items[1].target, "sub-a");
+    assert_string_equal(items[0].message_id, "ev-1:sub-b");
+    assert_string_equal(items[0].target, "sub-b");
+    assert_string_equal(items[0].peer, "pharmacy");
+    free(items);
+    gw_clock_reset();
+}
+
+static void
+test_outbox_failing_subscription_goes_to_error_alone(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_subscription *subs;
+    struct gw_outbox_info *items;
+    int in_error = -1;
+    size_t n;
+
+    sub_add(f->st, "sub-bad", "7350000000016", "active");
+    sub_add(f->st, "sub-good", "7350000000016", "active");
+    notify(f->st, "ev-1", "7350000000016");
+    notify(f->st, "ev-2", "7350000000016");
+    /* Two transient failures of three allowed: still active. */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(gw_store_sub_note(f->st, "sub-bad", 0, 0, 3,
+                                           "peer answered HTTP 503", &in_error),
+                         GW_OK);
+        assert_int_equal(in_error, 0);
+    }
+    /* A success in between starts the count again. */
+    assert_int_equal(
+        gw_store_sub_note(f->st, "sub-bad", 1, 0, 3, NULL, &in_error), GW_OK);
+    assert_int_equal(gw_store_sub_list(f->st, "sub-bad", NULL, &subs, &n),
+                     GW_OK);
+    assert_int_equal(subs[0].failures, 0);
+    free(subs);
+    /* A refusal (401) puts it in error at once, and its waiting items are
+     * dead; the good subscription's items are untouched. */
+    assert_int_equal(gw_store_sub_note(f->st, "sub-bad", 0, 1, 3,
+                                       "peer answered HTTP 401", &in_error),
+                     GW_OK);
+    assert_int_equal(in_error, 1);
+    assert_int_equal(gw_store_sub_list(f->st, NULL, "7350000000016", &subs, &n),
+                     GW_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(subs[i].id, "sub-bad") == 0) {
+            assert_string_equal(subs[i].status, "error");
+            assert_string_equal(subs[i].error, "peer answered HTTP 401");
+        } else {
+            assert_string_equal(subs[i].status, "active");
+        }
+    }
+    free(subs);
+    assert_int_equal(gw_outbox_list(f->st, NULL, 20, &items, &n), GW_OK);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        const char *want =
+            strcmp(items[i].target, "sub-bad") == 0 ? "dead" : "pending";
+        if (strcmp(items[i].state, want) != 0)
+            fail_msg("%s: %s, want %s", items[i].message_id, items[i].state,
+                     want);
+    }
+    free(items);
+    /* New events go to the active subscription only. */
+    notify(f->st, "ev-3", "7350000000016");
+    assert_int_equal(gw_outbox_list(f->st, "pending", 20, &items, &n), GW_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(items[0].message_id, "ev-3:sub-good");
+    free(items);
+    assert_int_equal(gw_store_sub_note(f->st, "gone", 0, 1, 3, "x", NULL),
+                     GW_ENOTFOUND);
 }
 
 static void
@@ -298,7 +591,12 @@ main(void)
         T(test_outbox_permanent_failure_is_dead_at_once),
         T(test_outbox_poison_item_does_not_block_others),
         T(test_outbox_per_peer_concurrency_is_capped),
-        T(test_outbox_inflight_at_crash_is_pending_after_reopen),
+        T(test_outbox_reopen_leaves_inflight_to_its_lease),
+        T(test_outbox_worker_takes_over_expired_lease),
+        T(test_outbox_read_only_store_cannot_write),
+        T(test_outbox_peer_down_is_probed_then_released_at_once),
+        T(test_outbox_notification_is_one_item_per_active_subscription),
+        T(test_outbox_failing_subscription_goes_to_error_alone),
         cmocka_unit_test(test_retry_delay_grows_caps_and_jitters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

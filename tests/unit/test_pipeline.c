@@ -1215,6 +1215,22 @@ pipeline_setup(void **state)
     o.check_ctx = &t->hsa;
     if (gw_pipeline_new(&o, &t->pl) != GW_OK)
         return -1;
+    {
+        /* Each pharmacy has one Subscription: a notification is one outbox
+         * item per subscription (none without one). */
+        const char *glns[] = {GLN1, GLN2};
+        for (int i = 0; i < 2; i++) {
+            struct gw_subscription sub;
+            memset(&sub, 0, sizeof(sub));
+            snprintf(sub.id, sizeof(sub.id), "sub-%d", i + 1);
+            snprintf(sub.gln, sizeof(sub.gln), "%s", glns[i]);
+            snprintf(sub.endpoint, sizeof(sub.endpoint),
+                     "https://apotek%d.example/hook", i + 1);
+            snprintf(sub.status, sizeof(sub.status), "active");
+            if (gw_store_sub_put(t->fx->st, &sub) != GW_OK)
+                return -1;
+        }
+    }
     gw_clock_set_ms(T0);
     *state = t;
     return 0;

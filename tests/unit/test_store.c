@@ -240,7 +240,7 @@ test_store_failing_request_leaves_nothing_behind(void **state)
     struct gw_store_write w;
     struct gw_store_result r;
     static const struct gw_store_outbox_new ob = {"ob-fail", "lv", "apply",
-                                                  "x", 1};
+                                                  "x", 1, NULL};
     long long counts[4];
 
     motivation_write(&w, "msg-f1", "h", "SE2321000016-DOC5", "F");
