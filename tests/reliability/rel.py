@@ -19,6 +19,7 @@ and the real store, read with Python's sqlite3 module.
 Environment: KLASGW (the binary; default build/klasgw), GW_SOURCE_DIR
 (default: this checkout), TMPDIR.
 """
+import atexit
 import datetime
 import http.client
 import json
@@ -86,7 +87,9 @@ class Scenario:
         self.figures = []
         self.broken = []
         self.procs = []
+        self.cleanups = []  # run after the processes are gone
         self.t0 = now()
+        atexit.register(self.stop_all)
         print("== %s (%s)" % (name, self.dir), flush=True)
 
     def figure(self, key, value):
@@ -112,11 +115,18 @@ class Scenario:
         self.procs.append(p)
         return p
 
-    def finish(self):
+    def stop_all(self):
+        """Whatever happens (a failed start raises SystemExit), nothing of
+        the scenario outlives it."""
         for p in self.procs:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        while self.cleanups:
+            self.cleanups.pop()()
+
+    def finish(self):
+        self.stop_all()
         self.figure("seconds", "%.0f" % (now() - self.t0))
         if self.broken:
             print("FAIL %s: %d invariant(s) broken; logs kept in %s" %
