@@ -476,13 +476,30 @@ def fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def fd_kinds(pid):
+    """(sockets, other fds): pooled keep-alive connections come and go,
+    files, pipes and eventfds must not."""
+    socks = other = 0
+    d = "/proc/%d/fd" % pid
+    for n in os.listdir(d):
+        try:
+            t = os.readlink(os.path.join(d, n))
+        except OSError:
+            continue
+        if t.startswith("socket:"):
+            socks += 1
+        else:
+            other += 1
+    return socks, other
+
+
 def log_errors(log, planned=()):
-    """level=err lines of the gateway's log not matching a planned
+    """level=error lines of the gateway's log not matching a planned
     pattern."""
     out = []
     with open(log, encoding="utf-8", errors="replace") as f:
         for line in f:
-            if " level=err" in line and not any(re.search(p, line)
+            if " level=error" in line and not any(re.search(p, line)
                                                 for p in planned):
                 out.append(line.rstrip())
     return out
