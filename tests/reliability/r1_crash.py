@@ -73,7 +73,7 @@ def main():
                 else:
                     odd.append(("apply", st, rel.outcome_code(doc)))
 
-    threads = [threading.Thread(target=submitter, args=(n,))
+    threads = [threading.Thread(target=submitter, args=(n,), daemon=True)
                for n in range(SUBMITTERS)]
     for t in threads:
         t.start()

@@ -20,6 +20,8 @@ The pharmacy simulator counts the notifications the same way.
   r2_peers.py [--lv-down S]     (full: 60, short: 10)
 """
 import argparse
+import json
+import os
 import re
 import sys
 import time
@@ -148,7 +150,7 @@ def main():
     sims["hsa"].stop()
     before = snapshot()
     # DOC2 (prescription code 7654321 in the HSA fixture) is not cached.
-    m = rel.json.loads(rel.json.dumps(ex.get("motivation-enskild-searched"))
+    m = json.loads(json.dumps(ex.get("motivation-enskild-searched"))
                        .replace("SE2321000016-DOC1", "SE2321000016-DOC2")
                        .replace('"1234567"', '"7654321"'))
     doc2 = rel.Client(gw.port, rel.DOC2)
@@ -158,7 +160,7 @@ def main():
     sc.check(st == 503, "HSA down: status %d, wanted 503" % st)
     sc.check(before[:3] == after[:3], "HSA down: stored something: "
              "inbox/cases/outbox %s -> %s" % (before[:3], after[:3]))
-    sims["hsa"].start("--fixture", rel.os.path.join(
+    sims["hsa"].start("--fixture", os.path.join(
         rel.SRC, "tests", "fixtures", "hsa", "prescribers.tsv"))
     st, doc = doc2.message(m)
     sc.check(st == 200, "HSA back: the resend got %d" % st)

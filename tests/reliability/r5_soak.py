@@ -123,7 +123,7 @@ def main():
         run.set()
         return r, f
 
-    threads = [threading.Thread(target=client, args=(n,))
+    threads = [threading.Thread(target=client, args=(n,), daemon=True)
                for n in range(CLIENTS)]
     t0 = time.time()
     for t in threads:
