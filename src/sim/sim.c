@@ -922,7 +922,7 @@ webhook_one(void *arg)
     size_t n = 0;
     long want = -1;
     enum sim_fail f;
-    char *body, id[96] = "-";
+    char *body, id[96] = "-", qid[416];
     const char *reply = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
 
     while (n < sizeof(buf) - 1) {
@@ -967,10 +967,12 @@ webhook_one(void *arg)
     if (f == FAIL_FAULT || f == FAIL_FAULT200)
         reply = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
                 "Connection: close\r\n\r\n";
-    /* Notifications carry ids only (no patient data); log them. */
+    /* Notifications carry ids only (no patient data); log them. One
+     * gw_log_quote per statement: it answers in one per-thread buffer. */
+    snprintf(qid, sizeof(qid), "%s", gw_log_quote(id));
     gw_log_info("event=sim_pharmacy_notification message_id=%s bytes=%zu "
                 "body=%s",
-                gw_log_quote(id), body ? strlen(body + 4) : 0,
+                qid, body ? strlen(body + 4) : 0,
                 gw_log_quote(body ? body + 4 : ""));
     if (send(fd, reply, strlen(reply), MSG_NOSIGNAL) < 0)
         gw_log_warn("event=sim_send_failed");
