@@ -17,7 +17,7 @@ simulator; HSA down.
      same id when HSA is back it is stored once.
 The pharmacy simulator counts the notifications the same way.
 
-  r2_peers.py [--lv-down S]     (full: 60, short: 10)
+  r2_peers.py [--lv-down S] [--max-recovery S]     (full: 60, short: 10)
 """
 import argparse
 import json
@@ -36,6 +36,8 @@ CASES_PER_MODE = 2
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lv-down", type=float, default=60)
+    ap.add_argument("--max-recovery", type=float, default=None,
+                    help="fail when LV's recovery takes longer (seconds)")
     args = ap.parse_args()
 
     sc = rel.Scenario("R2-peers")
@@ -99,6 +101,9 @@ def main():
     sc.figure("recovery seconds (LV up -> all done)",
               "%.1f" % rec_s if rec_s is not None else "never")
     sc.check(rec_s is not None, "after the outage the outbox did not empty")
+    if args.max_recovery is not None and rec_s is not None:
+        sc.check(rec_s <= args.max_recovery, "recovery took %.1f s, more "
+                 "than --max-recovery %.0f" % (rec_s, args.max_recovery))
     exactly_once([base] + [m for m in down if m], "LV down")
 
     # 2. Each failure mode: the first two requests fail that way.

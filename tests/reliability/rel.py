@@ -17,7 +17,8 @@ and the real store, read with Python's sqlite3 module.
                          Bundle.identifier) until the gateway answers
 
 Environment: KLASGW (the binary; default build/klasgw), GW_SOURCE_DIR
-(default: this checkout), TMPDIR.
+(default: this checkout), TMPDIR, REL_KEEP=1 (keep the logs of a scenario
+that passed too).
 """
 import atexit
 import datetime
@@ -125,8 +126,22 @@ class Scenario:
         while self.cleanups:
             self.cleanups.pop()()
 
+    def sanitizer_reports(self):
+        """Logs in which AddressSanitizer or UBSan spoke (a binary built
+        with GW_ASAN / GW_UBSAN)."""
+        out = []
+        for n in sorted(os.listdir(self.dir)):
+            if n.endswith(".log"):
+                with open(os.path.join(self.dir, n), encoding="utf-8",
+                          errors="replace") as f:
+                    if re.search(r"Sanitizer|runtime error:", f.read()):
+                        out.append(n)
+        return out
+
     def finish(self):
         self.stop_all()
+        san = self.sanitizer_reports()
+        self.check(not san, "a sanitizer reported, see %s" % san)
         self.figure("seconds", "%.0f" % (now() - self.t0))
         if self.broken:
             print("FAIL %s: %d invariant(s) broken; logs kept in %s" %
@@ -135,7 +150,8 @@ class Scenario:
                 print("   - " + b)
             sys.exit(1)
         print("ok %s" % self.name, flush=True)
-        subprocess.call(["rm", "-rf", self.dir])
+        if not os.environ.get("REL_KEEP"):
+            subprocess.call(["rm", "-rf", self.dir])
         sys.exit(0)
 
 
