@@ -13,13 +13,15 @@ empty, then stops.
 Invariants: every acknowledged id stored exactly once (inbox), one case per
 acknowledged motivation and no other; its outbox item(s) present, done,
 and received by the simulator with a success, a second success only when
-a kill fell between the two; PRAGMA integrity_check ok; klasgw audit
-verify ok.
+a kill fell between the two (LV drops such a resend by its message id:
+each application registered there exactly once); PRAGMA integrity_check
+ok; klasgw audit verify ok.
 
   r1_crash.py [--kills N]     (full: 100, short: 10)
 """
 import argparse
 import random
+import re
 import sys
 import threading
 import time
@@ -164,6 +166,20 @@ def main():
                                if p == "pharmacy" and m not in never)))
     sc.figure("resent after a success (a kill between)", resent)
     sc.figure("duplicates without a kill between", len(bad))
+    # LV drops a resend by its message id: registered exactly once each.
+    regs = {}
+    with open(sims["lv"].log, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = re.search(r'event=sim_lv_application .*message_id="?([^" ]+)'
+                          r'"? duplicate=0', line)
+            if m:
+                regs[m.group(1)] = regs.get(m.group(1), 0) + 1
+    lv_items = [m for m, p in expected.items() if p == "lv"]
+    sc.figure("registered at LV exactly once", "%d of %d" % (
+        sum(1 for m in lv_items if regs.get(m) == 1), len(lv_items)))
+    sc.check(all(regs.get(m) == 1 for m in lv_items),
+             "LV registrations per application not all 1: %s" %
+             [(m, regs.get(m)) for m in lv_items if regs.get(m) != 1][:3])
     sc.check(not never, "never delivered: %d, e.g. %s" % (len(never),
                                                           never[:3]))
     sc.check(not extra, "the simulators got ids no item has: %s" % extra[:3])
