@@ -157,6 +157,11 @@ def main():
     sc.figure("RSS kB: first / warm / end / max", "%d / %d / %d / %d" % (
         samples[0][1] if samples else 0, rss0, rss1,
         max([s[1] for s in samples] + [rss1])))
+    # A leak grows with the requests; caches that fill up level off.
+    if samples:
+        sc.figure("RSS kB under load at 1/4 2/4 3/4 4/4", " ".join(
+            str(samples[min(len(samples) - 1, len(samples) * q // 4)][1])
+            for q in (1, 2, 3, 4)))
     growth = 100.0 * (rss1 - rss0) / rss0
     sc.figure("RSS growth after warm-up", "%.1f %%" % growth)
     sc.figure("fds (sockets+other): warm / end", "%d+%d / %d+%d" %
