@@ -55,7 +55,7 @@ bench: build
 
 # The reliability suite (tests/reliability/): crashes, peers failing, a full
 # disk, operations during delivery, a soak. Full: R1 100 kills, LV down
-# 60 s, a 30-minute soak (about 45 minutes); short: under 8 minutes.
+# 60 s, a 30-minute soak (about 36 minutes); short: about 4 minutes.
 reliability: build
 	@KLASGW=$(abspath $(BUILD))/klasgw bash tests/reliability/run.sh full
 
