@@ -9,7 +9,8 @@ CONFIG     ?= adapter/klasgw.conf.example
 CMAKE_ARGS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps configure build run test test-asan demo bench fuzz clean
+.PHONY: all deps configure build run test test-asan demo bench fuzz clean \
+        reliability reliability-short
 
 all: build
 
@@ -51,6 +52,15 @@ demo:
 
 bench: build
 	@bash tests/bench/run-all.sh $(BUILD)
+
+# The reliability suite (tests/reliability/): crashes, peers failing, a full
+# disk, operations during delivery, a soak. Full: R1 100 kills, LV down
+# 60 s, a 30-minute soak (about 36 minutes); short: about 4 minutes.
+reliability: build
+	@KLASGW=$(abspath $(BUILD))/klasgw bash tests/reliability/run.sh full
+
+reliability-short: build
+	@KLASGW=$(abspath $(BUILD))/klasgw bash tests/reliability/run.sh short
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -43,7 +43,8 @@ enum sim_fail {
     FAIL_FAULT,
     FAIL_FAULT200,
     FAIL_DROP,
-    FAIL_UNAUTHORIZED /* pharmacy webhook: 401, a refusal */
+    FAIL_UNAUTHORIZED, /* pharmacy webhook: 401, a refusal */
+    FAIL_TIMEOUT
 };
 
 #define SIM_MAX_PEOPLE 64
@@ -67,6 +68,7 @@ static struct {
     enum sim_fail fail;
     long fail_count; /* -1: every request */
     long slow_ms;
+    long hang_ms;
     long requests;
     pthread_mutex_t mu;
     const struct gw_config *cfg;
@@ -84,6 +86,7 @@ static struct {
 } sim = {.mu = PTHREAD_MUTEX_INITIALIZER,
          .fail_count = -1,
          .slow_ms = 5000,
+         .hang_ms = 60000,
          .delay_ms = 200};
 
 static volatile sig_atomic_t stopping;
@@ -145,6 +148,41 @@ raw_fault200(struct soap *soap)
     return SOAP_STOP;
 }
 
+/* --fail timeout: the request was read and is never answered; the
+ * connection is held for --hang-ms (or until the simulator stops), so the
+ * caller's own timeout must fire. */
+static void
+hang(void)
+{
+    for (long left = sim.hang_ms; left > 0 && !stopping; left -= 100)
+        sleep_ms(left < 100 ? left : 100);
+}
+
+static const char *
+fail_name(enum sim_fail f)
+{
+    static const char *const names[] = {
+        [FAIL_NONE] = "ok",         [FAIL_DOWN] = "down",
+        [FAIL_SLOW] = "ok",         [FAIL_FAULT] = "fault",
+        [FAIL_FAULT200] = "fault200", [FAIL_DROP] = "drop",
+        [FAIL_TIMEOUT] = "timeout"};
+
+    return names[f];
+}
+
+/* One line per message a simulator received, with what it answered
+ * (answered=ok: a success went back; otherwise the failure it played), so
+ * that tests/reliability can count deliveries per message id across
+ * restarts of the simulator. */
+static void
+note_received(const char *peer, const char *kind, const char *message_id,
+              enum sim_fail f)
+{
+    gw_log_info("event=sim_received peer=%s kind=%s message_id=%s answered=%s",
+                peer, kind, gw_log_quote(message_id ? message_id : "-"),
+                fail_name(f));
+}
+
 /* Applies a failure mode inside a service operation: returns -1 to go on
  * normally (slow has slept), else the value the operation must return. */
 static int
@@ -171,6 +209,12 @@ inject(struct soap *soap, enum sim_fail f, int before_work)
     case FAIL_DROP:
         if (before_work)
             return -1;
+        soap->keep_alive = 0;
+        return SOAP_STOP;
+    case FAIL_TIMEOUT:
+        if (!before_work)
+            return -1;
+        hang();
         soap->keep_alive = 0;
         return SOAP_STOP;
     case FAIL_NONE:
@@ -595,8 +639,13 @@ lv_register(struct soap *soap, const char *what, const char *message_id,
 
     if (sim.kind != SIM_LV)
         return soap_receiver_fault(soap, "not served by this simulator", NULL);
-    if ((r = inject(soap, f, 1)) >= 0)
+    if (f == FAIL_TIMEOUT) /* counted before the caller gives up */
+        note_received("lv", what, message_id, f);
+    if ((r = inject(soap, f, 1)) >= 0) {
+        if (f != FAIL_TIMEOUT)
+            note_received("lv", what, message_id, f);
         return r;
+    }
     if (message_id == NULL || refnr == NULL)
         return soap_sender_fault(soap,
                                  "messageId and referenceNumber "
@@ -619,7 +668,9 @@ lv_register(struct soap *soap, const char *what, const char *message_id,
                 free(cb);
         }
     }
-    return inject(soap, f, 0);
+    r = inject(soap, f, 0);
+    note_received("lv", what, message_id, r >= 0 ? f : FAIL_NONE);
+    return r;
 }
 
 /* --- the generated dispatcher's operations ----------------------------- */
@@ -872,7 +923,8 @@ webhook_one(void *arg)
     size_t n = 0;
     long want = -1;
     enum sim_fail f;
-    char *body;
+    char *body, id[96] = "-", qid[416];
+    int ok, dup;
     const char *reply = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
 
     while (n < sizeof(buf) - 1) {
@@ -896,37 +948,40 @@ webhook_one(void *arg)
     }
     body = strstr(buf, "\r\n\r\n");
     f = fail_now();
-    if (f == FAIL_DOWN || f == FAIL_DROP) {
-        close(fd);
-        return NULL;
-    }
-    if (f == FAIL_SLOW)
-        sleep_ms(sim.slow_ms);
-    if (f == FAIL_FAULT || f == FAIL_FAULT200)
-        reply = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
-                "Connection: close\r\n\r\n";
-    if (f == FAIL_UNAUTHORIZED)
-        reply = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n"
-                "Connection: close\r\n\r\n";
     {
         const char *mid = find_ci(buf, "\r\nX-Message-Id:");
-        char id[96] = "-";
         if (mid != NULL) {
             mid += 15;
             while (*mid == ' ')
                 mid++;
             snprintf(id, sizeof(id), "%.*s", (int)strcspn(mid, "\r\n"), mid);
         }
-        /* Notifications carry ids only (no patient data); log them, and
-         * whether this message id was accepted before (a duplicate). A
-         * refused one is not accepted. */
-        int ok = f == FAIL_NONE || f == FAIL_SLOW;
-        int dup = ok ? seen_before(id) : 0;
-        gw_log_info("event=sim_pharmacy_notification message_id=%s bytes=%zu "
-                    "duplicate=%d accepted=%d body=%s",
-                    gw_log_quote(id), body ? strlen(body + 4) : 0, dup, ok,
-                    gw_log_quote(body ? body + 4 : ""));
     }
+    note_received("pharmacy", "notify", id, f);
+    if (f == FAIL_TIMEOUT)
+        hang();
+    if (f == FAIL_SLOW)
+        sleep_ms(sim.slow_ms);
+    if (f == FAIL_DOWN || f == FAIL_DROP || f == FAIL_TIMEOUT) {
+        close(fd);
+        return NULL;
+    }
+    if (f == FAIL_FAULT || f == FAIL_FAULT200)
+        reply = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n";
+    if (f == FAIL_UNAUTHORIZED)
+        reply = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n";
+    /* Notifications carry ids only (no patient data); log them, and
+     * whether this message id was accepted before (a duplicate). A refused
+     * one is not accepted. */
+    ok = f == FAIL_NONE || f == FAIL_SLOW;
+    dup = ok ? seen_before(id) : 0;
+    snprintf(qid, sizeof(qid), "%s", gw_log_quote(id));
+    gw_log_info("event=sim_pharmacy_notification message_id=%s bytes=%zu "
+                "duplicate=%d accepted=%d body=%s",
+                qid, body ? strlen(body + 4) : 0, dup, ok,
+                gw_log_quote(body ? body + 4 : ""));
     if (send(fd, reply, strlen(reply), MSG_NOSIGNAL) < 0)
         gw_log_warn("event=sim_send_failed");
     close(fd);
@@ -994,8 +1049,9 @@ usage(void)
     fprintf(stderr,
             "usage: klasgw [-c FILE] sim hsa|lv|pharmacy [--port N] "
             "[--fixture FILE]\n"
-            "         [--fail down|slow|fault|fault200|drop|unauthorized]"
-            " [--fail-count N] [--slow-ms MS]\n"
+            "         [--fail down|slow|fault|fault200|drop|timeout|"
+            "unauthorized]\n"
+            "         [--fail-count N] [--slow-ms MS] [--hang-ms MS]\n"
             "         [--gateway URL] [--client MATCH] "
             "[--then registered[,supplement|,Bev|,Avs|,Avi]]\n"
             "       klasgw [-c FILE] sim lv --call registered|supplement|"
@@ -1042,6 +1098,8 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
             sim.fail_count = atol(v);
         else if (strcmp(a, "--slow-ms") == 0)
             sim.slow_ms = atol(v);
+        else if (strcmp(a, "--hang-ms") == 0)
+            sim.hang_ms = atol(v);
         else if (strcmp(a, "--gateway") == 0)
             snprintf(sim.gateway_url, sizeof(sim.gateway_url), "%s", v);
         else if (strcmp(a, "--client") == 0)
@@ -1070,6 +1128,8 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
                 sim.fail = FAIL_DROP;
             else if (strcmp(v, "unauthorized") == 0)
                 sim.fail = FAIL_UNAUTHORIZED;
+            else if (strcmp(v, "timeout") == 0)
+                sim.fail = FAIL_TIMEOUT;
             else
                 return usage();
         } else

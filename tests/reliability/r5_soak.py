@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""R5 soak: mixed load for a while; memory and file descriptors must not
+grow, and nothing but the planned answers may come back.
+
+Four clients, paced, each doing in turn: submit a motivation (EHR), search
+its own cases, read a case and its history, the pharmacy's look-up by
+referensnummer + personnummer, a product search, and the pharmacy's
+application for a case still in M. The LV simulator registers every
+application and grants it (`--then registered,Bev`, calls back over
+SOAP), which notifies the pharmacy simulator.
+
+RSS and open fds of serve are measured in a quiet moment (load paused,
+outbox empty) at the end of the warm-up (a quarter of the run, at least
+30 s) and at the end. Invariants: RSS growth < 5 %, no more fds than at
+the end of the warm-up (sockets: a few more, as keep-alive pools vary),
+every answer the planned one, no level=error line
+in the gateway's log, every LV callback OK, no dead letter.
+
+  r5_soak.py [--minutes M]     (full: 30, short: 2)
+"""
+import argparse
+import collections
+import random
+import sys
+import threading
+import time
+
+import rel
+
+CLIENTS = 4
+PACE_S = 0.05  # between two requests of one client
+SOCKET_SLACK = 4
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=30)
+    args = ap.parse_args()
+    duration = args.minutes * 60
+    warmup = max(30.0, duration / 4)
+
+    sc = rel.Scenario("R5-soak")
+    gw, sims, conf, db = rel.setup(
+        sc, lv_args=("--then", "registered,Bev", "--delay-ms", "100"))
+    ex = rel.Examples()
+    ehr = rel.Client(gw.port, rel.DOC1)
+    apo = rel.Client(gw.port, rel.APO1)
+    lock = threading.Lock()
+    ops = collections.Counter()
+    odd = collections.Counter()
+    to_apply, refs = [], []
+    stop, run = threading.Event(), threading.Event()
+    run.set()
+
+    def op_submit(rng):
+        st, doc = ehr.message(ex.get("motivation-enskild-searched"))
+        ref, _ = rel.task_of(doc)
+        if st == 200 and ref:
+            with lock:
+                to_apply.append(ref)
+                refs.append(ref)
+        return st, 200
+
+    def pick(rng):
+        with lock:
+            return rng.choice(refs) if refs else None
+
+    def op_search(rng):
+        return ehr.get("/fhir/Task?business-status=M,A,H,Bev&_count=20")[0], \
+            200
+
+    def op_read(rng):
+        ref = pick(rng)
+        return (ehr.get("/fhir/Task/%s" % ref)[0], 200) if ref else (0, 0)
+
+    def op_history(rng):
+        ref = pick(rng)
+        return (ehr.get("/fhir/Task/%s/_history" % ref)[0], 200) if ref \
+            else (0, 0)
+
+    def op_lookup(rng):
+        ref = pick(rng)
+        return (apo.get("/fhir/Task?identifier=%s&patient.identifier=%s" %
+                        (ref, rel.PNR))[0], 200) if ref else (0, 0)
+
+    def op_product(rng):
+        return ehr.get("/fhir/Medication?name=mel")[0], 200
+
+    def op_apply(rng):
+        with lock:
+            ref = to_apply.pop(0) if to_apply else None
+        if ref is None:
+            return 0, 0
+        return apo.message(ex.get("application-enskild", refnr=ref))[0], 200
+
+    plan = [op_submit, op_search, op_read, op_lookup, op_history,
+            op_product, op_apply, op_read]
+
+    def client(n):
+        rng = random.Random(n)
+        i = n
+        while not stop.is_set():
+            run.wait()
+            op = plan[i % len(plan)]
+            i += 1
+            try:
+                st, want = op(rng)
+            except rel.NOT_ANSWERED as e:
+                st, want = "unanswered: %s" % type(e).__name__, 200
+            with lock:
+                if want:
+                    ops[op.__name__] += 1
+                    if st != want:
+                        odd["%s -> %s" % (op.__name__, st)] += 1
+            time.sleep(PACE_S)
+
+    def quiet_sample():
+        run.clear()
+        time.sleep(1)
+        rel.wait_outbox_done(db, 30)
+        time.sleep(1)
+        r, f = rel.rss_kb(gw.pid()), rel.fd_kinds(gw.pid())
+        run.set()
+        return r, f
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True)
+               for n in range(CLIENTS)]
+    t0 = time.time()
+    for t in threads:
+        t.start()
+    samples = []
+    rss0 = fd0 = None
+    while time.time() - t0 < duration:
+        time.sleep(5)
+        samples.append((time.time() - t0, rel.rss_kb(gw.pid()),
+                        rel.fds(gw.pid())))
+        if rss0 is None and time.time() - t0 >= warmup:
+            rss0, fd0 = quiet_sample()
+            sc.note("warm-up over at %.0f s: RSS %d kB, fds %d sockets + "
+                    "%d other" % ((time.time() - t0, rss0) + fd0))
+    if rss0 is None:
+        rss0, fd0 = quiet_sample()
+    stop.set()
+    run.set()
+    for t in threads:
+        t.join()
+    time.sleep(1)
+    rel.wait_outbox_done(db, 60)
+    time.sleep(1)
+    rss1, fd1 = rel.rss_kb(gw.pid()), rel.fd_kinds(gw.pid())
+    elapsed = time.time() - t0
+
+    total = sum(ops.values())
+    sc.figure("minutes", "%.1f" % (elapsed / 60))
+    sc.figure("requests", "%d (%.1f/s)" % (total, total / elapsed))
+    sc.figure("by kind", dict(ops))
+    sc.figure("RSS kB: first / warm / end / max", "%d / %d / %d / %d" % (
+        samples[0][1] if samples else 0, rss0, rss1,
+        max([s[1] for s in samples] + [rss1])))
+    # A leak grows with the requests; caches that fill up level off.
+    if samples:
+        sc.figure("RSS kB under load at 1/4 2/4 3/4 4/4", " ".join(
+            str(samples[min(len(samples) - 1, len(samples) * q // 4)][1])
+            for q in (1, 2, 3, 4)))
+    growth = 100.0 * (rss1 - rss0) / rss0
+    sc.figure("RSS growth after warm-up", "%.1f %%" % growth)
+    sc.figure("fds (sockets+other): warm / end", "%d+%d / %d+%d" %
+              (fd0 + fd1))
+    sc.figure("fds under load: max", max(s[2] for s in samples)
+              if samples else "-")
+    bev = rel.db_scalar(db, "SELECT count(*) FROM cases WHERE status = "
+                            "'Bev'")
+    sc.figure("cases / granted", "%d / %d" % (
+        rel.db_scalar(db, "SELECT count(*) FROM cases"), bev))
+    sc.figure("outbox", rel.outbox_states(db))
+    sc.figure("unplanned answers", dict(odd))
+    sc.check(growth < 5.0, "RSS grew %.1f %% after the warm-up" % growth)
+    # Pooled keep-alive connections (HSA, LV, the pharmacies, LV's
+    # callbacks) may differ by a few; anything else must not grow.
+    sc.check(fd1[1] <= fd0[1], "fds other than sockets grew from %d to %d"
+             % (fd0[1], fd1[1]))
+    sc.check(fd1[0] <= fd0[0] + SOCKET_SLACK, "sockets grew from %d to %d "
+             "(more than the %d pooled connections may vary)" %
+             (fd0[0], fd1[0], SOCKET_SLACK))
+    sc.check(not odd, "unplanned answers: %s" % dict(odd))
+    errs = rel.log_errors(gw.log)
+    sc.figure("level=error lines", len(errs))
+    sc.check(not errs, "errors in the log: %s" % errs[:3])
+    with open(sims["lv"].log, encoding="utf-8") as f:
+        cb = [l for l in f if "event=sim_lv_callback" in l]
+    bad_cb = [l for l in cb if "result=OK" not in l]
+    sc.figure("LV callbacks (not OK)", "%d (%d)" % (len(cb), len(bad_cb)))
+    sc.check(not bad_cb, "LV callbacks failed: %s" % bad_cb[:2])
+    dead = rel.db_scalar(db, "SELECT count(*) FROM outbox WHERE state = "
+                             "'dead'")
+    sc.check(dead == 0, "dead letters: %d" % dead)
+    rc = gw.stop()
+    sc.check(rc == 0, "serve did not stop cleanly (rc %s)" % rc)
+    ic = rel.integrity(db)
+    sc.check(ic == "ok", "PRAGMA integrity_check: %s" % ic)
+    arc, out = gw.cli("audit", "verify")
+    sc.check(arc == 0, "klasgw audit verify: %s" % out.strip()[-300:])
+    sc.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
