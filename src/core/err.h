@@ -95,7 +95,10 @@
        "no valid licence covers this dispensing",                             \
        "ingen giltig licens täcker expedieringen")                            \
     XX(EINTERNAL, -28, 500, "exception", "TECHNICAL_ERROR",                   \
-       "internal error", "internt fel")
+       "internal error", "internt fel")                                       \
+    XX(EURITOOLONG, -41, 414, "too-long", "VALIDATION_ERROR",                 \
+       "the request line is too long or has too many parameters",             \
+       "begäranraden är för lång eller har för många parametrar")
 
 typedef enum {
 #define GW_ERR_ENUM(name, val, http, fhir, riv, en, sv) GW_##name = val,
