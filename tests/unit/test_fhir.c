@@ -463,6 +463,29 @@ test_fhir_xml_limits_bite_while_reading(void **state)
     }
 }
 
+/* Issue 11: a JSON document's values are counted before jansson builds
+ * them (12 MB of short strings took 300 MB); the inputs pass the count and
+ * then turn malformed, so the count must answer first. */
+static void
+test_fhir_json_values_counted_before_parsing(void **state)
+{
+    /* numbers have their own cap: marked, they outgrow the buffer */
+    static const char *const units[] = {"\"a\",", "true,", "null,", "{},",
+                                        "[],"};
+    (void)state;
+    for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+        struct gw_fhir_doc *doc = NULL;
+        struct gw_err err;
+        char *s = repeat("{\"resourceType\":\"Patient\",\"x\":[", units[u],
+                         1000001, "}}}");
+        gw_rc rc = parse(s, strlen(s), &doc, &err);
+        if (rc != GW_ETOOLARGE || strstr(err.detail, "values") == NULL)
+            fail_msg("unit %s: rc %s, %s", units[u], gw_rc_name(rc),
+                     err.detail);
+        free(s);
+    }
+}
+
 /* Every truncation and a bit flip per byte of a fixture: a clean answer,
  * never a crash (the sanitizer build checks memory). */
 static void
@@ -514,6 +537,7 @@ main(void)
         cmocka_unit_test(test_fhir_refuses_with_the_path_of_the_fault),
         cmocka_unit_test(test_fhir_refuses_hostile_inputs),
         cmocka_unit_test(test_fhir_xml_limits_bite_while_reading),
+        cmocka_unit_test(test_fhir_json_values_counted_before_parsing),
         cmocka_unit_test(test_fhir_truncations_and_bit_flips_end_cleanly),
     };
     gw_fhir_init();
