@@ -638,6 +638,10 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
      * threshold after the first such free and keep the next ones in the
      * heap. */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    /* Request threads share two arenas: with one arena per thread, the
+     * memory of a large parse stayed with its thread's arena (measured:
+     * RSS 23 -> 62 MB after one 2 MB JSON body, back to 22 MB with two). */
+    mallopt(M_ARENA_MAX, 2);
     memset(&a4, 0, sizeof(a4));
     memset(&a6, 0, sizeof(a6));
     if (inet_pton(AF_INET, cfg->server_listen, &a4.sin_addr) == 1) {
