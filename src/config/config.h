@@ -46,7 +46,7 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
     XX(server, connection_timeout_s, INT, server_connection_timeout_s, "30",   \
        "idle or slow connections are closed after this many seconds")         \
     XX(server, max_connections_per_ip, INT, server_max_connections_per_ip,   \
-       "32", "concurrent connections from one client address")               \
+       "64", "concurrent connections from one client address")               \
     XX(server, header_timeout_s, INT, server_header_timeout_s, "10",           \
        "a request line and headers must arrive within this many seconds")     \
     XX(server, max_url_bytes, INT, server_max_url_bytes, "8192",               \
