@@ -9,7 +9,8 @@
  * (_format, Accept, Content-Type).
  *
  * Every input must end in an HTTP answer or a closed connection within a
- * few seconds (a hang aborts), any answer must be a status line, and the
+ * few seconds (no answer and no close in 20 s aborts: the head deadline
+ * is 2 s), any answer must be a status line, and the
  * front must go on answering /healthz.
  */
 #include <arpa/inet.h>
@@ -106,7 +107,7 @@ exchange(const uint8_t *data, size_t size, char *head, size_t head_size)
     for (;;) {
         char buf[4096];
         ssize_t n;
-        if (poll(&p, 1, 8000) != 1) {
+        if (poll(&p, 1, 20000) != 1) {
             total = -1;
             break;
         }
