@@ -817,6 +817,7 @@ check_prolog(const char *s, size_t len, struct gw_err *err)
  * the first error: everything before it has passed the limits.
  */
 #define XML_MAX_NAME 256           /* element and attribute names */
+#define XML_MAX_NS_DECLS 256       /* xmlns declarations on one element */
 #define XML_MAX_ELEMENTS 1000000   /* elements in one document */
 
 static int
@@ -852,7 +853,7 @@ prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
     while (i < len) {
         const char *end;
         size_t n;
-        int attrs = 0;
+        int attrs = 0, decls = 0;
 
         if (s[i] != '<') {
             if (text++ == 0)
@@ -950,11 +951,22 @@ prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
                                       "bytes", XML_MAX_NAME);
             if (n == 0)
                 return GW_OK;
-            if (++attrs > lim->max_attributes)
+            /* Namespace declarations are not attributes to FHIR (SOAP
+             * stacks put dozens on the Envelope) but cost libxml2 the
+             * same: their own cap. */
+            if (n >= 5 && memcmp(s + i, "xmlns", 5) == 0 &&
+                (n == 5 || s[i + 5] == ':')) {
+                if (++decls > XML_MAX_NS_DECLS)
+                    return scan_fault(s, i, GW_ETOOLARGE, err,
+                                      "more than %d namespace declarations "
+                                      "on one element",
+                                      XML_MAX_NS_DECLS);
+            } else if (++attrs > lim->max_attributes) {
                 return scan_fault(s, i, GW_ETOOLARGE, err,
                                   "more than %d attributes on one element "
                                   "(xml.max_attributes)",
                                   lim->max_attributes);
+            }
             i += n;
             while (i < len && xml_space(s[i]))
                 i++;

@@ -394,14 +394,14 @@ test_fhir_xml_limits_bite_while_reading(void **state)
     struct {
         const char *name, *needle;
         char *in;
-    } cases[8];
+    } cases[9];
     size_t n = 0, big;
     char *s, *p;
     (void)state;
 
     gw_fhir_limits_default(&lim);
     lim.max_string = 4096;
-    big = 60000 * 16 + 1024;
+    big = 60000 * 24 + 1024;
 
     /* attributes: 50,000 on one element (xml.max_attributes is 32) */
     s = p = malloc(big);
@@ -411,6 +411,16 @@ test_fhir_xml_limits_bite_while_reading(void **state)
     sprintf(p, " value=\"x\"/>%s", broken);
     cases[n].name = "attributes";
     cases[n].needle = "xml.max_attributes";
+    cases[n++].in = s;
+    /* namespace declarations: not attributes (a SOAP Envelope has dozens),
+     * but capped too */
+    s = p = malloc(big);
+    p += sprintf(p, "%s<id", head);
+    for (int i = 0; i < 50000; i++)
+        p += sprintf(p, " xmlns:a%d=\"u\"", i);
+    sprintf(p, " value=\"x\"/>%s", broken);
+    cases[n].name = "namespace declarations";
+    cases[n].needle = "namespace declarations";
     cases[n++].in = s;
     /* depth: one past xml.max_depth */
     s = repeat(head, "<extension url=\"u\">", (size_t)lim.max_depth, broken);
