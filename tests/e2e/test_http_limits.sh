@@ -204,6 +204,9 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 echo "RSS before ${before} kB, after the large JSON bodies ${after} kB"
-[ $((after - before)) -lt 30000 ] || fail "RSS grew from ${before} kB to ${after} kB"
+# AddressSanitizer keeps freed memory in quarantine: no RSS check there
+if [ "$(ldd "$KLASGW" | grep -c libasan || true)" = 0 ]; then
+    [ $((after - before)) -lt 30000 ] || fail "RSS grew from ${before} kB to ${after} kB"
+fi
 alive "large bodies"
 fi
