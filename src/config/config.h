@@ -45,6 +45,14 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "concurrent connections before new ones are refused")                  \
     XX(server, connection_timeout_s, INT, server_connection_timeout_s, "30",   \
        "idle or slow connections are closed after this many seconds")         \
+    XX(server, max_connections_per_ip, INT, server_max_connections_per_ip,   \
+       "64", "concurrent connections from one client address")               \
+    XX(server, header_timeout_s, INT, server_header_timeout_s, "10",           \
+       "a request line and headers must arrive within this many seconds")     \
+    XX(server, max_url_bytes, INT, server_max_url_bytes, "8192",               \
+       "longest request target (path and query) accepted (414 above)")        \
+    XX(server, max_query_params, INT, server_max_query_params, "64",           \
+       "most query parameters accepted in one request (414 above)")           \
     XX(store, path, STR, store_path, "./var/klasgw.db",                        \
        "SQLite database file (created with its folder if missing)")            \
     XX(store, batch_max, INT, store_batch_max, "256",                          \

@@ -106,7 +106,10 @@
        "the endpoint resolves to a loopback, link-local, private or "        \
        "multicast address",                                                   \
        "slutpunkten pekar på en loopback-, länklokal, privat eller "         \
-       "multicastadress")
+       "multicastadress")                                                    \
+    XX(EURITOOLONG, -44, 414, "too-long", "VALIDATION_ERROR",                 \
+       "the request line is too long or has too many parameters",             \
+       "begäranraden är för lång eller har för många parametrar")
 
 typedef enum {
 #define GW_ERR_ENUM(name, val, http, fhir, riv, en, sv) GW_##name = val,

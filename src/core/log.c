@@ -17,7 +17,14 @@
 static volatile int log_level = GW_LOG_INFO;
 static volatile int log_fd = 2;
 static _Thread_local char request_id[64] = "-";
-static _Thread_local char quote_buf[416];
+/* Worst case of one quoted value: the quotes, every byte as \xNN, the
+ * "..." of a cut value and the NUL. A ring of them lets the values of one
+ * log line be quoted side by side. */
+#define QUOTE_MAX 200
+#define QUOTE_SIZE (2 + 4 * QUOTE_MAX + 3 + 1)
+#define QUOTE_RING 4
+static _Thread_local char quote_buf[QUOTE_RING][QUOTE_SIZE];
+static _Thread_local unsigned quote_next;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error",
                                           "off"};
@@ -50,24 +57,32 @@ const char *gw_log_request_id(void) { return request_id; }
 const char *
 gw_log_quote(const char *s)
 {
-    size_t o = 0;
-    const size_t max = 200;
+    static const char hex[] = "0123456789abcdef";
+    char *q = quote_buf[quote_next++ % QUOTE_RING];
+    size_t o = 0, i = 0;
 
-    quote_buf[o++] = '"';
-    for (size_t i = 0; s != NULL && s[i] != '\0' && i < max; i++) {
+    q[o++] = '"';
+    for (; s != NULL && s[i] != '\0' && i < QUOTE_MAX; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
-            quote_buf[o++] = '\\';
-            quote_buf[o++] = (char)c;
+            q[o++] = '\\';
+            q[o++] = (char)c;
         } else if (c < 0x20 || c == 0x7f) {
-            o += (size_t)snprintf(quote_buf + o, 5, "\\x%02x", c);
+            q[o++] = '\\';
+            q[o++] = 'x';
+            q[o++] = hex[c >> 4];
+            q[o++] = hex[c & 0xf];
         } else {
-            quote_buf[o++] = (char)c;
+            q[o++] = (char)c;
         }
     }
-    quote_buf[o++] = '"';
-    quote_buf[o] = '\0';
-    return quote_buf;
+    if (s != NULL && s[i] != '\0') {
+        memcpy(q + o, "...", 3);
+        o += 3;
+    }
+    q[o++] = '"';
+    q[o] = '\0';
+    return q;
 }
 
 void

@@ -42,8 +42,10 @@ void gw_log_write(enum gw_log_level level, const char *file, int line,
 
 /*
  * Quotes s for a key=value line: wraps it in double quotes, escapes quotes,
- * backslashes and control characters, cuts it at 200 bytes. Returns a
- * thread-local buffer valid until the next call in the same thread.
+ * backslashes and control characters (as \xNN), cuts it at 200 bytes of
+ * input (marked "..."). Returns a thread-local buffer that stays valid for
+ * the next three calls in the same thread, so up to four values can be
+ * quoted in one log line. Never writes past its buffer, whatever s holds.
  */
 const char *gw_log_quote(const char *s);
 

@@ -60,17 +60,31 @@ jpush(struct jw *w, const char *name, int index)
     return old;
 }
 
-/* Rewrites numbers as "\u0000<number>" strings and checks the depth. */
+/* Values (strings, numbers, literals, objects, arrays) in one document:
+ * jansson spends some 100 bytes on each, so 12 MB of ["a","a",...] took
+ * 300 MB; counted here before jansson allocates any. */
+#define JSON_MAX_VALUES 1000000
+
+/* Rewrites numbers as "\u0000<number>" strings and checks the depth and
+ * the number of values. */
 static gw_rc
 mark_numbers(const char *in, size_t len, const struct gw_fhir_limits *lim,
              struct gw_buf *out, struct gw_err *err)
 {
     int depth = 0, line = 1;
+    long values = 0;
     gw_rc rc = GW_OK;
     size_t i = 0;
 
     while (i < len && rc == GW_OK) {
         char c = in[i];
+        if ((c == '"' || c == '-' || (c >= '0' && c <= '9') || c == '{' ||
+             c == '[' || c == 't' || c == 'f' || c == 'n') &&
+            ++values > JSON_MAX_VALUES)
+            return gw_err_set(err, GW_ETOOLARGE, NULL,
+                              "JSON line %d: more than %d values in one "
+                              "document",
+                              line, JSON_MAX_VALUES);
         if (c == '"') {
             size_t j = i + 1;
             while (j < len && in[j] != '"') {

@@ -7,9 +7,11 @@
  * them, so no entity can be declared (and so none expanded: only the five
  * predefined entities and character references remain); encodings other
  * than UTF-8 are refused; libxml2 runs with XML_PARSE_NONET and without
- * NOENT, DTDLOAD or XInclude; its own depth limit (256) bounds recursion
- * and our xml.max_depth is checked in the walk, as are attributes per
- * element and string lengths.
+ * NOENT, DTDLOAD or XInclude (and without XML_PARSE_HUGE). Before libxml2
+ * runs, one linear scan of the bytes checks every limit (xml.max_depth,
+ * xml.max_attributes, name lengths, xml.max_string_bytes for texts and
+ * attribute values, elements per document), so no input makes libxml2 do
+ * more than linear work; the walk checks them again on the tree.
  *
  * The walk enforces FHIR's XML rules: the FHIR namespace, known elements
  * only and in definition order, no repeats of single elements, required
@@ -804,6 +806,192 @@ check_prolog(const char *s, size_t len, struct gw_err *err)
     return GW_OK;
 }
 
+/*
+ * The limits, checked on the raw bytes in one pass before libxml2 sees
+ * them: nesting depth, attributes per element, name lengths, text and
+ * attribute value lengths, and elements in the document. libxml2 compares
+ * every attribute of an element with every other (quadratic: 50,000
+ * attributes cost seconds) and builds the whole tree before the walk could
+ * count anything; here each byte is looked at a bounded number of times.
+ * Markup this scan does not understand is left to libxml2, which stops at
+ * the first error: everything before it has passed the limits.
+ */
+#define XML_MAX_NAME 256           /* element and attribute names */
+#define XML_MAX_NS_DECLS 256       /* xmlns declarations on one element */
+#define XML_MAX_ELEMENTS 1000000   /* elements in one document */
+
+static int
+xml_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static gw_rc GW_PRINTF(5, 6)
+scan_fault(const char *s, size_t at, gw_rc rc, struct gw_err *err,
+           const char *fmt, ...)
+{
+    char msg[200];
+    int line = 1;
+    va_list ap;
+
+    for (size_t i = 0; i < at; i++)
+        line += s[i] == '\n';
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return gw_err_set(err, rc, NULL, "XML line %d: %s", line, msg);
+}
+
+static gw_rc
+prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
+        struct gw_err *err)
+{
+    size_t i = 0, text = 0, text_at = 0;
+    long elements = 0;
+    int depth = 0;
+
+    while (i < len) {
+        const char *end;
+        size_t n;
+        int attrs = 0, decls = 0;
+
+        if (s[i] != '<') {
+            if (text++ == 0)
+                text_at = i;
+            if (text > lim->max_string)
+                return scan_fault(s, text_at, GW_ETOOLARGE, err,
+                                  "a text is larger than %zu bytes "
+                                  "(xml.max_string_bytes)", lim->max_string);
+            i++;
+            continue;
+        }
+        text = 0;
+        if (len - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
+            end = memmem(s + i + 4, len - i - 4, "-->", 3);
+            if (end == NULL)
+                return GW_OK;
+            i = (size_t)(end - s) + 3;
+            continue;
+        }
+        if (len - i >= 9 && memcmp(s + i, "<![CDATA[", 9) == 0) {
+            end = memmem(s + i + 9, len - i - 9, "]]>", 3);
+            if (end == NULL && len - i - 9 <= lim->max_string)
+                return GW_OK;
+            if (end == NULL || (size_t)(end - (s + i + 9)) > lim->max_string)
+                return scan_fault(s, i, GW_ETOOLARGE, err,
+                                  "a text is larger than %zu bytes "
+                                  "(xml.max_string_bytes)", lim->max_string);
+            i = (size_t)(end - s) + 3;
+            continue;
+        }
+        if (len - i >= 2 && memcmp(s + i, "<?", 2) == 0) {
+            end = memmem(s + i + 2, len - i - 2, "?>", 2);
+            if (end == NULL)
+                return GW_OK;
+            i = (size_t)(end - s) + 2;
+            continue;
+        }
+        if (len - i >= 2 && s[i + 1] == '!')
+            return scan_fault(s, i, GW_EPARSE, err,
+                              "a DOCTYPE is not allowed in FHIR XML (no "
+                              "DTDs, no entities)");
+        if (len - i >= 2 && s[i + 1] == '/') {
+            end = memchr(s + i, '>', len - i);
+            if (end == NULL)
+                return GW_OK;
+            if (depth > 0)
+                depth--;
+            i = (size_t)(end - s) + 1;
+            continue;
+        }
+        /* A start tag: its name, then name="value" pairs. */
+        i++;
+        for (n = 0; i + n < len && !xml_space(s[i + n]) && s[i + n] != '>' &&
+                    s[i + n] != '/';
+             n++)
+            if (n >= XML_MAX_NAME)
+                return scan_fault(s, i, GW_ETOOLARGE, err,
+                                  "an element name is longer than %d bytes",
+                                  XML_MAX_NAME);
+        if (n == 0)
+            return GW_OK;
+        if (++depth > lim->max_depth)
+            return scan_fault(s, i, GW_ETOOLARGE, err,
+                              "nesting is deeper than %d (xml.max_depth)",
+                              lim->max_depth);
+        if (++elements > XML_MAX_ELEMENTS)
+            return scan_fault(s, i, GW_ETOOLARGE, err,
+                              "more than %d elements in one document",
+                              XML_MAX_ELEMENTS);
+        i += n;
+        for (;;) {
+            char q;
+
+            while (i < len && xml_space(s[i]))
+                i++;
+            if (i >= len)
+                return GW_OK;
+            if (s[i] == '>') {
+                i++;
+                break;
+            }
+            if (s[i] == '/') {
+                if (i + 1 >= len || s[i + 1] != '>')
+                    return GW_OK;
+                depth--;
+                i += 2;
+                break;
+            }
+            for (n = 0; i + n < len && !xml_space(s[i + n]) &&
+                        s[i + n] != '=' && s[i + n] != '>' && s[i + n] != '/';
+                 n++)
+                if (n >= XML_MAX_NAME)
+                    return scan_fault(s, i, GW_ETOOLARGE, err,
+                                      "an attribute name is longer than %d "
+                                      "bytes", XML_MAX_NAME);
+            if (n == 0)
+                return GW_OK;
+            /* Namespace declarations are not attributes to FHIR (SOAP
+             * stacks put dozens on the Envelope) but cost libxml2 the
+             * same: their own cap. */
+            if (n >= 5 && memcmp(s + i, "xmlns", 5) == 0 &&
+                (n == 5 || s[i + 5] == ':')) {
+                if (++decls > XML_MAX_NS_DECLS)
+                    return scan_fault(s, i, GW_ETOOLARGE, err,
+                                      "more than %d namespace declarations "
+                                      "on one element",
+                                      XML_MAX_NS_DECLS);
+            } else if (++attrs > lim->max_attributes) {
+                return scan_fault(s, i, GW_ETOOLARGE, err,
+                                  "more than %d attributes on one element "
+                                  "(xml.max_attributes)",
+                                  lim->max_attributes);
+            }
+            i += n;
+            while (i < len && xml_space(s[i]))
+                i++;
+            if (i >= len || s[i] != '=')
+                return GW_OK;
+            i++;
+            while (i < len && xml_space(s[i]))
+                i++;
+            if (i >= len || (s[i] != '"' && s[i] != '\''))
+                return GW_OK;
+            q = s[i++];
+            end = memchr(s + i, q, len - i);
+            if (end == NULL && len - i <= lim->max_string)
+                return GW_OK;
+            if (end == NULL || (size_t)(end - (s + i)) > lim->max_string)
+                return scan_fault(s, i, GW_ETOOLARGE, err,
+                                  "an attribute value is larger than %zu "
+                                  "bytes (xml.max_string_bytes)",
+                                  lim->max_string);
+            i = (size_t)(end - s) + 1;
+        }
+    }
+    return GW_OK;
+}
+
 void
 gw_fhir_limits_default(struct gw_fhir_limits *lim)
 {
@@ -830,6 +1018,8 @@ gw_fhir_xml_read(const char *bytes, size_t len,
     if (len > (size_t)2147483647)
         return GW_ETOOLARGE;
     rc = check_prolog(bytes, len, err);
+    if (rc == GW_OK)
+        rc = prescan(bytes, len, lim, err);
     if (rc != GW_OK)
         return rc;
     ctxt = xmlNewParserCtxt();

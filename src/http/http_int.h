@@ -6,6 +6,7 @@
 #define GW_HTTP_INT_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "core/buf.h"
@@ -46,6 +47,13 @@ struct gw_http {
     char *tls_key, *tls_cert, *tls_ca;
     /* Requests between their first call and their completion. */
     long inflight;
+    /* Open connections (server.c): each with the deadline of its request
+     * head, watched by the reaper thread. */
+    pthread_mutex_t cmu;
+    struct gw_conn *conns;
+    long nconns;
+    pthread_t reaper;
+    int reaper_on, stopping;
 };
 
 struct gw_req {
@@ -63,6 +71,9 @@ struct gw_req {
     int authenticated;
     enum gw_fhir_format out_fmt;
     char base[300];
+    int started;      /* on_request has seen the headers */
+    int uri_refused;  /* over server.max_url_bytes or max_query_params */
+    size_t body_seen; /* body bytes received, kept or not */
 };
 
 /* The answer of the FHIR routes (fhir_api.c). */

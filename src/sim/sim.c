@@ -165,7 +165,7 @@ fail_name(enum sim_fail f)
         [FAIL_NONE] = "ok",         [FAIL_DOWN] = "down",
         [FAIL_SLOW] = "ok",         [FAIL_FAULT] = "fault",
         [FAIL_FAULT200] = "fault200", [FAIL_DROP] = "drop",
-        [FAIL_TIMEOUT] = "timeout"};
+        [FAIL_TIMEOUT] = "timeout", [FAIL_UNAUTHORIZED] = "unauthorized"};
 
     return names[f];
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,7 +112,52 @@ test_log_quote_escapes_controls_and_quotes(void **state)
     char longs[1000];
     memset(longs, 'x', sizeof(longs) - 1);
     longs[sizeof(longs) - 1] = '\0';
-    assert_int_equal(strlen(gw_log_quote(longs)), 202);
+    /* 200 bytes kept, the cut marked */
+    assert_int_equal(strlen(gw_log_quote(longs)), 205);
+}
+
+/* Issue 11: 120 control characters overran the 416-byte buffer (one SOAP
+ * interaction name of 120 x %01 killed the gateway). Every byte value, in
+ * runs longer than the cut, must come out escaped and whole. */
+static void
+test_log_quote_worst_case_inputs_stay_in_bounds(void **state)
+{
+    char in[1024], want[1024 * 4 + 8];
+    (void)state;
+    for (int b = 1; b < 256; b++) {
+        size_t o = 0;
+        memset(in, b, sizeof(in) - 1);
+        in[sizeof(in) - 1] = '\0';
+        want[o++] = '"';
+        for (int i = 0; i < 200; i++) {
+            if (b == '"' || b == '\\') {
+                want[o++] = '\\';
+                want[o++] = (char)b;
+            } else if (b < 0x20 || b == 0x7f) {
+                o += (size_t)snprintf(want + o, 5, "\\x%02x", b);
+            } else {
+                want[o++] = (char)b;
+            }
+        }
+        memcpy(want + o, "...\"", 5);
+        assert_string_equal(gw_log_quote(in), want);
+    }
+    /* exactly at the cut: no marker */
+    memset(in, 1, 200);
+    in[200] = '\0';
+    assert_int_equal(strlen(gw_log_quote(in)), 2 + 4 * 200);
+}
+
+/* Two quoted values in one log line each keep their own text. */
+static void
+test_log_quote_values_side_by_side(void **state)
+{
+    char line[128];
+    (void)state;
+    snprintf(line, sizeof(line), "a=%s b=%s c=%s d=%s", gw_log_quote("one"),
+             gw_log_quote("two"), gw_log_quote("th\"ree"),
+             gw_log_quote(NULL));
+    assert_string_equal(line, "a=\"one\" b=\"two\" c=\"th\\\"ree\" d=\"\"");
 }
 
 static void
@@ -133,6 +179,8 @@ main(void)
         cmocka_unit_test(test_err_set_formats_and_tolerates_null),
         cmocka_unit_test(test_buf_refuses_growth_past_its_cap_and_keeps_content),
         cmocka_unit_test(test_log_quote_escapes_controls_and_quotes),
+        cmocka_unit_test(test_log_quote_worst_case_inputs_stay_in_bounds),
+        cmocka_unit_test(test_log_quote_values_side_by_side),
         cmocka_unit_test(test_log_level_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -379,6 +379,123 @@ test_fhir_refuses_hostile_inputs(void **state)
     free(s);
 }
 
+/* Issue 11: every limit of the XML reader bites while the bytes are read,
+ * before libxml2 builds anything: each input passes one limit and then
+ * turns malformed. Read first and checked afterwards (as before), the
+ * malformed tail would be the answer (EPARSE), after all the work - 50,000
+ * attributes cost libxml2 seconds. Read under the limits, the limit
+ * answers, named. The inputs come from the limits' values. */
+static void
+test_fhir_xml_limits_bite_while_reading(void **state)
+{
+    static const char head[] = "<Patient xmlns=\"http://hl7.org/fhir\">";
+    static const char broken[] = "<<&</Patient";
+    struct gw_fhir_limits lim;
+    struct {
+        const char *name, *needle;
+        char *in;
+    } cases[9];
+    size_t n = 0, big;
+    char *s, *p;
+    (void)state;
+
+    gw_fhir_limits_default(&lim);
+    lim.max_string = 4096;
+    big = 60000 * 24 + 1024;
+
+    /* attributes: 50,000 on one element (xml.max_attributes is 32) */
+    s = p = malloc(big);
+    p += sprintf(p, "%s<id", head);
+    for (int i = 0; i < 50000; i++)
+        p += sprintf(p, " a%d=\"1\"", i);
+    sprintf(p, " value=\"x\"/>%s", broken);
+    cases[n].name = "attributes";
+    cases[n].needle = "xml.max_attributes";
+    cases[n++].in = s;
+    /* namespace declarations: not attributes (a SOAP Envelope has dozens),
+     * but capped too */
+    s = p = malloc(big);
+    p += sprintf(p, "%s<id", head);
+    for (int i = 0; i < 50000; i++)
+        p += sprintf(p, " xmlns:a%d=\"u\"", i);
+    sprintf(p, " value=\"x\"/>%s", broken);
+    cases[n].name = "namespace declarations";
+    cases[n].needle = "namespace declarations";
+    cases[n++].in = s;
+    /* depth: one past xml.max_depth */
+    s = repeat(head, "<extension url=\"u\">", (size_t)lim.max_depth, broken);
+    cases[n].name = "depth";
+    cases[n].needle = "xml.max_depth";
+    cases[n++].in = s;
+    /* names */
+    s = repeat("<Patient xmlns=\"http://hl7.org/fhir\"><", "n", 100000, broken);
+    cases[n].name = "element name";
+    cases[n].needle = "element name";
+    cases[n++].in = s;
+    s = repeat("<Patient xmlns=\"http://hl7.org/fhir\"><id ", "n", 100000,
+               broken);
+    cases[n].name = "attribute name";
+    cases[n].needle = "attribute name";
+    cases[n++].in = s;
+    /* text, attribute value, CDATA: one byte past xml.max_string_bytes */
+    s = repeat(head, "x", lim.max_string + 1, broken);
+    cases[n].name = "text";
+    cases[n].needle = "xml.max_string_bytes";
+    cases[n++].in = s;
+    s = repeat("<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"", "x",
+               lim.max_string + 1, broken);
+    cases[n].name = "attribute value";
+    cases[n].needle = "xml.max_string_bytes";
+    cases[n++].in = s;
+    s = repeat("<Patient xmlns=\"http://hl7.org/fhir\"><![CDATA[", "x",
+               lim.max_string + 1, broken);
+    cases[n].name = "CDATA";
+    cases[n].needle = "xml.max_string_bytes";
+    cases[n++].in = s;
+    /* elements: a million and one, each small */
+    s = repeat(head, "<a/>", 1000001, broken);
+    cases[n].name = "elements";
+    cases[n].needle = "elements in one document";
+    cases[n++].in = s;
+
+    for (size_t i = 0; i < n; i++) {
+        struct gw_fhir_doc *doc = NULL;
+        struct gw_err err;
+        gw_rc rc;
+        gw_err_clear(&err);
+        rc = gw_fhir_parse(cases[i].in, strlen(cases[i].in), GW_FHIR_XML,
+                           &lim, &doc, &err);
+        if (rc != GW_ETOOLARGE || strstr(err.detail, cases[i].needle) == NULL)
+            fail_msg("case %s: rc %s, %s", cases[i].name, gw_rc_name(rc),
+                     err.detail);
+        gw_fhir_doc_free(doc);
+        free(cases[i].in);
+    }
+}
+
+/* Issue 11: a JSON document's values are counted before jansson builds
+ * them (12 MB of short strings took 300 MB); the inputs pass the count and
+ * then turn malformed, so the count must answer first. */
+static void
+test_fhir_json_values_counted_before_parsing(void **state)
+{
+    /* numbers have their own cap: marked, they outgrow the buffer */
+    static const char *const units[] = {"\"a\",", "true,", "null,", "{},",
+                                        "[],"};
+    (void)state;
+    for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+        struct gw_fhir_doc *doc = NULL;
+        struct gw_err err;
+        char *s = repeat("{\"resourceType\":\"Patient\",\"x\":[", units[u],
+                         1000001, "}}}");
+        gw_rc rc = parse(s, strlen(s), &doc, &err);
+        if (rc != GW_ETOOLARGE || strstr(err.detail, "values") == NULL)
+            fail_msg("unit %s: rc %s, %s", units[u], gw_rc_name(rc),
+                     err.detail);
+        free(s);
+    }
+}
+
 /* Every truncation and a bit flip per byte of a fixture: a clean answer,
  * never a crash (the sanitizer build checks memory). */
 static void
@@ -429,6 +546,8 @@ main(void)
         cmocka_unit_test(test_fhir_keeps_decimals_and_companions),
         cmocka_unit_test(test_fhir_refuses_with_the_path_of_the_fault),
         cmocka_unit_test(test_fhir_refuses_hostile_inputs),
+        cmocka_unit_test(test_fhir_xml_limits_bite_while_reading),
+        cmocka_unit_test(test_fhir_json_values_counted_before_parsing),
         cmocka_unit_test(test_fhir_truncations_and_bit_flips_end_cleanly),
     };
     gw_fhir_init();
