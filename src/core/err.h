@@ -95,7 +95,16 @@
        "no valid licence covers this dispensing",                             \
        "ingen giltig licens täcker expedieringen")                            \
     XX(EINTERNAL, -28, 500, "exception", "TECHNICAL_ERROR",                   \
-       "internal error", "internt fel")
+       "internal error", "internt fel")                                       \
+    XX(ESTORAGEFULL, -40, 507, "transient", "TECHNICAL_ERROR",                \
+       "the gateway's storage is full, try again later",                      \
+       "gatewayens lagringsutrymme är fullt, försök igen senare")             \
+    XX(ETOOMANYLOOKUPS, -41, 429, "throttled", "APPLICATION_ERROR",           \
+       "too many failed look-ups, try again later",                           \
+       "för många misslyckade uppslag, försök igen senare")                   \
+    XX(EHSAUNAVAILABLE, -42, 503, "transient", "TECHNICAL_ERROR",             \
+       "HSA is unavailable, try again later",                                 \
+       "HSA är inte tillgänglig, försök igen senare")
 
 typedef enum {
 #define GW_ERR_ENUM(name, val, http, fhir, riv, en, sv) GW_##name = val,

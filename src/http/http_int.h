@@ -39,6 +39,8 @@ enum gw_route {
         GW_ROUTE_N
 };
 
+struct gw_lookup_limit;
+
 struct gw_http {
     struct gw_http_opts o;
     struct MHD_Daemon *d;
@@ -46,6 +48,8 @@ struct gw_http {
     char *tls_key, *tls_cert, *tls_ca;
     /* Requests between their first call and their completion. */
     long inflight;
+    /* Failed case look-ups per client (limit.c); NULL: no limit. */
+    struct gw_lookup_limit *lookups;
 };
 
 struct gw_req {
@@ -61,6 +65,9 @@ struct gw_req {
     struct gw_principal who;
     char label[64], gln[16], user[40];
     int authenticated;
+    size_t client; /* index of the caller's [clients] line */
+    int retry_after_s; /* > 0: the answer carries Retry-After */
+    int lookup;        /* a case look-up: a failure counts (limit.c) */
     enum gw_fhir_format out_fmt;
     char base[300];
 };
@@ -79,6 +86,17 @@ enum MHD_Result gw_http_health(struct gw_req *r);
 /* Queues body (taken) with status and content type; adds the request id. */
 enum MHD_Result gw_http_send(struct gw_req *r, int status, const char *ctype,
                              char *body, size_t len);
+/* The limit on failed case look-ups (limit.c). _new leaves *out NULL
+ * (no limit) when limit or window_s is 0; free with _free (NULL ok). */
+gw_rc gw_lookup_limit_new(long limit, long window_s, size_t nclients,
+                          struct gw_lookup_limit **out) GW_WARN_UNUSED;
+void gw_lookup_limit_free(struct gw_lookup_limit *l);
+/* 0 when the client may look cases up now, else the seconds until it may
+ * (for Retry-After). */
+int gw_lookup_limit_check(struct gw_lookup_limit *l, size_t client);
+/* Counts one failed look-up; 1 when it used the client's last one (the
+ * moment to log and audit). */
+int gw_lookup_limit_fail(struct gw_lookup_limit *l, size_t client);
 /* Records a finished request (metrics.c). */
 void gw_metrics_observe(enum gw_route route, int status, int64_t micros);
 const char *gw_route_label(enum gw_route route);

@@ -203,6 +203,7 @@ authenticate(struct gw_req *r, char *why, size_t why_size)
         return GW_EUNAUTH;
     if (gw_client_role_parse(cl->role, &r->who.role) != GW_OK)
         return GW_EUNAUTH;
+    r->client = (size_t)(cl - cfg->clients);
     snprintf(r->label, sizeof(r->label), "%s", cl->label);
     r->who.label = r->label;
     if (cl->gln != NULL) {
@@ -272,7 +273,8 @@ base_url(struct gw_req *r)
 static enum gw_route
 route_of(const char *url)
 {
-    if (strcmp(url, "/healthz") == 0)
+    if (strcmp(url, "/healthz") == 0 || strcmp(url, "/healthz/live") == 0 ||
+        strcmp(url, "/healthz/ready") == 0)
         return GW_ROUTE_HEALTH;
     if (strcmp(url, "/metrics") == 0)
         return GW_ROUTE_METRICS;
@@ -434,6 +436,12 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
     if (h == NULL)
         return GW_ENOMEM;
     h->o = *o;
+    if (gw_lookup_limit_new(cfg->server_lookup_fail_limit,
+                            cfg->server_lookup_fail_window_s, cfg->nclients,
+                            &h->lookups) != GW_OK) {
+        free(h);
+        return GW_ENOMEM;
+    }
     memset(&a4, 0, sizeof(a4));
     memset(&a6, 0, sizeof(a6));
     if (inet_pton(AF_INET, cfg->server_listen, &a4.sin_addr) == 1) {
@@ -446,6 +454,7 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
         sa = (struct sockaddr *)&a6;
         flags |= MHD_USE_IPv6;
     } else {
+        gw_lookup_limit_free(h->lookups);
         free(h);
         return gw_err_set(err, GW_ECONFIG, "server.listen",
                           "not an IPv4 or IPv6 address");
@@ -525,5 +534,6 @@ gw_http_stop(struct gw_http *h)
     }
     free(h->tls_cert);
     free(h->tls_ca);
+    gw_lookup_limit_free(h->lookups);
     free(h);
 }

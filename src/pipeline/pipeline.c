@@ -1101,6 +1101,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
         gw_answer_error(a, rc, NULL);
     else
         a->status = 200;
+    a->total = total;
     if (n == 0)
         gw_pl_audit(pl, c, "search", NULL, rc, "no hits");
     gw_bundle_free(b);
