@@ -5,7 +5,10 @@
 #ifndef GW_HTTP_INT_H
 #define GW_HTTP_INT_H
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "core/buf.h"
@@ -50,6 +53,14 @@ struct gw_http {
     long inflight;
     /* Failed case look-ups per client (limit.c); NULL: no limit. */
     struct gw_lookup_limit *lookups;
+    /* server.tls_crl and the client CAs that must have signed it; the
+     * list is swapped on SIGHUP (gw_http_reload) under crl_lock. */
+    pthread_rwlock_t crl_lock;
+    int crl_lock_init;
+    gnutls_x509_crl_t *crls;
+    unsigned int ncrls;
+    gnutls_x509_crt_t *cas;
+    unsigned int ncas;
 };
 
 struct gw_req {
