@@ -368,10 +368,11 @@ gw_config_check_serve(const struct gw_config *cfg, struct gw_err *err)
                           "server.tls_cert and server.tls_key are required "
                           "unless server.plain_http = true");
     if (cfg->server_plain_http && !gw_config_is_loopback(cfg->server_listen))
-        return gw_err_set(err, GW_ECONFIG, "server.listen",
-                          "server.plain_http = true is only allowed on a "
-                          "loopback address (127.0.0.1 or ::1), not on '%.60s': "
-                          "without TLS any caller could name any client",
-                          cfg->server_listen);
+        return gw_err_set(
+            err, GW_ECONFIG, "server.listen",
+            "server.plain_http = true is only allowed on a "
+            "loopback address (127.0.0.1 or ::1), not on '%.60s': "
+            "without TLS any caller could name any client",
+            cfg->server_listen);
     return GW_OK;
 }

@@ -159,14 +159,13 @@ audit_lookup(struct gw_req *r, gw_rc rc, const char *detail)
 static void
 count_lookup(struct gw_req *r, const struct gw_answer *a)
 {
-    int failed = a->status == 404 ||
-                 (r->route == GW_ROUTE_TASK_SEARCH && a->status == 200 &&
-                  a->total == 0);
+    int failed = a->status == 404 || (r->route == GW_ROUTE_TASK_SEARCH &&
+                                      a->status == 200 && a->total == 0);
 
     if (!failed || !gw_lookup_limit_fail(r->h->lookups, r->client))
         return;
-    gw_log_warn("event=lookup_limit client=%s limit=%ld window_s=%ld",
-                r->label, r->h->o.cfg->server_lookup_fail_limit,
+    gw_log_warn("event=lookup_limit client=%s limit=%ld window_s=%ld", r->label,
+                r->h->o.cfg->server_lookup_fail_limit,
                 r->h->o.cfg->server_lookup_fail_window_s);
     audit_lookup(r, GW_ETOOMANYLOOKUPS, "limit reached");
 }
@@ -206,8 +205,8 @@ send_answer(struct gw_req *r, struct gw_answer *a, int minimal)
     MHD_add_response_header(resp, "X-Request-Id", r->id);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     {
-        int retry = r->retry_after_s > 0 ? r->retry_after_s
-                                         : retry_after_of(a->rc);
+        int retry =
+            r->retry_after_s > 0 ? r->retry_after_s : retry_after_of(a->rc);
         char v[16];
         if (retry > 0) {
             snprintf(v, sizeof(v), "%d", retry);
@@ -467,15 +466,14 @@ gw_fhir_api(struct gw_req *r)
     c.fmt = r->out_fmt;
     /* Case look-ups, by referensnummer: over the limit of failures, none
      * is served until the client's bucket has a token again. */
-    r->lookup = get && (r->route == GW_ROUTE_TASK_READ ||
-                        r->route == GW_ROUTE_TASK_HISTORY ||
-                        r->route == GW_ROUTE_RESOURCE_READ ||
-                        r->route == GW_ROUTE_CASE_OPERATION ||
-                        (r->route == GW_ROUTE_TASK_SEARCH &&
-                         arg(r, "identifier") != NULL));
-    if (r->lookup &&
-        (r->retry_after_s = gw_lookup_limit_check(r->h->lookups,
-                                                  r->client)) > 0) {
+    r->lookup =
+        get &&
+        (r->route == GW_ROUTE_TASK_READ || r->route == GW_ROUTE_TASK_HISTORY ||
+         r->route == GW_ROUTE_RESOURCE_READ ||
+         r->route == GW_ROUTE_CASE_OPERATION ||
+         (r->route == GW_ROUTE_TASK_SEARCH && arg(r, "identifier") != NULL));
+    if (r->lookup && (r->retry_after_s = gw_lookup_limit_check(
+                          r->h->lookups, r->client)) > 0) {
         r->lookup = 0; /* a refusal is not another failure */
         audit_lookup(r, GW_ETOOMANYLOOKUPS, "refused");
         return fail(r, GW_ETOOMANYLOOKUPS, NULL,

@@ -76,7 +76,7 @@ struct gw_req {
     struct gw_principal who;
     char label[64], gln[16], user[40];
     int authenticated;
-    size_t client; /* index of the caller's [clients] line */
+    size_t client;     /* index of the caller's [clients] line */
     int retry_after_s; /* > 0: the answer carries Retry-After */
     int lookup;        /* a case look-up: a failure counts (limit.c) */
     enum gw_fhir_format out_fmt;

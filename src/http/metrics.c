@@ -177,8 +177,8 @@ gw_http_health(struct gw_req *r)
         n = snprintf(body, 160, "{\"status\":\"%s\",\"schema\":%d}\n",
                      why == NULL ? "ok" : why, v);
     }
-    resp = MHD_create_response_from_buffer((size_t)n, body,
-                                           MHD_RESPMEM_MUST_FREE);
+    resp =
+        MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL) {
         free(body);
         return MHD_NO;

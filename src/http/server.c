@@ -197,8 +197,9 @@ client_from_cert(struct gw_req *r, char *why, size_t why_size)
         return NULL;
     }
     if (!is_for_clients(crt)) {
-        snprintf(why, why_size, "client certificate is not for client "
-                                "authentication (extendedKeyUsage clientAuth)");
+        snprintf(why, why_size,
+                 "client certificate is not for client "
+                 "authentication (extendedKeyUsage clientAuth)");
         gnutls_x509_crt_deinit(crt);
         return NULL;
     }
@@ -544,8 +545,9 @@ gw_http_reload(struct gw_http *h)
     gw_err_clear(&err);
     rc = load_crls(h, path, &crls, &n, &err);
     if (rc != GW_OK) {
-        gw_log_err_rc(rc, "event=crl_reload_failed detail=%s "
-                          "keeping=previous",
+        gw_log_err_rc(rc,
+                      "event=crl_reload_failed detail=%s "
+                      "keeping=previous",
                       gw_log_quote(err.detail));
         return rc;
     }
@@ -572,8 +574,8 @@ start_revocation(struct gw_http *h, struct gw_err *err)
         return GW_OK;
     d.data = (unsigned char *)h->tls_ca;
     d.size = (unsigned int)strlen(h->tls_ca);
-    if (gnutls_x509_crt_list_import2(&h->cas, &h->ncas, &d,
-                                     GNUTLS_X509_FMT_PEM, 0) < 0)
+    if (gnutls_x509_crt_list_import2(&h->cas, &h->ncas, &d, GNUTLS_X509_FMT_PEM,
+                                     0) < 0)
         return gw_err_set(err, GW_ECONFIG, "server.tls_client_ca",
                           "not a PEM file of certificates");
     if (pthread_rwlock_init(&h->crl_lock, NULL) != 0)

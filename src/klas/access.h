@@ -84,8 +84,8 @@ struct gw_case_access {
  * operator. These refusals depend on the caller only, so they reveal
  * nothing about a case.
  */
-gw_rc gw_access_read_any(const struct gw_principal *p, struct gw_err *err)
-    GW_WARN_UNUSED;
+gw_rc gw_access_read_any(const struct gw_principal *p,
+                         struct gw_err *err) GW_WARN_UNUSED;
 
 /*
  * Whether the principal may read the case. found_by_lookup: a pharmacy

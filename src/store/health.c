@@ -40,8 +40,7 @@ has_room(const struct gw_store *st)
     snprintf(dir, sizeof(dir), "%s", st->path);
     if (statvfs(dirname(dir), &sv) != 0)
         return 1; /* cannot tell: let the probe decide */
-    return (unsigned long long)sv.f_bavail * sv.f_frsize >=
-           GW_STORE_READY_FREE;
+    return (unsigned long long)sv.f_bavail * sv.f_frsize >= GW_STORE_READY_FREE;
 }
 
 static int64_t
@@ -94,8 +93,9 @@ gw_store_ready(struct gw_store *st, struct gw_err *err)
     if (failed == GW_OK)
         return GW_OK;
     if (failed == GW_EUNAVAILABLE)
-        return gw_err_set(err, failed, NULL, "the store's writer is not "
-                                             "running");
+        return gw_err_set(err, failed, NULL,
+                          "the store's writer is not "
+                          "running");
     pthread_mutex_lock(&st->mmu);
     if (st->probe_ms != 0 && now - st->probe_ms < PROBE_EVERY_MS) {
         rc = st->probe_rc;
@@ -120,7 +120,6 @@ gw_store_ready(struct gw_store *st, struct gw_err *err)
         return GW_OK;
     }
     return gw_err_set(err, rc, NULL, "%s",
-                      rc == GW_ESTORAGEFULL
-                          ? "the disk of the database is full"
-                          : "the database cannot be written");
+                      rc == GW_ESTORAGEFULL ? "the disk of the database is full"
+                                            : "the database cannot be written");
 }

@@ -294,13 +294,15 @@ test_access_read_by_role(void **state)
             (strcmp(err.detail, GW_ACCESS_NO_SUCH_CASE) != 0 ||
              err.path[0] != '\0'))
             fail_msg("case '%s': refusal '%s' at '%s' differs from an "
-                     "unknown case's", cases[i].name, err.detail, err.path);
+                     "unknown case's",
+                     cases[i].name, err.detail, err.path);
         /* What depends on the caller alone is said before any look-up. */
         if (rc == GW_EUNAUTH || rc == GW_EFORBIDDEN) {
             gw_err_clear(&err);
             if (gw_access_read_any(&p, &err) != rc)
                 fail_msg("case '%s': gw_access_read_any does not refuse it "
-                         "before the look-up", cases[i].name);
+                         "before the look-up",
+                         cases[i].name);
         }
     }
 }

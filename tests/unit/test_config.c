@@ -56,12 +56,18 @@ test_config_plain_http_only_on_loopback(void **state)
         const char *listen;
         gw_rc rc;
     } cases[] = {
-        {"127.0.0.1", GW_OK},     {"127.1.2.3", GW_OK},
-        {"::1", GW_OK},           {"::ffff:127.0.0.1", GW_OK},
-        {"0.0.0.0", GW_ECONFIG},  {"::", GW_ECONFIG},
-        {"10.0.0.5", GW_ECONFIG}, {"192.168.1.10", GW_ECONFIG},
-        {"128.0.0.1", GW_ECONFIG}, {"::ffff:10.0.0.1", GW_ECONFIG},
-        {"fe80::1", GW_ECONFIG},  {"localhost", GW_ECONFIG},
+        {"127.0.0.1", GW_OK},
+        {"127.1.2.3", GW_OK},
+        {"::1", GW_OK},
+        {"::ffff:127.0.0.1", GW_OK},
+        {"0.0.0.0", GW_ECONFIG},
+        {"::", GW_ECONFIG},
+        {"10.0.0.5", GW_ECONFIG},
+        {"192.168.1.10", GW_ECONFIG},
+        {"128.0.0.1", GW_ECONFIG},
+        {"::ffff:10.0.0.1", GW_ECONFIG},
+        {"fe80::1", GW_ECONFIG},
+        {"localhost", GW_ECONFIG},
         {"", GW_ECONFIG},
     };
     struct gw_config cfg;
@@ -244,7 +250,8 @@ main(void)
         cmocka_unit_test(test_config_defaults_demand_tls_material),
         cmocka_unit_test(test_config_file_then_environment_wins),
         cmocka_unit_test(test_config_refuses_bad_values_naming_the_key),
-        cmocka_unit_test(test_config_example_documents_every_key_with_its_default),
+        cmocka_unit_test(
+            test_config_example_documents_every_key_with_its_default),
         cmocka_unit_test(test_config_plain_http_only_on_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -808,8 +808,7 @@ test_pipeline_read_hides_attachments_from_pharmacies(void **state)
          visible, GW_OK},
         {"the pharmacy, the case", &pharm1, "Task", t->refnr, GW_OK},
         /* Not its case: answered as if there were none (access.h). */
-        {"another pharmacy, the case", &pharm2, "Task", t->refnr,
-         GW_ENOTFOUND},
+        {"another pharmacy, the case", &pharm2, "Task", t->refnr, GW_ENOTFOUND},
         {"the prescriber, the hidden attachment", &ehr1, "DocumentReference",
          hidden, GW_OK},
         {"a colleague, the case", &ehr2, "Task", t->refnr, GW_ENOTFOUND},
