@@ -137,7 +137,7 @@ chk "rt == 'Task' and text.lstrip().startswith('<')" "Task with Accept: applicat
 call ehr GET "/fhir/Task/$R2?_format=json" -H 'Accept: application/fhir+xml'
 chk "rt == 'Task' and text.lstrip().startswith('{')" "_format wins over Accept"
 call ehr2 GET "/fhir/Task/$R2?_format=xml"
-want_outcome 403 "refusal in XML"
+want_outcome 404 "refusal in XML (not DOC2's case: as if unknown)"
 chk "rt == 'OperationOutcome' and len(issues) == 1" "XML OperationOutcome"
 
 # --- refused input -------------------------------------------------------
