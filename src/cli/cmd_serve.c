@@ -441,8 +441,10 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         if (sigwait(&set, &sig) != 0)
             break;
         if (sig == SIGHUP) {
-            gw_log_info("event=sighup detail=\"reload is not supported; "
-                        "restart to apply changes\"");
+            /* The CRL is re-read; other changes need a restart. */
+            gw_log_info("event=sighup detail=\"re-reading server.tls_crl; "
+                        "restart to apply other changes\"");
+            (void)gw_http_reload(http);
             continue;
         }
         break;

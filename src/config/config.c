@@ -8,9 +8,11 @@
  */
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,6 +234,10 @@ check(const struct gw_config *cfg, struct gw_err *err)
          604800},
         {"lv.timeout_ms", offsetof(struct gw_config, lv_timeout_ms), 10,
          600000},
+        {"server.lookup_fail_limit",
+         offsetof(struct gw_config, server_lookup_fail_limit), 0, 1000000},
+        {"server.lookup_fail_window_s",
+         offsetof(struct gw_config, server_lookup_fail_window_s), 1, 86400},
     };
     const char *lv = cfg->log_level;
 
@@ -346,6 +352,27 @@ gw_config_data_path(const struct gw_config *cfg, const char *rel, char *buf,
     return (n < 0 || (size_t)n >= size) ? GW_ETOOLARGE : GW_OK;
 }
 
+/* Whether a listen address reaches this host only: 127.0.0.0/8, ::1,
+ * or an IPv4-mapped loopback. "localhost" is not taken: the server binds
+ * numeric addresses only. */
+int
+gw_config_is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (addr == NULL)
+        return 0;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, addr, &a6) == 1) {
+        if (IN6_IS_ADDR_LOOPBACK(&a6))
+            return 1;
+        return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+    }
+    return 0;
+}
+
 gw_rc
 gw_config_check_serve(const struct gw_config *cfg, struct gw_err *err)
 {
@@ -354,5 +381,12 @@ gw_config_check_serve(const struct gw_config *cfg, struct gw_err *err)
         return gw_err_set(err, GW_ECONFIG, NULL,
                           "server.tls_cert and server.tls_key are required "
                           "unless server.plain_http = true");
+    if (cfg->server_plain_http && !gw_config_is_loopback(cfg->server_listen))
+        return gw_err_set(
+            err, GW_ECONFIG, "server.listen",
+            "server.plain_http = true is only allowed on a "
+            "loopback address (127.0.0.1 or ::1), not on '%.60s': "
+            "without TLS any caller could name any client",
+            cfg->server_listen);
     return GW_OK;
 }

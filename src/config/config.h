@@ -37,6 +37,14 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "PEM file with the server private key")                                 \
     XX(server, tls_client_ca, STR, server_tls_client_ca, "",                   \
        "PEM file with the CAs that client certificates must chain to")         \
+    XX(server, tls_crl, STR, server_tls_crl, "",                               \
+       "PEM file with the CRLs of the client CAs: a revoked client "           \
+       "certificate is refused; re-read on SIGHUP (empty: no CRL)")            \
+    XX(server, lookup_fail_limit, INT, server_lookup_fail_limit, "30",        \
+       "failed case look-ups (404, empty look-up) one client may make per "    \
+       "lookup_fail_window_s before it gets 429 (0: no limit)")               \
+    XX(server, lookup_fail_window_s, INT, server_lookup_fail_window_s, "60",  \
+       "the window of lookup_fail_limit, in seconds")                         \
     XX(server, max_body_bytes, INT, server_max_body_bytes, "41943040",         \
        "largest request body accepted (413 above)")                            \
     XX(server, max_header_bytes, INT, server_max_header_bytes, "16384",        \
@@ -158,9 +166,13 @@ gw_rc gw_config_load(struct gw_config *cfg, const char *path,
                      struct gw_err *err) GW_WARN_UNUSED;
 void gw_config_release(struct gw_config *cfg);
 /* What serving needs beyond valid values: TLS material unless plain HTTP
- * is asked for. Commands that do not serve skip it. */
+ * is asked for, and plain HTTP only on a loopback address (anyone who
+ * reaches it could name any client in X-Klasgw-Client). Commands that do
+ * not serve skip it. */
 gw_rc gw_config_check_serve(const struct gw_config *cfg, struct gw_err *err)
     GW_WARN_UNUSED;
+/* 1 when addr (a numeric IPv4 or IPv6 address) is a loopback address. */
+int gw_config_is_loopback(const char *addr);
 /* Prints every key with its value, as INI, for check-config. */
 void gw_config_print(const struct gw_config *cfg, FILE *out);
 /* Prints the table: section.key, default, help (for --help texts). */

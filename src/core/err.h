@@ -109,7 +109,16 @@
        "multicastadress")                                                    \
     XX(EURITOOLONG, -44, 414, "too-long", "VALIDATION_ERROR",                 \
        "the request line is too long or has too many parameters",             \
-       "begäranraden är för lång eller har för många parametrar")
+       "begäranraden är för lång eller har för många parametrar")            \
+    XX(ESTORAGEFULL, -40, 507, "transient", "TECHNICAL_ERROR",                \
+       "the gateway's storage is full, try again later",                      \
+       "gatewayens lagringsutrymme är fullt, försök igen senare")             \
+    XX(ETOOMANYLOOKUPS, -45, 429, "throttled", "APPLICATION_ERROR",           \
+       "too many failed look-ups, try again later",                           \
+       "för många misslyckade uppslag, försök igen senare")                   \
+    XX(EHSAUNAVAILABLE, -46, 503, "transient", "TECHNICAL_ERROR",             \
+       "HSA is unavailable, try again later",                                 \
+       "HSA är inte tillgänglig, försök igen senare")
 
 typedef enum {
 #define GW_ERR_ENUM(name, val, http, fhir, riv, en, sv) GW_##name = val,

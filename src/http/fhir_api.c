@@ -34,6 +34,7 @@
 #include "http/http_int.h"
 #include "pipeline/pipeline.h"
 #include "sched/clock.h"
+#include "store/store.h"
 
 static enum gw_fhir_format
 format_of_mime(const char *m, size_t n)
@@ -117,6 +118,58 @@ mime(enum gw_fhir_format f)
                             : "application/fhir+json; charset=utf-8";
 }
 
+/* Retry-After of answers worth resending later; the look-up limit sets
+ * its own (r->retry_after_s). */
+static int
+retry_after_of(gw_rc rc)
+{
+    static const struct {
+        gw_rc rc;
+        int s;
+    } t[] = {
+        {GW_EHSAUNAVAILABLE, 30},
+        {GW_EUNAVAILABLE, 30},
+        {GW_ESTORAGEFULL, 60},
+        {GW_EBUSY, 5},
+    };
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (t[i].rc == rc)
+            return t[i].s;
+    return 0;
+}
+
+static void
+audit_lookup(struct gw_req *r, gw_rc rc, const char *detail)
+{
+    struct gw_audit_entry e = {
+        .system = r->who.label,
+        .user = r->who.user ? r->who.user : r->who.gln,
+        .action = "lookup-limit",
+        .outcome = rc == GW_OK ? "ok" : gw_rc_name(rc),
+        .detail = detail,
+    };
+
+    if (gw_store_audit_async(r->h->o.store, &e) != GW_OK)
+        gw_log_err("event=audit_enqueue_failed action=lookup-limit");
+}
+
+/* A case look-up that found nothing: 404 on a read, or a search by
+ * referensnummer without hits. It counts against the client. */
+static void
+count_lookup(struct gw_req *r, const struct gw_answer *a)
+{
+    int failed = a->status == 404 || (r->route == GW_ROUTE_TASK_SEARCH &&
+                                      a->status == 200 && a->total == 0);
+
+    if (!failed || !gw_lookup_limit_fail(r->h->lookups, r->client))
+        return;
+    gw_log_warn("event=lookup_limit client=%s limit=%ld window_s=%ld", r->label,
+                r->h->o.cfg->server_lookup_fail_limit,
+                r->h->o.cfg->server_lookup_fail_window_s);
+    audit_lookup(r, GW_ETOOMANYLOOKUPS, "limit reached");
+}
+
 static enum MHD_Result
 send_answer(struct gw_req *r, struct gw_answer *a, int minimal)
 {
@@ -151,6 +204,17 @@ send_answer(struct gw_req *r, struct gw_answer *a, int minimal)
                                 mime(r->out_fmt));
     MHD_add_response_header(resp, "X-Request-Id", r->id);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    {
+        int retry =
+            r->retry_after_s > 0 ? r->retry_after_s : retry_after_of(a->rc);
+        char v[16];
+        if (retry > 0) {
+            snprintf(v, sizeof(v), "%d", retry);
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
+        }
+    }
+    if (r->lookup)
+        count_lookup(r, a);
     if (a->etag[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, a->etag);
     if (a->last_modified[0])
@@ -400,6 +464,22 @@ gw_fhir_api(struct gw_req *r)
     }
 
     c.fmt = r->out_fmt;
+    /* Case look-ups, by referensnummer: over the limit of failures, none
+     * is served until the client's bucket has a token again. */
+    r->lookup =
+        get &&
+        (r->route == GW_ROUTE_TASK_READ || r->route == GW_ROUTE_TASK_HISTORY ||
+         r->route == GW_ROUTE_RESOURCE_READ ||
+         r->route == GW_ROUTE_CASE_OPERATION ||
+         (r->route == GW_ROUTE_TASK_SEARCH && arg(r, "identifier") != NULL));
+    if (r->lookup && (r->retry_after_s = gw_lookup_limit_check(
+                          r->h->lookups, r->client)) > 0) {
+        r->lookup = 0; /* a refusal is not another failure */
+        audit_lookup(r, GW_ETOOMANYLOOKUPS, "refused");
+        return fail(r, GW_ETOOMANYLOOKUPS, NULL,
+                    "this client looked up too many cases that it could "
+                    "not find; wait Retry-After seconds");
+    }
     if (r->route == GW_ROUTE_METADATA) {
         memset(&a, 0, sizeof(a));
         a.status = 200;

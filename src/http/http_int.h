@@ -5,6 +5,8 @@
 #ifndef GW_HTTP_INT_H
 #define GW_HTTP_INT_H
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -40,6 +42,8 @@ enum gw_route {
         GW_ROUTE_N
 };
 
+struct gw_lookup_limit;
+
 struct gw_http {
     struct gw_http_opts o;
     struct MHD_Daemon *d;
@@ -54,6 +58,16 @@ struct gw_http {
     long nconns;
     pthread_t reaper;
     int reaper_on, stopping;
+    /* Failed case look-ups per client (limit.c); NULL: no limit. */
+    struct gw_lookup_limit *lookups;
+    /* server.tls_crl and the client CAs that must have signed it; the
+     * list is swapped on SIGHUP (gw_http_reload) under crl_lock. */
+    pthread_rwlock_t crl_lock;
+    int crl_lock_init;
+    gnutls_x509_crl_t *crls;
+    unsigned int ncrls;
+    gnutls_x509_crt_t *cas;
+    unsigned int ncas;
 };
 
 struct gw_req {
@@ -69,6 +83,9 @@ struct gw_req {
     struct gw_principal who;
     char label[64], gln[16], user[40];
     int authenticated;
+    size_t client;     /* index of the caller's [clients] line */
+    int retry_after_s; /* > 0: the answer carries Retry-After */
+    int lookup;        /* a case look-up: a failure counts (limit.c) */
     enum gw_fhir_format out_fmt;
     char base[300];
     int started;      /* on_request has seen the headers */
@@ -90,6 +107,17 @@ enum MHD_Result gw_http_health(struct gw_req *r);
 /* Queues body (taken) with status and content type; adds the request id. */
 enum MHD_Result gw_http_send(struct gw_req *r, int status, const char *ctype,
                              char *body, size_t len);
+/* The limit on failed case look-ups (limit.c). _new leaves *out NULL
+ * (no limit) when limit or window_s is 0; free with _free (NULL ok). */
+gw_rc gw_lookup_limit_new(long limit, long window_s, size_t nclients,
+                          struct gw_lookup_limit **out) GW_WARN_UNUSED;
+void gw_lookup_limit_free(struct gw_lookup_limit *l);
+/* 0 when the client may look cases up now, else the seconds until it may
+ * (for Retry-After). */
+int gw_lookup_limit_check(struct gw_lookup_limit *l, size_t client);
+/* Counts one failed look-up; 1 when it used the client's last one (the
+ * moment to log and audit). */
+int gw_lookup_limit_fail(struct gw_lookup_limit *l, size_t client);
 /* Records a finished request (metrics.c). */
 void gw_metrics_observe(enum gw_route route, int status, int64_t micros);
 const char *gw_route_label(enum gw_route route);

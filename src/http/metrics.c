@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/buf.h"
 #include "http/http_int.h"
@@ -141,18 +142,55 @@ gw_http_metrics(struct gw_req *r)
     }
 }
 
+/*
+ * /healthz/live: the process answers HTTP (restart it when it does not).
+ * /healthz/ready, and /healthz as before: the store answers and can
+ * commit; while it cannot (the disk is full), 503 with Retry-After, so
+ * that a load balancer sends submissions elsewhere instead of having them
+ * refused. Peers (HSA, LV) are not part of it.
+ */
 enum MHD_Result
 gw_http_health(struct gw_req *r)
 {
-    int v = gw_store_schema_version(r->h->o.store);
-    char *body = NULL;
-    int n;
+    struct MHD_Response *resp;
+    struct gw_err err;
+    const char *why = NULL;
+    char *body;
+    enum MHD_Result ret;
+    int v = 0, n, status;
 
-    body = malloc(80);
+    body = malloc(160);
     if (body == NULL)
         return MHD_NO;
-    n = snprintf(body, 80, "{\"status\":\"%s\",\"schema\":%d}\n",
-                 v > 0 ? "ok" : "store unavailable", v);
-    return gw_http_send(r, v > 0 ? 200 : 503, "application/json", body,
-                        (size_t)n);
+    gw_err_clear(&err);
+    if (strcmp(r->url, "/healthz/live") == 0) {
+        status = 200;
+        n = snprintf(body, 160, "{\"status\":\"live\"}\n");
+    } else {
+        v = gw_store_schema_version(r->h->o.store);
+        if (v <= 0)
+            why = "store unavailable";
+        else if (gw_store_ready(r->h->o.store, &err) != GW_OK)
+            why = err.rc == GW_ESTORAGEFULL ? "storage full"
+                                            : "store cannot commit";
+        status = why == NULL ? 200 : 503;
+        n = snprintf(body, 160, "{\"status\":\"%s\",\"schema\":%d}\n",
+                     why == NULL ? "ok" : why, v);
+    }
+    resp =
+        MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "application/json");
+    MHD_add_response_header(resp, "X-Request-Id", r->id);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (status != 200)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+    ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    r->status = status;
+    return ret;
 }

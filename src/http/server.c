@@ -136,8 +136,45 @@ client_by_match(const struct gw_config *cfg, const char *kind,
     return NULL;
 }
 
+/* Whether the certificate may authenticate a TLS client: its
+ * extendedKeyUsage names clientAuth. A certificate without the extension,
+ * or made for servers only, is refused: SITHS function certificates for
+ * systems carry clientAuth. */
+static int
+is_for_clients(gnutls_x509_crt_t crt)
+{
+    char oid[128];
+    size_t sz;
+    unsigned int critical;
+
+    for (unsigned int i = 0; i < 64; i++) {
+        sz = sizeof(oid);
+        if (gnutls_x509_crt_get_key_purpose_oid(crt, i, oid, &sz, &critical) <
+            0)
+            return 0;
+        if (strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether server.tls_crl revokes the certificate. */
+static int
+is_revoked(struct gw_http *h, gnutls_x509_crt_t crt)
+{
+    int revoked = 0;
+
+    if (!h->crl_lock_init)
+        return 0;
+    pthread_rwlock_rdlock(&h->crl_lock);
+    if (h->ncrls > 0)
+        revoked = gnutls_x509_crt_check_revocation(crt, h->crls, h->ncrls) != 0;
+    pthread_rwlock_unlock(&h->crl_lock);
+    return revoked;
+}
+
 /* The [clients] entry of the certificate the peer presented, verified
- * against server.tls_client_ca. */
+ * against server.tls_client_ca, for client authentication, not revoked. */
 static const struct gw_config_client *
 client_from_cert(struct gw_req *r, char *why, size_t why_size)
 {
@@ -166,7 +203,25 @@ client_from_cert(struct gw_req *r, char *why, size_t why_size)
     }
     if (gnutls_x509_crt_init(&crt) != 0)
         return NULL;
-    if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0) {
+    if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) != 0) {
+        snprintf(why, why_size, "client certificate unreadable");
+        gnutls_x509_crt_deinit(crt);
+        return NULL;
+    }
+    if (!is_for_clients(crt)) {
+        snprintf(why, why_size,
+                 "client certificate is not for client "
+                 "authentication (extendedKeyUsage clientAuth)");
+        gnutls_x509_crt_deinit(crt);
+        return NULL;
+    }
+    if (is_revoked(r->h, crt)) {
+        snprintf(why, why_size, "client certificate revoked (server.tls_crl)");
+        gw_log_warn("event=client_cert_revoked");
+        gnutls_x509_crt_deinit(crt);
+        return NULL;
+    }
+    {
         sz = sizeof(serial);
         if (gnutls_x509_crt_get_dn_by_oid(crt, "2.5.4.5" /* serialNumber */,
                                           0, 0, serial, &sz) == 0)
@@ -215,6 +270,7 @@ authenticate(struct gw_req *r, char *why, size_t why_size)
         return GW_EUNAUTH;
     if (gw_client_role_parse(cl->role, &r->who.role) != GW_OK)
         return GW_EUNAUTH;
+    r->client = (size_t)(cl - cfg->clients);
     snprintf(r->label, sizeof(r->label), "%s", cl->label);
     r->who.label = r->label;
     if (cl->gln != NULL) {
@@ -284,7 +340,8 @@ base_url(struct gw_req *r)
 static enum gw_route
 route_of(const char *url)
 {
-    if (strcmp(url, "/healthz") == 0)
+    if (strcmp(url, "/healthz") == 0 || strcmp(url, "/healthz/live") == 0 ||
+        strcmp(url, "/healthz/ready") == 0)
         return GW_ROUTE_HEALTH;
     if (strcmp(url, "/metrics") == 0)
         return GW_ROUTE_METRICS;
@@ -631,6 +688,119 @@ mhd_log(void *cls, const char *fmt, va_list ap)
     gw_log_warn("event=http_server detail=%s", gw_log_quote(msg));
 }
 
+/* --- revocation --------------------------------------------------------- */
+
+static void
+free_crls(gnutls_x509_crl_t *crls, unsigned int n)
+{
+    for (unsigned int i = 0; crls != NULL && i < n; i++)
+        gnutls_x509_crl_deinit(crls[i]);
+    gnutls_free(crls);
+}
+
+/* Reads every CRL of path; each must be signed by a client CA. */
+static gw_rc
+load_crls(struct gw_http *h, const char *path, gnutls_x509_crl_t **out,
+          unsigned int *nout, struct gw_err *err)
+{
+    gnutls_datum_t d = {NULL, 0};
+    gnutls_x509_crl_t *crls = NULL;
+    unsigned int n = 0;
+    gw_rc rc = GW_OK;
+
+    *out = NULL;
+    *nout = 0;
+    if (gnutls_load_file(path, &d) < 0)
+        return gw_err_set(err, GW_ECONFIG, "server.tls_crl",
+                          "cannot read the CRL file");
+    if (gnutls_x509_crl_list_import2(&crls, &n, &d, GNUTLS_X509_FMT_PEM, 0) <
+            0 ||
+        n == 0) {
+        rc = gw_err_set(err, GW_ECONFIG, "server.tls_crl",
+                        "not a PEM file of CRLs");
+        goto out;
+    }
+    for (unsigned int i = 0; i < n; i++) {
+        unsigned int v = 0;
+        time_t next = gnutls_x509_crl_get_next_update(crls[i]);
+        if (gnutls_x509_crl_verify(crls[i], h->cas, h->ncas, 0, &v) < 0 ||
+            v != 0) {
+            rc = gw_err_set(err, GW_ECONFIG, "server.tls_crl",
+                            "CRL %u is not signed by a CA of "
+                            "server.tls_client_ca",
+                            i + 1);
+            goto out;
+        }
+        if (next != (time_t)-1 && next < time(NULL))
+            gw_log_warn("event=crl_outdated crl=%u detail=\"past its next "
+                        "update: publish a new one and send SIGHUP\"",
+                        i + 1);
+    }
+    *out = crls;
+    *nout = n;
+    crls = NULL;
+out:
+    free_crls(crls, n);
+    gnutls_free(d.data);
+    return rc;
+}
+
+gw_rc
+gw_http_reload(struct gw_http *h)
+{
+    const char *path = h->o.cfg->server_tls_crl;
+    gnutls_x509_crl_t *crls = NULL, *old;
+    unsigned int n = 0, nold;
+    struct gw_err err;
+    gw_rc rc;
+
+    if (h->o.cfg->server_plain_http || path[0] == '\0' || !h->crl_lock_init)
+        return GW_OK;
+    gw_err_clear(&err);
+    rc = load_crls(h, path, &crls, &n, &err);
+    if (rc != GW_OK) {
+        gw_log_err_rc(rc,
+                      "event=crl_reload_failed detail=%s "
+                      "keeping=previous",
+                      gw_log_quote(err.detail));
+        return rc;
+    }
+    pthread_rwlock_wrlock(&h->crl_lock);
+    old = h->crls;
+    nold = h->ncrls;
+    h->crls = crls;
+    h->ncrls = n;
+    pthread_rwlock_unlock(&h->crl_lock);
+    free_crls(old, nold);
+    gw_log_info("event=crl_loaded crls=%u", n);
+    return GW_OK;
+}
+
+/* The client CAs as certificates, for checking CRL signatures, and the
+ * first CRL list. */
+static gw_rc
+start_revocation(struct gw_http *h, struct gw_err *err)
+{
+    gnutls_datum_t d;
+    gw_rc rc;
+
+    if (h->o.cfg->server_tls_crl[0] == '\0')
+        return GW_OK;
+    d.data = (unsigned char *)h->tls_ca;
+    d.size = (unsigned int)strlen(h->tls_ca);
+    if (gnutls_x509_crt_list_import2(&h->cas, &h->ncas, &d, GNUTLS_X509_FMT_PEM,
+                                     0) < 0)
+        return gw_err_set(err, GW_ECONFIG, "server.tls_client_ca",
+                          "not a PEM file of certificates");
+    if (pthread_rwlock_init(&h->crl_lock, NULL) != 0)
+        return GW_ENOMEM;
+    h->crl_lock_init = 1;
+    rc = load_crls(h, h->o.cfg->server_tls_crl, &h->crls, &h->ncrls, err);
+    if (rc == GW_OK)
+        gw_log_info("event=crl_loaded crls=%u", h->ncrls);
+    return rc;
+}
+
 gw_rc
 gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
               struct gw_err *err)
@@ -651,6 +821,12 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
     if (h == NULL)
         return GW_ENOMEM;
     h->o = *o;
+    if (gw_lookup_limit_new(cfg->server_lookup_fail_limit,
+                            cfg->server_lookup_fail_window_s, cfg->nclients,
+                            &h->lookups) != GW_OK) {
+        free(h);
+        return GW_ENOMEM;
+    }
     pthread_mutex_init(&h->cmu, NULL);
     memset(&a4, 0, sizeof(a4));
     memset(&a6, 0, sizeof(a6));
@@ -664,6 +840,7 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
         sa = (struct sockaddr *)&a6;
         flags |= MHD_USE_IPv6;
     } else {
+        gw_lookup_limit_free(h->lookups);
         free(h);
         return gw_err_set(err, GW_ECONFIG, "server.listen",
                           "not an IPv4 or IPv6 address");
@@ -679,6 +856,13 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
                               "client CA file");
         }
         flags |= MHD_USE_TLS;
+        {
+            gw_rc rc = start_revocation(h, err);
+            if (rc != GW_OK) {
+                gw_http_stop(h);
+                return rc;
+            }
+        }
     }
     {
         /* TLS options only when serving TLS; otherwise the list is empty. */
@@ -758,5 +942,12 @@ gw_http_stop(struct gw_http *h)
     }
     free(h->tls_cert);
     free(h->tls_ca);
+    free_crls(h->crls, h->ncrls);
+    for (unsigned int i = 0; h->cas != NULL && i < h->ncas; i++)
+        gnutls_x509_crt_deinit(h->cas[i]);
+    gnutls_free(h->cas);
+    if (h->crl_lock_init)
+        pthread_rwlock_destroy(&h->crl_lock);
+    gw_lookup_limit_free(h->lookups);
     free(h);
 }

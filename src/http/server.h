@@ -10,7 +10,9 @@
  * refused by libmicrohttpd.
  *
  * Callers authenticate with a client certificate (mutual TLS) that
- * [clients] maps to a role; with server.plain_http (demo and tests only)
+ * chains to server.tls_client_ca, has extendedKeyUsage clientAuth, is not
+ * revoked by server.tls_crl (re-read on SIGHUP) and [clients] maps to a
+ * role; with server.plain_http (demo and tests only)
  * they name their [clients] match in the X-Klasgw-Client header instead.
  * The end user an EHR or pharmacy system acts for is asserted in
  * X-Klasgw-User (an HSA-id).
@@ -40,6 +42,10 @@ struct gw_http_opts {
 
 gw_rc gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
                     struct gw_err *err) GW_WARN_UNUSED;
+/* SIGHUP: re-reads server.tls_crl. On failure (unreadable, not signed by
+ * a CA of server.tls_client_ca) the list in use stays and the error is
+ * logged and returned. GW_OK without TLS or without a CRL. */
+gw_rc gw_http_reload(struct gw_http *h);
 /* The port actually bound (server.port 0 picks a free one). */
 int gw_http_port(const struct gw_http *h);
 void gw_http_stop(struct gw_http *h);

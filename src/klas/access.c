@@ -115,35 +115,57 @@ same(const char *a, const char *b)
 }
 
 gw_rc
-gw_access_read(const struct gw_principal *p, const struct gw_case_access *c,
-               int found_by_lookup, int *redact, struct gw_err *err)
+gw_access_read_any(const struct gw_principal *p, struct gw_err *err)
 {
-    *redact = 1;
     switch (p->role) {
     case GW_CLIENT_EHR:
         if (p->user == NULL || p->user[0] == '\0')
             return gw_err_set(err, GW_EUNAUTH, NULL,
                               "the EHR must name its user (X-Klasgw-User)");
-        if (!same(p->user, c->prescriber_hsa))
-            return gw_err_set(err, GW_EFORBIDDEN, NULL,
-                              "a prescriber sees only their own cases");
-        *redact = 0;
         return GW_OK;
     case GW_CLIENT_PHARMACY:
-        if (found_by_lookup || same(p->gln, c->pharmacy_gln))
-            return GW_OK; /* redacted */
-        return gw_err_set(err, GW_EFORBIDDEN, NULL,
-                          "a pharmacy finds a case by referensnummer and "
-                          "patient identity");
     case GW_CLIENT_LV:
-        if (c->status == GW_CASE_M || c->status == GW_CASE_NONE)
-            return gw_err_set(err, GW_EFORBIDDEN, NULL,
-                              "LV sees a case once it has been applied for");
-        *redact = 0;
         return GW_OK;
     default:
         return gw_err_set(err, GW_EFORBIDDEN, NULL,
                           "an operator reads no cases");
+    }
+}
+
+/* A case the caller may not see is answered as one that does not exist:
+ * the same code, the same words, no path. */
+static gw_rc
+no_such_case(struct gw_err *err)
+{
+    return gw_err_set(err, GW_ENOTFOUND, NULL, "%s", GW_ACCESS_NO_SUCH_CASE);
+}
+
+gw_rc
+gw_access_read(const struct gw_principal *p, const struct gw_case_access *c,
+               int found_by_lookup, int *redact, struct gw_err *err)
+{
+    gw_rc rc;
+
+    *redact = 1;
+    rc = gw_access_read_any(p, err);
+    if (rc != GW_OK)
+        return rc;
+    switch (p->role) {
+    case GW_CLIENT_EHR:
+        if (!same(p->user, c->prescriber_hsa))
+            return no_such_case(err); /* a prescriber's own cases only */
+        *redact = 0;
+        return GW_OK;
+    case GW_CLIENT_PHARMACY:
+        /* Found by referensnummer and patient identity, or naming it. */
+        if (found_by_lookup || same(p->gln, c->pharmacy_gln))
+            return GW_OK; /* redacted */
+        return no_such_case(err);
+    default: /* GW_CLIENT_LV */
+        if (c->status == GW_CASE_M || c->status == GW_CASE_NONE)
+            return no_such_case(err); /* not applied for yet */
+        *redact = 0;
+        return GW_OK;
     }
 }
 

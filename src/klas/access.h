@@ -12,6 +12,10 @@
  *                 supplement-request, decision       (not M)
  *   operator      nothing                            nothing (health, metrics)
  *
+ * A case a caller may not read is, to that caller, a case that does not
+ * exist (404, the same words): "403 for yours-not, 404 for unknown" would
+ * tell anyone with a client certificate which referensnummer exist.
+ *
  * Redaction itself (what a pharmacy never receives) is done by
  * xslt/pharmacy-view.xsl; gw_access_read says when it must be applied.
  */
@@ -70,12 +74,27 @@ struct gw_case_access {
     const char *pharmacy_gln;
 };
 
+/* The words of every "no such case" answer to a read, whether the case
+ * does not exist or the caller may not see it. */
+#define GW_ACCESS_NO_SUCH_CASE "no such case"
+
+/*
+ * Whether the principal may read cases at all, before any case is looked
+ * up: GW_EUNAUTH when an ehr asserts no user, GW_EFORBIDDEN for an
+ * operator. These refusals depend on the caller only, so they reveal
+ * nothing about a case.
+ */
+gw_rc gw_access_read_any(const struct gw_principal *p,
+                         struct gw_err *err) GW_WARN_UNUSED;
+
 /*
  * Whether the principal may read the case. found_by_lookup: a pharmacy
  * gave the referensnummer and the patient's id (or the referensnummer of a
  * general licence) and they matched. On GW_OK *redact says whether the
- * pharmacy view must be applied. GW_EUNAUTH when an ehr asserts no user,
- * GW_EFORBIDDEN otherwise.
+ * pharmacy view must be applied. First the refusals of gw_access_read_any;
+ * a case the caller may not see is GW_ENOTFOUND with
+ * GW_ACCESS_NO_SUCH_CASE, exactly what a referensnummer that does not
+ * exist gets, so that a refusal does not reveal that a case exists.
  */
 gw_rc gw_access_read(const struct gw_principal *p,
                      const struct gw_case_access *c, int found_by_lookup,

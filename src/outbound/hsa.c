@@ -294,14 +294,15 @@ call_hsa(struct gw_hsa *h, const char *person, struct gw_hsa_person *p,
         s, h->o.url, NULL, &req, &resp);
     if (e != SOAP_OK) {
         gw_soap_describe(s, &f);
-        /* Slow or down, the caller may resend later: 503 either way. */
-        rc = GW_EUNAVAILABLE;
+        /* Slow or down, the caller may resend later: 503 either way,
+         * naming HSA (the table's text, in both languages) and with
+         * Retry-After (fhir_api.c). */
+        rc = GW_EHSAUNAVAILABLE;
         gw_log_warn("event=hsa_call_failed http=%d detail=%s", f.http_status,
                     gw_log_quote(f.why));
         gw_err_set(err, rc, NULL, "%s",
-                   f.timeout ? "HSA svarar inte i tid / HSA did not answer "
-                               "in time"
-                             : "HSA svarar inte / HSA does not answer");
+                   f.timeout ? "HSA did not answer in time"
+                             : "HSA does not answer");
         gw_soap_pool_put(h->pool, s, 0);
         return rc;
     }
@@ -309,9 +310,8 @@ call_hsa(struct gw_hsa *h, const char *person, struct gw_hsa_person *p,
         resp.result->resultCode == core__ResultCodeEnum__ERROR) {
         if (resp.result->errorId == NULL ||
             *resp.result->errorId == core__ErrorIdEnum__TECHNICAL_USCOREERROR) {
-            rc = gw_err_set(err, GW_EUNAVAILABLE, NULL,
-                            "HSA svarar med tekniskt fel / HSA answers with "
-                            "a technical error");
+            rc = gw_err_set(err, GW_EHSAUNAVAILABLE, NULL,
+                            "HSA answers with a technical error");
         }
         /* Otherwise HSA knows no such person: found stays 0. */
     } else {

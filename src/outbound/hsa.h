@@ -12,7 +12,7 @@
  * Answers are cached in the store for hsa.cache_ttl_s, reduced to what the
  * decision needs (licences, commissions; never names or protected-person
  * data). A fresh cache entry answers without calling HSA; without one, an
- * HSA that is down, slow or faulting gives GW_EUNAVAILABLE (503 /
+ * HSA that is down, slow or faulting gives GW_EHSAUNAVAILABLE (503 /
  * TECHNICAL_ERROR) and the message is not stored.
  */
 #ifndef GW_OUTBOUND_HSA_H
@@ -74,7 +74,7 @@ gw_rc gw_hsa_new(const struct gw_hsa_opts *o,
                  struct gw_hsa **out) GW_WARN_UNUSED;
 void gw_hsa_free(struct gw_hsa *h);
 
-/* Looks the person up (cache, else HSA). GW_EUNAVAILABLE / GW_ETIMEOUT
+/* Looks the person up (cache, else HSA). GW_EHSAUNAVAILABLE
  * when HSA cannot answer. */
 gw_rc gw_hsa_lookup(struct gw_hsa *h, const char *person_hsa,
                     struct gw_hsa_person *out,

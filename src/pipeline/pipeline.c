@@ -794,16 +794,21 @@ gw_pl_case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
 {
     struct gw_case_access ca;
     struct gw_err err;
+    int exists = 0;
     gw_rc rc;
 
     gw_err_clear(&err);
     memset(row, 0, sizeof(*row));
-    if (gw_refnr_check(refnr, NULL) != GW_OK)
-        rc = gw_err_set(&err, GW_ENOTFOUND, NULL, "no such case");
-    else
+    /* Refusals that depend on the caller alone come before the look-up;
+     * after it, unknown and not-yours get the same answer (access.h). */
+    rc = gw_access_read_any(c->who, &err);
+    if (rc == GW_OK && gw_refnr_check(refnr, NULL) != GW_OK)
+        rc = gw_err_set(&err, GW_ENOTFOUND, NULL, GW_ACCESS_NO_SUCH_CASE);
+    else if (rc == GW_OK)
         rc = gw_store_case_get(pl->o.store, refnr, row);
     if (rc == GW_ENOTFOUND)
-        gw_err_set(&err, GW_ENOTFOUND, NULL, "no such case");
+        gw_err_set(&err, GW_ENOTFOUND, NULL, GW_ACCESS_NO_SUCH_CASE);
+    exists = rc == GW_OK;
     if (rc == GW_OK && row->purged_ms != 0)
         rc = gw_err_set(&err, GW_EGONE, NULL,
                         "the case has been removed under the retention rules");
@@ -818,7 +823,10 @@ gw_pl_case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc != GW_OK) {
         /* A refusal says nothing about the case itself. */
         gw_answer_error(a, rc, &err);
-        gw_pl_audit(pl, c, "read", rc == GW_ENOTFOUND ? NULL : refnr, rc, NULL);
+        /* The audit, unlike the caller, learns that the case exists. */
+        gw_pl_audit(pl, c, "read", exists ? refnr : NULL, rc,
+                    exists && rc == GW_ENOTFOUND ? "not the caller's case"
+                                                 : NULL);
         gw_case_row_release(row);
     }
     return rc;
@@ -1184,6 +1192,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
         gw_answer_error(a, rc, NULL);
     else
         a->status = 200;
+    a->total = total;
     if (n == 0)
         gw_pl_audit(pl, c, "search", NULL, rc, "no hits");
     gw_bundle_free(b);

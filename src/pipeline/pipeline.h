@@ -77,6 +77,7 @@ struct gw_answer {
     char location[160];      /* relative: Task/2026123456/_history/3 */
     char last_modified[40];  /* RFC 1123 date, or "" */
     int replayed;            /* answered from the inbox */
+    long total;              /* a search: the cases found */
 };
 void gw_answer_release(struct gw_answer *a);
 /* Makes a an OperationOutcome for rc (and err's path and detail). */

@@ -153,6 +153,8 @@ gw_store_rc(sqlite3 *db, int src, const char *what)
         return GW_ECONFLICT;
     if (src == SQLITE_NOMEM)
         return GW_ENOMEM;
+    if ((src & 0xff) == SQLITE_FULL)
+        return GW_ESTORAGEFULL;
     return GW_ESTORE;
 }
 
@@ -180,7 +182,9 @@ gw_store_exec(struct conn *c, const char *sql)
         gw_log_err("event=sqlite_exec_error code=%d sql=%s msg=%s", src, what,
                    gw_log_quote(msg));
         sqlite3_free(msg);
-        return src == SQLITE_BUSY ? GW_EBUSY : GW_ESTORE;
+        return src == SQLITE_BUSY            ? GW_EBUSY
+               : (src & 0xff) == SQLITE_FULL ? GW_ESTORAGEFULL
+                                             : GW_ESTORE;
     }
     return GW_OK;
 }

@@ -457,6 +457,15 @@ struct gw_store_stats {
 };
 void gw_store_stats(struct gw_store *st, struct gw_store_stats *out);
 
+/*
+ * Readiness (/healthz/ready): GW_OK while the store can commit. After a
+ * batch that could not be written (GW_ESTORAGEFULL: the disk is full;
+ * GW_ESTORE) it is ready again, without a restart, once the database's
+ * file system has 1 MiB free and a one-page probe commit succeeds
+ * (probed at most once a second). err says why not.
+ */
+gw_rc gw_store_ready(struct gw_store *st, struct gw_err *err) GW_WARN_UNUSED;
+
 /* Runs PRAGMA integrity_check; GW_OK when "ok". */
 gw_rc gw_store_integrity_check(struct gw_store *st) GW_WARN_UNUSED;
 

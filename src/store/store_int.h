@@ -71,6 +71,12 @@ struct gw_store {
     /* Woken when the writer commits outbox items. */
     pthread_cond_t outbox_cv;
     long long outbox_generation;
+
+    /* Readiness (health.c): the writer's last commit result, under mu;
+     * the last probe's result and time, under mmu. */
+    gw_rc commit_rc;
+    gw_rc probe_rc;
+    int64_t probe_ms;
 };
 
 /* Opens a connection with the pragmas of the store. */

@@ -673,7 +673,8 @@ run_batch(struct gw_store *st, struct wreq *batch, int n)
 {
     struct conn *c = &st->w;
     int outbox = 0;
-    gw_rc rc = gw_store_exec(c, "BEGIN IMMEDIATE");
+    gw_rc rc = gw_store_exec(c, "BEGIN IMMEDIATE"), full = GW_OK;
+    int writes = 0;
 
     for (struct wreq *r = batch; r != NULL; r = r->next) {
         if (rc != GW_OK) {
@@ -691,7 +692,10 @@ run_batch(struct gw_store *st, struct wreq *batch, int n)
             r->res->rc = GW_ESTORE;
             continue;
         }
+        writes = 1;
         r->res->rc = apply(c, r->w, r->res);
+        if (r->res->rc == GW_ESTORAGEFULL)
+            full = GW_ESTORAGEFULL;
         if (r->res->rc != GW_OK) {
             (void)step_once(c, SQL_ROLLBACK_TO);
             free(r->res->response);
@@ -705,17 +709,26 @@ run_batch(struct gw_store *st, struct wreq *batch, int n)
         (void)step_once(c, SQL_RELEASE);
     }
     gw_store_conn_idle(c);
-    if (rc == GW_OK && gw_store_exec(c, "COMMIT") != GW_OK) {
+    if (rc == GW_OK && (rc = gw_store_exec(c, "COMMIT")) != GW_OK) {
         (void)gw_store_exec(c, "ROLLBACK");
-        rc = GW_ESTORE;
+        /* A full disk is told as such (507); anything else is ESTORE. */
+        if (rc != GW_ESTORAGEFULL)
+            rc = GW_ESTORE;
         for (struct wreq *r = batch; r != NULL; r = r->next)
             if (r->res && r->res->rc == GW_OK) {
-                r->res->rc = GW_ESTORE;
+                r->res->rc = rc;
                 free(r->res->response);
                 r->res->response = NULL;
             }
     }
     pthread_mutex_lock(&st->mu);
+    /* Readiness (health.c): whether this batch could be written. A batch
+     * of audit records alone may fit in log space a failed commit left
+     * behind, so only one with a request in it says the store is well. */
+    if (rc != GW_OK || full != GW_OK)
+        st->commit_rc = rc != GW_OK ? rc : full;
+    else if (writes)
+        st->commit_rc = GW_OK;
     record_batch(st, n);
     for (struct wreq *r = batch; r != NULL;) {
         struct wreq *next = r->next;
@@ -813,7 +826,10 @@ gw_store_write(struct gw_store *st, const struct gw_store_write *w,
         pthread_cond_wait(&r.cv, &st->mu);
     pthread_mutex_unlock(&st->mu);
     pthread_cond_destroy(&r.cv);
-    if (res->rc != GW_OK && res->err.detail[0] == '\0')
+    if (res->rc == GW_ESTORAGEFULL && res->err.detail[0] == '\0')
+        gw_err_set(&res->err, res->rc, NULL,
+                   "nothing was stored; send the message again later");
+    else if (res->rc != GW_OK && res->err.detail[0] == '\0')
         gw_err_set(&res->err, res->rc, NULL, "%s", gw_rc_message(res->rc));
     return res->rc;
 }

@@ -108,7 +108,7 @@ msg "$EX/valid/application-enskild.json" --refnr "$R" >"$T/a2.json"
 post apo1 "$PM" "$T/a2.json"
 want 409 "conflict"
 save outcome-conflict
-call ehr2 GET "/fhir/Task/$R?_format=xml"
+call ops GET "/fhir/Task/$R?_format=xml"
 want 403 "forbidden"
 save outcome-forbidden
 call none GET /fhir/Task

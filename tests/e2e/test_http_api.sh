@@ -137,7 +137,7 @@ chk "rt == 'Task' and text.lstrip().startswith('<')" "Task with Accept: applicat
 call ehr GET "/fhir/Task/$R2?_format=json" -H 'Accept: application/fhir+xml'
 chk "rt == 'Task' and text.lstrip().startswith('{')" "_format wins over Accept"
 call ehr2 GET "/fhir/Task/$R2?_format=xml"
-want_outcome 403 "refusal in XML"
+want_outcome 404 "refusal in XML (not DOC2's case: as if unknown)"
 chk "rt == 'OperationOutcome' and len(issues) == 1" "XML OperationOutcome"
 
 # --- refused input -------------------------------------------------------
@@ -274,15 +274,15 @@ chk "[p['name'][0]['text'] for p in entries if p['resourceType'] == 'Patient'] =
 
 # --- reads ---------------------------------------------------------------
 call ehr2 GET "/fhir/Task/$R"
-want_outcome 403 "DOC2 reads DOC1's case"
+want_outcome 404 "DOC2 reads DOC1's case (as if unknown)"
 call ehr3 GET "/fhir/Task/$R"
-want_outcome 403 "DOC3 reads DOC1's case"
+want_outcome 404 "DOC3 reads DOC1's case (as if unknown)"
 call ehr0 GET "/fhir/Task/$R"
 want_outcome 401 "EHR reads without its user"
 call apo2 GET "/fhir/Task/$R"
-want_outcome 403 "another pharmacy reads the case directly"
+want_outcome 404 "another pharmacy reads the case directly (as if unknown)"
 call lv GET "/fhir/Task/$R"
-want_outcome 403 "LV reads a motivation without application"
+want_outcome 404 "LV reads a motivation without application (as if unknown)"
 call ops GET "/fhir/Task/$R"
 want_outcome 403 "operator reads a case"
 call ehr GET /fhir/Task/2026000000
@@ -517,9 +517,9 @@ want_outcome 404 "vread 0"
 call apo1 GET "/fhir/Task/$R/_history"
 want 200 "pharmacy reads the history"
 call ehr2 GET "/fhir/Task/$R/_history"
-want_outcome 403 "DOC2 reads DOC1's history"
+want_outcome 404 "DOC2 reads DOC1's history (as if unknown)"
 call apo2 GET "/fhir/Task/$R/_history/1"
-want_outcome 403 "another pharmacy vreads"
+want_outcome 404 "another pharmacy vreads (as if unknown)"
 
 # --- a general licence: found by referensnummer alone --------------------
 msg "$EX/valid/motivation-generell-unit.json" >"$T/g.json"

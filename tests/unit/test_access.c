@@ -232,9 +232,9 @@ test_access_read_by_role(void **state)
         {"ehr, own case in Bev, unredacted", GW_CLIENT_EHR, NULL, DOC1,
          GW_CASE_BEV, GLN1, 0, GW_OK, 0},
         {"ehr, another prescriber's case", GW_CLIENT_EHR, NULL, DOC2, GW_CASE_M,
-         NULL, 0, GW_EFORBIDDEN, NO},
+         NULL, 0, GW_ENOTFOUND, NO},
         {"ehr, another's case even when 'looked up'", GW_CLIENT_EHR, NULL, DOC2,
-         GW_CASE_A, GLN1, 1, GW_EFORBIDDEN, NO},
+         GW_CASE_A, GLN1, 1, GW_ENOTFOUND, NO},
         {"pharmacy naming its GLN, redacted", GW_CLIENT_PHARMACY, GLN1, NULL,
          GW_CASE_A, GLN1, 0, GW_OK, 1},
         {"pharmacy that found it by look-up, redacted", GW_CLIENT_PHARMACY,
@@ -242,17 +242,17 @@ test_access_read_by_role(void **state)
         {"pharmacy, look-up of another's case, redacted", GW_CLIENT_PHARMACY,
          GLN2, NULL, GW_CASE_H, GLN1, 1, GW_OK, 1},
         {"pharmacy, another pharmacy's case", GW_CLIENT_PHARMACY, GLN2, NULL,
-         GW_CASE_A, GLN1, 0, GW_EFORBIDDEN, NO},
+         GW_CASE_A, GLN1, 0, GW_ENOTFOUND, NO},
         {"pharmacy, case without pharmacy", GW_CLIENT_PHARMACY, GLN1, NULL,
-         GW_CASE_M, NULL, 0, GW_EFORBIDDEN, NO},
+         GW_CASE_M, NULL, 0, GW_ENOTFOUND, NO},
         {"pharmacy without GLN, case without pharmacy", GW_CLIENT_PHARMACY,
-         NULL, NULL, GW_CASE_M, NULL, 0, GW_EFORBIDDEN, NO},
+         NULL, NULL, GW_CASE_M, NULL, 0, GW_ENOTFOUND, NO},
         {"pharmacy with empty GLN, case with empty GLN", GW_CLIENT_PHARMACY, "",
-         NULL, GW_CASE_M, "", 0, GW_EFORBIDDEN, NO},
+         NULL, GW_CASE_M, "", 0, GW_ENOTFOUND, NO},
         {"lv, motivation only", GW_CLIENT_LV, NULL, NULL, GW_CASE_M, NULL, 0,
-         GW_EFORBIDDEN, NO},
+         GW_ENOTFOUND, NO},
         {"lv, no case", GW_CLIENT_LV, NULL, NULL, GW_CASE_NONE, NULL, 0,
-         GW_EFORBIDDEN, NO},
+         GW_ENOTFOUND, NO},
         {"lv, applied", GW_CLIENT_LV, NULL, NULL, GW_CASE_A, GLN1, 0, GW_OK, 0},
         {"lv, handled", GW_CLIENT_LV, NULL, NULL, GW_CASE_H, GLN1, 0, GW_OK, 0},
         {"lv, supplement requested", GW_CLIENT_LV, NULL, NULL, GW_CASE_KB, GLN1,
@@ -289,6 +289,21 @@ test_access_read_by_role(void **state)
                      cases[i].redact);
         if (rc != GW_OK && err.detail[0] == '\0')
             fail_msg("case '%s': refused without a reason", cases[i].name);
+        /* Not-yours says exactly what unknown says: nothing more. */
+        if (rc == GW_ENOTFOUND &&
+            (strcmp(err.detail, GW_ACCESS_NO_SUCH_CASE) != 0 ||
+             err.path[0] != '\0'))
+            fail_msg("case '%s': refusal '%s' at '%s' differs from an "
+                     "unknown case's",
+                     cases[i].name, err.detail, err.path);
+        /* What depends on the caller alone is said before any look-up. */
+        if (rc == GW_EUNAUTH || rc == GW_EFORBIDDEN) {
+            gw_err_clear(&err);
+            if (gw_access_read_any(&p, &err) != rc)
+                fail_msg("case '%s': gw_access_read_any does not refuse it "
+                         "before the look-up",
+                         cases[i].name);
+        }
     }
 }
 

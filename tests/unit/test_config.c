@@ -47,6 +47,61 @@ test_config_defaults_demand_tls_material(void **state)
     gw_config_release(&cfg);
 }
 
+/* plain_http lets a caller name any client in X-Klasgw-Client: serving it
+ * is refused unless listen is a loopback address. */
+static void
+test_config_plain_http_only_on_loopback(void **state)
+{
+    static const struct {
+        const char *listen;
+        gw_rc rc;
+    } cases[] = {
+        {"127.0.0.1", GW_OK},
+        {"127.1.2.3", GW_OK},
+        {"::1", GW_OK},
+        {"::ffff:127.0.0.1", GW_OK},
+        {"0.0.0.0", GW_ECONFIG},
+        {"::", GW_ECONFIG},
+        {"10.0.0.5", GW_ECONFIG},
+        {"192.168.1.10", GW_ECONFIG},
+        {"128.0.0.1", GW_ECONFIG},
+        {"::ffff:10.0.0.1", GW_ECONFIG},
+        {"fe80::1", GW_ECONFIG},
+        {"localhost", GW_ECONFIG},
+        {"", GW_ECONFIG},
+    };
+    struct gw_config cfg;
+    struct gw_err err;
+    (void)state;
+
+    assert_int_equal(gw_config_init(&cfg), GW_OK);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *old = cfg.server_listen, *oc = cfg.server_tls_cert,
+             *ok = cfg.server_tls_key;
+        gw_rc rc;
+        gw_err_clear(&err);
+        cfg.server_listen = (char *)cases[i].listen;
+        cfg.server_plain_http = 1;
+        rc = gw_config_check_serve(&cfg, &err);
+        if (rc != cases[i].rc)
+            fail_msg("listen '%s': %s, wanted %s", cases[i].listen,
+                     gw_rc_name(rc), gw_rc_name(cases[i].rc));
+        if (rc != GW_OK && strstr(err.detail, "loopback") == NULL)
+            fail_msg("listen '%s': the refusal does not say why: %s",
+                     cases[i].listen, err.detail);
+        /* With TLS (and its material) every address may serve. */
+        cfg.server_plain_http = 0;
+        cfg.server_tls_cert = (char *)"cert.pem";
+        cfg.server_tls_key = (char *)"key.pem";
+        assert_int_equal(gw_config_check_serve(&cfg, &err), GW_OK);
+        cfg.server_tls_cert = oc;
+        cfg.server_tls_key = ok;
+        cfg.server_listen = old;
+    }
+    cfg.server_plain_http = 0;
+    gw_config_release(&cfg);
+}
+
 static void
 test_config_file_then_environment_wins(void **state)
 {
@@ -203,7 +258,9 @@ main(void)
         cmocka_unit_test(test_config_defaults_demand_tls_material),
         cmocka_unit_test(test_config_file_then_environment_wins),
         cmocka_unit_test(test_config_refuses_bad_values_naming_the_key),
-        cmocka_unit_test(test_config_example_documents_every_key_with_its_default),
+        cmocka_unit_test(
+            test_config_example_documents_every_key_with_its_default),
+        cmocka_unit_test(test_config_plain_http_only_on_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

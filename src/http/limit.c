@@ -1,0 +1,134 @@
+/*
+ * limit.c - the limit on failed case look-ups, per client.
+ *
+ * A case is named by its referensnummer, a short number; a client that
+ * may read some cases could otherwise try numbers (or, as a pharmacy,
+ * personnummer against a referensnummer) until one answers. Every failed
+ * look-up (404 on a read, an empty pharmacy look-up) takes a token from
+ * the client's bucket; server.lookup_fail_limit tokens come back evenly
+ * over server.lookup_fail_window_s. With no token left, look-ups are
+ * refused with 429 and Retry-After until one has come back.
+ *
+ * Clients are the [clients] lines, so the table is one fixed slot per
+ * line, allocated once: nothing from outside makes it grow. Successful
+ * look-ups cost nothing.
+ */
+#include "http/http_int.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* Monotonic: a clock set back must not hand out tokens. */
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
+}
+
+struct bucket {
+    double tokens;
+    int64_t at_ms; /* when tokens was last brought up to date */
+};
+
+struct gw_lookup_limit {
+    pthread_mutex_t mu;
+    double capacity, per_ms;
+    size_t n;
+    struct bucket *b;
+};
+
+gw_rc
+gw_lookup_limit_new(long limit, long window_s, size_t nclients,
+                    struct gw_lookup_limit **out)
+{
+    struct gw_lookup_limit *l;
+
+    *out = NULL;
+    if (limit <= 0 || window_s <= 0)
+        return GW_OK; /* no limit */
+    l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return GW_ENOMEM;
+    l->b = calloc(nclients > 0 ? nclients : 1, sizeof(*l->b));
+    if (l->b == NULL) {
+        free(l);
+        return GW_ENOMEM;
+    }
+    pthread_mutex_init(&l->mu, NULL);
+    l->capacity = (double)limit;
+    l->per_ms = (double)limit / ((double)window_s * 1000.0);
+    l->n = nclients;
+    for (size_t i = 0; i < nclients; i++)
+        l->b[i].tokens = l->capacity; /* at_ms 0: full from the start */
+    *out = l;
+    return GW_OK;
+}
+
+void
+gw_lookup_limit_free(struct gw_lookup_limit *l)
+{
+    if (l == NULL)
+        return;
+    pthread_mutex_destroy(&l->mu);
+    free(l->b);
+    free(l);
+}
+
+/* Brings the bucket up to now. Called with mu held. */
+static void
+refill(const struct gw_lookup_limit *l, struct bucket *b, int64_t now)
+{
+    if (b->at_ms != 0 && now > b->at_ms) {
+        b->tokens += (double)(now - b->at_ms) * l->per_ms;
+        if (b->tokens > l->capacity)
+            b->tokens = l->capacity;
+    }
+    if (b->at_ms == 0 || now > b->at_ms)
+        b->at_ms = now;
+}
+
+/* Seconds until one token is back (at least 1). Called with mu held. */
+static int
+wait_s(const struct gw_lookup_limit *l, const struct bucket *b)
+{
+    double s = (1.0 - b->tokens) / l->per_ms / 1000.0;
+
+    return s < 1.0 ? 1 : s > 86400.0 ? 86400 : (int)ceil(s);
+}
+
+int
+gw_lookup_limit_check(struct gw_lookup_limit *l, size_t client)
+{
+    int w = 0;
+
+    if (l == NULL || client >= l->n)
+        return 0;
+    pthread_mutex_lock(&l->mu);
+    refill(l, &l->b[client], now_ms());
+    if (l->b[client].tokens < 1.0)
+        w = wait_s(l, &l->b[client]);
+    pthread_mutex_unlock(&l->mu);
+    return w;
+}
+
+int
+gw_lookup_limit_fail(struct gw_lookup_limit *l, size_t client)
+{
+    int now_blocked = 0;
+
+    if (l == NULL || client >= l->n)
+        return 0;
+    pthread_mutex_lock(&l->mu);
+    refill(l, &l->b[client], now_ms());
+    if (l->b[client].tokens >= 1.0) {
+        l->b[client].tokens -= 1.0;
+        now_blocked = l->b[client].tokens < 1.0;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return now_blocked;
+}
