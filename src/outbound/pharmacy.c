@@ -42,8 +42,10 @@ send_one(struct gw_pharmacy_peer *p, const struct gw_subscription *subs,
         return GW_DELIVERY_FAILED;
     }
     {
+        static const struct gw_net_policy strict;
         struct gw_http_peer hp = {sub->endpoint, "application/fhir+json",
-                                  p->timeout_ms};
+                                  p->timeout_ms,
+                                  p->policy ? p->policy : &strict};
         d = gw_http_peer_send(&hp, note, why, why_size);
     }
     rc = gw_store_sub_note(p->store, sub->id, d == GW_DELIVERED,
