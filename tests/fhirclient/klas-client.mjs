@@ -94,7 +94,9 @@ check(v1.meta.versionId === '1', 'vread(Task, 1)', v1);
 const found = await ehr.search({ resourceType: 'Task', searchParams: { 'business-status': 'M', identifier: refnr } });
 check(found.resourceType === 'Bundle' && found.type === 'searchset' && found.total === 1 &&
   found.entry[0].resource.id === refnr, 'search(Task) finds it once', found);
-await refused(colleague.read({ resourceType: 'Task', id: refnr }), 403, 'a colleague reads the case');
+// A case the caller may not read answers as an unknown one would (404),
+// so that answers do not tell which referensnummer exist.
+await refused(colleague.read({ resourceType: 'Task', id: refnr }), 404, 'a colleague reads the case');
 await refused(anonymous.search({ resourceType: 'Task', searchParams: {} }), 401, 'a search without client');
 
 // the pharmacy finds it, redacted, and applies
