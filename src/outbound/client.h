@@ -17,7 +17,8 @@
 
 struct gw_outbox_item {
     long long id;
-    char message_id[80]; /* stable: receivers drop duplicates by it */
+    char message_id[160]; /* stable: receivers drop duplicates by it (our
+                           * ids are at most 127 bytes: writer.c) */
     char peer[32];
     char kind[48];
     char refnr[16];

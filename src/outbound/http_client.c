@@ -117,7 +117,7 @@ gw_http_peer_send(void *ctx, const struct gw_outbox_item *item, char *why,
     struct connect_check check = {peer->policy, NULL};
     CURL **handle = peer->policy ? &policed_handle : &thread_handle, *eh;
     struct curl_slist *h = NULL;
-    char line[160];
+    char line[200];
     long status = 0;
     CURLcode cc;
 

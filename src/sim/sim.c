@@ -76,7 +76,7 @@ static struct {
     struct sim_person people[SIM_MAX_PEOPLE];
     int npeople;
     /* LV */
-    char seen[SIM_MAX_SEEN][96];
+    char seen[SIM_MAX_SEEN][160];
     int nseen;
     long registered;
     char then[128];
@@ -923,7 +923,7 @@ webhook_one(void *arg)
     size_t n = 0;
     long want = -1;
     enum sim_fail f;
-    char *body, id[96] = "-", qid[416];
+    char *body, id[160] = "-", qid[700];
     int ok, dup;
     const char *reply = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
 

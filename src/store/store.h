@@ -380,7 +380,7 @@ gw_rc gw_outbox_peer_counts(struct gw_store *st,
 
 struct gw_outbox_info {
     long long id;
-    char message_id[80], peer[32], kind[48], refnr[16], state[12];
+    char message_id[160], peer[32], kind[48], refnr[16], state[12];
     int attempts;
     int64_t next_attempt_ms, created_ms, updated_ms;
     char last_error[200];

@@ -183,12 +183,19 @@ timeout_ms = 3000
 url = http://127.0.0.1:%d/lv
 timeout_ms = 3000
 
+; The pharmacy simulator listens on loopback over plain HTTP: allowed here
+; on purpose (the default refuses both).
+[webhooks]
+allowed_hosts = %s=127.0.0.1
+allow_private = 127.0.0.0/8
+allow_http = true
+
 [clients]
 journal1 = ehr serial:SE2321000016-EHR1
 apotek1 = pharmacy serial:SE7350000000-APO1 %s
 lisy = lv serial:SE2021004078-LISY
 ops = operator serial:SE2321000016-OPS1
-%s""" % (port, db, hsa_port, lv_port, GLN1, extra))
+%s""" % (port, db, hsa_port, lv_port, GLN1, GLN1, extra))
 
 
 class Sim:

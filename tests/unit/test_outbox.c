@@ -494,6 +494,41 @@ test_outbox_notification_is_one_item_per_active_subscription(void **state)
     gw_clock_reset();
 }
 
+/* The ids the pipeline makes (sha256 of the idempotency key + ":notify")
+ * and a Subscription's uuid make a 108-byte message id: it reaches the
+ * listing and the claimed item whole. Cut at 79 bytes, every notification
+ * carried another id than its item (receivers dedupe by it). */
+static void
+test_outbox_long_message_ids_stay_whole(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_outbox_info *items;
+    struct gw_outbox_item *item;
+    char ev[80], want[160];
+    const char *sub = "c00bb34c-a9b4-499c-bd04-d825d4ca069f";
+    size_t n;
+
+    gw_clock_set_ms(1700000000000LL);
+    for (int i = 0; i < 64; i++)
+        ev[i] = "0123456789abcdef"[(i * 7) % 16];
+    snprintf(ev + 64, sizeof(ev) - 64, ":notify");
+    snprintf(want, sizeof(want), "%s:%s", ev, sub);
+    assert_int_equal(strlen(want), 108);
+    sub_add(f->st, sub, "7350000000016", "active");
+    notify(f->st, ev, "7350000000016");
+    assert_int_equal(gw_outbox_list(f->st, NULL, 20, &items, &n), GW_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(items[0].message_id, want);
+    free(items);
+    item = NULL;
+    assert_int_equal(
+        gw_outbox_claim(f->st, "pharmacy", "host:1:a", 10000, 0, &item), GW_OK);
+    assert_non_null(item);
+    assert_string_equal(item->message_id, want);
+    gw_outbox_item_free(item);
+    gw_clock_reset();
+}
+
 static void
 test_outbox_failing_subscription_goes_to_error_alone(void **state)
 {
@@ -597,6 +632,7 @@ main(void)
         T(test_outbox_peer_down_is_probed_then_released_at_once),
         T(test_outbox_notification_is_one_item_per_active_subscription),
         T(test_outbox_failing_subscription_goes_to_error_alone),
+        T(test_outbox_long_message_ids_stay_whole),
         cmocka_unit_test(test_retry_delay_grows_caps_and_jitters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
