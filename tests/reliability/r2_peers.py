@@ -62,7 +62,7 @@ def main():
         if st != 200:
             odd.append(("apply", st, rel.outcome_code(doc)))
             return None
-        return "apotek1:" + rel.message_id(a) + ":lv"
+        return rel.item_id("apotek1:" + rel.message_id(a), "lv")
 
     def lv_start(*a):
         lv.start("--gateway", "http://127.0.0.1:%d" % gw.port,

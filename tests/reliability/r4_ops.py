@@ -51,13 +51,14 @@ def main():
             if st != 200 or not ref:
                 odd.append(("submit", st))
                 continue
-            mids.append("journal1:%s:notify" % rel.message_id(m))
+            mids.append(rel.item_id("journal1:" + rel.message_id(m),
+                                     "notify"))
             a = ex.get("application-enskild", refnr=ref)
             st, _ = apo.message(a)
             if st != 200:
                 odd.append(("apply", st))
                 continue
-            mids.append("apotek1:%s:lv" % rel.message_id(a))
+            mids.append(rel.item_id("apotek1:" + rel.message_id(a), "lv"))
         return mids
 
     def busy():
@@ -115,6 +116,8 @@ def main():
     rec = rel.received(sims["lv"].log, sims["pharmacy"].log)
     counts = dict((m, len(rel.delivered_ok(rec, m))) for m in items)
     dups = [m for m, c in counts.items() if c > 1]
+    first = rel.resolve_items(dict.fromkeys(first, ""), items)
+    second = rel.resolve_items(dict.fromkeys(second, ""), items)
     never = [m for m, c in counts.items() if c == 0]
     sc.figure("outbox items", len(items))
     sc.figure("outbox states", rel.outbox_states(db))

@@ -22,6 +22,7 @@ that passed too).
 """
 import atexit
 import datetime
+import hashlib
 import http.client
 import json
 import os
@@ -397,6 +398,26 @@ RECEIVED = re.compile(
 def parse_ts(ts):
     return datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
         tzinfo=datetime.timezone.utc).timestamp()
+
+
+def item_id(key, what):
+    """The outbox message id of what a message with inbox key `key`
+    (`<client label>:<message id>`) sends: the SHA-256 of the key and the
+    kind, so that it is as stable as the key and never cut. A notification
+    gets one item per Subscription, whose id follows after another ':'."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest() + ":" + what
+
+
+def resolve_items(expected, item_ids):
+    """{expected id: peer} -> {outbox message id: peer}: a notification's
+    expected id stands for its items, one per Subscription. Ids with no
+    item stay as they are (counted as missing)."""
+    out = {}
+    for e, peer in expected.items():
+        found = [i for i in item_ids if i == e or i.startswith(e + ":")]
+        for i in found or [e]:
+            out[i] = peer
+    return out
 
 
 def received(*logs):
