@@ -107,6 +107,12 @@ cache_put(struct gw_pipeline *pl, const char *key, const char *body,
     memcpy(copy, body, len);
     copy[len] = '\0';
     pthread_mutex_lock(&pl->cache_mu);
+    if (pl->cache_bytes - s->len + len > GW_VIEW_CACHE_BUDGET) {
+        pthread_mutex_unlock(&pl->cache_mu);
+        free(copy);
+        return;
+    }
+    pl->cache_bytes = pl->cache_bytes - s->len + len;
     free(s->body);
     snprintf(s->key, sizeof(s->key), "%s", key);
     s->body = copy;

@@ -15,10 +15,13 @@
 /*
  * Rendered resources of case views, by case version: a version never
  * changes, so an entry never goes stale; a new version has a new key.
- * Direct-mapped, small bodies only, so it stays a few MiB.
+ * Direct-mapped, small bodies only, and at most GW_VIEW_CACHE_BUDGET bytes
+ * in all: the cache is full within the first minutes of traffic and the
+ * process does not keep growing towards 1024 x 32 KiB after that.
  */
 #define GW_VIEW_CACHE_SLOTS 1024
 #define GW_VIEW_CACHE_MAX_BODY (32 * 1024)
+#define GW_VIEW_CACHE_BUDGET (4 * 1024 * 1024)
 struct gw_view_cache_slot {
     char key[200];
     char *body;
@@ -28,6 +31,7 @@ struct gw_view_cache_slot {
 struct gw_pipeline {
     struct gw_pipeline_opts o;
     pthread_mutex_t cache_mu;
+    size_t cache_bytes; /* bodies held, under cache_mu */
     struct gw_view_cache_slot cache[GW_VIEW_CACHE_SLOTS];
 };
 

@@ -18,6 +18,8 @@
 #include "core/log.h"
 #include "store/store_int.h"
 
+#define GW_STORE_HEAP_LIMIT (8LL * 1024 * 1024)
+
 static const char *const migrations[] = {
     /* 1: the initial schema. */
     "CREATE TABLE cases ("
@@ -370,6 +372,11 @@ gw_store_open(const char *path, const struct gw_store_opts *opts,
     gw_rc rc;
 
     *out = NULL;
+    /* Every connection (writer, readers, outbox) has a page cache that
+     * fills as the database grows: together they stay under 8 MiB, which
+     * SQLite enforces by reusing pages, so the process does not keep
+     * growing with the database. A soft limit never fails a query. */
+    sqlite3_soft_heap_limit64(GW_STORE_HEAP_LIMIT);
     if (ro && access(path, F_OK) != 0)
         return gw_err_set(err, GW_ESTORE, NULL,
                           "no database at %s (serve or migrate creates it)",

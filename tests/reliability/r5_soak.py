@@ -11,7 +11,8 @@ SOAP), which notifies the pharmacy simulator.
 
 RSS and open fds of serve are measured in a quiet moment (load paused,
 outbox empty) at the end of the warm-up (a quarter of the run, at least
-30 s) and at the end. Invariants: RSS growth < 5 %, no more fds than at
+60 s: the bounded caches - SQLite's pages, 8 MiB in all, and the case views,
+4 MiB - fill during the first minute) and at the end. Invariants: RSS growth < 5 %, no more fds than at
 the end of the warm-up (sockets: a few more, as keep-alive pools vary),
 every answer the planned one, no level=error line
 in the gateway's log, every LV callback OK, no dead letter.
@@ -37,7 +38,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=30)
     args = ap.parse_args()
     duration = args.minutes * 60
-    warmup = max(30.0, duration / 4)
+    warmup = max(60.0, duration / 4)
 
     sc = rel.Scenario("R5-soak")
     gw, sims, conf, db = rel.setup(
