@@ -354,44 +354,69 @@ task_search(struct gw_req *r, const struct gw_call *c)
     return send_answer(r, &a, 0);
 }
 
-/* Copies a query argument into a fixed field ("" when absent). */
-static void
-field(struct gw_req *r, const char *name, char *buf, size_t size)
+/* Copies a query argument into a fixed field ("" when absent); 0, or -1
+ * when it does not fit: a search term is used whole or refused, never cut
+ * to another term. For a token (system|value) only the value counts. */
+static int
+field(struct gw_req *r, const char *name, int token, char *buf, size_t size)
 {
     const char *v = arg(r, name);
 
-    snprintf(buf, size, "%s", v ? v : "");
+    if (v == NULL)
+        v = "";
+    if (token && strchr(v, '|') != NULL)
+        v = strchr(v, '|') + 1;
+    if (strlen(v) >= size)
+        return -1;
+    memcpy(buf, v, strlen(v) + 1);
+    return 0;
 }
+
+struct register_param {
+    const char *name;
+    int token;
+    char *buf;
+    size_t size;
+};
 
 static enum MHD_Result
 register_search(struct gw_req *r, const struct gw_call *c, const char *url)
 {
     struct gw_answer a;
+    struct gw_product pq;
+    struct gw_pharmacy fq;
+    int product = strcmp(url, "Medication") == 0;
+    const struct register_param products[] = {
+        {"name", 0, pq.name, sizeof(pq.name)},
+        {"substance", 0, pq.substances, sizeof(pq.substances)},
+        {"holder", 0, pq.holder, sizeof(pq.holder)},
+        {"country", 0, pq.country, sizeof(pq.country)},
+        {"code", 1, pq.nplid, sizeof(pq.nplid)},
+        {"form", 0, pq.form, sizeof(pq.form)},
+        {"atc", 1, pq.atc, sizeof(pq.atc)}};
+    const struct register_param pharmacies[] = {
+        {"name", 0, fq.name, sizeof(fq.name)},
+        {"alias", 0, fq.actor, sizeof(fq.actor)},
+        {"address", 0, fq.address, sizeof(fq.address)},
+        {"address-city", 0, fq.city, sizeof(fq.city)},
+        {"identifier", 1, fq.gln, sizeof(fq.gln)}};
+    const struct register_param *p = product ? products : pharmacies;
+    size_t n = product ? sizeof(products) / sizeof(products[0])
+                       : sizeof(pharmacies) / sizeof(pharmacies[0]);
 
-    if (strcmp(url, "Medication") == 0) {
-        struct gw_product q;
-        memset(&q, 0, sizeof(q));
-        field(r, "name", q.name, sizeof(q.name));
-        field(r, "substance", q.substances, sizeof(q.substances));
-        field(r, "holder", q.holder, sizeof(q.holder));
-        field(r, "country", q.country, sizeof(q.country));
-        field(r, "code", q.nplid, sizeof(q.nplid));
-        field(r, "form", q.form, sizeof(q.form));
-        field(r, "atc", q.atc, sizeof(q.atc));
-        gw_pipeline_product_search(r->h->o.pipeline, c, &q, &a);
-    } else {
-        struct gw_pharmacy q;
-        memset(&q, 0, sizeof(q));
-        field(r, "name", q.name, sizeof(q.name));
-        field(r, "alias", q.actor, sizeof(q.actor));
-        field(r, "address", q.address, sizeof(q.address));
-        field(r, "address-city", q.city, sizeof(q.city));
-        field(r, "identifier", q.gln, sizeof(q.gln));
-        if (strchr(q.gln, '|') != NULL) /* system|value */
-            memmove(q.gln, strchr(q.gln, '|') + 1,
-                    strlen(strchr(q.gln, '|') + 1) + 1);
-        gw_pipeline_pharmacy_search(r->h->o.pipeline, c, &q, &a);
-    }
+    memset(&pq, 0, sizeof(pq));
+    memset(&fq, 0, sizeof(fq));
+    for (size_t i = 0; i < n; i++)
+        if (field(r, p[i].name, p[i].token, p[i].buf, p[i].size) != 0) {
+            char why[80];
+            snprintf(why, sizeof(why), "at most %zu characters",
+                     p[i].size - 1);
+            return fail(r, GW_EINVAL, p[i].name, why);
+        }
+    if (product)
+        gw_pipeline_product_search(r->h->o.pipeline, c, &pq, &a);
+    else
+        gw_pipeline_pharmacy_search(r->h->o.pipeline, c, &fq, &a);
     return send_answer(r, &a, 0);
 }
 

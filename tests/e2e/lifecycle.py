@@ -498,6 +498,14 @@ def run(port, hookport, hooklog, db, srcdir):
           "7350000000016", "Sök apotek finds the connected pharmacy")
     refused(gw, db, 400, "EINVAL", "a pharmacy search under 3 characters",
             lambda: gw.call("GET", "/Organization?address-city=st", DOC1))
+    s, b = gw.call("GET", "/Organization?identifier=urn:oid:2.51.1.3%7C"
+                   "7350000000016", DOC1)
+    check(s == 200 and b["total"] == 1,
+          "Sök apotek by GLN given as system|value (the system is not cut "
+          "into the value)")
+    refused(gw, db, 400, "EINVAL", "a product name longer than the "
+            "register holds is refused, not cut to another term",
+            lambda: gw.call("GET", "/Medication?name=" + "m" * 400, DOC1))
 
     # --- printable copy and copy to new --------------------------------
     s, html = gw.call("GET", "/Task/%s/$print" % ref, DOC1, accept="text/html")
