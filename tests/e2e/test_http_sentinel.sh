@@ -151,6 +151,12 @@ post lv "$PM" "$T/bev.json"
 want 200 "LV grants"
 call ehr GET "/fhir/Task/$R"
 chk "d['businessStatus']['coding'][0]['code'] == 'Bev' and d['meta']['versionId'] == '7'" "the case is granted, version 7"
+# Resource ids are <refnr>-<n>: the sweep asks every type for every n the
+# case has (the prescriber's whole view names them all) and two beyond.
+call ehr GET "/fhir/Task?identifier=$R&_include=*"
+want 200 "the prescriber's whole case"
+maxid=$(get "max([int(e['resource']['id'].rsplit('-', 1)[1]) for e in d['entry'] if e['resource']['id'].startswith('$R-')] + [0])")
+[ "$maxid" -gt 5 ] || fail "the case view names only $maxid resources"
 
 # --- every read a pharmacy can make, through one curl per client ---------
 # sweep DIR HEADER...: every GET a client can make of the case, one curl
@@ -182,7 +188,7 @@ sweep() {
         add "/fhir/Task/$R/_history?_format=$f"
         for v in 1 2 3 4 5 6 7 8; do add "/fhir/Task/$R/_history/$v?_format=$f"; done
         for t in $types; do
-            for i in $(seq 1 20); do
+            for i in $(seq 1 $((maxid + 2))); do
                 add "/fhir/$t/$R-$i?_format=$f"
                 add "/fhir/$t/$R-$i/_history/1?_format=$f"
             done
