@@ -49,7 +49,6 @@ enum sim_fail {
 
 #define SIM_MAX_PEOPLE 64
 #define SIM_MAX_COMMISSIONS 8
-#define SIM_MAX_SEEN 4096
 
 struct sim_commission {
     char unit[40], provider[40], purpose[64];
@@ -76,7 +75,8 @@ static struct {
     struct sim_person people[SIM_MAX_PEOPLE];
     int npeople;
     /* LV */
-    char seen[SIM_MAX_SEEN][160];
+    char (*seen)[160]; /* every message id accepted, grown as needed */
+    int cap_seen;
     int nseen;
     long registered;
     char then[128];
@@ -420,7 +420,17 @@ seen_before(const char *message_id)
     pthread_mutex_lock(&sim.mu);
     for (int i = 0; i < sim.nseen && !dup; i++)
         dup = strcmp(sim.seen[i], message_id) == 0;
-    if (!dup && sim.nseen < SIM_MAX_SEEN)
+    if (!dup && sim.nseen == sim.cap_seen) {
+        /* A receiver that forgets ids counts a late resend as new: the
+         * list grows (a fixed 4096 made R1's 100-kill run see 20 doubles). */
+        int cap = sim.cap_seen ? sim.cap_seen * 2 : 4096;
+        void *p = realloc(sim.seen, (size_t)cap * sizeof(sim.seen[0]));
+        if (p != NULL) {
+            sim.seen = p;
+            sim.cap_seen = cap;
+        }
+    }
+    if (!dup && sim.nseen < sim.cap_seen)
         snprintf(sim.seen[sim.nseen++], sizeof(sim.seen[0]), "%s", message_id);
     if (!dup)
         sim.registered++;
