@@ -107,6 +107,9 @@ gw_conf "$T/conf" "
 backoff_base_ms = 100
 backoff_cap_ms = 200
 max_attempts = 3"
+# Non-loopback names and addresses below (169.254.169.254, *.example.org)
+# appear only in refusals: the create-time check refuses them before any
+# connection or look-up, so no traffic ever leaves 127.0.0.0/8.
 webhooks "$GLN1=127.0.0.1 $GLN1=::1 $GLN1=169.254.169.254 $GLN1=::ffff:127.0.0.1 $GLN1=localhost $GLN1=0.0.0.0 $GLN2=apotek2.example.org" "" false
 gw_start 0
 refused apo1 "http://127.0.0.1:22/" EWEBHOOK_SCHEME

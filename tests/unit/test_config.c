@@ -62,6 +62,7 @@ test_config_plain_http_only_on_loopback(void **state)
         {"::ffff:127.0.0.1", GW_OK},
         {"0.0.0.0", GW_ECONFIG},
         {"::", GW_ECONFIG},
+        /* refused by the check before anything binds or sends */
         {"10.0.0.5", GW_ECONFIG},
         {"192.168.1.10", GW_ECONFIG},
         {"128.0.0.1", GW_ECONFIG},
