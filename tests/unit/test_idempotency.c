@@ -29,28 +29,9 @@
 #include "validate/outcome.h"
 #include "validate/rules.h"
 
+#include "text_fixture.h"
+
 #define EXAMPLES GW_SOURCE_DIR "/fhir-profiles/examples/valid"
-
-static char *
-slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static void
 hash_of(const char *what, const char *bytes, size_t len, char out[65])
@@ -68,13 +49,12 @@ hash_of(const char *what, const char *bytes, size_t len, char out[65])
 static void
 hash_file(const char *name, char out[65])
 {
-    char path[512];
-    size_t n;
+    char rel[512];
     char *s;
 
-    snprintf(path, sizeof(path), "%s/%s", EXAMPLES, name);
-    s = slurp(path, &n);
-    hash_of(name, s, n, out);
+    snprintf(rel, sizeof(rel), "fhir-profiles/examples/valid/%s", name);
+    s = text_slurp(rel);
+    hash_of(name, s, strlen(s), out);
     free(s);
 }
 
@@ -309,17 +289,16 @@ add_optional(xmlNodePtr n)
 static xmlDocPtr
 load_xml(const char *name)
 {
-    char path[512];
-    size_t n;
+    char rel[512];
     char *s;
     struct gw_fhir_doc *doc = NULL;
     struct gw_err err;
     xmlDocPtr copy;
 
-    snprintf(path, sizeof(path), "%s/%s", EXAMPLES, name);
-    s = slurp(path, &n);
+    snprintf(rel, sizeof(rel), "fhir-profiles/examples/valid/%s", name);
+    s = text_slurp(rel);
     gw_err_clear(&err);
-    assert_int_equal(gw_fhir_parse(s, n, GW_FHIR_SNIFF, NULL, &doc, &err),
+    assert_int_equal(gw_fhir_parse(s, strlen(s), GW_FHIR_SNIFF, NULL, &doc, &err),
                      GW_OK);
     copy = xmlCopyDoc(gw_fhir_doc_xml(doc), 1);
     gw_fhir_doc_free(doc);
