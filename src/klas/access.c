@@ -1,7 +1,8 @@
 /*
  * access.c - the authorization rules of access.h. Deliberately small: the
- * state machine (state.c) says which case role may trigger which event;
- * this file maps client systems onto those roles and decides reads.
+ * event table (event.c) says which case role may send which event, and
+ * implements gw_access_event and gw_access_send on it; this file names
+ * the client roles and decides reads.
  */
 #include "klas/access.h"
 
@@ -29,83 +30,6 @@ gw_client_role_parse(const char *s, enum gw_client_role *out)
             return GW_OK;
         }
     return GW_EINVAL;
-}
-
-gw_rc
-gw_access_event(const char *code, enum gw_case_status current,
-                const char *decision, enum gw_case_event *out,
-                struct gw_err *err)
-{
-    static const struct {
-        const char *code;
-        enum gw_case_event ev;
-    } simple[] = {
-        {"motivation-submit", GW_EV_SUBMIT},
-        {"motivation-supplement", GW_EV_SUPPLEMENT},
-        {"application-create", GW_EV_APPLY},
-        {"application-reapply", GW_EV_REAPPLY},
-        {"supplement-request", GW_EV_REQUEST_SUPPLEMENT},
-    };
-
-    for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
-        if (strcmp(code, simple[i].code) == 0) {
-            *out = simple[i].ev;
-            return GW_OK;
-        }
-    if (strcmp(code, "application-registered") == 0) {
-        /* LV confirms what it has: the application (A) or, later, a
-         * supplement (K). */
-        *out = current == GW_CASE_K ? GW_EV_SUPPLEMENT_RECEIVED
-                                    : GW_EV_REGISTER;
-        return GW_OK;
-    }
-    if (strcmp(code, "decision") == 0 && decision != NULL) {
-        if (strcmp(decision, "Bev") == 0)
-            *out = GW_EV_GRANT;
-        else if (strcmp(decision, "Avs") == 0)
-            *out = GW_EV_REJECT;
-        else if (strcmp(decision, "Avi") == 0)
-            *out = GW_EV_DISMISS;
-        else
-            return gw_err_set(err, GW_EINVAL, "Task.businessStatus",
-                              "a decision is Bev, Avs or Avi");
-        return GW_OK;
-    }
-    return gw_err_set(err, GW_EINVAL, "MessageHeader.eventCoding",
-                      "unknown event");
-}
-
-/* The case role a client system acts in for an event. */
-static int
-case_role(enum gw_client_role r, enum gw_role *out)
-{
-    switch (r) {
-    case GW_CLIENT_EHR:
-        *out = GW_ROLE_PRESCRIBER;
-        return 1;
-    case GW_CLIENT_PHARMACY:
-        *out = GW_ROLE_PHARMACY;
-        return 1;
-    case GW_CLIENT_LV:
-        *out = GW_ROLE_LV;
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-gw_rc
-gw_access_send(const struct gw_principal *p, enum gw_case_status from,
-               enum gw_case_event event, enum gw_case_status *to,
-               struct gw_err *err)
-{
-    enum gw_role role;
-
-    if (!case_role(p->role, &role))
-        return gw_err_set(err, GW_EFORBIDDEN, NULL,
-                          "a %s client sends no case messages",
-                          gw_client_role_name(p->role));
-    return gw_case_transition(from, event, role, to, err);
 }
 
 static int

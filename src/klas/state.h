@@ -4,8 +4,8 @@
  * Statuses (KLAS's own codes): M Motiverad, A Ansökt, H Handläggs,
  * KB Komplettering begärd, K Kompletterad, Bev Beviljad, Avs Avslag,
  * Avi Avvisad. Events move a case from one status to another; each event
- * may be triggered only by certain roles. The table in state.c is the one
- * place that says what is allowed; everything else is refused.
+ * may be triggered only by certain roles. The event table in event.c is
+ * the one place that says what is allowed; everything else is refused.
  */
 #ifndef GW_KLAS_STATE_H
 #define GW_KLAS_STATE_H

@@ -1,6 +1,6 @@
 /*
- * facts.c - the table of message facts (facts.h) and the identity of a
- * message's content for idempotency.
+ * facts.c - the identity of a message's content for idempotency (the
+ * table of message facts is klas/facts.c).
  *
  * The canonical form is computed on a copy of the tree, never on the
  * caller's document: the stored message keeps its Bundle.id, meta and
@@ -15,15 +15,6 @@
 #include <string.h>
 
 #include "fhir/fhir_xml.h"
-
-const struct gw_msg_fact_field gw_msg_fact_fields[] = {
-#define GW_FACT_ROW(name, cap)                                                \
-    {#name, offsetof(struct gw_msg_facts, name), (cap)},
-    GW_MSG_FACTS(GW_FACT_ROW)
-#undef GW_FACT_ROW
-};
-const size_t gw_msg_nfact_fields =
-    sizeof(gw_msg_fact_fields) / sizeof(gw_msg_fact_fields[0]);
 
 static int
 fhir_element(xmlNodePtr n, const char *name)
