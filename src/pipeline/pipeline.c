@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/netaddr.h"
 #include "core/random.h"
+#include "klas/event.h"
 #include "klas/ident.h"
 #include "map/view.h"
 #include "outbound/http_client.h"
@@ -368,12 +369,10 @@ outbox_id(const char *key, const char *what)
 /* 409: the message id was used for other content. Names the case the
  * first message made or changed and when it came, never its content. */
 static void
-answer_duplicate(struct gw_answer *a, const struct gw_store_result *first)
+duplicate_outcome(struct gw_outcome *o, const struct gw_store_result *first)
 {
-    struct gw_outcome o;
     char when[40], sv[200], en[200];
 
-    gw_outcome_init(&o);
     gw_clock_format(first->received_ms, when, sizeof(when));
     snprintf(sv, sizeof(sv),
              "%s: första meddelandet med detta id gäller ärende %s, "
@@ -385,77 +384,149 @@ answer_duplicate(struct gw_answer *a, const struct gw_store_result *first)
              "received %s",
              gw_rc_message(GW_EDUPLICATE),
              first->refnr[0] ? first->refnr : "-", when);
-    if (gw_outcome_add(&o, GW_SEV_ERROR, gw_rc_fhir_code(GW_EDUPLICATE),
+    if (gw_outcome_add(o, GW_SEV_ERROR, gw_rc_fhir_code(GW_EDUPLICATE),
                        gw_rc_name(GW_EDUPLICATE), "Bundle.identifier", sv,
-                       en) == GW_OK)
-        answer_outcome(a, GW_EDUPLICATE, &o);
+                       en) != GW_OK)
+        gw_outcome_release(o); /* refuse() falls back to the code alone */
+}
+
+/*
+ * The one way a message is refused: the answer (the issues in o when
+ * there are any, else rc with err's path and detail), one log line that
+ * names no content, and the audit record. action: the klas-event code, or
+ * "submit" before the message is understood; refnr: the case, when the
+ * caller may learn it; detail: for the audit only.
+ */
+static void
+refuse(struct gw_pipeline *pl, const struct gw_call *c, struct gw_answer *a,
+       gw_rc rc, const struct gw_err *err, struct gw_outcome *o,
+       const char *action, const char *refnr, const char *detail)
+{
+    if (o != NULL && o->n > 0)
+        answer_outcome(a, rc, o);
     else
-        gw_answer_error(a, GW_EDUPLICATE, NULL);
-    gw_outcome_release(&o);
+        gw_answer_error(a, rc, err);
+    gw_log_info("event=message_refused rc=%s request=%s", gw_rc_name(rc),
+                c->request_id ? c->request_id : "-");
+    gw_pl_audit(pl, c, action, refnr, rc, detail);
 }
 
-static const char *
-event_kind(enum gw_case_event ev)
+/* The case facts klas/ decides on, borrowed from the row. */
+static void
+case_facts(const struct gw_case_row *r, struct gw_case_facts *k)
 {
-    return gw_case_event_name(ev);
+    memset(k, 0, sizeof(*k));
+    if (gw_case_status_parse(r->status, &k->status) != GW_OK)
+        k->status = GW_CASE_NONE;
+    k->refnr = r->refnr;
+    k->licence_type = r->licence_type;
+    k->prescriber_hsa = r->prescriber_hsa;
+    k->clinic_hsa = r->clinic_hsa;
+    k->pharmacy_gln = r->pharmacy_gln;
+    k->patient_id = r->patient_id;
+    k->decided_ms = r->decided_ms;
 }
 
-/* The end user and organisation a message names must be the caller's:
- * an EHR names its user (X-Klasgw-User), who must be the prescriber of a
- * motivation or the sender of a supplement; a pharmacy applies and
- * supplements under its own GLN. */
-static gw_rc
-check_identity(const struct gw_call *c, const struct gw_msg_facts *f,
-               struct gw_err *err)
+/* The store effects of a decision. */
+static unsigned
+store_effects(unsigned fx)
 {
-    const char *user = c->who->user, *gln = c->who->gln ? c->who->gln : "";
-    int supplement = strcmp(f->event, "motivation-supplement") == 0;
+    return ((fx & GW_FX_APPLIED) ? GW_STORE_FX_APPLIED : 0) |
+           ((fx & GW_FX_DECIDED) ? GW_STORE_FX_DECIDED : 0) |
+           ((fx & GW_FX_PRODUCT) ? GW_STORE_FX_PRODUCT : 0);
+}
 
-    switch (c->who->role) {
-    case GW_CLIENT_EHR:
-        if (user == NULL || user[0] == '\0')
-            return gw_err_set(err, GW_EUNAUTH, NULL,
-                              "the EHR must name its user (X-Klasgw-User)");
-        if ((strcmp(f->event, "motivation-submit") == 0 &&
-             strcmp(user, f->prescriber_hsa) != 0) ||
-            (supplement && strcmp(user, f->sender_hsa) != 0))
-            return gw_err_set(err, GW_EFORBIDDEN, "Practitioner.identifier",
-                              "the prescriber of the message is not the "
-                              "user the EHR names");
-        return GW_OK;
-    case GW_CLIENT_PHARMACY:
-        if ((strcmp(f->event, "application-create") == 0 ||
-             strcmp(f->event, "application-reapply") == 0) &&
-            strcmp(f->pharmacy_gln, gln) != 0)
-            return gw_err_set(err, GW_EFORBIDDEN, "Task.owner",
-                              "a pharmacy applies in its own name (GLN)");
-        if (supplement && f->sender_kind == 'O' &&
-            strcmp(f->sender_gln, gln) != 0)
-            return gw_err_set(err, GW_EFORBIDDEN, "Communication.sender",
-                              "a pharmacy supplements in its own name");
-        return GW_OK;
-    default:
-        return GW_OK; /* LV and operators: the state machine decides */
+/* The new case row of a decision that creates one: from the message (a
+ * motivation) or from the basis case (a re-application, no motivation). */
+static void
+new_case_row(const struct gw_decision *d, const struct gw_msg_facts *f,
+             const struct gw_case_row *basis, const struct gw_call *c,
+             struct gw_case_row *row)
+{
+    if (d->def->ref == GW_CASE_REF_NONE) {
+        row->licence_type = (char *)f->licence_type;
+        row->beredskap = f->beredskap;
+        row->prescriber_hsa = (char *)f->prescriber_hsa;
+        row->hospital_hsa = (char *)f->hospital_hsa;
+        row->hospital_name = (char *)f->hospital_name;
+        row->clinic_hsa = (char *)f->clinic_hsa;
+        row->clinic_name = (char *)f->clinic_name;
+        row->pharmacy_gln = f->pharmacy_gln[0] ? (char *)f->pharmacy_gln : NULL;
+        row->drug_name = (char *)f->drug_name;
+        row->substances = (char *)f->substances;
+        row->patient_id = f->patient_id[0] ? (char *)f->patient_id : NULL;
+        return;
     }
+    row->licence_type = basis->licence_type;
+    row->beredskap = basis->beredskap;
+    row->prescriber_hsa = basis->prescriber_hsa;
+    row->hospital_hsa = basis->hospital_hsa;
+    row->hospital_name = basis->hospital_name;
+    row->clinic_hsa = basis->clinic_hsa;
+    row->clinic_name = basis->clinic_name;
+    row->pharmacy_gln = c->who->gln ? (char *)c->who->gln : NULL;
+    row->drug_name = basis->drug_name;
+    row->substances = basis->substances;
+    row->patient_id = basis->patient_id;
+    row->parent_refnr = basis->refnr;
 }
 
-void
-gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
-                    const char *body, size_t len, long if_match,
-                    struct gw_answer *a)
+/* The licence a decision writes, from the message. */
+static const struct gw_licence_info *
+licence_of(const struct gw_decision *d, const struct gw_msg_facts *f,
+           struct gw_licence_info *lic)
+{
+    memset(lic, 0, sizeof(*lic));
+    if (d->effects & GW_FX_LICENCE_NEW) {
+        lic->nplid = f->nplid[0] ? f->nplid : NULL;
+        lic->product_name = f->drug_name;
+        lic->substances = f->substances;
+        lic->form = f->form;
+        lic->strength = f->strength;
+        lic->holder = f->holder;
+        lic->country = f->country;
+        lic->atc = f->atc[0] ? f->atc : NULL;
+        lic->general_level = f->general_level[0] ? f->general_level : NULL;
+        lic->total_amount = strtod(f->total_amount, NULL);
+        lic->amount_unit = f->amount_unit;
+        return lic;
+    }
+    if (d->effects & GW_FX_VALIDITY) {
+        lic->valid_from = f->validity_start;
+        lic->valid_to = f->validity_end;
+        return lic;
+    }
+    return NULL;
+}
+
+/*
+ * One message, parsed: validate and collect the facts, check the sender,
+ * answer a resend from the inbox, load what the event's row asks for (the
+ * case, the consent clock), let klas/ decide, ask HSA if the decision
+ * says so, and hand ONE write to the store. body/len: the bytes as
+ * received, for inbox rows from before the canonical hash (NULL: none).
+ */
+static void
+process(struct gw_pipeline *pl, const struct gw_call *c,
+        struct gw_fhir_doc *doc, const char *body, size_t len,
+        long if_match, struct gw_answer *a)
 {
     struct gw_outcome o;
-    struct gw_fhir_doc *doc = NULL;
     struct gw_msg_facts f;
     struct gw_case_row row, cur;
+    struct gw_case_facts kf;
+    struct gw_consent_facts consent;
+    struct gw_decide_in in;
+    struct gw_decision dec;
     struct gw_store_write w;
     struct gw_store_result res;
     struct gw_store_outbox_new ob[2];
     struct gw_audit_entry au;
     struct receipt rc_ctx;
     struct gw_licence_info lic;
-    enum gw_case_status from = GW_CASE_NONE, to;
-    enum gw_case_event ev;
+    struct gw_pharmacy ph;
+    const struct gw_event_def *def;
+    const char *ref = NULL;
     struct gw_err err;
     char hash[65], raw_hash[65], obpayload[2][160], action[40];
     char *xml = NULL, *key = NULL, *obid[2] = {NULL, NULL};
@@ -463,31 +534,24 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     int have_case = 0;
     gw_rc rc;
 
-    memset(a, 0, sizeof(*a));
     memset(&cur, 0, sizeof(cur));
     memset(&res, 0, sizeof(res));
     gw_err_clear(&err);
     gw_outcome_init(&o);
 
-    /* Parse once; the validation walk also collects the facts. */
-    rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, &doc, &err);
-    if (rc == GW_OK)
-        rc = gw_validate_doc_facts(pl->o.validator, doc, NULL, &o, &f);
+    /* The validation walk also collects the facts. */
+    rc = gw_validate_doc_facts(pl->o.validator, doc, NULL, &o, &f);
     if (rc != GW_OK) {
-        if (o.n == 0 && gw_outcome_add_rc(&o, rc, &err) != GW_OK)
-            gw_log_err("event=outcome_failed");
-        answer_outcome(a, rc, &o);
-        gw_pl_audit(pl, c, "submit", NULL, rc, "invalid message");
+        refuse(pl, c, a, rc, &err, &o, "submit", NULL, "invalid message");
         goto out;
     }
 
     /* Who sends in whose name, before anything else: a resend must not
      * answer a caller who could not have sent the message. */
-    rc = check_identity(c, &f, &err);
+    rc = gw_klas_check_sender(c->who, &f, &err);
     if (rc != GW_OK) {
-        gw_answer_error(a, rc, &err);
-        gw_pl_audit(pl, c, f.event, f.refnr[0] ? f.refnr : NULL, rc,
-                    err.detail);
+        refuse(pl, c, a, rc, &err, NULL, f.event, f.refnr[0] ? f.refnr : NULL,
+               err.detail);
         goto out;
     }
 
@@ -495,115 +559,90 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
      * content counts in its canonical form, so a retry re-serialised by
      * the client (compact, XML, over SOAP) is the same message. */
     rc = gw_msg_content_hash(doc, hash);
+    if (rc == GW_OK &&
+        (key = idem_key(c->who->label,
+                        f.message_id[0] ? f.message_id : hash)) == NULL)
+        rc = GW_ENOMEM;
     if (rc != GW_OK) {
-        gw_answer_error(a, rc, NULL);
-        goto out;
-    }
-    key = idem_key(c->who->label, f.message_id[0] ? f.message_id : hash);
-    if (key == NULL) {
-        gw_answer_error(a, GW_ENOMEM, NULL);
+        refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "message key");
         goto out;
     }
     rc = gw_store_inbox_get(pl->o.store, key, &res);
     if (rc == GW_OK) {
         /* Rows written before the canonical hash hold the raw bytes'. */
-        hash_hex(body, len, raw_hash);
+        if (body != NULL)
+            hash_hex(body, len, raw_hash);
+        else
+            raw_hash[0] = '\0';
         if (strcmp(res.content_hash, hash) != 0 &&
             strcmp(res.content_hash, raw_hash) != 0) {
-            answer_duplicate(a, &res);
-            gw_pl_audit(pl, c, f.event, res.refnr, GW_EDUPLICATE, NULL);
+            duplicate_outcome(&o, &res);
+            refuse(pl, c, a, GW_EDUPLICATE, NULL, &o, f.event, res.refnr,
+                   NULL);
         } else {
             answer_stored(a, &res, &pl->o.limits);
         }
         goto out;
     }
     if (rc != GW_ENOTFOUND) {
-        gw_answer_error(a, rc, NULL);
+        refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "inbox");
         goto out;
     }
     gw_store_result_release(&res);
 
-    /* The case the event is about. */
-    if (strcmp(f.event, "motivation-submit") != 0) {
-        const char *ref = strcmp(f.event, "application-reapply") == 0
-                              ? f.basis_refnr
-                              : f.refnr;
+    /* What the event's row asks for: the case it names, the consent. */
+    def = gw_klas_event_by_code(f.event);
+    if (def != NULL && def->ref == GW_CASE_REF_TASK)
+        ref = f.refnr;
+    else if (def != NULL && def->ref == GW_CASE_REF_BASIS)
+        ref = f.basis_refnr;
+    if (ref != NULL) {
         rc = gw_store_case_get(pl->o.store, ref, &cur);
         if (rc == GW_ENOTFOUND || (rc == GW_OK && cur.purged_ms != 0)) {
             rc = rc == GW_OK ? GW_EGONE : rc;
             gw_err_set(&err, rc, "Task.identifier",
                        rc == GW_EGONE ? "the case has been removed"
                                       : "no case with that referensnummer");
-            gw_answer_error(a, rc, &err);
-            gw_pl_audit(pl, c, f.event, NULL, rc, NULL);
+            refuse(pl, c, a, rc, &err, NULL, f.event, NULL, NULL);
             goto out;
         }
         if (rc != GW_OK) {
-            gw_answer_error(a, rc, NULL);
+            refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "case look-up");
             goto out;
         }
         have_case = 1;
-        if (gw_case_status_parse(cur.status, &from) != GW_OK)
-            from = GW_CASE_NONE;
+        case_facts(&cur, &kf);
     }
-    rc = gw_access_event(f.event, from, f.status, &ev, &err);
-    if (rc == GW_OK)
-        rc = gw_access_send(c->who, from, ev, &to, &err);
-    if (rc == GW_OK && have_case) {
-        /* A pharmacy names the patient of an enskild case as the pharmacy
-         * found it; a mismatch is as if the case did not exist. */
-        if (c->who->role == GW_CLIENT_PHARMACY &&
-            strcmp(cur.licence_type, "EH") == 0 &&
-            (ev == GW_EV_APPLY || ev == GW_EV_REAPPLY) &&
-            (cur.patient_id == NULL || strcmp(cur.patient_id, f.patient_id) != 0))
-            rc = gw_err_set(&err, GW_ENOTFOUND, "Task.for",
-                            "no case with that referensnummer and patient");
-        else if (ev == GW_EV_SUPPLEMENT)
-            rc = gw_case_may_supplement(
-                c->who->role == GW_CLIENT_PHARMACY ? GW_ROLE_PHARMACY
-                                                   : GW_ROLE_PRESCRIBER,
-                cur.prescriber_hsa, cur.clinic_hsa, cur.pharmacy_gln,
-                c->who->role == GW_CLIENT_PHARMACY ? c->who->gln
-                                                   : f.sender_hsa,
-                f.sender_clinic_hsa, &err);
-        if (rc == GW_OK && ev == GW_EV_REAPPLY) {
-            char d[40];
-            int y, m, dd, ty, tm, td;
-            gw_clock_format(cur.decided_ms, d, sizeof(d));
-            sscanf(d, "%d-%d-%d", &y, &m, &dd);
-            gw_clock_format(gw_clock_now_ms(), d, sizeof(d));
-            sscanf(d, "%d-%d-%d", &ty, &tm, &td);
-            if (!gw_case_reapply_open(y, m, dd, ty, tm, td))
-                rc = gw_err_set(&err, GW_ESTATE, "Task.basedOn",
-                                "the licence was granted more than 36 "
-                                "months ago: a new motivation is needed");
-        }
-    }
-    /* Consent to processing: a prescriber seen before must have renewed
-     * it when due; the first submission records it. */
-    if (rc == GW_OK && ev == GW_EV_SUBMIT) {
+    memset(&consent, 0, sizeof(consent));
+    if (def != NULL && def->consent) {
         struct gw_consent cs;
         rc = gw_store_consent_get(pl->o.store, f.prescriber_hsa, &cs);
-        if (rc == GW_OK && cs.known)
-            rc = gw_access_consent(cs.consented_ms, cs.last_applied_ms,
-                                   cs.last_active_ms, gw_clock_now_ms(), &err);
+        if (rc != GW_OK) {
+            refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "consent");
+            goto out;
+        }
+        consent = (struct gw_consent_facts){cs.known, cs.consented_ms,
+                                            cs.last_applied_ms,
+                                            cs.last_active_ms};
     }
+    in = (struct gw_decide_in){c->who, &f, have_case ? &kf : NULL, &consent,
+                               gw_clock_now_ms()};
+    rc = gw_klas_decide(&in, &dec, &err);
     /* The prescriber's authority, from HSA (outbound/), last: it may
      * cost a network round trip. */
-    if (rc == GW_OK && pl->o.check_prescriber != NULL &&
-        (ev == GW_EV_SUBMIT ||
-         (ev == GW_EV_SUPPLEMENT && c->who->role == GW_CLIENT_EHR)))
+    if (rc == GW_OK && dec.check_hsa && pl->o.check_prescriber != NULL)
         rc = pl->o.check_prescriber(pl->o.check_ctx, &f, &err);
     if (rc != GW_OK) {
-        gw_answer_error(a, rc, &err);
-        gw_pl_audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc, err.detail);
+        refuse(pl, c, a, rc, &err, NULL, f.event,
+               have_case ? cur.refnr : NULL, err.detail);
         goto out;
     }
 
-    /* One write: the case, the message, the outbox, the audit record. */
+    /* One write: the case, the message, the outbox, the register, the
+     * audit record. */
     rc = gw_fhir_to_xml(doc, &xml, &xml_len);
     if (rc != GW_OK) {
-        gw_answer_error(a, rc, NULL);
+        refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "serialise");
         goto out;
     }
     memset(&w, 0, sizeof(w));
@@ -611,116 +650,70 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     w.message_id = key;
     w.sender = c->who->label;
     w.content_hash = hash;
-    w.event = event_kind(ev);
+    w.event = dec.def->name;
     w.actor = c->who->label;
     w.doc_kind = f.event;
     w.doc_xml = xml;
     w.doc_len = xml_len;
     w.expect_version = if_match;
-    row.status = (char *)gw_case_status_code(to);
+    w.effects = store_effects(dec.effects);
+    row.status = (char *)gw_case_status_code(dec.to);
     memset(&rc_ctx, 0, sizeof(rc_ctx));
     rc_ctx.call = c;
     rc_ctx.f = &f;
     rc_ctx.status = row.status;
-    if (ev == GW_EV_SUBMIT || ev == GW_EV_REAPPLY) {
+    if (dec.def->ref != GW_CASE_REF_TASK) {
         w.op = GW_STORE_OP_CREATE;
         w.expect_version = 0;
-        if (ev == GW_EV_SUBMIT) {
-            row.licence_type = f.licence_type;
-            row.beredskap = f.beredskap;
-            row.prescriber_hsa = f.prescriber_hsa;
-            row.hospital_hsa = f.hospital_hsa;
-            row.hospital_name = f.hospital_name;
-            row.clinic_hsa = f.clinic_hsa;
-            row.clinic_name = f.clinic_name;
-            row.pharmacy_gln = f.pharmacy_gln[0] ? f.pharmacy_gln : NULL;
-            row.drug_name = f.drug_name;
-            row.substances = f.substances;
-            row.patient_id = f.patient_id[0] ? f.patient_id : NULL;
-        } else {
-            /* A new case on the granted licence, without a motivation. */
-            row.licence_type = cur.licence_type;
-            row.beredskap = cur.beredskap;
-            row.prescriber_hsa = cur.prescriber_hsa;
-            row.hospital_hsa = cur.hospital_hsa;
-            row.hospital_name = cur.hospital_name;
-            row.clinic_hsa = cur.clinic_hsa;
-            row.clinic_name = cur.clinic_name;
-            row.pharmacy_gln = c->who->gln ? (char *)c->who->gln : NULL;
-            row.drug_name = cur.drug_name;
-            row.substances = cur.substances;
-            row.patient_id = cur.patient_id;
-            row.parent_refnr = cur.refnr;
-        }
+        new_case_row(&dec, &f, &cur, c, &row);
         rc_ctx.licence_type = row.licence_type;
         rc_ctx.drug = row.drug_name;
     } else {
         w.op = GW_STORE_OP_UPDATE;
         row.refnr = cur.refnr;
         w.expect_status = cur.status;
-        if (ev == GW_EV_APPLY)
+        if (dec.effects & GW_FX_TAKE_CASE)
             row.pharmacy_gln = (char *)c->who->gln;
         rc_ctx.licence_type = cur.licence_type;
         rc_ctx.drug = cur.drug_name;
         rc_ctx.created_ms = cur.created_ms;
     }
-    memset(&lic, 0, sizeof(lic));
-    if (ev == GW_EV_SUBMIT) {
-        lic.nplid = f.nplid[0] ? f.nplid : NULL;
-        lic.product_name = f.drug_name;
-        lic.substances = f.substances;
-        lic.form = f.form;
-        lic.strength = f.strength;
-        lic.holder = f.holder;
-        lic.country = f.country;
-        lic.atc = f.atc[0] ? f.atc : NULL;
-        lic.general_level = f.general_level[0] ? f.general_level : NULL;
-        lic.total_amount = strtod(f.total_amount, NULL);
-        lic.amount_unit = f.amount_unit;
-        w.licence = &lic;
-    } else if (ev == GW_EV_GRANT) {
-        lic.valid_from = f.validity_start;
-        lic.valid_to = f.validity_end;
-        w.licence = &lic;
-    }
+    w.licence = licence_of(&dec, &f, &lic);
     w.row = row;
+    if ((dec.effects & GW_FX_REGISTER) && f.pharmacy_name[0]) {
+        /* The pharmacy as it names itself becomes findable (Sök apotek),
+         * in the same transaction as its application. */
+        memset(&ph, 0, sizeof(ph));
+        snprintf(ph.gln, sizeof(ph.gln), "%s", f.pharmacy_gln);
+        snprintf(ph.name, sizeof(ph.name), "%s", f.pharmacy_name);
+        snprintf(ph.address, sizeof(ph.address), "%s", f.pharmacy_address);
+        snprintf(ph.city, sizeof(ph.city), "%s", f.pharmacy_city);
+        w.pharmacy = &ph;
+    }
 
     /* What must leave the gateway because of this event. */
-    {
-        const char *gln = NULL, *lvkind = NULL;
-        if (ev == GW_EV_SUBMIT && f.pharmacy_gln[0])
-            gln = f.pharmacy_gln; /* the chosen pharmacy */
-        else if ((ev == GW_EV_REQUEST_SUPPLEMENT && f.recipient_kind == 'O') ||
-                 ev == GW_EV_GRANT || ev == GW_EV_REJECT ||
-                 ev == GW_EV_DISMISS || ev == GW_EV_REGISTER)
-            gln = have_case ? cur.pharmacy_gln : NULL;
-        if (ev == GW_EV_APPLY || ev == GW_EV_REAPPLY)
-            lvkind = "application";
-        else if (ev == GW_EV_SUPPLEMENT)
-            lvkind = "supplement";
-        if (gln != NULL && gln[0] != '\0') {
-            obid[nob] = outbox_id(key, "notify");
-            if (obid[nob] == NULL) {
-                gw_answer_error(a, GW_ENOMEM, NULL);
-                goto out;
-            }
-            snprintf(obpayload[nob], sizeof(obpayload[nob]),
-                     "{\"gln\":\"%s\",\"event\":\"%s\"}", gln, f.event);
-            ob[nob] = (struct gw_store_outbox_new){
-                obid[nob], "pharmacy", "notify", obpayload[nob],
-                strlen(obpayload[nob]), gln};
-            nob++;
+    if (dec.notify_gln != NULL) {
+        obid[nob] = outbox_id(key, "notify");
+        if (obid[nob] == NULL) {
+            refuse(pl, c, a, GW_ENOMEM, NULL, NULL, f.event, NULL, NULL);
+            goto out;
         }
-        if (lvkind != NULL) {
-            obid[nob] = outbox_id(key, "lv");
-            if (obid[nob] == NULL) {
-                gw_answer_error(a, GW_ENOMEM, NULL);
-                goto out;
-            }
-            ob[nob] = (struct gw_store_outbox_new){obid[nob], "lv", lvkind, xml,
-                                                   xml_len, NULL};
-            nob++;
+        snprintf(obpayload[nob], sizeof(obpayload[nob]),
+                 "{\"gln\":\"%s\",\"event\":\"%s\"}", dec.notify_gln, f.event);
+        ob[nob] = (struct gw_store_outbox_new){
+            obid[nob], "pharmacy", "notify", obpayload[nob],
+            strlen(obpayload[nob]), dec.notify_gln};
+        nob++;
+    }
+    if (dec.lv != NULL) {
+        obid[nob] = outbox_id(key, "lv");
+        if (obid[nob] == NULL) {
+            refuse(pl, c, a, GW_ENOMEM, NULL, NULL, f.event, NULL, NULL);
+            goto out;
         }
+        ob[nob] = (struct gw_store_outbox_new){obid[nob], "lv", dec.lv, xml,
+                                               xml_len, NULL};
+        nob++;
     }
     w.outbox = ob;
     w.noutbox = nob;
@@ -737,28 +730,16 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     rc = gw_store_write(pl->o.store, &w, &res);
     if (rc == GW_EDUPLICATE) {
         /* A concurrent message with this id was committed first. */
-        answer_duplicate(a, &res);
-        gw_pl_audit(pl, c, f.event, res.refnr, rc, NULL);
+        duplicate_outcome(&o, &res);
+        refuse(pl, c, a, rc, NULL, &o, f.event, res.refnr, NULL);
         goto out;
     }
     if (rc != GW_OK) {
-        gw_answer_error(a, rc, &res.err);
-        gw_pl_audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc,
-              res.err.detail);
+        refuse(pl, c, a, rc, &res.err, NULL, f.event,
+               have_case ? cur.refnr : NULL, res.err.detail);
         goto out;
     }
     answer_stored(a, &res, &pl->o.limits);
-    if ((ev == GW_EV_APPLY || ev == GW_EV_REAPPLY) && f.pharmacy_name[0]) {
-        /* The pharmacy as it names itself becomes findable (Sök apotek). */
-        struct gw_pharmacy ph;
-        memset(&ph, 0, sizeof(ph));
-        snprintf(ph.gln, sizeof(ph.gln), "%s", f.pharmacy_gln);
-        snprintf(ph.name, sizeof(ph.name), "%s", f.pharmacy_name);
-        snprintf(ph.address, sizeof(ph.address), "%s", f.pharmacy_address);
-        snprintf(ph.city, sizeof(ph.city), "%s", f.pharmacy_city);
-        if (gw_store_pharmacy_put(pl->o.store, &ph) != GW_OK)
-            gw_log_warn("event=pharmacy_register_failed");
-    }
     gw_log_info("event=message kind=%s refnr=%s version=%ld status=%s%s",
                 f.event, res.refnr, res.version, row.status,
                 res.replayed ? " replayed=1" : "");
@@ -769,8 +750,36 @@ out:
     free(obid[1]);
     gw_store_result_release(&res);
     gw_case_row_release(&cur);
-    gw_fhir_doc_free(doc);
     gw_outcome_release(&o);
+}
+
+void
+gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
+                    const char *body, size_t len, long if_match,
+                    struct gw_answer *a)
+{
+    struct gw_fhir_doc *doc = NULL;
+    struct gw_err err;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    gw_err_clear(&err);
+    rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, &doc, &err);
+    if (rc != GW_OK)
+        refuse(pl, c, a, rc, &err, NULL, "submit", NULL, "invalid message");
+    else
+        process(pl, c, doc, body, len, if_match, a);
+    gw_fhir_doc_free(doc);
+}
+
+void
+gw_pipeline_process_doc(struct gw_pipeline *pl, const struct gw_call *c,
+                        struct gw_fhir_doc *doc, long if_match,
+                        struct gw_answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    process(pl, c, doc, NULL, 0, if_match, a);
+    gw_fhir_doc_free(doc);
 }
 
 void
@@ -843,9 +852,7 @@ gw_pl_case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
 static int
 adds_to_view(const char *kind)
 {
-    return strcmp(kind, "supplement-request") == 0 ||
-           strcmp(kind, "motivation-supplement") == 0 ||
-           strcmp(kind, "decision") == 0;
+    return gw_klas_event_adds_view(kind);
 }
 
 gw_rc

@@ -99,6 +99,13 @@ void gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
                          const char *body, size_t len, long if_match,
                          struct gw_answer *a);
 
+/* The same for a message a front has parsed already (SOAP: the mapped
+ * Bundle, never written out as text and parsed again). Takes doc, also
+ * on refusal. */
+void gw_pipeline_process_doc(struct gw_pipeline *pl, const struct gw_call *c,
+                             struct gw_fhir_doc *doc, long if_match,
+                             struct gw_answer *a);
+
 /* Bundle/$validate: the OperationOutcome, nothing stored. */
 void gw_pipeline_validate(struct gw_pipeline *pl, const struct gw_call *c,
                           const char *body, size_t len, struct gw_answer *a);

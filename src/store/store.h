@@ -138,6 +138,14 @@ struct gw_dispense {
 typedef gw_rc (*gw_store_respond_fn)(void *ctx, const char *refnr,
                                      long version, struct gw_buf *out);
 
+/* Effects of a case change (struct gw_store_write, effects). */
+#define GW_STORE_FX_APPLIED 0x01u /* applied_ms and the prescriber's
+                                     last_applied_ms: now */
+#define GW_STORE_FX_DECIDED 0x02u /* decided_ms: now */
+#define GW_STORE_FX_PRODUCT 0x04u /* the licence's product is searchable */
+
+struct gw_pharmacy;
+
 struct gw_store_write {
     /* Idempotency: the same message_id again replays the first answer;
      * with another content_hash it is refused (GW_EDUPLICATE). */
@@ -149,7 +157,9 @@ struct gw_store_write {
     struct gw_case_row row;   /* CREATE: all fields; UPDATE: refnr + the
                                  fields to change (NULL/0 keeps) */
     const char *expect_status; /* UPDATE: refuse (GW_ECONFLICT) unless the
-                                  case is in this status; NULL: any */
+                                  case is in this status; NULL: any.
+                                  DISPENSE: the status a licence must be
+                                  in (GW_EDENIED otherwise) */
     long expect_version;       /* UPDATE: refuse (GW_EPRECONDITION) unless
                                   equal; 0: any */
     const char *event, *actor; /* status history: what, and who */
@@ -165,6 +175,11 @@ struct gw_store_write {
     const struct gw_dispense *dispense;    /* GW_STORE_OP_DISPENSE */
     const struct gw_audit_entry *audit; /* refnr filled in when NULL */
     size_t naudit;
+    /* What the case change implies beside the row (GW_STORE_FX_*), as
+     * klas/ decided it: the store knows no status names. */
+    unsigned effects;
+    const struct gw_pharmacy *pharmacy; /* registered (Sök apotek) in the
+                                           same transaction, or NULL */
 
     int response_status;       /* HTTP-like status stored with the answer */
     gw_store_respond_fn respond;

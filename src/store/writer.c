@@ -49,9 +49,8 @@ static const char SQL_CASE_UPDATE[] =
     " drug_name = coalesce(?3, drug_name),"
     " substances = coalesce(?4, substances),"
     " version = version + 1, updated_ms = ?5,"
-    " applied_ms = CASE WHEN ?1 = 'A' THEN ?5 ELSE applied_ms END,"
-    " decided_ms = CASE WHEN ?1 IN ('Bev', 'Avs', 'Avi') THEN ?5"
-    "   ELSE decided_ms END "
+    " applied_ms = CASE WHEN ?7 THEN ?5 ELSE applied_ms END,"
+    " decided_ms = CASE WHEN ?8 THEN ?5 ELSE decided_ms END "
     "WHERE id = ?6";
 static const char SQL_LICENCE_INSERT[] =
     "INSERT INTO licences (case_id, nplid, product_name, substances, form, "
@@ -78,8 +77,14 @@ static const char SQL_PRESCRIBER_SUBMIT[] =
     "consented_ms = coalesce(consented_ms, ?2)";
 static const char SQL_PRESCRIBER_ACTIVE[] =
     "UPDATE prescribers SET last_active_ms = ?2, last_applied_ms = CASE WHEN "
-    "?3 = 'A' THEN ?2 ELSE last_applied_ms END WHERE hsa = (SELECT "
+    "?3 THEN ?2 ELSE last_applied_ms END WHERE hsa = (SELECT "
     "prescriber_hsa FROM cases WHERE id = ?1)";
+/* The pharmacy as it names itself in its application (Sök apotek). */
+static const char SQL_PHARMACY_PUT[] =
+    "INSERT INTO pharmacies (gln, name, actor, address, city, connected) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT (gln) DO UPDATE SET "
+    "name = ?2, actor = coalesce(?3, actor), address = coalesce(?4, "
+    "address), city = coalesce(?5, city), connected = 1";
 static const char SQL_DISPENSE_CHECK[] =
     "SELECT c.id, c.status, l.valid_from, l.valid_to, l.total_amount, "
     "(SELECT coalesce(sum(amount), 0) FROM dispensings d WHERE "
@@ -288,7 +293,7 @@ dispense(struct conn *c, const struct gw_store_write *w,
                           "the licence has been removed");
     sqlite3_reset(s);
     snprintf(res->refnr, sizeof(res->refnr), "%s", w->row.refnr);
-    if (strcmp(status, "Bev") != 0)
+    if (w->expect_status == NULL || strcmp(status, w->expect_status) != 0)
         return gw_err_set(&res->err, GW_EDENIED, "licence",
                           "the licence is not granted (status %s)", status);
     if (from[0] == '\0' || strcmp(d->dispensed_on, from) < 0 ||
@@ -357,12 +362,24 @@ apply_extras(struct conn *c, const struct gw_store_write *w,
         if ((rc = STEP_DONE(c, s, "licence_validity")) != GW_OK)
             return rc;
     }
-    if (w->row.status != NULL && strcmp(w->row.status, "Bev") == 0) {
+    if (w->effects & GW_STORE_FX_PRODUCT) {
         if ((s = gw_store_stmt(c, SQL_PRODUCT_ADD)) == NULL)
             return GW_ESTORE;
         sqlite3_bind_int64(s, 1, case_id);
         sqlite3_bind_int64(s, 2, now);
         if ((rc = STEP_DONE(c, s, "product")) != GW_OK)
+            return rc;
+    }
+    if (w->pharmacy != NULL) {
+        const struct gw_pharmacy *p = w->pharmacy;
+        if ((s = gw_store_stmt(c, SQL_PHARMACY_PUT)) == NULL)
+            return GW_ESTORE;
+        gw_bind_text(s, 1, p->gln);
+        gw_bind_text(s, 2, p->name);
+        gw_bind_text(s, 3, p->actor[0] ? p->actor : NULL);
+        gw_bind_text(s, 4, p->address[0] ? p->address : NULL);
+        gw_bind_text(s, 5, p->city[0] ? p->city : NULL);
+        if ((rc = STEP_DONE(c, s, "pharmacy_put")) != GW_OK)
             return rc;
     }
     if (w->op == GW_STORE_OP_CREATE && w->row.parent_refnr == NULL &&
@@ -377,7 +394,7 @@ apply_extras(struct conn *c, const struct gw_store_write *w,
         return GW_ESTORE;
     sqlite3_bind_int64(s, 1, case_id);
     sqlite3_bind_int64(s, 2, now);
-    gw_bind_text(s, 3, w->row.status);
+    sqlite3_bind_int(s, 3, (w->effects & GW_STORE_FX_APPLIED) != 0);
     return STEP_DONE(c, s, "prescriber_active");
 }
 
@@ -425,7 +442,7 @@ apply_case(struct conn *c, const struct gw_store_write *w,
         gw_bind_text(s, 14, r->parent_refnr);
         sqlite3_bind_int64(s, 15, now);
         sqlite3_bind_int64(s, 16, now);
-        if (strcmp(r->status, "A") == 0)
+        if (w->effects & GW_STORE_FX_APPLIED)
             sqlite3_bind_int64(s, 17, now);
         else
             sqlite3_bind_null(s, 17);
@@ -477,6 +494,8 @@ apply_case(struct conn *c, const struct gw_store_write *w,
         gw_bind_text(s, 4, r->substances);
         sqlite3_bind_int64(s, 5, now);
         sqlite3_bind_int64(s, 6, *case_id);
+        sqlite3_bind_int(s, 7, (w->effects & GW_STORE_FX_APPLIED) != 0);
+        sqlite3_bind_int(s, 8, (w->effects & GW_STORE_FX_DECIDED) != 0);
         rc = STEP_DONE(c, s, "case_update");
         if (rc != GW_OK)
             return rc;

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "audit/audit.h"
+#include "klas/state.h"
 #include "core/buf.h"
 #include "sched/clock.h"
 #include "sched/sched.h"
@@ -59,6 +60,7 @@ set_status(struct fixture *f, const char *refnr, const char *status,
 {
     struct gw_store_write w;
     struct gw_store_result r;
+    enum gw_case_status cs = GW_CASE_NONE;
 
     memset(&w, 0, sizeof(w));
     w.message_id = msgid;
@@ -66,6 +68,11 @@ set_status(struct fixture *f, const char *refnr, const char *status,
     w.op = GW_STORE_OP_UPDATE;
     w.row.refnr = (char *)refnr;
     w.row.status = (char *)status;
+    /* What klas/ would decide for this status (event.c's effects). */
+    if (gw_case_status_parse(status, &cs) == GW_OK && gw_case_is_decided(cs))
+        w.effects = GW_STORE_FX_DECIDED;
+    else if (cs == GW_CASE_A)
+        w.effects = GW_STORE_FX_APPLIED;
     w.event = "test";
     assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
     gw_store_result_release(&r);

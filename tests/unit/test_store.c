@@ -187,6 +187,7 @@ test_store_update_checks_status_and_version(void **state)
     u.op = GW_STORE_OP_UPDATE;
     u.row.refnr = r.refnr;
     u.row.status = "A";
+    u.effects = GW_STORE_FX_APPLIED; /* as klas/ decides for apply */
     u.row.pharmacy_gln = "7350000000016";
     u.expect_status = "M";
     u.expect_version = 1;
