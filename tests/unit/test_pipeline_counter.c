@@ -1,0 +1,191 @@
+/*
+ * test_pipeline_counter.c - the pharmacy at dispensing (operations.c),
+ * against a real store (pipeline_fixture.h): a granted licence covers its
+ * patient and product within its validity and amount, a resent dispensing
+ * counts once, and only a granted licence is dispensed against.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline_fixture.h"
+
+/* --- at the counter -------------------------------------------------- */
+
+static int
+param_is(const struct gw_fhir_doc *d, const char *name, const char *want)
+{
+    char buf[64];
+    return gw_view_param(d, name, buf, sizeof(buf)) && strcmp(buf, want) == 0;
+}
+
+static void
+test_pipeline_check_licence_covers_patient_product_and_validity(void **state)
+{
+    static const struct {
+        const char *name, *product, *patient, *unit, *on;
+        const char *covered;
+    } cases[] = {
+        {"its patient, its product", NPLID, PATIENT, NULL, NULL, "true"},
+        {"its patient, by product name", "Melatonin AGB 1 mg/ml oral lösning",
+         PATIENT, NULL, NULL, "true"},
+        {"on the first day", NPLID, PATIENT, NULL, "2026-02-10", "true"},
+        {"on the last day", NPLID, PATIENT, NULL, "2027-02-09", "true"},
+        {"the day before", NPLID, PATIENT, NULL, "2026-02-09", "false"},
+        {"the day after", NPLID, PATIENT, NULL, "2027-02-10", "false"},
+        {"another patient", NPLID, OTHER_PATIENT, NULL, NULL, "false"},
+        {"another product", "20010101000017", PATIENT, NULL, NULL, "false"},
+        {"a requisition from the clinic", NPLID, NULL, "SE2321000016-KLIN",
+         NULL, "false"},
+    };
+    struct t *t = *state;
+
+    advance(t, AT_BEV);
+    for (size_t i = 0; i < N(cases); i++) {
+        const struct gw_call c = {&pharm2, BASE, "test", GW_FHIR_JSON};
+        struct gw_licence_check q = {cases[i].product, cases[i].patient,
+                                     cases[i].unit, NULL, cases[i].on};
+        struct gw_answer a;
+        char ref[64];
+
+        gw_pipeline_check_licence(t->pl, &c, &q, &a);
+        if (a.rc != GW_OK || a.doc == NULL)
+            fail_msg("case '%s': rc %s", cases[i].name, gw_rc_name(a.rc));
+        if (!param_is(a.doc, "covered", cases[i].covered))
+            fail_msg("case '%s': covered is not %s", cases[i].name,
+                     cases[i].covered);
+        snprintf(ref, sizeof(ref), "<reference value=\"Task/%s\"/>", t->refnr);
+        if (strcmp(cases[i].covered, "true") == 0) {
+            char *xml;
+            size_t len;
+            assert_int_equal(gw_fhir_to_xml(a.doc, &xml, &len), GW_OK);
+            if (strstr(xml, ref) == NULL ||
+                !param_is(a.doc, "granted-amount", "300") ||
+                !param_is(a.doc, "valid-to", "2027-02-09"))
+                fail_msg("case '%s': not the granted licence: %s",
+                         cases[i].name, xml);
+            free(xml);
+        }
+        gw_answer_release(&a);
+    }
+    /* Only pharmacies check. */
+    {
+        const struct gw_call c = {&ehr1, BASE, "test", GW_FHIR_JSON};
+        struct gw_licence_check q = {NPLID, PATIENT, NULL, NULL, NULL};
+        struct gw_answer a;
+        gw_pipeline_check_licence(t->pl, &c, &q, &a);
+        assert_int_equal(a.rc, GW_EFORBIDDEN);
+        gw_answer_release(&a);
+    }
+}
+
+static char *
+dispensing(const char *id, const char *refnr, const char *amount,
+           const char *on, const char *patient)
+{
+    char *s = malloc(1024);
+    snprintf(s, 1024,
+             "{\"resourceType\":\"Parameters\",\"parameter\":["
+             "{\"name\":\"identifier\",\"valueString\":\"%s\"},"
+             "{\"name\":\"licence\",\"valueString\":\"%s\"},"
+             "{\"name\":\"amount\",\"valueDecimal\":%s},"
+             "{\"name\":\"dispensed-on\",\"valueDate\":\"%s\"},"
+             "{\"name\":\"kind\",\"valueCode\":\"prescription\"},"
+             "{\"name\":\"patient\",\"valueString\":\"%s\"}]}",
+             id, refnr, amount, on, patient);
+    return s;
+}
+
+static void
+test_pipeline_dispensing_counts_once_within_amount_and_validity(void **state)
+{
+    /* In order, on one licence of 300 ml. */
+    static const struct {
+        const char *name, *id, *amount, *on, *patient;
+        gw_rc rc;
+        const char *dispensed; /* after, as the licence check says */
+    } cases[] = {
+        {"a first dispensing", "exp-1", "100", "2026-03-01", PATIENT, GW_OK,
+         "100"},
+        {"the same dispensing resent", "exp-1", "100", "2026-03-01", PATIENT,
+         GW_OK, "100"},
+        {"the same id for another amount", "exp-1", "50", "2026-03-01", PATIENT,
+         GW_EDUPLICATE, "100"},
+        {"another patient", "exp-2", "1", "2026-03-03", OTHER_PATIENT,
+         GW_EDENIED, "100"},
+        {"before the validity", "exp-3", "1", "2026-02-09", PATIENT, GW_EDENIED,
+         "100"},
+        {"after the validity", "exp-4", "1", "2027-02-10", PATIENT, GW_EDENIED,
+         "100"},
+        {"on the first day of the validity", "exp-5", "1", "2026-02-10",
+         PATIENT, GW_OK, "101"},
+        {"beyond the total amount", "exp-6", "200", "2026-03-02", PATIENT,
+         GW_EDENIED, "101"},
+        {"up to the total amount", "exp-7", "199", "2026-03-02", PATIENT, GW_OK,
+         "300"},
+        {"anything more", "exp-8", "1", "2026-03-03", PATIENT, GW_EDENIED,
+         "300"},
+        {"no amount", "exp-9", "0", "2026-03-03", PATIENT, GW_EVALIDATION,
+         "300"},
+        {"a date still to come", "exp-10", "1", "2099-01-01", PATIENT,
+         GW_EVALIDATION, "300"},
+    };
+    struct t *t = *state;
+
+    advance(t, AT_BEV);
+    /* Record after the fact: a year on, every date above has passed. */
+    gw_clock_set_ms(T0 + 366LL * 24 * 3600 * 1000);
+    for (size_t i = 0; i < N(cases); i++) {
+        const struct gw_call c = {&pharm1, BASE, "test", GW_FHIR_JSON};
+        struct gw_licence_check q = {NPLID, PATIENT, NULL, NULL, "2026-03-01"};
+        char *body = dispensing(cases[i].id, t->refnr, cases[i].amount,
+                                cases[i].on, cases[i].patient);
+        struct gw_answer a;
+
+        gw_pipeline_record_dispensing(t->pl, &c, body, strlen(body), &a);
+        if (a.rc != cases[i].rc)
+            fail_msg("case '%s': rc %s, expected %s", cases[i].name,
+                     gw_rc_name(a.rc), gw_rc_name(cases[i].rc));
+        if (a.rc == GW_OK && !param_is(a.doc, "recorded", "true"))
+            fail_msg("case '%s': not recorded", cases[i].name);
+        gw_answer_release(&a);
+        free(body);
+        gw_pipeline_check_licence(t->pl, &c, &q, &a);
+        if (!param_is(a.doc, "dispensed-amount", cases[i].dispensed))
+            fail_msg("case '%s': dispensed is not %s", cases[i].name,
+                     cases[i].dispensed);
+        gw_answer_release(&a);
+    }
+}
+
+static void
+test_pipeline_dispensing_needs_a_granted_licence(void **state)
+{
+    struct t *t = *state;
+    const struct gw_call c = {&pharm1, BASE, "test", GW_FHIR_JSON};
+    struct gw_answer a;
+    char *body;
+
+    advance(t, AT_H);
+    body = dispensing("exp-h", t->refnr, "1", "2026-03-01", PATIENT);
+    gw_pipeline_record_dispensing(t->pl, &c, body, strlen(body), &a);
+    assert_int_equal(a.rc, GW_EDENIED);
+    gw_answer_release(&a);
+    free(body);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_pipeline_check_licence_covers_patient_product_and_validity),
+        T(test_pipeline_dispensing_counts_once_within_amount_and_validity),
+        T(test_pipeline_dispensing_needs_a_granted_licence),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
