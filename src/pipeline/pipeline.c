@@ -774,11 +774,18 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
 
 void
 gw_pipeline_process_doc(struct gw_pipeline *pl, const struct gw_call *c,
-                        struct gw_fhir_doc *doc, long if_match,
+                        struct gw_fhir_doc *doc,
+                        const struct gw_err *parse_err, long if_match,
                         struct gw_answer *a)
 {
     memset(a, 0, sizeof(*a));
-    process(pl, c, doc, NULL, 0, if_match, a);
+    if (doc == NULL)
+        refuse(pl, c, a,
+               parse_err != NULL && parse_err->rc != GW_OK ? parse_err->rc
+                                                           : GW_EPARSE,
+               parse_err, NULL, "submit", NULL, "invalid message");
+    else
+        process(pl, c, doc, NULL, 0, if_match, a);
     gw_fhir_doc_free(doc);
 }
 

@@ -101,9 +101,11 @@ void gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
 
 /* The same for a message a front has parsed already (SOAP: the mapped
  * Bundle, never written out as text and parsed again). Takes doc, also
- * on refusal. */
+ * on refusal. doc NULL: the front could not make one; parse_err says why
+ * and the message is refused (answered and audited) as unparsable. */
 void gw_pipeline_process_doc(struct gw_pipeline *pl, const struct gw_call *c,
-                             struct gw_fhir_doc *doc, long if_match,
+                             struct gw_fhir_doc *doc,
+                             const struct gw_err *parse_err, long if_match,
                              struct gw_answer *a);
 
 /* Bundle/$validate: the OperationOutcome, nothing stored. */

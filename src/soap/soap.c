@@ -599,8 +599,8 @@ do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     const char *params[3];
     xmlDocPtr bundle;
     xmlNodePtr root;
-    xmlChar *xml = NULL;
-    int xml_len = 0;
+    struct gw_fhir_doc *doc = NULL;
+    struct gw_err err;
     struct gw_answer a;
 
     xparam(p_events, sizeof(p_events), i->events);
@@ -623,16 +623,12 @@ do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
         xmlFreeDoc(bundle);
         return;
     }
-    xmlDocDumpMemoryEnc(bundle, &xml, &xml_len, "UTF-8");
-    xmlFreeDoc(bundle);
-    if (xml == NULL) {
-        fault(out, v, 500, 0, "TECHNICAL_ERROR", "out of memory");
-        return;
-    }
-    memset(&a, 0, sizeof(a));
-    gw_pipeline_process(s->o.pipeline, c, (const char *)xml, (size_t)xml_len, 0,
-                        &a);
-    xmlFree(xml);
+    /* The mapped Bundle goes on as the tree it is: checked against the
+     * model as a parse would, never written out and read back. */
+    gw_err_clear(&err);
+    if (gw_fhir_doc_from_xml(bundle, &s->o.limits, &doc, &err) != GW_OK)
+        doc = NULL; /* the pipeline refuses it with err */
+    gw_pipeline_process_doc(s->o.pipeline, c, doc, &err, 0, &a);
     from_answer(s, i, v, "receipt", c->request_id, &a, out);
     gw_answer_release(&a);
 }
