@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/netaddr.h"
 #include "core/random.h"
+#include "fhir/build.h"
 #include "klas/event.h"
 #include "klas/ident.h"
 #include "map/view.h"
@@ -198,6 +199,7 @@ struct receipt {
     const char *licence_type;
     const char *drug;
     int64_t created_ms;      /* 0: now (a new case) */
+    struct gw_fhir_doc *doc; /* the receipt as built (respond); owned */
 };
 
 gw_rc
@@ -231,16 +233,26 @@ gw_pl_xml_value(struct gw_buf *b, const char *name, const char *v)
 
 /* The response message: MessageHeader (response ok) and the case's Task
  * with referensnummer, status, submission time, licence type and product.
- * Runs on the writer thread: formatting only. */
+ * Runs on the writer thread: the tree is built, written once for the
+ * inbox, and kept in r->doc for the first answer, which is therefore not
+ * parsed back from the text. */
 static gw_rc
-respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
+respond(void *ctx, const char *refnr, long version, struct gw_buf *out)
 {
-    const struct receipt *r = ctx;
+    struct receipt *r = ctx;
+    struct gw_fhir_build *b = NULL;
+    struct gw_fhir_el *root, *e, *mh, *x, *task, *in;
     enum gw_case_status cs = GW_CASE_NONE;
-    char now[40], created[40], uuid[37], rid[72];
+    char now[40], created[40], uuid[37], url[48], ver[24], ref[32];
     int64_t now_ms = gw_clock_now_ms();
+    struct gw_err err;
+    char *xml = NULL;
+    size_t len = 0;
     gw_rc rc;
 
+    /* A batch that is applied again builds its receipt again. */
+    gw_fhir_doc_free(r->doc);
+    r->doc = NULL;
     if (gw_random_uuid(uuid) != GW_OK)
         return GW_EINTERNAL;
     if (gw_case_status_parse(r->status, &cs) != GW_OK)
@@ -248,61 +260,75 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
     gw_clock_format(now_ms, now, sizeof(now));
     gw_clock_format(r->created_ms ? r->created_ms : now_ms, created,
                     sizeof(created));
-    snprintf(rid, sizeof(rid), "%s", r->f->header_id[0] ? r->f->header_id
-                                                         : "unknown");
-    rc = gw_buf_appendf(
-        b,
-        "<Bundle xmlns=\"http://hl7.org/fhir\"><type value=\"message\"/>"
-        "<timestamp value=\"%s\"/><entry><fullUrl value=\"urn:uuid:%s\"/>"
-        "<resource><MessageHeader><eventCoding><system value=\"http://"
-        "klasgw.org/fhir/CodeSystem/klas-event\"/><code value=\"%s\"/>"
-        "</eventCoding><source><name value=\"klasgw\"/>",
-        now, uuid, r->f->event);
-    if (rc == GW_OK)
-        rc = gw_pl_xml_value(b, "endpoint", r->call->base);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, "</source><response>");
-    if (rc == GW_OK)
-        rc = gw_pl_xml_value(b, "identifier", rid);
-    if (rc == GW_OK)
-        rc = gw_buf_appendf(
-            b,
-            "<code value=\"ok\"/></response><focus><reference value=\"Task/"
-            "%s\"/></focus></MessageHeader></resource></entry><entry>",
-            refnr);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, "<fullUrl value=\"");
-    if (rc == GW_OK)
-        rc = gw_pl_xml_escape(b, r->call->base);
-    if (rc == GW_OK)
-        rc = gw_buf_appendf(
-            b,
-            "/Task/%s\"/><resource><Task><id value=\"%s\"/><meta>"
-            "<versionId value=\"%ld\"/><lastUpdated value=\"%s\"/></meta>"
-            "<identifier><system value=\"" SYS_REFNR "\"/><value value=\"%s\"/>"
-            "</identifier><status value=\"%s\"/><businessStatus><coding>"
-            "<system value=\"http://klasgw.org/fhir/CodeSystem/"
-            "klas-case-status\"/><code value=\"%s\"/><display value=\"%s\"/>"
-            "</coding></businessStatus><intent value=\"proposal\"/>"
-            "<authoredOn value=\"%s\"/><lastModified value=\"%s\"/>",
-            refnr, refnr, version, now, refnr, gw_view_task_status(r->status),
-            r->status, gw_case_status_name_sv(cs), created, now);
-    if (rc == GW_OK && r->licence_type && r->licence_type[0])
-        rc = gw_buf_appendf(
-            b,
-            "<input><type><text value=\"licenstyp\"/></type>"
-            "<valueCode value=\"%s\"/></input>",
-            r->licence_type);
-    if (rc == GW_OK && r->drug && r->drug[0]) {
-        rc = gw_buf_append_str(b, "<input><type><text value=\"produkt\"/>"
-                                  "</type>");
-        if (rc == GW_OK)
-            rc = gw_pl_xml_value(b, "valueString", r->drug);
-        if (rc == GW_OK)
-            rc = gw_buf_append_str(b, "</input>");
+    snprintf(url, sizeof(url), "urn:uuid:%s", uuid);
+    snprintf(ver, sizeof(ver), "%ld", version);
+    snprintf(ref, sizeof(ref), "Task/%s", refnr);
+    rc = gw_fhir_build_new("Bundle", &b);
+    if (rc != GW_OK)
+        return rc;
+    root = gw_fhir_build_root(b);
+    gw_fhir_el_value(b, root, "type", "message");
+    gw_fhir_el_value(b, root, "timestamp", now);
+    e = gw_fhir_el_add(b, root, "entry");
+    gw_fhir_el_value(b, e, "fullUrl", url);
+    mh = gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"), "MessageHeader");
+    x = gw_fhir_el_add(b, mh, "eventCoding");
+    gw_fhir_el_value(b, x, "system",
+                     "http://klasgw.org/fhir/CodeSystem/klas-event");
+    gw_fhir_el_value(b, x, "code", r->f->event);
+    x = gw_fhir_el_add(b, mh, "source");
+    gw_fhir_el_value(b, x, "name", "klasgw");
+    gw_fhir_el_value(b, x, "endpoint", r->call->base);
+    x = gw_fhir_el_add(b, mh, "response");
+    gw_fhir_el_value(b, x, "identifier",
+                     r->f->header_id[0] ? r->f->header_id : "unknown");
+    gw_fhir_el_value(b, x, "code", "ok");
+    gw_fhir_el_value(b, gw_fhir_el_add(b, mh, "focus"), "reference", ref);
+    e = gw_fhir_el_add(b, root, "entry");
+    {
+        char full[512];
+        snprintf(full, sizeof(full), "%s/%s", r->call->base, ref);
+        gw_fhir_el_value(b, e, "fullUrl", full);
     }
+    task = gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"), "Task");
+    gw_fhir_el_value(b, task, "id", refnr);
+    x = gw_fhir_el_add(b, task, "meta");
+    gw_fhir_el_value(b, x, "versionId", ver);
+    gw_fhir_el_value(b, x, "lastUpdated", now);
+    x = gw_fhir_el_add(b, task, "identifier");
+    gw_fhir_el_value(b, x, "system", SYS_REFNR);
+    gw_fhir_el_value(b, x, "value", refnr);
+    gw_fhir_el_value(b, task, "status", gw_view_task_status(r->status));
+    x = gw_fhir_el_add(b, gw_fhir_el_add(b, task, "businessStatus"), "coding");
+    gw_fhir_el_value(b, x, "system",
+                     "http://klasgw.org/fhir/CodeSystem/klas-case-status");
+    gw_fhir_el_value(b, x, "code", r->status);
+    gw_fhir_el_value(b, x, "display", gw_case_status_name_sv(cs));
+    gw_fhir_el_value(b, task, "intent", "proposal");
+    gw_fhir_el_value(b, task, "authoredOn", created);
+    gw_fhir_el_value(b, task, "lastModified", now);
+    if (r->licence_type && r->licence_type[0]) {
+        in = gw_fhir_el_add(b, task, "input");
+        gw_fhir_el_value(b, gw_fhir_el_add(b, in, "type"), "text", "licenstyp");
+        gw_fhir_el_value(b, in, "valueCode", r->licence_type);
+    }
+    if (r->drug && r->drug[0]) {
+        in = gw_fhir_el_add(b, task, "input");
+        gw_fhir_el_value(b, gw_fhir_el_add(b, in, "type"), "text", "produkt");
+        gw_fhir_el_value(b, in, "valueString", r->drug);
+    }
+    gw_err_clear(&err);
+    rc = gw_fhir_build_take(b, NULL, &r->doc, &err);
     if (rc == GW_OK)
-        rc = gw_buf_append_str(b, "</Task></resource></entry></Bundle>");
+        rc = gw_fhir_to_xml(r->doc, &xml, &len);
+    if (rc == GW_OK)
+        rc = gw_buf_append(out, xml, len);
+    if (rc != GW_OK) {
+        gw_log_err_rc(rc, "event=receipt_failed");
+        gw_fhir_doc_free(r->doc);
+        r->doc = NULL;
+    }
+    free(xml);
     return rc;
 }
 
@@ -318,9 +344,11 @@ hash_hex(const char *p, size_t n, char out[65])
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
+/* The answer of a stored message: *built (taken) when the receipt was
+ * just made as a tree, else the inbox's text, parsed. */
 static void
 answer_stored(struct gw_answer *a, const struct gw_store_result *res,
-              const struct gw_fhir_limits *lim)
+              const struct gw_fhir_limits *lim, struct gw_fhir_doc **built)
 {
     struct gw_fhir_doc *doc = NULL;
     struct gw_err err;
@@ -328,7 +356,10 @@ answer_stored(struct gw_answer *a, const struct gw_store_result *res,
     gw_err_clear(&err);
     a->status = res->response_status ? res->response_status : 200;
     a->replayed = res->replayed;
-    if (res->response != NULL &&
+    if (built != NULL && *built != NULL && !res->replayed) {
+        a->doc = *built;
+        *built = NULL;
+    } else if (res->response != NULL &&
         gw_fhir_parse(res->response, res->response_len, GW_FHIR_XML, lim, &doc,
                       &err) == GW_OK)
         a->doc = doc;
@@ -536,6 +567,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
 
     memset(&cur, 0, sizeof(cur));
     memset(&res, 0, sizeof(res));
+    memset(&rc_ctx, 0, sizeof(rc_ctx));
     gw_err_clear(&err);
     gw_outcome_init(&o);
 
@@ -580,7 +612,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
             refuse(pl, c, a, GW_EDUPLICATE, NULL, &o, f.event, res.refnr,
                    NULL);
         } else {
-            answer_stored(a, &res, &pl->o.limits);
+            answer_stored(a, &res, &pl->o.limits, NULL);
         }
         goto out;
     }
@@ -658,7 +690,6 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     w.expect_version = if_match;
     w.effects = store_effects(dec.effects);
     row.status = (char *)gw_case_status_code(dec.to);
-    memset(&rc_ctx, 0, sizeof(rc_ctx));
     rc_ctx.call = c;
     rc_ctx.f = &f;
     rc_ctx.status = row.status;
@@ -739,11 +770,12 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
                have_case ? cur.refnr : NULL, res.err.detail);
         goto out;
     }
-    answer_stored(a, &res, &pl->o.limits);
+    answer_stored(a, &res, &pl->o.limits, &rc_ctx.doc);
     gw_log_info("event=message kind=%s refnr=%s version=%ld status=%s%s",
                 f.event, res.refnr, res.version, row.status,
                 res.replayed ? " replayed=1" : "");
 out:
+    gw_fhir_doc_free(rc_ctx.doc);
     free(xml);
     free(key);
     free(obid[0]);
