@@ -226,12 +226,13 @@ gw_pipeline_check_licence(struct gw_pipeline *pl, const struct gw_call *c,
 
 /* --- $record-dispensing ------------------------------------------------ */
 
-void
-gw_pipeline_record_dispensing(struct gw_pipeline *pl, const struct gw_call *c,
-                              const char *body, size_t len,
-                              struct gw_answer *a)
+/* The dispensing, from the parsed Parameters (doc taken; NULL: parse_err
+ * says why there is none). bytes: parse them here instead. */
+static void
+record(struct gw_pipeline *pl, const struct gw_call *c,
+       struct gw_fhir_doc *doc, const struct gw_err *parse_err,
+       const char *body, size_t len, struct gw_answer *a)
 {
-    struct gw_fhir_doc *doc = NULL;
     struct gw_licence_hit *hits = NULL;
     struct gw_licence_facts l;
     struct gw_dispensing_ctx dc;
@@ -254,9 +255,21 @@ gw_pipeline_record_dispensing(struct gw_pipeline *pl, const struct gw_call *c,
     gw_buf_init(&b, 16384);
     if (refuse_unless(pl, c, c->who->role == GW_CLIENT_PHARMACY,
                       "record-dispensing",
-                      "dispensing is recorded by pharmacies", a))
+                      "dispensing is recorded by pharmacies", a)) {
+        gw_fhir_doc_free(doc);
         return;
-    rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, &doc, &err);
+    }
+    if (body != NULL)
+        rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, &doc,
+                           &err);
+    else if (doc == NULL)
+        rc = gw_err_set(&err,
+                        parse_err && parse_err->rc ? parse_err->rc
+                                                   : GW_EPARSE,
+                        parse_err ? parse_err->path : NULL, "%s",
+                        parse_err ? parse_err->detail : "no Parameters");
+    else
+        rc = GW_OK;
     if (rc == GW_OK && strcmp(gw_fhir_doc_type(doc), "Parameters") != 0)
         rc = gw_err_set(&err, GW_EVALIDATION, "resourceType",
                         "expected Parameters");
@@ -381,6 +394,24 @@ out:
     gw_buf_release(&b);
     free(hits);
     gw_fhir_doc_free(doc);
+}
+
+void
+gw_pipeline_record_dispensing(struct gw_pipeline *pl, const struct gw_call *c,
+                              const char *body, size_t len,
+                              struct gw_answer *a)
+{
+    record(pl, c, NULL, NULL, body, len, a);
+}
+
+void
+gw_pipeline_record_dispensing_doc(struct gw_pipeline *pl,
+                                  const struct gw_call *c,
+                                  struct gw_fhir_doc *doc,
+                                  const struct gw_err *parse_err,
+                                  struct gw_answer *a)
+{
+    record(pl, c, doc, parse_err, NULL, 0, a);
 }
 
 /* --- Sök produkt, Sök apotek -------------------------------------------- */

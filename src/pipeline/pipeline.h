@@ -164,6 +164,14 @@ void gw_pipeline_record_dispensing(struct gw_pipeline *pl,
                                    const struct gw_call *c, const char *body,
                                    size_t len, struct gw_answer *a);
 
+/* The same from Parameters a front built as a tree (SOAP
+ * RecordDispensing). Takes doc; NULL: parse_err says why there is none. */
+void gw_pipeline_record_dispensing_doc(struct gw_pipeline *pl,
+                                       const struct gw_call *c,
+                                       struct gw_fhir_doc *doc,
+                                       const struct gw_err *parse_err,
+                                       struct gw_answer *a);
+
 /* Sök produkt (GET Medication?...) and Sök apotek (GET Organization?...):
  * at least 3 characters in some field. */
 void gw_pipeline_product_search(struct gw_pipeline *pl,

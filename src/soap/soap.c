@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "fhir/build.h"
 #include "fhir/fhir_xml.h"
 #include "map/xslt.h"
 #include "sched/clock.h"
@@ -771,22 +772,20 @@ do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     gw_answer_release(&a);
 }
 
-/* One Parameters entry of the dispensing; v was checked by the XSD and is
- * escaped all the same. */
-static gw_rc
-dparam(struct gw_buf *b, const char *name, const char *type, const char *v)
+/* One Parameters entry of the dispensing (nothing when v is NULL). */
+static void
+dparam(struct gw_fhir_build *b, const char *name, const char *type,
+       const char *v)
 {
-    gw_rc rc;
+    struct gw_fhir_el *p;
+    char el[24];
 
     if (v == NULL)
-        return GW_OK;
-    rc = gw_buf_appendf(b, "<parameter><name value=\"%s\"/><value%s value=\"",
-                        name, type);
-    if (rc == GW_OK)
-        rc = esc(b, v);
-    if (rc == GW_OK)
-        rc = gw_buf_appendf(b, "\"/></parameter>");
-    return rc;
+        return;
+    p = gw_fhir_el_add(b, gw_fhir_build_root(b), "parameter");
+    gw_fhir_el_value(b, p, "name", name);
+    snprintf(el, sizeof(el), "value%s", type);
+    gw_fhir_el_value(b, p, el, v);
 }
 
 /* RecordDispensing: the request as the Parameters body of
@@ -803,7 +802,9 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
     const char *f_ident, *f_refnr, *f_amount, *f_kind, *f_pid, *f_unit,
         *f_admin, *f_on;
     struct gw_answer a;
-    struct gw_buf b;
+    struct gw_fhir_build *b = NULL;
+    struct gw_fhir_doc *doc = NULL;
+    struct gw_err err;
     gw_rc rc;
 
     if (c->who->role != GW_CLIENT_PHARMACY) {
@@ -823,35 +824,28 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
         return;
     f_amount = f_amount ? trimmed(amount) : NULL;
     f_on = f_on ? trimmed(on) : NULL;
-    gw_buf_init(&b, 8192);
-    rc = gw_buf_append_str(&b, "<Parameters xmlns=\"http://hl7.org/fhir\">");
-    if (rc == GW_OK)
-        rc = dparam(&b, "identifier", "String", f_ident);
-    if (rc == GW_OK)
-        rc = dparam(&b, "licence", "String", f_refnr);
-    if (rc == GW_OK)
-        rc = dparam(&b, "amount", "Decimal", f_amount);
-    if (rc == GW_OK)
-        rc = dparam(&b, "kind", "Code", f_kind);
-    if (rc == GW_OK)
-        rc = dparam(&b, "patient", "String", f_pid);
-    if (rc == GW_OK)
-        rc = dparam(&b, "unit", "String", f_unit);
-    if (rc == GW_OK)
-        rc = dparam(&b, "administration", "String", f_admin);
-    if (rc == GW_OK)
-        rc = dparam(&b, "dispensed-on", "Date", f_on);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(&b, "</Parameters>");
-    if (rc != GW_OK) {
+    /* The Parameters of $record-dispensing, as a tree; the pipeline
+     * checks every field again. */
+    gw_err_clear(&err);
+    rc = gw_fhir_build_new("Parameters", &b);
+    if (rc == GW_OK) {
+        dparam(b, "identifier", "String", f_ident);
+        dparam(b, "licence", "String", f_refnr);
+        dparam(b, "amount", "Decimal", f_amount);
+        dparam(b, "kind", "Code", f_kind);
+        dparam(b, "patient", "String", f_pid);
+        dparam(b, "unit", "String", f_unit);
+        dparam(b, "administration", "String", f_admin);
+        dparam(b, "dispensed-on", "Date", f_on);
+        rc = gw_fhir_build_take(b, &s->o.limits, &doc, &err);
+    }
+    if (rc == GW_ENOMEM) {
         fault(out, v, 500, 0, "TECHNICAL_ERROR",
               "the request could not be mapped to FHIR");
-        gw_buf_release(&b);
         return;
     }
     memset(&a, 0, sizeof(a));
-    gw_pipeline_record_dispensing(s->o.pipeline, c, b.data, b.len, &a);
-    gw_buf_release(&b);
+    gw_pipeline_record_dispensing_doc(s->o.pipeline, c, doc, &err, &a);
     from_answer(s, i, v, "dispensing", c->request_id, &a, out);
     gw_answer_release(&a);
 }
