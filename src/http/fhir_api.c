@@ -30,10 +30,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "http/http_int.h"
 #include "pipeline/pipeline.h"
-#include "sched/clock.h"
 #include "store/store.h"
 
 static enum gw_fhir_format

@@ -27,15 +27,15 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/netaddr.h"
 #include "core/random.h"
 #include "klas/ident.h"
 #include "map/view.h"
 #include "outbound/http_client.h"
-#include "sched/clock.h"
-#include "store/store.h"
 #include "pipeline/pipeline_int.h"
+#include "store/store.h"
 #include "validate/validate.h"
 
 #define MAX_HITS 120
@@ -439,6 +439,25 @@ check_identity(const struct gw_call *c, const struct gw_msg_facts *f,
     }
 }
 
+/* The prescriber HSA is asked about: the motivation's Practitioner (or
+ * its sender) at the stated unit; for a prescriber's supplement the
+ * sender, at the sender's unit when it names one. */
+static gw_rc
+check_prescriber(struct gw_pipeline *pl, const struct gw_msg_facts *f,
+                 struct gw_err *err)
+{
+    const char *person =
+        f->prescriber_hsa[0] ? f->prescriber_hsa : f->sender_hsa;
+    const char *unit = f->clinic_hsa;
+
+    if (strcmp(f->event, "motivation-supplement") == 0 && f->sender_hsa[0]) {
+        person = f->sender_hsa;
+        unit = f->sender_clinic_hsa[0] ? f->sender_clinic_hsa : f->clinic_hsa;
+    }
+    return pl->o.check_prescriber(pl->o.check_ctx, person, unit, f->beredskap,
+                                  err);
+}
+
 void
 gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
                     const char *body, size_t len, long if_match,
@@ -593,7 +612,7 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc == GW_OK && pl->o.check_prescriber != NULL &&
         (ev == GW_EV_SUBMIT ||
          (ev == GW_EV_SUPPLEMENT && c->who->role == GW_CLIENT_EHR)))
-        rc = pl->o.check_prescriber(pl->o.check_ctx, &f, &err);
+        rc = check_prescriber(pl, &f, &err);
     if (rc != GW_OK) {
         gw_answer_error(a, rc, &err);
         gw_pl_audit(pl, c, f.event, have_case ? cur.refnr : NULL, rc, err.detail);
