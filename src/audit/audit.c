@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
-#include "sched/clock.h"
+#include "core/clock.h"
 
 const char gw_audit_genesis[GW_AUDIT_HASH_HEX] =
     "0000000000000000000000000000000000000000000000000000000000000000";

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "cli/store_cli.h"
-#include "sched/clock.h"
+#include "core/clock.h"
 
 #define GW_AUDIT_MAX_CHECKPOINTS 64
 #define GW_AUDIT_CHECKPOINT_MAX_BYTES 1024

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cli/store_cli.h"
-#include "sched/clock.h"
+#include "core/clock.h"
 
 static void
 print_row(const struct gw_outbox_info *i)

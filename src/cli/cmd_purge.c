@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "cli/store_cli.h"
-#include "sched/clock.h"
+#include "core/clock.h"
 
 int
 gw_cmd_purge(struct gw_cli *cli, int argc, char **argv)

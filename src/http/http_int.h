@@ -1,6 +1,7 @@
 /*
  * http_int.h - shared by the files of src/http/: the request being
- * served, and the metrics it updates.
+ * served, the look-up limit and the metrics it updates. What is answered
+ * is in route.h (which front, which action) and response.h (how).
  */
 #ifndef GW_HTTP_INT_H
 #define GW_HTTP_INT_H
@@ -43,6 +44,14 @@ enum gw_route {
 };
 
 struct gw_lookup_limit;
+struct gw_route_def;
+
+/* What the route's pattern captured (route.h). */
+struct gw_route_args {
+    char type[40]; /* {type} */
+    char id[48];   /* {id} or {num} */
+    long vid;      /* {vid}; 0 when none */
+};
 
 struct gw_http {
     struct gw_http_opts o;
@@ -79,6 +88,9 @@ struct gw_req {
     int64_t start_us;
     char id[40];
     enum gw_route route;
+    const struct gw_route_def *def; /* the matched row (route.c) */
+    struct gw_route_args args;
+    int method_ok; /* 0: the path is known, the method is not (405) */
     int status;
     struct gw_principal who;
     char label[64], gln[16], user[40];
@@ -93,20 +105,6 @@ struct gw_req {
     size_t body_seen; /* body bytes received, kept or not */
 };
 
-/* The answer of the FHIR routes (fhir_api.c). */
-enum MHD_Result gw_fhir_api(struct gw_req *r);
-/* The format a refusal before the FHIR routes answers in: _format, else
- * Accept, else the request body's Content-Type; JSON when none names one
- * we offer (fhir_api.c). */
-enum gw_fhir_format gw_http_refusal_format(struct gw_req *r);
-/* The RIV-TA SOAP routes /soap/... (soap_front.c). */
-enum MHD_Result gw_soap_front(struct gw_req *r);
-/* Plain-text answers (metrics.c). */
-enum MHD_Result gw_http_metrics(struct gw_req *r);
-enum MHD_Result gw_http_health(struct gw_req *r);
-/* Queues body (taken) with status and content type; adds the request id. */
-enum MHD_Result gw_http_send(struct gw_req *r, int status, const char *ctype,
-                             char *body, size_t len);
 /* The limit on failed case look-ups (limit.c). _new leaves *out NULL
  * (no limit) when limit or window_s is 0; free with _free (NULL ok). */
 gw_rc gw_lookup_limit_new(long limit, long window_s, size_t nclients,
@@ -118,8 +116,14 @@ int gw_lookup_limit_check(struct gw_lookup_limit *l, size_t client);
 /* Counts one failed look-up; 1 when it used the client's last one (the
  * moment to log and audit). */
 int gw_lookup_limit_fail(struct gw_lookup_limit *l, size_t client);
+/* Counts a look-up that found nothing (failed != 0) against the client;
+ * logs and audits the moment it used the client's last token. */
+void gw_lookup_counted(struct gw_req *r, int failed);
+/* Audits a look-up limit event ("refused", "limit reached"). */
+void gw_lookup_audit(struct gw_req *r, gw_rc rc, const char *detail);
 /* Records a finished request (metrics.c). */
 void gw_metrics_observe(enum gw_route route, int status, int64_t micros);
+/* The metrics and log label of a route (route.c). */
 const char *gw_route_label(enum gw_route route);
 
 #endif

@@ -20,6 +20,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/log.h"
+#include "store/store.h"
+
 /* Monotonic: a clock set back must not hand out tokens. */
 static int64_t
 now_ms(void)
@@ -131,4 +134,33 @@ gw_lookup_limit_fail(struct gw_lookup_limit *l, size_t client)
     }
     pthread_mutex_unlock(&l->mu);
     return now_blocked;
+}
+
+void
+gw_lookup_audit(struct gw_req *r, gw_rc rc, const char *detail)
+{
+    struct gw_audit_entry e = {
+        .system = r->who.label,
+        .user = r->who.user ? r->who.user : r->who.gln,
+        .action = "lookup-limit",
+        .outcome = rc == GW_OK ? "ok" : gw_rc_name(rc),
+        .detail = detail,
+    };
+
+    if (gw_store_audit_async(r->h->o.store, &e) != GW_OK)
+        gw_log_err("event=audit_enqueue_failed action=lookup-limit");
+}
+
+/* A case look-up that found nothing: 404 on a read, or a search by
+ * referensnummer without hits (response.c decides). It counts against
+ * the client. */
+void
+gw_lookup_counted(struct gw_req *r, int failed)
+{
+    if (!failed || !gw_lookup_limit_fail(r->h->lookups, r->client))
+        return;
+    gw_log_warn("event=lookup_limit client=%s limit=%ld window_s=%ld", r->label,
+                r->h->o.cfg->server_lookup_fail_limit,
+                r->h->o.cfg->server_lookup_fail_window_s);
+    gw_lookup_audit(r, GW_ETOOMANYLOOKUPS, "limit reached");
 }

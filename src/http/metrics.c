@@ -10,14 +10,9 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "http/http_int.h"
+#include "http/response.h"
+#include "http/route.h"
 #include "store/store.h"
-
-static const char *const route_labels[GW_ROUTE_N] = {
-#define GW_ROUTE_LABEL(name, label) label,
-    GW_HTTP_ROUTES(GW_ROUTE_LABEL)
-#undef GW_ROUTE_LABEL
-};
 
 /* Seconds; the last bucket is +Inf. */
 static const double bucket_s[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -27,12 +22,6 @@ static const double bucket_s[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 static long long requests[GW_ROUTE_N][600];
 static long long hist[GW_ROUTE_N][NBUCKET + 1];
 static long long sum_us[GW_ROUTE_N];
-
-const char *
-gw_route_label(enum gw_route route)
-{
-    return (unsigned)route < GW_ROUTE_N ? route_labels[route] : "other";
-}
 
 void
 gw_metrics_observe(enum gw_route route, int status, int64_t micros)
@@ -77,7 +66,7 @@ gw_http_metrics(struct gw_req *r)
             if (v > 0)
                 OUT("klasgw_http_requests_total{route=\"%s\",status=\"%d\"} "
                     "%lld\n",
-                    route_labels[i], s, v);
+                    gw_route_label((enum gw_route)i), s, v);
         }
     OUT("# HELP klasgw_http_request_duration_seconds Time to answer, by "
         "route.\n# TYPE klasgw_http_request_duration_seconds histogram\n");
@@ -93,17 +82,17 @@ gw_http_metrics(struct gw_req *r)
             if (k < NBUCKET)
                 OUT("klasgw_http_request_duration_seconds_bucket{route=\"%s\","
                     "le=\"%g\"} %lld\n",
-                    route_labels[i], bucket_s[k], cum);
+                    gw_route_label((enum gw_route)i), bucket_s[k], cum);
             else
                 OUT("klasgw_http_request_duration_seconds_bucket{route=\"%s\","
                     "le=\"+Inf\"} %lld\n",
-                    route_labels[i], cum);
+                    gw_route_label((enum gw_route)i), cum);
         }
         OUT("klasgw_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
-            route_labels[i],
+            gw_route_label((enum gw_route)i),
             __atomic_load_n(&sum_us[i], __ATOMIC_RELAXED) / 1e6);
         OUT("klasgw_http_request_duration_seconds_count{route=\"%s\"} %lld\n",
-            route_labels[i], cum);
+            gw_route_label((enum gw_route)i), cum);
     }
     if (gw_outbox_peer_counts(st, peers, 32, &np) == GW_OK) {
         OUT("# HELP klasgw_outbox_queue_depth Items waiting or in flight, "

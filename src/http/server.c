@@ -1,7 +1,9 @@
 /*
  * server.c - the libmicrohttpd daemon: connections, TLS and who the
  * caller is, request bodies under their cap, one log line per request,
- * graceful stop. What a request means is decided in fhir_api.c.
+ * graceful stop. Which front and action serve a request is one row of
+ * route.c's table, matched once when its head arrives; how it is
+ * answered is response.c.
  *
  * Per request, libmicrohttpd calls on_request several times: first with
  * the headers (we authenticate, pick the route and refuse early what can
@@ -34,6 +36,8 @@
 
 #include "core/log.h"
 #include "core/random.h"
+#include "http/response.h"
+#include "http/route.h"
 #include "klas/ident.h"
 #include "validate/outcome.h"
 
@@ -66,57 +70,6 @@ slurp(const char *path)
     }
     fclose(f);
     return buf;
-}
-
-enum MHD_Result
-gw_http_send(struct gw_req *r, int status, const char *ctype, char *body,
-             size_t len)
-{
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    enum MHD_Result ret;
-
-    if (resp == NULL) {
-        free(body);
-        return MHD_NO;
-    }
-    if (ctype != NULL)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    MHD_add_response_header(resp, "X-Request-Id", r->id);
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    ret = MHD_queue_response(r->conn, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    r->status = status;
-    return ret;
-}
-
-/* A refusal before the FHIR layer runs: an OperationOutcome, in the
- * format the caller asked for. */
-static enum MHD_Result
-refuse(struct gw_req *r, gw_rc rc, const char *detail)
-{
-    struct gw_outcome o;
-    struct gw_fhir_doc *doc = NULL;
-    struct gw_err err;
-    char *out = NULL;
-    size_t len = 0;
-    int xml = gw_http_refusal_format(r) == GW_FHIR_XML;
-
-    gw_err_clear(&err);
-    gw_err_set(&err, rc, NULL, "%s", detail);
-    gw_outcome_init(&o);
-    if (gw_outcome_add_rc(&o, rc, &err) == GW_OK &&
-        gw_outcome_to_doc(&o, &doc) == GW_OK &&
-        (xml ? gw_fhir_to_xml(doc, &out, &len)
-             : gw_fhir_to_json(doc, &out, &len)) != GW_OK)
-        out = NULL;
-    gw_fhir_doc_free(doc);
-    gw_outcome_release(&o);
-    return gw_http_send(r, gw_rc_http_status(rc),
-                        out == NULL ? NULL
-                        : xml       ? "application/fhir+xml; charset=utf-8"
-                                    : "application/fhir+json; charset=utf-8",
-                        out, out ? len : 0);
 }
 
 /* --- who is calling --------------------------------------------------- */
@@ -337,43 +290,6 @@ base_url(struct gw_req *r)
                  r->h->o.cfg->server_listen, r->h->port);
 }
 
-static enum gw_route
-route_of(const char *url)
-{
-    if (strcmp(url, "/healthz") == 0 || strcmp(url, "/healthz/live") == 0 ||
-        strcmp(url, "/healthz/ready") == 0)
-        return GW_ROUTE_HEALTH;
-    if (strcmp(url, "/metrics") == 0)
-        return GW_ROUTE_METRICS;
-    if (strncmp(url, "/soap/", 6) == 0)
-        return GW_ROUTE_SOAP;
-    if (strncmp(url, "/fhir/", 6) != 0)
-        return GW_ROUTE_OTHER;
-    url += 6;
-    if (strcmp(url, "metadata") == 0)
-        return GW_ROUTE_METADATA;
-    if (strcmp(url, "$process-message") == 0)
-        return GW_ROUTE_PROCESS;
-    if (strcmp(url, "Bundle/$validate") == 0 || strcmp(url, "$validate") == 0)
-        return GW_ROUTE_VALIDATE;
-    if (strcmp(url, "$check-licence") == 0 ||
-        strcmp(url, "$record-dispensing") == 0)
-        return GW_ROUTE_DISPENSING;
-    if (strcmp(url, "$renew-consent") == 0)
-        return GW_ROUTE_CONSENT;
-    if (strcmp(url, "Medication") == 0 || strcmp(url, "Organization") == 0)
-        return GW_ROUTE_REGISTER_SEARCH;
-    if (strcmp(url, "Task") == 0)
-        return GW_ROUTE_TASK_SEARCH;
-    if (strncmp(url, "Task/", 5) == 0)
-        return strstr(url, "/_history")  ? GW_ROUTE_TASK_HISTORY
-               : strstr(url, "/$") != NULL ? GW_ROUTE_CASE_OPERATION
-                                           : GW_ROUTE_TASK_READ;
-    if (strncmp(url, "Subscription", 12) == 0)
-        return GW_ROUTE_SUBSCRIPTION;
-    return strchr(url, '/') ? GW_ROUTE_RESOURCE_READ : GW_ROUTE_OTHER;
-}
-
 /* --- memory ----------------------------------------------------------- */
 
 /*
@@ -560,21 +476,21 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         r->url = url;
         head_deadline(h, conn, 0);
         request_id(r);
-        r->route = route_of(url);
+        gw_route_match(r, method, url);
         base_url(r);
         if (r->uri_refused) {
             gw_log_set_request_id(r->id);
-            return refuse(r, GW_EURITOOLONG,
-                          "the request target is longer than "
-                          "server.max_url_bytes or has more than "
-                          "server.max_query_params parameters");
+            return gw_http_refuse(r, GW_EURITOOLONG,
+                                  "the request target is longer than "
+                                  "server.max_url_bytes or has more than "
+                                  "server.max_query_params parameters");
         }
-        if (c != NULL && c->reserve && r->route != GW_ROUTE_HEALTH &&
-            r->route != GW_ROUTE_METRICS) {
+        if (c != NULL && c->reserve && !(r->def->flags & GW_RT_RESERVE)) {
             gw_log_set_request_id(r->id);
-            return refuse(r, GW_EBUSY, "the gateway is serving "
-                                       "server.max_connections connections; "
-                                       "try again later");
+            return gw_http_refuse(r, GW_EBUSY,
+                                  "the gateway is serving "
+                                  "server.max_connections connections; "
+                                  "try again later");
         }
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -585,8 +501,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
              * closes the connection after the answer. */
             r->too_large = 1;
             gw_log_set_request_id(r->id);
-            return refuse(r, GW_ETOOLARGE, "the request body is larger "
-                                           "than server.max_body_bytes");
+            return gw_http_refuse(r, GW_ETOOLARGE,
+                                  "the request body is larger "
+                                  "than server.max_body_bytes");
         }
         return MHD_YES;
     }
@@ -608,27 +525,22 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         return MHD_YES;
     }
     /* The whole request is here. */
-    if (r->route == GW_ROUTE_HEALTH)
-        return gw_http_health(r);
-    if (r->route == GW_ROUTE_METADATA && strcmp(method, "GET") == 0)
-        return gw_fhir_api(r);
-    if (r->route == GW_ROUTE_SOAP && strcmp(method, "GET") == 0)
-        return gw_soap_front(r); /* contracts are public, like metadata */
+    if (r->def->flags & GW_RT_NO_AUTH)
+        return r->def->serve(r);
+    /* Contracts are public, like metadata. */
+    if ((r->def->flags & GW_RT_PUBLIC_GET) && strcmp(method, "GET") == 0)
+        return r->def->serve(r);
     rc = authenticate(r, why, sizeof(why));
     if (rc != GW_OK)
-        return refuse(r, rc, why);
+        return gw_http_refuse(r, rc, why);
     if (r->too_large)
-        return refuse(r, GW_ETOOLARGE, "the request body is larger than "
-                                       "server.max_body_bytes");
-    if (r->route == GW_ROUTE_METRICS) {
-        if (r->who.role != GW_CLIENT_OPERATOR)
-            return refuse(r, GW_EFORBIDDEN, "metrics are for operators");
-        return gw_http_metrics(r);
-    }
-    if (r->route == GW_ROUTE_SOAP)
-        return gw_soap_front(r);
+        return gw_http_refuse(r, GW_ETOOLARGE,
+                              "the request body is larger "
+                              "than server.max_body_bytes");
+    if ((r->def->flags & GW_RT_OPERATOR) && r->who.role != GW_CLIENT_OPERATOR)
+        return gw_http_refuse(r, GW_EFORBIDDEN, "metrics are for operators");
     (void)version;
-    return gw_fhir_api(r);
+    return r->def->serve(r);
 }
 
 static void

@@ -12,7 +12,8 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "http/http_int.h"
+#include "http/response.h"
+#include "http/route.h"
 #include "pipeline/pipeline.h"
 #include "soap/soap.h"
 

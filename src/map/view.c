@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "fhir/fhir_xml.h"
-#include "map/xslt.h"
 #include "klas/state.h"
-#include "sched/clock.h"
+#include "map/xslt.h"
 
 struct gw_views {
     xsltStylesheetPtr case_view;

@@ -14,20 +14,7 @@
 #include <stddef.h>
 
 #include "core/err.h"
-
-struct gw_outbox_item {
-    long long id;
-    char message_id[160]; /* stable: receivers drop duplicates by it (our
-                           * ids are at most 127 bytes: writer.c) */
-    char peer[32];
-    char kind[48];
-    char refnr[16];
-    char *payload; /* owned by the worker */
-    size_t payload_len;
-    int attempts; /* failed attempts before this one */
-    char target[40];           /* the subscription a notification is for */
-    long long next_attempt_ms; /* when it was due (a probe may be early) */
-};
+#include "store/outbox.h"
 
 enum gw_delivery {
     GW_DELIVERED = 0,  /* the peer has it */

@@ -17,12 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "gwsoapH.h"
 #include "outbound/soap_client.h"
-#include "sched/clock.h"
 #include "store/store.h"
-#include "validate/facts.h"
 
 #define PURPOSE_CARE "Vård och behandling"
 #define GW_HSA_CACHE_MAX 4096 /* cache text of one person */
@@ -356,28 +355,20 @@ gw_hsa_lookup(struct gw_hsa *h, const char *person, struct gw_hsa_person *out,
 }
 
 gw_rc
-gw_hsa_check_prescriber(void *ctx, const struct gw_msg_facts *f,
-                        struct gw_err *err)
+gw_hsa_check_prescriber(void *ctx, const char *person, const char *unit,
+                        int beredskap, struct gw_err *err)
 {
     struct gw_hsa *h = ctx;
     struct gw_hsa_person p;
-    int supplement = strcmp(f->event, "motivation-supplement") == 0;
-    const char *person =
-        f->prescriber_hsa[0] ? f->prescriber_hsa : f->sender_hsa;
-    const char *unit = f->clinic_hsa;
     gw_rc rc;
 
-    if (supplement && f->sender_hsa[0]) {
-        person = f->sender_hsa;
-        unit = f->sender_clinic_hsa[0] ? f->sender_clinic_hsa : f->clinic_hsa;
-    }
-    if (person[0] == '\0')
+    if (person == NULL || person[0] == '\0')
         return gw_err_set(err, GW_ENOTAUTHORISED, "Practitioner.identifier",
                           "förskrivarens HSA-id saknas / the prescriber's "
                           "HSA-id is missing");
     rc = gw_hsa_lookup(h, person, &p, err);
     if (rc != GW_OK)
         return rc;
-    return gw_hsa_decide(&p, unit, f->beredskap, h->o.beredskap_orgs,
+    return gw_hsa_decide(&p, unit, beredskap, h->o.beredskap_orgs,
                          gw_clock_now_ms(), err);
 }

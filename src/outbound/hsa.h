@@ -24,7 +24,6 @@
 #include "core/err.h"
 
 struct gw_store;
-struct gw_msg_facts;
 
 #define GW_HSA_MAX_LICENCES 8
 #define GW_HSA_MAX_COMMISSIONS 32
@@ -81,7 +80,8 @@ gw_rc gw_hsa_lookup(struct gw_hsa *h, const char *person_hsa,
                     struct gw_err *err) GW_WARN_UNUSED;
 
 /* gw_prescriber_check_fn for struct gw_pipeline_opts; ctx: struct gw_hsa. */
-gw_rc gw_hsa_check_prescriber(void *ctx, const struct gw_msg_facts *facts,
+gw_rc gw_hsa_check_prescriber(void *ctx, const char *person_hsa,
+                              const char *unit_hsa, int beredskap,
                               struct gw_err *err);
 
 #endif

@@ -25,8 +25,8 @@
 #include "fhir/fhir_xml.h"
 #include "gwsoapH.h"
 #include "outbound/soap_client.h"
-#include "soap/contract.h"
 #include "store/store.h"
+#include "validate/xsd.h"
 
 #define DELIVERY_NS "urn:klasgw:delivery"
 
@@ -104,10 +104,10 @@ gw_lv_new(const struct gw_lv_opts *o, struct gw_lv **out, struct gw_err *err)
         rc = GW_ECONFIG;
         goto fail;
     }
-    lv->xsd_app = gw_soap_responder_schema(o->wsdl_dir,
-                                           "RegisterLicenseApplication", err);
-    lv->xsd_sup = gw_soap_responder_schema(o->wsdl_dir,
-                                           "RegisterLicenseSupplement", err);
+    lv->xsd_app = gw_xsd_responder_schema(o->wsdl_dir,
+                                          "RegisterLicenseApplication", err);
+    lv->xsd_sup = gw_xsd_responder_schema(o->wsdl_dir,
+                                          "RegisterLicenseSupplement", err);
     if (lv->xsd_app == NULL || lv->xsd_sup == NULL) {
         rc = GW_ECONFIG;
         goto fail;

@@ -21,9 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/random.h"
-#include "sched/clock.h"
 #include "sched/retry.h"
 
 /* Logging and up/down state of one peer, so an outage is not a log flood

@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "klas/ident.h"
 #include "klas/licence.h"
 #include "map/view.h"
 #include "pipeline/pipeline_int.h"
-#include "sched/clock.h"
 #include "validate/outcome.h"
 
 static gw_rc

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/netaddr.h"
 #include "core/random.h"
@@ -35,9 +36,8 @@
 #include "klas/ident.h"
 #include "map/view.h"
 #include "outbound/http_client.h"
-#include "sched/clock.h"
-#include "store/store.h"
 #include "pipeline/pipeline_int.h"
+#include "store/store.h"
 #include "validate/validate.h"
 
 #define MAX_HITS 120
@@ -530,6 +530,25 @@ licence_of(const struct gw_decision *d, const struct gw_msg_facts *f,
     return NULL;
 }
 
+/* The prescriber HSA is asked about: the motivation's Practitioner (or
+ * its sender) at the stated unit; for a prescriber's supplement the
+ * sender, at the sender's unit when it names one. */
+static gw_rc
+check_prescriber(struct gw_pipeline *pl, const struct gw_msg_facts *f,
+                 struct gw_err *err)
+{
+    const char *person =
+        f->prescriber_hsa[0] ? f->prescriber_hsa : f->sender_hsa;
+    const char *unit = f->clinic_hsa;
+
+    if (strcmp(f->event, "motivation-supplement") == 0 && f->sender_hsa[0]) {
+        person = f->sender_hsa;
+        unit = f->sender_clinic_hsa[0] ? f->sender_clinic_hsa : f->clinic_hsa;
+    }
+    return pl->o.check_prescriber(pl->o.check_ctx, person, unit, f->beredskap,
+                                  err);
+}
+
 /*
  * One message, parsed: validate and collect the facts, check the sender,
  * answer a resend from the inbox, load what the event's row asks for (the
@@ -663,7 +682,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     /* The prescriber's authority, from HSA (outbound/), last: it may
      * cost a network round trip. */
     if (rc == GW_OK && dec.check_hsa && pl->o.check_prescriber != NULL)
-        rc = pl->o.check_prescriber(pl->o.check_ctx, &f, &err);
+        rc = check_prescriber(pl, &f, &err);
     if (rc != GW_OK) {
         refuse(pl, c, a, rc, &err, NULL, f.event,
                have_case ? cur.refnr : NULL, err.detail);

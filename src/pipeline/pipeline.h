@@ -43,8 +43,8 @@ struct gw_net_policy;
  * fresh cached answer exists. Called on request threads, before anything
  * is stored; must be thread-safe.
  */
-typedef gw_rc (*gw_prescriber_check_fn)(void *ctx,
-                                        const struct gw_msg_facts *facts,
+typedef gw_rc (*gw_prescriber_check_fn)(void *ctx, const char *person_hsa,
+                                        const char *unit_hsa, int beredskap,
                                         struct gw_err *err);
 
 struct gw_pipeline_opts {

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
-#include "sched/clock.h"
 
 struct gw_sched {
     struct gw_store *st;

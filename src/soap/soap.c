@@ -31,12 +31,12 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "fhir/build.h"
 #include "fhir/fhir_xml.h"
 #include "map/xslt.h"
-#include "sched/clock.h"
-#include "soap/contract.h"
 #include "soap/envelope.h"
+#include "validate/xsd.h"
 
 #define GW_SOAP_REPLY_MAX (64u << 20) /* cap on one built reply */
 #define GW_SOAP_TEXT_MAX 4000         /* XSD messages kept in resultText */
@@ -100,33 +100,6 @@ struct gw_soap {
 
 /* --- set-up ------------------------------------------------------------ */
 
-static void
-quiet(void *ctx, const char *msg, ...)
-{
-    (void)ctx;
-    (void)msg;
-}
-
-xmlSchemaPtr
-gw_soap_responder_schema(const char *dir, const char *name,
-                         struct gw_err *err)
-{
-    char path[1024];
-    xmlSchemaParserCtxtPtr pc;
-    xmlSchemaPtr s = NULL;
-
-    snprintf(path, sizeof(path), "%s/%sResponder_1.0.xsd", dir, name);
-    pc = xmlSchemaNewParserCtxt(path);
-    if (pc != NULL) {
-        xmlSchemaSetParserErrors(pc, quiet, quiet, NULL);
-        s = xmlSchemaParse(pc);
-        xmlSchemaFreeParserCtxt(pc);
-    }
-    if (s == NULL)
-        gw_err_set(err, GW_ECONFIG, NULL, "cannot compile schema %s", path);
-    return s;
-}
-
 gw_rc
 gw_soap_new(const struct gw_soap_opts *o, struct gw_soap **out,
             struct gw_err *err)
@@ -146,7 +119,7 @@ gw_soap_new(const struct gw_soap_opts *o, struct gw_soap **out,
         if (ifaces[i].kind == K_NOT_SERVED)
             continue;
         s->schema[i] =
-            gw_soap_responder_schema(o->wsdl_dir, ifaces[i].name, err);
+            gw_xsd_responder_schema(o->wsdl_dir, ifaces[i].name, err);
         if (s->schema[i] == NULL) {
             gw_soap_free(s);
             return GW_ECONFIG;

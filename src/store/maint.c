@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/log.h"
-#include "sched/clock.h"
 #include "store/store_int.h"
 
 gw_rc

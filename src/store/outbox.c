@@ -29,7 +29,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sched/clock.h"
+#include "core/clock.h"
 #include "store/store_int.h"
 
 /* Due pending items first, then expired leases; the two halves each use

@@ -31,7 +31,7 @@
 #include "audit/audit.h"
 #include "core/buf.h"
 #include "core/err.h"
-#include "outbound/client.h"
+#include "store/outbox.h"
 
 struct gw_store;
 

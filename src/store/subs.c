@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sched/clock.h"
+#include "core/clock.h"
 #include "store/store_int.h"
 
 gw_rc

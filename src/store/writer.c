@@ -22,10 +22,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/random.h"
 #include "klas/ident.h"
-#include "sched/clock.h"
 #include "store/store_int.h"
 
 static const char SQL_INBOX_GET[] =

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "fhir/fhir_xml.h"
-#include "sched/clock.h"
 #include "validate/rules.h"
 
 struct gw_validator {

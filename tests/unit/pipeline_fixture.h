@@ -20,7 +20,7 @@
 #include "core/log.h"
 #include "map/view.h"
 #include "pipeline/pipeline.h"
-#include "sched/clock.h"
+#include "core/clock.h"
 #include "validate/validate.h"
 
 #include "store_fixture.h"
@@ -67,13 +67,15 @@ struct fake_hsa {
 };
 
 FIXTURE_FN gw_rc
-fake_check(void *ctx, const struct gw_msg_facts *f, struct gw_err *err)
+fake_check(void *ctx, const char *person, const char *unit, int beredskap,
+           struct gw_err *err)
 {
     struct fake_hsa *h = ctx;
 
+    (void)unit;
+    (void)beredskap;
     h->calls++;
-    snprintf(h->last, sizeof(h->last), "%s",
-             f->prescriber_hsa[0] ? f->prescriber_hsa : f->sender_hsa);
+    snprintf(h->last, sizeof(h->last), "%s", person);
     if (h->rc != GW_OK)
         return gw_err_set(err, h->rc, NULL, "fake HSA says %s",
                           gw_rc_name(h->rc));

@@ -26,7 +26,7 @@
 #include "audit/audit.h"
 #include "klas/state.h"
 #include "core/buf.h"
-#include "sched/clock.h"
+#include "core/clock.h"
 #include "sched/sched.h"
 #include "store_fixture.h"
 

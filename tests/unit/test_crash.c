@@ -43,7 +43,7 @@ submit(struct gw_store *st, const char *msgid, int fd, int report)
 
     motivation_write(&w, msgid, "same-content", "SE2321000016-DOC1", "Crash");
     snprintf(ob, sizeof(ob), "ob-%s", msgid);
-    memset(&o, 0, sizeof(o));
+    memset(&o, 0, sizeof(o)); /* fanout_gln NULL: one item for LV */
     o.message_id = ob;
     o.peer = "lv";
     o.kind = "application";

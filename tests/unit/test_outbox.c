@@ -18,8 +18,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "core/clock.h"
 #include "outbound/worker.h"
-#include "sched/clock.h"
 #include "sched/retry.h"
 #include "store_fixture.h"
 

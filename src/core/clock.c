@@ -3,7 +3,7 @@
  * The override is an atomic so request threads may read it while a test
  * thread sets it.
  */
-#include "sched/clock.h"
+#include "core/clock.h"
 
 #include <stdatomic.h>
 #include <stdio.h>

@@ -5,8 +5,8 @@
  * timestamps, HSA cache expiry) asks gw_clock_now_ms() rather than the
  * system, so a test can freeze time or jump it months ahead.
  */
-#ifndef GW_SCHED_CLOCK_H
-#define GW_SCHED_CLOCK_H
+#ifndef GW_CORE_CLOCK_H
+#define GW_CORE_CLOCK_H
 
 #include <stdint.h>
 

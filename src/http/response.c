@@ -1,0 +1,251 @@
+/*
+ * response.c - how the HTTP front answers: queuing a body with the
+ * headers every answer carries, the FHIR formats (what a Content-Type or
+ * Accept names, which one an answer takes), a pipeline answer as a FHIR
+ * response, and refusals as OperationOutcomes. It decides nothing about
+ * routes; the fronts call it.
+ */
+#include "http/response.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pipeline/pipeline.h"
+#include "validate/outcome.h"
+
+enum MHD_Result
+gw_http_send(struct gw_req *r, int status, const char *ctype, char *body,
+             size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret;
+
+    if (resp == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    if (ctype != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, "X-Request-Id", r->id);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    r->status = status;
+    return ret;
+}
+
+enum MHD_Result
+gw_http_refuse(struct gw_req *r, gw_rc rc, const char *detail)
+{
+    struct gw_outcome o;
+    struct gw_fhir_doc *doc = NULL;
+    struct gw_err err;
+    char *out = NULL;
+    size_t len = 0;
+    int xml = gw_http_refusal_format(r) == GW_FHIR_XML;
+
+    gw_err_clear(&err);
+    gw_err_set(&err, rc, NULL, "%s", detail);
+    gw_outcome_init(&o);
+    if (gw_outcome_add_rc(&o, rc, &err) == GW_OK &&
+        gw_outcome_to_doc(&o, &doc) == GW_OK &&
+        (xml ? gw_fhir_to_xml(doc, &out, &len)
+             : gw_fhir_to_json(doc, &out, &len)) != GW_OK)
+        out = NULL;
+    gw_fhir_doc_free(doc);
+    gw_outcome_release(&o);
+    return gw_http_send(r, gw_rc_http_status(rc),
+                        out == NULL ? NULL
+                        : xml       ? "application/fhir+xml; charset=utf-8"
+                                    : "application/fhir+json; charset=utf-8",
+                        out, out ? len : 0);
+}
+
+enum gw_fhir_format
+gw_http_format_of_mime(const char *m, size_t n)
+{
+    static const struct {
+        const char *mime;
+        enum gw_fhir_format f;
+    } map[] = {
+        {"application/fhir+json", GW_FHIR_JSON},
+        {"application/json", GW_FHIR_JSON},
+        {"application/fhir+xml", GW_FHIR_XML},
+        {"application/xml", GW_FHIR_XML},
+        {"text/xml", GW_FHIR_XML},
+        {"json", GW_FHIR_JSON},
+        {"xml", GW_FHIR_XML},
+    };
+
+    while (n > 0 && isspace((unsigned char)*m))
+        m++, n--;
+    while (n > 0 && isspace((unsigned char)m[n - 1]))
+        n--;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strlen(map[i].mime) == n && strncasecmp(m, map[i].mime, n) == 0)
+            return map[i].f;
+    return GW_FHIR_SNIFF;
+}
+
+enum gw_fhir_format
+gw_http_content_format(const char *ct)
+{
+    if (ct == NULL)
+        return GW_FHIR_SNIFF;
+    return gw_http_format_of_mime(ct, strcspn(ct, ";"));
+}
+
+int
+gw_http_accept_format(const char *acc)
+{
+    int any = 0;
+
+    if (acc == NULL || *acc == '\0')
+        return GW_FHIR_SNIFF;
+    while (*acc) {
+        size_t n = strcspn(acc, ",");
+        size_t m = strcspn(acc, ";,");
+        enum gw_fhir_format f = gw_http_format_of_mime(acc, m);
+        const char *p = acc;
+        if (f != GW_FHIR_SNIFF)
+            return f;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (strncmp(p, "*/*", 3) == 0 ||
+            strncasecmp(p, "application/*", 13) == 0)
+            any = 1;
+        acc += n + (acc[n] == ',');
+    }
+    return any ? GW_FHIR_SNIFF : -1;
+}
+
+enum gw_fhir_format
+gw_http_refusal_format(struct gw_req *r)
+{
+    const char *fmt =
+        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "_format");
+    int af;
+
+    if (fmt != NULL)
+        return gw_http_format_of_mime(fmt, strlen(fmt)) == GW_FHIR_XML
+                   ? GW_FHIR_XML
+                   : GW_FHIR_JSON;
+    af = gw_http_accept_format(MHD_lookup_connection_value(
+        r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+    if (af == GW_FHIR_SNIFF)
+        af = gw_http_content_format(MHD_lookup_connection_value(
+            r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE));
+    return af == GW_FHIR_XML ? GW_FHIR_XML : GW_FHIR_JSON;
+}
+
+const char *
+gw_http_fhir_mime(enum gw_fhir_format f)
+{
+    return f == GW_FHIR_XML ? "application/fhir+xml; charset=utf-8"
+                            : "application/fhir+json; charset=utf-8";
+}
+
+/* Retry-After of answers worth resending later; the look-up limit sets
+ * its own (r->retry_after_s). */
+static int
+retry_after_of(gw_rc rc)
+{
+    static const struct {
+        gw_rc rc;
+        int s;
+    } t[] = {
+        {GW_EHSAUNAVAILABLE, 30},
+        {GW_EUNAVAILABLE, 30},
+        {GW_ESTORAGEFULL, 60},
+        {GW_EBUSY, 5},
+    };
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (t[i].rc == rc)
+            return t[i].s;
+    return 0;
+}
+
+enum MHD_Result
+gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a, int minimal)
+{
+    struct MHD_Response *resp;
+    char *body = NULL;
+    size_t len = 0;
+    enum MHD_Result ret;
+    gw_rc rc = GW_OK;
+
+    if (a->body != NULL && !(minimal && a->status < 300)) {
+        body = a->body; /* already in r->out_fmt */
+        len = a->body_len;
+        a->body = NULL;
+    } else if (a->doc != NULL && !(minimal && a->status < 300))
+        rc = r->out_fmt == GW_FHIR_XML ? gw_fhir_to_xml(a->doc, &body, &len)
+                                       : gw_fhir_to_json(a->doc, &body, &len);
+    if (rc != GW_OK) {
+        free(body);
+        body = NULL;
+        len = 0;
+        a->status = 500;
+    }
+    resp = MHD_create_response_from_buffer(
+        len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    if (body != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                gw_http_fhir_mime(r->out_fmt));
+    MHD_add_response_header(resp, "X-Request-Id", r->id);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    {
+        int retry =
+            r->retry_after_s > 0 ? r->retry_after_s : retry_after_of(a->rc);
+        char v[16];
+        if (retry > 0) {
+            snprintf(v, sizeof(v), "%d", retry);
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
+        }
+    }
+    if (r->lookup)
+        gw_lookup_counted(r, a->status == 404 ||
+                                 (r->route == GW_ROUTE_TASK_SEARCH &&
+                                  a->status == 200 && a->total == 0));
+    if (a->etag[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, a->etag);
+    if (a->last_modified[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED,
+                                a->last_modified);
+    if (a->location[0]) {
+        char loc[512];
+        snprintf(loc, sizeof(loc), "%s/%s", r->base, a->location);
+        MHD_add_response_header(resp,
+                                a->status == 201
+                                    ? MHD_HTTP_HEADER_LOCATION
+                                    : MHD_HTTP_HEADER_CONTENT_LOCATION,
+                                loc);
+    }
+    ret = MHD_queue_response(r->conn, (unsigned)a->status, resp);
+    MHD_destroy_response(resp);
+    r->status = a->status;
+    gw_answer_release(a);
+    return ret;
+}
+
+enum MHD_Result
+gw_fhir_fail(struct gw_req *r, gw_rc rc, const char *path, const char *detail)
+{
+    struct gw_answer a;
+    struct gw_err err;
+
+    memset(&a, 0, sizeof(a));
+    gw_err_clear(&err);
+    gw_err_set(&err, rc, path, "%s", detail);
+    gw_answer_error(&a, rc, &err);
+    return gw_fhir_send_answer(r, &a, 0);
+}

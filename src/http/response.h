@@ -1,0 +1,46 @@
+/*
+ * response.h - how the HTTP front answers (response.c): every answer
+ * carries X-Request-Id and Cache-Control: no-store; FHIR answers come in
+ * the format the caller asked for; refusals are OperationOutcomes.
+ */
+#ifndef GW_HTTP_RESPONSE_H
+#define GW_HTTP_RESPONSE_H
+
+#include <stddef.h>
+
+#include "http/http_int.h"
+
+struct gw_answer;
+
+/* Queues body (taken) with status and content type; adds the request id. */
+enum MHD_Result gw_http_send(struct gw_req *r, int status, const char *ctype,
+                             char *body, size_t len);
+/* A refusal before the FHIR layer runs: an OperationOutcome with rc's
+ * status, in gw_http_refusal_format. */
+enum MHD_Result gw_http_refuse(struct gw_req *r, gw_rc rc, const char *detail);
+/* The format a refusal before the FHIR routes answers in: _format, else
+ * Accept, else the request body's Content-Type; JSON when none names one
+ * we offer. */
+enum gw_fhir_format gw_http_refusal_format(struct gw_req *r);
+
+/* The FHIR format a media type (or "json"/"xml") names; SNIFF when none
+ * we take. */
+enum gw_fhir_format gw_http_format_of_mime(const char *m, size_t n);
+/* The format a Content-Type names; SNIFF when none we take. */
+enum gw_fhir_format gw_http_content_format(const char *ct);
+/* From Accept: the first listed format we offer; SNIFF if the caller
+ * accepts anything; -1 when it accepts nothing we offer. */
+int gw_http_accept_format(const char *acc);
+/* The Content-Type of a FHIR body in format f. */
+const char *gw_http_fhir_mime(enum gw_fhir_format f);
+
+/* Sends a pipeline answer in r->out_fmt (no body for a success under
+ * Prefer: return=minimal), with Retry-After, ETag, Last-Modified and
+ * Location as it says; counts a failed case look-up. Releases a. */
+enum MHD_Result gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a,
+                                    int minimal);
+/* Answers rc as an OperationOutcome naming path and detail. */
+enum MHD_Result gw_fhir_fail(struct gw_req *r, gw_rc rc, const char *path,
+                             const char *detail);
+
+#endif

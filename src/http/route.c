@@ -1,0 +1,246 @@
+/*
+ * route.c - the route table of the HTTP front and its matcher (see
+ * route.h). A new route is a new row here; the metrics labels are the
+ * GW_HTTP_ROUTES list of http_int.h, and the CapabilityStatement's
+ * interactions and operations are checked against the cap_ columns
+ * (tests/unit/test_http_routes.c).
+ */
+#include "http/route.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define F_FHIR gw_fhir_api
+#define NF_RESOURCE "no such resource"
+
+static const struct gw_route_def routes[] = {
+    /* route, method, pattern, flags, front, FHIR action, 404, cap */
+    {GW_ROUTE_METADATA, NULL, "/fhir/metadata",
+     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_metadata, NULL, NULL,
+     NULL},
+    {GW_ROUTE_PROCESS, "POST", "/fhir/$process-message", 0, F_FHIR,
+     gw_fhir_process, NULL, NULL, "$process-message"},
+    {GW_ROUTE_VALIDATE, "POST", "/fhir/Bundle/$validate", 0, F_FHIR,
+     gw_fhir_validate, NULL, NULL, "$validate"},
+    {GW_ROUTE_VALIDATE, "POST", "/fhir/$validate", 0, F_FHIR, gw_fhir_validate,
+     NULL, NULL, NULL},
+    {GW_ROUTE_DISPENSING, "GET", "/fhir/$check-licence", 0, F_FHIR,
+     gw_fhir_check_licence, NULL, NULL, NULL},
+    {GW_ROUTE_DISPENSING, "POST", "/fhir/$record-dispensing", 0, F_FHIR,
+     gw_fhir_record_dispensing, NULL, NULL, NULL},
+    {GW_ROUTE_CONSENT, "POST", "/fhir/$renew-consent", GW_RT_NO_BODY, F_FHIR,
+     gw_fhir_renew_consent, NULL, NULL, NULL},
+    {GW_ROUTE_REGISTER_SEARCH, "GET", "/fhir/Medication", 0, F_FHIR,
+     gw_fhir_product_search, NULL, NULL, NULL},
+    {GW_ROUTE_REGISTER_SEARCH, "GET", "/fhir/Organization", 0, F_FHIR,
+     gw_fhir_pharmacy_search, NULL, NULL, NULL},
+    {GW_ROUTE_TASK_SEARCH, "GET", "/fhir/Task", 0, F_FHIR, gw_fhir_task_search,
+     NULL, "Task", "search-type"},
+    {GW_ROUTE_TASK_HISTORY, "GET", "/fhir/Task/{id}/_history", 0, F_FHIR,
+     gw_fhir_history, NULL, "Task", "history-instance"},
+    {GW_ROUTE_TASK_HISTORY, "GET", "/fhir/Task/{id}/_history/{vid}", 0, F_FHIR,
+     gw_fhir_read, NULL, "Task", "vread"},
+    {GW_ROUTE_CASE_OPERATION, "GET", "/fhir/Task/{num}/$print", 0, F_FHIR,
+     gw_fhir_print, NULL, NULL, NULL},
+    {GW_ROUTE_CASE_OPERATION, "GET", "/fhir/Task/{num}/$copy", 0, F_FHIR,
+     gw_fhir_copy, NULL, NULL, NULL},
+    {GW_ROUTE_TASK_READ, "GET", "/fhir/Task/{id}", 0, F_FHIR, gw_fhir_read,
+     NULL, "Task", "read"},
+    {GW_ROUTE_SUBSCRIPTION, "POST", "/fhir/Subscription", 0, F_FHIR,
+     gw_fhir_sub_create, NULL, "Subscription", "create"},
+    {GW_ROUTE_SUBSCRIPTION, NULL, "/fhir/Subscription", 0, F_FHIR, NULL,
+     "no such subscription", NULL, NULL},
+    {GW_ROUTE_SUBSCRIPTION, "GET", "/fhir/Subscription/{id}", 0, F_FHIR,
+     gw_fhir_sub_read, NULL, "Subscription", "read"},
+    {GW_ROUTE_SUBSCRIPTION, "DELETE", "/fhir/Subscription/{id}", 0, F_FHIR,
+     gw_fhir_sub_delete, NULL, "Subscription", "delete"},
+    {GW_ROUTE_SUBSCRIPTION, NULL, "/fhir/Subscription/{id}/_history/{vid}", 0,
+     F_FHIR, NULL, "no such subscription", NULL, NULL},
+    {GW_ROUTE_RESOURCE_READ, "GET", "/fhir/{type}/{id}", 0, F_FHIR,
+     gw_fhir_read, NULL, "*", "read"},
+    {GW_ROUTE_RESOURCE_READ, "GET", "/fhir/{type}/{id}/_history/{vid}", 0,
+     F_FHIR, gw_fhir_read, NULL, NULL, NULL},
+    {GW_ROUTE_HEALTH, NULL, "/healthz", GW_RT_NO_AUTH | GW_RT_RESERVE,
+     gw_http_health, NULL, NULL, NULL, NULL},
+    {GW_ROUTE_HEALTH, NULL, "/healthz/live", GW_RT_NO_AUTH | GW_RT_RESERVE,
+     gw_http_health, NULL, NULL, NULL, NULL},
+    {GW_ROUTE_HEALTH, NULL, "/healthz/ready", GW_RT_NO_AUTH | GW_RT_RESERVE,
+     gw_http_health, NULL, NULL, NULL, NULL},
+    {GW_ROUTE_METRICS, NULL, "/metrics", GW_RT_OPERATOR | GW_RT_RESERVE,
+     gw_http_metrics, NULL, NULL, NULL, NULL},
+    /* Fallbacks: any method; the label a path of that shape counts as. */
+    {GW_ROUTE_SOAP, NULL, "/soap/*", GW_RT_PUBLIC_GET, gw_soap_front, NULL,
+     NULL, NULL, NULL},
+    {GW_ROUTE_TASK_HISTORY, NULL, "/fhir/Task/*/_history*", 0, F_FHIR, NULL,
+     NF_RESOURCE, NULL, NULL},
+    {GW_ROUTE_CASE_OPERATION, NULL, "/fhir/Task/*/$*", 0, F_FHIR, NULL,
+     "no such operation", NULL, NULL},
+    {GW_ROUTE_TASK_READ, NULL, "/fhir/Task/*", 0, F_FHIR, NULL, NF_RESOURCE,
+     NULL, NULL},
+    {GW_ROUTE_SUBSCRIPTION, NULL, "/fhir/Subscription*", 0, F_FHIR, NULL,
+     "no such subscription", NULL, NULL},
+    {GW_ROUTE_RESOURCE_READ, NULL, "/fhir/*/*", 0, F_FHIR, NULL, NF_RESOURCE,
+     NULL, NULL},
+    {GW_ROUTE_OTHER, NULL, "*", 0, F_FHIR, NULL, "no such endpoint", NULL,
+     NULL},
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static const char *const labels[GW_ROUTE_N] = {
+#define GW_ROUTE_LABEL(name, label) label,
+    GW_HTTP_ROUTES(GW_ROUTE_LABEL)
+#undef GW_ROUTE_LABEL
+};
+
+const char *
+gw_route_label(enum gw_route route)
+{
+    return (unsigned)route < GW_ROUTE_N ? labels[route] : "other";
+}
+
+const struct gw_route_def *
+gw_route_table(size_t *n)
+{
+    *n = NROUTES;
+    return routes;
+}
+
+static int
+is_exact(const struct gw_route_def *d)
+{
+    return strchr(d->pattern, '*') == NULL;
+}
+
+/* One segment s[0..n) into a capture named by name..end. */
+static int
+capture(const char *name, size_t nl, const char *s, size_t n,
+        struct gw_route_args *a)
+{
+    if (n == 0)
+        return 0;
+    if (nl == 4 && memcmp(name, "type", 4) == 0) {
+        if (n >= sizeof(a->type))
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (!isalpha((unsigned char)s[i]))
+                return 0;
+        memcpy(a->type, s, n);
+        a->type[n] = '\0';
+        return 1;
+    }
+    if ((nl == 2 && memcmp(name, "id", 2) == 0) ||
+        (nl == 3 && memcmp(name, "num", 3) == 0)) {
+        int num = nl == 3;
+        if (n >= (num ? 16 : sizeof(a->id)))
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (num ? !isdigit((unsigned char)s[i])
+                    : !(isalnum((unsigned char)s[i]) || s[i] == '.' ||
+                        s[i] == '-'))
+                return 0;
+        memcpy(a->id, s, n);
+        a->id[n] = '\0';
+        return 1;
+    }
+    if (nl == 3 && memcmp(name, "vid", 3) == 0) {
+        long v = 0;
+        if (n > 9)
+            return 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!isdigit((unsigned char)s[i]))
+                return 0;
+            v = v * 10 + (s[i] - '0');
+        }
+        a->vid = v;
+        return v >= 1;
+    }
+    return 0;
+}
+
+static int
+match(const char *p, const char *s, struct gw_route_args *a)
+{
+    for (;;) {
+        if (*p == '\0')
+            return *s == '\0';
+        if (*p == '*') {
+            for (const char *t = s;; t++) {
+                if (match(p + 1, t, a))
+                    return 1;
+                if (*t == '\0')
+                    return 0;
+            }
+        }
+        if (*p == '{') {
+            const char *end = strchr(p, '}');
+            size_t n = strcspn(s, "/");
+            if (end == NULL || !capture(p + 1, (size_t)(end - p - 1), s, n, a))
+                return 0;
+            p = end + 1;
+            s += n;
+            continue;
+        }
+        if (*p != *s)
+            return 0;
+        p++;
+        s++;
+    }
+}
+
+static int
+method_fits(const char *want, const char *method)
+{
+    if (want == NULL)
+        return 1;
+    if (strcmp(want, method) == 0)
+        return 1;
+    return strcmp(want, "GET") == 0 && strcmp(method, "HEAD") == 0;
+}
+
+void
+gw_route_match(struct gw_req *r, const char *method, const char *url)
+{
+    const struct gw_route_def *seen = NULL;
+    struct gw_route_args a;
+
+    for (size_t i = 0; i < NROUTES; i++) {
+        if (!is_exact(&routes[i]))
+            continue;
+        memset(&a, 0, sizeof(a));
+        if (!match(routes[i].pattern, url, &a))
+            continue;
+        if (method_fits(routes[i].method, method)) {
+            r->def = &routes[i];
+            r->args = a;
+            r->method_ok = 1;
+            r->route = routes[i].route;
+            return;
+        }
+        if (seen == NULL)
+            seen = &routes[i];
+    }
+    if (seen != NULL) {
+        r->def = seen;
+        memset(&r->args, 0, sizeof(r->args));
+        r->method_ok = 0;
+        r->route = seen->route;
+        return;
+    }
+    for (size_t i = 0; i < NROUTES; i++) {
+        if (is_exact(&routes[i]))
+            continue;
+        memset(&a, 0, sizeof(a));
+        if (match(routes[i].pattern, url, &a)) {
+            r->def = &routes[i];
+            r->args = a;
+            r->method_ok = 1;
+            r->route = routes[i].route;
+            return;
+        }
+    }
+    /* Not reached: the last row matches everything. */
+    r->def = &routes[NROUTES - 1];
+    r->method_ok = 1;
+    r->route = GW_ROUTE_OTHER;
+}

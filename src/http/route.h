@@ -1,0 +1,93 @@
+/*
+ * route.h - the routes of the HTTP front as one table (route.c): method,
+ * path pattern, who may call, the front that serves it, the FHIR action,
+ * the metrics label and the CapabilityStatement entry. A request is
+ * matched once, when its head arrives; what the pattern captured travels
+ * with it (struct gw_req.args), so no handler parses the path again.
+ *
+ * Patterns are literal text with captures, each one path segment:
+ *   {type}  a resource type, [A-Za-z]{1,39}
+ *   {id}    a resource id, [A-Za-z0-9.-]{1,47}
+ *   {num}   a referensnummer, [0-9]{1,15}
+ *   {vid}   a version, a positive decimal
+ * and '*' (any text, '/' too) in the fallback rows at the end.
+ *
+ * Matching: the first exact row whose pattern and method fit; a path an
+ * exact row knows, asked with another method, is 405; else the first
+ * fallback row whose pattern fits (404 with its own detail, or a front
+ * such as /soap/ that sorts methods out itself).
+ */
+#ifndef GW_HTTP_ROUTE_H
+#define GW_HTTP_ROUTE_H
+
+#include <stddef.h>
+
+#include "http/http_int.h"
+
+struct gw_call;
+
+/* Row flags. */
+#define GW_RT_NO_AUTH 1u    /* any method, before authentication */
+#define GW_RT_PUBLIC_GET 2u /* GET before authentication (contracts) */
+#define GW_RT_OPERATOR 4u   /* operators only */
+#define GW_RT_RESERVE 8u    /* also on connections past max_connections */
+#define GW_RT_NO_BODY 16u   /* a POST without a FHIR body */
+
+/* A FHIR action, after the common FHIR preamble (formats, look-up limit,
+ * body checks) of gw_fhir_api. */
+typedef enum MHD_Result (*gw_fhir_action)(struct gw_req *r,
+                                          const struct gw_call *c);
+
+struct gw_route_def {
+    enum gw_route route; /* metrics and log label */
+    const char *method;  /* NULL: any; "GET" takes HEAD too */
+    const char *pattern;
+    unsigned flags;
+    enum MHD_Result (*serve)(struct gw_req *r); /* the front */
+    gw_fhir_action fhir;   /* with serve == gw_fhir_api; NULL: not_found */
+    const char *not_found; /* fallback rows: the 404's detail */
+    /* CapabilityStatement rest.resource.interaction (cap_type, code) or,
+     * with cap_type NULL and cap_code "$name", rest.operation; cap_type
+     * "*" is every type the CapabilityStatement lists for reads. NULL
+     * cap_code: not advertised. */
+    const char *cap_type, *cap_code;
+};
+
+/* Matches method and url against the table: sets r->def, r->args and
+ * r->route, and r->method_ok (0: 405). Always finds a row (the last one
+ * takes everything). */
+void gw_route_match(struct gw_req *r, const char *method, const char *url);
+
+/* The table itself, for the CapabilityStatement check (tests). */
+const struct gw_route_def *gw_route_table(size_t *n);
+
+/* The fronts the table names. */
+enum MHD_Result gw_fhir_api(struct gw_req *r);     /* fhir_api.c */
+enum MHD_Result gw_soap_front(struct gw_req *r);   /* soap_front.c */
+enum MHD_Result gw_http_metrics(struct gw_req *r); /* metrics.c */
+enum MHD_Result gw_http_health(struct gw_req *r);  /* metrics.c */
+
+/* The FHIR actions (fhir_api.c). */
+enum MHD_Result gw_fhir_metadata(struct gw_req *r, const struct gw_call *c);
+enum MHD_Result gw_fhir_process(struct gw_req *r, const struct gw_call *c);
+enum MHD_Result gw_fhir_validate(struct gw_req *r, const struct gw_call *c);
+enum MHD_Result gw_fhir_task_search(struct gw_req *r, const struct gw_call *c);
+enum MHD_Result gw_fhir_history(struct gw_req *r, const struct gw_call *c);
+enum MHD_Result gw_fhir_read(struct gw_req *r, const struct gw_call *c);
+enum MHD_Result gw_fhir_sub_create(struct gw_req *r, const struct gw_call *c);
+enum MHD_Result gw_fhir_sub_read(struct gw_req *r, const struct gw_call *c);
+enum MHD_Result gw_fhir_sub_delete(struct gw_req *r, const struct gw_call *c);
+enum MHD_Result gw_fhir_check_licence(struct gw_req *r,
+                                      const struct gw_call *c);
+enum MHD_Result gw_fhir_record_dispensing(struct gw_req *r,
+                                          const struct gw_call *c);
+enum MHD_Result gw_fhir_renew_consent(struct gw_req *r,
+                                      const struct gw_call *c);
+enum MHD_Result gw_fhir_product_search(struct gw_req *r,
+                                       const struct gw_call *c);
+enum MHD_Result gw_fhir_pharmacy_search(struct gw_req *r,
+                                        const struct gw_call *c);
+enum MHD_Result gw_fhir_print(struct gw_req *r, const struct gw_call *c);
+enum MHD_Result gw_fhir_copy(struct gw_req *r, const struct gw_call *c);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * test_http_routes.c - the route table of the HTTP front (http/route.c):
+ * every interaction and operation the CapabilityStatement of
+ * fhir-profiles/ advertises is served by a row that says so, and every
+ * row that claims a CapabilityStatement entry is advertised; paths built
+ * from the CapabilityStatement match the row they should, once, with their
+ * captures; a known path with another method is 405, not 404.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "http/route.h"
+#include "text_fixture.h"
+
+static json_t *
+capability(void)
+{
+    char *text = text_slurp("fhir-profiles/CapabilityStatement-klasgw.json");
+    json_error_t je;
+    json_t *cs = json_loads(text, 0, &je);
+
+    free(text);
+    if (cs == NULL)
+        fail_msg("CapabilityStatement: %s", je.text);
+    return cs;
+}
+
+static void
+match(struct gw_req *r, const char *method, const char *url)
+{
+    memset(r, 0, sizeof(*r));
+    r->method = method;
+    r->url = url;
+    gw_route_match(r, method, url);
+    assert_non_null(r->def);
+}
+
+/* The row a path built from the CapabilityStatement lands on claims that
+ * entry: (type or "*", interaction). */
+static void
+test_routes_serve_every_advertised_interaction(void **state)
+{
+    json_t *cs = capability(), *res, *it;
+    size_t i, j;
+    struct gw_req r;
+    char url[200];
+
+    (void)state;
+    json_array_foreach(
+        json_object_get(json_array_get(json_object_get(cs, "rest"), 0),
+                        "resource"),
+        i, res)
+    {
+        const char *type = json_string_value(json_object_get(res, "type"));
+        json_array_foreach(json_object_get(res, "interaction"), j, it)
+        {
+            const char *code = json_string_value(json_object_get(it, "code"));
+            const char *method = "GET";
+            if (strcmp(code, "read") == 0)
+                snprintf(url, sizeof(url), "/fhir/%s/2026000042", type);
+            else if (strcmp(code, "vread") == 0)
+                snprintf(url, sizeof(url), "/fhir/%s/2026000042/_history/3",
+                         type);
+            else if (strcmp(code, "history-instance") == 0)
+                snprintf(url, sizeof(url), "/fhir/%s/2026000042/_history",
+                         type);
+            else if (strcmp(code, "search-type") == 0)
+                snprintf(url, sizeof(url), "/fhir/%s", type);
+            else if (strcmp(code, "create") == 0) {
+                snprintf(url, sizeof(url), "/fhir/%s", type);
+                method = "POST";
+            } else if (strcmp(code, "delete") == 0) {
+                snprintf(url, sizeof(url), "/fhir/%s/sub-1", type);
+                method = "DELETE";
+            } else
+                fail_msg("%s %s: an interaction this test does not know", type,
+                         code);
+            match(&r, method, url);
+            if (!r.method_ok || r.def->fhir == NULL)
+                fail_msg("%s %s (%s %s): not served", type, code, method, url);
+            if (r.def->cap_code == NULL || strcmp(r.def->cap_code, code) != 0 ||
+                (strcmp(r.def->cap_type, "*") != 0 &&
+                 strcmp(r.def->cap_type, type) != 0))
+                fail_msg("%s %s: served by %s, which does not claim it", type,
+                         code, r.def->pattern);
+            if (strstr(code, "read") != NULL &&
+                strcmp(r.args.id,
+                       strcmp(code, "delete") ? "2026000042" : "sub-1") != 0)
+                fail_msg("%s %s: captured id '%s'", type, code, r.args.id);
+        }
+    }
+    json_decref(cs);
+}
+
+static int
+advertised(json_t *cs, const char *type, const char *code)
+{
+    json_t *rest = json_array_get(json_object_get(cs, "rest"), 0), *x, *it;
+    size_t i, j;
+
+    if (code[0] == '$') {
+        json_array_foreach(json_object_get(rest, "operation"), i, x)
+        {
+            if (strcmp(json_string_value(json_object_get(x, "name")),
+                       code + 1) == 0)
+                return 1;
+        }
+        return 0;
+    }
+    json_array_foreach(json_object_get(rest, "resource"), i, x)
+    {
+        const char *t = json_string_value(json_object_get(x, "type"));
+        if (strcmp(type, "*") != 0 && strcmp(type, t) != 0)
+            continue;
+        json_array_foreach(json_object_get(x, "interaction"), j, it)
+        {
+            if (strcmp(json_string_value(json_object_get(it, "code")), code) ==
+                0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static void
+test_routes_claim_only_advertised_entries(void **state)
+{
+    json_t *cs = capability(), *op;
+    size_t n, i;
+    const struct gw_route_def *t = gw_route_table(&n);
+
+    (void)state;
+    for (i = 0; i < n; i++)
+        if (t[i].cap_code != NULL &&
+            !advertised(cs, t[i].cap_type ? t[i].cap_type : "*", t[i].cap_code))
+            fail_msg("%s claims %s %s, which the CapabilityStatement does "
+                     "not list",
+                     t[i].pattern, t[i].cap_type ? t[i].cap_type : "",
+                     t[i].cap_code);
+    /* Every advertised operation has its row. */
+    json_array_foreach(
+        json_object_get(json_array_get(json_object_get(cs, "rest"), 0),
+                        "operation"),
+        i, op)
+    {
+        const char *name = json_string_value(json_object_get(op, "name"));
+        size_t k;
+        for (k = 0; k < n; k++)
+            if (t[k].cap_code && t[k].cap_code[0] == '$' &&
+                strcmp(t[k].cap_code + 1, name) == 0)
+                break;
+        if (k == n)
+            fail_msg("operation %s is advertised but no route claims it", name);
+    }
+    json_decref(cs);
+}
+
+struct path_case {
+    const char *name, *method, *url;
+    enum gw_route route;
+    int method_ok, served; /* served: an action (not a 404 row) */
+    const char *id;
+    long vid;
+};
+
+static const struct path_case paths[] = {
+    {"process", "POST", "/fhir/$process-message", GW_ROUTE_PROCESS, 1, 1, "",
+     0},
+    {"process by GET", "GET", "/fhir/$process-message", GW_ROUTE_PROCESS, 0, 1,
+     "", 0},
+    {"put a case", "PUT", "/fhir/Task/2026000042", GW_ROUTE_TASK_READ, 0, 1, "",
+     0},
+    {"head a case", "HEAD", "/fhir/Task/2026000042", GW_ROUTE_TASK_READ, 1, 1,
+     "2026000042", 0},
+    {"version", "GET", "/fhir/Task/2026000042/_history/7",
+     GW_ROUTE_TASK_HISTORY, 1, 1, "2026000042", 7},
+    {"version 0", "GET", "/fhir/Task/2026000042/_history/0",
+     GW_ROUTE_TASK_HISTORY, 1, 0, "", 0},
+    {"print", "GET", "/fhir/Task/2026000042/$print", GW_ROUTE_CASE_OPERATION, 1,
+     1, "2026000042", 0},
+    {"print a name", "GET", "/fhir/Task/abc/$print", GW_ROUTE_CASE_OPERATION, 1,
+     0, "", 0},
+    {"unknown operation", "GET", "/fhir/Task/2026000042/$fly",
+     GW_ROUTE_CASE_OPERATION, 1, 0, "", 0},
+    {"task trailing slash", "GET", "/fhir/Task/", GW_ROUTE_TASK_READ, 1, 0, "",
+     0},
+    {"id too long", "GET",
+     "/fhir/Patient/0123456789012345678901234567890123456789012345678",
+     GW_ROUTE_RESOURCE_READ, 1, 0, "", 0},
+    {"patient", "GET", "/fhir/Patient/p-1.2", GW_ROUTE_RESOURCE_READ, 1, 1,
+     "p-1.2", 0},
+    {"subscription list", "GET", "/fhir/Subscription", GW_ROUTE_SUBSCRIPTION, 1,
+     0, "", 0},
+    {"put subscription", "PUT", "/fhir/Subscription/sub-1",
+     GW_ROUTE_SUBSCRIPTION, 0, 1, "", 0},
+    {"metadata", "GET", "/fhir/metadata", GW_ROUTE_METADATA, 1, 1, "", 0},
+    {"no type", "GET", "/fhir/nothing", GW_ROUTE_OTHER, 1, 0, "", 0},
+    {"outside fhir", "GET", "/index.html", GW_ROUTE_OTHER, 1, 0, "", 0},
+    {"soap", "POST", "/soap/SubmitLicenseMotivation", GW_ROUTE_SOAP, 1, 0, "",
+     0},
+    {"health", "POST", "/healthz/ready", GW_ROUTE_HEALTH, 1, 0, "", 0},
+    {"metrics", "GET", "/metrics", GW_ROUTE_METRICS, 1, 0, "", 0},
+};
+
+static void
+test_routes_match_once_with_captures(void **state)
+{
+    struct gw_req r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        const struct path_case *p = &paths[i];
+        int served;
+        match(&r, p->method, p->url);
+        served = r.def->fhir != NULL;
+        if (r.route != p->route || r.method_ok != p->method_ok)
+            fail_msg("%s: route %s method_ok %d, expected %s %d", p->name,
+                     gw_route_label(r.route), r.method_ok,
+                     gw_route_label(p->route), p->method_ok);
+        if (r.def->serve == gw_fhir_api && served != p->served)
+            fail_msg("%s: served %d, expected %d", p->name, served, p->served);
+        if (p->method_ok && served && strcmp(r.args.id, p->id) != 0)
+            fail_msg("%s: id '%s', expected '%s'", p->name, r.args.id, p->id);
+        if (r.args.vid != p->vid && p->served)
+            fail_msg("%s: version %ld, expected %ld", p->name, r.args.vid,
+                     p->vid);
+    }
+}
+
+/* Every metrics label is a row's, so none is dead in /metrics. */
+static void
+test_routes_use_every_label(void **state)
+{
+    size_t n;
+    const struct gw_route_def *t = gw_route_table(&n);
+
+    (void)state;
+    for (int l = 0; l < GW_ROUTE_N; l++) {
+        size_t k;
+        for (k = 0; k < n && t[k].route != (enum gw_route)l; k++)
+            ;
+        if (k == n)
+            fail_msg("label %s has no route", gw_route_label((enum gw_route)l));
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routes_serve_every_advertised_interaction),
+        cmocka_unit_test(test_routes_claim_only_advertised_entries),
+        cmocka_unit_test(test_routes_match_once_with_captures),
+        cmocka_unit_test(test_routes_use_every_label),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
