@@ -59,6 +59,16 @@ gw_stop() {
     fi
 }
 
+# scratch_dir VAR: a new folder in memory (/dev/shm) when there is one,
+# else under $T, named in VAR; removed on exit like $T.
+SCRATCH=()
+scratch_dir() {
+    local d
+    d=$(mktemp -d /dev/shm/klasgw-e2e-XXXXXX 2>/dev/null) || d=$(mktemp -d "$T/scratch-XXXXXX")
+    SCRATCH+=("$d")
+    printf -v "$1" '%s' "$d"
+}
+
 lib_cleanup() {
     local rc=$?
     gw_stop || rc=1
@@ -71,7 +81,7 @@ lib_cleanup() {
         echo "--- last lines of the gateway's log ---" >&2
         tail -20 "$T/serve.log" >&2
     fi
-    rm -rf "$T"
+    rm -rf "$T" ${SCRATCH[@]+"${SCRATCH[@]}"}
     exit $rc
 }
 trap lib_cleanup EXIT
