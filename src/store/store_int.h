@@ -72,6 +72,13 @@ struct gw_store {
     pthread_cond_t outbox_cv;
     long long outbox_generation;
 
+    /* The checkpointer (db.c): copies the WAL into the database on its
+     * own connection and thread, so no commit of the writer does it. */
+    struct conn ck;
+    pthread_t ckpt;
+    int ckpt_running, ckpt_stop, ckpt_wanted;
+    pthread_cond_t ckpt_cv; /* under mu */
+
     /* Readiness (health.c): the writer's last commit result, under mu;
      * the last probe's result and time, under mmu. */
     gw_rc commit_rc;

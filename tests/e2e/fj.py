@@ -15,6 +15,8 @@
       (see below). Exit 1 with MESSAGE and the body when it is false.
   fj.py get FILE EXPR
       print the value of EXPR (str(), lists one per line).
+  fj.py free-port
+      print a TCP port on 127.0.0.1 nobody listens on (the kernel's pick).
   fj.py serve OUT ERR
       run the commands above one after another for lib.sh, without an
       interpreter start per assertion: each request on stdin is a count
@@ -153,7 +155,16 @@ def cmd_get(argv):
         print(v)
 
 
-COMMANDS = {"msg": cmd_msg, "check": cmd_check, "get": cmd_get}
+def cmd_free_port(argv):
+    """A TCP port on 127.0.0.1 nobody listens on, chosen by the kernel."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        print(s.getsockname()[1])
+
+
+COMMANDS = {"msg": cmd_msg, "check": cmd_check, "get": cmd_get,
+            "free-port": cmd_free_port}
 
 
 def fields(stream):

@@ -59,6 +59,16 @@ gw_stop() {
     fi
 }
 
+# scratch_dir VAR: a new folder in memory (/dev/shm) when there is one,
+# else under $T, named in VAR; removed on exit like $T.
+SCRATCH=()
+scratch_dir() {
+    local d
+    d=$(mktemp -d /dev/shm/klasgw-e2e-XXXXXX 2>/dev/null) || d=$(mktemp -d "$T/scratch-XXXXXX")
+    SCRATCH+=("$d")
+    printf -v "$1" '%s' "$d"
+}
+
 lib_cleanup() {
     local rc=$?
     gw_stop || rc=1
@@ -71,7 +81,7 @@ lib_cleanup() {
         echo "--- last lines of the gateway's log ---" >&2
         tail -20 "$T/serve.log" >&2
     fi
-    rm -rf "$T"
+    rm -rf "$T" ${SCRATCH[@]+"${SCRATCH[@]}"}
     exit $rc
 }
 trap lib_cleanup EXIT
@@ -98,13 +108,22 @@ fj_stop() {
     wait "$FJ_PID" 2>/dev/null || true
     FJ_PID=
 }
+# No process per call either: on a busy machine every fork (a `cat`, a
+# `$(...)`) waits for a core, and those waits were most of a script's time.
 fj() {
     local rc
     printf '%s\0' "$#" "$@" >&7
     read -r rc <&8 || fail "fj.py serve stopped"
-    cat "$T/fj.out"
-    cat "$T/fj.err" >&2
+    [ ! -s "$T/fj.out" ] || put_file "$T/fj.out"
+    [ ! -s "$T/fj.err" ] || put_file "$T/fj.err" >&2
     return "$rc"
+}
+# put_file FILE: cat FILE (text) with builtins only.
+put_file() {
+    local line
+    while IFS= read -r line || [ -n "$line" ]; do
+        printf '%s\n' "$line"
+    done <"$1"
 }
 fj_start
 
@@ -150,9 +169,7 @@ EOF
 
 # A TCP port nobody listens on, chosen by the kernel: tests running at the
 # same time (ctest -j, two checkouts) never meet on a fixed port.
-any_free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+any_free_port() { fj free-port; }
 
 # gw_start PORT [VAR=VALUE...]: the configuration is $T/conf (gw_conf
 # writes it if it is missing); the HSA simulator (klasgw sim hsa, the
@@ -189,18 +206,20 @@ gw_start() {
 # The gateway's command line on the same configuration and database.
 k() { "$KLASGW" -c "$T/conf" "$@"; }
 
+# who_headers WHO: sets WHO_CLIENT and WHO_USER ("-": no header); no
+# subshell, so call() starts no process besides curl.
 who_headers() {
     case $1 in
-    ehr) echo "SE2321000016-EHR1 SE2321000016-DOC1" ;;
-    ehr2) echo "SE2321000016-EHR1 SE2321000016-DOC2" ;;
-    ehr3) echo "SE2321000016-EHR1 SE2321000016-DOC3" ;;
-    ehr0) echo "SE2321000016-EHR1 -" ;;
-    apo1) echo "SE7350000000-APO1 -" ;;
-    apo2) echo "serial:SE7350000000-APO2 -" ;;
-    lv) echo "SE2021004078-LISY -" ;;
-    ops) echo "SE2321000016-OPS1 -" ;;
-    unknown) echo "SE2321000016-NOPE -" ;;
-    none) echo "- -" ;;
+    ehr) WHO_CLIENT=SE2321000016-EHR1 WHO_USER=SE2321000016-DOC1 ;;
+    ehr2) WHO_CLIENT=SE2321000016-EHR1 WHO_USER=SE2321000016-DOC2 ;;
+    ehr3) WHO_CLIENT=SE2321000016-EHR1 WHO_USER=SE2321000016-DOC3 ;;
+    ehr0) WHO_CLIENT=SE2321000016-EHR1 WHO_USER=- ;;
+    apo1) WHO_CLIENT=SE7350000000-APO1 WHO_USER=- ;;
+    apo2) WHO_CLIENT=serial:SE7350000000-APO2 WHO_USER=- ;;
+    lv) WHO_CLIENT=SE2021004078-LISY WHO_USER=- ;;
+    ops) WHO_CLIENT=SE2321000016-OPS1 WHO_USER=- ;;
+    unknown) WHO_CLIENT=SE2321000016-NOPE WHO_USER=- ;;
+    none) WHO_CLIENT=- WHO_USER=- ;;
     *) fail "call: who is '$1'?" ;;
     esac
 }
@@ -208,7 +227,8 @@ who_headers() {
 call() {
     local who=$1 method=$2 path=$3 client user
     shift 3
-    read -r client user <<<"$(who_headers "$who")"
+    who_headers "$who"
+    client=$WHO_CLIENT user=$WHO_USER
     local hdr=()
     [ "$client" = - ] || hdr+=(-H "X-Klasgw-Client: $client")
     [ "$user" = - ] || hdr+=(-H "X-Klasgw-User: $user")
@@ -241,6 +261,15 @@ want_outcome() {
 
 chk() { $FJ check "$B" "$1" "${2:-$1}"; }
 get() { $FJ get "$B" "$1"; }
-hdr() { tr -d '\r' <"$H" | awk -v k="$(echo "$1" | tr 'A-Z' 'a-z')" \
-    'BEGIN{FS=": "} tolower($1)==k {sub(/^[^:]*: /, ""); print}'; }
+# hdr NAME: the values of response header NAME in $H (builtins only).
+hdr() {
+    local line name k=${1,,}
+    while IFS= read -r line; do
+        line=${line%$'\r'}
+        [[ $line == *": "* ]] || continue
+        name=${line%%: *}
+        [ "${name,,}" = "$k" ] || continue
+        printf '%s\n' "${line#*: }"
+    done <"$H"
+}
 msg() { $FJ msg "$@"; }

@@ -148,10 +148,11 @@ group_commit(const char *dir, int writers, double seconds, double single)
     qsort(all, n, sizeof(double), cmp);
     gw_store_stats(st, &stats);
     printf("group commit, %2d writers: %8.0f acknowledged writes/s  "
-           "(%.1f x single commit)  p50 %.2f ms  p99 %.2f ms  "
+           "(%.1f x single commit)  p50 %.2f ms  p99 %.2f ms  max %.1f ms  "
            "mean batch %.1f\n",
            writers, (double)n / elapsed, (double)n / elapsed / single,
            all[n / 2] * 1000, all[(size_t)((double)n * 0.99)] * 1000,
+           all[n - 1] * 1000,
            (double)stats.requests / (double)stats.batches);
     free(all);
     free(args);
