@@ -197,7 +197,59 @@ struct receipt {
     const char *licence_type;
     const char *drug;
     int64_t created_ms;      /* 0: now (a new case) */
+    /* The validator's issues; its warnings go back in the receipt. */
+    const struct gw_outcome *issues;
 };
+
+static int
+has_warnings(const struct gw_outcome *o)
+{
+    for (size_t i = 0; o != NULL && i < o->n; i++)
+        if (o->issues[i].severity == GW_SEV_WARNING)
+            return 1;
+    return 0;
+}
+
+/* The warnings of a stored message as an OperationOutcome entry of the
+ * receipt (MessageHeader.response.details points at it): severity
+ * warning, the rule id and the texts in Swedish and English, exactly as
+ * $validate gives them. */
+static gw_rc
+warnings_entry(struct gw_buf *b, const char *uuid, const struct gw_outcome *o)
+{
+    gw_rc rc = gw_buf_appendf(b, "<entry><fullUrl value=\"urn:uuid:%s\"/>"
+                                 "<resource><OperationOutcome>", uuid);
+
+    for (size_t i = 0; rc == GW_OK && i < o->n; i++) {
+        const struct gw_issue *is = &o->issues[i];
+        if (is->severity != GW_SEV_WARNING)
+            continue;
+        rc = gw_buf_append_str(b, "<issue><severity value=\"warning\"/>");
+        if (rc == GW_OK)
+            rc = gw_pl_xml_value(b, "code", is->code);
+        if (rc == GW_OK)
+            rc = gw_buf_append_str(
+                b, "<details><coding><system value=\"http://klasgw.org/fhir/"
+                   "CodeSystem/klas-validation\"/>");
+        if (rc == GW_OK)
+            rc = gw_pl_xml_value(b, "code", is->rule);
+        if (rc == GW_OK)
+            rc = gw_pl_xml_value(b, "display", is->en);
+        if (rc == GW_OK)
+            rc = gw_buf_append_str(b, "</coding>");
+        if (rc == GW_OK)
+            rc = gw_pl_xml_value(b, "text", is->sv);
+        if (rc == GW_OK)
+            rc = gw_buf_append_str(b, "</details>");
+        if (rc == GW_OK && is->expression[0] != '\0')
+            rc = gw_pl_xml_value(b, "expression", is->expression);
+        if (rc == GW_OK)
+            rc = gw_buf_append_str(b, "</issue>");
+    }
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, "</OperationOutcome></resource></entry>");
+    return rc;
+}
 
 gw_rc
 gw_pl_xml_escape(struct gw_buf *b, const char *s)
@@ -236,11 +288,13 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
 {
     const struct receipt *r = ctx;
     enum gw_case_status cs = GW_CASE_NONE;
-    char now[40], created[40], uuid[37], rid[72];
+    char now[40], created[40], uuid[37], rid[72], oo_uuid[37];
+    int warn = has_warnings(r->issues);
     int64_t now_ms = gw_clock_now_ms();
     gw_rc rc;
 
-    if (gw_random_uuid(uuid) != GW_OK)
+    if (gw_random_uuid(uuid) != GW_OK ||
+        (warn && gw_random_uuid(oo_uuid) != GW_OK))
         return GW_EINTERNAL;
     if (gw_case_status_parse(r->status, &cs) != GW_OK)
         cs = GW_CASE_NONE;
@@ -264,9 +318,14 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
     if (rc == GW_OK)
         rc = gw_pl_xml_value(b, "identifier", rid);
     if (rc == GW_OK)
+        rc = gw_buf_append_str(b, "<code value=\"ok\"/>");
+    if (rc == GW_OK && warn)
+        rc = gw_buf_appendf(b, "<details><reference value=\"urn:uuid:%s\"/>"
+                               "</details>", oo_uuid);
+    if (rc == GW_OK)
         rc = gw_buf_appendf(
             b,
-            "<code value=\"ok\"/></response><focus><reference value=\"Task/"
+            "</response><focus><reference value=\"Task/"
             "%s\"/></focus></MessageHeader></resource></entry><entry>",
             refnr);
     if (rc == GW_OK)
@@ -301,7 +360,11 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
             rc = gw_buf_append_str(b, "</input>");
     }
     if (rc == GW_OK)
-        rc = gw_buf_append_str(b, "</Task></resource></entry></Bundle>");
+        rc = gw_buf_append_str(b, "</Task></resource></entry>");
+    if (rc == GW_OK && warn)
+        rc = warnings_entry(b, oo_uuid, r->issues);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, "</Bundle>");
     return rc;
 }
 
@@ -621,6 +684,7 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     memset(&rc_ctx, 0, sizeof(rc_ctx));
     rc_ctx.call = c;
     rc_ctx.f = &f;
+    rc_ctx.issues = &o;
     rc_ctx.status = row.status;
     if (ev == GW_EV_SUBMIT || ev == GW_EV_REAPPLY) {
         w.op = GW_STORE_OP_CREATE;
