@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # make demo: one enskild and one general licence case, from the
-# prescriber's motivation to LV's decision, against the gateway and
-# simulators that `make run` started (another terminal). The EHR
+# prescriber's motivation through LV's supplement request and grant to the
+# pharmacy's dispensings until the licence is used up, against the gateway
+# and simulators that `make run` started (another terminal). It stops at
+# the first step that fails. KLASGW_URL (the gateway, default
+# http://127.0.0.1:8080), CONFIG and BUILD as in the Makefile. The EHR
 # (journal1) and the pharmacy (apotek1) are played here with curl, on REST
 # for the first case and SOAP for the second; LV is the LV simulator,
 # which registers applications by itself and asks and decides when told.
@@ -10,8 +13,14 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 url=${KLASGW_URL:-http://127.0.0.1:8080}
 ex="$top/fhir-profiles/examples/valid"
-bin="$top/${BUILD:-build}/klasgw"
-config="$top/${CONFIG:-adapter/klasgw.conf.example}"
+# BUILD and CONFIG: absolute, or relative to the current directory (make
+# demo runs in the source folder); the defaults are the source folder's.
+bin=${BUILD:+$BUILD/klasgw}
+bin=${bin:-$top/build/klasgw}
+config=${CONFIG:-$top/adapter/klasgw.conf.example}
+for f in "$bin" "$config"; do
+    [ -e "$f" ] || { echo "demo: $f does not exist (BUILD, CONFIG)" >&2; exit 1; }
+done
 ehr=(-H "X-Klasgw-Client: serial:SE2321000016-EHR1" -H "X-Klasgw-User: SE2321000016-DOC1")
 ehr2=(-H "X-Klasgw-Client: serial:SE2321000016-EHR1" -H "X-Klasgw-User: SE2321000016-DOC2")
 apo=(-H "X-Klasgw-Client: serial:SE7350000000-APO1")
@@ -71,12 +80,13 @@ wait_status() {
         sleep 0.2
     done
     echo "   $1  still ${st:-unknown}, not $2: is the LV simulator running (make run)?" >&2
-    return 1
+    exit 1
 }
-# lv_says REFNR WHAT: the LV simulator calls the gateway over SOAP.
+# lv_says REFNR WHAT: the LV simulator calls the gateway over SOAP: this
+# gateway ($url), whatever the configuration's own address says.
 lv_says() {
-    "$bin" -c "$config" sim lv --call "$2" --refnr "$1" >"$tmp/lv.log" 2>&1 ||
-        { cat "$tmp/lv.log" >&2; return 1; }
+    "$bin" -c "$config" sim lv --call "$2" --refnr "$1" --gateway "$url" \
+        >"$tmp/lv.log" 2>&1 || { cat "$tmp/lv.log" >&2; exit 1; }
 }
 # soap NAME BODY-FILE CLIENT [USER]: a SOAP 1.1 call; prints the receipt.
 soap() {
@@ -105,14 +115,62 @@ body = body[body.index("<Bundle"):]
 if ref:
     body = body.replace("2026658327", ref)
 wrap = {"SubmitLicenseMotivation": "licenseMotivation",
-        "CreateLicenseApplication": "application"}[name]
+        "CreateLicenseApplication": "application",
+        "SupplementLicenseMotivation": "supplement"}[name]
+refel = ("<r:referenceNumber>%s</r:referenceNumber>" % ref
+         if name == "SupplementLicenseMotivation" else "")
 print('<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
       'xmlns:itr="urn:riv:itintegration:registry:1" xmlns:r="urn:riv:klas:%sResponder:1">'
       '<soapenv:Header><itr:LogicalAddress>SE2321000016-KLAS</itr:LogicalAddress></soapenv:Header>'
-      '<soapenv:Body><r:%s><r:messageId>demo-%s</r:messageId><r:%s>%s</r:%s></r:%s></soapenv:Body>'
-      '</soapenv:Envelope>' % (name, name, uuid.uuid4(), wrap, body, wrap, name))
+      '<soapenv:Body><r:%s><r:messageId>demo-%s</r:messageId>%s<r:%s>%s</r:%s></r:%s></soapenv:Body>'
+      '</soapenv:Envelope>' % (name, name, uuid.uuid4(), refel, wrap, body, wrap, name))
 PY
 }
+# flat NAME FIELDS: a SOAP 1.1 request NAME whose body holds FIELDS
+# (<r:x>..</r:x> elements in the order of the Responder XSD).
+flat() {
+    printf '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:itr="urn:riv:itintegration:registry:1" xmlns:r="urn:riv:klas:%sResponder:1"><soapenv:Header><itr:LogicalAddress>SE2321000016-KLAS</itr:LogicalAddress></soapenv:Header><soapenv:Body><r:%s>%s</r:%s></soapenv:Body></soapenv:Envelope>' "$1" "$1" "$2" "$1"
+}
+# soap_flat NAME FIELDS: calls NAME as the pharmacy; the answer in $tmp/flat.xml.
+soap_flat() {
+    flat "$1" "$2" >"$tmp/flat-req.xml"
+    curl -s -H 'Content-Type: text/xml; charset=utf-8' "${apo[@]}" \
+        --data-binary @"$tmp/flat-req.xml" "$url/soap/$1" >"$tmp/flat.xml"
+}
+# field NAME...: the text of each element NAME in $tmp/flat.xml ("-" if none).
+field() {
+    python3 - "$tmp/flat.xml" "$@" <<'PY'
+import re, sys
+x = open(sys.argv[1], encoding="utf-8").read()
+print(" ".join((re.search(r"<(?:\w+:)?%s(?:\s[^>]*)?>([^<]*)<" % t, x) or [None, "-"])[1]
+               for t in sys.argv[2:]))
+PY
+}
+# dispense_rest REFNR AMOUNT ID: $record-dispensing for the patient; prints
+# what is left (also in $tmp/left), or the refusal (exit status 1).
+dispense_rest() {
+    printf '{"resourceType": "Parameters", "parameter": [{"name": "identifier", "valueString": "%s"}, {"name": "licence", "valueString": "%s"}, {"name": "amount", "valueDecimal": %s}, {"name": "kind", "valueCode": "prescription"}, {"name": "patient", "valueString": "201006301111"}]}' \
+        "$3" "$1" "$2" >"$tmp/disp-req.json"
+    curl -s "${apo[@]}" -H 'Content-Type: application/fhir+json' \
+        --data-binary @"$tmp/disp-req.json" "$url/fhir/\$record-dispensing" >"$tmp/disp.json"
+    python3 - "$tmp/disp.json" "$2" "$tmp/left" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+if d["resourceType"] == "OperationOutcome":
+    i = d["issue"][0]
+    print("   %s: refused: %s / %s" % (sys.argv[2], i["details"]["coding"][0]["display"],
+                                      i["details"].get("text")))
+    sys.exit(1)
+p = {x["name"]: x for x in d["parameter"]}
+left = p["remaining-amount"]["valueDecimal"]
+print("   %s: recorded, %s left" % (sys.argv[2], left))
+open(sys.argv[3], "w").write(str(left))
+PY
+}
+# positive X: exit status 0 if the number X is above 0.
+positive() { awk -v x="$1" 'BEGIN { exit !(x + 0 > 0) }'; }
+# part X: what one dispensing takes of X left (at most 100).
+part() { awk -v x="$1" 'BEGIN { print (x + 0 > 100 ? 100 : x + 0) }'; }
 
 bold "1. Enskild licence (one named patient), the EHR and pharmacy on REST"
 echo " EHR submits the motivation (licensmotivering); HSA confirms the prescriber:"
@@ -126,16 +184,31 @@ send apo application-enskild "$ref"
 echo " The application goes to LV over SOAP; LV's system registers it:"
 wait_status "$ref" H
 echo " LV asks the prescriber for more (komplettering), over SOAP:"
-lv_says "$ref" supplement && wait_status "$ref" KB
+lv_says "$ref" supplement
+wait_status "$ref" KB
 echo " A colleague at the same clinic supplements (HSA confirms her too):"
 send ehr2 supplement-by-prescriber "$ref"
-echo " LV has the supplement:"
-lv_says "$ref" registered && wait_status "$ref" H
-echo " LV grants the licence (Beviljad, 12 months):"
-lv_says "$ref" Bev && wait_status "$ref" Bev
+echo " The supplement goes to LV over SOAP; LV's system registers it:"
+wait_status "$ref" H
+echo " LV grants the licence (Beviljad, 12 months from today):"
+lv_says "$ref" Bev
+wait_status "$ref" Bev
 echo " At the counter, the pharmacy checks the licence for the patient:"
 curl -s "${apo[@]}" "$url/fhir/\$check-licence?product=20130603015935&patient=201006301111" |
     python3 -c 'import json,sys; p={x["name"]:x for x in json.load(sys.stdin)["parameter"]}; print("   covered: %s, valid to %s, remaining %s %s" % (p["covered"]["valueBoolean"], p["valid-to"]["valueDate"], p["remaining-amount"]["valueDecimal"], p["unit"]["valueString"]))'
+
+echo " The pharmacy dispenses until the licence is used up (\$record-dispensing):"
+curl -s "${apo[@]}" "$url/fhir/\$check-licence?product=20130603015935&patient=201006301111" |
+    python3 -c 'import json,sys; p={x["name"]:x for x in json.load(sys.stdin)["parameter"]}; print(p["remaining-amount"]["valueDecimal"])' >"$tmp/left"
+n=0
+while positive "$(cat "$tmp/left")"; do
+    n=$((n + 1))
+    dispense_rest "$ref" "$(part "$(cat "$tmp/left")")" "demo-$ref-$n"
+done
+if dispense_rest "$ref" 1 "demo-$ref-over"; then
+    echo "   a dispensing beyond the granted amount was recorded" >&2
+    exit 1
+fi
 
 bold "2. Generell licence (care units), every actor on SOAP"
 echo " EHR: SubmitLicenseMotivation:"
@@ -145,9 +218,44 @@ gref=$(cat "$tmp/soap.xml.ref")
 echo " Pharmacy: CreateLicenseApplication:"
 envelope CreateLicenseApplication application-generell "$gref" >"$tmp/a.xml"
 soap CreateLicenseApplication "$tmp/a.xml" serial:SE7350000000-APO1
-echo " LV registers it, then rejects it (Avslag):"
+echo " LV registers it, then asks the prescriber for more (RequestSupplement):"
 wait_status "$gref" H
-lv_says "$gref" Avs && wait_status "$gref" Avs
+lv_says "$gref" supplement
+wait_status "$gref" KB
+echo " EHR: SupplementLicenseMotivation (a colleague); LV's system registers it:"
+envelope SupplementLicenseMotivation supplement-by-prescriber "$gref" >"$tmp/k.xml"
+soap SupplementLicenseMotivation "$tmp/k.xml" serial:SE2321000016-EHR1 SE2321000016-DOC2
+wait_status "$gref" H
+echo " LV grants it (ReportDecision, Beviljad, 12 months from today):"
+lv_says "$gref" Bev
+wait_status "$gref" Bev
+echo " Pharmacy: CheckLicense for a requisition to the ward (care unit):"
+soap_flat CheckLicense "<r:productId>20130603015935</r:productId><r:careUnitHsaId>SE2321000016-KLIN</r:careUnitHsaId>"
+read -r covered gleft unit validto <<<"$(field covered remainingAmount unit validTo)"
+echo "   covered: $covered, valid to $validto, remaining $gleft $unit"
+if [ "$covered" != true ]; then
+    echo "   the granted general licence does not cover the ward" >&2
+    exit 1
+fi
+echo " Pharmacy: RecordDispensing until the licence is used up:"
+n=0
+while positive "$gleft"; do
+    n=$((n + 1))
+    amount=$(part "$gleft")
+    soap_flat RecordDispensing "<r:dispensingId>demo-$gref-$n</r:dispensingId><r:referenceNumber>$gref</r:referenceNumber><r:amount>$amount</r:amount><r:kind>requisition</r:kind><r:careUnitHsaId>SE2321000016-KLIN</r:careUnitHsaId>"
+    read -r code gleft <<<"$(field resultCode remainingAmount)"
+    echo "   $amount: $code, $gleft left"
+    if [ "$code" != OK ]; then
+        echo "   refused: $(field errorId resultText)" >&2
+        exit 1
+    fi
+done
+soap_flat RecordDispensing "<r:dispensingId>demo-$gref-over</r:dispensingId><r:referenceNumber>$gref</r:referenceNumber><r:amount>1</r:amount><r:kind>requisition</r:kind><r:careUnitHsaId>SE2321000016-KLIN</r:careUnitHsaId>"
+echo "   1: $(field resultCode errorId resultText)"
+if [ "$(field resultCode)" != ERROR ]; then
+    echo "   a dispensing beyond the granted amount was recorded" >&2
+    exit 1
+fi
 
 bold "3. The prescriber's cases (Mina ärenden)"
 curl -s "${ehr[@]}" "$url/fhir/Task?_count=5" |

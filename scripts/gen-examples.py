@@ -230,6 +230,34 @@ INVALID = [
      lambda b: res(b, E_CLINIC).pop("partOf")),
     ("bad-pharmacy-gln", "klas-pharmacy-gln", "Bundle.entry[8].resource.identifier",
      lambda b: res(b, E_PHARM)["identifier"][0].update({"value": "7350000000017"})),
+    # The handbook's own test pharmacy: its check digit should be 3.
+    ("pharmacy-gln-handbook-check-digit", "klas-pharmacy-gln",
+     "Bundle.entry[8].resource.identifier",
+     lambda b: res(b, E_PHARM)["identifier"][0].update({"value": "7350045511002"})),
+    ("general-without-care-unit", "klas-general-care-unit",
+     PAT + ".managingEntity",
+     lambda b: (make_general(b), res(b, E_PAT).pop("managingEntity"))),
+    ("general-care-unit-without-hospital", "klas-general-care-unit",
+     "Bundle.entry[9].resource.partOf",
+     lambda b: (make_general(b), b["entry"].append({
+         "fullUrl": "urn:uuid:0b3e7a1c-1d2e-4f50-9a61-000000000998",
+         "resource": {"resourceType": "Organization", "name": "Avdelning 5"}}),
+         res(b, E_PAT).update({"managingEntity": {
+             "reference": "urn:uuid:0b3e7a1c-1d2e-4f50-9a61-000000000998"}}))),
+    ("protected-identity-date-of-birth", "klas-protected-full-number",
+     PAT + ".identifier[0]",
+     lambda b: res(b, E_PAT).update(
+         {"meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+                                 "code": "R", "display": "restricted"}]},
+          "name": [{"text": "skyddad identitet"}],
+          "identifier": [{"system": "http://klasgw.org/fhir/NamingSystem/fodelsedatum",
+                          "value": "20100630"}], "birthDate": "2010-06-30"})),
+    # Characters of base64 (the parser checks those), data after the padding.
+    ("attachment-bad-base64", "klas-attachment-base64",
+     "Bundle.entry[9].resource.content[0].attachment.data",
+     lambda b: (attach(b, 1),
+                b["entry"][9]["resource"]["content"][0]["attachment"].update(
+                    {"data": "JVBERi0xLjQ=K"}))),
     ("wrong-event", "klas-message-event", "Bundle.entry[0].resource.eventCoding",
      lambda b: res(b, 0)["eventCoding"].update({"code": "motivation-delete"})),
     ("not-a-message", "klas-message-bundle", "Bundle.type",

@@ -11,7 +11,8 @@ packages=(
     gsoap libgsoap-dev
     libcurl4-openssl-dev curl
     libsqlite3-dev sqlite3
-    libjansson-dev libinih-dev libcmocka-dev libhpdf-dev
+    libjansson-dev libinih-dev libcmocka-dev libhpdf-dev fonts-dejavu-core
+    poppler-utils
     python3 python3-zeep
     nodejs npm
     wrk openssl

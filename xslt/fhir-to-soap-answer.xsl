@@ -14,7 +14,9 @@
     log-id       the request id
     text         text to put before the OperationOutcome's issues
   On ERROR only the result is written; resultText lists every issue of an
-  OperationOutcome as "FHIRPath: svensk text / English text".
+  OperationOutcome as "FHIRPath: svensk text / English text". A receipt
+  that carries warnings (an OperationOutcome entry, MessageHeader.response
+  .details) is answered INFO, its warnings in resultText the same way.
 -->
 <xsl:stylesheet version="1.0"
     xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
@@ -35,7 +37,13 @@
   <xsl:template match="/">
     <xsl:element name="{$op}Response" namespace="{$ns}">
       <xsl:element name="result" namespace="{$ns}">
-        <core:resultCode><xsl:value-of select="$result-code"/></core:resultCode>
+        <xsl:variable name="warnings" select="f:Bundle[$kind = 'receipt']/f:entry/f:resource/f:OperationOutcome/f:issue[f:severity/@value = 'warning']"/>
+        <core:resultCode>
+          <xsl:choose>
+            <xsl:when test="$result-code = 'OK' and $warnings">INFO</xsl:when>
+            <xsl:otherwise><xsl:value-of select="$result-code"/></xsl:otherwise>
+          </xsl:choose>
+        </core:resultCode>
         <xsl:if test="$error-id != ''">
           <core:errorId><xsl:value-of select="$error-id"/></core:errorId>
         </xsl:if>
@@ -43,7 +51,7 @@
           <core:logId><xsl:value-of select="$log-id"/></core:logId>
         </xsl:if>
         <xsl:variable name="issues">
-          <xsl:for-each select="f:OperationOutcome/f:issue[f:severity/@value != 'information']">
+          <xsl:for-each select="f:OperationOutcome/f:issue[f:severity/@value != 'information'] | $warnings">
             <xsl:if test="position() &gt; 1">; </xsl:if>
             <xsl:for-each select="f:expression">
               <xsl:call-template name="field"><xsl:with-param name="e" select="@value"/></xsl:call-template>

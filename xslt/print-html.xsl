@@ -6,15 +6,25 @@
   Input: a case view (case-view.xsl, and pharmacy-view.xsl for a
   pharmacy: what was redacted there is simply absent here). Labels are
   Swedish, as on the KLAS form, with English beside them. No scripts, no
-  external resources: the page prints as it is.
+  external resources: the page prints as it is (A4, no row split across
+  pages). Times are Swedish local time with the zone named
+  (gw:stockholm-time, src/map/printtime.c); codes are shown as their
+  names; rows without a value are left out.
+
+  Parameter: printed, when it was printed (Swedish time), set by
+  src/map/view.c. The referensnummer and print time are also in
+  <meta name="klas-refnr">/<meta name="klas-printed"> for the PDF's
+  footer on every page (src/map/pdf.c).
 -->
 <xsl:stylesheet version="1.0"
     xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
     xmlns:f="http://hl7.org/fhir"
-    exclude-result-prefixes="f">
+    xmlns:gw="urn:klasgw:xslt"
+    exclude-result-prefixes="f gw">
   <xsl:output method="html" encoding="UTF-8" indent="yes"
       doctype-system="about:legacy-compat"/>
 
+  <xsl:param name="printed"/>
   <xsl:variable name="EXT" select="'http://klasgw.org/fhir/StructureDefinition/'"/>
   <xsl:key name="res" match="/f:Bundle/f:entry/f:resource/*"
       use="concat(local-name(), '/', f:id/@value)"/>
@@ -34,8 +44,22 @@
     <xsl:param name="sv"/>
     <xsl:param name="en"/>
     <xsl:param name="value"/>
-    <tr><th><xsl:value-of select="$sv"/><span class="en"><xsl:value-of select="$en"/></span></th>
-        <td><xsl:value-of select="$value"/></td></tr>
+    <!-- A row without a value (only separators left) is not printed. -->
+    <xsl:if test="normalize-space(translate($value, ',–-', '')) != ''">
+      <tr><th><xsl:value-of select="$sv"/><span class="en"><xsl:value-of select="$en"/></span></th>
+          <td><xsl:value-of select="$value"/></td></tr>
+    </xsl:if>
+  </xsl:template>
+
+  <!-- A personnummer as ÅÅÅÅMMDD-NNNN; a date of birth as it is. -->
+  <xsl:template name="pnr">
+    <xsl:param name="v"/>
+    <xsl:choose>
+      <xsl:when test="string-length($v) = 12 and translate($v, '0123456789', '') = ''">
+        <xsl:value-of select="concat(substring($v, 1, 8), '-', substring($v, 9))"/>
+      </xsl:when>
+      <xsl:otherwise><xsl:value-of select="$v"/></xsl:otherwise>
+    </xsl:choose>
   </xsl:template>
 
   <xsl:template match="/">
@@ -43,6 +67,8 @@
       <head>
         <meta charset="utf-8"/>
         <title>Licensmotivering <xsl:value-of select="$task/f:id/@value"/></title>
+        <meta name="klas-refnr" content="{$task/f:identifier/f:value/@value}"/>
+        <meta name="klas-printed" content="{$printed}"/>
         <style>
           body { font: 11pt/1.4 sans-serif; margin: 2em; color: #111; }
           h1 { font-size: 16pt; } h2 { font-size: 12pt; border-bottom: 1px solid #999; margin-top: 1.5em; }
@@ -51,17 +77,27 @@
           td { padding: 2px 0; white-space: pre-wrap; }
           .en { display: block; font-weight: normal; font-size: 8pt; color: #555; }
           .note { font-size: 9pt; color: #555; }
+          @page { size: A4; margin: 20mm 18mm 22mm 18mm; }
+          @media print {
+            body { margin: 0; }
+            tr, th, td { page-break-inside: avoid; break-inside: avoid; }
+            h1, h2 { page-break-after: avoid; break-after: avoid; }
+          }
         </style>
       </head>
       <body>
         <h1>Licensmotivering <span class="en">Licence motivation</span></h1>
+        <p class="note">Referensnummer <xsl:value-of select="$task/f:identifier/f:value/@value"/> – utskriven <xsl:value-of select="$printed"/></p>
         <h2>Ärende <span class="en">Case</span></h2>
         <table>
           <xsl:call-template name="row"><xsl:with-param name="sv" select="'Referensnummer'"/><xsl:with-param name="en" select="'Reference number'"/><xsl:with-param name="value" select="$task/f:identifier/f:value/@value"/></xsl:call-template>
           <xsl:call-template name="row"><xsl:with-param name="sv" select="'Status'"/><xsl:with-param name="en" select="'Status'"/><xsl:with-param name="value" select="$task/f:businessStatus/f:coding/f:display/@value"/></xsl:call-template>
-          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Inskickad'"/><xsl:with-param name="en" select="'Submitted'"/><xsl:with-param name="value" select="translate(substring($task/f:authoredOn/@value, 1, 16), 'T', ' ')"/></xsl:call-template>
-          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Senast ändrad'"/><xsl:with-param name="en" select="'Last changed'"/><xsl:with-param name="value" select="translate(substring($task/f:lastModified/@value, 1, 16), 'T', ' ')"/></xsl:call-template>
-          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Licenstyp'"/><xsl:with-param name="en" select="'Licence type'"/><xsl:with-param name="value" select="concat($mr/f:extension[@url = concat($EXT, 'klas-licence-type')]/f:valueCode/@value, substring(' (beredskap)', 1, 12 * ($mr/f:extension[@url = concat($EXT, 'klas-beredskap')]/f:valueBoolean/@value = 'true')), substring(concat(' – nivå: ', $mr/f:extension[@url = concat($EXT, 'klas-general-level')]/f:valueCode/@value), 1, 100 * boolean($mr/f:extension[@url = concat($EXT, 'klas-general-level')])))"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Inskickad'"/><xsl:with-param name="en" select="'Submitted'"/><xsl:with-param name="value" select="gw:stockholm-time(string($task/f:authoredOn/@value))"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Senast ändrad'"/><xsl:with-param name="en" select="'Last changed'"/><xsl:with-param name="value" select="gw:stockholm-time(string($task/f:lastModified/@value))"/></xsl:call-template>
+          <xsl:variable name="lt" select="$mr/f:extension[@url = concat($EXT, 'klas-licence-type')]/f:valueCode/@value"/>
+          <xsl:variable name="level" select="$mr/f:extension[@url = concat($EXT, 'klas-general-level')]/f:valueCode/@value"/>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Licenstyp'"/><xsl:with-param name="en" select="'Licence type'"/><xsl:with-param name="value" select="concat(substring('Enskild licens (en patient) / individual licence', 1, 60 * ($lt = 'EH')), substring('Generell licens (vårdenheter) / general licence', 1, 60 * ($lt = 'GH')), substring(' – beredskapslicens / emergency preparedness', 1, 60 * ($mr/f:extension[@url = concat($EXT, 'klas-beredskap')]/f:valueBoolean/@value = 'true')))"/></xsl:call-template>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Nivå'"/><xsl:with-param name="en" select="'Level'"/><xsl:with-param name="value" select="concat(substring('Vårdenhet / care unit', 1, 40 * ($level = 'unit')), substring('Förvaltning / administration', 1, 40 * ($level = 'administration')), substring('Region / region', 1, 40 * ($level = 'region')))"/></xsl:call-template>
         </table>
 
         <h2>Förskrivare <span class="en">Prescriber</span></h2>
@@ -80,7 +116,8 @@
         <h2>Produkt <span class="en">Product</span></h2>
         <table>
           <xsl:call-template name="row"><xsl:with-param name="sv" select="'Produktnamn'"/><xsl:with-param name="en" select="'Product name'"/><xsl:with-param name="value" select="$med/f:code/f:text/@value | $mr/f:medicationCodeableConcept/f:text/@value"/></xsl:call-template>
-          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Sätt'"/><xsl:with-param name="en" select="'Given as'"/><xsl:with-param name="value" select="$med/f:extension[@url = concat($EXT, 'klas-product-kind')]/f:valueCode/@value"/></xsl:call-template>
+          <xsl:variable name="kind" select="$med/f:extension[@url = concat($EXT, 'klas-product-kind')]/f:valueCode/@value"/>
+          <xsl:call-template name="row"><xsl:with-param name="sv" select="'Sätt'"/><xsl:with-param name="en" select="'Given as'"/><xsl:with-param name="value" select="concat(substring('Sökt bland beviljade licenser / searched', 1, 60 * ($kind = 'searched')), substring('Manuellt inmatad / entered by hand', 1, 60 * ($kind = 'manual')), substring('Livsmedel / food', 1, 60 * ($kind = 'food')))"/></xsl:call-template>
           <xsl:call-template name="row"><xsl:with-param name="sv" select="'Aktiv(a) substans(er)'"/><xsl:with-param name="en" select="'Active substance(s)'"/><xsl:with-param name="value" select="$med/f:ingredient/f:itemCodeableConcept/f:text/@value"/></xsl:call-template>
           <xsl:call-template name="row"><xsl:with-param name="sv" select="'Styrka'"/><xsl:with-param name="en" select="'Strength'"/><xsl:with-param name="value" select="$med/f:extension[@url = concat($EXT, 'klas-strength')]/f:valueString/@value"/></xsl:call-template>
           <xsl:call-template name="row"><xsl:with-param name="sv" select="'Läkemedelsform'"/><xsl:with-param name="en" select="'Form'"/><xsl:with-param name="value" select="$med/f:form/f:text/@value"/></xsl:call-template>
@@ -91,9 +128,7 @@
           <xsl:call-template name="row"><xsl:with-param name="sv" select="'Ej godkänd: kommentar'"/><xsl:with-param name="en" select="'Not approved: comment'"/><xsl:with-param name="value" select="$med/f:extension[@url = concat($EXT, 'klas-not-approved')]/f:valueString/@value"/></xsl:call-template>
           <xsl:call-template name="row"><xsl:with-param name="sv" select="'Dosering'"/><xsl:with-param name="en" select="'Dosage'"/><xsl:with-param name="value" select="$mr/f:dosageInstruction[1]/f:text/@value"/></xsl:call-template>
           <xsl:call-template name="row"><xsl:with-param name="sv" select="'Totalmängd'"/><xsl:with-param name="en" select="'Total amount'"/><xsl:with-param name="value" select="concat($mr/f:dispenseRequest/f:quantity/f:value/@value, ' ', $mr/f:dispenseRequest/f:quantity/f:unit/@value)"/></xsl:call-template>
-          <xsl:if test="$mr/f:dispenseRequest/f:validityPeriod">
-            <xsl:call-template name="row"><xsl:with-param name="sv" select="'Giltighetstid'"/><xsl:with-param name="en" select="'Valid'"/><xsl:with-param name="value" select="concat($mr/f:dispenseRequest/f:validityPeriod/f:start/@value, ' – ', $mr/f:dispenseRequest/f:validityPeriod/f:end/@value)"/></xsl:call-template>
-          </xsl:if>
+<!-- The validity period is the decision's: under Beslut. -->
         </table>
 
         <xsl:choose>
@@ -101,17 +136,33 @@
             <h2>Patient <span class="en">Patient</span></h2>
             <table>
               <xsl:call-template name="row"><xsl:with-param name="sv" select="'Namn'"/><xsl:with-param name="en" select="'Name'"/><xsl:with-param name="value" select="concat($subject/f:name[1]/f:given[1]/@value, ' ', $subject/f:name[1]/f:family/@value, $subject/f:name[1]/f:text/@value)"/></xsl:call-template>
-              <xsl:call-template name="row"><xsl:with-param name="sv" select="'Personnummer / födelsedatum'"/><xsl:with-param name="en" select="'Personal id / date of birth'"/><xsl:with-param name="value" select="$subject/f:identifier[1]/f:value/@value"/></xsl:call-template>
+              <xsl:call-template name="row"><xsl:with-param name="sv" select="'Personnummer / födelsedatum'"/><xsl:with-param name="en" select="'Personal id / date of birth'"/><xsl:with-param name="value"><xsl:call-template name="pnr"><xsl:with-param name="v" select="string($subject/f:identifier[1]/f:value/@value)"/></xsl:call-template></xsl:with-param></xsl:call-template>
               <xsl:call-template name="row"><xsl:with-param name="sv" select="'Telefon'"/><xsl:with-param name="en" select="'Phone'"/><xsl:with-param name="value" select="$subject/f:telecom[f:system/@value = 'phone']/f:value/@value"/></xsl:call-template>
             </table>
           </xsl:when>
           <xsl:otherwise>
             <h2>Vårdenhet <span class="en">Care unit</span></h2>
             <table>
+              <xsl:variable name="unit" select="key('res', $subject/f:managingEntity/f:reference/@value)"/>
               <xsl:call-template name="row"><xsl:with-param name="sv" select="'Grupp'"/><xsl:with-param name="en" select="'Group'"/><xsl:with-param name="value" select="$subject/f:name/@value"/></xsl:call-template>
+              <xsl:call-template name="row"><xsl:with-param name="sv" select="'Klinik'"/><xsl:with-param name="en" select="'Clinic'"/><xsl:with-param name="value" select="$unit/f:name/@value"/></xsl:call-template>
+              <xsl:call-template name="row"><xsl:with-param name="sv" select="'Sjukhus'"/><xsl:with-param name="en" select="'Hospital'"/><xsl:with-param name="value" select="key('res', $unit/f:partOf/f:reference/@value)/f:name/@value"/></xsl:call-template>
             </table>
           </xsl:otherwise>
         </xsl:choose>
+
+        <xsl:variable name="st" select="$task/f:businessStatus/f:coding/f:code/@value"/>
+        <xsl:if test="$st = 'Bev' or $st = 'Avs' or $st = 'Avi'">
+          <h2>Beslut <span class="en">Decision</span></h2>
+          <table>
+            <xsl:call-template name="row"><xsl:with-param name="sv" select="'Beslut'"/><xsl:with-param name="en" select="'Decision'"/><xsl:with-param name="value" select="concat(substring('Beviljad / granted', 1, 40 * ($st = 'Bev')), substring('Avslag / rejected', 1, 40 * ($st = 'Avs')), substring('Avvisad / dismissed', 1, 40 * ($st = 'Avi')))"/></xsl:call-template>
+            <xsl:call-template name="row"><xsl:with-param name="sv" select="'Beslutsdatum'"/><xsl:with-param name="en" select="'Decided'"/><xsl:with-param name="value" select="gw:stockholm-time(string($task/f:lastModified/@value))"/></xsl:call-template>
+            <xsl:if test="$st = 'Bev'">
+              <xsl:call-template name="row"><xsl:with-param name="sv" select="'Giltig'"/><xsl:with-param name="en" select="'Valid'"/><xsl:with-param name="value" select="concat($mr/f:dispenseRequest/f:validityPeriod/f:start/@value, ' – ', $mr/f:dispenseRequest/f:validityPeriod/f:end/@value)"/></xsl:call-template>
+              <xsl:call-template name="row"><xsl:with-param name="sv" select="'Beviljad mängd'"/><xsl:with-param name="en" select="'Granted amount'"/><xsl:with-param name="value" select="concat($mr/f:dispenseRequest/f:quantity/f:value/@value, ' ', $mr/f:dispenseRequest/f:quantity/f:unit/@value)"/></xsl:call-template>
+            </xsl:if>
+          </table>
+        </xsl:if>
 
         <xsl:if test="$mr/f:extension[@url = concat($EXT, 'klas-motivation')] or $mr/f:reasonCode">
           <h2>Motivering <span class="en">Motivation</span></h2>

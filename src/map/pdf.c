@@ -5,19 +5,34 @@
  *
  * Only the structure the stylesheet writes is read: h1, h2, and table
  * rows of th (label, English in a span) and td (value). Text is set in
- * Helvetica with WinAnsi encoding, which holds Swedish letters; anything
- * outside it is transliterated by iconv. Long values wrap; pages break.
+ * DejaVu Sans (Debian's fonts-dejavu-core), embedded as a Unicode font
+ * with libharu's UTF-8 encoder, so that every name prints as written
+ * (Dvořák, Łukasiewicz-Şahin, Nguyễn Thị). Without that font the copy
+ * falls back to Helvetica with WinAnsi (CP1252; other letters become
+ * '?') and says so in the log. Long values wrap; pages break; a row is
+ * never split across pages. Every page ends with the referensnummer, the
+ * print time and "sida x av y" (from the page's klas-refnr and
+ * klas-printed meta elements).
  */
 #include "map/view.h"
 
 #include <hpdf.h>
 #include <iconv.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <libxml/tree.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
+
 #define MARGIN 50.0f
+#define MAX_PAGES 500
+/* Debian's fonts-dejavu-core; GW_PDF_FONT_DIR overrides for other hosts. */
+#ifndef GW_PDF_FONT_DIR
+#define GW_PDF_FONT_DIR "/usr/share/fonts/truetype/dejavu"
+#endif
 #define LABEL_W 170.0f
 #define PAGE_BOTTOM 60.0f
 
@@ -27,7 +42,10 @@ struct layout {
     HPDF_Font font, bold;
     float y;
     int failed;
+    int utf8; /* the Unicode font is in use: text goes as it is */
     iconv_t cd;
+    HPDF_Page pages[MAX_PAGES];
+    int npages;
 };
 
 static void
@@ -40,13 +58,18 @@ on_error(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *user_data)
     l->failed = 1;
 }
 
-/* UTF-8 to WinAnsi (CP1252) for the base-14 fonts. */
+/* The text as the font takes it: UTF-8 for the embedded Unicode font,
+ * else WinAnsi (CP1252) for the base-14 fonts. */
 static void
 winansi(struct layout *l, const char *in, char *out, size_t size)
 {
     char *src = (char *)in, *dst = out;
     size_t inleft = strlen(in), outleft = size - 1;
 
+    if (l->utf8) {
+        snprintf(out, size, "%s", in);
+        return;
+    }
     iconv(l->cd, NULL, NULL, NULL, NULL);
     while (inleft > 0 && outleft > 0 &&
            iconv(l->cd, &src, &inleft, &dst, &outleft) == (size_t)-1) {
@@ -64,7 +87,12 @@ winansi(struct layout *l, const char *in, char *out, size_t size)
 static void
 new_page(struct layout *l)
 {
+    if (l->npages == MAX_PAGES) {
+        l->failed = 1;
+        return;
+    }
     l->page = HPDF_AddPage(l->pdf);
+    l->pages[l->npages++] = l->page;
     HPDF_Page_SetSize(l->page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT);
     l->y = HPDF_Page_GetHeight(l->page) - MARGIN;
 }
@@ -101,6 +129,9 @@ wrapped(struct layout *l, HPDF_Font font, float size, float x, float w,
             n = 1;
         if (n > strlen(p))
             n = (HPDF_UINT)strlen(p);
+        /* Never in the middle of a UTF-8 sequence. */
+        while (n > 1 && ((unsigned char)p[n] & 0xC0) == 0x80)
+            n--;
         snprintf(line, sizeof(line), "%.*s", (int)n, p);
         HPDF_Page_BeginText(l->page);
         HPDF_Page_TextOut(l->page, x, l->y - lines * (size + 3), line);
@@ -135,6 +166,121 @@ text_of(xmlNodePtr n, int skip_spans)
     return s;
 }
 
+/* Lines text takes in width w at size: a dry run of wrapped(). */
+static int
+lines_of(struct layout *l, HPDF_Font font, float size, float w,
+         const char *text)
+{
+    char buf[4096];
+    const char *p = buf;
+    int lines = 0;
+
+    winansi(l, text, buf, sizeof(buf));
+    HPDF_Page_SetFontAndSize(l->page, font, size);
+    if (*p == '\0')
+        return 1;
+    do {
+        HPDF_REAL used = 0;
+        HPDF_UINT n = HPDF_Page_MeasureText(l->page, p, w, HPDF_TRUE, &used);
+        if (n == 0)
+            n = HPDF_Page_MeasureText(l->page, p, w, HPDF_FALSE, &used);
+        if (n == 0)
+            n = 1;
+        if (n > strlen(p))
+            n = (HPDF_UINT)strlen(p);
+        while (n > 1 && ((unsigned char)p[n] & 0xC0) == 0x80)
+            n--;
+        p += n;
+        while (*p == ' ')
+            p++;
+        lines++;
+    } while (*p != '\0' && lines < 200);
+    return lines;
+}
+
+/* The height a table row takes, so that it starts on a page it fits on. */
+static float
+row_height(struct layout *l, const char *label, const char *value)
+{
+    int a = lines_of(l, l->font, 8, LABEL_W - 10, label);
+    int b = lines_of(l, l->font, 10, 495 - LABEL_W, value);
+    float h = (float)(a > b ? a * 11 : b * 13) + 4;
+
+    /* A row longer than a page breaks anyway. */
+    return h < 700 ? h : 14;
+}
+
+/* The content of <meta name="name" content="..."> anywhere under n. */
+static char *
+meta(xmlNodePtr n, const char *name)
+{
+    for (; n != NULL; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (strcmp((const char *)n->name, "meta") == 0) {
+            xmlChar *nm = xmlGetProp(n, (const xmlChar *)"name");
+            int hit = nm != NULL && strcmp((const char *)nm, name) == 0;
+            xmlFree(nm);
+            if (hit) {
+                xmlChar *c = xmlGetProp(n, (const xmlChar *)"content");
+                char *s = c ? strdup((const char *)c) : NULL;
+                xmlFree(c);
+                return s;
+            }
+        }
+        {
+            char *s = meta(n->children, name);
+            if (s != NULL)
+                return s;
+        }
+    }
+    return NULL;
+}
+
+/* The referensnummer, print time and page number at the foot of every
+ * page, once the number of pages is known. */
+static void
+footers(struct layout *l, const char *refnr, const char *printed)
+{
+    for (int i = 0; i < l->npages && !l->failed; i++) {
+        char line[400], buf[800];
+        snprintf(line, sizeof(line),
+                 "Referensnummer %s   Utskriven %s   Sida %d av %d "
+                 "(page %d of %d)",
+                 refnr ? refnr : "-", printed ? printed : "-", i + 1,
+                 l->npages, i + 1, l->npages);
+        winansi(l, line, buf, sizeof(buf));
+        HPDF_Page_SetFontAndSize(l->pages[i], l->font, 8);
+        HPDF_Page_BeginText(l->pages[i]);
+        HPDF_Page_TextOut(l->pages[i], MARGIN, 30, buf);
+        HPDF_Page_EndText(l->pages[i]);
+    }
+}
+
+/* DejaVu Sans, regular and bold, embedded with the UTF-8 encoder; 0 when
+ * the font files are not there. */
+static int
+unicode_fonts(struct layout *l)
+{
+    const char *dir = getenv("GW_PDF_FONT_DIR");
+    char regular[512], bold[512];
+    const char *r, *b;
+
+    if (dir == NULL || dir[0] == '\0')
+        dir = GW_PDF_FONT_DIR;
+    snprintf(regular, sizeof(regular), "%s/DejaVuSans.ttf", dir);
+    snprintf(bold, sizeof(bold), "%s/DejaVuSans-Bold.ttf", dir);
+    if (access(regular, R_OK) != 0 || access(bold, R_OK) != 0)
+        return 0;
+    if (HPDF_UseUTFEncodings(l->pdf) != HPDF_OK ||
+        (r = HPDF_LoadTTFontFromFile(l->pdf, regular, HPDF_TRUE)) == NULL ||
+        (b = HPDF_LoadTTFontFromFile(l->pdf, bold, HPDF_TRUE)) == NULL)
+        return 0;
+    l->font = HPDF_GetFont(l->pdf, r, "UTF-8");
+    l->bold = HPDF_GetFont(l->pdf, b, "UTF-8");
+    return l->font != NULL && l->bold != NULL;
+}
+
 static void
 walk(struct layout *l, xmlNodePtr n)
 {
@@ -145,7 +291,8 @@ walk(struct layout *l, xmlNodePtr n)
         if (strcmp(name, "h1") == 0 || strcmp(name, "h2") == 0) {
             char *t = text_of(n, 1);
             float size = name[1] == '1' ? 16 : 12;
-            need(l, size + 30);
+            /* A heading stays with the row after it. */
+            need(l, size + 50);
             l->y -= name[1] == '1' ? 0 : 12;
             wrapped(l, l->bold, size, MARGIN, 495, t ? t : "");
             l->y -= size + 8;
@@ -158,7 +305,8 @@ walk(struct layout *l, xmlNodePtr n)
             if (th != NULL && td != NULL) {
                 char *label = text_of(th, 0), *value = text_of(td, 1);
                 int a, b;
-                need(l, 14);
+                need(l, row_height(l, label ? label : "",
+                                   value ? value : ""));
                 a = wrapped(l, l->font, 8, MARGIN, LABEL_W - 10,
                             label ? label : "");
                 b = wrapped(l, l->font, 10, MARGIN + LABEL_W,
@@ -198,10 +346,26 @@ gw_view_pdf_from_html(const void *html_doc, char **pdf, size_t *len)
         goto out;
     HPDF_SetCompressionMode(l.pdf, HPDF_COMP_ALL);
     HPDF_SetInfoAttr(l.pdf, HPDF_INFO_CREATOR, "klasgw");
-    l.font = HPDF_GetFont(l.pdf, "Helvetica", "WinAnsiEncoding");
-    l.bold = HPDF_GetFont(l.pdf, "Helvetica-Bold", "WinAnsiEncoding");
+    l.utf8 = unicode_fonts(&l);
+    if (!l.utf8) {
+        static atomic_int warned;
+        if (atomic_fetch_add(&warned, 1) == 0)
+            gw_log_warn("event=pdf_font_missing dir=%s detail=\"names outside "
+                        "CP1252 print as '?'; install fonts-dejavu-core\"",
+                        GW_PDF_FONT_DIR);
+        l.failed = 0;
+        l.font = HPDF_GetFont(l.pdf, "Helvetica", "WinAnsiEncoding");
+        l.bold = HPDF_GetFont(l.pdf, "Helvetica-Bold", "WinAnsiEncoding");
+    }
     new_page(&l);
     walk(&l, root);
+    {
+        char *refnr = meta(root, "klas-refnr");
+        char *printed = meta(root, "klas-printed");
+        footers(&l, refnr, printed);
+        free(refnr);
+        free(printed);
+    }
     if (l.failed || HPDF_SaveToStream(l.pdf) != HPDF_OK)
         goto out;
     size = HPDF_GetStreamSize(l.pdf);

@@ -39,6 +39,7 @@ gw_views_new(const char *xslt_dir, struct gw_views **out, struct gw_err *err)
         return GW_ENOMEM;
     v->case_view = gw_xslt_load(xslt_dir, "case-view.xsl", err);
     v->pharmacy_view = gw_xslt_load(xslt_dir, "pharmacy-view.xsl", err);
+    gw_print_register();
     v->print = gw_xslt_load(xslt_dir, "print-html.xsl", err);
     v->copy = gw_xslt_load(xslt_dir, "copy-motivation.xsl", err);
     if (v->case_view == NULL || v->pharmacy_view == NULL || v->print == NULL ||
@@ -556,9 +557,18 @@ gw_rc
 gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
               int pdf, char **html, size_t *len)
 {
-    xmlDocPtr out = gw_xslt_apply(v->print, gw_fhir_doc_xml(view), NULL);
+    char now[40], local[48], quoted[64];
+    const char *params[3] = {"printed", quoted, NULL};
+    xmlDocPtr out;
     xmlChar *mem = NULL;
     int n = 0;
+
+    /* When it was printed, on every page, in the reader's time. */
+    gw_clock_format(gw_clock_now_ms(), now, sizeof(now));
+    if (!gw_print_local_time(now, local, sizeof(local)))
+        snprintf(local, sizeof(local), "%s", now);
+    snprintf(quoted, sizeof(quoted), "'%s'", local);
+    out = gw_xslt_apply(v->print, gw_fhir_doc_xml(view), params);
 
     *html = NULL;
     *len = 0;

@@ -114,6 +114,14 @@ int gw_view_param(const struct gw_fhir_doc *doc, const char *name, char *buf,
 gw_rc gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
                     int pdf, char **out, size_t *len) GW_WARN_UNUSED;
 
+/* The instant iso (FHIR dateTime with its offset) in Swedish local time
+ * with the zone named, "2026-01-15 16:34 CET" / "... CEST", into out;
+ * 0 (out "") when iso is not an instant with a zone. */
+int gw_print_local_time(const char *iso, char *out, size_t size);
+/* Registers gw:stockholm-time() for the print stylesheet; once, before
+ * it is loaded. */
+void gw_print_register(void);
+
 /* "Copy to a new motivation": the stored motivation as a new, pre-filled
  * motivation-submit message without identifiers
  * (xslt/copy-motivation.xsl). Caller frees *out. */

@@ -200,7 +200,49 @@ struct receipt {
     const char *drug;
     int64_t created_ms;      /* 0: now (a new case) */
     struct gw_fhir_doc *doc; /* the receipt as built (respond); owned */
+    /* The validator's issues; its warnings go back in the receipt. */
+    const struct gw_outcome *issues;
 };
+
+static int
+has_warnings(const struct gw_outcome *o)
+{
+    for (size_t i = 0; o != NULL && i < o->n; i++)
+        if (o->issues[i].severity == GW_SEV_WARNING)
+            return 1;
+    return 0;
+}
+
+/* The warnings of a stored message as an OperationOutcome entry of the
+ * receipt (MessageHeader.response.details points at it): severity
+ * warning, the rule id and the texts in Swedish and English, exactly as
+ * $validate gives them. */
+static void
+warnings_entry(struct gw_fhir_build *b, struct gw_fhir_el *root,
+               const char *url, const struct gw_outcome *o)
+{
+    struct gw_fhir_el *e = gw_fhir_el_add(b, root, "entry"), *oo, *is, *d, *c;
+
+    gw_fhir_el_value(b, e, "fullUrl", url);
+    oo = gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"),
+                        "OperationOutcome");
+    for (size_t i = 0; i < o->n; i++) {
+        const struct gw_issue *w = &o->issues[i];
+        if (w->severity != GW_SEV_WARNING)
+            continue;
+        is = gw_fhir_el_add(b, oo, "issue");
+        gw_fhir_el_value(b, is, "severity", "warning");
+        gw_fhir_el_value(b, is, "code", w->code);
+        d = gw_fhir_el_add(b, is, "details");
+        c = gw_fhir_el_add(b, d, "coding");
+        gw_fhir_el_value(b, c, "system",
+                         "http://klasgw.org/fhir/CodeSystem/klas-validation");
+        gw_fhir_el_value(b, c, "code", w->rule);
+        gw_fhir_el_value(b, c, "display", w->en);
+        gw_fhir_el_value(b, d, "text", w->sv);
+        gw_fhir_el_value(b, is, "expression", w->expression);
+    }
+}
 
 gw_rc
 gw_pl_xml_escape(struct gw_buf *b, const char *s)
@@ -243,7 +285,9 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *out)
     struct gw_fhir_build *b = NULL;
     struct gw_fhir_el *root, *e, *mh, *x, *task, *in;
     enum gw_case_status cs = GW_CASE_NONE;
-    char now[40], created[40], uuid[37], url[48], ver[24], ref[32];
+    char now[40], created[40], uuid[37], oo_uuid[37], url[48], ver[24], ref[32];
+    char oo_url[48];
+    int warn = has_warnings(r->issues);
     int64_t now_ms = gw_clock_now_ms();
     struct gw_err err;
     char *xml = NULL;
@@ -253,7 +297,8 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *out)
     /* A batch that is applied again builds its receipt again. */
     gw_fhir_doc_free(r->doc);
     r->doc = NULL;
-    if (gw_random_uuid(uuid) != GW_OK)
+    if (gw_random_uuid(uuid) != GW_OK ||
+        (warn && gw_random_uuid(oo_uuid) != GW_OK))
         return GW_EINTERNAL;
     if (gw_case_status_parse(r->status, &cs) != GW_OK)
         cs = GW_CASE_NONE;
@@ -283,6 +328,11 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *out)
     gw_fhir_el_value(b, x, "identifier",
                      r->f->header_id[0] ? r->f->header_id : "unknown");
     gw_fhir_el_value(b, x, "code", "ok");
+    if (warn) {
+        snprintf(oo_url, sizeof(oo_url), "urn:uuid:%s", oo_uuid);
+        gw_fhir_el_value(b, gw_fhir_el_add(b, x, "details"), "reference",
+                         oo_url);
+    }
     gw_fhir_el_value(b, gw_fhir_el_add(b, mh, "focus"), "reference", ref);
     e = gw_fhir_el_add(b, root, "entry");
     {
@@ -317,6 +367,8 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *out)
         gw_fhir_el_value(b, gw_fhir_el_add(b, in, "type"), "text", "produkt");
         gw_fhir_el_value(b, in, "valueString", r->drug);
     }
+    if (warn)
+        warnings_entry(b, root, oo_url, r->issues);
     gw_err_clear(&err);
     rc = gw_fhir_build_take(b, NULL, &r->doc, &err);
     if (rc == GW_OK)
@@ -711,6 +763,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     row.status = (char *)gw_case_status_code(dec.to);
     rc_ctx.call = c;
     rc_ctx.f = &f;
+    rc_ctx.issues = &o;
     rc_ctx.status = row.status;
     if (dec.def->ref != GW_CASE_REF_TASK) {
         w.op = GW_STORE_OP_CREATE;

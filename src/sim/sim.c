@@ -501,7 +501,73 @@ replace(char *s, const char *from, const char *to)
 struct callback {
     char refnr[16];
     char patient[16];
+    char plan[128]; /* the calls to make, comma-separated */
 };
+
+/*
+ * The patient of each case LV has registered, so that the answers to a
+ * supplement (which need not name the patient) name the same one. A small
+ * ring: the simulator serves demos and tests, not a year of cases.
+ */
+#define SIM_PATIENTS 1024
+static struct {
+    char refnr[16], patient[16];
+} patients[SIM_PATIENTS];
+static unsigned npatients;
+
+static void
+patient_remember(const char *refnr, const char *patient)
+{
+    if (patient[0] == '\0')
+        return;
+    pthread_mutex_lock(&sim.mu);
+    snprintf(patients[npatients % SIM_PATIENTS].refnr,
+             sizeof(patients[0].refnr), "%s", refnr);
+    snprintf(patients[npatients % SIM_PATIENTS].patient,
+             sizeof(patients[0].patient), "%s", patient);
+    npatients++;
+    pthread_mutex_unlock(&sim.mu);
+}
+
+static void
+patient_recall(const char *refnr, char *out, size_t size)
+{
+    pthread_mutex_lock(&sim.mu);
+    for (unsigned i = 0; i < SIM_PATIENTS && i < npatients; i++)
+        if (strcmp(patients[i].refnr, refnr) == 0)
+            snprintf(out, size, "%s", patients[i].patient);
+    pthread_mutex_unlock(&sim.mu);
+}
+
+/*
+ * The dates LV's answer carries: sent now, and a grant valid from the
+ * decision date for 12 months (to the day before the same date a year on;
+ * 28 February for a decision on 29 February), as LV grants usually run.
+ * UTC dates, as the gateway's own "today".
+ */
+static char *
+with_dates(char *s)
+{
+    time_t t = time(NULL);
+    struct tm tm, end;
+    char now[32], from[16], to[16];
+
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(from, sizeof(from), "%Y-%m-%d", &tm);
+    end = tm;
+    end.tm_year++;
+    end.tm_mday--;
+    if (tm.tm_mon == 1 && tm.tm_mday == 29)
+        end.tm_mday = 27; /* 28 Feb next year, one day before 1 March */
+    end.tm_isdst = 0;
+    t = timegm(&end);
+    gmtime_r(&t, &end);
+    strftime(to, sizeof(to), "%Y-%m-%d", &end);
+    s = replace(s, "2026-02-02T10:00:00+01:00", now);
+    s = replace(s, "2026-02-10", from);
+    return replace(s, "2027-02-09", to);
+}
 
 /* The Bundle of a template, for this case, without the XML declaration. */
 static char *
@@ -512,6 +578,7 @@ message_for(const char *tmpl, const struct callback *cb)
     s = replace(s, "2026658327", cb->refnr);
     if (cb->patient[0])
         s = replace(s, "201006301111", cb->patient);
+    s = with_dates(s);
     if (s != NULL && (decl = strstr(s, "?>")) != NULL &&
         strncmp(s, "<?xml", 5) == 0)
         memmove(s, decl + 2, strlen(decl + 2) + 1);
@@ -610,7 +677,7 @@ callbacks(void *arg)
     struct callback *cb = arg;
     char plan[128], *save = NULL;
 
-    snprintf(plan, sizeof(plan), "%s", sim.then);
+    snprintf(plan, sizeof(plan), "%s", cb->plan);
     for (char *t = strtok_r(plan, ",", &save); t && !stopping;
          t = strtok_r(NULL, ",", &save)) {
         sleep_ms(sim.delay_ms);
@@ -640,6 +707,31 @@ patient_of(const char *xml, char *out, size_t size)
     }
 }
 
+/*
+ * What LV does after registering something, from --then: after an
+ * application the steps up to and including the first "supplement" (a
+ * request for more information; LV then waits); after the supplement
+ * arrives, "registered" (the case is handled again, K -> H) and the steps
+ * after that "supplement". Without a supplement step in the plan the
+ * whole plan follows the application.
+ */
+static void
+plan_for(const char *what, char *out, size_t size)
+{
+    const char *sup = strstr(sim.then, "supplement");
+
+    if (strcmp(what, "application") == 0) {
+        size_t n = sup ? (size_t)(sup - sim.then) + strlen("supplement")
+                       : strlen(sim.then);
+        snprintf(out, size, "%.*s", (int)n, sim.then);
+    } else if (sup != NULL) {
+        const char *rest = sup + strlen("supplement");
+        snprintf(out, size, "registered%s", rest);
+    } else {
+        snprintf(out, size, "registered");
+    }
+}
+
 static int
 lv_register(struct soap *soap, const char *what, const char *message_id,
             const char *refnr, const char *xml)
@@ -665,13 +757,17 @@ lv_register(struct soap *soap, const char *what, const char *message_id,
     gw_log_info("event=sim_lv_%s refnr=%s message_id=%s duplicate=%d "
                 "registered_total=%ld",
                 what, refnr, gw_log_quote(message_id), dup, sim.registered);
-    if (!dup && strcmp(what, "application") == 0 && sim.then[0] &&
-        sim.gateway != NULL) {
+    if (!dup && sim.then[0] && sim.gateway != NULL) {
         struct callback *cb = calloc(1, sizeof(*cb));
         pthread_t t;
         if (cb != NULL) {
             snprintf(cb->refnr, sizeof(cb->refnr), "%s", refnr);
             patient_of(xml, cb->patient, sizeof(cb->patient));
+            if (cb->patient[0] == '\0')
+                patient_recall(refnr, cb->patient, sizeof(cb->patient));
+            else
+                patient_remember(refnr, cb->patient);
+            plan_for(what, cb->plan, sizeof(cb->plan));
             if (pthread_create(&t, NULL, callbacks, cb) == 0)
                 pthread_detach(t);
             else
@@ -745,7 +841,7 @@ rls(struct soap *soap, struct rls__RegisterLicenseSupplementType *in,
 
     soap_default_rls__RegisterLicenseSupplementResponseType(soap, out);
     r = lv_register(soap, "supplement", in->messageId, in->referenceNumber,
-                    NULL);
+                    in->supplement ? in->supplement->__any : NULL);
     if (r >= 0)
         return r;
     out->result = result(soap, 1, 0, NULL);

@@ -590,11 +590,98 @@ rule_prescriber(struct ctx *c)
             "The hospital (care institution) is missing");
 }
 
+/*
+ * A general licence names the hospital AND the clinic that needs the drug
+ * (the hospital's name repeated as clinic where it has no clinics), so
+ * that a pharmacy can match a ward's requisition: Group.managingEntity is
+ * the clinic, its partOf the hospital, each with a name.
+ */
+static void
+rule_general_care_unit(struct ctx *c)
+{
+    char v[256];
+    xmlNodePtr unit = resolve(c, c->group, "f:managingEntity/f:reference");
+    xmlNodePtr hosp;
+
+    if (!is(unit, "Organization")) {
+        ERR(c, "klas-general-care-unit", c->group, "managingEntity",
+            "Vårdenhet (klinik) saknas: en generell licens anger sjukhuset "
+            "och kliniken som behöver läkemedlet (sjukhusets namn upprepas "
+            "som klinik när det saknar kliniker)",
+            "The care unit (clinic) is missing: a general licence names the "
+            "hospital and the clinic that needs the drug (the hospital's "
+            "name repeated as clinic when it has no clinics)");
+        return;
+    }
+    if (!text(c, unit, "f:name", v, sizeof(v)))
+        ERR(c, "klas-general-care-unit", unit, "name",
+            "Vårdenhetens (klinikens) namn saknas",
+            "The care unit's (clinic's) name is missing");
+    hosp = resolve(c, unit, "f:partOf/f:reference");
+    if (!is(hosp, "Organization") || !text(c, hosp, "f:name", v, sizeof(v)))
+        ERR(c, "klas-general-care-unit", unit, "partOf",
+            "Sjukhus/vårdinrättning för vårdenheten saknas: ange sjukhuset "
+            "som kliniken hör till",
+            "The care unit's hospital (care institution) is missing: give "
+            "the hospital the clinic belongs to");
+}
+
+/*
+ * The Swedish for each reason gw_pnr_parse gives (klas/ident.c), so that
+ * both languages state the same reason. A detail not in the table gets the
+ * general Swedish text; test_validate checks that every invalid example's
+ * reason is here.
+ */
+static const struct {
+    const char *en, *sv;
+} pnr_reasons[] = {
+    {"personnummer is missing", "personnummer saknas"},
+    {"personnummer must be 12 digits YYYYMMDDNNNN (or a date of birth "
+     "YYYYMMDD), without separators",
+     "det ska vara 12 siffror ÅÅÅÅMMDDNNNN (eller födelsedatum ÅÅÅÅMMDD), "
+     "utan skiljetecken"},
+    {"a full personnummer is required here, not a date of birth",
+     "här krävs fullständigt personnummer, inte födelsedatum"},
+    {"date of birth is not a calendar date",
+     "födelsedatumet är inte ett giltigt datum"},
+    {"a personnummer is not accepted here",
+     "ett personnummer godtas inte här"},
+    {"a samordningsnummer is not accepted here",
+     "ett samordningsnummer godtas inte här"},
+    {"personnummer does not begin with a calendar date",
+     "personnumret börjar inte med ett giltigt datum"},
+    {"samordningsnummer does not begin with a calendar date",
+     "samordningsnumret börjar inte med ett giltigt datum (dag + 60)"},
+    {"personnummer has a wrong check digit",
+     "personnumret har fel kontrollsiffra"},
+    {"samordningsnummer has a wrong check digit",
+     "samordningsnumret har fel kontrollsiffra"},
+};
+
+/* Refuses a personnummer (or samordningsnummer, date of birth) at `at`
+ * with the reason in Swedish and English. */
+static void
+bad_pnr(struct ctx *c, xmlNodePtr at, const char *child,
+        const struct gw_err *err)
+{
+    const char *reason = "12 siffror ÅÅÅÅMMDDNNNN med korrekt kontrollsiffra";
+    char sv[300], en[300];
+
+    for (size_t i = 0; i < sizeof(pnr_reasons) / sizeof(pnr_reasons[0]); i++)
+        if (strcmp(err->detail, pnr_reasons[i].en) == 0)
+            reason = pnr_reasons[i].sv;
+    snprintf(sv, sizeof(sv), "Personnumret är felaktigt: %s", reason);
+    snprintf(en, sizeof(en), "The personnummer is not valid: %s",
+             err->detail);
+    BAD(c, "klas-pnr", at, child, sv, en);
+}
+
 static void
 rule_licence_and_patient(struct ctx *c, char *type, size_t tsize, int *age)
 {
     char v[256], bered[8];
     xmlNodePtr id_pnr, id_dob;
+    int protected_id;
 
     *age = -1;
     if (!text(c, c->mr,
@@ -621,6 +708,8 @@ rule_licence_and_patient(struct ctx *c, char *type, size_t tsize, int *age)
                 "patient",
                 "A general licence is for care units (a Group), not a "
                 "patient");
+        else
+            rule_general_care_unit(c);
         return;
     }
     c->patient = resolve(c, c->mr, "f:subject/f:reference");
@@ -630,8 +719,10 @@ rule_licence_and_patient(struct ctx *c, char *type, size_t tsize, int *age)
         c->patient = NULL;
         return;
     }
-    if (count(c, c->patient, "f:meta/f:security[f:code/@value='R' or "
-                             "f:code/@value='V']") == 0) {
+    protected_id = count(c, c->patient,
+                         "f:meta/f:security[f:code/@value='R' or "
+                         "f:code/@value='V']") > 0;
+    if (!protected_id) {
         if (!text(c, c->patient, "f:name[1]/f:family", v, sizeof(v)))
             ERR(c, "klas-patient-name", c->patient, "name[0].family",
                 "Patientens efternamn saknas",
@@ -652,6 +743,14 @@ rule_licence_and_patient(struct ctx *c, char *type, size_t tsize, int *age)
             "The personnummer (or date of birth) is missing");
         return;
     }
+    /* The pharmacy must be able to check a protected person by number:
+     * the name is replaced, so a date of birth alone identifies no one. */
+    if (id_pnr == NULL && protected_id)
+        BAD(c, "klas-protected-full-number", id_dob, NULL,
+            "För en patient med skyddad identitet krävs fullständigt "
+            "personnummer (12 siffror), inte födelsedatum",
+            "A patient with protected identity needs the full personnummer "
+            "(12 digits), not a date of birth");
     if (id_pnr != NULL && id_dob != NULL)
         BAD(c, "klas-pnr-full-number", id_dob, NULL,
             "Fullständigt personnummer ska anges när det finns",
@@ -667,13 +766,7 @@ rule_licence_and_patient(struct ctx *c, char *type, size_t tsize, int *age)
         gw_err_clear(&err);
         text(c, id, "f:value", v, sizeof(v));
         if (gw_pnr_parse(v, allow, &p, &err) != GW_OK) {
-            char en[300];
-            snprintf(en, sizeof(en), "The personnummer is not valid: %s",
-                     err.detail);
-            BAD(c, "klas-pnr", id, "value",
-                "Personnumret är felaktigt (12 siffror ÅÅÅÅMMDDNNNN med "
-                "korrekt kontrollsiffra)",
-                en);
+            bad_pnr(c, id, "value", &err);
         } else if (sscanf(c->today, "%d-%d-%d", &ty, &tm, &td) == 3) {
             *age = gw_pnr_age_on(&p, ty, tm, td);
         }
@@ -727,7 +820,12 @@ rule_product(struct ctx *c, int age, int attachments)
                         "']/f:code", v, sizeof(v)) &&
         gw_atc_check(v, NULL, NULL) != GW_OK)
         BAD(c, "klas-atc", c->med, "code.coding",
-            "ATC-koden är felaktig", "The ATC code is not valid");
+            "ATC-koden är felaktig: den ska ha formen A01AB01 (bokstav, två "
+            "siffror, två bokstäver, två siffror) eller en högre nivå av "
+            "den (A, A01, A01A, A01AB)",
+            "The ATC code is not valid: it must look like A01AB01 (letter, "
+            "two digits, two letters, two digits) or a higher level of it "
+            "(A, A01, A01A, A01AB)");
     substances = count(c, c->med,
                        "f:ingredient/f:itemCodeableConcept/f:text/@value");
     if (substances == 0)
@@ -825,6 +923,39 @@ rule_motivation(struct ctx *c)
             "Totalmängd saknas", "The total amount is missing");
 }
 
+/*
+ * The number of bytes base64 text decodes to, or -1 when it is not base64
+ * (RFC 4648 alphabet, whitespace between groups allowed as FHIR's
+ * base64Binary does, '=' padding only at the end, whole 4-character
+ * groups). Counted, not decoded: the limit is on the file's real size, and
+ * a file of exactly 5 MiB is allowed.
+ */
+static long
+base64_bytes(const char *s)
+{
+    long chars = 0, pad = 0;
+
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+            continue;
+        if (ch == '=') {
+            pad++;
+            chars++;
+            continue;
+        }
+        if (pad > 0)
+            return -1; /* data after the padding */
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+              (ch >= '0' && ch <= '9') || ch == '+' || ch == '/'))
+            return -1;
+        chars++;
+    }
+    if (chars % 4 != 0 || pad > 2)
+        return -1;
+    return chars / 4 * 3 - pad;
+}
+
 static int
 rule_attachments(struct ctx *c)
 {
@@ -845,18 +976,44 @@ rule_attachments(struct ctx *c)
             bytes = atol(size);
         if (data != NULL) {
             xmlChar *b64 = xmlNodeGetContent(data);
-            long decoded = b64 ? (long)(strlen((char *)b64) / 4 * 3) : 0;
+            long decoded = b64 ? base64_bytes((const char *)b64) : 0;
+            xmlFree(b64);
+            if (decoded < 0) {
+                BAD(c, "klas-attachment-base64", d,
+                    "content[0].attachment.data",
+                    "Bilagans innehåll är inte giltig base64",
+                    "The attachment's data is not valid base64");
+                continue;
+            }
             if (decoded > bytes)
                 bytes = decoded;
-            xmlFree(b64);
         }
         if (bytes > MAX_ATTACHMENT_BYTES)
             BAD(c, "klas-attachment-size", d, "content[0].attachment",
-                "En bilaga får vara högst 5 MB",
-                "An attachment may be at most 5 MB");
+                "En bilaga får vara högst 5 MB (5 242 880 byte)",
+                "An attachment may be at most 5 MB (5,242,880 bytes)");
     }
     xmlXPathFreeObject(r);
     return n;
+}
+
+/* A GLN (GS1, 13 digits, check digit) with the reason in both languages. */
+static void
+check_gln(struct ctx *c, xmlNodePtr org, const char *v)
+{
+    size_t n = strlen(v);
+    int digits = n == 13 && strspn(v, "0123456789") == 13;
+
+    if (gw_gln_check(v, NULL) == GW_OK)
+        return;
+    if (!digits)
+        BAD(c, "klas-pharmacy-gln", org, "identifier",
+            "Apotekets GLN är felaktigt: det ska vara 13 siffror",
+            "The pharmacy's GLN is not valid: it must be 13 digits");
+    else
+        BAD(c, "klas-pharmacy-gln", org, "identifier",
+            "Apotekets GLN har fel kontrollsiffra (GS1)",
+            "The pharmacy's GLN has a wrong check digit (GS1)");
 }
 
 static void
@@ -872,9 +1029,8 @@ rule_pharmacy(struct ctx *c)
               sizeof(v)))
         ERR(c, "klas-pharmacy-gln", c->pharmacy, "identifier",
             "Apotekets GLN saknas", "The pharmacy's GLN is missing");
-    else if (gw_gln_check(v, NULL) != GW_OK)
-        BAD(c, "klas-pharmacy-gln", c->pharmacy, "identifier",
-            "Apotekets GLN är felaktigt", "The pharmacy's GLN is not valid");
+    else
+        check_gln(c, c->pharmacy, v);
 }
 
 /* The case a follow-up event is about: Task.identifier referensnummer. */
@@ -917,10 +1073,7 @@ rule_followup_patient(struct ctx *c)
     }
     gw_err_clear(&err);
     if (gw_pnr_parse(v, GW_PNR_ALLOW_ALL, NULL, &err) != GW_OK)
-        BAD(c, "klas-pnr", pat, "identifier[0].value",
-            "Personnumret är felaktigt (12 siffror ÅÅÅÅMMDDNNNN med korrekt "
-            "kontrollsiffra)",
-            "The personnummer is not valid");
+        bad_pnr(c, pat, "identifier[0].value", &err);
 }
 
 static void
@@ -975,11 +1128,11 @@ rules_supplement(struct ctx *c)
     } else if (is(sender, "Organization")) {
         if (!text(c, sender,
                   "f:identifier[f:system/@value='" SYS_GLN "']/f:value", v,
-                  sizeof(v)) ||
-            gw_gln_check(v, NULL) != GW_OK)
-            BAD(c, "klas-pharmacy-gln", sender, "identifier",
-                "Apotekets GLN saknas eller är felaktigt",
-                "The pharmacy's GLN is missing or not valid");
+                  sizeof(v)))
+            ERR(c, "klas-pharmacy-gln", sender, "identifier",
+                "Apotekets GLN saknas", "The pharmacy's GLN is missing");
+        else
+            check_gln(c, sender, v);
     } else {
         ERR(c, "klas-supplement-sender", com, "sender",
             "Avsändare (förskrivare eller apotek) saknas",

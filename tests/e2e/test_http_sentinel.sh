@@ -264,7 +264,7 @@ grep -q "$GLN1\|Melatonin" "$T"/pharmacy/soap-* || fail "no SOAP answer carried 
 
 # --- the verdict ---------------------------------------------------------
 python3 - "$T" "$n1" "$n2" <<'EOF'
-import base64, json, os, re, sys, zlib
+import base64, json, os, re, subprocess, sys, zlib
 t, n1, n2 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 s = json.load(open(t + "/sentinels.json", encoding="utf-8"))
 gen = json.load(open(t + "/generated.json", encoding="utf-8"))
@@ -284,8 +284,12 @@ def forms(v):
     return out
 
 def pdf_text(raw):
-    """The streams of a PDF, inflated: libharu compresses page content."""
-    out = []
+    """The text of a PDF as a reader sees it (pdftotext: the copy's font is
+    embedded with glyph ids, so its streams hold no letters), and its
+    streams, inflated: libharu compresses page content."""
+    out = [subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=raw,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          check=True).stdout.decode("utf-8", "replace")]
     for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", raw, re.S):
         try:
             out.append(zlib.decompress(m.group(1)).decode("latin-1"))

@@ -260,6 +260,130 @@ test_validate_food_age_and_manual_attachment_warnings(void **state)
     gw_outcome_release(&o);
 }
 
+/* The issue of `rule` in o, or NULL. */
+static const struct gw_issue *
+issue_of(const struct gw_outcome *o, const char *rule)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (strcmp(o->issues[i].rule, rule) == 0)
+            return &o->issues[i];
+    return NULL;
+}
+
+/* A pharmacist works on a Swedish screen: each refusal states the same
+ * reason in Swedish as in English, not a general "är felaktigt". */
+static void
+test_validate_swedish_text_gives_the_reason(void **state)
+{
+    static const struct {
+        const char *file, *rule, *sv, *en;
+    } cases[] = {
+        {"pnr-wrong-check-digit.json", "klas-pnr", "kontrollsiffra",
+         "check digit"},
+        {"pnr-not-a-date.json", "klas-pnr", "giltigt datum", "calendar date"},
+        {"samordningsnummer-day-92.json", "klas-pnr", "samordningsnumret",
+         "samordningsnummer"},
+        {"pnr-ten-digits.json", "klas-pnr", "12 siffror", "12 digits"},
+        {"pnr-with-separator.json", "klas-pnr", "skiljetecken",
+         "separators"},
+        {"date-of-birth-invalid.json", "klas-pnr", "födelsedatumet",
+         "date of birth"},
+        {"supplement-bad-patient-number.json", "klas-pnr", "kontrollsiffra",
+         "check digit"},
+        {"bad-atc.json", "klas-atc", "A01AB01", "A01AB01"},
+        {"pharmacy-gln-handbook-check-digit.json", "klas-pharmacy-gln",
+         "kontrollsiffra", "check digit"},
+        {"bad-pharmacy-gln.json", "klas-pharmacy-gln", "kontrollsiffra",
+         "check digit"},
+    };
+    char path[1024];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gw_outcome o;
+        const struct gw_issue *is;
+        snprintf(path, sizeof(path), "%s/fhir-profiles/examples/invalid/%s",
+                 GW_SOURCE_DIR, cases[i].file);
+        gw_outcome_init(&o);
+        assert_int_equal(validate_file(path, &o), GW_EVALIDATION);
+        is = issue_of(&o, cases[i].rule);
+        if (is == NULL || strstr(is->sv, cases[i].sv) == NULL ||
+            strstr(is->en, cases[i].en) == NULL)
+            fail_msg("%s: %s: sv '%s', en '%s'", cases[i].file,
+                     cases[i].rule, is ? is->sv : "-",
+                     is ? is->en : "-");
+        gw_outcome_release(&o);
+    }
+}
+
+/* base64 of n zero bytes, as an attachment's data (malloc'd). */
+static char *
+zeros_base64(size_t n)
+{
+    size_t len = (n + 2) / 3 * 4;
+    char *s = malloc(len + 1);
+
+    assert_non_null(s);
+    memset(s, 'A', len);
+    if (n % 3 == 1)
+        memcpy(s + len - 2, "==", 2);
+    else if (n % 3 == 2)
+        s[len - 1] = '=';
+    s[len] = '\0';
+    return s;
+}
+
+/* The 5 MB limit is on the file's real bytes, decoded: exactly 5 MiB is
+ * accepted, one byte more refused (the length of the base64 text overstated
+ * it by up to two bytes). */
+static void
+test_validate_attachment_limit_counts_decoded_bytes(void **state)
+{
+    static const struct {
+        const char *name;
+        size_t bytes;
+        int refused;
+    } cases[] = {
+        {"exactly 5 MiB", 5u * 1024 * 1024, 0},
+        {"5 MiB less one", 5u * 1024 * 1024 - 1, 0},
+        {"5 MiB and one byte", 5u * 1024 * 1024 + 1, 1},
+        {"5 MiB and two bytes", 5u * 1024 * 1024 + 2, 1},
+    };
+    char path[1024];
+    size_t n;
+    char *base;
+    (void)state;
+
+    snprintf(path, sizeof(path),
+             "%s/fhir-profiles/examples/valid/motivation-enskild-attachments."
+             "json", GW_SOURCE_DIR);
+    base = slurp(path, &n);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *data = zeros_base64(cases[i].bytes);
+        char *at = strstr(base, "JVBERi0xLjQK");
+        char *msg = malloc(n + strlen(data) + 1);
+        struct gw_outcome o;
+        gw_rc rc;
+        assert_non_null(at);
+        assert_non_null(msg);
+        memcpy(msg, base, (size_t)(at - base));
+        strcpy(msg + (at - base), data);
+        strcat(msg, at + strlen("JVBERi0xLjQK"));
+        gw_outcome_init(&o);
+        rc = gw_validate_bytes(v, msg, strlen(msg), NULL, "2026-11-22", &o,
+                               NULL);
+        if ((rc != GW_OK) != cases[i].refused ||
+            has_issue(&o, "klas-attachment-size", NULL, GW_SEV_ERROR) !=
+                cases[i].refused)
+            fail_msg("case '%s': %s, first issue %s", cases[i].name,
+                     gw_rc_name(rc), o.n ? o.issues[0].rule : "-");
+        gw_outcome_release(&o);
+        free(msg);
+        free(data);
+    }
+    free(base);
+}
+
 static void
 test_validate_outcome_is_valid_bilingual_fhir(void **state)
 {
@@ -330,6 +454,8 @@ main(void)
         cmocka_unit_test(test_validate_warnings_do_not_make_a_message_invalid),
         cmocka_unit_test(test_validate_food_age_and_manual_attachment_warnings),
         cmocka_unit_test(test_validate_outcome_is_valid_bilingual_fhir),
+        cmocka_unit_test(test_validate_swedish_text_gives_the_reason),
+        cmocka_unit_test(test_validate_attachment_limit_counts_decoded_bytes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fhir/fhir.h"
 #include "map/view.h"
@@ -699,6 +700,148 @@ test_view_print_names_the_case(void **state)
     }
 }
 
+/* Swedish time with the zone named, across both changes of 2026 (last
+ * Sundays of March and October, at 01:00 UTC). */
+static void
+test_view_print_times_are_swedish_local_time(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"2026-01-15T15:34:00Z", "2026-01-15 16:34 CET"},
+        {"2026-01-15T16:34:00+01:00", "2026-01-15 16:34 CET"},
+        {"2026-01-15T16:34:00.123+01:00", "2026-01-15 16:34 CET"},
+        {"2026-03-29T00:59:00Z", "2026-03-29 01:59 CET"},
+        {"2026-03-29T01:00:00Z", "2026-03-29 03:00 CEST"},
+        {"2026-07-01T10:00:00Z", "2026-07-01 12:00 CEST"},
+        {"2026-10-25T00:59:00Z", "2026-10-25 02:59 CEST"},
+        {"2026-10-25T01:00:00Z", "2026-10-25 02:00 CET"},
+        {"2026-12-31T23:30:00Z", "2027-01-01 00:30 CET"},
+        {"2026-06-30T23:30:00-05:00", "2026-07-01 06:30 CEST"},
+    };
+    char out[64];
+    (void)state;
+
+    for (size_t i = 0; i < N(cases); i++) {
+        if (!gw_print_local_time(cases[i].in, out, sizeof(out)) ||
+            strcmp(out, cases[i].out) != 0)
+            fail_msg("%s: '%s', expected '%s'", cases[i].in, out,
+                     cases[i].out);
+    }
+    assert_false(gw_print_local_time("2026-01-15", out, sizeof(out)));
+    assert_false(gw_print_local_time("2026-01-15T16:34:00", out, sizeof(out)));
+}
+
+/* Replaces the first `from` in s (malloc'd, freed) by `to`. */
+static char *
+edit(char *s, const char *from, const char *to)
+{
+    char *at = strstr(s, from), *r;
+
+    assert_non_null(at);
+    r = malloc(strlen(s) + strlen(to) + 1);
+    assert_non_null(r);
+    memcpy(r, s, (size_t)(at - s));
+    strcpy(r + (at - s), to);
+    strcat(r, at + strlen(from));
+    free(s);
+    return r;
+}
+
+/* The PDF read back as text (pdftotext, poppler-utils), malloc'd. */
+static char *
+pdf_text(const char *pdf, size_t len)
+{
+    char path[] = "/tmp/test_view_pdf_XXXXXX", cmd[128];
+    int fd = mkstemp(path);
+    FILE *p;
+    char *out = calloc(1, 1 << 20);
+    size_t n;
+
+    assert_true(fd >= 0);
+    assert_non_null(out);
+    assert_int_equal(write(fd, pdf, len), (ssize_t)len);
+    close(fd);
+    snprintf(cmd, sizeof(cmd), "pdftotext -enc UTF-8 %s - 2>&1", path);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, (1 << 20) - 1, p);
+    out[n] = '\0';
+    if (pclose(p) != 0)
+        fail_msg("pdftotext (poppler-utils, scripts/install-deps.sh): %s",
+                 out);
+    /* GW_TEST_KEEP_PDF=FILE keeps it to look at (pdftoppm -png). */
+    if (getenv("GW_TEST_KEEP_PDF") != NULL)
+        rename(path, getenv("GW_TEST_KEEP_PDF"));
+    else
+        unlink(path);
+    return out;
+}
+
+/* A copy a prescriber can file: names outside CP1252 as written, times in
+ * Swedish time with the zone, labels instead of codes, the personnummer as
+ * ÅÅÅÅMMDD-NNNN, the decision, and on every page the referensnummer, the
+ * print time and "sida x av y"; the HTML has no empty rows. */
+static void
+test_view_pdf_is_a_copy_worth_filing(void **state)
+{
+    static const char *const expect[] = {
+        "Dvořák",          "Łukasiewicz-Şahin", "Nguyễn Thị",
+        "2026-01-15 16:34 CET", "2026-07-01 12:00 CEST",
+        "Enskild licens",   "Sökt bland beviljade licenser",
+        "20100630-1111",    "Beviljad mängd", "300 ml",
+        "2026-07-01 – 2027-06-30",
+    };
+    static const char *const never[] = {"Dvo?ák", "Licenstyp: EH", "?"};
+    const struct gw_case_stamp bev = {
+        BASE, REFNR, "Bev", 7, 1768491240000LL, 1782900000000LL, NULL,
+        "2026-07-01", "2027-06-30", NULL};
+    char *msg = text_slurp(EX "motivation-enskild-searched.xml");
+    char *pdf = NULL, *html = NULL, *text, *page;
+    size_t len = 0, hlen = 0;
+    struct gw_fhir_doc *v;
+    int pages = 0;
+    (void)state;
+
+    msg = edit(msg, "<family value=\"Testsson\"", "<family value=\"Dvořák\"");
+    msg = edit(msg, "<given value=\"Tova\"",
+               "<given value=\"Łukasiewicz-Şahin\"");
+    msg = edit(msg, "<family value=\"Läkarsson\"",
+               "<family value=\"Nguyễn Thị\"");
+    v = view_of(msg, &bev, 0, "pdf");
+    assert_int_equal(gw_view_print(views, v, 1, &pdf, &len), GW_OK);
+    assert_int_equal(gw_view_print(views, v, 0, &html, &hlen), GW_OK);
+    text = pdf_text(pdf, len);
+    for (size_t i = 0; i < N(expect); i++)
+        if (strstr(text, expect[i]) == NULL)
+            fail_msg("the PDF lacks '%s':\n%s", expect[i], text);
+    for (size_t i = 0; i < N(never); i++)
+        if (strstr(text, never[i]) != NULL)
+            fail_msg("the PDF holds '%s':\n%s", never[i], text);
+    /* Every page (form feed separated) names the case and its number. */
+    for (page = text; page != NULL && *page != '\0';) {
+        char *ff = strchr(page, '\f'), want[64];
+        if (ff != NULL)
+            *ff = '\0';
+        pages++;
+        snprintf(want, sizeof(want), "Sida %d av", pages);
+        if (strstr(page, REFNR) == NULL || strstr(page, want) == NULL ||
+            strstr(page, "Utskriven 20") == NULL)
+            fail_msg("page %d lacks the referensnummer, print time or "
+                     "'%s':\n%s", pages, want, page);
+        page = ff ? ff + 1 : NULL;
+    }
+    assert_true(pages >= 1);
+    if (strstr(html, "<td></td>") != NULL || strstr(html, "<td> </td>") != NULL)
+        fail_msg("an empty row in the HTML:\n%s", html);
+    assert_non_null(strstr(html, "@page"));
+    free(text);
+    free(pdf);
+    free(html);
+    gw_fhir_doc_free(v);
+    free(msg);
+}
+
 /* --- copy to a new motivation --------------------------------------- */
 
 static void
@@ -954,6 +1097,8 @@ main(void)
         cmocka_unit_test(test_view_pharmacy_sees_only_its_own_communications),
         cmocka_unit_test(test_view_pick_present_and_absent),
         cmocka_unit_test(test_view_print_names_the_case),
+        cmocka_unit_test(test_view_print_times_are_swedish_local_time),
+        cmocka_unit_test(test_view_pdf_is_a_copy_worth_filing),
         cmocka_unit_test(test_view_copy_is_a_fresh_valid_motivation),
         cmocka_unit_test(test_view_bundles_parse_back),
         cmocka_unit_test(test_view_param_reads_every_value_kind),
