@@ -17,6 +17,14 @@
  * fcntl lock on "<store.path>.lock" (holding its PID) for its lifetime; a
  * second serve on the same SQLite file refuses to start, naming the PID.
  * The kernel drops the lock when the process ends, even by SIGKILL.
+ *
+ * So a serve that has the lock knows every outbox lease in the store
+ * belongs to a process that has ended (SQLite is single-node; only a
+ * serve delivers): before its worker starts it puts every item in flight
+ * back to pending at once (gw_outbox_reclaim_all) instead of waiting
+ * outbox.lease_s for each lease to lapse. After a SIGKILL the killed
+ * deliveries go again within a second of the restart. Lease expiry stays
+ * the rule inside a running serve and for a future multi-node store.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -295,6 +303,19 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     rc = audit_key_start(st, keyed);
     if (rc != GW_OK)
         goto out;
+    {
+        /* We hold the store's lock: whoever held these leases is dead. */
+        long long reclaimed = 0;
+        rc = gw_outbox_reclaim_all(st, &reclaimed);
+        if (rc != GW_OK) {
+            gw_log_err_rc(rc, "event=outbox_reclaim_failed");
+            goto out;
+        }
+        if (reclaimed > 0)
+            gw_log_info("event=outbox_reclaimed items=%lld detail=\"in "
+                        "flight when the last serve ended: delivered again\"",
+                        reclaimed);
+    }
     /* Peers register here; items for a peer not registered wait in the
      * outbox, durably. */
     gw_err_clear(&err);

@@ -5,6 +5,7 @@
  * request costs no lock. Figures from the store (queue depth per peer,
  * dead letters, commit batch sizes) are read when scraped.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,18 @@ gw_http_metrics(struct gw_req *r)
     OUT("klasgw_store_commit_batch_size_sum %lld\n"
         "klasgw_store_commit_batch_size_count %lld\n",
         ss.requests, ss.batches);
+    {
+        /* The C heap: what the gateway holds (in use) against what malloc
+         * holds from the system; RSS growing with in_use flat is free
+         * memory malloc cannot give back (fragmentation), not a leak. */
+        struct mallinfo2 mi = mallinfo2();
+        OUT("# HELP klasgw_heap_bytes The C heap (glibc malloc): in use, and "
+            "held from the system (in use and free).\n"
+            "# TYPE klasgw_heap_bytes gauge\n"
+            "klasgw_heap_bytes{kind=\"in_use\"} %zu\n"
+            "klasgw_heap_bytes{kind=\"held\"} %zu\n",
+            mi.uordblks + mi.hblkhd, mi.arena + mi.hblkhd);
+    }
 #undef OUT
     if (rc != GW_OK) {
         gw_buf_release(&b);

@@ -1019,39 +1019,59 @@ find_ci(const char *hay, const char *needle)
     return NULL;
 }
 
-/* The pharmacy webhook: reads one HTTP request per connection, logs it,
- * answers 204 (or fails as told). */
-static void *
-webhook_one(void *arg)
-{
-    int fd = (int)(intptr_t)arg;
-    char buf[16384];
-    size_t n = 0;
-    long want = -1;
-    enum sim_fail f;
-    char *body, id[160] = "-", qid[700];
-    int ok, dup;
-    const char *reply = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+/* Seconds a webhook connection may stay idle between two requests. */
+#define WEBHOOK_IDLE_S 5
 
-    while (n < sizeof(buf) - 1) {
-        ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-        buf[n] = '\0';
+/* Reads until buf holds one whole request (head and Content-Length body)
+ * or the peer closes or goes quiet; *used gets the request's length
+ * (what follows is the next request). 0 when nothing was read. */
+static int
+webhook_read(int fd, char *buf, size_t size, size_t *n, size_t *used)
+{
+    for (;;) {
+        char *body;
+        buf[*n] = '\0';
         body = strstr(buf, "\r\n\r\n");
         if (body != NULL) {
             const char *cl = find_ci(buf, "\r\nContent-Length:");
-            want = cl ? strtol(cl + 17, NULL, 10) : 0;
-            if ((long)(n - (size_t)(body + 4 - buf)) >= want)
-                break;
+            size_t head = (size_t)(body + 4 - buf);
+            long want = cl && cl < body ? strtol(cl + 17, NULL, 10) : 0;
+            if (want < 0)
+                want = 0;
+            if (*n - head >= (size_t)want) {
+                *used = head + (size_t)want;
+                return 1;
+            }
+        }
+        if (*n >= size - 1) {
+            *used = *n;
+            return 1;
+        }
+        {
+            ssize_t r = recv(fd, buf + *n, size - 1 - *n, 0);
+            if (r <= 0) {
+                /* Closed or quiet: a partial request is still logged. */
+                *used = *n;
+                return *n > 0;
+            }
+            *n += (size_t)r;
         }
     }
-    buf[n] = '\0';
-    if (n == 0) { /* a connection probe, not a request */
-        close(fd);
-        return NULL;
-    }
+}
+
+/* One request (NUL-terminated at its end): logs it, answers 204 (or fails
+ * as told). 1 when the connection may carry the next request. */
+static int
+webhook_request(int fd, char *buf)
+{
+    enum sim_fail f;
+    char *body, id[160] = "-", qid[700];
+    int ok, dup;
+    const char *reply = "HTTP/1.1 204 No Content\r\n\r\n";
+    const char *conn = find_ci(buf, "\r\nConnection:");
+    int keep = !(conn != NULL && find_ci(conn + 13, "close") != NULL &&
+                 find_ci(conn + 13, "close") < strchr(conn + 2, '\r'));
+
     body = strstr(buf, "\r\n\r\n");
     f = fail_now();
     {
@@ -1068,16 +1088,17 @@ webhook_one(void *arg)
         hang();
     if (f == FAIL_SLOW)
         sleep_ms(sim.slow_ms);
-    if (f == FAIL_DOWN || f == FAIL_DROP || f == FAIL_TIMEOUT) {
-        close(fd);
-        return NULL;
-    }
+    if (f == FAIL_DOWN || f == FAIL_DROP || f == FAIL_TIMEOUT)
+        return 0;
     if (f == FAIL_FAULT || f == FAIL_FAULT200)
         reply = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
                 "Connection: close\r\n\r\n";
     if (f == FAIL_UNAUTHORIZED)
         reply = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n"
                 "Connection: close\r\n\r\n";
+    if (!keep && f != FAIL_FAULT && f != FAIL_FAULT200 &&
+        f != FAIL_UNAUTHORIZED)
+        reply = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
     /* Notifications carry ids only (no patient data); log them, and
      * whether this message id was accepted before (a duplicate). A refused
      * one is not accepted. */
@@ -1088,8 +1109,38 @@ webhook_one(void *arg)
                 "duplicate=%d accepted=%d body=%s",
                 qid, body ? strlen(body + 4) : 0, dup, ok,
                 gw_log_quote(body ? body + 4 : ""));
-    if (send(fd, reply, strlen(reply), MSG_NOSIGNAL) < 0)
+    if (send(fd, reply, strlen(reply), MSG_NOSIGNAL) < 0) {
         gw_log_warn("event=sim_send_failed");
+        return 0;
+    }
+    /* A success keeps the connection (HTTP/1.1 keep-alive), as a real
+     * webhook receiver does; a failure closes it. */
+    return ok && keep;
+}
+
+/* The pharmacy webhook: one thread per connection, which carries one
+ * request after another (keep-alive) until the gateway closes it, it
+ * stays idle WEBHOOK_IDLE_S, or a request fails as told. */
+static void *
+webhook_one(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char buf[16384];
+    size_t n = 0, used = 0;
+    struct timeval idle = {WEBHOOK_IDLE_S, 0};
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
+    while (!stopping && webhook_read(fd, buf, sizeof(buf), &n, &used)) {
+        char c = buf[used];
+        int keep;
+        buf[used] = '\0';
+        keep = webhook_request(fd, buf);
+        buf[used] = c;
+        memmove(buf, buf + used, n - used);
+        n -= used;
+        if (!keep)
+            break;
+    }
     close(fd);
     return NULL;
 }
@@ -1122,7 +1173,6 @@ run_webhook(int port)
         pthread_t t;
         if (c < 0)
             continue;
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         if (pthread_create(&t, NULL, webhook_one, (void *)(intptr_t)c) != 0)
             close(c);
         else

@@ -442,7 +442,8 @@ gw_store_open(const char *path, const struct gw_store_opts *opts,
     /* Opening changes no outbox item: an item in flight belongs to the
      * worker holding its lease (maybe in another process, still
      * delivering); after a crash the lease expires and a worker takes the
-     * item over (outbox.c). */
+     * item over (outbox.c), or serve, holding the store's lock, takes
+     * them all back at start-up (gw_outbox_reclaim_all). */
     if (rc == GW_OK && !ro && (opts == NULL || opts->start_writer)) {
         if (pthread_create(&st->writer, NULL, gw_store_writer_main, st) != 0)
             rc = gw_err_set(err, GW_ESTORE, NULL, "cannot start the writer");

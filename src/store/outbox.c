@@ -23,6 +23,10 @@
  * and done repeats it), and every item carries a stable message id for
  * the receiver to drop duplicates. Claiming is one UPDATE ... RETURNING,
  * so two workers can never claim the same item.
+ *
+ * One exception to waiting for a lease: a `serve` that has just taken the
+ * store's exclusive lock knows the holder of every lease is dead and
+ * takes them all back at once (gw_outbox_reclaim_all).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +67,11 @@ static const char SQL_RELEASE[] =
 static const char SQL_RETRY[] =
     "UPDATE outbox SET state = 'pending', next_attempt_ms = ?2,"
     " updated_ms = ?2 WHERE id = ?1 AND state IN ('dead', 'pending')";
+static const char SQL_RECLAIM[] =
+    "UPDATE outbox SET state = 'pending', claimed_by = NULL,"
+    " claimed_until = NULL, updated_ms = ?1,"
+    " last_error = 'reclaimed at start-up: its worker had ended'"
+    " WHERE state = 'inflight'";
 static const char SQL_DUE_NOW[] =
     "UPDATE outbox SET next_attempt_ms = ?2 WHERE peer = ?1 AND"
     " state = 'pending' AND next_attempt_ms > ?2";
@@ -228,6 +237,43 @@ gw_outbox_due_now(struct gw_store *st, const char *peer, long long *n)
     gw_bind_text(s, 1, peer);
     sqlite3_bind_int64(s, 2, gw_clock_now_ms());
     rc = gw_store_rc(st->ob.db, sqlite3_step(s), "outbox_due_now");
+    if (rc == GW_OK)
+        *n = sqlite3_changes(st->ob.db);
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->obmu);
+    if (rc == GW_OK && *n > 0)
+        gw_outbox_wake(st);
+    return rc;
+}
+
+/*
+ * Every item in flight back to pending, whoever holds its lease. Only for
+ * a caller that knows every other claimant is dead: `serve` holding the
+ * store's exclusive lock (cmd_serve.c). SQLite is single-node, and a
+ * worker lives only inside the serve that holds that lock, so when a new
+ * serve has the lock, the holders of these leases ended with their
+ * process (a SIGKILL, a crash, a power cut) and nobody is still
+ * delivering them. Waiting for their leases (outbox.lease_s) would only
+ * delay the resend. The attempt is not counted and the backoff stays:
+ * the delivery was cut, not refused. Leases and their expiry stay for a
+ * store shared by several nodes (a server database), where a claimant in
+ * another process may be alive; that store must not call this.
+ */
+gw_rc
+gw_outbox_reclaim_all(struct gw_store *st, long long *n)
+{
+    sqlite3_stmt *s;
+    gw_rc rc;
+
+    *n = 0;
+    pthread_mutex_lock(&st->obmu);
+    s = gw_store_stmt(&st->ob, SQL_RECLAIM);
+    if (s == NULL) {
+        pthread_mutex_unlock(&st->obmu);
+        return GW_ESTORE;
+    }
+    sqlite3_bind_int64(s, 1, gw_clock_now_ms());
+    rc = gw_store_rc(st->ob.db, sqlite3_step(s), "outbox_reclaim");
     if (rc == GW_OK)
         *n = sqlite3_changes(st->ob.db);
     sqlite3_reset(s);

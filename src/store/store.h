@@ -369,6 +369,10 @@ gw_rc gw_outbox_release(struct gw_store *st, long long id, const char *owner,
  * how many were moved forward. */
 gw_rc gw_outbox_due_now(struct gw_store *st, const char *peer,
                         long long *n) GW_WARN_UNUSED;
+/* Every item in flight back to pending now, whatever its lease; *n gets
+ * how many. Only for the one process that holds the store exclusively
+ * (serve, with its lock), which knows every lease holder is dead. */
+gw_rc gw_outbox_reclaim_all(struct gw_store *st, long long *n) GW_WARN_UNUSED;
 /* Operators: put a dead or pending item back for delivery now. */
 gw_rc gw_outbox_retry(struct gw_store *st, long long id) GW_WARN_UNUSED;
 /* Waits until new outbox work may exist (a commit with outbox items, a

@@ -92,6 +92,9 @@ def main():
     stop.set()
     for t in threads:
         t.join()
+    # What the last serve found to deliver, and how fast it went out.
+    backlog = rel.db_scalar(db, "SELECT count(*) FROM outbox WHERE state "
+                                "IN ('pending', 'inflight')")
     drain = rel.wait_outbox_done(db, 120)
     rc = gw.stop()
 
@@ -108,6 +111,8 @@ def main():
              % rel.outbox_states(db))
     sc.figure("outbox drained in seconds",
               "%.1f" % drain if drain is not None else "never")
+    sc.figure("backlog after the last kill (rate)", "%d (%s/s)" % (
+        backlog, "%.0f" % (backlog / drain) if drain else "-"))
 
     # The store: every acknowledged id exactly once, nothing else.
     inbox = dict(rel.db_rows(db, "SELECT message_id, refnr FROM inbox"))

@@ -22,6 +22,7 @@ in the gateway's log, every LV callback OK, no dead letter.
 import argparse
 import collections
 import random
+import re
 import sys
 import threading
 import time
@@ -115,12 +116,23 @@ def main():
                         odd["%s -> %s" % (op.__name__, st)] += 1
             time.sleep(PACE_S)
 
-    def quiet_sample():
+    def heap_kb():
+        """(in use, held) kB of the C heap, from /metrics."""
+        st, body = rel.Client(gw.port, rel.OPS).get("/metrics")
+        text = body.decode() if isinstance(body, bytes) else str(body)
+        m = dict(re.findall(r'klasgw_heap_bytes\{kind="(\w+)"\} (\d+)',
+                            text))
+        return (int(m.get("in_use", 0)) // 1024, int(m.get("held", 0)) // 1024)
+
+    heap = {}
+
+    def quiet_sample(when):
         run.clear()
         time.sleep(1)
         rel.wait_outbox_done(db, 30)
         time.sleep(1)
         r, f = rel.rss_kb(gw.pid()), rel.fd_kinds(gw.pid())
+        heap[when] = heap_kb()
         run.set()
         return r, f
 
@@ -134,13 +146,13 @@ def main():
     while time.time() - t0 < duration:
         time.sleep(5)
         samples.append((time.time() - t0, rel.rss_kb(gw.pid()),
-                        rel.fds(gw.pid())))
+                        rel.fds(gw.pid()), heap_kb()))
         if rss0 is None and time.time() - t0 >= warmup:
-            rss0, fd0 = quiet_sample()
+            rss0, fd0 = quiet_sample("warm")
             sc.note("warm-up over at %.0f s: RSS %d kB, fds %d sockets + "
                     "%d other" % ((time.time() - t0, rss0) + fd0))
     if rss0 is None:
-        rss0, fd0 = quiet_sample()
+        rss0, fd0 = quiet_sample("warm")
     stop.set()
     run.set()
     for t in threads:
@@ -149,6 +161,7 @@ def main():
     rel.wait_outbox_done(db, 60)
     time.sleep(1)
     rss1, fd1 = rel.rss_kb(gw.pid()), rel.fd_kinds(gw.pid())
+    heap["end"] = heap_kb()
     elapsed = time.time() - t0
 
     total = sum(ops.values())
@@ -163,6 +176,13 @@ def main():
         sc.figure("RSS kB under load at 1/4 2/4 3/4 4/4", " ".join(
             str(samples[min(len(samples) - 1, len(samples) * q // 4)][1])
             for q in (1, 2, 3, 4)))
+        sc.figure("C heap kB in use / held at 1/4 .. 4/4", " ".join(
+            "%d/%d" % samples[min(len(samples) - 1, len(samples) * q // 4)][3]
+            for q in (1, 2, 3, 4)))
+    # A leak or a growing cache shows in "in use"; "held" growing alone is
+    # free heap malloc cannot give back (fragmentation).
+    sc.figure("C heap kB in use / held: warm, end", "%d / %d, %d / %d" % (
+        heap["warm"] + heap["end"]))
     growth = 100.0 * (rss1 - rss0) / rss0
     sc.figure("RSS growth after warm-up", "%.1f %%" % growth)
     sc.figure("fds (sockets+other): warm / end", "%d+%d / %d+%d" %

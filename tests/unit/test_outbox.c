@@ -5,7 +5,8 @@
  * a poison item not blocking the others, the per-peer concurrency cap,
  * leases (opening the store leaves items in flight alone, a live lease
  * cannot be taken, an expired one is taken over, only the holder records
- * the outcome, a read-only store cannot write), a peer that is down
+ * the outcome, serve's start-up reclaim takes every lease back, a
+ * read-only store cannot write), a peer that is down
  * probed with one item and every item released when it is back, and one
  * item per subscription endpoint with a failing subscription put in
  * error without touching the others.
@@ -336,6 +337,59 @@ test_outbox_worker_takes_over_expired_lease(void **state)
     gw_clock_reset();
 }
 
+/* serve with the store's lock: every lease back at once, whatever its
+ * expiry; items pending, done or dead untouched, the cut delivery not
+ * counted as an attempt, and the old holder records nothing. */
+static void
+test_outbox_reclaim_all_takes_back_live_leases(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_outbox_item *a, *b, *d;
+    struct gw_outbox_info info;
+    long long c[4], n = -1;
+
+    gw_clock_set_ms(1700000000000LL);
+    enqueue(f->st, "m-done", "apply");
+    enqueue(f->st, "m-a", "apply");
+    enqueue(f->st, "m-b", "apply");
+    enqueue(f->st, "m-pending", "apply");
+    d = claim(f->st, "host:1:a", 600000);
+    a = claim(f->st, "host:1:a", 600000);
+    b = claim(f->st, "host:1:a", 600000);
+    assert_non_null(d);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(d->message_id, "m-done");
+    assert_string_equal(b->message_id, "m-b");
+    assert_int_equal(gw_outbox_done(f->st, d->id, "host:1:a"), GW_OK);
+    assert_int_equal(gw_outbox_reclaim_all(f->st, &n), GW_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(gw_outbox_counts(f->st, c), GW_OK);
+    assert_int_equal(c[0], 3);
+    assert_int_equal(c[1], 0);
+    assert_int_equal(c[2], 1);
+    assert_int_equal(gw_outbox_show(f->st, a->id, &info), GW_OK);
+    assert_string_equal(info.state, "pending");
+    assert_string_equal(info.claimed_by, "");
+    assert_int_equal(info.attempts, 0);
+    /* Due at once, long before the 600 s lease would have lapsed. */
+    gw_clock_advance_ms(1);
+    {
+        struct gw_outbox_item *again = claim(f->st, "host:2:b", 600000);
+        assert_non_null(again);
+        gw_outbox_item_free(again);
+    }
+    assert_int_equal(gw_outbox_done(f->st, b->id, "host:1:a"), GW_ENOTFOUND);
+    assert_int_equal(gw_outbox_reclaim_all(f->st, &n), GW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(gw_outbox_reclaim_all(f->st, &n), GW_OK);
+    assert_int_equal(n, 0);
+    gw_outbox_item_free(a);
+    gw_outbox_item_free(b);
+    gw_outbox_item_free(d);
+    gw_clock_reset();
+}
+
 static void
 test_outbox_read_only_store_cannot_write(void **state)
 {
@@ -628,6 +682,7 @@ main(void)
         T(test_outbox_per_peer_concurrency_is_capped),
         T(test_outbox_reopen_leaves_inflight_to_its_lease),
         T(test_outbox_worker_takes_over_expired_lease),
+        T(test_outbox_reclaim_all_takes_back_live_leases),
         T(test_outbox_read_only_store_cannot_write),
         T(test_outbox_peer_down_is_probed_then_released_at_once),
         T(test_outbox_notification_is_one_item_per_active_subscription),
