@@ -93,6 +93,40 @@ gw_access_read(const struct gw_principal *p, const struct gw_case_access *c,
     }
 }
 
+#define C(r) (1u << (r))
+
+static const struct {
+    unsigned roles;  /* client roles, C(enum gw_client_role) */
+    int needs_gln;   /* the caller must be a pharmacy with its GLN */
+    const char *why; /* the refusal */
+} operations[GW_OP_NOPS] = {
+    [GW_OP_CHECK_LICENCE] = {C(GW_CLIENT_PHARMACY), 0,
+                             "the licence check is for pharmacies"},
+    [GW_OP_RECORD_DISPENSING] = {C(GW_CLIENT_PHARMACY), 0,
+                                 "dispensing is recorded by pharmacies"},
+    [GW_OP_REGISTER_SEARCH] = {C(GW_CLIENT_EHR) | C(GW_CLIENT_PHARMACY) |
+                                   C(GW_CLIENT_LV),
+                               0, "an operator searches no registers"},
+    [GW_OP_COPY] = {C(GW_CLIENT_EHR), 0,
+                    "only the prescriber copies a motivation"},
+    [GW_OP_CONSENT] = {C(GW_CLIENT_EHR), 0,
+                       "consent is given by the prescriber's EHR"},
+    [GW_OP_SUBSCRIPTION] = {C(GW_CLIENT_PHARMACY), 1,
+                            "subscriptions are for pharmacies"},
+};
+
+gw_rc
+gw_access_operation(const struct gw_principal *p, enum gw_operation op,
+                    struct gw_err *err)
+{
+    if ((unsigned)op >= GW_OP_NOPS || (unsigned)p->role >= GW_CLIENT_NROLE)
+        return gw_err_set(err, GW_EFORBIDDEN, NULL, "unknown operation");
+    if (!(operations[op].roles & C(p->role)) ||
+        (operations[op].needs_gln && p->gln == NULL))
+        return gw_err_set(err, GW_EFORBIDDEN, NULL, "%s", operations[op].why);
+    return GW_OK;
+}
+
 /* Calendar months are approximated by 30.44 days: the rule is about
  * inactivity, not about a date the law names. */
 #define MONTH_MS (int64_t)(30.44 * 24 * 3600 * 1000)

@@ -100,6 +100,23 @@ gw_rc gw_access_read(const struct gw_principal *p,
                      const struct gw_case_access *c, int found_by_lookup,
                      int *redact, struct gw_err *err) GW_WARN_UNUSED;
 
+/* What a caller may do besides sending case messages and reading cases:
+ * one row each in access.c (the client roles, and the words of the
+ * refusal). */
+enum gw_operation {
+    GW_OP_CHECK_LICENCE = 0, /* $check-licence */
+    GW_OP_RECORD_DISPENSING, /* $record-dispensing */
+    GW_OP_REGISTER_SEARCH,   /* Sök produkt, Sök apotek */
+    GW_OP_COPY,              /* Task/$copy */
+    GW_OP_CONSENT,           /* $renew-consent */
+    GW_OP_SUBSCRIPTION,      /* Subscription create, read, delete */
+    GW_OP_NOPS
+};
+
+/* GW_OK, or GW_EFORBIDDEN with the row's reason. */
+gw_rc gw_access_operation(const struct gw_principal *p, enum gw_operation op,
+                          struct gw_err *err) GW_WARN_UNUSED;
+
 /*
  * Consent to processing (DOMAIN.md, privacy; handbook: "Nytt godkännande
  * krävs om ingen motivering lett till en ansökan på 12 månader och även om

@@ -30,18 +30,21 @@ parse_xml(struct gw_buf *b, struct gw_fhir_doc **out)
     return gw_fhir_parse(b->data, b->len, GW_FHIR_XML, NULL, out, &err);
 }
 
+/* Whether the caller may do op; if not, a is the refusal and it is
+ * audited as action. Returns 1 when refused. */
 static int
-refuse_unless(struct gw_pipeline *pl, const struct gw_call *c, int ok,
-              const char *action, const char *why, struct gw_answer *a)
+refuse_unless(struct gw_pipeline *pl, const struct gw_call *c,
+              enum gw_operation op, const char *action, struct gw_answer *a)
 {
     struct gw_err err;
+    gw_rc rc;
 
-    if (ok)
-        return 0;
     gw_err_clear(&err);
-    gw_err_set(&err, GW_EFORBIDDEN, NULL, "%s", why);
-    gw_answer_error(a, GW_EFORBIDDEN, &err);
-    gw_pl_audit(pl, c, action, NULL, GW_EFORBIDDEN, NULL);
+    rc = gw_access_operation(c->who, op, &err);
+    if (rc == GW_OK)
+        return 0;
+    gw_answer_error(a, rc, &err);
+    gw_pl_audit(pl, c, action, NULL, rc, NULL);
     return 1;
 }
 
@@ -167,9 +170,7 @@ gw_pipeline_check_licence(struct gw_pipeline *pl, const struct gw_call *c,
 
     memset(a, 0, sizeof(*a));
     gw_err_clear(&err);
-    if (refuse_unless(pl, c, c->who->role == GW_CLIENT_PHARMACY,
-                      "check-licence", "the licence check is for pharmacies",
-                      a))
+    if (refuse_unless(pl, c, GW_OP_CHECK_LICENCE, "check-licence", a))
         return;
     rc = check_inputs(q->product ? q->product : "", q->patient, q->unit,
                       q->administration, &err);
@@ -253,9 +254,8 @@ record(struct gw_pipeline *pl, const struct gw_call *c,
     memset(&res, 0, sizeof(res));
     gw_err_clear(&err);
     gw_buf_init(&b, 16384);
-    if (refuse_unless(pl, c, c->who->role == GW_CLIENT_PHARMACY,
-                      "record-dispensing",
-                      "dispensing is recorded by pharmacies", a)) {
+    if (refuse_unless(pl, c, GW_OP_RECORD_DISPENSING, "record-dispensing",
+                      a)) {
         gw_fhir_doc_free(doc);
         return;
     }
@@ -537,8 +537,7 @@ static int
 not_operator(struct gw_pipeline *pl, const struct gw_call *c,
              const char *action, struct gw_answer *a)
 {
-    return !refuse_unless(pl, c, c->who->role != GW_CLIENT_OPERATOR, action,
-                          "an operator searches no registers", a);
+    return !refuse_unless(pl, c, GW_OP_REGISTER_SEARCH, action, a);
 }
 
 void
@@ -692,8 +691,7 @@ gw_pipeline_copy(struct gw_pipeline *pl, const struct gw_call *c,
 
     memset(a, 0, sizeof(*a));
     gw_err_clear(&err);
-    if (refuse_unless(pl, c, c->who->role == GW_CLIENT_EHR, "copy",
-                      "only the prescriber copies a motivation", a))
+    if (refuse_unless(pl, c, GW_OP_COPY, "copy", a))
         return;
     if (gw_pl_case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
         return;
@@ -723,8 +721,7 @@ gw_pipeline_renew_consent(struct gw_pipeline *pl, const struct gw_call *c,
 
     memset(a, 0, sizeof(*a));
     gw_err_clear(&err);
-    if (refuse_unless(pl, c, c->who->role == GW_CLIENT_EHR, "consent",
-                      "consent is given by the prescriber's EHR", a))
+    if (refuse_unless(pl, c, GW_OP_CONSENT, "consent", a))
         return;
     if (c->who->user == NULL || c->who->user[0] == '\0') {
         gw_err_set(&err, GW_EUNAUTH, NULL,

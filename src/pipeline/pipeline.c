@@ -1363,10 +1363,8 @@ pharmacy_only(struct gw_pipeline *pl, const struct gw_call *c,
     struct gw_err err;
 
     gw_err_clear(&err);
-    if (c->who->role == GW_CLIENT_PHARMACY && c->who->gln != NULL)
+    if (gw_access_operation(c->who, GW_OP_SUBSCRIPTION, &err) == GW_OK)
         return 1;
-    gw_err_set(&err, GW_EFORBIDDEN, NULL,
-               "subscriptions are for pharmacies");
     gw_answer_error(a, GW_EFORBIDDEN, &err);
     gw_pl_audit(pl, c, "subscription", NULL, GW_EFORBIDDEN, NULL);
     return 0;

@@ -360,6 +360,62 @@ test_klas_new_event_is_one_row(void **state)
     free(rows);
 }
 
+/* --- operations besides messages and reads ----------------------------- */
+
+static void
+test_klas_operations_by_role(void **state)
+{
+    /* From README's route table: who may call what. */
+    static const struct {
+        enum gw_operation op;
+        int ehr, pharmacy, lv, operator;
+    } cases[] = {
+        {GW_OP_CHECK_LICENCE, 0, 1, 0, 0},
+        {GW_OP_RECORD_DISPENSING, 0, 1, 0, 0},
+        {GW_OP_REGISTER_SEARCH, 1, 1, 1, 0},
+        {GW_OP_COPY, 1, 0, 0, 0},
+        {GW_OP_CONSENT, 1, 0, 0, 0},
+        {GW_OP_SUBSCRIPTION, 0, 1, 0, 0},
+    };
+    static const struct gw_principal nogln = {"apotek9", GW_CLIENT_PHARMACY,
+                                              NULL, NULL};
+    struct gw_err err;
+    (void)state;
+
+    for (size_t i = 0; i < N(cases); i++) {
+        const struct gw_principal *who[] = {&ehr1, &pharm1, &lv, &ops};
+        const int want[] = {cases[i].ehr, cases[i].pharmacy, cases[i].lv,
+                            cases[i].operator};
+        for (size_t r = 0; r < N(who); r++) {
+            gw_err_clear(&err);
+            gw_rc rc = gw_access_operation(who[r], cases[i].op, &err);
+            if ((rc == GW_OK) != want[r] ||
+                (rc != GW_OK && (rc != GW_EFORBIDDEN || !err.detail[0])))
+                fail_msg("operation %d, %s: %s", (int)cases[i].op,
+                         gw_client_role_name(who[r]->role), gw_rc_name(rc));
+        }
+    }
+    assert_int_equal(gw_access_operation(&nogln, GW_OP_SUBSCRIPTION, &err),
+                     GW_EFORBIDDEN);
+}
+
+/* The pharmacy notice carries the klas-event code; its reader
+ * (outbound/pharmacy.c) takes at most 39 characters of [a-z-]. */
+static void
+test_klas_event_codes_fit_the_notice(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < gw_klas_nevents; i++) {
+        const char *code = gw_klas_events[i].code;
+        if (code == NULL)
+            continue;
+        if (strlen(code) > 39 || strspn(code, "abcdefghijklmnopqrstuvwxyz-") !=
+                                     strlen(code))
+            fail_msg("event code %s does not fit the notice", code);
+        assert_true(strlen(code) < sizeof(((struct gw_msg_facts *)0)->event));
+    }
+}
+
 int
 main(void)
 {
@@ -369,6 +425,8 @@ main(void)
         cmocka_unit_test(test_klas_check_sender_names_the_field),
         cmocka_unit_test(test_klas_facts_are_whole_or_refused),
         cmocka_unit_test(test_klas_new_event_is_one_row),
+        cmocka_unit_test(test_klas_operations_by_role),
+        cmocka_unit_test(test_klas_event_codes_fit_the_notice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
