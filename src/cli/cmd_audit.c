@@ -17,6 +17,7 @@
 
 #include "cli/store_cli.h"
 #include "core/clock.h"
+#include "core/file.h"
 
 #define GW_AUDIT_MAX_CHECKPOINTS 64
 #define GW_AUDIT_CHECKPOINT_MAX_BYTES 1024
@@ -25,26 +26,24 @@
 static gw_rc
 read_checkpoint(const char *path, struct gw_audit_checkpoint *cp)
 {
-    char text[GW_AUDIT_CHECKPOINT_MAX_BYTES + 1];
+    char *text = NULL;
     struct gw_err err;
     size_t n;
-    FILE *f = fopen(path, "rb");
-    gw_rc rc;
+    gw_rc rc = gw_file_read(path, GW_AUDIT_CHECKPOINT_MAX_BYTES, &text, &n);
 
-    if (f == NULL) {
+    if (rc == GW_EIO || rc == GW_ENOMEM) {
         fprintf(stderr, "klasgw audit: cannot read %s: %s\n", path,
                 strerror(errno));
         return GW_EIO;
     }
-    n = fread(text, 1, sizeof(text), f);
-    fclose(f);
     gw_err_clear(&err);
-    if (n > GW_AUDIT_CHECKPOINT_MAX_BYTES)
+    if (rc == GW_ETOOLARGE)
         rc = gw_err_set(&err, GW_ETOOLARGE, NULL,
                         "not a klasgw audit "
                         "checkpoint (too large)");
     else
         rc = gw_audit_checkpoint_parse(text, n, cp, &err);
+    free(text);
     if (rc != GW_OK)
         fprintf(stderr, "klasgw audit: checkpoint %s: %s\n", path,
                 err.detail[0] ? err.detail : gw_rc_message(rc));

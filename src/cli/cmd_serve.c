@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/netaddr.h"
 #include "fhir/fhir.h"
@@ -161,16 +162,16 @@ lease_for(const struct gw_config *cfg, long timeout_ms)
 static gw_rc
 load_capability(const char *path, struct gw_fhir_doc **out, struct gw_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    char buf[64 * 1024];
+    char *buf = NULL;
     size_t n;
+    gw_rc rc;
 
     *out = NULL;
-    if (f == NULL)
+    if (gw_file_read(path, 1 << 20, &buf, &n) != GW_OK)
         return gw_err_set(err, GW_ECONFIG, NULL, "cannot read %s", path);
-    n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    return gw_fhir_parse(buf, n, GW_FHIR_JSON, NULL, out, err);
+    rc = gw_fhir_parse(buf, n, GW_FHIR_JSON, NULL, out, err);
+    free(buf);
+    return rc;
 }
 
 /*

@@ -9,35 +9,25 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/file.h"
 #include "validate/validate.h"
 
+/* The file, or standard input for "-"; over max, its first max + 1
+ * bytes, which the validator refuses as too large. */
 static char *
 read_all(const char *path, size_t max, size_t *len)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     char *buf = NULL;
-    size_t n = 0, cap = 0, got;
+    gw_rc rc;
 
     if (f == NULL)
         return NULL;
-    do {
-        if (n == cap) {
-            char *g;
-            cap = cap ? cap * 2 : 65536;
-            if (cap > max + 1)
-                cap = max + 1;
-            if (n == cap || (g = realloc(buf, cap + 1)) == NULL)
-                break;
-            buf = g;
-        }
-        got = fread(buf + n, 1, cap - n, f);
-        n += got;
-    } while (got > 0);
+    rc = gw_file_read_stream(f, max, &buf, len);
     if (f != stdin)
         fclose(f);
-    if (buf == NULL)
-        buf = calloc(1, 1);
-    *len = n;
+    if (rc != GW_OK && rc != GW_ETOOLARGE)
+        return NULL;
     return buf;
 }
 

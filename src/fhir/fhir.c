@@ -187,3 +187,33 @@ gw_fhir_to_json(const struct gw_fhir_doc *doc, char **out, size_t *len)
         *len = n;
     return rc;
 }
+
+gw_rc
+gw_xml_escape(struct gw_buf *b, const char *s)
+{
+    gw_rc rc = GW_OK;
+
+    for (; s != NULL && *s != '\0' && rc == GW_OK; s++) {
+        switch (*s) {
+        case '&':
+            rc = gw_buf_append_str(b, "&amp;");
+            break;
+        case '<':
+            rc = gw_buf_append_str(b, "&lt;");
+            break;
+        case '>':
+            rc = gw_buf_append_str(b, "&gt;");
+            break;
+        case '"':
+            rc = gw_buf_append_str(b, "&quot;");
+            break;
+        default:
+            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' &&
+                *s != '\r')
+                rc = gw_buf_append(b, " ", 1);
+            else
+                rc = gw_buf_append(b, s, 1);
+        }
+    }
+    return rc;
+}

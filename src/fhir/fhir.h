@@ -62,4 +62,11 @@ const char *gw_fhir_doc_type(const struct gw_fhir_doc *doc);
 /* JSON if the first non-blank byte is '{', XML if '<', else SNIFF. */
 enum gw_fhir_format gw_fhir_sniff(const char *bytes, size_t len);
 
+struct gw_buf;
+/* Appends s (NULL: nothing) as XML text or attribute value: & < > "
+ * escaped; control characters XML 1.0 does not allow (below 0x20 but tab,
+ * newline, carriage return) become a space. The one escaper for XML built
+ * as text. */
+gw_rc gw_xml_escape(struct gw_buf *b, const char *s) GW_WARN_UNUSED;
+
 #endif

@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/file.h"
 #include "core/log.h"
 #include "core/random.h"
 #include "http/response.h"
@@ -50,25 +51,18 @@ now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* A PEM file of the configuration; NULL when unreadable, empty or not
+ * under 1 MiB. */
 static char *
 slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
     char *buf = NULL;
-    long n;
+    size_t n;
 
-    if (f == NULL)
+    if (gw_file_read(path, (1 << 20) - 1, &buf, &n) != GW_OK || n == 0) {
+        free(buf);
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) &&
-        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
-        if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf[n] = '\0';
-        }
     }
-    fclose(f);
     return buf;
 }
 

@@ -9,10 +9,6 @@
 #include "map/view.h"
 
 #include <libxml/tree.h>
-#include <libxslt/security.h>
-#include <libxslt/transform.h>
-#include <libxslt/xsltInternals.h>
-#include <libxslt/xsltutils.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +19,10 @@
 #include "map/xslt.h"
 
 struct gw_views {
-    xsltStylesheetPtr case_view;
-    xsltStylesheetPtr pharmacy_view;
-    xsltStylesheetPtr print;
-    xsltStylesheetPtr copy;
+    struct gw_xslt *case_view;
+    struct gw_xslt *pharmacy_view;
+    struct gw_xslt *print;
+    struct gw_xslt *copy;
 };
 
 gw_rc
@@ -57,14 +53,10 @@ gw_views_free(struct gw_views *v)
 {
     if (v == NULL)
         return;
-    if (v->case_view)
-        xsltFreeStylesheet(v->case_view);
-    if (v->pharmacy_view)
-        xsltFreeStylesheet(v->pharmacy_view);
-    if (v->print)
-        xsltFreeStylesheet(v->print);
-    if (v->copy)
-        xsltFreeStylesheet(v->copy);
+    gw_xslt_free(v->case_view);
+    gw_xslt_free(v->pharmacy_view);
+    gw_xslt_free(v->print);
+    gw_xslt_free(v->copy);
     free(v);
 }
 
@@ -560,8 +552,7 @@ gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
     char now[40], local[48], quoted[64];
     const char *params[3] = {"printed", quoted, NULL};
     xmlDocPtr out;
-    xmlChar *mem = NULL;
-    int n = 0;
+    gw_rc rc;
 
     /* When it was printed, on every page, in the reader's time. */
     gw_clock_format(gw_clock_now_ms(), now, sizeof(now));
@@ -574,26 +565,12 @@ gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
     *len = 0;
     if (out == NULL)
         return GW_EINTERNAL;
-    if (pdf) {
-        gw_rc rc = gw_view_pdf_from_html(out, html, len);
-        xmlFreeDoc(out);
-        return rc;
-    }
-    if (xsltSaveResultToString(&mem, &n, out, v->print) != 0 || mem == NULL) {
-        xmlFreeDoc(out);
-        return GW_EINTERNAL;
-    }
+    if (pdf)
+        rc = gw_view_pdf_from_html(out, html, len);
+    else
+        rc = gw_xslt_save(v->print, out, html, len);
     xmlFreeDoc(out);
-    *html = malloc((size_t)n + 1);
-    if (*html == NULL) {
-        xmlFree(mem);
-        return GW_ENOMEM;
-    }
-    memcpy(*html, mem, (size_t)n);
-    (*html)[n] = '\0';
-    *len = (size_t)n;
-    xmlFree(mem);
-    return GW_OK;
+    return rc;
 }
 
 gw_rc

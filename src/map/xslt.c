@@ -11,6 +11,8 @@
 #include <libxslt/xsltutils.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static xsltSecurityPrefsPtr prefs;
 static pthread_once_t prefs_once = PTHREAD_ONCE_INIT;
@@ -38,12 +40,17 @@ quiet(void *ctx, const char *msg, ...)
     (void)msg;
 }
 
-xsltStylesheetPtr
+struct gw_xslt {
+    xsltStylesheetPtr ss;
+};
+
+struct gw_xslt *
 gw_xslt_load(const char *dir, const char *name, struct gw_err *err)
 {
     char path[1024];
     xmlDocPtr doc;
     xsltStylesheetPtr ss;
+    struct gw_xslt *x;
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     /* Our own files, but read without network or DTD all the same. */
@@ -57,13 +64,56 @@ gw_xslt_load(const char *dir, const char *name, struct gw_err *err)
         xmlFreeDoc(doc);
         gw_err_set(err, GW_ECONFIG, NULL, "cannot compile stylesheet %s",
                    path);
+        return NULL;
     }
-    return ss;
+    x = malloc(sizeof(*x));
+    if (x == NULL) {
+        xsltFreeStylesheet(ss);
+        gw_err_set(err, GW_ENOMEM, NULL, "stylesheet %s", path);
+        return NULL;
+    }
+    x->ss = ss;
+    return x;
+}
+
+void
+gw_xslt_free(struct gw_xslt *x)
+{
+    if (x == NULL)
+        return;
+    xsltFreeStylesheet(x->ss);
+    free(x);
+}
+
+gw_rc
+gw_xslt_save(const struct gw_xslt *x, xmlDocPtr res, char **out, size_t *len)
+{
+    xmlChar *mem = NULL;
+    int n = 0;
+
+    *out = NULL;
+    *len = 0;
+    if (x == NULL || res == NULL ||
+        xsltSaveResultToString(&mem, &n, res, x->ss) != 0 || mem == NULL) {
+        xmlFree(mem);
+        return GW_EINTERNAL;
+    }
+    *out = malloc((size_t)n + 1);
+    if (*out == NULL) {
+        xmlFree(mem);
+        return GW_ENOMEM;
+    }
+    memcpy(*out, mem, (size_t)n);
+    (*out)[n] = '\0';
+    *len = (size_t)n;
+    xmlFree(mem);
+    return GW_OK;
 }
 
 xmlDocPtr
-gw_xslt_apply(xsltStylesheetPtr ss, xmlDocPtr in, const char **params)
+gw_xslt_apply(const struct gw_xslt *x, xmlDocPtr in, const char **params)
 {
+    xsltStylesheetPtr ss = x != NULL ? x->ss : NULL;
     xsltTransformContextPtr t;
     xmlDocPtr res;
 

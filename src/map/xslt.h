@@ -9,20 +9,29 @@
 #define GW_MAP_XSLT_H
 
 #include <libxml/tree.h>
-#include <libxslt/xsltInternals.h>
 
 #include "core/err.h"
 
+/* A compiled stylesheet; libxslt's type stays inside xslt.c. */
+struct gw_xslt;
+
 /* Compiles dir/name; NULL on failure with err naming the file. Free with
- * xsltFreeStylesheet. */
-xsltStylesheetPtr gw_xslt_load(const char *dir, const char *name,
-                               struct gw_err *err);
+ * gw_xslt_free. */
+struct gw_xslt *gw_xslt_load(const char *dir, const char *name,
+                             struct gw_err *err);
+/* NULL ok. */
+void gw_xslt_free(struct gw_xslt *x);
 
 /* Applies ss to in. params: NULL-terminated name/value pairs, values as
  * XPath expressions (quote strings), or NULL. Returns the result, or NULL
  * when the transform failed or produced no root element. Caller frees
  * with xmlFreeDoc. */
-xmlDocPtr gw_xslt_apply(xsltStylesheetPtr ss, xmlDocPtr in,
+xmlDocPtr gw_xslt_apply(const struct gw_xslt *x, xmlDocPtr in,
                         const char **params);
+/* A result of x serialised as x's xsl:output says (method, encoding).
+ * GW_OK with *out (caller frees with free()) and *len; GW_EINTERNAL or
+ * GW_ENOMEM. */
+gw_rc gw_xslt_save(const struct gw_xslt *x, xmlDocPtr res, char **out,
+                   size_t *len) GW_WARN_UNUSED;
 
 #endif

@@ -13,8 +13,6 @@
 #include "outbound/lv.h"
 
 #include <libxml/tree.h>
-#include <libxml/xmlschemas.h>
-#include <libxslt/transform.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +73,8 @@ gw_lv_classify(const struct gw_lv_reply *r, char *why, size_t why_size)
 struct gw_lv {
     struct gw_lv_opts o;
     struct gw_soap_pool *pool;
-    xsltStylesheetPtr map;
-    xmlSchemaPtr xsd_app, xsd_sup;
+    struct gw_xslt *map;
+    struct gw_xsd *xsd_app, *xsd_sup;
 };
 
 gw_rc
@@ -104,10 +102,10 @@ gw_lv_new(const struct gw_lv_opts *o, struct gw_lv **out, struct gw_err *err)
         rc = GW_ECONFIG;
         goto fail;
     }
-    lv->xsd_app = gw_xsd_responder_schema(o->wsdl_dir,
-                                          "RegisterLicenseApplication", err);
-    lv->xsd_sup = gw_xsd_responder_schema(o->wsdl_dir,
-                                          "RegisterLicenseSupplement", err);
+    lv->xsd_app =
+        gw_xsd_responder(o->wsdl_dir, "RegisterLicenseApplication", err);
+    lv->xsd_sup =
+        gw_xsd_responder(o->wsdl_dir, "RegisterLicenseSupplement", err);
     if (lv->xsd_app == NULL || lv->xsd_sup == NULL) {
         rc = GW_ECONFIG;
         goto fail;
@@ -125,12 +123,9 @@ gw_lv_free(struct gw_lv *lv)
     if (lv == NULL)
         return;
     gw_soap_pool_free(lv->pool);
-    if (lv->map)
-        xsltFreeStylesheet(lv->map);
-    if (lv->xsd_app)
-        xmlSchemaFree(lv->xsd_app);
-    if (lv->xsd_sup)
-        xmlSchemaFree(lv->xsd_sup);
+    gw_xslt_free(lv->map);
+    gw_xsd_free(lv->xsd_app);
+    gw_xsd_free(lv->xsd_sup);
     free(lv);
 }
 
@@ -141,20 +136,6 @@ gw_lv_peer(struct gw_lv *lv, struct gw_peer *peer)
     peer->name = "lv";
     peer->send = gw_lv_send;
     peer->ctx = lv;
-}
-
-/* The first schema error, for the dead letter's reason. The FHIR parts
- * are not checked by the XSD (processContents skip), so the message names
- * envelope fields only, never patient data. */
-static void
-first_error(void *ctx, xmlErrorPtr e)
-{
-    char *buf = ctx;
-
-    if (buf[0] == '\0' && e != NULL && e->message != NULL) {
-        snprintf(buf, 200, "%s", e->message);
-        buf[strcspn(buf, "\n")] = '\0';
-    }
 }
 
 /* Parses canonical FHIR XML (ours, from the store) and adds its root under
@@ -189,14 +170,12 @@ build_request(struct gw_lv *lv, const struct gw_outbox_item *item,
     xmlDocPtr in = xmlNewDoc((const xmlChar *)"1.0"), res = NULL;
     xmlNodePtr root, n;
     xmlNsPtr ns;
-    xsltTransformContextPtr t = NULL;
-    xmlSchemaValidCtxtPtr vc = NULL;
+    struct gw_xsd_errors xe = {0, 0, NULL};
     xmlChar *out = NULL;
     char *kind = NULL, *mxml = NULL;
     size_t mlen = 0;
     long got = 0;
     int size = 0;
-    char xsd_msg[200] = "";
 
     if (in == NULL)
         goto out;
@@ -230,23 +209,21 @@ build_request(struct gw_lv *lv, const struct gw_outbox_item *item,
         snprintf(why, why_size, "mapping to the LV request failed");
         goto out;
     }
-    vc = xmlSchemaNewValidCtxt(application ? lv->xsd_app : lv->xsd_sup);
-    if (vc == NULL)
+    if (gw_xsd_validate(application ? lv->xsd_app : lv->xsd_sup, res, &xe) !=
+        GW_OK)
         goto out;
-    xmlSchemaSetValidStructuredErrors(vc, first_error, xsd_msg);
-    if (xmlSchemaValidateDoc(vc, res) != 0) {
+    if (!xe.valid) {
+        /* The FHIR parts are not checked by the XSD (processContents
+         * skip), so the message names envelope fields only, never
+         * patient data. */
         snprintf(why, why_size,
-                 "the LV request does not match its schema: "
-                 "%s",
-                 xsd_msg);
+                 "the LV request does not match its schema: %.199s",
+                 xe.n > 0 ? xe.e[0].message : "");
         goto out;
     }
     xmlDocDumpMemoryEnc(res, &out, &size, "UTF-8");
 out:
-    if (vc)
-        xmlSchemaFreeValidCtxt(vc);
-    if (t)
-        xsltFreeTransformContext(t);
+    gw_xsd_errors_release(&xe);
     xmlFreeDoc(res);
     xmlFreeDoc(in);
     free(kind);

@@ -461,11 +461,11 @@ entry_open(struct gw_buf *b, const struct gw_call *c, const char *type,
     gw_rc rc = gw_buf_append_str(b, "<entry><fullUrl value=\"");
 
     if (rc == GW_OK)
-        rc = gw_pl_xml_escape(b, c->base);
+        rc = gw_xml_escape(b, c->base);
     if (rc == GW_OK)
         rc = gw_buf_appendf(b, "/%s/", type);
     if (rc == GW_OK)
-        rc = gw_pl_xml_escape(b, id);
+        rc = gw_xml_escape(b, id);
     if (rc == GW_OK)
         rc = gw_buf_append_str(b, "\"/><resource>");
     return rc;

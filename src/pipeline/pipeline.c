@@ -244,30 +244,13 @@ warnings_entry(struct gw_fhir_build *b, struct gw_fhir_el *root,
     }
 }
 
-gw_rc
-gw_pl_xml_escape(struct gw_buf *b, const char *s)
-{
-    gw_rc rc = GW_OK;
-
-    for (; s != NULL && *s != '\0' && rc == GW_OK; s++) {
-        switch (*s) {
-        case '&': rc = gw_buf_append_str(b, "&amp;"); break;
-        case '<': rc = gw_buf_append_str(b, "&lt;"); break;
-        case '>': rc = gw_buf_append_str(b, "&gt;"); break;
-        case '"': rc = gw_buf_append_str(b, "&quot;"); break;
-        default: rc = gw_buf_append(b, s, 1);
-        }
-    }
-    return rc;
-}
-
 /* Appends <name value="v"/>, v escaped. */
 gw_rc
 gw_pl_xml_value(struct gw_buf *b, const char *name, const char *v)
 {
     gw_rc rc = gw_buf_appendf(b, "<%s value=\"", name);
     if (rc == GW_OK)
-        rc = gw_pl_xml_escape(b, v);
+        rc = gw_xml_escape(b, v);
     if (rc == GW_OK)
         rc = gw_buf_append_str(b, "\"/>");
     return rc;

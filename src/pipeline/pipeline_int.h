@@ -39,8 +39,6 @@ struct gw_pipeline {
 void gw_pl_audit(struct gw_pipeline *pl, const struct gw_call *c,
                  const char *action, const char *refnr, gw_rc rc,
                  const char *detail);
-/* Appends s escaped for XML text and attributes. */
-gw_rc gw_pl_xml_escape(struct gw_buf *b, const char *s) GW_WARN_UNUSED;
 /* Appends <name value="v"/> with v escaped for XML. */
 gw_rc gw_pl_xml_value(struct gw_buf *b, const char *name, const char *v)
     GW_WARN_UNUSED;

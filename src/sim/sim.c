@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/log.h"
 #include "core/random.h"
 #include "gwsoapH.h"
@@ -442,26 +443,16 @@ static char *
 read_template(const char *name)
 {
     char rel[256], path[1024];
-    FILE *f;
     char *buf = NULL;
-    long n;
+    size_t n;
 
     snprintf(rel, sizeof(rel), "fhir-profiles/examples/valid/%s", name);
     if (gw_config_data_path(sim.cfg, rel, path, sizeof(path)) != GW_OK)
         return NULL;
-    f = fopen(path, "rb");
-    if (f == NULL)
+    if (gw_file_read(path, (1 << 20) - 1, &buf, &n) != GW_OK || n == 0) {
+        free(buf);
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) &&
-        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
-        if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf[n] = '\0';
-        }
     }
-    fclose(f);
     return buf;
 }
 

@@ -20,10 +20,6 @@
 #include "soap/soap.h"
 
 #include <libxml/tree.h>
-#include <libxml/xmlschemas.h>
-#include <libxslt/security.h>
-#include <libxslt/transform.h>
-#include <libxslt/xsltutils.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +28,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/file.h"
 #include "fhir/build.h"
 #include "fhir/fhir_xml.h"
 #include "map/xslt.h"
@@ -94,8 +91,8 @@ static const struct iface ifaces[] = {
 struct gw_soap {
     struct gw_soap_opts o;
     char *wsdl_dir;
-    xmlSchemaPtr schema[NIFACES];
-    xsltStylesheetPtr to_fhir, to_soap;
+    struct gw_xsd *schema[NIFACES];
+    struct gw_xslt *to_fhir, *to_soap;
 };
 
 /* --- set-up ------------------------------------------------------------ */
@@ -118,8 +115,7 @@ gw_soap_new(const struct gw_soap_opts *o, struct gw_soap **out,
     for (size_t i = 0; i < NIFACES; i++) {
         if (ifaces[i].kind == K_NOT_SERVED)
             continue;
-        s->schema[i] =
-            gw_xsd_responder_schema(o->wsdl_dir, ifaces[i].name, err);
+        s->schema[i] = gw_xsd_responder(o->wsdl_dir, ifaces[i].name, err);
         if (s->schema[i] == NULL) {
             gw_soap_free(s);
             return GW_ECONFIG;
@@ -143,12 +139,9 @@ gw_soap_free(struct gw_soap *s)
     if (s == NULL)
         return;
     for (size_t i = 0; i < NIFACES; i++)
-        if (s->schema[i] != NULL)
-            xmlSchemaFree(s->schema[i]);
-    if (s->to_fhir)
-        xsltFreeStylesheet(s->to_fhir);
-    if (s->to_soap)
-        xsltFreeStylesheet(s->to_soap);
+        gw_xsd_free(s->schema[i]);
+    gw_xslt_free(s->to_fhir);
+    gw_xslt_free(s->to_soap);
     free(s->wsdl_dir);
     free(s);
 }
@@ -176,37 +169,6 @@ env_ctype(enum gw_soap_version v)
 {
     return v == GW_SOAP_12 ? "application/soap+xml; charset=utf-8"
                            : "text/xml; charset=utf-8";
-}
-
-static gw_rc
-esc(struct gw_buf *b, const char *s)
-{
-    gw_rc rc = GW_OK;
-
-    for (; rc == GW_OK && *s; s++) {
-        switch (*s) {
-        case '<':
-            rc = gw_buf_append_str(b, "&lt;");
-            break;
-        case '>':
-            rc = gw_buf_append_str(b, "&gt;");
-            break;
-        case '&':
-            rc = gw_buf_append_str(b, "&amp;");
-            break;
-        case '"':
-            rc = gw_buf_append_str(b, "&quot;");
-            break;
-        default:
-            /* Control characters are not allowed in XML 1.0. */
-            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' &&
-                *s != '\r')
-                rc = gw_buf_append(b, " ", 1);
-            else
-                rc = gw_buf_append(b, s, 1);
-        }
-    }
-    return rc;
 }
 
 static void
@@ -243,12 +205,12 @@ fault(struct gw_soap_reply *out, enum gw_soap_version v, int http, int sender,
         rc = gw_buf_appendf(&b, "<faultcode>soap:%s</faultcode><faultstring>",
                             sender ? "Client" : "Server");
     if (rc == GW_OK && error_id && *error_id) {
-        rc = esc(&b, error_id);
+        rc = gw_xml_escape(&b, error_id);
         if (rc == GW_OK)
             rc = gw_buf_append_str(&b, ": ");
     }
     if (rc == GW_OK)
-        rc = esc(&b, text);
+        rc = gw_xml_escape(&b, text);
     if (rc == GW_OK)
         rc =
             gw_buf_append_str(&b, v == GW_SOAP_12 ? "</soap:Text></soap:Reason>"
@@ -460,43 +422,46 @@ refuse_cut(const struct gw_soap *s, const struct iface *i,
 }
 
 /* Schema errors as "element: message" lines, values of patterns kept
- * (the caller sent them) but namespaces cut for readability. */
-struct xsd_errors {
-    char text[GW_SOAP_TEXT_MAX];
-    size_t len;
-    int n;
-};
-
+ * (the caller sent them) but namespaces cut for readability; at most 10,
+ * within GW_SOAP_TEXT_MAX. */
 static void
-on_xsd_error(void *ctx, xmlErrorPtr e)
+xsd_text(const struct gw_xsd_errors *xe, char *text, size_t size)
 {
-    struct xsd_errors *x = ctx;
-    char msg[600];
-    size_t o = 0;
+    size_t len = 0;
+    int n = 0;
 
-    if (e == NULL || e->message == NULL || x->n >= 10)
-        return;
-    /* Drop "{namespace}" from element names; keep pattern counts such as
-     * "{1,80}" (no ':' inside). */
-    for (const char *p = e->message; *p && o < sizeof(msg) - 1; p++) {
-        const char *close = *p == '{' ? strchr(p, '}') : NULL;
-        if (close != NULL && memchr(p, ':', (size_t)(close - p)) != NULL) {
-            p = close;
+    text[0] = '\0';
+    for (size_t i = 0; i < xe->n && n < 10; i++) {
+        const char *m = xe->e[i].message;
+        char msg[GW_XSD_MESSAGE_MAX];
+        size_t o = 0;
+        if (m[0] == '\0')
             continue;
-        }
-        if (*p != '\n')
+        /* Drop "{namespace}" from element names; keep pattern counts such
+         * as "{1,80}" (no ':' inside). */
+        for (const char *p = m; *p && o < sizeof(msg) - 1; p++) {
+            const char *close = *p == '{' ? strchr(p, '}') : NULL;
+            if (close != NULL && memchr(p, ':', (size_t)(close - p)) != NULL) {
+                p = close;
+                continue;
+            }
             msg[o++] = *p;
+        }
+        msg[o] = '\0';
+        /* Whole messages while they fit; the last one cut between UTF-8
+         * characters. */
+        if (n > 0 && len + 2 < size) {
+            memcpy(text + len, "; ", 2);
+            len += 2;
+        }
+        for (o = 0; msg[o] != '\0' && len < size - 1; o++)
+            text[len++] = msg[o];
+        while (msg[o] != '\0' && len > 0 &&
+               ((unsigned char)msg[o] & 0xC0) == 0x80)
+            o--, len--;
+        text[len] = '\0';
+        n++;
     }
-    msg[o] = '\0';
-    if (x->len < sizeof(x->text) - 1) {
-        int w = snprintf(x->text + x->len, sizeof(x->text) - x->len, "%s%s",
-                         x->n ? "; " : "", msg);
-        if (w > 0)
-            x->len += (size_t)w < sizeof(x->text) - x->len
-                          ? (size_t)w
-                          : sizeof(x->text) - x->len - 1;
-    }
-    x->n++;
 }
 
 /* The body element as a document of its own (namespaces reconciled). */
@@ -876,8 +841,8 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
     struct gw_soap_env env;
     struct gw_err err;
     xmlDocPtr req = NULL;
-    xmlSchemaValidCtxtPtr vc = NULL;
-    struct xsd_errors *xe = NULL;
+    struct gw_xsd_errors xe = {0, 0, NULL};
+    char *xtext = NULL;
     size_t idx = 0;
     char text[600];
     gw_rc rc;
@@ -922,16 +887,16 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
         goto out;
     }
     req = body_doc(env.body);
-    xe = calloc(1, sizeof(*xe));
-    vc = s->schema[idx] ? xmlSchemaNewValidCtxt(s->schema[idx]) : NULL;
-    if (req == NULL || xe == NULL || vc == NULL) {
+    xtext = malloc(GW_SOAP_TEXT_MAX);
+    if (req == NULL || xtext == NULL || s->schema[idx] == NULL ||
+        gw_xsd_validate(s->schema[idx], req, &xe) != GW_OK) {
         fault(out, v, 500, 0, "TECHNICAL_ERROR", "out of memory");
         goto out;
     }
-    xmlSchemaSetValidStructuredErrors(vc, on_xsd_error, xe);
-    if (xmlSchemaValidateDoc(vc, req) != 0) {
+    if (!xe.valid) {
+        xsd_text(&xe, xtext, GW_SOAP_TEXT_MAX);
         refuse(s, i, v, c->request_id, GW_EVALIDATION, NULL,
-               xe->n ? xe->text : "the request does not match its schema", out);
+               xtext[0] ? xtext : "the request does not match its schema", out);
         goto out;
     }
     switch (i->kind) {
@@ -957,9 +922,8 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
         break;
     }
 out:
-    if (vc != NULL)
-        xmlSchemaFreeValidCtxt(vc);
-    free(xe);
+    gw_xsd_errors_release(&xe);
+    free(xtext);
     xmlFreeDoc(req);
     gw_soap_envelope_release(&env);
     if (out->body == NULL && out->status == 0) {
@@ -992,9 +956,8 @@ gw_soap_contract(struct gw_soap *s, const char *name, int wsdl,
     static const char placeholder[] = "http://localhost/soap/";
     char path[1024];
     struct gw_buf b;
-    FILE *f = NULL;
     char *text = NULL;
-    long n;
+    size_t n;
     gw_rc rc = GW_ENOTFOUND;
 
     memset(out, 0, sizeof(*out));
@@ -1011,16 +974,9 @@ gw_soap_contract(struct gw_soap *s, const char *name, int wsdl,
             return GW_ENOTFOUND;
         snprintf(path, sizeof(path), "%s/%s", s->wsdl_dir, name);
     }
-    f = fopen(path, "rb");
-    if (f == NULL)
-        return GW_ENOTFOUND;
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20) ||
-        fseek(f, 0, SEEK_SET) != 0 || (text = malloc((size_t)n + 1)) == NULL ||
-        fread(text, 1, (size_t)n, f) != (size_t)n) {
-        rc = GW_EIO;
-        goto out;
-    }
-    text[n] = '\0';
+    rc = gw_file_read(path, 1 << 20, &text, &n);
+    if (rc != GW_OK)
+        return rc == GW_EIO ? GW_ENOTFOUND : rc; /* cannot be opened */
     gw_buf_init(&b, 2u << 20);
     rc = GW_OK;
     for (const char *p = text; rc == GW_OK && *p;) {
@@ -1041,9 +997,6 @@ gw_soap_contract(struct gw_soap *s, const char *name, int wsdl,
         set_body(out, &b);
     }
     gw_buf_release(&b);
-out:
     free(text);
-    if (f != NULL)
-        fclose(f);
     return rc;
 }

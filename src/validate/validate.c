@@ -1,22 +1,22 @@
 /*
  * validate.c - the schema cache and the validation entry points (see
- * validate.h). libxml2's compiled xmlSchemaPtr is read-only during
- * validation, so one is shared; each call makes its own validation
- * context, which is not.
+ * validate.h). The compiled schema (xsd.h) is shared by every thread;
+ * each call validates with its own context.
  */
 #include "validate/validate.h"
 
-#include <libxml/xmlschemas.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/clock.h"
 #include "fhir/fhir_xml.h"
 #include "validate/rules.h"
+#include "validate/xsd.h"
 
 struct gw_validator {
-    xmlSchemaPtr schema;
+    struct gw_xsd *xsd;
 };
 
 gw_rc
@@ -24,21 +24,14 @@ gw_validator_new(const char *xsd_path, struct gw_validator **out,
                  struct gw_err *err)
 {
     struct gw_validator *v;
-    xmlSchemaParserCtxtPtr pc;
 
     *out = NULL;
     gw_fhir_init();
-    pc = xmlSchemaNewParserCtxt(xsd_path);
-    if (pc == NULL)
-        return GW_ENOMEM;
     v = calloc(1, sizeof(*v));
-    if (v == NULL) {
-        xmlSchemaFreeParserCtxt(pc);
+    if (v == NULL)
         return GW_ENOMEM;
-    }
-    v->schema = xmlSchemaParse(pc);
-    xmlSchemaFreeParserCtxt(pc);
-    if (v->schema == NULL) {
+    v->xsd = gw_xsd_load(xsd_path, err);
+    if (v->xsd == NULL) {
         free(v);
         return gw_err_set(err, GW_ECONFIG, NULL,
                           "cannot load the schema %s", xsd_path);
@@ -52,30 +45,27 @@ gw_validator_free(struct gw_validator *v)
 {
     if (v == NULL)
         return;
-    xmlSchemaFree(v->schema);
+    gw_xsd_free(v->xsd);
     free(v);
 }
 
-struct schema_errors {
-    struct gw_outcome *out;
-    gw_rc rc;
-    int count;
-};
-
-static void
-on_schema_error(void *ud, xmlErrorPtr e)
+/* Schema errors into the outcome, each with the path of its node. */
+static gw_rc
+schema_check(const struct gw_validator *v, struct gw_fhir_doc *doc,
+             struct gw_outcome *out)
 {
-    struct schema_errors *s = ud;
-    char path[200] = "", en[400];
+    struct gw_xsd_errors xe;
+    char en[GW_XSD_MESSAGE_MAX + 8];
+    gw_rc rc = gw_xsd_validate(v->xsd, gw_fhir_doc_xml(doc), &xe);
 
-    if (s->count++ >= 50 || s->rc != GW_OK)
-        return; /* one broken document, not a flood */
-    if (e->node != NULL)
-        gw_rules_node_path((xmlNodePtr)e->node, path, sizeof(path));
-    snprintf(en, sizeof(en), "Schema: %s", e->message ? e->message : "");
-    en[strcspn(en, "\n")] = '\0';
-    s->rc = gw_outcome_add(s->out, GW_SEV_ERROR, "structure", "klas-schema",
-                           path, "Meddelandet följer inte schemat", en);
+    for (size_t i = 0; rc == GW_OK && i < xe.n; i++) {
+        snprintf(en, sizeof(en), "Schema: %s", xe.e[i].message);
+        rc =
+            gw_outcome_add(out, GW_SEV_ERROR, "structure", "klas-schema",
+                           xe.e[i].path, "Meddelandet följer inte schemat", en);
+    }
+    gw_xsd_errors_release(&xe);
+    return rc;
 }
 
 gw_rc
@@ -90,18 +80,12 @@ gw_validate_doc_facts(const struct gw_validator *v, struct gw_fhir_doc *doc,
                       const char *today, struct gw_outcome *out,
                       struct gw_msg_facts *facts)
 {
-    struct schema_errors se = {out, GW_OK, 0};
-    xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(v->schema);
     char day[16];
     gw_rc rc;
 
-    if (vc == NULL)
-        return GW_ENOMEM;
-    xmlSchemaSetValidStructuredErrors(vc, on_schema_error, &se);
-    xmlSchemaValidateDoc(vc, gw_fhir_doc_xml(doc));
-    xmlSchemaFreeValidCtxt(vc);
-    if (se.rc != GW_OK)
-        return se.rc;
+    rc = schema_check(v, doc, out);
+    if (rc != GW_OK)
+        return rc;
     if (today == NULL) {
         gw_clock_format(gw_clock_now_ms(), day, sizeof(day));
         day[10] = '\0';

@@ -1,11 +1,23 @@
 /*
- * xsd.c - compiling XML schemas (see xsd.h). Compiler messages are
- * dropped: a schema that does not compile is a configuration error named
- * by its file.
+ * xsd.c - compiling XML schemas and collecting what they find (see
+ * xsd.h). Compiler messages are dropped: a schema that does not compile
+ * is a configuration error named by its file. Validation errors are kept
+ * as libxml2 words them, first line only, with the node's path; how they
+ * are shown (an OperationOutcome, a SOAP resultText, a dead letter's
+ * reason) is the caller's business.
  */
 #include "validate/xsd.h"
 
+#include <libxml/xmlschemas.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "validate/rules.h"
+
+struct gw_xsd {
+    xmlSchemaPtr schema;
+};
 
 static void
 quiet(void *ctx, const char *msg, ...)
@@ -14,21 +26,118 @@ quiet(void *ctx, const char *msg, ...)
     (void)msg;
 }
 
-xmlSchemaPtr
-gw_xsd_responder_schema(const char *dir, const char *name, struct gw_err *err)
+struct gw_xsd *
+gw_xsd_load(const char *path, struct gw_err *err)
 {
-    char path[1024];
     xmlSchemaParserCtxtPtr pc;
     xmlSchemaPtr s = NULL;
+    struct gw_xsd *x;
 
-    snprintf(path, sizeof(path), "%s/%sResponder_1.0.xsd", dir, name);
     pc = xmlSchemaNewParserCtxt(path);
     if (pc != NULL) {
         xmlSchemaSetParserErrors(pc, quiet, quiet, NULL);
         s = xmlSchemaParse(pc);
         xmlSchemaFreeParserCtxt(pc);
     }
-    if (s == NULL)
+    if (s == NULL) {
         gw_err_set(err, GW_ECONFIG, NULL, "cannot compile schema %s", path);
-    return s;
+        return NULL;
+    }
+    x = malloc(sizeof(*x));
+    if (x == NULL) {
+        xmlSchemaFree(s);
+        gw_err_set(err, GW_ENOMEM, NULL, "schema %s", path);
+        return NULL;
+    }
+    x->schema = s;
+    return x;
+}
+
+struct gw_xsd *
+gw_xsd_responder(const char *dir, const char *name, struct gw_err *err)
+{
+    char path[1024];
+
+    snprintf(path, sizeof(path), "%s/%sResponder_1.0.xsd", dir, name);
+    return gw_xsd_load(path, err);
+}
+
+void
+gw_xsd_free(struct gw_xsd *x)
+{
+    if (x == NULL)
+        return;
+    xmlSchemaFree(x->schema);
+    free(x);
+}
+
+/* The first line of src into dst[size], cut before a UTF-8 sequence that
+ * would not fit whole. */
+static void
+first_line(char *dst, size_t size, const char *src)
+{
+    size_t n = strcspn(src, "\n");
+
+    if (n >= size) {
+        n = size - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+struct collect {
+    struct gw_xsd_errors *out;
+    int nomem;
+};
+
+static void
+on_error(void *ctx, xmlErrorPtr e)
+{
+    struct collect *c = ctx;
+    struct gw_xsd_errors *o = c->out;
+    struct gw_xsd_error *it;
+
+    if (e == NULL || c->nomem || o->n >= GW_XSD_MAX_ERRORS)
+        return;
+    if (o->e == NULL) {
+        o->e = calloc(GW_XSD_MAX_ERRORS, sizeof(*o->e));
+        if (o->e == NULL) {
+            c->nomem = 1;
+            return;
+        }
+    }
+    it = &o->e[o->n++];
+    first_line(it->message, sizeof(it->message), e->message ? e->message : "");
+    it->path[0] = '\0';
+    if (e->node != NULL)
+        gw_rules_node_path((xmlNodePtr)e->node, it->path, sizeof(it->path));
+}
+
+gw_rc
+gw_xsd_validate(const struct gw_xsd *x, xmlDocPtr doc,
+                struct gw_xsd_errors *out)
+{
+    struct collect c = {out, 0};
+    xmlSchemaValidCtxtPtr vc;
+
+    memset(out, 0, sizeof(*out));
+    vc = x != NULL ? xmlSchemaNewValidCtxt(x->schema) : NULL;
+    if (vc == NULL)
+        return GW_ENOMEM;
+    xmlSchemaSetValidStructuredErrors(vc, on_error, &c);
+    out->valid = xmlSchemaValidateDoc(vc, doc) == 0;
+    xmlSchemaFreeValidCtxt(vc);
+    return c.nomem ? GW_ENOMEM : GW_OK;
+}
+
+void
+gw_xsd_errors_release(struct gw_xsd_errors *e)
+{
+    if (e == NULL)
+        return;
+    free(e->e);
+    e->e = NULL;
+    e->n = 0;
 }

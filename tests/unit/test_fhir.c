@@ -14,26 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/parser.h>
+
+#include "core/buf.h"
 #include "fhir/fhir.h"
-
-static char *
-slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
+#include "text_fixture.h"
 
 static gw_rc
 parse(const char *s, size_t n, struct gw_fhir_doc **doc, struct gw_err *err)
@@ -78,7 +63,7 @@ round_trip_dir(const char *rel)
                                     strstr(e->d_name, ".xml") == NULL))
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        in = slurp(path, &n);
+        in = text_slurp_path(path, &n);
         j1 = convert(in, n, 1, &j1n);
         x1 = convert(j1, j1n, 0, &x1n);
         j2 = convert(x1, x1n, 1, &j2n);
@@ -511,7 +496,7 @@ test_fhir_truncations_and_bit_flips_end_cleanly(void **state)
         int ok = 0, refused = 0;
         snprintf(path, sizeof(path), "%s/tests/fixtures/fhir/%s",
                  GW_SOURCE_DIR, files[f]);
-        in = slurp(path, &n);
+        in = text_slurp_path(path, &n);
         copy = malloc(n + 1);
         for (size_t i = 0; i < n; i += 7) {
             struct gw_fhir_doc *doc = NULL;
@@ -538,6 +523,47 @@ test_fhir_truncations_and_bit_flips_end_cleanly(void **state)
     }
 }
 
+/* Every ASCII byte, escaped as element text and as an attribute value,
+ * gives well-formed XML 1.0 (the parser is the judge) that reads back as
+ * the byte itself, or as a space where XML 1.0 allows no such character. */
+static void
+test_xml_escape_gives_well_formed_xml_for_every_byte(void **state)
+{
+    (void)state;
+    for (int c = 1; c < 0x80; c++) {
+        char in[4] = {'x', (char)c, 'y', '\0'};
+        struct gw_buf b;
+        xmlDocPtr d;
+        xmlChar *text, *attr;
+        int allowed = c >= 0x20 || c == '\t' || c == '\n' || c == '\r';
+        char want[4] = {'x', allowed ? (char)c : ' ', 'y', '\0'};
+
+        gw_buf_init(&b, 1024);
+        assert_int_equal(gw_buf_append_str(&b, "<a v=\""), GW_OK);
+        assert_int_equal(gw_xml_escape(&b, in), GW_OK);
+        assert_int_equal(gw_buf_append_str(&b, "\">"), GW_OK);
+        assert_int_equal(gw_xml_escape(&b, in), GW_OK);
+        assert_int_equal(gw_buf_append_str(&b, "</a>"), GW_OK);
+        d = xmlReadMemory(b.data, (int)b.len, NULL, NULL,
+                          XML_PARSE_NONET | XML_PARSE_NOERROR |
+                              XML_PARSE_NOWARNING);
+        if (d == NULL)
+            fail_msg("byte 0x%02x: the escaped text is not well-formed XML", c);
+        text = xmlNodeGetContent(xmlDocGetRootElement(d));
+        attr = xmlGetProp(xmlDocGetRootElement(d), (const xmlChar *)"v");
+        /* The parser turns CR into LF in text, and TAB, LF, CR into spaces
+         * in attribute values (XML 1.0 2.11, 3.3.3). */
+        if (c != '\r' && strcmp((const char *)text, want) != 0)
+            fail_msg("byte 0x%02x: text reads back as '%s'", c, text);
+        if (c >= 0x20 && strcmp((const char *)attr, want) != 0)
+            fail_msg("byte 0x%02x: attribute reads back as '%s'", c, attr);
+        xmlFree(text);
+        xmlFree(attr);
+        xmlFreeDoc(d);
+        gw_buf_release(&b);
+    }
+}
+
 int
 main(void)
 {
@@ -549,6 +575,7 @@ main(void)
         cmocka_unit_test(test_fhir_xml_limits_bite_while_reading),
         cmocka_unit_test(test_fhir_json_values_counted_before_parsing),
         cmocka_unit_test(test_fhir_truncations_and_bit_flips_end_cleanly),
+        cmocka_unit_test(test_xml_escape_gives_well_formed_xml_for_every_byte),
     };
     gw_fhir_init();
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,34 +16,15 @@
 #include <string.h>
 
 #include "validate/validate.h"
+#include "text_fixture.h"
 
 static struct gw_validator *v;
-
-static char *
-slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static gw_rc
 validate_file(const char *path, struct gw_outcome *o)
 {
     size_t n;
-    char *s = slurp(path, &n);
+    char *s = text_slurp_path(path, &n);
     gw_rc rc = gw_validate_bytes(v, s, n, NULL, "2026-11-22", o, NULL);
 
     free(s);
@@ -113,7 +94,7 @@ test_validate_shape_issues_are_capped(void **state)
     snprintf(path, sizeof(path),
              "%s/fhir-profiles/examples/valid/motivation-enskild-searched.xml",
              GW_SOURCE_DIR);
-    s = slurp(path, &n);
+    s = text_slurp_path(path, &n);
     p = strstr(s, at);
     assert_non_null(p);
     cap = n + 5000 * (sizeof(ext) - 1) + 1;
@@ -187,7 +168,7 @@ validate_edit(const char *from, const char *to, struct gw_outcome *o)
     snprintf(path, sizeof(path),
              "%s/fhir-profiles/examples/valid/motivation-enskild-searched.json",
              GW_SOURCE_DIR);
-    s = slurp(path, &n);
+    s = text_slurp_path(path, &n);
     at = strstr(s, from);
     assert_non_null(at);
     edited = malloc(n + strlen(to) + 1);
@@ -239,7 +220,7 @@ test_validate_food_age_and_manual_attachment_warnings(void **state)
              GW_SOURCE_DIR);
     {
         size_t n;
-        char *s = slurp(path, &n);
+        char *s = text_slurp_path(path, &n);
         gw_outcome_init(&o);
         assert_int_equal(gw_validate_bytes(v, s, n, NULL, "2026-06-29", &o,
                                            NULL), GW_OK);

@@ -13,16 +13,15 @@
 
 #define TEXT_FN __attribute__((unused)) static
 
-/* The file at GW_SOURCE_DIR/rel, NUL-terminated; caller frees. */
+/* The file at path, NUL-terminated, its length in *len (NULL: not
+ * wanted); caller frees. The one file reader of the tests. */
 TEXT_FN char *
-text_slurp(const char *rel)
+text_slurp_path(const char *path, size_t *len)
 {
-    char path[1024];
     FILE *f;
     char *buf;
     long n;
 
-    snprintf(path, sizeof(path), "%s/%s", GW_SOURCE_DIR, rel);
     f = fopen(path, "rb");
     if (f == NULL)
         fail_msg("cannot open %s", path);
@@ -34,7 +33,19 @@ text_slurp(const char *rel)
     assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
     buf[n] = '\0';
     fclose(f);
+    if (len != NULL)
+        *len = (size_t)n;
     return buf;
+}
+
+/* The file at GW_SOURCE_DIR/rel, NUL-terminated; caller frees. */
+TEXT_FN char *
+text_slurp(const char *rel)
+{
+    char path[1024];
+
+    snprintf(path, sizeof(path), "%s/%s", GW_SOURCE_DIR, rel);
+    return text_slurp_path(path, NULL);
 }
 
 /* s with its first `from` replaced by `to`; frees s. Fails the test when

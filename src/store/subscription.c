@@ -1,9 +1,6 @@
 /*
- * subs.c - the status history of a case (for FHIR _history) and pharmacy
- * subscriptions (rest-hook endpoints, one GLN each).
- *
- * History rows are written by the writer with every change (writer.c);
- * here they are only read. Subscriptions are few and change rarely, so
+ * subscription.c - pharmacy subscriptions (rest-hook endpoints, one GLN
+ * each). Subscriptions are few and change rarely, so
  * they are written on the maintenance connection, like the HSA cache,
  * not through the group-commit writer.
  *
@@ -19,65 +16,6 @@
 
 #include "core/clock.h"
 #include "store/store_int.h"
-
-gw_rc
-gw_store_case_history(struct gw_store *st, const char *refnr,
-                      struct gw_history_row **rows, size_t *n)
-{
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(
-        c, "SELECT h.from_status, h.to_status, h.event, h.at_ms FROM "
-           "status_history h JOIN cases c ON c.id = h.case_id WHERE "
-           "c.refnr = ? ORDER BY h.id");
-    struct gw_history_row *out = NULL;
-    size_t len = 0, cap = 0;
-    gw_rc rc = GW_ESTORE;
-    int src;
-
-    *rows = NULL;
-    *n = 0;
-    if (s == NULL)
-        goto out;
-    gw_bind_text(s, 1, refnr);
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        struct gw_history_row *h;
-        const unsigned char *t;
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            void *p = realloc(out, nc * sizeof(*out));
-            if (p == NULL) {
-                rc = GW_ENOMEM;
-                goto out;
-            }
-            out = p;
-            cap = nc;
-        }
-        h = &out[len++];
-        memset(h, 0, sizeof(*h));
-        h->version = (long)len;
-        if ((t = sqlite3_column_text(s, 0)) != NULL)
-            snprintf(h->from_status, sizeof(h->from_status), "%s", t);
-        if ((t = sqlite3_column_text(s, 1)) != NULL)
-            snprintf(h->to_status, sizeof(h->to_status), "%s", t);
-        if ((t = sqlite3_column_text(s, 2)) != NULL)
-            snprintf(h->event, sizeof(h->event), "%s", t);
-        h->at_ms = sqlite3_column_int64(s, 3);
-    }
-    if (src != SQLITE_DONE) {
-        rc = gw_store_rc(c->db, src, "history");
-        goto out;
-    }
-    *rows = out;
-    *n = len;
-    out = NULL;
-    rc = GW_OK;
-out:
-    if (s != NULL)
-        sqlite3_reset(s);
-    gw_store_reader_give(st, c);
-    free(out);
-    return rc;
-}
 
 gw_rc
 gw_store_sub_put(struct gw_store *st, const struct gw_subscription *sub)
@@ -275,55 +213,5 @@ out:
         sqlite3_reset(s);
     gw_store_reader_give(st, c);
     free(out);
-    return rc;
-}
-
-gw_rc
-gw_store_inbox_get(struct gw_store *st, const char *message_id,
-                   struct gw_store_result *res)
-{
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(
-        c, "SELECT content_hash, refnr, version, response_status, response, "
-           "received_ms FROM inbox WHERE message_id = ?");
-    gw_rc rc = GW_ESTORE;
-    int src;
-
-    memset(res, 0, sizeof(*res));
-    if (s == NULL)
-        goto out;
-    gw_bind_text(s, 1, message_id);
-    src = sqlite3_step(s);
-    if (src == SQLITE_DONE) {
-        rc = GW_ENOTFOUND;
-        goto out;
-    }
-    if (src != SQLITE_ROW) {
-        rc = gw_store_rc(c->db, src, "inbox_get");
-        goto out;
-    }
-    snprintf(res->content_hash, sizeof(res->content_hash), "%s",
-             (const char *)sqlite3_column_text(s, 0));
-    res->received_ms = sqlite3_column_int64(s, 5);
-    if (sqlite3_column_text(s, 1) != NULL)
-        snprintf(res->refnr, sizeof(res->refnr), "%s",
-                 (const char *)sqlite3_column_text(s, 1));
-    res->version = sqlite3_column_int(s, 2);
-    res->response_status = sqlite3_column_int(s, 3);
-    res->response_len = (size_t)sqlite3_column_bytes(s, 4);
-    res->response = malloc(res->response_len + 1);
-    if (res->response == NULL) {
-        rc = GW_ENOMEM;
-        goto out;
-    }
-    if (res->response_len > 0)
-        memcpy(res->response, sqlite3_column_blob(s, 4), res->response_len);
-    res->response[res->response_len] = '\0';
-    res->replayed = 1;
-    rc = GW_OK;
-out:
-    if (s != NULL)
-        sqlite3_reset(s);
-    gw_store_reader_give(st, c);
     return rc;
 }

@@ -1,0 +1,76 @@
+/*
+ * hsa_cache.c - HSA answers kept until they expire, on the maintenance
+ * connection (not through the group-commit writer: a cache entry is no
+ * message and may be lost).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "store/store_int.h"
+
+gw_rc
+gw_store_hsa_put(struct gw_store *st, const char *person_hsa,
+                 const char *answer, size_t len, int64_t expires_ms)
+{
+    sqlite3_stmt *s;
+    gw_rc rc;
+
+    pthread_mutex_lock(&st->mmu);
+    s = gw_store_stmt(&st->m,
+                      "INSERT INTO hsa_cache (person_hsa, answer, fetched_ms,"
+                      " expires_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT"
+                      " (person_hsa) DO UPDATE SET answer = ?2,"
+                      " fetched_ms = ?3, expires_ms = ?4");
+    if (s == NULL) {
+        pthread_mutex_unlock(&st->mmu);
+        return GW_ESTORE;
+    }
+    gw_bind_text(s, 1, person_hsa);
+    sqlite3_bind_blob(s, 2, answer, (int)len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, gw_clock_now_ms());
+    sqlite3_bind_int64(s, 4, expires_ms);
+    rc = gw_store_rc(st->m.db, sqlite3_step(s), "hsa_put");
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->mmu);
+    return rc;
+}
+
+gw_rc
+gw_store_hsa_get(struct gw_store *st, const char *person_hsa, int64_t now_ms,
+                 char **answer, size_t *len)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s =
+        gw_store_stmt(c, "SELECT answer FROM hsa_cache WHERE person_hsa = ? AND"
+                         " expires_ms > ?");
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *answer = NULL;
+    *len = 0;
+    if (s != NULL) {
+        gw_bind_text(s, 1, person_hsa);
+        sqlite3_bind_int64(s, 2, now_ms);
+        src = sqlite3_step(s);
+        if (src == SQLITE_ROW) {
+            size_t n = (size_t)sqlite3_column_bytes(s, 0);
+            *answer = malloc(n + 1);
+            if (*answer == NULL) {
+                rc = GW_ENOMEM;
+            } else {
+                memcpy(*answer, sqlite3_column_blob(s, 0), n);
+                (*answer)[n] = '\0';
+                *len = n;
+                rc = GW_OK;
+            }
+        } else {
+            rc = src == SQLITE_DONE ? GW_ENOTFOUND
+                                    : gw_store_rc(c->db, src, "hsa_get");
+        }
+        sqlite3_reset(s);
+    }
+    gw_store_reader_give(st, c);
+    return rc;
+}

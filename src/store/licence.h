@@ -1,0 +1,58 @@
+/*
+ * licence.h - the registers the counter reads (licence.c): licences valid at
+ * dispensing, consent, products, pharmacies.
+ */
+#ifndef GW_STORE_LICENCE_H
+#define GW_STORE_LICENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct gw_store;
+
+struct gw_licence_hit {
+    char refnr[16], licence_type[4], general_level[16], status[8];
+    int beredskap;
+    char valid_from[16], valid_to[16], amount_unit[32];
+    double total_amount, dispensed;
+    char patient_id[16], clinic_hsa[40], hospital_hsa[40];
+};
+/* Licences: the one named refnr (any status), or (refnr NULL) those granted
+ * for product (NPL id or name) and valid on day, enskild first, at most
+ * 200. Whether one covers a dispensing is klas/licence.h's decision.
+ * Caller frees *out with free(). patient_id is personal data. */
+gw_rc gw_store_licences(struct gw_store *st, const char *refnr, const char *day,
+                        const char *product, struct gw_licence_hit **out,
+                        size_t *n) GW_WARN_UNUSED;
+
+struct gw_consent {
+    int known;
+    int64_t consented_ms, last_applied_ms, last_active_ms;
+};
+gw_rc gw_store_consent_get(struct gw_store *st, const char *hsa,
+                           struct gw_consent *out) GW_WARN_UNUSED;
+gw_rc gw_store_consent_renew(struct gw_store *st, const char *hsa,
+                             int64_t now_ms) GW_WARN_UNUSED;
+
+/* Sök produkt: products on granted licences. Query fields "" = any. */
+struct gw_product {
+    char name[160], substances[256], holder[128], country[64], nplid[16],
+        form[96], strength[64], atc[16];
+};
+gw_rc gw_store_product_search(struct gw_store *st, const struct gw_product *q,
+                              struct gw_product **out,
+                              size_t *n) GW_WARN_UNUSED;
+
+/* Sök apotek: pharmacies connected to the gateway. */
+struct gw_pharmacy {
+    char gln[16], name[128], actor[128], address[160], city[64];
+};
+gw_rc gw_store_pharmacy_put(struct gw_store *st,
+                            const struct gw_pharmacy *p) GW_WARN_UNUSED;
+gw_rc gw_store_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
+                               struct gw_pharmacy **out,
+                               size_t *n) GW_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * purge.c - retention, on the maintenance connection. Purge keeps a
+ * tombstone of every case (referensnummer, licence type, status, dates)
+ * so that counts survive, and removes what is personal: documents,
+ * attachments, patient identity, the prescriber's HSA-id, the actors in
+ * the status history, stored answers and outbound payloads. The audit log
+ * stays: it names ids and systems, never patients.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "store/store_int.h"
+
+static const char SQL_PURGE_FIND[] =
+    "SELECT id, refnr, status FROM cases WHERE purged_ms IS NULL AND ("
+    " (status = 'M' AND created_ms < ?1) OR"
+    " (status IN ('Bev', 'Avs', 'Avi') AND decided_ms < ?2))";
+
+static const char *const purge_steps[] = {
+    "DELETE FROM documents WHERE case_id = ?1",
+    "DELETE FROM attachments WHERE case_id = ?1",
+    "UPDATE status_history SET actor = '(purged)' WHERE case_id = ?1",
+    "UPDATE inbox SET response = NULL WHERE refnr = ?2",
+    "UPDATE outbox SET payload = x'' WHERE refnr = ?2"
+    " AND state IN ('done', 'dead')",
+    "UPDATE cases SET patient_id = NULL, prescriber_hsa = NULL,"
+    " purged_ms = ?3 WHERE id = ?1",
+};
+
+gw_rc
+gw_store_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
+               int decided_months, int dry_run, struct gw_purge_counts *out)
+{
+    int64_t cut_m = gw_clock_minus_months(now_ms, motivation_months);
+    int64_t cut_d = gw_clock_minus_months(now_ms, decided_months);
+    struct conn *c = &st->m;
+    sqlite3_stmt *s;
+    gw_rc rc;
+    int src;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&st->mmu);
+    rc = gw_store_exec(c, "BEGIN IMMEDIATE");
+    if (rc != GW_OK)
+        goto out;
+    s = gw_store_stmt(c, SQL_PURGE_FIND);
+    if (s == NULL) {
+        rc = GW_ESTORE;
+        goto rollback;
+    }
+    sqlite3_bind_int64(s, 1, cut_m);
+    sqlite3_bind_int64(s, 2, cut_d);
+    /* Collect first: the steps below change the rows being walked. */
+    struct victim {
+        long long id;
+        char refnr[16];
+        int motivation;
+    } *v = NULL;
+    size_t n = 0, cap = 0;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            struct victim *g;
+            cap = cap ? cap * 2 : 64;
+            g = realloc(v, cap * sizeof(*v));
+            if (g == NULL) {
+                rc = GW_ENOMEM;
+                break;
+            }
+            v = g;
+        }
+        v[n].id = sqlite3_column_int64(s, 0);
+        snprintf(v[n].refnr, sizeof(v[n].refnr), "%s",
+                 (const char *)sqlite3_column_text(s, 1));
+        v[n].motivation =
+            strcmp((const char *)sqlite3_column_text(s, 2), "M") == 0;
+        n++;
+    }
+    if (rc == GW_OK && src != SQLITE_DONE)
+        rc = gw_store_rc(c->db, src, "purge_find");
+    sqlite3_reset(s);
+    for (size_t i = 0; rc == GW_OK && i < n; i++) {
+        struct gw_audit_entry e = {"gateway",
+                                   NULL,
+                                   "purge",
+                                   v[i].refnr,
+                                   "ok",
+                                   v[i].motivation
+                                       ? "motivation without application"
+                                       : "decided case past retention"};
+        if (v[i].motivation)
+            out->motivations++;
+        else
+            out->decided++;
+        if (dry_run)
+            continue;
+        for (size_t k = 0;
+             rc == GW_OK && k < sizeof(purge_steps) / sizeof(purge_steps[0]);
+             k++) {
+            sqlite3_stmt *p = gw_store_stmt(c, purge_steps[k]);
+            if (p == NULL) {
+                rc = GW_ESTORE;
+                break;
+            }
+            /* Each step names only the parameters it uses. */
+            int np = sqlite3_bind_parameter_count(p);
+            sqlite3_bind_int64(p, 1, v[i].id);
+            if (np >= 2)
+                sqlite3_bind_text(p, 2, v[i].refnr, -1, SQLITE_TRANSIENT);
+            if (np >= 3)
+                sqlite3_bind_int64(p, 3, now_ms);
+            rc = gw_store_rc(c->db, sqlite3_step(p), "purge_step");
+            sqlite3_reset(p);
+        }
+        if (rc == GW_OK)
+            rc = gw_store_audit_append(c, &e, now_ms);
+    }
+    free(v);
+    if (rc == GW_OK && !dry_run && (out->motivations || out->decided)) {
+        s = gw_store_stmt(c, "INSERT INTO purge_log (at_ms, motivations,"
+                             " decided) VALUES (?, ?, ?)");
+        if (s == NULL) {
+            rc = GW_ESTORE;
+        } else {
+            sqlite3_bind_int64(s, 1, now_ms);
+            sqlite3_bind_int64(s, 2, out->motivations);
+            sqlite3_bind_int64(s, 3, out->decided);
+            rc = gw_store_rc(c->db, sqlite3_step(s), "purge_log");
+        }
+    }
+rollback:
+    if (rc == GW_OK && !dry_run)
+        rc = gw_store_exec(c, "COMMIT");
+    if (rc != GW_OK || dry_run)
+        (void)gw_store_exec(c, "ROLLBACK");
+out:
+    pthread_mutex_unlock(&st->mmu);
+    if (rc == GW_OK)
+        gw_log_info("event=purge dry_run=%d motivations=%lld decided=%lld",
+                    dry_run, out->motivations, out->decided);
+    return rc;
+}
