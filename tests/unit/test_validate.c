@@ -338,7 +338,7 @@ test_validate_attachment_limit_counts_decoded_bytes(void **state)
     snprintf(path, sizeof(path),
              "%s/fhir-profiles/examples/valid/motivation-enskild-attachments."
              "json", GW_SOURCE_DIR);
-    base = slurp(path, &n);
+    base = text_slurp_path(path, &n);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *data = zeros_base64(cases[i].bytes);
         char *at = strstr(base, "JVBERi0xLjQK");
