@@ -1312,7 +1312,9 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
     char v[16];
 
     memset(f, 0, sizeof(*f));
-    snprintf(f->event, sizeof(f->event), "%s", c->event);
+    /* Only known event codes are kept in c->event, all shorter than this. */
+    if (strlen(c->event) < sizeof(f->event))
+        memcpy(f->event, c->event, strlen(c->event) + 1);
     fact(c, c->bundle, "f:identifier/f:value", f->message_id,
          sizeof(f->message_id));
     fact(c, c->header, "f:id", f->header_id, sizeof(f->header_id));
