@@ -17,6 +17,7 @@
  */
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,17 +47,32 @@ jfault(struct jw *w, const char *fmt, ...)
     return GW_EVALIDATION;
 }
 
+/* Appends ".name" or ".name[index]" to the path (cut at its size, as
+ * snprintf did; this runs for every element, so without snprintf). */
 static size_t
 jpush(struct jw *w, const char *name, int index)
 {
-    size_t old = strlen(w->path);
+    size_t old = strlen(w->path), at = old, cap = sizeof(w->path) - 1;
+    char num[16];
+    int nd = 0;
 
-    if (index >= 0)
-        snprintf(w->path + old, sizeof(w->path) - old, "%s%s[%d]",
-                 old ? "." : "", name, index);
-    else
-        snprintf(w->path + old, sizeof(w->path) - old, "%s%s",
-                 old ? "." : "", name);
+    if (old && at < cap)
+        w->path[at++] = '.';
+    for (; *name != '\0' && at < cap; name++)
+        w->path[at++] = *name;
+    if (index >= 0) {
+        unsigned u = (unsigned)index;
+        do
+            num[nd++] = (char)('0' + u % 10);
+        while ((u /= 10) != 0);
+        if (at < cap)
+            w->path[at++] = '[';
+        while (nd > 0 && at < cap)
+            w->path[at++] = num[--nd];
+        if (at < cap)
+            w->path[at++] = ']';
+    }
+    w->path[at] = '\0';
     return old;
 }
 
@@ -109,18 +125,38 @@ mark_numbers(const char *in, size_t len, const struct gw_fhir_limits *lim,
             i = j;
             continue;
         }
-        if (c == '{' || c == '[') {
-            if (++depth > lim->max_depth)
-                return gw_err_set(err, GW_ETOOLARGE, NULL,
-                                  "JSON line %d: nesting is deeper than %d",
-                                  line, lim->max_depth);
-        } else if (c == '}' || c == ']') {
-            depth--;
-        } else if (c == '\n') {
-            line++;
+        /* Structure, blanks and literals up to the next string or
+         * number: checked one by one, copied in one piece. */
+        {
+            size_t j = i;
+            for (;;) {
+                if (c == '{' || c == '[') {
+                    if (++depth > lim->max_depth)
+                        return gw_err_set(err, GW_ETOOLARGE, NULL,
+                                          "JSON line %d: nesting is deeper "
+                                          "than %d",
+                                          line, lim->max_depth);
+                } else if (c == '}' || c == ']') {
+                    depth--;
+                } else if (c == '\n') {
+                    line++;
+                }
+                if (++j >= len)
+                    break;
+                c = in[j];
+                if (c == '"' || c == '-' || (c >= '0' && c <= '9'))
+                    break;
+                if ((c == '{' || c == '[' || c == 't' || c == 'f' ||
+                     c == 'n') &&
+                    ++values > JSON_MAX_VALUES)
+                    return gw_err_set(err, GW_ETOOLARGE, NULL,
+                                      "JSON line %d: more than %d values in "
+                                      "one document",
+                                      line, JSON_MAX_VALUES);
+            }
+            rc = gw_buf_append(out, in + i, j - i);
+            i = j;
         }
-        rc = gw_buf_append(out, &c, 1);
-        i++;
     }
     /* Marking grows each number by 8 bytes; the buffer allows twice the
      * input, which no FHIR document comes near. */
@@ -364,6 +400,9 @@ element(struct jw *w, const struct gw_fhir_elem *e, json_t *v, json_t *m,
     return rc;
 }
 
+#define FILL_BITS 256
+#define HAS(bits, k) (((bits)[(k) / 64] >> ((k) % 64)) & 1)
+
 static gw_rc
 fill(struct jw *w, json_t *obj, const struct gw_fhir_type *t, xmlNodePtr el,
      int is_resource)
@@ -372,6 +411,13 @@ fill(struct jw *w, json_t *obj, const struct gw_fhir_type *t, xmlNodePtr el,
     json_t *v;
     gw_rc rc = GW_OK;
     int companions = 0;
+    /* Which elements of t the object has (bit k: gw_fhir_elems[first+k]),
+     * as a value and as an _element companion: the walk below visits
+     * those, not every element t defines (a hash look-up each, most of
+     * the conversion's cost). A type past FILL_BITS elements is walked
+     * whole, as before. */
+    uint64_t has_v[FILL_BITS / 64] = {0}, has_m[FILL_BITS / 64] = {0};
+    int walk_all = t->n > FILL_BITS;
 
     if (!json_is_object(obj))
         return jfault(w, "expected an object");
@@ -399,11 +445,20 @@ fill(struct jw *w, json_t *obj, const struct gw_fhir_type *t, xmlNodePtr el,
             w->depth--;
             return rc;
         }
+        if (!walk_all) {
+            unsigned k = (unsigned)(e - &gw_fhir_elems[t->first]);
+            if (key[0] == '_')
+                has_m[k / 64] |= (uint64_t)1 << (k % 64);
+            else
+                has_v[k / 64] |= (uint64_t)1 << (k % 64);
+        }
     }
     for (unsigned k = 0; k < t->n && rc == GW_OK; k++) {
         const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + k];
         char under[96];
         json_t *m = NULL;
+        if (!walk_all && !HAS(has_v, k) && !HAS(has_m, k))
+            continue;
         v = json_object_get(obj, e->name);
         /* _element companions are rare: look only when the object has
          * one (this loop runs for every element the type defines). */
@@ -416,7 +471,7 @@ fill(struct jw *w, json_t *obj, const struct gw_fhir_type *t, xmlNodePtr el,
         if (e->choice != 0)
             for (unsigned j = k + 1; j < t->n; j++) {
                 const struct gw_fhir_elem *o = &gw_fhir_elems[t->first + j];
-                if (o->choice == e->choice &&
+                if (o->choice == e->choice && (walk_all || HAS(has_v, j)) &&
                     json_object_get(obj, o->name) != NULL) {
                     w->depth--;
                     return jfault(w, "%s and %s are two choices of one [x] "
