@@ -217,8 +217,10 @@ has_warnings(const struct gw_outcome *o)
 static gw_rc
 warnings_entry(struct gw_buf *b, const char *uuid, const struct gw_outcome *o)
 {
-    gw_rc rc = gw_buf_appendf(b, "<entry><fullUrl value=\"urn:uuid:%s\"/>"
-                                 "<resource><OperationOutcome>", uuid);
+    gw_rc rc = gw_buf_appendf(b,
+                              "<entry><fullUrl value=\"urn:uuid:%s\"/>"
+                              "<resource><OperationOutcome>",
+                              uuid);
 
     for (size_t i = 0; rc == GW_OK && i < o->n; i++) {
         const struct gw_issue *is = &o->issues[i];
@@ -320,8 +322,10 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *b)
     if (rc == GW_OK)
         rc = gw_buf_append_str(b, "<code value=\"ok\"/>");
     if (rc == GW_OK && warn)
-        rc = gw_buf_appendf(b, "<details><reference value=\"urn:uuid:%s\"/>"
-                               "</details>", oo_uuid);
+        rc = gw_buf_appendf(b,
+                            "<details><reference value=\"urn:uuid:%s\"/>"
+                            "</details>",
+                            oo_uuid);
     if (rc == GW_OK)
         rc = gw_buf_appendf(
             b,

@@ -307,7 +307,8 @@ dispense(struct conn *c, const struct gw_store_write *w,
                    total - used, total);
         return gw_err_sv(&res->err, GW_EDENIED,
                          "mer än den beviljade totalmängden: %g av %g "
-                         "återstår", total - used, total);
+                         "återstår",
+                         total - used, total);
     }
     s = gw_store_stmt(c, SQL_DISPENSE_INSERT);
     if (s == NULL)

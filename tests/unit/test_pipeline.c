@@ -770,11 +770,10 @@ test_pipeline_dispensing_counts_once_within_amount_and_validity(void **state)
              * gives the reason the English one gives. */
             char *xml = NULL;
             size_t xl = 0;
-            if (a.doc == NULL ||
-                gw_fhir_to_xml(a.doc, &xml, &xl) != GW_OK ||
+            if (a.doc == NULL || gw_fhir_to_xml(a.doc, &xml, &xl) != GW_OK ||
                 strstr(xml, cases[i].sv) == NULL)
-                fail_msg("case '%s': no '%s' in %s", cases[i].name,
-                         cases[i].sv, xml ? xml : "(no answer)");
+                fail_msg("case '%s': no '%s' in %s", cases[i].name, cases[i].sv,
+                         xml ? xml : "(no answer)");
             free(xml);
         }
         gw_answer_release(&a);
