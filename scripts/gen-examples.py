@@ -107,6 +107,9 @@ VALID = {
         med(b).update({"code": {"text": "Specialnäring X"},
                        "ingredient": [{"itemCodeableConcept": {"text": "livsmedel"}}],
                        "form": {"text": "Pulver"}}),
+        # A child born 2024: under 16 (no food warning) until 2040, so the
+        # example does not change meaning with today's date.
+        res(b, E_PAT)["identifier"][0].update({"value": "202406301230"}),
         attach(b, 1)),
     "motivation-enskild-samordningsnummer": lambda b: res(b, E_PAT)["identifier"][0].update(
         {"system": "http://electronichealth.se/identifier/samordningsnummer",

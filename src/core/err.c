@@ -50,6 +50,7 @@ gw_err_clear(struct gw_err *err)
     err->rc = GW_OK;
     err->path[0] = '\0';
     err->detail[0] = '\0';
+    err->detail_sv[0] = '\0';
 }
 
 gw_rc
@@ -63,6 +64,20 @@ gw_err_set(struct gw_err *err, gw_rc rc, const char *path, const char *fmt, ...)
     snprintf(err->path, sizeof(err->path), "%s", path ? path : "");
     va_start(ap, fmt);
     vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+    va_end(ap);
+    err->detail_sv[0] = '\0';
+    return rc;
+}
+
+gw_rc
+gw_err_sv(struct gw_err *err, gw_rc rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(err->detail_sv, sizeof(err->detail_sv), fmt, ap);
     va_end(ap);
     return rc;
 }

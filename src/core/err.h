@@ -145,6 +145,9 @@ struct gw_err {
     gw_rc rc;
     char path[160];
     char detail[256];
+    /* The same reason in Swedish, for errors users see ("" if none: the
+     * table's Swedish text stands alone). Set with gw_err_sv. */
+    char detail_sv[256];
 };
 
 void gw_err_clear(struct gw_err *err);
@@ -153,5 +156,11 @@ void gw_err_clear(struct gw_err *err);
  * NULL, then only rc is returned. */
 gw_rc gw_err_set(struct gw_err *err, gw_rc rc, const char *path,
                  const char *fmt, ...) GW_PRINTF(4, 5);
+/* Adds the Swedish detail to an error gw_err_set has just filled, so that
+ * both languages state the same reason; returns rc, so that
+ * `gw_err_set(err, rc, ...); return gw_err_sv(err, rc, ...)` reads well.
+ * err may be NULL. Like detail, never personal data. */
+gw_rc gw_err_sv(struct gw_err *err, gw_rc rc, const char *fmt, ...)
+    GW_PRINTF(3, 4);
 
 #endif

@@ -30,19 +30,28 @@ gw_licence_covers(const struct gw_licence_facts *l,
         if (enskild) {
             if (same(l->patient_id, d->patient_id))
                 return GW_OK;
-            return gw_err_set(err, GW_EDENIED, "patient",
-                              "the enskild licence is for another patient");
+            gw_err_set(err, GW_EDENIED, "patient",
+                       "the enskild licence is for another patient");
+            return gw_err_sv(err, GW_EDENIED,
+                             "den enskilda licensen gäller en annan patient");
         }
         if (l->beredskap)
             return GW_OK;
-        return gw_err_set(err, GW_EDENIED, "kind",
-                          "a general licence covers requisitions to wards, "
-                          "not prescriptions");
+        gw_err_set(err, GW_EDENIED, "kind",
+                   "a general licence covers requisitions to wards, "
+                   "not prescriptions");
+        return gw_err_sv(err, GW_EDENIED,
+                         "en generell licens gäller rekvisition till "
+                         "vårdenheter, inte recept");
     }
-    if (enskild)
-        return gw_err_set(err, GW_EDENIED, "kind",
-                          "an enskild licence covers prescriptions for its "
-                          "patient, not requisitions");
+    if (enskild) {
+        gw_err_set(err, GW_EDENIED, "kind",
+                   "an enskild licence covers prescriptions for its "
+                   "patient, not requisitions");
+        return gw_err_sv(err, GW_EDENIED,
+                         "en enskild licens gäller recept för sin patient, "
+                         "inte rekvisition");
+    }
     if (l->beredskap || same(l->clinic_hsa, d->unit_hsa))
         return GW_OK;
     if (strcmp(level, "administration") == 0 &&
@@ -51,8 +60,12 @@ gw_licence_covers(const struct gw_licence_facts *l,
         return GW_OK;
     if (strcmp(level, "region") == 0 && same_org(l->clinic_hsa, d->unit_hsa))
         return GW_OK;
-    return gw_err_set(err, GW_EDENIED, "unit",
-                      "the general licence does not cover this care unit "
-                      "(level %s)",
-                      level);
+    gw_err_set(err, GW_EDENIED, "unit",
+               "the general licence does not cover this care unit "
+               "(level %s)",
+               level);
+    return gw_err_sv(err, GW_EDENIED,
+                     "den generella licensen gäller inte denna vårdenhet "
+                     "(nivå %s)",
+                     level);
 }

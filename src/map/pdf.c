@@ -247,8 +247,8 @@ footers(struct layout *l, const char *refnr, const char *printed)
         snprintf(line, sizeof(line),
                  "Referensnummer %s   Utskriven %s   Sida %d av %d "
                  "(page %d of %d)",
-                 refnr ? refnr : "-", printed ? printed : "-", i + 1,
-                 l->npages, i + 1, l->npages);
+                 refnr ? refnr : "-", printed ? printed : "-", i + 1, l->npages,
+                 i + 1, l->npages);
         winansi(l, line, buf, sizeof(buf));
         HPDF_Page_SetFontAndSize(l->pages[i], l->font, 8);
         HPDF_Page_BeginText(l->pages[i]);
@@ -305,8 +305,7 @@ walk(struct layout *l, xmlNodePtr n)
             if (th != NULL && td != NULL) {
                 char *label = text_of(th, 0), *value = text_of(td, 1);
                 int a, b;
-                need(l, row_height(l, label ? label : "",
-                                   value ? value : ""));
+                need(l, row_height(l, label ? label : "", value ? value : ""));
                 a = wrapped(l, l->font, 8, MARGIN, LABEL_W - 10,
                             label ? label : "");
                 b = wrapped(l, l->font, 10, MARGIN + LABEL_W,

@@ -47,10 +47,12 @@ last_sunday(int y, int m)
 static int
 summer_time(long long t, int year)
 {
-    long long from = (long long)days_from_civil(year, 3, last_sunday(year, 3))
-                         * 86400 + 3600;
-    long long to = (long long)days_from_civil(year, 10, last_sunday(year, 10))
-                       * 86400 + 3600;
+    long long from =
+        (long long)days_from_civil(year, 3, last_sunday(year, 3)) * 86400 +
+        3600;
+    long long to =
+        (long long)days_from_civil(year, 10, last_sunday(year, 10)) * 86400 +
+        3600;
 
     return t >= from && t < to;
 }

@@ -330,8 +330,10 @@ record(struct gw_pipeline *pl, const struct gw_call *c,
     /* The licence must cover this patient or unit; the writer then checks
      * status, validity and amount in the same transaction as the record. */
     rc = gw_store_licences(pl->o.store, refnr, NULL, NULL, &hits, &n);
-    if (rc == GW_OK && n == 0)
-        rc = gw_err_set(&err, GW_EDENIED, "licence", "no such licence");
+    if (rc == GW_OK && n == 0) {
+        gw_err_set(&err, GW_EDENIED, "licence", "no such licence");
+        rc = gw_err_sv(&err, GW_EDENIED, "det finns ingen sådan licens");
+    }
     if (rc != GW_OK)
         goto out;
     facts_of(&hits[0], &l);

@@ -293,17 +293,28 @@ dispense(struct conn *c, const struct gw_store_write *w,
                           "the licence has been removed");
     sqlite3_reset(s);
     snprintf(res->refnr, sizeof(res->refnr), "%s", w->row.refnr);
-    if (w->expect_status == NULL || strcmp(status, w->expect_status) != 0)
-        return gw_err_set(&res->err, GW_EDENIED, "licence",
-                          "the licence is not granted (status %s)", status);
+    if (w->expect_status == NULL || strcmp(status, w->expect_status) != 0) {
+        gw_err_set(&res->err, GW_EDENIED, "licence",
+                   "the licence is not granted (status %s)", status);
+        return gw_err_sv(&res->err, GW_EDENIED,
+                         "licensen är inte beviljad (status %s)", status);
+    }
     if (from[0] == '\0' || strcmp(d->dispensed_on, from) < 0 ||
-        strcmp(d->dispensed_on, to) > 0)
-        return gw_err_set(&res->err, GW_EDENIED, "dispensed-on",
-                          "outside the validity period %s to %s", from, to);
-    if (total > 0 && used + d->amount > total + 1e-9)
-        return gw_err_set(&res->err, GW_EDENIED, "amount",
-                          "beyond the granted total amount: %g of %g left",
-                          total - used, total);
+        strcmp(d->dispensed_on, to) > 0) {
+        gw_err_set(&res->err, GW_EDENIED, "dispensed-on",
+                   "outside the validity period %s to %s", from, to);
+        return gw_err_sv(&res->err, GW_EDENIED,
+                         "utanför giltighetstiden %s till %s", from, to);
+    }
+    if (total > 0 && used + d->amount > total + 1e-9) {
+        gw_err_set(&res->err, GW_EDENIED, "amount",
+                   "beyond the granted total amount: %g of %g left",
+                   total - used, total);
+        return gw_err_sv(&res->err, GW_EDENIED,
+                         "mer än den beviljade totalmängden: %g av %g "
+                         "återstår",
+                         total - used, total);
+    }
     s = gw_store_stmt(c, SQL_DISPENSE_INSERT);
     if (s == NULL)
         return GW_ESTORE;

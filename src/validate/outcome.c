@@ -74,14 +74,16 @@ gw_outcome_errors(const struct gw_outcome *o)
 gw_rc
 gw_outcome_add_rc(struct gw_outcome *o, gw_rc rc, const struct gw_err *err)
 {
-    char en[400];
+    char en[400], sv[400];
 
     snprintf(en, sizeof(en), "%s%s%s", gw_rc_message(rc),
              err && err->detail[0] ? ": " : "", err ? err->detail : "");
-    return gw_outcome_add(o, gw_rc_is_retryable(rc) ? GW_SEV_ERROR
-                                                    : GW_SEV_ERROR,
-                          gw_rc_fhir_code(rc), gw_rc_name(rc),
-                          err ? err->path : NULL, gw_rc_message_sv(rc), en);
+    /* The Swedish states the same reason when the error gives it. */
+    snprintf(sv, sizeof(sv), "%s%s%s", gw_rc_message_sv(rc),
+             err && err->detail_sv[0] ? ": " : "", err ? err->detail_sv : "");
+    return gw_outcome_add(
+        o, gw_rc_is_retryable(rc) ? GW_SEV_ERROR : GW_SEV_ERROR,
+        gw_rc_fhir_code(rc), gw_rc_name(rc), err ? err->path : NULL, sv, en);
 }
 
 gw_rc

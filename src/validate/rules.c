@@ -644,8 +644,7 @@ static const struct {
      "här krävs fullständigt personnummer, inte födelsedatum"},
     {"date of birth is not a calendar date",
      "födelsedatumet är inte ett giltigt datum"},
-    {"a personnummer is not accepted here",
-     "ett personnummer godtas inte här"},
+    {"a personnummer is not accepted here", "ett personnummer godtas inte här"},
     {"a samordningsnummer is not accepted here",
      "ett samordningsnummer godtas inte här"},
     {"personnummer does not begin with a calendar date",
@@ -671,8 +670,7 @@ bad_pnr(struct ctx *c, xmlNodePtr at, const char *child,
         if (strcmp(err->detail, pnr_reasons[i].en) == 0)
             reason = pnr_reasons[i].sv;
     snprintf(sv, sizeof(sv), "Personnumret är felaktigt: %s", reason);
-    snprintf(en, sizeof(en), "The personnummer is not valid: %s",
-             err->detail);
+    snprintf(en, sizeof(en), "The personnummer is not valid: %s", err->detail);
     BAD(c, "klas-pnr", at, child, sv, en);
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "pipeline_fixture.h"
+#include "fhir/fhir.h"
 
 /* --- at the counter -------------------------------------------------- */
 
@@ -109,31 +110,32 @@ test_pipeline_dispensing_counts_once_within_amount_and_validity(void **state)
         const char *name, *id, *amount, *on, *patient;
         gw_rc rc;
         const char *dispensed; /* after, as the licence check says */
+        const char *sv;        /* the reason, as the Swedish text gives it */
     } cases[] = {
         {"a first dispensing", "exp-1", "100", "2026-03-01", PATIENT, GW_OK,
-         "100"},
+         "100", NULL},
         {"the same dispensing resent", "exp-1", "100", "2026-03-01", PATIENT,
-         GW_OK, "100"},
+         GW_OK, "100", NULL},
         {"the same id for another amount", "exp-1", "50", "2026-03-01", PATIENT,
-         GW_EDUPLICATE, "100"},
+         GW_EDUPLICATE, "100", NULL},
         {"another patient", "exp-2", "1", "2026-03-03", OTHER_PATIENT,
-         GW_EDENIED, "100"},
+         GW_EDENIED, "100", "en annan patient"},
         {"before the validity", "exp-3", "1", "2026-02-09", PATIENT, GW_EDENIED,
-         "100"},
+         "100", "utanför giltighetstiden 2026-02-10 till 2027-02-09"},
         {"after the validity", "exp-4", "1", "2027-02-10", PATIENT, GW_EDENIED,
-         "100"},
+         "100", "utanför giltighetstiden"},
         {"on the first day of the validity", "exp-5", "1", "2026-02-10",
-         PATIENT, GW_OK, "101"},
+         PATIENT, GW_OK, "101", NULL},
         {"beyond the total amount", "exp-6", "200", "2026-03-02", PATIENT,
-         GW_EDENIED, "101"},
+         GW_EDENIED, "101", "199 av 300 återstår"},
         {"up to the total amount", "exp-7", "199", "2026-03-02", PATIENT, GW_OK,
-         "300"},
+         "300", NULL},
         {"anything more", "exp-8", "1", "2026-03-03", PATIENT, GW_EDENIED,
-         "300"},
+         "300", "0 av 300 återstår"},
         {"no amount", "exp-9", "0", "2026-03-03", PATIENT, GW_EVALIDATION,
-         "300"},
+         "300", NULL},
         {"a date still to come", "exp-10", "1", "2099-01-01", PATIENT,
-         GW_EVALIDATION, "300"},
+         GW_EVALIDATION, "300", NULL},
     };
     struct t *t = *state;
 
@@ -153,6 +155,17 @@ test_pipeline_dispensing_counts_once_within_amount_and_validity(void **state)
                      gw_rc_name(a.rc), gw_rc_name(cases[i].rc));
         if (a.rc == GW_OK && !param_is(a.doc, "recorded", "true"))
             fail_msg("case '%s': not recorded", cases[i].name);
+        if (cases[i].sv != NULL) {
+            /* A pharmacist works on a Swedish screen: the Swedish text
+             * gives the reason the English one gives. */
+            char *xml = NULL;
+            size_t xl = 0;
+            if (a.doc == NULL || gw_fhir_to_xml(a.doc, &xml, &xl) != GW_OK ||
+                strstr(xml, cases[i].sv) == NULL)
+                fail_msg("case '%s': no '%s' in %s", cases[i].name, cases[i].sv,
+                         xml ? xml : "(no answer)");
+            free(xml);
+        }
         gw_answer_release(&a);
         free(body);
         gw_pipeline_check_licence(t->pl, &c, &q, &a);

@@ -725,8 +725,7 @@ test_view_print_times_are_swedish_local_time(void **state)
     for (size_t i = 0; i < N(cases); i++) {
         if (!gw_print_local_time(cases[i].in, out, sizeof(out)) ||
             strcmp(out, cases[i].out) != 0)
-            fail_msg("%s: '%s', expected '%s'", cases[i].in, out,
-                     cases[i].out);
+            fail_msg("%s: '%s', expected '%s'", cases[i].in, out, cases[i].out);
     }
     assert_false(gw_print_local_time("2026-01-15", out, sizeof(out)));
     assert_false(gw_print_local_time("2026-01-15T16:34:00", out, sizeof(out)));
@@ -768,8 +767,7 @@ pdf_text(const char *pdf, size_t len)
     n = fread(out, 1, (1 << 20) - 1, p);
     out[n] = '\0';
     if (pclose(p) != 0)
-        fail_msg("pdftotext (poppler-utils, scripts/install-deps.sh): %s",
-                 out);
+        fail_msg("pdftotext (poppler-utils, scripts/install-deps.sh): %s", out);
     /* GW_TEST_KEEP_PDF=FILE keeps it to look at (pdftoppm -png). */
     if (getenv("GW_TEST_KEEP_PDF") != NULL)
         rename(path, getenv("GW_TEST_KEEP_PDF"));
@@ -786,16 +784,22 @@ static void
 test_view_pdf_is_a_copy_worth_filing(void **state)
 {
     static const char *const expect[] = {
-        "Dvořák",          "Łukasiewicz-Şahin", "Nguyễn Thị",
-        "2026-01-15 16:34 CET", "2026-07-01 12:00 CEST",
-        "Enskild licens",   "Sökt bland beviljade licenser",
-        "20100630-1111",    "Beviljad mängd", "300 ml",
+        "Dvořák",
+        "Łukasiewicz-Şahin",
+        "Nguyễn Thị",
+        "2026-01-15 16:34 CET",
+        "2026-07-01 12:00 CEST",
+        "Enskild licens",
+        "Sökt bland beviljade licenser",
+        "20100630-1111",
+        "Beviljad mängd",
+        "300 ml",
         "2026-07-01 – 2027-06-30",
     };
     static const char *const never[] = {"Dvo?ák", "Licenstyp: EH", "?"};
     const struct gw_case_stamp bev = {
-        BASE, REFNR, "Bev", 7, 1768491240000LL, 1782900000000LL, NULL,
-        "2026-07-01", "2027-06-30", NULL};
+        BASE, REFNR,        "Bev",        7,   1768491240000LL, 1782900000000LL,
+        NULL, "2026-07-01", "2027-06-30", NULL};
     char *msg = text_slurp(EX "motivation-enskild-searched.xml");
     char *pdf = NULL, *html = NULL, *text, *page;
     size_t len = 0, hlen = 0;
@@ -828,7 +832,8 @@ test_view_pdf_is_a_copy_worth_filing(void **state)
         if (strstr(page, REFNR) == NULL || strstr(page, want) == NULL ||
             strstr(page, "Utskriven 20") == NULL)
             fail_msg("page %d lacks the referensnummer, print time or "
-                     "'%s':\n%s", pages, want, page);
+                     "'%s':\n%s",
+                     pages, want, page);
         page = ff ? ff + 1 : NULL;
     }
     assert_true(pages >= 1);
