@@ -130,6 +130,11 @@ gw_http_metrics(struct gw_req *r)
             "klasgw_heap_bytes{kind=\"in_use\"} %zu\n"
             "klasgw_heap_bytes{kind=\"held\"} %zu\n",
             mi.uordblks + mi.hblkhd, mi.arena + mi.hblkhd);
+        OUT("# HELP klasgw_store_memory_bytes SQLite's part of the heap "
+            "(page caches, statements; soft limit 8 MiB).\n"
+            "# TYPE klasgw_store_memory_bytes gauge\n"
+            "klasgw_store_memory_bytes %lld\n",
+            gw_store_memory_used());
     }
 #undef OUT
     if (rc != GW_OK) {

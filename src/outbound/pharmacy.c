@@ -48,6 +48,12 @@ send_one(struct gw_pharmacy_peer *p, const struct gw_subscription *subs,
                                   p->policy ? p->policy : &strict};
         d = gw_http_peer_send(&hp, note, why, why_size);
     }
+    /* A success for a subscription with no failures changes nothing:
+     * no write (each is a write lock taken against the outbox's own
+     * commits: webhook_rate.py, 600 notifications, 267-286/s with it,
+     * 494-503/s without). */
+    if (d == GW_DELIVERED && sub->failures == 0)
+        return d;
     rc = gw_store_sub_note(p->store, sub->id, d == GW_DELIVERED,
                            d == GW_DELIVERY_FAILED, p->max_failures, why,
                            &in_error);

@@ -370,6 +370,12 @@ make_parent_dir(const char *path, struct gw_err *err)
     return rc;
 }
 
+long long
+gw_store_memory_used(void)
+{
+    return (long long)sqlite3_memory_used();
+}
+
 gw_rc
 gw_store_open(const char *path, const struct gw_store_opts *opts,
               struct gw_store **out, struct gw_err *err)

@@ -74,6 +74,8 @@ struct gw_store_stats {
                                 64-127, 128+ */
 };
 void gw_store_stats(struct gw_store *st, struct gw_store_stats *out);
+/* Bytes SQLite holds now (page caches, statements, schema), all stores. */
+long long gw_store_memory_used(void);
 
 /*
  * Readiness (/healthz/ready): GW_OK while the store can commit. After a

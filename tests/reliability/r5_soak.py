@@ -117,12 +117,14 @@ def main():
             time.sleep(PACE_S)
 
     def heap_kb():
-        """(in use, held) kB of the C heap, from /metrics."""
+        """(in use, held, SQLite's part) kB of the C heap, from /metrics."""
         st, body = rel.Client(gw.port, rel.OPS).get("/metrics")
         text = body.decode() if isinstance(body, bytes) else str(body)
         m = dict(re.findall(r'klasgw_heap_bytes\{kind="(\w+)"\} (\d+)',
                             text))
-        return (int(m.get("in_use", 0)) // 1024, int(m.get("held", 0)) // 1024)
+        sq = re.search(r'klasgw_store_memory_bytes (\d+)', text)
+        return (int(m.get("in_use", 0)) // 1024, int(m.get("held", 0)) // 1024,
+                int(sq.group(1)) // 1024 if sq else 0)
 
     heap = {}
 
@@ -176,13 +178,14 @@ def main():
         sc.figure("RSS kB under load at 1/4 2/4 3/4 4/4", " ".join(
             str(samples[min(len(samples) - 1, len(samples) * q // 4)][1])
             for q in (1, 2, 3, 4)))
-        sc.figure("C heap kB in use / held at 1/4 .. 4/4", " ".join(
-            "%d/%d" % samples[min(len(samples) - 1, len(samples) * q // 4)][3]
+        sc.figure("C heap kB in use/held/SQLite at 1/4..4/4", " ".join(
+            "%d/%d/%d" % samples[min(len(samples) - 1,
+                                     len(samples) * q // 4)][3]
             for q in (1, 2, 3, 4)))
     # A leak or a growing cache shows in "in use"; "held" growing alone is
     # free heap malloc cannot give back (fragmentation).
-    sc.figure("C heap kB in use / held: warm, end", "%d / %d, %d / %d" % (
-        heap["warm"] + heap["end"]))
+    sc.figure("C heap kB in use/held/SQLite: warm, end",
+              "%d/%d/%d, %d/%d/%d" % (heap["warm"] + heap["end"]))
     growth = 100.0 * (rss1 - rss0) / rss0
     sc.figure("RSS growth after warm-up", "%.1f %%" % growth)
     sc.figure("fds (sockets+other): warm / end", "%d+%d / %d+%d" %
