@@ -93,6 +93,39 @@ gw_access_read(const struct gw_principal *p, const struct gw_case_access *c,
     }
 }
 
+gw_rc
+gw_access_search(const struct gw_principal *p, int by_refnr,
+                 struct gw_search_scope *out, struct gw_err *err)
+{
+    unsigned all = 0;
+    gw_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    for (int s = GW_CASE_M; s < GW_CASE_NSTATUS; s++)
+        all |= GW_STATUS_BIT(s);
+    out->statuses = all;
+    rc = gw_access_read_any(p, err);
+    if (rc != GW_OK)
+        return rc;
+    switch (p->role) {
+    case GW_CLIENT_EHR:
+        out->prescriber_hsa = p->user; /* Mina ärenden */
+        break;
+    case GW_CLIENT_PHARMACY:
+        /* The look-up: referensnummer + patient (enskild), or the
+         * referensnummer alone (generell); decided per row. */
+        if (by_refnr)
+            out->lookup = 1;
+        else
+            out->pharmacy_gln = p->gln ? p->gln : "-";
+        break;
+    default: /* LV never sees a motivation without application (M). */
+        out->statuses = all & ~GW_STATUS_BIT(GW_CASE_M);
+        break;
+    }
+    return GW_OK;
+}
+
 #define C(r) (1u << (r))
 
 static const struct {

@@ -100,6 +100,25 @@ gw_rc gw_access_read(const struct gw_principal *p,
                      const struct gw_case_access *c, int found_by_lookup,
                      int *redact, struct gw_err *err) GW_WARN_UNUSED;
 
+/* How a search of cases is narrowed for the caller, in SQL where it can
+ * be, so that a page counts visible cases only. Strings borrowed from the
+ * principal. */
+struct gw_search_scope {
+    const char *prescriber_hsa; /* only this prescriber's (Mina ärenden) */
+    const char *pharmacy_gln;   /* only cases naming this pharmacy */
+    int lookup;        /* a pharmacy's look-up by referensnummer: each row
+                          must match the patient (or be general) */
+    unsigned statuses; /* GW_STATUS_BIT of the statuses it may see */
+};
+
+/*
+ * The scope of a search by principal p; by_refnr: it names a
+ * referensnummer. The refusals of gw_access_read_any.
+ */
+gw_rc gw_access_search(const struct gw_principal *p, int by_refnr,
+                       struct gw_search_scope *out,
+                       struct gw_err *err) GW_WARN_UNUSED;
+
 /* What a caller may do besides sending case messages and reading cases:
  * one row each in access.c (the client roles, and the words of the
  * refusal). */

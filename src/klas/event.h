@@ -69,9 +69,6 @@ enum gw_event_notify {
 #define GW_FX_VALIDITY     0x40u /* the licence's validity from the message */
 #define GW_FX_TAKE_CASE    0x80u /* the case's pharmacy: the caller */
 
-/* Bits of enum gw_role, and of enum gw_case_status. */
-#define GW_ROLE_BIT(r) (1u << (r))
-#define GW_STATUS_BIT(s) (1u << (s))
 
 struct gw_event_def {
     const char *name;    /* the case event: "apply", "grant", ... */

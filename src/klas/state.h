@@ -48,6 +48,10 @@ enum gw_role {
     GW_ROLE_NROLE
 };
 
+/* Bits of enum gw_role, and of enum gw_case_status, for sets of them. */
+#define GW_ROLE_BIT(r) (1u << (r))
+#define GW_STATUS_BIT(s) (1u << (s))
+
 /* "M", "KB", "Bev", ...; "" for GW_CASE_NONE. Static strings. */
 const char *gw_case_status_code(enum gw_case_status s);
 /* "Motiverad", "Komplettering begärd", ... */

@@ -1154,6 +1154,36 @@ split_statuses(const char *s, char buf[64], const char *out[8])
     return n;
 }
 
+/* The statuses asked for, within those the caller may see (bits of
+ * `allowed`): all of those when none were asked for, "-" (nothing) when
+ * none asked for is allowed. */
+static void
+narrow_statuses(const char *st[8], unsigned allowed)
+{
+    unsigned all = 0;
+    int k = 0;
+
+    for (int s = GW_CASE_M; s < GW_CASE_NSTATUS; s++)
+        all |= GW_STATUS_BIT(s);
+    if ((allowed & all) == all)
+        return;
+    if (st[0] == NULL) {
+        for (int s = GW_CASE_M; s < GW_CASE_NSTATUS && k < 7; s++)
+            if (allowed & GW_STATUS_BIT(s))
+                st[k++] = gw_case_status_code((enum gw_case_status)s);
+    } else {
+        for (int j = 0; st[j] != NULL; j++) {
+            enum gw_case_status cs;
+            if (gw_case_status_parse(st[j], &cs) == GW_OK &&
+                (allowed & GW_STATUS_BIT(cs)))
+                st[k++] = st[j];
+        }
+        if (k == 0)
+            st[k++] = "-";
+    }
+    st[k] = NULL;
+}
+
 void
 gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
                    const struct gw_task_search *q, struct gw_answer *a)
@@ -1166,6 +1196,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     const char *ident = q->identifier;
     long total = 0;
     int lookup = 0;
+    struct gw_search_scope scope;
     struct gw_err err;
     gw_rc rc;
 
@@ -1203,52 +1234,18 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     cq.changed_to_ms = q->changed_to_ms;
     cq.limit = q->count > 0 && q->count < MAX_HITS ? q->count : MAX_HITS;
 
-    switch (c->who->role) {
-    case GW_CLIENT_EHR:
-        if (c->who->user == NULL || c->who->user[0] == '\0') {
-            gw_err_set(&err, GW_EUNAUTH, NULL,
-                       "the EHR must name its user (X-Klasgw-User)");
-            gw_answer_error(a, GW_EUNAUTH, &err);
-            gw_pl_audit(pl, c, "search", NULL, GW_EUNAUTH, NULL);
-            return;
-        }
-        cq.prescriber_hsa = c->who->user; /* Mina ärenden */
-        break;
-    /* Rows the caller may not see are filtered in SQL where possible,
-     * so that the limit counts visible cases only. */
-    case GW_CLIENT_PHARMACY:
-        if (cq.refnr != NULL) {
-            /* The look-up: referensnummer + patient (enskild), or the
-             * referensnummer alone (generell); decided per row below. */
-            lookup = 1;
-        } else {
-            cq.pharmacy_gln = c->who->gln ? c->who->gln : "-";
-        }
-        break;
-    case GW_CLIENT_LV: {
-        /* LV never sees a motivation without application (M). */
-        static const char *const applied[] = {"A",   "H",   "KB", "K",
-                                              "Bev", "Avs", "Avi"};
-        int k = 0;
-        if (cq.statuses[0] == NULL) {
-            for (size_t j = 0; j < sizeof(applied) / sizeof(applied[0]); j++)
-                cq.statuses[k++] = applied[j];
-        } else {
-            for (int j = 0; cq.statuses[j] != NULL; j++)
-                if (strcmp(cq.statuses[j], "M") != 0)
-                    cq.statuses[k++] = cq.statuses[j];
-            if (k == 0)
-                cq.statuses[k++] = "-"; /* only M asked for: nothing */
-        }
-        cq.statuses[k] = NULL;
-        break;
-    }
-    default:
-        gw_err_set(&err, GW_EFORBIDDEN, NULL, "an operator reads no cases");
-        gw_answer_error(a, GW_EFORBIDDEN, &err);
-        gw_pl_audit(pl, c, "search", NULL, GW_EFORBIDDEN, NULL);
+    rc = gw_access_search(c->who, cq.refnr != NULL, &scope, &err);
+    if (rc != GW_OK) {
+        gw_answer_error(a, rc, &err);
+        gw_pl_audit(pl, c, "search", NULL, rc, NULL);
         return;
     }
+    /* Rows the caller may not see are filtered in SQL where possible,
+     * so that the limit counts visible cases only. */
+    cq.prescriber_hsa = scope.prescriber_hsa;
+    cq.pharmacy_gln = scope.pharmacy_gln;
+    lookup = scope.lookup;
+    narrow_statuses(cq.statuses, scope.statuses);
     rc = gw_store_case_search(pl->o.store, &cq, &rows, &n);
     if (rc == GW_OK)
         rc = gw_bundle_new("searchset", &b);
@@ -1265,7 +1262,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
             matched = strcmp(rows[i].licence_type, "GH") == 0 ||
                       (q->patient != NULL && rows[i].patient_id != NULL &&
                        strcmp(q->patient, rows[i].patient_id) == 0);
-        if (c->who->role == GW_CLIENT_PHARMACY && lookup && !matched)
+        if (lookup && !matched)
             continue;
         if (gw_access_read(c->who, &ca, matched, &redact, NULL) != GW_OK)
             continue;

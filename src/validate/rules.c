@@ -26,6 +26,7 @@
 
 #include "fhir/fhir_xml.h"
 #include "fhir/model.h"
+#include "klas/event.h"
 #include "klas/ident.h"
 
 #define BASE "http://klasgw.org/fhir"
@@ -472,10 +473,6 @@ rule_shape(struct ctx *c)
 static void
 rule_message(struct ctx *c)
 {
-    static const char *const events[] = {
-        "motivation-submit", "motivation-supplement", "application-create",
-        "application-reapply", "application-registered", "supplement-request",
-        "decision", NULL};
     char type[32], sys[128];
     int known = 0;
 
@@ -496,8 +493,8 @@ rule_message(struct ctx *c)
     }
     text(c, c->header, "f:eventCoding/f:system", sys, sizeof(sys));
     text(c, c->header, "f:eventCoding/f:code", c->event, sizeof(c->event));
-    for (int i = 0; events[i]; i++)
-        known |= strcmp(c->event, events[i]) == 0;
+    /* The messages are the rows of the event table (klas/event.c). */
+    known = gw_klas_event_by_code(c->event) != NULL;
     if (strcmp(sys, BASE "/CodeSystem/klas-event") != 0 || !known) {
         BAD(c, "klas-message-event", c->header, "eventCoding",
             "Okänd händelse i MessageHeader.eventCoding",

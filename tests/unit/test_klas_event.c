@@ -416,6 +416,42 @@ test_klas_event_codes_fit_the_notice(void **state)
     }
 }
 
+/* --- searches: what each caller's search is narrowed to ---------------- */
+
+static void
+test_klas_search_scope_by_role(void **state)
+{
+    static const struct gw_principal anon = {"journal1", GW_CLIENT_EHR, NULL,
+                                             NULL};
+    struct gw_search_scope sc;
+    struct gw_err err;
+    (void)state;
+
+    gw_err_clear(&err);
+    /* Mina ärenden: the EHR's user's own cases, every status. */
+    assert_int_equal(gw_access_search(&ehr1, 0, &sc, &err), GW_OK);
+    assert_string_equal(sc.prescriber_hsa, DOC1);
+    assert_null(sc.pharmacy_gln);
+    assert_true(sc.statuses & GW_STATUS_BIT(GW_CASE_M));
+    /* A pharmacy: its own cases, or a look-up by referensnummer. */
+    assert_int_equal(gw_access_search(&pharm1, 0, &sc, &err), GW_OK);
+    assert_string_equal(sc.pharmacy_gln, GLN1);
+    assert_int_equal(sc.lookup, 0);
+    assert_int_equal(gw_access_search(&pharm1, 1, &sc, &err), GW_OK);
+    assert_null(sc.pharmacy_gln);
+    assert_int_equal(sc.lookup, 1);
+    /* LV: every case once applied for, never a bare motivation. */
+    assert_int_equal(gw_access_search(&lv, 0, &sc, &err), GW_OK);
+    assert_false(sc.statuses & GW_STATUS_BIT(GW_CASE_M));
+    for (int s = GW_CASE_A; s < GW_CASE_NSTATUS; s++)
+        assert_true(sc.statuses & GW_STATUS_BIT(s));
+    assert_null(sc.prescriber_hsa);
+    assert_null(sc.pharmacy_gln);
+    /* Refusals that depend on the caller alone. */
+    assert_int_equal(gw_access_search(&anon, 0, &sc, &err), GW_EUNAUTH);
+    assert_int_equal(gw_access_search(&ops, 0, &sc, &err), GW_EFORBIDDEN);
+}
+
 int
 main(void)
 {
@@ -427,6 +463,7 @@ main(void)
         cmocka_unit_test(test_klas_new_event_is_one_row),
         cmocka_unit_test(test_klas_operations_by_role),
         cmocka_unit_test(test_klas_event_codes_fit_the_notice),
+        cmocka_unit_test(test_klas_search_scope_by_role),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
