@@ -277,6 +277,10 @@ gw_store_collect(struct conn *c, sqlite3_stmt *s, size_t elem_size, size_t max,
         free(rows);
         return rc;
     }
+    if (len == 0) {
+        free(rows); /* no rows, no list: callers free only what they got */
+        rows = NULL;
+    }
     *out = rows;
     *n = len;
     return GW_OK;

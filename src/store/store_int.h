@@ -124,8 +124,8 @@ typedef void (*gw_row_release)(void *elem);
  * The row collector of every list read: steps s (prepared and bound by
  * the caller, who resets it) and fills one element of elem_size bytes per
  * row, at most max (SIZE_MAX: as many as the query gives), into an array
- * that grows as rows come. GW_OK with *out (caller frees; not NULL even
- * without rows) and *n; else nothing is handed over (release, when not
+ * that grows as rows come. GW_OK with *out (caller frees; NULL without
+ * rows) and *n; else nothing is handed over (release, when not
  * NULL, frees what the filled elements own): GW_ENOMEM, fill's error, or
  * an SQLite error as gw_store_rc maps it, named by what.
  */
