@@ -239,6 +239,57 @@ gw_col_dup(sqlite3_stmt *s, int i)
 }
 
 gw_rc
+gw_store_collect(struct conn *c, sqlite3_stmt *s, size_t elem_size, size_t max,
+                 gw_row_fill fill, gw_row_release release, const char *what,
+                 void **out, size_t *n)
+{
+    size_t len = 0, cap = max < 16 ? (max ? max : 1) : 16;
+    unsigned char *rows = calloc(cap, elem_size);
+    int src = SQLITE_DONE;
+    gw_rc rc = GW_OK;
+
+    *out = NULL;
+    *n = 0;
+    if (rows == NULL)
+        return GW_ENOMEM;
+    while (len < max && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap > max / 2 ? max : cap * 2;
+            unsigned char *g = realloc(rows, ncap * elem_size);
+            if (g == NULL) {
+                rc = GW_ENOMEM;
+                break;
+            }
+            rows = g;
+            cap = ncap;
+        }
+        memset(rows + elem_size * len, 0, elem_size);
+        rc = fill(s, rows + elem_size * len, len);
+        if (rc != GW_OK) {
+            if (release != NULL)
+                release(rows + elem_size * len);
+            break;
+        }
+        len++;
+    }
+    if (rc == GW_OK && src != SQLITE_DONE && src != SQLITE_ROW)
+        rc = gw_store_rc(c->db, src, what);
+    if (rc != GW_OK) {
+        for (size_t i = 0; release != NULL && i < len; i++)
+            release(rows + elem_size * i);
+        free(rows);
+        return rc;
+    }
+    if (len == 0) {
+        free(rows); /* no rows, no list: callers free only what they got */
+        rows = NULL;
+    }
+    *out = rows;
+    *n = len;
+    return GW_OK;
+}
+
+gw_rc
 gw_store_conn_open(const char *path, int busy_ms, struct conn *c,
                    struct gw_err *err)
 {

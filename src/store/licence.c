@@ -30,62 +30,51 @@ static const char SQL_LICENCES[] =
     "ORDER BY c.licence_type = 'EH' DESC, c.beredskap, l.valid_to DESC "
     "LIMIT 200";
 
+static gw_rc
+licence_row(sqlite3_stmt *s, void *elem, size_t i)
+{
+    struct gw_licence_hit *hit = elem;
+
+#define COPY(field, i)                                                         \
+    snprintf(hit->field, sizeof(hit->field), "%s",                             \
+             (const char *)sqlite3_column_text(s, i))
+    COPY(refnr, 0);
+    COPY(licence_type, 1);
+    hit->beredskap = sqlite3_column_int(s, 2);
+    COPY(valid_from, 3);
+    COPY(valid_to, 4);
+    hit->total_amount = sqlite3_column_double(s, 5);
+    COPY(amount_unit, 6);
+    hit->dispensed = sqlite3_column_double(s, 7);
+    COPY(general_level, 8);
+    COPY(patient_id, 9);
+    COPY(clinic_hsa, 10);
+    COPY(hospital_hsa, 11);
+    COPY(status, 12);
+#undef COPY
+    (void)i;
+    return GW_OK;
+}
+
 gw_rc
 gw_store_licences(struct gw_store *st, const char *refnr, const char *day,
                   const char *product, struct gw_licence_hit **out, size_t *n)
 {
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_LICENCES);
-    struct gw_licence_hit *hits = NULL;
-    size_t len = 0;
     gw_rc rc = GW_ESTORE;
-    int src;
 
     *out = NULL;
     *n = 0;
-    if (s == NULL)
-        goto out;
-    gw_bind_text(s, 1, refnr);
-    gw_bind_text(s, 2, day);
-    gw_bind_text(s, 3, product);
-    hits = calloc(200, sizeof(*hits));
-    if (hits == NULL) {
-        rc = GW_ENOMEM;
-        goto out;
-    }
-    while ((src = sqlite3_step(s)) == SQLITE_ROW && len < 200) {
-        struct gw_licence_hit *hit = &hits[len++];
-#define COPY(field, i)                                                        \
-    snprintf(hit->field, sizeof(hit->field), "%s",                            \
-             (const char *)sqlite3_column_text(s, i))
-        COPY(refnr, 0);
-        COPY(licence_type, 1);
-        hit->beredskap = sqlite3_column_int(s, 2);
-        COPY(valid_from, 3);
-        COPY(valid_to, 4);
-        hit->total_amount = sqlite3_column_double(s, 5);
-        COPY(amount_unit, 6);
-        hit->dispensed = sqlite3_column_double(s, 7);
-        COPY(general_level, 8);
-        COPY(patient_id, 9);
-        COPY(clinic_hsa, 10);
-        COPY(hospital_hsa, 11);
-        COPY(status, 12);
-#undef COPY
-    }
-    if (src != SQLITE_DONE && src != SQLITE_ROW) {
-        rc = gw_store_rc(c->db, src, "licences");
-        goto out;
-    }
-    *out = hits;
-    *n = len;
-    hits = NULL;
-    rc = GW_OK;
-out:
-    if (s != NULL)
+    if (s != NULL) {
+        gw_bind_text(s, 1, refnr);
+        gw_bind_text(s, 2, day);
+        gw_bind_text(s, 3, product);
+        rc = gw_store_collect(c, s, sizeof(**out), 200, licence_row, NULL,
+                              "licences", (void **)out, n);
         sqlite3_reset(s);
+    }
     gw_store_reader_give(st, c);
-    free(hits);
     return rc;
 }
 
@@ -169,6 +158,23 @@ bind_like(sqlite3_stmt *s, const char *const *fields, int n)
     }
 }
 
+static gw_rc
+product_row(sqlite3_stmt *s, void *elem, size_t i)
+{
+    struct gw_product *p = elem;
+
+    col(s, 0, p->name, sizeof(p->name));
+    col(s, 1, p->substances, sizeof(p->substances));
+    col(s, 2, p->holder, sizeof(p->holder));
+    col(s, 3, p->country, sizeof(p->country));
+    col(s, 4, p->nplid, sizeof(p->nplid));
+    col(s, 5, p->form, sizeof(p->form));
+    col(s, 6, p->strength, sizeof(p->strength));
+    col(s, 7, p->atc, sizeof(p->atc));
+    (void)i;
+    return GW_OK;
+}
+
 gw_rc
 gw_store_product_search(struct gw_store *st, const struct gw_product *q,
                         struct gw_product **out, size_t *n)
@@ -188,47 +194,19 @@ gw_store_product_search(struct gw_store *st, const struct gw_product *q,
            "(?6 = '' OR form LIKE '%' || ?6 || '%' ESCAPE '\\') AND "
            "(?7 = '' OR atc LIKE ?7 || '%' ESCAPE '\\') "
            "ORDER BY name, strength LIMIT 120");
-    const char *f[7] = {q->name, q->substances, q->holder, q->country,
-                        q->nplid, q->form, q->atc};
-    struct gw_product *rows = NULL;
-    size_t len = 0;
+    const char *f[7] = {q->name,  q->substances, q->holder, q->country,
+                        q->nplid, q->form,       q->atc};
     gw_rc rc = GW_ESTORE;
-    int src;
 
     *out = NULL;
     *n = 0;
-    if (s == NULL)
-        goto out;
-    bind_like(s, f, 7);
-    rows = calloc(120, sizeof(*rows));
-    if (rows == NULL) {
-        rc = GW_ENOMEM;
-        goto out;
-    }
-    while ((src = sqlite3_step(s)) == SQLITE_ROW && len < 120) {
-        struct gw_product *p = &rows[len++];
-        col(s, 0, p->name, sizeof(p->name));
-        col(s, 1, p->substances, sizeof(p->substances));
-        col(s, 2, p->holder, sizeof(p->holder));
-        col(s, 3, p->country, sizeof(p->country));
-        col(s, 4, p->nplid, sizeof(p->nplid));
-        col(s, 5, p->form, sizeof(p->form));
-        col(s, 6, p->strength, sizeof(p->strength));
-        col(s, 7, p->atc, sizeof(p->atc));
-    }
-    if (src != SQLITE_DONE && src != SQLITE_ROW) {
-        rc = gw_store_rc(c->db, src, "product_search");
-        goto out;
-    }
-    *out = rows;
-    *n = len;
-    rows = NULL;
-    rc = GW_OK;
-out:
-    if (s != NULL)
+    if (s != NULL) {
+        bind_like(s, f, 7);
+        rc = gw_store_collect(c, s, sizeof(**out), 120, product_row, NULL,
+                              "product_search", (void **)out, n);
         sqlite3_reset(s);
+    }
     gw_store_reader_give(st, c);
-    free(rows);
     return rc;
 }
 
@@ -260,6 +238,20 @@ gw_store_pharmacy_put(struct gw_store *st, const struct gw_pharmacy *p)
     return rc;
 }
 
+static gw_rc
+pharmacy_row(sqlite3_stmt *s, void *elem, size_t i)
+{
+    struct gw_pharmacy *p = elem;
+
+    col(s, 0, p->gln, sizeof(p->gln));
+    col(s, 1, p->name, sizeof(p->name));
+    col(s, 2, p->actor, sizeof(p->actor));
+    col(s, 3, p->address, sizeof(p->address));
+    col(s, 4, p->city, sizeof(p->city));
+    (void)i;
+    return GW_OK;
+}
+
 gw_rc
 gw_store_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
                          struct gw_pharmacy **out, size_t *n)
@@ -275,41 +267,16 @@ gw_store_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
            "(?5 = '' OR gln LIKE ?5 || '%' ESCAPE '\\') "
            "ORDER BY name LIMIT 120");
     const char *f[5] = {q->name, q->actor, q->address, q->city, q->gln};
-    struct gw_pharmacy *rows = NULL;
-    size_t len = 0;
     gw_rc rc = GW_ESTORE;
-    int src;
 
     *out = NULL;
     *n = 0;
-    if (s == NULL)
-        goto out;
-    bind_like(s, f, 5);
-    rows = calloc(120, sizeof(*rows));
-    if (rows == NULL) {
-        rc = GW_ENOMEM;
-        goto out;
-    }
-    while ((src = sqlite3_step(s)) == SQLITE_ROW && len < 120) {
-        struct gw_pharmacy *p = &rows[len++];
-        col(s, 0, p->gln, sizeof(p->gln));
-        col(s, 1, p->name, sizeof(p->name));
-        col(s, 2, p->actor, sizeof(p->actor));
-        col(s, 3, p->address, sizeof(p->address));
-        col(s, 4, p->city, sizeof(p->city));
-    }
-    if (src != SQLITE_DONE && src != SQLITE_ROW) {
-        rc = gw_store_rc(c->db, src, "pharmacy_search");
-        goto out;
-    }
-    *out = rows;
-    *n = len;
-    rows = NULL;
-    rc = GW_OK;
-out:
-    if (s != NULL)
+    if (s != NULL) {
+        bind_like(s, f, 5);
+        rc = gw_store_collect(c, s, sizeof(**out), 120, pharmacy_row, NULL,
+                              "pharmacy_search", (void **)out, n);
         sqlite3_reset(s);
+    }
     gw_store_reader_give(st, c);
-    free(rows);
     return rc;
 }

@@ -4,6 +4,7 @@
  * the inbox (what an earlier message id was answered). Reads take no lock the
  * writer needs (WAL: readers see the last commit).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,19 +189,29 @@ gw_store_case_count(struct gw_store *st, const struct gw_case_query *q,
     return rc;
 }
 
+static gw_rc
+case_row(sqlite3_stmt *s, void *elem, size_t i)
+{
+    (void)i;
+    return row_from(s, elem);
+}
+
+static void
+case_release(void *elem)
+{
+    gw_case_row_release(elem);
+}
+
 gw_rc
 gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
                      struct gw_case_row **rows, size_t *n)
 {
-    static const char sql[] = "SELECT " CASE_COLUMNS " FROM cases "
-        SEARCH_WHERE " ORDER BY updated_ms DESC, id DESC LIMIT ?9";
-    struct gw_case_row *out = NULL;
-    size_t count = 0, cap = 0;
+    static const char sql[] = "SELECT " CASE_COLUMNS " FROM cases " SEARCH_WHERE
+                              " ORDER BY updated_ms DESC, id DESC LIMIT ?9";
     char statuses[128] = "";
     struct conn *c;
     sqlite3_stmt *s;
     gw_rc rc = GW_OK;
-    int src;
 
     *rows = NULL;
     *n = 0;
@@ -215,36 +226,32 @@ gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
         gw_store_reader_give(st, c);
         return rc;
     }
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct gw_case_row *g = realloc(out, ncap * sizeof(*g));
-            if (g == NULL) {
-                rc = GW_ENOMEM;
-                break;
-            }
-            out = g;
-            cap = ncap;
-        }
-        if ((rc = row_from(s, &out[count])) != GW_OK)
-            break;
-        count++;
-    }
-    if (rc == GW_OK && src != SQLITE_DONE)
-        rc = gw_store_rc(c->db, src, "case_search");
+    rc = gw_store_collect(c, s, sizeof(**rows), SIZE_MAX, case_row,
+                          case_release, "case_search", (void **)rows, n);
     sqlite3_reset(s);
     gw_store_reader_give(st, c);
-    if (rc != GW_OK) {
-        gw_case_rows_free(out, count);
-        return rc;
-    }
-    *rows = out;
-    *n = count;
-    return GW_OK;
+    return rc;
 }
 
 /* History rows are written by the writer with every change (writer.c);
  * here they are only read. */
+static gw_rc
+history_row(sqlite3_stmt *s, void *elem, size_t i)
+{
+    struct gw_history_row *h = elem;
+    const unsigned char *t;
+
+    h->version = (long)i + 1;
+    if ((t = sqlite3_column_text(s, 0)) != NULL)
+        snprintf(h->from_status, sizeof(h->from_status), "%s", t);
+    if ((t = sqlite3_column_text(s, 1)) != NULL)
+        snprintf(h->to_status, sizeof(h->to_status), "%s", t);
+    if ((t = sqlite3_column_text(s, 2)) != NULL)
+        snprintf(h->event, sizeof(h->event), "%s", t);
+    h->at_ms = sqlite3_column_int64(s, 3);
+    return GW_OK;
+}
+
 gw_rc
 gw_store_case_history(struct gw_store *st, const char *refnr,
                       struct gw_history_row **rows, size_t *n)
@@ -254,53 +261,17 @@ gw_store_case_history(struct gw_store *st, const char *refnr,
         c, "SELECT h.from_status, h.to_status, h.event, h.at_ms FROM "
            "status_history h JOIN cases c ON c.id = h.case_id WHERE "
            "c.refnr = ? ORDER BY h.id");
-    struct gw_history_row *out = NULL;
-    size_t len = 0, cap = 0;
     gw_rc rc = GW_ESTORE;
-    int src;
 
     *rows = NULL;
     *n = 0;
-    if (s == NULL)
-        goto out;
-    gw_bind_text(s, 1, refnr);
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        struct gw_history_row *h;
-        const unsigned char *t;
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            void *p = realloc(out, nc * sizeof(*out));
-            if (p == NULL) {
-                rc = GW_ENOMEM;
-                goto out;
-            }
-            out = p;
-            cap = nc;
-        }
-        h = &out[len++];
-        memset(h, 0, sizeof(*h));
-        h->version = (long)len;
-        if ((t = sqlite3_column_text(s, 0)) != NULL)
-            snprintf(h->from_status, sizeof(h->from_status), "%s", t);
-        if ((t = sqlite3_column_text(s, 1)) != NULL)
-            snprintf(h->to_status, sizeof(h->to_status), "%s", t);
-        if ((t = sqlite3_column_text(s, 2)) != NULL)
-            snprintf(h->event, sizeof(h->event), "%s", t);
-        h->at_ms = sqlite3_column_int64(s, 3);
-    }
-    if (src != SQLITE_DONE) {
-        rc = gw_store_rc(c->db, src, "history");
-        goto out;
-    }
-    *rows = out;
-    *n = len;
-    out = NULL;
-    rc = GW_OK;
-out:
-    if (s != NULL)
+    if (s != NULL) {
+        gw_bind_text(s, 1, refnr);
+        rc = gw_store_collect(c, s, sizeof(**rows), SIZE_MAX, history_row, NULL,
+                              "history", (void **)rows, n);
         sqlite3_reset(s);
+    }
     gw_store_reader_give(st, c);
-    free(out);
     return rc;
 }
 

@@ -122,4 +122,22 @@ int gw_bind_text(sqlite3_stmt *s, int i, const char *v);
 /* Duplicates a column (NULL stays NULL). */
 char *gw_col_dup(sqlite3_stmt *s, int i);
 
+/* Fills element i (zeroed) from the current row of s; GW_OK or an
+ * error that ends the read. */
+typedef gw_rc (*gw_row_fill)(sqlite3_stmt *s, void *elem, size_t i);
+/* Frees what a filled element owns (not the element). */
+typedef void (*gw_row_release)(void *elem);
+/*
+ * The row collector of every list read: steps s (prepared and bound by
+ * the caller, who resets it) and fills one element of elem_size bytes per
+ * row, at most max (SIZE_MAX: as many as the query gives), into an array
+ * that grows as rows come. GW_OK with *out (caller frees; NULL without
+ * rows) and *n; else nothing is handed over (release, when not
+ * NULL, frees what the filled elements own): GW_ENOMEM, fill's error, or
+ * an SQLite error as gw_store_rc maps it, named by what.
+ */
+gw_rc gw_store_collect(struct conn *c, sqlite3_stmt *s, size_t elem_size,
+                       size_t max, gw_row_fill fill, gw_row_release release,
+                       const char *what, void **out, size_t *n) GW_WARN_UNUSED;
+
 #endif

@@ -172,6 +172,14 @@ out:
     return rc;
 }
 
+static gw_rc
+sub_row(sqlite3_stmt *s, void *elem, size_t i)
+{
+    (void)i;
+    sub_from(s, elem);
+    return GW_OK;
+}
+
 gw_rc
 gw_store_sub_list(struct gw_store *st, const char *id, const char *gln,
                   struct gw_subscription **subs, size_t *n)
@@ -182,36 +190,17 @@ gw_store_sub_list(struct gw_store *st, const char *id, const char *gln,
            " error FROM subscriptions WHERE (?1 IS NULL OR id = ?1) AND (?2 IS "
            "NULL OR "
            "gln = ?2) ORDER BY created_ms, id LIMIT 100");
-    struct gw_subscription *out = NULL;
-    size_t len = 0;
     gw_rc rc = GW_ESTORE;
-    int src;
 
     *subs = NULL;
     *n = 0;
-    if (s == NULL)
-        goto out;
-    gw_bind_text(s, 1, id);
-    gw_bind_text(s, 2, gln);
-    out = calloc(100, sizeof(*out));
-    if (out == NULL) {
-        rc = GW_ENOMEM;
-        goto out;
-    }
-    while ((src = sqlite3_step(s)) == SQLITE_ROW && len < 100)
-        sub_from(s, &out[len++]);
-    if (src != SQLITE_DONE && src != SQLITE_ROW) {
-        rc = gw_store_rc(c->db, src, "sub_list");
-        goto out;
-    }
-    *subs = out;
-    *n = len;
-    out = NULL;
-    rc = GW_OK;
-out:
-    if (s != NULL)
+    if (s != NULL) {
+        gw_bind_text(s, 1, id);
+        gw_bind_text(s, 2, gln);
+        rc = gw_store_collect(c, s, sizeof(**subs), 100, sub_row, NULL,
+                              "sub_list", (void **)subs, n);
         sqlite3_reset(s);
+    }
     gw_store_reader_give(st, c);
-    free(out);
     return rc;
 }
