@@ -83,7 +83,8 @@
           @media print {
             body { margin: 0; }
             tr, th, td { page-break-inside: avoid; break-inside: avoid; }
-            h1, h2 { page-break-after: avoid; break-after: avoid; }
+            h1, h2 { page-break-after: avoid; break-after: avoid;
+                     page-break-inside: avoid; break-inside: avoid; }
           }
         </style>
       </head>

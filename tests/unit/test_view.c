@@ -880,6 +880,15 @@ test_view_print_labels_attachments_and_numbers_pages(void **state)
             fail_msg("the HTML lacks '%s':\n%s", want_html[i], html);
     if (strstr(html, "<span class=\"en\"></span>") != NULL)
         fail_msg("a label without English in the HTML:\n%s", html);
+    /* Chromium split a heading from its English line across pages. */
+    {
+        const char *h = strstr(html, "@media print"), *end;
+        h = h ? strstr(h, "h1, h2 {") : NULL;
+        end = h ? strchr(h, '}') : NULL;
+        if (end == NULL || strstr(h, "break-inside: avoid") == NULL ||
+            strstr(h, "break-inside: avoid") > end)
+            fail_msg("a heading may split across pages:\n%s", html);
+    }
     text = pdf_text(pdf, len);
     if (strstr(text, "()") != NULL)
         fail_msg("an empty '()' in the PDF:\n%s", text);
