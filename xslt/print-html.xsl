@@ -74,7 +74,7 @@
           h1 { font-size: 16pt; } h2 { font-size: 12pt; border-bottom: 1px solid #999; margin-top: 1.5em; }
           table { border-collapse: collapse; width: 100%; }
           th { text-align: left; width: 35%; vertical-align: top; padding: 2px 8px 2px 0; }
-          td { padding: 2px 0; white-space: pre-wrap; }
+          td { padding: 2px 0; white-space: pre-wrap; vertical-align: top; }
           .en { display: block; font-weight: normal; font-size: 8pt; color: #555; }
           .note { font-size: 9pt; color: #555; }
           @page { size: A4; margin: 20mm 18mm 22mm 18mm;
