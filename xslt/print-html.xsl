@@ -74,14 +74,17 @@
           h1 { font-size: 16pt; } h2 { font-size: 12pt; border-bottom: 1px solid #999; margin-top: 1.5em; }
           table { border-collapse: collapse; width: 100%; }
           th { text-align: left; width: 35%; vertical-align: top; padding: 2px 8px 2px 0; }
-          td { padding: 2px 0; white-space: pre-wrap; }
+          td { padding: 2px 0; white-space: pre-wrap; vertical-align: top; }
           .en { display: block; font-weight: normal; font-size: 8pt; color: #555; }
           .note { font-size: 9pt; color: #555; }
-          @page { size: A4; margin: 20mm 18mm 22mm 18mm; }
+          @page { size: A4; margin: 20mm 18mm 22mm 18mm;
+                  @bottom-left { content: "Referensnummer <xsl:value-of select="translate($task/f:identifier/f:value/@value, '&quot;\', '')"/> – utskriven <xsl:value-of select="translate($printed, '&quot;\', '')"/> – Sida " counter(page) " av " counter(pages) " (page " counter(page) " of " counter(pages) ")";
+                                 font: 8pt sans-serif; color: #555; } }
           @media print {
             body { margin: 0; }
             tr, th, td { page-break-inside: avoid; break-inside: avoid; }
-            h1, h2 { page-break-after: avoid; break-after: avoid; }
+            h1, h2 { page-break-after: avoid; break-after: avoid;
+                     page-break-inside: avoid; break-inside: avoid; }
           }
         </style>
       </head>
@@ -179,7 +182,12 @@
           <h2>Bilagor <span class="en">Attachments</span></h2>
           <table>
             <xsl:for-each select="/f:Bundle/f:entry/f:resource/f:DocumentReference">
-              <xsl:call-template name="row"><xsl:with-param name="sv" select="f:content[1]/f:attachment/f:title/@value"/><xsl:with-param name="en" select="substring('dold för apotek / hidden from pharmacy', 1, 40 * boolean(f:meta/f:security[f:code/@value = 'hidden-from-pharmacy']))"/><xsl:with-param name="value" select="f:description/@value"/></xsl:call-template>
+              <!-- The label says what the row is; the file's title and
+                   description are its value (a title alone still prints). -->
+              <xsl:variable name="hidden" select="boolean(f:meta/f:security[f:code/@value = 'hidden-from-pharmacy'])"/>
+              <xsl:variable name="title" select="string(f:content[1]/f:attachment/f:title/@value)"/>
+              <xsl:variable name="desc" select="string(f:description/@value)"/>
+              <xsl:call-template name="row"><xsl:with-param name="sv" select="concat('Bilaga', substring(' (dold för apotek)', 1, 40 * $hidden))"/><xsl:with-param name="en" select="concat('Attachment', substring(' (hidden from pharmacy)', 1, 40 * $hidden))"/><xsl:with-param name="value" select="concat($title, substring(' – ', 1, 3 * ($title != '' and $desc != '')), $desc)"/></xsl:call-template>
             </xsl:for-each>
           </table>
         </xsl:if>

@@ -155,9 +155,12 @@ text_of(xmlNodePtr n, int skip_spans)
             xmlBufferCat(b, c->content);
         else if (c->type == XML_ELEMENT_NODE && !skip_spans) {
             xmlChar *t = xmlNodeGetContent(c);
-            xmlBufferCat(b, (const xmlChar *)" (");
-            xmlBufferCat(b, t);
-            xmlBufferCat(b, (const xmlChar *)")");
+            /* An empty span (no English for the label) is no " ()". */
+            if (t != NULL && t[0] != '\0') {
+                xmlBufferCat(b, (const xmlChar *)" (");
+                xmlBufferCat(b, t);
+                xmlBufferCat(b, (const xmlChar *)")");
+            }
             xmlFree(t);
         }
     }

@@ -154,6 +154,15 @@ check_inputs(const char *product, const char *patient, const char *unit,
     return GW_OK;
 }
 
+/* The refusal when the product was given by part of its name: the same
+ * reason in Swedish and English. */
+#define REASON_PARTIAL_NAME                                                   \
+    "Ingen licens för exakt det produktnamnet; ange hela namnet eller "      \
+    "NPL-id (det finns licenser för produkter vars namn innehåller "         \
+    "texten) / No licence for exactly that product name; give the whole "   \
+    "name or the NPL id (there are licences for products whose name "        \
+    "contains the text)"
+
 void
 gw_pipeline_check_licence(struct gw_pipeline *pl, const struct gw_call *c,
                           const struct gw_licence_check *q,
@@ -161,7 +170,7 @@ gw_pipeline_check_licence(struct gw_pipeline *pl, const struct gw_call *c,
 {
     struct gw_licence_hit *hits = NULL, *hit = NULL;
     struct gw_dispensing_ctx d;
-    int used_up;
+    int used_up, partial = 0;
     struct gw_buf b;
     struct gw_err err;
     size_t n = 0;
@@ -187,6 +196,17 @@ gw_pipeline_check_licence(struct gw_pipeline *pl, const struct gw_call *c,
         gw_answer_error(a, rc, NULL);
         return;
     }
+    /* Nothing by the whole name or NPL id: if the text is part of a
+     * licensed product's name, say so, or the pharmacist reads "no
+     * licence" where one exists (issue #14). Whose, which: unsaid. */
+    if (n == 0 && q->product != NULL) {
+        rc = gw_store_licence_name_contains(pl->o.store, q->on ? q->on : day,
+                                            q->product, &partial);
+        if (rc != GW_OK) {
+            gw_answer_error(a, rc, NULL);
+            return;
+        }
+    }
     d.kind = q->patient ? GW_DISPENSE_PRESCRIPTION : GW_DISPENSE_REQUISITION;
     d.patient_id = q->patient;
     d.unit_hsa = q->unit;
@@ -210,6 +230,8 @@ gw_pipeline_check_licence(struct gw_pipeline *pl, const struct gw_call *c,
         (used_up ? param(&b, "reason", "String",
                          "Licensens beviljade totalmängd är expedierad / The "
                          "granted total amount has been dispensed")
+         : hit == NULL && partial
+             ? param(&b, "reason", "String", REASON_PARTIAL_NAME)
          : hit == NULL ? param(&b, "reason", "String",
                                "Ingen giltig licens täcker expedieringen / No "
                                "valid licence covers this dispensing")

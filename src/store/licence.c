@@ -78,6 +78,47 @@ gw_store_licences(struct gw_store *st, const char *refnr, const char *day,
     return rc;
 }
 
+/* instr, not LIKE: the pharmacist's text may hold % or _. */
+static const char SQL_NAME_CONTAINS[] =
+    "SELECT 1 FROM cases c JOIN licences l ON l.case_id = c.id "
+    "WHERE c.purged_ms IS NULL AND c.status = 'Bev' AND l.valid_from <= ?1 "
+    "AND l.valid_to >= ?1 AND instr(lower(l.product_name), lower(?2)) > 0 "
+    "LIMIT 1";
+
+gw_rc
+gw_store_licence_name_contains(struct gw_store *st, const char *day,
+                               const char *text, int *found)
+{
+    struct conn *c;
+    sqlite3_stmt *s;
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *found = 0;
+    if (text == NULL || text[0] == '\0')
+        return GW_OK;
+    c = gw_store_reader_take(st);
+    s = gw_store_stmt(c, SQL_NAME_CONTAINS);
+    if (s == NULL)
+        goto out;
+    gw_bind_text(s, 1, day);
+    gw_bind_text(s, 2, text);
+    src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        *found = 1;
+        rc = GW_OK;
+    } else if (src == SQLITE_DONE) {
+        rc = GW_OK;
+    } else {
+        rc = gw_store_rc(c->db, src, "licence names");
+    }
+out:
+    if (s != NULL)
+        sqlite3_reset(s);
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
 gw_rc
 gw_store_consent_get(struct gw_store *st, const char *hsa,
                      struct gw_consent *out)

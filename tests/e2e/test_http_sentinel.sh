@@ -259,6 +259,13 @@ for c in SE7350000000-APO1 SE7350000000-APO2; do
         grep -q '>APPLICATION_ERROR</core:errorId>' "$T/pharmacy/soap-$nsoap" \
             || fail "RecordDispensing: $(head -c 600 "$T/pharmacy/soap-$nsoap")"
     done
+    # Part of the product's name is not "no licence" (issue #14): the
+    # reason says so in both languages, as $check-licence does.
+    nsoap=$((nsoap + 1))
+    soap "$c" CheckLicense "<r:productId>melatonin agb</r:productId><r:patientId>$PNR</r:patientId>" "$T/pharmacy/soap-$nsoap"
+    grep -q 'ange hela namnet eller NPL-id' "$T/pharmacy/soap-$nsoap" &&
+        grep -q 'give the whole name or the NPL id' "$T/pharmacy/soap-$nsoap" \
+        || fail "CheckLicense by part of the name: $(head -c 900 "$T/pharmacy/soap-$nsoap")"
 done
 grep -q "$GLN1\|Melatonin" "$T"/pharmacy/soap-* || fail "no SOAP answer carried the case: $(head -c 600 "$T/pharmacy/soap-1")"
 

@@ -31,18 +31,39 @@ test_pipeline_check_licence_covers_patient_product_and_validity(void **state)
     static const struct {
         const char *name, *product, *patient, *unit, *on;
         const char *covered;
+        const char *sv; /* the refusal's reason, Swedish part (NULL: any) */
     } cases[] = {
-        {"its patient, its product", NPLID, PATIENT, NULL, NULL, "true"},
+        {"its patient, its product", NPLID, PATIENT, NULL, NULL, "true", NULL},
         {"its patient, by product name", "Melatonin AGB 1 mg/ml oral lösning",
-         PATIENT, NULL, NULL, "true"},
-        {"on the first day", NPLID, PATIENT, NULL, "2026-02-10", "true"},
-        {"on the last day", NPLID, PATIENT, NULL, "2027-02-09", "true"},
-        {"the day before", NPLID, PATIENT, NULL, "2026-02-09", "false"},
-        {"the day after", NPLID, PATIENT, NULL, "2027-02-10", "false"},
-        {"another patient", NPLID, OTHER_PATIENT, NULL, NULL, "false"},
-        {"another product", "20010101000017", PATIENT, NULL, NULL, "false"},
+         PATIENT, NULL, NULL, "true", NULL},
+        {"by the whole name in other case",
+         "MELATONIN AGB 1 MG/ML ORAL lösning", PATIENT, NULL, NULL, "true",
+         NULL},
+        {"on the first day", NPLID, PATIENT, NULL, "2026-02-10", "true", NULL},
+        {"on the last day", NPLID, PATIENT, NULL, "2027-02-09", "true", NULL},
+        {"the day before", NPLID, PATIENT, NULL, "2026-02-09", "false",
+         "Ingen giltig licens"},
+        {"the day after", NPLID, PATIENT, NULL, "2027-02-10", "false",
+         "Ingen giltig licens"},
+        {"another patient", NPLID, OTHER_PATIENT, NULL, NULL, "false",
+         "Ingen giltig licens"},
+        {"another product", "20010101000017", PATIENT, NULL, NULL, "false",
+         "Ingen giltig licens"},
         {"a requisition from the clinic", NPLID, NULL, "SE2321000016-KLIN",
-         NULL, "false"},
+         NULL, "false", "Ingen giltig licens"},
+        /* Issue #14: part of the name is not "no licence". */
+        {"the first word of the name", "Melatonin", PATIENT, NULL, NULL,
+         "false", "ange hela namnet eller NPL-id"},
+        {"part of the name, other case", "melatonin agb", PATIENT, NULL, NULL,
+         "false", "ange hela namnet eller NPL-id"},
+        {"the middle of the name", "AGB 1 mg", PATIENT, NULL, NULL, "false",
+         "ange hela namnet eller NPL-id"},
+        {"part of the name, on a day with no valid licence", "Melatonin",
+         PATIENT, NULL, "2027-02-10", "false", "Ingen giltig licens"},
+        {"a name no licence holds", "Paracetamol", PATIENT, NULL, NULL,
+         "false", "Ingen giltig licens"},
+        {"a wildcard is text, not a pattern", "%", PATIENT, NULL, NULL,
+         "false", "Ingen giltig licens"},
     };
     struct t *t = *state;
 
@@ -71,6 +92,25 @@ test_pipeline_check_licence_covers_patient_product_and_validity(void **state)
                 fail_msg("case '%s': not the granted licence: %s",
                          cases[i].name, xml);
             free(xml);
+        }
+        if (cases[i].sv != NULL) {
+            /* Both languages give the one reason; no refnr, no patient. */
+            char reason[512];
+            const char *en;
+            if (!gw_view_param(a.doc, "reason", reason, sizeof(reason)) ||
+                strstr(reason, cases[i].sv) == NULL)
+                fail_msg("case '%s': reason is not '%s'", cases[i].name,
+                         cases[i].sv);
+            en = strstr(reason, " / ");
+            if (en == NULL ||
+                (strstr(cases[i].sv, "hela namnet") != NULL) !=
+                    (strstr(en, "give the whole name or the NPL id") != NULL))
+                fail_msg("case '%s': English differs: %s", cases[i].name,
+                         reason);
+            if (strstr(reason, t->refnr) != NULL ||
+                strstr(reason, PATIENT) != NULL)
+                fail_msg("case '%s': reason names a case: %s", cases[i].name,
+                         reason);
         }
         gw_answer_release(&a);
     }

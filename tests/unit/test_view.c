@@ -847,6 +847,60 @@ test_view_pdf_is_a_copy_worth_filing(void **state)
     free(msg);
 }
 
+/* Issue #14 §4, from the rendered pages: an attachment's row is labelled
+ * "Bilaga / Attachment" with the file's title and description as its
+ * value (a title without description still prints), no label has an
+ * empty English part (the PDF showed "bilaga-1.pdf ()"), and the HTML's
+ * print stylesheet puts the referensnummer and "Sida x av y" on every
+ * page as the PDF does. */
+static void
+test_view_print_labels_attachments_and_numbers_pages(void **state)
+{
+    static const char *const want_html[] = {
+        "<th>Bilaga (dold för apotek)<span class=\"en\">Attachment (hidden "
+        "from pharmacy)</span>",
+        "<td>bilaga-1.pdf – Produktinformation 1</td>",
+        "<td>bilaga-2.pdf</td>",
+        "@bottom-left",
+        "Referensnummer " REFNR,
+        "Sida \" counter(page) \" av \" counter(pages)",
+    };
+    char *msg = text_slurp(EX "motivation-enskild-attachments.xml");
+    char *pdf = NULL, *html = NULL, *text;
+    size_t len = 0, hlen = 0;
+    struct gw_fhir_doc *v;
+    (void)state;
+
+    msg = edit(msg, "<description value=\"Produktinformation 2\"/>", "");
+    v = view_of(msg, &stamp_m, 0, "attachments");
+    assert_int_equal(gw_view_print(views, v, 0, &html, &hlen), GW_OK);
+    assert_int_equal(gw_view_print(views, v, 1, &pdf, &len), GW_OK);
+    for (size_t i = 0; i < N(want_html); i++)
+        if (strstr(html, want_html[i]) == NULL)
+            fail_msg("the HTML lacks '%s':\n%s", want_html[i], html);
+    if (strstr(html, "<span class=\"en\"></span>") != NULL)
+        fail_msg("a label without English in the HTML:\n%s", html);
+    /* Chromium split a heading from its English line across pages. */
+    {
+        const char *h = strstr(html, "@media print"), *end;
+        h = h ? strstr(h, "h1, h2 {") : NULL;
+        end = h ? strchr(h, '}') : NULL;
+        if (end == NULL || strstr(h, "break-inside: avoid") == NULL ||
+            strstr(h, "break-inside: avoid") > end)
+            fail_msg("a heading may split across pages:\n%s", html);
+    }
+    text = pdf_text(pdf, len);
+    if (strstr(text, "()") != NULL)
+        fail_msg("an empty '()' in the PDF:\n%s", text);
+    if (strstr(text, "Bilaga (dold för apotek)") == NULL)
+        fail_msg("the PDF lacks the attachment's label:\n%s", text);
+    free(text);
+    free(pdf);
+    free(html);
+    gw_fhir_doc_free(v);
+    free(msg);
+}
+
 /* --- copy to a new motivation --------------------------------------- */
 
 static void
@@ -1104,6 +1158,7 @@ main(void)
         cmocka_unit_test(test_view_print_names_the_case),
         cmocka_unit_test(test_view_print_times_are_swedish_local_time),
         cmocka_unit_test(test_view_pdf_is_a_copy_worth_filing),
+        cmocka_unit_test(test_view_print_labels_attachments_and_numbers_pages),
         cmocka_unit_test(test_view_copy_is_a_fresh_valid_motivation),
         cmocka_unit_test(test_view_bundles_parse_back),
         cmocka_unit_test(test_view_param_reads_every_value_kind),
