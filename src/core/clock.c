@@ -119,3 +119,14 @@ gw_clock_minus_months(int64_t ms, int months)
         tm.tm_mday = days_in(tm.tm_year + 1900, tm.tm_mon);
     return (int64_t)timegm(&tm) * 1000 + ms % 1000;
 }
+
+long
+gw_days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}

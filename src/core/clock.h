@@ -30,4 +30,8 @@ gw_rc gw_clock_parse(const char *s, int64_t *out_ms) GW_WARN_UNUSED;
  * month's last day: 31 March minus one month is 28/29 February). */
 int64_t gw_clock_minus_months(int64_t ms, int months);
 
+/* Days from 1970-01-01 to the civil (proleptic Gregorian) date y-m-d,
+ * negative before it (Howard Hinnant's days_from_civil). */
+long gw_days_from_civil(int y, int m, int d);
+
 #endif

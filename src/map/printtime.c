@@ -14,6 +14,8 @@
  */
 #include "map/view.h"
 
+#include "core/clock.h"
+
 #include <libxml/xpathInternals.h>
 #include <libxslt/extensions.h>
 #include <stdio.h>
@@ -22,23 +24,11 @@
 
 #define GW_XSLT_NS "urn:klasgw:xslt"
 
-/* Days from 1970-01-01 to the civil date y-m-d (Howard Hinnant). */
-static long
-days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* The day (of the month) of the last Sunday of month m (31 days). */
 static int
 last_sunday(int y, int m)
 {
-    long d = days_from_civil(y, m, 31);
+    long d = gw_days_from_civil(y, m, 31);
     int wday = (int)((d % 7 + 11) % 7); /* 1970-01-01 was a Thursday: 4 */
 
     return 31 - wday;
@@ -48,10 +38,10 @@ static int
 summer_time(long long t, int year)
 {
     long long from =
-        (long long)days_from_civil(year, 3, last_sunday(year, 3)) * 86400 +
+        (long long)gw_days_from_civil(year, 3, last_sunday(year, 3)) * 86400 +
         3600;
     long long to =
-        (long long)days_from_civil(year, 10, last_sunday(year, 10)) * 86400 +
+        (long long)gw_days_from_civil(year, 10, last_sunday(year, 10)) * 86400 +
         3600;
 
     return t >= from && t < to;
@@ -87,7 +77,7 @@ gw_print_local_time(const char *iso, char *out, size_t size)
     } else {
         return 0; /* no zone: not an instant */
     }
-    t = (long long)days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 -
+    t = (long long)gw_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 -
         (oh * 3600 + om * 60);
     dst = summer_time(t, y) || summer_time(t, y + 1) || summer_time(t, y - 1);
     tt = (time_t)(t + (dst ? 7200 : 3600));

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "fhir/fhir_xml.h"
 #include "fhir/model.h"
 #include "klas/event.h"
@@ -1187,19 +1188,6 @@ rules_supplement_request(struct ctx *c)
             "The recipient (prescriber or pharmacy) is missing");
 }
 
-/* Days from the civil date y-m-d to 1970-01-01 (Howard Hinnant's
- * algorithm), to compare validity periods without time zones. */
-static long
-days(int y, int m, int d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static void
 rules_decision(struct ctx *c)
 {
@@ -1225,9 +1213,10 @@ rules_decision(struct ctx *c)
     }
     if (sscanf(start, "%d-%d-%d", &y1, &m1, &d1) != 3 ||
         sscanf(end, "%d-%d-%d", &y2, &m2, &d2) != 3 ||
-        days(y2, m2, d2) < days(y1, m1, d1) ||
+        gw_days_from_civil(y2, m2, d2) < gw_days_from_civil(y1, m1, d1) ||
         /* At most 12 months: the end no later than the same day a year on. */
-        days(y2, m2, d2) > days(y1 + 1, m1, m1 == 2 && d1 == 29 ? 28 : d1))
+        gw_days_from_civil(y2, m2, d2) >
+            gw_days_from_civil(y1 + 1, m1, m1 == 2 && d1 == 29 ? 28 : d1))
         BAD(c, "klas-validity", mr, "dispenseRequest.validityPeriod",
             "Giltighetstiden får vara högst 12 månader",
             "The validity period may be at most 12 months");
