@@ -40,6 +40,12 @@ grep -q '<caseStatus>A</caseStatus>' "$dir/r" || fail "apply: $(cat "$dir/r")"
 
 # In flight at LV, which holds the request without answering: kill serve.
 wait_sql "SELECT count(*) FROM outbox WHERE peer='lv' AND state='inflight'" 1 "the item in flight"
+# The claim is committed before the request reaches LV: wait until LV
+# holds it (a slow, sanitized build may take a while to send it).
+for _ in $(seq 1 400); do
+    grep -q 'event=sim_received peer=lv .*answered=timeout' "$dir/lv.log" && break
+    sleep 0.05
+done
 kill -9 "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
 id=$(q "SELECT id FROM outbox WHERE peer='lv' AND state='inflight'")
 [ -n "$id" ] || fail "the item was not in flight when serve was killed"
