@@ -960,6 +960,7 @@ gw_pl_case_view(struct gw_pipeline *pl, const struct gw_call *c,
     size_t len = 0, nlic = 0;
     long got = 0;
     struct gw_case_stamp s;
+    enum gw_case_status cs;
     gw_rc rc;
 
     *view = NULL;
@@ -967,7 +968,8 @@ gw_pl_case_view(struct gw_pipeline *pl, const struct gw_call *c,
     s = (struct gw_case_stamp){
         c->base,    row->refnr, status, version, row->created_ms,
         updated_ms, NULL,       NULL,   NULL,    c->who->gln};
-    if (later && strcmp(status, "Bev") == 0 &&
+    if (later && gw_case_status_parse(status, &cs) == GW_OK &&
+        cs == GW_CASE_BEV &&
         gw_store_licences(pl->o.store, row->refnr, NULL, NULL, &lic, &nlic) ==
             GW_OK &&
         nlic > 0 && lic[0].valid_from[0]) {

@@ -10,7 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "klas/state.h"
 #include "store/store_int.h"
+
+/* Licences count while their case is granted: the status comes from klas/
+ * (bound as a parameter), the SQL names none. */
+#define GRANTED gw_case_status_code(GW_CASE_BEV)
 
 static const char SQL_LICENCES[] =
     "SELECT c.refnr, c.licence_type, c.beredskap, coalesce(l.valid_from,''), "
@@ -24,7 +29,7 @@ static const char SQL_LICENCES[] =
     /* by referensnummer, whatever its state */
     " (?1 IS NOT NULL AND c.refnr = ?1) OR"
     /* granted for the product and valid on the day */
-    " (?1 IS NULL AND c.status = 'Bev' AND l.valid_from <= ?2 AND"
+    " (?1 IS NULL AND c.status = ?4 AND l.valid_from <= ?2 AND"
     "  l.valid_to >= ?2 AND (l.nplid = ?3 OR lower(l.product_name) ="
     "  lower(?3)))) "
     "ORDER BY c.licence_type = 'EH' DESC, c.beredskap, l.valid_to DESC "
@@ -70,6 +75,7 @@ gw_store_licences(struct gw_store *st, const char *refnr, const char *day,
         gw_bind_text(s, 1, refnr);
         gw_bind_text(s, 2, day);
         gw_bind_text(s, 3, product);
+        gw_bind_text(s, 4, GRANTED);
         rc = gw_store_collect(c, s, sizeof(**out), 200, licence_row, NULL,
                               "licences", (void **)out, n);
         sqlite3_reset(s);
@@ -81,7 +87,7 @@ gw_store_licences(struct gw_store *st, const char *refnr, const char *day,
 /* instr, not LIKE: the pharmacist's text may hold % or _. */
 static const char SQL_NAME_CONTAINS[] =
     "SELECT 1 FROM cases c JOIN licences l ON l.case_id = c.id "
-    "WHERE c.purged_ms IS NULL AND c.status = 'Bev' AND l.valid_from <= ?1 "
+    "WHERE c.purged_ms IS NULL AND c.status = ?3 AND l.valid_from <= ?1 "
     "AND l.valid_to >= ?1 AND instr(lower(l.product_name), lower(?2)) > 0 "
     "LIMIT 1";
 
@@ -103,6 +109,7 @@ gw_store_licence_name_contains(struct gw_store *st, const char *day,
         goto out;
     gw_bind_text(s, 1, day);
     gw_bind_text(s, 2, text);
+    gw_bind_text(s, 3, GRANTED);
     src = sqlite3_step(s);
     if (src == SQLITE_ROW) {
         *found = 1;

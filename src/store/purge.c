@@ -12,12 +12,15 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "klas/state.h"
 #include "store/store_int.h"
 
+/* The cases of one status (?1) past their cut (?3): a decided status
+ * (?2 = 1) counts from the decision, the others from the motivation.
+ * Which statuses retention applies to is klas/'s purge row, not SQL's. */
 static const char SQL_PURGE_FIND[] =
-    "SELECT id, refnr, status FROM cases WHERE purged_ms IS NULL AND ("
-    " (status = 'M' AND created_ms < ?1) OR"
-    " (status IN ('Bev', 'Avs', 'Avi') AND decided_ms < ?2))";
+    "SELECT id, refnr FROM cases WHERE purged_ms IS NULL AND status = ?1"
+    " AND (CASE WHEN ?2 THEN decided_ms ELSE created_ms END) < ?3";
 
 static const char *const purge_steps[] = {
     "DELETE FROM documents WHERE case_id = ?1",
@@ -46,13 +49,6 @@ gw_store_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
     rc = gw_store_exec(c, "BEGIN IMMEDIATE");
     if (rc != GW_OK)
         goto out;
-    s = gw_store_stmt(c, SQL_PURGE_FIND);
-    if (s == NULL) {
-        rc = GW_ESTORE;
-        goto rollback;
-    }
-    sqlite3_bind_int64(s, 1, cut_m);
-    sqlite3_bind_int64(s, 2, cut_d);
     /* Collect first: the steps below change the rows being walked. */
     struct victim {
         long long id;
@@ -60,27 +56,42 @@ gw_store_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
         int motivation;
     } *v = NULL;
     size_t n = 0, cap = 0;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == cap) {
-            struct victim *g;
-            cap = cap ? cap * 2 : 64;
-            g = realloc(v, cap * sizeof(*v));
-            if (g == NULL) {
-                rc = GW_ENOMEM;
-                break;
-            }
-            v = g;
+    for (int st_i = GW_CASE_NONE + 1; rc == GW_OK && st_i < GW_CASE_NSTATUS;
+         st_i++) {
+        enum gw_case_status to;
+        int decided = gw_case_is_decided((enum gw_case_status)st_i);
+        if (gw_case_transition((enum gw_case_status)st_i, GW_EV_PURGE,
+                               GW_ROLE_GATEWAY, &to, NULL) != GW_OK)
+            continue;
+        s = gw_store_stmt(c, SQL_PURGE_FIND);
+        if (s == NULL) {
+            rc = GW_ESTORE;
+            break;
         }
-        v[n].id = sqlite3_column_int64(s, 0);
-        snprintf(v[n].refnr, sizeof(v[n].refnr), "%s",
-                 (const char *)sqlite3_column_text(s, 1));
-        v[n].motivation =
-            strcmp((const char *)sqlite3_column_text(s, 2), "M") == 0;
-        n++;
+        gw_bind_text(s, 1, gw_case_status_code((enum gw_case_status)st_i));
+        sqlite3_bind_int(s, 2, decided);
+        sqlite3_bind_int64(s, 3, decided ? cut_d : cut_m);
+        while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+            if (n == cap) {
+                struct victim *g;
+                cap = cap ? cap * 2 : 64;
+                g = realloc(v, cap * sizeof(*v));
+                if (g == NULL) {
+                    rc = GW_ENOMEM;
+                    break;
+                }
+                v = g;
+            }
+            v[n].id = sqlite3_column_int64(s, 0);
+            snprintf(v[n].refnr, sizeof(v[n].refnr), "%s",
+                     (const char *)sqlite3_column_text(s, 1));
+            v[n].motivation = !decided;
+            n++;
+        }
+        if (rc == GW_OK && src != SQLITE_DONE)
+            rc = gw_store_rc(c->db, src, "purge_find");
+        sqlite3_reset(s);
     }
-    if (rc == GW_OK && src != SQLITE_DONE)
-        rc = gw_store_rc(c->db, src, "purge_find");
-    sqlite3_reset(s);
     for (size_t i = 0; rc == GW_OK && i < n; i++) {
         struct gw_audit_entry e = {"gateway",
                                    NULL,
@@ -130,7 +141,6 @@ gw_store_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
             rc = gw_store_rc(c->db, sqlite3_step(s), "purge_log");
         }
     }
-rollback:
     if (rc == GW_OK && !dry_run)
         rc = gw_store_exec(c, "COMMIT");
     if (rc != GW_OK || dry_run)
