@@ -19,6 +19,7 @@
 #include "klas/licence.h"
 #include "map/view.h"
 #include "pipeline/pipeline_int.h"
+#include "store/write.h"
 #include "validate/outcome.h"
 
 static gw_rc

@@ -37,7 +37,8 @@
 #include "map/view.h"
 #include "outbound/http_client.h"
 #include "pipeline/pipeline_int.h"
-#include "store/store.h"
+#include "store/subscription.h"
+#include "store/write.h"
 #include "validate/validate.h"
 
 #define MAX_HITS 120

@@ -25,7 +25,7 @@
 #include "core/err.h"
 #include "fhir/fhir.h"
 #include "klas/access.h"
-#include "store/store.h"
+#include "klas/register.h"
 
 struct gw_store;
 struct gw_validator;

@@ -8,7 +8,9 @@
 
 #include "core/buf.h"
 #include "pipeline/pipeline.h"
-#include "store/store.h"
+#include "store/audit_log.h"
+#include "store/licence.h"
+#include "store/read.h"
 
 #include <pthread.h>
 

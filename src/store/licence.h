@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "klas/register.h"
 
 struct gw_store;
 
@@ -43,19 +44,12 @@ gw_rc gw_store_consent_get(struct gw_store *st, const char *hsa,
 gw_rc gw_store_consent_renew(struct gw_store *st, const char *hsa,
                              int64_t now_ms) GW_WARN_UNUSED;
 
-/* Sök produkt: products on granted licences. Query fields "" = any. */
-struct gw_product {
-    char name[160], substances[256], holder[128], country[64], nplid[16],
-        form[96], strength[64], atc[16];
-};
+/* Sök produkt (struct gw_product: klas/register.h). */
 gw_rc gw_store_product_search(struct gw_store *st, const struct gw_product *q,
                               struct gw_product **out,
                               size_t *n) GW_WARN_UNUSED;
 
-/* Sök apotek: pharmacies connected to the gateway. */
-struct gw_pharmacy {
-    char gln[16], name[128], actor[128], address[160], city[64];
-};
+/* Sök apotek (struct gw_pharmacy: klas/register.h). */
 gw_rc gw_store_pharmacy_put(struct gw_store *st,
                             const struct gw_pharmacy *p) GW_WARN_UNUSED;
 gw_rc gw_store_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
