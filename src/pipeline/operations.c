@@ -500,9 +500,10 @@ static const char ENTRY_CLOSE[] =
     "</resource><search><mode value=\"match\"/></search></entry>";
 
 static gw_rc
-product_xml(struct gw_buf *b, const struct gw_call *c,
-            const struct gw_product *p, size_t i)
+product_xml(struct gw_buf *b, const struct gw_call *c, const void *row,
+            size_t i)
 {
+    const struct gw_product *p = row;
     char id[40];
     gw_rc rc;
 
@@ -565,6 +566,89 @@ not_operator(struct gw_pipeline *pl, const struct gw_call *c,
     return !refuse_unless(pl, c, GW_OP_REGISTER_SEARCH, action, a);
 }
 
+static gw_rc
+pharmacy_xml(struct gw_buf *b, const struct gw_call *c, const void *row,
+             size_t i)
+{
+    const struct gw_pharmacy *p = row;
+    gw_rc rc = entry_open(b, c, "Organization", p->gln);
+
+    (void)i;
+    if (rc == GW_OK)
+        rc = gw_buf_appendf(b,
+                            "<Organization><id value=\"%s\"/><identifier>"
+                            "<system value=\"urn:oid:2.51.1.3\"/><value "
+                            "value=\"%s\"/></identifier><active value="
+                            "\"true\"/>",
+                            p->gln, p->gln);
+    if (rc == GW_OK)
+        rc = gw_pl_xml_value(b, "name", p->name);
+    if (rc == GW_OK)
+        rc = value_if(b, "", "alias", p->actor, "");
+    if (rc == GW_OK && (p->address[0] || p->city[0])) {
+        rc = gw_buf_append_str(b, "<address>");
+        if (rc == GW_OK)
+            rc = value_if(b, "", "line", p->address, "");
+        if (rc == GW_OK)
+            rc = value_if(b, "", "city", p->city, "");
+        if (rc == GW_OK)
+            rc = gw_buf_append_str(b, "</address>");
+    }
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, "</Organization>");
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(b, ENTRY_CLOSE);
+    return rc;
+}
+
+/* Whether a register search may run: operators only, and at least 3
+ * characters in some field; on refusal a is set. */
+static int
+search_allowed(struct gw_pipeline *pl, const struct gw_call *c,
+               const char *action, const char *const *fields, size_t n,
+               struct gw_answer *a)
+{
+    struct gw_err err;
+
+    memset(a, 0, sizeof(*a));
+    gw_err_clear(&err);
+    if (!not_operator(pl, c, action, a))
+        return 0;
+    if (!long_enough(fields, n)) {
+        gw_err_set(&err, GW_EINVAL, NULL,
+                   "give at least 3 characters in some field");
+        gw_answer_error(a, GW_EINVAL, &err);
+        return 0;
+    }
+    return 1;
+}
+
+/* The searchset Bundle of n register rows (size each), one entry per row
+ * by entry(), answered and audited as action. Takes rows. */
+static void
+search_answer(struct gw_pipeline *pl, const struct gw_call *c,
+              const char *action, gw_rc rc, void *rows, size_t n,
+              size_t size,
+              gw_rc (*entry)(struct gw_buf *, const struct gw_call *,
+                             const void *, size_t),
+              struct gw_answer *a)
+{
+    struct gw_buf b;
+
+    gw_buf_init(&b, 4 << 20);
+    if (rc == GW_OK)
+        rc = search_open(&b, n);
+    for (size_t i = 0; rc == GW_OK && i < n; i++)
+        rc = entry(&b, c, (const char *)rows + i * size, i);
+    if (rc == GW_OK)
+        rc = gw_buf_append_str(&b, "</Bundle>");
+    if (rc == GW_OK)
+        rc = parse_xml(&b, &a->doc);
+    gw_pl_answer(pl, c, a, rc, NULL, action, NULL);
+    gw_buf_release(&b);
+    free(rows);
+}
+
 void
 gw_pipeline_product_search(struct gw_pipeline *pl, const struct gw_call *c,
                            const struct gw_product *q, struct gw_answer *a)
@@ -572,38 +656,14 @@ gw_pipeline_product_search(struct gw_pipeline *pl, const struct gw_call *c,
     const char *fields[] = {q->name,    q->substances, q->holder, q->country,
                             q->nplid,   q->form,       q->atc};
     struct gw_product *rows = NULL;
-    struct gw_buf b;
-    struct gw_err err;
     size_t n = 0;
     gw_rc rc;
 
-    memset(a, 0, sizeof(*a));
-    gw_err_clear(&err);
-    if (!not_operator(pl, c, "product-search", a))
+    if (!search_allowed(pl, c, "product-search", fields, 7, a))
         return;
-    if (!long_enough(fields, 7)) {
-        gw_err_set(&err, GW_EINVAL, NULL,
-                   "give at least 3 characters in some field");
-        gw_answer_error(a, GW_EINVAL, &err);
-        return;
-    }
     rc = gw_store_product_search(pl->o.store, q, &rows, &n);
-    gw_buf_init(&b, 4 << 20);
-    if (rc == GW_OK)
-        rc = search_open(&b, n);
-    for (size_t i = 0; rc == GW_OK && i < n; i++)
-        rc = product_xml(&b, c, &rows[i], i);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(&b, "</Bundle>");
-    if (rc == GW_OK)
-        rc = parse_xml(&b, &a->doc);
-    if (rc != GW_OK)
-        gw_answer_error(a, rc, NULL);
-    else
-        a->status = 200;
-    gw_pl_audit(pl, c, "product-search", NULL, rc, NULL);
-    gw_buf_release(&b);
-    free(rows);
+    search_answer(pl, c, "product-search", rc, rows, n, sizeof(*rows),
+                  product_xml, a);
 }
 
 void
@@ -612,64 +672,14 @@ gw_pipeline_pharmacy_search(struct gw_pipeline *pl, const struct gw_call *c,
 {
     const char *fields[] = {q->name, q->actor, q->address, q->city, q->gln};
     struct gw_pharmacy *rows = NULL;
-    struct gw_buf b;
-    struct gw_err err;
     size_t n = 0;
     gw_rc rc;
 
-    memset(a, 0, sizeof(*a));
-    gw_err_clear(&err);
-    if (!not_operator(pl, c, "pharmacy-search", a))
+    if (!search_allowed(pl, c, "pharmacy-search", fields, 5, a))
         return;
-    if (!long_enough(fields, 5)) {
-        gw_err_set(&err, GW_EINVAL, NULL,
-                   "give at least 3 characters in some field");
-        gw_answer_error(a, GW_EINVAL, &err);
-        return;
-    }
     rc = gw_store_pharmacy_search(pl->o.store, q, &rows, &n);
-    gw_buf_init(&b, 4 << 20);
-    if (rc == GW_OK)
-        rc = search_open(&b, n);
-    for (size_t i = 0; rc == GW_OK && i < n; i++) {
-        const struct gw_pharmacy *p = &rows[i];
-        rc = entry_open(&b, c, "Organization", p->gln);
-        if (rc == GW_OK)
-            rc = gw_buf_appendf(&b,
-                                "<Organization><id value=\"%s\"/><identifier>"
-                                "<system value=\"urn:oid:2.51.1.3\"/><value "
-                                "value=\"%s\"/></identifier><active value="
-                                "\"true\"/>",
-                                p->gln, p->gln);
-        if (rc == GW_OK)
-            rc = gw_pl_xml_value(&b, "name", p->name);
-        if (rc == GW_OK)
-            rc = value_if(&b, "", "alias", p->actor, "");
-        if (rc == GW_OK && (p->address[0] || p->city[0])) {
-            rc = gw_buf_append_str(&b, "<address>");
-            if (rc == GW_OK)
-                rc = value_if(&b, "", "line", p->address, "");
-            if (rc == GW_OK)
-                rc = value_if(&b, "", "city", p->city, "");
-            if (rc == GW_OK)
-                rc = gw_buf_append_str(&b, "</address>");
-        }
-        if (rc == GW_OK)
-            rc = gw_buf_append_str(&b, "</Organization>");
-        if (rc == GW_OK)
-            rc = gw_buf_append_str(&b, ENTRY_CLOSE);
-    }
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(&b, "</Bundle>");
-    if (rc == GW_OK)
-        rc = parse_xml(&b, &a->doc);
-    if (rc != GW_OK)
-        gw_answer_error(a, rc, NULL);
-    else
-        a->status = 200;
-    gw_pl_audit(pl, c, "pharmacy-search", NULL, rc, NULL);
-    gw_buf_release(&b);
-    free(rows);
+    search_answer(pl, c, "pharmacy-search", rc, rows, n, sizeof(*rows),
+                  pharmacy_xml, a);
 }
 
 /* --- printable copy, copy to new, consent ------------------------------- */
@@ -693,11 +703,7 @@ gw_pipeline_print(struct gw_pipeline *pl, const struct gw_call *c,
                          redact, 1, &view);
     if (rc == GW_OK)
         rc = gw_view_print(pl->o.views, view, pdf, html, len);
-    if (rc != GW_OK)
-        gw_answer_error(a, rc, NULL);
-    else
-        a->status = 200;
-    gw_pl_audit(pl, c, "print", refnr, rc, NULL);
+    gw_pl_answer(pl, c, a, rc, NULL, "print", refnr);
     gw_fhir_doc_free(view);
     gw_case_row_release(&row);
 }
@@ -726,11 +732,7 @@ gw_pipeline_copy(struct gw_pipeline *pl, const struct gw_call *c,
                         "a re-application has no motivation to copy");
     if (rc == GW_OK)
         rc = gw_view_copy(pl->o.views, xml, len, &a->doc);
-    if (rc != GW_OK)
-        gw_answer_error(a, rc, &err);
-    else
-        a->status = 200;
-    gw_pl_audit(pl, c, "copy", refnr, rc, NULL);
+    gw_pl_answer(pl, c, a, rc, &err, "copy", refnr);
     free(kind);
     free(xml);
     gw_case_row_release(&row);

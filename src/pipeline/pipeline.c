@@ -176,6 +176,18 @@ gw_pl_audit(struct gw_pipeline *pl, const struct gw_call *c,
         gw_log_err("event=audit_enqueue_failed action=%s", action);
 }
 
+void
+gw_pl_answer(struct gw_pipeline *pl, const struct gw_call *c,
+             struct gw_answer *a, gw_rc rc, const struct gw_err *err,
+             const char *action, const char *refnr)
+{
+    if (rc != GW_OK)
+        gw_answer_error(a, rc, err);
+    else
+        a->status = 200;
+    gw_pl_audit(pl, c, action, refnr, rc, NULL);
+}
+
 static void
 set_version_headers(struct gw_answer *a, const char *refnr, long version,
                     int64_t updated_ms)
@@ -503,6 +515,12 @@ store_effects(unsigned fx)
            ((fx & GW_FX_PRODUCT) ? GW_STORE_FX_PRODUCT : 0);
 }
 
+/* The fields a new case takes from its motivation, or from the basis case
+ * of a re-application: one list, so the two ways cannot drift apart. */
+#define NEW_CASE_FIELDS(X)                                                     \
+    X(licence_type) X(prescriber_hsa) X(hospital_hsa) X(hospital_name)         \
+    X(clinic_hsa) X(clinic_name) X(drug_name) X(substances)
+
 /* The new case row of a decision that creates one: from the message (a
  * motivation) or from the basis case (a re-application, no motivation). */
 static void
@@ -510,32 +528,22 @@ new_case_row(const struct gw_decision *d, const struct gw_msg_facts *f,
              const struct gw_case_row *basis, const struct gw_call *c,
              struct gw_case_row *row)
 {
+#define FROM_FACTS(field) row->field = (char *)f->field;
+#define FROM_BASIS(field) row->field = basis->field;
     if (d->def->ref == GW_CASE_REF_NONE) {
-        row->licence_type = (char *)f->licence_type;
+        NEW_CASE_FIELDS(FROM_FACTS)
         row->beredskap = f->beredskap;
-        row->prescriber_hsa = (char *)f->prescriber_hsa;
-        row->hospital_hsa = (char *)f->hospital_hsa;
-        row->hospital_name = (char *)f->hospital_name;
-        row->clinic_hsa = (char *)f->clinic_hsa;
-        row->clinic_name = (char *)f->clinic_name;
         row->pharmacy_gln = f->pharmacy_gln[0] ? (char *)f->pharmacy_gln : NULL;
-        row->drug_name = (char *)f->drug_name;
-        row->substances = (char *)f->substances;
         row->patient_id = f->patient_id[0] ? (char *)f->patient_id : NULL;
-        return;
+    } else {
+        NEW_CASE_FIELDS(FROM_BASIS)
+        row->beredskap = basis->beredskap;
+        row->pharmacy_gln = c->who->gln ? (char *)c->who->gln : NULL;
+        row->patient_id = basis->patient_id;
+        row->parent_refnr = basis->refnr;
     }
-    row->licence_type = basis->licence_type;
-    row->beredskap = basis->beredskap;
-    row->prescriber_hsa = basis->prescriber_hsa;
-    row->hospital_hsa = basis->hospital_hsa;
-    row->hospital_name = basis->hospital_name;
-    row->clinic_hsa = basis->clinic_hsa;
-    row->clinic_name = basis->clinic_name;
-    row->pharmacy_gln = c->who->gln ? (char *)c->who->gln : NULL;
-    row->drug_name = basis->drug_name;
-    row->substances = basis->substances;
-    row->patient_id = basis->patient_id;
-    row->parent_refnr = basis->refnr;
+#undef FROM_FACTS
+#undef FROM_BASIS
 }
 
 /* The licence a decision writes, from the message. */
@@ -1129,11 +1137,7 @@ gw_pipeline_history(struct gw_pipeline *pl, const struct gw_call *c,
         rc = gw_bundle_take(b, (long)nh, NULL, &a->doc);
         b = NULL;
     }
-    if (rc != GW_OK)
-        gw_answer_error(a, rc, NULL);
-    else
-        a->status = 200;
-    gw_pl_audit(pl, c, "history", refnr, rc, NULL);
+    gw_pl_answer(pl, c, a, rc, NULL, "history", refnr);
     gw_bundle_free(b);
     free(h);
     gw_case_row_release(&row);
@@ -1339,16 +1343,17 @@ sub_doc(const struct gw_subscription *s, struct gw_fhir_doc **out)
     return rc;
 }
 
+/* The start of a Subscription call: a and err cleared, pharmacies only
+ * (a refusal is answered and audited). */
 static int
-pharmacy_only(struct gw_pipeline *pl, const struct gw_call *c,
-              struct gw_answer *a)
+sub_begin(struct gw_pipeline *pl, const struct gw_call *c,
+          struct gw_answer *a, struct gw_err *err)
 {
-    struct gw_err err;
-
-    gw_err_clear(&err);
-    if (gw_access_operation(c->who, GW_OP_SUBSCRIPTION, &err) == GW_OK)
+    memset(a, 0, sizeof(*a));
+    gw_err_clear(err);
+    if (gw_access_operation(c->who, GW_OP_SUBSCRIPTION, err) == GW_OK)
         return 1;
-    gw_answer_error(a, GW_EFORBIDDEN, &err);
+    gw_answer_error(a, GW_EFORBIDDEN, err);
     gw_pl_audit(pl, c, "subscription", NULL, GW_EFORBIDDEN, NULL);
     return 0;
 }
@@ -1420,9 +1425,7 @@ gw_pipeline_sub_create(struct gw_pipeline *pl, const struct gw_call *c,
     char type[32];
     gw_rc rc;
 
-    memset(a, 0, sizeof(*a));
-    gw_err_clear(&err);
-    if (!pharmacy_only(pl, c, a))
+    if (!sub_begin(pl, c, a, &err))
         return;
     rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, &doc, &err);
     if (rc == GW_OK && strcmp(gw_fhir_doc_type(doc), "Subscription") != 0)
@@ -1474,9 +1477,7 @@ gw_pipeline_sub_read(struct gw_pipeline *pl, const struct gw_call *c,
     struct gw_err err;
     gw_rc rc;
 
-    memset(a, 0, sizeof(*a));
-    gw_err_clear(&err);
-    if (!pharmacy_only(pl, c, a))
+    if (!sub_begin(pl, c, a, &err))
         return;
     rc = gw_store_sub_list(pl->o.store, id, c->who->gln, &subs, &n);
     if (rc == GW_OK && n == 0)
@@ -1497,9 +1498,7 @@ gw_pipeline_sub_delete(struct gw_pipeline *pl, const struct gw_call *c,
     struct gw_err err;
     gw_rc rc;
 
-    memset(a, 0, sizeof(*a));
-    gw_err_clear(&err);
-    if (!pharmacy_only(pl, c, a))
+    if (!sub_begin(pl, c, a, &err))
         return;
     rc = gw_store_sub_delete(pl->o.store, id, c->who->gln);
     if (rc == GW_ENOTFOUND)

@@ -41,6 +41,11 @@ struct gw_pipeline {
 void gw_pl_audit(struct gw_pipeline *pl, const struct gw_call *c,
                  const char *action, const char *refnr, gw_rc rc,
                  const char *detail);
+/* The end of an operation: a is the error rc (with err, may be NULL) or
+ * 200, and the call is audited as action on refnr (NULL: none). */
+void gw_pl_answer(struct gw_pipeline *pl, const struct gw_call *c,
+                  struct gw_answer *a, gw_rc rc, const struct gw_err *err,
+                  const char *action, const char *refnr);
 /* Appends <name value="v"/> with v escaped for XML. */
 gw_rc gw_pl_xml_value(struct gw_buf *b, const char *name, const char *v)
     GW_WARN_UNUSED;
