@@ -290,6 +290,19 @@ gw_store_collect(struct conn *c, sqlite3_stmt *s, size_t elem_size, size_t max,
 }
 
 gw_rc
+gw_store_one(struct conn *c, sqlite3_stmt *s, gw_row_fill fill, void *elem,
+             const char *what)
+{
+    int src = sqlite3_step(s);
+
+    if (src == SQLITE_DONE)
+        return GW_ENOTFOUND;
+    if (src != SQLITE_ROW)
+        return gw_store_rc(c->db, src, what);
+    return fill != NULL ? fill(s, elem, 0) : GW_OK;
+}
+
+gw_rc
 gw_store_conn_open(const char *path, int busy_ms, struct conn *c,
                    struct gw_err *err)
 {

@@ -98,32 +98,37 @@ gw_store_licence_name_contains(struct gw_store *st, const char *day,
     struct conn *c;
     sqlite3_stmt *s;
     gw_rc rc = GW_ESTORE;
-    int src;
 
     *found = 0;
     if (text == NULL || text[0] == '\0')
         return GW_OK;
     c = gw_store_reader_take(st);
     s = gw_store_stmt(c, SQL_NAME_CONTAINS);
-    if (s == NULL)
-        goto out;
-    gw_bind_text(s, 1, day);
-    gw_bind_text(s, 2, text);
-    gw_bind_text(s, 3, GRANTED);
-    src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        *found = 1;
-        rc = GW_OK;
-    } else if (src == SQLITE_DONE) {
-        rc = GW_OK;
-    } else {
-        rc = gw_store_rc(c->db, src, "licence names");
-    }
-out:
-    if (s != NULL)
+    if (s != NULL) {
+        gw_bind_text(s, 1, day);
+        gw_bind_text(s, 2, text);
+        gw_bind_text(s, 3, GRANTED);
+        rc = gw_store_one(c, s, NULL, NULL, "licence names");
+        *found = rc == GW_OK;
+        if (rc == GW_ENOTFOUND)
+            rc = GW_OK;
         sqlite3_reset(s);
+    }
     gw_store_reader_give(st, c);
     return rc;
+}
+
+static gw_rc
+consent_row(sqlite3_stmt *s, void *elem, size_t i)
+{
+    struct gw_consent *out = elem;
+
+    (void)i;
+    out->known = 1;
+    out->consented_ms = sqlite3_column_int64(s, 0);
+    out->last_applied_ms = sqlite3_column_int64(s, 1);
+    out->last_active_ms = sqlite3_column_int64(s, 2);
+    return GW_OK;
 }
 
 gw_rc
@@ -135,22 +140,13 @@ gw_store_consent_get(struct gw_store *st, const char *hsa,
         c, "SELECT coalesce(consented_ms, 0), coalesce(last_applied_ms, 0), "
            "coalesce(last_active_ms, 0) FROM prescribers WHERE hsa = ?");
     gw_rc rc = GW_ESTORE;
-    int src;
 
     memset(out, 0, sizeof(*out));
     if (s != NULL) {
         gw_bind_text(s, 1, hsa);
-        src = sqlite3_step(s);
-        if (src == SQLITE_ROW) {
-            out->known = 1;
-            out->consented_ms = sqlite3_column_int64(s, 0);
-            out->last_applied_ms = sqlite3_column_int64(s, 1);
-            out->last_active_ms = sqlite3_column_int64(s, 2);
-            rc = GW_OK;
-        } else {
-            rc = src == SQLITE_DONE ? GW_OK
-                                    : gw_store_rc(c->db, src, "consent_get");
-        }
+        rc = gw_store_one(c, s, consent_row, out, "consent_get");
+        if (rc == GW_ENOTFOUND)
+            rc = GW_OK; /* never seen: known 0 */
         sqlite3_reset(s);
     }
     gw_store_reader_give(st, c);
@@ -258,30 +254,37 @@ gw_store_product_search(struct gw_store *st, const struct gw_product *q,
     return rc;
 }
 
+static const char SQL_PHARMACY_PUT[] =
+    "INSERT INTO pharmacies (gln, name, actor, address, city, connected) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT (gln) DO UPDATE SET "
+    "name = ?2, actor = coalesce(?3, actor), address = coalesce(?4, "
+    "address), city = coalesce(?5, city), connected = 1";
+
 gw_rc
-gw_store_pharmacy_put(struct gw_store *st, const struct gw_pharmacy *p)
+gw_store_pharmacy_upsert(struct conn *c, const struct gw_pharmacy *p)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_PHARMACY_PUT);
     gw_rc rc;
 
-    pthread_mutex_lock(&st->mmu);
-    s = gw_store_stmt(
-        &st->m, "INSERT INTO pharmacies (gln, name, actor, address, city, "
-                "connected) VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT (gln) "
-                "DO UPDATE SET name = ?2, actor = coalesce(?3, actor), "
-                "address = coalesce(?4, address), city = coalesce(?5, city), "
-                "connected = 1");
-    if (s == NULL) {
-        pthread_mutex_unlock(&st->mmu);
+    if (s == NULL)
         return GW_ESTORE;
-    }
     gw_bind_text(s, 1, p->gln);
     gw_bind_text(s, 2, p->name);
     gw_bind_text(s, 3, p->actor[0] ? p->actor : NULL);
     gw_bind_text(s, 4, p->address[0] ? p->address : NULL);
     gw_bind_text(s, 5, p->city[0] ? p->city : NULL);
-    rc = gw_store_rc(st->m.db, sqlite3_step(s), "pharmacy_put");
+    rc = gw_store_rc(c->db, sqlite3_step(s), "pharmacy_put");
     sqlite3_reset(s);
+    return rc;
+}
+
+gw_rc
+gw_store_pharmacy_put(struct gw_store *st, const struct gw_pharmacy *p)
+{
+    gw_rc rc;
+
+    pthread_mutex_lock(&st->mmu);
+    rc = gw_store_pharmacy_upsert(&st->m, p);
     pthread_mutex_unlock(&st->mmu);
     return rc;
 }

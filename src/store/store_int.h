@@ -139,5 +139,18 @@ typedef void (*gw_row_release)(void *elem);
 gw_rc gw_store_collect(struct conn *c, sqlite3_stmt *s, size_t elem_size,
                        size_t max, gw_row_fill fill, gw_row_release release,
                        const char *what, void **out, size_t *n) GW_WARN_UNUSED;
+/*
+ * The same for a read of one row: steps s once (the caller binds and
+ * resets) and fills elem from the row (fill NULL: only whether there is
+ * one). GW_OK with a row, GW_ENOTFOUND without, fill's error, or an
+ * SQLite error named by what.
+ */
+gw_rc gw_store_one(struct conn *c, sqlite3_stmt *s, gw_row_fill fill,
+                   void *elem, const char *what) GW_WARN_UNUSED;
+
+/* The pharmacy as it names itself (Sök apotek), inserted or updated on
+ * c: the maintenance connection, or the writer's inside its write. */
+gw_rc gw_store_pharmacy_upsert(struct conn *c,
+                               const struct gw_pharmacy *p) GW_WARN_UNUSED;
 
 #endif

@@ -80,11 +80,6 @@ static const char SQL_PRESCRIBER_ACTIVE[] =
     "?3 THEN ?2 ELSE last_applied_ms END WHERE hsa = (SELECT "
     "prescriber_hsa FROM cases WHERE id = ?1)";
 /* The pharmacy as it names itself in its application (Sök apotek). */
-static const char SQL_PHARMACY_PUT[] =
-    "INSERT INTO pharmacies (gln, name, actor, address, city, connected) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT (gln) DO UPDATE SET "
-    "name = ?2, actor = coalesce(?3, actor), address = coalesce(?4, "
-    "address), city = coalesce(?5, city), connected = 1";
 static const char SQL_DISPENSE_CHECK[] =
     "SELECT c.id, c.status, l.valid_from, l.valid_to, l.total_amount, "
     "(SELECT coalesce(sum(amount), 0) FROM dispensings d WHERE "
@@ -381,18 +376,9 @@ apply_extras(struct conn *c, const struct gw_store_write *w,
         if ((rc = STEP_DONE(c, s, "product")) != GW_OK)
             return rc;
     }
-    if (w->pharmacy != NULL) {
-        const struct gw_pharmacy *p = w->pharmacy;
-        if ((s = gw_store_stmt(c, SQL_PHARMACY_PUT)) == NULL)
-            return GW_ESTORE;
-        gw_bind_text(s, 1, p->gln);
-        gw_bind_text(s, 2, p->name);
-        gw_bind_text(s, 3, p->actor[0] ? p->actor : NULL);
-        gw_bind_text(s, 4, p->address[0] ? p->address : NULL);
-        gw_bind_text(s, 5, p->city[0] ? p->city : NULL);
-        if ((rc = STEP_DONE(c, s, "pharmacy_put")) != GW_OK)
-            return rc;
-    }
+    if (w->pharmacy != NULL &&
+        (rc = gw_store_pharmacy_upsert(c, w->pharmacy)) != GW_OK)
+        return rc;
     if (w->op == GW_STORE_OP_CREATE && w->row.parent_refnr == NULL &&
         w->row.prescriber_hsa != NULL) {
         if ((s = gw_store_stmt(c, SQL_PRESCRIBER_SUBMIT)) == NULL)
