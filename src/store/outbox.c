@@ -69,9 +69,9 @@ static const char SQL_RETRY[] =
     " updated_ms = ?2 WHERE id = ?1 AND state IN ('dead', 'pending')";
 static const char SQL_RECLAIM[] =
     "UPDATE outbox SET state = 'pending', claimed_by = NULL,"
-    " claimed_until = NULL, updated_ms = ?1,"
+    " claimed_until = NULL, updated_ms = ?2,"
     " last_error = 'reclaimed at start-up: its worker had ended'"
-    " WHERE state = 'inflight'";
+    " WHERE state = 'inflight'"; /* ?1: no peer (see requeue) */
 static const char SQL_DUE_NOW[] =
     "UPDATE outbox SET next_attempt_ms = ?2 WHERE peer = ?1 AND"
     " state = 'pending' AND next_attempt_ms > ?2";
@@ -163,6 +163,20 @@ gw_outbox_item_free(struct gw_outbox_item *item)
     free(item);
 }
 
+/* The outbox connection, locked, and sql's statement on it; NULL (and
+ * unlocked) when it cannot be prepared. */
+static sqlite3_stmt *
+ob_lock(struct gw_store *st, const char *sql)
+{
+    sqlite3_stmt *s;
+
+    pthread_mutex_lock(&st->obmu);
+    s = gw_store_stmt(&st->ob, sql);
+    if (s == NULL)
+        pthread_mutex_unlock(&st->obmu);
+    return s;
+}
+
 static gw_rc
 exec_m(struct gw_store *st, const char *sql, long long id, const char *owner,
        int flag, int64_t t1, const char *text, int64_t t2, const char *what)
@@ -170,12 +184,9 @@ exec_m(struct gw_store *st, const char *sql, long long id, const char *owner,
     sqlite3_stmt *s;
     gw_rc rc;
 
-    pthread_mutex_lock(&st->obmu);
-    s = gw_store_stmt(&st->ob, sql);
-    if (s == NULL) {
-        pthread_mutex_unlock(&st->obmu);
+    s = ob_lock(st, sql);
+    if (s == NULL)
         return GW_ESTORE;
-    }
     sqlite3_bind_int64(s, 1, id);
     if (sql == SQL_FAIL || sql == SQL_RELEASE) {
         if (sql == SQL_FAIL) {
@@ -221,22 +232,22 @@ gw_outbox_release(struct gw_store *st, long long id, const char *owner,
                   "outbox_release");
 }
 
-gw_rc
-gw_outbox_due_now(struct gw_store *st, const char *peer, long long *n)
+/* Runs one of the UPDATEs that make items deliverable now (?1 the peer
+ * or NULL, ?2 now); *n: how many; wakes the worker when there are any. */
+static gw_rc
+requeue(struct gw_store *st, const char *sql, const char *peer,
+        const char *what, long long *n)
 {
     sqlite3_stmt *s;
     gw_rc rc;
 
     *n = 0;
-    pthread_mutex_lock(&st->obmu);
-    s = gw_store_stmt(&st->ob, SQL_DUE_NOW);
-    if (s == NULL) {
-        pthread_mutex_unlock(&st->obmu);
+    s = ob_lock(st, sql);
+    if (s == NULL)
         return GW_ESTORE;
-    }
     gw_bind_text(s, 1, peer);
     sqlite3_bind_int64(s, 2, gw_clock_now_ms());
-    rc = gw_store_rc(st->ob.db, sqlite3_step(s), "outbox_due_now");
+    rc = gw_store_rc(st->ob.db, sqlite3_step(s), what);
     if (rc == GW_OK)
         *n = sqlite3_changes(st->ob.db);
     sqlite3_reset(s);
@@ -244,6 +255,12 @@ gw_outbox_due_now(struct gw_store *st, const char *peer, long long *n)
     if (rc == GW_OK && *n > 0)
         gw_outbox_wake(st);
     return rc;
+}
+
+gw_rc
+gw_outbox_due_now(struct gw_store *st, const char *peer, long long *n)
+{
+    return requeue(st, SQL_DUE_NOW, peer, "outbox_due_now", n);
 }
 
 /*
@@ -262,25 +279,7 @@ gw_outbox_due_now(struct gw_store *st, const char *peer, long long *n)
 gw_rc
 gw_outbox_reclaim_all(struct gw_store *st, long long *n)
 {
-    sqlite3_stmt *s;
-    gw_rc rc;
-
-    *n = 0;
-    pthread_mutex_lock(&st->obmu);
-    s = gw_store_stmt(&st->ob, SQL_RECLAIM);
-    if (s == NULL) {
-        pthread_mutex_unlock(&st->obmu);
-        return GW_ESTORE;
-    }
-    sqlite3_bind_int64(s, 1, gw_clock_now_ms());
-    rc = gw_store_rc(st->ob.db, sqlite3_step(s), "outbox_reclaim");
-    if (rc == GW_OK)
-        *n = sqlite3_changes(st->ob.db);
-    sqlite3_reset(s);
-    pthread_mutex_unlock(&st->obmu);
-    if (rc == GW_OK && *n > 0)
-        gw_outbox_wake(st);
-    return rc;
+    return requeue(st, SQL_RECLAIM, NULL, "outbox_reclaim", n);
 }
 
 gw_rc
@@ -340,57 +339,50 @@ gw_outbox_counts(struct gw_store *st, long long counts[4])
 }
 
 static gw_rc
+info_row(sqlite3_stmt *s, void *elem, size_t n)
+{
+    struct gw_outbox_info *i = elem;
+
+    (void)n;
+    i->id = sqlite3_column_int64(s, 0);
+    copy_col(i->message_id, sizeof(i->message_id), s, 1);
+    copy_col(i->peer, sizeof(i->peer), s, 2);
+    copy_col(i->kind, sizeof(i->kind), s, 3);
+    copy_col(i->refnr, sizeof(i->refnr), s, 4);
+    copy_col(i->state, sizeof(i->state), s, 5);
+    i->attempts = sqlite3_column_int(s, 6);
+    i->next_attempt_ms = sqlite3_column_int64(s, 7);
+    i->created_ms = sqlite3_column_int64(s, 8);
+    i->updated_ms = sqlite3_column_int64(s, 9);
+    copy_col(i->last_error, sizeof(i->last_error), s, 10);
+    i->payload_len = (size_t)sqlite3_column_int64(s, 11);
+    copy_col(i->claimed_by, sizeof(i->claimed_by), s, 12);
+    i->claimed_until = sqlite3_column_int64(s, 13);
+    copy_col(i->target, sizeof(i->target), s, 14);
+    return GW_OK;
+}
+
+static gw_rc
 list(struct gw_store *st, const char *state, long long id, int limit,
      struct gw_outbox_info **items, size_t *n)
 {
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_LIST);
-    struct gw_outbox_info *out = NULL;
-    size_t count = 0;
-    gw_rc rc = GW_OK;
-    int src = SQLITE_DONE;
+    int max = limit > 0 ? limit : 100;
+    gw_rc rc = GW_ESTORE;
 
     *items = NULL;
     *n = 0;
-    if (s == NULL) {
-        gw_store_reader_give(st, c);
-        return GW_ESTORE;
+    if (s != NULL) {
+        gw_bind_text(s, 1, state);
+        sqlite3_bind_int64(s, 2, id);
+        sqlite3_bind_int(s, 3, max);
+        rc = gw_store_collect(c, s, sizeof(**items), (size_t)max, info_row,
+                              NULL, "outbox_list", (void **)items, n);
+        sqlite3_reset(s);
     }
-    gw_bind_text(s, 1, state);
-    sqlite3_bind_int64(s, 2, id);
-    sqlite3_bind_int(s, 3, limit > 0 ? limit : 100);
-    out = calloc((size_t)(limit > 0 ? limit : 100), sizeof(*out));
-    if (out == NULL)
-        rc = GW_ENOMEM;
-    while (rc == GW_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
-        struct gw_outbox_info *i = &out[count++];
-        i->id = sqlite3_column_int64(s, 0);
-        copy_col(i->message_id, sizeof(i->message_id), s, 1);
-        copy_col(i->peer, sizeof(i->peer), s, 2);
-        copy_col(i->kind, sizeof(i->kind), s, 3);
-        copy_col(i->refnr, sizeof(i->refnr), s, 4);
-        copy_col(i->state, sizeof(i->state), s, 5);
-        i->attempts = sqlite3_column_int(s, 6);
-        i->next_attempt_ms = sqlite3_column_int64(s, 7);
-        i->created_ms = sqlite3_column_int64(s, 8);
-        i->updated_ms = sqlite3_column_int64(s, 9);
-        copy_col(i->last_error, sizeof(i->last_error), s, 10);
-        i->payload_len = (size_t)sqlite3_column_int64(s, 11);
-        copy_col(i->claimed_by, sizeof(i->claimed_by), s, 12);
-        i->claimed_until = sqlite3_column_int64(s, 13);
-        copy_col(i->target, sizeof(i->target), s, 14);
-    }
-    if (rc == GW_OK && src != SQLITE_DONE)
-        rc = gw_store_rc(c->db, src, "outbox_list");
-    sqlite3_reset(s);
     gw_store_reader_give(st, c);
-    if (rc != GW_OK) {
-        free(out);
-        return rc;
-    }
-    *items = out;
-    *n = count;
-    return GW_OK;
+    return rc;
 }
 
 gw_rc
