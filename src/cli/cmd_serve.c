@@ -208,6 +208,17 @@ audit_key_start(struct gw_store *st, int keyed)
     return GW_OK;
 }
 
+/* Whether a start-up step failed; if so, logged as event with err's
+ * detail (which names no patient data). */
+static int
+start_failed(gw_rc rc, const char *event, const struct gw_err *err)
+{
+    if (rc == GW_OK)
+        return 0;
+    gw_log_err_rc(rc, "event=%s detail=%s", event, gw_log_quote(err->detail));
+    return 1;
+}
+
 int
 gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
 {
@@ -334,11 +345,8 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     lvo.xslt_dir = xslt_dir;
     if (rc == GW_OK && cfg->lv_url[0] != '\0')
         rc = gw_lv_new(&lvo, &lv, &err);
-    if (rc != GW_OK) {
-        gw_log_err_rc(rc, "event=lv_peer_failed detail=%s",
-                      gw_log_quote(err.detail));
+    if (start_failed(rc, "lv_peer_failed", &err))
         goto out;
-    }
     memset(peer_opts, 0, sizeof(peer_opts));
     if (lv != NULL) {
         /* One endpoint: when it is down, probe it. */
@@ -394,11 +402,8 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
             sizeof(path));
     if (rc == GW_OK)
         rc = load_capability(path, &capability, &err);
-    if (rc != GW_OK) {
-        gw_log_err_rc(rc, "event=data_files_failed detail=%s",
-                      gw_log_quote(err.detail));
+    if (start_failed(rc, "data_files_failed", &err))
         goto out;
-    }
     memset(&po, 0, sizeof(po));
     po.store = st;
     po.validator = validator;
@@ -438,11 +443,8 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     sopts.wsdl_dir = wsdl_dir;
     sopts.xslt_dir = xslt_dir;
     rc = gw_soap_new(&sopts, &soap, &err);
-    if (rc != GW_OK) {
-        gw_log_err_rc(rc, "event=soap_start_failed detail=%s",
-                      gw_log_quote(err.detail));
+    if (start_failed(rc, "soap_start_failed", &err))
         goto out;
-    }
     memset(&ho, 0, sizeof(ho));
     ho.cfg = cfg;
     ho.pipeline = pipeline;
@@ -451,11 +453,8 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     ho.soap = soap;
     gw_err_clear(&err);
     rc = gw_http_start(&ho, &http, &err);
-    if (rc != GW_OK) {
-        gw_log_err_rc(rc, "event=http_start_failed detail=%s",
-                      gw_log_quote(err.detail));
+    if (start_failed(rc, "http_start_failed", &err))
         goto out;
-    }
     gw_log_info("event=ready store=%s listen=%s port=%d tls=%s",
                 gw_log_quote(cfg->store_path), cfg->server_listen,
                 gw_http_port(http), cfg->server_plain_http ? "off" : "mutual");

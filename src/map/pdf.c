@@ -104,11 +104,12 @@ need(struct layout *l, float h)
         new_page(l);
 }
 
-/* Writes text at x within width w from the current line down, wrapping at
- * spaces; returns the lines used. */
+/* Wraps text at spaces into width w at size, from the current line down;
+ * writes it at x when draw, else only counts (the dry run that sizes a
+ * row before it is placed). Returns the lines used. */
 static int
-wrapped(struct layout *l, HPDF_Font font, float size, float x, float w,
-        const char *text)
+wrap(struct layout *l, HPDF_Font font, float size, float x, float w,
+     const char *text, int draw)
 {
     char buf[4096];
     const char *p;
@@ -132,16 +133,27 @@ wrapped(struct layout *l, HPDF_Font font, float size, float x, float w,
         /* Never in the middle of a UTF-8 sequence. */
         while (n > 1 && ((unsigned char)p[n] & 0xC0) == 0x80)
             n--;
-        snprintf(line, sizeof(line), "%.*s", (int)n, p);
-        HPDF_Page_BeginText(l->page);
-        HPDF_Page_TextOut(l->page, x, l->y - lines * (size + 3), line);
-        HPDF_Page_EndText(l->page);
+        if (draw) {
+            snprintf(line, sizeof(line), "%.*s", (int)n, p);
+            HPDF_Page_BeginText(l->page);
+            HPDF_Page_TextOut(l->page, x, l->y - lines * (size + 3), line);
+            HPDF_Page_EndText(l->page);
+        }
         p += n;
         while (*p == ' ')
             p++;
         lines++;
     } while (*p != '\0' && lines < 200);
     return lines;
+}
+
+/* Writes text at x within width w from the current line down, wrapping at
+ * spaces; returns the lines used. */
+static int
+wrapped(struct layout *l, HPDF_Font font, float size, float x, float w,
+        const char *text)
+{
+    return wrap(l, font, size, x, w, text, 1);
 }
 
 static char *
@@ -174,31 +186,7 @@ static int
 lines_of(struct layout *l, HPDF_Font font, float size, float w,
          const char *text)
 {
-    char buf[4096];
-    const char *p = buf;
-    int lines = 0;
-
-    winansi(l, text, buf, sizeof(buf));
-    HPDF_Page_SetFontAndSize(l->page, font, size);
-    if (*p == '\0')
-        return 1;
-    do {
-        HPDF_REAL used = 0;
-        HPDF_UINT n = HPDF_Page_MeasureText(l->page, p, w, HPDF_TRUE, &used);
-        if (n == 0)
-            n = HPDF_Page_MeasureText(l->page, p, w, HPDF_FALSE, &used);
-        if (n == 0)
-            n = 1;
-        if (n > strlen(p))
-            n = (HPDF_UINT)strlen(p);
-        while (n > 1 && ((unsigned char)p[n] & 0xC0) == 0x80)
-            n--;
-        p += n;
-        while (*p == ' ')
-            p++;
-        lines++;
-    } while (*p != '\0' && lines < 200);
-    return lines;
+    return wrap(l, font, size, 0, w, text, 0);
 }
 
 /* The height a table row takes, so that it starts on a page it fits on. */
