@@ -177,11 +177,26 @@ ob_lock(struct gw_store *st, const char *sql)
     return s;
 }
 
+/* Steps s (from ob_lock) to its end, resets it and unlocks; *changes:
+ * the rows it changed. */
+static gw_rc
+ob_run(struct gw_store *st, sqlite3_stmt *s, const char *what,
+       long long *changes)
+{
+    gw_rc rc = gw_store_rc(st->ob.db, sqlite3_step(s), what);
+
+    *changes = rc == GW_OK ? sqlite3_changes(st->ob.db) : 0;
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->obmu);
+    return rc;
+}
+
 static gw_rc
 exec_m(struct gw_store *st, const char *sql, long long id, const char *owner,
        int flag, int64_t t1, const char *text, int64_t t2, const char *what)
 {
     sqlite3_stmt *s;
+    long long changed;
     gw_rc rc;
 
     s = ob_lock(st, sql);
@@ -201,11 +216,9 @@ exec_m(struct gw_store *st, const char *sql, long long id, const char *owner,
         if (sql == SQL_DONE)
             gw_bind_text(s, 3, owner);
     }
-    rc = gw_store_rc(st->ob.db, sqlite3_step(s), what);
-    if (rc == GW_OK && sqlite3_changes(st->ob.db) == 0)
+    rc = ob_run(st, s, what, &changed);
+    if (rc == GW_OK && changed == 0)
         rc = GW_ENOTFOUND;
-    sqlite3_reset(s);
-    pthread_mutex_unlock(&st->obmu);
     return rc;
 }
 
@@ -247,11 +260,7 @@ requeue(struct gw_store *st, const char *sql, const char *peer,
         return GW_ESTORE;
     gw_bind_text(s, 1, peer);
     sqlite3_bind_int64(s, 2, gw_clock_now_ms());
-    rc = gw_store_rc(st->ob.db, sqlite3_step(s), what);
-    if (rc == GW_OK)
-        *n = sqlite3_changes(st->ob.db);
-    sqlite3_reset(s);
-    pthread_mutex_unlock(&st->obmu);
+    rc = ob_run(st, s, what, n);
     if (rc == GW_OK && *n > 0)
         gw_outbox_wake(st);
     return rc;
