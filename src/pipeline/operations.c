@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "klas/event.h"
 #include "klas/ident.h"
 #include "klas/licence.h"
 #include "map/view.h"
@@ -712,6 +713,7 @@ void
 gw_pipeline_copy(struct gw_pipeline *pl, const struct gw_call *c,
                  const char *refnr, struct gw_answer *a)
 {
+    const struct gw_event_def *def;
     struct gw_case_row row;
     struct gw_err err;
     char *kind = NULL, *xml = NULL;
@@ -727,7 +729,9 @@ gw_pipeline_copy(struct gw_pipeline *pl, const struct gw_call *c,
     if (gw_pl_case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
         return;
     rc = gw_store_document_get(pl->o.store, refnr, 1, &kind, &xml, &len, &got);
-    if (rc == GW_OK && strcmp(kind, "motivation-submit") != 0)
+    /* Only a message that makes a case from itself is a motivation. */
+    if (rc == GW_OK && ((def = gw_klas_event_by_code(kind)) == NULL ||
+                        def->ref != GW_CASE_REF_NONE))
         rc = gw_err_set(&err, GW_EINVAL, NULL,
                         "a re-application has no motivation to copy");
     if (rc == GW_OK)

@@ -578,14 +578,15 @@ licence_of(const struct gw_decision *d, const struct gw_msg_facts *f,
  * its sender) at the stated unit; for a prescriber's supplement the
  * sender, at the sender's unit when it names one. */
 static gw_rc
-check_prescriber(struct gw_pipeline *pl, const struct gw_msg_facts *f,
-                 struct gw_err *err)
+check_prescriber(struct gw_pipeline *pl, const struct gw_decision *d,
+                 const struct gw_msg_facts *f, struct gw_err *err)
 {
     const char *person =
         f->prescriber_hsa[0] ? f->prescriber_hsa : f->sender_hsa;
     const char *unit = f->clinic_hsa;
 
-    if (strcmp(f->event, "motivation-supplement") == 0 && f->sender_hsa[0]) {
+    /* The row says the sender is who must be checked (a supplement). */
+    if (d->def->identity == GW_ID_SENDER && f->sender_hsa[0]) {
         person = f->sender_hsa;
         unit = f->sender_clinic_hsa[0] ? f->sender_clinic_hsa : f->clinic_hsa;
     }
@@ -726,7 +727,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     /* The prescriber's authority, from HSA (outbound/), last: it may
      * cost a network round trip. */
     if (rc == GW_OK && dec.check_hsa && pl->o.check_prescriber != NULL)
-        rc = check_prescriber(pl, &f, &err);
+        rc = check_prescriber(pl, &dec, &f, &err);
     if (rc != GW_OK) {
         refuse(pl, c, a, rc, &err, NULL, f.event,
                have_case ? cur.refnr : NULL, err.detail);
