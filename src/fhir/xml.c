@@ -591,23 +591,19 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
                 rc = fault(w, GW_EVALIDATION,
                            "a resource container holds exactly one "
                            "resource");
-            if (rc == GW_OK) {
-                struct gw_buf *saved = w->out;
-                w->out = NULL; /* check now, write in order below */
+            /* When writing, emit_run walks r below, checking it on the
+             * way; checking it here as well made every level of nesting
+             * check its whole subtree again. */
+            if (rc == GW_OK && w->out == NULL)
                 rc = walk_resource(w, r);
-                w->out = saved;
-            }
         } else if (et->prim == GW_FHIR_P_XHTML) {
             rc = check_xhtml(w, c);
         } else if (et->kind == GW_FHIR_PRIMITIVE) {
             int hv, hm;
             rc = walk_primitive(w, c, et, &hv, &hm);
-        } else {
-            struct gw_buf *saved = w->out;
-            w->out = NULL;
+        } else if (w->out == NULL) {
             rc = walk_members(w, c, et);
-            w->out = saved;
-        }
+        } /* else: checked when emit_run walks it below */
         w->depth--;
         path_pop(w, old);
         if (rc != GW_OK)
@@ -674,9 +670,16 @@ walk_struct(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
 {
     gw_rc rc;
 
+    /* Writing, the members are checked here (walk_members), at this
+     * depth. */
+    if (++w->depth > w->lim->max_depth) {
+        w->depth--;
+        return fault(w, GW_ETOOLARGE, "nesting is deeper than the limit");
+    }
     open_(w, "{");
     rc = walk_members(w, n, t);
     close_(w, "}");
+    w->depth--;
     return rc;
 }
 

@@ -59,40 +59,110 @@ gw_pipeline_new(const struct gw_pipeline_opts *o, struct gw_pipeline **out)
     return GW_OK;
 }
 
+static void
+entry_free(struct gw_view_cache_entry *e)
+{
+    free(e->key);
+    free(e->body);
+    free(e);
+}
+
 void
 gw_pipeline_free(struct gw_pipeline *pl)
 {
     if (pl == NULL)
         return;
-    for (int i = 0; i < GW_VIEW_CACHE_SLOTS; i++)
-        free(pl->cache[i].body);
+    for (struct gw_view_cache_entry *e = pl->newest, *next; e; e = next) {
+        next = e->older;
+        entry_free(e);
+    }
     pthread_mutex_destroy(&pl->cache_mu);
     free(pl);
 }
 
 static unsigned
-key_slot(const char *key)
+key_hash(const char *key)
 {
     unsigned h = 2166136261u; /* FNV-1a */
 
     for (; *key; key++)
         h = (h ^ (unsigned char)*key) * 16777619u;
-    return h % GW_VIEW_CACHE_SLOTS;
+    return h;
+}
+
+/* Under cache_mu: the entry of key, or NULL. */
+static struct gw_view_cache_entry *
+cache_find(struct gw_pipeline *pl, const char *key, unsigned h)
+{
+    struct gw_view_cache_entry *e = pl->cache[h % GW_VIEW_CACHE_BUCKETS];
+
+    while (e != NULL && (e->hash != h || strcmp(e->key, key) != 0))
+        e = e->chain;
+    return e;
+}
+
+/* Under cache_mu: takes e out of the recency list. */
+static void
+lru_unlink(struct gw_pipeline *pl, struct gw_view_cache_entry *e)
+{
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        pl->newest = e->older;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        pl->oldest = e->newer;
+    e->newer = e->older = NULL;
+}
+
+/* Under cache_mu: puts e first in the recency list. */
+static void
+lru_front(struct gw_pipeline *pl, struct gw_view_cache_entry *e)
+{
+    e->older = pl->newest;
+    e->newer = NULL;
+    if (pl->newest)
+        pl->newest->newer = e;
+    pl->newest = e;
+    if (pl->oldest == NULL)
+        pl->oldest = e;
+}
+
+/* Under cache_mu: drops the least recently read entry. */
+static void
+cache_evict(struct gw_pipeline *pl)
+{
+    struct gw_view_cache_entry *e = pl->oldest, **p;
+
+    lru_unlink(pl, e);
+    for (p = &pl->cache[e->hash % GW_VIEW_CACHE_BUCKETS]; *p != e;
+         p = &(*p)->chain)
+        ;
+    *p = e->chain;
+    pl->cache_bytes -= e->len;
+    pl->cache_entries--;
+    entry_free(e);
 }
 
 /* A copy of the cached body for key, or NULL. */
 static char *
 cache_get(struct gw_pipeline *pl, const char *key, size_t *len)
 {
-    struct gw_view_cache_slot *s = &pl->cache[key_slot(key)];
+    unsigned h = key_hash(key);
+    struct gw_view_cache_entry *e;
     char *copy = NULL;
 
     pthread_mutex_lock(&pl->cache_mu);
-    if (s->body != NULL && strcmp(s->key, key) == 0 &&
-        (copy = malloc(s->len + 1)) != NULL) {
-        memcpy(copy, s->body, s->len + 1);
-        *len = s->len;
+    e = cache_find(pl, key, h);
+    if (e != NULL && (copy = malloc(e->len + 1)) != NULL) {
+        memcpy(copy, e->body, e->len + 1);
+        *len = e->len;
+        lru_unlink(pl, e);
+        lru_front(pl, e);
     }
+    if (copy == NULL)
+        pl->renders++;
     pthread_mutex_unlock(&pl->cache_mu);
     return copy;
 }
@@ -101,25 +171,37 @@ static void
 cache_put(struct gw_pipeline *pl, const char *key, const char *body,
           size_t len)
 {
-    struct gw_view_cache_slot *s = &pl->cache[key_slot(key)];
-    char *copy;
+    unsigned h = key_hash(key);
+    struct gw_view_cache_entry *e;
 
-    if (len > GW_VIEW_CACHE_MAX_BODY || strlen(key) >= sizeof(s->key) ||
-        (copy = malloc(len + 1)) == NULL)
+    if (len > GW_VIEW_CACHE_MAX_BODY || (e = calloc(1, sizeof(*e))) == NULL)
         return;
-    memcpy(copy, body, len);
-    copy[len] = '\0';
-    pthread_mutex_lock(&pl->cache_mu);
-    if (pl->cache_bytes - s->len + len > GW_VIEW_CACHE_BUDGET) {
-        pthread_mutex_unlock(&pl->cache_mu);
-        free(copy);
+    e->hash = h;
+    e->len = len;
+    e->key = strdup(key);
+    e->body = malloc(len + 1);
+    if (e->key == NULL || e->body == NULL) {
+        entry_free(e);
         return;
     }
-    pl->cache_bytes = pl->cache_bytes - s->len + len;
-    free(s->body);
-    snprintf(s->key, sizeof(s->key), "%s", key);
-    s->body = copy;
-    s->len = len;
+    memcpy(e->body, body, len);
+    e->body[len] = '\0';
+    pthread_mutex_lock(&pl->cache_mu);
+    if (cache_find(pl, key, h) != NULL) {
+        /* Another thread rendered the same version meanwhile. */
+        pthread_mutex_unlock(&pl->cache_mu);
+        entry_free(e);
+        return;
+    }
+    while (pl->oldest != NULL &&
+           (pl->cache_bytes + len > GW_VIEW_CACHE_BUDGET ||
+            pl->cache_entries >= GW_VIEW_CACHE_ENTRIES))
+        cache_evict(pl);
+    e->chain = pl->cache[h % GW_VIEW_CACHE_BUCKETS];
+    pl->cache[h % GW_VIEW_CACHE_BUCKETS] = e;
+    lru_front(pl, e);
+    pl->cache_bytes += len;
+    pl->cache_entries++;
     pthread_mutex_unlock(&pl->cache_mu);
 }
 

@@ -6,6 +6,7 @@
 #define GW_STORE_INT_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 
 #include "store/store.h"
@@ -28,8 +29,7 @@ struct wreq {
     const struct gw_store_write *w; /* NULL for an async audit entry */
     struct gw_store_result *res;
     struct gw_audit_entry audit; /* async: owned copies of the strings */
-    int done;
-    pthread_cond_t cv; /* the caller waits on its own condition */
+    sem_t done; /* posted once by the writer when res is final */
     struct wreq *next;
 };
 

@@ -746,6 +746,16 @@ run_batch(struct gw_store *st, struct wreq *batch, int n)
     else if (writes)
         st->commit_rc = GW_OK;
     record_batch(st, n);
+    if (outbox) {
+        st->outbox_generation++;
+        pthread_cond_broadcast(&st->outbox_cv);
+    }
+    pthread_mutex_unlock(&st->mu);
+    /* Wake exactly the callers of this batch, each on its own semaphore
+     * and outside st->mu: a woken caller does not have to take the queue's
+     * lock to return, so 32 of them do not queue up on it behind each
+     * other and in front of the writer's next batch. A caller may return
+     * (and its wreq go) as soon as it is posted: read next first. */
     for (struct wreq *r = batch; r != NULL;) {
         struct wreq *next = r->next;
         if (r->w == NULL) {
@@ -757,17 +767,10 @@ run_batch(struct gw_store *st, struct wreq *batch, int n)
             free((char *)r->audit.detail);
             free(r);
         } else {
-            /* Wake exactly the callers of this batch. */
-            r->done = 1;
-            pthread_cond_signal(&r->cv);
+            sem_post(&r->done);
         }
         r = next;
     }
-    if (outbox) {
-        st->outbox_generation++;
-        pthread_cond_broadcast(&st->outbox_cv);
-    }
-    pthread_mutex_unlock(&st->mu);
 }
 
 void *
@@ -830,18 +833,19 @@ gw_store_write(struct gw_store *st, const struct gw_store_write *w,
     memset(&r, 0, sizeof(r));
     r.w = w;
     r.res = res;
-    pthread_cond_init(&r.cv, NULL);
+    if (sem_init(&r.done, 0, 0) != 0)
+        return res->rc = GW_ESTORE;
     pthread_mutex_lock(&st->mu);
     if (st->stopping) {
         pthread_mutex_unlock(&st->mu);
-        pthread_cond_destroy(&r.cv);
+        sem_destroy(&r.done);
         return res->rc = GW_EUNAVAILABLE;
     }
     enqueue(st, &r);
-    while (!r.done)
-        pthread_cond_wait(&r.cv, &st->mu);
     pthread_mutex_unlock(&st->mu);
-    pthread_cond_destroy(&r.cv);
+    while (sem_wait(&r.done) != 0)
+        ; /* EINTR: the writer has not answered yet */
+    sem_destroy(&r.done);
     if (res->rc == GW_ESTORAGEFULL && res->err.detail[0] == '\0')
         gw_err_set(&res->err, res->rc, NULL,
                    "nothing was stored; send the message again later");

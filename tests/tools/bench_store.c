@@ -37,6 +37,15 @@ now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU seconds the whole process has used (every thread, user + system). */
+static double
+cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static double
 single_commit_rate(const char *dir, double seconds)
 {
@@ -122,7 +131,7 @@ group_commit(const char *dir, int writers, double seconds, double single)
     struct gw_err err;
     struct writer_arg *args = calloc((size_t)writers, sizeof(*args));
     pthread_t *t = calloc((size_t)writers, sizeof(*t));
-    double *all = NULL, t0;
+    double *all = NULL, t0, c0;
     size_t n = 0;
     struct gw_store_stats stats;
 
@@ -133,6 +142,7 @@ group_commit(const char *dir, int writers, double seconds, double single)
         exit(1);
     }
     t0 = now_s();
+    c0 = cpu_s();
     for (int i = 0; i < writers; i++) {
         args[i] = (struct writer_arg){st, i, t0 + seconds, NULL, 0, 0};
         pthread_create(&t[i], NULL, writer, &args[i]);
@@ -144,16 +154,17 @@ group_commit(const char *dir, int writers, double seconds, double single)
         n += args[i].nlat;
         free(args[i].lat);
     }
-    double elapsed = now_s() - t0;
+    double elapsed = now_s() - t0, cpu = cpu_s() - c0;
     qsort(all, n, sizeof(double), cmp);
     gw_store_stats(st, &stats);
     printf("group commit, %2d writers: %8.0f acknowledged writes/s  "
            "(%.1f x single commit)  p50 %.2f ms  p99 %.2f ms  max %.1f ms  "
-           "mean batch %.1f\n",
+           "mean batch %.1f  CPU %.0f us/write\n",
            writers, (double)n / elapsed, (double)n / elapsed / single,
            all[n / 2] * 1000, all[(size_t)((double)n * 0.99)] * 1000,
            all[n - 1] * 1000,
-           (double)stats.requests / (double)stats.batches);
+           (double)stats.requests / (double)stats.batches,
+           cpu * 1e6 / (double)n);
     free(all);
     free(args);
     free(t);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "pipeline_fixture.h"
+#include "pipeline/pipeline_int.h"
 
 /* --- reads and searches by pharmacies -------------------------------- */
 
@@ -366,6 +367,40 @@ test_pipeline_pharmacy_never_receives_what_is_hidden(void **state)
     gw_answer_release(&a);
 }
 
+/* A read renders the case view once per case version and reader: the
+ * same reads again come from the cache, whichever keys they have. 200
+ * keys (one case, 200 bases) fit the cache; a direct-mapped cache of 1024
+ * slots lost some of them to each other and rendered them again. */
+static void
+test_pipeline_read_renders_each_view_once(void **state)
+{
+    struct t *t = *state;
+    unsigned long first = 0;
+
+    advance(t, AT_M);
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned long before = t->pl->renders;
+        for (int i = 0; i < 200; i++) {
+            char base[64];
+            const struct gw_call c = {&ehr1, base, "test", GW_FHIR_JSON};
+            struct gw_answer a;
+
+            snprintf(base, sizeof(base), "http://gw%d.test/fhir", i);
+            gw_pipeline_read(t->pl, &c, "Task", t->refnr, 0, &a);
+            assert_int_equal(a.rc, GW_OK);
+            assert_int_equal(a.status, 200);
+            gw_answer_release(&a);
+        }
+        if (pass == 0)
+            first = t->pl->renders - before;
+        else if (t->pl->renders != before)
+            fail_msg("the second pass rendered %lu of 200 views again "
+                     "(the first %lu)",
+                     t->pl->renders - before, first);
+    }
+    assert_int_equal(first, 200);
+}
+
 int
 main(void)
 {
@@ -375,6 +410,7 @@ main(void)
         T(test_pipeline_search_shows_each_role_its_cases),
         T(test_pipeline_pharmacy_never_receives_what_is_hidden),
         T(test_pipeline_pharmacy_search_needs_the_patient),
+        T(test_pipeline_read_renders_each_view_once),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
