@@ -93,6 +93,7 @@ gw_lv_new(const struct gw_lv_opts *o, struct gw_lv **out, struct gw_err *err)
     po.timeout_ms = o->timeout_ms;
     po.logical_address =
         o->logical_address ? o->logical_address : "SE2021004078-LISY";
+    po.tls = o->tls;
     rc = gw_soap_pool_new(&po, &lv->pool);
     if (rc != GW_OK)
         goto fail;
