@@ -333,6 +333,11 @@ gw_lv_send(void *ctx, const struct gw_outbox_item *item, char *why,
     }
     gw_soap_pool_put(lv->pool, s, e == SOAP_OK);
     d = gw_lv_classify(&reply, why, why_size);
+    if (e != SOAP_OK && reply.http_status == 0 && f.why[0] != '\0') {
+        /* The transport's reason (TLS refused, connection refused). */
+        size_t n = strlen(why);
+        snprintf(why + n, why_size - n, ": %s", f.why);
+    }
     gw_log_info("event=lv_delivery refnr=%s kind=%s outcome=%s detail=%s",
                 item->refnr, item->kind,
                 d == GW_DELIVERED        ? "delivered"

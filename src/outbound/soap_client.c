@@ -189,4 +189,12 @@ gw_soap_describe(struct soap *s, struct gw_soap_failure *f)
     if (!f->fault && !f->timeout && fs == NULL)
         snprintf(f->why, sizeof(f->why), "gSOAP error %d, HTTP %d", s->error,
                  s->status);
+    if (f->http_status == 0) {
+        /* No HTTP answer: curl's own words name the cause (a client
+         * certificate refused, an unknown CA, a host mismatch). */
+        const struct soap_curl_data *d = soap_lookup_plugin(s, soap_curl_id);
+        size_t n = strlen(f->why);
+        if (d != NULL && d->buf[0] != '\0' && n + 4 < sizeof(f->why))
+            snprintf(f->why + n, sizeof(f->why) - n, " (%s)", d->buf);
+    }
 }

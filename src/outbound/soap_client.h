@@ -49,7 +49,7 @@ struct gw_soap_failure {
     int http_status; /* 0: no HTTP answer (connect failure, timeout) */
     int timeout;     /* the call timed out */
     int fault;       /* the peer answered with a SOAP fault */
-    char why[160];
+    char why[320];
 };
 void gw_soap_describe(struct soap *s, struct gw_soap_failure *f);
 
