@@ -25,6 +25,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <malloc.h>
+#include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <netinet/in.h>
@@ -34,6 +35,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "config/tls.h"
 #include "core/file.h"
 #include "core/log.h"
 #include "core/random.h"
@@ -600,6 +602,120 @@ mhd_log(void *cls, const char *fmt, va_list ap)
     gw_log_warn("event=http_server detail=%s", gw_log_quote(msg));
 }
 
+/* --- the server certificate, replaced on SIGHUP ------------------------ */
+
+/* libmicrohttpd asks pick_cert for the certificate at every handshake
+ * (MHD_OPTION_HTTPS_CERT_CALLBACK): a SIGHUP loads the files into a new
+ * generation and makes it current under cred_lock; connections in flight
+ * keep theirs. GnuTLS may still use a generation it was handed during a
+ * handshake, so older ones are freed only at stop (a few KiB each). The
+ * callback has no closure: one server per process. */
+#define MAX_CHAIN 8
+
+struct server_cred {
+    gnutls_pcert_st pcert[MAX_CHAIN];
+    unsigned int npcert;
+    gnutls_privkey_t key;
+    struct server_cred *older;
+};
+
+static pthread_rwlock_t cred_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct server_cred *cred_now;
+
+static int
+pick_cert(gnutls_session_t s, const gnutls_datum_t *req_ca, int nreq,
+          const gnutls_pk_algorithm_t *pk, int npk, gnutls_pcert_st **pcert,
+          unsigned int *n, gnutls_privkey_t *key)
+{
+    struct server_cred *c;
+
+    (void)s;
+    (void)req_ca;
+    (void)nreq;
+    (void)pk;
+    (void)npk;
+    pthread_rwlock_rdlock(&cred_lock);
+    c = cred_now;
+    if (c != NULL) {
+        *pcert = c->pcert;
+        *n = c->npcert;
+        *key = c->key;
+    }
+    pthread_rwlock_unlock(&cred_lock);
+    return c != NULL ? 0 : -1;
+}
+
+static void
+free_creds(struct server_cred *c)
+{
+    while (c != NULL) {
+        struct server_cred *next = c->older;
+        for (unsigned int i = 0; i < c->npcert; i++)
+            gnutls_pcert_deinit(&c->pcert[i]);
+        if (c->key != NULL)
+            gnutls_privkey_deinit(c->key);
+        free(c);
+        c = next;
+    }
+}
+
+/* Reads server.tls_cert and tls_key (checked to match first) and makes
+ * them the certificate of every new handshake. */
+static gw_rc
+load_server_cert(const struct gw_config *cfg, struct gw_err *err)
+{
+    struct server_cred *c = NULL;
+    gnutls_datum_t d = {NULL, 0};
+    time_t not_after;
+    gw_rc rc;
+
+    rc = gw_tls_check_pair("server.tls_cert", cfg->server_tls_cert,
+                           cfg->server_tls_key, &not_after, err);
+    if (rc != GW_OK)
+        return rc;
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        return GW_ENOMEM;
+    c->npcert = MAX_CHAIN;
+    rc = gw_err_set(err, GW_ECONFIG, "server.tls_cert",
+                    "cannot load the server certificate chain (at most %d)",
+                    MAX_CHAIN);
+    if (gnutls_load_file(cfg->server_tls_cert, &d) < 0)
+        goto fail;
+    if (gnutls_pcert_list_import_x509_raw(c->pcert, &c->npcert, &d,
+                                          GNUTLS_X509_FMT_PEM, 0) < 0) {
+        c->npcert = 0;
+        goto fail;
+    }
+    gnutls_free(d.data);
+    d.data = NULL;
+    rc = gw_err_set(err, GW_ECONFIG, "server.tls_key",
+                    "cannot load the server private key");
+    if (gnutls_load_file(cfg->server_tls_key, &d) < 0 ||
+        gnutls_privkey_init(&c->key) < 0)
+        goto fail;
+    if (gnutls_privkey_import_x509_raw(c->key, &d, GNUTLS_X509_FMT_PEM, NULL,
+                                       0) < 0)
+        goto fail;
+    gnutls_memset(d.data, 0, d.size);
+    gnutls_free(d.data);
+    pthread_rwlock_wrlock(&cred_lock);
+    c->older = cred_now;
+    cred_now = c;
+    pthread_rwlock_unlock(&cred_lock);
+    gw_tls_expiry_set("use=\"server\"", not_after);
+    gw_log_info("event=server_cert_loaded chain=%u not_after=%lld",
+                c->npcert, (long long)not_after);
+    gw_err_clear(err);
+    return GW_OK;
+fail:
+    if (d.data != NULL) {
+        gnutls_memset(d.data, 0, d.size);
+        gnutls_free(d.data);
+    }
+    free_creds(c);
+    return rc;
+}
+
 /* --- revocation --------------------------------------------------------- */
 
 static void
@@ -666,8 +782,17 @@ gw_http_reload(struct gw_http *h)
     struct gw_err err;
     gw_rc rc;
 
-    if (h->o.cfg->server_plain_http || path[0] == '\0' || !h->crl_lock_init)
+    if (h->o.cfg->server_plain_http)
         return GW_OK;
+    gw_err_clear(&err);
+    rc = load_server_cert(h->o.cfg, &err);
+    if (rc != GW_OK)
+        gw_log_err_rc(rc,
+                      "event=server_cert_reload_failed detail=%s "
+                      "keeping=previous",
+                      gw_log_quote(err.detail));
+    if (path[0] == '\0' || !h->crl_lock_init)
+        return rc;
     gw_err_clear(&err);
     rc = load_crls(h, path, &crls, &n, &err);
     if (rc != GW_OK) {
@@ -769,7 +894,9 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
         }
         flags |= MHD_USE_TLS;
         {
-            gw_rc rc = start_revocation(h, err);
+            gw_rc rc = load_server_cert(cfg, err);
+            if (rc == GW_OK)
+                rc = start_revocation(h, err);
             if (rc != GW_OK) {
                 gw_http_stop(h);
                 return rc;
@@ -778,9 +905,11 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
     }
     {
         /* TLS options only when serving TLS; otherwise the list is empty. */
+        /* The certificate comes from pick_cert at each handshake, so
+         * that SIGHUP can replace it; the trust list makes libmicrohttpd
+         * ask for client certificates. */
         struct MHD_OptionItem tls[] = {
-            {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
-            {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+            {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)pick_cert},
             {MHD_OPTION_HTTPS_MEM_TRUST, 0, h->tls_ca},
             {MHD_OPTION_END, 0, NULL},
         };
@@ -800,7 +929,7 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)cfg->server_max_header_bytes + 16384,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-            MHD_OPTION_ARRAY, h->tls_cert != NULL ? tls : tls + 3,
+            MHD_OPTION_ARRAY, h->tls_cert != NULL ? tls : tls + 2,
             MHD_OPTION_END);
     }
     if (h->d == NULL) {
@@ -855,6 +984,10 @@ gw_http_stop(struct gw_http *h)
     free(h->tls_cert);
     free(h->tls_ca);
     free_crls(h->crls, h->ncrls);
+    pthread_rwlock_wrlock(&cred_lock);
+    free_creds(cred_now);
+    cred_now = NULL;
+    pthread_rwlock_unlock(&cred_lock);
     for (unsigned int i = 0; h->cas != NULL && i < h->ncas; i++)
         gnutls_x509_crt_deinit(h->cas[i]);
     gnutls_free(h->cas);
