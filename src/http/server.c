@@ -42,6 +42,7 @@
 #include "http/response.h"
 #include "http/route.h"
 #include "klas/ident.h"
+#include "store/store.h"
 #include "validate/outcome.h"
 
 static int64_t
@@ -122,6 +123,10 @@ is_revoked(struct gw_http *h, gnutls_x509_crt_t crt)
     return revoked;
 }
 
+static const struct gw_config_client *
+client_of_crt(struct gw_req *r, gnutls_x509_crt_t crt, char *why,
+              size_t why_size);
+
 /* The [clients] entry of the certificate the peer presented, verified
  * against server.tls_client_ca, for client authentication, not revoked. */
 static const struct gw_config_client *
@@ -129,15 +134,10 @@ client_from_cert(struct gw_req *r, char *why, size_t why_size)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
         r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    const struct gw_config_client *cl = NULL;
     gnutls_session_t s;
     const gnutls_datum_t *certs;
     unsigned int n = 0, status = 0;
     gnutls_x509_crt_t crt = NULL;
-    char serial[128];
-    unsigned char fp[32];
-    char hex[65];
-    size_t sz;
 
     snprintf(why, why_size, "no client certificate");
     if (ci == NULL || ci->tls_session == NULL)
@@ -157,6 +157,21 @@ client_from_cert(struct gw_req *r, char *why, size_t why_size)
         gnutls_x509_crt_deinit(crt);
         return NULL;
     }
+    return client_of_crt(r, crt, why, why_size);
+}
+
+/* The [clients] entry of a certificate already verified against the
+ * client CAs: for client authentication, not revoked, listed. Takes crt. */
+static const struct gw_config_client *
+client_of_crt(struct gw_req *r, gnutls_x509_crt_t crt, char *why,
+              size_t why_size)
+{
+    const struct gw_config_client *cl = NULL;
+    char serial[128];
+    unsigned char fp[32];
+    char hex[65];
+    size_t sz;
+
     if (!is_for_clients(crt)) {
         snprintf(why, why_size,
                  "client certificate is not for client "
@@ -190,6 +205,149 @@ client_from_cert(struct gw_req *r, char *why, size_t why_size)
     return cl;
 }
 
+/* --- behind a TLS-terminating proxy (server.trusted_proxies) ---------- */
+
+/* Whether the connection comes from an address of server.trusted_proxies
+ * (numeric addresses separated by spaces; an IPv4-mapped IPv6 peer is
+ * compared as IPv4). */
+static int
+from_trusted_proxy(struct gw_req *r)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const char *list = r->h->o.cfg->server_trusted_proxies;
+    unsigned char peer[16], want[16];
+    size_t plen = 0;
+    char tok[64];
+    int off = 0, n;
+
+    if (ci == NULL || ci->client_addr == NULL || list[0] == '\0')
+        return 0;
+    if (ci->client_addr->sa_family == AF_INET) {
+        memcpy(peer, &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
+               4);
+        plen = 4;
+    } else if (ci->client_addr->sa_family == AF_INET6) {
+        const struct in6_addr *a6 =
+            &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a6)) {
+            memcpy(peer, a6->s6_addr + 12, 4);
+            plen = 4;
+        } else {
+            memcpy(peer, a6->s6_addr, 16);
+            plen = 16;
+        }
+    } else {
+        return 0;
+    }
+    while (sscanf(list + off, "%63s%n", tok, &n) == 1) {
+        off += n;
+        if ((plen == 4 && inet_pton(AF_INET, tok, want) == 1 &&
+             memcmp(peer, want, 4) == 0) ||
+            (plen == 16 && inet_pton(AF_INET6, tok, want) == 1 &&
+             memcmp(peer, want, 16) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* The certificate a trusted proxy forwards in x-vp-auth-cert: PEM (the
+ * line breaks may be spaces or gone, as headers carry them) or the DER in
+ * base64. Verified against the client CAs, then matched exactly as a
+ * direct one. */
+static const struct gw_config_client *
+client_from_forwarded(struct gw_req *r, const char *value, char *why,
+                      size_t why_size)
+{
+    static const char begin[] = "-----BEGIN CERTIFICATE-----";
+    static const char end[] = "-----END CERTIFICATE-----";
+    const char *p = value, *e;
+    gnutls_datum_t b64, der = {NULL, 0};
+    gnutls_x509_crt_t crt = NULL;
+    unsigned int status = 0;
+    char *clean = NULL;
+    size_t n = 0;
+
+    snprintf(why, why_size, "x-vp-auth-cert is not a certificate (PEM or "
+                            "base64 DER)");
+    if (strlen(value) > 16384)
+        return NULL;
+    if (strncmp(p, begin, sizeof(begin) - 1) == 0)
+        p += sizeof(begin) - 1;
+    e = strstr(p, end);
+    if (e == NULL)
+        e = p + strlen(p);
+    if ((clean = malloc((size_t)(e - p) + 1)) == NULL)
+        return NULL;
+    for (; p < e; p++)
+        if (!isspace((unsigned char)*p))
+            clean[n++] = *p;
+    clean[n] = '\0';
+    b64.data = (unsigned char *)clean;
+    b64.size = (unsigned int)n;
+    if (n == 0 || gnutls_base64_decode2(&b64, &der) < 0 ||
+        gnutls_x509_crt_init(&crt) != 0) {
+        free(clean);
+        gnutls_free(der.data);
+        return NULL;
+    }
+    free(clean);
+    if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) != 0) {
+        gnutls_free(der.data);
+        gnutls_x509_crt_deinit(crt);
+        return NULL;
+    }
+    gnutls_free(der.data);
+    if (r->h->ncas == 0 ||
+        gnutls_x509_crt_verify(crt, r->h->cas, r->h->ncas, 0, &status) < 0 ||
+        status != 0) {
+        snprintf(why, why_size, "forwarded client certificate not trusted");
+        gnutls_x509_crt_deinit(crt);
+        return NULL;
+    }
+    return client_of_crt(r, crt, why, why_size);
+}
+
+/* The last address of X-Forwarded-For (the one our proxy added), when it
+ * is a numeric address; for the request log. */
+static void
+forwarded_for(struct gw_req *r, const char *xff)
+{
+    const char *last = strrchr(xff, ',');
+    unsigned char a[16];
+    char tok[48];
+
+    last = last ? last + 1 : xff;
+    while (*last == ' ')
+        last++;
+    snprintf(tok, sizeof(tok), "%.*s", (int)strcspn(last, " "), last);
+    if (inet_pton(AF_INET, tok, a) == 1 || inet_pton(AF_INET6, tok, a) == 1)
+        snprintf(r->fwd_for, sizeof(r->fwd_for), "%s", tok);
+}
+
+/* Proxy headers from an address not in server.trusted_proxies: refused,
+ * logged and audited (someone tries to name another caller). */
+static gw_rc
+refuse_proxy_headers(struct gw_req *r, char *why, size_t why_size)
+{
+    struct gw_audit_entry e = {
+        .system = "-",
+        .action = "proxy-headers",
+        .outcome = gw_rc_name(GW_EFORBIDDEN),
+        .detail = "x-vp-auth-cert or X-Forwarded-For from an untrusted "
+                  "address",
+    };
+
+    snprintf(why, why_size,
+             "x-vp-auth-cert and X-Forwarded-For are accepted only from "
+             "server.trusted_proxies");
+    gw_log_warn("event=proxy_headers_refused detail=\"not from "
+                "server.trusted_proxies\"");
+    if (r->h->o.store != NULL && gw_store_audit_async(r->h->o.store, &e) != GW_OK)
+        gw_log_err("event=audit_enqueue_failed action=proxy-headers");
+    return GW_EFORBIDDEN;
+}
+
 static gw_rc
 authenticate(struct gw_req *r, char *why, size_t why_size)
 {
@@ -213,7 +371,18 @@ authenticate(struct gw_req *r, char *why, size_t why_size)
                 snprintf(why, why_size, "unknown client");
         }
     } else {
-        cl = client_from_cert(r, why, why_size);
+        const char *fwd = MHD_lookup_connection_value(
+            r->conn, MHD_HEADER_KIND, "x-vp-auth-cert");
+        const char *xff = MHD_lookup_connection_value(
+            r->conn, MHD_HEADER_KIND, "X-Forwarded-For");
+        if ((fwd != NULL || xff != NULL) && !from_trusted_proxy(r))
+            return refuse_proxy_headers(r, why, why_size);
+        if (xff != NULL)
+            forwarded_for(r, xff);
+        if (fwd != NULL)
+            cl = client_from_forwarded(r, fwd, why, why_size);
+        else
+            cl = client_from_cert(r, why, why_size);
     }
     if (cl == NULL)
         return GW_EUNAUTH;
@@ -573,9 +742,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gw_log_set_request_id(r->id);
     gw_metrics_observe(r->route, r->status, us);
     gw_log_info("event=request method=%s route=%s status=%d ms=%.1f "
-                "client=%s%s",
+                "client=%s%s%s%s",
                 r->method, gw_route_label(r->route), r->status, us / 1000.0,
                 r->label[0] ? r->label : "-",
+                r->fwd_for[0] ? " forwarded_for=" : "", r->fwd_for,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
                                                            : " aborted=1");
     gw_log_set_request_id(NULL);
@@ -821,14 +991,15 @@ start_revocation(struct gw_http *h, struct gw_err *err)
     gnutls_datum_t d;
     gw_rc rc;
 
-    if (h->o.cfg->server_tls_crl[0] == '\0')
-        return GW_OK;
+    /* The CAs also verify certificates a trusted proxy forwards. */
     d.data = (unsigned char *)h->tls_ca;
     d.size = (unsigned int)strlen(h->tls_ca);
     if (gnutls_x509_crt_list_import2(&h->cas, &h->ncas, &d, GNUTLS_X509_FMT_PEM,
                                      0) < 0)
         return gw_err_set(err, GW_ECONFIG, "server.tls_client_ca",
                           "not a PEM file of certificates");
+    if (h->o.cfg->server_tls_crl[0] == '\0')
+        return GW_OK;
     if (pthread_rwlock_init(&h->crl_lock, NULL) != 0)
         return GW_ENOMEM;
     h->crl_lock_init = 1;
