@@ -54,8 +54,8 @@ gw_rc gw_tls_check_config(const struct gw_config *cfg,
 /* Records the expiry of the certificate serving `label` (a Prometheus
  * label set, e.g. `use="server"` or `peer="lv"`). */
 void gw_tls_expiry_set(const char *label, time_t not_after);
-/* Appends one line per recorded certificate, in the Prometheus text
- * format, through out(ctx, line). */
+/* Calls out(ctx, label, not_after) for each recorded certificate (under
+ * a lock: out must not call back in). */
 void gw_tls_expiry_each(void (*out)(void *ctx, const char *label,
                                     time_t not_after),
                         void *ctx);
