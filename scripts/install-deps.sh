@@ -9,13 +9,13 @@ packages=(
     libmicrohttpd-dev libgnutls28-dev
     libxml2-dev libxml2-utils libxslt1-dev xsltproc
     gsoap libgsoap-dev
-    libcurl4-openssl-dev curl
+    libcurl4-gnutls-dev curl
     libsqlite3-dev sqlite3
     libjansson-dev libinih-dev libcmocka-dev libhpdf-dev fonts-dejavu-core
     poppler-utils
     python3 python3-zeep
     nodejs npm
-    wrk openssl
+    wrk openssl haproxy
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "config/tls.h"
 
 int
 gw_cmd_check_config(struct gw_cli *cli, int argc, char **argv)
@@ -36,7 +37,8 @@ gw_cmd_check_config(struct gw_cli *cli, int argc, char **argv)
     {
         struct gw_err err;
         gw_err_clear(&err);
-        if (gw_config_check_serve(&cli->cfg, &err) != GW_OK) {
+        if (gw_config_check_serve(&cli->cfg, &err) != GW_OK ||
+            gw_tls_check_config(&cli->cfg, &err) != GW_OK) {
             fprintf(stderr, "klasgw: configuration: %s\n", err.detail);
             return GW_EXIT_FAIL;
         }

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "config/tls.h"
 #include "core/file.h"
 #include "core/log.h"
 #include "core/netaddr.h"
@@ -138,6 +139,24 @@ lock_store(const char *store_path, int *fd_out)
         gw_log_warn("event=lock_pid_not_written path=%s", gw_log_quote(path));
     *fd_out = fd;
     return GW_OK;
+}
+
+/* SIGHUP: the outbound client certificates. libcurl reads them at each
+ * new connection, so a replaced file is used from the next one; here they
+ * are checked (a broken pair is reported before it fails a delivery) and
+ * their expiry goes to /metrics. */
+static void
+reload_outbound_tls(const struct gw_config *cfg)
+{
+    struct gw_err err;
+
+    gw_err_clear(&err);
+    if (gw_tls_check_config(cfg, &err) != GW_OK)
+        gw_log_err("event=tls_reload_failed detail=%s",
+                   gw_log_quote(err.detail));
+    else
+        gw_log_info("event=tls_checked detail=\"certificates and keys "
+                    "readable and matching\"");
 }
 
 /* A claim's lease for a peer with this timeout: outbox.lease_s, but never
@@ -245,6 +264,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_pipeline_opts po;
     struct gw_pharmacy_peer pharmacy_ctx;
     struct gw_net_policy webhooks;
+    struct gw_tls_client tls_hsa, tls_lv, tls_webhooks;
     int keyed = 0;
     struct gw_peer peers[4];
     struct gw_outbox_peer_opts peer_opts[4];
@@ -266,6 +286,14 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     cfg = &cli->cfg;
     gw_err_clear(&err);
     if (gw_config_check_serve(cfg, &err) != GW_OK) {
+        fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
+        return GW_EXIT_FAIL;
+    }
+    gw_err_clear(&err);
+    if (gw_tls_check_config(cfg, &err) != GW_OK ||
+        gw_tls_client_get(cfg, "hsa", &tls_hsa, &err) != GW_OK ||
+        gw_tls_client_get(cfg, "lv", &tls_lv, &err) != GW_OK ||
+        gw_tls_client_get(cfg, "webhooks", &tls_webhooks, &err) != GW_OK) {
         fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
         return GW_EXIT_FAIL;
     }
@@ -343,6 +371,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     lvo.store = st;
     lvo.wsdl_dir = wsdl_dir;
     lvo.xslt_dir = xslt_dir;
+    lvo.tls = &tls_lv;
     if (rc == GW_OK && cfg->lv_url[0] != '\0')
         rc = gw_lv_new(&lvo, &lv, &err);
     if (start_failed(rc, "lv_peer_failed", &err))
@@ -366,6 +395,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     pharmacy_ctx.store = st;
     pharmacy_ctx.timeout_ms = 10000;
     pharmacy_ctx.policy = &webhooks;
+    pharmacy_ctx.tls = &tls_webhooks;
     pharmacy_ctx.max_failures = (int)cfg->outbox_subscription_max_failures;
     /* Many endpoints, each with its own items and Subscription status: no
      * peer-wide probing (one endpoint down must not stop the others). */
@@ -415,6 +445,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     hsao.cache_ttl_s = cfg->hsa_cache_ttl_s;
     hsao.beredskap_orgs = cfg->hsa_beredskap_orgs;
     hsao.store = st;
+    hsao.tls = &tls_hsa;
     if (cfg->hsa_url[0] != '\0') {
         rc = gw_hsa_new(&hsao, &hsa);
         if (rc != GW_OK)
@@ -462,9 +493,11 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         if (sigwait(&set, &sig) != 0)
             break;
         if (sig == SIGHUP) {
-            /* The CRL is re-read; other changes need a restart. */
-            gw_log_info("event=sighup detail=\"re-reading server.tls_crl; "
-                        "restart to apply other changes\"");
+            /* Certificates and the CRL are re-read; other changes need a
+             * restart. */
+            gw_log_info("event=sighup detail=\"re-reading certificates and "
+                        "server.tls_crl; restart to apply other changes\"");
+            reload_outbound_tls(cfg);
             (void)gw_http_reload(http);
             continue;
         }

@@ -61,6 +61,10 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "longest request target (path and query) accepted (414 above)")        \
     XX(server, max_query_params, INT, server_max_query_params, "64",           \
        "most query parameters accepted in one request (414 above)")           \
+    XX(server, trusted_proxies, STR, server_trusted_proxies, "",              \
+       "addresses of TLS-terminating proxies whose x-vp-auth-cert and "      \
+       "X-Forwarded-For headers are believed, separated by spaces (empty: "  \
+       "none; from anyone else those headers are refused)")                  \
     XX(store, path, STR, store_path, "./var/klasgw.db",                        \
        "SQLite database file (created with its folder if missing)")            \
     XX(store, batch_max, INT, store_batch_max, "256",                          \
@@ -114,12 +118,36 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "organisation HSA-ids whose prescribers may motivate beredskap "        \
        "licences (Folkhälsomyndigheten, LV Giftinformationscentralen, "        \
        "Socialstyrelsen), separated by spaces")                                \
+    XX(hsa, tls_cert, STR, hsa_tls_cert, "",                             \
+       "PEM file with the gateway's client certificate (chain) presented "     \
+       "to HSA (empty: none); re-read on SIGHUP")                           \
+    XX(hsa, tls_key, STR, hsa_tls_key, "",                               \
+       "PEM file with the private key of hsa.tls_cert")                     \
+    XX(hsa, tls_ca, STR, hsa_tls_ca, "",                                 \
+       "PEM file with the CAs HSA's server certificate must chain to "      \
+       "(empty: the system's CAs)")                                           \
+    XX(hsa, tls_verify_host, BOOL, hsa_tls_verify_host, "true",          \
+       "the server certificate must name the host of the URL")                \
+    XX(hsa, tls_min_version, STR, hsa_tls_min_version, "1.2",            \
+       "lowest TLS version offered to HSA: 1.2 or 1.3")                     \
     XX(lv, url, STR, lv_url, "http://127.0.0.1:8082/lv",                       \
        "endpoint of Läkemedelsverket's case system (empty: items for LV "      \
        "wait in the outbox)")                                                  \
     XX(lv, logical_address, STR, lv_logical_address, "SE2021004078-LISY",     \
        "RIV-TA LogicalAddress header of calls to LV")                          \
     XX(lv, timeout_ms, INT, lv_timeout_ms, "10000", "LV call timeout")       \
+    XX(lv, tls_cert, STR, lv_tls_cert, "",                             \
+       "PEM file with the gateway's client certificate (chain) presented "     \
+       "to LV (empty: none); re-read on SIGHUP")                           \
+    XX(lv, tls_key, STR, lv_tls_key, "",                               \
+       "PEM file with the private key of lv.tls_cert")                     \
+    XX(lv, tls_ca, STR, lv_tls_ca, "",                                 \
+       "PEM file with the CAs LV's server certificate must chain to "      \
+       "(empty: the system's CAs)")                                           \
+    XX(lv, tls_verify_host, BOOL, lv_tls_verify_host, "true",          \
+       "the server certificate must name the host of the URL")                \
+    XX(lv, tls_min_version, STR, lv_tls_min_version, "1.2",            \
+       "lowest TLS version offered to LV: 1.2 or 1.3")                     \
     XX(webhooks, allowed_hosts, STR, webhooks_allowed_hosts, "",               \
        "hosts each pharmacy may name in a Subscription endpoint: GLN=host "   \
        "entries separated by spaces (empty: none)")                           \
@@ -128,6 +156,18 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "reach after all, as CIDRs separated by spaces (tests: 127.0.0.0/8)")  \
     XX(webhooks, allow_http, BOOL, webhooks_allow_http, "false",               \
        "accept plain http:// endpoints (demo and tests only)")                \
+    XX(webhooks, tls_cert, STR, webhooks_tls_cert, "",                             \
+       "PEM file with the gateway's client certificate (chain) presented "     \
+       "to pharmacy webhooks (empty: none); re-read on SIGHUP")                           \
+    XX(webhooks, tls_key, STR, webhooks_tls_key, "",                               \
+       "PEM file with the private key of webhooks.tls_cert")                     \
+    XX(webhooks, tls_ca, STR, webhooks_tls_ca, "",                                 \
+       "PEM file with the CAs pharmacy webhooks's server certificate must chain to "      \
+       "(empty: the system's CAs)")                                           \
+    XX(webhooks, tls_verify_host, BOOL, webhooks_tls_verify_host, "true",          \
+       "the server certificate must name the host of the URL")                \
+    XX(webhooks, tls_min_version, STR, webhooks_tls_min_version, "1.2",            \
+       "lowest TLS version offered to pharmacy webhooks: 1.2 or 1.3")                     \
     XX(audit, key_file, STR, audit_key_file, "",                               \
        "file with the audit chain's HMAC key, outside the database's reach "  \
        "(empty: $CREDENTIALS_DIRECTORY/audit-key if set)")

@@ -94,6 +94,9 @@ struct gw_req {
     int status;
     struct gw_principal who;
     char label[64], gln[16], user[40];
+    /* The caller's address a trusted proxy forwarded (X-Forwarded-For,
+     * its last entry), for the request log; "" when none. */
+    char fwd_for[48];
     int authenticated;
     size_t client;     /* index of the caller's [clients] line */
     int retry_after_s; /* > 0: the answer carries Retry-After */

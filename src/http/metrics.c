@@ -10,10 +10,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/tls.h"
 #include "core/buf.h"
 #include "http/response.h"
 #include "http/route.h"
 #include "store/store.h"
+
+/* One klasgw_certificate_expiry_seconds line per certificate in use. */
+struct expiry_out {
+    struct gw_buf *b;
+    gw_rc rc;
+};
+
+static void
+expiry_line(void *ctx, const char *label, time_t not_after)
+{
+    struct expiry_out *eo = ctx;
+
+    if (eo->rc == GW_OK)
+        eo->rc = gw_buf_appendf(eo->b,
+                                "klasgw_certificate_expiry_seconds{%s} %lld\n",
+                                label, (long long)not_after);
+}
 
 /* Seconds; the last bucket is +Inf. */
 static const double bucket_s[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -135,6 +153,15 @@ gw_http_metrics(struct gw_req *r)
             "# TYPE klasgw_store_memory_bytes gauge\n"
             "klasgw_store_memory_bytes %lld\n",
             gw_store_memory_used());
+    }
+    OUT("# HELP klasgw_certificate_expiry_seconds When each certificate in "
+        "use expires (Unix time): the server's, each peer's client "
+        "certificate; updated at start and on SIGHUP.\n"
+        "# TYPE klasgw_certificate_expiry_seconds gauge\n");
+    if (rc == GW_OK) {
+        struct expiry_out eo = {&b, GW_OK};
+        gw_tls_expiry_each(expiry_line, &eo);
+        rc = eo.rc;
     }
 #undef OUT
     if (rc != GW_OK) {

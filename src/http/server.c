@@ -25,6 +25,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <malloc.h>
+#include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <netinet/in.h>
@@ -34,12 +35,14 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "config/tls.h"
 #include "core/file.h"
 #include "core/log.h"
 #include "core/random.h"
 #include "http/response.h"
 #include "http/route.h"
 #include "klas/ident.h"
+#include "store/store.h"
 #include "validate/outcome.h"
 
 static int64_t
@@ -120,6 +123,10 @@ is_revoked(struct gw_http *h, gnutls_x509_crt_t crt)
     return revoked;
 }
 
+static const struct gw_config_client *
+client_of_crt(struct gw_req *r, gnutls_x509_crt_t crt, char *why,
+              size_t why_size);
+
 /* The [clients] entry of the certificate the peer presented, verified
  * against server.tls_client_ca, for client authentication, not revoked. */
 static const struct gw_config_client *
@@ -127,15 +134,10 @@ client_from_cert(struct gw_req *r, char *why, size_t why_size)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
         r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    const struct gw_config_client *cl = NULL;
     gnutls_session_t s;
     const gnutls_datum_t *certs;
     unsigned int n = 0, status = 0;
     gnutls_x509_crt_t crt = NULL;
-    char serial[128];
-    unsigned char fp[32];
-    char hex[65];
-    size_t sz;
 
     snprintf(why, why_size, "no client certificate");
     if (ci == NULL || ci->tls_session == NULL)
@@ -155,6 +157,21 @@ client_from_cert(struct gw_req *r, char *why, size_t why_size)
         gnutls_x509_crt_deinit(crt);
         return NULL;
     }
+    return client_of_crt(r, crt, why, why_size);
+}
+
+/* The [clients] entry of a certificate already verified against the
+ * client CAs: for client authentication, not revoked, listed. Takes crt. */
+static const struct gw_config_client *
+client_of_crt(struct gw_req *r, gnutls_x509_crt_t crt, char *why,
+              size_t why_size)
+{
+    const struct gw_config_client *cl = NULL;
+    char serial[128];
+    unsigned char fp[32];
+    char hex[65];
+    size_t sz;
+
     if (!is_for_clients(crt)) {
         snprintf(why, why_size,
                  "client certificate is not for client "
@@ -188,6 +205,149 @@ client_from_cert(struct gw_req *r, char *why, size_t why_size)
     return cl;
 }
 
+/* --- behind a TLS-terminating proxy (server.trusted_proxies) ---------- */
+
+/* Whether the connection comes from an address of server.trusted_proxies
+ * (numeric addresses separated by spaces; an IPv4-mapped IPv6 peer is
+ * compared as IPv4). */
+static int
+from_trusted_proxy(struct gw_req *r)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const char *list = r->h->o.cfg->server_trusted_proxies;
+    unsigned char peer[16], want[16];
+    size_t plen = 0;
+    char tok[64];
+    int off = 0, n;
+
+    if (ci == NULL || ci->client_addr == NULL || list[0] == '\0')
+        return 0;
+    if (ci->client_addr->sa_family == AF_INET) {
+        memcpy(peer, &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
+               4);
+        plen = 4;
+    } else if (ci->client_addr->sa_family == AF_INET6) {
+        const struct in6_addr *a6 =
+            &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a6)) {
+            memcpy(peer, a6->s6_addr + 12, 4);
+            plen = 4;
+        } else {
+            memcpy(peer, a6->s6_addr, 16);
+            plen = 16;
+        }
+    } else {
+        return 0;
+    }
+    while (sscanf(list + off, "%63s%n", tok, &n) == 1) {
+        off += n;
+        if ((plen == 4 && inet_pton(AF_INET, tok, want) == 1 &&
+             memcmp(peer, want, 4) == 0) ||
+            (plen == 16 && inet_pton(AF_INET6, tok, want) == 1 &&
+             memcmp(peer, want, 16) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* The certificate a trusted proxy forwards in x-vp-auth-cert: PEM (the
+ * line breaks may be spaces or gone, as headers carry them) or the DER in
+ * base64. Verified against the client CAs, then matched exactly as a
+ * direct one. */
+static const struct gw_config_client *
+client_from_forwarded(struct gw_req *r, const char *value, char *why,
+                      size_t why_size)
+{
+    static const char begin[] = "-----BEGIN CERTIFICATE-----";
+    static const char end[] = "-----END CERTIFICATE-----";
+    const char *p = value, *e;
+    gnutls_datum_t b64, der = {NULL, 0};
+    gnutls_x509_crt_t crt = NULL;
+    unsigned int status = 0;
+    char *clean = NULL;
+    size_t n = 0;
+
+    snprintf(why, why_size, "x-vp-auth-cert is not a certificate (PEM or "
+                            "base64 DER)");
+    if (strlen(value) > 16384)
+        return NULL;
+    if (strncmp(p, begin, sizeof(begin) - 1) == 0)
+        p += sizeof(begin) - 1;
+    e = strstr(p, end);
+    if (e == NULL)
+        e = p + strlen(p);
+    if ((clean = malloc((size_t)(e - p) + 1)) == NULL)
+        return NULL;
+    for (; p < e; p++)
+        if (!isspace((unsigned char)*p))
+            clean[n++] = *p;
+    clean[n] = '\0';
+    b64.data = (unsigned char *)clean;
+    b64.size = (unsigned int)n;
+    if (n == 0 || gnutls_base64_decode2(&b64, &der) < 0 ||
+        gnutls_x509_crt_init(&crt) != 0) {
+        free(clean);
+        gnutls_free(der.data);
+        return NULL;
+    }
+    free(clean);
+    if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) != 0) {
+        gnutls_free(der.data);
+        gnutls_x509_crt_deinit(crt);
+        return NULL;
+    }
+    gnutls_free(der.data);
+    if (r->h->ncas == 0 ||
+        gnutls_x509_crt_verify(crt, r->h->cas, r->h->ncas, 0, &status) < 0 ||
+        status != 0) {
+        snprintf(why, why_size, "forwarded client certificate not trusted");
+        gnutls_x509_crt_deinit(crt);
+        return NULL;
+    }
+    return client_of_crt(r, crt, why, why_size);
+}
+
+/* The last address of X-Forwarded-For (the one our proxy added), when it
+ * is a numeric address; for the request log. */
+static void
+forwarded_for(struct gw_req *r, const char *xff)
+{
+    const char *last = strrchr(xff, ',');
+    unsigned char a[16];
+    char tok[48];
+
+    last = last ? last + 1 : xff;
+    while (*last == ' ')
+        last++;
+    snprintf(tok, sizeof(tok), "%.*s", (int)strcspn(last, " "), last);
+    if (inet_pton(AF_INET, tok, a) == 1 || inet_pton(AF_INET6, tok, a) == 1)
+        snprintf(r->fwd_for, sizeof(r->fwd_for), "%s", tok);
+}
+
+/* Proxy headers from an address not in server.trusted_proxies: refused,
+ * logged and audited (someone tries to name another caller). */
+static gw_rc
+refuse_proxy_headers(struct gw_req *r, char *why, size_t why_size)
+{
+    struct gw_audit_entry e = {
+        .system = "-",
+        .action = "proxy-headers",
+        .outcome = gw_rc_name(GW_EFORBIDDEN),
+        .detail = "x-vp-auth-cert or X-Forwarded-For from an untrusted "
+                  "address",
+    };
+
+    snprintf(why, why_size,
+             "x-vp-auth-cert and X-Forwarded-For are accepted only from "
+             "server.trusted_proxies");
+    gw_log_warn("event=proxy_headers_refused detail=\"not from "
+                "server.trusted_proxies\"");
+    if (r->h->o.store != NULL && gw_store_audit_async(r->h->o.store, &e) != GW_OK)
+        gw_log_err("event=audit_enqueue_failed action=proxy-headers");
+    return GW_EFORBIDDEN;
+}
+
 static gw_rc
 authenticate(struct gw_req *r, char *why, size_t why_size)
 {
@@ -211,7 +371,18 @@ authenticate(struct gw_req *r, char *why, size_t why_size)
                 snprintf(why, why_size, "unknown client");
         }
     } else {
-        cl = client_from_cert(r, why, why_size);
+        const char *fwd = MHD_lookup_connection_value(
+            r->conn, MHD_HEADER_KIND, "x-vp-auth-cert");
+        const char *xff = MHD_lookup_connection_value(
+            r->conn, MHD_HEADER_KIND, "X-Forwarded-For");
+        if ((fwd != NULL || xff != NULL) && !from_trusted_proxy(r))
+            return refuse_proxy_headers(r, why, why_size);
+        if (xff != NULL)
+            forwarded_for(r, xff);
+        if (fwd != NULL)
+            cl = client_from_forwarded(r, fwd, why, why_size);
+        else
+            cl = client_from_cert(r, why, why_size);
     }
     if (cl == NULL)
         return GW_EUNAUTH;
@@ -571,9 +742,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gw_log_set_request_id(r->id);
     gw_metrics_observe(r->route, r->status, us);
     gw_log_info("event=request method=%s route=%s status=%d ms=%.1f "
-                "client=%s%s",
+                "client=%s%s%s%s",
                 r->method, gw_route_label(r->route), r->status, us / 1000.0,
                 r->label[0] ? r->label : "-",
+                r->fwd_for[0] ? " forwarded_for=" : "", r->fwd_for,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
                                                            : " aborted=1");
     gw_log_set_request_id(NULL);
@@ -598,6 +770,120 @@ mhd_log(void *cls, const char *fmt, va_list ap)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
     gw_log_warn("event=http_server detail=%s", gw_log_quote(msg));
+}
+
+/* --- the server certificate, replaced on SIGHUP ------------------------ */
+
+/* libmicrohttpd asks pick_cert for the certificate at every handshake
+ * (MHD_OPTION_HTTPS_CERT_CALLBACK): a SIGHUP loads the files into a new
+ * generation and makes it current under cred_lock; connections in flight
+ * keep theirs. GnuTLS may still use a generation it was handed during a
+ * handshake, so older ones are freed only at stop (a few KiB each). The
+ * callback has no closure: one server per process. */
+#define MAX_CHAIN 8
+
+struct server_cred {
+    gnutls_pcert_st pcert[MAX_CHAIN];
+    unsigned int npcert;
+    gnutls_privkey_t key;
+    struct server_cred *older;
+};
+
+static pthread_rwlock_t cred_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct server_cred *cred_now;
+
+static int
+pick_cert(gnutls_session_t s, const gnutls_datum_t *req_ca, int nreq,
+          const gnutls_pk_algorithm_t *pk, int npk, gnutls_pcert_st **pcert,
+          unsigned int *n, gnutls_privkey_t *key)
+{
+    struct server_cred *c;
+
+    (void)s;
+    (void)req_ca;
+    (void)nreq;
+    (void)pk;
+    (void)npk;
+    pthread_rwlock_rdlock(&cred_lock);
+    c = cred_now;
+    if (c != NULL) {
+        *pcert = c->pcert;
+        *n = c->npcert;
+        *key = c->key;
+    }
+    pthread_rwlock_unlock(&cred_lock);
+    return c != NULL ? 0 : -1;
+}
+
+static void
+free_creds(struct server_cred *c)
+{
+    while (c != NULL) {
+        struct server_cred *next = c->older;
+        for (unsigned int i = 0; i < c->npcert; i++)
+            gnutls_pcert_deinit(&c->pcert[i]);
+        if (c->key != NULL)
+            gnutls_privkey_deinit(c->key);
+        free(c);
+        c = next;
+    }
+}
+
+/* Reads server.tls_cert and tls_key (checked to match first) and makes
+ * them the certificate of every new handshake. */
+static gw_rc
+load_server_cert(const struct gw_config *cfg, struct gw_err *err)
+{
+    struct server_cred *c = NULL;
+    gnutls_datum_t d = {NULL, 0};
+    time_t not_after;
+    gw_rc rc;
+
+    rc = gw_tls_check_pair("server.tls_cert", cfg->server_tls_cert,
+                           cfg->server_tls_key, &not_after, err);
+    if (rc != GW_OK)
+        return rc;
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        return GW_ENOMEM;
+    c->npcert = MAX_CHAIN;
+    rc = gw_err_set(err, GW_ECONFIG, "server.tls_cert",
+                    "cannot load the server certificate chain (at most %d)",
+                    MAX_CHAIN);
+    if (gnutls_load_file(cfg->server_tls_cert, &d) < 0)
+        goto fail;
+    if (gnutls_pcert_list_import_x509_raw(c->pcert, &c->npcert, &d,
+                                          GNUTLS_X509_FMT_PEM, 0) < 0) {
+        c->npcert = 0;
+        goto fail;
+    }
+    gnutls_free(d.data);
+    d.data = NULL;
+    rc = gw_err_set(err, GW_ECONFIG, "server.tls_key",
+                    "cannot load the server private key");
+    if (gnutls_load_file(cfg->server_tls_key, &d) < 0 ||
+        gnutls_privkey_init(&c->key) < 0)
+        goto fail;
+    if (gnutls_privkey_import_x509_raw(c->key, &d, GNUTLS_X509_FMT_PEM, NULL,
+                                       0) < 0)
+        goto fail;
+    gnutls_memset(d.data, 0, d.size);
+    gnutls_free(d.data);
+    pthread_rwlock_wrlock(&cred_lock);
+    c->older = cred_now;
+    cred_now = c;
+    pthread_rwlock_unlock(&cred_lock);
+    gw_tls_expiry_set("use=\"server\"", not_after);
+    gw_log_info("event=server_cert_loaded chain=%u not_after=%lld",
+                c->npcert, (long long)not_after);
+    gw_err_clear(err);
+    return GW_OK;
+fail:
+    if (d.data != NULL) {
+        gnutls_memset(d.data, 0, d.size);
+        gnutls_free(d.data);
+    }
+    free_creds(c);
+    return rc;
 }
 
 /* --- revocation --------------------------------------------------------- */
@@ -666,8 +952,17 @@ gw_http_reload(struct gw_http *h)
     struct gw_err err;
     gw_rc rc;
 
-    if (h->o.cfg->server_plain_http || path[0] == '\0' || !h->crl_lock_init)
+    if (h->o.cfg->server_plain_http)
         return GW_OK;
+    gw_err_clear(&err);
+    rc = load_server_cert(h->o.cfg, &err);
+    if (rc != GW_OK)
+        gw_log_err_rc(rc,
+                      "event=server_cert_reload_failed detail=%s "
+                      "keeping=previous",
+                      gw_log_quote(err.detail));
+    if (path[0] == '\0' || !h->crl_lock_init)
+        return rc;
     gw_err_clear(&err);
     rc = load_crls(h, path, &crls, &n, &err);
     if (rc != GW_OK) {
@@ -696,14 +991,15 @@ start_revocation(struct gw_http *h, struct gw_err *err)
     gnutls_datum_t d;
     gw_rc rc;
 
-    if (h->o.cfg->server_tls_crl[0] == '\0')
-        return GW_OK;
+    /* The CAs also verify certificates a trusted proxy forwards. */
     d.data = (unsigned char *)h->tls_ca;
     d.size = (unsigned int)strlen(h->tls_ca);
     if (gnutls_x509_crt_list_import2(&h->cas, &h->ncas, &d, GNUTLS_X509_FMT_PEM,
                                      0) < 0)
         return gw_err_set(err, GW_ECONFIG, "server.tls_client_ca",
                           "not a PEM file of certificates");
+    if (h->o.cfg->server_tls_crl[0] == '\0')
+        return GW_OK;
     if (pthread_rwlock_init(&h->crl_lock, NULL) != 0)
         return GW_ENOMEM;
     h->crl_lock_init = 1;
@@ -769,7 +1065,9 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
         }
         flags |= MHD_USE_TLS;
         {
-            gw_rc rc = start_revocation(h, err);
+            gw_rc rc = load_server_cert(cfg, err);
+            if (rc == GW_OK)
+                rc = start_revocation(h, err);
             if (rc != GW_OK) {
                 gw_http_stop(h);
                 return rc;
@@ -778,9 +1076,11 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
     }
     {
         /* TLS options only when serving TLS; otherwise the list is empty. */
+        /* The certificate comes from pick_cert at each handshake, so
+         * that SIGHUP can replace it; the trust list makes libmicrohttpd
+         * ask for client certificates. */
         struct MHD_OptionItem tls[] = {
-            {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
-            {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+            {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)pick_cert},
             {MHD_OPTION_HTTPS_MEM_TRUST, 0, h->tls_ca},
             {MHD_OPTION_END, 0, NULL},
         };
@@ -800,7 +1100,7 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)cfg->server_max_header_bytes + 16384,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-            MHD_OPTION_ARRAY, h->tls_cert != NULL ? tls : tls + 3,
+            MHD_OPTION_ARRAY, h->tls_cert != NULL ? tls : tls + 2,
             MHD_OPTION_END);
     }
     if (h->d == NULL) {
@@ -855,6 +1155,10 @@ gw_http_stop(struct gw_http *h)
     free(h->tls_cert);
     free(h->tls_ca);
     free_crls(h->crls, h->ncrls);
+    pthread_rwlock_wrlock(&cred_lock);
+    free_creds(cred_now);
+    cred_now = NULL;
+    pthread_rwlock_unlock(&cred_lock);
     for (unsigned int i = 0; h->cas != NULL && i < h->ncas; i++)
         gnutls_x509_crt_deinit(h->cas[i]);
     gnutls_free(h->cas);

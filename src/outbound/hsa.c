@@ -215,6 +215,7 @@ gw_hsa_new(const struct gw_hsa_opts *o, struct gw_hsa **out)
     po.url = o->url;
     po.timeout_ms = o->timeout_ms;
     po.logical_address = o->logical_address ? o->logical_address : "HSA";
+    po.tls = o->tls;
     rc = gw_soap_pool_new(&po, &h->pool);
     if (rc != GW_OK) {
         gw_hsa_free(h);

@@ -65,6 +65,7 @@ struct gw_hsa_opts {
     long cache_ttl_s;
     const char *beredskap_orgs;
     struct gw_store *store; /* the cache; NULL: no cache */
+    const struct gw_tls_client *tls; /* https: client certificate, CAs */
 };
 
 struct gw_hsa;

@@ -82,6 +82,30 @@ out:
     return rc;
 }
 
+void
+gw_http_tls_apply(void *curl, const struct gw_tls_client *tls)
+{
+    CURL *eh = curl;
+
+    curl_easy_setopt(eh, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(eh, CURLOPT_SSL_VERIFYHOST,
+                     tls == NULL || tls->verify_host ? 2L : 0L);
+    curl_easy_setopt(eh, CURLOPT_SSLVERSION,
+                     tls != NULL && tls->min_version == 13
+                         ? CURL_SSLVERSION_TLSv1_3
+                         : CURL_SSLVERSION_TLSv1_2);
+    if (tls == NULL)
+        return;
+    if (tls->ca != NULL)
+        curl_easy_setopt(eh, CURLOPT_CAINFO, tls->ca);
+    if (tls->cert != NULL) {
+        curl_easy_setopt(eh, CURLOPT_SSLCERT, tls->cert);
+        curl_easy_setopt(eh, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(eh, CURLOPT_SSLKEY, tls->key);
+        curl_easy_setopt(eh, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+}
+
 gw_rc
 gw_http_client_init(void)
 {
@@ -117,7 +141,7 @@ gw_http_peer_send(void *ctx, const struct gw_outbox_item *item, char *why,
     struct connect_check check = {peer->policy, NULL};
     CURL **handle = peer->policy ? &policed_handle : &thread_handle, *eh;
     struct curl_slist *h = NULL;
-    char line[200];
+    char line[200], errbuf[CURL_ERROR_SIZE];
     long status = 0;
     CURLcode cc;
 
@@ -161,6 +185,9 @@ gw_http_peer_send(void *ctx, const struct gw_outbox_item *item, char *why,
     curl_easy_setopt(eh, CURLOPT_WRITEFUNCTION, discard);
     /* A redirect is someone else's choice of target: never followed. */
     curl_easy_setopt(eh, CURLOPT_FOLLOWLOCATION, 0L);
+    errbuf[0] = '\0';
+    curl_easy_setopt(eh, CURLOPT_ERRORBUFFER, errbuf);
+    gw_http_tls_apply(eh, peer->tls);
     if (peer->policy != NULL) {
         curl_easy_setopt(eh, CURLOPT_PROTOCOLS_STR,
                          peer->policy->allow_http ? "http,https" : "https");
@@ -183,7 +210,10 @@ gw_http_peer_send(void *ctx, const struct gw_outbox_item *item, char *why,
         return GW_DELIVERY_FAILED;
     }
     if (cc != CURLE_OK) {
-        snprintf(why, why_size, "%s", curl_easy_strerror(cc));
+        /* curl's own words for TLS failures name the cause (a refused
+         * client certificate, an unknown CA, a host mismatch). */
+        snprintf(why, why_size, "%s%s%.150s", curl_easy_strerror(cc),
+                 errbuf[0] ? ": " : "", errbuf);
         return GW_DELIVERY_RETRY;
     }
     curl_easy_getinfo(eh, CURLINFO_RESPONSE_CODE, &status);

@@ -21,6 +21,7 @@
 #ifndef GW_OUTBOUND_HTTP_CLIENT_H
 #define GW_OUTBOUND_HTTP_CLIENT_H
 
+#include "config/tls.h"
 #include "core/netaddr.h"
 #include "outbound/client.h"
 
@@ -29,6 +30,8 @@ struct gw_http_peer {
     const char *content_type; /* e.g. "application/fhir+json" */
     long timeout_ms;
     const struct gw_net_policy *policy; /* NULL: an operator-set peer */
+    const struct gw_tls_client *tls;    /* NULL: no client certificate,
+                                           system CAs, TLS 1.2+ */
 };
 
 /* The parts of an endpoint URL as libcurl reads them: scheme ("https"),
@@ -38,6 +41,13 @@ gw_rc gw_http_url_parts(const char *url, char *scheme, size_t scheme_size,
                         char *host, size_t host_size,
                         long *port) GW_WARN_UNUSED;
 
+/* Sets the TLS options of tls (NULL: the defaults) on a libcurl easy
+ * handle (void *: curl.h stays in http_client.c): client certificate and
+ * key, CA bundle, host verification, lowest version. Peer verification is
+ * always on. libcurl reads the files when it opens a connection, so a
+ * certificate replaced on disk is used by the next connection. Also used
+ * on the handle of gSOAP's curl plugin (soap_client.c). */
+void gw_http_tls_apply(void *curl, const struct gw_tls_client *tls);
 /* Call once at start-up, before any thread sends (curl_global_init). */
 gw_rc gw_http_client_init(void) GW_WARN_UNUSED;
 /* The send function for struct gw_peer; ctx is a struct gw_http_peer. */

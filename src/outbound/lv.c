@@ -93,6 +93,7 @@ gw_lv_new(const struct gw_lv_opts *o, struct gw_lv **out, struct gw_err *err)
     po.timeout_ms = o->timeout_ms;
     po.logical_address =
         o->logical_address ? o->logical_address : "SE2021004078-LISY";
+    po.tls = o->tls;
     rc = gw_soap_pool_new(&po, &lv->pool);
     if (rc != GW_OK)
         goto fail;
@@ -332,6 +333,11 @@ gw_lv_send(void *ctx, const struct gw_outbox_item *item, char *why,
     }
     gw_soap_pool_put(lv->pool, s, e == SOAP_OK);
     d = gw_lv_classify(&reply, why, why_size);
+    if (e != SOAP_OK && reply.http_status == 0 && f.why[0] != '\0') {
+        /* The transport's reason (TLS refused, connection refused). */
+        size_t n = strlen(why);
+        snprintf(why + n, why_size - n, ": %s", f.why);
+    }
     gw_log_info("event=lv_delivery refnr=%s kind=%s outcome=%s detail=%s",
                 item->refnr, item->kind,
                 d == GW_DELIVERED        ? "delivered"

@@ -51,6 +51,7 @@ struct gw_lv_opts {
     struct gw_store *store; /* for the case's motivation */
     const char *wsdl_dir;   /* Responder XSDs */
     const char *xslt_dir;   /* fhir-to-lv-register.xsl */
+    const struct gw_tls_client *tls; /* https: client certificate, CAs */
 };
 
 struct gw_lv;

@@ -45,7 +45,7 @@ send_one(struct gw_pharmacy_peer *p, const struct gw_subscription *subs,
         static const struct gw_net_policy strict;
         struct gw_http_peer hp = {sub->endpoint, "application/fhir+json",
                                   p->timeout_ms,
-                                  p->policy ? p->policy : &strict};
+                                  p->policy ? p->policy : &strict, p->tls};
         d = gw_http_peer_send(&hp, note, why, why_size);
     }
     /* A success for a subscription with no failures changes nothing:
@@ -111,7 +111,7 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
         static const struct gw_net_policy strict;
         struct gw_http_peer hp = {subs[i].endpoint, "application/fhir+json",
                                   p->timeout_ms,
-                                  p->policy ? p->policy : &strict};
+                                  p->policy ? p->policy : &strict, p->tls};
         enum gw_delivery d;
         if (strcmp(subs[i].status, "active") != 0)
             continue;

@@ -26,6 +26,7 @@ struct gw_pharmacy_peer {
      * non-public address and plain http. */
     const struct gw_net_policy *policy;
     int max_failures; /* failures in a row that put a subscription in error */
+    const struct gw_tls_client *tls; /* webhooks.tls_*; NULL: defaults */
 };
 
 /* Fills peer (name "pharmacy") to deliver through ctx (borrowed). */

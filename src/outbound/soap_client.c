@@ -13,12 +13,15 @@
 
 #include "curlapi.h"
 #include "gwsoapH.h"
+#include "outbound/http_client.h"
 
 #define GW_SOAP_POOL_MAX 16 /* idle contexts kept */
 
 struct gw_soap_pool {
     char *url, *logical_address, *extra_headers;
     long timeout_ms;
+    struct gw_tls_client tls;
+    int has_tls;
     pthread_mutex_t mu;
     struct soap *idle[GW_SOAP_POOL_MAX];
     int nidle;
@@ -37,6 +40,11 @@ gw_soap_pool_new(const struct gw_soap_pool_opts *o, struct gw_soap_pool **out)
         strdup(o->logical_address ? o->logical_address : "klasgw");
     p->extra_headers = o->extra_headers ? strdup(o->extra_headers) : NULL;
     p->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
+    if (o->tls != NULL) {
+        /* The strings are the configuration's, which outlives the pool. */
+        p->tls = *o->tls;
+        p->has_tls = 1;
+    }
     pthread_mutex_init(&p->mu, NULL);
     if (p->url == NULL || p->logical_address == NULL ||
         (o->extra_headers && p->extra_headers == NULL)) {
@@ -88,10 +96,24 @@ gw_soap_pool_get(struct gw_soap_pool *p)
         s = soap_new1(SOAP_IO_KEEPALIVE | SOAP_XML_STRICT | SOAP_C_UTFSTRING);
         if (s == NULL)
             return NULL;
-        if (soap_register_plugin(s, soap_curl) != SOAP_OK) {
+        /* The plugin's handle, made here so that TLS is set once: the
+         * plugin sets URL, headers and timeouts per call and leaves the
+         * rest alone. It owns the handle (frees it with the context). */
+        CURL *eh = curl_easy_init();
+        struct soap_curl_data *d;
+        if (eh == NULL) {
             soap_free(s);
             return NULL;
         }
+        gw_http_tls_apply(eh, p->has_tls ? &p->tls : NULL);
+        if (soap_register_plugin_arg(s, soap_curl, eh) != SOAP_OK) {
+            curl_easy_cleanup(eh);
+            soap_free(s);
+            return NULL;
+        }
+        d = soap_lookup_plugin(s, soap_curl_id);
+        if (d != NULL)
+            d->own = 1;
     }
     /* Negative gSOAP timeouts are microseconds; the curl plugin turns
      * them into CURLOPT_CONNECTTIMEOUT_MS and CURLOPT_TIMEOUT_MS. */
@@ -167,4 +189,12 @@ gw_soap_describe(struct soap *s, struct gw_soap_failure *f)
     if (!f->fault && !f->timeout && fs == NULL)
         snprintf(f->why, sizeof(f->why), "gSOAP error %d, HTTP %d", s->error,
                  s->status);
+    if (f->http_status == 0) {
+        /* No HTTP answer: curl's own words name the cause (a client
+         * certificate refused, an unknown CA, a host mismatch). */
+        const struct soap_curl_data *d = soap_lookup_plugin(s, soap_curl_id);
+        size_t n = strlen(f->why);
+        if (d != NULL && d->buf[0] != '\0' && n + 4 < sizeof(f->why))
+            snprintf(f->why + n, sizeof(f->why) - n, " (%s)", d->buf);
+    }
 }

@@ -18,12 +18,15 @@
 
 struct soap;
 struct gw_soap_pool;
+struct gw_tls_client;
 
 struct gw_soap_pool_opts {
     const char *url;             /* endpoint, e.g. http://127.0.0.1:8081/hsa */
     long timeout_ms;             /* connect and whole-call timeout */
     const char *logical_address; /* RIV-TA LogicalAddress header value */
     const char *extra_headers;   /* "Name: value\r\n..." or NULL */
+    const struct gw_tls_client *tls; /* https: client certificate, CAs,
+                                        ...; NULL: defaults */
 };
 
 gw_rc gw_soap_pool_new(const struct gw_soap_pool_opts *o,
@@ -46,7 +49,7 @@ struct gw_soap_failure {
     int http_status; /* 0: no HTTP answer (connect failure, timeout) */
     int timeout;     /* the call timed out */
     int fault;       /* the peer answered with a SOAP fault */
-    char why[160];
+    char why[320];
 };
 void gw_soap_describe(struct soap *s, struct gw_soap_failure *f);
 

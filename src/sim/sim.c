@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -942,17 +943,170 @@ NOT_HERE(__rdpi__RecordDispensing, rdp__RecordDispensingType,
 NOT_HERE(__rdpi__RecordDispensing_, rdp__RecordDispensingType,
          rdp__RecordDispensingResponseType)
 
+/* --- TLS (--tls-cert, --tls-key, --tls-ca, --require-client-cert) ------ */
+
+/* With GnuTLS, the gateway's one TLS library: a simulator serves TLS on
+ * its port when given a certificate, requires and verifies client
+ * certificates against --tls-ca when told to, and presents its
+ * certificate when it calls the gateway (LV's callbacks). */
+static struct {
+    gnutls_certificate_credentials_t cred;
+    int on, require;
+    const char *cert, *key, *ca;
+    struct gw_tls_client client; /* for calls to the gateway */
+} simtls;
+
+static int
+tls_setup(void)
+{
+    int r;
+
+    if (simtls.cert == NULL && simtls.key == NULL)
+        return simtls.require ? -1 : 0;
+    if (simtls.cert == NULL || simtls.key == NULL ||
+        (simtls.require && simtls.ca == NULL))
+        return -1;
+    if (gnutls_certificate_allocate_credentials(&simtls.cred) < 0)
+        return -1;
+    r = gnutls_certificate_set_x509_key_file(simtls.cred, simtls.cert,
+                                             simtls.key, GNUTLS_X509_FMT_PEM);
+    if (r < 0) {
+        fprintf(stderr, "klasgw sim: --tls-cert/--tls-key: %s\n",
+                gnutls_strerror(r));
+        return -1;
+    }
+    if (simtls.ca != NULL &&
+        gnutls_certificate_set_x509_trust_file(simtls.cred, simtls.ca,
+                                               GNUTLS_X509_FMT_PEM) <= 0) {
+        fprintf(stderr, "klasgw sim: --tls-ca: no certificate read\n");
+        return -1;
+    }
+    simtls.on = 1;
+    simtls.client.peer = "gateway";
+    simtls.client.cert = simtls.cert;
+    simtls.client.key = simtls.key;
+    simtls.client.ca = simtls.ca;
+    simtls.client.verify_host = 1;
+    simtls.client.min_version = 12;
+    return 0;
+}
+
+/* The server side of a handshake on fd; NULL (logged) when it fails,
+ * e.g. a client certificate missing or from another CA. */
+static gnutls_session_t
+tls_accept(int fd)
+{
+    gnutls_session_t ts = NULL;
+    struct timeval tv = {30, 0};
+    int r;
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (gnutls_init(&ts, GNUTLS_SERVER) < 0)
+        return NULL;
+    gnutls_set_default_priority(ts);
+    gnutls_credentials_set(ts, GNUTLS_CRD_CERTIFICATE, simtls.cred);
+    if (simtls.require) {
+        gnutls_certificate_server_set_request(ts, GNUTLS_CERT_REQUIRE);
+        /* Verified during the handshake: a refused certificate ends it
+         * with an alert the client reports. */
+        gnutls_session_set_verify_cert(ts, NULL, 0);
+    }
+    gnutls_transport_set_int(ts, fd);
+    gnutls_handshake_set_timeout(ts, 10000);
+    do
+        r = gnutls_handshake(ts);
+    while (r < 0 && !gnutls_error_is_fatal(r));
+    if (r < 0) {
+        gw_log_warn("event=sim_tls_refused reason=%s",
+                    gw_log_quote(gnutls_strerror(r)));
+        gnutls_deinit(ts);
+        return NULL;
+    }
+    return ts;
+}
+
+static int
+tls_fsend(struct soap *soap, const char *buf, size_t n)
+{
+    gnutls_session_t ts = soap->user;
+
+    while (n > 0) {
+        ssize_t r = gnutls_record_send(ts, buf, n);
+        if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN)
+            continue;
+        if (r < 0)
+            return soap->error = SOAP_EOF;
+        buf += r;
+        n -= (size_t)r;
+    }
+    return SOAP_OK;
+}
+
+static size_t
+tls_frecv(struct soap *soap, char *buf, size_t n)
+{
+    gnutls_session_t ts = soap->user;
+    ssize_t r;
+
+    do
+        r = gnutls_record_recv(ts, buf, n);
+    while (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN);
+    return r > 0 ? (size_t)r : 0;
+}
+
+/* A webhook connection: the socket, and its TLS session when serving TLS. */
+struct conn {
+    int fd;
+    gnutls_session_t ts;
+};
+
+static ssize_t
+conn_recv(struct conn *c, char *buf, size_t n)
+{
+    ssize_t r;
+
+    if (c->ts == NULL)
+        return recv(c->fd, buf, n, 0);
+    do
+        r = gnutls_record_recv(c->ts, buf, n);
+    while (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN);
+    return r < 0 ? -1 : r;
+}
+
+static ssize_t
+conn_send(struct conn *c, const char *buf, size_t n)
+{
+    if (c->ts == NULL)
+        return send(c->fd, buf, n, MSG_NOSIGNAL);
+    return gnutls_record_send(c->ts, buf, n) < 0 ? -1 : (ssize_t)n;
+}
+
 /* --- servers ------------------------------------------------------------ */
 
 static void *
 serve_one(void *arg)
 {
     struct soap *s = arg;
+    gnutls_session_t ts = NULL;
 
+    if (simtls.on) {
+        ts = tls_accept(s->socket);
+        if (ts == NULL)
+            goto out;
+        s->user = ts;
+        s->fsend = tls_fsend;
+        s->frecv = tls_frecv;
+    }
     soap_serve(s);
+    if (ts != NULL)
+        gnutls_bye(ts, GNUTLS_SHUT_WR);
+out:
     soap_destroy(s);
     soap_end(s);
     soap_free(s);
+    if (ts != NULL)
+        gnutls_deinit(ts);
     return NULL;
 }
 
@@ -1017,7 +1171,7 @@ find_ci(const char *hay, const char *needle)
  * or the peer closes or goes quiet; *used gets the request's length
  * (what follows is the next request). 0 when nothing was read. */
 static int
-webhook_read(int fd, char *buf, size_t size, size_t *n, size_t *used)
+webhook_read(struct conn *c, char *buf, size_t size, size_t *n, size_t *used)
 {
     for (;;) {
         char *body;
@@ -1039,7 +1193,7 @@ webhook_read(int fd, char *buf, size_t size, size_t *n, size_t *used)
             return 1;
         }
         {
-            ssize_t r = recv(fd, buf + *n, size - 1 - *n, 0);
+            ssize_t r = conn_recv(c, buf + *n, size - 1 - *n);
             if (r <= 0) {
                 /* Closed or quiet: a partial request is still logged. */
                 *used = *n;
@@ -1053,7 +1207,7 @@ webhook_read(int fd, char *buf, size_t size, size_t *n, size_t *used)
 /* One request (NUL-terminated at its end): logs it, answers 204 (or fails
  * as told). 1 when the connection may carry the next request. */
 static int
-webhook_request(int fd, char *buf)
+webhook_request(struct conn *c, char *buf)
 {
     enum sim_fail f;
     char *body, id[160] = "-", qid[700];
@@ -1100,7 +1254,7 @@ webhook_request(int fd, char *buf)
                 "duplicate=%d accepted=%d body=%s",
                 qid, body ? strlen(body + 4) : 0, dup, ok,
                 gw_log_quote(body ? body + 4 : ""));
-    if (send(fd, reply, strlen(reply), MSG_NOSIGNAL) < 0) {
+    if (conn_send(c, reply, strlen(reply)) < 0) {
         gw_log_warn("event=sim_send_failed");
         return 0;
     }
@@ -1115,24 +1269,32 @@ webhook_request(int fd, char *buf)
 static void *
 webhook_one(void *arg)
 {
-    int fd = (int)(intptr_t)arg;
+    struct conn cn = {(int)(intptr_t)arg, NULL};
     char buf[16384];
     size_t n = 0, used = 0;
     struct timeval idle = {WEBHOOK_IDLE_S, 0};
 
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
-    while (!stopping && webhook_read(fd, buf, sizeof(buf), &n, &used)) {
+    if (simtls.on && (cn.ts = tls_accept(cn.fd)) == NULL) {
+        close(cn.fd);
+        return NULL;
+    }
+    setsockopt(cn.fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
+    while (!stopping && webhook_read(&cn, buf, sizeof(buf), &n, &used)) {
         char c = buf[used];
         int keep;
         buf[used] = '\0';
-        keep = webhook_request(fd, buf);
+        keep = webhook_request(&cn, buf);
         buf[used] = c;
         memmove(buf, buf + used, n - used);
         n -= used;
         if (!keep)
             break;
     }
-    close(fd);
+    if (cn.ts != NULL) {
+        gnutls_bye(cn.ts, GNUTLS_SHUT_WR);
+        gnutls_deinit(cn.ts);
+    }
+    close(cn.fd);
     return NULL;
 }
 
@@ -1201,6 +1363,8 @@ usage(void)
             "         [--fail-count N] [--slow-ms MS] [--hang-ms MS]\n"
             "         [--gateway URL] [--client MATCH] "
             "[--then registered[,supplement|,Bev|,Avs|,Avi]]\n"
+            "         [--tls-cert PEM --tls-key PEM [--tls-ca PEM "
+            "[--require-client-cert]]]\n"
             "       klasgw [-c FILE] sim lv --call registered|supplement|"
             "Bev|Avs|Avi --refnr N\n"
             "         [--patient ID] [--gateway URL] [--client MATCH]\n");
@@ -1234,6 +1398,10 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
              cfg->server_listen, cfg->server_port);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--require-client-cert") == 0) {
+            simtls.require = 1;
+            continue;
+        }
         if (v == NULL)
             return usage();
         i++;
@@ -1251,6 +1419,12 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
             snprintf(sim.gateway_url, sizeof(sim.gateway_url), "%s", v);
         else if (strcmp(a, "--client") == 0)
             client = v;
+        else if (strcmp(a, "--tls-cert") == 0)
+            simtls.cert = v;
+        else if (strcmp(a, "--tls-key") == 0)
+            simtls.key = v;
+        else if (strcmp(a, "--tls-ca") == 0)
+            simtls.ca = v;
         else if (strcmp(a, "--then") == 0)
             snprintf(sim.then, sizeof(sim.then), "%s",
                      strcmp(v, "none") == 0 ? "" : v);
@@ -1286,6 +1460,11 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
         port = sim.kind == SIM_HSA  ? port_of_url(cfg->hsa_url, 8081)
                : sim.kind == SIM_LV ? port_of_url(cfg->lv_url, 8082)
                                     : 8083;
+    if (tls_setup() != 0) {
+        fprintf(stderr, "klasgw sim: TLS needs --tls-cert and --tls-key; "
+                        "--require-client-cert needs --tls-ca\n");
+        return 2;
+    }
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
@@ -1315,6 +1494,8 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
         po.timeout_ms = 10000;
         po.logical_address = "SE2021004078-KLASGW";
         po.extra_headers = headers;
+        if (simtls.on)
+            po.tls = &simtls.client;
         if (gw_soap_pool_new(&po, &sim.gateway) != GW_OK)
             return 1;
         if (call != NULL) {
