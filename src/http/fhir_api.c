@@ -25,6 +25,7 @@
  * OperationOutcome.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,7 @@ each_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 static const char *const task_params[] = {
     "identifier", "patient.identifier", "patient-identifier",
     "business-status", "licence-type", "drug", "_lastUpdated", "_count",
-    "_include", "_format", "_summary", NULL};
+    "_include", "_format", "_summary", "_cursor", NULL};
 
 static enum MHD_Result
 check_param(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -95,12 +96,87 @@ check_param(void *cls, enum MHD_ValueKind kind, const char *key,
     return MHD_NO;
 }
 
+/* The search's own parameters (all but _cursor), URL-encoded again, for
+ * the paging links; capped: a longer query gets no links but is served. */
+#define LINK_QUERY_MAX 1024
+struct link_query {
+    char s[LINK_QUERY_MAX];
+    size_t n;
+    int over;
+};
+
+/* Appends v, percent-encoded unless raw (a separator). */
+static void
+lq_put(struct link_query *l, const char *v, int raw)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; *v && !l->over; v++) {
+        unsigned char ch = (unsigned char)*v;
+        if (l->n + 4 > sizeof(l->s)) {
+            l->over = 1;
+            break;
+        }
+        if (raw || isalnum(ch) || strchr("-._~:|*,", ch) != NULL) {
+            l->s[l->n++] = (char)ch;
+        } else {
+            l->s[l->n++] = '%';
+            l->s[l->n++] = hex[ch >> 4];
+            l->s[l->n++] = hex[ch & 15];
+        }
+    }
+    l->s[l->n] = '\0';
+}
+
+static enum MHD_Result
+each_link_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+              const char *value)
+{
+    struct link_query *l = cls;
+
+    (void)kind;
+    if (strcmp(key, "_cursor") == 0)
+        return MHD_YES;
+    if (l->n > 0)
+        lq_put(l, "&", 1);
+    lq_put(l, key, 0);
+    if (value != NULL) {
+        lq_put(l, "=", 1);
+        lq_put(l, value, 0);
+    }
+    return MHD_YES;
+}
+
+/* _cursor: <a|b><updated_ms>.<row id>, as our own links give it. */
+static int
+parse_cursor(const char *v, struct gw_task_search *q)
+{
+    char *end;
+    long long ms, id;
+
+    if ((v[0] != 'a' && v[0] != 'b') || !isdigit((unsigned char)v[1]) ||
+        strlen(v) > 42)
+        return -1;
+    errno = 0;
+    ms = strtoll(v + 1, &end, 10);
+    if (*end != '.' || !isdigit((unsigned char)end[1]))
+        return -1;
+    id = strtoll(end + 1, &end, 10);
+    if (*end != '\0' || errno != 0)
+        return -1;
+    q->page_dir = v[0] == 'a' ? 1 : -1;
+    q->page_ms = ms;
+    q->page_rowid = id;
+    return 0;
+}
+
 enum MHD_Result
 gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
 {
     struct gw_task_search q;
     struct gw_answer a;
     struct dates d = {0, 0, 0};
+    struct link_query lq;
     const char *bad = NULL, *v;
 
     memset(&q, 0, sizeof(q));
@@ -139,6 +215,13 @@ gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
         q.count = n > 120 ? 120 : (int)n;
     }
     q.include = arg(r, "_include") != NULL;
+    if ((v = arg(r, "_cursor")) != NULL && parse_cursor(v, &q) != 0)
+        return gw_fhir_fail(r, GW_EINVAL, "_cursor",
+                            "take _cursor from a link of the searchset");
+    memset(&lq, 0, sizeof(lq));
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_link_arg,
+                              &lq);
+    q.link_query = lq.over ? NULL : lq.s;
     gw_pipeline_search(r->h->o.pipeline, c, &q, &a);
     return gw_fhir_send_answer(r, &a, 0);
 }

@@ -327,6 +327,7 @@ gw_view_pick(const struct gw_fhir_doc *view, const char *type, const char *id,
 struct gw_bundle {
     xmlDocPtr doc;
     xmlNodePtr root, type;
+    xmlNodePtr last_link; /* links precede the entries */
     xmlNsPtr ns;
 };
 
@@ -441,6 +442,22 @@ gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
                       strcmp(method, "POST") == 0 ? "201 Created" : "200 OK");
         }
     }
+    return GW_OK;
+}
+
+gw_rc
+gw_bundle_link(struct gw_bundle *b, const char *relation, const char *url)
+{
+    xmlNodePtr l = xmlNewDocNode(b->doc, b->ns, (const xmlChar *)"link", NULL);
+
+    if (l == NULL)
+        return GW_ENOMEM;
+    if (add_value(l, b->ns, "relation", relation) == NULL ||
+        add_value(l, b->ns, "url", url) == NULL) {
+        xmlFreeNode(l);
+        return GW_ENOMEM;
+    }
+    b->last_link = xmlAddNextSibling(b->last_link ? b->last_link : b->type, l);
     return GW_OK;
 }
 

@@ -90,6 +90,10 @@ gw_rc gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
                     const char *method, const char *request_url)
     GW_WARN_UNUSED;
 
+/* Adds a Bundle.link (relation, url), after those added before. */
+gw_rc gw_bundle_link(struct gw_bundle *b, const char *relation,
+                     const char *url) GW_WARN_UNUSED;
+
 /* Finishes the Bundle (total, self link may be NULL) into a document and
  * frees b. Caller frees *out. */
 gw_rc gw_bundle_take(struct gw_bundle *b, long total, const char *self_link,
