@@ -371,6 +371,11 @@ gw_fhir_validate(struct gw_req *r, const struct gw_call *c)
     struct gw_answer a;
 
     gw_pipeline_validate(r->h->o.pipeline, c, r->body.data, r->body.len, &a);
+    /* The outcome is the operation's result: an invalid resource is a
+     * successful validation. Only when validation could not run (no
+     * parsable body, over a limit) is the answer an error. */
+    if (a.rc == GW_EVALIDATION)
+        a.status = 200;
     return gw_fhir_send_answer(r, &a, 0);
 }
 
@@ -383,22 +388,87 @@ gw_fhir_history(struct gw_req *r, const struct gw_call *c)
     return gw_fhir_send_answer(r, &a, 0);
 }
 
+/* An entity tag without its weakness (W/): a weak comparison. */
+static int
+etag_matches(const char *tag, size_t n, const char *etag)
+{
+    if (n > 2 && strncmp(tag, "W/", 2) == 0)
+        tag += 2, n -= 2;
+    if (strncmp(etag, "W/", 2) == 0)
+        etag += 2;
+    return n == strlen(etag) && memcmp(tag, etag, n) == 0;
+}
+
+/* If-None-Match: "*" or a list of entity tags, any of which matches. */
+static int
+none_match(const char *inm, const char *etag)
+{
+    while (*inm) {
+        size_t n;
+        while (*inm == ' ' || *inm == '\t' || *inm == ',')
+            inm++;
+        n = strcspn(inm, ",");
+        while (n > 0 && (inm[n - 1] == ' ' || inm[n - 1] == '\t'))
+            n--;
+        if ((n == 1 && *inm == '*') || (n > 0 && etag_matches(inm, n, etag)))
+            return 1;
+        inm += n;
+        while (*inm && *inm != ',')
+            inm++;
+    }
+    return 0;
+}
+
+/* An HTTP date (RFC 1123, as we send Last-Modified) in seconds; -1 when
+ * it is not one. */
+static int64_t
+http_date(const char *v)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    char wd[4], mon[4], gmt[4];
+    int d, y, h, mi, se, n = 0;
+    const char *m;
+
+    if (v == NULL || strlen(v) > 40 ||
+        sscanf(v, "%3s, %d %3s %d %d:%d:%d %3s%n", wd, &d, mon, &y, &h, &mi,
+               &se, gmt, &n) != 8 ||
+        v[n] != '\0' || strcmp(gmt, "GMT") != 0 || strlen(mon) != 3 ||
+        (m = strstr(months, mon)) == NULL || (m - months) % 3 != 0 ||
+        d < 1 || d > 31 || y < 1970 || y > 9999 || h > 23 || mi > 59 ||
+        se > 60 || h < 0 || mi < 0 || se < 0)
+        return -1;
+    return (int64_t)gw_days_from_civil(y, (int)((m - months) / 3) + 1, d) *
+               86400 +
+           h * 3600 + mi * 60 + se;
+}
+
 /* Task/{id}, {type}/{id}, either with /_history/{vid}: conditional on
- * If-None-Match. */
+ * If-None-Match (weak comparison, "*", lists) and, without it, on
+ * If-Modified-Since. */
 enum MHD_Result
 gw_fhir_read(struct gw_req *r, const struct gw_call *c)
 {
     const char *type = r->args.type[0] ? r->args.type : "Task";
     struct gw_answer a;
-    const char *inm;
+    const char *inm, *ims;
+    int not_modified = 0;
 
     gw_pipeline_read(r->h->o.pipeline, c, type, r->args.id, r->args.vid, &a);
     inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_IF_NONE_MATCH);
-    if (a.status == 200 && inm != NULL && a.etag[0] &&
-        strcmp(inm, a.etag) == 0) {
+    ims = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                      MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
+    if (a.status == 200 && inm != NULL)
+        not_modified = a.etag[0] && none_match(inm, a.etag);
+    else if (a.status == 200 && ims != NULL && a.last_modified[0]) {
+        int64_t since = http_date(ims), at = http_date(a.last_modified);
+        not_modified = since >= 0 && at >= 0 && at <= since;
+    }
+    if (not_modified) {
         gw_fhir_doc_free(a.doc);
         a.doc = NULL;
+        free(a.body);
+        a.body = NULL;
         a.status = 304;
     }
     return gw_fhir_send_answer(r, &a, 0);
@@ -523,12 +593,14 @@ gw_fhir_api(struct gw_req *r)
         r->route == GW_ROUTE_CASE_OPERATION) {
         r->out_fmt = GW_FHIR_JSON; /* $print as PDF; refusals as JSON */
     } else if (fmt != NULL) {
-        r->out_fmt = gw_http_format_of_mime(fmt, strlen(fmt));
-        if (r->out_fmt == GW_FHIR_SNIFF) {
-            r->out_fmt = GW_FHIR_JSON;
+        af = gw_http_format_param(fmt);
+        r->out_fmt = af >= 0 ? (enum gw_fhir_format)af : GW_FHIR_JSON;
+        if (af == -2)
+            return gw_fhir_fail(r, GW_ENOTACCEPTABLE, "_format",
+                                "this server speaks FHIR 4.0 (R4) only");
+        if (af < 0)
             return gw_fhir_fail(r, GW_ENOTACCEPTABLE, "_format",
                                 "_format is json or xml");
-        }
     } else {
         af = gw_http_accept_format(MHD_lookup_connection_value(
             r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
@@ -538,9 +610,9 @@ gw_fhir_api(struct gw_req *r)
             af = GW_FHIR_SNIFF;
         if (af < 0) {
             r->out_fmt = GW_FHIR_JSON;
-            return gw_fhir_fail(r, GW_ENOTACCEPTABLE, NULL,
+            return gw_fhir_fail(r, GW_ENOTACCEPTABLE, "Accept",
                                 "answers are application/fhir+json or "
-                                "application/fhir+xml");
+                                "application/fhir+xml, FHIR 4.0");
         }
         r->out_fmt = af != GW_FHIR_SNIFF ? (enum gw_fhir_format)af
                      : in_fmt != GW_FHIR_SNIFF ? in_fmt

@@ -16,7 +16,7 @@
 
 static const struct gw_route_def routes[] = {
     /* route, method, pattern, flags, front, FHIR action, 404, cap */
-    {GW_ROUTE_METADATA, NULL, "/fhir/metadata",
+    {GW_ROUTE_METADATA, "GET", "/fhir/metadata",
      GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_metadata, NULL, NULL,
      NULL},
     {GW_ROUTE_PROCESS, "POST", "/fhir/$process-message", 0, F_FHIR,
@@ -196,6 +196,35 @@ method_fits(const char *want, const char *method)
     if (strcmp(want, method) == 0)
         return 1;
     return strcmp(want, "GET") == 0 && strcmp(method, "HEAD") == 0;
+}
+
+size_t
+gw_route_allow(const char *url, char *buf, size_t size)
+{
+    struct gw_route_args a;
+    size_t n = 0;
+
+    if (size == 0)
+        return 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < NROUTES; i++) {
+        const char *m = routes[i].method;
+        int len;
+        memset(&a, 0, sizeof(a));
+        if (!is_exact(&routes[i]) || m == NULL || !match(routes[i].pattern,
+                                                         url, &a))
+            continue;
+        if (strstr(buf, m) != NULL) /* two rows, one method */
+            continue;
+        len = snprintf(buf + n, size - n, "%s%s%s", n ? ", " : "", m,
+                       strcmp(m, "GET") == 0 ? ", HEAD" : "");
+        if (len < 0 || (size_t)len >= size - n) {
+            buf[n] = '\0';
+            break;
+        }
+        n += (size_t)len;
+    }
+    return n;
 }
 
 void

@@ -58,6 +58,11 @@ struct gw_route_def {
  * takes everything). */
 void gw_route_match(struct gw_req *r, const char *method, const char *url);
 
+/* The methods the exact rows take at url, as an Allow header value
+ * ("GET, HEAD, DELETE") into buf; the length, 0 when no exact row has
+ * the path. */
+size_t gw_route_allow(const char *url, char *buf, size_t size);
+
 /* The table itself, for the CapabilityStatement check (tests). */
 const struct gw_route_def *gw_route_table(size_t *n);
 

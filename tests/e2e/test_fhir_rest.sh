@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# REST semantics as FHIR clients expect them (issue #16 §1): Accept with
+# q-values and fhirVersion, _format with parameters, HEAD wherever GET
+# works, 405 with Allow, conditional reads (weak ETags, "*", lists,
+# If-Modified-Since), and $validate answering its outcome with 200.
+source "$(dirname "$0")/lib.sh"
+
+gw_start 18260
+PM='/fhir/$process-message'
+msg "$EX/valid/motivation-enskild-searched.json" >"$T/m.json"
+post ehr "$PM" "$T/m.json"
+want 200 "motivation"
+R=$(get "entries[1]['id']")
+
+# --- formats -------------------------------------------------------------
+json() { chk "text.lstrip().startswith('{')" "$1: JSON"; }
+xml() { chk "text.lstrip().startswith('<')" "$1: XML"; }
+call ehr GET "/fhir/Task/$R" -H 'Accept: application/xml;q=0.1, application/fhir+json;q=0.9'
+want 200 "Accept with q-values"
+json "the higher q wins"
+call ehr GET "/fhir/Task/$R" -H 'Accept: application/fhir+json;q=0, application/fhir+xml;q=0.2'
+want 200 "Accept with q=0"
+xml "q=0 rules a type out"
+call ehr GET "/fhir/Task/$R" -H 'Accept: application/fhir+xml, application/fhir+json'
+want 200 "Accept tie"
+xml "on a tie the first listed wins"
+call ehr GET "/fhir/Task/$R" -H 'Accept: application/fhir+xml; fhirVersion=4.0'
+want 200 "Accept with fhirVersion=4.0"
+xml "fhirVersion=4.0 is ours"
+call ehr GET "/fhir/Task/$R" -H 'Accept: application/fhir+json; fhirVersion=3.0'
+want_outcome 406 "Accept with fhirVersion=3.0"
+call ehr GET "/fhir/Task/$R?_format=application/fhir%2Bjson;fhirVersion=4.0"
+want 200 "_format with fhirVersion=4.0"
+json "_format with parameters"
+call ehr GET "/fhir/Task/$R?_format=application/fhir%2Bxml;fhirVersion=4.0.1"
+want 200 "_format with fhirVersion=4.0.1"
+xml "_format XML with parameters"
+call ehr GET "/fhir/Task/$R?_format=application/fhir%2Bjson;fhirVersion=5.0"
+want_outcome 406 "_format with fhirVersion=5.0"
+chk "'_format' in str(d)" "the 406 names _format"
+
+# --- HEAD and 405 --------------------------------------------------------
+call none HEAD /fhir/metadata -I
+want 200 "HEAD /fhir/metadata"
+call ehr HEAD "/fhir/Task/$R" -I
+want 200 "HEAD Task"
+[ -n "$(hdr ETag)" ] || fail "HEAD Task: no ETag"
+call ehr HEAD "/fhir/Task?business-status=M" -I
+want 200 "HEAD search"
+call ehr DELETE "/fhir/Task/$R"
+want_outcome 405 "DELETE Task"
+[ "$(hdr Allow)" = "GET, HEAD" ] || fail "DELETE Task: Allow is '$(hdr Allow)'"
+call ehr POST /fhir/metadata -H 'Content-Type: application/fhir+json' --data-binary '{}'
+want 405 "POST metadata"
+[ "$(hdr Allow)" = "GET, HEAD" ] || fail "POST metadata: Allow is '$(hdr Allow)'"
+call ehr GET '/fhir/$process-message'
+want 405 "GET \$process-message"
+[ "$(hdr Allow)" = "POST" ] || fail "GET \$process-message: Allow is '$(hdr Allow)'"
+
+# --- conditional reads ---------------------------------------------------
+for inm in 'W/"1"' '"1"' '*' 'W/"7", W/"1"' '"9","1"'; do
+    call ehr GET "/fhir/Task/$R" -H "If-None-Match: $inm"
+    want 304 "If-None-Match: $inm"
+done
+for inm in 'W/"2"' '"10"' 'W/"1x"'; do
+    call ehr GET "/fhir/Task/$R" -H "If-None-Match: $inm"
+    want 200 "If-None-Match: $inm"
+done
+LM=$(hdr Last-Modified)
+[ -n "$LM" ] || fail "no Last-Modified"
+call ehr GET "/fhir/Task/$R" -H "If-Modified-Since: $LM"
+want 304 "If-Modified-Since: its Last-Modified"
+call ehr GET "/fhir/Task/$R" -H "If-Modified-Since: Fri, 31 Dec 2060 23:59:59 GMT"
+want 304 "If-Modified-Since: later"
+for ims in 'Mon, 01 Jan 2001 00:00:00 GMT' 'yesterday' 'Mon, 01 Foo 2001 00:00:00 GMT' \
+    'Mon, 01 Jan 2001 00:00:00 GMTX'; do
+    call ehr GET "/fhir/Task/$R" -H "If-Modified-Since: $ims"
+    want 200 "If-Modified-Since: $ims"
+done
+call ehr GET "/fhir/Task/$R" -H 'If-None-Match: W/"2"' -H "If-Modified-Since: $LM"
+want 200 "If-None-Match decides over If-Modified-Since"
+
+# --- $validate -----------------------------------------------------------
+post ehr /fhir/Bundle/\$validate "$EX/invalid/missing-indication.json"
+want_outcome 200 "\$validate of an invalid message"
+chk "any(i['severity'] == 'error' for i in issues)" "the outcome holds the error"
+printf '{"resourceType": "Bundle", ' >"$T/cut.json"
+post ehr /fhir/Bundle/\$validate "$T/cut.json"
+want_outcome 400 "\$validate of what is not JSON: validation could not run"
+echo "ok: REST semantics"
