@@ -79,7 +79,7 @@ each_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 static const char *const task_params[] = {
     "identifier", "patient.identifier", "patient-identifier",
     "business-status", "licence-type", "drug", "_lastUpdated", "_count",
-    "_include", "_format", "_summary", "_cursor", NULL};
+    "_include", "_format", "_summary", "_cursor", "_id", "_pretty", NULL};
 
 static enum MHD_Result
 check_param(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -193,6 +193,27 @@ gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
             r, GW_EINVAL, "_lastUpdated",
             "give _lastUpdated as geYYYY-MM-DD or leYYYY-MM-DD");
     q.identifier = arg(r, "identifier");
+    /* A Task's id is its referensnummer: _id is the same search. */
+    if ((v = arg(r, "_id")) != NULL) {
+        if (q.identifier != NULL && strcmp(q.identifier, v) != 0)
+            return gw_fhir_fail(r, GW_EINVAL, "_id",
+                                "_id and identifier name two cases");
+        q.identifier = v;
+    }
+    if ((v = arg(r, "_summary")) != NULL) {
+        /* true, text and data may give whole resources (not marked
+         * SUBSETTED); count gives the total alone. */
+        if (strcmp(v, "count") == 0)
+            q.summary_count = 1;
+        else if (strcmp(v, "false") != 0 && strcmp(v, "true") != 0 &&
+                 strcmp(v, "text") != 0 && strcmp(v, "data") != 0)
+            return gw_fhir_fail(r, GW_EINVAL, "_summary",
+                                "_summary is true, false, text, data or "
+                                "count");
+    }
+    if ((v = arg(r, "_pretty")) != NULL && strcmp(v, "true") != 0 &&
+        strcmp(v, "false") != 0)
+        return gw_fhir_fail(r, GW_EINVAL, "_pretty", "true or false");
     q.patient = arg(r, "patient.identifier");
     if (q.patient == NULL)
         q.patient = arg(r, "patient-identifier");
@@ -224,6 +245,87 @@ gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
     q.link_query = lq.over ? NULL : lq.s;
     gw_pipeline_search(r->h->o.pipeline, c, &q, &a);
     return gw_fhir_send_answer(r, &a, 0);
+}
+
+/* Decodes a form field in place ('+' is a space, %XX a byte); -1 when
+ * an escape is broken or decodes to NUL. */
+static int
+form_decode(char *s)
+{
+    char *o = s;
+
+    for (; *s; s++) {
+        if (*s == '+') {
+            *o++ = ' ';
+        } else if (*s == '%') {
+            int hi, lo;
+            if (!isxdigit((unsigned char)s[1]) ||
+                !isxdigit((unsigned char)s[2]))
+                return -1;
+            hi = isdigit((unsigned char)s[1]) ? s[1] - '0'
+                                              : (tolower(s[1]) - 'a' + 10);
+            lo = isdigit((unsigned char)s[2]) ? s[2] - '0'
+                                              : (tolower(s[2]) - 'a' + 10);
+            if (hi == 0 && lo == 0)
+                return -1;
+            *o++ = (char)(hi * 16 + lo);
+            s += 2;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return 0;
+}
+
+/* POST [type]/_search: the form body's fields join the query's, so the
+ * search (and the look-up limit before it) reads them as one. The body
+ * is decoded in place and lives as long as the request. 0, or -1 with
+ * the refusal queued. */
+#define FORM_FIELDS_MAX 32
+static int
+form_args(struct gw_req *r, enum MHD_Result *ret)
+{
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    char *p = r->body.data, *save = NULL;
+    int n = 0;
+
+    if (ct == NULL ||
+        strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
+        (ct[33] != '\0' && ct[33] != ';')) {
+        *ret = gw_fhir_fail(r, GW_EMEDIATYPE, NULL,
+                            "_search takes application/"
+                            "x-www-form-urlencoded");
+        return -1;
+    }
+    if (p == NULL || r->body.len == 0)
+        return 0;
+    if (strlen(p) != r->body.len) {
+        *ret = gw_fhir_fail(r, GW_EPARSE, NULL, "a NUL byte in the form");
+        return -1;
+    }
+    for (char *f = strtok_r(p, "&", &save); f != NULL;
+         f = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(f, '=');
+        if (eq != NULL)
+            *eq++ = '\0';
+        if (++n > FORM_FIELDS_MAX || form_decode(f) != 0 || *f == '\0' ||
+            (eq != NULL && form_decode(eq) != 0)) {
+            *ret = gw_fhir_fail(r, GW_EINVAL, NULL,
+                                n > FORM_FIELDS_MAX
+                                    ? "too many fields in the form"
+                                    : "a form field that is not "
+                                      "URL-encoded");
+            return -1;
+        }
+        if (MHD_set_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, f,
+                                     eq ? eq : "") != MHD_YES) {
+            *ret = gw_fhir_fail(r, GW_ENOMEM, NULL, "form");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Copies a query argument into a fixed field ("" when absent); 0, or -1
@@ -620,14 +722,20 @@ gw_fhir_api(struct gw_req *r)
     }
 
     c.fmt = r->out_fmt;
+    if (post && r->method_ok && r->def->fhir == gw_fhir_task_search) {
+        enum MHD_Result ret;
+        if (form_args(r, &ret) != 0)
+            return ret;
+    }
     /* Case look-ups, by referensnummer: over the limit of failures, none
      * is served until the client's bucket has a token again. */
     r->lookup =
-        get &&
+        (get || r->route == GW_ROUTE_TASK_SEARCH) &&
         (r->route == GW_ROUTE_TASK_READ || r->route == GW_ROUTE_TASK_HISTORY ||
          r->route == GW_ROUTE_RESOURCE_READ ||
          r->route == GW_ROUTE_CASE_OPERATION ||
-         (r->route == GW_ROUTE_TASK_SEARCH && arg(r, "identifier") != NULL));
+         (r->route == GW_ROUTE_TASK_SEARCH &&
+          (arg(r, "identifier") != NULL || arg(r, "_id") != NULL)));
     if (r->lookup && (r->retry_after_s = gw_lookup_limit_check(
                           r->h->lookups, r->client)) > 0) {
         r->lookup = 0; /* a refusal is not another failure */

@@ -37,6 +37,8 @@ static const struct gw_route_def routes[] = {
      gw_fhir_pharmacy_search, NULL, NULL, NULL},
     {GW_ROUTE_TASK_SEARCH, "GET", "/fhir/Task", 0, F_FHIR, gw_fhir_task_search,
      NULL, "Task", "search-type"},
+    {GW_ROUTE_TASK_SEARCH, "POST", "/fhir/Task/_search", GW_RT_NO_BODY,
+     F_FHIR, gw_fhir_task_search, NULL, "Task", "search-type"},
     {GW_ROUTE_TASK_HISTORY, "GET", "/fhir/Task/{id}/_history", 0, F_FHIR,
      gw_fhir_history, NULL, "Task", "history-instance"},
     {GW_ROUTE_TASK_HISTORY, "GET", "/fhir/Task/{id}/_history/{vid}", 0, F_FHIR,

@@ -1298,6 +1298,10 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
             continue;
         if (gw_access_read(c->who, &ca, matched, &redact, NULL) != GW_OK)
             continue;
+        if (q->summary_count) { /* counted, not read: nothing to audit */
+            total++;
+            continue;
+        }
         rc = gw_pl_case_view(pl, c, &rows[i], rows[i].status, rows[i].version,
                              rows[i].updated_ms, redact, q->include || lookup,
                              &view);
@@ -1324,7 +1328,9 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     /* Links: self is this page; next follows from its last row, previous
      * ends before its first one, so new cases (always the newest) never
      * shift a page. */
-    if (rc == GW_OK && q->link_query != NULL) {
+    if (rc == GW_OK && q->link_query != NULL && q->summary_count)
+        rc = search_link(b, c, q, "self", 0, 0, 0);
+    else if (rc == GW_OK && q->link_query != NULL) {
         rc = first < last ? search_link(b, c, q, "self", q->page_dir,
                                         q->page_ms, q->page_rowid)
                           : search_link(b, c, q, "self", 0, 0, 0);

@@ -87,4 +87,35 @@ chk "any(i['severity'] == 'error' for i in issues)" "the outcome holds the error
 printf '{"resourceType": "Bundle", ' >"$T/cut.json"
 post ehr /fhir/Bundle/\$validate "$T/cut.json"
 want_outcome 400 "\$validate of what is not JSON: validation could not run"
+# --- search: _summary=count, _id, _pretty, POST _search -------------------
+msg "$EX/valid/motivation-enskild-searched.json" >"$T/m2.json"
+post ehr "$PM" "$T/m2.json"
+want 200 "a second motivation"
+call ehr GET '/fhir/Task?business-status=M&_summary=count'
+want 200 "_summary=count"
+chk "d['total'] == 2 and 'entry' not in d" "_summary=count: the total, no entries"
+call ehr GET "/fhir/Task?_id=$R"
+want 200 "_id"
+chk "d['total'] == 1 and d['entry'][0]['resource']['id'] == '$R'" "_id finds the case"
+call ehr GET "/fhir/Task?_id=$R&identifier=2026000000"
+want_outcome 400 "_id and identifier disagree"
+call ehr GET "/fhir/Task?_id=$R&_pretty=true"
+want 200 "_pretty"
+call ehr POST /fhir/Task/_search -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-binary "_id=$R&business-status=M%2CA"
+want 200 "POST _search"
+chk "d['type'] == 'searchset' and d['total'] == 1 and d['entry'][0]['resource']['id'] == '$R'" \
+    "POST _search reads the form"
+call ehr POST "/fhir/Task/_search?business-status=A" -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-binary "_id=$R"
+want 200 "POST _search with query and form"
+chk "d['total'] == 0" "the query's filters hold too"
+call ehr POST /fhir/Task/_search -H 'Content-Type: application/fhir+json' --data-binary '{}'
+want_outcome 415 "POST _search with a FHIR body"
+call ehr POST /fhir/Task/_search -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-binary 'bogus=1'
+want_outcome 400 "POST _search with an unknown parameter"
+call ehr POST /fhir/Task/_search -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-binary 'identifier=%zz'
+want_outcome 400 "POST _search with a broken escape"
 echo "ok: REST semantics"
