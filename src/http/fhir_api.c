@@ -33,6 +33,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "fhir/build.h"
 #include "http/response.h"
 #include "http/route.h"
 #include "pipeline/pipeline.h"
@@ -430,26 +431,150 @@ minimal(struct gw_req *r)
     return prefer != NULL && strstr(prefer, "return=minimal") != NULL;
 }
 
+/* The canonical of an operation: the base specification's for those it
+ * defines, KLAS's own for the rest. */
+static const char *
+op_definition(const char *name, char *buf, size_t size)
+{
+    if (strcmp(name, "process-message") == 0)
+        return "http://hl7.org/fhir/OperationDefinition/"
+               "MessageHeader-process-message";
+    if (strcmp(name, "validate") == 0)
+        return "http://hl7.org/fhir/OperationDefinition/Resource-validate";
+    snprintf(buf, size, "http://klasgw.org/fhir/OperationDefinition/%s", name);
+    return buf;
+}
+
+/* Whether a row claims interaction code for type (its own or "*"). */
+static int
+row_claims(const struct gw_route_def *d, const char *type)
+{
+    if (d->cap_code == NULL || d->cap_code[0] == '$' || d->cap_type == NULL)
+        return 0;
+    return strcmp(d->cap_type, type) == 0 ||
+           (strcmp(d->cap_type, "*") == 0 &&
+            strcmp(type, "Subscription") != 0);
+}
+
+gw_rc
+gw_http_capability(struct gw_fhir_doc **out)
+{
+    struct gw_fhir_build *b = NULL;
+    struct gw_fhir_el *root, *rest, *el;
+    const struct gw_route_def *t;
+    const struct gw_cap_resource *res;
+    const struct gw_cap_param *par;
+    size_t nt, nr, np;
+    struct gw_err err;
+    gw_rc rc;
+
+    *out = NULL;
+    t = gw_route_table(&nt);
+    res = gw_route_cap_resources(&nr);
+    par = gw_route_cap_params(&np);
+    rc = gw_fhir_build_new("CapabilityStatement", &b);
+    if (rc != GW_OK)
+        return rc;
+    root = gw_fhir_build_root(b);
+    gw_fhir_el_value(b, root, "id", "klasgw");
+    gw_fhir_el_value(b, root, "url",
+                     "http://klasgw.org/fhir/CapabilityStatement/klasgw");
+    gw_fhir_el_value(b, root, "name", "KlasGateway");
+    gw_fhir_el_value(b, root, "title", "klasgw: the KLAS licence-case gateway");
+    gw_fhir_el_value(b, root, "status", "active");
+    gw_fhir_el_value(b, root, "date", "2026-11-30");
+    gw_fhir_el_value(b, root, "publisher", "klasgw");
+    gw_fhir_el_value(
+        b, root, "description",
+        "What the gateway serves, generated from its route table. Every "
+        "KLAS event is a message Bundle posted to $process-message; cases "
+        "are Tasks, readable by those who may see them (pharmacies receive "
+        "the redacted view). Clients authenticate with a client certificate "
+        "mapped to a role (ehr, pharmacy, lv, operator); the end user is "
+        "asserted in the X-Klasgw-User header (HSA-id).");
+    gw_fhir_el_value(b, root, "kind", "instance");
+    el = gw_fhir_el_add(b, root, "software");
+    gw_fhir_el_value(b, el, "name", "klasgw");
+    el = gw_fhir_el_add(b, root, "implementation");
+    gw_fhir_el_value(b, el, "description", "klasgw REST/FHIR front");
+    gw_fhir_el_value(b, root, "fhirVersion", "4.0.1");
+    gw_fhir_el_value(b, root, "format", "application/fhir+json");
+    gw_fhir_el_value(b, root, "format", "application/fhir+xml");
+    rest = gw_fhir_el_add(b, root, "rest");
+    gw_fhir_el_value(b, rest, "mode", "server");
+    gw_fhir_el_value(
+        b, rest, "documentation",
+        "Errors are OperationOutcomes with a rule id, the FHIRPath of the "
+        "field and the text in Swedish and English. A message id seen "
+        "before (Bundle.identifier) is answered with the first answer. "
+        "Events (http://klasgw.org/fhir/CodeSystem/klas-event): "
+        "motivation-submit, motivation-supplement, application-create, "
+        "application-reapply, application-registered, supplement-request, "
+        "decision. Searches page with Bundle.link (next, previous).");
+    el = gw_fhir_el_add(b, rest, "security");
+    gw_fhir_el_value(b, el, "cors", "false");
+    gw_fhir_el_value(b, el, "description",
+                     "Mutual TLS (SITHS-style client certificates); roles "
+                     "from the gateway's [clients] configuration.");
+    for (size_t i = 0; i < nr; i++) {
+        struct gw_fhir_el *r = gw_fhir_el_add(b, rest, "resource");
+        int task = strcmp(res[i].type, "Task") == 0;
+        gw_fhir_el_value(b, r, "type", res[i].type);
+        gw_fhir_el_value(b, r, "profile", res[i].profile);
+        gw_fhir_el_value(b, r, "documentation", res[i].documentation);
+        for (size_t k = 0; k < nt; k++) {
+            int seen = 0;
+            if (!row_claims(&t[k], res[i].type))
+                continue;
+            for (size_t j = 0; j < k && !seen; j++)
+                seen = row_claims(&t[j], res[i].type) &&
+                       strcmp(t[j].cap_code, t[k].cap_code) == 0;
+            if (!seen)
+                gw_fhir_el_value(b, gw_fhir_el_add(b, r, "interaction"),
+                                 "code", t[k].cap_code);
+        }
+        if (task) {
+            gw_fhir_el_value(b, r, "versioning", "versioned");
+            gw_fhir_el_value(b, r, "readHistory", "true");
+            gw_fhir_el_value(b, r, "conditionalRead", "full-support");
+            gw_fhir_el_value(b, r, "searchInclude", "*");
+        }
+        for (size_t k = 0; k < np; k++) {
+            struct gw_fhir_el *sp;
+            if (strcmp(par[k].type, res[i].type) != 0)
+                continue;
+            sp = gw_fhir_el_add(b, r, "searchParam");
+            gw_fhir_el_value(b, sp, "name", par[k].name);
+            gw_fhir_el_value(b, sp, "definition", par[k].definition);
+            gw_fhir_el_value(b, sp, "type", par[k].ptype);
+            gw_fhir_el_value(b, sp, "documentation", par[k].documentation);
+        }
+    }
+    for (size_t k = 0; k < nt; k++) {
+        char def[128];
+        struct gw_fhir_el *op;
+        if (t[k].cap_code == NULL || t[k].cap_code[0] != '$')
+            continue;
+        op = gw_fhir_el_add(b, rest, "operation");
+        gw_fhir_el_value(b, op, "name", t[k].cap_code + 1);
+        gw_fhir_el_value(b, op, "definition",
+                         op_definition(t[k].cap_code + 1, def, sizeof(def)));
+        gw_fhir_el_value(b, op, "documentation", t[k].pattern);
+    }
+    gw_err_clear(&err);
+    return gw_fhir_build_take(b, NULL, out, &err);
+}
+
 enum MHD_Result
 gw_fhir_metadata(struct gw_req *r, const struct gw_call *c)
 {
     struct gw_answer a;
-    char *xml = NULL;
-    size_t len = 0;
-    struct gw_err err;
 
     (void)c;
     memset(&a, 0, sizeof(a));
     a.status = 200;
-    if (r->h->o.capability == NULL)
-        return gw_fhir_fail(r, GW_EINTERNAL, NULL, "no CapabilityStatement");
-    gw_err_clear(&err);
-    if (gw_fhir_to_xml(r->h->o.capability, &xml, &len) != GW_OK ||
-        gw_fhir_parse(xml, len, GW_FHIR_XML, NULL, &a.doc, &err) != GW_OK) {
-        free(xml);
+    if (gw_http_capability(&a.doc) != GW_OK)
         return gw_fhir_fail(r, GW_EINTERNAL, NULL, "CapabilityStatement");
-    }
-    free(xml);
     return gw_fhir_send_answer(r, &a, 0);
 }
 

@@ -118,4 +118,8 @@ want_outcome 400 "POST _search with an unknown parameter"
 call ehr POST /fhir/Task/_search -H 'Content-Type: application/x-www-form-urlencoded' \
     --data-binary 'identifier=%zz'
 want_outcome 400 "POST _search with a broken escape"
+# --- the CapabilityStatement: every declared entry is served --------------
+python3 "$GW_SOURCE_DIR/tests/e2e/cap_walk.py" "$GW_URL/fhir" "$R" >"$T/walk.out" 2>&1 ||
+    { cat "$T/walk.out"; fail "the CapabilityStatement walk"; }
+tail -1 "$T/walk.out"
 echo "ok: REST semantics"
