@@ -36,6 +36,7 @@
 #include "fhir/build.h"
 #include "http/response.h"
 #include "http/route.h"
+#include "map/view.h"
 #include "pipeline/pipeline.h"
 
 static const char *
@@ -677,7 +678,7 @@ gw_fhir_read(struct gw_req *r, const struct gw_call *c)
 {
     const char *type = r->args.type[0] ? r->args.type : "Task";
     struct gw_answer a;
-    const char *inm, *ims;
+    const char *inm, *ims, *elements;
     int not_modified = 0;
 
     gw_pipeline_read(r->h->o.pipeline, c, type, r->args.id, r->args.vid, &a);
@@ -697,6 +698,37 @@ gw_fhir_read(struct gw_req *r, const struct gw_call *c)
         free(a.body);
         a.body = NULL;
         a.status = 304;
+    } else if (a.status == 200 && (elements = arg(r, "_elements")) != NULL) {
+        struct gw_err err;
+        gw_rc rc = GW_OK;
+        if (strlen(elements) > 1024)
+            rc = GW_ETOOLARGE;
+        gw_err_clear(&err);
+        /* The answer may come serialised (the view cache): read it back. */
+        if (rc == GW_OK && a.doc == NULL && a.body != NULL)
+            rc = gw_fhir_parse(a.body, a.body_len, c->fmt, NULL, &a.doc,
+                               &err);
+        if (rc == GW_OK && a.doc != NULL)
+            rc = gw_view_subset(a.doc, elements);
+        free(a.body);
+        a.body = NULL;
+        /* Written out and read back, the subset is checked against the
+         * model like any document (and carries what JSON output needs). */
+        if (rc == GW_OK && a.doc != NULL) {
+            char *xml = NULL;
+            size_t len = 0;
+            struct gw_fhir_doc *doc = NULL;
+            rc = gw_fhir_to_xml(a.doc, &xml, &len);
+            if (rc == GW_OK)
+                rc = gw_fhir_parse(xml, len, GW_FHIR_XML, NULL, &doc, &err);
+            free(xml);
+            gw_fhir_doc_free(a.doc);
+            a.doc = doc;
+        }
+        if (rc != GW_OK) {
+            gw_answer_release(&a);
+            return gw_fhir_fail(r, rc, "_elements", "cannot subset");
+        }
     }
     return gw_fhir_send_answer(r, &a, 0);
 }

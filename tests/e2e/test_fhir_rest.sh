@@ -80,6 +80,21 @@ done
 call ehr GET "/fhir/Task/$R" -H 'If-None-Match: W/"2"' -H "If-Modified-Since: $LM"
 want 200 "If-None-Match decides over If-Modified-Since"
 
+# --- _elements on a read: a subset, marked so ---------------------------------
+for i in 1 2; do # the second read comes from the view cache
+    call ehr GET "/fhir/Task/$R?_elements=status,businessStatus"
+    want 200 "_elements ($i)"
+    # Task's mandatory elements (status, intent) stay, asked for or not.
+    chk "set(d) == {'resourceType', 'id', 'meta', 'status', 'intent', 'businessStatus'}" "_elements keeps what it names ($i)"
+    chk "any(t.get('code') == 'SUBSETTED' for t in d['meta']['tag'])" "_elements marks SUBSETTED ($i)"
+done
+call ehr GET "/fhir/Task/$R?_elements=businessStatus&_format=xml"
+want 200 "_elements in XML"
+chk "'SUBSETTED' in text and '<businessStatus>' in text and '<for>' not in text" "_elements in XML"
+call ehr GET "/fhir/Task/$R"
+want 200 "a whole read after _elements"
+chk "'intent' in d and 'SUBSETTED' not in text" "the cache keeps the whole resource"
+
 # --- $validate -----------------------------------------------------------
 post ehr /fhir/Bundle/\$validate "$EX/invalid/missing-indication.json"
 want_outcome 200 "\$validate of an invalid message"
