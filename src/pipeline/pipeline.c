@@ -1331,9 +1331,8 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc == GW_OK && q->link_query != NULL && q->summary_count)
         rc = search_link(b, c, q, "self", 0, 0, 0);
     else if (rc == GW_OK && q->link_query != NULL) {
-        rc = first < last ? search_link(b, c, q, "self", q->page_dir,
-                                        q->page_ms, q->page_rowid)
-                          : search_link(b, c, q, "self", 0, 0, 0);
+        rc = search_link(b, c, q, "self", q->page_dir, q->page_ms,
+                         q->page_rowid);
         if (rc == GW_OK && first < last &&
             (q->page_dir < 0 || more))
             rc = search_link(b, c, q, "next", 1, rows[last - 1].updated_ms,
