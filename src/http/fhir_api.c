@@ -25,6 +25,7 @@
  * OperationOutcome.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,10 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "fhir/build.h"
 #include "http/response.h"
 #include "http/route.h"
+#include "map/view.h"
 #include "pipeline/pipeline.h"
 
 static const char *
@@ -78,7 +81,7 @@ each_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 static const char *const task_params[] = {
     "identifier", "patient.identifier", "patient-identifier",
     "business-status", "licence-type", "drug", "_lastUpdated", "_count",
-    "_include", "_format", "_summary", NULL};
+    "_include", "_format", "_summary", "_cursor", "_id", "_pretty", NULL};
 
 static enum MHD_Result
 check_param(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -95,12 +98,87 @@ check_param(void *cls, enum MHD_ValueKind kind, const char *key,
     return MHD_NO;
 }
 
+/* The search's own parameters (all but _cursor), URL-encoded again, for
+ * the paging links; capped: a longer query gets no links but is served. */
+#define LINK_QUERY_MAX 1024
+struct link_query {
+    char s[LINK_QUERY_MAX];
+    size_t n;
+    int over;
+};
+
+/* Appends v, percent-encoded unless raw (a separator). */
+static void
+lq_put(struct link_query *l, const char *v, int raw)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; *v && !l->over; v++) {
+        unsigned char ch = (unsigned char)*v;
+        if (l->n + 4 > sizeof(l->s)) {
+            l->over = 1;
+            break;
+        }
+        if (raw || isalnum(ch) || strchr("-._~:|*,", ch) != NULL) {
+            l->s[l->n++] = (char)ch;
+        } else {
+            l->s[l->n++] = '%';
+            l->s[l->n++] = hex[ch >> 4];
+            l->s[l->n++] = hex[ch & 15];
+        }
+    }
+    l->s[l->n] = '\0';
+}
+
+static enum MHD_Result
+each_link_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+              const char *value)
+{
+    struct link_query *l = cls;
+
+    (void)kind;
+    if (strcmp(key, "_cursor") == 0)
+        return MHD_YES;
+    if (l->n > 0)
+        lq_put(l, "&", 1);
+    lq_put(l, key, 0);
+    if (value != NULL) {
+        lq_put(l, "=", 1);
+        lq_put(l, value, 0);
+    }
+    return MHD_YES;
+}
+
+/* _cursor: <a|b><updated_ms>.<row id>, as our own links give it. */
+static int
+parse_cursor(const char *v, struct gw_task_search *q)
+{
+    char *end;
+    long long ms, id;
+
+    if ((v[0] != 'a' && v[0] != 'b') || !isdigit((unsigned char)v[1]) ||
+        strlen(v) > 42)
+        return -1;
+    errno = 0;
+    ms = strtoll(v + 1, &end, 10);
+    if (*end != '.' || !isdigit((unsigned char)end[1]))
+        return -1;
+    id = strtoll(end + 1, &end, 10);
+    if (*end != '\0' || errno != 0)
+        return -1;
+    q->page_dir = v[0] == 'a' ? 1 : -1;
+    q->page_ms = ms;
+    q->page_rowid = id;
+    return 0;
+}
+
 enum MHD_Result
 gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
 {
     struct gw_task_search q;
     struct gw_answer a;
     struct dates d = {0, 0, 0};
+    struct link_query lq;
     const char *bad = NULL, *v;
 
     memset(&q, 0, sizeof(q));
@@ -117,6 +195,27 @@ gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
             r, GW_EINVAL, "_lastUpdated",
             "give _lastUpdated as geYYYY-MM-DD or leYYYY-MM-DD");
     q.identifier = arg(r, "identifier");
+    /* A Task's id is its referensnummer: _id is the same search. */
+    if ((v = arg(r, "_id")) != NULL) {
+        if (q.identifier != NULL && strcmp(q.identifier, v) != 0)
+            return gw_fhir_fail(r, GW_EINVAL, "_id",
+                                "_id and identifier name two cases");
+        q.identifier = v;
+    }
+    if ((v = arg(r, "_summary")) != NULL) {
+        /* true, text and data may give whole resources (not marked
+         * SUBSETTED); count gives the total alone. */
+        if (strcmp(v, "count") == 0)
+            q.summary_count = 1;
+        else if (strcmp(v, "false") != 0 && strcmp(v, "true") != 0 &&
+                 strcmp(v, "text") != 0 && strcmp(v, "data") != 0)
+            return gw_fhir_fail(r, GW_EINVAL, "_summary",
+                                "_summary is true, false, text, data or "
+                                "count");
+    }
+    if ((v = arg(r, "_pretty")) != NULL && strcmp(v, "true") != 0 &&
+        strcmp(v, "false") != 0)
+        return gw_fhir_fail(r, GW_EINVAL, "_pretty", "true or false");
     q.patient = arg(r, "patient.identifier");
     if (q.patient == NULL)
         q.patient = arg(r, "patient-identifier");
@@ -139,8 +238,96 @@ gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
         q.count = n > 120 ? 120 : (int)n;
     }
     q.include = arg(r, "_include") != NULL;
+    if ((v = arg(r, "_cursor")) != NULL && parse_cursor(v, &q) != 0)
+        return gw_fhir_fail(r, GW_EINVAL, "_cursor",
+                            "take _cursor from a link of the searchset");
+    memset(&lq, 0, sizeof(lq));
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_link_arg,
+                              &lq);
+    q.link_query = lq.over ? NULL : lq.s;
     gw_pipeline_search(r->h->o.pipeline, c, &q, &a);
     return gw_fhir_send_answer(r, &a, 0);
+}
+
+/* Decodes a form field in place ('+' is a space, %XX a byte); -1 when
+ * an escape is broken or decodes to NUL. */
+static int
+form_decode(char *s)
+{
+    char *o = s;
+
+    for (; *s; s++) {
+        if (*s == '+') {
+            *o++ = ' ';
+        } else if (*s == '%') {
+            int hi, lo;
+            if (!isxdigit((unsigned char)s[1]) ||
+                !isxdigit((unsigned char)s[2]))
+                return -1;
+            hi = isdigit((unsigned char)s[1]) ? s[1] - '0'
+                                              : (tolower(s[1]) - 'a' + 10);
+            lo = isdigit((unsigned char)s[2]) ? s[2] - '0'
+                                              : (tolower(s[2]) - 'a' + 10);
+            if (hi == 0 && lo == 0)
+                return -1;
+            *o++ = (char)(hi * 16 + lo);
+            s += 2;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return 0;
+}
+
+/* POST [type]/_search: the form body's fields join the query's, so the
+ * search (and the look-up limit before it) reads them as one. The body
+ * is decoded in place and lives as long as the request. 0, or -1 with
+ * the refusal queued. */
+#define FORM_FIELDS_MAX 32
+static int
+form_args(struct gw_req *r, enum MHD_Result *ret)
+{
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    char *p = r->body.data, *save = NULL;
+    int n = 0;
+
+    if (ct == NULL ||
+        strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
+        (ct[33] != '\0' && ct[33] != ';')) {
+        *ret = gw_fhir_fail(r, GW_EMEDIATYPE, NULL,
+                            "_search takes application/"
+                            "x-www-form-urlencoded");
+        return -1;
+    }
+    if (p == NULL || r->body.len == 0)
+        return 0;
+    if (strlen(p) != r->body.len) {
+        *ret = gw_fhir_fail(r, GW_EPARSE, NULL, "a NUL byte in the form");
+        return -1;
+    }
+    for (char *f = strtok_r(p, "&", &save); f != NULL;
+         f = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(f, '=');
+        if (eq != NULL)
+            *eq++ = '\0';
+        if (++n > FORM_FIELDS_MAX || form_decode(f) != 0 || *f == '\0' ||
+            (eq != NULL && form_decode(eq) != 0)) {
+            *ret = gw_fhir_fail(r, GW_EINVAL, NULL,
+                                n > FORM_FIELDS_MAX
+                                    ? "too many fields in the form"
+                                    : "a form field that is not "
+                                      "URL-encoded");
+            return -1;
+        }
+        if (MHD_set_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, f,
+                                     eq ? eq : "") != MHD_YES) {
+            *ret = gw_fhir_fail(r, GW_ENOMEM, NULL, "form");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Copies a query argument into a fixed field ("" when absent); 0, or -1
@@ -245,26 +432,150 @@ minimal(struct gw_req *r)
     return prefer != NULL && strstr(prefer, "return=minimal") != NULL;
 }
 
+/* The canonical of an operation: the base specification's for those it
+ * defines, KLAS's own for the rest. */
+static const char *
+op_definition(const char *name, char *buf, size_t size)
+{
+    if (strcmp(name, "process-message") == 0)
+        return "http://hl7.org/fhir/OperationDefinition/"
+               "MessageHeader-process-message";
+    if (strcmp(name, "validate") == 0)
+        return "http://hl7.org/fhir/OperationDefinition/Resource-validate";
+    snprintf(buf, size, "http://klasgw.org/fhir/OperationDefinition/%s", name);
+    return buf;
+}
+
+/* Whether a row claims interaction code for type (its own or "*"). */
+static int
+row_claims(const struct gw_route_def *d, const char *type)
+{
+    if (d->cap_code == NULL || d->cap_code[0] == '$' || d->cap_type == NULL)
+        return 0;
+    return strcmp(d->cap_type, type) == 0 ||
+           (strcmp(d->cap_type, "*") == 0 &&
+            strcmp(type, "Subscription") != 0);
+}
+
+gw_rc
+gw_http_capability(struct gw_fhir_doc **out)
+{
+    struct gw_fhir_build *b = NULL;
+    struct gw_fhir_el *root, *rest, *el;
+    const struct gw_route_def *t;
+    const struct gw_cap_resource *res;
+    const struct gw_cap_param *par;
+    size_t nt, nr, np;
+    struct gw_err err;
+    gw_rc rc;
+
+    *out = NULL;
+    t = gw_route_table(&nt);
+    res = gw_route_cap_resources(&nr);
+    par = gw_route_cap_params(&np);
+    rc = gw_fhir_build_new("CapabilityStatement", &b);
+    if (rc != GW_OK)
+        return rc;
+    root = gw_fhir_build_root(b);
+    gw_fhir_el_value(b, root, "id", "klasgw");
+    gw_fhir_el_value(b, root, "url",
+                     "http://klasgw.org/fhir/CapabilityStatement/klasgw");
+    gw_fhir_el_value(b, root, "name", "KlasGateway");
+    gw_fhir_el_value(b, root, "title", "klasgw: the KLAS licence-case gateway");
+    gw_fhir_el_value(b, root, "status", "active");
+    gw_fhir_el_value(b, root, "date", "2026-11-30");
+    gw_fhir_el_value(b, root, "publisher", "klasgw");
+    gw_fhir_el_value(
+        b, root, "description",
+        "What the gateway serves, generated from its route table. Every "
+        "KLAS event is a message Bundle posted to $process-message; cases "
+        "are Tasks, readable by those who may see them (pharmacies receive "
+        "the redacted view). Clients authenticate with a client certificate "
+        "mapped to a role (ehr, pharmacy, lv, operator); the end user is "
+        "asserted in the X-Klasgw-User header (HSA-id).");
+    gw_fhir_el_value(b, root, "kind", "instance");
+    el = gw_fhir_el_add(b, root, "software");
+    gw_fhir_el_value(b, el, "name", "klasgw");
+    el = gw_fhir_el_add(b, root, "implementation");
+    gw_fhir_el_value(b, el, "description", "klasgw REST/FHIR front");
+    gw_fhir_el_value(b, root, "fhirVersion", "4.0.1");
+    gw_fhir_el_value(b, root, "format", "application/fhir+json");
+    gw_fhir_el_value(b, root, "format", "application/fhir+xml");
+    rest = gw_fhir_el_add(b, root, "rest");
+    gw_fhir_el_value(b, rest, "mode", "server");
+    gw_fhir_el_value(
+        b, rest, "documentation",
+        "Errors are OperationOutcomes with a rule id, the FHIRPath of the "
+        "field and the text in Swedish and English. A message id seen "
+        "before (Bundle.identifier) is answered with the first answer. "
+        "Events (http://klasgw.org/fhir/CodeSystem/klas-event): "
+        "motivation-submit, motivation-supplement, application-create, "
+        "application-reapply, application-registered, supplement-request, "
+        "decision. Searches page with Bundle.link (next, previous).");
+    el = gw_fhir_el_add(b, rest, "security");
+    gw_fhir_el_value(b, el, "cors", "false");
+    gw_fhir_el_value(b, el, "description",
+                     "Mutual TLS (SITHS-style client certificates); roles "
+                     "from the gateway's [clients] configuration.");
+    for (size_t i = 0; i < nr; i++) {
+        struct gw_fhir_el *r = gw_fhir_el_add(b, rest, "resource");
+        int task = strcmp(res[i].type, "Task") == 0;
+        gw_fhir_el_value(b, r, "type", res[i].type);
+        gw_fhir_el_value(b, r, "profile", res[i].profile);
+        gw_fhir_el_value(b, r, "documentation", res[i].documentation);
+        for (size_t k = 0; k < nt; k++) {
+            int seen = 0;
+            if (!row_claims(&t[k], res[i].type))
+                continue;
+            for (size_t j = 0; j < k && !seen; j++)
+                seen = row_claims(&t[j], res[i].type) &&
+                       strcmp(t[j].cap_code, t[k].cap_code) == 0;
+            if (!seen)
+                gw_fhir_el_value(b, gw_fhir_el_add(b, r, "interaction"),
+                                 "code", t[k].cap_code);
+        }
+        if (task) {
+            gw_fhir_el_value(b, r, "versioning", "versioned");
+            gw_fhir_el_value(b, r, "readHistory", "true");
+            gw_fhir_el_value(b, r, "conditionalRead", "full-support");
+            gw_fhir_el_value(b, r, "searchInclude", "*");
+        }
+        for (size_t k = 0; k < np; k++) {
+            struct gw_fhir_el *sp;
+            if (strcmp(par[k].type, res[i].type) != 0)
+                continue;
+            sp = gw_fhir_el_add(b, r, "searchParam");
+            gw_fhir_el_value(b, sp, "name", par[k].name);
+            gw_fhir_el_value(b, sp, "definition", par[k].definition);
+            gw_fhir_el_value(b, sp, "type", par[k].ptype);
+            gw_fhir_el_value(b, sp, "documentation", par[k].documentation);
+        }
+    }
+    for (size_t k = 0; k < nt; k++) {
+        char def[128];
+        struct gw_fhir_el *op;
+        if (t[k].cap_code == NULL || t[k].cap_code[0] != '$')
+            continue;
+        op = gw_fhir_el_add(b, rest, "operation");
+        gw_fhir_el_value(b, op, "name", t[k].cap_code + 1);
+        gw_fhir_el_value(b, op, "definition",
+                         op_definition(t[k].cap_code + 1, def, sizeof(def)));
+        gw_fhir_el_value(b, op, "documentation", t[k].pattern);
+    }
+    gw_err_clear(&err);
+    return gw_fhir_build_take(b, NULL, out, &err);
+}
+
 enum MHD_Result
 gw_fhir_metadata(struct gw_req *r, const struct gw_call *c)
 {
     struct gw_answer a;
-    char *xml = NULL;
-    size_t len = 0;
-    struct gw_err err;
 
     (void)c;
     memset(&a, 0, sizeof(a));
     a.status = 200;
-    if (r->h->o.capability == NULL)
-        return gw_fhir_fail(r, GW_EINTERNAL, NULL, "no CapabilityStatement");
-    gw_err_clear(&err);
-    if (gw_fhir_to_xml(r->h->o.capability, &xml, &len) != GW_OK ||
-        gw_fhir_parse(xml, len, GW_FHIR_XML, NULL, &a.doc, &err) != GW_OK) {
-        free(xml);
+    if (gw_http_capability(&a.doc) != GW_OK)
         return gw_fhir_fail(r, GW_EINTERNAL, NULL, "CapabilityStatement");
-    }
-    free(xml);
     return gw_fhir_send_answer(r, &a, 0);
 }
 
@@ -288,6 +599,11 @@ gw_fhir_validate(struct gw_req *r, const struct gw_call *c)
     struct gw_answer a;
 
     gw_pipeline_validate(r->h->o.pipeline, c, r->body.data, r->body.len, &a);
+    /* The outcome is the operation's result: an invalid resource is a
+     * successful validation. Only when validation could not run (no
+     * parsable body, over a limit) is the answer an error. */
+    if (a.rc == GW_EVALIDATION)
+        a.status = 200;
     return gw_fhir_send_answer(r, &a, 0);
 }
 
@@ -300,23 +616,119 @@ gw_fhir_history(struct gw_req *r, const struct gw_call *c)
     return gw_fhir_send_answer(r, &a, 0);
 }
 
+/* An entity tag without its weakness (W/): a weak comparison. */
+static int
+etag_matches(const char *tag, size_t n, const char *etag)
+{
+    if (n > 2 && strncmp(tag, "W/", 2) == 0)
+        tag += 2, n -= 2;
+    if (strncmp(etag, "W/", 2) == 0)
+        etag += 2;
+    return n == strlen(etag) && memcmp(tag, etag, n) == 0;
+}
+
+/* If-None-Match: "*" or a list of entity tags, any of which matches. */
+static int
+none_match(const char *inm, const char *etag)
+{
+    while (*inm) {
+        size_t n;
+        while (*inm == ' ' || *inm == '\t' || *inm == ',')
+            inm++;
+        n = strcspn(inm, ",");
+        while (n > 0 && (inm[n - 1] == ' ' || inm[n - 1] == '\t'))
+            n--;
+        if ((n == 1 && *inm == '*') || (n > 0 && etag_matches(inm, n, etag)))
+            return 1;
+        inm += n;
+        while (*inm && *inm != ',')
+            inm++;
+    }
+    return 0;
+}
+
+/* An HTTP date (RFC 1123, as we send Last-Modified) in seconds; -1 when
+ * it is not one. */
+static int64_t
+http_date(const char *v)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    char wd[4], mon[4], gmt[4];
+    int d, y, h, mi, se, n = 0;
+    const char *m;
+
+    if (v == NULL || strlen(v) > 40 ||
+        sscanf(v, "%3s, %d %3s %d %d:%d:%d %3s%n", wd, &d, mon, &y, &h, &mi,
+               &se, gmt, &n) != 8 ||
+        v[n] != '\0' || strcmp(gmt, "GMT") != 0 || strlen(mon) != 3 ||
+        (m = strstr(months, mon)) == NULL || (m - months) % 3 != 0 ||
+        d < 1 || d > 31 || y < 1970 || y > 9999 || h > 23 || mi > 59 ||
+        se > 60 || h < 0 || mi < 0 || se < 0)
+        return -1;
+    return (int64_t)gw_days_from_civil(y, (int)((m - months) / 3) + 1, d) *
+               86400 +
+           h * 3600 + mi * 60 + se;
+}
+
 /* Task/{id}, {type}/{id}, either with /_history/{vid}: conditional on
- * If-None-Match. */
+ * If-None-Match (weak comparison, "*", lists) and, without it, on
+ * If-Modified-Since. */
 enum MHD_Result
 gw_fhir_read(struct gw_req *r, const struct gw_call *c)
 {
     const char *type = r->args.type[0] ? r->args.type : "Task";
     struct gw_answer a;
-    const char *inm;
+    const char *inm, *ims, *elements;
+    int not_modified = 0;
 
     gw_pipeline_read(r->h->o.pipeline, c, type, r->args.id, r->args.vid, &a);
     inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_IF_NONE_MATCH);
-    if (a.status == 200 && inm != NULL && a.etag[0] &&
-        strcmp(inm, a.etag) == 0) {
+    ims = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                      MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
+    if (a.status == 200 && inm != NULL)
+        not_modified = a.etag[0] && none_match(inm, a.etag);
+    else if (a.status == 200 && ims != NULL && a.last_modified[0]) {
+        int64_t since = http_date(ims), at = http_date(a.last_modified);
+        not_modified = since >= 0 && at >= 0 && at <= since;
+    }
+    if (not_modified) {
         gw_fhir_doc_free(a.doc);
         a.doc = NULL;
+        free(a.body);
+        a.body = NULL;
         a.status = 304;
+    } else if (a.status == 200 && (elements = arg(r, "_elements")) != NULL) {
+        struct gw_err err;
+        gw_rc rc = GW_OK;
+        if (strlen(elements) > 1024)
+            rc = GW_ETOOLARGE;
+        gw_err_clear(&err);
+        /* The answer may come serialised (the view cache): read it back. */
+        if (rc == GW_OK && a.doc == NULL && a.body != NULL)
+            rc = gw_fhir_parse(a.body, a.body_len, c->fmt, NULL, &a.doc,
+                               &err);
+        if (rc == GW_OK && a.doc != NULL)
+            rc = gw_view_subset(a.doc, elements);
+        free(a.body);
+        a.body = NULL;
+        /* Written out and read back, the subset is checked against the
+         * model like any document (and carries what JSON output needs). */
+        if (rc == GW_OK && a.doc != NULL) {
+            char *xml = NULL;
+            size_t len = 0;
+            struct gw_fhir_doc *doc = NULL;
+            rc = gw_fhir_to_xml(a.doc, &xml, &len);
+            if (rc == GW_OK)
+                rc = gw_fhir_parse(xml, len, GW_FHIR_XML, NULL, &doc, &err);
+            free(xml);
+            gw_fhir_doc_free(a.doc);
+            a.doc = doc;
+        }
+        if (rc != GW_OK) {
+            gw_answer_release(&a);
+            return gw_fhir_fail(r, rc, "_elements", "cannot subset");
+        }
     }
     return gw_fhir_send_answer(r, &a, 0);
 }
@@ -440,12 +852,14 @@ gw_fhir_api(struct gw_req *r)
         r->route == GW_ROUTE_CASE_OPERATION) {
         r->out_fmt = GW_FHIR_JSON; /* $print as PDF; refusals as JSON */
     } else if (fmt != NULL) {
-        r->out_fmt = gw_http_format_of_mime(fmt, strlen(fmt));
-        if (r->out_fmt == GW_FHIR_SNIFF) {
-            r->out_fmt = GW_FHIR_JSON;
+        af = gw_http_format_param(fmt);
+        r->out_fmt = af >= 0 ? (enum gw_fhir_format)af : GW_FHIR_JSON;
+        if (af == -2)
+            return gw_fhir_fail(r, GW_ENOTACCEPTABLE, "_format",
+                                "this server speaks FHIR 4.0 (R4) only");
+        if (af < 0)
             return gw_fhir_fail(r, GW_ENOTACCEPTABLE, "_format",
                                 "_format is json or xml");
-        }
     } else {
         af = gw_http_accept_format(MHD_lookup_connection_value(
             r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
@@ -455,9 +869,9 @@ gw_fhir_api(struct gw_req *r)
             af = GW_FHIR_SNIFF;
         if (af < 0) {
             r->out_fmt = GW_FHIR_JSON;
-            return gw_fhir_fail(r, GW_ENOTACCEPTABLE, NULL,
+            return gw_fhir_fail(r, GW_ENOTACCEPTABLE, "Accept",
                                 "answers are application/fhir+json or "
-                                "application/fhir+xml");
+                                "application/fhir+xml, FHIR 4.0");
         }
         r->out_fmt = af != GW_FHIR_SNIFF ? (enum gw_fhir_format)af
                      : in_fmt != GW_FHIR_SNIFF ? in_fmt
@@ -465,14 +879,20 @@ gw_fhir_api(struct gw_req *r)
     }
 
     c.fmt = r->out_fmt;
+    if (post && r->method_ok && r->def->fhir == gw_fhir_task_search) {
+        enum MHD_Result ret;
+        if (form_args(r, &ret) != 0)
+            return ret;
+    }
     /* Case look-ups, by referensnummer: over the limit of failures, none
      * is served until the client's bucket has a token again. */
     r->lookup =
-        get &&
+        (get || r->route == GW_ROUTE_TASK_SEARCH) &&
         (r->route == GW_ROUTE_TASK_READ || r->route == GW_ROUTE_TASK_HISTORY ||
          r->route == GW_ROUTE_RESOURCE_READ ||
          r->route == GW_ROUTE_CASE_OPERATION ||
-         (r->route == GW_ROUTE_TASK_SEARCH && arg(r, "identifier") != NULL));
+         (r->route == GW_ROUTE_TASK_SEARCH &&
+          (arg(r, "identifier") != NULL || arg(r, "_id") != NULL)));
     if (r->lookup && (r->retry_after_s = gw_lookup_limit_check(
                           r->h->lookups, r->client)) > 0) {
         r->lookup = 0; /* a refusal is not another failure */

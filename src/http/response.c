@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/route.h"
 #include "pipeline/pipeline.h"
 #include "validate/outcome.h"
 
@@ -99,28 +100,98 @@ gw_http_content_format(const char *ct)
     return gw_http_format_of_mime(ct, strcspn(ct, ";"));
 }
 
+/* The parameters of one media range p[0..n) after its type: q (1 when
+ * absent; 0 when unreadable) and whether a fhirVersion, if named, is R4
+ * (4.0 or 4.0.x). */
+static void
+media_params(const char *p, size_t n, double *q, int *r4)
+{
+    *q = 1.0;
+    *r4 = 1;
+    while (n > 0) {
+        size_t k = 0, vl;
+        const char *v;
+        char num[16];
+        while (n > 0 && (*p == ';' || isspace((unsigned char)*p)))
+            p++, n--;
+        while (k < n && p[k] != ';')
+            k++;
+        v = memchr(p, '=', k);
+        if (v != NULL) {
+            size_t nl = (size_t)(v - p);
+            v++;
+            vl = k - (size_t)(v - p);
+            while (nl > 0 && isspace((unsigned char)p[nl - 1]))
+                nl--;
+            while (vl > 0 && isspace((unsigned char)v[vl - 1]))
+                vl--;
+            if (nl == 1 && (*p == 'q' || *p == 'Q')) {
+                char *end;
+                if (vl == 0 || vl >= sizeof(num)) {
+                    *q = 0;
+                } else {
+                    memcpy(num, v, vl);
+                    num[vl] = '\0';
+                    *q = strtod(num, &end);
+                    if (*end != '\0' || !(*q >= 0 && *q <= 1))
+                        *q = 0;
+                }
+            } else if (nl == 11 && strncasecmp(p, "fhirVersion", 11) == 0) {
+                *r4 = (vl == 3 && memcmp(v, "4.0", 3) == 0) ||
+                      (vl > 4 && memcmp(v, "4.0.", 4) == 0);
+            }
+        }
+        p += k;
+        n -= k;
+    }
+}
+
 int
 gw_http_accept_format(const char *acc)
 {
-    int any = 0;
+    int best = -1;
+    double best_q = 0;
 
     if (acc == NULL || *acc == '\0')
         return GW_FHIR_SNIFF;
+    /* The highest q wins, the first listed on a tie; q=0 and another
+     * fhirVersion than R4 exclude a type. */
     while (*acc) {
         size_t n = strcspn(acc, ",");
         size_t m = strcspn(acc, ";,");
         enum gw_fhir_format f = gw_http_format_of_mime(acc, m);
         const char *p = acc;
-        if (f != GW_FHIR_SNIFF)
-            return f;
+        int cand = -1, r4;
+        double q;
         while (isspace((unsigned char)*p))
             p++;
-        if (strncmp(p, "*/*", 3) == 0 ||
-            strncasecmp(p, "application/*", 13) == 0)
-            any = 1;
+        if (f != GW_FHIR_SNIFF)
+            cand = f;
+        else if (strncmp(p, "*/*", 3) == 0 ||
+                 strncasecmp(p, "application/*", 13) == 0)
+            cand = GW_FHIR_SNIFF;
+        media_params(acc + m, n - m, &q, &r4);
+        if (cand != -1 && r4 && q > best_q) {
+            best = cand;
+            best_q = q;
+        }
         acc += n + (acc[n] == ',');
     }
-    return any ? GW_FHIR_SNIFF : -1;
+    return best;
+}
+
+int
+gw_http_format_param(const char *v)
+{
+    size_t m = strcspn(v, ";");
+    enum gw_fhir_format f = gw_http_format_of_mime(v, m);
+    double q;
+    int r4;
+
+    if (f == GW_FHIR_SNIFF)
+        return -1;
+    media_params(v + m, strlen(v + m), &q, &r4);
+    return r4 ? (int)f : -2;
 }
 
 enum gw_fhir_format
@@ -131,7 +202,7 @@ gw_http_refusal_format(struct gw_req *r)
     int af;
 
     if (fmt != NULL)
-        return gw_http_format_of_mime(fmt, strlen(fmt)) == GW_FHIR_XML
+        return gw_http_format_param(fmt) == GW_FHIR_XML
                    ? GW_FHIR_XML
                    : GW_FHIR_JSON;
     af = gw_http_accept_format(MHD_lookup_connection_value(
@@ -216,6 +287,11 @@ gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a, int minimal)
         gw_lookup_counted(r, a->status == 404 ||
                                  (r->route == GW_ROUTE_TASK_SEARCH &&
                                   a->status == 200 && a->total == 0));
+    if (a->status == 405) {
+        char allow[64];
+        if (gw_route_allow(r->url, allow, sizeof(allow)) > 0)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    }
     if (a->etag[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, a->etag);
     if (a->last_modified[0])

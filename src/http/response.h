@@ -28,9 +28,14 @@ enum gw_fhir_format gw_http_refusal_format(struct gw_req *r);
 enum gw_fhir_format gw_http_format_of_mime(const char *m, size_t n);
 /* The format a Content-Type names; SNIFF when none we take. */
 enum gw_fhir_format gw_http_content_format(const char *ct);
-/* From Accept: the first listed format we offer; SNIFF if the caller
- * accepts anything; -1 when it accepts nothing we offer. */
+/* From Accept: the format we offer with the highest q (the first listed
+ * on a tie; q=0 or a fhirVersion other than 4.0 rules a type out); SNIFF
+ * if the best is a wildcard; -1 when it accepts nothing we offer. */
 int gw_http_accept_format(const char *acc);
+/* _format: a media type or json/xml, with parameters (fhirVersion must
+ * be 4.0 when given): the format, -1 when none we offer, -2 when another
+ * FHIR version is asked for. */
+int gw_http_format_param(const char *v);
 /* The Content-Type of a FHIR body in format f. */
 const char *gw_http_fhir_mime(enum gw_fhir_format f);
 

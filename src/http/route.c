@@ -16,7 +16,7 @@
 
 static const struct gw_route_def routes[] = {
     /* route, method, pattern, flags, front, FHIR action, 404, cap */
-    {GW_ROUTE_METADATA, NULL, "/fhir/metadata",
+    {GW_ROUTE_METADATA, "GET", "/fhir/metadata",
      GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_metadata, NULL, NULL,
      NULL},
     {GW_ROUTE_PROCESS, "POST", "/fhir/$process-message", 0, F_FHIR,
@@ -26,25 +26,27 @@ static const struct gw_route_def routes[] = {
     {GW_ROUTE_VALIDATE, "POST", "/fhir/$validate", 0, F_FHIR, gw_fhir_validate,
      NULL, NULL, NULL},
     {GW_ROUTE_DISPENSING, "GET", "/fhir/$check-licence", 0, F_FHIR,
-     gw_fhir_check_licence, NULL, NULL, NULL},
+     gw_fhir_check_licence, NULL, NULL, "$check-licence"},
     {GW_ROUTE_DISPENSING, "POST", "/fhir/$record-dispensing", 0, F_FHIR,
-     gw_fhir_record_dispensing, NULL, NULL, NULL},
+     gw_fhir_record_dispensing, NULL, NULL, "$record-dispensing"},
     {GW_ROUTE_CONSENT, "POST", "/fhir/$renew-consent", GW_RT_NO_BODY, F_FHIR,
-     gw_fhir_renew_consent, NULL, NULL, NULL},
+     gw_fhir_renew_consent, NULL, NULL, "$renew-consent"},
     {GW_ROUTE_REGISTER_SEARCH, "GET", "/fhir/Medication", 0, F_FHIR,
-     gw_fhir_product_search, NULL, NULL, NULL},
+     gw_fhir_product_search, NULL, "Medication", "search-type"},
     {GW_ROUTE_REGISTER_SEARCH, "GET", "/fhir/Organization", 0, F_FHIR,
-     gw_fhir_pharmacy_search, NULL, NULL, NULL},
+     gw_fhir_pharmacy_search, NULL, "Organization", "search-type"},
     {GW_ROUTE_TASK_SEARCH, "GET", "/fhir/Task", 0, F_FHIR, gw_fhir_task_search,
      NULL, "Task", "search-type"},
+    {GW_ROUTE_TASK_SEARCH, "POST", "/fhir/Task/_search", GW_RT_NO_BODY,
+     F_FHIR, gw_fhir_task_search, NULL, "Task", "search-type"},
     {GW_ROUTE_TASK_HISTORY, "GET", "/fhir/Task/{id}/_history", 0, F_FHIR,
      gw_fhir_history, NULL, "Task", "history-instance"},
     {GW_ROUTE_TASK_HISTORY, "GET", "/fhir/Task/{id}/_history/{vid}", 0, F_FHIR,
      gw_fhir_read, NULL, "Task", "vread"},
     {GW_ROUTE_CASE_OPERATION, "GET", "/fhir/Task/{num}/$print", 0, F_FHIR,
-     gw_fhir_print, NULL, NULL, NULL},
+     gw_fhir_print, NULL, NULL, "$print"},
     {GW_ROUTE_CASE_OPERATION, "GET", "/fhir/Task/{num}/$copy", 0, F_FHIR,
-     gw_fhir_copy, NULL, NULL, NULL},
+     gw_fhir_copy, NULL, NULL, "$copy"},
     {GW_ROUTE_TASK_READ, "GET", "/fhir/Task/{id}", 0, F_FHIR, gw_fhir_read,
      NULL, "Task", "read"},
     {GW_ROUTE_SUBSCRIPTION, "POST", "/fhir/Subscription", 0, F_FHIR,
@@ -86,6 +88,86 @@ static const struct gw_route_def routes[] = {
      NULL},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* What the CapabilityStatement says beyond the interactions and operations
+ * of the rows above: the types it lists (every one takes the "*" rows),
+ * their profiles, and the search parameters of the search rows. */
+#define KLAS_SD "http://klasgw.org/fhir/StructureDefinition/"
+#define KLAS_SP "http://klasgw.org/fhir/SearchParameter/"
+#define HL7_SP "http://hl7.org/fhir/SearchParameter/"
+
+static const struct gw_cap_resource cap_resources[] = {
+    {"Task", KLAS_SD "klas-task",
+     "The licence case; id = referensnummer. A prescriber sees own cases "
+     "(X-Klasgw-User); a pharmacy finds a case by identifier + "
+     "patient.identifier (general licence: identifier alone) and sees it "
+     "redacted; LV sees cases once applied for."},
+    {"MedicationRequest", KLAS_SD "klas-motivation",
+     "The motivation; for pharmacies without indication, motivation text "
+     "and notes (meta.security REDACTED)."},
+    {"Patient", KLAS_SD "klas-patient", NULL},
+    {"Practitioner", KLAS_SD "klas-practitioner", NULL},
+    {"PractitionerRole", KLAS_SD "klas-practitioner-role", NULL},
+    {"Organization", NULL,
+     "The case's care units and pharmacy; searched: Sök apotek."},
+    {"Group", NULL, NULL},
+    {"Medication", KLAS_SD "klas-medication",
+     "The case's product; searched: Sök produkt (products on granted "
+     "licences)."},
+    {"DocumentReference", NULL,
+     "Attachments; those labelled hidden-from-pharmacy are refused to "
+     "pharmacies (403)."},
+    {"Subscription", NULL,
+     "Pharmacies only: rest-hook notifications for cases naming the "
+     "pharmacy's GLN, with ids only."},
+};
+
+static const struct gw_cap_param cap_params[] = {
+    {"Task", "_id", "token", HL7_SP "Resource-id", "the referensnummer"},
+    {"Task", "identifier", "token", HL7_SP "Task-identifier",
+     "referensnummer"},
+    {"Task", "patient", "reference", HL7_SP "Task-patient",
+     "chained as patient.identifier (also patient-identifier): "
+     "personnummer, samordningsnummer or date of birth (pharmacy look-up)"},
+    {"Task", "business-status", "token", HL7_SP "Task-business-status",
+     "KLAS statuses, comma-separated: M, A, H, KB, K, Bev, Avs, Avi"},
+    {"Task", "licence-type", "token", KLAS_SP "Task-licence-type",
+     "EH or GH"},
+    {"Task", "drug", "string", KLAS_SP "Task-drug",
+     "part of the drug name or substance, at least 3 characters"},
+    {"Task", "_lastUpdated", "date", HL7_SP "Resource-lastUpdated",
+     "last change, ge/le"},
+    {"Medication", "name", "string", KLAS_SP "Medication-name", NULL},
+    {"Medication", "substance", "string", KLAS_SP "Medication-substance",
+     NULL},
+    {"Medication", "holder", "string", KLAS_SP "Medication-holder", NULL},
+    {"Medication", "country", "string", KLAS_SP "Medication-country", NULL},
+    {"Medication", "code", "token", HL7_SP "clinical-code", "NPL id"},
+    {"Medication", "form", "token", HL7_SP "Medication-form", NULL},
+    {"Medication", "atc", "token", KLAS_SP "Medication-atc", NULL},
+    {"Organization", "name", "string", HL7_SP "Organization-name", NULL},
+    {"Organization", "alias", "string", HL7_SP "Organization-alias", NULL},
+    {"Organization", "address", "string", HL7_SP "Organization-address",
+     NULL},
+    {"Organization", "address-city", "string",
+     HL7_SP "Organization-address-city", NULL},
+    {"Organization", "identifier", "token", HL7_SP "Organization-identifier",
+     "GLN"},
+};
+
+const struct gw_cap_resource *
+gw_route_cap_resources(size_t *n)
+{
+    *n = sizeof(cap_resources) / sizeof(cap_resources[0]);
+    return cap_resources;
+}
+
+const struct gw_cap_param *
+gw_route_cap_params(size_t *n)
+{
+    *n = sizeof(cap_params) / sizeof(cap_params[0]);
+    return cap_params;
+}
 
 static const char *const labels[GW_ROUTE_N] = {
 #define GW_ROUTE_LABEL(name, label) label,
@@ -196,6 +278,35 @@ method_fits(const char *want, const char *method)
     if (strcmp(want, method) == 0)
         return 1;
     return strcmp(want, "GET") == 0 && strcmp(method, "HEAD") == 0;
+}
+
+size_t
+gw_route_allow(const char *url, char *buf, size_t size)
+{
+    struct gw_route_args a;
+    size_t n = 0;
+
+    if (size == 0)
+        return 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < NROUTES; i++) {
+        const char *m = routes[i].method;
+        int len;
+        memset(&a, 0, sizeof(a));
+        if (!is_exact(&routes[i]) || m == NULL || !match(routes[i].pattern,
+                                                         url, &a))
+            continue;
+        if (strstr(buf, m) != NULL) /* two rows, one method */
+            continue;
+        len = snprintf(buf + n, size - n, "%s%s%s", n ? ", " : "", m,
+                       strcmp(m, "GET") == 0 ? ", HEAD" : "");
+        if (len < 0 || (size_t)len >= size - n) {
+            buf[n] = '\0';
+            break;
+        }
+        n += (size_t)len;
+    }
+    return n;
 }
 
 void

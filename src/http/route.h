@@ -58,8 +58,29 @@ struct gw_route_def {
  * takes everything). */
 void gw_route_match(struct gw_req *r, const char *method, const char *url);
 
+/* The methods the exact rows take at url, as an Allow header value
+ * ("GET, HEAD, DELETE") into buf; the length, 0 when no exact row has
+ * the path. */
+size_t gw_route_allow(const char *url, char *buf, size_t size);
+
 /* The table itself, for the CapabilityStatement check (tests). */
 const struct gw_route_def *gw_route_table(size_t *n);
+
+/* The resource types the CapabilityStatement lists, and the search
+ * parameters of their search rows (route.c); the interactions and
+ * operations come from the rows' cap_ columns. */
+struct gw_cap_resource {
+    const char *type, *profile, *documentation; /* NULL: none */
+};
+struct gw_cap_param {
+    const char *type, *name, *ptype, *definition, *documentation;
+};
+const struct gw_cap_resource *gw_route_cap_resources(size_t *n);
+const struct gw_cap_param *gw_route_cap_params(size_t *n);
+
+/* The CapabilityStatement, built from the tables above (fhir_api.c).
+ * Caller frees *out with gw_fhir_doc_free. */
+gw_rc gw_http_capability(struct gw_fhir_doc **out) GW_WARN_UNUSED;
 
 /* The fronts the table names. */
 enum MHD_Result gw_fhir_api(struct gw_req *r);     /* fhir_api.c */

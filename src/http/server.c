@@ -699,7 +699,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
     if (r->def->flags & GW_RT_NO_AUTH)
         return r->def->serve(r);
     /* Contracts are public, like metadata. */
-    if ((r->def->flags & GW_RT_PUBLIC_GET) && strcmp(method, "GET") == 0)
+    if ((r->def->flags & GW_RT_PUBLIC_GET) &&
+        (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
         return r->def->serve(r);
     rc = authenticate(r, why, sizeof(why));
     if (rc != GW_OK)

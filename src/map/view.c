@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "fhir/fhir_xml.h"
+#include "fhir/model.h"
 #include "klas/state.h"
 #include "map/xslt.h"
 
@@ -324,9 +325,82 @@ gw_view_pick(const struct gw_fhir_doc *view, const char *type, const char *id,
 
 /* --- Bundles ---------------------------------------------------------- */
 
+static xmlNodePtr add_value(xmlNodePtr parent, xmlNsPtr ns, const char *name,
+                            const char *v);
+
+/* Whether name is one of the comma-separated list (spaces allowed). */
+static int
+listed(const char *list, const xmlChar *name)
+{
+    size_t nl = strlen((const char *)name);
+
+    while (*list) {
+        size_t n;
+        while (*list == ' ' || *list == ',')
+            list++;
+        n = strcspn(list, ", ");
+        if (n == nl && memcmp(list, name, n) == 0)
+            return 1;
+        list += n;
+    }
+    return 0;
+}
+
+gw_rc
+gw_view_subset(struct gw_fhir_doc *doc, const char *elements)
+{
+    xmlNodePtr root = xmlDocGetRootElement(gw_fhir_doc_xml(doc));
+    xmlNodePtr n, next, meta, tag;
+    const struct gw_fhir_type *t;
+
+    if (root == NULL)
+        return GW_EINVAL;
+    t = gw_fhir_resource_find((const char *)root->name);
+    for (n = root->children; n != NULL; n = next) {
+        const struct gw_fhir_elem *e;
+        next = n->next;
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (named(n, "id") || named(n, "meta") || listed(elements, n->name))
+            continue;
+        /* Mandatory elements stay, asked for or not (FHIR: servers
+         * SHOULD return them). */
+        e = t ? gw_fhir_elem_find(t, (const char *)n->name) : NULL;
+        if (e != NULL && e->min > 0)
+            continue;
+        xmlUnlinkNode(n);
+        xmlFreeNode(n);
+    }
+    meta = child(root, "meta");
+    if (meta == NULL) {
+        xmlNodePtr id = child(root, "id");
+        meta = xmlNewDocNode(root->doc, root->ns, (const xmlChar *)"meta",
+                             NULL);
+        if (meta == NULL)
+            return GW_ENOMEM;
+        if (id != NULL)
+            xmlAddNextSibling(id, meta);
+        else if (root->children != NULL)
+            xmlAddPrevSibling(root->children, meta);
+        else
+            xmlAddChild(root, meta);
+    }
+    /* tag is the last child meta may have. */
+    tag = xmlNewChild(meta, root->ns, (const xmlChar *)"tag", NULL);
+    if (tag == NULL ||
+        add_value(tag, root->ns, "system",
+                  "http://terminology.hl7.org/CodeSystem/v3-ObservationValue") ==
+            NULL ||
+        add_value(tag, root->ns, "code", "SUBSETTED") == NULL ||
+        add_value(tag, root->ns, "display", "subsetted") == NULL)
+        return GW_ENOMEM;
+    return GW_OK;
+}
+
 struct gw_bundle {
     xmlDocPtr doc;
     xmlNodePtr root, type;
+    xmlNodePtr last_link; /* links precede the entries */
     xmlNsPtr ns;
 };
 
@@ -441,6 +515,22 @@ gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
                       strcmp(method, "POST") == 0 ? "201 Created" : "200 OK");
         }
     }
+    return GW_OK;
+}
+
+gw_rc
+gw_bundle_link(struct gw_bundle *b, const char *relation, const char *url)
+{
+    xmlNodePtr l = xmlNewDocNode(b->doc, b->ns, (const xmlChar *)"link", NULL);
+
+    if (l == NULL)
+        return GW_ENOMEM;
+    if (add_value(l, b->ns, "relation", relation) == NULL ||
+        add_value(l, b->ns, "url", url) == NULL) {
+        xmlFreeNode(l);
+        return GW_ENOMEM;
+    }
+    b->last_link = xmlAddNextSibling(b->last_link ? b->last_link : b->type, l);
     return GW_OK;
 }
 

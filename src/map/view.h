@@ -69,6 +69,12 @@ int gw_view_has(const struct gw_fhir_doc *view, const char *type,
 gw_rc gw_view_pick(const struct gw_fhir_doc *view, const char *type,
                    const char *id, struct gw_fhir_doc **out) GW_WARN_UNUSED;
 
+/* _elements: keeps of doc's resource only id, meta, its mandatory
+ * elements and the top-level elements named in the comma-separated list,
+ * and tags meta SUBSETTED. */
+gw_rc gw_view_subset(struct gw_fhir_doc *doc, const char *elements)
+    GW_WARN_UNUSED;
+
 /* --- Bundles for search and history ---------------------------------- */
 
 struct gw_bundle;
@@ -89,6 +95,10 @@ gw_rc gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
                     const char *type, const char *id, const char *search_mode,
                     const char *method, const char *request_url)
     GW_WARN_UNUSED;
+
+/* Adds a Bundle.link (relation, url), after those added before. */
+gw_rc gw_bundle_link(struct gw_bundle *b, const char *relation,
+                     const char *url) GW_WARN_UNUSED;
 
 /* Finishes the Bundle (total, self link may be NULL) into a document and
  * frees b. Caller frees *out. */

@@ -1274,6 +1274,27 @@ narrow_statuses(const char *st[8], unsigned allowed)
     st[k] = NULL;
 }
 
+/* A link of a searchset: base/Task?query[&_cursor=<a|b><ms>.<rowid>]. */
+static gw_rc
+search_link(struct gw_bundle *b, const struct gw_call *c,
+            const struct gw_task_search *q, const char *rel, int dir,
+            int64_t ms, int64_t rowid)
+{
+    char url[2048];
+    int n;
+
+    if (dir == 0)
+        n = snprintf(url, sizeof(url), "%s/Task%s%s", c->base,
+                     q->link_query[0] ? "?" : "", q->link_query);
+    else
+        n = snprintf(url, sizeof(url), "%s/Task?%s%s_cursor=%c%lld.%lld",
+                     c->base, q->link_query, q->link_query[0] ? "&" : "",
+                     dir > 0 ? 'a' : 'b', (long long)ms, (long long)rowid);
+    if (n < 0 || (size_t)n >= sizeof(url))
+        return GW_ETOOLARGE;
+    return gw_bundle_link(b, rel, url);
+}
+
 void
 gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
                    const struct gw_task_search *q, struct gw_answer *a)
@@ -1281,11 +1302,11 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     struct gw_case_query cq;
     struct gw_case_row *rows = NULL;
     struct gw_bundle *b = NULL;
-    size_t n = 0;
+    size_t n = 0, first = 0, last = 0;
     char sbuf[64], idbuf[32];
     const char *ident = q->identifier;
     long total = 0;
-    int lookup = 0;
+    int lookup = 0, page, more;
     struct gw_search_scope scope;
     struct gw_err err;
     gw_rc rc;
@@ -1322,7 +1343,13 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     cq.drug = q->drug;
     cq.changed_from_ms = q->changed_from_ms;
     cq.changed_to_ms = q->changed_to_ms;
-    cq.limit = q->count > 0 && q->count < MAX_HITS ? q->count : MAX_HITS;
+    /* The limit is per page; one row more tells whether another page
+     * follows (or, paging back, precedes). */
+    page = q->count > 0 && q->count < MAX_HITS ? q->count : MAX_HITS;
+    cq.limit = page + 1;
+    cq.page_dir = q->page_dir;
+    cq.page_ms = q->page_ms;
+    cq.page_rowid = q->page_rowid;
 
     rc = gw_access_search(c->who, cq.refnr != NULL, &scope, &err);
     if (rc != GW_OK) {
@@ -1337,9 +1364,14 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     lookup = scope.lookup;
     narrow_statuses(cq.statuses, scope.statuses);
     rc = gw_store_case_search(pl->o.store, &cq, &rows, &n);
+    more = rc == GW_OK && n > (size_t)page;
+    /* Newest first: the extra row is the last one going forward and the
+     * first one paging back. */
+    first = more && q->page_dir < 0 ? 1 : 0;
+    last = more && q->page_dir >= 0 ? (size_t)page : n;
     if (rc == GW_OK)
         rc = gw_bundle_new("searchset", &b);
-    for (size_t i = 0; rc == GW_OK && i < n; i++) {
+    for (size_t i = first; rc == GW_OK && i < last; i++) {
         struct gw_case_access ca = {GW_CASE_NONE, rows[i].prescriber_hsa,
                                     rows[i].pharmacy_gln};
         struct gw_fhir_doc *view = NULL;
@@ -1356,6 +1388,10 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
             continue;
         if (gw_access_read(c->who, &ca, matched, &redact, NULL) != GW_OK)
             continue;
+        if (q->summary_count) { /* counted, not read: nothing to audit */
+            total++;
+            continue;
+        }
         rc = gw_pl_case_view(pl, c, &rows[i], rows[i].status, rows[i].version,
                              rows[i].updated_ms, redact, q->include || lookup,
                              &view);
@@ -1370,13 +1406,31 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
             gw_pl_audit(pl, c, "search", rows[i].refnr, GW_OK, NULL);
         }
     }
-    /* total: every match, beyond the page (at most 120 are shown); the
-     * filters in SQL are the caller's access, so the count is too. A
-     * pharmacy's look-up shows what matched its patient. */
-    if (rc == GW_OK && !lookup && n == (size_t)cq.limit) {
+    /* total: every match of the search, on every page (the page's key
+     * is not a filter); the filters in SQL are the caller's access, so
+     * the count is too. A pharmacy's look-up shows what matched its
+     * patient. */
+    if (rc == GW_OK && !lookup && (more || q->page_dir != 0)) {
         long long all = 0;
         if (gw_store_case_count(pl->o.store, &cq, &all) == GW_OK && all > total)
             total = (long)all;
+    }
+    /* Links: self is this page; next follows from its last row, previous
+     * ends before its first one, so new cases (always the newest) never
+     * shift a page. */
+    if (rc == GW_OK && q->link_query != NULL && q->summary_count)
+        rc = search_link(b, c, q, "self", 0, 0, 0);
+    else if (rc == GW_OK && q->link_query != NULL) {
+        rc = search_link(b, c, q, "self", q->page_dir, q->page_ms,
+                         q->page_rowid);
+        if (rc == GW_OK && first < last &&
+            (q->page_dir < 0 || more))
+            rc = search_link(b, c, q, "next", 1, rows[last - 1].updated_ms,
+                             rows[last - 1].rowid);
+        if (rc == GW_OK && first < last &&
+            (q->page_dir > 0 || (q->page_dir < 0 && more)))
+            rc = search_link(b, c, q, "previous", -1, rows[first].updated_ms,
+                             rows[first].rowid);
     }
     if (rc == GW_OK) {
         rc = gw_bundle_take(b, total, NULL, &a->doc);

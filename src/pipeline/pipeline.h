@@ -131,6 +131,14 @@ struct gw_task_search {
     int64_t changed_from_ms, changed_to_ms; /* 0: open */
     int count;                     /* _count, 0: default (120) */
     int include;                   /* _include: the case's resources too */
+    int summary_count;             /* _summary=count: total only */
+    /* A page of the search (REST): the key of the row the page starts
+     * after (page_dir +1) or ends before (-1), see gw_case_query; 0: the
+     * first page. link_query: the search's own parameters, URL-encoded,
+     * without _cursor, for the self/next/previous links (NULL: none). */
+    int page_dir;
+    int64_t page_ms, page_rowid;
+    const char *link_query;
 };
 void gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
                         const struct gw_task_search *q, struct gw_answer *a);

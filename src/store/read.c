@@ -15,7 +15,7 @@
     "refnr, status, licence_type, beredskap, prescriber_hsa, hospital_hsa, "   \
     "hospital_name, clinic_hsa, clinic_name, pharmacy_gln, drug_name, "        \
     "substances, patient_id, parent_refnr, version, created_ms, updated_ms, "  \
-    "applied_ms, decided_ms, purged_ms"
+    "applied_ms, decided_ms, purged_ms, id"
 
 static const char SQL_CASE_GET[] =
     "SELECT " CASE_COLUMNS " FROM cases WHERE refnr = ?";
@@ -48,6 +48,7 @@ row_from(sqlite3_stmt *s, struct gw_case_row *r)
     r->applied_ms = sqlite3_column_int64(s, 17);
     r->decided_ms = sqlite3_column_int64(s, 18);
     r->purged_ms = sqlite3_column_int64(s, 19);
+    r->rowid = sqlite3_column_int64(s, 20);
     if (r->refnr == NULL || r->status == NULL || r->licence_type == NULL) {
         gw_case_row_release(r);
         return GW_ENOMEM;
@@ -202,12 +203,24 @@ case_release(void *elem)
     gw_case_row_release(elem);
 }
 
+/* The keyset condition of a page: rows strictly after (?11 > 0) or
+ * before (?11 < 0) the key (?12 updated_ms, ?13 id) in the search order;
+ * new and changed cases get a newer key, so a page never shifts. */
+#define PAGE_WHERE                                                            \
+    " AND (?11 = 0"                                                           \
+    " OR (?11 > 0 AND (updated_ms < ?12 OR (updated_ms = ?12 AND id < ?13)))" \
+    " OR (?11 < 0 AND (updated_ms > ?12 OR (updated_ms = ?12 AND id > ?13))))"
+
 gw_rc
 gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
                      struct gw_case_row **rows, size_t *n)
 {
-    static const char sql[] = "SELECT " CASE_COLUMNS " FROM cases " SEARCH_WHERE
-                              " ORDER BY updated_ms DESC, id DESC LIMIT ?9";
+    static const char sql_down[] =
+        "SELECT " CASE_COLUMNS " FROM cases " SEARCH_WHERE PAGE_WHERE
+        " ORDER BY updated_ms DESC, id DESC LIMIT ?9";
+    static const char sql_up[] =
+        "SELECT " CASE_COLUMNS " FROM cases " SEARCH_WHERE PAGE_WHERE
+        " ORDER BY updated_ms ASC, id ASC LIMIT ?9";
     char statuses[128] = "";
     struct conn *c;
     sqlite3_stmt *s;
@@ -216,7 +229,7 @@ gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
     *rows = NULL;
     *n = 0;
     c = gw_store_reader_take(st);
-    s = gw_store_stmt(c, sql);
+    s = gw_store_stmt(c, q->page_dir < 0 ? sql_up : sql_down);
     if (s == NULL) {
         gw_store_reader_give(st, c);
         return GW_ESTORE;
@@ -226,10 +239,20 @@ gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
         gw_store_reader_give(st, c);
         return rc;
     }
+    sqlite3_bind_int(s, 11, q->page_dir);
+    sqlite3_bind_int64(s, 12, q->page_ms);
+    sqlite3_bind_int64(s, 13, q->page_rowid);
     rc = gw_store_collect(c, s, sizeof(**rows), SIZE_MAX, case_row,
                           case_release, "case_search", (void **)rows, n);
     sqlite3_reset(s);
     gw_store_reader_give(st, c);
+    /* A page before the key was read oldest first: turn it round. */
+    if (rc == GW_OK && q->page_dir < 0)
+        for (size_t i = 0, j = *n; j-- > i + 1; i++) {
+            struct gw_case_row t = (*rows)[i];
+            (*rows)[i] = (*rows)[j];
+            (*rows)[j] = t;
+        }
     return rc;
 }
 

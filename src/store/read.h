@@ -28,6 +28,7 @@ struct gw_case_row {
     char *parent_refnr; /* re-application: the granted licence */
     long version;       /* bumped by every change */
     int64_t created_ms, updated_ms, applied_ms, decided_ms, purged_ms;
+    int64_t rowid; /* read only: the paging key's tie-break */
 };
 
 /* Frees the strings of a row read by the store. */
@@ -53,10 +54,15 @@ struct gw_case_query {
     const char *drug; /* substring of drug name or substances */
     int64_t changed_from_ms, changed_to_ms; /* 0: open */
     int limit; /* at most (<= 120 for Mina ärenden) */
+    /* Keyset paging on the search order (updated_ms, rowid): 0 from the
+     * start; +1 the rows after (older than) the key; -1 the rows before
+     * (newer than) it, still answered newest first. The count ignores it. */
+    int page_dir;
+    int64_t page_ms, page_rowid;
 };
 
-/* Matching cases, newest change first. Caller frees with
- * gw_case_rows_free. */
+/* Matching cases, newest change first (ties: the later row first); a
+ * page from q's key on. Caller frees with gw_case_rows_free. */
 gw_rc gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
                            struct gw_case_row **rows, size_t *n) GW_WARN_UNUSED;
 void gw_case_rows_free(struct gw_case_row *rows, size_t n);
