@@ -5,8 +5,10 @@
  * The interaction table below is the whole contract surface: which
  * Responder namespace each interaction has, what it does (an event, a
  * search, a ping) and, for events, which klas-event codes it may carry.
- * Interactions the gateway calls on others (LV's Register*, HSA) are in
- * the table so that their WSDLs are served, but POSTs to them are refused.
+ * Only the contracts the gateway produces are here: the ones it calls on
+ * others (LV's Register*, HSA's GetCredentialsForPerson...) are
+ * documentation in wsdl/, neither served nor answered (404 like any
+ * unknown name).
  *
  * What this module does not do: decide anything about a case (pipeline/,
  * klas/), authenticate (http/ does, before we are called), or log request
@@ -45,8 +47,7 @@ enum iface_kind {
     K_MOTIVATION,
     K_CHECK,
     K_DISPENSE,
-    K_PING,
-    K_NOT_SERVED
+    K_PING
 };
 
 struct iface {
@@ -77,14 +78,6 @@ static const struct iface ifaces[] = {
     {"PingForConfiguration",
      "urn:riv:itintegration:monitoring:PingForConfigurationResponder:1", K_PING,
      NULL},
-    {"RegisterLicenseApplication", KLAS_NS("RegisterLicenseApplication"),
-     K_NOT_SERVED, NULL},
-    {"RegisterLicenseSupplement", KLAS_NS("RegisterLicenseSupplement"),
-     K_NOT_SERVED, NULL},
-    {"GetCredentialsForPersonIncludingProtectedPerson",
-     "urn:riv:klas:hsa:GetCredentialsForPersonIncludingProtectedPersonResponder"
-     ":1",
-     K_NOT_SERVED, NULL},
 };
 #define NIFACES (sizeof(ifaces) / sizeof(ifaces[0]))
 
@@ -113,8 +106,6 @@ gw_soap_new(const struct gw_soap_opts *o, struct gw_soap **out,
         return GW_ENOMEM;
     }
     for (size_t i = 0; i < NIFACES; i++) {
-        if (ifaces[i].kind == K_NOT_SERVED)
-            continue;
         s->schema[i] = gw_xsd_responder(o->wsdl_dir, ifaces[i].name, err);
         if (s->schema[i] == NULL) {
             gw_soap_free(s);
@@ -298,7 +289,8 @@ xparam(char *buf, size_t size, const char *v)
 
 /*
  * The SOAP answer of interaction i, from the FHIR answer doc (may be
- * NULL): result OK/ERROR with errorId and text, then the interaction's
+ * NULL): result OK/ERROR with errorCode, subCode (the gw_rc's name),
+ * logId and message, then the interaction's
  * fields (kind "receipt", "cases", "motivation" or "none").
  */
 static void
@@ -306,9 +298,9 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
        const char *kind, const char *log_id, gw_rc rc, const char *text,
        xmlDocPtr fhir, struct gw_soap_reply *out)
 {
-    char p_op[96], p_ns[160], p_kind[24], p_code[16], p_err[24], p_log[64];
-    char p_text[GW_SOAP_TEXT_MAX + 1400];
-    const char *params[16];
+    char p_op[96], p_ns[160], p_kind[24], p_code[16], p_err[24], p_sub[40];
+    char p_log[64], p_text[GW_SOAP_TEXT_MAX + 1400];
+    const char *params[20];
     const char *error_id = gw_rc_riv_error_id(rc);
     xmlDocPtr empty = NULL, res;
     int n = 0;
@@ -318,13 +310,15 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     xparam(p_kind, sizeof(p_kind), kind);
     xparam(p_code, sizeof(p_code), rc == GW_OK ? "OK" : "ERROR");
     xparam(p_err, sizeof(p_err), error_id);
+    xparam(p_sub, sizeof(p_sub), rc == GW_OK ? "" : gw_rc_name(rc));
     xparam(p_log, sizeof(p_log), log_id ? log_id : "");
     xparam(p_text, sizeof(p_text), text ? text : "");
     params[n++] = "op", params[n++] = p_op;
     params[n++] = "ns", params[n++] = p_ns;
     params[n++] = "kind", params[n++] = p_kind;
     params[n++] = "result-code", params[n++] = p_code;
-    params[n++] = "error-id", params[n++] = p_err;
+    params[n++] = "error-code", params[n++] = p_err;
+    params[n++] = "sub-code", params[n++] = p_sub;
     params[n++] = "log-id", params[n++] = p_log;
     params[n++] = "text", params[n++] = p_text;
     params[n] = NULL;
@@ -338,7 +332,7 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     res = fhir ? gw_xslt_apply(s->to_soap, fhir, params) : NULL;
     xmlFreeDoc(empty);
     if (res == NULL || wrap(out, v, res) != GW_OK) {
-        fault(out, v, 500, 0, "TECHNICAL_ERROR",
+        fault(out, v, 500, 0, "TRANSFORMATION_ERROR",
               "the answer could not be mapped to SOAP");
     } else {
         snprintf(out->result, sizeof(out->result), "%s",
@@ -348,8 +342,10 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     xmlFreeDoc(res);
 }
 
-/* A refusal found before the pipeline: VALIDATION_ERROR (or the rc's
- * errorId) naming the field, or a fault for technical errors. */
+/* A refusal found before the pipeline: INVALID_REQUEST (or the rc's
+ * errorCode) naming the field, or a fault for technical errors. An
+ * interaction whose response has no result (PingForConfiguration) is
+ * refused with a SOAP fault too: an ERROR body would break its schema. */
 static void
 refuse(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
        const char *log_id, gw_rc rc, const char *field, const char *detail,
@@ -366,7 +362,10 @@ refuse(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
              field && *field ? field : "", field && *field ? ": " : "",
              gw_rc_message_sv(rc), gw_rc_message(rc),
              detail && *detail ? ": " : "", detail ? detail : "");
-    answer(s, i, v, "none", log_id, rc, text, NULL, out);
+    if (i->kind == K_PING)
+        fault(out, v, 500, 1, gw_rc_riv_error_id(rc), text);
+    else
+        answer(s, i, v, "none", log_id, rc, text, NULL, out);
 }
 
 /* --- the request's fields --------------------------------------------- */
@@ -546,7 +545,7 @@ do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     params[0] = "events", params[1] = p_events, params[2] = NULL;
     bundle = gw_xslt_apply(s->to_fhir, req, params);
     if (bundle == NULL) {
-        fault(out, v, 500, 0, "TECHNICAL_ERROR",
+        fault(out, v, 500, 0, "TRANSFORMATION_ERROR",
               "the request could not be mapped to FHIR");
         return;
     }
@@ -859,18 +858,11 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
               "no such interaction at this address");
         goto out;
     }
-    if (i->kind == K_NOT_SERVED) {
-        fault(out, v, 404, 1, "APPLICATION_ERROR",
-              "this interaction is served by LV or HSA, not by the gateway");
-        goto out;
-    }
     rc = gw_soap_envelope_parse(body, len, &s->o.limits, &env, &err);
     if (rc != GW_OK) {
         snprintf(text, sizeof(text), "%s: %s", err.path[0] ? err.path : "",
                  err.detail[0] ? err.detail : gw_rc_message(rc));
-        fault(out, v, 500, 1,
-              rc == GW_ETOOLARGE ? "VALIDATION_ERROR" : "VALIDATION_ERROR",
-              text);
+        fault(out, v, 500, 1, gw_rc_riv_error_id(rc), text);
         goto out;
     }
     v = env.version;
@@ -917,8 +909,6 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
         break;
     case K_PING:
         do_ping(v, out);
-        break;
-    case K_NOT_SERVED:
         break;
     }
 out:
