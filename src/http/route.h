@@ -64,6 +64,9 @@ const struct gw_route_def *gw_route_table(size_t *n);
 /* The fronts the table names. */
 enum MHD_Result gw_fhir_api(struct gw_req *r);     /* fhir_api.c */
 enum MHD_Result gw_soap_front(struct gw_req *r);   /* soap_front.c */
+/* A refusal on a SOAP route, as a SOAP fault (soap_front.c). */
+enum MHD_Result gw_soap_front_refuse(struct gw_req *r, gw_rc rc,
+                                     const char *detail);
 enum MHD_Result gw_http_metrics(struct gw_req *r); /* metrics.c */
 enum MHD_Result gw_http_health(struct gw_req *r);  /* metrics.c */
 

@@ -7,6 +7,10 @@
  *   POST /soap/<Interaction>            a RIV-TA call (authenticated)
  *   GET  /soap/<Interaction>?wsdl       its WSDL (public, like metadata)
  *   GET  /soap/<file>.xsd               a schema the WSDL imports
+ *
+ * Refusals the HTTP front makes before we are called (401, 403, 413, 414,
+ * 503) come here too (gw_soap_front_refuse): a SOAP client gets a SOAP
+ * fault, never a FHIR OperationOutcome.
  */
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +73,20 @@ contract(struct gw_req *r, const char *name)
     if (rc != GW_OK)
         return plain(r, rc == GW_ENOTFOUND ? 404 : 500, "no such contract\n");
     return send_reply(r, &rep);
+}
+
+enum MHD_Result
+gw_soap_front_refuse(struct gw_req *r, gw_rc rc, const char *detail)
+{
+    struct gw_soap_reply rep;
+    enum MHD_Result ret;
+
+    gw_soap_refusal(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_CONTENT_TYPE),
+                    rc, detail, &rep);
+    ret = send_reply(r, &rep);
+    gw_soap_reply_release(&rep);
+    return ret;
 }
 
 enum MHD_Result

@@ -923,6 +923,29 @@ out:
     }
 }
 
+void
+gw_soap_refusal(const char *content_type, gw_rc rc, const char *detail,
+                struct gw_soap_reply *out)
+{
+    enum gw_soap_version v = GW_SOAP_11;
+    int http = gw_rc_http_status(rc);
+    char text[700];
+
+    memset(out, 0, sizeof(*out));
+    if (content_type != NULL &&
+        strncasecmp(content_type, "application/soap+xml", 20) == 0)
+        v = GW_SOAP_12;
+    snprintf(text, sizeof(text), "%s / %s%s%s", gw_rc_message_sv(rc),
+             gw_rc_message(rc), detail && *detail ? ": " : "",
+             detail ? detail : "");
+    fault(out, v, http, http < 500, gw_rc_riv_error_id(rc), text);
+    if (out->body == NULL && out->status == 0) {
+        out->status = 500;
+        out->content_type = "text/plain";
+        snprintf(out->result, sizeof(out->result), "FAULT");
+    }
+}
+
 /* --- contracts -------------------------------------------------------- */
 
 static int

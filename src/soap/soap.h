@@ -64,6 +64,17 @@ void gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
                     const char *body, size_t len, struct gw_soap_reply *out);
 
 /*
+ * A refusal made before the request reaches gw_soap_handle (no or an
+ * unknown client certificate: 401, a role that may not call: 403, a body
+ * or URL over its cap, a full server) as the SOAP fault a SOAP client
+ * expects, not as a FHIR OperationOutcome: the version by content_type
+ * (may be NULL), HTTP status from the rc's row, faultstring "<errorCode>:
+ * <Swedish> / <English>: <detail>". Always fills *out.
+ */
+void gw_soap_refusal(const char *content_type, gw_rc rc, const char *detail,
+                     struct gw_soap_reply *out);
+
+/*
  * GET /soap/<interaction>?wsdl (wsdl = 1) or GET /soap/<file>.xsd
  * (wsdl = 0, name is the file name): the contract file, with the WSDL's
  * endpoint addresses rewritten to base ("http://host:port"). GW_ENOTFOUND
