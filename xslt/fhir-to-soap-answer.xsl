@@ -197,20 +197,26 @@
     </xsl:if>
   </xsl:template>
 
-  <!-- One row of Mina ärenden: no patient data. -->
+  <!-- One row of Mina ärenden: no patient data. The licence type and the
+       drug come from the case's MedicationRequest (and its Medication),
+       the "include" entries that follow this Task's "match" entry. -->
   <xsl:template match="f:Task" mode="case">
+    <xsl:variable name="me" select="generate-id(../..)"/>
+    <xsl:variable name="incl" select="../../following-sibling::f:entry[f:search/f:mode/@value = 'include'][generate-id(preceding-sibling::f:entry[not(f:search/f:mode/@value = 'include')][1]) = $me]/f:resource"/>
+    <xsl:variable name="mr" select="($incl/f:MedicationRequest)[1]"/>
     <xsl:element name="licenseCase" namespace="{$ns}">
       <core:referenceNumber><xsl:value-of select="f:identifier[f:system/@value = $refsys]/f:value/@value"/></core:referenceNumber>
       <core:caseStatus><xsl:value-of select="f:businessStatus/f:coding/f:code/@value"/></core:caseStatus>
       <xsl:if test="f:meta/f:versionId/@value">
         <core:caseVersion><xsl:value-of select="f:meta/f:versionId/@value"/></core:caseVersion>
       </xsl:if>
-      <xsl:variable name="lt" select="string((f:input[f:type/f:coding/f:system/@value = 'http://klasgw.org/fhir/CodeSystem/klas-licence-type']/f:valueCode/@value)[1])"/>
+      <xsl:variable name="lt" select="string(($mr/f:extension[@url = 'http://klasgw.org/fhir/StructureDefinition/klas-licence-type']/f:valueCode/@value | f:input[f:type/f:text/@value = 'licenstyp']/f:valueCode/@value)[1])"/>
       <xsl:if test="$lt = 'EH' or $lt = 'GH'">
         <core:licenceType><xsl:value-of select="$lt"/></core:licenceType>
       </xsl:if>
-      <xsl:if test="f:input[f:type/f:text/@value = 'produkt']/f:valueString/@value">
-        <core:drug><xsl:value-of select="(f:input[f:type/f:text/@value = 'produkt']/f:valueString/@value)[1]"/></core:drug>
+      <xsl:variable name="drug" select="string(($mr/f:contained/f:Medication/f:code/f:text/@value | $incl/f:Medication/f:code/f:text/@value | $mr/f:medicationCodeableConcept/f:text/@value | f:input[f:type/f:text/@value = 'produkt']/f:valueString/@value)[1])"/>
+      <xsl:if test="$drug != ''">
+        <core:drug><xsl:value-of select="$drug"/></core:drug>
       </xsl:if>
       <xsl:if test="f:meta/f:lastUpdated/@value">
         <core:lastChanged><xsl:value-of select="f:meta/f:lastUpdated/@value"/></core:lastChanged>

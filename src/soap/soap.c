@@ -619,6 +619,9 @@ do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
         q.changed_to_ms = 0;
     if (child_text(&cut, root, "maxHits", hits, sizeof(hits)) != NULL)
         q.count = atoi(hits);
+    /* The case's resources too: each row names its licence type and drug
+     * (fhir-to-soap-answer.xsl); nothing else of them is answered. */
+    q.include = 1;
     if (refuse_cut(s, i, v, c, &cut, out))
         return;
     memset(&a, 0, sizeof(a));

@@ -123,6 +123,19 @@ r = cases.GetLicenseCases(referenceNumber=ref, caseStatus=["M"], maxHits=10,
 check(ok(r) and len(r.licenseCase) == 1
       and r.licenseCase[0].referenceNumber == ref
       and r.licenseCase[0].caseStatus == "M", "GetLicenseCases valid")
+# The row names the licence type and the drug the motivation gave.
+F = "{http://hl7.org/fhir}"
+sent = fhir("motivation-enskild-searched.xml")["_value_1"]
+mr = sent.find(f".//{F}MedicationRequest")
+want_lt = mr.find(f"{F}extension[@url='http://klasgw.org/fhir/"
+                  f"StructureDefinition/klas-licence-type']/{F}valueCode")
+want_drug = mr.find(f".//{F}Medication/{F}code/{F}text")
+check(ok(r) and len(r.licenseCase) == 1
+      and r.licenseCase[0].licenceType == want_lt.get("value")
+      and r.licenseCase[0].drug == want_drug.get("value"),
+      "GetLicenseCases names licence type and drug: "
+      + (f"{r.licenseCase[0].licenceType} {r.licenseCase[0].drug}"
+         if r.licenseCase else "-"))
 r = cases.GetLicenseCases(maxHits=500, _soapheaders=HDR)
 check(refused(r, "maxHits"), "GetLicenseCases invalid maxHits: " + text(r))
 r = cases.GetLicenseCases(referenceNumber="12ab", _soapheaders=HDR)
