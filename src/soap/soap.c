@@ -33,6 +33,7 @@
 #include "core/file.h"
 #include "fhir/build.h"
 #include "fhir/fhir_xml.h"
+#include "klas/access.h"
 #include "map/xslt.h"
 #include "soap/envelope.h"
 #include "validate/xsd.h"
@@ -55,29 +56,35 @@ struct iface {
     const char *ns; /* Responder namespace */
     enum iface_kind kind;
     const char *events; /* K_EVENT: " code code " */
+    /* Who may call it, decided in klas/ (gw_access_operation); NO_OP: the
+     * pipeline decides (events by klas/event.c, CheckLicense and
+     * RecordDispensing by their operation rows, Ping: anyone). */
+    int op;
 };
+#define NO_OP (-1)
 
 #define KLAS_NS(n) "urn:riv:klas:" n "Responder:1"
 static const struct iface ifaces[] = {
     {"SubmitLicenseMotivation", KLAS_NS("SubmitLicenseMotivation"), K_EVENT,
-     " motivation-submit "},
+     " motivation-submit ", NO_OP},
     {"SupplementLicenseMotivation", KLAS_NS("SupplementLicenseMotivation"),
-     K_EVENT, " motivation-supplement "},
+     K_EVENT, " motivation-supplement ", NO_OP},
     {"CreateLicenseApplication", KLAS_NS("CreateLicenseApplication"), K_EVENT,
-     " application-create application-reapply "},
+     " application-create application-reapply ", NO_OP},
     {"ReportCaseRegistered", KLAS_NS("ReportCaseRegistered"), K_EVENT,
-     " application-registered "},
+     " application-registered ", NO_OP},
     {"RequestSupplement", KLAS_NS("RequestSupplement"), K_EVENT,
-     " supplement-request "},
-    {"ReportDecision", KLAS_NS("ReportDecision"), K_EVENT, " decision "},
-    {"GetLicenseCases", KLAS_NS("GetLicenseCases"), K_CASES, NULL},
+     " supplement-request ", NO_OP},
+    {"ReportDecision", KLAS_NS("ReportDecision"), K_EVENT, " decision ", NO_OP},
+    {"GetLicenseCases", KLAS_NS("GetLicenseCases"), K_CASES, NULL,
+     GW_OP_MY_CASES},
     {"GetLicenseMotivation", KLAS_NS("GetLicenseMotivation"), K_MOTIVATION,
-     NULL},
-    {"CheckLicense", KLAS_NS("CheckLicense"), K_CHECK, NULL},
-    {"RecordDispensing", KLAS_NS("RecordDispensing"), K_DISPENSE, NULL},
+     NULL, GW_OP_CASE_LOOKUP},
+    {"CheckLicense", KLAS_NS("CheckLicense"), K_CHECK, NULL, NO_OP},
+    {"RecordDispensing", KLAS_NS("RecordDispensing"), K_DISPENSE, NULL, NO_OP},
     {"PingForConfiguration",
      "urn:riv:itintegration:monitoring:PingForConfigurationResponder:1", K_PING,
-     NULL},
+     NULL, NO_OP},
 };
 #define NIFACES (sizeof(ifaces) / sizeof(ifaces[0]))
 
@@ -588,11 +595,6 @@ do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     struct gw_task_search q;
     struct gw_answer a;
 
-    if (c->who->role != GW_CLIENT_EHR) {
-        refuse(s, i, v, c->request_id, GW_EFORBIDDEN, NULL,
-               "GetLicenseCases is for EHR systems", out);
-        return;
-    }
     memset(&q, 0, sizeof(q));
     q.identifier = child_text(&cut, root, "referenceNumber", refnr, sizeof(refnr));
     q.licence_type = child_text(&cut, root, "licenceType", lt, sizeof(lt));
@@ -641,11 +643,6 @@ do_motivation(const struct gw_soap *s, const struct iface *i,
     struct gw_task_search q;
     struct gw_answer a;
 
-    if (c->who->role != GW_CLIENT_PHARMACY) {
-        refuse(s, i, v, c->request_id, GW_EFORBIDDEN, NULL,
-               "GetLicenseMotivation is for pharmacy systems", out);
-        return;
-    }
     memset(&q, 0, sizeof(q));
     q.identifier = child_text(&cut, root, "referenceNumber", refnr, sizeof(refnr));
     q.patient = child_text(&cut, root, "patientId", pid, sizeof(pid));
@@ -692,11 +689,6 @@ do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     struct gw_licence_check q;
     struct gw_answer a;
 
-    if (c->who->role != GW_CLIENT_PHARMACY) {
-        refuse(s, i, v, c->request_id, GW_EFORBIDDEN, NULL,
-               "CheckLicense is for pharmacy systems", out);
-        return;
-    }
     memset(&q, 0, sizeof(q));
     q.product = child_text(&cut, root, "productId", product, sizeof(product));
     q.patient = child_text(&cut, root, "patientId", pid, sizeof(pid));
@@ -747,11 +739,6 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
     struct gw_err err;
     gw_rc rc;
 
-    if (c->who->role != GW_CLIENT_PHARMACY) {
-        refuse(s, i, v, c->request_id, GW_EFORBIDDEN, NULL,
-               "RecordDispensing is for pharmacy systems", out);
-        return;
-    }
     f_ident = child_text(&cut, root, "dispensingId", ident, sizeof(ident));
     f_refnr = child_text(&cut, root, "referenceNumber", refnr, sizeof(refnr));
     f_amount = child_text(&cut, root, "amount", amount, sizeof(amount));
@@ -791,7 +778,8 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
 }
 
 static void
-do_ping(enum gw_soap_version v, struct gw_soap_reply *out)
+do_ping(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
+        const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
 {
     struct gw_buf b;
     char now[32];
@@ -799,6 +787,7 @@ do_ping(enum gw_soap_version v, struct gw_soap_reply *out)
     struct tm tm;
     gw_rc rc;
 
+    (void)s, (void)i, (void)c, (void)req;
     gmtime_r(&t, &tm);
     strftime(now, sizeof(now), "%Y%m%d%H%M%S", &tm);
     gw_buf_init(&b, 4096);
@@ -820,6 +809,15 @@ do_ping(enum gw_soap_version v, struct gw_soap_reply *out)
     }
     gw_buf_release(&b);
 }
+
+/* What each kind of interaction does, by enum iface_kind. */
+static void (*const handlers[])(const struct gw_soap *, const struct iface *,
+                                enum gw_soap_version, const struct gw_call *,
+                                xmlDocPtr, struct gw_soap_reply *) = {
+    [K_EVENT] = do_event,           [K_CASES] = do_cases,
+    [K_MOTIVATION] = do_motivation, [K_CHECK] = do_check,
+    [K_DISPENSE] = do_dispense,     [K_PING] = do_ping,
+};
 
 static const struct iface *
 find_iface(const char *name, size_t *idx)
@@ -894,26 +892,13 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
                xtext[0] ? xtext : "the request does not match its schema", out);
         goto out;
     }
-    switch (i->kind) {
-    case K_EVENT:
-        do_event(s, i, v, c, req, out);
-        break;
-    case K_CASES:
-        do_cases(s, i, v, c, req, out);
-        break;
-    case K_MOTIVATION:
-        do_motivation(s, i, v, c, req, out);
-        break;
-    case K_CHECK:
-        do_check(s, i, v, c, req, out);
-        break;
-    case K_DISPENSE:
-        do_dispense(s, i, v, c, req, out);
-        break;
-    case K_PING:
-        do_ping(v, out);
-        break;
+    if (i->op != NO_OP &&
+        (rc = gw_access_operation(c->who, (enum gw_operation)i->op, &err)) !=
+            GW_OK) {
+        refuse(s, i, v, c->request_id, rc, NULL, err.detail, out);
+        goto out;
     }
+    handlers[i->kind](s, i, v, c, req, out);
 out:
     gw_xsd_errors_release(&xe);
     free(xtext);

@@ -262,7 +262,7 @@ r = chk.CheckLicense(productId=NPL, careUnitHsaId="SE2321000016-KLIN",
 check(refused(r, "date"), "CheckLicense invalid date: " + text(r))
 r = client("CheckLicense", EHR, "SE2321000016-DOC1").CheckLicense(
     productId=NPL, patientId=PNR, _soapheaders=HDR)
-check(refused(r, "pharmacy systems", "APPLICATION_ERROR"),
+check(refused(r, "pharmacies", "APPLICATION_ERROR"),
       "CheckLicense by an EHR is refused: " + text(r))
 
 rdp = client("RecordDispensing", APO)
@@ -308,7 +308,7 @@ check(ok(r) and r.covered is True and r.remainingAmount == 200,
 r = client("RecordDispensing", EHR, "SE2321000016-DOC1").RecordDispensing(
     dispensingId="zeep-disp-9", referenceNumber=ref, amount="1",
     kind="prescription", patientId=PNR, _soapheaders=HDR)
-check(refused(r, "pharmacy systems", "APPLICATION_ERROR"),
+check(refused(r, "pharmacies", "APPLICATION_ERROR"),
       "RecordDispensing by an EHR is refused: " + text(r))
 
 # The interactions the gateway calls on others are documentation only:
