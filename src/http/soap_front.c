@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "http/response.h"
 #include "http/route.h"
+#include "klas/ident.h"
 #include "pipeline/pipeline.h"
 #include "soap/soap.h"
 
@@ -95,6 +96,7 @@ gw_soap_front(struct gw_req *r)
     const char *name = r->url + strlen("/soap/");
     struct gw_soap_reply rep;
     struct gw_call call;
+    const char *via;
     enum MHD_Result ret;
 
     if (r->h->o.soap == NULL)
@@ -107,14 +109,33 @@ gw_soap_front(struct gw_req *r)
     call.who = &r->who;
     call.base = r->base;
     call.request_id = r->id;
+    /* Read and audited, never used for authorization: the certificate
+     * (the platform's) decides who calls. */
+    via = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                      "x-rivta-original-serviceconsumer-hsaid");
+    if (via != NULL) {
+        char note[200];
+        struct gw_err err;
+        gw_err_clear(&err);
+        if (gw_hsaid_check(via, &err) != GW_OK)
+            return gw_soap_front_refuse(
+                r, GW_EINVAL,
+                "x-rivta-original-serviceconsumer-hsaid: not an HSA-id");
+        snprintf(note, sizeof(note),
+                 "interaction=%.60s original-consumer=%s request=%s", name, via,
+                 r->id);
+        gw_pipeline_audit_note(r->h->o.pipeline, &call, "soap-consumer", note);
+    }
     gw_soap_handle(r->h->o.soap, &call, name,
                    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                MHD_HTTP_HEADER_CONTENT_TYPE),
                    r->body.data, r->body.len, &rep);
     gw_log_set_request_id(r->id);
-    gw_log_info("event=soap interaction=%s result=%s error_id=%s client=%s",
+    gw_log_info("event=soap interaction=%s result=%s error_code=%s client=%s "
+                "original_consumer=%s",
                 gw_log_quote(name), rep.result,
-                rep.error_id[0] ? rep.error_id : "-", r->label);
+                rep.error_id[0] ? rep.error_id : "-", r->label,
+                via ? via : "-");
     gw_log_set_request_id(NULL);
     ret = send_reply(r, &rep);
     gw_soap_reply_release(&rep);

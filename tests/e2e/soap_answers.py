@@ -62,9 +62,11 @@ def envelope(name, inner, v12=False, header=True, element=None):
             f"</s:Body></s:Envelope>").encode()
 
 
-def post(name, body, who=EHR, user=None, v12=False):
+def post(name, body, who=EHR, user=None, v12=False, via=None):
     h = {"Content-Type": "application/soap+xml; charset=utf-8" if v12
          else "text/xml; charset=utf-8"}
+    if via:
+        h["x-rivta-original-serviceconsumer-hsaid"] = via
     if who:
         h["X-Klasgw-Client"] = who
     if user:
@@ -237,6 +239,17 @@ answer("a broken envelope", "GetLicenseCases",
        post("GetLicenseCases", b"<a/>"), want="FAULT")
 answer("an unknown interaction", "Nope",
        post("Nope", envelope("GetLicenseCases", "")), want="FAULT")
+
+# Through a service platform: the original consumer is read (a malformed
+# one is refused naming the header) and audited (test_soap_answers.sh).
+answer("via a platform", "GetLicenseCases",
+       post("GetLicenseCases", envelope("GetLicenseCases", ""), EHR,
+            "SE2321000016-DOC1", via="SE2321000016-ORIG"), want="OK")
+r = post("GetLicenseCases", envelope("GetLicenseCases", ""), EHR,
+         "SE2321000016-DOC1", via="not an hsa-id")
+answer("a malformed original consumer", "GetLicenseCases", r, want="FAULT")
+check(b"x-rivta-original-serviceconsumer-hsaid" in r.content,
+      "the malformed header is named")
 
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)
