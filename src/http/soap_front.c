@@ -2,7 +2,7 @@
  * soap_front.c - glue between the HTTP front and src/soap/: reads what
  * libmicrohttpd holds (path, query, Content-Type), hands the request to
  * gw_soap_handle or gw_soap_contract, sends the reply and logs one line
- * (interaction, result, errorId; never the content).
+ * (interaction, result, errorCode; never the content).
  *
  *   POST /soap/<Interaction>            a RIV-TA call (authenticated)
  *   GET  /soap/<Interaction>?wsdl       its WSDL (public, like metadata)

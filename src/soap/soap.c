@@ -12,8 +12,8 @@
  *
  * What this module does not do: decide anything about a case (pipeline/,
  * klas/), authenticate (http/ does, before we are called), or log request
- * content (resultText may hold values the caller sent; only result and
- * errorId reach the log).
+ * content (message may hold values the caller sent; only result and
+ * errorCode reach the log).
  *
  * Invariants: every reply is a well-formed envelope of the caller's SOAP
  * version (SOAP 1.1 when the envelope could not be read); an answer with
@@ -39,7 +39,7 @@
 #include "validate/xsd.h"
 
 #define GW_SOAP_REPLY_MAX (64u << 20) /* cap on one built reply */
-#define GW_SOAP_TEXT_MAX 4000         /* XSD messages kept in resultText */
+#define GW_SOAP_TEXT_MAX 4000         /* XSD messages kept in message */
 #define REFUSAL_NS "urn:klasgw:refusal"
 
 enum iface_kind {

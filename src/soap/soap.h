@@ -12,7 +12,7 @@
  *     -> xslt/fhir-to-soap-answer.xsl -> envelope of the caller's version
  *
  * Logical refusals (validation, authorization, case state) are answered
- * with HTTP 200 and result ERROR + errorId + resultText naming the fields;
+ * with HTTP 200 and result ERROR + errorCode + message naming the fields;
  * technical failures (TECHNICAL_ERROR, a broken envelope, a peer down) as
  * a SOAP fault with HTTP 500. Nothing is stored unless the pipeline says
  * GW_OK.
@@ -51,7 +51,7 @@ struct gw_soap_reply {
     size_t len;
     /* For the request log line: no personal data. */
     char result[8];    /* OK, ERROR, FAULT */
-    char error_id[24]; /* errorId or "" */
+    char error_id[24]; /* errorCode or "" */
 };
 void gw_soap_reply_release(struct gw_soap_reply *r);
 
