@@ -99,7 +99,7 @@ import re, sys
 x = open(sys.argv[1], encoding="utf-8").read()
 get = lambda t: (re.search(r"<(?:\w+:)?%s(?:\s[^>]*)?>([^<]*)<" % t, x) or [None, ""])[1]
 if get("resultCode") != "OK":
-    print("   refused:", get("errorId"), get("resultText") or get("faultstring"))
+    print("   refused:", get("errorCode"), get("message") or get("faultstring"))
     sys.exit(1)
 print("   %s  %-4s (over SOAP)" % (get("referenceNumber"), get("caseStatus")))
 open(sys.argv[1] + ".ref", "w").write(get("referenceNumber"))
@@ -246,12 +246,12 @@ while positive "$gleft"; do
     read -r code gleft <<<"$(field resultCode remainingAmount)"
     echo "   $amount: $code, $gleft left"
     if [ "$code" != OK ]; then
-        echo "   refused: $(field errorId resultText)" >&2
+        echo "   refused: $(field errorCode message)" >&2
         exit 1
     fi
 done
 soap_flat RecordDispensing "<r:dispensingId>demo-$gref-over</r:dispensingId><r:referenceNumber>$gref</r:referenceNumber><r:amount>1</r:amount><r:kind>requisition</r:kind><r:careUnitHsaId>SE2321000016-KLIN</r:careUnitHsaId>"
-echo "   1: $(field resultCode errorId resultText)"
+echo "   1: $(field resultCode errorCode message)"
 if [ "$(field resultCode)" != ERROR ]; then
     echo "   a dispensing beyond the granted amount was recorded" >&2
     exit 1

@@ -10,13 +10,15 @@
     ns           its Responder namespace
     kind         receipt | cases | motivation | check | dispensing | none
     result-code  OK | ERROR | INFO
-    error-id     VALIDATION_ERROR | APPLICATION_ERROR | TECHNICAL_ERROR | ''
-    log-id       the request id
+    error-code   INVALID_REQUEST | TRANSFORMATION_ERROR | APPLICATION_ERROR |
+                 TECHNICAL_ERROR | ''
+    sub-code     the gateway's own reason (its error name, e.g. EVALIDATION)
+    log-id       the request id (always written: logId is required)
     text         text to put before the OperationOutcome's issues
-  On ERROR only the result is written; resultText lists every issue of an
+  On ERROR only the result is written; message lists every issue of an
   OperationOutcome as "FHIRPath: svensk text / English text". A receipt
   that carries warnings (an OperationOutcome entry, MessageHeader.response
-  .details) is answered INFO, its warnings in resultText the same way.
+  .details) is answered INFO, its warnings in message the same way.
 -->
 <xsl:stylesheet version="1.0"
     xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
@@ -28,7 +30,8 @@
   <xsl:param name="ns"/>
   <xsl:param name="kind" select="'none'"/>
   <xsl:param name="result-code" select="'OK'"/>
-  <xsl:param name="error-id" select="''"/>
+  <xsl:param name="error-code" select="''"/>
+  <xsl:param name="sub-code" select="''"/>
   <xsl:param name="log-id" select="''"/>
   <xsl:param name="text" select="''"/>
 
@@ -44,12 +47,13 @@
             <xsl:otherwise><xsl:value-of select="$result-code"/></xsl:otherwise>
           </xsl:choose>
         </core:resultCode>
-        <xsl:if test="$error-id != ''">
-          <core:errorId><xsl:value-of select="$error-id"/></core:errorId>
+        <xsl:if test="$error-code != ''">
+          <core:errorCode><xsl:value-of select="$error-code"/></core:errorCode>
         </xsl:if>
-        <xsl:if test="$log-id != ''">
-          <core:logId><xsl:value-of select="$log-id"/></core:logId>
+        <xsl:if test="$sub-code != ''">
+          <core:subCode><xsl:value-of select="$sub-code"/></core:subCode>
         </xsl:if>
+        <core:logId><xsl:value-of select="$log-id"/></core:logId>
         <xsl:variable name="issues">
           <xsl:for-each select="f:OperationOutcome/f:issue[f:severity/@value != 'information'] | $warnings">
             <xsl:if test="position() &gt; 1">; </xsl:if>
@@ -70,11 +74,11 @@
           </xsl:for-each>
         </xsl:variable>
         <xsl:if test="$text != '' or string($issues) != ''">
-          <core:resultText>
+          <core:message>
             <xsl:value-of select="$text"/>
             <xsl:if test="$text != '' and string($issues) != ''">: </xsl:if>
             <xsl:value-of select="$issues"/>
-          </core:resultText>
+          </core:message>
         </xsl:if>
       </xsl:element>
       <xsl:if test="$result-code != 'ERROR'">
@@ -193,20 +197,26 @@
     </xsl:if>
   </xsl:template>
 
-  <!-- One row of Mina ärenden: no patient data. -->
+  <!-- One row of Mina ärenden: no patient data. The licence type and the
+       drug come from the case's MedicationRequest (and its Medication),
+       the "include" entries that follow this Task's "match" entry. -->
   <xsl:template match="f:Task" mode="case">
+    <xsl:variable name="me" select="generate-id(../..)"/>
+    <xsl:variable name="incl" select="../../following-sibling::f:entry[f:search/f:mode/@value = 'include'][generate-id(preceding-sibling::f:entry[not(f:search/f:mode/@value = 'include')][1]) = $me]/f:resource"/>
+    <xsl:variable name="mr" select="($incl/f:MedicationRequest)[1]"/>
     <xsl:element name="licenseCase" namespace="{$ns}">
       <core:referenceNumber><xsl:value-of select="f:identifier[f:system/@value = $refsys]/f:value/@value"/></core:referenceNumber>
       <core:caseStatus><xsl:value-of select="f:businessStatus/f:coding/f:code/@value"/></core:caseStatus>
       <xsl:if test="f:meta/f:versionId/@value">
         <core:caseVersion><xsl:value-of select="f:meta/f:versionId/@value"/></core:caseVersion>
       </xsl:if>
-      <xsl:variable name="lt" select="string((f:input[f:type/f:coding/f:system/@value = 'http://klasgw.org/fhir/CodeSystem/klas-licence-type']/f:valueCode/@value)[1])"/>
+      <xsl:variable name="lt" select="string(($mr/f:extension[@url = 'http://klasgw.org/fhir/StructureDefinition/klas-licence-type']/f:valueCode/@value | f:input[f:type/f:text/@value = 'licenstyp']/f:valueCode/@value)[1])"/>
       <xsl:if test="$lt = 'EH' or $lt = 'GH'">
         <core:licenceType><xsl:value-of select="$lt"/></core:licenceType>
       </xsl:if>
-      <xsl:if test="f:input[f:type/f:text/@value = 'produkt']/f:valueString/@value">
-        <core:drug><xsl:value-of select="(f:input[f:type/f:text/@value = 'produkt']/f:valueString/@value)[1]"/></core:drug>
+      <xsl:variable name="drug" select="string(($mr/f:contained/f:Medication/f:code/f:text/@value | $incl/f:Medication/f:code/f:text/@value | $mr/f:medicationCodeableConcept/f:text/@value | f:input[f:type/f:text/@value = 'produkt']/f:valueString/@value)[1])"/>
+      <xsl:if test="$drug != ''">
+        <core:drug><xsl:value-of select="$drug"/></core:drug>
       </xsl:if>
       <xsl:if test="f:meta/f:lastUpdated/@value">
         <core:lastChanged><xsl:value-of select="f:meta/f:lastUpdated/@value"/></core:lastChanged>

@@ -4,9 +4,10 @@
  * Every failure in klasgw is a gw_rc: GW_OK (0) or a negative code from the
  * table below. Each row gives, once, everything a front needs to answer
  * alike: the HTTP status (REST and the HTTP status of SOAP faults), the FHIR
- * OperationOutcome issue code (R4 value set issue-type), the RIV-TA errorId
- * (VALIDATION_ERROR, APPLICATION_ERROR, TECHNICAL_ERROR - only the last is
- * worth resending), and the message in English and Swedish.
+ * OperationOutcome issue code (R4 value set issue-type), the RIV-TA
+ * errorCode (INVALID_REQUEST, APPLICATION_ERROR, TECHNICAL_ERROR - only the
+ * last is worth resending; TRANSFORMATION_ERROR is the SOAP front's own,
+ * for a request it cannot map), and the message in English and Swedish.
  *
  * Readable detail about one failure (which field, which value) travels
  * beside the code in a struct gw_err; the table holds only generic text.
@@ -25,20 +26,20 @@
 #define GW_PRINTF(f, a)
 #endif
 
-/* XX(name, value, http, fhir issue code, RIV errorId, English, Swedish) */
+/* XX(name, value, http, fhir issue code, RIV errorCode, English, Swedish) */
 #define GW_ERRNO_MAP(XX)                                                      \
     XX(OK, 0, 200, "informational", "", "ok", "ok")                           \
     XX(ENOMEM, -1, 500, "exception", "TECHNICAL_ERROR",                       \
        "out of memory", "minnet tog slut")                                   \
-    XX(EINVAL, -2, 400, "invalid", "VALIDATION_ERROR",                        \
+    XX(EINVAL, -2, 400, "invalid", "INVALID_REQUEST",                         \
        "invalid argument", "ogiltigt argument")                               \
     XX(EIO, -3, 500, "exception", "TECHNICAL_ERROR",                          \
        "input/output error", "in- eller utmatningsfel")                       \
-    XX(ETOOLARGE, -4, 413, "too-long", "VALIDATION_ERROR",                    \
+    XX(ETOOLARGE, -4, 413, "too-long", "INVALID_REQUEST",                     \
        "input exceeds its size limit", "indata överskrider storleksgränsen") \
-    XX(EPARSE, -5, 400, "structure", "VALIDATION_ERROR",                      \
+    XX(EPARSE, -5, 400, "structure", "INVALID_REQUEST",                       \
        "malformed input", "felaktigt formaterad indata")                      \
-    XX(EVALIDATION, -6, 422, "invariant", "VALIDATION_ERROR",                 \
+    XX(EVALIDATION, -6, 422, "invariant", "INVALID_REQUEST",                  \
        "one or more required fields are missing or incorrectly filled in",    \
        "Ett eller flera obligatoriska fält saknas eller är felaktigt ifyllda") \
     XX(ENOTFOUND, -7, 404, "not-found", "APPLICATION_ERROR",                  \
@@ -56,9 +57,9 @@
        "the caller is not authenticated", "anroparen är inte autentiserad")   \
     XX(EFORBIDDEN, -12, 403, "forbidden", "APPLICATION_ERROR",                \
        "the caller may not do this", "anroparen har inte behörighet")         \
-    XX(EMEDIATYPE, -13, 415, "not-supported", "VALIDATION_ERROR",             \
+    XX(EMEDIATYPE, -13, 415, "not-supported", "INVALID_REQUEST",              \
        "unsupported content type", "innehållstypen stöds inte")               \
-    XX(ENOTACCEPTABLE, -14, 406, "not-supported", "VALIDATION_ERROR",         \
+    XX(ENOTACCEPTABLE, -14, 406, "not-supported", "INVALID_REQUEST",          \
        "no acceptable response format", "inget godtagbart svarsformat")       \
     XX(ESTATE, -15, 409, "business-rule", "APPLICATION_ERROR",                \
        "not allowed in the current status of the case",                       \
@@ -96,18 +97,18 @@
        "ingen giltig licens täcker expedieringen")                            \
     XX(EINTERNAL, -28, 500, "exception", "TECHNICAL_ERROR",                   \
        "internal error", "internt fel")                                        \
-    XX(EWEBHOOK_SCHEME, -41, 422, "business-rule", "VALIDATION_ERROR",       \
+    XX(EWEBHOOK_SCHEME, -41, 422, "business-rule", "INVALID_REQUEST",        \
        "the endpoint must be an https URL",                                   \
        "slutpunkten måste vara en https-adress")                              \
-    XX(EWEBHOOK_HOST, -42, 422, "business-rule", "VALIDATION_ERROR",         \
+    XX(EWEBHOOK_HOST, -42, 422, "business-rule", "INVALID_REQUEST",          \
        "the endpoint's host is not on the pharmacy's allow-list",             \
        "slutpunktens värd finns inte på apotekets lista över tillåtna värdar") \
-    XX(EWEBHOOK_ADDRESS, -43, 422, "business-rule", "VALIDATION_ERROR",      \
+    XX(EWEBHOOK_ADDRESS, -43, 422, "business-rule", "INVALID_REQUEST",       \
        "the endpoint resolves to a loopback, link-local, private or "        \
        "multicast address",                                                   \
        "slutpunkten pekar på en loopback-, länklokal, privat eller "         \
        "multicastadress")                                                    \
-    XX(EURITOOLONG, -44, 414, "too-long", "VALIDATION_ERROR",                 \
+    XX(EURITOOLONG, -44, 414, "too-long", "INVALID_REQUEST",                  \
        "the request line is too long or has too many parameters",             \
        "begäranraden är för lång eller har för många parametrar")            \
     XX(ESTORAGEFULL, -40, 507, "transient", "TECHNICAL_ERROR",                \

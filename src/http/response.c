@@ -47,8 +47,12 @@ gw_http_refuse(struct gw_req *r, gw_rc rc, const char *detail)
     struct gw_err err;
     char *out = NULL;
     size_t len = 0;
-    int xml = gw_http_refusal_format(r) == GW_FHIR_XML;
+    int xml;
 
+    /* A SOAP client gets a SOAP fault, not an OperationOutcome. */
+    if (r->def != NULL && r->def->serve == gw_soap_front)
+        return gw_soap_front_refuse(r, rc, detail);
+    xml = gw_http_refusal_format(r) == GW_FHIR_XML;
     gw_err_clear(&err);
     gw_err_set(&err, rc, NULL, "%s", detail);
     gw_outcome_init(&o);

@@ -85,6 +85,9 @@ gw_rc gw_http_capability(struct gw_fhir_doc **out) GW_WARN_UNUSED;
 /* The fronts the table names. */
 enum MHD_Result gw_fhir_api(struct gw_req *r);     /* fhir_api.c */
 enum MHD_Result gw_soap_front(struct gw_req *r);   /* soap_front.c */
+/* A refusal on a SOAP route, as a SOAP fault (soap_front.c). */
+enum MHD_Result gw_soap_front_refuse(struct gw_req *r, gw_rc rc,
+                                     const char *detail);
 enum MHD_Result gw_http_metrics(struct gw_req *r); /* metrics.c */
 enum MHD_Result gw_http_health(struct gw_req *r);  /* metrics.c */
 

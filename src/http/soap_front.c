@@ -2,11 +2,15 @@
  * soap_front.c - glue between the HTTP front and src/soap/: reads what
  * libmicrohttpd holds (path, query, Content-Type), hands the request to
  * gw_soap_handle or gw_soap_contract, sends the reply and logs one line
- * (interaction, result, errorId; never the content).
+ * (interaction, result, errorCode; never the content).
  *
  *   POST /soap/<Interaction>            a RIV-TA call (authenticated)
  *   GET  /soap/<Interaction>?wsdl       its WSDL (public, like metadata)
  *   GET  /soap/<file>.xsd               a schema the WSDL imports
+ *
+ * Refusals the HTTP front makes before we are called (401, 403, 413, 414,
+ * 503) come here too (gw_soap_front_refuse): a SOAP client gets a SOAP
+ * fault, never a FHIR OperationOutcome.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +18,7 @@
 #include "core/log.h"
 #include "http/response.h"
 #include "http/route.h"
+#include "klas/ident.h"
 #include "pipeline/pipeline.h"
 #include "soap/soap.h"
 
@@ -72,11 +77,26 @@ contract(struct gw_req *r, const char *name)
 }
 
 enum MHD_Result
+gw_soap_front_refuse(struct gw_req *r, gw_rc rc, const char *detail)
+{
+    struct gw_soap_reply rep;
+    enum MHD_Result ret;
+
+    gw_soap_refusal(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_CONTENT_TYPE),
+                    rc, detail, &rep);
+    ret = send_reply(r, &rep);
+    gw_soap_reply_release(&rep);
+    return ret;
+}
+
+enum MHD_Result
 gw_soap_front(struct gw_req *r)
 {
     const char *name = r->url + strlen("/soap/");
     struct gw_soap_reply rep;
     struct gw_call call;
+    const char *via;
     enum MHD_Result ret;
 
     if (r->h->o.soap == NULL)
@@ -89,14 +109,33 @@ gw_soap_front(struct gw_req *r)
     call.who = &r->who;
     call.base = r->base;
     call.request_id = r->id;
+    /* Read and audited, never used for authorization: the certificate
+     * (the platform's) decides who calls. */
+    via = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                      "x-rivta-original-serviceconsumer-hsaid");
+    if (via != NULL) {
+        char note[200];
+        struct gw_err err;
+        gw_err_clear(&err);
+        if (gw_hsaid_check(via, &err) != GW_OK)
+            return gw_soap_front_refuse(
+                r, GW_EINVAL,
+                "x-rivta-original-serviceconsumer-hsaid: not an HSA-id");
+        snprintf(note, sizeof(note),
+                 "interaction=%.60s original-consumer=%s request=%s", name, via,
+                 r->id);
+        gw_pipeline_audit_note(r->h->o.pipeline, &call, "soap-consumer", note);
+    }
     gw_soap_handle(r->h->o.soap, &call, name,
                    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                MHD_HTTP_HEADER_CONTENT_TYPE),
                    r->body.data, r->body.len, &rep);
     gw_log_set_request_id(r->id);
-    gw_log_info("event=soap interaction=%s result=%s error_id=%s client=%s",
+    gw_log_info("event=soap interaction=%s result=%s error_code=%s client=%s "
+                "original_consumer=%s",
                 gw_log_quote(name), rep.result,
-                rep.error_id[0] ? rep.error_id : "-", r->label);
+                rep.error_id[0] ? rep.error_id : "-", r->label,
+                via ? via : "-");
     gw_log_set_request_id(NULL);
     ret = send_reply(r, &rep);
     gw_soap_reply_release(&rep);

@@ -146,6 +146,12 @@ static const struct {
                        "consent is given by the prescriber's EHR"},
     [GW_OP_SUBSCRIPTION] = {C(GW_CLIENT_PHARMACY), 1,
                             "subscriptions are for pharmacies"},
+    [GW_OP_MY_CASES] = {C(GW_CLIENT_EHR), 0,
+                        "GetLicenseCases (Mina ärenden) is for the "
+                        "prescriber's EHR"},
+    [GW_OP_CASE_LOOKUP] = {C(GW_CLIENT_PHARMACY), 0,
+                           "GetLicenseMotivation (the look-up) is for "
+                           "pharmacies"},
 };
 
 gw_rc

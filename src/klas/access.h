@@ -129,6 +129,8 @@ enum gw_operation {
     GW_OP_COPY,              /* Task/$copy */
     GW_OP_CONSENT,           /* $renew-consent */
     GW_OP_SUBSCRIPTION,      /* Subscription create, read, delete */
+    GW_OP_MY_CASES,          /* SOAP GetLicenseCases: Mina ärenden */
+    GW_OP_CASE_LOOKUP,       /* SOAP GetLicenseMotivation: the look-up */
     GW_OP_NOPS
 };
 

@@ -236,23 +236,76 @@ gw_hsa_free(struct gw_hsa *h)
     free(h);
 }
 
-static void
-add_credentials(struct gw_hsa_person *p,
-                const struct hsa__CredentialInformationType *ci)
+/*
+ * The one mapping from HSA's answer (Inera's CredentialInformationType,
+ * GetCredentialsForPersonIncludingProtectedPerson v2) to the gateway's
+ * checks; README "The prescriber check in HSA" shows the same table.
+ *
+ *   healthCareProfessionalLicenceCode LK | licence "Läkare"      physician
+ *   healthCareProfessionalLicenceCode TL | licence "Tandläkare"  dentist
+ *   commission/commissionPurpose "Vård och behandling"           a commission
+ *       that counts, at commission/healthCareUnitHsaId, between
+ *       healthCareUnitStartDate and healthCareUnitEndDate
+ *   commission/healthCareProviderHsaId, healthCareUnitHsaId      matched
+ *       against hsa.beredskap_orgs for a beredskap motivation
+ *
+ * Not used and never kept: names, personal identity, protected-person and
+ * feigned flags, specialities (healthCareProfessionalLicenceSpeciality),
+ * prescription codes, commission rights. Only credentials whose
+ * personHsaId is the one asked about count.
+ */
+enum hsa_grant { GRANT_PHYSICIAN, GRANT_DENTIST, GRANT_CARE };
+
+static const struct hsa_row {
+    const char *element; /* the element of CredentialInformationType */
+    const char *value;   /* the value HSA gives there */
+    enum hsa_grant grant;
+} hsa_map[] = {
+    {"healthCareProfessionalLicenceCode", "LK", GRANT_PHYSICIAN},
+    {"healthCareProfessionalLicence", "Läkare", GRANT_PHYSICIAN},
+    {"healthCareProfessionalLicenceCode", "TL", GRANT_DENTIST},
+    {"healthCareProfessionalLicence", "Tandläkare", GRANT_DENTIST},
+    {"commission/commissionPurpose", PURPOSE_CARE, GRANT_CARE},
+};
+
+/* 1 if value at element grants g (the table above). */
+static int
+grants(const char *element, const char *value, enum hsa_grant g)
 {
-    p->found = 1;
-    for (int i = 0; i < ci->__sizehealthCareProfessionalLicence; i++) {
-        const char *l = ci->healthCareProfessionalLicence[i];
-        if (l == NULL)
-            continue;
-        if (strcmp(l, "Läkare") == 0)
+    if (value == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(hsa_map) / sizeof(hsa_map[0]); i++)
+        if (hsa_map[i].grant == g && strcmp(hsa_map[i].element, element) == 0 &&
+            strcmp(hsa_map[i].value, value) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+licences(struct gw_hsa_person *p, const char *element, char *const *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (grants(element, v[i], GRANT_PHYSICIAN))
             p->physician = 1;
-        else if (strcmp(l, "Tandläkare") == 0)
+        if (grants(element, v[i], GRANT_DENTIST))
             p->dentist = 1;
     }
+}
+
+static void
+add_credentials(struct gw_hsa_person *p,
+                const struct hsac__CredentialInformationType *ci)
+{
+    p->found = 1;
+    licences(p, "healthCareProfessionalLicence",
+             ci->healthCareProfessionalLicence,
+             ci->__sizehealthCareProfessionalLicence);
+    licences(p, "healthCareProfessionalLicenceCode",
+             ci->healthCareProfessionalLicenceCode,
+             ci->__sizehealthCareProfessionalLicenceCode);
     for (int i = 0; i < ci->__sizecommission && p->nc < GW_HSA_MAX_COMMISSIONS;
          i++) {
-        const struct hsa__CommissionType *k = &ci->commission[i];
+        const struct hsac__CommissionType *k = &ci->commission[i];
         struct gw_hsa_commission *c = &p->c[p->nc];
         memset(c, 0, sizeof(*c));
         snprintf(c->unit_hsa, sizeof(c->unit_hsa), "%s",
@@ -260,8 +313,8 @@ add_credentials(struct gw_hsa_person *p,
         snprintf(c->provider_hsa, sizeof(c->provider_hsa), "%s",
                  k->healthCareProviderHsaId ? k->healthCareProviderHsaId : "");
         for (int j = 0; j < k->__sizecommissionPurpose; j++)
-            if (k->commissionPurpose[j] &&
-                strcmp(k->commissionPurpose[j], PURPOSE_CARE) == 0)
+            if (grants("commission/commissionPurpose", k->commissionPurpose[j],
+                       GRANT_CARE))
                 c->care_and_treatment = 1;
         if (k->healthCareUnitStartDate)
             c->start_ms = (int64_t)*k->healthCareUnitStartDate * 1000;
@@ -306,17 +359,14 @@ call_hsa(struct gw_hsa *h, const char *person, struct gw_hsa_person *p,
         gw_soap_pool_put(h->pool, s, 0);
         return rc;
     }
-    if (resp.result != NULL &&
-        resp.result->resultCode == core__ResultCodeEnum__ERROR) {
-        if (resp.result->errorId == NULL ||
-            *resp.result->errorId == core__ErrorIdEnum__TECHNICAL_USCOREERROR) {
-            rc = gw_err_set(err, GW_EHSAUNAVAILABLE, NULL,
-                            "HSA answers with a technical error");
-        }
-        /* Otherwise HSA knows no such person: found stays 0. */
+    if (resp.resultCode == hsac__ResultCodeEnum__ERROR) {
+        /* HSA could not answer the question: no decision can be made. A
+         * person HSA does not know is an OK answer without credentials. */
+        rc = gw_err_set(err, GW_EHSAUNAVAILABLE, NULL,
+                        "HSA answers with resultCode ERROR");
     } else {
         for (int i = 0; i < resp.__sizecredentialInformation; i++) {
-            const struct hsa__CredentialInformationType *ci =
+            const struct hsac__CredentialInformationType *ci =
                 &resp.credentialInformation[i];
             if (ci->personHsaId && strcmp(ci->personHsaId, person) == 0)
                 add_credentials(p, ci);

@@ -3,8 +3,12 @@
  * IncludingProtectedPerson over SOAP), for the pipeline's check_prescriber
  * hook.
  *
- * A prescriber is authorised when HSA lists a licence as physician or
- * dentist ("Läkare", "Tandläkare") and an active commission whose purpose
+ * The contract is Inera's GetCredentialsForPersonIncludingProtectedPerson
+ * version 2 (infrastructure:directory:authorizationmanagement), asked by
+ * personHsaId at hsa.logical_address; hsa.c maps its answer to the checks
+ * in one table. A prescriber is authorised when HSA lists a licence as
+ * physician or dentist (code LK / TL, or "Läkare" / "Tandläkare") and an
+ * active commission whose purpose
  * is "Vård och behandling" at the care unit the message states (the
  * clinic). A beredskap motivation needs that commission's organisation
  * (care provider or unit) to be one of hsa.beredskap_orgs.

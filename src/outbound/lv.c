@@ -31,7 +31,7 @@
 enum gw_delivery
 gw_lv_classify(const struct gw_lv_reply *r, char *why, size_t why_size)
 {
-    static const char *const ids[] = {"VALIDATION_ERROR", "APPLICATION_ERROR",
+    static const char *const ids[] = {"INVALID_REQUEST", "APPLICATION_ERROR",
                                       "TECHNICAL_ERROR"};
 
     if (r->fault) {
@@ -61,7 +61,7 @@ gw_lv_classify(const struct gw_lv_reply *r, char *why, size_t why_size)
         snprintf(why, why_size, "LV refused: %s",
                  r->error_id >= 0 && r->error_id <= 2
                      ? ids[r->error_id]
-                     : "ERROR without errorId");
+                     : "ERROR without errorCode");
         return GW_DELIVERY_FAILED;
     case GW_LV_NO_RESULT:
     default:
@@ -242,11 +242,13 @@ read_result(const struct core__ResultType *res, struct gw_lv_reply *r)
     r->result = res->resultCode == core__ResultCodeEnum__OK     ? GW_LV_OK
                 : res->resultCode == core__ResultCodeEnum__INFO ? GW_LV_INFO
                                                                 : GW_LV_ERROR;
-    if (res->errorId != NULL)
+    if (res->errorCode != NULL)
         r->error_id =
-            *res->errorId == core__ErrorIdEnum__VALIDATION_USCOREERROR
+            *res->errorCode == core__ErrorCodeEnum__INVALID_USCOREREQUEST ||
+                    *res->errorCode ==
+                        core__ErrorCodeEnum__TRANSFORMATION_USCOREERROR
                 ? GW_LV_VALIDATION_ERROR
-            : *res->errorId == core__ErrorIdEnum__APPLICATION_USCOREERROR
+            : *res->errorCode == core__ErrorCodeEnum__APPLICATION_USCOREERROR
                 ? GW_LV_APPLICATION_ERROR
                 : GW_LV_TECHNICAL_ERROR;
 }

@@ -11,7 +11,8 @@
  * Outcome (gw_lv_classify): result OK or INFO -> delivered; result ERROR
  * with TECHNICAL_ERROR, any SOAP fault (also inside HTTP 200), timeouts,
  * connection failures and HTTP errors -> retry; result ERROR with
- * VALIDATION_ERROR or APPLICATION_ERROR (or no errorId) -> dead letter;
+ * INVALID_REQUEST, TRANSFORMATION_ERROR or APPLICATION_ERROR (or no
+ * errorCode) -> dead letter;
  * an item we cannot even build -> dead letter.
  */
 #ifndef GW_OUTBOUND_LV_H

@@ -270,6 +270,13 @@ gw_pl_answer(struct gw_pipeline *pl, const struct gw_call *c,
     gw_pl_audit(pl, c, action, refnr, rc, NULL);
 }
 
+void
+gw_pipeline_audit_note(struct gw_pipeline *pl, const struct gw_call *c,
+                       const char *action, const char *detail)
+{
+    gw_pl_audit(pl, c, action, NULL, GW_OK, detail);
+}
+
 static void
 set_version_headers(struct gw_answer *a, const char *refnr, long version,
                     int64_t updated_ms)

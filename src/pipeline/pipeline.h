@@ -108,6 +108,12 @@ void gw_pipeline_process_doc(struct gw_pipeline *pl, const struct gw_call *c,
                              const struct gw_err *parse_err, long if_match,
                              struct gw_answer *a);
 
+/* One audit row (outcome ok) for what a front learnt about a call besides
+ * its message, e.g. SOAP's original consumer behind a service platform.
+ * detail: no patient data. */
+void gw_pipeline_audit_note(struct gw_pipeline *pl, const struct gw_call *c,
+                            const char *action, const char *detail);
+
 /* Bundle/$validate: the OperationOutcome, nothing stored. */
 void gw_pipeline_validate(struct gw_pipeline *pl, const struct gw_call *c,
                           const char *body, size_t len, struct gw_answer *a);

@@ -226,16 +226,19 @@ inject(struct soap *soap, enum sim_fail f, int before_work)
 }
 
 static struct core__ResultType *
-result(struct soap *soap, int ok, int error_id, const char *text)
+result(struct soap *soap, int ok, int error_code, const char *text)
 {
     struct core__ResultType *r = soap_malloc(soap, sizeof(*r));
+    char log_id[32];
 
     soap_default_core__ResultType(soap, r);
     r->resultCode = ok ? core__ResultCodeEnum__OK : core__ResultCodeEnum__ERROR;
+    snprintf(log_id, sizeof(log_id), "sim-%ld", (long)time(NULL));
+    r->logId = soap_strdup(soap, log_id);
     if (!ok) {
-        r->errorId = soap_malloc(soap, sizeof(*r->errorId));
-        *r->errorId = (enum core__ErrorIdEnum)error_id;
-        r->resultText = soap_strdup(soap, text);
+        r->errorCode = soap_malloc(soap, sizeof(*r->errorCode));
+        *r->errorCode = (enum core__ErrorCodeEnum)error_code;
+        r->message = soap_strdup(soap, text);
     }
     return r;
 }
@@ -330,6 +333,28 @@ load_fixture(const char *path)
     return 0;
 }
 
+/* HSA gives each legitimerad yrkesgrupp by name and by code. The fixture
+ * has the names; these are the codes HSA pairs with them. */
+static const struct {
+    const char *name, *code;
+} licence_codes[] = {
+    {"Läkare", "LK"}, {"Tandläkare", "TL"}, {"Sjuksköterska", "SJ"},
+    {"Barnmorska", "BM"}, {"Apotekare", "AP"},
+};
+
+static const char *
+licence_code(const char *name)
+{
+    for (size_t i = 0; i < sizeof(licence_codes) / sizeof(licence_codes[0]);
+         i++)
+        if (strcmp(licence_codes[i].name, name) == 0)
+            return licence_codes[i].code;
+    return NULL;
+}
+
+/* GetCredentialsForPersonIncludingProtectedPerson v2 as HSA answers it:
+ * resultCode OK with one credentialInformation for a known person, OK
+ * without any for an unknown one. */
 static int
 hsa_answer(
     struct soap *soap,
@@ -339,7 +364,10 @@ hsa_answer(
 {
     enum sim_fail f = fail_now();
     const struct sim_person *p = NULL;
-    struct hsa__CredentialInformationType *ci;
+    struct hsac__CredentialInformationType *ci;
+    const char *to = soap->header && soap->header->itr__LogicalAddress
+                         ? soap->header->itr__LogicalAddress
+                         : "-";
     int r;
 
     if (sim.kind != SIM_HSA)
@@ -351,24 +379,21 @@ hsa_answer(
     for (int i = 0; in->personHsaId && i < sim.npeople; i++)
         if (strcmp(sim.people[i].hsa, in->personHsaId) == 0)
             p = &sim.people[i];
-    gw_log_info("event=sim_hsa_lookup person=%s found=%d",
-                in->personHsaId ? in->personHsaId : "-", p != NULL);
-    if (p == NULL) {
-        out->result =
-            result(soap, 0, core__ErrorIdEnum__APPLICATION_USCOREERROR,
-                   "no such person in HSA");
+    gw_log_info("event=sim_hsa_lookup person=%s found=%d logical_address=%s",
+                in->personHsaId ? in->personHsaId : "-", p != NULL,
+                gw_log_quote(to));
+    out->resultCode = hsac__ResultCodeEnum__OK;
+    if (p == NULL)
         return SOAP_OK;
-    }
-    out->result = result(soap, 1, 0, NULL);
     ci = soap_malloc(soap, sizeof(*ci));
-    soap_default_hsa__CredentialInformationType(soap, ci);
+    soap_default_hsac__CredentialInformationType(soap, ci);
     out->credentialInformation = ci;
     out->__sizecredentialInformation = 1;
     ci->personHsaId = soap_strdup(soap, p->hsa);
     ci->givenName = soap_strdup(soap, p->given);
     ci->middleAndSurName = soap_strdup(soap, p->surname);
-    ci->isProtectedPerson = soap_malloc(soap, sizeof(*ci->isProtectedPerson));
-    *ci->isProtectedPerson =
+    ci->protectedPerson = soap_malloc(soap, sizeof(*ci->protectedPerson));
+    *ci->protectedPerson =
         p->protected_person ? xsd__boolean__true_ : xsd__boolean__false_;
     if (p->code[0])
         ci->personalPrescriptionCode = soap_strdup(soap, p->code);
@@ -376,18 +401,26 @@ hsa_answer(
         char *copy = soap_strdup(soap, p->licences), *save = NULL;
         ci->healthCareProfessionalLicence =
             soap_malloc(soap, 8 * sizeof(char *));
+        ci->healthCareProfessionalLicenceCode =
+            soap_malloc(soap, 8 * sizeof(char *));
         for (char *t = strtok_r(copy, ",", &save);
              t && ci->__sizehealthCareProfessionalLicence < 8;
-             t = strtok_r(NULL, ",", &save))
+             t = strtok_r(NULL, ",", &save)) {
+            const char *code = licence_code(t);
             ci->healthCareProfessionalLicence
                 [ci->__sizehealthCareProfessionalLicence++] = t;
+            if (code != NULL)
+                ci->healthCareProfessionalLicenceCode
+                    [ci->__sizehealthCareProfessionalLicenceCode++] =
+                    (char *)code;
+        }
     }
     if (p->nc > 0) {
         ci->commission =
             soap_malloc(soap, (size_t)p->nc * sizeof(*ci->commission));
         for (int i = 0; i < p->nc; i++) {
-            struct hsa__CommissionType *k = &ci->commission[i];
-            soap_default_hsa__CommissionType(soap, k);
+            struct hsac__CommissionType *k = &ci->commission[i];
+            soap_default_hsac__CommissionType(soap, k);
             k->healthCareUnitHsaId = soap_strdup(soap, p->c[i].unit);
             if (p->c[i].provider[0])
                 k->healthCareProviderHsaId =
@@ -657,7 +690,7 @@ call_gateway(const char *what, const struct callback *cb)
         verdict = "ERROR";
     gw_log_info("event=sim_lv_callback action=%s refnr=%s result=%s text=%s",
                 what, cb->refnr, verdict,
-                gw_log_quote(res && res->resultText ? res->resultText : ""));
+                gw_log_quote(res && res->message ? res->message : ""));
     free(msg);
     gw_soap_pool_put(sim.gateway, s, e == SOAP_OK);
     return strcmp(verdict, "OK") == 0 ? 0 : 1;
@@ -775,16 +808,6 @@ lv_register(struct soap *soap, const char *what, const char *message_id,
 
 int
 __hsai__GetCredentialsForPersonIncludingProtectedPerson(
-    struct soap *soap,
-    struct hsa__GetCredentialsForPersonIncludingProtectedPersonType *in,
-    struct hsa__GetCredentialsForPersonIncludingProtectedPersonResponseType
-        *out)
-{
-    return hsa_answer(soap, in, out);
-}
-
-int
-__hsai__GetCredentialsForPersonIncludingProtectedPerson_(
     struct soap *soap,
     struct hsa__GetCredentialsForPersonIncludingProtectedPersonType *in,
     struct hsa__GetCredentialsForPersonIncludingProtectedPersonResponseType

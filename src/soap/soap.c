@@ -5,13 +5,15 @@
  * The interaction table below is the whole contract surface: which
  * Responder namespace each interaction has, what it does (an event, a
  * search, a ping) and, for events, which klas-event codes it may carry.
- * Interactions the gateway calls on others (LV's Register*, HSA) are in
- * the table so that their WSDLs are served, but POSTs to them are refused.
+ * Only the contracts the gateway produces are here: the ones it calls on
+ * others (LV's Register*, HSA's GetCredentialsForPerson...) are
+ * documentation in wsdl/, neither served nor answered (404 like any
+ * unknown name).
  *
  * What this module does not do: decide anything about a case (pipeline/,
  * klas/), authenticate (http/ does, before we are called), or log request
- * content (resultText may hold values the caller sent; only result and
- * errorId reach the log).
+ * content (message may hold values the caller sent; only result and
+ * errorCode reach the log).
  *
  * Invariants: every reply is a well-formed envelope of the caller's SOAP
  * version (SOAP 1.1 when the envelope could not be read); an answer with
@@ -31,12 +33,13 @@
 #include "core/file.h"
 #include "fhir/build.h"
 #include "fhir/fhir_xml.h"
+#include "klas/access.h"
 #include "map/xslt.h"
 #include "soap/envelope.h"
 #include "validate/xsd.h"
 
 #define GW_SOAP_REPLY_MAX (64u << 20) /* cap on one built reply */
-#define GW_SOAP_TEXT_MAX 4000         /* XSD messages kept in resultText */
+#define GW_SOAP_TEXT_MAX 4000         /* XSD messages kept in message */
 #define REFUSAL_NS "urn:klasgw:refusal"
 
 enum iface_kind {
@@ -45,8 +48,7 @@ enum iface_kind {
     K_MOTIVATION,
     K_CHECK,
     K_DISPENSE,
-    K_PING,
-    K_NOT_SERVED
+    K_PING
 };
 
 struct iface {
@@ -54,37 +56,35 @@ struct iface {
     const char *ns; /* Responder namespace */
     enum iface_kind kind;
     const char *events; /* K_EVENT: " code code " */
+    /* Who may call it, decided in klas/ (gw_access_operation); NO_OP: the
+     * pipeline decides (events by klas/event.c, CheckLicense and
+     * RecordDispensing by their operation rows, Ping: anyone). */
+    int op;
 };
+#define NO_OP (-1)
 
 #define KLAS_NS(n) "urn:riv:klas:" n "Responder:1"
 static const struct iface ifaces[] = {
     {"SubmitLicenseMotivation", KLAS_NS("SubmitLicenseMotivation"), K_EVENT,
-     " motivation-submit "},
+     " motivation-submit ", NO_OP},
     {"SupplementLicenseMotivation", KLAS_NS("SupplementLicenseMotivation"),
-     K_EVENT, " motivation-supplement "},
+     K_EVENT, " motivation-supplement ", NO_OP},
     {"CreateLicenseApplication", KLAS_NS("CreateLicenseApplication"), K_EVENT,
-     " application-create application-reapply "},
+     " application-create application-reapply ", NO_OP},
     {"ReportCaseRegistered", KLAS_NS("ReportCaseRegistered"), K_EVENT,
-     " application-registered "},
+     " application-registered ", NO_OP},
     {"RequestSupplement", KLAS_NS("RequestSupplement"), K_EVENT,
-     " supplement-request "},
-    {"ReportDecision", KLAS_NS("ReportDecision"), K_EVENT, " decision "},
-    {"GetLicenseCases", KLAS_NS("GetLicenseCases"), K_CASES, NULL},
+     " supplement-request ", NO_OP},
+    {"ReportDecision", KLAS_NS("ReportDecision"), K_EVENT, " decision ", NO_OP},
+    {"GetLicenseCases", KLAS_NS("GetLicenseCases"), K_CASES, NULL,
+     GW_OP_MY_CASES},
     {"GetLicenseMotivation", KLAS_NS("GetLicenseMotivation"), K_MOTIVATION,
-     NULL},
-    {"CheckLicense", KLAS_NS("CheckLicense"), K_CHECK, NULL},
-    {"RecordDispensing", KLAS_NS("RecordDispensing"), K_DISPENSE, NULL},
+     NULL, GW_OP_CASE_LOOKUP},
+    {"CheckLicense", KLAS_NS("CheckLicense"), K_CHECK, NULL, NO_OP},
+    {"RecordDispensing", KLAS_NS("RecordDispensing"), K_DISPENSE, NULL, NO_OP},
     {"PingForConfiguration",
      "urn:riv:itintegration:monitoring:PingForConfigurationResponder:1", K_PING,
-     NULL},
-    {"RegisterLicenseApplication", KLAS_NS("RegisterLicenseApplication"),
-     K_NOT_SERVED, NULL},
-    {"RegisterLicenseSupplement", KLAS_NS("RegisterLicenseSupplement"),
-     K_NOT_SERVED, NULL},
-    {"GetCredentialsForPersonIncludingProtectedPerson",
-     "urn:riv:klas:hsa:GetCredentialsForPersonIncludingProtectedPersonResponder"
-     ":1",
-     K_NOT_SERVED, NULL},
+     NULL, NO_OP},
 };
 #define NIFACES (sizeof(ifaces) / sizeof(ifaces[0]))
 
@@ -113,8 +113,6 @@ gw_soap_new(const struct gw_soap_opts *o, struct gw_soap **out,
         return GW_ENOMEM;
     }
     for (size_t i = 0; i < NIFACES; i++) {
-        if (ifaces[i].kind == K_NOT_SERVED)
-            continue;
         s->schema[i] = gw_xsd_responder(o->wsdl_dir, ifaces[i].name, err);
         if (s->schema[i] == NULL) {
             gw_soap_free(s);
@@ -298,7 +296,8 @@ xparam(char *buf, size_t size, const char *v)
 
 /*
  * The SOAP answer of interaction i, from the FHIR answer doc (may be
- * NULL): result OK/ERROR with errorId and text, then the interaction's
+ * NULL): result OK/ERROR with errorCode, subCode (the gw_rc's name),
+ * logId and message, then the interaction's
  * fields (kind "receipt", "cases", "motivation" or "none").
  */
 static void
@@ -306,9 +305,9 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
        const char *kind, const char *log_id, gw_rc rc, const char *text,
        xmlDocPtr fhir, struct gw_soap_reply *out)
 {
-    char p_op[96], p_ns[160], p_kind[24], p_code[16], p_err[24], p_log[64];
-    char p_text[GW_SOAP_TEXT_MAX + 1400];
-    const char *params[16];
+    char p_op[96], p_ns[160], p_kind[24], p_code[16], p_err[24], p_sub[40];
+    char p_log[64], p_text[GW_SOAP_TEXT_MAX + 1400];
+    const char *params[20];
     const char *error_id = gw_rc_riv_error_id(rc);
     xmlDocPtr empty = NULL, res;
     int n = 0;
@@ -318,13 +317,15 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     xparam(p_kind, sizeof(p_kind), kind);
     xparam(p_code, sizeof(p_code), rc == GW_OK ? "OK" : "ERROR");
     xparam(p_err, sizeof(p_err), error_id);
+    xparam(p_sub, sizeof(p_sub), rc == GW_OK ? "" : gw_rc_name(rc));
     xparam(p_log, sizeof(p_log), log_id ? log_id : "");
     xparam(p_text, sizeof(p_text), text ? text : "");
     params[n++] = "op", params[n++] = p_op;
     params[n++] = "ns", params[n++] = p_ns;
     params[n++] = "kind", params[n++] = p_kind;
     params[n++] = "result-code", params[n++] = p_code;
-    params[n++] = "error-id", params[n++] = p_err;
+    params[n++] = "error-code", params[n++] = p_err;
+    params[n++] = "sub-code", params[n++] = p_sub;
     params[n++] = "log-id", params[n++] = p_log;
     params[n++] = "text", params[n++] = p_text;
     params[n] = NULL;
@@ -338,7 +339,7 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     res = fhir ? gw_xslt_apply(s->to_soap, fhir, params) : NULL;
     xmlFreeDoc(empty);
     if (res == NULL || wrap(out, v, res) != GW_OK) {
-        fault(out, v, 500, 0, "TECHNICAL_ERROR",
+        fault(out, v, 500, 0, "TRANSFORMATION_ERROR",
               "the answer could not be mapped to SOAP");
     } else {
         snprintf(out->result, sizeof(out->result), "%s",
@@ -348,8 +349,10 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     xmlFreeDoc(res);
 }
 
-/* A refusal found before the pipeline: VALIDATION_ERROR (or the rc's
- * errorId) naming the field, or a fault for technical errors. */
+/* A refusal found before the pipeline: INVALID_REQUEST (or the rc's
+ * errorCode) naming the field, or a fault for technical errors. An
+ * interaction whose response has no result (PingForConfiguration) is
+ * refused with a SOAP fault too: an ERROR body would break its schema. */
 static void
 refuse(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
        const char *log_id, gw_rc rc, const char *field, const char *detail,
@@ -366,7 +369,10 @@ refuse(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
              field && *field ? field : "", field && *field ? ": " : "",
              gw_rc_message_sv(rc), gw_rc_message(rc),
              detail && *detail ? ": " : "", detail ? detail : "");
-    answer(s, i, v, "none", log_id, rc, text, NULL, out);
+    if (i->kind == K_PING)
+        fault(out, v, 500, 1, gw_rc_riv_error_id(rc), text);
+    else
+        answer(s, i, v, "none", log_id, rc, text, NULL, out);
 }
 
 /* --- the request's fields --------------------------------------------- */
@@ -546,7 +552,7 @@ do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     params[0] = "events", params[1] = p_events, params[2] = NULL;
     bundle = gw_xslt_apply(s->to_fhir, req, params);
     if (bundle == NULL) {
-        fault(out, v, 500, 0, "TECHNICAL_ERROR",
+        fault(out, v, 500, 0, "TRANSFORMATION_ERROR",
               "the request could not be mapped to FHIR");
         return;
     }
@@ -589,11 +595,6 @@ do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     struct gw_task_search q;
     struct gw_answer a;
 
-    if (c->who->role != GW_CLIENT_EHR) {
-        refuse(s, i, v, c->request_id, GW_EFORBIDDEN, NULL,
-               "GetLicenseCases is for EHR systems", out);
-        return;
-    }
     memset(&q, 0, sizeof(q));
     q.identifier = child_text(&cut, root, "referenceNumber", refnr, sizeof(refnr));
     q.licence_type = child_text(&cut, root, "licenceType", lt, sizeof(lt));
@@ -620,6 +621,9 @@ do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
         q.changed_to_ms = 0;
     if (child_text(&cut, root, "maxHits", hits, sizeof(hits)) != NULL)
         q.count = atoi(hits);
+    /* The case's resources too: each row names its licence type and drug
+     * (fhir-to-soap-answer.xsl); nothing else of them is answered. */
+    q.include = 1;
     if (refuse_cut(s, i, v, c, &cut, out))
         return;
     memset(&a, 0, sizeof(a));
@@ -639,11 +643,6 @@ do_motivation(const struct gw_soap *s, const struct iface *i,
     struct gw_task_search q;
     struct gw_answer a;
 
-    if (c->who->role != GW_CLIENT_PHARMACY) {
-        refuse(s, i, v, c->request_id, GW_EFORBIDDEN, NULL,
-               "GetLicenseMotivation is for pharmacy systems", out);
-        return;
-    }
     memset(&q, 0, sizeof(q));
     q.identifier = child_text(&cut, root, "referenceNumber", refnr, sizeof(refnr));
     q.patient = child_text(&cut, root, "patientId", pid, sizeof(pid));
@@ -690,11 +689,6 @@ do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     struct gw_licence_check q;
     struct gw_answer a;
 
-    if (c->who->role != GW_CLIENT_PHARMACY) {
-        refuse(s, i, v, c->request_id, GW_EFORBIDDEN, NULL,
-               "CheckLicense is for pharmacy systems", out);
-        return;
-    }
     memset(&q, 0, sizeof(q));
     q.product = child_text(&cut, root, "productId", product, sizeof(product));
     q.patient = child_text(&cut, root, "patientId", pid, sizeof(pid));
@@ -745,11 +739,6 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
     struct gw_err err;
     gw_rc rc;
 
-    if (c->who->role != GW_CLIENT_PHARMACY) {
-        refuse(s, i, v, c->request_id, GW_EFORBIDDEN, NULL,
-               "RecordDispensing is for pharmacy systems", out);
-        return;
-    }
     f_ident = child_text(&cut, root, "dispensingId", ident, sizeof(ident));
     f_refnr = child_text(&cut, root, "referenceNumber", refnr, sizeof(refnr));
     f_amount = child_text(&cut, root, "amount", amount, sizeof(amount));
@@ -789,7 +778,8 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
 }
 
 static void
-do_ping(enum gw_soap_version v, struct gw_soap_reply *out)
+do_ping(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
+        const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
 {
     struct gw_buf b;
     char now[32];
@@ -797,6 +787,7 @@ do_ping(enum gw_soap_version v, struct gw_soap_reply *out)
     struct tm tm;
     gw_rc rc;
 
+    (void)s, (void)i, (void)c, (void)req;
     gmtime_r(&t, &tm);
     strftime(now, sizeof(now), "%Y%m%d%H%M%S", &tm);
     gw_buf_init(&b, 4096);
@@ -818,6 +809,15 @@ do_ping(enum gw_soap_version v, struct gw_soap_reply *out)
     }
     gw_buf_release(&b);
 }
+
+/* What each kind of interaction does, by enum iface_kind. */
+static void (*const handlers[])(const struct gw_soap *, const struct iface *,
+                                enum gw_soap_version, const struct gw_call *,
+                                xmlDocPtr, struct gw_soap_reply *) = {
+    [K_EVENT] = do_event,           [K_CASES] = do_cases,
+    [K_MOTIVATION] = do_motivation, [K_CHECK] = do_check,
+    [K_DISPENSE] = do_dispense,     [K_PING] = do_ping,
+};
 
 static const struct iface *
 find_iface(const char *name, size_t *idx)
@@ -859,18 +859,11 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
               "no such interaction at this address");
         goto out;
     }
-    if (i->kind == K_NOT_SERVED) {
-        fault(out, v, 404, 1, "APPLICATION_ERROR",
-              "this interaction is served by LV or HSA, not by the gateway");
-        goto out;
-    }
     rc = gw_soap_envelope_parse(body, len, &s->o.limits, &env, &err);
     if (rc != GW_OK) {
         snprintf(text, sizeof(text), "%s: %s", err.path[0] ? err.path : "",
                  err.detail[0] ? err.detail : gw_rc_message(rc));
-        fault(out, v, 500, 1,
-              rc == GW_ETOOLARGE ? "VALIDATION_ERROR" : "VALIDATION_ERROR",
-              text);
+        fault(out, v, 500, 1, gw_rc_riv_error_id(rc), text);
         goto out;
     }
     v = env.version;
@@ -899,33 +892,41 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
                xtext[0] ? xtext : "the request does not match its schema", out);
         goto out;
     }
-    switch (i->kind) {
-    case K_EVENT:
-        do_event(s, i, v, c, req, out);
-        break;
-    case K_CASES:
-        do_cases(s, i, v, c, req, out);
-        break;
-    case K_MOTIVATION:
-        do_motivation(s, i, v, c, req, out);
-        break;
-    case K_CHECK:
-        do_check(s, i, v, c, req, out);
-        break;
-    case K_DISPENSE:
-        do_dispense(s, i, v, c, req, out);
-        break;
-    case K_PING:
-        do_ping(v, out);
-        break;
-    case K_NOT_SERVED:
-        break;
+    if (i->op != NO_OP &&
+        (rc = gw_access_operation(c->who, (enum gw_operation)i->op, &err)) !=
+            GW_OK) {
+        refuse(s, i, v, c->request_id, rc, NULL, err.detail, out);
+        goto out;
     }
+    handlers[i->kind](s, i, v, c, req, out);
 out:
     gw_xsd_errors_release(&xe);
     free(xtext);
     xmlFreeDoc(req);
     gw_soap_envelope_release(&env);
+    if (out->body == NULL && out->status == 0) {
+        out->status = 500;
+        out->content_type = "text/plain";
+        snprintf(out->result, sizeof(out->result), "FAULT");
+    }
+}
+
+void
+gw_soap_refusal(const char *content_type, gw_rc rc, const char *detail,
+                struct gw_soap_reply *out)
+{
+    enum gw_soap_version v = GW_SOAP_11;
+    int http = gw_rc_http_status(rc);
+    char text[700];
+
+    memset(out, 0, sizeof(*out));
+    if (content_type != NULL &&
+        strncasecmp(content_type, "application/soap+xml", 20) == 0)
+        v = GW_SOAP_12;
+    snprintf(text, sizeof(text), "%s / %s%s%s", gw_rc_message_sv(rc),
+             gw_rc_message(rc), detail && *detail ? ": " : "",
+             detail ? detail : "");
+    fault(out, v, http, http < 500, gw_rc_riv_error_id(rc), text);
     if (out->body == NULL && out->status == 0) {
         out->status = 500;
         out->content_type = "text/plain";

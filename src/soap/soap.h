@@ -12,7 +12,7 @@
  *     -> xslt/fhir-to-soap-answer.xsl -> envelope of the caller's version
  *
  * Logical refusals (validation, authorization, case state) are answered
- * with HTTP 200 and result ERROR + errorId + resultText naming the fields;
+ * with HTTP 200 and result ERROR + errorCode + message naming the fields;
  * technical failures (TECHNICAL_ERROR, a broken envelope, a peer down) as
  * a SOAP fault with HTTP 500. Nothing is stored unless the pipeline says
  * GW_OK.
@@ -51,7 +51,7 @@ struct gw_soap_reply {
     size_t len;
     /* For the request log line: no personal data. */
     char result[8];    /* OK, ERROR, FAULT */
-    char error_id[24]; /* errorId or "" */
+    char error_id[24]; /* errorCode or "" */
 };
 void gw_soap_reply_release(struct gw_soap_reply *r);
 
@@ -62,6 +62,17 @@ void gw_soap_reply_release(struct gw_soap_reply *r);
 void gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
                     const char *interaction, const char *content_type,
                     const char *body, size_t len, struct gw_soap_reply *out);
+
+/*
+ * A refusal made before the request reaches gw_soap_handle (no or an
+ * unknown client certificate: 401, a role that may not call: 403, a body
+ * or URL over its cap, a full server) as the SOAP fault a SOAP client
+ * expects, not as a FHIR OperationOutcome: the version by content_type
+ * (may be NULL), HTTP status from the rc's row, faultstring "<errorCode>:
+ * <Swedish> / <English>: <detail>". Always fills *out.
+ */
+void gw_soap_refusal(const char *content_type, gw_rc rc, const char *detail,
+                     struct gw_soap_reply *out);
 
 /*
  * GET /soap/<interaction>?wsdl (wsdl = 1) or GET /soap/<file>.xsd

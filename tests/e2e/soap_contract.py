@@ -3,7 +3,7 @@
 zeep loads each served WSDL (GET /soap/<Interaction>?wsdl, schemas fetched
 from the gateway as the WSDL imports them) and calls every operation the
 gateway serves, once valid and once invalid; invalid requests must get
-result ERROR / VALIDATION_ERROR with resultText naming the field. zeep
+result ERROR / INVALID_REQUEST with message naming the field. zeep
 parses every answer against the same WSDL, so a reply that breaks the
 contract fails here too.
 
@@ -59,13 +59,13 @@ def ok(r):
     return r.result.resultCode == "OK"
 
 
-def refused(r, field, error_id="VALIDATION_ERROR"):
-    return (r.result.resultCode == "ERROR" and r.result.errorId == error_id
-            and field in (r.result.resultText or ""))
+def refused(r, field, error_id="INVALID_REQUEST"):
+    return (r.result.resultCode == "ERROR" and r.result.errorCode == error_id
+            and field in (r.result.message or ""))
 
 
 def text(r):
-    return f"{r.result.resultCode} {r.result.errorId} {r.result.resultText}"
+    return f"{r.result.resultCode} {r.result.errorCode} {r.result.message}"
 
 
 # PingForConfiguration, SOAP 1.1 and 1.2.
@@ -123,6 +123,19 @@ r = cases.GetLicenseCases(referenceNumber=ref, caseStatus=["M"], maxHits=10,
 check(ok(r) and len(r.licenseCase) == 1
       and r.licenseCase[0].referenceNumber == ref
       and r.licenseCase[0].caseStatus == "M", "GetLicenseCases valid")
+# The row names the licence type and the drug the motivation gave.
+F = "{http://hl7.org/fhir}"
+sent = fhir("motivation-enskild-searched.xml")["_value_1"]
+mr = sent.find(f".//{F}MedicationRequest")
+want_lt = mr.find(f"{F}extension[@url='http://klasgw.org/fhir/"
+                  f"StructureDefinition/klas-licence-type']/{F}valueCode")
+want_drug = mr.find(f".//{F}Medication/{F}code/{F}text")
+check(ok(r) and len(r.licenseCase) == 1
+      and r.licenseCase[0].licenceType == want_lt.get("value")
+      and r.licenseCase[0].drug == want_drug.get("value"),
+      "GetLicenseCases names licence type and drug: "
+      + (f"{r.licenseCase[0].licenceType} {r.licenseCase[0].drug}"
+         if r.licenseCase else "-"))
 r = cases.GetLicenseCases(maxHits=500, _soapheaders=HDR)
 check(refused(r, "maxHits"), "GetLicenseCases invalid maxHits: " + text(r))
 r = cases.GetLicenseCases(referenceNumber="12ab", _soapheaders=HDR)
@@ -249,7 +262,7 @@ r = chk.CheckLicense(productId=NPL, careUnitHsaId="SE2321000016-KLIN",
 check(refused(r, "date"), "CheckLicense invalid date: " + text(r))
 r = client("CheckLicense", EHR, "SE2321000016-DOC1").CheckLicense(
     productId=NPL, patientId=PNR, _soapheaders=HDR)
-check(refused(r, "pharmacy systems", "APPLICATION_ERROR"),
+check(refused(r, "pharmacies", "APPLICATION_ERROR"),
       "CheckLicense by an EHR is refused: " + text(r))
 
 rdp = client("RecordDispensing", APO)
@@ -271,7 +284,7 @@ check(ok(r) and r.recorded is True and r.remainingAmount == 200,
       "RecordDispensing resent with the same dispensingId counts once")
 r = dispense("zeep-disp-2", "250")
 check(refused(r, "amount", "APPLICATION_ERROR")
-      and "200" in (r.result.resultText or ""),
+      and "200" in (r.result.message or ""),
       "RecordDispensing beyond the granted amount: " + text(r))
 r = dispense("zeep-disp-3", xsd.SkipValue)
 check(refused(r, "amount"), "RecordDispensing without amount: " + text(r))
@@ -295,18 +308,19 @@ check(ok(r) and r.covered is True and r.remainingAmount == 200,
 r = client("RecordDispensing", EHR, "SE2321000016-DOC1").RecordDispensing(
     dispensingId="zeep-disp-9", referenceNumber=ref, amount="1",
     kind="prescription", patientId=PNR, _soapheaders=HDR)
-check(refused(r, "pharmacy systems", "APPLICATION_ERROR"),
+check(refused(r, "pharmacies", "APPLICATION_ERROR"),
       "RecordDispensing by an EHR is refused: " + text(r))
 
-# The interactions the gateway calls on others: WSDL served, calls refused.
+# The interactions the gateway calls on others are documentation only:
+# neither their WSDL nor an endpoint is served.
 for name in ("RegisterLicenseApplication", "RegisterLicenseSupplement",
              "GetCredentialsForPersonIncludingProtectedPerson"):
-    Client(f"{BASE}/soap/{name}?wsdl")
+    w = requests.get(f"{BASE}/soap/{name}?wsdl")
     resp = requests.post(f"{BASE}/soap/{name}", data=b"<x/>",
                          headers={"X-Klasgw-Client": EHR,
                                   "Content-Type": "text/xml"})
-    check(resp.status_code == 404 and b"Fault" in resp.content,
-          f"{name}: WSDL served, not callable here")
+    check(w.status_code == 404 and resp.status_code == 404,
+          f"{name}: consumer-side contract, not served here")
 
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)

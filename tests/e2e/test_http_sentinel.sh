@@ -256,7 +256,7 @@ for c in SE7350000000-APO1 SE7350000000-APO2; do
             || fail "CheckLicense: $(head -c 600 "$T/pharmacy/soap-$nsoap")"
         nsoap=$((nsoap + 1))
         soap "$c" RecordDispensing "<r:dispensingId>sentinel-$nsoap</r:dispensingId><r:referenceNumber>$R</r:referenceNumber><r:amount>999999</r:amount><r:kind>prescription</r:kind><r:patientId>$p</r:patientId>" "$T/pharmacy/soap-$nsoap"
-        grep -q '>APPLICATION_ERROR</core:errorId>' "$T/pharmacy/soap-$nsoap" \
+        grep -q '>APPLICATION_ERROR</core:errorCode>' "$T/pharmacy/soap-$nsoap" \
             || fail "RecordDispensing: $(head -c 600 "$T/pharmacy/soap-$nsoap")"
     done
     # Part of the product's name is not "no licence" (issue #14): the

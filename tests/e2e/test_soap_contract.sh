@@ -31,14 +31,14 @@ post() { curl -s -o "$dir/out" -w '%{http_code}' -H 'Content-Type: text/xml' \
 [ "$(post 'not xml at all')" = 500 ] || fail "garbage"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/soap/Nope?wsdl")" = 404 ] || fail "unknown WSDL"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/soap/..%2Fsrc%2Fmain.c")" = 404 ] || fail "path escape"
-# Many long faulty values (UTF-8): still one VALIDATION_ERROR answer with
+# Many long faulty values (UTF-8): still one INVALID_REQUEST answer with
 # the fields named, however long the text gets.
 long=$(printf 'Å%.0s' $(seq 1 300))
 many=""; for i in 1 2 3 4 5 6 7 8; do many="$many<r:caseStatus>$long$i</r:caseStatus>"; done
 envelope GetLicenseCases "$many<r:drug>$long</r:drug><r:maxHits>0</r:maxHits>" >"$dir/long.xml"
 soap_call GetLicenseCases serial:SE2321000016-EHR1 SE2321000016-DOC1 "$dir/long.xml" >"$dir/r"
 [ "$(cat "$dir/status")" = 200 ] || fail "long errors: HTTP $(cat "$dir/status")"
-grep -q 'VALIDATION_ERROR' "$dir/r" && grep -q "caseStatus" "$dir/r" || fail "long errors: $(head -c 600 "$dir/r")"
+grep -q 'INVALID_REQUEST' "$dir/r" && grep -q "caseStatus" "$dir/r" || fail "long errors: $(head -c 600 "$dir/r")"
 /usr/bin/python3 -c 'import sys; open(sys.argv[1], encoding="utf-8").read()' "$dir/r" \
     || fail "long errors: the answer is not UTF-8"
 # RecordDispensing with padded values (leading zeros, spaces): refused
@@ -47,11 +47,11 @@ APO=serial:SE7350000000-APO1
 zeros=$(printf '0%.0s' $(seq 1 80))
 envelope RecordDispensing "<r:dispensingId>sh-disp-1</r:dispensingId><r:referenceNumber>2026000001</r:referenceNumber><r:amount>${zeros}12</r:amount><r:kind>prescription</r:kind><r:patientId>201006301111</r:patientId>" >"$dir/rdp.xml"
 soap_call RecordDispensing "$APO" "" "$dir/rdp.xml" >"$dir/r"
-grep -q '>VALIDATION_ERROR</core:errorId>' "$dir/r" && grep -q 'amount' "$dir/r" \
+grep -q '>INVALID_REQUEST</core:errorCode>' "$dir/r" && grep -q 'amount' "$dir/r" \
     || fail "RecordDispensing, padded amount: $(head -c 600 "$dir/r")"
 envelope RecordDispensing "<r:dispensingId>sh-disp-2</r:dispensingId><r:referenceNumber>2026000001</r:referenceNumber><r:amount>1</r:amount><r:kind>prescription</r:kind><r:patientId>201006301111</r:patientId><r:dispensedOn>$(printf ' %.0s' $(seq 1 80))2026-11-24</r:dispensedOn>" >"$dir/rdp.xml"
 soap_call RecordDispensing "$APO" "" "$dir/rdp.xml" >"$dir/r"
-grep -q '>VALIDATION_ERROR</core:errorId>' "$dir/r" && grep -q 'dispensedOn' "$dir/r" \
+grep -q '>INVALID_REQUEST</core:errorCode>' "$dir/r" && grep -q 'dispensedOn' "$dir/r" \
     || fail "RecordDispensing, padded date: $(head -c 600 "$dir/r")"
 curl -sf "$BASE/healthz" >/dev/null || fail "gateway died"
 echo "ok: SOAP contracts (zeep and gSOAP)"

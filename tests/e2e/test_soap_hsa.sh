@@ -31,7 +31,7 @@ check_refused() {   # who field
     submit_file "$dir/bad.xml" "$1" "hsa-bad-$1"
     soap_call SubmitLicenseMotivation $EHR "$1" "$dir/bad.xml" >"$dir/r"
     [ "$(cat "$dir/status")" = 200 ] || fail "$1: HTTP $(cat "$dir/status")"
-    grep -q '<core:errorId[^>]*>APPLICATION_ERROR<' "$dir/r" || fail "$1: $(cat "$dir/r")"
+    grep -q '<core:errorCode[^>]*>APPLICATION_ERROR<' "$dir/r" || fail "$1: $(cat "$dir/r")"
     grep -q "$2" "$dir/r" || fail "$1: field $2 not named: $(cat "$dir/r")"
 }
 check_refused SE2321000016-NOLIC Practitioner.qualification

@@ -4,7 +4,7 @@
 # it), and the receipt says why, over REST (MessageHeader.response.details
 # -> an OperationOutcome with severity warning, the rule ids and texts of
 # $validate) and over SOAP (resultCode INFO, the same texts in
-# resultText). A resend gets the same receipt, warnings included.
+# message). A resend gets the same receipt, warnings included.
 set -euo pipefail
 . "$(dirname "$0")/soap_lib.sh"
 soap_setup 18150

@@ -31,14 +31,15 @@ check(int ok, const char *what, const struct core__ResultType *r)
             r->resultCode == core__ResultCodeEnum__OK      ? "OK"
             : r->resultCode == core__ResultCodeEnum__ERROR ? "ERROR"
                                                            : "INFO",
-            r->errorId
-                ? (*r->errorId == core__ErrorIdEnum__VALIDATION_USCOREERROR
-                       ? "VALIDATION_ERROR"
-                   : *r->errorId == core__ErrorIdEnum__APPLICATION_USCOREERROR
+            r->errorCode
+                ? (*r->errorCode == core__ErrorCodeEnum__INVALID_USCOREREQUEST
+                       ? "INVALID_REQUEST"
+                   : *r->errorCode ==
+                           core__ErrorCodeEnum__APPLICATION_USCOREERROR
                        ? "APPLICATION_ERROR"
                        : "TECHNICAL_ERROR")
                 : "-",
-            r->resultText ? r->resultText : "");
+            r->message ? r->message : "");
     printf("\n");
     if (!ok)
         failures++;
@@ -54,9 +55,10 @@ static int
 refused(const struct core__ResultType *r, const char *field)
 {
     return r != NULL && r->resultCode == core__ResultCodeEnum__ERROR &&
-           r->errorId != NULL &&
-           *r->errorId == core__ErrorIdEnum__VALIDATION_USCOREERROR &&
-           r->resultText != NULL && strstr(r->resultText, field) != NULL;
+           r->errorCode != NULL &&
+           *r->errorCode == core__ErrorCodeEnum__INVALID_USCOREREQUEST &&
+           r->logId != NULL && r->message != NULL &&
+           strstr(r->message, field) != NULL;
 }
 
 static int
@@ -443,9 +445,9 @@ main(int argc, char **argv)
                                                &din, &dout);
         check(CALL_OK(e, s) && dout.result &&
                   dout.result->resultCode == core__ResultCodeEnum__ERROR &&
-                  dout.result->errorId &&
-                  *dout.result->errorId ==
-                      core__ErrorIdEnum__APPLICATION_USCOREERROR,
+                  dout.result->errorCode &&
+                  *dout.result->errorCode ==
+                      core__ErrorCodeEnum__APPLICATION_USCOREERROR,
               "RecordDispensing on a licence not granted",
               e == SOAP_OK ? dout.result : NULL);
     }

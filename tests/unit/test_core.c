@@ -23,9 +23,9 @@ test_err_table_rows_are_complete_and_consistent(void **state)
         const char *fhir, *riv;
     } cases[] = {
         {GW_OK, 200, "informational", ""},
-        {GW_EVALIDATION, 422, "invariant", "VALIDATION_ERROR"},
-        {GW_ETOOLARGE, 413, "too-long", "VALIDATION_ERROR"},
-        {GW_EMEDIATYPE, 415, "not-supported", "VALIDATION_ERROR"},
+        {GW_EVALIDATION, 422, "invariant", "INVALID_REQUEST"},
+        {GW_ETOOLARGE, 413, "too-long", "INVALID_REQUEST"},
+        {GW_EMEDIATYPE, 415, "not-supported", "INVALID_REQUEST"},
         {GW_EFORBIDDEN, 403, "forbidden", "APPLICATION_ERROR"},
         {GW_EUNAUTH, 401, "login", "APPLICATION_ERROR"},
         {GW_ENOTFOUND, 404, "not-found", "APPLICATION_ERROR"},
@@ -50,6 +50,15 @@ test_err_table_rows_are_complete_and_consistent(void **state)
     assert_false(gw_rc_is_retryable(GW_ECONFLICT));
     /* Unknown codes fall back to the internal error row. */
     assert_string_equal(gw_rc_name((gw_rc)-9999), "EINTERNAL");
+    /* Every row's RIV-TA errorCode is one the SOAP contracts allow
+     * (core ErrorCodeEnum), or a SOAP answer would break its schema. */
+    for (int v = -1; v >= -200; v--) {
+        const char *riv = gw_rc_riv_error_id((gw_rc)v);
+        assert_true(strcmp(riv, "INVALID_REQUEST") == 0 ||
+                    strcmp(riv, "TRANSFORMATION_ERROR") == 0 ||
+                    strcmp(riv, "APPLICATION_ERROR") == 0 ||
+                    strcmp(riv, "TECHNICAL_ERROR") == 0);
+    }
 }
 
 static void

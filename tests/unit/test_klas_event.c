@@ -376,6 +376,8 @@ test_klas_operations_by_role(void **state)
         {GW_OP_COPY, 1, 0, 0, 0},
         {GW_OP_CONSENT, 1, 0, 0, 0},
         {GW_OP_SUBSCRIPTION, 0, 1, 0, 0},
+        {GW_OP_MY_CASES, 1, 0, 0, 0},
+        {GW_OP_CASE_LOOKUP, 0, 1, 0, 0},
     };
     static const struct gw_principal nogln = {"apotek9", GW_CLIENT_PHARMACY,
                                               NULL, NULL};

@@ -22,7 +22,7 @@ struct classify_case {
     const char *why; /* substring of the reason */
 };
 
-/* answered, fault, timeout, http, result, errorId */
+/* answered, fault, timeout, http, result, errorCode */
 static const struct classify_case cases[] = {
     {"OK",
      {1, 0, 0, 200, GW_LV_OK, GW_LV_NO_ERROR_ID},
@@ -36,18 +36,18 @@ static const struct classify_case cases[] = {
      {1, 0, 0, 200, GW_LV_ERROR, GW_LV_TECHNICAL_ERROR},
      GW_DELIVERY_RETRY,
      "TECHNICAL_ERROR"},
-    {"VALIDATION_ERROR",
+    {"INVALID_REQUEST",
      {1, 0, 0, 200, GW_LV_ERROR, GW_LV_VALIDATION_ERROR},
      GW_DELIVERY_FAILED,
-     "VALIDATION_ERROR"},
+     "INVALID_REQUEST"},
     {"APPLICATION_ERROR",
      {1, 0, 0, 200, GW_LV_ERROR, GW_LV_APPLICATION_ERROR},
      GW_DELIVERY_FAILED,
      "APPLICATION_ERROR"},
-    {"ERROR without errorId",
+    {"ERROR without errorCode",
      {1, 0, 0, 200, GW_LV_ERROR, GW_LV_NO_ERROR_ID},
      GW_DELIVERY_FAILED,
-     "without errorId"},
+     "without errorCode"},
     {"no result element",
      {1, 0, 0, 200, GW_LV_NO_RESULT, GW_LV_NO_ERROR_ID},
      GW_DELIVERY_RETRY,
