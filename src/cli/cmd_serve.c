@@ -178,21 +178,6 @@ lease_for(const struct gw_config *cfg, long timeout_ms)
     return lease;
 }
 
-static gw_rc
-load_capability(const char *path, struct gw_fhir_doc **out, struct gw_err *err)
-{
-    char *buf = NULL;
-    size_t n;
-    gw_rc rc;
-
-    *out = NULL;
-    if (gw_file_read(path, 1 << 20, &buf, &n) != GW_OK)
-        return gw_err_set(err, GW_ECONFIG, NULL, "cannot read %s", path);
-    rc = gw_fhir_parse(buf, n, GW_FHIR_JSON, NULL, out, err);
-    free(buf);
-    return rc;
-}
-
 /*
  * The audit chain and the key must agree: without a key a keyed chain
  * cannot grow (refuse to start); with one, a chain whose head is still
@@ -260,7 +245,6 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_lv_opts lvo;
     char xslt_dir[1024];
     char wsdl_dir[1024];
-    struct gw_fhir_doc *capability = NULL;
     struct gw_pipeline_opts po;
     struct gw_pharmacy_peer pharmacy_ctx;
     struct gw_net_policy webhooks;
@@ -426,12 +410,6 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         rc = gw_config_data_path(cfg, "xslt", path, sizeof(path));
     if (rc == GW_OK)
         rc = gw_views_new(path, &views, &err);
-    if (rc == GW_OK)
-        rc = gw_config_data_path(
-            cfg, "fhir-profiles/CapabilityStatement-klasgw.json", path,
-            sizeof(path));
-    if (rc == GW_OK)
-        rc = load_capability(path, &capability, &err);
     if (start_failed(rc, "data_files_failed", &err))
         goto out;
     memset(&po, 0, sizeof(po));
@@ -480,7 +458,6 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     ho.cfg = cfg;
     ho.pipeline = pipeline;
     ho.store = st;
-    ho.capability = capability;
     ho.soap = soap;
     gw_err_clear(&err);
     rc = gw_http_start(&ho, &http, &err);
@@ -511,7 +488,6 @@ out:
     gw_pipeline_free(pipeline);
     gw_views_free(views);
     gw_validator_free(validator);
-    gw_fhir_doc_free(capability);
     gw_hsa_free(hsa);
     gw_sched_stop(sched);
     gw_outbox_worker_stop(worker);

@@ -36,7 +36,6 @@ struct gw_http_opts {
     const struct gw_config *cfg;
     struct gw_pipeline *pipeline;
     struct gw_store *store;
-    const struct gw_fhir_doc *capability; /* GET /fhir/metadata */
     struct gw_soap *soap;                 /* /soap/...; NULL: off */
 };
 
