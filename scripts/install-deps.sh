@@ -12,6 +12,7 @@ packages=(
     libcurl4-gnutls-dev curl
     libsqlite3-dev sqlite3
     libjansson-dev libinih-dev libcmocka-dev libhpdf-dev fonts-dejavu-core
+    libjemalloc-dev
     poppler-utils
     python3 python3-zeep
     nodejs npm

@@ -126,6 +126,9 @@ void gw_lookup_counted(struct gw_req *r, int failed);
 void gw_lookup_audit(struct gw_req *r, gw_rc rc, const char *detail);
 /* Records a finished request (metrics.c). */
 void gw_metrics_observe(enum gw_route route, int status, int64_t micros);
+/* The C heap in bytes: what the gateway holds (in use), and what the
+ * allocator holds from the system for it (server.c). */
+void gw_heap_stats(size_t *in_use, size_t *held);
 /* The metrics and log label of a route (route.c). */
 const char *gw_route_label(enum gw_route route);
 

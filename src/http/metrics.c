@@ -5,7 +5,6 @@
  * request costs no lock. Figures from the store (queue depth per peer,
  * dead letters, commit batch sizes) are read when scraped.
  */
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,13 +140,15 @@ gw_http_metrics(struct gw_req *r)
         /* The C heap: what the gateway holds (in use) against what malloc
          * holds from the system; RSS growing with in_use flat is free
          * memory malloc cannot give back (fragmentation), not a leak. */
-        struct mallinfo2 mi = mallinfo2();
-        OUT("# HELP klasgw_heap_bytes The C heap (glibc malloc): in use, and "
-            "held from the system (in use and free).\n"
+        size_t in_use, held;
+
+        gw_heap_stats(&in_use, &held);
+        OUT("# HELP klasgw_heap_bytes The C heap (the allocator): in use, "
+            "and held from the system (resident, in use and free).\n"
             "# TYPE klasgw_heap_bytes gauge\n"
             "klasgw_heap_bytes{kind=\"in_use\"} %zu\n"
             "klasgw_heap_bytes{kind=\"held\"} %zu\n",
-            mi.uordblks + mi.hblkhd, mi.arena + mi.hblkhd);
+            in_use, held);
         OUT("# HELP klasgw_store_memory_bytes SQLite's part of the heap "
             "(page caches, statements; soft limit 8 MiB).\n"
             "# TYPE klasgw_store_memory_bytes gauge\n"

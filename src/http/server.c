@@ -24,7 +24,11 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#ifdef GW_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#else
 #include <malloc.h>
+#endif
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -457,7 +461,56 @@ base_url(struct gw_req *r)
 
 /* --- memory ----------------------------------------------------------- */
 
+#ifdef GW_JEMALLOC
 /*
+ * The allocator is jemalloc (linked by the build; not with the sanitizers,
+ * which bring their own). glibc's malloc could not give both a flat RSS and
+ * speed: with one arena (M_ARENA_MAX=1, to bound RSS after a 2 MB body)
+ * ~23% of the CPU of a read went to malloc and its arena lock, and RSS
+ * still crept up by 4-7% in the 30-minute soak (tests/reliability/
+ * r5_soak.py), the heap fragmented by large short-lived blocks (SQLite's
+ * page caches, gSOAP contexts). jemalloc keeps sizes apart in slabs,
+ * serves threads from their own caches, and returns free pages to the
+ * system after a decay instead of holding them:
+ *  - narenas:2 - arenas for the cores we expect, not 4 per core: fewer
+ *    half-empty arenas, thread caches still keep threads apart;
+ *  - background_thread - purging runs in jemalloc's own thread, not in a
+ *    request, and also when the gateway is idle;
+ *  - dirty_decay_ms:1000, muzzy_decay_ms:0 - freed pages go back to the
+ *    system within about a second (default 10 s): RSS follows the load.
+ * An operator may override any of these with MALLOC_CONF.
+ */
+const char *malloc_conf = "narenas:2,background_thread:true,"
+                          "dirty_decay_ms:1000,muzzy_decay_ms:0";
+
+#define GW_STR_(x) #x
+#define GW_STR(x) GW_STR_(x)
+
+void
+gw_heap_stats(size_t *in_use, size_t *held)
+{
+    uint64_t epoch = 1;
+    size_t a = 0, r = 0, sz = sizeof(size_t), esz = sizeof(epoch);
+
+    /* The statistics are a snapshot taken at each new epoch. */
+    (void)mallctl("epoch", &epoch, &esz, &epoch, esz);
+    (void)mallctl("stats.allocated", &a, &sz, NULL, 0);
+    sz = sizeof(size_t);
+    (void)mallctl("stats.resident", &r, &sz, NULL, 0);
+    *in_use = a;
+    *held = r;
+}
+
+/* Gives the free pages of every arena back to the system now. */
+static void
+heap_release(void)
+{
+    (void)mallctl("arena." GW_STR(MALLCTL_ARENAS_ALL) ".purge", NULL, NULL,
+                  NULL, 0);
+}
+#else
+/*
+ * glibc malloc (sanitizer builds, or GW_JEMALLOC=OFF).
  * Set before main, so before any thread exists: a thread keeps the malloc
  * arena it first got. Large buffers (request bodies) get their own mapping,
  * given back when freed (glibc would otherwise raise the threshold after
@@ -479,6 +532,22 @@ malloc_setup(void)
     mallopt(M_TRIM_THRESHOLD, 16 << 20);
     mallopt(M_ARENA_MAX, 1);
 }
+
+void
+gw_heap_stats(size_t *in_use, size_t *held)
+{
+    struct mallinfo2 mi = mallinfo2();
+
+    *in_use = mi.uordblks + mi.hblkhd;
+    *held = mi.arena + mi.hblkhd;
+}
+
+static void
+heap_release(void)
+{
+    malloc_trim(0);
+}
+#endif
 
 /* --- connections ------------------------------------------------------ */
 
@@ -751,10 +820,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                                                            : " aborted=1");
     gw_log_set_request_id(NULL);
     gw_buf_release(&r->body);
-    /* glibc keeps freed heap in its arenas; after a large body (and the
-     * parse of one) give it back, or RSS stays at the peak. */
+    /* After a large body (and the parse of one) give the freed heap back
+     * now, or RSS stays at the peak (glibc) or until the decay (jemalloc). */
     if (r->body_seen >= TRIM_AFTER)
-        malloc_trim(0);
+        heap_release();
     free(r);
     *con_cls = NULL;
     __atomic_sub_fetch(&h->inflight, 1, __ATOMIC_SEQ_CST);
