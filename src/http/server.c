@@ -21,6 +21,7 @@
  * before libmicrohttpd files its parameters.
  */
 #include "http/http_int.h"
+#include "http/proxy.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -255,53 +256,20 @@ from_trusted_proxy(struct gw_req *r)
     return 0;
 }
 
-/* The certificate a trusted proxy forwards in x-vp-auth-cert: PEM (the
- * line breaks may be spaces or gone, as headers carry them) or the DER in
- * base64. Verified against the client CAs, then matched exactly as a
+/* The certificate a trusted proxy forwards in x-vp-auth-cert (proxy.c
+ * reads it), verified against the client CAs, then matched exactly as a
  * direct one. */
 static const struct gw_config_client *
 client_from_forwarded(struct gw_req *r, const char *value, char *why,
                       size_t why_size)
 {
-    static const char begin[] = "-----BEGIN CERTIFICATE-----";
-    static const char end[] = "-----END CERTIFICATE-----";
-    const char *p = value, *e;
-    gnutls_datum_t b64, der = {NULL, 0};
     gnutls_x509_crt_t crt = NULL;
     unsigned int status = 0;
-    char *clean = NULL;
-    size_t n = 0;
 
     snprintf(why, why_size, "x-vp-auth-cert is not a certificate (PEM or "
                             "base64 DER)");
-    if (strlen(value) > 16384)
+    if (gw_proxy_cert_parse(value, &crt) != 0)
         return NULL;
-    if (strncmp(p, begin, sizeof(begin) - 1) == 0)
-        p += sizeof(begin) - 1;
-    e = strstr(p, end);
-    if (e == NULL)
-        e = p + strlen(p);
-    if ((clean = malloc((size_t)(e - p) + 1)) == NULL)
-        return NULL;
-    for (; p < e; p++)
-        if (!isspace((unsigned char)*p))
-            clean[n++] = *p;
-    clean[n] = '\0';
-    b64.data = (unsigned char *)clean;
-    b64.size = (unsigned int)n;
-    if (n == 0 || gnutls_base64_decode2(&b64, &der) < 0 ||
-        gnutls_x509_crt_init(&crt) != 0) {
-        free(clean);
-        gnutls_free(der.data);
-        return NULL;
-    }
-    free(clean);
-    if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) != 0) {
-        gnutls_free(der.data);
-        gnutls_x509_crt_deinit(crt);
-        return NULL;
-    }
-    gnutls_free(der.data);
     if (r->h->ncas == 0 ||
         gnutls_x509_crt_verify(crt, r->h->cas, r->h->ncas, 0, &status) < 0 ||
         status != 0) {
@@ -310,23 +278,6 @@ client_from_forwarded(struct gw_req *r, const char *value, char *why,
         return NULL;
     }
     return client_of_crt(r, crt, why, why_size);
-}
-
-/* The last address of X-Forwarded-For (the one our proxy added), when it
- * is a numeric address; for the request log. */
-static void
-forwarded_for(struct gw_req *r, const char *xff)
-{
-    const char *last = strrchr(xff, ',');
-    unsigned char a[16];
-    char tok[48];
-
-    last = last ? last + 1 : xff;
-    while (*last == ' ')
-        last++;
-    snprintf(tok, sizeof(tok), "%.*s", (int)strcspn(last, " "), last);
-    if (inet_pton(AF_INET, tok, a) == 1 || inet_pton(AF_INET6, tok, a) == 1)
-        snprintf(r->fwd_for, sizeof(r->fwd_for), "%s", tok);
 }
 
 /* Proxy headers from an address not in server.trusted_proxies: refused,
@@ -382,7 +333,7 @@ authenticate(struct gw_req *r, char *why, size_t why_size)
         if ((fwd != NULL || xff != NULL) && !from_trusted_proxy(r))
             return refuse_proxy_headers(r, why, why_size);
         if (xff != NULL)
-            forwarded_for(r, xff);
+            gw_proxy_forwarded_for(xff, r->fwd_for, sizeof(r->fwd_for));
         if (fwd != NULL)
             cl = client_from_forwarded(r, fwd, why, why_size);
         else
