@@ -733,31 +733,49 @@ gw_fhir_read(struct gw_req *r, const struct gw_call *c)
     return gw_fhir_send_answer(r, &a, 0);
 }
 
-enum MHD_Result
-gw_fhir_sub_create(struct gw_req *r, const struct gw_call *c)
+/* A pipeline operation on the resource the path names (its id). */
+typedef void (*on_id_fn)(struct gw_pipeline *pl, const struct gw_call *c,
+                         const char *id, struct gw_answer *a);
+/* A pipeline operation on the request body. */
+typedef void (*on_body_fn)(struct gw_pipeline *pl, const struct gw_call *c,
+                           const char *body, size_t len, struct gw_answer *a);
+
+/* The operations on an id answer in full: Prefer does not apply to them. */
+static enum MHD_Result
+on_id(struct gw_req *r, const struct gw_call *c, on_id_fn op)
 {
     struct gw_answer a;
 
-    gw_pipeline_sub_create(r->h->o.pipeline, c, r->body.data, r->body.len, &a);
+    op(r->h->o.pipeline, c, r->args.id, &a);
+    return gw_fhir_send_answer(r, &a, 0);
+}
+
+/* The operations that write what the body says honour Prefer: return. */
+static enum MHD_Result
+on_body(struct gw_req *r, const struct gw_call *c, on_body_fn op)
+{
+    struct gw_answer a;
+
+    op(r->h->o.pipeline, c, r->body.data, r->body.len, &a);
     return gw_fhir_send_answer(r, &a, minimal(r));
+}
+
+enum MHD_Result
+gw_fhir_sub_create(struct gw_req *r, const struct gw_call *c)
+{
+    return on_body(r, c, gw_pipeline_sub_create);
 }
 
 enum MHD_Result
 gw_fhir_sub_read(struct gw_req *r, const struct gw_call *c)
 {
-    struct gw_answer a;
-
-    gw_pipeline_sub_read(r->h->o.pipeline, c, r->args.id, &a);
-    return gw_fhir_send_answer(r, &a, 0);
+    return on_id(r, c, gw_pipeline_sub_read);
 }
 
 enum MHD_Result
 gw_fhir_sub_delete(struct gw_req *r, const struct gw_call *c)
 {
-    struct gw_answer a;
-
-    gw_pipeline_sub_delete(r->h->o.pipeline, c, r->args.id, &a);
-    return gw_fhir_send_answer(r, &a, 0);
+    return on_id(r, c, gw_pipeline_sub_delete);
 }
 
 enum MHD_Result
@@ -775,11 +793,7 @@ gw_fhir_check_licence(struct gw_req *r, const struct gw_call *c)
 enum MHD_Result
 gw_fhir_record_dispensing(struct gw_req *r, const struct gw_call *c)
 {
-    struct gw_answer a;
-
-    gw_pipeline_record_dispensing(r->h->o.pipeline, c, r->body.data,
-                                  r->body.len, &a);
-    return gw_fhir_send_answer(r, &a, minimal(r));
+    return on_body(r, c, gw_pipeline_record_dispensing);
 }
 
 enum MHD_Result
@@ -794,10 +808,7 @@ gw_fhir_renew_consent(struct gw_req *r, const struct gw_call *c)
 enum MHD_Result
 gw_fhir_copy(struct gw_req *r, const struct gw_call *c)
 {
-    struct gw_answer a;
-
-    gw_pipeline_copy(r->h->o.pipeline, c, r->args.id, &a);
-    return gw_fhir_send_answer(r, &a, 0);
+    return on_id(r, c, gw_pipeline_copy);
 }
 
 /* HTML, or PDF when _format=pdf or Accept names application/pdf. */

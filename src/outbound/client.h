@@ -33,4 +33,17 @@ struct gw_peer {
     void (*thread_done)(void *ctx);
 };
 
+/* Fills *peer with name, send and ctx, and nothing else (no thread_done):
+ * one place, so that a field added to struct gw_peer starts out zero in
+ * every peer. */
+static inline void
+gw_peer_init(struct gw_peer *peer, const char *name,
+             enum gw_delivery (*send)(void *ctx,
+                                      const struct gw_outbox_item *item,
+                                      char *why, size_t why_size),
+             void *ctx)
+{
+    *peer = (struct gw_peer){.name = name, .send = send, .ctx = ctx};
+}
+
 #endif

@@ -133,10 +133,7 @@ gw_lv_free(struct gw_lv *lv)
 void
 gw_lv_peer(struct gw_lv *lv, struct gw_peer *peer)
 {
-    memset(peer, 0, sizeof(*peer));
-    peer->name = "lv";
-    peer->send = gw_lv_send;
-    peer->ctx = lv;
+    gw_peer_init(peer, "lv", gw_lv_send, lv);
 }
 
 /* Parses canonical FHIR XML (ours, from the store) and adds its root under

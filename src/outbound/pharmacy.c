@@ -130,9 +130,6 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
 void
 gw_pharmacy_peer_init(struct gw_peer *peer, struct gw_pharmacy_peer *ctx)
 {
-    memset(peer, 0, sizeof(*peer));
-    peer->name = "pharmacy";
-    peer->send = send_notification;
-    peer->ctx = ctx;
+    gw_peer_init(peer, "pharmacy", send_notification, ctx);
     peer->thread_done = gw_http_client_thread_done;
 }
