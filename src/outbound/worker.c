@@ -259,7 +259,7 @@ run(void *arg)
                           ps->peer->name);
         /* Nothing due: sleep until a commit brings work or the next
          * retry (or lease expiry) is due, but never past the idle poll. */
-        due = gw_outbox_next_due(w->st);
+        due = gw_outbox_next_due(w->st, ps->peer->name);
         if (due >= 0) {
             int64_t until = due - gw_clock_now_ms();
             if (until < wait)

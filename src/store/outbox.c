@@ -75,10 +75,14 @@ static const char SQL_RECLAIM[] =
 static const char SQL_DUE_NOW[] =
     "UPDATE outbox SET next_attempt_ms = ?2 WHERE peer = ?1 AND"
     " state = 'pending' AND next_attempt_ms > ?2";
+/* Per peer, so both halves use outbox_due: a worker with nothing to do
+ * must not see another peer's due items (it would poll every 10 ms, each
+ * time holding the outbox connection the busy peer claims through). */
 static const char SQL_NEXT_DUE[] =
     "SELECT min(t) FROM (SELECT min(next_attempt_ms) AS t FROM outbox"
-    " WHERE state = 'pending' UNION ALL SELECT min(coalesce(claimed_until, 0))"
-    " FROM outbox WHERE state = 'inflight')";
+    " WHERE peer = ?1 AND state = 'pending' UNION ALL"
+    " SELECT min(coalesce(claimed_until, 0)) FROM outbox"
+    " WHERE peer = ?1 AND state = 'inflight')";
 static const char SQL_COUNTS[] =
     "SELECT state, count(*) FROM outbox GROUP BY state";
 static const char SQL_LIST[] =
@@ -307,7 +311,7 @@ gw_outbox_retry(struct gw_store *st, long long id)
 }
 
 int64_t
-gw_outbox_next_due(struct gw_store *st)
+gw_outbox_next_due(struct gw_store *st, const char *peer)
 {
     sqlite3_stmt *s;
     int64_t due = -1;
@@ -315,6 +319,7 @@ gw_outbox_next_due(struct gw_store *st)
     pthread_mutex_lock(&st->obmu);
     s = gw_store_stmt(&st->ob, SQL_NEXT_DUE);
     if (s != NULL) {
+        gw_bind_text(s, 1, peer);
         if (sqlite3_step(s) == SQLITE_ROW &&
             sqlite3_column_type(s, 0) != SQLITE_NULL)
             due = sqlite3_column_int64(s, 0);

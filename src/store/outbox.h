@@ -67,9 +67,9 @@ gw_rc gw_outbox_retry(struct gw_store *st, long long id) GW_WARN_UNUSED;
 gw_rc gw_outbox_wait(struct gw_store *st, long long *seen, int64_t timeout_ms);
 /* Wakes every waiter (used to stop workers). */
 void gw_outbox_wake(struct gw_store *st);
-/* Earliest next_attempt of a pending item, or the expiry of a lease in
- * flight, or -1. */
-int64_t gw_outbox_next_due(struct gw_store *st);
+/* Earliest next_attempt of one peer's pending item, or the expiry of one
+ * of its leases in flight, or -1. */
+int64_t gw_outbox_next_due(struct gw_store *st, const char *peer);
 /* Counts per state for metrics: pending, inflight, done, dead. */
 gw_rc gw_outbox_counts(struct gw_store *st, long long counts[4]) GW_WARN_UNUSED;
 
