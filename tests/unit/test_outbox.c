@@ -390,6 +390,30 @@ test_outbox_reclaim_all_takes_back_live_leases(void **state)
     gw_clock_reset();
 }
 
+/* A worker waits for its own peer's next item: another peer's due items
+ * or leases are not its business (an idle LV worker that saw the
+ * pharmacy's backlog polled every 10 ms and starved the pharmacy's claims:
+ * R1 with 100 kills, 4,632 notifications left after 120 s). */
+static void
+test_outbox_next_due_is_per_peer(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_outbox_item *it;
+
+    gw_clock_set_ms(1700000000000LL);
+    assert_true(gw_outbox_next_due(f->st, "lv") == -1);
+    enqueue(f->st, "m-due", "apply");
+    assert_true(gw_outbox_next_due(f->st, "lv") == 1700000000000LL);
+    assert_true(gw_outbox_next_due(f->st, "pharmacy") == -1);
+    it = claim(f->st, "host:1:a", 600000);
+    assert_non_null(it);
+    /* in flight: due when its lease lapses, for its own peer only */
+    assert_true(gw_outbox_next_due(f->st, "lv") == 1700000000000LL + 600000);
+    assert_true(gw_outbox_next_due(f->st, "pharmacy") == -1);
+    gw_outbox_item_free(it);
+    gw_clock_reset();
+}
+
 static void
 test_outbox_read_only_store_cannot_write(void **state)
 {
@@ -683,6 +707,7 @@ main(void)
         T(test_outbox_reopen_leaves_inflight_to_its_lease),
         T(test_outbox_worker_takes_over_expired_lease),
         T(test_outbox_reclaim_all_takes_back_live_leases),
+        T(test_outbox_next_due_is_per_peer),
         T(test_outbox_read_only_store_cannot_write),
         T(test_outbox_peer_down_is_probed_then_released_at_once),
         T(test_outbox_notification_is_one_item_per_active_subscription),
