@@ -126,7 +126,7 @@ apo_b64=$(openssl x509 -in "$P/apo.pem" -outform DER | base64 -w0)
 via "$TCP" ehr /fhir/Task -H "x-vp-auth-cert: $apo_b64"
 want_outcome 403 "x-vp-auth-cert from an untrusted address"
 chk "'trusted_proxies' in json.dumps(d)" "the 403 names server.trusted_proxies"
-via "$TCP" ehr /fhir/Task -H "X-Forwarded-For: 10.0.0.1" -H "X-Klasgw-User: SE2321000016-DOC1"
+via "$TCP" ehr /fhir/Task -H "X-Forwarded-For: 127.0.0.9" -H "X-Klasgw-User: SE2321000016-DOC1"
 want_outcome 403 "X-Forwarded-For from an untrusted address"
 grep -q 'event=proxy_headers_refused' "$T/serve.log" || fail "the refusal is not logged"
 
