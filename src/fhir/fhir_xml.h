@@ -8,6 +8,7 @@
 #include <libxml/tree.h>
 
 #include "fhir/fhir.h"
+#include "fhir/xmldoc.h"
 
 #define GW_FHIR_NS "http://hl7.org/fhir"
 #define GW_XHTML_NS "http://www.w3.org/1999/xhtml"
@@ -23,6 +24,11 @@ xmlDocPtr gw_fhir_doc_xml(const struct gw_fhir_doc *doc);
 gw_rc gw_fhir_doc_from_xml(xmlDocPtr xml, const struct gw_fhir_limits *lim,
                            struct gw_fhir_doc **out, struct gw_err *err)
     GW_WARN_UNUSED;
+
+/* A struct gw_xml (xmldoc.h) is a libxml2 document: these convert,
+ * without copying; gw_xml_of takes doc (NULL gives NULL). */
+xmlDocPtr gw_xml_tree(const struct gw_xml *d);
+struct gw_xml *gw_xml_of(xmlDocPtr doc);
 
 /* Internal to fhir/: the structural walk and the two conversions. */
 gw_rc gw_fhir_xml_check(xmlDocPtr xml, const struct gw_fhir_limits *lim,

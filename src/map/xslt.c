@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fhir/fhir_xml.h"
+
 static xsltSecurityPrefsPtr prefs;
 static pthread_once_t prefs_once = PTHREAD_ONCE_INIT;
 
@@ -133,4 +135,19 @@ gw_xslt_apply(const struct gw_xslt *x, xmlDocPtr in, const char **params)
     }
     xsltFreeTransformContext(t);
     return res;
+}
+
+struct gw_xml *
+gw_xslt_run(const struct gw_xslt *x, const struct gw_xml *in,
+            const char **params)
+{
+    return gw_xml_of(gw_xslt_apply(x, gw_xml_tree(in), params));
+}
+
+struct gw_xml *
+gw_xslt_run_fhir(const struct gw_xslt *x, const struct gw_fhir_doc *in,
+                 const char **params)
+{
+    return gw_xml_of(
+        gw_xslt_apply(x, in ? gw_fhir_doc_xml(in) : NULL, params));
 }

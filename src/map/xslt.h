@@ -8,9 +8,12 @@
 #ifndef GW_MAP_XSLT_H
 #define GW_MAP_XSLT_H
 
-#include <libxml/tree.h>
-
 #include "core/err.h"
+#include "fhir/fhir.h"
+#include "fhir/xmldoc.h"
+
+/* libxml2's document, for map/ and validate/ (which include libxml2). */
+struct _xmlDoc;
 
 /* A compiled stylesheet; libxslt's type stays inside xslt.c. */
 struct gw_xslt;
@@ -26,12 +29,21 @@ void gw_xslt_free(struct gw_xslt *x);
  * XPath expressions (quote strings), or NULL. Returns the result, or NULL
  * when the transform failed or produced no root element. Caller frees
  * with xmlFreeDoc. */
-xmlDocPtr gw_xslt_apply(const struct gw_xslt *x, xmlDocPtr in,
-                        const char **params);
+struct _xmlDoc *gw_xslt_apply(const struct gw_xslt *x, struct _xmlDoc *in,
+                              const char **params);
 /* A result of x serialised as x's xsl:output says (method, encoding).
  * GW_OK with *out (caller frees with free()) and *len; GW_EINTERNAL or
  * GW_ENOMEM. */
-gw_rc gw_xslt_save(const struct gw_xslt *x, xmlDocPtr res, char **out,
+gw_rc gw_xslt_save(const struct gw_xslt *x, struct _xmlDoc *res, char **out,
                    size_t *len) GW_WARN_UNUSED;
+
+/* gw_xslt_apply for the floors that hold documents opaquely (soap/,
+ * outbound/): in is borrowed; the result is the caller's (gw_xml_free),
+ * NULL as above. */
+struct gw_xml *gw_xslt_run(const struct gw_xslt *x, const struct gw_xml *in,
+                           const char **params);
+struct gw_xml *gw_xslt_run_fhir(const struct gw_xslt *x,
+                                const struct gw_fhir_doc *in,
+                                const char **params);
 
 #endif

@@ -12,15 +12,13 @@
  */
 #include "outbound/lv.h"
 
-#include <libxml/tree.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "fhir/xmldoc.h"
 #include "map/xslt.h"
-#include "fhir/fhir.h"
-#include "fhir/fhir_xml.h"
 #include "gwsoapH.h"
 #include "outbound/soap_client.h"
 #include "store/store.h"
@@ -136,78 +134,53 @@ gw_lv_peer(struct gw_lv *lv, struct gw_peer *peer)
     gw_peer_init(peer, "lv", gw_lv_send, lv);
 }
 
-/* Parses canonical FHIR XML (ours, from the store) and adds its root under
- * parent. */
-static int
-add_fhir(xmlNodePtr parent, const char *xml, size_t len)
-{
-    struct gw_fhir_limits lim;
-    xmlDocPtr d = NULL;
-    xmlNodePtr copy;
-    struct gw_err err;
-
-    gw_fhir_limits_default(&lim);
-    lim.max_bytes = len + 1;
-    gw_err_clear(&err);
-    if (gw_fhir_xml_read(xml, len, &lim, &d, &err) != GW_OK)
-        return 0;
-    copy = xmlDocCopyNode(xmlDocGetRootElement(d), parent->doc, 1);
-    xmlFreeDoc(d);
-    if (copy == NULL)
-        return 0;
-    xmlAddChild(parent, copy);
-    return 1;
-}
-
 /* The request element as text, mapped and XSD-checked; NULL on failure
- * (why says which step). Caller frees with xmlFree. */
-static xmlChar *
+ * (why says which step). Caller frees with free(). */
+static char *
 build_request(struct gw_lv *lv, const struct gw_outbox_item *item,
               int application, char *why, size_t why_size)
 {
-    xmlDocPtr in = xmlNewDoc((const xmlChar *)"1.0"), res = NULL;
-    xmlNodePtr root, n;
-    xmlNsPtr ns;
+    struct gw_xml *in = NULL, *res = NULL;
     struct gw_xsd_errors xe = {0, 0, NULL};
-    xmlChar *out = NULL;
-    char *kind = NULL, *mxml = NULL;
-    size_t mlen = 0;
+    char *out = NULL, *kind = NULL, *mxml = NULL;
+    size_t mlen = 0, olen = 0;
     long got = 0;
-    int size = 0;
+    gw_rc rc;
 
-    if (in == NULL)
-        goto out;
-    root = xmlNewNode(NULL, (const xmlChar *)"delivery");
-    ns = xmlNewNs(root, (const xmlChar *)DELIVERY_NS, (const xmlChar *)"d");
-    xmlSetNs(root, ns);
-    xmlDocSetRootElement(in, root);
-    xmlNewProp(root, (const xmlChar *)"kind",
-               (const xmlChar *)(application ? "application" : "supplement"));
-    xmlNewProp(root, (const xmlChar *)"messageId",
-               (const xmlChar *)item->message_id);
-    xmlNewProp(root, (const xmlChar *)"referenceNumber",
-               (const xmlChar *)item->refnr);
-    n = xmlNewChild(root, ns, (const xmlChar *)"item", NULL);
-    if (n == NULL || !add_fhir(n, item->payload, item->payload_len)) {
+    /* The mapping's input: <d:delivery kind messageId referenceNumber>
+     * with the item's FHIR and, for an application, the motivation. */
+    rc = gw_xml_new(DELIVERY_NS, "d", "delivery", &in);
+    if (rc == GW_OK)
+        rc = gw_xml_set_attr(in, "kind",
+                             application ? "application" : "supplement");
+    if (rc == GW_OK)
+        rc = gw_xml_set_attr(in, "messageId", item->message_id);
+    if (rc == GW_OK)
+        rc = gw_xml_set_attr(in, "referenceNumber", item->refnr);
+    if (rc == GW_OK &&
+        gw_xml_add_fhir(in, "item", item->payload, item->payload_len) !=
+            GW_OK) {
         snprintf(why, why_size, "the item is not FHIR XML");
+        goto out;
+    }
+    if (rc != GW_OK) {
+        snprintf(why, why_size, "out of memory");
         goto out;
     }
     if (application && lv->o.store != NULL &&
         gw_store_document_get(lv->o.store, item->refnr, 1, &kind, &mxml, &mlen,
                               &got) == GW_OK &&
-        kind != NULL && strcmp(kind, "motivation-submit") == 0) {
-        n = xmlNewChild(root, ns, (const xmlChar *)"motivation", NULL);
-        if (n == NULL || !add_fhir(n, mxml, mlen)) {
-            snprintf(why, why_size, "the case's motivation is not FHIR XML");
-            goto out;
-        }
+        kind != NULL && strcmp(kind, "motivation-submit") == 0 &&
+        gw_xml_add_fhir(in, "motivation", mxml, mlen) != GW_OK) {
+        snprintf(why, why_size, "the case's motivation is not FHIR XML");
+        goto out;
     }
-    res = gw_xslt_apply(lv->map, in, NULL);
+    res = gw_xslt_run(lv->map, in, NULL);
     if (res == NULL) {
         snprintf(why, why_size, "mapping to the LV request failed");
         goto out;
     }
-    if (gw_xsd_validate(application ? lv->xsd_app : lv->xsd_sup, res, &xe) !=
+    if (gw_xsd_check(application ? lv->xsd_app : lv->xsd_sup, res, &xe) !=
         GW_OK)
         goto out;
     if (!xe.valid) {
@@ -219,11 +192,12 @@ build_request(struct gw_lv *lv, const struct gw_outbox_item *item,
                  xe.n > 0 ? xe.e[0].message : "");
         goto out;
     }
-    xmlDocDumpMemoryEnc(res, &out, &size, "UTF-8");
+    if (gw_xml_save(res, &out, &olen) != GW_OK)
+        out = NULL;
 out:
     gw_xsd_errors_release(&xe);
-    xmlFreeDoc(res);
-    xmlFreeDoc(in);
+    gw_xml_free(res);
+    gw_xml_free(in);
     free(kind);
     free(mxml);
     return out;
@@ -259,7 +233,7 @@ gw_lv_send(void *ctx, const struct gw_outbox_item *item, char *why,
     struct gw_lv_reply reply;
     struct gw_soap_failure f;
     enum gw_delivery d;
-    xmlChar *req = NULL;
+    char *req = NULL;
     struct soap *s = NULL, *rd = NULL;
     int e = SOAP_OK;
 
@@ -273,7 +247,7 @@ gw_lv_send(void *ctx, const struct gw_outbox_item *item, char *why,
         return GW_DELIVERY_FAILED;
     s = gw_soap_pool_get(lv->pool);
     if (s == NULL) {
-        xmlFree(req);
+        free(req);
         snprintf(why, why_size, "out of memory");
         return GW_DELIVERY_RETRY;
     }
@@ -281,12 +255,12 @@ gw_lv_send(void *ctx, const struct gw_outbox_item *item, char *why,
      * (the curl plugin owns the pooled context's input), then send it. */
     rd = soap_new1(SOAP_XML_STRICT | SOAP_C_UTFSTRING);
     if (rd == NULL) {
-        xmlFree(req);
+        free(req);
         gw_soap_pool_put(lv->pool, s, 1);
         snprintf(why, why_size, "out of memory");
         return GW_DELIVERY_RETRY;
     }
-    rd->is = (const char *)req;
+    rd->is = req;
     if (application) {
         struct rla__RegisterLicenseApplicationType in;
         struct rla__RegisterLicenseApplicationResponseType out;
@@ -305,7 +279,7 @@ gw_lv_send(void *ctx, const struct gw_outbox_item *item, char *why,
             read_result(out.result, &reply);
     }
     rd->is = NULL;
-    xmlFree(req);
+    free(req);
     if (e == -1) {
         const char **fs = soap_faultstring(rd);
         snprintf(why, why_size,

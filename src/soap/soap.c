@@ -21,7 +21,6 @@
  */
 #include "soap/soap.h"
 
-#include <libxml/tree.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +31,10 @@
 #include "core/clock.h"
 #include "core/file.h"
 #include "fhir/build.h"
-#include "fhir/fhir_xml.h"
+#include "fhir/xmldoc.h"
 #include "klas/access.h"
+#include "map/envelope.h"
 #include "map/xslt.h"
-#include "soap/envelope.h"
 #include "validate/xsd.h"
 
 #define GW_SOAP_REPLY_MAX (64u << 20) /* cap on one built reply */
@@ -228,18 +227,12 @@ fault(struct gw_soap_reply *out, enum gw_soap_version v, int http, int sender,
 
 /* Wraps the answer element (root of ans) in an envelope. */
 static gw_rc
-wrap(struct gw_soap_reply *out, enum gw_soap_version v, xmlDocPtr ans)
+wrap(struct gw_soap_reply *out, enum gw_soap_version v,
+     const struct gw_xml *ans)
 {
-    xmlBufferPtr xb = xmlBufferCreate();
     struct gw_buf b;
     gw_rc rc;
 
-    if (xb == NULL)
-        return GW_ENOMEM;
-    if (xmlNodeDump(xb, ans, xmlDocGetRootElement(ans), 0, 0) < 0) {
-        xmlBufferFree(xb);
-        return GW_EINTERNAL;
-    }
     gw_buf_init(&b, GW_SOAP_REPLY_MAX);
     rc = gw_buf_appendf(&b,
                         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
@@ -247,11 +240,9 @@ wrap(struct gw_soap_reply *out, enum gw_soap_version v, xmlDocPtr ans)
                         "<soap:Body>",
                         env_ns(v));
     if (rc == GW_OK)
-        rc = gw_buf_append(&b, (const char *)xmlBufferContent(xb),
-                           (size_t)xmlBufferLength(xb));
+        rc = gw_xml_append_root(ans, &b);
     if (rc == GW_OK)
         rc = gw_buf_append_str(&b, "</soap:Body></soap:Envelope>");
-    xmlBufferFree(xb);
     if (rc == GW_OK) {
         out->status = 200;
         out->content_type = env_ctype(v);
@@ -303,13 +294,13 @@ xparam(char *buf, size_t size, const char *v)
 static void
 answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
        const char *kind, const char *log_id, gw_rc rc, const char *text,
-       xmlDocPtr fhir, struct gw_soap_reply *out)
+       const struct gw_fhir_doc *fhir, struct gw_soap_reply *out)
 {
     char p_op[96], p_ns[160], p_kind[24], p_code[16], p_err[24], p_sub[40];
     char p_log[64], p_text[GW_SOAP_TEXT_MAX + 1400];
     const char *params[20];
     const char *error_id = gw_rc_riv_error_id(rc);
-    xmlDocPtr empty = NULL, res;
+    struct gw_xml *empty = NULL, *res;
     int n = 0;
 
     xparam(p_op, sizeof(p_op), i->name);
@@ -329,15 +320,13 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     params[n++] = "log-id", params[n++] = p_log;
     params[n++] = "text", params[n++] = p_text;
     params[n] = NULL;
-    if (fhir == NULL) {
-        empty = xmlNewDoc((const xmlChar *)"1.0");
-        if (empty != NULL)
-            xmlDocSetRootElement(empty,
-                                 xmlNewNode(NULL, (const xmlChar *)"none"));
-        fhir = empty;
-    }
-    res = fhir ? gw_xslt_apply(s->to_soap, fhir, params) : NULL;
-    xmlFreeDoc(empty);
+    if (fhir != NULL)
+        res = gw_xslt_run_fhir(s->to_soap, fhir, params);
+    else if (gw_xml_new(NULL, NULL, "none", &empty) == GW_OK)
+        res = gw_xslt_run(s->to_soap, empty, params);
+    else
+        res = NULL;
+    gw_xml_free(empty);
     if (res == NULL || wrap(out, v, res) != GW_OK) {
         fault(out, v, 500, 0, "TRANSFORMATION_ERROR",
               "the answer could not be mapped to SOAP");
@@ -346,7 +335,7 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
                  rc == GW_OK ? "OK" : "ERROR");
         snprintf(out->error_id, sizeof(out->error_id), "%s", error_id);
     }
-    xmlFreeDoc(res);
+    gw_xml_free(res);
 }
 
 /* A refusal found before the pipeline: INVALID_REQUEST (or the rc's
@@ -387,26 +376,18 @@ struct cut {
  * longer than size - 1 is never cut: buf is left "" and the field and its
  * cap go to *cut, and the caller refuses the request (refuse_cut). */
 static const char *
-child_text(struct cut *cut, xmlNodePtr parent, const char *name, char *buf,
-           size_t size)
+child_text(struct cut *cut, const struct gw_xml *req, const char *name,
+           char *buf, size_t size)
 {
-    buf[0] = '\0';
-    for (xmlNodePtr c = parent->children; c != NULL; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE &&
-            strcmp((const char *)c->name, name) == 0) {
-            xmlChar *v = xmlNodeGetContent(c);
-            size_t l = v ? strlen((const char *)v) : 0;
-            if (l < size) {
-                memcpy(buf, v ? (const char *)v : "", l + 1);
-            } else if (cut->field == NULL) {
-                cut->field = name;
-                cut->cap = size - 1;
-            }
-            xmlFree(v);
-            return buf;
-        }
+    gw_rc rc = gw_xml_child_text(req, name, 0, buf, size);
+
+    if (rc == GW_ENOTFOUND)
+        return NULL;
+    if (rc != GW_OK && cut->field == NULL) {
+        cut->field = name;
+        cut->cap = size - 1;
     }
-    return NULL;
+    return buf;
 }
 
 /* Refuses a request with a field over its cap, naming both; 1 if so. */
@@ -470,43 +451,6 @@ xsd_text(const struct gw_xsd_errors *xe, char *text, size_t size)
     }
 }
 
-/* The body element as a document of its own (namespaces reconciled). */
-static xmlDocPtr
-body_doc(xmlNodePtr body)
-{
-    xmlDocPtr d = xmlNewDoc((const xmlChar *)"1.0");
-    xmlNodePtr copy;
-
-    if (d == NULL)
-        return NULL;
-    copy = xmlDocCopyNode(body, d, 1);
-    if (copy == NULL) {
-        xmlFreeDoc(d);
-        return NULL;
-    }
-    xmlDocSetRootElement(d, copy);
-    xmlReconciliateNs(d, copy);
-    return d;
-}
-
-static int
-has_task(xmlDocPtr d)
-{
-    xmlNodePtr root = xmlDocGetRootElement(d);
-
-    if (root == NULL || strcmp((const char *)root->name, "Bundle") != 0)
-        return 0;
-    for (xmlNodePtr e = root->children; e; e = e->next)
-        for (xmlNodePtr r = e->children; r; r = r->next)
-            if (r->type == XML_ELEMENT_NODE &&
-                strcmp((const char *)r->name, "resource") == 0)
-                for (xmlNodePtr t = r->children; t; t = t->next)
-                    if (t->type == XML_ELEMENT_NODE &&
-                        strcmp((const char *)t->name, "Task") == 0)
-                        return 1;
-    return 0;
-}
-
 /* --- the interactions ------------------------------------------------- */
 
 static void
@@ -514,7 +458,7 @@ from_answer(const struct gw_soap *s, const struct iface *i,
             enum gw_soap_version v, const char *kind, const char *log_id,
             struct gw_answer *a, struct gw_soap_reply *out)
 {
-    xmlDocPtr d = a->doc ? gw_fhir_doc_xml(a->doc) : NULL;
+    const struct gw_fhir_doc *d = a->doc;
     char text[600];
 
     if (a->rc != GW_OK && gw_rc_is_retryable(a->rc)) {
@@ -538,40 +482,39 @@ from_answer(const struct gw_soap *s, const struct iface *i,
 
 static void
 do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-         const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
+         const struct gw_call *c, const struct gw_xml *req, struct gw_soap_reply *out)
 {
     char p_events[96];
     const char *params[3];
-    xmlDocPtr bundle;
-    xmlNodePtr root;
+    struct gw_xml *bundle;
+    char field[256], why[GW_SOAP_TEXT_MAX];
     struct gw_fhir_doc *doc = NULL;
     struct gw_err err;
     struct gw_answer a;
 
     xparam(p_events, sizeof(p_events), i->events);
     params[0] = "events", params[1] = p_events, params[2] = NULL;
-    bundle = gw_xslt_apply(s->to_fhir, req, params);
+    bundle = gw_xslt_run(s->to_fhir, req, params);
     if (bundle == NULL) {
         fault(out, v, 500, 0, "TRANSFORMATION_ERROR",
               "the request could not be mapped to FHIR");
         return;
     }
-    root = xmlDocGetRootElement(bundle);
-    if (root->ns && strcmp((const char *)root->ns->href, REFUSAL_NS) == 0) {
-        xmlChar *field = xmlGetProp(root, (const xmlChar *)"field");
-        xmlChar *why = xmlNodeGetContent(root);
-        refuse(s, i, v, c->request_id, GW_EVALIDATION,
-               field ? (const char *)field : "", why ? (const char *)why : "",
-               out);
-        xmlFree(field);
-        xmlFree(why);
-        xmlFreeDoc(bundle);
+    if (strcmp(gw_xml_root_ns(bundle), REFUSAL_NS) == 0) {
+        /* The mapping's own words, with values the XSD has bounded. */
+        if (gw_xml_root_attr(bundle, "field", field, sizeof(field)) != GW_OK)
+            field[0] = '\0';
+        if (gw_xml_root_text(bundle, why, sizeof(why)) != GW_OK)
+            snprintf(why, sizeof(why), "the request and the message it "
+                                       "carries disagree");
+        refuse(s, i, v, c->request_id, GW_EVALIDATION, field, why, out);
+        gw_xml_free(bundle);
         return;
     }
     /* The mapped Bundle goes on as the tree it is: checked against the
      * model as a parse would, never written out and read back. */
     gw_err_clear(&err);
-    if (gw_fhir_doc_from_xml(bundle, &s->o.limits, &doc, &err) != GW_OK)
+    if (gw_xml_to_fhir(bundle, &s->o.limits, &doc, &err) != GW_OK)
         doc = NULL; /* the pipeline refuses it with err */
     gw_pipeline_process_doc(s->o.pipeline, c, doc, &err, 0, &a);
     from_answer(s, i, v, "receipt", c->request_id, &a, out);
@@ -586,40 +529,39 @@ parse_day(const char *s, int64_t *ms)
 
 static void
 do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-         const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
+         const struct gw_call *c, const struct gw_xml *req, struct gw_soap_reply *out)
 {
     struct cut cut = {NULL, 0};
-    xmlNodePtr root = xmlDocGetRootElement(req);
     char refnr[16], lt[8], drug[200], from[40], to[40], hits[8];
     char statuses[64] = "";
     struct gw_task_search q;
     struct gw_answer a;
 
     memset(&q, 0, sizeof(q));
-    q.identifier = child_text(&cut, root, "referenceNumber", refnr, sizeof(refnr));
-    q.licence_type = child_text(&cut, root, "licenceType", lt, sizeof(lt));
-    q.drug = child_text(&cut, root, "drug", drug, sizeof(drug));
-    for (xmlNodePtr n = root->children; n; n = n->next) {
-        if (n->type == XML_ELEMENT_NODE &&
-            strcmp((const char *)n->name, "caseStatus") == 0) {
-            xmlChar *st = xmlNodeGetContent(n);
-            size_t l = strlen(statuses);
-            /* The XSD bounds these to 8 codes of at most 3 letters. */
-            snprintf(statuses + l, sizeof(statuses) - l, "%s%s", l ? "," : "",
-                     st ? (const char *)st : "");
-            xmlFree(st);
-        }
+    q.identifier = child_text(&cut, req, "referenceNumber", refnr, sizeof(refnr));
+    q.licence_type = child_text(&cut, req, "licenceType", lt, sizeof(lt));
+    q.drug = child_text(&cut, req, "drug", drug, sizeof(drug));
+    for (size_t k = 0; k < 8; k++) {
+        /* The XSD bounds these to 8 codes of at most 3 letters. */
+        char st[8];
+        size_t l = strlen(statuses);
+        gw_rc rc = gw_xml_child_text(req, "caseStatus", k, st, sizeof(st));
+        if (rc == GW_ENOTFOUND)
+            break;
+        if (rc != GW_OK && cut.field == NULL)
+            cut.field = "caseStatus", cut.cap = sizeof(st) - 1;
+        snprintf(statuses + l, sizeof(statuses) - l, "%s%s", l ? "," : "", st);
     }
     q.statuses = statuses[0] ? statuses : NULL;
-    if (parse_day(child_text(&cut, root, "changedFrom", from, sizeof(from)),
+    if (parse_day(child_text(&cut, req, "changedFrom", from, sizeof(from)),
                   &q.changed_from_ms) == 0)
         q.changed_from_ms = 0;
-    if (parse_day(child_text(&cut, root, "changedTo", to, sizeof(to)),
+    if (parse_day(child_text(&cut, req, "changedTo", to, sizeof(to)),
                   &q.changed_to_ms))
         q.changed_to_ms += 86400000 - 1; /* the whole day */
     else
         q.changed_to_ms = 0;
-    if (child_text(&cut, root, "maxHits", hits, sizeof(hits)) != NULL)
+    if (child_text(&cut, req, "maxHits", hits, sizeof(hits)) != NULL)
         q.count = atoi(hits);
     /* The case's resources too: each row names its licence type and drug
      * (fhir-to-soap-answer.xsl); nothing else of them is answered. */
@@ -634,25 +576,24 @@ do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
 
 static void
 do_motivation(const struct gw_soap *s, const struct iface *i,
-              enum gw_soap_version v, const struct gw_call *c, xmlDocPtr req,
+              enum gw_soap_version v, const struct gw_call *c, const struct gw_xml *req,
               struct gw_soap_reply *out)
 {
     struct cut cut = {NULL, 0};
-    xmlNodePtr root = xmlDocGetRootElement(req);
     char refnr[16], pid[16];
     struct gw_task_search q;
     struct gw_answer a;
 
     memset(&q, 0, sizeof(q));
-    q.identifier = child_text(&cut, root, "referenceNumber", refnr, sizeof(refnr));
-    q.patient = child_text(&cut, root, "patientId", pid, sizeof(pid));
+    q.identifier = child_text(&cut, req, "referenceNumber", refnr, sizeof(refnr));
+    q.patient = child_text(&cut, req, "patientId", pid, sizeof(pid));
     q.include = 1;
     if (refuse_cut(s, i, v, c, &cut, out))
         return;
     memset(&a, 0, sizeof(a));
     gw_pipeline_search(s->o.pipeline, c, &q, &a);
     if (a.rc == GW_OK && a.status < 400 &&
-        (a.doc == NULL || !has_task(gw_fhir_doc_xml(a.doc))))
+        !gw_fhir_doc_bundle_has(a.doc, "Task"))
         refuse(s, i, v, c->request_id, GW_ENOTFOUND,
                "referenceNumber, patientId",
                "no case matches the reference number and patient id", out);
@@ -681,21 +622,20 @@ trimmed(char *v)
 /* CheckLicense: the request's fields as the pipeline's licence check. */
 static void
 do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-         const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
+         const struct gw_call *c, const struct gw_xml *req, struct gw_soap_reply *out)
 {
     struct cut cut = {NULL, 0};
-    xmlNodePtr root = xmlDocGetRootElement(req);
     char product[4 * 160 + 8], pid[16], unit[40], admin[40], on[64];
     struct gw_licence_check q;
     struct gw_answer a;
 
     memset(&q, 0, sizeof(q));
-    q.product = child_text(&cut, root, "productId", product, sizeof(product));
-    q.patient = child_text(&cut, root, "patientId", pid, sizeof(pid));
-    q.unit = child_text(&cut, root, "careUnitHsaId", unit, sizeof(unit));
+    q.product = child_text(&cut, req, "productId", product, sizeof(product));
+    q.patient = child_text(&cut, req, "patientId", pid, sizeof(pid));
+    q.unit = child_text(&cut, req, "careUnitHsaId", unit, sizeof(unit));
     q.administration =
-        child_text(&cut, root, "administrationHsaId", admin, sizeof(admin));
-    q.on = trimmed((char *)child_text(&cut, root, "date", on, sizeof(on)));
+        child_text(&cut, req, "administrationHsaId", admin, sizeof(admin));
+    q.on = trimmed((char *)child_text(&cut, req, "date", on, sizeof(on)));
     if (refuse_cut(s, i, v, c, &cut, out))
         return;
     memset(&a, 0, sizeof(a));
@@ -724,11 +664,10 @@ dparam(struct gw_fhir_build *b, const char *name, const char *type,
  * $record-dispensing. The pipeline checks every field again. */
 static void
 do_dispense(const struct gw_soap *s, const struct iface *i,
-            enum gw_soap_version v, const struct gw_call *c, xmlDocPtr req,
+            enum gw_soap_version v, const struct gw_call *c, const struct gw_xml *req,
             struct gw_soap_reply *out)
 {
     struct cut cut = {NULL, 0};
-    xmlNodePtr root = xmlDocGetRootElement(req);
     char ident[80], refnr[16], amount[64], kind[16], pid[16], unit[40],
         admin[40], on[64];
     const char *f_ident, *f_refnr, *f_amount, *f_kind, *f_pid, *f_unit,
@@ -739,14 +678,14 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
     struct gw_err err;
     gw_rc rc;
 
-    f_ident = child_text(&cut, root, "dispensingId", ident, sizeof(ident));
-    f_refnr = child_text(&cut, root, "referenceNumber", refnr, sizeof(refnr));
-    f_amount = child_text(&cut, root, "amount", amount, sizeof(amount));
-    f_kind = child_text(&cut, root, "kind", kind, sizeof(kind));
-    f_pid = child_text(&cut, root, "patientId", pid, sizeof(pid));
-    f_unit = child_text(&cut, root, "careUnitHsaId", unit, sizeof(unit));
-    f_admin = child_text(&cut, root, "administrationHsaId", admin, sizeof(admin));
-    f_on = child_text(&cut, root, "dispensedOn", on, sizeof(on));
+    f_ident = child_text(&cut, req, "dispensingId", ident, sizeof(ident));
+    f_refnr = child_text(&cut, req, "referenceNumber", refnr, sizeof(refnr));
+    f_amount = child_text(&cut, req, "amount", amount, sizeof(amount));
+    f_kind = child_text(&cut, req, "kind", kind, sizeof(kind));
+    f_pid = child_text(&cut, req, "patientId", pid, sizeof(pid));
+    f_unit = child_text(&cut, req, "careUnitHsaId", unit, sizeof(unit));
+    f_admin = child_text(&cut, req, "administrationHsaId", admin, sizeof(admin));
+    f_on = child_text(&cut, req, "dispensedOn", on, sizeof(on));
     if (refuse_cut(s, i, v, c, &cut, out))
         return;
     f_amount = f_amount ? trimmed(amount) : NULL;
@@ -779,7 +718,7 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
 
 static void
 do_ping(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-        const struct gw_call *c, xmlDocPtr req, struct gw_soap_reply *out)
+        const struct gw_call *c, const struct gw_xml *req, struct gw_soap_reply *out)
 {
     struct gw_buf b;
     char now[32];
@@ -813,7 +752,8 @@ do_ping(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
 /* What each kind of interaction does, by enum iface_kind. */
 static void (*const handlers[])(const struct gw_soap *, const struct iface *,
                                 enum gw_soap_version, const struct gw_call *,
-                                xmlDocPtr, struct gw_soap_reply *) = {
+                                const struct gw_xml *,
+                                struct gw_soap_reply *) = {
     [K_EVENT] = do_event,           [K_CASES] = do_cases,
     [K_MOTIVATION] = do_motivation, [K_CHECK] = do_check,
     [K_DISPENSE] = do_dispense,     [K_PING] = do_ping,
@@ -840,7 +780,6 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
     const struct iface *i;
     struct gw_soap_env env;
     struct gw_err err;
-    xmlDocPtr req = NULL;
     struct gw_xsd_errors xe = {0, 0, NULL};
     char *xtext = NULL;
     size_t idx = 0;
@@ -867,10 +806,9 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
         goto out;
     }
     v = env.version;
-    if (!env.body->ns || strcmp((const char *)env.body->ns->href, i->ns) != 0 ||
-        strcmp((const char *)env.body->name, i->name) != 0) {
+    if (!gw_xml_root_is(env.body, i->ns, i->name)) {
         snprintf(text, sizeof(text), "expected {%s}%s, got '%.60s'", i->ns,
-                 i->name, (const char *)env.body->name);
+                 i->name, gw_xml_root_name(env.body));
         refuse(s, i, v, c->request_id, GW_EVALIDATION, "Body", text, out);
         goto out;
     }
@@ -879,10 +817,9 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
                "the RIV-TA LogicalAddress header is required", out);
         goto out;
     }
-    req = body_doc(env.body);
     xtext = malloc(GW_SOAP_TEXT_MAX);
-    if (req == NULL || xtext == NULL || s->schema[idx] == NULL ||
-        gw_xsd_validate(s->schema[idx], req, &xe) != GW_OK) {
+    if (xtext == NULL || s->schema[idx] == NULL ||
+        gw_xsd_check(s->schema[idx], env.body, &xe) != GW_OK) {
         fault(out, v, 500, 0, "TECHNICAL_ERROR", "out of memory");
         goto out;
     }
@@ -898,11 +835,10 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
         refuse(s, i, v, c->request_id, rc, NULL, err.detail, out);
         goto out;
     }
-    handlers[i->kind](s, i, v, c, req, out);
+    handlers[i->kind](s, i, v, c, env.body, out);
 out:
     gw_xsd_errors_release(&xe);
     free(xtext);
-    xmlFreeDoc(req);
     gw_soap_envelope_release(&env);
     if (out->body == NULL && out->status == 0) {
         out->status = 500;

@@ -3,7 +3,7 @@
  * turns an inbound request to /soap/<Interaction> into the bytes to send
  * back, through the same pipeline calls as REST.
  *
- *   envelope (envelope.c) -> LogicalAddress -> Responder XSD (wsdl/)
+ *   envelope (map/envelope.c) -> LogicalAddress -> Responder XSD (wsdl/)
  *     -> xslt/soap-to-fhir-message.xsl -> gw_pipeline_process
  *        (or gw_pipeline_search for GetLicenseCases, GetLicenseMotivation;
  *        gw_pipeline_check_licence for CheckLicense;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fhir/fhir_xml.h"
 #include "validate/rules.h"
 
 struct gw_xsd {
@@ -130,6 +131,13 @@ gw_xsd_validate(const struct gw_xsd *x, xmlDocPtr doc,
     out->valid = xmlSchemaValidateDoc(vc, doc) == 0;
     xmlSchemaFreeValidCtxt(vc);
     return c.nomem ? GW_ENOMEM : GW_OK;
+}
+
+gw_rc
+gw_xsd_check(const struct gw_xsd *x, const struct gw_xml *doc,
+             struct gw_xsd_errors *out)
+{
+    return gw_xsd_validate(x, gw_xml_tree(doc), out);
 }
 
 void

@@ -9,10 +9,13 @@
 #ifndef GW_VALIDATE_XSD_H
 #define GW_VALIDATE_XSD_H
 
-#include <libxml/tree.h>
 #include <stddef.h>
 
 #include "core/err.h"
+#include "fhir/xmldoc.h"
+
+/* libxml2's document, for validate/ itself (which includes libxml2). */
+struct _xmlDoc;
 
 /* A compiled schema; libxml2's type stays inside xsd.c. */
 struct gw_xsd;
@@ -46,8 +49,11 @@ void gw_xsd_free(struct gw_xsd *x);
 /* Validates doc; out holds the verdict and the first errors. GW_OK
  * whatever the verdict; GW_ENOMEM. Release out with
  * gw_xsd_errors_release, also after a failure. */
-gw_rc gw_xsd_validate(const struct gw_xsd *x, xmlDocPtr doc,
+gw_rc gw_xsd_validate(const struct gw_xsd *x, struct _xmlDoc *doc,
                       struct gw_xsd_errors *out) GW_WARN_UNUSED;
+/* The same for a document held opaquely (soap/, outbound/). */
+gw_rc gw_xsd_check(const struct gw_xsd *x, const struct gw_xml *doc,
+                   struct gw_xsd_errors *out) GW_WARN_UNUSED;
 void gw_xsd_errors_release(struct gw_xsd_errors *e);
 
 #endif

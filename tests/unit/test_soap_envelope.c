@@ -1,5 +1,5 @@
 /*
- * test_soap_envelope.c - the strict SOAP envelope reader (soap/envelope.c):
+ * test_soap_envelope.c - the strict SOAP envelope reader (map/envelope.c):
  * both versions, the LogicalAddress header, and every malformed shape
  * refused naming the part; then every truncation and single bit flip of a
  * valid envelope ends in an envelope or a clean refusal.
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "soap/envelope.h"
+#include "map/envelope.h"
 
 #define S11 "xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\""
 #define S12 "xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\""
@@ -115,14 +115,14 @@ test_soap_envelope_table(void **state)
         if (rc == GW_OK) {
             if ((int)env.version != t->version ||
                 strcmp(env.logical_address, t->logical_address) != 0 ||
-                strcmp((const char *)env.body->name, "a") != 0) {
+                !gw_xml_root_is(env.body, NULL, "a")) {
                 print_error("case '%s': version %d address '%s'\n", t->name,
                             env.version, env.logical_address);
                 fail();
             }
             gw_soap_envelope_release(&env);
         } else if (strcmp(err.path, t->path) != 0 || err.detail[0] == '\0' ||
-                   env.doc != NULL) {
+                   env.body != NULL) {
             print_error("case '%s': path '%s' detail '%s'\n", t->name, err.path,
                         err.detail);
             fail();

@@ -1,18 +1,19 @@
 /*
  * envelope.h - the RIV-TA SOAP envelope of an inbound request, SOAP 1.1 or
  * 1.2: which version, the LogicalAddress header, the one element of the
- * Body. Parsing goes through the hardened XML reader (no DTD, no
+ * Body as a document of its own, held opaquely by soap/ (it is the input
+ * of the Responder XSD and of the mapping, never written out again). Parsing goes through the hardened XML reader (no DTD, no
  * entities, no network, size caps) and then checks the envelope's shape
  * strictly, so everything behind it sees exactly one Body element.
  */
-#ifndef GW_SOAP_ENVELOPE_H
-#define GW_SOAP_ENVELOPE_H
+#ifndef GW_MAP_ENVELOPE_H
+#define GW_MAP_ENVELOPE_H
 
-#include <libxml/tree.h>
 #include <stddef.h>
 
 #include "core/err.h"
 #include "fhir/fhir.h"
+#include "fhir/xmldoc.h"
 
 #define GW_SOAP11_NS "http://schemas.xmlsoap.org/soap/envelope/"
 #define GW_SOAP12_NS "http://www.w3.org/2003/05/soap-envelope"
@@ -23,8 +24,9 @@ enum gw_soap_version { GW_SOAP_11 = 1, GW_SOAP_12 = 2 };
 struct gw_soap_env {
     enum gw_soap_version version;
     char logical_address[72]; /* "" when the header is absent */
-    xmlDocPtr doc;            /* the whole envelope, owned */
-    xmlNodePtr body;          /* the Body's one element, borrowed from doc */
+    struct gw_xml *body;      /* the Body's one element as the root of a
+                               * document of its own (namespaces
+                               * reconciled), owned */
 };
 
 /*

@@ -13,10 +13,11 @@
  * Anything else (text between elements, a second Body, elements after the
  * Body, a Body without or with two elements) is refused as GW_EPARSE with
  * the part named. This module does not look inside the Body: the
- * interaction's XSD (soap.c) does.
+ * interaction's XSD (soap/soap.c) does.
  */
-#include "soap/envelope.h"
+#include "map/envelope.h"
 
+#include <libxml/tree.h>
 #include <string.h>
 
 #include "fhir/fhir_xml.h"
@@ -111,6 +112,25 @@ read_header(const xmlNode *h, const char *envns, struct gw_soap_env *env,
     return GW_OK;
 }
 
+/* The body element as a document of its own (namespaces reconciled). */
+static xmlDocPtr
+body_doc(xmlNodePtr body)
+{
+    xmlDocPtr d = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr copy;
+
+    if (d == NULL)
+        return NULL;
+    copy = xmlDocCopyNode(body, d, 1);
+    if (copy == NULL) {
+        xmlFreeDoc(d);
+        return NULL;
+    }
+    xmlDocSetRootElement(d, copy);
+    xmlReconciliateNs(d, copy);
+    return d;
+}
+
 gw_rc
 gw_soap_envelope_parse(const char *bytes, size_t len,
                        const struct gw_fhir_limits *lim,
@@ -194,9 +214,11 @@ gw_soap_envelope_parse(const char *bytes, size_t len,
         gw_err_set(err, rc, "Body", "the Body is empty");
         goto out;
     }
-    out->doc = doc;
-    out->body = elem;
-    doc = NULL; /* the caller owns it now */
+    out->body = gw_xml_of(body_doc(elem));
+    if (out->body == NULL) {
+        rc = GW_ENOMEM;
+        goto out;
+    }
     rc = GW_OK;
 out:
     xmlFreeDoc(doc);
@@ -210,6 +232,6 @@ gw_soap_envelope_release(struct gw_soap_env *env)
 {
     if (env == NULL)
         return;
-    xmlFreeDoc(env->doc);
+    gw_xml_free(env->body);
     memset(env, 0, sizeof(*env));
 }
