@@ -9,12 +9,93 @@
  */
 #include "outbound/pharmacy.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "outbound/http_client.h"
+
+static int
+gln_ok(const char *g)
+{
+    size_t n = 0;
+
+    while (g[n] >= '0' && g[n] <= '9')
+        n++;
+    return n == 13 && g[n] == '\0';
+}
+
+static int
+event_ok(const char *e)
+{
+    if (*e == '\0')
+        return 0;
+    for (; *e; e++)
+        if (!((*e >= 'a' && *e <= 'z') || (*e >= '0' && *e <= '9') ||
+              *e == '-'))
+            return 0;
+    return 1;
+}
+
+/* j as compact JSON, members in insertion order; takes j. */
+static gw_rc
+dump(json_t *j, char **out, size_t *len)
+{
+    *out = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    *len = *out ? strlen(*out) : 0;
+    return *out ? GW_OK : GW_ENOMEM;
+}
+
+gw_rc
+gw_pharmacy_notice_encode(const char *gln, const char *event, char **out,
+                          size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (gln == NULL || event == NULL || !gln_ok(gln) || !event_ok(event))
+        return GW_EINVAL;
+    return dump(json_pack("{s:s,s:s}", "gln", gln, "event", event), out, len);
+}
+
+gw_rc
+gw_pharmacy_notice_decode(const char *payload, size_t len, char gln[14],
+                          char **event)
+{
+    json_t *j = json_loadb(payload, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *g = NULL, *e = NULL;
+    gw_rc rc = GW_EPARSE;
+
+    gln[0] = '\0';
+    *event = NULL;
+    if (j != NULL && json_object_size(j) == 2 &&
+        json_unpack(j, "{s:s,s:s}", "gln", &g, "event", &e) == 0 &&
+        gln_ok(g) && event_ok(e)) {
+        memcpy(gln, g, 14);
+        *event = strdup(e);
+        rc = *event ? GW_OK : GW_ENOMEM;
+    }
+    json_decref(j);
+    return rc;
+}
+
+/* The notification the pharmacy receives: the event code and its case,
+ * ids only. */
+static gw_rc
+notification_body(const char *event, const char *refnr, char **out,
+                  size_t *len)
+{
+    char ref[32];
+
+    snprintf(ref, sizeof(ref), "Task/%s", refnr);
+    return dump(json_pack("{s:s,s:[{s:s,s:s},{s:s,s:{s:s}}]}", "resourceType",
+                          "Parameters", "parameter", "name", "event",
+                          "valueCode", event, "name", "case",
+                          "valueReference", "reference", ref),
+                out, len);
+}
 
 /* The notification to the one subscription `target` among subs. */
 static enum gw_delivery
@@ -76,35 +157,38 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
     struct gw_pharmacy_peer *p = ctx;
     struct gw_subscription *subs = NULL;
     struct gw_outbox_item note;
-    char gln[16], event[40], body[512];
+    char gln[14], *event = NULL, *body = NULL;
     enum gw_delivery worst = GW_DELIVERED;
-    size_t n = 0;
+    size_t n = 0, blen = 0;
+    gw_rc rc;
 
-    if (sscanf(item->payload, "{\"gln\":\"%13[0-9]\",\"event\":\"%39[a-z-]\"}",
-               gln, event) != 2) {
-        snprintf(why, why_size, "unreadable notification item");
-        return GW_DELIVERY_FAILED;
+    rc = gw_pharmacy_notice_decode(item->payload, item->payload_len, gln,
+                                   &event);
+    if (rc == GW_OK)
+        rc = notification_body(event, item->refnr, &body, &blen);
+    free(event);
+    if (rc != GW_OK) {
+        snprintf(why, why_size, rc == GW_ENOMEM
+                                    ? "out of memory"
+                                    : "unreadable notification item");
+        return rc == GW_ENOMEM ? GW_DELIVERY_RETRY : GW_DELIVERY_FAILED;
     }
     if (gw_store_sub_list(p->store, item->target[0] ? item->target : NULL,
                           item->target[0] ? NULL : gln, &subs, &n) != GW_OK) {
+        free(body);
         snprintf(why, why_size, "cannot read subscriptions");
         return GW_DELIVERY_RETRY;
     }
-    snprintf(body, sizeof(body),
-             "{\"resourceType\":\"Parameters\",\"parameter\":["
-             "{\"name\":\"event\",\"valueCode\":\"%s\"},"
-             "{\"name\":\"case\",\"valueReference\":{\"reference\":"
-             "\"Task/%s\"}}]}",
-             event, item->refnr);
     note = *item;
     note.payload = body;
-    note.payload_len = strlen(body);
+    note.payload_len = blen;
     if (item->target[0] != '\0') {
         /* Only ever to a subscription of the GLN the event names. */
         if (n == 1 && strcmp(subs[0].gln, gln) != 0)
             n = 0;
         worst = send_one(p, subs, n, item->target, &note, why, why_size);
         free(subs);
+        free(body);
         return worst;
     }
     for (size_t i = 0; i < n; i++) {
@@ -124,6 +208,7 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
     if (n == 0)
         gw_log_debug("event=notify_no_subscription refnr=%s", item->refnr);
     free(subs);
+    free(body);
     return worst;
 }
 

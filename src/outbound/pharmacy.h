@@ -29,6 +29,19 @@ struct gw_pharmacy_peer {
     const struct gw_tls_client *tls; /* webhooks.tls_*; NULL: defaults */
 };
 
+/*
+ * The payload of a "notify" item, {"gln":"...","event":"..."}: built and
+ * read as a JSON structure (jansson), never by format string. Encode
+ * refuses (GW_EINVAL) a GLN that is not 13 digits or an event code that is
+ * empty or not [a-z0-9-]; there is no length limit on the event code.
+ * Decode refuses (GW_EPARSE) anything but an object with exactly those two
+ * string members, checked the same way; *event is the caller's (free()).
+ */
+gw_rc gw_pharmacy_notice_encode(const char *gln, const char *event,
+                                char **out, size_t *len) GW_WARN_UNUSED;
+gw_rc gw_pharmacy_notice_decode(const char *payload, size_t len,
+                                char gln[14], char **event) GW_WARN_UNUSED;
+
 /* Fills peer (name "pharmacy") to deliver through ctx (borrowed). */
 void gw_pharmacy_peer_init(struct gw_peer *peer, struct gw_pharmacy_peer *ctx);
 

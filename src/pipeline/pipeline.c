@@ -36,6 +36,7 @@
 #include "klas/ident.h"
 #include "map/view.h"
 #include "outbound/http_client.h"
+#include "outbound/pharmacy.h"
 #include "pipeline/pipeline_int.h"
 #include "store/subscription.h"
 #include "store/write.h"
@@ -712,9 +713,9 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     const struct gw_event_def *def;
     const char *ref = NULL;
     struct gw_err err;
-    char hash[65], raw_hash[65], obpayload[2][160], action[40];
-    char *xml = NULL, *key = NULL, *obid[2] = {NULL, NULL};
-    size_t xml_len = 0, nob = 0;
+    char hash[65], raw_hash[65], action[40];
+    char *xml = NULL, *key = NULL, *obid[2] = {NULL, NULL}, *notice = NULL;
+    size_t xml_len = 0, nob = 0, notice_len = 0;
     int have_case = 0;
     gw_rc rc;
 
@@ -879,15 +880,19 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     /* What must leave the gateway because of this event. */
     if (dec.notify_gln != NULL) {
         obid[nob] = outbox_id(key, "notify");
-        if (obid[nob] == NULL) {
-            refuse(pl, c, a, GW_ENOMEM, NULL, NULL, f.event, NULL, NULL);
+        rc = obid[nob] == NULL ? GW_ENOMEM
+                               : gw_pharmacy_notice_encode(dec.notify_gln,
+                                                           f.event, &notice,
+                                                           &notice_len);
+        if (rc != GW_OK) {
+            /* Our own table's GLN and event: an internal fault if not. */
+            refuse(pl, c, a, rc == GW_ENOMEM ? rc : GW_EINTERNAL, NULL, NULL,
+                   f.event, NULL, NULL);
             goto out;
         }
-        snprintf(obpayload[nob], sizeof(obpayload[nob]),
-                 "{\"gln\":\"%s\",\"event\":\"%s\"}", dec.notify_gln, f.event);
-        ob[nob] = (struct gw_store_outbox_new){
-            obid[nob], "pharmacy", "notify", obpayload[nob],
-            strlen(obpayload[nob]), dec.notify_gln};
+        ob[nob] = (struct gw_store_outbox_new){obid[nob],  "pharmacy",
+                                               "notify",   notice,
+                                               notice_len, dec.notify_gln};
         nob++;
     }
     if (dec.lv != NULL) {
@@ -934,6 +939,7 @@ out:
     free(key);
     free(obid[0]);
     free(obid[1]);
+    free(notice);
     gw_store_result_release(&res);
     gw_case_row_release(&cur);
     gw_outcome_release(&o);

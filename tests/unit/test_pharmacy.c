@@ -1,0 +1,348 @@
+/*
+ * test_pharmacy.c - the pharmacy notice (outbound/pharmacy.c): the outbox
+ * payload {"gln","event"} is a JSON structure, whole or refused, and the
+ * notification a pharmacy receives is built from it as a structure too.
+ *
+ * Event codes come from the profiles (fhir-profiles/CodeSystem-klas-
+ * event.json), plus codes longer than any today: a new KLAS event must not
+ * meet a hidden length limit. Delivery goes over real HTTP to a receiver
+ * on 127.0.0.1 started here.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/netaddr.h"
+#include "outbound/http_client.h"
+#include "outbound/pharmacy.h"
+#include "store/subscription.h"
+#include "store_fixture.h"
+
+#define GLN "7350000000001"
+#define REFNR "2026000042"
+
+/* The event codes KLAS defines, from the profile's CodeSystem. */
+static json_t *
+profile_events(void)
+{
+    char path[512];
+    const char *src = getenv("GW_SOURCE_DIR");
+    json_t *cs, *codes = json_array();
+    size_t i;
+    json_t *c;
+
+    snprintf(path, sizeof(path), "%s/fhir-profiles/CodeSystem-klas-event.json",
+             src ? src : ".");
+    cs = json_load_file(path, 0, NULL);
+    assert_non_null(cs);
+    json_array_foreach(json_object_get(cs, "concept"), i, c)
+        json_array_append(codes, json_object_get(c, "code"));
+    json_decref(cs);
+    assert_true(json_array_size(codes) > 0);
+    return codes;
+}
+
+/* A code longer than the old 39-character buffer, allowed characters only. */
+static void
+long_event(char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = i % 9 == 8 ? '-' : (char)('a' + i % 26);
+    buf[len] = '\0';
+}
+
+static void
+test_pharmacy_notice_round_trip(void **state)
+{
+    json_t *codes = profile_events(), *c;
+    char big[300], gln[14];
+    size_t i;
+
+    (void)state;
+    long_event(big, sizeof(big) - 1);
+    json_array_append_new(codes, json_string(big));
+    json_array_foreach(codes, i, c) {
+        const char *ev = json_string_value(c);
+        char *p = NULL, *back = NULL;
+        size_t n = 0;
+        assert_int_equal(gw_pharmacy_notice_encode(GLN, ev, &p, &n), GW_OK);
+        assert_int_equal(n, strlen(p));
+        assert_int_equal(gw_pharmacy_notice_decode(p, n, gln, &back), GW_OK);
+        assert_string_equal(gln, GLN);
+        assert_string_equal(back, ev);
+        free(back);
+        free(p);
+    }
+    json_decref(codes);
+}
+
+static void
+test_pharmacy_notice_whole_or_refused(void **state)
+{
+    static const struct {
+        const char *gln, *event;
+    } bad_in[] = {
+        {"735000000000", "decision"},   {"73500000000012", "decision"},
+        {"735000000000x", "decision"},  {GLN, ""},
+        {GLN, "decision\",\"x\":\"y"}, {GLN, "Decision"},
+    };
+    static const char *const bad_payload[] = {
+        "",
+        "[]",
+        "{\"gln\":\"" GLN "\"}",
+        "{\"gln\":\"" GLN "\",\"event\":\"decision\",\"x\":1}",
+        "{\"gln\":\"" GLN "\",\"event\":7}",
+        "{\"gln\":\"" GLN "\",\"event\":\"decision\",\"event\":\"x\"}",
+        "{\"gln\":\"" GLN "\",\"event\":\"decision\"",
+        "{\"gln\":\"1\",\"event\":\"decision\"}",
+    };
+    char gln[14], *ev, *p;
+    size_t n;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad_in) / sizeof(bad_in[0]); i++) {
+        p = (char *)"unset";
+        if (gw_pharmacy_notice_encode(bad_in[i].gln, bad_in[i].event, &p, &n) !=
+                GW_EINVAL ||
+            p != NULL)
+            fail_msg("encode of case %zu accepted", i);
+    }
+    for (size_t i = 0; i < sizeof(bad_payload) / sizeof(bad_payload[0]); i++) {
+        ev = (char *)"unset";
+        if (gw_pharmacy_notice_decode(bad_payload[i], strlen(bad_payload[i]),
+                                      gln, &ev) != GW_EPARSE ||
+            ev != NULL)
+            fail_msg("decode of '%s' accepted", bad_payload[i]);
+    }
+}
+
+/* --- a webhook receiver on 127.0.0.1 ----------------------------------- */
+
+struct hook {
+    int fd;
+    int port;
+    pthread_t th;
+    char body[4096];
+    int got;
+};
+
+static void *
+serve_one(void *arg)
+{
+    struct hook *h = arg;
+    char req[8192];
+    size_t n = 0;
+    int c = accept(h->fd, NULL, NULL);
+    static const char ans[] = "HTTP/1.1 204 No Content\r\n"
+                              "Content-Length: 0\r\nConnection: close\r\n\r\n";
+
+    if (c < 0)
+        return NULL;
+    for (;;) {
+        ssize_t r = recv(c, req + n, sizeof(req) - 1 - n, 0);
+        char *end, *cl;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        req[n] = '\0';
+        end = strstr(req, "\r\n\r\n");
+        cl = strstr(req, "Content-Length:"); /* as curl writes it */
+        if (end != NULL && cl != NULL &&
+            n - (size_t)(end + 4 - req) >= (size_t)atol(cl + 15)) {
+            snprintf(h->body, sizeof(h->body), "%s", end + 4);
+            h->got = 1;
+            break;
+        }
+        if (n == sizeof(req) - 1)
+            break;
+    }
+    if (send(c, ans, sizeof(ans) - 1, MSG_NOSIGNAL) < 0)
+        h->got = -1;
+    close(c);
+    return NULL;
+}
+
+static void
+hook_start(struct hook *h)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof(a);
+
+    memset(h, 0, sizeof(*h));
+    h->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(h->fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(h->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(h->fd, 4), 0);
+    assert_int_equal(getsockname(h->fd, (struct sockaddr *)&a, &al), 0);
+    h->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&h->th, NULL, serve_one, h), 0);
+}
+
+static void
+hook_stop(struct hook *h)
+{
+    shutdown(h->fd, SHUT_RDWR);
+    pthread_join(h->th, NULL);
+    close(h->fd);
+}
+
+/* An outbox item as the writer stores it, the payload written here with
+ * jansson (not by the code under test), members in the order given. */
+static void
+deliver(struct gw_store *st, const char *payload, char *body, size_t size,
+        enum gw_delivery *d)
+{
+    struct gw_net_policy pol;
+    struct gw_pharmacy_peer pp;
+    struct gw_peer peer;
+    struct gw_subscription sub;
+    struct gw_outbox_item item;
+    struct gw_err err;
+    struct hook h;
+    char why[256] = "";
+    static int nsub;
+
+    hook_start(&h);
+    memset(&sub, 0, sizeof(sub));
+    snprintf(sub.id, sizeof(sub.id), "sub-%d", ++nsub);
+    snprintf(sub.gln, sizeof(sub.gln), GLN);
+    snprintf(sub.endpoint, sizeof(sub.endpoint), "http://127.0.0.1:%d/hook",
+             h.port);
+    snprintf(sub.status, sizeof(sub.status), "active");
+    assert_int_equal(gw_store_sub_put(st, &sub), GW_OK);
+    gw_err_clear(&err);
+    assert_int_equal(gw_net_policy_init(&pol, NULL, "127.0.0.0/8", 1, &err),
+                     GW_OK);
+    memset(&pp, 0, sizeof(pp));
+    pp.store = st;
+    pp.timeout_ms = 5000;
+    pp.policy = &pol;
+    pp.max_failures = 3;
+    gw_pharmacy_peer_init(&peer, &pp);
+    memset(&item, 0, sizeof(item));
+    item.id = 1;
+    snprintf(item.message_id, sizeof(item.message_id), "msg-1");
+    snprintf(item.peer, sizeof(item.peer), "pharmacy");
+    snprintf(item.kind, sizeof(item.kind), "notify");
+    snprintf(item.refnr, sizeof(item.refnr), REFNR);
+    snprintf(item.target, sizeof(item.target), "%s", sub.id);
+    item.payload = (char *)payload;
+    item.payload_len = strlen(payload);
+    *d = peer.send(peer.ctx, &item, why, sizeof(why));
+    if (*d != GW_DELIVERED)
+        print_message("not delivered: %s\n", why);
+    hook_stop(&h);
+    if (peer.thread_done)
+        peer.thread_done(peer.ctx);
+    gw_net_policy_release(&pol);
+    snprintf(body, size, "%s", h.got == 1 ? h.body : "");
+}
+
+/* The event the pharmacy is told, read from the body it received. */
+static void
+check_body(const char *body, const char *event)
+{
+    json_t *j = json_loads(body, 0, NULL), *p;
+    const char *code = NULL, *ref = NULL;
+
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "resourceType")),
+                        "Parameters");
+    p = json_object_get(j, "parameter");
+    assert_int_equal(json_unpack(json_array_get(p, 0), "{s:s}", "valueCode",
+                                 &code),
+                     0);
+    assert_int_equal(json_unpack(json_array_get(p, 1), "{s:{s:s}}",
+                                 "valueReference", "reference", &ref),
+                     0);
+    assert_string_equal(code, event);
+    assert_string_equal(ref, "Task/" REFNR);
+    json_decref(j);
+}
+
+/* A payload written here with jansson (not by the code under test). */
+static char *
+payload_of(const char *first, const char *v1, const char *second,
+           const char *v2)
+{
+    json_t *pl = json_pack("{s:s,s:s}", first, v1, second, v2);
+    char *p = json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    json_decref(pl);
+    assert_non_null(p);
+    return p;
+}
+
+static void
+test_pharmacy_delivers_any_event_whole(void **state)
+{
+    struct fixture *f = *state;
+    json_t *codes = profile_events(), *c;
+    char big[120], body[4096], *payload;
+    enum gw_delivery d;
+    size_t i;
+
+    long_event(big, sizeof(big) - 1);
+    json_array_append_new(codes, json_string(big));
+    json_array_foreach(codes, i, c) {
+        const char *ev = json_string_value(c);
+        payload = payload_of("gln", GLN, "event", ev);
+        deliver(f->st, payload, body, sizeof(body), &d);
+        free(payload);
+        if (d != GW_DELIVERED)
+            fail_msg("event '%s' (%zu characters) not delivered", ev,
+                     strlen(ev));
+        check_body(body, ev);
+    }
+    json_decref(codes);
+    /* Members in the other order: a structure, not a fixed text. */
+    payload = payload_of("event", "decision", "gln", GLN);
+    deliver(f->st, payload, body, sizeof(body), &d);
+    free(payload);
+    assert_int_equal(d, GW_DELIVERED);
+    check_body(body, "decision");
+}
+
+static void
+test_pharmacy_refuses_a_broken_item(void **state)
+{
+    struct fixture *f = *state;
+    char body[4096];
+    enum gw_delivery d;
+
+    deliver(f->st, "{\"gln\":\"" GLN "\",\"event\":\"decision\"", body,
+            sizeof(body), &d);
+    assert_int_equal(d, GW_DELIVERY_FAILED);
+    assert_string_equal(body, "");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pharmacy_notice_round_trip),
+        cmocka_unit_test(test_pharmacy_notice_whole_or_refused),
+        cmocka_unit_test_setup_teardown(test_pharmacy_delivers_any_event_whole,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_pharmacy_refuses_a_broken_item,
+                                        fixture_setup, fixture_teardown),
+    };
+    if (gw_http_client_init() != GW_OK)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
