@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "http/response.h"
 #include "http/route.h"
+#include "pipeline/pipeline.h"
 #include "store/store.h"
 
 /* One klasgw_certificate_expiry_seconds line per certificate in use. */
@@ -154,6 +155,22 @@ gw_http_metrics(struct gw_req *r)
             "# TYPE klasgw_store_memory_bytes gauge\n"
             "klasgw_store_memory_bytes %lld\n",
             gw_store_memory_used());
+    }
+    if (r->h->o.pipeline != NULL) {
+        struct gw_view_cache_stats vc;
+
+        gw_pipeline_cache_stats(r->h->o.pipeline, &vc);
+        OUT("# HELP klasgw_view_cache_bytes Heap held by the cache of "
+            "rendered case views (bodies, keys, entries), and its bound.\n"
+            "# TYPE klasgw_view_cache_bytes gauge\n"
+            "klasgw_view_cache_bytes{kind=\"held\"} %zu\n"
+            "klasgw_view_cache_bytes{kind=\"limit\"} %zu\n"
+            "# HELP klasgw_view_cache_entries Case views in the cache, and "
+            "its bound.\n"
+            "# TYPE klasgw_view_cache_entries gauge\n"
+            "klasgw_view_cache_entries{kind=\"held\"} %zu\n"
+            "klasgw_view_cache_entries{kind=\"limit\"} %zu\n",
+            vc.bytes, vc.max_bytes, vc.entries, vc.max_entries);
     }
     OUT("# HELP klasgw_certificate_expiry_seconds When each certificate in "
         "use expires (Unix time): the server's, each peer's client "

@@ -81,6 +81,17 @@ gw_pipeline_free(struct gw_pipeline *pl)
     free(pl);
 }
 
+void
+gw_pipeline_cache_stats(struct gw_pipeline *pl, struct gw_view_cache_stats *s)
+{
+    pthread_mutex_lock(&pl->cache_mu);
+    s->bytes = pl->cache_bytes;
+    s->entries = pl->cache_entries;
+    pthread_mutex_unlock(&pl->cache_mu);
+    s->max_bytes = GW_VIEW_CACHE_BUDGET;
+    s->max_entries = GW_VIEW_CACHE_ENTRIES;
+}
+
 static unsigned
 key_hash(const char *key)
 {
@@ -141,7 +152,7 @@ cache_evict(struct gw_pipeline *pl)
          p = &(*p)->chain)
         ;
     *p = e->chain;
-    pl->cache_bytes -= e->len;
+    pl->cache_bytes -= e->cost;
     pl->cache_entries--;
     entry_free(e);
 }
@@ -179,6 +190,7 @@ cache_put(struct gw_pipeline *pl, const char *key, const char *body,
         return;
     e->hash = h;
     e->len = len;
+    e->cost = sizeof(*e) + strlen(key) + 1 + len + 1;
     e->key = strdup(key);
     e->body = malloc(len + 1);
     if (e->key == NULL || e->body == NULL) {
@@ -195,13 +207,13 @@ cache_put(struct gw_pipeline *pl, const char *key, const char *body,
         return;
     }
     while (pl->oldest != NULL &&
-           (pl->cache_bytes + len > GW_VIEW_CACHE_BUDGET ||
+           (pl->cache_bytes + e->cost > GW_VIEW_CACHE_BUDGET ||
             pl->cache_entries >= GW_VIEW_CACHE_ENTRIES))
         cache_evict(pl);
     e->chain = pl->cache[h % GW_VIEW_CACHE_BUCKETS];
     pl->cache[h % GW_VIEW_CACHE_BUCKETS] = e;
     lru_front(pl, e);
-    pl->cache_bytes += len;
+    pl->cache_bytes += e->cost;
     pl->cache_entries++;
     pthread_mutex_unlock(&pl->cache_mu);
 }

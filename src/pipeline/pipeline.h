@@ -64,6 +64,14 @@ struct gw_pipeline;
 gw_rc gw_pipeline_new(const struct gw_pipeline_opts *o,
                       struct gw_pipeline **out) GW_WARN_UNUSED;
 void gw_pipeline_free(struct gw_pipeline *pl);
+/* The cache of rendered case views: heap bytes it holds (bodies, keys,
+ * entries) and entries now, and the bounds they stay under. */
+struct gw_view_cache_stats {
+    size_t bytes, entries;
+    size_t max_bytes, max_entries;
+};
+void gw_pipeline_cache_stats(struct gw_pipeline *pl,
+                             struct gw_view_cache_stats *s);
 
 /* What to send back. */
 struct gw_answer {

@@ -18,21 +18,27 @@
  * Rendered resources of case views, by case version: a version never
  * changes, so an entry never goes stale; a new version has a new key.
  * Small bodies only, at most GW_VIEW_CACHE_ENTRIES of them and
- * GW_VIEW_CACHE_BUDGET bytes in all; past either the least recently read
- * goes. Keys are found through a hash table of chains, so two keys never
- * push each other out while the cache has room (a direct-mapped table
- * did: a tenth of the reads of 120 cases rendered the view again).
+ * GW_VIEW_CACHE_BUDGET bytes in all (each entry counted whole: body, key
+ * and the entry itself); past either the least recently read goes. Keys
+ * are found through a hash table of chains, so two keys never push each
+ * other out while the cache has room (a direct-mapped table did: a tenth
+ * of the reads of 120 cases rendered the view again).
+ * The bounds are small enough to be reached early: a view is about 1 KiB,
+ * and under the R5 soak's load (tests/reliability/r5_soak.py, ~5 new
+ * views a second) 1,024 of them fill the cache in about 4 minutes; with
+ * 4,096 it took 14 minutes, so the process grew for half of the soak.
  */
 #define GW_VIEW_CACHE_BUCKETS 1024
-#define GW_VIEW_CACHE_ENTRIES 4096
+#define GW_VIEW_CACHE_ENTRIES 1024
 #define GW_VIEW_CACHE_MAX_BODY (32 * 1024)
-#define GW_VIEW_CACHE_BUDGET (4 * 1024 * 1024)
+#define GW_VIEW_CACHE_BUDGET (1024 * 1024)
 struct gw_view_cache_entry {
     struct gw_view_cache_entry *chain;      /* same bucket */
     struct gw_view_cache_entry *newer, *older; /* recency list */
     unsigned hash;
     char *key, *body;
-    size_t len;
+    size_t len;  /* of body */
+    size_t cost; /* bytes it holds: body, key, entry */
 };
 
 struct gw_pipeline {
@@ -41,7 +47,7 @@ struct gw_pipeline {
     /* Under cache_mu: */
     struct gw_view_cache_entry *cache[GW_VIEW_CACHE_BUCKETS];
     struct gw_view_cache_entry *newest, *oldest;
-    size_t cache_bytes, cache_entries; /* bodies held, entries */
+    size_t cache_bytes, cache_entries; /* entries' cost, entries */
     unsigned long renders;             /* views rendered for a miss */
 };
 

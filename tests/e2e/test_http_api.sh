@@ -644,7 +644,8 @@ want 200 "operator reads metrics"
 for m in 'klasgw_http_requests_total{route="process-message",status="200"}' \
     'klasgw_http_requests_total{route="process-message",status="409"}' \
     'klasgw_outbox_queue_depth{' klasgw_store_commit_batch_size_count \
-    'klasgw_store_commit_batch_size_bucket{le=' klasgw_http_request_duration_seconds_bucket; do
+    'klasgw_store_commit_batch_size_bucket{le=' klasgw_http_request_duration_seconds_bucket \
+    'klasgw_view_cache_entries{kind="limit"}'; do
     grep -qF "$m" "$B" || fail "metrics lack $m"
 done
 n409=$(grep -F 'klasgw_http_requests_total{route="process-message",status="409"}' "$B" | awk '{print $2}')

@@ -10,17 +10,24 @@ application and grants it (`--then registered,Bev`, calls back over
 SOAP), which notifies the pharmacy simulator.
 
 RSS and open fds of serve are measured in a quiet moment (load paused,
-outbox empty) at the end of the warm-up (a quarter of the run, at least
-60 s: the bounded caches - SQLite's pages, 8 MiB in all, and the case views,
-4 MiB - fill during the first minute) and at the end. Invariants: RSS growth < 5 %, no more fds than at
+outbox empty) at the end of the warm-up and at the end. The warm-up is
+over when the bounded caches are full, so that what grows after it is
+not a cache filling up: at least a quarter of the run (60 s at least),
+and then until the cache of rendered case views reports itself full
+(klasgw_view_cache_*: its entries or bytes at their bound; about 4
+minutes at this load), but at most half of the run (the short form ends
+before it is full: noted). SQLite's page caches (the 8 readers, 256 KiB
+each, src/store/db.c) are full within the first minutes. Invariants: RSS
+growth < 5 %, no more fds than at
 the end of the warm-up (sockets: a few more, as keep-alive pools vary),
 every answer the planned one, no level=error line
 in the gateway's log, every LV callback OK, no dead letter.
 
-  r5_soak.py [--minutes M]     (full: 30, short: 2)
+  r5_soak.py [--minutes M] [--samples CSV]     (full: 30, short: 2)
 """
 import argparse
 import collections
+import os
 import random
 import re
 import sys
@@ -37,9 +44,15 @@ SOCKET_SLACK = 4
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--samples", metavar="CSV",
+                    default=os.environ.get("R5_SAMPLES"),
+                    help="write every 5-s sample (RSS, fds, heap, SQLite, "
+                    "view cache, smaps_rollup) to CSV, to see what grows "
+                    "(default: $R5_SAMPLES)")
     args = ap.parse_args()
     duration = args.minutes * 60
     warmup = max(60.0, duration / 4)
+    warmup_max = max(warmup, duration / 2)
 
     sc = rel.Scenario("R5-soak")
     gw, sims, conf, db = rel.setup(
@@ -123,10 +136,37 @@ def main():
         m = dict(re.findall(r'klasgw_heap_bytes\{kind="(\w+)"\} (\d+)',
                             text))
         sq = re.search(r'klasgw_store_memory_bytes (\d+)', text)
+        vc = {k: int(v) for k, v in re.findall(
+            r'klasgw_view_cache_(\w+\{kind="\w+"\}) (\d+)', text)}
+        extra["view"] = (vc.get('bytes{kind="held"}', 0) // 1024,
+                         vc.get('entries{kind="held"}', 0))
+        # Full: at its entry bound, or no room for another 4 KiB view.
+        extra["view_full"] = bool(vc) and (
+            vc['entries{kind="held"}'] >= vc['entries{kind="limit"}'] or
+            vc['bytes{kind="held"}'] + 4096 > vc['bytes{kind="limit"}'])
         return (int(m.get("in_use", 0)) // 1024, int(m.get("held", 0)) // 1024,
                 int(sq.group(1)) // 1024 if sq else 0)
 
     heap = {}
+    extra = {"view": (0, 0), "view_full": False}
+    csv = open(args.samples, "w") if args.samples else None
+    if csv:
+        csv.write("t_s,requests,rss_kb,fds,heap_in_use_kb,heap_held_kb,"
+                  "sqlite_kb,view_cache_kb,view_cache_entries,anon_kb,"
+                  "file_kb,db_kb\n")
+
+    def smaps(pid):
+        """Anonymous and file-backed resident kB of serve."""
+        d = {}
+        try:
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    if v.strip().endswith("kB"):
+                        d[k] = int(v.split()[0])
+        except OSError:
+            pass
+        return d.get("Anonymous", 0), d.get("Rss", 0) - d.get("Anonymous", 0)
 
     def quiet_sample(when):
         run.clear()
@@ -149,10 +189,22 @@ def main():
         time.sleep(5)
         samples.append((time.time() - t0, rel.rss_kb(gw.pid()),
                         rel.fds(gw.pid()), heap_kb()))
-        if rss0 is None and time.time() - t0 >= warmup:
+        if csv:
+            with lock:
+                nreq = sum(ops.values())
+            s = samples[-1]
+            csv.write("%.0f,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d\n" % (
+                (s[0], nreq, s[1], s[2]) + s[3] + extra["view"] +
+                smaps(gw.pid()) + (os.path.getsize(db) // 1024,)))
+            csv.flush()
+        if rss0 is None and time.time() - t0 >= warmup and (
+                extra["view_full"] or time.time() - t0 >= warmup_max):
+            full = extra["view_full"]
             rss0, fd0 = quiet_sample("warm")
-            sc.note("warm-up over at %.0f s: RSS %d kB, fds %d sockets + "
-                    "%d other" % ((time.time() - t0, rss0) + fd0))
+            sc.note("warm-up over at %.0f s (view cache %s, %d kB, %d "
+                    "views): RSS %d kB, fds %d sockets + %d other" % (
+                        (time.time() - t0, "full" if full else "NOT full")
+                        + extra["view"] + (rss0,) + fd0))
     if rss0 is None:
         rss0, fd0 = quiet_sample("warm")
     stop.set()
@@ -186,6 +238,7 @@ def main():
     # free heap malloc cannot give back (fragmentation).
     sc.figure("C heap kB in use/held/SQLite: warm, end",
               "%d/%d/%d, %d/%d/%d" % (heap["warm"] + heap["end"]))
+    sc.figure("view cache kB/views: end", "%d/%d" % extra["view"])
     growth = 100.0 * (rss1 - rss0) / rss0
     sc.figure("RSS growth after warm-up", "%.1f %%" % growth)
     sc.figure("fds (sockets+other): warm / end", "%d+%d / %d+%d" %

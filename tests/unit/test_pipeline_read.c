@@ -401,6 +401,56 @@ test_pipeline_read_renders_each_view_once(void **state)
     assert_int_equal(first, 200);
 }
 
+/* The view cache stays within its bounds, counting what it really holds:
+ * reading one case through more bases than the cache has entries fills
+ * it to its bound and no further, and the bytes it reports cover every
+ * body and key it keeps (not the bodies alone). */
+static void
+test_pipeline_read_view_cache_stays_bounded(void **state)
+{
+    enum { NREAD = 3 * GW_VIEW_CACHE_ENTRIES / 2 };
+    struct t *t = *state;
+    struct gw_view_cache_stats vc;
+    static size_t held[NREAD]; /* body and key of each read, bytes */
+    size_t kept = 0, most = 0;
+
+    advance(t, AT_M);
+    for (int i = 0; i < NREAD; i++) {
+        char base[64];
+        const struct gw_call c = {&ehr1, base, "test", GW_FHIR_JSON};
+        struct gw_answer a;
+
+        snprintf(base, sizeof(base), "http://bound%d.test/fhir", i);
+        gw_pipeline_read(t->pl, &c, "Task", t->refnr, 0, &a);
+        assert_int_equal(a.rc, GW_OK);
+        /* The key names at least the case and the base. */
+        held[i] = a.body_len + strlen(t->refnr) + strlen(base);
+        if (held[i] > most)
+            most = held[i];
+        gw_answer_release(&a);
+        gw_pipeline_cache_stats(t->pl, &vc);
+        if (vc.entries > vc.max_entries || vc.bytes > vc.max_bytes)
+            fail_msg("after %d reads the cache holds %zu entries, %zu bytes "
+                     "(bounds %zu, %zu)",
+                     i + 1, vc.entries, vc.bytes, vc.max_entries,
+                     vc.max_bytes);
+    }
+    gw_pipeline_cache_stats(t->pl, &vc);
+    assert_int_equal(vc.max_entries, GW_VIEW_CACHE_ENTRIES);
+    assert_int_equal(vc.max_bytes, GW_VIEW_CACHE_BUDGET);
+    /* Full: at its entry bound, or too full for one more entry. */
+    if (vc.entries != vc.max_entries && vc.bytes + most <= vc.max_bytes)
+        fail_msg("not full after %d reads: %zu entries, %zu bytes", NREAD,
+                 vc.entries, vc.bytes);
+    /* Each read was a new key, so the cache keeps the last reads. */
+    for (size_t i = 0; i < vc.entries; i++)
+        kept += held[NREAD - 1 - i];
+    if (vc.bytes < kept)
+        fail_msg("the cache reports %zu bytes for %zu entries whose bodies "
+                 "and keys alone are %zu bytes",
+                 vc.bytes, vc.entries, kept);
+}
+
 int
 main(void)
 {
@@ -411,6 +461,7 @@ main(void)
         T(test_pipeline_pharmacy_never_receives_what_is_hidden),
         T(test_pipeline_pharmacy_search_needs_the_patient),
         T(test_pipeline_read_renders_each_view_once),
+        T(test_pipeline_read_view_cache_stays_bounded),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
