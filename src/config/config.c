@@ -408,10 +408,19 @@ default_data_dir(char *buf, size_t size)
         exe[sizeof(build) - 1] == '/')
         m = snprintf(buf, size, "%s", GW_SOURCE_DIR);
     else {
+        /* The binary's folder, then up one for each leading "../", so
+         * that logs and errors name /usr/share/klasgw, not
+         * /usr/bin/../share/klasgw. */
+        const char *rel = GW_DATA_FROM_BIN;
         slash = strrchr(exe, '/');
         if (slash != NULL)
             *slash = '\0';
-        m = snprintf(buf, size, "%s/%s", exe, GW_DATA_FROM_BIN);
+        while (strncmp(rel, "../", 3) == 0 &&
+               (slash = strrchr(exe, '/')) != NULL && slash != exe) {
+            *slash = '\0';
+            rel += 3;
+        }
+        m = snprintf(buf, size, "%s/%s", exe, rel);
     }
     return (m < 0 || (size_t)m >= size) ? GW_ETOOLARGE : GW_OK;
 }
