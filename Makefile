@@ -10,7 +10,7 @@ CMAKE_ARGS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all deps configure build run test test-asan demo bench fuzz clean \
-        reliability reliability-short
+        reliability reliability-short package-test
 
 all: build
 
@@ -61,6 +61,15 @@ reliability: build
 
 reliability-short: build
 	@KLASGW=$(abspath $(BUILD))/klasgw bash tests/reliability/run.sh short
+
+# The Debian package (debian/): built with dpkg-buildpackage from a copy
+# of the tree, unpacked with dpkg -x into a fresh root, and started as its
+# systemd unit starts it (tests/e2e/test_deb_package.sh; a full compile,
+# so minutes: ctest runs the same test on a `cmake --install` instead).
+package-test: build
+	@KLASGW_DEB_BUILD=1 JOBS=$(JOBS) KLASGW=$(abspath $(BUILD))/klasgw \
+	    GW_SOURCE_DIR=$(CURDIR) GW_BUILD_DIR=$(abspath $(BUILD)) \
+	    nice -n 10 bash tests/e2e/test_deb_package.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

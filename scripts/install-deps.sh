@@ -17,6 +17,7 @@ packages=(
     python3 python3-zeep
     nodejs npm
     wrk openssl haproxy
+    debhelper dpkg-dev fakeroot help2man systemd
 )
 
 missing=()

@@ -118,14 +118,15 @@ static void
 print_main_help(FILE *out)
 {
     fprintf(out,
-            "klasgw %s - gateway for Swedish licence-medicine cases (KLAS)\n"
-            "\n"
             "Usage: klasgw [-c FILE] [--log-level L] COMMAND [ARGS]\n"
-            "       klasgw help COMMAND | COMMAND --help\n"
+            "  or:  klasgw help COMMAND | klasgw COMMAND --help\n"
+            "klasgw %s, the gateway for Swedish licence-medicine cases "
+            "(KLAS).\n"
             "\n"
             "Global options:\n"
-            "  -c, --config FILE   configuration file (INI; see\n"
-            "                      adapter/klasgw.conf.example); without it,\n"
+            "  -c, --config FILE   configuration file (INI; installed as\n"
+            "                      /etc/klasgw/klasgw.conf, every key in\n"
+            "                      `klasgw check-config --keys`); without it,\n"
             "                      defaults and KLASGW_* variables only\n"
             "  --log-level L       debug, info, warn, error or off\n"
             "  -h, --help          this help\n"
@@ -136,9 +137,11 @@ print_main_help(FILE *out)
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
-            "\nEnvironment: KLASGW_<SECTION>_<KEY> overrides a configuration "
-            "key,\ne.g. KLASGW_SERVER_PORT=9090.\n"
-            "Exit status: 0 ok, 1 failure, 2 usage error, 3 not available.\n");
+            "\nEnvironment:\n"
+            "  KLASGW_<SECTION>_<KEY>  overrides a configuration key, e.g.\n"
+            "                          KLASGW_SERVER_PORT=9090\n"
+            "\nExit status:\n"
+            "  0 ok, 1 failure, 2 usage error, 3 not available.\n");
 }
 
 void

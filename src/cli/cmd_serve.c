@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -41,6 +42,7 @@
 #include "core/file.h"
 #include "core/log.h"
 #include "core/netaddr.h"
+#include "core/notify.h"
 #include "fhir/fhir.h"
 #include "http/server.h"
 #include "map/view.h"
@@ -223,6 +225,47 @@ start_failed(gw_rc rc, const char *event, const struct gw_err *err)
     return 1;
 }
 
+/* The service manager (systemd Type=notify, core/notify.h): told READY=1
+ * once the front listens, STOPPING=1 when a stop begins, WATCHDOG=1 every
+ * half $WATCHDOG_USEC. A failed notification is logged, never fatal. */
+static void
+notify_state(const char *state)
+{
+    if (gw_notify(state) != GW_OK)
+        gw_log_warn("event=notify_failed state=%.*s errno=%d",
+                    (int)strcspn(state, "\n="), state, errno);
+}
+
+static const char *
+ready_state(struct gw_http *http, char *buf, size_t size)
+{
+    snprintf(buf, size, "READY=1\nSTATUS=serving on port %d\nMAINPID=%ld",
+             gw_http_port(http), (long)getpid());
+    return buf;
+}
+
+/* Waits for a signal of set into *sig; with a watchdog, at most
+ * watchdog_ms, then *sig is 0. Returns 0, or -1 when waiting failed. */
+static int
+wait_signal(const sigset_t *set, int64_t watchdog_ms, int *sig)
+{
+    struct timespec ts;
+    int s;
+
+    *sig = 0;
+    if (watchdog_ms <= 0)
+        return sigwait(set, sig) == 0 ? 0 : -1;
+    ts.tv_sec = (time_t)(watchdog_ms / 1000);
+    ts.tv_nsec = (long)(watchdog_ms % 1000) * 1000000L;
+    do
+        s = sigtimedwait(set, NULL, &ts);
+    while (s < 0 && errno == EINTR);
+    if (s < 0)
+        return errno == EAGAIN ? 0 : -1;
+    *sig = s;
+    return 0;
+}
+
 int
 gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
 {
@@ -259,6 +302,8 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_err err;
     sigset_t set;
     int sig = 0, status = GW_EXIT_FAIL;
+    int64_t watchdog_ms = 0;
+    char sd_state[128];
     gw_rc rc;
 
     if (argc > 1) {
@@ -466,9 +511,19 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     gw_log_info("event=ready store=%s listen=%s port=%d tls=%s",
                 gw_log_quote(cfg->store_path), cfg->server_listen,
                 gw_http_port(http), cfg->server_plain_http ? "off" : "mutual");
+    notify_state(ready_state(http, sd_state, sizeof(sd_state)));
+    watchdog_ms = gw_notify_watchdog_interval_ms();
+    if (watchdog_ms > 0)
+        gw_log_info("event=watchdog interval_ms=%lld",
+                    (long long)watchdog_ms);
     for (;;) {
-        if (sigwait(&set, &sig) != 0)
+        if (wait_signal(&set, watchdog_ms, &sig) != 0)
             break;
+        if (sig == 0) {
+            /* The main thread is alive and taking signals. */
+            notify_state("WATCHDOG=1");
+            continue;
+        }
         if (sig == SIGHUP) {
             /* Certificates and the CRL are re-read; other changes need a
              * restart. */
@@ -481,6 +536,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         break;
     }
     gw_log_info("event=serve_stop signal=%d", sig);
+    notify_state("STOPPING=1");
     status = GW_EXIT_OK;
 out:
     gw_http_stop(http);

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct key {
     const char *section, *name, *def, *help;
@@ -260,11 +261,46 @@ check(const struct gw_config *cfg, struct gw_err *err)
     return GW_OK;
 }
 
+/* A value that starts with "${CREDENTIALS_DIRECTORY}/" names a file in
+ * the folder where systemd puts the unit's credentials (LoadCredential=):
+ * the prefix becomes that folder. Anywhere else in a value it is text. */
+#define CREDENTIALS_PREFIX "${CREDENTIALS_DIRECTORY}/"
+
+static gw_rc
+expand_credentials(struct gw_config *cfg, struct gw_err *err)
+{
+    const size_t plen = strlen(CREDENTIALS_PREFIX);
+    const char *dir = getenv("CREDENTIALS_DIRECTORY");
+
+    for (size_t i = 0; i < NKEYS; i++) {
+        char **p = (char **)((char *)cfg + keys[i].offset);
+        char *s;
+        size_t n;
+        if (keys[i].type != GW_CFG_STR ||
+            strncmp(*p, CREDENTIALS_PREFIX, plen) != 0)
+            continue;
+        if (dir == NULL || dir[0] != '/')
+            return gw_err_set(err, GW_ECONFIG, NULL,
+                              "%s.%s: ${CREDENTIALS_DIRECTORY} is not set "
+                              "(systemd sets it for a unit with "
+                              "LoadCredential=); give a plain path instead",
+                              keys[i].section, keys[i].name);
+        n = strlen(dir) + 1 + strlen(*p + plen) + 1;
+        if ((s = malloc(n)) == NULL)
+            return GW_ENOMEM;
+        snprintf(s, n, "%s/%s", dir, *p + plen);
+        free(*p);
+        *p = s;
+    }
+    return GW_OK;
+}
+
 gw_rc
 gw_config_load(struct gw_config *cfg, const char *path, struct gw_err *err)
 {
     struct parse_ctx ctx = {cfg, err, GW_OK};
     char env[128];
+    gw_rc rc;
 
     if (path != NULL) {
         FILE *f = fopen(path, "r");
@@ -291,11 +327,14 @@ gw_config_load(struct gw_config *cfg, const char *path, struct gw_err *err)
             env[j] = (char)toupper((unsigned char)env[j]);
         v = getenv(env);
         if (v != NULL) {
-            gw_rc rc = set_value(cfg, &keys[i], v, err);
+            rc = set_value(cfg, &keys[i], v, err);
             if (rc != GW_OK)
                 return rc;
         }
     }
+    rc = expand_credentials(cfg, err);
+    if (rc != GW_OK)
+        return rc;
     return check(cfg, err);
 }
 
@@ -341,14 +380,64 @@ gw_config_print_keys(FILE *out)
                 keys[i].name, keys[i].def, keys[i].help);
 }
 
+/*
+ * The data folder when paths.data_dir is empty. An installed binary finds
+ * its data where `cmake --install` put it beside the binary: GW_DATA_FROM_BIN
+ * (the path from bindir to datadir/klasgw, "../share/klasgw") relative to
+ * the executable's own folder, so a package unpacked into another root
+ * (DESTDIR, dpkg -x) finds its own copy. A binary run from the build folder
+ * it was built in (make run, the tests) reads the source tree instead, so
+ * an edited stylesheet needs no install. Without /proc: the compiled-in
+ * install path.
+ */
+static gw_rc
+default_data_dir(char *buf, size_t size)
+{
+    static const char build[] = GW_BUILD_DIR;
+    char exe[1024];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slash;
+    int m;
+
+    if (n <= 0 || (size_t)n >= sizeof(exe) - 1) {
+        m = snprintf(buf, size, "%s", GW_DATA_DIR);
+        return (m < 0 || (size_t)m >= size) ? GW_ETOOLARGE : GW_OK;
+    }
+    exe[n] = '\0';
+    if (strncmp(exe, build, sizeof(build) - 1) == 0 &&
+        exe[sizeof(build) - 1] == '/')
+        m = snprintf(buf, size, "%s", GW_SOURCE_DIR);
+    else {
+        /* The binary's folder, then up one for each leading "../", so
+         * that logs and errors name /usr/share/klasgw, not
+         * /usr/bin/../share/klasgw. */
+        const char *rel = GW_DATA_FROM_BIN;
+        slash = strrchr(exe, '/');
+        if (slash != NULL)
+            *slash = '\0';
+        while (strncmp(rel, "../", 3) == 0 &&
+               (slash = strrchr(exe, '/')) != NULL && slash != exe) {
+            *slash = '\0';
+            rel += 3;
+        }
+        m = snprintf(buf, size, "%s/%s", exe, rel);
+    }
+    return (m < 0 || (size_t)m >= size) ? GW_ETOOLARGE : GW_OK;
+}
+
 gw_rc
 gw_config_data_path(const struct gw_config *cfg, const char *rel, char *buf,
                     size_t size)
 {
-    const char *dir = cfg->paths_data_dir[0] ? cfg->paths_data_dir
-                                             : GW_SOURCE_DIR;
-    int n = snprintf(buf, size, "%s/%s", dir, rel);
+    char dir[1024];
+    int n;
 
+    if (cfg->paths_data_dir[0])
+        n = snprintf(buf, size, "%s/%s", cfg->paths_data_dir, rel);
+    else if (default_data_dir(dir, sizeof(dir)) != GW_OK)
+        return GW_ETOOLARGE;
+    else
+        n = snprintf(buf, size, "%s/%s", dir, rel);
     return (n < 0 || (size_t)n >= size) ? GW_ETOOLARGE : GW_OK;
 }
 

@@ -11,6 +11,11 @@
  *
  * The [clients] section is a list, not fixed keys: each line maps one client
  * certificate to a role, see gw_config_client.
+ *
+ * A text value that starts with "${CREDENTIALS_DIRECTORY}/" names a file in
+ * the folder systemd gives the unit's credentials (LoadCredential=): e.g.
+ * server.tls_key = ${CREDENTIALS_DIRECTORY}/server.key. Loading fails,
+ * naming the key, when that variable is not set.
  */
 #ifndef GW_CONFIG_CONFIG_H
 #define GW_CONFIG_CONFIG_H
@@ -79,8 +84,9 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
     XX(xml, max_string_bytes, INT, xml_max_string_bytes, "8388608",            \
        "longest single text or attribute value accepted")                      \
     XX(paths, data_dir, STR, paths_data_dir, "",                               \
-       "folder holding fhir-profiles/, wsdl/ and xslt/ (empty: the source "    \
-       "tree the binary was built from)")                                      \
+       "folder holding fhir-profiles/, wsdl/ and xslt/ (empty: the installed " \
+       "one, ../share/klasgw from the binary; the source tree when run from "  \
+       "its build folder)")                                                    \
     XX(outbox, max_attempts, INT, outbox_max_attempts, "12",                   \
        "deliveries tried before an item becomes a dead letter")                \
     XX(outbox, backoff_base_ms, INT, outbox_backoff_base_ms, "1000",           \
@@ -218,7 +224,9 @@ void gw_config_print(const struct gw_config *cfg, FILE *out);
 /* Prints the table: section.key, default, help (for --help texts). */
 void gw_config_print_keys(FILE *out);
 /* Resolves a data file (e.g. "fhir-profiles/xsd/fhir-klas.xsd") against
- * paths.data_dir into buf. */
+ * paths.data_dir into buf; when that is empty, against the installed data
+ * beside the binary (../share/klasgw from its folder), or the source tree
+ * for a binary in the build folder it was built in. */
 gw_rc gw_config_data_path(const struct gw_config *cfg, const char *rel,
                           char *buf, size_t size) GW_WARN_UNUSED;
 

@@ -252,6 +252,68 @@ test_config_example_documents_every_key_with_its_default(void **state)
     free(printed);
 }
 
+/* systemd's LoadCredential= puts key files in $CREDENTIALS_DIRECTORY; a
+ * path value may start with that variable, and without it loading fails
+ * naming the key. */
+static void
+test_config_credentials_directory_prefix_names_a_credential(void **state)
+{
+    struct gw_config cfg;
+    struct gw_err err;
+    char *path = write_temp(
+        "[server]\ntls_key = ${CREDENTIALS_DIRECTORY}/server.key\n"
+        "tls_cert = /etc/klasgw/${CREDENTIALS_DIRECTORY}/server.pem\n"
+        "[hsa]\ntls_key = ${CREDENTIALS_DIRECTORY}/hsa.key\n");
+    (void)state;
+
+    unsetenv("CREDENTIALS_DIRECTORY");
+    gw_err_clear(&err);
+    assert_int_equal(gw_config_init(&cfg), GW_OK);
+    assert_int_equal(gw_config_load(&cfg, path, &err), GW_ECONFIG);
+    assert_non_null(strstr(err.detail, "server.tls_key"));
+    assert_non_null(strstr(err.detail, "CREDENTIALS_DIRECTORY"));
+    gw_config_release(&cfg);
+
+    setenv("CREDENTIALS_DIRECTORY", "/run/credentials/klasgw.service", 1);
+    gw_err_clear(&err);
+    assert_int_equal(gw_config_init(&cfg), GW_OK);
+    assert_int_equal(gw_config_load(&cfg, path, &err), GW_OK);
+    assert_string_equal(cfg.server_tls_key,
+                        "/run/credentials/klasgw.service/server.key");
+    assert_string_equal(cfg.hsa_tls_key,
+                        "/run/credentials/klasgw.service/hsa.key");
+    /* Only as the start of a value. */
+    assert_string_equal(cfg.server_tls_cert,
+                        "/etc/klasgw/${CREDENTIALS_DIRECTORY}/server.pem");
+    gw_config_release(&cfg);
+    unsetenv("CREDENTIALS_DIRECTORY");
+    unlink(path);
+}
+
+/* This test runs from the build folder: with paths.data_dir empty the data
+ * is the source tree's; set, it is that folder. (The installed binary's
+ * default, ../share/klasgw, is e2e_test_deb_package's.) */
+static void
+test_config_data_path_in_the_build_folder_is_the_source_tree(void **state)
+{
+    struct gw_config cfg;
+    char buf[1100], want[1100];
+    (void)state;
+
+    assert_int_equal(gw_config_init(&cfg), GW_OK);
+    assert_int_equal(gw_config_data_path(&cfg, "xslt", buf, sizeof(buf)),
+                     GW_OK);
+    snprintf(want, sizeof(want), "%s/xslt", GW_SOURCE_DIR);
+    assert_string_equal(buf, want);
+    free(cfg.paths_data_dir);
+    cfg.paths_data_dir = strdup("/srv/klasgw-data");
+    assert_int_equal(gw_config_data_path(&cfg, "wsdl", buf, sizeof(buf)),
+                     GW_OK);
+    assert_string_equal(buf, "/srv/klasgw-data/wsdl");
+    assert_int_equal(gw_config_data_path(&cfg, "wsdl", buf, 8), GW_ETOOLARGE);
+    gw_config_release(&cfg);
+}
+
 int
 main(void)
 {
@@ -262,6 +324,10 @@ main(void)
         cmocka_unit_test(
             test_config_example_documents_every_key_with_its_default),
         cmocka_unit_test(test_config_plain_http_only_on_loopback),
+        cmocka_unit_test(
+            test_config_credentials_directory_prefix_names_a_credential),
+        cmocka_unit_test(
+            test_config_data_path_in_the_build_folder_is_the_source_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
