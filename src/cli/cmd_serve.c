@@ -268,14 +268,15 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     if (gw_cli_load_config(cli) != GW_OK)
         return GW_EXIT_FAIL;
     cfg = &cli->cfg;
-    gw_err_clear(&err);
-    if (gw_config_check_serve(cfg, &err) != GW_OK) {
-        fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
+    /* Everything check-config checks, before the store is touched: a
+     * configuration serve cannot run with leaves no trace. */
+    if (gw_cli_check_config(cfg, 1) > 0) {
+        fprintf(stderr, "klasgw serve: configuration: refusing to start "
+                        "(klasgw check-config lists the same problems)\n");
         return GW_EXIT_FAIL;
     }
     gw_err_clear(&err);
-    if (gw_tls_check_config(cfg, &err) != GW_OK ||
-        gw_tls_client_get(cfg, "hsa", &tls_hsa, &err) != GW_OK ||
+    if (gw_tls_client_get(cfg, "hsa", &tls_hsa, &err) != GW_OK ||
         gw_tls_client_get(cfg, "lv", &tls_lv, &err) != GW_OK ||
         gw_tls_client_get(cfg, "webhooks", &tls_webhooks, &err) != GW_OK) {
         fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
