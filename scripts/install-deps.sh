@@ -17,6 +17,7 @@ packages=(
     python3 python3-zeep
     nodejs npm
     wrk openssl haproxy
+    prometheus # promtool: check metrics and rules (tests/e2e/test_metrics.sh)
 )
 
 missing=()

@@ -50,6 +50,7 @@
 #include "outbound/pharmacy.h"
 #include "outbound/hsa.h"
 #include "outbound/lv.h"
+#include "outbound/stats.h"
 #include "outbound/worker.h"
 #include "sched/sched.h"
 #include "soap/soap.h"
@@ -367,9 +368,11 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         peer_opts[npeers].lease_ms = lease_for(cfg, cfg->lv_timeout_ms);
         peer_opts[npeers].probe = 1;
         gw_lv_peer(lv, &peers[npeers++]);
-    } else
+    } else {
         gw_log_warn("event=lv_off detail=\"lv.url is empty: items for LV "
                     "wait in the outbox\"");
+        gw_stats_peer_add("lv"); /* its backlog in /metrics, from zero */
+    }
     wo.max_attempts = (int)cfg->outbox_max_attempts;
     wo.backoff_base_ms = cfg->outbox_backoff_base_ms;
     wo.backoff_cap_ms = cfg->outbox_backoff_cap_ms;
