@@ -18,6 +18,7 @@ packages=(
     nodejs npm
     wrk openssl haproxy
     debhelper dpkg-dev fakeroot help2man systemd
+    prometheus # promtool: check metrics and rules (tests/e2e/test_metrics.sh)
 )
 
 missing=()

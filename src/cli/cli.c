@@ -99,7 +99,11 @@ static const struct command commands[] = {
     {"check-config", "check a configuration file and print it",
      "klasgw [-c FILE] check-config [--keys]",
      "Reads the configuration (file, then KLASGW_<SECTION>_<KEY> variables),\n"
-     "checks every value and prints the effective configuration.\n"
+     "checks every value and everything serve needs on this machine (the\n"
+     "listen address binds, TLS files readable, matching and not expired,\n"
+     "URLs, clients, the data folder's files, the store's folder writable;\n"
+     "the store is not opened), lists every problem naming its key, and\n"
+     "prints the effective configuration. serve runs the same checks.\n"
      "  --keys   list every key with its default and meaning\n",
      gw_cmd_check_config},
 };

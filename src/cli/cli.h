@@ -32,6 +32,12 @@ struct gw_cli {
  * log level. Prints a clear error and returns non-OK when unusable. */
 gw_rc gw_cli_load_config(struct gw_cli *cli) GW_WARN_UNUSED;
 
+/* Everything serve needs from cfg, checked without touching the store
+ * (cmd_check_config.c): each problem printed to stderr naming its key
+ * (serving: failures also logged, warnings logged only). Returns the
+ * number of failures (0: serve may start). */
+int gw_cli_check_config(const struct gw_config *cfg, int serving);
+
 /* Prints the help of one command (usage + text) to out. */
 void gw_cli_print_command_help(const char *name, FILE *out);
 

@@ -1,11 +1,134 @@
 /*
- * cmd_check_config.c - `klasgw check-config`: load, check, print.
+ * cmd_check_config.c - `klasgw check-config`: load, check everything
+ * serve needs, print. serve runs the same checks (gw_cli_check_config)
+ * before it touches the store.
+ *
+ * Beyond config/check.c (addresses, TLS files, URLs, clients, folders),
+ * the files of the data folder are loaded as serve loads them (the XSD,
+ * every stylesheet, the SOAP Responder schemas, LV's mapping) and freed,
+ * and the audit key is read and wiped. The store is never opened: a
+ * check must not create, migrate or purge it.
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
+#include "audit/audit.h"
 #include "cli/cli.h"
+#include "config/check.h"
 #include "config/tls.h"
+#include "core/log.h"
+#include "fhir/fhir.h"
+#include "map/view.h"
+#include "outbound/lv.h"
+#include "soap/soap.h"
+#include "validate/validate.h"
+
+static void
+print_problem(void *ctx, enum gw_check_level level, const char *key,
+              const char *why)
+{
+    int serving = *(const int *)ctx;
+
+    if (serving) {
+        if (level == GW_CHECK_FAIL)
+            gw_log_err("event=config_invalid key=%s detail=%s", key,
+                       gw_log_quote(why));
+        else
+            gw_log_warn("event=config_warning key=%s detail=%s", key,
+                        gw_log_quote(why));
+    }
+    if (level == GW_CHECK_FAIL || !serving)
+        fprintf(stderr, "klasgw: configuration: %s%s: %s\n",
+                level == GW_CHECK_WARN ? "warning: " : "", key, why);
+}
+
+/* The data folder's files, loaded as serve loads them, then freed. */
+static void
+check_data_files(const struct gw_config *cfg, struct gw_check_report *rep)
+{
+    struct gw_validator *validator = NULL;
+    struct gw_views *views = NULL;
+    struct gw_soap *soap = NULL;
+    struct gw_soap_opts so;
+    struct gw_lv *lv = NULL;
+    struct gw_lv_opts lo;
+    struct gw_tls_client tls;
+    char xsd[1024], wsdl[1024], xslt[1024];
+    struct gw_err err;
+
+    if (gw_config_data_path(cfg, "fhir-profiles/xsd/fhir-klas.xsd", xsd,
+                            sizeof(xsd)) != GW_OK ||
+        gw_config_data_path(cfg, "wsdl", wsdl, sizeof(wsdl)) != GW_OK ||
+        gw_config_data_path(cfg, "xslt", xslt, sizeof(xslt)) != GW_OK) {
+        gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
+                         "the path is too long");
+        return;
+    }
+    gw_fhir_init();
+    gw_err_clear(&err);
+    if (gw_validator_new(xsd, &validator, &err) != GW_OK)
+        gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
+                         "fhir-profiles: %s", err.detail);
+    gw_err_clear(&err);
+    if (gw_views_new(xslt, &views, &err) != GW_OK)
+        gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir", "xslt: %s",
+                         err.detail);
+    memset(&so, 0, sizeof(so));
+    so.wsdl_dir = wsdl;
+    so.xslt_dir = xslt;
+    gw_fhir_limits_default(&so.limits);
+    gw_err_clear(&err);
+    if (gw_soap_new(&so, &soap, &err) != GW_OK)
+        gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
+                         "wsdl, xslt (SOAP): %s", err.detail);
+    gw_err_clear(&err);
+    if (cfg->lv_url[0] != '\0' &&
+        gw_tls_client_get(cfg, "lv", &tls, &err) == GW_OK) {
+        memset(&lo, 0, sizeof(lo));
+        lo.url = cfg->lv_url;
+        lo.logical_address = cfg->lv_logical_address;
+        lo.timeout_ms = cfg->lv_timeout_ms;
+        lo.wsdl_dir = wsdl;
+        lo.xslt_dir = xslt;
+        lo.tls = &tls;
+        if (gw_lv_new(&lo, &lv, &err) != GW_OK)
+            gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
+                             "wsdl, xslt (LV): %s", err.detail);
+    }
+    gw_lv_free(lv);
+    gw_soap_free(soap);
+    gw_views_free(views);
+    gw_validator_free(validator);
+}
+
+int
+gw_cli_check_config(const struct gw_config *cfg, int serving)
+{
+    struct gw_check_report rep;
+    struct gw_err err;
+    int keyed = 0;
+
+    memset(&rep, 0, sizeof(rep));
+    rep.out = print_problem;
+    rep.ctx = &serving;
+    rep.serving = serving;
+    rep.now = time(NULL);
+    /* The data files are loaded only when their folders are there: one
+     * clear message instead of one per file. */
+    if (gw_config_check_all(cfg, &rep) == GW_OK || rep.data_dir_ok)
+        check_data_files(cfg, &rep);
+    gw_err_clear(&err);
+    if (gw_audit_key_load(cfg->audit_key_file, &keyed, &err) != GW_OK)
+        gw_check_problem(&rep, GW_CHECK_FAIL, "audit.key_file", "%s",
+                         err.detail);
+    else if (!keyed && !cfg->server_plain_http)
+        gw_check_problem(&rep, GW_CHECK_FAIL, "audit.key_file",
+                         "required unless server.plain_http = true");
+    gw_audit_key_clear();
+    return rep.failures;
+}
 
 int
 gw_cmd_check_config(struct gw_cli *cli, int argc, char **argv)
@@ -14,7 +137,7 @@ gw_cmd_check_config(struct gw_cli *cli, int argc, char **argv)
         {"keys", no_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
-    int c, keys = 0;
+    int c, keys = 0, failures;
 
     while ((c = getopt_long(argc, argv, "k", opts, NULL)) != -1) {
         if (c != 'k') {
@@ -34,14 +157,13 @@ gw_cmd_check_config(struct gw_cli *cli, int argc, char **argv)
     }
     if (gw_cli_load_config(cli) != GW_OK)
         return GW_EXIT_FAIL;
-    {
-        struct gw_err err;
-        gw_err_clear(&err);
-        if (gw_config_check_serve(&cli->cfg, &err) != GW_OK ||
-            gw_tls_check_config(&cli->cfg, &err) != GW_OK) {
-            fprintf(stderr, "klasgw: configuration: %s\n", err.detail);
-            return GW_EXIT_FAIL;
-        }
+    failures = gw_cli_check_config(&cli->cfg, 0);
+    if (failures > 0) {
+        fprintf(stderr,
+                "klasgw: configuration: %d problem%s: serve would refuse "
+                "to start\n",
+                failures, failures == 1 ? "" : "s");
+        return GW_EXIT_FAIL;
     }
     gw_config_print(&cli->cfg, stdout);
     printf("\n# configuration ok\n");

@@ -52,6 +52,7 @@
 #include "outbound/pharmacy.h"
 #include "outbound/hsa.h"
 #include "outbound/lv.h"
+#include "outbound/stats.h"
 #include "outbound/worker.h"
 #include "sched/sched.h"
 #include "soap/soap.h"
@@ -313,14 +314,15 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     if (gw_cli_load_config(cli) != GW_OK)
         return GW_EXIT_FAIL;
     cfg = &cli->cfg;
-    gw_err_clear(&err);
-    if (gw_config_check_serve(cfg, &err) != GW_OK) {
-        fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
+    /* Everything check-config checks, before the store is touched: a
+     * configuration serve cannot run with leaves no trace. */
+    if (gw_cli_check_config(cfg, 1) > 0) {
+        fprintf(stderr, "klasgw serve: configuration: refusing to start "
+                        "(klasgw check-config lists the same problems)\n");
         return GW_EXIT_FAIL;
     }
     gw_err_clear(&err);
-    if (gw_tls_check_config(cfg, &err) != GW_OK ||
-        gw_tls_client_get(cfg, "hsa", &tls_hsa, &err) != GW_OK ||
+    if (gw_tls_client_get(cfg, "hsa", &tls_hsa, &err) != GW_OK ||
         gw_tls_client_get(cfg, "lv", &tls_lv, &err) != GW_OK ||
         gw_tls_client_get(cfg, "webhooks", &tls_webhooks, &err) != GW_OK) {
         fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
@@ -411,9 +413,11 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         peer_opts[npeers].lease_ms = lease_for(cfg, cfg->lv_timeout_ms);
         peer_opts[npeers].probe = 1;
         gw_lv_peer(lv, &peers[npeers++]);
-    } else
+    } else {
         gw_log_warn("event=lv_off detail=\"lv.url is empty: items for LV "
                     "wait in the outbox\"");
+        gw_stats_peer_add("lv"); /* its backlog in /metrics, from zero */
+    }
     wo.max_attempts = (int)cfg->outbox_max_attempts;
     wo.backoff_base_ms = cfg->outbox_backoff_base_ms;
     wo.backoff_cap_ms = cfg->outbox_backoff_cap_ms;

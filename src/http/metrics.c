@@ -5,15 +5,20 @@
  * request costs no lock. Figures from the store (queue depth per peer,
  * dead letters, commit batch sizes) are read when scraped.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "config/tls.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "http/response.h"
 #include "http/route.h"
 #include "pipeline/pipeline.h"
+#include "outbound/stats.h"
 #include "store/store.h"
 
 /* One klasgw_certificate_expiry_seconds line per certificate in use. */
@@ -31,6 +36,212 @@ expiry_line(void *ctx, const char *label, time_t not_after)
         eo->rc = gw_buf_appendf(eo->b,
                                 "klasgw_certificate_expiry_seconds{%s} %lld\n",
                                 label, (long long)not_after);
+}
+
+/* Appends the peers registered in outbound/stats.h that the store has
+ * no items of; returns the new count. */
+static size_t
+add_configured_peers(struct gw_outbox_peer_count *peers, size_t max, size_t n)
+{
+    struct gw_stats_peer sp[GW_STATS_MAX_PEERS];
+    size_t ns = gw_stats_peers(sp, GW_STATS_MAX_PEERS);
+
+    for (size_t i = 0; i < ns && n < max; i++) {
+        size_t j;
+        for (j = 0; j < n; j++)
+            if (strcmp(peers[j].peer, sp[i].peer) == 0)
+                break;
+        if (j < n)
+            continue;
+        memset(&peers[n], 0, sizeof(peers[n]));
+        /* Both 32 bytes, NUL-terminated (stats.c). */
+        memcpy(peers[n].peer, sp[i].peer, sizeof(peers[n].peer));
+        n++;
+    }
+    return n;
+}
+
+/* klasgw_outbox_oldest_age_seconds for each peer of the list: how long
+ * the oldest item waiting or in flight has waited (0: none). */
+static gw_rc
+oldest_lines(struct gw_buf *b, struct gw_store *st,
+             const struct gw_outbox_peer_count *peers, size_t np)
+{
+    struct gw_outbox_peer_oldest old[32];
+    int64_t now = gw_clock_now_ms();
+    size_t no = 0;
+    gw_rc rc = gw_outbox_peer_oldest(st, old, 32, &no);
+
+    if (rc != GW_OK)
+        return GW_OK; /* the other outbox series are still worth having */
+    rc = gw_buf_appendf(b, "# HELP klasgw_outbox_oldest_age_seconds How long "
+                           "the oldest item waiting or in flight has "
+                           "waited, per peer (0: none).\n"
+                           "# TYPE klasgw_outbox_oldest_age_seconds gauge\n");
+    for (size_t i = 0; i < np && rc == GW_OK; i++) {
+        double age = 0;
+        for (size_t j = 0; j < no; j++)
+            if (strcmp(old[j].peer, peers[i].peer) == 0 &&
+                now > old[j].created_ms)
+                age = (double)(now - old[j].created_ms) / 1000.0;
+        rc = gw_buf_appendf(b,
+                            "klasgw_outbox_oldest_age_seconds{peer=\"%s\"} "
+                            "%.3f\n",
+                            peers[i].peer, age);
+    }
+    return rc;
+}
+
+/* The process_* series of Prometheus's client libraries, from /proc. */
+static gw_rc
+process_lines(struct gw_buf *b)
+{
+    char buf[1024], *p;
+    unsigned long long utime = 0, stime = 0, start = 0, btime = 0;
+    long rss = 0, tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    long long fds = 0;
+    struct rlimit rl;
+    struct dirent *de;
+    DIR *d;
+    FILE *f;
+    size_t n = 0;
+    gw_rc rc;
+
+    if ((f = fopen("/proc/self/stat", "r")) != NULL) {
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+    }
+    buf[n] = '\0';
+    /* After "pid (comm) ": field 3 on; comm may hold spaces. */
+    p = strrchr(buf, ')');
+    if (p != NULL &&
+        sscanf(p + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d "
+               "%*d %*d %*d %*d %*d %llu %*u %ld",
+               &utime, &stime, &start, &rss) != 4)
+        utime = stime = start = 0;
+    if ((f = fopen("/proc/stat", "r")) != NULL) {
+        while (fgets(buf, sizeof(buf), f) != NULL)
+            if (sscanf(buf, "btime %llu", &btime) == 1)
+                break;
+        fclose(f);
+    }
+    if ((d = opendir("/proc/self/fd")) != NULL) {
+        while ((de = readdir(d)) != NULL)
+            if (de->d_name[0] != '.')
+                fds++;
+        closedir(d);
+        fds--; /* the one opendir holds */
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        rl.rlim_cur = 0;
+    if (tick <= 0)
+        tick = 100;
+    rc = gw_buf_appendf(
+        b,
+        "# HELP klasgw_build_info The running version (value 1).\n"
+        "# TYPE klasgw_build_info gauge\n"
+        "klasgw_build_info{version=\"%s\"} 1\n"
+        "# HELP process_start_time_seconds Start time of the process since "
+        "unix epoch in seconds.\n"
+        "# TYPE process_start_time_seconds gauge\n"
+        "process_start_time_seconds %.2f\n"
+        "# HELP process_cpu_seconds_total Total user and system CPU time "
+        "spent in seconds.\n"
+        "# TYPE process_cpu_seconds_total counter\n"
+        "process_cpu_seconds_total %.2f\n"
+        "# HELP process_resident_memory_bytes Resident memory size in "
+        "bytes.\n"
+        "# TYPE process_resident_memory_bytes gauge\n"
+        "process_resident_memory_bytes %lld\n"
+        "# HELP process_open_fds Number of open file descriptors.\n"
+        "# TYPE process_open_fds gauge\n"
+        "process_open_fds %lld\n"
+        "# HELP process_max_fds Maximum number of open file descriptors.\n"
+        "# TYPE process_max_fds gauge\n"
+        "process_max_fds %llu\n",
+        GW_VERSION, (double)btime + (double)start / (double)tick,
+        (double)(utime + stime) / (double)tick, (long long)rss * page, fds,
+        (unsigned long long)rl.rlim_cur);
+    return rc;
+}
+
+/* Delivery attempts per peer and outcome, the HSA check, readiness and
+ * the process. */
+static gw_rc
+ops_lines(struct gw_buf *b, struct gw_store *st)
+{
+    struct gw_stats_peer sp[GW_STATS_MAX_PEERS];
+    size_t ns = gw_stats_peers(sp, GW_STATS_MAX_PEERS);
+    struct gw_stats_hsa h;
+    struct gw_err err;
+    long long cum = 0;
+    gw_rc rc;
+
+    rc = gw_buf_appendf(b, "# HELP klasgw_delivery_attempts_total Delivery "
+                           "attempts per peer and outcome (delivered; retry: "
+                           "down, timeout, 5xx; refused: a dead letter at "
+                           "once).\n"
+                           "# TYPE klasgw_delivery_attempts_total counter\n");
+    for (size_t i = 0; i < ns && rc == GW_OK; i++)
+        for (int k = 0; k < 3 && rc == GW_OK; k++)
+            rc = gw_buf_appendf(b,
+                                "klasgw_delivery_attempts_total{peer=\"%s\","
+                                "outcome=\"%s\"} %lld\n",
+                                sp[i].peer, gw_stats_outcome[k],
+                                sp[i].attempts[k]);
+    gw_stats_hsa_get(&h);
+    if (rc == GW_OK)
+        rc = gw_buf_appendf(b, "# HELP klasgw_hsa_request_duration_seconds "
+                               "Calls to HSA (cache misses), answered or "
+                               "not.\n"
+                               "# TYPE klasgw_hsa_request_duration_seconds "
+                               "histogram\n");
+    for (size_t k = 0; k <= GW_STATS_HSA_NBUCKET && rc == GW_OK; k++) {
+        cum += h.bucket[k];
+        if (k < GW_STATS_HSA_NBUCKET)
+            rc = gw_buf_appendf(b,
+                                "klasgw_hsa_request_duration_seconds_bucket"
+                                "{le=\"%g\"} %lld\n",
+                                gw_stats_hsa_bucket_s[k], cum);
+        else
+            rc = gw_buf_appendf(b,
+                                "klasgw_hsa_request_duration_seconds_bucket"
+                                "{le=\"+Inf\"} %lld\n",
+                                cum);
+    }
+    if (rc == GW_OK)
+        rc = gw_buf_appendf(
+            b,
+            "klasgw_hsa_request_duration_seconds_sum %.6f\n"
+            "klasgw_hsa_request_duration_seconds_count %lld\n"
+            "# HELP klasgw_hsa_errors_total Calls to HSA without an answer "
+            "(down, timeout, fault, resultCode ERROR): the prescriber "
+            "check answered 503.\n"
+            "# TYPE klasgw_hsa_errors_total counter\n"
+            "klasgw_hsa_errors_total %lld\n"
+            "# HELP klasgw_hsa_cache_hits_total Prescriber look-ups answered "
+            "from the HSA cache.\n"
+            "# TYPE klasgw_hsa_cache_hits_total counter\n"
+            "klasgw_hsa_cache_hits_total %lld\n"
+            "# HELP klasgw_hsa_cache_misses_total Prescriber look-ups that "
+            "called HSA.\n"
+            "# TYPE klasgw_hsa_cache_misses_total counter\n"
+            "klasgw_hsa_cache_misses_total %lld\n",
+            (double)h.sum_us / 1e6, cum, h.errors, h.cache_hits,
+            h.cache_misses);
+    gw_err_clear(&err);
+    if (rc == GW_OK)
+        rc = gw_buf_appendf(b,
+                            "# HELP klasgw_ready 1 while the store can "
+                            "commit (/healthz/ready answers 200), 0 while it "
+                            "cannot (the disk is full, the writer stopped).\n"
+                            "# TYPE klasgw_ready gauge\n"
+                            "klasgw_ready %d\n",
+                            gw_store_ready(st, &err) == GW_OK ? 1 : 0);
+    if (rc == GW_OK)
+        rc = process_lines(b);
+    return rc;
 }
 
 /* Seconds; the last bucket is +Inf. */
@@ -114,6 +325,9 @@ gw_http_metrics(struct gw_req *r)
             gw_route_label((enum gw_route)i), cum);
     }
     if (gw_outbox_peer_counts(st, peers, 32, &np) == GW_OK) {
+        /* Every configured peer, at zero when it has nothing queued: an
+         * absent series cannot be told from a gateway that lost it. */
+        np = add_configured_peers(peers, 32, np);
         OUT("# HELP klasgw_outbox_queue_depth Items waiting or in flight, "
             "per peer.\n# TYPE klasgw_outbox_queue_depth gauge\n");
         for (size_t i = 0; i < np; i++)
@@ -124,7 +338,11 @@ gw_http_metrics(struct gw_req *r)
         for (size_t i = 0; i < np; i++)
             OUT("klasgw_outbox_dead_letters{peer=\"%s\"} %lld\n",
                 peers[i].peer, peers[i].dead);
+        if (rc == GW_OK)
+            rc = oldest_lines(&b, st, peers, np);
     }
+    if (rc == GW_OK)
+        rc = ops_lines(&b, r->h->o.store);
     gw_store_stats(st, &ss);
     OUT("# HELP klasgw_store_commit_batch_size Requests per group commit.\n"
         "# TYPE klasgw_store_commit_batch_size histogram\n");

@@ -16,11 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
 #include "gwsoapH.h"
 #include "outbound/soap_client.h"
+#include "outbound/stats.h"
 #include "store/store.h"
 
 #define PURPOSE_CARE "Vård och behandling"
@@ -390,11 +392,22 @@ gw_hsa_lookup(struct gw_hsa *h, const char *person, struct gw_hsa_person *out,
         gw_store_hsa_get(h->o.store, person, now, &cached, &len) == GW_OK) {
         rc = gw_hsa_person_decode(cached, len, out);
         free(cached);
-        if (rc == GW_OK)
+        if (rc == GW_OK) {
+            gw_stats_hsa_cache(1);
             return GW_OK;
+        }
         /* A broken entry is ignored and replaced below. */
     }
-    rc = call_hsa(h, person, out, err);
+    gw_stats_hsa_cache(0);
+    {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = call_hsa(h, person, out, err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        gw_stats_hsa_call((int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+                              (t1.tv_nsec - t0.tv_nsec) / 1000,
+                          rc == GW_OK);
+    }
     if (rc != GW_OK)
         return rc;
     if (h->o.store != NULL && h->o.cache_ttl_s > 0 &&

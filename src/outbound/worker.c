@@ -24,6 +24,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/random.h"
+#include "outbound/stats.h"
 #include "sched/retry.h"
 
 /* Logging and up/down state of one peer, so an outage is not a log flood
@@ -150,6 +151,8 @@ deliver(struct gw_outbox_worker *w, struct peer_state *ps,
     int64_t claimed_ms = gw_clock_now_ms();
     enum gw_delivery d = ps->peer->send(ps->peer->ctx, item, why, sizeof(why));
     gw_rc rc;
+
+    gw_stats_delivery(ps->peer->name, d);
 
     if (d == GW_DELIVERED) {
         rc = gw_outbox_done(w->st, item->id, w->owner);
@@ -285,6 +288,8 @@ gw_outbox_worker_start(struct gw_store *st, const struct gw_peer *peers,
         return GW_ENOMEM;
     w->st = st;
     w->o = *opts;
+    for (size_t i = 0; i < npeers; i++)
+        gw_stats_peer_add(peers[i].name); /* its series from the start */
     w->o.peer_opts = NULL; /* borrowed: read below, not kept */
     if (w->o.per_peer_concurrency < 1)
         w->o.per_peer_concurrency = 1;

@@ -492,3 +492,33 @@ gw_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
     gw_store_reader_give(st, c);
     return rc;
 }
+
+gw_rc
+gw_outbox_peer_oldest(struct gw_store *st, struct gw_outbox_peer_oldest *out,
+                      size_t max, size_t *n)
+{
+    struct conn *c = gw_store_reader_take(st);
+    /* One index range per peer and state (outbox_due), not a scan of the
+     * delivered items. */
+    sqlite3_stmt *s = gw_store_stmt(
+        c, "SELECT peer, min(created_ms) FROM outbox WHERE state IN "
+           "('pending', 'inflight') GROUP BY peer");
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *n = 0;
+    if (s != NULL) {
+        while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+            if (*n == max)
+                continue;
+            snprintf(out[*n].peer, sizeof(out[*n].peer), "%s",
+                     (const char *)sqlite3_column_text(s, 0));
+            out[*n].created_ms = sqlite3_column_int64(s, 1);
+            (*n)++;
+        }
+        rc = gw_store_rc(c->db, src, "outbox_peer_oldest");
+        sqlite3_reset(s);
+    }
+    gw_store_reader_give(st, c);
+    return rc;
+}

@@ -99,4 +99,14 @@ gw_rc gw_outbox_list(struct gw_store *st, const char *state, int limit,
 gw_rc gw_outbox_show(struct gw_store *st, long long id,
                      struct gw_outbox_info *out) GW_WARN_UNUSED;
 
+/* Per peer with items waiting or in flight: when the oldest of them was
+ * created (ms since the epoch), for the backlog's age in /metrics. */
+struct gw_outbox_peer_oldest {
+    char peer[32];
+    int64_t created_ms;
+};
+gw_rc gw_outbox_peer_oldest(struct gw_store *st,
+                            struct gw_outbox_peer_oldest *out, size_t max,
+                            size_t *n) GW_WARN_UNUSED;
+
 #endif

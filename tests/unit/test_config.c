@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/check.h"
 #include "config/config.h"
 
 static char *
@@ -312,6 +313,46 @@ test_config_data_path_in_the_build_folder_is_the_source_tree(void **state)
     assert_string_equal(buf, "/srv/klasgw-data/wsdl");
     assert_int_equal(gw_config_data_path(&cfg, "wsdl", buf, 8), GW_ETOOLARGE);
     gw_config_release(&cfg);
+/* hsa.url and lv.url as RFC 3986 allows them for http(s) with a host:
+ * accepted; anything serve's clients could not call: refused. */
+static void
+test_config_url_check(void **state)
+{
+    static const struct {
+        const char *name, *url;
+        int ok;
+    } cases[] = {
+        {"http with port and path", "http://127.0.0.1:8081/hsa", 1},
+        {"https host name", "https://hsa.example.se/svc/v2", 1},
+        {"upper-case scheme", "HTTPS://lv.example.se", 1},
+        {"IPv6 literal", "http://[::1]:8082/lv", 1},
+        {"query", "https://lv.example.se/x?a=b", 1},
+        {"no scheme", "not a url", 0},
+        {"spaces", "http://a b/", 0},
+        {"ftp", "ftp://lv.example.se/", 0},
+        {"no host", "http:///lv", 0},
+        {"empty host before port", "http://:8080/", 0},
+        {"bad IPv4", "http://999.1.1.1/", 0},
+        {"port 0", "http://lv.example.se:0/", 0},
+        {"port too big", "http://lv.example.se:65536/", 0},
+        {"port not a number", "http://lv.example.se:80a/", 0},
+        {"empty port", "http://lv.example.se:/", 0},
+        {"unclosed IPv6", "http://[::1/", 0},
+        {"bad IPv6", "http://[::zz]/", 0},
+        {"user info", "https://user:pw@lv.example.se/", 0},
+        {"underscore host", "http://lv_x.example.se/", 0},
+        {"control character", "http://lv.example.se/\x01", 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *why = NULL;
+        int ok = gw_config_url_ok(cases[i].url, &why);
+        if (ok != cases[i].ok)
+            fail_msg("%s: '%s' %s", cases[i].name, cases[i].url,
+                     ok ? "accepted" : why);
+        if (!ok)
+            assert_non_null(why);
+    }
 }
 
 int
@@ -328,6 +369,7 @@ main(void)
             test_config_credentials_directory_prefix_names_a_credential),
         cmocka_unit_test(
             test_config_data_path_in_the_build_folder_is_the_source_tree),
+        cmocka_unit_test(test_config_url_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
