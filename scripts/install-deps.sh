@@ -17,6 +17,7 @@ packages=(
     python3 python3-zeep
     nodejs npm
     wrk openssl haproxy
+    chromium
 )
 
 missing=()
@@ -45,7 +46,9 @@ fi
 # The independent FHIR R4 checker (tests/fhircheck) and the third-party
 # FHIR client (tests/fhirclient) the tests run, pinned by their lock files.
 top=$(cd "$(dirname "$0")/.." && pwd)
-for d in fhircheck fhirclient; do
+# tests/console drives the operator console in Debian's chromium through
+# puppeteer-core (no browser download).
+for d in fhircheck fhirclient console; do
     if [ ! -d "$top/tests/$d/node_modules" ]; then
         echo "install-deps: npm ci in tests/$d"
         (cd "$top/tests/$d" && npm ci --silent --no-audit --no-fund)
