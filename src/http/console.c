@@ -304,19 +304,25 @@ gw_console_lang(const char *param, const char *al)
     if (param != NULL && (strcmp(param, "sv") == 0 || strcmp(param, "en") == 0))
         return strcmp(param, "sv") == 0 ? "sv" : "en";
     /* The first of sv or en the browser lists (q values are rarely out of
-     * order; a language with q=0 is skipped). */
+     * order), unless it comes with q=0. */
     while (al != NULL && *al != '\0') {
         size_t n = strcspn(al, ",");
-        const char *p = al;
+        const char *p = al, *q = memchr(al, ';', n);
+        double qv = 1;
         while (p < al + n && isspace((unsigned char)*p))
             p++;
-        if (strstr(p, "q=0") == NULL ||
-            strcspn(p, ",") < (size_t)(strstr(p, "q=0") - p)) {
-            if (strncasecmp(p, "sv", 2) == 0 && !isalpha((unsigned char)p[2]))
-                return "sv";
-            if (strncasecmp(p, "en", 2) == 0 && !isalpha((unsigned char)p[2]))
-                return "en";
+        if (q != NULL) {
+            const char *v = q + 1;
+            while (v < al + n && isspace((unsigned char)*v))
+                v++;
+            if (v + 2 <= al + n && v[0] == 'q' && v[1] == '=')
+                qv = strtod(v + 2, NULL);
         }
+        if (qv > 0 &&
+            (strncasecmp(p, "sv", 2) == 0 || strncasecmp(p, "en", 2) == 0) &&
+            (p + 2 == al + n || p[2] == '-' || p[2] == ';' ||
+             isspace((unsigned char)p[2])))
+            return strncasecmp(p, "sv", 2) == 0 ? "sv" : "en";
         al += n + (al[n] == ',');
     }
     return "sv";

@@ -46,7 +46,7 @@ add(const char *rule)
         if (strcmp(rows[i].rule, r) == 0)
             break;
     if (i == nrows) {
-        if (nrows == GW_REFUSALS_MAX - 1) {
+        if (nrows >= GW_REFUSALS_MAX - 1) {
             /* The last row takes every rule id past the table. */
             strcpy(r, GW_REFUSALS_OTHER);
             for (i = 0; i < nrows; i++)
