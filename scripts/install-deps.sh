@@ -19,6 +19,7 @@ packages=(
     wrk openssl haproxy
     debhelper dpkg-dev fakeroot help2man systemd
     prometheus # promtool: check metrics and rules (tests/e2e/test_metrics.sh)
+    chromium
 )
 
 missing=()
@@ -47,7 +48,9 @@ fi
 # The independent FHIR R4 checker (tests/fhircheck) and the third-party
 # FHIR client (tests/fhirclient) the tests run, pinned by their lock files.
 top=$(cd "$(dirname "$0")/.." && pwd)
-for d in fhircheck fhirclient; do
+# tests/console drives the operator console in Debian's chromium through
+# puppeteer-core (no browser download).
+for d in fhircheck fhirclient console; do
     if [ ! -d "$top/tests/$d/node_modules" ]; then
         echo "install-deps: npm ci in tests/$d"
         (cd "$top/tests/$d" && npm ci --silent --no-audit --no-fund)

@@ -34,6 +34,7 @@
     XX(SOAP, "soap")                                                          \
     XX(HEALTH, "healthz")                                                     \
     XX(METRICS, "metrics")                                                    \
+    XX(CONSOLE, "console")                                                    \
     XX(OTHER, "other")
 
 enum gw_route {

@@ -90,6 +90,7 @@ enum MHD_Result gw_soap_front_refuse(struct gw_req *r, gw_rc rc,
                                      const char *detail);
 enum MHD_Result gw_http_metrics(struct gw_req *r); /* metrics.c */
 enum MHD_Result gw_http_health(struct gw_req *r);  /* metrics.c */
+enum MHD_Result gw_http_console(struct gw_req *r); /* console.c */
 
 /* The FHIR actions (fhir_api.c). */
 enum MHD_Result gw_fhir_metadata(struct gw_req *r, const struct gw_call *c);

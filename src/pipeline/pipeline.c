@@ -38,6 +38,7 @@
 #include "outbound/http_client.h"
 #include "outbound/pharmacy.h"
 #include "pipeline/pipeline_int.h"
+#include "pipeline/refusals.h"
 #include "store/subscription.h"
 #include "store/write.h"
 #include "validate/validate.h"
@@ -590,6 +591,7 @@ refuse(struct gw_pipeline *pl, const struct gw_call *c, struct gw_answer *a,
     gw_log_info("event=message_refused rc=%s request=%s", gw_rc_name(rc),
                 c->request_id ? c->request_id : "-");
     gw_pl_audit(pl, c, action, refnr, rc, detail);
+    gw_refusals_count(rc, o); /* the console's counts (refusals.h) */
 }
 
 /* The case facts klas/ decides on, borrowed from the row. */

@@ -211,6 +211,15 @@ static const struct path_case paths[] = {
      0},
     {"health", "POST", "/healthz/ready", GW_ROUTE_HEALTH, 1, 0, "", 0},
     {"metrics", "GET", "/metrics", GW_ROUTE_METRICS, 1, 0, "", 0},
+    {"console", "GET", "/console/", GW_ROUTE_CONSOLE, 1, 0, "", 0},
+    {"console retry", "POST", "/console/outbox/12/retry", GW_ROUTE_CONSOLE, 1,
+     0, "", 0},
+    {"console retry by GET", "GET", "/console/outbox/12/retry",
+     GW_ROUTE_CONSOLE, 0, 0, "", 0},
+    {"console retry of a name", "POST", "/console/outbox/x/retry",
+     GW_ROUTE_CONSOLE, 1, 0, "", 0},
+    {"console unknown page", "GET", "/console/nothing", GW_ROUTE_CONSOLE, 1, 0,
+     "", 0},
 };
 
 static void
@@ -255,6 +264,26 @@ test_routes_use_every_label(void **state)
     }
 }
 
+/* The console is HTML for operators, not FHIR: its rows have their own
+ * front and claim no CapabilityStatement entry. */
+static void
+test_routes_console_is_not_fhir(void **state)
+{
+    size_t n, seen = 0;
+    const struct gw_route_def *t = gw_route_table(&n);
+
+    (void)state;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(t[i].pattern, "/console", 8) != 0)
+            continue;
+        seen++;
+        if (t[i].route != GW_ROUTE_CONSOLE || t[i].serve != gw_http_console ||
+            t[i].fhir != NULL || t[i].cap_code != NULL || t[i].cap_type != NULL)
+            fail_msg("%s: not a plain console row", t[i].pattern);
+    }
+    assert_true(seen > 0);
+}
+
 int
 main(void)
 {
@@ -263,6 +292,7 @@ main(void)
         cmocka_unit_test(test_routes_claim_only_advertised_entries),
         cmocka_unit_test(test_routes_match_once_with_captures),
         cmocka_unit_test(test_routes_use_every_label),
+        cmocka_unit_test(test_routes_console_is_not_fhir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,320 @@
+/*
+ * console.c - the operator console's reads and the discard of a dead
+ * letter (console.h).
+ *
+ * Every read is bounded: per-state counts go through the outbox_due index
+ * (peer, state, ...); the last delivery is looked for among the newest
+ * GW_CONSOLE_RECENT items only, so a store with millions of delivered
+ * items costs the same as a fresh one; cases per day start from the
+ * cases_updated index (a case created since t was updated since t). No
+ * read selects a payload, a document or a name.
+ *
+ * The discard deletes the row (the table has no state for it: 'done'
+ * would claim a delivery that never happened) and appends the operator's
+ * audit record in the same transaction, so there is never one without
+ * the other. It runs on the outbox connection under its lock, the
+ * connection gw_outbox_retry changes items on.
+ */
+#include "store/console.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "store/store_int.h"
+
+static const char SQL_PEER_STATES[] =
+    "SELECT peer, state, count(*),"
+    " min(CASE WHEN state = 'pending' THEN created_ms END),"
+    " max(CASE WHEN last_error IS NOT NULL THEN updated_ms END)"
+    " FROM outbox WHERE state IN ('pending', 'inflight', 'dead')"
+    " GROUP BY peer, state";
+/* The newest delivered item of a peer among the newest items: a walk
+ * down the rowid that stops at the first match or the bound. */
+static const char SQL_PEER_LAST_OK[] =
+    "SELECT updated_ms FROM outbox WHERE +peer = ?1 AND +state = 'done'"
+    " AND id > (SELECT coalesce(max(id), 0) FROM outbox) - ?2"
+    " ORDER BY id DESC LIMIT 1";
+static const char SQL_DEAD[] =
+    "SELECT id, peer, kind, attempts, created_ms, updated_ms,"
+    " coalesce(last_error, '') FROM outbox WHERE state = 'dead'"
+    " ORDER BY updated_ms DESC, id DESC LIMIT ?1";
+static const char SQL_BY_STATUS[] =
+    "SELECT status, count(*) FROM cases GROUP BY status ORDER BY status";
+static const char SQL_BY_DAY[] =
+    "SELECT strftime('%Y-%m-%d', created_ms / 1000, 'unixepoch') AS day,"
+    " count(*) FROM cases WHERE updated_ms >= ?1 AND created_ms >= ?1"
+    " GROUP BY day ORDER BY day";
+static const char SQL_AUDIT_HEAD[] =
+    "SELECT h.seq, h.hash, coalesce((SELECT at_ms FROM audit"
+    " WHERE seq = h.seq), 0) FROM audit_head h WHERE h.id = 1";
+static const char SQL_HSA_LAST[] =
+    "SELECT coalesce(max(fetched_ms), 0) FROM hsa_cache";
+static const char SQL_DISCARD[] =
+    "DELETE FROM outbox WHERE id = ?1 AND state = 'dead'"
+    " RETURNING peer, kind";
+
+static void
+copy_text(char *dst, size_t size, sqlite3_stmt *s, int col)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+
+    snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
+}
+
+/* The index of peer in out[0..*n), added (zeroed) when new and there is
+ * room; SIZE_MAX when full. */
+static size_t
+peer_slot(struct gw_console_peer *out, size_t max, size_t *n, const char *peer)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(out[i].peer, peer) == 0)
+            return i;
+    if (*n == max)
+        return SIZE_MAX;
+    memset(&out[*n], 0, sizeof(out[*n]));
+    snprintf(out[*n].peer, sizeof(out[*n].peer), "%s", peer);
+    return (*n)++;
+}
+
+gw_rc
+gw_console_peers(struct gw_store *st, const char *const *known, size_t nknown,
+                 struct gw_console_peer *out, size_t max, size_t *n)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s;
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *n = 0;
+    for (size_t i = 0; i < nknown; i++)
+        (void)peer_slot(out, max, n, known[i]);
+    s = gw_store_stmt(c, SQL_PEER_STATES);
+    if (s == NULL)
+        goto out;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *state = (const char *)sqlite3_column_text(s, 1);
+        size_t i =
+            peer_slot(out, max, n, (const char *)sqlite3_column_text(s, 0));
+        long long cnt = sqlite3_column_int64(s, 2);
+        int64_t fail = sqlite3_column_int64(s, 4);
+        if (i == SIZE_MAX || state == NULL)
+            continue;
+        if (strcmp(state, "pending") == 0) {
+            out[i].pending = cnt;
+            out[i].oldest_pending_ms = sqlite3_column_int64(s, 3);
+        } else if (strcmp(state, "inflight") == 0) {
+            out[i].inflight = cnt;
+        } else {
+            out[i].dead = cnt;
+        }
+        if (fail > out[i].last_fail_ms)
+            out[i].last_fail_ms = fail;
+    }
+    rc = gw_store_rc(c->db, src, "console_peers");
+    sqlite3_reset(s);
+    if (rc != GW_OK)
+        goto out;
+    for (size_t i = 0; i < *n; i++) {
+        s = gw_store_stmt(c, SQL_PEER_LAST_OK);
+        if (s == NULL) {
+            rc = GW_ESTORE;
+            goto out;
+        }
+        gw_bind_text(s, 1, out[i].peer);
+        sqlite3_bind_int64(s, 2, GW_CONSOLE_RECENT);
+        src = sqlite3_step(s);
+        if (src == SQLITE_ROW)
+            out[i].last_ok_ms = sqlite3_column_int64(s, 0);
+        rc = gw_store_rc(c->db, src, "console_peer_last_ok");
+        sqlite3_reset(s);
+        if (rc != GW_OK)
+            goto out;
+    }
+out:
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
+gw_rc
+gw_console_dead_letters(struct gw_store *st, struct gw_console_dead *out,
+                        size_t max, size_t *n)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_DEAD);
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *n = 0;
+    if (max > GW_CONSOLE_MAX_DEAD)
+        max = GW_CONSOLE_MAX_DEAD;
+    if (s == NULL)
+        goto out;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
+    while ((src = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+        struct gw_console_dead *d = &out[(*n)++];
+        memset(d, 0, sizeof(*d));
+        d->id = sqlite3_column_int64(s, 0);
+        copy_text(d->peer, sizeof(d->peer), s, 1);
+        copy_text(d->kind, sizeof(d->kind), s, 2);
+        d->attempts = sqlite3_column_int(s, 3);
+        d->created_ms = sqlite3_column_int64(s, 4);
+        d->updated_ms = sqlite3_column_int64(s, 5);
+        copy_text(d->last_error, sizeof(d->last_error), s, 6);
+    }
+    rc = gw_store_rc(c->db, src, "console_dead");
+    sqlite3_reset(s);
+out:
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
+/* Runs a (key, count) query with ?1 bound to since (when >= 0). */
+static gw_rc
+counts(struct gw_store *st, const char *sql, int64_t since,
+       struct gw_console_count *out, size_t max, size_t *n, const char *what)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(c, sql);
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *n = 0;
+    if (s == NULL)
+        goto out;
+    if (since >= 0)
+        sqlite3_bind_int64(s, 1, since);
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == max)
+            continue;
+        copy_text(out[*n].key, sizeof(out[*n].key), s, 0);
+        out[*n].n = sqlite3_column_int64(s, 1);
+        (*n)++;
+    }
+    rc = gw_store_rc(c->db, src, what);
+    sqlite3_reset(s);
+out:
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
+gw_rc
+gw_console_cases_by_status(struct gw_store *st, struct gw_console_count *out,
+                           size_t max, size_t *n)
+{
+    return counts(st, SQL_BY_STATUS, -1, out, max, n, "console_by_status");
+}
+
+gw_rc
+gw_console_cases_by_day(struct gw_store *st, int64_t since_ms,
+                        struct gw_console_count *out, size_t max, size_t *n)
+{
+    return counts(st, SQL_BY_DAY, since_ms < 0 ? 0 : since_ms, out, max, n,
+                  "console_by_day");
+}
+
+gw_rc
+gw_console_audit_head(struct gw_store *st, struct gw_console_audit *out)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_AUDIT_HEAD);
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    memset(out, 0, sizeof(*out));
+    if (s == NULL)
+        goto out;
+    src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        out->seq = sqlite3_column_int64(s, 0);
+        copy_text(out->hash, sizeof(out->hash), s, 1);
+        out->at_ms = sqlite3_column_int64(s, 2);
+    }
+    rc = gw_store_rc(c->db, src, "console_audit_head");
+    sqlite3_reset(s);
+out:
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
+gw_rc
+gw_console_hsa_last_answer(struct gw_store *st, int64_t *out)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_HSA_LAST);
+    gw_rc rc = GW_ESTORE;
+    int src;
+
+    *out = 0;
+    if (s == NULL)
+        goto out;
+    src = sqlite3_step(s);
+    if (src == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    rc = gw_store_rc(c->db, src, "console_hsa_last");
+    sqlite3_reset(s);
+out:
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
+gw_rc
+gw_console_discard(struct gw_store *st, long long id, const char *system,
+                   const char *user, char *peer, size_t peer_size)
+{
+    struct gw_audit_entry e;
+    char p[32] = "", kind[48] = "", detail[160];
+    sqlite3_stmt *s;
+    int began = 0, src;
+    gw_rc rc;
+
+    if (peer != NULL && peer_size > 0)
+        peer[0] = '\0';
+    pthread_mutex_lock(&st->obmu);
+    rc = gw_store_exec(&st->ob, "BEGIN IMMEDIATE");
+    if (rc != GW_OK)
+        goto out;
+    began = 1;
+    s = gw_store_stmt(&st->ob, SQL_DISCARD);
+    if (s == NULL) {
+        rc = GW_ESTORE;
+        goto out;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        copy_text(p, sizeof(p), s, 0);
+        copy_text(kind, sizeof(kind), s, 1);
+        /* RETURNING: the row is gone once the statement has run out. */
+        src = sqlite3_step(s);
+        rc = gw_store_rc(st->ob.db, src, "console_discard");
+    } else {
+        rc = gw_store_rc(st->ob.db, src, "console_discard");
+        if (rc == GW_OK)
+            rc = GW_ENOTFOUND;
+    }
+    sqlite3_reset(s);
+    if (rc != GW_OK)
+        goto out;
+    snprintf(detail, sizeof(detail), "item %lld peer %s kind %s", id, p, kind);
+    memset(&e, 0, sizeof(e));
+    e.system = system;
+    e.user = user;
+    e.action = "outbox-discard";
+    e.outcome = "ok";
+    e.detail = detail;
+    rc = gw_store_audit_append(&st->ob, &e, gw_clock_now_ms());
+    if (rc != GW_OK)
+        goto out;
+    rc = gw_store_exec(&st->ob, "COMMIT");
+    if (rc == GW_OK)
+        began = 0;
+out:
+    if (began && gw_store_exec(&st->ob, "ROLLBACK") != GW_OK)
+        rc = GW_ESTORE;
+    gw_store_conn_idle(&st->ob);
+    pthread_mutex_unlock(&st->obmu);
+    if (rc == GW_OK && peer != NULL)
+        snprintf(peer, peer_size, "%s", p);
+    return rc;
+}
