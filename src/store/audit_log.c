@@ -10,7 +10,7 @@
 #include "store/store_int.h"
 
 gw_rc
-gw_store_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
+gw_sqlite_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
                     gw_rc (*fn)(void *, const struct gw_audit_record *),
                     void *ctx)
 {
@@ -85,7 +85,7 @@ verify_one(void *arg, const struct gw_audit_record *r)
 }
 
 gw_rc
-gw_store_audit_verify(struct gw_store *st, long long *count, struct gw_err *err)
+gw_sqlite_audit_verify(struct gw_store *st, long long *count, struct gw_err *err)
 {
     long long keyed_from;
 
@@ -94,7 +94,7 @@ gw_store_audit_verify(struct gw_store *st, long long *count, struct gw_err *err)
 }
 
 gw_rc
-gw_store_audit_verify_at(struct gw_store *st,
+gw_sqlite_audit_verify_at(struct gw_store *st,
                          const struct gw_audit_checkpoint *cps, size_t ncps,
                          long long *count, long long *keyed_from,
                          int64_t *head_seq, char head[GW_AUDIT_HASH_HEX],
@@ -155,7 +155,7 @@ gw_store_audit_verify_at(struct gw_store *st,
 }
 
 gw_rc
-gw_store_audit_head(struct gw_store *st, int64_t *seq,
+gw_sqlite_audit_head(struct gw_store *st, int64_t *seq,
                     char hash[GW_AUDIT_HASH_HEX])
 {
     struct conn *c = gw_store_reader_take(st);
