@@ -101,15 +101,6 @@
     X(gw_rc, gw_outbox_show, outbox_show,                                    \
       (struct gw_store * st, long long id, struct gw_outbox_info *out),      \
       (st, id, out))                                                         \
-    X(gw_rc, gw_store_audit_verify, audit_verify,                            \
-      (struct gw_store * st, long long *count, struct gw_err *err),          \
-      (st, count, err))                                                      \
-    X(gw_rc, gw_store_audit_verify_at, audit_verify_at,                      \
-      (struct gw_store * st, const struct gw_audit_checkpoint *cps,          \
-       size_t ncps, long long *count, long long *keyed_from,                 \
-       int64_t *head_seq, char head[GW_AUDIT_HASH_HEX],                      \
-       struct gw_err *err),                                                  \
-      (st, cps, ncps, count, keyed_from, head_seq, head, err))               \
     X(gw_rc, gw_store_audit_head, audit_head,                                \
       (struct gw_store * st, int64_t *seq, char hash[GW_AUDIT_HASH_HEX]),    \
       (st, seq, hash))                                                       \
