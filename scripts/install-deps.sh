@@ -11,6 +11,7 @@ packages=(
     gsoap libgsoap-dev
     libcurl4-gnutls-dev curl
     libsqlite3-dev sqlite3
+    libpq-dev postgresql
     libjansson-dev libinih-dev libcmocka-dev libhpdf-dev fonts-dejavu-core
     libjemalloc-dev
     poppler-utils

@@ -364,6 +364,8 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     so.batch_max = (int)cfg->store_batch_max;
     so.busy_timeout_ms = (int)cfg->store_busy_timeout_ms;
     so.start_writer = 1;
+    so.backend = cfg->store_backend;
+    so.dsn = cfg->store_dsn;
     gw_err_clear(&err);
     rc = gw_store_open(cfg->store_path, &so, &st, &err);
     if (rc != GW_OK) {

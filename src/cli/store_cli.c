@@ -38,6 +38,8 @@ open_store(struct gw_cli *cli, int with_writer, int read_only,
     o.busy_timeout_ms = (int)cli->cfg.store_busy_timeout_ms;
     o.start_writer = with_writer;
     o.read_only = read_only;
+    o.backend = cli->cfg.store_backend;
+    o.dsn = cli->cfg.store_dsn;
     gw_err_clear(&err);
     rc = gw_store_open(cli->cfg.store_path, &o, out, &err);
     if (rc != GW_OK)

@@ -7,6 +7,7 @@
  * module knows nothing of what the keys mean beyond their ranges.
  */
 #include "config/config.h"
+#include "store/store.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -254,6 +255,13 @@ check(const struct gw_config *cfg, struct gw_err *err)
         return gw_err_set(err, GW_ECONFIG, NULL,
                           "log.level: expected debug, info, warn, error or "
                           "off");
+    if (strcmp(cfg->store_backend, "sqlite") != 0 &&
+        strcmp(cfg->store_backend, "postgresql") != 0)
+        return gw_err_set(err, GW_ECONFIG, NULL,
+                          "store.backend: expected sqlite or postgresql");
+    if (strcmp(cfg->store_backend, "postgresql") == 0 &&
+        gw_store_dsn_check(cfg->store_dsn, err) != GW_OK)
+        return GW_ECONFIG;
     if (cfg->outbox_backoff_cap_ms < cfg->outbox_backoff_base_ms)
         return gw_err_set(err, GW_ECONFIG, NULL,
                           "outbox.backoff_cap_ms is below "

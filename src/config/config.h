@@ -76,6 +76,11 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "most submissions committed together in one transaction")               \
     XX(store, busy_timeout_ms, INT, store_busy_timeout_ms, "5000",             \
        "how long a reader waits on a locked database")                         \
+    XX(store, backend, STR, store_backend, "sqlite",                           \
+       "sqlite (one embedded file, store.path) or postgresql (store.dsn)")     \
+    XX(store, dsn, STR, store_dsn, "",                                         \
+       "postgresql: libpq connection string, e.g. \"host=db dbname=klasgw "   \
+       "user=klasgw\" (a password belongs in ~/.pgpass, not here)")           \
     XX(log, level, STR, log_level, "info", "debug, info, warn, error or off")  \
     XX(xml, max_depth, INT, xml_max_depth, "64",                               \
        "deepest element nesting accepted in XML and JSON input")               \

@@ -452,7 +452,7 @@ gw_store_memory_used(void)
 }
 
 gw_rc
-gw_store_open(const char *path, const struct gw_store_opts *opts,
+gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
               struct gw_store **out, struct gw_err *err)
 {
     struct gw_store *st;
@@ -481,6 +481,7 @@ gw_store_open(const char *path, const struct gw_store_opts *opts,
         free(st);
         return GW_ENOMEM;
     }
+    st->base.be = &gw_store_sqlite;
     st->batch_max = opts && opts->batch_max > 0 ? opts->batch_max : 256;
     st->busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
                                                     : 5000;
@@ -646,7 +647,7 @@ checkpointer_stop(struct gw_store *st)
 }
 
 void
-gw_store_close(struct gw_store *st)
+gw_sqlite_close(struct gw_store *st)
 {
     if (st == NULL)
         return;
@@ -681,7 +682,7 @@ gw_store_close(struct gw_store *st)
 }
 
 int
-gw_store_schema_version(struct gw_store *st)
+gw_sqlite_schema_version(struct gw_store *st)
 {
     int v;
 
@@ -717,7 +718,7 @@ gw_store_reader_give(struct gw_store *st, struct conn *c)
 }
 
 gw_rc
-gw_store_integrity_check(struct gw_store *st)
+gw_sqlite_integrity_check(struct gw_store *st)
 {
     sqlite3_stmt *s;
     gw_rc rc = GW_ESTORE;

@@ -80,7 +80,7 @@ probe(struct gw_store *st)
 }
 
 gw_rc
-gw_store_ready(struct gw_store *st, struct gw_err *err)
+gw_sqlite_ready(struct gw_store *st, struct gw_err *err)
 {
     gw_rc rc, failed;
     int64_t now = mono_ms();

@@ -11,7 +11,7 @@
 #include "store/store_int.h"
 
 gw_rc
-gw_store_hsa_put(struct gw_store *st, const char *person_hsa,
+gw_sqlite_hsa_put(struct gw_store *st, const char *person_hsa,
                  const char *answer, size_t len, int64_t expires_ms)
 {
     sqlite3_stmt *s;
@@ -38,7 +38,7 @@ gw_store_hsa_put(struct gw_store *st, const char *person_hsa,
 }
 
 gw_rc
-gw_store_hsa_get(struct gw_store *st, const char *person_hsa, int64_t now_ms,
+gw_sqlite_hsa_get(struct gw_store *st, const char *person_hsa, int64_t now_ms,
                  char **answer, size_t *len)
 {
     struct conn *c = gw_store_reader_take(st);

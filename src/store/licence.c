@@ -62,7 +62,7 @@ licence_row(sqlite3_stmt *s, void *elem, size_t i)
 }
 
 gw_rc
-gw_store_licences(struct gw_store *st, const char *refnr, const char *day,
+gw_sqlite_licences(struct gw_store *st, const char *refnr, const char *day,
                   const char *product, struct gw_licence_hit **out, size_t *n)
 {
     struct conn *c = gw_store_reader_take(st);
@@ -92,7 +92,7 @@ static const char SQL_NAME_CONTAINS[] =
     "LIMIT 1";
 
 gw_rc
-gw_store_licence_name_contains(struct gw_store *st, const char *day,
+gw_sqlite_licence_name_contains(struct gw_store *st, const char *day,
                                const char *text, int *found)
 {
     struct conn *c;
@@ -132,7 +132,7 @@ consent_row(sqlite3_stmt *s, void *elem, size_t i)
 }
 
 gw_rc
-gw_store_consent_get(struct gw_store *st, const char *hsa,
+gw_sqlite_consent_get(struct gw_store *st, const char *hsa,
                      struct gw_consent *out)
 {
     struct conn *c = gw_store_reader_take(st);
@@ -154,7 +154,7 @@ gw_store_consent_get(struct gw_store *st, const char *hsa,
 }
 
 gw_rc
-gw_store_consent_renew(struct gw_store *st, const char *hsa, int64_t now_ms)
+gw_sqlite_consent_renew(struct gw_store *st, const char *hsa, int64_t now_ms)
 {
     sqlite3_stmt *s;
     gw_rc rc;
@@ -220,7 +220,7 @@ product_row(sqlite3_stmt *s, void *elem, size_t i)
 }
 
 gw_rc
-gw_store_product_search(struct gw_store *st, const struct gw_product *q,
+gw_sqlite_product_search(struct gw_store *st, const struct gw_product *q,
                         struct gw_product **out, size_t *n)
 {
     struct conn *c = gw_store_reader_take(st);
@@ -279,7 +279,7 @@ gw_store_pharmacy_upsert(struct conn *c, const struct gw_pharmacy *p)
 }
 
 gw_rc
-gw_store_pharmacy_put(struct gw_store *st, const struct gw_pharmacy *p)
+gw_sqlite_pharmacy_put(struct gw_store *st, const struct gw_pharmacy *p)
 {
     gw_rc rc;
 
@@ -304,7 +304,7 @@ pharmacy_row(sqlite3_stmt *s, void *elem, size_t i)
 }
 
 gw_rc
-gw_store_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
+gw_sqlite_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
                          struct gw_pharmacy **out, size_t *n)
 {
     struct conn *c = gw_store_reader_take(st);

@@ -101,7 +101,7 @@ copy_col(char *dst, size_t size, sqlite3_stmt *s, int i)
 }
 
 gw_rc
-gw_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
+gw_sqlite_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
                 int64_t lease_ms, int probe, struct gw_outbox_item **out)
 {
     struct gw_outbox_item *item = NULL;
@@ -227,14 +227,14 @@ exec_m(struct gw_store *st, const char *sql, long long id, const char *owner,
 }
 
 gw_rc
-gw_outbox_done(struct gw_store *st, long long id, const char *owner)
+gw_sqlite_outbox_done(struct gw_store *st, long long id, const char *owner)
 {
     return exec_m(st, SQL_DONE, id, owner, 0, gw_clock_now_ms(), NULL, 0,
                   "outbox_done");
 }
 
 gw_rc
-gw_outbox_fail(struct gw_store *st, long long id, const char *owner, int dead,
+gw_sqlite_outbox_fail(struct gw_store *st, long long id, const char *owner, int dead,
                int64_t next_ms, const char *why)
 {
     return exec_m(st, SQL_FAIL, id, owner, dead, next_ms, why,
@@ -242,7 +242,7 @@ gw_outbox_fail(struct gw_store *st, long long id, const char *owner, int dead,
 }
 
 gw_rc
-gw_outbox_release(struct gw_store *st, long long id, const char *owner,
+gw_sqlite_outbox_release(struct gw_store *st, long long id, const char *owner,
                   const char *why)
 {
     return exec_m(st, SQL_RELEASE, id, owner, 0, 0, why, gw_clock_now_ms(),
@@ -271,7 +271,7 @@ requeue(struct gw_store *st, const char *sql, const char *peer,
 }
 
 gw_rc
-gw_outbox_due_now(struct gw_store *st, const char *peer, long long *n)
+gw_sqlite_outbox_due_now(struct gw_store *st, const char *peer, long long *n)
 {
     return requeue(st, SQL_DUE_NOW, peer, "outbox_due_now", n);
 }
@@ -290,13 +290,13 @@ gw_outbox_due_now(struct gw_store *st, const char *peer, long long *n)
  * another process may be alive; that store must not call this.
  */
 gw_rc
-gw_outbox_reclaim_all(struct gw_store *st, long long *n)
+gw_sqlite_outbox_reclaim_all(struct gw_store *st, long long *n)
 {
     return requeue(st, SQL_RECLAIM, NULL, "outbox_reclaim", n);
 }
 
 gw_rc
-gw_outbox_retry(struct gw_store *st, long long id)
+gw_sqlite_outbox_retry(struct gw_store *st, long long id)
 {
     gw_rc rc = exec_m(st, SQL_RETRY, id, NULL, 0, gw_clock_now_ms(), NULL, 0,
                       "outbox_retry");
@@ -311,7 +311,7 @@ gw_outbox_retry(struct gw_store *st, long long id)
 }
 
 int64_t
-gw_outbox_next_due(struct gw_store *st, const char *peer)
+gw_sqlite_outbox_next_due(struct gw_store *st, const char *peer)
 {
     sqlite3_stmt *s;
     int64_t due = -1;
@@ -330,7 +330,7 @@ gw_outbox_next_due(struct gw_store *st, const char *peer)
 }
 
 gw_rc
-gw_outbox_counts(struct gw_store *st, long long counts[4])
+gw_sqlite_outbox_counts(struct gw_store *st, long long counts[4])
 {
     static const char *const names[] = {"pending", "inflight", "done", "dead"};
     struct conn *c = gw_store_reader_take(st);
@@ -400,14 +400,14 @@ list(struct gw_store *st, const char *state, long long id, int limit,
 }
 
 gw_rc
-gw_outbox_list(struct gw_store *st, const char *state, int limit,
+gw_sqlite_outbox_list(struct gw_store *st, const char *state, int limit,
                struct gw_outbox_info **items, size_t *n)
 {
     return list(st, state, 0, limit, items, n);
 }
 
 gw_rc
-gw_outbox_show(struct gw_store *st, long long id, struct gw_outbox_info *out)
+gw_sqlite_outbox_show(struct gw_store *st, long long id, struct gw_outbox_info *out)
 {
     struct gw_outbox_info *items;
     size_t n;
@@ -424,7 +424,7 @@ gw_outbox_show(struct gw_store *st, long long id, struct gw_outbox_info *out)
 }
 
 gw_rc
-gw_outbox_wait(struct gw_store *st, long long *seen, int64_t timeout_ms)
+gw_sqlite_outbox_wait(struct gw_store *st, long long *seen, int64_t timeout_ms)
 {
     struct timespec ts;
     gw_rc rc = GW_OK;
@@ -446,7 +446,7 @@ gw_outbox_wait(struct gw_store *st, long long *seen, int64_t timeout_ms)
 }
 
 void
-gw_outbox_wake(struct gw_store *st)
+gw_sqlite_outbox_wake(struct gw_store *st)
 {
     pthread_mutex_lock(&st->mu);
     st->outbox_generation++;
@@ -455,7 +455,7 @@ gw_outbox_wake(struct gw_store *st)
 }
 
 gw_rc
-gw_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
+gw_sqlite_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
                       size_t max, size_t *n)
 {
     struct conn *c = gw_store_reader_take(st);

@@ -34,7 +34,7 @@ static const char *const purge_steps[] = {
 };
 
 gw_rc
-gw_store_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
+gw_sqlite_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
                int decided_months, int dry_run, struct gw_purge_counts *out)
 {
     int64_t cut_m = gw_clock_minus_months(now_ms, motivation_months);

@@ -57,7 +57,7 @@ row_from(sqlite3_stmt *s, struct gw_case_row *r)
 }
 
 gw_rc
-gw_store_case_get(struct gw_store *st, const char *refnr,
+gw_sqlite_case_get(struct gw_store *st, const char *refnr,
                   struct gw_case_row *out)
 {
     struct conn *c = gw_store_reader_take(st);
@@ -81,7 +81,7 @@ gw_store_case_get(struct gw_store *st, const char *refnr,
 }
 
 gw_rc
-gw_store_document_get(struct gw_store *st, const char *refnr, long version,
+gw_sqlite_document_get(struct gw_store *st, const char *refnr, long version,
                       char **kind, char **xml, size_t *len, long *got_version)
 {
     struct conn *c = gw_store_reader_take(st);
@@ -166,7 +166,7 @@ bind_search(sqlite3_stmt *s, const struct gw_case_query *q, char *statuses,
 }
 
 gw_rc
-gw_store_case_count(struct gw_store *st, const struct gw_case_query *q,
+gw_sqlite_case_count(struct gw_store *st, const struct gw_case_query *q,
                     long long *total)
 {
     static const char sql[] =
@@ -212,7 +212,7 @@ case_release(void *elem)
     " OR (?11 < 0 AND (updated_ms > ?12 OR (updated_ms = ?12 AND id > ?13))))"
 
 gw_rc
-gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
+gw_sqlite_case_search(struct gw_store *st, const struct gw_case_query *q,
                      struct gw_case_row **rows, size_t *n)
 {
     static const char sql_down[] =
@@ -276,7 +276,7 @@ history_row(sqlite3_stmt *s, void *elem, size_t i)
 }
 
 gw_rc
-gw_store_case_history(struct gw_store *st, const char *refnr,
+gw_sqlite_case_history(struct gw_store *st, const char *refnr,
                       struct gw_history_row **rows, size_t *n)
 {
     struct conn *c = gw_store_reader_take(st);
@@ -299,7 +299,7 @@ gw_store_case_history(struct gw_store *st, const char *refnr,
 }
 
 gw_rc
-gw_store_inbox_get(struct gw_store *st, const char *message_id,
+gw_sqlite_inbox_get(struct gw_store *st, const char *message_id,
                    struct gw_store_result *res)
 {
     struct conn *c = gw_store_reader_take(st);

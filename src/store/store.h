@@ -53,15 +53,24 @@ struct gw_store_opts {
     int start_writer;       /* 0: open for reading/maintenance only */
     int read_only;          /* 1: SQLite refuses every write; no migration
                                (an older schema is an error), no writer */
+    const char *backend;    /* "sqlite" (NULL: the default) or "postgresql" */
+    const char *dsn;        /* postgresql: libpq conninfo (path unused) */
 };
 
 /*
  * Opens (creating the file and its folder if missing) and migrates the
  * database, and starts the writer thread unless opts->start_writer is 0.
+ * With opts->backend "postgresql" path is unused: opts->dsn names the
+ * database (pg.c), which must exist; the schema is migrated the same way.
  * opts may be NULL for defaults. Free with gw_store_close.
  */
 gw_rc gw_store_open(const char *path, const struct gw_store_opts *opts,
                     struct gw_store **out, struct gw_err *err) GW_WARN_UNUSED;
+/* "sqlite" or "postgresql": the backend st was opened with. */
+const char *gw_store_backend_name(struct gw_store *st);
+/* Whether dsn is a connection string libpq can parse (nothing is
+ * connected); GW_ECONFIG naming store.dsn in err if not. */
+gw_rc gw_store_dsn_check(const char *dsn, struct gw_err *err) GW_WARN_UNUSED;
 /* Stops the writer after the batch in progress, closes every connection. */
 void gw_store_close(struct gw_store *st);
 /* Schema version of the open database. */

@@ -9,6 +9,7 @@
 #include <semaphore.h>
 #include <sqlite3.h>
 
+#include "store/backend.h"
 #include "store/store.h"
 
 /* Prepared statements kept per connection, keyed by the address of their
@@ -33,7 +34,9 @@ struct wreq {
     struct wreq *next;
 };
 
+/* The SQLite backend's store (backend.h: gw_store_sqlite). */
 struct gw_store {
+    struct gw_store_base base; /* first: the table of operations */
     char *path;
     int batch_max, busy_ms;
     int read_only; /* opened with gw_store_opts.read_only */

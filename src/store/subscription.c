@@ -18,7 +18,7 @@
 #include "store/store_int.h"
 
 gw_rc
-gw_store_sub_put(struct gw_store *st, const struct gw_subscription *sub)
+gw_sqlite_sub_put(struct gw_store *st, const struct gw_subscription *sub)
 {
     sqlite3_stmt *s;
     gw_rc rc;
@@ -44,7 +44,7 @@ gw_store_sub_put(struct gw_store *st, const struct gw_subscription *sub)
 }
 
 gw_rc
-gw_store_sub_delete(struct gw_store *st, const char *id, const char *gln)
+gw_sqlite_sub_delete(struct gw_store *st, const char *id, const char *gln)
 {
     sqlite3_stmt *s;
     gw_rc rc;
@@ -101,7 +101,7 @@ static const char SQL_SUB_ITEMS_DEAD[] =
     " WHERE target = ?1 AND state = 'pending'";
 
 gw_rc
-gw_store_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
+gw_sqlite_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
                   int max_failures, const char *why, int *in_error)
 {
     sqlite3_stmt *s;
@@ -181,7 +181,7 @@ sub_row(sqlite3_stmt *s, void *elem, size_t i)
 }
 
 gw_rc
-gw_store_sub_list(struct gw_store *st, const char *id, const char *gln,
+gw_sqlite_sub_list(struct gw_store *st, const char *id, const char *gln,
                   struct gw_subscription **subs, size_t *n)
 {
     struct conn *c = gw_store_reader_take(st);

@@ -821,7 +821,7 @@ enqueue(struct gw_store *st, struct wreq *r)
 }
 
 gw_rc
-gw_store_write(struct gw_store *st, const struct gw_store_write *w,
+gw_sqlite_write(struct gw_store *st, const struct gw_store_write *w,
                struct gw_store_result *res)
 {
     struct wreq r;
@@ -869,7 +869,7 @@ dup_or_null(const char *s)
 }
 
 gw_rc
-gw_store_audit_async(struct gw_store *st, const struct gw_audit_entry *e)
+gw_sqlite_audit_async(struct gw_store *st, const struct gw_audit_entry *e)
 {
     struct wreq *r = calloc(1, sizeof(*r));
 
@@ -899,7 +899,7 @@ gw_store_audit_async(struct gw_store *st, const struct gw_audit_entry *e)
 }
 
 void
-gw_store_stats(struct gw_store *st, struct gw_store_stats *out)
+gw_sqlite_stats(struct gw_store *st, struct gw_store_stats *out)
 {
     pthread_mutex_lock(&st->mu);
     *out = st->stats;

@@ -134,7 +134,7 @@ static void
 check(const char *path)
 {
     struct gw_store *st;
-    struct gw_store_opts o = {2, 16, 5000, 0, 0};
+    struct gw_store_opts o = {2, 16, 5000, 0, 0, NULL, NULL};
     struct gw_err err;
     long long n;
     sqlite3 *db;

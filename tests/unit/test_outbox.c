@@ -418,7 +418,7 @@ static void
 test_outbox_read_only_store_cannot_write(void **state)
 {
     struct fixture *f = *state;
-    struct gw_store_opts o = {2, 0, 0, 0, 1};
+    struct gw_store_opts o = {2, 0, 0, 0, 1, NULL, NULL};
     struct gw_store *ro;
     struct gw_outbox_item *item = NULL;
     struct gw_outbox_info *items;

@@ -1,0 +1,198 @@
+/*
+ * backend.h - the store as an interface: one table of operations, one row
+ * per public function of the headers of store/ that touches the database, and one
+ * implementation of the table per backend (sqlite: db.c, writer.c, read.c,
+ * outbox.c, ...; postgresql: pg*.c). Nothing outside store/ includes it.
+ *
+ * GW_STORE_OPS(X) lists the operations once, as
+ *     X(return type, public name, op name, (parameters), (arguments))
+ * and everything else is made from that list: the members of
+ * struct gw_store_backend, the public functions (store.c: each calls
+ * st->be-><op>), the prototypes of each backend's functions
+ * (gw_sqlite_<op>, gw_pg_<op>) and each backend's table. A new operation
+ * is a new row here and one function per backend; a backend that lacks
+ * one does not link.
+ *
+ * Operations that return nothing (close, outbox wake, stats) are listed
+ * apart, in GW_STORE_VOID_OPS, because C does not let a void function
+ * return a void expression.
+ *
+ * Every function a backend gives keeps the contract its header (read.h,
+ * write.h, outbox.h, ...) states: the interface is those headers.
+ */
+#ifndef GW_STORE_BACKEND_H
+#define GW_STORE_BACKEND_H
+
+#include "store/store.h"
+
+#define GW_STORE_OPS(X)                                                      \
+    X(int, gw_store_schema_version, schema_version, (struct gw_store * st),  \
+      (st))                                                                  \
+    X(gw_rc, gw_store_ready, ready, (struct gw_store * st, struct gw_err *err), \
+      (st, err))                                                             \
+    X(gw_rc, gw_store_integrity_check, integrity_check,                      \
+      (struct gw_store * st), (st))                                          \
+    X(gw_rc, gw_store_write, write,                                          \
+      (struct gw_store * st, const struct gw_store_write *w,                 \
+       struct gw_store_result *res),                                         \
+      (st, w, res))                                                          \
+    X(gw_rc, gw_store_audit_async, audit_async,                              \
+      (struct gw_store * st, const struct gw_audit_entry *e), (st, e))       \
+    X(gw_rc, gw_store_case_get, case_get,                                    \
+      (struct gw_store * st, const char *refnr, struct gw_case_row *out),    \
+      (st, refnr, out))                                                      \
+    X(gw_rc, gw_store_document_get, document_get,                            \
+      (struct gw_store * st, const char *refnr, long version, char **kind,   \
+       char **xml, size_t *len, long *got_version),                          \
+      (st, refnr, version, kind, xml, len, got_version))                     \
+    X(gw_rc, gw_store_case_search, case_search,                              \
+      (struct gw_store * st, const struct gw_case_query *q,                  \
+       struct gw_case_row **rows, size_t *n),                                \
+      (st, q, rows, n))                                                      \
+    X(gw_rc, gw_store_case_count, case_count,                                \
+      (struct gw_store * st, const struct gw_case_query *q,                  \
+       long long *total),                                                    \
+      (st, q, total))                                                        \
+    X(gw_rc, gw_store_case_history, case_history,                            \
+      (struct gw_store * st, const char *refnr,                              \
+       struct gw_history_row **rows, size_t *n),                             \
+      (st, refnr, rows, n))                                                  \
+    X(gw_rc, gw_store_inbox_get, inbox_get,                                  \
+      (struct gw_store * st, const char *message_id,                         \
+       struct gw_store_result *res),                                         \
+      (st, message_id, res))                                                 \
+    X(gw_rc, gw_outbox_claim, outbox_claim,                                  \
+      (struct gw_store * st, const char *peer, const char *owner,            \
+       int64_t lease_ms, int probe, struct gw_outbox_item **out),            \
+      (st, peer, owner, lease_ms, probe, out))                               \
+    X(gw_rc, gw_outbox_done, outbox_done,                                    \
+      (struct gw_store * st, long long id, const char *owner),               \
+      (st, id, owner))                                                       \
+    X(gw_rc, gw_outbox_fail, outbox_fail,                                    \
+      (struct gw_store * st, long long id, const char *owner, int dead,      \
+       int64_t next_ms, const char *why),                                    \
+      (st, id, owner, dead, next_ms, why))                                   \
+    X(gw_rc, gw_outbox_release, outbox_release,                              \
+      (struct gw_store * st, long long id, const char *owner,                \
+       const char *why),                                                     \
+      (st, id, owner, why))                                                  \
+    X(gw_rc, gw_outbox_due_now, outbox_due_now,                              \
+      (struct gw_store * st, const char *peer, long long *n), (st, peer, n)) \
+    X(gw_rc, gw_outbox_reclaim_all, outbox_reclaim_all,                      \
+      (struct gw_store * st, long long *n), (st, n))                         \
+    X(gw_rc, gw_outbox_retry, outbox_retry, (struct gw_store * st,           \
+                                             long long id),                  \
+      (st, id))                                                              \
+    X(gw_rc, gw_outbox_wait, outbox_wait,                                    \
+      (struct gw_store * st, long long *seen, int64_t timeout_ms),           \
+      (st, seen, timeout_ms))                                                \
+    X(int64_t, gw_outbox_next_due, outbox_next_due,                          \
+      (struct gw_store * st, const char *peer), (st, peer))                  \
+    X(gw_rc, gw_outbox_counts, outbox_counts,                                \
+      (struct gw_store * st, long long counts[4]), (st, counts))             \
+    X(gw_rc, gw_outbox_peer_counts, outbox_peer_counts,                      \
+      (struct gw_store * st, struct gw_outbox_peer_count *out, size_t max,   \
+       size_t *n),                                                           \
+      (st, out, max, n))                                                     \
+    X(gw_rc, gw_outbox_list, outbox_list,                                    \
+      (struct gw_store * st, const char *state, int limit,                   \
+       struct gw_outbox_info **items, size_t *n),                            \
+      (st, state, limit, items, n))                                          \
+    X(gw_rc, gw_outbox_show, outbox_show,                                    \
+      (struct gw_store * st, long long id, struct gw_outbox_info *out),      \
+      (st, id, out))                                                         \
+    X(gw_rc, gw_store_audit_head, audit_head,                                \
+      (struct gw_store * st, int64_t *seq, char hash[GW_AUDIT_HASH_HEX]),    \
+      (st, seq, hash))                                                       \
+    X(gw_rc, gw_store_audit_each, audit_each,                                \
+      (struct gw_store * st, const char *refnr, int64_t since_ms,            \
+       gw_rc (*fn)(void *, const struct gw_audit_record *), void *ctx),      \
+      (st, refnr, since_ms, fn, ctx))                                        \
+    X(gw_rc, gw_store_purge, purge,                                          \
+      (struct gw_store * st, int64_t now_ms, int motivation_months,          \
+       int decided_months, int dry_run, struct gw_purge_counts *out),        \
+      (st, now_ms, motivation_months, decided_months, dry_run, out))         \
+    X(gw_rc, gw_store_hsa_put, hsa_put,                                      \
+      (struct gw_store * st, const char *person_hsa, const char *answer,     \
+       size_t len, int64_t expires_ms),                                      \
+      (st, person_hsa, answer, len, expires_ms))                             \
+    X(gw_rc, gw_store_hsa_get, hsa_get,                                      \
+      (struct gw_store * st, const char *person_hsa, int64_t now_ms,         \
+       char **answer, size_t *len),                                          \
+      (st, person_hsa, now_ms, answer, len))                                 \
+    X(gw_rc, gw_store_licences, licences,                                    \
+      (struct gw_store * st, const char *refnr, const char *day,             \
+       const char *product, struct gw_licence_hit **out, size_t *n),         \
+      (st, refnr, day, product, out, n))                                     \
+    X(gw_rc, gw_store_licence_name_contains, licence_name_contains,          \
+      (struct gw_store * st, const char *day, const char *text, int *found), \
+      (st, day, text, found))                                                \
+    X(gw_rc, gw_store_consent_get, consent_get,                              \
+      (struct gw_store * st, const char *hsa, struct gw_consent *out),       \
+      (st, hsa, out))                                                        \
+    X(gw_rc, gw_store_consent_renew, consent_renew,                          \
+      (struct gw_store * st, const char *hsa, int64_t now_ms),               \
+      (st, hsa, now_ms))                                                     \
+    X(gw_rc, gw_store_product_search, product_search,                        \
+      (struct gw_store * st, const struct gw_product *q,                     \
+       struct gw_product **out, size_t *n),                                  \
+      (st, q, out, n))                                                       \
+    X(gw_rc, gw_store_pharmacy_put, pharmacy_put,                            \
+      (struct gw_store * st, const struct gw_pharmacy *p), (st, p))          \
+    X(gw_rc, gw_store_pharmacy_search, pharmacy_search,                      \
+      (struct gw_store * st, const struct gw_pharmacy *q,                    \
+       struct gw_pharmacy **out, size_t *n),                                 \
+      (st, q, out, n))                                                       \
+    X(gw_rc, gw_store_sub_put, sub_put,                                      \
+      (struct gw_store * st, const struct gw_subscription *sub), (st, sub))  \
+    X(gw_rc, gw_store_sub_delete, sub_delete,                                \
+      (struct gw_store * st, const char *id, const char *gln),               \
+      (st, id, gln))                                                         \
+    X(gw_rc, gw_store_sub_list, sub_list,                                    \
+      (struct gw_store * st, const char *id, const char *gln,                \
+       struct gw_subscription **subs, size_t *n),                            \
+      (st, id, gln, subs, n))                                                \
+    X(gw_rc, gw_store_sub_note, sub_note,                                    \
+      (struct gw_store * st, const char *id, int ok, int permanent,          \
+       int max_failures, const char *why, int *in_error),                    \
+      (st, id, ok, permanent, max_failures, why, in_error))
+
+#define GW_STORE_VOID_OPS(X)                                                 \
+    X(void, gw_store_close, close, (struct gw_store * st), (st))             \
+    X(void, gw_outbox_wake, outbox_wake, (struct gw_store * st), (st))       \
+    X(void, gw_store_stats, stats,                                           \
+      (struct gw_store * st, struct gw_store_stats *out), (st, out))
+
+struct gw_store_backend {
+    const char *name; /* as store.backend names it */
+    gw_rc (*open)(const char *where, const struct gw_store_opts *opts,
+                  struct gw_store **out, struct gw_err *err);
+#define GW_STORE_OP_MEMBER(ret, pub, op, params, args) ret(*op) params;
+    GW_STORE_OPS(GW_STORE_OP_MEMBER)
+    GW_STORE_VOID_OPS(GW_STORE_OP_MEMBER)
+#undef GW_STORE_OP_MEMBER
+};
+
+/* Every store a backend opens begins with this, so that store.c finds
+ * the table (struct gw_store of each backend: store_int.h, pg_int.h). */
+struct gw_store_base {
+    const struct gw_store_backend *be;
+};
+
+/* Declares backend B's functions gw_<B>_<op> and its table gw_store_<B>. */
+#define GW_STORE_BACKEND_DECLARE(B)                                          \
+    gw_rc gw_##B##_open(const char *where, const struct gw_store_opts *opts, \
+                        struct gw_store **out, struct gw_err *err);          \
+    GW_STORE_OPS(GW_STORE_BACKEND_PROTO_##B)                                 \
+    GW_STORE_VOID_OPS(GW_STORE_BACKEND_PROTO_##B)                            \
+    extern const struct gw_store_backend gw_store_##B
+
+#define GW_STORE_BACKEND_PROTO_sqlite(ret, pub, op, params, args)            \
+    ret gw_sqlite_##op params;
+#define GW_STORE_BACKEND_PROTO_pg(ret, pub, op, params, args)                \
+    ret gw_pg_##op params;
+
+GW_STORE_BACKEND_DECLARE(sqlite);
+GW_STORE_BACKEND_DECLARE(pg);
+
+#endif

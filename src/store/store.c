@@ -1,0 +1,57 @@
+/*
+ * store.c - the public functions of the store: each hands its call to the
+ * backend the store was opened with (backend.h). Opening picks the backend
+ * by name (store.backend); nothing else here knows one backend from the
+ * other, and no SQL lives here.
+ */
+#include <string.h>
+
+#include "store/backend.h"
+
+static const struct gw_store_backend *const backends[] = {
+    &gw_store_sqlite,
+    /* &gw_store_pg: pg*.c, coming */
+};
+
+static const struct gw_store_backend *
+backend_of(struct gw_store *st)
+{
+    return ((const struct gw_store_base *)(const void *)st)->be;
+}
+
+gw_rc
+gw_store_open(const char *path, const struct gw_store_opts *opts,
+              struct gw_store **out, struct gw_err *err)
+{
+    const char *name = opts && opts->backend && opts->backend[0]
+                           ? opts->backend
+                           : "sqlite";
+
+    *out = NULL;
+    for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+        if (strcmp(backends[i]->name, name) != 0)
+            continue;
+        /* SQLite opens a file; PostgreSQL a connection string. */
+        if (strcmp(name, "sqlite") != 0)
+            path = opts->dsn ? opts->dsn : "";
+        return backends[i]->open(path, opts, out, err);
+    }
+    return gw_err_set(err, GW_ECONFIG, "store.backend",
+                      "unknown store backend (sqlite or postgresql)");
+}
+
+const char *
+gw_store_backend_name(struct gw_store *st)
+{
+    return backend_of(st)->name;
+}
+
+#define DISPATCH(ret, pub, op, params, args)                                 \
+    ret pub params { return backend_of(st)->op args; }
+GW_STORE_OPS(DISPATCH)
+#undef DISPATCH
+
+#define DISPATCH_VOID(ret, pub, op, params, args)                            \
+    ret pub params { backend_of(st)->op args; }
+GW_STORE_VOID_OPS(DISPATCH_VOID)
+#undef DISPATCH_VOID
