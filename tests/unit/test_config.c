@@ -313,6 +313,8 @@ test_config_data_path_in_the_build_folder_is_the_source_tree(void **state)
     assert_string_equal(buf, "/srv/klasgw-data/wsdl");
     assert_int_equal(gw_config_data_path(&cfg, "wsdl", buf, 8), GW_ETOOLARGE);
     gw_config_release(&cfg);
+}
+
 /* hsa.url and lv.url as RFC 3986 allows them for http(s) with a host:
  * accepted; anything serve's clients could not call: refused. */
 static void
