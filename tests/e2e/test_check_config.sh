@@ -154,6 +154,7 @@ for c in "${cases[@]}"; do
     rc=$?
     set -e
     [ $rc -ne 0 ] || fail "$name: check-config passed it"
+    ! grep -qE 'Sanitizer|runtime error:' "$T/err" || fail "$name: a sanitizer spoke: $(cat "$T/err")"
     grep -q "configuration: $key: " "$T/err" \
         || fail "$name: the message does not name $key: $(cat "$T/err")"
     store_untouched "$name (check-config)"
@@ -175,6 +176,7 @@ serve_refuses() {   # NAME KEY CONF [VAR=VALUE...]
     rc=$?
     set -e
     [ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "serve $name: started anyway (exit $rc)"
+    ! grep -qE 'Sanitizer|runtime error:' "$T/err" || fail "serve $name: a sanitizer spoke: $(cat "$T/err")"
     grep -q "configuration: $key: " "$T/err" \
         || fail "serve $name: the message does not name $key: $(cat "$T/err")"
     store_untouched "$name (serve)"
