@@ -109,9 +109,8 @@ check_listen(const struct gw_config *cfg, struct gw_check_report *rep)
         int e = errno;
         if (e == EADDRINUSE)
             gw_check_problem(rep, rep->serving ? GW_CHECK_FAIL : GW_CHECK_WARN,
-                             "server.port",
-                             "port %ld on %s is in use%s", cfg->server_port,
-                             cfg->server_listen,
+                             "server.port", "port %ld on %s is in use%s",
+                             cfg->server_port, cfg->server_listen,
                              rep->serving ? ""
                                           : " (by a running serve? serve "
                                             "would refuse to start)");
@@ -138,8 +137,7 @@ check_expiry(struct gw_check_report *rep, const char *key, time_t not_after)
     if (not_after <= rep->now)
         gw_check_problem(rep, GW_CHECK_FAIL, key,
                          "the certificate expired on %s", when);
-    else if (not_after - rep->now <
-             (time_t)GW_CHECK_EXPIRY_WARN_DAYS * 86400)
+    else if (not_after - rep->now < (time_t)GW_CHECK_EXPIRY_WARN_DAYS * 86400)
         gw_check_problem(rep, GW_CHECK_WARN, key,
                          "the certificate expires on %s, in %lld days: "
                          "renew it",
@@ -183,8 +181,8 @@ check_crl(struct gw_check_report *rep, const char *path)
     unsigned int n = 0;
 
     if (gnutls_load_file(path, &d) < 0) {
-        gw_check_problem(rep, GW_CHECK_FAIL, "server.tls_crl",
-                         "cannot read %s", path);
+        gw_check_problem(rep, GW_CHECK_FAIL, "server.tls_crl", "cannot read %s",
+                         path);
         return;
     }
     if (gnutls_x509_crl_list_import2(&crls, &n, &d, GNUTLS_X509_FMT_PEM, 0) <
@@ -369,13 +367,12 @@ check_data_dir(const struct gw_config *cfg, struct gw_check_report *rep)
     if (stat(cfg->paths_data_dir[0] ? cfg->paths_data_dir : GW_SOURCE_DIR,
              &sb) != 0 ||
         !S_ISDIR(sb.st_mode)) {
-        gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
-                         "%s is not a folder%s",
-                         cfg->paths_data_dir[0] ? cfg->paths_data_dir
-                                                : GW_SOURCE_DIR,
-                         cfg->paths_data_dir[0] ? ""
-                                                : " (empty data_dir: the "
-                                                  "source tree built from)");
+        gw_check_problem(
+            rep, GW_CHECK_FAIL, "paths.data_dir", "%s is not a folder%s",
+            cfg->paths_data_dir[0] ? cfg->paths_data_dir : GW_SOURCE_DIR,
+            cfg->paths_data_dir[0] ? ""
+                                   : " (empty data_dir: the "
+                                     "source tree built from)");
         return;
     }
     rep->data_dir_ok = 1;

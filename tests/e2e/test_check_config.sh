@@ -61,7 +61,7 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$P/audit.key"
 chmod 400 "$P/audit.key"
 
 # --- the configuration ------------------------------------------------------
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
 STORE_DIR=$T/var
 conf() {   # FILE [with-clients]
@@ -154,6 +154,7 @@ for c in "${cases[@]}"; do
     rc=$?
     set -e
     [ $rc -ne 0 ] || fail "$name: check-config passed it"
+    ! grep -qE 'Sanitizer|runtime error:' "$T/err" || fail "$name: a sanitizer spoke: $(cat "$T/err")"
     grep -q "configuration: $key: " "$T/err" \
         || fail "$name: the message does not name $key: $(cat "$T/err")"
     store_untouched "$name (check-config)"
@@ -175,6 +176,7 @@ serve_refuses() {   # NAME KEY CONF [VAR=VALUE...]
     rc=$?
     set -e
     [ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "serve $name: started anyway (exit $rc)"
+    ! grep -qE 'Sanitizer|runtime error:' "$T/err" || fail "serve $name: a sanitizer spoke: $(cat "$T/err")"
     grep -q "configuration: $key: " "$T/err" \
         || fail "serve $name: the message does not name $key: $(cat "$T/err")"
     store_untouched "$name (serve)"
@@ -185,7 +187,7 @@ serve_refuses "listen not an address" server.listen good KLASGW_SERVER_LISTEN=99
 serve_refuses "no clients" clients noclients
 # The port taken by another process: check-config (perhaps beside the
 # running serve) warns, serve refuses before the store.
-python3 -c '
+/usr/bin/python3 -c '
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); print("up", flush=True)
