@@ -204,8 +204,7 @@ gw_xml_set_attr(struct gw_xml *d, const char *name, const char *value)
 }
 
 gw_rc
-gw_xml_add_fhir(struct gw_xml *d, const char *name, const char *xml,
-                size_t len)
+gw_xml_add_fhir(struct gw_xml *d, const char *name, const char *xml, size_t len)
 {
     xmlNodePtr r = root_of(d), n, copy;
     struct gw_fhir_limits lim;

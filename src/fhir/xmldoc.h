@@ -37,25 +37,25 @@ gw_rc gw_xml_child_text(const struct gw_xml *d, const char *name, size_t nth,
  * as gw_xml_child_text. */
 gw_rc gw_xml_root_attr(const struct gw_xml *d, const char *name, char *buf,
                        size_t size) GW_WARN_UNUSED;
-gw_rc gw_xml_root_text(const struct gw_xml *d, char *buf, size_t size)
-    GW_WARN_UNUSED;
+gw_rc gw_xml_root_text(const struct gw_xml *d, char *buf,
+                       size_t size) GW_WARN_UNUSED;
 
 /* Appends the root element, namespaces declared on it, as XML text (no
  * declaration): what goes into a SOAP Body. */
-gw_rc gw_xml_append_root(const struct gw_xml *d, struct gw_buf *b)
-    GW_WARN_UNUSED;
+gw_rc gw_xml_append_root(const struct gw_xml *d,
+                         struct gw_buf *b) GW_WARN_UNUSED;
 /* The whole document as UTF-8 text with its XML declaration; caller frees
  * *out with free(). */
-gw_rc gw_xml_save(const struct gw_xml *d, char **out, size_t *len)
-    GW_WARN_UNUSED;
+gw_rc gw_xml_save(const struct gw_xml *d, char **out,
+                  size_t *len) GW_WARN_UNUSED;
 
 /* Building a mapping's input: a document whose root is {ns}prefix:name
  * (ns NULL: none). */
 gw_rc gw_xml_new(const char *ns, const char *prefix, const char *name,
                  struct gw_xml **out) GW_WARN_UNUSED;
 /* Sets an attribute (no namespace) of the root. */
-gw_rc gw_xml_set_attr(struct gw_xml *d, const char *name, const char *value)
-    GW_WARN_UNUSED;
+gw_rc gw_xml_set_attr(struct gw_xml *d, const char *name,
+                      const char *value) GW_WARN_UNUSED;
 /* Adds a child element `name` in the root's namespace holding the root of
  * xml, FHIR XML as the gateway wrote it (read with the hardened reader,
  * sized to the text). GW_EPARSE when xml is not XML. */
@@ -68,8 +68,8 @@ gw_rc gw_xml_add_fhir(struct gw_xml *d, const char *name, const char *xml,
  * failure.
  */
 gw_rc gw_xml_to_fhir(struct gw_xml *d, const struct gw_fhir_limits *lim,
-                     struct gw_fhir_doc **out, struct gw_err *err)
-    GW_WARN_UNUSED;
+                     struct gw_fhir_doc **out,
+                     struct gw_err *err) GW_WARN_UNUSED;
 
 /* 1 if doc is a Bundle with a Task among its entries' resources. */
 int gw_fhir_doc_bundle_has(const struct gw_fhir_doc *doc, const char *type);

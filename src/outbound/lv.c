@@ -157,9 +157,8 @@ build_request(struct gw_lv *lv, const struct gw_outbox_item *item,
         rc = gw_xml_set_attr(in, "messageId", item->message_id);
     if (rc == GW_OK)
         rc = gw_xml_set_attr(in, "referenceNumber", item->refnr);
-    if (rc == GW_OK &&
-        gw_xml_add_fhir(in, "item", item->payload, item->payload_len) !=
-            GW_OK) {
+    if (rc == GW_OK && gw_xml_add_fhir(in, "item", item->payload,
+                                       item->payload_len) != GW_OK) {
         snprintf(why, why_size, "the item is not FHIR XML");
         goto out;
     }

@@ -71,8 +71,8 @@ gw_pharmacy_notice_decode(const char *payload, size_t len, char gln[14],
     gln[0] = '\0';
     *event = NULL;
     if (j != NULL && json_object_size(j) == 2 &&
-        json_unpack(j, "{s:s,s:s}", "gln", &g, "event", &e) == 0 &&
-        gln_ok(g) && event_ok(e)) {
+        json_unpack(j, "{s:s,s:s}", "gln", &g, "event", &e) == 0 && gln_ok(g) &&
+        event_ok(e)) {
         memcpy(gln, g, 14);
         *event = strdup(e);
         rc = *event ? GW_OK : GW_ENOMEM;
@@ -84,16 +84,15 @@ gw_pharmacy_notice_decode(const char *payload, size_t len, char gln[14],
 /* The notification the pharmacy receives: the event code and its case,
  * ids only. */
 static gw_rc
-notification_body(const char *event, const char *refnr, char **out,
-                  size_t *len)
+notification_body(const char *event, const char *refnr, char **out, size_t *len)
 {
     char ref[32];
 
     snprintf(ref, sizeof(ref), "Task/%s", refnr);
     return dump(json_pack("{s:s,s:[{s:s,s:s},{s:s,s:{s:s}}]}", "resourceType",
                           "Parameters", "parameter", "name", "event",
-                          "valueCode", event, "name", "case",
-                          "valueReference", "reference", ref),
+                          "valueCode", event, "name", "case", "valueReference",
+                          "reference", ref),
                 out, len);
 }
 
@@ -168,9 +167,9 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
         rc = notification_body(event, item->refnr, &body, &blen);
     free(event);
     if (rc != GW_OK) {
-        snprintf(why, why_size, rc == GW_ENOMEM
-                                    ? "out of memory"
-                                    : "unreadable notification item");
+        snprintf(why, why_size,
+                 rc == GW_ENOMEM ? "out of memory"
+                                 : "unreadable notification item");
         return rc == GW_ENOMEM ? GW_DELIVERY_RETRY : GW_DELIVERY_FAILED;
     }
     if (gw_store_sub_list(p->store, item->target[0] ? item->target : NULL,
@@ -201,8 +200,8 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
             continue;
         d = gw_http_peer_send(&hp, &note, why, why_size);
         /* One endpoint down means try again; the others drop the resend. */
-        if (d == GW_DELIVERY_RETRY || (d == GW_DELIVERY_FAILED &&
-                                       worst == GW_DELIVERED))
+        if (d == GW_DELIVERY_RETRY ||
+            (d == GW_DELIVERY_FAILED && worst == GW_DELIVERED))
             worst = d;
     }
     if (n == 0)

@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "fhir/build.h"
 #include "klas/event.h"
 #include "klas/ident.h"
 #include "klas/licence.h"
@@ -72,54 +73,70 @@ is_date(const char *s)
 
 /* --- $check-licence ---------------------------------------------------- */
 
-static gw_rc
-param(struct gw_buf *b, const char *name, const char *type, const char *v)
+/* One Parameters entry, <parameter><name/><value[x]/></parameter>; the
+ * builder's errors are sticky (gw_fhir_build_take reports them). */
+static struct gw_fhir_el *
+param(struct gw_fhir_build *b, const char *name, const char *type,
+      const char *v)
 {
-    gw_rc rc = gw_buf_appendf(b, "<parameter><name value=\"%s\"/>", name);
+    struct gw_fhir_el *p = gw_fhir_el_add(b, gw_fhir_build_root(b), "parameter");
     char el[40];
 
-    snprintf(el, sizeof(el), "value%s", type);
-    if (rc == GW_OK)
-        rc = gw_pl_xml_value(b, el, v);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, "</parameter>");
-    return rc;
+    gw_fhir_el_value(b, p, "name", name);
+    if (type != NULL) {
+        snprintf(el, sizeof(el), "value%s", type);
+        gw_fhir_el_value(b, p, el, v);
+    }
+    return p;
 }
 
-static gw_rc
-licence_params(struct gw_buf *b, const struct gw_licence_hit *h)
+static void
+licence_params(struct gw_fhir_build *b, const struct gw_licence_hit *h)
 {
     char num[64], ref[40];
-    gw_rc rc;
 
     snprintf(ref, sizeof(ref), "Task/%s", h->refnr);
-    rc = gw_buf_appendf(b, "<parameter><name value=\"licence\"/>"
-                           "<valueReference><reference value=\"%s\"/>"
-                           "</valueReference></parameter>",
-                        ref);
-    if (rc == GW_OK)
-        rc = param(b, "licence-type", "Code", h->licence_type);
-    if (rc == GW_OK)
-        rc = param(b, "beredskap", "Boolean", h->beredskap ? "true" : "false");
-    if (rc == GW_OK && h->general_level[0])
-        rc = param(b, "general-level", "Code", h->general_level);
-    if (rc == GW_OK)
-        rc = param(b, "valid-from", "Date", h->valid_from);
-    if (rc == GW_OK)
-        rc = param(b, "valid-to", "Date", h->valid_to);
-    if (rc == GW_OK && h->total_amount > 0) {
+    gw_fhir_el_value(b,
+                     gw_fhir_el_add(b, param(b, "licence", NULL, NULL),
+                                    "valueReference"),
+                     "reference", ref);
+    param(b, "licence-type", "Code", h->licence_type);
+    param(b, "beredskap", "Boolean", h->beredskap ? "true" : "false");
+    if (h->general_level[0])
+        param(b, "general-level", "Code", h->general_level);
+    param(b, "valid-from", "Date", h->valid_from);
+    param(b, "valid-to", "Date", h->valid_to);
+    if (h->total_amount > 0) {
         snprintf(num, sizeof(num), "%g", h->total_amount);
-        rc = param(b, "granted-amount", "Decimal", num);
+        param(b, "granted-amount", "Decimal", num);
         snprintf(num, sizeof(num), "%g", h->dispensed);
-        if (rc == GW_OK)
-            rc = param(b, "dispensed-amount", "Decimal", num);
+        param(b, "dispensed-amount", "Decimal", num);
         snprintf(num, sizeof(num), "%g", h->total_amount - h->dispensed);
-        if (rc == GW_OK)
-            rc = param(b, "remaining-amount", "Decimal", num);
+        param(b, "remaining-amount", "Decimal", num);
     }
-    if (rc == GW_OK && h->amount_unit[0])
-        rc = param(b, "unit", "String", h->amount_unit);
-    return rc;
+    if (h->amount_unit[0])
+        param(b, "unit", "String", h->amount_unit);
+}
+
+/* The answer Parameters, built as a tree: `flag` (covered, recorded)
+ * true or false, the licence when there is one, a reason when given. */
+static gw_rc
+licence_answer(const char *flag, int yes, const struct gw_licence_hit *h,
+               const char *reason, struct gw_fhir_doc **out)
+{
+    struct gw_fhir_build *b = NULL;
+    struct gw_err err;
+    gw_rc rc = gw_fhir_build_new("Parameters", &b);
+
+    if (rc != GW_OK)
+        return rc;
+    param(b, flag, "Boolean", yes ? "true" : "false");
+    if (h != NULL)
+        licence_params(b, h);
+    if (reason != NULL)
+        param(b, "reason", "String", reason);
+    gw_err_clear(&err);
+    return gw_fhir_build_take(b, NULL, out, &err);
 }
 
 static void
@@ -173,7 +190,6 @@ gw_pipeline_check_licence(struct gw_pipeline *pl, const struct gw_call *c,
     struct gw_licence_hit *hits = NULL, *hit = NULL;
     struct gw_dispensing_ctx d;
     int used_up, partial = 0;
-    struct gw_buf b;
     struct gw_err err;
     size_t n = 0;
     char day[16];
@@ -223,29 +239,20 @@ gw_pipeline_check_licence(struct gw_pipeline *pl, const struct gw_call *c,
      * is still named, so the pharmacy knows which and why. */
     used_up = hit != NULL && hit->total_amount > 0 &&
               hit->total_amount - hit->dispensed <= 1e-9;
-    gw_buf_init(&b, 16384);
-    if (gw_buf_append_str(&b, "<Parameters xmlns=\"http://hl7.org/fhir\">") !=
-            GW_OK ||
-        param(&b, "covered", "Boolean",
-              hit && !used_up ? "true" : "false") != GW_OK ||
-        (hit ? licence_params(&b, hit) : GW_OK) != GW_OK ||
-        (used_up ? param(&b, "reason", "String",
-                         "Licensens beviljade totalmängd är expedierad / The "
-                         "granted total amount has been dispensed")
-         : hit == NULL && partial
-             ? param(&b, "reason", "String", REASON_PARTIAL_NAME)
-         : hit == NULL ? param(&b, "reason", "String",
-                               "Ingen giltig licens täcker expedieringen / No "
-                               "valid licence covers this dispensing")
-                       : GW_OK) != GW_OK ||
-        gw_buf_append_str(&b, "</Parameters>") != GW_OK ||
-        parse_xml(&b, &a->doc) != GW_OK)
+    if (licence_answer(
+            "covered", hit && !used_up, hit,
+            used_up ? "Licensens beviljade totalmängd är expedierad / The "
+                      "granted total amount has been dispensed"
+            : hit == NULL && partial ? REASON_PARTIAL_NAME
+            : hit == NULL ? "Ingen giltig licens täcker expedieringen / No "
+                            "valid licence covers this dispensing"
+                          : NULL,
+            &a->doc) != GW_OK)
         gw_answer_error(a, GW_EINTERNAL, NULL);
     else
         a->status = 200;
     gw_pl_audit(pl, c, "check-licence", hit ? hit->refnr : NULL, GW_OK,
                 hit ? "covered" : "not covered");
-    gw_buf_release(&b);
     free(hits);
 }
 
@@ -265,7 +272,6 @@ record(struct gw_pipeline *pl, const struct gw_call *c,
     struct gw_store_result res;
     struct gw_dispense d;
     struct gw_audit_entry au;
-    struct gw_buf b;
     struct gw_err err;
     size_t n = 0;
     char ident[80], ident2[64], refnr[16] = "", amount[32], on[16], kind[16],
@@ -277,7 +283,6 @@ record(struct gw_pipeline *pl, const struct gw_call *c,
     memset(a, 0, sizeof(*a));
     memset(&res, 0, sizeof(res));
     gw_err_clear(&err);
-    gw_buf_init(&b, 16384);
     if (refuse_unless(pl, c, GW_OP_RECORD_DISPENSING, "record-dispensing",
                       a)) {
         gw_fhir_doc_free(doc);
@@ -399,12 +404,7 @@ record(struct gw_pipeline *pl, const struct gw_call *c,
     if (gw_store_licences(pl->o.store, refnr, NULL, NULL, &hits, &n) !=
             GW_OK ||
         n == 0 ||
-        gw_buf_append_str(&b, "<Parameters xmlns=\"http://hl7.org/fhir\">") !=
-            GW_OK ||
-        param(&b, "recorded", "Boolean", "true") != GW_OK ||
-        licence_params(&b, &hits[0]) != GW_OK ||
-        gw_buf_append_str(&b, "</Parameters>") != GW_OK ||
-        parse_xml(&b, &a->doc) != GW_OK) {
+        licence_answer("recorded", 1, &hits[0], NULL, &a->doc) != GW_OK) {
         rc = GW_EINTERNAL;
         goto out;
     }
@@ -417,7 +417,6 @@ out:
                     err.detail);
     }
     gw_store_result_release(&res);
-    gw_buf_release(&b);
     free(hits);
     gw_fhir_doc_free(doc);
 }

@@ -594,20 +594,26 @@ refuse(struct gw_pipeline *pl, const struct gw_call *c, struct gw_answer *a,
     gw_refusals_count(rc, o); /* the console's counts (refusals.h) */
 }
 
-/* The case facts klas/ decides on, borrowed from the row. */
+/* Copies field `to` of the destination from `from` of the source, or from
+ * an optional text field ("" becomes NULL). */
+#define COPY(to, from) dst->to = src->from;
+#define COPY_OPT(to, from) dst->to = src->from[0] ? src->from : NULL;
+
+/* The case facts klas/ decides on, borrowed from the row: fields of the
+ * same name. */
+#define CASE_FACT_FIELDS(X)                                                    \
+    X(refnr, refnr) X(licence_type, licence_type)                              \
+    X(prescriber_hsa, prescriber_hsa) X(clinic_hsa, clinic_hsa)                \
+    X(pharmacy_gln, pharmacy_gln) X(patient_id, patient_id)                    \
+    X(decided_ms, decided_ms)
+
 static void
-case_facts(const struct gw_case_row *r, struct gw_case_facts *k)
+case_facts(const struct gw_case_row *src, struct gw_case_facts *dst)
 {
-    memset(k, 0, sizeof(*k));
-    if (gw_case_status_parse(r->status, &k->status) != GW_OK)
-        k->status = GW_CASE_NONE;
-    k->refnr = r->refnr;
-    k->licence_type = r->licence_type;
-    k->prescriber_hsa = r->prescriber_hsa;
-    k->clinic_hsa = r->clinic_hsa;
-    k->pharmacy_gln = r->pharmacy_gln;
-    k->patient_id = r->patient_id;
-    k->decided_ms = r->decided_ms;
+    memset(dst, 0, sizeof(*dst));
+    if (gw_case_status_parse(src->status, &dst->status) != GW_OK)
+        dst->status = GW_CASE_NONE;
+    CASE_FACT_FIELDS(COPY)
 }
 
 /* The store effects of a decision. */
@@ -650,33 +656,34 @@ new_case_row(const struct gw_decision *d, const struct gw_msg_facts *f,
 #undef FROM_BASIS
 }
 
-/* The licence a decision writes, from the message. */
+/* The licence a decision writes, from the message: a new licence (its
+ * product and amount), or a new validity. */
+#define LICENCE_NEW_FIELDS(X, OPT)                                             \
+    OPT(nplid, nplid) X(product_name, drug_name) X(substances, substances)     \
+    X(form, form) X(strength, strength) X(holder, holder)                      \
+    X(country, country) OPT(atc, atc) OPT(general_level, general_level)        \
+    X(amount_unit, amount_unit)
+#define LICENCE_VALIDITY_FIELDS(X)                                             \
+    X(valid_from, validity_start) X(valid_to, validity_end)
+
 static const struct gw_licence_info *
-licence_of(const struct gw_decision *d, const struct gw_msg_facts *f,
-           struct gw_licence_info *lic)
+licence_of(const struct gw_decision *d, const struct gw_msg_facts *src,
+           struct gw_licence_info *dst)
 {
-    memset(lic, 0, sizeof(*lic));
+    memset(dst, 0, sizeof(*dst));
     if (d->effects & GW_FX_LICENCE_NEW) {
-        lic->nplid = f->nplid[0] ? f->nplid : NULL;
-        lic->product_name = f->drug_name;
-        lic->substances = f->substances;
-        lic->form = f->form;
-        lic->strength = f->strength;
-        lic->holder = f->holder;
-        lic->country = f->country;
-        lic->atc = f->atc[0] ? f->atc : NULL;
-        lic->general_level = f->general_level[0] ? f->general_level : NULL;
-        lic->total_amount = strtod(f->total_amount, NULL);
-        lic->amount_unit = f->amount_unit;
-        return lic;
+        LICENCE_NEW_FIELDS(COPY, COPY_OPT)
+        dst->total_amount = strtod(src->total_amount, NULL);
+        return dst;
     }
     if (d->effects & GW_FX_VALIDITY) {
-        lic->valid_from = f->validity_start;
-        lic->valid_to = f->validity_end;
-        return lic;
+        LICENCE_VALIDITY_FIELDS(COPY)
+        return dst;
     }
     return NULL;
 }
+#undef COPY
+#undef COPY_OPT
 
 /* The prescriber HSA is asked about: the motivation's Practitioner (or
  * its sender) at the stated unit; for a prescriber's supplement the

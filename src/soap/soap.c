@@ -21,6 +21,7 @@
  */
 #include "soap/soap.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,14 +42,7 @@
 #define GW_SOAP_TEXT_MAX 4000         /* XSD messages kept in message */
 #define REFUSAL_NS "urn:klasgw:refusal"
 
-enum iface_kind {
-    K_EVENT,
-    K_CASES,
-    K_MOTIVATION,
-    K_CHECK,
-    K_DISPENSE,
-    K_PING
-};
+enum iface_kind { K_EVENT, K_CASES, K_MOTIVATION, K_CHECK, K_DISPENSE, K_PING };
 
 struct iface {
     const char *name;
@@ -86,6 +80,8 @@ static const struct iface ifaces[] = {
      NULL, NO_OP},
 };
 #define NIFACES (sizeof(ifaces) / sizeof(ifaces[0]))
+
+struct values; /* a request's fields, read by the table below (fields[]) */
 
 struct gw_soap {
     struct gw_soap_opts o;
@@ -482,7 +478,8 @@ from_answer(const struct gw_soap *s, const struct iface *i,
 
 static void
 do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-         const struct gw_call *c, const struct gw_xml *req, struct gw_soap_reply *out)
+         const struct gw_call *c, const struct gw_xml *req,
+         const struct values *val, struct gw_soap_reply *out)
 {
     char p_events[96];
     const char *params[3];
@@ -505,8 +502,9 @@ do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
         if (gw_xml_root_attr(bundle, "field", field, sizeof(field)) != GW_OK)
             field[0] = '\0';
         if (gw_xml_root_text(bundle, why, sizeof(why)) != GW_OK)
-            snprintf(why, sizeof(why), "the request and the message it "
-                                       "carries disagree");
+            snprintf(why, sizeof(why),
+                     "the request and the message it "
+                     "carries disagree");
         refuse(s, i, v, c->request_id, GW_EVALIDATION, field, why, out);
         gw_xml_free(bundle);
         return;
@@ -527,81 +525,6 @@ parse_day(const char *s, int64_t *ms)
     return s != NULL && *s && gw_clock_parse(s, ms) == GW_OK;
 }
 
-static void
-do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-         const struct gw_call *c, const struct gw_xml *req, struct gw_soap_reply *out)
-{
-    struct cut cut = {NULL, 0};
-    char refnr[16], lt[8], drug[200], from[40], to[40], hits[8];
-    char statuses[64] = "";
-    struct gw_task_search q;
-    struct gw_answer a;
-
-    memset(&q, 0, sizeof(q));
-    q.identifier = child_text(&cut, req, "referenceNumber", refnr, sizeof(refnr));
-    q.licence_type = child_text(&cut, req, "licenceType", lt, sizeof(lt));
-    q.drug = child_text(&cut, req, "drug", drug, sizeof(drug));
-    for (size_t k = 0; k < 8; k++) {
-        /* The XSD bounds these to 8 codes of at most 3 letters. */
-        char st[8];
-        size_t l = strlen(statuses);
-        gw_rc rc = gw_xml_child_text(req, "caseStatus", k, st, sizeof(st));
-        if (rc == GW_ENOTFOUND)
-            break;
-        if (rc != GW_OK && cut.field == NULL)
-            cut.field = "caseStatus", cut.cap = sizeof(st) - 1;
-        snprintf(statuses + l, sizeof(statuses) - l, "%s%s", l ? "," : "", st);
-    }
-    q.statuses = statuses[0] ? statuses : NULL;
-    if (parse_day(child_text(&cut, req, "changedFrom", from, sizeof(from)),
-                  &q.changed_from_ms) == 0)
-        q.changed_from_ms = 0;
-    if (parse_day(child_text(&cut, req, "changedTo", to, sizeof(to)),
-                  &q.changed_to_ms))
-        q.changed_to_ms += 86400000 - 1; /* the whole day */
-    else
-        q.changed_to_ms = 0;
-    if (child_text(&cut, req, "maxHits", hits, sizeof(hits)) != NULL)
-        q.count = atoi(hits);
-    /* The case's resources too: each row names its licence type and drug
-     * (fhir-to-soap-answer.xsl); nothing else of them is answered. */
-    q.include = 1;
-    if (refuse_cut(s, i, v, c, &cut, out))
-        return;
-    memset(&a, 0, sizeof(a));
-    gw_pipeline_search(s->o.pipeline, c, &q, &a);
-    from_answer(s, i, v, "cases", c->request_id, &a, out);
-    gw_answer_release(&a);
-}
-
-static void
-do_motivation(const struct gw_soap *s, const struct iface *i,
-              enum gw_soap_version v, const struct gw_call *c, const struct gw_xml *req,
-              struct gw_soap_reply *out)
-{
-    struct cut cut = {NULL, 0};
-    char refnr[16], pid[16];
-    struct gw_task_search q;
-    struct gw_answer a;
-
-    memset(&q, 0, sizeof(q));
-    q.identifier = child_text(&cut, req, "referenceNumber", refnr, sizeof(refnr));
-    q.patient = child_text(&cut, req, "patientId", pid, sizeof(pid));
-    q.include = 1;
-    if (refuse_cut(s, i, v, c, &cut, out))
-        return;
-    memset(&a, 0, sizeof(a));
-    gw_pipeline_search(s->o.pipeline, c, &q, &a);
-    if (a.rc == GW_OK && a.status < 400 &&
-        !gw_fhir_doc_bundle_has(a.doc, "Task"))
-        refuse(s, i, v, c->request_id, GW_ENOTFOUND,
-               "referenceNumber, patientId",
-               "no case matches the reference number and patient id", out);
-    else
-        from_answer(s, i, v, "motivation", c->request_id, &a, out);
-    gw_answer_release(&a);
-}
-
 /* xs:date and xs:decimal values may come with spaces around them. */
 static const char *
 trimmed(char *v)
@@ -619,92 +542,217 @@ trimmed(char *v)
     return v;
 }
 
-/* CheckLicense: the request's fields as the pipeline's licence check. */
-static void
-do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-         const struct gw_call *c, const struct gw_xml *req, struct gw_soap_reply *out)
-{
-    struct cut cut = {NULL, 0};
-    char product[4 * 160 + 8], pid[16], unit[40], admin[40], on[64];
-    struct gw_licence_check q;
-    struct gw_answer a;
+/* The fields of the requests read here, in the order each handler takes
+ * them (val->v[0], [1], ...): the interaction kind, the element, its cap in
+ * bytes (a longer value refuses the request, naming both; the XSD's
+ * bounds and more), whether spaces around it go (xs:date, xs:decimal),
+ * and for RecordDispensing the Parameters entry it becomes. */
+struct field {
+    enum iface_kind kind;
+    const char *name;
+    size_t cap;
+    int trim;
+    const char *param, *type;
+};
+static const struct field fields[] = {
+    {K_CASES, "referenceNumber", 15, 0, NULL, NULL},
+    {K_CASES, "licenceType", 7, 0, NULL, NULL},
+    {K_CASES, "drug", 199, 0, NULL, NULL},
+    {K_CASES, "changedFrom", 39, 0, NULL, NULL},
+    {K_CASES, "changedTo", 39, 0, NULL, NULL},
+    {K_CASES, "maxHits", 7, 0, NULL, NULL},
+    {K_MOTIVATION, "referenceNumber", 15, 0, NULL, NULL},
+    {K_MOTIVATION, "patientId", 15, 0, NULL, NULL},
+    {K_CHECK, "productId", 4 * 160 + 7, 0, NULL, NULL},
+    {K_CHECK, "patientId", 15, 0, NULL, NULL},
+    {K_CHECK, "careUnitHsaId", 39, 0, NULL, NULL},
+    {K_CHECK, "administrationHsaId", 39, 0, NULL, NULL},
+    {K_CHECK, "date", 63, 1, NULL, NULL},
+    {K_DISPENSE, "dispensingId", 79, 0, "identifier", "valueString"},
+    {K_DISPENSE, "referenceNumber", 15, 0, "licence", "valueString"},
+    {K_DISPENSE, "amount", 63, 1, "amount", "valueDecimal"},
+    {K_DISPENSE, "kind", 15, 0, "kind", "valueCode"},
+    {K_DISPENSE, "patientId", 15, 0, "patient", "valueString"},
+    {K_DISPENSE, "careUnitHsaId", 39, 0, "unit", "valueString"},
+    {K_DISPENSE, "administrationHsaId", 39, 0, "administration", "valueString"},
+    {K_DISPENSE, "dispensedOn", 63, 1, "dispensed-on", "valueDate"},
+};
 
-    memset(&q, 0, sizeof(q));
-    q.product = child_text(&cut, req, "productId", product, sizeof(product));
-    q.patient = child_text(&cut, req, "patientId", pid, sizeof(pid));
-    q.unit = child_text(&cut, req, "careUnitHsaId", unit, sizeof(unit));
-    q.administration =
-        child_text(&cut, req, "administrationHsaId", admin, sizeof(admin));
-    q.on = trimmed((char *)child_text(&cut, req, "date", on, sizeof(on)));
-    if (refuse_cut(s, i, v, c, &cut, out))
-        return;
-    memset(&a, 0, sizeof(a));
-    gw_pipeline_check_licence(s->o.pipeline, c, &q, &a);
-    from_answer(s, i, v, "check", c->request_id, &a, out);
-    gw_answer_release(&a);
-}
+#define MAX_FIELDS 8
+struct values {
+    size_t n;
+    const struct field *f[MAX_FIELDS];
+    const char *v[MAX_FIELDS]; /* NULL: the element is absent */
+    char arena[1024];
+};
 
-/* One Parameters entry of the dispensing (nothing when v is NULL). */
-static void
-dparam(struct gw_fhir_build *b, const char *name, const char *type,
-       const char *v)
-{
-    struct gw_fhir_el *p;
-    char el[24];
-
-    if (v == NULL)
-        return;
-    p = gw_fhir_el_add(b, gw_fhir_build_root(b), "parameter");
-    gw_fhir_el_value(b, p, "name", name);
-    snprintf(el, sizeof(el), "value%s", type);
-    gw_fhir_el_value(b, p, el, v);
-}
-
-/* RecordDispensing: the request as the Parameters body of
- * $record-dispensing. The pipeline checks every field again. */
-static void
-do_dispense(const struct gw_soap *s, const struct iface *i,
-            enum gw_soap_version v, const struct gw_call *c, const struct gw_xml *req,
+/* Reads the fields of interaction i from req into *val; 1 when the
+ * request was refused (a value over its cap), out then holds the answer. */
+static int
+read_fields(const struct gw_soap *s, const struct iface *i,
+            enum gw_soap_version v, const struct gw_call *c,
+            const struct gw_xml *req, struct values *val,
             struct gw_soap_reply *out)
 {
     struct cut cut = {NULL, 0};
-    char ident[80], refnr[16], amount[64], kind[16], pid[16], unit[40],
-        admin[40], on[64];
-    const char *f_ident, *f_refnr, *f_amount, *f_kind, *f_pid, *f_unit,
-        *f_admin, *f_on;
+    size_t used = 0;
+
+    val->n = 0;
+    for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+        const struct field *f = &fields[k];
+        char *buf = val->arena + used;
+        if (f->kind != i->kind)
+            continue;
+        used += f->cap + 1;
+        assert(val->n < MAX_FIELDS && used <= sizeof(val->arena));
+        val->f[val->n] = f;
+        val->v[val->n] = child_text(&cut, req, f->name, buf, f->cap + 1);
+        if (f->trim)
+            val->v[val->n] = trimmed((char *)val->v[val->n]);
+        val->n++;
+    }
+    return refuse_cut(s, i, v, c, &cut, out);
+}
+
+/* The pipeline's answer as the interaction's (kind: see answer()); with
+ * need_case an answer without a case is refused as not found. */
+static void
+ask(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
+    const struct gw_call *c, const char *kind, int need_case,
+    void (*call)(struct gw_pipeline *, const struct gw_call *, const void *,
+                 struct gw_answer *),
+    const void *q, struct gw_soap_reply *out)
+{
+    struct gw_answer a;
+
+    memset(&a, 0, sizeof(a));
+    call(s->o.pipeline, c, q, &a);
+    if (need_case && a.rc == GW_OK && a.status < 400 &&
+        !gw_fhir_doc_bundle_has(a.doc, "Task"))
+        refuse(s, i, v, c->request_id, GW_ENOTFOUND,
+               "referenceNumber, patientId",
+               "no case matches the reference number and patient id", out);
+    else
+        from_answer(s, i, v, kind, c->request_id, &a, out);
+    gw_answer_release(&a);
+}
+
+static void
+search(struct gw_pipeline *pl, const struct gw_call *c, const void *q,
+       struct gw_answer *a)
+{
+    gw_pipeline_search(pl, c, q, a);
+}
+
+static void
+check(struct gw_pipeline *pl, const struct gw_call *c, const void *q,
+      struct gw_answer *a)
+{
+    gw_pipeline_check_licence(pl, c, q, a);
+}
+
+/* GetLicenseCases: the request's fields as a Task search. */
+static void
+do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
+         const struct gw_call *c, const struct gw_xml *req,
+         const struct values *val, struct gw_soap_reply *out)
+{
+    struct cut cut = {NULL, 0};
+    char statuses[64] = "";
+    struct gw_task_search q;
+
+    memset(&q, 0, sizeof(q));
+    q.identifier = val->v[0];
+    q.licence_type = val->v[1];
+    q.drug = val->v[2];
+    for (size_t k = 0; k < 8; k++) {
+        /* The XSD bounds these to 8 codes of at most 3 letters. */
+        char st[8];
+        size_t l = strlen(statuses);
+        gw_rc rc = gw_xml_child_text(req, "caseStatus", k, st, sizeof(st));
+        if (rc == GW_ENOTFOUND)
+            break;
+        if (rc != GW_OK && cut.field == NULL)
+            cut.field = "caseStatus", cut.cap = sizeof(st) - 1;
+        snprintf(statuses + l, sizeof(statuses) - l, "%s%s", l ? "," : "", st);
+    }
+    if (refuse_cut(s, i, v, c, &cut, out))
+        return;
+    q.statuses = statuses[0] ? statuses : NULL;
+    if (parse_day(val->v[3], &q.changed_from_ms) == 0)
+        q.changed_from_ms = 0;
+    if (parse_day(val->v[4], &q.changed_to_ms))
+        q.changed_to_ms += 86400000 - 1; /* the whole day */
+    else
+        q.changed_to_ms = 0;
+    if (val->v[5] != NULL)
+        q.count = atoi(val->v[5]);
+    /* The case's resources too: each row names its licence type and drug
+     * (fhir-to-soap-answer.xsl); nothing else of them is answered. */
+    q.include = 1;
+    ask(s, i, v, c, "cases", 0, search, &q, out);
+}
+
+/* GetLicenseMotivation: the case of a reference number and patient. */
+static void
+do_motivation(const struct gw_soap *s, const struct iface *i,
+              enum gw_soap_version v, const struct gw_call *c,
+              const struct gw_xml *req, const struct values *val,
+              struct gw_soap_reply *out)
+{
+    struct gw_task_search q;
+
+    memset(&q, 0, sizeof(q));
+    q.identifier = val->v[0];
+    q.patient = val->v[1];
+    q.include = 1;
+    ask(s, i, v, c, "motivation", 1, search, &q, out);
+}
+
+/* CheckLicense: the request's fields as the pipeline's licence check. */
+static void
+do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
+         const struct gw_call *c, const struct gw_xml *req,
+         const struct values *val, struct gw_soap_reply *out)
+{
+    struct gw_licence_check q;
+
+    memset(&q, 0, sizeof(q));
+    q.product = val->v[0];
+    q.patient = val->v[1];
+    q.unit = val->v[2];
+    q.administration = val->v[3];
+    q.on = val->v[4];
+    ask(s, i, v, c, "check", 0, check, &q, out);
+}
+
+/* RecordDispensing: the request as the Parameters body of
+ * $record-dispensing, built as a tree, one entry a field present; the
+ * pipeline checks every field again. */
+static void
+do_dispense(const struct gw_soap *s, const struct iface *i,
+            enum gw_soap_version v, const struct gw_call *c,
+            const struct gw_xml *req, const struct values *val,
+            struct gw_soap_reply *out)
+{
     struct gw_answer a;
     struct gw_fhir_build *b = NULL;
     struct gw_fhir_doc *doc = NULL;
     struct gw_err err;
     gw_rc rc;
 
-    f_ident = child_text(&cut, req, "dispensingId", ident, sizeof(ident));
-    f_refnr = child_text(&cut, req, "referenceNumber", refnr, sizeof(refnr));
-    f_amount = child_text(&cut, req, "amount", amount, sizeof(amount));
-    f_kind = child_text(&cut, req, "kind", kind, sizeof(kind));
-    f_pid = child_text(&cut, req, "patientId", pid, sizeof(pid));
-    f_unit = child_text(&cut, req, "careUnitHsaId", unit, sizeof(unit));
-    f_admin = child_text(&cut, req, "administrationHsaId", admin, sizeof(admin));
-    f_on = child_text(&cut, req, "dispensedOn", on, sizeof(on));
-    if (refuse_cut(s, i, v, c, &cut, out))
-        return;
-    f_amount = f_amount ? trimmed(amount) : NULL;
-    f_on = f_on ? trimmed(on) : NULL;
-    /* The Parameters of $record-dispensing, as a tree; the pipeline
-     * checks every field again. */
     gw_err_clear(&err);
     rc = gw_fhir_build_new("Parameters", &b);
-    if (rc == GW_OK) {
-        dparam(b, "identifier", "String", f_ident);
-        dparam(b, "licence", "String", f_refnr);
-        dparam(b, "amount", "Decimal", f_amount);
-        dparam(b, "kind", "Code", f_kind);
-        dparam(b, "patient", "String", f_pid);
-        dparam(b, "unit", "String", f_unit);
-        dparam(b, "administration", "String", f_admin);
-        dparam(b, "dispensed-on", "Date", f_on);
-        rc = gw_fhir_build_take(b, &s->o.limits, &doc, &err);
+    for (size_t k = 0; rc == GW_OK && k < val->n; k++) {
+        struct gw_fhir_el *p;
+        if (val->v[k] == NULL)
+            continue;
+        p = gw_fhir_el_add(b, gw_fhir_build_root(b), "parameter");
+        gw_fhir_el_value(b, p, "name", val->f[k]->param);
+        gw_fhir_el_value(b, p, val->f[k]->type, val->v[k]);
     }
+    if (rc == GW_OK)
+        rc = gw_fhir_build_take(b, &s->o.limits, &doc, &err);
     if (rc == GW_ENOMEM) {
         fault(out, v, 500, 0, "TECHNICAL_ERROR",
               "the request could not be mapped to FHIR");
@@ -718,7 +766,8 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
 
 static void
 do_ping(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-        const struct gw_call *c, const struct gw_xml *req, struct gw_soap_reply *out)
+        const struct gw_call *c, const struct gw_xml *req,
+        const struct values *val, struct gw_soap_reply *out)
 {
     struct gw_buf b;
     char now[32];
@@ -726,7 +775,7 @@ do_ping(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     struct tm tm;
     gw_rc rc;
 
-    (void)s, (void)i, (void)c, (void)req;
+    (void)s, (void)i, (void)c, (void)req, (void)val;
     gmtime_r(&t, &tm);
     strftime(now, sizeof(now), "%Y%m%d%H%M%S", &tm);
     gw_buf_init(&b, 4096);
@@ -752,7 +801,7 @@ do_ping(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
 /* What each kind of interaction does, by enum iface_kind. */
 static void (*const handlers[])(const struct gw_soap *, const struct iface *,
                                 enum gw_soap_version, const struct gw_call *,
-                                const struct gw_xml *,
+                                const struct gw_xml *, const struct values *,
                                 struct gw_soap_reply *) = {
     [K_EVENT] = do_event,           [K_CASES] = do_cases,
     [K_MOTIVATION] = do_motivation, [K_CHECK] = do_check,
@@ -779,6 +828,7 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
     enum gw_soap_version v = GW_SOAP_11;
     const struct iface *i;
     struct gw_soap_env env;
+    struct values val;
     struct gw_err err;
     struct gw_xsd_errors xe = {0, 0, NULL};
     char *xtext = NULL;
@@ -835,7 +885,9 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
         refuse(s, i, v, c->request_id, rc, NULL, err.detail, out);
         goto out;
     }
-    handlers[i->kind](s, i, v, c, env.body, out);
+    if (read_fields(s, i, v, c, env.body, &val, out))
+        goto out;
+    handlers[i->kind](s, i, v, c, env.body, &val, out);
 out:
     gw_xsd_errors_release(&xe);
     free(xtext);

@@ -73,7 +73,8 @@ test_pharmacy_notice_round_trip(void **state)
     (void)state;
     long_event(big, sizeof(big) - 1);
     json_array_append_new(codes, json_string(big));
-    json_array_foreach(codes, i, c) {
+    json_array_foreach(codes, i, c)
+    {
         const char *ev = json_string_value(c);
         char *p = NULL, *back = NULL;
         size_t n = 0;
@@ -94,8 +95,8 @@ test_pharmacy_notice_whole_or_refused(void **state)
     static const struct {
         const char *gln, *event;
     } bad_in[] = {
-        {"735000000000", "decision"},   {"73500000000012", "decision"},
-        {"735000000000x", "decision"},  {GLN, ""},
+        {"735000000000", "decision"},  {"73500000000012", "decision"},
+        {"735000000000x", "decision"}, {GLN, ""},
         {GLN, "decision\",\"x\":\"y"}, {GLN, "Decision"},
     };
     static const char *const bad_payload[] = {
@@ -264,9 +265,8 @@ check_body(const char *body, const char *event)
     assert_string_equal(json_string_value(json_object_get(j, "resourceType")),
                         "Parameters");
     p = json_object_get(j, "parameter");
-    assert_int_equal(json_unpack(json_array_get(p, 0), "{s:s}", "valueCode",
-                                 &code),
-                     0);
+    assert_int_equal(
+        json_unpack(json_array_get(p, 0), "{s:s}", "valueCode", &code), 0);
     assert_int_equal(json_unpack(json_array_get(p, 1), "{s:{s:s}}",
                                  "valueReference", "reference", &ref),
                      0);
@@ -299,7 +299,8 @@ test_pharmacy_delivers_any_event_whole(void **state)
 
     long_event(big, sizeof(big) - 1);
     json_array_append_new(codes, json_string(big));
-    json_array_foreach(codes, i, c) {
+    json_array_foreach(codes, i, c)
+    {
         const char *ev = json_string_value(c);
         payload = payload_of("gln", GLN, "event", ev);
         deliver(f->st, payload, body, sizeof(body), &d);
