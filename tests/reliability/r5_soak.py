@@ -155,6 +155,12 @@ def main():
                   "sqlite_kb,view_cache_kb,view_cache_entries,anon_kb,"
                   "file_kb,db_kb\n")
 
+    def cpu_s(pid):
+        """CPU seconds (user + system) serve has used so far."""
+        with open("/proc/%d/stat" % pid) as f:
+            f_ = f.read().rsplit(")", 1)[1].split()
+        return (int(f_[11]) + int(f_[12])) / os.sysconf("SC_CLK_TCK")
+
     def smaps(pid):
         """Anonymous and file-backed resident kB of serve."""
         d = {}
@@ -215,12 +221,16 @@ def main():
     rel.wait_outbox_done(db, 60)
     time.sleep(1)
     rss1, fd1 = rel.rss_kb(gw.pid()), rel.fd_kinds(gw.pid())
+    cpu1 = cpu_s(gw.pid())
     heap["end"] = heap_kb()
     elapsed = time.time() - t0
 
     total = sum(ops.values())
     sc.figure("minutes", "%.1f" % (elapsed / 60))
     sc.figure("requests", "%d (%.1f/s)" % (total, total / elapsed))
+    # CPU, not time: the machine may be shared and loaded.
+    sc.figure("serve's CPU per request", "%.2f ms" % (
+        1000.0 * cpu1 / total if total else 0))
     sc.figure("by kind", dict(ops))
     sc.figure("RSS kB: first / warm / end / max", "%d / %d / %d / %d" % (
         samples[0][1] if samples else 0, rss0, rss1,
