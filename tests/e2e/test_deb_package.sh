@@ -65,7 +65,10 @@ if [ "${KLASGW_DEB_BUILD:-0}" = 1 ]; then
         fail "files not owned by root: $(grep -v ' root/root ' "$T/contents" | head -3)"
     fi
     dpkg -x "$deb" "$ROOT"
-    UNIT=$(ls "$ROOT"/lib/systemd/system/klasgw.service "$ROOT"/usr/lib/systemd/system/klasgw.service 2>/dev/null | head -1)
+    UNIT=
+    for u in "$ROOT"/lib/systemd/system/klasgw.service "$ROOT"/usr/lib/systemd/system/klasgw.service; do
+        [ -f "$u" ] && UNIT=$u
+    done
     [ -n "$UNIT" ] || fail "the package holds no klasgw.service"
     echo "package $(basename "$deb") $(stat -c %s "$deb") bytes, unpacked"
 else
