@@ -168,7 +168,7 @@ grep -q '^LoadCredential=' "$UNIT" || fail "the unit loads no credentials"
 while IFS=: read -r name src; do
     case $src in
     */server.key) cp "$P/server.key" "$CREDS/$name" ;;
-    */audit.key) cp "$P/audit.key" "$CREDS/$name" ;;
+    */audit-key) cp "$P/audit.key" "$CREDS/$name" ;;
     *) fail "LoadCredential=$name:$src: what does the test put there?" ;;
     esac
 done < <(sed -n 's/^LoadCredential=//p' "$UNIT")
