@@ -245,7 +245,11 @@ PORT=$(any_free_port)
 # change: loopback and a free port, the test's certificates, the store in
 # the root's state folder, the simulator. WATCHDOG_PID is the service's own
 # PID, as systemd sets it (exec keeps the PID).
-env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+# (make test-asan: the sanitizers' options pass too.)
+san=()
+[ -z "${ASAN_OPTIONS:-}" ] || san+=("ASAN_OPTIONS=$ASAN_OPTIONS")
+[ -z "${UBSAN_OPTIONS:-}" ] || san+=("UBSAN_OPTIONS=$UBSAN_OPTIONS")
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 ${san[@]+"${san[@]}"} \
     NOTIFY_SOCKET="$NOTIFY" WATCHDOG_USEC=400000 CREDENTIALS_DIRECTORY="$CREDS" \
     KLASGW_SERVER_LISTEN=127.0.0.1 KLASGW_SERVER_PORT="$PORT" \
     KLASGW_SERVER_TLS_CERT="$P/server.pem" KLASGW_SERVER_TLS_CLIENT_CA="$P/ca.pem" \
@@ -283,4 +287,8 @@ wait "$GW_PID" || rc=$?
 GW_PID=
 [ $rc -eq 0 ] || fail "serve exited with status $rc on SIGTERM"
 grep -q 'event=stopped' "$T/serve.log" || fail "serve did not log its stop"
+if grep -qE 'Sanitizer|runtime error:' "$T/serve.log"; then
+    grep -m5 -A20 -E 'Sanitizer|runtime error:' "$T/serve.log" >&2
+    fail "a sanitizer reported on serve"
+fi
 echo "ok: installed tree served under the unit's command line (READY, WATCHDOG, STOPPING)"
