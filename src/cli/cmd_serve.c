@@ -520,8 +520,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     notify_state(ready_state(http, sd_state, sizeof(sd_state)));
     watchdog_ms = gw_notify_watchdog_interval_ms();
     if (watchdog_ms > 0)
-        gw_log_info("event=watchdog interval_ms=%lld",
-                    (long long)watchdog_ms);
+        gw_log_info("event=watchdog interval_ms=%lld", (long long)watchdog_ms);
     for (;;) {
         if (wait_signal(&set, watchdog_ms, &sig) != 0)
             break;

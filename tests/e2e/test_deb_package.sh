@@ -65,7 +65,10 @@ if [ "${KLASGW_DEB_BUILD:-0}" = 1 ]; then
         fail "files not owned by root: $(grep -v ' root/root ' "$T/contents" | head -3)"
     fi
     dpkg -x "$deb" "$ROOT"
-    UNIT=$(ls "$ROOT"/lib/systemd/system/klasgw.service "$ROOT"/usr/lib/systemd/system/klasgw.service 2>/dev/null | head -1)
+    UNIT=
+    for u in "$ROOT"/lib/systemd/system/klasgw.service "$ROOT"/usr/lib/systemd/system/klasgw.service; do
+        [ -f "$u" ] && UNIT=$u
+    done
     [ -n "$UNIT" ] || fail "the package holds no klasgw.service"
     echo "package $(basename "$deb") $(stat -c %s "$deb") bytes, unpacked"
 else
@@ -165,7 +168,7 @@ grep -q '^LoadCredential=' "$UNIT" || fail "the unit loads no credentials"
 while IFS=: read -r name src; do
     case $src in
     */server.key) cp "$P/server.key" "$CREDS/$name" ;;
-    */audit.key) cp "$P/audit.key" "$CREDS/$name" ;;
+    */audit-key) cp "$P/audit.key" "$CREDS/$name" ;;
     *) fail "LoadCredential=$name:$src: what does the test put there?" ;;
     esac
 done < <(sed -n 's/^LoadCredential=//p' "$UNIT")
@@ -242,7 +245,11 @@ PORT=$(any_free_port)
 # change: loopback and a free port, the test's certificates, the store in
 # the root's state folder, the simulator. WATCHDOG_PID is the service's own
 # PID, as systemd sets it (exec keeps the PID).
-env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+# (make test-asan: the sanitizers' options pass too.)
+san=()
+[ -z "${ASAN_OPTIONS:-}" ] || san+=("ASAN_OPTIONS=$ASAN_OPTIONS")
+[ -z "${UBSAN_OPTIONS:-}" ] || san+=("UBSAN_OPTIONS=$UBSAN_OPTIONS")
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 ${san[@]+"${san[@]}"} \
     NOTIFY_SOCKET="$NOTIFY" WATCHDOG_USEC=400000 CREDENTIALS_DIRECTORY="$CREDS" \
     KLASGW_SERVER_LISTEN=127.0.0.1 KLASGW_SERVER_PORT="$PORT" \
     KLASGW_SERVER_TLS_CERT="$P/server.pem" KLASGW_SERVER_TLS_CLIENT_CA="$P/ca.pem" \
@@ -280,4 +287,8 @@ wait "$GW_PID" || rc=$?
 GW_PID=
 [ $rc -eq 0 ] || fail "serve exited with status $rc on SIGTERM"
 grep -q 'event=stopped' "$T/serve.log" || fail "serve did not log its stop"
+if grep -qE 'Sanitizer|runtime error:' "$T/serve.log"; then
+    grep -m5 -A20 -E 'Sanitizer|runtime error:' "$T/serve.log" >&2
+    fail "a sanitizer reported on serve"
+fi
 echo "ok: installed tree served under the unit's command line (READY, WATCHDOG, STOPPING)"

@@ -108,7 +108,8 @@ test_notify_refuses_unusable_addresses(void **state)
     } cases[] = {
         {"relative path", "run/notify", GW_EINVAL},
         {"too long for sun_path",
-         "/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "/tmp/"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
          GW_EINVAL},
         {"nobody listens", "/nonexistent/klasgw/notify", GW_EIO},
@@ -154,8 +155,8 @@ test_notify_watchdog_interval_is_half_of_usec_for_us_only(void **state)
             unsetenv("WATCHDOG_PID");
         got = gw_notify_watchdog_interval_ms();
         if (got != cases[i].want)
-            fail_msg("%s: %lld ms, wanted %lld", cases[i].name,
-                     (long long)got, (long long)cases[i].want);
+            fail_msg("%s: %lld ms, wanted %lld", cases[i].name, (long long)got,
+                     (long long)cases[i].want);
     }
     unsetenv("WATCHDOG_USEC");
     unsetenv("WATCHDOG_PID");
