@@ -56,8 +56,9 @@ stop_lv() {
     wait "$LV_PID" 2>/dev/null || true
     LV_PID=
 }
-# lib_cleanup reads the script's exit status from $?: hand it on.
-trap 'st=$?; stop_lv; (exit $st); lib_cleanup' EXIT
+# lib_cleanup reads the script's exit status from $?: hand it on (errexit
+# off, or the failing (exit) would end the trap before the cleanup).
+trap 'st=$?; stop_lv; set +e; (exit $st); lib_cleanup' EXIT
 
 gw_conf "$T/conf"
 start_lv --fail fault
