@@ -326,7 +326,7 @@ test_store_reopen_keeps_everything_and_schema(void **state)
     motivation_write(&w, "msg-r1", "h", "SE2321000016-DOC6", "R");
     assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
     gw_store_close(f->st);
-    assert_int_equal(gw_store_open(f->path, NULL, &f->st, &err), GW_OK);
+    assert_int_equal(fixture_open(f, &err), GW_OK);
     assert_int_equal(gw_store_schema_version(f->st), GW_STORE_SCHEMA_VERSION);
     assert_int_equal(gw_store_case_get(f->st, r.refnr, &row), GW_OK);
     gw_case_row_release(&row);
