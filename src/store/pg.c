@@ -137,11 +137,12 @@ static const struct {
      "CREATE TABLE prescribers ("
      "  hsa TEXT PRIMARY KEY, consented_ms BIGINT, last_applied_ms BIGINT,"
      "  last_active_ms BIGINT);"
-     /* Case folding for searches, the same whatever the server's locale:
-      * lower() and the Swedish (and a few more) capitals. */
+     /* Case folding for searches, the same whatever the server's locale
+      * and the same as SQLite's (db.c): ASCII and Latin-1 capitals. */
      "CREATE FUNCTION klasgw_fold(t TEXT) RETURNS TEXT LANGUAGE sql"
-     "  IMMUTABLE PARALLEL SAFE"
-     "  RETURN translate(lower(t), 'ÅÄÖÉÜ', 'åäöéü');"},
+     "  IMMUTABLE PARALLEL SAFE RETURN translate(t,"
+     "  'ABCDEFGHIJKLMNOPQRSTUVWXYZÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞ',"
+     "  'abcdefghijklmnopqrstuvwxyzàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþ');"},
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
