@@ -3,9 +3,11 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "config/tls.h"
+#include "store/store.h"
 
 int
 gw_cmd_check_config(struct gw_cli *cli, int argc, char **argv)
@@ -38,7 +40,9 @@ gw_cmd_check_config(struct gw_cli *cli, int argc, char **argv)
         struct gw_err err;
         gw_err_clear(&err);
         if (gw_config_check_serve(&cli->cfg, &err) != GW_OK ||
-            gw_tls_check_config(&cli->cfg, &err) != GW_OK) {
+            gw_tls_check_config(&cli->cfg, &err) != GW_OK ||
+            (strcmp(cli->cfg.store_backend, "postgresql") == 0 &&
+             gw_store_dsn_check(cli->cfg.store_dsn, &err) != GW_OK)) {
             fprintf(stderr, "klasgw: configuration: %s\n", err.detail);
             return GW_EXIT_FAIL;
         }
