@@ -23,6 +23,7 @@
 #include "map/view.h"
 #include "outbound/lv.h"
 #include "soap/soap.h"
+#include "store/store.h"
 #include "validate/validate.h"
 
 static void
@@ -127,6 +128,10 @@ gw_cli_check_config(const struct gw_config *cfg, int serving)
         gw_check_problem(&rep, GW_CHECK_FAIL, "audit.key_file",
                          "required unless server.plain_http = true");
     gw_audit_key_clear();
+    gw_err_clear(&err);
+    if (strcmp(cfg->store_backend, "postgresql") == 0 &&
+        gw_store_dsn_check(cfg->store_dsn, &err) != GW_OK)
+        gw_check_problem(&rep, GW_CHECK_FAIL, "store.dsn", "%s", err.detail);
     return rep.failures;
 }
 

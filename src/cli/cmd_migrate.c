@@ -32,7 +32,11 @@ gw_cmd_migrate(struct gw_cli *cli, int argc, char **argv)
     }
     if (gw_cli_open_store(cli, 0, &st) != GW_OK)
         return GW_EXIT_FAIL;
-    printf("%s: schema version %d (latest %d)%s\n", cli->cfg.store_path,
+    /* PostgreSQL: the DSN may hold a password; name the backend only. */
+    printf("%s: schema version %d (latest %d)%s\n",
+           strcmp(gw_store_backend_name(st), "sqlite") == 0
+               ? cli->cfg.store_path
+               : gw_store_backend_name(st),
            gw_store_schema_version(st), GW_STORE_SCHEMA_VERSION,
            status ? "" : ", up to date");
     gw_store_close(st);

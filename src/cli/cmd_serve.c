@@ -358,7 +358,10 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         gw_log_warn("event=plain_http detail=\"TLS is off: for demos and "
                     "tests only\"");
 
-    if (lock_store(cfg->store_path, &lock_fd) != GW_OK)
+    /* One serve per SQLite file; on PostgreSQL several nodes share the
+     * database by design (store/pg.c). */
+    if (strcmp(cfg->store_backend, "sqlite") == 0 &&
+        lock_store(cfg->store_path, &lock_fd) != GW_OK)
         goto out;
     so.readers = (int)cfg->server_threads;
     so.batch_max = (int)cfg->store_batch_max;

@@ -4,6 +4,7 @@
 #include "cli/store_cli.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "core/log.h"
 
@@ -43,7 +44,10 @@ open_store(struct gw_cli *cli, int with_writer, int read_only,
     gw_err_clear(&err);
     rc = gw_store_open(cli->cfg.store_path, &o, out, &err);
     if (rc != GW_OK)
-        fprintf(stderr, "klasgw: store %s: %s\n", cli->cfg.store_path,
+        fprintf(stderr, "klasgw: store %s: %s\n",
+                strcmp(cli->cfg.store_backend, "sqlite") == 0
+                    ? cli->cfg.store_path
+                    : cli->cfg.store_backend,
                 err.detail[0] ? err.detail : gw_rc_message(rc));
     return rc;
 }

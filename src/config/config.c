@@ -7,7 +7,6 @@
  * module knows nothing of what the keys mean beyond their ranges.
  */
 #include "config/config.h"
-#include "store/store.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -259,9 +258,13 @@ check(const struct gw_config *cfg, struct gw_err *err)
         strcmp(cfg->store_backend, "postgresql") != 0)
         return gw_err_set(err, GW_ECONFIG, NULL,
                           "store.backend: expected sqlite or postgresql");
+    /* Whether libpq can parse it is the store's to say (check-config and
+     * opening the store ask it). */
     if (strcmp(cfg->store_backend, "postgresql") == 0 &&
-        gw_store_dsn_check(cfg->store_dsn, err) != GW_OK)
-        return GW_ECONFIG;
+        cfg->store_dsn[0] == '\0')
+        return gw_err_set(err, GW_ECONFIG, NULL,
+                          "store.dsn: empty, but store.backend is "
+                          "postgresql");
     if (cfg->outbox_backoff_cap_ms < cfg->outbox_backoff_base_ms)
         return gw_err_set(err, GW_ECONFIG, NULL,
                           "outbox.backoff_cap_ms is below "

@@ -320,6 +320,45 @@ gw_store_conn_open(const char *path, int busy_ms, struct conn *c,
     return gw_store_conn_open_mode(path, busy_ms, 0, c, err);
 }
 
+/*
+ * klasgw_fold(text): the text with its capitals made small, for searches
+ * that ignore case: ASCII and the Latin-1 letters (Swedish Å Ä Ö, É, Ü,
+ * ...), which SQLite's lower() and LIKE leave as they are. The same as
+ * the PostgreSQL backend's klasgw_fold (pg.c). NULL stays NULL.
+ */
+static void
+fold_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const unsigned char *in = sqlite3_value_text(argv[0]);
+    int n = sqlite3_value_bytes(argv[0]);
+    unsigned char *out;
+
+    (void)argc;
+    if (in == NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    out = sqlite3_malloc(n + 1);
+    if (out == NULL) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        unsigned char b = in[i];
+        if (b >= 'A' && b <= 'Z') {
+            b = (unsigned char)(b + 32);
+        } else if (b == 0xC3 && i + 1 < n && in[i + 1] >= 0x80 &&
+                   in[i + 1] <= 0x9E && in[i + 1] != 0x97) {
+            /* U+00C0..U+00DE but the multiplication sign: +0x20. */
+            out[i++] = b;
+            b = (unsigned char)(in[i] + 0x20);
+        }
+        out[i] = b;
+    }
+    out[n] = '\0';
+    sqlite3_result_text(ctx, (const char *)out, n, sqlite3_free);
+}
+
 gw_rc
 gw_store_conn_open_mode(const char *path, int busy_ms, int read_only,
                         struct conn *c, struct gw_err *err)
@@ -342,6 +381,14 @@ gw_store_conn_open_mode(const char *path, int busy_ms, int read_only,
         return GW_ESTORE;
     }
     sqlite3_busy_timeout(c->db, busy_ms);
+    if (sqlite3_create_function(c->db, "klasgw_fold", 1,
+                                SQLITE_UTF8 | SQLITE_DETERMINISTIC |
+                                    SQLITE_INNOCUOUS,
+                                NULL, fold_fn, NULL, NULL) != SQLITE_OK) {
+        gw_err_set(err, GW_ESTORE, NULL, "cannot register klasgw_fold");
+        gw_store_conn_close(c);
+        return GW_ESTORE;
+    }
     if (read_only) {
         /* Looking must not change anything: no journal mode switch, no
          * checkpoint, and SQLite itself refuses every write. */

@@ -30,8 +30,8 @@ static const char SQL_LICENCES[] =
     " (?1 IS NOT NULL AND c.refnr = ?1) OR"
     /* granted for the product and valid on the day */
     " (?1 IS NULL AND c.status = ?4 AND l.valid_from <= ?2 AND"
-    "  l.valid_to >= ?2 AND (l.nplid = ?3 OR lower(l.product_name) ="
-    "  lower(?3)))) "
+    "  l.valid_to >= ?2 AND (l.nplid = ?3 OR klasgw_fold(l.product_name) ="
+    "  klasgw_fold(?3)))) "
     "ORDER BY c.licence_type = 'EH' DESC, c.beredskap, l.valid_to DESC "
     "LIMIT 200";
 
@@ -88,7 +88,8 @@ gw_sqlite_licences(struct gw_store *st, const char *refnr, const char *day,
 static const char SQL_NAME_CONTAINS[] =
     "SELECT 1 FROM cases c JOIN licences l ON l.case_id = c.id "
     "WHERE c.purged_ms IS NULL AND c.status = ?3 AND l.valid_from <= ?1 "
-    "AND l.valid_to >= ?1 AND instr(lower(l.product_name), lower(?2)) > 0 "
+    "AND l.valid_to >= ?1 AND instr(klasgw_fold(l.product_name), "
+    "klasgw_fold(?2)) > 0 "
     "LIMIT 1";
 
 gw_rc
@@ -230,13 +231,13 @@ gw_sqlite_product_search(struct gw_store *st, const struct gw_product *q,
         c, "SELECT name, coalesce(substances,''), coalesce(holder,''), "
            "coalesce(country,''), coalesce(nplid,''), coalesce(form,''), "
            "coalesce(strength,''), coalesce(atc,'') FROM products WHERE "
-           "(?1 = '' OR name LIKE '%' || ?1 || '%' ESCAPE '\\') AND "
-           "(?2 = '' OR substances LIKE '%' || ?2 || '%' ESCAPE '\\') AND "
-           "(?3 = '' OR holder LIKE '%' || ?3 || '%' ESCAPE '\\') AND "
-           "(?4 = '' OR country LIKE '%' || ?4 || '%' ESCAPE '\\') AND "
-           "(?5 = '' OR nplid LIKE ?5 || '%' ESCAPE '\\') AND "
-           "(?6 = '' OR form LIKE '%' || ?6 || '%' ESCAPE '\\') AND "
-           "(?7 = '' OR atc LIKE ?7 || '%' ESCAPE '\\') "
+           "(?1 = '' OR klasgw_fold(name) LIKE '%' || klasgw_fold(?1) || '%' ESCAPE '\\') AND "
+           "(?2 = '' OR klasgw_fold(substances) LIKE '%' || klasgw_fold(?2) || '%' ESCAPE '\\') AND "
+           "(?3 = '' OR klasgw_fold(holder) LIKE '%' || klasgw_fold(?3) || '%' ESCAPE '\\') AND "
+           "(?4 = '' OR klasgw_fold(country) LIKE '%' || klasgw_fold(?4) || '%' ESCAPE '\\') AND "
+           "(?5 = '' OR klasgw_fold(nplid) LIKE klasgw_fold(?5) || '%' ESCAPE '\\') AND "
+           "(?6 = '' OR klasgw_fold(form) LIKE '%' || klasgw_fold(?6) || '%' ESCAPE '\\') AND "
+           "(?7 = '' OR klasgw_fold(atc) LIKE klasgw_fold(?7) || '%' ESCAPE '\\') "
            "ORDER BY name, strength LIMIT 120");
     const char *f[7] = {q->name,  q->substances, q->holder, q->country,
                         q->nplid, q->form,       q->atc};
@@ -311,11 +312,11 @@ gw_sqlite_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
     sqlite3_stmt *s = gw_store_stmt(
         c, "SELECT gln, name, coalesce(actor,''), coalesce(address,''), "
            "coalesce(city,'') FROM pharmacies WHERE connected = 1 AND "
-           "(?1 = '' OR name LIKE '%' || ?1 || '%' ESCAPE '\\') AND "
-           "(?2 = '' OR actor LIKE '%' || ?2 || '%' ESCAPE '\\') AND "
-           "(?3 = '' OR address LIKE '%' || ?3 || '%' ESCAPE '\\') AND "
-           "(?4 = '' OR city LIKE '%' || ?4 || '%' ESCAPE '\\') AND "
-           "(?5 = '' OR gln LIKE ?5 || '%' ESCAPE '\\') "
+           "(?1 = '' OR klasgw_fold(name) LIKE '%' || klasgw_fold(?1) || '%' ESCAPE '\\') AND "
+           "(?2 = '' OR klasgw_fold(actor) LIKE '%' || klasgw_fold(?2) || '%' ESCAPE '\\') AND "
+           "(?3 = '' OR klasgw_fold(address) LIKE '%' || klasgw_fold(?3) || '%' ESCAPE '\\') AND "
+           "(?4 = '' OR klasgw_fold(city) LIKE '%' || klasgw_fold(?4) || '%' ESCAPE '\\') AND "
+           "(?5 = '' OR klasgw_fold(gln) LIKE klasgw_fold(?5) || '%' ESCAPE '\\') "
            "ORDER BY name LIMIT 120");
     const char *f[5] = {q->name, q->actor, q->address, q->city, q->gln};
     gw_rc rc = GW_ESTORE;

@@ -28,7 +28,7 @@ gw_rc gw_store_licences(struct gw_store *st, const char *refnr, const char *day,
                         const char *product, struct gw_licence_hit **out,
                         size_t *n) GW_WARN_UNUSED;
 /* Whether any licence granted and valid on day names a product whose name
- * contains text (case-insensitive as SQLite's lower(): ASCII letters).
+ * contains text (case-insensitive: ASCII and Latin-1 letters, Å Ä Ö too).
  * Sets *found to 0 or 1 only: which licence, whose, stays unsaid. For the
  * refusal of a check by part of a name (issue #14). */
 gw_rc gw_store_licence_name_contains(struct gw_store *st, const char *day,

@@ -1,11 +1,306 @@
 /*
- * pg.c - the PostgreSQL backend (backend.h: gw_store_pg): not yet.
+ * pg.c - the PostgreSQL backend (backend.h: gw_store_pg): connections and
+ * their pool, migrations, the listener that wakes outbox workers on
+ * NOTIFY from any node, readiness. Writes: pg_write.c; reads: pg_read.c;
+ * the outbox's delivery side: pg_outbox.c.
+ *
+ * Several `klasgw serve` nodes may share one database. What keeps them
+ * apart lives in the database, not in a process: UNIQUE message ids
+ * (idempotency across nodes), the audit chain's head row locked inside
+ * every writing transaction (one chain), outbox leases claimed with
+ * SELECT ... FOR UPDATE SKIP LOCKED, advisory locks around migrations and
+ * the daily purge. Nothing here is answered before PostgreSQL has
+ * committed it (synchronous_commit as the server has it: on by default).
+ *
+ * Migrations are a list of (version, SQL); klasgw_schema holds the
+ * version reached. Each runs in its own transaction under an advisory
+ * lock, so two nodes starting at once migrate once. Version numbers are
+ * those of the SQLite schema (store.h: GW_STORE_SCHEMA_VERSION): version
+ * 3 is the whole schema of SQLite's versions 1-3 in one script.
  */
-#include <libpq-fe.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "store/backend.h"
+#include "core/log.h"
+#include "store/pg_int.h"
+
+static const struct {
+    int version;
+    const char *sql;
+} migrations[] = {
+    {3,
+     "CREATE TABLE cases ("
+     "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     "  refnr TEXT NOT NULL UNIQUE, status TEXT NOT NULL,"
+     "  licence_type TEXT NOT NULL, beredskap INTEGER NOT NULL DEFAULT 0,"
+     "  prescriber_hsa TEXT, hospital_hsa TEXT, hospital_name TEXT,"
+     "  clinic_hsa TEXT, clinic_name TEXT, pharmacy_gln TEXT,"
+     "  drug_name TEXT, substances TEXT, patient_id TEXT, parent_refnr TEXT,"
+     "  version BIGINT NOT NULL DEFAULT 1,"
+     "  created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL,"
+     "  applied_ms BIGINT, decided_ms BIGINT, purged_ms BIGINT);"
+     "CREATE INDEX cases_prescriber ON cases(prescriber_hsa, updated_ms);"
+     "CREATE INDEX cases_updated ON cases(updated_ms);"
+     "CREATE INDEX cases_status ON cases(status, created_ms);"
+     "CREATE INDEX cases_decided ON cases(decided_ms)"
+     "  WHERE decided_ms IS NOT NULL;"
+     "CREATE INDEX cases_patient ON cases(patient_id)"
+     "  WHERE patient_id IS NOT NULL;"
+     "CREATE TABLE documents ("
+     "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     "  case_id BIGINT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+     "  version BIGINT NOT NULL, kind TEXT NOT NULL, xml BYTEA NOT NULL,"
+     "  created_ms BIGINT NOT NULL, UNIQUE(case_id, version));"
+     "CREATE TABLE attachments ("
+     "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     "  case_id BIGINT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+     "  doc_version BIGINT NOT NULL, description TEXT, content_type TEXT,"
+     "  hidden INTEGER NOT NULL, size BIGINT NOT NULL, data BYTEA NOT NULL);"
+     "CREATE INDEX attachments_case ON attachments(case_id);"
+     "CREATE TABLE status_history ("
+     "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     "  case_id BIGINT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+     "  from_status TEXT, to_status TEXT NOT NULL, event TEXT NOT NULL,"
+     "  actor TEXT NOT NULL, at_ms BIGINT NOT NULL);"
+     "CREATE INDEX history_case ON status_history(case_id);"
+     "CREATE TABLE inbox ("
+     "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     "  message_id TEXT NOT NULL UNIQUE, sender TEXT NOT NULL,"
+     "  content_hash TEXT NOT NULL, refnr TEXT, version BIGINT,"
+     "  response_status INTEGER NOT NULL, response BYTEA,"
+     "  received_ms BIGINT NOT NULL);"
+     "CREATE INDEX inbox_refnr ON inbox(refnr);"
+     "CREATE TABLE outbox ("
+     "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     "  message_id TEXT NOT NULL UNIQUE, peer TEXT NOT NULL,"
+     "  kind TEXT NOT NULL, refnr TEXT, payload BYTEA NOT NULL,"
+     "  state TEXT NOT NULL CHECK (state IN"
+     "    ('pending', 'inflight', 'done', 'dead')),"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  next_attempt_ms BIGINT NOT NULL, last_error TEXT,"
+     "  created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL,"
+     "  claimed_by TEXT, claimed_until BIGINT, target TEXT);"
+     "CREATE INDEX outbox_due ON outbox(peer, state, next_attempt_ms);"
+     "CREATE INDEX outbox_target ON outbox(target, state)"
+     "  WHERE target IS NOT NULL;"
+     "CREATE TABLE hsa_cache ("
+     "  person_hsa TEXT PRIMARY KEY, answer BYTEA NOT NULL,"
+     "  fetched_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL);"
+     "CREATE TABLE audit ("
+     "  seq BIGINT PRIMARY KEY, at_ms BIGINT NOT NULL, system TEXT NOT NULL,"
+     "  user_id TEXT, action TEXT NOT NULL, refnr TEXT,"
+     "  outcome TEXT NOT NULL, detail TEXT, prev_hash TEXT NOT NULL,"
+     "  hash TEXT NOT NULL);"
+     "CREATE INDEX audit_refnr ON audit(refnr);"
+     "CREATE TABLE audit_head ("
+     "  id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL,"
+     "  hash TEXT NOT NULL);"
+     "INSERT INTO audit_head VALUES (1, 0, "
+     "  '0000000000000000000000000000000000000000000000000000000000000000');"
+     "CREATE TABLE subscriptions ("
+     "  id TEXT PRIMARY KEY, gln TEXT NOT NULL, endpoint TEXT NOT NULL,"
+     "  criteria TEXT, status TEXT NOT NULL, created_ms BIGINT NOT NULL,"
+     "  failures INTEGER NOT NULL DEFAULT 0, error TEXT);"
+     "CREATE INDEX subscriptions_gln ON subscriptions(gln);"
+     "CREATE TABLE products ("
+     "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     "  name TEXT NOT NULL, substances TEXT, holder TEXT, country TEXT,"
+     "  nplid TEXT, form TEXT, strength TEXT, atc TEXT,"
+     "  first_seen_ms BIGINT NOT NULL,"
+     "  UNIQUE NULLS NOT DISTINCT (name, nplid, form, strength, holder));"
+     "CREATE TABLE pharmacies ("
+     "  gln TEXT PRIMARY KEY, name TEXT NOT NULL, actor TEXT, address TEXT,"
+     "  city TEXT, connected INTEGER NOT NULL DEFAULT 1);"
+     "CREATE TABLE purge_log ("
+     "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     "  at_ms BIGINT NOT NULL, motivations BIGINT NOT NULL,"
+     "  decided BIGINT NOT NULL);"
+     "CREATE TABLE licences ("
+     "  case_id BIGINT PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE,"
+     "  nplid TEXT, product_name TEXT, substances TEXT, form TEXT,"
+     "  strength TEXT, holder TEXT, country TEXT, atc TEXT,"
+     "  general_level TEXT, total_amount DOUBLE PRECISION,"
+     "  amount_unit TEXT, valid_from TEXT, valid_to TEXT);"
+     "CREATE INDEX licences_nplid ON licences(nplid);"
+     "CREATE TABLE dispensings ("
+     "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     "  case_id BIGINT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+     "  gln TEXT NOT NULL, amount DOUBLE PRECISION NOT NULL,"
+     "  dispensed_on TEXT NOT NULL, kind TEXT NOT NULL,"
+     "  at_ms BIGINT NOT NULL);"
+     "CREATE INDEX dispensings_case ON dispensings(case_id);"
+     "CREATE TABLE prescribers ("
+     "  hsa TEXT PRIMARY KEY, consented_ms BIGINT, last_applied_ms BIGINT,"
+     "  last_active_ms BIGINT);"
+     /* Case folding for searches, the same whatever the server's locale
+      * and the same as SQLite's (db.c): ASCII and Latin-1 capitals. */
+     "CREATE FUNCTION klasgw_fold(t TEXT) RETURNS TEXT LANGUAGE sql"
+     "  IMMUTABLE PARALLEL SAFE RETURN translate(t,"
+     "  'ABCDEFGHIJKLMNOPQRSTUVWXYZÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞ',"
+     "  'abcdefghijklmnopqrstuvwxyzàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþ');"},
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+_Static_assert(GW_STORE_SCHEMA_VERSION == 3,
+               "a new SQLite migration needs its PostgreSQL row in pg.c");
+
+/* --- parameters, queries, cells ------------------------------------- */
+
+static int
+p_next(struct gw_pg_params *p)
+{
+    /* A statement with more parameters than GW_PG_MAXP is our bug. */
+    if (p->n >= GW_PG_MAXP)
+        abort();
+    p->len[p->n] = 0;
+    p->fmt[p->n] = 0;
+    return p->n++;
+}
+
+void
+gw_pg_p_str(struct gw_pg_params *p, const char *s)
+{
+    int i = p_next(p);
+
+    p->v[i] = s;
+}
+
+void
+gw_pg_p_i64(struct gw_pg_params *p, long long v)
+{
+    int i = p_next(p);
+
+    snprintf(p->num[i], sizeof(p->num[i]), "%lld", v);
+    p->v[i] = p->num[i];
+}
+
+void
+gw_pg_p_f64(struct gw_pg_params *p, double v)
+{
+    int i = p_next(p);
+
+    snprintf(p->num[i], sizeof(p->num[i]), "%.17g", v);
+    p->v[i] = p->num[i];
+}
+
+void
+gw_pg_p_bin(struct gw_pg_params *p, const void *data, size_t len)
+{
+    int i = p_next(p);
+
+    p->v[i] = data ? data : "";
+    p->len[i] = (int)len;
+    p->fmt[i] = 1;
+}
+
+gw_rc
+gw_pg_q(PGconn *c, const char *sql, const struct gw_pg_params *p,
+        PGresult **res, const char *what)
+{
+    PGresult *r;
+    ExecStatusType es;
+    const char *state;
+    gw_rc rc;
+
+    if (res != NULL)
+        *res = NULL;
+    /* Without parameters: the simple protocol, which also runs a script
+     * of several statements (a migration). */
+    r = p == NULL ? PQexec(c, sql)
+                  : PQexecParams(c, sql, p->n, NULL, p->v, p->len, p->fmt, 0);
+    es = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK) {
+        if (res != NULL)
+            *res = r;
+        else
+            PQclear(r);
+        return GW_OK;
+    }
+    state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (PQstatus(c) != CONNECTION_OK || state == NULL ||
+        strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+        rc = GW_EUNAVAILABLE;
+    else if (strcmp(state, "23505") == 0)
+        rc = GW_EDUPLICATE;
+    else if (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0 ||
+             strcmp(state, "55P03") == 0)
+        rc = GW_EBUSY;
+    else if (strcmp(state, "53100") == 0)
+        rc = GW_ESTORAGEFULL;
+    else
+        rc = GW_ESTORE;
+    /* The primary message names the constraint or the fault, never a
+     * value (those are in DETAIL, which is not logged). */
+    if (rc != GW_EDUPLICATE)
+        gw_log_err_rc(rc, "event=pg_error what=%s sqlstate=%s detail=%s", what,
+                      state ? state : "none",
+                      gw_log_quote(r ? PQresultErrorField(
+                                           r, PG_DIAG_MESSAGE_PRIMARY)
+                                     : NULL));
+    PQclear(r);
+    return rc;
+}
+
+char *
+gw_pg_dup(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return NULL;
+    return strdup(PQgetvalue(r, row, col));
+}
+
+long long
+gw_pg_i64(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return 0;
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+double
+gw_pg_f64(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return 0;
+    return strtod(PQgetvalue(r, row, col), NULL);
+}
+
+void
+gw_pg_copy(char *dst, size_t size, const PGresult *r, int row, int col)
+{
+    snprintf(dst, size, "%s",
+             PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+char *
+gw_pg_bytea(const PGresult *r, int row, int col, size_t *len)
+{
+    unsigned char *raw;
+    char *out;
+    size_t n = 0;
+
+    *len = 0;
+    if (PQgetisnull(r, row, col))
+        return calloc(1, 1);
+    raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, col), &n);
+    if (raw == NULL)
+        return NULL;
+    out = malloc(n + 1);
+    if (out != NULL) {
+        memcpy(out, raw, n);
+        out[n] = '\0';
+        *len = n;
+    }
+    PQfreemem(raw);
+    return out;
+}
+
+/* --- connections and the pool --------------------------------------- */
 
 gw_rc
 gw_store_dsn_check(const char *dsn, struct gw_err *err)
@@ -19,11 +314,484 @@ gw_store_dsn_check(const char *dsn, struct gw_err *err)
                           "postgresql");
     o = PQconninfoParse(dsn, &msg);
     if (o == NULL) {
+        size_t n;
         gw_err_set(err, GW_ECONFIG, "store.dsn", "store.dsn: %s",
                    msg ? msg : "not a connection string");
+        n = strlen(err->detail);
+        while (n > 0 && err->detail[n - 1] == '\n')
+            err->detail[--n] = '\0';
         PQfreemem(msg);
         return GW_ECONFIG;
     }
     PQconninfoFree(o);
     return GW_OK;
 }
+
+static void
+quiet_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+/* What every connection gets, again after a reset. */
+static void
+session_setup(struct gw_pg_store *s, PGconn *c)
+{
+    PQsetNoticeProcessor(c, quiet_notice, NULL);
+    PQsetClientEncoding(c, "UTF8");
+    /* Times are UTC epoch milliseconds in BIGINT columns: no session
+     * setting changes them. A statement stuck on a lock is ended. */
+    PQclear(PQexec(c, "SET lock_timeout = '30s'"));
+    if (s->read_only)
+        PQclear(PQexec(c, "SET default_transaction_read_only = on"));
+}
+
+/* A new connection; NULL (logged, err set) if PostgreSQL cannot be
+ * reached. The server's message is logged, not the DSN (a password). */
+static PGconn *
+connect_one(struct gw_pg_store *s, struct gw_err *err)
+{
+    PGconn *c = PQconnectdb(s->dsn);
+
+    if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+        const char *m = c ? PQerrorMessage(c) : "out of memory";
+        char why[256];
+        size_t n;
+        snprintf(why, sizeof(why), "%s", m);
+        n = strlen(why);
+        while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' '))
+            why[--n] = '\0';
+        gw_log_err("event=pg_connect_failed detail=%s", gw_log_quote(why));
+        if (err != NULL)
+            gw_err_set(err, GW_EUNAVAILABLE, "store.dsn",
+                       "cannot connect to PostgreSQL: %s", why);
+        PQfinish(c);
+        return NULL;
+    }
+    session_setup(s, c);
+    return c;
+}
+
+PGconn *
+gw_pg_connect(struct gw_pg_store *s)
+{
+    return connect_one(s, NULL);
+}
+
+static gw_rc
+ensure_ok(struct gw_pg_store *s, PGconn **c)
+{
+    if (*c != NULL && PQstatus(*c) == CONNECTION_OK)
+        return GW_OK;
+    if (*c != NULL) {
+        PQreset(*c);
+        if (PQstatus(*c) == CONNECTION_OK) {
+            session_setup(s, *c);
+            gw_log_info("event=pg_reconnected");
+            return GW_OK;
+        }
+        PQfinish(*c);
+        *c = NULL;
+    }
+    *c = connect_one(s, NULL);
+    return *c != NULL ? GW_OK : GW_EUNAVAILABLE;
+}
+
+gw_rc
+gw_pg_take(struct gw_pg_store *s, PGconn **out)
+{
+    struct timespec ts;
+    int i;
+    gw_rc rc;
+
+    *out = NULL;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += s->busy_ms / 1000;
+    ts.tv_nsec += (s->busy_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->pmu);
+    while (s->nfree == 0)
+        if (pthread_cond_timedwait(&s->pcv, &s->pmu, &ts) != 0)
+            break;
+    if (s->nfree == 0) {
+        pthread_mutex_unlock(&s->pmu);
+        return GW_EBUSY;
+    }
+    i = s->free_idx[--s->nfree];
+    pthread_mutex_unlock(&s->pmu);
+    rc = ensure_ok(s, &s->conns[i]);
+    if (rc != GW_OK) {
+        pthread_mutex_lock(&s->pmu);
+        s->free_idx[s->nfree++] = i;
+        pthread_cond_signal(&s->pcv);
+        pthread_mutex_unlock(&s->pmu);
+        return rc;
+    }
+    *out = s->conns[i];
+    return GW_OK;
+}
+
+void
+gw_pg_give(struct gw_pg_store *s, PGconn *c)
+{
+    int i;
+
+    if (c == NULL)
+        return;
+    /* A connection left inside a failed transaction is rolled back. */
+    if (PQtransactionStatus(c) != PQTRANS_IDLE &&
+        PQstatus(c) == CONNECTION_OK)
+        PQclear(PQexec(c, "ROLLBACK"));
+    pthread_mutex_lock(&s->pmu);
+    for (i = 0; i < s->nconns; i++)
+        if (s->conns[i] == c)
+            break;
+    if (i < s->nconns)
+        s->free_idx[s->nfree++] = i;
+    pthread_cond_signal(&s->pcv);
+    pthread_mutex_unlock(&s->pmu);
+}
+
+void
+gw_pg_bump(struct gw_pg_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->outbox_generation++;
+    pthread_cond_broadcast(&s->outbox_cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* --- migrations ------------------------------------------------------ */
+
+static int
+schema_version(PGconn *c)
+{
+    PGresult *r = NULL;
+    int v = -1;
+
+    if (gw_pg_q(c,
+                "SELECT coalesce((SELECT max(version) FROM klasgw_schema), 0)",
+                NULL, &r, "schema_version") == GW_OK &&
+        PQntuples(r) == 1)
+        v = (int)gw_pg_i64(r, 0, 0);
+    PQclear(r);
+    return v;
+}
+
+static gw_rc
+migrate(PGconn *c, struct gw_err *err)
+{
+    static const char lock[] = "SELECT pg_advisory_xact_lock(1801678195)";
+    int v;
+
+    if (gw_pg_q(c,
+                "CREATE TABLE IF NOT EXISTS klasgw_schema (version INTEGER "
+                "PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                NULL, NULL, "schema_table") != GW_OK)
+        return gw_err_set(err, GW_ESTORE, NULL,
+                          "cannot create the schema version table");
+    for (int i = 0; i < NMIGRATIONS; i++) {
+        struct gw_pg_params p = {0};
+        gw_rc rc = gw_pg_q(c, "BEGIN", NULL, NULL, "migrate_begin");
+        /* Another node may be migrating: wait for it, then look again. */
+        if (rc == GW_OK)
+            rc = gw_pg_q(c, lock, NULL, NULL, "migrate_lock");
+        v = rc == GW_OK ? schema_version(c) : -1;
+        if (v < 0) {
+            PQclear(PQexec(c, "ROLLBACK"));
+            return gw_err_set(err, GW_ESTORE, NULL,
+                              "cannot read the schema version");
+        }
+        if (v >= migrations[i].version) {
+            PQclear(PQexec(c, "ROLLBACK"));
+            continue;
+        }
+        gw_pg_p_i64(&p, migrations[i].version);
+        rc = gw_pg_q(c, migrations[i].sql, NULL, NULL, "migration");
+        if (rc == GW_OK)
+            rc = gw_pg_q(c, "INSERT INTO klasgw_schema (version) VALUES ($1)",
+                         &p, NULL, "migration_version");
+        if (rc == GW_OK)
+            rc = gw_pg_q(c, "COMMIT", NULL, NULL, "migrate_commit");
+        if (rc != GW_OK) {
+            PQclear(PQexec(c, "ROLLBACK"));
+            return gw_err_set(err, GW_ESTORE, NULL, "migration %d failed",
+                              migrations[i].version);
+        }
+        gw_log_info("event=migrated backend=postgresql schema_version=%d",
+                    migrations[i].version);
+    }
+    v = schema_version(c);
+    if (v > GW_STORE_SCHEMA_VERSION)
+        return gw_err_set(err, GW_ESTORE, NULL,
+                          "database schema %d is newer than this klasgw "
+                          "(%d): upgrade klasgw",
+                          v, GW_STORE_SCHEMA_VERSION);
+    return GW_OK;
+}
+
+/* --- the listener ---------------------------------------------------- */
+
+/* Wakes this node's outbox workers on every NOTIFY (a commit with outbox
+ * items on any node, a retry), and once after each reconnect (a
+ * notification sent while it was away is lost; the workers look again). */
+static void *
+listener_main(void *arg)
+{
+    struct gw_pg_store *s = arg;
+
+    for (;;) {
+        struct pollfd pfd;
+        PGnotify *n;
+        int stop, woke = 0;
+
+        pthread_mutex_lock(&s->mu);
+        stop = s->stopping;
+        pthread_mutex_unlock(&s->mu);
+        if (stop)
+            break;
+        if (s->lc == NULL || PQstatus(s->lc) != CONNECTION_OK) {
+            if (s->lc != NULL) {
+                PQfinish(s->lc);
+                s->lc = NULL;
+            }
+            s->lc = connect_one(s, NULL);
+            if (s->lc == NULL ||
+                gw_pg_q(s->lc, "LISTEN " GW_PG_CHANNEL, NULL, NULL,
+                        "listen") != GW_OK) {
+                sleep(1);
+                continue;
+            }
+            gw_pg_bump(s);
+        }
+        pfd.fd = PQsocket(s->lc);
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (poll(&pfd, 1, 250) > 0 && PQconsumeInput(s->lc) == 0)
+            continue; /* broken: reconnect above */
+        while ((n = PQnotifies(s->lc)) != NULL) {
+            woke = 1;
+            PQfreemem(n);
+        }
+        if (woke)
+            gw_pg_bump(s);
+    }
+    return NULL;
+}
+
+/* --- open, close ----------------------------------------------------- */
+
+gw_rc
+gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
+           struct gw_store **out, struct gw_err *err)
+{
+    struct gw_pg_store *s;
+    int n = opts && opts->readers > 0 ? opts->readers : 8;
+    gw_rc rc = GW_OK;
+
+    *out = NULL;
+    if ((rc = gw_store_dsn_check(dsn, err)) != GW_OK)
+        return rc;
+    s = calloc(1, sizeof(*s));
+    if (s == NULL || (s->dsn = strdup(dsn)) == NULL) {
+        free(s);
+        return GW_ENOMEM;
+    }
+    s->base.be = &gw_store_pg;
+    s->busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
+                                                   : 5000;
+    s->batch_max = opts && opts->batch_max > 0 ? opts->batch_max : 256;
+    s->read_only = opts != NULL && opts->read_only;
+    pthread_mutex_init(&s->pmu, NULL);
+    pthread_cond_init(&s->pcv, NULL);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv_work, NULL);
+    pthread_cond_init(&s->outbox_cv, NULL);
+    s->conns = calloc((size_t)n, sizeof(*s->conns));
+    s->free_idx = calloc((size_t)n, sizeof(*s->free_idx));
+    if (s->conns == NULL || s->free_idx == NULL) {
+        rc = GW_ENOMEM;
+        goto out;
+    }
+    s->nconns = n;
+    /* One connection now, to fail early and to migrate; the others open
+     * when first taken. */
+    s->conns[0] = connect_one(s, err);
+    if (s->conns[0] == NULL) {
+        rc = GW_EUNAVAILABLE;
+        goto out;
+    }
+    for (int i = n - 1; i >= 0; i--)
+        s->free_idx[s->nfree++] = i;
+    if (s->read_only) {
+        int v = schema_version(s->conns[0]);
+        if (v != GW_STORE_SCHEMA_VERSION) {
+            rc = gw_err_set(err, GW_ESTORE, NULL,
+                            "database schema %d, this klasgw reads %d: run "
+                            "klasgw migrate (or serve) first",
+                            v, GW_STORE_SCHEMA_VERSION);
+            goto out;
+        }
+    } else if ((rc = migrate(s->conns[0], err)) != GW_OK) {
+        goto out;
+    }
+    if (!s->read_only && (opts == NULL || opts->start_writer)) {
+        /* The writer connects on its first batch (pg_write.c). */
+        if (pthread_create(&s->writer, NULL, gw_pg_writer_main, s) != 0) {
+            rc = gw_err_set(err, GW_ESTORE, NULL, "cannot start the writer");
+            goto out;
+        }
+        s->writer_running = 1;
+        if (pthread_create(&s->listener, NULL, listener_main, s) != 0) {
+            rc = gw_err_set(err, GW_ESTORE, NULL,
+                            "cannot start the listener");
+            goto out;
+        }
+        s->listener_running = 1;
+    }
+out:
+    if (rc != GW_OK) {
+        gw_pg_close((struct gw_store *)(void *)s);
+        return rc;
+    }
+    *out = (struct gw_store *)(void *)s;
+    return GW_OK;
+}
+
+void
+gw_pg_close(struct gw_store *st)
+{
+    struct gw_pg_store *s = PG(st);
+
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->cv_work);
+    pthread_mutex_unlock(&s->mu);
+    if (s->writer_running)
+        pthread_join(s->writer, NULL);
+    if (s->listener_running)
+        pthread_join(s->listener, NULL);
+    for (int i = 0; i < s->nconns; i++)
+        if (s->conns[i] != NULL)
+            PQfinish(s->conns[i]);
+    if (s->wc != NULL)
+        PQfinish(s->wc);
+    if (s->lc != NULL)
+        PQfinish(s->lc);
+    free(s->conns);
+    free(s->free_idx);
+    pthread_mutex_destroy(&s->pmu);
+    pthread_cond_destroy(&s->pcv);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv_work);
+    pthread_cond_destroy(&s->outbox_cv);
+    free(s->dsn);
+    free(s);
+}
+
+int
+gw_pg_schema_version(struct gw_store *st)
+{
+    PGconn *c;
+    int v;
+
+    if (gw_pg_take(PG(st), &c) != GW_OK)
+        return -1;
+    v = schema_version(c);
+    gw_pg_give(PG(st), c);
+    return v;
+}
+
+gw_rc
+gw_pg_ready(struct gw_store *st, struct gw_err *err)
+{
+    struct gw_pg_store *s = PG(st);
+    PGconn *c;
+    gw_rc rc = gw_pg_take(s, &c);
+
+    if (rc == GW_OK) {
+        rc = gw_pg_q(c, "SELECT 1", NULL, NULL, "ready");
+        gw_pg_give(s, c);
+    }
+    if (rc != GW_OK)
+        return gw_err_set(err, GW_EUNAVAILABLE, NULL,
+                          "PostgreSQL does not answer");
+    pthread_mutex_lock(&s->mu);
+    rc = s->commit_rc;
+    pthread_mutex_unlock(&s->mu);
+    if (rc == GW_ESTORAGEFULL)
+        return gw_err_set(err, rc, NULL, "PostgreSQL's disk is full");
+    return GW_OK;
+}
+
+gw_rc
+gw_pg_integrity_check(struct gw_store *st)
+{
+    PGconn *c;
+    gw_rc rc = gw_pg_take(PG(st), &c);
+
+    /* PostgreSQL checks its pages itself (checksums, amcheck for the
+     * operator); here: every table answers. */
+    if (rc == GW_OK) {
+        rc = gw_pg_q(c,
+                     "SELECT (SELECT count(*) FROM cases),"
+                     " (SELECT count(*) FROM outbox),"
+                     " (SELECT count(*) FROM audit_head)",
+                     NULL, NULL, "integrity_check");
+        gw_pg_give(PG(st), c);
+    }
+    return rc;
+}
+
+void
+gw_pg_stats(struct gw_store *st, struct gw_store_stats *out)
+{
+    struct gw_pg_store *s = PG(st);
+
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+gw_rc
+gw_pg_outbox_wait(struct gw_store *st, long long *seen, int64_t timeout_ms)
+{
+    struct gw_pg_store *s = PG(st);
+    struct timespec ts;
+    gw_rc rc = GW_OK;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (s->outbox_generation == *seen && rc == GW_OK)
+        if (pthread_cond_timedwait(&s->outbox_cv, &s->mu, &ts) != 0)
+            rc = GW_ETIMEOUT;
+    *seen = s->outbox_generation;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void
+gw_pg_outbox_wake(struct gw_store *st)
+{
+    gw_pg_bump(PG(st));
+}
+
+#define ROW(ret, pub, op, params, args) .op = gw_pg_##op,
+const struct gw_store_backend gw_store_pg = {
+    .name = "postgresql",
+    .open = gw_pg_open,
+    GW_STORE_OPS(ROW) GW_STORE_VOID_OPS(ROW)
+};
+#undef ROW

@@ -132,8 +132,8 @@ gw_sqlite_document_get(struct gw_store *st, const char *refnr, long version,
     " AND (?3 IS NULL OR patient_id = ?3)"                                    \
     " AND (?4 IS NULL OR instr(?4, ',' || status || ',') > 0)"                \
     " AND (?5 IS NULL OR licence_type = ?5)"                                  \
-    " AND (?6 IS NULL OR instr(lower(drug_name), lower(?6)) > 0"              \
-    "      OR instr(lower(substances), lower(?6)) > 0)"                       \
+    " AND (?6 IS NULL OR instr(klasgw_fold(drug_name), klasgw_fold(?6)) > 0" \
+    "      OR instr(klasgw_fold(substances), klasgw_fold(?6)) > 0)"           \
     " AND (?7 = 0 OR updated_ms >= ?7)"                                       \
     " AND (?8 = 0 OR updated_ms <= ?8)"                                       \
     " AND (?10 IS NULL OR pharmacy_gln = ?10)"

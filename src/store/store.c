@@ -10,7 +10,7 @@
 
 static const struct gw_store_backend *const backends[] = {
     &gw_store_sqlite,
-    /* &gw_store_pg: pg*.c, coming */
+    &gw_store_pg,
 };
 
 static const struct gw_store_backend *

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "store/store.h"
 
 #define FIXTURE_FN __attribute__((unused)) static
@@ -18,7 +20,56 @@ struct fixture {
     char dir[64];
     char path[128];
     struct gw_store *st;
+    struct gw_store_opts opts; /* the backend under test */
 };
+
+/*
+ * The backend under test: SQLite in the test's folder, or, with
+ * KLASGW_TEST_PG_DSN set (tests/tools/pg_fixture.sh starts a PostgreSQL
+ * and sets it), PostgreSQL with an empty schema for every test.
+ */
+FIXTURE_FN const char *
+fixture_pg_dsn(void)
+{
+    const char *dsn = getenv("KLASGW_TEST_PG_DSN");
+    return dsn != NULL && dsn[0] != '\0' ? dsn : NULL;
+}
+
+FIXTURE_FN int
+fixture_pg_reset(const char *dsn)
+{
+    PGconn *c = PQconnectdb(dsn);
+    PGresult *r;
+    int ok;
+
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "pg: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return -1;
+    }
+    /* Emptying the tables of a migrated schema is much cheaper than
+     * building it again for every test; the first test migrates. */
+    r = PQexec(c,
+               "SET client_min_messages = warning; DO $$ BEGIN IF "
+               "to_regclass('klasgw_schema') IS NOT NULL THEN DELETE FROM "
+               "cases; DELETE FROM inbox; DELETE FROM outbox; DELETE FROM "
+               "hsa_cache; DELETE FROM audit; DELETE FROM subscriptions; "
+               "DELETE FROM products; DELETE FROM pharmacies; DELETE FROM "
+               "purge_log; DELETE FROM prescribers; UPDATE audit_head SET "
+               "seq = 0, hash = repeat('0', 64); END IF; END $$");
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "pg reset: %s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return ok ? 0 : -1;
+}
+
+FIXTURE_FN gw_rc
+fixture_open(struct fixture *f, struct gw_err *err)
+{
+    return gw_store_open(f->path, &f->opts, &f->st, err);
+}
 
 FIXTURE_FN int
 fixture_setup(void **state)
@@ -30,8 +81,17 @@ fixture_setup(void **state)
     if (mkdtemp(f->dir) == NULL)
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/db/klasgw.db", f->dir);
+    f->opts.start_writer = 1;
+    if (fixture_pg_dsn() != NULL) {
+        /* Each connection is a server process: few, to keep it fast. */
+        f->opts.readers = 2;
+        f->opts.backend = "postgresql";
+        f->opts.dsn = fixture_pg_dsn();
+        if (fixture_pg_reset(f->opts.dsn) != 0)
+            return -1;
+    }
     gw_err_clear(&err);
-    if (gw_store_open(f->path, NULL, &f->st, &err) != GW_OK) {
+    if (fixture_open(f, &err) != GW_OK) {
         fprintf(stderr, "open: %s\n", err.detail);
         return -1;
     }

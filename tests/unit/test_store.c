@@ -169,6 +169,92 @@ test_store_group_commit_batches_concurrent_writers(void **state)
     assert_true(stats.max_batch > 1);
 }
 
+/*
+ * Two nodes on one database (two stores open on it, each with its own
+ * writer, as two `klasgw serve` would be): the same message ids sent to
+ * both at once make one case each, every other message is stored once,
+ * and the audit chain stays one line that verifies.
+ */
+static void
+test_store_two_nodes_one_chain_one_case_per_message(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 24 };
+    struct gw_store *other;
+    struct dup_arg args[N];
+    pthread_t t[N];
+    char ids[N][16];
+    struct gw_err err;
+    long long records = 0;
+    int replayed = 0;
+
+    gw_err_clear(&err);
+    assert_int_equal(gw_store_open(f->path, &f->opts, &other, &err), GW_OK);
+    for (int i = 0; i < N; i++) {
+        /* Pairs: message i/2 goes to both nodes. */
+        snprintf(ids[i], sizeof(ids[i]), "node-%d", i / 2);
+        args[i].st = i % 2 ? other : f->st;
+        args[i].msgid = ids[i];
+        pthread_create(&t[i], NULL, submit_thread, &args[i]);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(args[i].res.rc, GW_OK);
+        if (i % 2)
+            assert_string_equal(args[i].res.refnr, args[i - 1].res.refnr);
+        replayed += args[i].res.replayed;
+        gw_store_result_release(&args[i].res);
+    }
+    assert_int_equal(replayed, N / 2);
+    assert_int_equal(count_cases(f->st, "SE2321000016-DOC3"), N / 2);
+    assert_int_equal(count_cases(other, "SE2321000016-DOC3"), N / 2);
+    gw_store_close(other);
+    assert_int_equal(gw_store_audit_verify(f->st, &records, &err), GW_OK);
+    assert_int_equal(records, N / 2);
+}
+
+/* Mina ärenden's drug filter ignores case in Swedish too: Ö is ö. */
+static void
+test_store_search_folds_swedish_letters(void **state)
+{
+    static const struct {
+        const char *name, *drug, *query;
+        size_t want;
+    } cases[] = {
+        {"capital Ö by small ö", "ÖSTRADIOL Åkerö", "östradiol", 1},
+        {"small å by capital Å", "östradiol åkerö", "ÅKERÖ", 1},
+        {"Ä by ä inside", "Betametason-ÄRTER", "son-ärt", 1},
+        {"ASCII both ways", "MeLaToNiN", "melatonin", 1},
+        {"a is not ä", "Betametason-ÄRTER", "arter", 0},
+    };
+    struct fixture *f = *state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gw_store_write w;
+        struct gw_store_result r;
+        struct gw_case_query q;
+        struct gw_case_row *rows;
+        char msgid[32], hsa[40];
+        size_t n;
+
+        snprintf(msgid, sizeof(msgid), "fold-%zu", i);
+        snprintf(hsa, sizeof(hsa), "SE2321000016-F%zu", i);
+        motivation_write(&w, msgid, "h", hsa, cases[i].drug);
+        w.row.substances = "x";
+        assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
+        gw_store_result_release(&r);
+        memset(&q, 0, sizeof(q));
+        q.prescriber_hsa = hsa;
+        q.drug = cases[i].query;
+        assert_int_equal(gw_store_case_search(f->st, &q, &rows, &n), GW_OK);
+        if (n != cases[i].want)
+            fail_msg("%s: %zu rows, expected %zu", cases[i].name, n,
+                     cases[i].want);
+        gw_case_rows_free(rows, n);
+    }
+}
+
 static void
 test_store_update_checks_status_and_version(void **state)
 {
@@ -326,7 +412,7 @@ test_store_reopen_keeps_everything_and_schema(void **state)
     motivation_write(&w, "msg-r1", "h", "SE2321000016-DOC6", "R");
     assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
     gw_store_close(f->st);
-    assert_int_equal(gw_store_open(f->path, NULL, &f->st, &err), GW_OK);
+    assert_int_equal(fixture_open(f, &err), GW_OK);
     assert_int_equal(gw_store_schema_version(f->st), GW_STORE_SCHEMA_VERSION);
     assert_int_equal(gw_store_case_get(f->st, r.refnr, &row), GW_OK);
     gw_case_row_release(&row);
@@ -367,6 +453,8 @@ main(void)
         T(test_store_search_filters_and_orders_newest_first),
         T(test_store_reopen_keeps_everything_and_schema),
         T(test_store_hsa_cache_expires),
+        T(test_store_two_nodes_one_chain_one_case_per_message),
+        T(test_store_search_folds_swedish_letters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

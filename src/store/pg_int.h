@@ -1,0 +1,110 @@
+/*
+ * pg_int.h - what the files of the PostgreSQL backend share (pg.c,
+ * pg_write.c, pg_read.c, pg_outbox.c); nothing outside store/ includes it
+ * (libpq-fe.h stays inside store/).
+ */
+#ifndef GW_STORE_PG_INT_H
+#define GW_STORE_PG_INT_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <semaphore.h>
+
+#include "store/backend.h"
+
+/* The channel the outbox's commits notify on (LISTEN/NOTIFY). */
+#define GW_PG_CHANNEL "klasgw_outbox"
+
+/* A request to the writer, as in writer.c. */
+struct gw_pg_wreq {
+    const struct gw_store_write *w; /* NULL: an audit entry, no waiter */
+    struct gw_store_result *res;
+    struct gw_audit_entry audit; /* owned copies (async) */
+    sem_t done;
+    struct gw_pg_wreq *next;
+};
+
+struct gw_pg_store {
+    struct gw_store_base base; /* first: the table of operations */
+    char *dsn;
+    int busy_ms, batch_max, read_only;
+
+    /* The pool: reads, outbox marks, maintenance. A connection found
+     * broken is reset when taken; if it stays broken the caller gets
+     * GW_EUNAVAILABLE (503) and nothing was done. */
+    PGconn **conns;
+    int nconns, *free_idx, nfree;
+    pthread_mutex_t pmu;
+    pthread_cond_t pcv;
+
+    /* The writer: its own connection, a queue, group commit. */
+    PGconn *wc;
+    pthread_t writer;
+    int writer_running, stopping;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work;
+    struct gw_pg_wreq *head, *tail;
+    struct gw_store_stats stats;
+    gw_rc commit_rc;
+
+    /* Outbox wake-ups: commits here, and NOTIFY from any node. */
+    pthread_cond_t outbox_cv; /* under mu */
+    long long outbox_generation;
+    PGconn *lc; /* the listener's connection */
+    pthread_t listener;
+    int listener_running;
+};
+
+#define PG(st) ((struct gw_pg_store *)(void *)(st))
+
+/* Query parameters, all sent as text except binary ones (bytea). */
+#define GW_PG_MAXP 24
+struct gw_pg_params {
+    int n;
+    const char *v[GW_PG_MAXP];
+    int len[GW_PG_MAXP], fmt[GW_PG_MAXP];
+    char num[GW_PG_MAXP][32];
+};
+void gw_pg_p_str(struct gw_pg_params *p, const char *s); /* NULL: NULL */
+void gw_pg_p_i64(struct gw_pg_params *p, long long v);
+void gw_pg_p_f64(struct gw_pg_params *p, double v);
+void gw_pg_p_bin(struct gw_pg_params *p, const void *data, size_t len);
+
+/*
+ * Runs sql with p (may be NULL) on c. GW_OK with *res (caller PQclear; res
+ * may be NULL) for a command or rows; else the error mapped and logged
+ * by SQLSTATE and what (never the values): GW_EUNAVAILABLE when the
+ * connection is gone, GW_EDUPLICATE for a unique violation, GW_EBUSY for
+ * a deadlock or serialization failure, GW_ESTORAGEFULL for a full disk,
+ * GW_ESTORE otherwise.
+ */
+gw_rc gw_pg_q(PGconn *c, const char *sql, const struct gw_pg_params *p,
+              PGresult **res, const char *what);
+/* Cell helpers: NULL stays NULL / 0 / "". */
+char *gw_pg_dup(const PGresult *r, int row, int col);
+long long gw_pg_i64(const PGresult *r, int row, int col);
+double gw_pg_f64(const PGresult *r, int row, int col);
+void gw_pg_copy(char *dst, size_t size, const PGresult *r, int row, int col);
+/* A bytea cell as malloc'd bytes with a NUL after them; NULL on ENOMEM. */
+char *gw_pg_bytea(const PGresult *r, int row, int col, size_t *len);
+
+/* A new connection with the session settings of the store; NULL (logged)
+ * when PostgreSQL cannot be reached. */
+PGconn *gw_pg_connect(struct gw_pg_store *s);
+/* Takes a pool connection, reset if broken (GW_EUNAVAILABLE if it stays
+ * so, GW_EBUSY after busy_ms without a free one) / gives it back. */
+gw_rc gw_pg_take(struct gw_pg_store *s, PGconn **out);
+void gw_pg_give(struct gw_pg_store *s, PGconn *c);
+
+/* Appends one audit record inside the caller's transaction, whose head
+ * row it locks (SELECT ... FOR UPDATE) until commit. */
+gw_rc gw_pg_audit_append(PGconn *c, const struct gw_audit_entry *e,
+                         int64_t now_ms);
+/* Registers a pharmacy (Sök apotek) on c, inside its transaction. */
+gw_rc gw_pg_pharmacy_upsert(PGconn *c, const struct gw_pharmacy *ph);
+/* Wakes the outbox waiters of this node. */
+void gw_pg_bump(struct gw_pg_store *s);
+
+void *gw_pg_writer_main(void *arg);
+
+#endif

@@ -1,0 +1,368 @@
+/*
+ * pg_outbox.c - the delivery side of the outbox on PostgreSQL (outbox.h's
+ * contract): claims under a lease, taken with SELECT ... FOR UPDATE SKIP
+ * LOCKED so that workers on several nodes never take the same item and
+ * never wait for each other; done, fail, release only by the lease's
+ * holder; operators' retry; counts and lists.
+ *
+ * A node that dies holding leases leaves them to expire: any node's worker
+ * then takes the item over (the receiver drops the repeat by message id).
+ * So gw_outbox_reclaim_all takes nothing back here: on a shared database
+ * no process can know that every other holder is dead.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "store/pg_int.h"
+
+static gw_rc
+run(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
+    PGresult **res, const char *what)
+{
+    PGconn *c;
+    gw_rc rc = gw_pg_take(PG(st), &c);
+
+    if (res != NULL)
+        *res = NULL;
+    if (rc != GW_OK)
+        return rc;
+    rc = gw_pg_q(c, sql, p, res, what);
+    gw_pg_give(PG(st), c);
+    return rc;
+}
+
+static long long
+changed(PGresult *r)
+{
+    const char *t = PQcmdTuples(r);
+    return t && *t ? strtoll(t, NULL, 10) : 0;
+}
+
+gw_rc
+gw_pg_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
+                   int64_t lease_ms, int probe, struct gw_outbox_item **out)
+{
+    struct gw_pg_params p = {0};
+    struct gw_outbox_item *item = NULL;
+    PGresult *r;
+    gw_rc rc;
+
+    *out = NULL;
+    gw_pg_p_str(&p, peer);
+    gw_pg_p_i64(&p, gw_clock_now_ms());
+    gw_pg_p_str(&p, owner);
+    gw_pg_p_i64(&p, lease_ms);
+    gw_pg_p_i64(&p, probe != 0);
+    /* The due item first (pending and due, or in flight with its lease
+     * run out), rows another worker is claiming right now skipped. */
+    rc = run(st,
+             "UPDATE outbox SET state = 'inflight', claimed_by = $3, "
+             "claimed_until = $2 + $4, updated_ms = $2 WHERE id = (SELECT "
+             "id FROM outbox WHERE peer = $1 AND ((state = 'pending' AND "
+             "($5::int <> 0 OR next_attempt_ms <= $2)) OR (state = "
+             "'inflight' AND coalesce(claimed_until, 0) < $2)) ORDER BY "
+             "CASE WHEN state = 'pending' THEN next_attempt_ms ELSE "
+             "coalesce(claimed_until, 0) END, id LIMIT 1 FOR UPDATE SKIP "
+             "LOCKED) RETURNING id, message_id, peer, kind, "
+             "coalesce(refnr, ''), payload, attempts, coalesce(target, ''), "
+             "next_attempt_ms",
+             &p, &r, "outbox_claim");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return GW_OK;
+    }
+    item = calloc(1, sizeof(*item));
+    if (item == NULL ||
+        (item->payload = gw_pg_bytea(r, 0, 5, &item->payload_len)) == NULL) {
+        PQclear(r);
+        gw_outbox_item_free(item);
+        return GW_ENOMEM;
+    }
+    item->id = gw_pg_i64(r, 0, 0);
+    gw_pg_copy(item->message_id, sizeof(item->message_id), r, 0, 1);
+    gw_pg_copy(item->peer, sizeof(item->peer), r, 0, 2);
+    gw_pg_copy(item->kind, sizeof(item->kind), r, 0, 3);
+    gw_pg_copy(item->refnr, sizeof(item->refnr), r, 0, 4);
+    item->attempts = (int)gw_pg_i64(r, 0, 6);
+    gw_pg_copy(item->target, sizeof(item->target), r, 0, 7);
+    item->next_attempt_ms = gw_pg_i64(r, 0, 8);
+    PQclear(r);
+    *out = item;
+    return GW_OK;
+}
+
+/* A mark by the lease's holder; GW_ENOTFOUND when it holds it no more. */
+static gw_rc
+mark(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
+     const char *what)
+{
+    PGresult *r;
+    gw_rc rc = run(st, sql, p, &r, what);
+
+    if (rc == GW_OK && changed(r) == 0)
+        rc = GW_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_outbox_done(struct gw_store *st, long long id, const char *owner)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_i64(&p, id);
+    gw_pg_p_i64(&p, gw_clock_now_ms());
+    gw_pg_p_str(&p, owner);
+    return mark(st,
+                "UPDATE outbox SET state = 'done', updated_ms = $2, "
+                "last_error = NULL, claimed_by = NULL, claimed_until = NULL "
+                "WHERE id = $1 AND state = 'inflight' AND claimed_by = $3",
+                &p, "outbox_done");
+}
+
+gw_rc
+gw_pg_outbox_fail(struct gw_store *st, long long id, const char *owner,
+                  int dead, int64_t next_ms, const char *why)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_i64(&p, id);
+    gw_pg_p_i64(&p, dead != 0);
+    gw_pg_p_i64(&p, next_ms);
+    gw_pg_p_str(&p, why);
+    gw_pg_p_i64(&p, gw_clock_now_ms());
+    gw_pg_p_str(&p, owner);
+    return mark(st,
+                "UPDATE outbox SET state = CASE WHEN $2::int <> 0 THEN 'dead' "
+                "ELSE 'pending' END, attempts = attempts + 1, "
+                "next_attempt_ms = $3, last_error = $4, updated_ms = $5, "
+                "claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND "
+                "state = 'inflight' AND claimed_by = $6",
+                &p, "outbox_fail");
+}
+
+gw_rc
+gw_pg_outbox_release(struct gw_store *st, long long id, const char *owner,
+                     const char *why)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_i64(&p, id);
+    gw_pg_p_str(&p, why);
+    gw_pg_p_i64(&p, gw_clock_now_ms());
+    gw_pg_p_str(&p, owner);
+    return mark(st,
+                "UPDATE outbox SET state = 'pending', last_error = $2, "
+                "updated_ms = $3, claimed_by = NULL, claimed_until = NULL "
+                "WHERE id = $1 AND state = 'inflight' AND claimed_by = $4",
+                &p, "outbox_release");
+}
+
+/* A change that makes items due now: every node's workers look again. */
+static gw_rc
+requeue(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
+        const char *what, long long *n)
+{
+    PGresult *r;
+    gw_rc rc = run(st, sql, p, &r, what);
+
+    *n = rc == GW_OK ? changed(r) : 0;
+    PQclear(r);
+    if (rc == GW_OK && *n > 0) {
+        (void)run(st, "NOTIFY " GW_PG_CHANNEL, NULL, NULL, "notify");
+        gw_pg_bump(PG(st));
+    }
+    return rc;
+}
+
+gw_rc
+gw_pg_outbox_due_now(struct gw_store *st, const char *peer, long long *n)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_str(&p, peer);
+    gw_pg_p_i64(&p, gw_clock_now_ms());
+    return requeue(st,
+                   "UPDATE outbox SET next_attempt_ms = $2 WHERE peer = $1 "
+                   "AND state = 'pending' AND next_attempt_ms > $2",
+                   &p, "outbox_due_now", n);
+}
+
+gw_rc
+gw_pg_outbox_reclaim_all(struct gw_store *st, long long *n)
+{
+    (void)st;
+    *n = 0;
+    return GW_OK;
+}
+
+gw_rc
+gw_pg_outbox_retry(struct gw_store *st, long long id)
+{
+    struct gw_pg_params p = {0};
+    long long n;
+    gw_rc rc;
+
+    gw_pg_p_i64(&p, id);
+    gw_pg_p_i64(&p, gw_clock_now_ms());
+    rc = requeue(st,
+                 "UPDATE outbox SET state = 'pending', next_attempt_ms = $2, "
+                 "updated_ms = $2 WHERE id = $1 AND state IN ('dead', "
+                 "'pending')",
+                 &p, "outbox_retry", &n);
+    if (rc == GW_OK && n == 0)
+        rc = GW_ENOTFOUND;
+    return rc;
+}
+
+int64_t
+gw_pg_outbox_next_due(struct gw_store *st, const char *peer)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    int64_t t = -1;
+
+    gw_pg_p_str(&p, peer);
+    if (run(st,
+            "SELECT min(t) FROM (SELECT min(next_attempt_ms) AS t FROM "
+            "outbox WHERE peer = $1 AND state = 'pending' UNION ALL SELECT "
+            "min(coalesce(claimed_until, 0)) FROM outbox WHERE peer = $1 "
+            "AND state = 'inflight') x",
+            &p, &r, "outbox_next_due") == GW_OK &&
+        PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        t = gw_pg_i64(r, 0, 0);
+    PQclear(r);
+    return t;
+}
+
+gw_rc
+gw_pg_outbox_counts(struct gw_store *st, long long counts[4])
+{
+    static const char *const names[] = {"pending", "inflight", "done", "dead"};
+    PGresult *r;
+    gw_rc rc = run(st, "SELECT state, count(*) FROM outbox GROUP BY state",
+                   NULL, &r, "outbox_counts");
+
+    memset(counts, 0, 4 * sizeof(counts[0]));
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++)
+        for (int k = 0; k < 4; k++)
+            if (strcmp(PQgetvalue(r, i, 0), names[k]) == 0)
+                counts[k] = gw_pg_i64(r, i, 1);
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
+                         size_t max, size_t *n)
+{
+    PGresult *r;
+    gw_rc rc = run(st,
+                   "SELECT peer, state, count(*) FROM outbox WHERE state IN "
+                   "('pending', 'inflight', 'dead') GROUP BY peer, state",
+                   NULL, &r, "outbox_peer_counts");
+
+    *n = 0;
+    for (int k = 0; rc == GW_OK && k < PQntuples(r); k++) {
+        const char *peer = PQgetvalue(r, k, 0);
+        size_t i;
+        for (i = 0; i < *n; i++)
+            if (strcmp(out[i].peer, peer) == 0)
+                break;
+        if (i == *n) {
+            if (*n == max)
+                continue;
+            memset(&out[i], 0, sizeof(out[i]));
+            snprintf(out[i].peer, sizeof(out[i].peer), "%s", peer);
+            (*n)++;
+        }
+        if (strcmp(PQgetvalue(r, k, 1), "dead") == 0)
+            out[i].dead = gw_pg_i64(r, k, 2);
+        else
+            out[i].queued += gw_pg_i64(r, k, 2);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static gw_rc
+list(struct gw_store *st, const char *state, long long id, int limit,
+     struct gw_outbox_info **items, size_t *n)
+{
+    struct gw_pg_params p = {0};
+    struct gw_outbox_info *o = NULL;
+    PGresult *r;
+    gw_rc rc;
+
+    *items = NULL;
+    *n = 0;
+    gw_pg_p_str(&p, state);
+    gw_pg_p_i64(&p, id);
+    gw_pg_p_i64(&p, limit > 0 ? limit : 100);
+    rc = run(st,
+             "SELECT id, message_id, peer, kind, coalesce(refnr, ''), state, "
+             "attempts, next_attempt_ms, created_ms, updated_ms, "
+             "coalesce(last_error, ''), length(payload), coalesce(claimed_by, "
+             "''), coalesce(claimed_until, 0), coalesce(target, '') FROM "
+             "outbox WHERE ($1::text IS NULL OR state = $1) AND ($2::bigint "
+             "= 0 OR id = $2) ORDER BY id DESC LIMIT $3",
+             &p, &r, "outbox_list");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) > 0 &&
+        (o = calloc((size_t)PQntuples(r), sizeof(*o))) == NULL)
+        rc = GW_ENOMEM;
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+        o[i].id = gw_pg_i64(r, i, 0);
+        gw_pg_copy(o[i].message_id, sizeof(o[i].message_id), r, i, 1);
+        gw_pg_copy(o[i].peer, sizeof(o[i].peer), r, i, 2);
+        gw_pg_copy(o[i].kind, sizeof(o[i].kind), r, i, 3);
+        gw_pg_copy(o[i].refnr, sizeof(o[i].refnr), r, i, 4);
+        gw_pg_copy(o[i].state, sizeof(o[i].state), r, i, 5);
+        o[i].attempts = (int)gw_pg_i64(r, i, 6);
+        o[i].next_attempt_ms = gw_pg_i64(r, i, 7);
+        o[i].created_ms = gw_pg_i64(r, i, 8);
+        o[i].updated_ms = gw_pg_i64(r, i, 9);
+        gw_pg_copy(o[i].last_error, sizeof(o[i].last_error), r, i, 10);
+        o[i].payload_len = (size_t)gw_pg_i64(r, i, 11);
+        gw_pg_copy(o[i].claimed_by, sizeof(o[i].claimed_by), r, i, 12);
+        o[i].claimed_until = gw_pg_i64(r, i, 13);
+        gw_pg_copy(o[i].target, sizeof(o[i].target), r, i, 14);
+    }
+    if (rc == GW_OK) {
+        *items = o;
+        *n = (size_t)PQntuples(r);
+    } else {
+        free(o);
+    }
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_outbox_list(struct gw_store *st, const char *state, int limit,
+                  struct gw_outbox_info **items, size_t *n)
+{
+    return list(st, state, 0, limit, items, n);
+}
+
+gw_rc
+gw_pg_outbox_show(struct gw_store *st, long long id, struct gw_outbox_info *out)
+{
+    struct gw_outbox_info *items;
+    size_t n;
+    gw_rc rc = list(st, NULL, id, 1, &items, &n);
+
+    if (rc != GW_OK)
+        return rc;
+    if (n == 0)
+        rc = GW_ENOTFOUND;
+    else
+        *out = items[0];
+    free(items);
+    return rc;
+}

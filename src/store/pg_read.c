@@ -1,0 +1,947 @@
+/*
+ * pg_read.c - the PostgreSQL backend's reads and small maintenance
+ * writes, each one statement (or one short transaction) on a pool
+ * connection: cases, documents, searches, history, inbox, audit records,
+ * HSA cache, licences, consent, products, pharmacies, subscriptions, and
+ * the daily purge (one node at a time: pg_try_advisory_lock).
+ *
+ * The same contracts as read.c, licence.c, subscription.c, hsa_cache.c,
+ * audit_log.c and purge.c; text search folds case the Swedish way on
+ * both sides (klasgw_fold: lower() and Å Ä Ö É Ü, whatever the server's
+ * locale).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "klas/state.h"
+#include "store/pg_int.h"
+
+/* One statement on a pool connection; *res as gw_pg_q. */
+static gw_rc
+run(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
+    PGresult **res, const char *what)
+{
+    PGconn *c;
+    gw_rc rc = gw_pg_take(PG(st), &c);
+
+    if (res != NULL)
+        *res = NULL;
+    if (rc != GW_OK)
+        return rc;
+    rc = gw_pg_q(c, sql, p, res, what);
+    gw_pg_give(PG(st), c);
+    return rc;
+}
+
+/* Rows changed by a command. */
+static long long
+changed(PGresult *r)
+{
+    const char *t = PQcmdTuples(r);
+    return t && *t ? strtoll(t, NULL, 10) : 0;
+}
+
+#define CASE_COLUMNS                                                          \
+    "refnr, status, licence_type, beredskap, prescriber_hsa, hospital_hsa, "   \
+    "hospital_name, clinic_hsa, clinic_name, pharmacy_gln, drug_name, "        \
+    "substances, patient_id, parent_refnr, version, created_ms, updated_ms, "  \
+    "applied_ms, decided_ms, purged_ms, id"
+
+static gw_rc
+row_from(PGresult *r, int i, struct gw_case_row *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->refnr = gw_pg_dup(r, i, 0);
+    o->status = gw_pg_dup(r, i, 1);
+    o->licence_type = gw_pg_dup(r, i, 2);
+    o->beredskap = (int)gw_pg_i64(r, i, 3);
+    o->prescriber_hsa = gw_pg_dup(r, i, 4);
+    o->hospital_hsa = gw_pg_dup(r, i, 5);
+    o->hospital_name = gw_pg_dup(r, i, 6);
+    o->clinic_hsa = gw_pg_dup(r, i, 7);
+    o->clinic_name = gw_pg_dup(r, i, 8);
+    o->pharmacy_gln = gw_pg_dup(r, i, 9);
+    o->drug_name = gw_pg_dup(r, i, 10);
+    o->substances = gw_pg_dup(r, i, 11);
+    o->patient_id = gw_pg_dup(r, i, 12);
+    o->parent_refnr = gw_pg_dup(r, i, 13);
+    o->version = (long)gw_pg_i64(r, i, 14);
+    o->created_ms = gw_pg_i64(r, i, 15);
+    o->updated_ms = gw_pg_i64(r, i, 16);
+    o->applied_ms = gw_pg_i64(r, i, 17);
+    o->decided_ms = gw_pg_i64(r, i, 18);
+    o->purged_ms = gw_pg_i64(r, i, 19);
+    o->rowid = gw_pg_i64(r, i, 20);
+    if (o->refnr == NULL || o->status == NULL || o->licence_type == NULL) {
+        gw_case_row_release(o);
+        return GW_ENOMEM;
+    }
+    return GW_OK;
+}
+
+gw_rc
+gw_pg_case_get(struct gw_store *st, const char *refnr, struct gw_case_row *out)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    gw_pg_p_str(&p, refnr);
+    rc = run(st, "SELECT " CASE_COLUMNS " FROM cases WHERE refnr = $1", &p, &r,
+             "case_get");
+    if (rc == GW_OK)
+        rc = PQntuples(r) == 0 ? GW_ENOTFOUND : row_from(r, 0, out);
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_document_get(struct gw_store *st, const char *refnr, long version,
+                   char **kind, char **xml, size_t *len, long *got_version)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    *kind = NULL;
+    *xml = NULL;
+    *len = 0;
+    gw_pg_p_str(&p, refnr);
+    gw_pg_p_i64(&p, version);
+    rc = run(st,
+             "SELECT d.kind, d.xml, d.version FROM documents d JOIN cases c "
+             "ON c.id = d.case_id WHERE c.refnr = $1 AND ($2::bigint = 0 OR "
+             "d.version = $2) ORDER BY d.version DESC LIMIT 1",
+             &p, &r, "doc_get");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return GW_ENOTFOUND;
+    }
+    *kind = gw_pg_dup(r, 0, 0);
+    *xml = gw_pg_bytea(r, 0, 1, len);
+    if (got_version != NULL)
+        *got_version = (long)gw_pg_i64(r, 0, 2);
+    PQclear(r);
+    if (*kind == NULL || *xml == NULL) {
+        free(*kind);
+        free(*xml);
+        *kind = *xml = NULL;
+        *len = 0;
+        return GW_ENOMEM;
+    }
+    return GW_OK;
+}
+
+/* The filters of read.c's SEARCH_WHERE; a NULL parameter switches its
+ * filter off. */
+#define SEARCH_WHERE                                                          \
+    "WHERE purged_ms IS NULL"                                                 \
+    " AND ($1::text IS NULL OR prescriber_hsa = $1)"                          \
+    " AND ($2::text IS NULL OR refnr = $2)"                                   \
+    " AND ($3::text IS NULL OR patient_id = $3)"                              \
+    " AND ($4::text IS NULL OR strpos($4, ',' || status || ',') > 0)"         \
+    " AND ($5::text IS NULL OR licence_type = $5)"                            \
+    " AND ($6::text IS NULL OR strpos(klasgw_fold(drug_name),"                \
+    "      klasgw_fold($6)) > 0"                                              \
+    "      OR strpos(klasgw_fold(substances), klasgw_fold($6)) > 0)"          \
+    " AND ($7::bigint = 0 OR updated_ms >= $7)"                               \
+    " AND ($8::bigint = 0 OR updated_ms <= $8)"                               \
+    " AND ($9::text IS NULL OR pharmacy_gln = $9)"
+
+static gw_rc
+search_params(struct gw_pg_params *p, const struct gw_case_query *q,
+              char *statuses, size_t size)
+{
+    statuses[0] = '\0';
+    if (q->statuses[0] != NULL) {
+        size_t o = 0;
+        statuses[o++] = ',';
+        for (int i = 0; i < 8 && q->statuses[i] != NULL; i++)
+            o += (size_t)snprintf(statuses + o, size - o, "%s,",
+                                  q->statuses[i]);
+        if (o >= size)
+            return GW_EINVAL;
+    }
+    gw_pg_p_str(p, q->prescriber_hsa);
+    gw_pg_p_str(p, q->refnr);
+    gw_pg_p_str(p, q->patient_id);
+    gw_pg_p_str(p, statuses[0] ? statuses : NULL);
+    gw_pg_p_str(p, q->licence_type);
+    gw_pg_p_str(p, q->drug);
+    gw_pg_p_i64(p, q->changed_from_ms);
+    gw_pg_p_i64(p, q->changed_to_ms);
+    gw_pg_p_str(p, q->pharmacy_gln);
+    return GW_OK;
+}
+
+gw_rc
+gw_pg_case_count(struct gw_store *st, const struct gw_case_query *q,
+                 long long *total)
+{
+    struct gw_pg_params p = {0};
+    char statuses[128];
+    PGresult *r;
+    gw_rc rc;
+
+    *total = 0;
+    if ((rc = search_params(&p, q, statuses, sizeof(statuses))) != GW_OK)
+        return rc;
+    rc = run(st, "SELECT count(*) FROM cases " SEARCH_WHERE, &p, &r,
+             "case_count");
+    if (rc == GW_OK && PQntuples(r) == 1)
+        *total = gw_pg_i64(r, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
+#define PAGE_WHERE                                                            \
+    " AND ($10::int = 0"                                                      \
+    " OR ($10 > 0 AND (updated_ms < $11 OR (updated_ms = $11 AND id < $12)))" \
+    " OR ($10 < 0 AND (updated_ms > $11 OR (updated_ms = $11 AND id > $12))))"
+
+gw_rc
+gw_pg_case_search(struct gw_store *st, const struct gw_case_query *q,
+                  struct gw_case_row **rows, size_t *n)
+{
+    static const char sql_down[] =
+        "SELECT " CASE_COLUMNS " FROM cases " SEARCH_WHERE PAGE_WHERE
+        " ORDER BY updated_ms DESC, id DESC LIMIT $13";
+    static const char sql_up[] =
+        "SELECT " CASE_COLUMNS " FROM cases " SEARCH_WHERE PAGE_WHERE
+        " ORDER BY updated_ms ASC, id ASC LIMIT $13";
+    struct gw_pg_params p = {0};
+    char statuses[128];
+    struct gw_case_row *out = NULL;
+    PGresult *r;
+    size_t k = 0;
+    gw_rc rc;
+
+    *rows = NULL;
+    *n = 0;
+    if ((rc = search_params(&p, q, statuses, sizeof(statuses))) != GW_OK)
+        return rc;
+    gw_pg_p_i64(&p, q->page_dir);
+    gw_pg_p_i64(&p, q->page_ms);
+    gw_pg_p_i64(&p, q->page_rowid);
+    gw_pg_p_i64(&p, q->limit > 0 ? q->limit : 120);
+    rc = run(st, q->page_dir < 0 ? sql_up : sql_down, &p, &r, "case_search");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) > 0 &&
+        (out = calloc((size_t)PQntuples(r), sizeof(*out))) == NULL)
+        rc = GW_ENOMEM;
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+        /* A page before the key was read oldest first: turn it round. */
+        int at = q->page_dir < 0 ? PQntuples(r) - 1 - i : i;
+        if ((rc = row_from(r, i, &out[at])) == GW_OK)
+            k++;
+    }
+    PQclear(r);
+    if (rc != GW_OK) {
+        for (size_t i = 0; out != NULL && i < (size_t)PQntuples(r); i++)
+            gw_case_row_release(&out[i]);
+        free(out);
+        return rc;
+    }
+    *rows = out;
+    *n = k;
+    return GW_OK;
+}
+
+gw_rc
+gw_pg_case_history(struct gw_store *st, const char *refnr,
+                   struct gw_history_row **rows, size_t *n)
+{
+    struct gw_pg_params p = {0};
+    struct gw_history_row *h = NULL;
+    PGresult *r;
+    gw_rc rc;
+
+    *rows = NULL;
+    *n = 0;
+    gw_pg_p_str(&p, refnr);
+    rc = run(st,
+             "SELECT h.from_status, h.to_status, h.event, h.at_ms FROM "
+             "status_history h JOIN cases c ON c.id = h.case_id WHERE "
+             "c.refnr = $1 ORDER BY h.id",
+             &p, &r, "history");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) > 0 &&
+        (h = calloc((size_t)PQntuples(r), sizeof(*h))) == NULL)
+        rc = GW_ENOMEM;
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+        h[i].version = i + 1;
+        gw_pg_copy(h[i].from_status, sizeof(h[i].from_status), r, i, 0);
+        gw_pg_copy(h[i].to_status, sizeof(h[i].to_status), r, i, 1);
+        gw_pg_copy(h[i].event, sizeof(h[i].event), r, i, 2);
+        h[i].at_ms = gw_pg_i64(r, i, 3);
+    }
+    if (rc == GW_OK) {
+        *rows = h;
+        *n = (size_t)PQntuples(r);
+    }
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_inbox_get(struct gw_store *st, const char *message_id,
+                struct gw_store_result *res)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    memset(res, 0, sizeof(*res));
+    gw_pg_p_str(&p, message_id);
+    rc = run(st,
+             "SELECT content_hash, refnr, version, response_status, response, "
+             "received_ms FROM inbox WHERE message_id = $1",
+             &p, &r, "inbox_get");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return GW_ENOTFOUND;
+    }
+    gw_pg_copy(res->content_hash, sizeof(res->content_hash), r, 0, 0);
+    gw_pg_copy(res->refnr, sizeof(res->refnr), r, 0, 1);
+    res->version = (long)gw_pg_i64(r, 0, 2);
+    res->response_status = (int)gw_pg_i64(r, 0, 3);
+    res->received_ms = gw_pg_i64(r, 0, 5);
+    res->response = gw_pg_bytea(r, 0, 4, &res->response_len);
+    res->replayed = 1;
+    PQclear(r);
+    return res->response != NULL ? GW_OK : GW_ENOMEM;
+}
+
+/* --- audit ----------------------------------------------------------- */
+
+gw_rc
+gw_pg_audit_head(struct gw_store *st, int64_t *seq,
+                 char hash[GW_AUDIT_HASH_HEX])
+{
+    PGresult *r;
+    gw_rc rc = run(st, "SELECT seq, hash FROM audit_head WHERE id = 1", NULL,
+                   &r, "audit_head");
+
+    if (rc == GW_OK && PQntuples(r) != 1)
+        rc = GW_ESTORE;
+    if (rc == GW_OK) {
+        *seq = gw_pg_i64(r, 0, 0);
+        gw_pg_copy(hash, GW_AUDIT_HASH_HEX, r, 0, 1);
+    }
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
+                 gw_rc (*fn)(void *, const struct gw_audit_record *),
+                 void *ctx)
+{
+    static const char sql[] =
+        "SELECT seq, at_ms, system, user_id, action, refnr, outcome, detail,"
+        " prev_hash, hash FROM audit WHERE ($1::text IS NULL OR refnr = $1)"
+        " AND at_ms >= $2 AND seq > $3 ORDER BY seq LIMIT 5000";
+    long long after = 0;
+    gw_rc rc = GW_OK;
+
+    /* In pages of 5000 by seq: memory stays bounded on a long chain. */
+    for (;;) {
+        struct gw_pg_params p = {0};
+        PGresult *r;
+        int n;
+
+        gw_pg_p_str(&p, refnr);
+        gw_pg_p_i64(&p, since_ms);
+        gw_pg_p_i64(&p, after);
+        if ((rc = run(st, sql, &p, &r, "audit_each")) != GW_OK)
+            return rc;
+        n = PQntuples(r);
+        for (int i = 0; rc == GW_OK && i < n; i++) {
+            struct gw_audit_record a;
+            memset(&a, 0, sizeof(a));
+            a.seq = gw_pg_i64(r, i, 0);
+            a.at_ms = gw_pg_i64(r, i, 1);
+            a.e.system = PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2);
+            a.e.user = PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3);
+            a.e.action = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4);
+            a.e.refnr = PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5);
+            a.e.outcome = PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6);
+            a.e.detail = PQgetisnull(r, i, 7) ? NULL : PQgetvalue(r, i, 7);
+            gw_pg_copy(a.prev_hash, sizeof(a.prev_hash), r, i, 8);
+            gw_pg_copy(a.hash, sizeof(a.hash), r, i, 9);
+            after = a.seq;
+            rc = fn(ctx, &a);
+        }
+        PQclear(r);
+        if (rc != GW_OK || n < 5000)
+            return rc;
+    }
+}
+
+/* --- HSA cache --------------------------------------------------------- */
+
+gw_rc
+gw_pg_hsa_put(struct gw_store *st, const char *person_hsa, const char *answer,
+              size_t len, int64_t expires_ms)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_str(&p, person_hsa);
+    gw_pg_p_bin(&p, answer, len);
+    gw_pg_p_i64(&p, gw_clock_now_ms());
+    gw_pg_p_i64(&p, expires_ms);
+    return run(st,
+               "INSERT INTO hsa_cache (person_hsa, answer, fetched_ms, "
+               "expires_ms) VALUES ($1,$2,$3,$4) ON CONFLICT (person_hsa) DO "
+               "UPDATE SET answer = $2, fetched_ms = $3, expires_ms = $4",
+               &p, NULL, "hsa_put");
+}
+
+gw_rc
+gw_pg_hsa_get(struct gw_store *st, const char *person_hsa, int64_t now_ms,
+              char **answer, size_t *len)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    *answer = NULL;
+    *len = 0;
+    gw_pg_p_str(&p, person_hsa);
+    gw_pg_p_i64(&p, now_ms);
+    rc = run(st,
+             "SELECT answer FROM hsa_cache WHERE person_hsa = $1 AND "
+             "expires_ms > $2",
+             &p, &r, "hsa_get");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = GW_ENOTFOUND;
+    else if ((*answer = gw_pg_bytea(r, 0, 0, len)) == NULL)
+        rc = GW_ENOMEM;
+    PQclear(r);
+    return rc;
+}
+
+/* --- licences, consent ------------------------------------------------- */
+
+gw_rc
+gw_pg_licences(struct gw_store *st, const char *refnr, const char *day,
+               const char *product, struct gw_licence_hit **out, size_t *n)
+{
+    struct gw_pg_params p = {0};
+    struct gw_licence_hit *h = NULL;
+    PGresult *r;
+    gw_rc rc;
+
+    *out = NULL;
+    *n = 0;
+    gw_pg_p_str(&p, refnr);
+    gw_pg_p_str(&p, day);
+    gw_pg_p_str(&p, product);
+    gw_pg_p_str(&p, gw_case_status_code(GW_CASE_BEV));
+    rc = run(st,
+             "SELECT c.refnr, c.licence_type, c.beredskap, "
+             "coalesce(l.valid_from,''), coalesce(l.valid_to,''), "
+             "coalesce(l.total_amount, 0), coalesce(l.amount_unit, ''), "
+             "(SELECT coalesce(sum(d.amount), 0) FROM dispensings d WHERE "
+             "d.case_id = c.id), coalesce(l.general_level, ''), "
+             "coalesce(c.patient_id, ''), coalesce(c.clinic_hsa, ''), "
+             "coalesce(c.hospital_hsa, ''), c.status FROM cases c JOIN "
+             "licences l ON l.case_id = c.id WHERE c.purged_ms IS NULL AND "
+             "(($1::text IS NOT NULL AND c.refnr = $1) OR ($1::text IS NULL "
+             "AND c.status = $4 AND l.valid_from <= $2 AND l.valid_to >= $2 "
+             "AND (l.nplid = $3 OR klasgw_fold(l.product_name) = "
+             "klasgw_fold($3)))) ORDER BY c.licence_type = 'EH' DESC, "
+             "c.beredskap, l.valid_to DESC LIMIT 200",
+             &p, &r, "licences");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) > 0 &&
+        (h = calloc((size_t)PQntuples(r), sizeof(*h))) == NULL)
+        rc = GW_ENOMEM;
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+        gw_pg_copy(h[i].refnr, sizeof(h[i].refnr), r, i, 0);
+        gw_pg_copy(h[i].licence_type, sizeof(h[i].licence_type), r, i, 1);
+        h[i].beredskap = (int)gw_pg_i64(r, i, 2);
+        gw_pg_copy(h[i].valid_from, sizeof(h[i].valid_from), r, i, 3);
+        gw_pg_copy(h[i].valid_to, sizeof(h[i].valid_to), r, i, 4);
+        h[i].total_amount = gw_pg_f64(r, i, 5);
+        gw_pg_copy(h[i].amount_unit, sizeof(h[i].amount_unit), r, i, 6);
+        h[i].dispensed = gw_pg_f64(r, i, 7);
+        gw_pg_copy(h[i].general_level, sizeof(h[i].general_level), r, i, 8);
+        gw_pg_copy(h[i].patient_id, sizeof(h[i].patient_id), r, i, 9);
+        gw_pg_copy(h[i].clinic_hsa, sizeof(h[i].clinic_hsa), r, i, 10);
+        gw_pg_copy(h[i].hospital_hsa, sizeof(h[i].hospital_hsa), r, i, 11);
+        gw_pg_copy(h[i].status, sizeof(h[i].status), r, i, 12);
+    }
+    if (rc == GW_OK) {
+        *out = h;
+        *n = (size_t)PQntuples(r);
+    } else {
+        free(h);
+    }
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_licence_name_contains(struct gw_store *st, const char *day,
+                            const char *text, int *found)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    *found = 0;
+    gw_pg_p_str(&p, day);
+    gw_pg_p_str(&p, text);
+    gw_pg_p_str(&p, gw_case_status_code(GW_CASE_BEV));
+    rc = run(st,
+             "SELECT 1 FROM cases c JOIN licences l ON l.case_id = c.id "
+             "WHERE c.purged_ms IS NULL AND c.status = $3 AND l.valid_from "
+             "<= $1 AND l.valid_to >= $1 AND strpos(klasgw_fold("
+             "l.product_name), klasgw_fold($2)) > 0 LIMIT 1",
+             &p, &r, "licence names");
+    if (rc == GW_OK)
+        *found = PQntuples(r) > 0;
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_consent_get(struct gw_store *st, const char *hsa, struct gw_consent *out)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    gw_pg_p_str(&p, hsa);
+    rc = run(st,
+             "SELECT coalesce(consented_ms, 0), coalesce(last_applied_ms, 0), "
+             "coalesce(last_active_ms, 0) FROM prescribers WHERE hsa = $1",
+             &p, &r, "consent_get");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) > 0) { /* never seen: known 0 */
+        out->known = 1;
+        out->consented_ms = gw_pg_i64(r, 0, 0);
+        out->last_applied_ms = gw_pg_i64(r, 0, 1);
+        out->last_active_ms = gw_pg_i64(r, 0, 2);
+    }
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_consent_renew(struct gw_store *st, const char *hsa, int64_t now_ms)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_str(&p, hsa);
+    gw_pg_p_i64(&p, now_ms);
+    return run(st,
+               "INSERT INTO prescribers (hsa, consented_ms) VALUES ($1, $2) "
+               "ON CONFLICT (hsa) DO UPDATE SET consented_ms = $2",
+               &p, NULL, "consent_renew");
+}
+
+/* --- Sök produkt, Sök apotek ------------------------------------------ */
+
+/* "%text%" for LIKE with the user's %, _ and \ as letters. */
+static void
+like_arg(char *esc, size_t size, const char *text, int prefix_only)
+{
+    size_t o = 0;
+
+    if (!prefix_only)
+        esc[o++] = '%';
+    for (const char *p = text; *p && o + 3 < size; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            esc[o++] = '\\';
+        esc[o++] = *p;
+    }
+    esc[o++] = '%';
+    esc[o] = '\0';
+}
+
+#define LIKE(col, n)                                                          \
+    "($" #n "::text = '%' OR klasgw_fold(" col ") LIKE klasgw_fold($" #n ")" \
+    " ESCAPE '\\')"
+
+gw_rc
+gw_pg_product_search(struct gw_store *st, const struct gw_product *q,
+                     struct gw_product **out, size_t *n)
+{
+    const char *f[7] = {q->name,  q->substances, q->holder, q->country,
+                        q->nplid, q->form,       q->atc};
+    char esc[7][520];
+    struct gw_pg_params p = {0};
+    struct gw_product *o = NULL;
+    PGresult *r;
+    gw_rc rc;
+
+    *out = NULL;
+    *n = 0;
+    for (int i = 0; i < 7; i++) {
+        like_arg(esc[i], sizeof(esc[i]), f[i], i == 4 || i == 6);
+        gw_pg_p_str(&p, esc[i]);
+    }
+    rc = run(st,
+             "SELECT name, coalesce(substances,''), coalesce(holder,''), "
+             "coalesce(country,''), coalesce(nplid,''), coalesce(form,''), "
+             "coalesce(strength,''), coalesce(atc,'') FROM products WHERE " LIKE(
+                 "name", 1) " AND " LIKE("substances", 2) " AND " LIKE("holder",
+                                                                       3) " AND " LIKE("country", 4) " AND " LIKE("nplid", 5) " AND " LIKE("form", 6) " AND " LIKE("atc", 7) " ORDER BY name, strength LIMIT 120",
+             &p, &r, "product_search");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) > 0 &&
+        (o = calloc((size_t)PQntuples(r), sizeof(*o))) == NULL)
+        rc = GW_ENOMEM;
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+        gw_pg_copy(o[i].name, sizeof(o[i].name), r, i, 0);
+        gw_pg_copy(o[i].substances, sizeof(o[i].substances), r, i, 1);
+        gw_pg_copy(o[i].holder, sizeof(o[i].holder), r, i, 2);
+        gw_pg_copy(o[i].country, sizeof(o[i].country), r, i, 3);
+        gw_pg_copy(o[i].nplid, sizeof(o[i].nplid), r, i, 4);
+        gw_pg_copy(o[i].form, sizeof(o[i].form), r, i, 5);
+        gw_pg_copy(o[i].strength, sizeof(o[i].strength), r, i, 6);
+        gw_pg_copy(o[i].atc, sizeof(o[i].atc), r, i, 7);
+    }
+    if (rc == GW_OK) {
+        *out = o;
+        *n = (size_t)PQntuples(r);
+    } else {
+        free(o);
+    }
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_pharmacy_put(struct gw_store *st, const struct gw_pharmacy *ph)
+{
+    PGconn *c;
+    gw_rc rc = gw_pg_take(PG(st), &c);
+
+    if (rc != GW_OK)
+        return rc;
+    rc = gw_pg_pharmacy_upsert(c, ph);
+    gw_pg_give(PG(st), c);
+    return rc;
+}
+
+gw_rc
+gw_pg_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
+                      struct gw_pharmacy **out, size_t *n)
+{
+    const char *f[5] = {q->name, q->actor, q->address, q->city, q->gln};
+    char esc[5][520];
+    struct gw_pg_params p = {0};
+    struct gw_pharmacy *o = NULL;
+    PGresult *r;
+    gw_rc rc;
+
+    *out = NULL;
+    *n = 0;
+    for (int i = 0; i < 5; i++) {
+        like_arg(esc[i], sizeof(esc[i]), f[i], i == 4);
+        gw_pg_p_str(&p, esc[i]);
+    }
+    rc = run(st,
+             "SELECT gln, name, coalesce(actor,''), coalesce(address,''), "
+             "coalesce(city,'') FROM pharmacies WHERE connected = 1 AND " LIKE(
+                 "name", 1) " AND " LIKE("actor", 2) " AND " LIKE("address", 3) " AND " LIKE("city", 4) " AND " LIKE("gln", 5) " ORDER BY name LIMIT 120",
+             &p, &r, "pharmacy_search");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) > 0 &&
+        (o = calloc((size_t)PQntuples(r), sizeof(*o))) == NULL)
+        rc = GW_ENOMEM;
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+        gw_pg_copy(o[i].gln, sizeof(o[i].gln), r, i, 0);
+        gw_pg_copy(o[i].name, sizeof(o[i].name), r, i, 1);
+        gw_pg_copy(o[i].actor, sizeof(o[i].actor), r, i, 2);
+        gw_pg_copy(o[i].address, sizeof(o[i].address), r, i, 3);
+        gw_pg_copy(o[i].city, sizeof(o[i].city), r, i, 4);
+    }
+    if (rc == GW_OK) {
+        *out = o;
+        *n = (size_t)PQntuples(r);
+    } else {
+        free(o);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* --- subscriptions ------------------------------------------------------ */
+
+gw_rc
+gw_pg_sub_put(struct gw_store *st, const struct gw_subscription *sub)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_str(&p, sub->id);
+    gw_pg_p_str(&p, sub->gln);
+    gw_pg_p_str(&p, sub->endpoint);
+    gw_pg_p_str(&p, sub->criteria);
+    gw_pg_p_str(&p, sub->status);
+    gw_pg_p_i64(&p, sub->created_ms);
+    return run(st,
+               "INSERT INTO subscriptions (id, gln, endpoint, criteria, "
+               "status, created_ms) VALUES ($1,$2,$3,$4,$5,$6)",
+               &p, NULL, "sub_put");
+}
+
+gw_rc
+gw_pg_sub_delete(struct gw_store *st, const char *id, const char *gln)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    gw_pg_p_str(&p, id);
+    gw_pg_p_str(&p, gln);
+    rc = run(st, "DELETE FROM subscriptions WHERE id = $1 AND gln = $2", &p,
+             &r, "sub_delete");
+    if (rc == GW_OK && changed(r) == 0)
+        rc = GW_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_sub_list(struct gw_store *st, const char *id, const char *gln,
+               struct gw_subscription **subs, size_t *n)
+{
+    struct gw_pg_params p = {0};
+    struct gw_subscription *o = NULL;
+    PGresult *r;
+    gw_rc rc;
+
+    *subs = NULL;
+    *n = 0;
+    gw_pg_p_str(&p, id);
+    gw_pg_p_str(&p, gln);
+    rc = run(st,
+             "SELECT id, gln, endpoint, criteria, status, created_ms, "
+             "failures, error FROM subscriptions WHERE ($1::text IS NULL OR "
+             "id = $1) AND ($2::text IS NULL OR gln = $2) ORDER BY "
+             "created_ms, id LIMIT 100",
+             &p, &r, "sub_list");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) > 0 &&
+        (o = calloc((size_t)PQntuples(r), sizeof(*o))) == NULL)
+        rc = GW_ENOMEM;
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+        gw_pg_copy(o[i].id, sizeof(o[i].id), r, i, 0);
+        gw_pg_copy(o[i].gln, sizeof(o[i].gln), r, i, 1);
+        gw_pg_copy(o[i].endpoint, sizeof(o[i].endpoint), r, i, 2);
+        gw_pg_copy(o[i].criteria, sizeof(o[i].criteria), r, i, 3);
+        gw_pg_copy(o[i].status, sizeof(o[i].status), r, i, 4);
+        o[i].created_ms = gw_pg_i64(r, i, 5);
+        o[i].failures = (int)gw_pg_i64(r, i, 6);
+        gw_pg_copy(o[i].error, sizeof(o[i].error), r, i, 7);
+    }
+    if (rc == GW_OK) {
+        *subs = o;
+        *n = (size_t)PQntuples(r);
+    } else {
+        free(o);
+    }
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
+               int max_failures, const char *why, int *in_error)
+{
+    struct gw_pg_params p = {0};
+    PGconn *c;
+    PGresult *r = NULL;
+    int err_now = 0;
+    gw_rc rc;
+
+    if (in_error != NULL)
+        *in_error = 0;
+    gw_pg_p_str(&p, id);
+    if (ok)
+        return run(st,
+                   "UPDATE subscriptions SET failures = 0 WHERE id = $1 AND "
+                   "failures <> 0",
+                   &p, NULL, "sub_ok");
+    if ((rc = gw_pg_take(PG(st), &c)) != GW_OK)
+        return rc;
+    gw_pg_p_i64(&p, permanent != 0);
+    gw_pg_p_i64(&p, max_failures);
+    gw_pg_p_str(&p, why ? why : "notification failed");
+    rc = gw_pg_q(c, "BEGIN", NULL, NULL, "sub_begin");
+    if (rc == GW_OK)
+        rc = gw_pg_q(c,
+                     "UPDATE subscriptions SET failures = failures + 1, "
+                     "status = CASE WHEN $2::int <> 0 OR failures + 1 >= $3 "
+                     "THEN 'error' ELSE status END, error = CASE WHEN "
+                     "$2::int <> 0 OR failures + 1 >= $3 THEN $4 ELSE error "
+                     "END WHERE id = $1 RETURNING status",
+                     &p, &r, "sub_failed");
+    if (rc == GW_OK && PQntuples(r) == 0)
+        rc = GW_ENOTFOUND;
+    if (rc == GW_OK)
+        err_now = strcmp(PQgetvalue(r, 0, 0), "error") == 0;
+    PQclear(r);
+    if (rc == GW_OK && err_now) {
+        struct gw_pg_params d = {0};
+        gw_pg_p_str(&d, id);
+        gw_pg_p_i64(&d, gw_clock_now_ms());
+        gw_pg_p_str(&d, why ? why : "notification failed");
+        rc = gw_pg_q(c,
+                     "UPDATE outbox SET state = 'dead', updated_ms = $2, "
+                     "last_error = 'subscription in error: ' || $3 WHERE "
+                     "target = $1 AND state = 'pending'",
+                     &d, NULL, "sub_items_dead");
+    }
+    if (rc == GW_OK)
+        rc = gw_pg_q(c, "COMMIT", NULL, NULL, "sub_commit");
+    gw_pg_give(PG(st), c); /* rolls back what did not commit */
+    if (rc == GW_OK && in_error != NULL)
+        *in_error = err_now;
+    return rc;
+}
+
+/* --- retention ---------------------------------------------------------- */
+
+/* What purging one case does; each step's parameters: its id ($1), its
+ * referensnummer ($1), or its id and the time ($1, $2). */
+enum purge_arg { BY_ID, BY_REFNR, BY_ID_NOW };
+static const struct {
+    const char *sql;
+    enum purge_arg arg;
+} purge_steps[] = {
+    {"DELETE FROM documents WHERE case_id = $1", BY_ID},
+    {"DELETE FROM attachments WHERE case_id = $1", BY_ID},
+    {"UPDATE status_history SET actor = '(purged)' WHERE case_id = $1", BY_ID},
+    {"UPDATE inbox SET response = NULL WHERE refnr = $1", BY_REFNR},
+    {"UPDATE outbox SET payload = ''::bytea WHERE refnr = $1"
+     " AND state IN ('done', 'dead')",
+     BY_REFNR},
+    {"UPDATE cases SET patient_id = NULL, prescriber_hsa = NULL,"
+     " purged_ms = $2 WHERE id = $1",
+     BY_ID_NOW},
+};
+
+gw_rc
+gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
+            int decided_months, int dry_run, struct gw_purge_counts *out)
+{
+    int64_t cut_m = gw_clock_minus_months(now_ms, motivation_months);
+    int64_t cut_d = gw_clock_minus_months(now_ms, decided_months);
+    PGconn *c;
+    PGresult *r = NULL;
+    int locked = 0;
+    gw_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = gw_pg_take(PG(st), &c)) != GW_OK)
+        return rc;
+    /* One node purges; another that finds the lock taken leaves it (the
+     * transaction-scoped lock ends with the transaction). */
+    rc = gw_pg_q(c, "BEGIN", NULL, NULL, "purge_begin");
+    if (rc == GW_OK)
+        rc = gw_pg_q(c, "SELECT pg_try_advisory_xact_lock(1801678196)", NULL,
+                     &r, "purge_lock");
+    if (rc == GW_OK)
+        locked = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    r = NULL;
+    if (rc == GW_OK && !locked) {
+        gw_log_info("event=purge_skipped detail=\"another node is purging\"");
+        gw_pg_give(PG(st), c);
+        return GW_OK;
+    }
+    /* The chain's head first, as every writing transaction takes it. */
+    if (rc == GW_OK)
+        rc = gw_pg_q(c, "SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE",
+                     NULL, NULL, "purge_head");
+    for (int s = GW_CASE_NONE + 1; rc == GW_OK && s < GW_CASE_NSTATUS; s++) {
+        enum gw_case_status to;
+        int decided = gw_case_is_decided((enum gw_case_status)s);
+        struct gw_pg_params p = {0};
+        if (gw_case_transition((enum gw_case_status)s, GW_EV_PURGE,
+                               GW_ROLE_GATEWAY, &to, NULL) != GW_OK)
+            continue;
+        gw_pg_p_str(&p, gw_case_status_code((enum gw_case_status)s));
+        gw_pg_p_i64(&p, decided ? cut_d : cut_m);
+        rc = gw_pg_q(c,
+                     decided ? "SELECT id, refnr FROM cases WHERE purged_ms "
+                               "IS NULL AND status = $1 AND decided_ms < $2 "
+                               "FOR UPDATE"
+                             : "SELECT id, refnr FROM cases WHERE purged_ms "
+                               "IS NULL AND status = $1 AND created_ms < $2 "
+                               "FOR UPDATE",
+                     &p, &r, "purge_find");
+        for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+            char refnr[16];
+            struct gw_audit_entry e = {
+                "gateway", NULL, "purge", refnr, "ok",
+                decided ? "decided case past retention"
+                        : "motivation without application"};
+            gw_pg_copy(refnr, sizeof(refnr), r, i, 1);
+            if (decided)
+                out->decided++;
+            else
+                out->motivations++;
+            if (dry_run)
+                continue;
+            for (size_t k = 0; rc == GW_OK &&
+                               k < sizeof(purge_steps) / sizeof(purge_steps[0]);
+                 k++) {
+                struct gw_pg_params q = {0};
+                if (purge_steps[k].arg == BY_REFNR)
+                    gw_pg_p_str(&q, refnr);
+                else
+                    gw_pg_p_i64(&q, gw_pg_i64(r, i, 0));
+                if (purge_steps[k].arg == BY_ID_NOW)
+                    gw_pg_p_i64(&q, now_ms);
+                rc = gw_pg_q(c, purge_steps[k].sql, &q, NULL, "purge_step");
+            }
+            if (rc == GW_OK)
+                rc = gw_pg_audit_append(c, &e, now_ms);
+        }
+        PQclear(r);
+        r = NULL;
+    }
+    if (rc == GW_OK && !dry_run && (out->motivations || out->decided)) {
+        struct gw_pg_params p = {0};
+        gw_pg_p_i64(&p, now_ms);
+        gw_pg_p_i64(&p, out->motivations);
+        gw_pg_p_i64(&p, out->decided);
+        rc = gw_pg_q(c,
+                     "INSERT INTO purge_log (at_ms, motivations, decided) "
+                     "VALUES ($1, $2, $3)",
+                     &p, NULL, "purge_log");
+    }
+    if (rc == GW_OK && !dry_run)
+        rc = gw_pg_q(c, "COMMIT", NULL, NULL, "purge_commit");
+    gw_pg_give(PG(st), c); /* a dry run (or a failure) rolls back here */
+    if (rc == GW_OK)
+        gw_log_info("event=purge backend=postgresql dry_run=%d motivations=%lld "
+                    "decided=%lld",
+                    dry_run, out->motivations, out->decided);
+    return rc;
+}

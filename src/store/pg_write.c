@@ -1,0 +1,973 @@
+/*
+ * pg_write.c - the PostgreSQL backend's writes: the same group commit as
+ * writer.c (one writer thread per node takes up to store.batch_max waiting
+ * requests, applies each inside its own SAVEPOINT, commits them in one
+ * transaction and answers each only after COMMIT returned), on one
+ * database that several nodes write at once.
+ *
+ * Every batch first locks the audit chain's head row (SELECT ... FOR
+ * UPDATE) and keeps it until COMMIT: the chain stays one line across
+ * nodes, and since every writing transaction takes that lock first, no two
+ * of them can wait for each other in a cycle (a duplicate message id
+ * arriving on two nodes at once meets the other's row only after it has
+ * committed). Batching is what pays here: one lock, one head update, one
+ * WAL flush for the whole batch.
+ *
+ * Idempotency: the message id is looked up inside the transaction, and
+ * the UNIQUE constraint on inbox.message_id is the backstop. A request
+ * that loses that race to another node is rolled back to its savepoint and
+ * applied once more: it then finds the other node's answer and replays it
+ * (or is refused as a different message under the same id).
+ *
+ * A connection lost mid-batch fails every request of it with
+ * GW_EUNAVAILABLE (503): nothing of it is acknowledged. A COMMIT whose
+ * answer is lost may still have committed; the sender retries with the
+ * same message id and gets the stored answer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/random.h"
+#include "klas/ident.h"
+#include "store/pg_int.h"
+
+/* The head of the chain as this batch sees it (locked). */
+struct head {
+    long long seq;
+    char hash[GW_AUDIT_HASH_HEX];
+};
+
+struct batch {
+    PGconn *c;
+    struct head head;
+};
+
+static gw_rc
+audit_put(struct batch *b, const struct gw_audit_entry *e, int64_t now_ms)
+{
+    struct gw_audit_record r;
+    struct gw_pg_params p = {0};
+    gw_rc rc;
+
+    memset(&r, 0, sizeof(r));
+    r.seq = b->head.seq + 1;
+    memcpy(r.prev_hash, b->head.hash, sizeof(r.prev_hash));
+    r.at_ms = now_ms;
+    r.e = *e;
+    if (r.e.system == NULL)
+        r.e.system = "gateway";
+    if (r.e.outcome == NULL)
+        r.e.outcome = "ok";
+    if (r.e.action == NULL)
+        r.e.action = "unknown";
+    if ((rc = gw_audit_hash(&r, r.hash)) != GW_OK)
+        return rc;
+    gw_pg_p_i64(&p, r.seq);
+    gw_pg_p_i64(&p, r.at_ms);
+    gw_pg_p_str(&p, r.e.system);
+    gw_pg_p_str(&p, r.e.user);
+    gw_pg_p_str(&p, r.e.action);
+    gw_pg_p_str(&p, r.e.refnr);
+    gw_pg_p_str(&p, r.e.outcome);
+    gw_pg_p_str(&p, r.e.detail);
+    gw_pg_p_str(&p, r.prev_hash);
+    gw_pg_p_str(&p, r.hash);
+    rc = gw_pg_q(b->c,
+                 "INSERT INTO audit (seq, at_ms, system, user_id, action, "
+                 "refnr, outcome, detail, prev_hash, hash) VALUES "
+                 "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+                 &p, NULL, "audit_insert");
+    if (rc == GW_OK) {
+        b->head.seq = r.seq;
+        memcpy(b->head.hash, r.hash, sizeof(b->head.hash));
+    }
+    return rc;
+}
+
+static gw_rc
+head_lock(struct batch *b)
+{
+    PGresult *r;
+    gw_rc rc = gw_pg_q(b->c,
+                       "SELECT seq, hash FROM audit_head WHERE id = 1 FOR "
+                       "UPDATE",
+                       NULL, &r, "audit_head_lock");
+
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return GW_ESTORE;
+    }
+    b->head.seq = gw_pg_i64(r, 0, 0);
+    gw_pg_copy(b->head.hash, sizeof(b->head.hash), r, 0, 1);
+    PQclear(r);
+    return GW_OK;
+}
+
+static gw_rc
+head_store(struct batch *b)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_i64(&p, b->head.seq);
+    gw_pg_p_str(&p, b->head.hash);
+    return gw_pg_q(b->c, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+                   &p, NULL, "audit_head");
+}
+
+gw_rc
+gw_pg_audit_append(PGconn *c, const struct gw_audit_entry *e, int64_t now_ms)
+{
+    struct batch b = {c, {0, ""}};
+    gw_rc rc = head_lock(&b);
+
+    if (rc == GW_OK)
+        rc = audit_put(&b, e, now_ms);
+    if (rc == GW_OK)
+        rc = head_store(&b);
+    return rc;
+}
+
+/* Looks the message id up; GW_ENOTFOUND when new. */
+static gw_rc
+inbox_lookup(PGconn *c, const struct gw_store_write *w,
+             struct gw_store_result *res)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    gw_pg_p_str(&p, w->message_id);
+    rc = gw_pg_q(c,
+                 "SELECT content_hash, refnr, version, response_status, "
+                 "response, received_ms FROM inbox WHERE message_id = $1",
+                 &p, &r, "inbox_get");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return GW_ENOTFOUND;
+    }
+    gw_pg_copy(res->content_hash, sizeof(res->content_hash), r, 0, 0);
+    res->received_ms = gw_pg_i64(r, 0, 5);
+    if (!PQgetisnull(r, 0, 1))
+        gw_pg_copy(res->refnr, sizeof(res->refnr), r, 0, 1);
+    if (strcmp(res->content_hash, w->content_hash ? w->content_hash : "") !=
+        0) {
+        PQclear(r);
+        return gw_err_set(&res->err, GW_EDUPLICATE, "Bundle.identifier",
+                          "the message id was used before for a different "
+                          "message");
+    }
+    res->replayed = 1;
+    res->version = (long)gw_pg_i64(r, 0, 2);
+    res->response_status = (int)gw_pg_i64(r, 0, 3);
+    res->response = gw_pg_bytea(r, 0, 4, &res->response_len);
+    PQclear(r);
+    return res->response != NULL ? GW_OK : GW_ENOMEM;
+}
+
+static gw_rc
+refnr_exists(PGconn *c, const char *refnr, int *exists)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    gw_pg_p_str(&p, refnr);
+    rc = gw_pg_q(c, "SELECT 1 FROM cases WHERE refnr = $1", &p, &r,
+                 "refnr_exists");
+    if (rc == GW_OK)
+        *exists = PQntuples(r) > 0;
+    PQclear(r);
+    return rc;
+}
+
+static gw_rc
+new_refnr(PGconn *c, char *out)
+{
+    time_t t = (time_t)(gw_clock_now_ms() / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    for (int tries = 0; tries < 20; tries++) {
+        int exists = 1;
+        gw_rc rc = gw_refnr_generate(tm.tm_year + 1900, gw_random_bytes, out);
+        if (rc == GW_OK)
+            rc = refnr_exists(c, out, &exists);
+        if (rc != GW_OK)
+            return rc;
+        if (!exists)
+            return GW_OK;
+    }
+    return GW_ESTORE;
+}
+
+static gw_rc
+history(PGconn *c, long long case_id, const char *from, const char *to,
+        const struct gw_store_write *w, int64_t now)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_i64(&p, case_id);
+    gw_pg_p_str(&p, from);
+    gw_pg_p_str(&p, to);
+    gw_pg_p_str(&p, w->event ? w->event : "change");
+    gw_pg_p_str(&p, w->actor ? w->actor : (w->sender ? w->sender : "?"));
+    gw_pg_p_i64(&p, now);
+    return gw_pg_q(c,
+                   "INSERT INTO status_history (case_id, from_status, "
+                   "to_status, event, actor, at_ms) VALUES ($1,$2,$3,$4,$5,$6)",
+                   &p, NULL, "history");
+}
+
+static gw_rc
+dispense(PGconn *c, const struct gw_store_write *w,
+         struct gw_store_result *res, long long *case_id, int64_t now)
+{
+    const struct gw_dispense *d = w->dispense;
+    struct gw_pg_params p = {0};
+    char status[8] = "", from[16] = "", to[16] = "";
+    double total, used;
+    PGresult *r;
+    gw_rc rc;
+
+    if (d == NULL || w->row.refnr == NULL)
+        return gw_err_set(&res->err, GW_EINVAL, NULL, "nothing to dispense");
+    gw_pg_p_str(&p, w->row.refnr);
+    /* The case row is locked: two dispensings against one licence on two
+     * nodes are checked one after the other. */
+    rc = gw_pg_q(c,
+                 "SELECT c.id, c.status, l.valid_from, l.valid_to, "
+                 "l.total_amount, (SELECT coalesce(sum(amount), 0) FROM "
+                 "dispensings d WHERE d.case_id = c.id), c.purged_ms IS NOT "
+                 "NULL FROM cases c LEFT JOIN licences l ON l.case_id = c.id "
+                 "WHERE c.refnr = $1 FOR UPDATE OF c",
+                 &p, &r, "dispense_check");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return gw_err_set(&res->err, GW_ENOTFOUND, "licence",
+                          "no licence with that referensnummer");
+    }
+    *case_id = gw_pg_i64(r, 0, 0);
+    gw_pg_copy(status, sizeof(status), r, 0, 1);
+    gw_pg_copy(from, sizeof(from), r, 0, 2);
+    gw_pg_copy(to, sizeof(to), r, 0, 3);
+    total = gw_pg_f64(r, 0, 4);
+    used = gw_pg_f64(r, 0, 5);
+    if (strcmp(PQgetvalue(r, 0, 6), "t") == 0) {
+        PQclear(r);
+        return gw_err_set(&res->err, GW_EGONE, "licence",
+                          "the licence has been removed");
+    }
+    PQclear(r);
+    snprintf(res->refnr, sizeof(res->refnr), "%s", w->row.refnr);
+    if (w->expect_status == NULL || strcmp(status, w->expect_status) != 0) {
+        gw_err_set(&res->err, GW_EDENIED, "licence",
+                   "the licence is not granted (status %s)", status);
+        return gw_err_sv(&res->err, GW_EDENIED,
+                         "licensen är inte beviljad (status %s)", status);
+    }
+    if (from[0] == '\0' || strcmp(d->dispensed_on, from) < 0 ||
+        strcmp(d->dispensed_on, to) > 0) {
+        gw_err_set(&res->err, GW_EDENIED, "dispensed-on",
+                   "outside the validity period %s to %s", from, to);
+        return gw_err_sv(&res->err, GW_EDENIED,
+                         "utanför giltighetstiden %s till %s", from, to);
+    }
+    if (total > 0 && used + d->amount > total + 1e-9) {
+        gw_err_set(&res->err, GW_EDENIED, "amount",
+                   "beyond the granted total amount: %g of %g left",
+                   total - used, total);
+        return gw_err_sv(&res->err, GW_EDENIED,
+                         "mer än den beviljade totalmängden: %g av %g "
+                         "återstår",
+                         total - used, total);
+    }
+    memset(&p, 0, sizeof(p));
+    gw_pg_p_i64(&p, *case_id);
+    gw_pg_p_str(&p, d->gln);
+    gw_pg_p_f64(&p, d->amount);
+    gw_pg_p_str(&p, d->dispensed_on);
+    gw_pg_p_str(&p, d->kind);
+    gw_pg_p_i64(&p, now);
+    return gw_pg_q(c,
+                   "INSERT INTO dispensings (case_id, gln, amount, "
+                   "dispensed_on, kind, at_ms) VALUES ($1,$2,$3,$4,$5,$6)",
+                   &p, NULL, "dispense");
+}
+
+static gw_rc
+pharmacy_upsert(PGconn *c, const struct gw_pharmacy *ph)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_str(&p, ph->gln);
+    gw_pg_p_str(&p, ph->name);
+    gw_pg_p_str(&p, ph->actor[0] ? ph->actor : NULL);
+    gw_pg_p_str(&p, ph->address[0] ? ph->address : NULL);
+    gw_pg_p_str(&p, ph->city[0] ? ph->city : NULL);
+    return gw_pg_q(c,
+                   "INSERT INTO pharmacies (gln, name, actor, address, city, "
+                   "connected) VALUES ($1,$2,$3,$4,$5,1) ON CONFLICT (gln) DO "
+                   "UPDATE SET name = excluded.name, actor = "
+                   "coalesce(excluded.actor, pharmacies.actor), address = "
+                   "coalesce(excluded.address, pharmacies.address), city = "
+                   "coalesce(excluded.city, pharmacies.city), connected = 1",
+                   &p, NULL, "pharmacy_upsert");
+}
+
+gw_rc
+gw_pg_pharmacy_upsert(PGconn *c, const struct gw_pharmacy *ph)
+{
+    return pharmacy_upsert(c, ph);
+}
+
+/* What a case change implies beside the case row (writer.c). */
+static gw_rc
+apply_extras(PGconn *c, const struct gw_store_write *w, long long case_id,
+             int64_t now)
+{
+    const struct gw_licence_info *l = w->licence;
+    struct gw_pg_params p = {0};
+    gw_rc rc;
+
+    if (case_id == 0 || w->op == GW_STORE_OP_DISPENSE)
+        return GW_OK;
+    if (w->op == GW_STORE_OP_CREATE && w->row.parent_refnr != NULL) {
+        gw_pg_p_i64(&p, case_id);
+        gw_pg_p_str(&p, w->row.parent_refnr);
+        rc = gw_pg_q(c,
+                     "INSERT INTO licences (case_id, nplid, product_name, "
+                     "substances, form, strength, holder, country, atc, "
+                     "general_level, total_amount, amount_unit) SELECT $1, "
+                     "l.nplid, l.product_name, l.substances, l.form, "
+                     "l.strength, l.holder, l.country, l.atc, "
+                     "l.general_level, l.total_amount, l.amount_unit FROM "
+                     "licences l JOIN cases c ON c.id = l.case_id WHERE "
+                     "c.refnr = $2",
+                     &p, NULL, "licence_copy");
+        if (rc != GW_OK)
+            return rc;
+    } else if (w->op == GW_STORE_OP_CREATE && l != NULL) {
+        gw_pg_p_i64(&p, case_id);
+        gw_pg_p_str(&p, l->nplid);
+        gw_pg_p_str(&p, l->product_name);
+        gw_pg_p_str(&p, l->substances);
+        gw_pg_p_str(&p, l->form);
+        gw_pg_p_str(&p, l->strength);
+        gw_pg_p_str(&p, l->holder);
+        gw_pg_p_str(&p, l->country);
+        gw_pg_p_str(&p, l->atc);
+        gw_pg_p_str(&p, l->general_level);
+        if (l->total_amount > 0)
+            gw_pg_p_f64(&p, l->total_amount);
+        else
+            gw_pg_p_str(&p, NULL);
+        gw_pg_p_str(&p, l->amount_unit);
+        rc = gw_pg_q(c,
+                     "INSERT INTO licences (case_id, nplid, product_name, "
+                     "substances, form, strength, holder, country, atc, "
+                     "general_level, total_amount, amount_unit) VALUES "
+                     "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+                     &p, NULL, "licence");
+        if (rc != GW_OK)
+            return rc;
+    } else if (w->op == GW_STORE_OP_UPDATE && l != NULL && l->valid_from) {
+        gw_pg_p_i64(&p, case_id);
+        gw_pg_p_str(&p, l->valid_from);
+        gw_pg_p_str(&p, l->valid_to);
+        rc = gw_pg_q(c,
+                     "UPDATE licences SET valid_from = $2, valid_to = $3 "
+                     "WHERE case_id = $1",
+                     &p, NULL, "licence_validity");
+        if (rc != GW_OK)
+            return rc;
+    }
+    if (w->effects & GW_STORE_FX_PRODUCT) {
+        memset(&p, 0, sizeof(p));
+        gw_pg_p_i64(&p, case_id);
+        gw_pg_p_i64(&p, now);
+        rc = gw_pg_q(c,
+                     "INSERT INTO products (name, substances, holder, "
+                     "country, nplid, form, strength, atc, first_seen_ms) "
+                     "SELECT coalesce(product_name, '?'), substances, "
+                     "holder, country, nplid, form, strength, atc, $2 FROM "
+                     "licences WHERE case_id = $1 ON CONFLICT DO NOTHING",
+                     &p, NULL, "product");
+        if (rc != GW_OK)
+            return rc;
+    }
+    if (w->pharmacy != NULL && (rc = pharmacy_upsert(c, w->pharmacy)) != GW_OK)
+        return rc;
+    memset(&p, 0, sizeof(p));
+    if (w->op == GW_STORE_OP_CREATE && w->row.parent_refnr == NULL &&
+        w->row.prescriber_hsa != NULL) {
+        gw_pg_p_str(&p, w->row.prescriber_hsa);
+        gw_pg_p_i64(&p, now);
+        return gw_pg_q(c,
+                       "INSERT INTO prescribers (hsa, consented_ms, "
+                       "last_active_ms) VALUES ($1, $2, $2) ON CONFLICT "
+                       "(hsa) DO UPDATE SET last_active_ms = $2, "
+                       "consented_ms = coalesce(prescribers.consented_ms, $2)",
+                       &p, NULL, "prescriber");
+    }
+    gw_pg_p_i64(&p, case_id);
+    gw_pg_p_i64(&p, now);
+    gw_pg_p_i64(&p, (w->effects & GW_STORE_FX_APPLIED) != 0);
+    return gw_pg_q(c,
+                   "UPDATE prescribers SET last_active_ms = $2, "
+                   "last_applied_ms = CASE WHEN $3::int <> 0 THEN $2 ELSE "
+                   "last_applied_ms END WHERE hsa = (SELECT prescriber_hsa "
+                   "FROM cases WHERE id = $1)",
+                   &p, NULL, "prescriber_active");
+}
+
+static gw_rc
+apply_case(PGconn *c, const struct gw_store_write *w,
+           struct gw_store_result *res, long long *case_id, int64_t now)
+{
+    const struct gw_case_row *r = &w->row;
+    struct gw_pg_params p = {0};
+    PGresult *pr;
+    gw_rc rc;
+
+    if (w->op == GW_STORE_OP_CREATE) {
+        if (r->refnr != NULL) {
+            int exists = 0;
+            if ((rc = refnr_exists(c, r->refnr, &exists)) != GW_OK)
+                return rc;
+            if (exists)
+                return gw_err_set(&res->err, GW_ECONFLICT, NULL,
+                                  "a case with referensnummer %s exists",
+                                  r->refnr);
+            snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
+        } else if ((rc = new_refnr(c, res->refnr)) != GW_OK) {
+            return rc;
+        }
+        if (r->status == NULL || r->licence_type == NULL)
+            return gw_err_set(&res->err, GW_EINVAL, NULL,
+                              "a new case needs a status and a licence type");
+        gw_pg_p_str(&p, res->refnr);
+        gw_pg_p_str(&p, r->status);
+        gw_pg_p_str(&p, r->licence_type);
+        gw_pg_p_i64(&p, r->beredskap);
+        gw_pg_p_str(&p, r->prescriber_hsa);
+        gw_pg_p_str(&p, r->hospital_hsa);
+        gw_pg_p_str(&p, r->hospital_name);
+        gw_pg_p_str(&p, r->clinic_hsa);
+        gw_pg_p_str(&p, r->clinic_name);
+        gw_pg_p_str(&p, r->pharmacy_gln);
+        gw_pg_p_str(&p, r->drug_name);
+        gw_pg_p_str(&p, r->substances);
+        gw_pg_p_str(&p, r->patient_id);
+        gw_pg_p_str(&p, r->parent_refnr);
+        gw_pg_p_i64(&p, now);
+        if (w->effects & GW_STORE_FX_APPLIED)
+            gw_pg_p_i64(&p, now);
+        else
+            gw_pg_p_str(&p, NULL);
+        rc = gw_pg_q(c,
+                     "INSERT INTO cases (refnr, status, licence_type, "
+                     "beredskap, prescriber_hsa, hospital_hsa, "
+                     "hospital_name, clinic_hsa, clinic_name, pharmacy_gln, "
+                     "drug_name, substances, patient_id, parent_refnr, "
+                     "version, created_ms, updated_ms, applied_ms) VALUES "
+                     "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,1,$15,"
+                     "$15,$16) RETURNING id",
+                     &p, &pr, "case_insert");
+        if (rc != GW_OK)
+            return rc;
+        *case_id = gw_pg_i64(pr, 0, 0);
+        PQclear(pr);
+        res->version = 1;
+        return history(c, *case_id, NULL, r->status, w, now);
+    }
+    if (w->op == GW_STORE_OP_DISPENSE)
+        return dispense(c, w, res, case_id, now);
+    if (w->op == GW_STORE_OP_UPDATE) {
+        char cur[8];
+        long version;
+        int purged;
+
+        gw_pg_p_str(&p, r->refnr);
+        /* Locked until commit: a change on another node waits, then
+         * sees this one's status and version. */
+        rc = gw_pg_q(c,
+                     "SELECT id, status, version, purged_ms IS NOT NULL FROM "
+                     "cases WHERE refnr = $1 FOR UPDATE",
+                     &p, &pr, "case_current");
+        if (rc != GW_OK)
+            return rc;
+        if (PQntuples(pr) == 0) {
+            PQclear(pr);
+            return gw_err_set(&res->err, GW_ENOTFOUND, NULL,
+                              "no case with referensnummer %s",
+                              r->refnr ? r->refnr : "(none)");
+        }
+        *case_id = gw_pg_i64(pr, 0, 0);
+        gw_pg_copy(cur, sizeof(cur), pr, 0, 1);
+        version = (long)gw_pg_i64(pr, 0, 2);
+        purged = strcmp(PQgetvalue(pr, 0, 3), "t") == 0;
+        PQclear(pr);
+        if (purged)
+            return gw_err_set(&res->err, GW_EGONE, NULL,
+                              "case %s was removed under the retention rules",
+                              r->refnr);
+        if (w->expect_status != NULL && strcmp(cur, w->expect_status) != 0)
+            return gw_err_set(&res->err, GW_ECONFLICT, NULL,
+                              "case %s is in status %s, not %s", r->refnr,
+                              cur, w->expect_status);
+        if (w->expect_version > 0 && w->expect_version != version)
+            return gw_err_set(&res->err, GW_EPRECONDITION, NULL,
+                              "case %s is at version %ld, not %ld", r->refnr,
+                              version, w->expect_version);
+        memset(&p, 0, sizeof(p));
+        gw_pg_p_str(&p, r->status);
+        gw_pg_p_str(&p, r->pharmacy_gln);
+        gw_pg_p_str(&p, r->drug_name);
+        gw_pg_p_str(&p, r->substances);
+        gw_pg_p_i64(&p, now);
+        gw_pg_p_i64(&p, *case_id);
+        gw_pg_p_i64(&p, (w->effects & GW_STORE_FX_APPLIED) != 0);
+        gw_pg_p_i64(&p, (w->effects & GW_STORE_FX_DECIDED) != 0);
+        rc = gw_pg_q(c,
+                     "UPDATE cases SET status = coalesce($1, status), "
+                     "pharmacy_gln = coalesce($2, pharmacy_gln), drug_name = "
+                     "coalesce($3, drug_name), substances = coalesce($4, "
+                     "substances), version = version + 1, updated_ms = $5, "
+                     "applied_ms = CASE WHEN $7::int <> 0 THEN $5 ELSE "
+                     "applied_ms END, decided_ms = CASE WHEN $8::int <> 0 "
+                     "THEN $5 ELSE decided_ms END WHERE id = $6",
+                     &p, NULL, "case_update");
+        if (rc != GW_OK)
+            return rc;
+        snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
+        res->version = version + 1;
+        if (r->status != NULL || w->event != NULL)
+            return history(c, *case_id, cur, r->status ? r->status : cur, w,
+                           now);
+    }
+    return GW_OK;
+}
+
+static gw_rc
+enqueue_one(PGconn *c, const struct gw_store_outbox_new *o,
+            const char *message_id, const char *target, const char *refnr,
+            int64_t now)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_str(&p, message_id);
+    gw_pg_p_str(&p, o->peer);
+    gw_pg_p_str(&p, o->kind);
+    gw_pg_p_str(&p, refnr[0] ? refnr : NULL);
+    gw_pg_p_bin(&p, o->payload, o->payload_len);
+    gw_pg_p_i64(&p, now);
+    gw_pg_p_str(&p, target);
+    return gw_pg_q(c,
+                   "INSERT INTO outbox (message_id, peer, kind, refnr, "
+                   "payload, state, attempts, next_attempt_ms, created_ms, "
+                   "updated_ms, target) VALUES ($1,$2,$3,$4,$5,'pending',0,"
+                   "$6,$6,$6,$7)",
+                   &p, NULL, "outbox");
+}
+
+/* An item, or one per active subscription of the GLN (writer.c). */
+static gw_rc
+outbox_put(PGconn *c, const struct gw_store_outbox_new *o, const char *refnr,
+           int64_t now)
+{
+    struct gw_pg_params p = {0};
+    char mid[128];
+    PGresult *r;
+    gw_rc rc;
+
+    if (o->fanout_gln == NULL)
+        return enqueue_one(c, o, o->message_id, NULL, refnr, now);
+    gw_pg_p_str(&p, o->fanout_gln);
+    rc = gw_pg_q(c,
+                 "SELECT id FROM subscriptions WHERE gln = $1 AND status = "
+                 "'active' ORDER BY created_ms, id LIMIT 100",
+                 &p, &r, "fanout_subs");
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+        char id[40];
+        gw_pg_copy(id, sizeof(id), r, i, 0);
+        snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, id);
+        rc = enqueue_one(c, o, mid, id, refnr, now);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static gw_rc
+apply(struct batch *b, const struct gw_store_write *w,
+      struct gw_store_result *res)
+{
+    PGconn *c = b->c;
+    int64_t now = gw_clock_now_ms();
+    long long case_id = 0;
+    struct gw_pg_params p = {0};
+    struct gw_buf resp;
+    gw_rc rc;
+
+    gw_buf_init(&resp, 16 * 1024 * 1024);
+    if (w->message_id != NULL) {
+        rc = inbox_lookup(c, w, res);
+        if (rc != GW_ENOTFOUND)
+            goto out;
+    }
+    rc = apply_case(c, w, res, &case_id, now);
+    if (rc == GW_OK)
+        rc = apply_extras(c, w, case_id, now);
+    if (rc != GW_OK)
+        goto out;
+    if (w->doc_xml != NULL && case_id != 0) {
+        gw_pg_p_i64(&p, case_id);
+        gw_pg_p_i64(&p, res->version);
+        gw_pg_p_str(&p, w->doc_kind ? w->doc_kind : "message");
+        gw_pg_p_bin(&p, w->doc_xml, w->doc_len);
+        gw_pg_p_i64(&p, now);
+        rc = gw_pg_q(c,
+                     "INSERT INTO documents (case_id, version, kind, xml, "
+                     "created_ms) VALUES ($1,$2,$3,$4,$5)",
+                     &p, NULL, "document");
+        if (rc != GW_OK)
+            goto out;
+    }
+    for (size_t i = 0; i < w->nattachments && case_id != 0; i++) {
+        const struct gw_store_attachment *a = &w->attachments[i];
+        memset(&p, 0, sizeof(p));
+        gw_pg_p_i64(&p, case_id);
+        gw_pg_p_i64(&p, res->version);
+        gw_pg_p_str(&p, a->description);
+        gw_pg_p_str(&p, a->content_type);
+        gw_pg_p_i64(&p, a->hidden != 0);
+        gw_pg_p_i64(&p, (long long)a->size);
+        gw_pg_p_bin(&p, a->data, a->size);
+        rc = gw_pg_q(c,
+                     "INSERT INTO attachments (case_id, doc_version, "
+                     "description, content_type, hidden, size, data) VALUES "
+                     "($1,$2,$3,$4,$5,$6,$7)",
+                     &p, NULL, "attachment");
+        if (rc != GW_OK)
+            goto out;
+    }
+    for (size_t i = 0; i < w->noutbox; i++)
+        if ((rc = outbox_put(c, &w->outbox[i], res->refnr, now)) != GW_OK)
+            goto out;
+    for (size_t i = 0; i < w->naudit; i++) {
+        struct gw_audit_entry e = w->audit[i];
+        if (e.refnr == NULL && res->refnr[0])
+            e.refnr = res->refnr;
+        if ((rc = audit_put(b, &e, now)) != GW_OK)
+            goto out;
+    }
+    if (w->respond != NULL &&
+        (rc = w->respond(w->respond_ctx, res->refnr, res->version, &resp)) !=
+            GW_OK)
+        goto out;
+    if (w->message_id != NULL) {
+        memset(&p, 0, sizeof(p));
+        gw_pg_p_str(&p, w->message_id);
+        gw_pg_p_str(&p, w->sender ? w->sender : "?");
+        gw_pg_p_str(&p, w->content_hash ? w->content_hash : "");
+        gw_pg_p_str(&p, res->refnr[0] ? res->refnr : NULL);
+        gw_pg_p_i64(&p, res->version);
+        gw_pg_p_i64(&p, w->response_status);
+        gw_pg_p_bin(&p, resp.data, resp.len);
+        gw_pg_p_i64(&p, now);
+        rc = gw_pg_q(c,
+                     "INSERT INTO inbox (message_id, sender, content_hash, "
+                     "refnr, version, response_status, response, "
+                     "received_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+                     &p, NULL, "inbox_put");
+        if (rc != GW_OK)
+            goto out;
+    }
+    res->response_status = w->response_status;
+    res->response = gw_buf_take(&resp, &res->response_len);
+    if (res->response == NULL)
+        rc = GW_ENOMEM;
+out:
+    gw_buf_release(&resp);
+    return rc;
+}
+
+static void
+record_batch(struct gw_pg_store *s, int n)
+{
+    int b = 0;
+
+    while (b < 7 && (1 << (b + 1)) <= n)
+        b++;
+    s->stats.batches++;
+    s->stats.requests += n;
+    s->stats.batch_hist[b]++;
+    if (n > s->stats.max_batch)
+        s->stats.max_batch = n;
+}
+
+static void
+reset_result(struct gw_store_result *res)
+{
+    free(res->response);
+    memset(res, 0, sizeof(*res));
+    gw_err_clear(&res->err);
+}
+
+/* One request inside the batch's transaction, alone under a savepoint. */
+static void
+run_one(struct batch *b, struct gw_pg_wreq *r, int *outbox)
+{
+    struct head before = b->head;
+    gw_rc rc;
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        rc = gw_pg_q(b->c, "SAVEPOINT req", NULL, NULL, "savepoint");
+        if (rc != GW_OK) {
+            r->res->rc = rc;
+            return;
+        }
+        rc = r->res->rc = apply(b, r->w, r->res);
+        if (rc == GW_OK) {
+            (void)gw_pg_q(b->c, "RELEASE req", NULL, NULL, "release");
+            if (r->w->noutbox > 0 && !r->res->replayed)
+                *outbox = 1;
+            return;
+        }
+        (void)gw_pg_q(b->c, "ROLLBACK TO req", NULL, NULL, "rollback_to");
+        b->head = before;
+        /* A unique key another node committed first (its message id):
+         * once more, to find its answer. A refusal is final. */
+        if (rc != GW_EDUPLICATE || r->res->err.detail[0] != '\0')
+            break;
+        reset_result(r->res);
+    }
+    free(r->res->response);
+    r->res->response = NULL;
+    r->res->response_len = 0;
+    if (r->res->rc == GW_EDUPLICATE && r->res->err.detail[0] == '\0')
+        r->res->rc = GW_EBUSY;
+    if (r->res->err.rc == GW_OK)
+        r->res->err.rc = r->res->rc;
+}
+
+static void
+free_async(struct gw_pg_wreq *r)
+{
+    free((char *)r->audit.system);
+    free((char *)r->audit.user);
+    free((char *)r->audit.action);
+    free((char *)r->audit.refnr);
+    free((char *)r->audit.outcome);
+    free((char *)r->audit.detail);
+    free(r);
+}
+
+static gw_rc
+writer_conn(struct gw_pg_store *s)
+{
+    if (s->wc != NULL && PQstatus(s->wc) == CONNECTION_OK)
+        return GW_OK;
+    if (s->wc != NULL) {
+        PQreset(s->wc);
+        if (PQstatus(s->wc) == CONNECTION_OK) {
+            gw_log_info("event=pg_reconnected conn=writer");
+            return GW_OK;
+        }
+        return GW_EUNAVAILABLE;
+    }
+    s->wc = gw_pg_connect(s);
+    return s->wc != NULL ? GW_OK : GW_EUNAVAILABLE;
+}
+
+static void
+run_batch(struct gw_pg_store *s, struct gw_pg_wreq *batch, int n)
+{
+    struct batch b;
+    int outbox = 0, writes = 0;
+    gw_rc rc = writer_conn(s);
+
+    memset(&b, 0, sizeof(b));
+    b.c = s->wc;
+    if (rc == GW_OK)
+        rc = gw_pg_q(b.c, "BEGIN", NULL, NULL, "begin");
+    if (rc == GW_OK)
+        rc = head_lock(&b);
+    for (struct gw_pg_wreq *r = batch; r != NULL; r = r->next) {
+        if (rc != GW_OK) {
+            if (r->res)
+                r->res->rc = rc;
+            continue;
+        }
+        if (r->w == NULL) {
+            if (audit_put(&b, &r->audit, gw_clock_now_ms()) != GW_OK)
+                gw_log_err("event=audit_append_failed");
+            continue;
+        }
+        writes = 1;
+        run_one(&b, r, &outbox);
+        /* A lost connection fails the rest of the batch too. */
+        if (PQstatus(b.c) != CONNECTION_OK)
+            rc = GW_EUNAVAILABLE;
+    }
+    if (rc == GW_OK)
+        rc = head_store(&b);
+    if (rc == GW_OK && outbox)
+        rc = gw_pg_q(b.c, "NOTIFY " GW_PG_CHANNEL, NULL, NULL, "notify");
+    if (rc == GW_OK)
+        rc = gw_pg_q(b.c, "COMMIT", NULL, NULL, "commit");
+    if (rc != GW_OK) {
+        if (b.c != NULL && PQstatus(b.c) == CONNECTION_OK)
+            PQclear(PQexec(b.c, "ROLLBACK"));
+        if (rc != GW_ESTORAGEFULL && rc != GW_EUNAVAILABLE)
+            rc = GW_ESTORE;
+        for (struct gw_pg_wreq *r = batch; r != NULL; r = r->next)
+            if (r->res && r->res->rc == GW_OK) {
+                r->res->rc = rc;
+                free(r->res->response);
+                r->res->response = NULL;
+                r->res->response_len = 0;
+            }
+    }
+    pthread_mutex_lock(&s->mu);
+    if (rc != GW_OK)
+        s->commit_rc = rc;
+    else if (writes)
+        s->commit_rc = GW_OK;
+    record_batch(s, n);
+    if (outbox && rc == GW_OK) {
+        s->outbox_generation++;
+        pthread_cond_broadcast(&s->outbox_cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    for (struct gw_pg_wreq *r = batch; r != NULL;) {
+        struct gw_pg_wreq *next = r->next;
+        if (r->w == NULL)
+            free_async(r);
+        else
+            sem_post(&r->done);
+        r = next;
+    }
+}
+
+void *
+gw_pg_writer_main(void *arg)
+{
+    struct gw_pg_store *s = arg;
+
+    for (;;) {
+        struct gw_pg_wreq *batch, *last;
+        int n = 1;
+
+        pthread_mutex_lock(&s->mu);
+        while (s->head == NULL && !s->stopping)
+            pthread_cond_wait(&s->cv_work, &s->mu);
+        if (s->head == NULL) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        batch = last = s->head;
+        while (last->next != NULL && n < s->batch_max) {
+            last = last->next;
+            n++;
+        }
+        s->head = last->next;
+        if (s->head == NULL)
+            s->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->mu);
+        run_batch(s, batch, n);
+    }
+    return NULL;
+}
+
+static void
+enqueue(struct gw_pg_store *s, struct gw_pg_wreq *r)
+{
+    r->next = NULL;
+    if (s->tail)
+        s->tail->next = r;
+    else
+        s->head = r;
+    s->tail = r;
+    pthread_cond_signal(&s->cv_work);
+}
+
+gw_rc
+gw_pg_write(struct gw_store *st, const struct gw_store_write *w,
+            struct gw_store_result *res)
+{
+    struct gw_pg_store *s = PG(st);
+    struct gw_pg_wreq r;
+
+    memset(res, 0, sizeof(*res));
+    gw_err_clear(&res->err);
+    if (!s->writer_running)
+        return res->rc = GW_ESTORE;
+    memset(&r, 0, sizeof(r));
+    r.w = w;
+    r.res = res;
+    if (sem_init(&r.done, 0, 0) != 0)
+        return res->rc = GW_ESTORE;
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        sem_destroy(&r.done);
+        return res->rc = GW_EUNAVAILABLE;
+    }
+    enqueue(s, &r);
+    pthread_mutex_unlock(&s->mu);
+    while (sem_wait(&r.done) != 0)
+        ;
+    sem_destroy(&r.done);
+    if (res->rc == GW_EUNAVAILABLE && res->err.detail[0] == '\0')
+        gw_err_set(&res->err, res->rc, NULL,
+                   "the database is unavailable: nothing was stored; send "
+                   "the message again later");
+    else if (res->rc == GW_ESTORAGEFULL && res->err.detail[0] == '\0')
+        gw_err_set(&res->err, res->rc, NULL,
+                   "nothing was stored; send the message again later");
+    else if (res->rc != GW_OK && res->err.detail[0] == '\0')
+        gw_err_set(&res->err, res->rc, NULL, "%s", gw_rc_message(res->rc));
+    return res->rc;
+}
+
+static char *
+dup_or_null(const char *v)
+{
+    return v ? strdup(v) : NULL;
+}
+
+gw_rc
+gw_pg_audit_async(struct gw_store *st, const struct gw_audit_entry *e)
+{
+    struct gw_pg_store *s = PG(st);
+    struct gw_pg_wreq *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return GW_ENOMEM;
+    r->audit.system = dup_or_null(e->system);
+    r->audit.user = dup_or_null(e->user);
+    r->audit.action = dup_or_null(e->action);
+    r->audit.refnr = dup_or_null(e->refnr);
+    r->audit.outcome = dup_or_null(e->outcome);
+    r->audit.detail = dup_or_null(e->detail);
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping || !s->writer_running) {
+        pthread_mutex_unlock(&s->mu);
+        free_async(r);
+        return GW_EUNAVAILABLE;
+    }
+    enqueue(s, r);
+    pthread_mutex_unlock(&s->mu);
+    return GW_OK;
+}
