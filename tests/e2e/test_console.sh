@@ -165,7 +165,9 @@ hdr Location | grep -q 'done=gone' || fail "the retry of a delivered item: $(hdr
 call ops POST "/console/outbox/$ITEM1/retry" --data "lang=en"
 want 403 "a retry without a token"
 grep -q 'data-rc="EFORBIDDEN"' "$B" || fail "the refusal is not the console's page"
-call ops POST "/console/outbox/$ITEM1/retry" --data "csrf=${token/a/b}&lang=en"
+# The token with its last digit changed (always a different token).
+if [ "${token:63}" = 0 ]; then wrong=${token:0:63}1; else wrong=${token:0:63}0; fi
+call ops POST "/console/outbox/$ITEM1/retry" --data "csrf=$wrong&lang=en"
 want 403 "a retry with a wrong token"
 call ehr POST "/console/outbox/$ITEM1/retry" --data "csrf=$token&lang=en"
 want 403 "a retry by a non-operator"
