@@ -57,6 +57,7 @@ struct pending_audit {
 struct batch {
     PGconn *c;
     struct head head;
+    long long enqueued; /* outbox rows put in: only then wake workers */
     struct pending_audit *audit;
     size_t naudit, cap;
 };
@@ -641,15 +642,18 @@ enqueue_one(PGconn *c, const struct gw_store_outbox_new *o,
 /* An item, or one per active subscription of the GLN (writer.c). */
 static gw_rc
 outbox_put(PGconn *c, const struct gw_store_outbox_new *o, const char *refnr,
-           int64_t now)
+           int64_t now, long long *enqueued)
 {
     struct gw_pg_params p = {0};
     char mid[128];
     PGresult *r;
     gw_rc rc;
 
-    if (o->fanout_gln == NULL)
-        return enqueue_one(c, o, o->message_id, NULL, refnr, now);
+    if (o->fanout_gln == NULL) {
+        rc = enqueue_one(c, o, o->message_id, NULL, refnr, now);
+        *enqueued += rc == GW_OK;
+        return rc;
+    }
     gw_pg_p_str(&p, o->fanout_gln);
     rc = gw_pg_q(c,
                  "SELECT id FROM subscriptions WHERE gln = $1 AND status = "
@@ -660,6 +664,7 @@ outbox_put(PGconn *c, const struct gw_store_outbox_new *o, const char *refnr,
         gw_pg_copy(id, sizeof(id), r, i, 0);
         snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, id);
         rc = enqueue_one(c, o, mid, id, refnr, now);
+        *enqueued += rc == GW_OK;
     }
     PQclear(r);
     return rc;
@@ -719,7 +724,8 @@ apply(struct batch *b, const struct gw_store_write *w,
             goto out;
     }
     for (size_t i = 0; i < w->noutbox; i++)
-        if ((rc = outbox_put(c, &w->outbox[i], res->refnr, now)) != GW_OK)
+        if ((rc = outbox_put(c, &w->outbox[i], res->refnr, now,
+                             &b->enqueued)) != GW_OK)
             goto out;
     for (size_t i = 0; i < w->naudit; i++) {
         struct gw_audit_entry e = w->audit[i];
@@ -786,6 +792,7 @@ static void
 run_one(struct batch *b, struct gw_pg_wreq *r, int *outbox)
 {
     size_t before = b->naudit;
+    long long enq = b->enqueued;
     gw_rc rc;
 
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -797,12 +804,15 @@ run_one(struct batch *b, struct gw_pg_wreq *r, int *outbox)
         rc = r->res->rc = apply(b, r->w, r->res);
         if (rc == GW_OK) {
             (void)gw_pg_q(b->c, "RELEASE req", NULL, NULL, "release");
-            if (r->w->noutbox > 0 && !r->res->replayed)
+            /* A notification to a pharmacy without subscriptions puts
+             * nothing in: no node's workers need to look. */
+            if (b->enqueued > enq)
                 *outbox = 1;
             return;
         }
         (void)gw_pg_q(b->c, "ROLLBACK TO req", NULL, NULL, "rollback_to");
         b->naudit = before;
+        b->enqueued = enq;
         /* A unique key another node committed first (its message id):
          * once more, to find its answer. A refusal is final. */
         if (rc != GW_EDUPLICATE || r->res->err.detail[0] != '\0')

@@ -123,6 +123,8 @@ printf '  per acknowledged submission: %.1f statements (round trips) in all, %.1
     "$(awk -v a="$writer_calls" -v n="$acked" 'BEGIN {print (n > 0 ? a / n : 0)}')" \
     "$(awk -v a="$((c1 - c0))" -v n="$acked" 'BEGIN {print (n > 0 ? a / n : 0)}')" "$((c1 - c0))" "$acked"
 
+echo '  statements per acknowledged submission, most frequent first:'
+psql "$dsn" -At -F ' ' -c "SELECT round(calls::numeric / greatest($acked, 1), 2), left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'klasgw') ORDER BY calls DESC LIMIT 12" | sed 's/^/    /'
 half=$((pg1 / 2))
 if [ "$half" -gt 0 ]; then
     sleep 2
