@@ -641,11 +641,16 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
     }
     if (!s->read_only && (opts == NULL || opts->start_writer)) {
         /* The writer connects on its first batch (pg_write.c). */
-        if (pthread_create(&s->writer, NULL, gw_pg_writer_main, s) != 0) {
-            rc = gw_err_set(err, GW_ESTORE, NULL, "cannot start the writer");
-            goto out;
+        for (int i = 0; i < GW_PG_WRITERS; i++) {
+            s->writers[i].s = s;
+            if (pthread_create(&s->writers[i].t, NULL, gw_pg_writer_main,
+                               &s->writers[i]) != 0) {
+                rc = gw_err_set(err, GW_ESTORE, NULL,
+                                "cannot start the writers");
+                goto out;
+            }
+            s->writer_running++;
         }
-        s->writer_running = 1;
         if (pthread_create(&s->listener, NULL, listener_main, s) != 0) {
             rc = gw_err_set(err, GW_ESTORE, NULL,
                             "cannot start the listener");
@@ -673,15 +678,16 @@ gw_pg_close(struct gw_store *st)
     s->stopping = 1;
     pthread_cond_broadcast(&s->cv_work);
     pthread_mutex_unlock(&s->mu);
-    if (s->writer_running)
-        pthread_join(s->writer, NULL);
+    for (int i = 0; i < s->writer_running; i++)
+        pthread_join(s->writers[i].t, NULL);
     if (s->listener_running)
         pthread_join(s->listener, NULL);
     for (int i = 0; i < s->nconns; i++)
         if (s->conns[i] != NULL)
             PQfinish(s->conns[i]);
-    if (s->wc != NULL)
-        PQfinish(s->wc);
+    for (int i = 0; i < GW_PG_WRITERS; i++)
+        if (s->writers[i].c != NULL)
+            PQfinish(s->writers[i].c);
     if (s->lc != NULL)
         PQfinish(s->lc);
     free(s->conns);

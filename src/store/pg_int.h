@@ -15,6 +15,11 @@
 /* The channel the outbox's commits notify on (LISTEN/NOTIFY). */
 #define GW_PG_CHANNEL "klasgw_outbox"
 
+/* Writer threads per node: each waits for its round trips to the
+ * database, so several overlap them; they take the audit head's lock
+ * only for the last moments of their transaction (pg_write.c). */
+#define GW_PG_WRITERS 4
+
 /* A request to the writer, as in writer.c. */
 struct gw_pg_wreq {
     const struct gw_store_write *w; /* NULL: an audit entry, no waiter */
@@ -37,9 +42,13 @@ struct gw_pg_store {
     pthread_mutex_t pmu;
     pthread_cond_t pcv;
 
-    /* The writer: its own connection, a queue, group commit. */
-    PGconn *wc;
-    pthread_t writer;
+    /* The writers: one queue, GW_PG_WRITERS threads each with its own
+     * connection, each committing the batch it took (group commit). */
+    struct gw_pg_writer {
+        struct gw_pg_store *s;
+        PGconn *c;
+        pthread_t t;
+    } writers[GW_PG_WRITERS];
     int writer_running, stopping;
     pthread_mutex_t mu;
     pthread_cond_t cv_work;

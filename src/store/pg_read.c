@@ -874,10 +874,15 @@ gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
         gw_pg_give(PG(st), c);
         return GW_OK;
     }
-    /* The chain's head first, as every writing transaction takes it. */
-    if (rc == GW_OK)
-        rc = gw_pg_q(c, "SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE",
-                     NULL, NULL, "purge_head");
+    /* Every victim locked first (FOR UPDATE), the chain's head only
+     * after, at the first audit record: as the writers do (pg_write.c),
+     * so neither waits for the other while holding the head. */
+    struct victim {
+        long long id;
+        char refnr[16];
+        int decided;
+    } *v = NULL;
+    size_t nv = 0;
     for (int s = GW_CASE_NONE + 1; rc == GW_OK && s < GW_CASE_NSTATUS; s++) {
         enum gw_case_status to;
         int decided = gw_case_is_decided((enum gw_case_status)s);
@@ -890,42 +895,54 @@ gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
         rc = gw_pg_q(c,
                      decided ? "SELECT id, refnr FROM cases WHERE purged_ms "
                                "IS NULL AND status = $1 AND decided_ms < $2 "
-                               "FOR UPDATE"
+                               "ORDER BY id FOR UPDATE"
                              : "SELECT id, refnr FROM cases WHERE purged_ms "
                                "IS NULL AND status = $1 AND created_ms < $2 "
-                               "FOR UPDATE",
+                               "ORDER BY id FOR UPDATE",
                      &p, &r, "purge_find");
-        for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
-            char refnr[16];
-            struct gw_audit_entry e = {
-                "gateway", NULL, "purge", refnr, "ok",
-                decided ? "decided case past retention"
-                        : "motivation without application"};
-            gw_pg_copy(refnr, sizeof(refnr), r, i, 1);
-            if (decided)
-                out->decided++;
+        if (rc == GW_OK && PQntuples(r) > 0) {
+            struct victim *g = realloc(v, (nv + (size_t)PQntuples(r)) *
+                                              sizeof(*v));
+            if (g == NULL)
+                rc = GW_ENOMEM;
             else
-                out->motivations++;
-            if (dry_run)
-                continue;
-            for (size_t k = 0; rc == GW_OK &&
-                               k < sizeof(purge_steps) / sizeof(purge_steps[0]);
-                 k++) {
-                struct gw_pg_params q = {0};
-                if (purge_steps[k].arg == BY_REFNR)
-                    gw_pg_p_str(&q, refnr);
-                else
-                    gw_pg_p_i64(&q, gw_pg_i64(r, i, 0));
-                if (purge_steps[k].arg == BY_ID_NOW)
-                    gw_pg_p_i64(&q, now_ms);
-                rc = gw_pg_q(c, purge_steps[k].sql, &q, NULL, "purge_step");
-            }
-            if (rc == GW_OK)
-                rc = gw_pg_audit_append(c, &e, now_ms);
+                v = g;
+        }
+        for (int i = 0; rc == GW_OK && i < PQntuples(r); i++, nv++) {
+            v[nv].id = gw_pg_i64(r, i, 0);
+            gw_pg_copy(v[nv].refnr, sizeof(v[nv].refnr), r, i, 1);
+            v[nv].decided = decided;
         }
         PQclear(r);
         r = NULL;
     }
+    for (size_t i = 0; rc == GW_OK && i < nv; i++) {
+        struct gw_audit_entry e = {
+            "gateway", NULL, "purge", v[i].refnr, "ok",
+            v[i].decided ? "decided case past retention"
+                         : "motivation without application"};
+        if (v[i].decided)
+            out->decided++;
+        else
+            out->motivations++;
+        if (dry_run)
+            continue;
+        for (size_t k = 0;
+             rc == GW_OK && k < sizeof(purge_steps) / sizeof(purge_steps[0]);
+             k++) {
+            struct gw_pg_params q = {0};
+            if (purge_steps[k].arg == BY_REFNR)
+                gw_pg_p_str(&q, v[i].refnr);
+            else
+                gw_pg_p_i64(&q, v[i].id);
+            if (purge_steps[k].arg == BY_ID_NOW)
+                gw_pg_p_i64(&q, now_ms);
+            rc = gw_pg_q(c, purge_steps[k].sql, &q, NULL, "purge_step");
+        }
+        if (rc == GW_OK)
+            rc = gw_pg_audit_append(c, &e, now_ms);
+    }
+    free(v);
     if (rc == GW_OK && !dry_run && (out->motivations || out->decided)) {
         struct gw_pg_params p = {0};
         gw_pg_p_i64(&p, now_ms);

@@ -5,13 +5,19 @@
  * transaction and answers each only after COMMIT returned), on one
  * database that several nodes write at once.
  *
- * Every batch first locks the audit chain's head row (SELECT ... FOR
- * UPDATE) and keeps it until COMMIT: the chain stays one line across
- * nodes, and since every writing transaction takes that lock first, no two
- * of them can wait for each other in a cycle (a duplicate message id
- * arriving on two nodes at once meets the other's row only after it has
- * committed). Batching is what pays here: one lock, one head update, one
- * WAL flush for the whole batch.
+ * Several writer threads per node (GW_PG_WRITERS), each with its own
+ * connection, take batches from one queue: each waits for its round
+ * trips to PostgreSQL, so they overlap. The audit records of a batch are
+ * chained at its end: the head row is locked (SELECT ... FOR UPDATE) for
+ * the last statements and COMMIT only, so the chain stays one line across
+ * writers and nodes, and a writer holding the head waits for nothing else
+ * (no lock cycle can go through the head; the purge, pg_read.c, locks its
+ * cases before the head too). Two requests of different transactions that
+ * lock the same rows in opposite orders (rare: one case changed twice at
+ * once on two nodes) may deadlock; PostgreSQL ends one statement, and that
+ * request alone is rolled back to its savepoint and refused as busy
+ * (GW_EBUSY, 503: resend). Batching is what pays: one head update and
+ * one WAL flush for the whole batch.
  *
  * Idempotency: the message id is looked up inside the transaction, and
  * the UNIQUE constraint on inbox.message_id is the backstop. A request
@@ -41,13 +47,42 @@ struct head {
     char hash[GW_AUDIT_HASH_HEX];
 };
 
+/* An audit record waiting for the end of its batch; the strings are
+ * borrowed from the request (or the async entry) until the batch ends. */
+struct pending_audit {
+    struct gw_audit_entry e;
+    int64_t at_ms;
+};
+
 struct batch {
     PGconn *c;
     struct head head;
+    long long enqueued; /* outbox rows put in: only then wake workers */
+    struct pending_audit *audit;
+    size_t naudit, cap;
 };
 
+/* Queues an audit record of this batch; written, chained, at its end. */
 static gw_rc
 audit_put(struct batch *b, const struct gw_audit_entry *e, int64_t now_ms)
+{
+    if (b->naudit == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        struct pending_audit *g = realloc(b->audit, cap * sizeof(*g));
+        if (g == NULL)
+            return GW_ENOMEM;
+        b->audit = g;
+        b->cap = cap;
+    }
+    b->audit[b->naudit].e = *e;
+    b->audit[b->naudit].at_ms = now_ms;
+    b->naudit++;
+    return GW_OK;
+}
+
+/* Appends one record after the head b holds locked. */
+static gw_rc
+audit_write(struct batch *b, const struct gw_audit_entry *e, int64_t now_ms)
 {
     struct gw_audit_record r;
     struct gw_pg_params p = {0};
@@ -123,13 +158,37 @@ head_store(struct batch *b)
 gw_rc
 gw_pg_audit_append(PGconn *c, const struct gw_audit_entry *e, int64_t now_ms)
 {
-    struct batch b = {c, {0, ""}};
-    gw_rc rc = head_lock(&b);
+    struct batch b;
+    gw_rc rc;
 
+    memset(&b, 0, sizeof(b));
+    b.c = c;
+    rc = head_lock(&b);
     if (rc == GW_OK)
-        rc = audit_put(&b, e, now_ms);
+        rc = audit_write(&b, e, now_ms);
     if (rc == GW_OK)
         rc = head_store(&b);
+    return rc;
+}
+
+/*
+ * The end of a batch: the head row locked, the batch's audit records
+ * chained after it, the head moved. The lock is held from here to COMMIT
+ * only, and this transaction waits for nothing else once it holds it, so
+ * writers on this node and others overlap everything but this.
+ */
+static gw_rc
+audit_flush(struct batch *b)
+{
+    gw_rc rc;
+
+    if (b->naudit == 0)
+        return GW_OK;
+    rc = head_lock(b);
+    for (size_t i = 0; rc == GW_OK && i < b->naudit; i++)
+        rc = audit_write(b, &b->audit[i].e, b->audit[i].at_ms);
+    if (rc == GW_OK)
+        rc = head_store(b);
     return rc;
 }
 
@@ -583,15 +642,18 @@ enqueue_one(PGconn *c, const struct gw_store_outbox_new *o,
 /* An item, or one per active subscription of the GLN (writer.c). */
 static gw_rc
 outbox_put(PGconn *c, const struct gw_store_outbox_new *o, const char *refnr,
-           int64_t now)
+           int64_t now, long long *enqueued)
 {
     struct gw_pg_params p = {0};
     char mid[128];
     PGresult *r;
     gw_rc rc;
 
-    if (o->fanout_gln == NULL)
-        return enqueue_one(c, o, o->message_id, NULL, refnr, now);
+    if (o->fanout_gln == NULL) {
+        rc = enqueue_one(c, o, o->message_id, NULL, refnr, now);
+        *enqueued += rc == GW_OK;
+        return rc;
+    }
     gw_pg_p_str(&p, o->fanout_gln);
     rc = gw_pg_q(c,
                  "SELECT id FROM subscriptions WHERE gln = $1 AND status = "
@@ -602,6 +664,7 @@ outbox_put(PGconn *c, const struct gw_store_outbox_new *o, const char *refnr,
         gw_pg_copy(id, sizeof(id), r, i, 0);
         snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, id);
         rc = enqueue_one(c, o, mid, id, refnr, now);
+        *enqueued += rc == GW_OK;
     }
     PQclear(r);
     return rc;
@@ -661,7 +724,8 @@ apply(struct batch *b, const struct gw_store_write *w,
             goto out;
     }
     for (size_t i = 0; i < w->noutbox; i++)
-        if ((rc = outbox_put(c, &w->outbox[i], res->refnr, now)) != GW_OK)
+        if ((rc = outbox_put(c, &w->outbox[i], res->refnr, now,
+                             &b->enqueued)) != GW_OK)
             goto out;
     for (size_t i = 0; i < w->naudit; i++) {
         struct gw_audit_entry e = w->audit[i];
@@ -727,7 +791,8 @@ reset_result(struct gw_store_result *res)
 static void
 run_one(struct batch *b, struct gw_pg_wreq *r, int *outbox)
 {
-    struct head before = b->head;
+    size_t before = b->naudit;
+    long long enq = b->enqueued;
     gw_rc rc;
 
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -739,12 +804,15 @@ run_one(struct batch *b, struct gw_pg_wreq *r, int *outbox)
         rc = r->res->rc = apply(b, r->w, r->res);
         if (rc == GW_OK) {
             (void)gw_pg_q(b->c, "RELEASE req", NULL, NULL, "release");
-            if (r->w->noutbox > 0 && !r->res->replayed)
+            /* A notification to a pharmacy without subscriptions puts
+             * nothing in: no node's workers need to look. */
+            if (b->enqueued > enq)
                 *outbox = 1;
             return;
         }
         (void)gw_pg_q(b->c, "ROLLBACK TO req", NULL, NULL, "rollback_to");
-        b->head = before;
+        b->naudit = before;
+        b->enqueued = enq;
         /* A unique key another node committed first (its message id):
          * once more, to find its answer. A refusal is final. */
         if (rc != GW_EDUPLICATE || r->res->err.detail[0] != '\0')
@@ -773,35 +841,34 @@ free_async(struct gw_pg_wreq *r)
 }
 
 static gw_rc
-writer_conn(struct gw_pg_store *s)
+writer_conn(struct gw_pg_writer *wr)
 {
-    if (s->wc != NULL && PQstatus(s->wc) == CONNECTION_OK)
+    if (wr->c != NULL && PQstatus(wr->c) == CONNECTION_OK)
         return GW_OK;
-    if (s->wc != NULL) {
-        PQreset(s->wc);
-        if (PQstatus(s->wc) == CONNECTION_OK) {
+    if (wr->c != NULL) {
+        PQreset(wr->c);
+        if (PQstatus(wr->c) == CONNECTION_OK) {
             gw_log_info("event=pg_reconnected conn=writer");
             return GW_OK;
         }
         return GW_EUNAVAILABLE;
     }
-    s->wc = gw_pg_connect(s);
-    return s->wc != NULL ? GW_OK : GW_EUNAVAILABLE;
+    wr->c = gw_pg_connect(wr->s);
+    return wr->c != NULL ? GW_OK : GW_EUNAVAILABLE;
 }
 
 static void
-run_batch(struct gw_pg_store *s, struct gw_pg_wreq *batch, int n)
+run_batch(struct gw_pg_writer *wr, struct gw_pg_wreq *batch, int n)
 {
+    struct gw_pg_store *s = wr->s;
     struct batch b;
     int outbox = 0, writes = 0;
-    gw_rc rc = writer_conn(s);
+    gw_rc rc = writer_conn(wr);
 
     memset(&b, 0, sizeof(b));
-    b.c = s->wc;
+    b.c = wr->c;
     if (rc == GW_OK)
         rc = gw_pg_q(b.c, "BEGIN", NULL, NULL, "begin");
-    if (rc == GW_OK)
-        rc = head_lock(&b);
     for (struct gw_pg_wreq *r = batch; r != NULL; r = r->next) {
         if (rc != GW_OK) {
             if (r->res)
@@ -820,11 +887,12 @@ run_batch(struct gw_pg_store *s, struct gw_pg_wreq *batch, int n)
             rc = GW_EUNAVAILABLE;
     }
     if (rc == GW_OK)
-        rc = head_store(&b);
+        rc = audit_flush(&b);
     if (rc == GW_OK && outbox)
         rc = gw_pg_q(b.c, "NOTIFY " GW_PG_CHANNEL, NULL, NULL, "notify");
     if (rc == GW_OK)
         rc = gw_pg_q(b.c, "COMMIT", NULL, NULL, "commit");
+    free(b.audit);
     if (rc != GW_OK) {
         if (b.c != NULL && PQstatus(b.c) == CONNECTION_OK)
             PQclear(PQexec(b.c, "ROLLBACK"));
@@ -862,7 +930,8 @@ run_batch(struct gw_pg_store *s, struct gw_pg_wreq *batch, int n)
 void *
 gw_pg_writer_main(void *arg)
 {
-    struct gw_pg_store *s = arg;
+    struct gw_pg_writer *wr = arg;
+    struct gw_pg_store *s = wr->s;
 
     for (;;) {
         struct gw_pg_wreq *batch, *last;
@@ -885,7 +954,7 @@ gw_pg_writer_main(void *arg)
             s->tail = NULL;
         last->next = NULL;
         pthread_mutex_unlock(&s->mu);
-        run_batch(s, batch, n);
+        run_batch(wr, batch, n);
     }
     return NULL;
 }

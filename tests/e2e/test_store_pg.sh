@@ -2,7 +2,7 @@
 # test_store_pg.sh - the store's unit tests again, on PostgreSQL: a real
 # server started for the run (tests/tools/pg_fixture.sh: initdb + pg_ctl in
 # a temporary folder, a free loopback port), the same cmocka programs with
-# KLASGW_TEST_PG_DSN set, so every test of the store interface runs against
+# KLASGW_TEST_PG_DSN set, so the tests of the store interface run against
 # both backends. Skipped (77) where PostgreSQL's server is not installed.
 set -euo pipefail
 : "${GW_SOURCE_DIR:?}" "${GW_BUILD_DIR:?}"
@@ -14,7 +14,7 @@ out=$("$GW_SOURCE_DIR/tests/tools/pg_fixture.sh" start "$PGT") || exit $?
 eval "$out"
 
 rc=0
-for t in test_store test_outbox; do
+for t in test_store test_outbox test_audit; do
     echo "== $t on PostgreSQL"
     if ! CMOCKA_MESSAGE_OUTPUT=stdout "$GW_BUILD_DIR/tests/$t" \
         >"$PGT.$t.log" 2>&1; then

@@ -11,6 +11,8 @@
 #   tests/tools/pg_fixture.sh restart DIR             stops and starts it
 #                                                     again (same port)
 #
+# KLASGW_PG_EXTRA_OPTS adds server options (the benchmark loads
+# pg_stat_statements with it).
 # Exits 77 (ctest: skipped) when the PostgreSQL server binaries are
 # missing (Debian's postgresql package: scripts/install-deps.sh).
 set -euo pipefail
@@ -47,7 +49,7 @@ free_port() {
 
 pgctl_start() {
     as_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-        -o "-c listen_addresses=127.0.0.1 -p $(cat "$dir/port") -c unix_socket_directories=$dir -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=32MB" \
+        -o "-c listen_addresses=127.0.0.1 -p $(cat "$dir/port") -c unix_socket_directories=$dir -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=32MB ${KLASGW_PG_EXTRA_OPTS:-}" \
         start >/dev/null
 }
 

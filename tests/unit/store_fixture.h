@@ -105,7 +105,8 @@ fixture_teardown(void **state)
     struct fixture *f = *state;
     char cmd[160];
 
-    gw_store_close(f->st);
+    if (f->st != NULL)
+        gw_store_close(f->st);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
     if (system(cmd) != 0)
         return -1;

@@ -35,6 +35,11 @@ tamper(struct fixture *f, const char *sql)
 {
     sqlite3 *db;
 
+    if (fixture_pg_dsn() != NULL) { /* the caller closed the store */
+        f->st = NULL;
+        skip();
+    }
+
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
@@ -120,6 +125,10 @@ test_audit_detects_edit_removal_and_truncation(void **state)
     free(create(f, "t1"));
     free(create(f, "t2"));
     free(create(f, "t3"));
+    /* It copies and edits the SQLite file; the chain's checks are the
+     * same code on every backend (store/audit_verify.c). */
+    if (fixture_pg_dsn() != NULL)
+        skip();
     gw_store_close(f->st);
     /* Keep a pristine copy and tamper with a fresh one for each case. */
     char cmd[1024];
@@ -132,7 +141,7 @@ test_audit_detects_edit_removal_and_truncation(void **state)
                  f->path, f->path, f->path, f->path);
         assert_int_equal(system(cmd), 0);
         tamper(f, cases[i].sql);
-        assert_int_equal(gw_store_open(f->path, NULL, &f->st, &err), GW_OK);
+        assert_int_equal(fixture_open(f, &err), GW_OK);
         gw_err_clear(&err);
         if (gw_store_audit_verify(f->st, &n, &err) != GW_ECONFLICT ||
             strstr(err.detail, cases[i].expect) == NULL)
@@ -143,7 +152,7 @@ test_audit_detects_edit_removal_and_truncation(void **state)
              f->path, f->path, f->path);
     assert_int_equal(system(cmd), 0);
     struct gw_err err;
-    assert_int_equal(gw_store_open(f->path, NULL, &f->st, &err), GW_OK);
+    assert_int_equal(fixture_open(f, &err), GW_OK);
 }
 
 static gw_rc
@@ -352,7 +361,7 @@ reopen(struct fixture *f)
     struct gw_err err;
 
     gw_err_clear(&err);
-    assert_int_equal(gw_store_open(f->path, NULL, &f->st, &err), GW_OK);
+    assert_int_equal(fixture_open(f, &err), GW_OK);
 }
 
 static gw_rc
@@ -404,6 +413,13 @@ forge_from(struct fixture *f, int64_t from, enum forger how)
     sqlite3 *db;
     sqlite3_stmt *s, *u;
     char prev[GW_AUDIT_HASH_HEX] = "";
+
+    /* The forger edits the SQLite file (see above); the caller closed
+     * the store. */
+    if (fixture_pg_dsn() != NULL) {
+        f->st = NULL;
+        skip();
+    }
 
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
@@ -473,6 +489,10 @@ test_audit_keyed_chain_catches_an_edit_with_every_later_hash_recomputed(
         {"another key from record 1", WRONG_KEY, 1},
     };
     struct fixture *f = *state;
+
+    /* It copies and edits the SQLite file underneath the store. */
+    if (fixture_pg_dsn() != NULL)
+        skip();
     struct gw_err err;
     char cmd[1024];
 
@@ -537,6 +557,10 @@ static void
 test_audit_checkpoint_catches_a_cut_tail_with_a_fixed_head(void **state)
 {
     struct fixture *f = *state;
+
+    /* It copies and edits the SQLite file underneath the store. */
+    if (fixture_pg_dsn() != NULL)
+        skip();
     struct gw_audit_checkpoint cp[2];
     struct gw_err err;
     char cmd[1024];
