@@ -1,7 +1,7 @@
 # Shared by tests/e2e/test_soap_*.sh (sourced, not a test itself): free
-# ports in 18100-18199, a gateway and the simulators in a scratch folder,
+# ports the kernel picks, a gateway and the simulators in a scratch folder,
 # everything stopped on exit.
-#   soap_setup BASE      scratch dir, ports from BASE upwards
+#   soap_setup [LABEL]   scratch dir and three free ports (LABEL unused)
 #   start_hsa [args]     klasgw sim hsa on $HSA_PORT
 #   start_lv [args]      klasgw sim lv on $LV_PORT (calls back the gateway)
 #   start_gateway        klasgw serve on $GW_PORT, waits for /healthz
@@ -17,28 +17,28 @@ soap_cleanup() {
     if [ -n "${dir:-}" ] && [ -z "${KEEP:-}" ]; then rm -rf "$dir"; fi
 }
 
-# A port in [from, from+20) that nobody listens on.
-free_port() {
-    /usr/bin/python3 - "$1" <<'PY'
-import socket, sys
-start = int(sys.argv[1])
-for p in range(start, start + 20):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p)); s.close(); print(p); break
-    except OSError:
-        s.close()
-else:
-    sys.exit(1)
+# Three TCP ports nobody listens on, chosen by the kernel while all three
+# are held, so they differ. Fixed bases let tests running at the same time
+# (ctest -j2) pick the same port: test_outbox_ops and test_soap_contract
+# shared one, and neighbouring bases overlapped.
+free_ports() {
+    /usr/bin/python3 - <<'PY'
+import socket
+socks = [socket.socket() for _ in range(3)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()
 PY
 }
+# One more free port (the argument, an old fixed base, is ignored).
+free_port() { local a _; read -r a _ < <(free_ports); echo "$a"; }
 
 soap_setup() {
     dir=$(mktemp -d)
     trap soap_cleanup EXIT
-    GW_PORT=$(free_port "$1")
-    HSA_PORT=$(free_port $(( $1 + 5 )))
-    LV_PORT=$(free_port $(( $1 + 10 )))
+    read -r GW_PORT HSA_PORT LV_PORT < <(free_ports)
     BASE="http://127.0.0.1:$GW_PORT"
     export KLASGW_SERVER_PORT=$GW_PORT
     export KLASGW_STORE_PATH="$dir/var/klasgw.db"
