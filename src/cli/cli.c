@@ -59,6 +59,13 @@ static const struct command commands[] = {
      "  retry ID    put a dead or failed item back in the queue now\n"
      "  dead        list the dead letters\n",
      gw_cmd_outbox},
+    {"store", "copy an SQLite store into PostgreSQL",
+     "klasgw [-c FILE] store copy --to DSN",
+     "Copies every row of the SQLite store (store.path) into the empty\n"
+     "PostgreSQL database DSN (a libpq connection string; migrated first),\n"
+     "in one transaction, and verifies the audit chain there. Stop serve\n"
+     "first. Then set store.backend = postgresql and store.dsn.\n",
+     gw_cmd_store},
     {"audit", "verify, checkpoint and export the audit log",
      "klasgw [-c FILE] audit verify [--checkpoint FILE]... | checkpoint "
      "[--out FILE]\n"

@@ -50,6 +50,7 @@ int gw_cmd_migrate(struct gw_cli *cli, int argc, char **argv);
 int gw_cmd_purge(struct gw_cli *cli, int argc, char **argv);
 int gw_cmd_outbox(struct gw_cli *cli, int argc, char **argv);
 int gw_cmd_audit(struct gw_cli *cli, int argc, char **argv);
+int gw_cmd_store(struct gw_cli *cli, int argc, char **argv);
 int gw_cmd_sim(struct gw_cli *cli, int argc, char **argv);
 int gw_cmd_check_config(struct gw_cli *cli, int argc, char **argv);
 

@@ -3,6 +3,7 @@
  */
 #include "cli/store_cli.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,4 +63,56 @@ gw_rc
 gw_cli_open_store_read_only(struct gw_cli *cli, struct gw_store **out)
 {
     return open_store(cli, 0, 1, out);
+}
+
+int
+gw_cmd_store(struct gw_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"to", required_argument, NULL, 't'},
+        {NULL, 0, NULL, 0},
+    };
+    struct gw_store *st;
+    struct gw_err err;
+    const char *to = NULL;
+    long long rows = 0;
+    int c;
+    gw_rc rc;
+
+    if (argc < 2 || strcmp(argv[1], "copy") != 0) {
+        gw_cli_print_command_help("store", stderr);
+        return GW_EXIT_USAGE;
+    }
+    argc--;
+    argv++;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 't') {
+            gw_cli_print_command_help("store", stderr);
+            return GW_EXIT_USAGE;
+        }
+        to = optarg;
+    }
+    if (to == NULL || optind < argc) {
+        gw_cli_print_command_help("store", stderr);
+        return GW_EXIT_USAGE;
+    }
+    gw_err_clear(&err);
+    if (gw_store_dsn_check(to, &err) != GW_OK) {
+        fprintf(stderr, "klasgw store copy: --to: %s\n", err.detail);
+        return GW_EXIT_USAGE;
+    }
+    if (gw_cli_open_store(cli, 0, &st) != GW_OK)
+        return GW_EXIT_FAIL;
+    gw_err_clear(&err);
+    rc = gw_store_copy_to_pg(st, to, &rows, &err);
+    gw_store_close(st);
+    if (rc != GW_OK) {
+        fprintf(stderr, "klasgw store copy: %s\n",
+                err.detail[0] ? err.detail : gw_rc_message(rc));
+        return GW_EXIT_FAIL;
+    }
+    printf("copied %lld rows from %s into PostgreSQL; audit chain verified "
+           "there\n",
+           rows, cli->cfg.store_path);
+    return GW_EXIT_OK;
 }

@@ -18,7 +18,7 @@
 /* Writer threads per node: each waits for its round trips to the
  * database, so several overlap them; they take the audit head's lock
  * only for the last moments of their transaction (pg_write.c). */
-#define GW_PG_WRITERS 4
+#define GW_PG_WRITERS 12
 
 /* A request to the writer, as in writer.c. */
 struct gw_pg_wreq {

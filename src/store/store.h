@@ -95,6 +95,15 @@ long long gw_store_memory_used(void);
  */
 gw_rc gw_store_ready(struct gw_store *st, struct gw_err *err) GW_WARN_UNUSED;
 
+/*
+ * Copies the SQLite store src, every row, into the PostgreSQL database
+ * dsn (migrated first; it must hold no cases, audit records or messages),
+ * in one transaction, then verifies the audit chain there. *rows gets the
+ * rows copied. Stop serve on src first. (copy.c)
+ */
+gw_rc gw_store_copy_to_pg(struct gw_store *src, const char *dsn,
+                          long long *rows, struct gw_err *err) GW_WARN_UNUSED;
+
 /* Runs PRAGMA integrity_check; GW_OK when "ok". */
 gw_rc gw_store_integrity_check(struct gw_store *st) GW_WARN_UNUSED;
 
