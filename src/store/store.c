@@ -51,7 +51,13 @@ gw_store_backend_name(struct gw_store *st)
 GW_STORE_OPS(DISPATCH)
 #undef DISPATCH
 
+/* Like free(NULL), a void operation on no store does nothing: callers
+ * close in their cleanup path whether or not the open succeeded. */
 #define DISPATCH_VOID(ret, pub, op, params, args)                            \
-    ret pub params { backend_of(st)->op args; }
+    ret pub params                                                           \
+    {                                                                        \
+        if (st != NULL)                                                      \
+            backend_of(st)->op args;                                         \
+    }
 GW_STORE_VOID_OPS(DISPATCH_VOID)
 #undef DISPATCH_VOID

@@ -439,6 +439,16 @@ test_store_hsa_cache_expires(void **state)
                      GW_ENOTFOUND);
 }
 
+/* serve closes the store in its cleanup path also when opening failed (a
+ * second serve on a locked store): closing no store does nothing, as
+ * free(NULL). R4 saw that second serve die of SIGSEGV instead. */
+static void
+test_store_close_of_no_store_is_a_no_op(void **state)
+{
+    (void)state;
+    gw_store_close(NULL);
+}
+
 int
 main(void)
 {
@@ -455,6 +465,7 @@ main(void)
         T(test_store_hsa_cache_expires),
         T(test_store_two_nodes_one_chain_one_case_per_message),
         T(test_store_search_folds_swedish_letters),
+        cmocka_unit_test(test_store_close_of_no_store_is_a_no_op),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
