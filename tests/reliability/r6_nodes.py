@@ -26,7 +26,7 @@ it done is dropped by LV by its message id), a second success only when a
 kill or the PostgreSQL restart came close to the first; klasgw audit
 verify ok on the PostgreSQL store.
 
-  r6_nodes.py [--kills N] [--pg-restart]   (full: 30, short: 5 + restart)
+  r6_nodes.py [--kills N] [--pg-restart]   (full: 30, short: 5; both --pg-restart)
 """
 import argparse
 import os
@@ -357,6 +357,12 @@ def main():
     sc.check(not extra, "LV got ids no item has: %s" % extra[:3])
     sc.check(not bad, "delivered twice without a kill or the PostgreSQL "
              "restart between: %s" % bad[:3])
+
+    # level=error lines other than PostgreSQL being away (its restart).
+    planned = (r"event=pg_connect_failed", r"event=pg_error",
+               r"event=outbox_claim_failed .*rc=EUNAVAILABLE")
+    errs = sum(len(rel.log_errors(gw.log, planned)) for gw in nodes)
+    sc.figure("level=error lines (not PostgreSQL away)", errs)
 
     arc, out = nodes[0].cli("audit", "verify")
     sc.figure("audit verify", "exit %d" % arc)
