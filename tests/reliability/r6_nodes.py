@@ -113,7 +113,8 @@ frontend fe
 backend nodes
     balance roundrobin
     option httpchk GET /healthz/ready
-    default-server inter 200ms fastinter 200ms downinter 200ms fall 1 rise 2 on-marked-down shutdown-sessions
+    timeout check 2s
+    default-server inter 200ms fastinter 200ms downinter 200ms fall 2 rise 2 on-marked-down shutdown-sessions
     server n1 127.0.0.1:%(n1)d check
     server n2 127.0.0.1:%(n2)d check
 """
@@ -122,6 +123,8 @@ backend nodes
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kills", type=int, default=30)
+    ap.add_argument("--twins", type=int, default=20,
+                    help="applications sent to both nodes at once first")
     ap.add_argument("--pg-restart", action="store_true",
                     help="restart PostgreSQL once, mid-run")
     args = ap.parse_args()
@@ -216,6 +219,45 @@ def main():
                     applied[rel.message_id(a)] = ref
                 else:
                     odd.append(("apply", st, rel.outcome_code(doc)))
+
+    # Twins: the same application sent to n1 and n2 at the same moment
+    # (what a proxy's retry to the other node does when the first is slow,
+    # not dead). Both must answer the stored receipt: 200, the same case.
+    twins_bad = []
+    for i in range(args.twins):
+        m = ex.get("motivation-enskild-searched")
+        st, doc, _ = rel.resend_until_answered(client(rel.DOC1), m,
+                                               time.time() + 30)
+        ref, _ = rel.task_of(doc) if st == 200 else (None, None)
+        if not ref:
+            odd.append(("twin submit", st, rel.outcome_code(doc)))
+            continue
+        acked[rel.message_id(m)] = ref
+        a = ex.get("application-enskild", refnr=ref)
+        go = threading.Barrier(2)
+        answers = [None, None]
+
+        def twin(k):
+            go.wait()
+            try:
+                st, doc = rel.Client(nodes[k].port, rel.APO1).message(a)
+                answers[k] = (st, rel.task_of(doc)[0] if st == 200 else
+                              rel.outcome_code(doc))
+            except rel.NOT_ANSWERED as e:
+                answers[k] = (None, str(e))
+        tw = [threading.Thread(target=twin, args=(k,)) for k in (0, 1)]
+        for t in tw:
+            t.start()
+        for t in tw:
+            t.join()
+        if any(x[0] == 200 for x in answers):
+            applied[rel.message_id(a)] = ref
+        if answers != [(200, ref), (200, ref)]:
+            twins_bad.append((ref, answers))
+    sc.figure("twins (one application on both nodes at once)",
+              "%d, %d not answered 200 + 200" % (args.twins, len(twins_bad)))
+    sc.check(not twins_bad, "twins: the same message on n1 and n2 at once "
+             "not answered the stored receipt by both: %s" % twins_bad[:3])
 
     threads = [threading.Thread(target=submitter, args=(n,), daemon=True)
                for n in range(SUBMITTERS)]
