@@ -16,6 +16,12 @@ restarted; with --pg-restart, PostgreSQL is restarted once mid-run
 kill both nodes run until the outbox is empty (a killed node's leases
 expire after outbox.lease_s; no node reclaims another's), then stop.
 
+First, before the load, the twins: --twins times a motivation, then its
+application sent to n1 and n2 directly at the same moment (what a client
+or proxy retrying on the other node does while the first one is slow, not
+dead); both must answer the stored receipt (200, the same case), as the
+README promises for a message sent to two nodes at once.
+
 Invariants (the store read with psql): every acknowledged id stored
 exactly once (inbox), under the refnr acknowledged, one case per
 acknowledged motivation and no other; one LV outbox item per application,
@@ -26,7 +32,8 @@ it done is dropped by LV by its message id), a second success only when a
 kill or the PostgreSQL restart came close to the first; klasgw audit
 verify ok on the PostgreSQL store.
 
-  r6_nodes.py [--kills N] [--pg-restart]   (full: 30, short: 5; both --pg-restart)
+  r6_nodes.py [--kills N] [--twins N] [--pg-restart]
+      (full: 30 kills, short: 5; both 20 twins and --pg-restart)
 """
 import argparse
 import os
@@ -326,7 +333,8 @@ def main():
         "%s %d" % (k[7:], v) for k, v in sorted(stats.items())
         if k.startswith("status_")) or "0")
     sc.check(len(acked) > 0, "nothing acknowledged")
-    sc.check(not odd, "answers other than 200: %s" % odd[:5])
+    sc.check(not odd, "answers other than 200 (409 ECONFLICT to a resend: "
+             "the twins race): %s" % odd[:5])
     sc.check(rcs == [0, 0], "the nodes did not stop cleanly (rc %s)" % rcs)
     sc.check(drain is not None, "the outbox did not empty within 120 s: %s"
              % outbox_states(dsn))
