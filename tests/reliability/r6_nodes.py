@@ -40,6 +40,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -137,6 +138,9 @@ def main():
     args = ap.parse_args()
 
     sc = rel.Scenario("R6-nodes")
+    # run.sh's time limit sends SIGTERM: exit through atexit, so that the
+    # nodes, haproxy and PostgreSQL (its own session, as nobody) go too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not shutil.which("haproxy"):
         raise SystemExit("FAIL: haproxy is missing (scripts/install-deps.sh)")
     pgdir, dsn = start_pg(sc)
