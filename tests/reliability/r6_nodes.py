@@ -414,7 +414,7 @@ def main():
 
     # level=error lines other than PostgreSQL being away (its restart).
     planned = (r"event=pg_connect_failed", r"event=pg_error",
-               r"event=outbox_claim_failed .*rc=EUNAVAILABLE")
+               r"event=outbox_(claim|record)_failed .*rc=EUNAVAILABLE")
     errs = sum(len(rel.log_errors(gw.log, planned)) for gw in nodes)
     sc.figure("level=error lines (not PostgreSQL away)", errs)
 
