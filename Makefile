@@ -54,8 +54,9 @@ bench: build
 	@bash tests/bench/run-all.sh $(BUILD)
 
 # The reliability suite (tests/reliability/): crashes, peers failing, a full
-# disk, operations during delivery, a soak. Full: R1 100 kills, LV down
-# 60 s, a 30-minute soak (about 36 minutes); short: about 4 minutes.
+# disk, operations during delivery, a soak, two nodes on PostgreSQL behind
+# haproxy. Full: R1 100 kills, LV down 60 s, a 30-minute soak, R6 30 kills
+# (about 39 minutes); short: about 5 minutes.
 reliability: build
 	@KLASGW=$(abspath $(BUILD))/klasgw bash tests/reliability/run.sh full
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh short|full [SCENARIO...] - the reliability suite (make reliability,
-# make reliability-short). SCENARIO: r1 r2 r3 r4 r5 (default: all). Each
+# make reliability-short). SCENARIO: r1 r2 r3 r4 r5 r6 (default: all). Each
 # scenario runs under a time limit, prints its figures and fails on a broken
 # invariant; the summary lists them and the exit status is 1 when any
 # failed. KLASGW names the binary (default build/klasgw).
@@ -9,11 +9,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 form=${1:-short}
 shift || true
 case $form in
-short) r1="--kills 10" r2="--lv-down 10" r5="--minutes 2" ;;
-full) r1="--kills 100" r2="--lv-down 60" r5="--minutes 30" ;;
-*) echo "usage: $0 short|full [r1 r2 r3 r4 r5]" >&2; exit 2 ;;
+short) r1="--kills 10" r2="--lv-down 10" r5="--minutes 2" r6="--kills 5 --pg-restart" ;;
+full) r1="--kills 100" r2="--lv-down 60" r5="--minutes 30" r6="--kills 30 --pg-restart" ;;
+*) echo "usage: $0 short|full [r1 r2 r3 r4 r5 r6]" >&2; exit 2 ;;
 esac
-[ $# -gt 0 ] || set -- r1 r2 r3 r4 r5
+[ $# -gt 0 ] || set -- r1 r2 r3 r4 r5 r6
 export KLASGW=${KLASGW:-$here/../../build/klasgw}
 [ -x "$KLASGW" ] || { echo "no klasgw binary at $KLASGW (make build)" >&2; exit 2; }
 
@@ -26,6 +26,7 @@ run_one() {
     r3) script=r3_disk.py args="" limit=240 ;;
     r4) script=r4_ops.py args="" limit=300 ;;
     r5) script=r5_soak.py args=$r5 limit=$([ "$form" = full ] && echo 2400 || echo 420) ;;
+    r6) script=r6_nodes.py args=$r6 limit=$([ "$form" = full ] && echo 600 || echo 180) ;;
     *) echo "unknown scenario $s" >&2; return 2 ;;
     esac
     # shellcheck disable=SC2086
