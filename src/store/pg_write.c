@@ -23,7 +23,10 @@
  * the UNIQUE constraint on inbox.message_id is the backstop. A request
  * that loses that race to another node is rolled back to its savepoint and
  * applied once more: it then finds the other node's answer and replays it
- * (or is refused as a different message under the same id).
+ * (or is refused as a different message under the same id). One that
+ * finds its case moved on after waiting on the case row (the same message
+ * changing a case on two nodes at once) looks the message id up again
+ * and replays the other node's answer when it is there.
  *
  * A connection lost mid-batch fails every request of it with
  * GW_EUNAVAILABLE (503): nothing of it is acknowledged. A COMMIT whose
@@ -690,6 +693,24 @@ apply(struct batch *b, const struct gw_store_write *w,
     rc = apply_case(c, w, res, &case_id, now);
     if (rc == GW_OK)
         rc = apply_extras(c, w, case_id, now);
+    if ((rc == GW_ECONFLICT || rc == GW_EPRECONDITION) &&
+        w->message_id != NULL) {
+        /* The same message on another node at once: both missed the inbox,
+         * this one then waited on the case row the other changed and found
+         * the case moved on (R6 twins: 200 on one node, 409 on the other
+         * for one stored application). That wait ended with the other's
+         * commit, so its inbox row is visible now: replay its answer. */
+        struct gw_err why = res->err;
+        gw_rc again;
+
+        gw_err_clear(&res->err);
+        again = inbox_lookup(c, w, res);
+        if (again == GW_ENOTFOUND)
+            res->err = why;
+        else
+            rc = again;
+        goto out;
+    }
     if (rc != GW_OK)
         goto out;
     if (w->doc_xml != NULL && case_id != 0) {
