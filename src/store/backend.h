@@ -18,11 +18,13 @@
  * return a void expression.
  *
  * Every function a backend gives keeps the contract its header (read.h,
- * write.h, outbox.h, ...) states: the interface is those headers.
+ * write.h, outbox.h, console.h, ...) states: the interface is those
+ * headers.
  */
 #ifndef GW_STORE_BACKEND_H
 #define GW_STORE_BACKEND_H
 
+#include "store/console.h"
 #include "store/store.h"
 
 #define GW_STORE_OPS(X)                                                      \
@@ -155,7 +157,31 @@
     X(gw_rc, gw_store_sub_note, sub_note,                                    \
       (struct gw_store * st, const char *id, int ok, int permanent,          \
        int max_failures, const char *why, int *in_error),                    \
-      (st, id, ok, permanent, max_failures, why, in_error))
+      (st, id, ok, permanent, max_failures, why, in_error))                 \
+    X(gw_rc, gw_console_peers, console_peers,                                \
+      (struct gw_store * st, const char *const *known, size_t nknown,        \
+       struct gw_console_peer *out, size_t max, size_t *n),                  \
+      (st, known, nknown, out, max, n))                                      \
+    X(gw_rc, gw_console_dead_letters, console_dead_letters,                  \
+      (struct gw_store * st, struct gw_console_dead *out, size_t max,        \
+       size_t *n),                                                           \
+      (st, out, max, n))                                                     \
+    X(gw_rc, gw_console_cases_by_status, console_cases_by_status,            \
+      (struct gw_store * st, struct gw_console_count *out, size_t max,       \
+       size_t *n),                                                           \
+      (st, out, max, n))                                                     \
+    X(gw_rc, gw_console_cases_by_day, console_cases_by_day,                  \
+      (struct gw_store * st, int64_t since_ms, struct gw_console_count *out, \
+       size_t max, size_t *n),                                               \
+      (st, since_ms, out, max, n))                                           \
+    X(gw_rc, gw_console_audit_head, console_audit_head,                      \
+      (struct gw_store * st, struct gw_console_audit *out), (st, out))       \
+    X(gw_rc, gw_console_hsa_last_answer, console_hsa_last_answer,            \
+      (struct gw_store * st, int64_t *out), (st, out))                       \
+    X(gw_rc, gw_console_discard, console_discard,                            \
+      (struct gw_store * st, long long id, const char *system,               \
+       const char *user, char *peer, size_t peer_size),                      \
+      (st, id, system, user, peer, peer_size))
 
 #define GW_STORE_VOID_OPS(X)                                                 \
     X(void, gw_store_close, close, (struct gw_store * st), (st))             \

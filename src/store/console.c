@@ -1,6 +1,7 @@
 /*
  * console.c - the operator console's reads and the discard of a dead
- * letter (console.h).
+ * letter (console.h) on SQLite: gw_sqlite_console_* (backend.h); the
+ * PostgreSQL ones are in pg_console.c.
  *
  * Every read is bounded: per-state counts go through the outbox_due index
  * (peer, state, ...); the last delivery is looked for among the newest
@@ -62,10 +63,9 @@ copy_text(char *dst, size_t size, sqlite3_stmt *s, int col)
     snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
 }
 
-/* The index of peer in out[0..*n), added (zeroed) when new and there is
- * room; SIZE_MAX when full. */
-static size_t
-peer_slot(struct gw_console_peer *out, size_t max, size_t *n, const char *peer)
+size_t
+gw_console_peer_slot(struct gw_console_peer *out, size_t max, size_t *n,
+                     const char *peer)
 {
     for (size_t i = 0; i < *n; i++)
         if (strcmp(out[i].peer, peer) == 0)
@@ -78,8 +78,9 @@ peer_slot(struct gw_console_peer *out, size_t max, size_t *n, const char *peer)
 }
 
 gw_rc
-gw_console_peers(struct gw_store *st, const char *const *known, size_t nknown,
-                 struct gw_console_peer *out, size_t max, size_t *n)
+gw_sqlite_console_peers(struct gw_store *st, const char *const *known,
+                        size_t nknown, struct gw_console_peer *out, size_t max,
+                        size_t *n)
 {
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s;
@@ -88,14 +89,14 @@ gw_console_peers(struct gw_store *st, const char *const *known, size_t nknown,
 
     *n = 0;
     for (size_t i = 0; i < nknown; i++)
-        (void)peer_slot(out, max, n, known[i]);
+        (void)gw_console_peer_slot(out, max, n, known[i]);
     s = gw_store_stmt(c, SQL_PEER_STATES);
     if (s == NULL)
         goto out;
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
         const char *state = (const char *)sqlite3_column_text(s, 1);
-        size_t i =
-            peer_slot(out, max, n, (const char *)sqlite3_column_text(s, 0));
+        size_t i = gw_console_peer_slot(
+            out, max, n, (const char *)sqlite3_column_text(s, 0));
         long long cnt = sqlite3_column_int64(s, 2);
         int64_t fail = sqlite3_column_int64(s, 4);
         if (i == SIZE_MAX || state == NULL)
@@ -137,8 +138,8 @@ out:
 }
 
 gw_rc
-gw_console_dead_letters(struct gw_store *st, struct gw_console_dead *out,
-                        size_t max, size_t *n)
+gw_sqlite_console_dead_letters(struct gw_store *st, struct gw_console_dead *out,
+                               size_t max, size_t *n)
 {
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_DEAD);
@@ -199,22 +200,24 @@ out:
 }
 
 gw_rc
-gw_console_cases_by_status(struct gw_store *st, struct gw_console_count *out,
-                           size_t max, size_t *n)
+gw_sqlite_console_cases_by_status(struct gw_store *st,
+                                  struct gw_console_count *out, size_t max,
+                                  size_t *n)
 {
     return counts(st, SQL_BY_STATUS, -1, out, max, n, "console_by_status");
 }
 
 gw_rc
-gw_console_cases_by_day(struct gw_store *st, int64_t since_ms,
-                        struct gw_console_count *out, size_t max, size_t *n)
+gw_sqlite_console_cases_by_day(struct gw_store *st, int64_t since_ms,
+                               struct gw_console_count *out, size_t max,
+                               size_t *n)
 {
     return counts(st, SQL_BY_DAY, since_ms < 0 ? 0 : since_ms, out, max, n,
                   "console_by_day");
 }
 
 gw_rc
-gw_console_audit_head(struct gw_store *st, struct gw_console_audit *out)
+gw_sqlite_console_audit_head(struct gw_store *st, struct gw_console_audit *out)
 {
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_AUDIT_HEAD);
@@ -238,7 +241,7 @@ out:
 }
 
 gw_rc
-gw_console_hsa_last_answer(struct gw_store *st, int64_t *out)
+gw_sqlite_console_hsa_last_answer(struct gw_store *st, int64_t *out)
 {
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_HSA_LAST);
@@ -259,8 +262,8 @@ out:
 }
 
 gw_rc
-gw_console_discard(struct gw_store *st, long long id, const char *system,
-                   const char *user, char *peer, size_t peer_size)
+gw_sqlite_console_discard(struct gw_store *st, long long id, const char *system,
+                          const char *user, char *peer, size_t peer_size)
 {
     struct gw_audit_entry e;
     char p[32] = "", kind[48] = "", detail[160];

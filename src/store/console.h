@@ -7,9 +7,11 @@
  * recorded, which is written from our own fixed texts and the peer's HTTP
  * status, never from a message).
  *
- * Reads take a reader connection; the discard runs on the outbox's own
- * connection, like gw_outbox_retry, with its audit record in the same
- * transaction.
+ * Each is an operation of both store backends (backend.h; SQLite:
+ * console.c, PostgreSQL: pg_console.c). On SQLite reads take a reader
+ * connection and the discard runs on the outbox's own connection, like
+ * gw_outbox_retry; on PostgreSQL each takes a pool connection. Either way
+ * the discard writes its audit record in the same transaction.
  */
 #ifndef GW_STORE_CONSOLE_H
 #define GW_STORE_CONSOLE_H
@@ -44,6 +46,12 @@ struct gw_console_peer {
 gw_rc gw_console_peers(struct gw_store *st, const char *const *known,
                        size_t nknown, struct gw_console_peer *out, size_t max,
                        size_t *n) GW_WARN_UNUSED;
+
+/* For the backends (console.c, pg_console.c): the index of peer in
+ * out[0..*n), added (zeroed) when new and there is room; SIZE_MAX when
+ * full. */
+size_t gw_console_peer_slot(struct gw_console_peer *out, size_t max, size_t *n,
+                            const char *peer);
 
 struct gw_console_dead {
     long long id;

@@ -1,0 +1,253 @@
+/*
+ * pg_console.c - the operator console's reads and the discard of a dead
+ * letter (console.h) on PostgreSQL: the same queries as console.c, in
+ * PostgreSQL's dialect, on a pool connection.
+ *
+ * The discard deletes the dead letter and appends the operator's audit
+ * record in one transaction: the row is locked by the DELETE first, the
+ * chain's head only after (gw_pg_audit_append, pg_write.c), as the
+ * writers and the purge do, so nothing waits for anything while holding
+ * the head. No read selects a payload, a document or a name.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "store/pg_int.h"
+
+static gw_rc
+run(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
+    PGresult **res, const char *what)
+{
+    PGconn *c;
+    gw_rc rc = gw_pg_take(PG(st), &c);
+
+    *res = NULL;
+    if (rc != GW_OK)
+        return rc;
+    rc = gw_pg_q(c, sql, p, res, what);
+    gw_pg_give(PG(st), c);
+    return rc;
+}
+
+gw_rc
+gw_pg_console_peers(struct gw_store *st, const char *const *known,
+                    size_t nknown, struct gw_console_peer *out, size_t max,
+                    size_t *n)
+{
+    PGconn *c;
+    PGresult *r = NULL;
+    gw_rc rc;
+
+    *n = 0;
+    for (size_t i = 0; i < nknown; i++)
+        (void)gw_console_peer_slot(out, max, n, known[i]);
+    if ((rc = gw_pg_take(PG(st), &c)) != GW_OK)
+        return rc;
+    rc = gw_pg_q(c,
+                 "SELECT peer, state, count(*),"
+                 " min(CASE WHEN state = 'pending' THEN created_ms END),"
+                 " max(CASE WHEN last_error IS NOT NULL THEN updated_ms END)"
+                 " FROM outbox WHERE state IN ('pending', 'inflight', 'dead')"
+                 " GROUP BY peer, state ORDER BY peer, state",
+                 NULL, &r, "console_peers");
+    for (int row = 0; rc == GW_OK && row < PQntuples(r); row++) {
+        const char *state = PQgetvalue(r, row, 1);
+        size_t i = gw_console_peer_slot(out, max, n, PQgetvalue(r, row, 0));
+        long long cnt = gw_pg_i64(r, row, 2);
+        int64_t fail = gw_pg_i64(r, row, 4);
+        if (i == SIZE_MAX)
+            continue;
+        if (strcmp(state, "pending") == 0) {
+            out[i].pending = cnt;
+            out[i].oldest_pending_ms = gw_pg_i64(r, row, 3);
+        } else if (strcmp(state, "inflight") == 0) {
+            out[i].inflight = cnt;
+        } else {
+            out[i].dead = cnt;
+        }
+        if (fail > out[i].last_fail_ms)
+            out[i].last_fail_ms = fail;
+    }
+    PQclear(r);
+    /* The newest delivered item of each peer among the newest items: a
+     * walk down the primary key that stops at the first match or the
+     * bound. */
+    for (size_t i = 0; rc == GW_OK && i < *n; i++) {
+        struct gw_pg_params p = {0};
+        gw_pg_p_str(&p, out[i].peer);
+        gw_pg_p_i64(&p, GW_CONSOLE_RECENT);
+        r = NULL;
+        rc = gw_pg_q(c,
+                     "SELECT updated_ms FROM outbox WHERE peer = $1 AND state "
+                     "= 'done' AND id > (SELECT coalesce(max(id), 0) FROM "
+                     "outbox) - $2 ORDER BY id DESC LIMIT 1",
+                     &p, &r, "console_peer_last_ok");
+        if (rc == GW_OK && PQntuples(r) == 1)
+            out[i].last_ok_ms = gw_pg_i64(r, 0, 0);
+        PQclear(r);
+    }
+    gw_pg_give(PG(st), c);
+    return rc;
+}
+
+gw_rc
+gw_pg_console_dead_letters(struct gw_store *st, struct gw_console_dead *out,
+                           size_t max, size_t *n)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    *n = 0;
+    if (max > GW_CONSOLE_MAX_DEAD)
+        max = GW_CONSOLE_MAX_DEAD;
+    gw_pg_p_i64(&p, (long long)max);
+    rc = run(st,
+             "SELECT id, peer, kind, attempts, created_ms, updated_ms,"
+             " coalesce(last_error, '') FROM outbox WHERE state = 'dead'"
+             " ORDER BY updated_ms DESC, id DESC LIMIT $1",
+             &p, &r, "console_dead");
+    for (int row = 0; rc == GW_OK && row < PQntuples(r) && *n < max; row++) {
+        struct gw_console_dead *d = &out[(*n)++];
+        memset(d, 0, sizeof(*d));
+        d->id = gw_pg_i64(r, row, 0);
+        gw_pg_copy(d->peer, sizeof(d->peer), r, row, 1);
+        gw_pg_copy(d->kind, sizeof(d->kind), r, row, 2);
+        d->attempts = (int)gw_pg_i64(r, row, 3);
+        d->created_ms = gw_pg_i64(r, row, 4);
+        d->updated_ms = gw_pg_i64(r, row, 5);
+        gw_pg_copy(d->last_error, sizeof(d->last_error), r, row, 6);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Runs a (key, count) query with $1 bound to since (when >= 0). */
+static gw_rc
+counts(struct gw_store *st, const char *sql, int64_t since,
+       struct gw_console_count *out, size_t max, size_t *n, const char *what)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    *n = 0;
+    if (since >= 0)
+        gw_pg_p_i64(&p, since);
+    rc = run(st, sql, since >= 0 ? &p : NULL, &r, what);
+    for (int row = 0; rc == GW_OK && row < PQntuples(r) && *n < max; row++) {
+        gw_pg_copy(out[*n].key, sizeof(out[*n].key), r, row, 0);
+        out[*n].n = gw_pg_i64(r, row, 1);
+        (*n)++;
+    }
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_console_cases_by_status(struct gw_store *st, struct gw_console_count *out,
+                              size_t max, size_t *n)
+{
+    return counts(st,
+                  "SELECT status, count(*) FROM cases GROUP BY status "
+                  "ORDER BY status",
+                  -1, out, max, n, "console_by_status");
+}
+
+gw_rc
+gw_pg_console_cases_by_day(struct gw_store *st, int64_t since_ms,
+                           struct gw_console_count *out, size_t max, size_t *n)
+{
+    /* The day in UTC, whatever the session's time zone. */
+    return counts(st,
+                  "SELECT to_char(to_timestamp(created_ms / 1000) AT TIME "
+                  "ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) FROM cases "
+                  "WHERE updated_ms >= $1 AND created_ms >= $1 GROUP BY day "
+                  "ORDER BY day",
+                  since_ms < 0 ? 0 : since_ms, out, max, n, "console_by_day");
+}
+
+gw_rc
+gw_pg_console_audit_head(struct gw_store *st, struct gw_console_audit *out)
+{
+    PGresult *r;
+    gw_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = run(st,
+             "SELECT h.seq, h.hash, coalesce((SELECT at_ms FROM audit"
+             " WHERE seq = h.seq), 0) FROM audit_head h WHERE h.id = 1",
+             NULL, &r, "console_audit_head");
+    if (rc == GW_OK && PQntuples(r) == 1) {
+        out->seq = gw_pg_i64(r, 0, 0);
+        gw_pg_copy(out->hash, sizeof(out->hash), r, 0, 1);
+        out->at_ms = gw_pg_i64(r, 0, 2);
+    }
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_console_hsa_last_answer(struct gw_store *st, int64_t *out)
+{
+    PGresult *r;
+    gw_rc rc;
+
+    *out = 0;
+    rc = run(st, "SELECT coalesce(max(fetched_ms), 0) FROM hsa_cache", NULL, &r,
+             "console_hsa_last");
+    if (rc == GW_OK && PQntuples(r) == 1)
+        *out = gw_pg_i64(r, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_console_discard(struct gw_store *st, long long id, const char *system,
+                      const char *user, char *peer, size_t peer_size)
+{
+    struct gw_pg_params p = {0};
+    struct gw_audit_entry e;
+    char pr[32] = "", kind[48] = "", detail[160];
+    PGconn *c;
+    PGresult *r = NULL;
+    gw_rc rc;
+
+    if (peer != NULL && peer_size > 0)
+        peer[0] = '\0';
+    if ((rc = gw_pg_take(PG(st), &c)) != GW_OK)
+        return rc;
+    rc = gw_pg_q(c, "BEGIN", NULL, NULL, "console_discard_begin");
+    if (rc == GW_OK) {
+        gw_pg_p_i64(&p, id);
+        rc = gw_pg_q(c,
+                     "DELETE FROM outbox WHERE id = $1 AND state = 'dead'"
+                     " RETURNING peer, kind",
+                     &p, &r, "console_discard");
+    }
+    if (rc == GW_OK && PQntuples(r) != 1)
+        rc = GW_ENOTFOUND;
+    if (rc == GW_OK) {
+        gw_pg_copy(pr, sizeof(pr), r, 0, 0);
+        gw_pg_copy(kind, sizeof(kind), r, 0, 1);
+    }
+    PQclear(r);
+    if (rc == GW_OK) {
+        snprintf(detail, sizeof(detail), "item %lld peer %s kind %s", id, pr,
+                 kind);
+        memset(&e, 0, sizeof(e));
+        e.system = system;
+        e.user = user;
+        e.action = "outbox-discard";
+        e.outcome = "ok";
+        e.detail = detail;
+        rc = gw_pg_audit_append(c, &e, gw_clock_now_ms());
+    }
+    if (rc == GW_OK)
+        rc = gw_pg_q(c, "COMMIT", NULL, NULL, "console_discard_commit");
+    gw_pg_give(PG(st), c); /* a failure rolls back here */
+    if (rc == GW_OK && peer != NULL)
+        snprintf(peer, peer_size, "%s", pr);
+    return rc;
+}
