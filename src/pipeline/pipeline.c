@@ -839,6 +839,16 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
      * cost a network round trip. */
     if (rc == GW_OK && dec.check_hsa && pl->o.check_prescriber != NULL)
         rc = check_prescriber(pl, &dec, &f, &err);
+    if (rc != GW_OK && have_case &&
+        gw_store_inbox_get(pl->o.store, key, &res) == GW_OK &&
+        strcmp(res.content_hash, hash) == 0) {
+        /* The case moved on because this very message was stored
+         * between the inbox look-up above and the case's (the same
+         * message on two nodes, or two threads, at once: R6's twins):
+         * the sender gets the stored answer, not a refusal. */
+        answer_stored(a, &res, &pl->o.limits, NULL);
+        goto out;
+    }
     if (rc != GW_OK) {
         refuse(pl, c, a, rc, &err, NULL, f.event,
                have_case ? cur.refnr : NULL, err.detail);
