@@ -362,17 +362,25 @@ check_data_dir(const struct gw_config *cfg, struct gw_check_report *rep)
     static const char *const need[] = {"fhir-profiles/xsd/fhir-klas.xsd",
                                        "wsdl", "xslt"};
     struct stat sb;
-    char path[1100];
+    char path[1100], dir[1100];
 
-    if (stat(cfg->paths_data_dir[0] ? cfg->paths_data_dir : GW_SOURCE_DIR,
-             &sb) != 0 ||
-        !S_ISDIR(sb.st_mode)) {
-        gw_check_problem(
-            rep, GW_CHECK_FAIL, "paths.data_dir", "%s is not a folder%s",
-            cfg->paths_data_dir[0] ? cfg->paths_data_dir : GW_SOURCE_DIR,
-            cfg->paths_data_dir[0] ? ""
-                                   : " (empty data_dir: the "
-                                     "source tree built from)");
+    /* The folder serve will read: paths.data_dir, or when empty the
+     * default gw_config_data_path resolves (the installed data beside the
+     * binary; the source tree for a build-tree binary). */
+    if (gw_config_data_path(cfg, ".", dir, sizeof(dir)) != GW_OK) {
+        gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
+                         "the path is too long");
+        return;
+    }
+    dir[strlen(dir) - 2] = '\0'; /* drop the "/." */
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
+                         "%s is not a folder%s", dir,
+                         cfg->paths_data_dir[0]
+                             ? ""
+                             : " (empty data_dir: the data installed "
+                               "beside the binary, or the source tree for "
+                               "a build-tree binary)");
         return;
     }
     rep->data_dir_ok = 1;
