@@ -12,25 +12,7 @@
 # in use. plain_http on a non-loopback address does not start.
 source "$(dirname "$0")/lib.sh"
 
-command -v openssl >/dev/null || fail "openssl is missing (scripts/install-deps.sh)"
-P=$T/pki
-mkdir -p "$P"
-ossl() { openssl "$@" 2>>"$P/openssl.log" || fail "openssl $*: $(tail -3 "$P/openssl.log")"; }
-
-# ca NAME: a self-signed CA.
-ca() {
-    ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-        -subj "/O=klasgw test/CN=$1" -keyout "$P/$1.key" -out "$P/$1.pem" \
-        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
-}
-# cert NAME CA SUBJECT EXT: a key and a certificate signed by CA.
-cert() {
-    ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$3" \
-        -keyout "$P/$1.key" -out "$P/$1.csr"
-    printf '%s\n' "$4" >"$P/$1.ext"
-    ossl x509 -req -in "$P/$1.csr" -CA "$P/$2.pem" -CAkey "$P/$2.key" \
-        -CAcreateserial -days 2 -extfile "$P/$1.ext" -out "$P/$1.pem"
-}
+source "$(dirname "$0")/pki.sh"
 ca ca1
 ca ca2
 cert server ca1 "/O=klasgw test/CN=localhost" \

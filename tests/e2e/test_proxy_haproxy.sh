@@ -14,22 +14,7 @@
 source "$(dirname "$0")/lib.sh"
 
 command -v haproxy >/dev/null || fail "haproxy is missing (scripts/install-deps.sh)"
-command -v openssl >/dev/null || fail "openssl is missing (scripts/install-deps.sh)"
-P=$T/pki
-mkdir -p "$P"
-ossl() { openssl "$@" 2>>"$P/openssl.log" || fail "openssl $*: $(tail -3 "$P/openssl.log")"; }
-ca() {
-    ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-        -subj "/O=klasgw test/CN=$1" -keyout "$P/$1.key" -out "$P/$1.pem" \
-        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
-}
-cert() {   # NAME CA SUBJECT EXT
-    ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$3" \
-        -keyout "$P/$1.key" -out "$P/$1.csr"
-    printf '%s\n' "$4" >"$P/$1.ext"
-    ossl x509 -req -in "$P/$1.csr" -CA "$P/$2.pem" -CAkey "$P/$2.key" \
-        -CAcreateserial -days 2 -extfile "$P/$1.ext" -out "$P/$1.pem"
-}
+source "$(dirname "$0")/pki.sh"
 ca ca
 ca other
 srv="subjectAltName=DNS:localhost,IP:127.0.0.1
