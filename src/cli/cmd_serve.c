@@ -162,6 +162,37 @@ reload_outbound_tls(const struct gw_config *cfg)
                     "readable and matching\"");
 }
 
+/* SIGHUP: the [clients] table, from the configuration file read again
+ * (with the environment, checked as at start). A file that does not load
+ * keeps the table in use and logs why (`klasgw check-config` names the
+ * line); other keys of the file need a restart. */
+static void
+reload_clients(const char *path, struct gw_http *http, struct gw_store *st)
+{
+    struct gw_config *fresh = calloc(1, sizeof(*fresh));
+    struct gw_err err;
+    gw_rc rc;
+
+    if (fresh == NULL)
+        return;
+    gw_err_clear(&err);
+    rc = gw_config_init(fresh);
+    if (rc == GW_OK)
+        rc = gw_config_load(fresh, path, &err);
+    if (rc != GW_OK) {
+        gw_log_err_rc(rc,
+                      "event=clients_reload_failed detail=%s "
+                      "keeping=previous",
+                      gw_log_quote(err.detail[0] ? err.detail
+                                                 : gw_rc_message(rc)));
+    } else if (gw_http_reload_clients(http, fresh) == GW_OK) {
+        register_pharmacies(fresh, st); /* fresh lives until stop */
+        return;
+    }
+    gw_config_release(fresh);
+    free(fresh);
+}
+
 /* A claim's lease for a peer with this timeout: outbox.lease_s, but never
  * less than twice the timeout, so a delivery still running has always
  * ended (given up) before its lease lapses and another worker could take
@@ -533,12 +564,14 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
             continue;
         }
         if (sig == SIGHUP) {
-            /* Certificates and the CRL are re-read; other changes need a
-             * restart. */
-            gw_log_info("event=sighup detail=\"re-reading certificates and "
-                        "server.tls_crl; restart to apply other changes\"");
+            /* Certificates, client CAs, the CRL and [clients] are
+             * re-read; other changes need a restart. */
+            gw_log_info("event=sighup detail=\"re-reading certificates, "
+                        "server.tls_client_ca, server.tls_crl and [clients]; "
+                        "restart to apply other changes\"");
             reload_outbound_tls(cfg);
             (void)gw_http_reload(http);
+            reload_clients(cli->config_path, http, st);
             continue;
         }
         break;

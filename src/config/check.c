@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -480,6 +481,16 @@ gw_config_check_all(const struct gw_config *cfg, struct gw_check_report *rep)
                            cfg->webhooks_allow_http, &err) != GW_OK)
         problem_from_err(rep, "webhooks.allowed_hosts", &err);
     gw_net_policy_release(&policy);
+    {
+        struct gw_net_range *proxies = NULL;
+        size_t nproxies = 0;
+        gw_err_clear(&err);
+        if (gw_net_ranges_parse("server.trusted_proxies",
+                                cfg->server_trusted_proxies, 64, &proxies,
+                                &nproxies, &err) != GW_OK)
+            problem_from_err(rep, "server.trusted_proxies", &err);
+        free(proxies);
+    }
     if (cfg->nclients == 0)
         gw_check_problem(rep, GW_CHECK_FAIL, "clients",
                          "no client: at least one line `<label> = <role> "

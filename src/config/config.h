@@ -67,9 +67,10 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
     XX(server, max_query_params, INT, server_max_query_params, "64",           \
        "most query parameters accepted in one request (414 above)")           \
     XX(server, trusted_proxies, STR, server_trusted_proxies, "",              \
-       "addresses of TLS-terminating proxies whose x-vp-auth-cert and "      \
-       "X-Forwarded-For headers are believed, separated by spaces (empty: "  \
-       "none; from anyone else those headers are refused)")                  \
+       "addresses or CIDR ranges (127.0.0.0/8, ::1/128) of TLS-terminating " \
+       "proxies whose x-vp-auth-cert and X-Forwarded-For headers are "      \
+       "believed, separated by spaces or commas (empty: none; from anyone "  \
+       "else those headers are refused)")                                    \
     XX(store, path, STR, store_path, "./var/klasgw.db",                        \
        "SQLite database file (created with its folder if missing)")            \
     XX(store, batch_max, INT, store_batch_max, "256",                          \

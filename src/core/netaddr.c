@@ -275,6 +275,107 @@ valid_host(const char *h)
     return 1;
 }
 
+int
+gw_net_sockaddr16(const struct sockaddr *sa, unsigned char out[16])
+{
+    return sa_bytes(sa, out);
+}
+
+int
+gw_net_ranges_match(const struct gw_net_range *r, size_t n,
+                    const unsigned char a[16])
+{
+    for (size_t i = 0; r != NULL && i < n; i++)
+        if (in_range(a, &r[i]))
+            return 1;
+    return 0;
+}
+
+/* parse_range, stricter: no leading zero or more than three digits in
+ * the prefix, no address bit beyond it. 0 when refused, with *why. */
+static int
+parse_range_strict(const char *text, struct gw_net_range *r, const char **why)
+{
+    const char *slash = strchr(text, '/');
+
+    *why = "not an IPv4 or IPv6 address, or address/prefix";
+    if (slash != NULL) {
+        size_t digits = strspn(slash + 1, "0123456789");
+        if (digits == 0 || digits > 3 || slash[1 + digits] != '\0' ||
+            (digits > 1 && slash[1] == '0')) {
+            *why = "the prefix length is not a number of at most 32 (IPv4) "
+                   "or 128 (IPv6)";
+            return 0;
+        }
+    }
+    if (!parse_range(text, r)) {
+        if (slash != NULL && strchr(slash + 1, '/') == NULL) {
+            char addr[64];
+            size_t len = (size_t)(slash - text);
+            unsigned char b[16];
+            if (len > 0 && len < sizeof(addr)) {
+                memcpy(addr, text, len);
+                addr[len] = '\0';
+                if (gw_net_parse_addr(addr, b))
+                    *why = "the prefix length is over 32 (IPv4) or 128 "
+                           "(IPv6)";
+            }
+        }
+        return 0;
+    }
+    for (int bit = r->bits; bit < 128; bit++)
+        if (r->addr[bit / 8] & (0x80 >> (bit % 8))) {
+            *why = "an address bit is set beyond the prefix (write the "
+                   "network's first address)";
+            return 0;
+        }
+    return 1;
+}
+
+gw_rc
+gw_net_ranges_parse(const char *key, const char *text, size_t max,
+                    struct gw_net_range **out, size_t *n, struct gw_err *err)
+{
+    struct gw_net_range *r = NULL;
+    const char *s = text ? text : "", *why;
+    char w[80];
+    size_t count = 0;
+    int k;
+    gw_rc rc = GW_OK;
+
+    *out = NULL;
+    *n = 0;
+    while ((k = next_word(&s, w, sizeof(w))) != 0) {
+        if (k < 0) {
+            rc = gw_err_set(err, GW_ECONFIG, key,
+                            "%s: an entry is too long to be an address or "
+                            "CIDR range",
+                            key);
+            goto out;
+        }
+        if (count == max) {
+            rc = gw_err_set(err, GW_ECONFIG, key, "%s: more than %zu entries",
+                            key, max);
+            goto out;
+        }
+        if (r == NULL && (r = calloc(max, sizeof(*r))) == NULL) {
+            rc = GW_ENOMEM;
+            goto out;
+        }
+        if (!parse_range_strict(w, &r[count], &why)) {
+            rc = gw_err_set(err, GW_ECONFIG, key, "%s: '%s': %s", key, w, why);
+            goto out;
+        }
+        count++;
+    }
+    *out = r;
+    *n = count;
+    r = NULL;
+out:
+    free(r);
+    return rc;
+}
+
 gw_rc
 gw_net_policy_init(struct gw_net_policy *p, const char *hosts,
                    const char *ranges, int allow_http, struct gw_err *err)

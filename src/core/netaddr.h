@@ -72,6 +72,26 @@ const char *gw_net_class_name(enum gw_net_class c);
 int gw_net_parse_addr(const char *text, unsigned char out[16]);
 
 /*
+ * Parses a list of addresses and CIDR ranges (server.trusted_proxies:
+ * "127.0.0.0/8, ::1/128 192.0.2.7"), separated by spaces or commas,
+ * strictly: a literal IPv4 or IPv6 address (no brackets, zone or port), a
+ * prefix of decimal digits without a leading zero, at most 32 or 128, and
+ * no address bit set beyond the prefix (10.1.2.3/8 is refused: write
+ * 10.0.0.0/8). A bare address is /32 or /128. At most max entries. On
+ * failure err names key and the entry, *out is NULL. *out is NULL for an
+ * empty list; free() it.
+ */
+gw_rc gw_net_ranges_parse(const char *key, const char *text, size_t max,
+                          struct gw_net_range **out, size_t *n,
+                          struct gw_err *err) GW_WARN_UNUSED;
+/* Whether the 16-byte address (IPv4 as ::ffff:a.b.c.d, so an IPv4-mapped
+ * IPv6 peer matches IPv4 ranges) is inside one of the n ranges. */
+int gw_net_ranges_match(const struct gw_net_range *r, size_t n,
+                        const unsigned char a[16]);
+/* The socket address as 16 bytes (IPv4 mapped); 0 for another family. */
+int gw_net_sockaddr16(const struct sockaddr *sa, unsigned char out[16]);
+
+/*
  * Builds a policy from the configuration's text: hosts is
  * "GLN=host GLN=host ..." (webhooks.allowed_hosts), ranges is
  * "CIDR CIDR ..." (webhooks.allow_private; a bare address is /32 or /128).

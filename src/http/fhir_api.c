@@ -905,7 +905,7 @@ gw_fhir_api(struct gw_req *r)
          (r->route == GW_ROUTE_TASK_SEARCH &&
           (arg(r, "identifier") != NULL || arg(r, "_id") != NULL)));
     if (r->lookup && (r->retry_after_s = gw_lookup_limit_check(
-                          r->h->lookups, r->client)) > 0) {
+                          r->lookups, r->client)) > 0) {
         r->lookup = 0; /* a refusal is not another failure */
         gw_lookup_audit(r, GW_ETOOMANYLOOKUPS, "refused");
         return gw_fhir_fail(r, GW_ETOOMANYLOOKUPS, NULL,

@@ -45,13 +45,40 @@ enum gw_route {
 };
 
 struct gw_lookup_limit;
+struct gw_net_range;
 struct gw_route_def;
+
+/* Most entries of server.trusted_proxies. */
+#define GW_HTTP_MAX_PROXIES 64
 
 /* What the route's pattern captured (route.h). */
 struct gw_route_args {
     char type[40]; /* {type} */
     char id[48];   /* {id} or {num} */
     long vid;      /* {vid}; 0 when none */
+};
+
+/* The [clients] table in use, with its failed look-up limits. SIGHUP
+ * (gw_http_reload_clients) makes a new generation current; older ones
+ * stay until stop, as requests in flight may still point into them. */
+struct gw_http_clients {
+    const struct gw_config *cfg; /* its clients and nclients */
+    struct gw_config *owned;     /* cfg when read on SIGHUP, else NULL */
+    struct gw_lookup_limit *lookups; /* NULL: no limit */
+    struct gw_http_clients *older;
+};
+
+/* The client CAs in use (server.tls_client_ca): the credentials each new
+ * TLS session gets (the CAs it names in its CertificateRequest, the
+ * server certificate from pick_cert) and the CAs as certificates, which
+ * verify a client's chain at every request, a forwarded certificate and
+ * the CRLs. SIGHUP makes a new generation current; older ones stay until
+ * stop (sessions may hold their credentials). */
+struct gw_http_trust {
+    gnutls_certificate_credentials_t cred;
+    gnutls_x509_crt_t *cas;
+    unsigned int ncas;
+    struct gw_http_trust *older;
 };
 
 struct gw_http {
@@ -68,16 +95,20 @@ struct gw_http {
     long nconns;
     pthread_t reaper;
     int reaper_on, stopping;
-    /* Failed case look-ups per client (limit.c); NULL: no limit. */
-    struct gw_lookup_limit *lookups;
+    /* The current generations (read with __atomic_load_n, replaced
+     * under gen_mu). */
+    struct gw_http_clients *clients;
+    struct gw_http_trust *trust;
+    pthread_mutex_t gen_mu;
+    /* server.trusted_proxies, parsed at start. */
+    struct gw_net_range *proxies;
+    size_t nproxies;
     /* server.tls_crl and the client CAs that must have signed it; the
      * list is swapped on SIGHUP (gw_http_reload) under crl_lock. */
     pthread_rwlock_t crl_lock;
     int crl_lock_init;
     gnutls_x509_crl_t *crls;
     unsigned int ncrls;
-    gnutls_x509_crt_t *cas;
-    unsigned int ncas;
 };
 
 struct gw_req {
@@ -100,6 +131,9 @@ struct gw_req {
     char fwd_for[48];
     int authenticated;
     size_t client;     /* index of the caller's [clients] line */
+    /* Failed case look-ups of the caller's [clients] generation
+     * (limit.c); NULL: no limit or not authenticated. */
+    struct gw_lookup_limit *lookups;
     int retry_after_s; /* > 0: the answer carries Retry-After */
     int lookup;        /* a case look-up: a failure counts (limit.c) */
     enum gw_fhir_format out_fmt;

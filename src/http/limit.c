@@ -157,7 +157,7 @@ gw_lookup_audit(struct gw_req *r, gw_rc rc, const char *detail)
 void
 gw_lookup_counted(struct gw_req *r, int failed)
 {
-    if (!failed || !gw_lookup_limit_fail(r->h->lookups, r->client))
+    if (!failed || !gw_lookup_limit_fail(r->lookups, r->client))
         return;
     gw_log_warn("event=lookup_limit client=%s limit=%ld window_s=%ld", r->label,
                 r->h->o.cfg->server_lookup_fail_limit,

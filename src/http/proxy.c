@@ -3,6 +3,8 @@
  */
 #include "http/proxy.h"
 
+#include "core/netaddr.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -59,18 +61,40 @@ out:
 }
 
 void
-gw_proxy_forwarded_for(const char *xff, char *out, size_t size)
+gw_proxy_forwarded_for(const char *xff, const struct gw_net_range *trusted,
+                       size_t ntrusted, char *out, size_t size)
 {
-    const char *last = strrchr(xff, ',');
+    const char *end = xff + strnlen(xff, 65536); /* one past the entry */
     unsigned char a[16];
     char tok[48];
 
     if (size > 0)
         out[0] = '\0';
-    last = last ? last + 1 : xff;
-    while (*last == ' ')
-        last++;
-    snprintf(tok, sizeof(tok), "%.*s", (int)strcspn(last, " "), last);
-    if (inet_pton(AF_INET, tok, a) == 1 || inet_pton(AF_INET6, tok, a) == 1)
-        snprintf(out, size, "%s", tok);
+    for (int i = 0; i < GW_PROXY_XFF_MAX; i++) {
+        const char *begin = end, *start;
+        size_t len;
+        while (begin > xff && begin[-1] != ',')
+            begin--;
+        start = begin;
+        len = (size_t)(end - start);
+        while (len > 0 && (*start == ' ' || *start == '\t')) {
+            start++;
+            len--;
+        }
+        while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t'))
+            len--;
+        if (len == 0 || len >= sizeof(tok))
+            return;
+        memcpy(tok, start, len);
+        tok[len] = '\0';
+        if (!gw_net_parse_addr(tok, a))
+            return;
+        /* The first address from the right that is not a proxy of ours,
+         * or the leftmost: the caller. */
+        if (!gw_net_ranges_match(trusted, ntrusted, a) || begin == xff) {
+            snprintf(out, size, "%s", tok);
+            return;
+        }
+        end = begin - 1; /* the comma before this entry */
+    }
 }

@@ -21,8 +21,17 @@
  * and a certificate the caller deinits, or -1 when the value is none. */
 int gw_proxy_cert_parse(const char *value, gnutls_x509_crt_t *out);
 
-/* The last address of an X-Forwarded-For value (the one our proxy added)
- * into out when it is a numeric IPv4 or IPv6 address; else out is "". */
-void gw_proxy_forwarded_for(const char *xff, char *out, size_t size);
+struct gw_net_range;
+
+/* Most X-Forwarded-For entries looked at, from the right. */
+#define GW_PROXY_XFF_MAX 16
+
+/* The caller's address in an X-Forwarded-For value, into out: walking
+ * from the right (the entry our proxy added), the first address not in
+ * the trusted ranges (server.trusted_proxies: proxies in a chain), or the
+ * leftmost when all are. out is "" when that entry is not a numeric IPv4
+ * or IPv6 address, or lies beyond GW_PROXY_XFF_MAX entries. */
+void gw_proxy_forwarded_for(const char *xff, const struct gw_net_range *trusted,
+                            size_t ntrusted, char *out, size_t size);
 
 #endif

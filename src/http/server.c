@@ -43,6 +43,7 @@
 #include "config/tls.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/netaddr.h"
 #include "core/random.h"
 #include "http/response.h"
 #include "http/route.h"
@@ -129,20 +130,41 @@ is_revoked(struct gw_http *h, gnutls_x509_crt_t crt)
 }
 
 static const struct gw_config_client *
-client_of_crt(struct gw_req *r, gnutls_x509_crt_t crt, char *why,
-              size_t why_size);
+client_of_crt(struct gw_req *r, const struct gw_config *cc,
+              gnutls_x509_crt_t crt, char *why, size_t why_size);
+
+/* Whether a chain (leaf first) verifies against the client CAs in use
+ * now: a SIGHUP that replaces server.tls_client_ca applies from the next
+ * request, also on connections opened before. */
+static int
+chain_trusted(struct gw_http *h, const gnutls_x509_crt_t *chain,
+              unsigned int n)
+{
+    const struct gw_http_trust *t = __atomic_load_n(&h->trust,
+                                                    __ATOMIC_ACQUIRE);
+    unsigned int status = 0;
+
+    return t != NULL && t->ncas > 0 &&
+           gnutls_x509_crt_list_verify(chain, n, t->cas, t->ncas, NULL, 0, 0,
+                                       &status) >= 0 &&
+           status == 0;
+}
+
+#define MAX_PEER_CHAIN 8
 
 /* The [clients] entry of the certificate the peer presented, verified
  * against server.tls_client_ca, for client authentication, not revoked. */
 static const struct gw_config_client *
-client_from_cert(struct gw_req *r, char *why, size_t why_size)
+client_from_cert(struct gw_req *r, const struct gw_config *cc, char *why,
+                 size_t why_size)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
         r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     gnutls_session_t s;
     const gnutls_datum_t *certs;
-    unsigned int n = 0, status = 0;
-    gnutls_x509_crt_t crt = NULL;
+    gnutls_x509_crt_t chain[MAX_PEER_CHAIN];
+    unsigned int n = 0, m = 0;
+    int trusted;
 
     snprintf(why, why_size, "no client certificate");
     if (ci == NULL || ci->tls_session == NULL)
@@ -151,25 +173,38 @@ client_from_cert(struct gw_req *r, char *why, size_t why_size)
     certs = gnutls_certificate_get_peers(s, &n);
     if (certs == NULL || n == 0)
         return NULL;
-    if (gnutls_certificate_verify_peers2(s, &status) != 0 || status != 0) {
-        snprintf(why, why_size, "client certificate not trusted");
+    if (n > MAX_PEER_CHAIN) {
+        snprintf(why, why_size, "client certificate chain longer than %d",
+                 MAX_PEER_CHAIN);
         return NULL;
     }
-    if (gnutls_x509_crt_init(&crt) != 0)
-        return NULL;
-    if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) != 0) {
-        snprintf(why, why_size, "client certificate unreadable");
-        gnutls_x509_crt_deinit(crt);
+    for (m = 0; m < n; m++) {
+        if (gnutls_x509_crt_init(&chain[m]) != 0)
+            break;
+        if (gnutls_x509_crt_import(chain[m], &certs[m], GNUTLS_X509_FMT_DER) !=
+            0) {
+            gnutls_x509_crt_deinit(chain[m]);
+            break;
+        }
+    }
+    trusted = m == n && chain_trusted(r->h, chain, n);
+    for (unsigned int i = 1; i < m; i++)
+        gnutls_x509_crt_deinit(chain[i]);
+    if (!trusted) {
+        snprintf(why, why_size, m == n ? "client certificate not trusted"
+                                       : "client certificate unreadable");
+        if (m > 0)
+            gnutls_x509_crt_deinit(chain[0]);
         return NULL;
     }
-    return client_of_crt(r, crt, why, why_size);
+    return client_of_crt(r, cc, chain[0], why, why_size);
 }
 
 /* The [clients] entry of a certificate already verified against the
  * client CAs: for client authentication, not revoked, listed. Takes crt. */
 static const struct gw_config_client *
-client_of_crt(struct gw_req *r, gnutls_x509_crt_t crt, char *why,
-              size_t why_size)
+client_of_crt(struct gw_req *r, const struct gw_config *cc,
+              gnutls_x509_crt_t crt, char *why, size_t why_size)
 {
     const struct gw_config_client *cl = NULL;
     char serial[128];
@@ -194,14 +229,14 @@ client_of_crt(struct gw_req *r, gnutls_x509_crt_t crt, char *why,
         sz = sizeof(serial);
         if (gnutls_x509_crt_get_dn_by_oid(crt, "2.5.4.5" /* serialNumber */,
                                           0, 0, serial, &sz) == 0)
-            cl = client_by_match(r->h->o.cfg, "serial", serial);
+            cl = client_by_match(cc, "serial", serial);
         sz = sizeof(fp);
         if (cl == NULL &&
             gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, fp, &sz) ==
                 0) {
             for (size_t i = 0; i < sz && i < 32; i++)
                 snprintf(hex + 2 * i, 3, "%02x", fp[i]);
-            cl = client_by_match(r->h->o.cfg, "sha256", hex);
+            cl = client_by_match(cc, "sha256", hex);
         }
     }
     gnutls_x509_crt_deinit(crt);
@@ -212,72 +247,39 @@ client_of_crt(struct gw_req *r, gnutls_x509_crt_t crt, char *why,
 
 /* --- behind a TLS-terminating proxy (server.trusted_proxies) ---------- */
 
-/* Whether the connection comes from an address of server.trusted_proxies
- * (numeric addresses separated by spaces; an IPv4-mapped IPv6 peer is
- * compared as IPv4). */
+/* Whether the connection comes from an address in server.trusted_proxies
+ * (CIDR ranges; an IPv4-mapped IPv6 peer is compared as IPv4). */
 static int
 from_trusted_proxy(struct gw_req *r)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
         r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const char *list = r->h->o.cfg->server_trusted_proxies;
-    unsigned char peer[16], want[16];
-    size_t plen = 0;
-    char tok[64];
-    int off = 0, n;
+    unsigned char peer[16];
 
-    if (ci == NULL || ci->client_addr == NULL || list[0] == '\0')
-        return 0;
-    if (ci->client_addr->sa_family == AF_INET) {
-        memcpy(peer, &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
-               4);
-        plen = 4;
-    } else if (ci->client_addr->sa_family == AF_INET6) {
-        const struct in6_addr *a6 =
-            &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a6)) {
-            memcpy(peer, a6->s6_addr + 12, 4);
-            plen = 4;
-        } else {
-            memcpy(peer, a6->s6_addr, 16);
-            plen = 16;
-        }
-    } else {
-        return 0;
-    }
-    while (sscanf(list + off, "%63s%n", tok, &n) == 1) {
-        off += n;
-        if ((plen == 4 && inet_pton(AF_INET, tok, want) == 1 &&
-             memcmp(peer, want, 4) == 0) ||
-            (plen == 16 && inet_pton(AF_INET6, tok, want) == 1 &&
-             memcmp(peer, want, 16) == 0))
-            return 1;
-    }
-    return 0;
+    return ci != NULL && r->h->nproxies > 0 &&
+           gw_net_sockaddr16(ci->client_addr, peer) &&
+           gw_net_ranges_match(r->h->proxies, r->h->nproxies, peer);
 }
 
 /* The certificate a trusted proxy forwards in x-vp-auth-cert (proxy.c
  * reads it), verified against the client CAs, then matched exactly as a
  * direct one. */
 static const struct gw_config_client *
-client_from_forwarded(struct gw_req *r, const char *value, char *why,
-                      size_t why_size)
+client_from_forwarded(struct gw_req *r, const struct gw_config *cc,
+                      const char *value, char *why, size_t why_size)
 {
     gnutls_x509_crt_t crt = NULL;
-    unsigned int status = 0;
 
     snprintf(why, why_size, "x-vp-auth-cert is not a certificate (PEM or "
                             "base64 DER)");
     if (gw_proxy_cert_parse(value, &crt) != 0)
         return NULL;
-    if (r->h->ncas == 0 ||
-        gnutls_x509_crt_verify(crt, r->h->cas, r->h->ncas, 0, &status) < 0 ||
-        status != 0) {
+    if (!chain_trusted(r->h, &crt, 1)) {
         snprintf(why, why_size, "forwarded client certificate not trusted");
         gnutls_x509_crt_deinit(crt);
         return NULL;
     }
-    return client_of_crt(r, crt, why, why_size);
+    return client_of_crt(r, cc, crt, why, why_size);
 }
 
 /* Proxy headers from an address not in server.trusted_proxies: refused,
@@ -307,6 +309,11 @@ static gw_rc
 authenticate(struct gw_req *r, char *why, size_t why_size)
 {
     const struct gw_config *cfg = r->h->o.cfg;
+    /* One [clients] generation for the whole request (SIGHUP may bring
+     * the next one meanwhile). */
+    const struct gw_http_clients *g = __atomic_load_n(&r->h->clients,
+                                                      __ATOMIC_ACQUIRE);
+    const struct gw_config *cc = g->cfg;
     const struct gw_config_client *cl;
     const char *user;
 
@@ -317,11 +324,11 @@ authenticate(struct gw_req *r, char *why, size_t why_size)
         cl = NULL;
         if (m != NULL) {
             if (strncmp(m, "serial:", 7) == 0)
-                cl = client_by_match(cfg, "serial", m + 7);
+                cl = client_by_match(cc, "serial", m + 7);
             else if (strncmp(m, "sha256:", 7) == 0)
-                cl = client_by_match(cfg, "sha256", m + 7);
+                cl = client_by_match(cc, "sha256", m + 7);
             else
-                cl = client_by_match(cfg, "serial", m);
+                cl = client_by_match(cc, "serial", m);
             if (cl == NULL)
                 snprintf(why, why_size, "unknown client");
         }
@@ -333,17 +340,19 @@ authenticate(struct gw_req *r, char *why, size_t why_size)
         if ((fwd != NULL || xff != NULL) && !from_trusted_proxy(r))
             return refuse_proxy_headers(r, why, why_size);
         if (xff != NULL)
-            gw_proxy_forwarded_for(xff, r->fwd_for, sizeof(r->fwd_for));
+            gw_proxy_forwarded_for(xff, r->h->proxies, r->h->nproxies,
+                                   r->fwd_for, sizeof(r->fwd_for));
         if (fwd != NULL)
-            cl = client_from_forwarded(r, fwd, why, why_size);
+            cl = client_from_forwarded(r, cc, fwd, why, why_size);
         else
-            cl = client_from_cert(r, why, why_size);
+            cl = client_from_cert(r, cc, why, why_size);
     }
     if (cl == NULL)
         return GW_EUNAUTH;
     if (gw_client_role_parse(cl->role, &r->who.role) != GW_OK)
         return GW_EUNAUTH;
-    r->client = (size_t)(cl - cfg->clients);
+    r->client = (size_t)(cl - cc->clients);
+    r->lookups = g->lookups;
     snprintf(r->label, sizeof(r->label), "%s", cl->label);
     r->who.label = r->label;
     if (cl->gln != NULL) {
@@ -533,6 +542,18 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
         if (c == NULL)
             return;
         c->fd = ci != NULL ? ci->connect_fd : -1;
+        if (h->tls_cert != NULL) {
+            /* The client CAs in use now: named in the CertificateRequest
+             * of this session's handshake. */
+            const union MHD_ConnectionInfo *si = MHD_get_connection_info(
+                conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+            const struct gw_http_trust *t =
+                __atomic_load_n(&h->trust, __ATOMIC_ACQUIRE);
+            if (si != NULL && si->tls_session != NULL && t != NULL)
+                (void)gnutls_credentials_set(
+                    (gnutls_session_t)si->tls_session, GNUTLS_CRD_CERTIFICATE,
+                    t->cred);
+        }
         pthread_mutex_lock(&h->cmu);
         c->reserve = ++h->nconns > h->o.cfg->server_max_connections;
         c->deadline_us =
@@ -919,8 +940,8 @@ free_crls(gnutls_x509_crl_t *crls, unsigned int n)
 
 /* Reads every CRL of path; each must be signed by a client CA. */
 static gw_rc
-load_crls(struct gw_http *h, const char *path, gnutls_x509_crl_t **out,
-          unsigned int *nout, struct gw_err *err)
+load_crls(const struct gw_http_trust *t, const char *path,
+          gnutls_x509_crl_t **out, unsigned int *nout, struct gw_err *err)
 {
     gnutls_datum_t d = {NULL, 0};
     gnutls_x509_crl_t *crls = NULL;
@@ -942,7 +963,7 @@ load_crls(struct gw_http *h, const char *path, gnutls_x509_crl_t **out,
     for (unsigned int i = 0; i < n; i++) {
         unsigned int v = 0;
         time_t next = gnutls_x509_crl_get_next_update(crls[i]);
-        if (gnutls_x509_crl_verify(crls[i], h->cas, h->ncas, 0, &v) < 0 ||
+        if (gnutls_x509_crl_verify(crls[i], t->cas, t->ncas, 0, &v) < 0 ||
             v != 0) {
             rc = gw_err_set(err, GW_ECONFIG, "server.tls_crl",
                             "CRL %u is not signed by a CA of "
@@ -964,17 +985,166 @@ out:
     return rc;
 }
 
+/* --- the client CAs, replaced on SIGHUP -------------------------------- */
+
+static void
+free_trust(struct gw_http_trust *t)
+{
+    while (t != NULL) {
+        struct gw_http_trust *next = t->older;
+        for (unsigned int i = 0; t->cas != NULL && i < t->ncas; i++)
+            gnutls_x509_crt_deinit(t->cas[i]);
+        gnutls_free(t->cas);
+        if (t->cred != NULL)
+            gnutls_certificate_free_credentials(t->cred);
+        free(t);
+        t = next;
+    }
+}
+
+/* Reads server.tls_client_ca into a new generation: every certificate of
+ * the file must import, and GnuTLS must take them as trust anchors. */
+static gw_rc
+load_trust(const char *path, struct gw_http_trust **out, struct gw_err *err)
+{
+    struct gw_http_trust *t = NULL;
+    gnutls_datum_t d;
+    char *pem = slurp(path);
+    gw_rc rc = GW_OK;
+
+    *out = NULL;
+    if (pem == NULL)
+        return gw_err_set(err, GW_ECONFIG, "server.tls_client_ca",
+                          "server.tls_client_ca: cannot read %s (or it is "
+                          "empty, or 1 MiB or more)",
+                          path);
+    d.data = (unsigned char *)pem;
+    d.size = (unsigned int)strlen(pem);
+    if ((t = calloc(1, sizeof(*t))) == NULL) {
+        rc = GW_ENOMEM;
+        goto out;
+    }
+    if (gnutls_x509_crt_list_import2(&t->cas, &t->ncas, &d,
+                                     GNUTLS_X509_FMT_PEM, 0) < 0 ||
+        t->ncas == 0) {
+        t->cas = NULL;
+        t->ncas = 0;
+        rc = gw_err_set(err, GW_ECONFIG, "server.tls_client_ca",
+                        "server.tls_client_ca: %s is not a PEM file of "
+                        "certificates",
+                        path);
+        goto out;
+    }
+    if (gnutls_certificate_allocate_credentials(&t->cred) < 0) {
+        t->cred = NULL;
+        rc = GW_ENOMEM;
+        goto out;
+    }
+    if (gnutls_certificate_set_x509_trust_mem(t->cred, &d,
+                                              GNUTLS_X509_FMT_PEM) <= 0) {
+        rc = gw_err_set(err, GW_ECONFIG, "server.tls_client_ca",
+                        "server.tls_client_ca: %s holds no usable CA "
+                        "certificate",
+                        path);
+        goto out;
+    }
+    gnutls_certificate_set_retrieve_function2(t->cred, pick_cert);
+    *out = t;
+    t = NULL;
+out:
+    free_trust(t);
+    free(pem);
+    return rc;
+}
+
+static void
+push_trust(struct gw_http *h, struct gw_http_trust *t)
+{
+    pthread_mutex_lock(&h->gen_mu);
+    t->older = h->trust;
+    __atomic_store_n(&h->trust, t, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&h->gen_mu);
+    gw_log_info("event=client_ca_loaded cas=%u", t->ncas);
+}
+
+/* --- the [clients] table, replaced on SIGHUP ----------------------------- */
+
+static void
+free_clients(struct gw_http_clients *g)
+{
+    while (g != NULL) {
+        struct gw_http_clients *next = g->older;
+        gw_lookup_limit_free(g->lookups);
+        if (g->owned != NULL) {
+            gw_config_release(g->owned);
+            free(g->owned);
+        }
+        free(g);
+        g = next;
+    }
+}
+
+static gw_rc
+push_clients(struct gw_http *h, const struct gw_config *cfg,
+             struct gw_config *owned)
+{
+    struct gw_http_clients *g = calloc(1, sizeof(*g));
+
+    if (g == NULL)
+        return GW_ENOMEM;
+    g->cfg = cfg;
+    if (gw_lookup_limit_new(h->o.cfg->server_lookup_fail_limit,
+                            h->o.cfg->server_lookup_fail_window_s,
+                            cfg->nclients, &g->lookups) != GW_OK) {
+        free(g);
+        return GW_ENOMEM;
+    }
+    g->owned = owned;
+    pthread_mutex_lock(&h->gen_mu);
+    g->older = h->clients;
+    __atomic_store_n(&h->clients, g, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&h->gen_mu);
+    return GW_OK;
+}
+
+gw_rc
+gw_http_reload_clients(struct gw_http *h, struct gw_config *fresh)
+{
+    gw_rc rc;
+
+    if (fresh->nclients == 0) {
+        gw_log_err("event=clients_reload_failed detail=\"[clients] is "
+                   "empty\" keeping=previous");
+        return GW_ECONFIG;
+    }
+    rc = push_clients(h, fresh, fresh);
+    if (rc == GW_OK)
+        gw_log_info("event=clients_loaded clients=%zu", fresh->nclients);
+    return rc;
+}
+
 gw_rc
 gw_http_reload(struct gw_http *h)
 {
     const char *path = h->o.cfg->server_tls_crl;
     gnutls_x509_crl_t *crls = NULL, *old;
     unsigned int n = 0, nold;
+    struct gw_http_trust *t = NULL;
     struct gw_err err;
-    gw_rc rc;
+    gw_rc rc, rc_ca;
 
     if (h->o.cfg->server_plain_http)
         return GW_OK;
+    /* The client CAs first: the CRLs must be signed by one of them. */
+    gw_err_clear(&err);
+    rc_ca = load_trust(h->o.cfg->server_tls_client_ca, &t, &err);
+    if (rc_ca == GW_OK)
+        push_trust(h, t);
+    else
+        gw_log_err_rc(rc_ca,
+                      "event=client_ca_reload_failed detail=%s "
+                      "keeping=previous",
+                      gw_log_quote(err.detail));
     gw_err_clear(&err);
     rc = load_server_cert(h->o.cfg, &err);
     if (rc != GW_OK)
@@ -982,10 +1152,13 @@ gw_http_reload(struct gw_http *h)
                       "event=server_cert_reload_failed detail=%s "
                       "keeping=previous",
                       gw_log_quote(err.detail));
+    else
+        rc = rc_ca;
     if (path[0] == '\0' || !h->crl_lock_init)
         return rc;
     gw_err_clear(&err);
-    rc = load_crls(h, path, &crls, &n, &err);
+    rc = load_crls(__atomic_load_n(&h->trust, __ATOMIC_ACQUIRE), path, &crls,
+                   &n, &err);
     if (rc != GW_OK) {
         gw_log_err_rc(rc,
                       "event=crl_reload_failed detail=%s "
@@ -1004,27 +1177,24 @@ gw_http_reload(struct gw_http *h)
     return GW_OK;
 }
 
-/* The client CAs as certificates, for checking CRL signatures, and the
- * first CRL list. */
+/* The client CAs (which verify client chains, forwarded certificates and
+ * CRL signatures) and the first CRL list. */
 static gw_rc
 start_revocation(struct gw_http *h, struct gw_err *err)
 {
-    gnutls_datum_t d;
+    struct gw_http_trust *t = NULL;
     gw_rc rc;
 
-    /* The CAs also verify certificates a trusted proxy forwards. */
-    d.data = (unsigned char *)h->tls_ca;
-    d.size = (unsigned int)strlen(h->tls_ca);
-    if (gnutls_x509_crt_list_import2(&h->cas, &h->ncas, &d, GNUTLS_X509_FMT_PEM,
-                                     0) < 0)
-        return gw_err_set(err, GW_ECONFIG, "server.tls_client_ca",
-                          "not a PEM file of certificates");
+    rc = load_trust(h->o.cfg->server_tls_client_ca, &t, err);
+    if (rc != GW_OK)
+        return rc;
+    push_trust(h, t);
     if (h->o.cfg->server_tls_crl[0] == '\0')
         return GW_OK;
     if (pthread_rwlock_init(&h->crl_lock, NULL) != 0)
         return GW_ENOMEM;
     h->crl_lock_init = 1;
-    rc = load_crls(h, h->o.cfg->server_tls_crl, &h->crls, &h->ncrls, err);
+    rc = load_crls(t, h->o.cfg->server_tls_crl, &h->crls, &h->ncrls, err);
     if (rc == GW_OK)
         gw_log_info("event=crl_loaded crls=%u", h->ncrls);
     return rc;
@@ -1050,13 +1220,25 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
     if (h == NULL)
         return GW_ENOMEM;
     h->o = *o;
-    if (gw_lookup_limit_new(cfg->server_lookup_fail_limit,
-                            cfg->server_lookup_fail_window_s, cfg->nclients,
-                            &h->lookups) != GW_OK) {
+    pthread_mutex_init(&h->gen_mu, NULL);
+    if (push_clients(h, cfg, NULL) != GW_OK) {
+        pthread_mutex_destroy(&h->gen_mu);
         free(h);
         return GW_ENOMEM;
     }
     pthread_mutex_init(&h->cmu, NULL);
+    {
+        gw_rc rc = gw_net_ranges_parse(
+            "server.trusted_proxies", cfg->server_trusted_proxies,
+            GW_HTTP_MAX_PROXIES, &h->proxies, &h->nproxies, err);
+        if (rc != GW_OK) {
+            free_clients(h->clients);
+            pthread_mutex_destroy(&h->gen_mu);
+            pthread_mutex_destroy(&h->cmu);
+            free(h);
+            return rc;
+        }
+    }
     memset(&a4, 0, sizeof(a4));
     memset(&a6, 0, sizeof(a6));
     if (inet_pton(AF_INET, cfg->server_listen, &a4.sin_addr) == 1) {
@@ -1069,7 +1251,10 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
         sa = (struct sockaddr *)&a6;
         flags |= MHD_USE_IPv6;
     } else {
-        gw_lookup_limit_free(h->lookups);
+        free(h->proxies);
+        free_clients(h->clients);
+        pthread_mutex_destroy(&h->gen_mu);
+        pthread_mutex_destroy(&h->cmu);
         free(h);
         return gw_err_set(err, GW_ECONFIG, "server.listen",
                           "not an IPv4 or IPv6 address");
@@ -1180,11 +1365,11 @@ gw_http_stop(struct gw_http *h)
     free_creds(cred_now);
     cred_now = NULL;
     pthread_rwlock_unlock(&cred_lock);
-    for (unsigned int i = 0; h->cas != NULL && i < h->ncas; i++)
-        gnutls_x509_crt_deinit(h->cas[i]);
-    gnutls_free(h->cas);
+    free_trust(h->trust);
+    free_clients(h->clients);
+    free(h->proxies);
+    pthread_mutex_destroy(&h->gen_mu);
     if (h->crl_lock_init)
         pthread_rwlock_destroy(&h->crl_lock);
-    gw_lookup_limit_free(h->lookups);
     free(h);
 }

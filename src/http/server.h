@@ -41,10 +41,18 @@ struct gw_http_opts {
 
 gw_rc gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
                     struct gw_err *err) GW_WARN_UNUSED;
-/* SIGHUP: re-reads server.tls_crl. On failure (unreadable, not signed by
- * a CA of server.tls_client_ca) the list in use stays and the error is
- * logged and returned. GW_OK without TLS or without a CRL. */
+/* SIGHUP: re-reads server.tls_client_ca, the server certificate and
+ * server.tls_crl, each kept as it was when its new file is bad (logged,
+ * the first error returned). New client CAs apply from the next request
+ * (and are named in the next handshakes); connections stay open. GW_OK
+ * without TLS. */
 gw_rc gw_http_reload(struct gw_http *h);
+/* SIGHUP: fresh's [clients] table (the configuration file read again)
+ * replaces the one in use from the next request, also on connections
+ * already open; the look-up limits start afresh. Takes fresh (allocated,
+ * loaded) on GW_OK; on failure (an empty table) the caller keeps it. */
+gw_rc gw_http_reload_clients(struct gw_http *h, struct gw_config *fresh)
+    GW_WARN_UNUSED;
 /* The port actually bound (server.port 0 picks a free one). */
 int gw_http_port(const struct gw_http *h);
 void gw_http_stop(struct gw_http *h);

@@ -8,40 +8,36 @@
 # (klasgw_certificate_expiry_seconds{use="server"} moves to the new one,
 # the LV client certificate's is there). A broken pair on SIGHUP is
 # refused and the certificate in use stays.
+# The client CAs and [clients] change the same way: a client whose
+# certificate a new CA issued is refused, then accepted once the CA is in
+# server.tls_client_ca and SIGHUP; a request whose head is half sent
+# across that SIGHUP is answered; a client removed from [clients] is
+# refused after SIGHUP, also on its connection opened before; a broken CA
+# file or [clients] line on SIGHUP keeps the ones in use, and says why.
 source "$(dirname "$0")/lib.sh"
 
-command -v openssl >/dev/null || fail "openssl is missing (scripts/install-deps.sh)"
-P=$T/pki
-mkdir -p "$P"
-ossl() { openssl "$@" 2>>"$P/openssl.log" || fail "openssl $*: $(tail -3 "$P/openssl.log")"; }
-ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3 \
-    -subj "/O=klasgw test/CN=ca" -keyout "$P/ca.key" -out "$P/ca.pem" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
-cert() {   # NAME DAYS SUBJECT EXT
-    ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$3" \
-        -keyout "$P/$1.key" -out "$P/$1.csr"
-    printf '%s\n' "$4" >"$P/$1.ext"
-    ossl x509 -req -in "$P/$1.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" \
-        -CAcreateserial -days "$2" -extfile "$P/$1.ext" -out "$P/$1.pem"
-}
-srv="subjectAltName=DNS:localhost,IP:127.0.0.1
-extendedKeyUsage=serverAuth"
-cert old 2 "/O=klasgw test/CN=localhost" "$srv"
-cert new 3 "/O=klasgw test/CN=localhost" "$srv"
-cert ops 2 "/O=klasgw test/CN=Ops/serialNumber=SE2321000016-OPS1" "extendedKeyUsage=clientAuth"
-cert lvclient 2 "/O=klasgw test/CN=klasgw" "extendedKeyUsage=clientAuth"
+source "$(dirname "$0")/pki.sh"
+ca ca 3
+ca ca2 3
+cert old ca "/O=klasgw test/CN=localhost" "$SRV_EXT" 2
+cert new ca "/O=klasgw test/CN=localhost" "$SRV_EXT" 3
+cert ops ca "/O=klasgw test/CN=Ops/serialNumber=SE2321000016-OPS1" "$CLI_EXT"
+cert lvclient ca "/O=klasgw test/CN=klasgw" "$CLI_EXT"
+# A second operator whose certificate a new CA issued.
+cert ops2 ca2 "/O=klasgw test/CN=Ops 2/serialNumber=SE2321000016-OPS2" "$CLI_EXT"
+cp "$P/ca.pem" "$P/clients-ca.pem"
 cp "$P/old.pem" "$P/server.pem"
 cp "$P/old.key" "$P/server.key"
 serial() { openssl x509 -in "$1" -noout -serial | sed 's/.*=//'; }
 epoch() { date -d "$(openssl x509 -in "$1" -noout -enddate | sed 's/.*=//')" +%s; }
 
-gw_conf "$T/conf"
+gw_conf "$T/conf" "ops2 = operator serial:SE2321000016-OPS2"
 (umask 077 && head -c 32 /dev/urandom | od -An -tx1 >"$T/audit.key")
 printf '\n[audit]\nkey_file = %s\n' "$T/audit.key" >>"$T/conf"
 port=$(any_free_port)
 env KLASGW_SERVER_PORT="$port" KLASGW_SERVER_PLAIN_HTTP=false \
     KLASGW_SERVER_TLS_CERT="$P/server.pem" KLASGW_SERVER_TLS_KEY="$P/server.key" \
-    KLASGW_SERVER_TLS_CLIENT_CA="$P/ca.pem" \
+    KLASGW_SERVER_TLS_CLIENT_CA="$P/clients-ca.pem" \
     KLASGW_LV_TLS_CERT="$P/lvclient.pem" KLASGW_LV_TLS_KEY="$P/lvclient.key" \
     "$KLASGW" -c "$T/conf" serve >>"$T/serve.log" 2>&1 &
 GW_PID=$!
@@ -152,5 +148,126 @@ if st != 200:
 c.close()
 print("ok: reload")
 PY
+
+# The client CAs and [clients], replaced on SIGHUP.
+/usr/bin/python3 - "$port" "$P" "$GW_PID" "$T/serve.log" "$T/conf" <<'PY' || fail "client CA and [clients] reload"
+import os, signal, socket, ssl, sys, time
+port, P, pid, log, conf = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+
+def fail(m):
+    print("FAIL: " + m, file=sys.stderr); sys.exit(1)
+
+def connect(who):
+    ctx = ssl.create_default_context(cafile=P + "/ca.pem")
+    ctx.load_cert_chain(P + "/%s.pem" % who, P + "/%s.key" % who)
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    return ctx.wrap_socket(s, server_hostname="localhost")
+
+def answer(conn, what):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            fail("connection closed before an answer to " + what)
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    n = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            n = int(v)
+    while len(body) < n:
+        chunk = conn.recv(65536)
+        if not chunk:
+            fail("connection closed inside the body of " + what)
+        body += chunk
+    return int(head.split()[1])
+
+def get(conn, path):
+    conn.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % path).encode())
+    return answer(conn, path)
+
+def status(who):
+    c = connect(who)
+    try:
+        return get(c, "/metrics")
+    finally:
+        c.close()
+
+def wait_log(text, count):
+    for _ in range(200):
+        if open(log).read().count(text) >= count:
+            return
+        time.sleep(0.05)
+    fail("the log never said %s (%d times)" % (text, count))
+
+def hup(*events):
+    """SIGHUP, then waits until the log says each event once more."""
+    text = open(log).read()
+    want = [(e, text.count(e) + 1) for e in events]
+    os.kill(pid, signal.SIGHUP)
+    for e, n in want:
+        wait_log(e, n)
+
+def replace(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+ca1 = open(P + "/ca.pem").read()
+ca2 = open(P + "/ca2.pem").read()
+
+# Before: ops2's CA is not trusted.
+if status("ops2") != 401:
+    fail("ops2 (a new CA) accepted before its CA was added")
+
+# A request in flight: its head half sent while the CA file changes.
+a = connect("ops")
+a.sendall(b"GET /metrics HTTP/1.1\r\nHost: local")
+replace(P + "/clients-ca.pem", ca1 + ca2)
+hup("event=sighup")
+a.sendall(b"host\r\n\r\n")
+if answer(a, "the request in flight") != 200:
+    fail("the request in flight across SIGHUP was not answered 200")
+
+# After: ops2 is accepted (once the reload is done); ops still is, on the
+# open connection too.
+for _ in range(100):
+    if status("ops2") == 200:
+        break
+    time.sleep(0.1)
+else:
+    fail("ops2 refused after its CA was added and SIGHUP")
+if get(a, "/metrics") != 200 or status("ops") != 200:
+    fail("ops refused after the client CAs grew")
+
+# A broken CA file keeps the CAs in use.
+b = connect("ops2")
+if get(b, "/metrics") != 200:
+    fail("ops2 on a connection of its own")
+replace(P + "/clients-ca.pem", "not a certificate\n")
+hup("event=client_ca_reload_failed", "event=clients_loaded")
+if status("ops2") != 200 or status("ops") != 200:
+    fail("a broken CA file changed the CAs in use")
+replace(P + "/clients-ca.pem", ca1 + ca2)
+
+# A broken [clients] line keeps the table in use.
+text = open(conf).read()
+replace(conf, text.replace("ops2 = operator", "ops2 = nobody"))
+hup("event=client_ca_loaded", "event=clients_reload_failed")
+if status("ops2") != 200:
+    fail("a broken [clients] line changed the table in use")
+
+# ops2 removed from [clients]: refused, on the connection opened before too.
+replace(conf, "".join(l for l in text.splitlines(True) if not l.startswith("ops2 ")))
+hup("event=clients_loaded")
+if get(b, "/metrics") != 401:
+    fail("ops2, removed from [clients], still accepted on its open connection")
+if status("ops2") != 401:
+    fail("ops2, removed from [clients], still accepted")
+if get(a, "/metrics") != 200 or status("ops") != 200:
+    fail("ops refused after ops2 was removed")
+print("ok: client CAs and [clients] reload")
+PY
 gw_stop || fail "serve did not stop cleanly"
-echo "ok: the server certificate is replaced on SIGHUP without dropping a connection"
+echo "ok: the server certificate, the client CAs and [clients] are replaced on SIGHUP without dropping a connection"

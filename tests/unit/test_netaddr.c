@@ -11,11 +11,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 
 #include "core/netaddr.h"
+#include "http/proxy.h"
 
 static const struct {
     const char *addr;
@@ -254,6 +257,197 @@ test_netaddr_bad_configuration_names_the_key(void **state)
     }
 }
 
+/* --- server.trusted_proxies: CIDR ranges ---------------------------- */
+
+/* Whether text (one address) is inside the list. */
+static int
+in_list(const struct gw_net_range *r, size_t n, const char *text)
+{
+    unsigned char a[16];
+
+    if (!gw_net_parse_addr(text, a))
+        fail_msg("test address %s does not parse", text);
+    return gw_net_ranges_match(r, n, a);
+}
+
+/* Each range with addresses at its edges, inside and just outside, as
+ * the prefix length defines them (RFC 4632, RFC 4291 2.3). */
+static void
+test_netaddr_trusted_proxy_ranges_match_at_their_edges(void **state)
+{
+    static const struct {
+        const char *list, *addr;
+        int in;
+    } cases[] = {
+        /* IPv4, byte and non-byte boundaries */
+        {"127.0.0.0/8", "127.0.0.0", 1},
+        {"127.0.0.0/8", "127.255.255.255", 1},
+        {"127.0.0.0/8", "126.255.255.255", 0},
+        {"127.0.0.0/8", "128.0.0.0", 0},
+        {"192.0.2.0/25", "192.0.2.127", 1},
+        {"192.0.2.0/25", "192.0.2.128", 0},
+        {"192.0.2.128/25", "192.0.2.128", 1},
+        {"192.0.2.128/25", "192.0.2.127", 0},
+        {"10.0.0.0/31", "10.0.0.1", 1},
+        {"10.0.0.0/31", "10.0.0.2", 0},
+        {"198.51.100.7/32", "198.51.100.7", 1},
+        {"198.51.100.7/32", "198.51.100.6", 0},
+        {"198.51.100.7", "198.51.100.7", 1},  /* bare: /32 */
+        {"198.51.100.7", "198.51.100.8", 0},
+        {"0.0.0.0/0", "255.255.255.255", 1},
+        {"0.0.0.0/0", "::1", 0},               /* IPv4 only */
+        /* IPv6 */
+        {"::1/128", "::1", 1},
+        {"::1/128", "::2", 0},
+        {"::1", "::1", 1},
+        {"::1", "::", 0},
+        {"2001:db8::/33", "2001:db8:7fff:ffff:ffff:ffff:ffff:ffff", 1},
+        {"2001:db8::/33", "2001:db8:8000::", 0},
+        {"2001:db8::/33", "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", 0},
+        {"fd00::/8", "fdff:ffff::1", 1},
+        {"fd00::/8", "fc00::1", 0},
+        {"::/0", "2001:db8::1", 1},
+        {"::/0", "10.1.2.3", 1},               /* mapped: inside ::/0 */
+        /* IPv4-mapped IPv6 peers compare as IPv4, and the other way */
+        {"127.0.0.0/8", "::ffff:127.0.0.1", 1},
+        {"127.0.0.0/8", "::ffff:128.0.0.1", 0},
+        {"::ffff:10.0.0.0/104", "10.255.0.1", 1},
+        {"::ffff:10.0.0.0/104", "11.0.0.1", 0},
+        /* IPv4-compatible (::a.b.c.d) is not mapped: not IPv4 */
+        {"127.0.0.0/8", "::127.0.0.1", 0},
+        /* lists: spaces, commas, both */
+        {"127.0.0.0/8, ::1/128", "::1", 1},
+        {"127.0.0.0/8, ::1/128", "127.1.2.3", 1},
+        {"127.0.0.0/8,::1/128  192.0.2.7", "192.0.2.7", 1},
+        {"127.0.0.0/8,::1/128  192.0.2.7", "192.0.2.8", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gw_net_range *r = NULL;
+        size_t n = 0;
+        struct gw_err err;
+        gw_err_clear(&err);
+        if (gw_net_ranges_parse("server.trusted_proxies", cases[i].list, 64,
+                                &r, &n, &err) != GW_OK)
+            fail_msg("'%s' refused: %s", cases[i].list, err.detail);
+        if (in_list(r, n, cases[i].addr) != cases[i].in)
+            fail_msg("'%s' %s %s", cases[i].list,
+                     cases[i].in ? "does not hold" : "holds", cases[i].addr);
+        free(r);
+    }
+}
+
+static void
+test_netaddr_trusted_proxies_parse_strictly(void **state)
+{
+    static const char *const bad[] = {
+        "10.1.2.3/8",       /* a bit beyond the prefix */
+        "192.0.2.1/31",
+        "2001:db8::1/64",
+        "10.0.0.0/33",
+        "::/129",
+        "10.0.0.0/",
+        "/8",
+        "10.0.0.0/08",      /* leading zero */
+        "10.0.0.0/+8",
+        "10.0.0.0/-1",
+        "10.0.0.0/8/8",
+        "10.0.0.0/8x",
+        "10.0.0.0/0008",
+        "[::1]",
+        "fe80::1%eth0",
+        "127.0.0.1:8443",
+        "localhost",
+        "10.0.0",
+        "256.0.0.0/8",
+        "::1/128 nonsense",
+    };
+    struct gw_net_range *r;
+    size_t n;
+    struct gw_err err;
+    char many[64 * 12 + 1] = "";
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = (struct gw_net_range *)&n; /* must come back NULL */
+        n = 7;
+        gw_err_clear(&err);
+        if (gw_net_ranges_parse("server.trusted_proxies", bad[i], 64, &r, &n,
+                                &err) != GW_ECONFIG)
+            fail_msg("'%s' accepted", bad[i]);
+        if (r != NULL || n != 0)
+            fail_msg("'%s': a half list came back", bad[i]);
+        if (strstr(err.detail, "server.trusted_proxies") == NULL)
+            fail_msg("'%s': the error does not name the key: %s", bad[i],
+                     err.detail);
+    }
+    /* Empty: none, and no allocation. */
+    assert_int_equal(gw_net_ranges_parse("server.trusted_proxies", " , ", 64,
+                                         &r, &n, &err),
+                     GW_OK);
+    assert_null(r);
+    assert_int_equal(n, 0);
+    /* More entries than allowed. */
+    for (int i = 0; i < 65; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many),
+                 "10.0.%d.0/24 ", i);
+    gw_err_clear(&err);
+    assert_int_equal(gw_net_ranges_parse("server.trusted_proxies", many, 64,
+                                         &r, &n, &err),
+                     GW_ECONFIG);
+    assert_null(r);
+    assert_non_null(strstr(err.detail, "server.trusted_proxies"));
+}
+
+/* X-Forwarded-For behind a chain of trusted proxies: the first address
+ * from the right that is not one of them. */
+static void
+test_netaddr_forwarded_for_skips_trusted_proxies(void **state)
+{
+    static const struct {
+        const char *xff, *want;
+    } cases[] = {
+        {"203.0.113.9", "203.0.113.9"},
+        {"203.0.113.9, 10.0.0.1", "203.0.113.9"},
+        {"198.51.100.1, 203.0.113.9, 10.0.0.1, 10.2.3.4", "203.0.113.9"},
+        {"10.0.0.1, 10.0.0.2", "10.0.0.1"},    /* all trusted: leftmost */
+        {"2001:db8::5 , ::1", "2001:db8::5"},
+        {"::ffff:10.0.0.3,203.0.113.9", "203.0.113.9"},
+        {"203.0.113.9, 10.0.0.1, unknown", ""}, /* ours is not an address */
+        {"garbage, 10.0.0.1", ""},
+        {"", ""},
+        {" , ", ""},
+        {"203.0.113.9,,10.0.0.1", ""},
+    };
+    struct gw_net_range *r = NULL;
+    size_t n = 0;
+    struct gw_err err;
+    char out[48], chain[1024] = "203.0.113.9";
+
+    (void)state;
+    gw_err_clear(&err);
+    assert_int_equal(gw_net_ranges_parse("server.trusted_proxies",
+                                         "10.0.0.0/8 ::1", 64, &r, &n, &err),
+                     GW_OK);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        gw_proxy_forwarded_for(cases[i].xff, r, n, out, sizeof(out));
+        if (strcmp(out, cases[i].want) != 0)
+            fail_msg("'%s': '%s', want '%s'", cases[i].xff, out,
+                     cases[i].want);
+    }
+    /* Without trusted ranges: the last entry. */
+    gw_proxy_forwarded_for("203.0.113.9, 10.0.0.1", NULL, 0, out, sizeof(out));
+    assert_string_equal(out, "10.0.0.1");
+    /* More trusted hops than are looked at: unknown, not a guess. */
+    for (int i = 0; i < GW_PROXY_XFF_MAX; i++)
+        snprintf(chain + strlen(chain), sizeof(chain) - strlen(chain),
+                 ", 10.0.0.%d", i + 1);
+    gw_proxy_forwarded_for(chain, r, n, out, sizeof(out));
+    assert_string_equal(out, "");
+    free(r);
+}
+
 int
 main(void)
 {
@@ -264,6 +458,10 @@ main(void)
             test_netaddr_allow_private_opens_only_the_named_ranges),
         cmocka_unit_test(test_netaddr_hosts_are_per_pharmacy),
         cmocka_unit_test(test_netaddr_bad_configuration_names_the_key),
+        cmocka_unit_test(
+            test_netaddr_trusted_proxy_ranges_match_at_their_edges),
+        cmocka_unit_test(test_netaddr_trusted_proxies_parse_strictly),
+        cmocka_unit_test(test_netaddr_forwarded_for_skips_trusted_proxies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
