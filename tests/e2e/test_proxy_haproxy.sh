@@ -6,11 +6,15 @@
 #    an address not in server.trusted_proxies: 403, logged, audited;
 #  - HTTP mode: TLS ends at haproxy, which verifies the client certificate
 #    and forwards it in x-vp-auth-cert (base64 DER, ssl_c_der) and the
-#    address in X-Forwarded-For, connecting from 127.0.0.2, the one
-#    trusted proxy address: the forwarded certificate is mapped exactly as
-#    a direct one; a client's own x-vp-auth-cert does not get through;
-#  - from the trusted address, a PEM x-vp-auth-cert (line breaks as
-#    spaces) is accepted too, and one from another CA is refused (401).
+#    address in X-Forwarded-For, connecting from 127.0.0.2, inside the
+#    trusted range 127.0.0.2/31: the forwarded certificate is mapped
+#    exactly as a direct one; a client's own x-vp-auth-cert does not get
+#    through;
+#  - from the trusted range, a PEM x-vp-auth-cert (line breaks as
+#    spaces) is accepted too, and one from another CA is refused (401);
+#    127.0.0.3 (the range's last address) is trusted, 127.0.0.4 (just
+#    past it) is not; X-Forwarded-For through two trusted proxies names
+#    the address before them.
 source "$(dirname "$0")/lib.sh"
 
 command -v haproxy >/dev/null || fail "haproxy is missing (scripts/install-deps.sh)"
@@ -37,7 +41,7 @@ gw_conf "$T/conf"
 printf '\n[audit]\nkey_file = %s\n' "$T/audit.key" >>"$T/conf"
 env KLASGW_SERVER_PORT="$GW" KLASGW_SERVER_PLAIN_HTTP=false \
     KLASGW_SERVER_TLS_CERT="$P/gateway.pem" KLASGW_SERVER_TLS_KEY="$P/gateway.key" \
-    KLASGW_SERVER_TLS_CLIENT_CA="$P/ca.pem" KLASGW_SERVER_TRUSTED_PROXIES="127.0.0.2" \
+    KLASGW_SERVER_TLS_CLIENT_CA="$P/ca.pem" KLASGW_SERVER_TRUSTED_PROXIES="127.0.0.2/31, ::1/128" \
     "$KLASGW" -c "$T/conf" serve >>"$T/serve.log" 2>&1 &
 GW_PID=$!
 
@@ -137,6 +141,13 @@ want_outcome 401 "a forwarded certificate from another CA"
 chk "'not trusted' in json.dumps(d)" "the 401 says not trusted"
 via "$GW" proxy /fhir/Task --interface 127.0.0.2 -H "x-vp-auth-cert: not a certificate"
 want_outcome 401 "a forwarded value that is no certificate"
+# The range's edges: 127.0.0.3 is inside 127.0.0.2/31, 127.0.0.4 is not.
+via "$GW" proxy /fhir/Task --interface 127.0.0.3 -H "x-vp-auth-cert: $apo_b64" \
+    -H "X-Forwarded-For: 203.0.113.9, 127.0.0.2"
+want 200 "x-vp-auth-cert from 127.0.0.3, the last address of the trusted range"
+last_request | grep -q 'client=apotek1 forwarded_for=203.0.113.9' || fail "a chain of trusted proxies: $(last_request)"
+via "$GW" proxy /fhir/Task --interface 127.0.0.4 -H "x-vp-auth-cert: $apo_b64"
+want_outcome 403 "x-vp-auth-cert from 127.0.0.4, just past the trusted range"
 # The proxy's own certificate is no client.
 via "$GW" proxy /fhir/Task --interface 127.0.0.2
 want_outcome 401 "the proxy's own certificate"
