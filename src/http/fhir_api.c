@@ -39,6 +39,8 @@
 #include "map/view.h"
 #include "pipeline/pipeline.h"
 
+#define NF_CONFORMANCE "no such resource"
+
 static const char *
 arg(struct gw_req *r, const char *name)
 {
@@ -562,6 +564,23 @@ gw_http_capability(struct gw_fhir_doc **out)
                          op_definition(t[k].cap_code + 1, def, sizeof(def)));
         gw_fhir_el_value(b, op, "documentation", t[k].pattern);
     }
+    /* Every KLAS event, received on $process-message: its definition is
+     * published (conformance.c). */
+    el = gw_fhir_el_add(b, root, "messaging");
+    gw_fhir_el_value(b, el, "documentation",
+                     "Each KLAS event is a message Bundle posted to "
+                     "$process-message; its MessageDefinition names the "
+                     "roles that may send it.");
+    for (size_t i = 0; gw_conformance_id("MessageDefinition", i) != NULL;
+         i++) {
+        char def[160];
+        struct gw_fhir_el *m = gw_fhir_el_add(b, el, "supportedMessage");
+        snprintf(def, sizeof(def),
+                 "http://klasgw.org/fhir/MessageDefinition/%s",
+                 gw_conformance_id("MessageDefinition", i));
+        gw_fhir_el_value(b, m, "mode", "receiver");
+        gw_fhir_el_value(b, m, "definition", def);
+    }
     gw_err_clear(&err);
     return gw_fhir_build_take(b, NULL, out, &err);
 }
@@ -576,6 +595,57 @@ gw_fhir_metadata(struct gw_req *r, const struct gw_call *c)
     a.status = 200;
     if (gw_http_capability(&a.doc) != GW_OK)
         return gw_fhir_fail(r, GW_EINTERNAL, NULL, "CapabilityStatement");
+    return gw_fhir_send_answer(r, &a, 0);
+}
+
+static enum MHD_Result
+conformance_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                  const char *value)
+{
+    static const char *const known[] = {"url", "_format", "_pretty",
+                                        "_summary", NULL};
+    const char **bad = cls;
+
+    (void)kind;
+    (void)value;
+    for (int i = 0; known[i]; i++)
+        if (strcmp(key, known[i]) == 0)
+            return MHD_YES;
+    *bad = key;
+    return MHD_NO;
+}
+
+/* GET /fhir/{OperationDefinition,SearchParameter,MessageDefinition}[/{id}]:
+ * the row's cap columns say which type and whether read or search. */
+enum MHD_Result
+gw_fhir_conformance(struct gw_req *r, const struct gw_call *c)
+{
+    const char *type = r->def->cap_type, *bad = NULL;
+    struct gw_answer a;
+    gw_rc rc;
+
+    memset(&a, 0, sizeof(a));
+    if (strcmp(r->def->cap_code, "read") == 0) {
+        rc = gw_conformance_read(type, r->args.id, &a.doc);
+        if (rc == GW_ENOTFOUND)
+            return gw_fhir_fail(r, rc, NULL, NF_CONFORMANCE);
+    } else {
+        const char *url = arg(r, "url");
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND,
+                                  conformance_param, &bad);
+        if (bad != NULL) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "unknown search parameter '%.60s'",
+                     bad);
+            return gw_fhir_fail(r, GW_EINVAL, NULL, msg);
+        }
+        if (url != NULL && strlen(url) > 256)
+            return gw_fhir_fail(r, GW_EINVAL, "url", "at most 256 characters");
+        rc = gw_conformance_search(type, url, c->base, &a.doc);
+    }
+    if (rc != GW_OK)
+        return gw_fhir_fail(r, GW_EINTERNAL, NULL, type);
+    a.status = 200;
     return gw_fhir_send_answer(r, &a, 0);
 }
 

@@ -134,7 +134,24 @@ call ehr POST /fhir/Task/_search -H 'Content-Type: application/x-www-form-urlenc
     --data-binary 'identifier=%zz'
 want_outcome 400 "POST _search with a broken escape"
 # --- the CapabilityStatement: every declared entry is served --------------
-python3 "$GW_SOURCE_DIR/tests/e2e/cap_walk.py" "$GW_URL/fhir" "$R" >"$T/walk.out" 2>&1 ||
+# ... and every definition it refers to is published, matches, and is R4.
+mkdir -p "$T/defs"
+python3 "$GW_SOURCE_DIR/tests/e2e/cap_walk.py" "$GW_URL/fhir" "$R" "$T/defs" >"$T/walk.out" 2>&1 ||
     { cat "$T/walk.out"; fail "the CapabilityStatement walk"; }
 tail -1 "$T/walk.out"
+for k in OperationDefinition SearchParameter MessageDefinition; do
+    ls "$T/defs/$k-"*.json >/dev/null 2>&1 || fail "no $k published"
+done
+call none GET /fhir/metadata
+printf '%s' "$(cat "$B")" >"$T/defs/CapabilityStatement.json"
+node "$GW_SOURCE_DIR/tests/fhircheck/check.js" --quiet "$T/defs"/* >"$T/defs.report" 2>&1 ||
+    { cat "$T/defs.report"; fail "the published definitions pass the R4 checker"; }
+tail -1 "$T/defs.report"
+call none GET /fhir/OperationDefinition/no-such
+want_outcome 404 "an unknown OperationDefinition"
+call none GET "/fhir/MessageDefinition?bogus=1"
+want_outcome 400 "a conformance search with an unknown parameter"
+call ehr POST /fhir/\$process-message -H 'Content-Type: application/fhir+json' \
+    --data-binary @"$T/defs/OperationDefinition-print.json"
+[ "$ST" -ge 400 ] || fail "a published type is refused inbound (got $ST)"
 echo "ok: REST semantics"
