@@ -12,7 +12,8 @@ definitions. Rerun after changing RESOURCES below.
 
 The table covers the resources klasgw exchanges (RESOURCES) and every
 datatype they reach, element by element in the order of the definitions:
-name, type, cardinality, XML attribute or element, choice group.
+name, type, cardinality, XML attribute or element, choice group, isSummary
+(what _summary=true keeps); OUTPUT_ONLY types are flagged out-only.
 """
 import json
 import os
@@ -25,6 +26,11 @@ RESOURCES = [
     "OperationOutcome", "Subscription", "AuditEvent", "CapabilityStatement",
     "Parameters", "Provenance",
 ]
+
+# The conformance resources the gateway publishes (GET only, under /fhir/):
+# in the C table so they can be built and written, never accepted inbound
+# (flagged out-only; left out of the XSD's resources).
+OUTPUT_ONLY = ["OperationDefinition", "SearchParameter", "MessageDefinition"]
 
 PRIM_CLASS = {
     "boolean": "BOOLEAN", "integer": "INTEGER", "positiveInt": "POSITIVEINT",
@@ -100,7 +106,7 @@ class Model:
             self.todo.append(name)
 
     def build(self):
-        for r in RESOURCES:
+        for r in RESOURCES + OUTPUT_ONLY:
             self.want(r)
         while self.todo:
             name = self.todo.pop(0)
@@ -136,6 +142,7 @@ class Model:
             attr = "xmlAttr" in el.get("representation", [])
             mn = el.get("min", 0)
             many = el.get("max", "1") != "1"
+            summ = bool(el.get("isSummary", False))
             if "contentReference" in el:
                 ref = el["contentReference"].lstrip("#")
                 rsd_name = ref.split(".")[0]
@@ -143,7 +150,7 @@ class Model:
                 if tname not in self.types:
                     self.add_struct(tname, "BACKBONE", ref,
                                     self.sds[rsd_name]["snapshot"]["element"])
-                elems.append((ename, tname, mn, many, attr, 0))
+                elems.append((ename, tname, mn, many, attr, 0, summ))
                 continue
             types = [type_code(t) for t in el.get("type", [])]
             if ename.endswith("[x]"):
@@ -153,7 +160,7 @@ class Model:
                 for t in types:
                     self.want(t)
                     elems.append((base + upper_first(t), t, mn, False, False,
-                                  group))
+                                  group, summ))
                 continue
             t = types[0]
             if kind == "RESOURCE" and ename == "id":
@@ -162,16 +169,16 @@ class Model:
                     "extension", "modifierExtension"):
                 # A nested structure: a type of its own, named by its path.
                 self.add_struct(p, "BACKBONE", p, snap)
-                elems.append((ename, p, mn, many, attr, 0))
+                elems.append((ename, p, mn, many, attr, 0, summ))
                 continue
             if t == "Resource" or (t in self.sds and
                                    self.sds[t]["kind"] == "resource"):
                 # Resources inside resources always sit in a container
                 # element (<outcome><OperationOutcome>...).
-                elems.append((ename, "Resource", mn, many, attr, 0))
+                elems.append((ename, "Resource", mn, many, attr, 0, summ))
                 continue
             self.want(t)
-            elems.append((ename, t, mn, many, attr, 0))
+            elems.append((ename, t, mn, many, attr, 0, summ))
         self.types[name]["elems"] = elems
 
     choice_groups = []
@@ -192,18 +199,19 @@ def c_out(m, path):
     count = 0
     for n in names:
         first[n] = count
-        for (ename, t, mn, many, attr, group) in m.types[n]["elems"]:
-            w('    {"%s", %d, %d, %d, %d, %d},' % (
+        for (ename, t, mn, many, attr, group, summ) in m.types[n]["elems"]:
+            w('    {"%s", %d, %d, %d, %d, %d, %d},' % (
                 ename, index[t], mn, 1 if many else 0, 1 if attr else 0,
-                group))
+                group, 1 if summ else 0))
             count += 1
     w("};")
     w("")
     w("const struct gw_fhir_type gw_fhir_types[] = {")
     for n in names:
         t = m.types[n]
-        w('    {"%s", GW_FHIR_%s, GW_FHIR_P_%s, %d, %d},' % (
-            n, t["kind"], t["prim"], first[n], len(t["elems"])))
+        w('    {"%s", GW_FHIR_%s, GW_FHIR_P_%s, %d, %d, %d},' % (
+            n, t["kind"], t["prim"], first[n], len(t["elems"]),
+            1 if n in OUTPUT_ONLY else 0))
     w("};")
     w("")
     w("const unsigned gw_fhir_ntypes = %d;" % len(names))
@@ -226,7 +234,8 @@ def xsd_out(m, path):
     w('<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"'
       ' xmlns="http://hl7.org/fhir" targetNamespace="http://hl7.org/fhir"'
       ' elementFormDefault="qualified">')
-    resources = [n for n in m.order if m.types[n]["kind"] == "RESOURCE"]
+    resources = [n for n in m.order if m.types[n]["kind"] == "RESOURCE"
+                 and n not in OUTPUT_ONLY]
     for r in resources:
         w('  <xs:element name="%s" type="%s"/>' % (r, r))
     w('  <xs:complexType name="ResourceContainer">')
@@ -266,7 +275,7 @@ def xsd_out(m, path):
         i = 0
         elems = t["elems"]
         while i < len(elems):
-            ename, ty, mn, many, attr, group = elems[i]
+            ename, ty, mn, many, attr, group = elems[i][:6]
             if attr:
                 attrs.append((ename, ty, mn))
                 i += 1

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "fhir/model.h"
 
 struct gw_fhir_doc {
     xmlDocPtr xml;
@@ -51,6 +52,28 @@ wrap(xmlDocPtr xml, struct gw_fhir_doc **out)
     return GW_OK;
 }
 
+/* The first resource in n's tree whose type the gateway only publishes
+ * (OperationDefinition, ...: in the model to be written, never taken in),
+ * or NULL. Only resource elements start with a capital in FHIR XML. The
+ * depth is bounded: the tree passed the limits' check. */
+static const char *
+published_only(xmlNodePtr n)
+{
+    for (; n != NULL; n = n->next) {
+        const struct gw_fhir_type *t;
+        const char *sub;
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (n->name[0] >= 'A' && n->name[0] <= 'Z' &&
+            (t = gw_fhir_resource_find((const char *)n->name)) != NULL &&
+            t->out_only)
+            return t->name;
+        if ((sub = published_only(n->children)) != NULL)
+            return sub;
+    }
+    return NULL;
+}
+
 gw_rc
 gw_fhir_parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
               const struct gw_fhir_limits *lim, struct gw_fhir_doc **out,
@@ -88,6 +111,15 @@ gw_fhir_parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
     }
     if (rc != GW_OK)
         return rc;
+    {
+        const char *type = published_only(xmlDocGetRootElement(xml));
+        if (type != NULL) {
+            xmlFreeDoc(xml);
+            return gw_err_set(err, GW_EVALIDATION, NULL,
+                              "%s is published by this gateway, not "
+                              "accepted", type);
+        }
+    }
     return wrap(xml, out);
 }
 

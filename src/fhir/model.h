@@ -55,6 +55,7 @@ struct gw_fhir_elem {
     uint8_t many;    /* max is * */
     uint8_t attr;    /* an XML attribute (Element.id, Extension.url) */
     uint16_t choice; /* choice group, 0 if none */
+    uint8_t summary; /* isSummary in R4: what _summary=true keeps */
 };
 
 struct gw_fhir_type {
@@ -63,6 +64,7 @@ struct gw_fhir_type {
     uint8_t prim;  /* enum gw_fhir_prim for primitives */
     uint16_t first; /* its elements: gw_fhir_elems[first .. first + n) */
     uint16_t n;
+    uint8_t out_only; /* published by the gateway, never accepted inbound */
 };
 
 extern const struct gw_fhir_elem gw_fhir_elems[];

@@ -39,10 +39,52 @@
 #include "map/view.h"
 #include "pipeline/pipeline.h"
 
+#define NF_CONFORMANCE "no such resource"
+
 static const char *
 arg(struct gw_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* _elements (elements given) or _summary=true (NULL) on an answer of 200:
+ * the subset, written out and read back, so that it is checked against
+ * the model like any document (and carries what JSON output needs). The
+ * answer may come serialised (the view cache): it is read first. */
+static gw_rc
+reshape(const struct gw_call *c, struct gw_answer *a, const char *elements)
+{
+    struct gw_err err;
+    gw_rc rc = GW_OK;
+
+    gw_err_clear(&err);
+    if (a->doc == NULL && a->body != NULL)
+        rc = gw_fhir_parse(a->body, a->body_len, c->fmt, NULL, &a->doc, &err);
+    if (rc == GW_OK && a->doc != NULL)
+        rc = elements != NULL ? gw_view_subset(a->doc, elements)
+                              : gw_view_summary(a->doc);
+    free(a->body);
+    a->body = NULL;
+    a->body_len = 0;
+    if (rc == GW_OK && a->doc != NULL) {
+        char *xml = NULL;
+        size_t len = 0;
+        struct gw_fhir_doc *doc = NULL;
+        rc = gw_fhir_to_xml(a->doc, &xml, &len);
+        if (rc == GW_OK)
+            rc = gw_fhir_parse(xml, len, GW_FHIR_XML, NULL, &doc, &err);
+        free(xml);
+        gw_fhir_doc_free(a->doc);
+        a->doc = doc;
+    }
+    return rc;
+}
+
+static int
+summary_true(struct gw_req *r)
+{
+    const char *v = arg(r, "_summary");
+    return v != NULL && strcmp(v, "true") == 0;
 }
 
 /* _lastUpdated=ge2026-01-01 / le... (both may be given). */
@@ -203,8 +245,9 @@ gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
         q.identifier = v;
     }
     if ((v = arg(r, "_summary")) != NULL) {
-        /* true, text and data may give whole resources (not marked
-         * SUBSETTED); count gives the total alone. */
+        /* true keeps the isSummary elements of each case (marked
+         * SUBSETTED); text and data may give whole resources (not
+         * marked); count gives the total alone. */
         if (strcmp(v, "count") == 0)
             q.summary_count = 1;
         else if (strcmp(v, "false") != 0 && strcmp(v, "true") != 0 &&
@@ -246,6 +289,13 @@ gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
                               &lq);
     q.link_query = lq.over ? NULL : lq.s;
     gw_pipeline_search(r->h->o.pipeline, c, &q, &a);
+    if (a.status == 200 && summary_true(r) && !q.summary_count) {
+        gw_rc rc = reshape(c, &a, NULL);
+        if (rc != GW_OK) {
+            gw_answer_release(&a);
+            return gw_fhir_fail(r, rc, "_summary", "cannot summarise");
+        }
+    }
     return gw_fhir_send_answer(r, &a, 0);
 }
 
@@ -562,6 +612,23 @@ gw_http_capability(struct gw_fhir_doc **out)
                          op_definition(t[k].cap_code + 1, def, sizeof(def)));
         gw_fhir_el_value(b, op, "documentation", t[k].pattern);
     }
+    /* Every KLAS event, received on $process-message: its definition is
+     * published (conformance.c). */
+    el = gw_fhir_el_add(b, root, "messaging");
+    gw_fhir_el_value(b, el, "documentation",
+                     "Each KLAS event is a message Bundle posted to "
+                     "$process-message; its MessageDefinition names the "
+                     "roles that may send it.");
+    for (size_t i = 0; gw_conformance_id("MessageDefinition", i) != NULL;
+         i++) {
+        char def[160];
+        struct gw_fhir_el *m = gw_fhir_el_add(b, el, "supportedMessage");
+        snprintf(def, sizeof(def),
+                 "http://klasgw.org/fhir/MessageDefinition/%s",
+                 gw_conformance_id("MessageDefinition", i));
+        gw_fhir_el_value(b, m, "mode", "receiver");
+        gw_fhir_el_value(b, m, "definition", def);
+    }
     gw_err_clear(&err);
     return gw_fhir_build_take(b, NULL, out, &err);
 }
@@ -576,6 +643,57 @@ gw_fhir_metadata(struct gw_req *r, const struct gw_call *c)
     a.status = 200;
     if (gw_http_capability(&a.doc) != GW_OK)
         return gw_fhir_fail(r, GW_EINTERNAL, NULL, "CapabilityStatement");
+    return gw_fhir_send_answer(r, &a, 0);
+}
+
+static enum MHD_Result
+conformance_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                  const char *value)
+{
+    static const char *const known[] = {"url", "_format", "_pretty",
+                                        "_summary", NULL};
+    const char **bad = cls;
+
+    (void)kind;
+    (void)value;
+    for (int i = 0; known[i]; i++)
+        if (strcmp(key, known[i]) == 0)
+            return MHD_YES;
+    *bad = key;
+    return MHD_NO;
+}
+
+/* GET /fhir/{OperationDefinition,SearchParameter,MessageDefinition}[/{id}]:
+ * the row's cap columns say which type and whether read or search. */
+enum MHD_Result
+gw_fhir_conformance(struct gw_req *r, const struct gw_call *c)
+{
+    const char *type = r->def->cap_type, *bad = NULL;
+    struct gw_answer a;
+    gw_rc rc;
+
+    memset(&a, 0, sizeof(a));
+    if (strcmp(r->def->cap_code, "read") == 0) {
+        rc = gw_conformance_read(type, r->args.id, &a.doc);
+        if (rc == GW_ENOTFOUND)
+            return gw_fhir_fail(r, rc, NULL, NF_CONFORMANCE);
+    } else {
+        const char *url = arg(r, "url");
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND,
+                                  conformance_param, &bad);
+        if (bad != NULL) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "unknown search parameter '%.60s'",
+                     bad);
+            return gw_fhir_fail(r, GW_EINVAL, NULL, msg);
+        }
+        if (url != NULL && strlen(url) > 256)
+            return gw_fhir_fail(r, GW_EINVAL, "url", "at most 256 characters");
+        rc = gw_conformance_search(type, url, c->base, &a.doc);
+    }
+    if (rc != GW_OK)
+        return gw_fhir_fail(r, GW_EINTERNAL, NULL, type);
+    a.status = 200;
     return gw_fhir_send_answer(r, &a, 0);
 }
 
@@ -680,6 +798,7 @@ gw_fhir_read(struct gw_req *r, const struct gw_call *c)
     struct gw_answer a;
     const char *inm, *ims, *elements;
     int not_modified = 0;
+    gw_rc rc = GW_OK;
 
     gw_pipeline_read(r->h->o.pipeline, c, type, r->args.id, r->args.vid, &a);
     inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
@@ -699,35 +818,18 @@ gw_fhir_read(struct gw_req *r, const struct gw_call *c)
         a.body = NULL;
         a.status = 304;
     } else if (a.status == 200 && (elements = arg(r, "_elements")) != NULL) {
-        struct gw_err err;
-        gw_rc rc = GW_OK;
         if (strlen(elements) > 1024)
             rc = GW_ETOOLARGE;
-        gw_err_clear(&err);
-        /* The answer may come serialised (the view cache): read it back. */
-        if (rc == GW_OK && a.doc == NULL && a.body != NULL)
-            rc = gw_fhir_parse(a.body, a.body_len, c->fmt, NULL, &a.doc,
-                               &err);
-        if (rc == GW_OK && a.doc != NULL)
-            rc = gw_view_subset(a.doc, elements);
-        free(a.body);
-        a.body = NULL;
-        /* Written out and read back, the subset is checked against the
-         * model like any document (and carries what JSON output needs). */
-        if (rc == GW_OK && a.doc != NULL) {
-            char *xml = NULL;
-            size_t len = 0;
-            struct gw_fhir_doc *doc = NULL;
-            rc = gw_fhir_to_xml(a.doc, &xml, &len);
-            if (rc == GW_OK)
-                rc = gw_fhir_parse(xml, len, GW_FHIR_XML, NULL, &doc, &err);
-            free(xml);
-            gw_fhir_doc_free(a.doc);
-            a.doc = doc;
-        }
+        if (rc == GW_OK)
+            rc = reshape(c, &a, elements);
         if (rc != GW_OK) {
             gw_answer_release(&a);
             return gw_fhir_fail(r, rc, "_elements", "cannot subset");
+        }
+    } else if (a.status == 200 && summary_true(r)) {
+        if ((rc = reshape(c, &a, NULL)) != GW_OK) {
+            gw_answer_release(&a);
+            return gw_fhir_fail(r, rc, "_summary", "cannot summarise");
         }
     }
     return gw_fhir_send_answer(r, &a, 0);

@@ -59,6 +59,26 @@ static const struct gw_route_def routes[] = {
      gw_fhir_sub_delete, NULL, "Subscription", "delete"},
     {GW_ROUTE_SUBSCRIPTION, NULL, "/fhir/Subscription/{id}/_history/{vid}", 0,
      F_FHIR, NULL, "no such subscription", NULL, NULL},
+    /* The published conformance resources (conformance.c), public like
+     * the CapabilityStatement that refers to them. */
+    {GW_ROUTE_METADATA, "GET", "/fhir/OperationDefinition",
+     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_conformance, NULL,
+     "OperationDefinition", "search-type"},
+    {GW_ROUTE_METADATA, "GET", "/fhir/OperationDefinition/{id}",
+     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_conformance, NULL,
+     "OperationDefinition", "read"},
+    {GW_ROUTE_METADATA, "GET", "/fhir/SearchParameter",
+     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_conformance, NULL,
+     "SearchParameter", "search-type"},
+    {GW_ROUTE_METADATA, "GET", "/fhir/SearchParameter/{id}",
+     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_conformance, NULL,
+     "SearchParameter", "read"},
+    {GW_ROUTE_METADATA, "GET", "/fhir/MessageDefinition",
+     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_conformance, NULL,
+     "MessageDefinition", "search-type"},
+    {GW_ROUTE_METADATA, "GET", "/fhir/MessageDefinition/{id}",
+     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_conformance, NULL,
+     "MessageDefinition", "read"},
     {GW_ROUTE_RESOURCE_READ, "GET", "/fhir/{type}/{id}", 0, F_FHIR,
      gw_fhir_read, NULL, "*", "read"},
     {GW_ROUTE_RESOURCE_READ, "GET", "/fhir/{type}/{id}/_history/{vid}", 0,
@@ -145,6 +165,13 @@ static const struct gw_cap_resource cap_resources[] = {
     {"Subscription", NULL,
      "Pharmacies only: rest-hook notifications for cases naming the "
      "pharmacy's GLN, with ids only."},
+    {"OperationDefinition", NULL,
+     "The gateway's own operations, published (public, read-only)."},
+    {"SearchParameter", NULL,
+     "The gateway's own search parameters, published (public, read-only)."},
+    {"MessageDefinition", NULL,
+     "One per KLAS event, with its sender roles and focus (public, "
+     "read-only)."},
 };
 
 static const struct gw_cap_param cap_params[] = {
@@ -178,6 +205,9 @@ static const struct gw_cap_param cap_params[] = {
      HL7_SP "Organization-address-city", NULL},
     {"Organization", "identifier", "token", HL7_SP "Organization-identifier",
      "GLN"},
+    {"OperationDefinition", "url", "uri", HL7_SP "conformance-url", NULL},
+    {"SearchParameter", "url", "uri", HL7_SP "conformance-url", NULL},
+    {"MessageDefinition", "url", "uri", HL7_SP "conformance-url", NULL},
 };
 
 const struct gw_cap_resource *

@@ -346,31 +346,12 @@ listed(const char *list, const xmlChar *name)
     return 0;
 }
 
-gw_rc
-gw_view_subset(struct gw_fhir_doc *doc, const char *elements)
+/* Tags root's meta SUBSETTED (adding meta after id when it has none). */
+static gw_rc
+tag_subsetted(xmlNodePtr root)
 {
-    xmlNodePtr root = xmlDocGetRootElement(gw_fhir_doc_xml(doc));
-    xmlNodePtr n, next, meta, tag;
-    const struct gw_fhir_type *t;
+    xmlNodePtr meta, tag;
 
-    if (root == NULL)
-        return GW_EINVAL;
-    t = gw_fhir_resource_find((const char *)root->name);
-    for (n = root->children; n != NULL; n = next) {
-        const struct gw_fhir_elem *e;
-        next = n->next;
-        if (n->type != XML_ELEMENT_NODE)
-            continue;
-        if (named(n, "id") || named(n, "meta") || listed(elements, n->name))
-            continue;
-        /* Mandatory elements stay, asked for or not (FHIR: servers
-         * SHOULD return them). */
-        e = t ? gw_fhir_elem_find(t, (const char *)n->name) : NULL;
-        if (e != NULL && e->min > 0)
-            continue;
-        xmlUnlinkNode(n);
-        xmlFreeNode(n);
-    }
     meta = child(root, "meta");
     if (meta == NULL) {
         xmlNodePtr id = child(root, "id");
@@ -394,6 +375,141 @@ gw_view_subset(struct gw_fhir_doc *doc, const char *elements)
         add_value(tag, root->ns, "code", "SUBSETTED") == NULL ||
         add_value(tag, root->ns, "display", "subsetted") == NULL)
         return GW_ENOMEM;
+    return GW_OK;
+}
+
+gw_rc
+gw_view_subset(struct gw_fhir_doc *doc, const char *elements)
+{
+    xmlNodePtr root = xmlDocGetRootElement(gw_fhir_doc_xml(doc));
+    xmlNodePtr n, next;
+    const struct gw_fhir_type *t;
+
+    if (root == NULL)
+        return GW_EINVAL;
+    t = gw_fhir_resource_find((const char *)root->name);
+    for (n = root->children; n != NULL; n = next) {
+        const struct gw_fhir_elem *e;
+        next = n->next;
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (named(n, "id") || named(n, "meta") || listed(elements, n->name))
+            continue;
+        /* Mandatory elements stay, asked for or not (FHIR: servers
+         * SHOULD return them). */
+        e = t ? gw_fhir_elem_find(t, (const char *)n->name) : NULL;
+        if (e != NULL && e->min > 0)
+            continue;
+        xmlUnlinkNode(n);
+        xmlFreeNode(n);
+    }
+    return tag_subsetted(root);
+}
+
+/* Drops from n (a resource or backbone element of type t) what R4 does
+ * not mark isSummary, but for id, meta and mandatory elements; nested
+ * backbone elements and resources are summarised alike, datatypes stay
+ * whole. The depth is the document's, checked against the limits. */
+/* Whether n's tree (contained resources aside) refers to a contained
+ * resource (reference value="#..."). */
+static int
+local_ref(xmlNodePtr n)
+{
+    for (; n != NULL; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE || named(n, "contained"))
+            continue;
+        if (named(n, "reference")) {
+            xmlChar *v = xmlGetProp(n, (const xmlChar *)"value");
+            int local = v != NULL && v[0] == '#';
+            xmlFree(v);
+            if (local)
+                return 1;
+        }
+        if (local_ref(n->children))
+            return 1;
+    }
+    return 0;
+}
+
+static void
+summarise(xmlNodePtr n, const struct gw_fhir_type *t)
+{
+    xmlNodePtr c, next;
+
+    for (c = n->children; c != NULL; c = next) {
+        const struct gw_fhir_elem *e;
+        next = c->next;
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        e = gw_fhir_elem_find(t, (const char *)c->name);
+        if (e == NULL) /* not in the model: the check let nothing such in */
+            continue;
+        if (named(c, "contained")) /* below */
+            continue;
+        if (!e->summary && e->min == 0 && !named(c, "id") &&
+            !named(c, "meta")) {
+            xmlUnlinkNode(c);
+            xmlFreeNode(c);
+            continue;
+        }
+        if (e->type == GW_FHIR_ANY_RESOURCE) {
+            xmlNodePtr r;
+            for (r = c->children; r != NULL; r = r->next) {
+                const struct gw_fhir_type *rt;
+                if (r->type == XML_ELEMENT_NODE &&
+                    (rt = gw_fhir_resource_find((const char *)r->name)) !=
+                        NULL)
+                    summarise(r, rt);
+            }
+        } else if (gw_fhir_types[e->type].kind == GW_FHIR_BACKBONE) {
+            summarise(c, &gw_fhir_types[e->type]);
+        }
+    }
+    /* Contained resources stay whole while what is kept refers to them (a
+     * summary is still a valid resource: dom-3), else they go. */
+    if (local_ref(n->children))
+        return;
+    for (c = n->children; c != NULL; c = next) {
+        next = c->next;
+        if (c->type == XML_ELEMENT_NODE && named(c, "contained")) {
+            xmlUnlinkNode(c);
+            xmlFreeNode(c);
+        }
+    }
+}
+
+gw_rc
+gw_view_summary(struct gw_fhir_doc *doc)
+{
+    xmlNodePtr root = xmlDocGetRootElement(gw_fhir_doc_xml(doc));
+    const struct gw_fhir_type *t;
+    xmlNodePtr e, r;
+    gw_rc rc;
+
+    if (root == NULL ||
+        (t = gw_fhir_resource_find((const char *)root->name)) == NULL)
+        return GW_EINVAL;
+    if (!named(root, "Bundle")) {
+        summarise(root, t);
+        return tag_subsetted(root);
+    }
+    /* A searchset: its entries' resources are summarised and tagged; the
+     * Bundle itself is whole (all its elements are summary ones). */
+    for (e = root->children; e != NULL; e = e->next) {
+        if (e->type != XML_ELEMENT_NODE || !named(e, "entry"))
+            continue;
+        r = child(e, "resource");
+        for (xmlNodePtr res = r ? r->children : NULL; res != NULL;
+             res = res->next) {
+            const struct gw_fhir_type *rt;
+            if (res->type != XML_ELEMENT_NODE ||
+                (rt = gw_fhir_resource_find((const char *)res->name)) == NULL)
+                continue;
+            summarise(res, rt);
+            if ((rc = tag_subsetted(res)) != GW_OK)
+                return rc;
+        }
+    }
     return GW_OK;
 }
 

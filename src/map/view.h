@@ -74,6 +74,11 @@ gw_rc gw_view_pick(const struct gw_fhir_doc *view, const char *type,
  * and tags meta SUBSETTED. */
 gw_rc gw_view_subset(struct gw_fhir_doc *doc, const char *elements)
     GW_WARN_UNUSED;
+/* _summary=true: keeps of doc's resource (of each entry's, for a Bundle)
+ * what R4 marks isSummary (the model table's summary column), id, meta
+ * and mandatory elements, at every level of backbone elements and nested
+ * resources, and tags each one SUBSETTED. */
+gw_rc gw_view_summary(struct gw_fhir_doc *doc) GW_WARN_UNUSED;
 
 /* --- Bundles for search and history ---------------------------------- */
 

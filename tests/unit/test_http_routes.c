@@ -10,9 +10,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "fhir/fhir.h"
 #include "http/route.h"
 #include "text_fixture.h"
 
@@ -284,6 +286,35 @@ test_routes_console_is_not_fhir(void **state)
     assert_true(seen > 0);
 }
 
+/* Every operation of our own that a row declares is published with its
+ * parameters described (conformance.c), and read back by its id. */
+static void
+test_routes_publish_every_own_operation(void **state)
+{
+    size_t n;
+    const struct gw_route_def *t = gw_route_table(&n);
+    size_t own = 0;
+
+    (void)state;
+    for (size_t i = 0; i < n; i++) {
+        struct gw_fhir_doc *doc = NULL;
+        const char *code = t[i].cap_code;
+        if (code == NULL || code[0] != '$' ||
+            strcmp(code, "$process-message") == 0 ||
+            strcmp(code, "$validate") == 0)
+            continue;
+        own++;
+        if (!gw_conformance_op_documented(code + 1))
+            fail_msg("%s: no parameters described in conformance.c", code);
+        assert_int_equal(gw_conformance_read("OperationDefinition", code + 1,
+                                             &doc),
+                         GW_OK);
+        gw_fhir_doc_free(doc);
+    }
+    assert_int_equal(gw_conformance_count("OperationDefinition"), own);
+    assert_true(own >= 5);
+}
+
 int
 main(void)
 {
@@ -293,6 +324,7 @@ main(void)
         cmocka_unit_test(test_routes_match_once_with_captures),
         cmocka_unit_test(test_routes_use_every_label),
         cmocka_unit_test(test_routes_console_is_not_fhir),
+        cmocka_unit_test(test_routes_publish_every_own_operation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
