@@ -15,6 +15,8 @@
 #  4. $status says 5 events; every notification, the $status and the
 #     $events answer pass the R4 checker (tests/fhircheck); no personnummer
 #     anywhere (id-only).
+# With KLASGW_STORE_BACKEND=postgresql (test_pg_subscriptions.sh) the same
+# on the PostgreSQL store.
 set -euo pipefail
 . "$(dirname "$0")/soap_lib.sh"
 soap_setup
@@ -31,6 +33,13 @@ TOPIC=http://klasgw.org/fhir/SubscriptionTopic/case-for-pharmacy
 SD=http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition
 PNR=201006301111
 read -r PH_PORT _ < <(free_ports)
+sql() {
+    if [ "${KLASGW_STORE_BACKEND:-sqlite}" = postgresql ]; then
+        psql "$KLASGW_STORE_DSN" -Atc "$1"
+    else
+        sqlite3 "$KLASGW_STORE_PATH" "$1"
+    fi
+}
 PH="$dir/ph"
 mkdir -p "$PH"
 
@@ -65,7 +74,7 @@ grep -q 'channel.header' "$dir/sub-out.json" || fail "the header refusal does no
 post_sub 422 "a header the gateway sets" "$TOPIC" "Task?owner.identifier=$GLN" id-only '"X-Message-Id: 1"' 1
 post_sub 422 "a header longer than 256 bytes" "$TOPIC" "Task?owner.identifier=$GLN" id-only "\"Authorization: $(printf 'a%.0s' $(seq 1 300))\"" 1
 post_sub 422 "two headers" "$TOPIC" "Task?owner.identifier=$GLN" id-only "$OK_H,$OK_H" 1
-[ "$(sqlite3 "$KLASGW_STORE_PATH" 'SELECT count(*) FROM subscriptions')" = 0 ] \
+[ "$(sql 'SELECT count(*) FROM subscriptions')" = 0 ] \
     || fail "a refused Subscription was stored"
 
 # --- 2. subscribe, handshake, heartbeat, events ---------------------------
@@ -106,7 +115,7 @@ grep -q 'type=event-notification .*numbers=1 repeat=0 ok=1' "$dir/ph.log" || fai
 kill "$PH_PID"; wait "$PH_PID" 2>/dev/null || true
 for t in 3 4 5; do new_case "$t"; done
 for i in $(seq 1 200); do
-    [ "$(sqlite3 "$KLASGW_STORE_PATH" "SELECT count(*) FROM subscription_events WHERE sub_id='$SUB'")" = 5 ] && break
+    [ "$(sql "SELECT count(*) FROM subscription_events WHERE sub_id='$SUB'")" = 5 ] && break
     sleep 0.05
 done
 [ "$(cat "$PH/last")" = 2 ] || fail "the simulator saw up to $(cat "$PH/last") before going down"
