@@ -21,6 +21,7 @@ BEGIN {
     v["webhooks.allowed_hosts"] = ""
     v["webhooks.allow_private"] = ""
     v["webhooks.allow_http"] = "false"
+    v["webhooks.base_url"] = "https://klasgw.example.invalid/SET-ME/fhir"
     v["audit.key_file"] = ""
     print "; klasgw configuration, installed by the klasgw package from the"
     print "; example configuration with production values (see klasgw(1) and the"

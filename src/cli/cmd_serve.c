@@ -322,6 +322,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     char wsdl_dir[1024];
     struct gw_pipeline_opts po;
     struct gw_pharmacy_peer pharmacy_ctx;
+    struct gw_pharmacy_keeper *keeper = NULL;
     struct gw_net_policy webhooks;
     struct gw_tls_client tls_hsa, tls_lv, tls_webhooks;
     int keyed = 0;
@@ -466,6 +467,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     pharmacy_ctx.policy = &webhooks;
     pharmacy_ctx.tls = &tls_webhooks;
     pharmacy_ctx.max_failures = (int)cfg->outbox_subscription_max_failures;
+    pharmacy_ctx.base = cfg->webhooks_base_url;
     /* Many endpoints, each with its own items and Subscription status: no
      * peer-wide probing (one endpoint down must not stop the others). */
     peer_opts[npeers].lease_ms = lease_for(cfg, pharmacy_ctx.timeout_ms);
@@ -475,6 +477,12 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     rc = gw_outbox_worker_start(st, peers, npeers, &wo, &worker);
     if (rc != GW_OK) {
         gw_log_err_rc(rc, "event=outbox_worker_start_failed");
+        goto out;
+    }
+    /* Subscription handshakes and heartbeats (outbound/pharmacy.h). */
+    rc = gw_pharmacy_keeper_start(&pharmacy_ctx, &keeper);
+    if (rc != GW_OK) {
+        gw_log_err_rc(rc, "event=subscription_keeper_start_failed");
         goto out;
     }
     schedo.motivation_months = (int)cfg->retention_motivation_months;
@@ -527,6 +535,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     /* Where notifications may go: webhooks.* (https, allowed hosts,
      * public addresses unless named). */
     po.webhooks = &webhooks;
+    po.heartbeat_min_s = (int)cfg->webhooks_heartbeat_min_s;
     rc = gw_pipeline_new(&po, &pipeline);
     if (rc != GW_OK)
         goto out;
@@ -587,6 +596,7 @@ out:
     gw_validator_free(validator);
     gw_hsa_free(hsa);
     gw_sched_stop(sched);
+    gw_pharmacy_keeper_stop(keeper);
     gw_outbox_worker_stop(worker);
     gw_lv_free(lv);
     gw_store_close(st);

@@ -223,6 +223,8 @@ check(const struct gw_config *cfg, struct gw_err *err)
          offsetof(struct gw_config, outbox_probe_interval_ms), 10, 3600000},
         {"outbox.subscription_max_failures",
          offsetof(struct gw_config, outbox_subscription_max_failures), 1, 1000},
+        {"webhooks.heartbeat_min_s",
+         offsetof(struct gw_config, webhooks_heartbeat_min_s), 1, 86400},
         {"retention.motivation_months",
          offsetof(struct gw_config, retention_motivation_months), 1, 120},
         {"retention.decided_months",

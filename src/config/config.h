@@ -180,6 +180,12 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "the server certificate must name the host of the URL")                \
     XX(webhooks, tls_min_version, STR, webhooks_tls_min_version, "1.2",            \
        "lowest TLS version offered to pharmacy webhooks: 1.2 or 1.3")                     \
+    XX(webhooks, base_url, STR, webhooks_base_url,                            \
+       "https://klasgw.example/fhir",                                         \
+       "the gateway's FHIR base as pharmacies reach it: the fullUrl of the "  \
+       "Task each notification names (no trailing /)")                       \
+    XX(webhooks, heartbeat_min_s, INT, webhooks_heartbeat_min_s, "60",        \
+       "shortest heartbeat period a Subscription may ask for, in seconds")   \
     XX(audit, key_file, STR, audit_key_file, "",                               \
        "file with the audit chain's HMAC key, outside the database's reach "  \
        "(empty: $CREDENTIALS_DIRECTORY/audit-key if set)")

@@ -57,6 +57,10 @@ static const struct gw_route_def routes[] = {
      gw_fhir_sub_read, NULL, "Subscription", "read"},
     {GW_ROUTE_SUBSCRIPTION, "DELETE", "/fhir/Subscription/{id}", 0, F_FHIR,
      gw_fhir_sub_delete, NULL, "Subscription", "delete"},
+    {GW_ROUTE_SUBSCRIPTION, "GET", "/fhir/Subscription/{id}/$status", 0,
+     F_FHIR, gw_fhir_sub_status, NULL, NULL, "$status"},
+    {GW_ROUTE_SUBSCRIPTION, "GET", "/fhir/Subscription/{id}/$events", 0,
+     F_FHIR, gw_fhir_sub_events, NULL, NULL, "$events"},
     {GW_ROUTE_SUBSCRIPTION, NULL, "/fhir/Subscription/{id}/_history/{vid}", 0,
      F_FHIR, NULL, "no such subscription", NULL, NULL},
     /* The published conformance resources (conformance.c), public like

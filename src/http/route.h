@@ -102,6 +102,9 @@ enum MHD_Result gw_fhir_read(struct gw_req *r, const struct gw_call *c);
 enum MHD_Result gw_fhir_sub_create(struct gw_req *r, const struct gw_call *c);
 enum MHD_Result gw_fhir_sub_read(struct gw_req *r, const struct gw_call *c);
 enum MHD_Result gw_fhir_sub_delete(struct gw_req *r, const struct gw_call *c);
+/* Subscription $status and $events (subs.c). */
+enum MHD_Result gw_fhir_sub_status(struct gw_req *r, const struct gw_call *c);
+enum MHD_Result gw_fhir_sub_events(struct gw_req *r, const struct gw_call *c);
 enum MHD_Result gw_fhir_check_licence(struct gw_req *r,
                                       const struct gw_call *c);
 enum MHD_Result gw_fhir_record_dispensing(struct gw_req *r,

@@ -174,6 +174,8 @@ gw_http_peer_send(void *ctx, const struct gw_outbox_item *item, char *why,
     snprintf(line, sizeof(line), "X-Message-Id: %s", item->message_id);
     h = curl_slist_append(h, line);
     h = curl_slist_append(h, "Expect:");
+    if (peer->header != NULL && peer->header[0] != '\0')
+        h = curl_slist_append(h, peer->header);
     curl_easy_setopt(eh, CURLOPT_URL, peer->url);
     curl_easy_setopt(eh, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(eh, CURLOPT_POSTFIELDS, item->payload);

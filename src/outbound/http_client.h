@@ -32,6 +32,8 @@ struct gw_http_peer {
     const struct gw_net_policy *policy; /* NULL: an operator-set peer */
     const struct gw_tls_client *tls;    /* NULL: no client certificate,
                                            system CAs, TLS 1.2+ */
+    const char *header;  /* one more "Name: value" line (a Subscription's
+                           channel.header), checked by its owner; NULL */
 };
 
 /* The parts of an endpoint URL as libcurl reads them: scheme ("https"),

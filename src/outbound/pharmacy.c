@@ -6,15 +6,28 @@
  * goes into status "error" after a refusal (4xx) or too many failures in
  * a row. Items written before targets existed (no target) still go to
  * every active subscription of the GLN.
+ *
+ * What is sent follows the Subscriptions Backport IG (pharmacy.h): an
+ * event is numbered (gw_store_sub_event) before its first try, so a
+ * pharmacy that was down finds it with $events; a subscription of
+ * another topic takes the item as done without a word. The keeper thread
+ * sends handshakes and heartbeats directly, not through the outbox: they
+ * carry no event and a lost one is simply the next one.
  */
 #include "outbound/pharmacy.h"
 
+#include <ctype.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
+#include "core/random.h"
 #include "outbound/http_client.h"
 
 static int
@@ -81,10 +94,212 @@ gw_pharmacy_notice_decode(const char *payload, size_t len, char gln[14],
     return rc;
 }
 
-/* The notification the pharmacy receives: the event code and its case,
- * ids only. */
+/* --- topics and notification Bundles (Subscriptions Backport IG) ----- */
+
+static const struct {
+    const char *name;
+    const char *codes[3];
+} topics[] = {
+    {"case-for-pharmacy", {"motivation-submit", "application-registered"}},
+    {"supplement-request", {"supplement-request"}},
+    {"decision", {"decision"}},
+};
+#define NTOPICS (sizeof(topics) / sizeof(topics[0]))
+#define BACKPORT "http://hl7.org/fhir/uv/subscriptions-backport/"
+
+const char *
+gw_pharmacy_topic_of(const char *event_code)
+{
+    static char urls[NTOPICS][96];
+
+    for (size_t i = 0; i < NTOPICS; i++)
+        for (size_t j = 0; j < 3 && topics[i].codes[j] != NULL; j++)
+            if (event_code != NULL &&
+                strcmp(topics[i].codes[j], event_code) == 0) {
+                /* Constant text: the same bytes whichever thread writes. */
+                if (urls[i][0] == '\0')
+                    snprintf(urls[i], sizeof(urls[i]), "%s%s", GW_TOPIC_BASE,
+                             topics[i].name);
+                return urls[i];
+            }
+    return NULL;
+}
+
+int
+gw_pharmacy_topic_known(const char *url)
+{
+    size_t l = strlen(GW_TOPIC_BASE);
+
+    if (url == NULL || strncmp(url, GW_TOPIC_BASE, l) != 0)
+        return 0;
+    for (size_t i = 0; i < NTOPICS; i++)
+        if (strcmp(url + l, topics[i].name) == 0)
+            return 1;
+    return 0;
+}
+
+int
+gw_pharmacy_topic_matches(const struct gw_subscription *sub,
+                          const char *event_code)
+{
+    const char *t = gw_pharmacy_topic_of(event_code);
+
+    if (!gw_pharmacy_topic_known(sub->criteria))
+        return 1; /* created before topics: every KLAS event */
+    return t != NULL && strcmp(t, sub->criteria) == 0;
+}
+
+int
+gw_pharmacy_header_ok(const char *h, const char **why)
+{
+    static const char *const ours[] = {
+        "content-type", "content-length", "x-message-id", "host",
+        "expect", "transfer-encoding", "connection", "te", "upgrade",
+        "trailer", "proxy-authorization", "keep-alive"};
+    size_t n = 0, len = strlen(h);
+    const char *v;
+
+    *why = NULL;
+    if (len > 256) {
+        *why = "longer than 256 bytes";
+        return 0;
+    }
+    while (h[n] != '\0' && h[n] != ':' &&
+           (isalnum((unsigned char)h[n]) || strchr("!#$%&'*+-.^_`|~", h[n])))
+        n++;
+    if (n == 0 || h[n] != ':') {
+        *why = "not 'Name: value' with a header name (an HTTP token)";
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+        if (strlen(ours[i]) == n && strncasecmp(h, ours[i], n) == 0) {
+            *why = "a header the gateway sets itself";
+            return 0;
+        }
+    for (v = h + n + 1; *v; v++)
+        if ((unsigned char)*v < 0x20 || *v == 0x7f) {
+            *why = "a control character (CR, LF, ...) in the value";
+            return 0;
+        }
+    return 1;
+}
+
+/* A Parameters parameter {name, value<type>: value}. */
+static json_t *
+param(const char *name, const char *type, json_t *value)
+{
+    json_t *p = json_pack("{s:s}", "name", name);
+
+    if (p != NULL && value != NULL)
+        json_object_set_new(p, type, value);
+    else
+        json_decref(value);
+    return p;
+}
+
+static json_t *
+status_params(const struct gw_subscription *sub, const char *type,
+              const struct gw_sub_event *ev, size_t n, const char *base)
+{
+    char ref[64], num[32], at[32], url[160];
+    const char *status = strcmp(type, "handshake") == 0 ? "requested"
+                         : strcmp(sub->status, "requested") == 0
+                             ? "requested"
+                             : sub->status;
+    json_t *ps = json_array(), *r;
+
+    snprintf(ref, sizeof(ref), "Subscription/%s", sub->id);
+    json_array_append_new(ps, param("subscription", "valueReference",
+                                     json_pack("{s:s}", "reference", ref)));
+    if (gw_pharmacy_topic_known(sub->criteria))
+        json_array_append_new(ps, param("topic", "valueCanonical",
+                                        json_string(sub->criteria)));
+    json_array_append_new(ps, param("status", "valueCode",
+                                    json_string(status)));
+    json_array_append_new(ps, param("type", "valueCode", json_string(type)));
+    snprintf(num, sizeof(num), "%lld", (long long)sub->events);
+    json_array_append_new(ps, param("events-since-subscription-start",
+                                    "valueString", json_string(num)));
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_pack("{s:s,s:[]}", "name", "notification-event",
+                              "part");
+        json_t *parts = json_object_get(e, "part");
+        snprintf(num, sizeof(num), "%lld", (long long)ev[i].number);
+        gw_clock_format(ev[i].at_ms, at, sizeof(at));
+        snprintf(url, sizeof(url), "%s/Task/%s", base, ev[i].refnr);
+        json_array_append_new(parts,
+                              param("event-number", "valueString",
+                                    json_string(num)));
+        json_array_append_new(parts, param("timestamp", "valueInstant",
+                                           json_string(at)));
+        json_array_append_new(parts,
+                              param("focus", "valueReference",
+                                    json_pack("{s:s}", "reference", url)));
+        json_array_append_new(ps, e);
+    }
+    if (strcmp(sub->status, "error") == 0 && sub->error[0] != '\0')
+        json_array_append_new(
+            ps, param("error", "valueCodeableConcept",
+                      json_pack("{s:[{s:s,s:s}],s:s}", "coding", "system",
+                                "http://terminology.hl7.org/CodeSystem/"
+                                "subscription-error",
+                                "code", "no-response", "text", sub->error)));
+    r = json_pack("{s:s,s:{s:[s]},s:o}", "resourceType", "Parameters", "meta",
+                  "profile",
+                  BACKPORT "StructureDefinition/backport-subscription-status-r4",
+                  "parameter", ps);
+    return r;
+}
+
+gw_rc
+gw_pharmacy_notification(const struct gw_subscription *sub, const char *type,
+                         const struct gw_sub_event *ev, size_t n,
+                         const char *base, int bundle, char **out,
+                         size_t *len)
+{
+    char uuid[37], full[64], url[160], now[32], st[96];
+    json_t *status, *b, *entries;
+    gw_rc rc;
+
+    *out = NULL;
+    *len = 0;
+    if (base == NULL)
+        base = GW_PHARMACY_BASE;
+    status = status_params(sub, type, ev, n, base);
+    if (!bundle)
+        return dump(status, out, len);
+    if ((rc = gw_random_uuid(uuid)) != GW_OK) {
+        json_decref(status);
+        return rc;
+    }
+    snprintf(full, sizeof(full), "urn:uuid:%s", uuid);
+    snprintf(st, sizeof(st), "Subscription/%s/$status", sub->id);
+    gw_clock_format(gw_clock_now_ms(), now, sizeof(now));
+    entries = json_pack("[{s:s,s:o,s:{s:s,s:s},s:{s:s}}]", "fullUrl", full,
+                        "resource", status, "request", "method", "GET", "url",
+                        st, "response", "status", "200");
+    /* id-only: each focus by its address, no resource. */
+    for (size_t i = 0; entries != NULL && i < n; i++) {
+        snprintf(url, sizeof(url), "%s/Task/%s", base, ev[i].refnr);
+        snprintf(st, sizeof(st), "Task/%s", ev[i].refnr);
+        json_array_append_new(
+            entries, json_pack("{s:s,s:{s:s,s:s},s:{s:s}}", "fullUrl", url,
+                               "request", "method", "PUT", "url", st,
+                               "response", "status", "200"));
+    }
+    b = json_pack("{s:s,s:s,s:{s:[s]},s:s,s:s,s:o}", "resourceType", "Bundle",
+                  "id", uuid, "meta", "profile",
+                  BACKPORT "StructureDefinition/"
+                           "backport-subscription-notification-r4",
+                  "type", "history", "timestamp", now, "entry", entries);
+    return dump(b, out, len);
+}
+
+/* The notification of a subscription from before topics (criteria
+ * "Task?owner.identifier=GLN"): the event code and its case, ids only,
+ * as a Parameters - what such a pharmacy was promised. */
 static gw_rc
-notification_body(const char *event, const char *refnr, char **out, size_t *len)
+legacy_body(const char *event, const char *refnr, char **out, size_t *len)
 {
     char ref[32];
 
@@ -96,15 +311,62 @@ notification_body(const char *event, const char *refnr, char **out, size_t *len)
                 out, len);
 }
 
+/* The notification of one event to subscription sub (an outbox item):
+ * for a topic-based one numbered first (the number it had when this is a
+ * retry), then sent. */
+static enum gw_delivery
+send_event(struct gw_pharmacy_peer *p, const struct gw_subscription *sub,
+           const char *event, const struct gw_outbox_item *item,
+           char *why, size_t why_size, int *sent)
+{
+    struct gw_subscription s = *sub;
+    struct gw_outbox_item note = *item;
+    struct gw_sub_event ev;
+    static const struct gw_net_policy strict;
+    enum gw_delivery d;
+    char *body = NULL;
+    size_t blen = 0;
+    gw_rc rc;
+
+    *sent = 0;
+    if (!gw_pharmacy_topic_known(sub->criteria))
+        rc = legacy_body(event, item->refnr, &body, &blen);
+    else if ((rc = gw_store_sub_event(p->store, sub->id, item->message_id,
+                                      event, item->refnr, &ev)) ==
+             GW_ENOTFOUND)
+        return GW_DELIVERED; /* deleted meanwhile: nobody to tell */
+    else if (rc == GW_OK) {
+        s.events = ev.number;
+        rc = gw_pharmacy_notification(&s, "event-notification", &ev, 1,
+                                      p->base, 1, &body, &blen);
+    }
+    if (rc != GW_OK) {
+        snprintf(why, why_size, "cannot number or build the notification");
+        return GW_DELIVERY_RETRY;
+    }
+    note.payload = body;
+    note.payload_len = blen;
+    {
+        struct gw_http_peer hp = {sub->endpoint, "application/fhir+json",
+                                  p->timeout_ms,
+                                  p->policy ? p->policy : &strict, p->tls,
+                                  sub->header[0] ? sub->header : NULL};
+        d = gw_http_peer_send(&hp, &note, why, why_size);
+    }
+    free(body);
+    *sent = d == GW_DELIVERED;
+    return d;
+}
+
 /* The notification to the one subscription `target` among subs. */
 static enum gw_delivery
 send_one(struct gw_pharmacy_peer *p, const struct gw_subscription *subs,
-         size_t n, const char *target, const struct gw_outbox_item *note,
-         char *why, size_t why_size)
+         size_t n, const char *target, const char *event,
+         const struct gw_outbox_item *note, char *why, size_t why_size)
 {
     const struct gw_subscription *sub = NULL;
     enum gw_delivery d;
-    int in_error = 0;
+    int in_error = 0, sent = 0;
     gw_rc rc;
 
     for (size_t i = 0; i < n && sub == NULL; i++)
@@ -116,18 +378,20 @@ send_one(struct gw_pharmacy_peer *p, const struct gw_subscription *subs,
                     target, note->id);
         return GW_DELIVERED;
     }
+    if (!gw_pharmacy_topic_matches(sub, event))
+        return GW_DELIVERED; /* another topic: not for this one */
     if (strcmp(sub->status, "active") != 0) {
         snprintf(why, why_size, "subscription %s is in status %s", sub->id,
                  sub->status);
         return GW_DELIVERY_FAILED;
     }
-    {
-        static const struct gw_net_policy strict;
-        struct gw_http_peer hp = {sub->endpoint, "application/fhir+json",
-                                  p->timeout_ms,
-                                  p->policy ? p->policy : &strict, p->tls};
-        d = gw_http_peer_send(&hp, note, why, why_size);
-    }
+    d = send_event(p, sub, event, note, why, why_size, &sent);
+    /* A heartbeat is due only when nothing else was sent for its period. */
+    if (sent && sub->heartbeat_s > 0 &&
+        gw_store_sub_mark(p->store, sub->id, NULL, NULL,
+                          gw_clock_now_ms()) != GW_OK)
+        gw_log_warn("event=subscription_mark_failed subscription=%s",
+                    sub->id);
     /* A success for a subscription with no failures changes nothing:
      * no write (each is a write lock taken against the outbox's own
      * commits: webhook_rate.py, 600 notifications, 267-286/s with it,
@@ -155,17 +419,13 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
 {
     struct gw_pharmacy_peer *p = ctx;
     struct gw_subscription *subs = NULL;
-    struct gw_outbox_item note;
-    char gln[14], *event = NULL, *body = NULL;
+    char gln[14], *event = NULL;
     enum gw_delivery worst = GW_DELIVERED;
-    size_t n = 0, blen = 0;
+    size_t n = 0;
     gw_rc rc;
 
     rc = gw_pharmacy_notice_decode(item->payload, item->payload_len, gln,
                                    &event);
-    if (rc == GW_OK)
-        rc = notification_body(event, item->refnr, &body, &blen);
-    free(event);
     if (rc != GW_OK) {
         snprintf(why, why_size,
                  rc == GW_ENOMEM ? "out of memory"
@@ -174,31 +434,28 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
     }
     if (gw_store_sub_list(p->store, item->target[0] ? item->target : NULL,
                           item->target[0] ? NULL : gln, &subs, &n) != GW_OK) {
-        free(body);
+        free(event);
         snprintf(why, why_size, "cannot read subscriptions");
         return GW_DELIVERY_RETRY;
     }
-    note = *item;
-    note.payload = body;
-    note.payload_len = blen;
     if (item->target[0] != '\0') {
         /* Only ever to a subscription of the GLN the event names. */
         if (n == 1 && strcmp(subs[0].gln, gln) != 0)
             n = 0;
-        worst = send_one(p, subs, n, item->target, &note, why, why_size);
+        worst = send_one(p, subs, n, item->target, event, item, why,
+                         why_size);
         free(subs);
-        free(body);
+        free(event);
         return worst;
     }
+    /* An item from before targets: to every active subscription. */
     for (size_t i = 0; i < n; i++) {
-        static const struct gw_net_policy strict;
-        struct gw_http_peer hp = {subs[i].endpoint, "application/fhir+json",
-                                  p->timeout_ms,
-                                  p->policy ? p->policy : &strict, p->tls};
         enum gw_delivery d;
-        if (strcmp(subs[i].status, "active") != 0)
+        int sent;
+        if (strcmp(subs[i].status, "active") != 0 ||
+            !gw_pharmacy_topic_matches(&subs[i], event))
             continue;
-        d = gw_http_peer_send(&hp, &note, why, why_size);
+        d = send_event(p, &subs[i], event, item, why, why_size, &sent);
         /* One endpoint down means try again; the others drop the resend. */
         if (d == GW_DELIVERY_RETRY ||
             (d == GW_DELIVERY_FAILED && worst == GW_DELIVERED))
@@ -207,8 +464,156 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
     if (n == 0)
         gw_log_debug("event=notify_no_subscription refnr=%s", item->refnr);
     free(subs);
-    free(body);
+    free(event);
     return worst;
+}
+
+/* --- the keeper: handshakes and heartbeats ---------------------------- */
+
+struct gw_pharmacy_keeper {
+    struct gw_pharmacy_peer *p;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+};
+
+/* Sends sub a handshake or heartbeat; GW_DELIVERED on a 2xx. */
+static enum gw_delivery
+send_status(struct gw_pharmacy_peer *p, const struct gw_subscription *sub,
+            const char *type, char *why, size_t why_size)
+{
+    static const struct gw_net_policy strict;
+    struct gw_outbox_item note;
+    enum gw_delivery d;
+    char uuid[37];
+    gw_rc rc;
+
+    memset(&note, 0, sizeof(note));
+    if ((rc = gw_random_uuid(uuid)) != GW_OK ||
+        (rc = gw_pharmacy_notification(sub, type, NULL, 0, p->base, 1,
+                                       &note.payload, &note.payload_len)) !=
+            GW_OK) {
+        snprintf(why, why_size, "cannot build the %s", type);
+        return GW_DELIVERY_RETRY;
+    }
+    snprintf(note.message_id, sizeof(note.message_id), "%s:%s", type, uuid);
+    snprintf(note.peer, sizeof(note.peer), "pharmacy");
+    {
+        struct gw_http_peer hp = {sub->endpoint, "application/fhir+json",
+                                  p->timeout_ms,
+                                  p->policy ? p->policy : &strict, p->tls,
+                                  sub->header[0] ? sub->header : NULL};
+        d = gw_http_peer_send(&hp, &note, why, why_size);
+    }
+    free(note.payload);
+    return d;
+}
+
+static void
+keep_round(struct gw_pharmacy_peer *p)
+{
+    struct gw_subscription *subs = NULL;
+    char why[256];
+    size_t n = 0;
+    int64_t now = gw_clock_now_ms();
+
+    if (gw_store_sub_list(p->store, NULL, NULL, &subs, &n) != GW_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        struct gw_subscription *s = &subs[i];
+        enum gw_delivery d;
+        gw_rc rc = GW_OK;
+        why[0] = '\0';
+        if (strcmp(s->status, "requested") == 0) {
+            d = send_status(p, s, "handshake", why, sizeof(why));
+            rc = gw_store_sub_mark(p->store, s->id,
+                                   d == GW_DELIVERED ? "active" : "error",
+                                   d == GW_DELIVERED ? NULL : why,
+                                   gw_clock_now_ms());
+            if (d == GW_DELIVERED)
+                gw_log_info("event=subscription_active subscription=%s",
+                            s->id);
+            else
+                gw_log_warn("event=subscription_handshake_failed "
+                            "subscription=%s why=%s",
+                            s->id, gw_log_quote(why));
+        } else if (strcmp(s->status, "active") == 0 && s->heartbeat_s > 0 &&
+                   now - s->sent_ms >= (int64_t)s->heartbeat_s * 1000) {
+            d = send_status(p, s, "heartbeat", why, sizeof(why));
+            /* A missed heartbeat is the pharmacy's sign: no error here;
+             * the next one follows a period later. */
+            rc = gw_store_sub_mark(p->store, s->id, NULL, NULL,
+                                   gw_clock_now_ms());
+            if (d != GW_DELIVERED)
+                gw_log_info("event=subscription_heartbeat_failed "
+                            "subscription=%s why=%s",
+                            s->id, gw_log_quote(why));
+        }
+        if (rc != GW_OK && rc != GW_ENOTFOUND)
+            gw_log_err_rc(rc, "event=subscription_mark_failed "
+                              "subscription=%s",
+                          s->id);
+    }
+    free(subs);
+}
+
+static void *
+keeper_main(void *arg)
+{
+    struct gw_pharmacy_keeper *k = arg;
+
+    pthread_mutex_lock(&k->mu);
+    while (!k->stop) {
+        struct timespec ts;
+        pthread_mutex_unlock(&k->mu);
+        keep_round(k->p);
+        gw_http_client_thread_done(NULL);
+        pthread_mutex_lock(&k->mu);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        if (!k->stop)
+            pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+    }
+    pthread_mutex_unlock(&k->mu);
+    return NULL;
+}
+
+gw_rc
+gw_pharmacy_keeper_start(struct gw_pharmacy_peer *ctx,
+                         struct gw_pharmacy_keeper **out)
+{
+    struct gw_pharmacy_keeper *k = calloc(1, sizeof(*k));
+
+    *out = NULL;
+    if (k == NULL)
+        return GW_ENOMEM;
+    k->p = ctx;
+    pthread_mutex_init(&k->mu, NULL);
+    pthread_cond_init(&k->cv, NULL);
+    if (pthread_create(&k->thread, NULL, keeper_main, k) != 0) {
+        pthread_mutex_destroy(&k->mu);
+        pthread_cond_destroy(&k->cv);
+        free(k);
+        return GW_EINTERNAL;
+    }
+    *out = k;
+    return GW_OK;
+}
+
+void
+gw_pharmacy_keeper_stop(struct gw_pharmacy_keeper *k)
+{
+    if (k == NULL)
+        return;
+    pthread_mutex_lock(&k->mu);
+    k->stop = 1;
+    pthread_cond_signal(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+    pthread_join(k->thread, NULL);
+    pthread_mutex_destroy(&k->mu);
+    pthread_cond_destroy(&k->cv);
+    free(k);
 }
 
 void

@@ -3,8 +3,9 @@
  * through their Subscriptions (FHIR rest-hook).
  *
  * An outbox item of this peer names a GLN and an event; the notification
- * carries ids only - the event code and a reference to the case's Task -
- * never patient data: the pharmacy reads the (redacted) case itself. The
+ * (a Subscriptions Backport IG notification Bundle, below) carries ids
+ * only - the event's number and a reference to the case's Task - never
+ * patient data: the pharmacy reads the (redacted) case itself. The
  * writer made one item per active Subscription of that GLN; each goes to
  * its endpoint with the item's stable message id in X-Message-Id so a
  * receiver can drop a resend. A Subscription that refuses (4xx) or fails
@@ -27,7 +28,11 @@ struct gw_pharmacy_peer {
     const struct gw_net_policy *policy;
     int max_failures; /* failures in a row that put a subscription in error */
     const struct gw_tls_client *tls; /* webhooks.tls_*; NULL: defaults */
+    /* The gateway's FHIR base as pharmacies reach it (webhooks.base_url),
+     * for the focus fullUrl of notifications; NULL: GW_PHARMACY_BASE. */
+    const char *base;
 };
+#define GW_PHARMACY_BASE "https://klasgw.example/fhir"
 
 /*
  * The payload of a "notify" item, {"gln":"...","event":"..."}: built and
@@ -44,5 +49,55 @@ gw_rc gw_pharmacy_notice_decode(const char *payload, size_t len,
 
 /* Fills peer (name "pharmacy") to deliver through ctx (borrowed). */
 void gw_pharmacy_peer_init(struct gw_peer *peer, struct gw_pharmacy_peer *ctx);
+
+/*
+ * Topic-based notifications (FHIR R4 Subscriptions Backport IG 1.1.0).
+ * A Subscription names one topic in `criteria`, by canonical URL:
+ *   GW_TOPIC_BASE "case-for-pharmacy"   a case naming the pharmacy
+ *       (motivation-submit: chosen for the application route;
+ *       application-registered: LV registered its application)
+ *   GW_TOPIC_BASE "supplement-request"  LV asks the pharmacy to supplement
+ *   GW_TOPIC_BASE "decision"            LV decided a case of the pharmacy
+ * Every notification is a Bundle of type history: first the
+ * SubscriptionStatus as a Parameters (backport-subscription-status-r4),
+ * then, for an event notification, one entry per event naming its Task
+ * by fullUrl only (id-only: request and response, no resource).
+ */
+#define GW_TOPIC_BASE "http://klasgw.org/fhir/SubscriptionTopic/"
+
+/* The topic canonical of a KLAS event code; NULL: no topic has it. */
+const char *gw_pharmacy_topic_of(const char *event_code);
+/* 1 when url is one of the topics above. */
+int gw_pharmacy_topic_known(const char *url);
+/* 1 when a notification of event_code goes to subscription sub: its
+ * topic has the event (a subscription from before topics: every one). */
+int gw_pharmacy_topic_matches(const struct gw_subscription *sub,
+                              const char *event_code);
+
+/* A notification of `type` ("handshake", "heartbeat",
+ * "event-notification", "query-status", "query-event") for sub with
+ * its n events, focus URLs under base (the gateway's FHIR base, no
+ * trailing '/'): as the status Parameters alone (bundle 0) or as the
+ * notification Bundle (bundle 1). JSON; caller frees *out. */
+gw_rc gw_pharmacy_notification(const struct gw_subscription *sub,
+                               const char *type,
+                               const struct gw_sub_event *ev, size_t n,
+                               const char *base, int bundle, char **out,
+                               size_t *len) GW_WARN_UNUSED;
+
+/* A channel.header value as it may be sent: "Name: value", the name an
+ * HTTP token not set by the gateway itself, the value printable (no CR,
+ * LF or other control characters), at most 256 bytes in all. 1 if ok,
+ * else 0 with why (static text). */
+int gw_pharmacy_header_ok(const char *h, const char **why);
+
+/* The keeper: one thread that sends each "requested" subscription its
+ * handshake (2xx: active; else error) and each active one with a
+ * heartbeat period its heartbeat when nothing was sent for that long.
+ * Checks every second; stop joins it. */
+struct gw_pharmacy_keeper;
+gw_rc gw_pharmacy_keeper_start(struct gw_pharmacy_peer *ctx,
+                               struct gw_pharmacy_keeper **out) GW_WARN_UNUSED;
+void gw_pharmacy_keeper_stop(struct gw_pharmacy_keeper *k);
 
 #endif

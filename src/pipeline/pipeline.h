@@ -57,6 +57,9 @@ struct gw_pipeline_opts {
      * https to public addresses only, and no host is allowed. */
     const struct gw_net_policy *webhooks;
     void *check_ctx;
+    /* The shortest heartbeat period a Subscription may ask for (s);
+     * 0: 60. */
+    int heartbeat_min_s;
 };
 
 struct gw_pipeline;
@@ -164,6 +167,16 @@ void gw_pipeline_sub_read(struct gw_pipeline *pl, const struct gw_call *c,
                           const char *id, struct gw_answer *a);
 void gw_pipeline_sub_delete(struct gw_pipeline *pl, const struct gw_call *c,
                             const char *id, struct gw_answer *a);
+/* Subscription/{id}/$status and $events (Subscriptions Backport IG,
+ * subs.c): the status as a notification Bundle (query-status), and the
+ * kept events numbered since..until (NULL: from the first / to the
+ * last; without since the last GW_SUB_EVENTS_MAX), id-only
+ * (query-event). */
+void gw_pipeline_sub_status(struct gw_pipeline *pl, const struct gw_call *c,
+                            const char *id, struct gw_answer *a);
+void gw_pipeline_sub_events(struct gw_pipeline *pl, const struct gw_call *c,
+                            const char *id, const char *since,
+                            const char *until, struct gw_answer *a);
 
 /* --- the pharmacy at dispensing (operations.c) ------------------------ */
 

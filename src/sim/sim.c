@@ -36,6 +36,7 @@
 #include "gwsoapH.h"
 #include "outbound/http_client.h"
 #include "outbound/soap_client.h"
+#include "sim/subs.h"
 
 enum sim_kind { SIM_HSA, SIM_LV, SIM_PHARMACY };
 enum sim_fail {
@@ -1272,6 +1273,13 @@ webhook_request(struct conn *c, char *buf)
      * one is not accepted. */
     ok = f == FAIL_NONE || f == FAIL_SLOW;
     dup = ok ? seen_before(id) : 0;
+    /* As a Subscriptions Backport client: checked and kept (subs.c). */
+    if (ok && gw_sim_subs_on() && body != NULL) {
+        char saved = *body;
+        *body = '\0';
+        gw_sim_subs_received(buf, body + 4);
+        *body = saved;
+    }
     snprintf(qid, sizeof(qid), "%s", gw_log_quote(id));
     gw_log_info("event=sim_pharmacy_notification message_id=%s bytes=%zu "
                 "duplicate=%d accepted=%d body=%s",
@@ -1321,6 +1329,10 @@ webhook_one(void *arg)
     return NULL;
 }
 
+/* The Backport client's options (--subscribe, --header, --heartbeat,
+ * --save, --client). */
+static struct gw_sim_subs_opts subs_opts;
+
 static int
 run_webhook(int port)
 {
@@ -1330,6 +1342,14 @@ run_webhook(int port)
 
     if (fd < 0)
         return 1;
+    subs_opts.port = port;
+    subs_opts.gateway_url = sim.gateway_url;
+    if (subs_opts.client == NULL)
+        subs_opts.client = "serial:SE7350000000-APO1"; /* the demo apotek1 */
+    if (gw_sim_subs_start(&subs_opts) != 0) {
+        close(fd);
+        return 1;
+    }
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)port);
@@ -1344,6 +1364,10 @@ run_webhook(int port)
     }
     gw_log_info("event=sim_ready kind=pharmacy port=%d fail=%d", port,
                 (int)sim.fail);
+    if (gw_sim_subs_listening() != 0) {
+        close(fd);
+        return 1;
+    }
     while (!stopping) {
         int c = accept(fd, NULL, NULL);
         pthread_t t;
@@ -1388,6 +1412,10 @@ usage(void)
             "[--then registered[,supplement|,Bev|,Avs|,Avi]]\n"
             "         [--tls-cert PEM --tls-key PEM [--tls-ca PEM "
             "[--require-client-cert]]]\n"
+            "       klasgw [-c FILE] sim pharmacy [--port N] --save DIR "
+            "[--subscribe TOPIC-URL\n"
+            "         [--header 'Name: value'] [--heartbeat S]] "
+            "[--gateway URL] [--client MATCH]\n"
             "       klasgw [-c FILE] sim lv --call registered|supplement|"
             "Bev|Avs|Avi --refnr N\n"
             "         [--patient ID] [--gateway URL] [--client MATCH]\n");
@@ -1441,7 +1469,15 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
         else if (strcmp(a, "--gateway") == 0)
             snprintf(sim.gateway_url, sizeof(sim.gateway_url), "%s", v);
         else if (strcmp(a, "--client") == 0)
-            client = v;
+            client = subs_opts.client = v;
+        else if (strcmp(a, "--subscribe") == 0)
+            subs_opts.topic = v;
+        else if (strcmp(a, "--header") == 0)
+            subs_opts.header = v;
+        else if (strcmp(a, "--heartbeat") == 0)
+            subs_opts.heartbeat_s = atoi(v);
+        else if (strcmp(a, "--save") == 0)
+            subs_opts.dir = v;
         else if (strcmp(a, "--tls-cert") == 0)
             simtls.cert = v;
         else if (strcmp(a, "--tls-key") == 0)

@@ -11,7 +11,10 @@
  *             gateway back over SOAP as client role lv (ReportCaseRegistered,
  *             then optionally RequestSupplement and ReportDecision), or,
  *             with --call, makes one such call on command and exits
- *   pharmacy  webhook receiver: logs every POST it gets, answers 204
+ *   pharmacy  webhook receiver: logs every POST it gets, answers 204;
+ *             with --subscribe TOPIC and/or --save DIR also a Subscriptions
+ *             Backport IG client that checks what it gets and catches up
+ *             with $events after a restart (subs.h)
  *
  * Failure modes for tests (--fail MODE, the first --fail-count requests,
  * default all): down (close the connection unanswered), slow (answer after

@@ -158,6 +158,18 @@
       (struct gw_store * st, const char *id, int ok, int permanent,          \
        int max_failures, const char *why, int *in_error),                    \
       (st, id, ok, permanent, max_failures, why, in_error))                 \
+    X(gw_rc, gw_store_sub_event, sub_event,                                  \
+      (struct gw_store * st, const char *id, const char *message_id,        \
+       const char *code, const char *refnr, struct gw_sub_event *ev),       \
+      (st, id, message_id, code, refnr, ev))                                 \
+    X(gw_rc, gw_store_sub_events, sub_events,                                \
+      (struct gw_store * st, const char *id, int64_t since, int64_t until,  \
+       size_t max, struct gw_sub_event **out, size_t *n),                   \
+      (st, id, since, until, max, out, n))                                   \
+    X(gw_rc, gw_store_sub_mark, sub_mark,                                    \
+      (struct gw_store * st, const char *id, const char *status,            \
+       const char *why, int64_t sent_ms),                                    \
+      (st, id, status, why, sent_ms))                                        \
     X(gw_rc, gw_console_peers, console_peers,                                \
       (struct gw_store * st, const char *const *known, size_t nknown,        \
        struct gw_console_peer *out, size_t max, size_t *n),                  \

@@ -29,6 +29,7 @@ static const struct {
     {"inbox", 1},        {"outbox", 1},       {"hsa_cache", 0},
     {"audit", 0},        {"subscriptions", 0}, {"products", 1},
     {"pharmacies", 0},   {"purge_log", 1},    {"prescribers", 0},
+    {"subscription_events", 0},
 };
 
 static gw_rc

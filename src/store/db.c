@@ -150,6 +150,21 @@ static const char *const migrations[] = {
     "ALTER TABLE subscriptions ADD COLUMN failures INTEGER NOT NULL"
     "  DEFAULT 0;"
     "ALTER TABLE subscriptions ADD COLUMN error TEXT;",
+    /* 4: topic-based subscriptions (Subscriptions Backport IG): the
+     * filter, channel.header and heartbeat period, the events numbered so
+     * far and when a notification was last sent, and the events kept for
+     * $events. */
+    "ALTER TABLE subscriptions ADD COLUMN filter_criteria TEXT;"
+    "ALTER TABLE subscriptions ADD COLUMN header TEXT;"
+    "ALTER TABLE subscriptions ADD COLUMN heartbeat_s INTEGER NOT NULL"
+    "  DEFAULT 0;"
+    "ALTER TABLE subscriptions ADD COLUMN events INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE subscriptions ADD COLUMN sent_ms INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE subscription_events ("
+    "  sub_id TEXT NOT NULL, event_number INTEGER NOT NULL,"
+    "  message_id TEXT NOT NULL, code TEXT NOT NULL, refnr TEXT,"
+    "  at_ms INTEGER NOT NULL, PRIMARY KEY (sub_id, event_number),"
+    "  UNIQUE (sub_id, message_id));",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -143,10 +143,23 @@ static const struct {
      "  IMMUTABLE PARALLEL SAFE RETURN translate(t,"
      "  'ABCDEFGHIJKLMNOPQRSTUVWXYZÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞ',"
      "  'abcdefghijklmnopqrstuvwxyzàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþ');"},
+    /* 4: topic-based subscriptions and their events (db.c's 4). */
+    {4,
+     "ALTER TABLE subscriptions ADD COLUMN filter_criteria TEXT;"
+     "ALTER TABLE subscriptions ADD COLUMN header TEXT;"
+     "ALTER TABLE subscriptions ADD COLUMN heartbeat_s INTEGER NOT NULL"
+     "  DEFAULT 0;"
+     "ALTER TABLE subscriptions ADD COLUMN events BIGINT NOT NULL DEFAULT 0;"
+     "ALTER TABLE subscriptions ADD COLUMN sent_ms BIGINT NOT NULL DEFAULT 0;"
+     "CREATE TABLE subscription_events ("
+     "  sub_id TEXT NOT NULL, event_number BIGINT NOT NULL,"
+     "  message_id TEXT NOT NULL, code TEXT NOT NULL, refnr TEXT,"
+     "  at_ms BIGINT NOT NULL, PRIMARY KEY (sub_id, event_number),"
+     "  UNIQUE (sub_id, message_id));"},
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-_Static_assert(GW_STORE_SCHEMA_VERSION == 3,
+_Static_assert(GW_STORE_SCHEMA_VERSION == 4,
                "a new SQLite migration needs its PostgreSQL row in pg.c");
 
 /* --- parameters, queries, cells ------------------------------------- */

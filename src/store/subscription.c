@@ -8,7 +8,14 @@
  * failed notifications in a row and puts it in error after a permanent
  * refusal or outbox.subscription_max_failures of them; its waiting items
  * then become dead letters in the same transaction, and it gets nothing
- * more until the pharmacy creates it again (a new subscription).
+ * more until the pharmacy creates it again (a new subscription). A new
+ * one is "requested" until its handshake was answered (outbound/
+ * pharmacy.c).
+ *
+ * Each event a subscription is to be told of is numbered when its
+ * notification is first tried (gw_store_sub_event), in one transaction
+ * with the subscription's count, so the numbers have no gaps and a retry
+ * keeps its number; the last GW_SUB_EVENTS_KEPT are kept for $events.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +32,8 @@ gw_sqlite_sub_put(struct gw_store *st, const struct gw_subscription *sub)
 
     pthread_mutex_lock(&st->mmu);
     s = gw_store_stmt(&st->m, "INSERT INTO subscriptions (id, gln, endpoint,"
-                              " criteria, status, created_ms) VALUES (?, ?, ?,"
+                              " criteria, status, created_ms, filter_criteria,"
+                              " header, heartbeat_s) VALUES (?, ?, ?, ?, ?, ?,"
                               " ?, ?, ?)");
     if (s == NULL) {
         pthread_mutex_unlock(&st->mmu);
@@ -37,6 +45,9 @@ gw_sqlite_sub_put(struct gw_store *st, const struct gw_subscription *sub)
     gw_bind_text(s, 4, sub->criteria);
     gw_bind_text(s, 5, sub->status);
     sqlite3_bind_int64(s, 6, sub->created_ms);
+    gw_bind_text(s, 7, sub->filter[0] ? sub->filter : NULL);
+    gw_bind_text(s, 8, sub->header[0] ? sub->header : NULL);
+    sqlite3_bind_int(s, 9, sub->heartbeat_s);
     rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_put");
     sqlite3_reset(s);
     pthread_mutex_unlock(&st->mmu);
@@ -62,6 +73,14 @@ gw_sqlite_sub_delete(struct gw_store *st, const char *id, const char *gln)
     if (rc == GW_OK && sqlite3_changes(st->m.db) == 0)
         rc = GW_ENOTFOUND;
     sqlite3_reset(s);
+    /* Its events go with it (nobody may ask for them any more). */
+    if (rc == GW_OK &&
+        (s = gw_store_stmt(&st->m, "DELETE FROM subscription_events WHERE "
+                                   "sub_id = ?")) != NULL) {
+        gw_bind_text(s, 1, id);
+        rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_events_delete");
+        sqlite3_reset(s);
+    }
     pthread_mutex_unlock(&st->mmu);
     return rc;
 }
@@ -86,6 +105,13 @@ sub_from(sqlite3_stmt *s, struct gw_subscription *sub)
     sub->failures = sqlite3_column_int(s, 6);
     if ((t = sqlite3_column_text(s, 7)) != NULL)
         snprintf(sub->error, sizeof(sub->error), "%s", t);
+    if ((t = sqlite3_column_text(s, 8)) != NULL)
+        snprintf(sub->filter, sizeof(sub->filter), "%s", t);
+    if ((t = sqlite3_column_text(s, 9)) != NULL)
+        snprintf(sub->header, sizeof(sub->header), "%s", t);
+    sub->heartbeat_s = sqlite3_column_int(s, 10);
+    sub->events = sqlite3_column_int64(s, 11);
+    sub->sent_ms = sqlite3_column_int64(s, 12);
 }
 
 static const char SQL_SUB_OK[] =
@@ -187,7 +213,8 @@ gw_sqlite_sub_list(struct gw_store *st, const char *id, const char *gln,
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(
         c, "SELECT id, gln, endpoint, criteria, status, created_ms, failures,"
-           " error FROM subscriptions WHERE (?1 IS NULL OR id = ?1) AND (?2 IS "
+           " error, filter_criteria, header, heartbeat_s, events, sent_ms"
+           " FROM subscriptions WHERE (?1 IS NULL OR id = ?1) AND (?2 IS "
            "NULL OR "
            "gln = ?2) ORDER BY created_ms, id LIMIT 100");
     gw_rc rc = GW_ESTORE;
@@ -202,5 +229,183 @@ gw_sqlite_sub_list(struct gw_store *st, const char *id, const char *gln,
         sqlite3_reset(s);
     }
     gw_store_reader_give(st, c);
+    return rc;
+}
+
+/* --- events (Subscriptions Backport IG: event numbers, $events) ------- */
+
+static const char SQL_EV_FIND[] =
+    "SELECT event_number, at_ms FROM subscription_events WHERE sub_id = ?1"
+    " AND message_id = ?2";
+static const char SQL_EV_NEXT[] =
+    "UPDATE subscriptions SET events = events + 1 WHERE id = ?1"
+    " RETURNING events";
+static const char SQL_EV_PUT[] =
+    "INSERT INTO subscription_events (sub_id, event_number, message_id,"
+    " code, refnr, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char SQL_EV_TRIM[] =
+    "DELETE FROM subscription_events WHERE sub_id = ?1 AND event_number <= ?2";
+
+gw_rc
+gw_sqlite_sub_event(struct gw_store *st, const char *id,
+                    const char *message_id, const char *code,
+                    const char *refnr, struct gw_sub_event *ev)
+{
+    sqlite3_stmt *s;
+    int begun = 0, src;
+    gw_rc rc;
+
+    memset(ev, 0, sizeof(*ev));
+    snprintf(ev->code, sizeof(ev->code), "%s", code);
+    snprintf(ev->refnr, sizeof(ev->refnr), "%s", refnr ? refnr : "");
+    pthread_mutex_lock(&st->mmu);
+    if ((rc = gw_store_exec(&st->m, "BEGIN IMMEDIATE")) != GW_OK)
+        goto out;
+    begun = 1;
+    if ((s = gw_store_stmt(&st->m, SQL_EV_FIND)) == NULL) {
+        rc = GW_ESTORE;
+        goto out;
+    }
+    gw_bind_text(s, 1, id);
+    gw_bind_text(s, 2, message_id);
+    src = sqlite3_step(s);
+    if (src == SQLITE_ROW) { /* a retry: the number it had */
+        ev->number = sqlite3_column_int64(s, 0);
+        ev->at_ms = sqlite3_column_int64(s, 1);
+    }
+    rc = gw_store_rc(st->m.db, src, "sub_event_find");
+    sqlite3_reset(s);
+    if (rc != GW_OK || ev->number != 0)
+        goto out;
+    if ((s = gw_store_stmt(&st->m, SQL_EV_NEXT)) == NULL) {
+        rc = GW_ESTORE;
+        goto out;
+    }
+    gw_bind_text(s, 1, id);
+    src = sqlite3_step(s);
+    if (src == SQLITE_ROW)
+        ev->number = sqlite3_column_int64(s, 0);
+    while (src == SQLITE_ROW)
+        src = sqlite3_step(s);
+    rc = gw_store_rc(st->m.db, src, "sub_event_next");
+    sqlite3_reset(s);
+    if (rc == GW_OK && ev->number == 0)
+        rc = GW_ENOTFOUND;
+    if (rc != GW_OK)
+        goto out;
+    ev->at_ms = gw_clock_now_ms();
+    if ((s = gw_store_stmt(&st->m, SQL_EV_PUT)) == NULL) {
+        rc = GW_ESTORE;
+        goto out;
+    }
+    gw_bind_text(s, 1, id);
+    sqlite3_bind_int64(s, 2, ev->number);
+    gw_bind_text(s, 3, message_id);
+    gw_bind_text(s, 4, code);
+    gw_bind_text(s, 5, refnr);
+    sqlite3_bind_int64(s, 6, ev->at_ms);
+    rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_event_put");
+    sqlite3_reset(s);
+    if (rc == GW_OK && ev->number > GW_SUB_EVENTS_KEPT) {
+        if ((s = gw_store_stmt(&st->m, SQL_EV_TRIM)) == NULL) {
+            rc = GW_ESTORE;
+            goto out;
+        }
+        gw_bind_text(s, 1, id);
+        sqlite3_bind_int64(s, 2, ev->number - GW_SUB_EVENTS_KEPT);
+        rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_event_trim");
+        sqlite3_reset(s);
+    }
+out:
+    if (begun) {
+        if (rc == GW_OK) {
+            if (gw_store_exec(&st->m, "COMMIT") != GW_OK) {
+                (void)gw_store_exec(&st->m, "ROLLBACK");
+                rc = GW_ESTORE;
+            }
+        } else {
+            (void)gw_store_exec(&st->m, "ROLLBACK");
+        }
+    }
+    pthread_mutex_unlock(&st->mmu);
+    return rc;
+}
+
+static gw_rc
+event_row(sqlite3_stmt *s, void *elem, size_t i)
+{
+    struct gw_sub_event *e = elem;
+    const unsigned char *t;
+
+    (void)i;
+    memset(e, 0, sizeof(*e));
+    e->number = sqlite3_column_int64(s, 0);
+    e->at_ms = sqlite3_column_int64(s, 1);
+    if ((t = sqlite3_column_text(s, 2)) != NULL)
+        snprintf(e->code, sizeof(e->code), "%s", t);
+    if ((t = sqlite3_column_text(s, 3)) != NULL)
+        snprintf(e->refnr, sizeof(e->refnr), "%s", t);
+    return GW_OK;
+}
+
+gw_rc
+gw_sqlite_sub_events(struct gw_store *st, const char *id, int64_t since,
+                     int64_t until, size_t max, struct gw_sub_event **out,
+                     size_t *n)
+{
+    struct conn *c;
+    sqlite3_stmt *s;
+    gw_rc rc = GW_ESTORE;
+
+    *out = NULL;
+    *n = 0;
+    if (max > GW_SUB_EVENTS_MAX)
+        max = GW_SUB_EVENTS_MAX;
+    if (max == 0)
+        return GW_OK;
+    c = gw_store_reader_take(st);
+    s = gw_store_stmt(c, "SELECT event_number, at_ms, code, refnr FROM"
+                         " subscription_events WHERE sub_id = ?1 AND"
+                         " event_number >= ?2 AND event_number <= ?3"
+                         " ORDER BY event_number LIMIT ?4");
+    if (s != NULL) {
+        gw_bind_text(s, 1, id);
+        sqlite3_bind_int64(s, 2, since);
+        sqlite3_bind_int64(s, 3, until);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64)max);
+        rc = gw_store_collect(c, s, sizeof(**out), max, event_row, NULL,
+                              "sub_events", (void **)out, n);
+        sqlite3_reset(s);
+    }
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
+gw_rc
+gw_sqlite_sub_mark(struct gw_store *st, const char *id, const char *status,
+                   const char *why, int64_t sent_ms)
+{
+    sqlite3_stmt *s;
+    gw_rc rc;
+
+    pthread_mutex_lock(&st->mmu);
+    s = gw_store_stmt(&st->m,
+                      "UPDATE subscriptions SET status = COALESCE(?2, status),"
+                      " error = CASE WHEN ?2 IS NULL THEN error ELSE ?3 END,"
+                      " sent_ms = CASE WHEN ?4 > 0 THEN ?4 ELSE sent_ms END"
+                      " WHERE id = ?1");
+    if (s == NULL) {
+        pthread_mutex_unlock(&st->mmu);
+        return GW_ESTORE;
+    }
+    gw_bind_text(s, 1, id);
+    gw_bind_text(s, 2, status);
+    gw_bind_text(s, 3, why);
+    sqlite3_bind_int64(s, 4, sent_ms);
+    rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_mark");
+    if (rc == GW_OK && sqlite3_changes(st->m.db) == 0)
+        rc = GW_ENOTFOUND;
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->mmu);
     return rc;
 }

@@ -14,7 +14,7 @@ out=$("$GW_SOURCE_DIR/tests/tools/pg_fixture.sh" start "$PGT") || exit $?
 eval "$out"
 
 rc=0
-for t in test_store test_outbox test_audit test_console; do
+for t in test_store test_outbox test_audit test_console test_subscription; do
     echo "== $t on PostgreSQL"
     if ! CMOCKA_MESSAGE_OUTPUT=stdout "$GW_BUILD_DIR/tests/$t" \
         >"$PGT.$t.log" 2>&1; then

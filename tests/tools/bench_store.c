@@ -229,7 +229,7 @@ outbox_rate(struct gw_store *st, double seconds)
     int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     pthread_t pt;
     char url[64];
-    struct gw_http_peer hp = {url, "application/xml", 5000, NULL, NULL};
+    struct gw_http_peer hp = {url, "application/xml", 5000, NULL, NULL, NULL};
     struct gw_peer peer = {"bench", gw_http_peer_send, &hp,
                            gw_http_client_thread_done};
     struct gw_outbox_worker_opts o = {5, 1000, 60000, 4, 200, 0, 0, NULL};

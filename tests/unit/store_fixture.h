@@ -54,6 +54,7 @@ fixture_pg_reset(const char *dsn)
                "to_regclass('klasgw_schema') IS NOT NULL THEN DELETE FROM "
                "cases; DELETE FROM inbox; DELETE FROM outbox; DELETE FROM "
                "hsa_cache; DELETE FROM audit; DELETE FROM subscriptions; "
+               "DELETE FROM subscription_events; "
                "DELETE FROM products; DELETE FROM pharmacies; DELETE FROM "
                "purge_log; DELETE FROM prescribers; UPDATE audit_head SET "
                "seq = 0, hash = repeat('0', 64); END IF; END $$");

@@ -6,7 +6,10 @@
  * Event codes come from the profiles (fhir-profiles/CodeSystem-klas-
  * event.json), plus codes longer than any today: a new KLAS event must not
  * meet a hidden length limit. Delivery goes over real HTTP to a receiver
- * on 127.0.0.1 started here.
+ * on 127.0.0.1 started here. A subscription from before topics gets the
+ * Parameters {event, case}; a topic-based one the Subscriptions Backport
+ * IG's history Bundle (the shape written here from the IG, not read from
+ * the code).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -136,6 +139,7 @@ struct hook {
     int port;
     pthread_t th;
     char body[4096];
+    char head[4096];
     int got;
 };
 
@@ -163,6 +167,7 @@ serve_one(void *arg)
         if (end != NULL && cl != NULL &&
             n - (size_t)(end + 4 - req) >= (size_t)atol(cl + 15)) {
             snprintf(h->body, sizeof(h->body), "%s", end + 4);
+            snprintf(h->head, sizeof(h->head), "%.*s", (int)(end - req), req);
             h->got = 1;
             break;
         }
@@ -205,8 +210,23 @@ hook_stop(struct hook *h)
 /* An outbox item as the writer stores it, the payload written here with
  * jansson (not by the code under test), members in the order given. */
 static void
+deliver_to(struct gw_store *st, const struct gw_subscription *tmpl,
+           const char *payload, char *body, size_t size, char *head,
+           enum gw_delivery *d);
+
+static void
 deliver(struct gw_store *st, const char *payload, char *body, size_t size,
         enum gw_delivery *d)
+{
+    deliver_to(st, NULL, payload, body, size, NULL, d);
+}
+
+/* As deliver, to a subscription like tmpl (criteria, header); head gets
+ * the request head received (NULL: not wanted). */
+static void
+deliver_to(struct gw_store *st, const struct gw_subscription *tmpl,
+           const char *payload, char *body, size_t size, char *head,
+           enum gw_delivery *d)
 {
     struct gw_net_policy pol;
     struct gw_pharmacy_peer pp;
@@ -220,6 +240,8 @@ deliver(struct gw_store *st, const char *payload, char *body, size_t size,
 
     hook_start(&h);
     memset(&sub, 0, sizeof(sub));
+    if (tmpl != NULL)
+        sub = *tmpl;
     snprintf(sub.id, sizeof(sub.id), "sub-%d", ++nsub);
     snprintf(sub.gln, sizeof(sub.gln), GLN);
     snprintf(sub.endpoint, sizeof(sub.endpoint), "http://127.0.0.1:%d/hook",
@@ -252,6 +274,8 @@ deliver(struct gw_store *st, const char *payload, char *body, size_t size,
         peer.thread_done(peer.ctx);
     gw_net_policy_release(&pol);
     snprintf(body, size, "%s", h.got == 1 ? h.body : "");
+    if (head != NULL)
+        snprintf(head, 4096, "%s", h.got == 1 ? h.head : "");
 }
 
 /* The event the pharmacy is told, read from the body it received. */
@@ -332,6 +356,128 @@ test_pharmacy_refuses_a_broken_item(void **state)
     assert_string_equal(body, "");
 }
 
+#define TOPIC_DECISION "http://klasgw.org/fhir/SubscriptionTopic/decision"
+
+/* The value of parameter `name` of a status Parameters (valueX member). */
+static json_t *
+param(json_t *params, const char *name, const char *vtype)
+{
+    size_t i;
+    json_t *p;
+
+    json_array_foreach(json_object_get(params, "parameter"), i, p)
+        if (strcmp(json_string_value(json_object_get(p, "name")), name) == 0)
+            return json_object_get(p, vtype);
+    return NULL;
+}
+
+/* A topic-based subscription gets the Backport IG's notification: a
+ * history Bundle, the SubscriptionStatus (Parameters) first with the event
+ * numbered, the Task by fullUrl only, and its channel.header. An event of
+ * another topic is not sent to it at all. */
+static void
+test_pharmacy_topic_notification(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_subscription tmpl;
+    char body[4096], head[4096], *payload;
+    json_t *j, *e0, *e1, *params, *ne;
+    enum gw_delivery d;
+    size_t i;
+    json_t *part;
+    const char *focus = NULL;
+
+    memset(&tmpl, 0, sizeof(tmpl));
+    snprintf(tmpl.criteria, sizeof(tmpl.criteria), TOPIC_DECISION);
+    snprintf(tmpl.header, sizeof(tmpl.header), "Authorization: Bearer t0k");
+    payload = payload_of("gln", GLN, "event", "decision");
+    deliver_to(f->st, &tmpl, payload, body, sizeof(body), head, &d);
+    free(payload);
+    assert_int_equal(d, GW_DELIVERED);
+    assert_non_null(strstr(head, "\r\nAuthorization: Bearer t0k"));
+    j = json_loads(body, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "resourceType")),
+                        "Bundle");
+    assert_string_equal(json_string_value(json_object_get(j, "type")),
+                        "history");
+    assert_int_equal(json_array_size(json_object_get(j, "entry")), 2);
+    e0 = json_array_get(json_object_get(j, "entry"), 0);
+    e1 = json_array_get(json_object_get(j, "entry"), 1);
+    params = json_object_get(e0, "resource");
+    assert_string_equal(
+        json_string_value(json_object_get(params, "resourceType")),
+        "Parameters");
+    assert_string_equal(json_string_value(param(params, "type", "valueCode")),
+                        "event-notification");
+    assert_string_equal(json_string_value(param(params, "status",
+                                                "valueCode")),
+                        "active");
+    assert_string_equal(json_string_value(param(params, "topic",
+                                                "valueCanonical")),
+                        TOPIC_DECISION);
+    assert_string_equal(json_string_value(param(
+                            params, "events-since-subscription-start",
+                            "valueString")),
+                        "1");
+    ne = NULL;
+    json_array_foreach(json_object_get(params, "parameter"), i, part)
+        if (strcmp(json_string_value(json_object_get(part, "name")),
+                   "notification-event") == 0)
+            ne = part;
+    assert_non_null(ne);
+    json_array_foreach(json_object_get(ne, "part"), i, part)
+        if (strcmp(json_string_value(json_object_get(part, "name")),
+                   "focus") == 0)
+            focus = json_string_value(json_object_get(
+                json_object_get(part, "valueReference"), "reference"));
+    assert_non_null(focus);
+    assert_non_null(strstr(focus, "/Task/" REFNR));
+    /* id-only: the focus by its address, no resource. */
+    assert_non_null(strstr(json_string_value(json_object_get(e1, "fullUrl")),
+                           "/Task/" REFNR));
+    assert_null(json_object_get(e1, "resource"));
+    assert_non_null(json_object_get(e1, "request"));
+    assert_non_null(json_object_get(e1, "response"));
+    json_decref(j);
+
+    /* motivation-submit is not a decision: nothing sent, item done. */
+    payload = payload_of("gln", GLN, "event", "motivation-submit");
+    deliver_to(f->st, &tmpl, payload, body, sizeof(body), head, &d);
+    free(payload);
+    assert_int_equal(d, GW_DELIVERED);
+    assert_string_equal(body, "");
+}
+
+static void
+test_pharmacy_header_rules(void **state)
+{
+    static const char *const bad[] = {
+        "Authorization", /* no colon */
+        ": x",
+        "Auth orization: x",
+        "Authorization: a\r\nX-Evil: 1",
+        "Authorization: a\nb",
+        "Authorization: a\x01",
+        "Content-Type: text/plain",
+        "x-message-id: 1",
+        "Host: evil.example",
+    };
+    char big[400];
+    const char *why;
+
+    (void)state;
+    assert_true(gw_pharmacy_header_ok("Authorization: Bearer abc.def", &why));
+    assert_true(gw_pharmacy_header_ok("X-Api-Key:k", &why));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (gw_pharmacy_header_ok(bad[i], &why) || why == NULL)
+            fail_msg("header %zu accepted", i);
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    memcpy(big, "Authorization: ", 15);
+    assert_false(gw_pharmacy_header_ok(big, &why));
+}
+
 int
 main(void)
 {
@@ -342,6 +488,9 @@ main(void)
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_pharmacy_refuses_a_broken_item,
                                         fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_pharmacy_topic_notification,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test(test_pharmacy_header_rules),
     };
     if (gw_http_client_init() != GW_OK)
         return 1;

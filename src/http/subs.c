@@ -1,0 +1,32 @@
+/*
+ * subs.c - the FHIR actions of Subscription/{id}/$status and $events
+ * (Subscriptions Backport IG): the id from the route, the event numbers
+ * from the query; the pipeline (pipeline/subs.c) does the rest.
+ */
+#include <microhttpd.h>
+
+#include "http/response.h"
+#include "http/route.h"
+#include "pipeline/pipeline.h"
+
+enum MHD_Result
+gw_fhir_sub_status(struct gw_req *r, const struct gw_call *c)
+{
+    struct gw_answer a;
+
+    gw_pipeline_sub_status(r->h->o.pipeline, c, r->args.id, &a);
+    return gw_fhir_send_answer(r, &a, 0);
+}
+
+enum MHD_Result
+gw_fhir_sub_events(struct gw_req *r, const struct gw_call *c)
+{
+    struct gw_answer a;
+    const char *since = MHD_lookup_connection_value(
+                   r->conn, MHD_GET_ARGUMENT_KIND, "eventsSinceNumber"),
+               *until = MHD_lookup_connection_value(
+                   r->conn, MHD_GET_ARGUMENT_KIND, "eventsUntilNumber");
+
+    gw_pipeline_sub_events(r->h->o.pipeline, c, r->args.id, since, until, &a);
+    return gw_fhir_send_answer(r, &a, 0);
+}

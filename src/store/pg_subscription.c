@@ -1,0 +1,330 @@
+/*
+ * pg_subscription.c - the PostgreSQL backend's subscriptions: the same
+ * contracts as subscription.c (subscription.h), each one statement or one
+ * short transaction on a pool connection. An event is numbered under the
+ * subscription's row lock (UPDATE ... RETURNING), so two nodes trying the
+ * same item, or two items at once, get distinct numbers without gaps.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "store/pg_int.h"
+
+static gw_rc
+run(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
+    PGresult **res, const char *what)
+{
+    PGconn *c;
+    gw_rc rc = gw_pg_take(PG(st), &c);
+
+    if (res != NULL)
+        *res = NULL;
+    if (rc != GW_OK)
+        return rc;
+    rc = gw_pg_q(c, sql, p, res, what);
+    gw_pg_give(PG(st), c);
+    return rc;
+}
+
+/* Rows changed by a command. */
+static long long
+changed(PGresult *r)
+{
+    const char *t = PQcmdTuples(r);
+    return t && *t ? strtoll(t, NULL, 10) : 0;
+}
+
+gw_rc
+gw_pg_sub_put(struct gw_store *st, const struct gw_subscription *sub)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_str(&p, sub->id);
+    gw_pg_p_str(&p, sub->gln);
+    gw_pg_p_str(&p, sub->endpoint);
+    gw_pg_p_str(&p, sub->criteria);
+    gw_pg_p_str(&p, sub->status);
+    gw_pg_p_i64(&p, sub->created_ms);
+    gw_pg_p_str(&p, sub->filter[0] ? sub->filter : NULL);
+    gw_pg_p_str(&p, sub->header[0] ? sub->header : NULL);
+    gw_pg_p_i64(&p, sub->heartbeat_s);
+    return run(st,
+               "INSERT INTO subscriptions (id, gln, endpoint, criteria, "
+               "status, created_ms, filter_criteria, header, heartbeat_s) "
+               "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+               &p, NULL, "sub_put");
+}
+
+gw_rc
+gw_pg_sub_delete(struct gw_store *st, const char *id, const char *gln)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    gw_pg_p_str(&p, id);
+    gw_pg_p_str(&p, gln);
+    /* The subscription and its events in one statement. */
+    rc = run(st,
+             "WITH gone AS (DELETE FROM subscriptions WHERE id = $1 AND "
+             "gln = $2 RETURNING id), ev AS (DELETE FROM subscription_events "
+             "WHERE sub_id IN (SELECT id FROM gone)) SELECT count(*) FROM "
+             "gone",
+             &p, &r, "sub_delete");
+    if (rc == GW_OK && gw_pg_i64(r, 0, 0) == 0)
+        rc = GW_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_sub_list(struct gw_store *st, const char *id, const char *gln,
+               struct gw_subscription **subs, size_t *n)
+{
+    struct gw_pg_params p = {0};
+    struct gw_subscription *o = NULL;
+    PGresult *r;
+    gw_rc rc;
+
+    *subs = NULL;
+    *n = 0;
+    gw_pg_p_str(&p, id);
+    gw_pg_p_str(&p, gln);
+    rc = run(st,
+             "SELECT id, gln, endpoint, criteria, status, created_ms, "
+             "failures, error, filter_criteria, header, heartbeat_s, events, "
+             "sent_ms FROM subscriptions WHERE ($1::text IS NULL OR "
+             "id = $1) AND ($2::text IS NULL OR gln = $2) ORDER BY "
+             "created_ms, id LIMIT 100",
+             &p, &r, "sub_list");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) > 0 &&
+        (o = calloc((size_t)PQntuples(r), sizeof(*o))) == NULL)
+        rc = GW_ENOMEM;
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+        gw_pg_copy(o[i].id, sizeof(o[i].id), r, i, 0);
+        gw_pg_copy(o[i].gln, sizeof(o[i].gln), r, i, 1);
+        gw_pg_copy(o[i].endpoint, sizeof(o[i].endpoint), r, i, 2);
+        gw_pg_copy(o[i].criteria, sizeof(o[i].criteria), r, i, 3);
+        gw_pg_copy(o[i].status, sizeof(o[i].status), r, i, 4);
+        o[i].created_ms = gw_pg_i64(r, i, 5);
+        o[i].failures = (int)gw_pg_i64(r, i, 6);
+        gw_pg_copy(o[i].error, sizeof(o[i].error), r, i, 7);
+        gw_pg_copy(o[i].filter, sizeof(o[i].filter), r, i, 8);
+        gw_pg_copy(o[i].header, sizeof(o[i].header), r, i, 9);
+        o[i].heartbeat_s = (int)gw_pg_i64(r, i, 10);
+        o[i].events = gw_pg_i64(r, i, 11);
+        o[i].sent_ms = gw_pg_i64(r, i, 12);
+    }
+    if (rc == GW_OK) {
+        *subs = o;
+        *n = (size_t)PQntuples(r);
+    } else {
+        free(o);
+    }
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
+               int max_failures, const char *why, int *in_error)
+{
+    struct gw_pg_params p = {0};
+    PGconn *c;
+    PGresult *r = NULL;
+    int err_now = 0;
+    gw_rc rc;
+
+    if (in_error != NULL)
+        *in_error = 0;
+    gw_pg_p_str(&p, id);
+    if (ok)
+        return run(st,
+                   "UPDATE subscriptions SET failures = 0 WHERE id = $1 AND "
+                   "failures <> 0",
+                   &p, NULL, "sub_ok");
+    if ((rc = gw_pg_take(PG(st), &c)) != GW_OK)
+        return rc;
+    gw_pg_p_i64(&p, permanent != 0);
+    gw_pg_p_i64(&p, max_failures);
+    gw_pg_p_str(&p, why ? why : "notification failed");
+    rc = gw_pg_q(c, "BEGIN", NULL, NULL, "sub_begin");
+    if (rc == GW_OK)
+        rc = gw_pg_q(c,
+                     "UPDATE subscriptions SET failures = failures + 1, "
+                     "status = CASE WHEN $2::int <> 0 OR failures + 1 >= $3 "
+                     "THEN 'error' ELSE status END, error = CASE WHEN "
+                     "$2::int <> 0 OR failures + 1 >= $3 THEN $4 ELSE error "
+                     "END WHERE id = $1 RETURNING status",
+                     &p, &r, "sub_failed");
+    if (rc == GW_OK && PQntuples(r) == 0)
+        rc = GW_ENOTFOUND;
+    if (rc == GW_OK)
+        err_now = strcmp(PQgetvalue(r, 0, 0), "error") == 0;
+    PQclear(r);
+    if (rc == GW_OK && err_now) {
+        struct gw_pg_params d = {0};
+        gw_pg_p_str(&d, id);
+        gw_pg_p_i64(&d, gw_clock_now_ms());
+        gw_pg_p_str(&d, why ? why : "notification failed");
+        rc = gw_pg_q(c,
+                     "UPDATE outbox SET state = 'dead', updated_ms = $2, "
+                     "last_error = 'subscription in error: ' || $3 WHERE "
+                     "target = $1 AND state = 'pending'",
+                     &d, NULL, "sub_items_dead");
+    }
+    if (rc == GW_OK)
+        rc = gw_pg_q(c, "COMMIT", NULL, NULL, "sub_commit");
+    gw_pg_give(PG(st), c); /* rolls back what did not commit */
+    if (rc == GW_OK && in_error != NULL)
+        *in_error = err_now;
+    return rc;
+}
+
+/* --- events -------------------------------------------------------------- */
+
+gw_rc
+gw_pg_sub_event(struct gw_store *st, const char *id, const char *message_id,
+                const char *code, const char *refnr, struct gw_sub_event *ev)
+{
+    struct gw_pg_params p = {0};
+    PGconn *c;
+    PGresult *r = NULL;
+    gw_rc rc;
+
+    memset(ev, 0, sizeof(*ev));
+    snprintf(ev->code, sizeof(ev->code), "%s", code);
+    snprintf(ev->refnr, sizeof(ev->refnr), "%s", refnr ? refnr : "");
+    if ((rc = gw_pg_take(PG(st), &c)) != GW_OK)
+        return rc;
+    gw_pg_p_str(&p, id);
+    rc = gw_pg_q(c, "BEGIN", NULL, NULL, "sub_event_begin");
+    /* The subscription's row lock orders everyone numbering its events. */
+    if (rc == GW_OK)
+        rc = gw_pg_q(c, "SELECT events FROM subscriptions WHERE id = $1 FOR "
+                        "UPDATE",
+                     &p, &r, "sub_event_lock");
+    if (rc == GW_OK && PQntuples(r) == 0)
+        rc = GW_ENOTFOUND;
+    PQclear(r);
+    r = NULL;
+    if (rc == GW_OK) {
+        struct gw_pg_params f = {0};
+        gw_pg_p_str(&f, id);
+        gw_pg_p_str(&f, message_id);
+        rc = gw_pg_q(c,
+                     "SELECT event_number, at_ms FROM subscription_events "
+                     "WHERE sub_id = $1 AND message_id = $2",
+                     &f, &r, "sub_event_find");
+        if (rc == GW_OK && PQntuples(r) == 1) { /* a retry */
+            ev->number = gw_pg_i64(r, 0, 0);
+            ev->at_ms = gw_pg_i64(r, 0, 1);
+        }
+        PQclear(r);
+        r = NULL;
+    }
+    if (rc == GW_OK && ev->number == 0) {
+        struct gw_pg_params q = {0};
+        ev->at_ms = gw_clock_now_ms();
+        gw_pg_p_str(&q, id);
+        gw_pg_p_str(&q, message_id);
+        gw_pg_p_str(&q, code);
+        gw_pg_p_str(&q, refnr);
+        gw_pg_p_i64(&q, ev->at_ms);
+        gw_pg_p_i64(&q, GW_SUB_EVENTS_KEPT);
+        rc = gw_pg_q(c,
+                     "WITH n AS (UPDATE subscriptions SET events = events + 1 "
+                     "WHERE id = $1 RETURNING events), ins AS (INSERT INTO "
+                     "subscription_events (sub_id, event_number, message_id, "
+                     "code, refnr, at_ms) SELECT $1, events, $2, $3, $4, $5 "
+                     "FROM n), cut AS (DELETE FROM subscription_events WHERE "
+                     "sub_id = $1 AND event_number <= (SELECT events FROM n) "
+                     "- $6) SELECT events FROM n",
+                     &q, &r, "sub_event_put");
+        if (rc == GW_OK && PQntuples(r) == 1)
+            ev->number = gw_pg_i64(r, 0, 0);
+        else if (rc == GW_OK)
+            rc = GW_ENOTFOUND;
+        PQclear(r);
+    }
+    if (rc == GW_OK)
+        rc = gw_pg_q(c, "COMMIT", NULL, NULL, "sub_event_commit");
+    gw_pg_give(PG(st), c); /* rolls back what did not commit */
+    return rc;
+}
+
+gw_rc
+gw_pg_sub_events(struct gw_store *st, const char *id, int64_t since,
+                 int64_t until, size_t max, struct gw_sub_event **out,
+                 size_t *n)
+{
+    struct gw_pg_params p = {0};
+    struct gw_sub_event *o = NULL;
+    PGresult *r;
+    gw_rc rc;
+
+    *out = NULL;
+    *n = 0;
+    if (max > GW_SUB_EVENTS_MAX)
+        max = GW_SUB_EVENTS_MAX;
+    if (max == 0)
+        return GW_OK;
+    gw_pg_p_str(&p, id);
+    gw_pg_p_i64(&p, since);
+    gw_pg_p_i64(&p, until);
+    gw_pg_p_i64(&p, (long long)max);
+    rc = run(st,
+             "SELECT event_number, at_ms, code, refnr FROM subscription_events"
+             " WHERE sub_id = $1 AND event_number >= $2 AND event_number <= "
+             "$3 ORDER BY event_number LIMIT $4",
+             &p, &r, "sub_events");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(r) > 0 &&
+        (o = calloc((size_t)PQntuples(r), sizeof(*o))) == NULL)
+        rc = GW_ENOMEM;
+    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
+        o[i].number = gw_pg_i64(r, i, 0);
+        o[i].at_ms = gw_pg_i64(r, i, 1);
+        gw_pg_copy(o[i].code, sizeof(o[i].code), r, i, 2);
+        gw_pg_copy(o[i].refnr, sizeof(o[i].refnr), r, i, 3);
+    }
+    if (rc == GW_OK) {
+        *out = o;
+        *n = (size_t)PQntuples(r);
+    } else {
+        free(o);
+    }
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_sub_mark(struct gw_store *st, const char *id, const char *status,
+               const char *why, int64_t sent_ms)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    gw_pg_p_str(&p, id);
+    gw_pg_p_str(&p, status);
+    gw_pg_p_str(&p, why);
+    gw_pg_p_i64(&p, sent_ms);
+    rc = run(st,
+             "UPDATE subscriptions SET status = COALESCE($2::text, status), "
+             "error = CASE WHEN $2::text IS NULL THEN error ELSE $3::text END,"
+             " sent_ms = CASE WHEN $4::bigint > 0 THEN $4::bigint ELSE "
+             "sent_ms END WHERE id = $1",
+             &p, &r, "sub_mark");
+    if (rc == GW_OK && changed(r) == 0)
+        rc = GW_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
