@@ -7,7 +7,12 @@
  * rows of th (label, English in a span) and td (value). Text is set in
  * DejaVu Sans (Debian's fonts-dejavu-core), embedded as a Unicode font
  * with libharu's UTF-8 encoder, so that every name prints as written
- * (Dvořák, Łukasiewicz-Şahin, Nguyễn Thị). Without that font the copy
+ * (Dvořák, Łukasiewicz-Şahin, Nguyễn Thị). A copy whose text all fits
+ * CP1252 (most: Swedish names, åäö é ü) embeds the same font as a simple
+ * TrueType font with WinAnsi instead: libharu builds the UTF-8 font's
+ * 65,536-entry CID-to-glyph map by a linear cmap search per code point
+ * and deflates it into every PDF, three quarters of a PDF's CPU (perf,
+ * fuzz_message replay), for no glyph the copy shows. Without that font the copy
  * falls back to Helvetica with WinAnsi (CP1252; other letters become
  * '?') and says so in the log. Long values wrap; pages break; a row is
  * never split across pages. Every page ends with the referensnummer, the
@@ -17,6 +22,7 @@
 #include "map/view.h"
 
 #include <hpdf.h>
+#include <errno.h>
 #include <iconv.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -248,10 +254,49 @@ footers(struct layout *l, const char *refnr, const char *printed)
     }
 }
 
-/* DejaVu Sans, regular and bold, embedded with the UTF-8 encoder; 0 when
- * the font files are not there. */
+/* 1 when every character of s has a place in CP1252 (WinAnsi). */
 static int
-unicode_fonts(struct layout *l)
+fits_winansi(iconv_t cd, const char *s)
+{
+    char *src = (char *)s, out[1024];
+    size_t inleft = s ? strlen(s) : 0;
+
+    iconv(cd, NULL, NULL, NULL, NULL);
+    while (inleft > 0) {
+        char *dst = out;
+        size_t outleft = sizeof(out);
+        if (iconv(cd, &src, &inleft, &dst, &outleft) == (size_t)-1 &&
+            errno != E2BIG)
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 when the copy needs the UTF-8 font: some text, or a meta value the
+ * footer prints, outside CP1252. */
+static int
+needs_unicode(xmlNodePtr root, const char *refnr, const char *printed)
+{
+    iconv_t cd = iconv_open("WINDOWS-1252", "UTF-8");
+    xmlChar *all;
+    int need = 1;
+
+    if (cd == (iconv_t)-1)
+        return 1;
+    all = xmlNodeGetContent(root);
+    if (all != NULL)
+        need = !fits_winansi(cd, (const char *)all) ||
+               !fits_winansi(cd, refnr) || !fits_winansi(cd, printed);
+    xmlFree(all);
+    iconv_close(cd);
+    return need;
+}
+
+/* DejaVu Sans, regular and bold, embedded: with the UTF-8 encoder when
+ * unicode, else as simple TrueType fonts with WinAnsi; 0 when the font
+ * files are not there. */
+static int
+dejavu_fonts(struct layout *l, int unicode)
 {
     const char *dir = getenv("GW_PDF_FONT_DIR");
     char regular[512], bold[512];
@@ -263,12 +308,12 @@ unicode_fonts(struct layout *l)
     snprintf(bold, sizeof(bold), "%s/DejaVuSans-Bold.ttf", dir);
     if (access(regular, R_OK) != 0 || access(bold, R_OK) != 0)
         return 0;
-    if (HPDF_UseUTFEncodings(l->pdf) != HPDF_OK ||
+    if ((unicode && HPDF_UseUTFEncodings(l->pdf) != HPDF_OK) ||
         (r = HPDF_LoadTTFontFromFile(l->pdf, regular, HPDF_TRUE)) == NULL ||
         (b = HPDF_LoadTTFontFromFile(l->pdf, bold, HPDF_TRUE)) == NULL)
         return 0;
-    l->font = HPDF_GetFont(l->pdf, r, "UTF-8");
-    l->bold = HPDF_GetFont(l->pdf, b, "UTF-8");
+    l->font = HPDF_GetFont(l->pdf, r, unicode ? "UTF-8" : "WinAnsiEncoding");
+    l->bold = HPDF_GetFont(l->pdf, b, unicode ? "UTF-8" : "WinAnsiEncoding");
     return l->font != NULL && l->bold != NULL;
 }
 
@@ -323,21 +368,28 @@ gw_view_pdf_from_html(const void *html_doc, char **pdf, size_t *len)
     struct layout l;
     xmlNodePtr root = xmlDocGetRootElement((xmlDocPtr)html_doc);
     HPDF_UINT32 size;
+    char *refnr = meta(root, "klas-refnr");
+    char *printed = meta(root, "klas-printed");
+    int unicode = needs_unicode(root, refnr, printed), embedded;
     gw_rc rc = GW_EINTERNAL;
 
     *pdf = NULL;
     *len = 0;
     memset(&l, 0, sizeof(l));
     l.cd = iconv_open("WINDOWS-1252//TRANSLIT", "UTF-8");
-    if (l.cd == (iconv_t)-1)
+    if (l.cd == (iconv_t)-1) {
+        free(refnr);
+        free(printed);
         return GW_EINTERNAL;
+    }
     l.pdf = HPDF_New(on_error, &l);
     if (l.pdf == NULL)
         goto out;
     HPDF_SetCompressionMode(l.pdf, HPDF_COMP_ALL);
     HPDF_SetInfoAttr(l.pdf, HPDF_INFO_CREATOR, "klasgw");
-    l.utf8 = unicode_fonts(&l);
-    if (!l.utf8) {
+    embedded = dejavu_fonts(&l, unicode);
+    l.utf8 = embedded && unicode;
+    if (!embedded) {
         static atomic_int warned;
         if (atomic_fetch_add(&warned, 1) == 0)
             gw_log_warn("event=pdf_font_missing dir=%s detail=\"names outside "
@@ -349,13 +401,7 @@ gw_view_pdf_from_html(const void *html_doc, char **pdf, size_t *len)
     }
     new_page(&l);
     walk(&l, root);
-    {
-        char *refnr = meta(root, "klas-refnr");
-        char *printed = meta(root, "klas-printed");
-        footers(&l, refnr, printed);
-        free(refnr);
-        free(printed);
-    }
+    footers(&l, refnr, printed);
     if (l.failed || HPDF_SaveToStream(l.pdf) != HPDF_OK)
         goto out;
     size = HPDF_GetStreamSize(l.pdf);
@@ -377,5 +423,7 @@ out:
     if (l.pdf != NULL)
         HPDF_Free(l.pdf);
     iconv_close(l.cd);
+    free(refnr);
+    free(printed);
     return rc;
 }
