@@ -211,30 +211,14 @@ gw_pg_p_bin(struct gw_pg_params *p, const void *data, size_t len)
     p->fmt[i] = 1;
 }
 
-gw_rc
-gw_pg_q(PGconn *c, const char *sql, const struct gw_pg_params *p,
-        PGresult **res, const char *what)
+/* A failed result as a gw_rc, logged by SQLSTATE and what (never the
+ * values: those are in DETAIL, which is not logged). */
+static gw_rc
+fail_rc(PGconn *c, const PGresult *r, const char *what)
 {
-    PGresult *r;
-    ExecStatusType es;
-    const char *state;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     gw_rc rc;
 
-    if (res != NULL)
-        *res = NULL;
-    /* Without parameters: the simple protocol, which also runs a script
-     * of several statements (a migration). */
-    r = p == NULL ? PQexec(c, sql)
-                  : PQexecParams(c, sql, p->n, NULL, p->v, p->len, p->fmt, 0);
-    es = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK) {
-        if (res != NULL)
-            *res = r;
-        else
-            PQclear(r);
-        return GW_OK;
-    }
-    state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     if (PQstatus(c) != CONNECTION_OK || state == NULL ||
         strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
         rc = GW_EUNAVAILABLE;
@@ -247,14 +231,139 @@ gw_pg_q(PGconn *c, const char *sql, const struct gw_pg_params *p,
         rc = GW_ESTORAGEFULL;
     else
         rc = GW_ESTORE;
-    /* The primary message names the constraint or the fault, never a
-     * value (those are in DETAIL, which is not logged). */
     if (rc != GW_EDUPLICATE)
         gw_log_err_rc(rc, "event=pg_error what=%s sqlstate=%s detail=%s", what,
                       state ? state : "none",
                       gw_log_quote(r ? PQresultErrorField(
                                            r, PG_DIAG_MESSAGE_PRIMARY)
                                      : NULL));
+    return rc;
+}
+
+/*
+ * Pipeline mode (the writer's connection, pg_write.c): the statements
+ * sent since the last sync, by name for the log. A connection belongs to
+ * one thread while it pipelines, so the list is the thread's.
+ */
+#define PIPE_MAX 64
+static _Thread_local struct {
+    const char *what[PIPE_MAX];
+    int n;
+} pipe_sent;
+
+/* Syncs and reads every result sent since the last sync, in order: the
+ * first failure is the answer (the server skipped the rest); the last
+ * result goes to *res when wanted and all went well. */
+static gw_rc
+pipe_drain(PGconn *c, PGresult **res)
+{
+    int n = pipe_sent.n;
+    gw_rc rc = GW_OK;
+    PGresult *r;
+
+    pipe_sent.n = 0;
+    if (PQpipelineSync(c) != 1)
+        rc = GW_EUNAVAILABLE;
+    for (int i = 0; i < n; i++) {
+        PGresult *last = NULL;
+        ExecStatusType es;
+
+        while ((r = PQgetResult(c)) != NULL) {
+            PQclear(last);
+            last = r;
+        }
+        es = last ? PQresultStatus(last) : PGRES_FATAL_ERROR;
+        if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK) {
+            if (rc == GW_OK && res != NULL && i == n - 1) {
+                *res = last;
+                last = NULL;
+            }
+        } else if (rc == GW_OK) {
+            rc = es == PGRES_PIPELINE_ABORTED ? GW_ESTORE
+                                              : fail_rc(c, last,
+                                                        pipe_sent.what[i]);
+        }
+        PQclear(last);
+    }
+    /* The sync's own result; a connection gone gives none. */
+    r = PQgetResult(c);
+    if (r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+        if (rc == GW_OK)
+            rc = GW_EUNAVAILABLE;
+        while (r != NULL && PQstatus(c) == CONNECTION_OK) {
+            PQclear(r);
+            r = PQgetResult(c);
+        }
+    }
+    PQclear(r);
+    if (rc != GW_OK && res != NULL && *res != NULL) {
+        PQclear(*res);
+        *res = NULL;
+    }
+    return rc;
+}
+
+static gw_rc
+pipe_q(PGconn *c, const char *sql, const struct gw_pg_params *p,
+       PGresult **res, const char *what)
+{
+    if (PQsendQueryParams(c, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
+                          p ? p->len : NULL, p ? p->fmt : NULL, 0) != 1) {
+        gw_rc rc;
+        (void)pipe_drain(c, NULL);
+        rc = fail_rc(c, NULL, what);
+        return rc == GW_EUNAVAILABLE ? rc : GW_ESTORE;
+    }
+    pipe_sent.what[pipe_sent.n++] = what;
+    if (res == NULL && pipe_sent.n < PIPE_MAX)
+        return GW_OK;
+    return pipe_drain(c, res);
+}
+
+gw_rc
+gw_pg_sync(PGconn *c)
+{
+    if (PQpipelineStatus(c) == PQ_PIPELINE_OFF || pipe_sent.n == 0)
+        return GW_OK;
+    return pipe_drain(c, NULL);
+}
+
+gw_rc
+gw_pg_pipeline(PGconn *c, int on)
+{
+    pipe_sent.n = 0;
+    if (on)
+        return PQenterPipelineMode(c) == 1 ? GW_OK : GW_EUNAVAILABLE;
+    if (PQpipelineStatus(c) == PQ_PIPELINE_OFF)
+        return GW_OK;
+    return PQexitPipelineMode(c) == 1 ? GW_OK : GW_EUNAVAILABLE;
+}
+
+gw_rc
+gw_pg_q(PGconn *c, const char *sql, const struct gw_pg_params *p,
+        PGresult **res, const char *what)
+{
+    PGresult *r;
+    ExecStatusType es;
+    gw_rc rc;
+
+    if (res != NULL)
+        *res = NULL;
+    if (PQpipelineStatus(c) != PQ_PIPELINE_OFF)
+        return pipe_q(c, sql, p, res, what);
+    /* Without parameters: the simple protocol, which also runs a script
+     * of several statements (a migration). */
+    r = p == NULL ? PQexec(c, sql)
+                  : PQexecParams(c, sql, p->n, NULL, p->v, p->len, p->fmt, 0);
+    es = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK) {
+        if (res != NULL)
+            *res = r;
+        else
+            PQclear(r);
+        return GW_OK;
+    }
+    rc = fail_rc(c, r, what);
     PQclear(r);
     return rc;
 }
@@ -392,10 +501,26 @@ gw_pg_connect(struct gw_pg_store *s)
     return connect_one(s, NULL);
 }
 
+int
+gw_pg_stale(PGconn *c)
+{
+    struct pollfd pf;
+
+    if (c == NULL || PQstatus(c) != CONNECTION_OK)
+        return 1;
+    /* Idle, nothing asked: anything to read is the server's goodbye
+     * (57P01 and EOF after a restart), which libpq sees only at the next
+     * statement, failing it. */
+    pf.fd = PQsocket(c);
+    pf.events = POLLIN;
+    pf.revents = 0;
+    return pf.fd < 0 || poll(&pf, 1, 0) != 0;
+}
+
 static gw_rc
 ensure_ok(struct gw_pg_store *s, PGconn **c)
 {
-    if (*c != NULL && PQstatus(*c) == CONNECTION_OK)
+    if (*c != NULL && !gw_pg_stale(*c))
         return GW_OK;
     if (*c != NULL) {
         PQreset(*c);

@@ -89,6 +89,17 @@ void gw_pg_p_bin(struct gw_pg_params *p, const void *data, size_t len);
  */
 gw_rc gw_pg_q(PGconn *c, const char *sql, const struct gw_pg_params *p,
               PGresult **res, const char *what);
+/*
+ * Pipeline mode (libpq 14+), for a connection one thread owns (the
+ * writer's): gw_pg_pipeline(c, 1) enters it, (c, 0) leaves it (nothing
+ * may be pending). In it, gw_pg_q with res == NULL only sends the
+ * statement; one with res sends it, syncs and answers the first failure
+ * of everything sent since the last sync (the server skipped the rest),
+ * else its rows. gw_pg_sync(c) syncs what is pending: its failure, or
+ * GW_OK. A write's outcome is known only after a sync.
+ */
+gw_rc gw_pg_pipeline(PGconn *c, int on);
+gw_rc gw_pg_sync(PGconn *c);
 /* Cell helpers: NULL stays NULL / 0 / "". */
 char *gw_pg_dup(const PGresult *r, int row, int col);
 long long gw_pg_i64(const PGresult *r, int row, int col);
@@ -100,6 +111,9 @@ char *gw_pg_bytea(const PGresult *r, int row, int col, size_t *len);
 /* A new connection with the session settings of the store; NULL (logged)
  * when PostgreSQL cannot be reached. */
 PGconn *gw_pg_connect(struct gw_pg_store *s);
+/* 1 when an idle connection is broken or the server has left it (a
+ * restart): it would fail its next statement. */
+int gw_pg_stale(PGconn *c);
 /* Takes a pool connection, reset if broken (GW_EUNAVAILABLE if it stays
  * so, GW_EBUSY after busy_ms without a free one) / gives it back. */
 gw_rc gw_pg_take(struct gw_pg_store *s, PGconn **out);

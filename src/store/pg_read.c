@@ -560,13 +560,15 @@ gw_pg_consent_renew(struct gw_store *st, const char *hsa, int64_t now_ms)
 
 /* --- Sök produkt, Sök apotek ------------------------------------------ */
 
-/* "%text%" for LIKE with the user's %, _ and \ as letters. */
+/* "%text%" for LIKE with the user's %, _ and \ as letters; "" (any) is
+ * "%", which LIKE(...) takes as "any" without looking at the column: an
+ * empty column (NULL) must match it too, as in SQLite's searches. */
 static void
 like_arg(char *esc, size_t size, const char *text, int prefix_only)
 {
     size_t o = 0;
 
-    if (!prefix_only)
+    if (!prefix_only && text[0] != '\0')
         esc[o++] = '%';
     for (const char *p = text; *p && o + 3 < size; p++) {
         if (*p == '%' || *p == '_' || *p == '\\')

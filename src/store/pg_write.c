@@ -234,40 +234,62 @@ inbox_lookup(PGconn *c, const struct gw_store_write *w,
     return res->response != NULL ? GW_OK : GW_ENOMEM;
 }
 
+/* Inserts the new case under w's referensnummer or a new one: *case_id
+ * its id, 0 when the number is taken (nothing inserted). */
 static gw_rc
-refnr_exists(PGconn *c, const char *refnr, int *exists)
+case_insert(PGconn *c, const struct gw_store_write *w,
+            struct gw_store_result *res, long long *case_id, int64_t now)
 {
+    const struct gw_case_row *r = &w->row;
     struct gw_pg_params p = {0};
-    PGresult *r;
+    PGresult *pr;
     gw_rc rc;
 
-    gw_pg_p_str(&p, refnr);
-    rc = gw_pg_q(c, "SELECT 1 FROM cases WHERE refnr = $1", &p, &r,
-                 "refnr_exists");
-    if (rc == GW_OK)
-        *exists = PQntuples(r) > 0;
-    PQclear(r);
-    return rc;
-}
-
-static gw_rc
-new_refnr(PGconn *c, char *out)
-{
-    time_t t = (time_t)(gw_clock_now_ms() / 1000);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    for (int tries = 0; tries < 20; tries++) {
-        int exists = 1;
-        gw_rc rc = gw_refnr_generate(tm.tm_year + 1900, gw_random_bytes, out);
-        if (rc == GW_OK)
-            rc = refnr_exists(c, out, &exists);
+    *case_id = 0;
+    if (r->refnr != NULL) {
+        snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
+    } else {
+        time_t t = (time_t)(gw_clock_now_ms() / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        rc = gw_refnr_generate(tm.tm_year + 1900, gw_random_bytes, res->refnr);
         if (rc != GW_OK)
             return rc;
-        if (!exists)
-            return GW_OK;
     }
-    return GW_ESTORE;
+    gw_pg_p_str(&p, res->refnr);
+    gw_pg_p_str(&p, r->status);
+    gw_pg_p_str(&p, r->licence_type);
+    gw_pg_p_i64(&p, r->beredskap);
+    gw_pg_p_str(&p, r->prescriber_hsa);
+    gw_pg_p_str(&p, r->hospital_hsa);
+    gw_pg_p_str(&p, r->hospital_name);
+    gw_pg_p_str(&p, r->clinic_hsa);
+    gw_pg_p_str(&p, r->clinic_name);
+    gw_pg_p_str(&p, r->pharmacy_gln);
+    gw_pg_p_str(&p, r->drug_name);
+    gw_pg_p_str(&p, r->substances);
+    gw_pg_p_str(&p, r->patient_id);
+    gw_pg_p_str(&p, r->parent_refnr);
+    gw_pg_p_i64(&p, now);
+    if (w->effects & GW_STORE_FX_APPLIED)
+        gw_pg_p_i64(&p, now);
+    else
+        gw_pg_p_str(&p, NULL);
+    rc = gw_pg_q(c,
+                 "INSERT INTO cases (refnr, status, licence_type, "
+                 "beredskap, prescriber_hsa, hospital_hsa, "
+                 "hospital_name, clinic_hsa, clinic_name, pharmacy_gln, "
+                 "drug_name, substances, patient_id, parent_refnr, "
+                 "version, created_ms, updated_ms, applied_ms) VALUES "
+                 "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,1,$15,"
+                 "$15,$16) ON CONFLICT (refnr) DO NOTHING RETURNING id",
+                 &p, &pr, "case_insert");
+    if (rc != GW_OK)
+        return rc;
+    if (PQntuples(pr) == 1)
+        *case_id = gw_pg_i64(pr, 0, 0);
+    PQclear(pr);
+    return GW_OK;
 }
 
 static gw_rc
@@ -502,53 +524,23 @@ apply_case(PGconn *c, const struct gw_store_write *w,
     gw_rc rc;
 
     if (w->op == GW_STORE_OP_CREATE) {
-        if (r->refnr != NULL) {
-            int exists = 0;
-            if ((rc = refnr_exists(c, r->refnr, &exists)) != GW_OK)
-                return rc;
-            if (exists)
-                return gw_err_set(&res->err, GW_ECONFLICT, NULL,
-                                  "a case with referensnummer %s exists",
-                                  r->refnr);
-            snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
-        } else if ((rc = new_refnr(c, res->refnr)) != GW_OK) {
-            return rc;
-        }
         if (r->status == NULL || r->licence_type == NULL)
             return gw_err_set(&res->err, GW_EINVAL, NULL,
                               "a new case needs a status and a licence type");
-        gw_pg_p_str(&p, res->refnr);
-        gw_pg_p_str(&p, r->status);
-        gw_pg_p_str(&p, r->licence_type);
-        gw_pg_p_i64(&p, r->beredskap);
-        gw_pg_p_str(&p, r->prescriber_hsa);
-        gw_pg_p_str(&p, r->hospital_hsa);
-        gw_pg_p_str(&p, r->hospital_name);
-        gw_pg_p_str(&p, r->clinic_hsa);
-        gw_pg_p_str(&p, r->clinic_name);
-        gw_pg_p_str(&p, r->pharmacy_gln);
-        gw_pg_p_str(&p, r->drug_name);
-        gw_pg_p_str(&p, r->substances);
-        gw_pg_p_str(&p, r->patient_id);
-        gw_pg_p_str(&p, r->parent_refnr);
-        gw_pg_p_i64(&p, now);
-        if (w->effects & GW_STORE_FX_APPLIED)
-            gw_pg_p_i64(&p, now);
-        else
-            gw_pg_p_str(&p, NULL);
-        rc = gw_pg_q(c,
-                     "INSERT INTO cases (refnr, status, licence_type, "
-                     "beredskap, prescriber_hsa, hospital_hsa, "
-                     "hospital_name, clinic_hsa, clinic_name, pharmacy_gln, "
-                     "drug_name, substances, patient_id, parent_refnr, "
-                     "version, created_ms, updated_ms, applied_ms) VALUES "
-                     "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,1,$15,"
-                     "$15,$16) RETURNING id",
-                     &p, &pr, "case_insert");
-        if (rc != GW_OK)
-            return rc;
-        *case_id = gw_pg_i64(pr, 0, 0);
-        PQclear(pr);
+        /* The insert itself tells whether the referensnummer is taken
+         * (ON CONFLICT DO NOTHING: no row back): one round trip. */
+        for (int tries = 0;; tries++) {
+            if ((rc = case_insert(c, w, res, case_id, now)) != GW_OK)
+                return rc;
+            if (*case_id != 0)
+                break;
+            if (r->refnr != NULL)
+                return gw_err_set(&res->err, GW_ECONFLICT, NULL,
+                                  "a case with referensnummer %s exists",
+                                  r->refnr);
+            if (tries == 19)
+                return GW_ESTORE;
+        }
         res->version = 1;
         return history(c, *case_id, NULL, r->status, w, now);
     }
@@ -823,15 +815,23 @@ run_one(struct batch *b, struct gw_pg_wreq *r, int *outbox)
             return;
         }
         rc = r->res->rc = apply(b, r->w, r->res);
+        /* Its writes went out without waiting (pipeline mode): their
+         * outcome, and so the request's, is known at this sync. */
+        if (rc == GW_OK &&
+            ((rc = gw_pg_q(b->c, "RELEASE req", NULL, NULL, "release")) !=
+                 GW_OK ||
+             (rc = gw_pg_sync(b->c)) != GW_OK))
+            r->res->rc = rc;
         if (rc == GW_OK) {
-            (void)gw_pg_q(b->c, "RELEASE req", NULL, NULL, "release");
             /* A notification to a pharmacy without subscriptions puts
              * nothing in: no node's workers need to look. */
             if (b->enqueued > enq)
                 *outbox = 1;
             return;
         }
+        (void)gw_pg_sync(b->c);
         (void)gw_pg_q(b->c, "ROLLBACK TO req", NULL, NULL, "rollback_to");
+        (void)gw_pg_sync(b->c);
         b->naudit = before;
         b->enqueued = enq;
         /* A unique key another node committed first (its message id):
@@ -864,17 +864,16 @@ free_async(struct gw_pg_wreq *r)
 static gw_rc
 writer_conn(struct gw_pg_writer *wr)
 {
-    if (wr->c != NULL && PQstatus(wr->c) == CONNECTION_OK)
+    int again = wr->c != NULL;
+
+    if (wr->c != NULL && !gw_pg_stale(wr->c))
         return GW_OK;
-    if (wr->c != NULL) {
-        PQreset(wr->c);
-        if (PQstatus(wr->c) == CONNECTION_OK) {
-            gw_log_info("event=pg_reconnected conn=writer");
-            return GW_OK;
-        }
-        return GW_EUNAVAILABLE;
-    }
+    /* A new connection rather than PQreset: it gets the session settings
+     * (lock_timeout) and leaves no pipeline state behind. */
+    PQfinish(wr->c);
     wr->c = gw_pg_connect(wr->s);
+    if (wr->c != NULL && again)
+        gw_log_info("event=pg_reconnected conn=writer");
     return wr->c != NULL ? GW_OK : GW_EUNAVAILABLE;
 }
 
@@ -888,6 +887,12 @@ run_batch(struct gw_pg_writer *wr, struct gw_pg_wreq *batch, int n)
 
     memset(&b, 0, sizeof(b));
     b.c = wr->c;
+    /* Pipeline mode: a statement whose answer nothing waits for goes out
+     * at once and is answered with the next that something waits for
+     * (BEGIN with the first request's look-up, a request's inserts with
+     * its RELEASE, the audit records and the head with COMMIT). */
+    if (rc == GW_OK)
+        rc = gw_pg_pipeline(b.c, 1);
     if (rc == GW_OK)
         rc = gw_pg_q(b.c, "BEGIN", NULL, NULL, "begin");
     for (struct gw_pg_wreq *r = batch; r != NULL; r = r->next) {
@@ -911,12 +916,25 @@ run_batch(struct gw_pg_writer *wr, struct gw_pg_wreq *batch, int n)
         rc = audit_flush(&b);
     if (rc == GW_OK && outbox)
         rc = gw_pg_q(b.c, "NOTIFY " GW_PG_CHANNEL, NULL, NULL, "notify");
+    /* Acknowledged only once COMMIT's answer is read: the sync. */
     if (rc == GW_OK)
         rc = gw_pg_q(b.c, "COMMIT", NULL, NULL, "commit");
+    if (rc == GW_OK)
+        rc = gw_pg_sync(b.c);
     free(b.audit);
+    if (rc != GW_OK && b.c != NULL && PQstatus(b.c) == CONNECTION_OK &&
+        PQpipelineStatus(b.c) != PQ_PIPELINE_OFF) {
+        (void)gw_pg_sync(b.c);
+        (void)gw_pg_q(b.c, "ROLLBACK", NULL, NULL, "rollback");
+        (void)gw_pg_sync(b.c);
+    }
+    if (b.c != NULL && PQstatus(b.c) == CONNECTION_OK &&
+        gw_pg_pipeline(b.c, 0) != GW_OK) {
+        /* Something left unread: start afresh with the next batch. */
+        PQfinish(wr->c);
+        wr->c = NULL;
+    }
     if (rc != GW_OK) {
-        if (b.c != NULL && PQstatus(b.c) == CONNECTION_OK)
-            PQclear(PQexec(b.c, "ROLLBACK"));
         if (rc != GW_ESTORAGEFULL && rc != GW_EUNAVAILABLE)
             rc = GW_ESTORE;
         for (struct gw_pg_wreq *r = batch; r != NULL; r = r->next)

@@ -65,6 +65,15 @@ wait_log "action=Bev refnr=$ref result=OK"
 [ "$(grep -c "sim_lv_application refnr=$ref " "$dir/lv.log")" -eq 1 ] \
     || fail "LV saw the application $(grep -c "refnr=$ref " "$dir/lv.log") times"
 [ "$(status_of "$ref")" = Bev ] || fail "status $(status_of "$ref"), expected Bev"
+# Sök apotek and Sök produkt find what the flow registered: the pharmacy
+# its application named (no address: PostgreSQL's search found no row
+# with an empty column, total 0), the product LV granted.
+for q in "Organization?name=apotek" "Organization?name=APOTEK%20TEST" \
+    "Medication?name=melatonin" "Medication?substance=MELATONIN"; do
+    curl -s -H "X-Klasgw-Client: $APO" "$BASE/fhir/$q" >"$dir/search.json"
+    n=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("total", -1))' "$dir/search.json" 2>/dev/null || echo error)
+    [ "$n" = 1 ] || fail "GET /fhir/$q: total $n, expected 1: $(head -c 300 "$dir/search.json")"
+done
 
 # 2. PostgreSQL goes away under the gateway: a submission is refused
 # (nothing acknowledged), a read is 503, readiness says so.

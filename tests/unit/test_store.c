@@ -439,6 +439,119 @@ test_store_hsa_cache_expires(void **state)
                      GW_ENOTFOUND);
 }
 
+/* Sök apotek and Sök produkt find what an application and a decision
+ * wrote in their transactions. A pharmacy's application names it but
+ * may give no address (the pipeline then stores none), a serve start
+ * registers a pharmacy client under its label only, a licence's product
+ * may lack holder, country, form: an empty query field means "any" and
+ * must match a row whose column is empty (NULL) too. PostgreSQL's
+ * search answered total 0 for GET /fhir/Organization?name=apotek after
+ * a SOAP application (NULL LIKE '%%' is not true). */
+static void
+test_store_register_searches_find_what_was_written(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_write w, u;
+    struct gw_store_result r, r2;
+    struct gw_pharmacy ph, label, q;
+    struct gw_product pq;
+    struct gw_pharmacy *hits = NULL;
+    struct gw_product *prods = NULL;
+    struct gw_licence_info lic;
+    size_t n = 0;
+
+    memset(&lic, 0, sizeof(lic));
+    lic.product_name = "Melatonin Östra 3 mg";
+    lic.substances = "melatonin";
+    motivation_write(&w, "msg-reg1", "h", "SE2321000016-DOC9", "Melatonin");
+    w.licence = &lic;
+    w.effects = GW_STORE_FX_PRODUCT;
+    assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
+
+    /* serve's start: the client's label, no name of its own yet */
+    memset(&label, 0, sizeof(label));
+    snprintf(label.gln, sizeof(label.gln), "7350000000030");
+    snprintf(label.name, sizeof(label.name), "APO3");
+    snprintf(label.actor, sizeof(label.actor), "APO3");
+    assert_int_equal(gw_store_pharmacy_put(f->st, &label), GW_OK);
+
+    /* the application registers the pharmacy as it names itself */
+    memset(&ph, 0, sizeof(ph));
+    snprintf(ph.gln, sizeof(ph.gln), "7350000000016");
+    snprintf(ph.name, sizeof(ph.name), "Apoteket Örnen");
+    memset(&u, 0, sizeof(u));
+    u.message_id = "msg-reg2";
+    u.content_hash = "h2";
+    u.sender = "apotek1";
+    u.op = GW_STORE_OP_UPDATE;
+    u.row.refnr = r.refnr;
+    u.row.status = "A";
+    u.row.pharmacy_gln = ph.gln;
+    u.effects = GW_STORE_FX_APPLIED;
+    u.expect_status = "M";
+    u.event = "apply";
+    u.actor = ph.gln;
+    u.pharmacy = &ph;
+    assert_int_equal(gw_store_write(f->st, &u, &r2), GW_OK);
+    gw_store_result_release(&r2);
+    gw_store_result_release(&r);
+
+    const struct {
+        const char *what, *name, *gln, *city;
+        size_t hits;
+    } pq_cases[] = {
+        {"name=apotek", "apotek", "", "", 1},
+        {"name=ÖRNEN (folded)", "ÖRNEN", "", "", 1},
+        {"by GLN only (serve's start)", "", "7350000000016", "", 1},
+        {"the label's GLN", "", "7350000000030", "", 1},
+        {"everything", "", "", "", 2},
+        {"a city nobody has", "", "", "Kiruna", 0},
+    };
+    for (size_t i = 0; i < sizeof(pq_cases) / sizeof(pq_cases[0]); i++) {
+        memset(&q, 0, sizeof(q));
+        snprintf(q.name, sizeof(q.name), "%s", pq_cases[i].name);
+        snprintf(q.gln, sizeof(q.gln), "%s", pq_cases[i].gln);
+        snprintf(q.city, sizeof(q.city), "%s", pq_cases[i].city);
+        assert_int_equal(gw_store_pharmacy_search(f->st, &q, &hits, &n),
+                         GW_OK);
+        if (n != pq_cases[i].hits)
+            fail_msg("pharmacy search %s: %zu hits, expected %zu",
+                     pq_cases[i].what, n, pq_cases[i].hits);
+        free(hits);
+        hits = NULL;
+    }
+    memset(&q, 0, sizeof(q));
+    snprintf(q.name, sizeof(q.name), "apotek");
+    assert_int_equal(gw_store_pharmacy_search(f->st, &q, &hits, &n), GW_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(hits[0].gln, "7350000000016");
+    assert_string_equal(hits[0].name, "Apoteket Örnen");
+    free(hits);
+
+    const struct {
+        const char *what, *name, *substances;
+        size_t hits;
+    } pr_cases[] = {
+        {"name=melatonin", "melatonin", "", 1},
+        {"name=östra (folded)", "ÖSTRA", "", 1},
+        {"substance", "", "MELATONIN", 1},
+        {"another product", "paracetamol", "", 0},
+    };
+    for (size_t i = 0; i < sizeof(pr_cases) / sizeof(pr_cases[0]); i++) {
+        memset(&pq, 0, sizeof(pq));
+        snprintf(pq.name, sizeof(pq.name), "%s", pr_cases[i].name);
+        snprintf(pq.substances, sizeof(pq.substances), "%s",
+                 pr_cases[i].substances);
+        assert_int_equal(gw_store_product_search(f->st, &pq, &prods, &n),
+                         GW_OK);
+        if (n != pr_cases[i].hits)
+            fail_msg("product search %s: %zu hits, expected %zu",
+                     pr_cases[i].what, n, pr_cases[i].hits);
+        free(prods);
+        prods = NULL;
+    }
+}
+
 /* serve closes the store in its cleanup path also when opening failed (a
  * second serve on a locked store): closing no store does nothing, as
  * free(NULL). R4 saw that second serve die of SIGSEGV instead. */
@@ -465,6 +578,7 @@ main(void)
         T(test_store_hsa_cache_expires),
         T(test_store_two_nodes_one_chain_one_case_per_message),
         T(test_store_search_folds_swedish_letters),
+        T(test_store_register_searches_find_what_was_written),
         cmocka_unit_test(test_store_close_of_no_store_is_a_no_op),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
