@@ -96,13 +96,10 @@
       (struct gw_store * st, struct gw_outbox_peer_count *out, size_t max,   \
        size_t *n),                                                           \
       (st, out, max, n))                                                     \
-    X(gw_rc, gw_outbox_list, outbox_list,                                    \
-      (struct gw_store * st, const char *state, int limit,                   \
+    X(gw_rc, gw_outbox_items, outbox_items,                                  \
+      (struct gw_store * st, const char *state, long long id, int limit,     \
        struct gw_outbox_info **items, size_t *n),                            \
-      (st, state, limit, items, n))                                          \
-    X(gw_rc, gw_outbox_show, outbox_show,                                    \
-      (struct gw_store * st, long long id, struct gw_outbox_info *out),      \
-      (st, id, out))                                                         \
+      (st, state, id, limit, items, n))                                      \
     X(gw_rc, gw_store_audit_head, audit_head,                                \
       (struct gw_store * st, int64_t *seq, char hash[GW_AUDIT_HASH_HEX]),    \
       (st, seq, hash))                                                       \

@@ -264,11 +264,46 @@ gw_col_dup(sqlite3_stmt *s, int i)
     return t ? strdup((const char *)t) : NULL;
 }
 
-gw_rc
-gw_store_collect(struct conn *c, sqlite3_stmt *s, size_t elem_size, size_t max,
-                 gw_row_fill fill, gw_row_release release, const char *what,
-                 void **out, size_t *n)
+/* An sqlite3_stmt's current row as struct gw_cells (rows.h). */
+static const char *
+cell_text(const void *res, int row, int col)
 {
+    (void)row;
+    return (const char *)sqlite3_column_text((sqlite3_stmt *)res, col);
+}
+
+static int64_t
+cell_i64(const void *res, int row, int col)
+{
+    (void)row;
+    return sqlite3_column_int64((sqlite3_stmt *)res, col);
+}
+
+static double
+cell_f64(const void *res, int row, int col)
+{
+    (void)row;
+    return sqlite3_column_double((sqlite3_stmt *)res, col);
+}
+
+static const struct gw_cells_ops cells_ops = {cell_text, cell_i64, cell_f64};
+
+void
+gw_store_cells(sqlite3_stmt *s, struct gw_cells *out)
+{
+    out->ops = &cells_ops;
+    out->res = s;
+    out->row = 0;
+}
+
+/* The collector of gw_store_collect (fill) and gw_store_collect_cells
+ * (cfill): exactly one of the two is given. */
+static gw_rc
+collect(struct conn *c, sqlite3_stmt *s, size_t elem_size, size_t max,
+        gw_row_fill fill, gw_cells_fill cfill, gw_row_release release,
+        const char *what, void **out, size_t *n)
+{
+    struct gw_cells cells;
     size_t len = 0, cap = max < 16 ? (max ? max : 1) : 16;
     unsigned char *rows = calloc(cap, elem_size);
     int src = SQLITE_DONE;
@@ -278,6 +313,7 @@ gw_store_collect(struct conn *c, sqlite3_stmt *s, size_t elem_size, size_t max,
     *n = 0;
     if (rows == NULL)
         return GW_ENOMEM;
+    gw_store_cells(s, &cells);
     while (len < max && (src = sqlite3_step(s)) == SQLITE_ROW) {
         if (len == cap) {
             size_t ncap = cap > max / 2 ? max : cap * 2;
@@ -290,7 +326,8 @@ gw_store_collect(struct conn *c, sqlite3_stmt *s, size_t elem_size, size_t max,
             cap = ncap;
         }
         memset(rows + elem_size * len, 0, elem_size);
-        rc = fill(s, rows + elem_size * len, len);
+        rc = fill != NULL ? fill(s, rows + elem_size * len, len)
+                          : cfill(&cells, rows + elem_size * len, len);
         if (rc != GW_OK) {
             if (release != NULL)
                 release(rows + elem_size * len);
@@ -313,6 +350,22 @@ gw_store_collect(struct conn *c, sqlite3_stmt *s, size_t elem_size, size_t max,
     *out = rows;
     *n = len;
     return GW_OK;
+}
+
+gw_rc
+gw_store_collect(struct conn *c, sqlite3_stmt *s, size_t elem_size, size_t max,
+                 gw_row_fill fill, gw_row_release release, const char *what,
+                 void **out, size_t *n)
+{
+    return collect(c, s, elem_size, max, fill, NULL, release, what, out, n);
+}
+
+gw_rc
+gw_store_collect_cells(struct conn *c, sqlite3_stmt *s, size_t elem_size,
+                       size_t max, gw_cells_fill fill, gw_row_release release,
+                       const char *what, void **out, size_t *n)
+{
+    return collect(c, s, elem_size, max, NULL, fill, release, what, out, n);
 }
 
 gw_rc

@@ -35,32 +35,6 @@ static const char SQL_LICENCES[] =
     "ORDER BY c.licence_type = 'EH' DESC, c.beredskap, l.valid_to DESC "
     "LIMIT 200";
 
-static gw_rc
-licence_row(sqlite3_stmt *s, void *elem, size_t i)
-{
-    struct gw_licence_hit *hit = elem;
-
-#define COPY(field, i)                                                         \
-    snprintf(hit->field, sizeof(hit->field), "%s",                             \
-             (const char *)sqlite3_column_text(s, i))
-    COPY(refnr, 0);
-    COPY(licence_type, 1);
-    hit->beredskap = sqlite3_column_int(s, 2);
-    COPY(valid_from, 3);
-    COPY(valid_to, 4);
-    hit->total_amount = sqlite3_column_double(s, 5);
-    COPY(amount_unit, 6);
-    hit->dispensed = sqlite3_column_double(s, 7);
-    COPY(general_level, 8);
-    COPY(patient_id, 9);
-    COPY(clinic_hsa, 10);
-    COPY(hospital_hsa, 11);
-    COPY(status, 12);
-#undef COPY
-    (void)i;
-    return GW_OK;
-}
-
 gw_rc
 gw_sqlite_licences(struct gw_store *st, const char *refnr, const char *day,
                   const char *product, struct gw_licence_hit **out, size_t *n)
@@ -76,8 +50,8 @@ gw_sqlite_licences(struct gw_store *st, const char *refnr, const char *day,
         gw_bind_text(s, 2, day);
         gw_bind_text(s, 3, product);
         gw_bind_text(s, 4, GRANTED);
-        rc = gw_store_collect(c, s, sizeof(**out), 200, licence_row, NULL,
-                              "licences", (void **)out, n);
+        rc = gw_store_collect_cells(c, s, sizeof(**out), 200, gw_rows_licence,
+                                    NULL, "licences", (void **)out, n);
         sqlite3_reset(s);
     }
     gw_store_reader_give(st, c);
@@ -178,13 +152,6 @@ gw_sqlite_consent_renew(struct gw_store *st, const char *hsa, int64_t now_ms)
 
 /* --- Sök produkt, Sök apotek ------------------------------------------ */
 
-static void
-col(sqlite3_stmt *s, int i, char *buf, size_t size)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-    snprintf(buf, size, "%s", t ? (const char *)t : "");
-}
-
 /* Binds fields[i] to parameter i + 1 for "LIKE '%' || ? || '%' ESCAPE
  * '\\'": a user's % and _ are letters, not wildcards. */
 static void
@@ -201,23 +168,6 @@ bind_like(sqlite3_stmt *s, const char *const *fields, int n)
         esc[o] = '\0';
         sqlite3_bind_text(s, i + 1, esc, -1, SQLITE_TRANSIENT);
     }
-}
-
-static gw_rc
-product_row(sqlite3_stmt *s, void *elem, size_t i)
-{
-    struct gw_product *p = elem;
-
-    col(s, 0, p->name, sizeof(p->name));
-    col(s, 1, p->substances, sizeof(p->substances));
-    col(s, 2, p->holder, sizeof(p->holder));
-    col(s, 3, p->country, sizeof(p->country));
-    col(s, 4, p->nplid, sizeof(p->nplid));
-    col(s, 5, p->form, sizeof(p->form));
-    col(s, 6, p->strength, sizeof(p->strength));
-    col(s, 7, p->atc, sizeof(p->atc));
-    (void)i;
-    return GW_OK;
 }
 
 gw_rc
@@ -247,8 +197,8 @@ gw_sqlite_product_search(struct gw_store *st, const struct gw_product *q,
     *n = 0;
     if (s != NULL) {
         bind_like(s, f, 7);
-        rc = gw_store_collect(c, s, sizeof(**out), 120, product_row, NULL,
-                              "product_search", (void **)out, n);
+        rc = gw_store_collect_cells(c, s, sizeof(**out), 120, gw_rows_product,
+                                    NULL, "product_search", (void **)out, n);
         sqlite3_reset(s);
     }
     gw_store_reader_give(st, c);
@@ -290,20 +240,6 @@ gw_sqlite_pharmacy_put(struct gw_store *st, const struct gw_pharmacy *p)
     return rc;
 }
 
-static gw_rc
-pharmacy_row(sqlite3_stmt *s, void *elem, size_t i)
-{
-    struct gw_pharmacy *p = elem;
-
-    col(s, 0, p->gln, sizeof(p->gln));
-    col(s, 1, p->name, sizeof(p->name));
-    col(s, 2, p->actor, sizeof(p->actor));
-    col(s, 3, p->address, sizeof(p->address));
-    col(s, 4, p->city, sizeof(p->city));
-    (void)i;
-    return GW_OK;
-}
-
 gw_rc
 gw_sqlite_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
                          struct gw_pharmacy **out, size_t *n)
@@ -325,8 +261,8 @@ gw_sqlite_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
     *n = 0;
     if (s != NULL) {
         bind_like(s, f, 5);
-        rc = gw_store_collect(c, s, sizeof(**out), 120, pharmacy_row, NULL,
-                              "pharmacy_search", (void **)out, n);
+        rc = gw_store_collect_cells(c, s, sizeof(**out), 120, gw_rows_pharmacy,
+                                    NULL, "pharmacy_search", (void **)out, n);
         sqlite3_reset(s);
     }
     gw_store_reader_give(st, c);

@@ -352,33 +352,9 @@ gw_sqlite_outbox_counts(struct gw_store *st, long long counts[4])
     return rc;
 }
 
-static gw_rc
-info_row(sqlite3_stmt *s, void *elem, size_t n)
-{
-    struct gw_outbox_info *i = elem;
-
-    (void)n;
-    i->id = sqlite3_column_int64(s, 0);
-    copy_col(i->message_id, sizeof(i->message_id), s, 1);
-    copy_col(i->peer, sizeof(i->peer), s, 2);
-    copy_col(i->kind, sizeof(i->kind), s, 3);
-    copy_col(i->refnr, sizeof(i->refnr), s, 4);
-    copy_col(i->state, sizeof(i->state), s, 5);
-    i->attempts = sqlite3_column_int(s, 6);
-    i->next_attempt_ms = sqlite3_column_int64(s, 7);
-    i->created_ms = sqlite3_column_int64(s, 8);
-    i->updated_ms = sqlite3_column_int64(s, 9);
-    copy_col(i->last_error, sizeof(i->last_error), s, 10);
-    i->payload_len = (size_t)sqlite3_column_int64(s, 11);
-    copy_col(i->claimed_by, sizeof(i->claimed_by), s, 12);
-    i->claimed_until = sqlite3_column_int64(s, 13);
-    copy_col(i->target, sizeof(i->target), s, 14);
-    return GW_OK;
-}
-
-static gw_rc
-list(struct gw_store *st, const char *state, long long id, int limit,
-     struct gw_outbox_info **items, size_t *n)
+gw_rc
+gw_sqlite_outbox_items(struct gw_store *st, const char *state, long long id,
+                       int limit, struct gw_outbox_info **items, size_t *n)
 {
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_LIST);
@@ -391,35 +367,12 @@ list(struct gw_store *st, const char *state, long long id, int limit,
         gw_bind_text(s, 1, state);
         sqlite3_bind_int64(s, 2, id);
         sqlite3_bind_int(s, 3, max);
-        rc = gw_store_collect(c, s, sizeof(**items), (size_t)max, info_row,
-                              NULL, "outbox_list", (void **)items, n);
+        rc = gw_store_collect_cells(c, s, sizeof(**items), (size_t)max,
+                                    gw_rows_outbox_info, NULL, "outbox_list",
+                                    (void **)items, n);
         sqlite3_reset(s);
     }
     gw_store_reader_give(st, c);
-    return rc;
-}
-
-gw_rc
-gw_sqlite_outbox_list(struct gw_store *st, const char *state, int limit,
-               struct gw_outbox_info **items, size_t *n)
-{
-    return list(st, state, 0, limit, items, n);
-}
-
-gw_rc
-gw_sqlite_outbox_show(struct gw_store *st, long long id, struct gw_outbox_info *out)
-{
-    struct gw_outbox_info *items;
-    size_t n;
-    gw_rc rc = list(st, NULL, id, 1, &items, &n);
-
-    if (rc != GW_OK)
-        return rc;
-    if (n == 0)
-        rc = GW_ENOTFOUND;
-    else
-        *out = items[0];
-    free(items);
     return rc;
 }
 

@@ -98,6 +98,11 @@ gw_rc gw_outbox_list(struct gw_store *st, const char *state, int limit,
                      struct gw_outbox_info **items, size_t *n) GW_WARN_UNUSED;
 gw_rc gw_outbox_show(struct gw_store *st, long long id,
                      struct gw_outbox_info *out) GW_WARN_UNUSED;
+/* What both read (store.c): items (state NULL: all; id 0: all),
+ * newest first, at most limit (0: 100). */
+gw_rc gw_outbox_items(struct gw_store *st, const char *state, long long id,
+                      int limit, struct gw_outbox_info **items,
+                      size_t *n) GW_WARN_UNUSED;
 
 /* Per peer with items waiting or in flight: when the oldest of them was
  * created (ms since the epoch), for the backlog's age in /metrics. */

@@ -15,21 +15,6 @@
 #include "core/clock.h"
 #include "store/pg_int.h"
 
-static gw_rc
-run(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
-    PGresult **res, const char *what)
-{
-    PGconn *c;
-    gw_rc rc = gw_pg_take(PG(st), &c);
-
-    *res = NULL;
-    if (rc != GW_OK)
-        return rc;
-    rc = gw_pg_q(c, sql, p, res, what);
-    gw_pg_give(PG(st), c);
-    return rc;
-}
-
 gw_rc
 gw_pg_console_peers(struct gw_store *st, const char *const *known,
                     size_t nknown, struct gw_console_peer *out, size_t max,
@@ -103,11 +88,11 @@ gw_pg_console_dead_letters(struct gw_store *st, struct gw_console_dead *out,
     if (max > GW_CONSOLE_MAX_DEAD)
         max = GW_CONSOLE_MAX_DEAD;
     gw_pg_p_i64(&p, (long long)max);
-    rc = run(st,
-             "SELECT id, peer, kind, attempts, created_ms, updated_ms,"
-             " coalesce(last_error, '') FROM outbox WHERE state = 'dead'"
-             " ORDER BY updated_ms DESC, id DESC LIMIT $1",
-             &p, &r, "console_dead");
+    rc = gw_pg_run(st,
+                   "SELECT id, peer, kind, attempts, created_ms, updated_ms,"
+                   " coalesce(last_error, '') FROM outbox WHERE state = 'dead'"
+                   " ORDER BY updated_ms DESC, id DESC LIMIT $1",
+                   &p, &r, "console_dead");
     for (int row = 0; rc == GW_OK && row < PQntuples(r) && *n < max; row++) {
         struct gw_console_dead *d = &out[(*n)++];
         memset(d, 0, sizeof(*d));
@@ -135,7 +120,7 @@ counts(struct gw_store *st, const char *sql, int64_t since,
     *n = 0;
     if (since >= 0)
         gw_pg_p_i64(&p, since);
-    rc = run(st, sql, since >= 0 ? &p : NULL, &r, what);
+    rc = gw_pg_run(st, sql, since >= 0 ? &p : NULL, &r, what);
     for (int row = 0; rc == GW_OK && row < PQntuples(r) && *n < max; row++) {
         gw_pg_copy(out[*n].key, sizeof(out[*n].key), r, row, 0);
         out[*n].n = gw_pg_i64(r, row, 1);
@@ -175,10 +160,10 @@ gw_pg_console_audit_head(struct gw_store *st, struct gw_console_audit *out)
     gw_rc rc;
 
     memset(out, 0, sizeof(*out));
-    rc = run(st,
-             "SELECT h.seq, h.hash, coalesce((SELECT at_ms FROM audit"
-             " WHERE seq = h.seq), 0) FROM audit_head h WHERE h.id = 1",
-             NULL, &r, "console_audit_head");
+    rc = gw_pg_run(st,
+                   "SELECT h.seq, h.hash, coalesce((SELECT at_ms FROM audit"
+                   " WHERE seq = h.seq), 0) FROM audit_head h WHERE h.id = 1",
+                   NULL, &r, "console_audit_head");
     if (rc == GW_OK && PQntuples(r) == 1) {
         out->seq = gw_pg_i64(r, 0, 0);
         gw_pg_copy(out->hash, sizeof(out->hash), r, 0, 1);
@@ -195,8 +180,8 @@ gw_pg_console_hsa_last_answer(struct gw_store *st, int64_t *out)
     gw_rc rc;
 
     *out = 0;
-    rc = run(st, "SELECT coalesce(max(fetched_ms), 0) FROM hsa_cache", NULL, &r,
-             "console_hsa_last");
+    rc = gw_pg_run(st, "SELECT coalesce(max(fetched_ms), 0) FROM hsa_cache",
+                   NULL, &r, "console_hsa_last");
     if (rc == GW_OK && PQntuples(r) == 1)
         *out = gw_pg_i64(r, 0, 0);
     PQclear(r);

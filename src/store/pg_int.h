@@ -11,6 +11,7 @@
 #include <semaphore.h>
 
 #include "store/backend.h"
+#include "store/rows.h"
 
 /* The channel the outbox's commits notify on (LISTEN/NOTIFY). */
 #define GW_PG_CHANNEL "klasgw_outbox"
@@ -129,5 +130,21 @@ gw_rc gw_pg_pharmacy_upsert(PGconn *c, const struct gw_pharmacy *ph);
 void gw_pg_bump(struct gw_pg_store *s);
 
 void *gw_pg_writer_main(void *arg);
+
+/* pg_rows.c, for the reads: one statement on a pool connection (*res
+ * as gw_pg_q; res may be NULL); the rows a command changed; a result's
+ * row as struct gw_cells; and the row collector: runs sql and fills one
+ * element of elem_size bytes per row with fill. GW_OK with *out (caller
+ * frees; NULL without rows) and *n; else nothing is handed over (release,
+ * when not NULL, frees what the filled elements own). */
+gw_rc gw_pg_run(struct gw_store *st, const char *sql,
+                const struct gw_pg_params *p, PGresult **res,
+                const char *what);
+long long gw_pg_changed(PGresult *r);
+void gw_pg_cells(const PGresult *r, int row, struct gw_cells *out);
+gw_rc gw_pg_collect(struct gw_store *st, const char *sql,
+                    const struct gw_pg_params *p, const char *what,
+                    size_t elem_size, gw_cells_fill fill,
+                    void (*release)(void *elem), void **out, size_t *n);
 
 #endif

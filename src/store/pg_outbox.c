@@ -17,29 +17,6 @@
 #include "core/clock.h"
 #include "store/pg_int.h"
 
-static gw_rc
-run(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
-    PGresult **res, const char *what)
-{
-    PGconn *c;
-    gw_rc rc = gw_pg_take(PG(st), &c);
-
-    if (res != NULL)
-        *res = NULL;
-    if (rc != GW_OK)
-        return rc;
-    rc = gw_pg_q(c, sql, p, res, what);
-    gw_pg_give(PG(st), c);
-    return rc;
-}
-
-static long long
-changed(PGresult *r)
-{
-    const char *t = PQcmdTuples(r);
-    return t && *t ? strtoll(t, NULL, 10) : 0;
-}
-
 gw_rc
 gw_pg_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
                    int64_t lease_ms, int probe, struct gw_outbox_item **out)
@@ -57,18 +34,19 @@ gw_pg_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
     gw_pg_p_i64(&p, probe != 0);
     /* The due item first (pending and due, or in flight with its lease
      * run out), rows another worker is claiming right now skipped. */
-    rc = run(st,
-             "UPDATE outbox SET state = 'inflight', claimed_by = $3, "
-             "claimed_until = $2 + $4, updated_ms = $2 WHERE id = (SELECT "
-             "id FROM outbox WHERE peer = $1 AND ((state = 'pending' AND "
-             "($5::int <> 0 OR next_attempt_ms <= $2)) OR (state = "
-             "'inflight' AND coalesce(claimed_until, 0) < $2)) ORDER BY "
-             "CASE WHEN state = 'pending' THEN next_attempt_ms ELSE "
-             "coalesce(claimed_until, 0) END, id LIMIT 1 FOR UPDATE SKIP "
-             "LOCKED) RETURNING id, message_id, peer, kind, "
-             "coalesce(refnr, ''), payload, attempts, coalesce(target, ''), "
-             "next_attempt_ms",
-             &p, &r, "outbox_claim");
+    rc = gw_pg_run(
+        st,
+        "UPDATE outbox SET state = 'inflight', claimed_by = $3, "
+        "claimed_until = $2 + $4, updated_ms = $2 WHERE id = (SELECT "
+        "id FROM outbox WHERE peer = $1 AND ((state = 'pending' AND "
+        "($5::int <> 0 OR next_attempt_ms <= $2)) OR (state = "
+        "'inflight' AND coalesce(claimed_until, 0) < $2)) ORDER BY "
+        "CASE WHEN state = 'pending' THEN next_attempt_ms ELSE "
+        "coalesce(claimed_until, 0) END, id LIMIT 1 FOR UPDATE SKIP "
+        "LOCKED) RETURNING id, message_id, peer, kind, "
+        "coalesce(refnr, ''), payload, attempts, coalesce(target, ''), "
+        "next_attempt_ms",
+        &p, &r, "outbox_claim");
     if (rc != GW_OK)
         return rc;
     if (PQntuples(r) == 0) {
@@ -101,9 +79,9 @@ mark(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
      const char *what)
 {
     PGresult *r;
-    gw_rc rc = run(st, sql, p, &r, what);
+    gw_rc rc = gw_pg_run(st, sql, p, &r, what);
 
-    if (rc == GW_OK && changed(r) == 0)
+    if (rc == GW_OK && gw_pg_changed(r) == 0)
         rc = GW_ENOTFOUND;
     PQclear(r);
     return rc;
@@ -168,12 +146,12 @@ requeue(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
         const char *what, long long *n)
 {
     PGresult *r;
-    gw_rc rc = run(st, sql, p, &r, what);
+    gw_rc rc = gw_pg_run(st, sql, p, &r, what);
 
-    *n = rc == GW_OK ? changed(r) : 0;
+    *n = rc == GW_OK ? gw_pg_changed(r) : 0;
     PQclear(r);
     if (rc == GW_OK && *n > 0) {
-        (void)run(st, "NOTIFY " GW_PG_CHANNEL, NULL, NULL, "notify");
+        (void)gw_pg_run(st, "NOTIFY " GW_PG_CHANNEL, NULL, NULL, "notify");
         gw_pg_bump(PG(st));
     }
     return rc;
@@ -227,7 +205,8 @@ gw_pg_outbox_next_due(struct gw_store *st, const char *peer)
     int64_t t = -1;
 
     gw_pg_p_str(&p, peer);
-    if (run(st,
+    if (gw_pg_run(
+            st,
             "SELECT min(t) FROM (SELECT min(next_attempt_ms) AS t FROM "
             "outbox WHERE peer = $1 AND state = 'pending' UNION ALL SELECT "
             "min(coalesce(claimed_until, 0)) FROM outbox WHERE peer = $1 "
@@ -244,8 +223,9 @@ gw_pg_outbox_counts(struct gw_store *st, long long counts[4])
 {
     static const char *const names[] = {"pending", "inflight", "done", "dead"};
     PGresult *r;
-    gw_rc rc = run(st, "SELECT state, count(*) FROM outbox GROUP BY state",
-                   NULL, &r, "outbox_counts");
+    gw_rc rc =
+        gw_pg_run(st, "SELECT state, count(*) FROM outbox GROUP BY state", NULL,
+                  &r, "outbox_counts");
 
     memset(counts, 0, 4 * sizeof(counts[0]));
     for (int i = 0; rc == GW_OK && i < PQntuples(r); i++)
@@ -261,10 +241,11 @@ gw_pg_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
                          size_t max, size_t *n)
 {
     PGresult *r;
-    gw_rc rc = run(st,
-                   "SELECT peer, state, count(*) FROM outbox WHERE state IN "
-                   "('pending', 'inflight', 'dead') GROUP BY peer, state",
-                   NULL, &r, "outbox_peer_counts");
+    gw_rc rc =
+        gw_pg_run(st,
+                  "SELECT peer, state, count(*) FROM outbox WHERE state IN "
+                  "('pending', 'inflight', 'dead') GROUP BY peer, state",
+                  NULL, &r, "outbox_peer_counts");
 
     *n = 0;
     for (int k = 0; rc == GW_OK && k < PQntuples(r); k++) {
@@ -289,80 +270,24 @@ gw_pg_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
     return rc;
 }
 
-static gw_rc
-list(struct gw_store *st, const char *state, long long id, int limit,
-     struct gw_outbox_info **items, size_t *n)
+gw_rc
+gw_pg_outbox_items(struct gw_store *st, const char *state, long long id,
+                   int limit, struct gw_outbox_info **items, size_t *n)
 {
     struct gw_pg_params p = {0};
-    struct gw_outbox_info *o = NULL;
-    PGresult *r;
-    gw_rc rc;
 
-    *items = NULL;
-    *n = 0;
     gw_pg_p_str(&p, state);
     gw_pg_p_i64(&p, id);
     gw_pg_p_i64(&p, limit > 0 ? limit : 100);
-    rc = run(st,
-             "SELECT id, message_id, peer, kind, coalesce(refnr, ''), state, "
-             "attempts, next_attempt_ms, created_ms, updated_ms, "
-             "coalesce(last_error, ''), length(payload), coalesce(claimed_by, "
-             "''), coalesce(claimed_until, 0), coalesce(target, '') FROM "
-             "outbox WHERE ($1::text IS NULL OR state = $1) AND ($2::bigint "
-             "= 0 OR id = $2) ORDER BY id DESC LIMIT $3",
-             &p, &r, "outbox_list");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) > 0 &&
-        (o = calloc((size_t)PQntuples(r), sizeof(*o))) == NULL)
-        rc = GW_ENOMEM;
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
-        o[i].id = gw_pg_i64(r, i, 0);
-        gw_pg_copy(o[i].message_id, sizeof(o[i].message_id), r, i, 1);
-        gw_pg_copy(o[i].peer, sizeof(o[i].peer), r, i, 2);
-        gw_pg_copy(o[i].kind, sizeof(o[i].kind), r, i, 3);
-        gw_pg_copy(o[i].refnr, sizeof(o[i].refnr), r, i, 4);
-        gw_pg_copy(o[i].state, sizeof(o[i].state), r, i, 5);
-        o[i].attempts = (int)gw_pg_i64(r, i, 6);
-        o[i].next_attempt_ms = gw_pg_i64(r, i, 7);
-        o[i].created_ms = gw_pg_i64(r, i, 8);
-        o[i].updated_ms = gw_pg_i64(r, i, 9);
-        gw_pg_copy(o[i].last_error, sizeof(o[i].last_error), r, i, 10);
-        o[i].payload_len = (size_t)gw_pg_i64(r, i, 11);
-        gw_pg_copy(o[i].claimed_by, sizeof(o[i].claimed_by), r, i, 12);
-        o[i].claimed_until = gw_pg_i64(r, i, 13);
-        gw_pg_copy(o[i].target, sizeof(o[i].target), r, i, 14);
-    }
-    if (rc == GW_OK) {
-        *items = o;
-        *n = (size_t)PQntuples(r);
-    } else {
-        free(o);
-    }
-    PQclear(r);
-    return rc;
-}
-
-gw_rc
-gw_pg_outbox_list(struct gw_store *st, const char *state, int limit,
-                  struct gw_outbox_info **items, size_t *n)
-{
-    return list(st, state, 0, limit, items, n);
-}
-
-gw_rc
-gw_pg_outbox_show(struct gw_store *st, long long id, struct gw_outbox_info *out)
-{
-    struct gw_outbox_info *items;
-    size_t n;
-    gw_rc rc = list(st, NULL, id, 1, &items, &n);
-
-    if (rc != GW_OK)
-        return rc;
-    if (n == 0)
-        rc = GW_ENOTFOUND;
-    else
-        *out = items[0];
-    free(items);
-    return rc;
+    return gw_pg_collect(st,
+                         "SELECT id, message_id, peer, kind, coalesce(refnr, "
+                         "''), state, attempts, next_attempt_ms, created_ms, "
+                         "updated_ms, coalesce(last_error, ''), "
+                         "length(payload), coalesce(claimed_by, ''), "
+                         "coalesce(claimed_until, 0), coalesce(target, '') "
+                         "FROM outbox WHERE ($1::text IS NULL OR state = $1) "
+                         "AND ($2::bigint = 0 OR id = $2) ORDER BY id DESC "
+                         "LIMIT $3",
+                         &p, "outbox_list", sizeof(**items),
+                         gw_rows_outbox_info, NULL, (void **)items, n);
 }

@@ -20,68 +20,7 @@
 #include "klas/state.h"
 #include "store/pg_int.h"
 
-/* One statement on a pool connection; *res as gw_pg_q. */
-static gw_rc
-run(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
-    PGresult **res, const char *what)
-{
-    PGconn *c;
-    gw_rc rc = gw_pg_take(PG(st), &c);
-
-    if (res != NULL)
-        *res = NULL;
-    if (rc != GW_OK)
-        return rc;
-    rc = gw_pg_q(c, sql, p, res, what);
-    gw_pg_give(PG(st), c);
-    return rc;
-}
-
-/* Rows changed by a command. */
-static long long
-changed(PGresult *r)
-{
-    const char *t = PQcmdTuples(r);
-    return t && *t ? strtoll(t, NULL, 10) : 0;
-}
-
-#define CASE_COLUMNS                                                          \
-    "refnr, status, licence_type, beredskap, prescriber_hsa, hospital_hsa, "   \
-    "hospital_name, clinic_hsa, clinic_name, pharmacy_gln, drug_name, "        \
-    "substances, patient_id, parent_refnr, version, created_ms, updated_ms, "  \
-    "applied_ms, decided_ms, purged_ms, id"
-
-static gw_rc
-row_from(PGresult *r, int i, struct gw_case_row *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->refnr = gw_pg_dup(r, i, 0);
-    o->status = gw_pg_dup(r, i, 1);
-    o->licence_type = gw_pg_dup(r, i, 2);
-    o->beredskap = (int)gw_pg_i64(r, i, 3);
-    o->prescriber_hsa = gw_pg_dup(r, i, 4);
-    o->hospital_hsa = gw_pg_dup(r, i, 5);
-    o->hospital_name = gw_pg_dup(r, i, 6);
-    o->clinic_hsa = gw_pg_dup(r, i, 7);
-    o->clinic_name = gw_pg_dup(r, i, 8);
-    o->pharmacy_gln = gw_pg_dup(r, i, 9);
-    o->drug_name = gw_pg_dup(r, i, 10);
-    o->substances = gw_pg_dup(r, i, 11);
-    o->patient_id = gw_pg_dup(r, i, 12);
-    o->parent_refnr = gw_pg_dup(r, i, 13);
-    o->version = (long)gw_pg_i64(r, i, 14);
-    o->created_ms = gw_pg_i64(r, i, 15);
-    o->updated_ms = gw_pg_i64(r, i, 16);
-    o->applied_ms = gw_pg_i64(r, i, 17);
-    o->decided_ms = gw_pg_i64(r, i, 18);
-    o->purged_ms = gw_pg_i64(r, i, 19);
-    o->rowid = gw_pg_i64(r, i, 20);
-    if (o->refnr == NULL || o->status == NULL || o->licence_type == NULL) {
-        gw_case_row_release(o);
-        return GW_ENOMEM;
-    }
-    return GW_OK;
-}
+#define CASE_COLUMNS GW_CASE_COLUMNS
 
 gw_rc
 gw_pg_case_get(struct gw_store *st, const char *refnr, struct gw_case_row *out)
@@ -92,10 +31,15 @@ gw_pg_case_get(struct gw_store *st, const char *refnr, struct gw_case_row *out)
 
     memset(out, 0, sizeof(*out));
     gw_pg_p_str(&p, refnr);
-    rc = run(st, "SELECT " CASE_COLUMNS " FROM cases WHERE refnr = $1", &p, &r,
-             "case_get");
-    if (rc == GW_OK)
-        rc = PQntuples(r) == 0 ? GW_ENOTFOUND : row_from(r, 0, out);
+    rc = gw_pg_run(st, "SELECT " CASE_COLUMNS " FROM cases WHERE refnr = $1",
+                   &p, &r, "case_get");
+    if (rc == GW_OK && PQntuples(r) == 0)
+        rc = GW_ENOTFOUND;
+    if (rc == GW_OK) {
+        struct gw_cells cells;
+        gw_pg_cells(r, 0, &cells);
+        rc = gw_rows_case(&cells, out, 0);
+    }
     PQclear(r);
     return rc;
 }
@@ -113,11 +57,12 @@ gw_pg_document_get(struct gw_store *st, const char *refnr, long version,
     *len = 0;
     gw_pg_p_str(&p, refnr);
     gw_pg_p_i64(&p, version);
-    rc = run(st,
-             "SELECT d.kind, d.xml, d.version FROM documents d JOIN cases c "
-             "ON c.id = d.case_id WHERE c.refnr = $1 AND ($2::bigint = 0 OR "
-             "d.version = $2) ORDER BY d.version DESC LIMIT 1",
-             &p, &r, "doc_get");
+    rc = gw_pg_run(
+        st,
+        "SELECT d.kind, d.xml, d.version FROM documents d JOIN cases c "
+        "ON c.id = d.case_id WHERE c.refnr = $1 AND ($2::bigint = 0 OR "
+        "d.version = $2) ORDER BY d.version DESC LIMIT 1",
+        &p, &r, "doc_get");
     if (rc != GW_OK)
         return rc;
     if (PQntuples(r) == 0) {
@@ -193,8 +138,8 @@ gw_pg_case_count(struct gw_store *st, const struct gw_case_query *q,
     *total = 0;
     if ((rc = search_params(&p, q, statuses, sizeof(statuses))) != GW_OK)
         return rc;
-    rc = run(st, "SELECT count(*) FROM cases " SEARCH_WHERE, &p, &r,
-             "case_count");
+    rc = gw_pg_run(st, "SELECT count(*) FROM cases " SEARCH_WHERE, &p, &r,
+                   "case_count");
     if (rc == GW_OK && PQntuples(r) == 1)
         *total = gw_pg_i64(r, 0, 0);
     PQclear(r);
@@ -218,9 +163,6 @@ gw_pg_case_search(struct gw_store *st, const struct gw_case_query *q,
         " ORDER BY updated_ms ASC, id ASC LIMIT $13";
     struct gw_pg_params p = {0};
     char statuses[128];
-    struct gw_case_row *out = NULL;
-    PGresult *r;
-    size_t k = 0;
     gw_rc rc;
 
     *rows = NULL;
@@ -231,28 +173,12 @@ gw_pg_case_search(struct gw_store *st, const struct gw_case_query *q,
     gw_pg_p_i64(&p, q->page_ms);
     gw_pg_p_i64(&p, q->page_rowid);
     gw_pg_p_i64(&p, q->limit > 0 ? q->limit : 120);
-    rc = run(st, q->page_dir < 0 ? sql_up : sql_down, &p, &r, "case_search");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) > 0 &&
-        (out = calloc((size_t)PQntuples(r), sizeof(*out))) == NULL)
-        rc = GW_ENOMEM;
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
-        /* A page before the key was read oldest first: turn it round. */
-        int at = q->page_dir < 0 ? PQntuples(r) - 1 - i : i;
-        if ((rc = row_from(r, i, &out[at])) == GW_OK)
-            k++;
-    }
-    PQclear(r);
-    if (rc != GW_OK) {
-        for (size_t i = 0; out != NULL && i < (size_t)PQntuples(r); i++)
-            gw_case_row_release(&out[i]);
-        free(out);
-        return rc;
-    }
-    *rows = out;
-    *n = k;
-    return GW_OK;
+    rc = gw_pg_collect(st, q->page_dir < 0 ? sql_up : sql_down, &p,
+                       "case_search", sizeof(**rows), gw_rows_case,
+                       gw_rows_case_release, (void **)rows, n);
+    if (rc == GW_OK && q->page_dir < 0)
+        gw_rows_case_reverse(*rows, *n);
+    return rc;
 }
 
 gw_rc
@@ -260,36 +186,16 @@ gw_pg_case_history(struct gw_store *st, const char *refnr,
                    struct gw_history_row **rows, size_t *n)
 {
     struct gw_pg_params p = {0};
-    struct gw_history_row *h = NULL;
-    PGresult *r;
-    gw_rc rc;
 
     *rows = NULL;
     *n = 0;
     gw_pg_p_str(&p, refnr);
-    rc = run(st,
-             "SELECT h.from_status, h.to_status, h.event, h.at_ms FROM "
-             "status_history h JOIN cases c ON c.id = h.case_id WHERE "
-             "c.refnr = $1 ORDER BY h.id",
-             &p, &r, "history");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) > 0 &&
-        (h = calloc((size_t)PQntuples(r), sizeof(*h))) == NULL)
-        rc = GW_ENOMEM;
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
-        h[i].version = i + 1;
-        gw_pg_copy(h[i].from_status, sizeof(h[i].from_status), r, i, 0);
-        gw_pg_copy(h[i].to_status, sizeof(h[i].to_status), r, i, 1);
-        gw_pg_copy(h[i].event, sizeof(h[i].event), r, i, 2);
-        h[i].at_ms = gw_pg_i64(r, i, 3);
-    }
-    if (rc == GW_OK) {
-        *rows = h;
-        *n = (size_t)PQntuples(r);
-    }
-    PQclear(r);
-    return rc;
+    return gw_pg_collect(
+        st,
+        "SELECT h.from_status, h.to_status, h.event, h.at_ms FROM "
+        "status_history h JOIN cases c ON c.id = h.case_id WHERE "
+        "c.refnr = $1 ORDER BY h.id",
+        &p, "history", sizeof(**rows), gw_rows_history, NULL, (void **)rows, n);
 }
 
 gw_rc
@@ -302,10 +208,11 @@ gw_pg_inbox_get(struct gw_store *st, const char *message_id,
 
     memset(res, 0, sizeof(*res));
     gw_pg_p_str(&p, message_id);
-    rc = run(st,
-             "SELECT content_hash, refnr, version, response_status, response, "
-             "received_ms FROM inbox WHERE message_id = $1",
-             &p, &r, "inbox_get");
+    rc = gw_pg_run(
+        st,
+        "SELECT content_hash, refnr, version, response_status, response, "
+        "received_ms FROM inbox WHERE message_id = $1",
+        &p, &r, "inbox_get");
     if (rc != GW_OK)
         return rc;
     if (PQntuples(r) == 0) {
@@ -330,8 +237,8 @@ gw_pg_audit_head(struct gw_store *st, int64_t *seq,
                  char hash[GW_AUDIT_HASH_HEX])
 {
     PGresult *r;
-    gw_rc rc = run(st, "SELECT seq, hash FROM audit_head WHERE id = 1", NULL,
-                   &r, "audit_head");
+    gw_rc rc = gw_pg_run(st, "SELECT seq, hash FROM audit_head WHERE id = 1",
+                         NULL, &r, "audit_head");
 
     if (rc == GW_OK && PQntuples(r) != 1)
         rc = GW_ESTORE;
@@ -364,7 +271,7 @@ gw_pg_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
         gw_pg_p_str(&p, refnr);
         gw_pg_p_i64(&p, since_ms);
         gw_pg_p_i64(&p, after);
-        if ((rc = run(st, sql, &p, &r, "audit_each")) != GW_OK)
+        if ((rc = gw_pg_run(st, sql, &p, &r, "audit_each")) != GW_OK)
             return rc;
         n = PQntuples(r);
         for (int i = 0; rc == GW_OK && i < n; i++) {
@@ -401,11 +308,12 @@ gw_pg_hsa_put(struct gw_store *st, const char *person_hsa, const char *answer,
     gw_pg_p_bin(&p, answer, len);
     gw_pg_p_i64(&p, gw_clock_now_ms());
     gw_pg_p_i64(&p, expires_ms);
-    return run(st,
-               "INSERT INTO hsa_cache (person_hsa, answer, fetched_ms, "
-               "expires_ms) VALUES ($1,$2,$3,$4) ON CONFLICT (person_hsa) DO "
-               "UPDATE SET answer = $2, fetched_ms = $3, expires_ms = $4",
-               &p, NULL, "hsa_put");
+    return gw_pg_run(
+        st,
+        "INSERT INTO hsa_cache (person_hsa, answer, fetched_ms, "
+        "expires_ms) VALUES ($1,$2,$3,$4) ON CONFLICT (person_hsa) DO "
+        "UPDATE SET answer = $2, fetched_ms = $3, expires_ms = $4",
+        &p, NULL, "hsa_put");
 }
 
 gw_rc
@@ -420,10 +328,10 @@ gw_pg_hsa_get(struct gw_store *st, const char *person_hsa, int64_t now_ms,
     *len = 0;
     gw_pg_p_str(&p, person_hsa);
     gw_pg_p_i64(&p, now_ms);
-    rc = run(st,
-             "SELECT answer FROM hsa_cache WHERE person_hsa = $1 AND "
-             "expires_ms > $2",
-             &p, &r, "hsa_get");
+    rc = gw_pg_run(st,
+                   "SELECT answer FROM hsa_cache WHERE person_hsa = $1 AND "
+                   "expires_ms > $2",
+                   &p, &r, "hsa_get");
     if (rc != GW_OK)
         return rc;
     if (PQntuples(r) == 0)
@@ -441,9 +349,6 @@ gw_pg_licences(struct gw_store *st, const char *refnr, const char *day,
                const char *product, struct gw_licence_hit **out, size_t *n)
 {
     struct gw_pg_params p = {0};
-    struct gw_licence_hit *h = NULL;
-    PGresult *r;
-    gw_rc rc;
 
     *out = NULL;
     *n = 0;
@@ -451,49 +356,22 @@ gw_pg_licences(struct gw_store *st, const char *refnr, const char *day,
     gw_pg_p_str(&p, day);
     gw_pg_p_str(&p, product);
     gw_pg_p_str(&p, gw_case_status_code(GW_CASE_BEV));
-    rc = run(st,
-             "SELECT c.refnr, c.licence_type, c.beredskap, "
-             "coalesce(l.valid_from,''), coalesce(l.valid_to,''), "
-             "coalesce(l.total_amount, 0), coalesce(l.amount_unit, ''), "
-             "(SELECT coalesce(sum(d.amount), 0) FROM dispensings d WHERE "
-             "d.case_id = c.id), coalesce(l.general_level, ''), "
-             "coalesce(c.patient_id, ''), coalesce(c.clinic_hsa, ''), "
-             "coalesce(c.hospital_hsa, ''), c.status FROM cases c JOIN "
-             "licences l ON l.case_id = c.id WHERE c.purged_ms IS NULL AND "
-             "(($1::text IS NOT NULL AND c.refnr = $1) OR ($1::text IS NULL "
-             "AND c.status = $4 AND l.valid_from <= $2 AND l.valid_to >= $2 "
-             "AND (l.nplid = $3 OR klasgw_fold(l.product_name) = "
-             "klasgw_fold($3)))) ORDER BY c.licence_type = 'EH' DESC, "
-             "c.beredskap, l.valid_to DESC LIMIT 200",
-             &p, &r, "licences");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) > 0 &&
-        (h = calloc((size_t)PQntuples(r), sizeof(*h))) == NULL)
-        rc = GW_ENOMEM;
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
-        gw_pg_copy(h[i].refnr, sizeof(h[i].refnr), r, i, 0);
-        gw_pg_copy(h[i].licence_type, sizeof(h[i].licence_type), r, i, 1);
-        h[i].beredskap = (int)gw_pg_i64(r, i, 2);
-        gw_pg_copy(h[i].valid_from, sizeof(h[i].valid_from), r, i, 3);
-        gw_pg_copy(h[i].valid_to, sizeof(h[i].valid_to), r, i, 4);
-        h[i].total_amount = gw_pg_f64(r, i, 5);
-        gw_pg_copy(h[i].amount_unit, sizeof(h[i].amount_unit), r, i, 6);
-        h[i].dispensed = gw_pg_f64(r, i, 7);
-        gw_pg_copy(h[i].general_level, sizeof(h[i].general_level), r, i, 8);
-        gw_pg_copy(h[i].patient_id, sizeof(h[i].patient_id), r, i, 9);
-        gw_pg_copy(h[i].clinic_hsa, sizeof(h[i].clinic_hsa), r, i, 10);
-        gw_pg_copy(h[i].hospital_hsa, sizeof(h[i].hospital_hsa), r, i, 11);
-        gw_pg_copy(h[i].status, sizeof(h[i].status), r, i, 12);
-    }
-    if (rc == GW_OK) {
-        *out = h;
-        *n = (size_t)PQntuples(r);
-    } else {
-        free(h);
-    }
-    PQclear(r);
-    return rc;
+    return gw_pg_collect(
+        st,
+        "SELECT c.refnr, c.licence_type, c.beredskap, "
+        "coalesce(l.valid_from,''), coalesce(l.valid_to,''), "
+        "coalesce(l.total_amount, 0), coalesce(l.amount_unit, ''), "
+        "(SELECT coalesce(sum(d.amount), 0) FROM dispensings d WHERE "
+        "d.case_id = c.id), coalesce(l.general_level, ''), "
+        "coalesce(c.patient_id, ''), coalesce(c.clinic_hsa, ''), "
+        "coalesce(c.hospital_hsa, ''), c.status FROM cases c JOIN "
+        "licences l ON l.case_id = c.id WHERE c.purged_ms IS NULL AND "
+        "(($1::text IS NOT NULL AND c.refnr = $1) OR ($1::text IS NULL "
+        "AND c.status = $4 AND l.valid_from <= $2 AND l.valid_to >= $2 "
+        "AND (l.nplid = $3 OR klasgw_fold(l.product_name) = "
+        "klasgw_fold($3)))) ORDER BY c.licence_type = 'EH' DESC, "
+        "c.beredskap, l.valid_to DESC LIMIT 200",
+        &p, "licences", sizeof(**out), gw_rows_licence, NULL, (void **)out, n);
 }
 
 gw_rc
@@ -508,12 +386,13 @@ gw_pg_licence_name_contains(struct gw_store *st, const char *day,
     gw_pg_p_str(&p, day);
     gw_pg_p_str(&p, text);
     gw_pg_p_str(&p, gw_case_status_code(GW_CASE_BEV));
-    rc = run(st,
-             "SELECT 1 FROM cases c JOIN licences l ON l.case_id = c.id "
-             "WHERE c.purged_ms IS NULL AND c.status = $3 AND l.valid_from "
-             "<= $1 AND l.valid_to >= $1 AND strpos(klasgw_fold("
-             "l.product_name), klasgw_fold($2)) > 0 LIMIT 1",
-             &p, &r, "licence names");
+    rc = gw_pg_run(
+        st,
+        "SELECT 1 FROM cases c JOIN licences l ON l.case_id = c.id "
+        "WHERE c.purged_ms IS NULL AND c.status = $3 AND l.valid_from "
+        "<= $1 AND l.valid_to >= $1 AND strpos(klasgw_fold("
+        "l.product_name), klasgw_fold($2)) > 0 LIMIT 1",
+        &p, &r, "licence names");
     if (rc == GW_OK)
         *found = PQntuples(r) > 0;
     PQclear(r);
@@ -529,10 +408,11 @@ gw_pg_consent_get(struct gw_store *st, const char *hsa, struct gw_consent *out)
 
     memset(out, 0, sizeof(*out));
     gw_pg_p_str(&p, hsa);
-    rc = run(st,
-             "SELECT coalesce(consented_ms, 0), coalesce(last_applied_ms, 0), "
-             "coalesce(last_active_ms, 0) FROM prescribers WHERE hsa = $1",
-             &p, &r, "consent_get");
+    rc = gw_pg_run(
+        st,
+        "SELECT coalesce(consented_ms, 0), coalesce(last_applied_ms, 0), "
+        "coalesce(last_active_ms, 0) FROM prescribers WHERE hsa = $1",
+        &p, &r, "consent_get");
     if (rc != GW_OK)
         return rc;
     if (PQntuples(r) > 0) { /* never seen: known 0 */
@@ -552,10 +432,11 @@ gw_pg_consent_renew(struct gw_store *st, const char *hsa, int64_t now_ms)
 
     gw_pg_p_str(&p, hsa);
     gw_pg_p_i64(&p, now_ms);
-    return run(st,
-               "INSERT INTO prescribers (hsa, consented_ms) VALUES ($1, $2) "
-               "ON CONFLICT (hsa) DO UPDATE SET consented_ms = $2",
-               &p, NULL, "consent_renew");
+    return gw_pg_run(
+        st,
+        "INSERT INTO prescribers (hsa, consented_ms) VALUES ($1, $2) "
+        "ON CONFLICT (hsa) DO UPDATE SET consented_ms = $2",
+        &p, NULL, "consent_renew");
 }
 
 /* --- Sök produkt, Sök apotek ------------------------------------------ */
@@ -591,9 +472,6 @@ gw_pg_product_search(struct gw_store *st, const struct gw_product *q,
                         q->nplid, q->form,       q->atc};
     char esc[7][520];
     struct gw_pg_params p = {0};
-    struct gw_product *o = NULL;
-    PGresult *r;
-    gw_rc rc;
 
     *out = NULL;
     *n = 0;
@@ -601,36 +479,23 @@ gw_pg_product_search(struct gw_store *st, const struct gw_product *q,
         like_arg(esc[i], sizeof(esc[i]), f[i], i == 4 || i == 6);
         gw_pg_p_str(&p, esc[i]);
     }
-    rc = run(st,
-             "SELECT name, coalesce(substances,''), coalesce(holder,''), "
-             "coalesce(country,''), coalesce(nplid,''), coalesce(form,''), "
-             "coalesce(strength,''), coalesce(atc,'') FROM products WHERE " LIKE(
-                 "name", 1) " AND " LIKE("substances", 2) " AND " LIKE("holder",
-                                                                       3) " AND " LIKE("country", 4) " AND " LIKE("nplid", 5) " AND " LIKE("form", 6) " AND " LIKE("atc", 7) " ORDER BY name, strength LIMIT 120",
-             &p, &r, "product_search");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) > 0 &&
-        (o = calloc((size_t)PQntuples(r), sizeof(*o))) == NULL)
-        rc = GW_ENOMEM;
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
-        gw_pg_copy(o[i].name, sizeof(o[i].name), r, i, 0);
-        gw_pg_copy(o[i].substances, sizeof(o[i].substances), r, i, 1);
-        gw_pg_copy(o[i].holder, sizeof(o[i].holder), r, i, 2);
-        gw_pg_copy(o[i].country, sizeof(o[i].country), r, i, 3);
-        gw_pg_copy(o[i].nplid, sizeof(o[i].nplid), r, i, 4);
-        gw_pg_copy(o[i].form, sizeof(o[i].form), r, i, 5);
-        gw_pg_copy(o[i].strength, sizeof(o[i].strength), r, i, 6);
-        gw_pg_copy(o[i].atc, sizeof(o[i].atc), r, i, 7);
-    }
-    if (rc == GW_OK) {
-        *out = o;
-        *n = (size_t)PQntuples(r);
-    } else {
-        free(o);
-    }
-    PQclear(r);
-    return rc;
+    return gw_pg_collect(
+        st,
+        "SELECT name, coalesce(substances,''), coalesce(holder,''), "
+        "coalesce(country,''), coalesce(nplid,''), coalesce(form,''), "
+        "coalesce(strength,''), coalesce(atc,'') FROM products WHERE " LIKE(
+            "name",
+            1) " AND " LIKE("substances",
+                            2) " AND " LIKE("holder",
+                                            3) " AND " LIKE("country",
+                                                            4) " AND " LIKE("np"
+                                                                            "li"
+                                                                            "d",
+                                                                            5) " AND " LIKE("form",
+                                                                                            6) " AND " LIKE("atc",
+                                                                                                            7) " ORDER BY name, strength LIMIT 120",
+        &p, "product_search", sizeof(**out), gw_rows_product, NULL,
+        (void **)out, n);
 }
 
 gw_rc
@@ -653,9 +518,6 @@ gw_pg_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
     const char *f[5] = {q->name, q->actor, q->address, q->city, q->gln};
     char esc[5][520];
     struct gw_pg_params p = {0};
-    struct gw_pharmacy *o = NULL;
-    PGresult *r;
-    gw_rc rc;
 
     *out = NULL;
     *n = 0;
@@ -663,31 +525,19 @@ gw_pg_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
         like_arg(esc[i], sizeof(esc[i]), f[i], i == 4);
         gw_pg_p_str(&p, esc[i]);
     }
-    rc = run(st,
-             "SELECT gln, name, coalesce(actor,''), coalesce(address,''), "
-             "coalesce(city,'') FROM pharmacies WHERE connected = 1 AND " LIKE(
-                 "name", 1) " AND " LIKE("actor", 2) " AND " LIKE("address", 3) " AND " LIKE("city", 4) " AND " LIKE("gln", 5) " ORDER BY name LIMIT 120",
-             &p, &r, "pharmacy_search");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) > 0 &&
-        (o = calloc((size_t)PQntuples(r), sizeof(*o))) == NULL)
-        rc = GW_ENOMEM;
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
-        gw_pg_copy(o[i].gln, sizeof(o[i].gln), r, i, 0);
-        gw_pg_copy(o[i].name, sizeof(o[i].name), r, i, 1);
-        gw_pg_copy(o[i].actor, sizeof(o[i].actor), r, i, 2);
-        gw_pg_copy(o[i].address, sizeof(o[i].address), r, i, 3);
-        gw_pg_copy(o[i].city, sizeof(o[i].city), r, i, 4);
-    }
-    if (rc == GW_OK) {
-        *out = o;
-        *n = (size_t)PQntuples(r);
-    } else {
-        free(o);
-    }
-    PQclear(r);
-    return rc;
+    return gw_pg_collect(
+        st,
+        "SELECT gln, name, coalesce(actor,''), coalesce(address,''), "
+        "coalesce(city,'') FROM pharmacies WHERE connected = 1 AND " LIKE(
+            "name",
+            1) " AND " LIKE("actor",
+                            2) " AND " LIKE("address",
+                                            3) " AND " LIKE("city",
+                                                            4) " AND " LIKE("gl"
+                                                                            "n",
+                                                                            5) " ORDER BY name LIMIT 120",
+        &p, "pharmacy_search", sizeof(**out), gw_rows_pharmacy, NULL,
+        (void **)out, n);
 }
 
 /* --- subscriptions: pg_subscription.c ------------------------------- */

@@ -11,11 +11,7 @@
 
 #include "store/store_int.h"
 
-#define CASE_COLUMNS                                                          \
-    "refnr, status, licence_type, beredskap, prescriber_hsa, hospital_hsa, "   \
-    "hospital_name, clinic_hsa, clinic_name, pharmacy_gln, drug_name, "        \
-    "substances, patient_id, parent_refnr, version, created_ms, updated_ms, "  \
-    "applied_ms, decided_ms, purged_ms, id"
+#define CASE_COLUMNS GW_CASE_COLUMNS
 
 static const char SQL_CASE_GET[] =
     "SELECT " CASE_COLUMNS " FROM cases WHERE refnr = ?";
@@ -23,38 +19,6 @@ static const char SQL_DOC_GET[] =
     "SELECT d.kind, d.xml, d.version FROM documents d JOIN cases c "
     "ON c.id = d.case_id WHERE c.refnr = ?1 AND (?2 = 0 OR d.version = ?2) "
     "ORDER BY d.version DESC LIMIT 1";
-
-static gw_rc
-row_from(sqlite3_stmt *s, struct gw_case_row *r)
-{
-    memset(r, 0, sizeof(*r));
-    r->refnr = gw_col_dup(s, 0);
-    r->status = gw_col_dup(s, 1);
-    r->licence_type = gw_col_dup(s, 2);
-    r->beredskap = sqlite3_column_int(s, 3);
-    r->prescriber_hsa = gw_col_dup(s, 4);
-    r->hospital_hsa = gw_col_dup(s, 5);
-    r->hospital_name = gw_col_dup(s, 6);
-    r->clinic_hsa = gw_col_dup(s, 7);
-    r->clinic_name = gw_col_dup(s, 8);
-    r->pharmacy_gln = gw_col_dup(s, 9);
-    r->drug_name = gw_col_dup(s, 10);
-    r->substances = gw_col_dup(s, 11);
-    r->patient_id = gw_col_dup(s, 12);
-    r->parent_refnr = gw_col_dup(s, 13);
-    r->version = sqlite3_column_int(s, 14);
-    r->created_ms = sqlite3_column_int64(s, 15);
-    r->updated_ms = sqlite3_column_int64(s, 16);
-    r->applied_ms = sqlite3_column_int64(s, 17);
-    r->decided_ms = sqlite3_column_int64(s, 18);
-    r->purged_ms = sqlite3_column_int64(s, 19);
-    r->rowid = sqlite3_column_int64(s, 20);
-    if (r->refnr == NULL || r->status == NULL || r->licence_type == NULL) {
-        gw_case_row_release(r);
-        return GW_ENOMEM;
-    }
-    return GW_OK;
-}
 
 gw_rc
 gw_sqlite_case_get(struct gw_store *st, const char *refnr,
@@ -69,11 +33,14 @@ gw_sqlite_case_get(struct gw_store *st, const char *refnr,
     if (s != NULL) {
         gw_bind_text(s, 1, refnr);
         src = sqlite3_step(s);
-        if (src == SQLITE_ROW)
-            rc = row_from(s, out);
-        else
+        if (src == SQLITE_ROW) {
+            struct gw_cells cells;
+            gw_store_cells(s, &cells);
+            rc = gw_rows_case(&cells, out, 0);
+        } else {
             rc = src == SQLITE_DONE ? GW_ENOTFOUND
                                     : gw_store_rc(c->db, src, "case_get");
+        }
         sqlite3_reset(s);
     }
     gw_store_reader_give(st, c);
@@ -190,19 +157,6 @@ gw_sqlite_case_count(struct gw_store *st, const struct gw_case_query *q,
     return rc;
 }
 
-static gw_rc
-case_row(sqlite3_stmt *s, void *elem, size_t i)
-{
-    (void)i;
-    return row_from(s, elem);
-}
-
-static void
-case_release(void *elem)
-{
-    gw_case_row_release(elem);
-}
-
 /* The keyset condition of a page: rows strictly after (?11 > 0) or
  * before (?11 < 0) the key (?12 updated_ms, ?13 id) in the search order;
  * new and changed cases get a newer key, so a page never shifts. */
@@ -242,39 +196,18 @@ gw_sqlite_case_search(struct gw_store *st, const struct gw_case_query *q,
     sqlite3_bind_int(s, 11, q->page_dir);
     sqlite3_bind_int64(s, 12, q->page_ms);
     sqlite3_bind_int64(s, 13, q->page_rowid);
-    rc = gw_store_collect(c, s, sizeof(**rows), SIZE_MAX, case_row,
-                          case_release, "case_search", (void **)rows, n);
+    rc = gw_store_collect_cells(c, s, sizeof(**rows), SIZE_MAX, gw_rows_case,
+                                gw_rows_case_release, "case_search",
+                                (void **)rows, n);
     sqlite3_reset(s);
     gw_store_reader_give(st, c);
-    /* A page before the key was read oldest first: turn it round. */
     if (rc == GW_OK && q->page_dir < 0)
-        for (size_t i = 0, j = *n; j-- > i + 1; i++) {
-            struct gw_case_row t = (*rows)[i];
-            (*rows)[i] = (*rows)[j];
-            (*rows)[j] = t;
-        }
+        gw_rows_case_reverse(*rows, *n);
     return rc;
 }
 
 /* History rows are written by the writer with every change (writer.c);
  * here they are only read. */
-static gw_rc
-history_row(sqlite3_stmt *s, void *elem, size_t i)
-{
-    struct gw_history_row *h = elem;
-    const unsigned char *t;
-
-    h->version = (long)i + 1;
-    if ((t = sqlite3_column_text(s, 0)) != NULL)
-        snprintf(h->from_status, sizeof(h->from_status), "%s", t);
-    if ((t = sqlite3_column_text(s, 1)) != NULL)
-        snprintf(h->to_status, sizeof(h->to_status), "%s", t);
-    if ((t = sqlite3_column_text(s, 2)) != NULL)
-        snprintf(h->event, sizeof(h->event), "%s", t);
-    h->at_ms = sqlite3_column_int64(s, 3);
-    return GW_OK;
-}
-
 gw_rc
 gw_sqlite_case_history(struct gw_store *st, const char *refnr,
                       struct gw_history_row **rows, size_t *n)
@@ -290,8 +223,9 @@ gw_sqlite_case_history(struct gw_store *st, const char *refnr,
     *n = 0;
     if (s != NULL) {
         gw_bind_text(s, 1, refnr);
-        rc = gw_store_collect(c, s, sizeof(**rows), SIZE_MAX, history_row, NULL,
-                              "history", (void **)rows, n);
+        rc = gw_store_collect_cells(c, s, sizeof(**rows), SIZE_MAX,
+                                    gw_rows_history, NULL, "history",
+                                    (void **)rows, n);
         sqlite3_reset(s);
     }
     gw_store_reader_give(st, c);

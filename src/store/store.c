@@ -4,6 +4,7 @@
  * by name (store.backend); nothing else here knows one backend from the
  * other, and no SQL lives here.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/backend.h"
@@ -61,3 +62,28 @@ GW_STORE_OPS(DISPATCH)
     }
 GW_STORE_VOID_OPS(DISPATCH_VOID)
 #undef DISPATCH_VOID
+
+/* Listing and showing the outbox are one backend read (outbox_items). */
+gw_rc
+gw_outbox_list(struct gw_store *st, const char *state, int limit,
+               struct gw_outbox_info **items, size_t *n)
+{
+    return gw_outbox_items(st, state, 0, limit, items, n);
+}
+
+gw_rc
+gw_outbox_show(struct gw_store *st, long long id, struct gw_outbox_info *out)
+{
+    struct gw_outbox_info *items;
+    size_t n;
+    gw_rc rc = gw_outbox_items(st, NULL, id, 1, &items, &n);
+
+    if (rc != GW_OK)
+        return rc;
+    if (n == 0)
+        rc = GW_ENOTFOUND;
+    else
+        *out = items[0];
+    free(items);
+    return rc;
+}

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "store/backend.h"
+#include "store/rows.h"
 #include "store/store.h"
 
 /* Prepared statements kept per connection, keyed by the address of their
@@ -142,6 +143,13 @@ typedef void (*gw_row_release)(void *elem);
 gw_rc gw_store_collect(struct conn *c, sqlite3_stmt *s, size_t elem_size,
                        size_t max, gw_row_fill fill, gw_row_release release,
                        const char *what, void **out, size_t *n) GW_WARN_UNUSED;
+/* The same with a fill both backends share (rows.h). */
+gw_rc gw_store_collect_cells(struct conn *c, sqlite3_stmt *s,
+                             size_t elem_size, size_t max, gw_cells_fill fill,
+                             gw_row_release release, const char *what,
+                             void **out, size_t *n) GW_WARN_UNUSED;
+/* The current row of s as struct gw_cells. */
+void gw_store_cells(sqlite3_stmt *s, struct gw_cells *out);
 /*
  * The same for a read of one row: steps s once (the caller binds and
  * resets) and fills elem from the row (fill NULL: only whether there is

@@ -1,0 +1,99 @@
+/*
+ * pg_rows.c - what the reads of the PostgreSQL backend share (pg_read.c,
+ * pg_outbox.c, pg_console.c): one statement on a pool connection, the
+ * rows a command changed, and the row collector that turns a result into
+ * an array with the fills both backends share (rows.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/pg_int.h"
+
+gw_rc
+gw_pg_run(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
+          PGresult **res, const char *what)
+{
+    PGconn *c;
+    gw_rc rc = gw_pg_take(PG(st), &c);
+
+    if (res != NULL)
+        *res = NULL;
+    if (rc != GW_OK)
+        return rc;
+    rc = gw_pg_q(c, sql, p, res, what);
+    gw_pg_give(PG(st), c);
+    return rc;
+}
+
+long long
+gw_pg_changed(PGresult *r)
+{
+    const char *t = PQcmdTuples(r);
+    return t && *t ? strtoll(t, NULL, 10) : 0;
+}
+
+/* A PGresult's row as struct gw_cells. */
+static const char *
+cell_text(const void *res, int row, int col)
+{
+    const PGresult *r = res;
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static int64_t
+cell_i64(const void *res, int row, int col)
+{
+    return gw_pg_i64(res, row, col);
+}
+
+static double
+cell_f64(const void *res, int row, int col)
+{
+    return gw_pg_f64(res, row, col);
+}
+
+static const struct gw_cells_ops cells_ops = {cell_text, cell_i64, cell_f64};
+
+void
+gw_pg_cells(const PGresult *r, int row, struct gw_cells *out)
+{
+    out->ops = &cells_ops;
+    out->res = r;
+    out->row = row;
+}
+
+gw_rc
+gw_pg_collect(struct gw_store *st, const char *sql,
+              const struct gw_pg_params *p, const char *what, size_t elem_size,
+              gw_cells_fill fill, void (*release)(void *elem), void **out,
+              size_t *n)
+{
+    unsigned char *rows = NULL;
+    PGresult *r;
+    size_t len = 0, nrows;
+    gw_rc rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = gw_pg_run(st, sql, p, &r, what)) != GW_OK)
+        return rc;
+    nrows = (size_t)PQntuples(r);
+    if (nrows > 0 && (rows = calloc(nrows, elem_size)) == NULL)
+        rc = GW_ENOMEM;
+    for (; rc == GW_OK && len < nrows; len++) {
+        struct gw_cells cells;
+        gw_pg_cells(r, (int)len, &cells);
+        if ((rc = fill(&cells, rows + elem_size * len, len)) != GW_OK)
+            break; /* the fill freed what the element owned */
+    }
+    PQclear(r);
+    if (rc != GW_OK) {
+        for (size_t i = 0; release != NULL && i < len; i++)
+            release(rows + elem_size * i);
+        free(rows);
+        return rc;
+    }
+    *out = rows;
+    *n = len;
+    return GW_OK;
+}

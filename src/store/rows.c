@@ -1,0 +1,172 @@
+/*
+ * rows.c - the row-to-struct copies both backends share (rows.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/licence.h"
+#include "store/outbox.h"
+#include "store/read.h"
+#include "store/rows.h"
+
+void
+gw_cell_copy(const struct gw_cells *c, int col, char *dst, size_t size)
+{
+    const char *t = c->ops->text(c->res, c->row, col);
+
+    snprintf(dst, size, "%s", t ? t : "");
+}
+
+char *
+gw_cell_dup(const struct gw_cells *c, int col)
+{
+    const char *t = c->ops->text(c->res, c->row, col);
+
+    return t ? strdup(t) : NULL;
+}
+
+#define I64(col) c->ops->i64(c->res, c->row, (col))
+#define F64(col) c->ops->f64(c->res, c->row, (col))
+#define COPY(field, col) gw_cell_copy(c, (col), o->field, sizeof(o->field))
+
+gw_rc
+gw_rows_case(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_case_row *o = elem;
+
+    (void)i;
+    memset(o, 0, sizeof(*o));
+    o->refnr = gw_cell_dup(c, 0);
+    o->status = gw_cell_dup(c, 1);
+    o->licence_type = gw_cell_dup(c, 2);
+    o->beredskap = (int)I64(3);
+    o->prescriber_hsa = gw_cell_dup(c, 4);
+    o->hospital_hsa = gw_cell_dup(c, 5);
+    o->hospital_name = gw_cell_dup(c, 6);
+    o->clinic_hsa = gw_cell_dup(c, 7);
+    o->clinic_name = gw_cell_dup(c, 8);
+    o->pharmacy_gln = gw_cell_dup(c, 9);
+    o->drug_name = gw_cell_dup(c, 10);
+    o->substances = gw_cell_dup(c, 11);
+    o->patient_id = gw_cell_dup(c, 12);
+    o->parent_refnr = gw_cell_dup(c, 13);
+    o->version = (long)I64(14);
+    o->created_ms = I64(15);
+    o->updated_ms = I64(16);
+    o->applied_ms = I64(17);
+    o->decided_ms = I64(18);
+    o->purged_ms = I64(19);
+    o->rowid = I64(20);
+    if (o->refnr == NULL || o->status == NULL || o->licence_type == NULL) {
+        gw_case_row_release(o);
+        return GW_ENOMEM;
+    }
+    return GW_OK;
+}
+
+void
+gw_rows_case_release(void *elem)
+{
+    gw_case_row_release(elem);
+}
+
+void
+gw_rows_case_reverse(struct gw_case_row *rows, size_t n)
+{
+    for (size_t i = 0, j = n; j-- > i + 1; i++) {
+        struct gw_case_row t = rows[i];
+        rows[i] = rows[j];
+        rows[j] = t;
+    }
+}
+
+gw_rc
+gw_rows_history(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_history_row *o = elem;
+
+    o->version = (long)i + 1;
+    COPY(from_status, 0);
+    COPY(to_status, 1);
+    COPY(event, 2);
+    o->at_ms = I64(3);
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_licence(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_licence_hit *o = elem;
+
+    (void)i;
+    COPY(refnr, 0);
+    COPY(licence_type, 1);
+    o->beredskap = (int)I64(2);
+    COPY(valid_from, 3);
+    COPY(valid_to, 4);
+    o->total_amount = F64(5);
+    COPY(amount_unit, 6);
+    o->dispensed = F64(7);
+    COPY(general_level, 8);
+    COPY(patient_id, 9);
+    COPY(clinic_hsa, 10);
+    COPY(hospital_hsa, 11);
+    COPY(status, 12);
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_product(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_product *o = elem;
+
+    (void)i;
+    COPY(name, 0);
+    COPY(substances, 1);
+    COPY(holder, 2);
+    COPY(country, 3);
+    COPY(nplid, 4);
+    COPY(form, 5);
+    COPY(strength, 6);
+    COPY(atc, 7);
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_pharmacy(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_pharmacy *o = elem;
+
+    (void)i;
+    COPY(gln, 0);
+    COPY(name, 1);
+    COPY(actor, 2);
+    COPY(address, 3);
+    COPY(city, 4);
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_outbox_info *o = elem;
+
+    (void)i;
+    o->id = I64(0);
+    COPY(message_id, 1);
+    COPY(peer, 2);
+    COPY(kind, 3);
+    COPY(refnr, 4);
+    COPY(state, 5);
+    o->attempts = (int)I64(6);
+    o->next_attempt_ms = I64(7);
+    o->created_ms = I64(8);
+    o->updated_ms = I64(9);
+    COPY(last_error, 10);
+    o->payload_len = (size_t)I64(11);
+    COPY(claimed_by, 12);
+    o->claimed_until = I64(13);
+    COPY(target, 14);
+    return GW_OK;
+}

@@ -1,0 +1,73 @@
+/*
+ * rows.h - a result row as either backend reads it, and the row-to-struct
+ * copies both backends share: where SQLite (read.c, licence.c, outbox.c,
+ * console.c) and PostgreSQL (pg_read.c, pg_outbox.c, pg_console.c) select
+ * the same columns into the same struct, one function here fills it, from
+ * a struct gw_cells the backend makes over its own result (db.c: an
+ * sqlite3_stmt; pg_rows.c: a PGresult row). Nothing outside store/
+ * includes it.
+ *
+ * Each fill below names the columns it reads, in order: the SELECTs of
+ * both backends list them so (CASE_COLUMNS is shared for that reason).
+ */
+#ifndef GW_STORE_ROWS_H
+#define GW_STORE_ROWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct gw_cells_ops {
+    /* The cell as text; NULL for SQL NULL. Valid until the row moves. */
+    const char *(*text)(const void *res, int row, int col);
+    int64_t (*i64)(const void *res, int row, int col); /* NULL: 0 */
+    double (*f64)(const void *res, int row, int col);  /* NULL: 0 */
+};
+
+struct gw_cells {
+    const struct gw_cells_ops *ops;
+    const void *res;
+    int row;
+};
+
+/* Fills element i (zeroed) from row c; GW_OK or an error that ends the
+ * read (what the element owns is then already freed). */
+typedef gw_rc (*gw_cells_fill)(const struct gw_cells *c, void *elem, size_t i);
+
+/* Cell helpers: text copied into a fixed field ("" for NULL), or
+ * duplicated (NULL stays NULL). */
+void gw_cell_copy(const struct gw_cells *c, int col, char *dst, size_t size);
+char *gw_cell_dup(const struct gw_cells *c, int col);
+
+/* The columns of a case, in gw_rows_case's order. */
+#define GW_CASE_COLUMNS                                                        \
+    "refnr, status, licence_type, beredskap, prescriber_hsa, hospital_hsa, "   \
+    "hospital_name, clinic_hsa, clinic_name, pharmacy_gln, drug_name, "        \
+    "substances, patient_id, parent_refnr, version, created_ms, updated_ms, "  \
+    "applied_ms, decided_ms, purged_ms, id"
+
+/* struct gw_case_row from GW_CASE_COLUMNS (GW_ENOMEM: nothing kept). */
+gw_rc gw_rows_case(const struct gw_cells *c, void *elem, size_t i);
+void gw_rows_case_release(void *elem);
+/* A page before the paging key is read oldest first: turns it round. */
+struct gw_case_row;
+void gw_rows_case_reverse(struct gw_case_row *rows, size_t n);
+/* struct gw_history_row: from_status, to_status, event, at_ms (version
+ * is the row's place, from 1). */
+gw_rc gw_rows_history(const struct gw_cells *c, void *elem, size_t i);
+/* struct gw_licence_hit: refnr, licence_type, beredskap, valid_from,
+ * valid_to, total_amount, amount_unit, dispensed, general_level,
+ * patient_id, clinic_hsa, hospital_hsa, status. */
+gw_rc gw_rows_licence(const struct gw_cells *c, void *elem, size_t i);
+/* struct gw_product: name, substances, holder, country, nplid, form,
+ * strength, atc. */
+gw_rc gw_rows_product(const struct gw_cells *c, void *elem, size_t i);
+/* struct gw_pharmacy: gln, name, actor, address, city. */
+gw_rc gw_rows_pharmacy(const struct gw_cells *c, void *elem, size_t i);
+/* struct gw_outbox_info: id, message_id, peer, kind, refnr, state,
+ * attempts, next_attempt_ms, created_ms, updated_ms, last_error,
+ * length(payload), claimed_by, claimed_until, target. */
+gw_rc gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i);
+
+#endif
