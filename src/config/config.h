@@ -71,6 +71,11 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "proxies whose x-vp-auth-cert and X-Forwarded-For headers are "      \
        "believed, separated by spaces or commas (empty: none; from anyone "  \
        "else those headers are refused)")                                    \
+    XX(server, trusted_platforms, STR, server_trusted_platforms, "",          \
+       "labels of [clients] lines that are service platforms (NTjP), "      \
+       "separated by spaces or commas: only their SOAP calls may pass the "  \
+       "original consumer's HSA-id in x-rivta-original-serviceconsumer-"    \
+       "hsaid (audited, never used to authorise; empty: none)")              \
     XX(store, path, STR, store_path, "./var/klasgw.db",                        \
        "SQLite database file (created with its folder if missing)")            \
     XX(store, batch_max, INT, store_batch_max, "256",                          \
