@@ -40,7 +40,9 @@ def check(cond, what):
 
 def schema(name):
     if name not in schemas:
-        path = sorted(glob.glob(os.path.join(WSDL, f"{name}Responder_*.xsd")))
+        path = sorted(glob.glob(os.path.join(
+            WSDL, "schemas", "interactions", f"{name}Interaction",
+            f"{name}Responder_*.xsd")))
         schemas[name] = ET.XMLSchema(ET.parse(path[-1])) if path else None
     return schemas[name]
 
