@@ -41,7 +41,8 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
     XX(server, tls_key, STR, server_tls_key, "",                               \
        "PEM file with the server private key")                                 \
     XX(server, tls_client_ca, STR, server_tls_client_ca, "",                   \
-       "PEM file with the CAs that client certificates must chain to")         \
+       "PEM file with the CAs that client certificates must chain to; "       \
+       "re-read on SIGHUP")                                                     \
     XX(server, tls_crl, STR, server_tls_crl, "",                               \
        "PEM file with the CRLs of the client CAs: a revoked client "           \
        "certificate is refused; re-read on SIGHUP (empty: no CRL)")            \
