@@ -21,8 +21,12 @@ find_program(GW_SOAPCPP2 soapcpp2 REQUIRED)
 find_path(GW_GSOAP_SHARE plugin/curlapi.c PATHS /usr/share/gsoap REQUIRED)
 find_path(GW_GSOAP_IMPORT soap12.h PATHS /usr/share/gsoap/import REQUIRED)
 
-file(GLOB GW_WSDL_FILES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/wsdl/*.wsdl)
-file(GLOB GW_XSD_FILES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/wsdl/*.xsd)
+# RIV-TA layout: wsdl/schemas/interactions/<Name>Interaction/ (the WSDL and
+# its Responder XSD), wsdl/schemas/core_components/ (shared XSDs).
+file(GLOB GW_WSDL_FILES CONFIGURE_DEPENDS
+     ${PROJECT_SOURCE_DIR}/wsdl/schemas/interactions/*/*.wsdl)
+file(GLOB_RECURSE GW_XSD_FILES CONFIGURE_DEPENDS
+     ${PROJECT_SOURCE_DIR}/wsdl/schemas/*.xsd)
 set(GW_SOAPGEN_DIR ${PROJECT_BINARY_DIR}/gsoap)
 set(GW_SOAPGEN_OUT
     ${GW_SOAPGEN_DIR}/gwsoapC.c ${GW_SOAPGEN_DIR}/gwsoapClient.c

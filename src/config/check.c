@@ -491,6 +491,20 @@ gw_config_check_all(const struct gw_config *cfg, struct gw_check_report *rep)
             problem_from_err(rep, "server.trusted_proxies", &err);
         free(proxies);
     }
+    /* Every server.trusted_platforms label names a [clients] line. */
+    for (const char *s = cfg->server_trusted_platforms; *s != '\0';) {
+        size_t len, i;
+        s += strspn(s, " \t,");
+        len = strcspn(s, " \t,");
+        for (i = 0; len > 0 && i < cfg->nclients; i++)
+            if (strlen(cfg->clients[i].label) == len &&
+                strncmp(cfg->clients[i].label, s, len) == 0)
+                break;
+        if (len > 0 && i == cfg->nclients)
+            gw_check_problem(rep, GW_CHECK_FAIL, "server.trusted_platforms",
+                             "'%.*s' is no [clients] label", (int)(len > 60 ? 60 : len), s);
+        s += len;
+    }
     if (cfg->nclients == 0)
         gw_check_problem(rep, GW_CHECK_FAIL, "clients",
                          "no client: at least one line `<label> = <role> "

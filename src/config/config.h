@@ -41,7 +41,8 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
     XX(server, tls_key, STR, server_tls_key, "",                               \
        "PEM file with the server private key")                                 \
     XX(server, tls_client_ca, STR, server_tls_client_ca, "",                   \
-       "PEM file with the CAs that client certificates must chain to")         \
+       "PEM file with the CAs that client certificates must chain to; "       \
+       "re-read on SIGHUP")                                                     \
     XX(server, tls_crl, STR, server_tls_crl, "",                               \
        "PEM file with the CRLs of the client CAs: a revoked client "           \
        "certificate is refused; re-read on SIGHUP (empty: no CRL)")            \
@@ -71,6 +72,11 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "proxies whose x-vp-auth-cert and X-Forwarded-For headers are "      \
        "believed, separated by spaces or commas (empty: none; from anyone "  \
        "else those headers are refused)")                                    \
+    XX(server, trusted_platforms, STR, server_trusted_platforms, "",          \
+       "labels of [clients] lines that are service platforms (NTjP), "      \
+       "separated by spaces or commas: only their SOAP calls may pass the "  \
+       "original consumer's HSA-id in x-rivta-original-serviceconsumer-"    \
+       "hsaid (audited, never used to authorise; empty: none)")              \
     XX(store, path, STR, store_path, "./var/klasgw.db",                        \
        "SQLite database file (created with its folder if missing)")            \
     XX(store, batch_max, INT, store_batch_max, "256",                          \

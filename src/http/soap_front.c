@@ -36,6 +36,25 @@ has_key(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
     return MHD_YES;
 }
 
+/* Whether the caller's [clients] label is listed in
+ * server.trusted_platforms (labels separated by spaces or commas). */
+static int
+is_platform(const struct gw_req *r)
+{
+    const char *s = r->h->o.cfg->server_trusted_platforms;
+    size_t n = strlen(r->label);
+
+    while (*s != '\0') {
+        size_t len;
+        s += strspn(s, " \t,");
+        len = strcspn(s, " \t,");
+        if (len > 0 && len == n && strncmp(s, r->label, n) == 0)
+            return 1;
+        s += len;
+    }
+    return 0;
+}
+
 static enum MHD_Result
 plain(struct gw_req *r, int status, const char *text)
 {
@@ -109,21 +128,39 @@ gw_soap_front(struct gw_req *r)
     call.who = &r->who;
     call.base = r->base;
     call.request_id = r->id;
-    /* Read and audited, never used for authorization: the certificate
-     * (the platform's) decides who calls. */
+    /* The consumer a service platform passes on: believed only from a
+     * platform of server.trusted_platforms, as the caller's identity in
+     * the audit log; never used for authorization: the certificate (the
+     * platform's [clients] line) decides what may be called. */
     via = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                       "x-rivta-original-serviceconsumer-hsaid");
     if (via != NULL) {
         char note[200];
         struct gw_err err;
+        if (!is_platform(r)) {
+            snprintf(note, sizeof(note),
+                     "interaction=%.60s request=%s: the client is no "
+                     "platform of server.trusted_platforms",
+                     name, r->id);
+            gw_pipeline_audit_note(r->h->o.pipeline, &call,
+                                   "soap-consumer-refused", note);
+            gw_log_warn("event=soap_consumer_refused client=%s detail=\"not "
+                        "in server.trusted_platforms\"",
+                        r->label);
+            return gw_soap_front_refuse(
+                r, GW_EFORBIDDEN,
+                "x-rivta-original-serviceconsumer-hsaid is accepted only "
+                "from a service platform listed in server.trusted_platforms");
+        }
         gw_err_clear(&err);
         if (gw_hsaid_check(via, &err) != GW_OK)
             return gw_soap_front_refuse(
                 r, GW_EINVAL,
                 "x-rivta-original-serviceconsumer-hsaid: not an HSA-id");
         snprintf(note, sizeof(note),
-                 "interaction=%.60s original-consumer=%s request=%s", name, via,
-                 r->id);
+                 "interaction=%.60s original-consumer=%s platform=%.40s "
+                 "request=%s",
+                 name, via, r->label, r->id);
         gw_pipeline_audit_note(r->h->o.pipeline, &call, "soap-consumer", note);
     }
     gw_soap_handle(r->h->o.soap, &call, name,

@@ -942,10 +942,16 @@ gw_rc
 gw_soap_contract(struct gw_soap *s, const char *name, int wsdl,
                  const char *base, struct gw_soap_reply *out)
 {
+    /* Served flat under /soap/: the WSDL's endpoint placeholder becomes
+     * base, and imports of the shared schemas (RIV-TA layout:
+     * schemas/core_components/ beside schemas/interactions/<Name>
+     * Interaction/) become siblings, which GET /soap/<file>.xsd finds. */
     static const char placeholder[] = "http://localhost/soap/";
+    static const char core[] = "schemaLocation=\"../../core_components/";
     char path[1024];
     struct gw_buf b;
     char *text = NULL;
+    const char *resp;
     size_t n;
     gw_rc rc = GW_ENOTFOUND;
 
@@ -955,13 +961,24 @@ gw_soap_contract(struct gw_soap *s, const char *name, int wsdl,
     if (wsdl) {
         if (find_iface(name, NULL) == NULL)
             return GW_ENOTFOUND;
-        snprintf(path, sizeof(path), "%s/%sInteraction_1.0_RIVTABP21.wsdl",
-                 s->wsdl_dir, name);
+        snprintf(path, sizeof(path),
+                 "%s/schemas/interactions/%sInteraction/"
+                 "%sInteraction_1.0_RIVTABP21.wsdl",
+                 s->wsdl_dir, name, name);
     } else {
         size_t l = strlen(name);
         if (l < 5 || strcmp(name + l - 4, ".xsd") != 0)
             return GW_ENOTFOUND;
-        snprintf(path, sizeof(path), "%s/%s", s->wsdl_dir, name);
+        /* <Name>Responder_<v>.xsd sits with its interaction, anything
+         * else among the shared schemas. */
+        resp = strstr(name, "Responder_");
+        if (resp != NULL && resp > name)
+            snprintf(path, sizeof(path),
+                     "%s/schemas/interactions/%.*sInteraction/%s",
+                     s->wsdl_dir, (int)(resp - name), name, name);
+        else
+            snprintf(path, sizeof(path), "%s/schemas/core_components/%s",
+                     s->wsdl_dir, name);
     }
     rc = gw_file_read(path, 1 << 20, &text, &n);
     if (rc != GW_OK)
@@ -970,9 +987,17 @@ gw_soap_contract(struct gw_soap *s, const char *name, int wsdl,
     rc = GW_OK;
     for (const char *p = text; rc == GW_OK && *p;) {
         const char *hit = wsdl ? strstr(p, placeholder) : NULL;
-        if (hit == NULL) {
+        const char *imp = strstr(p, core);
+        if (hit == NULL && imp == NULL) {
             rc = gw_buf_append_str(&b, p);
             break;
+        }
+        if (hit == NULL || (imp != NULL && imp < hit)) {
+            rc = gw_buf_append(&b, p, (size_t)(imp - p));
+            if (rc == GW_OK)
+                rc = gw_buf_append_str(&b, "schemaLocation=\"");
+            p = imp + sizeof(core) - 1;
+            continue;
         }
         rc = gw_buf_append(&b, p, (size_t)(hit - p));
         if (rc == GW_OK)

@@ -76,9 +76,12 @@ void gw_soap_refusal(const char *content_type, gw_rc rc, const char *detail,
 
 /*
  * GET /soap/<interaction>?wsdl (wsdl = 1) or GET /soap/<file>.xsd
- * (wsdl = 0, name is the file name): the contract file, with the WSDL's
- * endpoint addresses rewritten to base ("http://host:port"). GW_ENOTFOUND
- * for an unknown name.
+ * (wsdl = 0, name is the file name): the contract file from wsdl/'s
+ * RIV-TA layout (schemas/interactions/<Name>Interaction/ for the WSDL and
+ * its Responder XSD, schemas/core_components/ for the shared XSDs), served
+ * flat: the WSDL's endpoint addresses rewritten to base
+ * ("http://host:port"), imports of ../../core_components/ made siblings.
+ * GW_ENOTFOUND for an unknown name.
  */
 gw_rc gw_soap_contract(struct gw_soap *s, const char *name, int wsdl,
                        const char *base,

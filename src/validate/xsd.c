@@ -59,7 +59,9 @@ gw_xsd_responder(const char *dir, const char *name, struct gw_err *err)
 {
     char path[1024];
 
-    snprintf(path, sizeof(path), "%s/%sResponder_1.0.xsd", dir, name);
+    snprintf(path, sizeof(path),
+             "%s/schemas/interactions/%sInteraction/%sResponder_1.0.xsd", dir,
+             name, name);
     return gw_xsd_load(path, err);
 }
 

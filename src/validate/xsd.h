@@ -40,7 +40,8 @@ struct gw_xsd_errors {
 /* Compiles the schema at path; NULL on failure with err naming the file
  * (GW_ECONFIG). Free with gw_xsd_free. */
 struct gw_xsd *gw_xsd_load(const char *path, struct gw_err *err);
-/* Compiles <wsdl_dir>/<name>Responder_1.0.xsd, as gw_xsd_load. */
+/* Compiles <wsdl_dir>/schemas/interactions/<name>Interaction/
+ * <name>Responder_1.0.xsd (RIV-TA layout), as gw_xsd_load. */
 struct gw_xsd *gw_xsd_responder(const char *wsdl_dir, const char *name,
                                 struct gw_err *err);
 /* NULL ok. */

@@ -40,7 +40,9 @@ def check(cond, what):
 
 def schema(name):
     if name not in schemas:
-        path = sorted(glob.glob(os.path.join(WSDL, f"{name}Responder_*.xsd")))
+        path = sorted(glob.glob(os.path.join(
+            WSDL, "schemas", "interactions", f"{name}Interaction",
+            f"{name}Responder_*.xsd")))
         schemas[name] = ET.XMLSchema(ET.parse(path[-1])) if path else None
     return schemas[name]
 
@@ -250,6 +252,14 @@ r = post("GetLicenseCases", envelope("GetLicenseCases", ""), EHR,
 answer("a malformed original consumer", "GetLicenseCases", r, want="FAULT")
 check(b"x-rivta-original-serviceconsumer-hsaid" in r.content,
       "the malformed header is named")
+# From a client that is no platform of server.trusted_platforms (the
+# pharmacy), the header is refused: 403, a fault naming the key.
+r = post("GetLicenseCases", envelope("GetLicenseCases", ""), APO,
+         via="SE2321000016-ORIG")
+answer("an original consumer from a client that is no platform",
+       "GetLicenseCases", r, want="FAULT")
+check(r.status_code == 403 and b"server.trusted_platforms" in r.content,
+      f"no platform: 403 naming server.trusted_platforms (got {r.status_code})")
 
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)

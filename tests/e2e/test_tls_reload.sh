@@ -269,5 +269,12 @@ if get(a, "/metrics") != 200 or status("ops") != 200:
     fail("ops refused after ops2 was removed")
 print("ok: client CAs and [clients] reload")
 PY
+# New handshakes name the CAs in use now (ca2 added by SIGHUP) in their
+# CertificateRequest, so that a client picking its certificate by them
+# finds the new CA's.
+names=$(openssl s_client -connect "127.0.0.1:$port" -servername localhost \
+    -cert "$P/ops.pem" -key "$P/ops.key" </dev/null 2>/dev/null |
+    sed -n '/Acceptable client certificate CA names/,/^[A-Z][a-z]* .*:/p') || true
+grep -q 'CN *= *ca2' <<<"$names" || fail "the CertificateRequest does not name the CA added on SIGHUP: $names"
 gw_stop || fail "serve did not stop cleanly"
 echo "ok: the server certificate, the client CAs and [clients] are replaced on SIGHUP without dropping a connection"
