@@ -100,14 +100,14 @@ EXTENSIONS = {
 # Profiles: id -> (base type, title, description, differential [(path, props)])
 PROFILES = {
     "klas-message-header": ("MessageHeader", "KLAS message header", "First entry of every KLAS message Bundle; names the event and points at the case", [
-        ("MessageHeader.eventCoding[x]", {"type": [{"code": "Coding"}], "binding": {"strength": "required", "valueSet": BASE + "/ValueSet/klas-event"}}),
+        ("MessageHeader.event[x]", {"type": [{"code": "Coding"}], "binding": {"strength": "required", "valueSet": BASE + "/ValueSet/klas-event"}}),
         ("MessageHeader.focus", {"min": 1, "type": [{"code": "Reference", "targetProfile": [BASE + "/StructureDefinition/klas-task"]}]}),
     ]),
     "klas-task": ("Task", "KLAS licence case", "The licence case: referensnummer, status, the motivation, the patient, the prescriber and the chosen pharmacy", [
         ("Task.identifier", {"max": "1", "short": "Referensnummer (assigned by the gateway)"}),
         ("Task.businessStatus", {"binding": {"strength": "required", "valueSet": BASE + "/ValueSet/klas-case-status"}}),
         ("Task.intent", {"fixedCode": "proposal"}),
-        ("Task.focus", {"min": 1, "type": [{"code": "Reference", "targetProfile": [BASE + "/StructureDefinition/klas-motivation"]}]}),
+        ("Task.focus", {"short": "The motivation: required in motivation-submit (the gateway's rules), absent in later messages about the case", "type": [{"code": "Reference", "targetProfile": [BASE + "/StructureDefinition/klas-motivation"]}]}),
         ("Task.owner", {"short": "The chosen pharmacy (optional)", "type": [{"code": "Reference", "targetProfile": [BASE + "/StructureDefinition/klas-pharmacy"]}]}),
     ]),
     "klas-motivation": ("MedicationRequest", "KLAS licence motivation", "Licensmotivering: product, licence type, reasons, indication, motivation text, dosage, total amount", [
@@ -116,8 +116,8 @@ PROFILES = {
         ("MedicationRequest.extension:motivation", {"sliceName": "motivation", "min": 1, "max": "1", "type": [{"code": "Extension", "profile": [BASE + "/StructureDefinition/klas-motivation"]}]}),
         ("MedicationRequest.intent", {"fixedCode": "proposal"}),
         ("MedicationRequest.medication[x]", {"type": [{"code": "Reference", "targetProfile": [BASE + "/StructureDefinition/klas-medication"]}]}),
-        ("MedicationRequest.reasonCode", {"min": 1, "max": "1", "short": "Behandlingsindikation (text)"}),
-        ("MedicationRequest.dosageInstruction", {"min": 1, "short": "Dosering (text)"}),
+        ("MedicationRequest.reasonCode", {"max": "1", "short": "Behandlingsindikation (text); required in motivation-submit (rule klas-indication)"}),
+        ("MedicationRequest.dosageInstruction", {"short": "Dosering (text); required in motivation-submit, absent in LV's decision"}),
         ("MedicationRequest.dispenseRequest", {"min": 1}),
         ("MedicationRequest.dispenseRequest.quantity", {"min": 1, "short": "Totalmängd"}),
     ]),
@@ -129,7 +129,7 @@ PROFILES = {
     ]),
     "klas-patient": ("Patient", "KLAS patient", "The patient of an enskild licence", [
         ("Patient.identifier", {"min": 1, "short": "Personnummer, samordningsnummer, or date of birth (NamingSystem fodelsedatum) when no full number exists"}),
-        ("Patient.name", {"min": 1, "short": "Name; \"skyddad identitet\" with meta.security R for protected identity"}),
+        ("Patient.name", {"short": "Name; \"skyddad identitet\" with meta.security R for protected identity; required in motivation-submit (rule klas-patient-name), absent in a supplement"}),
     ]),
     "klas-practitioner": ("Practitioner", "KLAS prescriber", "The prescriber: HSA-id, name, licence and förskrivarkod", [
         ("Practitioner.identifier", {"min": 1, "short": "HSA-id (urn:oid:1.2.752.29.4.19)"}),
