@@ -10,7 +10,8 @@ package.json, .index.json, every conformance resource of fhir-profiles/
 (StructureDefinitions with a snapshot generated here from their
 differential and the R4 base, CodeSystems, ValueSets, NamingSystems) and
 the examples in package/example/ (valid and invalid, with an index of
-which is which in package/example/EXPECTED.json). No network.
+which is which, and the rule each invalid one breaks, in
+package/example/EXPECTED.json). No network.
 
 The snapshot: the base type's snapshot, each differential element merged
 onto the element with its id; an element the base does not list (a
@@ -188,6 +189,14 @@ def main():
             with open(os.path.join(ex_dir, name), "w", encoding="utf-8") as fh:
                 fh.write(data)
             expected[kind].append(name)
+    # The rule each invalid example breaks (examples/invalid/EXPECTED.tsv).
+    expected["rules"] = {}
+    with open(os.path.join(prof, "examples", "invalid", "EXPECTED.tsv"),
+              encoding="utf-8") as fh:
+        for line in fh:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) >= 2 and not line.startswith("#"):
+                expected["rules"]["invalid-" + cols[0]] = cols[1]
     with open(os.path.join(ex_dir, "EXPECTED.json"), "w", encoding="utf-8") as fh:
         json.dump(expected, fh, indent=1)
     with open(os.path.join(pkg, ".index.json"), "w", encoding="utf-8") as fh:

@@ -163,6 +163,79 @@ PROFILES = {
 }
 
 
+PNR = "http://electronichealth.se/identifier/personnummer"
+SAMORD = "http://electronichealth.se/identifier/samordningsnummer"
+FODD = BASE + "/NamingSystem/fodelsedatum"
+
+
+def digit(v, i):
+    return "%s.substring(%d,1).toInteger()" % (v, i)
+
+
+def luhn(v):
+    """FHIRPath: the Luhn check over the 10 digits of a 12-digit number."""
+    terms = []
+    for k in range(10):
+        d = digit(v, 2 + k)
+        terms.append("iif(%s*2>9, %s*2-9, %s*2)" % (d, d, d) if k % 2 == 0 else d)
+    return "((%s) mod 10) = 0" % " + ".join(terms)
+
+
+def gs1(v):
+    """FHIRPath: the GS1 check digit of a 13-digit GLN."""
+    terms = ["%s*%d" % (digit(v, k), 1 if k % 2 == 0 else 3) for k in range(12)]
+    return "((10 - ((%s) mod 10)) mod 10) = %s" % (" + ".join(terms), digit(v, 12))
+
+
+# Month and day, calendar-aware (29 February in any year); off is 60 for
+# a samordningsnummer's day.
+def month_day(off):
+    def days(lo, hi):
+        out = []
+        for tens in range((lo + off) // 10, (hi + off) // 10 + 1):
+            a = max(lo + off, tens * 10) % 10
+            b = min(hi + off, tens * 10 + 9) % 10
+            out.append("%d[%d-%d]" % (tens, a, b) if a != b else "%d%d" % (tens, a))
+        return "(" + "|".join(out) + ")"
+    return "((0[13578]|1[02])%s|(0[469]|11)%s|02%s)" % (days(1, 31), days(1, 30), days(1, 29))
+
+
+# The KLAS rules a profile can carry as FHIRPath on one resource, the same
+# in every message (rules that depend on the event, on other resources or
+# on the whole Bundle stay with the gateway): profile id -> [(key, human,
+# expression)]. A key is the gateway's rule id where the constraint is the
+# whole rule, the rule id and a suffix where it is a part (a pharmacy's GLN
+# is checked here; that an application names one, by the gateway). Every
+# profile also refuses modifierExtension (part of klas-extension).
+CONSTRAINTS = {
+    "klas-task": [
+        ("klas-task-free-text", "No free text on the case: write it in the motivation or a supplement",
+         "note.empty() and description.empty() and reasonCode.empty() and input.empty()"),
+    ],
+    "klas-patient": [
+        ("klas-pnr", "A personnummer or samordningsnummer is 12 digits (YYYYMMDDNNNC; day + 60 for a samordningsnummer) with the Luhn check digit",
+         "identifier.where(system='%s').all(value.matches('^[0-9]{4}%s[0-9]{4}$') and %s) and identifier.where(system='%s').all(value.matches('^[0-9]{4}%s[0-9]{4}$') and %s)"
+         % (PNR, month_day(0), luhn("value"), SAMORD, month_day(60), luhn("value"))),
+        ("klas-pnr-date", "A date of birth is 8 digits, YYYYMMDD, a day of the calendar",
+         "identifier.where(system='%s').all(value.matches('^[0-9]{4}%s$'))" % (FODD, month_day(0))),
+        ("klas-pnr-full-number", "Never a full number and a date of birth in one message",
+         "identifier.where(system='%s' or system='%s').empty() or identifier.where(system='%s').empty()"
+         % (PNR, SAMORD, FODD)),
+    ],
+    "klas-practitioner": [
+        ("klas-prescriber-hsaid", "An HSA-id is SE, the 10-digit organisation number, '-' and the local part",
+         "identifier.where(system='urn:oid:1.2.752.29.4.19').all(value.matches('^SE[0-9]{10}-[A-Za-z0-9]+$'))"),
+    ],
+    "klas-pharmacy": [
+        ("klas-pharmacy-gln-check", "A GLN is 13 digits with the GS1 check digit",
+         "identifier.where(system='urn:oid:2.51.1.3').exists() and identifier.where(system='urn:oid:2.51.1.3').all(value.matches('^[0-9]{13}$') and %s)"
+         % gs1("value")),
+    ],
+}
+NO_MODIFIERS = ("klas-extension-modifier", "No modifierExtension: the KLAS profiles define none",
+                "modifierExtension.empty()")
+
+
 def write(name, doc):
     with open(os.path.join(OUT, name + ".json"), "w", encoding="utf-8") as fh:
         json.dump(doc, fh, ensure_ascii=False, indent=2)
@@ -229,7 +302,12 @@ def main():
               "derivation": "constraint", "differential": {"element": diff}}
         write("StructureDefinition-" + eid, sd)
     for pid, (base, title, desc, elems) in PROFILES.items():
-        diff = [{"id": base, "path": base, "short": title, "definition": desc}]
+        diff = [{"id": base, "path": base, "short": title, "definition": desc,
+                 "constraint": [
+                     {"key": key, "severity": "error", "human": human,
+                      "expression": expr,
+                      "source": BASE + "/StructureDefinition/" + pid}
+                     for key, human, expr in CONSTRAINTS.get(pid, []) + [NO_MODIFIERS]]}]
         for path, props in elems:
             diff.append({"id": path, "path": path.split(":")[0], **props})
         sd = {"resourceType": "StructureDefinition", "id": pid,
