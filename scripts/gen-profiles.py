@@ -100,14 +100,14 @@ EXTENSIONS = {
 # Profiles: id -> (base type, title, description, differential [(path, props)])
 PROFILES = {
     "klas-message-header": ("MessageHeader", "KLAS message header", "First entry of every KLAS message Bundle; names the event and points at the case", [
-        ("MessageHeader.eventCoding[x]", {"type": [{"code": "Coding"}], "binding": {"strength": "required", "valueSet": BASE + "/ValueSet/klas-event"}}),
+        ("MessageHeader.event[x]", {"type": [{"code": "Coding"}], "binding": {"strength": "required", "valueSet": BASE + "/ValueSet/klas-event"}}),
         ("MessageHeader.focus", {"min": 1, "type": [{"code": "Reference", "targetProfile": [BASE + "/StructureDefinition/klas-task"]}]}),
     ]),
     "klas-task": ("Task", "KLAS licence case", "The licence case: referensnummer, status, the motivation, the patient, the prescriber and the chosen pharmacy", [
         ("Task.identifier", {"max": "1", "short": "Referensnummer (assigned by the gateway)"}),
         ("Task.businessStatus", {"binding": {"strength": "required", "valueSet": BASE + "/ValueSet/klas-case-status"}}),
         ("Task.intent", {"fixedCode": "proposal"}),
-        ("Task.focus", {"min": 1, "type": [{"code": "Reference", "targetProfile": [BASE + "/StructureDefinition/klas-motivation"]}]}),
+        ("Task.focus", {"short": "The motivation: required in motivation-submit (the gateway's rules), absent in later messages about the case", "type": [{"code": "Reference", "targetProfile": [BASE + "/StructureDefinition/klas-motivation"]}]}),
         ("Task.owner", {"short": "The chosen pharmacy (optional)", "type": [{"code": "Reference", "targetProfile": [BASE + "/StructureDefinition/klas-pharmacy"]}]}),
     ]),
     "klas-motivation": ("MedicationRequest", "KLAS licence motivation", "Licensmotivering: product, licence type, reasons, indication, motivation text, dosage, total amount", [
@@ -116,8 +116,8 @@ PROFILES = {
         ("MedicationRequest.extension:motivation", {"sliceName": "motivation", "min": 1, "max": "1", "type": [{"code": "Extension", "profile": [BASE + "/StructureDefinition/klas-motivation"]}]}),
         ("MedicationRequest.intent", {"fixedCode": "proposal"}),
         ("MedicationRequest.medication[x]", {"type": [{"code": "Reference", "targetProfile": [BASE + "/StructureDefinition/klas-medication"]}]}),
-        ("MedicationRequest.reasonCode", {"min": 1, "max": "1", "short": "Behandlingsindikation (text)"}),
-        ("MedicationRequest.dosageInstruction", {"min": 1, "short": "Dosering (text)"}),
+        ("MedicationRequest.reasonCode", {"max": "1", "short": "Behandlingsindikation (text); required in motivation-submit (rule klas-indication)"}),
+        ("MedicationRequest.dosageInstruction", {"short": "Dosering (text); required in motivation-submit, absent in LV's decision"}),
         ("MedicationRequest.dispenseRequest", {"min": 1}),
         ("MedicationRequest.dispenseRequest.quantity", {"min": 1, "short": "Totalmängd"}),
     ]),
@@ -129,7 +129,7 @@ PROFILES = {
     ]),
     "klas-patient": ("Patient", "KLAS patient", "The patient of an enskild licence", [
         ("Patient.identifier", {"min": 1, "short": "Personnummer, samordningsnummer, or date of birth (NamingSystem fodelsedatum) when no full number exists"}),
-        ("Patient.name", {"min": 1, "short": "Name; \"skyddad identitet\" with meta.security R for protected identity"}),
+        ("Patient.name", {"short": "Name; \"skyddad identitet\" with meta.security R for protected identity; required in motivation-submit (rule klas-patient-name), absent in a supplement"}),
     ]),
     "klas-practitioner": ("Practitioner", "KLAS prescriber", "The prescriber: HSA-id, name, licence and förskrivarkod", [
         ("Practitioner.identifier", {"min": 1, "short": "HSA-id (urn:oid:1.2.752.29.4.19)"}),
@@ -161,6 +161,79 @@ PROFILES = {
         ("Communication.payload", {"min": 1}),
     ]),
 }
+
+
+PNR = "http://electronichealth.se/identifier/personnummer"
+SAMORD = "http://electronichealth.se/identifier/samordningsnummer"
+FODD = BASE + "/NamingSystem/fodelsedatum"
+
+
+def digit(v, i):
+    return "%s.substring(%d,1).toInteger()" % (v, i)
+
+
+def luhn(v):
+    """FHIRPath: the Luhn check over the 10 digits of a 12-digit number."""
+    terms = []
+    for k in range(10):
+        d = digit(v, 2 + k)
+        terms.append("iif(%s*2>9, %s*2-9, %s*2)" % (d, d, d) if k % 2 == 0 else d)
+    return "((%s) mod 10) = 0" % " + ".join(terms)
+
+
+def gs1(v):
+    """FHIRPath: the GS1 check digit of a 13-digit GLN."""
+    terms = ["%s*%d" % (digit(v, k), 1 if k % 2 == 0 else 3) for k in range(12)]
+    return "((10 - ((%s) mod 10)) mod 10) = %s" % (" + ".join(terms), digit(v, 12))
+
+
+# Month and day, calendar-aware (29 February in any year); off is 60 for
+# a samordningsnummer's day.
+def month_day(off):
+    def days(lo, hi):
+        out = []
+        for tens in range((lo + off) // 10, (hi + off) // 10 + 1):
+            a = max(lo + off, tens * 10) % 10
+            b = min(hi + off, tens * 10 + 9) % 10
+            out.append("%d[%d-%d]" % (tens, a, b) if a != b else "%d%d" % (tens, a))
+        return "(" + "|".join(out) + ")"
+    return "((0[13578]|1[02])%s|(0[469]|11)%s|02%s)" % (days(1, 31), days(1, 30), days(1, 29))
+
+
+# The KLAS rules a profile can carry as FHIRPath on one resource, the same
+# in every message (rules that depend on the event, on other resources or
+# on the whole Bundle stay with the gateway): profile id -> [(key, human,
+# expression)]. A key is the gateway's rule id where the constraint is the
+# whole rule, the rule id and a suffix where it is a part (a pharmacy's GLN
+# is checked here; that an application names one, by the gateway). Every
+# profile also refuses modifierExtension (part of klas-extension).
+CONSTRAINTS = {
+    "klas-task": [
+        ("klas-task-free-text", "No free text on the case: write it in the motivation or a supplement",
+         "note.empty() and description.empty() and reasonCode.empty() and input.empty()"),
+    ],
+    "klas-patient": [
+        ("klas-pnr", "A personnummer or samordningsnummer is 12 digits (YYYYMMDDNNNC; day + 60 for a samordningsnummer) with the Luhn check digit",
+         "identifier.where(system='%s').all(value.matches('^[0-9]{4}%s[0-9]{4}$') and %s) and identifier.where(system='%s').all(value.matches('^[0-9]{4}%s[0-9]{4}$') and %s)"
+         % (PNR, month_day(0), luhn("value"), SAMORD, month_day(60), luhn("value"))),
+        ("klas-pnr-date", "A date of birth is 8 digits, YYYYMMDD, a day of the calendar",
+         "identifier.where(system='%s').all(value.matches('^[0-9]{4}%s$'))" % (FODD, month_day(0))),
+        ("klas-pnr-full-number", "Never a full number and a date of birth in one message",
+         "identifier.where(system='%s' or system='%s').empty() or identifier.where(system='%s').empty()"
+         % (PNR, SAMORD, FODD)),
+    ],
+    "klas-practitioner": [
+        ("klas-prescriber-hsaid", "An HSA-id is SE, the 10-digit organisation number, '-' and the local part",
+         "identifier.where(system='urn:oid:1.2.752.29.4.19').all(value.matches('^SE[0-9]{10}-[A-Za-z0-9]+$'))"),
+    ],
+    "klas-pharmacy": [
+        ("klas-pharmacy-gln-check", "A GLN is 13 digits with the GS1 check digit",
+         "identifier.where(system='urn:oid:2.51.1.3').exists() and identifier.where(system='urn:oid:2.51.1.3').all(value.matches('^[0-9]{13}$') and %s)"
+         % gs1("value")),
+    ],
+}
+NO_MODIFIERS = ("klas-extension-modifier", "No modifierExtension: the KLAS profiles define none",
+                "modifierExtension.empty()")
 
 
 def write(name, doc):
@@ -229,7 +302,12 @@ def main():
               "derivation": "constraint", "differential": {"element": diff}}
         write("StructureDefinition-" + eid, sd)
     for pid, (base, title, desc, elems) in PROFILES.items():
-        diff = [{"id": base, "path": base, "short": title, "definition": desc}]
+        diff = [{"id": base, "path": base, "short": title, "definition": desc,
+                 "constraint": [
+                     {"key": key, "severity": "error", "human": human,
+                      "expression": expr,
+                      "source": BASE + "/StructureDefinition/" + pid}
+                     for key, human, expr in CONSTRAINTS.get(pid, []) + [NO_MODIFIERS]]}]
         for path, props in elems:
             diff.append({"id": path, "path": path.split(":")[0], **props})
         sd = {"resourceType": "StructureDefinition", "id": pid,
