@@ -37,8 +37,9 @@ run(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
     return rc;
 }
 
-/* Rows changed by a command. */
-static long long
+/* Rows changed by a command (unused here since the subscriptions moved to
+ * pg_subscription.c; kept for the reads that may need it). */
+__attribute__((unused)) static long long
 changed(PGresult *r)
 {
     const char *t = PQcmdTuples(r);

@@ -77,7 +77,9 @@ for op in cs["rest"][0].get("operation", []):
     name = op["name"]
     assert op.get("definition"), op
     paths = {"print": "/Task/%s/$print" % refnr, "copy": "/Task/%s/$copy" % refnr,
-             "validate": "/Bundle/$validate"}
+             "validate": "/Bundle/$validate",
+             "status": "/Subscription/x1/$status",
+             "events": "/Subscription/x1/$events"}
     path = paths.get(name, "/$" + name)
     st, b = call("GET", path, EHR)
     if st == 405:  # the operation takes POST
