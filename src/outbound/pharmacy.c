@@ -97,12 +97,13 @@ gw_pharmacy_notice_decode(const char *payload, size_t len, char gln[14],
 /* --- topics and notification Bundles (Subscriptions Backport IG) ----- */
 
 static const struct {
-    const char *name;
+    const char *url;
     const char *codes[3];
 } topics[] = {
-    {"case-for-pharmacy", {"motivation-submit", "application-registered"}},
-    {"supplement-request", {"supplement-request"}},
-    {"decision", {"decision"}},
+    {GW_TOPIC_BASE "case-for-pharmacy",
+     {"motivation-submit", "application-registered"}},
+    {GW_TOPIC_BASE "supplement-request", {"supplement-request"}},
+    {GW_TOPIC_BASE "decision", {"decision"}},
 };
 #define NTOPICS (sizeof(topics) / sizeof(topics[0]))
 #define BACKPORT "http://hl7.org/fhir/uv/subscriptions-backport/"
@@ -110,30 +111,18 @@ static const struct {
 const char *
 gw_pharmacy_topic_of(const char *event_code)
 {
-    static char urls[NTOPICS][96];
-
-    for (size_t i = 0; i < NTOPICS; i++)
+    for (size_t i = 0; event_code != NULL && i < NTOPICS; i++)
         for (size_t j = 0; j < 3 && topics[i].codes[j] != NULL; j++)
-            if (event_code != NULL &&
-                strcmp(topics[i].codes[j], event_code) == 0) {
-                /* Constant text: the same bytes whichever thread writes. */
-                if (urls[i][0] == '\0')
-                    snprintf(urls[i], sizeof(urls[i]), "%s%s", GW_TOPIC_BASE,
-                             topics[i].name);
-                return urls[i];
-            }
+            if (strcmp(topics[i].codes[j], event_code) == 0)
+                return topics[i].url;
     return NULL;
 }
 
 int
 gw_pharmacy_topic_known(const char *url)
 {
-    size_t l = strlen(GW_TOPIC_BASE);
-
-    if (url == NULL || strncmp(url, GW_TOPIC_BASE, l) != 0)
-        return 0;
-    for (size_t i = 0; i < NTOPICS; i++)
-        if (strcmp(url + l, topics[i].name) == 0)
+    for (size_t i = 0; url != NULL && i < NTOPICS; i++)
+        if (strcmp(url, topics[i].url) == 0)
             return 1;
     return 0;
 }
@@ -336,7 +325,10 @@ send_event(struct gw_pharmacy_peer *p, const struct gw_subscription *sub,
              GW_ENOTFOUND)
         return GW_DELIVERED; /* deleted meanwhile: nobody to tell */
     else if (rc == GW_OK) {
-        s.events = ev.number;
+        /* Every event so far, this one included (a retry of an older
+         * event: the count is still the latest). */
+        if (ev.number > s.events)
+            s.events = ev.number;
         rc = gw_pharmacy_notification(&s, "event-notification", &ev, 1,
                                       p->base, 1, &body, &blen);
     }

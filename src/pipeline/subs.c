@@ -16,7 +16,8 @@
  *
  * A Subscription whose criteria is not under GW_TOPIC_BASE ("Task") is
  * taken as before topics: scoped to the GLN, active at once, told of
- * every KLAS event of its cases as a Parameters {event, case}.
+ * every KLAS event of its cases as a Parameters {event, case} (its
+ * channel.header, if any, is checked and sent the same way).
  */
 #include <jansson.h>
 #include <netdb.h>
@@ -236,20 +237,44 @@ check_endpoint(const struct gw_net_policy *p, const char *gln, const char *url,
     return rc;
 }
 
+/* channel.header (at most one, gw_pharmacy_header_ok) into s. */
+static gw_rc
+read_header(json_t *ch, struct gw_subscription *s, struct gw_err *err)
+{
+    json_t *hs = json_object_get(ch, "header");
+    const char *why;
+
+    if (json_array_size(hs) > 1)
+        return gw_err_set(err, GW_EVALIDATION, "Subscription.channel.header",
+                          "at most one header");
+    if (json_array_size(hs) == 1) {
+        const char *h = json_string_value(json_array_get(hs, 0));
+        if (h == NULL || strlen(h) >= sizeof(s->header))
+            return gw_err_set(err, GW_EVALIDATION,
+                              "Subscription.channel.header",
+                              "refused: longer than 256 bytes");
+        if (!gw_pharmacy_header_ok(h, &why))
+            return gw_err_set(err, GW_EVALIDATION,
+                              "Subscription.channel.header", "refused: %s",
+                              why);
+        snprintf(s->header, sizeof(s->header), "%s", h);
+    }
+    return GW_OK;
+}
+
 /* The Backport IG parts of a Subscription (j: its JSON form) into s; a
  * refusal names the field. */
 static gw_rc
 read_backport(struct gw_pipeline *pl, const struct gw_call *c, json_t *j,
               struct gw_subscription *s, struct gw_err *err)
 {
-    json_t *ch = json_object_get(j, "channel"), *hs;
+    json_t *ch = json_object_get(j, "channel");
     json_t *crit_ext = json_object_get(json_object_get(j, "_criteria"),
                                        "extension");
     json_t *pay_ext = json_object_get(json_object_get(ch, "_payload"),
                                       "extension");
     char buf[300];
     int dup, min = pl->o.heartbeat_min_s > 0 ? pl->o.heartbeat_min_s : 60;
-    const char *why;
 
     if (!str_of(j, "criteria", s->criteria, sizeof(s->criteria)) ||
         strncmp(s->criteria, GW_TOPIC_BASE, strlen(GW_TOPIC_BASE)) != 0) {
@@ -257,7 +282,7 @@ read_backport(struct gw_pipeline *pl, const struct gw_call *c, json_t *j,
          * event of its cases as a Parameters, active at once. */
         snprintf(s->criteria, sizeof(s->criteria), "Task?owner.identifier=%s",
                  c->who->gln);
-        return GW_OK;
+        return read_header(ch, s, err);
     }
     if (!gw_pharmacy_topic_known(s->criteria))
         return gw_err_set(err, GW_EVALIDATION, "Subscription.criteria",
@@ -315,23 +340,7 @@ read_backport(struct gw_pipeline *pl, const struct gw_call *c, json_t *j,
                           "Subscription.channel.payload.extension",
                           "only id-only content is offered (a pharmacy "
                           "reads the redacted case itself)");
-    hs = json_object_get(ch, "header");
-    if (json_array_size(hs) > 1)
-        return gw_err_set(err, GW_EVALIDATION, "Subscription.channel.header",
-                          "at most one header");
-    if (json_array_size(hs) == 1) {
-        const char *h = json_string_value(json_array_get(hs, 0));
-        if (h == NULL || strlen(h) >= sizeof(s->header))
-            return gw_err_set(err, GW_EVALIDATION,
-                              "Subscription.channel.header",
-                              "refused: longer than 256 bytes");
-        if (!gw_pharmacy_header_ok(h, &why))
-            return gw_err_set(err, GW_EVALIDATION,
-                              "Subscription.channel.header", "refused: %s",
-                              why);
-        snprintf(s->header, sizeof(s->header), "%s", h);
-    }
-    return GW_OK;
+    return read_header(ch, s, err);
 }
 
 /* read_backport on the JSON form of doc. */

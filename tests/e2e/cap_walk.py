@@ -143,7 +143,9 @@ for op in cs["rest"][0].get("operation", []):
     if d is not None and d["code"] != name:
         sys.exit("FAIL: $%s: its OperationDefinition has code %s" % (name, d["code"]))
     paths = {"print": "/Task/%s/$print" % refnr, "copy": "/Task/%s/$copy" % refnr,
-             "validate": "/Bundle/$validate"}
+             "validate": "/Bundle/$validate",
+             "status": "/Subscription/x1/$status",
+             "events": "/Subscription/x1/$events"}
     path = paths.get(name, "/$" + name)
     st, b = call("GET", path, EHR)
     if st == 405:  # the operation takes POST

@@ -15,7 +15,7 @@
 #  4. $status says 5 events; every notification, the $status and the
 #     $events answer pass the R4 checker (tests/fhircheck); no personnummer
 #     anywhere (id-only).
-# With KLASGW_STORE_BACKEND=postgresql (test_pg_subscriptions.sh) the same
+# With KLASGW_STORE_BACKEND=postgresql (pg_subscriptions.sh, by hand) the same
 # on the PostgreSQL store.
 set -euo pipefail
 . "$(dirname "$0")/soap_lib.sh"
