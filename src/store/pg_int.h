@@ -15,10 +15,13 @@
 /* The channel the outbox's commits notify on (LISTEN/NOTIFY). */
 #define GW_PG_CHANNEL "klasgw_outbox"
 
-/* Writer threads per node: each waits for its round trips to the
- * database, so several overlap them; they take the audit head's lock
- * only for the last moments of their transaction (pg_write.c). */
-#define GW_PG_WRITERS 12
+/* Writer threads per node. Two: one builds its batch while the other
+ * commits. Each batch holds the audit head's lock through its COMMIT's
+ * WAL flush, so more writers do not commit more at once: they only cut
+ * the batches smaller (12 writers: one commit per submission; 2: 0.43,
+ * bench_pg.sh). Their statements are pipelined (pg_write.c), so few
+ * round trips are left to overlap. */
+#define GW_PG_WRITERS 2
 
 /* A request to the writer, as in writer.c. */
 struct gw_pg_wreq {
