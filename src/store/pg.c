@@ -792,7 +792,8 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
     pthread_mutex_init(&s->pmu, NULL);
     pthread_cond_init(&s->pcv, NULL);
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv_work, NULL);
+    gw_wq_init(&s->wq, &s->mu, &s->stopping, &s->writer_running,
+               s->batch_max);
     pthread_cond_init(&s->outbox_cv, NULL);
     s->conns = calloc((size_t)n, sizeof(*s->conns));
     s->free_idx = calloc((size_t)n, sizeof(*s->free_idx));
@@ -859,7 +860,7 @@ gw_pg_close(struct gw_store *st)
         return;
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
-    pthread_cond_broadcast(&s->cv_work);
+    gw_wq_wake_all(&s->wq);
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < s->writer_running; i++)
         pthread_join(s->writers[i].t, NULL);
@@ -878,7 +879,7 @@ gw_pg_close(struct gw_store *st)
     pthread_mutex_destroy(&s->pmu);
     pthread_cond_destroy(&s->pcv);
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv_work);
+    gw_wq_destroy(&s->wq);
     pthread_cond_destroy(&s->outbox_cv);
     free(s->dsn);
     free(s);

@@ -11,6 +11,7 @@
 #include <semaphore.h>
 
 #include "store/backend.h"
+#include "store/wqueue.h"
 
 /* The channel the outbox's commits notify on (LISTEN/NOTIFY). */
 #define GW_PG_CHANNEL "klasgw_outbox"
@@ -22,15 +23,6 @@
  * bench_pg.sh). Their statements are pipelined (pg_write.c), so few
  * round trips are left to overlap. */
 #define GW_PG_WRITERS 2
-
-/* A request to the writer, as in writer.c. */
-struct gw_pg_wreq {
-    const struct gw_store_write *w; /* NULL: an audit entry, no waiter */
-    struct gw_store_result *res;
-    struct gw_audit_entry audit; /* owned copies (async) */
-    sem_t done;
-    struct gw_pg_wreq *next;
-};
 
 struct gw_pg_store {
     struct gw_store_base base; /* first: the table of operations */
@@ -54,8 +46,7 @@ struct gw_pg_store {
     } writers[GW_PG_WRITERS];
     int writer_running, stopping;
     pthread_mutex_t mu;
-    pthread_cond_t cv_work;
-    struct gw_pg_wreq *head, *tail;
+    struct gw_wqueue wq; /* wqueue.h, guarded by mu */
     struct gw_store_stats stats;
     gw_rc commit_rc;
 
