@@ -601,7 +601,8 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
     st->busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
                                                     : 5000;
     pthread_mutex_init(&st->mu, NULL);
-    pthread_cond_init(&st->cv_work, NULL);
+    gw_wq_init(&st->wq, &st->mu, &st->stopping, &st->writer_running,
+               st->batch_max);
     pthread_cond_init(&st->cv_done, NULL);
     pthread_mutex_init(&st->rmu, NULL);
     pthread_cond_init(&st->rcv, NULL);
@@ -769,7 +770,7 @@ gw_sqlite_close(struct gw_store *st)
     if (st->writer_running) {
         pthread_mutex_lock(&st->mu);
         st->stopping = 1;
-        pthread_cond_signal(&st->cv_work);
+        gw_wq_wake_all(&st->wq);
         pthread_cond_broadcast(&st->outbox_cv);
         pthread_mutex_unlock(&st->mu);
         pthread_join(st->writer, NULL);
@@ -784,7 +785,7 @@ gw_sqlite_close(struct gw_store *st)
     free(st->readers);
     free(st->free_idx);
     pthread_mutex_destroy(&st->mu);
-    pthread_cond_destroy(&st->cv_work);
+    gw_wq_destroy(&st->wq);
     pthread_cond_destroy(&st->cv_done);
     pthread_mutex_destroy(&st->rmu);
     pthread_cond_destroy(&st->rcv);

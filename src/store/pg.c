@@ -248,8 +248,20 @@ fail_rc(PGconn *c, const PGresult *r, const char *what)
 #define PIPE_MAX 64
 static _Thread_local struct {
     const char *what[PIPE_MAX];
+    int prep[PIPE_MAX]; /* a Parse of prepared.sql[prep], or -1 */
     int n;
 } pipe_sent;
+
+/* The statements with parameters the thread has sent on its pipelining
+ * connection, prepared there once (named "w<i>"): the server parses and
+ * plans each once per connection, not at every call. The SQL is a
+ * literal: its address names it. */
+#define PREP_MAX 64
+static _Thread_local struct {
+    PGconn *c;
+    int pid;
+    const char *sql[PREP_MAX];
+} prepared;
 
 /* Syncs and reads every result sent since the last sync, in order: the
  * first failure is the answer (the server skipped the rest); the last
@@ -278,10 +290,14 @@ pipe_drain(PGconn *c, PGresult **res)
                 *res = last;
                 last = NULL;
             }
-        } else if (rc == GW_OK) {
-            rc = es == PGRES_PIPELINE_ABORTED ? GW_ESTORE
-                                              : fail_rc(c, last,
-                                                        pipe_sent.what[i]);
+        } else {
+            /* A Parse skipped or refused: prepare it again next time. */
+            if (pipe_sent.prep[i] >= 0)
+                prepared.sql[pipe_sent.prep[i]] = NULL;
+            if (rc == GW_OK)
+                rc = es == PGRES_PIPELINE_ABORTED
+                         ? GW_ESTORE
+                         : fail_rc(c, last, pipe_sent.what[i]);
         }
         PQclear(last);
     }
@@ -303,19 +319,61 @@ pipe_drain(PGconn *c, PGresult **res)
     return rc;
 }
 
+/* The index of sql among the prepared statements of c; a Parse for it
+ * is queued when new. -1 when there is no room: sent unnamed. */
+static int
+prepare(PGconn *c, const char *sql, const struct gw_pg_params *p,
+        const char *what, char *name, size_t size)
+{
+    int free_i = -1;
+
+    if (prepared.c != c || prepared.pid != PQbackendPID(c)) {
+        memset(&prepared, 0, sizeof(prepared));
+        prepared.c = c;
+        prepared.pid = PQbackendPID(c);
+    }
+    for (int i = 0; i < PREP_MAX; i++) {
+        if (prepared.sql[i] == sql) {
+            snprintf(name, size, "w%d", i);
+            return i;
+        }
+        if (prepared.sql[i] == NULL && free_i < 0)
+            free_i = i;
+    }
+    if (free_i < 0)
+        return -1;
+    snprintf(name, size, "w%d", free_i);
+    if (PQsendPrepare(c, name, sql, p->n, NULL) != 1)
+        return -1;
+    prepared.sql[free_i] = sql;
+    pipe_sent.prep[pipe_sent.n] = free_i;
+    pipe_sent.what[pipe_sent.n++] = what;
+    return free_i;
+}
+
 static gw_rc
 pipe_q(PGconn *c, const char *sql, const struct gw_pg_params *p,
        PGresult **res, const char *what)
 {
-    if (PQsendQueryParams(c, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
-                          p ? p->len : NULL, p ? p->fmt : NULL, 0) != 1) {
+    char name[16];
+    int sent;
+
+    if (p != NULL && prepare(c, sql, p, what, name, sizeof(name)) >= 0)
+        sent = PQsendQueryPrepared(c, name, p->n, p->v, p->len, p->fmt, 0);
+    else
+        sent = PQsendQueryParams(c, sql, p ? p->n : 0, NULL,
+                                 p ? p->v : NULL, p ? p->len : NULL,
+                                 p ? p->fmt : NULL, 0);
+    if (sent != 1) {
         gw_rc rc;
         (void)pipe_drain(c, NULL);
         rc = fail_rc(c, NULL, what);
         return rc == GW_EUNAVAILABLE ? rc : GW_ESTORE;
     }
+    pipe_sent.prep[pipe_sent.n] = -1;
     pipe_sent.what[pipe_sent.n++] = what;
-    if (res == NULL && pipe_sent.n < PIPE_MAX)
+    /* Room for the next call's Parse and statement. */
+    if (res == NULL && pipe_sent.n < PIPE_MAX - 2)
         return GW_OK;
     return pipe_drain(c, res);
 }
@@ -747,7 +805,8 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
     pthread_mutex_init(&s->pmu, NULL);
     pthread_cond_init(&s->pcv, NULL);
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv_work, NULL);
+    gw_wq_init(&s->wq, &s->mu, &s->stopping, &s->writer_running,
+               s->batch_max);
     pthread_cond_init(&s->outbox_cv, NULL);
     s->conns = calloc((size_t)n, sizeof(*s->conns));
     s->free_idx = calloc((size_t)n, sizeof(*s->free_idx));
@@ -814,7 +873,7 @@ gw_pg_close(struct gw_store *st)
         return;
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
-    pthread_cond_broadcast(&s->cv_work);
+    gw_wq_wake_all(&s->wq);
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < s->writer_running; i++)
         pthread_join(s->writers[i].t, NULL);
@@ -833,7 +892,7 @@ gw_pg_close(struct gw_store *st)
     pthread_mutex_destroy(&s->pmu);
     pthread_cond_destroy(&s->pcv);
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv_work);
+    gw_wq_destroy(&s->wq);
     pthread_cond_destroy(&s->outbox_cv);
     free(s->dsn);
     free(s);

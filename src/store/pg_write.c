@@ -802,7 +802,7 @@ reset_result(struct gw_store_result *res)
 
 /* One request inside the batch's transaction, alone under a savepoint. */
 static void
-run_one(struct batch *b, struct gw_pg_wreq *r, int *outbox)
+run_one(struct batch *b, struct gw_wreq *r, int *outbox)
 {
     size_t before = b->naudit;
     long long enq = b->enqueued;
@@ -849,18 +849,6 @@ run_one(struct batch *b, struct gw_pg_wreq *r, int *outbox)
         r->res->err.rc = r->res->rc;
 }
 
-static void
-free_async(struct gw_pg_wreq *r)
-{
-    free((char *)r->audit.system);
-    free((char *)r->audit.user);
-    free((char *)r->audit.action);
-    free((char *)r->audit.refnr);
-    free((char *)r->audit.outcome);
-    free((char *)r->audit.detail);
-    free(r);
-}
-
 static gw_rc
 writer_conn(struct gw_pg_writer *wr)
 {
@@ -878,7 +866,7 @@ writer_conn(struct gw_pg_writer *wr)
 }
 
 static void
-run_batch(struct gw_pg_writer *wr, struct gw_pg_wreq *batch, int n)
+run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
 {
     struct gw_pg_store *s = wr->s;
     struct batch b;
@@ -895,7 +883,7 @@ run_batch(struct gw_pg_writer *wr, struct gw_pg_wreq *batch, int n)
         rc = gw_pg_pipeline(b.c, 1);
     if (rc == GW_OK)
         rc = gw_pg_q(b.c, "BEGIN", NULL, NULL, "begin");
-    for (struct gw_pg_wreq *r = batch; r != NULL; r = r->next) {
+    for (struct gw_wreq *r = batch; r != NULL; r = r->next) {
         if (rc != GW_OK) {
             if (r->res)
                 r->res->rc = rc;
@@ -937,7 +925,7 @@ run_batch(struct gw_pg_writer *wr, struct gw_pg_wreq *batch, int n)
     if (rc != GW_OK) {
         if (rc != GW_ESTORAGEFULL && rc != GW_EUNAVAILABLE)
             rc = GW_ESTORE;
-        for (struct gw_pg_wreq *r = batch; r != NULL; r = r->next)
+        for (struct gw_wreq *r = batch; r != NULL; r = r->next)
             if (r->res && r->res->rc == GW_OK) {
                 r->res->rc = rc;
                 free(r->res->response);
@@ -956,126 +944,32 @@ run_batch(struct gw_pg_writer *wr, struct gw_pg_wreq *batch, int n)
         pthread_cond_broadcast(&s->outbox_cv);
     }
     pthread_mutex_unlock(&s->mu);
-    for (struct gw_pg_wreq *r = batch; r != NULL;) {
-        struct gw_pg_wreq *next = r->next;
-        if (r->w == NULL)
-            free_async(r);
-        else
-            sem_post(&r->done);
-        r = next;
-    }
+    gw_wq_answer(batch);
 }
 
 void *
 gw_pg_writer_main(void *arg)
 {
     struct gw_pg_writer *wr = arg;
-    struct gw_pg_store *s = wr->s;
+    struct gw_wreq *batch;
+    int n;
 
-    for (;;) {
-        struct gw_pg_wreq *batch, *last;
-        int n = 1;
-
-        pthread_mutex_lock(&s->mu);
-        while (s->head == NULL && !s->stopping)
-            pthread_cond_wait(&s->cv_work, &s->mu);
-        if (s->head == NULL) {
-            pthread_mutex_unlock(&s->mu);
-            break;
-        }
-        batch = last = s->head;
-        while (last->next != NULL && n < s->batch_max) {
-            last = last->next;
-            n++;
-        }
-        s->head = last->next;
-        if (s->head == NULL)
-            s->tail = NULL;
-        last->next = NULL;
-        pthread_mutex_unlock(&s->mu);
+    while ((batch = gw_wq_take(&wr->s->wq, &n)) != NULL)
         run_batch(wr, batch, n);
-    }
     return NULL;
-}
-
-static void
-enqueue(struct gw_pg_store *s, struct gw_pg_wreq *r)
-{
-    r->next = NULL;
-    if (s->tail)
-        s->tail->next = r;
-    else
-        s->head = r;
-    s->tail = r;
-    pthread_cond_signal(&s->cv_work);
 }
 
 gw_rc
 gw_pg_write(struct gw_store *st, const struct gw_store_write *w,
             struct gw_store_result *res)
 {
-    struct gw_pg_store *s = PG(st);
-    struct gw_pg_wreq r;
-
-    memset(res, 0, sizeof(*res));
-    gw_err_clear(&res->err);
-    if (!s->writer_running)
-        return res->rc = GW_ESTORE;
-    memset(&r, 0, sizeof(r));
-    r.w = w;
-    r.res = res;
-    if (sem_init(&r.done, 0, 0) != 0)
-        return res->rc = GW_ESTORE;
-    pthread_mutex_lock(&s->mu);
-    if (s->stopping) {
-        pthread_mutex_unlock(&s->mu);
-        sem_destroy(&r.done);
-        return res->rc = GW_EUNAVAILABLE;
-    }
-    enqueue(s, &r);
-    pthread_mutex_unlock(&s->mu);
-    while (sem_wait(&r.done) != 0)
-        ;
-    sem_destroy(&r.done);
-    if (res->rc == GW_EUNAVAILABLE && res->err.detail[0] == '\0')
-        gw_err_set(&res->err, res->rc, NULL,
-                   "the database is unavailable: nothing was stored; send "
-                   "the message again later");
-    else if (res->rc == GW_ESTORAGEFULL && res->err.detail[0] == '\0')
-        gw_err_set(&res->err, res->rc, NULL,
-                   "nothing was stored; send the message again later");
-    else if (res->rc != GW_OK && res->err.detail[0] == '\0')
-        gw_err_set(&res->err, res->rc, NULL, "%s", gw_rc_message(res->rc));
-    return res->rc;
-}
-
-static char *
-dup_or_null(const char *v)
-{
-    return v ? strdup(v) : NULL;
+    return gw_wq_write(&PG(st)->wq, w, res,
+                       "the database is unavailable: nothing was stored; "
+                       "send the message again later");
 }
 
 gw_rc
 gw_pg_audit_async(struct gw_store *st, const struct gw_audit_entry *e)
 {
-    struct gw_pg_store *s = PG(st);
-    struct gw_pg_wreq *r = calloc(1, sizeof(*r));
-
-    if (r == NULL)
-        return GW_ENOMEM;
-    r->audit.system = dup_or_null(e->system);
-    r->audit.user = dup_or_null(e->user);
-    r->audit.action = dup_or_null(e->action);
-    r->audit.refnr = dup_or_null(e->refnr);
-    r->audit.outcome = dup_or_null(e->outcome);
-    r->audit.detail = dup_or_null(e->detail);
-    pthread_mutex_lock(&s->mu);
-    if (s->stopping || !s->writer_running) {
-        pthread_mutex_unlock(&s->mu);
-        free_async(r);
-        return GW_EUNAVAILABLE;
-    }
-    enqueue(s, r);
-    pthread_mutex_unlock(&s->mu);
-    return GW_OK;
+    return gw_wq_audit(&PG(st)->wq, e);
 }

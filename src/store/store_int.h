@@ -12,6 +12,7 @@
 #include "store/backend.h"
 #include "store/rows.h"
 #include "store/store.h"
+#include "store/wqueue.h"
 
 /* Prepared statements kept per connection, keyed by the address of their
  * static SQL text. */
@@ -27,14 +28,6 @@ struct conn {
     struct stmt_cache cache;
 };
 
-struct wreq {
-    const struct gw_store_write *w; /* NULL for an async audit entry */
-    struct gw_store_result *res;
-    struct gw_audit_entry audit; /* async: owned copies of the strings */
-    sem_t done; /* posted once by the writer when res is final */
-    struct wreq *next;
-};
-
 /* The SQLite backend's store (backend.h: gw_store_sqlite). */
 struct gw_store {
     struct gw_store_base base; /* first: the table of operations */
@@ -47,10 +40,9 @@ struct gw_store {
     pthread_t writer;
     int writer_running;
     pthread_mutex_t mu;
-    pthread_cond_t cv_work, cv_done;
-    struct wreq *head, *tail;
+    pthread_cond_t cv_done;
+    struct gw_wqueue wq; /* wqueue.h, guarded by mu */
     int stopping;
-    int writer_idle; /* the writer sleeps on cv_work: enqueue must wake it */
     struct gw_store_stats stats;
 
     /* Readers. */

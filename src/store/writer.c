@@ -685,14 +685,14 @@ record_batch(struct gw_store *st, int n)
 }
 
 static void
-run_batch(struct gw_store *st, struct wreq *batch, int n)
+run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
 {
     struct conn *c = &st->w;
     int outbox = 0;
     gw_rc rc = gw_store_exec(c, "BEGIN IMMEDIATE"), full = GW_OK;
     int writes = 0;
 
-    for (struct wreq *r = batch; r != NULL; r = r->next) {
+    for (struct gw_wreq *r = batch; r != NULL; r = r->next) {
         if (rc != GW_OK) {
             if (r->res)
                 r->res->rc = rc;
@@ -730,7 +730,7 @@ run_batch(struct gw_store *st, struct wreq *batch, int n)
         /* A full disk is told as such (507); anything else is ESTORE. */
         if (rc != GW_ESTORAGEFULL)
             rc = GW_ESTORE;
-        for (struct wreq *r = batch; r != NULL; r = r->next)
+        for (struct gw_wreq *r = batch; r != NULL; r = r->next)
             if (r->res && r->res->rc == GW_OK) {
                 r->res->rc = rc;
                 free(r->res->response);
@@ -751,107 +751,26 @@ run_batch(struct gw_store *st, struct wreq *batch, int n)
         pthread_cond_broadcast(&st->outbox_cv);
     }
     pthread_mutex_unlock(&st->mu);
-    /* Wake exactly the callers of this batch, each on its own semaphore
-     * and outside st->mu: a woken caller does not have to take the queue's
-     * lock to return, so 32 of them do not queue up on it behind each
-     * other and in front of the writer's next batch. A caller may return
-     * (and its wreq go) as soon as it is posted: read next first. */
-    for (struct wreq *r = batch; r != NULL;) {
-        struct wreq *next = r->next;
-        if (r->w == NULL) {
-            free((char *)r->audit.system);
-            free((char *)r->audit.user);
-            free((char *)r->audit.action);
-            free((char *)r->audit.refnr);
-            free((char *)r->audit.outcome);
-            free((char *)r->audit.detail);
-            free(r);
-        } else {
-            sem_post(&r->done);
-        }
-        r = next;
-    }
+    gw_wq_answer(batch);
 }
 
 void *
 gw_store_writer_main(void *arg)
 {
     struct gw_store *st = arg;
+    struct gw_wreq *batch;
+    int n;
 
-    for (;;) {
-        struct wreq *batch, *last;
-        int n = 1;
-
-        pthread_mutex_lock(&st->mu);
-        while (st->head == NULL && !st->stopping) {
-            st->writer_idle = 1;
-            pthread_cond_wait(&st->cv_work, &st->mu);
-            st->writer_idle = 0;
-        }
-        if (st->head == NULL) {
-            pthread_mutex_unlock(&st->mu);
-            break;
-        }
-        batch = last = st->head;
-        while (last->next != NULL && n < st->batch_max) {
-            last = last->next;
-            n++;
-        }
-        st->head = last->next;
-        if (st->head == NULL)
-            st->tail = NULL;
-        last->next = NULL;
-        pthread_mutex_unlock(&st->mu);
+    while ((batch = gw_wq_take(&st->wq, &n)) != NULL)
         run_batch(st, batch, n);
-    }
     return NULL;
-}
-
-static void
-enqueue(struct gw_store *st, struct wreq *r)
-{
-    r->next = NULL;
-    if (st->tail)
-        st->tail->next = r;
-    else
-        st->head = r;
-    st->tail = r;
-    if (st->writer_idle)
-        pthread_cond_signal(&st->cv_work);
 }
 
 gw_rc
 gw_sqlite_write(struct gw_store *st, const struct gw_store_write *w,
-               struct gw_store_result *res)
+                struct gw_store_result *res)
 {
-    struct wreq r;
-
-    memset(res, 0, sizeof(*res));
-    gw_err_clear(&res->err);
-    if (!st->writer_running)
-        return res->rc = GW_ESTORE;
-    memset(&r, 0, sizeof(r));
-    r.w = w;
-    r.res = res;
-    if (sem_init(&r.done, 0, 0) != 0)
-        return res->rc = GW_ESTORE;
-    pthread_mutex_lock(&st->mu);
-    if (st->stopping) {
-        pthread_mutex_unlock(&st->mu);
-        sem_destroy(&r.done);
-        return res->rc = GW_EUNAVAILABLE;
-    }
-    enqueue(st, &r);
-    pthread_mutex_unlock(&st->mu);
-    while (sem_wait(&r.done) != 0)
-        ; /* EINTR: the writer has not answered yet */
-    sem_destroy(&r.done);
-    if (res->rc == GW_ESTORAGEFULL && res->err.detail[0] == '\0')
-        gw_err_set(&res->err, res->rc, NULL,
-                   "nothing was stored; send the message again later");
-    else if (res->rc != GW_OK && res->err.detail[0] == '\0')
-        gw_err_set(&res->err, res->rc, NULL, "%s", gw_rc_message(res->rc));
-    return res->rc;
+    return gw_wq_write(&st->wq, w, res, NULL);
 }
 
 void
@@ -862,40 +781,10 @@ gw_store_result_release(struct gw_store_result *res)
     res->response_len = 0;
 }
 
-static char *
-dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 gw_rc
 gw_sqlite_audit_async(struct gw_store *st, const struct gw_audit_entry *e)
 {
-    struct wreq *r = calloc(1, sizeof(*r));
-
-    if (r == NULL)
-        return GW_ENOMEM;
-    r->audit.system = dup_or_null(e->system);
-    r->audit.user = dup_or_null(e->user);
-    r->audit.action = dup_or_null(e->action);
-    r->audit.refnr = dup_or_null(e->refnr);
-    r->audit.outcome = dup_or_null(e->outcome);
-    r->audit.detail = dup_or_null(e->detail);
-    pthread_mutex_lock(&st->mu);
-    if (st->stopping || !st->writer_running) {
-        pthread_mutex_unlock(&st->mu);
-        free((char *)r->audit.system);
-        free((char *)r->audit.user);
-        free((char *)r->audit.action);
-        free((char *)r->audit.refnr);
-        free((char *)r->audit.outcome);
-        free((char *)r->audit.detail);
-        free(r);
-        return GW_EUNAVAILABLE;
-    }
-    enqueue(st, r);
-    pthread_mutex_unlock(&st->mu);
-    return GW_OK;
+    return gw_wq_audit(&st->wq, e);
 }
 
 void

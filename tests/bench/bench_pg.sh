@@ -80,6 +80,15 @@ start() {   # CONF -> prints the URL; the pid goes to $last
     url="http://127.0.0.1:$port"
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
+# CPU time (clock ticks, user + system) of a process, and of this
+# PostgreSQL (its postmaster and the backends it forked).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_ticks() {
+    local pm t=0 p
+    pm=$(head -1 "$pgt/data/postmaster.pid")
+    for p in "$pm" $(pgrep -P "$pm"); do t=$((t + $(ticks "$p"))); done
+    echo "$t"
+}
 
 ex=$top/fhir-profiles/examples/valid/motivation-enskild-searched.json
 wrk_run() {   # URL CONNS OUT
@@ -102,15 +111,22 @@ p99_of() {
 echo "# klasgw PostgreSQL benchmark: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), PostgreSQL $(psql "$dsn" -Atc 'SHOW server_version') (fsync on, synchronous_commit on), wrk -c$conns ${seconds}s per run; gateway, database and load generator share the machine"
 
 start "$dir/sqlite.conf"
+q0=$(ticks "$last")
 wrk_run "$url" $conns "$dir/sqlite.out"
+q1=$(ticks "$last")
 stop "$last"
 sq=$(rate_of "$dir/sqlite.out")
-printf 'SQLite, one node:            %6s acknowledged submissions/s  p99 %s ms\n' "$sq" "$(p99_of "$dir/sqlite.out")"
+printf 'SQLite, one node:            %6s acknowledged submissions/s  p99 %s ms  gateway CPU %.2f ms per submission\n' "$sq" "$(p99_of "$dir/sqlite.out")" \
+    "$(awk -v t="$((q1 - q0))" -v hz="$(getconf CLK_TCK)" -v r="$sq" -v s="$seconds" 'BEGIN {print (r > 0 ? t * 1000 / hz / (r * s) : 0)}')"
 
 start "$dir/pg.conf"
 psql "$dsn" -qAtc 'SELECT pg_stat_statements_reset()' >/dev/null
 c0=$(psql "$dsn" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = 'klasgw'")
+s0=$(psql "$dsn" -Atc "SELECT wal_sync FROM pg_stat_wal")
+g0=$(ticks "$last"); d0=$(pg_ticks)
 wrk_run "$url" $conns "$dir/pg1.out"
+g1=$(ticks "$last"); d1=$(pg_ticks)
+s1=$(psql "$dsn" -Atc "SELECT wal_sync FROM pg_stat_wal")
 c1=$(psql "$dsn" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = 'klasgw'")
 calls=$(psql "$dsn" -Atc "SELECT sum(calls) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'klasgw') AND query NOT LIKE '%pg_stat%'")
 writer_calls=$(psql "$dsn" -Atc "SELECT coalesce(sum(calls),0) FROM pg_stat_statements WHERE query ~* '^(BEGIN|COMMIT|SAVEPOINT|RELEASE|INSERT|UPDATE audit_head|SELECT seq, hash FROM audit_head|NOTIFY|SELECT content_hash|SELECT 1 FROM cases)'")
@@ -123,6 +139,16 @@ printf '  per acknowledged submission: %.1f statements (round trips) in all, %.1
     "$(awk -v a="$writer_calls" -v n="$acked" 'BEGIN {print (n > 0 ? a / n : 0)}')" \
     "$(awk -v a="$((c1 - c0))" -v n="$acked" 'BEGIN {print (n > 0 ? a / n : 0)}')" "$((c1 - c0))" "$acked"
 
+# xact_commit counts every read outside a transaction too; the writes'
+# commits are the writer's COMMITs, and the WAL flushes what they cost.
+wcommits=$(psql "$dsn" -Atc "SELECT coalesce(sum(calls),0) FROM pg_stat_statements WHERE query = 'COMMIT'")
+printf '  per acknowledged submission: %.3f write commits (COMMIT: %s for %s submissions), %.3f WAL flushes (pg_stat_wal.wal_sync)\n' \
+    "$(awk -v a="$wcommits" -v n="$acked" 'BEGIN {print (n > 0 ? a / n : 0)}')" "$wcommits" "$acked" \
+    "$(awk -v a="$((s1 - s0))" -v n="$acked" 'BEGIN {print (n > 0 ? a / n : 0)}')"
+hz=$(getconf CLK_TCK)
+printf '  CPU per acknowledged submission: gateway %.2f ms, PostgreSQL %.2f ms (the rest of the machine: wrk and other work)\n' \
+    "$(awk -v t="$((g1 - g0))" -v hz="$hz" -v n="$acked" 'BEGIN {print (n > 0 ? t * 1000 / hz / n : 0)}')" \
+    "$(awk -v t="$((d1 - d0))" -v hz="$hz" -v n="$acked" 'BEGIN {print (n > 0 ? t * 1000 / hz / n : 0)}')"
 echo '  statements per acknowledged submission, most frequent first:'
 psql "$dsn" -At -F ' ' -c "SELECT round(calls::numeric / greatest($acked, 1), 2), left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'klasgw') ORDER BY calls DESC LIMIT 12" | sed 's/^/    /'
 half=$((pg1 / 2))

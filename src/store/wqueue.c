@@ -1,0 +1,180 @@
+/*
+ * wqueue.c - the writers' queue, for both backends (wqueue.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/wqueue.h"
+
+void
+gw_wq_init(struct gw_wqueue *q, pthread_mutex_t *mu, const int *stopping,
+           const int *running, int batch_max)
+{
+    memset(q, 0, sizeof(*q));
+    q->mu = mu;
+    q->stopping = stopping;
+    q->running = running;
+    q->batch_max = batch_max > 0 ? batch_max : 1;
+    pthread_cond_init(&q->cv, NULL);
+}
+
+void
+gw_wq_destroy(struct gw_wqueue *q)
+{
+    pthread_cond_destroy(&q->cv);
+}
+
+void
+gw_wq_wake_all(struct gw_wqueue *q)
+{
+    pthread_cond_broadcast(&q->cv);
+}
+
+/* Under mu. */
+static void
+put(struct gw_wqueue *q, struct gw_wreq *r)
+{
+    r->next = NULL;
+    if (q->tail)
+        q->tail->next = r;
+    else
+        q->head = r;
+    q->tail = r;
+    if (q->idle > 0)
+        pthread_cond_signal(&q->cv);
+}
+
+struct gw_wreq *
+gw_wq_take(struct gw_wqueue *q, int *n)
+{
+    struct gw_wreq *batch, *last;
+
+    *n = 0;
+    pthread_mutex_lock(q->mu);
+    while (q->head == NULL && !*q->stopping) {
+        q->idle++;
+        pthread_cond_wait(&q->cv, q->mu);
+        q->idle--;
+    }
+    if (q->head == NULL) {
+        pthread_mutex_unlock(q->mu);
+        return NULL;
+    }
+    batch = last = q->head;
+    *n = 1;
+    while (last->next != NULL && *n < q->batch_max) {
+        last = last->next;
+        (*n)++;
+    }
+    q->head = last->next;
+    if (q->head == NULL)
+        q->tail = NULL;
+    last->next = NULL;
+    pthread_mutex_unlock(q->mu);
+    return batch;
+}
+
+static void
+free_audit(struct gw_wreq *r)
+{
+    free((char *)r->audit.system);
+    free((char *)r->audit.user);
+    free((char *)r->audit.action);
+    free((char *)r->audit.refnr);
+    free((char *)r->audit.outcome);
+    free((char *)r->audit.detail);
+    free(r);
+}
+
+void
+gw_wq_answer(struct gw_wreq *batch)
+{
+    /* Each caller on its own semaphore and outside mu: a woken caller
+     * does not queue on the lock in front of the writer's next batch.
+     * Its request may go as soon as it is posted: read next first. */
+    for (struct gw_wreq *r = batch; r != NULL;) {
+        struct gw_wreq *next = r->next;
+        if (r->w == NULL)
+            free_audit(r);
+        else
+            sem_post(&r->done);
+        r = next;
+    }
+}
+
+static gw_rc
+wait_answer(struct gw_wqueue *q, const struct gw_store_write *w,
+            struct gw_store_result *res)
+{
+    struct gw_wreq r;
+
+    memset(res, 0, sizeof(*res));
+    gw_err_clear(&res->err);
+    if (!*q->running)
+        return res->rc = GW_ESTORE;
+    memset(&r, 0, sizeof(r));
+    r.w = w;
+    r.res = res;
+    if (sem_init(&r.done, 0, 0) != 0)
+        return res->rc = GW_ESTORE;
+    pthread_mutex_lock(q->mu);
+    if (*q->stopping) {
+        pthread_mutex_unlock(q->mu);
+        sem_destroy(&r.done);
+        return res->rc = GW_EUNAVAILABLE;
+    }
+    put(q, &r);
+    pthread_mutex_unlock(q->mu);
+    while (sem_wait(&r.done) != 0)
+        ; /* EINTR: the writer has not answered yet */
+    sem_destroy(&r.done);
+    return res->rc;
+}
+
+gw_rc
+gw_wq_write(struct gw_wqueue *q, const struct gw_store_write *w,
+            struct gw_store_result *res, const char *unavailable)
+{
+    gw_rc rc = wait_answer(q, w, res);
+
+    if (rc == GW_OK || res->err.detail[0] != '\0')
+        return rc;
+    if (rc == GW_EUNAVAILABLE && unavailable != NULL)
+        gw_err_set(&res->err, rc, NULL, "%s", unavailable);
+    else if (rc == GW_ESTORAGEFULL)
+        gw_err_set(&res->err, rc, NULL,
+                   "nothing was stored; send the message again later");
+    else
+        gw_err_set(&res->err, rc, NULL, "%s", gw_rc_message(rc));
+    return rc;
+}
+
+static char *
+dup_or_null(const char *v)
+{
+    return v ? strdup(v) : NULL;
+}
+
+gw_rc
+gw_wq_audit(struct gw_wqueue *q, const struct gw_audit_entry *e)
+{
+    struct gw_wreq *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return GW_ENOMEM;
+    r->audit.system = dup_or_null(e->system);
+    r->audit.user = dup_or_null(e->user);
+    r->audit.action = dup_or_null(e->action);
+    r->audit.refnr = dup_or_null(e->refnr);
+    r->audit.outcome = dup_or_null(e->outcome);
+    r->audit.detail = dup_or_null(e->detail);
+    pthread_mutex_lock(q->mu);
+    if (*q->stopping || !*q->running) {
+        pthread_mutex_unlock(q->mu);
+        free_audit(r);
+        return GW_EUNAVAILABLE;
+    }
+    put(q, r);
+    pthread_mutex_unlock(q->mu);
+    return GW_OK;
+}

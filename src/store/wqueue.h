@@ -1,0 +1,59 @@
+/*
+ * wqueue.h - the queue both backends' writers take their batches from
+ * (writer.c, pg_write.c): a caller puts its request and sleeps on its
+ * own semaphore; a writer takes up to batch_max waiting requests, runs
+ * them in one transaction and answers each after COMMIT returned (group
+ * commit). An audit entry no one waits for rides along as owned copies,
+ * freed when its batch is answered.
+ */
+#ifndef GW_STORE_WQUEUE_H
+#define GW_STORE_WQUEUE_H
+
+#include <pthread.h>
+#include <semaphore.h>
+
+#include "store/write.h"
+
+struct gw_wreq {
+    const struct gw_store_write *w; /* NULL: an audit entry, no waiter */
+    struct gw_store_result *res;
+    struct gw_audit_entry audit; /* owned copies (no waiter) */
+    sem_t done; /* posted once by the writer when res is final */
+    struct gw_wreq *next;
+};
+
+struct gw_wqueue {
+    pthread_mutex_t *mu;  /* the store's lock: it guards the queue */
+    const int *stopping;  /* the store's flag, set under mu */
+    const int *running;   /* its writer is running */
+    int batch_max;
+    pthread_cond_t cv;    /* writers sleep here */
+    struct gw_wreq *head, *tail;
+    int idle;             /* writers asleep: a put must wake one */
+};
+
+void gw_wq_init(struct gw_wqueue *q, pthread_mutex_t *mu, const int *stopping,
+                const int *running, int batch_max);
+void gw_wq_destroy(struct gw_wqueue *q);
+/* Wakes every writer (under mu, after setting stopping). */
+void gw_wq_wake_all(struct gw_wqueue *q);
+
+/* A writer's next batch of *n requests, linked by next; NULL once the
+ * store stops with nothing left. */
+struct gw_wreq *gw_wq_take(struct gw_wqueue *q, int *n);
+/* Answers a batch: posts every waiter, frees every audit entry. A caller
+ * may return as soon as it is posted. */
+void gw_wq_answer(struct gw_wreq *batch);
+
+/* A caller: queues w and waits for the writer's answer in res (res->rc
+ * returned; GW_EUNAVAILABLE when the store is stopping, GW_ESTORE
+ * without a writer). A refusal without a reason gets one: unavailable
+ * (may be NULL) for GW_EUNAVAILABLE, else the code's message. */
+gw_rc gw_wq_write(struct gw_wqueue *q, const struct gw_store_write *w,
+                  struct gw_store_result *res,
+                  const char *unavailable) GW_WARN_UNUSED;
+/* Queues a copy of e for the next batch; no one waits. */
+gw_rc gw_wq_audit(struct gw_wqueue *q,
+                  const struct gw_audit_entry *e) GW_WARN_UNUSED;
+
+#endif
