@@ -67,14 +67,7 @@ size_t
 gw_console_peer_slot(struct gw_console_peer *out, size_t max, size_t *n,
                      const char *peer)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(out[i].peer, peer) == 0)
-            return i;
-    if (*n == max)
-        return SIZE_MAX;
-    memset(&out[*n], 0, sizeof(out[*n]));
-    snprintf(out[*n].peer, sizeof(out[*n].peer), "%s", peer);
-    return (*n)++;
+    return gw_rows_slot(out, sizeof(*out), sizeof(out->peer), max, n, peer);
 }
 
 gw_rc
@@ -93,26 +86,8 @@ gw_sqlite_console_peers(struct gw_store *st, const char *const *known,
     s = gw_store_stmt(c, SQL_PEER_STATES);
     if (s == NULL)
         goto out;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *state = (const char *)sqlite3_column_text(s, 1);
-        size_t i = gw_console_peer_slot(
-            out, max, n, (const char *)sqlite3_column_text(s, 0));
-        long long cnt = sqlite3_column_int64(s, 2);
-        int64_t fail = sqlite3_column_int64(s, 4);
-        if (i == SIZE_MAX || state == NULL)
-            continue;
-        if (strcmp(state, "pending") == 0) {
-            out[i].pending = cnt;
-            out[i].oldest_pending_ms = sqlite3_column_int64(s, 3);
-        } else if (strcmp(state, "inflight") == 0) {
-            out[i].inflight = cnt;
-        } else {
-            out[i].dead = cnt;
-        }
-        if (fail > out[i].last_fail_ms)
-            out[i].last_fail_ms = fail;
-    }
-    rc = gw_store_rc(c->db, src, "console_peers");
+    rc = gw_store_each(c, s, gw_rows_add_console_peer, out, max, n,
+                       "console_peers");
     sqlite3_reset(s);
     if (rc != GW_OK)
         goto out;
@@ -144,7 +119,6 @@ gw_sqlite_console_dead_letters(struct gw_store *st, struct gw_console_dead *out,
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_DEAD);
     gw_rc rc = GW_ESTORE;
-    int src;
 
     *n = 0;
     if (max > GW_CONSOLE_MAX_DEAD)
@@ -152,18 +126,8 @@ gw_sqlite_console_dead_letters(struct gw_store *st, struct gw_console_dead *out,
     if (s == NULL)
         goto out;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
-    while ((src = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
-        struct gw_console_dead *d = &out[(*n)++];
-        memset(d, 0, sizeof(*d));
-        d->id = sqlite3_column_int64(s, 0);
-        copy_text(d->peer, sizeof(d->peer), s, 1);
-        copy_text(d->kind, sizeof(d->kind), s, 2);
-        d->attempts = sqlite3_column_int(s, 3);
-        d->created_ms = sqlite3_column_int64(s, 4);
-        d->updated_ms = sqlite3_column_int64(s, 5);
-        copy_text(d->last_error, sizeof(d->last_error), s, 6);
-    }
-    rc = gw_store_rc(c->db, src, "console_dead");
+    rc = gw_store_each(c, s, gw_rows_add_console_dead, out, max, n,
+                       "console_dead");
     sqlite3_reset(s);
 out:
     gw_store_reader_give(st, c);
@@ -178,21 +142,13 @@ counts(struct gw_store *st, const char *sql, int64_t since,
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, sql);
     gw_rc rc = GW_ESTORE;
-    int src;
 
     *n = 0;
     if (s == NULL)
         goto out;
     if (since >= 0)
         sqlite3_bind_int64(s, 1, since);
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == max)
-            continue;
-        copy_text(out[*n].key, sizeof(out[*n].key), s, 0);
-        out[*n].n = sqlite3_column_int64(s, 1);
-        (*n)++;
-    }
-    rc = gw_store_rc(c->db, src, what);
+    rc = gw_store_each(c, s, gw_rows_add_console_count, out, max, n, what);
     sqlite3_reset(s);
 out:
     gw_store_reader_give(st, c);

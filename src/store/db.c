@@ -354,6 +354,19 @@ gw_store_collect_cells(struct conn *c, sqlite3_stmt *s, size_t elem_size,
 }
 
 gw_rc
+gw_store_each(struct conn *c, sqlite3_stmt *s, gw_cells_add add, void *out,
+              size_t max, size_t *n, const char *what)
+{
+    struct gw_cells cells;
+    int src;
+
+    gw_store_cells(s, &cells);
+    while ((src = sqlite3_step(s)) == SQLITE_ROW)
+        add(&cells, out, max, n);
+    return gw_store_rc(c->db, src, what);
+}
+
+gw_rc
 gw_store_one(struct conn *c, sqlite3_stmt *s, gw_row_fill fill, void *elem,
              const char *what)
 {

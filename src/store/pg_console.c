@@ -37,22 +37,9 @@ gw_pg_console_peers(struct gw_store *st, const char *const *known,
                  " GROUP BY peer, state ORDER BY peer, state",
                  NULL, &r, "console_peers");
     for (int row = 0; rc == GW_OK && row < PQntuples(r); row++) {
-        const char *state = PQgetvalue(r, row, 1);
-        size_t i = gw_console_peer_slot(out, max, n, PQgetvalue(r, row, 0));
-        long long cnt = gw_pg_i64(r, row, 2);
-        int64_t fail = gw_pg_i64(r, row, 4);
-        if (i == SIZE_MAX)
-            continue;
-        if (strcmp(state, "pending") == 0) {
-            out[i].pending = cnt;
-            out[i].oldest_pending_ms = gw_pg_i64(r, row, 3);
-        } else if (strcmp(state, "inflight") == 0) {
-            out[i].inflight = cnt;
-        } else {
-            out[i].dead = cnt;
-        }
-        if (fail > out[i].last_fail_ms)
-            out[i].last_fail_ms = fail;
+        struct gw_cells cells;
+        gw_pg_cells(r, row, &cells);
+        gw_rows_add_console_peer(&cells, out, max, n);
     }
     PQclear(r);
     /* The newest delivered item of each peer among the newest items: a
@@ -81,31 +68,17 @@ gw_pg_console_dead_letters(struct gw_store *st, struct gw_console_dead *out,
                            size_t max, size_t *n)
 {
     struct gw_pg_params p = {0};
-    PGresult *r;
-    gw_rc rc;
 
     *n = 0;
     if (max > GW_CONSOLE_MAX_DEAD)
         max = GW_CONSOLE_MAX_DEAD;
     gw_pg_p_i64(&p, (long long)max);
-    rc = gw_pg_run(st,
-                   "SELECT id, peer, kind, attempts, created_ms, updated_ms,"
-                   " coalesce(last_error, '') FROM outbox WHERE state = 'dead'"
-                   " ORDER BY updated_ms DESC, id DESC LIMIT $1",
-                   &p, &r, "console_dead");
-    for (int row = 0; rc == GW_OK && row < PQntuples(r) && *n < max; row++) {
-        struct gw_console_dead *d = &out[(*n)++];
-        memset(d, 0, sizeof(*d));
-        d->id = gw_pg_i64(r, row, 0);
-        gw_pg_copy(d->peer, sizeof(d->peer), r, row, 1);
-        gw_pg_copy(d->kind, sizeof(d->kind), r, row, 2);
-        d->attempts = (int)gw_pg_i64(r, row, 3);
-        d->created_ms = gw_pg_i64(r, row, 4);
-        d->updated_ms = gw_pg_i64(r, row, 5);
-        gw_pg_copy(d->last_error, sizeof(d->last_error), r, row, 6);
-    }
-    PQclear(r);
-    return rc;
+    return gw_pg_each(st,
+                      "SELECT id, peer, kind, attempts, created_ms, updated_ms,"
+                      " coalesce(last_error, '') FROM outbox WHERE state ="
+                      " 'dead' ORDER BY updated_ms DESC, id DESC LIMIT $1",
+                      &p, "console_dead", gw_rows_add_console_dead, out, max,
+                      n);
 }
 
 /* Runs a (key, count) query with $1 bound to since (when >= 0). */
@@ -114,20 +87,12 @@ counts(struct gw_store *st, const char *sql, int64_t since,
        struct gw_console_count *out, size_t max, size_t *n, const char *what)
 {
     struct gw_pg_params p = {0};
-    PGresult *r;
-    gw_rc rc;
 
     *n = 0;
     if (since >= 0)
         gw_pg_p_i64(&p, since);
-    rc = gw_pg_run(st, sql, since >= 0 ? &p : NULL, &r, what);
-    for (int row = 0; rc == GW_OK && row < PQntuples(r) && *n < max; row++) {
-        gw_pg_copy(out[*n].key, sizeof(out[*n].key), r, row, 0);
-        out[*n].n = gw_pg_i64(r, row, 1);
-        (*n)++;
-    }
-    PQclear(r);
-    return rc;
+    return gw_pg_each(st, sql, since >= 0 ? &p : NULL, what,
+                      gw_rows_add_console_count, out, max, n);
 }
 
 gw_rc

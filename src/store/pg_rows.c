@@ -97,3 +97,19 @@ gw_pg_collect(struct gw_store *st, const char *sql,
     *n = len;
     return GW_OK;
 }
+
+gw_rc
+gw_pg_each(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
+           const char *what, gw_cells_add add, void *out, size_t max, size_t *n)
+{
+    PGresult *r;
+    gw_rc rc = gw_pg_run(st, sql, p, &r, what);
+
+    for (int row = 0; rc == GW_OK && row < PQntuples(r); row++) {
+        struct gw_cells cells;
+        gw_pg_cells(r, row, &cells);
+        add(&cells, out, max, n);
+    }
+    PQclear(r);
+    return rc;
+}

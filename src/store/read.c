@@ -232,52 +232,49 @@ gw_sqlite_case_history(struct gw_store *st, const char *refnr,
     return rc;
 }
 
-gw_rc
-gw_sqlite_inbox_get(struct gw_store *st, const char *message_id,
-                   struct gw_store_result *res)
-{
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(
-        c, "SELECT content_hash, refnr, version, response_status, response, "
-           "received_ms FROM inbox WHERE message_id = ?");
-    gw_rc rc = GW_ESTORE;
-    int src;
+const char gw_store_sql_inbox_get[] =
+    "SELECT content_hash, refnr, version, response_status, response, "
+    "received_ms FROM inbox WHERE message_id = ?";
 
-    memset(res, 0, sizeof(*res));
-    if (s == NULL)
-        goto out;
-    gw_bind_text(s, 1, message_id);
-    src = sqlite3_step(s);
-    if (src == SQLITE_DONE) {
-        rc = GW_ENOTFOUND;
-        goto out;
-    }
-    if (src != SQLITE_ROW) {
-        rc = gw_store_rc(c->db, src, "inbox_get");
-        goto out;
-    }
+gw_rc
+gw_store_inbox_row(sqlite3_stmt *s, void *elem, size_t i)
+{
+    struct gw_store_result *res = elem;
+    const unsigned char *t;
+
+    (void)i;
     snprintf(res->content_hash, sizeof(res->content_hash), "%s",
              (const char *)sqlite3_column_text(s, 0));
     res->received_ms = sqlite3_column_int64(s, 5);
-    if (sqlite3_column_text(s, 1) != NULL)
-        snprintf(res->refnr, sizeof(res->refnr), "%s",
-                 (const char *)sqlite3_column_text(s, 1));
+    if ((t = sqlite3_column_text(s, 1)) != NULL)
+        snprintf(res->refnr, sizeof(res->refnr), "%s", (const char *)t);
     res->version = sqlite3_column_int(s, 2);
     res->response_status = sqlite3_column_int(s, 3);
     res->response_len = (size_t)sqlite3_column_bytes(s, 4);
     res->response = malloc(res->response_len + 1);
-    if (res->response == NULL) {
-        rc = GW_ENOMEM;
-        goto out;
-    }
+    if (res->response == NULL)
+        return GW_ENOMEM;
     if (res->response_len > 0)
         memcpy(res->response, sqlite3_column_blob(s, 4), res->response_len);
     res->response[res->response_len] = '\0';
     res->replayed = 1;
-    rc = GW_OK;
-out:
-    if (s != NULL)
+    return GW_OK;
+}
+
+gw_rc
+gw_sqlite_inbox_get(struct gw_store *st, const char *message_id,
+                    struct gw_store_result *res)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(c, gw_store_sql_inbox_get);
+    gw_rc rc = GW_ESTORE;
+
+    memset(res, 0, sizeof(*res));
+    if (s != NULL) {
+        gw_bind_text(s, 1, message_id);
+        rc = gw_store_one(c, s, gw_store_inbox_row, res, "inbox_get");
         sqlite3_reset(s);
+    }
     gw_store_reader_give(st, c);
     return rc;
 }

@@ -70,4 +70,31 @@ gw_rc gw_rows_pharmacy(const struct gw_cells *c, void *elem, size_t i);
  * length(payload), claimed_by, claimed_until, target. */
 gw_rc gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i);
 
+/*
+ * Reads into the caller's fixed array (at most max, *n filled): each row
+ * of the result is handed to an add function, which places it (a new
+ * element, or one keyed by its peer) or drops it when the array is full.
+ */
+typedef void (*gw_cells_add)(const struct gw_cells *c, void *out, size_t max,
+                             size_t *n);
+/* The element of out[0..*n) whose first member, a char[key_size], holds
+ * key; added (zeroed, key copied) when new and there is room; SIZE_MAX
+ * when full. */
+size_t gw_rows_slot(void *out, size_t elem_size, size_t key_size, size_t max,
+                    size_t *n, const char *key);
+/* struct gw_outbox_peer_count, keyed by peer: peer, state, count. */
+void gw_rows_add_peer_count(const struct gw_cells *c, void *out, size_t max,
+                            size_t *n);
+/* struct gw_console_peer, keyed by peer: peer, state, count, the oldest
+ * pending item's created_ms, the last failure's updated_ms. */
+void gw_rows_add_console_peer(const struct gw_cells *c, void *out, size_t max,
+                              size_t *n);
+/* struct gw_console_dead: id, peer, kind, attempts, created_ms,
+ * updated_ms, last_error. */
+void gw_rows_add_console_dead(const struct gw_cells *c, void *out, size_t max,
+                              size_t *n);
+/* struct gw_console_count: key, count. */
+void gw_rows_add_console_count(const struct gw_cells *c, void *out, size_t max,
+                               size_t *n);
+
 #endif

@@ -148,6 +148,17 @@ gw_rc gw_store_collect_cells(struct conn *c, sqlite3_stmt *s,
                              size_t elem_size, size_t max, gw_cells_fill fill,
                              gw_row_release release, const char *what,
                              void **out, size_t *n) GW_WARN_UNUSED;
+/* Steps s (bound by the caller, who resets it) to its end, handing each
+ * row to add (rows.h) for out[max], *n filled; an SQLite error is named
+ * by what. */
+gw_rc gw_store_each(struct conn *c, sqlite3_stmt *s, gw_cells_add add,
+                    void *out, size_t max, size_t *n,
+                    const char *what) GW_WARN_UNUSED;
+/* The inbox's answer to a message id: the SELECT (bind ?1), and its row
+ * as struct gw_store_result (a gw_row_fill; replayed set, response
+ * malloc'd): the read (read.c) and the writer's look-up share both. */
+extern const char gw_store_sql_inbox_get[];
+gw_rc gw_store_inbox_row(sqlite3_stmt *s, void *elem, size_t i);
 /* The current row of s as struct gw_cells. */
 void gw_store_cells(sqlite3_stmt *s, struct gw_cells *out);
 /*
