@@ -396,48 +396,24 @@ gw_rc
 gw_sqlite_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
                       size_t max, size_t *n)
 {
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(
-        c, "SELECT peer, state, count(*) FROM outbox WHERE state IN "
-           "('pending', 'inflight', 'dead') GROUP BY peer, state");
-    gw_rc rc = GW_ESTORE;
-
     *n = 0;
-    if (s != NULL) {
-        rc = gw_store_each(c, s, gw_rows_add_peer_count, out, max, n,
-                           "outbox_peer_counts");
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
+    return gw_store_read_each(
+        st,
+        "SELECT peer, state, count(*) FROM outbox WHERE state IN "
+        "('pending', 'inflight', 'dead') GROUP BY peer, state",
+        NULL, gw_rows_add_peer_count, out, max, n, "outbox_peer_counts");
 }
 
 gw_rc
 gw_outbox_peer_oldest(struct gw_store *st, struct gw_outbox_peer_oldest *out,
                       size_t max, size_t *n)
 {
-    struct conn *c = gw_store_reader_take(st);
+    *n = 0;
     /* One index range per peer and state (outbox_due), not a scan of the
      * delivered items. */
-    sqlite3_stmt *s = gw_store_stmt(
-        c, "SELECT peer, min(created_ms) FROM outbox WHERE state IN "
-           "('pending', 'inflight') GROUP BY peer");
-    gw_rc rc = GW_ESTORE;
-    int src;
-
-    *n = 0;
-    if (s != NULL) {
-        while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-            if (*n == max)
-                continue;
-            snprintf(out[*n].peer, sizeof(out[*n].peer), "%s",
-                     (const char *)sqlite3_column_text(s, 0));
-            out[*n].created_ms = sqlite3_column_int64(s, 1);
-            (*n)++;
-        }
-        rc = gw_store_rc(c->db, src, "outbox_peer_oldest");
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
+    return gw_store_read_each(
+        st,
+        "SELECT peer, min(created_ms) FROM outbox WHERE state IN "
+        "('pending', 'inflight') GROUP BY peer",
+        NULL, gw_rows_add_peer_oldest, out, max, n, "outbox_peer_oldest");
 }

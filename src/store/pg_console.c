@@ -121,36 +121,24 @@ gw_pg_console_cases_by_day(struct gw_store *st, int64_t since_ms,
 gw_rc
 gw_pg_console_audit_head(struct gw_store *st, struct gw_console_audit *out)
 {
-    PGresult *r;
-    gw_rc rc;
+    size_t n = 0;
 
     memset(out, 0, sizeof(*out));
-    rc = gw_pg_run(st,
-                   "SELECT h.seq, h.hash, coalesce((SELECT at_ms FROM audit"
-                   " WHERE seq = h.seq), 0) FROM audit_head h WHERE h.id = 1",
-                   NULL, &r, "console_audit_head");
-    if (rc == GW_OK && PQntuples(r) == 1) {
-        out->seq = gw_pg_i64(r, 0, 0);
-        gw_pg_copy(out->hash, sizeof(out->hash), r, 0, 1);
-        out->at_ms = gw_pg_i64(r, 0, 2);
-    }
-    PQclear(r);
-    return rc;
+    return gw_pg_each(st,
+                      "SELECT h.seq, h.hash, coalesce((SELECT at_ms FROM audit"
+                      " WHERE seq = h.seq), 0) FROM audit_head h WHERE h.id = 1",
+                      NULL, "console_audit_head", gw_rows_add_console_audit,
+                      out, 1, &n);
 }
 
 gw_rc
 gw_pg_console_hsa_last_answer(struct gw_store *st, int64_t *out)
 {
-    PGresult *r;
-    gw_rc rc;
+    size_t n = 0;
 
     *out = 0;
-    rc = gw_pg_run(st, "SELECT coalesce(max(fetched_ms), 0) FROM hsa_cache",
-                   NULL, &r, "console_hsa_last");
-    if (rc == GW_OK && PQntuples(r) == 1)
-        *out = gw_pg_i64(r, 0, 0);
-    PQclear(r);
-    return rc;
+    return gw_pg_each(st, "SELECT coalesce(max(fetched_ms), 0) FROM hsa_cache",
+                      NULL, "console_hsa_last", gw_rows_add_i64, out, 1, &n);
 }
 
 gw_rc
@@ -184,14 +172,8 @@ gw_pg_console_discard(struct gw_store *st, long long id, const char *system,
     }
     PQclear(r);
     if (rc == GW_OK) {
-        snprintf(detail, sizeof(detail), "item %lld peer %s kind %s", id, pr,
-                 kind);
-        memset(&e, 0, sizeof(e));
-        e.system = system;
-        e.user = user;
-        e.action = "outbox-discard";
-        e.outcome = "ok";
-        e.detail = detail;
+        gw_console_discard_entry(&e, detail, sizeof(detail), id, system,
+                                 user, pr, kind);
         rc = gw_pg_audit_append(c, &e, gw_clock_now_ms());
     }
     if (rc == GW_OK)

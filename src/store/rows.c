@@ -11,6 +11,7 @@
 #include "store/outbox.h"
 #include "store/read.h"
 #include "store/rows.h"
+#include "store/write.h"
 
 void
 gw_cell_copy(const struct gw_cells *c, int col, char *dst, size_t size)
@@ -81,6 +82,37 @@ gw_rows_case_reverse(struct gw_case_row *rows, size_t n)
         rows[i] = rows[j];
         rows[j] = t;
     }
+}
+
+gw_rc
+gw_rows_inbox(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_store_result *o = elem;
+
+    (void)i;
+    COPY(content_hash, 0);
+    COPY(refnr, 1);
+    o->version = (long)I64(2);
+    o->response_status = (int)I64(3);
+    o->received_ms = I64(5);
+    o->response = c->ops->bytes(c->res, c->row, 4, &o->response_len);
+    if (o->response == NULL)
+        return GW_ENOMEM;
+    o->replayed = 1;
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_consent(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_consent *o = elem;
+
+    (void)i;
+    o->known = 1;
+    o->consented_ms = I64(0);
+    o->last_applied_ms = I64(1);
+    o->last_active_ms = I64(2);
+    return GW_OK;
 }
 
 gw_rc
@@ -266,4 +298,40 @@ gw_rows_add_console_count(const struct gw_cells *c, void *out, size_t max,
     o = (struct gw_console_count *)out + (*n)++;
     COPY(key, 0);
     o->n = I64(1);
+}
+
+void
+gw_rows_add_peer_oldest(const struct gw_cells *c, void *out, size_t max,
+                        size_t *n)
+{
+    struct gw_outbox_peer_oldest *o;
+
+    if (*n == max)
+        return;
+    o = (struct gw_outbox_peer_oldest *)out + (*n)++;
+    COPY(peer, 0);
+    o->created_ms = I64(1);
+}
+
+void
+gw_rows_add_console_audit(const struct gw_cells *c, void *out, size_t max,
+                          size_t *n)
+{
+    struct gw_console_audit *o = out;
+
+    if (*n == max)
+        return;
+    (*n)++;
+    o->seq = I64(0);
+    COPY(hash, 1);
+    o->at_ms = I64(2);
+}
+
+void
+gw_rows_add_i64(const struct gw_cells *c, void *out, size_t max, size_t *n)
+{
+    if (*n == max)
+        return;
+    (*n)++;
+    *(int64_t *)out = I64(0);
 }

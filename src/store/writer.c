@@ -175,7 +175,7 @@ inbox_lookup(struct conn *c, const struct gw_store_write *w,
     if (s == NULL)
         return GW_ESTORE;
     gw_bind_text(s, 1, w->message_id);
-    rc = gw_store_one(c, s, gw_store_inbox_row, res, "inbox_get");
+    rc = gw_store_one_cells(c, s, gw_rows_inbox, res, "inbox_get");
     if (rc == GW_OK && strcmp(res->content_hash,
                               w->content_hash ? w->content_hash : "") != 0) {
         /* Not a repeat: only the first message's hash and time stay. */
