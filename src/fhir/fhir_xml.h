@@ -30,6 +30,13 @@ gw_rc gw_fhir_doc_from_xml(xmlDocPtr xml, const struct gw_fhir_limits *lim,
 xmlDocPtr gw_xml_tree(const struct gw_xml *d);
 struct gw_xml *gw_xml_of(xmlDocPtr doc);
 
+/* Walking a tree (fhir/, validate/, map/): the first element child of n
+ * (NULL: none, or n NULL), and the first one named name (any namespace). */
+xmlNodePtr gw_xml_first_elem(xmlNodePtr n);
+xmlNodePtr gw_xml_child(xmlNodePtr n, const char *name);
+/* Whether n (may be NULL) has the attribute value="v". */
+int gw_xml_value_is(xmlNodePtr n, const char *v);
+
 /* Internal to fhir/: the structural walk and the two conversions. */
 gw_rc gw_fhir_xml_check(xmlDocPtr xml, const struct gw_fhir_limits *lim,
                         struct gw_err *err);

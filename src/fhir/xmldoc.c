@@ -253,3 +253,32 @@ gw_fhir_doc_bundle_has(const struct gw_fhir_doc *doc, const char *type)
                         return 1;
     return 0;
 }
+
+xmlNodePtr
+gw_xml_first_elem(xmlNodePtr n)
+{
+    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE)
+            return c;
+    return NULL;
+}
+
+xmlNodePtr
+gw_xml_child(xmlNodePtr n, const char *name)
+{
+    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE &&
+            strcmp((const char *)c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+int
+gw_xml_value_is(xmlNodePtr n, const char *v)
+{
+    xmlChar *a = n ? xmlGetProp(n, (const xmlChar *)"value") : NULL;
+    int eq = a != NULL && strcmp((const char *)a, v) == 0;
+
+    xmlFree(a);
+    return eq;
+}

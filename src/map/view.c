@@ -115,6 +115,28 @@ quote(char *buf, size_t size, const char *v)
     return GW_OK;
 }
 
+/* The stored message doc_xml (len bytes) read again and mapped by x;
+ * *out the new tree (caller frees). */
+static gw_rc
+map_stored(const struct gw_xslt *x, const char *doc_xml, size_t len,
+           const char **params, xmlDocPtr *out)
+{
+    struct gw_fhir_limits lim;
+    struct gw_err err;
+    xmlDocPtr in = NULL;
+    gw_rc rc;
+
+    gw_fhir_limits_default(&lim);
+    lim.max_bytes = len + 1;
+    gw_err_clear(&err);
+    rc = gw_fhir_xml_read(doc_xml, len, &lim, &in, &err);
+    if (rc != GW_OK)
+        return rc;
+    *out = gw_xslt_apply(x, in, params);
+    xmlFreeDoc(in);
+    return *out != NULL ? GW_OK : GW_EINTERNAL;
+}
+
 gw_rc
 gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
              const struct gw_case_stamp *s, int redact,
@@ -126,8 +148,7 @@ gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
     const char *rparams[3];
     const char *params[25];
     enum gw_case_status cs = GW_CASE_NONE;
-    xmlDocPtr in = NULL, view = NULL;
-    struct gw_fhir_limits lim;
+    xmlDocPtr view = NULL;
     struct gw_err err;
     gw_rc rc;
 
@@ -166,16 +187,8 @@ gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
     params[22] = "valid_to", params[23] = vt;
     params[24] = NULL;
 
-    gw_fhir_limits_default(&lim);
-    lim.max_bytes = len + 1;
-    gw_err_clear(&err);
-    rc = gw_fhir_xml_read(doc_xml, len, &lim, &in, &err);
-    if (rc != GW_OK)
+    if ((rc = map_stored(v->case_view, doc_xml, len, params, &view)) != GW_OK)
         return rc;
-    view = gw_xslt_apply(v->case_view, in, params);
-    xmlFreeDoc(in);
-    if (view == NULL)
-        return GW_EINTERNAL;
     if (redact) {
         xmlDocPtr red;
         /* A GLN is digits; anything else sees no communications. */
@@ -196,7 +209,7 @@ gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
         view = red;
         prune_empty(xmlDocGetRootElement(view));
     }
-    lim.max_bytes = 0;
+    gw_err_clear(&err);
     return gw_fhir_doc_from_xml(view, NULL, out, &err);
 }
 
@@ -211,49 +224,17 @@ named(xmlNodePtr n, const char *name)
            strcmp((const char *)n->name, name) == 0;
 }
 
-static xmlNodePtr
-child(xmlNodePtr n, const char *name)
-{
-    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
-        if (named(c, name))
-            return c;
-    return NULL;
-}
-
-static xmlNodePtr
-first_elem(xmlNodePtr n)
-{
-    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE)
-            return c;
-    return NULL;
-}
-
-static int
-value_is(xmlNodePtr n, const char *v)
-{
-    xmlChar *a;
-    int eq;
-
-    if (n == NULL)
-        return 0;
-    a = xmlGetProp(n, (const xmlChar *)"value");
-    eq = a != NULL && strcmp((const char *)a, v) == 0;
-    xmlFree(a);
-    return eq;
-}
-
 /* The resource element of an entry, if it matches type/id (NULL: any). */
 static xmlNodePtr
 entry_resource(xmlNodePtr entry, const char *type, const char *id)
 {
-    xmlNodePtr r = first_elem(child(entry, "resource"));
+    xmlNodePtr r = gw_xml_first_elem(gw_xml_child(entry, "resource"));
 
     if (r == NULL)
         return NULL;
     if (type != NULL && strcmp((const char *)r->name, type) != 0)
         return NULL;
-    if (id != NULL && !value_is(child(r, "id"), id))
+    if (id != NULL && !gw_xml_value_is(gw_xml_child(r, "id"), id))
         return NULL;
     return r;
 }
@@ -352,9 +333,9 @@ tag_subsetted(xmlNodePtr root)
 {
     xmlNodePtr meta, tag;
 
-    meta = child(root, "meta");
+    meta = gw_xml_child(root, "meta");
     if (meta == NULL) {
-        xmlNodePtr id = child(root, "id");
+        xmlNodePtr id = gw_xml_child(root, "id");
         meta = xmlNewDocNode(root->doc, root->ns, (const xmlChar *)"meta",
                              NULL);
         if (meta == NULL)
@@ -498,7 +479,7 @@ gw_view_summary(struct gw_fhir_doc *doc)
     for (e = root->children; e != NULL; e = e->next) {
         if (e->type != XML_ELEMENT_NODE || !named(e, "entry"))
             continue;
-        r = child(e, "resource");
+        r = gw_xml_child(e, "resource");
         for (xmlNodePtr res = r ? r->children : NULL; res != NULL;
              res = res->next) {
             const struct gw_fhir_type *rt;
@@ -607,7 +588,7 @@ gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
         entry = xmlNewChild(b->root, b->ns, (const xmlChar *)"entry", NULL);
         if (entry == NULL)
             return GW_ENOMEM;
-        full = child(e, "fullUrl");
+        full = gw_xml_child(e, "fullUrl");
         if (full != NULL && xmlAddChild(entry, xmlDocCopyNode(full, b->doc, 1)) == NULL)
             return GW_ENOMEM;
         res = xmlNewChild(entry, b->ns, (const xmlChar *)"resource", NULL);
@@ -704,7 +685,7 @@ gw_view_value(const struct gw_fhir_doc *doc, const char *path, char *buf,
             return 0;
         memcpy(name, path, l);
         name[l] = '\0';
-        n = child(n, name);
+        n = gw_xml_child(n, name);
         path += l + (path[l] == '/');
     }
     if (n == NULL)
@@ -726,7 +707,8 @@ gw_view_param(const struct gw_fhir_doc *doc, const char *name, char *buf,
     if (!named(root, "Parameters"))
         return 0;
     for (xmlNodePtr p = root->children; p; p = p->next) {
-        if (!named(p, "parameter") || !value_is(child(p, "name"), name))
+        if (!named(p, "parameter") ||
+            !gw_xml_value_is(gw_xml_child(p, "name"), name))
             continue;
         for (xmlNodePtr v = p->children; v; v = v->next) {
             xmlChar *a;
@@ -735,10 +717,10 @@ gw_view_param(const struct gw_fhir_doc *doc, const char *name, char *buf,
                 continue;
             /* valueQuantity and valueIdentifier keep theirs in value,
              * valueReference in reference. */
-            if (child(v, "value") != NULL)
-                v = child(v, "value");
-            else if (child(v, "reference") != NULL)
-                v = child(v, "reference");
+            if (gw_xml_child(v, "value") != NULL)
+                v = gw_xml_child(v, "value");
+            else if (gw_xml_child(v, "reference") != NULL)
+                v = gw_xml_child(v, "reference");
             a = xmlGetProp(v, (const xmlChar *)"value");
             if (a != NULL)
                 snprintf(buf, size, "%s", (const char *)a);
@@ -783,21 +765,13 @@ gw_rc
 gw_view_copy(const struct gw_views *v, const char *doc_xml, size_t len,
              struct gw_fhir_doc **out)
 {
-    struct gw_fhir_limits lim;
     struct gw_err err;
-    xmlDocPtr in = NULL, res;
+    xmlDocPtr res;
     gw_rc rc;
 
     *out = NULL;
-    gw_fhir_limits_default(&lim);
-    lim.max_bytes = len + 1;
-    gw_err_clear(&err);
-    rc = gw_fhir_xml_read(doc_xml, len, &lim, &in, &err);
-    if (rc != GW_OK)
+    if ((rc = map_stored(v->copy, doc_xml, len, NULL, &res)) != GW_OK)
         return rc;
-    res = gw_xslt_apply(v->copy, in, NULL);
-    xmlFreeDoc(in);
-    if (res == NULL)
-        return GW_EINTERNAL;
+    gw_err_clear(&err);
     return gw_fhir_doc_from_xml(res, NULL, out, &err);
 }

@@ -24,6 +24,8 @@
 #ifndef GW_STORE_BACKEND_H
 #define GW_STORE_BACKEND_H
 
+#include <pthread.h>
+
 #include "store/console.h"
 #include "store/store.h"
 
@@ -229,5 +231,22 @@ struct gw_store_base {
 
 GW_STORE_BACKEND_DECLARE(sqlite);
 GW_STORE_BACKEND_DECLARE(pg);
+
+/* A backend's table of operations: the file defines GW_STORE_FN(op) as
+ * its function's name for op (gw_sqlite_##op, gw_pg_##op) first. */
+#define GW_STORE_BACKEND_ROW(ret, pub, op, params, args) .op = GW_STORE_FN(op),
+#define GW_STORE_BACKEND_TABLE(var, label, open_fn)                          \
+    const struct gw_store_backend var = {                                    \
+        .name = label,                                                       \
+        .open = open_fn,                                                     \
+        GW_STORE_OPS(GW_STORE_BACKEND_ROW)                                   \
+            GW_STORE_VOID_OPS(GW_STORE_BACKEND_ROW)}
+
+/* Waits on cv (with mu) until *generation is no longer *seen or
+ * timeout_ms pass (GW_ETIMEOUT); *seen becomes the generation: both
+ * backends' gw_outbox_wait, over their own lock. */
+gw_rc gw_store_wait_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
+                               const long long *generation, long long *seen,
+                               int64_t timeout_ms);
 
 #endif

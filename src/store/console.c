@@ -67,14 +67,21 @@ size_t
 gw_console_peer_slot(struct gw_console_peer *out, size_t max, size_t *n,
                      const char *peer)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(out[i].peer, peer) == 0)
-            return i;
-    if (*n == max)
-        return SIZE_MAX;
-    memset(&out[*n], 0, sizeof(out[*n]));
-    snprintf(out[*n].peer, sizeof(out[*n].peer), "%s", peer);
-    return (*n)++;
+    return gw_rows_slot(out, sizeof(*out), sizeof(out->peer), max, n, peer);
+}
+
+void
+gw_console_discard_entry(struct gw_audit_entry *e, char *detail, size_t size,
+                         long long id, const char *system, const char *user,
+                         const char *peer, const char *kind)
+{
+    snprintf(detail, size, "item %lld peer %s kind %s", id, peer, kind);
+    memset(e, 0, sizeof(*e));
+    e->system = system;
+    e->user = user;
+    e->action = "outbox-discard";
+    e->outcome = "ok";
+    e->detail = detail;
 }
 
 gw_rc
@@ -93,26 +100,8 @@ gw_sqlite_console_peers(struct gw_store *st, const char *const *known,
     s = gw_store_stmt(c, SQL_PEER_STATES);
     if (s == NULL)
         goto out;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *state = (const char *)sqlite3_column_text(s, 1);
-        size_t i = gw_console_peer_slot(
-            out, max, n, (const char *)sqlite3_column_text(s, 0));
-        long long cnt = sqlite3_column_int64(s, 2);
-        int64_t fail = sqlite3_column_int64(s, 4);
-        if (i == SIZE_MAX || state == NULL)
-            continue;
-        if (strcmp(state, "pending") == 0) {
-            out[i].pending = cnt;
-            out[i].oldest_pending_ms = sqlite3_column_int64(s, 3);
-        } else if (strcmp(state, "inflight") == 0) {
-            out[i].inflight = cnt;
-        } else {
-            out[i].dead = cnt;
-        }
-        if (fail > out[i].last_fail_ms)
-            out[i].last_fail_ms = fail;
-    }
-    rc = gw_store_rc(c->db, src, "console_peers");
+    rc = gw_store_each(c, s, gw_rows_add_console_peer, out, max, n,
+                       "console_peers");
     sqlite3_reset(s);
     if (rc != GW_OK)
         goto out;
@@ -141,33 +130,14 @@ gw_rc
 gw_sqlite_console_dead_letters(struct gw_store *st, struct gw_console_dead *out,
                                size_t max, size_t *n)
 {
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(c, SQL_DEAD);
-    gw_rc rc = GW_ESTORE;
-    int src;
+    int64_t limit;
 
     *n = 0;
     if (max > GW_CONSOLE_MAX_DEAD)
         max = GW_CONSOLE_MAX_DEAD;
-    if (s == NULL)
-        goto out;
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
-    while ((src = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
-        struct gw_console_dead *d = &out[(*n)++];
-        memset(d, 0, sizeof(*d));
-        d->id = sqlite3_column_int64(s, 0);
-        copy_text(d->peer, sizeof(d->peer), s, 1);
-        copy_text(d->kind, sizeof(d->kind), s, 2);
-        d->attempts = sqlite3_column_int(s, 3);
-        d->created_ms = sqlite3_column_int64(s, 4);
-        d->updated_ms = sqlite3_column_int64(s, 5);
-        copy_text(d->last_error, sizeof(d->last_error), s, 6);
-    }
-    rc = gw_store_rc(c->db, src, "console_dead");
-    sqlite3_reset(s);
-out:
-    gw_store_reader_give(st, c);
-    return rc;
+    limit = (int64_t)max;
+    return gw_store_read_each(st, SQL_DEAD, &limit, gw_rows_add_console_dead,
+                              out, max, n, "console_dead");
 }
 
 /* Runs a (key, count) query with ?1 bound to since (when >= 0). */
@@ -175,28 +145,9 @@ static gw_rc
 counts(struct gw_store *st, const char *sql, int64_t since,
        struct gw_console_count *out, size_t max, size_t *n, const char *what)
 {
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(c, sql);
-    gw_rc rc = GW_ESTORE;
-    int src;
-
     *n = 0;
-    if (s == NULL)
-        goto out;
-    if (since >= 0)
-        sqlite3_bind_int64(s, 1, since);
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == max)
-            continue;
-        copy_text(out[*n].key, sizeof(out[*n].key), s, 0);
-        out[*n].n = sqlite3_column_int64(s, 1);
-        (*n)++;
-    }
-    rc = gw_store_rc(c->db, src, what);
-    sqlite3_reset(s);
-out:
-    gw_store_reader_give(st, c);
-    return rc;
+    return gw_store_read_each(st, sql, since >= 0 ? &since : NULL,
+                              gw_rows_add_console_count, out, max, n, what);
 }
 
 gw_rc
@@ -219,46 +170,22 @@ gw_sqlite_console_cases_by_day(struct gw_store *st, int64_t since_ms,
 gw_rc
 gw_sqlite_console_audit_head(struct gw_store *st, struct gw_console_audit *out)
 {
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(c, SQL_AUDIT_HEAD);
-    gw_rc rc = GW_ESTORE;
-    int src;
+    size_t n = 0;
 
     memset(out, 0, sizeof(*out));
-    if (s == NULL)
-        goto out;
-    src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        out->seq = sqlite3_column_int64(s, 0);
-        copy_text(out->hash, sizeof(out->hash), s, 1);
-        out->at_ms = sqlite3_column_int64(s, 2);
-    }
-    rc = gw_store_rc(c->db, src, "console_audit_head");
-    sqlite3_reset(s);
-out:
-    gw_store_reader_give(st, c);
-    return rc;
+    return gw_store_read_each(st, SQL_AUDIT_HEAD, NULL,
+                              gw_rows_add_console_audit, out, 1, &n,
+                              "console_audit_head");
 }
 
 gw_rc
 gw_sqlite_console_hsa_last_answer(struct gw_store *st, int64_t *out)
 {
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(c, SQL_HSA_LAST);
-    gw_rc rc = GW_ESTORE;
-    int src;
+    size_t n = 0;
 
     *out = 0;
-    if (s == NULL)
-        goto out;
-    src = sqlite3_step(s);
-    if (src == SQLITE_ROW)
-        *out = sqlite3_column_int64(s, 0);
-    rc = gw_store_rc(c->db, src, "console_hsa_last");
-    sqlite3_reset(s);
-out:
-    gw_store_reader_give(st, c);
-    return rc;
+    return gw_store_read_each(st, SQL_HSA_LAST, NULL, gw_rows_add_i64, out, 1,
+                              &n, "console_hsa_last");
 }
 
 gw_rc
@@ -299,13 +226,8 @@ gw_sqlite_console_discard(struct gw_store *st, long long id, const char *system,
     sqlite3_reset(s);
     if (rc != GW_OK)
         goto out;
-    snprintf(detail, sizeof(detail), "item %lld peer %s kind %s", id, p, kind);
-    memset(&e, 0, sizeof(e));
-    e.system = system;
-    e.user = user;
-    e.action = "outbox-discard";
-    e.outcome = "ok";
-    e.detail = detail;
+    gw_console_discard_entry(&e, detail, sizeof(detail), id, system, user, p,
+                             kind);
     rc = gw_store_audit_append(&st->ob, &e, gw_clock_now_ms());
     if (rc != GW_OK)
         goto out;

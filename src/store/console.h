@@ -53,6 +53,14 @@ gw_rc gw_console_peers(struct gw_store *st, const char *const *known,
 size_t gw_console_peer_slot(struct gw_console_peer *out, size_t max, size_t *n,
                             const char *peer);
 
+/* For the backends: the operator's audit record of discarding dead
+ * letter id (peer, kind), its detail written into detail[size]. */
+struct gw_audit_entry;
+void gw_console_discard_entry(struct gw_audit_entry *e, char *detail,
+                              size_t size, long long id, const char *system,
+                              const char *user, const char *peer,
+                              const char *kind);
+
 struct gw_console_dead {
     long long id;
     char peer[32], kind[48];

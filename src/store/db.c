@@ -286,7 +286,26 @@ cell_f64(const void *res, int row, int col)
     return sqlite3_column_double((sqlite3_stmt *)res, col);
 }
 
-static const struct gw_cells_ops cells_ops = {cell_text, cell_i64, cell_f64};
+static char *
+cell_bytes(const void *res, int row, int col, size_t *len)
+{
+    sqlite3_stmt *s = (sqlite3_stmt *)res;
+    size_t n = (size_t)sqlite3_column_bytes(s, col);
+    char *out = malloc(n + 1);
+
+    (void)row;
+    *len = 0;
+    if (out == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(out, sqlite3_column_blob(s, col), n);
+    out[n] = '\0';
+    *len = n;
+    return out;
+}
+
+static const struct gw_cells_ops cells_ops = {cell_text, cell_i64, cell_f64,
+                                              cell_bytes};
 
 void
 gw_store_cells(sqlite3_stmt *s, struct gw_cells *out)
@@ -369,6 +388,55 @@ gw_store_collect_cells(struct conn *c, sqlite3_stmt *s, size_t elem_size,
 }
 
 gw_rc
+gw_store_each(struct conn *c, sqlite3_stmt *s, gw_cells_add add, void *out,
+              size_t max, size_t *n, const char *what)
+{
+    struct gw_cells cells;
+    int src;
+
+    gw_store_cells(s, &cells);
+    while ((src = sqlite3_step(s)) == SQLITE_ROW)
+        add(&cells, out, max, n);
+    return gw_store_rc(c->db, src, what);
+}
+
+gw_rc
+gw_store_read_one(struct gw_store *st, const char *sql, const char *arg,
+                  gw_cells_fill fill, void *elem, const char *what)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(c, sql);
+    gw_rc rc = GW_ESTORE;
+
+    if (s != NULL) {
+        gw_bind_text(s, 1, arg);
+        rc = gw_store_one_cells(c, s, fill, elem, what);
+        sqlite3_reset(s);
+    }
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
+gw_rc
+gw_store_read_each(struct gw_store *st, const char *sql, const int64_t *arg,
+                   gw_cells_add add, void *out, size_t max, size_t *n,
+                   const char *what)
+{
+    struct conn *c = gw_store_reader_take(st);
+    sqlite3_stmt *s = gw_store_stmt(c, sql);
+    gw_rc rc = GW_ESTORE;
+
+    if (s != NULL) {
+        if (arg != NULL)
+            sqlite3_bind_int64(s, 1, *arg);
+        rc = gw_store_each(c, s, add, out, max, n, what);
+        sqlite3_reset(s);
+    }
+    gw_store_reader_give(st, c);
+    return rc;
+}
+
+gw_rc
 gw_store_one(struct conn *c, sqlite3_stmt *s, gw_row_fill fill, void *elem,
              const char *what)
 {
@@ -379,6 +447,17 @@ gw_store_one(struct conn *c, sqlite3_stmt *s, gw_row_fill fill, void *elem,
     if (src != SQLITE_ROW)
         return gw_store_rc(c->db, src, what);
     return fill != NULL ? fill(s, elem, 0) : GW_OK;
+}
+
+gw_rc
+gw_store_one_cells(struct conn *c, sqlite3_stmt *s, gw_cells_fill fill,
+                   void *elem, const char *what)
+{
+    struct gw_cells cells;
+    gw_rc rc = gw_store_one(c, s, NULL, NULL, what);
+
+    gw_store_cells(s, &cells);
+    return rc == GW_OK ? fill(&cells, elem, 0) : rc;
 }
 
 gw_rc

@@ -93,39 +93,19 @@ gw_sqlite_licence_name_contains(struct gw_store *st, const char *day,
     return rc;
 }
 
-static gw_rc
-consent_row(sqlite3_stmt *s, void *elem, size_t i)
-{
-    struct gw_consent *out = elem;
-
-    (void)i;
-    out->known = 1;
-    out->consented_ms = sqlite3_column_int64(s, 0);
-    out->last_applied_ms = sqlite3_column_int64(s, 1);
-    out->last_active_ms = sqlite3_column_int64(s, 2);
-    return GW_OK;
-}
-
 gw_rc
 gw_sqlite_consent_get(struct gw_store *st, const char *hsa,
                      struct gw_consent *out)
 {
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(
-        c, "SELECT coalesce(consented_ms, 0), coalesce(last_applied_ms, 0), "
-           "coalesce(last_active_ms, 0) FROM prescribers WHERE hsa = ?");
-    gw_rc rc = GW_ESTORE;
+    gw_rc rc;
 
     memset(out, 0, sizeof(*out));
-    if (s != NULL) {
-        gw_bind_text(s, 1, hsa);
-        rc = gw_store_one(c, s, consent_row, out, "consent_get");
-        if (rc == GW_ENOTFOUND)
-            rc = GW_OK; /* never seen: known 0 */
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
+    rc = gw_store_read_one(
+        st,
+        "SELECT coalesce(consented_ms, 0), coalesce(last_applied_ms, 0), "
+        "coalesce(last_active_ms, 0) FROM prescribers WHERE hsa = ?",
+        hsa, gw_rows_consent, out, "consent_get");
+    return rc == GW_ENOTFOUND ? GW_OK : rc; /* never seen: known 0 */
 }
 
 gw_rc

@@ -379,23 +379,8 @@ gw_sqlite_outbox_items(struct gw_store *st, const char *state, long long id,
 gw_rc
 gw_sqlite_outbox_wait(struct gw_store *st, long long *seen, int64_t timeout_ms)
 {
-    struct timespec ts;
-    gw_rc rc = GW_OK;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&st->mu);
-    while (st->outbox_generation == *seen && rc == GW_OK)
-        if (pthread_cond_timedwait(&st->outbox_cv, &st->mu, &ts) != 0)
-            rc = GW_ETIMEOUT;
-    *seen = st->outbox_generation;
-    pthread_mutex_unlock(&st->mu);
-    return rc;
+    return gw_store_wait_generation(&st->mu, &st->outbox_cv,
+                                    &st->outbox_generation, seen, timeout_ms);
 }
 
 void
@@ -411,67 +396,24 @@ gw_rc
 gw_sqlite_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
                       size_t max, size_t *n)
 {
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(
-        c, "SELECT peer, state, count(*) FROM outbox WHERE state IN "
-           "('pending', 'inflight', 'dead') GROUP BY peer, state");
-    gw_rc rc = GW_ESTORE;
-    int src;
-
     *n = 0;
-    if (s != NULL) {
-        while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-            const char *peer = (const char *)sqlite3_column_text(s, 0);
-            const char *state = (const char *)sqlite3_column_text(s, 1);
-            size_t i;
-            for (i = 0; i < *n; i++)
-                if (strcmp(out[i].peer, peer) == 0)
-                    break;
-            if (i == *n) {
-                if (*n == max)
-                    continue;
-                memset(&out[i], 0, sizeof(out[i]));
-                snprintf(out[i].peer, sizeof(out[i].peer), "%s", peer);
-                (*n)++;
-            }
-            if (strcmp(state, "dead") == 0)
-                out[i].dead = sqlite3_column_int64(s, 2);
-            else
-                out[i].queued += sqlite3_column_int64(s, 2);
-        }
-        rc = gw_store_rc(c->db, src, "outbox_peer_counts");
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
+    return gw_store_read_each(
+        st,
+        "SELECT peer, state, count(*) FROM outbox WHERE state IN "
+        "('pending', 'inflight', 'dead') GROUP BY peer, state",
+        NULL, gw_rows_add_peer_count, out, max, n, "outbox_peer_counts");
 }
 
 gw_rc
 gw_outbox_peer_oldest(struct gw_store *st, struct gw_outbox_peer_oldest *out,
                       size_t max, size_t *n)
 {
-    struct conn *c = gw_store_reader_take(st);
+    *n = 0;
     /* One index range per peer and state (outbox_due), not a scan of the
      * delivered items. */
-    sqlite3_stmt *s = gw_store_stmt(
-        c, "SELECT peer, min(created_ms) FROM outbox WHERE state IN "
-           "('pending', 'inflight') GROUP BY peer");
-    gw_rc rc = GW_ESTORE;
-    int src;
-
-    *n = 0;
-    if (s != NULL) {
-        while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-            if (*n == max)
-                continue;
-            snprintf(out[*n].peer, sizeof(out[*n].peer), "%s",
-                     (const char *)sqlite3_column_text(s, 0));
-            out[*n].created_ms = sqlite3_column_int64(s, 1);
-            (*n)++;
-        }
-        rc = gw_store_rc(c->db, src, "outbox_peer_oldest");
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
+    return gw_store_read_each(
+        st,
+        "SELECT peer, min(created_ms) FROM outbox WHERE state IN "
+        "('pending', 'inflight') GROUP BY peer",
+        NULL, gw_rows_add_peer_oldest, out, max, n, "outbox_peer_oldest");
 }

@@ -966,23 +966,9 @@ gw_rc
 gw_pg_outbox_wait(struct gw_store *st, long long *seen, int64_t timeout_ms)
 {
     struct gw_pg_store *s = PG(st);
-    struct timespec ts;
-    gw_rc rc = GW_OK;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&s->mu);
-    while (s->outbox_generation == *seen && rc == GW_OK)
-        if (pthread_cond_timedwait(&s->outbox_cv, &s->mu, &ts) != 0)
-            rc = GW_ETIMEOUT;
-    *seen = s->outbox_generation;
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return gw_store_wait_generation(&s->mu, &s->outbox_cv,
+                                    &s->outbox_generation, seen, timeout_ms);
 }
 
 void
@@ -991,10 +977,5 @@ gw_pg_outbox_wake(struct gw_store *st)
     gw_pg_bump(PG(st));
 }
 
-#define ROW(ret, pub, op, params, args) .op = gw_pg_##op,
-const struct gw_store_backend gw_store_pg = {
-    .name = "postgresql",
-    .open = gw_pg_open,
-    GW_STORE_OPS(ROW) GW_STORE_VOID_OPS(ROW)
-};
-#undef ROW
+#define GW_STORE_FN(op) gw_pg_##op
+GW_STORE_BACKEND_TABLE(gw_store_pg, "postgresql", gw_pg_open);

@@ -37,22 +37,9 @@ gw_pg_console_peers(struct gw_store *st, const char *const *known,
                  " GROUP BY peer, state ORDER BY peer, state",
                  NULL, &r, "console_peers");
     for (int row = 0; rc == GW_OK && row < PQntuples(r); row++) {
-        const char *state = PQgetvalue(r, row, 1);
-        size_t i = gw_console_peer_slot(out, max, n, PQgetvalue(r, row, 0));
-        long long cnt = gw_pg_i64(r, row, 2);
-        int64_t fail = gw_pg_i64(r, row, 4);
-        if (i == SIZE_MAX)
-            continue;
-        if (strcmp(state, "pending") == 0) {
-            out[i].pending = cnt;
-            out[i].oldest_pending_ms = gw_pg_i64(r, row, 3);
-        } else if (strcmp(state, "inflight") == 0) {
-            out[i].inflight = cnt;
-        } else {
-            out[i].dead = cnt;
-        }
-        if (fail > out[i].last_fail_ms)
-            out[i].last_fail_ms = fail;
+        struct gw_cells cells;
+        gw_pg_cells(r, row, &cells);
+        gw_rows_add_console_peer(&cells, out, max, n);
     }
     PQclear(r);
     /* The newest delivered item of each peer among the newest items: a
@@ -81,31 +68,17 @@ gw_pg_console_dead_letters(struct gw_store *st, struct gw_console_dead *out,
                            size_t max, size_t *n)
 {
     struct gw_pg_params p = {0};
-    PGresult *r;
-    gw_rc rc;
 
     *n = 0;
     if (max > GW_CONSOLE_MAX_DEAD)
         max = GW_CONSOLE_MAX_DEAD;
     gw_pg_p_i64(&p, (long long)max);
-    rc = gw_pg_run(st,
-                   "SELECT id, peer, kind, attempts, created_ms, updated_ms,"
-                   " coalesce(last_error, '') FROM outbox WHERE state = 'dead'"
-                   " ORDER BY updated_ms DESC, id DESC LIMIT $1",
-                   &p, &r, "console_dead");
-    for (int row = 0; rc == GW_OK && row < PQntuples(r) && *n < max; row++) {
-        struct gw_console_dead *d = &out[(*n)++];
-        memset(d, 0, sizeof(*d));
-        d->id = gw_pg_i64(r, row, 0);
-        gw_pg_copy(d->peer, sizeof(d->peer), r, row, 1);
-        gw_pg_copy(d->kind, sizeof(d->kind), r, row, 2);
-        d->attempts = (int)gw_pg_i64(r, row, 3);
-        d->created_ms = gw_pg_i64(r, row, 4);
-        d->updated_ms = gw_pg_i64(r, row, 5);
-        gw_pg_copy(d->last_error, sizeof(d->last_error), r, row, 6);
-    }
-    PQclear(r);
-    return rc;
+    return gw_pg_each(st,
+                      "SELECT id, peer, kind, attempts, created_ms, updated_ms,"
+                      " coalesce(last_error, '') FROM outbox WHERE state ="
+                      " 'dead' ORDER BY updated_ms DESC, id DESC LIMIT $1",
+                      &p, "console_dead", gw_rows_add_console_dead, out, max,
+                      n);
 }
 
 /* Runs a (key, count) query with $1 bound to since (when >= 0). */
@@ -114,20 +87,12 @@ counts(struct gw_store *st, const char *sql, int64_t since,
        struct gw_console_count *out, size_t max, size_t *n, const char *what)
 {
     struct gw_pg_params p = {0};
-    PGresult *r;
-    gw_rc rc;
 
     *n = 0;
     if (since >= 0)
         gw_pg_p_i64(&p, since);
-    rc = gw_pg_run(st, sql, since >= 0 ? &p : NULL, &r, what);
-    for (int row = 0; rc == GW_OK && row < PQntuples(r) && *n < max; row++) {
-        gw_pg_copy(out[*n].key, sizeof(out[*n].key), r, row, 0);
-        out[*n].n = gw_pg_i64(r, row, 1);
-        (*n)++;
-    }
-    PQclear(r);
-    return rc;
+    return gw_pg_each(st, sql, since >= 0 ? &p : NULL, what,
+                      gw_rows_add_console_count, out, max, n);
 }
 
 gw_rc
@@ -156,36 +121,24 @@ gw_pg_console_cases_by_day(struct gw_store *st, int64_t since_ms,
 gw_rc
 gw_pg_console_audit_head(struct gw_store *st, struct gw_console_audit *out)
 {
-    PGresult *r;
-    gw_rc rc;
+    size_t n = 0;
 
     memset(out, 0, sizeof(*out));
-    rc = gw_pg_run(st,
-                   "SELECT h.seq, h.hash, coalesce((SELECT at_ms FROM audit"
-                   " WHERE seq = h.seq), 0) FROM audit_head h WHERE h.id = 1",
-                   NULL, &r, "console_audit_head");
-    if (rc == GW_OK && PQntuples(r) == 1) {
-        out->seq = gw_pg_i64(r, 0, 0);
-        gw_pg_copy(out->hash, sizeof(out->hash), r, 0, 1);
-        out->at_ms = gw_pg_i64(r, 0, 2);
-    }
-    PQclear(r);
-    return rc;
+    return gw_pg_each(st,
+                      "SELECT h.seq, h.hash, coalesce((SELECT at_ms FROM audit"
+                      " WHERE seq = h.seq), 0) FROM audit_head h WHERE h.id = 1",
+                      NULL, "console_audit_head", gw_rows_add_console_audit,
+                      out, 1, &n);
 }
 
 gw_rc
 gw_pg_console_hsa_last_answer(struct gw_store *st, int64_t *out)
 {
-    PGresult *r;
-    gw_rc rc;
+    size_t n = 0;
 
     *out = 0;
-    rc = gw_pg_run(st, "SELECT coalesce(max(fetched_ms), 0) FROM hsa_cache",
-                   NULL, &r, "console_hsa_last");
-    if (rc == GW_OK && PQntuples(r) == 1)
-        *out = gw_pg_i64(r, 0, 0);
-    PQclear(r);
-    return rc;
+    return gw_pg_each(st, "SELECT coalesce(max(fetched_ms), 0) FROM hsa_cache",
+                      NULL, "console_hsa_last", gw_rows_add_i64, out, 1, &n);
 }
 
 gw_rc
@@ -219,14 +172,8 @@ gw_pg_console_discard(struct gw_store *st, long long id, const char *system,
     }
     PQclear(r);
     if (rc == GW_OK) {
-        snprintf(detail, sizeof(detail), "item %lld peer %s kind %s", id, pr,
-                 kind);
-        memset(&e, 0, sizeof(e));
-        e.system = system;
-        e.user = user;
-        e.action = "outbox-discard";
-        e.outcome = "ok";
-        e.detail = detail;
+        gw_console_discard_entry(&e, detail, sizeof(detail), id, system,
+                                 user, pr, kind);
         rc = gw_pg_audit_append(c, &e, gw_clock_now_ms());
     }
     if (rc == GW_OK)

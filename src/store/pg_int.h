@@ -140,5 +140,13 @@ gw_rc gw_pg_collect(struct gw_store *st, const char *sql,
                     const struct gw_pg_params *p, const char *what,
                     size_t elem_size, gw_cells_fill fill,
                     void (*release)(void *elem), void **out, size_t *n);
+/* Runs sql and fills elem from its first row: GW_ENOTFOUND without. */
+gw_rc gw_pg_one(struct gw_store *st, const char *sql,
+                const struct gw_pg_params *p, const char *what,
+                gw_cells_fill fill, void *elem);
+/* Runs sql and hands each row to add (rows.h) for out[max], *n filled. */
+gw_rc gw_pg_each(struct gw_store *st, const char *sql,
+                 const struct gw_pg_params *p, const char *what,
+                 gw_cells_add add, void *out, size_t max, size_t *n);
 
 #endif

@@ -240,34 +240,12 @@ gw_rc
 gw_pg_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
                          size_t max, size_t *n)
 {
-    PGresult *r;
-    gw_rc rc =
-        gw_pg_run(st,
-                  "SELECT peer, state, count(*) FROM outbox WHERE state IN "
-                  "('pending', 'inflight', 'dead') GROUP BY peer, state",
-                  NULL, &r, "outbox_peer_counts");
-
     *n = 0;
-    for (int k = 0; rc == GW_OK && k < PQntuples(r); k++) {
-        const char *peer = PQgetvalue(r, k, 0);
-        size_t i;
-        for (i = 0; i < *n; i++)
-            if (strcmp(out[i].peer, peer) == 0)
-                break;
-        if (i == *n) {
-            if (*n == max)
-                continue;
-            memset(&out[i], 0, sizeof(out[i]));
-            snprintf(out[i].peer, sizeof(out[i].peer), "%s", peer);
-            (*n)++;
-        }
-        if (strcmp(PQgetvalue(r, k, 1), "dead") == 0)
-            out[i].dead = gw_pg_i64(r, k, 2);
-        else
-            out[i].queued += gw_pg_i64(r, k, 2);
-    }
-    PQclear(r);
-    return rc;
+    return gw_pg_each(st,
+                      "SELECT peer, state, count(*) FROM outbox WHERE state "
+                      "IN ('pending', 'inflight', 'dead') GROUP BY peer, state",
+                      NULL, "outbox_peer_counts", gw_rows_add_peer_count, out,
+                      max, n);
 }
 
 gw_rc

@@ -26,22 +26,11 @@ gw_rc
 gw_pg_case_get(struct gw_store *st, const char *refnr, struct gw_case_row *out)
 {
     struct gw_pg_params p = {0};
-    PGresult *r;
-    gw_rc rc;
 
     memset(out, 0, sizeof(*out));
     gw_pg_p_str(&p, refnr);
-    rc = gw_pg_run(st, "SELECT " CASE_COLUMNS " FROM cases WHERE refnr = $1",
-                   &p, &r, "case_get");
-    if (rc == GW_OK && PQntuples(r) == 0)
-        rc = GW_ENOTFOUND;
-    if (rc == GW_OK) {
-        struct gw_cells cells;
-        gw_pg_cells(r, 0, &cells);
-        rc = gw_rows_case(&cells, out, 0);
-    }
-    PQclear(r);
-    return rc;
+    return gw_pg_one(st, "SELECT " CASE_COLUMNS " FROM cases WHERE refnr = $1",
+                     &p, "case_get", gw_rows_case, out);
 }
 
 gw_rc
@@ -146,21 +135,16 @@ gw_pg_case_count(struct gw_store *st, const struct gw_case_query *q,
     return rc;
 }
 
-#define PAGE_WHERE                                                            \
-    " AND ($10::int = 0"                                                      \
-    " OR ($10 > 0 AND (updated_ms < $11 OR (updated_ms = $11 AND id < $12)))" \
-    " OR ($10 < 0 AND (updated_ms > $11 OR (updated_ms = $11 AND id > $12))))"
+#define PAGE_WHERE GW_CASE_PAGE_WHERE("$10::int", "$11", "$12")
 
 gw_rc
 gw_pg_case_search(struct gw_store *st, const struct gw_case_query *q,
                   struct gw_case_row **rows, size_t *n)
 {
     static const char sql_down[] =
-        "SELECT " CASE_COLUMNS " FROM cases " SEARCH_WHERE PAGE_WHERE
-        " ORDER BY updated_ms DESC, id DESC LIMIT $13";
+        GW_CASE_PAGE_SQL(SEARCH_WHERE, PAGE_WHERE, "DESC", "$13");
     static const char sql_up[] =
-        "SELECT " CASE_COLUMNS " FROM cases " SEARCH_WHERE PAGE_WHERE
-        " ORDER BY updated_ms ASC, id ASC LIMIT $13";
+        GW_CASE_PAGE_SQL(SEARCH_WHERE, PAGE_WHERE, "ASC", "$13");
     struct gw_pg_params p = {0};
     char statuses[128];
     gw_rc rc;
@@ -203,31 +187,13 @@ gw_pg_inbox_get(struct gw_store *st, const char *message_id,
                 struct gw_store_result *res)
 {
     struct gw_pg_params p = {0};
-    PGresult *r;
-    gw_rc rc;
 
     memset(res, 0, sizeof(*res));
     gw_pg_p_str(&p, message_id);
-    rc = gw_pg_run(
-        st,
-        "SELECT content_hash, refnr, version, response_status, response, "
-        "received_ms FROM inbox WHERE message_id = $1",
-        &p, &r, "inbox_get");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return GW_ENOTFOUND;
-    }
-    gw_pg_copy(res->content_hash, sizeof(res->content_hash), r, 0, 0);
-    gw_pg_copy(res->refnr, sizeof(res->refnr), r, 0, 1);
-    res->version = (long)gw_pg_i64(r, 0, 2);
-    res->response_status = (int)gw_pg_i64(r, 0, 3);
-    res->received_ms = gw_pg_i64(r, 0, 5);
-    res->response = gw_pg_bytea(r, 0, 4, &res->response_len);
-    res->replayed = 1;
-    PQclear(r);
-    return res->response != NULL ? GW_OK : GW_ENOMEM;
+    return gw_pg_one(st,
+                     "SELECT content_hash, refnr, version, response_status, "
+                     "response, received_ms FROM inbox WHERE message_id = $1",
+                     &p, "inbox_get", gw_rows_inbox, res);
 }
 
 /* --- audit ----------------------------------------------------------- */
@@ -403,26 +369,16 @@ gw_rc
 gw_pg_consent_get(struct gw_store *st, const char *hsa, struct gw_consent *out)
 {
     struct gw_pg_params p = {0};
-    PGresult *r;
     gw_rc rc;
 
     memset(out, 0, sizeof(*out));
     gw_pg_p_str(&p, hsa);
-    rc = gw_pg_run(
-        st,
-        "SELECT coalesce(consented_ms, 0), coalesce(last_applied_ms, 0), "
-        "coalesce(last_active_ms, 0) FROM prescribers WHERE hsa = $1",
-        &p, &r, "consent_get");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) > 0) { /* never seen: known 0 */
-        out->known = 1;
-        out->consented_ms = gw_pg_i64(r, 0, 0);
-        out->last_applied_ms = gw_pg_i64(r, 0, 1);
-        out->last_active_ms = gw_pg_i64(r, 0, 2);
-    }
-    PQclear(r);
-    return rc;
+    rc = gw_pg_one(st,
+                   "SELECT coalesce(consented_ms, 0), coalesce(last_applied_ms, "
+                   "0), coalesce(last_active_ms, 0) FROM prescribers WHERE "
+                   "hsa = $1",
+                   &p, "consent_get", gw_rows_consent, out);
+    return rc == GW_ENOTFOUND ? GW_OK : rc; /* never seen: known 0 */
 }
 
 gw_rc

@@ -52,7 +52,14 @@ cell_f64(const void *res, int row, int col)
     return gw_pg_f64(res, row, col);
 }
 
-static const struct gw_cells_ops cells_ops = {cell_text, cell_i64, cell_f64};
+static char *
+cell_bytes(const void *res, int row, int col, size_t *len)
+{
+    return gw_pg_bytea(res, row, col, len);
+}
+
+static const struct gw_cells_ops cells_ops = {cell_text, cell_i64, cell_f64,
+                                              cell_bytes};
 
 void
 gw_pg_cells(const PGresult *r, int row, struct gw_cells *out)
@@ -60,6 +67,23 @@ gw_pg_cells(const PGresult *r, int row, struct gw_cells *out)
     out->ops = &cells_ops;
     out->res = r;
     out->row = row;
+}
+
+gw_rc
+gw_pg_one(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
+          const char *what, gw_cells_fill fill, void *elem)
+{
+    struct gw_cells cells;
+    PGresult *r;
+    gw_rc rc = gw_pg_run(st, sql, p, &r, what);
+
+    if (rc == GW_OK && PQntuples(r) == 0)
+        rc = GW_ENOTFOUND;
+    gw_pg_cells(r, 0, &cells);
+    if (rc == GW_OK)
+        rc = fill(&cells, elem, 0);
+    PQclear(r);
+    return rc;
 }
 
 gw_rc
@@ -96,4 +120,20 @@ gw_pg_collect(struct gw_store *st, const char *sql,
     *out = rows;
     *n = len;
     return GW_OK;
+}
+
+gw_rc
+gw_pg_each(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
+           const char *what, gw_cells_add add, void *out, size_t max, size_t *n)
+{
+    PGresult *r;
+    gw_rc rc = gw_pg_run(st, sql, p, &r, what);
+
+    for (int row = 0; rc == GW_OK && row < PQntuples(r); row++) {
+        struct gw_cells cells;
+        gw_pg_cells(r, row, &cells);
+        add(&cells, out, max, n);
+    }
+    PQclear(r);
+    return rc;
 }

@@ -24,27 +24,9 @@ gw_rc
 gw_sqlite_case_get(struct gw_store *st, const char *refnr,
                   struct gw_case_row *out)
 {
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(c, SQL_CASE_GET);
-    gw_rc rc = GW_ESTORE;
-    int src;
-
     memset(out, 0, sizeof(*out));
-    if (s != NULL) {
-        gw_bind_text(s, 1, refnr);
-        src = sqlite3_step(s);
-        if (src == SQLITE_ROW) {
-            struct gw_cells cells;
-            gw_store_cells(s, &cells);
-            rc = gw_rows_case(&cells, out, 0);
-        } else {
-            rc = src == SQLITE_DONE ? GW_ENOTFOUND
-                                    : gw_store_rc(c->db, src, "case_get");
-        }
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
+    return gw_store_read_one(st, SQL_CASE_GET, refnr, gw_rows_case, out,
+                             "case_get");
 }
 
 gw_rc
@@ -157,24 +139,16 @@ gw_sqlite_case_count(struct gw_store *st, const struct gw_case_query *q,
     return rc;
 }
 
-/* The keyset condition of a page: rows strictly after (?11 > 0) or
- * before (?11 < 0) the key (?12 updated_ms, ?13 id) in the search order;
- * new and changed cases get a newer key, so a page never shifts. */
-#define PAGE_WHERE                                                            \
-    " AND (?11 = 0"                                                           \
-    " OR (?11 > 0 AND (updated_ms < ?12 OR (updated_ms = ?12 AND id < ?13)))" \
-    " OR (?11 < 0 AND (updated_ms > ?12 OR (updated_ms = ?12 AND id > ?13))))"
+#define PAGE_WHERE GW_CASE_PAGE_WHERE("?11", "?12", "?13")
 
 gw_rc
 gw_sqlite_case_search(struct gw_store *st, const struct gw_case_query *q,
                      struct gw_case_row **rows, size_t *n)
 {
     static const char sql_down[] =
-        "SELECT " CASE_COLUMNS " FROM cases " SEARCH_WHERE PAGE_WHERE
-        " ORDER BY updated_ms DESC, id DESC LIMIT ?9";
+        GW_CASE_PAGE_SQL(SEARCH_WHERE, PAGE_WHERE, "DESC", "?9");
     static const char sql_up[] =
-        "SELECT " CASE_COLUMNS " FROM cases " SEARCH_WHERE PAGE_WHERE
-        " ORDER BY updated_ms ASC, id ASC LIMIT ?9";
+        GW_CASE_PAGE_SQL(SEARCH_WHERE, PAGE_WHERE, "ASC", "?9");
     char statuses[128] = "";
     struct conn *c;
     sqlite3_stmt *s;
@@ -232,52 +206,15 @@ gw_sqlite_case_history(struct gw_store *st, const char *refnr,
     return rc;
 }
 
+const char gw_store_sql_inbox_get[] =
+    "SELECT content_hash, refnr, version, response_status, response, "
+    "received_ms FROM inbox WHERE message_id = ?";
+
 gw_rc
 gw_sqlite_inbox_get(struct gw_store *st, const char *message_id,
-                   struct gw_store_result *res)
+                    struct gw_store_result *res)
 {
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(
-        c, "SELECT content_hash, refnr, version, response_status, response, "
-           "received_ms FROM inbox WHERE message_id = ?");
-    gw_rc rc = GW_ESTORE;
-    int src;
-
     memset(res, 0, sizeof(*res));
-    if (s == NULL)
-        goto out;
-    gw_bind_text(s, 1, message_id);
-    src = sqlite3_step(s);
-    if (src == SQLITE_DONE) {
-        rc = GW_ENOTFOUND;
-        goto out;
-    }
-    if (src != SQLITE_ROW) {
-        rc = gw_store_rc(c->db, src, "inbox_get");
-        goto out;
-    }
-    snprintf(res->content_hash, sizeof(res->content_hash), "%s",
-             (const char *)sqlite3_column_text(s, 0));
-    res->received_ms = sqlite3_column_int64(s, 5);
-    if (sqlite3_column_text(s, 1) != NULL)
-        snprintf(res->refnr, sizeof(res->refnr), "%s",
-                 (const char *)sqlite3_column_text(s, 1));
-    res->version = sqlite3_column_int(s, 2);
-    res->response_status = sqlite3_column_int(s, 3);
-    res->response_len = (size_t)sqlite3_column_bytes(s, 4);
-    res->response = malloc(res->response_len + 1);
-    if (res->response == NULL) {
-        rc = GW_ENOMEM;
-        goto out;
-    }
-    if (res->response_len > 0)
-        memcpy(res->response, sqlite3_column_blob(s, 4), res->response_len);
-    res->response[res->response_len] = '\0';
-    res->replayed = 1;
-    rc = GW_OK;
-out:
-    if (s != NULL)
-        sqlite3_reset(s);
-    gw_store_reader_give(st, c);
-    return rc;
+    return gw_store_read_one(st, gw_store_sql_inbox_get, message_id,
+                             gw_rows_inbox, res, "inbox_get");
 }

@@ -1,14 +1,17 @@
 /*
  * rows.c - the row-to-struct copies both backends share (rows.h).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/console.h"
 #include "store/licence.h"
 #include "store/outbox.h"
 #include "store/read.h"
 #include "store/rows.h"
+#include "store/write.h"
 
 void
 gw_cell_copy(const struct gw_cells *c, int col, char *dst, size_t size)
@@ -79,6 +82,37 @@ gw_rows_case_reverse(struct gw_case_row *rows, size_t n)
         rows[i] = rows[j];
         rows[j] = t;
     }
+}
+
+gw_rc
+gw_rows_inbox(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_store_result *o = elem;
+
+    (void)i;
+    COPY(content_hash, 0);
+    COPY(refnr, 1);
+    o->version = (long)I64(2);
+    o->response_status = (int)I64(3);
+    o->received_ms = I64(5);
+    o->response = c->ops->bytes(c->res, c->row, 4, &o->response_len);
+    if (o->response == NULL)
+        return GW_ENOMEM;
+    o->replayed = 1;
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_consent(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_consent *o = elem;
+
+    (void)i;
+    o->known = 1;
+    o->consented_ms = I64(0);
+    o->last_applied_ms = I64(1);
+    o->last_active_ms = I64(2);
+    return GW_OK;
 }
 
 gw_rc
@@ -169,4 +203,135 @@ gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i)
     o->claimed_until = I64(13);
     COPY(target, 14);
     return GW_OK;
+}
+
+size_t
+gw_rows_slot(void *out, size_t elem_size, size_t key_size, size_t max,
+             size_t *n, const char *key)
+{
+    unsigned char *a = out;
+
+    for (size_t i = 0; i < *n; i++)
+        if (strncmp((const char *)(a + elem_size * i), key, key_size) == 0)
+            return i;
+    if (*n == max)
+        return SIZE_MAX;
+    memset(a + elem_size * *n, 0, elem_size);
+    snprintf((char *)(a + elem_size * *n), key_size, "%s", key);
+    return (*n)++;
+}
+
+#define SLOT(arr, max, n, key)                                                 \
+    gw_rows_slot((arr), sizeof(*(arr)), sizeof((arr)->peer), (max), (n), (key))
+
+void
+gw_rows_add_peer_count(const struct gw_cells *c, void *out, size_t max,
+                       size_t *n)
+{
+    struct gw_outbox_peer_count *o = out;
+    const char *peer = c->ops->text(c->res, c->row, 0);
+    const char *state = c->ops->text(c->res, c->row, 1);
+    size_t i;
+
+    if (peer == NULL || state == NULL ||
+        (i = SLOT(o, max, n, peer)) == SIZE_MAX)
+        return;
+    if (strcmp(state, "dead") == 0)
+        o[i].dead = I64(2);
+    else
+        o[i].queued += I64(2);
+}
+
+void
+gw_rows_add_console_peer(const struct gw_cells *c, void *out, size_t max,
+                         size_t *n)
+{
+    struct gw_console_peer *o = out;
+    const char *peer = c->ops->text(c->res, c->row, 0);
+    const char *state = c->ops->text(c->res, c->row, 1);
+    long long cnt = I64(2);
+    int64_t fail = I64(4);
+    size_t i;
+
+    if (peer == NULL || state == NULL ||
+        (i = SLOT(o, max, n, peer)) == SIZE_MAX)
+        return;
+    if (strcmp(state, "pending") == 0) {
+        o[i].pending = cnt;
+        o[i].oldest_pending_ms = I64(3);
+    } else if (strcmp(state, "inflight") == 0) {
+        o[i].inflight = cnt;
+    } else {
+        o[i].dead = cnt;
+    }
+    if (fail > o[i].last_fail_ms)
+        o[i].last_fail_ms = fail;
+}
+
+void
+gw_rows_add_console_dead(const struct gw_cells *c, void *out, size_t max,
+                         size_t *n)
+{
+    struct gw_console_dead *o;
+
+    if (*n == max)
+        return;
+    o = (struct gw_console_dead *)out + (*n)++;
+    memset(o, 0, sizeof(*o));
+    o->id = I64(0);
+    COPY(peer, 1);
+    COPY(kind, 2);
+    o->attempts = (int)I64(3);
+    o->created_ms = I64(4);
+    o->updated_ms = I64(5);
+    COPY(last_error, 6);
+}
+
+void
+gw_rows_add_console_count(const struct gw_cells *c, void *out, size_t max,
+                          size_t *n)
+{
+    struct gw_console_count *o;
+
+    if (*n == max)
+        return;
+    o = (struct gw_console_count *)out + (*n)++;
+    COPY(key, 0);
+    o->n = I64(1);
+}
+
+void
+gw_rows_add_peer_oldest(const struct gw_cells *c, void *out, size_t max,
+                        size_t *n)
+{
+    struct gw_outbox_peer_oldest *o;
+
+    if (*n == max)
+        return;
+    o = (struct gw_outbox_peer_oldest *)out + (*n)++;
+    COPY(peer, 0);
+    o->created_ms = I64(1);
+}
+
+void
+gw_rows_add_console_audit(const struct gw_cells *c, void *out, size_t max,
+                          size_t *n)
+{
+    struct gw_console_audit *o = out;
+
+    if (*n == max)
+        return;
+    (*n)++;
+    o->seq = I64(0);
+    COPY(hash, 1);
+    o->at_ms = I64(2);
+}
+
+void
+gw_rows_add_i64(const struct gw_cells *c, void *out, size_t max, size_t *n)
+{
+    if (*n == max)
+        return;
+    (*n)++;
+    *(int64_t *)out = I64(0);
 }

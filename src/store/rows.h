@@ -23,6 +23,9 @@ struct gw_cells_ops {
     const char *(*text)(const void *res, int row, int col);
     int64_t (*i64)(const void *res, int row, int col); /* NULL: 0 */
     double (*f64)(const void *res, int row, int col);  /* NULL: 0 */
+    /* The cell's bytes, malloc'd with a NUL after them (*len without
+     * it; NULL: empty); NULL on ENOMEM. */
+    char *(*bytes)(const void *res, int row, int col, size_t *len);
 };
 
 struct gw_cells {
@@ -47,12 +50,37 @@ char *gw_cell_dup(const struct gw_cells *c, int col);
     "substances, patient_id, parent_refnr, version, created_ms, updated_ms, "  \
     "applied_ms, decided_ms, purged_ms, id"
 
+/*
+ * The case search's pages, in either dialect: the SELECT of a page after
+ * the key (down: newest first) and of one before it (up: oldest first,
+ * turned round with gw_rows_case_reverse), given the search's WHERE and
+ * the placeholders of the direction (0: none, > 0: after, < 0: before),
+ * the key's updated_ms and id, and the limit. New and changed cases get
+ * a newer key, so a page never shifts.
+ */
+#define GW_CASE_PAGE_WHERE(dir, ms, id)                                       \
+    " AND (" dir " = 0"                                                       \
+    " OR (" dir " > 0 AND (updated_ms < " ms " OR (updated_ms = " ms          \
+    " AND id < " id ")))"                                                     \
+    " OR (" dir " < 0 AND (updated_ms > " ms " OR (updated_ms = " ms          \
+    " AND id > " id "))))"
+#define GW_CASE_PAGE_SQL(where, page, order, limit)                          \
+    "SELECT " GW_CASE_COLUMNS " FROM cases " where page                      \
+    " ORDER BY updated_ms " order ", id " order " LIMIT " limit
+
 /* struct gw_case_row from GW_CASE_COLUMNS (GW_ENOMEM: nothing kept). */
 gw_rc gw_rows_case(const struct gw_cells *c, void *elem, size_t i);
 void gw_rows_case_release(void *elem);
 /* A page before the paging key is read oldest first: turns it round. */
 struct gw_case_row;
 void gw_rows_case_reverse(struct gw_case_row *rows, size_t n);
+/* struct gw_store_result, an earlier message's answer (replayed set,
+ * response malloc'd): content_hash, refnr, version, response_status,
+ * response, received_ms. */
+gw_rc gw_rows_inbox(const struct gw_cells *c, void *elem, size_t i);
+/* struct gw_consent: consented_ms, last_applied_ms, last_active_ms
+ * (known set: there is a row). */
+gw_rc gw_rows_consent(const struct gw_cells *c, void *elem, size_t i);
 /* struct gw_history_row: from_status, to_status, event, at_ms (version
  * is the row's place, from 1). */
 gw_rc gw_rows_history(const struct gw_cells *c, void *elem, size_t i);
@@ -69,5 +97,42 @@ gw_rc gw_rows_pharmacy(const struct gw_cells *c, void *elem, size_t i);
  * attempts, next_attempt_ms, created_ms, updated_ms, last_error,
  * length(payload), claimed_by, claimed_until, target. */
 gw_rc gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i);
+
+/*
+ * Reads into the caller's fixed array (at most max, *n filled): each row
+ * of the result is handed to an add function, which places it (a new
+ * element, or one keyed by its peer) or drops it when the array is full.
+ */
+typedef void (*gw_cells_add)(const struct gw_cells *c, void *out, size_t max,
+                             size_t *n);
+/* The element of out[0..*n) whose first member, a char[key_size], holds
+ * key; added (zeroed, key copied) when new and there is room; SIZE_MAX
+ * when full. */
+size_t gw_rows_slot(void *out, size_t elem_size, size_t key_size, size_t max,
+                    size_t *n, const char *key);
+/* struct gw_outbox_peer_count, keyed by peer: peer, state, count. */
+void gw_rows_add_peer_count(const struct gw_cells *c, void *out, size_t max,
+                            size_t *n);
+/* struct gw_console_peer, keyed by peer: peer, state, count, the oldest
+ * pending item's created_ms, the last failure's updated_ms. */
+void gw_rows_add_console_peer(const struct gw_cells *c, void *out, size_t max,
+                              size_t *n);
+/* struct gw_console_dead: id, peer, kind, attempts, created_ms,
+ * updated_ms, last_error. */
+void gw_rows_add_console_dead(const struct gw_cells *c, void *out, size_t max,
+                              size_t *n);
+/* struct gw_console_count: key, count. */
+void gw_rows_add_console_count(const struct gw_cells *c, void *out, size_t max,
+                               size_t *n);
+
+/* struct gw_outbox_peer_oldest: peer, min(created_ms). */
+void gw_rows_add_peer_oldest(const struct gw_cells *c, void *out,
+                             size_t max, size_t *n);
+/* struct gw_console_audit (max 1): seq, hash, at_ms. */
+void gw_rows_add_console_audit(const struct gw_cells *c, void *out,
+                               size_t max, size_t *n);
+/* int64_t (max 1): the first column. */
+void gw_rows_add_i64(const struct gw_cells *c, void *out, size_t max,
+                     size_t *n);
 
 #endif

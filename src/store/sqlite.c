@@ -6,10 +6,5 @@
  */
 #include "store/store_int.h"
 
-#define ROW(ret, pub, op, params, args) .op = gw_sqlite_##op,
-const struct gw_store_backend gw_store_sqlite = {
-    .name = "sqlite",
-    .open = gw_sqlite_open,
-    GW_STORE_OPS(ROW) GW_STORE_VOID_OPS(ROW)
-};
-#undef ROW
+#define GW_STORE_FN(op) gw_sqlite_##op
+GW_STORE_BACKEND_TABLE(gw_store_sqlite, "sqlite", gw_sqlite_open);

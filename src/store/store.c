@@ -5,6 +5,7 @@
  * other, and no SQL lives here.
  */
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "store/backend.h"
@@ -85,5 +86,29 @@ gw_outbox_show(struct gw_store *st, long long id, struct gw_outbox_info *out)
     else
         *out = items[0];
     free(items);
+    return rc;
+}
+
+gw_rc
+gw_store_wait_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
+                         const long long *generation, long long *seen,
+                         int64_t timeout_ms)
+{
+    struct timespec ts;
+    gw_rc rc = GW_OK;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(mu);
+    while (*generation == *seen && rc == GW_OK)
+        if (pthread_cond_timedwait(cv, mu, &ts) != 0)
+            rc = GW_ETIMEOUT;
+    *seen = *generation;
+    pthread_mutex_unlock(mu);
     return rc;
 }

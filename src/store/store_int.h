@@ -140,6 +140,28 @@ gw_rc gw_store_collect_cells(struct conn *c, sqlite3_stmt *s,
                              size_t elem_size, size_t max, gw_cells_fill fill,
                              gw_row_release release, const char *what,
                              void **out, size_t *n) GW_WARN_UNUSED;
+/* Steps s (bound by the caller, who resets it) to its end, handing each
+ * row to add (rows.h) for out[max], *n filled; an SQLite error is named
+ * by what. */
+gw_rc gw_store_each(struct conn *c, sqlite3_stmt *s, gw_cells_add add,
+                    void *out, size_t max, size_t *n,
+                    const char *what) GW_WARN_UNUSED;
+/* The inbox's answer to a message id (bind ?1; gw_rows_inbox's
+ * columns): the read (read.c) and the writer's look-up share it. */
+extern const char gw_store_sql_inbox_get[];
+/* gw_store_one with a fill both backends share (rows.h). */
+gw_rc gw_store_one_cells(struct conn *c, sqlite3_stmt *s, gw_cells_fill fill,
+                         void *elem, const char *what) GW_WARN_UNUSED;
+/* gw_store_one_cells as one read on a reader connection, ?1 bound to
+ * the text arg. */
+gw_rc gw_store_read_one(struct gw_store *st, const char *sql, const char *arg,
+                        gw_cells_fill fill, void *elem,
+                        const char *what) GW_WARN_UNUSED;
+/* gw_store_each as one read on a reader connection: sql with ?1 bound to
+ * *arg (arg NULL: no parameter). */
+gw_rc gw_store_read_each(struct gw_store *st, const char *sql,
+                         const int64_t *arg, gw_cells_add add, void *out,
+                         size_t max, size_t *n, const char *what) GW_WARN_UNUSED;
 /* The current row of s as struct gw_cells. */
 void gw_store_cells(sqlite3_stmt *s, struct gw_cells *out);
 /*

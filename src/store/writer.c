@@ -28,9 +28,6 @@
 #include "klas/ident.h"
 #include "store/store_int.h"
 
-static const char SQL_INBOX_GET[] =
-    "SELECT content_hash, refnr, version, response_status, response, "
-    "received_ms FROM inbox WHERE message_id = ?";
 static const char SQL_INBOX_PUT[] =
     "INSERT INTO inbox (message_id, sender, content_hash, refnr, version, "
     "response_status, response, received_ms) VALUES (?,?,?,?,?,?,?,?)";
@@ -172,39 +169,27 @@ static gw_rc
 inbox_lookup(struct conn *c, const struct gw_store_write *w,
              struct gw_store_result *res)
 {
-    sqlite3_stmt *s = gw_store_stmt(c, SQL_INBOX_GET);
-    int src;
+    sqlite3_stmt *s = gw_store_stmt(c, gw_store_sql_inbox_get);
+    gw_rc rc;
 
     if (s == NULL)
         return GW_ESTORE;
     gw_bind_text(s, 1, w->message_id);
-    src = sqlite3_step(s);
-    if (src == SQLITE_DONE)
-        return GW_ENOTFOUND;
-    if (src != SQLITE_ROW)
-        return gw_store_rc(c->db, src, "inbox_get");
-    snprintf(res->content_hash, sizeof(res->content_hash), "%s",
-             (const char *)sqlite3_column_text(s, 0));
-    res->received_ms = sqlite3_column_int64(s, 5);
-    if (sqlite3_column_text(s, 1) != NULL)
-        snprintf(res->refnr, sizeof(res->refnr), "%s",
-                 (const char *)sqlite3_column_text(s, 1));
-    if (strcmp(res->content_hash, w->content_hash ? w->content_hash : "") !=
-        0)
+    rc = gw_store_one_cells(c, s, gw_rows_inbox, res, "inbox_get");
+    if (rc == GW_OK && strcmp(res->content_hash,
+                              w->content_hash ? w->content_hash : "") != 0) {
+        /* Not a repeat: only the first message's hash and time stay. */
+        free(res->response);
+        res->response = NULL;
+        res->response_len = 0;
+        res->replayed = 0;
+        res->version = 0;
+        res->response_status = 0;
         return gw_err_set(&res->err, GW_EDUPLICATE, "Bundle.identifier",
                           "the message id was used before for a different "
                           "message");
-    res->replayed = 1;
-    res->version = sqlite3_column_int(s, 2);
-    res->response_status = sqlite3_column_int(s, 3);
-    res->response_len = (size_t)sqlite3_column_bytes(s, 4);
-    res->response = malloc(res->response_len + 1);
-    if (res->response == NULL)
-        return GW_ENOMEM;
-    if (res->response_len > 0)
-        memcpy(res->response, sqlite3_column_blob(s, 4), res->response_len);
-    res->response[res->response_len] = '\0';
-    return GW_OK;
+    }
+    return rc;
 }
 
 static gw_rc

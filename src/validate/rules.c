@@ -264,37 +264,6 @@ issue(struct ctx *c, enum gw_severity sev, const char *code, const char *rule,
     issue((c), GW_SEV_WARNING, "business-rule", (rule), (at), (child), (sv),  \
           (en))
 
-/* The first element child of n named name (FHIR namespace), or NULL. */
-static xmlNodePtr
-kid(xmlNodePtr n, const char *name)
-{
-    for (xmlNodePtr k = n ? n->children : NULL; k; k = k->next)
-        if (k->type == XML_ELEMENT_NODE &&
-            strcmp((const char *)k->name, name) == 0)
-            return k;
-    return NULL;
-}
-
-static int
-has_value(xmlNodePtr n, const char *v)
-{
-    xmlChar *a = n ? xmlGetProp(n, (const xmlChar *)"value") : NULL;
-    int eq = a != NULL && strcmp((const char *)a, v) == 0;
-
-    xmlFree(a);
-    return eq;
-}
-
-/* The resource element inside a Bundle entry's or contained's wrapper. */
-static xmlNodePtr
-inner(xmlNodePtr wrapper)
-{
-    for (xmlNodePtr k = wrapper ? wrapper->children : NULL; k; k = k->next)
-        if (k->type == XML_ELEMENT_NODE)
-            return k;
-    return NULL;
-}
-
 /* The resource a reference points to: "#id" among the contained of
  * `from`'s resource, otherwise a Bundle entry by fullUrl or Type/id.
  * Walked in C rather than by XPath: the reference is data, and this
@@ -316,25 +285,26 @@ resolve(struct ctx *c, xmlNodePtr from, const char *ref_expr)
         for (xmlNodePtr k = res ? res->children : NULL; k; k = k->next)
             if (k->type == XML_ELEMENT_NODE &&
                 strcmp((const char *)k->name, "contained") == 0 &&
-                has_value(kid(inner(k), "id"), ref + 1))
-                return inner(k);
+                gw_xml_value_is(gw_xml_child(gw_xml_first_elem(k), "id"),
+                                ref + 1))
+                return gw_xml_first_elem(k);
         return NULL;
     }
     for (xmlNodePtr e = c->bundle ? c->bundle->children : NULL; e;
          e = e->next)
         if (e->type == XML_ELEMENT_NODE &&
             strcmp((const char *)e->name, "entry") == 0 &&
-            has_value(kid(e, "fullUrl"), ref))
-            return inner(kid(e, "resource"));
+            gw_xml_value_is(gw_xml_child(e, "fullUrl"), ref))
+            return gw_xml_first_elem(gw_xml_child(e, "resource"));
     if (strchr(ref, '/') != NULL &&
         sscanf(ref, "%63[^/]/%127s", type, id) == 2)
         for (xmlNodePtr e = c->bundle ? c->bundle->children : NULL; e;
              e = e->next) {
             xmlNodePtr r = e->type == XML_ELEMENT_NODE
-                               ? inner(kid(e, "resource"))
+                               ? gw_xml_first_elem(gw_xml_child(e, "resource"))
                                : NULL;
             if (r != NULL && strcmp((const char *)r->name, type) == 0 &&
-                has_value(kid(r, "id"), id))
+                gw_xml_value_is(gw_xml_child(r, "id"), id))
                 return r;
         }
     return NULL;
@@ -450,7 +420,7 @@ rule_shape(struct ctx *c)
     for (xmlNodePtr e = c->bundle->children; e; e = e->next) {
         xmlNodePtr r = e->type == XML_ELEMENT_NODE &&
                                strcmp((const char *)e->name, "entry") == 0
-                           ? inner(kid(e, "resource"))
+                           ? gw_xml_first_elem(gw_xml_child(e, "resource"))
                            : NULL;
         if (!is(r, "Task"))
             continue;
