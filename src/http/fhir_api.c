@@ -650,8 +650,7 @@ static enum MHD_Result
 conformance_param(void *cls, enum MHD_ValueKind kind, const char *key,
                   const char *value)
 {
-    static const char *const known[] = {"url", "_format", "_pretty",
-                                        "_summary", NULL};
+    static const char *const known[] = {"url", "_format", "_pretty", NULL};
     const char **bad = cls;
 
     (void)kind;
