@@ -84,12 +84,33 @@ static const struct op_param op_params[] = {
 };
 #define NOP_PARAMS (sizeof(op_params) / sizeof(op_params[0]))
 
-/* Operations the base specification defines: referenced, not published. */
+/* Operations another specification defines (R4 itself, the Subscriptions
+ * Backport IG): referenced by their canonical, not published here. */
+static const struct {
+    const char *code, *canonical;
+} foreign_ops[] = {
+    {"$process-message",
+     "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"},
+    {"$validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate"},
+    {"$status", "http://hl7.org/fhir/uv/subscriptions-backport/"
+                "OperationDefinition/backport-subscription-status"},
+    {"$events", "http://hl7.org/fhir/uv/subscriptions-backport/"
+                "OperationDefinition/backport-subscription-events"},
+};
+
+const char *
+gw_conformance_op_canonical(const char *code)
+{
+    for (size_t i = 0; i < sizeof(foreign_ops) / sizeof(foreign_ops[0]); i++)
+        if (strcmp(code, foreign_ops[i].code) == 0)
+            return foreign_ops[i].canonical;
+    return NULL;
+}
+
 static int
 base_op(const char *code)
 {
-    return strcmp(code, "$process-message") == 0 ||
-           strcmp(code, "$validate") == 0;
+    return gw_conformance_op_canonical(code) != NULL;
 }
 
 /* The i-th route row that is an operation of our own, or NULL. */

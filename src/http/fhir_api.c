@@ -482,17 +482,17 @@ minimal(struct gw_req *r)
     return prefer != NULL && strstr(prefer, "return=minimal") != NULL;
 }
 
-/* The canonical of an operation: the base specification's for those it
- * defines, KLAS's own for the rest. */
+/* The canonical of an operation ("$print"): another specification's for
+ * those it defines, KLAS's own for the rest. */
 static const char *
-op_definition(const char *name, char *buf, size_t size)
+op_definition(const char *code, char *buf, size_t size)
 {
-    if (strcmp(name, "process-message") == 0)
-        return "http://hl7.org/fhir/OperationDefinition/"
-               "MessageHeader-process-message";
-    if (strcmp(name, "validate") == 0)
-        return "http://hl7.org/fhir/OperationDefinition/Resource-validate";
-    snprintf(buf, size, "http://klasgw.org/fhir/OperationDefinition/%s", name);
+    const char *foreign = gw_conformance_op_canonical(code);
+
+    if (foreign != NULL)
+        return foreign;
+    snprintf(buf, size, "http://klasgw.org/fhir/OperationDefinition/%s",
+             code + 1);
     return buf;
 }
 
@@ -609,7 +609,7 @@ gw_http_capability(struct gw_fhir_doc **out)
         op = gw_fhir_el_add(b, rest, "operation");
         gw_fhir_el_value(b, op, "name", t[k].cap_code + 1);
         gw_fhir_el_value(b, op, "definition",
-                         op_definition(t[k].cap_code + 1, def, sizeof(def)));
+                         op_definition(t[k].cap_code, def, sizeof(def)));
         gw_fhir_el_value(b, op, "documentation", t[k].pattern);
     }
     /* Every KLAS event, received on $process-message: its definition is

@@ -133,6 +133,9 @@ size_t gw_conformance_count(const char *type);
 const char *gw_conformance_id(const char *type, size_t i);
 /* Whether an operation ("print") has its parameters described. */
 int gw_conformance_op_documented(const char *code);
+/* The canonical of an operation another specification defines ("$validate",
+ * "$status" ...), or NULL for the gateway's own ones. */
+const char *gw_conformance_op_canonical(const char *code);
 enum MHD_Result gw_fhir_copy(struct gw_req *r, const struct gw_call *c);
 
 #endif
