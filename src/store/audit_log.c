@@ -20,6 +20,7 @@ gw_sqlite_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
         " AND at_ms >= ?2 ORDER BY seq";
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, sql);
+    struct gw_cells cells;
     gw_rc rc = GW_OK;
     int src = SQLITE_DONE;
 
@@ -29,21 +30,10 @@ gw_sqlite_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
     }
     gw_bind_text(s, 1, refnr);
     sqlite3_bind_int64(s, 2, since_ms);
+    gw_store_cells(s, &cells);
     while (rc == GW_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
         struct gw_audit_record r;
-        memset(&r, 0, sizeof(r));
-        r.seq = sqlite3_column_int64(s, 0);
-        r.at_ms = sqlite3_column_int64(s, 1);
-        r.e.system = (const char *)sqlite3_column_text(s, 2);
-        r.e.user = (const char *)sqlite3_column_text(s, 3);
-        r.e.action = (const char *)sqlite3_column_text(s, 4);
-        r.e.refnr = (const char *)sqlite3_column_text(s, 5);
-        r.e.outcome = (const char *)sqlite3_column_text(s, 6);
-        r.e.detail = (const char *)sqlite3_column_text(s, 7);
-        snprintf(r.prev_hash, sizeof(r.prev_hash), "%s",
-                 (const char *)sqlite3_column_text(s, 8));
-        snprintf(r.hash, sizeof(r.hash), "%s",
-                 (const char *)sqlite3_column_text(s, 9));
+        gw_rows_audit(&cells, &r);
         rc = fn(ctx, &r);
     }
     if (rc == GW_OK && src != SQLITE_DONE)

@@ -124,11 +124,11 @@ gw_pg_console_audit_head(struct gw_store *st, struct gw_console_audit *out)
     size_t n = 0;
 
     memset(out, 0, sizeof(*out));
-    return gw_pg_each(st,
-                      "SELECT h.seq, h.hash, coalesce((SELECT at_ms FROM audit"
-                      " WHERE seq = h.seq), 0) FROM audit_head h WHERE h.id = 1",
-                      NULL, "console_audit_head", gw_rows_add_console_audit,
-                      out, 1, &n);
+    return gw_pg_each(
+        st,
+        "SELECT h.seq, h.hash, coalesce((SELECT at_ms FROM audit"
+        " WHERE seq = h.seq), 0) FROM audit_head h WHERE h.id = 1",
+        NULL, "console_audit_head", gw_rows_add_console_audit, out, 1, &n);
 }
 
 gw_rc
@@ -172,8 +172,8 @@ gw_pg_console_discard(struct gw_store *st, long long id, const char *system,
     }
     PQclear(r);
     if (rc == GW_OK) {
-        gw_console_discard_entry(&e, detail, sizeof(detail), id, system,
-                                 user, pr, kind);
+        gw_console_discard_entry(&e, detail, sizeof(detail), id, system, user,
+                                 pr, kind);
         rc = gw_pg_audit_append(c, &e, gw_clock_now_ms());
     }
     if (rc == GW_OK)

@@ -242,17 +242,9 @@ gw_pg_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
         n = PQntuples(r);
         for (int i = 0; rc == GW_OK && i < n; i++) {
             struct gw_audit_record a;
-            memset(&a, 0, sizeof(a));
-            a.seq = gw_pg_i64(r, i, 0);
-            a.at_ms = gw_pg_i64(r, i, 1);
-            a.e.system = PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2);
-            a.e.user = PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3);
-            a.e.action = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4);
-            a.e.refnr = PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5);
-            a.e.outcome = PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6);
-            a.e.detail = PQgetisnull(r, i, 7) ? NULL : PQgetvalue(r, i, 7);
-            gw_pg_copy(a.prev_hash, sizeof(a.prev_hash), r, i, 8);
-            gw_pg_copy(a.hash, sizeof(a.hash), r, i, 9);
+            struct gw_cells cells;
+            gw_pg_cells(r, i, &cells);
+            gw_rows_audit(&cells, &a);
             after = a.seq;
             rc = fn(ctx, &a);
         }
@@ -373,11 +365,12 @@ gw_pg_consent_get(struct gw_store *st, const char *hsa, struct gw_consent *out)
 
     memset(out, 0, sizeof(*out));
     gw_pg_p_str(&p, hsa);
-    rc = gw_pg_one(st,
-                   "SELECT coalesce(consented_ms, 0), coalesce(last_applied_ms, "
-                   "0), coalesce(last_active_ms, 0) FROM prescribers WHERE "
-                   "hsa = $1",
-                   &p, "consent_get", gw_rows_consent, out);
+    rc =
+        gw_pg_one(st,
+                  "SELECT coalesce(consented_ms, 0), coalesce(last_applied_ms, "
+                  "0), coalesce(last_active_ms, 0) FROM prescribers WHERE "
+                  "hsa = $1",
+                  &p, "consent_get", gw_rows_consent, out);
     return rc == GW_ENOTFOUND ? GW_OK : rc; /* never seen: known 0 */
 }
 

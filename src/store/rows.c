@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "store/console.h"
 #include "store/licence.h"
 #include "store/outbox.h"
@@ -100,6 +101,24 @@ gw_rows_inbox(const struct gw_cells *c, void *elem, size_t i)
         return GW_ENOMEM;
     o->replayed = 1;
     return GW_OK;
+}
+
+#define TEXT(col) c->ops->text(c->res, c->row, (col))
+
+void
+gw_rows_audit(const struct gw_cells *c, struct gw_audit_record *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->seq = I64(0);
+    o->at_ms = I64(1);
+    o->e.system = TEXT(2);
+    o->e.user = TEXT(3);
+    o->e.action = TEXT(4);
+    o->e.refnr = TEXT(5);
+    o->e.outcome = TEXT(6);
+    o->e.detail = TEXT(7);
+    COPY(prev_hash, 8);
+    COPY(hash, 9);
 }
 
 gw_rc
@@ -268,16 +287,30 @@ gw_rows_add_console_peer(const struct gw_cells *c, void *out, size_t max,
         o[i].last_fail_ms = fail;
 }
 
+/* The next free element of out (elem_size bytes each), zeroed and
+ * counted in *n; NULL when max are filled (the row is dropped). */
+static void *
+append(void *out, size_t elem_size, size_t max, size_t *n)
+{
+    unsigned char *e;
+
+    if (*n == max)
+        return NULL;
+    e = (unsigned char *)out + elem_size * (*n)++;
+    memset(e, 0, elem_size);
+    return e;
+}
+
+#define APPEND(type) ((type *)append(out, sizeof(type), max, n))
+
 void
 gw_rows_add_console_dead(const struct gw_cells *c, void *out, size_t max,
                          size_t *n)
 {
-    struct gw_console_dead *o;
+    struct gw_console_dead *o = APPEND(struct gw_console_dead);
 
-    if (*n == max)
+    if (o == NULL)
         return;
-    o = (struct gw_console_dead *)out + (*n)++;
-    memset(o, 0, sizeof(*o));
     o->id = I64(0);
     COPY(peer, 1);
     COPY(kind, 2);
@@ -291,11 +324,10 @@ void
 gw_rows_add_console_count(const struct gw_cells *c, void *out, size_t max,
                           size_t *n)
 {
-    struct gw_console_count *o;
+    struct gw_console_count *o = APPEND(struct gw_console_count);
 
-    if (*n == max)
+    if (o == NULL)
         return;
-    o = (struct gw_console_count *)out + (*n)++;
     COPY(key, 0);
     o->n = I64(1);
 }
@@ -304,11 +336,10 @@ void
 gw_rows_add_peer_oldest(const struct gw_cells *c, void *out, size_t max,
                         size_t *n)
 {
-    struct gw_outbox_peer_oldest *o;
+    struct gw_outbox_peer_oldest *o = APPEND(struct gw_outbox_peer_oldest);
 
-    if (*n == max)
+    if (o == NULL)
         return;
-    o = (struct gw_outbox_peer_oldest *)out + (*n)++;
     COPY(peer, 0);
     o->created_ms = I64(1);
 }
@@ -317,11 +348,10 @@ void
 gw_rows_add_console_audit(const struct gw_cells *c, void *out, size_t max,
                           size_t *n)
 {
-    struct gw_console_audit *o = out;
+    struct gw_console_audit *o = APPEND(struct gw_console_audit);
 
-    if (*n == max)
+    if (o == NULL)
         return;
-    (*n)++;
     o->seq = I64(0);
     COPY(hash, 1);
     o->at_ms = I64(2);
@@ -330,8 +360,8 @@ gw_rows_add_console_audit(const struct gw_cells *c, void *out, size_t max,
 void
 gw_rows_add_i64(const struct gw_cells *c, void *out, size_t max, size_t *n)
 {
-    if (*n == max)
-        return;
-    (*n)++;
-    *(int64_t *)out = I64(0);
+    int64_t *o = APPEND(int64_t);
+
+    if (o != NULL)
+        *o = I64(0);
 }

@@ -58,14 +58,14 @@ char *gw_cell_dup(const struct gw_cells *c, int col);
  * the key's updated_ms and id, and the limit. New and changed cases get
  * a newer key, so a page never shifts.
  */
-#define GW_CASE_PAGE_WHERE(dir, ms, id)                                       \
-    " AND (" dir " = 0"                                                       \
-    " OR (" dir " > 0 AND (updated_ms < " ms " OR (updated_ms = " ms          \
-    " AND id < " id ")))"                                                     \
-    " OR (" dir " < 0 AND (updated_ms > " ms " OR (updated_ms = " ms          \
+#define GW_CASE_PAGE_WHERE(dir, ms, id)                                        \
+    " AND (" dir " = 0"                                                        \
+    " OR (" dir " > 0 AND (updated_ms < " ms " OR (updated_ms = " ms           \
+    " AND id < " id ")))"                                                      \
+    " OR (" dir " < 0 AND (updated_ms > " ms " OR (updated_ms = " ms           \
     " AND id > " id "))))"
-#define GW_CASE_PAGE_SQL(where, page, order, limit)                          \
-    "SELECT " GW_CASE_COLUMNS " FROM cases " where page                      \
+#define GW_CASE_PAGE_SQL(where, page, order, limit)                            \
+    "SELECT " GW_CASE_COLUMNS " FROM cases " where page                        \
     " ORDER BY updated_ms " order ", id " order " LIMIT " limit
 
 /* struct gw_case_row from GW_CASE_COLUMNS (GW_ENOMEM: nothing kept). */
@@ -78,6 +78,11 @@ void gw_rows_case_reverse(struct gw_case_row *rows, size_t n);
  * response malloc'd): content_hash, refnr, version, response_status,
  * response, received_ms. */
 gw_rc gw_rows_inbox(const struct gw_cells *c, void *elem, size_t i);
+/* struct gw_audit_record: seq, at_ms, system, user_id, action, refnr,
+ * outcome, detail, prev_hash, hash (the texts point into the row: valid
+ * until it moves). */
+struct gw_audit_record;
+void gw_rows_audit(const struct gw_cells *c, struct gw_audit_record *o);
 /* struct gw_consent: consented_ms, last_applied_ms, last_active_ms
  * (known set: there is a row). */
 gw_rc gw_rows_consent(const struct gw_cells *c, void *elem, size_t i);
@@ -126,11 +131,11 @@ void gw_rows_add_console_count(const struct gw_cells *c, void *out, size_t max,
                                size_t *n);
 
 /* struct gw_outbox_peer_oldest: peer, min(created_ms). */
-void gw_rows_add_peer_oldest(const struct gw_cells *c, void *out,
-                             size_t max, size_t *n);
+void gw_rows_add_peer_oldest(const struct gw_cells *c, void *out, size_t max,
+                             size_t *n);
 /* struct gw_console_audit (max 1): seq, hash, at_ms. */
-void gw_rows_add_console_audit(const struct gw_cells *c, void *out,
-                               size_t max, size_t *n);
+void gw_rows_add_console_audit(const struct gw_cells *c, void *out, size_t max,
+                               size_t *n);
 /* int64_t (max 1): the first column. */
 void gw_rows_add_i64(const struct gw_cells *c, void *out, size_t max,
                      size_t *n);

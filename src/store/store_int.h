@@ -161,7 +161,8 @@ gw_rc gw_store_read_one(struct gw_store *st, const char *sql, const char *arg,
  * *arg (arg NULL: no parameter). */
 gw_rc gw_store_read_each(struct gw_store *st, const char *sql,
                          const int64_t *arg, gw_cells_add add, void *out,
-                         size_t max, size_t *n, const char *what) GW_WARN_UNUSED;
+                         size_t max, size_t *n,
+                         const char *what) GW_WARN_UNUSED;
 /* The current row of s as struct gw_cells. */
 void gw_store_cells(sqlite3_stmt *s, struct gw_cells *out);
 /*
