@@ -98,6 +98,10 @@
       (struct gw_store * st, struct gw_outbox_peer_count *out, size_t max,   \
        size_t *n),                                                           \
       (st, out, max, n))                                                     \
+    X(gw_rc, gw_outbox_peer_oldest, outbox_peer_oldest,                      \
+      (struct gw_store * st, struct gw_outbox_peer_oldest *out, size_t max,  \
+       size_t *n),                                                           \
+      (st, out, max, n))                                                     \
     X(gw_rc, gw_outbox_items, outbox_items,                                  \
       (struct gw_store * st, const char *state, long long id, int limit,     \
        struct gw_outbox_info **items, size_t *n),                            \

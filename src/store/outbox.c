@@ -405,8 +405,9 @@ gw_sqlite_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *o
 }
 
 gw_rc
-gw_outbox_peer_oldest(struct gw_store *st, struct gw_outbox_peer_oldest *out,
-                      size_t max, size_t *n)
+gw_sqlite_outbox_peer_oldest(struct gw_store *st,
+                             struct gw_outbox_peer_oldest *out, size_t max,
+                             size_t *n)
 {
     *n = 0;
     /* One index range per peer and state (outbox_due), not a scan of the

@@ -249,6 +249,18 @@ gw_pg_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
 }
 
 gw_rc
+gw_pg_outbox_peer_oldest(struct gw_store *st, struct gw_outbox_peer_oldest *out,
+                         size_t max, size_t *n)
+{
+    *n = 0;
+    return gw_pg_each(st,
+                      "SELECT peer, min(created_ms) FROM outbox WHERE state "
+                      "IN ('pending', 'inflight') GROUP BY peer",
+                      NULL, "outbox_peer_oldest", gw_rows_add_peer_oldest, out,
+                      max, n);
+}
+
+gw_rc
 gw_pg_outbox_items(struct gw_store *st, const char *state, long long id,
                    int limit, struct gw_outbox_info **items, size_t *n)
 {

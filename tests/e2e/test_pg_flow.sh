@@ -75,6 +75,14 @@ for q in "Organization?name=apotek" "Organization?name=APOTEK%20TEST" \
     [ "$n" = 1 ] || fail "GET /fhir/$q: total $n, expected 1: $(head -c 300 "$dir/search.json")"
 done
 
+# /metrics on PostgreSQL: every outbox series comes from the store in use
+# (the oldest-item age was read as if the store were SQLite).
+code=$(curl -s --max-time 30 -o "$dir/metrics" -w '%{http_code}' \
+    -H "X-Klasgw-Client: serial:SE2321000016-OPS1" "$BASE/metrics")
+[ "$code" = 200 ] || fail "/metrics on PostgreSQL: HTTP $code"
+grep -q '^klasgw_outbox_oldest_age_seconds{peer="lv"} ' "$dir/metrics" \
+    || fail "/metrics on PostgreSQL has no oldest-item age: $(grep outbox "$dir/metrics" | head -5)"
+
 # 2. PostgreSQL goes away under the gateway: a submission is refused
 # (nothing acknowledged), a read is 503, readiness says so.
 "$KLASGW_TEST_PG_BIN/pg_ctl" --version >/dev/null
