@@ -145,8 +145,9 @@ for q in "/fhir/Task/$R" "/fhir/Task?_id=$R&_include=*"; do
     cp "$B" "$T/summary.json"
     python3 "$GW_SOURCE_DIR/tests/e2e/summary_check.py" "$R4DEFS" "$T/summary.json" "$T/full.json" ||
         fail "$q with _summary=true"
-    node "$GW_SOURCE_DIR/tests/fhircheck/check.js" --quiet "$T/summary.json" >"$T/summary.report" 2>&1 ||
-        { cat "$T/summary.report"; fail "$q with _summary=true is R4"; }
+    # Checked as R4 below, with the definitions (one checker start).
+    n_sum=$(( ${n_sum:-0} + 1 ))
+    cp "$T/summary.json" "$T/summary-$n_sum.json"
 done
 call ehr GET "/fhir/Task/$R?_summary=true" -H 'Accept: application/fhir+xml'
 want 200 "_summary=true in XML"
@@ -163,8 +164,8 @@ for k in OperationDefinition SearchParameter MessageDefinition; do
 done
 call none GET /fhir/metadata
 printf '%s' "$(cat "$B")" >"$T/defs/CapabilityStatement.json"
-node "$GW_SOURCE_DIR/tests/fhircheck/check.js" --quiet "$T/defs"/* >"$T/defs.report" 2>&1 ||
-    { cat "$T/defs.report"; fail "the published definitions pass the R4 checker"; }
+node "$GW_SOURCE_DIR/tests/fhircheck/check.js" --quiet "$T/defs"/* "$T"/summary-*.json >"$T/defs.report" 2>&1 ||
+    { cat "$T/defs.report"; fail "the published definitions and the _summary=true answers pass the R4 checker"; }
 tail -1 "$T/defs.report"
 call none GET /fhir/OperationDefinition/no-such
 want_outcome 404 "an unknown OperationDefinition"
