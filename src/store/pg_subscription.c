@@ -14,29 +14,6 @@
 #include "core/log.h"
 #include "store/pg_int.h"
 
-static gw_rc
-run(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
-    PGresult **res, const char *what)
-{
-    PGconn *c;
-    gw_rc rc = gw_pg_take(PG(st), &c);
-
-    if (res != NULL)
-        *res = NULL;
-    if (rc != GW_OK)
-        return rc;
-    rc = gw_pg_q(c, sql, p, res, what);
-    gw_pg_give(PG(st), c);
-    return rc;
-}
-
-/* Rows changed by a command. */
-static long long
-changed(PGresult *r)
-{
-    const char *t = PQcmdTuples(r);
-    return t && *t ? strtoll(t, NULL, 10) : 0;
-}
 
 gw_rc
 gw_pg_sub_put(struct gw_store *st, const struct gw_subscription *sub)
@@ -52,7 +29,7 @@ gw_pg_sub_put(struct gw_store *st, const struct gw_subscription *sub)
     gw_pg_p_str(&p, sub->filter[0] ? sub->filter : NULL);
     gw_pg_p_str(&p, sub->header[0] ? sub->header : NULL);
     gw_pg_p_i64(&p, sub->heartbeat_s);
-    return run(st,
+    return gw_pg_run(st,
                "INSERT INTO subscriptions (id, gln, endpoint, criteria, "
                "status, created_ms, filter_criteria, header, heartbeat_s) "
                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
@@ -69,7 +46,7 @@ gw_pg_sub_delete(struct gw_store *st, const char *id, const char *gln)
     gw_pg_p_str(&p, id);
     gw_pg_p_str(&p, gln);
     /* The subscription and its events in one statement. */
-    rc = run(st,
+    rc = gw_pg_run(st,
              "WITH gone AS (DELETE FROM subscriptions WHERE id = $1 AND "
              "gln = $2 RETURNING id), ev AS (DELETE FROM subscription_events "
              "WHERE sub_id IN (SELECT id FROM gone)) SELECT count(*) FROM "
@@ -94,7 +71,7 @@ gw_pg_sub_list(struct gw_store *st, const char *id, const char *gln,
     *n = 0;
     gw_pg_p_str(&p, id);
     gw_pg_p_str(&p, gln);
-    rc = run(st,
+    rc = gw_pg_run(st,
              "SELECT id, gln, endpoint, criteria, status, created_ms, "
              "failures, error, filter_criteria, header, heartbeat_s, events, "
              "sent_ms FROM subscriptions WHERE ($1::text IS NULL OR "
@@ -145,7 +122,7 @@ gw_pg_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
         *in_error = 0;
     gw_pg_p_str(&p, id);
     if (ok)
-        return run(st,
+        return gw_pg_run(st,
                    "UPDATE subscriptions SET failures = 0 WHERE id = $1 AND "
                    "failures <> 0",
                    &p, NULL, "sub_ok");
@@ -279,7 +256,7 @@ gw_pg_sub_events(struct gw_store *st, const char *id, int64_t since,
     gw_pg_p_i64(&p, since);
     gw_pg_p_i64(&p, until);
     gw_pg_p_i64(&p, (long long)max);
-    rc = run(st,
+    rc = gw_pg_run(st,
              "SELECT event_number, at_ms, code, refnr FROM subscription_events"
              " WHERE sub_id = $1 AND event_number >= $2 AND event_number <= "
              "$3 ORDER BY event_number LIMIT $4",
@@ -317,13 +294,13 @@ gw_pg_sub_mark(struct gw_store *st, const char *id, const char *status,
     gw_pg_p_str(&p, status);
     gw_pg_p_str(&p, why);
     gw_pg_p_i64(&p, sent_ms);
-    rc = run(st,
+    rc = gw_pg_run(st,
              "UPDATE subscriptions SET status = COALESCE($2::text, status), "
              "error = CASE WHEN $2::text IS NULL THEN error ELSE $3::text END,"
              " sent_ms = CASE WHEN $4::bigint > 0 THEN $4::bigint ELSE "
              "sent_ms END WHERE id = $1",
              &p, &r, "sub_mark");
-    if (rc == GW_OK && changed(r) == 0)
+    if (rc == GW_OK && gw_pg_changed(r) == 0)
         rc = GW_ENOTFOUND;
     PQclear(r);
     return rc;
