@@ -90,6 +90,45 @@ wait_count(struct gw_store *st, int idx, long long want)
     return 0;
 }
 
+/*
+ * A failed assertion leaves the test function at once (cmocka longjmps
+ * out of it), past its stop(): the worker's threads would go on running
+ * on a store that teardown then closes and frees, and would read the
+ * transport and the peer from the test's dead stack frame. Under load a
+ * bounded wait can fail so (slow PostgreSQL commits); what followed was
+ * a crash or a run hung until ctest's 600 s timeout, hiding the failure.
+ * So the worker of the running test is stopped by teardown when the test
+ * did not, and the transport and the peer it borrows are static.
+ */
+static struct gw_outbox_worker *running;
+static struct transport transport;
+static struct gw_peer lv_peer = {"lv", send_fn, &transport, NULL};
+
+static struct transport *
+transport_reset(void)
+{
+    memset(&transport, 0, sizeof(transport));
+    return &transport;
+}
+
+static void
+stop(struct gw_outbox_worker *w)
+{
+    gw_outbox_worker_stop(w);
+    if (w == running)
+        running = NULL;
+}
+
+static int
+outbox_teardown(void **state)
+{
+    if (running != NULL) {
+        gw_outbox_worker_stop(running);
+        running = NULL;
+    }
+    return fixture_teardown(state);
+}
+
 static struct gw_outbox_worker *
 start(struct gw_store *st, struct gw_peer *peer, int max_attempts, int conc)
 {
@@ -98,6 +137,7 @@ start(struct gw_store *st, struct gw_peer *peer, int max_attempts, int conc)
     struct gw_outbox_worker *w;
 
     assert_int_equal(gw_outbox_worker_start(st, peer, 1, &o, &w), GW_OK);
+    running = w;
     return w;
 }
 
@@ -105,8 +145,8 @@ static void
 test_outbox_delivers_everything_once(void **state)
 {
     struct fixture *f = *state;
-    struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t, NULL};
+    struct transport *t = transport_reset();
+    struct gw_peer *peer = &lv_peer;
     struct gw_outbox_worker *w;
     char id[32];
 
@@ -115,10 +155,10 @@ test_outbox_delivers_everything_once(void **state)
         snprintf(id, sizeof(id), "m-%d", i);
         enqueue(f->st, id, "apply");
     }
-    w = start(f->st, &peer, 5, 2);
+    w = start(f->st, peer, 5, 2);
     assert_true(wait_count(f->st, 2, 20));
-    gw_outbox_worker_stop(w);
-    assert_int_equal(atomic_load(&t.calls), 20);
+    stop(w);
+    assert_int_equal(atomic_load(&t->calls), 20);
     gw_clock_reset();
 }
 
@@ -126,19 +166,19 @@ static void
 test_outbox_retries_with_backoff_then_delivers(void **state)
 {
     struct fixture *f = *state;
-    struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t, NULL};
+    struct transport *t = transport_reset();
+    struct gw_peer *peer = &lv_peer;
     struct gw_outbox_worker *w;
     struct gw_outbox_info info;
     struct gw_outbox_info *items;
     size_t n;
 
-    atomic_store(&t.fail_first, 2);
+    atomic_store(&t->fail_first, 2);
     gw_clock_set_ms(1700000000000LL);
     enqueue(f->st, "m-retry", "apply");
-    w = start(f->st, &peer, 5, 1);
+    w = start(f->st, peer, 5, 1);
     /* First attempt fails: pending again, not due before 500 ms. */
-    for (int i = 0; i < 400 && atomic_load(&t.calls) < 1; i++)
+    for (int i = 0; i < 400 && atomic_load(&t->calls) < 1; i++)
         usleep(5000);
     assert_true(wait_count(f->st, 0, 1));
     assert_int_equal(gw_outbox_list(f->st, NULL, 10, &items, &n), GW_OK);
@@ -150,16 +190,16 @@ test_outbox_retries_with_backoff_then_delivers(void **state)
     assert_true(info.next_attempt_ms >= 1700000000000LL + 500);
     assert_true(info.next_attempt_ms <= 1700000000000LL + 1000);
     usleep(50000);
-    assert_int_equal(atomic_load(&t.calls), 1); /* the clock has not moved */
+    assert_int_equal(atomic_load(&t->calls), 1); /* the clock has not moved */
 
     gw_clock_advance_ms(1000); /* second attempt due, fails */
-    for (int i = 0; i < 400 && atomic_load(&t.calls) < 2; i++)
+    for (int i = 0; i < 400 && atomic_load(&t->calls) < 2; i++)
         usleep(5000);
     assert_true(wait_count(f->st, 0, 1));
     gw_clock_advance_ms(2000); /* third attempt delivers */
     assert_true(wait_count(f->st, 2, 1));
-    gw_outbox_worker_stop(w);
-    assert_int_equal(atomic_load(&t.calls), 3);
+    stop(w);
+    assert_int_equal(atomic_load(&t->calls), 3);
     gw_clock_reset();
 }
 
@@ -167,18 +207,18 @@ static void
 test_outbox_dead_letter_after_max_attempts_and_operator_retry(void **state)
 {
     struct fixture *f = *state;
-    struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t, NULL};
+    struct transport *t = transport_reset();
+    struct gw_peer *peer = &lv_peer;
     struct gw_outbox_worker *w;
     struct gw_outbox_info *items;
     size_t n;
 
-    atomic_store(&t.fail_first, 3);
+    atomic_store(&t->fail_first, 3);
     gw_clock_set_ms(1700000000000LL);
     enqueue(f->st, "m-dead", "apply");
-    w = start(f->st, &peer, 3, 1);
+    w = start(f->st, peer, 3, 1);
     for (int k = 0; k < 3; k++) {
-        for (int i = 0; i < 400 && atomic_load(&t.calls) < k + 1; i++)
+        for (int i = 0; i < 400 && atomic_load(&t->calls) < k + 1; i++)
             usleep(5000);
         gw_clock_advance_ms(10000);
     }
@@ -191,7 +231,7 @@ test_outbox_dead_letter_after_max_attempts_and_operator_retry(void **state)
     assert_true(wait_count(f->st, 2, 1));
     assert_int_equal(gw_outbox_retry(f->st, items[0].id), GW_ENOTFOUND);
     free(items);
-    gw_outbox_worker_stop(w);
+    stop(w);
     gw_clock_reset();
 }
 
@@ -199,58 +239,58 @@ static void
 test_outbox_permanent_failure_is_dead_at_once(void **state)
 {
     struct fixture *f = *state;
-    struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t, NULL};
+    struct transport *t = transport_reset();
+    struct gw_peer *peer = &lv_peer;
     struct gw_outbox_worker *w;
 
-    atomic_store(&t.fail_first, 1);
-    t.permanent = 1;
+    atomic_store(&t->fail_first, 1);
+    t->permanent = 1;
     enqueue(f->st, "m-perm", "apply");
-    w = start(f->st, &peer, 10, 1);
+    w = start(f->st, peer, 10, 1);
     assert_true(wait_count(f->st, 3, 1));
-    gw_outbox_worker_stop(w);
-    assert_int_equal(atomic_load(&t.calls), 1);
+    stop(w);
+    assert_int_equal(atomic_load(&t->calls), 1);
 }
 
 static void
 test_outbox_poison_item_does_not_block_others(void **state)
 {
     struct fixture *f = *state;
-    struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t, NULL};
+    struct transport *t = transport_reset();
+    struct gw_peer *peer = &lv_peer;
     struct gw_outbox_worker *w;
     char id[32];
 
-    t.poison_forever = 1;
+    t->poison_forever = 1;
     enqueue(f->st, "m-poison", "poison");
     for (int i = 0; i < 10; i++) {
         snprintf(id, sizeof(id), "m-after-%d", i);
         enqueue(f->st, id, "apply");
     }
-    w = start(f->st, &peer, 1000, 1); /* one thread: order matters */
+    w = start(f->st, peer, 1000, 1); /* one thread: order matters */
     assert_true(wait_count(f->st, 2, 10));
-    gw_outbox_worker_stop(w);
+    stop(w);
 }
 
 static void
 test_outbox_per_peer_concurrency_is_capped(void **state)
 {
     struct fixture *f = *state;
-    struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t, NULL};
+    struct transport *t = transport_reset();
+    struct gw_peer *peer = &lv_peer;
     struct gw_outbox_worker *w;
     char id[32];
 
-    t.sleep_us = 20000;
+    t->sleep_us = 20000;
     for (int i = 0; i < 12; i++) {
         snprintf(id, sizeof(id), "m-cap-%d", i);
         enqueue(f->st, id, "apply");
     }
-    w = start(f->st, &peer, 5, 3);
+    w = start(f->st, peer, 5, 3);
     assert_true(wait_count(f->st, 2, 12));
-    gw_outbox_worker_stop(w);
-    assert_true(atomic_load(&t.max_inflight) <= 3);
-    assert_true(atomic_load(&t.max_inflight) >= 2);
+    stop(w);
+    assert_true(atomic_load(&t->max_inflight) <= 3);
+    assert_true(atomic_load(&t->max_inflight) >= 2);
 }
 
 static struct gw_outbox_item *
@@ -317,8 +357,8 @@ static void
 test_outbox_worker_takes_over_expired_lease(void **state)
 {
     struct fixture *f = *state;
-    struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t, NULL};
+    struct transport *t = transport_reset();
+    struct gw_peer *peer = &lv_peer;
     struct gw_outbox_worker *w;
     struct gw_outbox_item *item;
 
@@ -327,13 +367,13 @@ test_outbox_worker_takes_over_expired_lease(void **state)
     item = claim(f->st, "dead-host:1:x", 5000); /* then that worker dies */
     assert_non_null(item);
     gw_outbox_item_free(item);
-    w = start(f->st, &peer, 5, 2);
+    w = start(f->st, peer, 5, 2);
     usleep(100000);
-    assert_int_equal(atomic_load(&t.calls), 0); /* the lease is live */
+    assert_int_equal(atomic_load(&t->calls), 0); /* the lease is live */
     gw_clock_advance_ms(5001);
     assert_true(wait_count(f->st, 2, 1));
-    gw_outbox_worker_stop(w);
-    assert_int_equal(atomic_load(&t.calls), 1);
+    stop(w);
+    assert_int_equal(atomic_load(&t->calls), 1);
     gw_clock_reset();
 }
 
@@ -469,8 +509,8 @@ static void
 test_outbox_peer_down_is_probed_then_released_at_once(void **state)
 {
     struct fixture *f = *state;
-    struct transport t = {0};
-    struct gw_peer peer = {"lv", send_fn, &t, NULL};
+    struct transport *t = transport_reset();
+    struct gw_peer *peer = &lv_peer;
     struct gw_outbox_worker_opts o = {1000, 1000, 600000, 3, 10, 0, 2000, NULL};
     struct gw_outbox_worker *w;
     struct gw_outbox_info *items;
@@ -480,38 +520,39 @@ test_outbox_peer_down_is_probed_then_released_at_once(void **state)
     size_t n;
 
     gw_clock_set_ms(1700000000000LL);
-    atomic_store(&t.down, 1);
+    atomic_store(&t->down, 1);
     for (int i = 0; i < 10; i++) {
         snprintf(id, sizeof(id), "m-down-%d", i);
         enqueue(f->st, id, "apply");
     }
-    t.sleep_us = 2000;
-    assert_int_equal(gw_outbox_worker_start(f->st, &peer, 1, &o, &w), GW_OK);
+    t->sleep_us = 2000;
+    assert_int_equal(gw_outbox_worker_start(f->st, peer, 1, &o, &w), GW_OK);
+    running = w;
     /* The first failures make the peer down; then nothing is tried while
      * the (frozen) clock stands still. */
-    for (int i = 0; i < 400 && atomic_load(&t.calls) < 2; i++)
+    for (int i = 0; i < 400 && atomic_load(&t->calls) < 2; i++)
         usleep(5000);
     usleep(200000);
-    calls = atomic_load(&t.calls);
+    calls = atomic_load(&t->calls);
     assert_true(calls >= 2 && calls < 10);
     usleep(100000);
-    assert_int_equal(atomic_load(&t.calls), calls);
+    assert_int_equal(atomic_load(&t->calls), calls);
     /* Every probe interval: exactly one item, the probe. */
     for (int k = 1; k <= 3; k++) {
         gw_clock_advance_ms(2000);
-        for (int i = 0; i < 400 && atomic_load(&t.calls) < calls + k; i++)
+        for (int i = 0; i < 400 && atomic_load(&t->calls) < calls + k; i++)
             usleep(5000);
         usleep(100000);
-        assert_int_equal(atomic_load(&t.calls), calls + k);
+        assert_int_equal(atomic_load(&t->calls), calls + k);
     }
     /* The peer is back: the next probe gets through and everything waiting
      * goes at once (the clock stays frozen: no backoff has run out), never
      * more than the concurrency cap at a time. */
-    atomic_store(&t.down, 0);
+    atomic_store(&t->down, 0);
     gw_clock_advance_ms(2000);
     assert_true(wait_count(f->st, 2, 10));
-    gw_outbox_worker_stop(w);
-    assert_true(atomic_load(&t.max_inflight) <= 3);
+    stop(w);
+    assert_true(atomic_load(&t->max_inflight) <= 3);
     assert_int_equal(gw_outbox_counts(f->st, c), GW_OK);
     assert_int_equal(c[3], 0);
     /* Early probes did not count as attempts: nobody came close to dying. */
@@ -705,7 +746,7 @@ test_retry_delay_grows_caps_and_jitters(void **state)
 int
 main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, outbox_teardown)
     const struct CMUnitTest tests[] = {
         T(test_outbox_delivers_everything_once),
         T(test_outbox_retries_with_backoff_then_delivers),
