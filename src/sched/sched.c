@@ -34,7 +34,7 @@ gw_sched_tick(struct gw_sched *s)
     if (day == s->last_purge_day || hour < s->o.purge_hour_utc)
         return 0;
     rc = gw_store_purge(s->st, now, s->o.motivation_months,
-                        s->o.decided_months, 0, &counts);
+                        s->o.decided_months, GW_PURGE_DAILY, &counts);
     if (rc != GW_OK) {
         gw_log_err_rc(rc, "event=scheduled_purge_failed");
         return 0; /* tried again next tick */

@@ -115,8 +115,8 @@
       (st, refnr, since_ms, fn, ctx))                                        \
     X(gw_rc, gw_store_purge, purge,                                          \
       (struct gw_store * st, int64_t now_ms, int motivation_months,          \
-       int decided_months, int dry_run, struct gw_purge_counts *out),        \
-      (st, now_ms, motivation_months, decided_months, dry_run, out))         \
+       int decided_months, int mode, struct gw_purge_counts *out),           \
+      (st, now_ms, motivation_months, decided_months, mode, out))            \
     X(gw_rc, gw_store_hsa_put, hsa_put,                                      \
       (struct gw_store * st, const char *person_hsa, const char *answer,     \
        size_t len, int64_t expires_ms),                                      \

@@ -514,13 +514,14 @@ static const struct {
 
 gw_rc
 gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
-            int decided_months, int dry_run, struct gw_purge_counts *out)
+            int decided_months, int mode, struct gw_purge_counts *out)
 {
     int64_t cut_m = gw_clock_minus_months(now_ms, motivation_months);
     int64_t cut_d = gw_clock_minus_months(now_ms, decided_months);
     PGconn *c;
     PGresult *r = NULL;
     int locked = 0;
+    int dry_run = mode == GW_PURGE_DRY_RUN, daily = mode == GW_PURGE_DAILY;
     gw_rc rc;
 
     memset(out, 0, sizeof(*out));
@@ -540,6 +541,22 @@ gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
         gw_log_info("event=purge_skipped detail=\"another node is purging\"");
         gw_pg_give(PG(st), c);
         return GW_OK;
+    }
+    /* The scheduler's run: once a UTC day for all nodes (purge.h). A node
+     * that comes after the day's run committed finds it logged. */
+    if (rc == GW_OK && daily) {
+        struct gw_pg_params p = {0};
+        gw_pg_p_i64(&p, now_ms - now_ms % 86400000);
+        rc = gw_pg_q(c, "SELECT 1 FROM purge_log WHERE at_ms >= $1 LIMIT 1",
+                     &p, &r, "purge_today");
+        if (rc == GW_OK && PQntuples(r) > 0) {
+            PQclear(r);
+            gw_log_info("event=purge_skipped detail=\"purged today already\"");
+            gw_pg_give(PG(st), c);
+            return GW_OK;
+        }
+        PQclear(r);
+        r = NULL;
     }
     /* Every victim locked first (FOR UPDATE), the chain's head only
      * after, at the first audit record: as the writers do (pg_write.c),
@@ -610,7 +627,8 @@ gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
             rc = gw_pg_audit_append(c, &e, now_ms);
     }
     free(v);
-    if (rc == GW_OK && !dry_run && (out->motivations || out->decided)) {
+    if (rc == GW_OK && !dry_run &&
+        (daily || out->motivations || out->decided)) {
         struct gw_pg_params p = {0};
         gw_pg_p_i64(&p, now_ms);
         gw_pg_p_i64(&p, out->motivations);

@@ -35,10 +35,11 @@ static const char *const purge_steps[] = {
 
 gw_rc
 gw_sqlite_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
-               int decided_months, int dry_run, struct gw_purge_counts *out)
+               int decided_months, int mode, struct gw_purge_counts *out)
 {
     int64_t cut_m = gw_clock_minus_months(now_ms, motivation_months);
     int64_t cut_d = gw_clock_minus_months(now_ms, decided_months);
+    int dry_run = mode == GW_PURGE_DRY_RUN, daily = mode == GW_PURGE_DAILY;
     struct conn *c = &st->m;
     sqlite3_stmt *s;
     gw_rc rc;
@@ -49,6 +50,25 @@ gw_sqlite_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
     rc = gw_store_exec(c, "BEGIN IMMEDIATE");
     if (rc != GW_OK)
         goto out;
+    /* The scheduler's run: once a UTC day (see purge.h). */
+    if (daily) {
+        s = gw_store_stmt(c, "SELECT 1 FROM purge_log WHERE at_ms >= ?");
+        if (s == NULL) {
+            rc = GW_ESTORE;
+        } else {
+            sqlite3_bind_int64(s, 1, now_ms - now_ms % 86400000);
+            src = sqlite3_step(s);
+            sqlite3_reset(s);
+            if (src == SQLITE_ROW) {
+                (void)gw_store_exec(c, "ROLLBACK");
+                pthread_mutex_unlock(&st->mmu);
+                gw_log_info("event=purge_skipped detail=\"purged today already\"");
+                return GW_OK;
+            }
+            if (src != SQLITE_DONE)
+                rc = gw_store_rc(c->db, src, "purge_today");
+        }
+    }
     /* Collect first: the steps below change the rows being walked. */
     struct victim {
         long long id;
@@ -129,7 +149,8 @@ gw_sqlite_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
             rc = gw_store_audit_append(c, &e, now_ms);
     }
     free(v);
-    if (rc == GW_OK && !dry_run && (out->motivations || out->decided)) {
+    if (rc == GW_OK && !dry_run &&
+        (daily || out->motivations || out->decided)) {
         s = gw_store_stmt(c, "INSERT INTO purge_log (at_ms, motivations,"
                              " decided) VALUES (?, ?, ?)");
         if (s == NULL) {

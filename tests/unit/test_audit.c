@@ -298,6 +298,69 @@ test_scheduler_purges_once_a_day_at_its_hour(void **state)
     free(m);
 }
 
+static int
+purged(struct fixture *f, const char *refnr)
+{
+    struct gw_case_row row;
+    int yes;
+
+    assert_int_equal(gw_store_case_get(f->st, refnr, &row), GW_OK);
+    yes = row.purged_ms > 0;
+    gw_case_row_release(&row);
+    return yes;
+}
+
+/* Two nodes on one store (two schedulers; on PostgreSQL the same holds
+ * for two processes): the day's purge runs on one of them, once, also
+ * when it found nothing; the next day's runs again. */
+static void
+test_scheduled_purge_once_a_day_across_nodes(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_sched_opts o = {12, 36, 2, 3600000};
+    struct gw_sched *a, *b;
+    const int64_t t0 = 1767225600000LL; /* 2026-01-01T00:00:00Z */
+    const int64_t h = 3600000LL, d = 86400000LL;
+    const int64_t day = 1798761600000LL; /* 2027-01-01T00:00:00Z */
+    char *m1, *m2, *m3;
+
+    assert_int_equal(gw_clock_minus_months(t0, -12), day);
+    gw_clock_set_ms(t0);
+    m1 = create(f, "n1");              /* due 2027-01-01 00:00 */
+    gw_clock_set_ms(t0 + 2 * h + h / 2);
+    m2 = create(f, "n2");              /* due 2027-01-01 02:30 */
+    gw_clock_set_ms(t0 + 2 * d + 2 * h + h / 2);
+    m3 = create(f, "n3");              /* due 2027-01-03 02:30 */
+    assert_int_equal(gw_sched_start(f->st, &o, &a), GW_OK);
+    assert_int_equal(gw_sched_start(f->st, &o, &b), GW_OK);
+
+    gw_clock_set_ms(day + 2 * h);      /* node a purges at 02:00 */
+    assert_int_equal(gw_sched_tick(a), 1);
+    assert_true(purged(f, m1));
+    gw_clock_set_ms(day + 3 * h);      /* node b's first look that day */
+    gw_sched_tick(b);
+    assert_false(purged(f, m2));       /* due since 02:30: tomorrow */
+    gw_clock_set_ms(day + d + 2 * h);
+    gw_sched_tick(b);
+    assert_true(purged(f, m2));
+    /* A day's run that found nothing still counts as the day's. */
+    gw_clock_set_ms(day + 2 * d + 2 * h);
+    gw_sched_tick(a);
+    assert_false(purged(f, m3));       /* not due until 02:30 */
+    gw_clock_set_ms(day + 2 * d + 3 * h);
+    gw_sched_tick(b);
+    assert_false(purged(f, m3));
+    gw_clock_set_ms(day + 3 * d + 2 * h);
+    gw_sched_tick(a);
+    assert_true(purged(f, m3));
+    gw_sched_stop(a);
+    gw_sched_stop(b);
+    gw_clock_reset();
+    free(m1);
+    free(m2);
+    free(m3);
+}
+
 static void
 test_clock_parse_format_and_months(void **state)
 {
@@ -744,6 +807,7 @@ main(void)
         T(test_audit_exports_fhir_audit_events),
         T(test_purge_at_12_and_36_months_keeps_counts),
         T(test_scheduler_purges_once_a_day_at_its_hour),
+        T(test_scheduled_purge_once_a_day_across_nodes),
         cmocka_unit_test(test_clock_parse_format_and_months),
 #define K(name)                                                                \
     cmocka_unit_test_setup_teardown(name, keyed_setup, keyed_teardown)
