@@ -432,17 +432,13 @@ gw_pg_product_search(struct gw_store *st, const struct gw_product *q,
         st,
         "SELECT name, coalesce(substances,''), coalesce(holder,''), "
         "coalesce(country,''), coalesce(nplid,''), coalesce(form,''), "
-        "coalesce(strength,''), coalesce(atc,'') FROM products WHERE " LIKE(
-            "name",
-            1) " AND " LIKE("substances",
-                            2) " AND " LIKE("holder",
-                                            3) " AND " LIKE("country",
-                                                            4) " AND " LIKE("np"
-                                                                            "li"
-                                                                            "d",
-                                                                            5) " AND " LIKE("form",
-                                                                                            6) " AND " LIKE("atc",
-                                                                                                            7) " ORDER BY name, strength LIMIT 120",
+        "coalesce(strength,''), coalesce(atc,'') FROM products WHERE "
+        /* clang-format off */
+        LIKE("name", 1) " AND " LIKE("substances", 2)
+        " AND " LIKE("holder", 3) " AND " LIKE("country", 4)
+        " AND " LIKE("nplid", 5) " AND " LIKE("form", 6)
+        " AND " LIKE("atc", 7) " ORDER BY name, strength LIMIT 120",
+        /* clang-format on */
         &p, "product_search", sizeof(**out), gw_rows_product, NULL,
         (void **)out, n);
 }
@@ -477,14 +473,12 @@ gw_pg_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
     return gw_pg_collect(
         st,
         "SELECT gln, name, coalesce(actor,''), coalesce(address,''), "
-        "coalesce(city,'') FROM pharmacies WHERE connected = 1 AND " LIKE(
-            "name",
-            1) " AND " LIKE("actor",
-                            2) " AND " LIKE("address",
-                                            3) " AND " LIKE("city",
-                                                            4) " AND " LIKE("gl"
-                                                                            "n",
-                                                                            5) " ORDER BY name LIMIT 120",
+        "coalesce(city,'') FROM pharmacies WHERE connected = 1"
+        /* clang-format off */
+        " AND " LIKE("name", 1) " AND " LIKE("actor", 2)
+        " AND " LIKE("address", 3) " AND " LIKE("city", 4)
+        " AND " LIKE("gln", 5) " ORDER BY name LIMIT 120",
+        /* clang-format on */
         &p, "pharmacy_search", sizeof(**out), gw_rows_pharmacy, NULL,
         (void **)out, n);
 }
