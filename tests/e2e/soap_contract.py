@@ -7,7 +7,17 @@ result ERROR / INVALID_REQUEST with message naming the field. zeep
 parses every answer against the same WSDL, so a reply that breaks the
 contract fails here too.
 
-Usage: soap_contract.py BASE_URL SOURCE_DIR
+Over mutual TLS (PKI_DIR given, BASE_URL https): every session presents
+the certificate of its actor (PKI_DIR/<serialNumber>.pem, .key: the
+[clients] match) and trusts PKI_DIR/ca.pem only; then the same call
+without a client certificate, and with one from another CA
+(PKI_DIR/rogue.pem), must get no answer. Without PKI_DIR the actor is
+named in X-Klasgw-Client (plain HTTP, demo mode).
+
+Prints "called: <Operation>" for each operation that got an answer
+zeep parsed, for the caller to compare with what the gateway serves.
+
+Usage: soap_contract.py BASE_URL SOURCE_DIR [PKI_DIR]
 """
 import re
 import sys
@@ -15,9 +25,11 @@ import sys
 import lxml.etree as ET
 import requests
 from zeep import Client, Settings, xsd
+from zeep.exceptions import Fault
 from zeep.transports import Transport
 
 BASE, SRC = sys.argv[1], sys.argv[2]
+PKI = sys.argv[3] if len(sys.argv) > 3 else None
 EX = SRC + "/fhir-profiles/examples/valid/"
 HDR = {"LogicalAddress": "SE2321000016-KLAS"}
 EHR, APO, LV = ("serial:SE2321000016-EHR1", "serial:SE7350000000-APO1",
@@ -33,16 +45,57 @@ def check(cond, what):
         print("ok:", what)
 
 
-def client(name, who, user=None, soap12=False):
+called = set()
+
+
+def session(who, cert=None):
+    """A requests session acting as who ("serial:<id>"): over mutual TLS
+    with cert (default: who's own; False: none), else named in a header."""
     s = requests.Session()
-    s.headers["X-Klasgw-Client"] = who
+    # Loopback only: no proxy, and no REQUESTS_CA_BUNDLE from the
+    # environment, which requests would prefer to s.verify.
+    s.trust_env = False
+    if PKI:
+        s.verify = f"{PKI}/ca.pem"
+        if cert is None:
+            cert = who.split(":", 1)[1]
+        if cert:
+            s.cert = (f"{PKI}/{cert}.pem", f"{PKI}/{cert}.key")
+    else:
+        s.headers["X-Klasgw-Client"] = who
+    return s
+
+
+class Recorder:
+    """The service's operations, each noted in `called` once it answered."""
+
+    def __init__(self, svc):
+        self._svc = svc
+
+    def __getattr__(self, op):
+        f = getattr(self._svc, op)
+
+        def call(*a, **kw):
+            r = f(*a, **kw)
+            called.add(op)
+            return r
+        return call
+
+
+def zeep_client(name, who, user=None):
+    s = session(who)
     if user:
         s.headers["X-Klasgw-User"] = user
-    c = Client(f"{BASE}/soap/{name}?wsdl", transport=Transport(session=s),
-               settings=Settings(strict=True))
+    return Client(f"{BASE}/soap/{name}?wsdl", transport=Transport(session=s),
+                  settings=Settings(strict=True))
+
+
+def client(name, who, user=None, soap12=False):
+    c = zeep_client(name, who, user)
     if soap12:
-        return c.bind(f"{name}ResponderService", f"{name}ResponderSoap12Port")
-    return c.service
+        return Recorder(c.bind(f"{name}ResponderService",
+                               f"{name}ResponderSoap12Port"))
+    return Recorder(c.service)
 
 
 def fhir(name, refnr=None, replace=()):
@@ -315,12 +368,37 @@ check(refused(r, "pharmacies", "APPLICATION_ERROR"),
 # neither their WSDL nor an endpoint is served.
 for name in ("RegisterLicenseApplication", "RegisterLicenseSupplement",
              "GetCredentialsForPersonIncludingProtectedPerson"):
-    w = requests.get(f"{BASE}/soap/{name}?wsdl")
-    resp = requests.post(f"{BASE}/soap/{name}", data=b"<x/>",
-                         headers={"X-Klasgw-Client": EHR,
-                                  "Content-Type": "text/xml"})
+    s = session(EHR)
+    w = s.get(f"{BASE}/soap/{name}?wsdl")
+    resp = s.post(f"{BASE}/soap/{name}", data=b"<x/>",
+                  headers={"Content-Type": "text/xml"})
     check(w.status_code == 404 and resp.status_code == 404,
           f"{name}: consumer-side contract, not served here")
 
+# Mutual TLS: no answer without a client certificate, nor with one from
+# another CA (the EHR's serialNumber, so only the issuer is wrong). The
+# handshake may fail (TLS) or the gateway refuse with a SOAP Fault (401);
+# either way no answer body.
+if PKI:
+    for cert, what in ((False, "no client certificate"),
+                       ("rogue", "a certificate of another CA")):
+        c = zeep_client("SubmitLicenseMotivation", EHR, "SE2321000016-DOC1")
+        c.transport.session = session(EHR, cert)
+        c.transport.session.headers["X-Klasgw-User"] = "SE2321000016-DOC1"
+        try:
+            r = c.service.SubmitLicenseMotivation(
+                messageId="zeep-tls-refused",
+                licenseMotivation=fhir("motivation-enskild-searched.xml"),
+                _soapheaders=HDR)
+            check(False, f"{what}: answered {text(r)}")
+        except Fault as e:
+            check("certificate" in (e.message or ""),
+                  f"{what}: refused with a SOAP Fault ({e.message})")
+        except requests.exceptions.RequestException as e:
+            check(True, f"{what}: the TLS handshake is refused "
+                  f"({type(e).__name__})")
+
+for op in sorted(called):
+    print("called:", op)
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)

@@ -6,10 +6,20 @@
 #   start_lv [args]      klasgw sim lv on $LV_PORT (calls back the gateway)
 #   start_gateway        klasgw serve on $GW_PORT, waits for /healthz
 #   soap_call NAME CLIENT USER FILE   POST a SOAP 1.1 file, body to stdout
+#   soap_tls             (after soap_setup) mutual TLS: a test CA made now
+#                        (pki.sh), the gateway serves https only and
+#                        requires client certificates, one per [clients]
+#                        actor ($P/<serialNumber>.pem, .key: the certificate
+#                        soap_call presents for CLIENT serial:<serialNumber>),
+#                        $P/rogue.pem from another CA; the HSA simulator
+#                        (start_hsa) serves https and requires the gateway's
+#                        client certificate too
 : "${KLASGW:?}" "${GW_SOURCE_DIR:?}" "${GW_BUILD_DIR:?}"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 PIDS=()
+SOAP_CURL=()   # curl's TLS options (soap_tls): CA and nothing else
+SOAP_PKI=      # the folder of soap_tls's certificates, empty: plain HTTP
 soap_cleanup() {
     local p
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -63,7 +73,10 @@ wait_port() {
 }
 
 start_hsa() {
-    "$KLASGW" -c "$CONF" sim hsa --port "$HSA_PORT" "$@" >"$dir/hsa.log" 2>&1 &
+    local tls=()
+    [ -n "$SOAP_PKI" ] && tls=(--tls-cert "$SOAP_PKI/hsa.pem" --tls-key "$SOAP_PKI/hsa.key"
+        --tls-ca "$SOAP_PKI/ca.pem" --require-client-cert)
+    "$KLASGW" -c "$CONF" sim hsa --port "$HSA_PORT" ${tls[@]+"${tls[@]}"} "$@" >"$dir/hsa.log" 2>&1 &
     HSA_PID=$!; PIDS+=("$HSA_PID"); wait_port "$HSA_PORT"
 }
 
@@ -78,7 +91,7 @@ start_gateway() {
     "$KLASGW" -c "$CONF" serve >"$dir/gw.log" 2>&1 &
     GW_PID=$!; PIDS+=("$GW_PID")
     for i in $(seq 1 100); do
-        curl -sf "$BASE/healthz" >/dev/null 2>&1 && return 0
+        curl -sf ${SOAP_CURL[@]+"${SOAP_CURL[@]}"} "$BASE/healthz" >/dev/null 2>&1 && return 0
         sleep 0.05
     done
     cat "$dir/gw.log" >&2
@@ -95,14 +108,55 @@ envelope() {
     printf '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:itr="urn:riv:itintegration:registry:1" xmlns:r="urn:riv:klas:%sResponder:1"><soapenv:Header><itr:LogicalAddress>SE2321000016-KLAS</itr:LogicalAddress></soapenv:Header><soapenv:Body><r:%s>%s</r:%s></soapenv:Body></soapenv:Envelope>' "$1" "$1" "$2" "$1"
 }
 
+# who_args CLIENT: curl's options naming CLIENT (serial:<id>): its
+# certificate under soap_tls, else the X-Klasgw-Client header. In WHO.
+who_args() {
+    if [ -n "$SOAP_PKI" ]; then
+        WHO=("${SOAP_CURL[@]}" --cert "$SOAP_PKI/${1#serial:}.pem" --key "$SOAP_PKI/${1#serial:}.key")
+    else
+        WHO=(-H "X-Klasgw-Client: $1")
+    fi
+}
+
 # soap_call NAME CLIENT USER FILE: prints the body; HTTP status in $dir/status.
 soap_call() {
     local user=()
     [ -n "$3" ] && user=(-H "X-Klasgw-User: $3")
+    who_args "$2"
     curl -s -o "$dir/out" -w '%{http_code}' -H 'Content-Type: text/xml; charset=utf-8' \
-        -H "X-Klasgw-Client: $2" "${user[@]}" --data-binary @"$4" \
+        "${WHO[@]}" "${user[@]}" --data-binary @"$4" \
         "$BASE/soap/$1" >"$dir/status"
     cat "$dir/out"
+}
+
+soap_tls() {
+    local c
+    T=$dir
+    # shellcheck source=pki.sh
+    . "$GW_SOURCE_DIR/tests/e2e/pki.sh"
+    ca ca
+    ca other
+    cert gateway ca "/O=klasgw test/CN=localhost" "$SRV_EXT"
+    cert hsa ca "/O=klasgw test/CN=HSA" "$SRV_EXT"
+    cert gwclient ca "/O=klasgw test/CN=klasgw" "$CLI_EXT"
+    # One certificate per actor of the example's [clients] table.
+    for c in $(sed -n 's/^[a-z0-9]* *= *[a-z]* *serial:\([A-Z0-9-]*\).*/\1/p' "$CONF"); do
+        cert "$c" ca "/O=klasgw test/CN=$c/serialNumber=$c" "$CLI_EXT"
+    done
+    # The EHR's name from another CA: only the issuer is wrong.
+    cert rogue other "/O=klasgw test/CN=rogue/serialNumber=SE2321000016-EHR1" "$CLI_EXT"
+    SOAP_PKI=$P
+    SOAP_CURL=(--cacert "$P/ca.pem")
+    BASE="https://127.0.0.1:$GW_PORT"
+    export KLASGW_SERVER_PLAIN_HTTP=false
+    export KLASGW_SERVER_TLS_CERT=$P/gateway.pem KLASGW_SERVER_TLS_KEY=$P/gateway.key
+    export KLASGW_SERVER_TLS_CLIENT_CA=$P/ca.pem
+    export KLASGW_HSA_URL="https://127.0.0.1:$HSA_PORT/hsa"
+    export KLASGW_HSA_TLS_CERT=$P/gwclient.pem KLASGW_HSA_TLS_KEY=$P/gwclient.key
+    export KLASGW_HSA_TLS_CA=$P/ca.pem
+    # Without plain HTTP serve needs the audit chain's key.
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 >"$dir/audit.key")
+    export KLASGW_AUDIT_KEY_FILE=$dir/audit.key
 }
 
 # The motivation of DOC1 (or another prescriber) as a SubmitLicenseMotivation file.

@@ -1,36 +1,90 @@
 #!/usr/bin/env bash
-# Contract test: python3-zeep loads every WSDL the gateway serves and calls
-# every operation, valid and invalid (tests/e2e/soap_contract.py); then the
-# gSOAP-generated C client (tests/tools/soapclient.c) does the same; then
-# hostile envelopes get SOAP faults and nothing breaks.
+# Contract test over mutual TLS, as the national platform connects: a test
+# CA made here (pki.sh), the gateway serves https only and requires client
+# certificates, one per actor of [clients] (EHR, pharmacy, LV), and calls
+# the HSA simulator over mutual TLS too.
+#   - python3-zeep loads every WSDL the gateway serves and calls every
+#     operation, valid and invalid (tests/e2e/soap_contract.py), each
+#     actor with its own certificate (requests: cert=, verify=CA);
+#   - the gSOAP-generated C client (tests/tools/soapclient.c, over gSOAP's
+#     curl plugin: libcurl and GnuTLS, as the gateway calls out) does the
+#     same;
+#   - both: without a client certificate, or with one from another CA, no
+#     answer (refused handshake or SOAP Fault 401);
+#   - the operations each client got answers from must be every operation
+#     of every WSDL the gateway serves (GET /soap/<Name>?wsdl of each
+#     interaction in wsdl/): a new interaction nobody calls fails here;
+#   - hostile envelopes get SOAP faults and nothing breaks.
+# Plain-HTTP SOAP (X-Klasgw-Client) is covered by test_soap_answers and
+# the other test_soap_* scripts; it adds nothing to the contract here.
 set -euo pipefail
 . "$(dirname "$0")/soap_lib.sh"
 soap_setup 18160
+soap_tls
 start_hsa
 export KLASGW_LV_URL=   # no LV here: items wait in the outbox
 start_gateway
+EHR=serial:SE2321000016-EHR1
+who_args "$EHR"
+
+# What the gateway serves: each interaction of wsdl/ whose WSDL it hands
+# out (404: consumer side, the gateway calls it on others), and the
+# operations of that WSDL (its portType). One process: python's start-up
+# is most of the cost.
+/usr/bin/python3 - "$BASE" "$SOAP_PKI" "$GW_SOURCE_DIR"/wsdl/schemas/interactions/*Interaction/*_RIVTABP21.wsdl \
+    >"$dir/served" <<'PY' || fail "listing the served interactions"
+import os, sys
+import lxml.etree as ET
+import requests
+base, pki = sys.argv[1], sys.argv[2]
+W = "{http://schemas.xmlsoap.org/wsdl/}"
+s = requests.Session()
+s.trust_env = False
+s.verify = f"{pki}/ca.pem"
+s.cert = (f"{pki}/SE2321000016-EHR1.pem", f"{pki}/SE2321000016-EHR1.key")
+for path in sys.argv[3:]:
+    name = os.path.basename(os.path.dirname(path))[:-len("Interaction")]
+    r = s.get(f"{base}/soap/{name}?wsdl")
+    if r.status_code == 404:
+        continue
+    if r.status_code != 200:
+        sys.exit(f"GET /soap/{name}?wsdl: HTTP {r.status_code}")
+    for op in ET.fromstring(r.content).iterfind(f"{W}portType/{W}operation"):
+        print(op.get("name"))
+PY
+sort -u -o "$dir/served" "$dir/served"
+[ -s "$dir/served" ] || fail "the gateway serves no WSDL"
+# all_called LOG WHO: every served operation answered WHO's client.
+all_called() {
+    sed -n 's/^called: //p' "$1" | sort -u >"$dir/called"
+    comm -23 "$dir/served" "$dir/called" >"$dir/missing"
+    [ ! -s "$dir/missing" ] || fail "$2 did not call (or got no answer from): $(tr '\n' ' ' <"$dir/missing")"
+}
 
 PY=/usr/bin/python3
 "$PY" -c 'import zeep' 2>/dev/null || PY=python3
-"$PY" "$GW_SOURCE_DIR/tests/e2e/soap_contract.py" "$BASE" "$GW_SOURCE_DIR" \
+"$PY" "$GW_SOURCE_DIR/tests/e2e/soap_contract.py" "$BASE" "$GW_SOURCE_DIR" "$SOAP_PKI" \
     >"$dir/zeep.log" 2>&1 || { cat "$dir/zeep.log"; fail "zeep contract test"; }
 grep -q '^0 failure(s)$' "$dir/zeep.log" || { cat "$dir/zeep.log"; fail zeep; }
+all_called "$dir/zeep.log" zeep
 
-"$GW_BUILD_DIR/tests/soapclient" "$BASE" "$GW_SOURCE_DIR" >"$dir/c.log" 2>&1 \
+"$GW_BUILD_DIR/tests/soapclient" "$BASE" "$GW_SOURCE_DIR" "$SOAP_PKI" >"$dir/c.log" 2>&1 \
     || { cat "$dir/c.log"; fail "gSOAP C client contract test"; }
+all_called "$dir/c.log" "the gSOAP client"
+grep -q 'event=sim_hsa_lookup person=SE2321000016-DOC1 found=1' "$dir/hsa.log" ||
+    fail "HSA was not asked over mutual TLS: $(tail -3 "$dir/hsa.log")"
 
 # Hostile or broken envelopes: faults (HTTP 500), never a crash.
 post() { curl -s -o "$dir/out" -w '%{http_code}' -H 'Content-Type: text/xml' \
-    -H 'X-Klasgw-Client: serial:SE2321000016-EHR1' --data-binary "$1" \
-    "$BASE/soap/SubmitLicenseMotivation"; }
+    "${WHO[@]}" --data-binary "$1" "$BASE/soap/SubmitLicenseMotivation"; }
 [ "$(post '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>')" = 500 ] \
     || fail "DOCTYPE not refused"
 [ "$(post '<a/>')" = 500 ] && grep -q 'SOAP 1.1 or 1.2' "$dir/out" || fail "not an envelope"
 [ "$(post '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>')" = 500 ] \
     || fail "empty Body"
 [ "$(post 'not xml at all')" = 500 ] || fail "garbage"
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/soap/Nope?wsdl")" = 404 ] || fail "unknown WSDL"
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/soap/..%2Fsrc%2Fmain.c")" = 404 ] || fail "path escape"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "${WHO[@]}" "$BASE/soap/Nope?wsdl")" = 404 ] || fail "unknown WSDL"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "${WHO[@]}" "$BASE/soap/..%2Fsrc%2Fmain.c")" = 404 ] || fail "path escape"
 # Many long faulty values (UTF-8): still one INVALID_REQUEST answer with
 # the fields named, however long the text gets.
 long=$(printf 'Å%.0s' $(seq 1 300))
@@ -53,5 +107,6 @@ envelope RecordDispensing "<r:dispensingId>sh-disp-2</r:dispensingId><r:referenc
 soap_call RecordDispensing "$APO" "" "$dir/rdp.xml" >"$dir/r"
 grep -q '>INVALID_REQUEST</core:errorCode>' "$dir/r" && grep -q 'dispensedOn' "$dir/r" \
     || fail "RecordDispensing, padded date: $(head -c 600 "$dir/r")"
-curl -sf "$BASE/healthz" >/dev/null || fail "gateway died"
-echo "ok: SOAP contracts (zeep and gSOAP)"
+curl -sf "${WHO[@]}" "$BASE/healthz" >/dev/null || fail "gateway died"
+! grep -q '201006301111' "$dir/gw.log" "$dir/hsa.log" || fail "personal data logged"
+echo "ok: SOAP contracts over mutual TLS, zeep and gSOAP, every served operation: $(tr '\n' ' ' <"$dir/served")"

@@ -4,7 +4,16 @@
  * every operation the gateway serves, once valid and once invalid, and
  * every answer parsed by gSOAP against the same contract.
  *
- * Usage: soapclient BASE_URL SOURCE_DIR   (exit 0 when all checks pass)
+ * Usage: soapclient BASE_URL SOURCE_DIR [PKI_DIR]  (exit 0: all passed)
+ * With PKI_DIR (BASE_URL https) every call goes over mutual TLS: each
+ * actor presents its own certificate (PKI_DIR/<serialNumber>.pem, .key,
+ * its [clients] match) through gSOAP's curl plugin (libcurl over GnuTLS,
+ * as the gateway's own outbound calls) and trusts PKI_DIR/ca.pem only;
+ * then a call without a client certificate and one with a certificate of
+ * another CA (PKI_DIR/rogue.pem) must get no answer. Without PKI_DIR the
+ * actor is named in X-Klasgw-Client (plain HTTP, demo mode).
+ * Prints "called: <Operation>" for each operation that answered, for the
+ * caller to compare with what the gateway serves.
  * Run by tests/e2e/test_soap_contract.sh against a gateway with the HSA
  * simulator. Synthetic data from fhir-profiles/examples only.
  */
@@ -12,11 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/tls.h"
 #include "gwsoapH.h"
 #include "outbound/http_client.h"
 #include "outbound/soap_client.h"
 
-static const char *base, *src;
+static const char *base, *src, *pki;
 static int failures;
 static char refnr[16];
 static struct gw_soap_pool *cur; /* the pool of the context in use */
@@ -115,24 +125,71 @@ payload(struct soap *s, const char *name, const char *ref)
     return m;
 }
 
+/* A pool of contexts acting as client ("serial:<id>") for user. Over
+ * mutual TLS it presents cert: "" for client's own certificate, NULL
+ * for none, else that file's stem in pki. */
 static struct gw_soap_pool *
-pool(const char *client, const char *user)
+pool_as(const char *client, const char *user, const char *cert)
 {
     struct gw_soap_pool_opts o;
     struct gw_soap_pool *p;
-    static char hdr[8][160];
+    static char hdr[8][160], crt[8][1024], key[8][1024], ca[1024];
+    static struct gw_tls_client tls[8];
     static int n;
 
-    snprintf(hdr[n], sizeof(hdr[n]), "X-Klasgw-Client: %s%s%s", client,
-             user ? "\r\nX-Klasgw-User: " : "", user ? user : "");
+    if (n == 8)
+        exit(2);
     memset(&o, 0, sizeof(o));
+    if (pki != NULL) {
+        const char *stem = cert && !*cert ? client + strlen("serial:") : cert;
+        snprintf(ca, sizeof(ca), "%s/ca.pem", pki);
+        memset(&tls[n], 0, sizeof(tls[n]));
+        tls[n].peer = "contract";
+        tls[n].ca = ca;
+        tls[n].verify_host = 1;
+        tls[n].min_version = 12;
+        if (stem != NULL) {
+            snprintf(crt[n], sizeof(crt[n]), "%s/%s.pem", pki, stem);
+            snprintf(key[n], sizeof(key[n]), "%s/%s.key", pki, stem);
+            tls[n].cert = crt[n];
+            tls[n].key = key[n];
+        }
+        o.tls = &tls[n];
+        snprintf(hdr[n], sizeof(hdr[n]), "%s%s", user ? "X-Klasgw-User: " : "",
+                 user ? user : "");
+    } else {
+        snprintf(hdr[n], sizeof(hdr[n]), "X-Klasgw-Client: %s%s%s", client,
+                 user ? "\r\nX-Klasgw-User: " : "", user ? user : "");
+    }
     o.url = base;
     o.timeout_ms = 10000;
     o.logical_address = "SE2321000016-KLAS";
-    o.extra_headers = hdr[n++];
+    o.extra_headers = hdr[n][0] ? hdr[n] : NULL;
+    n++;
     if (gw_soap_pool_new(&o, &p) != GW_OK)
         exit(2);
     return p;
+}
+
+static struct gw_soap_pool *
+pool(const char *client, const char *user)
+{
+    return pool_as(client, user, "");
+}
+
+/* The operations that answered (url() names the one being called). */
+static const char *calling;
+static const char *answered[32];
+static int nanswered;
+
+static void
+note_answer(void)
+{
+    for (int i = 0; i < nanswered; i++)
+        if (strcmp(answered[i], calling) == 0)
+            return;
+    if (nanswered < 32)
+        answered[nanswered++] = calling;
 }
 
 static const char *
@@ -142,11 +199,44 @@ url(const char *op)
     static int i;
 
     i = (i + 1) % 8;
+    calling = op;
     snprintf(buf[i], sizeof(buf[i]), "%s/soap/%s", base, op);
     return buf[i];
 }
 
-#define CALL_OK(e, s) ((e) == SOAP_OK ? 1 : (soap_print_fault((s), stdout), 0))
+#define CALL_OK(e, s)                                                          \
+    ((e) == SOAP_OK ? (note_answer(), 1) : (soap_print_fault((s), stdout), 0))
+
+/* Mutual TLS: a SubmitLicenseMotivation from a pool without the right
+ * certificate gets no answer (a refused handshake, or a SOAP Fault). */
+static void
+refused_without(struct gw_soap_pool *p, const char *what)
+{
+    struct slm__SubmitLicenseMotivationType in;
+    struct slm__SubmitLicenseMotivationResponseType out;
+    struct gw_soap_failure f;
+    struct soap *s = gw_soap_pool_get(p);
+    char line[400];
+    int e;
+
+    if (s == NULL)
+        exit(2);
+    soap_default_slm__SubmitLicenseMotivationType(s, &in);
+    soap_default_slm__SubmitLicenseMotivationResponseType(s, &out);
+    in.messageId = "gsoap-tls-refused";
+    in.licenseMotivation = payload(s, "motivation-enskild-searched.xml", NULL);
+    if (gw_soap_pool_rearm(p, s) != GW_OK)
+        exit(2);
+    e = soap_call___slmi__SubmitLicenseMotivation(
+        s, url("SubmitLicenseMotivation"), NULL, &in, &out);
+    gw_soap_describe(s, &f);
+    snprintf(line, sizeof(line), "%s: no answer (HTTP %d: %s)", what,
+             f.http_status, f.why);
+    check(e != SOAP_OK && out.result == NULL && out.referenceNumber == NULL &&
+              (f.http_status == 0 || f.http_status == 401),
+          line, NULL);
+    gw_soap_pool_put(p, s, 0);
+}
 
 int
 main(int argc, char **argv)
@@ -155,12 +245,13 @@ main(int argc, char **argv)
     struct soap *s;
     int e;
 
-    if (argc != 3) {
-        fprintf(stderr, "usage: soapclient BASE_URL SOURCE_DIR\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: soapclient BASE_URL SOURCE_DIR [PKI_DIR]\n");
         return 2;
     }
     base = argv[1];
     src = argv[2];
+    pki = argc == 4 ? argv[3] : NULL;
     if (gw_http_client_init() != GW_OK)
         return 2;
     ehr1 = pool("serial:SE2321000016-EHR1", "SE2321000016-DOC1");
@@ -452,6 +543,18 @@ main(int argc, char **argv)
               e == SOAP_OK ? dout.result : NULL);
     }
     gw_soap_pool_put(apo, s, 1);
+    if (pki != NULL) {
+        struct gw_soap_pool *none, *rogue;
+        none = pool_as("serial:SE2321000016-EHR1", "SE2321000016-DOC1", NULL);
+        rogue =
+            pool_as("serial:SE2321000016-EHR1", "SE2321000016-DOC1", "rogue");
+        refused_without(none, "no client certificate");
+        refused_without(rogue, "a certificate of another CA");
+        gw_soap_pool_free(none);
+        gw_soap_pool_free(rogue);
+    }
+    for (int i = 0; i < nanswered; i++)
+        printf("called: %s\n", answered[i]);
     gw_soap_pool_free(ehr1);
     gw_soap_pool_free(ehr2);
     gw_soap_pool_free(apo);
