@@ -247,7 +247,8 @@ gw_hsa_free(struct gw_hsa *h)
  *   healthCareProfessionalLicenceCode TL | licence "Tandläkare"  dentist
  *   commission/commissionPurpose "Vård och behandling"           a commission
  *       that counts, at commission/healthCareUnitHsaId, between
- *       healthCareUnitStartDate and healthCareUnitEndDate
+ *       healthCareUnitStartDate and healthCareUnitEndDate (a commission
+ *       directly under the care provider names no unit: it matches none)
  *   commission/healthCareProviderHsaId, healthCareUnitHsaId      matched
  *       against hsa.beredskap_orgs for a beredskap motivation
  *
@@ -314,10 +315,9 @@ add_credentials(struct gw_hsa_person *p,
                  k->healthCareUnitHsaId ? k->healthCareUnitHsaId : "");
         snprintf(c->provider_hsa, sizeof(c->provider_hsa), "%s",
                  k->healthCareProviderHsaId ? k->healthCareProviderHsaId : "");
-        for (int j = 0; j < k->__sizecommissionPurpose; j++)
-            if (grants("commission/commissionPurpose", k->commissionPurpose[j],
-                       GRANT_CARE))
-                c->care_and_treatment = 1;
+        if (grants("commission/commissionPurpose", k->commissionPurpose,
+                   GRANT_CARE))
+            c->care_and_treatment = 1;
         if (k->healthCareUnitStartDate)
             c->start_ms = (int64_t)*k->healthCareUnitStartDate * 1000;
         if (k->healthCareUnitEndDate)
@@ -361,18 +361,14 @@ call_hsa(struct gw_hsa *h, const char *person, struct gw_hsa_person *p,
         gw_soap_pool_put(h->pool, s, 0);
         return rc;
     }
-    if (resp.resultCode == hsac__ResultCodeEnum__ERROR) {
-        /* HSA could not answer the question: no decision can be made. A
-         * person HSA does not know is an OK answer without credentials. */
-        rc = gw_err_set(err, GW_EHSAUNAVAILABLE, NULL,
-                        "HSA answers with resultCode ERROR");
-    } else {
-        for (int i = 0; i < resp.__sizecredentialInformation; i++) {
-            const struct hsac__CredentialInformationType *ci =
-                &resp.credentialInformation[i];
-            if (ci->personHsaId && strcmp(ci->personHsaId, person) == 0)
-                add_credentials(p, ci);
-        }
+    /* Version 2 has no resultCode: HSA reports a failure as a SOAP fault
+     * (above); a person it does not know is an answer without
+     * credentials. */
+    for (int i = 0; i < resp.__sizecredentialInformation; i++) {
+        const struct hsac__CredentialInformationType *ci =
+            &resp.credentialInformation[i];
+        if (ci->personHsaId && strcmp(ci->personHsaId, person) == 0)
+            add_credentials(p, ci);
     }
     gw_soap_pool_put(h->pool, s, 1);
     return rc;

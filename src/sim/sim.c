@@ -353,9 +353,45 @@ licence_code(const char *name)
     return NULL;
 }
 
-/* GetCredentialsForPersonIncludingProtectedPerson v2 as HSA answers it:
- * resultCode OK with one credentialInformation for a known person, OK
- * without any for an unknown one. */
+/* Commission i of p, as HSA names it (see hsa_answer). */
+static void
+commission(struct soap *soap, const struct sim_person *p, int i,
+           struct hsac__CommissionType *k)
+{
+    const struct sim_commission *c = &p->c[i];
+    const char *provider = c->provider[0] ? c->provider : c->unit;
+    char buf[160];
+    size_t n;
+
+    snprintf(buf, sizeof(buf), "%.24s-U%d", p->hsa, i + 1);
+    k->commissionHsaId = soap_strdup(soap, buf);
+    snprintf(buf, sizeof(buf), "%s, %s", c->purpose[0] ? c->purpose : "-",
+             c->unit[0] ? c->unit : provider);
+    k->commissionName = soap_strdup(soap, buf);
+    k->commissionPurpose = soap_strdup(soap, c->purpose);
+    if (c->unit[0]) {
+        k->healthCareUnitHsaId = soap_strdup(soap, c->unit);
+        snprintf(buf, sizeof(buf), "Vårdenhet %s", c->unit);
+        k->healthCareUnitName = soap_strdup(soap, buf);
+    }
+    k->healthCareProviderHsaId = soap_strdup(soap, provider);
+    snprintf(buf, sizeof(buf), "Vårdgivare %s", provider);
+    k->healthCareProviderName = soap_strdup(soap, buf);
+    /* An HSA-id is the country code, the organisation number, '-' and a
+     * local part: SE2321000016-0001 belongs to 2321000016. */
+    n = strcspn(provider, "-");
+    snprintf(buf, sizeof(buf), "%.*s", (int)(n > 2 ? n - 2 : 0),
+             n > 2 ? provider + 2 : "");
+    k->healthCareProviderOrgNo = soap_strdup(soap, buf);
+}
+
+/* GetCredentialsForPersonIncludingProtectedPerson v2 as HSA answers it
+ * (Inera's TKB field table, contract version 2.2): one credentialInformation
+ * for a known person, an empty answer for an unknown one (version 2 has no
+ * resultCode). Each commission carries what the contract requires: its
+ * name and HSA-id (made up from the person's), its purpose, the care
+ * provider's HSA-id, name and organisation number (the digits of its
+ * HSA-id); the care unit's only when the fixture names one. */
 static int
 hsa_answer(
     struct soap *soap,
@@ -383,7 +419,6 @@ hsa_answer(
     gw_log_info("event=sim_hsa_lookup person=%s found=%d logical_address=%s",
                 in->personHsaId ? in->personHsaId : "-", p != NULL,
                 gw_log_quote(to));
-    out->resultCode = hsac__ResultCodeEnum__OK;
     if (p == NULL)
         return SOAP_OK;
     ci = soap_malloc(soap, sizeof(*ci));
@@ -422,20 +457,12 @@ hsa_answer(
         for (int i = 0; i < p->nc; i++) {
             struct hsac__CommissionType *k = &ci->commission[i];
             soap_default_hsac__CommissionType(soap, k);
-            k->healthCareUnitHsaId = soap_strdup(soap, p->c[i].unit);
-            if (p->c[i].provider[0])
-                k->healthCareProviderHsaId =
-                    soap_strdup(soap, p->c[i].provider);
-            if (p->c[i].purpose[0]) {
-                k->commissionPurpose = soap_malloc(soap, sizeof(char *));
-                k->commissionPurpose[0] = soap_strdup(soap, p->c[i].purpose);
-                k->__sizecommissionPurpose = 1;
-            }
-            if (p->c[i].start) {
+            commission(soap, p, i, k);
+            if (p->c[i].unit[0] && p->c[i].start) {
                 k->healthCareUnitStartDate = soap_malloc(soap, sizeof(time_t));
                 *k->healthCareUnitStartDate = p->c[i].start;
             }
-            if (p->c[i].end) {
+            if (p->c[i].unit[0] && p->c[i].end) {
                 k->healthCareUnitEndDate = soap_malloc(soap, sizeof(time_t));
                 *k->healthCareUnitEndDate = p->c[i].end;
             }

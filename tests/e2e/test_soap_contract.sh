@@ -74,6 +74,78 @@ all_called "$dir/c.log" "the gSOAP client"
 grep -q 'event=sim_hsa_lookup person=SE2321000016-DOC1 found=1' "$dir/hsa.log" ||
     fail "HSA was not asked over mutual TLS: $(tail -3 "$dir/hsa.log")"
 
+# HSA's contract (GetCredentialsForPersonIncludingProtectedPerson v2, the
+# consumer-side WSDL in wsdl/): zeep, as the gateway over mutual TLS,
+# asks the HSA simulator for every person of its fixture and one it does
+# not know; each answer must validate against the Responder XSD (what
+# Inera's TKB 2.4.4 lists, see the core schema) and carry the commission
+# the gateway checks.
+/usr/bin/python3 - "https://127.0.0.1:$HSA_PORT/hsa" "$SOAP_PKI" "$GW_SOURCE_DIR" \
+    >"$dir/hsa_contract.log" 2>&1 <<'PY' || { cat "$dir/hsa_contract.log"; fail "HSA v2 contract"; }
+import sys
+import lxml.etree as ET
+import requests
+from zeep import Client, Plugin, Settings
+from zeep.transports import Transport
+
+url, pki, src = sys.argv[1:4]
+I = (src + "/wsdl/schemas/interactions/"
+     "GetCredentialsForPersonIncludingProtectedPersonInteraction/")
+NS = ("urn:riv:infrastructure:directory:authorizationmanagement:"
+      "GetCredentialsForPersonIncludingProtectedPerson:2:rivtabp21")
+schema = ET.XMLSchema(ET.parse(
+    I + "GetCredentialsForPersonIncludingProtectedPersonResponder_2.0.xsd"))
+
+
+class Keep(Plugin):
+    def ingress(self, envelope, http_headers, operation):
+        self.body = envelope.find(
+            "{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]
+        return envelope, http_headers
+
+
+keep = Keep()
+s = requests.Session()
+s.trust_env = False
+s.verify = f"{pki}/ca.pem"
+s.cert = (f"{pki}/gwclient.pem", f"{pki}/gwclient.key")
+c = Client(I + "GetCredentialsForPersonIncludingProtectedPersonInteraction"
+           "_2.0_RIVTABP21.wsdl", transport=Transport(session=s),
+           settings=Settings(strict=True), plugins=[keep])
+hsa = c.create_service(
+    f"{{{NS}}}GetCredentialsForPersonIncludingProtectedPersonResponderBinding",
+    url)
+people = [line.split("\t")[1] for line in open(
+    src + "/tests/fixtures/hsa/prescribers.tsv", encoding="utf-8")
+    if line.startswith("P\t")]
+bad = 0
+for who in people + ["SE2321000016-NOBODY"]:
+    r = hsa.GetCredentialsForPersonIncludingProtectedPerson(
+        personHsaId=who, _soapheaders={"LogicalAddress": "SE2321000016-KLAS"})
+    if not schema.validate(keep.body):
+        bad += 1
+        print(f"FAIL: {who}: {schema.error_log.last_error}")
+    found = [ci for ci in r.credentialInformation if ci.personHsaId == who]
+    if (who in people) != (len(found) == 1):
+        bad += 1
+        print(f"FAIL: {who}: {len(found)} credentialInformation")
+doc1 = hsa.GetCredentialsForPersonIncludingProtectedPerson(
+    personHsaId="SE2321000016-DOC1",
+    _soapheaders={"LogicalAddress": "SE2321000016-KLAS"})
+k = [k for k in doc1.credentialInformation[0].commission
+     if k.healthCareUnitHsaId == "SE2321000016-KLIN"]
+if not (k and k[0].commissionPurpose == "Vård och behandling"
+        and k[0].healthCareProviderHsaId == "SE2321000016-0001"
+        and k[0].healthCareProviderOrgNo == "2321000016"
+        and k[0].commissionHsaId and k[0].commissionName
+        and "LK" in doc1.credentialInformation[0]
+        .healthCareProfessionalLicenceCode):
+    bad += 1
+    print("FAIL: DOC1's commission at SE2321000016-KLIN:", k)
+print(f"{len(people) + 1} persons asked, {bad} failure(s)")
+sys.exit(1 if bad else 0)
+PY
+
 # Hostile or broken envelopes: faults (HTTP 500), never a crash.
 post() { curl -s -o "$dir/out" -w '%{http_code}' -H 'Content-Type: text/xml' \
     "${WHO[@]}" --data-binary "$1" "$BASE/soap/SubmitLicenseMotivation"; }
