@@ -14,22 +14,32 @@ without a client certificate, and with one from another CA
 (PKI_DIR/rogue.pem), must get no answer. Without PKI_DIR the actor is
 named in X-Klasgw-Client (plain HTTP, demo mode).
 
-Prints "called: <Operation>" for each operation that got an answer
-zeep parsed, for the caller to compare with what the gateway serves.
+Prints "served: <Operation>" for each operation of each WSDL the gateway
+hands out (GET /soap/<Name>?wsdl for every interaction in wsdl/; 404: a
+consumer-side contract), and "called: <Operation>" for each operation that
+got an answer zeep parsed, for the caller to compare.
 
-Usage: soap_contract.py BASE_URL SOURCE_DIR [PKI_DIR]
+With HSA_URL (and PKI_DIR): HSA's contract, as the gateway uses it. zeep,
+over mutual TLS with the gateway's client certificate (PKI_DIR/gwclient),
+calls GetCredentialsForPersonIncludingProtectedPerson v2 through the
+consumer-side WSDL in wsdl/ for every person of the simulator's fixture and
+one it does not know; each answer must validate against the Responder XSD.
+
+Usage: soap_contract.py BASE_URL SOURCE_DIR [PKI_DIR [HSA_URL]]
 """
+import os
 import re
 import sys
 
 import lxml.etree as ET
 import requests
-from zeep import Client, Settings, xsd
+from zeep import Client, Plugin, Settings, xsd
 from zeep.exceptions import Fault
 from zeep.transports import Transport
 
 BASE, SRC = sys.argv[1], sys.argv[2]
 PKI = sys.argv[3] if len(sys.argv) > 3 else None
+HSA = sys.argv[4] if len(sys.argv) > 4 else None
 EX = SRC + "/fhir-profiles/examples/valid/"
 HDR = {"LogicalAddress": "SE2321000016-KLAS"}
 EHR, APO, LV = ("serial:SE2321000016-EHR1", "serial:SE7350000000-APO1",
@@ -120,6 +130,22 @@ def refused(r, field, error_id="INVALID_REQUEST"):
 def text(r):
     return f"{r.result.resultCode} {r.result.errorCode} {r.result.message}"
 
+
+# What the gateway serves.
+W = "{http://schemas.xmlsoap.org/wsdl/}"
+IDIR = SRC + "/wsdl/schemas/interactions/"
+lister = session(EHR)
+for d in sorted(os.listdir(IDIR)):
+    name = d[:-len("Interaction")]
+    resp = lister.get(f"{BASE}/soap/{name}?wsdl")
+    if resp.status_code == 404:
+        continue
+    check(resp.status_code == 200, f"GET /soap/{name}?wsdl: "
+          f"HTTP {resp.status_code}")
+    if resp.status_code == 200:
+        for o in ET.fromstring(resp.content).iterfind(
+                f"{W}portType/{W}operation"):
+            print("served:", o.get("name"))
 
 # PingForConfiguration, SOAP 1.1 and 1.2.
 for v12 in (False, True):
@@ -397,6 +423,58 @@ if PKI:
         except requests.exceptions.RequestException as e:
             check(True, f"{what}: the TLS handshake is refused "
                   f"({type(e).__name__})")
+
+# HSA's contract: the simulator answers as Inera's v2 (TKB 2.4.4).
+if HSA:
+    HI = IDIR + "GetCredentialsForPersonIncludingProtectedPersonInteraction/"
+    HNS = ("urn:riv:infrastructure:directory:authorizationmanagement:"
+           "GetCredentialsForPersonIncludingProtectedPerson:2:rivtabp21")
+    schema = ET.XMLSchema(ET.parse(
+        HI + "GetCredentialsForPersonIncludingProtectedPersonResponder_2.0.xsd"))
+
+    class Keep(Plugin):
+        def ingress(self, envelope, http_headers, operation):
+            self.body = envelope.find(
+                "{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]
+            return envelope, http_headers
+
+    keep = Keep()
+    hc = Client(HI + "GetCredentialsForPersonIncludingProtectedPerson"
+                "Interaction_2.0_RIVTABP21.wsdl",
+                transport=Transport(session=session("", "gwclient")),
+                settings=Settings(strict=True), plugins=[keep])
+    hsa = hc.create_service(
+        f"{{{HNS}}}GetCredentialsForPersonIncludingProtectedPersonResponder"
+        "Binding", HSA)
+    people = [line.split("\t")[1] for line in open(
+        SRC + "/tests/fixtures/hsa/prescribers.tsv", encoding="utf-8")
+        if line.startswith("P\t")]
+    for who in people + ["SE2321000016-NOBODY"]:
+        try:
+            r = hsa.GetCredentialsForPersonIncludingProtectedPerson(
+                personHsaId=who,
+                _soapheaders={"LogicalAddress": "SE2321000016-KLAS"})
+        except Exception as e:  # zeep's parse error names the element
+            check(False, f"HSA {who}: {type(e).__name__}: {e}")
+            continue
+        valid = schema.validate(keep.body)
+        check(valid, f"HSA {who}: the answer validates against the "
+              "Responder XSD" + ("" if valid else
+                                 f": {schema.error_log.last_error}"))
+        found = [ci for ci in r.credentialInformation if ci.personHsaId == who]
+        check((who in people) == (len(found) == 1),
+              f"HSA {who}: {len(found)} credentialInformation")
+        if who != "SE2321000016-DOC1" or not found:
+            continue
+        k = [k for k in found[0].commission
+             if k.healthCareUnitHsaId == "SE2321000016-KLIN"]
+        check(k and k[0].commissionPurpose == "Vård och behandling"
+              and k[0].healthCareProviderHsaId == "SE2321000016-0001"
+              and k[0].healthCareProviderOrgNo == "2321000016"
+              and k[0].commissionHsaId and k[0].commissionName
+              and "LK" in found[0].healthCareProfessionalLicenceCode,
+              "HSA: DOC1 is a physician with a care commission at "
+              "SE2321000016-KLIN")
 
 for op in sorted(called):
     print("called:", op)

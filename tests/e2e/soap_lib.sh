@@ -9,7 +9,7 @@
 #   soap_tls             (after soap_setup) mutual TLS: a test CA made now
 #                        (pki.sh), the gateway serves https only and
 #                        requires client certificates, one per [clients]
-#                        actor ($P/<serialNumber>.pem, .key: the certificate
+#                        SOAP actor ($P/<serialNumber>.pem, .key: the certificate
 #                        soap_call presents for CLIENT serial:<serialNumber>),
 #                        $P/rogue.pem from another CA; the HSA simulator
 #                        (start_hsa) serves https and requires the gateway's
@@ -139,8 +139,9 @@ soap_tls() {
     cert gateway ca "/O=klasgw test/CN=localhost" "$SRV_EXT"
     cert hsa ca "/O=klasgw test/CN=HSA" "$SRV_EXT"
     cert gwclient ca "/O=klasgw test/CN=klasgw" "$CLI_EXT"
-    # One certificate per actor of the example's [clients] table.
-    for c in $(sed -n 's/^[a-z0-9]* *= *[a-z]* *serial:\([A-Z0-9-]*\).*/\1/p' "$CONF"); do
+    # One certificate per SOAP actor (ehr, pharmacy, lv) of the example's
+    # [clients] table.
+    for c in $(sed -n 's/^[a-z0-9]* *= *\(ehr\|pharmacy\|lv\) *serial:\([A-Z0-9-]*\).*/\2/p' "$CONF"); do
         cert "$c" ca "/O=klasgw test/CN=$c/serialNumber=$c" "$CLI_EXT"
     done
     # The EHR's name from another CA: only the issuer is wrong.
