@@ -33,40 +33,34 @@ if ! curl -sf "$url/healthz" >/dev/null; then
 fi
 
 bold() { printf '\033[1m%s\033[0m\n' "$*"; }
-# send WHO-ARRAY-NAME EXAMPLE REFNR [python edit]: posts an example message
-# with a fresh message id and the case's referensnummer; prints the status.
+# The JSON and XML here are read with jq and bash's own regular
+# expressions, not a Python start per call: the status polls below made
+# the demo (and e2e_test_actors, which runs it) CPU-bound on a busy machine.
+# send WHO-ARRAY-NAME EXAMPLE REFNR: posts an example message with a fresh
+# message id and the case's referensnummer; prints the status.
 send() {
     local -n who=$1
-    local example=$2 ref=${3:-} edit=${4:-}
-    python3 - "$ex/$example.json" "$ref" "$edit" >"$tmp/msg.json" <<'PY'
-import datetime, json, sys, uuid
-text = open(sys.argv[1], encoding="utf-8").read()
-if sys.argv[2]:
-    text = text.replace("2026658327", sys.argv[2])
-m = json.loads(text)
-m["identifier"] = {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:%s" % uuid.uuid4()}
-today = datetime.date.today()
-for e in m["entry"]:
-    r = e["resource"]
-    if r["resourceType"] == "MedicationRequest" and "validityPeriod" in r.get("dispenseRequest", {}):
-        r["dispenseRequest"]["validityPeriod"] = {"start": today.isoformat(),
-            "end": (today + datetime.timedelta(days=364)).isoformat()}
-print(json.dumps(m))
-PY
+    local example=$2 ref=${3:-} uuid today end id code display
+    read -r uuid </proc/sys/kernel/random/uuid
+    today=$(date +%F)
+    end=$(date -d "$today + 364 days" +%F)
+    sed "s/2026658327/${ref:-2026658327}/g" "$ex/$example.json" |
+        jq -c --arg id "urn:uuid:$uuid" --arg from "$today" --arg to "$end" '
+            .identifier = {system: "urn:ietf:rfc:3986", value: $id}
+            | .entry |= map(if .resource.resourceType == "MedicationRequest"
+                    and (.resource.dispenseRequest // {} | has("validityPeriod"))
+                then .resource.dispenseRequest.validityPeriod = {"start": $from, "end": $to}
+                else . end)' >"$tmp/msg.json"
     curl -s "${who[@]}" -H 'Content-Type: application/fhir+json' \
         --data-binary @"$tmp/msg.json" "$url/fhir/\$process-message" >"$tmp/ans.json"
-    python3 - "$tmp/ans.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-if d["resourceType"] == "OperationOutcome":
-    for i in d["issue"]:
-        print("   refused:", i["details"].get("text"), "/", i["details"]["coding"][0]["display"])
-    sys.exit(1)
-t = [e["resource"] for e in d["entry"] if e["resource"]["resourceType"] == "Task"][0]
-c = t["businessStatus"]["coding"][0]
-print("   %s  %-4s %s" % (t["id"], c["code"], c["display"]))
-open(sys.argv[1] + ".ref", "w").write(t["id"])
-PY
+    if [ "$(jq -r .resourceType "$tmp/ans.json")" = OperationOutcome ]; then
+        jq -r '.issue[] | "   refused: \(.details.text) / \(.details.coding[0].display)"' "$tmp/ans.json"
+        return 1
+    fi
+    read -r id code display < <(jq -r '[.entry[].resource | select(.resourceType == "Task")][0]
+        | "\(.id) \(.businessStatus.coding[0].code) \(.businessStatus.coding[0].display)"' "$tmp/ans.json")
+    printf '   %s  %-4s %s\n' "$id" "$code" "$display"
+    printf '%s' "$id" >"$tmp/ans.json.ref"
 }
 
 # wait_status REFNR CODE: until the case has the status (LV's system works
@@ -75,12 +69,24 @@ wait_status() {
     local st=""
     for _ in $(seq 100); do
         st=$(curl -s "${ehr[@]}" "$url/fhir/Task/$1" |
-            python3 -c 'import json,sys; c=json.load(sys.stdin)["businessStatus"]["coding"][0]; print(c["code"], c["display"])' 2>/dev/null)
+            jq -r '.businessStatus.coding[0] // empty | "\(.code) \(.display)"' 2>/dev/null) || st=""
         [ "${st%% *}" = "$2" ] && { echo "   $1  $(printf '%-4s' "${st%% *}") ${st#* }"; return 0; }
         sleep 0.2
     done
     echo "   $1  still ${st:-unknown}, not $2: is the LV simulator running (make run)?" >&2
     exit 1
+}
+# xml_text FILE NAME...: the text of the first element NAME (any namespace
+# prefix) in FILE for each NAME, "-" for one that is not there.
+xml_text() {
+    local x out=() t re
+    x=$(<"$1")
+    shift
+    for t in "$@"; do
+        re="<([A-Za-z0-9_]+:)?$t([[:space:]][^>]*)?>([^<]*)<"
+        if [[ $x =~ $re ]]; then out+=("${BASH_REMATCH[3]}"); else out+=(-); fi
+    done
+    echo "${out[*]}"
 }
 # lv_says REFNR WHAT: the LV simulator calls the gateway over SOAP: this
 # gateway ($url), whatever the configuration's own address says.
@@ -94,37 +100,34 @@ soap() {
     [ -n "${4:-}" ] && user=(-H "X-Klasgw-User: $4")
     curl -s -H 'Content-Type: text/xml; charset=utf-8' -H "X-Klasgw-Client: $3" \
         "${user[@]}" --data-binary @"$2" "$url/soap/$1" >"$tmp/soap.xml"
-    python3 - "$tmp/soap.xml" <<'PY'
-import re, sys
-x = open(sys.argv[1], encoding="utf-8").read()
-get = lambda t: (re.search(r"<(?:\w+:)?%s(?:\s[^>]*)?>([^<]*)<" % t, x) or [None, ""])[1]
-if get("resultCode") != "OK":
-    print("   refused:", get("errorCode"), get("message") or get("faultstring"))
-    sys.exit(1)
-print("   %s  %-4s (over SOAP)" % (get("referenceNumber"), get("caseStatus")))
-open(sys.argv[1] + ".ref", "w").write(get("referenceNumber"))
-PY
+    local msg ref status
+    if [ "$(xml_text "$tmp/soap.xml" resultCode)" != OK ]; then
+        msg=$(xml_text "$tmp/soap.xml" message)
+        [ "$msg" != - ] || msg=$(xml_text "$tmp/soap.xml" faultstring)
+        echo "   refused: $(xml_text "$tmp/soap.xml" errorCode) $msg"
+        return 1
+    fi
+    read -r ref status <<<"$(xml_text "$tmp/soap.xml" referenceNumber caseStatus)"
+    printf '   %s  %-4s (over SOAP)\n' "$ref" "$status"
+    printf '%s' "$ref" >"$tmp/soap.xml.ref"
 }
 # envelope NAME FILE [REFNR]: wraps an example FHIR XML message in NAME.
 envelope() {
-    python3 - "$1" "$ex/$2.xml" "${3:-}" <<'PY'
-import sys, uuid
-name, path, ref = sys.argv[1], sys.argv[2], sys.argv[3]
-body = open(path, encoding="utf-8").read()
-body = body[body.index("<Bundle"):]
-if ref:
-    body = body.replace("2026658327", ref)
-wrap = {"SubmitLicenseMotivation": "licenseMotivation",
-        "CreateLicenseApplication": "application",
-        "SupplementLicenseMotivation": "supplement"}[name]
-refel = ("<r:referenceNumber>%s</r:referenceNumber>" % ref
-         if name == "SupplementLicenseMotivation" else "")
-print('<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-      'xmlns:itr="urn:riv:itintegration:registry:1" xmlns:r="urn:riv:klas:%sResponder:1">'
-      '<soapenv:Header><itr:LogicalAddress>SE2321000016-KLAS</itr:LogicalAddress></soapenv:Header>'
-      '<soapenv:Body><r:%s><r:messageId>demo-%s</r:messageId>%s<r:%s>%s</r:%s></r:%s></soapenv:Body>'
-      '</soapenv:Envelope>' % (name, name, uuid.uuid4(), refel, wrap, body, wrap, name))
-PY
+    local name=$1 ref=${3:-} body wrap refel="" uuid
+    body=$(<"$ex/$2.xml")
+    body="<Bundle${body#*<Bundle}"
+    [ -z "$ref" ] || body=${body//2026658327/$ref}
+    case $name in
+    SubmitLicenseMotivation) wrap=licenseMotivation ;;
+    CreateLicenseApplication) wrap=application ;;
+    SupplementLicenseMotivation)
+        wrap=supplement
+        refel="<r:referenceNumber>$ref</r:referenceNumber>"
+        ;;
+    esac
+    read -r uuid </proc/sys/kernel/random/uuid
+    printf '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:itr="urn:riv:itintegration:registry:1" xmlns:r="urn:riv:klas:%sResponder:1"><soapenv:Header><itr:LogicalAddress>SE2321000016-KLAS</itr:LogicalAddress></soapenv:Header><soapenv:Body><r:%s><r:messageId>demo-%s</r:messageId>%s<r:%s>%s</r:%s></r:%s></soapenv:Body></soapenv:Envelope>\n' \
+        "$name" "$name" "$uuid" "$refel" "$wrap" "$body" "$wrap" "$name"
 }
 # flat NAME FIELDS: a SOAP 1.1 request NAME whose body holds FIELDS
 # (<r:x>..</r:x> elements in the order of the Responder XSD).
@@ -138,14 +141,7 @@ soap_flat() {
         --data-binary @"$tmp/flat-req.xml" "$url/soap/$1" >"$tmp/flat.xml"
 }
 # field NAME...: the text of each element NAME in $tmp/flat.xml ("-" if none).
-field() {
-    python3 - "$tmp/flat.xml" "$@" <<'PY'
-import re, sys
-x = open(sys.argv[1], encoding="utf-8").read()
-print(" ".join((re.search(r"<(?:\w+:)?%s(?:\s[^>]*)?>([^<]*)<" % t, x) or [None, "-"])[1]
-               for t in sys.argv[2:]))
-PY
-}
+field() { xml_text "$tmp/flat.xml" "$@"; }
 # dispense_rest REFNR AMOUNT ID: $record-dispensing for the patient; prints
 # what is left (also in $tmp/left), or the refusal (exit status 1).
 dispense_rest() {
@@ -153,19 +149,12 @@ dispense_rest() {
         "$3" "$1" "$2" >"$tmp/disp-req.json"
     curl -s "${apo[@]}" -H 'Content-Type: application/fhir+json' \
         --data-binary @"$tmp/disp-req.json" "$url/fhir/\$record-dispensing" >"$tmp/disp.json"
-    python3 - "$tmp/disp.json" "$2" "$tmp/left" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-if d["resourceType"] == "OperationOutcome":
-    i = d["issue"][0]
-    print("   %s: refused: %s / %s" % (sys.argv[2], i["details"]["coding"][0]["display"],
-                                      i["details"].get("text")))
-    sys.exit(1)
-p = {x["name"]: x for x in d["parameter"]}
-left = p["remaining-amount"]["valueDecimal"]
-print("   %s: recorded, %s left" % (sys.argv[2], left))
-open(sys.argv[3], "w").write(str(left))
-PY
+    if [ "$(jq -r .resourceType "$tmp/disp.json")" = OperationOutcome ]; then
+        jq -r --arg a "$2" '.issue[0] | "   \($a): refused: \(.details.coding[0].display) / \(.details.text)"' "$tmp/disp.json"
+        return 1
+    fi
+    jq -r '.parameter[] | select(.name == "remaining-amount") | .valueDecimal' "$tmp/disp.json" >"$tmp/left"
+    echo "   $2: recorded, $(cat "$tmp/left") left"
 }
 # positive X: exit status 0 if the number X is above 0.
 positive() { awk -v x="$1" 'BEGIN { exit !(x + 0 > 0) }'; }
@@ -178,7 +167,7 @@ send ehr motivation-enskild-searched
 ref=$(cat "$tmp/ans.json.ref")
 echo " The pharmacy finds it by referensnummer + personnummer (redacted view):"
 curl -s "${apo[@]}" "$url/fhir/Task?identifier=$ref&patient.identifier=201006301111" |
-    python3 -c 'import json,sys; b=json.load(sys.stdin); t=json.dumps(b); print("   %d hit(s); indication shown to the pharmacy: %s" % (b["total"], "reasonCode" in t))'
+    jq -r '"   \(.total) hit(s); indication shown to the pharmacy: \(tostring | contains("reasonCode"))"'
 echo " The pharmacy applies (licensansökan); the motivation is now locked:"
 send apo application-enskild "$ref"
 echo " The application goes to LV over SOAP; LV's system registers it:"
@@ -195,11 +184,11 @@ lv_says "$ref" Bev
 wait_status "$ref" Bev
 echo " At the counter, the pharmacy checks the licence for the patient:"
 curl -s "${apo[@]}" "$url/fhir/\$check-licence?product=20130603015935&patient=201006301111" |
-    python3 -c 'import json,sys; p={x["name"]:x for x in json.load(sys.stdin)["parameter"]}; print("   covered: %s, valid to %s, remaining %s %s" % (p["covered"]["valueBoolean"], p["valid-to"]["valueDate"], p["remaining-amount"]["valueDecimal"], p["unit"]["valueString"]))'
+    jq -r 'INDEX(.parameter[]; .name) as $p | "   covered: \($p.covered.valueBoolean), valid to \($p["valid-to"].valueDate), remaining \($p["remaining-amount"].valueDecimal) \($p.unit.valueString)"'
 
 echo " The pharmacy dispenses until the licence is used up (\$record-dispensing):"
 curl -s "${apo[@]}" "$url/fhir/\$check-licence?product=20130603015935&patient=201006301111" |
-    python3 -c 'import json,sys; p={x["name"]:x for x in json.load(sys.stdin)["parameter"]}; print(p["remaining-amount"]["valueDecimal"])' >"$tmp/left"
+    jq -r '.parameter[] | select(.name == "remaining-amount") | .valueDecimal' >"$tmp/left"
 n=0
 while positive "$(cat "$tmp/left")"; do
     n=$((n + 1))
@@ -259,9 +248,7 @@ fi
 
 bold "3. The prescriber's cases (Mina ärenden)"
 curl -s "${ehr[@]}" "$url/fhir/Task?_count=5" |
-    python3 -c 'import json,sys
-for e in json.load(sys.stdin).get("entry", []):
-    t = e["resource"]; c = t["businessStatus"]["coding"][0]
-    print("   %s  %-4s %s" % (t["id"], c["code"], c["display"]))'
+    jq -r '.entry // [] | .[].resource | [.id, .businessStatus.coding[0].code, .businessStatus.coding[0].display] | @tsv' |
+    while IFS=$'\t' read -r id code display; do printf '   %s  %-4s %s\n' "$id" "$code" "$display"; done
 echo
 printf "Printable copy (HTML; add ?_format=pdf for PDF):\n  curl -H 'X-Klasgw-Client: serial:SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' '%s/fhir/Task/%s/\$print'\n" "$url" "$ref"

@@ -16,6 +16,7 @@ packages=(
     libjemalloc-dev
     poppler-utils
     python3 python3-zeep
+    jq # make demo (scripts/demo.sh) reads the JSON answers with it
     nodejs npm
     wrk openssl haproxy
     debhelper dpkg-dev fakeroot help2man systemd

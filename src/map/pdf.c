@@ -24,6 +24,7 @@
 #include <hpdf.h>
 #include <errno.h>
 #include <iconv.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
 #include <libxml/tree.h>
@@ -43,6 +44,7 @@
 #define PAGE_BOTTOM 60.0f
 
 struct layout {
+    struct pdf_slot *slot;
     HPDF_Doc pdf;
     HPDF_Page page;
     HPDF_Font font, bold;
@@ -54,14 +56,40 @@ struct layout {
     int npages;
 };
 
+/* A libharu document with the fonts loaded, kept for the next copy.
+ * libharu keeps a document's font definitions across HPDF_NewDoc and
+ * resets only which glyphs were used (the embedded font still holds just
+ * the glyphs of its own copy), so the two TrueType files (1.4 MB) are
+ * read and parsed once per pooled document instead of once per PDF (7 %
+ * of the fuzz_message replay's CPU; deflating the embedded font tables on
+ * save remains). A document is used by one copy at a time; one that saw
+ * an error is freed, not pooled. */
+struct pdf_slot {
+    HPDF_Doc pdf;
+    struct layout *l; /* the copy being laid out, for on_error */
+    int failed;
+    int embedded;     /* DejaVu Sans loaded, else Helvetica */
+    char dir[512];    /* where the fonts came from */
+    char regular[HPDF_LIMIT_MAX_NAME_LEN + 1], bold[HPDF_LIMIT_MAX_NAME_LEN + 1];
+};
+
+/* Enough for the copies the HTTP threads render at once; more are made
+ * and freed as needed. */
+#define POOL_MAX 4
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pdf_slot *pool[POOL_MAX];
+static int pooled;
+
 static void
 on_error(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *user_data)
 {
-    struct layout *l = user_data;
+    struct pdf_slot *s = user_data;
 
     (void)error_no;
     (void)detail_no;
-    l->failed = 1;
+    s->failed = 1;
+    if (s->l != NULL)
+        s->l->failed = 1;
 }
 
 /* The text as the font takes it: UTF-8 for the embedded Unicode font,
@@ -292,28 +320,119 @@ needs_unicode(xmlNodePtr root, const char *refnr, const char *printed)
     return need;
 }
 
+static const char *
+font_dir(void)
+{
+    const char *dir = getenv("GW_PDF_FONT_DIR");
+
+    return dir == NULL || dir[0] == '\0' ? GW_PDF_FONT_DIR : dir;
+}
+
+/* A new document with DejaVu Sans, regular and bold, loaded for embedding
+ * (both encoders registered: UTF-8 and WinAnsi), or with none when the
+ * font files are not there or do not load (Helvetica then). */
+static struct pdf_slot *
+slot_new(const char *dir)
+{
+    struct pdf_slot *s = calloc(1, sizeof(*s));
+    char regular[600], bold[600];
+    const char *r = NULL, *b = NULL;
+
+    if (s == NULL)
+        return NULL;
+    snprintf(s->dir, sizeof(s->dir), "%s", dir);
+    snprintf(regular, sizeof(regular), "%s/DejaVuSans.ttf", dir);
+    snprintf(bold, sizeof(bold), "%s/DejaVuSans-Bold.ttf", dir);
+    if (access(regular, R_OK) == 0 && access(bold, R_OK) == 0 &&
+        (s->pdf = HPDF_New(on_error, s)) != NULL) {
+        if (HPDF_UseUTFEncodings(s->pdf) == HPDF_OK &&
+            (r = HPDF_LoadTTFontFromFile(s->pdf, regular, HPDF_TRUE)) != NULL &&
+            (b = HPDF_LoadTTFontFromFile(s->pdf, bold, HPDF_TRUE)) != NULL &&
+            !s->failed) {
+            snprintf(s->regular, sizeof(s->regular), "%s", r);
+            snprintf(s->bold, sizeof(s->bold), "%s", b);
+            s->embedded = 1;
+            return s;
+        }
+        HPDF_Free(s->pdf);
+    }
+    s->failed = 0;
+    s->pdf = HPDF_New(on_error, s);
+    if (s->pdf == NULL) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void
+slot_free(struct pdf_slot *s)
+{
+    if (s == NULL)
+        return;
+    HPDF_Free(s->pdf);
+    free(s);
+}
+
+/* A pooled document from the same font folder, as a new empty document,
+ * or a new one. */
+static struct pdf_slot *
+slot_take(void)
+{
+    const char *dir = font_dir();
+    struct pdf_slot *s = NULL, *stale = NULL;
+
+    pthread_mutex_lock(&pool_lock);
+    if (pooled > 0) {
+        s = pool[--pooled];
+        if (strcmp(s->dir, dir) != 0) {
+            stale = s;
+            s = NULL;
+        }
+    }
+    pthread_mutex_unlock(&pool_lock);
+    slot_free(stale);
+    if (s == NULL)
+        return slot_new(dir);
+    if (HPDF_NewDoc(s->pdf) != HPDF_OK || s->failed) {
+        slot_free(s);
+        return slot_new(dir);
+    }
+    return s;
+}
+
+/* Back to the pool when it saw no error; its pages (a patient's copy)
+ * are freed either way. */
+static void
+slot_give(struct pdf_slot *s)
+{
+    if (s == NULL)
+        return;
+    s->l = NULL;
+    if (!s->failed) {
+        HPDF_FreeDoc(s->pdf);
+        pthread_mutex_lock(&pool_lock);
+        if (pooled < POOL_MAX) {
+            pool[pooled++] = s;
+            s = NULL;
+        }
+        pthread_mutex_unlock(&pool_lock);
+    }
+    slot_free(s);
+}
+
 /* DejaVu Sans, regular and bold, embedded: with the UTF-8 encoder when
  * unicode, else as simple TrueType fonts with WinAnsi; 0 when the font
  * files are not there. */
 static int
 dejavu_fonts(struct layout *l, int unicode)
 {
-    const char *dir = getenv("GW_PDF_FONT_DIR");
-    char regular[512], bold[512];
-    const char *r, *b;
+    const char *enc = unicode ? "UTF-8" : "WinAnsiEncoding";
 
-    if (dir == NULL || dir[0] == '\0')
-        dir = GW_PDF_FONT_DIR;
-    snprintf(regular, sizeof(regular), "%s/DejaVuSans.ttf", dir);
-    snprintf(bold, sizeof(bold), "%s/DejaVuSans-Bold.ttf", dir);
-    if (access(regular, R_OK) != 0 || access(bold, R_OK) != 0)
+    if (!l->slot->embedded)
         return 0;
-    if ((unicode && HPDF_UseUTFEncodings(l->pdf) != HPDF_OK) ||
-        (r = HPDF_LoadTTFontFromFile(l->pdf, regular, HPDF_TRUE)) == NULL ||
-        (b = HPDF_LoadTTFontFromFile(l->pdf, bold, HPDF_TRUE)) == NULL)
-        return 0;
-    l->font = HPDF_GetFont(l->pdf, r, unicode ? "UTF-8" : "WinAnsiEncoding");
-    l->bold = HPDF_GetFont(l->pdf, b, unicode ? "UTF-8" : "WinAnsiEncoding");
+    l->font = HPDF_GetFont(l->pdf, l->slot->regular, enc);
+    l->bold = HPDF_GetFont(l->pdf, l->slot->bold, enc);
     return l->font != NULL && l->bold != NULL;
 }
 
@@ -382,9 +501,11 @@ gw_view_pdf_from_html(const void *html_doc, char **pdf, size_t *len)
         free(printed);
         return GW_EINTERNAL;
     }
-    l.pdf = HPDF_New(on_error, &l);
-    if (l.pdf == NULL)
+    l.slot = slot_take();
+    if (l.slot == NULL)
         goto out;
+    l.slot->l = &l;
+    l.pdf = l.slot->pdf;
     HPDF_SetCompressionMode(l.pdf, HPDF_COMP_ALL);
     HPDF_SetInfoAttr(l.pdf, HPDF_INFO_CREATOR, "klasgw");
     embedded = dejavu_fonts(&l, unicode);
@@ -420,8 +541,7 @@ gw_view_pdf_from_html(const void *html_doc, char **pdf, size_t *len)
     *len = size;
     rc = GW_OK;
 out:
-    if (l.pdf != NULL)
-        HPDF_Free(l.pdf);
+    slot_give(l.slot);
     iconv_close(l.cd);
     free(refnr);
     free(printed);

@@ -7,7 +7,10 @@
  * WinAnsi, not as the UTF-8 CID font whose 65,536-entry glyph map libharu
  * builds and deflates per PDF (three quarters of a PDF's CPU); a name
  * outside CP1252 (in the text or in the footer's meta) still gets the
- * Unicode font and prints as written.
+ * Unicode font and prints as written. A copy made on a document that
+ * pdf.c reuses (its fonts loaded once) is byte for byte the copy a fresh
+ * one gives, also while other threads make copies: nothing of an earlier
+ * copy (its glyphs, its pages) carries over.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +19,7 @@
 #include <cmocka.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +137,61 @@ test_pdf_footer_outside_cp1252_embeds_unicode_font(void **state)
     check_copy("Åsa Öberg", "2026-Ł-1", "CID TrueType", NULL);
 }
 
+/* The PDF of copy_of(name, refnr), malloc'd. */
+static char *
+pdf_of(const char *name, const char *refnr, size_t *len)
+{
+    xmlDocPtr doc = copy_of(name, refnr);
+    char *pdf = NULL;
+
+    assert_int_equal(gw_view_pdf_from_html(doc, &pdf, len), GW_OK);
+    xmlFreeDoc(doc);
+    return pdf;
+}
+
+static const char *const names[] = {"Åsa Öberg-Lindén", "Nguyễn Thị Dvořák",
+                                    "Bo Ek"};
+static char *first[3];
+static size_t first_len[3];
+
+static void *
+render_again(void *arg)
+{
+    int *bad = arg;
+
+    for (int round = 0; round < 6; round++) {
+        int k = round % 3;
+        size_t len = 0;
+        char *pdf = pdf_of(names[k], "2026123456", &len);
+        if (len != first_len[k] || memcmp(pdf, first[k], len) != 0)
+            (*bad)++;
+        free(pdf);
+    }
+    return NULL;
+}
+
+static void
+test_pdf_reused_document_gives_the_same_copy(void **state)
+{
+    pthread_t t[4];
+    int bad[4] = {0};
+
+    (void)state;
+    /* The first copies: a simple TrueType copy, a Unicode one, and a
+     * short one with few glyphs, which would grow if the glyphs of the
+     * copies before it stayed in its font. */
+    for (int k = 0; k < 3; k++)
+        first[k] = pdf_of(names[k], "2026123456", &first_len[k]);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, render_again, &bad[i]), 0);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(bad[i], 0);
+    }
+    for (int k = 0; k < 3; k++)
+        free(first[k]);
+}
+
 int
 main(void)
 {
@@ -140,6 +199,7 @@ main(void)
         cmocka_unit_test(test_pdf_swedish_copy_embeds_simple_truetype),
         cmocka_unit_test(test_pdf_name_outside_cp1252_embeds_unicode_font),
         cmocka_unit_test(test_pdf_footer_outside_cp1252_embeds_unicode_font),
+        cmocka_unit_test(test_pdf_reused_document_gives_the_same_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
