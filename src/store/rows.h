@@ -103,6 +103,15 @@ gw_rc gw_rows_pharmacy(const struct gw_cells *c, void *elem, size_t i);
  * length(payload), claimed_by, claimed_until, target. */
 gw_rc gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i);
 
+/* The columns of a subscription, in gw_rows_subscription's order. */
+#define GW_SUB_COLUMNS                                                         \
+    "id, gln, endpoint, criteria, status, created_ms, failures, error, "       \
+    "filter_criteria, header, heartbeat_s, events, sent_ms"
+/* struct gw_subscription from GW_SUB_COLUMNS. */
+gw_rc gw_rows_subscription(const struct gw_cells *c, void *elem, size_t i);
+/* struct gw_sub_event: event_number, at_ms, code, refnr. */
+gw_rc gw_rows_sub_event(const struct gw_cells *c, void *elem, size_t i);
+
 /*
  * Reads into the caller's fixed array (at most max, *n filled): each row
  * of the result is handed to an add function, which places it (a new
