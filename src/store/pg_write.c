@@ -43,6 +43,7 @@
 #include "core/random.h"
 #include "klas/ident.h"
 #include "store/pg_int.h"
+#include "store/write_check.h"
 
 /* The head of the chain as this batch sees it (locked). */
 struct head {
@@ -195,43 +196,39 @@ audit_flush(struct batch *b)
     return rc;
 }
 
+/* sql on the writer's connection: its first row as *row, in *r (the
+ * caller clears it); GW_ENOTFOUND without one. */
+static gw_rc
+first_row(PGconn *c, const char *sql, const struct gw_pg_params *p,
+          const char *what, PGresult **r, struct gw_cells *row)
+{
+    gw_rc rc = gw_pg_q(c, sql, p, r, what);
+
+    if (rc == GW_OK && PQntuples(*r) == 0)
+        rc = GW_ENOTFOUND;
+    gw_pg_cells(*r, 0, row);
+    return rc;
+}
+
 /* Looks the message id up; GW_ENOTFOUND when new. */
 static gw_rc
 inbox_lookup(PGconn *c, const struct gw_store_write *w,
              struct gw_store_result *res)
 {
     struct gw_pg_params p = {0};
+    struct gw_cells row;
     PGresult *r;
     gw_rc rc;
 
     gw_pg_p_str(&p, w->message_id);
-    rc = gw_pg_q(c,
-                 "SELECT content_hash, refnr, version, response_status, "
-                 "response, received_ms FROM inbox WHERE message_id = $1",
-                 &p, &r, "inbox_get");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return GW_ENOTFOUND;
-    }
-    gw_pg_copy(res->content_hash, sizeof(res->content_hash), r, 0, 0);
-    res->received_ms = gw_pg_i64(r, 0, 5);
-    if (!PQgetisnull(r, 0, 1))
-        gw_pg_copy(res->refnr, sizeof(res->refnr), r, 0, 1);
-    if (strcmp(res->content_hash, w->content_hash ? w->content_hash : "") !=
-        0) {
-        PQclear(r);
-        return gw_err_set(&res->err, GW_EDUPLICATE, "Bundle.identifier",
-                          "the message id was used before for a different "
-                          "message");
-    }
-    res->replayed = 1;
-    res->version = (long)gw_pg_i64(r, 0, 2);
-    res->response_status = (int)gw_pg_i64(r, 0, 3);
-    res->response = gw_pg_bytea(r, 0, 4, &res->response_len);
+    rc = first_row(c,
+                   "SELECT content_hash, refnr, version, response_status, "
+                   "response, received_ms FROM inbox WHERE message_id = $1",
+                   &p, "inbox_get", &r, &row);
+    if (rc == GW_OK)
+        rc = gw_rows_inbox(&row, res, 0);
     PQclear(r);
-    return res->response != NULL ? GW_OK : GW_ENOMEM;
+    return rc == GW_OK ? gw_write_inbox_check(w, res) : rc;
 }
 
 /* Inserts the new case under w's referensnummer or a new one: *case_id
@@ -316,8 +313,7 @@ dispense(PGconn *c, const struct gw_store_write *w,
 {
     const struct gw_dispense *d = w->dispense;
     struct gw_pg_params p = {0};
-    char status[8] = "", from[16] = "", to[16] = "";
-    double total, used;
+    struct gw_cells row;
     PGresult *r;
     gw_rc rc;
 
@@ -326,55 +322,19 @@ dispense(PGconn *c, const struct gw_store_write *w,
     gw_pg_p_str(&p, w->row.refnr);
     /* The case row is locked: two dispensings against one licence on two
      * nodes are checked one after the other. */
-    rc = gw_pg_q(c,
-                 "SELECT c.id, c.status, l.valid_from, l.valid_to, "
-                 "l.total_amount, (SELECT coalesce(sum(amount), 0) FROM "
-                 "dispensings d WHERE d.case_id = c.id), c.purged_ms IS NOT "
-                 "NULL FROM cases c LEFT JOIN licences l ON l.case_id = c.id "
-                 "WHERE c.refnr = $1 FOR UPDATE OF c",
-                 &p, &r, "dispense_check");
+    rc = first_row(c,
+                   "SELECT " GW_WRITE_DISPENSE_COLUMNS " FROM cases c LEFT "
+                   "JOIN licences l ON l.case_id = c.id WHERE c.refnr = $1 "
+                   "FOR UPDATE OF c",
+                   &p, "dispense_check", &r, &row);
+    if (rc == GW_OK)
+        rc = gw_write_dispense_check(&row, w, res, case_id);
+    else if (rc == GW_ENOTFOUND)
+        rc = gw_err_set(&res->err, GW_ENOTFOUND, "licence",
+                        "no licence with that referensnummer");
+    PQclear(r);
     if (rc != GW_OK)
         return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return gw_err_set(&res->err, GW_ENOTFOUND, "licence",
-                          "no licence with that referensnummer");
-    }
-    *case_id = gw_pg_i64(r, 0, 0);
-    gw_pg_copy(status, sizeof(status), r, 0, 1);
-    gw_pg_copy(from, sizeof(from), r, 0, 2);
-    gw_pg_copy(to, sizeof(to), r, 0, 3);
-    total = gw_pg_f64(r, 0, 4);
-    used = gw_pg_f64(r, 0, 5);
-    if (strcmp(PQgetvalue(r, 0, 6), "t") == 0) {
-        PQclear(r);
-        return gw_err_set(&res->err, GW_EGONE, "licence",
-                          "the licence has been removed");
-    }
-    PQclear(r);
-    snprintf(res->refnr, sizeof(res->refnr), "%s", w->row.refnr);
-    if (w->expect_status == NULL || strcmp(status, w->expect_status) != 0) {
-        gw_err_set(&res->err, GW_EDENIED, "licence",
-                   "the licence is not granted (status %s)", status);
-        return gw_err_sv(&res->err, GW_EDENIED,
-                         "licensen är inte beviljad (status %s)", status);
-    }
-    if (from[0] == '\0' || strcmp(d->dispensed_on, from) < 0 ||
-        strcmp(d->dispensed_on, to) > 0) {
-        gw_err_set(&res->err, GW_EDENIED, "dispensed-on",
-                   "outside the validity period %s to %s", from, to);
-        return gw_err_sv(&res->err, GW_EDENIED,
-                         "utanför giltighetstiden %s till %s", from, to);
-    }
-    if (total > 0 && used + d->amount > total + 1e-9) {
-        gw_err_set(&res->err, GW_EDENIED, "amount",
-                   "beyond the granted total amount: %g of %g left",
-                   total - used, total);
-        return gw_err_sv(&res->err, GW_EDENIED,
-                         "mer än den beviljade totalmängden: %g av %g "
-                         "återstår",
-                         total - used, total);
-    }
     memset(&p, 0, sizeof(p));
     gw_pg_p_i64(&p, *case_id);
     gw_pg_p_str(&p, d->gln);
@@ -547,42 +507,27 @@ apply_case(PGconn *c, const struct gw_store_write *w,
     if (w->op == GW_STORE_OP_DISPENSE)
         return dispense(c, w, res, case_id, now);
     if (w->op == GW_STORE_OP_UPDATE) {
+        struct gw_cells row;
         char cur[8];
         long version;
-        int purged;
 
         gw_pg_p_str(&p, r->refnr);
         /* Locked until commit: a change on another node waits, then
          * sees this one's status and version. */
-        rc = gw_pg_q(c,
-                     "SELECT id, status, version, purged_ms IS NOT NULL FROM "
-                     "cases WHERE refnr = $1 FOR UPDATE",
-                     &p, &pr, "case_current");
+        rc = first_row(c,
+                       "SELECT " GW_WRITE_CASE_COLUMNS " FROM cases WHERE "
+                       "refnr = $1 FOR UPDATE",
+                       &p, "case_current", &pr, &row);
+        if (rc == GW_OK)
+            rc = gw_write_case_check(&row, w, res, case_id, cur, sizeof(cur),
+                                     &version);
+        else if (rc == GW_ENOTFOUND)
+            rc = gw_err_set(&res->err, GW_ENOTFOUND, NULL,
+                            "no case with referensnummer %s",
+                            r->refnr ? r->refnr : "(none)");
+        PQclear(pr);
         if (rc != GW_OK)
             return rc;
-        if (PQntuples(pr) == 0) {
-            PQclear(pr);
-            return gw_err_set(&res->err, GW_ENOTFOUND, NULL,
-                              "no case with referensnummer %s",
-                              r->refnr ? r->refnr : "(none)");
-        }
-        *case_id = gw_pg_i64(pr, 0, 0);
-        gw_pg_copy(cur, sizeof(cur), pr, 0, 1);
-        version = (long)gw_pg_i64(pr, 0, 2);
-        purged = strcmp(PQgetvalue(pr, 0, 3), "t") == 0;
-        PQclear(pr);
-        if (purged)
-            return gw_err_set(&res->err, GW_EGONE, NULL,
-                              "case %s was removed under the retention rules",
-                              r->refnr);
-        if (w->expect_status != NULL && strcmp(cur, w->expect_status) != 0)
-            return gw_err_set(&res->err, GW_ECONFLICT, NULL,
-                              "case %s is in status %s, not %s", r->refnr,
-                              cur, w->expect_status);
-        if (w->expect_version > 0 && w->expect_version != version)
-            return gw_err_set(&res->err, GW_EPRECONDITION, NULL,
-                              "case %s is at version %ld, not %ld", r->refnr,
-                              version, w->expect_version);
         memset(&p, 0, sizeof(p));
         gw_pg_p_str(&p, r->status);
         gw_pg_p_str(&p, r->pharmacy_gln);

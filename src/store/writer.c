@@ -27,6 +27,7 @@
 #include "core/random.h"
 #include "klas/ident.h"
 #include "store/store_int.h"
+#include "store/write_check.h"
 
 static const char SQL_INBOX_PUT[] =
     "INSERT INTO inbox (message_id, sender, content_hash, refnr, version, "
@@ -39,7 +40,7 @@ static const char SQL_CASE_INSERT[] =
     "created_ms, updated_ms, applied_ms, decided_ms) "
     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?)";
 static const char SQL_CASE_CURRENT[] =
-    "SELECT id, status, version, purged_ms FROM cases WHERE refnr = ?";
+    "SELECT " GW_WRITE_CASE_COLUMNS " FROM cases WHERE refnr = ?";
 static const char SQL_CASE_UPDATE[] =
     "UPDATE cases SET status = coalesce(?1, status),"
     " pharmacy_gln = coalesce(?2, pharmacy_gln),"
@@ -78,10 +79,8 @@ static const char SQL_PRESCRIBER_ACTIVE[] =
     "prescriber_hsa FROM cases WHERE id = ?1)";
 /* The pharmacy as it names itself in its application (Sök apotek). */
 static const char SQL_DISPENSE_CHECK[] =
-    "SELECT c.id, c.status, l.valid_from, l.valid_to, l.total_amount, "
-    "(SELECT coalesce(sum(amount), 0) FROM dispensings d WHERE "
-    "d.case_id = c.id), c.purged_ms FROM cases c LEFT JOIN licences l ON "
-    "l.case_id = c.id WHERE c.refnr = ?";
+    "SELECT " GW_WRITE_DISPENSE_COLUMNS " FROM cases c LEFT JOIN licences l "
+    "ON l.case_id = c.id WHERE c.refnr = ?";
 static const char SQL_DISPENSE_INSERT[] =
     "INSERT INTO dispensings (case_id, gln, amount, dispensed_on, kind, "
     "at_ms) VALUES (?,?,?,?,?,?)";
@@ -176,20 +175,7 @@ inbox_lookup(struct conn *c, const struct gw_store_write *w,
         return GW_ESTORE;
     gw_bind_text(s, 1, w->message_id);
     rc = gw_store_one_cells(c, s, gw_rows_inbox, res, "inbox_get");
-    if (rc == GW_OK && strcmp(res->content_hash,
-                              w->content_hash ? w->content_hash : "") != 0) {
-        /* Not a repeat: only the first message's hash and time stay. */
-        free(res->response);
-        res->response = NULL;
-        res->response_len = 0;
-        res->replayed = 0;
-        res->version = 0;
-        res->response_status = 0;
-        return gw_err_set(&res->err, GW_EDUPLICATE, "Bundle.identifier",
-                          "the message id was used before for a different "
-                          "message");
-    }
-    return rc;
+    return rc == GW_OK ? gw_write_inbox_check(w, res) : rc;
 }
 
 static gw_rc
@@ -245,56 +231,24 @@ dispense(struct conn *c, const struct gw_store_write *w,
 {
     const struct gw_dispense *d = w->dispense;
     sqlite3_stmt *s = gw_store_stmt(c, SQL_DISPENSE_CHECK);
-    char status[8] = "", from[16] = "", to[16] = "";
-    double total, used;
-    int src;
+    struct gw_cells row;
+    gw_rc rc;
 
     if (s == NULL)
         return GW_ESTORE;
     if (d == NULL || w->row.refnr == NULL)
         return gw_err_set(&res->err, GW_EINVAL, NULL, "nothing to dispense");
     gw_bind_text(s, 1, w->row.refnr);
-    src = sqlite3_step(s);
-    if (src != SQLITE_ROW)
-        return src == SQLITE_DONE
-                   ? gw_err_set(&res->err, GW_ENOTFOUND, "licence",
-                                "no licence with that referensnummer")
-                   : gw_store_rc(c->db, src, "dispense_check");
-    *case_id = sqlite3_column_int64(s, 0);
-    snprintf(status, sizeof(status), "%s", sqlite3_column_text(s, 1));
-    if (sqlite3_column_text(s, 2) != NULL)
-        snprintf(from, sizeof(from), "%s", sqlite3_column_text(s, 2));
-    if (sqlite3_column_text(s, 3) != NULL)
-        snprintf(to, sizeof(to), "%s", sqlite3_column_text(s, 3));
-    total = sqlite3_column_double(s, 4);
-    used = sqlite3_column_double(s, 5);
-    if (sqlite3_column_type(s, 6) != SQLITE_NULL)
-        return gw_err_set(&res->err, GW_EGONE, "licence",
-                          "the licence has been removed");
+    rc = gw_store_one(c, s, NULL, NULL, "dispense_check");
+    gw_store_cells(s, &row);
+    if (rc == GW_OK)
+        rc = gw_write_dispense_check(&row, w, res, case_id);
+    else if (rc == GW_ENOTFOUND)
+        rc = gw_err_set(&res->err, GW_ENOTFOUND, "licence",
+                        "no licence with that referensnummer");
     sqlite3_reset(s);
-    snprintf(res->refnr, sizeof(res->refnr), "%s", w->row.refnr);
-    if (w->expect_status == NULL || strcmp(status, w->expect_status) != 0) {
-        gw_err_set(&res->err, GW_EDENIED, "licence",
-                   "the licence is not granted (status %s)", status);
-        return gw_err_sv(&res->err, GW_EDENIED,
-                         "licensen är inte beviljad (status %s)", status);
-    }
-    if (from[0] == '\0' || strcmp(d->dispensed_on, from) < 0 ||
-        strcmp(d->dispensed_on, to) > 0) {
-        gw_err_set(&res->err, GW_EDENIED, "dispensed-on",
-                   "outside the validity period %s to %s", from, to);
-        return gw_err_sv(&res->err, GW_EDENIED,
-                         "utanför giltighetstiden %s till %s", from, to);
-    }
-    if (total > 0 && used + d->amount > total + 1e-9) {
-        gw_err_set(&res->err, GW_EDENIED, "amount",
-                   "beyond the granted total amount: %g of %g left",
-                   total - used, total);
-        return gw_err_sv(&res->err, GW_EDENIED,
-                         "mer än den beviljade totalmängden: %g av %g "
-                         "återstår",
-                         total - used, total);
-    }
+    if (rc != GW_OK)
+        return rc;
     s = gw_store_stmt(c, SQL_DISPENSE_INSERT);
     if (s == NULL)
         return GW_ESTORE;
@@ -439,6 +393,7 @@ apply_case(struct conn *c, const struct gw_store_write *w,
     if (w->op == GW_STORE_OP_DISPENSE)
         return dispense(c, w, res, case_id, now);
     if (w->op == GW_STORE_OP_UPDATE) {
+        struct gw_cells row;
         char cur[8];
         long version;
 
@@ -446,27 +401,18 @@ apply_case(struct conn *c, const struct gw_store_write *w,
         if (s == NULL)
             return GW_ESTORE;
         gw_bind_text(s, 1, r->refnr);
-        if (sqlite3_step(s) != SQLITE_ROW)
-            return gw_err_set(&res->err, GW_ENOTFOUND, NULL,
-                              "no case with referensnummer %s",
-                              r->refnr ? r->refnr : "(none)");
-        *case_id = sqlite3_column_int64(s, 0);
-        snprintf(cur, sizeof(cur), "%s",
-                 (const char *)sqlite3_column_text(s, 1));
-        version = sqlite3_column_int(s, 2);
-        if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-            return gw_err_set(&res->err, GW_EGONE, NULL,
-                              "case %s was removed under the retention rules",
-                              r->refnr);
+        rc = gw_store_one(c, s, NULL, NULL, "case_current");
+        gw_store_cells(s, &row);
+        if (rc == GW_OK)
+            rc = gw_write_case_check(&row, w, res, case_id, cur, sizeof(cur),
+                                     &version);
+        else if (rc == GW_ENOTFOUND)
+            rc = gw_err_set(&res->err, GW_ENOTFOUND, NULL,
+                            "no case with referensnummer %s",
+                            r->refnr ? r->refnr : "(none)");
         sqlite3_reset(s);
-        if (w->expect_status != NULL && strcmp(cur, w->expect_status) != 0)
-            return gw_err_set(&res->err, GW_ECONFLICT, NULL,
-                              "case %s is in status %s, not %s", r->refnr,
-                              cur, w->expect_status);
-        if (w->expect_version > 0 && w->expect_version != version)
-            return gw_err_set(&res->err, GW_EPRECONDITION, NULL,
-                              "case %s is at version %ld, not %ld", r->refnr,
-                              version, w->expect_version);
+        if (rc != GW_OK)
+            return rc;
         s = gw_store_stmt(c, SQL_CASE_UPDATE);
         if (s == NULL)
             return GW_ESTORE;
