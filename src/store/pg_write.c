@@ -43,7 +43,7 @@
 #include "core/random.h"
 #include "klas/ident.h"
 #include "store/pg_int.h"
-#include "store/write_check.h"
+#include "store/write_apply.h"
 
 /* The head of the chain as this batch sees it (locked). */
 struct head {
@@ -92,17 +92,7 @@ audit_write(struct batch *b, const struct gw_audit_entry *e, int64_t now_ms)
     struct gw_pg_params p = {0};
     gw_rc rc;
 
-    memset(&r, 0, sizeof(r));
-    r.seq = b->head.seq + 1;
-    memcpy(r.prev_hash, b->head.hash, sizeof(r.prev_hash));
-    r.at_ms = now_ms;
-    r.e = *e;
-    if (r.e.system == NULL)
-        r.e.system = "gateway";
-    if (r.e.outcome == NULL)
-        r.e.outcome = "ok";
-    if (r.e.action == NULL)
-        r.e.action = "unknown";
+    gw_write_audit_record(&r, b->head.seq + 1, b->head.hash, e, now_ms);
     if ((rc = gw_audit_hash(&r, r.hash)) != GW_OK)
         return rc;
     gw_pg_p_i64(&p, r.seq);
@@ -212,9 +202,10 @@ first_row(PGconn *c, const char *sql, const struct gw_pg_params *p,
 
 /* Looks the message id up; GW_ENOTFOUND when new. */
 static gw_rc
-inbox_lookup(PGconn *c, const struct gw_store_write *w,
+inbox_lookup(void *cx, const struct gw_store_write *w,
              struct gw_store_result *res)
 {
+    PGconn *c = ((struct batch *)cx)->c;
     struct gw_pg_params p = {0};
     struct gw_cells row;
     PGresult *r;
@@ -376,9 +367,10 @@ gw_pg_pharmacy_upsert(PGconn *c, const struct gw_pharmacy *ph)
 
 /* What a case change implies beside the case row (writer.c). */
 static gw_rc
-apply_extras(PGconn *c, const struct gw_store_write *w, long long case_id,
+apply_extras(void *cx, const struct gw_store_write *w, long long case_id,
              int64_t now)
 {
+    PGconn *c = ((struct batch *)cx)->c;
     const struct gw_licence_info *l = w->licence;
     struct gw_pg_params p = {0};
     gw_rc rc;
@@ -475,9 +467,10 @@ apply_extras(PGconn *c, const struct gw_store_write *w, long long case_id,
 }
 
 static gw_rc
-apply_case(PGconn *c, const struct gw_store_write *w,
+apply_case(void *cx, const struct gw_store_write *w,
            struct gw_store_result *res, long long *case_id, int64_t now)
 {
+    PGconn *c = ((struct batch *)cx)->c;
     const struct gw_case_row *r = &w->row;
     struct gw_pg_params p = {0};
     PGresult *pr;
@@ -558,11 +551,72 @@ apply_case(PGconn *c, const struct gw_store_write *w,
 }
 
 static gw_rc
-enqueue_one(PGconn *c, const struct gw_store_outbox_new *o,
-            const char *message_id, const char *target, const char *refnr,
-            int64_t now)
+document(void *cx, const struct gw_store_write *w, long long case_id,
+         long version, int64_t now)
 {
     struct gw_pg_params p = {0};
+
+    gw_pg_p_i64(&p, case_id);
+    gw_pg_p_i64(&p, version);
+    gw_pg_p_str(&p, w->doc_kind ? w->doc_kind : "message");
+    gw_pg_p_bin(&p, w->doc_xml, w->doc_len);
+    gw_pg_p_i64(&p, now);
+    return gw_pg_q(((struct batch *)cx)->c,
+                   "INSERT INTO documents (case_id, version, kind, xml, "
+                   "created_ms) VALUES ($1,$2,$3,$4,$5)",
+                   &p, NULL, "document");
+}
+
+static gw_rc
+attachment(void *cx, const struct gw_store_attachment *a, long long case_id,
+           long version)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_i64(&p, case_id);
+    gw_pg_p_i64(&p, version);
+    gw_pg_p_str(&p, a->description);
+    gw_pg_p_str(&p, a->content_type);
+    gw_pg_p_i64(&p, a->hidden != 0);
+    gw_pg_p_i64(&p, (long long)a->size);
+    gw_pg_p_bin(&p, a->data, a->size);
+    return gw_pg_q(((struct batch *)cx)->c,
+                   "INSERT INTO attachments (case_id, doc_version, "
+                   "description, content_type, hidden, size, data) VALUES "
+                   "($1,$2,$3,$4,$5,$6,$7)",
+                   &p, NULL, "attachment");
+}
+
+static gw_rc
+fanout(void *cx, const char *gln, char ids[][40], size_t *n)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    *n = 0;
+    gw_pg_p_str(&p, gln);
+    rc = gw_pg_q(((struct batch *)cx)->c,
+                 "SELECT id FROM subscriptions WHERE gln = $1 AND status = "
+                 "'active' ORDER BY created_ms, id LIMIT 100",
+                 &p, &r, "fanout_subs");
+    for (int i = 0; rc == GW_OK && i < PQntuples(r) &&
+                    *n < GW_WRITE_FANOUT_MAX;
+         i++)
+        gw_pg_copy(ids[(*n)++], 40, r, i, 0);
+    PQclear(r);
+    return rc;
+}
+
+/* One outbox row, counted: workers are woken only for a batch that put
+ * one in. */
+static gw_rc
+enqueue(void *cx, const struct gw_store_outbox_new *o, const char *message_id,
+        const char *target, const char *refnr, int64_t now)
+{
+    struct batch *b = cx;
+    struct gw_pg_params p = {0};
+    gw_rc rc;
 
     gw_pg_p_str(&p, message_id);
     gw_pg_p_str(&p, o->peer);
@@ -571,171 +625,48 @@ enqueue_one(PGconn *c, const struct gw_store_outbox_new *o,
     gw_pg_p_bin(&p, o->payload, o->payload_len);
     gw_pg_p_i64(&p, now);
     gw_pg_p_str(&p, target);
-    return gw_pg_q(c,
-                   "INSERT INTO outbox (message_id, peer, kind, refnr, "
-                   "payload, state, attempts, next_attempt_ms, created_ms, "
-                   "updated_ms, target) VALUES ($1,$2,$3,$4,$5,'pending',0,"
-                   "$6,$6,$6,$7)",
-                   &p, NULL, "outbox");
-}
-
-/* An item, or one per active subscription of the GLN (writer.c). */
-static gw_rc
-outbox_put(PGconn *c, const struct gw_store_outbox_new *o, const char *refnr,
-           int64_t now, long long *enqueued)
-{
-    struct gw_pg_params p = {0};
-    char mid[128];
-    PGresult *r;
-    gw_rc rc;
-
-    if (o->fanout_gln == NULL) {
-        rc = enqueue_one(c, o, o->message_id, NULL, refnr, now);
-        *enqueued += rc == GW_OK;
-        return rc;
-    }
-    gw_pg_p_str(&p, o->fanout_gln);
-    rc = gw_pg_q(c,
-                 "SELECT id FROM subscriptions WHERE gln = $1 AND status = "
-                 "'active' ORDER BY created_ms, id LIMIT 100",
-                 &p, &r, "fanout_subs");
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
-        char id[40];
-        gw_pg_copy(id, sizeof(id), r, i, 0);
-        snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, id);
-        rc = enqueue_one(c, o, mid, id, refnr, now);
-        *enqueued += rc == GW_OK;
-    }
-    PQclear(r);
+    rc = gw_pg_q(b->c,
+                 "INSERT INTO outbox (message_id, peer, kind, refnr, "
+                 "payload, state, attempts, next_attempt_ms, created_ms, "
+                 "updated_ms, target) VALUES ($1,$2,$3,$4,$5,'pending',0,"
+                 "$6,$6,$6,$7)",
+                 &p, NULL, "outbox");
+    b->enqueued += rc == GW_OK;
     return rc;
 }
 
 static gw_rc
-apply(struct batch *b, const struct gw_store_write *w,
-      struct gw_store_result *res)
+audit(void *cx, const struct gw_audit_entry *e, int64_t now)
 {
-    PGconn *c = b->c;
-    int64_t now = gw_clock_now_ms();
-    long long case_id = 0;
+    return audit_put(cx, e, now);
+}
+
+static gw_rc
+inbox_put(void *cx, const struct gw_store_write *w,
+          const struct gw_store_result *res, const struct gw_buf *resp,
+          int64_t now)
+{
     struct gw_pg_params p = {0};
-    struct gw_buf resp;
-    gw_rc rc;
 
-    gw_buf_init(&resp, 16 * 1024 * 1024);
-    if (w->message_id != NULL) {
-        rc = inbox_lookup(c, w, res);
-        if (rc != GW_ENOTFOUND)
-            goto out;
-    }
-    rc = apply_case(c, w, res, &case_id, now);
-    if (rc == GW_OK)
-        rc = apply_extras(c, w, case_id, now);
-    if ((rc == GW_ECONFLICT || rc == GW_EPRECONDITION) &&
-        w->message_id != NULL) {
-        /* The same message on another node at once: both missed the inbox,
-         * this one then waited on the case row the other changed and found
-         * the case moved on (R6 twins: 200 on one node, 409 on the other
-         * for one stored application). That wait ended with the other's
-         * commit, so its inbox row is visible now: replay its answer. */
-        struct gw_err why = res->err;
-        gw_rc again;
-
-        gw_err_clear(&res->err);
-        again = inbox_lookup(c, w, res);
-        if (again == GW_ENOTFOUND)
-            res->err = why;
-        else
-            rc = again;
-        goto out;
-    }
-    if (rc != GW_OK)
-        goto out;
-    if (w->doc_xml != NULL && case_id != 0) {
-        gw_pg_p_i64(&p, case_id);
-        gw_pg_p_i64(&p, res->version);
-        gw_pg_p_str(&p, w->doc_kind ? w->doc_kind : "message");
-        gw_pg_p_bin(&p, w->doc_xml, w->doc_len);
-        gw_pg_p_i64(&p, now);
-        rc = gw_pg_q(c,
-                     "INSERT INTO documents (case_id, version, kind, xml, "
-                     "created_ms) VALUES ($1,$2,$3,$4,$5)",
-                     &p, NULL, "document");
-        if (rc != GW_OK)
-            goto out;
-    }
-    for (size_t i = 0; i < w->nattachments && case_id != 0; i++) {
-        const struct gw_store_attachment *a = &w->attachments[i];
-        memset(&p, 0, sizeof(p));
-        gw_pg_p_i64(&p, case_id);
-        gw_pg_p_i64(&p, res->version);
-        gw_pg_p_str(&p, a->description);
-        gw_pg_p_str(&p, a->content_type);
-        gw_pg_p_i64(&p, a->hidden != 0);
-        gw_pg_p_i64(&p, (long long)a->size);
-        gw_pg_p_bin(&p, a->data, a->size);
-        rc = gw_pg_q(c,
-                     "INSERT INTO attachments (case_id, doc_version, "
-                     "description, content_type, hidden, size, data) VALUES "
-                     "($1,$2,$3,$4,$5,$6,$7)",
-                     &p, NULL, "attachment");
-        if (rc != GW_OK)
-            goto out;
-    }
-    for (size_t i = 0; i < w->noutbox; i++)
-        if ((rc = outbox_put(c, &w->outbox[i], res->refnr, now,
-                             &b->enqueued)) != GW_OK)
-            goto out;
-    for (size_t i = 0; i < w->naudit; i++) {
-        struct gw_audit_entry e = w->audit[i];
-        if (e.refnr == NULL && res->refnr[0])
-            e.refnr = res->refnr;
-        if ((rc = audit_put(b, &e, now)) != GW_OK)
-            goto out;
-    }
-    if (w->respond != NULL &&
-        (rc = w->respond(w->respond_ctx, res->refnr, res->version, &resp)) !=
-            GW_OK)
-        goto out;
-    if (w->message_id != NULL) {
-        memset(&p, 0, sizeof(p));
-        gw_pg_p_str(&p, w->message_id);
-        gw_pg_p_str(&p, w->sender ? w->sender : "?");
-        gw_pg_p_str(&p, w->content_hash ? w->content_hash : "");
-        gw_pg_p_str(&p, res->refnr[0] ? res->refnr : NULL);
-        gw_pg_p_i64(&p, res->version);
-        gw_pg_p_i64(&p, w->response_status);
-        gw_pg_p_bin(&p, resp.data, resp.len);
-        gw_pg_p_i64(&p, now);
-        rc = gw_pg_q(c,
-                     "INSERT INTO inbox (message_id, sender, content_hash, "
-                     "refnr, version, response_status, response, "
-                     "received_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-                     &p, NULL, "inbox_put");
-        if (rc != GW_OK)
-            goto out;
-    }
-    res->response_status = w->response_status;
-    res->response = gw_buf_take(&resp, &res->response_len);
-    if (res->response == NULL)
-        rc = GW_ENOMEM;
-out:
-    gw_buf_release(&resp);
-    return rc;
+    gw_pg_p_str(&p, w->message_id);
+    gw_pg_p_str(&p, w->sender ? w->sender : "?");
+    gw_pg_p_str(&p, w->content_hash ? w->content_hash : "");
+    gw_pg_p_str(&p, res->refnr[0] ? res->refnr : NULL);
+    gw_pg_p_i64(&p, res->version);
+    gw_pg_p_i64(&p, w->response_status);
+    gw_pg_p_bin(&p, resp->data, resp->len);
+    gw_pg_p_i64(&p, now);
+    return gw_pg_q(((struct batch *)cx)->c,
+                   "INSERT INTO inbox (message_id, sender, content_hash, "
+                   "refnr, version, response_status, response, "
+                   "received_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+                   &p, NULL, "inbox_put");
 }
 
-static void
-record_batch(struct gw_pg_store *s, int n)
-{
-    int b = 0;
-
-    while (b < 7 && (1 << (b + 1)) <= n)
-        b++;
-    s->stats.batches++;
-    s->stats.requests += n;
-    s->stats.batch_hist[b]++;
-    if (n > s->stats.max_batch)
-        s->stats.max_batch = n;
-}
+static const struct gw_write_ops pg_ops = {
+    inbox_lookup, apply_case, apply_extras, document, attachment,
+    fanout,       enqueue,    audit,        inbox_put,
+};
 
 static void
 reset_result(struct gw_store_result *res)
@@ -759,7 +690,7 @@ run_one(struct batch *b, struct gw_wreq *r, int *outbox)
             r->res->rc = rc;
             return;
         }
-        rc = r->res->rc = apply(b, r->w, r->res);
+        rc = r->res->rc = gw_write_apply(&pg_ops, b, r->w, r->res);
         /* Its writes went out without waiting (pipeline mode): their
          * outcome, and so the request's, is known at this sync. */
         if (rc == GW_OK &&
@@ -883,7 +814,7 @@ run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
         s->commit_rc = rc;
     else if (writes)
         s->commit_rc = GW_OK;
-    record_batch(s, n);
+    gw_write_record_batch(&s->stats, n);
     if (outbox && rc == GW_OK) {
         s->outbox_generation++;
         pthread_cond_broadcast(&s->outbox_cv);

@@ -27,7 +27,7 @@
 #include "core/random.h"
 #include "klas/ident.h"
 #include "store/store_int.h"
-#include "store/write_check.h"
+#include "store/write_apply.h"
 
 static const char SQL_INBOX_PUT[] =
     "INSERT INTO inbox (message_id, sender, content_hash, refnr, version, "
@@ -123,19 +123,9 @@ gw_store_audit_append(struct conn *c, const struct gw_audit_entry *e,
 
     if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
         return GW_ESTORE;
-    memset(&r, 0, sizeof(r));
-    r.seq = sqlite3_column_int64(s, 0) + 1;
-    snprintf(r.prev_hash, sizeof(r.prev_hash), "%s",
-             (const char *)sqlite3_column_text(s, 1));
+    gw_write_audit_record(&r, sqlite3_column_int64(s, 0) + 1,
+                          (const char *)sqlite3_column_text(s, 1), e, now_ms);
     sqlite3_reset(s);
-    r.at_ms = now_ms;
-    r.e = *e;
-    if (r.e.system == NULL)
-        r.e.system = "gateway";
-    if (r.e.outcome == NULL)
-        r.e.outcome = "ok";
-    if (r.e.action == NULL)
-        r.e.action = "unknown";
     rc = gw_audit_hash(&r, r.hash);
     if (rc != GW_OK)
         return rc;
@@ -165,9 +155,10 @@ gw_store_audit_append(struct conn *c, const struct gw_audit_entry *e,
 
 /* Looks the message id up; GW_ENOTFOUND when new. */
 static gw_rc
-inbox_lookup(struct conn *c, const struct gw_store_write *w,
+inbox_lookup(void *cx, const struct gw_store_write *w,
              struct gw_store_result *res)
 {
+    struct conn *c = cx;
     sqlite3_stmt *s = gw_store_stmt(c, gw_store_sql_inbox_get);
     gw_rc rc;
 
@@ -264,9 +255,10 @@ dispense(struct conn *c, const struct gw_store_write *w,
 /* What a case change implies beside the case row: the licence, the
  * product registry, the prescriber's consent clock. */
 static gw_rc
-apply_extras(struct conn *c, const struct gw_store_write *w,
-             long long case_id, int64_t now)
+apply_extras(void *cx, const struct gw_store_write *w, long long case_id,
+             int64_t now)
 {
+    struct conn *c = cx;
     const struct gw_licence_info *l = w->licence;
     sqlite3_stmt *s;
     gw_rc rc;
@@ -335,9 +327,10 @@ apply_extras(struct conn *c, const struct gw_store_write *w,
 }
 
 static gw_rc
-apply_case(struct conn *c, const struct gw_store_write *w,
+apply_case(void *cx, const struct gw_store_write *w,
            struct gw_store_result *res, long long *case_id, int64_t now)
 {
+    struct conn *c = cx;
     const struct gw_case_row *r = &w->row;
     sqlite3_stmt *s;
     gw_rc rc;
@@ -436,12 +429,67 @@ apply_case(struct conn *c, const struct gw_store_write *w,
     return GW_OK;
 }
 
-/* One outbox row; target names the subscription of a notification. */
 static gw_rc
-enqueue_one(struct conn *c, const struct gw_store_outbox_new *o,
-            const char *message_id, const char *target, const char *refnr,
-            int64_t now)
+document(void *cx, const struct gw_store_write *w, long long case_id,
+         long version, int64_t now)
 {
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_DOC);
+
+    if (s == NULL)
+        return GW_ESTORE;
+    sqlite3_bind_int64(s, 1, case_id);
+    sqlite3_bind_int64(s, 2, version);
+    gw_bind_text(s, 3, w->doc_kind ? w->doc_kind : "message");
+    sqlite3_bind_blob(s, 4, w->doc_xml, (int)w->doc_len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, now);
+    return STEP_DONE(c, s, "document");
+}
+
+static gw_rc
+attachment(void *cx, const struct gw_store_attachment *a, long long case_id,
+           long version)
+{
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_ATTACH);
+
+    if (s == NULL)
+        return GW_ESTORE;
+    sqlite3_bind_int64(s, 1, case_id);
+    sqlite3_bind_int64(s, 2, version);
+    gw_bind_text(s, 3, a->description);
+    gw_bind_text(s, 4, a->content_type);
+    sqlite3_bind_int(s, 5, a->hidden != 0);
+    sqlite3_bind_int64(s, 6, (sqlite3_int64)a->size);
+    sqlite3_bind_blob(s, 7, a->data ? a->data : "", (int)a->size,
+                      SQLITE_STATIC);
+    return STEP_DONE(c, s, "attachment");
+}
+
+static gw_rc
+fanout(void *cx, const char *gln, char ids[][40], size_t *n)
+{
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_FANOUT_SUBS);
+    int src;
+    gw_rc rc;
+
+    *n = 0;
+    if (s == NULL)
+        return GW_ESTORE;
+    gw_bind_text(s, 1, gln);
+    while ((src = sqlite3_step(s)) == SQLITE_ROW && *n < GW_WRITE_FANOUT_MAX)
+        snprintf(ids[(*n)++], 40, "%s", sqlite3_column_text(s, 0));
+    rc = gw_store_rc(c->db, src, "fanout_subs");
+    sqlite3_reset(s);
+    return rc;
+}
+
+static gw_rc
+enqueue(void *cx, const struct gw_store_outbox_new *o, const char *message_id,
+        const char *target, const char *refnr, int64_t now)
+{
+    struct conn *c = cx;
     sqlite3_stmt *s = gw_store_stmt(c, SQL_OUTBOX);
 
     if (s == NULL)
@@ -459,129 +507,38 @@ enqueue_one(struct conn *c, const struct gw_store_outbox_new *o,
     return STEP_DONE(c, s, "outbox");
 }
 
-/* An item, or for a notification one per active subscription of the GLN,
- * so that every endpoint has its own attempts, backoff and dead letter:
- * one failing endpoint neither holds up nor repeats the others. */
 static gw_rc
-outbox_put(struct conn *c, const struct gw_store_outbox_new *o,
-           const char *refnr, int64_t now)
+audit(void *cx, const struct gw_audit_entry *e, int64_t now)
 {
-    char ids[100][40], mid[128];
-    sqlite3_stmt *s;
-    int n = 0, src;
-    gw_rc rc = GW_OK;
+    return gw_store_audit_append(cx, e, now);
+}
 
-    if (o->fanout_gln == NULL)
-        return enqueue_one(c, o, o->message_id, NULL, refnr, now);
-    if ((s = gw_store_stmt(c, SQL_FANOUT_SUBS)) == NULL)
+static gw_rc
+inbox_put(void *cx, const struct gw_store_write *w,
+          const struct gw_store_result *res, const struct gw_buf *resp,
+          int64_t now)
+{
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_INBOX_PUT);
+
+    if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, o->fanout_gln);
-    while ((src = sqlite3_step(s)) == SQLITE_ROW && n < 100)
-        snprintf(ids[n++], sizeof(ids[0]), "%s", sqlite3_column_text(s, 0));
-    if (src != SQLITE_ROW && src != SQLITE_DONE)
-        rc = gw_store_rc(c->db, src, "fanout_subs");
-    sqlite3_reset(s);
-    for (int i = 0; rc == GW_OK && i < n; i++) {
-        snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, ids[i]);
-        rc = enqueue_one(c, o, mid, ids[i], refnr, now);
-    }
-    return rc;
+    gw_bind_text(s, 1, w->message_id);
+    gw_bind_text(s, 2, w->sender ? w->sender : "?");
+    gw_bind_text(s, 3, w->content_hash ? w->content_hash : "");
+    gw_bind_text(s, 4, res->refnr[0] ? res->refnr : NULL);
+    sqlite3_bind_int64(s, 5, res->version);
+    sqlite3_bind_int(s, 6, w->response_status);
+    sqlite3_bind_blob(s, 7, resp->data ? resp->data : "", (int)resp->len,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(s, 8, now);
+    return STEP_DONE(c, s, "inbox_put");
 }
-static gw_rc
-apply(struct conn *c, const struct gw_store_write *w,
-      struct gw_store_result *res)
-{
-    int64_t now = gw_clock_now_ms();
-    long long case_id = 0;
-    struct gw_buf resp;
-    sqlite3_stmt *s;
-    gw_rc rc;
 
-    gw_buf_init(&resp, 16 * 1024 * 1024);
-    if (w->message_id != NULL) {
-        rc = inbox_lookup(c, w, res);
-        if (rc != GW_ENOTFOUND)
-            goto out; /* replayed, refused as a duplicate, or failed */
-    }
-    rc = apply_case(c, w, res, &case_id, now);
-    if (rc == GW_OK)
-        rc = apply_extras(c, w, case_id, now);
-    if (rc != GW_OK)
-        goto out;
-    if (w->doc_xml != NULL && case_id != 0) {
-        s = gw_store_stmt(c, SQL_DOC);
-        if (s == NULL) {
-            rc = GW_ESTORE;
-            goto out;
-        }
-        sqlite3_bind_int64(s, 1, case_id);
-        sqlite3_bind_int64(s, 2, res->version);
-        gw_bind_text(s, 3, w->doc_kind ? w->doc_kind : "message");
-        sqlite3_bind_blob(s, 4, w->doc_xml, (int)w->doc_len, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 5, now);
-        if ((rc = STEP_DONE(c, s, "document")) != GW_OK)
-            goto out;
-    }
-    for (size_t i = 0; i < w->nattachments && case_id != 0; i++) {
-        const struct gw_store_attachment *a = &w->attachments[i];
-        s = gw_store_stmt(c, SQL_ATTACH);
-        if (s == NULL) {
-            rc = GW_ESTORE;
-            goto out;
-        }
-        sqlite3_bind_int64(s, 1, case_id);
-        sqlite3_bind_int64(s, 2, res->version);
-        gw_bind_text(s, 3, a->description);
-        gw_bind_text(s, 4, a->content_type);
-        sqlite3_bind_int(s, 5, a->hidden != 0);
-        sqlite3_bind_int64(s, 6, (sqlite3_int64)a->size);
-        sqlite3_bind_blob(s, 7, a->data ? a->data : "", (int)a->size,
-                          SQLITE_STATIC);
-        if ((rc = STEP_DONE(c, s, "attachment")) != GW_OK)
-            goto out;
-    }
-    for (size_t i = 0; i < w->noutbox; i++) {
-        rc = outbox_put(c, &w->outbox[i], res->refnr, now);
-        if (rc != GW_OK)
-            goto out;
-    }
-    for (size_t i = 0; i < w->naudit; i++) {
-        struct gw_audit_entry e = w->audit[i];
-        if (e.refnr == NULL && res->refnr[0])
-            e.refnr = res->refnr;
-        if ((rc = gw_store_audit_append(c, &e, now)) != GW_OK)
-            goto out;
-    }
-    if (w->respond != NULL &&
-        (rc = w->respond(w->respond_ctx, res->refnr, res->version, &resp)) !=
-            GW_OK)
-        goto out;
-    if (w->message_id != NULL) {
-        s = gw_store_stmt(c, SQL_INBOX_PUT);
-        if (s == NULL) {
-            rc = GW_ESTORE;
-            goto out;
-        }
-        gw_bind_text(s, 1, w->message_id);
-        gw_bind_text(s, 2, w->sender ? w->sender : "?");
-        gw_bind_text(s, 3, w->content_hash ? w->content_hash : "");
-        gw_bind_text(s, 4, res->refnr[0] ? res->refnr : NULL);
-        sqlite3_bind_int64(s, 5, res->version);
-        sqlite3_bind_int(s, 6, w->response_status);
-        sqlite3_bind_blob(s, 7, resp.data ? resp.data : "", (int)resp.len,
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(s, 8, now);
-        if ((rc = STEP_DONE(c, s, "inbox_put")) != GW_OK)
-            goto out;
-    }
-    res->response_status = w->response_status;
-    res->response = gw_buf_take(&resp, &res->response_len);
-    if (res->response == NULL)
-        rc = GW_ENOMEM;
-out:
-    gw_buf_release(&resp);
-    return rc;
-}
+static const struct gw_write_ops sqlite_ops = {
+    inbox_lookup, apply_case, apply_extras, document, attachment,
+    fanout,       enqueue,    audit,        inbox_put,
+};
 
 static const char SQL_SAVEPOINT[] = "SAVEPOINT req";
 static const char SQL_RELEASE[] = "RELEASE req";
@@ -599,20 +556,6 @@ step_once(struct conn *c, const char *sql)
     rc = STEP_DONE(c, s, sql);
     sqlite3_reset(s);
     return rc;
-}
-
-static void
-record_batch(struct gw_store *st, int n)
-{
-    int b = 0;
-
-    while (b < 7 && (1 << (b + 1)) <= n)
-        b++;
-    st->stats.batches++;
-    st->stats.requests += n;
-    st->stats.batch_hist[b]++;
-    if (n > st->stats.max_batch)
-        st->stats.max_batch = n;
 }
 
 static void
@@ -640,7 +583,7 @@ run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
             continue;
         }
         writes = 1;
-        r->res->rc = apply(c, r->w, r->res);
+        r->res->rc = gw_write_apply(&sqlite_ops, c, r->w, r->res);
         if (r->res->rc == GW_ESTORAGEFULL)
             full = GW_ESTORAGEFULL;
         if (r->res->rc != GW_OK) {
@@ -676,7 +619,7 @@ run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
         st->commit_rc = rc != GW_OK ? rc : full;
     else if (writes)
         st->commit_rc = GW_OK;
-    record_batch(st, n);
+    gw_write_record_batch(&st->stats, n);
     if (outbox) {
         st->outbox_generation++;
         pthread_cond_broadcast(&st->outbox_cv);

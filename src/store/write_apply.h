@@ -1,0 +1,112 @@
+/*
+ * write_apply.h - what both writers (writer.c, pg_write.c) share
+ * (write_apply.c): the order of one write's steps over the backend's
+ * statements, and the checks made on the rows read inside a write.
+ * Nothing outside store/ includes it.
+ */
+#ifndef GW_STORE_WRITE_APPLY_H
+#define GW_STORE_WRITE_APPLY_H
+
+#include <stddef.h>
+
+#include "store/rows.h"
+#include "store/store.h"
+#include "store/write.h"
+
+/* res filled from the inbox row of w's message id (gw_rows_inbox): GW_OK
+ * when it is the same message again (replay res), GW_EDUPLICATE when
+ * another message used the id (res keeps only the first one's content
+ * hash and time). */
+gw_rc gw_write_inbox_check(const struct gw_store_write *w,
+                           struct gw_store_result *res) GW_WARN_UNUSED;
+
+/* The row of a dispensing's licence, columns: case id, case status,
+ * valid_from, valid_to, total_amount, the amount dispensed so far,
+ * purged_ms. *case_id set; GW_OK when w->dispense fits the licence,
+ * else the refusal in res->err (GW_EGONE, GW_EDENIED). */
+#define GW_WRITE_DISPENSE_COLUMNS                                              \
+    "c.id, c.status, l.valid_from, l.valid_to, l.total_amount, (SELECT "       \
+    "coalesce(sum(amount), 0) FROM dispensings d WHERE d.case_id = c.id), "    \
+    "c.purged_ms"
+gw_rc gw_write_dispense_check(const struct gw_cells *c,
+                              const struct gw_store_write *w,
+                              struct gw_store_result *res,
+                              long long *case_id) GW_WARN_UNUSED;
+
+/* The row of the case a change is for, columns: id, status, version,
+ * purged_ms. *case_id, cur (the status) and *version set; GW_OK when w
+ * may change it, else the refusal in res->err (GW_EGONE, GW_ECONFLICT,
+ * GW_EPRECONDITION). */
+#define GW_WRITE_CASE_COLUMNS "id, status, version, purged_ms"
+gw_rc gw_write_case_check(const struct gw_cells *c,
+                          const struct gw_store_write *w,
+                          struct gw_store_result *res, long long *case_id,
+                          char *cur, size_t cur_size,
+                          long *version) GW_WARN_UNUSED;
+
+/* Subscriptions a notification fans out to, at the most. */
+#define GW_WRITE_FANOUT_MAX 100
+
+/*
+ * One backend's statements for gw_write_apply, each on the write's
+ * transaction cx (the backend's own connection or batch): every one
+ * returns GW_OK or the error that ends the write.
+ */
+struct gw_write_ops {
+    /* The inbox row of w->message_id: gw_write_inbox_check's answer, or
+     * GW_ENOTFOUND when the id is new. */
+    gw_rc (*inbox_get)(void *cx, const struct gw_store_write *w,
+                       struct gw_store_result *res);
+    /* The case row: created, dispensed against or changed (with its
+     * history); *case_id, res->refnr and res->version set. */
+    gw_rc (*change_case)(void *cx, const struct gw_store_write *w,
+                         struct gw_store_result *res, long long *case_id,
+                         int64_t now);
+    /* What the change implies beside the case row (licence, product,
+     * pharmacy, prescriber). */
+    gw_rc (*extras)(void *cx, const struct gw_store_write *w,
+                    long long case_id, int64_t now);
+    gw_rc (*document)(void *cx, const struct gw_store_write *w,
+                      long long case_id, long version, int64_t now);
+    gw_rc (*attachment)(void *cx, const struct gw_store_attachment *a,
+                        long long case_id, long version);
+    /* The ids of the active subscriptions of gln, oldest first, at most
+     * GW_WRITE_FANOUT_MAX, *n of them. */
+    gw_rc (*fanout)(void *cx, const char *gln,
+                    char ids[][40], size_t *n);
+    /* One outbox row; target names the subscription of a notification
+     * (NULL: none); refnr "" for none. */
+    gw_rc (*enqueue)(void *cx, const struct gw_store_outbox_new *o,
+                     const char *message_id, const char *target,
+                     const char *refnr, int64_t now);
+    gw_rc (*audit)(void *cx, const struct gw_audit_entry *e, int64_t now);
+    /* The inbox row of w->message_id with the answer resp. */
+    gw_rc (*inbox_put)(void *cx, const struct gw_store_write *w,
+                       const struct gw_store_result *res,
+                       const struct gw_buf *resp, int64_t now);
+};
+
+/*
+ * Applies w inside the caller's transaction (a savepoint of its batch):
+ * a repeated message id is answered from the inbox; else the case, its
+ * extras, document, attachments, outbox items and audit entries, then the
+ * answer (w->respond), stored in the inbox under the message id. res
+ * holds the answer (response malloc'd) or the refusal; on an error the
+ * caller rolls the savepoint back.
+ */
+gw_rc gw_write_apply(const struct gw_write_ops *ops, void *cx,
+                     const struct gw_store_write *w,
+                     struct gw_store_result *res) GW_WARN_UNUSED;
+
+/* A batch of n requests in the writer's statistics. */
+void gw_write_record_batch(struct gw_store_stats *stats, int n);
+
+/* The audit record of e after seq - 1 and prev_hash, at now_ms, with the
+ * defaults of an entry that leaves system, outcome or action out (hash
+ * not yet set). */
+struct gw_audit_record;
+void gw_write_audit_record(struct gw_audit_record *r, int64_t seq,
+                           const char *prev_hash,
+                           const struct gw_audit_entry *e, int64_t now_ms);
+
+#endif
