@@ -36,12 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/random.h"
-#include "klas/ident.h"
 #include "store/pg_int.h"
 #include "store/write_apply.h"
 
@@ -186,47 +183,50 @@ audit_flush(struct batch *b)
     return rc;
 }
 
-/* sql on the writer's connection: its first row as *row, in *r (the
- * caller clears it); GW_ENOTFOUND without one. */
-static gw_rc
-first_row(PGconn *c, const char *sql, const struct gw_pg_params *p,
-          const char *what, PGresult **r, struct gw_cells *row)
-{
-    gw_rc rc = gw_pg_q(c, sql, p, r, what);
+/* The rows a write reads (write_apply.h), by one key; the case row
+ * locked until commit: a change or a dispensing on another node waits,
+ * then sees this one's status, version and amounts. */
+static const struct {
+    const char *sql, *what;
+} rows[] = {
+    [GW_WRITE_ROW_INBOX] = {"SELECT content_hash, refnr, version, "
+                            "response_status, response, received_ms FROM "
+                            "inbox WHERE message_id = $1",
+                            "inbox_get"},
+    [GW_WRITE_ROW_CASE] = {"SELECT " GW_WRITE_CASE_COLUMNS " FROM cases "
+                           "WHERE refnr = $1 FOR UPDATE",
+                           "case_current"},
+    [GW_WRITE_ROW_DISPENSE] = {"SELECT " GW_WRITE_DISPENSE_COLUMNS " FROM "
+                               "cases c LEFT JOIN licences l ON l.case_id = "
+                               "c.id WHERE c.refnr = $1 FOR UPDATE OF c",
+                               "dispense_check"},
+};
 
-    if (rc == GW_OK && PQntuples(*r) == 0)
-        rc = GW_ENOTFOUND;
-    gw_pg_cells(*r, 0, row);
-    return rc;
-}
-
-/* Looks the message id up; GW_ENOTFOUND when new. */
 static gw_rc
-inbox_lookup(void *cx, const struct gw_store_write *w,
-             struct gw_store_result *res)
+read_row(void *cx, enum gw_write_row which, const char *key,
+         gw_cells_fill fill, void *elem)
 {
-    PGconn *c = ((struct batch *)cx)->c;
     struct gw_pg_params p = {0};
     struct gw_cells row;
     PGresult *r;
     gw_rc rc;
 
-    gw_pg_p_str(&p, w->message_id);
-    rc = first_row(c,
-                   "SELECT content_hash, refnr, version, response_status, "
-                   "response, received_ms FROM inbox WHERE message_id = $1",
-                   &p, "inbox_get", &r, &row);
+    gw_pg_p_str(&p, key);
+    rc = gw_pg_q(((struct batch *)cx)->c, rows[which].sql, &p, &r,
+                 rows[which].what);
+    if (rc == GW_OK && PQntuples(r) == 0)
+        rc = GW_ENOTFOUND;
+    gw_pg_cells(r, 0, &row);
     if (rc == GW_OK)
-        rc = gw_rows_inbox(&row, res, 0);
+        rc = fill(&row, elem, 0);
     PQclear(r);
-    return rc == GW_OK ? gw_write_inbox_check(w, res) : rc;
+    return rc;
 }
 
-/* Inserts the new case under w's referensnummer or a new one: *case_id
- * its id, 0 when the number is taken (nothing inserted). */
+/* ON CONFLICT DO NOTHING: no row back when the number is taken. */
 static gw_rc
-case_insert(PGconn *c, const struct gw_store_write *w,
-            struct gw_store_result *res, long long *case_id, int64_t now)
+case_insert(void *cx, const struct gw_store_write *w, const char *refnr,
+            long long *case_id, int64_t now)
 {
     const struct gw_case_row *r = &w->row;
     struct gw_pg_params p = {0};
@@ -234,17 +234,7 @@ case_insert(PGconn *c, const struct gw_store_write *w,
     gw_rc rc;
 
     *case_id = 0;
-    if (r->refnr != NULL) {
-        snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
-    } else {
-        time_t t = (time_t)(gw_clock_now_ms() / 1000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        rc = gw_refnr_generate(tm.tm_year + 1900, gw_random_bytes, res->refnr);
-        if (rc != GW_OK)
-            return rc;
-    }
-    gw_pg_p_str(&p, res->refnr);
+    gw_pg_p_str(&p, refnr);
     gw_pg_p_str(&p, r->status);
     gw_pg_p_str(&p, r->licence_type);
     gw_pg_p_i64(&p, r->beredskap);
@@ -263,7 +253,7 @@ case_insert(PGconn *c, const struct gw_store_write *w,
         gw_pg_p_i64(&p, now);
     else
         gw_pg_p_str(&p, NULL);
-    rc = gw_pg_q(c,
+    rc = gw_pg_q(((struct batch *)cx)->c,
                  "INSERT INTO cases (refnr, status, licence_type, "
                  "beredskap, prescriber_hsa, hospital_hsa, "
                  "hospital_name, clinic_hsa, clinic_name, pharmacy_gln, "
@@ -272,16 +262,40 @@ case_insert(PGconn *c, const struct gw_store_write *w,
                  "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,1,$15,"
                  "$15,$16) ON CONFLICT (refnr) DO NOTHING RETURNING id",
                  &p, &pr, "case_insert");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(pr) == 1)
+    if (rc == GW_OK && PQntuples(pr) == 1)
         *case_id = gw_pg_i64(pr, 0, 0);
     PQclear(pr);
-    return GW_OK;
+    return rc;
 }
 
 static gw_rc
-history(PGconn *c, long long case_id, const char *from, const char *to,
+case_update(void *cx, const struct gw_store_write *w, long long case_id,
+            int64_t now)
+{
+    const struct gw_case_row *r = &w->row;
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_str(&p, r->status);
+    gw_pg_p_str(&p, r->pharmacy_gln);
+    gw_pg_p_str(&p, r->drug_name);
+    gw_pg_p_str(&p, r->substances);
+    gw_pg_p_i64(&p, now);
+    gw_pg_p_i64(&p, case_id);
+    gw_pg_p_i64(&p, (w->effects & GW_STORE_FX_APPLIED) != 0);
+    gw_pg_p_i64(&p, (w->effects & GW_STORE_FX_DECIDED) != 0);
+    return gw_pg_q(((struct batch *)cx)->c,
+                   "UPDATE cases SET status = coalesce($1, status), "
+                   "pharmacy_gln = coalesce($2, pharmacy_gln), drug_name = "
+                   "coalesce($3, drug_name), substances = coalesce($4, "
+                   "substances), version = version + 1, updated_ms = $5, "
+                   "applied_ms = CASE WHEN $7::int <> 0 THEN $5 ELSE "
+                   "applied_ms END, decided_ms = CASE WHEN $8::int <> 0 "
+                   "THEN $5 ELSE decided_ms END WHERE id = $6",
+                   &p, NULL, "case_update");
+}
+
+static gw_rc
+history(void *cx, long long case_id, const char *from, const char *to,
         const struct gw_store_write *w, int64_t now)
 {
     struct gw_pg_params p = {0};
@@ -292,48 +306,25 @@ history(PGconn *c, long long case_id, const char *from, const char *to,
     gw_pg_p_str(&p, w->event ? w->event : "change");
     gw_pg_p_str(&p, w->actor ? w->actor : (w->sender ? w->sender : "?"));
     gw_pg_p_i64(&p, now);
-    return gw_pg_q(c,
+    return gw_pg_q(((struct batch *)cx)->c,
                    "INSERT INTO status_history (case_id, from_status, "
                    "to_status, event, actor, at_ms) VALUES ($1,$2,$3,$4,$5,$6)",
                    &p, NULL, "history");
 }
 
 static gw_rc
-dispense(PGconn *c, const struct gw_store_write *w,
-         struct gw_store_result *res, long long *case_id, int64_t now)
+dispense_insert(void *cx, const struct gw_dispense *d, long long case_id,
+                int64_t now)
 {
-    const struct gw_dispense *d = w->dispense;
     struct gw_pg_params p = {0};
-    struct gw_cells row;
-    PGresult *r;
-    gw_rc rc;
 
-    if (d == NULL || w->row.refnr == NULL)
-        return gw_err_set(&res->err, GW_EINVAL, NULL, "nothing to dispense");
-    gw_pg_p_str(&p, w->row.refnr);
-    /* The case row is locked: two dispensings against one licence on two
-     * nodes are checked one after the other. */
-    rc = first_row(c,
-                   "SELECT " GW_WRITE_DISPENSE_COLUMNS " FROM cases c LEFT "
-                   "JOIN licences l ON l.case_id = c.id WHERE c.refnr = $1 "
-                   "FOR UPDATE OF c",
-                   &p, "dispense_check", &r, &row);
-    if (rc == GW_OK)
-        rc = gw_write_dispense_check(&row, w, res, case_id);
-    else if (rc == GW_ENOTFOUND)
-        rc = gw_err_set(&res->err, GW_ENOTFOUND, "licence",
-                        "no licence with that referensnummer");
-    PQclear(r);
-    if (rc != GW_OK)
-        return rc;
-    memset(&p, 0, sizeof(p));
-    gw_pg_p_i64(&p, *case_id);
+    gw_pg_p_i64(&p, case_id);
     gw_pg_p_str(&p, d->gln);
     gw_pg_p_f64(&p, d->amount);
     gw_pg_p_str(&p, d->dispensed_on);
     gw_pg_p_str(&p, d->kind);
     gw_pg_p_i64(&p, now);
-    return gw_pg_q(c,
+    return gw_pg_q(((struct batch *)cx)->c,
                    "INSERT INTO dispensings (case_id, gln, amount, "
                    "dispensed_on, kind, at_ms) VALUES ($1,$2,$3,$4,$5,$6)",
                    &p, NULL, "dispense");
@@ -467,90 +458,6 @@ apply_extras(void *cx, const struct gw_store_write *w, long long case_id,
 }
 
 static gw_rc
-apply_case(void *cx, const struct gw_store_write *w,
-           struct gw_store_result *res, long long *case_id, int64_t now)
-{
-    PGconn *c = ((struct batch *)cx)->c;
-    const struct gw_case_row *r = &w->row;
-    struct gw_pg_params p = {0};
-    PGresult *pr;
-    gw_rc rc;
-
-    if (w->op == GW_STORE_OP_CREATE) {
-        if (r->status == NULL || r->licence_type == NULL)
-            return gw_err_set(&res->err, GW_EINVAL, NULL,
-                              "a new case needs a status and a licence type");
-        /* The insert itself tells whether the referensnummer is taken
-         * (ON CONFLICT DO NOTHING: no row back): one round trip. */
-        for (int tries = 0;; tries++) {
-            if ((rc = case_insert(c, w, res, case_id, now)) != GW_OK)
-                return rc;
-            if (*case_id != 0)
-                break;
-            if (r->refnr != NULL)
-                return gw_err_set(&res->err, GW_ECONFLICT, NULL,
-                                  "a case with referensnummer %s exists",
-                                  r->refnr);
-            if (tries == 19)
-                return GW_ESTORE;
-        }
-        res->version = 1;
-        return history(c, *case_id, NULL, r->status, w, now);
-    }
-    if (w->op == GW_STORE_OP_DISPENSE)
-        return dispense(c, w, res, case_id, now);
-    if (w->op == GW_STORE_OP_UPDATE) {
-        struct gw_cells row;
-        char cur[8];
-        long version;
-
-        gw_pg_p_str(&p, r->refnr);
-        /* Locked until commit: a change on another node waits, then
-         * sees this one's status and version. */
-        rc = first_row(c,
-                       "SELECT " GW_WRITE_CASE_COLUMNS " FROM cases WHERE "
-                       "refnr = $1 FOR UPDATE",
-                       &p, "case_current", &pr, &row);
-        if (rc == GW_OK)
-            rc = gw_write_case_check(&row, w, res, case_id, cur, sizeof(cur),
-                                     &version);
-        else if (rc == GW_ENOTFOUND)
-            rc = gw_err_set(&res->err, GW_ENOTFOUND, NULL,
-                            "no case with referensnummer %s",
-                            r->refnr ? r->refnr : "(none)");
-        PQclear(pr);
-        if (rc != GW_OK)
-            return rc;
-        memset(&p, 0, sizeof(p));
-        gw_pg_p_str(&p, r->status);
-        gw_pg_p_str(&p, r->pharmacy_gln);
-        gw_pg_p_str(&p, r->drug_name);
-        gw_pg_p_str(&p, r->substances);
-        gw_pg_p_i64(&p, now);
-        gw_pg_p_i64(&p, *case_id);
-        gw_pg_p_i64(&p, (w->effects & GW_STORE_FX_APPLIED) != 0);
-        gw_pg_p_i64(&p, (w->effects & GW_STORE_FX_DECIDED) != 0);
-        rc = gw_pg_q(c,
-                     "UPDATE cases SET status = coalesce($1, status), "
-                     "pharmacy_gln = coalesce($2, pharmacy_gln), drug_name = "
-                     "coalesce($3, drug_name), substances = coalesce($4, "
-                     "substances), version = version + 1, updated_ms = $5, "
-                     "applied_ms = CASE WHEN $7::int <> 0 THEN $5 ELSE "
-                     "applied_ms END, decided_ms = CASE WHEN $8::int <> 0 "
-                     "THEN $5 ELSE decided_ms END WHERE id = $6",
-                     &p, NULL, "case_update");
-        if (rc != GW_OK)
-            return rc;
-        snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
-        res->version = version + 1;
-        if (r->status != NULL || w->event != NULL)
-            return history(c, *case_id, cur, r->status ? r->status : cur, w,
-                           now);
-    }
-    return GW_OK;
-}
-
-static gw_rc
 document(void *cx, const struct gw_store_write *w, long long case_id,
          long version, int64_t now)
 {
@@ -664,8 +571,18 @@ inbox_put(void *cx, const struct gw_store_write *w,
 }
 
 static const struct gw_write_ops pg_ops = {
-    inbox_lookup, apply_case, apply_extras, document, attachment,
-    fanout,       enqueue,    audit,        inbox_put,
+    .read_row = read_row,
+    .case_insert = case_insert,
+    .case_update = case_update,
+    .history = history,
+    .dispense_insert = dispense_insert,
+    .extras = apply_extras,
+    .document = document,
+    .attachment = attachment,
+    .fanout = fanout,
+    .enqueue = enqueue,
+    .audit = audit,
+    .inbox_put = inbox_put,
 };
 
 static void

@@ -13,36 +13,23 @@
 #include "store/store.h"
 #include "store/write.h"
 
-/* res filled from the inbox row of w's message id (gw_rows_inbox): GW_OK
- * when it is the same message again (replay res), GW_EDUPLICATE when
- * another message used the id (res keeps only the first one's content
- * hash and time). */
-gw_rc gw_write_inbox_check(const struct gw_store_write *w,
-                           struct gw_store_result *res) GW_WARN_UNUSED;
-
-/* The row of a dispensing's licence, columns: case id, case status,
- * valid_from, valid_to, total_amount, the amount dispensed so far,
- * purged_ms. *case_id set; GW_OK when w->dispense fits the licence,
- * else the refusal in res->err (GW_EGONE, GW_EDENIED). */
+/* The rows a write reads (struct gw_write_ops.read_row), each by one
+ * key, the case's read with a lock until commit where the backend has
+ * more than one writer:
+ * INBOX, by message id: gw_rows_inbox's columns;
+ * CASE, by refnr: GW_WRITE_CASE_COLUMNS;
+ * DISPENSE, by refnr: GW_WRITE_DISPENSE_COLUMNS (cases c LEFT JOIN
+ * licences l). */
+enum gw_write_row {
+    GW_WRITE_ROW_INBOX,
+    GW_WRITE_ROW_CASE,
+    GW_WRITE_ROW_DISPENSE
+};
+#define GW_WRITE_CASE_COLUMNS "id, status, version, purged_ms"
 #define GW_WRITE_DISPENSE_COLUMNS                                              \
     "c.id, c.status, l.valid_from, l.valid_to, l.total_amount, (SELECT "       \
     "coalesce(sum(amount), 0) FROM dispensings d WHERE d.case_id = c.id), "    \
     "c.purged_ms"
-gw_rc gw_write_dispense_check(const struct gw_cells *c,
-                              const struct gw_store_write *w,
-                              struct gw_store_result *res,
-                              long long *case_id) GW_WARN_UNUSED;
-
-/* The row of the case a change is for, columns: id, status, version,
- * purged_ms. *case_id, cur (the status) and *version set; GW_OK when w
- * may change it, else the refusal in res->err (GW_EGONE, GW_ECONFLICT,
- * GW_EPRECONDITION). */
-#define GW_WRITE_CASE_COLUMNS "id, status, version, purged_ms"
-gw_rc gw_write_case_check(const struct gw_cells *c,
-                          const struct gw_store_write *w,
-                          struct gw_store_result *res, long long *case_id,
-                          char *cur, size_t cur_size,
-                          long *version) GW_WARN_UNUSED;
 
 /* Subscriptions a notification fans out to, at the most. */
 #define GW_WRITE_FANOUT_MAX 100
@@ -53,15 +40,24 @@ gw_rc gw_write_case_check(const struct gw_cells *c,
  * returns GW_OK or the error that ends the write.
  */
 struct gw_write_ops {
-    /* The inbox row of w->message_id: gw_write_inbox_check's answer, or
-     * GW_ENOTFOUND when the id is new. */
-    gw_rc (*inbox_get)(void *cx, const struct gw_store_write *w,
-                       struct gw_store_result *res);
-    /* The case row: created, dispensed against or changed (with its
-     * history); *case_id, res->refnr and res->version set. */
-    gw_rc (*change_case)(void *cx, const struct gw_store_write *w,
-                         struct gw_store_result *res, long long *case_id,
-                         int64_t now);
+    /* The one row of `which` for key, handed to fill: GW_ENOTFOUND when
+     * there is none. */
+    gw_rc (*read_row)(void *cx, enum gw_write_row which, const char *key,
+                      gw_cells_fill fill, void *elem);
+    /* The case row of w under refnr: *case_id its id, 0 when the number
+     * is taken (nothing inserted). */
+    gw_rc (*case_insert)(void *cx, const struct gw_store_write *w,
+                         const char *refnr, long long *case_id, int64_t now);
+    /* The case row case_id changed as w says (status, pharmacy, drug,
+     * version + 1, applied/decided times by w->effects). */
+    gw_rc (*case_update)(void *cx, const struct gw_store_write *w,
+                         long long case_id, int64_t now);
+    /* A status_history row (from NULL: the case is new). */
+    gw_rc (*history)(void *cx, long long case_id, const char *from,
+                     const char *to, const struct gw_store_write *w,
+                     int64_t now);
+    gw_rc (*dispense_insert)(void *cx, const struct gw_dispense *d,
+                             long long case_id, int64_t now);
     /* What the change implies beside the case row (licence, product,
      * pharmacy, prescriber). */
     gw_rc (*extras)(void *cx, const struct gw_store_write *w,
@@ -72,8 +68,7 @@ struct gw_write_ops {
                         long long case_id, long version);
     /* The ids of the active subscriptions of gln, oldest first, at most
      * GW_WRITE_FANOUT_MAX, *n of them. */
-    gw_rc (*fanout)(void *cx, const char *gln,
-                    char ids[][40], size_t *n);
+    gw_rc (*fanout)(void *cx, const char *gln, char ids[][40], size_t *n);
     /* One outbox row; target names the subscription of a notification
      * (NULL: none); refnr "" for none. */
     gw_rc (*enqueue)(void *cx, const struct gw_store_outbox_new *o,

@@ -20,25 +20,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/random.h"
-#include "klas/ident.h"
 #include "store/store_int.h"
 #include "store/write_apply.h"
 
 static const char SQL_INBOX_PUT[] =
     "INSERT INTO inbox (message_id, sender, content_hash, refnr, version, "
     "response_status, response, received_ms) VALUES (?,?,?,?,?,?,?,?)";
-static const char SQL_REFNR_EXISTS[] = "SELECT 1 FROM cases WHERE refnr = ?";
 static const char SQL_CASE_INSERT[] =
     "INSERT INTO cases (refnr, status, licence_type, beredskap, "
     "prescriber_hsa, hospital_hsa, hospital_name, clinic_hsa, clinic_name, "
     "pharmacy_gln, drug_name, substances, patient_id, parent_refnr, version, "
     "created_ms, updated_ms, applied_ms, decided_ms) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?)";
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?) "
+    "ON CONFLICT (refnr) DO NOTHING";
 static const char SQL_CASE_CURRENT[] =
     "SELECT " GW_WRITE_CASE_COLUMNS " FROM cases WHERE refnr = ?";
 static const char SQL_CASE_UPDATE[] =
@@ -153,56 +150,36 @@ gw_store_audit_append(struct conn *c, const struct gw_audit_entry *e,
     return STEP_DONE(c, s, "audit_head");
 }
 
-/* Looks the message id up; GW_ENOTFOUND when new. */
+/* The rows a write reads (write_apply.h), by one key. */
+static const struct {
+    const char *sql, *what;
+} rows[] = {
+    [GW_WRITE_ROW_INBOX] = {gw_store_sql_inbox_get, "inbox_get"},
+    [GW_WRITE_ROW_CASE] = {SQL_CASE_CURRENT, "case_current"},
+    [GW_WRITE_ROW_DISPENSE] = {SQL_DISPENSE_CHECK, "dispense_check"},
+};
+
 static gw_rc
-inbox_lookup(void *cx, const struct gw_store_write *w,
-             struct gw_store_result *res)
+read_row(void *cx, enum gw_write_row which, const char *key,
+         gw_cells_fill fill, void *elem)
 {
     struct conn *c = cx;
-    sqlite3_stmt *s = gw_store_stmt(c, gw_store_sql_inbox_get);
+    sqlite3_stmt *s = gw_store_stmt(c, rows[which].sql);
     gw_rc rc;
 
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, w->message_id);
-    rc = gw_store_one_cells(c, s, gw_rows_inbox, res, "inbox_get");
-    return rc == GW_OK ? gw_write_inbox_check(w, res) : rc;
+    gw_bind_text(s, 1, key);
+    rc = gw_store_one_cells(c, s, fill, elem, rows[which].what);
+    sqlite3_reset(s);
+    return rc;
 }
 
 static gw_rc
-new_refnr(struct conn *c, char *out)
-{
-    time_t t = (time_t)(gw_clock_now_ms() / 1000);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    for (int tries = 0; tries < 20; tries++) {
-        sqlite3_stmt *s;
-        int src;
-        gw_rc rc = gw_refnr_generate(tm.tm_year + 1900, gw_random_bytes, out);
-
-        if (rc != GW_OK)
-            return rc;
-        s = gw_store_stmt(c, SQL_REFNR_EXISTS);
-        if (s == NULL)
-            return GW_ESTORE;
-        sqlite3_bind_text(s, 1, out, -1, SQLITE_STATIC);
-        src = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (src == SQLITE_DONE)
-            return GW_OK;
-        if (src != SQLITE_ROW)
-            return gw_store_rc(c->db, src, "refnr_exists");
-    }
-    /* A million numbers a year and ~50,000 cases: twenty collisions in a
-     * row mean something else is wrong. */
-    return GW_ESTORE;
-}
-
-static gw_rc
-history(struct conn *c, long long case_id, const char *from, const char *to,
+history(void *cx, long long case_id, const char *from, const char *to,
         const struct gw_store_write *w, int64_t now)
 {
+    struct conn *c = cx;
     sqlite3_stmt *s = gw_store_stmt(c, SQL_HISTORY);
 
     if (s == NULL)
@@ -217,33 +194,15 @@ history(struct conn *c, long long case_id, const char *from, const char *to,
 }
 
 static gw_rc
-dispense(struct conn *c, const struct gw_store_write *w,
-         struct gw_store_result *res, long long *case_id, int64_t now)
+dispense_insert(void *cx, const struct gw_dispense *d, long long case_id,
+                int64_t now)
 {
-    const struct gw_dispense *d = w->dispense;
-    sqlite3_stmt *s = gw_store_stmt(c, SQL_DISPENSE_CHECK);
-    struct gw_cells row;
-    gw_rc rc;
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_DISPENSE_INSERT);
 
     if (s == NULL)
         return GW_ESTORE;
-    if (d == NULL || w->row.refnr == NULL)
-        return gw_err_set(&res->err, GW_EINVAL, NULL, "nothing to dispense");
-    gw_bind_text(s, 1, w->row.refnr);
-    rc = gw_store_one(c, s, NULL, NULL, "dispense_check");
-    gw_store_cells(s, &row);
-    if (rc == GW_OK)
-        rc = gw_write_dispense_check(&row, w, res, case_id);
-    else if (rc == GW_ENOTFOUND)
-        rc = gw_err_set(&res->err, GW_ENOTFOUND, "licence",
-                        "no licence with that referensnummer");
-    sqlite3_reset(s);
-    if (rc != GW_OK)
-        return rc;
-    s = gw_store_stmt(c, SQL_DISPENSE_INSERT);
-    if (s == NULL)
-        return GW_ESTORE;
-    sqlite3_bind_int64(s, 1, *case_id);
+    sqlite3_bind_int64(s, 1, case_id);
     gw_bind_text(s, 2, d->gln);
     sqlite3_bind_double(s, 3, d->amount);
     gw_bind_text(s, 4, d->dispensed_on);
@@ -327,106 +286,63 @@ apply_extras(void *cx, const struct gw_store_write *w, long long case_id,
 }
 
 static gw_rc
-apply_case(void *cx, const struct gw_store_write *w,
-           struct gw_store_result *res, long long *case_id, int64_t now)
+case_insert(void *cx, const struct gw_store_write *w, const char *refnr,
+            long long *case_id, int64_t now)
 {
-    struct conn *c = cx;
     const struct gw_case_row *r = &w->row;
-    sqlite3_stmt *s;
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_CASE_INSERT);
     gw_rc rc;
 
-    if (w->op == GW_STORE_OP_CREATE) {
-        if (r->refnr != NULL) {
-            s = gw_store_stmt(c, SQL_REFNR_EXISTS);
-            if (s == NULL)
-                return GW_ESTORE;
-            gw_bind_text(s, 1, r->refnr);
-            if (sqlite3_step(s) == SQLITE_ROW)
-                return gw_err_set(&res->err, GW_ECONFLICT, NULL,
-                                  "a case with referensnummer %s exists",
-                                  r->refnr);
-            snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
-        } else if ((rc = new_refnr(c, res->refnr)) != GW_OK) {
-            return rc;
-        }
-        if (r->status == NULL || r->licence_type == NULL)
-            return gw_err_set(&res->err, GW_EINVAL, NULL,
-                              "a new case needs a status and a licence type");
-        s = gw_store_stmt(c, SQL_CASE_INSERT);
-        if (s == NULL)
-            return GW_ESTORE;
-        gw_bind_text(s, 1, res->refnr);
-        gw_bind_text(s, 2, r->status);
-        gw_bind_text(s, 3, r->licence_type);
-        sqlite3_bind_int(s, 4, r->beredskap);
-        gw_bind_text(s, 5, r->prescriber_hsa);
-        gw_bind_text(s, 6, r->hospital_hsa);
-        gw_bind_text(s, 7, r->hospital_name);
-        gw_bind_text(s, 8, r->clinic_hsa);
-        gw_bind_text(s, 9, r->clinic_name);
-        gw_bind_text(s, 10, r->pharmacy_gln);
-        gw_bind_text(s, 11, r->drug_name);
-        gw_bind_text(s, 12, r->substances);
-        gw_bind_text(s, 13, r->patient_id);
-        gw_bind_text(s, 14, r->parent_refnr);
-        sqlite3_bind_int64(s, 15, now);
-        sqlite3_bind_int64(s, 16, now);
-        if (w->effects & GW_STORE_FX_APPLIED)
-            sqlite3_bind_int64(s, 17, now);
-        else
-            sqlite3_bind_null(s, 17);
-        sqlite3_bind_null(s, 18);
-        rc = STEP_DONE(c, s, "case_insert");
-        if (rc != GW_OK)
-            return rc;
+    *case_id = 0;
+    if (s == NULL)
+        return GW_ESTORE;
+    gw_bind_text(s, 1, refnr);
+    gw_bind_text(s, 2, r->status);
+    gw_bind_text(s, 3, r->licence_type);
+    sqlite3_bind_int(s, 4, r->beredskap);
+    gw_bind_text(s, 5, r->prescriber_hsa);
+    gw_bind_text(s, 6, r->hospital_hsa);
+    gw_bind_text(s, 7, r->hospital_name);
+    gw_bind_text(s, 8, r->clinic_hsa);
+    gw_bind_text(s, 9, r->clinic_name);
+    gw_bind_text(s, 10, r->pharmacy_gln);
+    gw_bind_text(s, 11, r->drug_name);
+    gw_bind_text(s, 12, r->substances);
+    gw_bind_text(s, 13, r->patient_id);
+    gw_bind_text(s, 14, r->parent_refnr);
+    sqlite3_bind_int64(s, 15, now);
+    sqlite3_bind_int64(s, 16, now);
+    if (w->effects & GW_STORE_FX_APPLIED)
+        sqlite3_bind_int64(s, 17, now);
+    else
+        sqlite3_bind_null(s, 17);
+    sqlite3_bind_null(s, 18);
+    rc = STEP_DONE(c, s, "case_insert");
+    if (rc == GW_OK && sqlite3_changes(c->db) == 1)
         *case_id = sqlite3_last_insert_rowid(c->db);
-        res->version = 1;
-        return history(c, *case_id, NULL, r->status, w, now);
-    }
-    if (w->op == GW_STORE_OP_DISPENSE)
-        return dispense(c, w, res, case_id, now);
-    if (w->op == GW_STORE_OP_UPDATE) {
-        struct gw_cells row;
-        char cur[8];
-        long version;
+    return rc;
+}
 
-        s = gw_store_stmt(c, SQL_CASE_CURRENT);
-        if (s == NULL)
-            return GW_ESTORE;
-        gw_bind_text(s, 1, r->refnr);
-        rc = gw_store_one(c, s, NULL, NULL, "case_current");
-        gw_store_cells(s, &row);
-        if (rc == GW_OK)
-            rc = gw_write_case_check(&row, w, res, case_id, cur, sizeof(cur),
-                                     &version);
-        else if (rc == GW_ENOTFOUND)
-            rc = gw_err_set(&res->err, GW_ENOTFOUND, NULL,
-                            "no case with referensnummer %s",
-                            r->refnr ? r->refnr : "(none)");
-        sqlite3_reset(s);
-        if (rc != GW_OK)
-            return rc;
-        s = gw_store_stmt(c, SQL_CASE_UPDATE);
-        if (s == NULL)
-            return GW_ESTORE;
-        gw_bind_text(s, 1, r->status);
-        gw_bind_text(s, 2, r->pharmacy_gln);
-        gw_bind_text(s, 3, r->drug_name);
-        gw_bind_text(s, 4, r->substances);
-        sqlite3_bind_int64(s, 5, now);
-        sqlite3_bind_int64(s, 6, *case_id);
-        sqlite3_bind_int(s, 7, (w->effects & GW_STORE_FX_APPLIED) != 0);
-        sqlite3_bind_int(s, 8, (w->effects & GW_STORE_FX_DECIDED) != 0);
-        rc = STEP_DONE(c, s, "case_update");
-        if (rc != GW_OK)
-            return rc;
-        snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
-        res->version = version + 1;
-        if (r->status != NULL || w->event != NULL)
-            return history(c, *case_id, cur, r->status ? r->status : cur, w,
-                           now);
-    }
-    return GW_OK;
+static gw_rc
+case_update(void *cx, const struct gw_store_write *w, long long case_id,
+            int64_t now)
+{
+    const struct gw_case_row *r = &w->row;
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_CASE_UPDATE);
+
+    if (s == NULL)
+        return GW_ESTORE;
+    gw_bind_text(s, 1, r->status);
+    gw_bind_text(s, 2, r->pharmacy_gln);
+    gw_bind_text(s, 3, r->drug_name);
+    gw_bind_text(s, 4, r->substances);
+    sqlite3_bind_int64(s, 5, now);
+    sqlite3_bind_int64(s, 6, case_id);
+    sqlite3_bind_int(s, 7, (w->effects & GW_STORE_FX_APPLIED) != 0);
+    sqlite3_bind_int(s, 8, (w->effects & GW_STORE_FX_DECIDED) != 0);
+    return STEP_DONE(c, s, "case_update");
 }
 
 static gw_rc
@@ -536,8 +452,18 @@ inbox_put(void *cx, const struct gw_store_write *w,
 }
 
 static const struct gw_write_ops sqlite_ops = {
-    inbox_lookup, apply_case, apply_extras, document, attachment,
-    fanout,       enqueue,    audit,        inbox_put,
+    .read_row = read_row,
+    .case_insert = case_insert,
+    .case_update = case_update,
+    .history = history,
+    .dispense_insert = dispense_insert,
+    .extras = apply_extras,
+    .document = document,
+    .attachment = attachment,
+    .fanout = fanout,
+    .enqueue = enqueue,
+    .audit = audit,
+    .inbox_put = inbox_put,
 };
 
 static const char SQL_SAVEPOINT[] = "SAVEPOINT req";
