@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "store/pg_int.h"
@@ -67,14 +68,12 @@ struct batch {
 static gw_rc
 audit_put(struct batch *b, const struct gw_audit_entry *e, int64_t now_ms)
 {
-    if (b->naudit == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        struct pending_audit *g = realloc(b->audit, cap * sizeof(*g));
-        if (g == NULL)
-            return GW_ENOMEM;
-        b->audit = g;
-        b->cap = cap;
-    }
+    struct pending_audit *g = gw_array_grow(b->audit, &b->cap, b->naudit,
+                                            sizeof(*g), 64);
+
+    if (g == NULL)
+        return GW_ENOMEM;
+    b->audit = g;
     b->audit[b->naudit].e = *e;
     b->audit[b->naudit].at_ms = now_ms;
     b->naudit++;
