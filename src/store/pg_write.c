@@ -357,7 +357,7 @@ gw_pg_pharmacy_upsert(PGconn *c, const struct gw_pharmacy *ph)
 
 /* What a case change implies beside the case row (writer.c). */
 static gw_rc
-apply_extras(void *cx, const struct gw_store_write *w, long long case_id,
+extras(void *cx, const struct gw_store_write *w, long long case_id,
              int64_t now)
 {
     PGconn *c = ((struct batch *)cx)->c;
@@ -569,20 +569,7 @@ inbox_put(void *cx, const struct gw_store_write *w,
                    &p, NULL, "inbox_put");
 }
 
-static const struct gw_write_ops pg_ops = {
-    .read_row = read_row,
-    .case_insert = case_insert,
-    .case_update = case_update,
-    .history = history,
-    .dispense_insert = dispense_insert,
-    .extras = apply_extras,
-    .document = document,
-    .attachment = attachment,
-    .fanout = fanout,
-    .enqueue = enqueue,
-    .audit = audit,
-    .inbox_put = inbox_put,
-};
+static const struct gw_write_ops pg_ops = GW_WRITE_OPS_TABLE;
 
 static void
 reset_result(struct gw_store_result *res)

@@ -81,6 +81,16 @@ struct gw_write_ops {
                        const struct gw_buf *resp, int64_t now);
 };
 
+/* A backend's table, from its static functions named as the members. */
+#define GW_WRITE_OPS_TABLE                                                     \
+    {                                                                          \
+        .read_row = read_row, .case_insert = case_insert,                      \
+        .case_update = case_update, .history = history,                        \
+        .dispense_insert = dispense_insert, .extras = extras,                  \
+        .document = document, .attachment = attachment, .fanout = fanout,      \
+        .enqueue = enqueue, .audit = audit, .inbox_put = inbox_put,            \
+    }
+
 /*
  * Applies w inside the caller's transaction (a savepoint of its batch):
  * a repeated message id is answered from the inbox; else the case, its

@@ -214,7 +214,7 @@ dispense_insert(void *cx, const struct gw_dispense *d, long long case_id,
 /* What a case change implies beside the case row: the licence, the
  * product registry, the prescriber's consent clock. */
 static gw_rc
-apply_extras(void *cx, const struct gw_store_write *w, long long case_id,
+extras(void *cx, const struct gw_store_write *w, long long case_id,
              int64_t now)
 {
     struct conn *c = cx;
@@ -451,20 +451,7 @@ inbox_put(void *cx, const struct gw_store_write *w,
     return STEP_DONE(c, s, "inbox_put");
 }
 
-static const struct gw_write_ops sqlite_ops = {
-    .read_row = read_row,
-    .case_insert = case_insert,
-    .case_update = case_update,
-    .history = history,
-    .dispense_insert = dispense_insert,
-    .extras = apply_extras,
-    .document = document,
-    .attachment = attachment,
-    .fanout = fanout,
-    .enqueue = enqueue,
-    .audit = audit,
-    .inbox_put = inbox_put,
-};
+static const struct gw_write_ops sqlite_ops = GW_WRITE_OPS_TABLE;
 
 static const char SQL_SAVEPOINT[] = "SAVEPOINT req";
 static const char SQL_RELEASE[] = "RELEASE req";
