@@ -912,6 +912,15 @@ gw_store_reader_give(struct gw_store *st, struct conn *c)
     pthread_mutex_unlock(&st->rmu);
 }
 
+gw_rc
+gw_store_end(struct conn *c, gw_rc rc)
+{
+    if (rc == GW_OK && gw_store_exec(c, "COMMIT") == GW_OK)
+        return GW_OK;
+    (void)gw_store_exec(c, "ROLLBACK");
+    return rc == GW_OK ? GW_ESTORE : rc;
+}
+
 sqlite3_stmt *
 gw_store_maint_stmt(struct gw_store *st, const char *sql)
 {

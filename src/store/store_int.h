@@ -174,6 +174,10 @@ void gw_store_cells(sqlite3_stmt *s, struct gw_cells *out);
 gw_rc gw_store_one(struct conn *c, sqlite3_stmt *s, gw_row_fill fill,
                    void *elem, const char *what) GW_WARN_UNUSED;
 
+/* Ends the transaction c began: COMMIT when rc is GW_OK (GW_ESTORE,
+ * rolled back, when that fails), else ROLLBACK; returns the outcome. */
+gw_rc gw_store_end(struct conn *c, gw_rc rc) GW_WARN_UNUSED;
+
 /*
  * One change on the maintenance connection: gw_store_maint_stmt locks it
  * and prepares sql (NULL, unlocked again, when it cannot); the caller

@@ -137,16 +137,8 @@ gw_sqlite_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
         sqlite3_reset(s);
     }
 out:
-    if (begun) {
-        if (rc == GW_OK || rc == GW_ENOTFOUND) {
-            if (gw_store_exec(&st->m, "COMMIT") != GW_OK) {
-                (void)gw_store_exec(&st->m, "ROLLBACK");
-                rc = GW_ESTORE;
-            }
-        } else {
-            (void)gw_store_exec(&st->m, "ROLLBACK");
-        }
-    }
+    if (begun) /* GW_ENOTFOUND changed nothing: rolled back */
+        rc = gw_store_end(&st->m, rc);
     pthread_mutex_unlock(&st->mmu);
     if (rc == GW_OK && in_error != NULL)
         *in_error = err_now;
@@ -263,16 +255,8 @@ gw_sqlite_sub_event(struct gw_store *st, const char *id,
         sqlite3_reset(s);
     }
 out:
-    if (begun) {
-        if (rc == GW_OK) {
-            if (gw_store_exec(&st->m, "COMMIT") != GW_OK) {
-                (void)gw_store_exec(&st->m, "ROLLBACK");
-                rc = GW_ESTORE;
-            }
-        } else {
-            (void)gw_store_exec(&st->m, "ROLLBACK");
-        }
-    }
+    if (begun)
+        rc = gw_store_end(&st->m, rc);
     pthread_mutex_unlock(&st->mmu);
     return rc;
 }
