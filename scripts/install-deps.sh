@@ -18,6 +18,7 @@ packages=(
     python3 python3-zeep
     nodejs npm
     wrk openssl haproxy
+    strace # counts what serve opens (tests/e2e/test_serve_loads_once.sh)
     debhelper dpkg-dev fakeroot help2man systemd
     prometheus # promtool: check metrics and rules (tests/e2e/test_metrics.sh)
     chromium
