@@ -188,9 +188,8 @@ audit_flush(struct batch *b)
 static const struct {
     const char *sql, *what;
 } rows[] = {
-    [GW_WRITE_ROW_INBOX] = {"SELECT content_hash, refnr, version, "
-                            "response_status, response, received_ms FROM "
-                            "inbox WHERE message_id = $1",
+    [GW_WRITE_ROW_INBOX] = {"SELECT " GW_INBOX_COLUMNS " FROM inbox WHERE "
+                            "message_id = $1",
                             "inbox_get"},
     [GW_WRITE_ROW_CASE] = {"SELECT " GW_WRITE_CASE_COLUMNS " FROM cases "
                            "WHERE refnr = $1 FOR UPDATE",

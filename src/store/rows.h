@@ -74,6 +74,9 @@ void gw_rows_case_release(void *elem);
 /* A page before the paging key is read oldest first: turns it round. */
 struct gw_case_row;
 void gw_rows_case_reverse(struct gw_case_row *rows, size_t n);
+/* The columns of an inbox row, in gw_rows_inbox's order. */
+#define GW_INBOX_COLUMNS                                                       \
+    "content_hash, refnr, version, response_status, response, received_ms"
 /* struct gw_store_result, an earlier message's answer (replayed set,
  * response malloc'd): content_hash, refnr, version, response_status,
  * response, received_ms. */
