@@ -19,6 +19,7 @@ packages=(
     jq # make demo (scripts/demo.sh) reads the JSON answers with it
     nodejs npm
     wrk openssl haproxy
+    strace # counts what serve opens (tests/e2e/test_serve_loads_once.sh)
     debhelper dpkg-dev fakeroot help2man systemd
     prometheus # promtool: check metrics and rules (tests/e2e/test_metrics.sh)
     chromium

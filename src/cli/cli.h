@@ -32,11 +32,23 @@ struct gw_cli {
  * log level. Prints a clear error and returns non-OK when unusable. */
 gw_rc gw_cli_load_config(struct gw_cli *cli) GW_WARN_UNUSED;
 
+/* What the check compiled that serve goes on with, not compiling it a
+ * second time: the FHIR schema and the stylesheets of the views (each
+ * NULL when it did not load; the caller frees them). */
+struct gw_validator;
+struct gw_views;
+struct gw_cli_loaded {
+    struct gw_validator *validator;
+    struct gw_views *views;
+};
+
 /* Everything serve needs from cfg, checked without touching the store
  * (cmd_check_config.c): each problem printed to stderr naming its key
- * (serving: failures also logged, warnings logged only). Returns the
- * number of failures (0: serve may start). */
-int gw_cli_check_config(const struct gw_config *cfg, int serving);
+ * (serving, keep not NULL: failures also logged, warnings logged only,
+ * and what loaded handed over in *keep). Returns the number of failures
+ * (0: serve may start). */
+int gw_cli_check_config(const struct gw_config *cfg,
+                        struct gw_cli_loaded *keep);
 
 /* Prints the help of one command (usage + text) to out. */
 void gw_cli_print_command_help(const char *name, FILE *out);

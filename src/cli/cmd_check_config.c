@@ -7,7 +7,9 @@
  * the files of the data folder are loaded as serve loads them (the XSD,
  * every stylesheet, the SOAP Responder schemas, LV's mapping) and freed,
  * and the audit key is read and wiped. The store is never opened: a
- * check must not create, migrate or purge it.
+ * check must not create, migrate or purge it. serve keeps the schema and
+ * the views the check compiled (the SOAP front and LV are made again:
+ * they need the pipeline and the store, which the check must not open).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -45,9 +47,11 @@ print_problem(void *ctx, enum gw_check_level level, const char *key,
                 level == GW_CHECK_WARN ? "warning: " : "", key, why);
 }
 
-/* The data folder's files, loaded as serve loads them, then freed. */
+/* The data folder's files, loaded as serve loads them, then freed (the
+ * schema and the views handed to keep instead, when not NULL). */
 static void
-check_data_files(const struct gw_config *cfg, struct gw_check_report *rep)
+check_data_files(const struct gw_config *cfg, struct gw_check_report *rep,
+                 struct gw_cli_loaded *keep)
 {
     struct gw_validator *validator = NULL;
     struct gw_views *views = NULL;
@@ -100,16 +104,21 @@ check_data_files(const struct gw_config *cfg, struct gw_check_report *rep)
     }
     gw_lv_free(lv);
     gw_soap_free(soap);
+    if (keep != NULL) {
+        keep->validator = validator;
+        keep->views = views;
+        return;
+    }
     gw_views_free(views);
     gw_validator_free(validator);
 }
 
 int
-gw_cli_check_config(const struct gw_config *cfg, int serving)
+gw_cli_check_config(const struct gw_config *cfg, struct gw_cli_loaded *keep)
 {
     struct gw_check_report rep;
     struct gw_err err;
-    int keyed = 0;
+    int keyed = 0, serving = keep != NULL;
 
     memset(&rep, 0, sizeof(rep));
     rep.out = print_problem;
@@ -119,7 +128,7 @@ gw_cli_check_config(const struct gw_config *cfg, int serving)
     /* The data files are loaded only when their folders are there: one
      * clear message instead of one per file. */
     if (gw_config_check_all(cfg, &rep) == GW_OK || rep.data_dir_ok)
-        check_data_files(cfg, &rep);
+        check_data_files(cfg, &rep, keep);
     gw_err_clear(&err);
     if (gw_audit_key_load(cfg->audit_key_file, &keyed, &err) != GW_OK)
         gw_check_problem(&rep, GW_CHECK_FAIL, "audit.key_file", "%s",
@@ -162,7 +171,7 @@ gw_cmd_check_config(struct gw_cli *cli, int argc, char **argv)
     }
     if (gw_cli_load_config(cli) != GW_OK)
         return GW_EXIT_FAIL;
-    failures = gw_cli_check_config(&cli->cfg, 0);
+    failures = gw_cli_check_config(&cli->cfg, NULL);
     if (failures > 0) {
         fprintf(stderr,
                 "klasgw: configuration: %d problem%s: serve would refuse "

@@ -308,8 +308,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_store_opts so = {0};
     struct gw_outbox_worker_opts wo = {0};
     struct gw_sched_opts schedo = {0};
-    struct gw_validator *validator = NULL;
-    struct gw_views *views = NULL;
+    struct gw_cli_loaded loaded = {NULL, NULL};
     struct gw_pipeline *pipeline = NULL;
     struct gw_http *http = NULL;
     struct gw_soap *soap = NULL;
@@ -331,7 +330,6 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     size_t npeers = 0;
     int lock_fd = -1;
     struct gw_http_opts ho;
-    char path[1024];
     struct gw_err err;
     sigset_t set;
     int sig = 0, status = GW_EXIT_FAIL;
@@ -348,35 +346,31 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     cfg = &cli->cfg;
     /* Everything check-config checks, before the store is touched: a
      * configuration serve cannot run with leaves no trace. */
-    if (gw_cli_check_config(cfg, 1) > 0) {
+    if (gw_cli_check_config(cfg, &loaded) > 0 || loaded.validator == NULL ||
+        loaded.views == NULL) {
         fprintf(stderr, "klasgw serve: configuration: refusing to start "
                         "(klasgw check-config lists the same problems)\n");
-        return GW_EXIT_FAIL;
+        goto refuse;
     }
     gw_err_clear(&err);
     if (gw_tls_client_get(cfg, "hsa", &tls_hsa, &err) != GW_OK ||
         gw_tls_client_get(cfg, "lv", &tls_lv, &err) != GW_OK ||
-        gw_tls_client_get(cfg, "webhooks", &tls_webhooks, &err) != GW_OK) {
-        fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
-        return GW_EXIT_FAIL;
-    }
+        gw_tls_client_get(cfg, "webhooks", &tls_webhooks, &err) != GW_OK)
+        goto refuse_err;
     gw_err_clear(&err);
-    if (gw_audit_key_load(cfg->audit_key_file, &keyed, &err) != GW_OK) {
-        fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
-        return GW_EXIT_FAIL;
-    }
+    if (gw_audit_key_load(cfg->audit_key_file, &keyed, &err) != GW_OK)
+        goto refuse_err;
     if (!keyed && !cfg->server_plain_http) {
-        fprintf(stderr, "klasgw serve: configuration: audit.key_file is "
-                        "required unless server.plain_http = true\n");
-        return GW_EXIT_FAIL;
+        gw_err_set(&err, GW_EINVAL, NULL, "audit.key_file is required "
+                                          "unless server.plain_http = true");
+        goto refuse_err;
     }
     gw_err_clear(&err);
     if (gw_net_policy_init(&webhooks, cfg->webhooks_allowed_hosts,
                            cfg->webhooks_allow_private,
                            cfg->webhooks_allow_http, &err) != GW_OK) {
-        fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
         gw_net_policy_release(&webhooks);
-        return GW_EXIT_FAIL;
+        goto refuse_err;
     }
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -493,22 +487,10 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         gw_log_err_rc(rc, "event=scheduler_start_failed");
         goto out;
     }
-    gw_fhir_init();
-    gw_err_clear(&err);
-    rc = gw_config_data_path(cfg, "fhir-profiles/xsd/fhir-klas.xsd", path,
-                             sizeof(path));
-    if (rc == GW_OK)
-        rc = gw_validator_new(path, &validator, &err);
-    if (rc == GW_OK)
-        rc = gw_config_data_path(cfg, "xslt", path, sizeof(path));
-    if (rc == GW_OK)
-        rc = gw_views_new(path, &views, &err);
-    if (start_failed(rc, "data_files_failed", &err))
-        goto out;
     memset(&po, 0, sizeof(po));
     po.store = st;
-    po.validator = validator;
-    po.views = views;
+    po.validator = loaded.validator; /* compiled by the check */
+    po.views = loaded.views;
     memset(&hsao, 0, sizeof(hsao));
     hsao.url = cfg->hsa_url;
     hsao.logical_address = cfg->hsa_logical_address;
@@ -592,8 +574,8 @@ out:
     gw_http_stop(http);
     gw_soap_free(soap);
     gw_pipeline_free(pipeline);
-    gw_views_free(views);
-    gw_validator_free(validator);
+    gw_views_free(loaded.views);
+    gw_validator_free(loaded.validator);
     gw_hsa_free(hsa);
     gw_sched_stop(sched);
     gw_pharmacy_keeper_stop(keeper);
@@ -607,4 +589,11 @@ out:
     if (status == GW_EXIT_OK)
         gw_log_info("event=stopped");
     return status;
+refuse_err:
+    fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
+refuse:
+    gw_audit_key_clear();
+    gw_views_free(loaded.views);
+    gw_validator_free(loaded.validator);
+    return GW_EXIT_FAIL;
 }

@@ -727,10 +727,7 @@ gw_fhir_validate(struct gw_req *r, const struct gw_call *c)
 enum MHD_Result
 gw_fhir_history(struct gw_req *r, const struct gw_call *c)
 {
-    struct gw_answer a;
-
-    gw_pipeline_history(r->h->o.pipeline, c, r->args.id, &a);
-    return gw_fhir_send_answer(r, &a, 0);
+    return gw_fhir_on_id(r, c, gw_pipeline_history);
 }
 
 /* An entity tag without its weakness (W/): a weak comparison. */
@@ -834,16 +831,13 @@ gw_fhir_read(struct gw_req *r, const struct gw_call *c)
     return gw_fhir_send_answer(r, &a, 0);
 }
 
-/* A pipeline operation on the resource the path names (its id). */
-typedef void (*on_id_fn)(struct gw_pipeline *pl, const struct gw_call *c,
-                         const char *id, struct gw_answer *a);
 /* A pipeline operation on the request body. */
 typedef void (*on_body_fn)(struct gw_pipeline *pl, const struct gw_call *c,
                            const char *body, size_t len, struct gw_answer *a);
 
 /* The operations on an id answer in full: Prefer does not apply to them. */
-static enum MHD_Result
-on_id(struct gw_req *r, const struct gw_call *c, on_id_fn op)
+enum MHD_Result
+gw_fhir_on_id(struct gw_req *r, const struct gw_call *c, gw_fhir_on_id_fn op)
 {
     struct gw_answer a;
 
@@ -870,13 +864,13 @@ gw_fhir_sub_create(struct gw_req *r, const struct gw_call *c)
 enum MHD_Result
 gw_fhir_sub_read(struct gw_req *r, const struct gw_call *c)
 {
-    return on_id(r, c, gw_pipeline_sub_read);
+    return gw_fhir_on_id(r, c, gw_pipeline_sub_read);
 }
 
 enum MHD_Result
 gw_fhir_sub_delete(struct gw_req *r, const struct gw_call *c)
 {
-    return on_id(r, c, gw_pipeline_sub_delete);
+    return gw_fhir_on_id(r, c, gw_pipeline_sub_delete);
 }
 
 enum MHD_Result
@@ -909,7 +903,7 @@ gw_fhir_renew_consent(struct gw_req *r, const struct gw_call *c)
 enum MHD_Result
 gw_fhir_copy(struct gw_req *r, const struct gw_call *c)
 {
-    return on_id(r, c, gw_pipeline_copy);
+    return gw_fhir_on_id(r, c, gw_pipeline_copy);
 }
 
 /* HTML, or PDF when _format=pdf or Accept names application/pdf. */

@@ -12,10 +12,7 @@
 enum MHD_Result
 gw_fhir_sub_status(struct gw_req *r, const struct gw_call *c)
 {
-    struct gw_answer a;
-
-    gw_pipeline_sub_status(r->h->o.pipeline, c, r->args.id, &a);
-    return gw_fhir_send_answer(r, &a, 0);
+    return gw_fhir_on_id(r, c, gw_pipeline_sub_status);
 }
 
 enum MHD_Result

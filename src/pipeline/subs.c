@@ -438,17 +438,22 @@ own_sub(struct gw_pipeline *pl, const struct gw_call *c, const char *id,
     return rc;
 }
 
-/* The JSON text of a notification as the answer's document. */
-static gw_rc
-doc_of(char *json, size_t len, struct gw_fhir_doc **out)
+/* The answer: the JSON text of a notification (json, len, freed here)
+ * as its document, 200; or the refusal rc with err. */
+static void
+answer_doc(struct gw_answer *a, gw_rc rc, char *json, size_t len,
+           struct gw_err *err)
 {
-    struct gw_err err;
-    gw_rc rc;
+    struct gw_err perr;
 
-    gw_err_clear(&err);
-    rc = gw_fhir_parse(json, len, GW_FHIR_JSON, NULL, out, &err);
+    gw_err_clear(&perr);
+    if (rc == GW_OK)
+        rc = gw_fhir_parse(json, len, GW_FHIR_JSON, NULL, &a->doc, &perr);
     free(json);
-    return rc;
+    if (rc != GW_OK)
+        gw_answer_error(a, rc, err);
+    else
+        a->status = 200;
 }
 
 void
@@ -488,12 +493,7 @@ gw_pipeline_sub_status(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc == GW_OK)
         rc = gw_pharmacy_notification(&s, "query-status", NULL, 0, c->base, 1,
                                       &json, &len);
-    if (rc == GW_OK)
-        rc = doc_of(json, len, &a->doc);
-    if (rc != GW_OK)
-        gw_answer_error(a, rc, &err);
-    else
-        a->status = 200;
+    answer_doc(a, rc, json, len, &err);
 }
 
 /* A decimal event number 1..INT64_MAX; 1 when ok. */
@@ -545,12 +545,7 @@ gw_pipeline_sub_events(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc == GW_OK)
         rc = gw_pharmacy_notification(&s, "query-event", ev, n, c->base, 1,
                                       &json, &len);
-    if (rc == GW_OK)
-        rc = doc_of(json, len, &a->doc);
-    if (rc != GW_OK)
-        gw_answer_error(a, rc, &err);
-    else
-        a->status = 200;
+    answer_doc(a, rc, json, len, &err);
     free(ev);
 }
 

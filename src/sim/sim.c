@@ -1204,17 +1204,6 @@ out:
     return status;
 }
 
-static const char *
-find_ci(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-
-    for (; *hay; hay++)
-        if (strncasecmp(hay, needle, n) == 0)
-            return hay;
-    return NULL;
-}
-
 /* Seconds a webhook connection may stay idle between two requests. */
 #define WEBHOOK_IDLE_S 5
 
@@ -1229,7 +1218,7 @@ webhook_read(struct conn *c, char *buf, size_t size, size_t *n, size_t *used)
         buf[*n] = '\0';
         body = strstr(buf, "\r\n\r\n");
         if (body != NULL) {
-            const char *cl = find_ci(buf, "\r\nContent-Length:");
+            const char *cl = gw_sim_find_ci(buf, "\r\nContent-Length:");
             size_t head = (size_t)(body + 4 - buf);
             long want = cl && cl < body ? strtol(cl + 17, NULL, 10) : 0;
             if (want < 0)
@@ -1264,14 +1253,14 @@ webhook_request(struct conn *c, char *buf)
     char *body, id[160] = "-", qid[700];
     int ok, dup;
     const char *reply = "HTTP/1.1 204 No Content\r\n\r\n";
-    const char *conn = find_ci(buf, "\r\nConnection:");
-    int keep = !(conn != NULL && find_ci(conn + 13, "close") != NULL &&
-                 find_ci(conn + 13, "close") < strchr(conn + 2, '\r'));
+    const char *conn = gw_sim_find_ci(buf, "\r\nConnection:");
+    const char *closing = conn ? gw_sim_find_ci(conn + 13, "close") : NULL;
+    int keep = !(closing != NULL && closing < strchr(conn + 2, '\r'));
 
     body = strstr(buf, "\r\n\r\n");
     f = fail_now();
     {
-        const char *mid = find_ci(buf, "\r\nX-Message-Id:");
+        const char *mid = gw_sim_find_ci(buf, "\r\nX-Message-Id:");
         if (mid != NULL) {
             mid += 15;
             while (*mid == ' ')

@@ -30,9 +30,8 @@ sv(json_t *j)
     return v ? v : "";
 }
 
-/* needle in hay, ignoring case. */
-static const char *
-find_ci(const char *hay, const char *needle)
+const char *
+gw_sim_find_ci(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);
 
@@ -286,7 +285,7 @@ gw_sim_subs_received(const char *head, const char *body)
             char want[300];
             const char *h;
             snprintf(want, sizeof(want), "\r\n%.*s:", (int)hl, cl.o.header);
-            h = find_ci(head, want);
+            h = gw_sim_find_ci(head, want);
             if (h == NULL)
                 why = "the channel.header did not come";
             else {

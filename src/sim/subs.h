@@ -37,6 +37,8 @@ int gw_sim_subs_listening(void);
 /* A notification received (head: the request head, body: NUL-ended):
  * checked, logged, kept. 1 when it passed the checks. */
 int gw_sim_subs_received(const char *head, const char *body);
+/* needle in hay, ignoring case (header look-ups; the webhook's too). */
+const char *gw_sim_find_ci(const char *hay, const char *needle);
 /* 1 when the simulator acts as a Backport client (--subscribe or a
  * subscription in --save). */
 int gw_sim_subs_on(void);

@@ -229,14 +229,9 @@ gw_sqlite_console_discard(struct gw_store *st, long long id, const char *system,
     gw_console_discard_entry(&e, detail, sizeof(detail), id, system, user, p,
                              kind);
     rc = gw_store_audit_append(&st->ob, &e, gw_clock_now_ms());
-    if (rc != GW_OK)
-        goto out;
-    rc = gw_store_exec(&st->ob, "COMMIT");
-    if (rc == GW_OK)
-        began = 0;
 out:
-    if (began && gw_store_exec(&st->ob, "ROLLBACK") != GW_OK)
-        rc = GW_ESTORE;
+    if (began)
+        rc = gw_store_end(&st->ob, rc);
     gw_store_conn_idle(&st->ob);
     pthread_mutex_unlock(&st->obmu);
     if (rc == GW_OK && peer != NULL)

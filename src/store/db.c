@@ -913,6 +913,48 @@ gw_store_reader_give(struct gw_store *st, struct conn *c)
 }
 
 gw_rc
+gw_store_end(struct conn *c, gw_rc rc)
+{
+    if (rc == GW_OK && gw_store_exec(c, "COMMIT") == GW_OK)
+        return GW_OK;
+    (void)gw_store_exec(c, "ROLLBACK");
+    return rc == GW_OK ? GW_ESTORE : rc;
+}
+
+sqlite3_stmt *
+gw_store_maint_stmt(struct gw_store *st, const char *sql)
+{
+    sqlite3_stmt *s;
+
+    pthread_mutex_lock(&st->mmu);
+    if ((s = gw_store_stmt(&st->m, sql)) == NULL)
+        pthread_mutex_unlock(&st->mmu);
+    return s;
+}
+
+gw_rc
+gw_store_maint_step(struct gw_store *st, sqlite3_stmt *s, int must_change,
+                    const char *what)
+{
+    gw_rc rc = gw_store_rc(st->m.db, sqlite3_step(s), what);
+
+    if (rc == GW_OK && must_change && sqlite3_changes(st->m.db) == 0)
+        rc = GW_ENOTFOUND;
+    sqlite3_reset(s);
+    return rc;
+}
+
+gw_rc
+gw_store_maint_done(struct gw_store *st, sqlite3_stmt *s, int must_change,
+                    const char *what)
+{
+    gw_rc rc = gw_store_maint_step(st, s, must_change, what);
+
+    pthread_mutex_unlock(&st->mmu);
+    return rc;
+}
+
+gw_rc
 gw_sqlite_integrity_check(struct gw_store *st)
 {
     sqlite3_stmt *s;

@@ -14,27 +14,19 @@ gw_rc
 gw_sqlite_hsa_put(struct gw_store *st, const char *person_hsa,
                  const char *answer, size_t len, int64_t expires_ms)
 {
-    sqlite3_stmt *s;
-    gw_rc rc;
+    sqlite3_stmt *s = gw_store_maint_stmt(
+        st, "INSERT INTO hsa_cache (person_hsa, answer, fetched_ms,"
+            " expires_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT"
+            " (person_hsa) DO UPDATE SET answer = ?2,"
+            " fetched_ms = ?3, expires_ms = ?4");
 
-    pthread_mutex_lock(&st->mmu);
-    s = gw_store_stmt(&st->m,
-                      "INSERT INTO hsa_cache (person_hsa, answer, fetched_ms,"
-                      " expires_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT"
-                      " (person_hsa) DO UPDATE SET answer = ?2,"
-                      " fetched_ms = ?3, expires_ms = ?4");
-    if (s == NULL) {
-        pthread_mutex_unlock(&st->mmu);
+    if (s == NULL)
         return GW_ESTORE;
-    }
     gw_bind_text(s, 1, person_hsa);
     sqlite3_bind_blob(s, 2, answer, (int)len, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 3, gw_clock_now_ms());
     sqlite3_bind_int64(s, 4, expires_ms);
-    rc = gw_store_rc(st->m.db, sqlite3_step(s), "hsa_put");
-    sqlite3_reset(s);
-    pthread_mutex_unlock(&st->mmu);
-    return rc;
+    return gw_store_maint_done(st, s, 0, "hsa_put");
 }
 
 gw_rc

@@ -111,23 +111,15 @@ gw_sqlite_consent_get(struct gw_store *st, const char *hsa,
 gw_rc
 gw_sqlite_consent_renew(struct gw_store *st, const char *hsa, int64_t now_ms)
 {
-    sqlite3_stmt *s;
-    gw_rc rc;
+    sqlite3_stmt *s = gw_store_maint_stmt(
+        st, "INSERT INTO prescribers (hsa, consented_ms) VALUES (?1, ?2) ON"
+            " CONFLICT (hsa) DO UPDATE SET consented_ms = ?2");
 
-    pthread_mutex_lock(&st->mmu);
-    s = gw_store_stmt(&st->m,
-                      "INSERT INTO prescribers (hsa, consented_ms) VALUES (?1,"
-                      " ?2) ON CONFLICT (hsa) DO UPDATE SET consented_ms = ?2");
-    if (s == NULL) {
-        pthread_mutex_unlock(&st->mmu);
+    if (s == NULL)
         return GW_ESTORE;
-    }
     gw_bind_text(s, 1, hsa);
     sqlite3_bind_int64(s, 2, now_ms);
-    rc = gw_store_rc(st->m.db, sqlite3_step(s), "consent_renew");
-    sqlite3_reset(s);
-    pthread_mutex_unlock(&st->mmu);
-    return rc;
+    return gw_store_maint_done(st, s, 0, "consent_renew");
 }
 
 /* --- Sök produkt, Sök apotek ------------------------------------------ */

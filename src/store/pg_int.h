@@ -135,6 +135,9 @@ gw_rc gw_pg_run(struct gw_store *st, const char *sql,
                 const struct gw_pg_params *p, PGresult **res,
                 const char *what);
 long long gw_pg_changed(PGresult *r);
+/* A change by one statement: GW_ENOTFOUND when it changed no row. */
+gw_rc gw_pg_change(struct gw_store *st, const char *sql,
+                   const struct gw_pg_params *p, const char *what);
 void gw_pg_cells(const PGresult *r, int row, struct gw_cells *out);
 gw_rc gw_pg_collect(struct gw_store *st, const char *sql,
                     const struct gw_pg_params *p, const char *what,

@@ -73,20 +73,6 @@ gw_pg_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
     return GW_OK;
 }
 
-/* A mark by the lease's holder; GW_ENOTFOUND when it holds it no more. */
-static gw_rc
-mark(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
-     const char *what)
-{
-    PGresult *r;
-    gw_rc rc = gw_pg_run(st, sql, p, &r, what);
-
-    if (rc == GW_OK && gw_pg_changed(r) == 0)
-        rc = GW_ENOTFOUND;
-    PQclear(r);
-    return rc;
-}
-
 gw_rc
 gw_pg_outbox_done(struct gw_store *st, long long id, const char *owner)
 {
@@ -95,7 +81,8 @@ gw_pg_outbox_done(struct gw_store *st, long long id, const char *owner)
     gw_pg_p_i64(&p, id);
     gw_pg_p_i64(&p, gw_clock_now_ms());
     gw_pg_p_str(&p, owner);
-    return mark(st,
+    /* GW_ENOTFOUND: the lease is not held any more. */
+    return gw_pg_change(st,
                 "UPDATE outbox SET state = 'done', updated_ms = $2, "
                 "last_error = NULL, claimed_by = NULL, claimed_until = NULL "
                 "WHERE id = $1 AND state = 'inflight' AND claimed_by = $3",
@@ -114,7 +101,8 @@ gw_pg_outbox_fail(struct gw_store *st, long long id, const char *owner,
     gw_pg_p_str(&p, why);
     gw_pg_p_i64(&p, gw_clock_now_ms());
     gw_pg_p_str(&p, owner);
-    return mark(st,
+    /* GW_ENOTFOUND: the lease is not held any more. */
+    return gw_pg_change(st,
                 "UPDATE outbox SET state = CASE WHEN $2::int <> 0 THEN 'dead' "
                 "ELSE 'pending' END, attempts = attempts + 1, "
                 "next_attempt_ms = $3, last_error = $4, updated_ms = $5, "
@@ -133,7 +121,8 @@ gw_pg_outbox_release(struct gw_store *st, long long id, const char *owner,
     gw_pg_p_str(&p, why);
     gw_pg_p_i64(&p, gw_clock_now_ms());
     gw_pg_p_str(&p, owner);
-    return mark(st,
+    /* GW_ENOTFOUND: the lease is not held any more. */
+    return gw_pg_change(st,
                 "UPDATE outbox SET state = 'pending', last_error = $2, "
                 "updated_ms = $3, claimed_by = NULL, claimed_until = NULL "
                 "WHERE id = $1 AND state = 'inflight' AND claimed_by = $4",

@@ -191,8 +191,8 @@ gw_pg_inbox_get(struct gw_store *st, const char *message_id,
     memset(res, 0, sizeof(*res));
     gw_pg_p_str(&p, message_id);
     return gw_pg_one(st,
-                     "SELECT content_hash, refnr, version, response_status, "
-                     "response, received_ms FROM inbox WHERE message_id = $1",
+                     "SELECT " GW_INBOX_COLUMNS " FROM inbox WHERE "
+                     "message_id = $1",
                      &p, "inbox_get", gw_rows_inbox, res);
 }
 

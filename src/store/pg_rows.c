@@ -32,6 +32,19 @@ gw_pg_changed(PGresult *r)
     return t && *t ? strtoll(t, NULL, 10) : 0;
 }
 
+gw_rc
+gw_pg_change(struct gw_store *st, const char *sql,
+             const struct gw_pg_params *p, const char *what)
+{
+    PGresult *r;
+    gw_rc rc = gw_pg_run(st, sql, p, &r, what);
+
+    if (rc == GW_OK && gw_pg_changed(r) == 0)
+        rc = GW_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
 /* A PGresult's row as struct gw_cells. */
 static const char *
 cell_text(const void *res, int row, int col)

@@ -63,49 +63,15 @@ gw_pg_sub_list(struct gw_store *st, const char *id, const char *gln,
                struct gw_subscription **subs, size_t *n)
 {
     struct gw_pg_params p = {0};
-    struct gw_subscription *o = NULL;
-    PGresult *r;
-    gw_rc rc;
 
-    *subs = NULL;
-    *n = 0;
     gw_pg_p_str(&p, id);
     gw_pg_p_str(&p, gln);
-    rc = gw_pg_run(st,
-             "SELECT id, gln, endpoint, criteria, status, created_ms, "
-             "failures, error, filter_criteria, header, heartbeat_s, events, "
-             "sent_ms FROM subscriptions WHERE ($1::text IS NULL OR "
-             "id = $1) AND ($2::text IS NULL OR gln = $2) ORDER BY "
+    return gw_pg_collect(st,
+             "SELECT " GW_SUB_COLUMNS " FROM subscriptions WHERE ($1::text IS "
+             "NULL OR id = $1) AND ($2::text IS NULL OR gln = $2) ORDER BY "
              "created_ms, id LIMIT 100",
-             &p, &r, "sub_list");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) > 0 &&
-        (o = calloc((size_t)PQntuples(r), sizeof(*o))) == NULL)
-        rc = GW_ENOMEM;
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
-        gw_pg_copy(o[i].id, sizeof(o[i].id), r, i, 0);
-        gw_pg_copy(o[i].gln, sizeof(o[i].gln), r, i, 1);
-        gw_pg_copy(o[i].endpoint, sizeof(o[i].endpoint), r, i, 2);
-        gw_pg_copy(o[i].criteria, sizeof(o[i].criteria), r, i, 3);
-        gw_pg_copy(o[i].status, sizeof(o[i].status), r, i, 4);
-        o[i].created_ms = gw_pg_i64(r, i, 5);
-        o[i].failures = (int)gw_pg_i64(r, i, 6);
-        gw_pg_copy(o[i].error, sizeof(o[i].error), r, i, 7);
-        gw_pg_copy(o[i].filter, sizeof(o[i].filter), r, i, 8);
-        gw_pg_copy(o[i].header, sizeof(o[i].header), r, i, 9);
-        o[i].heartbeat_s = (int)gw_pg_i64(r, i, 10);
-        o[i].events = gw_pg_i64(r, i, 11);
-        o[i].sent_ms = gw_pg_i64(r, i, 12);
-    }
-    if (rc == GW_OK) {
-        *subs = o;
-        *n = (size_t)PQntuples(r);
-    } else {
-        free(o);
-    }
-    PQclear(r);
-    return rc;
+             &p, "sub_list", sizeof(**subs), gw_rows_subscription, NULL,
+             (void **)subs, n);
 }
 
 gw_rc
@@ -242,9 +208,6 @@ gw_pg_sub_events(struct gw_store *st, const char *id, int64_t since,
                  size_t *n)
 {
     struct gw_pg_params p = {0};
-    struct gw_sub_event *o = NULL;
-    PGresult *r;
-    gw_rc rc;
 
     *out = NULL;
     *n = 0;
@@ -256,30 +219,12 @@ gw_pg_sub_events(struct gw_store *st, const char *id, int64_t since,
     gw_pg_p_i64(&p, since);
     gw_pg_p_i64(&p, until);
     gw_pg_p_i64(&p, (long long)max);
-    rc = gw_pg_run(st,
+    return gw_pg_collect(st,
              "SELECT event_number, at_ms, code, refnr FROM subscription_events"
              " WHERE sub_id = $1 AND event_number >= $2 AND event_number <= "
              "$3 ORDER BY event_number LIMIT $4",
-             &p, &r, "sub_events");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) > 0 &&
-        (o = calloc((size_t)PQntuples(r), sizeof(*o))) == NULL)
-        rc = GW_ENOMEM;
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
-        o[i].number = gw_pg_i64(r, i, 0);
-        o[i].at_ms = gw_pg_i64(r, i, 1);
-        gw_pg_copy(o[i].code, sizeof(o[i].code), r, i, 2);
-        gw_pg_copy(o[i].refnr, sizeof(o[i].refnr), r, i, 3);
-    }
-    if (rc == GW_OK) {
-        *out = o;
-        *n = (size_t)PQntuples(r);
-    } else {
-        free(o);
-    }
-    PQclear(r);
-    return rc;
+             &p, "sub_events", sizeof(**out), gw_rows_sub_event, NULL,
+             (void **)out, n);
 }
 
 gw_rc
@@ -287,21 +232,15 @@ gw_pg_sub_mark(struct gw_store *st, const char *id, const char *status,
                const char *why, int64_t sent_ms)
 {
     struct gw_pg_params p = {0};
-    PGresult *r;
-    gw_rc rc;
 
     gw_pg_p_str(&p, id);
     gw_pg_p_str(&p, status);
     gw_pg_p_str(&p, why);
     gw_pg_p_i64(&p, sent_ms);
-    rc = gw_pg_run(st,
+    return gw_pg_change(st,
              "UPDATE subscriptions SET status = COALESCE($2::text, status), "
              "error = CASE WHEN $2::text IS NULL THEN error ELSE $3::text END,"
              " sent_ms = CASE WHEN $4::bigint > 0 THEN $4::bigint ELSE "
              "sent_ms END WHERE id = $1",
-             &p, &r, "sub_mark");
-    if (rc == GW_OK && gw_pg_changed(r) == 0)
-        rc = GW_ENOTFOUND;
-    PQclear(r);
-    return rc;
+             &p, "sub_mark");
 }

@@ -36,13 +36,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/array.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/random.h"
-#include "klas/ident.h"
 #include "store/pg_int.h"
+#include "store/write_apply.h"
 
 /* The head of the chain as this batch sees it (locked). */
 struct head {
@@ -69,14 +68,12 @@ struct batch {
 static gw_rc
 audit_put(struct batch *b, const struct gw_audit_entry *e, int64_t now_ms)
 {
-    if (b->naudit == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        struct pending_audit *g = realloc(b->audit, cap * sizeof(*g));
-        if (g == NULL)
-            return GW_ENOMEM;
-        b->audit = g;
-        b->cap = cap;
-    }
+    struct pending_audit *g = gw_array_grow(b->audit, &b->cap, b->naudit,
+                                            sizeof(*g), 64);
+
+    if (g == NULL)
+        return GW_ENOMEM;
+    b->audit = g;
     b->audit[b->naudit].e = *e;
     b->audit[b->naudit].at_ms = now_ms;
     b->naudit++;
@@ -91,17 +88,7 @@ audit_write(struct batch *b, const struct gw_audit_entry *e, int64_t now_ms)
     struct gw_pg_params p = {0};
     gw_rc rc;
 
-    memset(&r, 0, sizeof(r));
-    r.seq = b->head.seq + 1;
-    memcpy(r.prev_hash, b->head.hash, sizeof(r.prev_hash));
-    r.at_ms = now_ms;
-    r.e = *e;
-    if (r.e.system == NULL)
-        r.e.system = "gateway";
-    if (r.e.outcome == NULL)
-        r.e.outcome = "ok";
-    if (r.e.action == NULL)
-        r.e.action = "unknown";
+    gw_write_audit_record(&r, b->head.seq + 1, b->head.hash, e, now_ms);
     if ((rc = gw_audit_hash(&r, r.hash)) != GW_OK)
         return rc;
     gw_pg_p_i64(&p, r.seq);
@@ -195,50 +182,49 @@ audit_flush(struct batch *b)
     return rc;
 }
 
-/* Looks the message id up; GW_ENOTFOUND when new. */
+/* The rows a write reads (write_apply.h), by one key; the case row
+ * locked until commit: a change or a dispensing on another node waits,
+ * then sees this one's status, version and amounts. */
+static const struct {
+    const char *sql, *what;
+} rows[] = {
+    [GW_WRITE_ROW_INBOX] = {"SELECT " GW_INBOX_COLUMNS " FROM inbox WHERE "
+                            "message_id = $1",
+                            "inbox_get"},
+    [GW_WRITE_ROW_CASE] = {"SELECT " GW_WRITE_CASE_COLUMNS " FROM cases "
+                           "WHERE refnr = $1 FOR UPDATE",
+                           "case_current"},
+    [GW_WRITE_ROW_DISPENSE] = {"SELECT " GW_WRITE_DISPENSE_COLUMNS " FROM "
+                               "cases c LEFT JOIN licences l ON l.case_id = "
+                               "c.id WHERE c.refnr = $1 FOR UPDATE OF c",
+                               "dispense_check"},
+};
+
 static gw_rc
-inbox_lookup(PGconn *c, const struct gw_store_write *w,
-             struct gw_store_result *res)
+read_row(void *cx, enum gw_write_row which, const char *key,
+         gw_cells_fill fill, void *elem)
 {
     struct gw_pg_params p = {0};
+    struct gw_cells row;
     PGresult *r;
     gw_rc rc;
 
-    gw_pg_p_str(&p, w->message_id);
-    rc = gw_pg_q(c,
-                 "SELECT content_hash, refnr, version, response_status, "
-                 "response, received_ms FROM inbox WHERE message_id = $1",
-                 &p, &r, "inbox_get");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return GW_ENOTFOUND;
-    }
-    gw_pg_copy(res->content_hash, sizeof(res->content_hash), r, 0, 0);
-    res->received_ms = gw_pg_i64(r, 0, 5);
-    if (!PQgetisnull(r, 0, 1))
-        gw_pg_copy(res->refnr, sizeof(res->refnr), r, 0, 1);
-    if (strcmp(res->content_hash, w->content_hash ? w->content_hash : "") !=
-        0) {
-        PQclear(r);
-        return gw_err_set(&res->err, GW_EDUPLICATE, "Bundle.identifier",
-                          "the message id was used before for a different "
-                          "message");
-    }
-    res->replayed = 1;
-    res->version = (long)gw_pg_i64(r, 0, 2);
-    res->response_status = (int)gw_pg_i64(r, 0, 3);
-    res->response = gw_pg_bytea(r, 0, 4, &res->response_len);
+    gw_pg_p_str(&p, key);
+    rc = gw_pg_q(((struct batch *)cx)->c, rows[which].sql, &p, &r,
+                 rows[which].what);
+    if (rc == GW_OK && PQntuples(r) == 0)
+        rc = GW_ENOTFOUND;
+    gw_pg_cells(r, 0, &row);
+    if (rc == GW_OK)
+        rc = fill(&row, elem, 0);
     PQclear(r);
-    return res->response != NULL ? GW_OK : GW_ENOMEM;
+    return rc;
 }
 
-/* Inserts the new case under w's referensnummer or a new one: *case_id
- * its id, 0 when the number is taken (nothing inserted). */
+/* ON CONFLICT DO NOTHING: no row back when the number is taken. */
 static gw_rc
-case_insert(PGconn *c, const struct gw_store_write *w,
-            struct gw_store_result *res, long long *case_id, int64_t now)
+case_insert(void *cx, const struct gw_store_write *w, const char *refnr,
+            long long *case_id, int64_t now)
 {
     const struct gw_case_row *r = &w->row;
     struct gw_pg_params p = {0};
@@ -246,17 +232,7 @@ case_insert(PGconn *c, const struct gw_store_write *w,
     gw_rc rc;
 
     *case_id = 0;
-    if (r->refnr != NULL) {
-        snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
-    } else {
-        time_t t = (time_t)(gw_clock_now_ms() / 1000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        rc = gw_refnr_generate(tm.tm_year + 1900, gw_random_bytes, res->refnr);
-        if (rc != GW_OK)
-            return rc;
-    }
-    gw_pg_p_str(&p, res->refnr);
+    gw_pg_p_str(&p, refnr);
     gw_pg_p_str(&p, r->status);
     gw_pg_p_str(&p, r->licence_type);
     gw_pg_p_i64(&p, r->beredskap);
@@ -275,7 +251,7 @@ case_insert(PGconn *c, const struct gw_store_write *w,
         gw_pg_p_i64(&p, now);
     else
         gw_pg_p_str(&p, NULL);
-    rc = gw_pg_q(c,
+    rc = gw_pg_q(((struct batch *)cx)->c,
                  "INSERT INTO cases (refnr, status, licence_type, "
                  "beredskap, prescriber_hsa, hospital_hsa, "
                  "hospital_name, clinic_hsa, clinic_name, pharmacy_gln, "
@@ -284,16 +260,40 @@ case_insert(PGconn *c, const struct gw_store_write *w,
                  "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,1,$15,"
                  "$15,$16) ON CONFLICT (refnr) DO NOTHING RETURNING id",
                  &p, &pr, "case_insert");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(pr) == 1)
+    if (rc == GW_OK && PQntuples(pr) == 1)
         *case_id = gw_pg_i64(pr, 0, 0);
     PQclear(pr);
-    return GW_OK;
+    return rc;
 }
 
 static gw_rc
-history(PGconn *c, long long case_id, const char *from, const char *to,
+case_update(void *cx, const struct gw_store_write *w, long long case_id,
+            int64_t now)
+{
+    const struct gw_case_row *r = &w->row;
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_str(&p, r->status);
+    gw_pg_p_str(&p, r->pharmacy_gln);
+    gw_pg_p_str(&p, r->drug_name);
+    gw_pg_p_str(&p, r->substances);
+    gw_pg_p_i64(&p, now);
+    gw_pg_p_i64(&p, case_id);
+    gw_pg_p_i64(&p, (w->effects & GW_STORE_FX_APPLIED) != 0);
+    gw_pg_p_i64(&p, (w->effects & GW_STORE_FX_DECIDED) != 0);
+    return gw_pg_q(((struct batch *)cx)->c,
+                   "UPDATE cases SET status = coalesce($1, status), "
+                   "pharmacy_gln = coalesce($2, pharmacy_gln), drug_name = "
+                   "coalesce($3, drug_name), substances = coalesce($4, "
+                   "substances), version = version + 1, updated_ms = $5, "
+                   "applied_ms = CASE WHEN $7::int <> 0 THEN $5 ELSE "
+                   "applied_ms END, decided_ms = CASE WHEN $8::int <> 0 "
+                   "THEN $5 ELSE decided_ms END WHERE id = $6",
+                   &p, NULL, "case_update");
+}
+
+static gw_rc
+history(void *cx, long long case_id, const char *from, const char *to,
         const struct gw_store_write *w, int64_t now)
 {
     struct gw_pg_params p = {0};
@@ -304,85 +304,25 @@ history(PGconn *c, long long case_id, const char *from, const char *to,
     gw_pg_p_str(&p, w->event ? w->event : "change");
     gw_pg_p_str(&p, w->actor ? w->actor : (w->sender ? w->sender : "?"));
     gw_pg_p_i64(&p, now);
-    return gw_pg_q(c,
+    return gw_pg_q(((struct batch *)cx)->c,
                    "INSERT INTO status_history (case_id, from_status, "
                    "to_status, event, actor, at_ms) VALUES ($1,$2,$3,$4,$5,$6)",
                    &p, NULL, "history");
 }
 
 static gw_rc
-dispense(PGconn *c, const struct gw_store_write *w,
-         struct gw_store_result *res, long long *case_id, int64_t now)
+dispense_insert(void *cx, const struct gw_dispense *d, long long case_id,
+                int64_t now)
 {
-    const struct gw_dispense *d = w->dispense;
     struct gw_pg_params p = {0};
-    char status[8] = "", from[16] = "", to[16] = "";
-    double total, used;
-    PGresult *r;
-    gw_rc rc;
 
-    if (d == NULL || w->row.refnr == NULL)
-        return gw_err_set(&res->err, GW_EINVAL, NULL, "nothing to dispense");
-    gw_pg_p_str(&p, w->row.refnr);
-    /* The case row is locked: two dispensings against one licence on two
-     * nodes are checked one after the other. */
-    rc = gw_pg_q(c,
-                 "SELECT c.id, c.status, l.valid_from, l.valid_to, "
-                 "l.total_amount, (SELECT coalesce(sum(amount), 0) FROM "
-                 "dispensings d WHERE d.case_id = c.id), c.purged_ms IS NOT "
-                 "NULL FROM cases c LEFT JOIN licences l ON l.case_id = c.id "
-                 "WHERE c.refnr = $1 FOR UPDATE OF c",
-                 &p, &r, "dispense_check");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return gw_err_set(&res->err, GW_ENOTFOUND, "licence",
-                          "no licence with that referensnummer");
-    }
-    *case_id = gw_pg_i64(r, 0, 0);
-    gw_pg_copy(status, sizeof(status), r, 0, 1);
-    gw_pg_copy(from, sizeof(from), r, 0, 2);
-    gw_pg_copy(to, sizeof(to), r, 0, 3);
-    total = gw_pg_f64(r, 0, 4);
-    used = gw_pg_f64(r, 0, 5);
-    if (strcmp(PQgetvalue(r, 0, 6), "t") == 0) {
-        PQclear(r);
-        return gw_err_set(&res->err, GW_EGONE, "licence",
-                          "the licence has been removed");
-    }
-    PQclear(r);
-    snprintf(res->refnr, sizeof(res->refnr), "%s", w->row.refnr);
-    if (w->expect_status == NULL || strcmp(status, w->expect_status) != 0) {
-        gw_err_set(&res->err, GW_EDENIED, "licence",
-                   "the licence is not granted (status %s)", status);
-        return gw_err_sv(&res->err, GW_EDENIED,
-                         "licensen är inte beviljad (status %s)", status);
-    }
-    if (from[0] == '\0' || strcmp(d->dispensed_on, from) < 0 ||
-        strcmp(d->dispensed_on, to) > 0) {
-        gw_err_set(&res->err, GW_EDENIED, "dispensed-on",
-                   "outside the validity period %s to %s", from, to);
-        return gw_err_sv(&res->err, GW_EDENIED,
-                         "utanför giltighetstiden %s till %s", from, to);
-    }
-    if (total > 0 && used + d->amount > total + 1e-9) {
-        gw_err_set(&res->err, GW_EDENIED, "amount",
-                   "beyond the granted total amount: %g of %g left",
-                   total - used, total);
-        return gw_err_sv(&res->err, GW_EDENIED,
-                         "mer än den beviljade totalmängden: %g av %g "
-                         "återstår",
-                         total - used, total);
-    }
-    memset(&p, 0, sizeof(p));
-    gw_pg_p_i64(&p, *case_id);
+    gw_pg_p_i64(&p, case_id);
     gw_pg_p_str(&p, d->gln);
     gw_pg_p_f64(&p, d->amount);
     gw_pg_p_str(&p, d->dispensed_on);
     gw_pg_p_str(&p, d->kind);
     gw_pg_p_i64(&p, now);
-    return gw_pg_q(c,
+    return gw_pg_q(((struct batch *)cx)->c,
                    "INSERT INTO dispensings (case_id, gln, amount, "
                    "dispensed_on, kind, at_ms) VALUES ($1,$2,$3,$4,$5,$6)",
                    &p, NULL, "dispense");
@@ -416,9 +356,10 @@ gw_pg_pharmacy_upsert(PGconn *c, const struct gw_pharmacy *ph)
 
 /* What a case change implies beside the case row (writer.c). */
 static gw_rc
-apply_extras(PGconn *c, const struct gw_store_write *w, long long case_id,
+extras(void *cx, const struct gw_store_write *w, long long case_id,
              int64_t now)
 {
+    PGconn *c = ((struct batch *)cx)->c;
     const struct gw_licence_info *l = w->licence;
     struct gw_pg_params p = {0};
     gw_rc rc;
@@ -515,109 +456,72 @@ apply_extras(PGconn *c, const struct gw_store_write *w, long long case_id,
 }
 
 static gw_rc
-apply_case(PGconn *c, const struct gw_store_write *w,
-           struct gw_store_result *res, long long *case_id, int64_t now)
+document(void *cx, const struct gw_store_write *w, long long case_id,
+         long version, int64_t now)
 {
-    const struct gw_case_row *r = &w->row;
     struct gw_pg_params p = {0};
-    PGresult *pr;
-    gw_rc rc;
 
-    if (w->op == GW_STORE_OP_CREATE) {
-        if (r->status == NULL || r->licence_type == NULL)
-            return gw_err_set(&res->err, GW_EINVAL, NULL,
-                              "a new case needs a status and a licence type");
-        /* The insert itself tells whether the referensnummer is taken
-         * (ON CONFLICT DO NOTHING: no row back): one round trip. */
-        for (int tries = 0;; tries++) {
-            if ((rc = case_insert(c, w, res, case_id, now)) != GW_OK)
-                return rc;
-            if (*case_id != 0)
-                break;
-            if (r->refnr != NULL)
-                return gw_err_set(&res->err, GW_ECONFLICT, NULL,
-                                  "a case with referensnummer %s exists",
-                                  r->refnr);
-            if (tries == 19)
-                return GW_ESTORE;
-        }
-        res->version = 1;
-        return history(c, *case_id, NULL, r->status, w, now);
-    }
-    if (w->op == GW_STORE_OP_DISPENSE)
-        return dispense(c, w, res, case_id, now);
-    if (w->op == GW_STORE_OP_UPDATE) {
-        char cur[8];
-        long version;
-        int purged;
-
-        gw_pg_p_str(&p, r->refnr);
-        /* Locked until commit: a change on another node waits, then
-         * sees this one's status and version. */
-        rc = gw_pg_q(c,
-                     "SELECT id, status, version, purged_ms IS NOT NULL FROM "
-                     "cases WHERE refnr = $1 FOR UPDATE",
-                     &p, &pr, "case_current");
-        if (rc != GW_OK)
-            return rc;
-        if (PQntuples(pr) == 0) {
-            PQclear(pr);
-            return gw_err_set(&res->err, GW_ENOTFOUND, NULL,
-                              "no case with referensnummer %s",
-                              r->refnr ? r->refnr : "(none)");
-        }
-        *case_id = gw_pg_i64(pr, 0, 0);
-        gw_pg_copy(cur, sizeof(cur), pr, 0, 1);
-        version = (long)gw_pg_i64(pr, 0, 2);
-        purged = strcmp(PQgetvalue(pr, 0, 3), "t") == 0;
-        PQclear(pr);
-        if (purged)
-            return gw_err_set(&res->err, GW_EGONE, NULL,
-                              "case %s was removed under the retention rules",
-                              r->refnr);
-        if (w->expect_status != NULL && strcmp(cur, w->expect_status) != 0)
-            return gw_err_set(&res->err, GW_ECONFLICT, NULL,
-                              "case %s is in status %s, not %s", r->refnr,
-                              cur, w->expect_status);
-        if (w->expect_version > 0 && w->expect_version != version)
-            return gw_err_set(&res->err, GW_EPRECONDITION, NULL,
-                              "case %s is at version %ld, not %ld", r->refnr,
-                              version, w->expect_version);
-        memset(&p, 0, sizeof(p));
-        gw_pg_p_str(&p, r->status);
-        gw_pg_p_str(&p, r->pharmacy_gln);
-        gw_pg_p_str(&p, r->drug_name);
-        gw_pg_p_str(&p, r->substances);
-        gw_pg_p_i64(&p, now);
-        gw_pg_p_i64(&p, *case_id);
-        gw_pg_p_i64(&p, (w->effects & GW_STORE_FX_APPLIED) != 0);
-        gw_pg_p_i64(&p, (w->effects & GW_STORE_FX_DECIDED) != 0);
-        rc = gw_pg_q(c,
-                     "UPDATE cases SET status = coalesce($1, status), "
-                     "pharmacy_gln = coalesce($2, pharmacy_gln), drug_name = "
-                     "coalesce($3, drug_name), substances = coalesce($4, "
-                     "substances), version = version + 1, updated_ms = $5, "
-                     "applied_ms = CASE WHEN $7::int <> 0 THEN $5 ELSE "
-                     "applied_ms END, decided_ms = CASE WHEN $8::int <> 0 "
-                     "THEN $5 ELSE decided_ms END WHERE id = $6",
-                     &p, NULL, "case_update");
-        if (rc != GW_OK)
-            return rc;
-        snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
-        res->version = version + 1;
-        if (r->status != NULL || w->event != NULL)
-            return history(c, *case_id, cur, r->status ? r->status : cur, w,
-                           now);
-    }
-    return GW_OK;
+    gw_pg_p_i64(&p, case_id);
+    gw_pg_p_i64(&p, version);
+    gw_pg_p_str(&p, w->doc_kind ? w->doc_kind : "message");
+    gw_pg_p_bin(&p, w->doc_xml, w->doc_len);
+    gw_pg_p_i64(&p, now);
+    return gw_pg_q(((struct batch *)cx)->c,
+                   "INSERT INTO documents (case_id, version, kind, xml, "
+                   "created_ms) VALUES ($1,$2,$3,$4,$5)",
+                   &p, NULL, "document");
 }
 
 static gw_rc
-enqueue_one(PGconn *c, const struct gw_store_outbox_new *o,
-            const char *message_id, const char *target, const char *refnr,
-            int64_t now)
+attachment(void *cx, const struct gw_store_attachment *a, long long case_id,
+           long version)
 {
     struct gw_pg_params p = {0};
+
+    gw_pg_p_i64(&p, case_id);
+    gw_pg_p_i64(&p, version);
+    gw_pg_p_str(&p, a->description);
+    gw_pg_p_str(&p, a->content_type);
+    gw_pg_p_i64(&p, a->hidden != 0);
+    gw_pg_p_i64(&p, (long long)a->size);
+    gw_pg_p_bin(&p, a->data, a->size);
+    return gw_pg_q(((struct batch *)cx)->c,
+                   "INSERT INTO attachments (case_id, doc_version, "
+                   "description, content_type, hidden, size, data) VALUES "
+                   "($1,$2,$3,$4,$5,$6,$7)",
+                   &p, NULL, "attachment");
+}
+
+static gw_rc
+fanout(void *cx, const char *gln, char ids[][40], size_t *n)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    *n = 0;
+    gw_pg_p_str(&p, gln);
+    rc = gw_pg_q(((struct batch *)cx)->c,
+                 "SELECT id FROM subscriptions WHERE gln = $1 AND status = "
+                 "'active' ORDER BY created_ms, id LIMIT 100",
+                 &p, &r, "fanout_subs");
+    for (int i = 0; rc == GW_OK && i < PQntuples(r) &&
+                    *n < GW_WRITE_FANOUT_MAX;
+         i++)
+        gw_pg_copy(ids[(*n)++], 40, r, i, 0);
+    PQclear(r);
+    return rc;
+}
+
+/* One outbox row, counted: workers are woken only for a batch that put
+ * one in. */
+static gw_rc
+enqueue(void *cx, const struct gw_store_outbox_new *o, const char *message_id,
+        const char *target, const char *refnr, int64_t now)
+{
+    struct batch *b = cx;
+    struct gw_pg_params p = {0};
+    gw_rc rc;
 
     gw_pg_p_str(&p, message_id);
     gw_pg_p_str(&p, o->peer);
@@ -626,171 +530,45 @@ enqueue_one(PGconn *c, const struct gw_store_outbox_new *o,
     gw_pg_p_bin(&p, o->payload, o->payload_len);
     gw_pg_p_i64(&p, now);
     gw_pg_p_str(&p, target);
-    return gw_pg_q(c,
-                   "INSERT INTO outbox (message_id, peer, kind, refnr, "
-                   "payload, state, attempts, next_attempt_ms, created_ms, "
-                   "updated_ms, target) VALUES ($1,$2,$3,$4,$5,'pending',0,"
-                   "$6,$6,$6,$7)",
-                   &p, NULL, "outbox");
-}
-
-/* An item, or one per active subscription of the GLN (writer.c). */
-static gw_rc
-outbox_put(PGconn *c, const struct gw_store_outbox_new *o, const char *refnr,
-           int64_t now, long long *enqueued)
-{
-    struct gw_pg_params p = {0};
-    char mid[128];
-    PGresult *r;
-    gw_rc rc;
-
-    if (o->fanout_gln == NULL) {
-        rc = enqueue_one(c, o, o->message_id, NULL, refnr, now);
-        *enqueued += rc == GW_OK;
-        return rc;
-    }
-    gw_pg_p_str(&p, o->fanout_gln);
-    rc = gw_pg_q(c,
-                 "SELECT id FROM subscriptions WHERE gln = $1 AND status = "
-                 "'active' ORDER BY created_ms, id LIMIT 100",
-                 &p, &r, "fanout_subs");
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++) {
-        char id[40];
-        gw_pg_copy(id, sizeof(id), r, i, 0);
-        snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, id);
-        rc = enqueue_one(c, o, mid, id, refnr, now);
-        *enqueued += rc == GW_OK;
-    }
-    PQclear(r);
+    rc = gw_pg_q(b->c,
+                 "INSERT INTO outbox (message_id, peer, kind, refnr, "
+                 "payload, state, attempts, next_attempt_ms, created_ms, "
+                 "updated_ms, target) VALUES ($1,$2,$3,$4,$5,'pending',0,"
+                 "$6,$6,$6,$7)",
+                 &p, NULL, "outbox");
+    b->enqueued += rc == GW_OK;
     return rc;
 }
 
 static gw_rc
-apply(struct batch *b, const struct gw_store_write *w,
-      struct gw_store_result *res)
+audit(void *cx, const struct gw_audit_entry *e, int64_t now)
 {
-    PGconn *c = b->c;
-    int64_t now = gw_clock_now_ms();
-    long long case_id = 0;
+    return audit_put(cx, e, now);
+}
+
+static gw_rc
+inbox_put(void *cx, const struct gw_store_write *w,
+          const struct gw_store_result *res, const struct gw_buf *resp,
+          int64_t now)
+{
     struct gw_pg_params p = {0};
-    struct gw_buf resp;
-    gw_rc rc;
 
-    gw_buf_init(&resp, 16 * 1024 * 1024);
-    if (w->message_id != NULL) {
-        rc = inbox_lookup(c, w, res);
-        if (rc != GW_ENOTFOUND)
-            goto out;
-    }
-    rc = apply_case(c, w, res, &case_id, now);
-    if (rc == GW_OK)
-        rc = apply_extras(c, w, case_id, now);
-    if ((rc == GW_ECONFLICT || rc == GW_EPRECONDITION) &&
-        w->message_id != NULL) {
-        /* The same message on another node at once: both missed the inbox,
-         * this one then waited on the case row the other changed and found
-         * the case moved on (R6 twins: 200 on one node, 409 on the other
-         * for one stored application). That wait ended with the other's
-         * commit, so its inbox row is visible now: replay its answer. */
-        struct gw_err why = res->err;
-        gw_rc again;
-
-        gw_err_clear(&res->err);
-        again = inbox_lookup(c, w, res);
-        if (again == GW_ENOTFOUND)
-            res->err = why;
-        else
-            rc = again;
-        goto out;
-    }
-    if (rc != GW_OK)
-        goto out;
-    if (w->doc_xml != NULL && case_id != 0) {
-        gw_pg_p_i64(&p, case_id);
-        gw_pg_p_i64(&p, res->version);
-        gw_pg_p_str(&p, w->doc_kind ? w->doc_kind : "message");
-        gw_pg_p_bin(&p, w->doc_xml, w->doc_len);
-        gw_pg_p_i64(&p, now);
-        rc = gw_pg_q(c,
-                     "INSERT INTO documents (case_id, version, kind, xml, "
-                     "created_ms) VALUES ($1,$2,$3,$4,$5)",
-                     &p, NULL, "document");
-        if (rc != GW_OK)
-            goto out;
-    }
-    for (size_t i = 0; i < w->nattachments && case_id != 0; i++) {
-        const struct gw_store_attachment *a = &w->attachments[i];
-        memset(&p, 0, sizeof(p));
-        gw_pg_p_i64(&p, case_id);
-        gw_pg_p_i64(&p, res->version);
-        gw_pg_p_str(&p, a->description);
-        gw_pg_p_str(&p, a->content_type);
-        gw_pg_p_i64(&p, a->hidden != 0);
-        gw_pg_p_i64(&p, (long long)a->size);
-        gw_pg_p_bin(&p, a->data, a->size);
-        rc = gw_pg_q(c,
-                     "INSERT INTO attachments (case_id, doc_version, "
-                     "description, content_type, hidden, size, data) VALUES "
-                     "($1,$2,$3,$4,$5,$6,$7)",
-                     &p, NULL, "attachment");
-        if (rc != GW_OK)
-            goto out;
-    }
-    for (size_t i = 0; i < w->noutbox; i++)
-        if ((rc = outbox_put(c, &w->outbox[i], res->refnr, now,
-                             &b->enqueued)) != GW_OK)
-            goto out;
-    for (size_t i = 0; i < w->naudit; i++) {
-        struct gw_audit_entry e = w->audit[i];
-        if (e.refnr == NULL && res->refnr[0])
-            e.refnr = res->refnr;
-        if ((rc = audit_put(b, &e, now)) != GW_OK)
-            goto out;
-    }
-    if (w->respond != NULL &&
-        (rc = w->respond(w->respond_ctx, res->refnr, res->version, &resp)) !=
-            GW_OK)
-        goto out;
-    if (w->message_id != NULL) {
-        memset(&p, 0, sizeof(p));
-        gw_pg_p_str(&p, w->message_id);
-        gw_pg_p_str(&p, w->sender ? w->sender : "?");
-        gw_pg_p_str(&p, w->content_hash ? w->content_hash : "");
-        gw_pg_p_str(&p, res->refnr[0] ? res->refnr : NULL);
-        gw_pg_p_i64(&p, res->version);
-        gw_pg_p_i64(&p, w->response_status);
-        gw_pg_p_bin(&p, resp.data, resp.len);
-        gw_pg_p_i64(&p, now);
-        rc = gw_pg_q(c,
-                     "INSERT INTO inbox (message_id, sender, content_hash, "
-                     "refnr, version, response_status, response, "
-                     "received_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-                     &p, NULL, "inbox_put");
-        if (rc != GW_OK)
-            goto out;
-    }
-    res->response_status = w->response_status;
-    res->response = gw_buf_take(&resp, &res->response_len);
-    if (res->response == NULL)
-        rc = GW_ENOMEM;
-out:
-    gw_buf_release(&resp);
-    return rc;
+    gw_pg_p_str(&p, w->message_id);
+    gw_pg_p_str(&p, w->sender ? w->sender : "?");
+    gw_pg_p_str(&p, w->content_hash ? w->content_hash : "");
+    gw_pg_p_str(&p, res->refnr[0] ? res->refnr : NULL);
+    gw_pg_p_i64(&p, res->version);
+    gw_pg_p_i64(&p, w->response_status);
+    gw_pg_p_bin(&p, resp->data, resp->len);
+    gw_pg_p_i64(&p, now);
+    return gw_pg_q(((struct batch *)cx)->c,
+                   "INSERT INTO inbox (message_id, sender, content_hash, "
+                   "refnr, version, response_status, response, "
+                   "received_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+                   &p, NULL, "inbox_put");
 }
 
-static void
-record_batch(struct gw_pg_store *s, int n)
-{
-    int b = 0;
-
-    while (b < 7 && (1 << (b + 1)) <= n)
-        b++;
-    s->stats.batches++;
-    s->stats.requests += n;
-    s->stats.batch_hist[b]++;
-    if (n > s->stats.max_batch)
-        s->stats.max_batch = n;
-}
+static const struct gw_write_ops pg_ops = GW_WRITE_OPS_TABLE;
 
 static void
 reset_result(struct gw_store_result *res)
@@ -814,7 +592,7 @@ run_one(struct batch *b, struct gw_wreq *r, int *outbox)
             r->res->rc = rc;
             return;
         }
-        rc = r->res->rc = apply(b, r->w, r->res);
+        rc = r->res->rc = gw_write_apply(&pg_ops, b, r->w, r->res);
         /* Its writes went out without waiting (pipeline mode): their
          * outcome, and so the request's, is known at this sync. */
         if (rc == GW_OK &&
@@ -938,7 +716,7 @@ run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
         s->commit_rc = rc;
     else if (writes)
         s->commit_rc = GW_OK;
-    record_batch(s, n);
+    gw_write_record_batch(&s->stats, n);
     if (outbox && rc == GW_OK) {
         s->outbox_generation++;
         pthread_cond_broadcast(&s->outbox_cv);

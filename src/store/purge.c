@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "klas/state.h"
@@ -92,16 +93,12 @@ gw_sqlite_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
         sqlite3_bind_int(s, 2, decided);
         sqlite3_bind_int64(s, 3, decided ? cut_d : cut_m);
         while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-            if (n == cap) {
-                struct victim *g;
-                cap = cap ? cap * 2 : 64;
-                g = realloc(v, cap * sizeof(*v));
-                if (g == NULL) {
-                    rc = GW_ENOMEM;
-                    break;
-                }
-                v = g;
+            struct victim *g = gw_array_grow(v, &cap, n, sizeof(*v), 64);
+            if (g == NULL) {
+                rc = GW_ENOMEM;
+                break;
             }
+            v = g;
             v[n].id = sqlite3_column_int64(s, 0);
             snprintf(v[n].refnr, sizeof(v[n].refnr), "%s",
                      (const char *)sqlite3_column_text(s, 1));

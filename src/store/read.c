@@ -207,8 +207,7 @@ gw_sqlite_case_history(struct gw_store *st, const char *refnr,
 }
 
 const char gw_store_sql_inbox_get[] =
-    "SELECT content_hash, refnr, version, response_status, response, "
-    "received_ms FROM inbox WHERE message_id = ?";
+    "SELECT " GW_INBOX_COLUMNS " FROM inbox WHERE message_id = ?";
 
 gw_rc
 gw_sqlite_inbox_get(struct gw_store *st, const char *message_id,

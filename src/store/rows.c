@@ -12,6 +12,7 @@
 #include "store/outbox.h"
 #include "store/read.h"
 #include "store/rows.h"
+#include "store/subscription.h"
 #include "store/write.h"
 
 void
@@ -221,6 +222,41 @@ gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i)
     COPY(claimed_by, 12);
     o->claimed_until = I64(13);
     COPY(target, 14);
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_subscription(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_subscription *o = elem;
+
+    (void)i;
+    COPY(id, 0);
+    COPY(gln, 1);
+    COPY(endpoint, 2);
+    COPY(criteria, 3);
+    COPY(status, 4);
+    o->created_ms = I64(5);
+    o->failures = (int)I64(6);
+    COPY(error, 7);
+    COPY(filter, 8);
+    COPY(header, 9);
+    o->heartbeat_s = (int)I64(10);
+    o->events = I64(11);
+    o->sent_ms = I64(12);
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_sub_event(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_sub_event *o = elem;
+
+    (void)i;
+    o->number = I64(0);
+    o->at_ms = I64(1);
+    COPY(code, 2);
+    COPY(refnr, 3);
     return GW_OK;
 }
 

@@ -74,6 +74,9 @@ void gw_rows_case_release(void *elem);
 /* A page before the paging key is read oldest first: turns it round. */
 struct gw_case_row;
 void gw_rows_case_reverse(struct gw_case_row *rows, size_t n);
+/* The columns of an inbox row, in gw_rows_inbox's order. */
+#define GW_INBOX_COLUMNS                                                       \
+    "content_hash, refnr, version, response_status, response, received_ms"
 /* struct gw_store_result, an earlier message's answer (replayed set,
  * response malloc'd): content_hash, refnr, version, response_status,
  * response, received_ms. */
@@ -102,6 +105,15 @@ gw_rc gw_rows_pharmacy(const struct gw_cells *c, void *elem, size_t i);
  * attempts, next_attempt_ms, created_ms, updated_ms, last_error,
  * length(payload), claimed_by, claimed_until, target. */
 gw_rc gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i);
+
+/* The columns of a subscription, in gw_rows_subscription's order. */
+#define GW_SUB_COLUMNS                                                         \
+    "id, gln, endpoint, criteria, status, created_ms, failures, error, "       \
+    "filter_criteria, header, heartbeat_s, events, sent_ms"
+/* struct gw_subscription from GW_SUB_COLUMNS. */
+gw_rc gw_rows_subscription(const struct gw_cells *c, void *elem, size_t i);
+/* struct gw_sub_event: event_number, at_ms, code, refnr. */
+gw_rc gw_rows_sub_event(const struct gw_cells *c, void *elem, size_t i);
 
 /*
  * Reads into the caller's fixed array (at most max, *n filled): each row

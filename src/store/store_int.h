@@ -174,6 +174,23 @@ void gw_store_cells(sqlite3_stmt *s, struct gw_cells *out);
 gw_rc gw_store_one(struct conn *c, sqlite3_stmt *s, gw_row_fill fill,
                    void *elem, const char *what) GW_WARN_UNUSED;
 
+/* Ends the transaction c began: COMMIT when rc is GW_OK (GW_ESTORE,
+ * rolled back, when that fails), else ROLLBACK; returns the outcome. */
+gw_rc gw_store_end(struct conn *c, gw_rc rc) GW_WARN_UNUSED;
+
+/*
+ * One change on the maintenance connection: gw_store_maint_stmt locks it
+ * and prepares sql (NULL, unlocked again, when it cannot); the caller
+ * binds; gw_store_maint_step steps once and resets (GW_ENOTFOUND when
+ * must_change and no row changed; an SQLite error named by what), and
+ * gw_store_maint_done does the same and unlocks.
+ */
+sqlite3_stmt *gw_store_maint_stmt(struct gw_store *st, const char *sql);
+gw_rc gw_store_maint_step(struct gw_store *st, sqlite3_stmt *s,
+                          int must_change, const char *what) GW_WARN_UNUSED;
+gw_rc gw_store_maint_done(struct gw_store *st, sqlite3_stmt *s,
+                          int must_change, const char *what) GW_WARN_UNUSED;
+
 /* The pharmacy as it names itself (Sök apotek), inserted or updated on
  * c: the maintenance connection, or the writer's inside its write. */
 gw_rc gw_store_pharmacy_upsert(struct conn *c,

@@ -27,18 +27,13 @@
 gw_rc
 gw_sqlite_sub_put(struct gw_store *st, const struct gw_subscription *sub)
 {
-    sqlite3_stmt *s;
-    gw_rc rc;
+    sqlite3_stmt *s = gw_store_maint_stmt(
+        st, "INSERT INTO subscriptions (id, gln, endpoint, criteria, status,"
+            " created_ms, filter_criteria, header, heartbeat_s) VALUES (?, ?,"
+            " ?, ?, ?, ?, ?, ?, ?)");
 
-    pthread_mutex_lock(&st->mmu);
-    s = gw_store_stmt(&st->m, "INSERT INTO subscriptions (id, gln, endpoint,"
-                              " criteria, status, created_ms, filter_criteria,"
-                              " header, heartbeat_s) VALUES (?, ?, ?, ?, ?, ?,"
-                              " ?, ?, ?)");
-    if (s == NULL) {
-        pthread_mutex_unlock(&st->mmu);
+    if (s == NULL)
         return GW_ESTORE;
-    }
     gw_bind_text(s, 1, sub->id);
     gw_bind_text(s, 2, sub->gln);
     gw_bind_text(s, 3, sub->endpoint);
@@ -48,70 +43,30 @@ gw_sqlite_sub_put(struct gw_store *st, const struct gw_subscription *sub)
     gw_bind_text(s, 7, sub->filter[0] ? sub->filter : NULL);
     gw_bind_text(s, 8, sub->header[0] ? sub->header : NULL);
     sqlite3_bind_int(s, 9, sub->heartbeat_s);
-    rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_put");
-    sqlite3_reset(s);
-    pthread_mutex_unlock(&st->mmu);
-    return rc;
+    return gw_store_maint_done(st, s, 0, "sub_put");
 }
 
 gw_rc
 gw_sqlite_sub_delete(struct gw_store *st, const char *id, const char *gln)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = gw_store_maint_stmt(
+        st, "DELETE FROM subscriptions WHERE id = ? AND gln = ?");
     gw_rc rc;
 
-    pthread_mutex_lock(&st->mmu);
-    s = gw_store_stmt(&st->m,
-                      "DELETE FROM subscriptions WHERE id = ? AND gln = ?");
-    if (s == NULL) {
-        pthread_mutex_unlock(&st->mmu);
+    if (s == NULL)
         return GW_ESTORE;
-    }
     gw_bind_text(s, 1, id);
     gw_bind_text(s, 2, gln);
-    rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_delete");
-    if (rc == GW_OK && sqlite3_changes(st->m.db) == 0)
-        rc = GW_ENOTFOUND;
-    sqlite3_reset(s);
+    rc = gw_store_maint_step(st, s, 1, "sub_delete");
     /* Its events go with it (nobody may ask for them any more). */
     if (rc == GW_OK &&
         (s = gw_store_stmt(&st->m, "DELETE FROM subscription_events WHERE "
                                    "sub_id = ?")) != NULL) {
         gw_bind_text(s, 1, id);
-        rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_events_delete");
-        sqlite3_reset(s);
+        rc = gw_store_maint_step(st, s, 0, "sub_events_delete");
     }
     pthread_mutex_unlock(&st->mmu);
     return rc;
-}
-
-static void
-sub_from(sqlite3_stmt *s, struct gw_subscription *sub)
-{
-    const unsigned char *t;
-
-    memset(sub, 0, sizeof(*sub));
-    if ((t = sqlite3_column_text(s, 0)) != NULL)
-        snprintf(sub->id, sizeof(sub->id), "%s", t);
-    if ((t = sqlite3_column_text(s, 1)) != NULL)
-        snprintf(sub->gln, sizeof(sub->gln), "%s", t);
-    if ((t = sqlite3_column_text(s, 2)) != NULL)
-        snprintf(sub->endpoint, sizeof(sub->endpoint), "%s", t);
-    if ((t = sqlite3_column_text(s, 3)) != NULL)
-        snprintf(sub->criteria, sizeof(sub->criteria), "%s", t);
-    if ((t = sqlite3_column_text(s, 4)) != NULL)
-        snprintf(sub->status, sizeof(sub->status), "%s", t);
-    sub->created_ms = sqlite3_column_int64(s, 5);
-    sub->failures = sqlite3_column_int(s, 6);
-    if ((t = sqlite3_column_text(s, 7)) != NULL)
-        snprintf(sub->error, sizeof(sub->error), "%s", t);
-    if ((t = sqlite3_column_text(s, 8)) != NULL)
-        snprintf(sub->filter, sizeof(sub->filter), "%s", t);
-    if ((t = sqlite3_column_text(s, 9)) != NULL)
-        snprintf(sub->header, sizeof(sub->header), "%s", t);
-    sub->heartbeat_s = sqlite3_column_int(s, 10);
-    sub->events = sqlite3_column_int64(s, 11);
-    sub->sent_ms = sqlite3_column_int64(s, 12);
 }
 
 static const char SQL_SUB_OK[] =
@@ -182,28 +137,12 @@ gw_sqlite_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
         sqlite3_reset(s);
     }
 out:
-    if (begun) {
-        if (rc == GW_OK || rc == GW_ENOTFOUND) {
-            if (gw_store_exec(&st->m, "COMMIT") != GW_OK) {
-                (void)gw_store_exec(&st->m, "ROLLBACK");
-                rc = GW_ESTORE;
-            }
-        } else {
-            (void)gw_store_exec(&st->m, "ROLLBACK");
-        }
-    }
+    if (begun) /* GW_ENOTFOUND changed nothing: rolled back */
+        rc = gw_store_end(&st->m, rc);
     pthread_mutex_unlock(&st->mmu);
     if (rc == GW_OK && in_error != NULL)
         *in_error = err_now;
     return rc;
-}
-
-static gw_rc
-sub_row(sqlite3_stmt *s, void *elem, size_t i)
-{
-    (void)i;
-    sub_from(s, elem);
-    return GW_OK;
 }
 
 gw_rc
@@ -212,11 +151,9 @@ gw_sqlite_sub_list(struct gw_store *st, const char *id, const char *gln,
 {
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(
-        c, "SELECT id, gln, endpoint, criteria, status, created_ms, failures,"
-           " error, filter_criteria, header, heartbeat_s, events, sent_ms"
-           " FROM subscriptions WHERE (?1 IS NULL OR id = ?1) AND (?2 IS "
-           "NULL OR "
-           "gln = ?2) ORDER BY created_ms, id LIMIT 100");
+        c, "SELECT " GW_SUB_COLUMNS " FROM subscriptions WHERE (?1 IS NULL"
+           " OR id = ?1) AND (?2 IS NULL OR gln = ?2) ORDER BY created_ms, id"
+           " LIMIT 100");
     gw_rc rc = GW_ESTORE;
 
     *subs = NULL;
@@ -224,8 +161,9 @@ gw_sqlite_sub_list(struct gw_store *st, const char *id, const char *gln,
     if (s != NULL) {
         gw_bind_text(s, 1, id);
         gw_bind_text(s, 2, gln);
-        rc = gw_store_collect(c, s, sizeof(**subs), 100, sub_row, NULL,
-                              "sub_list", (void **)subs, n);
+        rc = gw_store_collect_cells(c, s, sizeof(**subs), 100,
+                                    gw_rows_subscription, NULL, "sub_list",
+                                    (void **)subs, n);
         sqlite3_reset(s);
     }
     gw_store_reader_give(st, c);
@@ -317,35 +255,10 @@ gw_sqlite_sub_event(struct gw_store *st, const char *id,
         sqlite3_reset(s);
     }
 out:
-    if (begun) {
-        if (rc == GW_OK) {
-            if (gw_store_exec(&st->m, "COMMIT") != GW_OK) {
-                (void)gw_store_exec(&st->m, "ROLLBACK");
-                rc = GW_ESTORE;
-            }
-        } else {
-            (void)gw_store_exec(&st->m, "ROLLBACK");
-        }
-    }
+    if (begun)
+        rc = gw_store_end(&st->m, rc);
     pthread_mutex_unlock(&st->mmu);
     return rc;
-}
-
-static gw_rc
-event_row(sqlite3_stmt *s, void *elem, size_t i)
-{
-    struct gw_sub_event *e = elem;
-    const unsigned char *t;
-
-    (void)i;
-    memset(e, 0, sizeof(*e));
-    e->number = sqlite3_column_int64(s, 0);
-    e->at_ms = sqlite3_column_int64(s, 1);
-    if ((t = sqlite3_column_text(s, 2)) != NULL)
-        snprintf(e->code, sizeof(e->code), "%s", t);
-    if ((t = sqlite3_column_text(s, 3)) != NULL)
-        snprintf(e->refnr, sizeof(e->refnr), "%s", t);
-    return GW_OK;
 }
 
 gw_rc
@@ -373,8 +286,9 @@ gw_sqlite_sub_events(struct gw_store *st, const char *id, int64_t since,
         sqlite3_bind_int64(s, 2, since);
         sqlite3_bind_int64(s, 3, until);
         sqlite3_bind_int64(s, 4, (sqlite3_int64)max);
-        rc = gw_store_collect(c, s, sizeof(**out), max, event_row, NULL,
-                              "sub_events", (void **)out, n);
+        rc = gw_store_collect_cells(c, s, sizeof(**out), max,
+                                    gw_rows_sub_event, NULL, "sub_events",
+                                    (void **)out, n);
         sqlite3_reset(s);
     }
     gw_store_reader_give(st, c);
@@ -385,27 +299,17 @@ gw_rc
 gw_sqlite_sub_mark(struct gw_store *st, const char *id, const char *status,
                    const char *why, int64_t sent_ms)
 {
-    sqlite3_stmt *s;
-    gw_rc rc;
+    sqlite3_stmt *s = gw_store_maint_stmt(
+        st, "UPDATE subscriptions SET status = COALESCE(?2, status),"
+            " error = CASE WHEN ?2 IS NULL THEN error ELSE ?3 END,"
+            " sent_ms = CASE WHEN ?4 > 0 THEN ?4 ELSE sent_ms END"
+            " WHERE id = ?1");
 
-    pthread_mutex_lock(&st->mmu);
-    s = gw_store_stmt(&st->m,
-                      "UPDATE subscriptions SET status = COALESCE(?2, status),"
-                      " error = CASE WHEN ?2 IS NULL THEN error ELSE ?3 END,"
-                      " sent_ms = CASE WHEN ?4 > 0 THEN ?4 ELSE sent_ms END"
-                      " WHERE id = ?1");
-    if (s == NULL) {
-        pthread_mutex_unlock(&st->mmu);
+    if (s == NULL)
         return GW_ESTORE;
-    }
     gw_bind_text(s, 1, id);
     gw_bind_text(s, 2, status);
     gw_bind_text(s, 3, why);
     sqlite3_bind_int64(s, 4, sent_ms);
-    rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_mark");
-    if (rc == GW_OK && sqlite3_changes(st->m.db) == 0)
-        rc = GW_ENOTFOUND;
-    sqlite3_reset(s);
-    pthread_mutex_unlock(&st->mmu);
-    return rc;
+    return gw_store_maint_done(st, s, 1, "sub_mark");
 }

@@ -20,26 +20,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/random.h"
-#include "klas/ident.h"
 #include "store/store_int.h"
+#include "store/write_apply.h"
 
 static const char SQL_INBOX_PUT[] =
     "INSERT INTO inbox (message_id, sender, content_hash, refnr, version, "
     "response_status, response, received_ms) VALUES (?,?,?,?,?,?,?,?)";
-static const char SQL_REFNR_EXISTS[] = "SELECT 1 FROM cases WHERE refnr = ?";
 static const char SQL_CASE_INSERT[] =
     "INSERT INTO cases (refnr, status, licence_type, beredskap, "
     "prescriber_hsa, hospital_hsa, hospital_name, clinic_hsa, clinic_name, "
     "pharmacy_gln, drug_name, substances, patient_id, parent_refnr, version, "
     "created_ms, updated_ms, applied_ms, decided_ms) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?)";
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?) "
+    "ON CONFLICT (refnr) DO NOTHING";
 static const char SQL_CASE_CURRENT[] =
-    "SELECT id, status, version, purged_ms FROM cases WHERE refnr = ?";
+    "SELECT " GW_WRITE_CASE_COLUMNS " FROM cases WHERE refnr = ?";
 static const char SQL_CASE_UPDATE[] =
     "UPDATE cases SET status = coalesce(?1, status),"
     " pharmacy_gln = coalesce(?2, pharmacy_gln),"
@@ -78,10 +76,8 @@ static const char SQL_PRESCRIBER_ACTIVE[] =
     "prescriber_hsa FROM cases WHERE id = ?1)";
 /* The pharmacy as it names itself in its application (Sök apotek). */
 static const char SQL_DISPENSE_CHECK[] =
-    "SELECT c.id, c.status, l.valid_from, l.valid_to, l.total_amount, "
-    "(SELECT coalesce(sum(amount), 0) FROM dispensings d WHERE "
-    "d.case_id = c.id), c.purged_ms FROM cases c LEFT JOIN licences l ON "
-    "l.case_id = c.id WHERE c.refnr = ?";
+    "SELECT " GW_WRITE_DISPENSE_COLUMNS " FROM cases c LEFT JOIN licences l "
+    "ON l.case_id = c.id WHERE c.refnr = ?";
 static const char SQL_DISPENSE_INSERT[] =
     "INSERT INTO dispensings (case_id, gln, amount, dispensed_on, kind, "
     "at_ms) VALUES (?,?,?,?,?,?)";
@@ -124,19 +120,9 @@ gw_store_audit_append(struct conn *c, const struct gw_audit_entry *e,
 
     if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
         return GW_ESTORE;
-    memset(&r, 0, sizeof(r));
-    r.seq = sqlite3_column_int64(s, 0) + 1;
-    snprintf(r.prev_hash, sizeof(r.prev_hash), "%s",
-             (const char *)sqlite3_column_text(s, 1));
+    gw_write_audit_record(&r, sqlite3_column_int64(s, 0) + 1,
+                          (const char *)sqlite3_column_text(s, 1), e, now_ms);
     sqlite3_reset(s);
-    r.at_ms = now_ms;
-    r.e = *e;
-    if (r.e.system == NULL)
-        r.e.system = "gateway";
-    if (r.e.outcome == NULL)
-        r.e.outcome = "ok";
-    if (r.e.action == NULL)
-        r.e.action = "unknown";
     rc = gw_audit_hash(&r, r.hash);
     if (rc != GW_OK)
         return rc;
@@ -164,68 +150,36 @@ gw_store_audit_append(struct conn *c, const struct gw_audit_entry *e,
     return STEP_DONE(c, s, "audit_head");
 }
 
-/* Looks the message id up; GW_ENOTFOUND when new. */
+/* The rows a write reads (write_apply.h), by one key. */
+static const struct {
+    const char *sql, *what;
+} rows[] = {
+    [GW_WRITE_ROW_INBOX] = {gw_store_sql_inbox_get, "inbox_get"},
+    [GW_WRITE_ROW_CASE] = {SQL_CASE_CURRENT, "case_current"},
+    [GW_WRITE_ROW_DISPENSE] = {SQL_DISPENSE_CHECK, "dispense_check"},
+};
+
 static gw_rc
-inbox_lookup(struct conn *c, const struct gw_store_write *w,
-             struct gw_store_result *res)
+read_row(void *cx, enum gw_write_row which, const char *key,
+         gw_cells_fill fill, void *elem)
 {
-    sqlite3_stmt *s = gw_store_stmt(c, gw_store_sql_inbox_get);
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, rows[which].sql);
     gw_rc rc;
 
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, w->message_id);
-    rc = gw_store_one_cells(c, s, gw_rows_inbox, res, "inbox_get");
-    if (rc == GW_OK && strcmp(res->content_hash,
-                              w->content_hash ? w->content_hash : "") != 0) {
-        /* Not a repeat: only the first message's hash and time stay. */
-        free(res->response);
-        res->response = NULL;
-        res->response_len = 0;
-        res->replayed = 0;
-        res->version = 0;
-        res->response_status = 0;
-        return gw_err_set(&res->err, GW_EDUPLICATE, "Bundle.identifier",
-                          "the message id was used before for a different "
-                          "message");
-    }
+    gw_bind_text(s, 1, key);
+    rc = gw_store_one_cells(c, s, fill, elem, rows[which].what);
+    sqlite3_reset(s);
     return rc;
 }
 
 static gw_rc
-new_refnr(struct conn *c, char *out)
-{
-    time_t t = (time_t)(gw_clock_now_ms() / 1000);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    for (int tries = 0; tries < 20; tries++) {
-        sqlite3_stmt *s;
-        int src;
-        gw_rc rc = gw_refnr_generate(tm.tm_year + 1900, gw_random_bytes, out);
-
-        if (rc != GW_OK)
-            return rc;
-        s = gw_store_stmt(c, SQL_REFNR_EXISTS);
-        if (s == NULL)
-            return GW_ESTORE;
-        sqlite3_bind_text(s, 1, out, -1, SQLITE_STATIC);
-        src = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (src == SQLITE_DONE)
-            return GW_OK;
-        if (src != SQLITE_ROW)
-            return gw_store_rc(c->db, src, "refnr_exists");
-    }
-    /* A million numbers a year and ~50,000 cases: twenty collisions in a
-     * row mean something else is wrong. */
-    return GW_ESTORE;
-}
-
-static gw_rc
-history(struct conn *c, long long case_id, const char *from, const char *to,
+history(void *cx, long long case_id, const char *from, const char *to,
         const struct gw_store_write *w, int64_t now)
 {
+    struct conn *c = cx;
     sqlite3_stmt *s = gw_store_stmt(c, SQL_HISTORY);
 
     if (s == NULL)
@@ -240,65 +194,15 @@ history(struct conn *c, long long case_id, const char *from, const char *to,
 }
 
 static gw_rc
-dispense(struct conn *c, const struct gw_store_write *w,
-         struct gw_store_result *res, long long *case_id, int64_t now)
+dispense_insert(void *cx, const struct gw_dispense *d, long long case_id,
+                int64_t now)
 {
-    const struct gw_dispense *d = w->dispense;
-    sqlite3_stmt *s = gw_store_stmt(c, SQL_DISPENSE_CHECK);
-    char status[8] = "", from[16] = "", to[16] = "";
-    double total, used;
-    int src;
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_DISPENSE_INSERT);
 
     if (s == NULL)
         return GW_ESTORE;
-    if (d == NULL || w->row.refnr == NULL)
-        return gw_err_set(&res->err, GW_EINVAL, NULL, "nothing to dispense");
-    gw_bind_text(s, 1, w->row.refnr);
-    src = sqlite3_step(s);
-    if (src != SQLITE_ROW)
-        return src == SQLITE_DONE
-                   ? gw_err_set(&res->err, GW_ENOTFOUND, "licence",
-                                "no licence with that referensnummer")
-                   : gw_store_rc(c->db, src, "dispense_check");
-    *case_id = sqlite3_column_int64(s, 0);
-    snprintf(status, sizeof(status), "%s", sqlite3_column_text(s, 1));
-    if (sqlite3_column_text(s, 2) != NULL)
-        snprintf(from, sizeof(from), "%s", sqlite3_column_text(s, 2));
-    if (sqlite3_column_text(s, 3) != NULL)
-        snprintf(to, sizeof(to), "%s", sqlite3_column_text(s, 3));
-    total = sqlite3_column_double(s, 4);
-    used = sqlite3_column_double(s, 5);
-    if (sqlite3_column_type(s, 6) != SQLITE_NULL)
-        return gw_err_set(&res->err, GW_EGONE, "licence",
-                          "the licence has been removed");
-    sqlite3_reset(s);
-    snprintf(res->refnr, sizeof(res->refnr), "%s", w->row.refnr);
-    if (w->expect_status == NULL || strcmp(status, w->expect_status) != 0) {
-        gw_err_set(&res->err, GW_EDENIED, "licence",
-                   "the licence is not granted (status %s)", status);
-        return gw_err_sv(&res->err, GW_EDENIED,
-                         "licensen är inte beviljad (status %s)", status);
-    }
-    if (from[0] == '\0' || strcmp(d->dispensed_on, from) < 0 ||
-        strcmp(d->dispensed_on, to) > 0) {
-        gw_err_set(&res->err, GW_EDENIED, "dispensed-on",
-                   "outside the validity period %s to %s", from, to);
-        return gw_err_sv(&res->err, GW_EDENIED,
-                         "utanför giltighetstiden %s till %s", from, to);
-    }
-    if (total > 0 && used + d->amount > total + 1e-9) {
-        gw_err_set(&res->err, GW_EDENIED, "amount",
-                   "beyond the granted total amount: %g of %g left",
-                   total - used, total);
-        return gw_err_sv(&res->err, GW_EDENIED,
-                         "mer än den beviljade totalmängden: %g av %g "
-                         "återstår",
-                         total - used, total);
-    }
-    s = gw_store_stmt(c, SQL_DISPENSE_INSERT);
-    if (s == NULL)
-        return GW_ESTORE;
-    sqlite3_bind_int64(s, 1, *case_id);
+    sqlite3_bind_int64(s, 1, case_id);
     gw_bind_text(s, 2, d->gln);
     sqlite3_bind_double(s, 3, d->amount);
     gw_bind_text(s, 4, d->dispensed_on);
@@ -310,9 +214,10 @@ dispense(struct conn *c, const struct gw_store_write *w,
 /* What a case change implies beside the case row: the licence, the
  * product registry, the prescriber's consent clock. */
 static gw_rc
-apply_extras(struct conn *c, const struct gw_store_write *w,
-             long long case_id, int64_t now)
+extras(void *cx, const struct gw_store_write *w, long long case_id,
+             int64_t now)
 {
+    struct conn *c = cx;
     const struct gw_licence_info *l = w->licence;
     sqlite3_stmt *s;
     gw_rc rc;
@@ -381,121 +286,126 @@ apply_extras(struct conn *c, const struct gw_store_write *w,
 }
 
 static gw_rc
-apply_case(struct conn *c, const struct gw_store_write *w,
-           struct gw_store_result *res, long long *case_id, int64_t now)
+case_insert(void *cx, const struct gw_store_write *w, const char *refnr,
+            long long *case_id, int64_t now)
 {
     const struct gw_case_row *r = &w->row;
-    sqlite3_stmt *s;
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_CASE_INSERT);
     gw_rc rc;
 
-    if (w->op == GW_STORE_OP_CREATE) {
-        if (r->refnr != NULL) {
-            s = gw_store_stmt(c, SQL_REFNR_EXISTS);
-            if (s == NULL)
-                return GW_ESTORE;
-            gw_bind_text(s, 1, r->refnr);
-            if (sqlite3_step(s) == SQLITE_ROW)
-                return gw_err_set(&res->err, GW_ECONFLICT, NULL,
-                                  "a case with referensnummer %s exists",
-                                  r->refnr);
-            snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
-        } else if ((rc = new_refnr(c, res->refnr)) != GW_OK) {
-            return rc;
-        }
-        if (r->status == NULL || r->licence_type == NULL)
-            return gw_err_set(&res->err, GW_EINVAL, NULL,
-                              "a new case needs a status and a licence type");
-        s = gw_store_stmt(c, SQL_CASE_INSERT);
-        if (s == NULL)
-            return GW_ESTORE;
-        gw_bind_text(s, 1, res->refnr);
-        gw_bind_text(s, 2, r->status);
-        gw_bind_text(s, 3, r->licence_type);
-        sqlite3_bind_int(s, 4, r->beredskap);
-        gw_bind_text(s, 5, r->prescriber_hsa);
-        gw_bind_text(s, 6, r->hospital_hsa);
-        gw_bind_text(s, 7, r->hospital_name);
-        gw_bind_text(s, 8, r->clinic_hsa);
-        gw_bind_text(s, 9, r->clinic_name);
-        gw_bind_text(s, 10, r->pharmacy_gln);
-        gw_bind_text(s, 11, r->drug_name);
-        gw_bind_text(s, 12, r->substances);
-        gw_bind_text(s, 13, r->patient_id);
-        gw_bind_text(s, 14, r->parent_refnr);
-        sqlite3_bind_int64(s, 15, now);
-        sqlite3_bind_int64(s, 16, now);
-        if (w->effects & GW_STORE_FX_APPLIED)
-            sqlite3_bind_int64(s, 17, now);
-        else
-            sqlite3_bind_null(s, 17);
-        sqlite3_bind_null(s, 18);
-        rc = STEP_DONE(c, s, "case_insert");
-        if (rc != GW_OK)
-            return rc;
+    *case_id = 0;
+    if (s == NULL)
+        return GW_ESTORE;
+    gw_bind_text(s, 1, refnr);
+    gw_bind_text(s, 2, r->status);
+    gw_bind_text(s, 3, r->licence_type);
+    sqlite3_bind_int(s, 4, r->beredskap);
+    gw_bind_text(s, 5, r->prescriber_hsa);
+    gw_bind_text(s, 6, r->hospital_hsa);
+    gw_bind_text(s, 7, r->hospital_name);
+    gw_bind_text(s, 8, r->clinic_hsa);
+    gw_bind_text(s, 9, r->clinic_name);
+    gw_bind_text(s, 10, r->pharmacy_gln);
+    gw_bind_text(s, 11, r->drug_name);
+    gw_bind_text(s, 12, r->substances);
+    gw_bind_text(s, 13, r->patient_id);
+    gw_bind_text(s, 14, r->parent_refnr);
+    sqlite3_bind_int64(s, 15, now);
+    sqlite3_bind_int64(s, 16, now);
+    if (w->effects & GW_STORE_FX_APPLIED)
+        sqlite3_bind_int64(s, 17, now);
+    else
+        sqlite3_bind_null(s, 17);
+    sqlite3_bind_null(s, 18);
+    rc = STEP_DONE(c, s, "case_insert");
+    if (rc == GW_OK && sqlite3_changes(c->db) == 1)
         *case_id = sqlite3_last_insert_rowid(c->db);
-        res->version = 1;
-        return history(c, *case_id, NULL, r->status, w, now);
-    }
-    if (w->op == GW_STORE_OP_DISPENSE)
-        return dispense(c, w, res, case_id, now);
-    if (w->op == GW_STORE_OP_UPDATE) {
-        char cur[8];
-        long version;
-
-        s = gw_store_stmt(c, SQL_CASE_CURRENT);
-        if (s == NULL)
-            return GW_ESTORE;
-        gw_bind_text(s, 1, r->refnr);
-        if (sqlite3_step(s) != SQLITE_ROW)
-            return gw_err_set(&res->err, GW_ENOTFOUND, NULL,
-                              "no case with referensnummer %s",
-                              r->refnr ? r->refnr : "(none)");
-        *case_id = sqlite3_column_int64(s, 0);
-        snprintf(cur, sizeof(cur), "%s",
-                 (const char *)sqlite3_column_text(s, 1));
-        version = sqlite3_column_int(s, 2);
-        if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-            return gw_err_set(&res->err, GW_EGONE, NULL,
-                              "case %s was removed under the retention rules",
-                              r->refnr);
-        sqlite3_reset(s);
-        if (w->expect_status != NULL && strcmp(cur, w->expect_status) != 0)
-            return gw_err_set(&res->err, GW_ECONFLICT, NULL,
-                              "case %s is in status %s, not %s", r->refnr,
-                              cur, w->expect_status);
-        if (w->expect_version > 0 && w->expect_version != version)
-            return gw_err_set(&res->err, GW_EPRECONDITION, NULL,
-                              "case %s is at version %ld, not %ld", r->refnr,
-                              version, w->expect_version);
-        s = gw_store_stmt(c, SQL_CASE_UPDATE);
-        if (s == NULL)
-            return GW_ESTORE;
-        gw_bind_text(s, 1, r->status);
-        gw_bind_text(s, 2, r->pharmacy_gln);
-        gw_bind_text(s, 3, r->drug_name);
-        gw_bind_text(s, 4, r->substances);
-        sqlite3_bind_int64(s, 5, now);
-        sqlite3_bind_int64(s, 6, *case_id);
-        sqlite3_bind_int(s, 7, (w->effects & GW_STORE_FX_APPLIED) != 0);
-        sqlite3_bind_int(s, 8, (w->effects & GW_STORE_FX_DECIDED) != 0);
-        rc = STEP_DONE(c, s, "case_update");
-        if (rc != GW_OK)
-            return rc;
-        snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
-        res->version = version + 1;
-        if (r->status != NULL || w->event != NULL)
-            return history(c, *case_id, cur, r->status ? r->status : cur, w,
-                           now);
-    }
-    return GW_OK;
+    return rc;
 }
 
-/* One outbox row; target names the subscription of a notification. */
 static gw_rc
-enqueue_one(struct conn *c, const struct gw_store_outbox_new *o,
-            const char *message_id, const char *target, const char *refnr,
+case_update(void *cx, const struct gw_store_write *w, long long case_id,
             int64_t now)
 {
+    const struct gw_case_row *r = &w->row;
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_CASE_UPDATE);
+
+    if (s == NULL)
+        return GW_ESTORE;
+    gw_bind_text(s, 1, r->status);
+    gw_bind_text(s, 2, r->pharmacy_gln);
+    gw_bind_text(s, 3, r->drug_name);
+    gw_bind_text(s, 4, r->substances);
+    sqlite3_bind_int64(s, 5, now);
+    sqlite3_bind_int64(s, 6, case_id);
+    sqlite3_bind_int(s, 7, (w->effects & GW_STORE_FX_APPLIED) != 0);
+    sqlite3_bind_int(s, 8, (w->effects & GW_STORE_FX_DECIDED) != 0);
+    return STEP_DONE(c, s, "case_update");
+}
+
+static gw_rc
+document(void *cx, const struct gw_store_write *w, long long case_id,
+         long version, int64_t now)
+{
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_DOC);
+
+    if (s == NULL)
+        return GW_ESTORE;
+    sqlite3_bind_int64(s, 1, case_id);
+    sqlite3_bind_int64(s, 2, version);
+    gw_bind_text(s, 3, w->doc_kind ? w->doc_kind : "message");
+    sqlite3_bind_blob(s, 4, w->doc_xml, (int)w->doc_len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, now);
+    return STEP_DONE(c, s, "document");
+}
+
+static gw_rc
+attachment(void *cx, const struct gw_store_attachment *a, long long case_id,
+           long version)
+{
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_ATTACH);
+
+    if (s == NULL)
+        return GW_ESTORE;
+    sqlite3_bind_int64(s, 1, case_id);
+    sqlite3_bind_int64(s, 2, version);
+    gw_bind_text(s, 3, a->description);
+    gw_bind_text(s, 4, a->content_type);
+    sqlite3_bind_int(s, 5, a->hidden != 0);
+    sqlite3_bind_int64(s, 6, (sqlite3_int64)a->size);
+    sqlite3_bind_blob(s, 7, a->data ? a->data : "", (int)a->size,
+                      SQLITE_STATIC);
+    return STEP_DONE(c, s, "attachment");
+}
+
+static gw_rc
+fanout(void *cx, const char *gln, char ids[][40], size_t *n)
+{
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_FANOUT_SUBS);
+    int src;
+    gw_rc rc;
+
+    *n = 0;
+    if (s == NULL)
+        return GW_ESTORE;
+    gw_bind_text(s, 1, gln);
+    while ((src = sqlite3_step(s)) == SQLITE_ROW && *n < GW_WRITE_FANOUT_MAX)
+        snprintf(ids[(*n)++], 40, "%s", sqlite3_column_text(s, 0));
+    rc = gw_store_rc(c->db, src, "fanout_subs");
+    sqlite3_reset(s);
+    return rc;
+}
+
+static gw_rc
+enqueue(void *cx, const struct gw_store_outbox_new *o, const char *message_id,
+        const char *target, const char *refnr, int64_t now)
+{
+    struct conn *c = cx;
     sqlite3_stmt *s = gw_store_stmt(c, SQL_OUTBOX);
 
     if (s == NULL)
@@ -513,129 +423,35 @@ enqueue_one(struct conn *c, const struct gw_store_outbox_new *o,
     return STEP_DONE(c, s, "outbox");
 }
 
-/* An item, or for a notification one per active subscription of the GLN,
- * so that every endpoint has its own attempts, backoff and dead letter:
- * one failing endpoint neither holds up nor repeats the others. */
 static gw_rc
-outbox_put(struct conn *c, const struct gw_store_outbox_new *o,
-           const char *refnr, int64_t now)
+audit(void *cx, const struct gw_audit_entry *e, int64_t now)
 {
-    char ids[100][40], mid[128];
-    sqlite3_stmt *s;
-    int n = 0, src;
-    gw_rc rc = GW_OK;
+    return gw_store_audit_append(cx, e, now);
+}
 
-    if (o->fanout_gln == NULL)
-        return enqueue_one(c, o, o->message_id, NULL, refnr, now);
-    if ((s = gw_store_stmt(c, SQL_FANOUT_SUBS)) == NULL)
+static gw_rc
+inbox_put(void *cx, const struct gw_store_write *w,
+          const struct gw_store_result *res, const struct gw_buf *resp,
+          int64_t now)
+{
+    struct conn *c = cx;
+    sqlite3_stmt *s = gw_store_stmt(c, SQL_INBOX_PUT);
+
+    if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, o->fanout_gln);
-    while ((src = sqlite3_step(s)) == SQLITE_ROW && n < 100)
-        snprintf(ids[n++], sizeof(ids[0]), "%s", sqlite3_column_text(s, 0));
-    if (src != SQLITE_ROW && src != SQLITE_DONE)
-        rc = gw_store_rc(c->db, src, "fanout_subs");
-    sqlite3_reset(s);
-    for (int i = 0; rc == GW_OK && i < n; i++) {
-        snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, ids[i]);
-        rc = enqueue_one(c, o, mid, ids[i], refnr, now);
-    }
-    return rc;
+    gw_bind_text(s, 1, w->message_id);
+    gw_bind_text(s, 2, w->sender ? w->sender : "?");
+    gw_bind_text(s, 3, w->content_hash ? w->content_hash : "");
+    gw_bind_text(s, 4, res->refnr[0] ? res->refnr : NULL);
+    sqlite3_bind_int64(s, 5, res->version);
+    sqlite3_bind_int(s, 6, w->response_status);
+    sqlite3_bind_blob(s, 7, resp->data ? resp->data : "", (int)resp->len,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(s, 8, now);
+    return STEP_DONE(c, s, "inbox_put");
 }
-static gw_rc
-apply(struct conn *c, const struct gw_store_write *w,
-      struct gw_store_result *res)
-{
-    int64_t now = gw_clock_now_ms();
-    long long case_id = 0;
-    struct gw_buf resp;
-    sqlite3_stmt *s;
-    gw_rc rc;
 
-    gw_buf_init(&resp, 16 * 1024 * 1024);
-    if (w->message_id != NULL) {
-        rc = inbox_lookup(c, w, res);
-        if (rc != GW_ENOTFOUND)
-            goto out; /* replayed, refused as a duplicate, or failed */
-    }
-    rc = apply_case(c, w, res, &case_id, now);
-    if (rc == GW_OK)
-        rc = apply_extras(c, w, case_id, now);
-    if (rc != GW_OK)
-        goto out;
-    if (w->doc_xml != NULL && case_id != 0) {
-        s = gw_store_stmt(c, SQL_DOC);
-        if (s == NULL) {
-            rc = GW_ESTORE;
-            goto out;
-        }
-        sqlite3_bind_int64(s, 1, case_id);
-        sqlite3_bind_int64(s, 2, res->version);
-        gw_bind_text(s, 3, w->doc_kind ? w->doc_kind : "message");
-        sqlite3_bind_blob(s, 4, w->doc_xml, (int)w->doc_len, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 5, now);
-        if ((rc = STEP_DONE(c, s, "document")) != GW_OK)
-            goto out;
-    }
-    for (size_t i = 0; i < w->nattachments && case_id != 0; i++) {
-        const struct gw_store_attachment *a = &w->attachments[i];
-        s = gw_store_stmt(c, SQL_ATTACH);
-        if (s == NULL) {
-            rc = GW_ESTORE;
-            goto out;
-        }
-        sqlite3_bind_int64(s, 1, case_id);
-        sqlite3_bind_int64(s, 2, res->version);
-        gw_bind_text(s, 3, a->description);
-        gw_bind_text(s, 4, a->content_type);
-        sqlite3_bind_int(s, 5, a->hidden != 0);
-        sqlite3_bind_int64(s, 6, (sqlite3_int64)a->size);
-        sqlite3_bind_blob(s, 7, a->data ? a->data : "", (int)a->size,
-                          SQLITE_STATIC);
-        if ((rc = STEP_DONE(c, s, "attachment")) != GW_OK)
-            goto out;
-    }
-    for (size_t i = 0; i < w->noutbox; i++) {
-        rc = outbox_put(c, &w->outbox[i], res->refnr, now);
-        if (rc != GW_OK)
-            goto out;
-    }
-    for (size_t i = 0; i < w->naudit; i++) {
-        struct gw_audit_entry e = w->audit[i];
-        if (e.refnr == NULL && res->refnr[0])
-            e.refnr = res->refnr;
-        if ((rc = gw_store_audit_append(c, &e, now)) != GW_OK)
-            goto out;
-    }
-    if (w->respond != NULL &&
-        (rc = w->respond(w->respond_ctx, res->refnr, res->version, &resp)) !=
-            GW_OK)
-        goto out;
-    if (w->message_id != NULL) {
-        s = gw_store_stmt(c, SQL_INBOX_PUT);
-        if (s == NULL) {
-            rc = GW_ESTORE;
-            goto out;
-        }
-        gw_bind_text(s, 1, w->message_id);
-        gw_bind_text(s, 2, w->sender ? w->sender : "?");
-        gw_bind_text(s, 3, w->content_hash ? w->content_hash : "");
-        gw_bind_text(s, 4, res->refnr[0] ? res->refnr : NULL);
-        sqlite3_bind_int64(s, 5, res->version);
-        sqlite3_bind_int(s, 6, w->response_status);
-        sqlite3_bind_blob(s, 7, resp.data ? resp.data : "", (int)resp.len,
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(s, 8, now);
-        if ((rc = STEP_DONE(c, s, "inbox_put")) != GW_OK)
-            goto out;
-    }
-    res->response_status = w->response_status;
-    res->response = gw_buf_take(&resp, &res->response_len);
-    if (res->response == NULL)
-        rc = GW_ENOMEM;
-out:
-    gw_buf_release(&resp);
-    return rc;
-}
+static const struct gw_write_ops sqlite_ops = GW_WRITE_OPS_TABLE;
 
 static const char SQL_SAVEPOINT[] = "SAVEPOINT req";
 static const char SQL_RELEASE[] = "RELEASE req";
@@ -653,20 +469,6 @@ step_once(struct conn *c, const char *sql)
     rc = STEP_DONE(c, s, sql);
     sqlite3_reset(s);
     return rc;
-}
-
-static void
-record_batch(struct gw_store *st, int n)
-{
-    int b = 0;
-
-    while (b < 7 && (1 << (b + 1)) <= n)
-        b++;
-    st->stats.batches++;
-    st->stats.requests += n;
-    st->stats.batch_hist[b]++;
-    if (n > st->stats.max_batch)
-        st->stats.max_batch = n;
 }
 
 static void
@@ -694,7 +496,7 @@ run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
             continue;
         }
         writes = 1;
-        r->res->rc = apply(c, r->w, r->res);
+        r->res->rc = gw_write_apply(&sqlite_ops, c, r->w, r->res);
         if (r->res->rc == GW_ESTORAGEFULL)
             full = GW_ESTORAGEFULL;
         if (r->res->rc != GW_OK) {
@@ -730,7 +532,7 @@ run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
         st->commit_rc = rc != GW_OK ? rc : full;
     else if (writes)
         st->commit_rc = GW_OK;
-    record_batch(st, n);
+    gw_write_record_batch(&st->stats, n);
     if (outbox) {
         st->outbox_generation++;
         pthread_cond_broadcast(&st->outbox_cv);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
+
 static const char *const sev_names[] = {"error", "warning", "information"};
 
 void
@@ -33,16 +35,12 @@ gw_outcome_add(struct gw_outcome *o, enum gw_severity sev, const char *code,
                const char *rule, const char *expression, const char *sv,
                const char *en)
 {
-    struct gw_issue *i;
+    struct gw_issue *i = gw_array_grow(o->issues, &o->cap, o->n,
+                                       sizeof(*i), 8);
 
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 8;
-        struct gw_issue *g = realloc(o->issues, cap * sizeof(*g));
-        if (g == NULL)
-            return GW_ENOMEM;
-        o->issues = g;
-        o->cap = cap;
-    }
+    if (i == NULL)
+        return GW_ENOMEM;
+    o->issues = i;
     i = &o->issues[o->n];
     memset(i, 0, sizeof(*i));
     i->severity = sev;

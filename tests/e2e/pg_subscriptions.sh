@@ -10,11 +10,7 @@
 #       bash ../tests/e2e/pg_subscriptions.sh
 set -euo pipefail
 : "${GW_SOURCE_DIR:?}"
-PGT=$(mktemp -d "${TMPDIR:-/tmp}/klasgw-pg-XXXXXX")
-rmdir "$PGT"
-trap '"$GW_SOURCE_DIR/tests/tools/pg_fixture.sh" stop "$PGT"' EXIT
-out=$("$GW_SOURCE_DIR/tests/tools/pg_fixture.sh" start "$PGT") || exit $?
-eval "$out"
-export KLASGW_STORE_BACKEND=postgresql
-export KLASGW_STORE_DSN="$KLASGW_TEST_PG_DSN"
+. "$(dirname "$0")/pg_lib.sh"
+pg_start
+pg_gateway
 "$(dirname "$0")/test_subscriptions_backport.sh"

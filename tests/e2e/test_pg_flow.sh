@@ -11,14 +11,10 @@ set -euo pipefail
 . "$(dirname "$0")/soap_lib.sh"
 # A base port of its own, off the fixed ones the SOAP tests use.
 soap_setup $(( 20000 + RANDOM % 20000 ))
-# Its own folder: the server runs as nobody, who cannot enter $dir.
-PGT=$(mktemp -d "${TMPDIR:-/tmp}/klasgw-pg-XXXXXX")
-rmdir "$PGT"
-trap '"$GW_SOURCE_DIR/tests/tools/pg_fixture.sh" stop "$PGT"; soap_cleanup' EXIT
-out=$("$GW_SOURCE_DIR/tests/tools/pg_fixture.sh" start "$PGT") || exit $?
-eval "$out"
-export KLASGW_STORE_BACKEND=postgresql
-export KLASGW_STORE_DSN="$KLASGW_TEST_PG_DSN"
+# Its own folder ($PGT): the server runs as nobody, who cannot enter $dir.
+. "$(dirname "$0")/pg_lib.sh"
+pg_start soap_cleanup
+pg_gateway
 EHR=serial:SE2321000016-EHR1
 APO=serial:SE7350000000-APO1
 

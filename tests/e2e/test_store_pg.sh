@@ -7,11 +7,8 @@
 set -euo pipefail
 : "${GW_SOURCE_DIR:?}" "${GW_BUILD_DIR:?}"
 
-PGT=$(mktemp -d "${TMPDIR:-/tmp}/klasgw-pg-XXXXXX")
-rmdir "$PGT"
-trap '"$GW_SOURCE_DIR/tests/tools/pg_fixture.sh" stop "$PGT"' EXIT
-out=$("$GW_SOURCE_DIR/tests/tools/pg_fixture.sh" start "$PGT") || exit $?
-eval "$out"
+. "$(dirname "$0")/pg_lib.sh"
+pg_start
 
 rc=0
 for t in test_store test_outbox test_audit test_console test_subscription; do

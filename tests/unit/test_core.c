@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -180,6 +181,29 @@ test_log_level_parse(void **state)
     assert_int_equal(gw_log_level_parse(NULL, &l), GW_EINVAL);
 }
 
+static void
+test_array_grow_doubles_and_refuses_overflow(void **state)
+{
+    size_t cap = 0, n;
+    int *a = NULL, *g;
+    (void)state;
+    for (n = 0; n < 100; n++) {
+        g = gw_array_grow(a, &cap, n, sizeof(*a), 8);
+        assert_non_null(g);
+        a = g;
+        a[n] = (int)n; /* room for element n: ASan checks it */
+        assert_true(cap > n);
+    }
+    assert_int_equal(cap, 128); /* 8, 16, 32, 64, 128 */
+    assert_ptr_equal(gw_array_grow(a, &cap, 50, sizeof(*a), 8), a);
+    for (n = 0; n < 100; n++)
+        assert_int_equal(a[n], (int)n);
+    /* A size that would overflow: NULL, the array and cap as they were. */
+    assert_null(gw_array_grow(a, &cap, cap, SIZE_MAX / 64, 8));
+    assert_int_equal(cap, 128);
+    free(a);
+}
+
 int
 main(void)
 {
@@ -191,6 +215,7 @@ main(void)
         cmocka_unit_test(test_log_quote_worst_case_inputs_stay_in_bounds),
         cmocka_unit_test(test_log_quote_values_side_by_side),
         cmocka_unit_test(test_log_level_parse),
+        cmocka_unit_test(test_array_grow_doubles_and_refuses_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
