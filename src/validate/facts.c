@@ -2,9 +2,14 @@
  * facts.c - the identity of a message's content for idempotency (the
  * table of message facts is klas/facts.c).
  *
- * The canonical form is computed on a copy of the tree, never on the
- * caller's document: the stored message keeps its Bundle.id, meta and
- * timestamp.
+ * The canonical form never changes the caller's document: the stored
+ * message keeps its Bundle.id, meta and timestamp. A tree that is
+ * already in normal form (what the JSON reader builds, and XML sent
+ * without comments, blank text or namespace prefixes) is canonicalised
+ * as it is, those three hidden by a visibility callback, straight into
+ * the digest; any other is copied and normalised first. Both give the
+ * same bytes, so the digests stored by earlier versions still match
+ * (test_idempotency pins them).
  */
 #include "validate/facts.h"
 
@@ -45,6 +50,86 @@ strip(xmlNodePtr n, xmlNsPtr fhir)
     }
 }
 
+/* Whether a root child is one of the three a retry may regenerate. */
+static int
+volatile_child(xmlNodePtr root, xmlNodePtr c)
+{
+    return c->parent == root &&
+           (fhir_element(c, "id") || fhir_element(c, "meta") ||
+            fhir_element(c, "timestamp"));
+}
+
+/* Whether strip() would leave the tree under n as it is: no comments,
+ * processing instructions or text between FHIR elements, every FHIR
+ * element in the namespace fhir (the root's default). */
+static int
+normal(xmlNodePtr n, xmlNsPtr fhir)
+{
+    for (xmlNodePtr c = n->children; c != NULL; c = c->next) {
+        if (c->type == XML_COMMENT_NODE || c->type == XML_PI_NODE ||
+            c->type == XML_TEXT_NODE)
+            return 0;
+        if (fhir_element(c, NULL) && (c->ns != fhir || !normal(c, fhir)))
+            return 0;
+    }
+    return 1;
+}
+
+/* C14N visibility: everything but the volatile children of a Bundle
+ * root and what they hold. */
+static int
+visible(void *root, xmlNodePtr node, xmlNodePtr parent)
+{
+    xmlNodePtr e = node->type == XML_NAMESPACE_DECL ||
+                           node->type == XML_ATTRIBUTE_NODE
+                       ? parent
+                       : node;
+
+    for (; e != NULL && e != root; e = e->parent)
+        if (e->type == XML_ELEMENT_NODE && volatile_child(root, e))
+            return 0;
+    return 1;
+}
+
+static int
+to_digest(void *ctx, const char *buf, int len)
+{
+    return gnutls_hash(*(gnutls_hash_hd_t *)ctx, buf, (size_t)len) == 0
+               ? len
+               : -1;
+}
+
+/* The fast way: no copy, no buffer, the canonical bytes hashed as they
+ * come. 1 when done (d set), 0 when the tree is not in normal form, -1
+ * on failure. */
+static int
+hash_in_place(xmlDocPtr xml, unsigned char d[32])
+{
+    xmlNodePtr root = xmlDocGetRootElement(xml);
+    xmlOutputBufferPtr ob;
+    gnutls_hash_hd_t h;
+    int n;
+
+    if (root == NULL || !fhir_element(root, NULL) || root->ns->prefix != NULL ||
+        root->nsDef != root->ns || root->ns->next != NULL ||
+        !normal(root, root->ns))
+        return 0;
+    if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) != 0)
+        return -1;
+    ob = xmlOutputBufferCreateIO(to_digest, NULL, &h, NULL);
+    if (ob == NULL) {
+        gnutls_hash_deinit(h, NULL);
+        return -1;
+    }
+    n = xmlC14NExecute(xml,
+                       fhir_element(root, "Bundle") ? visible : NULL, root,
+                       XML_C14N_EXCLUSIVE_1_0, NULL, 0, ob);
+    if (xmlOutputBufferClose(ob) < 0)
+        n = -1;
+    gnutls_hash_deinit(h, d);
+    return n < 0 ? -1 : 1;
+}
+
 gw_rc
 gw_msg_content_hash(const struct gw_fhir_doc *doc, char out[65])
 {
@@ -57,6 +142,16 @@ gw_msg_content_hash(const struct gw_fhir_doc *doc, char out[65])
     gw_rc rc = GW_ENOMEM;
 
     out[0] = '\0';
+    switch (hash_in_place(gw_fhir_doc_xml(doc), d)) {
+    case 1:
+        rc = GW_OK;
+        goto hex;
+    case -1:
+        rc = GW_EINTERNAL;
+        goto out;
+    default:
+        break;
+    }
     copy = xmlCopyDoc(gw_fhir_doc_xml(doc), 1);
     root = copy ? xmlDocGetRootElement(copy) : NULL;
     if (root == NULL)
@@ -93,9 +188,13 @@ gw_msg_content_hash(const struct gw_fhir_doc *doc, char out[65])
         rc = GW_EINTERNAL;
         goto out;
     }
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
     rc = GW_OK;
+hex:
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = "0123456789abcdef"[d[i] >> 4];
+        out[2 * i + 1] = "0123456789abcdef"[d[i] & 15];
+    }
+    out[64] = '\0';
 out:
     xmlFree(mem);
     xmlFreeDoc(copy);
