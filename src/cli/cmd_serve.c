@@ -518,6 +518,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
      * public addresses unless named). */
     po.webhooks = &webhooks;
     po.heartbeat_min_s = (int)cfg->webhooks_heartbeat_min_s;
+    po.reads_queued = !cfg->audit_durable_reads;
     rc = gw_pipeline_new(&po, &pipeline);
     if (rc != GW_OK)
         goto out;

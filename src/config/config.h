@@ -194,7 +194,10 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "shortest heartbeat period a Subscription may ask for, in seconds")   \
     XX(audit, key_file, STR, audit_key_file, "",                               \
        "file with the audit chain's HMAC key, outside the database's reach "  \
-       "(empty: $CREDENTIALS_DIRECTORY/audit-key if set)")
+       "(empty: $CREDENTIALS_DIRECTORY/audit-key if set)")                   \
+    XX(audit, durable_reads, BOOL, audit_durable_reads, "true",              \
+       "a read of a case is answered only once its audit record is on disk "  \
+       "(false: queued for the next commit, lost in a crash before it)")
 
 /*
  * One [clients] line: `<label> = <role> <match> [<gln>]`. The label names

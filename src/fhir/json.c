@@ -2,29 +2,572 @@
  * json.c - FHIR JSON into the canonical FHIR XML tree, driven by the model
  * table.
  *
- * jansson reads the JSON (duplicate keys refused). It would turn numbers
- * into doubles and lose what FHIR keeps (1.50 is not 1.5), so a first pass
- * over the raw text rewrites every number outside strings into a string
- * that starts with a NUL byte followed by the number exactly as written;
- * real strings may not contain NUL (FHIR forbids it), so the two cannot be
- * confused. The same pass bounds the nesting depth before jansson, which
- * recurses, sees the text.
+ * A small reader of our own turns the text into a tree of values held in
+ * one block: jansson, which this file used before, spent 60 % of the
+ * conversion on hash tables, a malloc per value and a character-by-character
+ * lexer, for objects that are only ever read once, key by key, in the walk
+ * below. The reader
+ *  - runs after one scan over the raw text that bounds the nesting depth
+ *    and counts the values (xml.max_depth, JSON_MAX_VALUES), so both limits
+ *    bite before anything is allocated, and the one block is sized by the
+ *    count;
+ *  - keeps numbers exactly as written (FHIR keeps 1.50, not 1.5), checked
+ *    against JSON's number grammar;
+ *  - decodes strings in place in a copy of the text (a decoded string is
+ *    never longer than its escaped form), refusing invalid UTF-8, control
+ *    characters, lone surrogates; a string may hold \u0000 (its length is
+ *    kept), which the walk refuses where a value is read;
+ *  - refuses duplicate keys in an object.
  *
  * The walk then builds elements in definition order, whatever the order
  * of the JSON keys, merging each primitive with its "_name" companion
  * (id and extensions; arrays aligned, null where one side is absent). The
  * finished tree goes through the same structural check as XML input.
  */
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/buf.h"
 #include "fhir/fhir_xml.h"
 #include "fhir/model.h"
+
+/* --- the reader ------------------------------------------------------- */
+
+enum jtype { J_NULL, J_FALSE, J_TRUE, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT };
+
+/* One JSON value; a member of an object carries its key. */
+struct jv {
+    const char *s;           /* J_STRING, J_NUMBER: NUL-terminated text */
+    const char *key;         /* a member: its key, NUL-terminated */
+    struct jv *first, *next; /* J_ARRAY, J_OBJECT: items; a sibling */
+    uint32_t n;              /* J_STRING, J_NUMBER: bytes; else items */
+    uint32_t keylen;
+    uint8_t type;
+};
+
+/* Values (strings, numbers, literals, objects, arrays) in one document:
+ * each costs a struct jv (48 bytes), so 12 MB of ["a","a",...] would take
+ * 150 MB; counted before any is allocated. */
+#define JSON_MAX_VALUES 1000000
+
+struct jr {
+    const char *src; /* the text as received (line numbers) */
+    char *p;         /* its copy: strings are decoded in place */
+    size_t len, i;
+    char *num;       /* numbers' texts, each NUL-terminated */
+    size_t nnum;
+    struct jv *v;    /* the block of values */
+    size_t nv, cap;
+    int depth, max_depth;
+    struct gw_err *err;
+};
+
+static gw_rc GW_PRINTF(2, 3)
+jerror(struct jr *r, const char *fmt, ...)
+{
+    char what[160];
+    va_list ap;
+    int line = 1;
+
+    for (size_t k = 0; k < r->i && k < r->len; k++)
+        line += r->src[k] == '\n';
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    return gw_err_set(r->err, GW_EPARSE, NULL, "JSON line %d: %s", line,
+                      what);
+}
+
+/* One pass over the raw text: the nesting depth and the number of values
+ * (an upper bound: every key is counted too), strings skipped. */
+static gw_rc
+prescan(const char *in, size_t len, const struct gw_fhir_limits *lim,
+        size_t *values, struct gw_err *err)
+{
+    int depth = 0, line = 1;
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        switch (c) {
+        case '"':
+            for (i++; i < len && in[i] != '"'; i++)
+                if (in[i] == '\\')
+                    i++;
+                else if (in[i] == '\n')
+                    line++;
+            n++;
+            break;
+        case '{':
+        case '[':
+            if (++depth > lim->max_depth)
+                return gw_err_set(err, GW_ETOOLARGE, NULL,
+                                  "JSON line %d: nesting is deeper than %d",
+                                  line, lim->max_depth);
+            n++;
+            break;
+        case '}':
+        case ']':
+            depth--;
+            break;
+        case '\n':
+            line++;
+            break;
+        case 't':
+        case 'f':
+        case 'n':
+            n++;
+            break;
+        default:
+            if (c == '-' || (c >= '0' && c <= '9')) {
+                n++;
+                while (i + 1 < len &&
+                       ((in[i + 1] >= '0' && in[i + 1] <= '9') ||
+                        in[i + 1] == '.' || in[i + 1] == 'e' ||
+                        in[i + 1] == 'E' || in[i + 1] == '+' ||
+                        in[i + 1] == '-'))
+                    i++;
+            }
+            break;
+        }
+        if (n > JSON_MAX_VALUES)
+            return gw_err_set(err, GW_ETOOLARGE, NULL,
+                              "JSON line %d: more than %d values in one "
+                              "document",
+                              line, JSON_MAX_VALUES);
+    }
+    *values = n;
+    return GW_OK;
+}
+
+static void
+blanks(struct jr *r)
+{
+    while (r->i < r->len && (r->p[r->i] == ' ' || r->p[r->i] == '\n' ||
+                             r->p[r->i] == '\r' || r->p[r->i] == '\t'))
+        r->i++;
+}
+
+static int
+hex4(const char *s, unsigned *out)
+{
+    unsigned v = 0;
+
+    for (int k = 0; k < 4; k++) {
+        char c = s[k];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* The length of the UTF-8 sequence at s (at most n bytes), 0 if invalid
+ * (overlong forms, surrogates and code points past U+10FFFF included). */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t k;
+    unsigned char lo = 0x80, hi = 0xBF;
+
+    if (c >= 0xC2 && c <= 0xDF)
+        k = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        k = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        k = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if (n < k || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t j = 2; j < k; j++)
+        if (s[j] < 0x80 || s[j] > 0xBF)
+            return 0;
+    return k;
+}
+
+/* The string at r->i (its opening quote), decoded in place. */
+static gw_rc
+string(struct jr *r, const char **out, uint32_t *outlen)
+{
+    char *p = r->p;
+    size_t rd = r->i + 1, wr = rd, start = rd;
+
+    for (;;) {
+        unsigned char c;
+        /* Plain ASCII runs: nothing to decode. */
+        while (rd < r->len && (c = (unsigned char)p[rd]) >= 0x20 &&
+               c < 0x80 && c != '"' && c != '\\')
+            p[wr++] = p[rd++];
+        if (rd >= r->len) {
+            r->i = rd;
+            return jerror(r, "premature end of input in a string");
+        }
+        c = (unsigned char)p[rd];
+        if (c == '"')
+            break;
+        if (c < 0x20) {
+            r->i = rd;
+            return jerror(r, "control character 0x%02x in a string", c);
+        }
+        if (c >= 0x80) {
+            size_t k = utf8_len((const unsigned char *)p + rd, r->len - rd);
+            if (k == 0) {
+                r->i = rd;
+                return jerror(r, "invalid UTF-8 in a string");
+            }
+            while (k-- > 0)
+                p[wr++] = p[rd++];
+            continue;
+        }
+        /* An escape. */
+        if (rd + 1 >= r->len) {
+            r->i = rd;
+            return jerror(r, "premature end of input in a string");
+        }
+        c = (unsigned char)p[rd + 1];
+        if (c == 'u') {
+            unsigned cp, lo;
+            if (rd + 6 > r->len || !hex4(p + rd + 2, &cp)) {
+                r->i = rd;
+                return jerror(r, "invalid \\u escape");
+            }
+            rd += 6;
+            if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                r->i = rd;
+                return jerror(r, "invalid Unicode: a lone low surrogate");
+            }
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (rd + 6 > r->len || p[rd] != '\\' || p[rd + 1] != 'u' ||
+                    !hex4(p + rd + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF) {
+                    r->i = rd;
+                    return jerror(r, "invalid Unicode: a lone high "
+                                     "surrogate");
+                }
+                rd += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            if (cp < 0x80) {
+                p[wr++] = (char)cp;
+            } else if (cp < 0x800) {
+                p[wr++] = (char)(0xC0 | (cp >> 6));
+                p[wr++] = (char)(0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                p[wr++] = (char)(0xE0 | (cp >> 12));
+                p[wr++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                p[wr++] = (char)(0x80 | (cp & 0x3F));
+            } else {
+                p[wr++] = (char)(0xF0 | (cp >> 18));
+                p[wr++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+                p[wr++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                p[wr++] = (char)(0x80 | (cp & 0x3F));
+            }
+            continue;
+        }
+        switch (c) {
+        case '"':
+        case '\\':
+        case '/':
+            p[wr++] = (char)c;
+            break;
+        case 'b':
+            p[wr++] = '\b';
+            break;
+        case 'f':
+            p[wr++] = '\f';
+            break;
+        case 'n':
+            p[wr++] = '\n';
+            break;
+        case 'r':
+            p[wr++] = '\r';
+            break;
+        case 't':
+            p[wr++] = '\t';
+            break;
+        default:
+            r->i = rd;
+            return jerror(r, "invalid escape \\%c", c >= 0x20 && c < 0x7F ? c : '?');
+        }
+        rd += 2;
+    }
+    /* wr <= rd: the closing quote's place or before it. */
+    p[wr] = '\0';
+    *out = p + start;
+    *outlen = (uint32_t)(wr - start);
+    r->i = rd + 1;
+    return GW_OK;
+}
+
+/* A number as JSON writes it: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static gw_rc
+number(struct jr *r, struct jv *v)
+{
+    const char *p = r->p;
+    size_t i = r->i, start = i;
+
+#define DIGIT(k) ((k) < r->len && p[k] >= '0' && p[k] <= '9')
+    if (i < r->len && p[i] == '-')
+        i++;
+    if (!DIGIT(i))
+        return jerror(r, "invalid number");
+    if (p[i] == '0')
+        i++;
+    else
+        while (DIGIT(i))
+            i++;
+    if (i < r->len && p[i] == '.') {
+        if (!DIGIT(i + 1)) {
+            r->i = i;
+            return jerror(r, "invalid number");
+        }
+        for (i++; DIGIT(i); i++)
+            ;
+    }
+    if (i < r->len && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < r->len && (p[i] == '+' || p[i] == '-'))
+            i++;
+        if (!DIGIT(i)) {
+            r->i = i;
+            return jerror(r, "invalid number");
+        }
+        while (DIGIT(i))
+            i++;
+    }
+#undef DIGIT
+    /* Every number but the last is followed by at least one byte, so the
+     * texts and their NULs fit in len + 1 bytes. */
+    memcpy(r->num + r->nnum, p + start, i - start);
+    v->s = r->num + r->nnum;
+    v->n = (uint32_t)(i - start);
+    r->nnum += i - start;
+    r->num[r->nnum++] = '\0';
+    v->type = J_NUMBER;
+    r->i = i;
+    return GW_OK;
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+    const struct jv *x = *(const struct jv *const *)a,
+                    *y = *(const struct jv *const *)b;
+    if (x->keylen != y->keylen)
+        return x->keylen < y->keylen ? -1 : 1;
+    return memcmp(x->key, y->key, x->keylen);
+}
+
+/* Whether two members of the object share a key: pairwise for the small
+ * objects FHIR has, sorted for big ones (n log n, not n squared). */
+static gw_rc
+duplicates(struct jr *r, struct jv *obj)
+{
+    const struct jv *dup = NULL;
+
+    if (obj->n <= 16) {
+        for (const struct jv *a = obj->first; a != NULL && dup == NULL;
+             a = a->next)
+            for (const struct jv *b = a->next; b != NULL; b = b->next)
+                if (a->keylen == b->keylen &&
+                    memcmp(a->key, b->key, a->keylen) == 0) {
+                    dup = a;
+                    break;
+                }
+    } else {
+        struct jv **all = malloc(obj->n * sizeof(*all));
+        size_t k = 0;
+        if (all == NULL)
+            return gw_err_set(r->err, GW_ENOMEM, NULL, "out of memory");
+        for (struct jv *a = obj->first; a != NULL; a = a->next)
+            all[k++] = a;
+        qsort(all, k, sizeof(*all), key_cmp);
+        for (size_t j = 1; j < k && dup == NULL; j++)
+            if (key_cmp(&all[j - 1], &all[j]) == 0)
+                dup = all[j];
+        free(all);
+    }
+    if (dup != NULL)
+        return jerror(r, "duplicate object key '%.40s'", dup->key);
+    return GW_OK;
+}
+
+static gw_rc value(struct jr *r, struct jv *v);
+
+static struct jv *
+new_value(struct jr *r)
+{
+    struct jv *v;
+
+    /* The prescan's count bounds every value the reader makes. */
+    if (r->nv >= r->cap)
+        return NULL;
+    v = &r->v[r->nv++];
+    memset(v, 0, sizeof(*v));
+    return v;
+}
+
+static gw_rc
+container(struct jr *r, struct jv *v, int object)
+{
+    struct jv **tail = &v->first;
+    gw_rc rc;
+
+    v->type = object ? J_OBJECT : J_ARRAY;
+    if (++r->depth > r->max_depth)
+        return gw_err_set(r->err, GW_ETOOLARGE, NULL,
+                          "JSON: nesting is deeper than %d", r->max_depth);
+    r->i++;
+    blanks(r);
+    if (r->i < r->len && r->p[r->i] == (object ? '}' : ']')) {
+        r->i++;
+        r->depth--;
+        return GW_OK;
+    }
+    for (;;) {
+        struct jv *item = new_value(r);
+        const char *key = NULL;
+        uint32_t keylen = 0;
+        if (item == NULL)
+            return jerror(r, "too many values");
+        if (object) {
+            if (r->i >= r->len || r->p[r->i] != '"')
+                return jerror(r, "string or '}' expected");
+            if ((rc = string(r, &key, &keylen)) != GW_OK)
+                return rc;
+            blanks(r);
+            if (r->i >= r->len || r->p[r->i] != ':')
+                return jerror(r, "':' expected");
+            r->i++;
+            blanks(r);
+        }
+        if ((rc = value(r, item)) != GW_OK)
+            return rc;
+        item->key = key;
+        item->keylen = keylen;
+        *tail = item;
+        tail = &item->next;
+        v->n++;
+        blanks(r);
+        if (r->i < r->len && r->p[r->i] == ',') {
+            r->i++;
+            blanks(r);
+            continue;
+        }
+        if (r->i < r->len && r->p[r->i] == (object ? '}' : ']'))
+            break;
+        return jerror(r, object ? "',' or '}' expected"
+                                : "',' or ']' expected");
+    }
+    r->i++;
+    r->depth--;
+    return object ? duplicates(r, v) : GW_OK;
+}
+
+static gw_rc
+value(struct jr *r, struct jv *v)
+{
+    static const struct {
+        const char *text;
+        size_t n;
+        uint8_t type;
+    } lit[] = {{"null", 4, J_NULL}, {"false", 5, J_FALSE}, {"true", 4, J_TRUE}};
+    char c;
+
+    if (r->i >= r->len)
+        return jerror(r, "premature end of input");
+    c = r->p[r->i];
+    if (c == '"') {
+        v->type = J_STRING;
+        return string(r, &v->s, &v->n);
+    }
+    if (c == '{' || c == '[')
+        return container(r, v, c == '{');
+    if (c == '-' || (c >= '0' && c <= '9'))
+        return number(r, v);
+    for (size_t k = 0; k < sizeof(lit) / sizeof(lit[0]); k++)
+        if (r->len - r->i >= lit[k].n &&
+            memcmp(r->p + r->i, lit[k].text, lit[k].n) == 0) {
+            v->type = lit[k].type;
+            r->i += lit[k].n;
+            return GW_OK;
+        }
+    return jerror(r, "invalid token");
+}
+
+/* Reads the whole text into r (the caller frees r->p, r->num, r->v). */
+static gw_rc
+jread(struct jr *r, const char *bytes, size_t len,
+      const struct gw_fhir_limits *lim, struct jv **root, struct gw_err *err)
+{
+    size_t values = 0;
+    gw_rc rc;
+
+    memset(r, 0, sizeof(*r));
+    r->src = bytes;
+    r->len = len;
+    r->err = err;
+    r->max_depth = lim->max_depth;
+    rc = prescan(bytes, len, lim, &values, err);
+    if (rc != GW_OK)
+        return rc;
+    r->cap = values + 1;
+    r->p = malloc(len + 1);
+    r->num = malloc(len + 2);
+    r->v = malloc(r->cap * sizeof(*r->v));
+    if (r->p == NULL || r->num == NULL || r->v == NULL)
+        return gw_err_set(err, GW_ENOMEM, NULL, "out of memory");
+    memcpy(r->p, bytes, len);
+    r->p[len] = '\0';
+    blanks(r);
+    *root = new_value(r);
+    if ((rc = value(r, *root)) != GW_OK)
+        return rc;
+    blanks(r);
+    if (r->i < r->len)
+        return jerror(r, "end of input expected");
+    return GW_OK;
+}
+
+static void
+jread_release(struct jr *r)
+{
+    free(r->p);
+    free(r->num);
+    free(r->v);
+}
+
+/* The member key of obj, or NULL. */
+static struct jv *
+jget(const struct jv *obj, const char *key)
+{
+    size_t n = strlen(key);
+
+    for (struct jv *m = obj->first; m != NULL; m = m->next)
+        if (m->keylen == n && memcmp(m->key, key, n) == 0)
+            return m;
+    return NULL;
+}
+
+/* --- the walk --------------------------------------------------------- */
 
 struct jw {
     const struct gw_fhir_limits *lim;
@@ -76,108 +619,6 @@ jpush(struct jw *w, const char *name, int index)
     return old;
 }
 
-/* Values (strings, numbers, literals, objects, arrays) in one document:
- * jansson spends some 100 bytes on each, so 12 MB of ["a","a",...] took
- * 300 MB; counted here before jansson allocates any. */
-#define JSON_MAX_VALUES 1000000
-
-/* Rewrites numbers as "\u0000<number>" strings and checks the depth and
- * the number of values. */
-static gw_rc
-mark_numbers(const char *in, size_t len, const struct gw_fhir_limits *lim,
-             struct gw_buf *out, struct gw_err *err)
-{
-    int depth = 0, line = 1;
-    long values = 0;
-    gw_rc rc = GW_OK;
-    size_t i = 0;
-
-    while (i < len && rc == GW_OK) {
-        char c = in[i];
-        if ((c == '"' || c == '-' || (c >= '0' && c <= '9') || c == '{' ||
-             c == '[' || c == 't' || c == 'f' || c == 'n') &&
-            ++values > JSON_MAX_VALUES)
-            return gw_err_set(err, GW_ETOOLARGE, NULL,
-                              "JSON line %d: more than %d values in one "
-                              "document",
-                              line, JSON_MAX_VALUES);
-        if (c == '"') {
-            size_t j = i + 1;
-            while (j < len && in[j] != '"') {
-                if (in[j] == '\\' && j + 1 < len)
-                    j++;
-                j++;
-            }
-            j = j < len ? j + 1 : len;
-            rc = gw_buf_append(out, in + i, j - i);
-            i = j;
-            continue;
-        }
-        if (c == '-' || (c >= '0' && c <= '9')) {
-            size_t j = i;
-            while (j < len && strchr("+-.eE0123456789", in[j]) != NULL)
-                j++;
-            rc = gw_buf_append_str(out, "\"\\u0000");
-            if (rc == GW_OK)
-                rc = gw_buf_append(out, in + i, j - i);
-            if (rc == GW_OK)
-                rc = gw_buf_append_str(out, "\"");
-            i = j;
-            continue;
-        }
-        /* Structure, blanks and literals up to the next string or
-         * number: checked one by one, copied in one piece. */
-        {
-            size_t j = i;
-            for (;;) {
-                if (c == '{' || c == '[') {
-                    if (++depth > lim->max_depth)
-                        return gw_err_set(err, GW_ETOOLARGE, NULL,
-                                          "JSON line %d: nesting is deeper "
-                                          "than %d",
-                                          line, lim->max_depth);
-                } else if (c == '}' || c == ']') {
-                    depth--;
-                } else if (c == '\n') {
-                    line++;
-                }
-                if (++j >= len)
-                    break;
-                c = in[j];
-                if (c == '"' || c == '-' || (c >= '0' && c <= '9'))
-                    break;
-                if ((c == '{' || c == '[' || c == 't' || c == 'f' ||
-                     c == 'n') &&
-                    ++values > JSON_MAX_VALUES)
-                    return gw_err_set(err, GW_ETOOLARGE, NULL,
-                                      "JSON line %d: more than %d values in "
-                                      "one document",
-                                      line, JSON_MAX_VALUES);
-            }
-            rc = gw_buf_append(out, in + i, j - i);
-            i = j;
-        }
-    }
-    /* Marking grows each number by 8 bytes; the buffer allows twice the
-     * input, which no FHIR document comes near. */
-    if (rc == GW_ETOOLARGE)
-        return gw_err_set(err, rc, NULL,
-                          "the JSON holds too many numbers for its size");
-    if (rc != GW_OK)
-        return gw_err_set(err, rc, NULL, "%s", gw_rc_message(rc));
-    return rc;
-}
-
-static int
-is_number(json_t *v, const char **text)
-{
-    if (!json_is_string(v) || json_string_length(v) < 2 ||
-        json_string_value(v)[0] != '\0')
-        return 0;
-    *text = json_string_value(v) + 1;
-    return 1;
-}
-
 static int
 numeric(enum gw_fhir_prim p)
 {
@@ -187,34 +628,35 @@ numeric(enum gw_fhir_prim p)
 
 /* The text of a JSON primitive for type p, or NULL with the fault set. */
 static const char *
-prim_text(struct jw *w, json_t *v, enum gw_fhir_prim p, gw_rc *rc)
+prim_text(struct jw *w, const struct jv *v, enum gw_fhir_prim p, gw_rc *rc)
 {
     const char *text = NULL, *why;
 
     *rc = GW_OK;
     if (p == GW_FHIR_P_BOOLEAN) {
-        if (!json_is_boolean(v)) {
+        if (v->type != J_TRUE && v->type != J_FALSE) {
             *rc = jfault(w, "expected true or false");
             return NULL;
         }
-        return json_is_true(v) ? "true" : "false";
+        return v->type == J_TRUE ? "true" : "false";
     }
     if (numeric(p)) {
-        if (!is_number(v, &text)) {
+        if (v->type != J_NUMBER) {
             *rc = jfault(w, "expected a JSON number");
             return NULL;
         }
+        text = v->s;
     } else {
-        if (!json_is_string(v) || is_number(v, &text)) {
+        if (v->type != J_STRING) {
             *rc = jfault(w, "expected a JSON string");
             return NULL;
         }
-        text = json_string_value(v);
-        if (strlen(text) != json_string_length(v)) {
+        text = v->s;
+        if (strlen(text) != v->n) {
             *rc = jfault(w, "a string may not contain NUL");
             return NULL;
         }
-        if (json_string_length(v) > w->lim->max_string) {
+        if (v->n > w->lim->max_string) {
             *rc = gw_err_set(w->err, GW_ETOOLARGE, w->path,
                              "a value is longer than the limit");
             return NULL;
@@ -227,56 +669,51 @@ prim_text(struct jw *w, json_t *v, enum gw_fhir_prim p, gw_rc *rc)
     return text;
 }
 
-static gw_rc fill(struct jw *w, json_t *obj, const struct gw_fhir_type *t,
-                  xmlNodePtr el, int is_resource);
+static gw_rc fill(struct jw *w, const struct jv *obj,
+                  const struct gw_fhir_type *t, xmlNodePtr el,
+                  int is_resource);
 
 static gw_rc
-resource(struct jw *w, json_t *obj, xmlNodePtr parent, xmlNodePtr *out)
+resource(struct jw *w, const struct jv *obj, xmlNodePtr parent)
 {
     const struct gw_fhir_type *t;
-    json_t *rt = json_object_get(obj, "resourceType");
+    const struct jv *rt = jget(obj, "resourceType");
     xmlNodePtr el;
 
-    if (!json_is_string(rt))
+    if (rt == NULL || rt->type != J_STRING)
         return jfault(w, "a resource needs a resourceType");
-    t = gw_fhir_resource_find(json_string_value(rt));
-    if (t == NULL)
-        return jfault(w, "%s is not a resource type this gateway exchanges", json_string_value(rt));
+    t = gw_fhir_resource_find(rt->s);
+    if (t == NULL || strlen(rt->s) != rt->n)
+        return jfault(w, "%s is not a resource type this gateway exchanges",
+                      rt->s);
     el = xmlNewDocNode(w->doc, w->ns, (const xmlChar *)t->name, NULL);
     if (el == NULL)
         return GW_ENOMEM;
-    if (parent != NULL)
-        xmlAddChild(parent, el);
-    if (out != NULL)
-        *out = el;
+    xmlAddChild(parent, el);
     return fill(w, obj, t, el, 1);
 }
 
 static gw_rc
-primitive_meta(struct jw *w, json_t *m, xmlNodePtr el)
+primitive_meta(struct jw *w, const struct jv *m, xmlNodePtr el)
 {
     const struct gw_fhir_type *ext = gw_fhir_type_find("Extension");
-    const char *key;
-    json_t *v;
     gw_rc rc = GW_OK;
 
-    if (!json_is_object(m) || json_object_size(m) == 0)
+    if (m->type != J_OBJECT || m->n == 0)
         return jfault(w, "_element must be a non-empty object");
-    json_object_foreach(m, key, v) {
-        if (strcmp(key, "id") == 0) {
-            if (!json_is_string(v) || json_string_length(v) == 0)
+    for (const struct jv *v = m->first; v != NULL; v = v->next) {
+        if (strcmp(v->key, "id") == 0 && v->keylen == 2) {
+            if (v->type != J_STRING || v->n == 0 || strlen(v->s) != v->n)
                 return jfault(w, "id must be a non-empty string");
-            xmlSetProp(el, (const xmlChar *)"id",
-                       (const xmlChar *)json_string_value(v));
-        } else if (strcmp(key, "extension") == 0) {
-            size_t i;
-            json_t *x;
-            if (!json_is_array(v) || json_array_size(v) == 0)
+            xmlSetProp(el, (const xmlChar *)"id", (const xmlChar *)v->s);
+        } else if (strcmp(v->key, "extension") == 0 && v->keylen == 9) {
+            int i = 0;
+            if (v->type != J_ARRAY || v->n == 0)
                 return jfault(w, "extension must be a non-empty array");
-            json_array_foreach(v, i, x) {
+            for (const struct jv *x = v->first; x != NULL; x = x->next, i++) {
                 xmlNodePtr c = xmlNewChild(el, w->ns,
                                            (const xmlChar *)"extension", NULL);
-                size_t old = jpush(w, "extension", (int)i);
+                size_t old = jpush(w, "extension", i);
                 if (c == NULL)
                     return GW_ENOMEM;
                 rc = fill(w, x, ext, c, 0);
@@ -285,7 +722,7 @@ primitive_meta(struct jw *w, json_t *m, xmlNodePtr el)
                 w->path[old] = '\0';
             }
         } else {
-            return jfault(w, "unknown property %s in _element", key);
+            return jfault(w, "unknown property %s in _element", v->key);
         }
     }
     return GW_OK;
@@ -293,8 +730,8 @@ primitive_meta(struct jw *w, json_t *m, xmlNodePtr el)
 
 /* One occurrence of element e (value v, companion m; either may be NULL). */
 static gw_rc
-occurrence(struct jw *w, const struct gw_fhir_elem *e, json_t *v, json_t *m,
-           xmlNodePtr parent)
+occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
+           const struct jv *m, xmlNodePtr parent)
 {
     const struct gw_fhir_type *t = gw_fhir_elem_type(e);
     xmlNodePtr c;
@@ -302,12 +739,9 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, json_t *v, json_t *m,
 
     if (t != NULL && t->prim == GW_FHIR_P_XHTML) {
         xmlDocPtr frag;
-        const char *text;
-        if (!json_is_string(v) || json_string_length(v) == 0)
+        if (v == NULL || v->type != J_STRING || v->n == 0)
             return jfault(w, "the narrative div must be a string");
-        text = json_string_value(v);
-        rc = gw_fhir_xml_read(text, json_string_length(v), w->lim, &frag,
-                              w->err);
+        rc = gw_fhir_xml_read(v->s, v->n, w->lim, &frag, w->err);
         if (rc != GW_OK) {
             snprintf(w->err->path, sizeof(w->err->path), "%.159s", w->path);
             return rc;
@@ -323,9 +757,9 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, json_t *v, json_t *m,
     if (c == NULL)
         return GW_ENOMEM;
     if (t == NULL) {
-        if (!json_is_object(v))
+        if (v == NULL || v->type != J_OBJECT)
             return jfault(w, "expected a resource object");
-        return resource(w, v, c, NULL);
+        return resource(w, v, c);
     }
     if (t->kind == GW_FHIR_PRIMITIVE) {
         if (v == NULL && m == NULL)
@@ -338,18 +772,31 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, json_t *v, json_t *m,
         }
         return m != NULL ? primitive_meta(w, m, c) : GW_OK;
     }
-    if (!json_is_object(v))
+    if (v == NULL || v->type != J_OBJECT)
         return jfault(w, "expected an object");
     return fill(w, v, t, c, 0);
 }
 
+static int
+is_array(const struct jv *v)
+{
+    return v != NULL && v->type == J_ARRAY;
+}
+
+static int
+is_null(const struct jv *v)
+{
+    return v != NULL && v->type == J_NULL;
+}
+
 static gw_rc
-element(struct jw *w, const struct gw_fhir_elem *e, json_t *v, json_t *m,
-        xmlNodePtr el)
+element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
+        const struct jv *m, xmlNodePtr el)
 {
     const struct gw_fhir_type *t = gw_fhir_elem_type(e);
     int primitive = t != NULL && t->kind == GW_FHIR_PRIMITIVE &&
                     t->prim != GW_FHIR_P_XHTML;
+    const struct jv *vi, *mi;
     size_t n, old;
     gw_rc rc = GW_OK;
 
@@ -366,75 +813,92 @@ element(struct jw *w, const struct gw_fhir_elem *e, json_t *v, json_t *m,
     }
     if (!e->many) {
         old = jpush(w, e->name, -1);
-        if (json_is_array(v) || json_is_array(m))
+        if (is_array(v) || is_array(m))
             rc = jfault(w, "%s takes one value, not an array", e->name);
-        else if (json_is_null(v) || json_is_null(m))
+        else if (is_null(v) || is_null(m))
             rc = jfault(w, "null is not allowed here");
         else
             rc = occurrence(w, e, v, m, el);
         w->path[old] = '\0';
         return rc;
     }
-    if ((v != NULL && !json_is_array(v)) || (m != NULL && !json_is_array(m)))
+    if ((v != NULL && !is_array(v)) || (m != NULL && !is_array(m)))
         return jfault(w, "%s takes an array", e->name);
-    if ((v != NULL && json_array_size(v) == 0) ||
-        (m != NULL && json_array_size(m) == 0))
+    if ((v != NULL && v->n == 0) || (m != NULL && m->n == 0))
         return jfault(w, "%s: empty arrays are not allowed", e->name);
-    n = v != NULL ? json_array_size(v) : json_array_size(m);
-    if (v != NULL && m != NULL && json_array_size(m) != n)
+    n = v != NULL ? v->n : m->n;
+    if (v != NULL && m != NULL && m->n != n)
         return jfault(w, "%s and _%s have different lengths", e->name, e->name);
+    vi = v ? v->first : NULL;
+    mi = m ? m->first : NULL;
     for (size_t i = 0; i < n && rc == GW_OK; i++) {
-        json_t *vi = v ? json_array_get(v, i) : NULL;
-        json_t *mi = m ? json_array_get(m, i) : NULL;
+        const struct jv *a = is_null(vi) ? NULL : vi;
+        const struct jv *b = is_null(mi) ? NULL : mi;
         old = jpush(w, e->name, (int)i);
-        if (json_is_null(vi))
-            vi = NULL;
-        if (json_is_null(mi))
-            mi = NULL;
-        if (vi == NULL && (!primitive || mi == NULL))
+        if (a == NULL && (!primitive || b == NULL))
             rc = jfault(w, "null is not allowed here");
         else
-            rc = occurrence(w, e, vi, mi, el);
+            rc = occurrence(w, e, a, b, el);
         w->path[old] = '\0';
+        vi = vi ? vi->next : NULL;
+        mi = mi ? mi->next : NULL;
     }
     return rc;
 }
 
-#define FILL_BITS 256
-#define HAS(bits, k) (((bits)[(k) / 64] >> ((k) % 64)) & 1)
+/* A member of an object as the walk visits it: element k of the type, as
+ * a value (companion 0) or as its _element companion (1). */
+struct slot {
+    unsigned k;
+    unsigned companion;
+    const struct jv *v;
+};
+
+static int
+slot_cmp(const void *a, const void *b)
+{
+    const struct slot *x = a, *y = b;
+
+    if (x->k != y->k)
+        return x->k < y->k ? -1 : 1;
+    return (int)x->companion - (int)y->companion;
+}
+
+#define FILL_SLOTS 32
 
 static gw_rc
-fill(struct jw *w, json_t *obj, const struct gw_fhir_type *t, xmlNodePtr el,
-     int is_resource)
+fill(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
+     xmlNodePtr el, int is_resource)
 {
-    const char *key;
-    json_t *v;
+    /* The members in definition order, whatever the order of the keys:
+     * sorted by element (insertion sort: keys mostly come in order; qsort
+     * for the rare big object, so hostile ones cost n log n). */
+    struct slot local[FILL_SLOTS], *s = local;
+    size_t ns = 0;
     gw_rc rc = GW_OK;
-    int companions = 0;
-    /* Which elements of t the object has (bit k: gw_fhir_elems[first+k]),
-     * as a value and as an _element companion: the walk below visits
-     * those, not every element t defines (a hash look-up each, most of
-     * the conversion's cost). A type past FILL_BITS elements is walked
-     * whole, as before. */
-    uint64_t has_v[FILL_BITS / 64] = {0}, has_m[FILL_BITS / 64] = {0};
-    int walk_all = t->n > FILL_BITS;
 
-    if (!json_is_object(obj))
+    if (obj->type != J_OBJECT)
         return jfault(w, "expected an object");
-    if (json_object_size(obj) == 0 ||
-        (is_resource && json_object_size(obj) == 1))
+    if (obj->n == 0 || (is_resource && obj->n == 1))
         return jfault(w, "empty objects are not allowed");
     if (++w->depth > w->lim->max_depth)
         return gw_err_set(w->err, GW_ETOOLARGE, w->path,
                           "nesting is deeper than the limit");
+    if (obj->n > FILL_SLOTS && (s = malloc(obj->n * sizeof(*s))) == NULL) {
+        w->depth--;
+        return GW_ENOMEM;
+    }
     /* Every key must be an element of t (or its _companion). */
-    json_object_foreach(obj, key, v) {
+    for (const struct jv *v = obj->first; v != NULL; v = v->next) {
+        const char *key = v->key;
         const struct gw_fhir_elem *e;
         const struct gw_fhir_type *et;
-        if (is_resource && strcmp(key, "resourceType") == 0)
+        if (is_resource && v->keylen == 12 &&
+            strcmp(key, "resourceType") == 0)
             continue;
-        companions |= key[0] == '_';
-        e = gw_fhir_elem_find(t, key[0] == '_' ? key + 1 : key);
+        e = strlen(key) != v->keylen
+                ? NULL
+                : gw_fhir_elem_find(t, key[0] == '_' ? key + 1 : key);
         et = e ? gw_fhir_elem_type(e) : NULL;
         if (e == NULL || (key[0] == '_' && (et == NULL || e->attr ||
                                             et->kind != GW_FHIR_PRIMITIVE ||
@@ -442,45 +906,46 @@ fill(struct jw *w, json_t *obj, const struct gw_fhir_type *t, xmlNodePtr el,
             size_t old = jpush(w, key, -1);
             rc = jfault(w, "unknown element %s", key);
             w->path[old] = '\0';
-            w->depth--;
-            return rc;
+            goto out;
         }
-        if (!walk_all) {
-            unsigned k = (unsigned)(e - &gw_fhir_elems[t->first]);
-            if (key[0] == '_')
-                has_m[k / 64] |= (uint64_t)1 << (k % 64);
-            else
-                has_v[k / 64] |= (uint64_t)1 << (k % 64);
-        }
+        s[ns].k = (unsigned)(e - &gw_fhir_elems[t->first]);
+        s[ns].companion = key[0] == '_';
+        s[ns].v = v;
+        ns++;
     }
-    for (unsigned k = 0; k < t->n && rc == GW_OK; k++) {
-        const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + k];
-        char under[96];
-        json_t *m = NULL;
-        if (!walk_all && !HAS(has_v, k) && !HAS(has_m, k))
-            continue;
-        v = json_object_get(obj, e->name);
-        /* _element companions are rare: look only when the object has
-         * one (this loop runs for every element the type defines). */
-        if (companions) {
-            snprintf(under, sizeof(under), "_%s", e->name);
-            m = json_object_get(obj, under);
+    if (ns > FILL_SLOTS)
+        qsort(s, ns, sizeof(*s), slot_cmp);
+    else
+        for (size_t i = 1; i < ns; i++) {
+            struct slot x = s[i];
+            size_t j = i;
+            for (; j > 0 && slot_cmp(&s[j - 1], &x) > 0; j--)
+                s[j] = s[j - 1];
+            s[j] = x;
         }
-        if (v == NULL && m == NULL)
-            continue;
-        if (e->choice != 0)
-            for (unsigned j = k + 1; j < t->n; j++) {
-                const struct gw_fhir_elem *o = &gw_fhir_elems[t->first + j];
-                if (o->choice == e->choice && (walk_all || HAS(has_v, j)) &&
-                    json_object_get(obj, o->name) != NULL) {
-                    w->depth--;
-                    return jfault(w, "%s and %s are two choices of one [x] "
-                                     "element", e->name, o->name);
-                }
-            }
+    for (size_t i = 0; i < ns && rc == GW_OK;) {
+        const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + s[i].k];
+        const struct jv *v = NULL, *m = NULL;
+        unsigned k = s[i].k;
+        for (; i < ns && s[i].k == k; i++)
+            if (s[i].companion)
+                m = s[i].v;
+            else
+                v = s[i].v;
+        /* The entries of one [x] choice are neighbours in definition
+         * order: the next element present is the only one to look at. */
+        if (e->choice != 0 && i < ns &&
+            gw_fhir_elems[t->first + s[i].k].choice == e->choice) {
+            rc = jfault(w, "%s and %s are two choices of one [x] element",
+                        e->name, gw_fhir_elems[t->first + s[i].k].name);
+            break;
+        }
         rc = element(w, e, v, m, el);
     }
+out:
     w->depth--;
+    if (s != local)
+        free(s);
     return rc;
 }
 
@@ -489,9 +954,8 @@ gw_fhir_json_to_xml(const char *bytes, size_t len,
                     const struct gw_fhir_limits *lim, xmlDocPtr *out,
                     struct gw_err *err)
 {
-    struct gw_buf marked;
-    json_error_t jerr;
-    json_t *root = NULL;
+    struct jr r;
+    struct jv *root = NULL;
     struct jw w;
     xmlNodePtr el = NULL;
     gw_rc rc;
@@ -502,17 +966,9 @@ gw_fhir_json_to_xml(const char *bytes, size_t len,
         return gw_err_set(err, GW_ETOOLARGE, NULL,
                           "the document is larger than %zu bytes",
                           lim->max_bytes);
-    gw_buf_init(&marked, len * 2 + 64);
-    rc = mark_numbers(bytes, len, lim, &marked, err);
+    rc = jread(&r, bytes, len, lim, &root, err);
     if (rc != GW_OK)
         goto out;
-    root = json_loadb(marked.data ? marked.data : "", marked.len,
-                      JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-    if (root == NULL) {
-        rc = gw_err_set(err, GW_EPARSE, NULL, "JSON line %d: %s", jerr.line,
-                        jerr.text);
-        goto out;
-    }
     w.lim = lim;
     w.err = err;
     w.doc = xmlNewDoc((const xmlChar *)"1.0");
@@ -520,19 +976,20 @@ gw_fhir_json_to_xml(const char *bytes, size_t len,
         rc = GW_ENOMEM;
         goto out;
     }
-    if (!json_is_object(root)) {
+    if (root->type != J_OBJECT) {
         rc = gw_err_set(err, GW_EVALIDATION, NULL,
                         "a FHIR resource is a JSON object");
         goto out;
     }
     {
-        json_t *rt = json_object_get(root, "resourceType");
+        const struct jv *rt = jget(root, "resourceType");
         const struct gw_fhir_type *t =
-            json_is_string(rt) ? gw_fhir_resource_find(json_string_value(rt))
-                               : NULL;
+            rt != NULL && rt->type == J_STRING && strlen(rt->s) == rt->n
+                ? gw_fhir_resource_find(rt->s)
+                : NULL;
         if (t == NULL) {
             rc = gw_err_set(err, GW_EVALIDATION, NULL,
-                            json_is_string(rt)
+                            rt != NULL && rt->type == J_STRING
                                 ? "not a resource type this gateway exchanges"
                                 : "a resource needs a resourceType");
             goto out;
@@ -558,7 +1015,6 @@ gw_fhir_json_to_xml(const char *bytes, size_t len,
 out:
     if (rc != GW_OK && w.doc != NULL)
         xmlFreeDoc(w.doc);
-    json_decref(root);
-    gw_buf_release(&marked);
+    jread_release(&r);
     return rc;
 }

@@ -272,6 +272,38 @@ gw_pl_audit(struct gw_pipeline *pl, const struct gw_call *c,
         gw_log_err("event=audit_enqueue_failed action=%s", action);
 }
 
+/* The audit record of an answer that shows a case: durable before the
+ * answer leaves, so who read which case is never lost once the reader has
+ * it (a crash, or a batch whose COMMIT failed, lost the queued record of
+ * gw_pl_audit). It joins the writer's group commit like any write; when
+ * it cannot be stored the answer is withheld. */
+static gw_rc
+audit_shown(struct gw_pipeline *pl, const struct gw_call *c,
+            const char *refnr, const char *detail, struct gw_err *err)
+{
+    struct gw_audit_entry e = {
+        .system = c->who->label,
+        .user = c->who->user ? c->who->user : c->who->gln,
+        .action = "read",
+        .refnr = refnr,
+        .outcome = "ok",
+        .detail = detail,
+    };
+    struct gw_store_write w;
+    struct gw_store_result res;
+    gw_rc rc;
+
+    memset(&w, 0, sizeof(w));
+    w.op = GW_STORE_OP_NONE;
+    w.audit = &e;
+    w.naudit = 1;
+    rc = gw_store_write(pl->o.store, &w, &res);
+    if (rc != GW_OK)
+        *err = res.err;
+    gw_store_result_release(&res);
+    return rc;
+}
+
 void
 gw_pl_answer(struct gw_pipeline *pl, const struct gw_call *c,
              struct gw_answer *a, gw_rc rc, const struct gw_err *err,
@@ -1222,9 +1254,19 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
         goto out;
     }
 found:
+    if (pl->o.reads_queued)
+        gw_pl_audit(pl, c, "read", refnr, GW_OK, type);
+    else if ((rc = audit_shown(pl, c, refnr, type, &err)) != GW_OK) {
+        free(a->body);
+        a->body = NULL;
+        a->body_len = 0;
+        gw_fhir_doc_free(a->doc);
+        a->doc = NULL;
+        gw_answer_error(a, rc, &err);
+        goto out;
+    }
     a->status = 200;
     set_version_headers(a, refnr, version, updated);
-    gw_pl_audit(pl, c, "read", refnr, GW_OK, type);
 out:
     free(h);
     gw_fhir_doc_free(view);

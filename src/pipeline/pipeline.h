@@ -60,6 +60,10 @@ struct gw_pipeline_opts {
     /* The shortest heartbeat period a Subscription may ask for (s);
      * 0: 60. */
     int heartbeat_min_s;
+    /* 1: the audit record of a case read is queued for the writer's next
+     * commit and the answer goes at once (audit.durable_reads = false);
+     * 0: the answer waits until the record is on disk. */
+    int reads_queued;
 };
 
 struct gw_pipeline;

@@ -464,9 +464,10 @@ test_fhir_xml_limits_bite_while_reading(void **state)
 static void
 test_fhir_json_values_counted_before_parsing(void **state)
 {
-    /* numbers have their own cap: marked, they outgrow the buffer */
+    /* numbers too: they are values like the others (jansson's marking
+     * of them had its own cap) */
     static const char *const units[] = {"\"a\",", "true,", "null,", "{},",
-                                        "[],"};
+                                        "[],", "1,"};
     (void)state;
     for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
         struct gw_fhir_doc *doc = NULL;
@@ -478,6 +479,117 @@ test_fhir_json_values_counted_before_parsing(void **state)
             fail_msg("unit %s: rc %s, %s", units[u], gw_rc_name(rc),
                      err.detail);
         free(s);
+    }
+}
+
+/* The JSON reader (fhir/json.c, our own since jansson went): escapes
+ * decoded to UTF-8, JSON's grammar held strictly, duplicate keys found in
+ * small and big objects alike, keys with NUL never taken for an element. */
+static void
+test_fhir_json_reader_decodes_and_refuses(void **state)
+{
+    static const struct {
+        const char *name, *in;
+        gw_rc rc;
+        const char *want; /* in the XML (accepted) or the detail */
+    } cases[] = {
+        {"escapes", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":"
+                    "\"\\u00c5\\t\\\"q\\\"\\/\\\\ \\ud83d\\ude00\"}]}",
+         GW_OK, "value=\"\xC3\x85&#9;&quot;q&quot;/\\ \xF0\x9F\x98\x80\""},
+        {"raw UTF-8", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":"
+                      "\"\xC3\xA5\xE2\x82\xAC\xF0\x9F\x98\x80\"}]}",
+         GW_OK, "value=\"\xC3\xA5\xE2\x82\xAC\xF0\x9F\x98\x80\""},
+        {"lone high surrogate", "{\"resourceType\":\"Patient\",\"gender\":"
+                                "\"\\ud83d\"}",
+         GW_EPARSE, "surrogate"},
+        {"lone low surrogate", "{\"resourceType\":\"Patient\",\"gender\":"
+                               "\"\\ude00\"}",
+         GW_EPARSE, "surrogate"},
+        {"bad escape", "{\"resourceType\":\"Patient\",\"gender\":\"\\x\"}",
+         GW_EPARSE, "escape"},
+        {"short \\u", "{\"resourceType\":\"Patient\",\"gender\":\"\\u12\"}",
+         GW_EPARSE, "escape"},
+        {"control character", "{\"resourceType\":\"Patient\",\"gender\":"
+                              "\"ma\nle\"}",
+         GW_EPARSE, "control"},
+        {"overlong UTF-8", "{\"resourceType\":\"Patient\",\"gender\":"
+                           "\"\xC0\xAF\"}",
+         GW_EPARSE, "UTF-8"},
+        {"UTF-8 surrogate", "{\"resourceType\":\"Patient\",\"gender\":"
+                            "\"\xED\xA0\x80\"}",
+         GW_EPARSE, "UTF-8"},
+        {"leading zero", "{\"resourceType\":\"Patient\","
+                         "\"multipleBirthInteger\":01}",
+         GW_EPARSE, "JSON line 1"},
+        {"two dots", "{\"resourceType\":\"Patient\","
+                     "\"multipleBirthInteger\":1.2.3}",
+         GW_EPARSE, "JSON line 1"},
+        {"bare minus", "{\"resourceType\":\"Patient\","
+                       "\"multipleBirthInteger\":-}",
+         GW_EPARSE, "number"},
+        {"exponent without digits", "{\"resourceType\":\"Patient\","
+                                    "\"multipleBirthInteger\":1e}",
+         GW_EPARSE, "number"},
+        {"bad literal", "{\"resourceType\":\"Patient\",\"active\":tru}",
+         GW_EPARSE, "invalid token"},
+        {"trailing bytes", "{\"resourceType\":\"Patient\",\"active\":true}x",
+         GW_EPARSE, "end of input"},
+        {"line of the fault", "{\"resourceType\":\"Patient\",\n\n\"active\":"
+                              "\"\\q\"}",
+         GW_EPARSE, "JSON line 3"},
+        {"unterminated", "{\"resourceType\":\"Patient\",\"gender\":\"ma",
+         GW_EPARSE, "end of input"},
+        {"key with NUL", "{\"resourceType\":\"Patient\",\"gender\\u0000x\":"
+                         "\"male\"}",
+         GW_EVALIDATION, "unknown element"},
+        {"resourceType with NUL", "{\"resourceType\":\"Patient\\u0000\"}",
+         GW_EVALIDATION, "resource type"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gw_fhir_doc *doc = NULL;
+        struct gw_err err;
+        char *xml = NULL;
+        size_t n;
+        gw_rc rc = parse(cases[i].in, strlen(cases[i].in), &doc, &err);
+        if (rc != cases[i].rc)
+            fail_msg("case '%s': %s: %s", cases[i].name, gw_rc_name(rc),
+                     err.detail);
+        if (rc != GW_OK) {
+            if (strstr(err.detail, cases[i].want) == NULL)
+                fail_msg("case '%s': %s", cases[i].name, err.detail);
+            continue;
+        }
+        assert_int_equal(gw_fhir_to_xml(doc, &xml, &n), GW_OK);
+        if (strstr(xml, cases[i].want) == NULL)
+            fail_msg("case '%s': %s", cases[i].name, xml);
+        free(xml);
+        gw_fhir_doc_free(doc);
+    }
+}
+
+/* A duplicate key is refused in an object of any size, also where the
+ * reader sorts the keys (past 16) instead of comparing each pair. */
+static void
+test_fhir_json_duplicate_keys_in_big_objects(void **state)
+{
+    (void)state;
+    for (int keys = 2; keys <= 200; keys += keys < 20 ? 1 : 60) {
+        struct gw_buf b;
+        struct gw_fhir_doc *doc = NULL;
+        struct gw_err err;
+        gw_buf_init(&b, 1 << 20);
+        assert_int_equal(gw_buf_append_str(&b, "{\"resourceType\":\"Patient\""),
+                         GW_OK);
+        for (int k = 1; k < keys; k++)
+            assert_int_equal(gw_buf_appendf(&b, ",\"k%d\":1", k), GW_OK);
+        /* the first key again, last */
+        assert_int_equal(gw_buf_append_str(&b, ",\"resourceType\":\"Patient\"}"),
+                         GW_OK);
+        assert_int_equal(parse(b.data, b.len, &doc, &err), GW_EPARSE);
+        if (strstr(err.detail, "duplicate") == NULL)
+            fail_msg("%d keys: %s", keys, err.detail);
+        gw_buf_release(&b);
     }
 }
 
@@ -601,6 +713,8 @@ main(void)
         cmocka_unit_test(test_fhir_refuses_hostile_inputs),
         cmocka_unit_test(test_fhir_xml_limits_bite_while_reading),
         cmocka_unit_test(test_fhir_json_values_counted_before_parsing),
+        cmocka_unit_test(test_fhir_json_reader_decodes_and_refuses),
+        cmocka_unit_test(test_fhir_json_duplicate_keys_in_big_objects),
         cmocka_unit_test(test_fhir_truncations_and_bit_flips_end_cleanly),
         cmocka_unit_test(test_xml_escape_gives_well_formed_xml_for_every_byte),
         cmocka_unit_test(test_fhir_published_types_are_refused_inbound),

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# A read of a case is audited before its answer leaves (audit.durable_reads,
+# the default): while another process holds the database's write lock, so
+# that the writer cannot commit, GET Task/{id} does not answer with the case
+# until its audit record ("read", the referensnummer) is on disk. The audit
+# table is looked at from a separate connection the moment the answer has
+# arrived, while the lock is still held if the answer came first. With the
+# record only queued (the code before), the answer came at once and the
+# record was not there. Then, with audit.durable_reads = false, the answer
+# is 200 and the record reaches the disk once the lock is gone. (The waits
+# below bound the test; nothing asserts a time.)
+source "$(dirname "$0")/lib.sh"
+
+PM='/fhir/$process-message'
+command -v sqlite3 >/dev/null || { echo "skip: sqlite3 missing"; exit 77; }
+DB=$T/db/klasgw.db
+reads() { sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action = 'read' AND refnr = '$R' AND outcome = 'ok'"; }
+
+# hold_lock: another connection takes the write lock and keeps it until
+# $T/release exists (bounded: 20 s); $T/locked says it has it.
+hold_lock() {
+    rm -f "$T/locked" "$T/release"
+    python3 - "$DB" "$T" <<'PY' &
+import os, sqlite3, sys, time
+db, t = sys.argv[1], sys.argv[2]
+c = sqlite3.connect(db, timeout=10, isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open(t + "/locked", "w").close()
+for _ in range(200):
+    if os.path.exists(t + "/release"):
+        break
+    time.sleep(0.1)
+c.execute("COMMIT")
+PY
+    LOCK_PID=$!
+    for _ in $(seq 1 100); do [ -e "$T/locked" ] && return 0; sleep 0.1; done
+    fail "the lock holder did not get the write lock"
+}
+
+# read_then_count: GET Task/$R, then (at once) the read records on disk;
+# sets $ST (the answer's status) and $N (the count when it arrived).
+read_then_count() {
+    (
+        t0=$(date +%s.%N)
+        st=$(curl -s -o "$T/read.body" -w '%{http_code}' --max-time 60 \
+            -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
+            "$GW_URL/fhir/Task/$R")
+        echo "$st $(reads) $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')" >"$T/read.out"
+    ) &
+    local sub=$!
+    # the answer, or 3 s: then let the writer commit (the durable read
+    # waits for that; a read answered at once has been counted already)
+    for _ in $(seq 1 30); do [ -s "$T/read.out" ] && break; sleep 0.1; done
+    touch "$T/release"
+    wait "$sub"
+    wait "$LOCK_PID" || true
+    read -r ST N SECS <"$T/read.out"
+}
+
+gw_start 18470
+msg "$EX/valid/motivation-enskild-searched.json" >"$T/m.json"
+post ehr "$PM" "$T/m.json"
+want 200 "the motivation"
+R=$(get "entries[1]['identifier'][0]['value']")
+[ -n "$R" ] || fail "no referensnummer in the receipt"
+
+hold_lock
+read_then_count
+echo "durable: answer $ST with $N read record(s) on disk when it arrived, after ${SECS}s"
+[ "$ST" = 200 ] || [ "$ST" = 503 ] || fail "durable read under a held lock: status $ST"
+if [ "$ST" = 200 ]; then
+    [ "$N" -ge 1 ] || fail "the case was answered before its read was audited on disk"
+    grep -q "$R" "$T/read.body" || fail "the 200 does not hold the case"
+fi
+# After the lock: read at once, audited.
+before=$(reads)
+call ehr GET "/fhir/Task/$R"
+want 200 "a read with the lock gone"
+[ "$(reads)" -gt "$before" ] || fail "the read after the lock is not audited on disk"
+gw_stop
+kill "$HSA_PID" 2>/dev/null || true
+wait "$HSA_PID" 2>/dev/null || true
+HSA_PID=
+
+# --- audit.durable_reads = false: the window, as documented --------------
+gw_start 18470 KLASGW_AUDIT_DURABLE_READS=false
+hold_lock
+before=$(reads)
+read_then_count
+echo "queued: answer $ST after ${SECS}s"
+want 200 "a queued read under a held lock"
+for _ in $(seq 1 100); do [ "$(reads)" -gt "$before" ] && break; sleep 0.1; done
+[ "$(reads)" -gt "$before" ] || fail "the queued read record never reached the disk"
+gw_stop
+echo "ok"
