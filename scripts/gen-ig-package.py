@@ -197,6 +197,9 @@ def main():
             cols = line.rstrip("\n").split("\t")
             if len(cols) >= 2 and not line.startswith("#"):
                 expected["rules"]["invalid-" + cols[0]] = cols[1]
+                # invalid only by a rule needing the case's state
+                if len(cols) >= 4 and cols[3] == "state":
+                    expected.setdefault("state", []).append("invalid-" + cols[0])
     with open(os.path.join(ex_dir, "EXPECTED.json"), "w", encoding="utf-8") as fh:
         json.dump(expected, fh, indent=1)
     with open(os.path.join(pkg, ".index.json"), "w", encoding="utf-8") as fh:
