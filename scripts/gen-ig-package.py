@@ -25,26 +25,12 @@ import json
 import os
 import sys
 
+from r4defs import NOT_R4, load as load_base
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CANON = "http://klasgw.org/fhir"
 NAME = "klasgw.fhir.klas"
 VERSION = "0.1.0"
-
-# What Medplum's package adds to R4 for its own server (see
-# scripts/gen-fhir-model.py): not in the R4 base definitions we derive from.
-NOT_R4 = {"Meta.project", "Meta.author", "Meta.onBehalfOf", "Meta.account",
-          "Meta.accounts", "Meta.compartment", "Binary.url"}
-
-
-def load_base(defdir):
-    sds = {}
-    for f in ("profiles-types.json", "profiles-resources.json"):
-        with open(os.path.join(defdir, f), encoding="utf-8") as fh:
-            for e in json.load(fh)["entry"]:
-                r = e["resource"]
-                if r["resourceType"] == "StructureDefinition":
-                    sds[r["id"]] = r
-    return sds
 
 
 class Snapshot:
