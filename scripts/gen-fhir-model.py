@@ -15,9 +15,10 @@ datatype they reach, element by element in the order of the definitions:
 name, type, cardinality, XML attribute or element, choice group, isSummary
 (what _summary=true keeps); OUTPUT_ONLY types are flagged out-only.
 """
-import json
 import os
 import sys
+
+from r4defs import NOT_R4, load
 
 RESOURCES = [
     "Bundle", "MessageHeader", "Task", "MedicationRequest", "Medication",
@@ -60,24 +61,6 @@ XSD_PATTERN = {
     "time": r"([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?",
     "base64Binary": r"(\s*([0-9a-zA-Z\+/=]){4}\s*)+",
 }
-
-
-# Elements the npm package adds to R4 for its own server; not FHIR R4.
-NOT_R4 = {
-    "Meta.project", "Meta.author", "Meta.onBehalfOf", "Meta.account",
-    "Meta.accounts", "Meta.compartment", "Binary.url",
-}
-
-
-def load(defdir):
-    sds = {}
-    for f in ("profiles-types.json", "profiles-resources.json"):
-        with open(os.path.join(defdir, f), encoding="utf-8") as fh:
-            for e in json.load(fh)["entry"]:
-                r = e["resource"]
-                if r["resourceType"] == "StructureDefinition":
-                    sds[r["id"]] = r
-    return sds
 
 
 def type_code(t):

@@ -25,26 +25,12 @@ import json
 import os
 import sys
 
+from r4defs import NOT_R4, load as load_base
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CANON = "http://klasgw.org/fhir"
 NAME = "klasgw.fhir.klas"
 VERSION = "0.1.0"
-
-# What Medplum's package adds to R4 for its own server (see
-# scripts/gen-fhir-model.py): not in the R4 base definitions we derive from.
-NOT_R4 = {"Meta.project", "Meta.author", "Meta.onBehalfOf", "Meta.account",
-          "Meta.accounts", "Meta.compartment", "Binary.url"}
-
-
-def load_base(defdir):
-    sds = {}
-    for f in ("profiles-types.json", "profiles-resources.json"):
-        with open(os.path.join(defdir, f), encoding="utf-8") as fh:
-            for e in json.load(fh)["entry"]:
-                r = e["resource"]
-                if r["resourceType"] == "StructureDefinition":
-                    sds[r["id"]] = r
-    return sds
 
 
 class Snapshot:
@@ -197,6 +183,9 @@ def main():
             cols = line.rstrip("\n").split("\t")
             if len(cols) >= 2 and not line.startswith("#"):
                 expected["rules"]["invalid-" + cols[0]] = cols[1]
+                # invalid only by a rule needing the case's state
+                if len(cols) >= 4 and cols[3] == "state":
+                    expected.setdefault("state", []).append("invalid-" + cols[0])
     with open(os.path.join(ex_dir, "EXPECTED.json"), "w", encoding="utf-8") as fh:
         json.dump(expected, fh, indent=1)
     with open(os.path.join(pkg, ".index.json"), "w", encoding="utf-8") as fh:

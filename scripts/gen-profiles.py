@@ -232,6 +232,308 @@ CONSTRAINTS = {
          % gs1("value")),
     ],
 }
+
+# --- the messages: one Bundle profile per event ------------------------
+#
+# A KLAS message is a Bundle whose rules span its resources (the case the
+# header points at, the motivation the case points at, ...): each event
+# gets a Bundle profile, klas-message-<event>, whose constraints are the
+# gateway's rules for that event (src/validate/rules.c, rule ids as keys)
+# in FHIRPath from the Bundle, references followed by fullUrl inside it
+# (%resource is the Bundle). The events are klas-event's codes; the case
+# statuses an event may set come from the event table (src/klas/event.c,
+# .code and .to of its rows).
+
+REFNR = BASE + "/NamingSystem/referensnummer"
+GLN = "urn:oid:2.51.1.3"
+HSA = "urn:oid:1.2.752.29.4.19"
+NPL = "http://electronichealth.se/identifier/nplid"
+ATC = "http://www.whocc.no/atc"
+EXT_URL = BASE + "/StructureDefinition/"
+
+
+def event_table():
+    """{event code: [case status codes it may set]} from src/klas/event.c."""
+    import re
+    with open(os.path.join(TOP, "src", "klas", "event.c"), encoding="utf-8") as fh:
+        src = fh.read()
+    table = src[src.index("gw_klas_events[] = {"):]
+    table = table[:table.index("\n};")]
+    statuses = {c.lower(): c for c, _, _ in CODESYSTEMS["klas-case-status"][1]}
+    out = {}
+    for row in re.findall(r"\{\s*\.name.*?\}", table, re.S):
+        code = re.search(r'\.code = "([^"]+)"', row)
+        to = re.search(r"\.to = GW_CASE_([A-Z]+)", row)
+        if code and to and to.group(1).lower() in statuses:
+            out.setdefault(code.group(1), []).append(statuses[to.group(1).lower()])
+    known = [c for c, _, _ in CODESYSTEMS["klas-event"][1]]
+    for code in out:
+        if code not in known:
+            raise SystemExit("event.c: %s is not a klas-event code" % code)
+    return out
+
+
+def res(refs):
+    """The entries the references refs (a FHIRPath) point at."""
+    return "%%resource.entry.where(fullUrl in (%s)).resource" % refs
+
+
+def ext(of, name):
+    return "%s.extension.where(url='%s')" % (of, EXT_URL + name)
+
+
+def either(*codes):
+    return "(" + " or ".join("$this='%s'" % c for c in codes) + ")"
+
+
+# Each resource is found in one step from the Bundle: by its type where a
+# message has one of it (the case, the motivation, the prescriber role),
+# else by a reference from such a one. FHIRPath has no variables, and a
+# reference followed from a resource itself found by a reference is
+# evaluated again for every entry (n^depth): a validator took 13 s of CPU
+# on a motivation of 15 entries. That the references point where they
+# should is a rule of its own (klas-message-focus, klas-motivation, ...).
+HDR = "%resource.entry.first().resource.ofType(MessageHeader)"
+
+
+def of_type(t):
+    return "%%resource.entry.resource.ofType(%s)" % t
+
+
+def urls_of(cond):
+    """The fullUrls of the entries whose resource meets cond."""
+    return "%%resource.entry.where(%s).fullUrl" % cond
+
+
+TASK = of_type("Task")
+MR = of_type("MedicationRequest")
+PROLE = "(" + res(MR + ".requester.reference") + ".ofType(PractitionerRole))"
+PRACT = "(" + res(of_type("PractitionerRole") + ".practitioner.reference") + ".ofType(Practitioner))"
+CLINIC = "(" + res(of_type("PractitionerRole") + ".organization.reference") + ".ofType(Organization))"
+NAMED_ORGS = urls_of("resource.ofType(Organization).name.exists()")
+SUBJECT = res(MR + ".subject.reference")
+PATIENT = "(" + SUBJECT + ".ofType(Patient))"
+GROUP = "(" + SUBJECT + ".ofType(Group))"
+UNIT = "(" + res(of_type("Group") + ".managingEntity.reference") + ".ofType(Organization))"
+# The product: contained in the motivation ('#id') or an entry.
+MED = ("(%s.contained.ofType(Medication).where(('#' + id) in %s.medication.reference) | %s.ofType(Medication))"
+       % (MR, MR, res(MR + ".medication.reference")))
+PHARMACY = "(" + res(TASK + ".owner.reference") + ".ofType(Organization))"
+FOLLOWUP_PATIENT = "(" + res(TASK + ".for.reference") + ".ofType(Patient))"
+COM = "%resource.entry.resource.ofType(Communication)"
+SENDER = res(COM + ".sender.reference")
+REQ = "%resource.entry.resource.ofType(CommunicationRequest)"
+DOCS = "%resource.entry.resource.ofType(DocumentReference)"
+LICENCE = ext(MR, "klas-licence-type") + ".value"
+KIND = "%s.extension.where(url='%s').value" % ("$this", EXT_URL + "klas-product-kind")
+PROTECTED = "meta.security.where(code='R' or code='V').exists()"
+MAX_ATTACHMENTS = 5
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+
+
+def constraint_of(pid, key):
+    for k, _, expr in CONSTRAINTS[pid]:
+        if k == key:
+            return expr
+    raise KeyError(key)
+
+
+def gln_ok():
+    return ("identifier.where(system='%s').exists() and %s" %
+            (GLN, constraint_of("klas-pharmacy", "klas-pharmacy-gln-check")))
+
+
+def refnr_ok(of):
+    return ("%s.where(system='%s').value.where(matches('^[0-9]{10}$') and substring(0,4).toInteger() >= 2000).exists()"
+            % (of, REFNR))
+
+
+def patient_id():
+    return ("identifier.where(system='%s' or system='%s' or system='%s').exists()"
+            % (PNR, SAMORD, FODD))
+
+
+def patient_number_ok():
+    """A patient's numbers, each valid for its kind."""
+    return "%s and %s" % (constraint_of("klas-patient", "klas-pnr"),
+                          constraint_of("klas-patient", "klas-pnr-date"))
+
+
+def extensions_known():
+    """Extensions only where fhir-profiles/ defines them (EXTENSIONS), on
+    the resources of the message and those they contain, and their
+    sub-extensions; never a modifierExtension."""
+    by_type = {}
+    for eid, (ctx, _, _, subs) in EXTENSIONS.items():
+        by_type.setdefault(ctx, []).append((eid, subs))
+    parts = []
+    every = "(%resource.entry.resource | %resource.entry.resource.contained)"
+    for t, exts in sorted(by_type.items()):
+        urls = " or ".join("url='%s'" % (EXT_URL + e) for e, _ in exts)
+        parts.append("%s.ofType(%s).extension.all(%s)" % (every, t, urls))
+        for e, subs in exts:
+            names = " or ".join("url='%s'" % s for s, _, _, _ in subs)
+            parts.append("%s.ofType(%s).extension.where(url='%s').extension.all(%s)"
+                         % (every, t, EXT_URL + e, names or "false"))
+    parts.append("%s.where(%s).extension.empty()"
+                 % (every, " and ".join("($this is %s).not()" % t for t in sorted(by_type))))
+    parts.append("%s.modifierExtension.empty()" % every)
+    return " and ".join(parts)
+
+
+def validity_ok():
+    vp = MR + ".dispenseRequest.validityPeriod"
+    start = vp + ".start.toString().substring(0,10)"
+    end = vp + ".end.toString().substring(0,10)"
+    # At most 12 months: the end no later than the same day a year on (as
+    # text: 29 February + 1 year sorts after 28 February, before 1 March).
+    year_on = "((%s.substring(0,4).toInteger() + 1).toString() + %s.substring(4))" % (start, start)
+    return ("%s.businessStatus.coding.where(code='Bev').empty() or (%s.exists() and %s.exists() and %s >= %s and %s <= %s)"
+            % (TASK, start, end, end, start, end, year_on))
+
+
+REASONS = [c for c, _, _ in CODESYSTEMS["klas-motivation-reason"][1]]
+MOT = ext(MR, "klas-motivation")
+MOT_TEXT = MOT + ".extension.where(url='text').value"
+ANNAT = MOT + ".extension.where(url='reason').value.where(code='annat')"
+
+
+def message_rules(ev):
+    """(key, human, expression) of the gateway's rules for event ev: what
+    rules.c runs for it (rule_message and rule_shape for every event)."""
+    statuses = event_table()
+    common = [
+        ("klas-message-bundle", "A KLAS message is a Bundle of type message", "type = 'message'"),
+        ("klas-message-header", "The message begins with a MessageHeader", "entry.first().resource is MessageHeader"),
+        ("klas-message-event", "MessageHeader.eventCoding is the event " + ev,
+         "%s.event.where(system='%s' and code='%s').exists()" % (HDR, BASE + "/CodeSystem/klas-event", ev)),
+        ("klas-message-focus", "MessageHeader.focus points at the case (Task)",
+         "%s.focus.first().reference in %s" % (HDR, urls_of("resource is Task"))),
+        ("klas-binary", "No Binary: an attachment travels in DocumentReference.content.attachment.data",
+         "entry.resource.ofType(Binary).empty()"),
+        ("klas-extension", "Extensions only where the KLAS profiles define them; no modifierExtension",
+         extensions_known()),
+        ("klas-task-free-text", "No free text on the case",
+         "%s.all(%s)" % (TASK, constraint_of("klas-task", "klas-task-free-text"))),
+    ]
+    refnr = [("klas-refnr", "The case's referensnummer: 10 digits, the year first", refnr_ok(TASK + ".identifier"))]
+    followup = [("klas-patient-id", "A patient named in a follow-up carries a personnummer, samordningsnummer or date of birth",
+                 "%s.all(%s)" % (FOLLOWUP_PATIENT, patient_id())),
+                ("klas-pnr", "The follow-up's patient number is valid",
+                 "%s.all(%s)" % (FOLLOWUP_PATIENT, patient_number_ok()))]
+    status = [("klas-status-code", "The case status fits the event: " + " or ".join(statuses.get(ev, [])),
+               "%s.businessStatus.coding.where(system='%s').code.where(%s).exists()"
+               % (TASK, BASE + "/CodeSystem/klas-case-status", either(*statuses.get(ev, ["-"]))))]
+    rules = {
+        "motivation-submit": [
+            ("klas-motivation", "The case's focus is the motivation (MedicationRequest)",
+             TASK + ".focus.exists() and " + TASK + ".all(focus.reference in %s)" % urls_of("resource is MedicationRequest")),
+            ("klas-prescriber", "The prescriber: MedicationRequest.requester a PractitionerRole, its practitioner a Practitioner",
+             PROLE + ".exists() and " + PROLE + ".all(practitioner.reference in %s)" % urls_of("resource is Practitioner")),
+            ("klas-prescriber-name", "The prescriber's first and last name",
+             PRACT + ".all(name.first().family.exists() and name.first().given.exists())"),
+            ("klas-prescriber-hsaid", "The prescriber's HSA-id",
+             PRACT + ".all(identifier.where(system='%s').exists() and %s)"
+             % (HSA, constraint_of("klas-practitioner", "klas-prescriber-hsaid"))),
+            ("klas-prescriber-phone", "The prescriber's phone number",
+             PROLE + ".all(telecom.where(system='phone').value.exists())"),
+            ("klas-clinic", "The clinic (PractitionerRole.organization) with its name",
+             CLINIC + ".name.exists()"),
+            ("klas-clinic-address", "The clinic's street address, postal code and city",
+             CLINIC + ".all(address.first().line.exists() and address.first().postalCode.exists() and address.first().city.exists())"),
+            ("klas-hospital", "The clinic's hospital (partOf) with its name",
+             CLINIC + ".all(partOf.reference in %s)" % NAMED_ORGS),
+            ("klas-licence-type", "The licence type, EH or GH", LICENCE + ".where(%s).exists()" % either("EH", "GH")),
+            ("klas-beredskap-generell", "A beredskap licence is always general",
+             ext(MR, "klas-beredskap") + ".value.where($this = true).empty() or " + LICENCE + " = 'GH'"),
+            ("klas-general-subject", "A general licence is for care units (a Group), not a patient",
+             LICENCE + " != 'GH' or " + GROUP + ".exists()"),
+            ("klas-general-care-unit", "A general licence names the clinic (Group.managingEntity) and its hospital, each with a name",
+             LICENCE + " != 'GH' or (" + UNIT + ".name.exists() and " + UNIT + ".all(partOf.reference in %s))" % NAMED_ORGS),
+            ("klas-patient", "An enskild licence names the patient", LICENCE + " != 'EH' or " + PATIENT + ".exists()"),
+            ("klas-patient-name", "The patient's first and last name (replaced under protected identity)",
+             PATIENT + ".all(%s or (name.first().family.exists() and name.first().given.exists()))" % PROTECTED),
+            ("klas-patient-id", "The patient's personnummer, samordningsnummer or date of birth",
+             PATIENT + ".all(%s)" % patient_id()),
+            ("klas-pnr", "The patient's number is valid", PATIENT + ".all(%s)" % patient_number_ok()),
+            ("klas-protected-full-number", "A patient with protected identity needs the full personnummer",
+             PATIENT + ".all(%s.not() or identifier.where(system='%s' or system='%s').exists())" % (PROTECTED, PNR, SAMORD)),
+            ("klas-pnr-full-number", "A full personnummer is used when one exists",
+             PATIENT + ".all(%s)" % constraint_of("klas-patient", "klas-pnr-full-number")),
+            ("klas-product", "The product (Medication)", MED + ".exists()"),
+            ("klas-product-kind", "Searched, manual or food",
+             MED + ".all(%s.where(%s).exists())" % (KIND, either("searched", "manual", "food"))),
+            ("klas-product-name", "The product name", MED + ".all(code.text.exists())"),
+            ("klas-nplid", "A searched product's NPL id, 14 digits",
+             MED + ".all(%s != 'searched' or (code.coding.where(system='%s').code.exists() and code.coding.where(system='%s').code.all(matches('^[0-9]{14}$'))))"
+             % (KIND, NPL, NPL)),
+            ("klas-food-manual", "Food is entered by hand, without an NPL id",
+             MED + ".all(%s != 'food' or code.coding.where(system='%s').empty())" % (KIND, NPL)),
+            ("klas-atc", "An ATC code of any level (A, A01, A01A, A01AB, A01AB01)",
+             MED + ".all(code.coding.where(system='%s').code.all(matches('^[ABCDGHJLMNPRSV]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$')))" % ATC),
+            ("klas-substance", "At least one active substance",
+             MED + ".all(ingredient.item.ofType(CodeableConcept).text.exists())"),
+            ("klas-food-substance", "For food the substance is \"livsmedel\"",
+             MED + ".all(%s != 'food' or (ingredient.item.ofType(CodeableConcept).text.count() = 1 and ingredient.first().item.ofType(CodeableConcept).text = 'livsmedel'))" % KIND),
+            ("klas-form", "The pharmaceutical form of a manual product or food",
+             MED + ".all(%s = 'searched' or form.text.exists())" % KIND),
+            ("klas-approval-exclusive", "Either the approval country or the not-approved comment, not both",
+             MED + ".all(extension.where(url='%s').empty() or extension.where(url='%s').empty())"
+             % (EXT_URL + "klas-approval", EXT_URL + "klas-not-approved")),
+            ("klas-reasons", "At least one reason",
+             MOT + ".extension.where(url='reason').value.where(%s).exists()"
+             % " or ".join("code='%s'" % c for c in REASONS)),
+            ("klas-indication", "The treatment indication", MR + ".reasonCode.first().text.exists()"),
+            ("klas-annat-text", "With 'annat', the reason in the motivation text",
+             ANNAT + ".empty() or " + MOT_TEXT + ".exists()"),
+            ("klas-motivation-text", "The motivation text",
+             ANNAT + ".exists() or " + MOT_TEXT + ".exists()"),
+            ("klas-dosage", "The dosage", MR + ".dosageInstruction.first().text.exists()"),
+            ("klas-total-amount", "The total amount", MR + ".dispenseRequest.quantity.value.exists()"),
+            ("klas-attachments-max", "At most %d attachments" % MAX_ATTACHMENTS,
+             "%s.count() <= %d" % (DOCS, MAX_ATTACHMENTS)),
+            ("klas-attachment-size", "An attachment is at most 5 MB (%d bytes)" % MAX_ATTACHMENT_BYTES,
+             DOCS + ".content.first().attachment.all((size.empty() or size <= %d) and (data.empty() or "
+             "(data.toString().length() div 4 * 3 - iif(data.toString().endsWith('=='), 2, iif(data.toString().endsWith('='), 1, 0))) <= %d))"
+             % (MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_BYTES)),
+            ("klas-pharmacy-gln", "The chosen pharmacy (optional) by a valid GLN", PHARMACY + ".all(%s)" % gln_ok()),
+        ],
+        "motivation-supplement": refnr + followup + [
+            ("klas-supplement-content", "The supplement (Communication) with content",
+             COM + ".exists() and " + COM + ".all(payload.exists())"),
+            ("klas-supplement-sender", "The sender: the prescriber (PractitionerRole) or the pharmacy (Organization)",
+             SENDER + ".where($this is PractitionerRole or $this is Organization).exists()"),
+            ("klas-prescriber-phone", "A prescriber sending gives a phone number",
+             SENDER + ".ofType(PractitionerRole).all(telecom.where(system='phone').value.exists())"),
+            ("klas-prescriber", "A prescriber sending names the practitioner",
+             SENDER + ".ofType(PractitionerRole).all(practitioner.reference in %s)" % urls_of("resource is Practitioner")),
+            ("klas-pharmacy-gln", "A pharmacy sending, by a valid GLN", SENDER + ".ofType(Organization).all(%s)" % gln_ok()),
+        ],
+        "application-create": refnr + followup + [
+            ("klas-pharmacy-gln", "The applying pharmacy (Task.owner) by a valid GLN",
+             PHARMACY + ".exists() and " + PHARMACY + ".all(%s)" % gln_ok()),
+        ],
+        "application-reapply": [
+            ("klas-reapply-basis", "Task.basedOn: the referensnummer of the granted licence", refnr_ok(TASK + ".basedOn.identifier")),
+        ] + followup + [
+            ("klas-pharmacy-gln", "The applying pharmacy (Task.owner) by a valid GLN",
+             PHARMACY + ".exists() and " + PHARMACY + ".all(%s)" % gln_ok()),
+        ],
+        "application-registered": status,
+        "supplement-request": refnr + [
+            ("klas-request-content", "The supplement request (CommunicationRequest) with content",
+             REQ + ".exists() and " + REQ + ".all(payload.exists())"),
+            ("klas-request-recipient", "The recipient: prescriber or pharmacy",
+             REQ + ".all(recipient.first().reference in %s)"
+             % urls_of("resource is PractitionerRole or resource is Practitioner or resource is Organization")),
+        ],
+        "decision": refnr + status + [
+            ("klas-validity", "A granted licence has a validity period of at most 12 months", validity_ok()),
+        ],
+    }
+    return common + rules[ev]
+
+
 NO_MODIFIERS = ("klas-extension-modifier", "No modifierExtension: the KLAS profiles define none",
                 "modifierExtension.empty()")
 
@@ -317,8 +619,28 @@ def main():
               "baseDefinition": "http://hl7.org/fhir/StructureDefinition/" + base,
               "derivation": "constraint", "differential": {"element": diff}}
         write("StructureDefinition-" + pid, sd)
-    print("%d code systems, %d naming systems, %d extensions, %d profiles" % (
-        len(CODESYSTEMS), len(NAMINGSYSTEMS), len(EXTENSIONS), len(PROFILES)))
+    events = CODESYSTEMS["klas-event"][1]
+    for ev, display, definition in events:
+        pid = "klas-message-" + ev
+        title = "KLAS message: %s (%s)" % (ev, display)
+        desc = ("%s. The gateway's rules for the event (rule ids as constraint "
+                "keys), across the resources of the message" % definition)
+        diff = [{"id": "Bundle", "path": "Bundle", "short": title, "definition": desc,
+                 "constraint": [
+                     {"key": key, "severity": "error", "human": human,
+                      "expression": expr, "source": BASE + "/StructureDefinition/" + pid}
+                     for key, human, expr in message_rules(ev)]},
+                {"id": "Bundle.type", "path": "Bundle.type", "fixedCode": "message"},
+                {"id": "Bundle.entry", "path": "Bundle.entry", "min": 2}]
+        sd = {"resourceType": "StructureDefinition", "id": pid,
+              "url": BASE + "/StructureDefinition/" + pid, "name": pascal(pid),
+              "title": title, **PUB, "description": desc, "fhirVersion": "4.0.1",
+              "kind": "resource", "abstract": False, "type": "Bundle",
+              "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Bundle",
+              "derivation": "constraint", "differential": {"element": diff}}
+        write("StructureDefinition-" + pid, sd)
+    print("%d code systems, %d naming systems, %d extensions, %d profiles, %d message profiles" % (
+        len(CODESYSTEMS), len(NAMINGSYSTEMS), len(EXTENSIONS), len(PROFILES), len(events)))
 
 
 if __name__ == "__main__":

