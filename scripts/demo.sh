@@ -21,6 +21,7 @@ config=${CONFIG:-$top/adapter/klasgw.conf.example}
 for f in "$bin" "$config"; do
     [ -e "$f" ] || { echo "demo: $f does not exist (BUILD, CONFIG)" >&2; exit 1; }
 done
+command -v jq >/dev/null || { echo "demo: no jq (scripts/install-deps.sh installs it)" >&2; exit 1; }
 ehr=(-H "X-Klasgw-Client: serial:SE2321000016-EHR1" -H "X-Klasgw-User: SE2321000016-DOC1")
 ehr2=(-H "X-Klasgw-Client: serial:SE2321000016-EHR1" -H "X-Klasgw-User: SE2321000016-DOC2")
 apo=(-H "X-Klasgw-Client: serial:SE7350000000-APO1")
