@@ -32,6 +32,10 @@
  * GW_EUNAVAILABLE (503): nothing of it is acknowledged. A COMMIT whose
  * answer is lost may still have committed; the sender retries with the
  * same message id and gets the stored answer.
+ *
+ * What one write does, in which order, and what it checks are
+ * write_apply.c's, shared with writer.c; here are PostgreSQL's statements
+ * for it (pg_ops) and the batch around it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,7 +358,7 @@ gw_pg_pharmacy_upsert(PGconn *c, const struct gw_pharmacy *ph)
     return pharmacy_upsert(c, ph);
 }
 
-/* What a case change implies beside the case row (writer.c). */
+/* What a case change implies beside the case row. */
 static gw_rc
 extras(void *cx, const struct gw_store_write *w, long long case_id,
              int64_t now)

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "store/write_apply.h"
 #include "core/clock.h"
 #include "core/random.h"
 #include "klas/ident.h"
+#include "store/write_apply.h"
 
 #define TEXT(col) c->ops->text(c->res, c->row, (col))
 #define I64(col) c->ops->i64(c->res, c->row, (col))

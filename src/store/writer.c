@@ -16,6 +16,10 @@
  * constraint on inbox.message_id is the backstop, so concurrent duplicates
  * cannot both be applied: the writer is one thread and sees the first one's
  * inbox row when it applies the second.
+ *
+ * What one write does, in which order, and what it checks are
+ * write_apply.c's, shared with pg_write.c; here are SQLite's statements
+ * for it (sqlite_ops) and the batch around it.
  */
 #include <stdio.h>
 #include <stdlib.h>
