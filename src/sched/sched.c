@@ -69,8 +69,8 @@ run(void *arg)
 }
 
 gw_rc
-gw_sched_start(struct gw_store *st, const struct gw_sched_opts *o,
-               struct gw_sched **out)
+gw_sched_open(struct gw_store *st, const struct gw_sched_opts *o,
+              struct gw_sched **out)
 {
     struct gw_sched *s = calloc(1, sizeof(*s));
 
@@ -84,6 +84,20 @@ gw_sched_start(struct gw_store *st, const struct gw_sched_opts *o,
     s->last_purge_day = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    *out = s;
+    return GW_OK;
+}
+
+gw_rc
+gw_sched_start(struct gw_store *st, const struct gw_sched_opts *o,
+               struct gw_sched **out)
+{
+    struct gw_sched *s;
+    gw_rc rc = gw_sched_open(st, o, &s);
+
+    *out = NULL;
+    if (rc != GW_OK)
+        return rc;
     if (pthread_create(&s->thread, NULL, run, s) != 0) {
         gw_sched_stop(s);
         return GW_EINTERNAL;

@@ -17,6 +17,11 @@ struct gw_sched_opts {
 
 gw_rc gw_sched_start(struct gw_store *st, const struct gw_sched_opts *o,
                      struct gw_sched **out) GW_WARN_UNUSED;
+/* The same scheduler without its thread: only gw_sched_tick runs the
+ * work (tests drive it with the settable clock; a thread ticking beside
+ * them would run the day's purge at whatever time it first woke). */
+gw_rc gw_sched_open(struct gw_store *st, const struct gw_sched_opts *o,
+                    struct gw_sched **out) GW_WARN_UNUSED;
 void gw_sched_stop(struct gw_sched *s);
 /* Runs the due work once now (tests): purges when the hour has come and
  * today's purge has not run. Returns 1 when a purge ran. */

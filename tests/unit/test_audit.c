@@ -281,7 +281,7 @@ test_scheduler_purges_once_a_day_at_its_hour(void **state)
 
     gw_clock_set_ms(t0);
     m = create(f, "s1");
-    assert_int_equal(gw_sched_start(f->st, &o, &s), GW_OK);
+    assert_int_equal(gw_sched_open(f->st, &o, &s), GW_OK);
     gw_clock_set_ms(gw_clock_minus_months(t0, -13) + 3600000LL); /* 01:00 */
     assert_int_equal(gw_sched_tick(s), 0); /* before the purge hour */
     gw_clock_advance_ms(3600000LL);        /* 02:00 */
@@ -331,8 +331,8 @@ test_scheduled_purge_once_a_day_across_nodes(void **state)
     m2 = create(f, "n2");              /* due 2027-01-01 02:30 */
     gw_clock_set_ms(t0 + 2 * d + 2 * h + h / 2);
     m3 = create(f, "n3");              /* due 2027-01-03 02:30 */
-    assert_int_equal(gw_sched_start(f->st, &o, &a), GW_OK);
-    assert_int_equal(gw_sched_start(f->st, &o, &b), GW_OK);
+    assert_int_equal(gw_sched_open(f->st, &o, &a), GW_OK);
+    assert_int_equal(gw_sched_open(f->st, &o, &b), GW_OK);
 
     gw_clock_set_ms(day + 2 * h);      /* node a purges at 02:00 */
     assert_int_equal(gw_sched_tick(a), 1);
