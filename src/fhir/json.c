@@ -213,10 +213,18 @@ string(struct jr *r, const char **out, uint32_t *outlen)
 
     for (;;) {
         unsigned char c;
-        /* Plain ASCII runs: nothing to decode. */
-        while (rd < r->len && (c = (unsigned char)p[rd]) >= 0x20 &&
-               c < 0x80 && c != '"' && c != '\\')
-            p[wr++] = p[rd++];
+        /* Plain ASCII runs: nothing to decode, and nothing to move
+         * before the first escape. */
+        if (wr == rd) {
+            while (rd < r->len && (c = (unsigned char)p[rd]) >= 0x20 &&
+                   c < 0x80 && c != '"' && c != '\\')
+                rd++;
+            wr = rd;
+        } else {
+            while (rd < r->len && (c = (unsigned char)p[rd]) >= 0x20 &&
+                   c < 0x80 && c != '"' && c != '\\')
+                p[wr++] = p[rd++];
+        }
         if (rd >= r->len) {
             r->i = rd;
             return jerror(r, "premature end of input in a string");
