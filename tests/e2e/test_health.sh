@@ -7,7 +7,8 @@
 #  2. The store on a small tmpfs that a filler file fills: a submission
 #     gets 507 and an OperationOutcome saying the storage is full (not
 #     500 "storage error"), with Retry-After; /healthz/ready and /healthz
-#     fail, /healthz/live does not; reads still answer. When the filler is
+#     fail, /healthz/live does not; a read gets 507 too (its audit record
+#     cannot be stored, audit.durable_reads). When the filler is
 #     removed, ready comes back without a restart, the resubmission is
 #     stored, and every case acknowledged before (and after) is there,
 #     also after a restart, with an intact audit chain.
@@ -52,6 +53,7 @@ cleanup_disk() {
     local rc=$?
     gw_stop || rc=1
     umount -l "$D" 2>/dev/null || true
+    set +e # (exit 1) under set -e would end the trap before lib_cleanup
     (exit $rc)
     lib_cleanup
 }
@@ -106,8 +108,11 @@ health /healthz
 want 503 "/healthz (= ready) while the disk is full"
 health /healthz/live
 want 200 "live while the disk is full"
+# A read's audit record cannot be stored either (audit.durable_reads, the
+# default): the case is not sent without it.
 call ehr GET "/fhir/Task/${refs[0]}"
-want 200 "a case is read while the disk is full"
+want 507 "a read while the disk is full (its audit record cannot be stored)"
+! grep -q '"resourceType" *: *"Task"' "$B" || fail "the 507 carries the case"
 
 # Space comes back: ready again without a restart.
 rm -f "$D/filler"
