@@ -47,12 +47,13 @@ arg(struct gw_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-/* _elements (elements given) or _summary=true (NULL) on an answer of 200:
+/* _elements (elements given) or _summary=mode (NULL) on an answer of 200:
  * the subset, written out and read back, so that it is checked against
  * the model like any document (and carries what JSON output needs). The
  * answer may come serialised (the view cache): it is read first. */
 static gw_rc
-reshape(const struct gw_call *c, struct gw_answer *a, const char *elements)
+reshape(const struct gw_call *c, struct gw_answer *a, const char *elements,
+        int mode)
 {
     struct gw_err err;
     gw_rc rc = GW_OK;
@@ -61,8 +62,9 @@ reshape(const struct gw_call *c, struct gw_answer *a, const char *elements)
     if (a->doc == NULL && a->body != NULL)
         rc = gw_fhir_parse(a->body, a->body_len, c->fmt, NULL, &a->doc, &err);
     if (rc == GW_OK && a->doc != NULL)
-        rc = elements != NULL ? gw_view_subset(a->doc, elements)
-                              : gw_view_summary(a->doc);
+        rc = elements != NULL
+                 ? gw_view_subset(a->doc, elements)
+                 : gw_view_summary_as(a->doc, (enum gw_view_summary_mode)mode);
     free(a->body);
     a->body = NULL;
     a->body_len = 0;
@@ -80,11 +82,61 @@ reshape(const struct gw_call *c, struct gw_answer *a, const char *elements)
     return rc;
 }
 
+/* _summary: 0 and *mode a gw_view_summary_mode, or -1 for the whole
+ * answer (false or not given); -1 when the value is none of R4's, or count
+ * where the answer is not a search (searches is 0). */
 static int
-summary_true(struct gw_req *r)
+summary_arg(struct gw_req *r, int searches, int *mode)
 {
+    static const struct {
+        const char *name;
+        int mode;
+    } modes[] = {{"false", -1},
+                 {"true", GW_VIEW_SUMMARY_TRUE},
+                 {"text", GW_VIEW_SUMMARY_TEXT},
+                 {"data", GW_VIEW_SUMMARY_DATA},
+                 {"count", GW_VIEW_SUMMARY_COUNT}};
     const char *v = arg(r, "_summary");
-    return v != NULL && strcmp(v, "true") == 0;
+
+    *mode = -1;
+    if (v == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+        if (strcmp(v, modes[i].name) == 0 &&
+            (searches || modes[i].mode != GW_VIEW_SUMMARY_COUNT)) {
+            *mode = modes[i].mode;
+            return 0;
+        }
+    return -1;
+}
+
+static enum MHD_Result
+summary_bad(struct gw_req *r, int searches)
+{
+    return gw_fhir_fail(r, GW_EINVAL, "_summary",
+                        searches ? "_summary is true, false, text, data or "
+                                   "count"
+                                 : "_summary is true, false, text or data "
+                                   "(count is for searches)");
+}
+
+/* The answer of 200 summarised as _summary asked (mode >= 0). One the
+ * gateway built itself (the CapabilityStatement, the published definitions:
+ * types never read in) is summarised in place, not read back. */
+static enum MHD_Result
+send_summarised(struct gw_req *r, const struct gw_call *c,
+                struct gw_answer *a, int mode, int built)
+{
+    gw_rc rc;
+
+    if (a->status == 200 && mode >= 0 &&
+        (rc = built ? gw_view_summary_as(a->doc,
+                                         (enum gw_view_summary_mode)mode)
+                    : reshape(c, a, NULL, mode)) != GW_OK) {
+        gw_answer_release(a);
+        return gw_fhir_fail(r, rc, "_summary", "cannot summarise");
+    }
+    return gw_fhir_send_answer(r, a, 0);
 }
 
 /* _lastUpdated=ge2026-01-01 / le... (both may be given). */
@@ -222,6 +274,7 @@ gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
     struct dates d = {0, 0, 0};
     struct link_query lq;
     const char *bad = NULL, *v;
+    int summary;
 
     memset(&q, 0, sizeof(q));
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_param,
@@ -244,18 +297,12 @@ gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
                                 "_id and identifier name two cases");
         q.identifier = v;
     }
-    if ((v = arg(r, "_summary")) != NULL) {
-        /* true keeps the isSummary elements of each case (marked
-         * SUBSETTED); text and data may give whole resources (not
-         * marked); count gives the total alone. */
-        if (strcmp(v, "count") == 0)
-            q.summary_count = 1;
-        else if (strcmp(v, "false") != 0 && strcmp(v, "true") != 0 &&
-                 strcmp(v, "text") != 0 && strcmp(v, "data") != 0)
-            return gw_fhir_fail(r, GW_EINVAL, "_summary",
-                                "_summary is true, false, text, data or "
-                                "count");
-    }
+    /* true keeps the isSummary elements of each case, text its id,
+     * meta, text and mandatory elements, data all but its text (each
+     * marked SUBSETTED); count gives the total alone. */
+    if (summary_arg(r, 1, &summary) != 0)
+        return summary_bad(r, 1);
+    q.summary_count = summary == GW_VIEW_SUMMARY_COUNT;
     if ((v = arg(r, "_pretty")) != NULL && strcmp(v, "true") != 0 &&
         strcmp(v, "false") != 0)
         return gw_fhir_fail(r, GW_EINVAL, "_pretty", "true or false");
@@ -289,14 +336,7 @@ gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
                               &lq);
     q.link_query = lq.over ? NULL : lq.s;
     gw_pipeline_search(r->h->o.pipeline, c, &q, &a);
-    if (a.status == 200 && summary_true(r) && !q.summary_count) {
-        gw_rc rc = reshape(c, &a, NULL);
-        if (rc != GW_OK) {
-            gw_answer_release(&a);
-            return gw_fhir_fail(r, rc, "_summary", "cannot summarise");
-        }
-    }
-    return gw_fhir_send_answer(r, &a, 0);
+    return send_summarised(r, c, &a, q.summary_count ? -1 : summary, 0);
 }
 
 /* Decodes a form field in place ('+' is a space, %XX a byte); -1 when
@@ -637,20 +677,23 @@ enum MHD_Result
 gw_fhir_metadata(struct gw_req *r, const struct gw_call *c)
 {
     struct gw_answer a;
+    int summary;
 
-    (void)c;
     memset(&a, 0, sizeof(a));
+    if (summary_arg(r, 0, &summary) != 0)
+        return summary_bad(r, 0);
     a.status = 200;
     if (gw_http_capability(&a.doc) != GW_OK)
         return gw_fhir_fail(r, GW_EINTERNAL, NULL, "CapabilityStatement");
-    return gw_fhir_send_answer(r, &a, 0);
+    return send_summarised(r, c, &a, summary, 1);
 }
 
 static enum MHD_Result
 conformance_param(void *cls, enum MHD_ValueKind kind, const char *key,
                   const char *value)
 {
-    static const char *const known[] = {"url", "_format", "_pretty", NULL};
+    static const char *const known[] = {"url", "_format", "_pretty",
+                                        "_summary", NULL};
     const char **bad = cls;
 
     (void)kind;
@@ -668,11 +711,14 @@ enum MHD_Result
 gw_fhir_conformance(struct gw_req *r, const struct gw_call *c)
 {
     const char *type = r->def->cap_type, *bad = NULL;
+    int read = strcmp(r->def->cap_code, "read") == 0, summary;
     struct gw_answer a;
     gw_rc rc;
 
     memset(&a, 0, sizeof(a));
-    if (strcmp(r->def->cap_code, "read") == 0) {
+    if (summary_arg(r, !read, &summary) != 0)
+        return summary_bad(r, !read);
+    if (read) {
         rc = gw_conformance_read(type, r->args.id, &a.doc);
         if (rc == GW_ENOTFOUND)
             return gw_fhir_fail(r, rc, NULL, NF_CONFORMANCE);
@@ -693,7 +739,7 @@ gw_fhir_conformance(struct gw_req *r, const struct gw_call *c)
     if (rc != GW_OK)
         return gw_fhir_fail(r, GW_EINTERNAL, NULL, type);
     a.status = 200;
-    return gw_fhir_send_answer(r, &a, 0);
+    return send_summarised(r, c, &a, summary, 1);
 }
 
 enum MHD_Result
@@ -793,9 +839,11 @@ gw_fhir_read(struct gw_req *r, const struct gw_call *c)
     const char *type = r->args.type[0] ? r->args.type : "Task";
     struct gw_answer a;
     const char *inm, *ims, *elements;
-    int not_modified = 0;
+    int not_modified = 0, summary;
     gw_rc rc = GW_OK;
 
+    if (summary_arg(r, 0, &summary) != 0)
+        return summary_bad(r, 0);
     gw_pipeline_read(r->h->o.pipeline, c, type, r->args.id, r->args.vid, &a);
     inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_IF_NONE_MATCH);
@@ -817,16 +865,13 @@ gw_fhir_read(struct gw_req *r, const struct gw_call *c)
         if (strlen(elements) > 1024)
             rc = GW_ETOOLARGE;
         if (rc == GW_OK)
-            rc = reshape(c, &a, elements);
+            rc = reshape(c, &a, elements, -1);
         if (rc != GW_OK) {
             gw_answer_release(&a);
             return gw_fhir_fail(r, rc, "_elements", "cannot subset");
         }
-    } else if (a.status == 200 && summary_true(r)) {
-        if ((rc = reshape(c, &a, NULL)) != GW_OK) {
-            gw_answer_release(&a);
-            return gw_fhir_fail(r, rc, "_summary", "cannot summarise");
-        }
+    } else {
+        return send_summarised(r, c, &a, summary, 0);
     }
     return gw_fhir_send_answer(r, &a, 0);
 }

@@ -412,6 +412,53 @@ local_ref(xmlNodePtr n)
     return 0;
 }
 
+/* Elements a subset keeps beyond R4's rule for it, because an R4
+ * invariant of their parent fails without them (a validator refuses the
+ * subset): cpb-1 and cpb-2, a CapabilityStatement has rest, messaging or
+ * document and description, software or implementation (none mandatory,
+ * for _summary=text); md-1 reads MessageDefinition.focus.max, not marked
+ * isSummary (for _summary=true). */
+static const struct {
+    const char *type, *elem;
+} invariant_needs[] = {
+    {"CapabilityStatement", "rest"},
+    {"CapabilityStatement", "messaging"},
+    {"CapabilityStatement", "document"},
+    {"CapabilityStatement", "description"},
+    {"CapabilityStatement", "software"},
+    {"CapabilityStatement", "implementation"},
+    {"MessageDefinition.focus", "max"},
+};
+
+static int
+needed(const struct gw_fhir_type *t, xmlNodePtr c)
+{
+    for (size_t i = 0;
+         i < sizeof(invariant_needs) / sizeof(invariant_needs[0]); i++)
+        if (strcmp(t->name, invariant_needs[i].type) == 0 &&
+            named(c, invariant_needs[i].elem))
+            return 1;
+    return 0;
+}
+
+/* Drops n's contained resources unless what is kept refers to them (a
+ * summary is still a valid resource: dom-3). */
+static void
+drop_unreferred_contained(xmlNodePtr n)
+{
+    xmlNodePtr c, next;
+
+    if (local_ref(n->children))
+        return;
+    for (c = n->children; c != NULL; c = next) {
+        next = c->next;
+        if (c->type == XML_ELEMENT_NODE && named(c, "contained")) {
+            xmlUnlinkNode(c);
+            xmlFreeNode(c);
+        }
+    }
+}
+
 static void
 summarise(xmlNodePtr n, const struct gw_fhir_type *t)
 {
@@ -428,7 +475,7 @@ summarise(xmlNodePtr n, const struct gw_fhir_type *t)
         if (named(c, "contained")) /* below */
             continue;
         if (!e->summary && e->min == 0 && !named(c, "id") &&
-            !named(c, "meta")) {
+            !named(c, "meta") && !needed(t, c)) {
             xmlUnlinkNode(c);
             xmlFreeNode(c);
             continue;
@@ -446,33 +493,83 @@ summarise(xmlNodePtr n, const struct gw_fhir_type *t)
             summarise(c, &gw_fhir_types[e->type]);
         }
     }
-    /* Contained resources stay whole while what is kept refers to them (a
-     * summary is still a valid resource: dom-3), else they go. */
-    if (local_ref(n->children))
-        return;
+    /* Contained resources stay whole while what is kept refers to them. */
+    drop_unreferred_contained(n);
+}
+
+/* _summary=text keeps id, meta, text and the mandatory elements of n (a
+ * resource of type t), whole; data drops its text. */
+static void
+summarise_text(xmlNodePtr n, const struct gw_fhir_type *t,
+               enum gw_view_summary_mode mode)
+{
+    xmlNodePtr c, next;
+
     for (c = n->children; c != NULL; c = next) {
+        const struct gw_fhir_elem *e;
+        int keep;
         next = c->next;
-        if (c->type == XML_ELEMENT_NODE && named(c, "contained")) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (mode == GW_VIEW_SUMMARY_DATA) {
+            keep = !named(c, "text");
+        } else {
+            e = gw_fhir_elem_find(t, (const char *)c->name);
+            keep = named(c, "id") || named(c, "meta") || named(c, "text") ||
+                   named(c, "contained") /* below */ || needed(t, c) ||
+                   (e != NULL && e->min > 0);
+        }
+        if (!keep) {
             xmlUnlinkNode(c);
             xmlFreeNode(c);
         }
     }
+    if (mode == GW_VIEW_SUMMARY_TEXT)
+        drop_unreferred_contained(n);
+}
+
+static void
+summarise_as(xmlNodePtr n, const struct gw_fhir_type *t,
+             enum gw_view_summary_mode mode)
+{
+    if (mode == GW_VIEW_SUMMARY_TRUE)
+        summarise(n, t);
+    else
+        summarise_text(n, t, mode);
 }
 
 gw_rc
 gw_view_summary(struct gw_fhir_doc *doc)
 {
+    return gw_view_summary_as(doc, GW_VIEW_SUMMARY_TRUE);
+}
+
+gw_rc
+gw_view_summary_as(struct gw_fhir_doc *doc, enum gw_view_summary_mode mode)
+{
     xmlNodePtr root = xmlDocGetRootElement(gw_fhir_doc_xml(doc));
     const struct gw_fhir_type *t;
-    xmlNodePtr e, r;
+    xmlNodePtr e, r, next;
     gw_rc rc;
 
     if (root == NULL ||
         (t = gw_fhir_resource_find((const char *)root->name)) == NULL)
         return GW_EINVAL;
     if (!named(root, "Bundle")) {
-        summarise(root, t);
+        if (mode == GW_VIEW_SUMMARY_COUNT)
+            return GW_EINVAL; /* a count is of a search */
+        summarise_as(root, t, mode);
         return tag_subsetted(root);
+    }
+    if (mode == GW_VIEW_SUMMARY_COUNT) {
+        for (e = root->children; e != NULL; e = next) {
+            next = e->next;
+            if (e->type == XML_ELEMENT_NODE && named(e, "entry")) {
+                xmlUnlinkNode(e);
+                xmlFreeNode(e);
+            }
+        }
+        return GW_OK;
     }
     /* A searchset: its entries' resources are summarised and tagged; the
      * Bundle itself is whole (all its elements are summary ones). */
@@ -486,7 +583,7 @@ gw_view_summary(struct gw_fhir_doc *doc)
             if (res->type != XML_ELEMENT_NODE ||
                 (rt = gw_fhir_resource_find((const char *)res->name)) == NULL)
                 continue;
-            summarise(res, rt);
+            summarise_as(res, rt, mode);
             if ((rc = tag_subsetted(res)) != GW_OK)
                 return rc;
         }

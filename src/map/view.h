@@ -80,6 +80,19 @@ gw_rc gw_view_subset(struct gw_fhir_doc *doc, const char *elements)
  * resources, and tags each one SUBSETTED. */
 gw_rc gw_view_summary(struct gw_fhir_doc *doc) GW_WARN_UNUSED;
 
+/* The values of _summary that change an answer (false changes nothing). */
+enum gw_view_summary_mode {
+    GW_VIEW_SUMMARY_TRUE,  /* as gw_view_summary */
+    GW_VIEW_SUMMARY_TEXT,  /* id, meta, text and top-level mandatory elements */
+    GW_VIEW_SUMMARY_DATA,  /* all but the top-level text */
+    GW_VIEW_SUMMARY_COUNT, /* a search Bundle without its entries */
+};
+
+/* _summary=mode on doc's resource, or on each entry's of a Bundle (a
+ * search); each resource changed is tagged SUBSETTED (R4 3.1.0.1.7). */
+gw_rc gw_view_summary_as(struct gw_fhir_doc *doc,
+                         enum gw_view_summary_mode mode) GW_WARN_UNUSED;
+
 /* --- Bundles for search and history ---------------------------------- */
 
 struct gw_bundle;

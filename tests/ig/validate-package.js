@@ -120,12 +120,20 @@ function check(file) {
   const out = [];
   // The message as a whole: one of the package's Bundle profiles (one
   // per event, klas-message-<event>) must accept it.
-  const bundles = profiles.Bundle || [];
-  const whole = bundles.length ? bundles.map((p) => [p, errorsOf(msg, p)]) : [[null, errorsOf(msg)]];
-  if (!whole.some(([, errs]) => errs.length === 0)) {
-    const ev = msg.entry && msg.entry[0] && msg.entry[0].resource &&
-      msg.entry[0].resource.eventCoding && msg.entry[0].resource.eventCoding.code;
-    const [p, errs] = whole.find(([q]) => q && q.id === `klas-message-${ev}`) || whole[0];
+  // The profile of the header's event is tried first (cheaper), then
+  // the others, as a validator that knows no event would.
+  const ev = msg.entry && msg.entry[0] && msg.entry[0].resource &&
+    msg.entry[0].resource.eventCoding && msg.entry[0].resource.eventCoding.code;
+  const mine = (p) => p.id === `klas-message-${ev}`;
+  const bundles = (profiles.Bundle || []).filter(mine).concat((profiles.Bundle || []).filter((p) => !mine(p)));
+  const whole = [];
+  for (const p of bundles.length ? bundles : [null]) {
+    const errs = errorsOf(msg, p);
+    whole.push([p, errs]);
+    if (errs.length === 0) break;
+  }
+  if (whole[whole.length - 1][1].length) {
+    const [p, errs] = whole[0];
     for (const e of errs) out.push(`Bundle (${p ? p.id : 'base'}): ${why(e)}`);
   }
   const asked = assigned(msg);
