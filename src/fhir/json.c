@@ -598,33 +598,10 @@ jfault(struct jw *w, const char *fmt, ...)
     return GW_EVALIDATION;
 }
 
-/* Appends ".name" or ".name[index]" to the path (cut at its size, as
- * snprintf did; this runs for every element, so without snprintf). */
 static size_t
 jpush(struct jw *w, const char *name, int index)
 {
-    size_t old = strlen(w->path), at = old, cap = sizeof(w->path) - 1;
-    char num[16];
-    int nd = 0;
-
-    if (old && at < cap)
-        w->path[at++] = '.';
-    for (; *name != '\0' && at < cap; name++)
-        w->path[at++] = *name;
-    if (index >= 0) {
-        unsigned u = (unsigned)index;
-        do
-            num[nd++] = (char)('0' + u % 10);
-        while ((u /= 10) != 0);
-        if (at < cap)
-            w->path[at++] = '[';
-        while (nd > 0 && at < cap)
-            w->path[at++] = num[--nd];
-        if (at < cap)
-            w->path[at++] = ']';
-    }
-    w->path[at] = '\0';
-    return old;
+    return gw_fhir_path_push(w->path, sizeof(w->path), name, index);
 }
 
 static int

@@ -251,3 +251,30 @@ gw_fhir_prim_valid(enum gw_fhir_prim p, const char *v, const char **why)
     }
     return *why == NULL;
 }
+
+size_t
+gw_fhir_path_push(char *path, size_t size, const char *name, int index)
+{
+    size_t old = strlen(path), at = old, cap = size - 1;
+    char num[16];
+    int nd = 0;
+
+    if (old && at < cap)
+        path[at++] = '.';
+    for (; *name != '\0' && at < cap; name++)
+        path[at++] = *name;
+    if (index >= 0) {
+        unsigned u = (unsigned)index;
+        do
+            num[nd++] = (char)('0' + u % 10);
+        while ((u /= 10) != 0);
+        if (at < cap)
+            path[at++] = '[';
+        while (nd > 0 && at < cap)
+            path[at++] = num[--nd];
+        if (at < cap)
+            path[at++] = ']';
+    }
+    path[at] = '\0';
+    return old;
+}

@@ -13,6 +13,7 @@
 #ifndef GW_FHIR_MODEL_H
 #define GW_FHIR_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum gw_fhir_kind {
@@ -91,5 +92,13 @@ gw_fhir_elem_type(const struct gw_fhir_elem *e)
  * when valid; *why (static text) says what is wrong otherwise.
  */
 int gw_fhir_prim_valid(enum gw_fhir_prim p, const char *v, const char **why);
+
+/*
+ * Appends ".name" or ".name[index]" (index < 0: none) to the element
+ * path `path` of `size` bytes, cut at its end as snprintf would; returns
+ * the old length, to cut back to with path[old] = '\0'. Without snprintf:
+ * the walks of the JSON and the XML reader run it for every element.
+ */
+size_t gw_fhir_path_push(char *path, size_t size, const char *name, int index);
 
 #endif

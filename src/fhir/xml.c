@@ -150,34 +150,10 @@ put_value(struct walk *w, enum gw_fhir_prim p, const char *v)
 
 /* --- path ----------------------------------------------------------- */
 
-/* Appends ".name" or ".name[index]", cut at the path's size as snprintf
- * would; without snprintf, which ran for every element and was an eighth
- * of a message's validation (callgrind, tests/bench/bench_validate). */
 static size_t
 path_push(struct walk *w, const char *name, int index)
 {
-    size_t old = strlen(w->path), at = old, cap = sizeof(w->path) - 1;
-    char num[16];
-    int nd = 0;
-
-    if (old && at < cap)
-        w->path[at++] = '.';
-    for (; *name != '\0' && at < cap; name++)
-        w->path[at++] = *name;
-    if (index >= 0) {
-        unsigned u = (unsigned)index;
-        do
-            num[nd++] = (char)('0' + u % 10);
-        while ((u /= 10) != 0);
-        if (at < cap)
-            w->path[at++] = '[';
-        while (nd > 0 && at < cap)
-            w->path[at++] = num[--nd];
-        if (at < cap)
-            w->path[at++] = ']';
-    }
-    w->path[at] = '\0';
-    return old;
+    return gw_fhir_path_push(w->path, sizeof(w->path), name, index);
 }
 
 static void
