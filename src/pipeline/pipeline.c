@@ -272,35 +272,44 @@ gw_pl_audit(struct gw_pipeline *pl, const struct gw_call *c,
         gw_log_err("event=audit_enqueue_failed action=%s", action);
 }
 
-/* The audit record of an answer that shows a case: durable before the
- * answer leaves, so who read which case is never lost once the reader has
- * it (a crash, or a batch whose COMMIT failed, lost the queued record of
- * gw_pl_audit). It joins the writer's group commit like any write; when
- * it cannot be stored the answer is withheld. */
+/* The audit records of an answer that shows cases (one per case): durable
+ * before the answer leaves, so who saw which case is never lost once the
+ * caller has it (a crash, or a batch whose COMMIT failed, lost the queued
+ * records of gw_pl_audit). They join the writer's group commit as one
+ * write; when they cannot be stored the answer is withheld. */
 static gw_rc
 audit_shown(struct gw_pipeline *pl, const struct gw_call *c,
-            const char *refnr, const char *detail, struct gw_err *err)
+            const char *action, const char *const *refnrs, size_t n,
+            const char *detail, struct gw_err *err)
 {
-    struct gw_audit_entry e = {
-        .system = c->who->label,
-        .user = c->who->user ? c->who->user : c->who->gln,
-        .action = "read",
-        .refnr = refnr,
-        .outcome = "ok",
-        .detail = detail,
-    };
+    struct gw_audit_entry one, *e = n == 1 ? &one : calloc(n, sizeof(*e));
     struct gw_store_write w;
     struct gw_store_result res;
     gw_rc rc;
 
+    if (n == 0)
+        return GW_OK;
+    if (e == NULL)
+        return GW_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        e[i] = (struct gw_audit_entry){
+            .system = c->who->label,
+            .user = c->who->user ? c->who->user : c->who->gln,
+            .action = action,
+            .refnr = refnrs[i],
+            .outcome = "ok",
+            .detail = detail,
+        };
     memset(&w, 0, sizeof(w));
     w.op = GW_STORE_OP_NONE;
-    w.audit = &e;
-    w.naudit = 1;
+    w.audit = e;
+    w.naudit = n;
     rc = gw_store_write(pl->o.store, &w, &res);
     if (rc != GW_OK)
         *err = res.err;
     gw_store_result_release(&res);
+    if (e != &one)
+        free(e);
     return rc;
 }
 
@@ -1256,7 +1265,8 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
 found:
     if (pl->o.reads_queued)
         gw_pl_audit(pl, c, "read", refnr, GW_OK, type);
-    else if ((rc = audit_shown(pl, c, refnr, type, &err)) != GW_OK) {
+    else if ((rc = audit_shown(pl, c, "read", (const char *[]){refnr}, 1,
+                               type, &err)) != GW_OK) {
         free(a->body);
         a->body = NULL;
         a->body_len = 0;
@@ -1388,7 +1398,8 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     struct gw_case_query cq;
     struct gw_case_row *rows = NULL;
     struct gw_bundle *b = NULL;
-    size_t n = 0, first = 0, last = 0;
+    size_t n = 0, first = 0, last = 0, nshown = 0;
+    const char **shown = NULL; /* the cases the page shows */
     char sbuf[64], idbuf[32];
     const char *ident = q->identifier;
     long total = 0;
@@ -1457,6 +1468,9 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     last = more && q->page_dir >= 0 ? (size_t)page : n;
     if (rc == GW_OK)
         rc = gw_bundle_new("searchset", &b);
+    if (rc == GW_OK && last > first &&
+        (shown = calloc(last - first, sizeof(*shown))) == NULL)
+        rc = GW_ENOMEM;
     for (size_t i = first; rc == GW_OK && i < last; i++) {
         struct gw_case_access ca = {GW_CASE_NONE, rows[i].prescriber_hsa,
                                     rows[i].pharmacy_gln};
@@ -1489,9 +1503,24 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
         gw_fhir_doc_free(view);
         if (rc == GW_OK) {
             total++;
-            gw_pl_audit(pl, c, "search", rows[i].refnr, GW_OK, NULL);
+            if (pl->o.reads_queued)
+                gw_pl_audit(pl, c, "search", rows[i].refnr, GW_OK, NULL);
+            else
+                shown[nshown++] = rows[i].refnr;
         }
     }
+    /* Every case the page shows is audited on disk before it leaves. */
+    if (rc == GW_OK && nshown > 0 &&
+        (rc = audit_shown(pl, c, "search", shown, nshown, NULL, &err)) !=
+            GW_OK) {
+        gw_answer_error(a, rc, &err);
+        a->total = 0;
+        gw_bundle_free(b);
+        free(shown);
+        gw_case_rows_free(rows, n);
+        return;
+    }
+    free(shown);
     /* total: every match of the search, on every page (the page's key
      * is not a filter); the filters in SQL are the caller's access, so
      * the count is too. A pharmacy's look-up shows what matched its

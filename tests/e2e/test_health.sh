@@ -113,6 +113,9 @@ want 200 "live while the disk is full"
 call ehr GET "/fhir/Task/${refs[0]}"
 want 507 "a read while the disk is full (its audit record cannot be stored)"
 ! grep -q '"resourceType" *: *"Task"' "$B" || fail "the 507 carries the case"
+call ehr GET "/fhir/Task?identifier=${refs[0]}"
+want 507 "a search showing a case while the disk is full (its audit record cannot be stored)"
+! grep -q '"resourceType" *: *"Task"' "$B" || fail "the search's 507 carries the case"
 
 # Space comes back: ready again without a restart.
 rm -f "$D/filler"
