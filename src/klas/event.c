@@ -54,7 +54,8 @@ const struct gw_event_def gw_klas_events[] = {
      .consent = 1,
      .hsa = 1,
      .notify = GW_NOTIFY_CHOSEN,
-     .effects = GW_FX_LICENCE_NEW},
+     .effects = GW_FX_LICENCE_NEW,
+     .topic = "case-for-pharmacy"},
     {.name = "apply",
      .code = "application-create",
      .event = GW_EV_APPLY,
@@ -85,7 +86,8 @@ const struct gw_event_def gw_klas_events[] = {
      .from = S(GW_CASE_A),
      .to = GW_CASE_H,
      .ref = GW_CASE_REF_TASK,
-     .notify = GW_NOTIFY_CASE},
+     .notify = GW_NOTIFY_CASE,
+     .topic = "case-for-pharmacy"},
     {.name = "request-supplement",
      .code = "supplement-request",
      .event = GW_EV_REQUEST_SUPPLEMENT,
@@ -94,7 +96,8 @@ const struct gw_event_def gw_klas_events[] = {
      .to = GW_CASE_KB,
      .ref = GW_CASE_REF_TASK,
      .adds_view = 1,
-     .notify = GW_NOTIFY_CASE_IF_ADDR},
+     .notify = GW_NOTIFY_CASE_IF_ADDR,
+     .topic = "supplement-request"},
     {.name = "supplement",
      .code = "motivation-supplement",
      .event = GW_EV_SUPPLEMENT,
@@ -113,7 +116,8 @@ const struct gw_event_def gw_klas_events[] = {
      .roles = R(GW_ROLE_LV) | R(GW_ROLE_GATEWAY),
      .from = S(GW_CASE_K),
      .to = GW_CASE_H,
-     .ref = GW_CASE_REF_TASK},
+     .ref = GW_CASE_REF_TASK,
+     .topic = "case-for-pharmacy"},
     {.name = "grant",
      .code = "decision",
      .outcome = "Bev",
@@ -124,7 +128,8 @@ const struct gw_event_def gw_klas_events[] = {
      .ref = GW_CASE_REF_TASK,
      .adds_view = 1,
      .notify = GW_NOTIFY_CASE,
-     .effects = GW_FX_DECIDED | GW_FX_VALIDITY | GW_FX_PRODUCT},
+     .effects = GW_FX_DECIDED | GW_FX_VALIDITY | GW_FX_PRODUCT,
+     .topic = "decision"},
     {.name = "reject",
      .code = "decision",
      .outcome = "Avs",
@@ -135,7 +140,8 @@ const struct gw_event_def gw_klas_events[] = {
      .ref = GW_CASE_REF_TASK,
      .adds_view = 1,
      .notify = GW_NOTIFY_CASE,
-     .effects = GW_FX_DECIDED},
+     .effects = GW_FX_DECIDED,
+     .topic = "decision"},
     {.name = "dismiss",
      .code = "decision",
      .outcome = "Avi",
@@ -146,7 +152,8 @@ const struct gw_event_def gw_klas_events[] = {
      .ref = GW_CASE_REF_TASK,
      .adds_view = 1,
      .notify = GW_NOTIFY_CASE,
-     .effects = GW_FX_DECIDED},
+     .effects = GW_FX_DECIDED,
+     .topic = "decision"},
     {.name = "purge",
      .event = GW_EV_PURGE,
      .roles = R(GW_ROLE_GATEWAY),
@@ -183,6 +190,24 @@ gw_klas_event_by_code(const char *code)
             strcmp(gw_klas_events[i].code, code) == 0)
             return &gw_klas_events[i];
     return NULL;
+}
+
+const char *
+gw_klas_event_topic(const char *code)
+{
+    const struct gw_event_def *d = gw_klas_event_by_code(code);
+
+    return d != NULL ? d->topic : NULL;
+}
+
+int
+gw_klas_topic_known(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < gw_klas_nevents; i++)
+        if (gw_klas_events[i].topic != NULL &&
+            strcmp(gw_klas_events[i].topic, name) == 0)
+            return 1;
+    return 0;
 }
 
 int

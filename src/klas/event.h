@@ -88,6 +88,9 @@ struct gw_event_def {
     unsigned hsa : 2;         /* 0 no HSA check; 1 always; 2 ehr only */
     unsigned adds_view : 1;   /* readers see this message in the case */
     enum gw_event_notify notify;
+    const char *topic;        /* the pharmacy notice's SubscriptionTopic
+                                 (last segment of its canonical), or NULL:
+                                 no topic has the message */
     const char *lv;           /* outbox kind to LV, or NULL */
     unsigned effects;         /* GW_FX_* */
 };
@@ -98,6 +101,11 @@ extern const size_t gw_klas_nevents;
 
 /* The first row for a message code (any outcome), or NULL. */
 const struct gw_event_def *gw_klas_event_by_code(const char *code);
+
+/* The SubscriptionTopic (last segment) of a klas-event code, or NULL. */
+const char *gw_klas_event_topic(const char *code);
+/* 1 when some row names topic `name` (the last segment). */
+int gw_klas_topic_known(const char *name);
 
 /* Whether readers see a message of this klas-event code in the case. */
 int gw_klas_event_adds_view(const char *code);
