@@ -55,6 +55,19 @@ enum gw_event_notify {
                                addressed to a pharmacy */
 };
 
+/* The message rules validate/rules.c runs on the row's message (rows
+ * sharing a code name the same set). */
+enum gw_event_rules {
+    GW_RULES_NONE = 0,         /* shape only (gateway events: no message) */
+    GW_RULES_SUBMIT,           /* motivation: licence, patient, product */
+    GW_RULES_APPLY,            /* application on a motivation */
+    GW_RULES_REAPPLY,          /* application on a granted licence */
+    GW_RULES_REGISTERED,       /* LV registered: refnr, status H */
+    GW_RULES_SUPPLEMENT,       /* supplement: sender (Communication) */
+    GW_RULES_SUPPLEMENT_REQUEST, /* request: recipient, content */
+    GW_RULES_DECISION          /* decision: outcome, validity */
+};
+
 /* What the store does beside the case row (gw_store_write effects; the
  * store defines the same bits, see store.h GW_STORE_FX_*). */
 #define GW_FX_APPLIED      0x01u /* case applied_ms, prescriber's
@@ -87,6 +100,7 @@ struct gw_event_def {
     unsigned consent : 1;     /* the prescriber's consent is current */
     unsigned hsa : 2;         /* 0 no HSA check; 1 always; 2 ehr only */
     unsigned adds_view : 1;   /* readers see this message in the case */
+    enum gw_event_rules rules; /* the message rules (validate/rules.c) */
     enum gw_event_notify notify;
     const char *topic;        /* the pharmacy notice's SubscriptionTopic
                                  (last segment of its canonical), or NULL:
