@@ -46,6 +46,7 @@ const struct gw_event_def gw_klas_events[] = {
     {.name = "submit",
      .code = "motivation-submit",
      .event = GW_EV_SUBMIT,
+     .rules = GW_RULES_SUBMIT,
      .roles = R(GW_ROLE_PRESCRIBER),
      .from = S(GW_CASE_NONE),
      .to = GW_CASE_M,
@@ -54,10 +55,12 @@ const struct gw_event_def gw_klas_events[] = {
      .consent = 1,
      .hsa = 1,
      .notify = GW_NOTIFY_CHOSEN,
-     .effects = GW_FX_LICENCE_NEW},
+     .effects = GW_FX_LICENCE_NEW,
+     .topic = "case-for-pharmacy"},
     {.name = "apply",
      .code = "application-create",
      .event = GW_EV_APPLY,
+     .rules = GW_RULES_APPLY,
      .roles = R(GW_ROLE_PHARMACY),
      .from = S(GW_CASE_M),
      .to = GW_CASE_A,
@@ -69,6 +72,7 @@ const struct gw_event_def gw_klas_events[] = {
     {.name = "reapply",
      .code = "application-reapply",
      .event = GW_EV_REAPPLY,
+     .rules = GW_RULES_REAPPLY,
      .roles = R(GW_ROLE_PHARMACY),
      .from = S(GW_CASE_BEV),
      .to = GW_CASE_A,
@@ -81,23 +85,28 @@ const struct gw_event_def gw_klas_events[] = {
     {.name = "register",
      .code = "application-registered",
      .event = GW_EV_REGISTER,
+     .rules = GW_RULES_REGISTERED,
      .roles = R(GW_ROLE_LV),
      .from = S(GW_CASE_A),
      .to = GW_CASE_H,
      .ref = GW_CASE_REF_TASK,
-     .notify = GW_NOTIFY_CASE},
+     .notify = GW_NOTIFY_CASE,
+     .topic = "case-for-pharmacy"},
     {.name = "request-supplement",
      .code = "supplement-request",
      .event = GW_EV_REQUEST_SUPPLEMENT,
+     .rules = GW_RULES_SUPPLEMENT_REQUEST,
      .roles = R(GW_ROLE_LV),
      .from = S(GW_CASE_H),
      .to = GW_CASE_KB,
      .ref = GW_CASE_REF_TASK,
      .adds_view = 1,
-     .notify = GW_NOTIFY_CASE_IF_ADDR},
+     .notify = GW_NOTIFY_CASE_IF_ADDR,
+     .topic = "supplement-request"},
     {.name = "supplement",
      .code = "motivation-supplement",
      .event = GW_EV_SUPPLEMENT,
+     .rules = GW_RULES_SUPPLEMENT,
      .roles = R(GW_ROLE_PRESCRIBER) | R(GW_ROLE_PHARMACY),
      .from = S(GW_CASE_KB),
      .to = GW_CASE_K,
@@ -110,43 +119,51 @@ const struct gw_event_def gw_klas_events[] = {
     {.name = "supplement-received",
      .code = "application-registered",
      .event = GW_EV_SUPPLEMENT_RECEIVED,
+     .rules = GW_RULES_REGISTERED,
      .roles = R(GW_ROLE_LV) | R(GW_ROLE_GATEWAY),
      .from = S(GW_CASE_K),
      .to = GW_CASE_H,
-     .ref = GW_CASE_REF_TASK},
+     .ref = GW_CASE_REF_TASK,
+     .topic = "case-for-pharmacy"},
     {.name = "grant",
      .code = "decision",
      .outcome = "Bev",
      .event = GW_EV_GRANT,
+     .rules = GW_RULES_DECISION,
      .roles = R(GW_ROLE_LV),
      .from = DECIDABLE,
      .to = GW_CASE_BEV,
      .ref = GW_CASE_REF_TASK,
      .adds_view = 1,
      .notify = GW_NOTIFY_CASE,
-     .effects = GW_FX_DECIDED | GW_FX_VALIDITY | GW_FX_PRODUCT},
+     .effects = GW_FX_DECIDED | GW_FX_VALIDITY | GW_FX_PRODUCT,
+     .topic = "decision"},
     {.name = "reject",
      .code = "decision",
      .outcome = "Avs",
      .event = GW_EV_REJECT,
+     .rules = GW_RULES_DECISION,
      .roles = R(GW_ROLE_LV),
      .from = DECIDABLE,
      .to = GW_CASE_AVS,
      .ref = GW_CASE_REF_TASK,
      .adds_view = 1,
      .notify = GW_NOTIFY_CASE,
-     .effects = GW_FX_DECIDED},
+     .effects = GW_FX_DECIDED,
+     .topic = "decision"},
     {.name = "dismiss",
      .code = "decision",
      .outcome = "Avi",
      .event = GW_EV_DISMISS,
+     .rules = GW_RULES_DECISION,
      .roles = R(GW_ROLE_LV),
      .from = DECIDABLE,
      .to = GW_CASE_AVI,
      .ref = GW_CASE_REF_TASK,
      .adds_view = 1,
      .notify = GW_NOTIFY_CASE,
-     .effects = GW_FX_DECIDED},
+     .effects = GW_FX_DECIDED,
+     .topic = "decision"},
     {.name = "purge",
      .event = GW_EV_PURGE,
      .roles = R(GW_ROLE_GATEWAY),
@@ -183,6 +200,24 @@ gw_klas_event_by_code(const char *code)
             strcmp(gw_klas_events[i].code, code) == 0)
             return &gw_klas_events[i];
     return NULL;
+}
+
+const char *
+gw_klas_event_topic(const char *code)
+{
+    const struct gw_event_def *d = gw_klas_event_by_code(code);
+
+    return d != NULL ? d->topic : NULL;
+}
+
+int
+gw_klas_topic_known(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < gw_klas_nevents; i++)
+        if (gw_klas_events[i].topic != NULL &&
+            strcmp(gw_klas_events[i].topic, name) == 0)
+            return 1;
+    return 0;
 }
 
 int

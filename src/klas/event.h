@@ -55,6 +55,19 @@ enum gw_event_notify {
                                addressed to a pharmacy */
 };
 
+/* The message rules validate/rules.c runs on the row's message (rows
+ * sharing a code name the same set). */
+enum gw_event_rules {
+    GW_RULES_NONE = 0,         /* shape only (gateway events: no message) */
+    GW_RULES_SUBMIT,           /* motivation: licence, patient, product */
+    GW_RULES_APPLY,            /* application on a motivation */
+    GW_RULES_REAPPLY,          /* application on a granted licence */
+    GW_RULES_REGISTERED,       /* LV registered: refnr, status H */
+    GW_RULES_SUPPLEMENT,       /* supplement: sender (Communication) */
+    GW_RULES_SUPPLEMENT_REQUEST, /* request: recipient, content */
+    GW_RULES_DECISION          /* decision: outcome, validity */
+};
+
 /* What the store does beside the case row (gw_store_write effects; the
  * store defines the same bits, see store.h GW_STORE_FX_*). */
 #define GW_FX_APPLIED      0x01u /* case applied_ms, prescriber's
@@ -87,7 +100,11 @@ struct gw_event_def {
     unsigned consent : 1;     /* the prescriber's consent is current */
     unsigned hsa : 2;         /* 0 no HSA check; 1 always; 2 ehr only */
     unsigned adds_view : 1;   /* readers see this message in the case */
+    enum gw_event_rules rules; /* the message rules (validate/rules.c) */
     enum gw_event_notify notify;
+    const char *topic;        /* the pharmacy notice's SubscriptionTopic
+                                 (last segment of its canonical), or NULL:
+                                 no topic has the message */
     const char *lv;           /* outbox kind to LV, or NULL */
     unsigned effects;         /* GW_FX_* */
 };
@@ -98,6 +115,11 @@ extern const size_t gw_klas_nevents;
 
 /* The first row for a message code (any outcome), or NULL. */
 const struct gw_event_def *gw_klas_event_by_code(const char *code);
+
+/* The SubscriptionTopic (last segment) of a klas-event code, or NULL. */
+const char *gw_klas_event_topic(const char *code);
+/* 1 when some row names topic `name` (the last segment). */
+int gw_klas_topic_known(const char *name);
 
 /* Whether readers see a message of this klas-event code in the case. */
 int gw_klas_event_adds_view(const char *code);

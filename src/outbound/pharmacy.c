@@ -28,6 +28,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/random.h"
+#include "klas/event.h"
 #include "outbound/http_client.h"
 
 static int
@@ -96,46 +97,35 @@ gw_pharmacy_notice_decode(const char *payload, size_t len, char gln[14],
 
 /* --- topics and notification Bundles (Subscriptions Backport IG) ----- */
 
-static const struct {
-    const char *url;
-    const char *codes[3];
-} topics[] = {
-    {GW_TOPIC_BASE "case-for-pharmacy",
-     {"motivation-submit", "application-registered"}},
-    {GW_TOPIC_BASE "supplement-request", {"supplement-request"}},
-    {GW_TOPIC_BASE "decision", {"decision"}},
-};
-#define NTOPICS (sizeof(topics) / sizeof(topics[0]))
+/* The topics are a column of the event table (klas/event.c): a
+ * subscription's criteria is GW_TOPIC_BASE followed by a row's topic. */
 #define BACKPORT "http://hl7.org/fhir/uv/subscriptions-backport/"
 
-const char *
-gw_pharmacy_topic_of(const char *event_code)
+/* The last segment of a topic canonical, or NULL when url is not one. */
+static const char *
+topic_name(const char *url)
 {
-    for (size_t i = 0; event_code != NULL && i < NTOPICS; i++)
-        for (size_t j = 0; j < 3 && topics[i].codes[j] != NULL; j++)
-            if (strcmp(topics[i].codes[j], event_code) == 0)
-                return topics[i].url;
-    return NULL;
+    size_t n = strlen(GW_TOPIC_BASE);
+
+    return url != NULL && strncmp(url, GW_TOPIC_BASE, n) == 0 ? url + n
+                                                              : NULL;
 }
 
 int
 gw_pharmacy_topic_known(const char *url)
 {
-    for (size_t i = 0; url != NULL && i < NTOPICS; i++)
-        if (strcmp(url, topics[i].url) == 0)
-            return 1;
-    return 0;
+    return gw_klas_topic_known(topic_name(url));
 }
 
 int
 gw_pharmacy_topic_matches(const struct gw_subscription *sub,
                           const char *event_code)
 {
-    const char *t = gw_pharmacy_topic_of(event_code);
+    const char *t = gw_klas_event_topic(event_code);
 
     if (!gw_pharmacy_topic_known(sub->criteria))
         return 1; /* created before topics: every KLAS event */
-    return t != NULL && strcmp(t, sub->criteria) == 0;
+    return t != NULL && strcmp(t, topic_name(sub->criteria)) == 0;
 }
 
 int

@@ -52,7 +52,8 @@ void gw_pharmacy_peer_init(struct gw_peer *peer, struct gw_pharmacy_peer *ctx);
 
 /*
  * Topic-based notifications (FHIR R4 Subscriptions Backport IG 1.1.0).
- * A Subscription names one topic in `criteria`, by canonical URL:
+ * A Subscription names one topic in `criteria`, by canonical URL
+ * (GW_TOPIC_BASE and the topic column of the event's row, klas/event.c):
  *   GW_TOPIC_BASE "case-for-pharmacy"   a case naming the pharmacy
  *       (motivation-submit: chosen for the application route;
  *       application-registered: LV registered its application)
@@ -65,8 +66,6 @@ void gw_pharmacy_peer_init(struct gw_peer *peer, struct gw_pharmacy_peer *ctx);
  */
 #define GW_TOPIC_BASE "http://klasgw.org/fhir/SubscriptionTopic/"
 
-/* The topic canonical of a KLAS event code; NULL: no topic has it. */
-const char *gw_pharmacy_topic_of(const char *event_code);
 /* 1 when url is one of the topics above. */
 int gw_pharmacy_topic_known(const char *url);
 /* 1 when a notification of event_code goes to subscription sub: its

@@ -1257,11 +1257,22 @@ patient_id(struct ctx *c, xmlNodePtr pat, char *buf, size_t size)
          buf, size);
 }
 
+/* The rule set of a klas-event code: a column of its row (klas/event.c);
+ * this file names no event. */
+static enum gw_event_rules
+rules_of(const char *code)
+{
+    const struct gw_event_def *d = gw_klas_event_by_code(code);
+
+    return d != NULL ? d->rules : GW_RULES_NONE;
+}
+
 static void
 collect_facts(struct ctx *c, struct gw_msg_facts *f)
 {
     const char *refsys = "f:identifier[f:system/@value='" BASE
                          "/NamingSystem/referensnummer']/f:value";
+    enum gw_event_rules rules = rules_of(c->event);
     xmlNodePtr n, pat;
     char v[16];
 
@@ -1388,7 +1399,7 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
     fact(c, c->hospital, "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
          f->hospital_hsa, sizeof(f->hospital_hsa));
     fact(c, c->hospital, "f:name", f->hospital_name, sizeof(f->hospital_name));
-    if (strcmp(c->event, "motivation-supplement") == 0) {
+    if (rules == GW_RULES_SUPPLEMENT) {
         n = first(c, c->bundle, "f:entry/f:resource/f:Communication");
         n = n ? resolve(c, n, "f:sender/f:reference") : NULL;
         if (is(n, "PractitionerRole")) {
@@ -1404,7 +1415,7 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
             fact(c, n, "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
                  f->sender_gln, sizeof(f->sender_gln));
         }
-    } else if (strcmp(c->event, "supplement-request") == 0) {
+    } else if (rules == GW_RULES_SUPPLEMENT_REQUEST) {
         n = first(c, c->bundle, "f:entry/f:resource/f:CommunicationRequest");
         n = n ? resolve(c, n, "f:recipient[1]/f:reference") : NULL;
         if (is(n, "Organization")) {
@@ -1414,7 +1425,7 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
         } else if (n != NULL) {
             f->recipient_kind = 'P';
         }
-    } else if (strcmp(c->event, "decision") == 0) {
+    } else if (rules == GW_RULES_DECISION) {
         n = resolve(c, c->task, "f:focus/f:reference");
         fact(c, n, "f:dispenseRequest/f:validityPeriod/f:start",
              f->validity_start, sizeof(f->validity_start));
@@ -1443,21 +1454,32 @@ gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out,
     if (c.event[0] != '\0')
         rule_shape(&c);
     if (c.task != NULL) {
-        if (strcmp(c.event, "motivation-submit") == 0)
+        switch (rules_of(c.event)) {
+        case GW_RULES_SUBMIT:
             rules_motivation_submit(&c);
-        else if (strcmp(c.event, "motivation-supplement") == 0)
+            break;
+        case GW_RULES_SUPPLEMENT:
             rules_supplement(&c);
-        else if (strcmp(c.event, "application-create") == 0)
+            break;
+        case GW_RULES_APPLY:
             rules_application(&c, 0);
-        else if (strcmp(c.event, "application-reapply") == 0)
+            break;
+        case GW_RULES_REAPPLY:
             rules_application(&c, 1);
-        else if (strcmp(c.event, "application-registered") == 0) {
+            break;
+        case GW_RULES_REGISTERED:
             rule_refnr(&c);
             rule_status(&c, " H ");
-        } else if (strcmp(c.event, "supplement-request") == 0)
+            break;
+        case GW_RULES_SUPPLEMENT_REQUEST:
             rules_supplement_request(&c);
-        else if (strcmp(c.event, "decision") == 0)
+            break;
+        case GW_RULES_DECISION:
             rules_decision(&c);
+            break;
+        case GW_RULES_NONE:
+            break;
+        }
     }
     if (c.field_errors > 0 && c.rc == GW_OK)
         c.rc = gw_outcome_add(out, GW_SEV_ERROR, "invariant", "klas-summary",
