@@ -15,6 +15,9 @@
 
 #include "pipeline_fixture.h"
 #include "fhir/fhir.h"
+#include "pipeline/refusals.h"
+#include "store/audit_log.h"
+#include "store/write.h"
 
 /* --- at the counter -------------------------------------------------- */
 
@@ -232,6 +235,147 @@ test_pipeline_dispensing_needs_a_granted_licence(void **state)
     free(body);
 }
 
+/* --- every refusal is audited and counted ----------------------------- */
+
+/* All refusals counted so far (refusals.h). */
+static long long
+refusals_total(void)
+{
+    struct gw_refusal_count rows[GW_REFUSALS_MAX];
+    size_t n = gw_refusals_get(rows, GW_REFUSALS_MAX);
+    long long sum = 0;
+
+    for (size_t i = 0; i < n; i++)
+        sum += rows[i].n;
+    return sum;
+}
+
+struct refused_audits {
+    const char *system;
+    long long n;
+};
+
+static gw_rc
+count_refused(void *ctx, const struct gw_audit_record *r)
+{
+    struct refused_audits *x = ctx;
+
+    if (strcmp(r->e.system, x->system) == 0 && strcmp(r->e.outcome, "ok") != 0)
+        x->n++;
+    return GW_OK;
+}
+
+/* The audit records of refusals to system, after a write that carries
+ * the queued ones along. */
+static long long
+refusals_audited(struct t *t, const char *system)
+{
+    static const struct gw_audit_entry mark = {"test", NULL, "flush",
+                                               NULL,   "ok", NULL};
+    struct refused_audits x = {system, 0};
+    struct gw_store_write w;
+    struct gw_store_result res;
+
+    memset(&w, 0, sizeof(w));
+    w.op = GW_STORE_OP_NONE;
+    w.audit = &mark;
+    w.naudit = 1;
+    assert_int_equal(gw_store_write(t->fx->st, &w, &res), GW_OK);
+    gw_store_result_release(&res);
+    assert_int_equal(gw_store_audit_each(t->fx->st, NULL, 0, count_refused, &x),
+                     GW_OK);
+    return x.n;
+}
+
+/* Calls the pipeline entry point of op as who, with a request that is
+ * refused for who's role when the access table forbids op, and for its
+ * content (an unknown case, a short or bad query) otherwise. Returns 0
+ * when op has no pipeline entry point of its own (a SOAP interaction's
+ * access, test_soap.c). */
+static int
+call_op(struct t *t, enum gw_operation op, int sub_step,
+        const struct gw_principal *who, struct gw_answer *a)
+{
+    const struct gw_call c = {who, BASE, "test", GW_FHIR_JSON};
+    struct gw_licence_check q = {NPLID, PATIENT, NULL, NULL, "1 March"};
+    struct gw_product pq;
+    static const char bad[] = "{\"resourceType\":\"Parameters\"}";
+
+    memset(a, 0, sizeof(*a));
+    memset(&pq, 0, sizeof(pq));
+    switch (op) {
+    case GW_OP_CHECK_LICENCE:
+        gw_pipeline_check_licence(t->pl, &c, &q, a);
+        return 1;
+    case GW_OP_RECORD_DISPENSING:
+        gw_pipeline_record_dispensing(t->pl, &c, bad, strlen(bad), a);
+        return 1;
+    case GW_OP_REGISTER_SEARCH:
+        snprintf(pq.name, sizeof(pq.name), "ab");
+        gw_pipeline_product_search(t->pl, &c, &pq, a);
+        return 1;
+    case GW_OP_COPY:
+        gw_pipeline_copy(t->pl, &c, "2099000001", a);
+        return 1;
+    case GW_OP_CONSENT:
+        if (who->user != NULL)
+            return 0; /* no refusal for a caller that may and names it */
+        gw_pipeline_renew_consent(t->pl, &c, a);
+        return 1;
+    case GW_OP_SUBSCRIPTION:
+        if (sub_step == 0)
+            gw_pipeline_sub_read(t->pl, &c, "no-such-sub", a);
+        else
+            gw_pipeline_sub_delete(t->pl, &c, "no-such-sub", a);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Walks the operations of the access table (klas/access.h) with every
+ * role: each request that is refused, for the caller's role or for its
+ * content, leaves one audit record with the refusal and adds one to the
+ * refusal counts, whatever the operation. */
+static void
+test_pipeline_every_refused_operation_is_audited_and_counted(void **state)
+{
+    struct t *t = *state;
+    const struct gw_principal ehr_no_user = {"journal1", GW_CLIENT_EHR, NULL,
+                                             NULL};
+    const struct gw_principal *who[] = {&ehr_no_user, &pharm1, &lv, &ops};
+    int walked = 0;
+
+    for (int op = 0; op < GW_OP_NOPS; op++)
+        for (size_t w = 0; w < N(who); w++)
+            for (int step = 0; step < 2; step++) {
+                struct gw_answer a;
+                long long n0, a0;
+                gw_rc rc;
+
+                if (step == 1 && op != GW_OP_SUBSCRIPTION)
+                    continue;
+                n0 = refusals_total();
+                a0 = refusals_audited(t, who[w]->label);
+                if (!call_op(t, (enum gw_operation)op, step, who[w], &a))
+                    continue;
+                rc = a.rc;
+                gw_answer_release(&a);
+                if (rc == GW_OK)
+                    fail_msg("op %d as %s: not refused", op, who[w]->label);
+                if (refusals_total() != n0 + 1)
+                    fail_msg("op %d as %s: refused %s, counted %lld times", op,
+                             who[w]->label, gw_rc_name(rc),
+                             refusals_total() - n0);
+                if (refusals_audited(t, who[w]->label) != a0 + 1)
+                    fail_msg("op %d as %s: refused %s, audited %lld times", op,
+                             who[w]->label, gw_rc_name(rc),
+                             refusals_audited(t, who[w]->label) - a0);
+                walked++;
+            }
+    assert_true(walked >= GW_OP_NOPS);
+}
+
 int
 main(void)
 {
@@ -239,6 +383,7 @@ main(void)
         T(test_pipeline_check_licence_covers_patient_product_and_validity),
         T(test_pipeline_dispensing_counts_once_within_amount_and_validity),
         T(test_pipeline_dispensing_needs_a_granted_licence),
+        T(test_pipeline_every_refused_operation_is_audited_and_counted),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
