@@ -15,9 +15,6 @@
 
 #include "pipeline_fixture.h"
 #include "fhir/fhir.h"
-#include "pipeline/refusals.h"
-#include "store/audit_log.h"
-#include "store/write.h"
 
 /* --- at the counter -------------------------------------------------- */
 
@@ -236,56 +233,6 @@ test_pipeline_dispensing_needs_a_granted_licence(void **state)
 }
 
 /* --- every refusal is audited and counted ----------------------------- */
-
-/* All refusals counted so far (refusals.h). */
-static long long
-refusals_total(void)
-{
-    struct gw_refusal_count rows[GW_REFUSALS_MAX];
-    size_t n = gw_refusals_get(rows, GW_REFUSALS_MAX);
-    long long sum = 0;
-
-    for (size_t i = 0; i < n; i++)
-        sum += rows[i].n;
-    return sum;
-}
-
-struct refused_audits {
-    const char *system;
-    long long n;
-};
-
-static gw_rc
-count_refused(void *ctx, const struct gw_audit_record *r)
-{
-    struct refused_audits *x = ctx;
-
-    if (strcmp(r->e.system, x->system) == 0 && strcmp(r->e.outcome, "ok") != 0)
-        x->n++;
-    return GW_OK;
-}
-
-/* The audit records of refusals to system, after a write that carries
- * the queued ones along. */
-static long long
-refusals_audited(struct t *t, const char *system)
-{
-    static const struct gw_audit_entry mark = {"test", NULL, "flush",
-                                               NULL,   "ok", NULL};
-    struct refused_audits x = {system, 0};
-    struct gw_store_write w;
-    struct gw_store_result res;
-
-    memset(&w, 0, sizeof(w));
-    w.op = GW_STORE_OP_NONE;
-    w.audit = &mark;
-    w.naudit = 1;
-    assert_int_equal(gw_store_write(t->fx->st, &w, &res), GW_OK);
-    gw_store_result_release(&res);
-    assert_int_equal(gw_store_audit_each(t->fx->st, NULL, 0, count_refused, &x),
-                     GW_OK);
-    return x.n;
-}
 
 /* Calls the pipeline entry point of op as who, with a request that is
  * refused for who's role when the access table forbids op, and for its
