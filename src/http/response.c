@@ -14,7 +14,9 @@
 #include <strings.h>
 
 #include "http/route.h"
+#include "core/log.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/refusals.h"
 #include "validate/outcome.h"
 
 enum MHD_Result
@@ -39,9 +41,36 @@ gw_http_send(struct gw_req *r, int status, const char *ctype, char *body,
     return ret;
 }
 
+/*
+ * The front's side of the one refusal path (pipeline.h): a refused caller
+ * the front has authenticated goes through gw_pipeline_refuse (answer a,
+ * audit record, count, log line). Before that (no certificate, an unknown
+ * one, a target or body over the limits, a full server) there is no one
+ * to audit: the refusal is counted by its reason in the fixed table of
+ * refusals.c and logged in one line naming the route, never the request's
+ * content. So a flood of them grows no memory and never reaches the audit
+ * writer's queue.
+ */
+static void
+refused(struct gw_req *r, gw_rc rc, const struct gw_err *err,
+        struct gw_answer *a)
+{
+    if (r->authenticated && r->h->o.pipeline != NULL) {
+        const struct gw_call c = {&r->who, r->base, r->id, r->out_fmt};
+        gw_pipeline_refuse(r->h->o.pipeline, &c, a, rc, err, NULL,
+                           gw_route_label(r->route), NULL, NULL);
+        return;
+    }
+    gw_answer_error(a, rc, err);
+    gw_refusals_count(rc, NULL);
+    gw_log_info("event=refused rc=%s action=%s request=%s", gw_rc_name(rc),
+                gw_route_label(r->route), r->id);
+}
+
 enum MHD_Result
 gw_http_refuse(struct gw_req *r, gw_rc rc, const char *detail)
 {
+    struct gw_answer a;
     struct gw_outcome o;
     struct gw_fhir_doc *doc = NULL;
     struct gw_err err;
@@ -49,12 +78,15 @@ gw_http_refuse(struct gw_req *r, gw_rc rc, const char *detail)
     size_t len = 0;
     int xml;
 
+    gw_err_clear(&err);
+    gw_err_set(&err, rc, NULL, "%s", detail);
+    memset(&a, 0, sizeof(a));
+    refused(r, rc, &err, &a);
+    gw_answer_release(&a);
     /* A SOAP client gets a SOAP fault, not an OperationOutcome. */
     if (r->def != NULL && r->def->serve == gw_soap_front)
         return gw_soap_front_refuse(r, rc, detail);
     xml = gw_http_refusal_format(r) == GW_FHIR_XML;
-    gw_err_clear(&err);
-    gw_err_set(&err, rc, NULL, "%s", detail);
     gw_outcome_init(&o);
     if (gw_outcome_add_rc(&o, rc, &err) == GW_OK &&
         gw_outcome_to_doc(&o, &doc) == GW_OK &&
@@ -326,6 +358,6 @@ gw_fhir_fail(struct gw_req *r, gw_rc rc, const char *path, const char *detail)
     memset(&a, 0, sizeof(a));
     gw_err_clear(&err);
     gw_err_set(&err, rc, path, "%s", detail);
-    gw_answer_error(&a, rc, &err);
+    refused(r, rc, &err, &a);
     return gw_fhir_send_answer(r, &a, 0);
 }

@@ -46,8 +46,7 @@ refuse_unless(struct gw_pipeline *pl, const struct gw_call *c,
     rc = gw_access_operation(c->who, op, &err);
     if (rc == GW_OK)
         return 0;
-    gw_answer_error(a, rc, &err);
-    gw_pl_audit(pl, c, action, NULL, rc, NULL);
+    gw_pipeline_refuse(pl, c, a, rc, &err, NULL, action, NULL, NULL);
     return 1;
 }
 
@@ -204,7 +203,8 @@ gw_pipeline_check_licence(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc == GW_OK && q->on != NULL && !is_date(q->on))
         rc = gw_err_set(&err, GW_EINVAL, "on", "a date YYYY-MM-DD");
     if (rc != GW_OK) {
-        gw_answer_error(a, rc, &err);
+        gw_pipeline_refuse(pl, c, a, rc, &err, NULL, "check-licence", NULL,
+                           err.path);
         return;
     }
     today(day);
@@ -412,9 +412,8 @@ record(struct gw_pipeline *pl, const struct gw_call *c,
     gw_log_info("event=dispensing refnr=%s kind=%s", refnr, kind);
 out:
     if (rc != GW_OK) {
-        gw_answer_error(a, rc, &err);
-        gw_pl_audit(pl, c, "record-dispensing", refnr[0] ? refnr : NULL, rc,
-                    err.detail);
+        gw_pipeline_refuse(pl, c, a, rc, &err, NULL, "record-dispensing",
+                           refnr[0] ? refnr : NULL, err.detail);
     }
     gw_store_result_release(&res);
     free(hits);
@@ -617,7 +616,7 @@ search_allowed(struct gw_pipeline *pl, const struct gw_call *c,
     if (!long_enough(fields, n)) {
         gw_err_set(&err, GW_EINVAL, NULL,
                    "give at least 3 characters in some field");
-        gw_answer_error(a, GW_EINVAL, &err);
+        gw_pipeline_refuse(pl, c, a, GW_EINVAL, &err, NULL, action, NULL, NULL);
         return 0;
     }
     return 1;
@@ -756,7 +755,8 @@ gw_pipeline_renew_consent(struct gw_pipeline *pl, const struct gw_call *c,
     if (c->who->user == NULL || c->who->user[0] == '\0') {
         gw_err_set(&err, GW_EUNAUTH, NULL,
                    "the EHR must name its user (X-Klasgw-User)");
-        gw_answer_error(a, GW_EUNAUTH, &err);
+        gw_pipeline_refuse(pl, c, a, GW_EUNAUTH, &err, NULL, "consent", NULL,
+                           NULL);
         return;
     }
     rc = gw_store_consent_renew(pl->o.store, c->who->user, gw_clock_now_ms());

@@ -318,10 +318,11 @@ gw_pl_answer(struct gw_pipeline *pl, const struct gw_call *c,
              struct gw_answer *a, gw_rc rc, const struct gw_err *err,
              const char *action, const char *refnr)
 {
-    if (rc != GW_OK)
-        gw_answer_error(a, rc, err);
-    else
-        a->status = 200;
+    if (rc != GW_OK) {
+        gw_pipeline_refuse(pl, c, a, rc, err, NULL, action, refnr, NULL);
+        return;
+    }
+    a->status = 200;
     gw_pl_audit(pl, c, action, refnr, rc, NULL);
 }
 
@@ -613,27 +614,27 @@ duplicate_outcome(struct gw_outcome *o, const struct gw_store_result *first)
         gw_outcome_release(o); /* refuse() falls back to the code alone */
 }
 
-/*
- * The one way a message is refused: the answer (the issues in o when
- * there are any, else rc with err's path and detail), one log line that
- * names no content, and the audit record. action: the klas-event code, or
- * "submit" before the message is understood; refnr: the case, when the
- * caller may learn it; detail: for the audit only.
- */
-static void
-refuse(struct gw_pipeline *pl, const struct gw_call *c, struct gw_answer *a,
-       gw_rc rc, const struct gw_err *err, struct gw_outcome *o,
-       const char *action, const char *refnr, const char *detail)
+/* pipeline.h: answer, log line, audit record, count. */
+void
+gw_pipeline_refuse(struct gw_pipeline *pl, const struct gw_call *c,
+                   struct gw_answer *a, gw_rc rc, const struct gw_err *err,
+                   struct gw_outcome *o, const char *action, const char *refnr,
+                   const char *detail)
 {
     if (o != NULL && o->n > 0)
         answer_outcome(a, rc, o);
     else
         gw_answer_error(a, rc, err);
-    gw_log_info("event=message_refused rc=%s request=%s", gw_rc_name(rc),
-                c->request_id ? c->request_id : "-");
+    gw_log_info("event=refused rc=%s action=%s request=%s", gw_rc_name(rc),
+                action ? action : "-", c->request_id ? c->request_id : "-");
     gw_pl_audit(pl, c, action, refnr, rc, detail);
     gw_refusals_count(rc, o); /* the console's counts (refusals.h) */
 }
+
+/* A message's refusal. action: the klas-event code, or "submit" before
+ * the message is understood; refnr: the case, when the caller may learn
+ * it. */
+#define refuse gw_pipeline_refuse
 
 /* Copies field `to` of the destination from `from` of the source, or from
  * an optional text field ("" becomes NULL). */
@@ -1107,12 +1108,11 @@ gw_pl_case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
         rc = gw_access_read(c->who, &ca, found_by_lookup, redact, &err);
     }
     if (rc != GW_OK) {
-        /* A refusal says nothing about the case itself. */
-        gw_answer_error(a, rc, &err);
-        /* The audit, unlike the caller, learns that the case exists. */
-        gw_pl_audit(pl, c, "read", exists ? refnr : NULL, rc,
-                    exists && rc == GW_ENOTFOUND ? "not the caller's case"
-                                                 : NULL);
+        /* A refusal says nothing about the case itself; the audit,
+         * unlike the caller, learns that the case exists. */
+        gw_pipeline_refuse(
+            pl, c, a, rc, &err, NULL, "read", exists ? refnr : NULL,
+            exists && rc == GW_ENOTFOUND ? "not the caller's case" : NULL);
         gw_case_row_release(row);
     }
     return rc;
@@ -1258,8 +1258,7 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc != GW_OK) {
         if (err.rc == GW_OK)
             gw_err_set(&err, rc, NULL, "no such resource");
-        gw_answer_error(a, rc, &err);
-        gw_pl_audit(pl, c, "read", refnr, rc, type);
+        gw_pipeline_refuse(pl, c, a, rc, &err, NULL, "read", refnr, type);
         goto out;
     }
 found:
@@ -1450,8 +1449,7 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
 
     rc = gw_access_search(c->who, cq.refnr != NULL, &scope, &err);
     if (rc != GW_OK) {
-        gw_answer_error(a, rc, &err);
-        gw_pl_audit(pl, c, "search", NULL, rc, NULL);
+        gw_pipeline_refuse(pl, c, a, rc, &err, NULL, "search", NULL, NULL);
         return;
     }
     /* Rows the caller may not see are filtered in SQL where possible,

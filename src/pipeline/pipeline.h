@@ -123,6 +123,22 @@ void gw_pipeline_process_doc(struct gw_pipeline *pl, const struct gw_call *c,
                              const struct gw_err *parse_err, long if_match,
                              struct gw_answer *a);
 
+struct gw_outcome;
+
+/*
+ * The one way a call is refused, for messages, reads, searches,
+ * operations and subscriptions alike: a becomes the answer (the issues in
+ * o when there are any, else rc with err's path and detail; a SOAP front
+ * makes its fault from the same answer), one log line that names no
+ * content, one audit record (action on refnr, NULL: none; detail: for
+ * the audit only, no patient data) and one count by rule id (refusals.h).
+ * rc is not GW_OK. err and o may be NULL.
+ */
+void gw_pipeline_refuse(struct gw_pipeline *pl, const struct gw_call *c,
+                        struct gw_answer *a, gw_rc rc, const struct gw_err *err,
+                        struct gw_outcome *o, const char *action,
+                        const char *refnr, const char *detail);
+
 /* One audit row (outcome ok) for what a front learnt about a call besides
  * its message, e.g. SOAP's original consumer behind a service platform.
  * detail: no patient data. */

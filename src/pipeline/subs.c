@@ -175,8 +175,8 @@ sub_begin(struct gw_pipeline *pl, const struct gw_call *c,
     gw_err_clear(err);
     if (gw_access_operation(c->who, GW_OP_SUBSCRIPTION, err) == GW_OK)
         return 1;
-    gw_answer_error(a, GW_EFORBIDDEN, err);
-    gw_pl_audit(pl, c, "subscription", NULL, GW_EFORBIDDEN, NULL);
+    gw_pipeline_refuse(pl, c, a, GW_EFORBIDDEN, err, NULL, "subscription", NULL,
+                       NULL);
     return 0;
 }
 
@@ -411,13 +411,14 @@ gw_pipeline_sub_create(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc == GW_OK)
         rc = sub_doc(&s, &a->doc);
     if (rc != GW_OK) {
-        gw_answer_error(a, rc, &err);
+        gw_pipeline_refuse(pl, c, a, rc, &err, NULL, "subscription-create",
+                           NULL, NULL);
     } else {
         a->status = 201;
         snprintf(a->location, sizeof(a->location), "Subscription/%s", s.id);
         snprintf(a->etag, sizeof(a->etag), "W/\"1\"");
+        gw_pl_audit(pl, c, "subscription-create", NULL, rc, NULL);
     }
-    gw_pl_audit(pl, c, "subscription-create", NULL, rc, NULL);
     gw_fhir_doc_free(doc);
 }
 
@@ -470,7 +471,8 @@ gw_pipeline_sub_read(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc == GW_OK)
         rc = sub_doc(&s, &a->doc);
     if (rc != GW_OK)
-        gw_answer_error(a, rc, &err);
+        gw_pipeline_refuse(pl, c, a, rc, &err, NULL, "subscription-read", NULL,
+                           NULL);
     else
         a->status = 200;
 }
@@ -561,9 +563,11 @@ gw_pipeline_sub_delete(struct gw_pipeline *pl, const struct gw_call *c,
     rc = gw_store_sub_delete(pl->o.store, id, c->who->gln);
     if (rc == GW_ENOTFOUND)
         gw_err_set(&err, rc, NULL, "no such subscription");
-    if (rc != GW_OK)
-        gw_answer_error(a, rc, &err);
-    else
-        a->status = 204;
+    if (rc != GW_OK) {
+        gw_pipeline_refuse(pl, c, a, rc, &err, NULL, "subscription-delete",
+                           NULL, NULL);
+        return;
+    }
+    a->status = 204;
     gw_pl_audit(pl, c, "subscription-delete", NULL, rc, NULL);
 }

@@ -340,10 +340,22 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
  * refused with a SOAP fault too: an ERROR body would break its schema. */
 static void
 refuse(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-       const char *log_id, gw_rc rc, const char *field, const char *detail,
+       const struct gw_call *c, gw_rc rc, const char *field, const char *detail,
        struct gw_soap_reply *out)
 {
     char text[GW_SOAP_TEXT_MAX + 1200];
+    const char *log_id = c->request_id;
+
+    /* Audited, counted and logged as every refusal is (the pipeline's
+     * one path); the audit gets the field, never the detail, which may
+     * quote the request. The answer is the RIV one built below. */
+    if (s->o.pipeline != NULL) {
+        struct gw_answer a;
+        memset(&a, 0, sizeof(a));
+        gw_pipeline_refuse(s->o.pipeline, c, &a, rc, NULL, NULL, i->name, NULL,
+                           field);
+        gw_answer_release(&a);
+    }
 
     if (gw_rc_is_retryable(rc) || rc == GW_EINTERNAL || rc == GW_ENOMEM) {
         fault(out, v, 500, 0, gw_rc_riv_error_id(rc),
@@ -400,7 +412,7 @@ refuse_cut(const struct gw_soap *s, const struct iface *i,
              "längre än gränsen %zu byte / longer than its limit of %zu "
              "bytes",
              cut->cap, cut->cap);
-    refuse(s, i, v, c->request_id, GW_ETOOLARGE, cut->field, why, out);
+    refuse(s, i, v, c, GW_ETOOLARGE, cut->field, why, out);
     return 1;
 }
 
@@ -505,7 +517,7 @@ do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
             snprintf(why, sizeof(why),
                      "the request and the message it "
                      "carries disagree");
-        refuse(s, i, v, c->request_id, GW_EVALIDATION, field, why, out);
+        refuse(s, i, v, c, GW_EVALIDATION, field, why, out);
         gw_xml_free(bundle);
         return;
     }
@@ -629,8 +641,7 @@ ask(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     call(s->o.pipeline, c, q, &a);
     if (need_case && a.rc == GW_OK && a.status < 400 &&
         !gw_fhir_doc_bundle_has(a.doc, "Task"))
-        refuse(s, i, v, c->request_id, GW_ENOTFOUND,
-               "referenceNumber, patientId",
+        refuse(s, i, v, c, GW_ENOTFOUND, "referenceNumber, patientId",
                "no case matches the reference number and patient id", out);
     else
         from_answer(s, i, v, kind, c->request_id, &a, out);
@@ -859,11 +870,11 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
     if (!gw_xml_root_is(env.body, i->ns, i->name)) {
         snprintf(text, sizeof(text), "expected {%s}%s, got '%.60s'", i->ns,
                  i->name, gw_xml_root_name(env.body));
-        refuse(s, i, v, c->request_id, GW_EVALIDATION, "Body", text, out);
+        refuse(s, i, v, c, GW_EVALIDATION, "Body", text, out);
         goto out;
     }
     if (env.logical_address[0] == '\0') {
-        refuse(s, i, v, c->request_id, GW_EVALIDATION, "Header/LogicalAddress",
+        refuse(s, i, v, c, GW_EVALIDATION, "Header/LogicalAddress",
                "the RIV-TA LogicalAddress header is required", out);
         goto out;
     }
@@ -875,14 +886,14 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
     }
     if (!xe.valid) {
         xsd_text(&xe, xtext, GW_SOAP_TEXT_MAX);
-        refuse(s, i, v, c->request_id, GW_EVALIDATION, NULL,
+        refuse(s, i, v, c, GW_EVALIDATION, NULL,
                xtext[0] ? xtext : "the request does not match its schema", out);
         goto out;
     }
     if (i->op != NO_OP &&
         (rc = gw_access_operation(c->who, (enum gw_operation)i->op, &err)) !=
             GW_OK) {
-        refuse(s, i, v, c->request_id, rc, NULL, err.detail, out);
+        refuse(s, i, v, c, rc, NULL, err.detail, out);
         goto out;
     }
     if (read_fields(s, i, v, c, env.body, &val, out))

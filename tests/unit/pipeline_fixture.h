@@ -20,6 +20,9 @@
 #include "core/log.h"
 #include "map/view.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/refusals.h"
+#include "store/audit_log.h"
+#include "store/write.h"
 #include "core/clock.h"
 #include "validate/validate.h"
 
@@ -261,6 +264,57 @@ enum {
     AT_BEV = 5
 };
 
+/* --- refusals: counted (refusals.h) and audited ------------------------ */
+
+/* All refusals counted so far (refusals.h). */
+FIXTURE_FN long long
+refusals_total(void)
+{
+    struct gw_refusal_count rows[GW_REFUSALS_MAX];
+    size_t n = gw_refusals_get(rows, GW_REFUSALS_MAX);
+    long long sum = 0;
+
+    for (size_t i = 0; i < n; i++)
+        sum += rows[i].n;
+    return sum;
+}
+
+struct refused_audits {
+    const char *system;
+    long long n;
+};
+
+FIXTURE_FN gw_rc
+count_refused(void *ctx, const struct gw_audit_record *r)
+{
+    struct refused_audits *x = ctx;
+
+    if (strcmp(r->e.system, x->system) == 0 && strcmp(r->e.outcome, "ok") != 0)
+        x->n++;
+    return GW_OK;
+}
+
+/* The audit records of refusals to system, after a write that carries
+ * the queued ones along. */
+FIXTURE_FN long long
+refusals_audited(struct t *t, const char *system)
+{
+    static const struct gw_audit_entry mark = {"test", NULL, "flush",
+                                               NULL,   "ok", NULL};
+    struct refused_audits x = {system, 0};
+    struct gw_store_write w;
+    struct gw_store_result res;
+
+    memset(&w, 0, sizeof(w));
+    w.op = GW_STORE_OP_NONE;
+    w.audit = &mark;
+    w.naudit = 1;
+    assert_int_equal(gw_store_write(t->fx->st, &w, &res), GW_OK);
+    gw_store_result_release(&res);
+    assert_int_equal(gw_store_audit_each(t->fx->st, NULL, 0, count_refused, &x),
+                     GW_OK);
+    return x.n;
+}
 
 /* --- fixtures --------------------------------------------------------- */
 

@@ -232,6 +232,97 @@ test_pipeline_dispensing_needs_a_granted_licence(void **state)
     free(body);
 }
 
+/* --- every refusal is audited and counted ----------------------------- */
+
+/* Calls the pipeline entry point of op as who, with a request that is
+ * refused for who's role when the access table forbids op, and for its
+ * content (an unknown case, a short or bad query) otherwise. Returns 0
+ * when op has no pipeline entry point of its own (a SOAP interaction's
+ * access, test_soap.c). */
+static int
+call_op(struct t *t, enum gw_operation op, int sub_step,
+        const struct gw_principal *who, struct gw_answer *a)
+{
+    const struct gw_call c = {who, BASE, "test", GW_FHIR_JSON};
+    struct gw_licence_check q = {NPLID, PATIENT, NULL, NULL, "1 March"};
+    struct gw_product pq;
+    static const char bad[] = "{\"resourceType\":\"Parameters\"}";
+
+    memset(a, 0, sizeof(*a));
+    memset(&pq, 0, sizeof(pq));
+    switch (op) {
+    case GW_OP_CHECK_LICENCE:
+        gw_pipeline_check_licence(t->pl, &c, &q, a);
+        return 1;
+    case GW_OP_RECORD_DISPENSING:
+        gw_pipeline_record_dispensing(t->pl, &c, bad, strlen(bad), a);
+        return 1;
+    case GW_OP_REGISTER_SEARCH:
+        snprintf(pq.name, sizeof(pq.name), "ab");
+        gw_pipeline_product_search(t->pl, &c, &pq, a);
+        return 1;
+    case GW_OP_COPY:
+        gw_pipeline_copy(t->pl, &c, "2099000001", a);
+        return 1;
+    case GW_OP_CONSENT:
+        if (who->user != NULL)
+            return 0; /* no refusal for a caller that may and names it */
+        gw_pipeline_renew_consent(t->pl, &c, a);
+        return 1;
+    case GW_OP_SUBSCRIPTION:
+        if (sub_step == 0)
+            gw_pipeline_sub_read(t->pl, &c, "no-such-sub", a);
+        else
+            gw_pipeline_sub_delete(t->pl, &c, "no-such-sub", a);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Walks the operations of the access table (klas/access.h) with every
+ * role: each request that is refused, for the caller's role or for its
+ * content, leaves one audit record with the refusal and adds one to the
+ * refusal counts, whatever the operation. */
+static void
+test_pipeline_every_refused_operation_is_audited_and_counted(void **state)
+{
+    struct t *t = *state;
+    const struct gw_principal ehr_no_user = {"journal1", GW_CLIENT_EHR, NULL,
+                                             NULL};
+    const struct gw_principal *who[] = {&ehr_no_user, &pharm1, &lv, &ops};
+    int walked = 0;
+
+    for (int op = 0; op < GW_OP_NOPS; op++)
+        for (size_t w = 0; w < N(who); w++)
+            for (int step = 0; step < 2; step++) {
+                struct gw_answer a;
+                long long n0, a0;
+                gw_rc rc;
+
+                if (step == 1 && op != GW_OP_SUBSCRIPTION)
+                    continue;
+                n0 = refusals_total();
+                a0 = refusals_audited(t, who[w]->label);
+                if (!call_op(t, (enum gw_operation)op, step, who[w], &a))
+                    continue;
+                rc = a.rc;
+                gw_answer_release(&a);
+                if (rc == GW_OK)
+                    fail_msg("op %d as %s: not refused", op, who[w]->label);
+                if (refusals_total() != n0 + 1)
+                    fail_msg("op %d as %s: refused %s, counted %lld times", op,
+                             who[w]->label, gw_rc_name(rc),
+                             refusals_total() - n0);
+                if (refusals_audited(t, who[w]->label) != a0 + 1)
+                    fail_msg("op %d as %s: refused %s, audited %lld times", op,
+                             who[w]->label, gw_rc_name(rc),
+                             refusals_audited(t, who[w]->label) - a0);
+                walked++;
+            }
+    assert_true(walked >= GW_OP_NOPS);
+}
+
 int
 main(void)
 {
@@ -239,6 +330,7 @@ main(void)
         T(test_pipeline_check_licence_covers_patient_product_and_validity),
         T(test_pipeline_dispensing_counts_once_within_amount_and_validity),
         T(test_pipeline_dispensing_needs_a_granted_licence),
+        T(test_pipeline_every_refused_operation_is_audited_and_counted),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -8,6 +8,8 @@
 
 #include "soap/soap.h"
 
+#include <dirent.h>
+
 #define S11 "http://schemas.xmlsoap.org/soap/envelope/"
 #define S12 "http://www.w3.org/2003/05/soap-envelope"
 
@@ -242,6 +244,58 @@ test_soap_refusal_is_a_fault_of_the_version(void **state)
     gw_soap_reply_release(&rep);
 }
 
+/* Walks the contracts the gateway ships (wsdl/schemas/interactions/):
+ * every interaction it serves refuses a request without its RIV-TA
+ * LogicalAddress before the pipeline, and that refusal is audited and
+ * counted like any other. Interactions it does not serve (the ones it
+ * calls: LV's, HSA's) answer 404 and are skipped. */
+static void
+test_soap_every_refusal_is_audited_and_counted(void **state)
+{
+    struct ts *s = *state;
+    DIR *d = opendir(GW_SOURCE_DIR "/wsdl/schemas/interactions");
+    struct dirent *de;
+    int served = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        char name[128], ns[256];
+        struct gw_soap_reply rep;
+        long long n0, a0;
+        size_t l = strlen(de->d_name);
+        char *e;
+
+        if (l <= 11 || strcmp(de->d_name + l - 11, "Interaction") != 0)
+            continue;
+        snprintf(name, sizeof(name), "%.*s", (int)(l - 11), de->d_name);
+        if (strcmp(name, "PingForConfiguration") == 0)
+            snprintf(ns, sizeof(ns), "%s", PING_NS);
+        else
+            snprintf(ns, sizeof(ns), "urn:riv:klas:%sResponder:1", name);
+        n0 = refusals_total();
+        a0 = refusals_audited(s->t, ehr1.label);
+        e = envelope(name, ns, "", 0, 0);
+        call(s, &ehr1, name, "text/xml", e, &rep);
+        free(e);
+        if (rep.status == 404) {
+            gw_soap_reply_release(&rep);
+            continue;
+        }
+        if (strcmp(rep.result, "OK") == 0)
+            fail_msg("%s: not refused", name);
+        gw_soap_reply_release(&rep);
+        if (refusals_total() != n0 + 1)
+            fail_msg("%s: refused, counted %lld times", name,
+                     refusals_total() - n0);
+        if (refusals_audited(s->t, ehr1.label) != a0 + 1)
+            fail_msg("%s: refused, audited %lld times", name,
+                     refusals_audited(s->t, ehr1.label) - a0);
+        served++;
+    }
+    closedir(d);
+    assert_true(served >= 10);
+}
+
 int
 main(void)
 {
@@ -258,6 +312,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_soap_serves_only_what_it_produces,
                                         setup, teardown),
         cmocka_unit_test(test_soap_refusal_is_a_fault_of_the_version),
+        cmocka_unit_test_setup_teardown(
+            test_soap_every_refusal_is_audited_and_counted, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
