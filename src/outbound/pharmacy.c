@@ -29,6 +29,8 @@
 #include "core/log.h"
 #include "core/random.h"
 #include "outbound/http_client.h"
+#include "store/outbox.h"
+#include "store/subscription.h"
 
 static int
 gln_ok(const char *g)

@@ -12,6 +12,7 @@
 
 #include "store/backend.h"
 #include "store/rows.h"
+#include "store/store.h"
 #include "store/wqueue.h"
 
 /* The channel the outbox's commits notify on (LISTEN/NOTIFY). */

@@ -45,6 +45,8 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "store/pg_int.h"
+#include "store/read.h"
+#include "store/write.h"
 #include "store/write_apply.h"
 
 /* The head of the chain as this batch sees it (locked). */

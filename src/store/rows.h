@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "store/read.h"
 
 struct gw_cells_ops {
     /* The cell as text; NULL for SQL NULL. Valid until the row moves. */

@@ -16,6 +16,9 @@
 #include "core/clock.h"
 #include "core/random.h"
 #include "klas/ident.h"
+#include "store/read.h"
+#include "store/store.h"
+#include "store/write.h"
 #include "store/write_apply.h"
 
 #define TEXT(col) c->ops->text(c->res, c->row, (col))

@@ -27,7 +27,10 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "store/read.h"
+#include "store/store.h"
 #include "store/store_int.h"
+#include "store/write.h"
 #include "store/write_apply.h"
 
 static const char SQL_INBOX_PUT[] =

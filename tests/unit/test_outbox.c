@@ -22,6 +22,10 @@
 #include "core/clock.h"
 #include "outbound/worker.h"
 #include "sched/retry.h"
+#include "store/outbox.h"
+#include "store/store.h"
+#include "store/subscription.h"
+#include "store/write.h"
 #include "store_fixture.h"
 
 struct transport {
