@@ -16,8 +16,11 @@
 #include <unistd.h>
 
 #include "cli/store_cli.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/file.h"
+#include "store/audit_log.h"
+#include "store/store.h"
 
 #define GW_AUDIT_MAX_CHECKPOINTS 64
 #define GW_AUDIT_CHECKPOINT_MAX_BYTES 1024

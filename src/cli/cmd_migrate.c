@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/store_cli.h"
+#include "store/store.h"
 
 int
 gw_cmd_migrate(struct gw_cli *cli, int argc, char **argv)

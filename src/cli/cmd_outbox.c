@@ -13,6 +13,8 @@
 
 #include "cli/store_cli.h"
 #include "core/clock.h"
+#include "store/outbox.h"
+#include "store/store.h"
 
 static void
 print_row(const struct gw_outbox_info *i)

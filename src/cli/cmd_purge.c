@@ -7,6 +7,8 @@
 
 #include "cli/store_cli.h"
 #include "core/clock.h"
+#include "store/purge.h"
+#include "store/store.h"
 
 int
 gw_cmd_purge(struct gw_cli *cli, int argc, char **argv)

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "core/log.h"
+#include "store/store.h"
 
 static gw_rc
 open_store(struct gw_cli *cli, int with_writer, int read_only,

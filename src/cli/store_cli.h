@@ -7,7 +7,8 @@
 #define GW_CLI_STORE_CLI_H
 
 #include "cli/cli.h"
-#include "store/store.h"
+
+struct gw_store;
 
 /* Loads the configuration and opens store.path. Prints why on failure. */
 gw_rc gw_cli_open_store(struct gw_cli *cli, int with_writer,

@@ -40,8 +40,10 @@
 #include "core/random.h"
 #include "http/route.h"
 #include "pipeline/refusals.h"
+#include "store/audit_log.h"
 #include "store/console.h"
-#include "store/store.h"
+#include "store/outbox.h"
+#include "store/write.h"
 
 /* A form body is a token and a word or two. */
 #define FORM_MAX 1024

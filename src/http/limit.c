@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "core/log.h"
-#include "store/store.h"
+#include "store/write.h"
 
 /* Monotonic: a clock set back must not hand out tokens. */
 static int64_t

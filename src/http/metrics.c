@@ -17,8 +17,9 @@
 #include "core/clock.h"
 #include "http/response.h"
 #include "http/route.h"
-#include "pipeline/pipeline.h"
 #include "outbound/stats.h"
+#include "pipeline/pipeline.h"
+#include "store/outbox.h"
 #include "store/store.h"
 
 /* One klasgw_certificate_expiry_seconds line per certificate in use. */

@@ -48,7 +48,7 @@
 #include "http/response.h"
 #include "http/route.h"
 #include "klas/ident.h"
-#include "store/store.h"
+#include "store/write.h"
 #include "validate/outcome.h"
 
 static int64_t

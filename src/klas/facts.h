@@ -24,6 +24,10 @@
 
 #include "core/err.h"
 
+/* A klas-event code with its NUL: the message's facts and a subscription's
+ * numbered events hold it in fields of this size. */
+#define GW_KLAS_EVENT_SIZE 32
+
 /* X(field, cap in bytes without the NUL) */
 #define GW_MSG_FACTS(X)                                                       \
     X(message_id, 256)      /* Bundle.identifier.value (idempotency key) */  \
@@ -61,7 +65,7 @@
     X(validity_end, 15)
 
 struct gw_msg_facts {
-    char event[32]; /* klas-event code, "" if unknown */
+    char event[GW_KLAS_EVENT_SIZE]; /* klas-event code, "" if unknown */
 #define GW_FACT_FIELD(name, cap) char name[(cap) + 1];
     GW_MSG_FACTS(GW_FACT_FIELD)
 #undef GW_FACT_FIELD

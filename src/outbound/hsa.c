@@ -23,7 +23,7 @@
 #include "gwsoapH.h"
 #include "outbound/soap_client.h"
 #include "outbound/stats.h"
-#include "store/store.h"
+#include "store/hsa_cache.h"
 
 #define PURPOSE_CARE "Vård och behandling"
 #define GW_HSA_CACHE_MAX 4096 /* cache text of one person */

@@ -7,6 +7,7 @@
  * address check, and every connection a policed handle holds was checked.
  */
 #include "outbound/http_client.h"
+#include "store/outbox.h"
 
 #include <ctype.h>
 #include <curl/curl.h>

@@ -24,6 +24,7 @@
 #include "config/tls.h"
 #include "core/netaddr.h"
 #include "outbound/client.h"
+#include "store/outbox.h"
 
 struct gw_http_peer {
     const char *url;

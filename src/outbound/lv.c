@@ -18,10 +18,11 @@
 
 #include "core/log.h"
 #include "fhir/xmldoc.h"
-#include "map/xslt.h"
 #include "gwsoapH.h"
+#include "map/xslt.h"
 #include "outbound/soap_client.h"
-#include "store/store.h"
+#include "store/outbox.h"
+#include "store/read.h"
 #include "validate/xsd.h"
 
 #define DELIVERY_NS "urn:klasgw:delivery"

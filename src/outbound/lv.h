@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "outbound/client.h"
+#include "store/outbox.h"
 
 struct gw_store;
 

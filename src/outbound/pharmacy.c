@@ -30,6 +30,8 @@
 #include "core/random.h"
 #include "klas/event.h"
 #include "outbound/http_client.h"
+#include "store/outbox.h"
+#include "store/subscription.h"
 
 static int
 gln_ok(const char *g)

@@ -18,7 +18,7 @@
 
 #include "core/netaddr.h"
 #include "outbound/client.h"
-#include "store/store.h"
+#include "store/subscription.h"
 
 struct gw_pharmacy_peer {
     struct gw_store *store;

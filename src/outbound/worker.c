@@ -26,6 +26,7 @@
 #include "core/random.h"
 #include "outbound/stats.h"
 #include "sched/retry.h"
+#include "store/outbox.h"
 
 /* Logging and up/down state of one peer, so an outage is not a log flood
  * and a peer coming back gets its queue at once. */

@@ -26,9 +26,9 @@
 #define GW_OUTBOUND_WORKER_H
 
 #include "outbound/client.h"
-#include "store/store.h"
 
 struct gw_outbox_worker;
+struct gw_store;
 
 /* Per peer (same order as the peers). */
 struct gw_outbox_peer_opts {

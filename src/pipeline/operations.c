@@ -21,6 +21,8 @@
 #include "klas/licence.h"
 #include "map/view.h"
 #include "pipeline/pipeline_int.h"
+#include "store/licence.h"
+#include "store/read.h"
 #include "store/write.h"
 #include "validate/outcome.h"
 

@@ -39,6 +39,8 @@
 #include "outbound/pharmacy.h"
 #include "pipeline/pipeline_int.h"
 #include "pipeline/refusals.h"
+#include "store/licence.h"
+#include "store/read.h"
 #include "store/subscription.h"
 #include "store/write.h"
 #include "validate/validate.h"

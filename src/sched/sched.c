@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "store/purge.h"
 
 struct gw_sched {
     struct gw_store *st;

@@ -6,8 +6,9 @@
 #ifndef GW_SCHED_SCHED_H
 #define GW_SCHED_SCHED_H
 
-#include "store/store.h"
+#include "core/err.h"
 
+struct gw_store;
 struct gw_sched;
 
 struct gw_sched_opts {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/audit_log.h"
 
 struct verify_ctx {
     char prev[GW_AUDIT_HASH_HEX];

@@ -26,8 +26,16 @@
 
 #include <pthread.h>
 
+#include "store/audit_log.h"
 #include "store/console.h"
+#include "store/hsa_cache.h"
+#include "store/licence.h"
+#include "store/outbox.h"
+#include "store/purge.h"
+#include "store/read.h"
 #include "store/store.h"
+#include "store/subscription.h"
+#include "store/write.h"
 
 #define GW_STORE_OPS(X)                                                      \
     X(int, gw_store_schema_version, schema_version, (struct gw_store * st),  \

@@ -15,7 +15,9 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "store/audit_log.h"
 #include "store/pg_int.h"
+#include "store/store.h"
 #include "store/store_int.h"
 
 /* Parents before children (foreign keys); each with an id column whose

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "store/read.h"
+#include "store/store.h"
 #include "store/store_int.h"
 
 #define GW_STORE_HEAP_LIMIT (8LL * 1024 * 1024)

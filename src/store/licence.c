@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "klas/state.h"
+#include "store/licence.h"
 #include "store/store_int.h"
 
 /* Licences count while their case is granted: the status comes from klas/

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "store/outbox.h"
 #include "store/store_int.h"
 
 /* Due pending items first, then expired leases; the two halves each use

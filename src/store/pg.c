@@ -28,6 +28,7 @@
 
 #include "core/log.h"
 #include "store/pg_int.h"
+#include "store/store.h"
 
 static const struct {
     int version;

@@ -12,6 +12,7 @@
 
 #include "store/backend.h"
 #include "store/rows.h"
+#include "store/store.h"
 #include "store/wqueue.h"
 
 /* The channel the outbox's commits notify on (LISTEN/NOTIFY). */
@@ -143,6 +144,11 @@ gw_rc gw_pg_collect(struct gw_store *st, const char *sql,
                     const struct gw_pg_params *p, const char *what,
                     size_t elem_size, gw_cells_fill fill,
                     void (*release)(void *elem), void **out, size_t *n);
+/* The same over a result the caller ran (and clears), e.g. on the
+ * writer's batch connection. */
+gw_rc gw_pg_collect_result(const PGresult *r, size_t elem_size,
+                           gw_cells_fill fill, void (*release)(void *elem),
+                           void **out, size_t *n);
 /* Runs sql and fills elem from its first row: GW_ENOTFOUND without. */
 gw_rc gw_pg_one(struct gw_store *st, const char *sql,
                 const struct gw_pg_params *p, const char *what,

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "store/outbox.h"
 #include "store/pg_int.h"
 
 gw_rc

@@ -18,7 +18,11 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "klas/state.h"
+#include "store/licence.h"
 #include "store/pg_int.h"
+#include "store/purge.h"
+#include "store/read.h"
+#include "store/write.h"
 
 #define CASE_COLUMNS GW_CASE_COLUMNS
 

@@ -105,15 +105,28 @@ gw_pg_collect(struct gw_store *st, const char *sql,
               gw_cells_fill fill, void (*release)(void *elem), void **out,
               size_t *n)
 {
-    unsigned char *rows = NULL;
     PGresult *r;
-    size_t len = 0, nrows;
     gw_rc rc;
 
     *out = NULL;
     *n = 0;
     if ((rc = gw_pg_run(st, sql, p, &r, what)) != GW_OK)
         return rc;
+    rc = gw_pg_collect_result(r, elem_size, fill, release, out, n);
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_collect_result(const PGresult *r, size_t elem_size, gw_cells_fill fill,
+                     void (*release)(void *elem), void **out, size_t *n)
+{
+    unsigned char *rows = NULL;
+    size_t len = 0, nrows;
+    gw_rc rc = GW_OK;
+
+    *out = NULL;
+    *n = 0;
     nrows = (size_t)PQntuples(r);
     if (nrows > 0 && (rows = calloc(nrows, elem_size)) == NULL)
         rc = GW_ENOMEM;
@@ -123,7 +136,6 @@ gw_pg_collect(struct gw_store *st, const char *sql,
         if ((rc = fill(&cells, rows + elem_size * len, len)) != GW_OK)
             break; /* the fill freed what the element owned */
     }
-    PQclear(r);
     if (rc != GW_OK) {
         for (size_t i = 0; release != NULL && i < len; i++)
             release(rows + elem_size * i);

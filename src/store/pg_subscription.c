@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "store/pg_int.h"
+#include "store/subscription.h"
 
 
 gw_rc

@@ -45,6 +45,8 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "store/pg_int.h"
+#include "store/read.h"
+#include "store/write.h"
 #include "store/write_apply.h"
 
 /* The head of the chain as this batch sees it (locked). */
@@ -497,23 +499,25 @@ attachment(void *cx, const struct gw_store_attachment *a, long long case_id,
 }
 
 static gw_rc
-fanout(void *cx, const char *gln, char ids[][40], size_t *n)
+fanout(void *cx, const char *gln, struct gw_write_sub_id **ids, size_t *n)
 {
     struct gw_pg_params p = {0};
+    void *got = NULL;
     PGresult *r;
     gw_rc rc;
 
+    *ids = NULL;
     *n = 0;
     gw_pg_p_str(&p, gln);
     rc = gw_pg_q(((struct batch *)cx)->c,
                  "SELECT id FROM subscriptions WHERE gln = $1 AND status = "
-                 "'active' ORDER BY created_ms, id LIMIT 100",
+                 "'active' ORDER BY created_ms, id",
                  &p, &r, "fanout_subs");
-    for (int i = 0; rc == GW_OK && i < PQntuples(r) &&
-                    *n < GW_WRITE_FANOUT_MAX;
-         i++)
-        gw_pg_copy(ids[(*n)++], 40, r, i, 0);
+    if (rc == GW_OK)
+        rc = gw_pg_collect_result(r, sizeof(**ids), gw_rows_sub_id, NULL,
+                                  &got, n);
     PQclear(r);
+    *ids = got;
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "klas/state.h"
+#include "store/purge.h"
 #include "store/store_int.h"
 
 /* The cases of one status (?1) past their cut (?3): a decided status

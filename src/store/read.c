@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/read.h"
 #include "store/store_int.h"
+#include "store/write.h"
 
 #define CASE_COLUMNS GW_CASE_COLUMNS
 

@@ -14,6 +14,7 @@
 #include "store/rows.h"
 #include "store/subscription.h"
 #include "store/write.h"
+#include "store/write_apply.h"
 
 void
 gw_cell_copy(const struct gw_cells *c, int col, char *dst, size_t size)
@@ -84,6 +85,16 @@ gw_rows_case_reverse(struct gw_case_row *rows, size_t n)
         rows[i] = rows[j];
         rows[j] = t;
     }
+}
+
+gw_rc
+gw_rows_sub_id(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_write_sub_id *o = elem;
+
+    (void)i;
+    COPY(id, 0);
+    return GW_OK;
 }
 
 gw_rc

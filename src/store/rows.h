@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "store/read.h"
 
 struct gw_cells_ops {
     /* The cell as text; NULL for SQL NULL. Valid until the row moves. */
@@ -81,6 +82,8 @@ void gw_rows_case_reverse(struct gw_case_row *rows, size_t n);
  * response malloc'd): content_hash, refnr, version, response_status,
  * response, received_ms. */
 gw_rc gw_rows_inbox(const struct gw_cells *c, void *elem, size_t i);
+/* struct gw_write_sub_id (write_apply.h): id. */
+gw_rc gw_rows_sub_id(const struct gw_cells *c, void *elem, size_t i);
 /* struct gw_audit_record: seq, at_ms, system, user_id, action, refnr,
  * outcome, detail, prev_hash, hash (the texts point into the row: valid
  * until it moves). */

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "store/backend.h"
+#include "store/outbox.h"
+#include "store/store.h"
 
 static const struct gw_store_backend *const backends[] = {
     &gw_store_sqlite,

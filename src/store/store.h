@@ -30,17 +30,6 @@
 
 #include "core/err.h"
 
-/* The store by concern; store.h holds the life cycle and health and
- * includes them all for callers that use several. */
-#include "store/audit_log.h"
-#include "store/hsa_cache.h"
-#include "store/licence.h"
-#include "store/outbox.h"
-#include "store/purge.h"
-#include "store/read.h"
-#include "store/subscription.h"
-#include "store/write.h"
-
 struct gw_store;
 
 /* Latest schema version the code knows. */

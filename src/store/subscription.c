@@ -23,6 +23,7 @@
 
 #include "core/clock.h"
 #include "store/store_int.h"
+#include "store/subscription.h"
 
 gw_rc
 gw_sqlite_sub_put(struct gw_store *st, const struct gw_subscription *sub)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "klas/facts.h"
 
 struct gw_store;
 
@@ -35,7 +36,8 @@ struct gw_subscription {
 struct gw_sub_event {
     int64_t number;  /* 1, 2, ... per subscription */
     int64_t at_ms;   /* when it was numbered */
-    char code[40];   /* the KLAS event code (motivation-submit, ...) */
+    char code[GW_KLAS_EVENT_SIZE]; /* the KLAS event code (as the
+                                      message's facts.event) */
     char refnr[32];  /* the case: Task/<refnr> */
 };
 /* Events kept per subscription: older ones are dropped when a new one is

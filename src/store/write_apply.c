@@ -16,6 +16,9 @@
 #include "core/clock.h"
 #include "core/random.h"
 #include "klas/ident.h"
+#include "store/read.h"
+#include "store/store.h"
+#include "store/write.h"
 #include "store/write_apply.h"
 
 #define TEXT(col) c->ops->text(c->res, c->row, (col))
@@ -247,17 +250,20 @@ outbox_put(const struct gw_write_ops *ops, void *cx,
            const struct gw_store_outbox_new *o, const char *refnr,
            int64_t now)
 {
-    char ids[GW_WRITE_FANOUT_MAX][40], mid[128];
+    struct gw_write_sub_id *ids = NULL;
+    char mid[128];
     size_t n = 0;
     gw_rc rc;
 
     if (o->fanout_gln == NULL)
         return ops->enqueue(cx, o, o->message_id, NULL, refnr, now);
-    rc = ops->fanout(cx, o->fanout_gln, ids, &n);
+    /* Every active subscription gets its item: none is dropped. */
+    rc = ops->fanout(cx, o->fanout_gln, &ids, &n);
     for (size_t i = 0; rc == GW_OK && i < n; i++) {
-        snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, ids[i]);
-        rc = ops->enqueue(cx, o, mid, ids[i], refnr, now);
+        snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, ids[i].id);
+        rc = ops->enqueue(cx, o, mid, ids[i].id, refnr, now);
     }
+    free(ids);
     return rc;
 }
 

@@ -31,8 +31,10 @@ enum gw_write_row {
     "coalesce(sum(amount), 0) FROM dispensings d WHERE d.case_id = c.id), "    \
     "c.purged_ms"
 
-/* Subscriptions a notification fans out to, at the most. */
-#define GW_WRITE_FANOUT_MAX 100
+/* One subscription id a notification fans out to. */
+struct gw_write_sub_id {
+    char id[40]; /* struct gw_subscription's id */
+};
 
 /*
  * One backend's statements for gw_write_apply, each on the write's
@@ -66,9 +68,11 @@ struct gw_write_ops {
                       long long case_id, long version, int64_t now);
     gw_rc (*attachment)(void *cx, const struct gw_store_attachment *a,
                         long long case_id, long version);
-    /* The ids of the active subscriptions of gln, oldest first, at most
-     * GW_WRITE_FANOUT_MAX, *n of them. */
-    gw_rc (*fanout)(void *cx, const char *gln, char ids[][40], size_t *n);
+    /* The ids of the active subscriptions of gln, oldest first, every
+     * one of them: *ids malloc'd (NULL when *n is 0; the caller frees),
+     * or an error and nothing handed over. */
+    gw_rc (*fanout)(void *cx, const char *gln, struct gw_write_sub_id **ids,
+                    size_t *n);
     /* One outbox row; target names the subscription of a notification
      * (NULL: none); refnr "" for none. */
     gw_rc (*enqueue)(void *cx, const struct gw_store_outbox_new *o,

@@ -27,7 +27,10 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "store/read.h"
+#include "store/store.h"
 #include "store/store_int.h"
+#include "store/write.h"
 #include "store/write_apply.h"
 
 static const char SQL_INBOX_PUT[] =
@@ -100,7 +103,7 @@ static const char SQL_OUTBOX[] =
     "VALUES (?,?,?,?,?,'pending',0,?,?,?,?)";
 static const char SQL_FANOUT_SUBS[] =
     "SELECT id FROM subscriptions WHERE gln = ? AND status = 'active' "
-    "ORDER BY created_ms, id LIMIT 100";
+    "ORDER BY created_ms, id";
 static const char SQL_HEAD_GET[] = "SELECT seq, hash FROM audit_head";
 static const char SQL_HEAD_SET[] =
     "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1";
@@ -387,21 +390,23 @@ attachment(void *cx, const struct gw_store_attachment *a, long long case_id,
 }
 
 static gw_rc
-fanout(void *cx, const char *gln, char ids[][40], size_t *n)
+fanout(void *cx, const char *gln, struct gw_write_sub_id **ids, size_t *n)
 {
     struct conn *c = cx;
     sqlite3_stmt *s = gw_store_stmt(c, SQL_FANOUT_SUBS);
-    int src;
+    void *got = NULL;
     gw_rc rc;
 
+    *ids = NULL;
     *n = 0;
     if (s == NULL)
         return GW_ESTORE;
     gw_bind_text(s, 1, gln);
-    while ((src = sqlite3_step(s)) == SQLITE_ROW && *n < GW_WRITE_FANOUT_MAX)
-        snprintf(ids[(*n)++], 40, "%s", sqlite3_column_text(s, 0));
-    rc = gw_store_rc(c->db, src, "fanout_subs");
+    rc = gw_store_collect_cells(c, s, sizeof(**ids), SIZE_MAX,
+                                gw_rows_sub_id, NULL, "fanout_subs", &got,
+                                n);
     sqlite3_reset(s);
+    *ids = got;
     return rc;
 }
 

@@ -28,6 +28,9 @@
 #include "core/log.h"
 #include "outbound/http_client.h"
 #include "outbound/worker.h"
+#include "store/outbox.h"
+#include "store/store.h"
+#include "store/write.h"
 
 static double
 now_s(void)

@@ -11,6 +11,8 @@
 
 #include "../unit/store_fixture.h"
 #include "core/log.h"
+#include "store/store.h"
+#include "store/write.h"
 
 int
 main(int argc, char **argv)

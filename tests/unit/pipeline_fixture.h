@@ -26,6 +26,9 @@
 #include "core/clock.h"
 #include "validate/validate.h"
 
+#include "store/outbox.h"
+#include "store/read.h"
+#include "store/subscription.h"
 #include "store_fixture.h"
 #include "text_fixture.h"
 

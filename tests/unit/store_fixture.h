@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "store/store.h"
+#include "store/write.h"
 
 #define FIXTURE_FN __attribute__((unused)) static
 

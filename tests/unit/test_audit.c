@@ -24,10 +24,15 @@
 #include <sys/stat.h>
 
 #include "audit/audit.h"
-#include "klas/state.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "klas/state.h"
 #include "sched/sched.h"
+#include "store/audit_log.h"
+#include "store/purge.h"
+#include "store/read.h"
+#include "store/store.h"
+#include "store/write.h"
 #include "store_fixture.h"
 
 static void

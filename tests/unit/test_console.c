@@ -13,7 +13,10 @@
 #include "core/clock.h"
 #include "http/console.h"
 #include "pipeline/refusals.h"
+#include "store/audit_log.h"
 #include "store/console.h"
+#include "store/outbox.h"
+#include "store/write.h"
 #include "store_fixture.h"
 #include "validate/outcome.h"
 

@@ -17,6 +17,9 @@
 #include <sqlite3.h>
 #include <sys/wait.h>
 
+#include "store/audit_log.h"
+#include "store/store.h"
+#include "store/write.h"
 #include "store_fixture.h"
 
 #define ROUNDS 12

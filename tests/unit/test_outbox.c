@@ -22,6 +22,10 @@
 #include "core/clock.h"
 #include "outbound/worker.h"
 #include "sched/retry.h"
+#include "store/outbox.h"
+#include "store/store.h"
+#include "store/subscription.h"
+#include "store/write.h"
 #include "store_fixture.h"
 
 struct transport {
@@ -622,6 +626,36 @@ test_outbox_notification_is_one_item_per_active_subscription(void **state)
     gw_clock_reset();
 }
 
+/* A pharmacy may register as many subscriptions as it likes (the
+ * Subscription profile sets no bound): a notification reaches every one of
+ * them. The writer used to read at most 100 and drop the rest unsaid. */
+static void
+test_outbox_notification_reaches_every_subscription(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_outbox_info *items;
+    enum { NSUB = 150 };
+    char id[40], want[64];
+    size_t n;
+
+    gw_clock_set_ms(1700000000000LL);
+    for (int i = 0; i < NSUB; i++) {
+        snprintf(id, sizeof(id), "sub-%03d", i);
+        sub_add(f->st, id, "7350000000016", "active");
+        gw_clock_advance_ms(1);
+    }
+    notify(f->st, "ev-many", "7350000000016");
+    assert_int_equal(gw_outbox_list(f->st, NULL, 4 * NSUB, &items, &n), GW_OK);
+    assert_int_equal(n, NSUB);
+    /* Newest first; subscriptions oldest first: item k is sub NSUB-1-k. */
+    for (size_t k = 0; k < n; k++) {
+        snprintf(want, sizeof(want), "sub-%03d", (int)(NSUB - 1 - k));
+        assert_string_equal(items[k].target, want);
+    }
+    free(items);
+    gw_clock_reset();
+}
+
 /* The ids the pipeline makes (sha256 of the idempotency key + ":notify")
  * and a Subscription's uuid make a 108-byte message id: it reaches the
  * listing and the claimed item whole. Cut at 79 bytes, every notification
@@ -761,6 +795,7 @@ main(void)
         T(test_outbox_read_only_store_cannot_write),
         T(test_outbox_peer_down_is_probed_then_released_at_once),
         T(test_outbox_notification_is_one_item_per_active_subscription),
+        T(test_outbox_notification_reaches_every_subscription),
         T(test_outbox_failing_subscription_goes_to_error_alone),
         T(test_outbox_long_message_ids_stay_whole),
         cmocka_unit_test(test_retry_delay_grows_caps_and_jitters),

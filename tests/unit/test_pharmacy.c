@@ -30,6 +30,7 @@
 #include "core/netaddr.h"
 #include "outbound/http_client.h"
 #include "outbound/pharmacy.h"
+#include "store/outbox.h"
 #include "store/subscription.h"
 #include "store_fixture.h"
 

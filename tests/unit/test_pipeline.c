@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "pipeline_fixture.h"
+#include "store/licence.h"
 
 /* --- the whole case -------------------------------------------------- */
 

@@ -13,6 +13,13 @@
 #include <pthread.h>
 
 #include "klas/ident.h"
+#include "store/audit_log.h"
+#include "store/hsa_cache.h"
+#include "store/licence.h"
+#include "store/outbox.h"
+#include "store/read.h"
+#include "store/store.h"
+#include "store/write.h"
 #include "store_fixture.h"
 
 static long long
