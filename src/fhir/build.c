@@ -5,6 +5,7 @@
 #include "fhir/build.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "fhir/fhir_xml.h"
 
@@ -69,19 +70,62 @@ gw_fhir_el_add(struct gw_fhir_build *b, struct gw_fhir_el *parent,
     return (struct gw_fhir_el *)n;
 }
 
-void
+static int
+xml_cannot_carry(unsigned char ch)
+{
+    return ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r';
+}
+
+/* attribute name="value" on el, value as the builder's rule says. */
+static void
+set_attr(struct gw_fhir_build *b, struct gw_fhir_el *el, const char *name,
+         const char *value)
+{
+    char *copy = NULL;
+    const char *v = value;
+
+    if (el == NULL)
+        return;
+    for (const char *s = value; *s; s++)
+        if (xml_cannot_carry((unsigned char)*s)) {
+            copy = strdup(value);
+            if (copy == NULL) {
+                b->rc = GW_ENOMEM;
+                return;
+            }
+            for (char *t = copy; *t; t++)
+                if (xml_cannot_carry((unsigned char)*t))
+                    *t = ' ';
+            v = copy;
+            break;
+        }
+    if (xmlNewProp((xmlNodePtr)el, (const xmlChar *)name,
+                   (const xmlChar *)v) == NULL)
+        b->rc = GW_ENOMEM;
+    free(copy);
+}
+
+struct gw_fhir_el *
 gw_fhir_el_value(struct gw_fhir_build *b, struct gw_fhir_el *parent,
                  const char *name, const char *value)
 {
     struct gw_fhir_el *el;
 
     if (value == NULL || value[0] == '\0')
-        return;
+        return NULL;
     el = gw_fhir_el_add(b, parent, name);
-    if (el != NULL &&
-        xmlNewProp((xmlNodePtr)el, (const xmlChar *)"value",
-                   (const xmlChar *)value) == NULL)
-        b->rc = GW_ENOMEM;
+    set_attr(b, el, "value", value);
+    return b->rc == GW_OK ? el : NULL;
+}
+
+struct gw_fhir_el *
+gw_fhir_el_extension(struct gw_fhir_build *b, struct gw_fhir_el *parent,
+                     const char *url)
+{
+    struct gw_fhir_el *el = gw_fhir_el_add(b, parent, "extension");
+
+    set_attr(b, el, "url", url);
+    return b->rc == GW_OK ? el : NULL;
 }
 
 gw_rc

@@ -29,9 +29,18 @@ struct gw_fhir_el *gw_fhir_build_root(struct gw_fhir_build *b);
 /* A new child element `name` of parent (NULL after an error). */
 struct gw_fhir_el *gw_fhir_el_add(struct gw_fhir_build *b,
                                   struct gw_fhir_el *parent, const char *name);
-/* <name value="value"/> under parent; nothing when value is NULL or "". */
-void gw_fhir_el_value(struct gw_fhir_build *b, struct gw_fhir_el *parent,
-                      const char *name, const char *value);
+/* <name value="value"/> under parent, returned (it may get children, as
+ * an extension); nothing and NULL when value is NULL or "".
+ * Every value goes through the same rule: control characters XML 1.0
+ * cannot carry (all below 0x20 but tab, LF, CR) become a space, so the
+ * XML and the JSON form of the document say the same thing. */
+struct gw_fhir_el *gw_fhir_el_value(struct gw_fhir_build *b,
+                                    struct gw_fhir_el *parent,
+                                    const char *name, const char *value);
+/* <extension url="url"/> under parent (NULL after an error). */
+struct gw_fhir_el *gw_fhir_el_extension(struct gw_fhir_build *b,
+                                        struct gw_fhir_el *parent,
+                                        const char *url);
 
 /* The document, checked against the model (lim NULL: defaults); frees b
  * in every case. Caller frees *out with gw_fhir_doc_free. */

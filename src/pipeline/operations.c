@@ -5,8 +5,8 @@
  * to a new motivation", and renewing consent.
  *
  * Same habits as pipeline.c: the caller's role decides first, every call
- * is audited, answers are FHIR resources built as canonical XML and
- * checked by the codec before they leave.
+ * is audited, answers are FHIR resources built as trees (fhir/build.h)
+ * and checked against the model before they leave.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -25,15 +25,6 @@
 #include "store/read.h"
 #include "store/write.h"
 #include "validate/outcome.h"
-
-static gw_rc
-parse_xml(struct gw_buf *b, struct gw_fhir_doc **out)
-{
-    struct gw_err err;
-
-    gw_err_clear(&err);
-    return gw_fhir_parse(b->data, b->len, GW_FHIR_XML, NULL, out, &err);
-}
 
 /* Whether the caller may do op; if not, a is the refusal and it is
  * audited as action. Returns 1 when refused. */
@@ -451,113 +442,94 @@ long_enough(const char *const *fields, size_t n)
     return 0;
 }
 
-static gw_rc
-value_if(struct gw_buf *b, const char *open, const char *name, const char *v,
-         const char *close)
-{
-    gw_rc rc = GW_OK;
-
-    if (v == NULL || v[0] == '\0')
-        return GW_OK;
-    rc = gw_buf_append_str(b, open);
-    if (rc == GW_OK)
-        rc = gw_pl_xml_value(b, name, v);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, close);
-    return rc;
-}
-
-static gw_rc
-search_open(struct gw_buf *b, size_t total)
-{
-    char ts[40];
-
-    gw_clock_format(gw_clock_now_ms(), ts, sizeof(ts));
-    return gw_buf_appendf(b,
-                          "<Bundle xmlns=\"http://hl7.org/fhir\"><type value="
-                          "\"searchset\"/><timestamp value=\"%s\"/><total "
-                          "value=\"%zu\"/>",
-                          ts, total);
-}
-
-static gw_rc
-entry_open(struct gw_buf *b, const struct gw_call *c, const char *type,
+/* The searchset Bundle's entry for type/id: <entry><fullUrl/><resource>
+ * <type><id/>...; returns the resource element, the caller fills it. */
+static struct gw_fhir_el *
+entry_open(struct gw_fhir_build *b, const struct gw_call *c, const char *type,
            const char *id)
 {
-    gw_rc rc = gw_buf_append_str(b, "<entry><fullUrl value=\"");
+    struct gw_fhir_el *e = gw_fhir_el_add(b, gw_fhir_build_root(b), "entry");
+    struct gw_fhir_el *r;
+    char url[1024];
 
-    if (rc == GW_OK)
-        rc = gw_xml_escape(b, c->base);
-    if (rc == GW_OK)
-        rc = gw_buf_appendf(b, "/%s/", type);
-    if (rc == GW_OK)
-        rc = gw_xml_escape(b, id);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, "\"/><resource>");
-    return rc;
+    snprintf(url, sizeof(url), "%s/%s/%s", c->base ? c->base : "", type, id);
+    gw_fhir_el_value(b, e, "fullUrl", url);
+    r = gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"), type);
+    gw_fhir_el_value(b, gw_fhir_el_add(b, e, "search"), "mode", "match");
+    gw_fhir_el_value(b, r, "id", id);
+    return r;
 }
 
-static const char ENTRY_CLOSE[] =
-    "</resource><search><mode value=\"match\"/></search></entry>";
+/* <wrap><name value="v"/></wrap> under parent when v is not empty. */
+static void
+wrapped_value(struct gw_fhir_build *b, struct gw_fhir_el *parent,
+              const char *wrap, const char *name, const char *v)
+{
+    if (v != NULL && v[0] != '\0')
+        gw_fhir_el_value(b, gw_fhir_el_add(b, parent, wrap), name, v);
+}
 
-static gw_rc
-product_xml(struct gw_buf *b, const struct gw_call *c, const void *row,
-            size_t i)
+/* <coding><system/><code/></coding> under parent when code is not empty. */
+static void
+coding(struct gw_fhir_build *b, struct gw_fhir_el *parent, const char *system,
+       const char *code)
+{
+    struct gw_fhir_el *cd;
+
+    if (code == NULL || code[0] == '\0')
+        return;
+    cd = gw_fhir_el_add(b, parent, "coding");
+    gw_fhir_el_value(b, cd, "system", system);
+    gw_fhir_el_value(b, cd, "code", code);
+}
+
+static void
+product_entry(struct gw_fhir_build *b, const struct gw_call *c,
+              const void *row, size_t i)
 {
     const struct gw_product *p = row;
+    struct gw_fhir_el *m, *code;
     char id[40];
-    gw_rc rc;
 
     /* Products have no identity of their own but the NPL id. */
     if (p->nplid[0])
         snprintf(id, sizeof(id), "npl-%s", p->nplid);
     else
         snprintf(id, sizeof(id), "product-%zu", i + 1);
-    rc = entry_open(b, c, "Medication", id);
-    if (rc == GW_OK)
-        rc = gw_buf_appendf(b, "<Medication><id value=\"%s\"/>", id);
-    if (rc == GW_OK)
-        rc = value_if(b, "<extension url=\"http://klasgw.org/fhir/"
-                         "StructureDefinition/klas-approval\"><extension "
-                         "url=\"country\">",
-                      "valueString", p->country, "</extension></extension>");
-    if (rc == GW_OK)
-        rc = value_if(b, "<extension url=\"http://klasgw.org/fhir/"
-                         "StructureDefinition/klas-strength\">",
-                      "valueString", p->strength, "</extension>");
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, "<code>");
-    if (rc == GW_OK)
-        rc = value_if(b, "<coding><system value=\"http://electronichealth.se/"
-                         "identifier/nplid\"/>",
-                      "code", p->nplid, "</coding>");
-    if (rc == GW_OK)
-        rc = value_if(b, "<coding><system value=\"http://www.whocc.no/atc\"/>",
-                      "code", p->atc, "</coding>");
-    if (rc == GW_OK)
-        rc = gw_pl_xml_value(b, "text", p->name);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, "</code>");
-    if (rc == GW_OK)
-        rc = value_if(b, "<manufacturer>", "display", p->holder,
-                      "</manufacturer>");
-    if (rc == GW_OK)
-        rc = value_if(b, "<form>", "text", p->form, "</form>");
-    for (const char *s = p->substances; rc == GW_OK && *s;) {
+    m = entry_open(b, c, "Medication", id);
+    if (p->country[0])
+        gw_fhir_el_value(b,
+                         gw_fhir_el_extension(
+                             b,
+                             gw_fhir_el_extension(
+                                 b, m,
+                                 "http://klasgw.org/fhir/StructureDefinition/"
+                                 "klas-approval"),
+                             "country"),
+                         "valueString", p->country);
+    if (p->strength[0])
+        gw_fhir_el_value(b,
+                         gw_fhir_el_extension(
+                             b, m,
+                             "http://klasgw.org/fhir/StructureDefinition/"
+                             "klas-strength"),
+                         "valueString", p->strength);
+    code = gw_fhir_el_add(b, m, "code");
+    coding(b, code, "http://electronichealth.se/identifier/nplid", p->nplid);
+    coding(b, code, "http://www.whocc.no/atc", p->atc);
+    gw_fhir_el_value(b, code, "text", p->name);
+    wrapped_value(b, m, "manufacturer", "display", p->holder);
+    wrapped_value(b, m, "form", "text", p->form);
+    for (const char *s = p->substances; *s;) {
         char one[256];
         size_t n = strcspn(s, ",");
         snprintf(one, sizeof(one), "%.*s", (int)n, s);
-        rc = value_if(b, "<ingredient><itemCodeableConcept>", "text", one,
-                      "</itemCodeableConcept></ingredient>");
+        wrapped_value(b, gw_fhir_el_add(b, m, "ingredient"),
+                      "itemCodeableConcept", "text", one);
         s += n;
         while (*s == ',' || *s == ' ')
             s++;
     }
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, "</Medication>");
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, ENTRY_CLOSE);
-    return rc;
 }
 
 static int
@@ -567,39 +539,25 @@ not_operator(struct gw_pipeline *pl, const struct gw_call *c,
     return !refuse_unless(pl, c, GW_OP_REGISTER_SEARCH, action, a);
 }
 
-static gw_rc
-pharmacy_xml(struct gw_buf *b, const struct gw_call *c, const void *row,
-             size_t i)
+static void
+pharmacy_entry(struct gw_fhir_build *b, const struct gw_call *c,
+               const void *row, size_t i)
 {
     const struct gw_pharmacy *p = row;
-    gw_rc rc = entry_open(b, c, "Organization", p->gln);
+    struct gw_fhir_el *o = entry_open(b, c, "Organization", p->gln);
+    struct gw_fhir_el *ident = gw_fhir_el_add(b, o, "identifier");
 
     (void)i;
-    if (rc == GW_OK)
-        rc = gw_buf_appendf(b,
-                            "<Organization><id value=\"%s\"/><identifier>"
-                            "<system value=\"urn:oid:2.51.1.3\"/><value "
-                            "value=\"%s\"/></identifier><active value="
-                            "\"true\"/>",
-                            p->gln, p->gln);
-    if (rc == GW_OK)
-        rc = gw_pl_xml_value(b, "name", p->name);
-    if (rc == GW_OK)
-        rc = value_if(b, "", "alias", p->actor, "");
-    if (rc == GW_OK && (p->address[0] || p->city[0])) {
-        rc = gw_buf_append_str(b, "<address>");
-        if (rc == GW_OK)
-            rc = value_if(b, "", "line", p->address, "");
-        if (rc == GW_OK)
-            rc = value_if(b, "", "city", p->city, "");
-        if (rc == GW_OK)
-            rc = gw_buf_append_str(b, "</address>");
+    gw_fhir_el_value(b, ident, "system", "urn:oid:2.51.1.3");
+    gw_fhir_el_value(b, ident, "value", p->gln);
+    gw_fhir_el_value(b, o, "active", "true");
+    gw_fhir_el_value(b, o, "name", p->name);
+    gw_fhir_el_value(b, o, "alias", p->actor);
+    if (p->address[0] || p->city[0]) {
+        struct gw_fhir_el *ad = gw_fhir_el_add(b, o, "address");
+        gw_fhir_el_value(b, ad, "line", p->address);
+        gw_fhir_el_value(b, ad, "city", p->city);
     }
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, "</Organization>");
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, ENTRY_CLOSE);
-    return rc;
 }
 
 /* Whether a register search may run: operators only, and at least 3
@@ -625,28 +583,36 @@ search_allowed(struct gw_pipeline *pl, const struct gw_call *c,
 }
 
 /* The searchset Bundle of n register rows (size each), one entry per row
- * by entry(), answered and audited as action. Takes rows. */
+ * by entry(), built as a tree, answered and audited as action. Takes
+ * rows. */
 static void
 search_answer(struct gw_pipeline *pl, const struct gw_call *c,
               const char *action, gw_rc rc, void *rows, size_t n,
               size_t size,
-              gw_rc (*entry)(struct gw_buf *, const struct gw_call *,
-                             const void *, size_t),
+              void (*entry)(struct gw_fhir_build *, const struct gw_call *,
+                            const void *, size_t),
               struct gw_answer *a)
 {
-    struct gw_buf b;
+    struct gw_fhir_build *b = NULL;
+    char ts[40], total[32];
+    struct gw_err err;
 
-    gw_buf_init(&b, 4 << 20);
+    gw_err_clear(&err);
     if (rc == GW_OK)
-        rc = search_open(&b, n);
-    for (size_t i = 0; rc == GW_OK && i < n; i++)
-        rc = entry(&b, c, (const char *)rows + i * size, i);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(&b, "</Bundle>");
-    if (rc == GW_OK)
-        rc = parse_xml(&b, &a->doc);
+        rc = gw_fhir_build_new("Bundle", &b);
+    if (rc == GW_OK) {
+        struct gw_fhir_el *root = gw_fhir_build_root(b);
+
+        gw_clock_format(gw_clock_now_ms(), ts, sizeof(ts));
+        snprintf(total, sizeof(total), "%zu", n);
+        gw_fhir_el_value(b, root, "type", "searchset");
+        gw_fhir_el_value(b, root, "timestamp", ts);
+        gw_fhir_el_value(b, root, "total", total);
+        for (size_t i = 0; i < n; i++)
+            entry(b, c, (const char *)rows + i * size, i);
+        rc = gw_fhir_build_take(b, NULL, &a->doc, &err);
+    }
     gw_pl_answer(pl, c, a, rc, NULL, action, NULL);
-    gw_buf_release(&b);
     free(rows);
 }
 
@@ -664,7 +630,7 @@ gw_pipeline_product_search(struct gw_pipeline *pl, const struct gw_call *c,
         return;
     rc = gw_store_product_search(pl->o.store, q, &rows, &n);
     search_answer(pl, c, "product-search", rc, rows, n, sizeof(*rows),
-                  product_xml, a);
+                  product_entry, a);
 }
 
 void
@@ -680,7 +646,7 @@ gw_pipeline_pharmacy_search(struct gw_pipeline *pl, const struct gw_call *c,
         return;
     rc = gw_store_pharmacy_search(pl->o.store, q, &rows, &n);
     search_answer(pl, c, "pharmacy-search", rc, rows, n, sizeof(*rows),
-                  pharmacy_xml, a);
+                  pharmacy_entry, a);
 }
 
 /* --- printable copy, copy to new, consent ------------------------------- */

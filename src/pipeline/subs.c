@@ -25,11 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/netaddr.h"
 #include "core/random.h"
+#include "fhir/build.h"
 #include "fhir/fhir.h"
 #include "klas/access.h"
 #include "klas/ident.h"
@@ -96,73 +96,52 @@ str_of(json_t *o, const char *name, char *buf, size_t size)
 static gw_rc
 sub_doc(const struct gw_subscription *s, struct gw_fhir_doc **out)
 {
-    struct gw_buf b;
+    struct gw_fhir_build *b = NULL;
+    struct gw_fhir_el *root, *el, *ch;
     struct gw_err err;
     char num[24];
     int backport = gw_pharmacy_topic_known(s->criteria);
-    gw_rc rc;
+    gw_rc rc = gw_fhir_build_new("Subscription", &b);
 
-    gw_buf_init(&b, 8192);
-    rc = gw_buf_appendf(&b, "<Subscription xmlns=\"http://hl7.org/fhir\">"
-                            "<id value=\"%s\"/>",
-                        s->id);
-    if (rc == GW_OK && backport)
-        rc = gw_buf_append_str(&b, "<meta><profile value=\"" BACKPORT_SD
-                                   "backport-subscription\"/></meta>");
-    if (rc == GW_OK)
-        rc = gw_pl_xml_value(&b, "status", s->status);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(&b, "<reason value=\"KLAS notifications for "
-                                   "the pharmacy\"/>");
-    if (rc == GW_OK && !backport)
-        rc = gw_pl_xml_value(&b, "criteria", s->criteria);
-    if (rc == GW_OK && backport) {
-        rc = gw_buf_append_str(&b, "<criteria value=\"");
-        if (rc == GW_OK)
-            rc = gw_xml_escape(&b, s->criteria);
-        if (rc == GW_OK)
-            rc = gw_buf_append_str(&b, "\"><extension url=\"" EXT_FILTER
-                                       "\">");
-        if (rc == GW_OK)
-            rc = gw_pl_xml_value(&b, "valueString", s->filter);
-        if (rc == GW_OK)
-            rc = gw_buf_append_str(&b, "</extension></criteria>");
-    }
-    if (rc == GW_OK && s->error[0] != '\0') /* why it is in error */
-        rc = gw_pl_xml_value(&b, "error", s->error);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(&b, "<channel>");
-    if (rc == GW_OK && s->heartbeat_s > 0) {
+    *out = NULL;
+    if (rc != GW_OK)
+        return rc;
+    root = gw_fhir_build_root(b);
+    gw_fhir_el_value(b, root, "id", s->id);
+    if (backport)
+        gw_fhir_el_value(b, gw_fhir_el_add(b, root, "meta"), "profile",
+                         BACKPORT_SD "backport-subscription");
+    gw_fhir_el_value(b, root, "status", s->status);
+    gw_fhir_el_value(b, root, "reason", "KLAS notifications for the pharmacy");
+    el = gw_fhir_el_value(b, root, "criteria", s->criteria);
+    if (backport)
+        gw_fhir_el_value(b, gw_fhir_el_extension(b, el, EXT_FILTER),
+                         "valueString", s->filter);
+    gw_fhir_el_value(b, root, "error", s->error); /* why it is in error */
+    ch = gw_fhir_el_add(b, root, "channel");
+    if (s->heartbeat_s > 0) {
         snprintf(num, sizeof(num), "%d", s->heartbeat_s);
-        rc = gw_buf_append_str(&b, "<extension url=\"" EXT_HEARTBEAT "\">");
-        if (rc == GW_OK)
-            rc = gw_pl_xml_value(&b, "valueUnsignedInt", num);
-        if (rc == GW_OK)
-            rc = gw_buf_append_str(&b, "</extension>");
+        gw_fhir_el_value(b, gw_fhir_el_extension(b, ch, EXT_HEARTBEAT),
+                         "valueUnsignedInt", num);
     }
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(&b, "<type value=\"rest-hook\"/>");
-    if (rc == GW_OK)
-        rc = gw_pl_xml_value(&b, "endpoint", s->endpoint);
-    if (rc == GW_OK && backport)
-        rc = gw_buf_append_str(&b, "<payload value=\"application/fhir+json\">"
-                                   "<extension url=\"" EXT_CONTENT "\">"
-                                   "<valueCode value=\"id-only\"/>"
-                                   "</extension></payload>");
-    if (rc == GW_OK && s->header[0] != '\0') {
+    gw_fhir_el_value(b, ch, "type", "rest-hook");
+    gw_fhir_el_value(b, ch, "endpoint", s->endpoint);
+    if (backport)
+        gw_fhir_el_value(
+            b,
+            gw_fhir_el_extension(
+                b, gw_fhir_el_value(b, ch, "payload", "application/fhir+json"),
+                EXT_CONTENT),
+            "valueCode", "id-only");
+    if (s->header[0] != '\0') {
         /* The name only: the value is the pharmacy's secret. */
         char h[300];
         snprintf(h, sizeof(h), "%.*s: (hidden)",
                  (int)strcspn(s->header, ":"), s->header);
-        rc = gw_pl_xml_value(&b, "header", h);
+        gw_fhir_el_value(b, ch, "header", h);
     }
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(&b, "</channel></Subscription>");
     gw_err_clear(&err);
-    if (rc == GW_OK)
-        rc = gw_fhir_parse(b.data, b.len, GW_FHIR_XML, NULL, out, &err);
-    gw_buf_release(&b);
-    return rc;
+    return gw_fhir_build_take(b, NULL, out, &err);
 }
 
 /* The start of a Subscription call: a and err cleared, pharmacies only

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pipeline_fixture.h"
 #include "pipeline/pipeline_int.h"
@@ -451,6 +452,197 @@ test_pipeline_read_view_cache_stays_bounded(void **state)
                  vc.bytes, vc.entries, kept);
 }
 
+/* --- register answers carry hostile values unchanged ------------------ */
+
+/* Values a register row may hold (a pharmacy or product name comes from
+ * outside): markup, quotes, entities, control characters, non-BMP UTF-8,
+ * and the longest value each field holds. XML 1.0 cannot carry control
+ * characters but tab, LF and CR: every answer turns them into a space. */
+static const struct {
+    const char *what, *value, *expected;
+} hostile[] = {
+    {"markup and quotes", "<b>\"Ap&otek\" 'x'</b> ]]> &amp;",
+     "<b>\"Ap&otek\" 'x'</b> ]]> &amp;"},
+    {"control characters", "A\x01" "B\x1f" "C\tD\x7f" "E",
+     "A B C\tD\x7f" "E"},
+    {"non-BMP UTF-8", "Apotek \xf0\x9f\x92\x8a \xf0\x9d\x84\x9e \xe2\x80\xa8",
+     "Apotek \xf0\x9f\x92\x8a \xf0\x9d\x84\x9e \xe2\x80\xa8"},
+    {"backslash and JSON escapes", "a\\\"b\\u0000c/\\n",
+     "a\\\"b\\u0000c/\\n"},
+};
+
+/* The longest value a field of size bytes holds, made of a 4-byte
+ * character (no character cut). */
+static void
+longest(char *out, size_t size)
+{
+    size_t n = 0;
+
+    while (n + 4 < size) {
+        memcpy(out + n, "\xf0\x9f\x92\x8a", 4);
+        n += 4;
+    }
+    out[n] = '\0';
+}
+
+/* v into a field of size bytes, whole (the test's values fit). */
+static void
+copy_in(char *dst, size_t size, const char *v)
+{
+    assert_true(strlen(v) < size);
+    memcpy(dst, v, strlen(v) + 1);
+}
+
+/* doc written as XML and as JSON, each read back (well-formed, valid
+ * against the model) and the value at path compared with want; both
+ * forms are left in dir for the independent R4 check. */
+static void
+check_forms(const struct gw_fhir_doc *doc, const char *path, const char *want,
+            const char *dir, const char *name)
+{
+    static const enum gw_fhir_format fmts[] = {GW_FHIR_XML, GW_FHIR_JSON};
+
+    for (size_t f = 0; f < N(fmts); f++) {
+        struct gw_fhir_doc *back = NULL;
+        struct gw_err err;
+        char *text = NULL, file[256], got[1024];
+        size_t len = 0;
+        FILE *fp;
+
+        gw_err_clear(&err);
+        assert_int_equal(fmts[f] == GW_FHIR_XML
+                             ? gw_fhir_to_xml(doc, &text, &len)
+                             : gw_fhir_to_json(doc, &text, &len),
+                         GW_OK);
+        if (gw_fhir_parse(text, len, fmts[f], NULL, &back, &err) != GW_OK)
+            fail_msg("%s as %s does not read back: %s: %s\n%.*s", name,
+                     f ? "JSON" : "XML", err.path, err.detail, (int)len, text);
+        if (!gw_view_value(back, path, got, sizeof(got)) ||
+            strcmp(got, want) != 0)
+            fail_msg("%s as %s: %s is '%s', wanted '%s'", name,
+                     f ? "JSON" : "XML", path, got, want);
+        snprintf(file, sizeof(file), "%s/%s.%s", dir, name,
+                 f ? "json" : "xml");
+        fp = fopen(file, "wb");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(text, 1, len, fp), len);
+        fclose(fp);
+        gw_fhir_doc_free(back);
+        free(text);
+    }
+}
+
+/* Sök apotek and Sök produkt over rows holding hostile values: every
+ * answer is well-formed XML and JSON, valid R4 (the model, and
+ * tests/fhircheck when installed), and carries the value unchanged. */
+static void
+test_pipeline_register_answers_carry_hostile_values(void **state)
+{
+    struct t *t = *state;
+    const struct gw_call c = {&pharm1, BASE, "test", GW_FHIR_JSON};
+    char dir[] = "/tmp/gw-hostile-XXXXXX", cmd[1024];
+    char longname[128], longprod[160];
+    sqlite3 *db = NULL;
+    size_t nv = N(hostile) + 2;
+
+    if (fixture_pg_dsn() != NULL) /* products are put into the SQLite file */
+        skip();
+    assert_non_null(mkdtemp(dir));
+    longest(longname, sizeof(longname));
+    longest(longprod, sizeof(longprod));
+    assert_int_equal(sqlite3_open(t->fx->path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    for (size_t i = 0; i < nv; i++) {
+        const char *v = i < N(hostile)       ? hostile[i].value
+                        : i == N(hostile)    ? longname
+                                             : longprod;
+        const char *want = i < N(hostile) ? hostile[i].expected : v;
+        struct gw_pharmacy ph, q;
+        struct gw_product pq;
+        struct gw_answer a;
+        sqlite3_stmt *st = NULL;
+        char name[64], nplid[16];
+
+        /* Sök apotek: the value as name, alias, line and city. */
+        memset(&ph, 0, sizeof(ph));
+        snprintf(ph.gln, sizeof(ph.gln), "73500000090%02zu", i);
+        if (strlen(v) < sizeof(ph.name))
+            copy_in(ph.name, sizeof(ph.name), v);
+        if (i < N(hostile)) { /* the long ones fit the name only */
+            copy_in(ph.actor, sizeof(ph.actor), v);
+            copy_in(ph.address, sizeof(ph.address), v);
+            copy_in(ph.city, sizeof(ph.city), v);
+        }
+        if (i < nv - 1) {
+            assert_int_equal(gw_store_pharmacy_put(t->fx->st, &ph), GW_OK);
+            memset(&q, 0, sizeof(q));
+            snprintf(q.gln, sizeof(q.gln), "%s", ph.gln);
+            gw_pipeline_pharmacy_search(t->pl, &c, &q, &a);
+            if (a.rc != GW_OK || a.doc == NULL)
+                fail_msg("pharmacy search, %s: rc %s",
+                         i < N(hostile) ? hostile[i].what : "longest",
+                         gw_rc_name(a.rc));
+            snprintf(name, sizeof(name), "pharmacy-%zu", i);
+            check_forms(a.doc, "entry/resource/Organization/name", want, dir,
+                        name);
+            if (i < N(hostile))
+                check_forms(a.doc, "entry/resource/Organization/address/city",
+                            want, dir, name);
+            gw_answer_release(&a);
+        }
+
+        /* Sök produkt: the value in every text the row gives. */
+        snprintf(nplid, sizeof(nplid), "2099010100%04zu", i);
+        assert_int_equal(
+            sqlite3_prepare_v2(db,
+                               "INSERT INTO products (name, substances, "
+                               "holder, country, nplid, form, strength, atc, "
+                               "first_seen_ms) VALUES (?1, ?3, ?3, ?3, ?2, "
+                               "?3, ?3, 'N05CH01', 0)",
+                               -1, &st, NULL),
+            SQLITE_OK);
+        sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, nplid, -1, SQLITE_STATIC);
+        /* the long ones fit the name only */
+        sqlite3_bind_text(st, 3, i < N(hostile) ? v : "Hostile Pharma", -1,
+                          SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
+        memset(&pq, 0, sizeof(pq));
+        snprintf(pq.nplid, sizeof(pq.nplid), "%s", nplid);
+        gw_pipeline_product_search(t->pl, &c, &pq, &a);
+        if (a.rc != GW_OK || a.doc == NULL)
+            fail_msg("product search, %s: rc %s",
+                     i < N(hostile) ? hostile[i].what : "longest",
+                     gw_rc_name(a.rc));
+        snprintf(name, sizeof(name), "product-%zu", i);
+        check_forms(a.doc, "entry/resource/Medication/code/text", want, dir,
+                    name);
+        if (i < N(hostile))
+            check_forms(a.doc,
+                        "entry/resource/Medication/manufacturer/display", want,
+                        dir, name);
+        gw_answer_release(&a);
+    }
+    sqlite3_close(db);
+
+    /* The independent R4 checker over every answer, when installed. */
+    snprintf(cmd, sizeof(cmd), "%s/tests/fhircheck/node_modules",
+             GW_SOURCE_DIR);
+    if (access(cmd, F_OK) == 0) {
+        snprintf(cmd, sizeof(cmd),
+                 "node %s/tests/fhircheck/check.js --quiet %s/*.xml "
+                 "%s/*.json",
+                 GW_SOURCE_DIR, dir, dir);
+        if (system(cmd) != 0)
+            fail_msg("tests/fhircheck refuses an answer (in %s)", dir);
+    } else {
+        print_message("tests/fhircheck not installed: model check only\n");
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -462,6 +654,7 @@ main(void)
         T(test_pipeline_pharmacy_search_needs_the_patient),
         T(test_pipeline_read_renders_each_view_once),
         T(test_pipeline_read_view_cache_stays_bounded),
+        T(test_pipeline_register_answers_carry_hostile_values),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
