@@ -514,18 +514,6 @@ warnings_entry(struct gw_fhir_build *b, struct gw_fhir_el *root,
     }
 }
 
-/* Appends <name value="v"/>, v escaped. */
-gw_rc
-gw_pl_xml_value(struct gw_buf *b, const char *name, const char *v)
-{
-    gw_rc rc = gw_buf_appendf(b, "<%s value=\"", name);
-    if (rc == GW_OK)
-        rc = gw_xml_escape(b, v);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, "\"/>");
-    return rc;
-}
-
 /* The response message: MessageHeader (response ok) and the case's Task
  * with referensnummer, status, submission time, licence type and product.
  * Runs on the writer thread: the tree is built, written once for the

@@ -60,9 +60,6 @@ void gw_pl_audit(struct gw_pipeline *pl, const struct gw_call *c,
 void gw_pl_answer(struct gw_pipeline *pl, const struct gw_call *c,
                   struct gw_answer *a, gw_rc rc, const struct gw_err *err,
                   const char *action, const char *refnr);
-/* Appends <name value="v"/> with v escaped for XML. */
-gw_rc gw_pl_xml_value(struct gw_buf *b, const char *name, const char *v)
-    GW_WARN_UNUSED;
 /* The case row, if the caller may read it; on refusal a is the error. */
 gw_rc gw_pl_case_for_read(struct gw_pipeline *pl, const struct gw_call *c,
                           const char *refnr, int found_by_lookup,
