@@ -165,8 +165,35 @@ for res in rest.get("resource", []):
             probe("%s $%s" % (t, op["name"]), who, "GET", path)
         probe("%s $%s" % (t, op["name"]), "ehr", "PATCH", path)
 
-for op in rest.get("operation", []):
-    path = "/fhir/$" + op["name"]
+OWN_OD = "http://klasgw.org/fhir/OperationDefinition/"
+
+
+def op_paths(op):
+    """Where the operation is served, from its OperationDefinition (the
+    gateway's own; the base specification's: at the system level)."""
+    name, canon = op["name"], op.get("definition", "")
+    paths = ["/fhir/$" + name]
+    if not canon.startswith(OWN_OD):
+        return paths
+    st, body = call("ehr", "GET", "/fhir/OperationDefinition/" +
+                    canon[len(OWN_OD):])
+    if st != 200:
+        failures.append("$%s: its definition answered %d" % (name, st))
+        return paths
+    d = json.loads(body)
+    on = {k: d.get(k) in (True, "true") for k in ("system", "type", "instance")}
+    if not on["system"]:
+        paths = []
+    for t in d.get("resource", []):
+        if on["type"]:
+            paths.append("/fhir/%s/$%s" % (t, name))
+        if on["instance"]:
+            paths.append("/fhir/%s/%s/$%s" % (t, BAD_ID, name))
+    return paths
+
+
+for op, path in [(op, p) for op in rest.get("operation", [])
+                 for p in op_paths(op)]:
     what = "$" + op["name"]
     probe(what + " wrong method", "ehr", "PATCH", path)
     probe(what + " wrong method", "unknown", "DELETE", path)

@@ -204,7 +204,8 @@ call ehr POST /fhir/\$process-message -H 'Content-Type: application/fhir+json' \
 # --- every refusal counted and audited, route by route --------------------
 # Walked from the CapabilityStatement (refusal_walk.py): last, since its
 # failed look-ups use up the clients' look-up budget.
+t0=$SECONDS
 python3 "$GW_SOURCE_DIR/tests/e2e/refusal_walk.py" "$GW_URL" "$T/db/klasgw.db" "$R" \
     >"$T/refusals.out" 2>&1 || { cat "$T/refusals.out"; fail "the refusal walk"; }
-tail -1 "$T/refusals.out"
+echo "$(tail -1 "$T/refusals.out") in $((SECONDS - t0)) s"
 echo "ok: REST semantics"
