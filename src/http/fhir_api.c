@@ -988,8 +988,7 @@ gw_fhir_api(struct gw_req *r)
     int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
     enum gw_fhir_format in_fmt = GW_FHIR_SNIFF;
     struct gw_call c = {&r->who, r->base, r->id, GW_FHIR_JSON};
-    struct gw_answer a;
-    struct gw_err err;
+    char why[80];
     int af;
 
     if (strncmp(r->url, "/fhir/", 6) != 0) {
@@ -1070,11 +1069,6 @@ gw_fhir_api(struct gw_req *r)
         return gw_fhir_fail(r, GW_ENOTFOUND, NULL,
                             r->def->not_found ? r->def->not_found
                                               : "no such endpoint");
-    memset(&a, 0, sizeof(a));
-    gw_err_clear(&err);
-    gw_err_set(&err, GW_EINVAL, NULL, "method %s is not allowed here",
-               r->method);
-    gw_answer_error(&a, GW_EINVAL, &err);
-    a.status = 405;
-    return gw_fhir_send_answer(r, &a, 0);
+    snprintf(why, sizeof(why), "method %.40s is not allowed here", r->method);
+    return gw_fhir_fail_status(r, GW_EINVAL, 405, NULL, why);
 }

@@ -350,7 +350,8 @@ gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a, int minimal)
 }
 
 enum MHD_Result
-gw_fhir_fail(struct gw_req *r, gw_rc rc, const char *path, const char *detail)
+gw_fhir_fail_status(struct gw_req *r, gw_rc rc, int status, const char *path,
+                    const char *detail)
 {
     struct gw_answer a;
     struct gw_err err;
@@ -359,5 +360,13 @@ gw_fhir_fail(struct gw_req *r, gw_rc rc, const char *path, const char *detail)
     gw_err_clear(&err);
     gw_err_set(&err, rc, path, "%s", detail);
     refused(r, rc, &err, &a);
+    if (status != 0)
+        a.status = status;
     return gw_fhir_send_answer(r, &a, 0);
+}
+
+enum MHD_Result
+gw_fhir_fail(struct gw_req *r, gw_rc rc, const char *path, const char *detail)
+{
+    return gw_fhir_fail_status(r, rc, 0, path, detail);
 }

@@ -56,5 +56,9 @@ enum MHD_Result gw_fhir_on_id(struct gw_req *r, const struct gw_call *c,
 /* Answers rc as an OperationOutcome naming path and detail. */
 enum MHD_Result gw_fhir_fail(struct gw_req *r, gw_rc rc, const char *path,
                              const char *detail);
+/* The same with HTTP status `status` instead of rc's (0: rc's), e.g. 405
+ * for a method the route does not take. */
+enum MHD_Result gw_fhir_fail_status(struct gw_req *r, gw_rc rc, int status,
+                                    const char *path, const char *detail);
 
 #endif

@@ -147,14 +147,14 @@ gw_soap_front(struct gw_req *r)
             gw_log_warn("event=soap_consumer_refused client=%s detail=\"not "
                         "in server.trusted_platforms\"",
                         r->label);
-            return gw_soap_front_refuse(
+            return gw_http_refuse(
                 r, GW_EFORBIDDEN,
                 "x-rivta-original-serviceconsumer-hsaid is accepted only "
                 "from a service platform listed in server.trusted_platforms");
         }
         gw_err_clear(&err);
         if (gw_hsaid_check(via, &err) != GW_OK)
-            return gw_soap_front_refuse(
+            return gw_http_refuse(
                 r, GW_EINVAL,
                 "x-rivta-original-serviceconsumer-hsaid: not an HSA-id");
         snprintf(note, sizeof(note),

@@ -1198,7 +1198,8 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
         (id[10] != '\0' && id[10] != '-') ||
         (strcmp(type, "Task") == 0) != (id[10] == '\0')) {
         gw_err_set(&err, GW_ENOTFOUND, NULL, "no such resource");
-        gw_answer_error(a, GW_ENOTFOUND, &err);
+        gw_pipeline_refuse(pl, c, a, GW_ENOTFOUND, &err, NULL, "read", NULL,
+                           type);
         return;
     }
     if (gw_pl_case_for_read(pl, c, refnr, 0, &row, &redact, a) != GW_OK)
@@ -1209,7 +1210,8 @@ gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
         rc = gw_store_case_history(pl->o.store, refnr, &h, &nh);
         if (rc != GW_OK || version < 1 || (size_t)version > nh) {
             gw_err_set(&err, GW_ENOTFOUND, NULL, "no such version");
-            gw_answer_error(a, GW_ENOTFOUND, &err);
+            gw_pipeline_refuse(pl, c, a, GW_ENOTFOUND, &err, NULL, "read",
+                               refnr, type);
             goto out;
         }
         status = h[version - 1].to_status;
@@ -1416,13 +1418,15 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     if (split_statuses(q->statuses, sbuf, cq.statuses) < 0) {
         gw_err_set(&err, GW_EINVAL, "business-status",
                    "statuses are M, A, H, KB, K, Bev, Avs, Avi");
-        gw_answer_error(a, GW_EINVAL, &err);
+        gw_pipeline_refuse(pl, c, a, GW_EINVAL, &err, NULL, "search", NULL,
+                           NULL);
         return;
     }
     if (q->licence_type && strcmp(q->licence_type, "EH") != 0 &&
         strcmp(q->licence_type, "GH") != 0) {
         gw_err_set(&err, GW_EINVAL, "licence-type", "EH or GH");
-        gw_answer_error(a, GW_EINVAL, &err);
+        gw_pipeline_refuse(pl, c, a, GW_EINVAL, &err, NULL, "search", NULL,
+                           NULL);
         return;
     }
     cq.licence_type = q->licence_type;

@@ -419,9 +419,11 @@ own_sub(struct gw_pipeline *pl, const struct gw_call *c, const char *id,
 }
 
 /* The answer: the JSON text of a notification (json, len, freed here)
- * as its document, 200; or the refusal rc with err. */
+ * as its document, 200; or the refusal rc with err, through the one
+ * refusal path as action. */
 static void
-answer_doc(struct gw_answer *a, gw_rc rc, char *json, size_t len,
+answer_doc(struct gw_pipeline *pl, const struct gw_call *c, const char *action,
+           struct gw_answer *a, gw_rc rc, char *json, size_t len,
            struct gw_err *err)
 {
     struct gw_err perr;
@@ -431,7 +433,8 @@ answer_doc(struct gw_answer *a, gw_rc rc, char *json, size_t len,
         rc = gw_fhir_parse(json, len, GW_FHIR_JSON, NULL, &a->doc, &perr);
     free(json);
     if (rc != GW_OK)
-        gw_answer_error(a, rc, err);
+        gw_pipeline_refuse(pl, c, a, rc, err->rc != GW_OK ? err : &perr, NULL,
+                           action, NULL, NULL);
     else
         a->status = 200;
 }
@@ -474,7 +477,7 @@ gw_pipeline_sub_status(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc == GW_OK)
         rc = gw_pharmacy_notification(&s, "query-status", NULL, 0, c->base, 1,
                                       &json, &len);
-    answer_doc(a, rc, json, len, &err);
+    answer_doc(pl, c, "subscription-status", a, rc, json, len, &err);
 }
 
 /* A decimal event number 1..INT64_MAX; 1 when ok. */
@@ -526,7 +529,7 @@ gw_pipeline_sub_events(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc == GW_OK)
         rc = gw_pharmacy_notification(&s, "query-event", ev, n, c->base, 1,
                                       &json, &len);
-    answer_doc(a, rc, json, len, &err);
+    answer_doc(pl, c, "subscription-events", a, rc, json, len, &err);
     free(ev);
 }
 

@@ -334,6 +334,25 @@ answer(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     gw_xml_free(res);
 }
 
+/* Every refusal of a request, faults included, is audited, counted and
+ * logged as the pipeline's one path does it (gw_pipeline_refuse): action
+ * is the interaction's name (or "soap" when there is none); the audit
+ * gets field, never a detail text, which may quote the request. The
+ * answer built there is dropped: the caller gets the SOAP one. */
+static void
+refused(const struct gw_soap *s, const struct gw_call *c, gw_rc rc,
+        const char *action, const char *field)
+{
+    struct gw_answer a;
+
+    if (s->o.pipeline == NULL)
+        return;
+    memset(&a, 0, sizeof(a));
+    gw_pipeline_refuse(s->o.pipeline, c, &a, rc, NULL, NULL, action, NULL,
+                       field);
+    gw_answer_release(&a);
+}
+
 /* A refusal found before the pipeline: INVALID_REQUEST (or the rc's
  * errorCode) naming the field, or a fault for technical errors. An
  * interaction whose response has no result (PingForConfiguration) is
@@ -346,17 +365,7 @@ refuse(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     char text[GW_SOAP_TEXT_MAX + 1200];
     const char *log_id = c->request_id;
 
-    /* Audited, counted and logged as every refusal is (the pipeline's
-     * one path); the audit gets the field, never the detail, which may
-     * quote the request. The answer is the RIV one built below. */
-    if (s->o.pipeline != NULL) {
-        struct gw_answer a;
-        memset(&a, 0, sizeof(a));
-        gw_pipeline_refuse(s->o.pipeline, c, &a, rc, NULL, NULL, i->name, NULL,
-                           field);
-        gw_answer_release(&a);
-    }
-
+    refused(s, c, rc, i->name, field);
     if (gw_rc_is_retryable(rc) || rc == GW_EINTERNAL || rc == GW_ENOMEM) {
         fault(out, v, 500, 0, gw_rc_riv_error_id(rc),
               detail && *detail ? detail : gw_rc_message(rc));
@@ -505,6 +514,7 @@ do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     params[0] = "events", params[1] = p_events, params[2] = NULL;
     bundle = gw_xslt_run(s->to_fhir, req, params);
     if (bundle == NULL) {
+        refused(s, c, GW_EINTERNAL, i->name, NULL);
         fault(out, v, 500, 0, "TRANSFORMATION_ERROR",
               "the request could not be mapped to FHIR");
         return;
@@ -765,6 +775,7 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
     if (rc == GW_OK)
         rc = gw_fhir_build_take(b, &s->o.limits, &doc, &err);
     if (rc == GW_ENOMEM) {
+        refused(s, c, rc, i->name, NULL);
         fault(out, v, 500, 0, "TECHNICAL_ERROR",
               "the request could not be mapped to FHIR");
         return;
@@ -855,6 +866,7 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
         v = GW_SOAP_12;
     i = find_iface(interaction, &idx);
     if (i == NULL) {
+        refused(s, c, GW_ENOTFOUND, "soap", NULL);
         fault(out, v, 404, 1, "APPLICATION_ERROR",
               "no such interaction at this address");
         goto out;
@@ -863,6 +875,7 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
     if (rc != GW_OK) {
         snprintf(text, sizeof(text), "%s: %s", err.path[0] ? err.path : "",
                  err.detail[0] ? err.detail : gw_rc_message(rc));
+        refused(s, c, rc, i->name, NULL);
         fault(out, v, 500, 1, gw_rc_riv_error_id(rc), text);
         goto out;
     }
@@ -881,6 +894,7 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
     xtext = malloc(GW_SOAP_TEXT_MAX);
     if (xtext == NULL || s->schema[idx] == NULL ||
         gw_xsd_check(s->schema[idx], env.body, &xe) != GW_OK) {
+        refused(s, c, GW_ENOMEM, i->name, NULL);
         fault(out, v, 500, 0, "TECHNICAL_ERROR", "out of memory");
         goto out;
     }

@@ -2,7 +2,8 @@
 # REST semantics as FHIR clients expect them (issue #16 §1): Accept with
 # q-values and fhirVersion, _format with parameters, HEAD wherever GET
 # works, 405 with Allow, conditional reads (weak ETags, "*", lists,
-# If-Modified-Since), and $validate answering its outcome with 200.
+# If-Modified-Since), and $validate answering its outcome with 200; every
+# refusal on every route is counted and audited (refusal_walk.py).
 source "$(dirname "$0")/lib.sh"
 
 gw_start 18260
@@ -199,4 +200,12 @@ want_outcome 400 "a conformance search with an unknown parameter"
 call ehr POST /fhir/\$process-message -H 'Content-Type: application/fhir+json' \
     --data-binary @"$T/defs/OperationDefinition-print.json"
 [ "$ST" -ge 400 ] || fail "a published type is refused inbound (got $ST)"
+
+# --- every refusal counted and audited, route by route --------------------
+# Walked from the CapabilityStatement (refusal_walk.py): last, since its
+# failed look-ups use up the clients' look-up budget.
+t0=$SECONDS
+python3 "$GW_SOURCE_DIR/tests/e2e/refusal_walk.py" "$GW_URL" "$T/db/klasgw.db" "$R" \
+    >"$T/refusals.out" 2>&1 || { cat "$T/refusals.out"; fail "the refusal walk"; }
+echo "$(tail -1 "$T/refusals.out") in $((SECONDS - t0)) s"
 echo "ok: REST semantics"
