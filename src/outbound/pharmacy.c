@@ -189,6 +189,23 @@ join(struct gw_buf *u, gw_rc *rc, const char *a, const char *b,
     return *rc == GW_OK ? u->data : NULL;
 }
 
+/* The document built in b (freed in every case) when rc is GW_OK, checked
+ * against the R4 model; u released. */
+static gw_rc
+finish(struct gw_fhir_build *b, struct gw_buf *u, gw_rc rc,
+       struct gw_fhir_doc **out)
+{
+    struct gw_err err;
+
+    gw_buf_release(u);
+    if (rc != GW_OK) {
+        gw_fhir_build_free(b);
+        return rc;
+    }
+    gw_err_clear(&err);
+    return gw_fhir_build_take(b, NULL, out, &err);
+}
+
 /* A Parameters parameter (el "parameter" or "part") under parent:
  * name and value<type> (nothing when type is NULL); returned. */
 static struct gw_fhir_el *
@@ -262,7 +279,6 @@ gw_pharmacy_notification(const struct gw_subscription *sub, const char *type,
     struct gw_fhir_build *b = NULL;
     struct gw_fhir_el *root, *e, *r;
     struct gw_buf u;
-    struct gw_err err;
     gw_rc rc;
 
     *out = NULL;
@@ -301,13 +317,7 @@ gw_pharmacy_notification(const struct gw_subscription *sub, const char *type,
         gw_fhir_el_value(b, r, "url", join(&u, &rc, "Task/", ev[i].refnr, ""));
         gw_fhir_el_value(b, gw_fhir_el_add(b, e, "response"), "status", "200");
     }
-    gw_buf_release(&u);
-    if (rc != GW_OK) {
-        gw_fhir_build_free(b);
-        return rc;
-    }
-    gw_err_clear(&err);
-    return gw_fhir_build_take(b, NULL, out, &err);
+    return finish(b, &u, rc, out);
 }
 
 /* The notification of a subscription from before topics (criteria
@@ -319,7 +329,6 @@ legacy_body(const char *event, const char *refnr, struct gw_fhir_doc **out)
     struct gw_fhir_build *b = NULL;
     struct gw_fhir_el *root, *p;
     struct gw_buf u;
-    struct gw_err err;
     gw_rc rc = gw_fhir_build_new("Parameters", &b);
 
     *out = NULL;
@@ -331,13 +340,7 @@ legacy_body(const char *event, const char *refnr, struct gw_fhir_doc **out)
     p = param(b, root, "parameter", "case", NULL, NULL);
     gw_fhir_el_value(b, gw_fhir_el_add(b, p, "valueReference"), "reference",
                      join(&u, &rc, "Task/", refnr, ""));
-    gw_buf_release(&u);
-    if (rc != GW_OK) {
-        gw_fhir_build_free(b);
-        return rc;
-    }
-    gw_err_clear(&err);
-    return gw_fhir_build_take(b, NULL, out, &err);
+    return finish(b, &u, rc, out);
 }
 
 /* doc (taken) as the JSON text that goes over the wire. */
