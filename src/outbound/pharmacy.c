@@ -10,7 +10,9 @@
  * What is sent follows the Subscriptions Backport IG (pharmacy.h): an
  * event is numbered (gw_store_sub_event) before its first try, so a
  * pharmacy that was down finds it with $events; a subscription of
- * another topic takes the item as done without a word. The keeper thread
+ * another topic takes the item as done without a word. A notification
+ * is a FHIR tree (fhir/build.h), written to JSON once, just before it is
+ * sent; $status and $events answer the same tree. The keeper thread
  * sends handshakes and heartbeats directly, not through the outbox: they
  * carry no event and a lost one is simply the next one.
  */
@@ -25,9 +27,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/random.h"
+#include "fhir/build.h"
+#include "fhir/fhir.h"
 #include "klas/event.h"
 #include "outbound/http_client.h"
 #include "store/outbox.h"
@@ -165,131 +170,187 @@ gw_pharmacy_header_ok(const char *h, const char **why)
     return 1;
 }
 
-/* A Parameters parameter {name, value<type>: value}. */
-static json_t *
-param(const char *name, const char *type, json_t *value)
-{
-    json_t *p = json_pack("{s:s}", "name", name);
+/* The longest reference or URL a notification holds (a base from the
+ * configuration or the Host header, ids of at most 40). */
+#define URL_MAX 4096
 
-    if (p != NULL && value != NULL)
-        json_object_set_new(p, type, value);
-    else
-        json_decref(value);
+/* The text a + b + c, in u (its memory reused); NULL when memory runs out,
+ * noted in *rc so that the notification is refused, never built short. */
+static const char *
+join(struct gw_buf *u, gw_rc *rc, const char *a, const char *b,
+     const char *c)
+{
+    gw_buf_reset(u);
+    if (*rc == GW_OK &&
+        ((*rc = gw_buf_append_str(u, a)) != GW_OK ||
+         (*rc = gw_buf_append_str(u, b)) != GW_OK ||
+         (*rc = gw_buf_append_str(u, c)) != GW_OK))
+        return NULL;
+    return *rc == GW_OK ? u->data : NULL;
+}
+
+/* The document built in b (freed in every case) when rc is GW_OK, checked
+ * against the R4 model; u released. */
+static gw_rc
+finish(struct gw_fhir_build *b, struct gw_buf *u, gw_rc rc,
+       struct gw_fhir_doc **out)
+{
+    struct gw_err err;
+
+    gw_buf_release(u);
+    if (rc != GW_OK) {
+        gw_fhir_build_free(b);
+        return rc;
+    }
+    gw_err_clear(&err);
+    return gw_fhir_build_take(b, NULL, out, &err);
+}
+
+/* A Parameters parameter (el "parameter" or "part") under parent:
+ * name and value<type> (nothing when type is NULL); returned. */
+static struct gw_fhir_el *
+param(struct gw_fhir_build *b, struct gw_fhir_el *parent, const char *el,
+      const char *name, const char *type, const char *value)
+{
+    struct gw_fhir_el *p = gw_fhir_el_add(b, parent, el);
+
+    gw_fhir_el_value(b, p, "name", name);
+    if (type != NULL)
+        gw_fhir_el_value(b, p, type, value);
     return p;
 }
 
-static json_t *
-status_params(const struct gw_subscription *sub, const char *type,
-              const struct gw_sub_event *ev, size_t n, const char *base)
+/* The SubscriptionStatus (backport-subscription-status-r4) into the
+ * Parameters element ps; a URL that cannot be held sets *rc. */
+static void
+status_params(struct gw_fhir_build *b, struct gw_fhir_el *ps,
+              struct gw_buf *u, gw_rc *rc, const struct gw_subscription *sub,
+              const char *type, const struct gw_sub_event *ev, size_t n,
+              const char *base)
 {
-    char ref[64], num[32], at[32], url[160];
+    char num[32], at[32];
     const char *status = strcmp(type, "handshake") == 0 ? "requested"
-                         : strcmp(sub->status, "requested") == 0
-                             ? "requested"
-                             : sub->status;
-    json_t *ps = json_array(), *r;
+                                                         : sub->status;
+    struct gw_fhir_el *p, *cc;
 
-    snprintf(ref, sizeof(ref), "Subscription/%s", sub->id);
-    json_array_append_new(ps, param("subscription", "valueReference",
-                                     json_pack("{s:s}", "reference", ref)));
+    gw_fhir_el_value(b, gw_fhir_el_add(b, ps, "meta"), "profile",
+                     BACKPORT "StructureDefinition/"
+                              "backport-subscription-status-r4");
+    p = param(b, ps, "parameter", "subscription", NULL, NULL);
+    gw_fhir_el_value(b, gw_fhir_el_add(b, p, "valueReference"), "reference",
+                     join(u, rc, "Subscription/", sub->id, ""));
     if (gw_pharmacy_topic_known(sub->criteria))
-        json_array_append_new(ps, param("topic", "valueCanonical",
-                                        json_string(sub->criteria)));
-    json_array_append_new(ps, param("status", "valueCode",
-                                    json_string(status)));
-    json_array_append_new(ps, param("type", "valueCode", json_string(type)));
+        param(b, ps, "parameter", "topic", "valueCanonical", sub->criteria);
+    param(b, ps, "parameter", "status", "valueCode", status);
+    param(b, ps, "parameter", "type", "valueCode", type);
     snprintf(num, sizeof(num), "%lld", (long long)sub->events);
-    json_array_append_new(ps, param("events-since-subscription-start",
-                                    "valueString", json_string(num)));
+    param(b, ps, "parameter", "events-since-subscription-start",
+          "valueString", num);
     for (size_t i = 0; i < n; i++) {
-        json_t *e = json_pack("{s:s,s:[]}", "name", "notification-event",
-                              "part");
-        json_t *parts = json_object_get(e, "part");
+        struct gw_fhir_el *e =
+            param(b, ps, "parameter", "notification-event", NULL, NULL);
         snprintf(num, sizeof(num), "%lld", (long long)ev[i].number);
         gw_clock_format(ev[i].at_ms, at, sizeof(at));
-        snprintf(url, sizeof(url), "%s/Task/%s", base, ev[i].refnr);
-        json_array_append_new(parts,
-                              param("event-number", "valueString",
-                                    json_string(num)));
-        json_array_append_new(parts, param("timestamp", "valueInstant",
-                                           json_string(at)));
-        json_array_append_new(parts,
-                              param("focus", "valueReference",
-                                    json_pack("{s:s}", "reference", url)));
-        json_array_append_new(ps, e);
+        param(b, e, "part", "event-number", "valueString", num);
+        param(b, e, "part", "timestamp", "valueInstant", at);
+        p = param(b, e, "part", "focus", NULL, NULL);
+        gw_fhir_el_value(b, gw_fhir_el_add(b, p, "valueReference"),
+                         "reference",
+                         join(u, rc, base, "/Task/", ev[i].refnr));
     }
-    if (strcmp(sub->status, "error") == 0 && sub->error[0] != '\0')
-        json_array_append_new(
-            ps, param("error", "valueCodeableConcept",
-                      json_pack("{s:[{s:s,s:s}],s:s}", "coding", "system",
-                                "http://terminology.hl7.org/CodeSystem/"
-                                "subscription-error",
-                                "code", "no-response", "text", sub->error)));
-    r = json_pack("{s:s,s:{s:[s]},s:o}", "resourceType", "Parameters", "meta",
-                  "profile",
-                  BACKPORT "StructureDefinition/backport-subscription-status-r4",
-                  "parameter", ps);
-    return r;
+    if (strcmp(sub->status, "error") == 0 && sub->error[0] != '\0') {
+        p = param(b, ps, "parameter", "error", NULL, NULL);
+        cc = gw_fhir_el_add(b, p, "valueCodeableConcept");
+        p = gw_fhir_el_add(b, cc, "coding");
+        gw_fhir_el_value(b, p, "system",
+                         "http://terminology.hl7.org/CodeSystem/"
+                         "subscription-error");
+        gw_fhir_el_value(b, p, "code", "no-response");
+        gw_fhir_el_value(b, cc, "text", sub->error);
+    }
 }
 
 gw_rc
 gw_pharmacy_notification(const struct gw_subscription *sub, const char *type,
                          const struct gw_sub_event *ev, size_t n,
-                         const char *base, int bundle, char **out,
-                         size_t *len)
+                         const char *base, struct gw_fhir_doc **out)
 {
-    char uuid[37], full[64], url[160], now[32], st[96];
-    json_t *status, *b, *entries;
+    char uuid[37], now[32];
+    struct gw_fhir_build *b = NULL;
+    struct gw_fhir_el *root, *e, *r;
+    struct gw_buf u;
     gw_rc rc;
 
     *out = NULL;
-    *len = 0;
     if (base == NULL)
         base = GW_PHARMACY_BASE;
-    status = status_params(sub, type, ev, n, base);
-    if (!bundle)
-        return dump(status, out, len);
-    if ((rc = gw_random_uuid(uuid)) != GW_OK) {
-        json_decref(status);
+    if ((rc = gw_random_uuid(uuid)) != GW_OK ||
+        (rc = gw_fhir_build_new("Bundle", &b)) != GW_OK)
         return rc;
-    }
-    snprintf(full, sizeof(full), "urn:uuid:%s", uuid);
-    snprintf(st, sizeof(st), "Subscription/%s/$status", sub->id);
+    gw_buf_init(&u, URL_MAX);
     gw_clock_format(gw_clock_now_ms(), now, sizeof(now));
-    entries = json_pack("[{s:s,s:o,s:{s:s,s:s},s:{s:s}}]", "fullUrl", full,
-                        "resource", status, "request", "method", "GET", "url",
-                        st, "response", "status", "200");
+    root = gw_fhir_build_root(b);
+    gw_fhir_el_value(b, root, "id", uuid);
+    gw_fhir_el_value(b, gw_fhir_el_add(b, root, "meta"), "profile",
+                     BACKPORT "StructureDefinition/"
+                              "backport-subscription-notification-r4");
+    gw_fhir_el_value(b, root, "type", "history");
+    gw_fhir_el_value(b, root, "timestamp", now);
+    e = gw_fhir_el_add(b, root, "entry");
+    gw_fhir_el_value(b, e, "fullUrl", join(&u, &rc, "urn:uuid:", uuid, ""));
+    status_params(b,
+                  gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"),
+                                 "Parameters"),
+                  &u, &rc, sub, type, ev, n, base);
+    r = gw_fhir_el_add(b, e, "request");
+    gw_fhir_el_value(b, r, "method", "GET");
+    gw_fhir_el_value(b, r, "url",
+                     join(&u, &rc, "Subscription/", sub->id, "/$status"));
+    gw_fhir_el_value(b, gw_fhir_el_add(b, e, "response"), "status", "200");
     /* id-only: each focus by its address, no resource. */
-    for (size_t i = 0; entries != NULL && i < n; i++) {
-        snprintf(url, sizeof(url), "%s/Task/%s", base, ev[i].refnr);
-        snprintf(st, sizeof(st), "Task/%s", ev[i].refnr);
-        json_array_append_new(
-            entries, json_pack("{s:s,s:{s:s,s:s},s:{s:s}}", "fullUrl", url,
-                               "request", "method", "PUT", "url", st,
-                               "response", "status", "200"));
+    for (size_t i = 0; i < n; i++) {
+        e = gw_fhir_el_add(b, root, "entry");
+        gw_fhir_el_value(b, e, "fullUrl",
+                         join(&u, &rc, base, "/Task/", ev[i].refnr));
+        r = gw_fhir_el_add(b, e, "request");
+        gw_fhir_el_value(b, r, "method", "PUT");
+        gw_fhir_el_value(b, r, "url", join(&u, &rc, "Task/", ev[i].refnr, ""));
+        gw_fhir_el_value(b, gw_fhir_el_add(b, e, "response"), "status", "200");
     }
-    b = json_pack("{s:s,s:s,s:{s:[s]},s:s,s:s,s:o}", "resourceType", "Bundle",
-                  "id", uuid, "meta", "profile",
-                  BACKPORT "StructureDefinition/"
-                           "backport-subscription-notification-r4",
-                  "type", "history", "timestamp", now, "entry", entries);
-    return dump(b, out, len);
+    return finish(b, &u, rc, out);
 }
 
 /* The notification of a subscription from before topics (criteria
  * "Task?owner.identifier=GLN"): the event code and its case, ids only,
  * as a Parameters - what such a pharmacy was promised. */
 static gw_rc
-legacy_body(const char *event, const char *refnr, char **out, size_t *len)
+legacy_body(const char *event, const char *refnr, struct gw_fhir_doc **out)
 {
-    char ref[32];
+    struct gw_fhir_build *b = NULL;
+    struct gw_fhir_el *root, *p;
+    struct gw_buf u;
+    gw_rc rc = gw_fhir_build_new("Parameters", &b);
 
-    snprintf(ref, sizeof(ref), "Task/%s", refnr);
-    return dump(json_pack("{s:s,s:[{s:s,s:s},{s:s,s:{s:s}}]}", "resourceType",
-                          "Parameters", "parameter", "name", "event",
-                          "valueCode", event, "name", "case", "valueReference",
-                          "reference", ref),
-                out, len);
+    *out = NULL;
+    if (rc != GW_OK)
+        return rc;
+    gw_buf_init(&u, URL_MAX);
+    root = gw_fhir_build_root(b);
+    param(b, root, "parameter", "event", "valueCode", event);
+    p = param(b, root, "parameter", "case", NULL, NULL);
+    gw_fhir_el_value(b, gw_fhir_el_add(b, p, "valueReference"), "reference",
+                     join(&u, &rc, "Task/", refnr, ""));
+    return finish(b, &u, rc, out);
+}
+
+/* doc (taken) as the JSON text that goes over the wire. */
+static gw_rc
+wire(struct gw_fhir_doc *doc, char **out, size_t *len)
+{
+    gw_rc rc = gw_fhir_to_json(doc, out, len);
+
+    gw_fhir_doc_free(doc);
+    return rc;
 }
 
 /* The notification of one event to subscription sub (an outbox item):
@@ -305,13 +366,14 @@ send_event(struct gw_pharmacy_peer *p, const struct gw_subscription *sub,
     struct gw_sub_event ev;
     static const struct gw_net_policy strict;
     enum gw_delivery d;
+    struct gw_fhir_doc *doc = NULL;
     char *body = NULL;
     size_t blen = 0;
     gw_rc rc;
 
     *sent = 0;
     if (!gw_pharmacy_topic_known(sub->criteria))
-        rc = legacy_body(event, item->refnr, &body, &blen);
+        rc = legacy_body(event, item->refnr, &doc);
     else if ((rc = gw_store_sub_event(p->store, sub->id, item->message_id,
                                       event, item->refnr, &ev)) ==
              GW_ENOTFOUND)
@@ -322,8 +384,11 @@ send_event(struct gw_pharmacy_peer *p, const struct gw_subscription *sub,
         if (ev.number > s.events)
             s.events = ev.number;
         rc = gw_pharmacy_notification(&s, "event-notification", &ev, 1,
-                                      p->base, 1, &body, &blen);
+                                      p->base, &doc);
     }
+    /* Written to text once, here, where it goes over the wire. */
+    if (rc == GW_OK)
+        rc = wire(doc, &body, &blen);
     if (rc != GW_OK) {
         snprintf(why, why_size, "cannot number or build the notification");
         return GW_DELIVERY_RETRY;
@@ -469,15 +534,16 @@ send_status(struct gw_pharmacy_peer *p, const struct gw_subscription *sub,
 {
     static const struct gw_net_policy strict;
     struct gw_outbox_item note;
+    struct gw_fhir_doc *doc = NULL;
     enum gw_delivery d;
     char uuid[37];
     gw_rc rc;
 
     memset(&note, 0, sizeof(note));
     if ((rc = gw_random_uuid(uuid)) != GW_OK ||
-        (rc = gw_pharmacy_notification(sub, type, NULL, 0, p->base, 1,
-                                       &note.payload, &note.payload_len)) !=
-            GW_OK) {
+        (rc = gw_pharmacy_notification(sub, type, NULL, 0, p->base, &doc)) !=
+            GW_OK ||
+        (rc = wire(doc, &note.payload, &note.payload_len)) != GW_OK) {
         snprintf(why, why_size, "cannot build the %s", type);
         return GW_DELIVERY_RETRY;
     }

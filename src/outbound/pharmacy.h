@@ -73,16 +73,19 @@ int gw_pharmacy_topic_known(const char *url);
 int gw_pharmacy_topic_matches(const struct gw_subscription *sub,
                               const char *event_code);
 
-/* A notification of `type` ("handshake", "heartbeat",
- * "event-notification", "query-status", "query-event") for sub with
- * its n events, focus URLs under base (the gateway's FHIR base, no
- * trailing '/'): as the status Parameters alone (bundle 0) or as the
- * notification Bundle (bundle 1). JSON; caller frees *out. */
+/* The notification of `type` ("handshake", "heartbeat",
+ * "event-notification", "query-status", "query-event") for sub with its
+ * n events, focus URLs under base (the gateway's FHIR base, no trailing
+ * '/'; NULL: GW_PHARMACY_BASE): the notification Bundle as a tree
+ * (fhir/build.h), checked against the R4 model. The sender writes it to
+ * JSON once, for the wire; $status and $events answer the tree itself.
+ * Caller frees *out with gw_fhir_doc_free. */
+struct gw_fhir_doc;
 gw_rc gw_pharmacy_notification(const struct gw_subscription *sub,
                                const char *type,
                                const struct gw_sub_event *ev, size_t n,
-                               const char *base, int bundle, char **out,
-                               size_t *len) GW_WARN_UNUSED;
+                               const char *base, struct gw_fhir_doc **out)
+    GW_WARN_UNUSED;
 
 /* A channel.header value as it may be sent: "Name: value", the name an
  * HTTP token not set by the gateway itself, the value printable (no CR,

@@ -418,25 +418,20 @@ own_sub(struct gw_pipeline *pl, const struct gw_call *c, const char *id,
     return rc;
 }
 
-/* The answer: the JSON text of a notification (json, len, freed here)
- * as its document, 200; or the refusal rc with err, through the one
- * refusal path as action. */
+/* The answer: the notification tree doc as the document, 200; or the
+ * refusal rc with err, through the one refusal path as action. */
 static void
 answer_doc(struct gw_pipeline *pl, const struct gw_call *c, const char *action,
-           struct gw_answer *a, gw_rc rc, char *json, size_t len,
+           struct gw_answer *a, gw_rc rc, struct gw_fhir_doc *doc,
            struct gw_err *err)
 {
-    struct gw_err perr;
-
-    gw_err_clear(&perr);
-    if (rc == GW_OK)
-        rc = gw_fhir_parse(json, len, GW_FHIR_JSON, NULL, &a->doc, &perr);
-    free(json);
-    if (rc != GW_OK)
-        gw_pipeline_refuse(pl, c, a, rc, err->rc != GW_OK ? err : &perr, NULL,
-                           action, NULL, NULL);
-    else
-        a->status = 200;
+    if (rc != GW_OK) {
+        gw_fhir_doc_free(doc);
+        gw_pipeline_refuse(pl, c, a, rc, err, NULL, action, NULL, NULL);
+        return;
+    }
+    a->doc = doc;
+    a->status = 200;
 }
 
 void
@@ -464,9 +459,8 @@ gw_pipeline_sub_status(struct gw_pipeline *pl, const struct gw_call *c,
                        const char *id, struct gw_answer *a)
 {
     struct gw_subscription s;
+    struct gw_fhir_doc *doc = NULL;
     struct gw_err err;
-    char *json = NULL;
-    size_t len = 0;
     gw_rc rc;
 
     if (!sub_begin(pl, c, a, &err))
@@ -475,9 +469,9 @@ gw_pipeline_sub_status(struct gw_pipeline *pl, const struct gw_call *c,
     /* $status answers a Bundle (searchset in R4's operation) holding the
      * status: here the notification form, query-status. */
     if (rc == GW_OK)
-        rc = gw_pharmacy_notification(&s, "query-status", NULL, 0, c->base, 1,
-                                      &json, &len);
-    answer_doc(pl, c, "subscription-status", a, rc, json, len, &err);
+        rc = gw_pharmacy_notification(&s, "query-status", NULL, 0, c->base,
+                                      &doc);
+    answer_doc(pl, c, "subscription-status", a, rc, doc, &err);
 }
 
 /* A decimal event number 1..INT64_MAX; 1 when ok. */
@@ -504,9 +498,9 @@ gw_pipeline_sub_events(struct gw_pipeline *pl, const struct gw_call *c,
     struct gw_subscription s;
     struct gw_sub_event *ev = NULL;
     struct gw_err err;
+    struct gw_fhir_doc *doc = NULL;
     int64_t from = 1, to = INT64_MAX;
-    char *json = NULL;
-    size_t n = 0, len = 0;
+    size_t n = 0;
     gw_rc rc;
 
     if (!sub_begin(pl, c, a, &err))
@@ -527,9 +521,9 @@ gw_pipeline_sub_events(struct gw_pipeline *pl, const struct gw_call *c,
         rc = gw_store_sub_events(pl->o.store, s.id, from, to,
                                  GW_SUB_EVENTS_MAX, &ev, &n);
     if (rc == GW_OK)
-        rc = gw_pharmacy_notification(&s, "query-event", ev, n, c->base, 1,
-                                      &json, &len);
-    answer_doc(pl, c, "subscription-events", a, rc, json, len, &err);
+        rc = gw_pharmacy_notification(&s, "query-event", ev, n, c->base,
+                                      &doc);
+    answer_doc(pl, c, "subscription-events", a, rc, doc, &err);
     free(ev);
 }
 

@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include "core/netaddr.h"
+#include "fhir/fhir.h"
+#include "klas/facts.h"
 #include "outbound/http_client.h"
 #include "outbound/pharmacy.h"
 #include "store/outbox.h"
@@ -322,6 +324,9 @@ test_pharmacy_delivers_any_event_whole(void **state)
     enum gw_delivery d;
     size_t i;
 
+    /* The longest code a message's facts can hold, and a longer one. */
+    long_event(big, GW_KLAS_EVENT_SIZE - 1);
+    json_array_append_new(codes, json_string(big));
     long_event(big, sizeof(big) - 1);
     json_array_append_new(codes, json_string(big));
     json_array_foreach(codes, i, c)
@@ -450,6 +455,134 @@ test_pharmacy_topic_notification(void **state)
     assert_string_equal(body, "");
 }
 
+/* The notification as the JSON text that goes over the wire. */
+static void
+notification_text(const struct gw_subscription *s, const char *type,
+                  const struct gw_sub_event *ev, size_t n, const char *base,
+                  char **text, size_t *len)
+{
+    struct gw_fhir_doc *doc = NULL;
+
+    assert_int_equal(gw_pharmacy_notification(s, type, ev, n, base, &doc),
+                     GW_OK);
+    assert_int_equal(gw_fhir_to_json(doc, text, len), GW_OK);
+    gw_fhir_doc_free(doc);
+}
+
+/* The longest FHIR base the HTTP front makes from a Host header
+ * (http/server.c: up to 199 characters of [A-Za-z0-9.:[]-]), a hostile
+ * error text as a subscription keeps it (any bytes a peer's or curl's
+ * words bring, control characters too) and every notification type:
+ * each notification is a valid R4 document whose focus references and
+ * error text arrive whole (control characters XML cannot carry become a
+ * space, the builder's one rule), written to JSON and read back here
+ * with jansson. */
+static void
+test_pharmacy_notification_values_whole(void **state)
+{
+    static const char *const types[] = {"handshake", "heartbeat",
+                                        "event-notification",
+                                        "query-status", "query-event"};
+    static const char hostchars[] = "abcdefghijklmnopqrstuvwxyz"
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789.:[]-";
+    static const char hostile[] = "\"}],\\<a b='c'>&amp;]]>\x01\x1b\t"
+                                  "\x7f \xc3\xa5\xc3\xa4\xc3\xb6 {\"x\":1}";
+    struct gw_subscription s;
+    struct gw_sub_event ev;
+    char host[200], base[300], focus[400], err_want[200];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(host) - 1; i++)
+        host[i] = hostchars[i % (sizeof(hostchars) - 1)];
+    host[i] = '\0';
+    snprintf(base, sizeof(base), "https://%s/fhir", host);
+    snprintf(focus, sizeof(focus), "%s/Task/%s", base, REFNR);
+    memset(&s, 0, sizeof(s));
+    snprintf(s.id, sizeof(s.id), "0f0e0d0c-0b0a-4908-8706-050403020100");
+    snprintf(s.gln, sizeof(s.gln), GLN);
+    snprintf(s.criteria, sizeof(s.criteria), TOPIC_DECISION);
+    snprintf(s.status, sizeof(s.status), "error");
+    /* The whole error field, filled with the hostile text. */
+    for (i = 0; i < sizeof(s.error) - 1; i++)
+        s.error[i] = hostile[i % (sizeof(hostile) - 1)];
+    s.error[i] = '\0';
+    /* A multi-byte character must not be cut at the end. */
+    while (i > 0 && ((unsigned char)s.error[i - 1] & 0xc0) == 0x80)
+        s.error[--i] = '\0';
+    if (i > 0 && ((unsigned char)s.error[i - 1] & 0xc0) == 0xc0)
+        s.error[--i] = '\0';
+    for (i = 0; s.error[i]; i++)
+        err_want[i] = (unsigned char)s.error[i] < 0x20 && s.error[i] != '\t'
+                          ? ' '
+                          : s.error[i];
+    err_want[i] = '\0';
+    s.events = 7;
+    memset(&ev, 0, sizeof(ev));
+    ev.number = 7;
+    ev.at_ms = 1767225600123LL;
+    snprintf(ev.code, sizeof(ev.code), "decision");
+    snprintf(ev.refnr, sizeof(ev.refnr), REFNR);
+    for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+        struct gw_fhir_doc *back = NULL;
+        struct gw_err err;
+        char *text = NULL;
+        size_t len = 0, k;
+        json_t *j, *entries, *params, *ne = NULL, *part;
+        const char *got = NULL;
+        int events = strcmp(types[t], "handshake") != 0 &&
+                     strcmp(types[t], "heartbeat") != 0 &&
+                     strcmp(types[t], "query-status") != 0;
+
+        notification_text(&s, types[t], &ev, events ? 1 : 0, base, &text,
+                          &len);
+        /* What goes over the wire is a valid R4 document again. */
+        gw_err_clear(&err);
+        if (gw_fhir_parse(text, len, GW_FHIR_JSON, NULL, &back, &err) != GW_OK)
+            fail_msg("%s: not valid R4: %s %s", types[t], err.path,
+                     err.detail);
+        gw_fhir_doc_free(back);
+        j = json_loadb(text, len, 0, NULL);
+        assert_non_null(j);
+        entries = json_object_get(j, "entry");
+        assert_int_equal(json_array_size(entries), events ? 2 : 1);
+        params = json_object_get(json_array_get(entries, 0), "resource");
+        assert_string_equal(json_string_value(param(params, "type",
+                                                    "valueCode")),
+                            types[t]);
+        got = json_string_value(json_object_get(
+            param(params, "error", "valueCodeableConcept"), "text"));
+        if (strcmp(types[t], "handshake") != 0) {
+            assert_non_null(got);
+            assert_string_equal(got, err_want);
+        }
+        json_array_foreach(json_object_get(params, "parameter"), k, part)
+            if (strcmp(json_string_value(json_object_get(part, "name")),
+                       "notification-event") == 0)
+                ne = part;
+        if (events) {
+            const char *f = NULL;
+            assert_non_null(ne);
+            json_array_foreach(json_object_get(ne, "part"), k, part)
+                if (strcmp(json_string_value(json_object_get(part, "name")),
+                           "focus") == 0)
+                    f = json_string_value(json_object_get(
+                        json_object_get(part, "valueReference"),
+                        "reference"));
+            assert_non_null(f);
+            assert_string_equal(f, focus);
+            assert_string_equal(json_string_value(json_object_get(
+                                    json_array_get(entries, 1), "fullUrl")),
+                                focus);
+        } else {
+            assert_null(ne);
+        }
+        json_decref(j);
+        free(text);
+    }
+}
+
 static void
 test_pharmacy_header_rules(void **state)
 {
@@ -491,6 +624,7 @@ main(void)
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_pharmacy_topic_notification,
                                         fixture_setup, fixture_teardown),
+        cmocka_unit_test(test_pharmacy_notification_values_whole),
         cmocka_unit_test(test_pharmacy_header_rules),
     };
     if (gw_http_client_init() != GW_OK)
