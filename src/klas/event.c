@@ -167,7 +167,7 @@ const struct gw_event_def gw_klas_events[] = {
     {.name = "purge",
      .event = GW_EV_PURGE,
      .roles = R(GW_ROLE_GATEWAY),
-     .from = S(GW_CASE_M) | S(GW_CASE_BEV) | S(GW_CASE_AVS) | S(GW_CASE_AVI),
+     .from = GW_STATUSES_PURGEABLE,
      .to = GW_CASE_NONE,
      .ref = GW_CASE_REF_TASK},
 };

@@ -9,18 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#define GW_CASE_ROW_(id, code, sv, en, task, flags)                          \
+    [GW_CASE_##id] = {code, sv, task, flags},
 static const struct {
-    const char *code, *sv;
+    const char *code, *sv, *task;
+    unsigned flags;
 } statuses[GW_CASE_NSTATUS] = {
-    [GW_CASE_NONE] = {"", "(inget ärende)"},
-    [GW_CASE_M] = {"M", "Motiverad"},
-    [GW_CASE_A] = {"A", "Ansökt"},
-    [GW_CASE_H] = {"H", "Handläggs"},
-    [GW_CASE_KB] = {"KB", "Komplettering begärd"},
-    [GW_CASE_K] = {"K", "Kompletterad"},
-    [GW_CASE_BEV] = {"Bev", "Beviljad"},
-    [GW_CASE_AVS] = {"Avs", "Avslag"},
-    [GW_CASE_AVI] = {"Avi", "Avvisad"},
+    [GW_CASE_NONE] = {"", "(inget ärende)", "draft", 0},
+    GW_CASE_STATUS_ROWS(GW_CASE_ROW_)
 };
 
 static const char *const roles[GW_ROLE_NROLE] = {
@@ -71,16 +67,42 @@ gw_role_parse(const char *name, enum gw_role *out)
 }
 
 int
+gw_case_status_has(enum gw_case_status s, unsigned flag)
+{
+    return (unsigned)s < GW_CASE_NSTATUS && (statuses[s].flags & flag) != 0;
+}
+
+int
 gw_case_motivation_locked(enum gw_case_status s)
 {
-    return s == GW_CASE_A || s == GW_CASE_H || s == GW_CASE_KB ||
-           s == GW_CASE_K;
+    return gw_case_status_has(s, GW_ST_LOCKED);
 }
 
 int
 gw_case_is_decided(enum gw_case_status s)
 {
-    return s == GW_CASE_BEV || s == GW_CASE_AVS || s == GW_CASE_AVI;
+    return gw_case_status_has(s, GW_ST_DECIDED);
+}
+
+enum gw_case_status
+gw_case_status_in_force(void)
+{
+    for (int s = GW_CASE_NONE + 1; s < GW_CASE_NSTATUS; s++)
+        if (statuses[s].flags & GW_ST_IN_FORCE)
+            return (enum gw_case_status)s;
+    return GW_CASE_NONE;
+}
+
+const char *
+gw_case_status_in_force_code(void)
+{
+    return gw_case_status_code(gw_case_status_in_force());
+}
+
+const char *
+gw_case_status_task(enum gw_case_status s)
+{
+    return (unsigned)s < GW_CASE_NSTATUS ? statuses[s].task : "draft";
 }
 
 int

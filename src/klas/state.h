@@ -1,9 +1,9 @@
 /*
  * state.h - the licence case and what may happen to it.
  *
- * Statuses (KLAS's own codes): M Motiverad, A Ansökt, H Handläggs,
- * KB Komplettering begärd, K Kompletterad, Bev Beviljad, Avs Avslag,
- * Avi Avvisad. Events move a case from one status to another; each event
+ * Statuses (KLAS's own codes, the rows of GW_CASE_STATUS_ROWS): M
+ * Motiverad, A Ansökt, H Handläggs, KB Komplettering begärd, K
+ * Kompletterad, Bev Beviljad, Avs Avslag, Avi Avvisad. Events move a case from one status to another; each event
  * may be triggered only by certain roles. The event table in event.c is
  * the one place that says what is allowed; everything else is refused.
  */
@@ -12,18 +12,49 @@
 
 #include "core/err.h"
 
+/*
+ * The statuses, one row each: the enum value, the KLAS code, the Swedish
+ * name, an English definition (the klas-case-status CodeSystem,
+ * scripts/gen-profiles.py reads these rows), the FHIR Task.status a
+ * reader sees, and what the status means (GW_ST_*). Adding a status is
+ * adding a row here; its transitions are rows of event.c.
+ */
+#define GW_ST_LOCKED    0x01u /* the motivation cannot be changed */
+#define GW_ST_DECIDED   0x02u /* LV has decided */
+#define GW_ST_IN_FORCE  0x04u /* the licence counts: $check-licence,
+                                 dispensing, a re-application's basis */
+#define GW_ST_PURGEABLE 0x08u /* retention applies (the purge row) */
+
+#define GW_CASE_STATUS_ROWS(X)                                               \
+    X(M, "M", "Motiverad", "Motivation submitted; no application yet",       \
+      "requested", GW_ST_PURGEABLE)                                          \
+    X(A, "A", "Ansökt", "A pharmacy applied; not yet registered by LV",      \
+      "received", GW_ST_LOCKED)                                              \
+    X(H, "H", "Handläggs", "LV registered the application and handles it",   \
+      "in-progress", GW_ST_LOCKED)                                           \
+    X(KB, "KB", "Komplettering begärd", "LV asked for more information",     \
+      "on-hold", GW_ST_LOCKED)                                               \
+    X(K, "K", "Kompletterad", "Supplement sent to LV", "in-progress",        \
+      GW_ST_LOCKED)                                                          \
+    X(BEV, "Bev", "Beviljad", "Granted", "completed",                        \
+      GW_ST_DECIDED | GW_ST_IN_FORCE | GW_ST_PURGEABLE)                      \
+    X(AVS, "Avs", "Avslag", "Rejected on the merits", "rejected",            \
+      GW_ST_DECIDED | GW_ST_PURGEABLE)                                       \
+    X(AVI, "Avi", "Avvisad", "Dismissed without trial", "rejected",          \
+      GW_ST_DECIDED | GW_ST_PURGEABLE)
+
+#define GW_CASE_ENUM_(id, code, sv, en, task, flags) GW_CASE_##id,
 enum gw_case_status {
     GW_CASE_NONE = 0, /* no case yet, or purged */
-    GW_CASE_M,
-    GW_CASE_A,
-    GW_CASE_H,
-    GW_CASE_KB,
-    GW_CASE_K,
-    GW_CASE_BEV,
-    GW_CASE_AVS,
-    GW_CASE_AVI,
+    GW_CASE_STATUS_ROWS(GW_CASE_ENUM_)
     GW_CASE_NSTATUS
 };
+
+/* The statuses retention applies to, as a constant GW_STATUS_BIT set (the
+ * purge row's from). */
+#define GW_CASE_PURGEABLE_(id, code, sv, en, task, flags)                    \
+    | (((flags) & GW_ST_PURGEABLE) ? (1u << GW_CASE_##id) : 0u)
+#define GW_STATUSES_PURGEABLE (0u GW_CASE_STATUS_ROWS(GW_CASE_PURGEABLE_))
 
 enum gw_case_event {
     GW_EV_SUBMIT = 0,          /* prescriber submits a motivation */
@@ -76,11 +107,19 @@ gw_rc gw_case_transition(enum gw_case_status from, enum gw_case_event event,
                          enum gw_role role, enum gw_case_status *to,
                          struct gw_err *err) GW_WARN_UNUSED;
 
-/* The motivation cannot be changed: from the application until LV decides
- * (A, H, KB, K). */
+/* Whether status s has the flag (GW_ST_*) in its row. */
+int gw_case_status_has(enum gw_case_status s, unsigned flag);
+/* The motivation cannot be changed (GW_ST_LOCKED: from the application
+ * until LV decides). */
 int gw_case_motivation_locked(enum gw_case_status s);
-/* Decided: Bev, Avs, Avi. */
+/* Decided (GW_ST_DECIDED). */
 int gw_case_is_decided(enum gw_case_status s);
+/* The one status whose licence is in force (GW_ST_IN_FORCE): the code the
+ * store's licence queries and the dispensing's check compare with. */
+enum gw_case_status gw_case_status_in_force(void);
+const char *gw_case_status_in_force_code(void);
+/* The FHIR Task.status of a status ("draft" for GW_CASE_NONE). */
+const char *gw_case_status_task(enum gw_case_status s);
 
 /* Months within which a granted licence can be applied for again. */
 #define GW_REAPPLY_MONTHS 36

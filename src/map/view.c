@@ -64,16 +64,11 @@ gw_views_free(struct gw_views *v)
 const char *
 gw_view_task_status(const char *s)
 {
-    static const struct {
-        const char *klas, *fhir;
-    } map[] = {{"M", "requested"},   {"A", "received"},  {"H", "in-progress"},
-               {"KB", "on-hold"},    {"K", "in-progress"},
-               {"Bev", "completed"}, {"Avs", "rejected"}, {"Avi", "rejected"}};
+    enum gw_case_status cs;
 
-    for (size_t i = 0; s != NULL && i < sizeof(map) / sizeof(map[0]); i++)
-        if (strcmp(map[i].klas, s) == 0)
-            return map[i].fhir;
-    return "draft";
+    /* The status row's Task.status (klas/state.h); unknown: "draft". */
+    return gw_case_status_parse(s, &cs) == GW_OK ? gw_case_status_task(cs)
+                                                 : "draft";
 }
 
 /* Removes the elements the pharmacy view left empty (no value, no child

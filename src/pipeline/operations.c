@@ -380,7 +380,7 @@ record(struct gw_pipeline *pl, const struct gw_call *c,
     w.content_hash = num;
     w.op = GW_STORE_OP_DISPENSE;
     w.row.refnr = refnr;
-    w.expect_status = gw_case_status_code(GW_CASE_BEV); /* granted only */
+    w.expect_status = gw_case_status_in_force_code(); /* granted only */
     w.dispense = &d;
     w.audit = &au;
     w.naudit = 1;

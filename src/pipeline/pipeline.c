@@ -1136,7 +1136,7 @@ gw_pl_case_view(struct gw_pipeline *pl, const struct gw_call *c,
         c->base,    row->refnr, status, version, row->created_ms,
         updated_ms, NULL,       NULL,   NULL,    c->who->gln};
     if (later && gw_case_status_parse(status, &cs) == GW_OK &&
-        cs == GW_CASE_BEV &&
+        gw_case_status_has(cs, GW_ST_IN_FORCE) &&
         gw_store_licences(pl->o.store, row->refnr, NULL, NULL, &lic, &nlic) ==
             GW_OK &&
         nlic > 0 && lic[0].valid_from[0]) {

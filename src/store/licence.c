@@ -16,7 +16,7 @@
 
 /* Licences count while their case is granted: the status comes from klas/
  * (bound as a parameter), the SQL names none. */
-#define GRANTED gw_case_status_code(GW_CASE_BEV)
+#define GRANTED gw_case_status_in_force_code()
 
 static const char SQL_LICENCES[] =
     "SELECT c.refnr, c.licence_type, c.beredskap, coalesce(l.valid_from,''), "

@@ -317,7 +317,7 @@ gw_pg_licences(struct gw_store *st, const char *refnr, const char *day,
     gw_pg_p_str(&p, refnr);
     gw_pg_p_str(&p, day);
     gw_pg_p_str(&p, product);
-    gw_pg_p_str(&p, gw_case_status_code(GW_CASE_BEV));
+    gw_pg_p_str(&p, gw_case_status_in_force_code());
     return gw_pg_collect(
         st,
         "SELECT c.refnr, c.licence_type, c.beredskap, "
@@ -347,7 +347,7 @@ gw_pg_licence_name_contains(struct gw_store *st, const char *day,
     *found = 0;
     gw_pg_p_str(&p, day);
     gw_pg_p_str(&p, text);
-    gw_pg_p_str(&p, gw_case_status_code(GW_CASE_BEV));
+    gw_pg_p_str(&p, gw_case_status_in_force_code());
     rc = gw_pg_run(
         st,
         "SELECT 1 FROM cases c JOIN licences l ON l.case_id = c.id "
