@@ -36,6 +36,7 @@
 #include "fhir/build.h"
 #include "http/response.h"
 #include "http/route.h"
+#include "klas/event.h"
 #include "map/view.h"
 #include "pipeline/pipeline.h"
 
@@ -557,6 +558,7 @@ gw_http_capability(struct gw_fhir_doc **out)
     const struct gw_cap_param *par;
     size_t nt, nr, np;
     struct gw_err err;
+    char codes[400], doc[800];
     gw_rc rc;
 
     *out = NULL;
@@ -593,15 +595,15 @@ gw_http_capability(struct gw_fhir_doc **out)
     gw_fhir_el_value(b, root, "format", "application/fhir+xml");
     rest = gw_fhir_el_add(b, root, "rest");
     gw_fhir_el_value(b, rest, "mode", "server");
-    gw_fhir_el_value(
-        b, rest, "documentation",
-        "Errors are OperationOutcomes with a rule id, the FHIRPath of the "
-        "field and the text in Swedish and English. A message id seen "
-        "before (Bundle.identifier) is answered with the first answer. "
-        "Events (http://klasgw.org/fhir/CodeSystem/klas-event): "
-        "motivation-submit, motivation-supplement, application-create, "
-        "application-reapply, application-registered, supplement-request, "
-        "decision. Searches page with Bundle.link (next, previous).");
+    /* The events: the rows of klas/event.c. */
+    snprintf(doc, sizeof(doc),
+             "Errors are OperationOutcomes with a rule id, the FHIRPath of "
+             "the field and the text in Swedish and English. A message id "
+             "seen before (Bundle.identifier) is answered with the first "
+             "answer. Events (http://klasgw.org/fhir/CodeSystem/klas-event): "
+             "%s. Searches page with Bundle.link (next, previous).",
+             gw_klas_list(GW_KLAS_CODES, ", ", codes, sizeof(codes)));
+    gw_fhir_el_value(b, rest, "documentation", doc);
     el = gw_fhir_el_add(b, rest, "security");
     gw_fhir_el_value(b, el, "cors", "false");
     gw_fhir_el_value(b, el, "description",

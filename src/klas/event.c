@@ -220,6 +220,44 @@ gw_klas_topic_known(const char *name)
     return 0;
 }
 
+static const char *
+list_item(const struct gw_event_def *d, enum gw_klas_list what)
+{
+    return what == GW_KLAS_TOPICS ? d->topic : d->code;
+}
+
+const char *
+gw_klas_list(enum gw_klas_list what, const char *last, char *buf, size_t size)
+{
+    size_t n = 0, total = 0, k = 0;
+
+    /* Count the distinct items first, to know which one is the last. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < gw_klas_nevents; i++) {
+            const char *v = list_item(&gw_klas_events[i], what);
+            int seen = v == NULL;
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = list_item(&gw_klas_events[j], what) != NULL &&
+                       strcmp(list_item(&gw_klas_events[j], what), v) == 0;
+            if (seen)
+                continue;
+            if (pass == 0) {
+                total++;
+                continue;
+            }
+            if (n < size)
+                n += (size_t)snprintf(buf + n, size - n, "%s%s",
+                                      k == 0              ? ""
+                                      : k + 1 == total    ? last
+                                                          : ", ",
+                                      v);
+            k++;
+        }
+    if (size > 0 && n == 0)
+        buf[0] = '\0';
+    return buf;
+}
+
 int
 gw_klas_event_adds_view(const char *code)
 {

@@ -121,6 +121,14 @@ const char *gw_klas_event_topic(const char *code);
 /* 1 when some row names topic `name` (the last segment). */
 int gw_klas_topic_known(const char *name);
 
+/* The distinct klas-event codes (GW_KLAS_CODES) or SubscriptionTopics
+ * (GW_KLAS_TOPICS) of the rows, in table order, joined by ", " and by
+ * `last` before the last one, for texts that list them (the
+ * CapabilityStatement, refusals). Always terminated; returns buf. */
+enum gw_klas_list { GW_KLAS_CODES, GW_KLAS_TOPICS };
+const char *gw_klas_list(enum gw_klas_list what, const char *last, char *buf,
+                         size_t size);
+
 /* Whether readers see a message of this klas-event code in the case. */
 int gw_klas_event_adds_view(const char *code);
 

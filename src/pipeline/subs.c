@@ -32,6 +32,7 @@
 #include "fhir/build.h"
 #include "fhir/fhir.h"
 #include "klas/access.h"
+#include "klas/event.h"
 #include "klas/ident.h"
 #include "map/view.h"
 #include "outbound/http_client.h"
@@ -265,9 +266,9 @@ read_backport(struct gw_pipeline *pl, const struct gw_call *c, json_t *j,
     }
     if (!gw_pharmacy_topic_known(s->criteria))
         return gw_err_set(err, GW_EVALIDATION, "Subscription.criteria",
-                          "not a KLAS topic: " GW_TOPIC_BASE
-                          "case-for-pharmacy, supplement-request or "
-                          "decision");
+                          "not a KLAS topic: " GW_TOPIC_BASE "%s",
+                          gw_klas_list(GW_KLAS_TOPICS, " or ", buf,
+                                       sizeof(buf)));
     snprintf(s->filter, sizeof(s->filter), "Task?owner.identifier=%s",
              c->who->gln);
     dup = extension(crit_ext, EXT_FILTER, "valueString", buf, sizeof(buf));

@@ -454,6 +454,26 @@ test_klas_search_scope_by_role(void **state)
     assert_int_equal(gw_access_search(&ops, 0, &sc, &err), GW_EFORBIDDEN);
 }
 
+/* The texts that list events and topics are the rows, in table order. */
+static void
+test_klas_lists_are_the_rows(void **state)
+{
+    char buf[400], small[12];
+
+    (void)state;
+    assert_string_equal(gw_klas_list(GW_KLAS_CODES, ", ", buf, sizeof(buf)),
+                        "motivation-submit, application-create, "
+                        "application-reapply, application-registered, "
+                        "supplement-request, motivation-supplement, "
+                        "decision");
+    assert_string_equal(gw_klas_list(GW_KLAS_TOPICS, " or ", buf, sizeof(buf)),
+                        "case-for-pharmacy, supplement-request or decision");
+    /* Cut, never overrun. */
+    assert_string_equal(
+        gw_klas_list(GW_KLAS_TOPICS, " or ", small, sizeof(small)),
+        "case-for-ph");
+}
+
 int
 main(void)
 {
@@ -466,6 +486,7 @@ main(void)
         cmocka_unit_test(test_klas_operations_by_role),
         cmocka_unit_test(test_klas_event_codes_fit_the_notice),
         cmocka_unit_test(test_klas_search_scope_by_role),
+        cmocka_unit_test(test_klas_lists_are_the_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
