@@ -259,6 +259,14 @@ gw_klas_list(enum gw_klas_list what, const char *last, char *buf, size_t size)
 }
 
 int
+gw_klas_event_creates_case(const char *code)
+{
+    const struct gw_event_def *d = gw_klas_event_by_code(code);
+
+    return d != NULL && d->ref == GW_CASE_REF_NONE && d->code != NULL;
+}
+
+int
 gw_klas_event_adds_view(const char *code)
 {
     const struct gw_event_def *d = gw_klas_event_by_code(code);

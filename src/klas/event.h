@@ -129,6 +129,10 @@ enum gw_klas_list { GW_KLAS_CODES, GW_KLAS_TOPICS };
 const char *gw_klas_list(enum gw_klas_list what, const char *last, char *buf,
                          size_t size);
 
+/* Whether a message of this klas-event code creates a case from nothing
+ * (its row's ref is GW_CASE_REF_NONE): the motivation. */
+int gw_klas_event_creates_case(const char *code);
+
 /* Whether readers see a message of this klas-event code in the case. */
 int gw_klas_event_adds_view(const char *code);
 

@@ -18,6 +18,7 @@
 
 #include "core/log.h"
 #include "fhir/xmldoc.h"
+#include "klas/event.h"
 #include "gwsoapH.h"
 #include "map/xslt.h"
 #include "outbound/soap_client.h"
@@ -170,7 +171,7 @@ build_request(struct gw_lv *lv, const struct gw_outbox_item *item,
     if (application && lv->o.store != NULL &&
         gw_store_document_get(lv->o.store, item->refnr, 1, &kind, &mxml, &mlen,
                               &got) == GW_OK &&
-        kind != NULL && strcmp(kind, "motivation-submit") == 0 &&
+        gw_klas_event_creates_case(kind) && /* the motivation */
         gw_xml_add_fhir(in, "motivation", mxml, mlen) != GW_OK) {
         snprintf(why, why_size, "the case's motivation is not FHIR XML");
         goto out;
