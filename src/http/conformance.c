@@ -107,6 +107,20 @@ gw_conformance_op_canonical(const char *code)
     return NULL;
 }
 
+const char *
+gw_conformance_op_type(const struct gw_route_def *d, char *buf, size_t size)
+{
+    const char *t = d->pattern + 6, *slash;
+
+    if (strncmp(d->pattern, "/fhir/", 6) != 0 ||
+        (slash = strchr(t, '/')) == NULL || slash[1] != '{' ||
+        (size_t)(slash - t) >= size)
+        return NULL;
+    memcpy(buf, t, (size_t)(slash - t));
+    buf[slash - t] = '\0';
+    return buf;
+}
+
 static int
 base_op(const char *code)
 {
@@ -161,8 +175,8 @@ fill_op(struct gw_fhir_build *b, struct gw_fhir_el *el, size_t i)
 {
     const struct gw_route_def *d = op_row(i);
     const char *code = d->cap_code + 1;
-    int instance = strstr(d->pattern, "{num}") != NULL ||
-                   strstr(d->pattern, "{id}") != NULL;
+    char type[40];
+    int instance = gw_conformance_op_type(d, type, sizeof(type)) != NULL;
     int post = strcmp(d->method, "POST") == 0;
     char buf[160];
 
@@ -180,7 +194,7 @@ fill_op(struct gw_fhir_build *b, struct gw_fhir_el *el, size_t i)
     gw_fhir_el_value(b, el, "affectsState", post ? "true" : "false");
     gw_fhir_el_value(b, el, "code", code);
     if (instance)
-        gw_fhir_el_value(b, el, "resource", "Task");
+        gw_fhir_el_value(b, el, "resource", type);
     gw_fhir_el_value(b, el, "system", instance ? "false" : "true");
     gw_fhir_el_value(b, el, "type", "false");
     gw_fhir_el_value(b, el, "instance", instance ? "true" : "false");

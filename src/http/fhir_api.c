@@ -642,11 +642,28 @@ gw_http_capability(struct gw_fhir_doc **out)
             gw_fhir_el_value(b, sp, "type", par[k].ptype);
             gw_fhir_el_value(b, sp, "documentation", par[k].documentation);
         }
+        /* Instance operations, on the type they are served on (after
+         * searchParam: R4 order). */
+        for (size_t k = 0; k < nt; k++) {
+            char type[40], def[128];
+            struct gw_fhir_el *op;
+            if (t[k].cap_code == NULL || t[k].cap_code[0] != '$' ||
+                gw_conformance_op_type(&t[k], type, sizeof(type)) == NULL ||
+                strcmp(type, res[i].type) != 0)
+                continue;
+            op = gw_fhir_el_add(b, r, "operation");
+            gw_fhir_el_value(b, op, "name", t[k].cap_code + 1);
+            gw_fhir_el_value(b, op, "definition",
+                             op_definition(t[k].cap_code, def, sizeof(def)));
+            gw_fhir_el_value(b, op, "documentation", t[k].pattern);
+        }
     }
     for (size_t k = 0; k < nt; k++) {
         char def[128];
         struct gw_fhir_el *op;
-        if (t[k].cap_code == NULL || t[k].cap_code[0] != '$')
+        char type[40];
+        if (t[k].cap_code == NULL || t[k].cap_code[0] != '$' ||
+            gw_conformance_op_type(&t[k], type, sizeof(type)) != NULL)
             continue;
         op = gw_fhir_el_add(b, rest, "operation");
         gw_fhir_el_value(b, op, "name", t[k].cap_code + 1);

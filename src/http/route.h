@@ -136,6 +136,11 @@ int gw_conformance_op_documented(const char *code);
 /* The canonical of an operation another specification defines ("$validate",
  * "$status" ...), or NULL for the gateway's own ones. */
 const char *gw_conformance_op_canonical(const char *code);
+/* The resource type an instance operation's route is served on
+ * ("/fhir/Subscription/{id}/$status": "Subscription"), into buf; NULL for
+ * an operation at the system or type level. */
+const char *gw_conformance_op_type(const struct gw_route_def *d, char *buf,
+                                   size_t size);
 enum MHD_Result gw_fhir_copy(struct gw_req *r, const struct gw_call *c);
 
 #endif

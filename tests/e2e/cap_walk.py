@@ -136,7 +136,9 @@ for res in cs["rest"][0]["resource"]:
         st, b = call("GET", "/%s?%s=%s" % (t, name, v), EHR)
         served("%s?%s" % (t, name), st, b)
         n += 1
-for op in cs["rest"][0].get("operation", []):
+# System operations, and each resource's own (instance) operations.
+for op in cs["rest"][0].get("operation", []) + [
+        o for r in cs["rest"][0].get("resource", []) for o in r.get("operation", [])]:
     name = op["name"]
     assert op.get("definition"), op
     d = definition(op["definition"], "OperationDefinition", "$" + name)

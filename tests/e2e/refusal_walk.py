@@ -79,7 +79,14 @@ failures = []
 seen = {"refused": 0, "audited": 0, "public": 0}
 
 
+ops_reached = set()  # "/fhir/Type/$op" or "/fhir/$op" as probed
+
+
 def probe(what, who, method, path, body=None, ctype=None, must=True):
+    m = re.match(r"/fhir/(?:([A-Z][A-Za-z]*)/(?:[^/?]+/)?)?\$([a-z-]+)", path)
+    if m:
+        ops_reached.add("/fhir/%s$%s" % (m.group(1) + "/" if m.group(1) else "",
+                                         m.group(2)))
     n0, s0 = counted(), audit_seq()
     st, _ = call(who, method, path, body, ctype)
     label = "%s: %s %s as %s" % (what, method, path, who)
@@ -161,9 +168,15 @@ for res in rest.get("resource", []):
                             % (t, code))
     for op in res.get("operation", []):
         path = "%s/$%s" % (one, op["name"])
+        what = "%s $%s" % (t, op["name"])
         for who in ("ehr", "apo1"):
-            probe("%s $%s" % (t, op["name"]), who, "GET", path)
-        probe("%s $%s" % (t, op["name"]), "ehr", "PATCH", path)
+            probe(what, who, "GET", path)
+        probe(what, "ehr", "PATCH", path)
+        probe(what + " wrong method", "unknown", "DELETE", path)
+        for who in ("ehr", "apo1", "ops"):
+            probe(what, who, "POST", path + "?" + SENTINEL + "=1", bad_json,
+                  "application/fhir+json", must=False)
+            probe(what, who, "GET", path + "?" + SENTINEL + "=1", must=False)
 
 OWN_OD = "http://klasgw.org/fhir/OperationDefinition/"
 
@@ -206,8 +219,17 @@ for op, path in [(op, p) for op in rest.get("operation", [])
 probe("SOAP", "ehr", "POST", "/soap/NoSuch" + SENTINEL.replace("-", ""),
       b"<x/>", "text/xml")
 
+# Each operation was probed where the statement says it is served: a
+# resource's operations on that type's instances.
+for res in rest.get("resource", []):
+    for op in res.get("operation", []):
+        if "/fhir/%s/$%s" % (res["type"], op["name"]) not in ops_reached:
+            failures.append("%s $%s: never probed on %s" % (
+                res["type"], op["name"], res["type"]))
 print("refusal walk: %d refusals, each counted; %d audited, %d on public "
-      "routes" % (seen["refused"], seen["audited"], seen["public"]))
+      "routes; operations reached: %s" % (
+          seen["refused"], seen["audited"], seen["public"],
+          " ".join(sorted(ops_reached))))
 if failures:
     for f in failures:
         print("FAIL: " + f)

@@ -106,16 +106,31 @@ test_routes_serve_every_advertised_interaction(void **state)
 }
 
 static int
+has_op(json_t *ops, const char *name)
+{
+    json_t *x;
+    size_t i;
+
+    json_array_foreach(ops, i, x)
+    {
+        if (strcmp(json_string_value(json_object_get(x, "name")), name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int
 advertised(json_t *cs, const char *type, const char *code)
 {
     json_t *rest = json_array_get(json_object_get(cs, "rest"), 0), *x, *it;
     size_t i, j;
 
     if (code[0] == '$') {
-        json_array_foreach(json_object_get(rest, "operation"), i, x)
+        if (has_op(json_object_get(rest, "operation"), code + 1))
+            return 1;
+        json_array_foreach(json_object_get(rest, "resource"), i, x)
         {
-            if (strcmp(json_string_value(json_object_get(x, "name")),
-                       code + 1) == 0)
+            if (has_op(json_object_get(x, "operation"), code + 1))
                 return 1;
         }
         return 0;
@@ -314,6 +329,85 @@ test_routes_publish_every_own_operation(void **state)
     assert_true(own >= 5);
 }
 
+/* The resource type an instance operation's route is served on
+ * ("/fhir/Subscription/{id}/$status": Subscription), or "" for one served
+ * at the system or type level. */
+static void
+served_on(const char *pattern, char *type, size_t size)
+{
+    const char *t = pattern + strlen("/fhir/"), *slash = strchr(t, '/');
+
+    type[0] = '\0';
+    if (strncmp(pattern, "/fhir/", 6) == 0 && slash != NULL &&
+        slash[1] == '{' && (size_t)(slash - t) < size) {
+        memcpy(type, t, (size_t)(slash - t));
+        type[slash - t] = '\0';
+    }
+}
+
+/* Each operation is published on the resource type it is served on (an
+ * instance operation under rest.resource[type].operation, its own
+ * OperationDefinition naming that type), a system one under
+ * rest.operation: $status and $events are Subscription's, not Task's. */
+static void
+test_routes_publish_operations_on_their_type(void **state)
+{
+    json_t *cs = capability(), *rest, *res, *x;
+    size_t n, i, instance = 0;
+    const struct gw_route_def *t = gw_route_table(&n);
+
+    (void)state;
+    rest = json_array_get(json_object_get(cs, "rest"), 0);
+    for (size_t k = 0; k < n; k++) {
+        const char *code = t[k].cap_code;
+        char type[40];
+        if (code == NULL || code[0] != '$')
+            continue;
+        served_on(t[k].pattern, type, sizeof(type));
+        if (type[0] == '\0') {
+            if (!has_op(json_object_get(rest, "operation"), code + 1))
+                fail_msg("%s: not a system operation", t[k].pattern);
+            continue;
+        }
+        instance++;
+        if (has_op(json_object_get(rest, "operation"), code + 1))
+            fail_msg("%s: published at the system level", t[k].pattern);
+        res = NULL;
+        json_array_foreach(json_object_get(rest, "resource"), i, x)
+        {
+            if (strcmp(json_string_value(json_object_get(x, "type")), type) ==
+                0)
+                res = x;
+        }
+        if (res == NULL || !has_op(json_object_get(res, "operation"), code + 1))
+            fail_msg("%s: not published on %s", t[k].pattern, type);
+        if (gw_conformance_op_canonical(code) == NULL) {
+            struct gw_fhir_doc *doc = NULL;
+            char *text = NULL;
+            size_t len = 0;
+            json_t *od;
+            assert_int_equal(gw_conformance_read("OperationDefinition",
+                                                 code + 1, &doc),
+                             GW_OK);
+            assert_int_equal(gw_fhir_to_json(doc, &text, &len), GW_OK);
+            gw_fhir_doc_free(doc);
+            od = json_loadb(text, len, 0, NULL);
+            if (od == NULL ||
+                json_string_value(json_array_get(
+                    json_object_get(od, "resource"), 0)) == NULL ||
+                strcmp(json_string_value(json_array_get(
+                           json_object_get(od, "resource"), 0)),
+                       type) != 0)
+                fail_msg("%s: its OperationDefinition is not on %s",
+                         t[k].pattern, type);
+            json_decref(od);
+            free(text);
+        }
+    }
+    assert_true(instance >= 4); /* $print, $copy, $status, $events */
+    json_decref(cs);
+}
+
 int
 main(void)
 {
@@ -324,6 +418,7 @@ main(void)
         cmocka_unit_test(test_routes_use_every_label),
         cmocka_unit_test(test_routes_console_is_not_fhir),
         cmocka_unit_test(test_routes_publish_every_own_operation),
+        cmocka_unit_test(test_routes_publish_operations_on_their_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
