@@ -13,6 +13,8 @@ import copy
 import json
 import os
 
+import klas_rows
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EX = os.path.join(TOP, "fhir-profiles", "examples")
 BASE = "http://klasgw.org/fhir/StructureDefinition/"
@@ -396,10 +398,16 @@ def request(to):
     return b
 
 
+# The decisions' outcomes and what they carry, from the event rows
+# (src/klas/event.c; klas_rows.py).
+DECISIONS = [e for e in klas_rows.events() if e["code"] == "decision" and e["outcome"]]
+WITH_VALIDITY = [e["outcome"] for e in DECISIONS if "VALIDITY" in e["effects"]]
+
+
 def decision(code, start="2026-02-10", end="2027-02-09"):
     b = followup("decision", code, "completed")
     t = b["entry"][1]["resource"]
-    if code == "Bev":
+    if code in WITH_VALIDITY:
         mr = add(b, 3, {"resourceType": "MedicationRequest", "status": "active",
                         "intent": "proposal",
                         "medicationCodeableConcept": {"text": "Melatonin AGB 1 mg/ml oral lösning"},
@@ -425,10 +433,11 @@ EVENTS_VALID = {
     "application-registered": lambda: followup("application-registered", "H"),
     "supplement-request-to-prescriber": lambda: request("prescriber"),
     "supplement-request-to-pharmacy": lambda: request("pharmacy"),
-    "decision-bev": lambda: decision("Bev"),
-    "decision-avs": lambda: decision("Avs"),
-    "decision-avi": lambda: decision("Avi"),
 }
+# One valid example per decision row: decision-bev, decision-avs, ...
+EVENTS_VALID.update({"decision-" + klas_rows.ascii_name(e["outcome"]):
+                     (lambda o: lambda: decision(o))(e["outcome"])
+                     for e in DECISIONS})
 
 T = "Bundle.entry[1].resource"
 EVENTS_INVALID = [

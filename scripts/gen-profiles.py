@@ -13,12 +13,27 @@ validator (src/validate/rules.c) enforces the business rules they state.
 import json
 import os
 
+import klas_rows
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(TOP, "fhir-profiles")
 BASE = "http://klasgw.org/fhir"
 DATE = "2026-11-22"
 PUB = {"publisher": "klasgw", "date": DATE, "status": "active",
        "version": "0.1.0", "experimental": False}
+
+# The outcomes of LV's decisions, from the event rows (code "decision").
+DECISIONS = [e["outcome"] for e in klas_rows.events()
+             if e["code"] == "decision" and e["outcome"]]
+# The outcomes that carry a validity period (GW_FX_VALIDITY).
+WITH_VALIDITY = [e["outcome"] for e in klas_rows.events()
+                 if e["outcome"] and "VALIDITY" in e["effects"]]
+
+
+def joined(items):
+    """"a, b or c"."""
+    return ", ".join(items[:-1]) + " or " + items[-1] if len(items) > 1 else "".join(items)
+
 
 CODESYSTEMS = {
     "klas-event": ("KLAS message events", [
@@ -28,18 +43,11 @@ CODESYSTEMS = {
         ("application-reapply", "Förnyad ansökan", "A pharmacy applies again on a granted licence"),
         ("application-registered", "Registrerad", "LV has registered the application (A to H)"),
         ("supplement-request", "Begäran om komplettering", "LV asks for more information (KB)"),
-        ("decision", "Beslut", "LV decides: Bev, Avs or Avi"),
+        ("decision", "Beslut", "LV decides: " + joined(DECISIONS)),
     ]),
+    # The statuses are the rows of src/klas/state.h (klas_rows.py).
     "klas-case-status": ("Statuses of a licence case", [
-        ("M", "Motiverad", "Motivation submitted; no application yet"),
-        ("A", "Ansökt", "A pharmacy applied; not yet registered by LV"),
-        ("H", "Handläggs", "LV registered the application and handles it"),
-        ("KB", "Komplettering begärd", "LV asked for more information"),
-        ("K", "Kompletterad", "Supplement sent to LV"),
-        ("Bev", "Beviljad", "Granted"),
-        ("Avs", "Avslag", "Rejected on the merits"),
-        ("Avi", "Avvisad", "Dismissed without trial"),
-    ]),
+        (st["code"], st["sv"], st["en"]) for st in klas_rows.statuses()]),
     "klas-motivation-reason": ("Reasons for a licence motivation", [
         ("godkanda-lakemedel-saknas", "Godkända läkemedel saknas", "No approved drug exists"),
         ("otillracklig-effekt", "Otillräcklig effekt av godkända läkemedel", "Insufficient effect of approved drugs"),
@@ -253,19 +261,12 @@ EXT_URL = BASE + "/StructureDefinition/"
 
 
 def event_table():
-    """{event code: [case status codes it may set]} from src/klas/event.c."""
-    import re
-    with open(os.path.join(TOP, "src", "klas", "event.c"), encoding="utf-8") as fh:
-        src = fh.read()
-    table = src[src.index("gw_klas_events[] = {"):]
-    table = table[:table.index("\n};")]
-    statuses = {c.lower(): c for c, _, _ in CODESYSTEMS["klas-case-status"][1]}
+    """{event code: [case status codes it may set]} from src/klas/event.c
+    (the rows' .code and .to, klas_rows.py)."""
     out = {}
-    for row in re.findall(r"\{\s*\.name.*?\}", table, re.S):
-        code = re.search(r'\.code = "([^"]+)"', row)
-        to = re.search(r"\.to = GW_CASE_([A-Z]+)", row)
-        if code and to and to.group(1).lower() in statuses:
-            out.setdefault(code.group(1), []).append(statuses[to.group(1).lower()])
+    for e in klas_rows.events():
+        if e["code"] and e["to"]:
+            out.setdefault(e["code"], []).append(e["to"])
     known = [c for c, _, _ in CODESYSTEMS["klas-event"][1]]
     for code in out:
         if code not in known:
@@ -388,8 +389,9 @@ def validity_ok():
     # At most 12 months: the end no later than the same day a year on (as
     # text: 29 February + 1 year sorts after 28 February, before 1 March).
     year_on = "((%s.substring(0,4).toInteger() + 1).toString() + %s.substring(4))" % (start, start)
-    return ("%s.businessStatus.coding.where(code='Bev').empty() or (%s.exists() and %s.exists() and %s >= %s and %s <= %s)"
-            % (TASK, start, end, end, start, end, year_on))
+    granted = " or ".join("code='%s'" % c for c in WITH_VALIDITY)
+    return ("%s.businessStatus.coding.where(%s).empty() or (%s.exists() and %s.exists() and %s >= %s and %s <= %s)"
+            % (TASK, granted, start, end, end, start, end, year_on))
 
 
 REASONS = [c for c, _, _ in CODESYSTEMS["klas-motivation-reason"][1]]
