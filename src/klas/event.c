@@ -259,6 +259,21 @@ gw_klas_list(enum gw_klas_list what, const char *last, char *buf, size_t size)
 }
 
 int
+gw_klas_event_sets(const char *code, const char *status, unsigned effects)
+{
+    for (size_t i = 0; code != NULL && status != NULL && i < gw_klas_nevents;
+         i++) {
+        const struct gw_event_def *d = &gw_klas_events[i];
+        if (d->code != NULL && strcmp(d->code, code) == 0 &&
+            d->to != GW_CASE_NONE &&
+            strcmp(gw_case_status_code(d->to), status) == 0 &&
+            (d->effects & effects) == effects)
+            return 1;
+    }
+    return 0;
+}
+
+int
 gw_klas_event_creates_case(const char *code)
 {
     const struct gw_event_def *d = gw_klas_event_by_code(code);

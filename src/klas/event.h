@@ -129,6 +129,11 @@ enum gw_klas_list { GW_KLAS_CODES, GW_KLAS_TOPICS };
 const char *gw_klas_list(enum gw_klas_list what, const char *last, char *buf,
                          size_t size);
 
+/* Whether some row of klas-event `code` sets the case to `status` (its
+ * code, "Bev") and has all of `effects` (GW_FX_*; 0: any): the status a
+ * message may name, and what it must carry (GW_FX_VALIDITY). */
+int gw_klas_event_sets(const char *code, const char *status, unsigned effects);
+
 /* Whether a message of this klas-event code creates a case from nothing
  * (its row's ref is GW_CASE_REF_NONE): the motivation. */
 int gw_klas_event_creates_case(const char *code);

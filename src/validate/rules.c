@@ -1042,18 +1042,17 @@ rule_followup_patient(struct ctx *c)
         bad_pnr(c, pat, "identifier[0].value", &err);
 }
 
+/* The status the message names is one its event's rows set (event.c). */
 static void
-rule_status(struct ctx *c, const char *allowed)
+rule_status(struct ctx *c)
 {
-    char v[8], pad[16];
+    char v[16];
 
-    snprintf(pad, sizeof(pad), " %s ",
-             text(c, c->task, "f:businessStatus/f:coding[f:system/@value='" BASE
-                              "/CodeSystem/klas-case-status']/f:code",
-                  v, sizeof(v))
-                 ? v
-                 : "-");
-    if (strstr(allowed, pad) == NULL)
+    if (!text(c, c->task,
+              "f:businessStatus/f:coding[f:system/@value='" BASE
+              "/CodeSystem/klas-case-status']/f:code",
+              v, sizeof(v)) ||
+        !gw_klas_event_sets(c->event, v, 0))
         BAD(c, "klas-status-code", c->task, "businessStatus",
             "Status passar inte händelsen",
             "The case status does not fit the event");
@@ -1166,9 +1165,10 @@ rules_decision(struct ctx *c)
     xmlNodePtr mr;
 
     rule_refnr(c);
-    rule_status(c, " Bev Avs Avi ");
+    rule_status(c);
+    /* A decision whose row takes the validity (a grant) must carry it. */
     if (!text(c, c->task, "f:businessStatus/f:coding/f:code", v, sizeof(v)) ||
-        strcmp(v, "Bev") != 0)
+        !gw_klas_event_sets(c->event, v, GW_FX_VALIDITY))
         return;
     mr = resolve(c, c->task, "f:focus/f:reference");
     if (!text(c, mr, "f:dispenseRequest/f:validityPeriod/f:start", start,
@@ -1469,7 +1469,7 @@ gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out,
             break;
         case GW_RULES_REGISTERED:
             rule_refnr(&c);
-            rule_status(&c, " H ");
+            rule_status(&c);
             break;
         case GW_RULES_SUPPLEMENT_REQUEST:
             rules_supplement_request(&c);
