@@ -1314,13 +1314,14 @@ gw_pipeline_history(struct gw_pipeline *pl, const struct gw_call *c,
 }
 
 static int
-split_statuses(const char *s, char buf[64], const char *out[8])
+split_statuses(const char *s, char buf[64],
+               const char *out[GW_CASE_NSTATUS + 1])
 {
     int n = 0;
     char *save = NULL;
 
     snprintf(buf, 64, "%s", s ? s : "");
-    for (char *t = strtok_r(buf, ",", &save); t && n < 7;
+    for (char *t = strtok_r(buf, ",", &save); t && n < GW_CASE_NSTATUS;
          t = strtok_r(NULL, ",", &save)) {
         enum gw_case_status cs;
         if (gw_case_status_parse(t, &cs) != GW_OK)
@@ -1335,7 +1336,7 @@ split_statuses(const char *s, char buf[64], const char *out[8])
  * `allowed`): all of those when none were asked for, "-" (nothing) when
  * none asked for is allowed. */
 static void
-narrow_statuses(const char *st[8], unsigned allowed)
+narrow_statuses(const char *st[GW_CASE_NSTATUS + 1], unsigned allowed)
 {
     unsigned all = 0;
     int k = 0;
@@ -1345,7 +1346,7 @@ narrow_statuses(const char *st[8], unsigned allowed)
     if ((allowed & all) == all)
         return;
     if (st[0] == NULL) {
-        for (int s = GW_CASE_M; s < GW_CASE_NSTATUS && k < 7; s++)
+        for (int s = GW_CASE_M; s < GW_CASE_NSTATUS; s++)
             if (allowed & GW_STATUS_BIT(s))
                 st[k++] = gw_case_status_code((enum gw_case_status)s);
     } else {

@@ -101,7 +101,7 @@ search_params(struct gw_pg_params *p, const struct gw_case_query *q,
     if (q->statuses[0] != NULL) {
         size_t o = 0;
         statuses[o++] = ',';
-        for (int i = 0; i < 8 && q->statuses[i] != NULL; i++)
+        for (int i = 0; i < GW_CASE_NSTATUS && q->statuses[i] != NULL; i++)
             o += (size_t)snprintf(statuses + o, size - o, "%s,",
                                   q->statuses[i]);
         if (o >= size)

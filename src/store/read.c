@@ -97,7 +97,7 @@ bind_search(sqlite3_stmt *s, const struct gw_case_query *q, char *statuses,
     if (q->statuses[0] != NULL) {
         size_t o = 0;
         statuses[o++] = ',';
-        for (int i = 0; i < 8 && q->statuses[i] != NULL; i++)
+        for (int i = 0; i < GW_CASE_NSTATUS && q->statuses[i] != NULL; i++)
             o += (size_t)snprintf(statuses + o, size - o, "%s,",
                                   q->statuses[i]);
         if (o >= size)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "klas/state.h"
 
 struct gw_store;
 struct gw_store_result; /* write.h */
@@ -49,7 +50,8 @@ struct gw_case_query {
     const char *pharmacy_gln;   /* that pharmacy's cases only when set */
     const char *refnr;
     const char *patient_id;
-    const char *statuses[8]; /* any of these; NULL-terminated */
+    /* any of these; NULL-terminated: room for every status (state.h) */
+    const char *statuses[GW_CASE_NSTATUS + 1];
     const char *licence_type;
     const char *drug; /* substring of drug name or substances */
     int64_t changed_from_ms, changed_to_ms; /* 0: open */

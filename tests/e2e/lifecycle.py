@@ -11,10 +11,12 @@ import copy
 import datetime
 import http.server
 import json
+import os
 import sqlite3
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -554,6 +556,19 @@ def run(port, hookport, hooklog, db, srcdir):
     s, b = gw.call("GET", "/Task?business-status=Bev&licence-type=EH", DOC1)
     check(s == 200 and b["total"] == 1 and
           b["entry"][0]["resource"]["id"] == ref, "Mina ärenden filters")
+    # Every status asked for at once is every case (the eighth was dropped
+    # when a search held seven statuses at most).
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                           "..", "fhir-profiles",
+                           "CodeSystem-klas-case-status.json"),
+              encoding="utf-8") as fh:
+        codes = [c["code"] for c in json.load(fh)["concept"]]
+    s, every = gw.call("GET", "/Task?_count=1", DOC1)
+    s2, b = gw.call("GET", "/Task?_count=1&business-status=" +
+                    urllib.parse.quote(",".join(codes)), DOC1)
+    check(s2 == 200 and b["total"] == every["total"],
+          "all %d statuses asked for: %s of %s cases"
+          % (len(codes), b.get("total"), every.get("total")))
     s, b = gw.call("GET", "/Task?_count=2", DOC1)
     check(s == 200 and len(b["entry"]) == 2 and b["total"] >= 8,
           "a page of 2 says how many match in all: %s" % b.get("total"))
