@@ -6,7 +6,8 @@
 One table here holds every code, extension and profile of the KLAS FHIR
 shape (canonical base http://klasgw.org/fhir); this script writes them as
 FHIR R4 JSON: CodeSystems and their ValueSets, NamingSystems, extension
-StructureDefinitions and profile StructureDefinitions (differentials).
+StructureDefinitions and profile StructureDefinitions (differentials), and
+the SOAP contract's CaseStatusType (wsdl/, from the same status rows).
 fhir-profiles/README.md maps every field of the domain onto them; the
 validator (src/validate/rules.c) enforces the business rules they state.
 """
@@ -546,11 +547,30 @@ def write(name, doc):
         fh.write("\n")
 
 
+def contract_statuses():
+    """The SOAP contract's CaseStatusType (wsdl/, klas_core) lists the
+    same status rows: its enumeration is rewritten in place."""
+    import re
+    path = os.path.join(TOP, "wsdl", "schemas", "core_components", "klas_core_1.0.xsd")
+    with open(path, encoding="utf-8") as fh:
+        xsd = fh.read()
+    enum = "".join('      <xs:enumeration value="%s"/>\n' % st["code"]
+                   for st in klas_rows.statuses())
+    new, n = re.subn(r'(<xs:simpleType name="CaseStatusType">\s*<xs:restriction base="xs:string">\n)'
+                     r'(?:\s*<xs:enumeration value="[^"]*"/>\n)+', lambda m: m.group(1) + enum, xsd)
+    if n != 1:
+        raise SystemExit("klas_core_1.0.xsd: no CaseStatusType enumeration")
+    if new != xsd:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(new)
+
+
 def pascal(s):
     return "".join(p[:1].upper() + p[1:] for p in s.replace("_", "-").split("-"))
 
 
 def main():
+    contract_statuses()
     for cid, (title, concepts) in CODESYSTEMS.items():
         cs = {"resourceType": "CodeSystem", "id": cid,
               "url": BASE + "/CodeSystem/" + cid, "name": pascal(cid),
