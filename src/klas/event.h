@@ -55,18 +55,9 @@ enum gw_event_notify {
                                addressed to a pharmacy */
 };
 
-/* The message rules validate/rules.c runs on the row's message (rows
- * sharing a code name the same set). */
-enum gw_event_rules {
-    GW_RULES_NONE = 0,         /* shape only (gateway events: no message) */
-    GW_RULES_SUBMIT,           /* motivation: licence, patient, product */
-    GW_RULES_APPLY,            /* application on a motivation */
-    GW_RULES_REAPPLY,          /* application on a granted licence */
-    GW_RULES_REGISTERED,       /* LV registered: refnr, status H */
-    GW_RULES_SUPPLEMENT,       /* supplement: sender (Communication) */
-    GW_RULES_SUPPLEMENT_REQUEST, /* request: recipient, content */
-    GW_RULES_DECISION          /* decision: outcome, validity */
-};
+/* The message rules of a row: enum gw_event_rules, in state.h beside the
+ * event values (a new rule set is a value there and its function in
+ * validate/rules.c). */
 
 /* What the store does beside the case row (gw_store_write effects; the
  * store defines the same bits, see store.h GW_STORE_FX_*). */

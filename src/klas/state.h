@@ -72,6 +72,19 @@ enum gw_case_event {
     GW_EV_NEVENT
 };
 
+/* The message rules validate/rules.c runs on the row's message (rows
+ * sharing a code name the same set). */
+enum gw_event_rules {
+    GW_RULES_NONE = 0,         /* shape only (gateway events: no message) */
+    GW_RULES_SUBMIT,           /* motivation: licence, patient, product */
+    GW_RULES_APPLY,            /* application on a motivation */
+    GW_RULES_REAPPLY,          /* application on a granted licence */
+    GW_RULES_REGISTERED,       /* LV registered: refnr, status H */
+    GW_RULES_SUPPLEMENT,       /* supplement: sender (Communication) */
+    GW_RULES_SUPPLEMENT_REQUEST, /* request: recipient, content */
+    GW_RULES_DECISION          /* decision: outcome, validity */
+};
+
 enum gw_role {
     GW_ROLE_PRESCRIBER = 0,
     GW_ROLE_PHARMACY,
