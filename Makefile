@@ -14,7 +14,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_JOBS  ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) + 1 )))
 
 .PHONY: all deps configure build run test test-asan demo bench fuzz clean \
-        reliability reliability-short package-test
+        reliability reliability-short package-test worked-example
 
 all: build
 
@@ -56,6 +56,13 @@ demo:
 
 bench: build
 	@bash tests/bench/run-all.sh $(BUILD)
+
+# The worked example of "adding a KLAS event" (README): an LV event added
+# by a patch of at most 5 files, applied to a scratch copy of the tree,
+# built there and run through the gateway (tests/worked-example/run.sh;
+# a build of its own, about 2 minutes, so not part of `make test`).
+worked-example:
+	@bash tests/worked-example/run.sh
 
 # The reliability suite (tests/reliability/): crashes, peers failing, a full
 # disk, operations during delivery, a soak, two nodes on PostgreSQL behind
