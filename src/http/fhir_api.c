@@ -537,6 +537,21 @@ op_definition(const char *code, char *buf, size_t size)
     return buf;
 }
 
+/* A CapabilityStatement operation entry (under rest or a resource) for a
+ * route row that serves one. */
+static void
+add_operation(struct gw_fhir_build *b, struct gw_fhir_el *parent,
+              const struct gw_route_def *d)
+{
+    struct gw_fhir_el *op = gw_fhir_el_add(b, parent, "operation");
+    char def[128];
+
+    gw_fhir_el_value(b, op, "name", d->cap_code + 1);
+    gw_fhir_el_value(b, op, "definition",
+                     op_definition(d->cap_code, def, sizeof(def)));
+    gw_fhir_el_value(b, op, "documentation", d->pattern);
+}
+
 /* Whether a row claims interaction code for type (its own or "*"). */
 static int
 row_claims(const struct gw_route_def *d, const char *type)
@@ -645,31 +660,20 @@ gw_http_capability(struct gw_fhir_doc **out)
         /* Instance operations, on the type they are served on (after
          * searchParam: R4 order). */
         for (size_t k = 0; k < nt; k++) {
-            char type[40], def[128];
-            struct gw_fhir_el *op;
+            char type[40];
             if (t[k].cap_code == NULL || t[k].cap_code[0] != '$' ||
                 gw_conformance_op_type(&t[k], type, sizeof(type)) == NULL ||
                 strcmp(type, res[i].type) != 0)
                 continue;
-            op = gw_fhir_el_add(b, r, "operation");
-            gw_fhir_el_value(b, op, "name", t[k].cap_code + 1);
-            gw_fhir_el_value(b, op, "definition",
-                             op_definition(t[k].cap_code, def, sizeof(def)));
-            gw_fhir_el_value(b, op, "documentation", t[k].pattern);
+            add_operation(b, r, &t[k]);
         }
     }
     for (size_t k = 0; k < nt; k++) {
-        char def[128];
-        struct gw_fhir_el *op;
         char type[40];
         if (t[k].cap_code == NULL || t[k].cap_code[0] != '$' ||
             gw_conformance_op_type(&t[k], type, sizeof(type)) != NULL)
             continue;
-        op = gw_fhir_el_add(b, rest, "operation");
-        gw_fhir_el_value(b, op, "name", t[k].cap_code + 1);
-        gw_fhir_el_value(b, op, "definition",
-                         op_definition(t[k].cap_code, def, sizeof(def)));
-        gw_fhir_el_value(b, op, "documentation", t[k].pattern);
+        add_operation(b, rest, &t[k]);
     }
     /* Every KLAS event, received on $process-message: its definition is
      * published (conformance.c). */

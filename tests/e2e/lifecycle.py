@@ -160,17 +160,24 @@ def wait_hooks(log, n, timeout=10):
     return lines
 
 
+def subscribe(gw, who, hookport):
+    """who subscribes to every KLAS event of its cases at the test's hook;
+    the Subscription as sent."""
+    sub = {"resourceType": "Subscription", "status": "requested",
+           "reason": "KLAS", "criteria": "Task",
+           "channel": {"type": "rest-hook",
+                       "endpoint": "http://127.0.0.1:%d/hook" % hookport}}
+    s, _ = gw.call("POST", "/Subscription", who, sub)
+    check(s == 201, "Subscription create -> %d" % s)
+    return sub
+
+
 def run(port, hookport, hooklog, db, srcdir):
     gw = Gateway(port)
     ex = Examples(srcdir)
 
     # The pharmacy subscribes to its notifications.
-    s, sub = gw.call("POST", "/Subscription", APO1, {
-        "resourceType": "Subscription", "status": "requested",
-        "reason": "KLAS", "criteria": "Task",
-        "channel": {"type": "rest-hook",
-                    "endpoint": "http://127.0.0.1:%d/hook" % hookport}})
-    check(s == 201, "Subscription create -> %d" % s)
+    sub = subscribe(gw, APO1, hookport)
     refused(gw, db, 403, "EFORBIDDEN", "an EHR subscribes",
             lambda: gw.call("POST", "/Subscription", DOC1, sub))
 

@@ -11,7 +11,7 @@
 # generators as a developer would (profiles, the SOAP contract's status
 # list, examples: committed generated files, so they are regenerated here
 # rather than carried by the patch), builds klasgw and runs the new event
-# through the real gateway (withdrawn.sh, withdrawn.py).
+# through the real gateway (withdrawn.py, run by the lifecycle test).
 #
 #   tests/worked-example/run.sh               (make worked-example)
 #   tests/worked-example/run.sh --apply-only  (ctest worked_example_applies:
@@ -67,7 +67,10 @@ nice cmake --build "$tmp/build" -j 2 --target klasgw fhirconv >"$tmp/build.log" 
 "$tmp/build/klasgw" validate "$src/fhir-profiles/examples/valid/decision-ater.json" >/dev/null ||
     fail "the generated decision-ater example is not valid for the gateway"
 
+# The lifecycle test's gateway, simulators and checks (a clean stop, the
+# audit chain, no personal data in the log) around withdrawn.py.
 KLASGW="$tmp/build/klasgw" FHIRCONV="$tmp/build/tests/fhirconv" \
     GW_SOURCE_DIR="$src" CHECKJS="$top/tests/fhircheck/check.js" \
-    bash "$here/withdrawn.sh"
+    LIFECYCLE_RUNNER="$here/withdrawn.py" \
+    bash "$src/tests/e2e/test_lifecycle.sh"
 echo "worked example: ok ($n hand-edited files)"

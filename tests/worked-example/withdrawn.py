@@ -1,8 +1,9 @@
 """withdrawn.py - the worked example's event through the real gateway.
 
 LV withdraws a granted licence (decision "Åter", Återkallad; the patch
-licence-withdrawn.patch adds it). Against a running gateway patched with
-it (withdrawn.sh starts one):
+licence-withdrawn.patch adds it). Run by tests/e2e/test_lifecycle.sh of
+the patched tree (LIFECYCLE_RUNNER; run.sh sets it), which starts the
+gateway, the HSA simulator and the pharmacy's rest-hook receiver:
   - a case goes M -> A -> H -> Bev over REST, the pharmacy that applied
     (apotek1) subscribed to its cases' notices, and $check-licence finds
     the licence in force;
@@ -11,13 +12,12 @@ it (withdrawn.sh starts one):
     scripts/gen-examples.py from the event row) as FHIR XML: the answer
     is OK, status Åter, and valid against the Responder schema;
   - the case reads Åter; $check-licence no longer finds a licence in force,
-    a dispensing on it is refused; the case's pharmacy is notified, and
-    nobody else; a second withdrawal, and a withdrawal by a pharmacy, are
-    refused;
+    a dispensing on it is refused; the case's pharmacy is notified; a
+    second withdrawal, and a withdrawal by a pharmacy, are refused;
   - the JSON answers are valid R4 (tests/fhircheck), when its
     node_modules are there.
 
-    python3 withdrawn.py PORT HOOKPORT HOOKLOG DB SRCDIR FHIRXML CHECKJS
+    FHIRCONV=... CHECKJS=... python3 withdrawn.py run PORT HOOKPORT HOOKLOG DB SRCDIR
 """
 import json
 import os
@@ -31,10 +31,11 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "e2e"))
 from lifecycle import (APO1, APO2, DOC1, LV, PNR, Examples, Gateway,  # noqa
-                       check, outcome_code, receipt, res, validity,
-                       wait_hooks)
+                       check, outcome_code, receipt, res, subscribe,
+                       validity, wait_hooks)
 
-port, hookport, hooklog, db, srcdir, fhirxml, checkjs = sys.argv[1:8]
+port, hookport, hooklog, db, srcdir = sys.argv[2:7]
+fhirxml, checkjs = os.environ["FHIRCONV"], os.environ["CHECKJS"]
 gw = Gateway(int(port))
 ex = Examples(srcdir)
 answers = []  # JSON answers for the R4 checker
@@ -47,12 +48,7 @@ def keep(doc):
 
 
 # The pharmacy that will apply subscribes to its cases' notices.
-s, _ = gw.call("POST", "/Subscription", APO1, {
-    "resourceType": "Subscription", "status": "requested",
-    "reason": "KLAS", "criteria": "Task",
-    "channel": {"type": "rest-hook",
-                "endpoint": "http://127.0.0.1:%s/hook" % hookport}})
-check(s == 201, "Subscription create -> %d" % s)
+subscribe(gw, APO1, int(hookport))
 
 # M -> A -> H -> Bev.
 s, d = gw.message(DOC1, ex.get("motivation-enskild-searched"))
