@@ -186,7 +186,7 @@ static const struct gw_cap_param cap_params[] = {
      "chained as patient.identifier (also patient-identifier): "
      "personnummer, samordningsnummer or date of birth (pharmacy look-up)"},
     {"Task", "business-status", "token", HL7_SP "Task-business-status",
-     "KLAS statuses, comma-separated: M, A, H, KB, K, Bev, Avs, Avi"},
+     "KLAS statuses (CodeSystem klas-case-status), comma-separated"},
     {"Task", "licence-type", "token", KLAS_SP "Task-licence-type",
      "EH or GH"},
     {"Task", "drug", "string", KLAS_SP "Task-drug",

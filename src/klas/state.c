@@ -33,6 +33,20 @@ gw_case_status_code(enum gw_case_status s)
 }
 
 const char *
+gw_case_status_list(char *buf, size_t size)
+{
+    size_t n = 0;
+
+    if (size > 0)
+        buf[0] = '\0';
+    for (int s = GW_CASE_NONE + 1; s < GW_CASE_NSTATUS && n < size; s++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s",
+                              s == GW_CASE_NONE + 1 ? "" : ", ",
+                              statuses[s].code);
+    return buf;
+}
+
+const char *
 gw_case_status_name_sv(enum gw_case_status s)
 {
     return (unsigned)s < GW_CASE_NSTATUS ? statuses[s].sv : "?";

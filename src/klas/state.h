@@ -11,6 +11,8 @@
 #ifndef GW_KLAS_STATE_H
 #define GW_KLAS_STATE_H
 
+#include <stddef.h>
+
 #include "core/err.h"
 
 /*
@@ -99,6 +101,9 @@ enum gw_role {
 
 /* "M", "KB", "Bev", ...; "" for GW_CASE_NONE. Static strings. */
 const char *gw_case_status_code(enum gw_case_status s);
+/* Every status code, ", "-joined in row order ("M, A, ..., Avi"), for
+ * texts that list them; always terminated; returns buf. */
+const char *gw_case_status_list(char *buf, size_t size);
 /* "Motiverad", "Komplettering begärd", ... */
 const char *gw_case_status_name_sv(enum gw_case_status s);
 /* Parses a status code exactly as gw_case_status_code writes it. */

@@ -1417,8 +1417,9 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
         cq.refnr = idbuf;
     }
     if (split_statuses(q->statuses, sbuf, cq.statuses) < 0) {
-        gw_err_set(&err, GW_EINVAL, "business-status",
-                   "statuses are M, A, H, KB, K, Bev, Avs, Avi");
+        char all[128];
+        gw_err_set(&err, GW_EINVAL, "business-status", "statuses are %s",
+                   gw_case_status_list(all, sizeof(all)));
         gw_pipeline_refuse(pl, c, a, GW_EINVAL, &err, NULL, "search", NULL,
                            NULL);
         return;

@@ -259,6 +259,31 @@ test_state_who_may_supplement(void **state)
     }
 }
 
+/* The rows' columns: the status list, Task.status, the in-force status. */
+static void
+test_state_rows_columns(void **state)
+{
+    char buf[64], small[6];
+
+    (void)state;
+    assert_string_equal(gw_case_status_list(buf, sizeof(buf)),
+                        "M, A, H, KB, K, Bev, Avs, Avi");
+    /* Cut, never overrun. */
+    assert_string_equal(gw_case_status_list(small, sizeof(small)), "M, A,");
+    assert_int_equal(gw_case_status_in_force(), GW_CASE_BEV);
+    assert_string_equal(gw_case_status_in_force_code(), "Bev");
+    assert_string_equal(gw_case_status_task(GW_CASE_KB), "on-hold");
+    assert_string_equal(gw_case_status_task(GW_CASE_NONE), "draft");
+    assert_string_equal(gw_case_status_task(GW_CASE_NSTATUS), "draft");
+    assert_true(gw_case_status_has(GW_CASE_M, GW_ST_PURGEABLE));
+    assert_false(gw_case_status_has(GW_CASE_H, GW_ST_PURGEABLE));
+    assert_false(gw_case_status_has(GW_CASE_NSTATUS, GW_ST_DECIDED));
+    assert_int_equal(GW_STATUSES_PURGEABLE,
+                     GW_STATUS_BIT(GW_CASE_M) | GW_STATUS_BIT(GW_CASE_BEV) |
+                         GW_STATUS_BIT(GW_CASE_AVS) |
+                         GW_STATUS_BIT(GW_CASE_AVI));
+}
+
 int
 main(void)
 {
@@ -269,6 +294,7 @@ main(void)
         cmocka_unit_test(test_state_codes_names_and_parsing),
         cmocka_unit_test(test_state_reapply_window_is_36_months),
         cmocka_unit_test(test_state_who_may_supplement),
+        cmocka_unit_test(test_state_rows_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
