@@ -56,7 +56,8 @@ const struct gw_event_def gw_klas_events[] = {
      .hsa = 1,
      .notify = GW_NOTIFY_CHOSEN,
      .effects = GW_FX_LICENCE_NEW,
-     .topic = "case-for-pharmacy"},
+     .topic = "case-for-pharmacy",
+     .soap = "SubmitLicenseMotivation"},
     {.name = "apply",
      .code = "application-create",
      .event = GW_EV_APPLY,
@@ -68,7 +69,8 @@ const struct gw_event_def gw_klas_events[] = {
      .identity = GW_ID_OWNER,
      .patient = 1,
      .lv = "application",
-     .effects = GW_FX_APPLIED | GW_FX_TAKE_CASE | GW_FX_REGISTER},
+     .effects = GW_FX_APPLIED | GW_FX_TAKE_CASE | GW_FX_REGISTER,
+     .soap = "CreateLicenseApplication"},
     {.name = "reapply",
      .code = "application-reapply",
      .event = GW_EV_REAPPLY,
@@ -81,7 +83,8 @@ const struct gw_event_def gw_klas_events[] = {
      .patient = 1,
      .window = 1,
      .lv = "application",
-     .effects = GW_FX_APPLIED | GW_FX_LICENCE_COPY | GW_FX_REGISTER},
+     .effects = GW_FX_APPLIED | GW_FX_LICENCE_COPY | GW_FX_REGISTER,
+     .soap = "CreateLicenseApplication"},
     {.name = "register",
      .code = "application-registered",
      .event = GW_EV_REGISTER,
@@ -91,7 +94,8 @@ const struct gw_event_def gw_klas_events[] = {
      .to = GW_CASE_H,
      .ref = GW_CASE_REF_TASK,
      .notify = GW_NOTIFY_CASE,
-     .topic = "case-for-pharmacy"},
+     .topic = "case-for-pharmacy",
+     .soap = "ReportCaseRegistered"},
     {.name = "request-supplement",
      .code = "supplement-request",
      .event = GW_EV_REQUEST_SUPPLEMENT,
@@ -102,7 +106,8 @@ const struct gw_event_def gw_klas_events[] = {
      .ref = GW_CASE_REF_TASK,
      .adds_view = 1,
      .notify = GW_NOTIFY_CASE_IF_ADDR,
-     .topic = "supplement-request"},
+     .topic = "supplement-request",
+     .soap = "RequestSupplement"},
     {.name = "supplement",
      .code = "motivation-supplement",
      .event = GW_EV_SUPPLEMENT,
@@ -115,7 +120,8 @@ const struct gw_event_def gw_klas_events[] = {
      .supplement = 1,
      .hsa = 2,
      .adds_view = 1,
-     .lv = "supplement"},
+     .lv = "supplement",
+     .soap = "SupplementLicenseMotivation"},
     {.name = "supplement-received",
      .code = "application-registered",
      .event = GW_EV_SUPPLEMENT_RECEIVED,
@@ -124,7 +130,8 @@ const struct gw_event_def gw_klas_events[] = {
      .from = S(GW_CASE_K),
      .to = GW_CASE_H,
      .ref = GW_CASE_REF_TASK,
-     .topic = "case-for-pharmacy"},
+     .topic = "case-for-pharmacy",
+     .soap = "ReportCaseRegistered"},
     {.name = "grant",
      .code = "decision",
      .outcome = "Bev",
@@ -137,7 +144,8 @@ const struct gw_event_def gw_klas_events[] = {
      .adds_view = 1,
      .notify = GW_NOTIFY_CASE,
      .effects = GW_FX_DECIDED | GW_FX_VALIDITY | GW_FX_PRODUCT,
-     .topic = "decision"},
+     .topic = "decision",
+     .soap = "ReportDecision"},
     {.name = "reject",
      .code = "decision",
      .outcome = "Avs",
@@ -150,7 +158,8 @@ const struct gw_event_def gw_klas_events[] = {
      .adds_view = 1,
      .notify = GW_NOTIFY_CASE,
      .effects = GW_FX_DECIDED,
-     .topic = "decision"},
+     .topic = "decision",
+     .soap = "ReportDecision"},
     {.name = "dismiss",
      .code = "decision",
      .outcome = "Avi",
@@ -163,7 +172,8 @@ const struct gw_event_def gw_klas_events[] = {
      .adds_view = 1,
      .notify = GW_NOTIFY_CASE,
      .effects = GW_FX_DECIDED,
-     .topic = "decision"},
+     .topic = "decision",
+     .soap = "ReportDecision"},
     {.name = "purge",
      .event = GW_EV_PURGE,
      .roles = R(GW_ROLE_GATEWAY),
@@ -271,6 +281,30 @@ gw_klas_event_sets(const char *code, const char *status, unsigned effects)
             return 1;
     }
     return 0;
+}
+
+const char *
+gw_klas_soap_events(const char *name, char *buf, size_t size)
+{
+    size_t n = 0;
+
+    if (size > 0)
+        buf[0] = '\0';
+    for (size_t i = 0; name != NULL && i < gw_klas_nevents && n < size; i++) {
+        const struct gw_event_def *d = &gw_klas_events[i];
+        int seen = 0;
+        if (d->soap == NULL || d->code == NULL || strcmp(d->soap, name) != 0)
+            continue;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = gw_klas_events[j].soap != NULL &&
+                   gw_klas_events[j].code != NULL &&
+                   strcmp(gw_klas_events[j].soap, name) == 0 &&
+                   strcmp(gw_klas_events[j].code, d->code) == 0;
+        if (!seen)
+            n += (size_t)snprintf(buf + n, size - n, "%s%s ",
+                                  n == 0 ? " " : "", d->code);
+    }
+    return buf;
 }
 
 int

@@ -98,6 +98,8 @@ struct gw_event_def {
                                  no topic has the message */
     const char *lv;           /* outbox kind to LV, or NULL */
     unsigned effects;         /* GW_FX_* */
+    const char *soap;         /* the SOAP interaction that carries the
+                                 message (soap.c), or NULL: REST only */
 };
 
 /* The rows, in table order, and their number. */
@@ -124,6 +126,11 @@ const char *gw_klas_list(enum gw_klas_list what, const char *last, char *buf,
  * code, "Bev") and has all of `effects` (GW_FX_*; 0: any): the status a
  * message may name, and what it must carry (GW_FX_VALIDITY). */
 int gw_klas_event_sets(const char *code, const char *status, unsigned effects);
+
+/* The klas-event codes SOAP interaction `name` carries (the rows' .soap),
+ * as " code code " for the mapping's check; always terminated; returns
+ * buf. */
+const char *gw_klas_soap_events(const char *name, char *buf, size_t size);
 
 /* Whether a message of this klas-event code creates a case from nothing
  * (its row's ref is GW_CASE_REF_NONE): the motivation. */

@@ -34,6 +34,7 @@
 #include "fhir/build.h"
 #include "fhir/xmldoc.h"
 #include "klas/access.h"
+#include "klas/event.h"
 #include "map/envelope.h"
 #include "map/xslt.h"
 #include "validate/xsd.h"
@@ -48,7 +49,6 @@ struct iface {
     const char *name;
     const char *ns; /* Responder namespace */
     enum iface_kind kind;
-    const char *events; /* K_EVENT: " code code " */
     /* Who may call it, decided in klas/ (gw_access_operation); NO_OP: the
      * pipeline decides (events by klas/event.c, CheckLicense and
      * RecordDispensing by their operation rows, Ping: anyone). */
@@ -58,26 +58,25 @@ struct iface {
 
 #define KLAS_NS(n) "urn:riv:klas:" n "Responder:1"
 static const struct iface ifaces[] = {
+    /* K_EVENT: the klas-event codes each carries are the event rows'
+     * (.soap, klas/event.c). */
     {"SubmitLicenseMotivation", KLAS_NS("SubmitLicenseMotivation"), K_EVENT,
-     " motivation-submit ", NO_OP},
+     NO_OP},
     {"SupplementLicenseMotivation", KLAS_NS("SupplementLicenseMotivation"),
-     K_EVENT, " motivation-supplement ", NO_OP},
+     K_EVENT, NO_OP},
     {"CreateLicenseApplication", KLAS_NS("CreateLicenseApplication"), K_EVENT,
-     " application-create application-reapply ", NO_OP},
-    {"ReportCaseRegistered", KLAS_NS("ReportCaseRegistered"), K_EVENT,
-     " application-registered ", NO_OP},
-    {"RequestSupplement", KLAS_NS("RequestSupplement"), K_EVENT,
-     " supplement-request ", NO_OP},
-    {"ReportDecision", KLAS_NS("ReportDecision"), K_EVENT, " decision ", NO_OP},
-    {"GetLicenseCases", KLAS_NS("GetLicenseCases"), K_CASES, NULL,
-     GW_OP_MY_CASES},
+     NO_OP},
+    {"ReportCaseRegistered", KLAS_NS("ReportCaseRegistered"), K_EVENT, NO_OP},
+    {"RequestSupplement", KLAS_NS("RequestSupplement"), K_EVENT, NO_OP},
+    {"ReportDecision", KLAS_NS("ReportDecision"), K_EVENT, NO_OP},
+    {"GetLicenseCases", KLAS_NS("GetLicenseCases"), K_CASES, GW_OP_MY_CASES},
     {"GetLicenseMotivation", KLAS_NS("GetLicenseMotivation"), K_MOTIVATION,
-     NULL, GW_OP_CASE_LOOKUP},
-    {"CheckLicense", KLAS_NS("CheckLicense"), K_CHECK, NULL, NO_OP},
-    {"RecordDispensing", KLAS_NS("RecordDispensing"), K_DISPENSE, NULL, NO_OP},
+     GW_OP_CASE_LOOKUP},
+    {"CheckLicense", KLAS_NS("CheckLicense"), K_CHECK, NO_OP},
+    {"RecordDispensing", KLAS_NS("RecordDispensing"), K_DISPENSE, NO_OP},
     {"PingForConfiguration",
      "urn:riv:itintegration:monitoring:PingForConfigurationResponder:1", K_PING,
-     NULL, NO_OP},
+     NO_OP},
 };
 #define NIFACES (sizeof(ifaces) / sizeof(ifaces[0]))
 
@@ -502,7 +501,7 @@ do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
          const struct gw_call *c, const struct gw_xml *req,
          const struct values *val, struct gw_soap_reply *out)
 {
-    char p_events[96];
+    char codes[96], p_events[96];
     const char *params[3];
     struct gw_xml *bundle;
     char field[256], why[GW_SOAP_TEXT_MAX];
@@ -510,7 +509,8 @@ do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     struct gw_err err;
     struct gw_answer a;
 
-    xparam(p_events, sizeof(p_events), i->events);
+    xparam(p_events, sizeof(p_events),
+           gw_klas_soap_events(i->name, codes, sizeof(codes)));
     params[0] = "events", params[1] = p_events, params[2] = NULL;
     bundle = gw_xslt_run(s->to_fhir, req, params);
     if (bundle == NULL) {

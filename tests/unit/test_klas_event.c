@@ -472,6 +472,17 @@ test_klas_lists_are_the_rows(void **state)
     assert_string_equal(
         gw_klas_list(GW_KLAS_TOPICS, " or ", small, sizeof(small)),
         "case-for-ph");
+    /* The codes each SOAP interaction carries (soap.c's check). */
+    assert_string_equal(
+        gw_klas_soap_events("CreateLicenseApplication", buf, sizeof(buf)),
+        " application-create application-reapply ");
+    assert_string_equal(
+        gw_klas_soap_events("ReportCaseRegistered", buf, sizeof(buf)),
+        " application-registered ");
+    assert_string_equal(gw_klas_soap_events("ReportDecision", buf, sizeof(buf)),
+                        " decision ");
+    assert_string_equal(gw_klas_soap_events("CheckLicense", buf, sizeof(buf)),
+                        "");
 }
 
 int
