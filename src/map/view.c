@@ -121,15 +121,9 @@ static gw_rc
 map_stored(const struct gw_xslt *x, const char *doc_xml, size_t len,
            const char **params, xmlDocPtr *out)
 {
-    struct gw_fhir_limits lim;
-    struct gw_err err;
     xmlDocPtr in = NULL;
-    gw_rc rc;
+    gw_rc rc = gw_fhir_xml_read_stored(doc_xml, len, &in);
 
-    gw_fhir_limits_default(&lim);
-    lim.max_bytes = len + 1;
-    gw_err_clear(&err);
-    rc = gw_fhir_xml_read(doc_xml, len, &lim, &in, &err);
     if (rc != GW_OK)
         return rc;
     *out = gw_xslt_apply(x, in, params);
