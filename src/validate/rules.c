@@ -1059,26 +1059,39 @@ rule_status(struct ctx *c, const char *allowed)
             "The case status does not fit the event");
 }
 
+/* The Bundle's first resource at path (the content of a supplement or of
+ * its request), which must have a payload: rule on either fault, the
+ * texts of a missing resource (sv, en) and of one without payload
+ * (empty_sv, empty_en). NULL when it is missing. */
+static xmlNodePtr
+content(struct ctx *c, const char *path, const char *rule, const char *sv,
+        const char *en, const char *empty_sv, const char *empty_en)
+{
+    xmlNodePtr r = first(c, c->bundle, path);
+
+    if (r == NULL)
+        ERR(c, rule, c->bundle, "entry", sv, en);
+    else if (count(c, r, "f:payload") == 0)
+        ERR(c, rule, r, "payload", empty_sv, empty_en);
+    return r;
+}
+
 static void
 rules_supplement(struct ctx *c)
 {
-    xmlNodePtr com = first(c, c->bundle,
-                           "f:entry/f:resource/f:Communication");
-    xmlNodePtr sender;
+    xmlNodePtr com, sender;
     char v[256];
 
     rule_refnr(c);
     rule_followup_patient(c);
-    if (com == NULL) {
-        ERR(c, "klas-supplement-content", c->bundle, "entry",
-            "Kompletteringen saknas (Communication)",
-            "The supplement (Communication) is missing");
+    com = content(c, "f:entry/f:resource/f:Communication",
+                  "klas-supplement-content",
+                  "Kompletteringen saknas (Communication)",
+                  "The supplement (Communication) is missing",
+                  "Kompletteringen har inget innehåll",
+                  "The supplement has no content");
+    if (com == NULL)
         return;
-    }
-    if (count(c, com, "f:payload") == 0)
-        ERR(c, "klas-supplement-content", com, "payload",
-            "Kompletteringen har inget innehåll",
-            "The supplement has no content");
     sender = resolve(c, com, "f:sender/f:reference");
     if (is(sender, "PractitionerRole")) {
         /* Contact details are always required of a prescriber. */
@@ -1135,21 +1148,17 @@ rules_application(struct ctx *c, int reapply)
 static void
 rules_supplement_request(struct ctx *c)
 {
-    xmlNodePtr req = first(c, c->bundle,
-                           "f:entry/f:resource/f:CommunicationRequest");
-    xmlNodePtr to;
+    xmlNodePtr req, to;
 
     rule_refnr(c);
-    if (req == NULL) {
-        ERR(c, "klas-request-content", c->bundle, "entry",
-            "Begäran om komplettering saknas (CommunicationRequest)",
-            "The supplement request (CommunicationRequest) is missing");
+    req = content(c, "f:entry/f:resource/f:CommunicationRequest",
+                  "klas-request-content",
+                  "Begäran om komplettering saknas (CommunicationRequest)",
+                  "The supplement request (CommunicationRequest) is missing",
+                  "Begäran saknar innehåll: vad ska kompletteras?",
+                  "The request says nothing about what to supplement");
+    if (req == NULL)
         return;
-    }
-    if (count(c, req, "f:payload") == 0)
-        ERR(c, "klas-request-content", req, "payload",
-            "Begäran saknar innehåll: vad ska kompletteras?",
-            "The request says nothing about what to supplement");
     to = resolve(c, req, "f:recipient[1]/f:reference");
     if (!is(to, "PractitionerRole") && !is(to, "Practitioner") &&
         !is(to, "Organization"))
