@@ -50,6 +50,27 @@ stray_text(const xmlNode *n)
            n->type != XML_PI_NODE;
 }
 
+/* The element child of parent after *c (the first when *c is NULL) into
+ * *c, NULL after the last; 0 (GW_EPARSE in err, at where) at text that is
+ * not white space on the way. */
+static int
+next_child(xmlNodePtr parent, xmlNodePtr *c, const char *where,
+           const char *text_msg, struct gw_err *err)
+{
+    xmlNodePtr n = *c != NULL ? (*c)->next : parent->children;
+
+    for (; n != NULL; n = n->next) {
+        if (stray_text(n)) {
+            gw_err_set(err, GW_EPARSE, where, "%s", text_msg);
+            return 0;
+        }
+        if (n->type == XML_ELEMENT_NODE)
+            break;
+    }
+    *c = n;
+    return 1;
+}
+
 static int
 must_understand(const xmlNode *n, const char *envns)
 {
@@ -140,7 +161,7 @@ gw_soap_envelope_parse(const char *bytes, size_t len,
     xmlDocPtr doc = NULL;
     xmlNodePtr root, c, body = NULL, elem = NULL;
     const char *envns;
-    int headers = 0;
+    int headers = 0, ok;
     gw_rc rc;
 
     memset(out, 0, sizeof(*out));
@@ -169,13 +190,9 @@ gw_soap_envelope_parse(const char *bytes, size_t len,
                    (const char *)root->name);
         goto out;
     }
-    for (c = root->children; c != NULL; c = c->next) {
-        if (stray_text(c)) {
-            gw_err_set(err, rc, "Envelope", "text is not allowed here");
-            goto out;
-        }
-        if (c->type != XML_ELEMENT_NODE)
-            continue;
+    for (c = NULL; (ok = next_child(root, &c, "Envelope",
+                                    "text is not allowed here", err)) &&
+                   c != NULL;) {
         if (named(c, envns, "Header") && body == NULL && headers == 0) {
             headers++;
             rc = read_header(c, envns, out, err);
@@ -191,17 +208,15 @@ gw_soap_envelope_parse(const char *bytes, size_t len,
             goto out;
         }
     }
+    if (!ok)
+        goto out;
     if (body == NULL) {
         gw_err_set(err, rc, "Body", "the Envelope has no Body");
         goto out;
     }
-    for (c = body->children; c != NULL; c = c->next) {
-        if (stray_text(c)) {
-            gw_err_set(err, rc, "Body", "text is not allowed in the Body");
-            goto out;
-        }
-        if (c->type != XML_ELEMENT_NODE)
-            continue;
+    for (c = NULL; (ok = next_child(body, &c, "Body",
+                                    "text is not allowed in the Body", err)) &&
+                   c != NULL;) {
         if (elem != NULL) {
             gw_err_set(err, rc, "Body",
                        "the Body holds more than one "
@@ -210,6 +225,8 @@ gw_soap_envelope_parse(const char *bytes, size_t len,
         }
         elem = c;
     }
+    if (!ok)
+        goto out;
     if (elem == NULL) {
         gw_err_set(err, rc, "Body", "the Body is empty");
         goto out;
