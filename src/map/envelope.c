@@ -160,8 +160,13 @@ gw_soap_envelope_parse(const char *bytes, size_t len,
     struct gw_fhir_limits def;
     xmlDocPtr doc = NULL;
     xmlNodePtr root, c, body = NULL, elem = NULL;
+    static const struct {
+        const char *ns;
+        enum gw_soap_version version;
+    } versions[] = {{GW_SOAP11_NS, GW_SOAP_11}, {GW_SOAP12_NS, GW_SOAP_12}};
     const char *envns;
     int headers = 0, ok;
+    size_t k;
     gw_rc rc;
 
     memset(out, 0, sizeof(*out));
@@ -178,18 +183,16 @@ gw_soap_envelope_parse(const char *bytes, size_t len,
         gw_err_set(err, rc, "Envelope", "no root element");
         goto out;
     }
-    if (named(root, GW_SOAP11_NS, "Envelope")) {
-        out->version = GW_SOAP_11;
-        envns = GW_SOAP11_NS;
-    } else if (named(root, GW_SOAP12_NS, "Envelope")) {
-        out->version = GW_SOAP_12;
-        envns = GW_SOAP12_NS;
-    } else {
+    for (k = 0; k < 2 && !named(root, versions[k].ns, "Envelope"); k++)
+        ;
+    if (k == 2) {
         gw_err_set(err, rc, "Envelope",
                    "not a SOAP 1.1 or 1.2 Envelope (root '%.60s')",
                    (const char *)root->name);
         goto out;
     }
+    out->version = versions[k].version;
+    envns = versions[k].ns;
     for (c = NULL; (ok = next_child(root, &c, "Envelope",
                                     "text is not allowed here", err)) &&
                    c != NULL;) {
