@@ -376,20 +376,27 @@ out:
     return rc;
 }
 
+/* Room in list (n entries, MAX_ENTRIES allocated at the first): 0, or -1
+ * when it is full, -2 out of memory. */
+#define ROOM(list, n)                                                          \
+    ((n) == MAX_ENTRIES ? -1                                                   \
+     : (list) == NULL &&                                                       \
+             ((list) = calloc(MAX_ENTRIES, sizeof(*(list)))) == NULL           \
+         ? -2                                                                  \
+         : 0)
+
 /* Adds the range w to p: 1, or 0 when w is not one, -1 when the list is
  * full, -2 out of memory. */
 static int
 add_range(struct gw_net_policy *p, char *w)
 {
     struct gw_net_range r;
+    int k;
 
     if (!parse_range(w, &r))
         return 0;
-    if (p->nallow == MAX_ENTRIES)
-        return -1;
-    if (p->allow == NULL &&
-        (p->allow = calloc(MAX_ENTRIES, sizeof(*p->allow))) == NULL)
-        return -2;
+    if ((k = ROOM(p->allow, p->nallow)) < 0)
+        return k;
     p->allow[p->nallow++] = r;
     return 1;
 }
@@ -401,15 +408,13 @@ add_host(struct gw_net_policy *p, char *w)
     char *eq = strchr(w, '=');
     struct gw_net_host *h;
     size_t glen = eq ? (size_t)(eq - w) : 0;
+    int k;
 
     if (eq == NULL || glen != 13 || strspn(w, "0123456789") != 13 ||
         strlen(eq + 1) >= sizeof(h->host) || !valid_host(eq + 1))
         return 0;
-    if (p->nhosts == MAX_ENTRIES)
-        return -1;
-    if (p->hosts == NULL &&
-        (p->hosts = calloc(MAX_ENTRIES, sizeof(*p->hosts))) == NULL)
-        return -2;
+    if ((k = ROOM(p->hosts, p->nhosts)) < 0)
+        return k;
     h = &p->hosts[p->nhosts++];
     memcpy(h->gln, w, 13);
     h->gln[13] = '\0';
