@@ -223,29 +223,20 @@ gw_fhir_to_json(const struct gw_fhir_doc *doc, char **out, size_t *len)
 gw_rc
 gw_xml_escape(struct gw_buf *b, const char *s)
 {
+    /* The characters markup gives a meaning, and their entities. */
+    static const char special[] = "&<>\"";
+    static const char *const entity[] = {"&amp;", "&lt;", "&gt;", "&quot;"};
     gw_rc rc = GW_OK;
 
     for (; s != NULL && *s != '\0' && rc == GW_OK; s++) {
-        switch (*s) {
-        case '&':
-            rc = gw_buf_append_str(b, "&amp;");
-            break;
-        case '<':
-            rc = gw_buf_append_str(b, "&lt;");
-            break;
-        case '>':
-            rc = gw_buf_append_str(b, "&gt;");
-            break;
-        case '"':
-            rc = gw_buf_append_str(b, "&quot;");
-            break;
-        default:
-            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' &&
-                *s != '\r')
-                rc = gw_buf_append(b, " ", 1);
-            else
-                rc = gw_buf_append(b, s, 1);
-        }
+        const char *e = strchr(special, *s);
+        if (e != NULL)
+            rc = gw_buf_append_str(b, entity[e - special]);
+        else if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' &&
+                 *s != '\r')
+            rc = gw_buf_append(b, " ", 1);
+        else
+            rc = gw_buf_append(b, s, 1);
     }
     return rc;
 }
