@@ -74,6 +74,16 @@ published_only(xmlNodePtr n)
     return NULL;
 }
 
+/* lim, or the default limits in *def. */
+static const struct gw_fhir_limits *
+or_default(const struct gw_fhir_limits *lim, struct gw_fhir_limits *def)
+{
+    if (lim != NULL)
+        return lim;
+    gw_fhir_limits_default(def);
+    return def;
+}
+
 gw_rc
 gw_fhir_parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
               const struct gw_fhir_limits *lim, struct gw_fhir_doc **out,
@@ -84,10 +94,7 @@ gw_fhir_parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
     gw_rc rc;
 
     *out = NULL;
-    if (lim == NULL) {
-        gw_fhir_limits_default(&def);
-        lim = &def;
-    }
+    lim = or_default(lim, &def);
     if (len > lim->max_bytes)
         return gw_err_set(err, GW_ETOOLARGE, NULL,
                           "the document is larger than %zu bytes",
@@ -128,19 +135,23 @@ gw_fhir_doc_from_xml(xmlDocPtr xml, const struct gw_fhir_limits *lim,
                      struct gw_fhir_doc **out, struct gw_err *err)
 {
     struct gw_fhir_limits def;
-    gw_rc rc;
+    gw_rc rc = gw_fhir_xml_check(xml, or_default(lim, &def), err);
 
     *out = NULL;
-    if (lim == NULL) {
-        gw_fhir_limits_default(&def);
-        lim = &def;
-    }
-    rc = gw_fhir_xml_check(xml, lim, err);
     if (rc != GW_OK) {
         xmlFreeDoc(xml);
         return rc;
     }
     return wrap(xml, out);
+}
+
+gw_rc
+gw_fhir_doc_check(const struct gw_fhir_doc *doc,
+                  const struct gw_fhir_limits *lim, struct gw_err *err)
+{
+    struct gw_fhir_limits def;
+
+    return gw_fhir_xml_check(doc->xml, or_default(lim, &def), err);
 }
 
 void
