@@ -992,21 +992,27 @@ check_gln(struct ctx *c, xmlNodePtr org, const char *v)
             "The pharmacy's GLN has a wrong check digit (GS1)");
 }
 
+/* The GLN of the pharmacy org: present and valid. */
 static void
-rule_pharmacy(struct ctx *c)
+rule_gln(struct ctx *c, xmlNodePtr org)
 {
     char v[64];
 
+    if (!text(c, org, "f:identifier[f:system/@value='" SYS_GLN "']/f:value", v,
+              sizeof(v)))
+        ERR(c, "klas-pharmacy-gln", org, "identifier", "Apotekets GLN saknas",
+            "The pharmacy's GLN is missing");
+    else
+        check_gln(c, org, v);
+}
+
+static void
+rule_pharmacy(struct ctx *c)
+{
     c->pharmacy = resolve(c, c->task, "f:owner/f:reference");
     if (c->pharmacy == NULL)
         return; /* the pharmacy is optional */
-    if (!text(c, c->pharmacy,
-              "f:identifier[f:system/@value='" SYS_GLN "']/f:value", v,
-              sizeof(v)))
-        ERR(c, "klas-pharmacy-gln", c->pharmacy, "identifier",
-            "Apotekets GLN saknas", "The pharmacy's GLN is missing");
-    else
-        check_gln(c, c->pharmacy, v);
+    rule_gln(c, c->pharmacy);
 }
 
 /* The case a follow-up event is about: Task.identifier referensnummer. */
@@ -1115,13 +1121,7 @@ rules_supplement(struct ctx *c)
                 "Förskrivarinformation saknas",
                 "The prescriber (Practitioner) is missing");
     } else if (is(sender, "Organization")) {
-        if (!text(c, sender,
-                  "f:identifier[f:system/@value='" SYS_GLN "']/f:value", v,
-                  sizeof(v)))
-            ERR(c, "klas-pharmacy-gln", sender, "identifier",
-                "Apotekets GLN saknas", "The pharmacy's GLN is missing");
-        else
-            check_gln(c, sender, v);
+        rule_gln(c, sender);
     } else {
         ERR(c, "klas-supplement-sender", com, "sender",
             "Avsändare (förskrivare eller apotek) saknas",
