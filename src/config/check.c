@@ -421,12 +421,12 @@ check_store_entry(struct gw_check_report *rep, const char *path, int folder)
     if (stat(path, &sb) != 0)
         return 0;
     if (folder ? !S_ISDIR(sb.st_mode) : !S_ISREG(sb.st_mode))
-        gw_check_problem(rep, GW_CHECK_FAIL, "store.path", "%s is not %s",
-                         path, folder ? "a folder" : "a regular file");
+        gw_check_problem(rep, GW_CHECK_FAIL, "store.path", "%s is not %s", path,
+                         folder ? "a folder" : "a regular file");
     else if (access(path, folder ? W_OK | X_OK : R_OK | W_OK) != 0)
-        gw_check_problem(rep, GW_CHECK_FAIL, "store.path",
-                         "%s%s is not %s: %s", folder ? "the folder " : "",
-                         path, folder ? "writable" : "readable and writable",
+        gw_check_problem(rep, GW_CHECK_FAIL, "store.path", "%s%s is not %s: %s",
+                         folder ? "the folder " : "", path,
+                         folder ? "writable" : "readable and writable",
                          strerror(errno));
     return 1;
 }

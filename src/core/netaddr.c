@@ -438,12 +438,11 @@ add_words(struct gw_net_policy *p, const char *list, const char *key,
     for (s = list ? list : ""; (k = next_word(&s, w, sizeof(w))) != 0;) {
         r = k < 0 ? 0 : add(p, w);
         if (r == 0)
-            return gw_err_set(err, GW_ECONFIG, NULL,
-                              "%s: '%.60s' is not %s", key,
-                              k < 0 ? "(too long)" : w, form);
+            return gw_err_set(err, GW_ECONFIG, NULL, "%s: '%.60s' is not %s",
+                              key, k < 0 ? "(too long)" : w, form);
         if (r == -1)
-            return gw_err_set(err, GW_ECONFIG, NULL, "%s: more than %d %s",
-                              key, MAX_ENTRIES, items);
+            return gw_err_set(err, GW_ECONFIG, NULL, "%s: more than %d %s", key,
+                              MAX_ENTRIES, items);
         if (r < 0)
             return GW_ENOMEM;
     }

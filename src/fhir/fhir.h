@@ -54,8 +54,8 @@ void gw_fhir_doc_free(struct gw_fhir_doc *doc);
  * without writing it out and reading it back: for a tree changed in
  * place, such as an _elements or _summary subset. */
 gw_rc gw_fhir_doc_check(const struct gw_fhir_doc *doc,
-                        const struct gw_fhir_limits *lim, struct gw_err *err)
-    GW_WARN_UNUSED;
+                        const struct gw_fhir_limits *lim,
+                        struct gw_err *err) GW_WARN_UNUSED;
 
 /* Canonical XML / JSON text, NUL-terminated; caller frees with free(). */
 gw_rc gw_fhir_to_xml(const struct gw_fhir_doc *doc, char **out, size_t *len)

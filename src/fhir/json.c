@@ -572,7 +572,8 @@ struct jw {
 };
 
 /* A fault of the writer at its path. */
-#define jfault(w, ...) gw_err_set((w)->err, GW_EVALIDATION, (w)->path, __VA_ARGS__)
+#define jfault(w, ...)                                                         \
+    gw_err_set((w)->err, GW_EVALIDATION, (w)->path, __VA_ARGS__)
 
 static size_t
 jpush(struct jw *w, const char *name, int index)

@@ -16,7 +16,7 @@ struct gw_sched {
     struct gw_store *st;
     struct gw_sched_opts o;
     struct gw_ticker ticker;
-    int running; /* the ticker runs (gw_sched_start) */
+    int running;         /* the ticker runs (gw_sched_start) */
     long last_purge_day; /* days since the epoch of the last purge */
 };
 

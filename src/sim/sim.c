@@ -52,9 +52,9 @@ enum sim_fail {
 
 /* The names of --fail. */
 static const char *const fail_names[] = {
-    [FAIL_DOWN] = "down",   [FAIL_SLOW] = "slow",
-    [FAIL_FAULT] = "fault", [FAIL_FAULT200] = "fault200",
-    [FAIL_DROP] = "drop",   [FAIL_UNAUTHORIZED] = "unauthorized",
+    [FAIL_DOWN] = "down",       [FAIL_SLOW] = "slow",
+    [FAIL_FAULT] = "fault",     [FAIL_FAULT200] = "fault200",
+    [FAIL_DROP] = "drop",       [FAIL_UNAUTHORIZED] = "unauthorized",
     [FAIL_TIMEOUT] = "timeout",
 };
 
@@ -691,8 +691,8 @@ call_gateway(const char *what, const struct callback *cb)
         payload.__any = msg;                                                   \
         in.field = &payload;                                                   \
         snprintf(url, sizeof(url), "%s/soap/" #op, sim.gateway_url);           \
-        if (msg != NULL && (e = soap_call___##ns##i__##op(                     \
-                                s, url, NULL, &in, &out)) == SOAP_OK)          \
+        if (msg != NULL && (e = soap_call___##ns##i__##op(s, url, NULL, &in,   \
+                                                          &out)) == SOAP_OK)   \
             res = out.result;                                                  \
     } while (0)
     if (strcmp(what, "registered") == 0) {
@@ -877,9 +877,8 @@ ping(struct soap *soap, struct ping__PingForConfigurationType *in,
 static int
 not_here(struct soap *soap)
 {
-    return soap_receiver_fault(soap,
-                               "served by the gateway, not by a simulator",
-                               NULL);
+    return soap_receiver_fault(
+        soap, "served by the gateway, not by a simulator", NULL);
 }
 
 /* gSOAP's dispatcher calls op for the SOAP 1.1 binding of an interaction
@@ -896,7 +895,8 @@ not_here(struct soap *soap)
 #define NOT_HERE(op, req, resp)                                                \
     BINDINGS(op, req, resp, ((void)in, (void)out, not_here(soap)))
 
-BINDINGS(__rlai__RegisterLicenseApplication, rla__RegisterLicenseApplicationType,
+BINDINGS(__rlai__RegisterLicenseApplication,
+         rla__RegisterLicenseApplicationType,
          rla__RegisterLicenseApplicationResponseType,
          (soap_default_rla__RegisterLicenseApplicationResponseType(soap, out),
           lv_register(soap, "application", in->messageId, in->referenceNumber,

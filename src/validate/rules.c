@@ -512,10 +512,10 @@ rule_prescriber(struct ctx *c)
 {
     char v[256];
 
-    c->prole = must_ref(c, c->mr, "f:requester/f:reference",
-                        "PractitionerRole", "klas-prescriber", "requester",
-                        "Förskrivarinformation saknas",
-                        "The prescriber (PractitionerRole) is missing");
+    c->prole =
+        must_ref(c, c->mr, "f:requester/f:reference", "PractitionerRole",
+                 "klas-prescriber", "requester", "Förskrivarinformation saknas",
+                 "The prescriber (PractitionerRole) is missing");
     if (c->prole == NULL)
         return;
     c->pract = must_ref(c, c->prole, "f:practitioner/f:reference",
@@ -703,11 +703,10 @@ rule_licence_and_patient(struct ctx *c, char *type, size_t tsize, int *age)
                          "f:meta/f:security[f:code/@value='R' or "
                          "f:code/@value='V']") > 0;
     if (!protected_id) {
-        rule_name(c, c->patient, "klas-patient-name",
-                  "Patientens efternamn saknas",
-                  "The patient's last name is missing",
-                  "Patientens förnamn saknas",
-                  "The patient's first name is missing");
+        rule_name(
+            c, c->patient, "klas-patient-name", "Patientens efternamn saknas",
+            "The patient's last name is missing", "Patientens förnamn saknas",
+            "The patient's first name is missing");
     }
     id_pnr = first(c, c->patient,
                    "f:identifier[f:system/@value='" SYS_PNR "' or "
@@ -756,10 +755,10 @@ rule_product(struct ctx *c, int age, int attachments)
     char kind[16], v[256];
     int substances;
 
-    c->med = must_ref(c, c->mr, "f:medicationReference/f:reference",
-                      "Medication", "klas-product", "medication",
-                      "Läkemedel saknas",
-                      "The product (Medication) is missing");
+    c->med =
+        must_ref(c, c->mr, "f:medicationReference/f:reference", "Medication",
+                 "klas-product", "medication", "Läkemedel saknas",
+                 "The product (Medication) is missing");
     if (c->med == NULL)
         return;
     if (!text(c, c->med,
@@ -1100,12 +1099,11 @@ rules_supplement(struct ctx *c)
 
     rule_refnr(c);
     rule_followup_patient(c);
-    com = content(c, "f:entry/f:resource/f:Communication",
-                  "klas-supplement-content",
-                  "Kompletteringen saknas (Communication)",
-                  "The supplement (Communication) is missing",
-                  "Kompletteringen har inget innehåll",
-                  "The supplement has no content");
+    com = content(
+        c, "f:entry/f:resource/f:Communication", "klas-supplement-content",
+        "Kompletteringen saknas (Communication)",
+        "The supplement (Communication) is missing",
+        "Kompletteringen har inget innehåll", "The supplement has no content");
     if (com == NULL)
         return;
     sender = resolve(c, com, "f:sender/f:reference");
