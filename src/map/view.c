@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/words.h"
 #include "fhir/fhir_xml.h"
 #include "fhir/model.h"
 #include "klas/state.h"
@@ -307,18 +308,8 @@ static xmlNodePtr add_value(xmlNodePtr parent, xmlNsPtr ns, const char *name,
 static int
 listed(const char *list, const xmlChar *name)
 {
-    size_t nl = strlen((const char *)name);
-
-    while (*list) {
-        size_t n;
-        while (*list == ' ' || *list == ',')
-            list++;
-        n = strcspn(list, ", ");
-        if (n == nl && memcmp(list, name, n) == 0)
-            return 1;
-        list += n;
-    }
-    return 0;
+    return gw_word_listed(list, " ,", (const char *)name,
+                          strlen((const char *)name));
 }
 
 /* Tags root's meta SUBSETTED (adding meta after id when it has none). */

@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/words.h"
 
 static void
 test_err_table_rows_are_complete_and_consistent(void **state)
@@ -204,6 +205,29 @@ test_array_grow_doubles_and_refuses_overflow(void **state)
     free(a);
 }
 
+/* Word lists: separators in runs, at either end, whole words only. */
+static void
+test_word_listed_matches_whole_words(void **state)
+{
+    static const struct {
+        const char *list, *seps, *w;
+        int want;
+    } cases[] = {
+        {"a,b c", " ,", "b", 1},  {"a,b c", " ,", "c", 1},
+        {" ,a, ", " ,", "a", 1},  {"ab", " ,", "a", 0},
+        {"a", " ,", "ab", 0},     {"a\tb", " ,", "b", 0},
+        {"a\tb", " ,\t", "b", 1}, {"", " ,", "a", 0},
+        {NULL, " ,", "a", 0},     {"a,,", " ,", "", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (gw_word_listed(cases[i].list, cases[i].seps, cases[i].w,
+                           strlen(cases[i].w)) != cases[i].want)
+            fail_msg("'%s' in '%s': not %d", cases[i].w,
+                     cases[i].list ? cases[i].list : "(null)", cases[i].want);
+}
+
 int
 main(void)
 {
@@ -216,6 +240,7 @@ main(void)
         cmocka_unit_test(test_log_quote_values_side_by_side),
         cmocka_unit_test(test_log_level_parse),
         cmocka_unit_test(test_array_grow_doubles_and_refuses_overflow),
+        cmocka_unit_test(test_word_listed_matches_whole_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
