@@ -395,11 +395,47 @@ check_data_dir(const struct gw_config *cfg, struct gw_check_report *rep)
     }
 }
 
+/* The folder of path into dir[size], as dirname(1) says it. */
+static void
+folder_of(const char *path, char *dir, size_t size)
+{
+    char *slash;
+
+    snprintf(dir, size, "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, size, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+}
+
+/* 1 when path exists: a problem of store.path unless it is a regular file
+ * serve may read and write (folder 0) or a folder it may write in. */
+static int
+check_store_entry(struct gw_check_report *rep, const char *path, int folder)
+{
+    struct stat sb;
+
+    if (stat(path, &sb) != 0)
+        return 0;
+    if (folder ? !S_ISDIR(sb.st_mode) : !S_ISREG(sb.st_mode))
+        gw_check_problem(rep, GW_CHECK_FAIL, "store.path", "%s is not %s", path,
+                         folder ? "a folder" : "a regular file");
+    else if (access(path, folder ? W_OK | X_OK : R_OK | W_OK) != 0)
+        gw_check_problem(rep, GW_CHECK_FAIL, "store.path", "%s%s is not %s: %s",
+                         folder ? "the folder " : "", path,
+                         folder ? "writable" : "readable and writable",
+                         strerror(errno));
+    return 1;
+}
+
 static void
 check_store_path(const struct gw_config *cfg, struct gw_check_report *rep)
 {
     const char *p = cfg->store_path;
-    char dir[1100], parent[1100], *slash;
+    char dir[1100], parent[1100];
     struct stat sb;
 
     if (strcmp(p, ":memory:") == 0)
@@ -408,43 +444,13 @@ check_store_path(const struct gw_config *cfg, struct gw_check_report *rep)
         gw_check_problem(rep, GW_CHECK_FAIL, "store.path", "empty");
         return;
     }
-    if (stat(p, &sb) == 0) {
-        if (!S_ISREG(sb.st_mode))
-            gw_check_problem(rep, GW_CHECK_FAIL, "store.path",
-                             "%s is not a regular file", p);
-        else if (access(p, R_OK | W_OK) != 0)
-            gw_check_problem(rep, GW_CHECK_FAIL, "store.path",
-                             "%s is not readable and writable: %s", p,
-                             strerror(errno));
-    }
+    check_store_entry(rep, p, 0);
     /* The folder holds the database, its journal (-wal, -shm) and serve's
      * lock file: it must be writable. serve creates it (one level). */
-    snprintf(dir, sizeof(dir), "%s", p);
-    slash = strrchr(dir, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof(dir), ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    if (stat(dir, &sb) == 0) {
-        if (!S_ISDIR(sb.st_mode))
-            gw_check_problem(rep, GW_CHECK_FAIL, "store.path",
-                             "%s is not a folder", dir);
-        else if (access(dir, W_OK | X_OK) != 0)
-            gw_check_problem(rep, GW_CHECK_FAIL, "store.path",
-                             "the folder %s is not writable: %s", dir,
-                             strerror(errno));
+    folder_of(p, dir, sizeof(dir));
+    if (check_store_entry(rep, dir, 1))
         return;
-    }
-    snprintf(parent, sizeof(parent), "%s", dir);
-    slash = strrchr(parent, '/');
-    if (slash == NULL)
-        snprintf(parent, sizeof(parent), ".");
-    else if (slash == parent)
-        parent[1] = '\0';
-    else
-        *slash = '\0';
+    folder_of(dir, parent, sizeof(parent));
     if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
         access(parent, W_OK | X_OK) != 0)
         gw_check_problem(rep, GW_CHECK_FAIL, "store.path",

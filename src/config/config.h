@@ -4,7 +4,8 @@
  * the environment, then checked; read-only afterwards.
  *
  * Every key is one row of GW_CONFIG_KEYS: section, key, type, struct field,
- * default, and the one-line help that check-config prints. Environment
+ * default, and the one-line help that check-config prints (the five TLS
+ * keys of a peer called out to are one GW_CONFIG_PEER_TLS row). Environment
  * overrides are named KLASGW_<SECTION>_<KEY> in capitals, e.g.
  * KLASGW_SERVER_PORT=9090. To add a key: add a row here and document it in
  * the example file (a unit test checks that both agree).
@@ -25,6 +26,22 @@
 #include "core/err.h"
 
 enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
+
+/* The TLS keys of a peer the gateway calls out to: section sec, who the
+ * help names. */
+#define GW_CONFIG_PEER_TLS(XX, sec, who)                                      \
+    XX(sec, tls_cert, STR, sec##_tls_cert, "",                                 \
+       "PEM file with the gateway's client certificate (chain) presented "     \
+       "to " who " (empty: none); re-read on SIGHUP")                          \
+    XX(sec, tls_key, STR, sec##_tls_key, "",                                   \
+       "PEM file with the private key of " #sec ".tls_cert")                   \
+    XX(sec, tls_ca, STR, sec##_tls_ca, "",                                     \
+       "PEM file with the CAs " who "'s server certificate must chain to "     \
+       "(empty: the system's CAs)")                                            \
+    XX(sec, tls_verify_host, BOOL, sec##_tls_verify_host, "true",              \
+       "the server certificate must name the host of the URL")                 \
+    XX(sec, tls_min_version, STR, sec##_tls_min_version, "1.2",                \
+       "lowest TLS version offered to " who ": 1.2 or 1.3")
 
 /* XX(section, key, type, field, default (as text), help) */
 #define GW_CONFIG_KEYS(XX)                                                    \
@@ -136,36 +153,14 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "organisation HSA-ids whose prescribers may motivate beredskap "        \
        "licences (Folkhälsomyndigheten, LV Giftinformationscentralen, "        \
        "Socialstyrelsen), separated by spaces")                                \
-    XX(hsa, tls_cert, STR, hsa_tls_cert, "",                             \
-       "PEM file with the gateway's client certificate (chain) presented "     \
-       "to HSA (empty: none); re-read on SIGHUP")                           \
-    XX(hsa, tls_key, STR, hsa_tls_key, "",                               \
-       "PEM file with the private key of hsa.tls_cert")                     \
-    XX(hsa, tls_ca, STR, hsa_tls_ca, "",                                 \
-       "PEM file with the CAs HSA's server certificate must chain to "      \
-       "(empty: the system's CAs)")                                           \
-    XX(hsa, tls_verify_host, BOOL, hsa_tls_verify_host, "true",          \
-       "the server certificate must name the host of the URL")                \
-    XX(hsa, tls_min_version, STR, hsa_tls_min_version, "1.2",            \
-       "lowest TLS version offered to HSA: 1.2 or 1.3")                     \
+    GW_CONFIG_PEER_TLS(XX, hsa, "HSA")                                     \
     XX(lv, url, STR, lv_url, "http://127.0.0.1:8082/lv",                       \
        "endpoint of Läkemedelsverket's case system (empty: items for LV "      \
        "wait in the outbox)")                                                  \
     XX(lv, logical_address, STR, lv_logical_address, "SE2021004078-LISY",     \
        "RIV-TA LogicalAddress header of calls to LV")                          \
     XX(lv, timeout_ms, INT, lv_timeout_ms, "10000", "LV call timeout")       \
-    XX(lv, tls_cert, STR, lv_tls_cert, "",                             \
-       "PEM file with the gateway's client certificate (chain) presented "     \
-       "to LV (empty: none); re-read on SIGHUP")                           \
-    XX(lv, tls_key, STR, lv_tls_key, "",                               \
-       "PEM file with the private key of lv.tls_cert")                     \
-    XX(lv, tls_ca, STR, lv_tls_ca, "",                                 \
-       "PEM file with the CAs LV's server certificate must chain to "      \
-       "(empty: the system's CAs)")                                           \
-    XX(lv, tls_verify_host, BOOL, lv_tls_verify_host, "true",          \
-       "the server certificate must name the host of the URL")                \
-    XX(lv, tls_min_version, STR, lv_tls_min_version, "1.2",            \
-       "lowest TLS version offered to LV: 1.2 or 1.3")                     \
+    GW_CONFIG_PEER_TLS(XX, lv, "LV")                                       \
     XX(webhooks, allowed_hosts, STR, webhooks_allowed_hosts, "",               \
        "hosts each pharmacy may name in a Subscription endpoint: GLN=host "   \
        "entries separated by spaces (empty: none)")                           \
@@ -174,18 +169,7 @@ enum gw_config_type { GW_CFG_STR, GW_CFG_INT, GW_CFG_BOOL };
        "reach after all, as CIDRs separated by spaces (tests: 127.0.0.0/8)")  \
     XX(webhooks, allow_http, BOOL, webhooks_allow_http, "false",               \
        "accept plain http:// endpoints (demo and tests only)")                \
-    XX(webhooks, tls_cert, STR, webhooks_tls_cert, "",                             \
-       "PEM file with the gateway's client certificate (chain) presented "     \
-       "to pharmacy webhooks (empty: none); re-read on SIGHUP")                           \
-    XX(webhooks, tls_key, STR, webhooks_tls_key, "",                               \
-       "PEM file with the private key of webhooks.tls_cert")                     \
-    XX(webhooks, tls_ca, STR, webhooks_tls_ca, "",                                 \
-       "PEM file with the CAs pharmacy webhooks's server certificate must chain to "      \
-       "(empty: the system's CAs)")                                           \
-    XX(webhooks, tls_verify_host, BOOL, webhooks_tls_verify_host, "true",          \
-       "the server certificate must name the host of the URL")                \
-    XX(webhooks, tls_min_version, STR, webhooks_tls_min_version, "1.2",            \
-       "lowest TLS version offered to pharmacy webhooks: 1.2 or 1.3")                     \
+    GW_CONFIG_PEER_TLS(XX, webhooks, "pharmacy webhooks")                  \
     XX(webhooks, base_url, STR, webhooks_base_url,                            \
        "https://klasgw.example/fhir",                                         \
        "the gateway's FHIR base as pharmacies reach it: the fullUrl of the "  \

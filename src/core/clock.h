@@ -9,6 +9,7 @@
 #define GW_CORE_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "core/err.h"
 
@@ -29,6 +30,10 @@ gw_rc gw_clock_parse(const char *s, int64_t *out_ms) GW_WARN_UNUSED;
 /* The same instant `months` calendar months earlier (day clamped to the
  * month's last day: 31 March minus one month is 28/29 February). */
 int64_t gw_clock_minus_months(int64_t ms, int months);
+
+/* The system's real time (CLOCK_REALTIME, not the settable clock) ms
+ * milliseconds from now, as pthread_cond_timedwait takes a deadline. */
+void gw_clock_deadline(struct timespec *ts, long ms);
 
 /* Days from 1970-01-01 to the civil (proleptic Gregorian) date y-m-d,
  * negative before it (Howard Hinnant's days_from_civil). */

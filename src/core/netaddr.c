@@ -376,57 +376,94 @@ out:
     return rc;
 }
 
+/* Room in list (n entries, MAX_ENTRIES allocated at the first): 0, or -1
+ * when it is full, -2 out of memory. */
+#define ROOM(list, n)                                                          \
+    ((n) == MAX_ENTRIES ? -1                                                   \
+     : (list) == NULL &&                                                       \
+             ((list) = calloc(MAX_ENTRIES, sizeof(*(list)))) == NULL           \
+         ? -2                                                                  \
+         : 0)
+
+/* Adds the range w to p: 1, or 0 when w is not one, -1 when the list is
+ * full, -2 out of memory. */
+static int
+add_range(struct gw_net_policy *p, char *w)
+{
+    struct gw_net_range r;
+    int k;
+
+    if (!parse_range(w, &r))
+        return 0;
+    if ((k = ROOM(p->allow, p->nallow)) < 0)
+        return k;
+    p->allow[p->nallow++] = r;
+    return 1;
+}
+
+/* Adds the GLN=host entry w to p, as add_range. */
+static int
+add_host(struct gw_net_policy *p, char *w)
+{
+    char *eq = strchr(w, '=');
+    struct gw_net_host *h;
+    size_t glen = eq ? (size_t)(eq - w) : 0;
+    int k;
+
+    if (eq == NULL || glen != 13 || strspn(w, "0123456789") != 13 ||
+        strlen(eq + 1) >= sizeof(h->host) || !valid_host(eq + 1))
+        return 0;
+    if ((k = ROOM(p->hosts, p->nhosts)) < 0)
+        return k;
+    h = &p->hosts[p->nhosts++];
+    memcpy(h->gln, w, 13);
+    h->gln[13] = '\0';
+    snprintf(h->host, sizeof(h->host), "%s", eq + 1);
+    for (char *c = h->host; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return 1;
+}
+
+/* Each word of the configuration value list (key) added to p by add;
+ * a word that is not `form` or one past MAX_ENTRIES `items` is refused. */
+static gw_rc
+add_words(struct gw_net_policy *p, const char *list, const char *key,
+          const char *form, const char *items,
+          int (*add)(struct gw_net_policy *, char *), struct gw_err *err)
+{
+    char w[300];
+    const char *s;
+    int k, r;
+
+    for (s = list ? list : ""; (k = next_word(&s, w, sizeof(w))) != 0;) {
+        r = k < 0 ? 0 : add(p, w);
+        if (r == 0)
+            return gw_err_set(err, GW_ECONFIG, NULL, "%s: '%.60s' is not %s",
+                              key, k < 0 ? "(too long)" : w, form);
+        if (r == -1)
+            return gw_err_set(err, GW_ECONFIG, NULL, "%s: more than %d %s", key,
+                              MAX_ENTRIES, items);
+        if (r < 0)
+            return GW_ENOMEM;
+    }
+    return GW_OK;
+}
+
 gw_rc
 gw_net_policy_init(struct gw_net_policy *p, const char *hosts,
                    const char *ranges, int allow_http, struct gw_err *err)
 {
-    char w[300];
-    const char *s;
-    int k;
+    gw_rc rc;
 
     memset(p, 0, sizeof(*p));
     p->allow_http = allow_http;
-    for (s = ranges ? ranges : ""; (k = next_word(&s, w, sizeof(w))) != 0;) {
-        struct gw_net_range r;
-        if (k < 0 || !parse_range(w, &r))
-            return gw_err_set(err, GW_ECONFIG, NULL,
-                              "webhooks.allow_private: '%.60s' is not an "
-                              "address or CIDR range",
-                              k < 0 ? "(too long)" : w);
-        if (p->nallow == MAX_ENTRIES)
-            return gw_err_set(err, GW_ECONFIG, NULL,
-                              "webhooks.allow_private: more than %d ranges",
-                              MAX_ENTRIES);
-        if (p->allow == NULL &&
-            (p->allow = calloc(MAX_ENTRIES, sizeof(*p->allow))) == NULL)
-            return GW_ENOMEM;
-        p->allow[p->nallow++] = r;
-    }
-    for (s = hosts ? hosts : ""; (k = next_word(&s, w, sizeof(w))) != 0;) {
-        char *eq = k > 0 ? strchr(w, '=') : NULL;
-        struct gw_net_host *h;
-        size_t glen = eq ? (size_t)(eq - w) : 0;
-        if (eq == NULL || glen != 13 || strspn(w, "0123456789") != 13 ||
-            strlen(eq + 1) >= sizeof(h->host) || !valid_host(eq + 1))
-            return gw_err_set(err, GW_ECONFIG, NULL,
-                              "webhooks.allowed_hosts: '%.60s' is not "
-                              "GLN=host (13-digit GLN, host name or address)",
-                              k < 0 ? "(too long)" : w);
-        if (p->nhosts == MAX_ENTRIES)
-            return gw_err_set(err, GW_ECONFIG, NULL,
-                              "webhooks.allowed_hosts: more than %d entries",
-                              MAX_ENTRIES);
-        if (p->hosts == NULL &&
-            (p->hosts = calloc(MAX_ENTRIES, sizeof(*p->hosts))) == NULL)
-            return GW_ENOMEM;
-        h = &p->hosts[p->nhosts++];
-        memcpy(h->gln, w, 13);
-        h->gln[13] = '\0';
-        snprintf(h->host, sizeof(h->host), "%s", eq + 1);
-        for (char *c = h->host; *c; c++)
-            *c = (char)tolower((unsigned char)*c);
-    }
-    return GW_OK;
+    rc = add_words(p, ranges, "webhooks.allow_private",
+                   "an address or CIDR range", "ranges", add_range, err);
+    if (rc == GW_OK)
+        rc = add_words(p, hosts, "webhooks.allowed_hosts",
+                       "GLN=host (13-digit GLN, host name or address)",
+                       "entries", add_host, err);
+    return rc;
 }
 
 void

@@ -74,6 +74,16 @@ published_only(xmlNodePtr n)
     return NULL;
 }
 
+/* lim, or the default limits in *def. */
+static const struct gw_fhir_limits *
+or_default(const struct gw_fhir_limits *lim, struct gw_fhir_limits *def)
+{
+    if (lim != NULL)
+        return lim;
+    gw_fhir_limits_default(def);
+    return def;
+}
+
 gw_rc
 gw_fhir_parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
               const struct gw_fhir_limits *lim, struct gw_fhir_doc **out,
@@ -84,10 +94,7 @@ gw_fhir_parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
     gw_rc rc;
 
     *out = NULL;
-    if (lim == NULL) {
-        gw_fhir_limits_default(&def);
-        lim = &def;
-    }
+    lim = or_default(lim, &def);
     if (len > lim->max_bytes)
         return gw_err_set(err, GW_ETOOLARGE, NULL,
                           "the document is larger than %zu bytes",
@@ -128,19 +135,23 @@ gw_fhir_doc_from_xml(xmlDocPtr xml, const struct gw_fhir_limits *lim,
                      struct gw_fhir_doc **out, struct gw_err *err)
 {
     struct gw_fhir_limits def;
-    gw_rc rc;
+    gw_rc rc = gw_fhir_xml_check(xml, or_default(lim, &def), err);
 
     *out = NULL;
-    if (lim == NULL) {
-        gw_fhir_limits_default(&def);
-        lim = &def;
-    }
-    rc = gw_fhir_xml_check(xml, lim, err);
     if (rc != GW_OK) {
         xmlFreeDoc(xml);
         return rc;
     }
     return wrap(xml, out);
+}
+
+gw_rc
+gw_fhir_doc_check(const struct gw_fhir_doc *doc,
+                  const struct gw_fhir_limits *lim, struct gw_err *err)
+{
+    struct gw_fhir_limits def;
+
+    return gw_fhir_xml_check(doc->xml, or_default(lim, &def), err);
 }
 
 void
@@ -223,29 +234,20 @@ gw_fhir_to_json(const struct gw_fhir_doc *doc, char **out, size_t *len)
 gw_rc
 gw_xml_escape(struct gw_buf *b, const char *s)
 {
+    /* The characters markup gives a meaning, and their entities. */
+    static const char special[] = "&<>\"";
+    static const char *const entity[] = {"&amp;", "&lt;", "&gt;", "&quot;"};
     gw_rc rc = GW_OK;
 
     for (; s != NULL && *s != '\0' && rc == GW_OK; s++) {
-        switch (*s) {
-        case '&':
-            rc = gw_buf_append_str(b, "&amp;");
-            break;
-        case '<':
-            rc = gw_buf_append_str(b, "&lt;");
-            break;
-        case '>':
-            rc = gw_buf_append_str(b, "&gt;");
-            break;
-        case '"':
-            rc = gw_buf_append_str(b, "&quot;");
-            break;
-        default:
-            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' &&
-                *s != '\r')
-                rc = gw_buf_append(b, " ", 1);
-            else
-                rc = gw_buf_append(b, s, 1);
-        }
+        const char *e = strchr(special, *s);
+        if (e != NULL)
+            rc = gw_buf_append_str(b, entity[e - special]);
+        else if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' &&
+                 *s != '\r')
+            rc = gw_buf_append(b, " ", 1);
+        else
+            rc = gw_buf_append(b, s, 1);
     }
     return rc;
 }

@@ -49,6 +49,13 @@ gw_rc gw_fhir_parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
                     const struct gw_fhir_limits *lim, struct gw_fhir_doc **out,
                     struct gw_err *err) GW_WARN_UNUSED;
 void gw_fhir_doc_free(struct gw_fhir_doc *doc);
+/* Checks doc's tree against the model as gw_fhir_parse checks what it
+ * reads (structure, order, required elements; lim NULL: the defaults),
+ * without writing it out and reading it back: for a tree changed in
+ * place, such as an _elements or _summary subset. */
+gw_rc gw_fhir_doc_check(const struct gw_fhir_doc *doc,
+                        const struct gw_fhir_limits *lim,
+                        struct gw_err *err) GW_WARN_UNUSED;
 
 /* Canonical XML / JSON text, NUL-terminated; caller frees with free(). */
 gw_rc gw_fhir_to_xml(const struct gw_fhir_doc *doc, char **out, size_t *len)

@@ -48,5 +48,8 @@ gw_rc gw_fhir_json_to_xml(const char *bytes, size_t len,
 gw_rc gw_fhir_xml_read(const char *bytes, size_t len,
                        const struct gw_fhir_limits *lim, xmlDocPtr *out,
                        struct gw_err *err);
+/* The same for XML the gateway stored itself: the default limits but for
+ * the size; the reason of a fault is not kept. */
+gw_rc gw_fhir_xml_read_stored(const char *bytes, size_t len, xmlDocPtr *out);
 
 #endif

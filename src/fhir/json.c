@@ -204,11 +204,15 @@ utf8_len(const unsigned char *s, size_t n)
     return k;
 }
 
+/* The one-letter escapes after a backslash, and the character of each. */
+static const char esc_from[] = "\"\\/bfnrt", esc_to[] = "\"\\/\b\f\n\r\t";
+
 /* The string at r->i (its opening quote), decoded in place. */
 static gw_rc
 string(struct jr *r, const char **out, uint32_t *outlen)
 {
     char *p = r->p;
+    const char *e;
     size_t rd = r->i + 1, wr = rd, start = rd;
 
     for (;;) {
@@ -290,31 +294,12 @@ string(struct jr *r, const char **out, uint32_t *outlen)
             }
             continue;
         }
-        switch (c) {
-        case '"':
-        case '\\':
-        case '/':
-            p[wr++] = (char)c;
-            break;
-        case 'b':
-            p[wr++] = '\b';
-            break;
-        case 'f':
-            p[wr++] = '\f';
-            break;
-        case 'n':
-            p[wr++] = '\n';
-            break;
-        case 'r':
-            p[wr++] = '\r';
-            break;
-        case 't':
-            p[wr++] = '\t';
-            break;
-        default:
+        e = c != '\0' ? strchr(esc_from, c) : NULL;
+        if (e == NULL) {
             r->i = rd;
             return jerror(r, "invalid escape \\%c", c >= 0x20 && c < 0x7F ? c : '?');
         }
+        p[wr++] = esc_to[e - esc_from];
         rd += 2;
     }
     /* wr <= rd: the closing quote's place or before it. */
@@ -586,17 +571,9 @@ struct jw {
     int depth;
 };
 
-static gw_rc GW_PRINTF(2, 3)
-jfault(struct jw *w, const char *fmt, ...)
-{
-    va_list ap;
-
-    gw_err_set(w->err, GW_EVALIDATION, w->path, "%s", "");
-    va_start(ap, fmt);
-    vsnprintf(w->err->detail, sizeof(w->err->detail), fmt, ap);
-    va_end(ap);
-    return GW_EVALIDATION;
-}
+/* A fault of the writer at its path. */
+#define jfault(w, ...)                                                         \
+    gw_err_set((w)->err, GW_EVALIDATION, (w)->path, __VA_ARGS__)
 
 static size_t
 jpush(struct jw *w, const char *name, int index)

@@ -47,19 +47,8 @@ struct walk {
     gw_rc rc;        /* first buffer failure */
 };
 
-static gw_rc GW_PRINTF(3, 4)
-fault(struct walk *w, gw_rc rc, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (w->err == NULL)
-        return rc;
-    gw_err_set(w->err, rc, w->path, "%s", "");
-    va_start(ap, fmt);
-    vsnprintf(w->err->detail, sizeof(w->err->detail), fmt, ap);
-    va_end(ap);
-    return rc;
-}
+/* A fault of the walk at its path (err may be NULL). */
+#define fault(w, rc, ...) gw_err_set((w)->err, rc, (w)->path, __VA_ARGS__)
 
 /* --- JSON writer ---------------------------------------------------- */
 
@@ -838,11 +827,25 @@ scan_fault(const char *s, size_t at, gw_rc rc, struct gw_err *err,
     return gw_err_set(err, rc, NULL, "XML line %d: %s", line, msg);
 }
 
+/* Whether s + i opens with `open`: then the length of `close`, and *end
+ * where the first `close` after it starts (NULL: none); else 0. */
+static size_t
+opens(const char *s, size_t len, size_t i, const char *open, const char *close,
+      const char **end)
+{
+    size_t n = strlen(open);
+
+    if (len - i < n || memcmp(s + i, open, n) != 0)
+        return 0;
+    *end = memmem(s + i + n, len - i - n, close, strlen(close));
+    return strlen(close);
+}
+
 static gw_rc
 prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
         struct gw_err *err)
 {
-    size_t i = 0, text = 0, text_at = 0;
+    size_t i = 0, text = 0, text_at = 0, k;
     long elements = 0;
     int depth = 0;
 
@@ -862,15 +865,15 @@ prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
             continue;
         }
         text = 0;
-        if (len - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
-            end = memmem(s + i + 4, len - i - 4, "-->", 3);
+        /* A comment or processing instruction; unclosed: the parser's. */
+        if ((k = opens(s, len, i, "<!--", "-->", &end)) != 0 ||
+            (k = opens(s, len, i, "<?", "?>", &end)) != 0) {
             if (end == NULL)
                 return GW_OK;
-            i = (size_t)(end - s) + 3;
+            i = (size_t)(end - s) + k;
             continue;
         }
-        if (len - i >= 9 && memcmp(s + i, "<![CDATA[", 9) == 0) {
-            end = memmem(s + i + 9, len - i - 9, "]]>", 3);
+        if (opens(s, len, i, "<![CDATA[", "]]>", &end)) {
             if (end == NULL && len - i - 9 <= lim->max_string)
                 return GW_OK;
             if (end == NULL || (size_t)(end - (s + i + 9)) > lim->max_string)
@@ -878,13 +881,6 @@ prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
                                   "a text is larger than %zu bytes "
                                   "(xml.max_string_bytes)", lim->max_string);
             i = (size_t)(end - s) + 3;
-            continue;
-        }
-        if (len - i >= 2 && memcmp(s + i, "<?", 2) == 0) {
-            end = memmem(s + i + 2, len - i - 2, "?>", 2);
-            if (end == NULL)
-                return GW_OK;
-            i = (size_t)(end - s) + 2;
             continue;
         }
         if (len - i >= 2 && s[i + 1] == '!')
@@ -995,6 +991,18 @@ gw_fhir_limits_default(struct gw_fhir_limits *lim)
     lim->max_depth = 64;
     lim->max_attributes = 32;
     lim->max_string = 8388608;
+}
+
+gw_rc
+gw_fhir_xml_read_stored(const char *bytes, size_t len, xmlDocPtr *out)
+{
+    struct gw_fhir_limits lim;
+    struct gw_err err;
+
+    gw_fhir_limits_default(&lim);
+    lim.max_bytes = len + 1;
+    gw_err_clear(&err);
+    return gw_fhir_xml_read(bytes, len, &lim, out, &err);
 }
 
 gw_rc

@@ -207,17 +207,12 @@ gw_rc
 gw_xml_add_fhir(struct gw_xml *d, const char *name, const char *xml, size_t len)
 {
     xmlNodePtr r = root_of(d), n, copy;
-    struct gw_fhir_limits lim;
     xmlDocPtr in = NULL;
-    struct gw_err err;
     gw_rc rc;
 
     if (r == NULL)
         return GW_EINTERNAL;
-    gw_fhir_limits_default(&lim);
-    lim.max_bytes = len + 1;
-    gw_err_clear(&err);
-    rc = gw_fhir_xml_read(xml, len, &lim, &in, &err);
+    rc = gw_fhir_xml_read_stored(xml, len, &in);
     if (rc != GW_OK)
         return rc == GW_ENOMEM ? rc : GW_EPARSE;
     n = xmlNewChild(r, r->ns, (const xmlChar *)name, NULL);

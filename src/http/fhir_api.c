@@ -49,9 +49,9 @@ arg(struct gw_req *r, const char *name)
 }
 
 /* _elements (elements given) or _summary=mode (NULL) on an answer of 200:
- * the subset, written out and read back, so that it is checked against
- * the model like any document (and carries what JSON output needs). The
- * answer may come serialised (the view cache): it is read first. */
+ * the subset, made in the tree and checked there against the model like
+ * any document read in. The answer may come serialised (the view cache):
+ * it is read first. */
 static gw_rc
 reshape(const struct gw_call *c, struct gw_answer *a, const char *elements,
         int mode)
@@ -69,17 +69,8 @@ reshape(const struct gw_call *c, struct gw_answer *a, const char *elements,
     free(a->body);
     a->body = NULL;
     a->body_len = 0;
-    if (rc == GW_OK && a->doc != NULL) {
-        char *xml = NULL;
-        size_t len = 0;
-        struct gw_fhir_doc *doc = NULL;
-        rc = gw_fhir_to_xml(a->doc, &xml, &len);
-        if (rc == GW_OK)
-            rc = gw_fhir_parse(xml, len, GW_FHIR_XML, NULL, &doc, &err);
-        free(xml);
-        gw_fhir_doc_free(a->doc);
-        a->doc = doc;
-    }
+    if (rc == GW_OK && a->doc != NULL)
+        rc = gw_fhir_doc_check(a->doc, NULL, &err);
     return rc;
 }
 

@@ -104,36 +104,41 @@ wait_s(const struct gw_lookup_limit *l, const struct bucket *b)
     return s < 1.0 ? 1 : s > 86400.0 ? 86400 : (int)ceil(s);
 }
 
-int
-gw_lookup_limit_check(struct gw_lookup_limit *l, size_t client)
+/* The bucket of client brought up to now, then either asked (fail 0:
+ * the seconds until a token is back, 0 when one is there) or charged
+ * one failure (fail 1: whether that used the last token). 0 without a
+ * limit or for an unknown client. */
+static int
+bucket_use(struct gw_lookup_limit *l, size_t client, int fail)
 {
-    int w = 0;
+    struct bucket *b;
+    int r = 0;
 
     if (l == NULL || client >= l->n)
         return 0;
     pthread_mutex_lock(&l->mu);
-    refill(l, &l->b[client], now_ms());
-    if (l->b[client].tokens < 1.0)
-        w = wait_s(l, &l->b[client]);
+    b = &l->b[client];
+    refill(l, b, now_ms());
+    if (!fail && b->tokens < 1.0) {
+        r = wait_s(l, b);
+    } else if (fail && b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+        r = b->tokens < 1.0;
+    }
     pthread_mutex_unlock(&l->mu);
-    return w;
+    return r;
+}
+
+int
+gw_lookup_limit_check(struct gw_lookup_limit *l, size_t client)
+{
+    return bucket_use(l, client, 0);
 }
 
 int
 gw_lookup_limit_fail(struct gw_lookup_limit *l, size_t client)
 {
-    int now_blocked = 0;
-
-    if (l == NULL || client >= l->n)
-        return 0;
-    pthread_mutex_lock(&l->mu);
-    refill(l, &l->b[client], now_ms());
-    if (l->b[client].tokens >= 1.0) {
-        l->b[client].tokens -= 1.0;
-        now_blocked = l->b[client].tokens < 1.0;
-    }
-    pthread_mutex_unlock(&l->mu);
-    return now_blocked;
+    return bucket_use(l, client, 1);
 }
 
 void

@@ -50,6 +50,27 @@ stray_text(const xmlNode *n)
            n->type != XML_PI_NODE;
 }
 
+/* The element child of parent after *c (the first when *c is NULL) into
+ * *c, NULL after the last; 0 (GW_EPARSE in err, at where) at text that is
+ * not white space on the way. */
+static int
+next_child(xmlNodePtr parent, xmlNodePtr *c, const char *where,
+           const char *text_msg, struct gw_err *err)
+{
+    xmlNodePtr n = *c != NULL ? (*c)->next : parent->children;
+
+    for (; n != NULL; n = n->next) {
+        if (stray_text(n)) {
+            gw_err_set(err, GW_EPARSE, where, "%s", text_msg);
+            return 0;
+        }
+        if (n->type == XML_ELEMENT_NODE)
+            break;
+    }
+    *c = n;
+    return 1;
+}
+
 static int
 must_understand(const xmlNode *n, const char *envns)
 {
@@ -139,8 +160,13 @@ gw_soap_envelope_parse(const char *bytes, size_t len,
     struct gw_fhir_limits def;
     xmlDocPtr doc = NULL;
     xmlNodePtr root, c, body = NULL, elem = NULL;
+    static const struct {
+        const char *ns;
+        enum gw_soap_version version;
+    } versions[] = {{GW_SOAP11_NS, GW_SOAP_11}, {GW_SOAP12_NS, GW_SOAP_12}};
     const char *envns;
-    int headers = 0;
+    int headers = 0, ok;
+    size_t k;
     gw_rc rc;
 
     memset(out, 0, sizeof(*out));
@@ -157,25 +183,19 @@ gw_soap_envelope_parse(const char *bytes, size_t len,
         gw_err_set(err, rc, "Envelope", "no root element");
         goto out;
     }
-    if (named(root, GW_SOAP11_NS, "Envelope")) {
-        out->version = GW_SOAP_11;
-        envns = GW_SOAP11_NS;
-    } else if (named(root, GW_SOAP12_NS, "Envelope")) {
-        out->version = GW_SOAP_12;
-        envns = GW_SOAP12_NS;
-    } else {
+    for (k = 0; k < 2 && !named(root, versions[k].ns, "Envelope"); k++)
+        ;
+    if (k == 2) {
         gw_err_set(err, rc, "Envelope",
                    "not a SOAP 1.1 or 1.2 Envelope (root '%.60s')",
                    (const char *)root->name);
         goto out;
     }
-    for (c = root->children; c != NULL; c = c->next) {
-        if (stray_text(c)) {
-            gw_err_set(err, rc, "Envelope", "text is not allowed here");
-            goto out;
-        }
-        if (c->type != XML_ELEMENT_NODE)
-            continue;
+    out->version = versions[k].version;
+    envns = versions[k].ns;
+    for (c = NULL; (ok = next_child(root, &c, "Envelope",
+                                    "text is not allowed here", err)) &&
+                   c != NULL;) {
         if (named(c, envns, "Header") && body == NULL && headers == 0) {
             headers++;
             rc = read_header(c, envns, out, err);
@@ -191,17 +211,15 @@ gw_soap_envelope_parse(const char *bytes, size_t len,
             goto out;
         }
     }
+    if (!ok)
+        goto out;
     if (body == NULL) {
         gw_err_set(err, rc, "Body", "the Envelope has no Body");
         goto out;
     }
-    for (c = body->children; c != NULL; c = c->next) {
-        if (stray_text(c)) {
-            gw_err_set(err, rc, "Body", "text is not allowed in the Body");
-            goto out;
-        }
-        if (c->type != XML_ELEMENT_NODE)
-            continue;
+    for (c = NULL; (ok = next_child(body, &c, "Body",
+                                    "text is not allowed in the Body", err)) &&
+                   c != NULL;) {
         if (elem != NULL) {
             gw_err_set(err, rc, "Body",
                        "the Body holds more than one "
@@ -210,6 +228,8 @@ gw_soap_envelope_parse(const char *bytes, size_t len,
         }
         elem = c;
     }
+    if (!ok)
+        goto out;
     if (elem == NULL) {
         gw_err_set(err, rc, "Body", "the Body is empty");
         goto out;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/words.h"
 #include "fhir/fhir_xml.h"
 #include "fhir/model.h"
 #include "klas/state.h"
@@ -116,15 +117,9 @@ static gw_rc
 map_stored(const struct gw_xslt *x, const char *doc_xml, size_t len,
            const char **params, xmlDocPtr *out)
 {
-    struct gw_fhir_limits lim;
-    struct gw_err err;
     xmlDocPtr in = NULL;
-    gw_rc rc;
+    gw_rc rc = gw_fhir_xml_read_stored(doc_xml, len, &in);
 
-    gw_fhir_limits_default(&lim);
-    lim.max_bytes = len + 1;
-    gw_err_clear(&err);
-    rc = gw_fhir_xml_read(doc_xml, len, &lim, &in, &err);
     if (rc != GW_OK)
         return rc;
     *out = gw_xslt_apply(x, in, params);
@@ -308,18 +303,8 @@ static xmlNodePtr add_value(xmlNodePtr parent, xmlNsPtr ns, const char *name,
 static int
 listed(const char *list, const xmlChar *name)
 {
-    size_t nl = strlen((const char *)name);
-
-    while (*list) {
-        size_t n;
-        while (*list == ' ' || *list == ',')
-            list++;
-        n = strcspn(list, ", ");
-        if (n == nl && memcmp(list, name, n) == 0)
-            return 1;
-        list += n;
-    }
-    return 0;
+    return gw_word_listed(list, " ,", (const char *)name,
+                          strlen((const char *)name));
 }
 
 /* Tags root's meta SUBSETTED (adding meta after id when it has none). */

@@ -20,6 +20,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/words.h"
 #include "gwsoapH.h"
 #include "outbound/soap_client.h"
 #include "outbound/stats.h"
@@ -33,20 +34,7 @@
 static int
 listed(const char *orgs, const char *id)
 {
-    size_t n = strlen(id);
-
-    if (orgs == NULL || n == 0)
-        return 0;
-    for (const char *p = orgs; *p;) {
-        size_t w;
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        w = strcspn(p, " ,\t");
-        if (w == n && strncmp(p, id, n) == 0)
-            return 1;
-        p += w;
-    }
-    return 0;
+    return gw_word_listed(orgs, " ,\t", id, strlen(id));
 }
 
 static int

@@ -262,23 +262,23 @@ gw_lv_send(void *ctx, const struct gw_outbox_item *item, char *why,
         return GW_DELIVERY_RETRY;
     }
     rd->is = req;
-    if (application) {
-        struct rla__RegisterLicenseApplicationType in;
-        struct rla__RegisterLicenseApplicationResponseType out;
-        if (soap_read_rla__RegisterLicenseApplicationType(rd, &in) != SOAP_OK)
-            e = -1;
-        else if ((e = soap_call___rlai__RegisterLicenseApplication(
-                      s, lv->o.url, NULL, &in, &out)) == SOAP_OK)
-            read_result(out.result, &reply);
-    } else {
-        struct rls__RegisterLicenseSupplementType in;
-        struct rls__RegisterLicenseSupplementResponseType out;
-        if (soap_read_rls__RegisterLicenseSupplementType(rd, &in) != SOAP_OK)
-            e = -1;
-        else if ((e = soap_call___rlsi__RegisterLicenseSupplement(
-                      s, lv->o.url, NULL, &in, &out)) == SOAP_OK)
-            read_result(out.result, &reply);
-    }
+/* The request read as gSOAP's ns__opType (e -1 when it does not read),
+ * then the call; its result into reply. */
+#define REGISTER(ns, op)                                                       \
+    do {                                                                       \
+        struct ns##__##op##Type in;                                            \
+        struct ns##__##op##ResponseType out;                                   \
+        if (soap_read_##ns##__##op##Type(rd, &in) != SOAP_OK)                  \
+            e = -1;                                                            \
+        else if ((e = soap_call___##ns##i__##op(s, lv->o.url, NULL, &in,       \
+                                                &out)) == SOAP_OK)             \
+            read_result(out.result, &reply);                                   \
+    } while (0)
+    if (application)
+        REGISTER(rla, RegisterLicenseApplication);
+    else
+        REGISTER(rls, RegisterLicenseSupplement);
+#undef REGISTER
     rd->is = NULL;
     free(req);
     if (e == -1) {

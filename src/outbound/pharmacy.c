@@ -20,7 +20,6 @@
 
 #include <ctype.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/random.h"
+#include "core/ticker.h"
 #include "fhir/build.h"
 #include "fhir/fhir.h"
 #include "klas/event.h"
@@ -521,10 +521,7 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
 
 struct gw_pharmacy_keeper {
     struct gw_pharmacy_peer *p;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;
+    struct gw_ticker ticker;
 };
 
 /* Sends sub a handshake or heartbeat; GW_DELIVERED on a 2xx. */
@@ -608,25 +605,14 @@ keep_round(struct gw_pharmacy_peer *p)
     free(subs);
 }
 
-static void *
-keeper_main(void *arg)
+/* One round of the keeper, every second. */
+static void
+keeper_round(void *arg)
 {
     struct gw_pharmacy_keeper *k = arg;
 
-    pthread_mutex_lock(&k->mu);
-    while (!k->stop) {
-        struct timespec ts;
-        pthread_mutex_unlock(&k->mu);
-        keep_round(k->p);
-        gw_http_client_thread_done(NULL);
-        pthread_mutex_lock(&k->mu);
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
-        if (!k->stop)
-            pthread_cond_timedwait(&k->cv, &k->mu, &ts);
-    }
-    pthread_mutex_unlock(&k->mu);
-    return NULL;
+    keep_round(k->p);
+    gw_http_client_thread_done(NULL);
 }
 
 gw_rc
@@ -634,21 +620,18 @@ gw_pharmacy_keeper_start(struct gw_pharmacy_peer *ctx,
                          struct gw_pharmacy_keeper **out)
 {
     struct gw_pharmacy_keeper *k = calloc(1, sizeof(*k));
+    gw_rc rc = k != NULL ? GW_OK : GW_ENOMEM;
 
-    *out = NULL;
-    if (k == NULL)
-        return GW_ENOMEM;
-    k->p = ctx;
-    pthread_mutex_init(&k->mu, NULL);
-    pthread_cond_init(&k->cv, NULL);
-    if (pthread_create(&k->thread, NULL, keeper_main, k) != 0) {
-        pthread_mutex_destroy(&k->mu);
-        pthread_cond_destroy(&k->cv);
+    if (rc == GW_OK) {
+        k->p = ctx;
+        rc = gw_ticker_start(&k->ticker, keeper_round, k, 1000);
+    }
+    if (rc != GW_OK) {
         free(k);
-        return GW_EINTERNAL;
+        k = NULL;
     }
     *out = k;
-    return GW_OK;
+    return rc;
 }
 
 void
@@ -656,13 +639,7 @@ gw_pharmacy_keeper_stop(struct gw_pharmacy_keeper *k)
 {
     if (k == NULL)
         return;
-    pthread_mutex_lock(&k->mu);
-    k->stop = 1;
-    pthread_cond_signal(&k->cv);
-    pthread_mutex_unlock(&k->mu);
-    pthread_join(k->thread, NULL);
-    pthread_mutex_destroy(&k->mu);
-    pthread_cond_destroy(&k->cv);
+    gw_ticker_stop(&k->ticker);
     free(k);
 }
 

@@ -435,29 +435,11 @@ answer_doc(struct gw_pipeline *pl, const struct gw_call *c, const char *action,
     a->status = 200;
 }
 
-void
-gw_pipeline_sub_read(struct gw_pipeline *pl, const struct gw_call *c,
-                     const char *id, struct gw_answer *a)
-{
-    struct gw_subscription s;
-    struct gw_err err;
-    gw_rc rc;
-
-    if (!sub_begin(pl, c, a, &err))
-        return;
-    rc = own_sub(pl, c, id, &s, &err);
-    if (rc == GW_OK)
-        rc = sub_doc(&s, &a->doc);
-    if (rc != GW_OK)
-        gw_pipeline_refuse(pl, c, a, rc, &err, NULL, "subscription-read", NULL,
-                           NULL);
-    else
-        a->status = 200;
-}
-
-void
-gw_pipeline_sub_status(struct gw_pipeline *pl, const struct gw_call *c,
-                       const char *id, struct gw_answer *a)
+/* Subscription `id` of the caller answered as the resource (status 0) or
+ * as its $status Bundle (status 1). */
+static void
+answer_sub(struct gw_pipeline *pl, const struct gw_call *c, const char *id,
+           int status, struct gw_answer *a)
 {
     struct gw_subscription s;
     struct gw_fhir_doc *doc = NULL;
@@ -470,9 +452,25 @@ gw_pipeline_sub_status(struct gw_pipeline *pl, const struct gw_call *c,
     /* $status answers a Bundle (searchset in R4's operation) holding the
      * status: here the notification form, query-status. */
     if (rc == GW_OK)
-        rc = gw_pharmacy_notification(&s, "query-status", NULL, 0, c->base,
-                                      &doc);
-    answer_doc(pl, c, "subscription-status", a, rc, doc, &err);
+        rc = status ? gw_pharmacy_notification(&s, "query-status", NULL, 0,
+                                               c->base, &doc)
+                    : sub_doc(&s, &doc);
+    answer_doc(pl, c, status ? "subscription-status" : "subscription-read", a,
+               rc, doc, &err);
+}
+
+void
+gw_pipeline_sub_read(struct gw_pipeline *pl, const struct gw_call *c,
+                     const char *id, struct gw_answer *a)
+{
+    answer_sub(pl, c, id, 0, a);
+}
+
+void
+gw_pipeline_sub_status(struct gw_pipeline *pl, const struct gw_call *c,
+                       const char *id, struct gw_answer *a)
+{
+    answer_sub(pl, c, id, 1, a);
 }
 
 /* A decimal event number 1..INT64_MAX; 1 when ok. */

@@ -5,21 +5,18 @@
  */
 #include "sched/sched.h"
 
-#include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/ticker.h"
 #include "store/purge.h"
 
 struct gw_sched {
     struct gw_store *st;
     struct gw_sched_opts o;
-    pthread_t thread;
-    int running, stopping;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    struct gw_ticker ticker;
+    int running;         /* the ticker runs (gw_sched_start) */
     long last_purge_day; /* days since the epoch of the last purge */
 };
 
@@ -44,29 +41,10 @@ gw_sched_tick(struct gw_sched *s)
     return 1;
 }
 
-static void *
-run(void *arg)
+static void
+tick(void *s)
 {
-    struct gw_sched *s = arg;
-
-    pthread_mutex_lock(&s->mu);
-    while (!s->stopping) {
-        struct timespec ts;
-        pthread_mutex_unlock(&s->mu);
-        gw_sched_tick(s);
-        pthread_mutex_lock(&s->mu);
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += s->o.tick_ms / 1000;
-        ts.tv_nsec += (long)(s->o.tick_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        if (!s->stopping)
-            pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return NULL;
+    (void)gw_sched_tick(s);
 }
 
 gw_rc
@@ -83,8 +61,6 @@ gw_sched_open(struct gw_store *st, const struct gw_sched_opts *o,
     if (s->o.tick_ms <= 0)
         s->o.tick_ms = 30000;
     s->last_purge_day = -1;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
     *out = s;
     return GW_OK;
 }
@@ -93,19 +69,17 @@ gw_rc
 gw_sched_start(struct gw_store *st, const struct gw_sched_opts *o,
                struct gw_sched **out)
 {
-    struct gw_sched *s;
-    gw_rc rc = gw_sched_open(st, o, &s);
+    gw_rc rc = gw_sched_open(st, o, out);
 
-    *out = NULL;
-    if (rc != GW_OK)
-        return rc;
-    if (pthread_create(&s->thread, NULL, run, s) != 0) {
-        gw_sched_stop(s);
-        return GW_EINTERNAL;
+    if (rc == GW_OK)
+        rc = gw_ticker_start(&(*out)->ticker, tick, *out, (*out)->o.tick_ms);
+    if (rc == GW_OK)
+        (*out)->running = 1;
+    else if (*out != NULL) {
+        gw_sched_stop(*out);
+        *out = NULL;
     }
-    s->running = 1;
-    *out = s;
-    return GW_OK;
+    return rc;
 }
 
 void
@@ -113,14 +87,7 @@ gw_sched_stop(struct gw_sched *s)
 {
     if (s == NULL)
         return;
-    if (s->running) {
-        pthread_mutex_lock(&s->mu);
-        s->stopping = 1;
-        pthread_cond_signal(&s->cv);
-        pthread_mutex_unlock(&s->mu);
-        pthread_join(s->thread, NULL);
-    }
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
+    if (s->running)
+        gw_ticker_stop(&s->ticker);
     free(s);
 }

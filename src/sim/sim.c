@@ -50,6 +50,24 @@ enum sim_fail {
     FAIL_TIMEOUT
 };
 
+/* The names of --fail. */
+static const char *const fail_names[] = {
+    [FAIL_DOWN] = "down",       [FAIL_SLOW] = "slow",
+    [FAIL_FAULT] = "fault",     [FAIL_FAULT200] = "fault200",
+    [FAIL_DROP] = "drop",       [FAIL_UNAUTHORIZED] = "unauthorized",
+    [FAIL_TIMEOUT] = "timeout",
+};
+
+/* The failure named v, FAIL_NONE for none. */
+static enum sim_fail
+fail_of(const char *v)
+{
+    for (size_t i = 0; i < sizeof(fail_names) / sizeof(fail_names[0]); i++)
+        if (fail_names[i] != NULL && strcmp(fail_names[i], v) == 0)
+            return (enum sim_fail)i;
+    return FAIL_NONE;
+}
+
 #define SIM_MAX_PEOPLE 64
 #define SIM_MAX_COMMISSIONS 8
 
@@ -661,53 +679,37 @@ call_gateway(const char *what, const struct callback *cb)
                  uuid);
     }
     soap_default_core__FhirMessageType(s, &payload);
+/* One of LV's reports, ns__opType, the message of template as its field. */
+#define REPORT(ns, op, field, template)                                        \
+    do {                                                                       \
+        struct ns##__##op##Type in;                                            \
+        struct ns##__##op##ResponseType out;                                   \
+        msg = message_for(template, cb);                                       \
+        soap_default_##ns##__##op##Type(s, &in);                               \
+        in.messageId = msgid;                                                  \
+        in.referenceNumber = (char *)cb->refnr;                                \
+        payload.__any = msg;                                                   \
+        in.field = &payload;                                                   \
+        snprintf(url, sizeof(url), "%s/soap/" #op, sim.gateway_url);           \
+        if (msg != NULL && (e = soap_call___##ns##i__##op(s, url, NULL, &in,   \
+                                                          &out)) == SOAP_OK)   \
+            res = out.result;                                                  \
+    } while (0)
     if (strcmp(what, "registered") == 0) {
-        struct rcr__ReportCaseRegisteredType in;
-        struct rcr__ReportCaseRegisteredResponseType out;
-        msg = message_for("application-registered.xml", cb);
-        soap_default_rcr__ReportCaseRegisteredType(s, &in);
-        in.messageId = msgid;
-        in.referenceNumber = (char *)cb->refnr;
-        payload.__any = msg;
-        in.registration = &payload;
-        snprintf(url, sizeof(url), "%s/soap/ReportCaseRegistered",
-                 sim.gateway_url);
-        if (msg != NULL && (e = soap_call___rcri__ReportCaseRegistered(
-                                s, url, NULL, &in, &out)) == SOAP_OK)
-            res = out.result;
+        REPORT(rcr, ReportCaseRegistered, registration,
+               "application-registered.xml");
     } else if (strcmp(what, "supplement") == 0) {
-        struct rsu__RequestSupplementType in;
-        struct rsu__RequestSupplementResponseType out;
-        msg = message_for("supplement-request-to-prescriber.xml", cb);
-        soap_default_rsu__RequestSupplementType(s, &in);
-        in.messageId = msgid;
-        in.referenceNumber = (char *)cb->refnr;
-        payload.__any = msg;
-        in.supplementRequest = &payload;
-        snprintf(url, sizeof(url), "%s/soap/RequestSupplement",
-                 sim.gateway_url);
-        if (msg != NULL && (e = soap_call___rsui__RequestSupplement(
-                                s, url, NULL, &in, &out)) == SOAP_OK)
-            res = out.result;
+        REPORT(rsu, RequestSupplement, supplementRequest,
+               "supplement-request-to-prescriber.xml");
     } else {
-        struct rde__ReportDecisionType in;
-        struct rde__ReportDecisionResponseType out;
         char tmpl[40];
         snprintf(tmpl, sizeof(tmpl), "decision-%s.xml",
                  strcmp(what, "Bev") == 0   ? "bev"
                  : strcmp(what, "Avs") == 0 ? "avs"
                                             : "avi");
-        msg = message_for(tmpl, cb);
-        soap_default_rde__ReportDecisionType(s, &in);
-        in.messageId = msgid;
-        in.referenceNumber = (char *)cb->refnr;
-        payload.__any = msg;
-        in.decision = &payload;
-        snprintf(url, sizeof(url), "%s/soap/ReportDecision", sim.gateway_url);
-        if (msg != NULL && (e = soap_call___rdei__ReportDecision(
-                                s, url, NULL, &in, &out)) == SOAP_OK)
-            res = out.result;
+        REPORT(rde, ReportDecision, decision, tmpl);
     }
+#undef REPORT
     if (msg == NULL)
         verdict = "no-template";
     else if (e != SOAP_OK)
@@ -785,10 +787,15 @@ plan_for(const char *what, char *out, size_t size)
     }
 }
 
+/* A registration of what (an application or a supplement, its message
+ * msg): a fault or injected answer, or SOAP_OK with *res the success
+ * result and *case_number (may be NULL) LV's case number. */
 static int
 lv_register(struct soap *soap, const char *what, const char *message_id,
-            const char *refnr, const char *xml)
+            const char *refnr, const struct core__FhirMessageType *msg,
+            struct core__ResultType **res, char **case_number)
 {
+    const char *xml = msg != NULL ? msg->__any : NULL;
     enum sim_fail f = fail_now();
     int dup, r;
 
@@ -829,7 +836,12 @@ lv_register(struct soap *soap, const char *what, const char *message_id,
     }
     r = inject(soap, f, 0);
     note_received("lv", what, message_id, r >= 0 ? f : FAIL_NONE);
-    return r;
+    if (r >= 0)
+        return r;
+    *res = result(soap, 1, 0, NULL);
+    if (case_number != NULL)
+        *case_number = soap_strdup(soap, refnr);
+    return SOAP_OK;
 }
 
 /* --- the generated dispatcher's operations ----------------------------- */
@@ -842,69 +854,6 @@ __hsai__GetCredentialsForPersonIncludingProtectedPerson(
         *out)
 {
     return hsa_answer(soap, in, out);
-}
-
-static int
-rla(struct soap *soap, struct rla__RegisterLicenseApplicationType *in,
-    struct rla__RegisterLicenseApplicationResponseType *out)
-{
-    int r;
-
-    soap_default_rla__RegisterLicenseApplicationResponseType(soap, out);
-    r = lv_register(soap, "application", in->messageId, in->referenceNumber,
-                    in->application ? in->application->__any : NULL);
-    if (r >= 0)
-        return r;
-    out->result = result(soap, 1, 0, NULL);
-    out->lvCaseNumber = soap_strdup(soap, in->referenceNumber);
-    return SOAP_OK;
-}
-
-int
-__rlai__RegisterLicenseApplication(
-    struct soap *soap, struct rla__RegisterLicenseApplicationType *in,
-    struct rla__RegisterLicenseApplicationResponseType *out)
-{
-    return rla(soap, in, out);
-}
-
-int
-__rlai__RegisterLicenseApplication_(
-    struct soap *soap, struct rla__RegisterLicenseApplicationType *in,
-    struct rla__RegisterLicenseApplicationResponseType *out)
-{
-    return rla(soap, in, out);
-}
-
-static int
-rls(struct soap *soap, struct rls__RegisterLicenseSupplementType *in,
-    struct rls__RegisterLicenseSupplementResponseType *out)
-{
-    int r;
-
-    soap_default_rls__RegisterLicenseSupplementResponseType(soap, out);
-    r = lv_register(soap, "supplement", in->messageId, in->referenceNumber,
-                    in->supplement ? in->supplement->__any : NULL);
-    if (r >= 0)
-        return r;
-    out->result = result(soap, 1, 0, NULL);
-    return SOAP_OK;
-}
-
-int
-__rlsi__RegisterLicenseSupplement(
-    struct soap *soap, struct rls__RegisterLicenseSupplementType *in,
-    struct rls__RegisterLicenseSupplementResponseType *out)
-{
-    return rls(soap, in, out);
-}
-
-int
-__rlsi__RegisterLicenseSupplement_(
-    struct soap *soap, struct rls__RegisterLicenseSupplementType *in,
-    struct rls__RegisterLicenseSupplementResponseType *out)
-{
-    return rls(soap, in, out);
 }
 
 static int
@@ -924,74 +873,61 @@ ping(struct soap *soap, struct ping__PingForConfigurationType *in,
     return SOAP_OK;
 }
 
-int
-__pingi__PingForConfiguration(
-    struct soap *soap, struct ping__PingForConfigurationType *in,
-    struct ping__PingForConfigurationResponseType *out)
-{
-    return ping(soap, in, out);
-}
-
-int
-__pingi__PingForConfiguration_(
-    struct soap *soap, struct ping__PingForConfigurationType *in,
-    struct ping__PingForConfigurationResponseType *out)
-{
-    return ping(soap, in, out);
-}
-
 /* The gateway's own interactions: not played by any simulator. */
-#define NOT_HERE(op, req, resp)                                                \
+static int
+not_here(struct soap *soap)
+{
+    return soap_receiver_fault(
+        soap, "served by the gateway, not by a simulator", NULL);
+}
+
+/* gSOAP's dispatcher calls op for the SOAP 1.1 binding of an interaction
+ * and op_ for its SOAP 1.2 binding; both answer with call. */
+#define BINDINGS(op, req, resp, call)                                          \
     int op(struct soap *soap, struct req *in, struct resp *out)                \
     {                                                                          \
-        (void)in;                                                              \
-        (void)out;                                                             \
-        return soap_receiver_fault(soap,                                       \
-                                   "served by the gateway, not by "            \
-                                   "a simulator",                              \
-                                   NULL);                                      \
+        return call;                                                           \
+    }                                                                          \
+    int op##_(struct soap *soap, struct req *in, struct resp *out)             \
+    {                                                                          \
+        return call;                                                           \
     }
+#define NOT_HERE(op, req, resp)                                                \
+    BINDINGS(op, req, resp, ((void)in, (void)out, not_here(soap)))
+
+BINDINGS(__rlai__RegisterLicenseApplication,
+         rla__RegisterLicenseApplicationType,
+         rla__RegisterLicenseApplicationResponseType,
+         (soap_default_rla__RegisterLicenseApplicationResponseType(soap, out),
+          lv_register(soap, "application", in->messageId, in->referenceNumber,
+                      in->application, &out->result, &out->lvCaseNumber)))
+BINDINGS(__rlsi__RegisterLicenseSupplement, rls__RegisterLicenseSupplementType,
+         rls__RegisterLicenseSupplementResponseType,
+         (soap_default_rls__RegisterLicenseSupplementResponseType(soap, out),
+          lv_register(soap, "supplement", in->messageId, in->referenceNumber,
+                      in->supplement, &out->result, NULL)))
+BINDINGS(__pingi__PingForConfiguration, ping__PingForConfigurationType,
+         ping__PingForConfigurationResponseType, ping(soap, in, out))
 NOT_HERE(__slmi__SubmitLicenseMotivation, slm__SubmitLicenseMotivationType,
-         slm__SubmitLicenseMotivationResponseType)
-NOT_HERE(__slmi__SubmitLicenseMotivation_, slm__SubmitLicenseMotivationType,
          slm__SubmitLicenseMotivationResponseType)
 NOT_HERE(__supi__SupplementLicenseMotivation,
          sup__SupplementLicenseMotivationType,
          sup__SupplementLicenseMotivationResponseType)
-NOT_HERE(__supi__SupplementLicenseMotivation_,
-         sup__SupplementLicenseMotivationType,
-         sup__SupplementLicenseMotivationResponseType)
 NOT_HERE(__glci__GetLicenseCases, glc__GetLicenseCasesType,
-         glc__GetLicenseCasesResponseType)
-NOT_HERE(__glci__GetLicenseCases_, glc__GetLicenseCasesType,
          glc__GetLicenseCasesResponseType)
 NOT_HERE(__glmi__GetLicenseMotivation, glm__GetLicenseMotivationType,
          glm__GetLicenseMotivationResponseType)
-NOT_HERE(__glmi__GetLicenseMotivation_, glm__GetLicenseMotivationType,
-         glm__GetLicenseMotivationResponseType)
 NOT_HERE(__clai__CreateLicenseApplication, cla__CreateLicenseApplicationType,
-         cla__CreateLicenseApplicationResponseType)
-NOT_HERE(__clai__CreateLicenseApplication_, cla__CreateLicenseApplicationType,
          cla__CreateLicenseApplicationResponseType)
 NOT_HERE(__rcri__ReportCaseRegistered, rcr__ReportCaseRegisteredType,
          rcr__ReportCaseRegisteredResponseType)
-NOT_HERE(__rcri__ReportCaseRegistered_, rcr__ReportCaseRegisteredType,
-         rcr__ReportCaseRegisteredResponseType)
 NOT_HERE(__rsui__RequestSupplement, rsu__RequestSupplementType,
-         rsu__RequestSupplementResponseType)
-NOT_HERE(__rsui__RequestSupplement_, rsu__RequestSupplementType,
          rsu__RequestSupplementResponseType)
 NOT_HERE(__rdei__ReportDecision, rde__ReportDecisionType,
          rde__ReportDecisionResponseType)
-NOT_HERE(__rdei__ReportDecision_, rde__ReportDecisionType,
-         rde__ReportDecisionResponseType)
 NOT_HERE(__chli__CheckLicense, chl__CheckLicenseType,
          chl__CheckLicenseResponseType)
-NOT_HERE(__chli__CheckLicense_, chl__CheckLicenseType,
-         chl__CheckLicenseResponseType)
 NOT_HERE(__rdpi__RecordDispensing, rdp__RecordDispensingType,
-         rdp__RecordDispensingResponseType)
-NOT_HERE(__rdpi__RecordDispensing_, rdp__RecordDispensingType,
          rdp__RecordDispensingResponseType)
 
 /* --- TLS (--tls-cert, --tls-key, --tls-ca, --require-client-cert) ------ */
@@ -1512,21 +1448,7 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
         else if (strcmp(a, "--patient") == 0)
             snprintf(once.patient, sizeof(once.patient), "%s", v);
         else if (strcmp(a, "--fail") == 0) {
-            if (strcmp(v, "down") == 0)
-                sim.fail = FAIL_DOWN;
-            else if (strcmp(v, "slow") == 0)
-                sim.fail = FAIL_SLOW;
-            else if (strcmp(v, "fault") == 0)
-                sim.fail = FAIL_FAULT;
-            else if (strcmp(v, "fault200") == 0)
-                sim.fail = FAIL_FAULT200;
-            else if (strcmp(v, "drop") == 0)
-                sim.fail = FAIL_DROP;
-            else if (strcmp(v, "unauthorized") == 0)
-                sim.fail = FAIL_UNAUTHORIZED;
-            else if (strcmp(v, "timeout") == 0)
-                sim.fail = FAIL_TIMEOUT;
-            else
+            if ((sim.fail = fail_of(v)) == FAIL_NONE)
                 return usage();
         } else
             return usage();

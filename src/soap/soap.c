@@ -721,12 +721,9 @@ do_motivation(const struct gw_soap *s, const struct iface *i,
               const struct gw_xml *req, const struct values *val,
               struct gw_soap_reply *out)
 {
-    struct gw_task_search q;
+    struct gw_task_search q = {
+        .identifier = val->v[0], .patient = val->v[1], .include = 1};
 
-    memset(&q, 0, sizeof(q));
-    q.identifier = val->v[0];
-    q.patient = val->v[1];
-    q.include = 1;
     ask(s, i, v, c, "motivation", 1, search, &q, out);
 }
 
@@ -736,14 +733,12 @@ do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
          const struct gw_call *c, const struct gw_xml *req,
          const struct values *val, struct gw_soap_reply *out)
 {
-    struct gw_licence_check q;
+    struct gw_licence_check q = {.product = val->v[0],
+                                 .patient = val->v[1],
+                                 .unit = val->v[2],
+                                 .administration = val->v[3],
+                                 .on = val->v[4]};
 
-    memset(&q, 0, sizeof(q));
-    q.product = val->v[0];
-    q.patient = val->v[1];
-    q.unit = val->v[2];
-    q.administration = val->v[3];
-    q.on = val->v[4];
     ask(s, i, v, c, "check", 0, check, &q, out);
 }
 

@@ -441,6 +441,34 @@ rule_shape(struct ctx *c)
     }
 }
 
+/* What the reference at ref of from points to when it is a `type`; else
+ * NULL, and the issue rule (sv, en) at child of from. */
+static xmlNodePtr
+must_ref(struct ctx *c, xmlNodePtr from, const char *ref, const char *type,
+         const char *rule, const char *child, const char *sv, const char *en)
+{
+    xmlNodePtr r = resolve(c, from, ref);
+
+    if (is(r, type))
+        return r;
+    ERR(c, rule, from, child, sv, en);
+    return NULL;
+}
+
+/* A person's first name (given) and last name (family), each under rule. */
+static void
+rule_name(struct ctx *c, xmlNodePtr who, const char *rule,
+          const char *family_sv, const char *family_en, const char *given_sv,
+          const char *given_en)
+{
+    char v[256];
+
+    if (!text(c, who, "f:name[1]/f:family", v, sizeof(v)))
+        ERR(c, rule, who, "name[0].family", family_sv, family_en);
+    if (!text(c, who, "f:name[1]/f:given[1]", v, sizeof(v)))
+        ERR(c, rule, who, "name[0].given", given_sv, given_en);
+}
+
 static void
 rule_message(struct ctx *c)
 {
@@ -473,13 +501,10 @@ rule_message(struct ctx *c)
         c->event[0] = '\0';
         return;
     }
-    c->task = resolve(c, c->header, "f:focus[1]/f:reference");
-    if (!is(c->task, "Task")) {
-        ERR(c, "klas-message-focus", c->header, "focus",
-            "MessageHeader.focus måste peka på ärendet (Task)",
-            "MessageHeader.focus must point at the case (Task)");
-        c->task = NULL;
-    }
+    c->task = must_ref(c, c->header, "f:focus[1]/f:reference", "Task",
+                       "klas-message-focus", "focus",
+                       "MessageHeader.focus måste peka på ärendet (Task)",
+                       "MessageHeader.focus must point at the case (Task)");
 }
 
 static void
@@ -487,29 +512,22 @@ rule_prescriber(struct ctx *c)
 {
     char v[256];
 
-    c->prole = resolve(c, c->mr, "f:requester/f:reference");
-    if (!is(c->prole, "PractitionerRole")) {
-        ERR(c, "klas-prescriber", c->mr, "requester",
-            "Förskrivarinformation saknas",
-            "The prescriber (PractitionerRole) is missing");
-        c->prole = NULL;
+    c->prole =
+        must_ref(c, c->mr, "f:requester/f:reference", "PractitionerRole",
+                 "klas-prescriber", "requester", "Förskrivarinformation saknas",
+                 "The prescriber (PractitionerRole) is missing");
+    if (c->prole == NULL)
         return;
-    }
-    c->pract = resolve(c, c->prole, "f:practitioner/f:reference");
-    if (!is(c->pract, "Practitioner")) {
-        ERR(c, "klas-prescriber", c->prole, "practitioner",
-            "Förskrivarinformation saknas",
-            "The prescriber (Practitioner) is missing");
-        c->pract = NULL;
-    } else {
-        if (!text(c, c->pract, "f:name[1]/f:family", v, sizeof(v)))
-            ERR(c, "klas-prescriber-name", c->pract, "name[0].family",
-                "Förskrivarens efternamn saknas",
-                "The prescriber's last name is missing");
-        if (!text(c, c->pract, "f:name[1]/f:given[1]", v, sizeof(v)))
-            ERR(c, "klas-prescriber-name", c->pract, "name[0].given",
-                "Förskrivarens förnamn saknas",
-                "The prescriber's first name is missing");
+    c->pract = must_ref(c, c->prole, "f:practitioner/f:reference",
+                        "Practitioner", "klas-prescriber", "practitioner",
+                        "Förskrivarinformation saknas",
+                        "The prescriber (Practitioner) is missing");
+    if (c->pract != NULL) {
+        rule_name(c, c->pract, "klas-prescriber-name",
+                  "Förskrivarens efternamn saknas",
+                  "The prescriber's last name is missing",
+                  "Förskrivarens förnamn saknas",
+                  "The prescriber's first name is missing");
         if (!text(c, c->pract,
                   "f:identifier[f:system/@value='" SYS_HSA "']/f:value", v,
                   sizeof(v)))
@@ -531,13 +549,11 @@ rule_prescriber(struct ctx *c)
         WARN(c, "klas-prescriber-email", c->prole, "telecom",
              "E-postadress bör anges",
              "An e-mail address should be given");
-    c->clinic = resolve(c, c->prole, "f:organization/f:reference");
-    if (!is(c->clinic, "Organization")) {
-        ERR(c, "klas-clinic", c->prole, "organization",
-            "Klinik saknas", "The clinic is missing");
-        c->clinic = NULL;
+    c->clinic = must_ref(c, c->prole, "f:organization/f:reference",
+                         "Organization", "klas-clinic", "organization",
+                         "Klinik saknas", "The clinic is missing");
+    if (c->clinic == NULL)
         return;
-    }
     if (!text(c, c->clinic, "f:name", v, sizeof(v)))
         ERR(c, "klas-clinic", c->clinic, "name", "Klinikens namn saknas",
             "The clinic's name is missing");
@@ -678,25 +694,19 @@ rule_licence_and_patient(struct ctx *c, char *type, size_t tsize, int *age)
             rule_general_care_unit(c);
         return;
     }
-    c->patient = resolve(c, c->mr, "f:subject/f:reference");
-    if (!is(c->patient, "Patient")) {
-        ERR(c, "klas-patient", c->mr, "subject",
-            "Patientuppgifter saknas", "The patient is missing");
-        c->patient = NULL;
+    c->patient = must_ref(c, c->mr, "f:subject/f:reference", "Patient",
+                          "klas-patient", "subject", "Patientuppgifter saknas",
+                          "The patient is missing");
+    if (c->patient == NULL)
         return;
-    }
     protected_id = count(c, c->patient,
                          "f:meta/f:security[f:code/@value='R' or "
                          "f:code/@value='V']") > 0;
     if (!protected_id) {
-        if (!text(c, c->patient, "f:name[1]/f:family", v, sizeof(v)))
-            ERR(c, "klas-patient-name", c->patient, "name[0].family",
-                "Patientens efternamn saknas",
-                "The patient's last name is missing");
-        if (!text(c, c->patient, "f:name[1]/f:given[1]", v, sizeof(v)))
-            ERR(c, "klas-patient-name", c->patient, "name[0].given",
-                "Patientens förnamn saknas",
-                "The patient's first name is missing");
+        rule_name(
+            c, c->patient, "klas-patient-name", "Patientens efternamn saknas",
+            "The patient's last name is missing", "Patientens förnamn saknas",
+            "The patient's first name is missing");
     }
     id_pnr = first(c, c->patient,
                    "f:identifier[f:system/@value='" SYS_PNR "' or "
@@ -745,13 +755,12 @@ rule_product(struct ctx *c, int age, int attachments)
     char kind[16], v[256];
     int substances;
 
-    c->med = resolve(c, c->mr, "f:medicationReference/f:reference");
-    if (!is(c->med, "Medication")) {
-        ERR(c, "klas-product", c->mr, "medication",
-            "Läkemedel saknas", "The product (Medication) is missing");
-        c->med = NULL;
+    c->med =
+        must_ref(c, c->mr, "f:medicationReference/f:reference", "Medication",
+                 "klas-product", "medication", "Läkemedel saknas",
+                 "The product (Medication) is missing");
+    if (c->med == NULL)
         return;
-    }
     if (!text(c, c->med,
               "f:extension[@url='" EXT "klas-product-kind']/f:valueCode", kind,
               sizeof(kind)) ||
@@ -982,21 +991,27 @@ check_gln(struct ctx *c, xmlNodePtr org, const char *v)
             "The pharmacy's GLN has a wrong check digit (GS1)");
 }
 
+/* The GLN of the pharmacy org: present and valid. */
 static void
-rule_pharmacy(struct ctx *c)
+rule_gln(struct ctx *c, xmlNodePtr org)
 {
     char v[64];
 
+    if (!text(c, org, "f:identifier[f:system/@value='" SYS_GLN "']/f:value", v,
+              sizeof(v)))
+        ERR(c, "klas-pharmacy-gln", org, "identifier", "Apotekets GLN saknas",
+            "The pharmacy's GLN is missing");
+    else
+        check_gln(c, org, v);
+}
+
+static void
+rule_pharmacy(struct ctx *c)
+{
     c->pharmacy = resolve(c, c->task, "f:owner/f:reference");
     if (c->pharmacy == NULL)
         return; /* the pharmacy is optional */
-    if (!text(c, c->pharmacy,
-              "f:identifier[f:system/@value='" SYS_GLN "']/f:value", v,
-              sizeof(v)))
-        ERR(c, "klas-pharmacy-gln", c->pharmacy, "identifier",
-            "Apotekets GLN saknas", "The pharmacy's GLN is missing");
-    else
-        check_gln(c, c->pharmacy, v);
+    rule_gln(c, c->pharmacy);
 }
 
 /* The case a follow-up event is about: Task.identifier referensnummer. */
@@ -1058,26 +1073,38 @@ rule_status(struct ctx *c)
             "The case status does not fit the event");
 }
 
+/* The Bundle's first resource at path (the content of a supplement or of
+ * its request), which must have a payload: rule on either fault, the
+ * texts of a missing resource (sv, en) and of one without payload
+ * (empty_sv, empty_en). NULL when it is missing. */
+static xmlNodePtr
+content(struct ctx *c, const char *path, const char *rule, const char *sv,
+        const char *en, const char *empty_sv, const char *empty_en)
+{
+    xmlNodePtr r = first(c, c->bundle, path);
+
+    if (r == NULL)
+        ERR(c, rule, c->bundle, "entry", sv, en);
+    else if (count(c, r, "f:payload") == 0)
+        ERR(c, rule, r, "payload", empty_sv, empty_en);
+    return r;
+}
+
 static void
 rules_supplement(struct ctx *c)
 {
-    xmlNodePtr com = first(c, c->bundle,
-                           "f:entry/f:resource/f:Communication");
-    xmlNodePtr sender;
+    xmlNodePtr com, sender;
     char v[256];
 
     rule_refnr(c);
     rule_followup_patient(c);
-    if (com == NULL) {
-        ERR(c, "klas-supplement-content", c->bundle, "entry",
-            "Kompletteringen saknas (Communication)",
-            "The supplement (Communication) is missing");
+    com = content(
+        c, "f:entry/f:resource/f:Communication", "klas-supplement-content",
+        "Kompletteringen saknas (Communication)",
+        "The supplement (Communication) is missing",
+        "Kompletteringen har inget innehåll", "The supplement has no content");
+    if (com == NULL)
         return;
-    }
-    if (count(c, com, "f:payload") == 0)
-        ERR(c, "klas-supplement-content", com, "payload",
-            "Kompletteringen har inget innehåll",
-            "The supplement has no content");
     sender = resolve(c, com, "f:sender/f:reference");
     if (is(sender, "PractitionerRole")) {
         /* Contact details are always required of a prescriber. */
@@ -1091,13 +1118,7 @@ rules_supplement(struct ctx *c)
                 "Förskrivarinformation saknas",
                 "The prescriber (Practitioner) is missing");
     } else if (is(sender, "Organization")) {
-        if (!text(c, sender,
-                  "f:identifier[f:system/@value='" SYS_GLN "']/f:value", v,
-                  sizeof(v)))
-            ERR(c, "klas-pharmacy-gln", sender, "identifier",
-                "Apotekets GLN saknas", "The pharmacy's GLN is missing");
-        else
-            check_gln(c, sender, v);
+        rule_gln(c, sender);
     } else {
         ERR(c, "klas-supplement-sender", com, "sender",
             "Avsändare (förskrivare eller apotek) saknas",
@@ -1134,21 +1155,17 @@ rules_application(struct ctx *c, int reapply)
 static void
 rules_supplement_request(struct ctx *c)
 {
-    xmlNodePtr req = first(c, c->bundle,
-                           "f:entry/f:resource/f:CommunicationRequest");
-    xmlNodePtr to;
+    xmlNodePtr req, to;
 
     rule_refnr(c);
-    if (req == NULL) {
-        ERR(c, "klas-request-content", c->bundle, "entry",
-            "Begäran om komplettering saknas (CommunicationRequest)",
-            "The supplement request (CommunicationRequest) is missing");
+    req = content(c, "f:entry/f:resource/f:CommunicationRequest",
+                  "klas-request-content",
+                  "Begäran om komplettering saknas (CommunicationRequest)",
+                  "The supplement request (CommunicationRequest) is missing",
+                  "Begäran saknar innehåll: vad ska kompletteras?",
+                  "The request says nothing about what to supplement");
+    if (req == NULL)
         return;
-    }
-    if (count(c, req, "f:payload") == 0)
-        ERR(c, "klas-request-content", req, "payload",
-            "Begäran saknar innehåll: vad ska kompletteras?",
-            "The request says nothing about what to supplement");
     to = resolve(c, req, "f:recipient[1]/f:reference");
     if (!is(to, "PractitionerRole") && !is(to, "Practitioner") &&
         !is(to, "Organization"))

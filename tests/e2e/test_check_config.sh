@@ -160,6 +160,27 @@ for c in "${cases[@]}"; do
     store_untouched "$name (check-config)"
 done
 
+# store.path: what is wrong with the file or its folder, in words.
+mkdir -p "$T/sp/adir" "$T/sp/ro"; : >"$T/sp/afile"; : >"$T/sp/ro.db"
+store_cases=(
+"$T/sp/adir|$T/sp/adir is not a regular file"
+"$T/sp/afile/klasgw.db|$T/sp/afile is not a folder"
+"/proc/klasgw-none/x/klasgw.db|the folder /proc/klasgw-none/x does not exist and cannot be created in /proc/klasgw-none"
+)
+if [ "$(id -u)" != 0 ]; then   # root may write anywhere
+    chmod 555 "$T/sp/ro"; chmod 444 "$T/sp/ro.db"
+    store_cases+=("$T/sp/ro/klasgw.db|the folder $T/sp/ro is not writable: Permission denied"
+                  "$T/sp/ro.db|$T/sp/ro.db is not readable and writable: Permission denied")
+fi
+for c in "${store_cases[@]}"; do
+    IFS='|' read -r sp want <<<"$c"
+    KLASGW_STORE_PATH=$sp "$KLASGW" -c "$T/good.conf" check-config >"$T/out" 2>"$T/err" \
+        && fail "store.path $sp: check-config passed it"
+    grep -qF "configuration: store.path: $want" "$T/err" \
+        || fail "store.path $sp: not '$want': $(cat "$T/err")"
+done
+chmod 755 "$T/sp/ro"
+
 # A certificate expiring within 30 days: a warning naming the key, exit 0.
 KLASGW_SERVER_TLS_CERT=$P/soon.pem KLASGW_SERVER_TLS_KEY=$P/soon.key \
     "$KLASGW" -c "$T/good.conf" check-config >"$T/out" 2>"$T/err" \

@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/words.h"
 
 static void
 test_err_table_rows_are_complete_and_consistent(void **state)
@@ -204,6 +205,25 @@ test_array_grow_doubles_and_refuses_overflow(void **state)
     free(a);
 }
 
+/* Word lists: separators in runs, at either end, whole words only. */
+static void
+test_word_listed_matches_whole_words(void **state)
+{
+#define LISTED(list, seps, w) gw_word_listed(list, seps, w, strlen(w))
+    (void)state;
+    assert_true(LISTED("a,b c", " ,", "b"));
+    assert_true(LISTED("a,b c", " ,", "c"));
+    assert_true(LISTED(" ,a, ", " ,", "a"));
+    assert_true(LISTED("a\tb", " ,\t", "b"));
+    assert_false(LISTED("ab", " ,", "a"));
+    assert_false(LISTED("a", " ,", "ab"));
+    assert_false(LISTED("a\tb", " ,", "b"));
+    assert_false(LISTED("", " ,", "a"));
+    assert_false(LISTED(NULL, " ,", "a"));
+    assert_false(LISTED("a,,", " ,", ""));
+#undef LISTED
+}
+
 int
 main(void)
 {
@@ -216,6 +236,7 @@ main(void)
         cmocka_unit_test(test_log_quote_values_side_by_side),
         cmocka_unit_test(test_log_level_parse),
         cmocka_unit_test(test_array_grow_doubles_and_refuses_overflow),
+        cmocka_unit_test(test_word_listed_matches_whole_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

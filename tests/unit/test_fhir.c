@@ -18,6 +18,7 @@
 
 #include "core/buf.h"
 #include "fhir/fhir.h"
+#include "fhir/fhir_xml.h"
 #include "text_fixture.h"
 
 static gw_rc
@@ -703,6 +704,47 @@ test_fhir_published_types_are_refused_inbound(void **state)
     }
 }
 
+/* Takes the child element `name` out of root (it must be there). */
+static void
+drop_child(xmlNodePtr root, const char *name)
+{
+    xmlNodePtr n;
+
+    for (n = root->children; n != NULL; n = n->next)
+        if (n->type == XML_ELEMENT_NODE &&
+            strcmp((const char *)n->name, name) == 0)
+            break;
+    assert_non_null(n);
+    xmlUnlinkNode(n);
+    xmlFreeNode(n);
+}
+
+/* A tree changed in place (a subset) is checked against the model
+ * without being written out: a required element taken away is refused
+ * with its name, as reading the document in would refuse it. */
+static void
+test_fhir_doc_check_refuses_a_tree_changed_badly(void **state)
+{
+    static const char task[] =
+        "{\"resourceType\":\"Task\",\"id\":\"t1\",\"status\":\"draft\","
+        "\"intent\":\"order\",\"description\":\"x\"}";
+    struct gw_fhir_doc *doc = NULL;
+    struct gw_err err;
+    xmlNodePtr root;
+
+    (void)state;
+    assert_int_equal(parse(task, strlen(task), &doc, &err), GW_OK);
+    assert_int_equal(gw_fhir_doc_check(doc, NULL, &err), GW_OK);
+    root = xmlDocGetRootElement(gw_fhir_doc_xml(doc));
+    drop_child(root, "description"); /* optional: still a Task */
+    assert_int_equal(gw_fhir_doc_check(doc, NULL, &err), GW_OK);
+    drop_child(root, "status"); /* required */
+    gw_err_clear(&err);
+    assert_int_equal(gw_fhir_doc_check(doc, NULL, &err), GW_EVALIDATION);
+    assert_non_null(strstr(err.detail, "status"));
+    gw_fhir_doc_free(doc);
+}
+
 int
 main(void)
 {
@@ -718,6 +760,7 @@ main(void)
         cmocka_unit_test(test_fhir_truncations_and_bit_flips_end_cleanly),
         cmocka_unit_test(test_xml_escape_gives_well_formed_xml_for_every_byte),
         cmocka_unit_test(test_fhir_published_types_are_refused_inbound),
+        cmocka_unit_test(test_fhir_doc_check_refuses_a_tree_changed_badly),
     };
     gw_fhir_init();
     return cmocka_run_group_tests(tests, NULL, NULL);

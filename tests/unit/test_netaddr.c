@@ -257,6 +257,53 @@ test_netaddr_bad_configuration_names_the_key(void **state)
     }
 }
 
+/* The refusals say the key, the word and what it should be, and the
+ * lists stop at 1024 entries. */
+static void
+test_netaddr_policy_refusals_say_why(void **state)
+{
+    static char many[1025 * 24 + 1];
+    char longword[400];
+    struct {
+        const char *hosts, *ranges, *detail;
+    } cases[] = {
+        {"", "localhost",
+         "webhooks.allow_private: 'localhost' is not an address or CIDR "
+         "range"},
+        {"127.0.0.1", "",
+         "webhooks.allowed_hosts: '127.0.0.1' is not GLN=host (13-digit "
+         "GLN, host name or address)"},
+        {"", longword,
+         "webhooks.allow_private: '(too long)' is not an address or CIDR "
+         "range"},
+        {longword, "",
+         "webhooks.allowed_hosts: '(too long)' is not GLN=host (13-digit "
+         "GLN, host name or address)"},
+        {"", many, "webhooks.allow_private: more than 1024 ranges"},
+        {many, "", "webhooks.allowed_hosts: more than 1024 entries"},
+    };
+
+    (void)state;
+    memset(longword, 'a', sizeof(longword) - 1);
+    longword[sizeof(longword) - 1] = '\0';
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gw_net_policy p;
+        struct gw_err err;
+        size_t n = 0;
+        /* A list one entry too long, of the kind the case is about. */
+        for (int k = 0; k < 1025; k++)
+            n += (size_t)snprintf(many + n, sizeof(many) - n, "%s ",
+                                  cases[i].hosts == many ? "7350000000016=h.se"
+                                                         : "10.0.0.1");
+        gw_err_clear(&err);
+        assert_int_equal(
+            gw_net_policy_init(&p, cases[i].hosts, cases[i].ranges, 0, &err),
+            GW_ECONFIG);
+        assert_string_equal(err.detail, cases[i].detail);
+        gw_net_policy_release(&p);
+    }
+}
+
 /* --- server.trusted_proxies: CIDR ranges ---------------------------- */
 
 /* Whether text (one address) is inside the list. */
@@ -458,6 +505,7 @@ main(void)
             test_netaddr_allow_private_opens_only_the_named_ranges),
         cmocka_unit_test(test_netaddr_hosts_are_per_pharmacy),
         cmocka_unit_test(test_netaddr_bad_configuration_names_the_key),
+        cmocka_unit_test(test_netaddr_policy_refusals_say_why),
         cmocka_unit_test(
             test_netaddr_trusted_proxy_ranges_match_at_their_edges),
         cmocka_unit_test(test_netaddr_trusted_proxies_parse_strictly),

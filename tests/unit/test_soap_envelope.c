@@ -56,6 +56,12 @@ static const struct env_case cases[] = {
      GW_EPARSE, 0, NULL, "Body"},
     {"text in body", "<s:Envelope " S11 "><s:Body>x<a/></s:Body></s:Envelope>",
      GW_EPARSE, 0, NULL, "Body"},
+    {"text after the body element",
+     "<s:Envelope " S11 "><s:Body><a/>x</s:Body></s:Envelope>", GW_EPARSE, 0,
+     NULL, "Body"},
+    {"text in the envelope",
+     "<s:Envelope " S11 "><s:Body><a/></s:Body>x</s:Envelope>", GW_EPARSE, 0,
+     NULL, "Envelope"},
     {"two bodies",
      "<s:Envelope " S11 "><s:Body><a/></s:Body><s:Body><a/>"
      "</s:Body></s:Envelope>",
