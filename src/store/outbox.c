@@ -333,24 +333,11 @@ gw_sqlite_outbox_next_due(struct gw_store *st, const char *peer)
 gw_rc
 gw_sqlite_outbox_counts(struct gw_store *st, long long counts[4])
 {
-    static const char *const names[] = {"pending", "inflight", "done", "dead"};
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(c, SQL_COUNTS);
-    gw_rc rc = GW_ESTORE;
-    int src;
+    size_t n = 0;
 
     memset(counts, 0, 4 * sizeof(counts[0]));
-    if (s != NULL) {
-        while ((src = sqlite3_step(s)) == SQLITE_ROW)
-            for (int i = 0; i < 4; i++)
-                if (strcmp((const char *)sqlite3_column_text(s, 0), names[i]) ==
-                    0)
-                    counts[i] = sqlite3_column_int64(s, 1);
-        rc = gw_store_rc(c->db, src, "outbox_counts");
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
+    return gw_store_read_each(st, SQL_COUNTS, NULL, gw_rows_add_outbox_count,
+                              counts, 4, &n, "outbox_counts");
 }
 
 gw_rc

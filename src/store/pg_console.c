@@ -36,11 +36,8 @@ gw_pg_console_peers(struct gw_store *st, const char *const *known,
                  " FROM outbox WHERE state IN ('pending', 'inflight', 'dead')"
                  " GROUP BY peer, state ORDER BY peer, state",
                  NULL, &r, "console_peers");
-    for (int row = 0; rc == GW_OK && row < PQntuples(r); row++) {
-        struct gw_cells cells;
-        gw_pg_cells(r, row, &cells);
-        gw_rows_add_console_peer(&cells, out, max, n);
-    }
+    if (rc == GW_OK)
+        gw_pg_each_result(r, gw_rows_add_console_peer, out, max, n);
     PQclear(r);
     /* The newest delivered item of each peer among the newest items: a
      * walk down the primary key that stops at the first match or the

@@ -157,5 +157,8 @@ gw_rc gw_pg_one(struct gw_store *st, const char *sql,
 gw_rc gw_pg_each(struct gw_store *st, const char *sql,
                  const struct gw_pg_params *p, const char *what,
                  gw_cells_add add, void *out, size_t max, size_t *n);
+/* The same over a result the caller ran (and clears). */
+void gw_pg_each_result(const PGresult *r, gw_cells_add add, void *out,
+                       size_t max, size_t *n);
 
 #endif

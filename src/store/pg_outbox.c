@@ -211,19 +211,12 @@ gw_pg_outbox_next_due(struct gw_store *st, const char *peer)
 gw_rc
 gw_pg_outbox_counts(struct gw_store *st, long long counts[4])
 {
-    static const char *const names[] = {"pending", "inflight", "done", "dead"};
-    PGresult *r;
-    gw_rc rc =
-        gw_pg_run(st, "SELECT state, count(*) FROM outbox GROUP BY state", NULL,
-                  &r, "outbox_counts");
+    size_t n = 0;
 
     memset(counts, 0, 4 * sizeof(counts[0]));
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++)
-        for (int k = 0; k < 4; k++)
-            if (strcmp(PQgetvalue(r, i, 0), names[k]) == 0)
-                counts[k] = gw_pg_i64(r, i, 1);
-    PQclear(r);
-    return rc;
+    return gw_pg_each(st, "SELECT state, count(*) FROM outbox GROUP BY state",
+                      NULL, "outbox_counts", gw_rows_add_outbox_count, counts,
+                      4, &n);
 }
 
 gw_rc

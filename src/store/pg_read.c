@@ -559,16 +559,14 @@ gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
     /* Every victim locked first (FOR UPDATE), the chain's head only
      * after, at the first audit record: as the writers do (pg_write.c),
      * so neither waits for the other while holding the head. */
-    struct victim {
-        long long id;
-        char refnr[16];
-        int decided;
-    } *v = NULL;
+    struct gw_purge_victim *v = NULL;
     size_t nv = 0;
     for (int s = GW_CASE_NONE + 1; rc == GW_OK && s < GW_CASE_NSTATUS; s++) {
         enum gw_case_status to;
         int decided = gw_case_is_decided((enum gw_case_status)s);
         struct gw_pg_params p = {0};
+        struct gw_purge_victim *part;
+        size_t k;
         if (gw_case_transition((enum gw_case_status)s, GW_EV_PURGE,
                                GW_ROLE_GATEWAY, &to, NULL) != GW_OK)
             continue;
@@ -582,31 +580,17 @@ gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
                                "IS NULL AND status = $1 AND created_ms < $2 "
                                "ORDER BY id FOR UPDATE",
                      &p, &r, "purge_find");
-        if (rc == GW_OK && PQntuples(r) > 0) {
-            struct victim *g = realloc(v, (nv + (size_t)PQntuples(r)) *
-                                              sizeof(*v));
-            if (g == NULL)
-                rc = GW_ENOMEM;
-            else
-                v = g;
-        }
-        for (int i = 0; rc == GW_OK && i < PQntuples(r); i++, nv++) {
-            v[nv].id = gw_pg_i64(r, i, 0);
-            gw_pg_copy(v[nv].refnr, sizeof(v[nv].refnr), r, i, 1);
-            v[nv].decided = decided;
-        }
+        if (rc == GW_OK)
+            rc = gw_pg_collect_result(r, sizeof(*part), gw_rows_purge_victim,
+                                      NULL, (void **)&part, &k);
+        if (rc == GW_OK)
+            rc = gw_rows_purge_join(&v, &nv, part, k, decided);
         PQclear(r);
         r = NULL;
     }
     for (size_t i = 0; rc == GW_OK && i < nv; i++) {
-        struct gw_audit_entry e = {
-            "gateway", NULL, "purge", v[i].refnr, "ok",
-            v[i].decided ? "decided case past retention"
-                         : "motivation without application"};
-        if (v[i].decided)
-            out->decided++;
-        else
-            out->motivations++;
+        struct gw_audit_entry e;
+        gw_rows_purge_entry(&v[i], out, &e);
         if (dry_run)
             continue;
         for (size_t k = 0;

@@ -154,11 +154,19 @@ gw_pg_each(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
     PGresult *r;
     gw_rc rc = gw_pg_run(st, sql, p, &r, what);
 
-    for (int row = 0; rc == GW_OK && row < PQntuples(r); row++) {
+    if (rc == GW_OK)
+        gw_pg_each_result(r, add, out, max, n);
+    PQclear(r);
+    return rc;
+}
+
+void
+gw_pg_each_result(const PGresult *r, gw_cells_add add, void *out, size_t max,
+                  size_t *n)
+{
+    for (int row = 0; row < PQntuples(r); row++) {
         struct gw_cells cells;
         gw_pg_cells(r, row, &cells);
         add(&cells, out, max, n);
     }
-    PQclear(r);
-    return rc;
 }

@@ -6,11 +6,11 @@
  * the status history, stored answers and outbound payloads. The audit log
  * stays: it names ids and systems, never patients.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/array.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "klas/state.h"
@@ -72,16 +72,14 @@ gw_sqlite_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
         }
     }
     /* Collect first: the steps below change the rows being walked. */
-    struct victim {
-        long long id;
-        char refnr[16];
-        int motivation;
-    } *v = NULL;
-    size_t n = 0, cap = 0;
+    struct gw_purge_victim *v = NULL;
+    size_t n = 0;
     for (int st_i = GW_CASE_NONE + 1; rc == GW_OK && st_i < GW_CASE_NSTATUS;
          st_i++) {
         enum gw_case_status to;
         int decided = gw_case_is_decided((enum gw_case_status)st_i);
+        struct gw_purge_victim *part;
+        size_t k;
         if (gw_case_transition((enum gw_case_status)st_i, GW_EV_PURGE,
                                GW_ROLE_GATEWAY, &to, NULL) != GW_OK)
             continue;
@@ -93,36 +91,16 @@ gw_sqlite_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
         gw_bind_text(s, 1, gw_case_status_code((enum gw_case_status)st_i));
         sqlite3_bind_int(s, 2, decided);
         sqlite3_bind_int64(s, 3, decided ? cut_d : cut_m);
-        while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-            struct victim *g = gw_array_grow(v, &cap, n, sizeof(*v), 64);
-            if (g == NULL) {
-                rc = GW_ENOMEM;
-                break;
-            }
-            v = g;
-            v[n].id = sqlite3_column_int64(s, 0);
-            snprintf(v[n].refnr, sizeof(v[n].refnr), "%s",
-                     (const char *)sqlite3_column_text(s, 1));
-            v[n].motivation = !decided;
-            n++;
-        }
-        if (rc == GW_OK && src != SQLITE_DONE)
-            rc = gw_store_rc(c->db, src, "purge_find");
+        rc = gw_store_collect_cells(c, s, sizeof(*part), SIZE_MAX,
+                                    gw_rows_purge_victim, NULL, "purge_find",
+                                    (void **)&part, &k);
         sqlite3_reset(s);
+        if (rc == GW_OK)
+            rc = gw_rows_purge_join(&v, &n, part, k, decided);
     }
     for (size_t i = 0; rc == GW_OK && i < n; i++) {
-        struct gw_audit_entry e = {"gateway",
-                                   NULL,
-                                   "purge",
-                                   v[i].refnr,
-                                   "ok",
-                                   v[i].motivation
-                                       ? "motivation without application"
-                                       : "decided case past retention"};
-        if (v[i].motivation)
-            out->motivations++;
-        else
-            out->decided++;
+        struct gw_audit_entry e;
+        gw_rows_purge_entry(&v[i], out, &e);
         if (dry_run)
             continue;
         for (size_t k = 0;

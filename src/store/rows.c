@@ -10,6 +10,7 @@
 #include "store/console.h"
 #include "store/licence.h"
 #include "store/outbox.h"
+#include "store/purge.h"
 #include "store/read.h"
 #include "store/rows.h"
 #include "store/subscription.h"
@@ -411,4 +412,68 @@ gw_rows_add_i64(const struct gw_cells *c, void *out, size_t max, size_t *n)
 
     if (o != NULL)
         *o = I64(0);
+}
+
+void
+gw_rows_add_outbox_count(const struct gw_cells *c, void *out, size_t max,
+                         size_t *n)
+{
+    static const char *const names[] = {"pending", "inflight", "done", "dead"};
+    long long *counts = out;
+    const char *state = TEXT(0);
+
+    (void)n;
+    for (size_t i = 0; state != NULL && i < 4 && i < max; i++)
+        if (strcmp(state, names[i]) == 0)
+            counts[i] = I64(1);
+}
+
+gw_rc
+gw_rows_purge_victim(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_purge_victim *o = elem;
+
+    (void)i;
+    o->id = I64(0);
+    COPY(refnr, 1);
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_purge_join(struct gw_purge_victim **v, size_t *n,
+                   struct gw_purge_victim *part, size_t k, int decided)
+{
+    struct gw_purge_victim *g = NULL;
+
+    if (k > 0 && (g = realloc(*v, (*n + k) * sizeof(**v))) == NULL) {
+        free(part);
+        return GW_ENOMEM;
+    }
+    for (size_t i = 0; i < k; i++) {
+        g[*n + i] = part[i];
+        g[*n + i].decided = decided;
+    }
+    if (k > 0) {
+        *v = g;
+        *n += k;
+    }
+    free(part);
+    return GW_OK;
+}
+
+void
+gw_rows_purge_entry(const struct gw_purge_victim *v,
+                    struct gw_purge_counts *counts, struct gw_audit_entry *e)
+{
+    e->system = "gateway";
+    e->user = NULL;
+    e->action = "purge";
+    e->refnr = v->refnr;
+    e->outcome = "ok";
+    e->detail = v->decided ? "decided case past retention"
+                           : "motivation without application";
+    if (v->decided)
+        counts->decided++;
+    else
+        counts->motivations++;
 }

@@ -154,5 +154,32 @@ void gw_rows_add_console_audit(const struct gw_cells *c, void *out, size_t max,
 /* int64_t (max 1): the first column. */
 void gw_rows_add_i64(const struct gw_cells *c, void *out, size_t max,
                      size_t *n);
+/* long long[4] (max 4), the outbox's items by state: pending, inflight,
+ * done, dead; from state, count (*n stays). */
+void gw_rows_add_outbox_count(const struct gw_cells *c, void *out, size_t max,
+                              size_t *n);
+
+/*
+ * Retention (purge.c, pg_read.c): the cases one status gives, collected
+ * first (the purge steps change the rows being walked), then joined into
+ * one list and purged one by one.
+ */
+struct gw_purge_victim {
+    long long id;
+    char refnr[16];
+    int decided; /* past retention since the decision, not the motivation */
+};
+/* struct gw_purge_victim: id, refnr (decided 0). */
+gw_rc gw_rows_purge_victim(const struct gw_cells *c, void *elem, size_t i);
+/* Appends part[0..k) (a collected list, freed here) to *v (*n elements),
+ * each marked decided; GW_ENOMEM leaves *v and *n as they were. */
+gw_rc gw_rows_purge_join(struct gw_purge_victim **v, size_t *n,
+                         struct gw_purge_victim *part, size_t k, int decided);
+/* Counts victim v in *counts and fills its audit record e. */
+struct gw_purge_counts;
+struct gw_audit_entry;
+void gw_rows_purge_entry(const struct gw_purge_victim *v,
+                         struct gw_purge_counts *counts,
+                         struct gw_audit_entry *e);
 
 #endif
