@@ -510,12 +510,60 @@ static const struct {
      BY_ID_NOW},
 };
 
+static gw_rc
+purge_find(void *conn, const char *status, int decided, int64_t cut,
+           struct gw_purge_victim **part, size_t *k)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r = NULL;
+    gw_rc rc;
+
+    gw_pg_p_str(&p, status);
+    gw_pg_p_i64(&p, cut);
+    rc = gw_pg_q(conn,
+                 decided ? "SELECT id, refnr FROM cases WHERE purged_ms "
+                           "IS NULL AND status = $1 AND decided_ms < $2 "
+                           "ORDER BY id FOR UPDATE"
+                         : "SELECT id, refnr FROM cases WHERE purged_ms "
+                           "IS NULL AND status = $1 AND created_ms < $2 "
+                           "ORDER BY id FOR UPDATE",
+                 &p, &r, "purge_find");
+    if (rc == GW_OK)
+        rc = gw_pg_collect_result(r, sizeof(**part), gw_rows_purge_victim, NULL,
+                                  (void **)part, k);
+    PQclear(r);
+    return rc;
+}
+
+static gw_rc
+purge_step(void *conn, size_t k, const struct gw_purge_victim *v,
+           int64_t now_ms)
+{
+    struct gw_pg_params q = {0};
+
+    if (purge_steps[k].arg == BY_REFNR)
+        gw_pg_p_str(&q, v->refnr);
+    else
+        gw_pg_p_i64(&q, v->id);
+    if (purge_steps[k].arg == BY_ID_NOW)
+        gw_pg_p_i64(&q, now_ms);
+    return gw_pg_q(conn, purge_steps[k].sql, &q, NULL, "purge_step");
+}
+
+static gw_rc
+purge_audit(void *conn, const struct gw_audit_entry *e, int64_t now_ms)
+{
+    return gw_pg_audit_append(conn, e, now_ms);
+}
+
+static const struct gw_purge_ops purge_ops = {
+    purge_find, sizeof(purge_steps) / sizeof(purge_steps[0]), purge_step,
+    purge_audit};
+
 gw_rc
 gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
             int decided_months, int mode, struct gw_purge_counts *out)
 {
-    int64_t cut_m = gw_clock_minus_months(now_ms, motivation_months);
-    int64_t cut_d = gw_clock_minus_months(now_ms, decided_months);
     PGconn *c;
     PGresult *r = NULL;
     int locked = 0;
@@ -559,56 +607,9 @@ gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
     /* Every victim locked first (FOR UPDATE), the chain's head only
      * after, at the first audit record: as the writers do (pg_write.c),
      * so neither waits for the other while holding the head. */
-    struct gw_purge_victim *v = NULL;
-    size_t nv = 0;
-    for (int s = GW_CASE_NONE + 1; rc == GW_OK && s < GW_CASE_NSTATUS; s++) {
-        enum gw_case_status to;
-        int decided = gw_case_is_decided((enum gw_case_status)s);
-        struct gw_pg_params p = {0};
-        struct gw_purge_victim *part;
-        size_t k;
-        if (gw_case_transition((enum gw_case_status)s, GW_EV_PURGE,
-                               GW_ROLE_GATEWAY, &to, NULL) != GW_OK)
-            continue;
-        gw_pg_p_str(&p, gw_case_status_code((enum gw_case_status)s));
-        gw_pg_p_i64(&p, decided ? cut_d : cut_m);
-        rc = gw_pg_q(c,
-                     decided ? "SELECT id, refnr FROM cases WHERE purged_ms "
-                               "IS NULL AND status = $1 AND decided_ms < $2 "
-                               "ORDER BY id FOR UPDATE"
-                             : "SELECT id, refnr FROM cases WHERE purged_ms "
-                               "IS NULL AND status = $1 AND created_ms < $2 "
-                               "ORDER BY id FOR UPDATE",
-                     &p, &r, "purge_find");
-        if (rc == GW_OK)
-            rc = gw_pg_collect_result(r, sizeof(*part), gw_rows_purge_victim,
-                                      NULL, (void **)&part, &k);
-        if (rc == GW_OK)
-            rc = gw_rows_purge_join(&v, &nv, part, k, decided);
-        PQclear(r);
-        r = NULL;
-    }
-    for (size_t i = 0; rc == GW_OK && i < nv; i++) {
-        struct gw_audit_entry e;
-        gw_rows_purge_entry(&v[i], out, &e);
-        if (dry_run)
-            continue;
-        for (size_t k = 0;
-             rc == GW_OK && k < sizeof(purge_steps) / sizeof(purge_steps[0]);
-             k++) {
-            struct gw_pg_params q = {0};
-            if (purge_steps[k].arg == BY_REFNR)
-                gw_pg_p_str(&q, v[i].refnr);
-            else
-                gw_pg_p_i64(&q, v[i].id);
-            if (purge_steps[k].arg == BY_ID_NOW)
-                gw_pg_p_i64(&q, now_ms);
-            rc = gw_pg_q(c, purge_steps[k].sql, &q, NULL, "purge_step");
-        }
-        if (rc == GW_OK)
-            rc = gw_pg_audit_append(c, &e, now_ms);
-    }
-    free(v);
+    if (rc == GW_OK)
+        rc = gw_rows_purge_walk(&purge_ops, c, now_ms, motivation_months,
+                                decided_months, dry_run, out);
     if (rc == GW_OK && !dry_run &&
         (daily || out->motivations || out->decided)) {
         struct gw_pg_params p = {0};

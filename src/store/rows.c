@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "core/clock.h"
+#include "klas/state.h"
 #include "store/console.h"
 #include "store/licence.h"
 #include "store/outbox.h"
@@ -439,9 +441,11 @@ gw_rows_purge_victim(const struct gw_cells *c, void *elem, size_t i)
     return GW_OK;
 }
 
-gw_rc
-gw_rows_purge_join(struct gw_purge_victim **v, size_t *n,
-                   struct gw_purge_victim *part, size_t k, int decided)
+/* Appends part[0..k) (freed here) to *v (*n elements), each marked
+ * decided; GW_ENOMEM leaves *v and *n as they were. */
+static gw_rc
+purge_join(struct gw_purge_victim **v, size_t *n, struct gw_purge_victim *part,
+           size_t k, int decided)
 {
     struct gw_purge_victim *g = NULL;
 
@@ -461,19 +465,51 @@ gw_rows_purge_join(struct gw_purge_victim **v, size_t *n,
     return GW_OK;
 }
 
-void
-gw_rows_purge_entry(const struct gw_purge_victim *v,
-                    struct gw_purge_counts *counts, struct gw_audit_entry *e)
+gw_rc
+gw_rows_purge_walk(const struct gw_purge_ops *ops, void *conn, int64_t now_ms,
+                   int motivation_months, int decided_months, int dry_run,
+                   struct gw_purge_counts *out)
 {
-    e->system = "gateway";
-    e->user = NULL;
-    e->action = "purge";
-    e->refnr = v->refnr;
-    e->outcome = "ok";
-    e->detail = v->decided ? "decided case past retention"
-                           : "motivation without application";
-    if (v->decided)
-        counts->decided++;
-    else
-        counts->motivations++;
+    int64_t cut_motivation = gw_clock_minus_months(now_ms, motivation_months);
+    int64_t cut_decided = gw_clock_minus_months(now_ms, decided_months);
+    struct gw_purge_victim *v = NULL;
+    size_t n = 0;
+    gw_rc rc = GW_OK;
+
+    for (int s = GW_CASE_NONE + 1; rc == GW_OK && s < GW_CASE_NSTATUS; s++) {
+        enum gw_case_status to;
+        int decided = gw_case_is_decided((enum gw_case_status)s);
+        struct gw_purge_victim *part = NULL;
+        size_t k = 0;
+        if (gw_case_transition((enum gw_case_status)s, GW_EV_PURGE,
+                               GW_ROLE_GATEWAY, &to, NULL) != GW_OK)
+            continue;
+        rc = ops->find(conn, gw_case_status_code((enum gw_case_status)s),
+                       decided, decided ? cut_decided : cut_motivation, &part,
+                       &k);
+        if (rc == GW_OK)
+            rc = purge_join(&v, &n, part, k, decided);
+    }
+    for (size_t i = 0; rc == GW_OK && i < n; i++) {
+        struct gw_audit_entry e = {"gateway",
+                                   NULL,
+                                   "purge",
+                                   v[i].refnr,
+                                   "ok",
+                                   v[i].decided
+                                       ? "decided case past retention"
+                                       : "motivation without application"};
+        if (v[i].decided)
+            out->decided++;
+        else
+            out->motivations++;
+        if (dry_run)
+            continue;
+        for (size_t k = 0; rc == GW_OK && k < ops->nsteps; k++)
+            rc = ops->step(conn, k, &v[i], now_ms);
+        if (rc == GW_OK)
+            rc = ops->audit(conn, &e, now_ms);
+    }
+    free(v);
+    return rc;
 }

@@ -4,7 +4,8 @@
  * console.c) and PostgreSQL (pg_read.c, pg_outbox.c, pg_console.c) select
  * the same columns into the same struct, one function here fills it, from
  * a struct gw_cells the backend makes over its own result (db.c: an
- * sqlite3_stmt; pg_rows.c: a PGresult row). Nothing outside store/
+ * sqlite3_stmt; pg_rows.c: a PGresult row). The retention walk both
+ * purges share is here too (the end of the file). Nothing outside store/
  * includes it.
  *
  * Each fill below names the columns it reads, in order: the SELECTs of
@@ -160,26 +161,39 @@ void gw_rows_add_outbox_count(const struct gw_cells *c, void *out, size_t max,
                               size_t *n);
 
 /*
- * Retention (purge.c, pg_read.c): the cases one status gives, collected
- * first (the purge steps change the rows being walked), then joined into
- * one list and purged one by one.
+ * Retention (purge.c, pg_read.c): the walk both purges share, inside the
+ * transaction the backend holds. Every status klas/ lets the gateway
+ * purge has its victims found first (the steps change the rows being
+ * walked), past the decision's cut for a decided status, the
+ * motivation's otherwise; then each is counted in *out and, unless
+ * dry_run, purged with its audit record.
  */
 struct gw_purge_victim {
     long long id;
     char refnr[16];
     int decided; /* past retention since the decision, not the motivation */
 };
-/* struct gw_purge_victim: id, refnr (decided 0). */
+/* struct gw_purge_victim: id, refnr (decided set by the walk). */
 gw_rc gw_rows_purge_victim(const struct gw_cells *c, void *elem, size_t i);
-/* Appends part[0..k) (a collected list, freed here) to *v (*n elements),
- * each marked decided; GW_ENOMEM leaves *v and *n as they were. */
-gw_rc gw_rows_purge_join(struct gw_purge_victim **v, size_t *n,
-                         struct gw_purge_victim *part, size_t k, int decided);
-/* Counts victim v in *counts and fills its audit record e. */
 struct gw_purge_counts;
 struct gw_audit_entry;
-void gw_rows_purge_entry(const struct gw_purge_victim *v,
-                         struct gw_purge_counts *counts,
-                         struct gw_audit_entry *e);
+struct gw_purge_ops {
+    /* The victims of one status (its code) past cut, collected with
+     * gw_rows_purge_victim into *part (*k; NULL without). */
+    gw_rc (*find)(void *conn, const char *status, int decided, int64_t cut,
+                  struct gw_purge_victim **part, size_t *k);
+    /* Purging v is nsteps steps (the backend's statements, in order),
+     * then its audit record e. */
+    size_t nsteps;
+    gw_rc (*step)(void *conn, size_t k, const struct gw_purge_victim *v,
+                  int64_t now_ms);
+    gw_rc (*audit)(void *conn, const struct gw_audit_entry *e, int64_t now_ms);
+};
+/* The walk on the backend's connection conn; the cuts are now less the
+ * months of each (gw_clock_minus_months). */
+gw_rc gw_rows_purge_walk(const struct gw_purge_ops *ops, void *conn,
+                         int64_t now_ms, int motivation_months,
+                         int decided_months, int dry_run,
+                         struct gw_purge_counts *out);
 
 #endif
