@@ -97,16 +97,10 @@ static gw_rc
 search_params(struct gw_pg_params *p, const struct gw_case_query *q,
               char *statuses, size_t size)
 {
-    statuses[0] = '\0';
-    if (q->statuses[0] != NULL) {
-        size_t o = 0;
-        statuses[o++] = ',';
-        for (int i = 0; i < 8 && q->statuses[i] != NULL; i++)
-            o += (size_t)snprintf(statuses + o, size - o, "%s,",
-                                  q->statuses[i]);
-        if (o >= size)
-            return GW_EINVAL;
-    }
+    gw_rc rc = gw_rows_statuses(q, statuses, size);
+
+    if (rc != GW_OK)
+        return rc;
     gw_pg_p_str(p, q->prescriber_hsa);
     gw_pg_p_str(p, q->refnr);
     gw_pg_p_str(p, q->patient_id);

@@ -80,6 +80,20 @@ gw_rows_case_release(void *elem)
     gw_case_row_release(elem);
 }
 
+gw_rc
+gw_rows_statuses(const struct gw_case_query *q, char *buf, size_t size)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    if (q->statuses[0] == NULL)
+        return GW_OK;
+    buf[o++] = ',';
+    for (int i = 0; i < 8 && q->statuses[i] != NULL; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s,", q->statuses[i]);
+    return o >= size ? GW_EINVAL : GW_OK;
+}
+
 void
 gw_rows_case_reverse(struct gw_case_row *rows, size_t n)
 {

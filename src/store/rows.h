@@ -73,6 +73,10 @@ char *gw_cell_dup(const struct gw_cells *c, int col);
 /* struct gw_case_row from GW_CASE_COLUMNS (GW_ENOMEM: nothing kept). */
 gw_rc gw_rows_case(const struct gw_cells *c, void *elem, size_t i);
 void gw_rows_case_release(void *elem);
+/* The search's statuses as the comma-framed list both backends' filters
+ * take (",M,A,"; "" for any); GW_EINVAL when they do not fit size. */
+struct gw_case_query;
+gw_rc gw_rows_statuses(const struct gw_case_query *q, char *buf, size_t size);
 /* A page before the paging key is read oldest first: turns it round. */
 struct gw_case_row;
 void gw_rows_case_reverse(struct gw_case_row *rows, size_t n);
