@@ -420,14 +420,15 @@ gw_store_read_one(struct gw_store *st, const char *sql, const char *arg,
 }
 
 gw_rc
-gw_store_read_each(struct gw_store *st, const char *sql, const int64_t *arg,
-                   gw_cells_add add, void *out, size_t max, size_t *n,
-                   const char *what)
+gw_sqlite_each(struct gw_store *st, const char *sql, const int64_t *arg,
+               gw_cells_add add, void *out, size_t max, size_t *n,
+               const char *what)
 {
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, sql);
     gw_rc rc = GW_ESTORE;
 
+    *n = 0;
     if (s != NULL) {
         if (arg != NULL)
             sqlite3_bind_int64(s, 1, *arg);

@@ -84,8 +84,6 @@ static const char SQL_NEXT_DUE[] =
     " WHERE peer = ?1 AND state = 'pending' UNION ALL"
     " SELECT min(coalesce(claimed_until, 0)) FROM outbox"
     " WHERE peer = ?1 AND state = 'inflight')";
-static const char SQL_COUNTS[] =
-    "SELECT state, count(*) FROM outbox GROUP BY state";
 static const char SQL_LIST[] =
     "SELECT id, message_id, peer, kind, coalesce(refnr, ''), state, attempts,"
     " next_attempt_ms, created_ms, updated_ms, coalesce(last_error, ''),"
@@ -331,16 +329,6 @@ gw_sqlite_outbox_next_due(struct gw_store *st, const char *peer)
 }
 
 gw_rc
-gw_sqlite_outbox_counts(struct gw_store *st, long long counts[4])
-{
-    size_t n = 0;
-
-    memset(counts, 0, 4 * sizeof(counts[0]));
-    return gw_store_read_each(st, SQL_COUNTS, NULL, gw_rows_add_outbox_count,
-                              counts, 4, &n, "outbox_counts");
-}
-
-gw_rc
 gw_sqlite_outbox_items(struct gw_store *st, const char *state, long long id,
                        int limit, struct gw_outbox_info **items, size_t *n)
 {
@@ -378,31 +366,4 @@ gw_sqlite_outbox_wake(struct gw_store *st)
     st->outbox_generation++;
     pthread_cond_broadcast(&st->outbox_cv);
     pthread_mutex_unlock(&st->mu);
-}
-
-gw_rc
-gw_sqlite_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
-                      size_t max, size_t *n)
-{
-    *n = 0;
-    return gw_store_read_each(
-        st,
-        "SELECT peer, state, count(*) FROM outbox WHERE state IN "
-        "('pending', 'inflight', 'dead') GROUP BY peer, state",
-        NULL, gw_rows_add_peer_count, out, max, n, "outbox_peer_counts");
-}
-
-gw_rc
-gw_sqlite_outbox_peer_oldest(struct gw_store *st,
-                             struct gw_outbox_peer_oldest *out, size_t max,
-                             size_t *n)
-{
-    *n = 0;
-    /* One index range per peer and state (outbox_due), not a scan of the
-     * delivered items. */
-    return gw_store_read_each(
-        st,
-        "SELECT peer, min(created_ms) FROM outbox WHERE state IN "
-        "('pending', 'inflight') GROUP BY peer",
-        NULL, gw_rows_add_peer_oldest, out, max, n, "outbox_peer_oldest");
 }

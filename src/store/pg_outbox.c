@@ -209,41 +209,6 @@ gw_pg_outbox_next_due(struct gw_store *st, const char *peer)
 }
 
 gw_rc
-gw_pg_outbox_counts(struct gw_store *st, long long counts[4])
-{
-    size_t n = 0;
-
-    memset(counts, 0, 4 * sizeof(counts[0]));
-    return gw_pg_each(st, "SELECT state, count(*) FROM outbox GROUP BY state",
-                      NULL, "outbox_counts", gw_rows_add_outbox_count, counts,
-                      4, &n);
-}
-
-gw_rc
-gw_pg_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
-                         size_t max, size_t *n)
-{
-    *n = 0;
-    return gw_pg_each(st,
-                      "SELECT peer, state, count(*) FROM outbox WHERE state "
-                      "IN ('pending', 'inflight', 'dead') GROUP BY peer, state",
-                      NULL, "outbox_peer_counts", gw_rows_add_peer_count, out,
-                      max, n);
-}
-
-gw_rc
-gw_pg_outbox_peer_oldest(struct gw_store *st, struct gw_outbox_peer_oldest *out,
-                         size_t max, size_t *n)
-{
-    *n = 0;
-    return gw_pg_each(st,
-                      "SELECT peer, min(created_ms) FROM outbox WHERE state "
-                      "IN ('pending', 'inflight') GROUP BY peer",
-                      NULL, "outbox_peer_oldest", gw_rows_add_peer_oldest, out,
-                      max, n);
-}
-
-gw_rc
 gw_pg_outbox_items(struct gw_store *st, const char *state, long long id,
                    int limit, struct gw_outbox_info **items, size_t *n)
 {

@@ -66,6 +66,14 @@ GW_STORE_OPS(DISPATCH)
 GW_STORE_VOID_OPS(DISPATCH_VOID)
 #undef DISPATCH_VOID
 
+gw_rc
+gw_store_each_row(struct gw_store *st, const char *sql, const int64_t *arg,
+                  gw_cells_add add, void *out, size_t max, size_t *n,
+                  const char *what)
+{
+    return backend_of(st)->each(st, sql, arg, add, out, max, n, what);
+}
+
 /* Listing and showing the outbox are one backend read (outbox_items). */
 gw_rc
 gw_outbox_list(struct gw_store *st, const char *state, int limit,
