@@ -41,40 +41,20 @@ gw_rc
 gw_pg_document_get(struct gw_store *st, const char *refnr, long version,
                    char **kind, char **xml, size_t *len, long *got_version)
 {
+    struct gw_document_out d = {kind, xml, len, got_version};
     struct gw_pg_params p = {0};
-    PGresult *r;
-    gw_rc rc;
 
     *kind = NULL;
     *xml = NULL;
     *len = 0;
     gw_pg_p_str(&p, refnr);
     gw_pg_p_i64(&p, version);
-    rc = gw_pg_run(
+    return gw_pg_one(
         st,
         "SELECT d.kind, d.xml, d.version FROM documents d JOIN cases c "
         "ON c.id = d.case_id WHERE c.refnr = $1 AND ($2::bigint = 0 OR "
         "d.version = $2) ORDER BY d.version DESC LIMIT 1",
-        &p, &r, "doc_get");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return GW_ENOTFOUND;
-    }
-    *kind = gw_pg_dup(r, 0, 0);
-    *xml = gw_pg_bytea(r, 0, 1, len);
-    if (got_version != NULL)
-        *got_version = (long)gw_pg_i64(r, 0, 2);
-    PQclear(r);
-    if (*kind == NULL || *xml == NULL) {
-        free(*kind);
-        free(*xml);
-        *kind = *xml = NULL;
-        *len = 0;
-        return GW_ENOMEM;
-    }
-    return GW_OK;
+        &p, "doc_get", gw_rows_document, &d);
 }
 
 /* The filters of read.c's SEARCH_WHERE; a NULL parameter switches its
@@ -276,26 +256,17 @@ gw_rc
 gw_pg_hsa_get(struct gw_store *st, const char *person_hsa, int64_t now_ms,
               char **answer, size_t *len)
 {
+    struct gw_bytes_out out = {answer, len};
     struct gw_pg_params p = {0};
-    PGresult *r;
-    gw_rc rc;
 
     *answer = NULL;
     *len = 0;
     gw_pg_p_str(&p, person_hsa);
     gw_pg_p_i64(&p, now_ms);
-    rc = gw_pg_run(st,
-                   "SELECT answer FROM hsa_cache WHERE person_hsa = $1 AND "
-                   "expires_ms > $2",
-                   &p, &r, "hsa_get");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) == 0)
-        rc = GW_ENOTFOUND;
-    else if ((*answer = gw_pg_bytea(r, 0, 0, len)) == NULL)
-        rc = GW_ENOMEM;
-    PQclear(r);
-    return rc;
+    return gw_pg_one(st,
+                     "SELECT answer FROM hsa_cache WHERE person_hsa = $1 AND "
+                     "expires_ms > $2",
+                     &p, "hsa_get", gw_rows_bytes, &out);
 }
 
 /* --- licences, consent ------------------------------------------------- */

@@ -27,51 +27,22 @@ gw_sqlite_case_get(struct gw_store *st, const char *refnr,
                   struct gw_case_row *out)
 {
     memset(out, 0, sizeof(*out));
-    return gw_store_read_one(st, SQL_CASE_GET, refnr, gw_rows_case, out,
+    return gw_store_read_one(st, SQL_CASE_GET, refnr, NULL, gw_rows_case, out,
                              "case_get");
 }
 
 gw_rc
 gw_sqlite_document_get(struct gw_store *st, const char *refnr, long version,
-                      char **kind, char **xml, size_t *len, long *got_version)
+                       char **kind, char **xml, size_t *len, long *got_version)
 {
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(c, SQL_DOC_GET);
-    gw_rc rc = GW_ESTORE;
-    int src;
+    struct gw_document_out d = {kind, xml, len, got_version};
+    int64_t v = version;
 
     *kind = NULL;
     *xml = NULL;
     *len = 0;
-    if (s != NULL) {
-        gw_bind_text(s, 1, refnr);
-        sqlite3_bind_int64(s, 2, version);
-        src = sqlite3_step(s);
-        if (src == SQLITE_ROW) {
-            size_t n = (size_t)sqlite3_column_bytes(s, 1);
-            *kind = gw_col_dup(s, 0);
-            *xml = malloc(n + 1);
-            if (*kind == NULL || *xml == NULL) {
-                free(*kind);
-                free(*xml);
-                *kind = *xml = NULL;
-                rc = GW_ENOMEM;
-            } else {
-                memcpy(*xml, sqlite3_column_blob(s, 1), n);
-                (*xml)[n] = '\0';
-                *len = n;
-                if (got_version != NULL)
-                    *got_version = sqlite3_column_int(s, 2);
-                rc = GW_OK;
-            }
-        } else {
-            rc = src == SQLITE_DONE ? GW_ENOTFOUND
-                                    : gw_store_rc(c->db, src, "doc_get");
-        }
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
+    return gw_store_read_one(st, SQL_DOC_GET, refnr, &v, gw_rows_document, &d,
+                             "doc_get");
 }
 
 /* One statement with optional filters: a NULL parameter switches its
@@ -210,6 +181,6 @@ gw_sqlite_inbox_get(struct gw_store *st, const char *message_id,
                     struct gw_store_result *res)
 {
     memset(res, 0, sizeof(*res));
-    return gw_store_read_one(st, gw_store_sql_inbox_get, message_id,
+    return gw_store_read_one(st, gw_store_sql_inbox_get, message_id, NULL,
                              gw_rows_inbox, res, "inbox_get");
 }

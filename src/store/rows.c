@@ -105,6 +105,43 @@ gw_rows_case_reverse(struct gw_case_row *rows, size_t n)
 }
 
 gw_rc
+gw_rows_document(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_document_out *o = elem;
+    size_t len = 0;
+    char *kind = gw_cell_dup(c, 0);
+    char *xml = c->ops->bytes(c->res, c->row, 1, &len);
+
+    (void)i;
+    if (kind == NULL || xml == NULL) {
+        free(kind);
+        free(xml);
+        return GW_ENOMEM;
+    }
+    *o->kind = kind;
+    *o->xml = xml;
+    *o->len = len;
+    if (o->version != NULL)
+        *o->version = (long)I64(2);
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_bytes(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_bytes_out *o = elem;
+    size_t len = 0;
+    char *data = c->ops->bytes(c->res, c->row, 0, &len);
+
+    (void)i;
+    if (data == NULL)
+        return GW_ENOMEM;
+    *o->data = data;
+    *o->len = len;
+    return GW_OK;
+}
+
+gw_rc
 gw_rows_sub_id(const struct gw_cells *c, void *elem, size_t i)
 {
     struct gw_write_sub_id *o = elem;

@@ -80,6 +80,22 @@ gw_rc gw_rows_statuses(const struct gw_case_query *q, char *buf, size_t size);
 /* A page before the paging key is read oldest first: turns it round. */
 struct gw_case_row;
 void gw_rows_case_reverse(struct gw_case_row *rows, size_t n);
+/* Where a document read goes (read.h's gw_store_document_get): kind, xml
+ * (malloc'd, NUL after it), len and version (may be NULL), set by
+ * gw_rows_document from kind, xml, version; GW_ENOMEM sets nothing. */
+struct gw_document_out {
+    char **kind, **xml;
+    size_t *len;
+    long *version;
+};
+gw_rc gw_rows_document(const struct gw_cells *c, void *elem, size_t i);
+/* A cached answer (hsa_cache.h's gw_store_hsa_get): data (malloc'd, NUL
+ * after it) and len, from the first column's bytes. */
+struct gw_bytes_out {
+    char **data;
+    size_t *len;
+};
+gw_rc gw_rows_bytes(const struct gw_cells *c, void *elem, size_t i);
 /* The columns of an inbox row, in gw_rows_inbox's order. */
 #define GW_INBOX_COLUMNS                                                       \
     "content_hash, refnr, version, response_status, response, received_ms"
