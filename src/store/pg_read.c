@@ -521,9 +521,23 @@ purge_audit(void *conn, const struct gw_audit_entry *e, int64_t now_ms)
     return gw_pg_audit_append(conn, e, now_ms);
 }
 
+static gw_rc
+purge_log(void *conn, int64_t now_ms, const struct gw_purge_counts *counts)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_i64(&p, now_ms);
+    gw_pg_p_i64(&p, counts->motivations);
+    gw_pg_p_i64(&p, counts->decided);
+    return gw_pg_q(conn,
+                   "INSERT INTO purge_log (at_ms, motivations, decided) "
+                   "VALUES ($1, $2, $3)",
+                   &p, NULL, "purge_log");
+}
+
 static const struct gw_purge_ops purge_ops = {
     purge_find, sizeof(purge_steps) / sizeof(purge_steps[0]), purge_step,
-    purge_audit};
+    purge_audit, purge_log};
 
 gw_rc
 gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
@@ -574,18 +588,7 @@ gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
      * so neither waits for the other while holding the head. */
     if (rc == GW_OK)
         rc = gw_rows_purge_walk(&purge_ops, c, now_ms, motivation_months,
-                                decided_months, dry_run, out);
-    if (rc == GW_OK && !dry_run &&
-        (daily || out->motivations || out->decided)) {
-        struct gw_pg_params p = {0};
-        gw_pg_p_i64(&p, now_ms);
-        gw_pg_p_i64(&p, out->motivations);
-        gw_pg_p_i64(&p, out->decided);
-        rc = gw_pg_q(c,
-                     "INSERT INTO purge_log (at_ms, motivations, decided) "
-                     "VALUES ($1, $2, $3)",
-                     &p, NULL, "purge_log");
-    }
+                                decided_months, mode, out);
     if (rc == GW_OK && !dry_run)
         rc = gw_pg_q(c, "COMMIT", NULL, NULL, "purge_commit");
     gw_pg_give(PG(st), c); /* a dry run (or a failure) rolls back here */

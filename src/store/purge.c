@@ -80,9 +80,25 @@ purge_audit(void *conn, const struct gw_audit_entry *e, int64_t now_ms)
     return gw_store_audit_append(conn, e, now_ms);
 }
 
+static gw_rc
+purge_log(void *conn, int64_t now_ms, const struct gw_purge_counts *counts)
+{
+    struct conn *c = conn;
+    sqlite3_stmt *s =
+        gw_store_stmt(c, "INSERT INTO purge_log (at_ms,"
+                         " motivations, decided) VALUES (?, ?, ?)");
+
+    if (s == NULL)
+        return GW_ESTORE;
+    sqlite3_bind_int64(s, 1, now_ms);
+    sqlite3_bind_int64(s, 2, counts->motivations);
+    sqlite3_bind_int64(s, 3, counts->decided);
+    return gw_store_rc(c->db, sqlite3_step(s), "purge_log");
+}
+
 static const struct gw_purge_ops purge_ops = {
     purge_find, sizeof(purge_steps) / sizeof(purge_steps[0]), purge_step,
-    purge_audit};
+    purge_audit, purge_log};
 
 gw_rc
 gw_sqlite_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
@@ -120,20 +136,7 @@ gw_sqlite_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
     }
     if (rc == GW_OK)
         rc = gw_rows_purge_walk(&purge_ops, c, now_ms, motivation_months,
-                                decided_months, dry_run, out);
-    if (rc == GW_OK && !dry_run &&
-        (daily || out->motivations || out->decided)) {
-        s = gw_store_stmt(c, "INSERT INTO purge_log (at_ms, motivations,"
-                             " decided) VALUES (?, ?, ?)");
-        if (s == NULL) {
-            rc = GW_ESTORE;
-        } else {
-            sqlite3_bind_int64(s, 1, now_ms);
-            sqlite3_bind_int64(s, 2, out->motivations);
-            sqlite3_bind_int64(s, 3, out->decided);
-            rc = gw_store_rc(c->db, sqlite3_step(s), "purge_log");
-        }
-    }
+                                decided_months, mode, out);
     if (rc == GW_OK && !dry_run)
         rc = gw_store_exec(c, "COMMIT");
     if (rc != GW_OK || dry_run)

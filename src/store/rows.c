@@ -518,9 +518,10 @@ purge_join(struct gw_purge_victim **v, size_t *n, struct gw_purge_victim *part,
 
 gw_rc
 gw_rows_purge_walk(const struct gw_purge_ops *ops, void *conn, int64_t now_ms,
-                   int motivation_months, int decided_months, int dry_run,
+                   int motivation_months, int decided_months, int mode,
                    struct gw_purge_counts *out)
 {
+    int dry_run = mode == GW_PURGE_DRY_RUN;
     int64_t cut_motivation = gw_clock_minus_months(now_ms, motivation_months);
     int64_t cut_decided = gw_clock_minus_months(now_ms, decided_months);
     struct gw_purge_victim *v = NULL;
@@ -562,5 +563,8 @@ gw_rows_purge_walk(const struct gw_purge_ops *ops, void *conn, int64_t now_ms,
             rc = ops->audit(conn, &e, now_ms);
     }
     free(v);
+    if (rc == GW_OK && !dry_run &&
+        (mode == GW_PURGE_DAILY || out->motivations || out->decided))
+        rc = ops->log(conn, now_ms, out);
     return rc;
 }

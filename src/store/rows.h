@@ -208,12 +208,17 @@ struct gw_purge_ops {
     gw_rc (*step)(void *conn, size_t k, const struct gw_purge_victim *v,
                   int64_t now_ms);
     gw_rc (*audit)(void *conn, const struct gw_audit_entry *e, int64_t now_ms);
+    /* Logs the run in purge_log (at now_ms, the counts). */
+    gw_rc (*log)(void *conn, int64_t now_ms,
+                 const struct gw_purge_counts *counts);
 };
-/* The walk on the backend's connection conn; the cuts are now less the
- * months of each (gw_clock_minus_months). */
+/* The walk on the backend's connection conn, for purge.h's mode (a dry
+ * run only counts); the cuts are now less the months of each
+ * (gw_clock_minus_months). A run that purged is logged, and the daily
+ * run always (purge.h). */
 gw_rc gw_rows_purge_walk(const struct gw_purge_ops *ops, void *conn,
                          int64_t now_ms, int motivation_months,
-                         int decided_months, int dry_run,
+                         int decided_months, int mode,
                          struct gw_purge_counts *out);
 
 #endif
