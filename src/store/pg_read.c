@@ -100,6 +100,8 @@ gw_pg_case_count(struct gw_store *st, const struct gw_case_query *q,
     struct gw_pg_params p = {0};
     char statuses[128];
     PGresult *r;
+    int64_t count = 0;
+    size_t k = 0;
     gw_rc rc;
 
     *total = 0;
@@ -107,9 +109,10 @@ gw_pg_case_count(struct gw_store *st, const struct gw_case_query *q,
         return rc;
     rc = gw_pg_run(st, "SELECT count(*) FROM cases " SEARCH_WHERE, &p, &r,
                    "case_count");
-    if (rc == GW_OK && PQntuples(r) == 1)
-        *total = gw_pg_i64(r, 0, 0);
+    if (rc == GW_OK)
+        gw_pg_each_result(r, gw_rows_add_i64, &count, 1, &k);
     PQclear(r);
+    *total = count;
     return rc;
 }
 
@@ -119,10 +122,8 @@ gw_rc
 gw_pg_case_search(struct gw_store *st, const struct gw_case_query *q,
                   struct gw_case_row **rows, size_t *n)
 {
-    static const char sql_down[] =
-        GW_CASE_PAGE_SQL(SEARCH_WHERE, PAGE_WHERE, "DESC", "$13");
-    static const char sql_up[] =
-        GW_CASE_PAGE_SQL(SEARCH_WHERE, PAGE_WHERE, "ASC", "$13");
+    static const char *const sql[2] =
+        GW_CASE_PAGE_SQLS(SEARCH_WHERE, PAGE_WHERE, "$13");
     struct gw_pg_params p = {0};
     char statuses[128];
     gw_rc rc;
@@ -135,9 +136,9 @@ gw_pg_case_search(struct gw_store *st, const struct gw_case_query *q,
     gw_pg_p_i64(&p, q->page_ms);
     gw_pg_p_i64(&p, q->page_rowid);
     gw_pg_p_i64(&p, q->limit > 0 ? q->limit : 120);
-    rc = gw_pg_collect(st, q->page_dir < 0 ? sql_up : sql_down, &p,
-                       "case_search", sizeof(**rows), gw_rows_case,
-                       gw_rows_case_release, (void **)rows, n);
+    rc = gw_pg_collect(st, sql[q->page_dir < 0], &p, "case_search",
+                       sizeof(**rows), gw_rows_case, gw_rows_case_release,
+                       (void **)rows, n);
     if (rc == GW_OK && q->page_dir < 0)
         gw_rows_case_reverse(*rows, *n);
     return rc;

@@ -91,15 +91,13 @@ gw_sqlite_case_count(struct gw_store *st, const struct gw_case_query *q,
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, sql);
     gw_rc rc = GW_ESTORE;
+    int64_t count = 0;
+    size_t k = 0;
 
-    *total = 0;
-    if (s != NULL && (rc = bind_search(s, q, statuses, sizeof(statuses))) ==
-                         GW_OK) {
-        int src = sqlite3_step(s);
-        if (src == SQLITE_ROW)
-            *total = sqlite3_column_int64(s, 0);
-        rc = gw_store_rc(c->db, src, "case_count");
-    }
+    if (s != NULL &&
+        (rc = bind_search(s, q, statuses, sizeof(statuses))) == GW_OK)
+        rc = gw_store_each(c, s, gw_rows_add_i64, &count, 1, &k, "case_count");
+    *total = rc == GW_OK ? count : 0;
     if (s != NULL)
         sqlite3_reset(s);
     gw_store_reader_give(st, c);
@@ -112,10 +110,8 @@ gw_rc
 gw_sqlite_case_search(struct gw_store *st, const struct gw_case_query *q,
                      struct gw_case_row **rows, size_t *n)
 {
-    static const char sql_down[] =
-        GW_CASE_PAGE_SQL(SEARCH_WHERE, PAGE_WHERE, "DESC", "?9");
-    static const char sql_up[] =
-        GW_CASE_PAGE_SQL(SEARCH_WHERE, PAGE_WHERE, "ASC", "?9");
+    static const char *const sql[2] =
+        GW_CASE_PAGE_SQLS(SEARCH_WHERE, PAGE_WHERE, "?9");
     char statuses[128] = "";
     struct conn *c;
     sqlite3_stmt *s;
@@ -124,7 +120,7 @@ gw_sqlite_case_search(struct gw_store *st, const struct gw_case_query *q,
     *rows = NULL;
     *n = 0;
     c = gw_store_reader_take(st);
-    s = gw_store_stmt(c, q->page_dir < 0 ? sql_up : sql_down);
+    s = gw_store_stmt(c, sql[q->page_dir < 0]);
     if (s == NULL) {
         gw_store_reader_give(st, c);
         return GW_ESTORE;
