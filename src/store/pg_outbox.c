@@ -23,8 +23,7 @@ gw_pg_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
                    int64_t lease_ms, int probe, struct gw_outbox_item **out)
 {
     struct gw_pg_params p = {0};
-    struct gw_outbox_item *item = NULL;
-    PGresult *r;
+    struct gw_outbox_item got = {0};
     gw_rc rc;
 
     *out = NULL;
@@ -35,43 +34,20 @@ gw_pg_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
     gw_pg_p_i64(&p, probe != 0);
     /* The due item first (pending and due, or in flight with its lease
      * run out), rows another worker is claiming right now skipped. */
-    rc = gw_pg_run(
-        st,
-        "UPDATE outbox SET state = 'inflight', claimed_by = $3, "
-        "claimed_until = $2 + $4, updated_ms = $2 WHERE id = (SELECT "
-        "id FROM outbox WHERE peer = $1 AND ((state = 'pending' AND "
-        "($5::int <> 0 OR next_attempt_ms <= $2)) OR (state = "
-        "'inflight' AND coalesce(claimed_until, 0) < $2)) ORDER BY "
-        "CASE WHEN state = 'pending' THEN next_attempt_ms ELSE "
-        "coalesce(claimed_until, 0) END, id LIMIT 1 FOR UPDATE SKIP "
-        "LOCKED) RETURNING id, message_id, peer, kind, "
-        "coalesce(refnr, ''), payload, attempts, coalesce(target, ''), "
-        "next_attempt_ms",
-        &p, &r, "outbox_claim");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return GW_OK;
-    }
-    item = calloc(1, sizeof(*item));
-    if (item == NULL ||
-        (item->payload = gw_pg_bytea(r, 0, 5, &item->payload_len)) == NULL) {
-        PQclear(r);
-        gw_outbox_item_free(item);
-        return GW_ENOMEM;
-    }
-    item->id = gw_pg_i64(r, 0, 0);
-    gw_pg_copy(item->message_id, sizeof(item->message_id), r, 0, 1);
-    gw_pg_copy(item->peer, sizeof(item->peer), r, 0, 2);
-    gw_pg_copy(item->kind, sizeof(item->kind), r, 0, 3);
-    gw_pg_copy(item->refnr, sizeof(item->refnr), r, 0, 4);
-    item->attempts = (int)gw_pg_i64(r, 0, 6);
-    gw_pg_copy(item->target, sizeof(item->target), r, 0, 7);
-    item->next_attempt_ms = gw_pg_i64(r, 0, 8);
-    PQclear(r);
-    *out = item;
-    return GW_OK;
+    rc =
+        gw_pg_one(st,
+                  "UPDATE outbox SET state = 'inflight', claimed_by = $3, "
+                  "claimed_until = $2 + $4, updated_ms = $2 WHERE id = (SELECT "
+                  "id FROM outbox WHERE peer = $1 AND ((state = 'pending' AND "
+                  "($5::int <> 0 OR next_attempt_ms <= $2)) OR (state = "
+                  "'inflight' AND coalesce(claimed_until, 0) < $2)) ORDER BY "
+                  "CASE WHEN state = 'pending' THEN next_attempt_ms ELSE "
+                  "coalesce(claimed_until, 0) END, id LIMIT 1 FOR UPDATE SKIP "
+                  "LOCKED) RETURNING " GW_CLAIM_COLUMNS,
+                  &p, "outbox_claim", gw_rows_outbox_item, &got);
+    if (rc == GW_OK)
+        return gw_rows_outbox_item_keep(&got, out);
+    return rc == GW_ENOTFOUND ? GW_OK : rc; /* nothing due: *out NULL */
 }
 
 gw_rc

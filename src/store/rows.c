@@ -291,6 +291,39 @@ gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i)
 }
 
 gw_rc
+gw_rows_outbox_item(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_outbox_item *o = elem;
+
+    (void)i;
+    o->payload = c->ops->bytes(c->res, c->row, 5, &o->payload_len);
+    if (o->payload == NULL)
+        return GW_ENOMEM;
+    o->id = I64(0);
+    COPY(message_id, 1);
+    COPY(peer, 2);
+    COPY(kind, 3);
+    COPY(refnr, 4);
+    o->attempts = (int)I64(6);
+    COPY(target, 7);
+    o->next_attempt_ms = I64(8);
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_outbox_item_keep(struct gw_outbox_item *got,
+                         struct gw_outbox_item **out)
+{
+    *out = malloc(sizeof(**out));
+    if (*out == NULL) {
+        free(got->payload);
+        return GW_ENOMEM;
+    }
+    **out = *got;
+    return GW_OK;
+}
+
+gw_rc
 gw_rows_subscription(const struct gw_cells *c, void *elem, size_t i)
 {
     struct gw_subscription *o = elem;

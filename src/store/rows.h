@@ -137,6 +137,19 @@ gw_rc gw_rows_pharmacy(const struct gw_cells *c, void *elem, size_t i);
  * length(payload), claimed_by, claimed_until, target. */
 gw_rc gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i);
 
+/* The columns a claim returns, in gw_rows_outbox_item's order. */
+#define GW_CLAIM_COLUMNS                                                       \
+    "id, message_id, peer, kind, coalesce(refnr, ''), payload, attempts, "     \
+    "coalesce(target, ''), next_attempt_ms"
+/* struct gw_outbox_item from GW_CLAIM_COLUMNS (payload malloc'd;
+ * GW_ENOMEM: nothing kept). */
+gw_rc gw_rows_outbox_item(const struct gw_cells *c, void *elem, size_t i);
+/* The claimed item got (filled by gw_rows_outbox_item) handed over in a
+ * new *out; GW_ENOMEM frees what got owns. */
+struct gw_outbox_item;
+gw_rc gw_rows_outbox_item_keep(struct gw_outbox_item *got,
+                               struct gw_outbox_item **out);
+
 /* The columns of a subscription, in gw_rows_subscription's order. */
 #define GW_SUB_COLUMNS                                                         \
     "id, gln, endpoint, criteria, status, created_ms, failures, error, "       \
