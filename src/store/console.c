@@ -1,7 +1,9 @@
 /*
  * console.c - the operator console's reads and the discard of a dead
  * letter (console.h) on SQLite: gw_sqlite_console_* (backend.h); the
- * PostgreSQL ones are in pg_console.c.
+ * PostgreSQL ones are in pg_console.c, and the reads both word alike
+ * (dead letters, cases by status, audit head, last HSA answer) in
+ * shared_reads.c.
  *
  * Every read is bounded: per-state counts go through the outbox_due index
  * (peer, state, ...); the last delivery is looked for among the newest

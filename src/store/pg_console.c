@@ -1,7 +1,8 @@
 /*
  * pg_console.c - the operator console's reads and the discard of a dead
  * letter (console.h) on PostgreSQL: the same queries as console.c, in
- * PostgreSQL's dialect, on a pool connection.
+ * PostgreSQL's dialect, on a pool connection (the reads both backends
+ * word alike are in shared_reads.c).
  *
  * The discard deletes the dead letter and appends the operator's audit
  * record in one transaction: the row is locked by the DELETE first, the
