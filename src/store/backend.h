@@ -105,9 +105,6 @@
       (struct gw_store * st, const char *state, long long id, int limit,     \
        struct gw_outbox_info **items, size_t *n),                            \
       (st, state, id, limit, items, n))                                      \
-    X(gw_rc, gw_store_audit_head, audit_head,                                \
-      (struct gw_store * st, int64_t *seq, char hash[GW_AUDIT_HASH_HEX]),    \
-      (st, seq, hash))                                                       \
     X(gw_rc, gw_store_audit_each, audit_each,                                \
       (struct gw_store * st, const char *refnr, int64_t since_ms,            \
        gw_rc (*fn)(void *, const struct gw_audit_record *), void *ctx),      \

@@ -178,24 +178,6 @@ gw_pg_inbox_get(struct gw_store *st, const char *message_id,
 /* --- audit ----------------------------------------------------------- */
 
 gw_rc
-gw_pg_audit_head(struct gw_store *st, int64_t *seq,
-                 char hash[GW_AUDIT_HASH_HEX])
-{
-    PGresult *r;
-    gw_rc rc = gw_pg_run(st, "SELECT seq, hash FROM audit_head WHERE id = 1",
-                         NULL, &r, "audit_head");
-
-    if (rc == GW_OK && PQntuples(r) != 1)
-        rc = GW_ESTORE;
-    if (rc == GW_OK) {
-        *seq = gw_pg_i64(r, 0, 0);
-        gw_pg_copy(hash, GW_AUDIT_HASH_HEX, r, 0, 1);
-    }
-    PQclear(r);
-    return rc;
-}
-
-gw_rc
 gw_pg_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
                  gw_rc (*fn)(void *, const struct gw_audit_record *),
                  void *ctx)

@@ -1,14 +1,16 @@
 /*
  * shared_reads.c - the reads whose SQL both backends word alike: the
- * outbox's counts for /metrics and the operator console's small reads
- * (outbox.h, console.h). Each is one statement of the table below handed
- * to the backend's each (backend.h: gw_sqlite_each on a reader
- * connection, gw_pg_each on a pool connection) with its row fill from
- * rows.h; $1 is a parameter in both dialects.
+ * outbox's counts for /metrics, the operator console's small reads and
+ * the audit chain's head (outbox.h, console.h, audit_log.h). Each is one
+ * statement of the table below handed to the backend's each (backend.h:
+ * gw_sqlite_each on a reader connection, gw_pg_each on a pool
+ * connection) with its row fill from rows.h; $1 is a parameter in both
+ * dialects.
  */
 #include <stdint.h>
 #include <string.h>
 
+#include "store/audit_log.h"
 #include "store/backend.h"
 #include "store/console.h"
 #include "store/outbox.h"
@@ -22,6 +24,7 @@ enum read_id {
     CASES_BY_STATUS,
     AUDIT_HEAD,
     HSA_LAST,
+    CHAIN_HEAD,
 };
 
 static const struct {
@@ -52,6 +55,9 @@ static const struct {
                     gw_rows_add_console_audit, "console_audit_head"},
     [HSA_LAST] = {"SELECT coalesce(max(fetched_ms), 0) FROM hsa_cache",
                   gw_rows_add_i64, "console_hsa_last"},
+    /* The chain's head for appending and verifying (at_ms not read). */
+    [CHAIN_HEAD] = {"SELECT seq, hash, 0 FROM audit_head WHERE id = 1",
+                    gw_rows_add_console_audit, "audit_head"},
 };
 
 static gw_rc
@@ -116,4 +122,21 @@ gw_console_hsa_last_answer(struct gw_store *st, int64_t *out)
 {
     *out = 0;
     return shared_read(st, HSA_LAST, NULL, out, 1, NULL);
+}
+
+gw_rc
+gw_store_audit_head(struct gw_store *st, int64_t *seq,
+                    char hash[GW_AUDIT_HASH_HEX])
+{
+    struct gw_console_audit h = {0};
+    size_t n = 0;
+    gw_rc rc = shared_read(st, CHAIN_HEAD, NULL, &h, 1, &n);
+
+    if (rc == GW_OK && n != 1)
+        rc = GW_ESTORE; /* the head row is made with the schema */
+    if (rc == GW_OK) {
+        *seq = h.seq;
+        memcpy(hash, h.hash, GW_AUDIT_HASH_HEX);
+    }
+    return rc;
 }
