@@ -7,8 +7,6 @@
  * stays: it names ids and systems, never patients.
  */
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
