@@ -252,5 +252,9 @@ gw_rc gw_store_each_row(struct gw_store *st, const char *sql,
 gw_rc gw_store_wait_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
                                const long long *generation, long long *seen,
                                int64_t timeout_ms);
+/* Moves *generation on (with mu) and wakes every waiter on cv: both
+ * backends' gw_outbox_wake. */
+void gw_store_bump_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
+                              long long *generation);
 
 #endif

@@ -270,12 +270,8 @@ gw_sqlite_outbox_retry(struct gw_store *st, long long id)
     gw_rc rc = exec_m(st, SQL_RETRY, id, NULL, 0, gw_clock_now_ms(), NULL, 0,
                       "outbox_retry");
 
-    if (rc == GW_OK) {
-        pthread_mutex_lock(&st->mu);
-        st->outbox_generation++;
-        pthread_cond_broadcast(&st->outbox_cv);
-        pthread_mutex_unlock(&st->mu);
-    }
+    if (rc == GW_OK)
+        gw_sqlite_outbox_wake(st);
     return rc;
 }
 
@@ -332,8 +328,5 @@ gw_sqlite_outbox_wait(struct gw_store *st, long long *seen, int64_t timeout_ms)
 void
 gw_sqlite_outbox_wake(struct gw_store *st)
 {
-    pthread_mutex_lock(&st->mu);
-    st->outbox_generation++;
-    pthread_cond_broadcast(&st->outbox_cv);
-    pthread_mutex_unlock(&st->mu);
+    gw_store_bump_generation(&st->mu, &st->outbox_cv, &st->outbox_generation);
 }

@@ -122,3 +122,13 @@ gw_store_wait_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
     pthread_mutex_unlock(mu);
     return rc;
 }
+
+void
+gw_store_bump_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
+                         long long *generation)
+{
+    pthread_mutex_lock(mu);
+    (*generation)++;
+    pthread_cond_broadcast(cv);
+    pthread_mutex_unlock(mu);
+}
