@@ -166,6 +166,22 @@ gw_cli_print_command_help(const char *name, FILE *out)
             c->help);
 }
 
+int
+gw_cli_usage(const char *name)
+{
+    gw_cli_print_command_help(name, stderr);
+    return GW_EXIT_USAGE;
+}
+
+int
+gw_cli_extra_arg(const char *name, int argc, char **argv, int next)
+{
+    if (next >= argc)
+        return 0;
+    fprintf(stderr, "klasgw %s: unexpected argument '%s'\n", name, argv[next]);
+    return 1;
+}
+
 gw_rc
 gw_cli_load_config(struct gw_cli *cli)
 {

@@ -52,6 +52,19 @@ int gw_cli_check_config(const struct gw_config *cfg,
 
 /* Prints the help of one command (usage + text) to out. */
 void gw_cli_print_command_help(const char *name, FILE *out);
+/* A usage error of command name: its help on stderr; GW_EXIT_USAGE. */
+int gw_cli_usage(const char *name);
+/* Whether argv[next..argc) holds an argument command name does not take
+ * (nonzero: said on stderr, the command exits GW_EXIT_USAGE). */
+int gw_cli_extra_arg(const char *name, int argc, char **argv, int next);
+
+/* LV's options as cfg sets them (url, logical address, timeout), with the
+ * data folders and the TLS client given; the rest zero. */
+struct gw_lv_opts;
+struct gw_tls_client;
+void gw_cli_lv_opts(const struct gw_config *cfg, const char *wsdl_dir,
+                    const char *xslt_dir, const struct gw_tls_client *tls,
+                    struct gw_lv_opts *o);
 
 int gw_cli_main(int argc, char **argv);
 

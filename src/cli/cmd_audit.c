@@ -180,14 +180,13 @@ gw_cmd_audit(struct gw_cli *cli, int argc, char **argv)
     struct gw_audit_checkpoint cps[GW_AUDIT_MAX_CHECKPOINTS];
     size_t ncps = 0;
     struct gw_store *st;
+    int open_status;
     int64_t since = 0;
     int c, status = GW_EXIT_FAIL;
 
     if (strcmp(sub, "verify") != 0 && strcmp(sub, "export") != 0 &&
-        strcmp(sub, "checkpoint") != 0) {
-        gw_cli_print_command_help("audit", stderr);
-        return GW_EXIT_USAGE;
-    }
+        strcmp(sub, "checkpoint") != 0)
+        return gw_cli_usage("audit");
     optind = 2;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'c' && strcmp(sub, "export") == 0) {
@@ -201,17 +200,12 @@ gw_cmd_audit(struct gw_cli *cli, int argc, char **argv)
         } else if (c == 'o' && strcmp(sub, "checkpoint") == 0) {
             out = optarg;
         } else {
-            gw_cli_print_command_help("audit", stderr);
-            return GW_EXIT_USAGE;
+            return gw_cli_usage("audit");
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "klasgw audit: unexpected argument '%s'\n",
-                argv[optind]);
-        return GW_EXIT_USAGE;
-    }
-    if (gw_cli_open_store(cli, 0, &st) != GW_OK)
-        return GW_EXIT_FAIL;
+    open_status = gw_cli_store_command(cli, "audit", argc, argv, optind, &st);
+    if (open_status != GW_EXIT_OK)
+        return open_status;
     for (size_t i = 0; i < ncps; i++)
         if (read_checkpoint(cp_paths[i], &cps[i]) != GW_OK) {
             printf("AUDIT CHECKPOINT %s REFUSED\n", cp_paths[i]);

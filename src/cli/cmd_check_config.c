@@ -47,6 +47,20 @@ print_problem(void *ctx, enum gw_check_level level, const char *key,
                 level == GW_CHECK_WARN ? "warning: " : "", key, why);
 }
 
+void
+gw_cli_lv_opts(const struct gw_config *cfg, const char *wsdl_dir,
+               const char *xslt_dir, const struct gw_tls_client *tls,
+               struct gw_lv_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->url = cfg->lv_url;
+    o->logical_address = cfg->lv_logical_address;
+    o->timeout_ms = cfg->lv_timeout_ms;
+    o->wsdl_dir = wsdl_dir;
+    o->xslt_dir = xslt_dir;
+    o->tls = tls;
+}
+
 /* The data folder's files, loaded as serve loads them, then freed (the
  * schema and the views handed to keep instead, when not NULL). */
 static void
@@ -91,13 +105,7 @@ check_data_files(const struct gw_config *cfg, struct gw_check_report *rep,
     gw_err_clear(&err);
     if (cfg->lv_url[0] != '\0' &&
         gw_tls_client_get(cfg, "lv", &tls, &err) == GW_OK) {
-        memset(&lo, 0, sizeof(lo));
-        lo.url = cfg->lv_url;
-        lo.logical_address = cfg->lv_logical_address;
-        lo.timeout_ms = cfg->lv_timeout_ms;
-        lo.wsdl_dir = wsdl;
-        lo.xslt_dir = xslt;
-        lo.tls = &tls;
+        gw_cli_lv_opts(cfg, wsdl, xslt, &tls, &lo);
         if (gw_lv_new(&lo, &lv, &err) != GW_OK)
             gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
                              "wsdl, xslt (LV): %s", err.detail);
@@ -154,17 +162,12 @@ gw_cmd_check_config(struct gw_cli *cli, int argc, char **argv)
     int c, keys = 0, failures;
 
     while ((c = getopt_long(argc, argv, "k", opts, NULL)) != -1) {
-        if (c != 'k') {
-            gw_cli_print_command_help("check-config", stderr);
-            return GW_EXIT_USAGE;
-        }
+        if (c != 'k')
+            return gw_cli_usage("check-config");
         keys = 1;
     }
-    if (optind < argc) {
-        fprintf(stderr, "klasgw check-config: unexpected argument '%s'\n",
-                argv[optind]);
+    if (gw_cli_extra_arg("check-config", argc, argv, optind))
         return GW_EXIT_USAGE;
-    }
     if (keys) {
         gw_config_print_keys(stdout);
         return GW_EXIT_OK;

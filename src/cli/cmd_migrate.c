@@ -17,22 +17,17 @@ gw_cmd_migrate(struct gw_cli *cli, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct gw_store *st;
+    int open_status;
     int c, status = 0;
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 's') {
-            gw_cli_print_command_help("migrate", stderr);
-            return GW_EXIT_USAGE;
-        }
+        if (c != 's')
+            return gw_cli_usage("migrate");
         status = 1;
     }
-    if (optind < argc) {
-        fprintf(stderr, "klasgw migrate: unexpected argument '%s'\n",
-                argv[optind]);
-        return GW_EXIT_USAGE;
-    }
-    if (gw_cli_open_store(cli, 0, &st) != GW_OK)
-        return GW_EXIT_FAIL;
+    open_status = gw_cli_store_command(cli, "migrate", argc, argv, optind, &st);
+    if (open_status != GW_EXIT_OK)
+        return open_status;
     /* PostgreSQL: the DSN may hold a password; name the backend only. */
     printf("%s: schema version %d (latest %d)%s\n",
            strcmp(gw_store_backend_name(st), "sqlite") == 0

@@ -63,10 +63,8 @@ gw_cmd_outbox(struct gw_cli *cli, int argc, char **argv)
     long long id = 0;
     int status = GW_EXIT_USAGE;
 
-    if (sub == NULL) {
-        gw_cli_print_command_help("outbox", stderr);
-        return GW_EXIT_USAGE;
-    }
+    if (sub == NULL)
+        return gw_cli_usage("outbox");
     if (strcmp(sub, "list") == 0) {
         if (argc == 4 && strcmp(argv[2], "--state") == 0) {
             for (int i = 0; i < 4; i++)
@@ -78,8 +76,7 @@ gw_cmd_outbox(struct gw_cli *cli, int argc, char **argv)
                 return GW_EXIT_USAGE;
             }
         } else if (argc != 2) {
-            gw_cli_print_command_help("outbox", stderr);
-            return GW_EXIT_USAGE;
+            return gw_cli_usage("outbox");
         }
     } else if (strcmp(sub, "show") == 0 || strcmp(sub, "retry") == 0) {
         if (argc != 3 || !parse_id(argv[2], &id)) {

@@ -20,6 +20,7 @@ gw_cmd_purge(struct gw_cli *cli, int argc, char **argv)
     };
     struct gw_purge_counts counts;
     struct gw_store *st;
+    int open_status;
     int64_t now = gw_clock_now_ms();
     int c, dry = 0;
     gw_rc rc;
@@ -34,17 +35,12 @@ gw_cmd_purge(struct gw_cli *cli, int argc, char **argv)
                 return GW_EXIT_USAGE;
             }
         } else {
-            gw_cli_print_command_help("purge", stderr);
-            return GW_EXIT_USAGE;
+            return gw_cli_usage("purge");
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "klasgw purge: unexpected argument '%s'\n",
-                argv[optind]);
-        return GW_EXIT_USAGE;
-    }
-    if (gw_cli_open_store(cli, 0, &st) != GW_OK)
-        return GW_EXIT_FAIL;
+    open_status = gw_cli_store_command(cli, "purge", argc, argv, optind, &st);
+    if (open_status != GW_EXIT_OK)
+        return open_status;
     rc = gw_store_purge(st, now, (int)cli->cfg.retention_motivation_months,
                         (int)cli->cfg.retention_decided_months, dry, &counts);
     gw_store_close(st);

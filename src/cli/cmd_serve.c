@@ -341,10 +341,8 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     char sd_state[128];
     gw_rc rc;
 
-    if (argc > 1) {
-        fprintf(stderr, "klasgw serve: unexpected argument '%s'\n", argv[1]);
+    if (gw_cli_extra_arg("serve", argc, argv, 1))
         return GW_EXIT_USAGE;
-    }
     if (gw_cli_load_config(cli) != GW_OK)
         return GW_EXIT_FAIL;
     cfg = &cli->cfg;
@@ -430,14 +428,8 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         rc = gw_config_data_path(cfg, "wsdl", wsdl_dir, sizeof(wsdl_dir));
     if (rc == GW_OK)
         rc = gw_config_data_path(cfg, "xslt", xslt_dir, sizeof(xslt_dir));
-    memset(&lvo, 0, sizeof(lvo));
-    lvo.url = cfg->lv_url;
-    lvo.logical_address = cfg->lv_logical_address;
-    lvo.timeout_ms = cfg->lv_timeout_ms;
+    gw_cli_lv_opts(cfg, wsdl_dir, xslt_dir, &tls_lv, &lvo);
     lvo.store = st;
-    lvo.wsdl_dir = wsdl_dir;
-    lvo.xslt_dir = xslt_dir;
-    lvo.tls = &tls_lv;
     if (rc == GW_OK && cfg->lv_url[0] != '\0')
         rc = gw_lv_new(&lvo, &lv, &err);
     if (start_failed(rc, "lv_peer_failed", &err))

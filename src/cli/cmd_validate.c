@@ -51,8 +51,7 @@ gw_cmd_validate(struct gw_cli *cli, int argc, char **argv)
                          strcmp(optarg, "text") == 0)) {
             format = optarg;
         } else {
-            gw_cli_print_command_help("validate", stderr);
-            return GW_EXIT_USAGE;
+            return gw_cli_usage("validate");
         }
     }
     if (optind >= argc) {

@@ -68,6 +68,18 @@ gw_cli_open_store_read_only(struct gw_cli *cli, struct gw_store **out)
 }
 
 int
+gw_cli_store_command(struct gw_cli *cli, const char *name, int argc,
+                     char **argv, int next, struct gw_store **out)
+{
+    *out = NULL;
+    if (gw_cli_extra_arg(name, argc, argv, next))
+        return GW_EXIT_USAGE;
+    if (gw_cli_open_store(cli, 0, out) != GW_OK)
+        return GW_EXIT_FAIL;
+    return GW_EXIT_OK;
+}
+
+int
 gw_cmd_store(struct gw_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -81,23 +93,17 @@ gw_cmd_store(struct gw_cli *cli, int argc, char **argv)
     int c;
     gw_rc rc;
 
-    if (argc < 2 || strcmp(argv[1], "copy") != 0) {
-        gw_cli_print_command_help("store", stderr);
-        return GW_EXIT_USAGE;
-    }
+    if (argc < 2 || strcmp(argv[1], "copy") != 0)
+        return gw_cli_usage("store");
     argc--;
     argv++;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 't') {
-            gw_cli_print_command_help("store", stderr);
-            return GW_EXIT_USAGE;
-        }
+        if (c != 't')
+            return gw_cli_usage("store");
         to = optarg;
     }
-    if (to == NULL || optind < argc) {
-        gw_cli_print_command_help("store", stderr);
-        return GW_EXIT_USAGE;
-    }
+    if (to == NULL || optind < argc)
+        return gw_cli_usage("store");
     gw_err_clear(&err);
     if (gw_store_dsn_check(to, &err) != GW_OK) {
         fprintf(stderr, "klasgw store copy: --to: %s\n", err.detail);

@@ -1,6 +1,7 @@
 /*
  * audit_log.c - the audit log as stored, on the maintenance connection:
- * chain verification (with checkpoints), its head, export. Records are
+ * chain verification (with checkpoints), export (its head is read in
+ * shared_reads.c). Records are
  * appended by the writer in the transaction of the change (writer.c).
  */
 #include <stdio.h>
@@ -39,29 +40,6 @@ gw_sqlite_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
     if (rc == GW_OK && src != SQLITE_DONE)
         rc = gw_store_rc(c->db, src, "audit_each");
     sqlite3_reset(s);
-    gw_store_reader_give(st, c);
-    return rc;
-}
-
-static const char SQL_AUDIT_HEAD[] = "SELECT seq, hash FROM audit_head";
-
-gw_rc
-gw_sqlite_audit_head(struct gw_store *st, int64_t *seq,
-                    char hash[GW_AUDIT_HASH_HEX])
-{
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(c, SQL_AUDIT_HEAD);
-    gw_rc rc = GW_OK;
-
-    if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
-        rc = GW_ESTORE;
-    } else {
-        *seq = sqlite3_column_int64(s, 0);
-        snprintf(hash, GW_AUDIT_HASH_HEX, "%s",
-                 (const char *)sqlite3_column_text(s, 1));
-    }
-    if (s != NULL)
-        sqlite3_reset(s);
     gw_store_reader_give(st, c);
     return rc;
 }

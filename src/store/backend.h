@@ -33,6 +33,7 @@
 #include "store/outbox.h"
 #include "store/purge.h"
 #include "store/read.h"
+#include "store/rows.h"
 #include "store/store.h"
 #include "store/subscription.h"
 #include "store/write.h"
@@ -100,23 +101,10 @@
       (st, seen, timeout_ms))                                                \
     X(int64_t, gw_outbox_next_due, outbox_next_due,                          \
       (struct gw_store * st, const char *peer), (st, peer))                  \
-    X(gw_rc, gw_outbox_counts, outbox_counts,                                \
-      (struct gw_store * st, long long counts[4]), (st, counts))             \
-    X(gw_rc, gw_outbox_peer_counts, outbox_peer_counts,                      \
-      (struct gw_store * st, struct gw_outbox_peer_count *out, size_t max,   \
-       size_t *n),                                                           \
-      (st, out, max, n))                                                     \
-    X(gw_rc, gw_outbox_peer_oldest, outbox_peer_oldest,                      \
-      (struct gw_store * st, struct gw_outbox_peer_oldest *out, size_t max,  \
-       size_t *n),                                                           \
-      (st, out, max, n))                                                     \
     X(gw_rc, gw_outbox_items, outbox_items,                                  \
       (struct gw_store * st, const char *state, long long id, int limit,     \
        struct gw_outbox_info **items, size_t *n),                            \
       (st, state, id, limit, items, n))                                      \
-    X(gw_rc, gw_store_audit_head, audit_head,                                \
-      (struct gw_store * st, int64_t *seq, char hash[GW_AUDIT_HASH_HEX]),    \
-      (st, seq, hash))                                                       \
     X(gw_rc, gw_store_audit_each, audit_each,                                \
       (struct gw_store * st, const char *refnr, int64_t since_ms,            \
        gw_rc (*fn)(void *, const struct gw_audit_record *), void *ctx),      \
@@ -185,22 +173,10 @@
       (struct gw_store * st, const char *const *known, size_t nknown,        \
        struct gw_console_peer *out, size_t max, size_t *n),                  \
       (st, known, nknown, out, max, n))                                      \
-    X(gw_rc, gw_console_dead_letters, console_dead_letters,                  \
-      (struct gw_store * st, struct gw_console_dead *out, size_t max,        \
-       size_t *n),                                                           \
-      (st, out, max, n))                                                     \
-    X(gw_rc, gw_console_cases_by_status, console_cases_by_status,            \
-      (struct gw_store * st, struct gw_console_count *out, size_t max,       \
-       size_t *n),                                                           \
-      (st, out, max, n))                                                     \
     X(gw_rc, gw_console_cases_by_day, console_cases_by_day,                  \
       (struct gw_store * st, int64_t since_ms, struct gw_console_count *out, \
        size_t max, size_t *n),                                               \
       (st, since_ms, out, max, n))                                           \
-    X(gw_rc, gw_console_audit_head, console_audit_head,                      \
-      (struct gw_store * st, struct gw_console_audit *out), (st, out))       \
-    X(gw_rc, gw_console_hsa_last_answer, console_hsa_last_answer,            \
-      (struct gw_store * st, int64_t *out), (st, out))                       \
     X(gw_rc, gw_console_discard, console_discard,                            \
       (struct gw_store * st, long long id, const char *system,               \
        const char *user, char *peer, size_t peer_size),                      \
@@ -216,6 +192,13 @@ struct gw_store_backend {
     const char *name; /* as store.backend names it */
     gw_rc (*open)(const char *where, const struct gw_store_opts *opts,
                   struct gw_store **out, struct gw_err *err);
+    /* One read on a connection of the store: sql, with $1 bound to *arg
+     * (arg NULL: no parameter), each row handed to add (rows.h) for
+     * out[max], filled from *n = 0; an error named by what. The reads
+     * whose SQL both backends word alike are made of it (shared_reads.c). */
+    gw_rc (*each)(struct gw_store *st, const char *sql, const int64_t *arg,
+                  gw_cells_add add, void *out, size_t max, size_t *n,
+                  const char *what);
 #define GW_STORE_OP_MEMBER(ret, pub, op, params, args) ret(*op) params;
     GW_STORE_OPS(GW_STORE_OP_MEMBER)
     GW_STORE_VOID_OPS(GW_STORE_OP_MEMBER)
@@ -232,6 +215,9 @@ struct gw_store_base {
 #define GW_STORE_BACKEND_DECLARE(B)                                          \
     gw_rc gw_##B##_open(const char *where, const struct gw_store_opts *opts, \
                         struct gw_store **out, struct gw_err *err);          \
+    gw_rc gw_##B##_each(struct gw_store *st, const char *sql,                \
+                        const int64_t *arg, gw_cells_add add, void *out,     \
+                        size_t max, size_t *n, const char *what);            \
     GW_STORE_OPS(GW_STORE_BACKEND_PROTO_##B)                                 \
     GW_STORE_VOID_OPS(GW_STORE_BACKEND_PROTO_##B)                            \
     extern const struct gw_store_backend gw_store_##B
@@ -251,8 +237,14 @@ GW_STORE_BACKEND_DECLARE(pg);
     const struct gw_store_backend var = {                                    \
         .name = label,                                                       \
         .open = open_fn,                                                     \
+        .each = GW_STORE_FN(each),                                           \
         GW_STORE_OPS(GW_STORE_BACKEND_ROW)                                   \
             GW_STORE_VOID_OPS(GW_STORE_BACKEND_ROW)}
+
+/* backend.each of the store's backend. */
+gw_rc gw_store_each_row(struct gw_store *st, const char *sql,
+                        const int64_t *arg, gw_cells_add add, void *out,
+                        size_t max, size_t *n, const char *what) GW_WARN_UNUSED;
 
 /* Waits on cv (with mu) until *generation is no longer *seen or
  * timeout_ms pass (GW_ETIMEOUT); *seen becomes the generation: both
@@ -260,5 +252,9 @@ GW_STORE_BACKEND_DECLARE(pg);
 gw_rc gw_store_wait_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
                                const long long *generation, long long *seen,
                                int64_t timeout_ms);
+/* Moves *generation on (with mu) and wakes every waiter on cv: both
+ * backends' gw_outbox_wake. */
+void gw_store_bump_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
+                              long long *generation);
 
 #endif

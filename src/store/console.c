@@ -1,7 +1,9 @@
 /*
  * console.c - the operator console's reads and the discard of a dead
  * letter (console.h) on SQLite: gw_sqlite_console_* (backend.h); the
- * PostgreSQL ones are in pg_console.c.
+ * PostgreSQL ones are in pg_console.c, and the reads both word alike
+ * (dead letters, cases by status, audit head, last HSA answer) in
+ * shared_reads.c.
  *
  * Every read is bounded: per-state counts go through the outbox_due index
  * (peer, state, ...); the last delivery is looked for among the newest
@@ -36,21 +38,10 @@ static const char SQL_PEER_LAST_OK[] =
     "SELECT updated_ms FROM outbox WHERE +peer = ?1 AND +state = 'done'"
     " AND id > (SELECT coalesce(max(id), 0) FROM outbox) - ?2"
     " ORDER BY id DESC LIMIT 1";
-static const char SQL_DEAD[] =
-    "SELECT id, peer, kind, attempts, created_ms, updated_ms,"
-    " coalesce(last_error, '') FROM outbox WHERE state = 'dead'"
-    " ORDER BY updated_ms DESC, id DESC LIMIT ?1";
-static const char SQL_BY_STATUS[] =
-    "SELECT status, count(*) FROM cases GROUP BY status ORDER BY status";
 static const char SQL_BY_DAY[] =
     "SELECT strftime('%Y-%m-%d', created_ms / 1000, 'unixepoch') AS day,"
     " count(*) FROM cases WHERE updated_ms >= ?1 AND created_ms >= ?1"
     " GROUP BY day ORDER BY day";
-static const char SQL_AUDIT_HEAD[] =
-    "SELECT h.seq, h.hash, coalesce((SELECT at_ms FROM audit"
-    " WHERE seq = h.seq), 0) FROM audit_head h WHERE h.id = 1";
-static const char SQL_HSA_LAST[] =
-    "SELECT coalesce(max(fetched_ms), 0) FROM hsa_cache";
 static const char SQL_DISCARD[] =
     "DELETE FROM outbox WHERE id = ?1 AND state = 'dead'"
     " RETURNING peer, kind";
@@ -127,65 +118,14 @@ out:
 }
 
 gw_rc
-gw_sqlite_console_dead_letters(struct gw_store *st, struct gw_console_dead *out,
-                               size_t max, size_t *n)
-{
-    int64_t limit;
-
-    *n = 0;
-    if (max > GW_CONSOLE_MAX_DEAD)
-        max = GW_CONSOLE_MAX_DEAD;
-    limit = (int64_t)max;
-    return gw_store_read_each(st, SQL_DEAD, &limit, gw_rows_add_console_dead,
-                              out, max, n, "console_dead");
-}
-
-/* Runs a (key, count) query with ?1 bound to since (when >= 0). */
-static gw_rc
-counts(struct gw_store *st, const char *sql, int64_t since,
-       struct gw_console_count *out, size_t max, size_t *n, const char *what)
-{
-    *n = 0;
-    return gw_store_read_each(st, sql, since >= 0 ? &since : NULL,
-                              gw_rows_add_console_count, out, max, n, what);
-}
-
-gw_rc
-gw_sqlite_console_cases_by_status(struct gw_store *st,
-                                  struct gw_console_count *out, size_t max,
-                                  size_t *n)
-{
-    return counts(st, SQL_BY_STATUS, -1, out, max, n, "console_by_status");
-}
-
-gw_rc
 gw_sqlite_console_cases_by_day(struct gw_store *st, int64_t since_ms,
                                struct gw_console_count *out, size_t max,
                                size_t *n)
 {
-    return counts(st, SQL_BY_DAY, since_ms < 0 ? 0 : since_ms, out, max, n,
-                  "console_by_day");
-}
+    int64_t since = since_ms < 0 ? 0 : since_ms;
 
-gw_rc
-gw_sqlite_console_audit_head(struct gw_store *st, struct gw_console_audit *out)
-{
-    size_t n = 0;
-
-    memset(out, 0, sizeof(*out));
-    return gw_store_read_each(st, SQL_AUDIT_HEAD, NULL,
-                              gw_rows_add_console_audit, out, 1, &n,
-                              "console_audit_head");
-}
-
-gw_rc
-gw_sqlite_console_hsa_last_answer(struct gw_store *st, int64_t *out)
-{
-    size_t n = 0;
-
-    *out = 0;
-    return gw_store_read_each(st, SQL_HSA_LAST, NULL, gw_rows_add_i64, out, 1,
-                              &n, "console_hsa_last");
+    return gw_sqlite_each(st, SQL_BY_DAY, &since, gw_rows_add_console_count,
+                          out, max, n, "console_by_day");
 }
 
 gw_rc

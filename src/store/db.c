@@ -404,7 +404,8 @@ gw_store_each(struct conn *c, sqlite3_stmt *s, gw_cells_add add, void *out,
 
 gw_rc
 gw_store_read_one(struct gw_store *st, const char *sql, const char *arg,
-                  gw_cells_fill fill, void *elem, const char *what)
+                  const int64_t *num, gw_cells_fill fill, void *elem,
+                  const char *what)
 {
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, sql);
@@ -412,6 +413,8 @@ gw_store_read_one(struct gw_store *st, const char *sql, const char *arg,
 
     if (s != NULL) {
         gw_bind_text(s, 1, arg);
+        if (num != NULL)
+            sqlite3_bind_int64(s, 2, *num);
         rc = gw_store_one_cells(c, s, fill, elem, what);
         sqlite3_reset(s);
     }
@@ -420,14 +423,15 @@ gw_store_read_one(struct gw_store *st, const char *sql, const char *arg,
 }
 
 gw_rc
-gw_store_read_each(struct gw_store *st, const char *sql, const int64_t *arg,
-                   gw_cells_add add, void *out, size_t max, size_t *n,
-                   const char *what)
+gw_sqlite_each(struct gw_store *st, const char *sql, const int64_t *arg,
+               gw_cells_add add, void *out, size_t max, size_t *n,
+               const char *what)
 {
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, sql);
     gw_rc rc = GW_ESTORE;
 
+    *n = 0;
     if (s != NULL) {
         if (arg != NULL)
             sqlite3_bind_int64(s, 1, *arg);

@@ -31,38 +31,15 @@ gw_sqlite_hsa_put(struct gw_store *st, const char *person_hsa,
 
 gw_rc
 gw_sqlite_hsa_get(struct gw_store *st, const char *person_hsa, int64_t now_ms,
-                 char **answer, size_t *len)
+                  char **answer, size_t *len)
 {
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s =
-        gw_store_stmt(c, "SELECT answer FROM hsa_cache WHERE person_hsa = ? AND"
-                         " expires_ms > ?");
-    gw_rc rc = GW_ESTORE;
-    int src;
+    struct gw_bytes_out out = {answer, len};
 
     *answer = NULL;
     *len = 0;
-    if (s != NULL) {
-        gw_bind_text(s, 1, person_hsa);
-        sqlite3_bind_int64(s, 2, now_ms);
-        src = sqlite3_step(s);
-        if (src == SQLITE_ROW) {
-            size_t n = (size_t)sqlite3_column_bytes(s, 0);
-            *answer = malloc(n + 1);
-            if (*answer == NULL) {
-                rc = GW_ENOMEM;
-            } else {
-                memcpy(*answer, sqlite3_column_blob(s, 0), n);
-                (*answer)[n] = '\0';
-                *len = n;
-                rc = GW_OK;
-            }
-        } else {
-            rc = src == SQLITE_DONE ? GW_ENOTFOUND
-                                    : gw_store_rc(c->db, src, "hsa_get");
-        }
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
+    return gw_store_read_one(st,
+                             "SELECT answer FROM hsa_cache WHERE person_hsa = "
+                             "?1 AND expires_ms > ?2",
+                             person_hsa, &now_ms, gw_rows_bytes, &out,
+                             "hsa_get");
 }

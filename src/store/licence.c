@@ -105,7 +105,7 @@ gw_sqlite_consent_get(struct gw_store *st, const char *hsa,
         st,
         "SELECT coalesce(consented_ms, 0), coalesce(last_applied_ms, 0), "
         "coalesce(last_active_ms, 0) FROM prescribers WHERE hsa = ?",
-        hsa, gw_rows_consent, out, "consent_get");
+        hsa, NULL, gw_rows_consent, out, "consent_get");
     return rc == GW_ENOTFOUND ? GW_OK : rc; /* never seen: known 0 */
 }
 

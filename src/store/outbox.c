@@ -49,9 +49,7 @@ static const char SQL_CLAIM[] =
     "  UNION ALL"
     "  SELECT id, coalesce(claimed_until, 0) AS t FROM outbox WHERE peer = ?1"
     "   AND state = 'inflight' AND coalesce(claimed_until, 0) < ?2)"
-    " ORDER BY t, id LIMIT 1) "
-    "RETURNING id, message_id, peer, kind, coalesce(refnr, ''), payload, "
-    "attempts, coalesce(target, ''), next_attempt_ms";
+    " ORDER BY t, id LIMIT 1) RETURNING " GW_CLAIM_COLUMNS;
 static const char SQL_DONE[] =
     "UPDATE outbox SET state = 'done', updated_ms = ?2, last_error = NULL,"
     " claimed_by = NULL, claimed_until = NULL "
@@ -84,8 +82,6 @@ static const char SQL_NEXT_DUE[] =
     " WHERE peer = ?1 AND state = 'pending' UNION ALL"
     " SELECT min(coalesce(claimed_until, 0)) FROM outbox"
     " WHERE peer = ?1 AND state = 'inflight')";
-static const char SQL_COUNTS[] =
-    "SELECT state, count(*) FROM outbox GROUP BY state";
 static const char SQL_LIST[] =
     "SELECT id, message_id, peer, kind, coalesce(refnr, ''), state, attempts,"
     " next_attempt_ms, created_ms, updated_ms, coalesce(last_error, ''),"
@@ -93,70 +89,42 @@ static const char SQL_LIST[] =
     " coalesce(target, '') FROM outbox WHERE (?1 IS NULL OR state = ?1)"
     " AND (?2 = 0 OR id = ?2) ORDER BY id DESC LIMIT ?3";
 
-static void
-copy_col(char *dst, size_t size, sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-
-    snprintf(dst, size, "%s", t ? (const char *)t : "");
-}
-
 gw_rc
 gw_sqlite_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
-                int64_t lease_ms, int probe, struct gw_outbox_item **out)
+                       int64_t lease_ms, int probe, struct gw_outbox_item **out)
 {
-    struct gw_outbox_item *item = NULL;
+    struct gw_outbox_item got = {0};
     sqlite3_stmt *s;
-    gw_rc rc = GW_OK;
+    gw_rc rc;
     int src;
 
     *out = NULL;
     pthread_mutex_lock(&st->obmu);
     s = gw_store_stmt(&st->ob, SQL_CLAIM);
     if (s == NULL) {
-        rc = GW_ESTORE;
-        goto out;
+        pthread_mutex_unlock(&st->obmu);
+        return GW_ESTORE;
     }
     gw_bind_text(s, 1, peer);
     sqlite3_bind_int64(s, 2, gw_clock_now_ms());
     gw_bind_text(s, 3, owner);
     sqlite3_bind_int64(s, 4, lease_ms > 0 ? lease_ms : 60000);
     sqlite3_bind_int(s, 5, probe != 0);
-    src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        size_t n = (size_t)sqlite3_column_bytes(s, 5);
-        item = calloc(1, sizeof(*item));
-        if (item == NULL || (item->payload = malloc(n + 1)) == NULL) {
-            rc = GW_ENOMEM;
-        } else {
-            item->id = sqlite3_column_int64(s, 0);
-            copy_col(item->message_id, sizeof(item->message_id), s, 1);
-            copy_col(item->peer, sizeof(item->peer), s, 2);
-            copy_col(item->kind, sizeof(item->kind), s, 3);
-            copy_col(item->refnr, sizeof(item->refnr), s, 4);
-            if (n > 0)
-                memcpy(item->payload, sqlite3_column_blob(s, 5), n);
-            item->payload[n] = '\0';
-            item->payload_len = n;
-            item->attempts = sqlite3_column_int(s, 6);
-            copy_col(item->target, sizeof(item->target), s, 7);
-            item->next_attempt_ms = sqlite3_column_int64(s, 8);
-        }
+    rc = gw_store_one_cells(&st->ob, s, gw_rows_outbox_item, &got,
+                            "outbox_claim");
+    if (rc == GW_OK || rc == GW_ENOMEM) {
         /* RETURNING rows must be stepped to the end to commit. */
         while ((src = sqlite3_step(s)) == SQLITE_ROW)
             ;
+        if (rc == GW_OK)
+            rc = gw_store_rc(st->ob.db, src, "outbox_claim");
     }
-    if (src != SQLITE_DONE && rc == GW_OK)
-        rc = gw_store_rc(st->ob.db, src, "outbox_claim");
     sqlite3_reset(s);
-out:
     pthread_mutex_unlock(&st->obmu);
-    if (rc != GW_OK) {
-        gw_outbox_item_free(item);
-        return rc;
-    }
-    *out = item;
-    return GW_OK;
+    if (rc == GW_OK)
+        return gw_rows_outbox_item_keep(&got, out);
+    free(got.payload);
+    return rc == GW_ENOTFOUND ? GW_OK : rc; /* nothing due: *out NULL */
 }
 
 void
@@ -302,12 +270,8 @@ gw_sqlite_outbox_retry(struct gw_store *st, long long id)
     gw_rc rc = exec_m(st, SQL_RETRY, id, NULL, 0, gw_clock_now_ms(), NULL, 0,
                       "outbox_retry");
 
-    if (rc == GW_OK) {
-        pthread_mutex_lock(&st->mu);
-        st->outbox_generation++;
-        pthread_cond_broadcast(&st->outbox_cv);
-        pthread_mutex_unlock(&st->mu);
-    }
+    if (rc == GW_OK)
+        gw_sqlite_outbox_wake(st);
     return rc;
 }
 
@@ -328,29 +292,6 @@ gw_sqlite_outbox_next_due(struct gw_store *st, const char *peer)
     }
     pthread_mutex_unlock(&st->obmu);
     return due;
-}
-
-gw_rc
-gw_sqlite_outbox_counts(struct gw_store *st, long long counts[4])
-{
-    static const char *const names[] = {"pending", "inflight", "done", "dead"};
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(c, SQL_COUNTS);
-    gw_rc rc = GW_ESTORE;
-    int src;
-
-    memset(counts, 0, 4 * sizeof(counts[0]));
-    if (s != NULL) {
-        while ((src = sqlite3_step(s)) == SQLITE_ROW)
-            for (int i = 0; i < 4; i++)
-                if (strcmp((const char *)sqlite3_column_text(s, 0), names[i]) ==
-                    0)
-                    counts[i] = sqlite3_column_int64(s, 1);
-        rc = gw_store_rc(c->db, src, "outbox_counts");
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
 }
 
 gw_rc
@@ -387,35 +328,5 @@ gw_sqlite_outbox_wait(struct gw_store *st, long long *seen, int64_t timeout_ms)
 void
 gw_sqlite_outbox_wake(struct gw_store *st)
 {
-    pthread_mutex_lock(&st->mu);
-    st->outbox_generation++;
-    pthread_cond_broadcast(&st->outbox_cv);
-    pthread_mutex_unlock(&st->mu);
-}
-
-gw_rc
-gw_sqlite_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
-                      size_t max, size_t *n)
-{
-    *n = 0;
-    return gw_store_read_each(
-        st,
-        "SELECT peer, state, count(*) FROM outbox WHERE state IN "
-        "('pending', 'inflight', 'dead') GROUP BY peer, state",
-        NULL, gw_rows_add_peer_count, out, max, n, "outbox_peer_counts");
-}
-
-gw_rc
-gw_sqlite_outbox_peer_oldest(struct gw_store *st,
-                             struct gw_outbox_peer_oldest *out, size_t max,
-                             size_t *n)
-{
-    *n = 0;
-    /* One index range per peer and state (outbox_due), not a scan of the
-     * delivered items. */
-    return gw_store_read_each(
-        st,
-        "SELECT peer, min(created_ms) FROM outbox WHERE state IN "
-        "('pending', 'inflight') GROUP BY peer",
-        NULL, gw_rows_add_peer_oldest, out, max, n, "outbox_peer_oldest");
+    gw_store_bump_generation(&st->mu, &st->outbox_cv, &st->outbox_generation);
 }

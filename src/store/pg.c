@@ -656,10 +656,7 @@ gw_pg_give(struct gw_pg_store *s, PGconn *c)
 void
 gw_pg_bump(struct gw_pg_store *s)
 {
-    pthread_mutex_lock(&s->mu);
-    s->outbox_generation++;
-    pthread_cond_broadcast(&s->outbox_cv);
-    pthread_mutex_unlock(&s->mu);
+    gw_store_bump_generation(&s->mu, &s->outbox_cv, &s->outbox_generation);
 }
 
 /* --- migrations ------------------------------------------------------ */

@@ -1,7 +1,8 @@
 /*
  * pg_console.c - the operator console's reads and the discard of a dead
  * letter (console.h) on PostgreSQL: the same queries as console.c, in
- * PostgreSQL's dialect, on a pool connection.
+ * PostgreSQL's dialect, on a pool connection (the reads both backends
+ * word alike are in shared_reads.c).
  *
  * The discard deletes the dead letter and appends the operator's audit
  * record in one transaction: the row is locked by the DELETE first, the
@@ -36,11 +37,8 @@ gw_pg_console_peers(struct gw_store *st, const char *const *known,
                  " FROM outbox WHERE state IN ('pending', 'inflight', 'dead')"
                  " GROUP BY peer, state ORDER BY peer, state",
                  NULL, &r, "console_peers");
-    for (int row = 0; rc == GW_OK && row < PQntuples(r); row++) {
-        struct gw_cells cells;
-        gw_pg_cells(r, row, &cells);
-        gw_rows_add_console_peer(&cells, out, max, n);
-    }
+    if (rc == GW_OK)
+        gw_pg_each_result(r, gw_rows_add_console_peer, out, max, n);
     PQclear(r);
     /* The newest delivered item of each peer among the newest items: a
      * walk down the primary key that stops at the first match or the
@@ -64,81 +62,19 @@ gw_pg_console_peers(struct gw_store *st, const char *const *known,
 }
 
 gw_rc
-gw_pg_console_dead_letters(struct gw_store *st, struct gw_console_dead *out,
-                           size_t max, size_t *n)
-{
-    struct gw_pg_params p = {0};
-
-    *n = 0;
-    if (max > GW_CONSOLE_MAX_DEAD)
-        max = GW_CONSOLE_MAX_DEAD;
-    gw_pg_p_i64(&p, (long long)max);
-    return gw_pg_each(st,
-                      "SELECT id, peer, kind, attempts, created_ms, updated_ms,"
-                      " coalesce(last_error, '') FROM outbox WHERE state ="
-                      " 'dead' ORDER BY updated_ms DESC, id DESC LIMIT $1",
-                      &p, "console_dead", gw_rows_add_console_dead, out, max,
-                      n);
-}
-
-/* Runs a (key, count) query with $1 bound to since (when >= 0). */
-static gw_rc
-counts(struct gw_store *st, const char *sql, int64_t since,
-       struct gw_console_count *out, size_t max, size_t *n, const char *what)
-{
-    struct gw_pg_params p = {0};
-
-    *n = 0;
-    if (since >= 0)
-        gw_pg_p_i64(&p, since);
-    return gw_pg_each(st, sql, since >= 0 ? &p : NULL, what,
-                      gw_rows_add_console_count, out, max, n);
-}
-
-gw_rc
-gw_pg_console_cases_by_status(struct gw_store *st, struct gw_console_count *out,
-                              size_t max, size_t *n)
-{
-    return counts(st,
-                  "SELECT status, count(*) FROM cases GROUP BY status "
-                  "ORDER BY status",
-                  -1, out, max, n, "console_by_status");
-}
-
-gw_rc
 gw_pg_console_cases_by_day(struct gw_store *st, int64_t since_ms,
                            struct gw_console_count *out, size_t max, size_t *n)
 {
     /* The day in UTC, whatever the session's time zone. */
-    return counts(st,
-                  "SELECT to_char(to_timestamp(created_ms / 1000) AT TIME "
-                  "ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) FROM cases "
-                  "WHERE updated_ms >= $1 AND created_ms >= $1 GROUP BY day "
-                  "ORDER BY day",
-                  since_ms < 0 ? 0 : since_ms, out, max, n, "console_by_day");
-}
+    int64_t since = since_ms < 0 ? 0 : since_ms;
 
-gw_rc
-gw_pg_console_audit_head(struct gw_store *st, struct gw_console_audit *out)
-{
-    size_t n = 0;
-
-    memset(out, 0, sizeof(*out));
-    return gw_pg_each(
-        st,
-        "SELECT h.seq, h.hash, coalesce((SELECT at_ms FROM audit"
-        " WHERE seq = h.seq), 0) FROM audit_head h WHERE h.id = 1",
-        NULL, "console_audit_head", gw_rows_add_console_audit, out, 1, &n);
-}
-
-gw_rc
-gw_pg_console_hsa_last_answer(struct gw_store *st, int64_t *out)
-{
-    size_t n = 0;
-
-    *out = 0;
-    return gw_pg_each(st, "SELECT coalesce(max(fetched_ms), 0) FROM hsa_cache",
-                      NULL, "console_hsa_last", gw_rows_add_i64, out, 1, &n);
+    return gw_pg_each(st,
+                      "SELECT to_char(to_timestamp(created_ms / 1000) AT TIME "
+                      "ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) FROM cases "
+                      "WHERE updated_ms >= $1 AND created_ms >= $1 GROUP BY "
+                      "day ORDER BY day",
+                      &since, gw_rows_add_console_count, out, max, n,
+                      "console_by_day");
 }
 
 gw_rc

@@ -153,9 +153,10 @@ gw_rc gw_pg_collect_result(const PGresult *r, size_t elem_size,
 gw_rc gw_pg_one(struct gw_store *st, const char *sql,
                 const struct gw_pg_params *p, const char *what,
                 gw_cells_fill fill, void *elem);
-/* Runs sql and hands each row to add (rows.h) for out[max], *n filled. */
-gw_rc gw_pg_each(struct gw_store *st, const char *sql,
-                 const struct gw_pg_params *p, const char *what,
-                 gw_cells_add add, void *out, size_t max, size_t *n);
+/* gw_pg_each (backend.h: the backend's each) runs sql on a pool
+ * connection; gw_pg_each_result hands the rows of a result the caller
+ * ran (and clears) to add (rows.h) for out[max], *n filled. */
+void gw_pg_each_result(const PGresult *r, gw_cells_add add, void *out,
+                       size_t max, size_t *n);
 
 #endif

@@ -23,8 +23,7 @@ gw_pg_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
                    int64_t lease_ms, int probe, struct gw_outbox_item **out)
 {
     struct gw_pg_params p = {0};
-    struct gw_outbox_item *item = NULL;
-    PGresult *r;
+    struct gw_outbox_item got = {0};
     gw_rc rc;
 
     *out = NULL;
@@ -35,43 +34,20 @@ gw_pg_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
     gw_pg_p_i64(&p, probe != 0);
     /* The due item first (pending and due, or in flight with its lease
      * run out), rows another worker is claiming right now skipped. */
-    rc = gw_pg_run(
-        st,
-        "UPDATE outbox SET state = 'inflight', claimed_by = $3, "
-        "claimed_until = $2 + $4, updated_ms = $2 WHERE id = (SELECT "
-        "id FROM outbox WHERE peer = $1 AND ((state = 'pending' AND "
-        "($5::int <> 0 OR next_attempt_ms <= $2)) OR (state = "
-        "'inflight' AND coalesce(claimed_until, 0) < $2)) ORDER BY "
-        "CASE WHEN state = 'pending' THEN next_attempt_ms ELSE "
-        "coalesce(claimed_until, 0) END, id LIMIT 1 FOR UPDATE SKIP "
-        "LOCKED) RETURNING id, message_id, peer, kind, "
-        "coalesce(refnr, ''), payload, attempts, coalesce(target, ''), "
-        "next_attempt_ms",
-        &p, &r, "outbox_claim");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return GW_OK;
-    }
-    item = calloc(1, sizeof(*item));
-    if (item == NULL ||
-        (item->payload = gw_pg_bytea(r, 0, 5, &item->payload_len)) == NULL) {
-        PQclear(r);
-        gw_outbox_item_free(item);
-        return GW_ENOMEM;
-    }
-    item->id = gw_pg_i64(r, 0, 0);
-    gw_pg_copy(item->message_id, sizeof(item->message_id), r, 0, 1);
-    gw_pg_copy(item->peer, sizeof(item->peer), r, 0, 2);
-    gw_pg_copy(item->kind, sizeof(item->kind), r, 0, 3);
-    gw_pg_copy(item->refnr, sizeof(item->refnr), r, 0, 4);
-    item->attempts = (int)gw_pg_i64(r, 0, 6);
-    gw_pg_copy(item->target, sizeof(item->target), r, 0, 7);
-    item->next_attempt_ms = gw_pg_i64(r, 0, 8);
-    PQclear(r);
-    *out = item;
-    return GW_OK;
+    rc =
+        gw_pg_one(st,
+                  "UPDATE outbox SET state = 'inflight', claimed_by = $3, "
+                  "claimed_until = $2 + $4, updated_ms = $2 WHERE id = (SELECT "
+                  "id FROM outbox WHERE peer = $1 AND ((state = 'pending' AND "
+                  "($5::int <> 0 OR next_attempt_ms <= $2)) OR (state = "
+                  "'inflight' AND coalesce(claimed_until, 0) < $2)) ORDER BY "
+                  "CASE WHEN state = 'pending' THEN next_attempt_ms ELSE "
+                  "coalesce(claimed_until, 0) END, id LIMIT 1 FOR UPDATE SKIP "
+                  "LOCKED) RETURNING " GW_CLAIM_COLUMNS,
+                  &p, "outbox_claim", gw_rows_outbox_item, &got);
+    if (rc == GW_OK)
+        return gw_rows_outbox_item_keep(&got, out);
+    return rc == GW_ENOTFOUND ? GW_OK : rc; /* nothing due: *out NULL */
 }
 
 gw_rc
@@ -206,48 +182,6 @@ gw_pg_outbox_next_due(struct gw_store *st, const char *peer)
         t = gw_pg_i64(r, 0, 0);
     PQclear(r);
     return t;
-}
-
-gw_rc
-gw_pg_outbox_counts(struct gw_store *st, long long counts[4])
-{
-    static const char *const names[] = {"pending", "inflight", "done", "dead"};
-    PGresult *r;
-    gw_rc rc =
-        gw_pg_run(st, "SELECT state, count(*) FROM outbox GROUP BY state", NULL,
-                  &r, "outbox_counts");
-
-    memset(counts, 0, 4 * sizeof(counts[0]));
-    for (int i = 0; rc == GW_OK && i < PQntuples(r); i++)
-        for (int k = 0; k < 4; k++)
-            if (strcmp(PQgetvalue(r, i, 0), names[k]) == 0)
-                counts[k] = gw_pg_i64(r, i, 1);
-    PQclear(r);
-    return rc;
-}
-
-gw_rc
-gw_pg_outbox_peer_counts(struct gw_store *st, struct gw_outbox_peer_count *out,
-                         size_t max, size_t *n)
-{
-    *n = 0;
-    return gw_pg_each(st,
-                      "SELECT peer, state, count(*) FROM outbox WHERE state "
-                      "IN ('pending', 'inflight', 'dead') GROUP BY peer, state",
-                      NULL, "outbox_peer_counts", gw_rows_add_peer_count, out,
-                      max, n);
-}
-
-gw_rc
-gw_pg_outbox_peer_oldest(struct gw_store *st, struct gw_outbox_peer_oldest *out,
-                         size_t max, size_t *n)
-{
-    *n = 0;
-    return gw_pg_each(st,
-                      "SELECT peer, min(created_ms) FROM outbox WHERE state "
-                      "IN ('pending', 'inflight') GROUP BY peer",
-                      NULL, "outbox_peer_oldest", gw_rows_add_peer_oldest, out,
-                      max, n);
 }
 
 gw_rc

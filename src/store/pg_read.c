@@ -41,40 +41,20 @@ gw_rc
 gw_pg_document_get(struct gw_store *st, const char *refnr, long version,
                    char **kind, char **xml, size_t *len, long *got_version)
 {
+    struct gw_document_out d = {kind, xml, len, got_version};
     struct gw_pg_params p = {0};
-    PGresult *r;
-    gw_rc rc;
 
     *kind = NULL;
     *xml = NULL;
     *len = 0;
     gw_pg_p_str(&p, refnr);
     gw_pg_p_i64(&p, version);
-    rc = gw_pg_run(
+    return gw_pg_one(
         st,
         "SELECT d.kind, d.xml, d.version FROM documents d JOIN cases c "
         "ON c.id = d.case_id WHERE c.refnr = $1 AND ($2::bigint = 0 OR "
         "d.version = $2) ORDER BY d.version DESC LIMIT 1",
-        &p, &r, "doc_get");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return GW_ENOTFOUND;
-    }
-    *kind = gw_pg_dup(r, 0, 0);
-    *xml = gw_pg_bytea(r, 0, 1, len);
-    if (got_version != NULL)
-        *got_version = (long)gw_pg_i64(r, 0, 2);
-    PQclear(r);
-    if (*kind == NULL || *xml == NULL) {
-        free(*kind);
-        free(*xml);
-        *kind = *xml = NULL;
-        *len = 0;
-        return GW_ENOMEM;
-    }
-    return GW_OK;
+        &p, "doc_get", gw_rows_document, &d);
 }
 
 /* The filters of read.c's SEARCH_WHERE; a NULL parameter switches its
@@ -97,16 +77,10 @@ static gw_rc
 search_params(struct gw_pg_params *p, const struct gw_case_query *q,
               char *statuses, size_t size)
 {
-    statuses[0] = '\0';
-    if (q->statuses[0] != NULL) {
-        size_t o = 0;
-        statuses[o++] = ',';
-        for (int i = 0; i < GW_CASE_NSTATUS && q->statuses[i] != NULL; i++)
-            o += (size_t)snprintf(statuses + o, size - o, "%s,",
-                                  q->statuses[i]);
-        if (o >= size)
-            return GW_EINVAL;
-    }
+    gw_rc rc = gw_rows_statuses(q, statuses, size);
+
+    if (rc != GW_OK)
+        return rc;
     gw_pg_p_str(p, q->prescriber_hsa);
     gw_pg_p_str(p, q->refnr);
     gw_pg_p_str(p, q->patient_id);
@@ -126,6 +100,8 @@ gw_pg_case_count(struct gw_store *st, const struct gw_case_query *q,
     struct gw_pg_params p = {0};
     char statuses[128];
     PGresult *r;
+    int64_t count = 0;
+    size_t k = 0;
     gw_rc rc;
 
     *total = 0;
@@ -133,9 +109,10 @@ gw_pg_case_count(struct gw_store *st, const struct gw_case_query *q,
         return rc;
     rc = gw_pg_run(st, "SELECT count(*) FROM cases " SEARCH_WHERE, &p, &r,
                    "case_count");
-    if (rc == GW_OK && PQntuples(r) == 1)
-        *total = gw_pg_i64(r, 0, 0);
+    if (rc == GW_OK)
+        gw_pg_each_result(r, gw_rows_add_i64, &count, 1, &k);
     PQclear(r);
+    *total = count;
     return rc;
 }
 
@@ -145,10 +122,8 @@ gw_rc
 gw_pg_case_search(struct gw_store *st, const struct gw_case_query *q,
                   struct gw_case_row **rows, size_t *n)
 {
-    static const char sql_down[] =
-        GW_CASE_PAGE_SQL(SEARCH_WHERE, PAGE_WHERE, "DESC", "$13");
-    static const char sql_up[] =
-        GW_CASE_PAGE_SQL(SEARCH_WHERE, PAGE_WHERE, "ASC", "$13");
+    static const char *const sql[2] =
+        GW_CASE_PAGE_SQLS(SEARCH_WHERE, PAGE_WHERE, "$13");
     struct gw_pg_params p = {0};
     char statuses[128];
     gw_rc rc;
@@ -161,9 +136,9 @@ gw_pg_case_search(struct gw_store *st, const struct gw_case_query *q,
     gw_pg_p_i64(&p, q->page_ms);
     gw_pg_p_i64(&p, q->page_rowid);
     gw_pg_p_i64(&p, q->limit > 0 ? q->limit : 120);
-    rc = gw_pg_collect(st, q->page_dir < 0 ? sql_up : sql_down, &p,
-                       "case_search", sizeof(**rows), gw_rows_case,
-                       gw_rows_case_release, (void **)rows, n);
+    rc = gw_pg_collect(st, sql[q->page_dir < 0], &p, "case_search",
+                       sizeof(**rows), gw_rows_case, gw_rows_case_release,
+                       (void **)rows, n);
     if (rc == GW_OK && q->page_dir < 0)
         gw_rows_case_reverse(*rows, *n);
     return rc;
@@ -201,24 +176,6 @@ gw_pg_inbox_get(struct gw_store *st, const char *message_id,
 }
 
 /* --- audit ----------------------------------------------------------- */
-
-gw_rc
-gw_pg_audit_head(struct gw_store *st, int64_t *seq,
-                 char hash[GW_AUDIT_HASH_HEX])
-{
-    PGresult *r;
-    gw_rc rc = gw_pg_run(st, "SELECT seq, hash FROM audit_head WHERE id = 1",
-                         NULL, &r, "audit_head");
-
-    if (rc == GW_OK && PQntuples(r) != 1)
-        rc = GW_ESTORE;
-    if (rc == GW_OK) {
-        *seq = gw_pg_i64(r, 0, 0);
-        gw_pg_copy(hash, GW_AUDIT_HASH_HEX, r, 0, 1);
-    }
-    PQclear(r);
-    return rc;
-}
 
 gw_rc
 gw_pg_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
@@ -282,26 +239,17 @@ gw_rc
 gw_pg_hsa_get(struct gw_store *st, const char *person_hsa, int64_t now_ms,
               char **answer, size_t *len)
 {
+    struct gw_bytes_out out = {answer, len};
     struct gw_pg_params p = {0};
-    PGresult *r;
-    gw_rc rc;
 
     *answer = NULL;
     *len = 0;
     gw_pg_p_str(&p, person_hsa);
     gw_pg_p_i64(&p, now_ms);
-    rc = gw_pg_run(st,
-                   "SELECT answer FROM hsa_cache WHERE person_hsa = $1 AND "
-                   "expires_ms > $2",
-                   &p, &r, "hsa_get");
-    if (rc != GW_OK)
-        return rc;
-    if (PQntuples(r) == 0)
-        rc = GW_ENOTFOUND;
-    else if ((*answer = gw_pg_bytea(r, 0, 0, len)) == NULL)
-        rc = GW_ENOMEM;
-    PQclear(r);
-    return rc;
+    return gw_pg_one(st,
+                     "SELECT answer FROM hsa_cache WHERE person_hsa = $1 AND "
+                     "expires_ms > $2",
+                     &p, "hsa_get", gw_rows_bytes, &out);
 }
 
 /* --- licences, consent ------------------------------------------------- */
@@ -510,12 +458,74 @@ static const struct {
      BY_ID_NOW},
 };
 
+static gw_rc
+purge_find(void *conn, const char *status, int decided, int64_t cut,
+           struct gw_purge_victim **part, size_t *k)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r = NULL;
+    gw_rc rc;
+
+    gw_pg_p_str(&p, status);
+    gw_pg_p_i64(&p, cut);
+    rc = gw_pg_q(conn,
+                 decided ? "SELECT id, refnr FROM cases WHERE purged_ms "
+                           "IS NULL AND status = $1 AND decided_ms < $2 "
+                           "ORDER BY id FOR UPDATE"
+                         : "SELECT id, refnr FROM cases WHERE purged_ms "
+                           "IS NULL AND status = $1 AND created_ms < $2 "
+                           "ORDER BY id FOR UPDATE",
+                 &p, &r, "purge_find");
+    if (rc == GW_OK)
+        rc = gw_pg_collect_result(r, sizeof(**part), gw_rows_purge_victim, NULL,
+                                  (void **)part, k);
+    PQclear(r);
+    return rc;
+}
+
+static gw_rc
+purge_step(void *conn, size_t k, const struct gw_purge_victim *v,
+           int64_t now_ms)
+{
+    struct gw_pg_params q = {0};
+
+    if (purge_steps[k].arg == BY_REFNR)
+        gw_pg_p_str(&q, v->refnr);
+    else
+        gw_pg_p_i64(&q, v->id);
+    if (purge_steps[k].arg == BY_ID_NOW)
+        gw_pg_p_i64(&q, now_ms);
+    return gw_pg_q(conn, purge_steps[k].sql, &q, NULL, "purge_step");
+}
+
+static gw_rc
+purge_audit(void *conn, const struct gw_audit_entry *e, int64_t now_ms)
+{
+    return gw_pg_audit_append(conn, e, now_ms);
+}
+
+static gw_rc
+purge_log(void *conn, int64_t now_ms, const struct gw_purge_counts *counts)
+{
+    struct gw_pg_params p = {0};
+
+    gw_pg_p_i64(&p, now_ms);
+    gw_pg_p_i64(&p, counts->motivations);
+    gw_pg_p_i64(&p, counts->decided);
+    return gw_pg_q(conn,
+                   "INSERT INTO purge_log (at_ms, motivations, decided) "
+                   "VALUES ($1, $2, $3)",
+                   &p, NULL, "purge_log");
+}
+
+static const struct gw_purge_ops purge_ops = {
+    purge_find, sizeof(purge_steps) / sizeof(purge_steps[0]), purge_step,
+    purge_audit, purge_log};
+
 gw_rc
 gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
             int decided_months, int mode, struct gw_purge_counts *out)
 {
-    int64_t cut_m = gw_clock_minus_months(now_ms, motivation_months);
-    int64_t cut_d = gw_clock_minus_months(now_ms, decided_months);
     PGconn *c;
     PGresult *r = NULL;
     int locked = 0;
@@ -559,83 +569,9 @@ gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
     /* Every victim locked first (FOR UPDATE), the chain's head only
      * after, at the first audit record: as the writers do (pg_write.c),
      * so neither waits for the other while holding the head. */
-    struct victim {
-        long long id;
-        char refnr[16];
-        int decided;
-    } *v = NULL;
-    size_t nv = 0;
-    for (int s = GW_CASE_NONE + 1; rc == GW_OK && s < GW_CASE_NSTATUS; s++) {
-        enum gw_case_status to;
-        int decided = gw_case_is_decided((enum gw_case_status)s);
-        struct gw_pg_params p = {0};
-        if (gw_case_transition((enum gw_case_status)s, GW_EV_PURGE,
-                               GW_ROLE_GATEWAY, &to, NULL) != GW_OK)
-            continue;
-        gw_pg_p_str(&p, gw_case_status_code((enum gw_case_status)s));
-        gw_pg_p_i64(&p, decided ? cut_d : cut_m);
-        rc = gw_pg_q(c,
-                     decided ? "SELECT id, refnr FROM cases WHERE purged_ms "
-                               "IS NULL AND status = $1 AND decided_ms < $2 "
-                               "ORDER BY id FOR UPDATE"
-                             : "SELECT id, refnr FROM cases WHERE purged_ms "
-                               "IS NULL AND status = $1 AND created_ms < $2 "
-                               "ORDER BY id FOR UPDATE",
-                     &p, &r, "purge_find");
-        if (rc == GW_OK && PQntuples(r) > 0) {
-            struct victim *g = realloc(v, (nv + (size_t)PQntuples(r)) *
-                                              sizeof(*v));
-            if (g == NULL)
-                rc = GW_ENOMEM;
-            else
-                v = g;
-        }
-        for (int i = 0; rc == GW_OK && i < PQntuples(r); i++, nv++) {
-            v[nv].id = gw_pg_i64(r, i, 0);
-            gw_pg_copy(v[nv].refnr, sizeof(v[nv].refnr), r, i, 1);
-            v[nv].decided = decided;
-        }
-        PQclear(r);
-        r = NULL;
-    }
-    for (size_t i = 0; rc == GW_OK && i < nv; i++) {
-        struct gw_audit_entry e = {
-            "gateway", NULL, "purge", v[i].refnr, "ok",
-            v[i].decided ? "decided case past retention"
-                         : "motivation without application"};
-        if (v[i].decided)
-            out->decided++;
-        else
-            out->motivations++;
-        if (dry_run)
-            continue;
-        for (size_t k = 0;
-             rc == GW_OK && k < sizeof(purge_steps) / sizeof(purge_steps[0]);
-             k++) {
-            struct gw_pg_params q = {0};
-            if (purge_steps[k].arg == BY_REFNR)
-                gw_pg_p_str(&q, v[i].refnr);
-            else
-                gw_pg_p_i64(&q, v[i].id);
-            if (purge_steps[k].arg == BY_ID_NOW)
-                gw_pg_p_i64(&q, now_ms);
-            rc = gw_pg_q(c, purge_steps[k].sql, &q, NULL, "purge_step");
-        }
-        if (rc == GW_OK)
-            rc = gw_pg_audit_append(c, &e, now_ms);
-    }
-    free(v);
-    if (rc == GW_OK && !dry_run &&
-        (daily || out->motivations || out->decided)) {
-        struct gw_pg_params p = {0};
-        gw_pg_p_i64(&p, now_ms);
-        gw_pg_p_i64(&p, out->motivations);
-        gw_pg_p_i64(&p, out->decided);
-        rc = gw_pg_q(c,
-                     "INSERT INTO purge_log (at_ms, motivations, decided) "
-                     "VALUES ($1, $2, $3)",
-                     &p, NULL, "purge_log");
-    }
+    if (rc == GW_OK)
+        rc = gw_rows_purge_walk(&purge_ops, c, now_ms, motivation_months,
+                                decided_months, mode, out);
     if (rc == GW_OK && !dry_run)
         rc = gw_pg_q(c, "COMMIT", NULL, NULL, "purge_commit");
     gw_pg_give(PG(st), c); /* a dry run (or a failure) rolls back here */

@@ -148,17 +148,30 @@ gw_pg_collect_result(const PGresult *r, size_t elem_size, gw_cells_fill fill,
 }
 
 gw_rc
-gw_pg_each(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
-           const char *what, gw_cells_add add, void *out, size_t max, size_t *n)
+gw_pg_each(struct gw_store *st, const char *sql, const int64_t *arg,
+           gw_cells_add add, void *out, size_t max, size_t *n, const char *what)
 {
+    struct gw_pg_params p = {0};
     PGresult *r;
-    gw_rc rc = gw_pg_run(st, sql, p, &r, what);
+    gw_rc rc;
 
-    for (int row = 0; rc == GW_OK && row < PQntuples(r); row++) {
+    *n = 0;
+    if (arg != NULL)
+        gw_pg_p_i64(&p, *arg);
+    rc = gw_pg_run(st, sql, arg != NULL ? &p : NULL, &r, what);
+    if (rc == GW_OK)
+        gw_pg_each_result(r, add, out, max, n);
+    PQclear(r);
+    return rc;
+}
+
+void
+gw_pg_each_result(const PGresult *r, gw_cells_add add, void *out, size_t max,
+                  size_t *n)
+{
+    for (int row = 0; row < PQntuples(r); row++) {
         struct gw_cells cells;
         gw_pg_cells(r, row, &cells);
         add(&cells, out, max, n);
     }
-    PQclear(r);
-    return rc;
 }

@@ -6,14 +6,10 @@
  * the status history, stored answers and outbound payloads. The audit log
  * stays: it names ids and systems, never patients.
  */
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
-#include "core/array.h"
-#include "core/clock.h"
 #include "core/log.h"
-#include "klas/state.h"
 #include "store/purge.h"
 #include "store/store_int.h"
 
@@ -35,12 +31,77 @@ static const char *const purge_steps[] = {
     " purged_ms = ?3 WHERE id = ?1",
 };
 
+static gw_rc
+purge_find(void *conn, const char *status, int decided, int64_t cut,
+           struct gw_purge_victim **part, size_t *k)
+{
+    sqlite3_stmt *s = gw_store_stmt(conn, SQL_PURGE_FIND);
+    gw_rc rc;
+
+    if (s == NULL)
+        return GW_ESTORE;
+    gw_bind_text(s, 1, status);
+    sqlite3_bind_int(s, 2, decided);
+    sqlite3_bind_int64(s, 3, cut);
+    rc = gw_store_collect_cells(conn, s, sizeof(**part), SIZE_MAX,
+                                gw_rows_purge_victim, NULL, "purge_find",
+                                (void **)part, k);
+    sqlite3_reset(s);
+    return rc;
+}
+
+static gw_rc
+purge_step(void *conn, size_t k, const struct gw_purge_victim *v,
+           int64_t now_ms)
+{
+    struct conn *c = conn;
+    sqlite3_stmt *p = gw_store_stmt(c, purge_steps[k]);
+    gw_rc rc;
+
+    if (p == NULL)
+        return GW_ESTORE;
+    /* Each step names only the parameters it uses. */
+    int np = sqlite3_bind_parameter_count(p);
+    sqlite3_bind_int64(p, 1, v->id);
+    if (np >= 2)
+        sqlite3_bind_text(p, 2, v->refnr, -1, SQLITE_TRANSIENT);
+    if (np >= 3)
+        sqlite3_bind_int64(p, 3, now_ms);
+    rc = gw_store_rc(c->db, sqlite3_step(p), "purge_step");
+    sqlite3_reset(p);
+    return rc;
+}
+
+static gw_rc
+purge_audit(void *conn, const struct gw_audit_entry *e, int64_t now_ms)
+{
+    return gw_store_audit_append(conn, e, now_ms);
+}
+
+static gw_rc
+purge_log(void *conn, int64_t now_ms, const struct gw_purge_counts *counts)
+{
+    struct conn *c = conn;
+    sqlite3_stmt *s =
+        gw_store_stmt(c, "INSERT INTO purge_log (at_ms,"
+                         " motivations, decided) VALUES (?, ?, ?)");
+
+    if (s == NULL)
+        return GW_ESTORE;
+    sqlite3_bind_int64(s, 1, now_ms);
+    sqlite3_bind_int64(s, 2, counts->motivations);
+    sqlite3_bind_int64(s, 3, counts->decided);
+    return gw_store_rc(c->db, sqlite3_step(s), "purge_log");
+}
+
+static const struct gw_purge_ops purge_ops = {
+    purge_find, sizeof(purge_steps) / sizeof(purge_steps[0]), purge_step,
+    purge_audit, purge_log};
+
 gw_rc
 gw_sqlite_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
                int decided_months, int mode, struct gw_purge_counts *out)
 {
-    int64_t cut_m = gw_clock_minus_months(now_ms, motivation_months);
-    int64_t cut_d = gw_clock_minus_months(now_ms, decided_months);
     int dry_run = mode == GW_PURGE_DRY_RUN, daily = mode == GW_PURGE_DAILY;
     struct conn *c = &st->m;
     sqlite3_stmt *s;
@@ -71,95 +132,9 @@ gw_sqlite_purge(struct gw_store *st, int64_t now_ms, int motivation_months,
                 rc = gw_store_rc(c->db, src, "purge_today");
         }
     }
-    /* Collect first: the steps below change the rows being walked. */
-    struct victim {
-        long long id;
-        char refnr[16];
-        int motivation;
-    } *v = NULL;
-    size_t n = 0, cap = 0;
-    for (int st_i = GW_CASE_NONE + 1; rc == GW_OK && st_i < GW_CASE_NSTATUS;
-         st_i++) {
-        enum gw_case_status to;
-        int decided = gw_case_is_decided((enum gw_case_status)st_i);
-        if (gw_case_transition((enum gw_case_status)st_i, GW_EV_PURGE,
-                               GW_ROLE_GATEWAY, &to, NULL) != GW_OK)
-            continue;
-        s = gw_store_stmt(c, SQL_PURGE_FIND);
-        if (s == NULL) {
-            rc = GW_ESTORE;
-            break;
-        }
-        gw_bind_text(s, 1, gw_case_status_code((enum gw_case_status)st_i));
-        sqlite3_bind_int(s, 2, decided);
-        sqlite3_bind_int64(s, 3, decided ? cut_d : cut_m);
-        while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-            struct victim *g = gw_array_grow(v, &cap, n, sizeof(*v), 64);
-            if (g == NULL) {
-                rc = GW_ENOMEM;
-                break;
-            }
-            v = g;
-            v[n].id = sqlite3_column_int64(s, 0);
-            snprintf(v[n].refnr, sizeof(v[n].refnr), "%s",
-                     (const char *)sqlite3_column_text(s, 1));
-            v[n].motivation = !decided;
-            n++;
-        }
-        if (rc == GW_OK && src != SQLITE_DONE)
-            rc = gw_store_rc(c->db, src, "purge_find");
-        sqlite3_reset(s);
-    }
-    for (size_t i = 0; rc == GW_OK && i < n; i++) {
-        struct gw_audit_entry e = {"gateway",
-                                   NULL,
-                                   "purge",
-                                   v[i].refnr,
-                                   "ok",
-                                   v[i].motivation
-                                       ? "motivation without application"
-                                       : "decided case past retention"};
-        if (v[i].motivation)
-            out->motivations++;
-        else
-            out->decided++;
-        if (dry_run)
-            continue;
-        for (size_t k = 0;
-             rc == GW_OK && k < sizeof(purge_steps) / sizeof(purge_steps[0]);
-             k++) {
-            sqlite3_stmt *p = gw_store_stmt(c, purge_steps[k]);
-            if (p == NULL) {
-                rc = GW_ESTORE;
-                break;
-            }
-            /* Each step names only the parameters it uses. */
-            int np = sqlite3_bind_parameter_count(p);
-            sqlite3_bind_int64(p, 1, v[i].id);
-            if (np >= 2)
-                sqlite3_bind_text(p, 2, v[i].refnr, -1, SQLITE_TRANSIENT);
-            if (np >= 3)
-                sqlite3_bind_int64(p, 3, now_ms);
-            rc = gw_store_rc(c->db, sqlite3_step(p), "purge_step");
-            sqlite3_reset(p);
-        }
-        if (rc == GW_OK)
-            rc = gw_store_audit_append(c, &e, now_ms);
-    }
-    free(v);
-    if (rc == GW_OK && !dry_run &&
-        (daily || out->motivations || out->decided)) {
-        s = gw_store_stmt(c, "INSERT INTO purge_log (at_ms, motivations,"
-                             " decided) VALUES (?, ?, ?)");
-        if (s == NULL) {
-            rc = GW_ESTORE;
-        } else {
-            sqlite3_bind_int64(s, 1, now_ms);
-            sqlite3_bind_int64(s, 2, out->motivations);
-            sqlite3_bind_int64(s, 3, out->decided);
-            rc = gw_store_rc(c->db, sqlite3_step(s), "purge_log");
-        }
-    }
+    if (rc == GW_OK)
+        rc = gw_rows_purge_walk(&purge_ops, c, now_ms, motivation_months,
+                                decided_months, mode, out);
     if (rc == GW_OK && !dry_run)
         rc = gw_store_exec(c, "COMMIT");
     if (rc != GW_OK || dry_run)

@@ -27,51 +27,22 @@ gw_sqlite_case_get(struct gw_store *st, const char *refnr,
                   struct gw_case_row *out)
 {
     memset(out, 0, sizeof(*out));
-    return gw_store_read_one(st, SQL_CASE_GET, refnr, gw_rows_case, out,
+    return gw_store_read_one(st, SQL_CASE_GET, refnr, NULL, gw_rows_case, out,
                              "case_get");
 }
 
 gw_rc
 gw_sqlite_document_get(struct gw_store *st, const char *refnr, long version,
-                      char **kind, char **xml, size_t *len, long *got_version)
+                       char **kind, char **xml, size_t *len, long *got_version)
 {
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(c, SQL_DOC_GET);
-    gw_rc rc = GW_ESTORE;
-    int src;
+    struct gw_document_out d = {kind, xml, len, got_version};
+    int64_t v = version;
 
     *kind = NULL;
     *xml = NULL;
     *len = 0;
-    if (s != NULL) {
-        gw_bind_text(s, 1, refnr);
-        sqlite3_bind_int64(s, 2, version);
-        src = sqlite3_step(s);
-        if (src == SQLITE_ROW) {
-            size_t n = (size_t)sqlite3_column_bytes(s, 1);
-            *kind = gw_col_dup(s, 0);
-            *xml = malloc(n + 1);
-            if (*kind == NULL || *xml == NULL) {
-                free(*kind);
-                free(*xml);
-                *kind = *xml = NULL;
-                rc = GW_ENOMEM;
-            } else {
-                memcpy(*xml, sqlite3_column_blob(s, 1), n);
-                (*xml)[n] = '\0';
-                *len = n;
-                if (got_version != NULL)
-                    *got_version = sqlite3_column_int(s, 2);
-                rc = GW_OK;
-            }
-        } else {
-            rc = src == SQLITE_DONE ? GW_ENOTFOUND
-                                    : gw_store_rc(c->db, src, "doc_get");
-        }
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
+    return gw_store_read_one(st, SQL_DOC_GET, refnr, &v, gw_rows_document, &d,
+                             "doc_get");
 }
 
 /* One statement with optional filters: a NULL parameter switches its
@@ -93,16 +64,10 @@ static gw_rc
 bind_search(sqlite3_stmt *s, const struct gw_case_query *q, char *statuses,
             size_t size)
 {
-    statuses[0] = '\0';
-    if (q->statuses[0] != NULL) {
-        size_t o = 0;
-        statuses[o++] = ',';
-        for (int i = 0; i < GW_CASE_NSTATUS && q->statuses[i] != NULL; i++)
-            o += (size_t)snprintf(statuses + o, size - o, "%s,",
-                                  q->statuses[i]);
-        if (o >= size)
-            return GW_EINVAL;
-    }
+    gw_rc rc = gw_rows_statuses(q, statuses, size);
+
+    if (rc != GW_OK)
+        return rc;
     gw_bind_text(s, 1, q->prescriber_hsa);
     gw_bind_text(s, 2, q->refnr);
     gw_bind_text(s, 3, q->patient_id);
@@ -126,15 +91,13 @@ gw_sqlite_case_count(struct gw_store *st, const struct gw_case_query *q,
     struct conn *c = gw_store_reader_take(st);
     sqlite3_stmt *s = gw_store_stmt(c, sql);
     gw_rc rc = GW_ESTORE;
+    int64_t count = 0;
+    size_t k = 0;
 
-    *total = 0;
-    if (s != NULL && (rc = bind_search(s, q, statuses, sizeof(statuses))) ==
-                         GW_OK) {
-        int src = sqlite3_step(s);
-        if (src == SQLITE_ROW)
-            *total = sqlite3_column_int64(s, 0);
-        rc = gw_store_rc(c->db, src, "case_count");
-    }
+    if (s != NULL &&
+        (rc = bind_search(s, q, statuses, sizeof(statuses))) == GW_OK)
+        rc = gw_store_each(c, s, gw_rows_add_i64, &count, 1, &k, "case_count");
+    *total = rc == GW_OK ? count : 0;
     if (s != NULL)
         sqlite3_reset(s);
     gw_store_reader_give(st, c);
@@ -147,10 +110,8 @@ gw_rc
 gw_sqlite_case_search(struct gw_store *st, const struct gw_case_query *q,
                      struct gw_case_row **rows, size_t *n)
 {
-    static const char sql_down[] =
-        GW_CASE_PAGE_SQL(SEARCH_WHERE, PAGE_WHERE, "DESC", "?9");
-    static const char sql_up[] =
-        GW_CASE_PAGE_SQL(SEARCH_WHERE, PAGE_WHERE, "ASC", "?9");
+    static const char *const sql[2] =
+        GW_CASE_PAGE_SQLS(SEARCH_WHERE, PAGE_WHERE, "?9");
     char statuses[128] = "";
     struct conn *c;
     sqlite3_stmt *s;
@@ -159,7 +120,7 @@ gw_sqlite_case_search(struct gw_store *st, const struct gw_case_query *q,
     *rows = NULL;
     *n = 0;
     c = gw_store_reader_take(st);
-    s = gw_store_stmt(c, q->page_dir < 0 ? sql_up : sql_down);
+    s = gw_store_stmt(c, sql[q->page_dir < 0]);
     if (s == NULL) {
         gw_store_reader_give(st, c);
         return GW_ESTORE;
@@ -216,6 +177,6 @@ gw_sqlite_inbox_get(struct gw_store *st, const char *message_id,
                     struct gw_store_result *res)
 {
     memset(res, 0, sizeof(*res));
-    return gw_store_read_one(st, gw_store_sql_inbox_get, message_id,
+    return gw_store_read_one(st, gw_store_sql_inbox_get, message_id, NULL,
                              gw_rows_inbox, res, "inbox_get");
 }

@@ -7,9 +7,12 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "core/clock.h"
+#include "klas/state.h"
 #include "store/console.h"
 #include "store/licence.h"
 #include "store/outbox.h"
+#include "store/purge.h"
 #include "store/read.h"
 #include "store/rows.h"
 #include "store/subscription.h"
@@ -77,6 +80,20 @@ gw_rows_case_release(void *elem)
     gw_case_row_release(elem);
 }
 
+gw_rc
+gw_rows_statuses(const struct gw_case_query *q, char *buf, size_t size)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    if (q->statuses[0] == NULL)
+        return GW_OK;
+    buf[o++] = ',';
+    for (int i = 0; i < GW_CASE_NSTATUS && q->statuses[i] != NULL; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s,", q->statuses[i]);
+    return o >= size ? GW_EINVAL : GW_OK;
+}
+
 void
 gw_rows_case_reverse(struct gw_case_row *rows, size_t n)
 {
@@ -85,6 +102,43 @@ gw_rows_case_reverse(struct gw_case_row *rows, size_t n)
         rows[i] = rows[j];
         rows[j] = t;
     }
+}
+
+gw_rc
+gw_rows_document(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_document_out *o = elem;
+    size_t len = 0;
+    char *kind = gw_cell_dup(c, 0);
+    char *xml = c->ops->bytes(c->res, c->row, 1, &len);
+
+    (void)i;
+    if (kind == NULL || xml == NULL) {
+        free(kind);
+        free(xml);
+        return GW_ENOMEM;
+    }
+    *o->kind = kind;
+    *o->xml = xml;
+    *o->len = len;
+    if (o->version != NULL)
+        *o->version = (long)I64(2);
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_bytes(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_bytes_out *o = elem;
+    size_t len = 0;
+    char *data = c->ops->bytes(c->res, c->row, 0, &len);
+
+    (void)i;
+    if (data == NULL)
+        return GW_ENOMEM;
+    *o->data = data;
+    *o->len = len;
+    return GW_OK;
 }
 
 gw_rc
@@ -233,6 +287,39 @@ gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i)
     COPY(claimed_by, 12);
     o->claimed_until = I64(13);
     COPY(target, 14);
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_outbox_item(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_outbox_item *o = elem;
+
+    (void)i;
+    o->payload = c->ops->bytes(c->res, c->row, 5, &o->payload_len);
+    if (o->payload == NULL)
+        return GW_ENOMEM;
+    o->id = I64(0);
+    COPY(message_id, 1);
+    COPY(peer, 2);
+    COPY(kind, 3);
+    COPY(refnr, 4);
+    o->attempts = (int)I64(6);
+    COPY(target, 7);
+    o->next_attempt_ms = I64(8);
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_outbox_item_keep(struct gw_outbox_item *got,
+                         struct gw_outbox_item **out)
+{
+    *out = malloc(sizeof(**out));
+    if (*out == NULL) {
+        free(got->payload);
+        return GW_ENOMEM;
+    }
+    **out = *got;
     return GW_OK;
 }
 
@@ -411,4 +498,106 @@ gw_rows_add_i64(const struct gw_cells *c, void *out, size_t max, size_t *n)
 
     if (o != NULL)
         *o = I64(0);
+}
+
+void
+gw_rows_add_outbox_count(const struct gw_cells *c, void *out, size_t max,
+                         size_t *n)
+{
+    static const char *const names[] = {"pending", "inflight", "done", "dead"};
+    long long *counts = out;
+    const char *state = TEXT(0);
+
+    (void)n;
+    for (size_t i = 0; state != NULL && i < 4 && i < max; i++)
+        if (strcmp(state, names[i]) == 0)
+            counts[i] = I64(1);
+}
+
+gw_rc
+gw_rows_purge_victim(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_purge_victim *o = elem;
+
+    (void)i;
+    o->id = I64(0);
+    COPY(refnr, 1);
+    return GW_OK;
+}
+
+/* Appends part[0..k) (freed here) to *v (*n elements), each marked
+ * decided; GW_ENOMEM leaves *v and *n as they were. */
+static gw_rc
+purge_join(struct gw_purge_victim **v, size_t *n, struct gw_purge_victim *part,
+           size_t k, int decided)
+{
+    struct gw_purge_victim *g = NULL;
+
+    if (k > 0 && (g = realloc(*v, (*n + k) * sizeof(**v))) == NULL) {
+        free(part);
+        return GW_ENOMEM;
+    }
+    for (size_t i = 0; i < k; i++) {
+        g[*n + i] = part[i];
+        g[*n + i].decided = decided;
+    }
+    if (k > 0) {
+        *v = g;
+        *n += k;
+    }
+    free(part);
+    return GW_OK;
+}
+
+gw_rc
+gw_rows_purge_walk(const struct gw_purge_ops *ops, void *conn, int64_t now_ms,
+                   int motivation_months, int decided_months, int mode,
+                   struct gw_purge_counts *out)
+{
+    int dry_run = mode == GW_PURGE_DRY_RUN;
+    int64_t cut_motivation = gw_clock_minus_months(now_ms, motivation_months);
+    int64_t cut_decided = gw_clock_minus_months(now_ms, decided_months);
+    struct gw_purge_victim *v = NULL;
+    size_t n = 0;
+    gw_rc rc = GW_OK;
+
+    for (int s = GW_CASE_NONE + 1; rc == GW_OK && s < GW_CASE_NSTATUS; s++) {
+        enum gw_case_status to;
+        int decided = gw_case_is_decided((enum gw_case_status)s);
+        struct gw_purge_victim *part = NULL;
+        size_t k = 0;
+        if (gw_case_transition((enum gw_case_status)s, GW_EV_PURGE,
+                               GW_ROLE_GATEWAY, &to, NULL) != GW_OK)
+            continue;
+        rc = ops->find(conn, gw_case_status_code((enum gw_case_status)s),
+                       decided, decided ? cut_decided : cut_motivation, &part,
+                       &k);
+        if (rc == GW_OK)
+            rc = purge_join(&v, &n, part, k, decided);
+    }
+    for (size_t i = 0; rc == GW_OK && i < n; i++) {
+        struct gw_audit_entry e = {"gateway",
+                                   NULL,
+                                   "purge",
+                                   v[i].refnr,
+                                   "ok",
+                                   v[i].decided
+                                       ? "decided case past retention"
+                                       : "motivation without application"};
+        if (v[i].decided)
+            out->decided++;
+        else
+            out->motivations++;
+        if (dry_run)
+            continue;
+        for (size_t k = 0; rc == GW_OK && k < ops->nsteps; k++)
+            rc = ops->step(conn, k, &v[i], now_ms);
+        if (rc == GW_OK)
+            rc = ops->audit(conn, &e, now_ms);
+    }
+    free(v);
+    if (rc == GW_OK && !dry_run &&
+        (mode == GW_PURGE_DAILY || out->motivations || out->decided))
+        rc = ops->log(conn, now_ms, out);
+    return rc;
 }

@@ -4,7 +4,8 @@
  * console.c) and PostgreSQL (pg_read.c, pg_outbox.c, pg_console.c) select
  * the same columns into the same struct, one function here fills it, from
  * a struct gw_cells the backend makes over its own result (db.c: an
- * sqlite3_stmt; pg_rows.c: a PGresult row). Nothing outside store/
+ * sqlite3_stmt; pg_rows.c: a PGresult row). The retention walk both
+ * purges share is here too (the end of the file). Nothing outside store/
  * includes it.
  *
  * Each fill below names the columns it reads, in order: the SELECTs of
@@ -68,13 +69,40 @@ char *gw_cell_dup(const struct gw_cells *c, int col);
 #define GW_CASE_PAGE_SQL(where, page, order, limit)                            \
     "SELECT " GW_CASE_COLUMNS " FROM cases " where page                        \
     " ORDER BY updated_ms " order ", id " order " LIMIT " limit
+/* Both pages' SELECTs, as an array indexed by whether the page is before
+ * the key (q->page_dir < 0). */
+#define GW_CASE_PAGE_SQLS(where, page, limit)                                  \
+    {                                                                          \
+        GW_CASE_PAGE_SQL(where, page, "DESC", limit),                          \
+            GW_CASE_PAGE_SQL(where, page, "ASC", limit)                        \
+    }
 
 /* struct gw_case_row from GW_CASE_COLUMNS (GW_ENOMEM: nothing kept). */
 gw_rc gw_rows_case(const struct gw_cells *c, void *elem, size_t i);
 void gw_rows_case_release(void *elem);
+/* The search's statuses as the comma-framed list both backends' filters
+ * take (",M,A,"; "" for any); GW_EINVAL when they do not fit size. */
+struct gw_case_query;
+gw_rc gw_rows_statuses(const struct gw_case_query *q, char *buf, size_t size);
 /* A page before the paging key is read oldest first: turns it round. */
 struct gw_case_row;
 void gw_rows_case_reverse(struct gw_case_row *rows, size_t n);
+/* Where a document read goes (read.h's gw_store_document_get): kind, xml
+ * (malloc'd, NUL after it), len and version (may be NULL), set by
+ * gw_rows_document from kind, xml, version; GW_ENOMEM sets nothing. */
+struct gw_document_out {
+    char **kind, **xml;
+    size_t *len;
+    long *version;
+};
+gw_rc gw_rows_document(const struct gw_cells *c, void *elem, size_t i);
+/* A cached answer (hsa_cache.h's gw_store_hsa_get): data (malloc'd, NUL
+ * after it) and len, from the first column's bytes. */
+struct gw_bytes_out {
+    char **data;
+    size_t *len;
+};
+gw_rc gw_rows_bytes(const struct gw_cells *c, void *elem, size_t i);
 /* The columns of an inbox row, in gw_rows_inbox's order. */
 #define GW_INBOX_COLUMNS                                                       \
     "content_hash, refnr, version, response_status, response, received_ms"
@@ -108,6 +136,19 @@ gw_rc gw_rows_pharmacy(const struct gw_cells *c, void *elem, size_t i);
  * attempts, next_attempt_ms, created_ms, updated_ms, last_error,
  * length(payload), claimed_by, claimed_until, target. */
 gw_rc gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i);
+
+/* The columns a claim returns, in gw_rows_outbox_item's order. */
+#define GW_CLAIM_COLUMNS                                                       \
+    "id, message_id, peer, kind, coalesce(refnr, ''), payload, attempts, "     \
+    "coalesce(target, ''), next_attempt_ms"
+/* struct gw_outbox_item from GW_CLAIM_COLUMNS (payload malloc'd;
+ * GW_ENOMEM: nothing kept). */
+gw_rc gw_rows_outbox_item(const struct gw_cells *c, void *elem, size_t i);
+/* The claimed item got (filled by gw_rows_outbox_item) handed over in a
+ * new *out; GW_ENOMEM frees what got owns. */
+struct gw_outbox_item;
+gw_rc gw_rows_outbox_item_keep(struct gw_outbox_item *got,
+                               struct gw_outbox_item **out);
 
 /* The columns of a subscription, in gw_rows_subscription's order. */
 #define GW_SUB_COLUMNS                                                         \
@@ -154,5 +195,50 @@ void gw_rows_add_console_audit(const struct gw_cells *c, void *out, size_t max,
 /* int64_t (max 1): the first column. */
 void gw_rows_add_i64(const struct gw_cells *c, void *out, size_t max,
                      size_t *n);
+/* long long[4] (max 4), the outbox's items by state: pending, inflight,
+ * done, dead; from state, count (*n stays). */
+void gw_rows_add_outbox_count(const struct gw_cells *c, void *out, size_t max,
+                              size_t *n);
+
+/*
+ * Retention (purge.c, pg_read.c): the walk both purges share, inside the
+ * transaction the backend holds. Every status klas/ lets the gateway
+ * purge has its victims found first (the steps change the rows being
+ * walked), past the decision's cut for a decided status, the
+ * motivation's otherwise; then each is counted in *out and, unless
+ * dry_run, purged with its audit record.
+ */
+struct gw_purge_victim {
+    long long id;
+    char refnr[16];
+    int decided; /* past retention since the decision, not the motivation */
+};
+/* struct gw_purge_victim: id, refnr (decided set by the walk). */
+gw_rc gw_rows_purge_victim(const struct gw_cells *c, void *elem, size_t i);
+struct gw_purge_counts;
+struct gw_audit_entry;
+struct gw_purge_ops {
+    /* The victims of one status (its code) past cut, collected with
+     * gw_rows_purge_victim into *part (*k; NULL without). */
+    gw_rc (*find)(void *conn, const char *status, int decided, int64_t cut,
+                  struct gw_purge_victim **part, size_t *k);
+    /* Purging v is nsteps steps (the backend's statements, in order),
+     * then its audit record e. */
+    size_t nsteps;
+    gw_rc (*step)(void *conn, size_t k, const struct gw_purge_victim *v,
+                  int64_t now_ms);
+    gw_rc (*audit)(void *conn, const struct gw_audit_entry *e, int64_t now_ms);
+    /* Logs the run in purge_log (at now_ms, the counts). */
+    gw_rc (*log)(void *conn, int64_t now_ms,
+                 const struct gw_purge_counts *counts);
+};
+/* The walk on the backend's connection conn, for purge.h's mode (a dry
+ * run only counts); the cuts are now less the months of each
+ * (gw_clock_minus_months). A run that purged is logged, and the daily
+ * run always (purge.h). */
+gw_rc gw_rows_purge_walk(const struct gw_purge_ops *ops, void *conn,
+                         int64_t now_ms, int motivation_months,
+                         int decided_months, int mode,
+                         struct gw_purge_counts *out);
 
 #endif

@@ -66,6 +66,14 @@ GW_STORE_OPS(DISPATCH)
 GW_STORE_VOID_OPS(DISPATCH_VOID)
 #undef DISPATCH_VOID
 
+gw_rc
+gw_store_each_row(struct gw_store *st, const char *sql, const int64_t *arg,
+                  gw_cells_add add, void *out, size_t max, size_t *n,
+                  const char *what)
+{
+    return backend_of(st)->each(st, sql, arg, add, out, max, n, what);
+}
+
 /* Listing and showing the outbox are one backend read (outbox_items). */
 gw_rc
 gw_outbox_list(struct gw_store *st, const char *state, int limit,
@@ -113,4 +121,14 @@ gw_store_wait_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
     *seen = *generation;
     pthread_mutex_unlock(mu);
     return rc;
+}
+
+void
+gw_store_bump_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
+                         long long *generation)
+{
+    pthread_mutex_lock(mu);
+    (*generation)++;
+    pthread_cond_broadcast(cv);
+    pthread_mutex_unlock(mu);
 }

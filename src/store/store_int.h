@@ -153,16 +153,12 @@ extern const char gw_store_sql_inbox_get[];
 gw_rc gw_store_one_cells(struct conn *c, sqlite3_stmt *s, gw_cells_fill fill,
                          void *elem, const char *what) GW_WARN_UNUSED;
 /* gw_store_one_cells as one read on a reader connection, ?1 bound to
- * the text arg. */
+ * the text arg and ?2 to *num (num NULL: no ?2). */
 gw_rc gw_store_read_one(struct gw_store *st, const char *sql, const char *arg,
-                        gw_cells_fill fill, void *elem,
+                        const int64_t *num, gw_cells_fill fill, void *elem,
                         const char *what) GW_WARN_UNUSED;
-/* gw_store_each as one read on a reader connection: sql with ?1 bound to
- * *arg (arg NULL: no parameter). */
-gw_rc gw_store_read_each(struct gw_store *st, const char *sql,
-                         const int64_t *arg, gw_cells_add add, void *out,
-                         size_t max, size_t *n,
-                         const char *what) GW_WARN_UNUSED;
+/* gw_sqlite_each (backend.h: the backend's each) is gw_store_each as one
+ * read on a reader connection. */
 /* The current row of s as struct gw_cells. */
 void gw_store_cells(sqlite3_stmt *s, struct gw_cells *out);
 /*
