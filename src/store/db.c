@@ -696,6 +696,15 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
     rc = gw_store_conn_open_mode(path, st->busy_ms, ro, &st->w, err);
     if (rc == GW_OK && !ro)
         rc = migrate(&st->w, err);
+    /* Each request of a batch runs in a SAVEPOINT, so the writer keeps a
+     * sub-journal of the pages a request changes. SQLite writes it to a
+     * temporary file once it passes 64 KiB: with 32 writers that was more
+     * pwrite() calls than the WAL's own (strace), on the writer's thread,
+     * for a file nobody reads back unless a request fails. In memory it
+     * is one batch's changed pages at most, dropped at COMMIT. Set after
+     * the migrations, whose index builds may sort more than that. */
+    if (rc == GW_OK && !ro)
+        rc = gw_store_exec(&st->w, "PRAGMA temp_store=MEMORY");
     if (rc == GW_OK && ro && user_version(&st->w) != NMIGRATIONS)
         rc = gw_err_set(err, GW_ESTORE, NULL,
                         "database schema %d, this klasgw reads %d: run "
