@@ -26,6 +26,7 @@ struct stmt_cache {
 struct conn {
     sqlite3 *db;
     struct stmt_cache cache;
+    int busy_ms; /* how long a locked database is waited for */
 };
 
 /* The SQLite backend's store (backend.h: gw_store_sqlite). */
