@@ -221,12 +221,12 @@ static void
 test_store_wal_stays_bounded_under_a_steady_load(void **state)
 {
     struct fixture *f = *state;
-    enum { N = 16 };
-    struct steady_arg args[N];
-    pthread_t t[N];
     char wal[160];
     off_t max = 0;
     struct gw_store_stats stats;
+    enum { N = 16 };
+    struct steady_arg args[N];
+    pthread_t t[N];
 
     if (fixture_pg_dsn() != NULL)
         skip(); /* PostgreSQL has no WAL file of ours */
