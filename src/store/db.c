@@ -512,6 +512,31 @@ fold_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, (const char *)out, n, sqlite3_free);
 }
 
+/* The busy handler of every connection: waits busy_ms at most for a lock
+ * another connection holds, looking again after 50 us, doubling to 2 ms.
+ * SQLite's own (sqlite3_busy_timeout) sleeps 1, 2, 5, 10, 15, 20, 25 ms
+ * and on: the writer's BEGIN behind an outbox update that held the lock
+ * for well under a millisecond slept 1 to 8 ms, and the outbox's update
+ * behind the writer's commits slept up to 100 ms a turn (bench_http.sh). */
+static int
+busy_wait(void *arg, int count)
+{
+    const struct conn *c = arg;
+    long waited, step;
+
+    if (count < 6) {
+        waited = 50L * ((1L << count) - 1);
+        step = 50L << count;
+    } else {
+        waited = 50L * 63 + 2000L * (count - 6);
+        step = 2000;
+    }
+    if (waited >= (long)c->busy_ms * 1000)
+        return 0;
+    usleep((useconds_t)step);
+    return 1;
+}
+
 gw_rc
 gw_store_conn_open_mode(const char *path, int busy_ms, int read_only,
                         struct conn *c, struct gw_err *err)
@@ -533,7 +558,8 @@ gw_store_conn_open_mode(const char *path, int busy_ms, int read_only,
         c->db = NULL;
         return GW_ESTORE;
     }
-    sqlite3_busy_timeout(c->db, busy_ms);
+    c->busy_ms = busy_ms;
+    sqlite3_busy_handler(c->db, busy_wait, c);
     if (sqlite3_create_function(c->db, "klasgw_fold", 1,
                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC |
                                     SQLITE_INNOCUOUS,
@@ -700,6 +726,15 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
     rc = gw_store_conn_open_mode(path, st->busy_ms, ro, &st->w, err);
     if (rc == GW_OK && !ro)
         rc = migrate(&st->w, err);
+    /* Each request of a batch runs in a SAVEPOINT, so the writer keeps a
+     * sub-journal of the pages a request changes. SQLite writes it to a
+     * temporary file once it passes 64 KiB: with 32 writers that was more
+     * pwrite() calls than the WAL's own (strace), on the writer's thread,
+     * for a file nobody reads back unless a request fails. In memory it
+     * is one batch's changed pages at most, dropped at COMMIT. Set after
+     * the migrations, whose index builds may sort more than that. */
+    if (rc == GW_OK && !ro)
+        rc = gw_store_exec(&st->w, "PRAGMA temp_store=MEMORY");
     if (rc == GW_OK && ro && user_version(&st->w) != NMIGRATIONS)
         rc = gw_err_set(err, GW_ESTORE, NULL,
                         "database schema %d, this klasgw reads %d: run "
@@ -754,12 +789,19 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
     return GW_OK;
 }
 
-/* WAL frames (2 KiB pages) after which the writer asks for a checkpoint;
- * the checkpointer also looks every CKPT_EVERY_MS. */
+/* New WAL frames (2 KiB pages) after which the writer asks for a
+ * checkpoint; the checkpointer also looks every CKPT_EVERY_MS. */
 #define CKPT_FRAMES 4096
 #define CKPT_EVERY_MS 1000
+/* New frames between two catch-up tries of the writer (below). */
+#define CATCH_UP_FRAMES 512
 
-/* sqlite3_wal_hook on the writer's connection: runs after each commit. */
+/* sqlite3_wal_hook on the writer's connection: runs after each commit,
+ * on the writer thread. It asks for a checkpoint once per CKPT_FRAMES new
+ * frames. It used to ask after every commit while the WAL held more than
+ * that: once the WAL could not start over (below) the checkpointer ran
+ * without a pause, 30 to 60 checkpoints a second in bench_http.sh, each
+ * with two fsyncs on the disk the writer's commits wait for. */
 static int
 on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -767,7 +809,11 @@ on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 
     (void)db;
     (void)name;
-    if (frames >= CKPT_FRAMES) {
+    if (frames < st->wal_frames) /* the WAL started over */
+        st->wal_asked = st->wal_caught_up = 0;
+    st->wal_frames = frames;
+    if (frames - st->wal_asked >= CKPT_FRAMES) {
+        st->wal_asked = frames;
         pthread_mutex_lock(&st->mu);
         if (!st->ckpt_wanted) {
             st->ckpt_wanted = 1;
@@ -778,10 +824,39 @@ on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
+/* Keeps the WAL bounded. SQLite starts the WAL over from its beginning
+ * only at a write transaction that begins when every frame is already
+ * in the database; under a steady load the writer commits while the
+ * checkpointer copies, so that moment never came and the WAL grew for as
+ * long as the load lasted (to 100 MB in a 30 s bench_http.sh run). So
+ * once the WAL holds CKPT_FRAMES frames and the checkpointer has done its
+ * round, the writer copies the few frames committed since, between two
+ * batches (after the first one's answers went out): a PASSIVE checkpoint
+ * of its own, which neither waits for nor blocks a reader. Its next BEGIN
+ * then starts the WAL over, unless a reader still reads an older frame;
+ * it tries again CATCH_UP_FRAMES frames later. */
+void
+gw_store_wal_catch_up(struct gw_store *st)
+{
+    int wanted;
+
+    if (st->wal_frames < CKPT_FRAMES || /* also: no checkpointer, no hook */
+        st->wal_frames - st->wal_caught_up < CATCH_UP_FRAMES)
+        return;
+    pthread_mutex_lock(&st->mu);
+    wanted = st->ckpt_wanted || st->ckpt_busy;
+    pthread_mutex_unlock(&st->mu);
+    if (wanted)
+        return; /* the checkpointer's round first: it copies the bulk */
+    st->wal_caught_up = st->wal_frames;
+    /* Busy (the checkpointer again) or failed: the next try or the
+     * checkpointer's next round does it. */
+    (void)sqlite3_wal_checkpoint_v2(st->w.db, NULL,
+                                    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
 /* The checkpointer: PASSIVE checkpoints (they never wait for or block
- * the writer or a reader) when the writer asks and once a second. The
- * writer starts the WAL over from its beginning at the next commit after
- * one that copied everything, so the file stays near CKPT_FRAMES pages. */
+ * the writer or a reader) when the writer asks and once a second. */
 static void *
 checkpointer_main(void *arg)
 {
@@ -803,6 +878,7 @@ checkpointer_main(void *arg)
                 break;
         }
         st->ckpt_wanted = 0;
+        st->ckpt_busy = 1;
         pthread_mutex_unlock(&st->mu);
         src = sqlite3_wal_checkpoint_v2(st->ck.db, NULL,
                                         SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
@@ -810,6 +886,7 @@ checkpointer_main(void *arg)
             gw_log_warn("event=checkpoint_failed sqlite=%d", src);
         last_src = src;
         pthread_mutex_lock(&st->mu);
+        st->ckpt_busy = 0;
     }
     pthread_mutex_unlock(&st->mu);
     return NULL;

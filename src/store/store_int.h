@@ -26,6 +26,7 @@ struct stmt_cache {
 struct conn {
     sqlite3 *db;
     struct stmt_cache cache;
+    int busy_ms; /* how long a locked database is waited for */
 };
 
 /* The SQLite backend's store (backend.h: gw_store_sqlite). */
@@ -72,8 +73,11 @@ struct gw_store {
      * own connection and thread, so no commit of the writer does it. */
     struct conn ck;
     pthread_t ckpt;
-    int ckpt_running, ckpt_stop, ckpt_wanted;
+    int ckpt_running, ckpt_stop, ckpt_wanted, ckpt_busy;
     pthread_cond_t ckpt_cv; /* under mu */
+    /* The writer thread's own (the WAL hook runs there): frames in the
+     * WAL after its last commit, and at its last ask and catch-up. */
+    int wal_frames, wal_asked, wal_caught_up;
 
     /* Readiness (health.c): the writer's last commit result, under mu;
      * the last probe's result and time, under mmu. */
@@ -112,6 +116,8 @@ gw_rc gw_store_audit_append(struct conn *c, const struct gw_audit_entry *e,
 
 /* Writer thread body (writer.c). */
 void *gw_store_writer_main(void *arg);
+/* Between two batches, on the writer thread (db.c). */
+void gw_store_wal_catch_up(struct gw_store *st);
 
 /* Binds a possibly-NULL string. */
 int gw_bind_text(sqlite3_stmt *s, int i, const char *v);

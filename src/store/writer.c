@@ -548,6 +548,7 @@ run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
     }
     pthread_mutex_unlock(&st->mu);
     gw_wq_answer(batch);
+    gw_store_wal_catch_up(st);
 }
 
 void *

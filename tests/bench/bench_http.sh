@@ -22,7 +22,7 @@ top=$(pwd)
 klasgw=$build/klasgw
 conns=32
 threads=2
-port=18290
+port=${KLASGW_BENCH_PORT:-18290} # another run on this machine: set another
 command -v wrk >/dev/null || { echo "bench_http: wrk is missing (scripts/install-deps.sh)"; exit 1; }
 dir=$(mktemp -d "${TMPDIR:-/var/tmp}/klasgw-bench-http-XXXXXX")
 pid=
