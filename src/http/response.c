@@ -8,6 +8,7 @@
 #include "http/response.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,92 @@ retry_after_of(gw_rc rc)
     return 0;
 }
 
+/* Guards the held_ fields of every request between the commit of their
+ * audit records and the writer's completion (on_audited). */
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* On the writer thread, once the records are on disk or refused: r is
+ * not touched after the lock is released (it may be sent and freed). */
+static void
+on_audited(void *arg, gw_rc rc, const struct gw_err *err)
+{
+    struct gw_req *r = arg;
+
+    pthread_mutex_lock(&held_mu);
+    r->held_rc = rc;
+    if (rc != GW_OK)
+        r->held_err = *err;
+    r->held_done = 1;
+    if (r->held_suspended)
+        MHD_resume_connection(r->conn);
+    __atomic_sub_fetch(&r->h->held, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&held_mu);
+}
+
+enum MHD_Result
+gw_http_send_held(struct gw_req *r)
+{
+    struct MHD_Response *resp = r->held;
+    struct gw_answer e;
+    enum MHD_Result ret;
+
+    r->held = NULL;
+    if (r->held_rc == GW_OK) {
+        ret = MHD_queue_response(r->conn, r->held_status, resp);
+        MHD_destroy_response(resp);
+        r->status = (int)r->held_status;
+        return ret;
+    }
+    /* The case does not leave without its record on disk. */
+    MHD_destroy_response(resp);
+    memset(&e, 0, sizeof(e));
+    gw_answer_error(&e, r->held_rc, &r->held_err);
+    return gw_fhir_send_answer(r, &e, 0);
+}
+
+void
+gw_http_drop_held(struct gw_req *r)
+{
+    if (r->held != NULL)
+        MHD_destroy_response(r->held);
+    r->held = NULL;
+}
+
+/* The answer waits for a->audit: resp is sent by gw_http_send_held. */
+static enum MHD_Result
+hold(struct gw_req *r, struct MHD_Response *resp, struct gw_answer *a)
+{
+    struct gw_err err;
+    struct gw_answer e;
+    gw_rc rc;
+
+    gw_err_clear(&err);
+    r->held = resp;
+    r->held_status = (unsigned)a->status;
+    r->held_done = r->held_suspended = 0;
+    __atomic_add_fetch(&r->h->held, 1, __ATOMIC_SEQ_CST);
+    rc = gw_answer_commit_audit(r->h->o.pipeline, a, on_audited, r, &err);
+    if (rc != GW_OK) {
+        __atomic_sub_fetch(&r->h->held, 1, __ATOMIC_SEQ_CST);
+        gw_http_drop_held(r);
+        gw_answer_release(a);
+        memset(&e, 0, sizeof(e));
+        gw_answer_error(&e, rc, &err);
+        return gw_fhir_send_answer(r, &e, 0);
+    }
+    gw_answer_release(a);
+    pthread_mutex_lock(&held_mu);
+    if (!r->held_done) {
+        /* libmicrohttpd calls on_request again once resumed. */
+        MHD_suspend_connection(r->conn);
+        r->held_suspended = 1;
+        pthread_mutex_unlock(&held_mu);
+        return MHD_YES;
+    }
+    pthread_mutex_unlock(&held_mu);
+    return gw_http_send_held(r);
+}
+
 enum MHD_Result
 gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a, int minimal)
 {
@@ -342,6 +429,8 @@ gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a, int minimal)
                                     : MHD_HTTP_HEADER_CONTENT_LOCATION,
                                 loc);
     }
+    if (a->audit != NULL)
+        return hold(r, resp, a);
     ret = MHD_queue_response(r->conn, (unsigned)a->status, resp);
     MHD_destroy_response(resp);
     r->status = a->status;

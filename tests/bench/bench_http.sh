@@ -142,8 +142,10 @@ printf 'gateway peak RSS (VmHWM): %s; cases in the store: %s; database %s\n' \
     "$(du -sh "$dir/db" | cut -f1)"
 
 # The same reads with audit.durable_reads = false (the read's audit record
-# queued for the next commit, not waited for): the default waits for it,
-# so its reads/s are bounded by server.threads x the disk's commit rate.
+# queued for the next commit, not waited for): the default waits for it
+# (its connection suspended, no server thread held), so its reads/s are
+# bounded by the concurrent reads (wrk's connections) x the disk's commit
+# rate.
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null || true
 KLASGW_AUDIT_DURABLE_READS=false "$klasgw" -c "$dir/conf" serve 2>>"$dir/serve.log" &

@@ -82,6 +82,41 @@ kill "$HSA_PID" 2>/dev/null || true
 wait "$HSA_PID" 2>/dev/null || true
 HSA_PID=
 
+# --- a read waiting for its record holds no server thread ----------------
+# One server thread, the writer unable to commit: reads waiting for their
+# records do not keep other requests out, /fhir/metadata is answered while
+# they wait; once the lock is gone each read answers 200 with its record on
+# disk (or 503 if the writer gave up). (Before, a waiting read held its
+# thread until the commit: with one thread nothing else was answered.)
+gw_start 18470 KLASGW_SERVER_THREADS=1
+hold_lock
+before=$(reads)
+pids=()
+for i in 1 2 3; do
+    curl -s -w '%{http_code}\n' --max-time 60 -o "$T/wait$i.body" \
+        -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
+        "$GW_URL/fhir/Task/$R" >"$T/wait$i.out" &
+    pids+=($!)
+done
+sleep 1 # the reads reach the writer's queue
+meta=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$GW_URL/fhir/metadata" || true)
+touch "$T/release"
+for p in "${pids[@]}"; do wait "$p" || true; done
+wait "$LOCK_PID" || true
+echo "one thread, 3 reads waiting: metadata answered $meta; reads $(cat "$T"/wait?.out | tr '\n' ' ')"
+[ "$meta" = 200 ] || fail "a read waiting for its audit record held the only server thread (metadata: '$meta')"
+ok=0
+for i in 1 2 3; do
+    st=$(cat "$T/wait$i.out")
+    [ "$st" = 200 ] || [ "$st" = 503 ] || fail "waiting read $i: status $st"
+    [ "$st" = 200 ] && ok=$((ok + 1))
+done
+[ "$(reads)" -ge $((before + ok)) ] || fail "$ok reads answered 200, fewer records on disk"
+gw_stop
+kill "$HSA_PID" 2>/dev/null || true
+wait "$HSA_PID" 2>/dev/null || true
+HSA_PID=
+
 # --- audit.durable_reads = false: the window, as documented --------------
 gw_start 18470 KLASGW_AUDIT_DURABLE_READS=false
 hold_lock
