@@ -282,22 +282,34 @@ retry_after_of(gw_rc rc)
  * audit records and the writer's completion (on_audited). */
 static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* On the writer thread, once the records are on disk or refused: r is
- * not touched after the lock is released (it may be sent and freed). */
+/* On the writer thread, once the records are on disk or refused. Once the
+ * lock is released r belongs to libmicrohttpd's thread again: not yet
+ * suspended, hold() sends the answer itself; suspended, the resume lets
+ * on_request send it, and the request may be sent, closed and freed
+ * before MHD_resume_connection returns here. So what the end needs (the
+ * connection, the server) is read under the lock, and r never after. */
 static void
 on_audited(void *arg, gw_rc rc, const struct gw_err *err)
 {
     struct gw_req *r = arg;
+    struct gw_http *h;
+    struct MHD_Connection *conn = NULL;
 
     pthread_mutex_lock(&held_mu);
+    h = r->h;
     r->held_rc = rc;
     if (rc != GW_OK)
         r->held_err = *err;
     r->held_done = 1;
     if (r->held_suspended)
-        MHD_resume_connection(r->conn);
-    __atomic_sub_fetch(&r->h->held, 1, __ATOMIC_SEQ_CST);
+        conn = r->conn;
     pthread_mutex_unlock(&held_mu);
+    /* Suspended, the connection stays until it is resumed (and
+     * gw_http_stop waits for h->held before libmicrohttpd stops). */
+    if (conn != NULL)
+        MHD_resume_connection(conn);
+    /* The last touch of h: gw_http_stop may free it once held is 0. */
+    __atomic_sub_fetch(&h->held, 1, __ATOMIC_SEQ_CST);
 }
 
 enum MHD_Result

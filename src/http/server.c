@@ -1360,6 +1360,14 @@ gw_http_stop(struct gw_http *h)
             struct timespec ts = {0, 10 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
+        /* The answers those resumed are sent (bounded, like the wait for
+         * requests in flight above). */
+        for (int i = 0; i < 100 && __atomic_load_n(&h->inflight,
+                                                   __ATOMIC_SEQ_CST) > 0;
+             i++) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
         MHD_stop_daemon(h->d);
     }
     if (h->reaper_on) {

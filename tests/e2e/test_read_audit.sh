@@ -117,6 +117,50 @@ kill "$HSA_PID" 2>/dev/null || true
 wait "$HSA_PID" 2>/dev/null || true
 HSA_PID=
 
+# --- hostile clients: gone while suspended, and a stop while suspended ---
+# The writer cannot commit; 40 reads are sent by clients that give up after
+# a second, so their connections close while suspended; 10 more wait. Then
+# 20 reads are left suspended and serve is told to stop before the lock
+# goes. serve must survive both and exit 0, and every read answered 200
+# must have its record on disk. (The writer's completion once resumed a
+# connection and then read the request, which libmicrohttpd may have freed
+# already; closed clients free theirs at once.)
+gw_start 18470 KLASGW_SERVER_THREADS=2
+hold_lock
+before=$(reads)
+fetch() { # fetch NAME MAX_TIME: one read, its status in $T/h-NAME.out
+    curl -s -w '%{http_code}\n' --max-time "$2" -o /dev/null \
+        -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
+        "$GW_URL/fhir/Task/$R" >"$T/h-$1.out" 2>/dev/null || true
+}
+gone=() waiting=()
+for i in $(seq 1 40); do fetch "gone$i" 1 & gone+=($!); done
+for i in $(seq 1 10); do fetch "wait$i" 60 & waiting+=($!); done
+for p in "${gone[@]}"; do wait "$p"; done
+kill -0 "$GW_PID" 2>/dev/null || fail "serve died with clients gone while suspended"
+touch "$T/release"
+for p in "${waiting[@]}"; do wait "$p"; done
+wait "$LOCK_PID" || true
+# The stop: reads suspended behind the lock when SIGTERM comes.
+hold_lock
+stopped=()
+for i in $(seq 1 20); do fetch "stop$i" 60 & stopped+=($!); done
+sleep 1 # the reads reach the writer's queue
+kill -TERM "$GW_PID"
+sleep 1
+touch "$T/release"
+for p in "${stopped[@]}"; do wait "$p"; done
+wait "$LOCK_PID" || true
+gw_stop || fail "serve did not stop cleanly with reads suspended"
+ok=$(cat "$T"/h-*.out | grep -c '^200$' || true)
+echo "hostile: statuses $(cat "$T"/h-*.out | sort | uniq -c | tr -s ' \n' ' ')"
+[ "$(grep -c '^200$' "$T"/h-wait*.out | awk -F: '{s += $2} END {print s}')" -ge 1 ] ||
+    fail "no waiting read was answered 200 after the lock"
+[ "$(reads)" -ge $((before + ok)) ] || fail "$ok reads answered 200, fewer records on disk"
+kill "$HSA_PID" 2>/dev/null || true
+wait "$HSA_PID" 2>/dev/null || true
+HSA_PID=
+
 # --- audit.durable_reads = false: the window, as documented --------------
 gw_start 18470 KLASGW_AUDIT_DURABLE_READS=false
 hold_lock
