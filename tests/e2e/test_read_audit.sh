@@ -161,6 +161,35 @@ kill "$HSA_PID" 2>/dev/null || true
 wait "$HSA_PID" 2>/dev/null || true
 HSA_PID=
 
+# --- the writer refuses: a suspended read gets the refusal, not the case --
+# With a short busy timeout the writer gives up on the held lock: each
+# suspended read is resumed with 503 (no case in it) and serve goes on.
+gw_start 18470 KLASGW_STORE_BUSY_TIMEOUT_MS=200
+hold_lock
+refused=()
+for i in $(seq 1 10); do
+    curl -s -w '%{http_code}\n' --max-time 60 -o "$T/ref$i.body" \
+        -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
+        "$GW_URL/fhir/Task/$R" >"$T/ref$i.out" &
+    refused+=($!)
+done
+for p in "${refused[@]}"; do wait "$p" || true; done
+touch "$T/release"
+wait "$LOCK_PID" || true
+echo "writer refusing: statuses $(cat "$T"/ref*.out | sort | uniq -c | tr -s ' \n' ' ')"
+for i in $(seq 1 10); do
+    st=$(cat "$T/ref$i.out")
+    [ "$st" = 503 ] || [ "$st" = 200 ] || fail "read $i with the writer refusing: status $st"
+    [ "$st" = 200 ] || ! grep -q "$R" "$T/ref$i.body" || fail "the $st of read $i holds the case"
+done
+grep -qx 503 "$T"/ref*.out || fail "no read was refused while the writer could not commit"
+call ehr GET "/fhir/Task/$R"
+want 200 "a read once the lock is gone"
+gw_stop || fail "serve did not stop cleanly after refused reads"
+kill "$HSA_PID" 2>/dev/null || true
+wait "$HSA_PID" 2>/dev/null || true
+HSA_PID=
+
 # --- audit.durable_reads = false: the window, as documented --------------
 gw_start 18470 KLASGW_AUDIT_DURABLE_READS=false
 hold_lock
