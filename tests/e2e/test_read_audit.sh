@@ -15,6 +15,20 @@ PM='/fhir/$process-message'
 command -v sqlite3 >/dev/null || { echo "skip: sqlite3 missing"; exit 77; }
 DB=$T/db/klasgw.db
 reads() { sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action = 'read' AND refnr = '$R' AND outcome = 'ok'"; }
+# gw_down: serve stopped (it must exit 0), and its HSA simulator.
+gw_down() {
+    gw_stop || fail "serve did not stop cleanly"
+    kill "$HSA_PID" 2>/dev/null || true
+    wait "$HSA_PID" 2>/dev/null || true
+    HSA_PID=
+}
+# fetch NAME MAX_TIME: GET Task/$R as the prescriber; the status in
+# $T/NAME.out, the body in $T/NAME.body.
+fetch() {
+    curl -s -w '%{http_code}\n' --max-time "$2" -o "$T/$1.body" \
+        -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
+        "$GW_URL/fhir/Task/$R" >"$T/$1.out" 2>/dev/null || true
+}
 
 # hold_lock: another connection takes the write lock and keeps it until
 # $T/release exists (bounded: 20 s); $T/locked says it has it.
@@ -77,10 +91,7 @@ before=$(reads)
 call ehr GET "/fhir/Task/$R"
 want 200 "a read with the lock gone"
 [ "$(reads)" -gt "$before" ] || fail "the read after the lock is not audited on disk"
-gw_stop
-kill "$HSA_PID" 2>/dev/null || true
-wait "$HSA_PID" 2>/dev/null || true
-HSA_PID=
+gw_down
 
 # --- a read waiting for its record holds no server thread ----------------
 # One server thread, the writer unable to commit: reads waiting for their
@@ -92,12 +103,7 @@ gw_start 18470 KLASGW_SERVER_THREADS=1
 hold_lock
 before=$(reads)
 pids=()
-for i in 1 2 3; do
-    curl -s -w '%{http_code}\n' --max-time 60 -o "$T/wait$i.body" \
-        -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
-        "$GW_URL/fhir/Task/$R" >"$T/wait$i.out" &
-    pids+=($!)
-done
+for i in 1 2 3; do fetch "wait$i" 60 & pids+=($!); done
 sleep 1 # the reads reach the writer's queue
 meta=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$GW_URL/fhir/metadata" || true)
 touch "$T/release"
@@ -112,10 +118,7 @@ for i in 1 2 3; do
     [ "$st" = 200 ] && ok=$((ok + 1))
 done
 [ "$(reads)" -ge $((before + ok)) ] || fail "$ok reads answered 200, fewer records on disk"
-gw_stop
-kill "$HSA_PID" 2>/dev/null || true
-wait "$HSA_PID" 2>/dev/null || true
-HSA_PID=
+gw_down
 
 # --- hostile clients: gone while suspended, and a stop while suspended ---
 # The writer cannot commit; 40 reads are sent by clients that give up after
@@ -128,14 +131,9 @@ HSA_PID=
 gw_start 18470 KLASGW_SERVER_THREADS=2
 hold_lock
 before=$(reads)
-fetch() { # fetch NAME MAX_TIME: one read, its status in $T/h-NAME.out
-    curl -s -w '%{http_code}\n' --max-time "$2" -o /dev/null \
-        -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
-        "$GW_URL/fhir/Task/$R" >"$T/h-$1.out" 2>/dev/null || true
-}
 gone=() waiting=()
-for i in $(seq 1 40); do fetch "gone$i" 1 & gone+=($!); done
-for i in $(seq 1 10); do fetch "wait$i" 60 & waiting+=($!); done
+for i in $(seq 1 40); do fetch "h-gone$i" 1 & gone+=($!); done
+for i in $(seq 1 10); do fetch "h-wait$i" 60 & waiting+=($!); done
 for p in "${gone[@]}"; do wait "$p"; done
 kill -0 "$GW_PID" 2>/dev/null || fail "serve died with clients gone while suspended"
 touch "$T/release"
@@ -144,22 +142,19 @@ wait "$LOCK_PID" || true
 # The stop: reads suspended behind the lock when SIGTERM comes.
 hold_lock
 stopped=()
-for i in $(seq 1 20); do fetch "stop$i" 60 & stopped+=($!); done
+for i in $(seq 1 20); do fetch "h-stop$i" 60 & stopped+=($!); done
 sleep 1 # the reads reach the writer's queue
 kill -TERM "$GW_PID"
 sleep 1
 touch "$T/release"
 for p in "${stopped[@]}"; do wait "$p"; done
 wait "$LOCK_PID" || true
-gw_stop || fail "serve did not stop cleanly with reads suspended"
+gw_down
 ok=$(cat "$T"/h-*.out | grep -c '^200$' || true)
 echo "hostile: statuses $(cat "$T"/h-*.out | sort | uniq -c | tr -s ' \n' ' ')"
 [ "$(grep -c '^200$' "$T"/h-wait*.out | awk -F: '{s += $2} END {print s}')" -ge 1 ] ||
     fail "no waiting read was answered 200 after the lock"
 [ "$(reads)" -ge $((before + ok)) ] || fail "$ok reads answered 200, fewer records on disk"
-kill "$HSA_PID" 2>/dev/null || true
-wait "$HSA_PID" 2>/dev/null || true
-HSA_PID=
 
 # --- the writer refuses: a suspended read gets the refusal, not the case --
 # With a short busy timeout the writer gives up on the held lock: each
@@ -167,12 +162,7 @@ HSA_PID=
 gw_start 18470 KLASGW_STORE_BUSY_TIMEOUT_MS=200
 hold_lock
 refused=()
-for i in $(seq 1 10); do
-    curl -s -w '%{http_code}\n' --max-time 60 -o "$T/ref$i.body" \
-        -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
-        "$GW_URL/fhir/Task/$R" >"$T/ref$i.out" &
-    refused+=($!)
-done
+for i in $(seq 1 10); do fetch "ref$i" 60 & refused+=($!); done
 for p in "${refused[@]}"; do wait "$p" || true; done
 touch "$T/release"
 wait "$LOCK_PID" || true
@@ -185,10 +175,7 @@ done
 grep -qx 503 "$T"/ref*.out || fail "no read was refused while the writer could not commit"
 call ehr GET "/fhir/Task/$R"
 want 200 "a read once the lock is gone"
-gw_stop || fail "serve did not stop cleanly after refused reads"
-kill "$HSA_PID" 2>/dev/null || true
-wait "$HSA_PID" 2>/dev/null || true
-HSA_PID=
+gw_down
 
 # --- audit.durable_reads = false: the window, as documented --------------
 gw_start 18470 KLASGW_AUDIT_DURABLE_READS=false
