@@ -22,7 +22,14 @@ top=$(pwd)
 klasgw=$build/klasgw
 conns=32
 threads=2
+# The gateway's port and the HSA simulator's (port + 1): the first pair
+# from 18290 that no one listens on, so that two benchmarks on one machine
+# do not measure each other's gateway.
 port=18290
+while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null ||
+    (exec 3<>"/dev/tcp/127.0.0.1/$((port + 1))") 2>/dev/null; do
+    port=$((port + 2))
+done
 command -v wrk >/dev/null || { echo "bench_http: wrk is missing (scripts/install-deps.sh)"; exit 1; }
 dir=$(mktemp -d "${TMPDIR:-/var/tmp}/klasgw-bench-http-XXXXXX")
 pid=
@@ -64,6 +71,7 @@ for _ in $(seq 1 100); do
     curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break
     sleep 0.1
 done
+kill -0 "$pid" 2>/dev/null || { echo "bench_http: serve exited: $(tail -3 "$dir/serve.log")"; exit 1; }
 url=http://127.0.0.1:$port
 
 echo "# klasgw HTTP benchmark: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), $(free -g | awk '/Mem:/ {print $2}') GiB," \
