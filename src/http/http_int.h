@@ -91,6 +91,10 @@ struct gw_http {
     /* Answers whose audit records the writer has not committed yet
      * (response.c): their connections are or will be suspended. */
     long held;
+    /* Set by gw_http_stop: an answer held from now on waits on its
+     * thread instead of suspending its connection (libmicrohttpd must
+     * not stop with a connection suspended). */
+    int held_no_suspend;
     /* Open connections (server.c): each with the deadline of its request
      * head, watched by the reaper thread. */
     pthread_mutex_t cmu;

@@ -281,6 +281,9 @@ retry_after_of(gw_rc rc)
 /* Guards the held_ fields of every request between the commit of their
  * audit records and the writer's completion (on_audited). */
 static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Signalled with held_mu when an answer's records are done: for the
+ * answers held while the server stops, which wait on their thread. */
+static pthread_cond_t held_cv = PTHREAD_COND_INITIALIZER;
 
 /* On the writer thread, once the records are on disk or refused. Once the
  * lock is released r belongs to libmicrohttpd's thread again: not yet
@@ -303,12 +306,19 @@ on_audited(void *arg, gw_rc rc, const struct gw_err *err)
     r->held_done = 1;
     if (r->held_suspended)
         conn = r->conn;
+    else {
+        /* Not suspended, its thread is still in hold() and h is alive
+         * until the lock is released. */
+        __atomic_sub_fetch(&h->held, 1, __ATOMIC_SEQ_CST);
+        pthread_cond_broadcast(&held_cv);
+    }
     pthread_mutex_unlock(&held_mu);
-    /* Suspended, the connection stays until it is resumed (and
-     * gw_http_stop waits for h->held before libmicrohttpd stops). */
-    if (conn != NULL)
-        MHD_resume_connection(conn);
-    /* The last touch of h: gw_http_stop may free it once held is 0. */
+    if (conn == NULL)
+        return;
+    /* Suspended, the connection stays until it is resumed, and h until
+     * held is 0 (gw_http_stop waits for it before libmicrohttpd stops):
+     * the count is the last touch. */
+    MHD_resume_connection(conn);
     __atomic_sub_fetch(&h->held, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -365,13 +375,18 @@ hold(struct gw_req *r, struct MHD_Response *resp, struct gw_answer *a)
     }
     gw_answer_release(a);
     pthread_mutex_lock(&held_mu);
-    if (!r->held_done) {
+    /* held was counted before the flag is read: a stop that sets the
+     * flag after this read waits for the resume of this connection. */
+    if (!r->held_done &&
+        !__atomic_load_n(&r->h->held_no_suspend, __ATOMIC_SEQ_CST)) {
         /* libmicrohttpd calls on_request again once resumed. */
         MHD_suspend_connection(r->conn);
         r->held_suspended = 1;
         pthread_mutex_unlock(&held_mu);
         return MHD_YES;
     }
+    while (!r->held_done) /* stopping: no new suspension */
+        pthread_cond_wait(&held_cv, &held_mu);
     pthread_mutex_unlock(&held_mu);
     return gw_http_send_held(r);
 }

@@ -1344,7 +1344,9 @@ gw_http_stop(struct gw_http *h)
     if (h == NULL)
         return;
     if (h->d != NULL) {
-        /* No new connections; requests in flight finish and commit. */
+        /* No new connections; requests in flight finish and commit; a
+         * read held from now on does not suspend its connection. */
+        __atomic_store_n(&h->held_no_suspend, 1, __ATOMIC_SEQ_CST);
         MHD_quiesce_daemon(h->d);
         for (int i = 0; i < 300 && __atomic_load_n(&h->inflight,
                                                    __ATOMIC_SEQ_CST) > 0;

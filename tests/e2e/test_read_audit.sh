@@ -143,11 +143,19 @@ wait "$LOCK_PID" || true
 hold_lock
 stopped=()
 for i in $(seq 1 20); do fetch "h-stop$i" 60 & stopped+=($!); done
+# and one client reading on and on over one connection: its later reads
+# come while serve stops (they wait on their thread, never suspended)
+ka=()
+for i in $(seq 1 8); do ka+=(-o /dev/null "$GW_URL/fhir/Task/$R"); done
+curl -s -w '%{http_code}\n' --max-time 60 \
+    -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
+    "${ka[@]}" >"$T/h-keepalive.out" 2>/dev/null &
+stopped+=($!)
 sleep 1 # the reads reach the writer's queue
 kill -TERM "$GW_PID"
 sleep 1
 touch "$T/release"
-for p in "${stopped[@]}"; do wait "$p"; done
+for p in "${stopped[@]}"; do wait "$p" || true; done
 wait "$LOCK_PID" || true
 gw_down
 ok=$(cat "$T"/h-*.out | grep -c '^200$' || true)
