@@ -327,7 +327,7 @@ gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_link_arg,
                               &lq);
     q.link_query = lq.over ? NULL : lq.s;
-    gw_pipeline_search(r->h->o.pipeline, c, &q, &a);
+    gw_pipeline_search_deferred(r->h->o.pipeline, c, &q, &a);
     return send_summarised(r, c, &a, q.summary_count ? -1 : summary, 0);
 }
 
@@ -858,7 +858,8 @@ gw_fhir_read(struct gw_req *r, const struct gw_call *c)
 
     if (summary_arg(r, 0, &summary) != 0)
         return summary_bad(r, 0);
-    gw_pipeline_read(r->h->o.pipeline, c, type, r->args.id, r->args.vid, &a);
+    gw_pipeline_read_deferred(r->h->o.pipeline, c, type, r->args.id,
+                              r->args.vid, &a);
     inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_IF_NONE_MATCH);
     ims = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,

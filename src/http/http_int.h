@@ -88,6 +88,13 @@ struct gw_http {
     char *tls_key, *tls_cert, *tls_ca;
     /* Requests between their first call and their completion. */
     long inflight;
+    /* Answers whose audit records the writer has not committed yet
+     * (response.c): their connections are or will be suspended. */
+    long held;
+    /* Set by gw_http_stop: an answer held from now on waits on its
+     * thread instead of suspending its connection (libmicrohttpd must
+     * not stop with a connection suspended). */
+    int held_no_suspend;
     /* Open connections (server.c): each with the deadline of its request
      * head, watched by the reaper thread. */
     pthread_mutex_t cmu;
@@ -141,6 +148,14 @@ struct gw_req {
     int started;      /* on_request has seen the headers */
     int uri_refused;  /* over server.max_url_bytes or max_query_params */
     size_t body_seen; /* body bytes received, kept or not */
+    /* An answer waiting, its connection suspended, for its audit records
+     * to be on disk (response.c); NULL: none. The held_ fields are
+     * guarded by the lock of response.c until held_done. */
+    struct MHD_Response *held;
+    unsigned held_status;
+    int held_done, held_suspended;
+    gw_rc held_rc;
+    struct gw_err held_err;
 };
 
 /* The limit on failed case look-ups (limit.c). _new leaves *out NULL

@@ -8,6 +8,7 @@
 #include "http/response.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,119 @@ retry_after_of(gw_rc rc)
     return 0;
 }
 
+/* Guards the held_ fields of every request between the commit of their
+ * audit records and the writer's completion (on_audited). */
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Signalled with held_mu when an answer's records are done: for the
+ * answers held while the server stops, which wait on their thread. */
+static pthread_cond_t held_cv = PTHREAD_COND_INITIALIZER;
+
+/* On the writer thread, once the records are on disk or refused. Once the
+ * lock is released r belongs to libmicrohttpd's thread again: not yet
+ * suspended, hold() sends the answer itself; suspended, the resume lets
+ * on_request send it, and the request may be sent, closed and freed
+ * before MHD_resume_connection returns here. So what the end needs (the
+ * connection, the server) is read under the lock, and r never after. */
+static void
+on_audited(void *arg, gw_rc rc, const struct gw_err *err)
+{
+    struct gw_req *r = arg;
+    struct gw_http *h;
+    struct MHD_Connection *conn = NULL;
+
+    pthread_mutex_lock(&held_mu);
+    h = r->h;
+    r->held_rc = rc;
+    if (rc != GW_OK)
+        r->held_err = *err;
+    r->held_done = 1;
+    if (r->held_suspended)
+        conn = r->conn;
+    else {
+        /* Not suspended, its thread is still in hold() and h is alive
+         * until the lock is released. */
+        __atomic_sub_fetch(&h->held, 1, __ATOMIC_SEQ_CST);
+        pthread_cond_broadcast(&held_cv);
+    }
+    pthread_mutex_unlock(&held_mu);
+    if (conn == NULL)
+        return;
+    /* Suspended, the connection stays until it is resumed, and h until
+     * held is 0 (gw_http_stop waits for it before libmicrohttpd stops):
+     * the count is the last touch. */
+    MHD_resume_connection(conn);
+    __atomic_sub_fetch(&h->held, 1, __ATOMIC_SEQ_CST);
+}
+
+enum MHD_Result
+gw_http_send_held(struct gw_req *r)
+{
+    struct MHD_Response *resp = r->held;
+    struct gw_answer e;
+    enum MHD_Result ret;
+
+    r->held = NULL;
+    if (r->held_rc == GW_OK) {
+        ret = MHD_queue_response(r->conn, r->held_status, resp);
+        MHD_destroy_response(resp);
+        r->status = (int)r->held_status;
+        return ret;
+    }
+    /* The case does not leave without its record on disk. */
+    MHD_destroy_response(resp);
+    memset(&e, 0, sizeof(e));
+    gw_answer_error(&e, r->held_rc, &r->held_err);
+    return gw_fhir_send_answer(r, &e, 0);
+}
+
+void
+gw_http_drop_held(struct gw_req *r)
+{
+    if (r->held != NULL)
+        MHD_destroy_response(r->held);
+    r->held = NULL;
+}
+
+/* The answer waits for a->audit: resp is sent by gw_http_send_held. */
+static enum MHD_Result
+hold(struct gw_req *r, struct MHD_Response *resp, struct gw_answer *a)
+{
+    struct gw_err err;
+    struct gw_answer e;
+    gw_rc rc;
+
+    gw_err_clear(&err);
+    r->held = resp;
+    r->held_status = (unsigned)a->status;
+    r->held_done = r->held_suspended = 0;
+    __atomic_add_fetch(&r->h->held, 1, __ATOMIC_SEQ_CST);
+    rc = gw_answer_commit_audit(r->h->o.pipeline, a, on_audited, r, &err);
+    if (rc != GW_OK) {
+        __atomic_sub_fetch(&r->h->held, 1, __ATOMIC_SEQ_CST);
+        gw_http_drop_held(r);
+        gw_answer_release(a);
+        memset(&e, 0, sizeof(e));
+        gw_answer_error(&e, rc, &err);
+        return gw_fhir_send_answer(r, &e, 0);
+    }
+    gw_answer_release(a);
+    pthread_mutex_lock(&held_mu);
+    /* held was counted before the flag is read: a stop that sets the
+     * flag after this read waits for the resume of this connection. */
+    if (!r->held_done &&
+        !__atomic_load_n(&r->h->held_no_suspend, __ATOMIC_SEQ_CST)) {
+        /* libmicrohttpd calls on_request again once resumed. */
+        MHD_suspend_connection(r->conn);
+        r->held_suspended = 1;
+        pthread_mutex_unlock(&held_mu);
+        return MHD_YES;
+    }
+    while (!r->held_done) /* stopping: no new suspension */
+        pthread_cond_wait(&held_cv, &held_mu);
+    pthread_mutex_unlock(&held_mu);
+    return gw_http_send_held(r);
+}
+
 enum MHD_Result
 gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a, int minimal)
 {
@@ -342,6 +456,8 @@ gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a, int minimal)
                                     : MHD_HTTP_HEADER_CONTENT_LOCATION,
                                 loc);
     }
+    if (a->audit != NULL)
+        return hold(r, resp, a);
     ret = MHD_queue_response(r->conn, (unsigned)a->status, resp);
     MHD_destroy_response(resp);
     r->status = a->status;

@@ -44,6 +44,13 @@ const char *gw_http_fhir_mime(enum gw_fhir_format f);
  * Location as it says; counts a failed case look-up. Releases a. */
 enum MHD_Result gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a,
                                     int minimal);
+/* An answer with audit records to commit first (gw_answer.audit) is held
+ * instead: its connection is suspended, no thread waits, and the writer's
+ * completion resumes it; then on_request calls this to send it, or the
+ * refusal in its place when the records could not be stored. */
+enum MHD_Result gw_http_send_held(struct gw_req *r);
+/* After a request ends: frees an answer that was never sent. */
+void gw_http_drop_held(struct gw_req *r);
 /* A pipeline operation on the resource the path names (r->args.id),
  * answered in full (Prefer does not apply to it), in fhir_api.c. */
 struct gw_pipeline;

@@ -680,6 +680,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 
     if (r == NULL)
         return MHD_NO; /* on_uri found no memory */
+    if (r->held != NULL) { /* resumed: its audit records are stored */
+        gw_log_set_request_id(r->id);
+        return gw_http_send_held(r);
+    }
     if (!r->started) {
         const char *cl;
         struct gw_conn *c = conn_of(conn);
@@ -792,6 +796,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                                                            : " aborted=1");
     gw_log_set_request_id(NULL);
     gw_buf_release(&r->body);
+    gw_http_drop_held(r); /* closed before it was sent */
     /* After a large body (and the parse of one) give the freed heap back
      * now, or RSS stays at the peak (glibc) or until the decay (jemalloc). */
     if (r->body_seen >= TRIM_AFTER)
@@ -1213,7 +1218,8 @@ gw_http_start(const struct gw_http_opts *o, struct gw_http **out,
      * whose header records did not fit its pool waiting until the client
      * gave up, instead of answering. */
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-                         MHD_USE_ITC | MHD_USE_ERROR_LOG;
+                         MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                         MHD_ALLOW_SUSPEND_RESUME;
     const union MHD_DaemonInfo *di;
 
     *out = NULL;
@@ -1338,9 +1344,27 @@ gw_http_stop(struct gw_http *h)
     if (h == NULL)
         return;
     if (h->d != NULL) {
-        /* No new connections; requests in flight finish and commit. */
+        /* No new connections; requests in flight finish and commit; a
+         * read held from now on does not suspend its connection. */
+        __atomic_store_n(&h->held_no_suspend, 1, __ATOMIC_SEQ_CST);
         MHD_quiesce_daemon(h->d);
         for (int i = 0; i < 300 && __atomic_load_n(&h->inflight,
+                                                   __ATOMIC_SEQ_CST) > 0;
+             i++) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        /* A suspended answer is resumed by the writer's completion, which
+         * follows its commit; libmicrohttpd must not stop before (it
+         * aborts with suspended connections, and the completion uses the
+         * request). */
+        while (__atomic_load_n(&h->held, __ATOMIC_SEQ_CST) > 0) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        /* The answers those resumed are sent (bounded, like the wait for
+         * requests in flight above). */
+        for (int i = 0; i < 100 && __atomic_load_n(&h->inflight,
                                                    __ATOMIC_SEQ_CST) > 0;
              i++) {
             struct timespec ts = {0, 10 * 1000 * 1000};

@@ -221,11 +221,115 @@ cache_put(struct gw_pipeline *pl, const char *key, const char *body,
     pthread_mutex_unlock(&pl->cache_mu);
 }
 
+/* Durable audit records an answer waits for (gw_answer.audit): owned
+ * copies, and the write and result the writer borrows until done. */
+struct gw_read_audit {
+    struct gw_store *st;
+    struct gw_store_write w;
+    struct gw_store_result res;
+    struct gw_audit_entry *e;
+    size_t n;
+    char *system, *user, *detail;
+    gw_audit_done_fn done;
+    void *arg;
+};
+
+static void
+read_audit_free(struct gw_read_audit *ra)
+{
+    if (ra == NULL)
+        return;
+    for (size_t i = 0; ra->e != NULL && i < ra->n; i++)
+        free((char *)ra->e[i].refnr);
+    free(ra->e);
+    free(ra->system);
+    free(ra->user);
+    free(ra->detail);
+    gw_store_result_release(&ra->res);
+    free(ra);
+}
+
+static char *
+dup_opt(const char *v, int *fail)
+{
+    char *d = v != NULL ? strdup(v) : NULL;
+
+    if (v != NULL && d == NULL)
+        *fail = 1;
+    return d;
+}
+
+/* The records of audit_shown, copied for a later commit; NULL: no
+ * memory. */
+static struct gw_read_audit *
+read_audit_new(struct gw_pipeline *pl, const struct gw_call *c,
+               const char *action, const char *const *refnrs, size_t n,
+               const char *detail)
+{
+    struct gw_read_audit *ra = calloc(1, sizeof(*ra));
+    int fail = 0;
+
+    if (ra == NULL)
+        return NULL;
+    ra->st = pl->o.store;
+    ra->e = calloc(n, sizeof(*ra->e));
+    ra->n = n;
+    ra->system = dup_opt(c->who->label, &fail);
+    ra->user = dup_opt(c->who->user ? c->who->user : c->who->gln, &fail);
+    ra->detail = dup_opt(detail, &fail);
+    for (size_t i = 0; ra->e != NULL && i < n; i++)
+        ra->e[i] = (struct gw_audit_entry){
+            .system = ra->system,
+            .user = ra->user,
+            .action = action, /* a literal */
+            .refnr = dup_opt(refnrs[i], &fail),
+            .outcome = "ok",
+            .detail = ra->detail,
+        };
+    if (ra->e == NULL || fail) {
+        read_audit_free(ra);
+        return NULL;
+    }
+    ra->w.op = GW_STORE_OP_NONE;
+    ra->w.audit = ra->e;
+    ra->w.naudit = n;
+    return ra;
+}
+
+static void
+read_audit_done(void *arg, gw_rc rc)
+{
+    struct gw_read_audit *ra = arg;
+
+    ra->done(ra->arg, rc, &ra->res.err);
+    read_audit_free(ra);
+}
+
+gw_rc
+gw_answer_commit_audit(struct gw_pipeline *pl, struct gw_answer *a,
+                       gw_audit_done_fn done, void *arg, struct gw_err *err)
+{
+    struct gw_read_audit *ra = a->audit;
+    gw_rc rc;
+
+    (void)pl;
+    ra->done = done;
+    ra->arg = arg;
+    rc = gw_store_write_async(ra->st, &ra->w, &ra->res, read_audit_done, ra);
+    if (rc != GW_OK) {
+        *err = ra->res.err;
+        return rc;
+    }
+    a->audit = NULL; /* the writer's now */
+    return GW_OK;
+}
+
 void
 gw_answer_release(struct gw_answer *a)
 {
     gw_fhir_doc_free(a->doc);
     free(a->body);
+    read_audit_free(a->audit);
     memset(a, 0, sizeof(*a));
 }
 
@@ -282,16 +386,22 @@ gw_pl_audit(struct gw_pipeline *pl, const struct gw_call *c,
 static gw_rc
 audit_shown(struct gw_pipeline *pl, const struct gw_call *c,
             const char *action, const char *const *refnrs, size_t n,
-            const char *detail, struct gw_err *err)
+            const char *detail, int defer, struct gw_answer *a,
+            struct gw_err *err)
 {
-    struct gw_audit_entry one, *e = n == 1 ? &one : calloc(n, sizeof(*e));
+    struct gw_audit_entry one, *e;
     struct gw_store_write w;
     struct gw_store_result res;
     gw_rc rc;
 
     if (n == 0)
         return GW_OK;
-    if (e == NULL)
+    if (defer) /* the caller commits them before it answers */
+        return (a->audit = read_audit_new(pl, c, action, refnrs, n,
+                                          detail)) != NULL
+                   ? GW_OK
+                   : GW_ENOMEM;
+    if ((e = n == 1 ? &one : calloc(n, sizeof(*e))) == NULL)
         return GW_ENOMEM;
     for (size_t i = 0; i < n; i++)
         e[i] = (struct gw_audit_entry){
@@ -1174,10 +1284,10 @@ gw_pl_case_view(struct gw_pipeline *pl, const struct gw_call *c,
     return rc;
 }
 
-void
-gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
-                 const char *type, const char *id, long version,
-                 struct gw_answer *a)
+static void
+pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
+              const char *type, const char *id, long version, int defer,
+              struct gw_answer *a)
 {
     struct gw_case_row row;
     struct gw_fhir_doc *view = NULL;
@@ -1257,7 +1367,7 @@ found:
     if (pl->o.reads_queued)
         gw_pl_audit(pl, c, "read", refnr, GW_OK, type);
     else if ((rc = audit_shown(pl, c, "read", (const char *[]){refnr}, 1,
-                               type, &err)) != GW_OK) {
+                               type, defer, a, &err)) != GW_OK) {
         free(a->body);
         a->body = NULL;
         a->body_len = 0;
@@ -1384,8 +1494,24 @@ search_link(struct gw_bundle *b, const struct gw_call *c,
 }
 
 void
-gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
-                   const struct gw_task_search *q, struct gw_answer *a)
+gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
+                 const char *type, const char *id, long version,
+                 struct gw_answer *a)
+{
+    pipeline_read(pl, c, type, id, version, 0, a);
+}
+
+void
+gw_pipeline_read_deferred(struct gw_pipeline *pl, const struct gw_call *c,
+                          const char *type, const char *id, long version,
+                          struct gw_answer *a)
+{
+    pipeline_read(pl, c, type, id, version, 1, a);
+}
+
+static void
+pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
+                const struct gw_task_search *q, int defer, struct gw_answer *a)
 {
     struct gw_case_query cq;
     struct gw_case_row *rows = NULL;
@@ -1505,8 +1631,8 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
     }
     /* Every case the page shows is audited on disk before it leaves. */
     if (rc == GW_OK && nshown > 0 &&
-        (rc = audit_shown(pl, c, "search", shown, nshown, NULL, &err)) !=
-            GW_OK) {
+        (rc = audit_shown(pl, c, "search", shown, nshown, NULL, defer, a,
+                          &err)) != GW_OK) {
         gw_answer_error(a, rc, &err);
         a->total = 0;
         gw_bundle_free(b);
@@ -1557,3 +1683,18 @@ gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
 }
 
 /* --- subscriptions: subs.c ------------------------------------------- */
+
+void
+gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
+                   const struct gw_task_search *q, struct gw_answer *a)
+{
+    pipeline_search(pl, c, q, 0, a);
+}
+
+void
+gw_pipeline_search_deferred(struct gw_pipeline *pl, const struct gw_call *c,
+                            const struct gw_task_search *q,
+                            struct gw_answer *a)
+{
+    pipeline_search(pl, c, q, 1, a);
+}

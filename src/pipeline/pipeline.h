@@ -93,8 +93,20 @@ struct gw_answer {
     char last_modified[40];  /* RFC 1123 date, or "" */
     int replayed;            /* answered from the inbox */
     long total;              /* a search: the cases found */
+    /* From the _deferred calls: the audit records that must be on disk
+     * before the answer leaves (gw_answer_commit_audit); NULL: none. */
+    struct gw_read_audit *audit;
 };
 void gw_answer_release(struct gw_answer *a);
+/* Completion of gw_answer_commit_audit, on a store writer thread: rc
+ * GW_OK when the records are on disk, else the refusal (err). Brief. */
+typedef void (*gw_audit_done_fn)(void *arg, gw_rc rc, const struct gw_err *err);
+/* Hands a->audit to the store's writer without waiting. GW_OK: queued,
+ * a->audit is NULL now and done(arg, ...) runs once after the commit.
+ * Otherwise nothing was queued, done never runs and err says why. */
+gw_rc gw_answer_commit_audit(struct gw_pipeline *pl, struct gw_answer *a,
+                             gw_audit_done_fn done, void *arg,
+                             struct gw_err *err) GW_WARN_UNUSED;
 /* Makes a an OperationOutcome for rc (and err's path and detail). */
 void gw_answer_error(struct gw_answer *a, gw_rc rc, const struct gw_err *err);
 
@@ -153,6 +165,13 @@ void gw_pipeline_validate(struct gw_pipeline *pl, const struct gw_call *c,
 void gw_pipeline_read(struct gw_pipeline *pl, const struct gw_call *c,
                       const char *type, const char *id, long version,
                       struct gw_answer *a);
+/* The same, but with audit.durable_reads the answer's audit records are
+ * left in a->audit for the caller to commit (gw_answer_commit_audit)
+ * before it sends the answer, instead of waiting for them here (the HTTP
+ * front does so without holding a thread). Also for the search. */
+void gw_pipeline_read_deferred(struct gw_pipeline *pl, const struct gw_call *c,
+                               const char *type, const char *id, long version,
+                               struct gw_answer *a);
 
 /* GET Task/[id]/_history */
 void gw_pipeline_history(struct gw_pipeline *pl, const struct gw_call *c,
@@ -179,6 +198,10 @@ struct gw_task_search {
 };
 void gw_pipeline_search(struct gw_pipeline *pl, const struct gw_call *c,
                         const struct gw_task_search *q, struct gw_answer *a);
+void gw_pipeline_search_deferred(struct gw_pipeline *pl,
+                                 const struct gw_call *c,
+                                 const struct gw_task_search *q,
+                                 struct gw_answer *a);
 
 /* Subscription create / read / delete (pharmacies, own GLN). */
 void gw_pipeline_sub_create(struct gw_pipeline *pl, const struct gw_call *c,

@@ -49,6 +49,10 @@
       (struct gw_store * st, const struct gw_store_write *w,                 \
        struct gw_store_result *res),                                         \
       (st, w, res))                                                          \
+    X(gw_rc, gw_store_write_async, write_async,                              \
+      (struct gw_store * st, const struct gw_store_write *w,                 \
+       struct gw_store_result *res, gw_store_done_fn done, void *arg),       \
+      (st, w, res, done, arg))                                               \
     X(gw_rc, gw_store_audit_async, audit_async,                              \
       (struct gw_store * st, const struct gw_audit_entry *e), (st, e))       \
     X(gw_rc, gw_store_case_get, case_get,                                    \

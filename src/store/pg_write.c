@@ -745,13 +745,23 @@ gw_pg_writer_main(void *arg)
     return NULL;
 }
 
+#define PG_UNAVAILABLE                                                       \
+    "the database is unavailable: nothing was stored; "                      \
+    "send the message again later"
+
 gw_rc
 gw_pg_write(struct gw_store *st, const struct gw_store_write *w,
             struct gw_store_result *res)
 {
-    return gw_wq_write(&PG(st)->wq, w, res,
-                       "the database is unavailable: nothing was stored; "
-                       "send the message again later");
+    return gw_wq_write(&PG(st)->wq, w, res, PG_UNAVAILABLE);
+}
+
+gw_rc
+gw_pg_write_async(struct gw_store *st, const struct gw_store_write *w,
+                  struct gw_store_result *res, gw_store_done_fn done,
+                  void *arg)
+{
+    return gw_wq_write_async(&PG(st)->wq, w, res, PG_UNAVAILABLE, done, arg);
 }
 
 gw_rc

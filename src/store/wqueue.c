@@ -86,17 +86,38 @@ free_audit(struct gw_wreq *r)
     free(r);
 }
 
+/* A refusal without a reason gets one (gw_wq_write). */
+static void
+with_reason(struct gw_store_result *res, gw_rc rc, const char *unavailable)
+{
+    if (rc == GW_OK || res->err.detail[0] != '\0')
+        return;
+    if (rc == GW_EUNAVAILABLE && unavailable != NULL)
+        gw_err_set(&res->err, rc, NULL, "%s", unavailable);
+    else if (rc == GW_ESTORAGEFULL)
+        gw_err_set(&res->err, rc, NULL,
+                   "nothing was stored; send the message again later");
+    else
+        gw_err_set(&res->err, rc, NULL, "%s", gw_rc_message(rc));
+}
+
 void
 gw_wq_answer(struct gw_wreq *batch)
 {
     /* Each caller on its own semaphore and outside mu: a woken caller
      * does not queue on the lock in front of the writer's next batch.
-     * Its request may go as soon as it is posted: read next first. */
+     * Its request may go as soon as it is posted: read next first. A
+     * request without a waiter is answered by its done_fn and freed. */
     for (struct gw_wreq *r = batch; r != NULL;) {
         struct gw_wreq *next = r->next;
         if (r->w == NULL)
             free_audit(r);
-        else
+        else if (r->done_fn != NULL) {
+            gw_rc rc = r->res->rc;
+            with_reason(r->res, rc, r->unavailable);
+            r->done_fn(r->done_arg, rc);
+            free(r);
+        } else
             sem_post(&r->done);
         r = next;
     }
@@ -137,16 +158,43 @@ gw_wq_write(struct gw_wqueue *q, const struct gw_store_write *w,
 {
     gw_rc rc = wait_answer(q, w, res);
 
-    if (rc == GW_OK || res->err.detail[0] != '\0')
-        return rc;
-    if (rc == GW_EUNAVAILABLE && unavailable != NULL)
-        gw_err_set(&res->err, rc, NULL, "%s", unavailable);
-    else if (rc == GW_ESTORAGEFULL)
-        gw_err_set(&res->err, rc, NULL,
-                   "nothing was stored; send the message again later");
-    else
-        gw_err_set(&res->err, rc, NULL, "%s", gw_rc_message(rc));
+    with_reason(res, rc, unavailable);
     return rc;
+}
+
+gw_rc
+gw_wq_write_async(struct gw_wqueue *q, const struct gw_store_write *w,
+                  struct gw_store_result *res, const char *unavailable,
+                  gw_store_done_fn done, void *arg)
+{
+    struct gw_wreq *r;
+    gw_rc rc = GW_OK;
+
+    memset(res, 0, sizeof(*res));
+    gw_err_clear(&res->err);
+    if (!*q->running)
+        rc = GW_ESTORE;
+    else if ((r = calloc(1, sizeof(*r))) == NULL)
+        rc = GW_ENOMEM;
+    if (rc != GW_OK) {
+        with_reason(res, res->rc = rc, unavailable);
+        return rc;
+    }
+    r->w = w;
+    r->res = res;
+    r->done_fn = done;
+    r->done_arg = arg;
+    r->unavailable = unavailable;
+    pthread_mutex_lock(q->mu);
+    if (*q->stopping) {
+        pthread_mutex_unlock(q->mu);
+        free(r);
+        with_reason(res, res->rc = GW_EUNAVAILABLE, unavailable);
+        return GW_EUNAVAILABLE;
+    }
+    put(q, r);
+    pthread_mutex_unlock(q->mu);
+    return GW_OK;
 }
 
 static char *

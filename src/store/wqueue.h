@@ -19,6 +19,11 @@ struct gw_wreq {
     struct gw_store_result *res;
     struct gw_audit_entry audit; /* owned copies (no waiter) */
     sem_t done; /* posted once by the writer when res is final */
+    /* Set: no one sleeps on done; the request is owned (freed once
+     * answered) and done_fn runs instead. */
+    gw_store_done_fn done_fn;
+    void *done_arg;
+    const char *unavailable;
     struct gw_wreq *next;
 };
 
@@ -52,6 +57,14 @@ void gw_wq_answer(struct gw_wreq *batch);
 gw_rc gw_wq_write(struct gw_wqueue *q, const struct gw_store_write *w,
                   struct gw_store_result *res,
                   const char *unavailable) GW_WARN_UNUSED;
+/* The same without waiting: GW_OK once w is queued; done(arg, rc) then
+ * runs once, on the writer thread after the batch's COMMIT, with res
+ * final (a refusal with its reason); w and res stay borrowed until then.
+ * done must be brief and must not write to the store. Any other return:
+ * nothing was queued, done never runs, res holds the refusal. */
+gw_rc gw_wq_write_async(struct gw_wqueue *q, const struct gw_store_write *w,
+                        struct gw_store_result *res, const char *unavailable,
+                        gw_store_done_fn done, void *arg) GW_WARN_UNUSED;
 /* Queues a copy of e for the next batch; no one waits. */
 gw_rc gw_wq_audit(struct gw_wqueue *q,
                   const struct gw_audit_entry *e) GW_WARN_UNUSED;

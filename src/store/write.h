@@ -145,6 +145,19 @@ gw_rc gw_store_write(struct gw_store *st, const struct gw_store_write *w,
                      struct gw_store_result *res) GW_WARN_UNUSED;
 void gw_store_result_release(struct gw_store_result *res);
 
+/* A write's completion: runs on the writer thread, once res is final. */
+typedef void (*gw_store_done_fn)(void *arg, gw_rc rc);
+/*
+ * The same without waiting: GW_OK once w is queued; done(arg, rc) then
+ * runs once, on a writer thread after its batch's COMMIT, with res final
+ * (a refusal with its reason). Everything in w and res is borrowed until
+ * done runs; done must be brief and must not write to the store. Any
+ * other return: nothing was queued, done never runs, res->err says why.
+ */
+gw_rc gw_store_write_async(struct gw_store *st, const struct gw_store_write *w,
+                           struct gw_store_result *res, gw_store_done_fn done,
+                           void *arg) GW_WARN_UNUSED;
+
 /* Appends audit entries for a read without waiting: they are committed
  * with the next batch. Copies e. */
 gw_rc gw_store_audit_async(struct gw_store *st,

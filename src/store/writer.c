@@ -570,6 +570,14 @@ gw_sqlite_write(struct gw_store *st, const struct gw_store_write *w,
     return gw_wq_write(&st->wq, w, res, NULL);
 }
 
+gw_rc
+gw_sqlite_write_async(struct gw_store *st, const struct gw_store_write *w,
+                      struct gw_store_result *res, gw_store_done_fn done,
+                      void *arg)
+{
+    return gw_wq_write_async(&st->wq, w, res, NULL, done, arg);
+}
+
 void
 gw_store_result_release(struct gw_store_result *res)
 {

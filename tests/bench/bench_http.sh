@@ -22,7 +22,15 @@ top=$(pwd)
 klasgw=$build/klasgw
 conns=32
 threads=2
-port=${KLASGW_BENCH_PORT:-18290} # another run on this machine: set another
+# The gateway's port and the HSA simulator's (port + 1): KLASGW_BENCH_PORT,
+# or the first pair from 18290 that no one listens on, so that two
+# benchmarks on one machine do not measure each other's gateway.
+port=${KLASGW_BENCH_PORT:-18290}
+while [ -z "${KLASGW_BENCH_PORT:-}" ] &&
+    { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null ||
+        (exec 3<>"/dev/tcp/127.0.0.1/$((port + 1))") 2>/dev/null; }; do
+    port=$((port + 2))
+done
 command -v wrk >/dev/null || { echo "bench_http: wrk is missing (scripts/install-deps.sh)"; exit 1; }
 dir=$(mktemp -d "${TMPDIR:-/var/tmp}/klasgw-bench-http-XXXXXX")
 pid=
@@ -39,6 +47,8 @@ cat >"$dir/conf" <<EOF
 listen = 127.0.0.1
 port = $port
 plain_http = true
+; the 128-connection read run comes from one address
+max_connections_per_ip = 256
 [store]
 path = $dir/db/klasgw.db
 [log]
@@ -49,6 +59,7 @@ url = http://127.0.0.1:$((port + 1))/hsa
 url =
 [clients]
 journal1 = ehr serial:SE2321000016-EHR1
+ops = operator serial:SE2321000016-OPS1
 EOF
 # The prescriber's HSA check goes to the simulator (answers are cached).
 "$klasgw" -c "$dir/conf" sim hsa --port $((port + 1)) \
@@ -61,6 +72,7 @@ for _ in $(seq 1 100); do
     curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break
     sleep 0.1
 done
+kill -0 "$pid" 2>/dev/null || { echo "bench_http: serve exited: $(tail -3 "$dir/serve.log")"; exit 1; }
 url=http://127.0.0.1:$port
 
 echo "# klasgw HTTP benchmark: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), $(free -g | awk '/Mem:/ {print $2}') GiB," \
@@ -132,9 +144,36 @@ fi
 curl -s -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
     "$url/fhir/Task?_count=120" |
     python3 -c 'import json,sys; [print(e["resource"]["id"]) for e in json.load(sys.stdin).get("entry", [])]' >"$dir/refnrs"
+# BENCH_PERF=FILE: a call-graph profile of the gateway during this phase
+# (perf record -g), to see where a durable read's time goes.
+perf_pid=
+if [ -n "${BENCH_PERF:-}" ]; then
+    perf record -g -o "$BENCH_PERF" -p "$pid" -- sleep "$seconds" >"$dir/perf.out" 2>&1 &
+    perf_pid=$!
+fi
+# commits SUM_VAR COUNT_VAR: the writer's requests and commits so far.
+commits() {
+    local m
+    m=$(curl -s -H 'X-Klasgw-Client: SE2321000016-OPS1' "$url/metrics")
+    printf -v "$1" '%s' "$(sed -n 's/^klasgw_store_commit_batch_size_sum //p' <<<"$m")"
+    printf -v "$2" '%s' "$(sed -n 's/^klasgw_store_commit_batch_size_count //p' <<<"$m")"
+}
+per_commit() { # the records per commit between two commits() readings
+    awk -v a="$1" -v b="$3" -v c="$2" -v d="$4" -v us="$duration_us" \
+        'BEGIN {printf "%.1f records per commit, %.0f commits/s", (d > c ? (b - a) / (d - c) : 0), (d - c) / (us / 1e6)}'
+}
+commits s0 c0
 run read "$seconds" "$conns" read "$dir/refnrs"
-printf 'read GET /fhir/Task/{refnr} (%d cases): %s reads/s  p50 %s ms  p99 %s ms  (%d not 200); gateway %s cores busy\n' \
-    "$(wc -l <"$dir/refnrs")" "$rate" "$p50" "$p99" "$non2xx" "$cpu"
+[ -z "$perf_pid" ] || wait "$perf_pid" || true
+commits s1 c1
+printf 'read GET /fhir/Task/{refnr} (%d cases): %s reads/s  p50 %s ms  p99 %s ms  (%d not 200); gateway %s cores busy; writer %s\n' \
+    "$(wc -l <"$dir/refnrs")" "$rate" "$p50" "$p99" "$non2xx" "$cpu" "$(per_commit "$s0" "$c0" "$s1" "$c1")"
+# A durable read waits for a commit but holds no server thread: with more
+# concurrent readers more records share each commit.
+run read-128 "$seconds" 128 read "$dir/refnrs"
+commits s2 c2
+printf 'read GET /fhir/Task/{refnr}, 128 connections: %s reads/s  p50 %s ms  p99 %s ms  (%d not 200); gateway %s cores busy; writer %s\n' \
+    "$rate" "$p50" "$p99" "$non2xx" "$cpu" "$(per_commit "$s1" "$c1" "$s2" "$c2")"
 
 cases=$(sqlite3 "$dir/db/klasgw.db" 'SELECT count(*) FROM cases' 2>/dev/null || echo '?')
 printf 'gateway peak RSS (VmHWM): %s; cases in the store: %s; database %s\n' \
@@ -142,8 +181,10 @@ printf 'gateway peak RSS (VmHWM): %s; cases in the store: %s; database %s\n' \
     "$(du -sh "$dir/db" | cut -f1)"
 
 # The same reads with audit.durable_reads = false (the read's audit record
-# queued for the next commit, not waited for): the default waits for it,
-# so its reads/s are bounded by server.threads x the disk's commit rate.
+# queued for the next commit, not waited for): the default waits for it
+# (its connection suspended, no server thread held), so its reads/s are
+# bounded by the concurrent reads (wrk's connections) x the disk's commit
+# rate.
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null || true
 KLASGW_AUDIT_DURABLE_READS=false "$klasgw" -c "$dir/conf" serve 2>>"$dir/serve.log" &

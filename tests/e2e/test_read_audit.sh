@@ -15,6 +15,20 @@ PM='/fhir/$process-message'
 command -v sqlite3 >/dev/null || { echo "skip: sqlite3 missing"; exit 77; }
 DB=$T/db/klasgw.db
 reads() { sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action = 'read' AND refnr = '$R' AND outcome = 'ok'"; }
+# gw_down: serve stopped (it must exit 0), and its HSA simulator.
+gw_down() {
+    gw_stop || fail "serve did not stop cleanly"
+    kill "$HSA_PID" 2>/dev/null || true
+    wait "$HSA_PID" 2>/dev/null || true
+    HSA_PID=
+}
+# fetch NAME MAX_TIME: GET Task/$R as the prescriber; the status in
+# $T/NAME.out, the body in $T/NAME.body.
+fetch() {
+    curl -s -w '%{http_code}\n' --max-time "$2" -o "$T/$1.body" \
+        -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
+        "$GW_URL/fhir/Task/$R" >"$T/$1.out" 2>/dev/null || true
+}
 
 # hold_lock: another connection takes the write lock and keeps it until
 # $T/release exists (bounded: 20 s); $T/locked says it has it.
@@ -77,10 +91,99 @@ before=$(reads)
 call ehr GET "/fhir/Task/$R"
 want 200 "a read with the lock gone"
 [ "$(reads)" -gt "$before" ] || fail "the read after the lock is not audited on disk"
-gw_stop
-kill "$HSA_PID" 2>/dev/null || true
-wait "$HSA_PID" 2>/dev/null || true
-HSA_PID=
+gw_down
+
+# --- a read waiting for its record holds no server thread ----------------
+# One server thread, the writer unable to commit: reads waiting for their
+# records do not keep other requests out, /fhir/metadata is answered while
+# they wait; once the lock is gone each read answers 200 with its record on
+# disk (or 503 if the writer gave up). (Before, a waiting read held its
+# thread until the commit: with one thread nothing else was answered.)
+gw_start 18470 KLASGW_SERVER_THREADS=1
+hold_lock
+before=$(reads)
+pids=()
+for i in 1 2 3; do fetch "wait$i" 60 & pids+=($!); done
+sleep 1 # the reads reach the writer's queue
+meta=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$GW_URL/fhir/metadata" || true)
+touch "$T/release"
+for p in "${pids[@]}"; do wait "$p" || true; done
+wait "$LOCK_PID" || true
+echo "one thread, 3 reads waiting: metadata answered $meta; reads $(cat "$T"/wait?.out | tr '\n' ' ')"
+[ "$meta" = 200 ] || fail "a read waiting for its audit record held the only server thread (metadata: '$meta')"
+ok=0
+for i in 1 2 3; do
+    st=$(cat "$T/wait$i.out")
+    [ "$st" = 200 ] || [ "$st" = 503 ] || fail "waiting read $i: status $st"
+    [ "$st" = 200 ] && ok=$((ok + 1))
+done
+[ "$(reads)" -ge $((before + ok)) ] || fail "$ok reads answered 200, fewer records on disk"
+gw_down
+
+# --- hostile clients: gone while suspended, and a stop while suspended ---
+# The writer cannot commit; 40 reads are sent by clients that give up after
+# a second, so their connections close while suspended; 10 more wait. Then
+# 20 reads are left suspended and serve is told to stop before the lock
+# goes. serve must survive both and exit 0, and every read answered 200
+# must have its record on disk. (The writer's completion once resumed a
+# connection and then read the request, which libmicrohttpd may have freed
+# already; closed clients free theirs at once.)
+gw_start 18470 KLASGW_SERVER_THREADS=2
+hold_lock
+before=$(reads)
+gone=() waiting=()
+for i in $(seq 1 40); do fetch "h-gone$i" 1 & gone+=($!); done
+for i in $(seq 1 10); do fetch "h-wait$i" 60 & waiting+=($!); done
+for p in "${gone[@]}"; do wait "$p"; done
+kill -0 "$GW_PID" 2>/dev/null || fail "serve died with clients gone while suspended"
+touch "$T/release"
+for p in "${waiting[@]}"; do wait "$p"; done
+wait "$LOCK_PID" || true
+# The stop: reads suspended behind the lock when SIGTERM comes.
+hold_lock
+stopped=()
+for i in $(seq 1 20); do fetch "h-stop$i" 60 & stopped+=($!); done
+# and one client reading on and on over one connection: its later reads
+# come while serve stops (they wait on their thread, never suspended)
+ka=()
+for i in $(seq 1 8); do ka+=(-o /dev/null "$GW_URL/fhir/Task/$R"); done
+curl -s -w '%{http_code}\n' --max-time 60 \
+    -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
+    "${ka[@]}" >"$T/h-keepalive.out" 2>/dev/null &
+stopped+=($!)
+sleep 1 # the reads reach the writer's queue
+kill -TERM "$GW_PID"
+sleep 1
+touch "$T/release"
+for p in "${stopped[@]}"; do wait "$p" || true; done
+wait "$LOCK_PID" || true
+gw_down
+ok=$(cat "$T"/h-*.out | grep -c '^200$' || true)
+echo "hostile: statuses $(cat "$T"/h-*.out | sort | uniq -c | tr -s ' \n' ' ')"
+[ "$(grep -c '^200$' "$T"/h-wait*.out | awk -F: '{s += $2} END {print s}')" -ge 1 ] ||
+    fail "no waiting read was answered 200 after the lock"
+[ "$(reads)" -ge $((before + ok)) ] || fail "$ok reads answered 200, fewer records on disk"
+
+# --- the writer refuses: a suspended read gets the refusal, not the case --
+# With a short busy timeout the writer gives up on the held lock: each
+# suspended read is resumed with 503 (no case in it) and serve goes on.
+gw_start 18470 KLASGW_STORE_BUSY_TIMEOUT_MS=200
+hold_lock
+refused=()
+for i in $(seq 1 10); do fetch "ref$i" 60 & refused+=($!); done
+for p in "${refused[@]}"; do wait "$p" || true; done
+touch "$T/release"
+wait "$LOCK_PID" || true
+echo "writer refusing: statuses $(cat "$T"/ref*.out | sort | uniq -c | tr -s ' \n' ' ')"
+for i in $(seq 1 10); do
+    st=$(cat "$T/ref$i.out")
+    [ "$st" = 503 ] || [ "$st" = 200 ] || fail "read $i with the writer refusing: status $st"
+    [ "$st" = 200 ] || ! grep -q "$R" "$T/ref$i.body" || fail "the $st of read $i holds the case"
+done
+grep -qx 503 "$T"/ref*.out || fail "no read was refused while the writer could not commit"
+call ehr GET "/fhir/Task/$R"
+want 200 "a read once the lock is gone"
+gw_down
 
 # --- audit.durable_reads = false: the window, as documented --------------
 gw_start 18470 KLASGW_AUDIT_DURABLE_READS=false
