@@ -12,7 +12,8 @@
   Parameters (all strings, set by src/map/view.c):
     base            the FHIR base URL, for fullUrl ("http://host/fhir")
     refnr           referensnummer
-    status          KLAS status code (M, A, H, KB, K, Bev, Avs, Avi)
+    status          KLAS status code (a row of GW_CASE_STATUS_ROWS,
+                    src/klas/state.h: CodeSystem klas-case-status)
     status_display  its Swedish name
     task_status     FHIR Task.status for it
     version         meta.versionId

@@ -11,8 +11,11 @@
   (gw:stockholm-time, src/map/printtime.c); codes are shown as their
   names; rows without a value are left out.
 
-  Parameter: printed, when it was printed (Swedish time), set by
-  src/map/view.c. The referensnummer and print time are also in
+  Parameters, set by src/map/view.c (gw_view_print): printed, when it
+  was printed (Swedish time); decisions, the decision line of every
+  status whose row is decided ("|Bev=Beviljad / granted|...|", from
+  GW_CASE_STATUS_ROWS); in_force, the status whose licence is in force
+  (its validity and amount are printed). The referensnummer and print time are also in
   <meta name="klas-refnr">/<meta name="klas-printed"> for the PDF's
   footer on every page (src/map/pdf.c).
 -->
@@ -25,6 +28,8 @@
       doctype-system="about:legacy-compat"/>
 
   <xsl:param name="printed"/>
+  <xsl:param name="decisions" select="'|'"/>
+  <xsl:param name="in_force"/>
   <xsl:variable name="EXT" select="'http://klasgw.org/fhir/StructureDefinition/'"/>
   <xsl:key name="res" match="/f:Bundle/f:entry/f:resource/*"
       use="concat(local-name(), '/', f:id/@value)"/>
@@ -154,13 +159,16 @@
           </xsl:otherwise>
         </xsl:choose>
 
+        <!-- A decided status (its row in src/klas/state.h) has its line
+             in $decisions: "|code=Swedish / English|...". -->
         <xsl:variable name="st" select="$task/f:businessStatus/f:coding/f:code/@value"/>
-        <xsl:if test="$st = 'Bev' or $st = 'Avs' or $st = 'Avi'">
+        <xsl:variable name="decision" select="substring-before(substring-after($decisions, concat('|', $st, '=')), '|')"/>
+        <xsl:if test="$st != '' and $decision != ''">
           <h2>Beslut <span class="en">Decision</span></h2>
           <table>
-            <xsl:call-template name="row"><xsl:with-param name="sv" select="'Beslut'"/><xsl:with-param name="en" select="'Decision'"/><xsl:with-param name="value" select="concat(substring('Beviljad / granted', 1, 40 * ($st = 'Bev')), substring('Avslag / rejected', 1, 40 * ($st = 'Avs')), substring('Avvisad / dismissed', 1, 40 * ($st = 'Avi')))"/></xsl:call-template>
+            <xsl:call-template name="row"><xsl:with-param name="sv" select="'Beslut'"/><xsl:with-param name="en" select="'Decision'"/><xsl:with-param name="value" select="$decision"/></xsl:call-template>
             <xsl:call-template name="row"><xsl:with-param name="sv" select="'Beslutsdatum'"/><xsl:with-param name="en" select="'Decided'"/><xsl:with-param name="value" select="gw:stockholm-time(string($task/f:lastModified/@value))"/></xsl:call-template>
-            <xsl:if test="$st = 'Bev'">
+            <xsl:if test="$st = $in_force">
               <xsl:call-template name="row"><xsl:with-param name="sv" select="'Giltig'"/><xsl:with-param name="en" select="'Valid'"/><xsl:with-param name="value" select="concat($mr/f:dispenseRequest/f:validityPeriod/f:start/@value, ' – ', $mr/f:dispenseRequest/f:validityPeriod/f:end/@value)"/></xsl:call-template>
               <xsl:call-template name="row"><xsl:with-param name="sv" select="'Beviljad mängd'"/><xsl:with-param name="en" select="'Granted amount'"/><xsl:with-param name="value" select="concat($mr/f:dispenseRequest/f:quantity/f:value/@value, ' ', $mr/f:dispenseRequest/f:quantity/f:unit/@value)"/></xsl:call-template>
             </xsl:if>

@@ -810,15 +810,53 @@ gw_view_param(const struct gw_fhir_doc *doc, const char *name, char *buf,
 
 gw_rc gw_view_pdf_from_html(const void *html_doc, char **pdf, size_t *len);
 
+/*
+ * The decision line of the printable copy, for every status whose row is
+ * decided (GW_ST_DECIDED), as the print stylesheet's `decisions`:
+ * "|Bev=Beviljad / granted|Avs=...|": the row's Swedish name, then its
+ * English definition with a lower-case initial. A status added as a row
+ * prints its decision without a change here or in the stylesheet.
+ */
+#define GW_PRINT_DECISION_(id, code, sv, en, task, flags)                     \
+    if ((flags) & GW_ST_DECIDED) {                                            \
+        size_t at = strlen(buf);                                              \
+        int n = snprintf(buf + at, size - at, "%s=%s / %c%s|", code, sv,     \
+                         (en)[0] >= 'A' && (en)[0] <= 'Z' ? (en)[0] + 32       \
+                                                          : (en)[0],          \
+                         (en) + 1);                                           \
+        if (n < 0 || (size_t)n >= size - at)                                  \
+            return GW_ETOOLARGE;                                              \
+    }
+
+static gw_rc
+print_decisions(char *buf, size_t size)
+{
+    if (size < 2)
+        return GW_ETOOLARGE;
+    buf[0] = '|', buf[1] = '\0';
+    GW_CASE_STATUS_ROWS(GW_PRINT_DECISION_)
+    return GW_OK;
+}
+#undef GW_PRINT_DECISION_
+
 gw_rc
 gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
               int pdf, char **html, size_t *len)
 {
-    char now[40], local[48], quoted[64];
-    const char *params[3] = {"printed", quoted, NULL};
+    char now[40], local[48], quoted[64], dec[512], decq[516], force[24];
+    const char *params[7] = {"printed",  quoted, "decisions", decq,
+                             "in_force", force,  NULL};
     xmlDocPtr out;
     gw_rc rc;
 
+    *html = NULL;
+    *len = 0;
+    /* Which statuses are decisions, and which one is in force: the rows. */
+    if ((rc = print_decisions(dec, sizeof(dec))) != GW_OK ||
+        (rc = quote(decq, sizeof(decq), dec)) != GW_OK ||
+        (rc = quote(force, sizeof(force), gw_case_status_in_force_code())) !=
+            GW_OK)
+        return rc;
     /* When it was printed, on every page, in the reader's time. */
     gw_clock_format(gw_clock_now_ms(), now, sizeof(now));
     if (!gw_print_local_time(now, local, sizeof(local)))
@@ -826,8 +864,6 @@ gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
     snprintf(quoted, sizeof(quoted), "'%s'", local);
     out = gw_xslt_apply(v->print, gw_fhir_doc_xml(view), params);
 
-    *html = NULL;
-    *len = 0;
     if (out == NULL)
         return GW_EINTERNAL;
     if (pdf)

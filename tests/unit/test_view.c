@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "fhir/fhir.h"
+#include "klas/state.h"
 #include "map/view.h"
 #include "validate/validate.h"
 
@@ -700,6 +701,64 @@ test_view_print_names_the_case(void **state)
     }
 }
 
+/*
+ * The printable copy of a case in every status (the rows of state.h, not
+ * a list here): a status whose row is decided prints the "Beslut" section
+ * with the row's Swedish name and English definition; the others print
+ * none; only the status in force prints the validity. The worked example
+ * (tests/worked-example) runs this on its patched tree, with its new row.
+ */
+#define STATUS_ROW_(id, code, sv, en, task, flags) {code, sv, en, flags},
+static void
+test_view_print_decision_line_follows_the_rows(void **state)
+{
+    static const struct {
+        const char *code, *sv, *en;
+        unsigned flags;
+    } rows[] = {GW_CASE_STATUS_ROWS(STATUS_ROW_)};
+    char *msg = text_slurp(EX "motivation-enskild-searched.xml");
+    int decided = 0;
+    (void)state;
+
+    for (size_t i = 0; i < N(rows); i++) {
+        struct gw_case_stamp s = stamp_m;
+        struct gw_fhir_doc *v;
+        char *html = NULL, want[256], *sect;
+        size_t len = 0;
+        int is_decided = (rows[i].flags & GW_ST_DECIDED) != 0;
+
+        s.status = rows[i].code;
+        s.valid_from = "2026-02-10", s.valid_to = "2027-02-09";
+        v = view_of(msg, &s, 0, rows[i].code);
+        if (gw_view_print(views, v, 0, &html, &len) != GW_OK)
+            fail_msg("status %s: print failed", rows[i].code);
+        /* "<sv> / <en with a lower-case initial>" */
+        snprintf(want, sizeof(want), "%s / %c%s", rows[i].sv,
+                 rows[i].en[0] >= 'A' && rows[i].en[0] <= 'Z'
+                     ? rows[i].en[0] + 32
+                     : rows[i].en[0],
+                 rows[i].en + 1);
+        sect = strstr(html, "<h2>Beslut");
+        if (is_decided && (sect == NULL || strstr(sect, want) == NULL))
+            fail_msg("status %s is decided: no decision line \"%s\"",
+                     rows[i].code, want);
+        if (!is_decided && sect != NULL)
+            fail_msg("status %s is not decided: a decision section",
+                     rows[i].code);
+        if ((strstr(html, "Giltig") != NULL) !=
+            ((rows[i].flags & GW_ST_IN_FORCE) != 0))
+            fail_msg("status %s: validity printed %d, in force %d",
+                     rows[i].code, strstr(html, "Giltig") != NULL,
+                     (rows[i].flags & GW_ST_IN_FORCE) != 0);
+        decided += is_decided;
+        free(html);
+        gw_fhir_doc_free(v);
+    }
+    assert_true(decided > 0);
+    free(msg);
+}
+#undef STATUS_ROW_
+
 /* Swedish time with the zone named, across both changes of 2026 (last
  * Sundays of March and October, at 01:00 UTC). */
 static void
@@ -1156,6 +1215,7 @@ main(void)
         cmocka_unit_test(test_view_pharmacy_sees_only_its_own_communications),
         cmocka_unit_test(test_view_pick_present_and_absent),
         cmocka_unit_test(test_view_print_names_the_case),
+        cmocka_unit_test(test_view_print_decision_line_follows_the_rows),
         cmocka_unit_test(test_view_print_times_are_swedish_local_time),
         cmocka_unit_test(test_view_pdf_is_a_copy_worth_filing),
         cmocka_unit_test(test_view_print_labels_attachments_and_numbers_pages),
