@@ -52,13 +52,11 @@ void gw_pharmacy_peer_init(struct gw_peer *peer, struct gw_pharmacy_peer *ctx);
 
 /*
  * Topic-based notifications (FHIR R4 Subscriptions Backport IG 1.1.0).
- * A Subscription names one topic in `criteria`, by canonical URL
- * (GW_TOPIC_BASE and the topic column of the event's row, klas/event.c):
- *   GW_TOPIC_BASE "case-for-pharmacy"   a case naming the pharmacy
- *       (motivation-submit: chosen for the application route;
- *       application-registered: LV registered its application)
- *   GW_TOPIC_BASE "supplement-request"  LV asks the pharmacy to supplement
- *   GW_TOPIC_BASE "decision"            LV decided a case of the pharmacy
+ * A Subscription names one topic in `criteria`, by canonical URL:
+ * GW_TOPIC_BASE and the topic column (.topic) of an event's row in
+ * klas/event.c. The rows are the list of topics and of the events each
+ * carries (gw_klas_list(GW_KLAS_TOPICS, ...) joins them for texts, as the
+ * refusal of an unknown topic does).
  * Every notification is a Bundle of type history: first the
  * SubscriptionStatus as a Parameters (backport-subscription-status-r4),
  * then, for an event notification, one entry per event naming its Task
@@ -66,7 +64,7 @@ void gw_pharmacy_peer_init(struct gw_peer *peer, struct gw_pharmacy_peer *ctx);
  */
 #define GW_TOPIC_BASE "http://klasgw.org/fhir/SubscriptionTopic/"
 
-/* 1 when url is one of the topics above. */
+/* 1 when url is one of the topics of the rows (GW_TOPIC_BASE + name). */
 int gw_pharmacy_topic_known(const char *url);
 /* 1 when a notification of event_code goes to subscription sub: its
  * topic has the event (a subscription from before topics: every one). */
