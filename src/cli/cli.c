@@ -12,6 +12,11 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "klas/event.h"
+
+/* Where a help text lists LV's decisions: gw_cli_print_command_help
+ * writes the outcomes of the decision rows (klas/event.c) there. */
+#define GW_CLI_DECISIONS "\001decisions\001"
 
 struct command {
     const char *name;
@@ -95,11 +100,12 @@ static const struct command commands[] = {
      "               close unanswered), to test failure handling\n"
      "  --fail-count N  fail only the first N requests (default: all)\n"
      "  --then S     LV's calls after a new application, comma-separated:\n"
-     "               registered, supplement, Bev, Avs, Avi; none (default\n"
-     "               registered)\n"
+     "               registered, supplement, " GW_CLI_DECISIONS "; none\n"
+     "               (default registered)\n"
      "  --call A --refnr N [--patient ID]\n"
      "               LV on command: make one call A (registered, supplement,\n"
-     "               Bev, Avs, Avi) to the gateway for case N, then exit\n"
+     "               " GW_CLI_DECISIONS ") to the gateway for case N, then\n"
+     "               exit\n"
      "  --gateway U  the gateway's base URL (default from server.*)\n"
      "  --client M   X-Klasgw-Client of LV's calls (serial:SE2021004078-LISY)\n",
      gw_cmd_sim},
@@ -155,6 +161,29 @@ print_main_help(FILE *out)
             "  0 ok, 1 failure, 2 usage error, 3 not available.\n");
 }
 
+/* A command's help, GW_CLI_DECISIONS replaced by the decision outcomes
+ * of the event rows ("Bev, Avs, Avi"). */
+static void
+print_help_text(const char *help, FILE *out)
+{
+    const char *p = help, *hit;
+
+    while ((hit = strstr(p, GW_CLI_DECISIONS)) != NULL) {
+        const char *sep = "";
+        fwrite(p, 1, (size_t)(hit - p), out);
+        for (size_t i = 0; i < gw_klas_nevents; i++) {
+            const struct gw_event_def *d = &gw_klas_events[i];
+            if (d->code != NULL && strcmp(d->code, "decision") == 0 &&
+                d->outcome != NULL) {
+                fprintf(out, "%s%s", sep, d->outcome);
+                sep = ", ";
+            }
+        }
+        p = hit + strlen(GW_CLI_DECISIONS);
+    }
+    fputs(p, out);
+}
+
 void
 gw_cli_print_command_help(const char *name, FILE *out)
 {
@@ -162,8 +191,8 @@ gw_cli_print_command_help(const char *name, FILE *out)
 
     if (c == NULL)
         return;
-    fprintf(out, "Usage: %s\n\n%s — %s.\n\n%s", c->usage, c->name, c->summary,
-            c->help);
+    fprintf(out, "Usage: %s\n\n%s — %s.\n\n", c->usage, c->name, c->summary);
+    print_help_text(c->help, out);
 }
 
 int

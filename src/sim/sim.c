@@ -34,6 +34,7 @@
 #include "core/log.h"
 #include "core/random.h"
 #include "gwsoapH.h"
+#include "klas/event.h"
 #include "outbound/http_client.h"
 #include "outbound/soap_client.h"
 #include "sim/subs.h"
@@ -656,6 +657,96 @@ message_for(const char *tmpl, const struct callback *cb)
     return s;
 }
 
+/*
+ * LV's decisions are the rows of klas/event.c whose message is a
+ * "decision": their outcome (a status code, "Bev") is what --call and
+ * --then name, and the template is the example gen-examples.py writes for
+ * the row, decision-<outcome folded to ASCII lower case>.xml.
+ */
+static const char *
+decision_outcome(const char *what)
+{
+    for (size_t i = 0; i < gw_klas_nevents; i++) {
+        const struct gw_event_def *d = &gw_klas_events[i];
+        if (d->code != NULL && strcmp(d->code, "decision") == 0 &&
+            d->outcome != NULL && strcmp(d->outcome, what) == 0)
+            return d->outcome;
+    }
+    return NULL;
+}
+
+/* The outcomes, joined by sep, for the usage text; returns buf. */
+static const char *
+decision_outcomes(const char *sep, char *buf, size_t size)
+{
+    size_t at = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < gw_klas_nevents && at < size; i++) {
+        const struct gw_event_def *d = &gw_klas_events[i];
+        int n;
+        if (d->code == NULL || strcmp(d->code, "decision") != 0 ||
+            d->outcome == NULL)
+            continue;
+        n = snprintf(buf + at, size - at, "%s%s", at ? sep : "", d->outcome);
+        if (n < 0)
+            break;
+        at += (size_t)n;
+    }
+    return buf;
+}
+
+/* "decision-<outcome>.xml": lower case, å ä ö é folded (UTF-8), as
+ * scripts/klas_rows.py ascii_name names the examples. */
+static void
+decision_template(const char *outcome, char *out, size_t size)
+{
+    static const struct {
+        const char *utf8, *ascii;
+    } fold[] = {{"\xc3\xa5", "a"}, {"\xc3\x85", "a"}, {"\xc3\xa4", "a"},
+                {"\xc3\x84", "a"}, {"\xc3\xb6", "o"}, {"\xc3\x96", "o"},
+                {"\xc3\xa9", "e"}, {"\xc3\x89", "e"}};
+    size_t at = (size_t)snprintf(out, size, "decision-");
+
+    for (const char *p = outcome; *p && at + 5 < size;) {
+        size_t k, n = sizeof(fold) / sizeof(fold[0]);
+        for (k = 0; k < n; k++)
+            if (strncmp(p, fold[k].utf8, 2) == 0)
+                break;
+        if (k < n) {
+            out[at++] = fold[k].ascii[0];
+            p += 2;
+        } else {
+            char c = *p++;
+            out[at++] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+        }
+    }
+    snprintf(out + at, size - at, ".xml");
+}
+
+/* Whether what is a call LV can make: registered, supplement or one of
+ * the decision outcomes. */
+static int
+call_known(const char *what)
+{
+    return strcmp(what, "registered") == 0 ||
+           strcmp(what, "supplement") == 0 || decision_outcome(what) != NULL;
+}
+
+/* Whether every step of a --then plan is a known call. */
+static int
+plan_known(const char *plan)
+{
+    char buf[128], *save = NULL;
+
+    if ((size_t)snprintf(buf, sizeof(buf), "%s", plan) >= sizeof(buf))
+        return 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (!call_known(t))
+            return 0;
+    return 1;
+}
+
 static int
 call_gateway(const char *what, const struct callback *cb)
 {
@@ -701,12 +792,9 @@ call_gateway(const char *what, const struct callback *cb)
     } else if (strcmp(what, "supplement") == 0) {
         REPORT(rsu, RequestSupplement, supplementRequest,
                "supplement-request-to-prescriber.xml");
-    } else {
-        char tmpl[40];
-        snprintf(tmpl, sizeof(tmpl), "decision-%s.xml",
-                 strcmp(what, "Bev") == 0   ? "bev"
-                 : strcmp(what, "Avs") == 0 ? "avs"
-                                            : "avi");
+    } else if (decision_outcome(what) != NULL) {
+        char tmpl[64];
+        decision_template(what, tmpl, sizeof(tmpl));
         REPORT(rde, ReportDecision, decision, tmpl);
     }
 #undef REPORT
@@ -1354,6 +1442,10 @@ port_of_url(const char *url, int def)
 static int
 usage(void)
 {
+    char then[160], call[160];
+
+    decision_outcomes("|,", then, sizeof(then));
+    decision_outcomes("|", call, sizeof(call));
     fprintf(stderr,
             "usage: klasgw [-c FILE] sim hsa|lv|pharmacy [--port N] "
             "[--fixture FILE]\n"
@@ -1361,7 +1453,7 @@ usage(void)
             "unauthorized]\n"
             "         [--fail-count N] [--slow-ms MS] [--hang-ms MS]\n"
             "         [--gateway URL] [--client MATCH] "
-            "[--then registered[,supplement|,Bev|,Avs|,Avi]]\n"
+            "[--then registered[,supplement|,%s]]\n"
             "         [--tls-cert PEM --tls-key PEM [--tls-ca PEM "
             "[--require-client-cert]]]\n"
             "       klasgw [-c FILE] sim pharmacy [--port N] --save DIR "
@@ -1369,8 +1461,9 @@ usage(void)
             "         [--header 'Name: value'] [--heartbeat S]] "
             "[--gateway URL] [--client MATCH]\n"
             "       klasgw [-c FILE] sim lv --call registered|supplement|"
-            "Bev|Avs|Avi --refnr N\n"
-            "         [--patient ID] [--gateway URL] [--client MATCH]\n");
+            "%s --refnr N\n"
+            "         [--patient ID] [--gateway URL] [--client MATCH]\n",
+            then, call);
     return 2;
 }
 
@@ -1436,13 +1529,19 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
             simtls.key = v;
         else if (strcmp(a, "--tls-ca") == 0)
             simtls.ca = v;
-        else if (strcmp(a, "--then") == 0)
+        else if (strcmp(a, "--then") == 0) {
+            if (strcmp(v, "none") != 0 && !plan_known(v))
+                return usage();
             snprintf(sim.then, sizeof(sim.then), "%s",
                      strcmp(v, "none") == 0 ? "" : v);
+        }
         else if (strcmp(a, "--delay-ms") == 0)
             sim.delay_ms = atol(v);
-        else if (strcmp(a, "--call") == 0)
+        else if (strcmp(a, "--call") == 0) {
+            if (!call_known(v))
+                return usage();
             call = v;
+        }
         else if (strcmp(a, "--refnr") == 0)
             snprintf(once.refnr, sizeof(once.refnr), "%s", v);
         else if (strcmp(a, "--patient") == 0)
