@@ -33,6 +33,7 @@
 #include "core/file.h"
 #include "core/log.h"
 #include "core/random.h"
+#include "fhir/fhir.h"
 #include "gwsoapH.h"
 #include "klas/event.h"
 #include "outbound/http_client.h"
@@ -520,6 +521,33 @@ seen_before(const char *message_id)
     return dup;
 }
 
+/*
+ * The XML of an example that exists as JSON only (path names the .xml):
+ * gen-examples.py writes JSON, so a decision row added since the XML
+ * examples were made has decision-<outcome>.json alone. NULL: none.
+ */
+static char *
+json_template(const char *path)
+{
+    char json[1024];
+    char *buf = NULL, *xml = NULL;
+    size_t n = strlen(path), len;
+    struct gw_fhir_doc *doc = NULL;
+    struct gw_err err;
+
+    if (n < 4 || strcmp(path + n - 4, ".xml") != 0 ||
+        (size_t)snprintf(json, sizeof(json), "%.*s.json", (int)(n - 4),
+                         path) >= sizeof(json))
+        return NULL;
+    if (gw_file_read(json, (1 << 20) - 1, &buf, &len) == GW_OK && len > 0 &&
+        gw_fhir_parse(buf, len, GW_FHIR_JSON, NULL, &doc, &err) == GW_OK &&
+        gw_fhir_to_xml(doc, &xml, &len) != GW_OK)
+        xml = NULL;
+    gw_fhir_doc_free(doc);
+    free(buf);
+    return xml;
+}
+
 static char *
 read_template(const char *name)
 {
@@ -532,7 +560,7 @@ read_template(const char *name)
         return NULL;
     if (gw_file_read(path, (1 << 20) - 1, &buf, &n) != GW_OK || n == 0) {
         free(buf);
-        return NULL;
+        return json_template(path);
     }
     return buf;
 }
@@ -696,19 +724,20 @@ decision_outcomes(const char *sep, char *buf, size_t size)
     return buf;
 }
 
-/* "decision-<outcome>.xml": lower case, å ä ö é folded (UTF-8), as
- * scripts/klas_rows.py ascii_name names the examples. */
+/* A call as a name part (a file name, a messageId, which is ASCII): lower
+ * case, å ä ö é folded (UTF-8), as scripts/klas_rows.py ascii_name names
+ * the examples ("Åter" -> "ater"). */
 static void
-decision_template(const char *outcome, char *out, size_t size)
+ascii_name(const char *what, char *out, size_t size)
 {
     static const struct {
         const char *utf8, *ascii;
     } fold[] = {{"\xc3\xa5", "a"}, {"\xc3\x85", "a"}, {"\xc3\xa4", "a"},
                 {"\xc3\x84", "a"}, {"\xc3\xb6", "o"}, {"\xc3\x96", "o"},
                 {"\xc3\xa9", "e"}, {"\xc3\x89", "e"}};
-    size_t at = (size_t)snprintf(out, size, "decision-");
+    size_t at = 0;
 
-    for (const char *p = outcome; *p && at + 5 < size;) {
+    for (const char *p = what; *p && at + 1 < size;) {
         size_t k, n = sizeof(fold) / sizeof(fold[0]);
         for (k = 0; k < n; k++)
             if (strncmp(p, fold[k].utf8, 2) == 0)
@@ -721,7 +750,7 @@ decision_template(const char *outcome, char *out, size_t size)
             out[at++] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
         }
     }
-    snprintf(out + at, size - at, ".xml");
+    out[at] = '\0';
 }
 
 /* Whether what is a call LV can make: registered, supplement or one of
@@ -751,7 +780,7 @@ static int
 call_gateway(const char *what, const struct callback *cb)
 {
     struct soap *s = gw_soap_pool_get(sim.gateway);
-    char url[320], msgid[96];
+    char url[320], msgid[96], name[32];
     const char *verdict = "-";
     struct core__ResultType *res = NULL;
     char *msg = NULL;
@@ -760,13 +789,14 @@ call_gateway(const char *what, const struct callback *cb)
 
     if (s == NULL)
         return 1;
+    ascii_name(what, name, sizeof(name));
     /* Each call is a new message: LV asking twice (registered after the
      * application, again after a supplement) must not look like a resend. */
     {
         char uuid[37];
         if (gw_random_uuid(uuid) != GW_OK)
             snprintf(uuid, sizeof(uuid), "%lld", (long long)time(NULL));
-        snprintf(msgid, sizeof(msgid), "lv-sim-%s-%s-%s", cb->refnr, what,
+        snprintf(msgid, sizeof(msgid), "lv-sim-%s-%s-%s", cb->refnr, name,
                  uuid);
     }
     soap_default_core__FhirMessageType(s, &payload);
@@ -794,7 +824,8 @@ call_gateway(const char *what, const struct callback *cb)
                "supplement-request-to-prescriber.xml");
     } else if (decision_outcome(what) != NULL) {
         char tmpl[64];
-        decision_template(what, tmpl, sizeof(tmpl));
+        /* decision-<outcome>.xml, the example of the row */
+        snprintf(tmpl, sizeof(tmpl), "decision-%s.xml", name);
         REPORT(rde, ReportDecision, decision, tmpl);
     }
 #undef REPORT
