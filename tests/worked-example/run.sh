@@ -11,7 +11,9 @@
 # generators as a developer would (profiles, the SOAP contract's status
 # list, examples: committed generated files, so they are regenerated here
 # rather than carried by the patch), builds klasgw and runs the new event
-# through the real gateway (withdrawn.py, run by the lifecycle test).
+# through the real gateway (withdrawn.py, run by the lifecycle test: the
+# printable copy's decision line and `sim lv --call Åter` among it), and
+# the views' unit tests on the new rows (test_view).
 #
 #   tests/worked-example/run.sh               (make worked-example)
 #   tests/worked-example/run.sh --apply-only  (ctest worked_example_applies:
@@ -62,10 +64,17 @@ fi
 # Build the gateway (and the FHIR converter the test uses).
 cmake -S "$src" -B "$tmp/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$tmp/cmake.log" 2>&1 ||
     { tail -20 "$tmp/cmake.log" >&2; fail "cmake"; }
-nice cmake --build "$tmp/build" -j 2 --target klasgw fhirconv >"$tmp/build.log" 2>&1 ||
+nice cmake --build "$tmp/build" -j 2 --target klasgw fhirconv test_view >"$tmp/build.log" 2>&1 ||
     { grep -E "error|warning" "$tmp/build.log" | head -20 >&2; fail "the patched tree does not build"; }
 "$tmp/build/klasgw" validate "$src/fhir-profiles/examples/valid/decision-ater.json" >/dev/null ||
     fail "the generated decision-ater example is not valid for the gateway"
+# The views' unit tests on the patched rows: among them, the printable
+# copy of every decided status (now Åter too) carries its decision line.
+GW_SOURCE_DIR="$src" CMOCKA_MESSAGE_OUTPUT=stdout "$tmp/build/tests/test_view" \
+    >"$tmp/test_view.log" 2>&1 ||
+    { grep -E "FAILED|ERROR|fail" "$tmp/test_view.log" | head -20 >&2;
+      fail "test_view on the patched tree"; }
+echo "worked example: test_view passes on the patched rows"
 
 # The lifecycle test's gateway, simulators and checks (a clean stop, the
 # audit chain, no personal data in the log) around withdrawn.py.

@@ -14,11 +14,15 @@ gateway, the HSA simulator and the pharmacy's rest-hook receiver:
   - the case reads Åter; $check-licence no longer finds a licence in force,
     a dispensing on it is refused; the case's pharmacy is notified; a
     second withdrawal, and a withdrawal by a pharmacy, are refused;
+  - the printable copy carries the decision line of Åter (its row);
+  - LV's simulator withdraws a second granted case on command
+    (klasgw sim lv --call Åter: the outcome comes from the row);
   - the JSON answers are valid R4 (tests/fhircheck), when its
     node_modules are there.
 
-    FHIRCONV=... CHECKJS=... python3 withdrawn.py run PORT HOOKPORT HOOKLOG DB SRCDIR
+    KLASGW=... FHIRCONV=... CHECKJS=... python3 withdrawn.py run PORT HOOKPORT HOOKLOG DB SRCDIR
 """
+import html
 import json
 import os
 import re
@@ -155,6 +159,43 @@ check(hooks[-1]["path"] == "/hook" and ref in note and PNR not in note,
 s, d = gw.message(LV, ex.get("decision-ater", ref))
 check(s == 409 and outcome_code(d) == "ESTATE",
       "a second withdrawal -> %d %s" % (s, outcome_code(d)))
+
+# The printable copy carries the decision line of the new status, from
+# its row (as the CodeSystem generated from the rows has it: the Swedish
+# display, then the English definition with a lower-case initial), and no
+# validity (the licence is not in force).
+with open(os.path.join(srcdir, "fhir-profiles",
+                       "CodeSystem-klas-case-status.json"),
+          encoding="utf-8") as fh:
+    row = [c for c in json.load(fh)["concept"] if c["code"] == "Åter"][0]
+line = "%s / %s%s" % (row["display"], row["definition"][0].lower(),
+                      row["definition"][1:])
+s, page = gw.call("GET", "/Task/%s/$print" % ref, DOC1, accept="text/html")
+page = html.unescape(page.decode("utf-8") if isinstance(page, bytes)
+                     else str(page))
+decision = page.split("<h2>Beslut", 1)[1] if "<h2>Beslut" in page else ""
+check(s == 200 and line in decision and "Giltig" not in page,
+      "the printable copy has the decision line %r: %s"
+      % (line, decision[:600] or page[-1500:]))
+
+# LV's simulator calls the new decision by its outcome, on a second
+# granted case (klasgw sim lv --call Åter, the way test_soap_lv calls Avi).
+s, d = gw.message(DOC1, ex.get("motivation-enskild-searched"))
+ref2, st = receipt(s, d, "submit")
+s, d = gw.message(APO1, ex.get("application-enskild", ref2))
+check(receipt(s, d, "apply")[1] == "A", "second case applied: A")
+s, d = gw.message(LV, ex.get("application-registered", ref2))
+check(receipt(s, d, "register")[1] == "H", "second case registered: H")
+s, d = gw.message(LV, ex.get("decision-bev", ref2, v=validity))
+check(receipt(s, d, "grant")[1] == "Bev", "second case granted: Bev")
+r = subprocess.run([os.environ["KLASGW"], "-c",
+                    os.path.join(os.path.dirname(db), "gw.conf"), "sim", "lv",
+                    "--call", "Åter", "--refnr", ref2, "--patient", PNR,
+                    "--gateway", "http://127.0.0.1:%s" % port],
+                   capture_output=True, text=True, timeout=60)
+check(r.returncode == 0 and gw.task(DOC1, ref2) == "Åter",
+      "sim lv --call Åter withdraws the second case -> %d %s"
+      % (r.returncode, (r.stderr + r.stdout)[-800:]))
 
 # The JSON answers are R4 (the independent checker), when it is installed.
 if os.path.isdir(os.path.join(os.path.dirname(checkjs), "node_modules")):
