@@ -817,15 +817,15 @@ gw_rc gw_view_pdf_from_html(const void *html_doc, char **pdf, size_t *len);
  * English definition with a lower-case initial. A status added as a row
  * prints its decision without a change here or in the stylesheet.
  */
-#define GW_PRINT_DECISION_(id, code, sv, en, task, flags)                     \
-    if ((flags) & GW_ST_DECIDED) {                                            \
-        size_t at = strlen(buf);                                              \
-        int n = snprintf(buf + at, size - at, "%s=%s / %c%s|", code, sv,     \
+#define GW_PRINT_DECISION_(id, code, sv, en, task, flags)                      \
+    if ((GW_ST_DECIDED & (flags)) != 0) {                                      \
+        size_t at = strlen(buf);                                               \
+        int n = snprintf(buf + at, size - at, "%s=%s / %c%s|", code, sv,       \
                          (en)[0] >= 'A' && (en)[0] <= 'Z' ? (en)[0] + 32       \
-                                                          : (en)[0],          \
-                         (en) + 1);                                           \
-        if (n < 0 || (size_t)n >= size - at)                                  \
-            return GW_ETOOLARGE;                                              \
+                                                          : (en)[0],           \
+                         (en) + 1);                                            \
+        if (n < 0 || (size_t)n >= size - at)                                   \
+            return GW_ETOOLARGE;                                               \
     }
 
 static gw_rc

@@ -536,8 +536,8 @@ json_template(const char *path)
     struct gw_err err;
 
     if (n < 4 || strcmp(path + n - 4, ".xml") != 0 ||
-        (size_t)snprintf(json, sizeof(json), "%.*s.json", (int)(n - 4),
-                         path) >= sizeof(json))
+        (size_t)snprintf(json, sizeof(json), "%.*s.json", (int)(n - 4), path) >=
+            sizeof(json))
         return NULL;
     if (gw_file_read(json, (1 << 20) - 1, &buf, &len) == GW_OK && len > 0 &&
         gw_fhir_parse(buf, len, GW_FHIR_JSON, NULL, &doc, &err) == GW_OK &&
@@ -758,8 +758,8 @@ ascii_name(const char *what, char *out, size_t size)
 static int
 call_known(const char *what)
 {
-    return strcmp(what, "registered") == 0 ||
-           strcmp(what, "supplement") == 0 || decision_outcome(what) != NULL;
+    return strcmp(what, "registered") == 0 || strcmp(what, "supplement") == 0 ||
+           decision_outcome(what) != NULL;
 }
 
 /* Whether every step of a --then plan is a known call. */
@@ -1565,15 +1565,13 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
                 return usage();
             snprintf(sim.then, sizeof(sim.then), "%s",
                      strcmp(v, "none") == 0 ? "" : v);
-        }
-        else if (strcmp(a, "--delay-ms") == 0)
+        } else if (strcmp(a, "--delay-ms") == 0)
             sim.delay_ms = atol(v);
         else if (strcmp(a, "--call") == 0) {
             if (!call_known(v))
                 return usage();
             call = v;
-        }
-        else if (strcmp(a, "--refnr") == 0)
+        } else if (strcmp(a, "--refnr") == 0)
             snprintf(once.refnr, sizeof(once.refnr), "%s", v);
         else if (strcmp(a, "--patient") == 0)
             snprintf(once.patient, sizeof(once.patient), "%s", v);
