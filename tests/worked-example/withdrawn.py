@@ -54,15 +54,22 @@ def keep(doc):
 # The pharmacy that will apply subscribes to its cases' notices.
 subscribe(gw, APO1, int(hookport))
 
-# M -> A -> H -> Bev.
-s, d = gw.message(DOC1, ex.get("motivation-enskild-searched"))
-ref, st = receipt(s, d, "submit")
-s, d = gw.message(APO1, ex.get("application-enskild", ref))
-check(receipt(s, d, "apply")[1] == "A", "applied: A")
-s, d = gw.message(LV, ex.get("application-registered", ref))
-check(receipt(s, d, "register")[1] == "H", "registered: H")
-s, d = gw.message(LV, ex.get("decision-bev", ref, v=validity))
-check(receipt(s, keep(d), "grant")[1] == "Bev", "granted: Bev")
+
+def granted_case(which):
+    """A new case taken M -> A -> H -> Bev over REST; its referensnummer."""
+    s, d = gw.message(DOC1, ex.get("motivation-enskild-searched"))
+    ref, st = receipt(s, d, "submit")
+    for who, example, event, status, edits in (
+            (APO1, "application-enskild", "apply", "A", {}),
+            (LV, "application-registered", "register", "H", {}),
+            (LV, "decision-bev", "grant", "Bev", {"v": validity})):
+        s, d = gw.message(who, ex.get(example, ref, **edits))
+        check(receipt(s, keep(d), event)[1] == status,
+              "%s case: %s -> %s" % (which, event, status))
+    return ref
+
+
+ref = granted_case("the first")
 
 npl = "20130603015935"
 check_q = "/$check-licence?product=%s&patient=%s" % (npl, PNR)
@@ -180,14 +187,7 @@ check(s == 200 and line in decision and "Giltig" not in page,
 
 # LV's simulator calls the new decision by its outcome, on a second
 # granted case (klasgw sim lv --call Åter, the way test_soap_lv calls Avi).
-s, d = gw.message(DOC1, ex.get("motivation-enskild-searched"))
-ref2, st = receipt(s, d, "submit")
-s, d = gw.message(APO1, ex.get("application-enskild", ref2))
-check(receipt(s, d, "apply")[1] == "A", "second case applied: A")
-s, d = gw.message(LV, ex.get("application-registered", ref2))
-check(receipt(s, d, "register")[1] == "H", "second case registered: H")
-s, d = gw.message(LV, ex.get("decision-bev", ref2, v=validity))
-check(receipt(s, d, "grant")[1] == "Bev", "second case granted: Bev")
+ref2 = granted_case("a second")
 r = subprocess.run([os.environ["KLASGW"], "-c",
                     os.path.join(os.path.dirname(db), "gw.conf"), "sim", "lv",
                     "--call", "Åter", "--refnr", ref2, "--patient", PNR,
