@@ -545,8 +545,7 @@ step_once(struct conn *c, const char *sql)
 static int
 audit_only(const struct gw_store_write *w)
 {
-    return w->op == GW_STORE_OP_NONE && w->message_id == NULL &&
-           w->naudit <= 1 && w->noutbox == 0 && w->respond == NULL;
+    return gw_write_audit_only(w) && w->naudit <= 1;
 }
 
 static gw_rc
