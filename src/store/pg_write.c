@@ -635,6 +635,28 @@ run_one(struct batch *b, struct gw_wreq *r, int *outbox)
         r->res->err.rc = r->res->rc;
 }
 
+/* A durable read's records (gw_write_audit_only): they join the batch's
+ * in memory and are written with the head at its end (audit_flush), so
+ * the request needs no savepoint and no round trip of its own. */
+static void
+run_audit_only(struct batch *b, struct gw_wreq *r)
+{
+    size_t before = b->naudit;
+    int64_t now = gw_clock_now_ms();
+    gw_rc rc = GW_OK;
+
+    for (size_t i = 0; rc == GW_OK && i < r->w->naudit; i++)
+        rc = audit_put(b, &r->w->audit[i], now);
+    r->res->rc = rc;
+    if (rc == GW_OK) {
+        r->res->response_status = r->w->response_status;
+        return;
+    }
+    b->naudit = before;
+    if (r->res->err.rc == GW_OK)
+        r->res->err.rc = rc;
+}
+
 static gw_rc
 writer_conn(struct gw_pg_writer *wr)
 {
@@ -681,7 +703,10 @@ run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
             continue;
         }
         writes = 1;
-        run_one(&b, r, &outbox);
+        if (gw_write_audit_only(r->w))
+            run_audit_only(&b, r);
+        else
+            run_one(&b, r, &outbox);
         /* A lost connection fails the rest of the batch too. */
         if (PQstatus(b.c) != CONNECTION_OK)
             rc = GW_EUNAVAILABLE;

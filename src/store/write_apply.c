@@ -341,6 +341,13 @@ out:
     return rc;
 }
 
+int
+gw_write_audit_only(const struct gw_store_write *w)
+{
+    return w->op == GW_STORE_OP_NONE && w->message_id == NULL &&
+           w->noutbox == 0 && w->respond == NULL;
+}
+
 void
 gw_write_record_batch(struct gw_store_stats *stats, int n)
 {

@@ -107,6 +107,11 @@ gw_rc gw_write_apply(const struct gw_write_ops *ops, void *cx,
                      const struct gw_store_write *w,
                      struct gw_store_result *res) GW_WARN_UNUSED;
 
+/* Whether w is audit records and nothing else (a durable read's): no
+ * look-up, no change, no answer to build, so a writer may add its records
+ * without a savepoint of its own where they cannot be stored half. */
+int gw_write_audit_only(const struct gw_store_write *w);
+
 /* A batch of n requests in the writer's statistics. */
 void gw_write_record_batch(struct gw_store_stats *stats, int n);
 

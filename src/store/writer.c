@@ -117,19 +117,51 @@ static const char SQL_AUDIT_PUT[] =
                              : sqlite3_errcode((c)->db),                      \
                 what)
 
-gw_rc
-gw_store_audit_append(struct conn *c, const struct gw_audit_entry *e,
-                      int64_t now_ms)
+/* The audit chain's head as the writer's batch has it: read from
+ * audit_head once per batch (at its first record), advanced in memory by
+ * each record, and written back once before COMMIT (chain_store). A
+ * request rolled back to its savepoint puts back the head it started
+ * from; a batch that fails is rolled back whole and the next batch reads
+ * the head again. */
+struct chain {
+    int loaded, moved;
+    int64_t seq;
+    char hash[GW_AUDIT_HASH_HEX];
+};
+
+/* The write's context for sqlite_ops: the writer's connection and the
+ * chain head of its batch. */
+struct wctx {
+    struct conn *c;
+    struct chain head;
+};
+
+#define CONN(cx) (((struct wctx *)(cx))->c)
+
+/* One record after h's head: a single INSERT, so it is there whole or
+ * not at all; the head moves only when it is there. */
+static gw_rc
+chain_append(struct conn *c, struct chain *h, const struct gw_audit_entry *e,
+             int64_t now_ms)
 {
     struct gw_audit_record r;
-    sqlite3_stmt *s = gw_store_stmt(c, SQL_HEAD_GET);
+    sqlite3_stmt *s;
     gw_rc rc;
 
-    if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
-        return GW_ESTORE;
-    gw_write_audit_record(&r, sqlite3_column_int64(s, 0) + 1,
-                          (const char *)sqlite3_column_text(s, 1), e, now_ms);
-    sqlite3_reset(s);
+    if (!h->loaded) {
+        s = gw_store_stmt(c, SQL_HEAD_GET);
+        if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+            if (s != NULL)
+                sqlite3_reset(s);
+            return GW_ESTORE;
+        }
+        h->seq = sqlite3_column_int64(s, 0);
+        snprintf(h->hash, sizeof(h->hash), "%s",
+                 (const char *)sqlite3_column_text(s, 1));
+        sqlite3_reset(s);
+        h->loaded = 1;
+    }
+    gw_write_audit_record(&r, h->seq + 1, h->hash, e, now_ms);
     rc = gw_audit_hash(&r, r.hash);
     if (rc != GW_OK)
         return rc;
@@ -149,12 +181,38 @@ gw_store_audit_append(struct conn *c, const struct gw_audit_entry *e,
     rc = STEP_DONE(c, s, "audit_insert");
     if (rc != GW_OK)
         return rc;
+    h->seq = r.seq;
+    memcpy(h->hash, r.hash, sizeof(h->hash));
+    h->moved = 1;
+    return GW_OK;
+}
+
+/* The head row where h's records left it. */
+static gw_rc
+chain_store(struct conn *c, const struct chain *h)
+{
+    sqlite3_stmt *s;
+
+    if (!h->moved)
+        return GW_OK;
     s = gw_store_stmt(c, SQL_HEAD_SET);
     if (s == NULL)
         return GW_ESTORE;
-    sqlite3_bind_int64(s, 1, r.seq);
-    gw_bind_text(s, 2, r.hash);
+    sqlite3_bind_int64(s, 1, h->seq);
+    gw_bind_text(s, 2, h->hash);
     return STEP_DONE(c, s, "audit_head");
+}
+
+gw_rc
+gw_store_audit_append(struct conn *c, const struct gw_audit_entry *e,
+                      int64_t now_ms)
+{
+    struct chain h;
+    gw_rc rc;
+
+    memset(&h, 0, sizeof(h));
+    rc = chain_append(c, &h, e, now_ms);
+    return rc == GW_OK ? chain_store(c, &h) : rc;
 }
 
 /* The rows a write reads (write_apply.h), by one key. */
@@ -170,7 +228,7 @@ static gw_rc
 read_row(void *cx, enum gw_write_row which, const char *key,
          gw_cells_fill fill, void *elem)
 {
-    struct conn *c = cx;
+    struct conn *c = CONN(cx);
     sqlite3_stmt *s = gw_store_stmt(c, rows[which].sql);
     gw_rc rc;
 
@@ -186,7 +244,7 @@ static gw_rc
 history(void *cx, long long case_id, const char *from, const char *to,
         const struct gw_store_write *w, int64_t now)
 {
-    struct conn *c = cx;
+    struct conn *c = CONN(cx);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_HISTORY);
 
     if (s == NULL)
@@ -204,7 +262,7 @@ static gw_rc
 dispense_insert(void *cx, const struct gw_dispense *d, long long case_id,
                 int64_t now)
 {
-    struct conn *c = cx;
+    struct conn *c = CONN(cx);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_DISPENSE_INSERT);
 
     if (s == NULL)
@@ -224,7 +282,7 @@ static gw_rc
 extras(void *cx, const struct gw_store_write *w, long long case_id,
              int64_t now)
 {
-    struct conn *c = cx;
+    struct conn *c = CONN(cx);
     const struct gw_licence_info *l = w->licence;
     sqlite3_stmt *s;
     gw_rc rc;
@@ -297,7 +355,7 @@ case_insert(void *cx, const struct gw_store_write *w, const char *refnr,
             long long *case_id, int64_t now)
 {
     const struct gw_case_row *r = &w->row;
-    struct conn *c = cx;
+    struct conn *c = CONN(cx);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_CASE_INSERT);
     gw_rc rc;
 
@@ -336,7 +394,7 @@ case_update(void *cx, const struct gw_store_write *w, long long case_id,
             int64_t now)
 {
     const struct gw_case_row *r = &w->row;
-    struct conn *c = cx;
+    struct conn *c = CONN(cx);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_CASE_UPDATE);
 
     if (s == NULL)
@@ -356,7 +414,7 @@ static gw_rc
 document(void *cx, const struct gw_store_write *w, long long case_id,
          long version, int64_t now)
 {
-    struct conn *c = cx;
+    struct conn *c = CONN(cx);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_DOC);
 
     if (s == NULL)
@@ -373,7 +431,7 @@ static gw_rc
 attachment(void *cx, const struct gw_store_attachment *a, long long case_id,
            long version)
 {
-    struct conn *c = cx;
+    struct conn *c = CONN(cx);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_ATTACH);
 
     if (s == NULL)
@@ -392,7 +450,7 @@ attachment(void *cx, const struct gw_store_attachment *a, long long case_id,
 static gw_rc
 fanout(void *cx, const char *gln, struct gw_write_sub_id **ids, size_t *n)
 {
-    struct conn *c = cx;
+    struct conn *c = CONN(cx);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_FANOUT_SUBS);
     void *got = NULL;
     gw_rc rc;
@@ -414,7 +472,7 @@ static gw_rc
 enqueue(void *cx, const struct gw_store_outbox_new *o, const char *message_id,
         const char *target, const char *refnr, int64_t now)
 {
-    struct conn *c = cx;
+    struct conn *c = CONN(cx);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_OUTBOX);
 
     if (s == NULL)
@@ -435,7 +493,9 @@ enqueue(void *cx, const struct gw_store_outbox_new *o, const char *message_id,
 static gw_rc
 audit(void *cx, const struct gw_audit_entry *e, int64_t now)
 {
-    return gw_store_audit_append(cx, e, now);
+    struct wctx *x = cx;
+
+    return chain_append(x->c, &x->head, e, now);
 }
 
 static gw_rc
@@ -443,7 +503,7 @@ inbox_put(void *cx, const struct gw_store_write *w,
           const struct gw_store_result *res, const struct gw_buf *resp,
           int64_t now)
 {
-    struct conn *c = cx;
+    struct conn *c = CONN(cx);
     sqlite3_stmt *s = gw_store_stmt(c, SQL_INBOX_PUT);
 
     if (s == NULL)
@@ -480,14 +540,59 @@ step_once(struct conn *c, const char *sql)
     return rc;
 }
 
+/* A write that is one audit record and nothing else (a durable read's):
+ * one INSERT, there whole or not at all, so it needs no savepoint. */
+static int
+audit_only(const struct gw_store_write *w)
+{
+    return gw_write_audit_only(w) && w->naudit <= 1;
+}
+
+static gw_rc
+apply_audit_only(struct wctx *x, const struct gw_store_write *w,
+                 struct gw_store_result *res)
+{
+    gw_rc rc = GW_OK;
+
+    if (w->naudit == 1)
+        rc = chain_append(x->c, &x->head, &w->audit[0], gw_clock_now_ms());
+    if (rc == GW_OK)
+        res->response_status = w->response_status;
+    return rc;
+}
+
+/* One write in its own savepoint: when it fails, nothing of it stays,
+ * its audit records included, and the chain head goes back to where the
+ * write found it. */
+static gw_rc
+apply_alone(struct wctx *x, const struct gw_store_write *w,
+            struct gw_store_result *res)
+{
+    struct chain before = x->head;
+    gw_rc rc;
+
+    if (step_once(x->c, SQL_SAVEPOINT) != GW_OK)
+        return GW_ESTORE;
+    rc = gw_write_apply(&sqlite_ops, x, w, res);
+    if (rc != GW_OK) {
+        (void)step_once(x->c, SQL_ROLLBACK_TO);
+        x->head = before;
+    }
+    (void)step_once(x->c, SQL_RELEASE);
+    return rc;
+}
+
 static void
 run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
 {
     struct conn *c = &st->w;
+    struct wctx x;
     int outbox = 0;
     gw_rc rc = gw_store_exec(c, "BEGIN IMMEDIATE"), full = GW_OK;
-    int writes = 0;
+    int begun = rc == GW_OK, writes = 0;
 
+    memset(&x, 0, sizeof(x));
+    x.c = c;
     for (struct gw_wreq *r = batch; r != NULL; r = r->next) {
         if (rc != GW_OK) {
             if (r->res)
@@ -496,33 +601,38 @@ run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
         }
         if (r->w == NULL) {
             /* An audited read: no one waits; a failure is logged. */
-            if (gw_store_audit_append(c, &r->audit, gw_clock_now_ms()) != GW_OK)
+            if (chain_append(c, &x.head, &r->audit, gw_clock_now_ms()) !=
+                GW_OK)
                 gw_log_err("event=audit_append_failed");
-            continue;
+        } else {
+            writes = 1;
+            r->res->rc = audit_only(r->w) ? apply_audit_only(&x, r->w, r->res)
+                                          : apply_alone(&x, r->w, r->res);
+            if (r->res->rc == GW_ESTORAGEFULL)
+                full = GW_ESTORAGEFULL;
+            if (r->res->rc != GW_OK) {
+                free(r->res->response);
+                r->res->response = NULL;
+                r->res->response_len = 0;
+                if (r->res->err.rc == GW_OK)
+                    r->res->err.rc = r->res->rc;
+            } else if (r->w->noutbox > 0 && !r->res->replayed) {
+                outbox = 1;
+            }
         }
-        if (step_once(c, SQL_SAVEPOINT) != GW_OK) {
-            r->res->rc = GW_ESTORE;
-            continue;
-        }
-        writes = 1;
-        r->res->rc = gw_write_apply(&sqlite_ops, c, r->w, r->res);
-        if (r->res->rc == GW_ESTORAGEFULL)
-            full = GW_ESTORAGEFULL;
-        if (r->res->rc != GW_OK) {
-            (void)step_once(c, SQL_ROLLBACK_TO);
-            free(r->res->response);
-            r->res->response = NULL;
-            r->res->response_len = 0;
-            if (r->res->err.rc == GW_OK && r->res->rc != GW_OK)
-                r->res->err.rc = r->res->rc;
-        } else if (r->w->noutbox > 0 && !r->res->replayed) {
-            outbox = 1;
-        }
-        (void)step_once(c, SQL_RELEASE);
+        /* SQLite ends the transaction itself on some errors (a full
+         * disk, I/O): what the batch wrote before is gone with it. */
+        if (sqlite3_get_autocommit(c->db))
+            rc = GW_ESTORE;
     }
+    if (rc == GW_OK)
+        rc = chain_store(c, &x.head);
     gw_store_conn_idle(c);
-    if (rc == GW_OK && (rc = gw_store_exec(c, "COMMIT")) != GW_OK) {
-        (void)gw_store_exec(c, "ROLLBACK");
+    if (rc == GW_OK)
+        rc = gw_store_exec(c, "COMMIT");
+    if (begun && rc != GW_OK) {
+        if (!sqlite3_get_autocommit(c->db))
+            (void)gw_store_exec(c, "ROLLBACK");
         /* A full disk is told as such (507); anything else is ESTORE. */
         if (rc != GW_ESTORAGEFULL)
             rc = GW_ESTORE;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sys/stat.h>
 
 #include "klas/ident.h"
@@ -423,6 +424,102 @@ test_store_failing_request_leaves_nothing_behind(void **state)
     gw_store_result_release(&r);
 }
 
+/* Holds the writer inside a batch until the test has queued the next. */
+struct hold {
+    sem_t entered, release;
+};
+
+static gw_rc
+respond_hold(void *ctx, const char *refnr, long version, struct gw_buf *out)
+{
+    struct hold *h = ctx;
+
+    sem_post(&h->entered);
+    while (sem_wait(&h->release) != 0)
+        ;
+    return respond_receipt(NULL, refnr, version, out);
+}
+
+static void
+done_post(void *arg, gw_rc rc)
+{
+    (void)rc;
+    sem_post(arg);
+}
+
+/* One batch: durable reads (one record, and two), a write that fails after
+ * its audit record, and writes after it. The failed write's record is
+ * rolled back and must not advance the chain head the others hang on. */
+static void
+test_store_batch_with_failed_request_keeps_audit_chain(void **state)
+{
+    struct fixture *f = *state;
+    static const struct gw_audit_entry read1 = {"apotek1", "7350000000001",
+                                                "read", "X1", "ok", NULL};
+    static const struct gw_audit_entry read2[2] = {
+        {"apotek1", "7350000000001", "search", "X1", "ok", NULL},
+        {"apotek1", "7350000000001", "search", "X2", "ok", NULL}};
+    enum { N = 6 };
+    struct gw_store_write w[N];
+    struct gw_store_result r[N];
+    struct gw_store_stats stats;
+    struct hold h;
+    sem_t done;
+    struct gw_err err;
+    long long records = 0;
+
+    sem_init(&h.entered, 0, 0);
+    sem_init(&h.release, 0, 0);
+    sem_init(&done, 0, 0);
+    motivation_write(&w[0], "bf-hold", "h0", "SE2321000016-DOC7", "A");
+    w[0].respond = respond_hold;
+    w[0].respond_ctx = &h;
+    memset(&w[1], 0, sizeof(w[1])); /* a durable read */
+    w[1].op = GW_STORE_OP_NONE;
+    w[1].audit = &read1;
+    w[1].naudit = 1;
+    motivation_write(&w[2], "bf-fail", "h2", "SE2321000016-DOC7", "B");
+    w[2].respond = respond_fail; /* after its audit record */
+    w[3] = w[1];
+    memset(&w[4], 0, sizeof(w[4])); /* a durable search: two records */
+    w[4].op = GW_STORE_OP_NONE;
+    w[4].audit = read2;
+    w[4].naudit = 2;
+    motivation_write(&w[5], "bf-ok", "h5", "SE2321000016-DOC7", "C");
+    assert_int_equal(gw_store_write_async(f->st, &w[0], &r[0], done_post,
+                                          &done),
+                     GW_OK);
+    while (sem_wait(&h.entered) != 0)
+        ;
+    for (int i = 1; i < N; i++)
+        assert_int_equal(gw_store_write_async(f->st, &w[i], &r[i], done_post,
+                                              &done),
+                         GW_OK);
+    sem_post(&h.release);
+    for (int i = 0; i < N; i++)
+        while (sem_wait(&done) != 0)
+            ;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(r[i].rc, i == 2 ? GW_EINTERNAL : GW_OK);
+        gw_store_result_release(&r[i]);
+    }
+    gw_store_stats(f->st, &stats);
+    if (fixture_pg_dsn() == NULL) /* one writer: the five in one batch */
+        assert_true(stats.max_batch >= N - 1);
+    gw_err_clear(&err);
+    assert_int_equal(gw_store_audit_verify(f->st, &records, &err), GW_OK);
+    assert_int_equal(records, 6);
+    /* The next batch reads the head again and goes on from it. */
+    w[1].audit = &read1;
+    assert_int_equal(gw_store_write(f->st, &w[1], &r[1]), GW_OK);
+    gw_store_result_release(&r[1]);
+    assert_int_equal(gw_store_audit_verify(f->st, &records, &err), GW_OK);
+    assert_int_equal(records, 7);
+    sem_destroy(&h.entered);
+    sem_destroy(&h.release);
+    sem_destroy(&done);
+}
+
 static void
 test_store_search_filters_and_orders_newest_first(void **state)
 {
@@ -649,6 +746,7 @@ main(void)
         T(test_store_same_message_id_replays_first_answer),
         T(test_store_concurrent_duplicates_create_one_case),
         T(test_store_group_commit_batches_concurrent_writers),
+        T(test_store_batch_with_failed_request_keeps_audit_chain),
         T(test_store_wal_stays_bounded_under_a_steady_load),
         T(test_store_update_checks_status_and_version),
         T(test_store_failing_request_leaves_nothing_behind),
