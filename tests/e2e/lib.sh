@@ -184,7 +184,8 @@ gw_start() {
     "$KLASGW" -c "$T/conf" sim hsa --port "$hsa" \
         --fixture "$GW_SOURCE_DIR/tests/fixtures/hsa/prescribers.tsv" >>"$T/hsa.log" 2>&1 &
     HSA_PID=$!
-    for _ in $(seq 1 100); do
+    # Bounds for a loaded machine (30 s); each loop ends as soon as it can.
+    for _ in $(seq 1 600); do
         (exec 3<>"/dev/tcp/127.0.0.1/$hsa") 2>/dev/null && break
         kill -0 "$HSA_PID" 2>/dev/null || fail "sim hsa exited: $(tail -5 "$T/hsa.log")"
         sleep 0.05
@@ -193,7 +194,7 @@ gw_start() {
         "$KLASGW" -c "$T/conf" serve >>"$T/serve.log" 2>&1 &
     GW_PID=$!
     GW_URL=http://127.0.0.1:$port
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 300); do
         if curl -sf -o /dev/null "$GW_URL/healthz"; then
             return 0
         fi

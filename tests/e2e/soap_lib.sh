@@ -63,9 +63,11 @@ soap_setup() {
     EX="$GW_SOURCE_DIR/fhir-profiles/examples/valid"
 }
 
+# The waits below exit at once when the condition holds; their bounds
+# (30 s) are for a loaded machine, where starting a process took seconds.
 wait_port() {
     local i
-    for i in $(seq 1 100); do
+    for i in $(seq 1 600); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
         sleep 0.05
     done
@@ -90,8 +92,9 @@ start_gateway() {
     local i
     "$KLASGW" -c "$CONF" serve >"$dir/gw.log" 2>&1 &
     GW_PID=$!; PIDS+=("$GW_PID")
-    for i in $(seq 1 100); do
+    for i in $(seq 1 600); do
         curl -sf ${SOAP_CURL[@]+"${SOAP_CURL[@]}"} "$BASE/healthz" >/dev/null 2>&1 && return 0
+        kill -0 "$GW_PID" 2>/dev/null || break
         sleep 0.05
     done
     cat "$dir/gw.log" >&2

@@ -68,6 +68,11 @@ wait_sql() {   # SQL WANT WHAT [tries of 0.05 s]
         sleep 0.05
     done
     grep -v event=request "$dir/gw.log" | tail -20 >&2
+    # What the outbox holds, for a flake seen once under load (4 webhook
+    # notifications not done after 20 s: late, in flight or dead?).
+    q "SELECT id, peer, state, attempts, next_attempt_ms - $(now_ms),
+              coalesce(claimed_until, 0) - $(now_ms), last_error
+       FROM outbox WHERE state != 'done'" >&2 || true
     fail "$3: $(q "$1"), wanted $2"
 }
 

@@ -83,13 +83,17 @@ proxy_cleanup() {
 }
 trap proxy_cleanup EXIT
 
-# via PORT CERT PATH [curl args]: status in $ST, body in $B.
+# via PORT CERT PATH [curl args]: status in $ST, body in $B. Each request
+# carries its own X-Request-Id (via-N), so last_request finds its line.
+REQ=0
 via() {
     local port=$1 c=$2 p=$3
     shift 3
     : >"$B"
+    REQ=$((REQ + 1))
     ST=$(curl -s -o "$B" -w '%{http_code}' --cacert "$P/ca.pem" --cert "$P/$c.pem" \
-        --key "$P/$c.key" --resolve "localhost:$port:127.0.0.1" "$@" \
+        --key "$P/$c.key" --resolve "localhost:$port:127.0.0.1" \
+        -H "X-Request-Id: via-$REQ" "$@" \
         "https://localhost:$port$p" 2>"$T/curl.err") || true
 }
 for _ in $(seq 1 100); do
@@ -104,7 +108,17 @@ for _ in $(seq 1 100); do
     kill -0 "$HAPROXY_PID" 2>/dev/null || fail "haproxy exited: $(cat "$T/haproxy.log")"
     sleep 0.05
 done
-last_request() { grep 'event=request' "$T/serve.log" | tail -1; }
+# The gateway logs a request once its answer has gone out (libmicrohttpd's
+# completion): curl may have it first, so wait for the line of the last
+# via (a loaded machine took longer than a grep right after curl).
+last_request() {
+    local i
+    for i in $(seq 1 600); do
+        grep -q "req=via-$REQ .*event=request" "$T/serve.log" && break
+        sleep 0.05
+    done
+    grep "req=via-$REQ .*event=request" "$T/serve.log" | tail -1
+}
 
 # TCP mode: TLS passes through, the client's certificate is the gateway's.
 via "$TCP" ehr /fhir/Task -H "X-Klasgw-User: SE2321000016-DOC1"

@@ -83,9 +83,9 @@ start_ph() {
         --client "$APO" --save "$PH" "$@" >>"$dir/ph.log" 2>&1 &
     PH_PID=$!; PIDS+=("$PH_PID"); wait_port "$PH_PORT"
 }
-wait_log() {   # PATTERN COUNT WHAT
+wait_log() {   # PATTERN COUNT WHAT (up to 30 s: a loaded machine)
     local i
-    for i in $(seq 1 200); do
+    for i in $(seq 1 600); do
         [ "$(grep -c -- "$1" "$dir/ph.log" || true)" -ge "$2" ] && return 0
         sleep 0.05
     done
@@ -102,7 +102,14 @@ start_ph --subscribe "$TOPIC" --header "Authorization: Bearer sim-secret" --hear
 wait_log 'event=sim_subscribed status=201' 1 "the simulator did not subscribe"
 SUB=$(cat "$PH/subscription")
 wait_log 'type=handshake .*ok=1' 1 "no handshake"
-curl -s -H "X-Klasgw-Client: $APO" "$BASE/fhir/Subscription/$SUB" >"$dir/sub.json"
+# The simulator logs the handshake when it answers; the gateway stores
+# "active" once it has read that answer: a moment later, longer on a
+# loaded machine.
+for i in $(seq 1 600); do
+    curl -s -H "X-Klasgw-Client: $APO" "$BASE/fhir/Subscription/$SUB" >"$dir/sub.json"
+    grep -q '"status": *"active"' "$dir/sub.json" && break
+    sleep 0.05
+done
 grep -q '"status": *"active"' "$dir/sub.json" || fail "not active after the handshake: $(cat "$dir/sub.json")"
 grep -q 'Bearer sim-secret' "$dir/sub.json" && fail "the read shows the header's secret"
 wait_log 'type=heartbeat .*ok=1' 1 "no heartbeat"
@@ -114,10 +121,12 @@ grep -q 'type=event-notification .*numbers=1 repeat=0 ok=1' "$dir/ph.log" || fai
 # --- 3. down while events happen, then catch up ---------------------------
 kill "$PH_PID"; wait "$PH_PID" 2>/dev/null || true
 for t in 3 4 5; do new_case "$t"; done
-for i in $(seq 1 200); do
+for i in $(seq 1 600); do
     [ "$(sql "SELECT count(*) FROM subscription_events WHERE sub_id='$SUB'")" = 5 ] && break
     sleep 0.05
 done
+[ "$(sql "SELECT count(*) FROM subscription_events WHERE sub_id='$SUB'")" = 5 ] \
+    || fail "events 3 to 5 were not recorded"
 [ "$(cat "$PH/last")" = 2 ] || fail "the simulator saw up to $(cat "$PH/last") before going down"
 start_ph
 grep -q 'event=sim_backport_caught_up status=200 from=3 events=3 numbers=3,4,5 ok=1' "$dir/ph.log" \
