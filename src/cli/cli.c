@@ -168,17 +168,12 @@ print_help_text(const char *help, FILE *out)
 {
     const char *p = help, *hit;
 
+    char outcomes[256];
+
+    gw_klas_decision_outcomes(", ", outcomes, sizeof(outcomes));
     while ((hit = strstr(p, GW_CLI_DECISIONS)) != NULL) {
-        const char *sep = "";
         fwrite(p, 1, (size_t)(hit - p), out);
-        for (size_t i = 0; i < gw_klas_nevents; i++) {
-            const struct gw_event_def *d = &gw_klas_events[i];
-            if (d->code != NULL && strcmp(d->code, "decision") == 0 &&
-                d->outcome != NULL) {
-                fprintf(out, "%s%s", sep, d->outcome);
-                sep = ", ";
-            }
-        }
+        fputs(outcomes, out);
         p = hit + strlen(GW_CLI_DECISIONS);
     }
     fputs(p, out);

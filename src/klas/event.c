@@ -212,6 +212,44 @@ gw_klas_event_by_code(const char *code)
     return NULL;
 }
 
+static int
+is_decision(const struct gw_event_def *d)
+{
+    return d->code != NULL && strcmp(d->code, "decision") == 0 &&
+           d->outcome != NULL;
+}
+
+const struct gw_event_def *
+gw_klas_decision(const char *what)
+{
+    for (size_t i = 0; what != NULL && i < gw_klas_nevents; i++)
+        if (is_decision(&gw_klas_events[i]) &&
+            strcmp(gw_klas_events[i].outcome, what) == 0)
+            return &gw_klas_events[i];
+    return NULL;
+}
+
+const char *
+gw_klas_decision_outcomes(const char *sep, char *buf, size_t size)
+{
+    size_t at = 0;
+
+    if (size == 0)
+        return buf;
+    buf[0] = '\0';
+    for (size_t i = 0; i < gw_klas_nevents && at < size; i++) {
+        int n;
+        if (!is_decision(&gw_klas_events[i]))
+            continue;
+        n = snprintf(buf + at, size - at, "%s%s", at ? sep : "",
+                     gw_klas_events[i].outcome);
+        if (n < 0)
+            break;
+        at += (size_t)n;
+    }
+    return buf;
+}
+
 const char *
 gw_klas_event_topic(const char *code)
 {

@@ -109,6 +109,14 @@ extern const size_t gw_klas_nevents;
 /* The first row for a message code (any outcome), or NULL. */
 const struct gw_event_def *gw_klas_event_by_code(const char *code);
 
+/* LV's decisions are the rows whose message is a "decision"; each names
+ * its outcome (a status code, "Bev"). The row of outcome `what`, or NULL. */
+const struct gw_event_def *gw_klas_decision(const char *what);
+/* The decision outcomes in table order, joined by sep ("Bev, Avs, Avi"),
+ * cut to fit buf; returns buf. */
+const char *gw_klas_decision_outcomes(const char *sep, char *buf,
+                                      size_t size);
+
 /* The SubscriptionTopic (last segment) of a klas-event code, or NULL. */
 const char *gw_klas_event_topic(const char *code);
 /* 1 when some row names topic `name` (the last segment). */

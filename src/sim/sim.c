@@ -686,44 +686,11 @@ message_for(const char *tmpl, const struct callback *cb)
 }
 
 /*
- * LV's decisions are the rows of klas/event.c whose message is a
- * "decision": their outcome (a status code, "Bev") is what --call and
- * --then name, and the template is the example gen-examples.py writes for
- * the row, decision-<outcome folded to ASCII lower case>.xml.
+ * LV's decisions are the decision rows of klas/event.c
+ * (gw_klas_decision): their outcome (a status code, "Bev") is what --call
+ * and --then name, and the template is the example gen-examples.py writes
+ * for the row, decision-<outcome folded to ASCII lower case>.xml.
  */
-static const char *
-decision_outcome(const char *what)
-{
-    for (size_t i = 0; i < gw_klas_nevents; i++) {
-        const struct gw_event_def *d = &gw_klas_events[i];
-        if (d->code != NULL && strcmp(d->code, "decision") == 0 &&
-            d->outcome != NULL && strcmp(d->outcome, what) == 0)
-            return d->outcome;
-    }
-    return NULL;
-}
-
-/* The outcomes, joined by sep, for the usage text; returns buf. */
-static const char *
-decision_outcomes(const char *sep, char *buf, size_t size)
-{
-    size_t at = 0;
-
-    buf[0] = '\0';
-    for (size_t i = 0; i < gw_klas_nevents && at < size; i++) {
-        const struct gw_event_def *d = &gw_klas_events[i];
-        int n;
-        if (d->code == NULL || strcmp(d->code, "decision") != 0 ||
-            d->outcome == NULL)
-            continue;
-        n = snprintf(buf + at, size - at, "%s%s", at ? sep : "", d->outcome);
-        if (n < 0)
-            break;
-        at += (size_t)n;
-    }
-    return buf;
-}
-
 /* A call as a name part (a file name, a messageId, which is ASCII): lower
  * case, å ä ö é folded (UTF-8), as scripts/klas_rows.py ascii_name names
  * the examples ("Åter" -> "ater"). */
@@ -759,7 +726,7 @@ static int
 call_known(const char *what)
 {
     return strcmp(what, "registered") == 0 || strcmp(what, "supplement") == 0 ||
-           decision_outcome(what) != NULL;
+           gw_klas_decision(what) != NULL;
 }
 
 /* Whether every step of a --then plan is a known call. */
@@ -822,7 +789,7 @@ call_gateway(const char *what, const struct callback *cb)
     } else if (strcmp(what, "supplement") == 0) {
         REPORT(rsu, RequestSupplement, supplementRequest,
                "supplement-request-to-prescriber.xml");
-    } else if (decision_outcome(what) != NULL) {
+    } else if (gw_klas_decision(what) != NULL) {
         char tmpl[64];
         /* decision-<outcome>.xml, the example of the row */
         snprintf(tmpl, sizeof(tmpl), "decision-%s.xml", name);
@@ -1475,8 +1442,8 @@ usage(void)
 {
     char then[160], call[160];
 
-    decision_outcomes("|,", then, sizeof(then));
-    decision_outcomes("|", call, sizeof(call));
+    gw_klas_decision_outcomes("|,", then, sizeof(then));
+    gw_klas_decision_outcomes("|", call, sizeof(call));
     fprintf(stderr,
             "usage: klasgw [-c FILE] sim hsa|lv|pharmacy [--port N] "
             "[--fixture FILE]\n"
