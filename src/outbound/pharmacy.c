@@ -5,7 +5,8 @@
  * and its outcome is noted on the subscription (gw_store_sub_note), which
  * goes into status "error" after a refusal (4xx) or too many failures in
  * a row. Items written before targets existed (no target) still go to
- * every active subscription of the GLN.
+ * every active subscription of the GLN. An event for a subscription that
+ * is not active is still numbered (not_active).
  *
  * What is sent follows the Subscriptions Backport IG (pharmacy.h): an
  * event is numbered (gw_store_sub_event) before its first try, so a
@@ -407,6 +408,42 @@ send_event(struct gw_pharmacy_peer *p, const struct gw_subscription *sub,
     return d;
 }
 
+/* An event for a subscription that is not active. The Backport IG has a
+ * server count every event of a subscription in error, so that its
+ * $status shows the gap and $events fills it once the pharmacy looks:
+ * the event is numbered here, then the item is a dead letter. One that
+ * still waits for its handshake ("requested") is tried again later, when
+ * it may be active. One from before topics has no numbers: a dead letter.
+ */
+static enum gw_delivery
+not_active(struct gw_pharmacy_peer *p, const struct gw_subscription *sub,
+           const char *event, const struct gw_outbox_item *note, char *why,
+           size_t why_size)
+{
+    int topic = gw_pharmacy_topic_known(sub->criteria);
+    struct gw_sub_event ev;
+    gw_rc rc;
+
+    if (topic) {
+        rc = gw_store_sub_event(p->store, sub->id, note->message_id, event,
+                                note->refnr, &ev);
+        if (rc == GW_ENOTFOUND)
+            return GW_DELIVERED; /* deleted meanwhile: nobody to tell */
+        if (rc != GW_OK) {
+            snprintf(why, why_size, "cannot number the event");
+            return GW_DELIVERY_RETRY;
+        }
+    }
+    if (strcmp(sub->status, "requested") == 0) {
+        snprintf(why, why_size, "subscription %s awaits its handshake",
+                 sub->id);
+        return GW_DELIVERY_RETRY;
+    }
+    snprintf(why, why_size, "subscription %s is in status %s%s", sub->id,
+             sub->status, topic ? " (the event is kept for $events)" : "");
+    return GW_DELIVERY_FAILED;
+}
+
 /* The notification to the one subscription `target` among subs. */
 static enum gw_delivery
 send_one(struct gw_pharmacy_peer *p, const struct gw_subscription *subs,
@@ -429,11 +466,8 @@ send_one(struct gw_pharmacy_peer *p, const struct gw_subscription *subs,
     }
     if (!gw_pharmacy_topic_matches(sub, event))
         return GW_DELIVERED; /* another topic: not for this one */
-    if (strcmp(sub->status, "active") != 0) {
-        snprintf(why, why_size, "subscription %s is in status %s", sub->id,
-                 sub->status);
-        return GW_DELIVERY_FAILED;
-    }
+    if (strcmp(sub->status, "active") != 0)
+        return not_active(p, sub, event, note, why, why_size);
     d = send_event(p, sub, event, note, why, why_size, &sent);
     /* A heartbeat is due only when nothing else was sent for its period. */
     if (sent && sub->heartbeat_s > 0 &&

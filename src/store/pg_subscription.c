@@ -118,10 +118,10 @@ gw_pg_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
         gw_pg_p_i64(&d, gw_clock_now_ms());
         gw_pg_p_str(&d, why ? why : "notification failed");
         rc = gw_pg_q(c,
-                     "UPDATE outbox SET state = 'dead', updated_ms = $2, "
-                     "last_error = 'subscription in error: ' || $3 WHERE "
-                     "target = $1 AND state = 'pending'",
-                     &d, NULL, "sub_items_dead");
+                     "UPDATE outbox SET next_attempt_ms = $2, updated_ms = "
+                     "$2, last_error = 'subscription in error: ' || $3 "
+                     "WHERE target = $1 AND state = 'pending'",
+                     &d, NULL, "sub_items_due");
     }
     if (rc == GW_OK)
         rc = gw_pg_q(c, "COMMIT", NULL, NULL, "sub_commit");

@@ -510,8 +510,8 @@ fanout(void *cx, const char *gln, struct gw_write_sub_id **ids, size_t *n)
     *n = 0;
     gw_pg_p_str(&p, gln);
     rc = gw_pg_q(((struct batch *)cx)->c,
-                 "SELECT id FROM subscriptions WHERE gln = $1 AND status = "
-                 "'active' ORDER BY created_ms, id",
+                 "SELECT id FROM subscriptions WHERE gln = $1 "
+                 "ORDER BY created_ms, id",
                  &p, &r, "fanout_subs");
     if (rc == GW_OK)
         rc = gw_pg_collect_result(r, sizeof(**ids), gw_rows_sub_id, NULL,

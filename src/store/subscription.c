@@ -77,8 +77,10 @@ static const char SQL_SUB_FAILED[] =
     " status = CASE WHEN ?2 OR failures + 1 >= ?3 THEN 'error' ELSE status END,"
     " error = CASE WHEN ?2 OR failures + 1 >= ?3 THEN ?4 ELSE error END"
     " WHERE id = ?1 RETURNING status";
-static const char SQL_SUB_ITEMS_DEAD[] =
-    "UPDATE outbox SET state = 'dead', updated_ms = ?2,"
+/* Its waiting items are due at once: each is then numbered for $events
+ * and becomes a dead letter (outbound/pharmacy.c, not_active). */
+static const char SQL_SUB_ITEMS_DUE[] =
+    "UPDATE outbox SET next_attempt_ms = ?2, updated_ms = ?2,"
     " last_error = 'subscription in error: ' || ?3"
     " WHERE target = ?1 AND state = 'pending'";
 
@@ -103,7 +105,7 @@ gw_sqlite_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
         }
         goto out;
     }
-    /* The subscription's status and its dead items in one transaction. */
+    /* The subscription's status and its waiting items in one transaction. */
     if ((rc = gw_store_exec(&st->m, "BEGIN IMMEDIATE")) != GW_OK)
         goto out;
     begun = 1;
@@ -127,14 +129,14 @@ gw_sqlite_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
     }
     sqlite3_reset(s);
     if (rc == GW_OK && err_now) {
-        if ((s = gw_store_stmt(&st->m, SQL_SUB_ITEMS_DEAD)) == NULL) {
+        if ((s = gw_store_stmt(&st->m, SQL_SUB_ITEMS_DUE)) == NULL) {
             rc = GW_ESTORE;
             goto out;
         }
         gw_bind_text(s, 1, id);
         sqlite3_bind_int64(s, 2, gw_clock_now_ms());
         gw_bind_text(s, 3, why ? why : "notification failed");
-        rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_items_dead");
+        rc = gw_store_rc(st->m.db, sqlite3_step(s), "sub_items_due");
         sqlite3_reset(s);
     }
 out:

@@ -59,8 +59,9 @@ gw_rc gw_store_sub_list(struct gw_store *st, const char *id, const char *gln,
 /* Records the outcome of one notification to subscription `id`: a success
  * clears its failures; a failure counts one, and a permanent one
  * (`permanent`) or the `max_failures`-th in a row puts the subscription in
- * status "error" with `why`, and its items still waiting become dead
- * letters. *in_error (may be NULL) is 1 when it is in error now.
+ * status "error" with `why`, and its items still waiting become due at
+ * once (each is then numbered for $events and becomes a dead letter,
+ * outbound/pharmacy.c). *in_error (may be NULL) is 1 when it is in error now.
  * GW_ENOTFOUND when the subscription is gone. */
 gw_rc gw_store_sub_note(struct gw_store *st, const char *id, int ok,
                         int permanent, int max_failures, const char *why,

@@ -242,7 +242,7 @@ change_case(const struct gw_write_ops *ops, void *cx,
     return GW_OK;
 }
 
-/* An item, or for a notification one per active subscription of the GLN,
+/* An item, or for a notification one per subscription of the GLN,
  * so that every endpoint has its own attempts, backoff and dead letter:
  * one failing endpoint neither holds up nor repeats the others. */
 static gw_rc
@@ -257,7 +257,9 @@ outbox_put(const struct gw_write_ops *ops, void *cx,
 
     if (o->fanout_gln == NULL)
         return ops->enqueue(cx, o, o->message_id, NULL, refnr, now);
-    /* Every active subscription gets its item: none is dropped. */
+    /* Every subscription gets its item, whatever its status: none is
+     * dropped, and one in error still counts the event (outbound/
+     * pharmacy.c). */
     rc = ops->fanout(cx, o->fanout_gln, &ids, &n);
     for (size_t i = 0; rc == GW_OK && i < n; i++) {
         snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, ids[i].id);

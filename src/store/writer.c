@@ -102,8 +102,7 @@ static const char SQL_OUTBOX[] =
     "attempts, next_attempt_ms, created_ms, updated_ms, target) "
     "VALUES (?,?,?,?,?,'pending',0,?,?,?,?)";
 static const char SQL_FANOUT_SUBS[] =
-    "SELECT id FROM subscriptions WHERE gln = ? AND status = 'active' "
-    "ORDER BY created_ms, id";
+    "SELECT id FROM subscriptions WHERE gln = ? ORDER BY created_ms, id";
 static const char SQL_HEAD_GET[] = "SELECT seq, hash FROM audit_head";
 static const char SQL_HEAD_SET[] =
     "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1";

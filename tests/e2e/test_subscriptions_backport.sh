@@ -14,7 +14,12 @@
 #     and $events from its last event gives exactly 3, 4 and 5;
 #  4. $status says 5 events; every notification, the $status and the
 #     $events answer pass the R4 checker (tests/fhircheck); no personnummer
-#     anywhere (id-only).
+#     anywhere (id-only);
+#  5. a subscription whose endpoint nobody answers goes into error at its
+#     handshake; an event then still counts for it (the IG: a server SHALL
+#     increment eventsSinceSubscriptionStart in error): its $status says
+#     error and 1 event, its $events names the case, its item is a dead
+#     letter.
 # With KLASGW_STORE_BACKEND=postgresql (pg_subscriptions.sh, by hand) the same
 # on the PostgreSQL store.
 set -euo pipefail
@@ -32,7 +37,7 @@ EHR=serial:SE2321000016-EHR1
 TOPIC=http://klasgw.org/fhir/SubscriptionTopic/case-for-pharmacy
 SD=http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition
 PNR=201006301111
-read -r PH_PORT _ < <(free_ports)
+read -r PH_PORT DEAD_PORT _ < <(free_ports)
 sql() {
     if [ "${KLASGW_STORE_BACKEND:-sqlite}" = postgresql ]; then
         psql "$KLASGW_STORE_DSN" -Atc "$1"
@@ -168,4 +173,37 @@ files+=("$(ls "$PH"/n-*-heartbeat.json | head -1)")
 node "$check" --quiet "${files[@]}" >"$dir/check.out" 2>&1 \
     || fail "the R4 checker: $(head -20 "$dir/check.out")"
 grep -l "$PNR" "$PH"/*.json && fail "a personnummer in a notification"
-echo "notifications checked: $(ls "$PH"/n-*.json | wc -l), caught up: 3"
+
+# --- 5. an event for a subscription in error still counts -----------------
+PH_PORT=$DEAD_PORT post_sub 201 "a subscription nobody answers" "$TOPIC" "Task?owner.identifier=$GLN" id-only "$OK_H" 0
+SUB2=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$dir/sub-out.json")
+for i in $(seq 1 600); do
+    [ "$(sql "SELECT status FROM subscriptions WHERE id='$SUB2'")" = error ] && break
+    sleep 0.05
+done
+[ "$(sql "SELECT status FROM subscriptions WHERE id='$SUB2'")" = error ] \
+    || fail "a subscription nobody answers is not in error"
+new_case 6
+for i in $(seq 1 600); do
+    [ "$(sql "SELECT count(*) FROM outbox WHERE target='$SUB2' AND state='dead'")" = 1 ] && break
+    sleep 0.05
+done
+[ "$(sql "SELECT count(*) FROM outbox WHERE target='$SUB2' AND state='dead'")" = 1 ] \
+    || fail "the event for the subscription in error is not a dead letter: $(sql "SELECT state, last_error FROM outbox WHERE target='$SUB2'")"
+curl -s -H "X-Klasgw-Client: $APO" -H 'Accept: application/fhir+json' \
+    "$BASE/fhir/Subscription/$SUB2/\$status" >"$dir/status2.json"
+curl -s -H "X-Klasgw-Client: $APO" -H 'Accept: application/fhir+json' \
+    "$BASE/fhir/Subscription/$SUB2/\$events?eventsSinceNumber=1" >"$dir/events2.json"
+/usr/bin/python3 - "$dir/status2.json" "$dir/events2.json" "$(tail -1 "$dir/refs")" <<'PY' || fail "the subscription in error lost its event: $(cat "$dir/status2.json" "$dir/events2.json")"
+import json, sys
+st = json.load(open(sys.argv[1]))
+p = {x["name"]: x for x in st["entry"][0]["resource"]["parameter"]}
+assert p["status"]["valueCode"] == "error", p["status"]
+assert p["events-since-subscription-start"]["valueString"] == "1", p["events-since-subscription-start"]
+ev = json.load(open(sys.argv[2]))
+focus = [e["fullUrl"].rsplit("/", 1)[1] for e in ev["entry"][1:]]
+assert focus == [sys.argv[3]], focus
+PY
+node "$check" --quiet "$dir/status2.json" "$dir/events2.json" >"$dir/check2.out" 2>&1 \
+    || fail "the R4 checker (subscription in error): $(head -20 "$dir/check2.out")"
+echo "notifications checked: $(ls "$PH"/n-*.json | wc -l), caught up: 3, counted in error: 1"

@@ -600,7 +600,7 @@ notify(struct gw_store *st, const char *msgid, const char *gln)
 }
 
 static void
-test_outbox_notification_is_one_item_per_active_subscription(void **state)
+test_outbox_notification_is_one_item_per_subscription(void **state)
 {
     struct fixture *f = *state;
     struct gw_outbox_info *items;
@@ -610,18 +610,23 @@ test_outbox_notification_is_one_item_per_active_subscription(void **state)
     sub_add(f->st, "sub-a", "7350000000016", "active");
     gw_clock_advance_ms(1);
     sub_add(f->st, "sub-b", "7350000000016", "active");
-    sub_add(f->st, "sub-off", "7350000000016", "error");
+    /* One in error still counts its events (the Backport IG), one that
+     * awaits its handshake gets them once active: both get their item. */
+    sub_add(f->st, "sub-c-error", "7350000000016", "error");
+    sub_add(f->st, "sub-d-requested", "7350000000016", "requested");
     sub_add(f->st, "sub-other", "7350000000023", "active");
     notify(f->st, "ev-1", "7350000000016");
     notify(f->st, "ev-none", "7350000000030"); /* no subscription: none */
     assert_int_equal(gw_outbox_list(f->st, NULL, 20, &items, &n), GW_OK);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 4);
     /* Newest first. */
-    assert_string_equal(items[1].message_id, "ev-1:sub-a");
-    assert_string_equal(items[1].target, "sub-a");
-    assert_string_equal(items[0].message_id, "ev-1:sub-b");
-    assert_string_equal(items[0].target, "sub-b");
-    assert_string_equal(items[0].peer, "pharmacy");
+    assert_string_equal(items[3].message_id, "ev-1:sub-a");
+    assert_string_equal(items[3].target, "sub-a");
+    assert_string_equal(items[2].message_id, "ev-1:sub-b");
+    assert_string_equal(items[2].target, "sub-b");
+    assert_string_equal(items[2].peer, "pharmacy");
+    assert_string_equal(items[1].target, "sub-c-error");
+    assert_string_equal(items[0].target, "sub-d-requested");
     free(items);
     gw_clock_reset();
 }
@@ -702,8 +707,19 @@ test_outbox_failing_subscription_goes_to_error_alone(void **state)
 
     sub_add(f->st, "sub-bad", "7350000000016", "active");
     sub_add(f->st, "sub-good", "7350000000016", "active");
+    struct gw_outbox_item *item = NULL;
+
     notify(f->st, "ev-1", "7350000000016");
     notify(f->st, "ev-2", "7350000000016");
+    /* The first try of ev-1 to sub-bad failed: it waits ten minutes. */
+    assert_int_equal(
+        gw_outbox_claim(f->st, "pharmacy", "host:1:a", 10000, 0, &item), GW_OK);
+    assert_non_null(item);
+    assert_string_equal(item->message_id, "ev-1:sub-bad");
+    assert_int_equal(gw_outbox_fail(f->st, item->id, "host:1:a", 0,
+                                    gw_clock_now_ms() + 600000, "HTTP 503"),
+                     GW_OK);
+    gw_outbox_item_free(item);
     /* Two transient failures of three allowed: still active. */
     for (int i = 0; i < 2; i++) {
         assert_int_equal(gw_store_sub_note(f->st, "sub-bad", 0, 0, 3,
@@ -719,7 +735,9 @@ test_outbox_failing_subscription_goes_to_error_alone(void **state)
     assert_int_equal(subs[0].failures, 0);
     free(subs);
     /* A refusal (401) puts it in error at once, and its waiting items are
-     * dead; the good subscription's items are untouched. */
+     * due at once, the one that waited too: each is to be numbered for
+     * $events and then be a dead letter (outbound/pharmacy.c). The good
+     * subscription's items are untouched. */
     assert_int_equal(gw_store_sub_note(f->st, "sub-bad", 0, 1, 3,
                                        "peer answered HTTP 401", &in_error),
                      GW_OK);
@@ -739,18 +757,21 @@ test_outbox_failing_subscription_goes_to_error_alone(void **state)
     assert_int_equal(gw_outbox_list(f->st, NULL, 20, &items, &n), GW_OK);
     assert_int_equal(n, 4);
     for (size_t i = 0; i < n; i++) {
-        const char *want =
-            strcmp(items[i].target, "sub-bad") == 0 ? "dead" : "pending";
-        if (strcmp(items[i].state, want) != 0)
-            fail_msg("%s: %s, want %s", items[i].message_id, items[i].state,
-                     want);
+        int bad = strcmp(items[i].target, "sub-bad") == 0;
+        assert_string_equal(items[i].state, "pending");
+        if (bad && (items[i].next_attempt_ms > gw_clock_now_ms() ||
+                    strcmp(items[i].last_error,
+                           "subscription in error: peer answered HTTP 401")))
+            fail_msg("%s: due at %lld, %s", items[i].message_id,
+                     (long long)items[i].next_attempt_ms, items[i].last_error);
+        if (!bad && items[i].last_error[0] != '\0')
+            fail_msg("%s: %s", items[i].message_id, items[i].last_error);
     }
     free(items);
-    /* New events go to the active subscription only. */
+    /* New events go to both: the one in error counts them too. */
     notify(f->st, "ev-3", "7350000000016");
     assert_int_equal(gw_outbox_list(f->st, "pending", 20, &items, &n), GW_OK);
-    assert_int_equal(n, 3);
-    assert_string_equal(items[0].message_id, "ev-3:sub-good");
+    assert_int_equal(n, 6);
     free(items);
     assert_int_equal(gw_store_sub_note(f->st, "gone", 0, 1, 3, "x", NULL),
                      GW_ENOTFOUND);
@@ -794,7 +815,7 @@ main(void)
         T(test_outbox_next_due_is_per_peer),
         T(test_outbox_read_only_store_cannot_write),
         T(test_outbox_peer_down_is_probed_then_released_at_once),
-        T(test_outbox_notification_is_one_item_per_active_subscription),
+        T(test_outbox_notification_is_one_item_per_subscription),
         T(test_outbox_notification_reaches_every_subscription),
         T(test_outbox_failing_subscription_goes_to_error_alone),
         T(test_outbox_long_message_ids_stay_whole),
