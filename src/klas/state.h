@@ -1,12 +1,11 @@
 /*
  * state.h - the licence case and what may happen to it.
  *
- * Statuses (KLAS's own codes, the rows of GW_CASE_STATUS_ROWS below):
- * M Motiverad, A Ansökt, H Handläggs, KB Komplettering begärd,
- * K Kompletterad, Bev Beviljad, Avs Avslag, Avi Avvisad. Events move a
- * case from one status to another; each event may be triggered only by
- * certain roles. The event table in event.c is
- * the one place that says what is allowed; everything else is refused.
+ * A case has one status of KLAS's own (the rows of GW_CASE_STATUS_ROWS
+ * below, e.g. M Motiverad). Events move a case from one status to
+ * another; each event may be triggered only by certain roles. The event
+ * table in event.c is the one place that says what is allowed;
+ * everything else is refused.
  */
 #ifndef GW_KLAS_STATE_H
 #define GW_KLAS_STATE_H

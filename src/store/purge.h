@@ -13,7 +13,7 @@ struct gw_store;
 
 struct gw_purge_counts {
     long long motivations; /* M without application, past retention */
-    long long decided;     /* Bev/Avs/Avi past retention */
+    long long decided;     /* decided (GW_ST_DECIDED) past retention */
 };
 /*
  * Purges personal data: motivations (status M) created before
