@@ -4,7 +4,6 @@
 #include "fhir/fhir_xml.h"
 
 #include <libxml/parser.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -193,19 +192,7 @@ gw_fhir_to_xml(const struct gw_fhir_doc *doc, char **out, size_t *len)
 
     normalise(xmlDocGetRootElement(gw_fhir_doc_xml(doc)));
     xmlDocDumpFormatMemoryEnc(gw_fhir_doc_xml(doc), &mem, &size, "UTF-8", 0);
-    if (mem == NULL)
-        return GW_ENOMEM;
-    *out = malloc((size_t)size + 1);
-    if (*out == NULL) {
-        xmlFree(mem);
-        return GW_ENOMEM;
-    }
-    memcpy(*out, mem, (size_t)size);
-    (*out)[size] = '\0';
-    if (len != NULL)
-        *len = (size_t)size;
-    xmlFree(mem);
-    return GW_OK;
+    return gw_xml_take_text(mem, size, out, len);
 }
 
 gw_rc

@@ -87,16 +87,7 @@ gw_xslt_save(const struct gw_xslt *x, xmlDocPtr res, char **out, size_t *len)
         xmlFree(mem);
         return GW_EINTERNAL;
     }
-    *out = malloc((size_t)n + 1);
-    if (*out == NULL) {
-        xmlFree(mem);
-        return GW_ENOMEM;
-    }
-    memcpy(*out, mem, (size_t)n);
-    (*out)[n] = '\0';
-    *len = (size_t)n;
-    xmlFree(mem);
-    return GW_OK;
+    return gw_xml_take_text(mem, n, out, len);
 }
 
 xmlDocPtr
