@@ -582,19 +582,16 @@ gw_rc
 gw_bundle_new(const char *type, struct gw_bundle **out)
 {
     struct gw_bundle *b = calloc(1, sizeof(*b));
+    struct gw_xml *d = NULL;
 
     *out = NULL;
-    if (b == NULL)
-        return GW_ENOMEM;
-    b->doc = xmlNewDoc((const xmlChar *)"1.0");
-    b->root = b->doc ? xmlNewNode(NULL, (const xmlChar *)"Bundle") : NULL;
-    if (b->root == NULL) {
-        gw_bundle_free(b);
+    if (b == NULL || gw_xml_new(GW_FHIR_NS, NULL, "Bundle", &d) != GW_OK) {
+        free(b);
         return GW_ENOMEM;
     }
-    xmlDocSetRootElement(b->doc, b->root);
-    b->ns = xmlNewNs(b->root, (const xmlChar *)GW_FHIR_NS, NULL);
-    xmlSetNs(b->root, b->ns);
+    b->doc = gw_xml_tree(d);
+    b->root = xmlDocGetRootElement(b->doc);
+    b->ns = b->root->ns;
     b->type = xmlNewChild(b->root, b->ns, (const xmlChar *)"type", NULL);
     xmlNewProp(b->type, (const xmlChar *)"value", (const xmlChar *)type);
     *out = b;
@@ -604,9 +601,8 @@ gw_bundle_new(const char *type, struct gw_bundle **out)
 void
 gw_bundle_free(struct gw_bundle *b)
 {
-    if (b == NULL)
-        return;
-    xmlFreeDoc(b->doc);
+    if (b != NULL)
+        xmlFreeDoc(b->doc);
     free(b);
 }
 
