@@ -1001,8 +1001,10 @@ gw_soap_contract(struct gw_soap *s, const char *name, int wsdl,
                      s->wsdl_dir, name);
     }
     rc = gw_file_read(path, 1 << 20, &text, &n);
-    if (rc != GW_OK)
+    if (rc != GW_OK) {
+        free(text);
         return rc == GW_EIO ? GW_ENOTFOUND : rc; /* cannot be opened */
+    }
     gw_buf_init(&b, 2u << 20);
     rc = GW_OK;
     for (const char *p = text; rc == GW_OK && *p;) {
