@@ -141,8 +141,6 @@ gw_soap_free(struct gw_soap *s)
 void
 gw_soap_reply_release(struct gw_soap_reply *r)
 {
-    if (r == NULL)
-        return;
     free(r->body);
     r->body = NULL;
     r->len = 0;

@@ -129,8 +129,6 @@ gw_xsd_check(const struct gw_xsd *x, const struct gw_xml *doc,
 void
 gw_xsd_errors_release(struct gw_xsd_errors *e)
 {
-    if (e == NULL)
-        return;
     free(e->e);
     e->e = NULL;
     e->n = 0;
