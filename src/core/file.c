@@ -82,11 +82,6 @@ gw_file_read(const char *path, size_t max, char **out, size_t *len)
     saved = errno;
     if (!stdin_)
         fclose(f);
-    if (rc == GW_ETOOLARGE) {
-        free(*out);
-        *out = NULL;
-        *len = 0;
-    }
     errno = saved;
     return rc;
 }

@@ -18,7 +18,7 @@
 gw_rc gw_file_read_stream(FILE *f, size_t max, char **out,
                           size_t *len) GW_WARN_UNUSED;
 /* The same for the file at path ("-": standard input); GW_EIO when it
- * cannot be opened (errno says why). Over max: GW_ETOOLARGE, *out NULL. */
+ * cannot be opened (errno says why). */
 gw_rc gw_file_read(const char *path, size_t max, char **out,
                    size_t *len) GW_WARN_UNUSED;
 

@@ -19,24 +19,16 @@ gw_rc
 gw_fhir_build_new(const char *resource_type, struct gw_fhir_build **out)
 {
     struct gw_fhir_build *b = calloc(1, sizeof(*b));
-    xmlNodePtr root = NULL;
+    struct gw_xml *d = NULL;
 
     *out = NULL;
-    if (b == NULL)
-        return GW_ENOMEM;
-    b->doc = xmlNewDoc((const xmlChar *)"1.0");
-    if (b->doc != NULL)
-        root = xmlNewDocNode(b->doc, NULL, (const xmlChar *)resource_type,
-                             NULL);
-    if (root != NULL) {
-        xmlDocSetRootElement(b->doc, root);
-        b->ns = xmlNewNs(root, (const xmlChar *)GW_FHIR_NS, NULL);
-        xmlSetNs(root, b->ns);
-    }
-    if (b->ns == NULL) {
-        gw_fhir_build_free(b);
+    if (b == NULL ||
+        gw_xml_new(GW_FHIR_NS, NULL, resource_type, &d) != GW_OK) {
+        free(b);
         return GW_ENOMEM;
     }
+    b->doc = gw_xml_tree(d);
+    b->ns = xmlDocGetRootElement(b->doc)->ns;
     *out = b;
     return GW_OK;
 }
@@ -44,9 +36,8 @@ gw_fhir_build_new(const char *resource_type, struct gw_fhir_build **out)
 void
 gw_fhir_build_free(struct gw_fhir_build *b)
 {
-    if (b == NULL)
-        return;
-    xmlFreeDoc(b->doc);
+    if (b != NULL)
+        xmlFreeDoc(b->doc);
     free(b);
 }
 

@@ -4,15 +4,10 @@
 #include "fhir/fhir_xml.h"
 
 #include <libxml/parser.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
 #include "fhir/model.h"
-
-struct gw_fhir_doc {
-    xmlDocPtr xml;
-};
 
 void
 gw_fhir_init(void)
@@ -38,17 +33,12 @@ gw_fhir_sniff(const char *bytes, size_t len)
     return GW_FHIR_SNIFF;
 }
 
+/* A struct gw_fhir_doc is libxml2's document, checked against the model:
+ * the type never leaves fhir/ (gw_fhir_doc_xml). */
 static gw_rc
 wrap(xmlDocPtr xml, struct gw_fhir_doc **out)
 {
-    struct gw_fhir_doc *d = calloc(1, sizeof(*d));
-
-    if (d == NULL) {
-        xmlFreeDoc(xml);
-        return GW_ENOMEM;
-    }
-    d->xml = xml;
-    *out = d;
+    *out = (struct gw_fhir_doc *)(void *)xml;
     return GW_OK;
 }
 
@@ -151,28 +141,25 @@ gw_fhir_doc_check(const struct gw_fhir_doc *doc,
 {
     struct gw_fhir_limits def;
 
-    return gw_fhir_xml_check(doc->xml, or_default(lim, &def), err);
+    return gw_fhir_xml_check(gw_fhir_doc_xml(doc), or_default(lim, &def), err);
 }
 
 void
 gw_fhir_doc_free(struct gw_fhir_doc *doc)
 {
-    if (doc == NULL)
-        return;
-    xmlFreeDoc(doc->xml);
-    free(doc);
+    xmlFreeDoc(gw_fhir_doc_xml(doc));
 }
 
 xmlDocPtr
 gw_fhir_doc_xml(const struct gw_fhir_doc *doc)
 {
-    return doc->xml;
+    return (xmlDocPtr)(void *)doc;
 }
 
 const char *
 gw_fhir_doc_type(const struct gw_fhir_doc *doc)
 {
-    xmlNodePtr root = xmlDocGetRootElement(doc->xml);
+    xmlNodePtr root = xmlDocGetRootElement(gw_fhir_doc_xml(doc));
 
     return root ? (const char *)root->name : "";
 }
@@ -203,28 +190,16 @@ gw_fhir_to_xml(const struct gw_fhir_doc *doc, char **out, size_t *len)
     xmlChar *mem = NULL;
     int size = 0;
 
-    normalise(xmlDocGetRootElement(doc->xml));
-    xmlDocDumpFormatMemoryEnc(doc->xml, &mem, &size, "UTF-8", 0);
-    if (mem == NULL)
-        return GW_ENOMEM;
-    *out = malloc((size_t)size + 1);
-    if (*out == NULL) {
-        xmlFree(mem);
-        return GW_ENOMEM;
-    }
-    memcpy(*out, mem, (size_t)size);
-    (*out)[size] = '\0';
-    if (len != NULL)
-        *len = (size_t)size;
-    xmlFree(mem);
-    return GW_OK;
+    normalise(xmlDocGetRootElement(gw_fhir_doc_xml(doc)));
+    xmlDocDumpFormatMemoryEnc(gw_fhir_doc_xml(doc), &mem, &size, "UTF-8", 0);
+    return gw_xml_take_text(mem, size, out, len);
 }
 
 gw_rc
 gw_fhir_to_json(const struct gw_fhir_doc *doc, char **out, size_t *len)
 {
     size_t n = 0;
-    gw_rc rc = gw_fhir_xml_emit_json(doc->xml, out, &n);
+    gw_rc rc = gw_fhir_xml_emit_json(gw_fhir_doc_xml(doc), out, &n);
 
     if (rc == GW_OK && len != NULL)
         *len = n;

@@ -30,6 +30,16 @@ gw_rc gw_fhir_doc_from_xml(xmlDocPtr xml, const struct gw_fhir_limits *lim,
 xmlDocPtr gw_xml_tree(const struct gw_xml *d);
 struct gw_xml *gw_xml_of(xmlDocPtr doc);
 
+/* libxml2's and libxslt's generic error callback that drops the message:
+ * for our own files, whose failure is named by the caller. */
+void gw_xml_quiet(void *ctx, const char *msg, ...);
+
+/* libxml2's text mem (size bytes; NULL when libxml2 ran out of memory)
+ * copied into *out, NUL-terminated, caller frees with free(); *len (when
+ * not NULL) its length. Frees mem in every case. */
+gw_rc gw_xml_take_text(xmlChar *mem, int size, char **out,
+                       size_t *len) GW_WARN_UNUSED;
+
 /* Walking a tree (fhir/, validate/, map/): the first element child of n
  * (NULL: none, or n NULL), and the first one named name (any namespace). */
 xmlNodePtr gw_xml_first_elem(xmlNodePtr n);

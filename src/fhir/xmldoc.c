@@ -26,6 +26,13 @@ gw_xml_of(xmlDocPtr doc)
 }
 
 void
+gw_xml_quiet(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+void
 gw_xml_free(struct gw_xml *d)
 {
     xmlFreeDoc(gw_xml_tree(d));
@@ -141,6 +148,20 @@ gw_xml_append_root(const struct gw_xml *d, struct gw_buf *b)
 }
 
 gw_rc
+gw_xml_take_text(xmlChar *mem, int size, char **out, size_t *len)
+{
+    *out = mem != NULL && size >= 0 ? malloc((size_t)size + 1) : NULL;
+    if (*out != NULL) {
+        memcpy(*out, mem, (size_t)size);
+        (*out)[size] = '\0';
+        if (len != NULL)
+            *len = (size_t)size;
+    }
+    xmlFree(mem);
+    return *out != NULL ? GW_OK : GW_ENOMEM;
+}
+
+gw_rc
 gw_xml_save(const struct gw_xml *d, char **out, size_t *len)
 {
     xmlChar *mem = NULL;
@@ -151,18 +172,7 @@ gw_xml_save(const struct gw_xml *d, char **out, size_t *len)
     if (root_of(d) == NULL)
         return GW_EINTERNAL;
     xmlDocDumpMemoryEnc(gw_xml_tree(d), &mem, &size, "UTF-8");
-    if (mem == NULL || size < 0) {
-        xmlFree(mem);
-        return GW_ENOMEM;
-    }
-    *out = malloc((size_t)size + 1);
-    if (*out != NULL) {
-        memcpy(*out, mem, (size_t)size);
-        (*out)[size] = '\0';
-        *len = (size_t)size;
-    }
-    xmlFree(mem);
-    return *out != NULL ? GW_OK : GW_ENOMEM;
+    return gw_xml_take_text(mem, size, out, len);
 }
 
 gw_rc

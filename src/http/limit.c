@@ -42,7 +42,7 @@ struct gw_lookup_limit {
     pthread_mutex_t mu;
     double capacity, per_ms;
     size_t n;
-    struct bucket *b;
+    struct bucket b[]; /* n of them, allocated with the struct */
 };
 
 gw_rc
@@ -54,14 +54,9 @@ gw_lookup_limit_new(long limit, long window_s, size_t nclients,
     *out = NULL;
     if (limit <= 0 || window_s <= 0)
         return GW_OK; /* no limit */
-    l = calloc(1, sizeof(*l));
+    l = calloc(1, sizeof(*l) + nclients * sizeof(l->b[0]));
     if (l == NULL)
         return GW_ENOMEM;
-    l->b = calloc(nclients > 0 ? nclients : 1, sizeof(*l->b));
-    if (l->b == NULL) {
-        free(l);
-        return GW_ENOMEM;
-    }
     pthread_mutex_init(&l->mu, NULL);
     l->capacity = (double)limit;
     l->per_ms = (double)limit / ((double)window_s * 1000.0);
@@ -78,7 +73,6 @@ gw_lookup_limit_free(struct gw_lookup_limit *l)
     if (l == NULL)
         return;
     pthread_mutex_destroy(&l->mu);
-    free(l->b);
     free(l);
 }
 

@@ -250,8 +250,6 @@ out:
 void
 gw_soap_envelope_release(struct gw_soap_env *env)
 {
-    if (env == NULL)
-        return;
     gw_xml_free(env->body);
     memset(env, 0, sizeof(*env));
 }

@@ -20,45 +20,46 @@
 #include "klas/state.h"
 #include "map/xslt.h"
 
+/* The stylesheets of the views, one file each. */
+enum { V_CASE, V_PHARMACY, V_PRINT, V_COPY, NVIEWS };
+static const char *const view_files[NVIEWS] = {
+    [V_CASE] = "case-view.xsl",
+    [V_PHARMACY] = "pharmacy-view.xsl",
+    [V_PRINT] = "print-html.xsl",
+    [V_COPY] = "copy-motivation.xsl",
+};
+
 struct gw_views {
-    struct gw_xslt *case_view;
-    struct gw_xslt *pharmacy_view;
-    struct gw_xslt *print;
-    struct gw_xslt *copy;
+    struct gw_xslt *ss[NVIEWS];
 };
 
 gw_rc
 gw_views_new(const char *xslt_dir, struct gw_views **out, struct gw_err *err)
 {
     struct gw_views *v = calloc(1, sizeof(*v));
+    int failed = 0;
 
     *out = NULL;
     if (v == NULL)
         return GW_ENOMEM;
-    v->case_view = gw_xslt_load(xslt_dir, "case-view.xsl", err);
-    v->pharmacy_view = gw_xslt_load(xslt_dir, "pharmacy-view.xsl", err);
-    gw_print_register();
-    v->print = gw_xslt_load(xslt_dir, "print-html.xsl", err);
-    v->copy = gw_xslt_load(xslt_dir, "copy-motivation.xsl", err);
-    if (v->case_view == NULL || v->pharmacy_view == NULL || v->print == NULL ||
-        v->copy == NULL)
-        goto fail;
+    gw_print_register(); /* the extension functions of print-html.xsl */
+    for (int i = 0; i < NVIEWS; i++) {
+        v->ss[i] = gw_xslt_load(xslt_dir, view_files[i], err);
+        failed |= v->ss[i] == NULL;
+    }
+    if (failed) {
+        gw_views_free(v);
+        return err && err->rc ? err->rc : GW_ENOMEM;
+    }
     *out = v;
     return GW_OK;
-fail:
-    gw_views_free(v);
-    return err && err->rc ? err->rc : GW_ENOMEM;
 }
 
 void
 gw_views_free(struct gw_views *v)
 {
-    if (v == NULL)
-        return;
-    gw_xslt_free(v->case_view);
-    gw_xslt_free(v->pharmacy_view);
-    gw_xslt_free(v->print);
-    gw_xslt_free(v->copy);
+    for (int i = 0; v != NULL && i < NVIEWS; i++)
+        gw_xslt_free(v->ss[i]);
     free(v);
 }
 
@@ -177,7 +178,7 @@ gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
     params[22] = "valid_to", params[23] = vt;
     params[24] = NULL;
 
-    if ((rc = map_stored(v->case_view, doc_xml, len, params, &view)) != GW_OK)
+    if ((rc = map_stored(v->ss[V_CASE], doc_xml, len, params, &view)) != GW_OK)
         return rc;
     if (redact) {
         xmlDocPtr red;
@@ -192,7 +193,7 @@ gw_view_case(const struct gw_views *v, const char *doc_xml, size_t len,
             return rc;
         }
         rparams[0] = "viewer", rparams[1] = viewer, rparams[2] = NULL;
-        red = gw_xslt_apply(v->pharmacy_view, view, rparams);
+        red = gw_xslt_apply(v->ss[V_PHARMACY], view, rparams);
         xmlFreeDoc(view);
         if (red == NULL)
             return GW_EINTERNAL;
@@ -582,19 +583,16 @@ gw_rc
 gw_bundle_new(const char *type, struct gw_bundle **out)
 {
     struct gw_bundle *b = calloc(1, sizeof(*b));
+    struct gw_xml *d = NULL;
 
     *out = NULL;
-    if (b == NULL)
-        return GW_ENOMEM;
-    b->doc = xmlNewDoc((const xmlChar *)"1.0");
-    b->root = b->doc ? xmlNewNode(NULL, (const xmlChar *)"Bundle") : NULL;
-    if (b->root == NULL) {
-        gw_bundle_free(b);
+    if (b == NULL || gw_xml_new(GW_FHIR_NS, NULL, "Bundle", &d) != GW_OK) {
+        free(b);
         return GW_ENOMEM;
     }
-    xmlDocSetRootElement(b->doc, b->root);
-    b->ns = xmlNewNs(b->root, (const xmlChar *)GW_FHIR_NS, NULL);
-    xmlSetNs(b->root, b->ns);
+    b->doc = gw_xml_tree(d);
+    b->root = xmlDocGetRootElement(b->doc);
+    b->ns = b->root->ns;
     b->type = xmlNewChild(b->root, b->ns, (const xmlChar *)"type", NULL);
     xmlNewProp(b->type, (const xmlChar *)"value", (const xmlChar *)type);
     *out = b;
@@ -604,9 +602,8 @@ gw_bundle_new(const char *type, struct gw_bundle **out)
 void
 gw_bundle_free(struct gw_bundle *b)
 {
-    if (b == NULL)
-        return;
-    xmlFreeDoc(b->doc);
+    if (b != NULL)
+        xmlFreeDoc(b->doc);
     free(b);
 }
 
@@ -862,14 +859,14 @@ gw_view_print(const struct gw_views *v, const struct gw_fhir_doc *view,
     if (!gw_print_local_time(now, local, sizeof(local)))
         snprintf(local, sizeof(local), "%s", now);
     snprintf(quoted, sizeof(quoted), "'%s'", local);
-    out = gw_xslt_apply(v->print, gw_fhir_doc_xml(view), params);
+    out = gw_xslt_apply(v->ss[V_PRINT], gw_fhir_doc_xml(view), params);
 
     if (out == NULL)
         return GW_EINTERNAL;
     if (pdf)
         rc = gw_view_pdf_from_html(out, html, len);
     else
-        rc = gw_xslt_save(v->print, out, html, len);
+        rc = gw_xslt_save(v->ss[V_PRINT], out, html, len);
     xmlFreeDoc(out);
     return rc;
 }
@@ -883,7 +880,7 @@ gw_view_copy(const struct gw_views *v, const char *doc_xml, size_t len,
     gw_rc rc;
 
     *out = NULL;
-    if ((rc = map_stored(v->copy, doc_xml, len, NULL, &res)) != GW_OK)
+    if ((rc = map_stored(v->ss[V_COPY], doc_xml, len, NULL, &res)) != GW_OK)
         return rc;
     gw_err_clear(&err);
     return gw_fhir_doc_from_xml(res, NULL, out, &err);

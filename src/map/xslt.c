@@ -35,16 +35,13 @@ make_prefs(void)
                          xsltSecurityForbid);
 }
 
-static void
-quiet(void *ctx, const char *msg, ...)
+/* A struct gw_xslt is libxslt's compiled stylesheet: the type never
+ * leaves this file. */
+static xsltStylesheetPtr
+stylesheet_of(const struct gw_xslt *x)
 {
-    (void)ctx;
-    (void)msg;
+    return (xsltStylesheetPtr)(void *)x;
 }
-
-struct gw_xslt {
-    xsltStylesheetPtr ss;
-};
 
 struct gw_xslt *
 gw_xslt_load(const char *dir, const char *name, struct gw_err *err)
@@ -52,7 +49,6 @@ gw_xslt_load(const char *dir, const char *name, struct gw_err *err)
     char path[1024];
     xmlDocPtr doc;
     xsltStylesheetPtr ss;
-    struct gw_xslt *x;
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     /* Our own files, but read without network or DTD all the same. */
@@ -68,23 +64,13 @@ gw_xslt_load(const char *dir, const char *name, struct gw_err *err)
                    path);
         return NULL;
     }
-    x = malloc(sizeof(*x));
-    if (x == NULL) {
-        xsltFreeStylesheet(ss);
-        gw_err_set(err, GW_ENOMEM, NULL, "stylesheet %s", path);
-        return NULL;
-    }
-    x->ss = ss;
-    return x;
+    return (struct gw_xslt *)(void *)ss;
 }
 
 void
 gw_xslt_free(struct gw_xslt *x)
 {
-    if (x == NULL)
-        return;
-    xsltFreeStylesheet(x->ss);
-    free(x);
+    xsltFreeStylesheet(stylesheet_of(x));
 }
 
 gw_rc
@@ -96,26 +82,18 @@ gw_xslt_save(const struct gw_xslt *x, xmlDocPtr res, char **out, size_t *len)
     *out = NULL;
     *len = 0;
     if (x == NULL || res == NULL ||
-        xsltSaveResultToString(&mem, &n, res, x->ss) != 0 || mem == NULL) {
+        xsltSaveResultToString(&mem, &n, res, stylesheet_of(x)) != 0 ||
+        mem == NULL) {
         xmlFree(mem);
         return GW_EINTERNAL;
     }
-    *out = malloc((size_t)n + 1);
-    if (*out == NULL) {
-        xmlFree(mem);
-        return GW_ENOMEM;
-    }
-    memcpy(*out, mem, (size_t)n);
-    (*out)[n] = '\0';
-    *len = (size_t)n;
-    xmlFree(mem);
-    return GW_OK;
+    return gw_xml_take_text(mem, n, out, len);
 }
 
 xmlDocPtr
 gw_xslt_apply(const struct gw_xslt *x, xmlDocPtr in, const char **params)
 {
-    xsltStylesheetPtr ss = x != NULL ? x->ss : NULL;
+    xsltStylesheetPtr ss = stylesheet_of(x);
     xsltTransformContextPtr t;
     xmlDocPtr res;
 
@@ -126,7 +104,7 @@ gw_xslt_apply(const struct gw_xslt *x, xmlDocPtr in, const char **params)
     if (t == NULL)
         return NULL;
     xsltSetCtxtSecurityPrefs(prefs, t);
-    xsltSetGenericErrorFunc(NULL, quiet);
+    xsltSetGenericErrorFunc(NULL, gw_xml_quiet);
     res = xsltApplyStylesheetUser(ss, in, params, NULL, NULL, t);
     if (res != NULL &&
         (t->state != XSLT_STATE_OK || xmlDocGetRootElement(res) == NULL)) {

@@ -141,8 +141,6 @@ gw_soap_free(struct gw_soap *s)
 void
 gw_soap_reply_release(struct gw_soap_reply *r)
 {
-    if (r == NULL)
-        return;
     free(r->body);
     r->body = NULL;
     r->len = 0;
@@ -1001,8 +999,10 @@ gw_soap_contract(struct gw_soap *s, const char *name, int wsdl,
                      s->wsdl_dir, name);
     }
     rc = gw_file_read(path, 1 << 20, &text, &n);
-    if (rc != GW_OK)
+    if (rc != GW_OK) {
+        free(text);
         return rc == GW_EIO ? GW_ENOTFOUND : rc; /* cannot be opened */
+    }
     gw_buf_init(&b, 2u << 20);
     rc = GW_OK;
     for (const char *p = text; rc == GW_OK && *p;) {

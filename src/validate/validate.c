@@ -43,9 +43,8 @@ gw_validator_new(const char *xsd_path, struct gw_validator **out,
 void
 gw_validator_free(struct gw_validator *v)
 {
-    if (v == NULL)
-        return;
-    gw_xsd_free(v->xsd);
+    if (v != NULL)
+        gw_xsd_free(v->xsd);
     free(v);
 }
 

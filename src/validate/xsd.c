@@ -16,15 +16,12 @@
 #include "fhir/fhir_xml.h"
 #include "validate/rules.h"
 
-struct gw_xsd {
-    xmlSchemaPtr schema;
-};
-
-static void
-quiet(void *ctx, const char *msg, ...)
+/* A struct gw_xsd is libxml2's compiled schema: the type never leaves
+ * this file. */
+static xmlSchemaPtr
+schema_of(const struct gw_xsd *x)
 {
-    (void)ctx;
-    (void)msg;
+    return (xmlSchemaPtr)(void *)x;
 }
 
 struct gw_xsd *
@@ -32,26 +29,16 @@ gw_xsd_load(const char *path, struct gw_err *err)
 {
     xmlSchemaParserCtxtPtr pc;
     xmlSchemaPtr s = NULL;
-    struct gw_xsd *x;
 
     pc = xmlSchemaNewParserCtxt(path);
     if (pc != NULL) {
-        xmlSchemaSetParserErrors(pc, quiet, quiet, NULL);
+        xmlSchemaSetParserErrors(pc, gw_xml_quiet, gw_xml_quiet, NULL);
         s = xmlSchemaParse(pc);
         xmlSchemaFreeParserCtxt(pc);
     }
-    if (s == NULL) {
+    if (s == NULL)
         gw_err_set(err, GW_ECONFIG, NULL, "cannot compile schema %s", path);
-        return NULL;
-    }
-    x = malloc(sizeof(*x));
-    if (x == NULL) {
-        xmlSchemaFree(s);
-        gw_err_set(err, GW_ENOMEM, NULL, "schema %s", path);
-        return NULL;
-    }
-    x->schema = s;
-    return x;
+    return (struct gw_xsd *)(void *)s;
 }
 
 struct gw_xsd *
@@ -68,10 +55,7 @@ gw_xsd_responder(const char *dir, const char *name, struct gw_err *err)
 void
 gw_xsd_free(struct gw_xsd *x)
 {
-    if (x == NULL)
-        return;
-    xmlSchemaFree(x->schema);
-    free(x);
+    xmlSchemaFree(schema_of(x));
 }
 
 /* The first line of src into dst[size], cut before a UTF-8 sequence that
@@ -126,7 +110,7 @@ gw_xsd_validate(const struct gw_xsd *x, xmlDocPtr doc,
     xmlSchemaValidCtxtPtr vc;
 
     memset(out, 0, sizeof(*out));
-    vc = x != NULL ? xmlSchemaNewValidCtxt(x->schema) : NULL;
+    vc = x != NULL ? xmlSchemaNewValidCtxt(schema_of(x)) : NULL;
     if (vc == NULL)
         return GW_ENOMEM;
     xmlSchemaSetValidStructuredErrors(vc, on_error, &c);
@@ -145,8 +129,6 @@ gw_xsd_check(const struct gw_xsd *x, const struct gw_xml *doc,
 void
 gw_xsd_errors_release(struct gw_xsd_errors *e)
 {
-    if (e == NULL)
-        return;
     free(e->e);
     e->e = NULL;
     e->n = 0;

@@ -1,5 +1,6 @@
 /*
- * test_core.c - the error table, the capped buffer and log quoting.
+ * test_core.c - the error table, the capped buffer, log quoting and the
+ * file reader.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/array.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/words.h"
 
@@ -224,6 +227,36 @@ test_word_listed_matches_whole_words(void **state)
 #undef LISTED
 }
 
+/* A whole file under its cap; over it, the first max + 1 bytes (klasgw
+ * validate refuses them as too large in the validator's words); a file
+ * that cannot be opened: GW_EIO and nothing. */
+static void
+test_file_read_keeps_the_first_bytes_over_its_cap(void **state)
+{
+    char path[] = "/tmp/test_core_file_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    char *buf = NULL;
+    size_t len = 0;
+
+    (void)state;
+    assert_non_null(f);
+    fputs("0123456789abcdef", f);
+    fclose(f);
+    assert_int_equal(gw_file_read(path, 16, &buf, &len), GW_OK);
+    assert_int_equal(len, 16);
+    assert_string_equal(buf, "0123456789abcdef");
+    free(buf);
+    assert_int_equal(gw_file_read(path, 9, &buf, &len), GW_ETOOLARGE);
+    assert_non_null(buf);
+    assert_int_equal(len, 10);
+    assert_string_equal(buf, "0123456789");
+    free(buf);
+    unlink(path);
+    assert_int_equal(gw_file_read(path, 9, &buf, &len), GW_EIO);
+    assert_null(buf);
+}
+
 int
 main(void)
 {
@@ -237,6 +270,7 @@ main(void)
         cmocka_unit_test(test_log_level_parse),
         cmocka_unit_test(test_array_grow_doubles_and_refuses_overflow),
         cmocka_unit_test(test_word_listed_matches_whole_words),
+        cmocka_unit_test(test_file_read_keeps_the_first_bytes_over_its_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
