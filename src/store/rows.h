@@ -69,14 +69,6 @@ char *gw_cell_dup(const struct gw_cells *c, int col);
 #define GW_CASE_PAGE_SQL(where, page, order, limit)                            \
     "SELECT " GW_CASE_COLUMNS " FROM cases " where page                        \
     " ORDER BY updated_ms " order ", id " order " LIMIT " limit
-/* Both pages' SELECTs, as an array indexed by whether the page is before
- * the key (q->page_dir < 0). */
-#define GW_CASE_PAGE_SQLS(where, page, limit)                                  \
-    {                                                                          \
-        GW_CASE_PAGE_SQL(where, page, "DESC", limit),                          \
-            GW_CASE_PAGE_SQL(where, page, "ASC", limit)                        \
-    }
-
 /* struct gw_case_row from GW_CASE_COLUMNS (GW_ENOMEM: nothing kept). */
 gw_rc gw_rows_case(const struct gw_cells *c, void *elem, size_t i);
 void gw_rows_case_release(void *elem);
