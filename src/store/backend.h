@@ -93,25 +93,11 @@
       (struct gw_store * st, int64_t now_ms, int motivation_months,          \
        int decided_months, int mode, struct gw_purge_counts *out),           \
       (st, now_ms, motivation_months, decided_months, mode, out))            \
-    X(gw_rc, gw_store_product_search, product_search,                        \
-      (struct gw_store * st, const struct gw_product *q,                     \
-       struct gw_product **out, size_t *n),                                  \
-      (st, q, out, n))                                                       \
     X(gw_rc, gw_store_pharmacy_put, pharmacy_put,                            \
       (struct gw_store * st, const struct gw_pharmacy *p), (st, p))          \
-    X(gw_rc, gw_store_pharmacy_search, pharmacy_search,                      \
-      (struct gw_store * st, const struct gw_pharmacy *q,                    \
-       struct gw_pharmacy **out, size_t *n),                                 \
-      (st, q, out, n))                                                       \
-    X(gw_rc, gw_store_sub_put, sub_put,                                      \
-      (struct gw_store * st, const struct gw_subscription *sub), (st, sub))  \
     X(gw_rc, gw_store_sub_delete, sub_delete,                                \
       (struct gw_store * st, const char *id, const char *gln),               \
       (st, id, gln))                                                         \
-    X(gw_rc, gw_store_sub_list, sub_list,                                    \
-      (struct gw_store * st, const char *id, const char *gln,                \
-       struct gw_subscription **subs, size_t *n),                            \
-      (st, id, gln, subs, n))                                                \
     X(gw_rc, gw_store_sub_note, sub_note,                                    \
       (struct gw_store * st, const char *id, int ok, int permanent,          \
        int max_failures, const char *why, int *in_error),                    \
@@ -120,14 +106,6 @@
       (struct gw_store * st, const char *id, const char *message_id,        \
        const char *code, const char *refnr, struct gw_sub_event *ev),       \
       (st, id, message_id, code, refnr, ev))                                 \
-    X(gw_rc, gw_store_sub_events, sub_events,                                \
-      (struct gw_store * st, const char *id, int64_t since, int64_t until,  \
-       size_t max, struct gw_sub_event **out, size_t *n),                   \
-      (st, id, since, until, max, out, n))                                   \
-    X(gw_rc, gw_store_sub_mark, sub_mark,                                    \
-      (struct gw_store * st, const char *id, const char *status,            \
-       const char *why, int64_t sent_ms),                                    \
-      (st, id, status, why, sent_ms))                                        \
     X(gw_rc, gw_console_peers, console_peers,                                \
       (struct gw_store * st, const char *const *known, size_t nknown,        \
        struct gw_console_peer *out, size_t max, size_t *n),                  \
@@ -180,7 +158,8 @@ struct gw_store_backend {
      * (GW_ENOTFOUND without); list fills one element of elem_size
      * bytes per row, at most max, as gw_store_collect (store_int.h) and
      * gw_pg_collect (pg_int.h) do; update runs a small write outside the
-     * group commit (SQLite: on the maintenance connection).
+     * group commit (SQLite: on the maintenance connection), GW_ENOTFOUND
+     * when must_change and it changed no row.
      */
     gw_rc (*each)(struct gw_store *st, const struct gw_sql *sql,
                   const struct gw_args *a, gw_cells_add add, void *out,
@@ -193,7 +172,8 @@ struct gw_store_backend {
                      gw_cells_fill fill, void (*release)(void *elem),
                      const char *what, void **out, size_t *n);
     gw_rc (*update)(struct gw_store *st, const struct gw_sql *sql,
-                    const struct gw_args *a, const char *what);
+                    const struct gw_args *a, int must_change,
+                    const char *what);
 #define GW_STORE_OP_MEMBER(ret, pub, op, params, args) ret(*op) params;
     GW_STORE_OPS(GW_STORE_OP_MEMBER)
     GW_STORE_VOID_OPS(GW_STORE_OP_MEMBER)
@@ -222,7 +202,8 @@ struct gw_store_base {
                         void (*release)(void *elem), const char *what,       \
                         void **out, size_t *n);                              \
     gw_rc gw_##B##_update(struct gw_store *st, const struct gw_sql *sql,     \
-                          const struct gw_args *a, const char *what);        \
+                          const struct gw_args *a, int must_change,          \
+                          const char *what);                                 \
     GW_STORE_OPS(GW_STORE_BACKEND_PROTO_##B)                                 \
     GW_STORE_VOID_OPS(GW_STORE_BACKEND_PROTO_##B)                            \
     extern const struct gw_store_backend gw_store_##B

@@ -493,14 +493,14 @@ gw_sqlite_list(struct gw_store *st, const struct gw_sql *sql,
 
 gw_rc
 gw_sqlite_update(struct gw_store *st, const struct gw_sql *sql,
-                 const struct gw_args *a, const char *what)
+                 const struct gw_args *a, int must_change, const char *what)
 {
     sqlite3_stmt *s = gw_store_maint_stmt(st, sql->sqlite);
 
     if (s == NULL)
         return GW_ESTORE;
     bind_args(s, a);
-    return gw_store_maint_done(st, s, 0, what);
+    return gw_store_maint_done(st, s, must_change, what);
 }
 
 gw_rc

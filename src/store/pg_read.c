@@ -1,13 +1,10 @@
 /*
- * pg_read.c - the PostgreSQL backend's reads that are its own, each one
- * statement (or one short transaction) on a pool connection: the
- * searches of products and pharmacies, and the daily purge (one node at
- * a time: pg_try_advisory_lock). The reads both backends run alike are
- * in shared_reads.c.
+ * pg_read.c - the PostgreSQL backend's own maintenance on a pool
+ * connection: a pharmacy registered, and the daily purge (one node at a
+ * time: pg_try_advisory_lock). The reads both backends run alike are in
+ * shared_reads.c.
  *
- * The same contracts as licence.c and purge.c; text search folds case
- * the Swedish way on both sides (klasgw_fold: lower() and Å Ä Ö É Ü,
- * whatever the server's locale).
+ * The same contracts as licence.c and purge.c.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -21,60 +18,7 @@
 #include "store/read.h"
 #include "store/write.h"
 
-/* --- Sök produkt, Sök apotek ------------------------------------------ */
-
-/* "%text%" for LIKE with the user's %, _ and \ as letters; "" (any) is
- * "%", which LIKE(...) takes as "any" without looking at the column: an
- * empty column (NULL) must match it too, as in SQLite's searches. */
-static void
-like_arg(char *esc, size_t size, const char *text, int prefix_only)
-{
-    size_t o = 0;
-
-    if (!prefix_only && text[0] != '\0')
-        esc[o++] = '%';
-    for (const char *p = text; *p && o + 3 < size; p++) {
-        if (*p == '%' || *p == '_' || *p == '\\')
-            esc[o++] = '\\';
-        esc[o++] = *p;
-    }
-    esc[o++] = '%';
-    esc[o] = '\0';
-}
-
-#define LIKE(col, n)                                                          \
-    "($" #n "::text = '%' OR klasgw_fold(" col ") LIKE klasgw_fold($" #n ")" \
-    " ESCAPE '\\')"
-
-gw_rc
-gw_pg_product_search(struct gw_store *st, const struct gw_product *q,
-                     struct gw_product **out, size_t *n)
-{
-    const char *f[7] = {q->name,  q->substances, q->holder, q->country,
-                        q->nplid, q->form,       q->atc};
-    char esc[7][520];
-    struct gw_pg_params p = {0};
-
-    *out = NULL;
-    *n = 0;
-    for (int i = 0; i < 7; i++) {
-        like_arg(esc[i], sizeof(esc[i]), f[i], i == 4 || i == 6);
-        gw_pg_p_str(&p, esc[i]);
-    }
-    return gw_pg_collect(
-        st,
-        "SELECT name, coalesce(substances,''), coalesce(holder,''), "
-        "coalesce(country,''), coalesce(nplid,''), coalesce(form,''), "
-        "coalesce(strength,''), coalesce(atc,'') FROM products WHERE "
-        /* clang-format off */
-        LIKE("name", 1) " AND " LIKE("substances", 2)
-        " AND " LIKE("holder", 3) " AND " LIKE("country", 4)
-        " AND " LIKE("nplid", 5) " AND " LIKE("form", 6)
-        " AND " LIKE("atc", 7) " ORDER BY name, strength LIMIT 120",
-        /* clang-format on */
-        &p, "product_search", sizeof(**out), gw_rows_product, NULL,
-        (void **)out, n);
-}
+/* --- Sök apotek --------------------------------------------------------- */
 
 gw_rc
 gw_pg_pharmacy_put(struct gw_store *st, const struct gw_pharmacy *ph)
@@ -87,33 +31,6 @@ gw_pg_pharmacy_put(struct gw_store *st, const struct gw_pharmacy *ph)
     rc = gw_pg_pharmacy_upsert(c, ph);
     gw_pg_give(PG(st), c);
     return rc;
-}
-
-gw_rc
-gw_pg_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
-                      struct gw_pharmacy **out, size_t *n)
-{
-    const char *f[5] = {q->name, q->actor, q->address, q->city, q->gln};
-    char esc[5][520];
-    struct gw_pg_params p = {0};
-
-    *out = NULL;
-    *n = 0;
-    for (int i = 0; i < 5; i++) {
-        like_arg(esc[i], sizeof(esc[i]), f[i], i == 4);
-        gw_pg_p_str(&p, esc[i]);
-    }
-    return gw_pg_collect(
-        st,
-        "SELECT gln, name, coalesce(actor,''), coalesce(address,''), "
-        "coalesce(city,'') FROM pharmacies WHERE connected = 1"
-        /* clang-format off */
-        " AND " LIKE("name", 1) " AND " LIKE("actor", 2)
-        " AND " LIKE("address", 3) " AND " LIKE("city", 4)
-        " AND " LIKE("gln", 5) " ORDER BY name LIMIT 120",
-        /* clang-format on */
-        &p, "pharmacy_search", sizeof(**out), gw_rows_pharmacy, NULL,
-        (void **)out, n);
 }
 
 /* --- subscriptions: pg_subscription.c ------------------------------- */

@@ -239,10 +239,11 @@ gw_pg_list(struct gw_store *st, const struct gw_sql *sql,
 
 gw_rc
 gw_pg_update(struct gw_store *st, const struct gw_sql *sql,
-             const struct gw_args *a, const char *what)
+             const struct gw_args *a, int must_change, const char *what)
 {
     struct gw_pg_params p = {0};
 
     pg_params(&p, a);
-    return gw_pg_run(st, sql->pg, &p, NULL, what);
+    return must_change ? gw_pg_change(st, sql->pg, &p, what)
+                       : gw_pg_run(st, sql->pg, &p, NULL, what);
 }

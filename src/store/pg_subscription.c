@@ -17,27 +17,6 @@
 
 
 gw_rc
-gw_pg_sub_put(struct gw_store *st, const struct gw_subscription *sub)
-{
-    struct gw_pg_params p = {0};
-
-    gw_pg_p_str(&p, sub->id);
-    gw_pg_p_str(&p, sub->gln);
-    gw_pg_p_str(&p, sub->endpoint);
-    gw_pg_p_str(&p, sub->criteria);
-    gw_pg_p_str(&p, sub->status);
-    gw_pg_p_i64(&p, sub->created_ms);
-    gw_pg_p_str(&p, sub->filter[0] ? sub->filter : NULL);
-    gw_pg_p_str(&p, sub->header[0] ? sub->header : NULL);
-    gw_pg_p_i64(&p, sub->heartbeat_s);
-    return gw_pg_run(st,
-               "INSERT INTO subscriptions (id, gln, endpoint, criteria, "
-               "status, created_ms, filter_criteria, header, heartbeat_s) "
-               "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-               &p, NULL, "sub_put");
-}
-
-gw_rc
 gw_pg_sub_delete(struct gw_store *st, const char *id, const char *gln)
 {
     struct gw_pg_params p = {0};
@@ -57,22 +36,6 @@ gw_pg_sub_delete(struct gw_store *st, const char *id, const char *gln)
         rc = GW_ENOTFOUND;
     PQclear(r);
     return rc;
-}
-
-gw_rc
-gw_pg_sub_list(struct gw_store *st, const char *id, const char *gln,
-               struct gw_subscription **subs, size_t *n)
-{
-    struct gw_pg_params p = {0};
-
-    gw_pg_p_str(&p, id);
-    gw_pg_p_str(&p, gln);
-    return gw_pg_collect(st,
-             "SELECT " GW_SUB_COLUMNS " FROM subscriptions WHERE ($1::text IS "
-             "NULL OR id = $1) AND ($2::text IS NULL OR gln = $2) ORDER BY "
-             "created_ms, id LIMIT 100",
-             &p, "sub_list", sizeof(**subs), gw_rows_subscription, NULL,
-             (void **)subs, n);
 }
 
 gw_rc
@@ -203,45 +166,3 @@ gw_pg_sub_event(struct gw_store *st, const char *id, const char *message_id,
     return rc;
 }
 
-gw_rc
-gw_pg_sub_events(struct gw_store *st, const char *id, int64_t since,
-                 int64_t until, size_t max, struct gw_sub_event **out,
-                 size_t *n)
-{
-    struct gw_pg_params p = {0};
-
-    *out = NULL;
-    *n = 0;
-    if (max > GW_SUB_EVENTS_MAX)
-        max = GW_SUB_EVENTS_MAX;
-    if (max == 0)
-        return GW_OK;
-    gw_pg_p_str(&p, id);
-    gw_pg_p_i64(&p, since);
-    gw_pg_p_i64(&p, until);
-    gw_pg_p_i64(&p, (long long)max);
-    return gw_pg_collect(st,
-             "SELECT event_number, at_ms, code, refnr FROM subscription_events"
-             " WHERE sub_id = $1 AND event_number >= $2 AND event_number <= "
-             "$3 ORDER BY event_number LIMIT $4",
-             &p, "sub_events", sizeof(**out), gw_rows_sub_event, NULL,
-             (void **)out, n);
-}
-
-gw_rc
-gw_pg_sub_mark(struct gw_store *st, const char *id, const char *status,
-               const char *why, int64_t sent_ms)
-{
-    struct gw_pg_params p = {0};
-
-    gw_pg_p_str(&p, id);
-    gw_pg_p_str(&p, status);
-    gw_pg_p_str(&p, why);
-    gw_pg_p_i64(&p, sent_ms);
-    return gw_pg_change(st,
-             "UPDATE subscriptions SET status = COALESCE($2::text, status), "
-             "error = CASE WHEN $2::text IS NULL THEN error ELSE $3::text END,"
-             " sent_ms = CASE WHEN $4::bigint > 0 THEN $4::bigint ELSE "
-             "sent_ms END WHERE id = $1",
-             &p, "sub_mark");
-}

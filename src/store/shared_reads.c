@@ -10,8 +10,10 @@
  * reads whose SQL both dialects word alike (the outbox's counts for
  * /metrics, the operator console's small reads and the audit chain's
  * head); then cases, documents and the inbox (read.h), the audit log
- * (audit_log.h), the HSA cache (hsa_cache.h), licences and consent
- * (licence.h) and the console's cases by day (console.h).
+ * (audit_log.h), the HSA cache (hsa_cache.h), licences, consent and the
+ * searches of products and pharmacies (licence.h), the console's cases
+ * by day (console.h) and subscriptions (subscription.h: but for the
+ * notes and the numbering of events, whose transactions differ).
  */
 #include <stdint.h>
 #include <string.h>
@@ -26,6 +28,7 @@
 #include "store/outbox.h"
 #include "store/read.h"
 #include "store/rows.h"
+#include "store/subscription.h"
 #include "store/write.h"
 
 enum read_id {
@@ -422,7 +425,7 @@ gw_store_hsa_put(struct gw_store *st, const char *person_hsa,
     gw_args_blob(&a, answer, len);
     gw_args_i64(&a, gw_clock_now_ms());
     gw_args_i64(&a, expires_ms);
-    return gw_store_be(st)->update(st, &sql, &a, "hsa_put");
+    return gw_store_be(st)->update(st, &sql, &a, 0, "hsa_put");
 }
 
 gw_rc
@@ -553,7 +556,7 @@ gw_store_consent_renew(struct gw_store *st, const char *hsa, int64_t now_ms)
 
     gw_args_str(&a, hsa);
     gw_args_i64(&a, now_ms);
-    return gw_store_be(st)->update(st, &sql, &a, "consent_renew");
+    return gw_store_be(st)->update(st, &sql, &a, 0, "consent_renew");
 }
 
 /* --- the console's cases by day (console.h) ---------------------------- */
@@ -575,4 +578,191 @@ gw_console_cases_by_day(struct gw_store *st, int64_t since_ms,
     gw_args_i64(&a, since_ms < 0 ? 0 : since_ms);
     return gw_store_be(st)->each(st, &sql, &a, gw_rows_add_console_count, out,
                                  max, n, "console_by_day");
+}
+
+/* --- Sök produkt, Sök apotek (licence.h) ------------------------------- */
+
+/* "%text%" (prefix_only: "text%") for LIKE with the user's %, _ and \ as
+ * letters; "" (any) is "%", which LIKE_* takes as "any" without looking
+ * at the column: an empty column (NULL) matches it too. */
+static void
+like_arg(char *esc, size_t size, const char *text, int prefix_only)
+{
+    size_t o = 0;
+
+    if (!prefix_only && text[0] != '\0')
+        esc[o++] = '%';
+    for (const char *p = text; *p && o + 3 < size; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            esc[o++] = '\\';
+        esc[o++] = *p;
+    }
+    esc[o++] = '%';
+    esc[o] = '\0';
+}
+
+/* Every given field narrows (AND), case-insensitively: parameter n, made
+ * by like_arg, against the column. */
+#define LIKE_SQLITE(col, n)                                                    \
+    "(?" #n " = '%' OR klasgw_fold(" col ") LIKE klasgw_fold(?" #n ")"         \
+    " ESCAPE '\\')"
+#define LIKE_PG(col, n)                                                        \
+    "($" #n "::text = '%' OR klasgw_fold(" col ") LIKE klasgw_fold($" #n ")"   \
+    " ESCAPE '\\')"
+
+gw_rc
+gw_store_product_search(struct gw_store *st, const struct gw_product *q,
+                        struct gw_product **out, size_t *n)
+{
+#define PRODUCTS(LIKE)                                                         \
+    "SELECT name, coalesce(substances,''), coalesce(holder,''), "              \
+    "coalesce(country,''), coalesce(nplid,''), coalesce(form,''), "            \
+    "coalesce(strength,''), coalesce(atc,'') FROM products WHERE "             \
+    LIKE("name", 1) " AND " LIKE("substances", 2) " AND "                      \
+    LIKE("holder", 3) " AND " LIKE("country", 4) " AND "                       \
+    LIKE("nplid", 5) " AND " LIKE("form", 6) " AND " LIKE("atc", 7)            \
+    " ORDER BY name, strength LIMIT 120"
+    static const struct gw_sql sql = {PRODUCTS(LIKE_SQLITE),
+                                      PRODUCTS(LIKE_PG)};
+#undef PRODUCTS
+    const char *f[7] = {q->name,  q->substances, q->holder, q->country,
+                        q->nplid, q->form,       q->atc};
+    char esc[7][520];
+    struct gw_args a = {0};
+
+    *out = NULL;
+    *n = 0;
+    for (int i = 0; i < 7; i++) { /* NPL id and ATC code: by their start */
+        like_arg(esc[i], sizeof(esc[i]), f[i], i == 4 || i == 6);
+        gw_args_str(&a, esc[i]);
+    }
+    return gw_store_be(st)->list(st, &sql, &a, sizeof(**out), 120,
+                                 gw_rows_product, NULL, "product_search",
+                                 (void **)out, n);
+}
+
+gw_rc
+gw_store_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
+                         struct gw_pharmacy **out, size_t *n)
+{
+#define PHARMACIES(LIKE)                                                       \
+    "SELECT gln, name, coalesce(actor,''), coalesce(address,''), "             \
+    "coalesce(city,'') FROM pharmacies WHERE connected = 1 AND "               \
+    LIKE("name", 1) " AND " LIKE("actor", 2) " AND " LIKE("address", 3)        \
+    " AND " LIKE("city", 4) " AND " LIKE("gln", 5) " ORDER BY name LIMIT 120"
+    static const struct gw_sql sql = {PHARMACIES(LIKE_SQLITE),
+                                      PHARMACIES(LIKE_PG)};
+#undef PHARMACIES
+    const char *f[5] = {q->name, q->actor, q->address, q->city, q->gln};
+    char esc[5][520];
+    struct gw_args a = {0};
+
+    *out = NULL;
+    *n = 0;
+    for (int i = 0; i < 5; i++) { /* the GLN: by its start */
+        like_arg(esc[i], sizeof(esc[i]), f[i], i == 4);
+        gw_args_str(&a, esc[i]);
+    }
+    return gw_store_be(st)->list(st, &sql, &a, sizeof(**out), 120,
+                                 gw_rows_pharmacy, NULL, "pharmacy_search",
+                                 (void **)out, n);
+}
+
+/* --- subscriptions (subscription.h) ------------------------------------ */
+
+/* Subscriptions are few and change rarely: they are written outside the
+ * group commit (SQLite: on the maintenance connection, like the HSA
+ * cache). */
+gw_rc
+gw_store_sub_put(struct gw_store *st, const struct gw_subscription *sub)
+{
+#define SUB_PUT(values)                                                        \
+    "INSERT INTO subscriptions (id, gln, endpoint, criteria, status, "         \
+    "created_ms, filter_criteria, header, heartbeat_s) VALUES (" values ")"
+    static const struct gw_sql sql = {
+        SUB_PUT("?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9"),
+        SUB_PUT("$1, $2, $3, $4, $5, $6, $7, $8, $9")};
+#undef SUB_PUT
+    struct gw_args a = {0};
+
+    gw_args_str(&a, sub->id);
+    gw_args_str(&a, sub->gln);
+    gw_args_str(&a, sub->endpoint);
+    gw_args_str(&a, sub->criteria);
+    gw_args_str(&a, sub->status);
+    gw_args_i64(&a, sub->created_ms);
+    gw_args_str(&a, sub->filter[0] ? sub->filter : NULL);
+    gw_args_str(&a, sub->header[0] ? sub->header : NULL);
+    gw_args_i64(&a, sub->heartbeat_s);
+    return gw_store_be(st)->update(st, &sql, &a, 0, "sub_put");
+}
+
+gw_rc
+gw_store_sub_list(struct gw_store *st, const char *id, const char *gln,
+                  struct gw_subscription **subs, size_t *n)
+{
+#define SUBS "SELECT " GW_SUB_COLUMNS " FROM subscriptions WHERE "
+    static const struct gw_sql sql = {
+        SUBS "(?1 IS NULL OR id = ?1) AND (?2 IS NULL OR gln = ?2)"
+             " ORDER BY created_ms, id LIMIT 100",
+        SUBS "($1::text IS NULL OR id = $1) AND ($2::text IS NULL OR"
+             " gln = $2) ORDER BY created_ms, id LIMIT 100"};
+#undef SUBS
+    struct gw_args a = {0};
+
+    gw_args_str(&a, id);
+    gw_args_str(&a, gln);
+    return gw_store_be(st)->list(st, &sql, &a, sizeof(**subs), 100,
+                                 gw_rows_subscription, NULL, "sub_list",
+                                 (void **)subs, n);
+}
+
+gw_rc
+gw_store_sub_events(struct gw_store *st, const char *id, int64_t since,
+                    int64_t until, size_t max, struct gw_sub_event **out,
+                    size_t *n)
+{
+#define EVENTS(id, since, until, limit)                                        \
+    "SELECT event_number, at_ms, code, refnr FROM subscription_events "        \
+    "WHERE sub_id = " id " AND event_number >= " since " AND "                 \
+    "event_number <= " until " ORDER BY event_number LIMIT " limit
+    static const struct gw_sql sql = {EVENTS("?1", "?2", "?3", "?4"),
+                                      EVENTS("$1", "$2", "$3", "$4")};
+#undef EVENTS
+    struct gw_args a = {0};
+
+    *out = NULL;
+    *n = 0;
+    if (max > GW_SUB_EVENTS_MAX)
+        max = GW_SUB_EVENTS_MAX;
+    if (max == 0)
+        return GW_OK;
+    gw_args_str(&a, id);
+    gw_args_i64(&a, since);
+    gw_args_i64(&a, until);
+    gw_args_i64(&a, (int64_t)max);
+    return gw_store_be(st)->list(st, &sql, &a, sizeof(**out), max,
+                                 gw_rows_sub_event, NULL, "sub_events",
+                                 (void **)out, n);
+}
+
+gw_rc
+gw_store_sub_mark(struct gw_store *st, const char *id, const char *status,
+                  const char *why, int64_t sent_ms)
+{
+    static const struct gw_sql sql = {
+        "UPDATE subscriptions SET status = COALESCE(?2, status),"
+        " error = CASE WHEN ?2 IS NULL THEN error ELSE ?3 END,"
+        " sent_ms = CASE WHEN ?4 > 0 THEN ?4 ELSE sent_ms END WHERE id = ?1",
+        "UPDATE subscriptions SET status = COALESCE($2::text, status),"
+        " error = CASE WHEN $2::text IS NULL THEN error ELSE $3::text END,"
+        " sent_ms = CASE WHEN $4::bigint > 0 THEN $4::bigint ELSE sent_ms END"
+        " WHERE id = $1"};
+    struct gw_args a = {0};
+
+    gw_args_str(&a, id);
+    gw_args_str(&a, status);
+    gw_args_str(&a, why);
+    gw_args_i64(&a, sent_ms);
+    return gw_store_be(st)->update(st, &sql, &a, 1, "sub_mark");
 }
