@@ -314,13 +314,22 @@ gw_rc
 gw_rows_outbox_item_keep(struct gw_outbox_item *got,
                          struct gw_outbox_item **out)
 {
-    *out = malloc(sizeof(**out));
-    if (*out == NULL) {
-        free(got->payload);
-        return GW_ENOMEM;
+    /* One block, the payload after the item: gw_outbox_item_free is one
+     * free. */
+    *out = malloc(sizeof(**out) + got->payload_len + 1);
+    if (*out != NULL) {
+        **out = *got;
+        (*out)->payload = (char *)(*out + 1);
+        memcpy((*out)->payload, got->payload, got->payload_len + 1);
     }
-    **out = *got;
-    return GW_OK;
+    free(got->payload);
+    return *out != NULL ? GW_OK : GW_ENOMEM;
+}
+
+void
+gw_outbox_item_free(struct gw_outbox_item *item)
+{
+    free(item);
 }
 
 gw_rc

@@ -137,7 +137,8 @@ gw_rc gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i);
  * GW_ENOMEM: nothing kept). */
 gw_rc gw_rows_outbox_item(const struct gw_cells *c, void *elem, size_t i);
 /* The claimed item got (filled by gw_rows_outbox_item) handed over in a
- * new *out; GW_ENOMEM frees what got owns. */
+ * new *out, one block with its payload (gw_outbox_item_free frees it);
+ * what got owns is freed either way. */
 struct gw_outbox_item;
 gw_rc gw_rows_outbox_item_keep(struct gw_outbox_item *got,
                                struct gw_outbox_item **out);
