@@ -153,6 +153,9 @@ gw_rc gw_pg_collect_result(const PGresult *r, size_t elem_size,
 gw_rc gw_pg_one(struct gw_store *st, const char *sql,
                 const struct gw_pg_params *p, const char *what,
                 gw_cells_fill fill, void *elem);
+/* The same for the result r of a statement the caller ran (rc its
+ * outcome, e.g. on the writer's batch connection); clears r. */
+gw_rc gw_pg_one_result(gw_rc rc, PGresult *r, gw_cells_fill fill, void *elem);
 /* gw_pg_each (backend.h: the backend's each) runs sql on a pool
  * connection; gw_pg_each_result hands the rows of a result the caller
  * ran (and clears) to add (rows.h) for out[max], *n filled. */

@@ -84,12 +84,9 @@ gw_pg_cells(const PGresult *r, int row, struct gw_cells *out)
 }
 
 gw_rc
-gw_pg_one(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
-          const char *what, gw_cells_fill fill, void *elem)
+gw_pg_one_result(gw_rc rc, PGresult *r, gw_cells_fill fill, void *elem)
 {
     struct gw_cells cells;
-    PGresult *r;
-    gw_rc rc = gw_pg_run(st, sql, p, &r, what);
 
     if (rc == GW_OK && PQntuples(r) == 0)
         rc = GW_ENOTFOUND;
@@ -98,6 +95,16 @@ gw_pg_one(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
         rc = fill(&cells, elem, 0);
     PQclear(r);
     return rc;
+}
+
+gw_rc
+gw_pg_one(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
+          const char *what, gw_cells_fill fill, void *elem)
+{
+    PGresult *r;
+    gw_rc rc = gw_pg_run(st, sql, p, &r, what);
+
+    return gw_pg_one_result(rc, r, fill, elem);
 }
 
 /* gw_pg_collect_result of at most max rows. */

@@ -1,8 +1,10 @@
 /*
  * subscription.c - pharmacy subscriptions (rest-hook endpoints, one GLN
- * each). Subscriptions are few and change rarely, so
- * they are written on the maintenance connection, like the HSA cache,
- * not through the group-commit writer.
+ * each) on SQLite: their deletion, notes and event numbers, each one
+ * short transaction on the maintenance connection (the plain reads and
+ * writes are both backends': shared_reads.c). Subscriptions are few and
+ * change rarely, so they are not written through the group-commit
+ * writer.
  *
  * A subscription is "active" or "error": gw_store_sub_note counts the
  * failed notifications in a row and puts it in error after a permanent
@@ -48,6 +50,22 @@ gw_sqlite_sub_delete(struct gw_store *st, const char *id, const char *gln)
     return rc;
 }
 
+/* Begins a transaction on the maintenance connection (its lock held)
+ * and prepares its first statement, sql: NULL with *rc set when either
+ * fails (*begun: whether the transaction is open). */
+static sqlite3_stmt *
+maint_begin(struct gw_store *st, const char *sql, int *begun, gw_rc *rc)
+{
+    sqlite3_stmt *s;
+
+    if ((*rc = gw_store_exec(&st->m, "BEGIN IMMEDIATE")) != GW_OK)
+        return NULL;
+    *begun = 1;
+    if ((s = gw_store_stmt(&st->m, sql)) == NULL)
+        *rc = GW_ESTORE;
+    return s;
+}
+
 static const char SQL_SUB_OK[] =
     "UPDATE subscriptions SET failures = 0 WHERE id = ?1 AND failures != 0";
 static const char SQL_SUB_FAILED[] =
@@ -82,13 +100,8 @@ gw_sqlite_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
         goto out;
     }
     /* The subscription's status and its dead items in one transaction. */
-    if ((rc = gw_store_exec(&st->m, "BEGIN IMMEDIATE")) != GW_OK)
+    if ((s = maint_begin(st, SQL_SUB_FAILED, &begun, &rc)) == NULL)
         goto out;
-    begun = 1;
-    if ((s = gw_store_stmt(&st->m, SQL_SUB_FAILED)) == NULL) {
-        rc = GW_ESTORE;
-        goto out;
-    }
     gw_bind_text(s, 1, id);
     sqlite3_bind_int(s, 2, permanent != 0);
     sqlite3_bind_int(s, 3, max_failures > 0 ? max_failures : 1);
@@ -151,13 +164,8 @@ gw_sqlite_sub_event(struct gw_store *st, const char *id,
     snprintf(ev->code, sizeof(ev->code), "%s", code);
     snprintf(ev->refnr, sizeof(ev->refnr), "%s", refnr ? refnr : "");
     pthread_mutex_lock(&st->mmu);
-    if ((rc = gw_store_exec(&st->m, "BEGIN IMMEDIATE")) != GW_OK)
+    if ((s = maint_begin(st, SQL_EV_FIND, &begun, &rc)) == NULL)
         goto out;
-    begun = 1;
-    if ((s = gw_store_stmt(&st->m, SQL_EV_FIND)) == NULL) {
-        rc = GW_ESTORE;
-        goto out;
-    }
     gw_bind_text(s, 1, id);
     gw_bind_text(s, 2, message_id);
     src = sqlite3_step(s);
