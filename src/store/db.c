@@ -504,6 +504,42 @@ gw_sqlite_update(struct gw_store *st, const struct gw_sql *sql,
 }
 
 gw_rc
+gw_store_conn_list(void *conn, const struct gw_sql *sql,
+                   const struct gw_args *a, size_t elem_size,
+                   gw_cells_fill fill, void **out, size_t *n, const char *what)
+{
+    struct conn *c = conn;
+    sqlite3_stmt *s = gw_store_stmt(c, sql->sqlite);
+    gw_rc rc;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL)
+        return GW_ESTORE;
+    bind_args(s, a);
+    rc = gw_store_collect_cells(c, s, elem_size, SIZE_MAX, fill, NULL, what,
+                                out, n);
+    sqlite3_reset(s);
+    return rc;
+}
+
+gw_rc
+gw_store_conn_run(void *conn, const struct gw_sql *sql,
+                  const struct gw_args *a, const char *what)
+{
+    struct conn *c = conn;
+    sqlite3_stmt *s = gw_store_stmt(c, sql->sqlite);
+    gw_rc rc;
+
+    if (s == NULL)
+        return GW_ESTORE;
+    bind_args(s, a);
+    rc = gw_store_rc(c->db, sqlite3_step(s), what);
+    sqlite3_reset(s);
+    return rc;
+}
+
+gw_rc
 gw_store_one(struct conn *c, sqlite3_stmt *s, gw_row_fill fill, void *elem,
              const char *what)
 {

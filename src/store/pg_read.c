@@ -33,68 +33,7 @@ gw_pg_pharmacy_put(struct gw_store *st, const struct gw_pharmacy *ph)
     return rc;
 }
 
-/* --- subscriptions: pg_subscription.c ------------------------------- */
-
 /* --- retention ---------------------------------------------------------- */
-
-/* What purging one case does; each step's parameters: its id ($1), its
- * referensnummer ($1), or its id and the time ($1, $2). */
-enum purge_arg { BY_ID, BY_REFNR, BY_ID_NOW };
-static const struct {
-    const char *sql;
-    enum purge_arg arg;
-} purge_steps[] = {
-    {"DELETE FROM documents WHERE case_id = $1", BY_ID},
-    {"DELETE FROM attachments WHERE case_id = $1", BY_ID},
-    {"UPDATE status_history SET actor = '(purged)' WHERE case_id = $1", BY_ID},
-    {"UPDATE inbox SET response = NULL WHERE refnr = $1", BY_REFNR},
-    {"UPDATE outbox SET payload = ''::bytea WHERE refnr = $1"
-     " AND state IN ('done', 'dead')",
-     BY_REFNR},
-    {"UPDATE cases SET patient_id = NULL, prescriber_hsa = NULL,"
-     " purged_ms = $2 WHERE id = $1",
-     BY_ID_NOW},
-};
-
-static gw_rc
-purge_find(void *conn, const char *status, int decided, int64_t cut,
-           struct gw_purge_victim **part, size_t *k)
-{
-    struct gw_pg_params p = {0};
-    PGresult *r = NULL;
-    gw_rc rc;
-
-    gw_pg_p_str(&p, status);
-    gw_pg_p_i64(&p, cut);
-    rc = gw_pg_q(conn,
-                 decided ? "SELECT id, refnr FROM cases WHERE purged_ms "
-                           "IS NULL AND status = $1 AND decided_ms < $2 "
-                           "ORDER BY id FOR UPDATE"
-                         : "SELECT id, refnr FROM cases WHERE purged_ms "
-                           "IS NULL AND status = $1 AND created_ms < $2 "
-                           "ORDER BY id FOR UPDATE",
-                 &p, &r, "purge_find");
-    if (rc == GW_OK)
-        rc = gw_pg_collect_result(r, sizeof(**part), gw_rows_purge_victim, NULL,
-                                  (void **)part, k);
-    PQclear(r);
-    return rc;
-}
-
-static gw_rc
-purge_step(void *conn, size_t k, const struct gw_purge_victim *v,
-           int64_t now_ms)
-{
-    struct gw_pg_params q = {0};
-
-    if (purge_steps[k].arg == BY_REFNR)
-        gw_pg_p_str(&q, v->refnr);
-    else
-        gw_pg_p_i64(&q, v->id);
-    if (purge_steps[k].arg == BY_ID_NOW)
-        gw_pg_p_i64(&q, now_ms);
-    return gw_pg_q(conn, purge_steps[k].sql, &q, NULL, "purge_step");
-}
 
 static gw_rc
 purge_audit(void *conn, const struct gw_audit_entry *e, int64_t now_ms)
@@ -102,23 +41,8 @@ purge_audit(void *conn, const struct gw_audit_entry *e, int64_t now_ms)
     return gw_pg_audit_append(conn, e, now_ms);
 }
 
-static gw_rc
-purge_log(void *conn, int64_t now_ms, const struct gw_purge_counts *counts)
-{
-    struct gw_pg_params p = {0};
-
-    gw_pg_p_i64(&p, now_ms);
-    gw_pg_p_i64(&p, counts->motivations);
-    gw_pg_p_i64(&p, counts->decided);
-    return gw_pg_q(conn,
-                   "INSERT INTO purge_log (at_ms, motivations, decided) "
-                   "VALUES ($1, $2, $3)",
-                   &p, NULL, "purge_log");
-}
-
-static const struct gw_purge_ops purge_ops = {
-    purge_find, sizeof(purge_steps) / sizeof(purge_steps[0]), purge_step,
-    purge_audit, purge_log};
+static const struct gw_purge_ops purge_ops = {gw_pg_conn_list,
+                                              gw_pg_conn_run, purge_audit};
 
 gw_rc
 gw_pg_purge(struct gw_store *st, int64_t now_ms, int motivation_months,

@@ -254,3 +254,32 @@ gw_pg_update(struct gw_store *st, const struct gw_sql *sql,
     return must_change ? gw_pg_change(st, sql->pg, &p, what)
                        : gw_pg_run(st, sql->pg, &p, NULL, what);
 }
+
+gw_rc
+gw_pg_conn_list(void *conn, const struct gw_sql *sql, const struct gw_args *a,
+                size_t elem_size, gw_cells_fill fill, void **out, size_t *n,
+                const char *what)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r = NULL;
+    gw_rc rc;
+
+    *out = NULL;
+    *n = 0;
+    pg_params(&p, a);
+    rc = gw_pg_q(conn, sql->pg, &p, &r, what);
+    if (rc == GW_OK)
+        rc = collect_rows(r, SIZE_MAX, elem_size, fill, NULL, out, n);
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_conn_run(void *conn, const struct gw_sql *sql, const struct gw_args *a,
+               const char *what)
+{
+    struct gw_pg_params p = {0};
+
+    pg_params(&p, a);
+    return gw_pg_q(conn, sql->pg, &p, NULL, what);
+}

@@ -9,6 +9,7 @@
 #include "audit/audit.h"
 #include "core/clock.h"
 #include "klas/state.h"
+#include "store/backend.h"
 #include "store/console.h"
 #include "store/licence.h"
 #include "store/outbox.h"
@@ -558,6 +559,75 @@ purge_join(struct gw_purge_victim **v, size_t *n, struct gw_purge_victim *part,
     return GW_OK;
 }
 
+/* The statements of the walk, in both dialects. The victims of one
+ * status past its cut, by the decision or by the motivation; PostgreSQL
+ * locks them (FOR UPDATE: see gw_pg_purge). */
+#define PURGE_FIND(status, cut, since, lock)                                   \
+    "SELECT id, refnr FROM cases WHERE purged_ms IS NULL AND status = "      \
+    status " AND " since " < " cut " ORDER BY id" lock
+static const struct gw_sql purge_find[2] = {
+    {PURGE_FIND("?1", "?2", "created_ms", ""),
+     PURGE_FIND("$1", "$2", "created_ms", " FOR UPDATE")},
+    {PURGE_FIND("?1", "?2", "decided_ms", ""),
+     PURGE_FIND("$1", "$2", "decided_ms", " FOR UPDATE")},
+};
+#undef PURGE_FIND
+/* What purging one case does; each step's parameters: its id, its
+ * referensnummer, or its id and the time. */
+enum purge_arg { BY_ID, BY_REFNR, BY_ID_NOW };
+static const struct {
+    struct gw_sql sql;
+    enum purge_arg arg;
+} purge_steps[] = {
+    {{"DELETE FROM documents WHERE case_id = ?1",
+      "DELETE FROM documents WHERE case_id = $1"},
+     BY_ID},
+    {{"DELETE FROM attachments WHERE case_id = ?1",
+      "DELETE FROM attachments WHERE case_id = $1"},
+     BY_ID},
+    {{"UPDATE status_history SET actor = '(purged)' WHERE case_id = ?1",
+      "UPDATE status_history SET actor = '(purged)' WHERE case_id = $1"},
+     BY_ID},
+    {{"UPDATE inbox SET response = NULL WHERE refnr = ?1",
+      "UPDATE inbox SET response = NULL WHERE refnr = $1"},
+     BY_REFNR},
+    {{"UPDATE outbox SET payload = x'' WHERE refnr = ?1"
+      " AND state IN ('done', 'dead')",
+      "UPDATE outbox SET payload = ''::bytea WHERE refnr = $1"
+      " AND state IN ('done', 'dead')"},
+     BY_REFNR},
+    {{"UPDATE cases SET patient_id = NULL, prescriber_hsa = NULL,"
+      " purged_ms = ?2 WHERE id = ?1",
+      "UPDATE cases SET patient_id = NULL, prescriber_hsa = NULL,"
+      " purged_ms = $2 WHERE id = $1"},
+     BY_ID_NOW},
+};
+static const struct gw_sql purge_log = {
+    "INSERT INTO purge_log (at_ms, motivations, decided) VALUES (?1, ?2, ?3)",
+    "INSERT INTO purge_log (at_ms, motivations, decided) VALUES ($1, $2, $3)"};
+
+/* Purges victim v: its steps, then its audit record e. */
+static gw_rc
+purge_one(const struct gw_purge_ops *ops, void *conn,
+          const struct gw_purge_victim *v, const struct gw_audit_entry *e,
+          int64_t now_ms)
+{
+    gw_rc rc = GW_OK;
+
+    for (size_t k = 0; rc == GW_OK && k < sizeof(purge_steps) /
+                                             sizeof(purge_steps[0]); k++) {
+        struct gw_args a = {0};
+        if (purge_steps[k].arg == BY_REFNR)
+            gw_args_str(&a, v->refnr);
+        else
+            gw_args_i64(&a, v->id);
+        if (purge_steps[k].arg == BY_ID_NOW)
+            gw_args_i64(&a, now_ms);
+        rc = ops->run(conn, &purge_steps[k].sql, &a, "purge_step");
+    }
+    return rc == GW_OK ? ops->audit(conn, e, now_ms) : rc;
+}
+
 gw_rc
 gw_rows_purge_walk(const struct gw_purge_ops *ops, void *conn, int64_t now_ms,
                    int motivation_months, int decided_months, int mode,
@@ -575,12 +645,14 @@ gw_rows_purge_walk(const struct gw_purge_ops *ops, void *conn, int64_t now_ms,
         int decided = gw_case_is_decided((enum gw_case_status)s);
         struct gw_purge_victim *part = NULL;
         size_t k = 0;
+        struct gw_args a = {0};
         if (gw_case_transition((enum gw_case_status)s, GW_EV_PURGE,
                                GW_ROLE_GATEWAY, &to, NULL) != GW_OK)
             continue;
-        rc = ops->find(conn, gw_case_status_code((enum gw_case_status)s),
-                       decided, decided ? cut_decided : cut_motivation, &part,
-                       &k);
+        gw_args_str(&a, gw_case_status_code((enum gw_case_status)s));
+        gw_args_i64(&a, decided ? cut_decided : cut_motivation);
+        rc = ops->list(conn, &purge_find[decided], &a, sizeof(*part),
+                       gw_rows_purge_victim, (void **)&part, &k, "purge_find");
         if (rc == GW_OK)
             rc = purge_join(&v, &n, part, k, decided);
     }
@@ -597,16 +669,17 @@ gw_rows_purge_walk(const struct gw_purge_ops *ops, void *conn, int64_t now_ms,
             out->decided++;
         else
             out->motivations++;
-        if (dry_run)
-            continue;
-        for (size_t k = 0; rc == GW_OK && k < ops->nsteps; k++)
-            rc = ops->step(conn, k, &v[i], now_ms);
-        if (rc == GW_OK)
-            rc = ops->audit(conn, &e, now_ms);
+        if (!dry_run)
+            rc = purge_one(ops, conn, &v[i], &e, now_ms);
     }
     free(v);
     if (rc == GW_OK && !dry_run &&
-        (mode == GW_PURGE_DAILY || out->motivations || out->decided))
-        rc = ops->log(conn, now_ms, out);
+        (mode == GW_PURGE_DAILY || out->motivations || out->decided)) {
+        struct gw_args a = {0};
+        gw_args_i64(&a, now_ms);
+        gw_args_i64(&a, out->motivations);
+        gw_args_i64(&a, out->decided);
+        rc = ops->run(conn, &purge_log, &a, "purge_log");
+    }
     return rc;
 }

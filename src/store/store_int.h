@@ -168,6 +168,17 @@ void gw_store_cells(sqlite3_stmt *s, struct gw_cells *out);
 gw_rc gw_store_one(struct conn *c, sqlite3_stmt *s, gw_row_fill fill,
                    void *elem, const char *what) GW_WARN_UNUSED;
 
+/* On the connection conn (a struct conn * the caller holds), inside its
+ * transaction: sql's rows collected with fill (as gw_store_collect), or
+ * sql run once; the retention walk's list and run (rows.h). */
+gw_rc gw_store_conn_list(void *conn, const struct gw_sql *sql,
+                         const struct gw_args *a, size_t elem_size,
+                         gw_cells_fill fill, void **out, size_t *n,
+                         const char *what) GW_WARN_UNUSED;
+gw_rc gw_store_conn_run(void *conn, const struct gw_sql *sql,
+                        const struct gw_args *a,
+                        const char *what) GW_WARN_UNUSED;
+
 /* Ends the transaction c began: COMMIT when rc is GW_OK (GW_ESTORE,
  * rolled back, when that fails), else ROLLBACK; returns the outcome. */
 gw_rc gw_store_end(struct conn *c, gw_rc rc) GW_WARN_UNUSED;
