@@ -417,10 +417,10 @@ bind_args(sqlite3_stmt *s, const struct gw_args *a)
     }
 }
 
-/* What a read of the backend table (each, one, collect) does with its
- * statement, bound on a reader connection. */
+/* What a statement of the backend table (each, first, list) or of the
+ * retention walk (conn_list, conn_run) does, bound, on its connection. */
 struct read_job {
-    enum { READ_EACH, READ_ONE, READ_COLLECT } kind;
+    enum { READ_EACH, READ_ONE, READ_COLLECT, READ_RUN } kind;
     gw_cells_add add;   /* each */
     gw_cells_fill fill; /* one, collect */
     void *out;          /* each: the array; one: elem; collect: void ** */
@@ -430,26 +430,37 @@ struct read_job {
 };
 
 static gw_rc
+run_job(struct conn *c, const struct gw_sql *sql, const struct gw_args *a,
+        const struct read_job *j, const char *what)
+{
+    sqlite3_stmt *s = gw_store_stmt(c, sql->sqlite);
+    gw_rc rc;
+
+    if (s == NULL)
+        return GW_ESTORE;
+    bind_args(s, a);
+    if (j->kind == READ_EACH)
+        rc = gw_store_each(c, s, j->add, j->out, j->max, j->n, what);
+    else if (j->kind == READ_ONE)
+        rc = gw_store_one_cells(c, s, j->fill, j->out, what);
+    else if (j->kind == READ_COLLECT)
+        rc = gw_store_collect_cells(c, s, j->elem_size, j->max, j->fill,
+                                    j->release, what, (void **)j->out, j->n);
+    else
+        rc = gw_store_rc(c->db, sqlite3_step(s), what);
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* run_job on a reader connection. */
+static gw_rc
 reader_read(struct gw_store *st, const struct gw_sql *sql,
             const struct gw_args *a, const struct read_job *j,
             const char *what)
 {
     struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(c, sql->sqlite);
-    gw_rc rc = GW_ESTORE;
+    gw_rc rc = run_job(c, sql, a, j, what);
 
-    if (s != NULL) {
-        bind_args(s, a);
-        if (j->kind == READ_EACH)
-            rc = gw_store_each(c, s, j->add, j->out, j->max, j->n, what);
-        else if (j->kind == READ_ONE)
-            rc = gw_store_one_cells(c, s, j->fill, j->out, what);
-        else
-            rc = gw_store_collect_cells(c, s, j->elem_size, j->max, j->fill,
-                                        j->release, what, (void **)j->out,
-                                        j->n);
-        sqlite3_reset(s);
-    }
     gw_store_reader_give(st, c);
     return rc;
 }
@@ -508,35 +519,21 @@ gw_store_conn_list(void *conn, const struct gw_sql *sql,
                    const struct gw_args *a, size_t elem_size,
                    gw_cells_fill fill, void **out, size_t *n, const char *what)
 {
-    struct conn *c = conn;
-    sqlite3_stmt *s = gw_store_stmt(c, sql->sqlite);
-    gw_rc rc;
+    struct read_job j = {.kind = READ_COLLECT, .fill = fill, .out = out,
+                         .elem_size = elem_size, .max = SIZE_MAX, .n = n};
 
     *out = NULL;
     *n = 0;
-    if (s == NULL)
-        return GW_ESTORE;
-    bind_args(s, a);
-    rc = gw_store_collect_cells(c, s, elem_size, SIZE_MAX, fill, NULL, what,
-                                out, n);
-    sqlite3_reset(s);
-    return rc;
+    return run_job(conn, sql, a, &j, what);
 }
 
 gw_rc
 gw_store_conn_run(void *conn, const struct gw_sql *sql,
                   const struct gw_args *a, const char *what)
 {
-    struct conn *c = conn;
-    sqlite3_stmt *s = gw_store_stmt(c, sql->sqlite);
-    gw_rc rc;
+    struct read_job j = {.kind = READ_RUN};
 
-    if (s == NULL)
-        return GW_ESTORE;
-    bind_args(s, a);
-    rc = gw_store_rc(c->db, sqlite3_step(s), what);
-    sqlite3_reset(s);
-    return rc;
+    return run_job(conn, sql, a, &j, what);
 }
 
 gw_rc
