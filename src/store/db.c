@@ -1148,30 +1148,3 @@ gw_sqlite_integrity_check(struct gw_store *st)
     pthread_mutex_unlock(&st->mmu);
     return rc;
 }
-
-void
-gw_case_row_release(struct gw_case_row *r)
-{
-    free(r->refnr);
-    free(r->status);
-    free(r->licence_type);
-    free(r->prescriber_hsa);
-    free(r->hospital_hsa);
-    free(r->hospital_name);
-    free(r->clinic_hsa);
-    free(r->clinic_name);
-    free(r->pharmacy_gln);
-    free(r->drug_name);
-    free(r->substances);
-    free(r->patient_id);
-    free(r->parent_refnr);
-    memset(r, 0, sizeof(*r));
-}
-
-void
-gw_case_rows_free(struct gw_case_row *rows, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        gw_case_row_release(&rows[i]);
-    free(rows);
-}

@@ -1,6 +1,7 @@
 /*
  * rows.c - the row-to-struct copies both backends share (rows.h).
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,39 +41,70 @@ gw_cell_dup(const struct gw_cells *c, int col)
 #define F64(col) c->ops->f64(c->res, c->row, (col))
 #define COPY(field, col) gw_cell_copy(c, (col), o->field, sizeof(o->field))
 
+/* A case row as GW_CASE_COLUMNS lists it, column by column: a string the
+ * row owns (size 0), or a number of its field's size. The fill and the
+ * release walk the same list. */
+#define CASE_TEXT(f) {offsetof(struct gw_case_row, f), 0}
+#define CASE_NUM(f)                                                            \
+    {offsetof(struct gw_case_row, f), sizeof(((struct gw_case_row *)0)->f)}
+static const struct {
+    size_t off, num_size;
+} case_cols[] = {
+    CASE_TEXT(refnr),        CASE_TEXT(status),        CASE_TEXT(licence_type),
+    CASE_NUM(beredskap),     CASE_TEXT(prescriber_hsa), CASE_TEXT(hospital_hsa),
+    CASE_TEXT(hospital_name), CASE_TEXT(clinic_hsa),    CASE_TEXT(clinic_name),
+    CASE_TEXT(pharmacy_gln), CASE_TEXT(drug_name),     CASE_TEXT(substances),
+    CASE_TEXT(patient_id),   CASE_TEXT(parent_refnr),  CASE_NUM(version),
+    CASE_NUM(created_ms),    CASE_NUM(updated_ms),     CASE_NUM(applied_ms),
+    CASE_NUM(decided_ms),    CASE_NUM(purged_ms),      CASE_NUM(rowid),
+};
+#undef CASE_TEXT
+#undef CASE_NUM
+
 gw_rc
 gw_rows_case(const struct gw_cells *c, void *elem, size_t i)
 {
     struct gw_case_row *o = elem;
+    unsigned char *base = elem;
 
     (void)i;
     memset(o, 0, sizeof(*o));
-    o->refnr = gw_cell_dup(c, 0);
-    o->status = gw_cell_dup(c, 1);
-    o->licence_type = gw_cell_dup(c, 2);
-    o->beredskap = (int)I64(3);
-    o->prescriber_hsa = gw_cell_dup(c, 4);
-    o->hospital_hsa = gw_cell_dup(c, 5);
-    o->hospital_name = gw_cell_dup(c, 6);
-    o->clinic_hsa = gw_cell_dup(c, 7);
-    o->clinic_name = gw_cell_dup(c, 8);
-    o->pharmacy_gln = gw_cell_dup(c, 9);
-    o->drug_name = gw_cell_dup(c, 10);
-    o->substances = gw_cell_dup(c, 11);
-    o->patient_id = gw_cell_dup(c, 12);
-    o->parent_refnr = gw_cell_dup(c, 13);
-    o->version = (long)I64(14);
-    o->created_ms = I64(15);
-    o->updated_ms = I64(16);
-    o->applied_ms = I64(17);
-    o->decided_ms = I64(18);
-    o->purged_ms = I64(19);
-    o->rowid = I64(20);
+    for (size_t k = 0; k < sizeof(case_cols) / sizeof(case_cols[0]); k++) {
+        void *field = base + case_cols[k].off;
+        if (case_cols[k].num_size == 0) {
+            *(char **)field = gw_cell_dup(c, (int)k);
+        } else if (case_cols[k].num_size == sizeof(int32_t)) {
+            int32_t v = (int32_t)I64((int)k);
+            memcpy(field, &v, sizeof(v));
+        } else {
+            int64_t v = I64((int)k);
+            memcpy(field, &v, sizeof(v));
+        }
+    }
     if (o->refnr == NULL || o->status == NULL || o->licence_type == NULL) {
         gw_case_row_release(o);
         return GW_ENOMEM;
     }
     return GW_OK;
+}
+
+void
+gw_case_row_release(struct gw_case_row *r)
+{
+    unsigned char *base = (unsigned char *)r;
+
+    for (size_t k = 0; k < sizeof(case_cols) / sizeof(case_cols[0]); k++)
+        if (case_cols[k].num_size == 0)
+            free(*(char **)(base + case_cols[k].off));
+    memset(r, 0, sizeof(*r));
+}
+
+void
+gw_case_rows_free(struct gw_case_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        gw_case_row_release(&rows[i]);
+    free(rows);
 }
 
 void
