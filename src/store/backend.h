@@ -241,6 +241,10 @@ gw_store_be(struct gw_store *st)
  * columns): the shared read and the SQLite writer's look-up. */
 extern const char gw_store_sql_inbox_get[];
 
+/* GW_OK when this klasgw knows a database schema v (v <= known); else
+ * GW_ESTORE, set in err: the database is newer, upgrade klasgw. */
+gw_rc gw_store_schema_known(int v, int known, struct gw_err *err);
+
 /* Waits on cv (with mu) until *generation is no longer *seen or
  * timeout_ms pass (GW_ETIMEOUT); *seen becomes the generation: both
  * backends' gw_outbox_wait, over their own lock. */

@@ -729,11 +729,8 @@ migrate(struct conn *c, struct gw_err *err)
 
     if (v < 0)
         return gw_err_set(err, GW_ESTORE, NULL, "cannot read schema version");
-    if (v > NMIGRATIONS)
-        return gw_err_set(err, GW_ESTORE, NULL,
-                          "database schema %d is newer than this klasgw "
-                          "(%d): upgrade klasgw",
-                          v, NMIGRATIONS);
+    if (gw_store_schema_known(v, NMIGRATIONS, err) != GW_OK)
+        return GW_ESTORE;
     for (; v < NMIGRATIONS; v++) {
         snprintf(sql, sizeof(sql), "PRAGMA user_version=%d;", v + 1);
         if (gw_store_exec(c, "BEGIN IMMEDIATE") != GW_OK)

@@ -108,6 +108,16 @@ gw_outbox_show(struct gw_store *st, long long id, struct gw_outbox_info *out)
 }
 
 gw_rc
+gw_store_schema_known(int v, int known, struct gw_err *err)
+{
+    return v <= known ? GW_OK
+                      : gw_err_set(err, GW_ESTORE, NULL,
+                                   "database schema %d is newer than this "
+                                   "klasgw (%d): upgrade klasgw",
+                                   v, known);
+}
+
+gw_rc
 gw_store_wait_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
                          const long long *generation, long long *seen,
                          int64_t timeout_ms)
