@@ -95,9 +95,6 @@
       (st, now_ms, motivation_months, decided_months, mode, out))            \
     X(gw_rc, gw_store_pharmacy_put, pharmacy_put,                            \
       (struct gw_store * st, const struct gw_pharmacy *p), (st, p))          \
-    X(gw_rc, gw_store_sub_delete, sub_delete,                                \
-      (struct gw_store * st, const char *id, const char *gln),               \
-      (st, id, gln))                                                         \
     X(gw_rc, gw_store_sub_note, sub_note,                                    \
       (struct gw_store * st, const char *id, int ok, int permanent,          \
        int max_failures, const char *why, int *in_error),                    \

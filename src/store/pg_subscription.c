@@ -17,28 +17,6 @@
 
 
 gw_rc
-gw_pg_sub_delete(struct gw_store *st, const char *id, const char *gln)
-{
-    struct gw_pg_params p = {0};
-    PGresult *r;
-    gw_rc rc;
-
-    gw_pg_p_str(&p, id);
-    gw_pg_p_str(&p, gln);
-    /* The subscription and its events in one statement. */
-    rc = gw_pg_run(st,
-             "WITH gone AS (DELETE FROM subscriptions WHERE id = $1 AND "
-             "gln = $2 RETURNING id), ev AS (DELETE FROM subscription_events "
-             "WHERE sub_id IN (SELECT id FROM gone)) SELECT count(*) FROM "
-             "gone",
-             &p, &r, "sub_delete");
-    if (rc == GW_OK && gw_pg_i64(r, 0, 0) == 0)
-        rc = GW_ENOTFOUND;
-    PQclear(r);
-    return rc;
-}
-
-gw_rc
 gw_pg_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
                int max_failures, const char *why, int *in_error)
 {

@@ -698,6 +698,28 @@ gw_store_sub_put(struct gw_store *st, const struct gw_subscription *sub)
 }
 
 gw_rc
+gw_store_sub_delete(struct gw_store *st, const char *id, const char *gln)
+{
+    static const struct gw_sql sub = {
+        "DELETE FROM subscriptions WHERE id = ?1 AND gln = ?2",
+        "DELETE FROM subscriptions WHERE id = $1 AND gln = $2"};
+    static const struct gw_sql events = {
+        "DELETE FROM subscription_events WHERE sub_id = ?1",
+        "DELETE FROM subscription_events WHERE sub_id = $1"};
+    struct gw_args a = {0}, e = {0};
+    gw_rc rc;
+
+    gw_args_str(&a, id);
+    gw_args_str(&a, gln);
+    gw_args_str(&e, id);
+    rc = gw_store_be(st)->update(st, &sub, &a, 1, "sub_delete");
+    /* Its events go with it (nobody may ask for them any more). */
+    if (rc == GW_OK)
+        rc = gw_store_be(st)->update(st, &events, &e, 0, "sub_events_delete");
+    return rc;
+}
+
+gw_rc
 gw_store_sub_list(struct gw_store *st, const char *id, const char *gln,
                   struct gw_subscription **subs, size_t *n)
 {

@@ -27,29 +27,6 @@
 #include "store/store_int.h"
 #include "store/subscription.h"
 
-gw_rc
-gw_sqlite_sub_delete(struct gw_store *st, const char *id, const char *gln)
-{
-    sqlite3_stmt *s = gw_store_maint_stmt(
-        st, "DELETE FROM subscriptions WHERE id = ? AND gln = ?");
-    gw_rc rc;
-
-    if (s == NULL)
-        return GW_ESTORE;
-    gw_bind_text(s, 1, id);
-    gw_bind_text(s, 2, gln);
-    rc = gw_store_maint_step(st, s, 1, "sub_delete");
-    /* Its events go with it (nobody may ask for them any more). */
-    if (rc == GW_OK &&
-        (s = gw_store_stmt(&st->m, "DELETE FROM subscription_events WHERE "
-                                   "sub_id = ?")) != NULL) {
-        gw_bind_text(s, 1, id);
-        rc = gw_store_maint_step(st, s, 0, "sub_events_delete");
-    }
-    pthread_mutex_unlock(&st->mmu);
-    return rc;
-}
-
 /* Begins a transaction on the maintenance connection (its lock held)
  * and prepares its first statement, sql: NULL with *rc set when either
  * fails (*begun: whether the transaction is open). */
