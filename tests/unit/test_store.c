@@ -346,13 +346,7 @@ test_store_update_checks_status_and_version(void **state)
     motivation_write(&w, "msg-u1", "h", "SE2321000016-DOC4", "A-drug");
     assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
 
-    memset(&u, 0, sizeof(u));
-    u.message_id = "msg-u2";
-    u.content_hash = "h2";
-    u.sender = "apotek1";
-    u.op = GW_STORE_OP_UPDATE;
-    u.row.refnr = r.refnr;
-    u.row.status = "A";
+    update_write(&u, "msg-u2", "apotek1", r.refnr, "A");
     u.effects = GW_STORE_FX_APPLIED; /* as klas/ decides for apply */
     u.row.pharmacy_gln = "7350000000016";
     u.expect_status = "M";
@@ -655,13 +649,7 @@ test_store_register_searches_find_what_was_written(void **state)
     memset(&ph, 0, sizeof(ph));
     snprintf(ph.gln, sizeof(ph.gln), "7350000000016");
     snprintf(ph.name, sizeof(ph.name), "Apoteket Örnen");
-    memset(&u, 0, sizeof(u));
-    u.message_id = "msg-reg2";
-    u.content_hash = "h2";
-    u.sender = "apotek1";
-    u.op = GW_STORE_OP_UPDATE;
-    u.row.refnr = r.refnr;
-    u.row.status = "A";
+    update_write(&u, "msg-reg2", "apotek1", r.refnr, "A");
     u.row.pharmacy_gln = ph.gln;
     u.effects = GW_STORE_FX_APPLIED;
     u.expect_status = "M";
@@ -755,13 +743,8 @@ test_store_licence_name_contains_needs_text(void **state)
     w.licence = &lic;
     assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
     /* LV grants it: the licence's validity comes with the decision */
-    memset(&u, 0, sizeof(u));
-    u.message_id = "msg-lic2";
-    u.content_hash = "h2";
-    u.sender = "lv";
-    u.op = GW_STORE_OP_UPDATE;
-    u.row.refnr = r.refnr;
-    u.row.status = (char *)gw_case_status_in_force_code();
+    update_write(&u, "msg-lic2", "lv", r.refnr,
+                 gw_case_status_in_force_code());
     u.licence = &lic;
     u.effects = GW_STORE_FX_DECIDED;
     u.event = "decide";
