@@ -89,6 +89,26 @@ shared_read(struct gw_store *st, enum read_id id, const int64_t *arg, void *out,
                                  n != NULL ? n : &one, reads[id].what);
 }
 
+/* A list read: its statement, what each row fills (elem_size bytes;
+ * release frees what an element owns, NULL: nothing), at most max rows,
+ * and its name in errors; handed to the backend's list. */
+struct list_read {
+    struct gw_sql sql;
+    size_t elem_size, max;
+    gw_cells_fill fill;
+    void (*release)(void *elem);
+    const char *what;
+};
+
+static gw_rc
+list_rows(struct gw_store *st, const struct list_read *r,
+          const struct gw_args *a, void *out, size_t *n)
+{
+    return gw_store_be(st)->list(st, &r->sql, a, r->elem_size, r->max,
+                                 r->fill, r->release, r->what, (void **)out,
+                                 n);
+}
+
 gw_rc
 gw_outbox_counts(struct gw_store *st, long long counts[4])
 {
@@ -282,11 +302,13 @@ gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
                      struct gw_case_row **rows, size_t *n)
 {
     /* Indexed by whether the page is before the key (q->page_dir < 0). */
-    static const struct gw_sql pages[2] = {
-        {GW_CASE_PAGE_SQL(SEARCH_WHERE_SQLITE, PAGE_SQLITE, "DESC", "?13"),
-         GW_CASE_PAGE_SQL(SEARCH_WHERE_PG, PAGE_PG, "DESC", "$13")},
-        {GW_CASE_PAGE_SQL(SEARCH_WHERE_SQLITE, PAGE_SQLITE, "ASC", "?13"),
-         GW_CASE_PAGE_SQL(SEARCH_WHERE_PG, PAGE_PG, "ASC", "$13")}};
+#define PAGE(order)                                                            \
+    {{GW_CASE_PAGE_SQL(SEARCH_WHERE_SQLITE, PAGE_SQLITE, order, "?13"),        \
+      GW_CASE_PAGE_SQL(SEARCH_WHERE_PG, PAGE_PG, order, "$13")},               \
+     sizeof(struct gw_case_row), SIZE_MAX, gw_rows_case,                       \
+     gw_rows_case_release, "case_search"}
+    static const struct list_read pages[2] = {PAGE("DESC"), PAGE("ASC")};
+#undef PAGE
     struct gw_args a = {0};
     char statuses[128];
     gw_rc rc;
@@ -299,9 +321,7 @@ gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
     gw_args_i64(&a, q->page_ms);
     gw_args_i64(&a, q->page_rowid);
     gw_args_i64(&a, q->limit > 0 ? q->limit : 120);
-    rc = gw_store_be(st)->list(st, &pages[q->page_dir < 0], &a, sizeof(**rows),
-                               SIZE_MAX, gw_rows_case, gw_rows_case_release,
-                               "case_search", (void **)rows, n);
+    rc = list_rows(st, &pages[q->page_dir < 0], &a, rows, n);
     if (rc == GW_OK && q->page_dir < 0)
         gw_rows_case_reverse(*rows, *n);
     return rc;
@@ -316,15 +336,15 @@ gw_store_case_history(struct gw_store *st, const char *refnr,
 #define HISTORY                                                                \
     "SELECT h.from_status, h.to_status, h.event, h.at_ms FROM "                \
     "status_history h JOIN cases c ON c.id = h.case_id WHERE c.refnr = "
-    static const struct gw_sql sql = {HISTORY "?1 ORDER BY h.id",
-                                      HISTORY "$1 ORDER BY h.id"};
+    static const struct list_read read = {
+        {HISTORY "?1 ORDER BY h.id", HISTORY "$1 ORDER BY h.id"},
+        sizeof(struct gw_history_row), SIZE_MAX, gw_rows_history, NULL,
+        "history"};
 #undef HISTORY
     struct gw_args a = {0};
 
     gw_args_str(&a, refnr);
-    return gw_store_be(st)->list(st, &sql, &a, sizeof(**rows), SIZE_MAX,
-                                 gw_rows_history, NULL, "history",
-                                 (void **)rows, n);
+    return list_rows(st, &read, &a, rows, n);
 }
 
 const char gw_store_sql_inbox_get[] =
@@ -471,15 +491,16 @@ gw_store_licences(struct gw_store *st, const char *refnr, const char *day,
     "LIMIT 200"
     /* By referensnummer, whatever its state; or granted for the product
      * and valid on the day. */
-    static const struct gw_sql sql = {
-        LICENCES("(?1 IS NOT NULL AND c.refnr = ?1)",
+    static const struct list_read read = {
+        {LICENCES("(?1 IS NOT NULL AND c.refnr = ?1)",
                  "(?1 IS NULL AND c.status = ?4 AND l.valid_from <= ?2 AND "
                  "l.valid_to >= ?2 AND (l.nplid = ?3 OR "
                  "klasgw_fold(l.product_name) = klasgw_fold(?3)))"),
         LICENCES("($1::text IS NOT NULL AND c.refnr = $1)",
                  "($1::text IS NULL AND c.status = $4 AND l.valid_from <= $2 "
                  "AND l.valid_to >= $2 AND (l.nplid = $3 OR "
-                 "klasgw_fold(l.product_name) = klasgw_fold($3)))")};
+                 "klasgw_fold(l.product_name) = klasgw_fold($3)))")},
+        sizeof(struct gw_licence_hit), 200, gw_rows_licence, NULL, "licences"};
 #undef LICENCES
     struct gw_args a = {0};
 
@@ -487,9 +508,7 @@ gw_store_licences(struct gw_store *st, const char *refnr, const char *day,
     gw_args_str(&a, day);
     gw_args_str(&a, product);
     gw_args_str(&a, GRANTED);
-    return gw_store_be(st)->list(st, &sql, &a, sizeof(**out), 200,
-                                 gw_rows_licence, NULL, "licences",
-                                 (void **)out, n);
+    return list_rows(st, &read, &a, out, n);
 }
 
 /* instr and strpos, not LIKE: the pharmacist's text may hold % or _. */
@@ -610,6 +629,23 @@ like_arg(char *esc, size_t size, const char *text, int prefix_only)
     "($" #n "::text = '%' OR klasgw_fold(" col ") LIKE klasgw_fold($" #n ")"   \
     " ESCAPE '\\')"
 
+/* The read r with fields[i] as parameter i + 1 (nf at most 8), each
+ * matched by its start where bit i of prefix is set, else anywhere. */
+static gw_rc
+like_search(struct gw_store *st, const struct list_read *r,
+            const char *const *fields, int nf, unsigned prefix, void *out,
+            size_t *n)
+{
+    char esc[8][520];
+    struct gw_args a = {0};
+
+    for (int i = 0; i < nf && i < 8; i++) {
+        like_arg(esc[i], sizeof(esc[i]), fields[i], (prefix >> i) & 1u);
+        gw_args_str(&a, esc[i]);
+    }
+    return list_rows(st, r, &a, out, n);
+}
+
 gw_rc
 gw_store_product_search(struct gw_store *st, const struct gw_product *q,
                         struct gw_product **out, size_t *n)
@@ -622,23 +658,16 @@ gw_store_product_search(struct gw_store *st, const struct gw_product *q,
     LIKE("holder", 3) " AND " LIKE("country", 4) " AND "                       \
     LIKE("nplid", 5) " AND " LIKE("form", 6) " AND " LIKE("atc", 7)            \
     " ORDER BY name, strength LIMIT 120"
-    static const struct gw_sql sql = {PRODUCTS(LIKE_SQLITE),
-                                      PRODUCTS(LIKE_PG)};
+    static const struct list_read read = {
+        {PRODUCTS(LIKE_SQLITE), PRODUCTS(LIKE_PG)},
+        sizeof(struct gw_product), 120, gw_rows_product, NULL,
+        "product_search"};
 #undef PRODUCTS
     const char *f[7] = {q->name,  q->substances, q->holder, q->country,
                         q->nplid, q->form,       q->atc};
-    char esc[7][520];
-    struct gw_args a = {0};
 
-    *out = NULL;
-    *n = 0;
-    for (int i = 0; i < 7; i++) { /* NPL id and ATC code: by their start */
-        like_arg(esc[i], sizeof(esc[i]), f[i], i == 4 || i == 6);
-        gw_args_str(&a, esc[i]);
-    }
-    return gw_store_be(st)->list(st, &sql, &a, sizeof(**out), 120,
-                                 gw_rows_product, NULL, "product_search",
-                                 (void **)out, n);
+    /* NPL id and ATC code: by their start */
+    return like_search(st, &read, f, 7, 1u << 4 | 1u << 6, out, n);
 }
 
 gw_rc
@@ -650,22 +679,14 @@ gw_store_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
     "coalesce(city,'') FROM pharmacies WHERE connected = 1 AND "               \
     LIKE("name", 1) " AND " LIKE("actor", 2) " AND " LIKE("address", 3)        \
     " AND " LIKE("city", 4) " AND " LIKE("gln", 5) " ORDER BY name LIMIT 120"
-    static const struct gw_sql sql = {PHARMACIES(LIKE_SQLITE),
-                                      PHARMACIES(LIKE_PG)};
+    static const struct list_read read = {
+        {PHARMACIES(LIKE_SQLITE), PHARMACIES(LIKE_PG)},
+        sizeof(struct gw_pharmacy), 120, gw_rows_pharmacy, NULL,
+        "pharmacy_search"};
 #undef PHARMACIES
     const char *f[5] = {q->name, q->actor, q->address, q->city, q->gln};
-    char esc[5][520];
-    struct gw_args a = {0};
 
-    *out = NULL;
-    *n = 0;
-    for (int i = 0; i < 5; i++) { /* the GLN: by its start */
-        like_arg(esc[i], sizeof(esc[i]), f[i], i == 4);
-        gw_args_str(&a, esc[i]);
-    }
-    return gw_store_be(st)->list(st, &sql, &a, sizeof(**out), 120,
-                                 gw_rows_pharmacy, NULL, "pharmacy_search",
-                                 (void **)out, n);
+    return like_search(st, &read, f, 5, 1u << 4, out, n); /* GLN: its start */
 }
 
 /* --- subscriptions (subscription.h) ------------------------------------ */
@@ -724,19 +745,19 @@ gw_store_sub_list(struct gw_store *st, const char *id, const char *gln,
                   struct gw_subscription **subs, size_t *n)
 {
 #define SUBS "SELECT " GW_SUB_COLUMNS " FROM subscriptions WHERE "
-    static const struct gw_sql sql = {
-        SUBS "(?1 IS NULL OR id = ?1) AND (?2 IS NULL OR gln = ?2)"
-             " ORDER BY created_ms, id LIMIT 100",
-        SUBS "($1::text IS NULL OR id = $1) AND ($2::text IS NULL OR"
-             " gln = $2) ORDER BY created_ms, id LIMIT 100"};
+    static const struct list_read read = {
+        {SUBS "(?1 IS NULL OR id = ?1) AND (?2 IS NULL OR gln = ?2)"
+              " ORDER BY created_ms, id LIMIT 100",
+         SUBS "($1::text IS NULL OR id = $1) AND ($2::text IS NULL OR"
+              " gln = $2) ORDER BY created_ms, id LIMIT 100"},
+        sizeof(struct gw_subscription), 100, gw_rows_subscription, NULL,
+        "sub_list"};
 #undef SUBS
     struct gw_args a = {0};
 
     gw_args_str(&a, id);
     gw_args_str(&a, gln);
-    return gw_store_be(st)->list(st, &sql, &a, sizeof(**subs), 100,
-                                 gw_rows_subscription, NULL, "sub_list",
-                                 (void **)subs, n);
+    return list_rows(st, &read, &a, subs, n);
 }
 
 gw_rc
@@ -748,8 +769,11 @@ gw_store_sub_events(struct gw_store *st, const char *id, int64_t since,
     "SELECT event_number, at_ms, code, refnr FROM subscription_events "        \
     "WHERE sub_id = " id " AND event_number >= " since " AND "                 \
     "event_number <= " until " ORDER BY event_number LIMIT " limit
-    static const struct gw_sql sql = {EVENTS("?1", "?2", "?3", "?4"),
-                                      EVENTS("$1", "$2", "$3", "$4")};
+    /* At most max rows: the LIMIT. */
+    static const struct list_read read = {
+        {EVENTS("?1", "?2", "?3", "?4"), EVENTS("$1", "$2", "$3", "$4")},
+        sizeof(struct gw_sub_event), GW_SUB_EVENTS_MAX, gw_rows_sub_event,
+        NULL, "sub_events"};
 #undef EVENTS
     struct gw_args a = {0};
 
@@ -763,9 +787,7 @@ gw_store_sub_events(struct gw_store *st, const char *id, int64_t since,
     gw_args_i64(&a, since);
     gw_args_i64(&a, until);
     gw_args_i64(&a, (int64_t)max);
-    return gw_store_be(st)->list(st, &sql, &a, sizeof(**out), max,
-                                 gw_rows_sub_event, NULL, "sub_events",
-                                 (void **)out, n);
+    return list_rows(st, &read, &a, out, n);
 }
 
 gw_rc
