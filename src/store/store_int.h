@@ -155,8 +155,8 @@ gw_rc gw_store_each(struct conn *c, sqlite3_stmt *s, gw_cells_add add,
 /* gw_store_one with a fill both backends share (rows.h). */
 gw_rc gw_store_one_cells(struct conn *c, sqlite3_stmt *s, gw_cells_fill fill,
                          void *elem, const char *what) GW_WARN_UNUSED;
-/* The backend table's each, one and collect (db.c: gw_sqlite_each ...)
- * run on a reader connection; its change on the maintenance one. */
+/* The backend table's each, first and list (db.c: gw_sqlite_each ...)
+ * run on a reader connection; its update on the maintenance one. */
 /* The current row of s as struct gw_cells. */
 void gw_store_cells(sqlite3_stmt *s, struct gw_cells *out);
 /*
