@@ -1,8 +1,11 @@
 /*
  * backend.h - the store as an interface: one table of operations, one row
  * per public function of the headers of store/ that touches the database, and one
- * implementation of the table per backend (sqlite: db.c, writer.c, read.c,
- * outbox.c, ...; postgresql: pg*.c). Nothing outside store/ includes it.
+ * implementation of the table per backend (sqlite: db.c, writer.c,
+ * outbox.c, ...; postgresql: pg*.c), except the statements whose logic is
+ * the same on both: shared_reads.c writes those once, each in both
+ * dialects, and runs them through the table's each, first, list and
+ * update. Nothing outside store/ includes it.
  *
  * GW_STORE_OPS(X) lists the operations once, as
  *     X(return type, public name, op name, (parameters), (arguments))
@@ -55,29 +58,6 @@
       (st, w, res, done, arg))                                               \
     X(gw_rc, gw_store_audit_async, audit_async,                              \
       (struct gw_store * st, const struct gw_audit_entry *e), (st, e))       \
-    X(gw_rc, gw_store_case_get, case_get,                                    \
-      (struct gw_store * st, const char *refnr, struct gw_case_row *out),    \
-      (st, refnr, out))                                                      \
-    X(gw_rc, gw_store_document_get, document_get,                            \
-      (struct gw_store * st, const char *refnr, long version, char **kind,   \
-       char **xml, size_t *len, long *got_version),                          \
-      (st, refnr, version, kind, xml, len, got_version))                     \
-    X(gw_rc, gw_store_case_search, case_search,                              \
-      (struct gw_store * st, const struct gw_case_query *q,                  \
-       struct gw_case_row **rows, size_t *n),                                \
-      (st, q, rows, n))                                                      \
-    X(gw_rc, gw_store_case_count, case_count,                                \
-      (struct gw_store * st, const struct gw_case_query *q,                  \
-       long long *total),                                                    \
-      (st, q, total))                                                        \
-    X(gw_rc, gw_store_case_history, case_history,                            \
-      (struct gw_store * st, const char *refnr,                              \
-       struct gw_history_row **rows, size_t *n),                             \
-      (st, refnr, rows, n))                                                  \
-    X(gw_rc, gw_store_inbox_get, inbox_get,                                  \
-      (struct gw_store * st, const char *message_id,                         \
-       struct gw_store_result *res),                                         \
-      (st, message_id, res))                                                 \
     X(gw_rc, gw_outbox_claim, outbox_claim,                                  \
       (struct gw_store * st, const char *peer, const char *owner,            \
        int64_t lease_ms, int probe, struct gw_outbox_item **out),            \
@@ -109,54 +89,12 @@
       (struct gw_store * st, const char *state, long long id, int limit,     \
        struct gw_outbox_info **items, size_t *n),                            \
       (st, state, id, limit, items, n))                                      \
-    X(gw_rc, gw_store_audit_each, audit_each,                                \
-      (struct gw_store * st, const char *refnr, int64_t since_ms,            \
-       gw_rc (*fn)(void *, const struct gw_audit_record *), void *ctx),      \
-      (st, refnr, since_ms, fn, ctx))                                        \
     X(gw_rc, gw_store_purge, purge,                                          \
       (struct gw_store * st, int64_t now_ms, int motivation_months,          \
        int decided_months, int mode, struct gw_purge_counts *out),           \
       (st, now_ms, motivation_months, decided_months, mode, out))            \
-    X(gw_rc, gw_store_hsa_put, hsa_put,                                      \
-      (struct gw_store * st, const char *person_hsa, const char *answer,     \
-       size_t len, int64_t expires_ms),                                      \
-      (st, person_hsa, answer, len, expires_ms))                             \
-    X(gw_rc, gw_store_hsa_get, hsa_get,                                      \
-      (struct gw_store * st, const char *person_hsa, int64_t now_ms,         \
-       char **answer, size_t *len),                                          \
-      (st, person_hsa, now_ms, answer, len))                                 \
-    X(gw_rc, gw_store_licences, licences,                                    \
-      (struct gw_store * st, const char *refnr, const char *day,             \
-       const char *product, struct gw_licence_hit **out, size_t *n),         \
-      (st, refnr, day, product, out, n))                                     \
-    X(gw_rc, gw_store_licence_name_contains, licence_name_contains,          \
-      (struct gw_store * st, const char *day, const char *text, int *found), \
-      (st, day, text, found))                                                \
-    X(gw_rc, gw_store_consent_get, consent_get,                              \
-      (struct gw_store * st, const char *hsa, struct gw_consent *out),       \
-      (st, hsa, out))                                                        \
-    X(gw_rc, gw_store_consent_renew, consent_renew,                          \
-      (struct gw_store * st, const char *hsa, int64_t now_ms),               \
-      (st, hsa, now_ms))                                                     \
-    X(gw_rc, gw_store_product_search, product_search,                        \
-      (struct gw_store * st, const struct gw_product *q,                     \
-       struct gw_product **out, size_t *n),                                  \
-      (st, q, out, n))                                                       \
     X(gw_rc, gw_store_pharmacy_put, pharmacy_put,                            \
       (struct gw_store * st, const struct gw_pharmacy *p), (st, p))          \
-    X(gw_rc, gw_store_pharmacy_search, pharmacy_search,                      \
-      (struct gw_store * st, const struct gw_pharmacy *q,                    \
-       struct gw_pharmacy **out, size_t *n),                                 \
-      (st, q, out, n))                                                       \
-    X(gw_rc, gw_store_sub_put, sub_put,                                      \
-      (struct gw_store * st, const struct gw_subscription *sub), (st, sub))  \
-    X(gw_rc, gw_store_sub_delete, sub_delete,                                \
-      (struct gw_store * st, const char *id, const char *gln),               \
-      (st, id, gln))                                                         \
-    X(gw_rc, gw_store_sub_list, sub_list,                                    \
-      (struct gw_store * st, const char *id, const char *gln,                \
-       struct gw_subscription **subs, size_t *n),                            \
-      (st, id, gln, subs, n))                                                \
     X(gw_rc, gw_store_sub_note, sub_note,                                    \
       (struct gw_store * st, const char *id, int ok, int permanent,          \
        int max_failures, const char *why, int *in_error),                    \
@@ -165,22 +103,10 @@
       (struct gw_store * st, const char *id, const char *message_id,        \
        const char *code, const char *refnr, struct gw_sub_event *ev),       \
       (st, id, message_id, code, refnr, ev))                                 \
-    X(gw_rc, gw_store_sub_events, sub_events,                                \
-      (struct gw_store * st, const char *id, int64_t since, int64_t until,  \
-       size_t max, struct gw_sub_event **out, size_t *n),                   \
-      (st, id, since, until, max, out, n))                                   \
-    X(gw_rc, gw_store_sub_mark, sub_mark,                                    \
-      (struct gw_store * st, const char *id, const char *status,            \
-       const char *why, int64_t sent_ms),                                    \
-      (st, id, status, why, sent_ms))                                        \
     X(gw_rc, gw_console_peers, console_peers,                                \
       (struct gw_store * st, const char *const *known, size_t nknown,        \
        struct gw_console_peer *out, size_t max, size_t *n),                  \
       (st, known, nknown, out, max, n))                                      \
-    X(gw_rc, gw_console_cases_by_day, console_cases_by_day,                  \
-      (struct gw_store * st, int64_t since_ms, struct gw_console_count *out, \
-       size_t max, size_t *n),                                               \
-      (st, since_ms, out, max, n))                                           \
     X(gw_rc, gw_console_discard, console_discard,                            \
       (struct gw_store * st, long long id, const char *system,               \
        const char *user, char *peer, size_t peer_size),                      \
@@ -192,17 +118,59 @@
     X(void, gw_store_stats, stats,                                           \
       (struct gw_store * st, struct gw_store_stats *out), (st, out))
 
+/*
+ * A statement whose logic is the same on both backends: its text in each
+ * dialect (SQLite ?N, PostgreSQL $N with the casts it needs), taking the
+ * same parameters in the same order, given as a list either binds.
+ */
+struct gw_sql {
+    const char *sqlite, *pg;
+};
+#define GW_ARGS_MAX 16
+struct gw_args {
+    int n;
+    struct gw_arg {
+        enum { GW_ARG_TEXT, GW_ARG_I64, GW_ARG_BLOB } kind;
+        const char *s; /* TEXT (NULL: SQL NULL) and BLOB */
+        size_t len;    /* BLOB */
+        int64_t i;     /* I64 */
+    } v[GW_ARGS_MAX];
+};
+/* Appends a parameter (past GW_ARGS_MAX: dropped, and the statement
+ * fails on the missing one). */
+void gw_args_str(struct gw_args *a, const char *s);
+void gw_args_i64(struct gw_args *a, int64_t i);
+void gw_args_blob(struct gw_args *a, const void *data, size_t len);
+
 struct gw_store_backend {
     const char *name; /* as store.backend names it */
     gw_rc (*open)(const char *where, const struct gw_store_opts *opts,
                   struct gw_store **out, struct gw_err *err);
-    /* One read on a connection of the store: sql, with $1 bound to *arg
-     * (arg NULL: no parameter), each row handed to add (rows.h) for
-     * out[max], filled from *n = 0; an error named by what. The reads
-     * whose SQL both backends word alike are made of it (shared_reads.c). */
-    gw_rc (*each)(struct gw_store *st, const char *sql, const int64_t *arg,
-                  gw_cells_add add, void *out, size_t max, size_t *n,
-                  const char *what);
+    /*
+     * The statements both backends run alike (shared_reads.c), each its
+     * own dialect's text of sql with the parameters a (NULL: none), the
+     * reads on a reader (SQLite) or pool (PostgreSQL) connection; an
+     * error is named by what. each hands every row to add (rows.h) for
+     * out[max], filled from *n = 0; first fills elem from the first row
+     * (GW_ENOTFOUND without); list fills one element of elem_size
+     * bytes per row, at most max, as gw_store_collect (store_int.h) and
+     * gw_pg_collect (pg_int.h) do; update runs a small write outside the
+     * group commit (SQLite: on the maintenance connection), GW_ENOTFOUND
+     * when must_change and it changed no row.
+     */
+    gw_rc (*each)(struct gw_store *st, const struct gw_sql *sql,
+                  const struct gw_args *a, gw_cells_add add, void *out,
+                  size_t max, size_t *n, const char *what);
+    gw_rc (*first)(struct gw_store *st, const struct gw_sql *sql,
+                 const struct gw_args *a, gw_cells_fill fill, void *elem,
+                 const char *what);
+    gw_rc (*list)(struct gw_store *st, const struct gw_sql *sql,
+                     const struct gw_args *a, size_t elem_size, size_t max,
+                     gw_cells_fill fill, void (*release)(void *elem),
+                     const char *what, void **out, size_t *n);
+    gw_rc (*update)(struct gw_store *st, const struct gw_sql *sql,
+                    const struct gw_args *a, int must_change,
+                    const char *what);
 #define GW_STORE_OP_MEMBER(ret, pub, op, params, args) ret(*op) params;
     GW_STORE_OPS(GW_STORE_OP_MEMBER)
     GW_STORE_VOID_OPS(GW_STORE_OP_MEMBER)
@@ -219,9 +187,20 @@ struct gw_store_base {
 #define GW_STORE_BACKEND_DECLARE(B)                                          \
     gw_rc gw_##B##_open(const char *where, const struct gw_store_opts *opts, \
                         struct gw_store **out, struct gw_err *err);          \
-    gw_rc gw_##B##_each(struct gw_store *st, const char *sql,                \
-                        const int64_t *arg, gw_cells_add add, void *out,     \
-                        size_t max, size_t *n, const char *what);            \
+    gw_rc gw_##B##_each(struct gw_store *st, const struct gw_sql *sql,       \
+                        const struct gw_args *a, gw_cells_add add,           \
+                        void *out, size_t max, size_t *n, const char *what); \
+    gw_rc gw_##B##_first(struct gw_store *st, const struct gw_sql *sql,      \
+                         const struct gw_args *a, gw_cells_fill fill,        \
+                         void *elem, const char *what);                      \
+    gw_rc gw_##B##_list(struct gw_store *st, const struct gw_sql *sql,       \
+                        const struct gw_args *a, size_t elem_size,           \
+                        size_t max, gw_cells_fill fill,                      \
+                        void (*release)(void *elem), const char *what,       \
+                        void **out, size_t *n);                              \
+    gw_rc gw_##B##_update(struct gw_store *st, const struct gw_sql *sql,     \
+                          const struct gw_args *a, int must_change,          \
+                          const char *what);                                 \
     GW_STORE_OPS(GW_STORE_BACKEND_PROTO_##B)                                 \
     GW_STORE_VOID_OPS(GW_STORE_BACKEND_PROTO_##B)                            \
     extern const struct gw_store_backend gw_store_##B
@@ -242,13 +221,26 @@ GW_STORE_BACKEND_DECLARE(pg);
         .name = label,                                                       \
         .open = open_fn,                                                     \
         .each = GW_STORE_FN(each),                                           \
+        .first = GW_STORE_FN(first),                                         \
+        .list = GW_STORE_FN(list),                                           \
+        .update = GW_STORE_FN(update),                                       \
         GW_STORE_OPS(GW_STORE_BACKEND_ROW)                                   \
             GW_STORE_VOID_OPS(GW_STORE_BACKEND_ROW)}
 
-/* backend.each of the store's backend. */
-gw_rc gw_store_each_row(struct gw_store *st, const char *sql,
-                        const int64_t *arg, gw_cells_add add, void *out,
-                        size_t max, size_t *n, const char *what) GW_WARN_UNUSED;
+/* The table of the backend st was opened with. */
+static inline const struct gw_store_backend *
+gw_store_be(struct gw_store *st)
+{
+    return ((const struct gw_store_base *)(const void *)st)->be;
+}
+
+/* The inbox's answer to a message id (one parameter; gw_rows_inbox's
+ * columns): the shared read and the SQLite writer's look-up. */
+extern const char gw_store_sql_inbox_get[];
+
+/* GW_OK when this klasgw knows a database schema v (v <= known); else
+ * GW_ESTORE, set in err: the database is newer, upgrade klasgw. */
+gw_rc gw_store_schema_known(int v, int known, struct gw_err *err);
 
 /* Waits on cv (with mu) until *generation is no longer *seen or
  * timeout_ms pass (GW_ETIMEOUT); *seen becomes the generation: both

@@ -38,10 +38,6 @@ static const char SQL_PEER_LAST_OK[] =
     "SELECT updated_ms FROM outbox WHERE +peer = ?1 AND +state = 'done'"
     " AND id > (SELECT coalesce(max(id), 0) FROM outbox) - ?2"
     " ORDER BY id DESC LIMIT 1";
-static const char SQL_BY_DAY[] =
-    "SELECT strftime('%Y-%m-%d', created_ms / 1000, 'unixepoch') AS day,"
-    " count(*) FROM cases WHERE updated_ms >= ?1 AND created_ms >= ?1"
-    " GROUP BY day ORDER BY day";
 static const char SQL_DISCARD[] =
     "DELETE FROM outbox WHERE id = ?1 AND state = 'dead'"
     " RETURNING peer, kind";
@@ -115,17 +111,6 @@ gw_sqlite_console_peers(struct gw_store *st, const char *const *known,
 out:
     gw_store_reader_give(st, c);
     return rc;
-}
-
-gw_rc
-gw_sqlite_console_cases_by_day(struct gw_store *st, int64_t since_ms,
-                               struct gw_console_count *out, size_t max,
-                               size_t *n)
-{
-    int64_t since = since_ms < 0 ? 0 : since_ms;
-
-    return gw_sqlite_each(st, SQL_BY_DAY, &since, gw_rows_add_console_count,
-                          out, max, n, "console_by_day");
 }
 
 gw_rc

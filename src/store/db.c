@@ -402,44 +402,138 @@ gw_store_each(struct conn *c, sqlite3_stmt *s, gw_cells_add add, void *out,
     return gw_store_rc(c->db, src, what);
 }
 
-gw_rc
-gw_store_read_one(struct gw_store *st, const char *sql, const char *arg,
-                  const int64_t *num, gw_cells_fill fill, void *elem,
-                  const char *what)
+static void
+bind_args(sqlite3_stmt *s, const struct gw_args *a)
+{
+    for (int i = 0; a != NULL && i < a->n; i++) {
+        const struct gw_arg *v = &a->v[i];
+
+        if (v->kind == GW_ARG_I64)
+            sqlite3_bind_int64(s, i + 1, v->i);
+        else if (v->kind == GW_ARG_BLOB)
+            sqlite3_bind_blob(s, i + 1, v->s, (int)v->len, SQLITE_TRANSIENT);
+        else
+            gw_bind_text(s, i + 1, v->s);
+    }
+}
+
+/* What a statement of the backend table (each, first, list) or of the
+ * retention walk (conn_list, conn_run) does, bound, on its connection. */
+struct read_job {
+    enum { READ_EACH, READ_ONE, READ_COLLECT, READ_RUN } kind;
+    gw_cells_add add;   /* each */
+    gw_cells_fill fill; /* one, collect */
+    void *out;          /* each: the array; one: elem; collect: void ** */
+    size_t elem_size, max;
+    size_t *n;
+    gw_row_release release;
+};
+
+static gw_rc
+run_job(struct conn *c, const struct gw_sql *sql, const struct gw_args *a,
+        const struct read_job *j, const char *what)
+{
+    sqlite3_stmt *s = gw_store_stmt(c, sql->sqlite);
+    gw_rc rc;
+
+    if (s == NULL)
+        return GW_ESTORE;
+    bind_args(s, a);
+    if (j->kind == READ_EACH)
+        rc = gw_store_each(c, s, j->add, j->out, j->max, j->n, what);
+    else if (j->kind == READ_ONE)
+        rc = gw_store_one_cells(c, s, j->fill, j->out, what);
+    else if (j->kind == READ_COLLECT)
+        rc = gw_store_collect_cells(c, s, j->elem_size, j->max, j->fill,
+                                    j->release, what, (void **)j->out, j->n);
+    else
+        rc = gw_store_rc(c->db, sqlite3_step(s), what);
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* run_job on a reader connection. */
+static gw_rc
+reader_read(struct gw_store *st, const struct gw_sql *sql,
+            const struct gw_args *a, const struct read_job *j,
+            const char *what)
 {
     struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(c, sql);
-    gw_rc rc = GW_ESTORE;
+    gw_rc rc = run_job(c, sql, a, j, what);
 
-    if (s != NULL) {
-        gw_bind_text(s, 1, arg);
-        if (num != NULL)
-            sqlite3_bind_int64(s, 2, *num);
-        rc = gw_store_one_cells(c, s, fill, elem, what);
-        sqlite3_reset(s);
-    }
     gw_store_reader_give(st, c);
     return rc;
 }
 
 gw_rc
-gw_sqlite_each(struct gw_store *st, const char *sql, const int64_t *arg,
-               gw_cells_add add, void *out, size_t max, size_t *n,
-               const char *what)
+gw_sqlite_each(struct gw_store *st, const struct gw_sql *sql,
+               const struct gw_args *a, gw_cells_add add, void *out,
+               size_t max, size_t *n, const char *what)
 {
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(c, sql);
-    gw_rc rc = GW_ESTORE;
+    struct read_job j = {.kind = READ_EACH, .add = add, .out = out,
+                         .max = max, .n = n};
 
     *n = 0;
-    if (s != NULL) {
-        if (arg != NULL)
-            sqlite3_bind_int64(s, 1, *arg);
-        rc = gw_store_each(c, s, add, out, max, n, what);
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
+    return reader_read(st, sql, a, &j, what);
+}
+
+gw_rc
+gw_sqlite_first(struct gw_store *st, const struct gw_sql *sql,
+              const struct gw_args *a, gw_cells_fill fill, void *elem,
+              const char *what)
+{
+    struct read_job j = {.kind = READ_ONE, .fill = fill, .out = elem};
+
+    return reader_read(st, sql, a, &j, what);
+}
+
+gw_rc
+gw_sqlite_list(struct gw_store *st, const struct gw_sql *sql,
+                  const struct gw_args *a, size_t elem_size, size_t max,
+                  gw_cells_fill fill, void (*release)(void *elem),
+                  const char *what, void **out, size_t *n)
+{
+    struct read_job j = {.kind = READ_COLLECT, .fill = fill, .out = out,
+                         .elem_size = elem_size, .max = max, .n = n,
+                         .release = release};
+
+    *out = NULL;
+    *n = 0;
+    return reader_read(st, sql, a, &j, what);
+}
+
+gw_rc
+gw_sqlite_update(struct gw_store *st, const struct gw_sql *sql,
+                 const struct gw_args *a, int must_change, const char *what)
+{
+    sqlite3_stmt *s = gw_store_maint_stmt(st, sql->sqlite);
+
+    if (s == NULL)
+        return GW_ESTORE;
+    bind_args(s, a);
+    return gw_store_maint_done(st, s, must_change, what);
+}
+
+gw_rc
+gw_store_conn_list(void *conn, const struct gw_sql *sql,
+                   const struct gw_args *a, size_t elem_size,
+                   gw_cells_fill fill, void **out, size_t *n, const char *what)
+{
+    struct read_job j = {.kind = READ_COLLECT, .fill = fill, .out = out,
+                         .elem_size = elem_size, .max = SIZE_MAX, .n = n};
+
+    *out = NULL;
+    *n = 0;
+    return run_job(conn, sql, a, &j, what);
+}
+
+gw_rc
+gw_store_conn_run(void *conn, const struct gw_sql *sql,
+                  const struct gw_args *a, const char *what)
+{
+    struct read_job j = {.kind = READ_RUN};
+
+    return run_job(conn, sql, a, &j, what);
 }
 
 gw_rc
@@ -635,11 +729,8 @@ migrate(struct conn *c, struct gw_err *err)
 
     if (v < 0)
         return gw_err_set(err, GW_ESTORE, NULL, "cannot read schema version");
-    if (v > NMIGRATIONS)
-        return gw_err_set(err, GW_ESTORE, NULL,
-                          "database schema %d is newer than this klasgw "
-                          "(%d): upgrade klasgw",
-                          v, NMIGRATIONS);
+    if (gw_store_schema_known(v, NMIGRATIONS, err) != GW_OK)
+        return GW_ESTORE;
     for (; v < NMIGRATIONS; v++) {
         snprintf(sql, sizeof(sql), "PRAGMA user_version=%d;", v + 1);
         if (gw_store_exec(c, "BEGIN IMMEDIATE") != GW_OK)
@@ -1053,31 +1144,4 @@ gw_sqlite_integrity_check(struct gw_store *st)
     }
     pthread_mutex_unlock(&st->mmu);
     return rc;
-}
-
-void
-gw_case_row_release(struct gw_case_row *r)
-{
-    free(r->refnr);
-    free(r->status);
-    free(r->licence_type);
-    free(r->prescriber_hsa);
-    free(r->hospital_hsa);
-    free(r->hospital_name);
-    free(r->clinic_hsa);
-    free(r->clinic_name);
-    free(r->pharmacy_gln);
-    free(r->drug_name);
-    free(r->substances);
-    free(r->patient_id);
-    free(r->parent_refnr);
-    memset(r, 0, sizeof(*r));
-}
-
-void
-gw_case_rows_free(struct gw_case_row *rows, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        gw_case_row_release(&rows[i]);
-    free(rows);
 }

@@ -127,15 +127,6 @@ gw_sqlite_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
     return rc == GW_ENOTFOUND ? GW_OK : rc; /* nothing due: *out NULL */
 }
 
-void
-gw_outbox_item_free(struct gw_outbox_item *item)
-{
-    if (item == NULL)
-        return;
-    free(item->payload);
-    free(item);
-}
-
 /* The outbox connection, locked, and sql's statement on it; NULL (and
  * unlocked) when it cannot be prepared. */
 static sqlite3_stmt *

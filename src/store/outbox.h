@@ -22,7 +22,7 @@ struct gw_outbox_item {
     char peer[32];
     char kind[48];
     char refnr[16];
-    char *payload; /* owned by the worker */
+    char *payload; /* in the item's block: freed with it */
     size_t payload_len;
     int attempts; /* failed attempts before this one */
     char target[40];           /* the subscription a notification is for */

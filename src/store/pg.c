@@ -719,13 +719,8 @@ migrate(PGconn *c, struct gw_err *err)
         gw_log_info("event=migrated backend=postgresql schema_version=%d",
                     migrations[i].version);
     }
-    v = schema_version(c);
-    if (v > GW_STORE_SCHEMA_VERSION)
-        return gw_err_set(err, GW_ESTORE, NULL,
-                          "database schema %d is newer than this klasgw "
-                          "(%d): upgrade klasgw",
-                          v, GW_STORE_SCHEMA_VERSION);
-    return GW_OK;
+    return gw_store_schema_known(schema_version(c), GW_STORE_SCHEMA_VERSION,
+                                 err);
 }
 
 /* --- the listener ---------------------------------------------------- */

@@ -62,22 +62,6 @@ gw_pg_console_peers(struct gw_store *st, const char *const *known,
 }
 
 gw_rc
-gw_pg_console_cases_by_day(struct gw_store *st, int64_t since_ms,
-                           struct gw_console_count *out, size_t max, size_t *n)
-{
-    /* The day in UTC, whatever the session's time zone. */
-    int64_t since = since_ms < 0 ? 0 : since_ms;
-
-    return gw_pg_each(st,
-                      "SELECT to_char(to_timestamp(created_ms / 1000) AT TIME "
-                      "ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) FROM cases "
-                      "WHERE updated_ms >= $1 AND created_ms >= $1 GROUP BY "
-                      "day ORDER BY day",
-                      &since, gw_rows_add_console_count, out, max, n,
-                      "console_by_day");
-}
-
-gw_rc
 gw_pg_console_discard(struct gw_store *st, long long id, const char *system,
                       const char *user, char *peer, size_t peer_size)
 {

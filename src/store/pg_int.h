@@ -153,10 +153,23 @@ gw_rc gw_pg_collect_result(const PGresult *r, size_t elem_size,
 gw_rc gw_pg_one(struct gw_store *st, const char *sql,
                 const struct gw_pg_params *p, const char *what,
                 gw_cells_fill fill, void *elem);
+/* The same for the result r of a statement the caller ran (rc its
+ * outcome, e.g. on the writer's batch connection); clears r. */
+gw_rc gw_pg_one_result(gw_rc rc, PGresult *r, gw_cells_fill fill, void *elem);
 /* gw_pg_each (backend.h: the backend's each) runs sql on a pool
  * connection; gw_pg_each_result hands the rows of a result the caller
  * ran (and clears) to add (rows.h) for out[max], *n filled. */
 void gw_pg_each_result(const PGresult *r, gw_cells_add add, void *out,
                        size_t max, size_t *n);
+
+/* On the connection conn (a PGconn * the caller holds), inside its
+ * transaction: sql's rows collected with fill, or sql run once; the
+ * retention walk's list and run (rows.h). */
+gw_rc gw_pg_conn_list(void *conn, const struct gw_sql *sql,
+                      const struct gw_args *a, size_t elem_size,
+                      gw_cells_fill fill, void **out, size_t *n,
+                      const char *what);
+gw_rc gw_pg_conn_run(void *conn, const struct gw_sql *sql,
+                     const struct gw_args *a, const char *what);
 
 #endif

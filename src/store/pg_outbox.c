@@ -50,60 +50,55 @@ gw_pg_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
     return rc == GW_ENOTFOUND ? GW_OK : rc; /* nothing due: *out NULL */
 }
 
-gw_rc
-gw_pg_outbox_done(struct gw_store *st, long long id, const char *owner)
+/* Ends owner's lease on item id (GW_ENOTFOUND: it is not held any
+ * more): to state, attempts up by attempt, next_attempt_ms *next_ms
+ * (NULL: as it was), last_error why. */
+static gw_rc
+lease_end(struct gw_store *st, long long id, const char *owner,
+          const char *state, int attempt, const int64_t *next_ms,
+          const char *why, const char *what)
 {
     struct gw_pg_params p = {0};
 
     gw_pg_p_i64(&p, id);
+    gw_pg_p_str(&p, state);
+    gw_pg_p_i64(&p, attempt);
+    if (next_ms != NULL)
+        gw_pg_p_i64(&p, *next_ms);
+    else
+        gw_pg_p_str(&p, NULL);
+    gw_pg_p_str(&p, why);
     gw_pg_p_i64(&p, gw_clock_now_ms());
     gw_pg_p_str(&p, owner);
-    /* GW_ENOTFOUND: the lease is not held any more. */
     return gw_pg_change(st,
-                "UPDATE outbox SET state = 'done', updated_ms = $2, "
-                "last_error = NULL, claimed_by = NULL, claimed_until = NULL "
-                "WHERE id = $1 AND state = 'inflight' AND claimed_by = $3",
-                &p, "outbox_done");
+                "UPDATE outbox SET state = $2, attempts = attempts + $3, "
+                "next_attempt_ms = coalesce($4::bigint, next_attempt_ms), "
+                "last_error = $5, updated_ms = $6, claimed_by = NULL, "
+                "claimed_until = NULL WHERE id = $1 AND state = 'inflight' "
+                "AND claimed_by = $7",
+                &p, what);
+}
+
+gw_rc
+gw_pg_outbox_done(struct gw_store *st, long long id, const char *owner)
+{
+    return lease_end(st, id, owner, "done", 0, NULL, NULL, "outbox_done");
 }
 
 gw_rc
 gw_pg_outbox_fail(struct gw_store *st, long long id, const char *owner,
                   int dead, int64_t next_ms, const char *why)
 {
-    struct gw_pg_params p = {0};
-
-    gw_pg_p_i64(&p, id);
-    gw_pg_p_i64(&p, dead != 0);
-    gw_pg_p_i64(&p, next_ms);
-    gw_pg_p_str(&p, why);
-    gw_pg_p_i64(&p, gw_clock_now_ms());
-    gw_pg_p_str(&p, owner);
-    /* GW_ENOTFOUND: the lease is not held any more. */
-    return gw_pg_change(st,
-                "UPDATE outbox SET state = CASE WHEN $2::int <> 0 THEN 'dead' "
-                "ELSE 'pending' END, attempts = attempts + 1, "
-                "next_attempt_ms = $3, last_error = $4, updated_ms = $5, "
-                "claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND "
-                "state = 'inflight' AND claimed_by = $6",
-                &p, "outbox_fail");
+    return lease_end(st, id, owner, dead ? "dead" : "pending", 1, &next_ms,
+                     why, "outbox_fail");
 }
 
 gw_rc
 gw_pg_outbox_release(struct gw_store *st, long long id, const char *owner,
                      const char *why)
 {
-    struct gw_pg_params p = {0};
-
-    gw_pg_p_i64(&p, id);
-    gw_pg_p_str(&p, why);
-    gw_pg_p_i64(&p, gw_clock_now_ms());
-    gw_pg_p_str(&p, owner);
-    /* GW_ENOTFOUND: the lease is not held any more. */
-    return gw_pg_change(st,
-                "UPDATE outbox SET state = 'pending', last_error = $2, "
-                "updated_ms = $3, claimed_by = NULL, claimed_until = NULL "
-                "WHERE id = $1 AND state = 'inflight' AND claimed_by = $4",
-                &p, "outbox_release");
+    return lease_end(st, id, owner, "pending", 0, NULL, why,
+                     "outbox_release");
 }
 
 /* A change that makes items due now: every node's workers look again. */

@@ -4,6 +4,7 @@
  * rows a command changed, and the row collector that turns a result into
  * an array with the fills both backends share (rows.h).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,12 +84,9 @@ gw_pg_cells(const PGresult *r, int row, struct gw_cells *out)
 }
 
 gw_rc
-gw_pg_one(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
-          const char *what, gw_cells_fill fill, void *elem)
+gw_pg_one_result(gw_rc rc, PGresult *r, gw_cells_fill fill, void *elem)
 {
     struct gw_cells cells;
-    PGresult *r;
-    gw_rc rc = gw_pg_run(st, sql, p, &r, what);
 
     if (rc == GW_OK && PQntuples(r) == 0)
         rc = GW_ENOTFOUND;
@@ -100,26 +98,20 @@ gw_pg_one(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
 }
 
 gw_rc
-gw_pg_collect(struct gw_store *st, const char *sql,
-              const struct gw_pg_params *p, const char *what, size_t elem_size,
-              gw_cells_fill fill, void (*release)(void *elem), void **out,
-              size_t *n)
+gw_pg_one(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
+          const char *what, gw_cells_fill fill, void *elem)
 {
     PGresult *r;
-    gw_rc rc;
+    gw_rc rc = gw_pg_run(st, sql, p, &r, what);
 
-    *out = NULL;
-    *n = 0;
-    if ((rc = gw_pg_run(st, sql, p, &r, what)) != GW_OK)
-        return rc;
-    rc = gw_pg_collect_result(r, elem_size, fill, release, out, n);
-    PQclear(r);
-    return rc;
+    return gw_pg_one_result(rc, r, fill, elem);
 }
 
-gw_rc
-gw_pg_collect_result(const PGresult *r, size_t elem_size, gw_cells_fill fill,
-                     void (*release)(void *elem), void **out, size_t *n)
+/* gw_pg_collect_result of at most max rows. */
+static gw_rc
+collect_rows(const PGresult *r, size_t max, size_t elem_size,
+             gw_cells_fill fill, void (*release)(void *elem), void **out,
+             size_t *n)
 {
     unsigned char *rows = NULL;
     size_t len = 0, nrows;
@@ -128,6 +120,8 @@ gw_pg_collect_result(const PGresult *r, size_t elem_size, gw_cells_fill fill,
     *out = NULL;
     *n = 0;
     nrows = (size_t)PQntuples(r);
+    if (nrows > max)
+        nrows = max;
     if (nrows > 0 && (rows = calloc(nrows, elem_size)) == NULL)
         rc = GW_ENOMEM;
     for (; rc == GW_OK && len < nrows; len++) {
@@ -147,22 +141,39 @@ gw_pg_collect_result(const PGresult *r, size_t elem_size, gw_cells_fill fill,
     return GW_OK;
 }
 
-gw_rc
-gw_pg_each(struct gw_store *st, const char *sql, const int64_t *arg,
-           gw_cells_add add, void *out, size_t max, size_t *n, const char *what)
+/* gw_pg_collect of at most max rows. */
+static gw_rc
+run_collect(struct gw_store *st, const char *sql, const struct gw_pg_params *p,
+            const char *what, size_t elem_size, size_t max, gw_cells_fill fill,
+            void (*release)(void *elem), void **out, size_t *n)
 {
-    struct gw_pg_params p = {0};
     PGresult *r;
     gw_rc rc;
 
+    *out = NULL;
     *n = 0;
-    if (arg != NULL)
-        gw_pg_p_i64(&p, *arg);
-    rc = gw_pg_run(st, sql, arg != NULL ? &p : NULL, &r, what);
-    if (rc == GW_OK)
-        gw_pg_each_result(r, add, out, max, n);
+    if ((rc = gw_pg_run(st, sql, p, &r, what)) != GW_OK)
+        return rc;
+    rc = collect_rows(r, max, elem_size, fill, release, out, n);
     PQclear(r);
     return rc;
+}
+
+gw_rc
+gw_pg_collect(struct gw_store *st, const char *sql,
+              const struct gw_pg_params *p, const char *what, size_t elem_size,
+              gw_cells_fill fill, void (*release)(void *elem), void **out,
+              size_t *n)
+{
+    return run_collect(st, sql, p, what, elem_size, SIZE_MAX, fill, release,
+                       out, n);
+}
+
+gw_rc
+gw_pg_collect_result(const PGresult *r, size_t elem_size, gw_cells_fill fill,
+                     void (*release)(void *elem), void **out, size_t *n)
+{
+    return collect_rows(r, SIZE_MAX, elem_size, fill, release, out, n);
 }
 
 void
@@ -174,4 +185,101 @@ gw_pg_each_result(const PGresult *r, gw_cells_add add, void *out, size_t max,
         gw_pg_cells(r, row, &cells);
         add(&cells, out, max, n);
     }
+}
+
+static void
+pg_params(struct gw_pg_params *p, const struct gw_args *a)
+{
+    for (int i = 0; a != NULL && i < a->n; i++) {
+        const struct gw_arg *v = &a->v[i];
+
+        if (v->kind == GW_ARG_I64)
+            gw_pg_p_i64(p, v->i);
+        else if (v->kind == GW_ARG_BLOB)
+            gw_pg_p_bin(p, v->s, v->len);
+        else
+            gw_pg_p_str(p, v->s);
+    }
+}
+
+gw_rc
+gw_pg_each(struct gw_store *st, const struct gw_sql *sql,
+           const struct gw_args *a, gw_cells_add add, void *out, size_t max,
+           size_t *n, const char *what)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    *n = 0;
+    pg_params(&p, a);
+    rc = gw_pg_run(st, sql->pg, &p, &r, what);
+    if (rc == GW_OK)
+        gw_pg_each_result(r, add, out, max, n);
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_first(struct gw_store *st, const struct gw_sql *sql,
+            const struct gw_args *a, gw_cells_fill fill, void *elem,
+            const char *what)
+{
+    struct gw_pg_params p = {0};
+
+    pg_params(&p, a);
+    return gw_pg_one(st, sql->pg, &p, what, fill, elem);
+}
+
+gw_rc
+gw_pg_list(struct gw_store *st, const struct gw_sql *sql,
+           const struct gw_args *a, size_t elem_size, size_t max,
+           gw_cells_fill fill, void (*release)(void *elem), const char *what,
+           void **out, size_t *n)
+{
+    struct gw_pg_params p = {0};
+
+    pg_params(&p, a);
+    return run_collect(st, sql->pg, &p, what, elem_size, max, fill, release,
+                       out, n);
+}
+
+gw_rc
+gw_pg_update(struct gw_store *st, const struct gw_sql *sql,
+             const struct gw_args *a, int must_change, const char *what)
+{
+    struct gw_pg_params p = {0};
+
+    pg_params(&p, a);
+    return must_change ? gw_pg_change(st, sql->pg, &p, what)
+                       : gw_pg_run(st, sql->pg, &p, NULL, what);
+}
+
+gw_rc
+gw_pg_conn_list(void *conn, const struct gw_sql *sql, const struct gw_args *a,
+                size_t elem_size, gw_cells_fill fill, void **out, size_t *n,
+                const char *what)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r = NULL;
+    gw_rc rc;
+
+    *out = NULL;
+    *n = 0;
+    pg_params(&p, a);
+    rc = gw_pg_q(conn, sql->pg, &p, &r, what);
+    if (rc == GW_OK)
+        rc = collect_rows(r, SIZE_MAX, elem_size, fill, NULL, out, n);
+    PQclear(r);
+    return rc;
+}
+
+gw_rc
+gw_pg_conn_run(void *conn, const struct gw_sql *sql, const struct gw_args *a,
+               const char *what)
+{
+    struct gw_pg_params p = {0};
+
+    pg_params(&p, a);
+    return gw_pg_q(conn, sql->pg, &p, NULL, what);
 }

@@ -211,20 +211,13 @@ read_row(void *cx, enum gw_write_row which, const char *key,
          gw_cells_fill fill, void *elem)
 {
     struct gw_pg_params p = {0};
-    struct gw_cells row;
     PGresult *r;
     gw_rc rc;
 
     gw_pg_p_str(&p, key);
     rc = gw_pg_q(((struct batch *)cx)->c, rows[which].sql, &p, &r,
                  rows[which].what);
-    if (rc == GW_OK && PQntuples(r) == 0)
-        rc = GW_ENOTFOUND;
-    gw_pg_cells(r, 0, &row);
-    if (rc == GW_OK)
-        rc = fill(&row, elem, 0);
-    PQclear(r);
-    return rc;
+    return gw_pg_one_result(rc, r, fill, elem);
 }
 
 /* ON CONFLICT DO NOTHING: no row back when the number is taken. */

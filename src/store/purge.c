@@ -13,90 +13,14 @@
 #include "store/purge.h"
 #include "store/store_int.h"
 
-/* The cases of one status (?1) past their cut (?3): a decided status
- * (?2 = 1) counts from the decision, the others from the motivation.
- * Which statuses retention applies to is klas/'s purge row, not SQL's. */
-static const char SQL_PURGE_FIND[] =
-    "SELECT id, refnr FROM cases WHERE purged_ms IS NULL AND status = ?1"
-    " AND (CASE WHEN ?2 THEN decided_ms ELSE created_ms END) < ?3";
-
-static const char *const purge_steps[] = {
-    "DELETE FROM documents WHERE case_id = ?1",
-    "DELETE FROM attachments WHERE case_id = ?1",
-    "UPDATE status_history SET actor = '(purged)' WHERE case_id = ?1",
-    "UPDATE inbox SET response = NULL WHERE refnr = ?2",
-    "UPDATE outbox SET payload = x'' WHERE refnr = ?2"
-    " AND state IN ('done', 'dead')",
-    "UPDATE cases SET patient_id = NULL, prescriber_hsa = NULL,"
-    " purged_ms = ?3 WHERE id = ?1",
-};
-
-static gw_rc
-purge_find(void *conn, const char *status, int decided, int64_t cut,
-           struct gw_purge_victim **part, size_t *k)
-{
-    sqlite3_stmt *s = gw_store_stmt(conn, SQL_PURGE_FIND);
-    gw_rc rc;
-
-    if (s == NULL)
-        return GW_ESTORE;
-    gw_bind_text(s, 1, status);
-    sqlite3_bind_int(s, 2, decided);
-    sqlite3_bind_int64(s, 3, cut);
-    rc = gw_store_collect_cells(conn, s, sizeof(**part), SIZE_MAX,
-                                gw_rows_purge_victim, NULL, "purge_find",
-                                (void **)part, k);
-    sqlite3_reset(s);
-    return rc;
-}
-
-static gw_rc
-purge_step(void *conn, size_t k, const struct gw_purge_victim *v,
-           int64_t now_ms)
-{
-    struct conn *c = conn;
-    sqlite3_stmt *p = gw_store_stmt(c, purge_steps[k]);
-    gw_rc rc;
-
-    if (p == NULL)
-        return GW_ESTORE;
-    /* Each step names only the parameters it uses. */
-    int np = sqlite3_bind_parameter_count(p);
-    sqlite3_bind_int64(p, 1, v->id);
-    if (np >= 2)
-        sqlite3_bind_text(p, 2, v->refnr, -1, SQLITE_TRANSIENT);
-    if (np >= 3)
-        sqlite3_bind_int64(p, 3, now_ms);
-    rc = gw_store_rc(c->db, sqlite3_step(p), "purge_step");
-    sqlite3_reset(p);
-    return rc;
-}
-
 static gw_rc
 purge_audit(void *conn, const struct gw_audit_entry *e, int64_t now_ms)
 {
     return gw_store_audit_append(conn, e, now_ms);
 }
 
-static gw_rc
-purge_log(void *conn, int64_t now_ms, const struct gw_purge_counts *counts)
-{
-    struct conn *c = conn;
-    sqlite3_stmt *s =
-        gw_store_stmt(c, "INSERT INTO purge_log (at_ms,"
-                         " motivations, decided) VALUES (?, ?, ?)");
-
-    if (s == NULL)
-        return GW_ESTORE;
-    sqlite3_bind_int64(s, 1, now_ms);
-    sqlite3_bind_int64(s, 2, counts->motivations);
-    sqlite3_bind_int64(s, 3, counts->decided);
-    return gw_store_rc(c->db, sqlite3_step(s), "purge_log");
-}
-
 static const struct gw_purge_ops purge_ops = {
-    purge_find, sizeof(purge_steps) / sizeof(purge_steps[0]), purge_step,
-    purge_audit, purge_log};
+    gw_store_conn_list, gw_store_conn_run, purge_audit};
 
 gw_rc
 gw_sqlite_purge(struct gw_store *st, int64_t now_ms, int motivation_months,

@@ -1,6 +1,7 @@
 /*
  * rows.c - the row-to-struct copies both backends share (rows.h).
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "audit/audit.h"
 #include "core/clock.h"
 #include "klas/state.h"
+#include "store/backend.h"
 #include "store/console.h"
 #include "store/licence.h"
 #include "store/outbox.h"
@@ -39,39 +41,70 @@ gw_cell_dup(const struct gw_cells *c, int col)
 #define F64(col) c->ops->f64(c->res, c->row, (col))
 #define COPY(field, col) gw_cell_copy(c, (col), o->field, sizeof(o->field))
 
+/* A case row as GW_CASE_COLUMNS lists it, column by column: a string the
+ * row owns (size 0), or a number of its field's size. The fill and the
+ * release walk the same list. */
+#define CASE_TEXT(f) {offsetof(struct gw_case_row, f), 0}
+#define CASE_NUM(f)                                                            \
+    {offsetof(struct gw_case_row, f), sizeof(((struct gw_case_row *)0)->f)}
+static const struct {
+    size_t off, num_size;
+} case_cols[] = {
+    CASE_TEXT(refnr),        CASE_TEXT(status),        CASE_TEXT(licence_type),
+    CASE_NUM(beredskap),     CASE_TEXT(prescriber_hsa), CASE_TEXT(hospital_hsa),
+    CASE_TEXT(hospital_name), CASE_TEXT(clinic_hsa),    CASE_TEXT(clinic_name),
+    CASE_TEXT(pharmacy_gln), CASE_TEXT(drug_name),     CASE_TEXT(substances),
+    CASE_TEXT(patient_id),   CASE_TEXT(parent_refnr),  CASE_NUM(version),
+    CASE_NUM(created_ms),    CASE_NUM(updated_ms),     CASE_NUM(applied_ms),
+    CASE_NUM(decided_ms),    CASE_NUM(purged_ms),      CASE_NUM(rowid),
+};
+#undef CASE_TEXT
+#undef CASE_NUM
+
 gw_rc
 gw_rows_case(const struct gw_cells *c, void *elem, size_t i)
 {
     struct gw_case_row *o = elem;
+    unsigned char *base = elem;
 
     (void)i;
     memset(o, 0, sizeof(*o));
-    o->refnr = gw_cell_dup(c, 0);
-    o->status = gw_cell_dup(c, 1);
-    o->licence_type = gw_cell_dup(c, 2);
-    o->beredskap = (int)I64(3);
-    o->prescriber_hsa = gw_cell_dup(c, 4);
-    o->hospital_hsa = gw_cell_dup(c, 5);
-    o->hospital_name = gw_cell_dup(c, 6);
-    o->clinic_hsa = gw_cell_dup(c, 7);
-    o->clinic_name = gw_cell_dup(c, 8);
-    o->pharmacy_gln = gw_cell_dup(c, 9);
-    o->drug_name = gw_cell_dup(c, 10);
-    o->substances = gw_cell_dup(c, 11);
-    o->patient_id = gw_cell_dup(c, 12);
-    o->parent_refnr = gw_cell_dup(c, 13);
-    o->version = (long)I64(14);
-    o->created_ms = I64(15);
-    o->updated_ms = I64(16);
-    o->applied_ms = I64(17);
-    o->decided_ms = I64(18);
-    o->purged_ms = I64(19);
-    o->rowid = I64(20);
+    for (size_t k = 0; k < sizeof(case_cols) / sizeof(case_cols[0]); k++) {
+        void *field = base + case_cols[k].off;
+        if (case_cols[k].num_size == 0) {
+            *(char **)field = gw_cell_dup(c, (int)k);
+        } else if (case_cols[k].num_size == sizeof(int32_t)) {
+            int32_t v = (int32_t)I64((int)k);
+            memcpy(field, &v, sizeof(v));
+        } else {
+            int64_t v = I64((int)k);
+            memcpy(field, &v, sizeof(v));
+        }
+    }
     if (o->refnr == NULL || o->status == NULL || o->licence_type == NULL) {
         gw_case_row_release(o);
         return GW_ENOMEM;
     }
     return GW_OK;
+}
+
+void
+gw_case_row_release(struct gw_case_row *r)
+{
+    unsigned char *base = (unsigned char *)r;
+
+    for (size_t k = 0; k < sizeof(case_cols) / sizeof(case_cols[0]); k++)
+        if (case_cols[k].num_size == 0)
+            free(*(char **)(base + case_cols[k].off));
+    memset(r, 0, sizeof(*r));
+}
+
+void
+gw_case_rows_free(struct gw_case_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        gw_case_row_release(&rows[i]);
+    free(rows);
 }
 
 void
@@ -314,13 +347,22 @@ gw_rc
 gw_rows_outbox_item_keep(struct gw_outbox_item *got,
                          struct gw_outbox_item **out)
 {
-    *out = malloc(sizeof(**out));
-    if (*out == NULL) {
-        free(got->payload);
-        return GW_ENOMEM;
+    /* One block, the payload after the item: gw_outbox_item_free is one
+     * free. */
+    *out = malloc(sizeof(**out) + got->payload_len + 1);
+    if (*out != NULL) {
+        **out = *got;
+        (*out)->payload = (char *)(*out + 1);
+        memcpy((*out)->payload, got->payload, got->payload_len + 1);
     }
-    **out = *got;
-    return GW_OK;
+    free(got->payload);
+    return *out != NULL ? GW_OK : GW_ENOMEM;
+}
+
+void
+gw_outbox_item_free(struct gw_outbox_item *item)
+{
+    free(item);
 }
 
 gw_rc
@@ -549,6 +591,75 @@ purge_join(struct gw_purge_victim **v, size_t *n, struct gw_purge_victim *part,
     return GW_OK;
 }
 
+/* The statements of the walk, in both dialects. The victims of one
+ * status past its cut, by the decision or by the motivation; PostgreSQL
+ * locks them (FOR UPDATE: see gw_pg_purge). */
+#define PURGE_FIND(status, cut, since, lock)                                   \
+    "SELECT id, refnr FROM cases WHERE purged_ms IS NULL AND status = "      \
+    status " AND " since " < " cut " ORDER BY id" lock
+static const struct gw_sql purge_find[2] = {
+    {PURGE_FIND("?1", "?2", "created_ms", ""),
+     PURGE_FIND("$1", "$2", "created_ms", " FOR UPDATE")},
+    {PURGE_FIND("?1", "?2", "decided_ms", ""),
+     PURGE_FIND("$1", "$2", "decided_ms", " FOR UPDATE")},
+};
+#undef PURGE_FIND
+/* What purging one case does; each step's parameters: its id, its
+ * referensnummer, or its id and the time. */
+enum purge_arg { BY_ID, BY_REFNR, BY_ID_NOW };
+static const struct {
+    struct gw_sql sql;
+    enum purge_arg arg;
+} purge_steps[] = {
+    {{"DELETE FROM documents WHERE case_id = ?1",
+      "DELETE FROM documents WHERE case_id = $1"},
+     BY_ID},
+    {{"DELETE FROM attachments WHERE case_id = ?1",
+      "DELETE FROM attachments WHERE case_id = $1"},
+     BY_ID},
+    {{"UPDATE status_history SET actor = '(purged)' WHERE case_id = ?1",
+      "UPDATE status_history SET actor = '(purged)' WHERE case_id = $1"},
+     BY_ID},
+    {{"UPDATE inbox SET response = NULL WHERE refnr = ?1",
+      "UPDATE inbox SET response = NULL WHERE refnr = $1"},
+     BY_REFNR},
+    {{"UPDATE outbox SET payload = x'' WHERE refnr = ?1"
+      " AND state IN ('done', 'dead')",
+      "UPDATE outbox SET payload = ''::bytea WHERE refnr = $1"
+      " AND state IN ('done', 'dead')"},
+     BY_REFNR},
+    {{"UPDATE cases SET patient_id = NULL, prescriber_hsa = NULL,"
+      " purged_ms = ?2 WHERE id = ?1",
+      "UPDATE cases SET patient_id = NULL, prescriber_hsa = NULL,"
+      " purged_ms = $2 WHERE id = $1"},
+     BY_ID_NOW},
+};
+static const struct gw_sql purge_log = {
+    "INSERT INTO purge_log (at_ms, motivations, decided) VALUES (?1, ?2, ?3)",
+    "INSERT INTO purge_log (at_ms, motivations, decided) VALUES ($1, $2, $3)"};
+
+/* Purges victim v: its steps, then its audit record e. */
+static gw_rc
+purge_one(const struct gw_purge_ops *ops, void *conn,
+          const struct gw_purge_victim *v, const struct gw_audit_entry *e,
+          int64_t now_ms)
+{
+    gw_rc rc = GW_OK;
+
+    for (size_t k = 0; rc == GW_OK && k < sizeof(purge_steps) /
+                                             sizeof(purge_steps[0]); k++) {
+        struct gw_args a = {0};
+        if (purge_steps[k].arg == BY_REFNR)
+            gw_args_str(&a, v->refnr);
+        else
+            gw_args_i64(&a, v->id);
+        if (purge_steps[k].arg == BY_ID_NOW)
+            gw_args_i64(&a, now_ms);
+        rc = ops->run(conn, &purge_steps[k].sql, &a, "purge_step");
+    }
+    return rc == GW_OK ? ops->audit(conn, e, now_ms) : rc;
+}
+
 gw_rc
 gw_rows_purge_walk(const struct gw_purge_ops *ops, void *conn, int64_t now_ms,
                    int motivation_months, int decided_months, int mode,
@@ -566,12 +677,14 @@ gw_rows_purge_walk(const struct gw_purge_ops *ops, void *conn, int64_t now_ms,
         int decided = gw_case_is_decided((enum gw_case_status)s);
         struct gw_purge_victim *part = NULL;
         size_t k = 0;
+        struct gw_args a = {0};
         if (gw_case_transition((enum gw_case_status)s, GW_EV_PURGE,
                                GW_ROLE_GATEWAY, &to, NULL) != GW_OK)
             continue;
-        rc = ops->find(conn, gw_case_status_code((enum gw_case_status)s),
-                       decided, decided ? cut_decided : cut_motivation, &part,
-                       &k);
+        gw_args_str(&a, gw_case_status_code((enum gw_case_status)s));
+        gw_args_i64(&a, decided ? cut_decided : cut_motivation);
+        rc = ops->list(conn, &purge_find[decided], &a, sizeof(*part),
+                       gw_rows_purge_victim, (void **)&part, &k, "purge_find");
         if (rc == GW_OK)
             rc = purge_join(&v, &n, part, k, decided);
     }
@@ -588,16 +701,17 @@ gw_rows_purge_walk(const struct gw_purge_ops *ops, void *conn, int64_t now_ms,
             out->decided++;
         else
             out->motivations++;
-        if (dry_run)
-            continue;
-        for (size_t k = 0; rc == GW_OK && k < ops->nsteps; k++)
-            rc = ops->step(conn, k, &v[i], now_ms);
-        if (rc == GW_OK)
-            rc = ops->audit(conn, &e, now_ms);
+        if (!dry_run)
+            rc = purge_one(ops, conn, &v[i], &e, now_ms);
     }
     free(v);
     if (rc == GW_OK && !dry_run &&
-        (mode == GW_PURGE_DAILY || out->motivations || out->decided))
-        rc = ops->log(conn, now_ms, out);
+        (mode == GW_PURGE_DAILY || out->motivations || out->decided)) {
+        struct gw_args a = {0};
+        gw_args_i64(&a, now_ms);
+        gw_args_i64(&a, out->motivations);
+        gw_args_i64(&a, out->decided);
+        rc = ops->run(conn, &purge_log, &a, "purge_log");
+    }
     return rc;
 }

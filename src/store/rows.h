@@ -69,14 +69,6 @@ char *gw_cell_dup(const struct gw_cells *c, int col);
 #define GW_CASE_PAGE_SQL(where, page, order, limit)                            \
     "SELECT " GW_CASE_COLUMNS " FROM cases " where page                        \
     " ORDER BY updated_ms " order ", id " order " LIMIT " limit
-/* Both pages' SELECTs, as an array indexed by whether the page is before
- * the key (q->page_dir < 0). */
-#define GW_CASE_PAGE_SQLS(where, page, limit)                                  \
-    {                                                                          \
-        GW_CASE_PAGE_SQL(where, page, "DESC", limit),                          \
-            GW_CASE_PAGE_SQL(where, page, "ASC", limit)                        \
-    }
-
 /* struct gw_case_row from GW_CASE_COLUMNS (GW_ENOMEM: nothing kept). */
 gw_rc gw_rows_case(const struct gw_cells *c, void *elem, size_t i);
 void gw_rows_case_release(void *elem);
@@ -145,7 +137,8 @@ gw_rc gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i);
  * GW_ENOMEM: nothing kept). */
 gw_rc gw_rows_outbox_item(const struct gw_cells *c, void *elem, size_t i);
 /* The claimed item got (filled by gw_rows_outbox_item) handed over in a
- * new *out; GW_ENOMEM frees what got owns. */
+ * new *out, one block with its payload (gw_outbox_item_free frees it);
+ * what got owns is freed either way. */
 struct gw_outbox_item;
 gw_rc gw_rows_outbox_item_keep(struct gw_outbox_item *got,
                                struct gw_outbox_item **out);
@@ -206,7 +199,8 @@ void gw_rows_add_outbox_count(const struct gw_cells *c, void *out, size_t max,
  * purge has its victims found first (the steps change the rows being
  * walked), past the decision's cut for a decided status, the
  * motivation's otherwise; then each is counted in *out and, unless
- * dry_run, purged with its audit record.
+ * dry_run, purged with its audit record. The statements are the walk's,
+ * in both dialects (rows.c); a backend gives only how to run them.
  */
 struct gw_purge_victim {
     long long id;
@@ -217,20 +211,20 @@ struct gw_purge_victim {
 gw_rc gw_rows_purge_victim(const struct gw_cells *c, void *elem, size_t i);
 struct gw_purge_counts;
 struct gw_audit_entry;
+struct gw_sql;
+struct gw_args;
 struct gw_purge_ops {
-    /* The victims of one status (its code) past cut, collected with
-     * gw_rows_purge_victim into *part (*k; NULL without). */
-    gw_rc (*find)(void *conn, const char *status, int decided, int64_t cut,
-                  struct gw_purge_victim **part, size_t *k);
-    /* Purging v is nsteps steps (the backend's statements, in order),
-     * then its audit record e. */
-    size_t nsteps;
-    gw_rc (*step)(void *conn, size_t k, const struct gw_purge_victim *v,
-                  int64_t now_ms);
+    /* The rows of sql (its dialect's text, with a) collected with fill
+     * into *out (*n; NULL without), on the backend's connection conn. */
+    gw_rc (*list)(void *conn, const struct gw_sql *sql,
+                  const struct gw_args *a, size_t elem_size,
+                  gw_cells_fill fill, void **out, size_t *n,
+                  const char *what);
+    /* sql run once on conn. */
+    gw_rc (*run)(void *conn, const struct gw_sql *sql, const struct gw_args *a,
+                 const char *what);
+    /* An audit record appended on conn. */
     gw_rc (*audit)(void *conn, const struct gw_audit_entry *e, int64_t now_ms);
-    /* Logs the run in purge_log (at now_ms, the counts). */
-    gw_rc (*log)(void *conn, int64_t now_ms,
-                 const struct gw_purge_counts *counts);
 };
 /* The walk on the backend's connection conn, for purge.h's mode (a dry
  * run only counts); the cuts are now less the months of each

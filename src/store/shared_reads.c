@@ -1,20 +1,35 @@
 /*
- * shared_reads.c - the reads whose SQL both backends word alike: the
- * outbox's counts for /metrics, the operator console's small reads and
- * the audit chain's head (outbox.h, console.h, audit_log.h). Each is one
- * statement of the table below handed to the backend's each (backend.h:
- * gw_sqlite_each on a reader connection, gw_pg_each on a pool
- * connection) with its row fill from rows.h; $1 is a parameter in both
- * dialects.
+ * shared_reads.c - the reads (and the small writes outside the group
+ * commit) whose logic is the same on both backends, written once: each
+ * names its statement in both dialects (struct gw_sql: SQLite ?N,
+ * PostgreSQL $N with its casts, the same parameters in the same order),
+ * gives its parameters as a struct gw_args and hands both to the
+ * backend's each, first, list or update (backend.h: on a reader
+ * connection and the maintenance one for SQLite, on a pool connection
+ * for PostgreSQL), with its row fill from rows.h. The table first: the
+ * reads whose SQL both dialects word alike (the outbox's counts for
+ * /metrics, the operator console's small reads and the audit chain's
+ * head); then cases, documents and the inbox (read.h), the audit log
+ * (audit_log.h), the HSA cache (hsa_cache.h), licences, consent and the
+ * searches of products and pharmacies (licence.h), the console's cases
+ * by day (console.h) and subscriptions (subscription.h: but for the
+ * notes and the numbering of events, whose transactions differ).
  */
 #include <stdint.h>
 #include <string.h>
 
+#include "core/clock.h"
+#include "klas/state.h"
 #include "store/audit_log.h"
 #include "store/backend.h"
 #include "store/console.h"
+#include "store/hsa_cache.h"
+#include "store/licence.h"
 #include "store/outbox.h"
+#include "store/read.h"
 #include "store/rows.h"
+#include "store/subscription.h"
+#include "store/write.h"
 
 enum read_id {
     OUTBOX_COUNTS,
@@ -64,10 +79,34 @@ static gw_rc
 shared_read(struct gw_store *st, enum read_id id, const int64_t *arg, void *out,
             size_t max, size_t *n)
 {
+    struct gw_sql sql = {reads[id].sql, reads[id].sql};
+    struct gw_args a = {0};
     size_t one = 0;
 
-    return gw_store_each_row(st, reads[id].sql, arg, reads[id].add, out, max,
-                             n != NULL ? n : &one, reads[id].what);
+    if (arg != NULL)
+        gw_args_i64(&a, *arg);
+    return gw_store_be(st)->each(st, &sql, &a, reads[id].add, out, max,
+                                 n != NULL ? n : &one, reads[id].what);
+}
+
+/* A list read: its statement, what each row fills (elem_size bytes;
+ * release frees what an element owns, NULL: nothing), at most max rows,
+ * and its name in errors; handed to the backend's list. */
+struct list_read {
+    struct gw_sql sql;
+    size_t elem_size, max;
+    gw_cells_fill fill;
+    void (*release)(void *elem);
+    const char *what;
+};
+
+static gw_rc
+list_rows(struct gw_store *st, const struct list_read *r,
+          const struct gw_args *a, void *out, size_t *n)
+{
+    return gw_store_be(st)->list(st, &r->sql, a, r->elem_size, r->max,
+                                 r->fill, r->release, r->what, (void **)out,
+                                 n);
 }
 
 gw_rc
@@ -139,4 +178,635 @@ gw_store_audit_head(struct gw_store *st, int64_t *seq,
         memcpy(hash, h.hash, GW_AUDIT_HASH_HEX);
     }
     return rc;
+}
+
+/* --- cases, documents, history, inbox (read.h) ------------------------ */
+
+gw_rc
+gw_store_case_get(struct gw_store *st, const char *refnr,
+                  struct gw_case_row *out)
+{
+    static const struct gw_sql sql = {
+        "SELECT " GW_CASE_COLUMNS " FROM cases WHERE refnr = ?1",
+        "SELECT " GW_CASE_COLUMNS " FROM cases WHERE refnr = $1"};
+    struct gw_args a = {0};
+
+    memset(out, 0, sizeof(*out));
+    gw_args_str(&a, refnr);
+    return gw_store_be(st)->first(st, &sql, &a, gw_rows_case, out, "case_get");
+}
+
+gw_rc
+gw_store_document_get(struct gw_store *st, const char *refnr, long version,
+                      char **kind, char **xml, size_t *len, long *got_version)
+{
+#define DOC_GET                                                                \
+    "SELECT d.kind, d.xml, d.version FROM documents d JOIN cases c "           \
+    "ON c.id = d.case_id WHERE c.refnr = "
+    static const struct gw_sql sql = {
+        DOC_GET "?1 AND (?2 = 0 OR d.version = ?2) "
+                "ORDER BY d.version DESC LIMIT 1",
+        DOC_GET "$1 AND ($2::bigint = 0 OR d.version = $2) "
+                "ORDER BY d.version DESC LIMIT 1"};
+#undef DOC_GET
+    struct gw_document_out d = {kind, xml, len, got_version};
+    struct gw_args a = {0};
+
+    *kind = NULL;
+    *xml = NULL;
+    *len = 0;
+    gw_args_str(&a, refnr);
+    gw_args_i64(&a, version);
+    return gw_store_be(st)->first(st, &sql, &a, gw_rows_document, &d,
+                                  "doc_get");
+}
+
+/* The search's filters, parameters 1 to 9 (search_args); a NULL
+ * parameter switches its filter off. Statuses come as a comma-framed
+ * list ",M,A,". */
+#define SEARCH_WHERE_SQLITE                                                   \
+    "WHERE purged_ms IS NULL"                                                 \
+    " AND (?1 IS NULL OR prescriber_hsa = ?1)"                                \
+    " AND (?2 IS NULL OR refnr = ?2)"                                         \
+    " AND (?3 IS NULL OR patient_id = ?3)"                                    \
+    " AND (?4 IS NULL OR instr(?4, ',' || status || ',') > 0)"                \
+    " AND (?5 IS NULL OR licence_type = ?5)"                                  \
+    " AND (?6 IS NULL OR instr(klasgw_fold(drug_name), klasgw_fold(?6)) > 0" \
+    "      OR instr(klasgw_fold(substances), klasgw_fold(?6)) > 0)"           \
+    " AND (?7 = 0 OR updated_ms >= ?7)"                                       \
+    " AND (?8 = 0 OR updated_ms <= ?8)"                                       \
+    " AND (?9 IS NULL OR pharmacy_gln = ?9)"
+#define SEARCH_WHERE_PG                                                       \
+    "WHERE purged_ms IS NULL"                                                 \
+    " AND ($1::text IS NULL OR prescriber_hsa = $1)"                          \
+    " AND ($2::text IS NULL OR refnr = $2)"                                   \
+    " AND ($3::text IS NULL OR patient_id = $3)"                              \
+    " AND ($4::text IS NULL OR strpos($4, ',' || status || ',') > 0)"         \
+    " AND ($5::text IS NULL OR licence_type = $5)"                            \
+    " AND ($6::text IS NULL OR strpos(klasgw_fold(drug_name),"                \
+    "      klasgw_fold($6)) > 0"                                              \
+    "      OR strpos(klasgw_fold(substances), klasgw_fold($6)) > 0)"          \
+    " AND ($7::bigint = 0 OR updated_ms >= $7)"                               \
+    " AND ($8::bigint = 0 OR updated_ms <= $8)"                               \
+    " AND ($9::text IS NULL OR pharmacy_gln = $9)"
+
+static gw_rc
+search_args(struct gw_args *a, const struct gw_case_query *q, char *statuses,
+            size_t size)
+{
+    gw_rc rc = gw_rows_statuses(q, statuses, size);
+
+    if (rc != GW_OK)
+        return rc;
+    gw_args_str(a, q->prescriber_hsa);
+    gw_args_str(a, q->refnr);
+    gw_args_str(a, q->patient_id);
+    gw_args_str(a, statuses[0] ? statuses : NULL);
+    gw_args_str(a, q->licence_type);
+    gw_args_str(a, q->drug);
+    gw_args_i64(a, q->changed_from_ms);
+    gw_args_i64(a, q->changed_to_ms);
+    gw_args_str(a, q->pharmacy_gln);
+    return GW_OK;
+}
+
+gw_rc
+gw_store_case_count(struct gw_store *st, const struct gw_case_query *q,
+                    long long *total)
+{
+    static const struct gw_sql sql = {
+        "SELECT count(*) FROM cases " SEARCH_WHERE_SQLITE,
+        "SELECT count(*) FROM cases " SEARCH_WHERE_PG};
+    struct gw_args a = {0};
+    char statuses[128];
+    int64_t count = 0;
+    size_t k = 0;
+    gw_rc rc;
+
+    *total = 0;
+    if ((rc = search_args(&a, q, statuses, sizeof(statuses))) != GW_OK)
+        return rc;
+    rc = gw_store_be(st)->each(st, &sql, &a, gw_rows_add_i64, &count, 1, &k,
+                               "case_count");
+    *total = rc == GW_OK ? count : 0;
+    return rc;
+}
+
+/* A page after or before the key: parameters 10 to 13 (direction, the
+ * key's updated_ms and id, the limit). */
+#define PAGE_SQLITE GW_CASE_PAGE_WHERE("?10", "?11", "?12")
+#define PAGE_PG GW_CASE_PAGE_WHERE("$10::int", "$11", "$12")
+
+gw_rc
+gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
+                     struct gw_case_row **rows, size_t *n)
+{
+    /* Indexed by whether the page is before the key (q->page_dir < 0). */
+#define PAGE(order)                                                            \
+    {{GW_CASE_PAGE_SQL(SEARCH_WHERE_SQLITE, PAGE_SQLITE, order, "?13"),        \
+      GW_CASE_PAGE_SQL(SEARCH_WHERE_PG, PAGE_PG, order, "$13")},               \
+     sizeof(struct gw_case_row), SIZE_MAX, gw_rows_case,                       \
+     gw_rows_case_release, "case_search"}
+    static const struct list_read pages[2] = {PAGE("DESC"), PAGE("ASC")};
+#undef PAGE
+    struct gw_args a = {0};
+    char statuses[128];
+    gw_rc rc;
+
+    *rows = NULL;
+    *n = 0;
+    if ((rc = search_args(&a, q, statuses, sizeof(statuses))) != GW_OK)
+        return rc;
+    gw_args_i64(&a, q->page_dir);
+    gw_args_i64(&a, q->page_ms);
+    gw_args_i64(&a, q->page_rowid);
+    gw_args_i64(&a, q->limit > 0 ? q->limit : 120);
+    rc = list_rows(st, &pages[q->page_dir < 0], &a, rows, n);
+    if (rc == GW_OK && q->page_dir < 0)
+        gw_rows_case_reverse(*rows, *n);
+    return rc;
+}
+
+/* History rows are written by the writers with every change; here they
+ * are only read. */
+gw_rc
+gw_store_case_history(struct gw_store *st, const char *refnr,
+                      struct gw_history_row **rows, size_t *n)
+{
+#define HISTORY                                                                \
+    "SELECT h.from_status, h.to_status, h.event, h.at_ms FROM "                \
+    "status_history h JOIN cases c ON c.id = h.case_id WHERE c.refnr = "
+    static const struct list_read read = {
+        {HISTORY "?1 ORDER BY h.id", HISTORY "$1 ORDER BY h.id"},
+        sizeof(struct gw_history_row), SIZE_MAX, gw_rows_history, NULL,
+        "history"};
+#undef HISTORY
+    struct gw_args a = {0};
+
+    gw_args_str(&a, refnr);
+    return list_rows(st, &read, &a, rows, n);
+}
+
+const char gw_store_sql_inbox_get[] =
+    "SELECT " GW_INBOX_COLUMNS " FROM inbox WHERE message_id = ?1";
+
+gw_rc
+gw_store_inbox_get(struct gw_store *st, const char *message_id,
+                   struct gw_store_result *res)
+{
+    static const struct gw_sql sql = {
+        gw_store_sql_inbox_get,
+        "SELECT " GW_INBOX_COLUMNS " FROM inbox WHERE message_id = $1"};
+    struct gw_args a = {0};
+
+    memset(res, 0, sizeof(*res));
+    gw_args_str(&a, message_id);
+    return gw_store_be(st)->first(st, &sql, &a, gw_rows_inbox, res,
+                                  "inbox_get");
+}
+
+/* --- the audit log (audit_log.h) --------------------------------------- */
+
+/* The walk of gw_store_audit_each: each row handed to fn, until it fails. */
+struct audit_walk {
+    gw_rc (*fn)(void *, const struct gw_audit_record *);
+    void *ctx;
+    gw_rc rc;
+    int64_t after; /* the last seq handed over */
+};
+
+static void
+audit_add(const struct gw_cells *c, void *out, size_t max, size_t *n)
+{
+    struct audit_walk *w = out;
+    struct gw_audit_record r;
+
+    (void)max;
+    (*n)++;
+    if (w->rc != GW_OK)
+        return;
+    gw_rows_audit(c, &r);
+    w->after = r.seq;
+    w->rc = w->fn(w->ctx, &r);
+}
+
+gw_rc
+gw_store_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
+                    gw_rc (*fn)(void *, const struct gw_audit_record *),
+                    void *ctx)
+{
+#define AUDIT                                                                  \
+    "SELECT seq, at_ms, system, user_id, action, refnr, outcome, detail,"      \
+    " prev_hash, hash FROM audit WHERE "
+    static const struct gw_sql sql = {
+        AUDIT "(?1 IS NULL OR refnr = ?1) AND at_ms >= ?2 AND seq > ?3"
+              " ORDER BY seq LIMIT 5000",
+        AUDIT "($1::text IS NULL OR refnr = $1) AND at_ms >= $2 AND seq > $3"
+              " ORDER BY seq LIMIT 5000"};
+#undef AUDIT
+    struct audit_walk w = {fn, ctx, GW_OK, 0};
+
+    /* In pages of 5000 by seq: memory stays bounded on a long chain. */
+    for (;;) {
+        struct gw_args a = {0};
+        size_t k = 0;
+        gw_rc rc;
+
+        gw_args_str(&a, refnr);
+        gw_args_i64(&a, since_ms);
+        gw_args_i64(&a, w.after);
+        rc = gw_store_be(st)->each(st, &sql, &a, audit_add, &w, SIZE_MAX, &k,
+                                   "audit_each");
+        if (rc != GW_OK || w.rc != GW_OK)
+            return rc != GW_OK ? rc : w.rc;
+        if (k < 5000)
+            return GW_OK;
+    }
+}
+
+/* --- the HSA cache (hsa_cache.h) --------------------------------------- */
+
+/* Kept until they expire, outside the group commit: a cache entry is no
+ * message and may be lost. */
+gw_rc
+gw_store_hsa_put(struct gw_store *st, const char *person_hsa,
+                 const char *answer, size_t len, int64_t expires_ms)
+{
+#define HSA_PUT(a, b, c, d)                                                    \
+    "INSERT INTO hsa_cache (person_hsa, answer, fetched_ms, expires_ms) "      \
+    "VALUES (" a ", " b ", " c ", " d ") ON CONFLICT (person_hsa) DO UPDATE "  \
+    "SET answer = " b ", fetched_ms = " c ", expires_ms = " d
+    static const struct gw_sql sql = {HSA_PUT("?1", "?2", "?3", "?4"),
+                                      HSA_PUT("$1", "$2", "$3", "$4")};
+#undef HSA_PUT
+    struct gw_args a = {0};
+
+    gw_args_str(&a, person_hsa);
+    gw_args_blob(&a, answer, len);
+    gw_args_i64(&a, gw_clock_now_ms());
+    gw_args_i64(&a, expires_ms);
+    return gw_store_be(st)->update(st, &sql, &a, 0, "hsa_put");
+}
+
+gw_rc
+gw_store_hsa_get(struct gw_store *st, const char *person_hsa, int64_t now_ms,
+                 char **answer, size_t *len)
+{
+    static const struct gw_sql sql = {
+        "SELECT answer FROM hsa_cache WHERE person_hsa = ?1 AND "
+        "expires_ms > ?2",
+        "SELECT answer FROM hsa_cache WHERE person_hsa = $1 AND "
+        "expires_ms > $2"};
+    struct gw_bytes_out out = {answer, len};
+    struct gw_args a = {0};
+
+    *answer = NULL;
+    *len = 0;
+    gw_args_str(&a, person_hsa);
+    gw_args_i64(&a, now_ms);
+    return gw_store_be(st)->first(st, &sql, &a, gw_rows_bytes, &out,
+                                  "hsa_get");
+}
+
+/* --- licences and consent (licence.h) ---------------------------------- */
+
+/* Licences count while their case is granted: the status comes from klas/
+ * (bound as a parameter), the SQL names none. */
+#define GRANTED gw_case_status_in_force_code()
+
+gw_rc
+gw_store_licences(struct gw_store *st, const char *refnr, const char *day,
+                  const char *product, struct gw_licence_hit **out, size_t *n)
+{
+#define LICENCES(by_refnr, by_product)                                         \
+    "SELECT c.refnr, c.licence_type, c.beredskap, coalesce(l.valid_from,''), " \
+    "coalesce(l.valid_to,''), coalesce(l.total_amount, 0), "                   \
+    "coalesce(l.amount_unit, ''), (SELECT coalesce(sum(d.amount), 0) FROM "    \
+    "dispensings d WHERE d.case_id = c.id), coalesce(l.general_level, ''), "   \
+    "coalesce(c.patient_id, ''), coalesce(c.clinic_hsa, ''), "                 \
+    "coalesce(c.hospital_hsa, ''), c.status "                                  \
+    "FROM cases c JOIN licences l ON l.case_id = c.id "                        \
+    "WHERE c.purged_ms IS NULL AND (" by_refnr " OR " by_product ") "          \
+    "ORDER BY c.licence_type = 'EH' DESC, c.beredskap, l.valid_to DESC "       \
+    "LIMIT 200"
+    /* By referensnummer, whatever its state; or granted for the product
+     * and valid on the day. */
+    static const struct list_read read = {
+        {LICENCES("(?1 IS NOT NULL AND c.refnr = ?1)",
+                 "(?1 IS NULL AND c.status = ?4 AND l.valid_from <= ?2 AND "
+                 "l.valid_to >= ?2 AND (l.nplid = ?3 OR "
+                 "klasgw_fold(l.product_name) = klasgw_fold(?3)))"),
+        LICENCES("($1::text IS NOT NULL AND c.refnr = $1)",
+                 "($1::text IS NULL AND c.status = $4 AND l.valid_from <= $2 "
+                 "AND l.valid_to >= $2 AND (l.nplid = $3 OR "
+                 "klasgw_fold(l.product_name) = klasgw_fold($3)))")},
+        sizeof(struct gw_licence_hit), 200, gw_rows_licence, NULL, "licences"};
+#undef LICENCES
+    struct gw_args a = {0};
+
+    gw_args_str(&a, refnr);
+    gw_args_str(&a, day);
+    gw_args_str(&a, product);
+    gw_args_str(&a, GRANTED);
+    return list_rows(st, &read, &a, out, n);
+}
+
+/* instr and strpos, not LIKE: the pharmacist's text may hold % or _. */
+gw_rc
+gw_store_licence_name_contains(struct gw_store *st, const char *day,
+                               const char *text, int *found)
+{
+#define NAME_CONTAINS(day, granted, contains)                                  \
+    "SELECT 1 FROM cases c JOIN licences l ON l.case_id = c.id "               \
+    "WHERE c.purged_ms IS NULL AND c.status = " granted " AND "                \
+    "l.valid_from <= " day " AND l.valid_to >= " day " AND " contains          \
+    " > 0 LIMIT 1"
+    static const struct gw_sql sql = {
+        NAME_CONTAINS("?1", "?3",
+                      "instr(klasgw_fold(l.product_name), klasgw_fold(?2))"),
+        NAME_CONTAINS("$1", "$3",
+                      "strpos(klasgw_fold(l.product_name), klasgw_fold($2))")};
+#undef NAME_CONTAINS
+    struct gw_args a = {0};
+    int64_t one = 0;
+    size_t k = 0;
+    gw_rc rc;
+
+    *found = 0;
+    if (text == NULL || text[0] == '\0')
+        return GW_OK;
+    gw_args_str(&a, day);
+    gw_args_str(&a, text);
+    gw_args_str(&a, GRANTED);
+    rc = gw_store_be(st)->each(st, &sql, &a, gw_rows_add_i64, &one, 1, &k,
+                               "licence names");
+    *found = rc == GW_OK && k > 0;
+    return rc;
+}
+
+gw_rc
+gw_store_consent_get(struct gw_store *st, const char *hsa,
+                     struct gw_consent *out)
+{
+#define CONSENT                                                                \
+    "SELECT coalesce(consented_ms, 0), coalesce(last_applied_ms, 0), "         \
+    "coalesce(last_active_ms, 0) FROM prescribers WHERE hsa = "
+    static const struct gw_sql sql = {CONSENT "?1", CONSENT "$1"};
+#undef CONSENT
+    struct gw_args a = {0};
+    gw_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    gw_args_str(&a, hsa);
+    rc = gw_store_be(st)->first(st, &sql, &a, gw_rows_consent, out,
+                                "consent_get");
+    return rc == GW_ENOTFOUND ? GW_OK : rc; /* never seen: known 0 */
+}
+
+gw_rc
+gw_store_consent_renew(struct gw_store *st, const char *hsa, int64_t now_ms)
+{
+#define RENEW(a, b)                                                            \
+    "INSERT INTO prescribers (hsa, consented_ms) VALUES (" a ", " b ") "       \
+    "ON CONFLICT (hsa) DO UPDATE SET consented_ms = " b
+    static const struct gw_sql sql = {RENEW("?1", "?2"), RENEW("$1", "$2")};
+#undef RENEW
+    struct gw_args a = {0};
+
+    gw_args_str(&a, hsa);
+    gw_args_i64(&a, now_ms);
+    return gw_store_be(st)->update(st, &sql, &a, 0, "consent_renew");
+}
+
+/* --- the console's cases by day (console.h) ---------------------------- */
+
+gw_rc
+gw_console_cases_by_day(struct gw_store *st, int64_t since_ms,
+                        struct gw_console_count *out, size_t max, size_t *n)
+{
+    /* The day in UTC, whatever the session's time zone. */
+    static const struct gw_sql sql = {
+        "SELECT strftime('%Y-%m-%d', created_ms / 1000, 'unixepoch') AS day,"
+        " count(*) FROM cases WHERE updated_ms >= ?1 AND created_ms >= ?1"
+        " GROUP BY day ORDER BY day",
+        "SELECT to_char(to_timestamp(created_ms / 1000) AT TIME ZONE 'UTC',"
+        " 'YYYY-MM-DD') AS day, count(*) FROM cases WHERE updated_ms >= $1"
+        " AND created_ms >= $1 GROUP BY day ORDER BY day"};
+    struct gw_args a = {0};
+
+    gw_args_i64(&a, since_ms < 0 ? 0 : since_ms);
+    return gw_store_be(st)->each(st, &sql, &a, gw_rows_add_console_count, out,
+                                 max, n, "console_by_day");
+}
+
+/* --- Sök produkt, Sök apotek (licence.h) ------------------------------- */
+
+/* "%text%" (prefix_only: "text%") for LIKE with the user's %, _ and \ as
+ * letters; "" (any) is "%", which LIKE_* takes as "any" without looking
+ * at the column: an empty column (NULL) matches it too. */
+static void
+like_arg(char *esc, size_t size, const char *text, int prefix_only)
+{
+    size_t o = 0;
+
+    if (!prefix_only && text[0] != '\0')
+        esc[o++] = '%';
+    for (const char *p = text; *p && o + 3 < size; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            esc[o++] = '\\';
+        esc[o++] = *p;
+    }
+    esc[o++] = '%';
+    esc[o] = '\0';
+}
+
+/* Every given field narrows (AND), case-insensitively: parameter n, made
+ * by like_arg, against the column. */
+#define LIKE_SQLITE(col, n)                                                    \
+    "(?" #n " = '%' OR klasgw_fold(" col ") LIKE klasgw_fold(?" #n ")"         \
+    " ESCAPE '\\')"
+#define LIKE_PG(col, n)                                                        \
+    "($" #n "::text = '%' OR klasgw_fold(" col ") LIKE klasgw_fold($" #n ")"   \
+    " ESCAPE '\\')"
+
+/* The read r with fields[i] as parameter i + 1 (nf at most 8), each
+ * matched by its start where bit i of prefix is set, else anywhere. */
+static gw_rc
+like_search(struct gw_store *st, const struct list_read *r,
+            const char *const *fields, int nf, unsigned prefix, void *out,
+            size_t *n)
+{
+    char esc[8][520];
+    struct gw_args a = {0};
+
+    for (int i = 0; i < nf && i < 8; i++) {
+        like_arg(esc[i], sizeof(esc[i]), fields[i], (prefix >> i) & 1u);
+        gw_args_str(&a, esc[i]);
+    }
+    return list_rows(st, r, &a, out, n);
+}
+
+gw_rc
+gw_store_product_search(struct gw_store *st, const struct gw_product *q,
+                        struct gw_product **out, size_t *n)
+{
+#define PRODUCTS(LIKE)                                                         \
+    "SELECT name, coalesce(substances,''), coalesce(holder,''), "              \
+    "coalesce(country,''), coalesce(nplid,''), coalesce(form,''), "            \
+    "coalesce(strength,''), coalesce(atc,'') FROM products WHERE "             \
+    LIKE("name", 1) " AND " LIKE("substances", 2) " AND "                      \
+    LIKE("holder", 3) " AND " LIKE("country", 4) " AND "                       \
+    LIKE("nplid", 5) " AND " LIKE("form", 6) " AND " LIKE("atc", 7)            \
+    " ORDER BY name, strength LIMIT 120"
+    static const struct list_read read = {
+        {PRODUCTS(LIKE_SQLITE), PRODUCTS(LIKE_PG)},
+        sizeof(struct gw_product), 120, gw_rows_product, NULL,
+        "product_search"};
+#undef PRODUCTS
+    const char *f[7] = {q->name,  q->substances, q->holder, q->country,
+                        q->nplid, q->form,       q->atc};
+
+    /* NPL id and ATC code: by their start */
+    return like_search(st, &read, f, 7, 1u << 4 | 1u << 6, out, n);
+}
+
+gw_rc
+gw_store_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
+                         struct gw_pharmacy **out, size_t *n)
+{
+#define PHARMACIES(LIKE)                                                       \
+    "SELECT gln, name, coalesce(actor,''), coalesce(address,''), "             \
+    "coalesce(city,'') FROM pharmacies WHERE connected = 1 AND "               \
+    LIKE("name", 1) " AND " LIKE("actor", 2) " AND " LIKE("address", 3)        \
+    " AND " LIKE("city", 4) " AND " LIKE("gln", 5) " ORDER BY name LIMIT 120"
+    static const struct list_read read = {
+        {PHARMACIES(LIKE_SQLITE), PHARMACIES(LIKE_PG)},
+        sizeof(struct gw_pharmacy), 120, gw_rows_pharmacy, NULL,
+        "pharmacy_search"};
+#undef PHARMACIES
+    const char *f[5] = {q->name, q->actor, q->address, q->city, q->gln};
+
+    return like_search(st, &read, f, 5, 1u << 4, out, n); /* GLN: its start */
+}
+
+/* --- subscriptions (subscription.h) ------------------------------------ */
+
+/* Subscriptions are few and change rarely: they are written outside the
+ * group commit (SQLite: on the maintenance connection, like the HSA
+ * cache). */
+gw_rc
+gw_store_sub_put(struct gw_store *st, const struct gw_subscription *sub)
+{
+#define SUB_PUT(values)                                                        \
+    "INSERT INTO subscriptions (id, gln, endpoint, criteria, status, "         \
+    "created_ms, filter_criteria, header, heartbeat_s) VALUES (" values ")"
+    static const struct gw_sql sql = {
+        SUB_PUT("?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9"),
+        SUB_PUT("$1, $2, $3, $4, $5, $6, $7, $8, $9")};
+#undef SUB_PUT
+    struct gw_args a = {0};
+
+    gw_args_str(&a, sub->id);
+    gw_args_str(&a, sub->gln);
+    gw_args_str(&a, sub->endpoint);
+    gw_args_str(&a, sub->criteria);
+    gw_args_str(&a, sub->status);
+    gw_args_i64(&a, sub->created_ms);
+    gw_args_str(&a, sub->filter[0] ? sub->filter : NULL);
+    gw_args_str(&a, sub->header[0] ? sub->header : NULL);
+    gw_args_i64(&a, sub->heartbeat_s);
+    return gw_store_be(st)->update(st, &sql, &a, 0, "sub_put");
+}
+
+gw_rc
+gw_store_sub_delete(struct gw_store *st, const char *id, const char *gln)
+{
+    static const struct gw_sql sub = {
+        "DELETE FROM subscriptions WHERE id = ?1 AND gln = ?2",
+        "DELETE FROM subscriptions WHERE id = $1 AND gln = $2"};
+    static const struct gw_sql events = {
+        "DELETE FROM subscription_events WHERE sub_id = ?1",
+        "DELETE FROM subscription_events WHERE sub_id = $1"};
+    struct gw_args a = {0}, e = {0};
+    gw_rc rc;
+
+    gw_args_str(&a, id);
+    gw_args_str(&a, gln);
+    gw_args_str(&e, id);
+    rc = gw_store_be(st)->update(st, &sub, &a, 1, "sub_delete");
+    /* Its events go with it (nobody may ask for them any more). */
+    if (rc == GW_OK)
+        rc = gw_store_be(st)->update(st, &events, &e, 0, "sub_events_delete");
+    return rc;
+}
+
+gw_rc
+gw_store_sub_list(struct gw_store *st, const char *id, const char *gln,
+                  struct gw_subscription **subs, size_t *n)
+{
+#define SUBS "SELECT " GW_SUB_COLUMNS " FROM subscriptions WHERE "
+    static const struct list_read read = {
+        {SUBS "(?1 IS NULL OR id = ?1) AND (?2 IS NULL OR gln = ?2)"
+              " ORDER BY created_ms, id LIMIT 100",
+         SUBS "($1::text IS NULL OR id = $1) AND ($2::text IS NULL OR"
+              " gln = $2) ORDER BY created_ms, id LIMIT 100"},
+        sizeof(struct gw_subscription), 100, gw_rows_subscription, NULL,
+        "sub_list"};
+#undef SUBS
+    struct gw_args a = {0};
+
+    gw_args_str(&a, id);
+    gw_args_str(&a, gln);
+    return list_rows(st, &read, &a, subs, n);
+}
+
+gw_rc
+gw_store_sub_events(struct gw_store *st, const char *id, int64_t since,
+                    int64_t until, size_t max, struct gw_sub_event **out,
+                    size_t *n)
+{
+#define EVENTS(id, since, until, limit)                                        \
+    "SELECT event_number, at_ms, code, refnr FROM subscription_events "        \
+    "WHERE sub_id = " id " AND event_number >= " since " AND "                 \
+    "event_number <= " until " ORDER BY event_number LIMIT " limit
+    /* At most max rows: the LIMIT. */
+    static const struct list_read read = {
+        {EVENTS("?1", "?2", "?3", "?4"), EVENTS("$1", "$2", "$3", "$4")},
+        sizeof(struct gw_sub_event), GW_SUB_EVENTS_MAX, gw_rows_sub_event,
+        NULL, "sub_events"};
+#undef EVENTS
+    struct gw_args a = {0};
+
+    *out = NULL;
+    *n = 0;
+    if (max > GW_SUB_EVENTS_MAX)
+        max = GW_SUB_EVENTS_MAX;
+    if (max == 0)
+        return GW_OK;
+    gw_args_str(&a, id);
+    gw_args_i64(&a, since);
+    gw_args_i64(&a, until);
+    gw_args_i64(&a, (int64_t)max);
+    return list_rows(st, &read, &a, out, n);
+}
+
+gw_rc
+gw_store_sub_mark(struct gw_store *st, const char *id, const char *status,
+                  const char *why, int64_t sent_ms)
+{
+    static const struct gw_sql sql = {
+        "UPDATE subscriptions SET status = COALESCE(?2, status),"
+        " error = CASE WHEN ?2 IS NULL THEN error ELSE ?3 END,"
+        " sent_ms = CASE WHEN ?4 > 0 THEN ?4 ELSE sent_ms END WHERE id = ?1",
+        "UPDATE subscriptions SET status = COALESCE($2::text, status),"
+        " error = CASE WHEN $2::text IS NULL THEN error ELSE $3::text END,"
+        " sent_ms = CASE WHEN $4::bigint > 0 THEN $4::bigint ELSE sent_ms END"
+        " WHERE id = $1"};
+    struct gw_args a = {0};
+
+    gw_args_str(&a, id);
+    gw_args_str(&a, status);
+    gw_args_str(&a, why);
+    gw_args_i64(&a, sent_ms);
+    return gw_store_be(st)->update(st, &sql, &a, 1, "sub_mark");
 }

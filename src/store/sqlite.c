@@ -1,9 +1,9 @@
 /*
  * sqlite.c - the SQLite backend's table of operations (backend.h). The
  * functions are where they always were: db.c (open, close, pragmas,
- * migrations), writer.c (group commit), read.c, outbox.c, audit_log.c,
- * purge.c, hsa_cache.c, licence.c, subscription.c, health.c; its each
- * (db.c: gw_sqlite_each) also serves the reads of shared_reads.c.
+ * migrations), writer.c (group commit), outbox.c, purge.c, licence.c,
+ * subscription.c, health.c; its each, first, list and update (db.c:
+ * gw_sqlite_each ...) serve the reads of shared_reads.c.
  */
 #include "store/store_int.h"
 

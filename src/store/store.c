@@ -17,12 +17,6 @@ static const struct gw_store_backend *const backends[] = {
     &gw_store_pg,
 };
 
-static const struct gw_store_backend *
-backend_of(struct gw_store *st)
-{
-    return ((const struct gw_store_base *)(const void *)st)->be;
-}
-
 gw_rc
 gw_store_open(const char *path, const struct gw_store_opts *opts,
               struct gw_store **out, struct gw_err *err)
@@ -47,11 +41,11 @@ gw_store_open(const char *path, const struct gw_store_opts *opts,
 const char *
 gw_store_backend_name(struct gw_store *st)
 {
-    return backend_of(st)->name;
+    return gw_store_be(st)->name;
 }
 
 #define DISPATCH(ret, pub, op, params, args)                                 \
-    ret pub params { return backend_of(st)->op args; }
+    ret pub params { return gw_store_be(st)->op args; }
 GW_STORE_OPS(DISPATCH)
 #undef DISPATCH
 
@@ -61,17 +55,31 @@ GW_STORE_OPS(DISPATCH)
     ret pub params                                                           \
     {                                                                        \
         if (st != NULL)                                                      \
-            backend_of(st)->op args;                                         \
+            gw_store_be(st)->op args;                                        \
     }
 GW_STORE_VOID_OPS(DISPATCH_VOID)
 #undef DISPATCH_VOID
 
-gw_rc
-gw_store_each_row(struct gw_store *st, const char *sql, const int64_t *arg,
-                  gw_cells_add add, void *out, size_t max, size_t *n,
-                  const char *what)
+void
+gw_args_str(struct gw_args *a, const char *s)
 {
-    return backend_of(st)->each(st, sql, arg, add, out, max, n, what);
+    if (a->n < GW_ARGS_MAX)
+        a->v[a->n++] = (struct gw_arg){.kind = GW_ARG_TEXT, .s = s};
+}
+
+void
+gw_args_i64(struct gw_args *a, int64_t i)
+{
+    if (a->n < GW_ARGS_MAX)
+        a->v[a->n++] = (struct gw_arg){.kind = GW_ARG_I64, .i = i};
+}
+
+void
+gw_args_blob(struct gw_args *a, const void *data, size_t len)
+{
+    if (a->n < GW_ARGS_MAX)
+        a->v[a->n++] =
+            (struct gw_arg){.kind = GW_ARG_BLOB, .s = data, .len = len};
 }
 
 /* Listing and showing the outbox are one backend read (outbox_items). */
@@ -97,6 +105,16 @@ gw_outbox_show(struct gw_store *st, long long id, struct gw_outbox_info *out)
         *out = items[0];
     free(items);
     return rc;
+}
+
+gw_rc
+gw_store_schema_known(int v, int known, struct gw_err *err)
+{
+    return v <= known ? GW_OK
+                      : gw_err_set(err, GW_ESTORE, NULL,
+                                   "database schema %d is newer than this "
+                                   "klasgw (%d): upgrade klasgw",
+                                   v, known);
 }
 
 gw_rc

@@ -152,19 +152,11 @@ gw_rc gw_store_collect_cells(struct conn *c, sqlite3_stmt *s,
 gw_rc gw_store_each(struct conn *c, sqlite3_stmt *s, gw_cells_add add,
                     void *out, size_t max, size_t *n,
                     const char *what) GW_WARN_UNUSED;
-/* The inbox's answer to a message id (bind ?1; gw_rows_inbox's
- * columns): the read (read.c) and the writer's look-up share it. */
-extern const char gw_store_sql_inbox_get[];
 /* gw_store_one with a fill both backends share (rows.h). */
 gw_rc gw_store_one_cells(struct conn *c, sqlite3_stmt *s, gw_cells_fill fill,
                          void *elem, const char *what) GW_WARN_UNUSED;
-/* gw_store_one_cells as one read on a reader connection, ?1 bound to
- * the text arg and ?2 to *num (num NULL: no ?2). */
-gw_rc gw_store_read_one(struct gw_store *st, const char *sql, const char *arg,
-                        const int64_t *num, gw_cells_fill fill, void *elem,
-                        const char *what) GW_WARN_UNUSED;
-/* gw_sqlite_each (backend.h: the backend's each) is gw_store_each as one
- * read on a reader connection. */
+/* The backend table's each, first and list (db.c: gw_sqlite_each ...)
+ * run on a reader connection; its update on the maintenance one. */
 /* The current row of s as struct gw_cells. */
 void gw_store_cells(sqlite3_stmt *s, struct gw_cells *out);
 /*
@@ -175,6 +167,17 @@ void gw_store_cells(sqlite3_stmt *s, struct gw_cells *out);
  */
 gw_rc gw_store_one(struct conn *c, sqlite3_stmt *s, gw_row_fill fill,
                    void *elem, const char *what) GW_WARN_UNUSED;
+
+/* On the connection conn (a struct conn * the caller holds), inside its
+ * transaction: sql's rows collected with fill (as gw_store_collect), or
+ * sql run once; the retention walk's list and run (rows.h). */
+gw_rc gw_store_conn_list(void *conn, const struct gw_sql *sql,
+                         const struct gw_args *a, size_t elem_size,
+                         gw_cells_fill fill, void **out, size_t *n,
+                         const char *what) GW_WARN_UNUSED;
+gw_rc gw_store_conn_run(void *conn, const struct gw_sql *sql,
+                        const struct gw_args *a,
+                        const char *what) GW_WARN_UNUSED;
 
 /* Ends the transaction c began: COMMIT when rc is GW_OK (GW_ESTORE,
  * rolled back, when that fails), else ROLLBACK; returns the outcome. */

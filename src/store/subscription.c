@@ -1,8 +1,10 @@
 /*
  * subscription.c - pharmacy subscriptions (rest-hook endpoints, one GLN
- * each). Subscriptions are few and change rarely, so
- * they are written on the maintenance connection, like the HSA cache,
- * not through the group-commit writer.
+ * each) on SQLite: their deletion, notes and event numbers, each one
+ * short transaction on the maintenance connection (the plain reads and
+ * writes are both backends': shared_reads.c). Subscriptions are few and
+ * change rarely, so they are not written through the group-commit
+ * writer.
  *
  * A subscription is "active" or "error": gw_store_sub_note counts the
  * failed notifications in a row and puts it in error after a permanent
@@ -25,49 +27,20 @@
 #include "store/store_int.h"
 #include "store/subscription.h"
 
-gw_rc
-gw_sqlite_sub_put(struct gw_store *st, const struct gw_subscription *sub)
+/* Begins a transaction on the maintenance connection (its lock held)
+ * and prepares its first statement, sql: NULL with *rc set when either
+ * fails (*begun: whether the transaction is open). */
+static sqlite3_stmt *
+maint_begin(struct gw_store *st, const char *sql, int *begun, gw_rc *rc)
 {
-    sqlite3_stmt *s = gw_store_maint_stmt(
-        st, "INSERT INTO subscriptions (id, gln, endpoint, criteria, status,"
-            " created_ms, filter_criteria, header, heartbeat_s) VALUES (?, ?,"
-            " ?, ?, ?, ?, ?, ?, ?)");
+    sqlite3_stmt *s;
 
-    if (s == NULL)
-        return GW_ESTORE;
-    gw_bind_text(s, 1, sub->id);
-    gw_bind_text(s, 2, sub->gln);
-    gw_bind_text(s, 3, sub->endpoint);
-    gw_bind_text(s, 4, sub->criteria);
-    gw_bind_text(s, 5, sub->status);
-    sqlite3_bind_int64(s, 6, sub->created_ms);
-    gw_bind_text(s, 7, sub->filter[0] ? sub->filter : NULL);
-    gw_bind_text(s, 8, sub->header[0] ? sub->header : NULL);
-    sqlite3_bind_int(s, 9, sub->heartbeat_s);
-    return gw_store_maint_done(st, s, 0, "sub_put");
-}
-
-gw_rc
-gw_sqlite_sub_delete(struct gw_store *st, const char *id, const char *gln)
-{
-    sqlite3_stmt *s = gw_store_maint_stmt(
-        st, "DELETE FROM subscriptions WHERE id = ? AND gln = ?");
-    gw_rc rc;
-
-    if (s == NULL)
-        return GW_ESTORE;
-    gw_bind_text(s, 1, id);
-    gw_bind_text(s, 2, gln);
-    rc = gw_store_maint_step(st, s, 1, "sub_delete");
-    /* Its events go with it (nobody may ask for them any more). */
-    if (rc == GW_OK &&
-        (s = gw_store_stmt(&st->m, "DELETE FROM subscription_events WHERE "
-                                   "sub_id = ?")) != NULL) {
-        gw_bind_text(s, 1, id);
-        rc = gw_store_maint_step(st, s, 0, "sub_events_delete");
-    }
-    pthread_mutex_unlock(&st->mmu);
-    return rc;
+    if ((*rc = gw_store_exec(&st->m, "BEGIN IMMEDIATE")) != GW_OK)
+        return NULL;
+    *begun = 1;
+    if ((s = gw_store_stmt(&st->m, sql)) == NULL)
+        *rc = GW_ESTORE;
+    return s;
 }
 
 static const char SQL_SUB_OK[] =
@@ -106,13 +79,8 @@ gw_sqlite_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
         goto out;
     }
     /* The subscription's status and its waiting items in one transaction. */
-    if ((rc = gw_store_exec(&st->m, "BEGIN IMMEDIATE")) != GW_OK)
+    if ((s = maint_begin(st, SQL_SUB_FAILED, &begun, &rc)) == NULL)
         goto out;
-    begun = 1;
-    if ((s = gw_store_stmt(&st->m, SQL_SUB_FAILED)) == NULL) {
-        rc = GW_ESTORE;
-        goto out;
-    }
     gw_bind_text(s, 1, id);
     sqlite3_bind_int(s, 2, permanent != 0);
     sqlite3_bind_int(s, 3, max_failures > 0 ? max_failures : 1);
@@ -148,31 +116,6 @@ out:
     return rc;
 }
 
-gw_rc
-gw_sqlite_sub_list(struct gw_store *st, const char *id, const char *gln,
-                  struct gw_subscription **subs, size_t *n)
-{
-    struct conn *c = gw_store_reader_take(st);
-    sqlite3_stmt *s = gw_store_stmt(
-        c, "SELECT " GW_SUB_COLUMNS " FROM subscriptions WHERE (?1 IS NULL"
-           " OR id = ?1) AND (?2 IS NULL OR gln = ?2) ORDER BY created_ms, id"
-           " LIMIT 100");
-    gw_rc rc = GW_ESTORE;
-
-    *subs = NULL;
-    *n = 0;
-    if (s != NULL) {
-        gw_bind_text(s, 1, id);
-        gw_bind_text(s, 2, gln);
-        rc = gw_store_collect_cells(c, s, sizeof(**subs), 100,
-                                    gw_rows_subscription, NULL, "sub_list",
-                                    (void **)subs, n);
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
-}
-
 /* --- events (Subscriptions Backport IG: event numbers, $events) ------- */
 
 static const char SQL_EV_FIND[] =
@@ -200,13 +143,8 @@ gw_sqlite_sub_event(struct gw_store *st, const char *id,
     snprintf(ev->code, sizeof(ev->code), "%s", code);
     snprintf(ev->refnr, sizeof(ev->refnr), "%s", refnr ? refnr : "");
     pthread_mutex_lock(&st->mmu);
-    if ((rc = gw_store_exec(&st->m, "BEGIN IMMEDIATE")) != GW_OK)
+    if ((s = maint_begin(st, SQL_EV_FIND, &begun, &rc)) == NULL)
         goto out;
-    begun = 1;
-    if ((s = gw_store_stmt(&st->m, SQL_EV_FIND)) == NULL) {
-        rc = GW_ESTORE;
-        goto out;
-    }
     gw_bind_text(s, 1, id);
     gw_bind_text(s, 2, message_id);
     src = sqlite3_step(s);
@@ -264,55 +202,3 @@ out:
     return rc;
 }
 
-gw_rc
-gw_sqlite_sub_events(struct gw_store *st, const char *id, int64_t since,
-                     int64_t until, size_t max, struct gw_sub_event **out,
-                     size_t *n)
-{
-    struct conn *c;
-    sqlite3_stmt *s;
-    gw_rc rc = GW_ESTORE;
-
-    *out = NULL;
-    *n = 0;
-    if (max > GW_SUB_EVENTS_MAX)
-        max = GW_SUB_EVENTS_MAX;
-    if (max == 0)
-        return GW_OK;
-    c = gw_store_reader_take(st);
-    s = gw_store_stmt(c, "SELECT event_number, at_ms, code, refnr FROM"
-                         " subscription_events WHERE sub_id = ?1 AND"
-                         " event_number >= ?2 AND event_number <= ?3"
-                         " ORDER BY event_number LIMIT ?4");
-    if (s != NULL) {
-        gw_bind_text(s, 1, id);
-        sqlite3_bind_int64(s, 2, since);
-        sqlite3_bind_int64(s, 3, until);
-        sqlite3_bind_int64(s, 4, (sqlite3_int64)max);
-        rc = gw_store_collect_cells(c, s, sizeof(**out), max,
-                                    gw_rows_sub_event, NULL, "sub_events",
-                                    (void **)out, n);
-        sqlite3_reset(s);
-    }
-    gw_store_reader_give(st, c);
-    return rc;
-}
-
-gw_rc
-gw_sqlite_sub_mark(struct gw_store *st, const char *id, const char *status,
-                   const char *why, int64_t sent_ms)
-{
-    sqlite3_stmt *s = gw_store_maint_stmt(
-        st, "UPDATE subscriptions SET status = COALESCE(?2, status),"
-            " error = CASE WHEN ?2 IS NULL THEN error ELSE ?3 END,"
-            " sent_ms = CASE WHEN ?4 > 0 THEN ?4 ELSE sent_ms END"
-            " WHERE id = ?1");
-
-    if (s == NULL)
-        return GW_ESTORE;
-    gw_bind_text(s, 1, id);
-    gw_bind_text(s, 2, status);
-    gw_bind_text(s, 3, why);
-    sqlite3_bind_int64(s, 4, sent_ms);
-    return gw_store_maint_done(st, s, 1, "sub_mark");
-}

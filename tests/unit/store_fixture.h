@@ -153,4 +153,19 @@ motivation_write(struct gw_store_write *w, const char *msgid, const char *hash,
     w->respond = respond_receipt;
 }
 
+/* An update of the case refnr to status, as message msgid from sender
+ * (hash "h2"); the test adds what else the change carries. */
+FIXTURE_FN void
+update_write(struct gw_store_write *u, const char *msgid, const char *sender,
+             const char *refnr, const char *status)
+{
+    memset(u, 0, sizeof(*u));
+    u->message_id = msgid;
+    u->content_hash = "h2";
+    u->sender = sender;
+    u->op = GW_STORE_OP_UPDATE;
+    u->row.refnr = (char *)refnr;
+    u->row.status = (char *)status;
+}
+
 #endif

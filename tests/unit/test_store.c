@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "klas/ident.h"
+#include "klas/state.h"
 #include "store/audit_log.h"
 #include "store/hsa_cache.h"
 #include "store/licence.h"
@@ -345,13 +346,7 @@ test_store_update_checks_status_and_version(void **state)
     motivation_write(&w, "msg-u1", "h", "SE2321000016-DOC4", "A-drug");
     assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
 
-    memset(&u, 0, sizeof(u));
-    u.message_id = "msg-u2";
-    u.content_hash = "h2";
-    u.sender = "apotek1";
-    u.op = GW_STORE_OP_UPDATE;
-    u.row.refnr = r.refnr;
-    u.row.status = "A";
+    update_write(&u, "msg-u2", "apotek1", r.refnr, "A");
     u.effects = GW_STORE_FX_APPLIED; /* as klas/ decides for apply */
     u.row.pharmacy_gln = "7350000000016";
     u.expect_status = "M";
@@ -654,13 +649,7 @@ test_store_register_searches_find_what_was_written(void **state)
     memset(&ph, 0, sizeof(ph));
     snprintf(ph.gln, sizeof(ph.gln), "7350000000016");
     snprintf(ph.name, sizeof(ph.name), "Apoteket Örnen");
-    memset(&u, 0, sizeof(u));
-    u.message_id = "msg-reg2";
-    u.content_hash = "h2";
-    u.sender = "apotek1";
-    u.op = GW_STORE_OP_UPDATE;
-    u.row.refnr = r.refnr;
-    u.row.status = "A";
+    update_write(&u, "msg-reg2", "apotek1", r.refnr, "A");
     u.row.pharmacy_gln = ph.gln;
     u.effects = GW_STORE_FX_APPLIED;
     u.expect_status = "M";
@@ -711,6 +700,9 @@ test_store_register_searches_find_what_was_written(void **state)
         {"name=östra (folded)", "ÖSTRA", "", 1},
         {"substance", "", "MELATONIN", 1},
         {"another product", "paracetamol", "", 0},
+        {"a % is a letter", "%", "", 0},
+        {"an _ is a letter", "mel_tonin", "", 0},
+        {"a \\ is a letter", "melatonin\\", "", 0},
     };
     for (size_t i = 0; i < sizeof(pr_cases) / sizeof(pr_cases[0]); i++) {
         memset(&pq, 0, sizeof(pq));
@@ -725,6 +717,56 @@ test_store_register_searches_find_what_was_written(void **state)
         free(prods);
         prods = NULL;
     }
+}
+
+/* The counter's hint (operations.c: "the text is part of a licensed
+ * product's name") asks gw_store_licence_name_contains; empty text is
+ * part of no name on either backend. PostgreSQL's strpos(name, '') is 1,
+ * so it answered "found" for any licence in force. */
+static void
+test_store_licence_name_contains_needs_text(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_write w, u;
+    struct gw_store_result r, r2;
+    struct gw_licence_info lic;
+    struct gw_licence_hit *hits = NULL;
+    size_t n = 0;
+    int found = -1;
+
+    memset(&lic, 0, sizeof(lic));
+    lic.product_name = "Melatonin Östra 3 mg";
+    lic.nplid = "20150101000011";
+    lic.valid_from = "2026-01-01";
+    lic.valid_to = "2026-12-31";
+    motivation_write(&w, "msg-lic1", "h", "SE2321000016-DOC9", "Melatonin");
+    w.licence = &lic;
+    assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
+    /* LV grants it: the licence's validity comes with the decision */
+    update_write(&u, "msg-lic2", "lv", r.refnr,
+                 gw_case_status_in_force_code());
+    u.licence = &lic;
+    u.effects = GW_STORE_FX_DECIDED;
+    u.event = "decide";
+    u.actor = "lv";
+    assert_int_equal(gw_store_write(f->st, &u, &r2), GW_OK);
+    gw_store_result_release(&r2);
+    gw_store_result_release(&r);
+
+    assert_int_equal(gw_store_licences(f->st, NULL, "2026-06-01",
+                                       "20150101000011", &hits, &n), GW_OK);
+    assert_int_equal(n, 1);
+    free(hits);
+    assert_int_equal(gw_store_licence_name_contains(f->st, "2026-06-01",
+                                                    "östra", &found), GW_OK);
+    assert_int_equal(found, 1);
+    assert_int_equal(gw_store_licence_name_contains(f->st, "2027-06-01",
+                                                    "östra", &found), GW_OK);
+    assert_int_equal(found, 0); /* not valid that day */
+    assert_int_equal(gw_store_licence_name_contains(f->st, "2026-06-01", "",
+                                                    &found), GW_OK);
+    if (found != 0)
+        fail_msg("empty text found in a licensed product's name");
 }
 
 /* serve closes the store in its cleanup path also when opening failed (a
@@ -756,6 +798,7 @@ main(void)
         T(test_store_two_nodes_one_chain_one_case_per_message),
         T(test_store_search_folds_swedish_letters),
         T(test_store_register_searches_find_what_was_written),
+        T(test_store_licence_name_contains_needs_text),
         cmocka_unit_test(test_store_close_of_no_store_is_a_no_op),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
