@@ -525,19 +525,16 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
                              gw_fhir_elem_find(t, "div") != NULL))
             return fault(w, GW_EVALIDATION,
                          "element %s is not in the FHIR namespace", name);
-        for (idx = cursor; idx < t->n; idx++)
-            if (strcmp(gw_fhir_elems[t->first + idx].name, name) == 0 &&
-                !gw_fhir_elems[t->first + idx].attr)
-                break;
-        if (idx == t->n) {
-            const struct gw_fhir_elem *e = gw_fhir_elem_find(t, name);
-            return fault(w, GW_EVALIDATION,
-                         e && !e->attr ? "element %s is out of order"
-                                       : "unknown element %s",
+        /* Names are unique in a type (model.c's index): the element is
+         * the one of that name, at or after the last one seen. */
+        const struct gw_fhir_elem *e = gw_fhir_elem_find(t, name);
+        if (e == NULL || e->attr)
+            return fault(w, GW_EVALIDATION, "unknown element %s", name);
+        idx = (unsigned)(e - &gw_fhir_elems[t->first]);
+        if (idx < cursor)
+            return fault(w, GW_EVALIDATION, "element %s is out of order",
                          name);
-        }
         cursor = idx;
-        const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + idx];
         const struct gw_fhir_type *et = gw_fhir_elem_type(e);
         if (counts[idx] > 0 && !e->many)
             return fault(w, GW_EVALIDATION,

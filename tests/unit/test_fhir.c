@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "fhir/fhir.h"
 #include "fhir/fhir_xml.h"
+#include "fhir/model.h"
 #include "text_fixture.h"
 
 static gw_rc
@@ -745,6 +746,43 @@ test_fhir_doc_check_refuses_a_tree_changed_badly(void **state)
     gw_fhir_doc_free(doc);
 }
 
+/* The model's index (model.c): every type found by its name and every
+ * element by its type and name, each at its own row; names that are not
+ * in the table, or belong to another type, are not found. */
+static void
+test_fhir_model_index_finds_every_entry_and_no_other(void **state)
+{
+    static const char *const strangers[] = {"", "x", "Bundl", "Bundlee",
+                                            "bundle", "entry ", "valueX"};
+    unsigned found = 0;
+
+    (void)state;
+    for (unsigned i = 0; i < gw_fhir_ntypes; i++) {
+        const struct gw_fhir_type *t = &gw_fhir_types[i];
+        if (gw_fhir_type_find(t->name) != t)
+            fail_msg("type %s not found at its row", t->name);
+        for (unsigned k = t->first; k < (unsigned)t->first + t->n; k++) {
+            if (gw_fhir_elem_find(t, gw_fhir_elems[k].name) !=
+                &gw_fhir_elems[k])
+                fail_msg("%s.%s not found at its row", t->name,
+                         gw_fhir_elems[k].name);
+            found++;
+        }
+        for (size_t s = 0; s < sizeof(strangers) / sizeof(strangers[0]); s++)
+            assert_null(gw_fhir_elem_find(t, strangers[s]));
+    }
+    assert_int_equal(found, gw_fhir_nelems);
+    for (size_t s = 0; s < sizeof(strangers) / sizeof(strangers[0]); s++)
+        assert_null(gw_fhir_type_find(strangers[s]));
+    /* An element of another type is not one of this type's. */
+    assert_non_null(gw_fhir_elem_find(gw_fhir_type_find("Bundle.entry"),
+                                      "fullUrl"));
+    assert_null(gw_fhir_elem_find(gw_fhir_type_find("Bundle"), "fullUrl"));
+    assert_null(gw_fhir_elem_find(gw_fhir_type_find("Extension"), "status"));
+    assert_null(gw_fhir_resource_find("Bundle.entry")); /* a backbone */
+    assert_non_null(gw_fhir_resource_find("Task"));
+}
+
 int
 main(void)
 {
@@ -761,6 +799,7 @@ main(void)
         cmocka_unit_test(test_xml_escape_gives_well_formed_xml_for_every_byte),
         cmocka_unit_test(test_fhir_published_types_are_refused_inbound),
         cmocka_unit_test(test_fhir_doc_check_refuses_a_tree_changed_badly),
+        cmocka_unit_test(test_fhir_model_index_finds_every_entry_and_no_other),
     };
     gw_fhir_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
