@@ -655,6 +655,10 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
             return fault(w, GW_EVALIDATION,
                          "an element needs a value or children");
     }
+    /* Whether choice group `group` has a member present: looked up once
+     * per group (Task.input has 50 required value[x] entries). */
+    unsigned group = 0;
+    int group_present = 0;
     for (unsigned k = 0; k < t->n; k++) {
         const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + k];
         if (e->min == 0 || counts[k] > 0)
@@ -666,11 +670,15 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
             continue;
         }
         if (e->choice != 0) {
-            int any = 0;
-            for (unsigned j = 0; j < t->n; j++)
-                any |= gw_fhir_elems[t->first + j].choice == e->choice &&
-                       counts[j] > 0;
-            if (any)
+            if (e->choice != group) {
+                group = e->choice;
+                group_present = 0;
+                for (unsigned j = 0; j < t->n && !group_present; j++)
+                    group_present =
+                        gw_fhir_elems[t->first + j].choice == group &&
+                        counts[j] > 0;
+            }
+            if (group_present)
                 continue;
         }
         return fault(w, GW_EVALIDATION, "required element %s is missing", e->name);
