@@ -294,8 +294,9 @@ mp_compile(const char *expr)
 static int
 mp_elem(xmlNodePtr c, const char *name)
 {
+    /* The first letter first: most siblings differ there. */
     return c->type == XML_ELEMENT_NODE && c->ns != NULL &&
-           c->ns->href != NULL &&
+           c->ns->href != NULL && c->name[0] == (xmlChar)name[0] &&
            strcmp((const char *)c->name, name) == 0 &&
            strcmp((const char *)c->ns->href, GW_FHIR_NS) == 0;
 }
@@ -417,16 +418,20 @@ compiled(const char *expr, int *owned, struct mpath **mp)
 
     *owned = 0;
     *mp = NULL;
-    pthread_rwlock_rdlock(&xp_lock);
-    for (i = 0; i < XP_SLOTS && xp_cache[(h + i) % XP_SLOTS].expr; i++)
-        if (strcmp(xp_cache[(h + i) % XP_SLOTS].expr, expr) == 0) {
-            comp = xp_cache[(h + i) % XP_SLOTS].comp;
-            *mp = xp_cache[(h + i) % XP_SLOTS].mp;
+    /* Without the lock: a slot is filled once, under the write lock, its
+     * expr published last (release); a reader that sees expr (acquire)
+     * sees comp and mp. Every server thread asks on every rule, so the
+     * read lock's shared counter was a measurable cost. */
+    for (i = 0; i < XP_SLOTS; i++) {
+        unsigned k = (h + i) % XP_SLOTS;
+        const char *e = __atomic_load_n(&xp_cache[k].expr, __ATOMIC_ACQUIRE);
+        if (e == NULL)
             break;
+        if (strcmp(e, expr) == 0) {
+            *mp = xp_cache[k].mp;
+            return xp_cache[k].comp;
         }
-    pthread_rwlock_unlock(&xp_lock);
-    if (comp != NULL)
-        return comp;
+    }
     comp = xmlXPathCompile((const xmlChar *)expr);
     if (comp == NULL)
         return NULL;
@@ -438,9 +443,9 @@ compiled(const char *expr, int *owned, struct mpath **mp)
             char *copy = strdup(expr);
             if (copy == NULL)
                 break;
-            xp_cache[k].expr = copy;
             xp_cache[k].comp = comp;
             xp_cache[k].mp = m;
+            __atomic_store_n(&xp_cache[k].expr, copy, __ATOMIC_RELEASE);
             pthread_rwlock_unlock(&xp_lock);
             *mp = m;
             return comp;
@@ -770,7 +775,8 @@ shape_walk(struct ctx *c, xmlNodePtr n, int *issues)
         const char *name = (const char *)k->name;
         if (k->type != XML_ELEMENT_NODE)
             continue;
-        if (strcmp(name, "Binary") == 0) {
+        /* Each name's first letter first: this visits every element. */
+        if (name[0] == 'B' && strcmp(name, "Binary") == 0) {
             BAD(c, "klas-binary", k, NULL,
                 "Ett KLAS-meddelande får inte innehålla Binary; en bilaga "
                 "skickas i DocumentReference.content.attachment.data",
@@ -779,8 +785,9 @@ shape_walk(struct ctx *c, xmlNodePtr n, int *issues)
             ++*issues;
             continue;
         }
-        if (strcmp(name, "modifierExtension") == 0 ||
-            (strcmp(name, "extension") == 0 && !ext_known(k, n))) {
+        if ((name[0] == 'm' && strcmp(name, "modifierExtension") == 0) ||
+            (name[0] == 'e' && strcmp(name, "extension") == 0 &&
+             !ext_known(k, n))) {
             BAD(c, "klas-extension", k, NULL,
                 "Okänt tillägg (extension): KLAS-profilerna definierar det "
                 "inte här",
@@ -788,7 +795,7 @@ shape_walk(struct ctx *c, xmlNodePtr n, int *issues)
             ++*issues;
             continue;
         }
-        if (strcmp(name, "div") == 0)
+        if (name[0] == 'd' && strcmp(name, "div") == 0)
             continue; /* XHTML of a narrative; never shown to pharmacies */
         shape_walk(c, k, issues);
     }
