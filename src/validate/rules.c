@@ -548,21 +548,51 @@ count(struct ctx *c, xmlNodePtr at, const char *expr)
     return r.count;
 }
 
-/* The @value (or text) at expr, copied into buf; 1 if non-empty. */
+/* The @value of element n, or the text of any other node, as xmlGetProp
+ * and xmlNodeGetContent give them: read in place when it is one text node,
+ * else a copy in *copy (free it). NULL: none. */
+static const char *
+value_of(xmlNodePtr n, xmlChar **copy)
+{
+    xmlNodePtr a = n, t;
+
+    *copy = NULL;
+    if (n->type == XML_ELEMENT_NODE) {
+        a = (xmlNodePtr)xmlHasNsProp(n, (const xmlChar *)"value", NULL);
+        if (a == NULL)
+            return NULL;
+    }
+    t = a->children;
+    if (a->type == XML_ATTRIBUTE_NODE && t != NULL && t->next == NULL &&
+        (t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE) &&
+        t->content != NULL)
+        return (const char *)t->content;
+    *copy = n->type == XML_ELEMENT_NODE
+                ? xmlGetProp(n, (const xmlChar *)"value")
+                : xmlNodeGetContent(n);
+    return (const char *)*copy;
+}
+
+/* The @value (or text) at expr, copied into buf (cut as snprintf cuts);
+ * 1 if non-empty. */
 static int
 text(struct ctx *c, xmlNodePtr at, const char *expr, char *buf, size_t size)
 {
     xmlNodePtr n = first(c, at, expr);
-    xmlChar *v;
+    xmlChar *copy;
+    const char *v;
 
     buf[0] = '\0';
     if (n == NULL)
         return 0;
-    v = n->type == XML_ELEMENT_NODE ? xmlGetProp(n, (const xmlChar *)"value")
-                                    : xmlNodeGetContent(n);
+    v = value_of(n, &copy);
     if (v != NULL) {
-        snprintf(buf, size, "%s", (const char *)v);
-        xmlFree(v);
+        size_t len = strlen(v);
+        if (len >= size)
+            len = size - 1;
+        memcpy(buf, v, len);
+        buf[len] = '\0';
+        xmlFree(copy);
     }
     return buf[0] != '\0';
 }
@@ -1629,18 +1659,18 @@ static int
 fact(struct ctx *c, xmlNodePtr at, const char *expr, char *buf, size_t size)
 {
     xmlNodePtr n = first(c, at, expr);
-    xmlChar *v;
+    xmlChar *copy;
+    const char *v;
     char sv[120], en[120];
     size_t len;
 
     buf[0] = '\0';
     if (n == NULL)
         return 0;
-    v = n->type == XML_ELEMENT_NODE ? xmlGetProp(n, (const xmlChar *)"value")
-                                    : xmlNodeGetContent(n);
+    v = value_of(n, &copy);
     if (v == NULL)
         return 0;
-    len = strlen((const char *)v);
+    len = strlen(v);
     if (len < size) {
         memcpy(buf, v, len + 1);
     } else {
@@ -1651,7 +1681,7 @@ fact(struct ctx *c, xmlNodePtr at, const char *expr, char *buf, size_t size)
         issue(c, GW_SEV_ERROR, "too-long", "klas-field-limit", n, NULL, sv,
               en);
     }
-    xmlFree(v);
+    xmlFree(copy);
     return buf[0] != '\0';
 }
 
