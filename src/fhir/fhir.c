@@ -246,21 +246,17 @@ plain_doc(xmlDocPtr xml, xmlNodePtr root)
 static gw_rc
 put_attr(struct gw_buf *b, const char *v)
 {
+    static const char *const entity[256] = {
+        ['\n'] = "&#10;", ['\r'] = "&#13;", ['\t'] = "&#9;", ['"'] = "&quot;",
+        ['<'] = "&lt;",   ['>'] = "&gt;",   ['&'] = "&amp;",
+    };
     const char *run = v;
     gw_rc rc = GW_OK;
 
     for (; *v != '\0' && rc == GW_OK; v++) {
-        const char *esc;
-        switch (*v) {
-        case '\n': esc = "&#10;"; break;
-        case '\r': esc = "&#13;"; break;
-        case '\t': esc = "&#9;"; break;
-        case '"': esc = "&quot;"; break;
-        case '<': esc = "&lt;"; break;
-        case '>': esc = "&gt;"; break;
-        case '&': esc = "&amp;"; break;
-        default: continue;
-        }
+        const char *esc = entity[(unsigned char)*v];
+        if (esc == NULL)
+            continue;
         rc = gw_buf_append(b, run, (size_t)(v - run));
         if (rc == GW_OK)
             rc = gw_buf_append_str(b, esc);
