@@ -219,8 +219,8 @@ plain(xmlNodePtr n, xmlNsPtr ns)
         return 0;
     for (xmlAttrPtr a = n->properties; a != NULL; a = a->next)
         if (a->ns != NULL || a->children == NULL ||
-            a->children->type != XML_TEXT_NODE ||
-            a->children->next != NULL || a->children->content == NULL)
+            a->children->type != XML_TEXT_NODE || a->children->next != NULL ||
+            a->children->content == NULL)
             return 0;
     for (xmlNodePtr c = n->children; c != NULL; c = c->next)
         if (c->nsDef != NULL || !plain(c, ns))
@@ -234,9 +234,9 @@ plain_doc(xmlDocPtr xml, xmlNodePtr root)
     return root != NULL && xml->children == root && root->next == NULL &&
            root->prev == NULL && xml->version != NULL &&
            strcmp((const char *)xml->version, "1.0") == 0 &&
-           xml->standalone < 0 && root->ns != NULL &&
-           root->nsDef == root->ns && root->ns->next == NULL &&
-           root->ns->prefix == NULL && root->ns->href != NULL &&
+           xml->standalone < 0 && root->ns != NULL && root->nsDef == root->ns &&
+           root->ns->next == NULL && root->ns->prefix == NULL &&
+           root->ns->href != NULL &&
            strcmp((const char *)root->ns->href, GW_FHIR_NS) == 0 &&
            plain(root, root->ns);
 }

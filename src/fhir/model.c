@@ -64,8 +64,8 @@ gw_fhir_type_find(const char *name)
     unsigned h, k;
 
     pthread_once(&index_once, index_build);
-    for (h = name_hash(name, 0);
-         (k = type_slot[h & (TYPE_SLOTS - 1)]) != EMPTY; h++)
+    for (h = name_hash(name, 0); (k = type_slot[h & (TYPE_SLOTS - 1)]) != EMPTY;
+         h++)
         if (strcmp(gw_fhir_types[k].name, name) == 0)
             return &gw_fhir_types[k];
     return NULL;

@@ -146,7 +146,7 @@ struct mcmp {
 struct mpred {
     int pos; /* > 0: [pos]; else any of the comparisons */
     int n;
-    struct mcmp or[MP_ORS];
+    struct mcmp alt[MP_ORS];
 };
 
 struct mstep {
@@ -170,8 +170,8 @@ mp_free(struct mpath *p)
         free(p->step[i].name);
         for (int k = 0; k < p->step[i].npred; k++)
             for (int j = 0; j < p->step[i].pred[k].n; j++) {
-                mp_free(p->step[i].pred[k].or[j].rel);
-                free(p->step[i].pred[k].or[j].lit);
+                mp_free(p->step[i].pred[k].alt[j].rel);
+                free(p->step[i].pred[k].alt[j].lit);
             }
     }
     free(p);
@@ -213,7 +213,7 @@ mp_pred(const char **s, struct mpred *pr)
         struct mcmp *m;
         if (pr->n == MP_ORS)
             return 0;
-        m = &pr->or[pr->n++];
+        m = &pr->alt[pr->n++];
         if ((m->rel = mp_parse(s, 1)) == NULL || (*s)[0] != '=' ||
             (*s)[1] != '\'' || (end = strchr(*s + 2, '\'')) == NULL)
             return 0;
@@ -388,7 +388,7 @@ mp_walk(const struct mpath *p, int i, xmlNodePtr n, struct mres *r)
             }
             pass = 0;
             for (int j = 0; j < pr->n && !pass; j++)
-                pass = mp_exists(pr->or[j].rel, 0, c, pr->or[j].lit);
+                pass = mp_exists(pr->alt[j].rel, 0, c, pr->alt[j].lit);
         }
         if (pass && mp_walk(p, i + 1, c, r))
             return 1;

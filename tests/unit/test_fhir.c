@@ -752,8 +752,8 @@ test_fhir_doc_check_refuses_a_tree_changed_badly(void **state)
 static void
 test_fhir_model_index_finds_every_entry_and_no_other(void **state)
 {
-    static const char *const strangers[] = {"", "x", "Bundl", "Bundlee",
-                                            "bundle", "entry ", "valueX"};
+    static const char *const strangers[] = {
+        "", "x", "Bundl", "Bundlee", "bundle", "entry ", "valueX"};
     unsigned found = 0;
 
     (void)state;
@@ -775,8 +775,8 @@ test_fhir_model_index_finds_every_entry_and_no_other(void **state)
     for (size_t s = 0; s < sizeof(strangers) / sizeof(strangers[0]); s++)
         assert_null(gw_fhir_type_find(strangers[s]));
     /* An element of another type is not one of this type's. */
-    assert_non_null(gw_fhir_elem_find(gw_fhir_type_find("Bundle.entry"),
-                                      "fullUrl"));
+    assert_non_null(
+        gw_fhir_elem_find(gw_fhir_type_find("Bundle.entry"), "fullUrl"));
     assert_null(gw_fhir_elem_find(gw_fhir_type_find("Bundle"), "fullUrl"));
     assert_null(gw_fhir_elem_find(gw_fhir_type_find("Extension"), "status"));
     assert_null(gw_fhir_resource_find("Bundle.entry")); /* a backbone */
@@ -802,11 +802,11 @@ same_as_libxml2(const char *in, size_t n, const char *name)
     assert_int_equal(gw_fhir_to_xml(doc, &out, &len), GW_OK);
     xmlDocDumpFormatMemoryEnc(gw_fhir_doc_xml(doc), &mem, &size, "UTF-8", 0);
     assert_non_null(mem);
-    same = (size_t)size == len && memcmp(mem, out, len) == 0 &&
-           out[len] == '\0';
+    same =
+        (size_t)size == len && memcmp(mem, out, len) == 0 && out[len] == '\0';
     if (!same)
-        print_message("%s: gw_fhir_to_xml differs from libxml2\n%s\n%s\n",
-                      name, out, (const char *)mem);
+        print_message("%s: gw_fhir_to_xml differs from libxml2\n%s\n%s\n", name,
+                      out, (const char *)mem);
     xmlFree(mem);
     free(out);
     gw_fhir_doc_free(doc);

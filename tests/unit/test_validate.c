@@ -466,11 +466,11 @@ test_validate_rule_paths_agree_with_libxml2(void **state)
                 gw_err_clear(&err);
                 if (gw_fhir_parse(s, n, GW_FHIR_SNIFF, NULL, &doc, &err) ==
                     GW_OK) {
-                    size_t b = gw_rules_paths_disagree(gw_fhir_doc_xml(doc),
-                                                       &p);
+                    size_t b =
+                        gw_rules_paths_disagree(gw_fhir_doc_xml(doc), &p);
                     if (b > 0)
-                        print_message("%s: %zu of %zu disagree\n",
-                                      e->d_name, b, p);
+                        print_message("%s: %zu of %zu disagree\n", e->d_name, b,
+                                      p);
                     bad += b;
                     pairs += p;
                     files++;
