@@ -680,8 +680,8 @@ is(xmlNodePtr n, const char *type)
 size_t
 gw_rules_paths_disagree(xmlDocPtr doc, size_t *pairs)
 {
-    static const char *exprs[XP_SLOTS];
-    static struct mpath *mps[XP_SLOTS];
+    const char *exprs[XP_SLOTS];
+    struct mpath *mps[XP_SLOTS];
     xmlXPathContextPtr xp = xmlXPathNewContext(doc);
     xmlNodePtr root = xmlDocGetRootElement(doc), n = root;
     size_t nx = 0, bad = 0;
