@@ -6,15 +6,68 @@
 #include "fhir/model.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+/*
+ * The index of the table: every type by name and every element by (type,
+ * name), in open-addressed hash tables built once per process from the
+ * generated table (names are unique per type and types unique by name;
+ * test_fhir checks that every entry is found). The walks look an element
+ * up for every node and every JSON key: a linear strcmp over a type's
+ * elements (up to 56) was a tenth of a submission's CPU.
+ */
+#define TYPE_SLOTS 512u  /* a power of two, > 2 x gw_fhir_ntypes */
+#define ELEM_SLOTS 4096u /* a power of two, > 2 x gw_fhir_nelems */
+#define EMPTY 0xFFFFu
+
+static uint16_t type_slot[TYPE_SLOTS], elem_slot[ELEM_SLOTS];
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+/* FNV-1a of name, mixed with seed (the type's index for an element). */
+static unsigned
+name_hash(const char *name, unsigned seed)
+{
+    unsigned h = 2166136261u ^ (seed * 0x9E3779B1u);
+
+    for (; *name; name++)
+        h = (h ^ (unsigned char)*name) * 16777619u;
+    return h ^ (h >> 15);
+}
+
+/* Fills both tables (once; types past half the slots stay out, which
+ * test_fhir would show). */
+static void
+index_build(void)
+{
+    memset(type_slot, 0xFF, sizeof(type_slot));
+    memset(elem_slot, 0xFF, sizeof(elem_slot));
+    for (unsigned t = 0; t < gw_fhir_ntypes && t < TYPE_SLOTS / 2; t++) {
+        const struct gw_fhir_type *ty = &gw_fhir_types[t];
+        unsigned h = name_hash(ty->name, 0);
+        while (type_slot[h & (TYPE_SLOTS - 1)] != EMPTY)
+            h++;
+        type_slot[h & (TYPE_SLOTS - 1)] = (uint16_t)t;
+        for (unsigned i = ty->first; i < (unsigned)ty->first + ty->n; i++) {
+            unsigned g = name_hash(gw_fhir_elems[i].name, t);
+            while (elem_slot[g & (ELEM_SLOTS - 1)] != EMPTY)
+                g++;
+            elem_slot[g & (ELEM_SLOTS - 1)] = (uint16_t)i;
+        }
+    }
+}
 
 const struct gw_fhir_type *
 gw_fhir_type_find(const char *name)
 {
-    for (unsigned i = 0; i < gw_fhir_ntypes; i++)
-        if (strcmp(gw_fhir_types[i].name, name) == 0)
-            return &gw_fhir_types[i];
+    unsigned h, k;
+
+    pthread_once(&index_once, index_build);
+    for (h = name_hash(name, 0); (k = type_slot[h & (TYPE_SLOTS - 1)]) != EMPTY;
+         h++)
+        if (strcmp(gw_fhir_types[k].name, name) == 0)
+            return &gw_fhir_types[k];
     return NULL;
 }
 
@@ -29,9 +82,14 @@ gw_fhir_resource_find(const char *name)
 const struct gw_fhir_elem *
 gw_fhir_elem_find(const struct gw_fhir_type *t, const char *name)
 {
-    for (unsigned i = 0; i < t->n; i++)
-        if (strcmp(gw_fhir_elems[t->first + i].name, name) == 0)
-            return &gw_fhir_elems[t->first + i];
+    unsigned h, k, ti = (unsigned)(t - gw_fhir_types);
+
+    pthread_once(&index_once, index_build);
+    for (h = name_hash(name, ti);
+         (k = elem_slot[h & (ELEM_SLOTS - 1)]) != EMPTY; h++)
+        if (k >= t->first && k < (unsigned)t->first + t->n &&
+            strcmp(gw_fhir_elems[k].name, name) == 0)
+            return &gw_fhir_elems[k];
     return NULL;
 }
 

@@ -45,6 +45,7 @@ struct walk {
     int first[1100]; /* per JSON nesting level: no member written yet */
     int level;
     gw_rc rc;        /* first buffer failure */
+    xmlNsPtr fhir;   /* a namespace seen to be FHIR's (is_fhir) */
 };
 
 /* A fault of the walk at its path (err may be NULL). */
@@ -60,38 +61,55 @@ put(struct walk *w, const char *s)
 }
 
 static void
+put_n(struct walk *w, const void *p, size_t n)
+{
+    if (w->out != NULL && w->rc == GW_OK && n > 0)
+        w->rc = gw_buf_append(w->out, p, n);
+}
+
+static void
 newline(struct walk *w)
 {
-    put(w, "\n");
-    for (int i = 0; i < w->indent; i++)
-        put(w, "  ");
+    static const char spaces[] = "\n                                "
+                                 "                                ";
+    int n = 2 * w->indent;
+
+    /* The line break and its indent in one append (deeper ones: more). */
+    put_n(w, spaces, 1 + (size_t)(n < 64 ? n : 64));
+    for (n -= 64; n > 0; n -= 64)
+        put_n(w, spaces + 1, (size_t)(n < 64 ? n : 64));
 }
 
 static void
 put_string(struct walk *w, const char *s)
 {
+    const unsigned char *p = (const unsigned char *)s, *run;
     char u[8];
 
     if (w->out == NULL)
         return;
-    put(w, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    put_n(w, "\"", 1);
+    /* Runs of characters that need no escape go in one append. */
+    for (run = p; *p; p++) {
+        const char *esc;
         switch (*p) {
-        case '"': put(w, "\\\""); break;
-        case '\\': put(w, "\\\\"); break;
-        case '\n': put(w, "\\n"); break;
-        case '\r': put(w, "\\r"); break;
-        case '\t': put(w, "\\t"); break;
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
         default:
-            if (*p < 0x20) {
-                snprintf(u, sizeof(u), "\\u%04x", *p);
-                put(w, u);
-            } else if (w->rc == GW_OK) {
-                w->rc = gw_buf_append(w->out, p, 1);
-            }
+            if (*p >= 0x20)
+                continue;
+            snprintf(u, sizeof(u), "\\u%04x", *p);
+            esc = u;
         }
+        put_n(w, run, (size_t)(p - run));
+        put(w, esc);
+        run = p + 1;
     }
-    put(w, "\"");
+    put_n(w, run, (size_t)(p - run));
+    put_n(w, "\"", 1);
 }
 
 static void
@@ -154,10 +172,47 @@ path_pop(struct walk *w, size_t old)
 /* --- the walk ------------------------------------------------------- */
 
 static int
-is_fhir(xmlNodePtr n)
+is_fhir(struct walk *w, xmlNodePtr n)
 {
-    return n->ns != NULL && n->ns->href != NULL &&
-           strcmp((const char *)n->ns->href, GW_FHIR_NS) == 0;
+    if (n->ns != NULL && n->ns == w->fhir)
+        return 1;
+    if (n->ns == NULL || n->ns->href == NULL ||
+        strcmp((const char *)n->ns->href, GW_FHIR_NS) != 0)
+        return 0;
+    w->fhir = n->ns; /* a tree has one or a few: compare the pointer */
+    return 1;
+}
+
+/* The value of attribute a as xmlNodeGetContent gives it: without a copy
+ * when it is one text node, else a copy in *copy (free it). */
+static const char *
+attr_value(xmlAttrPtr a, xmlChar **copy)
+{
+    xmlNodePtr t = a->children;
+
+    *copy = NULL;
+    if (t != NULL && t->next == NULL &&
+        (t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE) &&
+        t->content != NULL)
+        return (const char *)t->content;
+    *copy = xmlNodeGetContent((xmlNodePtr)a);
+    return (const char *)*copy;
+}
+
+/* xmlGetProp(n, name) without its copy where it can (*copy: free it). */
+static const char *
+prop_value(xmlNodePtr n, const char *name, xmlChar **copy)
+{
+    xmlAttrPtr a = xmlHasNsProp(n, (const xmlChar *)name, NULL);
+
+    *copy = NULL;
+    if (a == NULL)
+        return NULL;
+    if (a->type != XML_ATTRIBUTE_NODE) { /* a DTD default */
+        *copy = xmlGetProp(n, (const xmlChar *)name);
+        return (const char *)*copy;
+    }
+    return attr_value(a, copy);
 }
 
 static int
@@ -208,8 +263,8 @@ check_attrs(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
             return fault(w, GW_ETOOLARGE, "more than %d attributes on one "
                                           "element", w->lim->max_attributes);
     for (xmlAttrPtr a = n->properties; a != NULL; a = a->next) {
-        const char *name = (const char *)a->name;
-        xmlChar *v;
+        const char *name = (const char *)a->name, *v;
+        xmlChar *copy;
         int known;
         gw_rc rc = GW_OK;
         const char *why;
@@ -232,19 +287,19 @@ check_attrs(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
         }
         if (!known)
             return fault(w, GW_EVALIDATION, "unknown attribute %s", name);
-        v = xmlNodeGetContent((xmlNodePtr)a);
+        v = attr_value(a, &copy);
         if (v == NULL)
             return GW_ENOMEM;
-        rc = check_string(w, (const char *)v);
+        rc = check_string(w, v);
         if (rc == GW_OK && primitive && strcmp(name, "value") == 0 &&
-            !gw_fhir_prim_valid(t->prim, (const char *)v, &why))
+            !gw_fhir_prim_valid(t->prim, v, &why))
             rc = fault(w, GW_EVALIDATION, "@value: %s", why);
         else if (rc == GW_OK && at != NULL &&
-                 !gw_fhir_prim_valid(at->prim, (const char *)v, &why))
+                 !gw_fhir_prim_valid(at->prim, v, &why))
             rc = fault(w, GW_EVALIDATION, "@%s: %s", name, why);
         else if (rc == GW_OK && v[0] == '\0')
             rc = fault(w, GW_EVALIDATION, "attribute %s is empty", name);
-        xmlFree(v);
+        xmlFree(copy);
         if (rc != GW_OK)
             return rc;
     }
@@ -323,18 +378,17 @@ static gw_rc
 walk_primitive(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
                int *has_value, int *has_meta)
 {
-    xmlChar *v = xmlGetProp(n, (const xmlChar *)"value");
+    int v = xmlHasNsProp(n, (const xmlChar *)"value", NULL) != NULL;
     gw_rc rc = check_attrs(w, n, t, 1);
 
-    *has_value = v != NULL;
+    *has_value = v;
     *has_meta = xmlHasProp(n, (const xmlChar *)"id") != NULL;
-    xmlFree(v);
     for (xmlNodePtr c = n->children; rc == GW_OK && c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE) {
             rc = check_text(w, c);
             continue;
         }
-        if (!is_fhir(c) || strcmp((const char *)c->name, "extension") != 0)
+        if (!is_fhir(w, c) || strcmp((const char *)c->name, "extension") != 0)
             return fault(w, GW_EVALIDATION,
                          "unknown element %s (a primitive holds only "
                          "extensions)",
@@ -429,17 +483,18 @@ emit_run(struct walk *w, const struct gw_fhir_elem *e, xmlNodePtr first,
             if (e->many)
                 open_(w, "[");
             for (c = first, i = 0; i < count; c = c->next) {
-                xmlChar *v;
+                xmlChar *copy;
+                const char *v;
                 if (c->type != XML_ELEMENT_NODE)
                     continue;
                 if (e->many)
                     member(w, NULL);
-                v = xmlGetProp(c, (const xmlChar *)"value");
+                v = prop_value(c, "value", &copy);
                 if (v != NULL)
-                    put_value(w, t->prim, (const char *)v);
+                    put_value(w, t->prim, v);
                 else
                     put(w, "null");
-                xmlFree(v);
+                xmlFree(copy);
                 i++;
             }
             if (e->many)
@@ -521,23 +576,20 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
             continue;
         }
         /* The narrative's div is the one non-FHIR element. */
-        if (!is_fhir(c) && !(t->n > 0 && strcmp(name, "div") == 0 &&
+        if (!is_fhir(w, c) && !(t->n > 0 && strcmp(name, "div") == 0 &&
                              gw_fhir_elem_find(t, "div") != NULL))
             return fault(w, GW_EVALIDATION,
                          "element %s is not in the FHIR namespace", name);
-        for (idx = cursor; idx < t->n; idx++)
-            if (strcmp(gw_fhir_elems[t->first + idx].name, name) == 0 &&
-                !gw_fhir_elems[t->first + idx].attr)
-                break;
-        if (idx == t->n) {
-            const struct gw_fhir_elem *e = gw_fhir_elem_find(t, name);
-            return fault(w, GW_EVALIDATION,
-                         e && !e->attr ? "element %s is out of order"
-                                       : "unknown element %s",
+        /* Names are unique in a type (model.c's index): the element is
+         * the one of that name, at or after the last one seen. */
+        const struct gw_fhir_elem *e = gw_fhir_elem_find(t, name);
+        if (e == NULL || e->attr)
+            return fault(w, GW_EVALIDATION, "unknown element %s", name);
+        idx = (unsigned)(e - &gw_fhir_elems[t->first]);
+        if (idx < cursor)
+            return fault(w, GW_EVALIDATION, "element %s is out of order",
                          name);
-        }
         cursor = idx;
-        const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + idx];
         const struct gw_fhir_type *et = gw_fhir_elem_type(e);
         if (counts[idx] > 0 && !e->many)
             return fault(w, GW_EVALIDATION,
@@ -603,6 +655,10 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
             return fault(w, GW_EVALIDATION,
                          "an element needs a value or children");
     }
+    /* Whether choice group `group` has a member present: looked up once
+     * per group (Task.input has 50 required value[x] entries). */
+    unsigned group = 0;
+    int group_present = 0;
     for (unsigned k = 0; k < t->n; k++) {
         const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + k];
         if (e->min == 0 || counts[k] > 0)
@@ -614,11 +670,15 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
             continue;
         }
         if (e->choice != 0) {
-            int any = 0;
-            for (unsigned j = 0; j < t->n; j++)
-                any |= gw_fhir_elems[t->first + j].choice == e->choice &&
-                       counts[j] > 0;
-            if (any)
+            if (e->choice != group) {
+                group = e->choice;
+                group_present = 0;
+                for (unsigned j = 0; j < t->n && !group_present; j++)
+                    group_present =
+                        gw_fhir_elems[t->first + j].choice == group &&
+                        counts[j] > 0;
+            }
+            if (group_present)
                 continue;
         }
         return fault(w, GW_EVALIDATION, "required element %s is missing", e->name);
@@ -630,12 +690,13 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
     for (unsigned k = 0; k < t->n && rc == GW_OK; k++) {
         const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + k];
         if (e->attr) {
-            xmlChar *v = xmlGetProp(n, (const xmlChar *)e->name);
+            xmlChar *copy;
+            const char *v = prop_value(n, e->name, &copy);
             if (v != NULL) {
                 member(w, e->name);
-                put_string(w, (const char *)v);
-                xmlFree(v);
+                put_string(w, v);
             }
+            xmlFree(copy);
             continue;
         }
         if (counts[k] > 0) {
@@ -672,7 +733,7 @@ walk_resource(struct walk *w, xmlNodePtr n)
     size_t old;
     gw_rc rc;
 
-    if (!is_fhir(n))
+    if (!is_fhir(w, n))
         return fault(w, GW_EVALIDATION,
                      "element %s is not in the FHIR namespace",
                      (const char *)n->name);

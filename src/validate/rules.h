@@ -18,4 +18,10 @@ gw_rc gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out,
 /* FHIRPath of a node: Bundle.entry[2].resource.identifier[0].value. */
 void gw_rules_node_path(xmlNodePtr n, char *buf, size_t size);
 
+/* For tests: every expression the rules have used so far that they walk
+ * themselves, evaluated from every element of doc by that walk and by
+ * libxml2's XPath; returns how many (expression, element) pairs disagree
+ * on the first node or the count, *pairs how many were compared. */
+size_t gw_rules_paths_disagree(xmlDocPtr doc, size_t *pairs);
+
 #endif

@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "fhir/fhir.h"
 #include "fhir/fhir_xml.h"
+#include "fhir/model.h"
 #include "text_fixture.h"
 
 static gw_rc
@@ -745,6 +746,127 @@ test_fhir_doc_check_refuses_a_tree_changed_badly(void **state)
     gw_fhir_doc_free(doc);
 }
 
+/* The model's index (model.c): every type found by its name and every
+ * element by its type and name, each at its own row; names that are not
+ * in the table, or belong to another type, are not found. */
+static void
+test_fhir_model_index_finds_every_entry_and_no_other(void **state)
+{
+    static const char *const strangers[] = {
+        "", "x", "Bundl", "Bundlee", "bundle", "entry ", "valueX"};
+    unsigned found = 0;
+
+    (void)state;
+    for (unsigned i = 0; i < gw_fhir_ntypes; i++) {
+        const struct gw_fhir_type *t = &gw_fhir_types[i];
+        if (gw_fhir_type_find(t->name) != t)
+            fail_msg("type %s not found at its row", t->name);
+        for (unsigned k = t->first; k < (unsigned)t->first + t->n; k++) {
+            if (gw_fhir_elem_find(t, gw_fhir_elems[k].name) !=
+                &gw_fhir_elems[k])
+                fail_msg("%s.%s not found at its row", t->name,
+                         gw_fhir_elems[k].name);
+            found++;
+        }
+        for (size_t s = 0; s < sizeof(strangers) / sizeof(strangers[0]); s++)
+            assert_null(gw_fhir_elem_find(t, strangers[s]));
+    }
+    assert_int_equal(found, gw_fhir_nelems);
+    for (size_t s = 0; s < sizeof(strangers) / sizeof(strangers[0]); s++)
+        assert_null(gw_fhir_type_find(strangers[s]));
+    /* An element of another type is not one of this type's. */
+    assert_non_null(
+        gw_fhir_elem_find(gw_fhir_type_find("Bundle.entry"), "fullUrl"));
+    assert_null(gw_fhir_elem_find(gw_fhir_type_find("Bundle"), "fullUrl"));
+    assert_null(gw_fhir_elem_find(gw_fhir_type_find("Extension"), "status"));
+    assert_null(gw_fhir_resource_find("Bundle.entry")); /* a backbone */
+    assert_non_null(gw_fhir_resource_find("Task"));
+}
+
+/* gw_fhir_to_xml writes a plain tree itself (fhir.c): its bytes are
+ * libxml2's (xmlDocDumpFormatMemoryEnc, UTF-8, unformatted) for every
+ * example and fixture, read from JSON and from XML, and for values that
+ * need escaping. */
+static int
+same_as_libxml2(const char *in, size_t n, const char *name)
+{
+    struct gw_fhir_doc *doc;
+    struct gw_err err;
+    xmlChar *mem = NULL;
+    char *out = NULL;
+    size_t len = 0;
+    int size = 0, same;
+
+    if (parse(in, n, &doc, &err) != GW_OK)
+        return -1; /* refused: nothing to write */
+    assert_int_equal(gw_fhir_to_xml(doc, &out, &len), GW_OK);
+    xmlDocDumpFormatMemoryEnc(gw_fhir_doc_xml(doc), &mem, &size, "UTF-8", 0);
+    assert_non_null(mem);
+    same =
+        (size_t)size == len && memcmp(mem, out, len) == 0 && out[len] == '\0';
+    if (!same)
+        print_message("%s: gw_fhir_to_xml differs from libxml2\n%s\n%s\n", name,
+                      out, (const char *)mem);
+    xmlFree(mem);
+    free(out);
+    gw_fhir_doc_free(doc);
+    return same;
+}
+
+static void
+test_fhir_xml_written_as_libxml2_writes_it(void **state)
+{
+    static const char *const dirs[] = {
+        "fhir-profiles/examples/valid", "fhir-profiles/examples/invalid",
+        "tests/fixtures/fhir", "tests/fixtures/ig"};
+    static const char escaped[] =
+        "{\"resourceType\": \"Patient\", \"id\": \"p1\", \"name\": "
+        "[{\"family\": \"a\\\"b<c>d&e'f\\n\\r\\tg \u00e5\u00e4\u00f6 "
+        "\u20ac \U0001F600 ]]> &amp;\", \"given\": [\"x\"]}], "
+        "\"_birthDate\": {\"id\": \"b\"}, \"extension\": [{\"url\": "
+        "\"http://x/y?a=1&b=2\", \"valueString\": \"<\\u0001>\"}]}";
+    int files = 0, bad = 0;
+    (void)state;
+
+    for (size_t k = 0; k < sizeof(dirs) / sizeof(dirs[0]); k++) {
+        char dir[512], path[800];
+        struct dirent *e;
+        DIR *d;
+        snprintf(dir, sizeof(dir), "%s/%s", GW_SOURCE_DIR, dirs[k]);
+        if ((d = opendir(dir)) == NULL)
+            continue;
+        while ((e = readdir(d)) != NULL) {
+            size_t n, jn;
+            char *in, *j;
+            if (e->d_name[0] == '.' || (strstr(e->d_name, ".json") == NULL &&
+                                        strstr(e->d_name, ".xml") == NULL))
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            in = text_slurp_path(path, &n);
+            if (same_as_libxml2(in, n, e->d_name) == 0)
+                bad++;
+            else
+                files++;
+            /* The same tree read from JSON (another shape in memory). */
+            {
+                struct gw_fhir_doc *doc;
+                struct gw_err err;
+                if (parse(in, n, &doc, &err) == GW_OK) {
+                    assert_int_equal(gw_fhir_to_json(doc, &j, &jn), GW_OK);
+                    gw_fhir_doc_free(doc);
+                    bad += same_as_libxml2(j, jn, e->d_name) == 0;
+                    free(j);
+                }
+            }
+            free(in);
+        }
+        closedir(d);
+    }
+    bad += same_as_libxml2(escaped, strlen(escaped), "escaped") != 1;
+    assert_true(files > 50);
+    assert_int_equal(bad, 0);
+}
+
 int
 main(void)
 {
@@ -761,6 +883,8 @@ main(void)
         cmocka_unit_test(test_xml_escape_gives_well_formed_xml_for_every_byte),
         cmocka_unit_test(test_fhir_published_types_are_refused_inbound),
         cmocka_unit_test(test_fhir_doc_check_refuses_a_tree_changed_badly),
+        cmocka_unit_test(test_fhir_model_index_finds_every_entry_and_no_other),
+        cmocka_unit_test(test_fhir_xml_written_as_libxml2_writes_it),
     };
     gw_fhir_init();
     return cmocka_run_group_tests(tests, NULL, NULL);

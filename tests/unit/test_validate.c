@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fhir/fhir_xml.h"
+#include "validate/rules.h"
 #include "validate/validate.h"
 #include "text_fixture.h"
 
@@ -423,6 +425,67 @@ teardown(void **state)
     return 0;
 }
 
+/* The rules walk their own paths (rules.c, mp_walk) where libxml2's
+ * XPath did: after every example has been validated (so every expression
+ * the rules use is known), each of them from every element of every
+ * example gives libxml2's first node and count. */
+static void
+test_validate_rule_paths_agree_with_libxml2(void **state)
+{
+    static const char *const dirs[] = {"valid", "invalid"};
+    size_t pairs = 0, bad = 0;
+    int files = 0;
+    (void)state;
+
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t k = 0; k < sizeof(dirs) / sizeof(dirs[0]); k++) {
+            char dir[512], path[1024];
+            struct dirent *e;
+            DIR *d;
+            snprintf(dir, sizeof(dir), "%s/fhir-profiles/examples/%s",
+                     GW_SOURCE_DIR, dirs[k]);
+            d = opendir(dir);
+            assert_non_null(d);
+            while ((e = readdir(d)) != NULL) {
+                struct gw_outcome o;
+                struct gw_fhir_doc *doc = NULL;
+                struct gw_err err;
+                size_t n, p = 0;
+                char *s;
+                if (strstr(e->d_name, ".xml") == NULL &&
+                    strstr(e->d_name, ".json") == NULL)
+                    continue;
+                snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+                if (pass == 0) { /* the rules meet their expressions */
+                    gw_outcome_init(&o);
+                    (void)validate_file(path, &o);
+                    gw_outcome_release(&o);
+                    continue;
+                }
+                s = text_slurp_path(path, &n);
+                gw_err_clear(&err);
+                if (gw_fhir_parse(s, n, GW_FHIR_SNIFF, NULL, &doc, &err) ==
+                    GW_OK) {
+                    size_t b =
+                        gw_rules_paths_disagree(gw_fhir_doc_xml(doc), &p);
+                    if (b > 0)
+                        print_message("%s: %zu of %zu disagree\n", e->d_name, b,
+                                      p);
+                    bad += b;
+                    pairs += p;
+                    files++;
+                }
+                gw_fhir_doc_free(doc);
+                free(s);
+            }
+            closedir(d);
+        }
+    print_message("rule paths: %d files, %zu pairs\n", files, pairs);
+    assert_true(files > 20);
+    assert_true(pairs > 100000);
+    assert_int_equal(bad, 0);
+}
+
 int
 main(void)
 {
@@ -433,6 +496,7 @@ main(void)
         cmocka_unit_test(test_validate_warnings_do_not_make_a_message_invalid),
         cmocka_unit_test(test_validate_food_age_and_manual_attachment_warnings),
         cmocka_unit_test(test_validate_outcome_is_valid_bilingual_fhir),
+        cmocka_unit_test(test_validate_rule_paths_agree_with_libxml2),
         cmocka_unit_test(test_validate_swedish_text_gives_the_reason),
         cmocka_unit_test(test_validate_attachment_limit_counts_decoded_bytes),
     };
