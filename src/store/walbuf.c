@@ -305,107 +305,9 @@ wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int flags,
     return SQLITE_OK;
 }
 
-static int
-wb_delete(sqlite3_vfs *v, const char *name, int sync_dir)
-{
-    (void)v;
-    return base_vfs->xDelete(base_vfs, name, sync_dir);
-}
-
-static int
-wb_access(sqlite3_vfs *v, const char *name, int flags, int *out)
-{
-    (void)v;
-    return base_vfs->xAccess(base_vfs, name, flags, out);
-}
-
-static int
-wb_full_path(sqlite3_vfs *v, const char *name, int n, char *out)
-{
-    (void)v;
-    return base_vfs->xFullPathname(base_vfs, name, n, out);
-}
-
-static void *
-wb_dlopen(sqlite3_vfs *v, const char *name)
-{
-    (void)v;
-    return base_vfs->xDlOpen(base_vfs, name);
-}
-
-static void
-wb_dlerror(sqlite3_vfs *v, int n, char *out)
-{
-    (void)v;
-    base_vfs->xDlError(base_vfs, n, out);
-}
-
-static void (*wb_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void)
-{
-    (void)v;
-    return base_vfs->xDlSym(base_vfs, h, sym);
-}
-
-static void
-wb_dlclose(sqlite3_vfs *v, void *h)
-{
-    (void)v;
-    base_vfs->xDlClose(base_vfs, h);
-}
-
-static int
-wb_randomness(sqlite3_vfs *v, int n, char *out)
-{
-    (void)v;
-    return base_vfs->xRandomness(base_vfs, n, out);
-}
-
-static int
-wb_sleep(sqlite3_vfs *v, int us)
-{
-    (void)v;
-    return base_vfs->xSleep(base_vfs, us);
-}
-
-static int
-wb_current_time(sqlite3_vfs *v, double *out)
-{
-    (void)v;
-    return base_vfs->xCurrentTime(base_vfs, out);
-}
-
-static int
-wb_last_error(sqlite3_vfs *v, int n, char *out)
-{
-    (void)v;
-    return base_vfs->xGetLastError(base_vfs, n, out);
-}
-
-static int
-wb_current_time64(sqlite3_vfs *v, sqlite3_int64 *out)
-{
-    (void)v;
-    return base_vfs->xCurrentTimeInt64(base_vfs, out);
-}
-
-/* szOsFile and mxPathname are the default VFS's, set at registration. */
-static sqlite3_vfs wb_vfs = {
-    .iVersion = 2,
-    .zName = GW_STORE_WRITER_VFS,
-    .xOpen = wb_open,
-    .xDelete = wb_delete,
-    .xAccess = wb_access,
-    .xFullPathname = wb_full_path,
-    .xDlOpen = wb_dlopen,
-    .xDlError = wb_dlerror,
-    .xDlSym = wb_dlsym,
-    .xDlClose = wb_dlclose,
-    .xRandomness = wb_randomness,
-    .xSleep = wb_sleep,
-    .xCurrentTime = wb_current_time,
-    .xGetLastError = wb_last_error,
-    .xCurrentTimeInt64 = wb_current_time64,
-};
+/* The default VFS with our xOpen (wb_register): its other methods serve
+ * this one as they are. */
+static sqlite3_vfs wb_vfs;
 
 static int wb_registered = SQLITE_ERROR;
 
@@ -413,10 +315,13 @@ static void
 wb_register(void)
 {
     base_vfs = sqlite3_vfs_find(NULL);
-    if (base_vfs == NULL || base_vfs->iVersion < 2)
+    if (base_vfs == NULL)
         return;
+    wb_vfs = *base_vfs;
+    wb_vfs.pNext = NULL;
+    wb_vfs.zName = GW_STORE_WRITER_VFS;
     wb_vfs.szOsFile = (int)sizeof(struct wb_file) + base_vfs->szOsFile;
-    wb_vfs.mxPathname = base_vfs->mxPathname;
+    wb_vfs.xOpen = wb_open;
     wb_registered = sqlite3_vfs_register(&wb_vfs, 0);
 }
 

@@ -48,6 +48,10 @@ void gw_wq_wake_all(struct gw_wqueue *q);
 /* A writer's next batch of *n requests, linked by next; NULL once the
  * store stops with nothing left. */
 struct gw_wreq *gw_wq_take(struct gw_wqueue *q, int *n);
+/* After a batch failed as a whole (nothing of it committed): every
+ * request still answered GW_OK, or not run at all, is answered rc and
+ * loses its answer. */
+void gw_wq_fail(struct gw_wreq *batch, gw_rc rc);
 /* Answers a batch: frees every audit entry, runs every done_fn, and wakes
  * the first waiter, who wakes the next (a chain): a woken caller may
  * return at once, so nothing of a waiter's request is touched after the

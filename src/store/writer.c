@@ -593,12 +593,7 @@ run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
 
     memset(&x, 0, sizeof(x));
     x.c = c;
-    for (struct gw_wreq *r = batch; r != NULL; r = r->next) {
-        if (rc != GW_OK) {
-            if (r->res)
-                r->res->rc = rc;
-            continue;
-        }
+    for (struct gw_wreq *r = batch; rc == GW_OK && r != NULL; r = r->next) {
         if (r->w == NULL) {
             /* An audited read: no one waits; a failure is logged. */
             if (chain_append(c, &x.head, &r->audit, gw_clock_now_ms()) !=
@@ -636,13 +631,9 @@ run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
         /* A full disk is told as such (507); anything else is ESTORE. */
         if (rc != GW_ESTORAGEFULL)
             rc = GW_ESTORE;
-        for (struct gw_wreq *r = batch; r != NULL; r = r->next)
-            if (r->res && r->res->rc == GW_OK) {
-                r->res->rc = rc;
-                free(r->res->response);
-                r->res->response = NULL;
-            }
     }
+    if (rc != GW_OK)
+        gw_wq_fail(batch, rc);
     pthread_mutex_lock(&st->mu);
     /* Readiness (health.c): whether this batch could be written. A batch
      * of audit records alone may fit in log space a failed commit left
