@@ -111,6 +111,18 @@ static const char SQL_AUDIT_PUT[] =
     "INSERT INTO audit (seq, at_ms, system, user_id, action, refnr, outcome, "
     "detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)";
 
+/* The writer binds text that stays put until its statement has run: the
+ * request's own fields, or locals of the function that steps it. SQLite
+ * need not copy it then; each copy (SQLITE_TRANSIENT) was a malloc under
+ * SQLite's global memory lock, ~35 a request. gw_store_stmt clears the
+ * bindings before a statement's next use. */
+static int
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC)
+             : sqlite3_bind_null(s, i);
+}
+
 #define STEP_DONE(c, s, what)                                                 \
     gw_store_rc((c)->db, sqlite3_step(s) == SQLITE_DONE                       \
                              ? SQLITE_DONE                                    \
@@ -170,14 +182,14 @@ chain_append(struct conn *c, struct chain *h, const struct gw_audit_entry *e,
         return GW_ESTORE;
     sqlite3_bind_int64(s, 1, r.seq);
     sqlite3_bind_int64(s, 2, r.at_ms);
-    gw_bind_text(s, 3, r.e.system);
-    gw_bind_text(s, 4, r.e.user);
-    gw_bind_text(s, 5, r.e.action);
-    gw_bind_text(s, 6, r.e.refnr);
-    gw_bind_text(s, 7, r.e.outcome);
-    gw_bind_text(s, 8, r.e.detail);
-    gw_bind_text(s, 9, r.prev_hash);
-    gw_bind_text(s, 10, r.hash);
+    bind_text(s, 3, r.e.system);
+    bind_text(s, 4, r.e.user);
+    bind_text(s, 5, r.e.action);
+    bind_text(s, 6, r.e.refnr);
+    bind_text(s, 7, r.e.outcome);
+    bind_text(s, 8, r.e.detail);
+    bind_text(s, 9, r.prev_hash);
+    bind_text(s, 10, r.hash);
     rc = STEP_DONE(c, s, "audit_insert");
     if (rc != GW_OK)
         return rc;
@@ -199,7 +211,7 @@ chain_store(struct conn *c, const struct chain *h)
     if (s == NULL)
         return GW_ESTORE;
     sqlite3_bind_int64(s, 1, h->seq);
-    gw_bind_text(s, 2, h->hash);
+    bind_text(s, 2, h->hash);
     return STEP_DONE(c, s, "audit_head");
 }
 
@@ -234,7 +246,7 @@ read_row(void *cx, enum gw_write_row which, const char *key,
 
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, key);
+    bind_text(s, 1, key);
     rc = gw_store_one_cells(c, s, fill, elem, rows[which].what);
     sqlite3_reset(s);
     return rc;
@@ -250,10 +262,10 @@ history(void *cx, long long case_id, const char *from, const char *to,
     if (s == NULL)
         return GW_ESTORE;
     sqlite3_bind_int64(s, 1, case_id);
-    gw_bind_text(s, 2, from);
-    gw_bind_text(s, 3, to);
-    gw_bind_text(s, 4, w->event ? w->event : "change");
-    gw_bind_text(s, 5, w->actor ? w->actor : (w->sender ? w->sender : "?"));
+    bind_text(s, 2, from);
+    bind_text(s, 3, to);
+    bind_text(s, 4, w->event ? w->event : "change");
+    bind_text(s, 5, w->actor ? w->actor : (w->sender ? w->sender : "?"));
     sqlite3_bind_int64(s, 6, now);
     return STEP_DONE(c, s, "history");
 }
@@ -268,10 +280,10 @@ dispense_insert(void *cx, const struct gw_dispense *d, long long case_id,
     if (s == NULL)
         return GW_ESTORE;
     sqlite3_bind_int64(s, 1, case_id);
-    gw_bind_text(s, 2, d->gln);
+    bind_text(s, 2, d->gln);
     sqlite3_bind_double(s, 3, d->amount);
-    gw_bind_text(s, 4, d->dispensed_on);
-    gw_bind_text(s, 5, d->kind);
+    bind_text(s, 4, d->dispensed_on);
+    bind_text(s, 5, d->kind);
     sqlite3_bind_int64(s, 6, now);
     return STEP_DONE(c, s, "dispense");
 }
@@ -293,33 +305,33 @@ extras(void *cx, const struct gw_store_write *w, long long case_id,
         if ((s = gw_store_stmt(c, SQL_LICENCE_COPY)) == NULL)
             return GW_ESTORE;
         sqlite3_bind_int64(s, 1, case_id);
-        gw_bind_text(s, 2, w->row.parent_refnr);
+        bind_text(s, 2, w->row.parent_refnr);
         if ((rc = STEP_DONE(c, s, "licence_copy")) != GW_OK)
             return rc;
     } else if (w->op == GW_STORE_OP_CREATE && l != NULL) {
         if ((s = gw_store_stmt(c, SQL_LICENCE_INSERT)) == NULL)
             return GW_ESTORE;
         sqlite3_bind_int64(s, 1, case_id);
-        gw_bind_text(s, 2, l->nplid);
-        gw_bind_text(s, 3, l->product_name);
-        gw_bind_text(s, 4, l->substances);
-        gw_bind_text(s, 5, l->form);
-        gw_bind_text(s, 6, l->strength);
-        gw_bind_text(s, 7, l->holder);
-        gw_bind_text(s, 8, l->country);
-        gw_bind_text(s, 9, l->atc);
-        gw_bind_text(s, 10, l->general_level);
+        bind_text(s, 2, l->nplid);
+        bind_text(s, 3, l->product_name);
+        bind_text(s, 4, l->substances);
+        bind_text(s, 5, l->form);
+        bind_text(s, 6, l->strength);
+        bind_text(s, 7, l->holder);
+        bind_text(s, 8, l->country);
+        bind_text(s, 9, l->atc);
+        bind_text(s, 10, l->general_level);
         if (l->total_amount > 0)
             sqlite3_bind_double(s, 11, l->total_amount);
-        gw_bind_text(s, 12, l->amount_unit);
+        bind_text(s, 12, l->amount_unit);
         if ((rc = STEP_DONE(c, s, "licence")) != GW_OK)
             return rc;
     } else if (w->op == GW_STORE_OP_UPDATE && l != NULL && l->valid_from) {
         if ((s = gw_store_stmt(c, SQL_LICENCE_VALIDITY)) == NULL)
             return GW_ESTORE;
         sqlite3_bind_int64(s, 1, case_id);
-        gw_bind_text(s, 2, l->valid_from);
-        gw_bind_text(s, 3, l->valid_to);
+        bind_text(s, 2, l->valid_from);
+        bind_text(s, 3, l->valid_to);
         if ((rc = STEP_DONE(c, s, "licence_validity")) != GW_OK)
             return rc;
     }
@@ -338,7 +350,7 @@ extras(void *cx, const struct gw_store_write *w, long long case_id,
         w->row.prescriber_hsa != NULL) {
         if ((s = gw_store_stmt(c, SQL_PRESCRIBER_SUBMIT)) == NULL)
             return GW_ESTORE;
-        gw_bind_text(s, 1, w->row.prescriber_hsa);
+        bind_text(s, 1, w->row.prescriber_hsa);
         sqlite3_bind_int64(s, 2, now);
         return STEP_DONE(c, s, "prescriber");
     }
@@ -362,20 +374,20 @@ case_insert(void *cx, const struct gw_store_write *w, const char *refnr,
     *case_id = 0;
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, refnr);
-    gw_bind_text(s, 2, r->status);
-    gw_bind_text(s, 3, r->licence_type);
+    bind_text(s, 1, refnr);
+    bind_text(s, 2, r->status);
+    bind_text(s, 3, r->licence_type);
     sqlite3_bind_int(s, 4, r->beredskap);
-    gw_bind_text(s, 5, r->prescriber_hsa);
-    gw_bind_text(s, 6, r->hospital_hsa);
-    gw_bind_text(s, 7, r->hospital_name);
-    gw_bind_text(s, 8, r->clinic_hsa);
-    gw_bind_text(s, 9, r->clinic_name);
-    gw_bind_text(s, 10, r->pharmacy_gln);
-    gw_bind_text(s, 11, r->drug_name);
-    gw_bind_text(s, 12, r->substances);
-    gw_bind_text(s, 13, r->patient_id);
-    gw_bind_text(s, 14, r->parent_refnr);
+    bind_text(s, 5, r->prescriber_hsa);
+    bind_text(s, 6, r->hospital_hsa);
+    bind_text(s, 7, r->hospital_name);
+    bind_text(s, 8, r->clinic_hsa);
+    bind_text(s, 9, r->clinic_name);
+    bind_text(s, 10, r->pharmacy_gln);
+    bind_text(s, 11, r->drug_name);
+    bind_text(s, 12, r->substances);
+    bind_text(s, 13, r->patient_id);
+    bind_text(s, 14, r->parent_refnr);
     sqlite3_bind_int64(s, 15, now);
     sqlite3_bind_int64(s, 16, now);
     if (w->effects & GW_STORE_FX_APPLIED)
@@ -399,10 +411,10 @@ case_update(void *cx, const struct gw_store_write *w, long long case_id,
 
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, r->status);
-    gw_bind_text(s, 2, r->pharmacy_gln);
-    gw_bind_text(s, 3, r->drug_name);
-    gw_bind_text(s, 4, r->substances);
+    bind_text(s, 1, r->status);
+    bind_text(s, 2, r->pharmacy_gln);
+    bind_text(s, 3, r->drug_name);
+    bind_text(s, 4, r->substances);
     sqlite3_bind_int64(s, 5, now);
     sqlite3_bind_int64(s, 6, case_id);
     sqlite3_bind_int(s, 7, (w->effects & GW_STORE_FX_APPLIED) != 0);
@@ -421,7 +433,7 @@ document(void *cx, const struct gw_store_write *w, long long case_id,
         return GW_ESTORE;
     sqlite3_bind_int64(s, 1, case_id);
     sqlite3_bind_int64(s, 2, version);
-    gw_bind_text(s, 3, w->doc_kind ? w->doc_kind : "message");
+    bind_text(s, 3, w->doc_kind ? w->doc_kind : "message");
     sqlite3_bind_blob(s, 4, w->doc_xml, (int)w->doc_len, SQLITE_STATIC);
     sqlite3_bind_int64(s, 5, now);
     return STEP_DONE(c, s, "document");
@@ -438,8 +450,8 @@ attachment(void *cx, const struct gw_store_attachment *a, long long case_id,
         return GW_ESTORE;
     sqlite3_bind_int64(s, 1, case_id);
     sqlite3_bind_int64(s, 2, version);
-    gw_bind_text(s, 3, a->description);
-    gw_bind_text(s, 4, a->content_type);
+    bind_text(s, 3, a->description);
+    bind_text(s, 4, a->content_type);
     sqlite3_bind_int(s, 5, a->hidden != 0);
     sqlite3_bind_int64(s, 6, (sqlite3_int64)a->size);
     sqlite3_bind_blob(s, 7, a->data ? a->data : "", (int)a->size,
@@ -459,7 +471,7 @@ fanout(void *cx, const char *gln, struct gw_write_sub_id **ids, size_t *n)
     *n = 0;
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, gln);
+    bind_text(s, 1, gln);
     rc = gw_store_collect_cells(c, s, sizeof(**ids), SIZE_MAX,
                                 gw_rows_sub_id, NULL, "fanout_subs", &got,
                                 n);
@@ -477,16 +489,16 @@ enqueue(void *cx, const struct gw_store_outbox_new *o, const char *message_id,
 
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, message_id);
-    gw_bind_text(s, 2, o->peer);
-    gw_bind_text(s, 3, o->kind);
-    gw_bind_text(s, 4, refnr[0] ? refnr : NULL);
+    bind_text(s, 1, message_id);
+    bind_text(s, 2, o->peer);
+    bind_text(s, 3, o->kind);
+    bind_text(s, 4, refnr[0] ? refnr : NULL);
     sqlite3_bind_blob(s, 5, o->payload ? o->payload : "", (int)o->payload_len,
                       SQLITE_STATIC);
     sqlite3_bind_int64(s, 6, now);
     sqlite3_bind_int64(s, 7, now);
     sqlite3_bind_int64(s, 8, now);
-    gw_bind_text(s, 9, target);
+    bind_text(s, 9, target);
     return STEP_DONE(c, s, "outbox");
 }
 
@@ -508,10 +520,10 @@ inbox_put(void *cx, const struct gw_store_write *w,
 
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, w->message_id);
-    gw_bind_text(s, 2, w->sender ? w->sender : "?");
-    gw_bind_text(s, 3, w->content_hash ? w->content_hash : "");
-    gw_bind_text(s, 4, res->refnr[0] ? res->refnr : NULL);
+    bind_text(s, 1, w->message_id);
+    bind_text(s, 2, w->sender ? w->sender : "?");
+    bind_text(s, 3, w->content_hash ? w->content_hash : "");
+    bind_text(s, 4, res->refnr[0] ? res->refnr : NULL);
     sqlite3_bind_int64(s, 5, res->version);
     sqlite3_bind_int(s, 6, w->response_status);
     sqlite3_bind_blob(s, 7, resp->data ? resp->data : "", (int)resp->len,
