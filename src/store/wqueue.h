@@ -18,15 +18,13 @@ struct gw_wreq {
     const struct gw_store_write *w; /* NULL: an audit entry, no waiter */
     struct gw_store_result *res;
     struct gw_audit_entry audit; /* owned copies (no waiter) */
-    sem_t done; /* posted once when res is final (gw_wq_answer) */
+    sem_t done; /* posted once by the writer when res is final */
     /* Set: no one sleeps on done; the request is owned (freed once
      * answered) and done_fn runs instead. */
     gw_store_done_fn done_fn;
     void *done_arg;
     const char *unavailable;
     struct gw_wreq *next;
-    /* The next waiter of the batch: its caller posts it once woken. */
-    struct gw_wreq *wake_next;
 };
 
 struct gw_wqueue {
@@ -52,10 +50,8 @@ struct gw_wreq *gw_wq_take(struct gw_wqueue *q, int *n);
  * request still answered GW_OK, or not run at all, is answered rc and
  * loses its answer. */
 void gw_wq_fail(struct gw_wreq *batch, gw_rc rc);
-/* Answers a batch: frees every audit entry, runs every done_fn, and wakes
- * the first waiter, who wakes the next (a chain): a woken caller may
- * return at once, so nothing of a waiter's request is touched after the
- * first is posted. */
+/* Answers a batch: posts every waiter, frees every audit entry. A caller
+ * may return as soon as it is posted. */
 void gw_wq_answer(struct gw_wreq *batch);
 
 /* A caller: queues w and waits for the writer's answer in res (res->rc
