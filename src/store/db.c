@@ -632,11 +632,11 @@ busy_wait(void *arg, int count)
 }
 
 gw_rc
-gw_store_conn_open_mode(const char *path, int busy_ms, int read_only,
+gw_store_conn_open_mode(const char *path, int busy_ms, int mode,
                         struct conn *c, struct gw_err *err)
 {
     char pragmas[256];
-    int src;
+    int read_only = mode == GW_CONN_RO, src;
 
     memset(c, 0, sizeof(*c));
     src = sqlite3_open_v2(path, &c->db,
@@ -644,7 +644,8 @@ gw_store_conn_open_mode(const char *path, int busy_ms, int read_only,
                                ? SQLITE_OPEN_READONLY
                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                               SQLITE_OPEN_NOMUTEX,
-                          NULL);
+                          mode == GW_CONN_WRITER ? gw_store_writer_vfs()
+                                                 : NULL);
     if (src != SQLITE_OK) {
         gw_err_set(err, GW_ESTORE, NULL, "cannot open %s: %s", path,
                    c->db ? sqlite3_errmsg(c->db) : "out of memory");
@@ -814,7 +815,8 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
     pthread_cond_init(&st->ckpt_cv, NULL);
 
     st->read_only = ro;
-    rc = gw_store_conn_open_mode(path, st->busy_ms, ro, &st->w, err);
+    rc = gw_store_conn_open_mode(path, st->busy_ms,
+                                 ro ? GW_CONN_RO : GW_CONN_WRITER, &st->w, err);
     if (rc == GW_OK && !ro)
         rc = migrate(&st->w, err);
     /* Each request of a batch runs in a SAVEPOINT, so the writer keeps a

@@ -684,12 +684,7 @@ run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
         rc = gw_pg_pipeline(b.c, 1);
     if (rc == GW_OK)
         rc = gw_pg_q(b.c, "BEGIN", NULL, NULL, "begin");
-    for (struct gw_wreq *r = batch; r != NULL; r = r->next) {
-        if (rc != GW_OK) {
-            if (r->res)
-                r->res->rc = rc;
-            continue;
-        }
+    for (struct gw_wreq *r = batch; rc == GW_OK && r != NULL; r = r->next) {
         if (r->w == NULL) {
             if (audit_put(&b, &r->audit, gw_clock_now_ms()) != GW_OK)
                 gw_log_err("event=audit_append_failed");
@@ -729,13 +724,7 @@ run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
     if (rc != GW_OK) {
         if (rc != GW_ESTORAGEFULL && rc != GW_EUNAVAILABLE)
             rc = GW_ESTORE;
-        for (struct gw_wreq *r = batch; r != NULL; r = r->next)
-            if (r->res && r->res->rc == GW_OK) {
-                r->res->rc = rc;
-                free(r->res->response);
-                r->res->response = NULL;
-                r->res->response_len = 0;
-            }
+        gw_wq_fail(batch, rc);
     }
     pthread_mutex_lock(&s->mu);
     if (rc != GW_OK)

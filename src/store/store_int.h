@@ -89,9 +89,16 @@ struct gw_store {
 /* Opens a connection with the pragmas of the store. */
 gw_rc gw_store_conn_open(const char *path, int busy_ms, struct conn *c,
                          struct gw_err *err);
-/* The same, read-only (no pragma that writes, query_only) when asked. */
-gw_rc gw_store_conn_open_mode(const char *path, int busy_ms, int read_only,
+/* The same in a mode: GW_CONN_RW; GW_CONN_RO, read-only (no pragma that
+ * writes, query_only); GW_CONN_WRITER, read-write with its WAL writes
+ * gathered into one per commit (walbuf.c), for the writer's connection. */
+enum { GW_CONN_RW = 0, GW_CONN_RO = 1, GW_CONN_WRITER = 2 };
+gw_rc gw_store_conn_open_mode(const char *path, int busy_ms, int mode,
                               struct conn *c, struct gw_err *err);
+/* The name of walbuf.c's VFS, registered on first use; NULL when it could
+ * not be (the default VFS is used then). */
+#define GW_STORE_WRITER_VFS "klasgw-walbuf"
+const char *gw_store_writer_vfs(void);
 void gw_store_conn_close(struct conn *c);
 /* A cached statement, reset and with bindings cleared; NULL on failure
  * (the error is logged). */

@@ -74,6 +74,18 @@ gw_wq_take(struct gw_wqueue *q, int *n)
     return batch;
 }
 
+void
+gw_wq_fail(struct gw_wreq *batch, gw_rc rc)
+{
+    for (struct gw_wreq *r = batch; r != NULL; r = r->next)
+        if (r->res != NULL && r->res->rc == GW_OK) {
+            r->res->rc = rc;
+            free(r->res->response);
+            r->res->response = NULL;
+            r->res->response_len = 0;
+        }
+}
+
 static void
 free_audit(struct gw_wreq *r)
 {

@@ -46,6 +46,10 @@ void gw_wq_wake_all(struct gw_wqueue *q);
 /* A writer's next batch of *n requests, linked by next; NULL once the
  * store stops with nothing left. */
 struct gw_wreq *gw_wq_take(struct gw_wqueue *q, int *n);
+/* After a batch failed as a whole (nothing of it committed): every
+ * request still answered GW_OK, or not run at all, is answered rc and
+ * loses its answer. */
+void gw_wq_fail(struct gw_wreq *batch, gw_rc rc);
 /* Answers a batch: posts every waiter, frees every audit entry. A caller
  * may return as soon as it is posted. */
 void gw_wq_answer(struct gw_wreq *batch);

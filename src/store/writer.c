@@ -4,10 +4,13 @@
  *   request threads                    writer thread
  *   gw_store_write()  ── enqueue ──►   take up to batch_max
  *        │ wait                        BEGIN IMMEDIATE
- *        │                             for each: SAVEPOINT, apply, RELEASE
- *        │                                       (or ROLLBACK TO: alone)
+ *        │                             for each: apply (a refusal changes
+ *        │                               nothing; a failure after a change:
+ *        │                               ROLLBACK, the batch again with
+ *        │                               SAVEPOINT, apply, RELEASE or
+ *        │                               ROLLBACK TO for each: alone)
  *        │                             COMMIT (fsync: synchronous=FULL)
- *        ◄───────── done, broadcast ── mark every request done
+ *        ◄───────── done, in a chain ─ wake the first waiter
  *
  * Invariants: a request is marked done only after the COMMIT that holds it
  * returned (or after it was refused); if COMMIT fails every request of the
@@ -110,6 +113,18 @@ static const char SQL_AUDIT_PUT[] =
     "INSERT INTO audit (seq, at_ms, system, user_id, action, refnr, outcome, "
     "detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)";
 
+/* The writer binds text that stays put until its statement has run: the
+ * request's own fields, or locals of the function that steps it. SQLite
+ * need not copy it then; each copy (SQLITE_TRANSIENT) was a malloc under
+ * SQLite's global memory lock, ~35 a request. gw_store_stmt clears the
+ * bindings before a statement's next use. */
+static int
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC)
+             : sqlite3_bind_null(s, i);
+}
+
 #define STEP_DONE(c, s, what)                                                 \
     gw_store_rc((c)->db, sqlite3_step(s) == SQLITE_DONE                       \
                              ? SQLITE_DONE                                    \
@@ -169,14 +184,14 @@ chain_append(struct conn *c, struct chain *h, const struct gw_audit_entry *e,
         return GW_ESTORE;
     sqlite3_bind_int64(s, 1, r.seq);
     sqlite3_bind_int64(s, 2, r.at_ms);
-    gw_bind_text(s, 3, r.e.system);
-    gw_bind_text(s, 4, r.e.user);
-    gw_bind_text(s, 5, r.e.action);
-    gw_bind_text(s, 6, r.e.refnr);
-    gw_bind_text(s, 7, r.e.outcome);
-    gw_bind_text(s, 8, r.e.detail);
-    gw_bind_text(s, 9, r.prev_hash);
-    gw_bind_text(s, 10, r.hash);
+    bind_text(s, 3, r.e.system);
+    bind_text(s, 4, r.e.user);
+    bind_text(s, 5, r.e.action);
+    bind_text(s, 6, r.e.refnr);
+    bind_text(s, 7, r.e.outcome);
+    bind_text(s, 8, r.e.detail);
+    bind_text(s, 9, r.prev_hash);
+    bind_text(s, 10, r.hash);
     rc = STEP_DONE(c, s, "audit_insert");
     if (rc != GW_OK)
         return rc;
@@ -198,7 +213,7 @@ chain_store(struct conn *c, const struct chain *h)
     if (s == NULL)
         return GW_ESTORE;
     sqlite3_bind_int64(s, 1, h->seq);
-    gw_bind_text(s, 2, h->hash);
+    bind_text(s, 2, h->hash);
     return STEP_DONE(c, s, "audit_head");
 }
 
@@ -233,7 +248,7 @@ read_row(void *cx, enum gw_write_row which, const char *key,
 
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, key);
+    bind_text(s, 1, key);
     rc = gw_store_one_cells(c, s, fill, elem, rows[which].what);
     sqlite3_reset(s);
     return rc;
@@ -249,10 +264,10 @@ history(void *cx, long long case_id, const char *from, const char *to,
     if (s == NULL)
         return GW_ESTORE;
     sqlite3_bind_int64(s, 1, case_id);
-    gw_bind_text(s, 2, from);
-    gw_bind_text(s, 3, to);
-    gw_bind_text(s, 4, w->event ? w->event : "change");
-    gw_bind_text(s, 5, w->actor ? w->actor : (w->sender ? w->sender : "?"));
+    bind_text(s, 2, from);
+    bind_text(s, 3, to);
+    bind_text(s, 4, w->event ? w->event : "change");
+    bind_text(s, 5, w->actor ? w->actor : (w->sender ? w->sender : "?"));
     sqlite3_bind_int64(s, 6, now);
     return STEP_DONE(c, s, "history");
 }
@@ -267,10 +282,10 @@ dispense_insert(void *cx, const struct gw_dispense *d, long long case_id,
     if (s == NULL)
         return GW_ESTORE;
     sqlite3_bind_int64(s, 1, case_id);
-    gw_bind_text(s, 2, d->gln);
+    bind_text(s, 2, d->gln);
     sqlite3_bind_double(s, 3, d->amount);
-    gw_bind_text(s, 4, d->dispensed_on);
-    gw_bind_text(s, 5, d->kind);
+    bind_text(s, 4, d->dispensed_on);
+    bind_text(s, 5, d->kind);
     sqlite3_bind_int64(s, 6, now);
     return STEP_DONE(c, s, "dispense");
 }
@@ -292,33 +307,33 @@ extras(void *cx, const struct gw_store_write *w, long long case_id,
         if ((s = gw_store_stmt(c, SQL_LICENCE_COPY)) == NULL)
             return GW_ESTORE;
         sqlite3_bind_int64(s, 1, case_id);
-        gw_bind_text(s, 2, w->row.parent_refnr);
+        bind_text(s, 2, w->row.parent_refnr);
         if ((rc = STEP_DONE(c, s, "licence_copy")) != GW_OK)
             return rc;
     } else if (w->op == GW_STORE_OP_CREATE && l != NULL) {
         if ((s = gw_store_stmt(c, SQL_LICENCE_INSERT)) == NULL)
             return GW_ESTORE;
         sqlite3_bind_int64(s, 1, case_id);
-        gw_bind_text(s, 2, l->nplid);
-        gw_bind_text(s, 3, l->product_name);
-        gw_bind_text(s, 4, l->substances);
-        gw_bind_text(s, 5, l->form);
-        gw_bind_text(s, 6, l->strength);
-        gw_bind_text(s, 7, l->holder);
-        gw_bind_text(s, 8, l->country);
-        gw_bind_text(s, 9, l->atc);
-        gw_bind_text(s, 10, l->general_level);
+        bind_text(s, 2, l->nplid);
+        bind_text(s, 3, l->product_name);
+        bind_text(s, 4, l->substances);
+        bind_text(s, 5, l->form);
+        bind_text(s, 6, l->strength);
+        bind_text(s, 7, l->holder);
+        bind_text(s, 8, l->country);
+        bind_text(s, 9, l->atc);
+        bind_text(s, 10, l->general_level);
         if (l->total_amount > 0)
             sqlite3_bind_double(s, 11, l->total_amount);
-        gw_bind_text(s, 12, l->amount_unit);
+        bind_text(s, 12, l->amount_unit);
         if ((rc = STEP_DONE(c, s, "licence")) != GW_OK)
             return rc;
     } else if (w->op == GW_STORE_OP_UPDATE && l != NULL && l->valid_from) {
         if ((s = gw_store_stmt(c, SQL_LICENCE_VALIDITY)) == NULL)
             return GW_ESTORE;
         sqlite3_bind_int64(s, 1, case_id);
-        gw_bind_text(s, 2, l->valid_from);
-        gw_bind_text(s, 3, l->valid_to);
+        bind_text(s, 2, l->valid_from);
+        bind_text(s, 3, l->valid_to);
         if ((rc = STEP_DONE(c, s, "licence_validity")) != GW_OK)
             return rc;
     }
@@ -337,7 +352,7 @@ extras(void *cx, const struct gw_store_write *w, long long case_id,
         w->row.prescriber_hsa != NULL) {
         if ((s = gw_store_stmt(c, SQL_PRESCRIBER_SUBMIT)) == NULL)
             return GW_ESTORE;
-        gw_bind_text(s, 1, w->row.prescriber_hsa);
+        bind_text(s, 1, w->row.prescriber_hsa);
         sqlite3_bind_int64(s, 2, now);
         return STEP_DONE(c, s, "prescriber");
     }
@@ -361,20 +376,20 @@ case_insert(void *cx, const struct gw_store_write *w, const char *refnr,
     *case_id = 0;
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, refnr);
-    gw_bind_text(s, 2, r->status);
-    gw_bind_text(s, 3, r->licence_type);
+    bind_text(s, 1, refnr);
+    bind_text(s, 2, r->status);
+    bind_text(s, 3, r->licence_type);
     sqlite3_bind_int(s, 4, r->beredskap);
-    gw_bind_text(s, 5, r->prescriber_hsa);
-    gw_bind_text(s, 6, r->hospital_hsa);
-    gw_bind_text(s, 7, r->hospital_name);
-    gw_bind_text(s, 8, r->clinic_hsa);
-    gw_bind_text(s, 9, r->clinic_name);
-    gw_bind_text(s, 10, r->pharmacy_gln);
-    gw_bind_text(s, 11, r->drug_name);
-    gw_bind_text(s, 12, r->substances);
-    gw_bind_text(s, 13, r->patient_id);
-    gw_bind_text(s, 14, r->parent_refnr);
+    bind_text(s, 5, r->prescriber_hsa);
+    bind_text(s, 6, r->hospital_hsa);
+    bind_text(s, 7, r->hospital_name);
+    bind_text(s, 8, r->clinic_hsa);
+    bind_text(s, 9, r->clinic_name);
+    bind_text(s, 10, r->pharmacy_gln);
+    bind_text(s, 11, r->drug_name);
+    bind_text(s, 12, r->substances);
+    bind_text(s, 13, r->patient_id);
+    bind_text(s, 14, r->parent_refnr);
     sqlite3_bind_int64(s, 15, now);
     sqlite3_bind_int64(s, 16, now);
     if (w->effects & GW_STORE_FX_APPLIED)
@@ -398,10 +413,10 @@ case_update(void *cx, const struct gw_store_write *w, long long case_id,
 
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, r->status);
-    gw_bind_text(s, 2, r->pharmacy_gln);
-    gw_bind_text(s, 3, r->drug_name);
-    gw_bind_text(s, 4, r->substances);
+    bind_text(s, 1, r->status);
+    bind_text(s, 2, r->pharmacy_gln);
+    bind_text(s, 3, r->drug_name);
+    bind_text(s, 4, r->substances);
     sqlite3_bind_int64(s, 5, now);
     sqlite3_bind_int64(s, 6, case_id);
     sqlite3_bind_int(s, 7, (w->effects & GW_STORE_FX_APPLIED) != 0);
@@ -420,7 +435,7 @@ document(void *cx, const struct gw_store_write *w, long long case_id,
         return GW_ESTORE;
     sqlite3_bind_int64(s, 1, case_id);
     sqlite3_bind_int64(s, 2, version);
-    gw_bind_text(s, 3, w->doc_kind ? w->doc_kind : "message");
+    bind_text(s, 3, w->doc_kind ? w->doc_kind : "message");
     sqlite3_bind_blob(s, 4, w->doc_xml, (int)w->doc_len, SQLITE_STATIC);
     sqlite3_bind_int64(s, 5, now);
     return STEP_DONE(c, s, "document");
@@ -437,8 +452,8 @@ attachment(void *cx, const struct gw_store_attachment *a, long long case_id,
         return GW_ESTORE;
     sqlite3_bind_int64(s, 1, case_id);
     sqlite3_bind_int64(s, 2, version);
-    gw_bind_text(s, 3, a->description);
-    gw_bind_text(s, 4, a->content_type);
+    bind_text(s, 3, a->description);
+    bind_text(s, 4, a->content_type);
     sqlite3_bind_int(s, 5, a->hidden != 0);
     sqlite3_bind_int64(s, 6, (sqlite3_int64)a->size);
     sqlite3_bind_blob(s, 7, a->data ? a->data : "", (int)a->size,
@@ -458,7 +473,7 @@ fanout(void *cx, const char *gln, struct gw_write_sub_id **ids, size_t *n)
     *n = 0;
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, gln);
+    bind_text(s, 1, gln);
     rc = gw_store_collect_cells(c, s, sizeof(**ids), SIZE_MAX,
                                 gw_rows_sub_id, NULL, "fanout_subs", &got,
                                 n);
@@ -476,16 +491,16 @@ enqueue(void *cx, const struct gw_store_outbox_new *o, const char *message_id,
 
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, message_id);
-    gw_bind_text(s, 2, o->peer);
-    gw_bind_text(s, 3, o->kind);
-    gw_bind_text(s, 4, refnr[0] ? refnr : NULL);
+    bind_text(s, 1, message_id);
+    bind_text(s, 2, o->peer);
+    bind_text(s, 3, o->kind);
+    bind_text(s, 4, refnr[0] ? refnr : NULL);
     sqlite3_bind_blob(s, 5, o->payload ? o->payload : "", (int)o->payload_len,
                       SQLITE_STATIC);
     sqlite3_bind_int64(s, 6, now);
     sqlite3_bind_int64(s, 7, now);
     sqlite3_bind_int64(s, 8, now);
-    gw_bind_text(s, 9, target);
+    bind_text(s, 9, target);
     return STEP_DONE(c, s, "outbox");
 }
 
@@ -507,10 +522,10 @@ inbox_put(void *cx, const struct gw_store_write *w,
 
     if (s == NULL)
         return GW_ESTORE;
-    gw_bind_text(s, 1, w->message_id);
-    gw_bind_text(s, 2, w->sender ? w->sender : "?");
-    gw_bind_text(s, 3, w->content_hash ? w->content_hash : "");
-    gw_bind_text(s, 4, res->refnr[0] ? res->refnr : NULL);
+    bind_text(s, 1, w->message_id);
+    bind_text(s, 2, w->sender ? w->sender : "?");
+    bind_text(s, 3, w->content_hash ? w->content_hash : "");
+    bind_text(s, 4, res->refnr[0] ? res->refnr : NULL);
     sqlite3_bind_int64(s, 5, res->version);
     sqlite3_bind_int(s, 6, w->response_status);
     sqlite3_bind_blob(s, 7, resp->data ? resp->data : "", (int)resp->len,
@@ -581,23 +596,58 @@ apply_alone(struct wctx *x, const struct gw_store_write *w,
     return rc;
 }
 
+/* One write without a savepoint. A refusal comes before the write's
+ * first change (write_apply.c: every check reads first), and a failed
+ * statement undoes itself, so a write that failed having changed no row
+ * left nothing behind. One that failed after a change (a failing answer,
+ * a storage error) sets *undo: only a rollback of the whole batch takes
+ * that away, and the batch runs again with a savepoint per write. The
+ * savepoints cost ~10% of the writer's CPU at 32 writers (the statements
+ * and the sub-journal's copy of every page a write touched). */
+static gw_rc
+apply_bare(struct wctx *x, const struct gw_store_write *w,
+           struct gw_store_result *res, int *undo)
+{
+    sqlite3_int64 before = sqlite3_total_changes64(x->c->db);
+    struct chain head = x->head;
+    gw_rc rc = gw_write_apply(&sqlite_ops, x, w, res);
+
+    if (rc != GW_OK) {
+        x->head = head;
+        *undo = sqlite3_total_changes64(x->c->db) != before;
+    }
+    return rc;
+}
+
+/* The batch's answers as they were before it ran (a batch run again). */
+static void
+results_reset(struct gw_wreq *batch)
+{
+    for (struct gw_wreq *r = batch; r != NULL; r = r->next)
+        if (r->res != NULL) {
+            free(r->res->response);
+            memset(r->res, 0, sizeof(*r->res));
+            gw_err_clear(&r->res->err);
+        }
+}
+
 static void
 run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
 {
     struct conn *c = &st->w;
     struct wctx x;
-    int outbox = 0;
-    gw_rc rc = gw_store_exec(c, "BEGIN IMMEDIATE"), full = GW_OK;
-    int begun = rc == GW_OK, writes = 0;
+    int outbox, begun, writes, safe = 0, undo = 0;
+    gw_rc rc, full;
 
+again:
+    rc = gw_store_exec(c, "BEGIN IMMEDIATE");
+    full = GW_OK;
+    begun = rc == GW_OK;
+    outbox = writes = 0;
     memset(&x, 0, sizeof(x));
     x.c = c;
-    for (struct gw_wreq *r = batch; r != NULL; r = r->next) {
-        if (rc != GW_OK) {
-            if (r->res)
-                r->res->rc = rc;
-            continue;
-        }
+    for (struct gw_wreq *r = batch; rc == GW_OK && !undo && r != NULL;
+         r = r->next) {
         if (r->w == NULL) {
             /* An audited read: no one waits; a failure is logged. */
             if (chain_append(c, &x.head, &r->audit, gw_clock_now_ms()) !=
@@ -606,7 +656,8 @@ run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
         } else {
             writes = 1;
             r->res->rc = audit_only(r->w) ? apply_audit_only(&x, r->w, r->res)
-                                          : apply_alone(&x, r->w, r->res);
+                         : safe           ? apply_alone(&x, r->w, r->res)
+                                : apply_bare(&x, r->w, r->res, &undo);
             if (r->res->rc == GW_ESTORAGEFULL)
                 full = GW_ESTORAGEFULL;
             if (r->res->rc != GW_OK) {
@@ -624,6 +675,19 @@ run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
         if (sqlite3_get_autocommit(c->db))
             rc = GW_ESTORE;
     }
+    if (undo && rc == GW_OK) {
+        /* A write failed after a change (apply_bare): nothing of the
+         * batch is answered yet; roll it all back and run it again, each
+         * write in its own savepoint. */
+        gw_store_conn_idle(c);
+        rc = gw_store_exec(c, "ROLLBACK");
+        results_reset(batch);
+        undo = 0;
+        safe = 1;
+        if (rc == GW_OK)
+            goto again;
+        begun = 0; /* nothing is open any more */
+    }
     if (rc == GW_OK)
         rc = chain_store(c, &x.head);
     gw_store_conn_idle(c);
@@ -635,13 +699,9 @@ run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
         /* A full disk is told as such (507); anything else is ESTORE. */
         if (rc != GW_ESTORAGEFULL)
             rc = GW_ESTORE;
-        for (struct gw_wreq *r = batch; r != NULL; r = r->next)
-            if (r->res && r->res->rc == GW_OK) {
-                r->res->rc = rc;
-                free(r->res->response);
-                r->res->response = NULL;
-            }
     }
+    if (rc != GW_OK)
+        gw_wq_fail(batch, rc);
     pthread_mutex_lock(&st->mu);
     /* Readiness (health.c): whether this batch could be written. A batch
      * of audit records alone may fit in log space a failed commit left

@@ -3,9 +3,11 @@
  * own single-commit rate, measured in the same run; and outbox deliveries
  * per second to a loopback HTTP peer.
  *
- *   bench_store DIR SECONDS [single]
+ *   bench_store DIR SECONDS [single | WRITERS]
  *
- * With "single", only the disk's single-commit rate.
+ * With "single", only the disk's single-commit rate; with a number, the
+ * single commit and group commit with that many writers only (to profile
+ * one of them: perf record -g bench_store DIR 10 32).
  *
  * Prints one line per figure. Not a test: nothing here passes or fails.
  * Run through tests/bench/bench_store.sh.
@@ -284,6 +286,10 @@ main(int argc, char **argv)
            "%8.0f commits/s\n", single);
     if (argc > 3 && strcmp(argv[3], "single") == 0)
         return 0; /* the disk's rate only (tests/bench/bench_http.sh) */
+    if (argc > 3 && atoi(argv[3]) > 0) {
+        gw_store_close(group_commit(dir, atoi(argv[3]), seconds, single));
+        return 0;
+    }
     for (int w = 1; w <= 32; w *= (w == 1 ? 8 : 4)) {
         if (st)
             gw_store_close(st);
