@@ -16,7 +16,9 @@
  * (a barrier, or any unlock of the shared-memory locks, the write lock
  * included), so no other connection can read or overwrite a frame that is
  * still here. A write that fails drops the buffer and reports the error,
- * as the direct write would have. Every other file (the database itself,
+ * as the direct write would have (one at a barrier, which cannot report,
+ * at the WAL's next write or sync, so that no commit after it succeeds
+ * without its frames). Every other file (the database itself,
  * temporary files) is passed through unchanged.
  */
 #include <pthread.h>
@@ -40,6 +42,8 @@ struct wb_file {
     int is_wal;
     char *buf;
     int len;
+    int err; /* a flush at a barrier failed: the WAL's next write or sync
+                says so (a barrier cannot) */
     sqlite3_int64 off;
 };
 
@@ -105,6 +109,11 @@ wb_write(sqlite3_file *p, const void *data, int n, sqlite3_int64 off)
 
     if (!f->is_wal)
         return f->real->pMethods->xWrite(f->real, data, n, off);
+    if (f->err != SQLITE_OK) {
+        rc = f->err;
+        f->err = SQLITE_OK;
+        return rc;
+    }
     if (f->len > 0 && off == f->off + f->len && f->len + n <= WALBUF_CAP) {
         memcpy(f->buf + f->len, data, (size_t)n);
         f->len += n;
@@ -133,8 +142,10 @@ wb_truncate(sqlite3_file *p, sqlite3_int64 size)
 static int
 wb_sync(sqlite3_file *p, int flags)
 {
-    int rc = wb_flush((struct wb_file *)p);
+    struct wb_file *f = (struct wb_file *)p;
+    int rc = f->err != SQLITE_OK ? f->err : wb_flush(f);
 
+    f->err = SQLITE_OK;
     return rc != SQLITE_OK ? rc : REAL(p)->pMethods->xSync(REAL(p), flags);
 }
 
@@ -210,8 +221,10 @@ static void
 wb_shm_barrier(sqlite3_file *p)
 {
     struct wb_file *f = (struct wb_file *)p;
+    int rc = wb_flush(f->wal);
 
-    (void)wb_flush(f->wal); /* a failure shows at the sync that follows */
+    if (rc != SQLITE_OK)
+        f->wal->err = rc; /* the WAL's next write or sync fails with it */
     f->real->pMethods->xShmBarrier(f->real);
 }
 
