@@ -10,7 +10,7 @@
  *        │                               SAVEPOINT, apply, RELEASE or
  *        │                               ROLLBACK TO for each: alone)
  *        │                             COMMIT (fsync: synchronous=FULL)
- *        ◄───────── done, in a chain ─ wake the first waiter
+ *        ◄───────── done ──────────── wake every waiter (gw_wq_answer)
  *
  * Invariants: a request is marked done only after the COMMIT that holds it
  * returned (or after it was refused); if COMMIT fails every request of the
