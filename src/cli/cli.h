@@ -58,13 +58,25 @@ int gw_cli_usage(const char *name);
  * (nonzero: said on stderr, the command exits GW_EXIT_USAGE). */
 int gw_cli_extra_arg(const char *name, int argc, char **argv, int next);
 
-/* LV's options as cfg sets them (url, logical address, timeout), with the
- * data folders and the TLS client given; the rest zero. */
-struct gw_lv_opts;
+/* The parsers' limits as cfg sets them (server.max_body_bytes, xml.*). */
+struct gw_fhir_limits;
+void gw_cli_limits(const struct gw_config *cfg, struct gw_fhir_limits *lim);
+
+/* The SOAP front and LV's client as cfg sets them, on the data folder's
+ * wsdl/ and xslt/ given: one loader for what check-config loads and serve
+ * starts (the check gives no pipeline and no store). */
+struct gw_lv;
+struct gw_pipeline;
+struct gw_soap;
+struct gw_store;
 struct gw_tls_client;
-void gw_cli_lv_opts(const struct gw_config *cfg, const char *wsdl_dir,
+gw_rc gw_cli_soap_new(const struct gw_config *cfg, const char *wsdl_dir,
+                      const char *xslt_dir, struct gw_pipeline *pl,
+                      struct gw_soap **out, struct gw_err *err) GW_WARN_UNUSED;
+gw_rc gw_cli_lv_new(const struct gw_config *cfg, const char *wsdl_dir,
                     const char *xslt_dir, const struct gw_tls_client *tls,
-                    struct gw_lv_opts *o);
+                    struct gw_store *st, struct gw_lv **out,
+                    struct gw_err *err) GW_WARN_UNUSED;
 
 int gw_cli_main(int argc, char **argv);
 

@@ -48,17 +48,45 @@ print_problem(void *ctx, enum gw_check_level level, const char *key,
 }
 
 void
-gw_cli_lv_opts(const struct gw_config *cfg, const char *wsdl_dir,
-               const char *xslt_dir, const struct gw_tls_client *tls,
-               struct gw_lv_opts *o)
+gw_cli_limits(const struct gw_config *cfg, struct gw_fhir_limits *lim)
 {
-    memset(o, 0, sizeof(*o));
-    o->url = cfg->lv_url;
-    o->logical_address = cfg->lv_logical_address;
-    o->timeout_ms = cfg->lv_timeout_ms;
-    o->wsdl_dir = wsdl_dir;
-    o->xslt_dir = xslt_dir;
-    o->tls = tls;
+    lim->max_bytes = (size_t)cfg->server_max_body_bytes;
+    lim->max_depth = (int)cfg->xml_max_depth;
+    lim->max_attributes = (int)cfg->xml_max_attributes;
+    lim->max_string = (size_t)cfg->xml_max_string_bytes;
+}
+
+gw_rc
+gw_cli_soap_new(const struct gw_config *cfg, const char *wsdl_dir,
+                const char *xslt_dir, struct gw_pipeline *pl,
+                struct gw_soap **out, struct gw_err *err)
+{
+    struct gw_soap_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.wsdl_dir = wsdl_dir;
+    o.xslt_dir = xslt_dir;
+    o.pipeline = pl;
+    gw_cli_limits(cfg, &o.limits);
+    return gw_soap_new(&o, out, err);
+}
+
+gw_rc
+gw_cli_lv_new(const struct gw_config *cfg, const char *wsdl_dir,
+              const char *xslt_dir, const struct gw_tls_client *tls,
+              struct gw_store *st, struct gw_lv **out, struct gw_err *err)
+{
+    struct gw_lv_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.peer.url = cfg->lv_url;
+    o.peer.logical_address = cfg->lv_logical_address;
+    o.peer.timeout_ms = cfg->lv_timeout_ms;
+    o.peer.tls = tls;
+    o.store = st;
+    o.wsdl_dir = wsdl_dir;
+    o.xslt_dir = xslt_dir;
+    return gw_lv_new(&o, out, err);
 }
 
 /* The data folder's files, loaded as serve loads them, then freed (the
@@ -70,9 +98,7 @@ check_data_files(const struct gw_config *cfg, struct gw_check_report *rep,
     struct gw_validator *validator = NULL;
     struct gw_views *views = NULL;
     struct gw_soap *soap = NULL;
-    struct gw_soap_opts so;
     struct gw_lv *lv = NULL;
-    struct gw_lv_opts lo;
     struct gw_tls_client tls;
     char xsd[1024], wsdl[1024], xslt[1024];
     struct gw_err err;
@@ -94,22 +120,16 @@ check_data_files(const struct gw_config *cfg, struct gw_check_report *rep,
     if (gw_views_new(xslt, &views, &err) != GW_OK)
         gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir", "xslt: %s",
                          err.detail);
-    memset(&so, 0, sizeof(so));
-    so.wsdl_dir = wsdl;
-    so.xslt_dir = xslt;
-    gw_fhir_limits_default(&so.limits);
     gw_err_clear(&err);
-    if (gw_soap_new(&so, &soap, &err) != GW_OK)
+    if (gw_cli_soap_new(cfg, wsdl, xslt, NULL, &soap, &err) != GW_OK)
         gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
                          "wsdl, xslt (SOAP): %s", err.detail);
     gw_err_clear(&err);
     if (cfg->lv_url[0] != '\0' &&
-        gw_tls_client_get(cfg, "lv", &tls, &err) == GW_OK) {
-        gw_cli_lv_opts(cfg, wsdl, xslt, &tls, &lo);
-        if (gw_lv_new(&lo, &lv, &err) != GW_OK)
-            gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
-                             "wsdl, xslt (LV): %s", err.detail);
-    }
+        gw_tls_client_get(cfg, "lv", &tls, &err) == GW_OK &&
+        gw_cli_lv_new(cfg, wsdl, xslt, &tls, NULL, &lv, &err) != GW_OK)
+        gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
+                         "wsdl, xslt (LV): %s", err.detail);
     gw_lv_free(lv);
     gw_soap_free(soap);
     if (keep != NULL) {

@@ -316,11 +316,9 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     struct gw_pipeline *pipeline = NULL;
     struct gw_http *http = NULL;
     struct gw_soap *soap = NULL;
-    struct gw_soap_opts sopts;
     struct gw_hsa *hsa = NULL;
     struct gw_hsa_opts hsao;
     struct gw_lv *lv = NULL;
-    struct gw_lv_opts lvo;
     char xslt_dir[1024];
     char wsdl_dir[1024];
     struct gw_pipeline_opts po;
@@ -428,10 +426,8 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         rc = gw_config_data_path(cfg, "wsdl", wsdl_dir, sizeof(wsdl_dir));
     if (rc == GW_OK)
         rc = gw_config_data_path(cfg, "xslt", xslt_dir, sizeof(xslt_dir));
-    gw_cli_lv_opts(cfg, wsdl_dir, xslt_dir, &tls_lv, &lvo);
-    lvo.store = st;
     if (rc == GW_OK && cfg->lv_url[0] != '\0')
-        rc = gw_lv_new(&lvo, &lv, &err);
+        rc = gw_cli_lv_new(cfg, wsdl_dir, xslt_dir, &tls_lv, st, &lv, &err);
     if (start_failed(rc, "lv_peer_failed", &err))
         goto out;
     memset(peer_opts, 0, sizeof(peer_opts));
@@ -488,13 +484,13 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     po.validator = loaded.validator; /* compiled by the check */
     po.views = loaded.views;
     memset(&hsao, 0, sizeof(hsao));
-    hsao.url = cfg->hsa_url;
-    hsao.logical_address = cfg->hsa_logical_address;
-    hsao.timeout_ms = cfg->hsa_timeout_ms;
+    hsao.peer.url = cfg->hsa_url;
+    hsao.peer.logical_address = cfg->hsa_logical_address;
+    hsao.peer.timeout_ms = cfg->hsa_timeout_ms;
+    hsao.peer.tls = &tls_hsa;
     hsao.cache_ttl_s = cfg->hsa_cache_ttl_s;
     hsao.beredskap_orgs = cfg->hsa_beredskap_orgs;
     hsao.store = st;
-    hsao.tls = &tls_hsa;
     if (cfg->hsa_url[0] != '\0') {
         rc = gw_hsa_new(&hsao, &hsa);
         if (rc != GW_OK)
@@ -505,11 +501,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         gw_log_warn("event=hsa_off detail=\"hsa.url is empty: prescribers "
                     "are NOT checked in HSA (tests only)\"");
     }
-    gw_fhir_limits_default(&po.limits);
-    po.limits.max_bytes = (size_t)cfg->server_max_body_bytes;
-    po.limits.max_depth = (int)cfg->xml_max_depth;
-    po.limits.max_attributes = (int)cfg->xml_max_attributes;
-    po.limits.max_string = (size_t)cfg->xml_max_string_bytes;
+    gw_cli_limits(cfg, &po.limits);
     /* Where notifications may go: webhooks.* (https, allowed hosts,
      * public addresses unless named). */
     po.webhooks = &webhooks;
@@ -518,13 +510,8 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     rc = gw_pipeline_new(&po, &pipeline);
     if (rc != GW_OK)
         goto out;
-    memset(&sopts, 0, sizeof(sopts));
-    sopts.pipeline = pipeline;
-    sopts.limits = po.limits;
     gw_err_clear(&err);
-    sopts.wsdl_dir = wsdl_dir;
-    sopts.xslt_dir = xslt_dir;
-    rc = gw_soap_new(&sopts, &soap, &err);
+    rc = gw_cli_soap_new(cfg, wsdl_dir, xslt_dir, pipeline, &soap, &err);
     if (start_failed(rc, "soap_start_failed", &err))
         goto out;
     memset(&ho, 0, sizeof(ho));

@@ -42,10 +42,7 @@ gw_cmd_validate(struct gw_cli *cli, int argc, char **argv)
     }
     if (gw_cli_load_config(cli) != GW_OK)
         return GW_EXIT_USAGE;
-    lim.max_bytes = (size_t)cli->cfg.server_max_body_bytes;
-    lim.max_depth = (int)cli->cfg.xml_max_depth;
-    lim.max_attributes = (int)cli->cfg.xml_max_attributes;
-    lim.max_string = (size_t)cli->cfg.xml_max_string_bytes;
+    gw_cli_limits(&cli->cfg, &lim);
     gw_err_clear(&err);
     if (gw_config_data_path(&cli->cfg, "fhir-profiles/xsd/fhir-klas.xsd", xsd,
                             sizeof(xsd)) != GW_OK ||

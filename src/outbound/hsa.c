@@ -188,7 +188,6 @@ gw_rc
 gw_hsa_new(const struct gw_hsa_opts *o, struct gw_hsa **out)
 {
     struct gw_hsa *h = calloc(1, sizeof(*h));
-    struct gw_soap_pool_opts po;
     gw_rc rc;
 
     *out = NULL;
@@ -201,17 +200,12 @@ gw_hsa_new(const struct gw_hsa_opts *o, struct gw_hsa **out)
         return GW_ENOMEM;
     }
     h->o.beredskap_orgs = h->orgs;
-    memset(&po, 0, sizeof(po));
-    po.url = o->url;
-    po.timeout_ms = o->timeout_ms;
-    po.logical_address = o->logical_address ? o->logical_address : "HSA";
-    po.tls = o->tls;
-    rc = gw_soap_pool_new(&po, &h->pool);
+    rc = gw_soap_pool_new(&o->peer, "HSA", &h->pool);
     if (rc != GW_OK) {
         gw_hsa_free(h);
         return rc;
     }
-    h->o.url = gw_soap_pool_url(h->pool);
+    h->o.peer.url = gw_soap_pool_url(h->pool);
     *out = h;
     return GW_OK;
 }
@@ -334,7 +328,7 @@ call_hsa(struct gw_hsa *h, const char *person, struct gw_hsa_person *p,
                                                                           &req);
     req.personHsaId = (char *)person;
     e = soap_call___hsai__GetCredentialsForPersonIncludingProtectedPerson(
-        s, h->o.url, NULL, &req, &resp);
+        s, h->o.peer.url, NULL, &req, &resp);
     if (e != SOAP_OK) {
         gw_soap_describe(s, &f);
         /* Slow or down, the caller may resend later: 503 either way,

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "outbound/soap_client.h"
 
 struct gw_store;
 
@@ -63,13 +64,11 @@ gw_rc gw_hsa_person_decode(const char *text, size_t len,
                            struct gw_hsa_person *p) GW_WARN_UNUSED;
 
 struct gw_hsa_opts {
-    const char *url;
-    const char *logical_address; /* RIV-TA header; NULL: "HSA" */
-    long timeout_ms;
+    /* url, timeout, TLS client; logical_address NULL: "HSA" */
+    struct gw_soap_pool_opts peer;
     long cache_ttl_s;
     const char *beredskap_orgs;
     struct gw_store *store; /* the cache; NULL: no cache */
-    const struct gw_tls_client *tls; /* https: client certificate, CAs */
 };
 
 struct gw_hsa;

@@ -81,23 +81,16 @@ gw_rc
 gw_lv_new(const struct gw_lv_opts *o, struct gw_lv **out, struct gw_err *err)
 {
     struct gw_lv *lv = calloc(1, sizeof(*lv));
-    struct gw_soap_pool_opts po;
     gw_rc rc;
 
     *out = NULL;
     if (lv == NULL)
         return GW_ENOMEM;
     lv->o = *o;
-    memset(&po, 0, sizeof(po));
-    po.url = o->url;
-    po.timeout_ms = o->timeout_ms;
-    po.logical_address =
-        o->logical_address ? o->logical_address : "SE2021004078-LISY";
-    po.tls = o->tls;
-    rc = gw_soap_pool_new(&po, &lv->pool);
+    rc = gw_soap_pool_new(&o->peer, "SE2021004078-LISY", &lv->pool);
     if (rc != GW_OK)
         goto fail;
-    lv->o.url = gw_soap_pool_url(lv->pool);
+    lv->o.peer.url = gw_soap_pool_url(lv->pool);
     lv->map = gw_xslt_load(o->xslt_dir, "fhir-to-lv-register.xsl", err);
     if (lv->map == NULL) {
         rc = GW_ECONFIG;
@@ -270,7 +263,7 @@ gw_lv_send(void *ctx, const struct gw_outbox_item *item, char *why,
         struct ns##__##op##ResponseType out;                                   \
         if (soap_read_##ns##__##op##Type(rd, &in) != SOAP_OK)                  \
             e = -1;                                                            \
-        else if ((e = soap_call___##ns##i__##op(s, lv->o.url, NULL, &in,       \
+        else if ((e = soap_call___##ns##i__##op(s, lv->o.peer.url, NULL, &in,       \
                                                 &out)) == SOAP_OK)             \
             read_result(out.result, &reply);                                   \
     } while (0)

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "outbound/client.h"
+#include "outbound/soap_client.h"
 #include "store/outbox.h"
 
 struct gw_store;
@@ -47,13 +48,11 @@ enum gw_delivery gw_lv_classify(const struct gw_lv_reply *r, char *why,
                                 size_t why_size);
 
 struct gw_lv_opts {
-    const char *url;
-    const char *logical_address; /* RIV-TA header; NULL: LV's default */
-    long timeout_ms;
+    /* url, timeout, TLS client; logical_address NULL: LV's default */
+    struct gw_soap_pool_opts peer;
     struct gw_store *store; /* for the case's motivation */
     const char *wsdl_dir;   /* Responder XSDs */
     const char *xslt_dir;   /* fhir-to-lv-register.xsl */
-    const struct gw_tls_client *tls; /* https: client certificate, CAs */
 };
 
 struct gw_lv;

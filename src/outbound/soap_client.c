@@ -28,7 +28,8 @@ struct gw_soap_pool {
 };
 
 gw_rc
-gw_soap_pool_new(const struct gw_soap_pool_opts *o, struct gw_soap_pool **out)
+gw_soap_pool_new(const struct gw_soap_pool_opts *o, const char *dflt,
+                 struct gw_soap_pool **out)
 {
     struct gw_soap_pool *p = calloc(1, sizeof(*p));
 
@@ -36,8 +37,7 @@ gw_soap_pool_new(const struct gw_soap_pool_opts *o, struct gw_soap_pool **out)
     if (p == NULL)
         return GW_ENOMEM;
     p->url = strdup(o->url ? o->url : "");
-    p->logical_address =
-        strdup(o->logical_address ? o->logical_address : "klasgw");
+    p->logical_address = strdup(o->logical_address ? o->logical_address : dflt);
     p->extra_headers = o->extra_headers ? strdup(o->extra_headers) : NULL;
     p->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
     if (o->tls != NULL) {

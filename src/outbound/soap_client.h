@@ -23,13 +23,15 @@ struct gw_tls_client;
 struct gw_soap_pool_opts {
     const char *url;             /* endpoint, e.g. http://127.0.0.1:8081/hsa */
     long timeout_ms;             /* connect and whole-call timeout */
-    const char *logical_address; /* RIV-TA LogicalAddress header value */
+    const char *logical_address; /* RIV-TA LogicalAddress; NULL: dflt */
     const char *extra_headers;   /* "Name: value\r\n..." or NULL */
     const struct gw_tls_client *tls; /* https: client certificate, CAs,
                                         ...; NULL: defaults */
 };
 
-gw_rc gw_soap_pool_new(const struct gw_soap_pool_opts *o,
+/* dflt: the peer's LogicalAddress when o names none (NULL: o names
+ * one). */
+gw_rc gw_soap_pool_new(const struct gw_soap_pool_opts *o, const char *dflt,
                        struct gw_soap_pool **out) GW_WARN_UNUSED;
 /* Frees the pool and its idle contexts (none may be out). */
 void gw_soap_pool_free(struct gw_soap_pool *p);

@@ -1588,7 +1588,7 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
         po.extra_headers = headers;
         if (simtls.on)
             po.tls = &simtls.client;
-        if (gw_soap_pool_new(&po, &sim.gateway) != GW_OK)
+        if (gw_soap_pool_new(&po, NULL, &sim.gateway) != GW_OK)
             return 1;
         if (call != NULL) {
             /* On command: one call to the gateway, then exit. */

@@ -166,7 +166,7 @@ pool_as(const char *client, const char *user, const char *cert)
     o.logical_address = "SE2321000016-KLAS";
     o.extra_headers = hdr[n][0] ? hdr[n] : NULL;
     n++;
-    if (gw_soap_pool_new(&o, &p) != GW_OK)
+    if (gw_soap_pool_new(&o, NULL, &p) != GW_OK)
         exit(2);
     return p;
 }
