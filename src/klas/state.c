@@ -69,17 +69,6 @@ gw_role_name(enum gw_role r)
     return (unsigned)r < GW_ROLE_NROLE ? roles[r] : "?";
 }
 
-gw_rc
-gw_role_parse(const char *name, enum gw_role *out)
-{
-    for (int r = 0; name != NULL && r < GW_ROLE_NROLE; r++)
-        if (strcmp(name, roles[r]) == 0) {
-            *out = (enum gw_role)r;
-            return GW_OK;
-        }
-    return GW_EINVAL;
-}
-
 int
 gw_case_status_has(enum gw_case_status s, unsigned flag)
 {

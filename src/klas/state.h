@@ -110,7 +110,6 @@ gw_rc gw_case_status_parse(const char *code, enum gw_case_status *out)
     GW_WARN_UNUSED;
 const char *gw_case_event_name(enum gw_case_event e); /* "apply", ... */
 const char *gw_role_name(enum gw_role r);             /* "pharmacy", ... */
-gw_rc gw_role_parse(const char *name, enum gw_role *out) GW_WARN_UNUSED;
 
 /*
  * Whether `role` may trigger `event` on a case in status `from`; on GW_OK,

@@ -177,7 +177,6 @@ test_state_codes_names_and_parsing(void **state)
         {GW_CASE_AVI, "Avi", "Avvisad"},
     };
     enum gw_case_status s;
-    enum gw_role r;
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         assert_string_equal(gw_case_status_code(cases[i].s), cases[i].code);
@@ -188,9 +187,6 @@ test_state_codes_names_and_parsing(void **state)
     assert_int_equal(gw_case_status_parse("bev", &s), GW_EINVAL);
     assert_int_equal(gw_case_status_parse("", &s), GW_EINVAL);
     assert_int_equal(gw_case_status_parse(NULL, &s), GW_EINVAL);
-    assert_int_equal(gw_role_parse("lv", &r), GW_OK);
-    assert_int_equal(r, GW_ROLE_LV);
-    assert_int_equal(gw_role_parse("admin", &r), GW_EINVAL);
     assert_int_equal(gw_case_transition(GW_CASE_NSTATUS, GW_EV_APPLY,
                                         GW_ROLE_PHARMACY, NULL, NULL),
                      GW_EINVAL);
