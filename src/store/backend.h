@@ -130,16 +130,18 @@ struct gw_sql {
 struct gw_args {
     int n;
     struct gw_arg {
-        enum { GW_ARG_TEXT, GW_ARG_I64, GW_ARG_BLOB } kind;
+        enum { GW_ARG_TEXT, GW_ARG_I64, GW_ARG_F64, GW_ARG_BLOB } kind;
         const char *s; /* TEXT (NULL: SQL NULL) and BLOB */
         size_t len;    /* BLOB */
         int64_t i;     /* I64 */
+        double f;      /* F64 */
     } v[GW_ARGS_MAX];
 };
 /* Appends a parameter (past GW_ARGS_MAX: dropped, and the statement
  * fails on the missing one). */
 void gw_args_str(struct gw_args *a, const char *s);
 void gw_args_i64(struct gw_args *a, int64_t i);
+void gw_args_f64(struct gw_args *a, double f);
 void gw_args_blob(struct gw_args *a, const void *data, size_t len);
 
 struct gw_store_backend {
