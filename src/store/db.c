@@ -555,6 +555,22 @@ gw_store_conn_first(void *conn, const struct gw_sql *sql,
     return run_job(conn, sql, a, &j, what);
 }
 
+const struct gw_conn_ops gw_sqlite_conn_ops = {
+    gw_store_conn_run, gw_store_conn_first, gw_store_conn_list};
+
+gw_rc
+gw_sqlite_txn(struct gw_store *st, gw_txn_fn fn, void *arg)
+{
+    gw_rc rc;
+
+    pthread_mutex_lock(&st->mmu);
+    rc = gw_store_exec(&st->m, "BEGIN IMMEDIATE");
+    if (rc == GW_OK)
+        rc = gw_store_end(&st->m, fn(&gw_sqlite_conn_ops, &st->m, arg));
+    pthread_mutex_unlock(&st->mmu);
+    return rc;
+}
+
 gw_rc
 gw_store_one(struct conn *c, sqlite3_stmt *s, gw_row_fill fill, void *elem,
              const char *what)

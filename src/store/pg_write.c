@@ -145,8 +145,7 @@ audit(void *cx, const struct gw_audit_entry *e, int64_t now)
     return audit_put(cx, e, now);
 }
 
-static const struct gw_write_ops pg_ops = {gw_pg_conn_run, gw_pg_conn_first,
-                                           gw_pg_conn_list, audit};
+static const struct gw_write_ops pg_ops = {&gw_pg_conn_ops, audit};
 
 static void
 reset_result(struct gw_store_result *res)

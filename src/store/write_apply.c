@@ -138,7 +138,7 @@ read_row(const struct gw_write_ops *ops, void *conn, const struct gw_sql *sql,
     struct gw_args a = {0};
 
     gw_args_str(&a, key);
-    return ops->first(conn, sql, &a, fill, elem, what);
+    return ops->sql->first(conn, sql, &a, fill, elem, what);
 }
 
 /* The inbox row of the message id (gw_rows_inbox) against the write:
@@ -248,7 +248,7 @@ dispense(const struct gw_write_ops *ops, void *conn,
     gw_args_str(&a, d->dispensed_on);
     gw_args_str(&a, d->kind);
     gw_args_i64(&a, now);
-    return ops->run(conn, &SQL_DISPENSE, &a, "dispense");
+    return ops->sql->run(conn, &SQL_DISPENSE, &a, "dispense");
 }
 
 /* A status_history row (from NULL: the case is new). */
@@ -265,7 +265,7 @@ history(const struct gw_write_ops *ops, void *conn, long long case_id,
     gw_args_str(&a, w->event ? w->event : "change");
     gw_args_str(&a, w->actor ? w->actor : (w->sender ? w->sender : "?"));
     gw_args_i64(&a, now);
-    return ops->run(conn, &SQL_HISTORY, &a, "history");
+    return ops->sql->run(conn, &SQL_HISTORY, &a, "history");
 }
 
 /* The case row changed as w says (status, pharmacy, drug, version + 1,
@@ -285,7 +285,7 @@ case_update(const struct gw_write_ops *ops, void *conn,
     gw_args_i64(&a, (w->effects & GW_STORE_FX_APPLIED) != 0);
     gw_args_i64(&a, (w->effects & GW_STORE_FX_DECIDED) != 0);
     gw_args_i64(&a, case_id);
-    return ops->run(conn, &SQL_CASE_UPDATE, &a, "case_update");
+    return ops->sql->run(conn, &SQL_CASE_UPDATE, &a, "case_update");
 }
 
 static gw_rc
@@ -327,14 +327,6 @@ update(const struct gw_write_ops *ops, void *conn,
                    r->status ? r->status : cur.status, w, now);
 }
 
-static gw_rc
-fill_id(const struct gw_cells *c, void *elem, size_t i)
-{
-    (void)i;
-    *(long long *)elem = I64(0);
-    return GW_OK;
-}
-
 /* The case row of w under refnr: *case_id its id, 0 when the number is
  * taken (nothing inserted). */
 static gw_rc
@@ -344,6 +336,7 @@ case_insert(const struct gw_write_ops *ops, void *conn,
 {
     const struct gw_case_row *r = &w->row;
     struct gw_args a = {0};
+    int64_t id = 0;
     gw_rc rc;
 
     gw_args_str(&a, refnr);
@@ -365,9 +358,9 @@ case_insert(const struct gw_write_ops *ops, void *conn,
         gw_args_i64(&a, now);
     else
         gw_args_str(&a, NULL);
-    *case_id = 0;
-    rc = ops->first(conn, &SQL_CASE_INSERT, &a, fill_id, case_id,
-                    "case_insert");
+    rc = ops->sql->first(conn, &SQL_CASE_INSERT, &a, gw_rows_i64, &id,
+                         "case_insert");
+    *case_id = id;
     return rc == GW_ENOTFOUND ? GW_OK : rc;
 }
 
@@ -443,7 +436,7 @@ licence_put(const struct gw_write_ops *ops, void *conn,
     gw_args_i64(&a, case_id);
     if (w->row.parent_refnr != NULL) {
         gw_args_str(&a, w->row.parent_refnr);
-        return ops->run(conn, &SQL_LICENCE_COPY, &a, "licence_copy");
+        return ops->sql->run(conn, &SQL_LICENCE_COPY, &a, "licence_copy");
     }
     gw_args_str(&a, l->nplid);
     gw_args_str(&a, l->product_name);
@@ -459,7 +452,7 @@ licence_put(const struct gw_write_ops *ops, void *conn,
     else
         gw_args_str(&a, NULL);
     gw_args_str(&a, l->amount_unit);
-    return ops->run(conn, &SQL_LICENCE_INSERT, &a, "licence");
+    return ops->sql->run(conn, &SQL_LICENCE_INSERT, &a, "licence");
 }
 
 /* What a case change implies beside the case row: the licence, the
@@ -482,16 +475,16 @@ extras(const struct gw_write_ops *ops, void *conn,
         gw_args_str(&a, l->valid_from);
         gw_args_str(&a, l->valid_to);
         gw_args_i64(&a, case_id);
-        rc = ops->run(conn, &SQL_LICENCE_VALIDITY, &a, "licence_validity");
+        rc = ops->sql->run(conn, &SQL_LICENCE_VALIDITY, &a, "licence_validity");
     }
     if (rc == GW_OK && (w->effects & GW_STORE_FX_PRODUCT)) {
         a.n = 0;
         gw_args_i64(&a, now);
         gw_args_i64(&a, case_id);
-        rc = ops->run(conn, &SQL_PRODUCT_ADD, &a, "product");
+        rc = ops->sql->run(conn, &SQL_PRODUCT_ADD, &a, "product");
     }
     if (rc == GW_OK && w->pharmacy != NULL)
-        rc = gw_write_pharmacy_put(ops->run, conn, w->pharmacy);
+        rc = gw_write_pharmacy_put(ops->sql->run, conn, w->pharmacy);
     if (rc != GW_OK)
         return rc;
     a.n = 0;
@@ -499,12 +492,12 @@ extras(const struct gw_write_ops *ops, void *conn,
         w->row.prescriber_hsa != NULL) {
         gw_args_str(&a, w->row.prescriber_hsa);
         gw_args_i64(&a, now);
-        return ops->run(conn, &SQL_PRESCRIBER_SUBMIT, &a, "prescriber");
+        return ops->sql->run(conn, &SQL_PRESCRIBER_SUBMIT, &a, "prescriber");
     }
     gw_args_i64(&a, now);
     gw_args_i64(&a, (w->effects & GW_STORE_FX_APPLIED) != 0);
     gw_args_i64(&a, case_id);
-    return ops->run(conn, &SQL_PRESCRIBER_ACTIVE, &a, "prescriber_active");
+    return ops->sql->run(conn, &SQL_PRESCRIBER_ACTIVE, &a, "prescriber_active");
 }
 
 static gw_rc
@@ -519,7 +512,7 @@ document(const struct gw_write_ops *ops, void *conn,
     gw_args_str(&a, w->doc_kind ? w->doc_kind : "message");
     gw_args_blob(&a, w->doc_xml, w->doc_len);
     gw_args_i64(&a, now);
-    return ops->run(conn, &SQL_DOCUMENT, &a, "document");
+    return ops->sql->run(conn, &SQL_DOCUMENT, &a, "document");
 }
 
 static gw_rc
@@ -536,7 +529,7 @@ attachment(const struct gw_write_ops *ops, void *conn,
     gw_args_i64(&a, at->hidden != 0);
     gw_args_i64(&a, (int64_t)at->size);
     gw_args_blob(&a, at->data ? at->data : "", at->size);
-    return ops->run(conn, &SQL_ATTACHMENT, &a, "attachment");
+    return ops->sql->run(conn, &SQL_ATTACHMENT, &a, "attachment");
 }
 
 /* One outbox row; target names the subscription of a notification (NULL:
@@ -555,7 +548,7 @@ enqueue(const struct gw_write_ops *ops, void *conn,
     gw_args_blob(&a, o->payload ? o->payload : "", o->payload_len);
     gw_args_i64(&a, now);
     gw_args_str(&a, target);
-    return ops->run(conn, &SQL_OUTBOX, &a, "outbox");
+    return ops->sql->run(conn, &SQL_OUTBOX, &a, "outbox");
 }
 
 /* The inbox row of w->message_id with the answer resp. */
@@ -574,7 +567,7 @@ inbox_put(const struct gw_write_ops *ops, void *conn,
     gw_args_i64(&a, w->response_status);
     gw_args_blob(&a, resp->data ? resp->data : "", resp->len);
     gw_args_i64(&a, now);
-    return ops->run(conn, &SQL_INBOX_PUT, &a, "inbox_put");
+    return ops->sql->run(conn, &SQL_INBOX_PUT, &a, "inbox_put");
 }
 
 /* An item, or for a notification one per subscription of the GLN,
@@ -601,7 +594,7 @@ outbox_put(const struct gw_write_ops *ops, void *conn,
      * dropped, and one in error still counts the event (outbound/
      * pharmacy.c). */
     gw_args_str(&a, o->fanout_gln);
-    rc = ops->list(conn, &SQL_FANOUT, &a, sizeof(*ids), gw_rows_sub_id, &got,
+    rc = ops->sql->list(conn, &SQL_FANOUT, &a, sizeof(*ids), gw_rows_sub_id, &got,
                    &n, "fanout_subs");
     ids = got;
     for (size_t i = 0; rc == GW_OK && i < n; i++) {

@@ -21,26 +21,13 @@ struct gw_write_sub_id {
 
 /*
  * How one backend runs a write's statements (write_apply.c has them, in
- * both dialects, with their parameters), each on conn, the write's
- * transaction on the backend's own connection; every one returns GW_OK or
- * the error that ends the write. run, first and list are the backend's
- * gw_*_conn_run, _first and _list (store_int.h, pg_int.h); audit queues
- * or appends one audit record on the writer's batch cx.
+ * both dialects, with their parameters): sql, the backend's conn_ops
+ * (backend.h), each on conn, the write's transaction on the writer's own
+ * connection, GW_OK or the error that ends the write; audit queues or
+ * appends one audit record on the writer's batch cx.
  */
-typedef gw_rc (*gw_sql_run)(void *conn, const struct gw_sql *sql,
-                            const struct gw_args *a, const char *what);
 struct gw_write_ops {
-    gw_sql_run run;
-    /* The first row handed to fill: GW_ENOTFOUND when there is none. */
-    gw_rc (*first)(void *conn, const struct gw_sql *sql,
-                   const struct gw_args *a, gw_cells_fill fill, void *elem,
-                   const char *what);
-    /* The rows, each filled into one element of elem_size bytes: *out
-     * malloc'd (NULL when *n is 0; the caller frees). */
-    gw_rc (*list)(void *conn, const struct gw_sql *sql,
-                  const struct gw_args *a, size_t elem_size,
-                  gw_cells_fill fill, void **out, size_t *n,
-                  const char *what);
+    const struct gw_conn_ops *sql;
     gw_rc (*audit)(void *cx, const struct gw_audit_entry *e, int64_t now);
 };
 

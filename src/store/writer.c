@@ -118,8 +118,7 @@ audit(void *cx, const struct gw_audit_entry *e, int64_t now)
     return chain_append(x->c, &x->head, e, now);
 }
 
-static const struct gw_write_ops sqlite_ops = {
-    gw_store_conn_run, gw_store_conn_first, gw_store_conn_list, audit};
+static const struct gw_write_ops sqlite_ops = {&gw_sqlite_conn_ops, audit};
 
 static const char SQL_SAVEPOINT[] = "SAVEPOINT req";
 static const char SQL_RELEASE[] = "RELEASE req";
