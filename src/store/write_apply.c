@@ -28,7 +28,31 @@
 #define I64(col) c->ops->i64(c->res, c->row, (col))
 #define F64(col) c->ops->f64(c->res, c->row, (col))
 
-#define BOTH(text) {text, text}
+#define BOTH(text)                                                             \
+    {                                                                          \
+        text, text                                                             \
+    }
+
+/* A statement's parameters as rows, $1 first: text (NULL: SQL NULL), an
+ * integer, a real, bytes. */
+#define P_TEXT(x)                                                              \
+    {                                                                          \
+        .kind = GW_ARG_TEXT, .s = (x)                                          \
+    }
+#define P_NULL P_TEXT(NULL)
+#define P_I64(x)                                                               \
+    {                                                                          \
+        .kind = GW_ARG_I64, .i = (x)                                           \
+    }
+#define P_F64(x)                                                               \
+    {                                                                          \
+        .kind = GW_ARG_F64, .f = (x)                                           \
+    }
+#define P_BLOB(d, n)                                                           \
+    {                                                                          \
+        .kind = GW_ARG_BLOB, .s = (const char *)(d), .len = (n)                \
+    }
+#define NROWS(p) (sizeof(p) / sizeof((p)[0]))
 
 /* The rows a write reads, each by one key: the inbox's by message id;
  * the case a change or a dispensing is checked against (struct
@@ -48,87 +72,34 @@ static const struct gw_sql SQL_CASE_NOW = {CASE_ROW, CASE_ROW " FOR UPDATE"};
              "WHERE c.refnr = $1"
 static const struct gw_sql SQL_LICENCE_NOW = {LICENCE_ROW,
                                               LICENCE_ROW " FOR UPDATE OF c"};
-/* ON CONFLICT DO NOTHING: no row back when the number is taken. */
-static const struct gw_sql SQL_CASE_INSERT = BOTH(
-    "INSERT INTO cases (refnr, status, licence_type, beredskap, "
-    "prescriber_hsa, hospital_hsa, hospital_name, clinic_hsa, clinic_name, "
-    "pharmacy_gln, drug_name, substances, patient_id, parent_refnr, version, "
-    "created_ms, updated_ms, applied_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,"
-    "$10,$11,$12,$13,$14,1,$15,$15,$16) ON CONFLICT (refnr) DO NOTHING "
-    "RETURNING id");
-static const struct gw_sql SQL_CASE_UPDATE = BOTH(
-    "UPDATE cases SET status = coalesce($1, status), pharmacy_gln = "
-    "coalesce($2, pharmacy_gln), drug_name = coalesce($3, drug_name), "
-    "substances = coalesce($4, substances), version = version + 1, "
-    "updated_ms = $5, applied_ms = CASE WHEN $6 <> 0 THEN $5 ELSE applied_ms "
-    "END, decided_ms = CASE WHEN $7 <> 0 THEN $5 ELSE decided_ms END WHERE "
-    "id = $8");
-static const struct gw_sql SQL_HISTORY =
-    BOTH("INSERT INTO status_history (case_id, from_status, to_status, "
-         "event, actor, at_ms) VALUES ($1,$2,$3,$4,$5,$6)");
-static const struct gw_sql SQL_DISPENSE =
-    BOTH("INSERT INTO dispensings (case_id, gln, amount, dispensed_on, kind, "
-         "at_ms) VALUES ($1,$2,$3,$4,$5,$6)");
 #define LICENCE_COLUMNS                                                        \
     "nplid, product_name, substances, form, strength, holder, country, atc, "  \
     "general_level, total_amount, amount_unit"
-static const struct gw_sql SQL_LICENCE_INSERT =
-    BOTH("INSERT INTO licences (case_id, " LICENCE_COLUMNS ") VALUES ($1,$2,"
-         "$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)");
-static const struct gw_sql SQL_LICENCE_COPY = BOTH(
-    "INSERT INTO licences (case_id, " LICENCE_COLUMNS ") SELECT $1, l.nplid, "
-    "l.product_name, l.substances, l.form, l.strength, l.holder, l.country, "
-    "l.atc, l.general_level, l.total_amount, l.amount_unit FROM licences l "
-    "JOIN cases c ON c.id = l.case_id WHERE c.refnr = $2");
-static const struct gw_sql SQL_LICENCE_VALIDITY =
-    BOTH("UPDATE licences SET valid_from = $1, valid_to = $2 WHERE case_id = "
-         "$3");
-/* A granted product becomes searchable (Sök produkt). */
 #define PRODUCT_ADD                                                            \
     "INTO products (name, substances, holder, country, nplid, form, "          \
     "strength, atc, first_seen_ms) SELECT coalesce(product_name, '?'), "       \
     "substances, holder, country, nplid, form, strength, atc, $1 FROM "        \
     "licences WHERE case_id = $2"
-static const struct gw_sql SQL_PRODUCT_ADD = {
-    "INSERT OR IGNORE " PRODUCT_ADD,
-    "INSERT " PRODUCT_ADD " ON CONFLICT DO NOTHING"};
-static const struct gw_sql SQL_PRESCRIBER_SUBMIT = BOTH(
-    "INSERT INTO prescribers (hsa, consented_ms, last_active_ms) VALUES ($1, "
-    "$2, $2) ON CONFLICT (hsa) DO UPDATE SET last_active_ms = $2, "
-    "consented_ms = coalesce(prescribers.consented_ms, $2)");
-static const struct gw_sql SQL_PRESCRIBER_ACTIVE = BOTH(
-    "UPDATE prescribers SET last_active_ms = $1, last_applied_ms = CASE WHEN "
-    "$2 <> 0 THEN $1 ELSE last_applied_ms END WHERE hsa = (SELECT "
-    "prescriber_hsa FROM cases WHERE id = $3)");
-/* The pharmacy as it names itself in its application (Sök apotek). */
-static const struct gw_sql SQL_PHARMACY_PUT = BOTH(
-    "INSERT INTO pharmacies (gln, name, actor, address, city, connected) "
-    "VALUES ($1,$2,$3,$4,$5,1) ON CONFLICT (gln) DO UPDATE SET name = "
-    "excluded.name, actor = coalesce(excluded.actor, pharmacies.actor), "
-    "address = coalesce(excluded.address, pharmacies.address), city = "
-    "coalesce(excluded.city, pharmacies.city), connected = 1");
-static const struct gw_sql SQL_DOCUMENT =
-    BOTH("INSERT INTO documents (case_id, version, kind, xml, created_ms) "
-         "VALUES ($1,$2,$3,$4,$5)");
-static const struct gw_sql SQL_ATTACHMENT =
-    BOTH("INSERT INTO attachments (case_id, doc_version, description, "
-         "content_type, hidden, size, data) VALUES ($1,$2,$3,$4,$5,$6,$7)");
-static const struct gw_sql SQL_FANOUT = BOTH(
-    "SELECT id FROM subscriptions WHERE gln = $1 ORDER BY created_ms, id");
-static const struct gw_sql SQL_OUTBOX = BOTH(
-    "INSERT INTO outbox (message_id, peer, kind, refnr, payload, state, "
-    "attempts, next_attempt_ms, created_ms, updated_ms, target) VALUES ($1,"
-    "$2,$3,$4,$5,'pending',0,$6,$6,$6,$7)");
-static const struct gw_sql SQL_INBOX_PUT =
-    BOTH("INSERT INTO inbox (message_id, sender, content_hash, refnr, "
-         "version, response_status, response, received_ms) VALUES ($1,$2,$3,"
-         "$4,$5,$6,$7,$8)");
-static const struct gw_sql SQL_AUDIT =
-    BOTH("INSERT INTO audit (seq, at_ms, system, user_id, action, refnr, "
-         "outcome, detail, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,"
-         "$9,$10)");
-static const struct gw_sql SQL_HEAD_STORE =
-    BOTH("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1");
+
+/* The parameter rows p[0..n) as the backends take them. */
+static const struct gw_args *
+args_of(struct gw_args *a, const struct gw_arg *p, size_t n)
+{
+    a->n = 0;
+    for (size_t i = 0; i < n && i < GW_ARGS_MAX; i++)
+        a->v[a->n++] = p[i];
+    return a;
+}
+
+/* sql run once by run on conn with the parameter rows p[0..n). */
+static gw_rc
+run_rows(gw_sql_run run, void *conn, const struct gw_sql *sql,
+         const struct gw_arg *p, size_t n, const char *what)
+{
+    struct gw_args a;
+
+    return run(conn, sql, args_of(&a, p, n), what);
+}
 
 /* The one row of sql by key, handed to fill. */
 static gw_rc
@@ -148,12 +119,11 @@ static gw_rc
 inbox_get(const struct gw_write_ops *ops, void *conn,
           const struct gw_store_write *w, struct gw_store_result *res)
 {
-    gw_rc rc = read_row(ops, conn, &SQL_INBOX_GET, w->message_id,
-                        gw_rows_inbox, res, "inbox_get");
+    gw_rc rc = read_row(ops, conn, &SQL_INBOX_GET, w->message_id, gw_rows_inbox,
+                        res, "inbox_get");
 
     if (rc != GW_OK ||
-        strcmp(res->content_hash, w->content_hash ? w->content_hash : "") ==
-            0)
+        strcmp(res->content_hash, w->content_hash ? w->content_hash : "") == 0)
         return rc;
     /* Not a repeat: only the first message's hash and time stay. */
     free(res->response);
@@ -201,8 +171,10 @@ dispense(const struct gw_write_ops *ops, void *conn,
          const struct gw_store_write *w, struct gw_store_result *res,
          long long *case_id, int64_t now)
 {
+    static const struct gw_sql insert =
+        BOTH("INSERT INTO dispensings (case_id, gln, amount, dispensed_on, "
+             "kind, at_ms) VALUES ($1,$2,$3,$4,$5,$6)");
     const struct gw_dispense *d = w->dispense;
-    struct gw_args a = {0};
     struct case_now l;
     gw_rc rc;
 
@@ -242,13 +214,11 @@ dispense(const struct gw_write_ops *ops, void *conn,
                          l.total - l.used, l.total);
     }
     *case_id = l.id;
-    gw_args_i64(&a, *case_id);
-    gw_args_str(&a, d->gln);
-    gw_args_f64(&a, d->amount);
-    gw_args_str(&a, d->dispensed_on);
-    gw_args_str(&a, d->kind);
-    gw_args_i64(&a, now);
-    return ops->sql->run(conn, &SQL_DISPENSE, &a, "dispense");
+    const struct gw_arg p[] = {P_I64(l.id),      P_TEXT(d->gln),
+                               P_F64(d->amount), P_TEXT(d->dispensed_on),
+                               P_TEXT(d->kind),  P_I64(now)};
+
+    return run_rows(ops->sql->run, conn, &insert, p, NROWS(p), "dispense");
 }
 
 /* A status_history row (from NULL: the case is new). */
@@ -257,15 +227,18 @@ history(const struct gw_write_ops *ops, void *conn, long long case_id,
         const char *from, const char *to, const struct gw_store_write *w,
         int64_t now)
 {
-    struct gw_args a = {0};
+    static const struct gw_sql sql =
+        BOTH("INSERT INTO status_history (case_id, from_status, to_status, "
+             "event, actor, at_ms) VALUES ($1,$2,$3,$4,$5,$6)");
+    const struct gw_arg p[] = {
+        P_I64(case_id),
+        P_TEXT(from),
+        P_TEXT(to),
+        P_TEXT(w->event ? w->event : "change"),
+        P_TEXT(w->actor ? w->actor : (w->sender ? w->sender : "?")),
+        P_I64(now)};
 
-    gw_args_i64(&a, case_id);
-    gw_args_str(&a, from);
-    gw_args_str(&a, to);
-    gw_args_str(&a, w->event ? w->event : "change");
-    gw_args_str(&a, w->actor ? w->actor : (w->sender ? w->sender : "?"));
-    gw_args_i64(&a, now);
-    return ops->sql->run(conn, &SQL_HISTORY, &a, "history");
+    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "history");
 }
 
 /* The case row changed as w says (status, pharmacy, drug, version + 1,
@@ -274,18 +247,24 @@ static gw_rc
 case_update(const struct gw_write_ops *ops, void *conn,
             const struct gw_store_write *w, long long case_id, int64_t now)
 {
+    static const struct gw_sql sql =
+        BOTH("UPDATE cases SET status = coalesce($1, status), pharmacy_gln = "
+             "coalesce($2, pharmacy_gln), drug_name = coalesce($3, drug_name), "
+             "substances = coalesce($4, substances), version = version + 1, "
+             "updated_ms = $5, applied_ms = CASE WHEN $6 <> 0 THEN $5 ELSE "
+             "applied_ms END, decided_ms = CASE WHEN $7 <> 0 THEN $5 ELSE "
+             "decided_ms END WHERE id = $8");
     const struct gw_case_row *r = &w->row;
-    struct gw_args a = {0};
+    const struct gw_arg p[] = {P_TEXT(r->status),
+                               P_TEXT(r->pharmacy_gln),
+                               P_TEXT(r->drug_name),
+                               P_TEXT(r->substances),
+                               P_I64(now),
+                               P_I64((w->effects & GW_STORE_FX_APPLIED) != 0),
+                               P_I64((w->effects & GW_STORE_FX_DECIDED) != 0),
+                               P_I64(case_id)};
 
-    gw_args_str(&a, r->status);
-    gw_args_str(&a, r->pharmacy_gln);
-    gw_args_str(&a, r->drug_name);
-    gw_args_str(&a, r->substances);
-    gw_args_i64(&a, now);
-    gw_args_i64(&a, (w->effects & GW_STORE_FX_APPLIED) != 0);
-    gw_args_i64(&a, (w->effects & GW_STORE_FX_DECIDED) != 0);
-    gw_args_i64(&a, case_id);
-    return ops->sql->run(conn, &SQL_CASE_UPDATE, &a, "case_update");
+    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "case_update");
 }
 
 static gw_rc
@@ -334,32 +313,38 @@ case_insert(const struct gw_write_ops *ops, void *conn,
             const struct gw_store_write *w, const char *refnr,
             long long *case_id, int64_t now)
 {
+    /* ON CONFLICT DO NOTHING: no row back when the number is taken. */
+    static const struct gw_sql sql = BOTH(
+        "INSERT INTO cases (refnr, status, licence_type, beredskap, "
+        "prescriber_hsa, hospital_hsa, hospital_name, clinic_hsa, "
+        "clinic_name, pharmacy_gln, drug_name, substances, patient_id, "
+        "parent_refnr, version, created_ms, updated_ms, applied_ms) VALUES "
+        "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,1,$15,$15,$16) ON "
+        "CONFLICT (refnr) DO NOTHING RETURNING id");
+    static const struct gw_arg none = P_NULL;
     const struct gw_case_row *r = &w->row;
-    struct gw_args a = {0};
+    const struct gw_arg at = P_I64(now);
+    const struct gw_arg p[] = {P_TEXT(refnr),
+                               P_TEXT(r->status),
+                               P_TEXT(r->licence_type),
+                               P_I64(r->beredskap),
+                               P_TEXT(r->prescriber_hsa),
+                               P_TEXT(r->hospital_hsa),
+                               P_TEXT(r->hospital_name),
+                               P_TEXT(r->clinic_hsa),
+                               P_TEXT(r->clinic_name),
+                               P_TEXT(r->pharmacy_gln),
+                               P_TEXT(r->drug_name),
+                               P_TEXT(r->substances),
+                               P_TEXT(r->patient_id),
+                               P_TEXT(r->parent_refnr),
+                               at,
+                               (w->effects & GW_STORE_FX_APPLIED) ? at : none};
+    struct gw_args a;
     int64_t id = 0;
-    gw_rc rc;
+    gw_rc rc = ops->sql->first(conn, &sql, args_of(&a, p, NROWS(p)),
+                               gw_rows_i64, &id, "case_insert");
 
-    gw_args_str(&a, refnr);
-    gw_args_str(&a, r->status);
-    gw_args_str(&a, r->licence_type);
-    gw_args_i64(&a, r->beredskap);
-    gw_args_str(&a, r->prescriber_hsa);
-    gw_args_str(&a, r->hospital_hsa);
-    gw_args_str(&a, r->hospital_name);
-    gw_args_str(&a, r->clinic_hsa);
-    gw_args_str(&a, r->clinic_name);
-    gw_args_str(&a, r->pharmacy_gln);
-    gw_args_str(&a, r->drug_name);
-    gw_args_str(&a, r->substances);
-    gw_args_str(&a, r->patient_id);
-    gw_args_str(&a, r->parent_refnr);
-    gw_args_i64(&a, now);
-    if (w->effects & GW_STORE_FX_APPLIED)
-        gw_args_i64(&a, now);
-    else
-        gw_args_str(&a, NULL);
-    rc = ops->sql->first(conn, &SQL_CASE_INSERT, &a, gw_rows_i64, &id,
-                         "case_insert");
     *case_id = id;
     return rc == GW_ENOTFOUND ? GW_OK : rc;
 }
@@ -401,8 +386,7 @@ create(const struct gw_write_ops *ops, void *conn,
         }
         if (r->refnr != NULL)
             return gw_err_set(&res->err, GW_ECONFLICT, NULL,
-                              "a case with referensnummer %s exists",
-                              r->refnr);
+                              "a case with referensnummer %s exists", r->refnr);
     }
     return GW_ESTORE;
 }
@@ -430,29 +414,39 @@ static gw_rc
 licence_put(const struct gw_write_ops *ops, void *conn,
             const struct gw_store_write *w, long long case_id)
 {
+    static const struct gw_sql copy =
+        BOTH("INSERT INTO licences (case_id, " LICENCE_COLUMNS ") SELECT $1, "
+             "l.nplid, l.product_name, l.substances, l.form, l.strength, "
+             "l.holder, l.country, l.atc, l.general_level, l.total_amount, "
+             "l.amount_unit FROM licences l JOIN cases c ON c.id = l.case_id "
+             "WHERE c.refnr = $2");
+    static const struct gw_sql insert =
+        BOTH("INSERT INTO licences (case_id, " LICENCE_COLUMNS ") VALUES "
+             "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)");
+    static const struct gw_arg none = P_NULL;
     const struct gw_licence_info *l = w->licence;
-    struct gw_args a = {0};
 
-    gw_args_i64(&a, case_id);
     if (w->row.parent_refnr != NULL) {
-        gw_args_str(&a, w->row.parent_refnr);
-        return ops->sql->run(conn, &SQL_LICENCE_COPY, &a, "licence_copy");
+        const struct gw_arg p[] = {P_I64(case_id), P_TEXT(w->row.parent_refnr)};
+
+        return run_rows(ops->sql->run, conn, &copy, p, NROWS(p),
+                        "licence_copy");
     }
-    gw_args_str(&a, l->nplid);
-    gw_args_str(&a, l->product_name);
-    gw_args_str(&a, l->substances);
-    gw_args_str(&a, l->form);
-    gw_args_str(&a, l->strength);
-    gw_args_str(&a, l->holder);
-    gw_args_str(&a, l->country);
-    gw_args_str(&a, l->atc);
-    gw_args_str(&a, l->general_level);
-    if (l->total_amount > 0)
-        gw_args_f64(&a, l->total_amount);
-    else
-        gw_args_str(&a, NULL);
-    gw_args_str(&a, l->amount_unit);
-    return ops->sql->run(conn, &SQL_LICENCE_INSERT, &a, "licence");
+    const struct gw_arg total = P_F64(l->total_amount);
+    const struct gw_arg p[] = {P_I64(case_id),
+                               P_TEXT(l->nplid),
+                               P_TEXT(l->product_name),
+                               P_TEXT(l->substances),
+                               P_TEXT(l->form),
+                               P_TEXT(l->strength),
+                               P_TEXT(l->holder),
+                               P_TEXT(l->country),
+                               P_TEXT(l->atc),
+                               P_TEXT(l->general_level),
+                               l->total_amount > 0 ? total : none,
+                               P_TEXT(l->amount_unit)};
+
+    return run_rows(ops->sql->run, conn, &insert, p, NROWS(p), "licence");
 }
 
 /* What a case change implies beside the case row: the licence, the
@@ -462,8 +456,23 @@ static gw_rc
 extras(const struct gw_write_ops *ops, void *conn,
        const struct gw_store_write *w, long long case_id, int64_t now)
 {
+    static const struct gw_sql validity =
+        BOTH("UPDATE licences SET valid_from = $1, valid_to = $2 WHERE "
+             "case_id = $3");
+    /* A granted product becomes searchable (Sök produkt). */
+    static const struct gw_sql product = {"INSERT OR IGNORE " PRODUCT_ADD,
+                                          "INSERT " PRODUCT_ADD
+                                          " ON CONFLICT DO NOTHING"};
+    static const struct gw_sql submit = BOTH(
+        "INSERT INTO prescribers (hsa, consented_ms, last_active_ms) VALUES "
+        "($1, $2, $2) ON CONFLICT (hsa) DO UPDATE SET last_active_ms = $2, "
+        "consented_ms = coalesce(prescribers.consented_ms, $2)");
+    static const struct gw_sql active = BOTH(
+        "UPDATE prescribers SET last_active_ms = $1, last_applied_ms = CASE "
+        "WHEN $2 <> 0 THEN $1 ELSE last_applied_ms END WHERE hsa = (SELECT "
+        "prescriber_hsa FROM cases WHERE id = $3)");
     const struct gw_licence_info *l = w->licence;
-    struct gw_args a = {0};
+    gw_sql_run run = ops->sql->run;
     gw_rc rc = GW_OK;
 
     if (case_id == 0 || w->op == GW_STORE_OP_DISPENSE)
@@ -472,32 +481,31 @@ extras(const struct gw_write_ops *ops, void *conn,
         (w->row.parent_refnr != NULL || l != NULL)) {
         rc = licence_put(ops, conn, w, case_id);
     } else if (w->op == GW_STORE_OP_UPDATE && l != NULL && l->valid_from) {
-        gw_args_str(&a, l->valid_from);
-        gw_args_str(&a, l->valid_to);
-        gw_args_i64(&a, case_id);
-        rc = ops->sql->run(conn, &SQL_LICENCE_VALIDITY, &a, "licence_validity");
+        const struct gw_arg p[] = {P_TEXT(l->valid_from), P_TEXT(l->valid_to),
+                                   P_I64(case_id)};
+
+        rc = run_rows(run, conn, &validity, p, NROWS(p), "licence_validity");
     }
     if (rc == GW_OK && (w->effects & GW_STORE_FX_PRODUCT)) {
-        a.n = 0;
-        gw_args_i64(&a, now);
-        gw_args_i64(&a, case_id);
-        rc = ops->sql->run(conn, &SQL_PRODUCT_ADD, &a, "product");
+        const struct gw_arg p[] = {P_I64(now), P_I64(case_id)};
+
+        rc = run_rows(run, conn, &product, p, NROWS(p), "product");
     }
     if (rc == GW_OK && w->pharmacy != NULL)
-        rc = gw_write_pharmacy_put(ops->sql->run, conn, w->pharmacy);
+        rc = gw_write_pharmacy_put(run, conn, w->pharmacy);
     if (rc != GW_OK)
         return rc;
-    a.n = 0;
     if (w->op == GW_STORE_OP_CREATE && w->row.parent_refnr == NULL &&
         w->row.prescriber_hsa != NULL) {
-        gw_args_str(&a, w->row.prescriber_hsa);
-        gw_args_i64(&a, now);
-        return ops->sql->run(conn, &SQL_PRESCRIBER_SUBMIT, &a, "prescriber");
+        const struct gw_arg p[] = {P_TEXT(w->row.prescriber_hsa), P_I64(now)};
+
+        return run_rows(run, conn, &submit, p, NROWS(p), "prescriber");
     }
-    gw_args_i64(&a, now);
-    gw_args_i64(&a, (w->effects & GW_STORE_FX_APPLIED) != 0);
-    gw_args_i64(&a, case_id);
-    return ops->sql->run(conn, &SQL_PRESCRIBER_ACTIVE, &a, "prescriber_active");
+    const struct gw_arg p[] = {P_I64(now),
+                               P_I64((w->effects & GW_STORE_FX_APPLIED) != 0),
+                               P_I64(case_id)};
+
+    return run_rows(run, conn, &active, p, NROWS(p), "prescriber_active");
 }
 
 static gw_rc
@@ -505,14 +513,14 @@ document(const struct gw_write_ops *ops, void *conn,
          const struct gw_store_write *w, long long case_id, long version,
          int64_t now)
 {
-    struct gw_args a = {0};
+    static const struct gw_sql sql =
+        BOTH("INSERT INTO documents (case_id, version, kind, xml, created_ms) "
+             "VALUES ($1,$2,$3,$4,$5)");
+    const struct gw_arg p[] = {P_I64(case_id), P_I64(version),
+                               P_TEXT(w->doc_kind ? w->doc_kind : "message"),
+                               P_BLOB(w->doc_xml, w->doc_len), P_I64(now)};
 
-    gw_args_i64(&a, case_id);
-    gw_args_i64(&a, version);
-    gw_args_str(&a, w->doc_kind ? w->doc_kind : "message");
-    gw_args_blob(&a, w->doc_xml, w->doc_len);
-    gw_args_i64(&a, now);
-    return ops->sql->run(conn, &SQL_DOCUMENT, &a, "document");
+    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "document");
 }
 
 static gw_rc
@@ -520,16 +528,19 @@ attachment(const struct gw_write_ops *ops, void *conn,
            const struct gw_store_attachment *at, long long case_id,
            long version)
 {
-    struct gw_args a = {0};
+    static const struct gw_sql sql =
+        BOTH("INSERT INTO attachments (case_id, doc_version, description, "
+             "content_type, hidden, size, data) VALUES ($1,$2,$3,$4,$5,$6,"
+             "$7)");
+    const struct gw_arg p[] = {P_I64(case_id),
+                               P_I64(version),
+                               P_TEXT(at->description),
+                               P_TEXT(at->content_type),
+                               P_I64(at->hidden != 0),
+                               P_I64((int64_t)at->size),
+                               P_BLOB(at->data ? at->data : "", at->size)};
 
-    gw_args_i64(&a, case_id);
-    gw_args_i64(&a, version);
-    gw_args_str(&a, at->description);
-    gw_args_str(&a, at->content_type);
-    gw_args_i64(&a, at->hidden != 0);
-    gw_args_i64(&a, (int64_t)at->size);
-    gw_args_blob(&a, at->data ? at->data : "", at->size);
-    return ops->sql->run(conn, &SQL_ATTACHMENT, &a, "attachment");
+    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "attachment");
 }
 
 /* One outbox row; target names the subscription of a notification (NULL:
@@ -539,16 +550,20 @@ enqueue(const struct gw_write_ops *ops, void *conn,
         const struct gw_store_outbox_new *o, const char *message_id,
         const char *target, const char *refnr, int64_t now)
 {
-    struct gw_args a = {0};
+    static const struct gw_sql sql = BOTH(
+        "INSERT INTO outbox (message_id, peer, kind, refnr, payload, state, "
+        "attempts, next_attempt_ms, created_ms, updated_ms, target) VALUES "
+        "($1,$2,$3,$4,$5,'pending',0,$6,$6,$6,$7)");
+    const struct gw_arg p[] = {
+        P_TEXT(message_id),
+        P_TEXT(o->peer),
+        P_TEXT(o->kind),
+        P_TEXT(refnr[0] ? refnr : NULL),
+        P_BLOB(o->payload ? o->payload : "", o->payload_len),
+        P_I64(now),
+        P_TEXT(target)};
 
-    gw_args_str(&a, message_id);
-    gw_args_str(&a, o->peer);
-    gw_args_str(&a, o->kind);
-    gw_args_str(&a, refnr[0] ? refnr : NULL);
-    gw_args_blob(&a, o->payload ? o->payload : "", o->payload_len);
-    gw_args_i64(&a, now);
-    gw_args_str(&a, target);
-    return ops->sql->run(conn, &SQL_OUTBOX, &a, "outbox");
+    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "outbox");
 }
 
 /* The inbox row of w->message_id with the answer resp. */
@@ -557,17 +572,20 @@ inbox_put(const struct gw_write_ops *ops, void *conn,
           const struct gw_store_write *w, const struct gw_store_result *res,
           const struct gw_buf *resp, int64_t now)
 {
-    struct gw_args a = {0};
+    static const struct gw_sql sql =
+        BOTH("INSERT INTO inbox (message_id, sender, content_hash, refnr, "
+             "version, response_status, response, received_ms) VALUES ($1,"
+             "$2,$3,$4,$5,$6,$7,$8)");
+    const struct gw_arg p[] = {P_TEXT(w->message_id),
+                               P_TEXT(w->sender ? w->sender : "?"),
+                               P_TEXT(w->content_hash ? w->content_hash : ""),
+                               P_TEXT(res->refnr[0] ? res->refnr : NULL),
+                               P_I64(res->version),
+                               P_I64(w->response_status),
+                               P_BLOB(resp->data ? resp->data : "", resp->len),
+                               P_I64(now)};
 
-    gw_args_str(&a, w->message_id);
-    gw_args_str(&a, w->sender ? w->sender : "?");
-    gw_args_str(&a, w->content_hash ? w->content_hash : "");
-    gw_args_str(&a, res->refnr[0] ? res->refnr : NULL);
-    gw_args_i64(&a, res->version);
-    gw_args_i64(&a, w->response_status);
-    gw_args_blob(&a, resp->data ? resp->data : "", resp->len);
-    gw_args_i64(&a, now);
-    return ops->sql->run(conn, &SQL_INBOX_PUT, &a, "inbox_put");
+    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "inbox_put");
 }
 
 /* An item, or for a notification one per subscription of the GLN,
@@ -575,9 +593,11 @@ inbox_put(const struct gw_write_ops *ops, void *conn,
  * one failing endpoint neither holds up nor repeats the others. */
 static gw_rc
 outbox_put(const struct gw_write_ops *ops, void *conn,
-           const struct gw_store_outbox_new *o, const char *refnr,
-           int64_t now, size_t *queued)
+           const struct gw_store_outbox_new *o, const char *refnr, int64_t now,
+           size_t *queued)
 {
+    static const struct gw_sql SQL_FANOUT = BOTH(
+        "SELECT id FROM subscriptions WHERE gln = $1 ORDER BY created_ms, id");
     struct gw_write_sub_id *ids = NULL;
     struct gw_args a = {0};
     void *got = NULL;
@@ -594,8 +614,8 @@ outbox_put(const struct gw_write_ops *ops, void *conn,
      * dropped, and one in error still counts the event (outbound/
      * pharmacy.c). */
     gw_args_str(&a, o->fanout_gln);
-    rc = ops->sql->list(conn, &SQL_FANOUT, &a, sizeof(*ids), gw_rows_sub_id, &got,
-                   &n, "fanout_subs");
+    rc = ops->sql->list(conn, &SQL_FANOUT, &a, sizeof(*ids), gw_rows_sub_id,
+                        &got, &n, "fanout_subs");
     ids = got;
     for (size_t i = 0; rc == GW_OK && i < n; i++) {
         snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, ids[i].id);
@@ -666,9 +686,8 @@ gw_write_apply(const struct gw_write_ops *ops, void *conn, void *cx,
         if ((rc = ops->audit(cx, &e, now)) != GW_OK)
             goto out;
     }
-    if (w->respond != NULL &&
-        (rc = w->respond(w->respond_ctx, res->refnr, res->version, &resp)) !=
-            GW_OK)
+    if (w->respond != NULL && (rc = w->respond(w->respond_ctx, res->refnr,
+                                               res->version, &resp)) != GW_OK)
         goto out;
     if (w->message_id != NULL &&
         (rc = inbox_put(ops, conn, w, res, &resp, now)) != GW_OK)
@@ -707,8 +726,11 @@ gw_rc
 gw_write_audit_append(gw_sql_run run, void *conn, struct gw_write_head *h,
                       const struct gw_audit_entry *e, int64_t now_ms)
 {
+    static const struct gw_sql sql = BOTH(
+        "INSERT INTO audit (seq, at_ms, system, user_id, action, refnr, "
+        "outcome, detail, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,"
+        "$9,$10)");
     struct gw_audit_record r;
-    struct gw_args a = {0};
     gw_rc rc;
 
     memset(&r, 0, sizeof(r));
@@ -724,17 +746,13 @@ gw_write_audit_append(gw_sql_run run, void *conn, struct gw_write_head *h,
         r.e.action = "unknown";
     if ((rc = gw_audit_hash(&r, r.hash)) != GW_OK)
         return rc;
-    gw_args_i64(&a, r.seq);
-    gw_args_i64(&a, r.at_ms);
-    gw_args_str(&a, r.e.system);
-    gw_args_str(&a, r.e.user);
-    gw_args_str(&a, r.e.action);
-    gw_args_str(&a, r.e.refnr);
-    gw_args_str(&a, r.e.outcome);
-    gw_args_str(&a, r.e.detail);
-    gw_args_str(&a, r.prev_hash);
-    gw_args_str(&a, r.hash);
-    if ((rc = run(conn, &SQL_AUDIT, &a, "audit_insert")) != GW_OK)
+    const struct gw_arg p[] = {P_I64(r.seq),        P_I64(r.at_ms),
+                               P_TEXT(r.e.system),  P_TEXT(r.e.user),
+                               P_TEXT(r.e.action),  P_TEXT(r.e.refnr),
+                               P_TEXT(r.e.outcome), P_TEXT(r.e.detail),
+                               P_TEXT(r.prev_hash), P_TEXT(r.hash)};
+
+    if ((rc = run_rows(run, conn, &sql, p, NROWS(p), "audit_insert")) != GW_OK)
         return rc;
     h->seq = r.seq;
     memcpy(h->hash, r.hash, sizeof(h->hash));
@@ -744,22 +762,27 @@ gw_write_audit_append(gw_sql_run run, void *conn, struct gw_write_head *h,
 gw_rc
 gw_write_head_store(gw_sql_run run, void *conn, const struct gw_write_head *h)
 {
-    struct gw_args a = {0};
+    static const struct gw_sql sql =
+        BOTH("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1");
+    const struct gw_arg p[] = {P_I64(h->seq), P_TEXT(h->hash)};
 
-    gw_args_i64(&a, h->seq);
-    gw_args_str(&a, h->hash);
-    return run(conn, &SQL_HEAD_STORE, &a, "audit_head");
+    return run_rows(run, conn, &sql, p, NROWS(p), "audit_head");
 }
 
 gw_rc
 gw_write_pharmacy_put(gw_sql_run run, void *conn, const struct gw_pharmacy *ph)
 {
-    struct gw_args a = {0};
+    /* The pharmacy as it names itself in its application (Sök apotek). */
+    static const struct gw_sql sql = BOTH(
+        "INSERT INTO pharmacies (gln, name, actor, address, city, connected) "
+        "VALUES ($1,$2,$3,$4,$5,1) ON CONFLICT (gln) DO UPDATE SET name = "
+        "excluded.name, actor = coalesce(excluded.actor, pharmacies.actor), "
+        "address = coalesce(excluded.address, pharmacies.address), city = "
+        "coalesce(excluded.city, pharmacies.city), connected = 1");
+    const struct gw_arg p[] = {P_TEXT(ph->gln), P_TEXT(ph->name),
+                               P_TEXT(ph->actor[0] ? ph->actor : NULL),
+                               P_TEXT(ph->address[0] ? ph->address : NULL),
+                               P_TEXT(ph->city[0] ? ph->city : NULL)};
 
-    gw_args_str(&a, ph->gln);
-    gw_args_str(&a, ph->name);
-    gw_args_str(&a, ph->actor[0] ? ph->actor : NULL);
-    gw_args_str(&a, ph->address[0] ? ph->address : NULL);
-    gw_args_str(&a, ph->city[0] ? ph->city : NULL);
-    return run(conn, &SQL_PHARMACY_PUT, &a, "pharmacy_put");
+    return run_rows(run, conn, &sql, p, NROWS(p), "pharmacy_put");
 }
