@@ -95,14 +95,6 @@
       (st, now_ms, motivation_months, decided_months, mode, out))            \
     X(gw_rc, gw_store_pharmacy_put, pharmacy_put,                            \
       (struct gw_store * st, const struct gw_pharmacy *p), (st, p))          \
-    X(gw_rc, gw_store_sub_note, sub_note,                                    \
-      (struct gw_store * st, const char *id, int ok, int permanent,          \
-       int max_failures, const char *why, int *in_error),                    \
-      (st, id, ok, permanent, max_failures, why, in_error))                 \
-    X(gw_rc, gw_store_sub_event, sub_event,                                  \
-      (struct gw_store * st, const char *id, const char *message_id,        \
-       const char *code, const char *refnr, struct gw_sub_event *ev),       \
-      (st, id, message_id, code, refnr, ev))                                 \
     X(gw_rc, gw_console_peers, console_peers,                                \
       (struct gw_store * st, const char *const *known, size_t nknown,        \
        struct gw_console_peer *out, size_t max, size_t *n),                  \
@@ -130,17 +122,44 @@ struct gw_sql {
 struct gw_args {
     int n;
     struct gw_arg {
-        enum { GW_ARG_TEXT, GW_ARG_I64, GW_ARG_BLOB } kind;
+        enum { GW_ARG_TEXT, GW_ARG_I64, GW_ARG_F64, GW_ARG_BLOB } kind;
         const char *s; /* TEXT (NULL: SQL NULL) and BLOB */
         size_t len;    /* BLOB */
         int64_t i;     /* I64 */
+        double f;      /* F64 */
     } v[GW_ARGS_MAX];
 };
 /* Appends a parameter (past GW_ARGS_MAX: dropped, and the statement
  * fails on the missing one). */
 void gw_args_str(struct gw_args *a, const char *s);
 void gw_args_i64(struct gw_args *a, int64_t i);
+void gw_args_f64(struct gw_args *a, double f);
 void gw_args_blob(struct gw_args *a, const void *data, size_t len);
+
+/*
+ * How a backend runs a shared statement on a connection the caller holds,
+ * inside its transaction: run once; its first row handed to fill
+ * (GW_ENOTFOUND without); its rows, each filled into one element of
+ * elem_size bytes (*out malloc'd, NULL when *n is 0; the caller frees).
+ * One table per backend (gw_sqlite_conn_ops: db.c; gw_pg_conn_ops:
+ * pg_rows.c), for the writers' statements (write_apply.h) and the
+ * transactions of txn below.
+ */
+typedef gw_rc (*gw_sql_run)(void *conn, const struct gw_sql *sql,
+                            const struct gw_args *a, const char *what);
+struct gw_conn_ops {
+    gw_sql_run run;
+    gw_rc (*first)(void *conn, const struct gw_sql *sql,
+                   const struct gw_args *a, gw_cells_fill fill, void *elem,
+                   const char *what);
+    gw_rc (*list)(void *conn, const struct gw_sql *sql,
+                  const struct gw_args *a, size_t elem_size,
+                  gw_cells_fill fill, void **out, size_t *n,
+                  const char *what);
+};
+/* A transaction's statements, through ops on conn, with the caller's arg. */
+typedef gw_rc (*gw_txn_fn)(const struct gw_conn_ops *ops, void *conn,
+                           void *arg);
 
 struct gw_store_backend {
     const char *name; /* as store.backend names it */
@@ -171,6 +190,11 @@ struct gw_store_backend {
     gw_rc (*update)(struct gw_store *st, const struct gw_sql *sql,
                     const struct gw_args *a, int must_change,
                     const char *what);
+    /* fn in one transaction on the connection update uses (SQLite: the
+     * maintenance one, its lock held; PostgreSQL: a pool connection):
+     * committed when fn returns GW_OK, else rolled back; fn's outcome, or
+     * the commit's. */
+    gw_rc (*txn)(struct gw_store *st, gw_txn_fn fn, void *arg);
 #define GW_STORE_OP_MEMBER(ret, pub, op, params, args) ret(*op) params;
     GW_STORE_OPS(GW_STORE_OP_MEMBER)
     GW_STORE_VOID_OPS(GW_STORE_OP_MEMBER)
@@ -201,6 +225,8 @@ struct gw_store_base {
     gw_rc gw_##B##_update(struct gw_store *st, const struct gw_sql *sql,     \
                           const struct gw_args *a, int must_change,          \
                           const char *what);                                 \
+    gw_rc gw_##B##_txn(struct gw_store *st, gw_txn_fn fn, void *arg);        \
+    extern const struct gw_conn_ops gw_##B##_conn_ops;                       \
     GW_STORE_OPS(GW_STORE_BACKEND_PROTO_##B)                                 \
     GW_STORE_VOID_OPS(GW_STORE_BACKEND_PROTO_##B)                            \
     extern const struct gw_store_backend gw_store_##B
@@ -224,6 +250,7 @@ GW_STORE_BACKEND_DECLARE(pg);
         .first = GW_STORE_FN(first),                                         \
         .list = GW_STORE_FN(list),                                           \
         .update = GW_STORE_FN(update),                                       \
+        .txn = GW_STORE_FN(txn),                                             \
         GW_STORE_OPS(GW_STORE_BACKEND_ROW)                                   \
             GW_STORE_VOID_OPS(GW_STORE_BACKEND_ROW)}
 

@@ -402,6 +402,11 @@ gw_store_each(struct conn *c, sqlite3_stmt *s, gw_cells_add add, void *out,
     return gw_store_rc(c->db, src, what);
 }
 
+/* The parameters a's caller holds until its statement has run (its
+ * fields or locals): SQLite need not copy them then; each copy
+ * (SQLITE_TRANSIENT) was a malloc under SQLite's global memory lock, ~35
+ * a request in the writer. gw_store_stmt clears the bindings before a
+ * statement's next use. */
 static void
 bind_args(sqlite3_stmt *s, const struct gw_args *a)
 {
@@ -410,10 +415,14 @@ bind_args(sqlite3_stmt *s, const struct gw_args *a)
 
         if (v->kind == GW_ARG_I64)
             sqlite3_bind_int64(s, i + 1, v->i);
+        else if (v->kind == GW_ARG_F64)
+            sqlite3_bind_double(s, i + 1, v->f);
         else if (v->kind == GW_ARG_BLOB)
-            sqlite3_bind_blob(s, i + 1, v->s, (int)v->len, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(s, i + 1, v->s, (int)v->len, SQLITE_STATIC);
+        else if (v->s != NULL)
+            sqlite3_bind_text(s, i + 1, v->s, -1, SQLITE_STATIC);
         else
-            gw_bind_text(s, i + 1, v->s);
+            sqlite3_bind_null(s, i + 1);
     }
 }
 
@@ -534,6 +543,32 @@ gw_store_conn_run(void *conn, const struct gw_sql *sql,
     struct read_job j = {.kind = READ_RUN};
 
     return run_job(conn, sql, a, &j, what);
+}
+
+gw_rc
+gw_store_conn_first(void *conn, const struct gw_sql *sql,
+                    const struct gw_args *a, gw_cells_fill fill, void *elem,
+                    const char *what)
+{
+    struct read_job j = {.kind = READ_ONE, .fill = fill, .out = elem};
+
+    return run_job(conn, sql, a, &j, what);
+}
+
+const struct gw_conn_ops gw_sqlite_conn_ops = {
+    gw_store_conn_run, gw_store_conn_first, gw_store_conn_list};
+
+gw_rc
+gw_sqlite_txn(struct gw_store *st, gw_txn_fn fn, void *arg)
+{
+    gw_rc rc;
+
+    pthread_mutex_lock(&st->mmu);
+    rc = gw_store_exec(&st->m, "BEGIN IMMEDIATE");
+    if (rc == GW_OK)
+        rc = gw_store_end(&st->m, fn(&gw_sqlite_conn_ops, &st->m, arg));
+    pthread_mutex_unlock(&st->mmu);
+    return rc;
 }
 
 gw_rc

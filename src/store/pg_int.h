@@ -119,8 +119,6 @@ void gw_pg_give(struct gw_pg_store *s, PGconn *c);
  * row it locks (SELECT ... FOR UPDATE) until commit. */
 gw_rc gw_pg_audit_append(PGconn *c, const struct gw_audit_entry *e,
                          int64_t now_ms);
-/* Registers a pharmacy (Sök apotek) on c, inside its transaction. */
-gw_rc gw_pg_pharmacy_upsert(PGconn *c, const struct gw_pharmacy *ph);
 /* Wakes the outbox waiters of this node. */
 void gw_pg_bump(struct gw_pg_store *s);
 
@@ -163,13 +161,17 @@ void gw_pg_each_result(const PGresult *r, gw_cells_add add, void *out,
                        size_t max, size_t *n);
 
 /* On the connection conn (a PGconn * the caller holds), inside its
- * transaction: sql's rows collected with fill, or sql run once; the
- * retention walk's list and run (rows.h). */
+ * transaction: sql's rows collected with fill, sql run once, or its first
+ * row handed to fill (GW_ENOTFOUND without); the retention walk's list
+ * and run (rows.h) and the writer's statements (write_apply.h). */
 gw_rc gw_pg_conn_list(void *conn, const struct gw_sql *sql,
                       const struct gw_args *a, size_t elem_size,
                       gw_cells_fill fill, void **out, size_t *n,
                       const char *what);
 gw_rc gw_pg_conn_run(void *conn, const struct gw_sql *sql,
                      const struct gw_args *a, const char *what);
+gw_rc gw_pg_conn_first(void *conn, const struct gw_sql *sql,
+                       const struct gw_args *a, gw_cells_fill fill,
+                       void *elem, const char *what);
 
 #endif

@@ -17,6 +17,7 @@
 #include "store/purge.h"
 #include "store/read.h"
 #include "store/write.h"
+#include "store/write_apply.h"
 
 /* --- Sök apotek --------------------------------------------------------- */
 
@@ -28,7 +29,7 @@ gw_pg_pharmacy_put(struct gw_store *st, const struct gw_pharmacy *ph)
 
     if (rc != GW_OK)
         return rc;
-    rc = gw_pg_pharmacy_upsert(c, ph);
+    rc = gw_write_pharmacy_put(gw_pg_conn_run, c, ph);
     gw_pg_give(PG(st), c);
     return rc;
 }

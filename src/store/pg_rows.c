@@ -195,6 +195,8 @@ pg_params(struct gw_pg_params *p, const struct gw_args *a)
 
         if (v->kind == GW_ARG_I64)
             gw_pg_p_i64(p, v->i);
+        else if (v->kind == GW_ARG_F64)
+            gw_pg_p_f64(p, v->f);
         else if (v->kind == GW_ARG_BLOB)
             gw_pg_p_bin(p, v->s, v->len);
         else
@@ -282,4 +284,37 @@ gw_pg_conn_run(void *conn, const struct gw_sql *sql, const struct gw_args *a,
 
     pg_params(&p, a);
     return gw_pg_q(conn, sql->pg, &p, NULL, what);
+}
+
+gw_rc
+gw_pg_conn_first(void *conn, const struct gw_sql *sql, const struct gw_args *a,
+                 gw_cells_fill fill, void *elem, const char *what)
+{
+    struct gw_pg_params p = {0};
+    PGresult *r;
+    gw_rc rc;
+
+    pg_params(&p, a);
+    rc = gw_pg_q(conn, sql->pg, &p, &r, what);
+    return gw_pg_one_result(rc, r, fill, elem);
+}
+
+const struct gw_conn_ops gw_pg_conn_ops = {gw_pg_conn_run, gw_pg_conn_first,
+                                           gw_pg_conn_list};
+
+gw_rc
+gw_pg_txn(struct gw_store *st, gw_txn_fn fn, void *arg)
+{
+    PGconn *c;
+    gw_rc rc = gw_pg_take(PG(st), &c);
+
+    if (rc != GW_OK)
+        return rc;
+    rc = gw_pg_q(c, "BEGIN", NULL, NULL, "begin");
+    if (rc == GW_OK)
+        rc = fn(&gw_pg_conn_ops, c, arg);
+    if (rc == GW_OK)
+        rc = gw_pg_q(c, "COMMIT", NULL, NULL, "commit");
+    gw_pg_give(PG(st), c); /* rolls back what did not commit */
+    return rc;
 }

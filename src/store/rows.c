@@ -175,6 +175,14 @@ gw_rows_bytes(const struct gw_cells *c, void *elem, size_t i)
 }
 
 gw_rc
+gw_rows_i64(const struct gw_cells *c, void *elem, size_t i)
+{
+    (void)i;
+    *(int64_t *)elem = I64(0);
+    return GW_OK;
+}
+
+gw_rc
 gw_rows_sub_id(const struct gw_cells *c, void *elem, size_t i)
 {
     struct gw_write_sub_id *o = elem;

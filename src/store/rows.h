@@ -102,6 +102,8 @@ gw_rc gw_rows_bytes(const struct gw_cells *c, void *elem, size_t i);
  * response malloc'd): content_hash, refnr, version, response_status,
  * response, received_ms. */
 gw_rc gw_rows_inbox(const struct gw_cells *c, void *elem, size_t i);
+/* int64_t: the first column. */
+gw_rc gw_rows_i64(const struct gw_cells *c, void *elem, size_t i);
 /* struct gw_write_sub_id (write_apply.h): id. */
 gw_rc gw_rows_sub_id(const struct gw_cells *c, void *elem, size_t i);
 /* struct gw_audit_record: seq, at_ms, system, user_id, action, refnr,

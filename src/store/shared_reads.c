@@ -12,10 +12,11 @@
  * head); then cases, documents and the inbox (read.h), the audit log
  * (audit_log.h), the HSA cache (hsa_cache.h), licences, consent and the
  * searches of products and pharmacies (licence.h), the console's cases
- * by day (console.h) and subscriptions (subscription.h: but for the
- * notes and the numbering of events, whose transactions differ).
+ * by day (console.h) and subscriptions (subscription.h), their notes
+ * and event numbers each one short transaction (the backend's txn).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -30,6 +31,8 @@
 #include "store/rows.h"
 #include "store/subscription.h"
 #include "store/write.h"
+
+#define BOTH(text) {text, text}
 
 enum read_id {
     OUTBOX_COUNTS,
@@ -809,4 +812,162 @@ gw_store_sub_mark(struct gw_store *st, const char *id, const char *status,
     gw_args_str(&a, why);
     gw_args_i64(&a, sent_ms);
     return gw_store_be(st)->update(st, &sql, &a, 1, "sub_mark");
+}
+
+/*
+ * A subscription is "active" or "error": gw_store_sub_note counts the
+ * failed notifications in a row and puts it in error after a permanent
+ * refusal or outbox.subscription_max_failures of them; its waiting items
+ * then become due at once, in the same transaction (each is numbered for
+ * $events and becomes a dead letter: outbound/pharmacy.c, not_active), and
+ * it gets nothing more until the pharmacy creates it again. Subscriptions
+ * are few and change rarely, so they are not written through the
+ * group-commit writer.
+ */
+struct sub_note {
+    const char *id, *why;
+    int permanent, max_failures, in_error;
+};
+
+static gw_rc
+sub_failed(const struct gw_conn_ops *ops, void *conn, void *arg)
+{
+    static const struct gw_sql failed = BOTH(
+        "UPDATE subscriptions SET failures = failures + 1, status = CASE WHEN "
+        "$1 <> 0 OR failures + 1 >= $2 THEN 'error' ELSE status END, error = "
+        "CASE WHEN $1 <> 0 OR failures + 1 >= $2 THEN $3 ELSE error END WHERE "
+        "id = $4 RETURNING CASE WHEN status = 'error' THEN 1 ELSE 0 END");
+    static const struct gw_sql items_due = BOTH(
+        "UPDATE outbox SET next_attempt_ms = $1, updated_ms = $1, last_error "
+        "= 'subscription in error: ' || $2 WHERE target = $3 AND state = "
+        "'pending'");
+    struct sub_note *note = arg;
+    struct gw_args a = {0};
+    int64_t in_error = 0;
+    gw_rc rc;
+
+    gw_args_i64(&a, note->permanent != 0);
+    gw_args_i64(&a, note->max_failures > 0 ? note->max_failures : 1);
+    gw_args_str(&a, note->why);
+    gw_args_str(&a, note->id);
+    rc = ops->first(conn, &failed, &a, gw_rows_i64, &in_error, "sub_failed");
+    if (rc != GW_OK || !in_error)
+        return rc;
+    note->in_error = 1;
+    a.n = 0;
+    gw_args_i64(&a, gw_clock_now_ms());
+    gw_args_str(&a, note->why);
+    gw_args_str(&a, note->id);
+    return ops->run(conn, &items_due, &a, "sub_items_due");
+}
+
+gw_rc
+gw_store_sub_note(struct gw_store *st, const char *id, int ok, int permanent,
+                  int max_failures, const char *why, int *in_error)
+{
+    static const struct gw_sql sub_ok = BOTH(
+        "UPDATE subscriptions SET failures = 0 WHERE id = $1 AND failures <> 0");
+    struct sub_note note = {id, why ? why : "notification failed", permanent,
+                            max_failures, 0};
+    struct gw_args a = {0};
+    gw_rc rc;
+
+    if (in_error != NULL)
+        *in_error = 0;
+    if (ok) {
+        gw_args_str(&a, id);
+        return gw_store_be(st)->update(st, &sub_ok, &a, 0, "sub_ok");
+    }
+    /* GW_ENOTFOUND changed nothing: rolled back. */
+    rc = gw_store_be(st)->txn(st, sub_failed, &note);
+    if (rc == GW_OK && in_error != NULL)
+        *in_error = note.in_error;
+    return rc;
+}
+
+/*
+ * Each event a subscription is to be told of is numbered when its
+ * notification is first tried, in one transaction with the
+ * subscription's count (its row locked first: PostgreSQL's nodes take
+ * turns), so the numbers have no gaps and a retry keeps its number; the
+ * last GW_SUB_EVENTS_KEPT are kept for $events.
+ */
+struct sub_numbering {
+    const char *id, *message_id, *code, *refnr;
+    struct gw_sub_event *ev;
+};
+
+static gw_rc
+fill_numbered(const struct gw_cells *c, void *elem, size_t i)
+{
+    struct gw_sub_event *ev = elem;
+
+    (void)i;
+    ev->number = c->ops->i64(c->res, c->row, 0);
+    ev->at_ms = c->ops->i64(c->res, c->row, 1);
+    return GW_OK;
+}
+
+static gw_rc
+sub_number(const struct gw_conn_ops *ops, void *conn, void *arg)
+{
+#define LOCK "SELECT events FROM subscriptions WHERE id = $1"
+    static const struct gw_sql lock = {LOCK, LOCK " FOR UPDATE"};
+#undef LOCK
+    static const struct gw_sql find =
+        BOTH("SELECT event_number, at_ms FROM subscription_events WHERE "
+             "sub_id = $1 AND message_id = $2");
+    static const struct gw_sql next = BOTH(
+        "UPDATE subscriptions SET events = events + 1 WHERE id = $1 RETURNING "
+        "events");
+    static const struct gw_sql put = BOTH(
+        "INSERT INTO subscription_events (sub_id, event_number, message_id, "
+        "code, refnr, at_ms) VALUES ($1, $2, $3, $4, $5, $6)");
+    static const struct gw_sql trim =
+        BOTH("DELETE FROM subscription_events WHERE sub_id = $1 AND "
+             "event_number <= $2");
+    struct sub_numbering *sn = arg;
+    struct gw_sub_event *ev = sn->ev;
+    struct gw_args a = {0};
+    int64_t events;
+    gw_rc rc;
+
+    gw_args_str(&a, sn->id);
+    rc = ops->first(conn, &lock, &a, gw_rows_i64, &events, "sub_event_lock");
+    if (rc != GW_OK)
+        return rc;
+    gw_args_str(&a, sn->message_id);
+    rc = ops->first(conn, &find, &a, fill_numbered, ev, "sub_event_find");
+    if (rc != GW_ENOTFOUND) /* a retry: the number it had */
+        return rc;
+    a.n = 1;
+    rc = ops->first(conn, &next, &a, gw_rows_i64, &ev->number,
+                    "sub_event_next");
+    if (rc != GW_OK)
+        return rc;
+    ev->at_ms = gw_clock_now_ms();
+    gw_args_i64(&a, ev->number);
+    gw_args_str(&a, sn->message_id);
+    gw_args_str(&a, sn->code);
+    gw_args_str(&a, sn->refnr);
+    gw_args_i64(&a, ev->at_ms);
+    rc = ops->run(conn, &put, &a, "sub_event_put");
+    if (rc != GW_OK || ev->number <= GW_SUB_EVENTS_KEPT)
+        return rc;
+    a.n = 1;
+    gw_args_i64(&a, ev->number - GW_SUB_EVENTS_KEPT);
+    return ops->run(conn, &trim, &a, "sub_event_trim");
+}
+
+gw_rc
+gw_store_sub_event(struct gw_store *st, const char *id,
+                   const char *message_id, const char *code,
+                   const char *refnr, struct gw_sub_event *ev)
+{
+    struct sub_numbering sn = {id, message_id, code, refnr, ev};
+
+    memset(ev, 0, sizeof(*ev));
+    snprintf(ev->code, sizeof(ev->code), "%s", code);
+    snprintf(ev->refnr, sizeof(ev->refnr), "%s", refnr ? refnr : "");
+    return gw_store_be(st)->txn(st, sub_number, &sn);
 }

@@ -2,8 +2,8 @@
  * sqlite.c - the SQLite backend's table of operations (backend.h). The
  * functions are where they always were: db.c (open, close, pragmas,
  * migrations), writer.c (group commit), outbox.c, purge.c, licence.c,
- * subscription.c, health.c; its each, first, list and update (db.c:
- * gw_sqlite_each ...) serve the reads of shared_reads.c.
+ * health.c; its each, first, list, update and txn (db.c: gw_sqlite_each
+ * ...) serve the statements of shared_reads.c.
  */
 #include "store/store_int.h"
 

@@ -176,8 +176,10 @@ gw_rc gw_store_one(struct conn *c, sqlite3_stmt *s, gw_row_fill fill,
                    void *elem, const char *what) GW_WARN_UNUSED;
 
 /* On the connection conn (a struct conn * the caller holds), inside its
- * transaction: sql's rows collected with fill (as gw_store_collect), or
- * sql run once; the retention walk's list and run (rows.h). */
+ * transaction: sql's rows collected with fill (as gw_store_collect), sql
+ * run once, or its first row handed to fill (GW_ENOTFOUND without); the
+ * retention walk's list and run (rows.h) and the writer's statements
+ * (write_apply.h). */
 gw_rc gw_store_conn_list(void *conn, const struct gw_sql *sql,
                          const struct gw_args *a, size_t elem_size,
                          gw_cells_fill fill, void **out, size_t *n,
@@ -185,6 +187,9 @@ gw_rc gw_store_conn_list(void *conn, const struct gw_sql *sql,
 gw_rc gw_store_conn_run(void *conn, const struct gw_sql *sql,
                         const struct gw_args *a,
                         const char *what) GW_WARN_UNUSED;
+gw_rc gw_store_conn_first(void *conn, const struct gw_sql *sql,
+                          const struct gw_args *a, gw_cells_fill fill,
+                          void *elem, const char *what) GW_WARN_UNUSED;
 
 /* Ends the transaction c began: COMMIT when rc is GW_OK (GW_ESTORE,
  * rolled back, when that fails), else ROLLBACK; returns the outcome. */
@@ -202,10 +207,5 @@ gw_rc gw_store_maint_step(struct gw_store *st, sqlite3_stmt *s,
                           int must_change, const char *what) GW_WARN_UNUSED;
 gw_rc gw_store_maint_done(struct gw_store *st, sqlite3_stmt *s,
                           int must_change, const char *what) GW_WARN_UNUSED;
-
-/* The pharmacy as it names itself (Sök apotek), inserted or updated on
- * c: the maintenance connection, or the writer's inside its write. */
-gw_rc gw_store_pharmacy_upsert(struct conn *c,
-                               const struct gw_pharmacy *p) GW_WARN_UNUSED;
 
 #endif

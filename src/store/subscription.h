@@ -1,6 +1,6 @@
 /*
- * subscription.h - pharmacy subscriptions (rest-hook) (subscription.c,
- * pg_subscription.c), topic-based as the FHIR R4 Subscriptions Backport
+ * subscription.h - pharmacy subscriptions (rest-hook) (shared_reads.c,
+ * on either backend), topic-based as the FHIR R4 Subscriptions Backport
  * IG has them, and the events each one was told of (for $events).
  */
 #ifndef GW_STORE_SUBSCRIPTION_H

@@ -3,10 +3,12 @@
  * writers (writer.c, pg_write.c): the order of the steps, and what is
  * decided from the rows read there (a repeated message id, a dispensing
  * against its licence, a change against the case's status and version, a
- * referensnummer taken). A backend gives its statements as a struct
- * gw_write_ops and reads rows with the columns named in write_apply.h,
- * handed over as struct gw_cells (rows.h); the refusals are worded here
- * once.
+ * referensnummer taken), and every statement of it, in both dialects
+ * (struct gw_sql: one text where SQLite and PostgreSQL read it alike,
+ * parameters $N numbered in the order they first appear, as SQLite counts
+ * them), with its parameters as a struct gw_args. A backend gives only
+ * how to run them (struct gw_write_ops); rows come back as struct
+ * gw_cells (rows.h); the refusals are worded here once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "core/clock.h"
 #include "core/random.h"
 #include "klas/ident.h"
+#include "store/licence.h"
 #include "store/read.h"
 #include "store/store.h"
 #include "store/write.h"
@@ -25,19 +28,102 @@
 #define I64(col) c->ops->i64(c->res, c->row, (col))
 #define F64(col) c->ops->f64(c->res, c->row, (col))
 
+#define BOTH(text)                                                             \
+    {                                                                          \
+        text, text                                                             \
+    }
+
+/* A statement's parameters as rows, $1 first: text (NULL: SQL NULL), an
+ * integer, a real, bytes. */
+#define P_TEXT(x)                                                              \
+    {                                                                          \
+        .kind = GW_ARG_TEXT, .s = (x)                                          \
+    }
+#define P_NULL P_TEXT(NULL)
+#define P_I64(x)                                                               \
+    {                                                                          \
+        .kind = GW_ARG_I64, .i = (x)                                           \
+    }
+#define P_F64(x)                                                               \
+    {                                                                          \
+        .kind = GW_ARG_F64, .f = (x)                                           \
+    }
+#define P_BLOB(d, n)                                                           \
+    {                                                                          \
+        .kind = GW_ARG_BLOB, .s = (const char *)(d), .len = (n)                \
+    }
+#define NROWS(p) (sizeof(p) / sizeof((p)[0]))
+
+/* The rows a write reads, each by one key: the inbox's by message id;
+ * the case a change or a dispensing is checked against (struct
+ * case_now), for a dispensing with its licence and the amount dispensed
+ * so far. PostgreSQL, with more than one writer, locks the case row until
+ * commit: a change or a dispensing on another node waits, then sees this
+ * one's status, version and amounts. */
+static const struct gw_sql SQL_INBOX_GET =
+    BOTH("SELECT " GW_INBOX_COLUMNS " FROM inbox WHERE message_id = $1");
+#define CASE_NOW "SELECT c.id, c.status, c.version, c.purged_ms, "
+#define CASE_ROW CASE_NOW "NULL, NULL, 0, 0 FROM cases c WHERE c.refnr = $1"
+static const struct gw_sql SQL_CASE_NOW = {CASE_ROW, CASE_ROW " FOR UPDATE"};
+#define LICENCE_ROW                                                            \
+    CASE_NOW "l.valid_from, l.valid_to, l.total_amount, (SELECT "              \
+             "coalesce(sum(amount), 0) FROM dispensings d WHERE d.case_id = "  \
+             "c.id) FROM cases c LEFT JOIN licences l ON l.case_id = c.id "    \
+             "WHERE c.refnr = $1"
+static const struct gw_sql SQL_LICENCE_NOW = {LICENCE_ROW,
+                                              LICENCE_ROW " FOR UPDATE OF c"};
+#define LICENCE_COLUMNS                                                        \
+    "nplid, product_name, substances, form, strength, holder, country, atc, "  \
+    "general_level, total_amount, amount_unit"
+#define PRODUCT_ADD                                                            \
+    "INTO products (name, substances, holder, country, nplid, form, "          \
+    "strength, atc, first_seen_ms) SELECT coalesce(product_name, '?'), "       \
+    "substances, holder, country, nplid, form, strength, atc, $1 FROM "        \
+    "licences WHERE case_id = $2"
+
+/* The parameter rows p[0..n) as the backends take them. */
+static const struct gw_args *
+args_of(struct gw_args *a, const struct gw_arg *p, size_t n)
+{
+    a->n = 0;
+    for (size_t i = 0; i < n && i < GW_ARGS_MAX; i++)
+        a->v[a->n++] = p[i];
+    return a;
+}
+
+/* sql run once by run on conn with the parameter rows p[0..n). */
+static gw_rc
+run_rows(gw_sql_run run, void *conn, const struct gw_sql *sql,
+         const struct gw_arg *p, size_t n, const char *what)
+{
+    struct gw_args a;
+
+    return run(conn, sql, args_of(&a, p, n), what);
+}
+
+/* The one row of sql by key, handed to fill. */
+static gw_rc
+read_row(const struct gw_write_ops *ops, void *conn, const struct gw_sql *sql,
+         const char *key, gw_cells_fill fill, void *elem, const char *what)
+{
+    struct gw_args a = {0};
+
+    gw_args_str(&a, key);
+    return ops->sql->first(conn, sql, &a, fill, elem, what);
+}
+
 /* The inbox row of the message id (gw_rows_inbox) against the write:
  * GW_OK for the same message again (res replays its answer),
  * GW_EDUPLICATE for another one under a used id. */
 static gw_rc
-inbox_get(const struct gw_write_ops *ops, void *cx,
+inbox_get(const struct gw_write_ops *ops, void *conn,
           const struct gw_store_write *w, struct gw_store_result *res)
 {
-    gw_rc rc = ops->read_row(cx, GW_WRITE_ROW_INBOX, w->message_id,
-                             gw_rows_inbox, res);
+    gw_rc rc = read_row(ops, conn, &SQL_INBOX_GET, w->message_id, gw_rows_inbox,
+                        res, "inbox_get");
 
     if (rc != GW_OK ||
-        strcmp(res->content_hash, w->content_hash ? w->content_hash : "") ==
-            0)
+        strcmp(res->content_hash, w->content_hash ? w->content_hash : "") == 0)
         return rc;
     /* Not a repeat: only the first message's hash and time stay. */
     free(res->response);
@@ -51,43 +137,51 @@ inbox_get(const struct gw_write_ops *ops, void *cx,
                       "message");
 }
 
-/* What a dispensing is checked against (GW_WRITE_ROW_DISPENSE). */
-struct licence_now {
-    long long case_id;
-    char status[8], from[16], to[16];
-    double total, used;
+/* What a change or a dispensing is checked against (SQL_CASE_NOW,
+ * SQL_LICENCE_NOW): the case, and its licence's validity, total amount
+ * and the amount dispensed ("", 0 for a change). */
+struct case_now {
+    long long id;
+    char status[8];
+    long version;
     int purged;
+    char from[16], to[16];
+    double total, used;
 };
 
 static gw_rc
-fill_licence(const struct gw_cells *c, void *elem, size_t i)
+fill_case(const struct gw_cells *c, void *elem, size_t i)
 {
-    struct licence_now *o = elem;
+    struct case_now *o = elem;
 
     (void)i;
-    o->case_id = I64(0);
+    o->id = I64(0);
     gw_cell_copy(c, 1, o->status, sizeof(o->status));
-    gw_cell_copy(c, 2, o->from, sizeof(o->from));
-    gw_cell_copy(c, 3, o->to, sizeof(o->to));
-    o->total = F64(4);
-    o->used = F64(5);
-    o->purged = TEXT(6) != NULL;
+    o->version = (long)I64(2);
+    o->purged = TEXT(3) != NULL;
+    gw_cell_copy(c, 4, o->from, sizeof(o->from));
+    gw_cell_copy(c, 5, o->to, sizeof(o->to));
+    o->total = F64(6);
+    o->used = F64(7);
     return GW_OK;
 }
 
 static gw_rc
-dispense(const struct gw_write_ops *ops, void *cx,
+dispense(const struct gw_write_ops *ops, void *conn,
          const struct gw_store_write *w, struct gw_store_result *res,
          long long *case_id, int64_t now)
 {
+    static const struct gw_sql insert =
+        BOTH("INSERT INTO dispensings (case_id, gln, amount, dispensed_on, "
+             "kind, at_ms) VALUES ($1,$2,$3,$4,$5,$6)");
     const struct gw_dispense *d = w->dispense;
-    struct licence_now l;
+    struct case_now l;
     gw_rc rc;
 
     if (d == NULL || w->row.refnr == NULL)
         return gw_err_set(&res->err, GW_EINVAL, NULL, "nothing to dispense");
-    rc = ops->read_row(cx, GW_WRITE_ROW_DISPENSE, w->row.refnr, fill_licence,
-                       &l);
+    rc = read_row(ops, conn, &SQL_LICENCE_NOW, w->row.refnr, fill_case, &l,
+                  "dispense_check");
     if (rc == GW_ENOTFOUND)
         return gw_err_set(&res->err, GW_ENOTFOUND, "licence",
                           "no licence with that referensnummer");
@@ -119,39 +213,69 @@ dispense(const struct gw_write_ops *ops, void *cx,
                          "återstår",
                          l.total - l.used, l.total);
     }
-    *case_id = l.case_id;
-    return ops->dispense_insert(cx, d, *case_id, now);
+    *case_id = l.id;
+    const struct gw_arg p[] = {P_I64(l.id),      P_TEXT(d->gln),
+                               P_F64(d->amount), P_TEXT(d->dispensed_on),
+                               P_TEXT(d->kind),  P_I64(now)};
+
+    return run_rows(ops->sql->run, conn, &insert, p, NROWS(p), "dispense");
 }
 
-/* What a change is checked against (GW_WRITE_ROW_CASE). */
-struct case_now {
-    long long id;
-    char status[8];
-    long version;
-    int purged;
-};
-
+/* A status_history row (from NULL: the case is new). */
 static gw_rc
-fill_case(const struct gw_cells *c, void *elem, size_t i)
+history(const struct gw_write_ops *ops, void *conn, long long case_id,
+        const char *from, const char *to, const struct gw_store_write *w,
+        int64_t now)
 {
-    struct case_now *o = elem;
+    static const struct gw_sql sql =
+        BOTH("INSERT INTO status_history (case_id, from_status, to_status, "
+             "event, actor, at_ms) VALUES ($1,$2,$3,$4,$5,$6)");
+    const struct gw_arg p[] = {
+        P_I64(case_id),
+        P_TEXT(from),
+        P_TEXT(to),
+        P_TEXT(w->event ? w->event : "change"),
+        P_TEXT(w->actor ? w->actor : (w->sender ? w->sender : "?")),
+        P_I64(now)};
 
-    (void)i;
-    o->id = I64(0);
-    gw_cell_copy(c, 1, o->status, sizeof(o->status));
-    o->version = (long)I64(2);
-    o->purged = TEXT(3) != NULL;
-    return GW_OK;
+    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "history");
+}
+
+/* The case row changed as w says (status, pharmacy, drug, version + 1,
+ * applied/decided times by w->effects). */
+static gw_rc
+case_update(const struct gw_write_ops *ops, void *conn,
+            const struct gw_store_write *w, long long case_id, int64_t now)
+{
+    static const struct gw_sql sql =
+        BOTH("UPDATE cases SET status = coalesce($1, status), pharmacy_gln = "
+             "coalesce($2, pharmacy_gln), drug_name = coalesce($3, drug_name), "
+             "substances = coalesce($4, substances), version = version + 1, "
+             "updated_ms = $5, applied_ms = CASE WHEN $6 <> 0 THEN $5 ELSE "
+             "applied_ms END, decided_ms = CASE WHEN $7 <> 0 THEN $5 ELSE "
+             "decided_ms END WHERE id = $8");
+    const struct gw_case_row *r = &w->row;
+    const struct gw_arg p[] = {P_TEXT(r->status),
+                               P_TEXT(r->pharmacy_gln),
+                               P_TEXT(r->drug_name),
+                               P_TEXT(r->substances),
+                               P_I64(now),
+                               P_I64((w->effects & GW_STORE_FX_APPLIED) != 0),
+                               P_I64((w->effects & GW_STORE_FX_DECIDED) != 0),
+                               P_I64(case_id)};
+
+    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "case_update");
 }
 
 static gw_rc
-update(const struct gw_write_ops *ops, void *cx,
+update(const struct gw_write_ops *ops, void *conn,
        const struct gw_store_write *w, struct gw_store_result *res,
        long long *case_id, int64_t now)
 {
     const struct gw_case_row *r = &w->row;
     struct case_now cur;
-    gw_rc rc = ops->read_row(cx, GW_WRITE_ROW_CASE, r->refnr, fill_case, &cur);
+    gw_rc rc = read_row(ops, conn, &SQL_CASE_NOW, r->refnr, fill_case, &cur,
+                        "case_current");
 
     if (rc == GW_ENOTFOUND)
         return gw_err_set(&res->err, GW_ENOTFOUND, NULL,
@@ -172,19 +296,62 @@ update(const struct gw_write_ops *ops, void *cx,
                           "case %s is at version %ld, not %ld", r->refnr,
                           cur.version, w->expect_version);
     *case_id = cur.id;
-    if ((rc = ops->case_update(cx, w, *case_id, now)) != GW_OK)
+    if ((rc = case_update(ops, conn, w, *case_id, now)) != GW_OK)
         return rc;
     snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
     res->version = cur.version + 1;
     if (r->status == NULL && w->event == NULL)
         return GW_OK;
-    return ops->history(cx, *case_id, cur.status,
-                        r->status ? r->status : cur.status, w, now);
+    return history(ops, conn, *case_id, cur.status,
+                   r->status ? r->status : cur.status, w, now);
+}
+
+/* The case row of w under refnr: *case_id its id, 0 when the number is
+ * taken (nothing inserted). */
+static gw_rc
+case_insert(const struct gw_write_ops *ops, void *conn,
+            const struct gw_store_write *w, const char *refnr,
+            long long *case_id, int64_t now)
+{
+    /* ON CONFLICT DO NOTHING: no row back when the number is taken. */
+    static const struct gw_sql sql = BOTH(
+        "INSERT INTO cases (refnr, status, licence_type, beredskap, "
+        "prescriber_hsa, hospital_hsa, hospital_name, clinic_hsa, "
+        "clinic_name, pharmacy_gln, drug_name, substances, patient_id, "
+        "parent_refnr, version, created_ms, updated_ms, applied_ms) VALUES "
+        "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,1,$15,$15,$16) ON "
+        "CONFLICT (refnr) DO NOTHING RETURNING id");
+    static const struct gw_arg none = P_NULL;
+    const struct gw_case_row *r = &w->row;
+    const struct gw_arg at = P_I64(now);
+    const struct gw_arg p[] = {P_TEXT(refnr),
+                               P_TEXT(r->status),
+                               P_TEXT(r->licence_type),
+                               P_I64(r->beredskap),
+                               P_TEXT(r->prescriber_hsa),
+                               P_TEXT(r->hospital_hsa),
+                               P_TEXT(r->hospital_name),
+                               P_TEXT(r->clinic_hsa),
+                               P_TEXT(r->clinic_name),
+                               P_TEXT(r->pharmacy_gln),
+                               P_TEXT(r->drug_name),
+                               P_TEXT(r->substances),
+                               P_TEXT(r->patient_id),
+                               P_TEXT(r->parent_refnr),
+                               at,
+                               (w->effects & GW_STORE_FX_APPLIED) ? at : none};
+    struct gw_args a;
+    int64_t id = 0;
+    gw_rc rc = ops->sql->first(conn, &sql, args_of(&a, p, NROWS(p)),
+                               gw_rows_i64, &id, "case_insert");
+
+    *case_id = id;
+    return rc == GW_ENOTFOUND ? GW_OK : rc;
 }
 
 /* A new case under w's referensnummer or a new one. */
 static gw_rc
-create(const struct gw_write_ops *ops, void *cx,
+create(const struct gw_write_ops *ops, void *conn,
        const struct gw_store_write *w, struct gw_store_result *res,
        long long *case_id, int64_t now)
 {
@@ -210,22 +377,22 @@ create(const struct gw_write_ops *ops, void *cx,
             if (rc != GW_OK)
                 return rc;
         }
-        if ((rc = ops->case_insert(cx, w, res->refnr, case_id, now)) != GW_OK)
+        rc = case_insert(ops, conn, w, res->refnr, case_id, now);
+        if (rc != GW_OK)
             return rc;
         if (*case_id != 0) {
             res->version = 1;
-            return ops->history(cx, *case_id, NULL, r->status, w, now);
+            return history(ops, conn, *case_id, NULL, r->status, w, now);
         }
         if (r->refnr != NULL)
             return gw_err_set(&res->err, GW_ECONFLICT, NULL,
-                              "a case with referensnummer %s exists",
-                              r->refnr);
+                              "a case with referensnummer %s exists", r->refnr);
     }
     return GW_ESTORE;
 }
 
 static gw_rc
-change_case(const struct gw_write_ops *ops, void *cx,
+change_case(const struct gw_write_ops *ops, void *conn,
             const struct gw_store_write *w, struct gw_store_result *res,
             long long *case_id, int64_t now)
 {
@@ -233,60 +400,252 @@ change_case(const struct gw_write_ops *ops, void *cx,
     case GW_STORE_OP_NONE:
         break;
     case GW_STORE_OP_CREATE:
-        return create(ops, cx, w, res, case_id, now);
+        return create(ops, conn, w, res, case_id, now);
     case GW_STORE_OP_DISPENSE:
-        return dispense(ops, cx, w, res, case_id, now);
+        return dispense(ops, conn, w, res, case_id, now);
     case GW_STORE_OP_UPDATE:
-        return update(ops, cx, w, res, case_id, now);
+        return update(ops, conn, w, res, case_id, now);
     }
     return GW_OK;
+}
+
+/* The licence of a new case: copied from its parent's, or as w has it. */
+static gw_rc
+licence_put(const struct gw_write_ops *ops, void *conn,
+            const struct gw_store_write *w, long long case_id)
+{
+    static const struct gw_sql copy =
+        BOTH("INSERT INTO licences (case_id, " LICENCE_COLUMNS ") SELECT $1, "
+             "l.nplid, l.product_name, l.substances, l.form, l.strength, "
+             "l.holder, l.country, l.atc, l.general_level, l.total_amount, "
+             "l.amount_unit FROM licences l JOIN cases c ON c.id = l.case_id "
+             "WHERE c.refnr = $2");
+    static const struct gw_sql insert =
+        BOTH("INSERT INTO licences (case_id, " LICENCE_COLUMNS ") VALUES "
+             "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)");
+    static const struct gw_arg none = P_NULL;
+    const struct gw_licence_info *l = w->licence;
+
+    if (w->row.parent_refnr != NULL) {
+        const struct gw_arg p[] = {P_I64(case_id), P_TEXT(w->row.parent_refnr)};
+
+        return run_rows(ops->sql->run, conn, &copy, p, NROWS(p),
+                        "licence_copy");
+    }
+    const struct gw_arg total = P_F64(l->total_amount);
+    const struct gw_arg p[] = {P_I64(case_id),
+                               P_TEXT(l->nplid),
+                               P_TEXT(l->product_name),
+                               P_TEXT(l->substances),
+                               P_TEXT(l->form),
+                               P_TEXT(l->strength),
+                               P_TEXT(l->holder),
+                               P_TEXT(l->country),
+                               P_TEXT(l->atc),
+                               P_TEXT(l->general_level),
+                               l->total_amount > 0 ? total : none,
+                               P_TEXT(l->amount_unit)};
+
+    return run_rows(ops->sql->run, conn, &insert, p, NROWS(p), "licence");
+}
+
+/* What a case change implies beside the case row: the licence, the
+ * product registry, the pharmacy register, the prescriber's consent
+ * clock. */
+static gw_rc
+extras(const struct gw_write_ops *ops, void *conn,
+       const struct gw_store_write *w, long long case_id, int64_t now)
+{
+    static const struct gw_sql validity =
+        BOTH("UPDATE licences SET valid_from = $1, valid_to = $2 WHERE "
+             "case_id = $3");
+    /* A granted product becomes searchable (Sök produkt). */
+    static const struct gw_sql product = {"INSERT OR IGNORE " PRODUCT_ADD,
+                                          "INSERT " PRODUCT_ADD
+                                          " ON CONFLICT DO NOTHING"};
+    static const struct gw_sql submit = BOTH(
+        "INSERT INTO prescribers (hsa, consented_ms, last_active_ms) VALUES "
+        "($1, $2, $2) ON CONFLICT (hsa) DO UPDATE SET last_active_ms = $2, "
+        "consented_ms = coalesce(prescribers.consented_ms, $2)");
+    static const struct gw_sql active = BOTH(
+        "UPDATE prescribers SET last_active_ms = $1, last_applied_ms = CASE "
+        "WHEN $2 <> 0 THEN $1 ELSE last_applied_ms END WHERE hsa = (SELECT "
+        "prescriber_hsa FROM cases WHERE id = $3)");
+    const struct gw_licence_info *l = w->licence;
+    gw_sql_run run = ops->sql->run;
+    gw_rc rc = GW_OK;
+
+    if (case_id == 0 || w->op == GW_STORE_OP_DISPENSE)
+        return GW_OK;
+    if (w->op == GW_STORE_OP_CREATE &&
+        (w->row.parent_refnr != NULL || l != NULL)) {
+        rc = licence_put(ops, conn, w, case_id);
+    } else if (w->op == GW_STORE_OP_UPDATE && l != NULL && l->valid_from) {
+        const struct gw_arg p[] = {P_TEXT(l->valid_from), P_TEXT(l->valid_to),
+                                   P_I64(case_id)};
+
+        rc = run_rows(run, conn, &validity, p, NROWS(p), "licence_validity");
+    }
+    if (rc == GW_OK && (w->effects & GW_STORE_FX_PRODUCT)) {
+        const struct gw_arg p[] = {P_I64(now), P_I64(case_id)};
+
+        rc = run_rows(run, conn, &product, p, NROWS(p), "product");
+    }
+    if (rc == GW_OK && w->pharmacy != NULL)
+        rc = gw_write_pharmacy_put(run, conn, w->pharmacy);
+    if (rc != GW_OK)
+        return rc;
+    if (w->op == GW_STORE_OP_CREATE && w->row.parent_refnr == NULL &&
+        w->row.prescriber_hsa != NULL) {
+        const struct gw_arg p[] = {P_TEXT(w->row.prescriber_hsa), P_I64(now)};
+
+        return run_rows(run, conn, &submit, p, NROWS(p), "prescriber");
+    }
+    const struct gw_arg p[] = {P_I64(now),
+                               P_I64((w->effects & GW_STORE_FX_APPLIED) != 0),
+                               P_I64(case_id)};
+
+    return run_rows(run, conn, &active, p, NROWS(p), "prescriber_active");
+}
+
+static gw_rc
+document(const struct gw_write_ops *ops, void *conn,
+         const struct gw_store_write *w, long long case_id, long version,
+         int64_t now)
+{
+    static const struct gw_sql sql =
+        BOTH("INSERT INTO documents (case_id, version, kind, xml, created_ms) "
+             "VALUES ($1,$2,$3,$4,$5)");
+    const struct gw_arg p[] = {P_I64(case_id), P_I64(version),
+                               P_TEXT(w->doc_kind ? w->doc_kind : "message"),
+                               P_BLOB(w->doc_xml, w->doc_len), P_I64(now)};
+
+    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "document");
+}
+
+static gw_rc
+attachment(const struct gw_write_ops *ops, void *conn,
+           const struct gw_store_attachment *at, long long case_id,
+           long version)
+{
+    static const struct gw_sql sql =
+        BOTH("INSERT INTO attachments (case_id, doc_version, description, "
+             "content_type, hidden, size, data) VALUES ($1,$2,$3,$4,$5,$6,"
+             "$7)");
+    const struct gw_arg p[] = {P_I64(case_id),
+                               P_I64(version),
+                               P_TEXT(at->description),
+                               P_TEXT(at->content_type),
+                               P_I64(at->hidden != 0),
+                               P_I64((int64_t)at->size),
+                               P_BLOB(at->data ? at->data : "", at->size)};
+
+    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "attachment");
+}
+
+/* One outbox row; target names the subscription of a notification (NULL:
+ * none); refnr "" for none. */
+static gw_rc
+enqueue(const struct gw_write_ops *ops, void *conn,
+        const struct gw_store_outbox_new *o, const char *message_id,
+        const char *target, const char *refnr, int64_t now)
+{
+    static const struct gw_sql sql = BOTH(
+        "INSERT INTO outbox (message_id, peer, kind, refnr, payload, state, "
+        "attempts, next_attempt_ms, created_ms, updated_ms, target) VALUES "
+        "($1,$2,$3,$4,$5,'pending',0,$6,$6,$6,$7)");
+    const struct gw_arg p[] = {
+        P_TEXT(message_id),
+        P_TEXT(o->peer),
+        P_TEXT(o->kind),
+        P_TEXT(refnr[0] ? refnr : NULL),
+        P_BLOB(o->payload ? o->payload : "", o->payload_len),
+        P_I64(now),
+        P_TEXT(target)};
+
+    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "outbox");
+}
+
+/* The inbox row of w->message_id with the answer resp. */
+static gw_rc
+inbox_put(const struct gw_write_ops *ops, void *conn,
+          const struct gw_store_write *w, const struct gw_store_result *res,
+          const struct gw_buf *resp, int64_t now)
+{
+    static const struct gw_sql sql =
+        BOTH("INSERT INTO inbox (message_id, sender, content_hash, refnr, "
+             "version, response_status, response, received_ms) VALUES ($1,"
+             "$2,$3,$4,$5,$6,$7,$8)");
+    const struct gw_arg p[] = {P_TEXT(w->message_id),
+                               P_TEXT(w->sender ? w->sender : "?"),
+                               P_TEXT(w->content_hash ? w->content_hash : ""),
+                               P_TEXT(res->refnr[0] ? res->refnr : NULL),
+                               P_I64(res->version),
+                               P_I64(w->response_status),
+                               P_BLOB(resp->data ? resp->data : "", resp->len),
+                               P_I64(now)};
+
+    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "inbox_put");
 }
 
 /* An item, or for a notification one per subscription of the GLN,
  * so that every endpoint has its own attempts, backoff and dead letter:
  * one failing endpoint neither holds up nor repeats the others. */
 static gw_rc
-outbox_put(const struct gw_write_ops *ops, void *cx,
-           const struct gw_store_outbox_new *o, const char *refnr,
-           int64_t now)
+outbox_put(const struct gw_write_ops *ops, void *conn,
+           const struct gw_store_outbox_new *o, const char *refnr, int64_t now,
+           size_t *queued)
 {
+    static const struct gw_sql SQL_FANOUT = BOTH(
+        "SELECT id FROM subscriptions WHERE gln = $1 ORDER BY created_ms, id");
     struct gw_write_sub_id *ids = NULL;
+    struct gw_args a = {0};
+    void *got = NULL;
     char mid[128];
     size_t n = 0;
     gw_rc rc;
 
-    if (o->fanout_gln == NULL)
-        return ops->enqueue(cx, o, o->message_id, NULL, refnr, now);
+    if (o->fanout_gln == NULL) {
+        rc = enqueue(ops, conn, o, o->message_id, NULL, refnr, now);
+        *queued += rc == GW_OK;
+        return rc;
+    }
     /* Every subscription gets its item, whatever its status: none is
      * dropped, and one in error still counts the event (outbound/
      * pharmacy.c). */
-    rc = ops->fanout(cx, o->fanout_gln, &ids, &n);
+    gw_args_str(&a, o->fanout_gln);
+    rc = ops->sql->list(conn, &SQL_FANOUT, &a, sizeof(*ids), gw_rows_sub_id,
+                        &got, &n, "fanout_subs");
+    ids = got;
     for (size_t i = 0; rc == GW_OK && i < n; i++) {
         snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, ids[i].id);
-        rc = ops->enqueue(cx, o, mid, ids[i].id, refnr, now);
+        rc = enqueue(ops, conn, o, mid, ids[i].id, refnr, now);
+        *queued += rc == GW_OK;
     }
     free(ids);
     return rc;
 }
 
 gw_rc
-gw_write_apply(const struct gw_write_ops *ops, void *cx,
-               const struct gw_store_write *w, struct gw_store_result *res)
+gw_write_apply(const struct gw_write_ops *ops, void *conn, void *cx,
+               const struct gw_store_write *w, struct gw_store_result *res,
+               size_t *queued)
 {
     int64_t now = gw_clock_now_ms();
     long long case_id = 0;
     struct gw_buf resp;
     gw_rc rc;
 
+    *queued = 0;
     gw_buf_init(&resp, 16 * 1024 * 1024);
     if (w->message_id != NULL) {
-        rc = inbox_get(ops, cx, w, res);
+        rc = inbox_get(ops, conn, w, res);
         if (rc != GW_ENOTFOUND)
             goto out; /* replayed, refused as a duplicate, or failed */
     }
-    rc = change_case(ops, cx, w, res, &case_id, now);
+    rc = change_case(ops, conn, w, res, &case_id, now);
     if (rc == GW_OK)
-        rc = ops->extras(cx, w, case_id, now);
+        rc = extras(ops, conn, w, case_id, now);
     if ((rc == GW_ECONFLICT || rc == GW_EPRECONDITION) &&
         w->message_id != NULL) {
         /* The same message on another node at once (PostgreSQL): both
@@ -300,7 +659,7 @@ gw_write_apply(const struct gw_write_ops *ops, void *cx,
         gw_rc again;
 
         gw_err_clear(&res->err);
-        again = inbox_get(ops, cx, w, res);
+        again = inbox_get(ops, conn, w, res);
         if (again == GW_ENOTFOUND)
             res->err = why;
         else
@@ -310,15 +669,15 @@ gw_write_apply(const struct gw_write_ops *ops, void *cx,
     if (rc != GW_OK)
         goto out;
     if (w->doc_xml != NULL && case_id != 0 &&
-        (rc = ops->document(cx, w, case_id, res->version, now)) != GW_OK)
+        (rc = document(ops, conn, w, case_id, res->version, now)) != GW_OK)
         goto out;
     for (size_t i = 0; i < w->nattachments && case_id != 0; i++)
-        if ((rc = ops->attachment(cx, &w->attachments[i], case_id,
-                                  res->version)) != GW_OK)
+        if ((rc = attachment(ops, conn, &w->attachments[i], case_id,
+                             res->version)) != GW_OK)
             goto out;
     for (size_t i = 0; i < w->noutbox; i++)
-        if ((rc = outbox_put(ops, cx, &w->outbox[i], res->refnr, now)) !=
-            GW_OK)
+        if ((rc = outbox_put(ops, conn, &w->outbox[i], res->refnr, now,
+                             queued)) != GW_OK)
             goto out;
     for (size_t i = 0; i < w->naudit; i++) {
         struct gw_audit_entry e = w->audit[i];
@@ -327,12 +686,11 @@ gw_write_apply(const struct gw_write_ops *ops, void *cx,
         if ((rc = ops->audit(cx, &e, now)) != GW_OK)
             goto out;
     }
-    if (w->respond != NULL &&
-        (rc = w->respond(w->respond_ctx, res->refnr, res->version, &resp)) !=
-            GW_OK)
+    if (w->respond != NULL && (rc = w->respond(w->respond_ctx, res->refnr,
+                                               res->version, &resp)) != GW_OK)
         goto out;
     if (w->message_id != NULL &&
-        (rc = ops->inbox_put(cx, w, res, &resp, now)) != GW_OK)
+        (rc = inbox_put(ops, conn, w, res, &resp, now)) != GW_OK)
         goto out;
     res->response_status = w->response_status;
     res->response = gw_buf_take(&resp, &res->response_len);
@@ -364,21 +722,67 @@ gw_write_record_batch(struct gw_store_stats *stats, int n)
         stats->max_batch = n;
 }
 
-void
-gw_write_audit_record(struct gw_audit_record *r, int64_t seq,
-                      const char *prev_hash, const struct gw_audit_entry *e,
-                      int64_t now_ms)
+gw_rc
+gw_write_audit_append(gw_sql_run run, void *conn, struct gw_write_head *h,
+                      const struct gw_audit_entry *e, int64_t now_ms)
 {
-    memset(r, 0, sizeof(*r));
-    r->seq = seq;
-    snprintf(r->prev_hash, sizeof(r->prev_hash), "%s",
-             prev_hash ? prev_hash : "");
-    r->at_ms = now_ms;
-    r->e = *e;
-    if (r->e.system == NULL)
-        r->e.system = "gateway";
-    if (r->e.outcome == NULL)
-        r->e.outcome = "ok";
-    if (r->e.action == NULL)
-        r->e.action = "unknown";
+    static const struct gw_sql sql = BOTH(
+        "INSERT INTO audit (seq, at_ms, system, user_id, action, refnr, "
+        "outcome, detail, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,"
+        "$9,$10)");
+    struct gw_audit_record r;
+    gw_rc rc;
+
+    memset(&r, 0, sizeof(r));
+    r.seq = h->seq + 1;
+    snprintf(r.prev_hash, sizeof(r.prev_hash), "%s", h->hash);
+    r.at_ms = now_ms;
+    r.e = *e;
+    if (r.e.system == NULL)
+        r.e.system = "gateway";
+    if (r.e.outcome == NULL)
+        r.e.outcome = "ok";
+    if (r.e.action == NULL)
+        r.e.action = "unknown";
+    if ((rc = gw_audit_hash(&r, r.hash)) != GW_OK)
+        return rc;
+    const struct gw_arg p[] = {P_I64(r.seq),        P_I64(r.at_ms),
+                               P_TEXT(r.e.system),  P_TEXT(r.e.user),
+                               P_TEXT(r.e.action),  P_TEXT(r.e.refnr),
+                               P_TEXT(r.e.outcome), P_TEXT(r.e.detail),
+                               P_TEXT(r.prev_hash), P_TEXT(r.hash)};
+
+    if ((rc = run_rows(run, conn, &sql, p, NROWS(p), "audit_insert")) != GW_OK)
+        return rc;
+    h->seq = r.seq;
+    memcpy(h->hash, r.hash, sizeof(h->hash));
+    return GW_OK;
+}
+
+gw_rc
+gw_write_head_store(gw_sql_run run, void *conn, const struct gw_write_head *h)
+{
+    static const struct gw_sql sql =
+        BOTH("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1");
+    const struct gw_arg p[] = {P_I64(h->seq), P_TEXT(h->hash)};
+
+    return run_rows(run, conn, &sql, p, NROWS(p), "audit_head");
+}
+
+gw_rc
+gw_write_pharmacy_put(gw_sql_run run, void *conn, const struct gw_pharmacy *ph)
+{
+    /* The pharmacy as it names itself in its application (Sök apotek). */
+    static const struct gw_sql sql = BOTH(
+        "INSERT INTO pharmacies (gln, name, actor, address, city, connected) "
+        "VALUES ($1,$2,$3,$4,$5,1) ON CONFLICT (gln) DO UPDATE SET name = "
+        "excluded.name, actor = coalesce(excluded.actor, pharmacies.actor), "
+        "address = coalesce(excluded.address, pharmacies.address), city = "
+        "coalesce(excluded.city, pharmacies.city), connected = 1");
+    const struct gw_arg p[] = {P_TEXT(ph->gln), P_TEXT(ph->name),
+                               P_TEXT(ph->actor[0] ? ph->actor : NULL),
+                               P_TEXT(ph->address[0] ? ph->address : NULL),
+                               P_TEXT(ph->city[0] ? ph->city : NULL)};
+
+    return run_rows(run, conn, &sql, p, NROWS(p), "pharmacy_put");
 }
