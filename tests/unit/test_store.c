@@ -6,6 +6,7 @@
  * failing request rolling back alone, reads and searches; the WAL stays
  * bounded under a steady load; a commit reaches the WAL in a few writes.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <semaphore.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include "klas/ident.h"
 #include "klas/state.h"
@@ -523,6 +525,21 @@ test_store_failing_request_leaves_nothing_behind(void **state)
     gw_store_result_release(&r);
 }
 
+/* Waits for s at most 60 s: a broken writer makes a test fail, not hang
+ * until ctest's timeout. 0 when posted. */
+static int
+sem_wait_60s(sem_t *s)
+{
+    struct timespec until;
+    int rc;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 60;
+    while ((rc = sem_timedwait(s, &until)) != 0 && errno == EINTR)
+        ;
+    return rc;
+}
+
 /* Holds the writer inside a batch until the test has queued the next. */
 struct hold {
     sem_t entered, release;
@@ -534,8 +551,8 @@ respond_hold(void *ctx, const char *refnr, long version, struct gw_buf *out)
     struct hold *h = ctx;
 
     sem_post(&h->entered);
-    while (sem_wait(&h->release) != 0)
-        ;
+    if (sem_wait_60s(&h->release) != 0)
+        return GW_EINTERNAL; /* never released: the test fails on it */
     return respond_receipt(NULL, refnr, version, out);
 }
 
@@ -588,16 +605,16 @@ test_store_batch_with_failed_request_keeps_audit_chain(void **state)
     assert_int_equal(gw_store_write_async(f->st, &w[0], &r[0], done_post,
                                           &done),
                      GW_OK);
-    while (sem_wait(&h.entered) != 0)
-        ;
+    if (sem_wait_60s(&h.entered) != 0)
+        fail_msg("the writer never ran the first write");
     for (int i = 1; i < N; i++)
         assert_int_equal(gw_store_write_async(f->st, &w[i], &r[i], done_post,
                                               &done),
                          GW_OK);
     sem_post(&h.release);
     for (int i = 0; i < N; i++)
-        while (sem_wait(&done) != 0)
-            ;
+        if (sem_wait_60s(&done) != 0)
+            fail_msg("%d of %d writes answered in 60 s", i, N);
     for (int i = 0; i < N; i++) {
         assert_int_equal(r[i].rc, i == 2 ? GW_EINTERNAL : GW_OK);
         gw_store_result_release(&r[i]);
