@@ -68,6 +68,9 @@ struct gw_case_query {
 gw_rc gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
                            struct gw_case_row **rows, size_t *n) GW_WARN_UNUSED;
 void gw_case_rows_free(struct gw_case_row *rows, size_t n);
+/* The SQLite statement a first page of q runs (parameters ?1 to ?13):
+ * for a look at its plan (EXPLAIN QUERY PLAN; test_store does). */
+const char *gw_store_case_search_sqlite(const struct gw_case_query *q);
 /* How many cases match q, beyond its limit. */
 gw_rc gw_store_case_count(struct gw_store *st, const struct gw_case_query *q,
                           long long *total) GW_WARN_UNUSED;

@@ -226,9 +226,31 @@ gw_store_document_get(struct gw_store *st, const char *refnr, long version,
 
 /* The search's filters, parameters 1 to 9 (search_args); a NULL
  * parameter switches its filter off. Statuses come as a comma-framed
- * list ",M,A,". */
-#define SEARCH_WHERE_SQLITE                                                   \
-    "WHERE purged_ms IS NULL"                                                 \
+ * list ",M,A,".
+ *
+ * SQLite plans a statement once, not for the values bound, so it can use
+ * no index for "?1 IS NULL OR prescriber_hsa = ?1": Mina ärenden walked
+ * cases_updated over every case of every prescriber until it had a page.
+ * So its text comes in variants that lead with the most selective filter
+ * the query has, as a plain equality (search_lead): the referensnummer,
+ * the prescriber (cases_prescriber, in the search's order) or the
+ * patient (cases_patient). PostgreSQL plans with the values: one text. */
+enum { LEAD_NONE, LEAD_REFNR, LEAD_PRESCRIBER, LEAD_PATIENT, NLEAD };
+#define SEARCH_LEADS_SQLITE(X)                                                \
+    X(""), X("refnr = ?2 AND "), X("prescriber_hsa = ?1 AND "),               \
+        X("patient_id = ?3 AND ")
+
+static int
+search_lead(const struct gw_case_query *q)
+{
+    return q->refnr          ? LEAD_REFNR
+           : q->prescriber_hsa ? LEAD_PRESCRIBER
+           : q->patient_id     ? LEAD_PATIENT
+                               : LEAD_NONE;
+}
+
+#define SEARCH_WHERE_SQLITE(lead)                                             \
+    "WHERE " lead "purged_ms IS NULL"                                         \
     " AND (?1 IS NULL OR prescriber_hsa = ?1)"                                \
     " AND (?2 IS NULL OR refnr = ?2)"                                         \
     " AND (?3 IS NULL OR patient_id = ?3)"                                    \
@@ -277,9 +299,11 @@ gw_rc
 gw_store_case_count(struct gw_store *st, const struct gw_case_query *q,
                     long long *total)
 {
-    static const struct gw_sql sql = {
-        "SELECT count(*) FROM cases " SEARCH_WHERE_SQLITE,
-        "SELECT count(*) FROM cases " SEARCH_WHERE_PG};
+#define COUNT(lead)                                                            \
+    {"SELECT count(*) FROM cases " SEARCH_WHERE_SQLITE(lead),                  \
+     "SELECT count(*) FROM cases " SEARCH_WHERE_PG}
+    static const struct gw_sql sql[NLEAD] = {SEARCH_LEADS_SQLITE(COUNT)};
+#undef COUNT
     struct gw_args a = {0};
     char statuses[128];
     int64_t count = 0;
@@ -289,8 +313,8 @@ gw_store_case_count(struct gw_store *st, const struct gw_case_query *q,
     *total = 0;
     if ((rc = search_args(&a, q, statuses, sizeof(statuses))) != GW_OK)
         return rc;
-    rc = gw_store_be(st)->each(st, &sql, &a, gw_rows_add_i64, &count, 1, &k,
-                               "case_count");
+    rc = gw_store_be(st)->each(st, &sql[search_lead(q)], &a, gw_rows_add_i64,
+                               &count, 1, &k, "case_count");
     *total = rc == GW_OK ? count : 0;
     return rc;
 }
@@ -304,13 +328,17 @@ gw_rc
 gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
                      struct gw_case_row **rows, size_t *n)
 {
-    /* Indexed by whether the page is before the key (q->page_dir < 0). */
-#define PAGE(order)                                                            \
-    {{GW_CASE_PAGE_SQL(SEARCH_WHERE_SQLITE, PAGE_SQLITE, order, "?13"),        \
+    /* By the leading filter (search_lead) and by whether the page is
+     * before the key (q->page_dir < 0). */
+#define PAGE(lead, order)                                                      \
+    {{GW_CASE_PAGE_SQL(SEARCH_WHERE_SQLITE(lead), PAGE_SQLITE, order, "?13"),  \
       GW_CASE_PAGE_SQL(SEARCH_WHERE_PG, PAGE_PG, order, "$13")},               \
      sizeof(struct gw_case_row), SIZE_MAX, gw_rows_case,                       \
      gw_rows_case_release, "case_search"}
-    static const struct list_read pages[2] = {PAGE("DESC"), PAGE("ASC")};
+#define PAGES(lead) {PAGE(lead, "DESC"), PAGE(lead, "ASC")}
+    static const struct list_read pages[NLEAD][2] = {
+        SEARCH_LEADS_SQLITE(PAGES)};
+#undef PAGES
 #undef PAGE
     struct gw_args a = {0};
     char statuses[128];
@@ -324,10 +352,21 @@ gw_store_case_search(struct gw_store *st, const struct gw_case_query *q,
     gw_args_i64(&a, q->page_ms);
     gw_args_i64(&a, q->page_rowid);
     gw_args_i64(&a, q->limit > 0 ? q->limit : 120);
-    rc = list_rows(st, &pages[q->page_dir < 0], &a, rows, n);
+    rc = list_rows(st, &pages[search_lead(q)][q->page_dir < 0], &a, rows, n);
     if (rc == GW_OK && q->page_dir < 0)
         gw_rows_case_reverse(*rows, *n);
     return rc;
+}
+
+const char *
+gw_store_case_search_sqlite(const struct gw_case_query *q)
+{
+#define FIRST(lead)                                                            \
+    GW_CASE_PAGE_SQL(SEARCH_WHERE_SQLITE(lead), PAGE_SQLITE, "DESC", "?13")
+    static const char *const sql[NLEAD] = {SEARCH_LEADS_SQLITE(FIRST)};
+#undef FIRST
+
+    return sql[search_lead(q)];
 }
 
 /* History rows are written by the writers with every change; here they

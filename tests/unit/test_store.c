@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -900,6 +901,73 @@ test_store_close_of_no_store_is_a_no_op(void **state)
     gw_store_close(NULL);
 }
 
+/* The store's own klasgw_fold, as far as a plan needs it: there. */
+static void
+fold_stub(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    sqlite3_result_value(cx, argv[0]);
+}
+
+/* SQLite's plan for the search q runs: its details, one a line. */
+static void
+search_plan(const char *db_path, const struct gw_case_query *q, char *out,
+            size_t size)
+{
+    char sql[8192];
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    size_t len = 0;
+
+    out[0] = '\0';
+    snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
+             gw_store_case_search_sqlite(q));
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_create_function(db, "klasgw_fold", 1, SQLITE_UTF8,
+                                             NULL, fold_stub, NULL, NULL),
+                     SQLITE_OK);
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    while (sqlite3_step(s) == SQLITE_ROW && len < size)
+        len += (size_t)snprintf(out + len, size - len, "%s\n",
+                                (const char *)sqlite3_column_text(s, 3));
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+/* Mina ärenden and the searches by patient or referensnummer find their
+ * cases through their own index, not by walking every case in the order
+ * of the last change (which SQLite did for "?1 IS NULL OR col = ?1": it
+ * plans once, not for the values bound). */
+static void
+test_store_case_search_uses_the_selective_index(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_case_query q;
+    char plan[1024];
+
+    if (fixture_pg_dsn() != NULL)
+        skip(); /* PostgreSQL plans with the values bound */
+    memset(&q, 0, sizeof(q));
+    q.prescriber_hsa = "SE2321000016-DOC1";
+    q.statuses[0] = "M";
+    search_plan(f->path, &q, plan, sizeof(plan));
+    if (strstr(plan, "USING INDEX cases_prescriber (prescriber_hsa=?") == NULL)
+        fail_msg("by prescriber:\n%s", plan);
+    memset(&q, 0, sizeof(q));
+    q.patient_id = "201006301111";
+    search_plan(f->path, &q, plan, sizeof(plan));
+    if (strstr(plan, "USING INDEX cases_patient (patient_id=?)") == NULL)
+        fail_msg("by patient:\n%s", plan);
+    memset(&q, 0, sizeof(q));
+    q.refnr = "2026123456";
+    q.prescriber_hsa = "SE2321000016-DOC1";
+    search_plan(f->path, &q, plan, sizeof(plan));
+    if (strstr(plan, "(refnr=?)") == NULL)
+        fail_msg("by referensnummer:\n%s", plan);
+}
+
 int
 main(void)
 {
@@ -912,6 +980,7 @@ main(void)
         T(test_store_batch_with_failed_request_keeps_audit_chain),
         T(test_store_wal_stays_bounded_under_a_steady_load),
         T(test_store_commit_reaches_the_wal_in_few_writes),
+        T(test_store_case_search_uses_the_selective_index),
         T(test_store_update_checks_status_and_version),
         T(test_store_failing_request_leaves_nothing_behind),
         T(test_store_search_filters_and_orders_newest_first),
