@@ -15,8 +15,9 @@
       (see below). Exit 1 with MESSAGE and the body when it is false.
   fj.py get FILE EXPR
       print the value of EXPR (str(), lists one per line).
-  fj.py free-port
-      print a TCP port on 127.0.0.1 nobody listens on (the kernel's pick).
+  fj.py free-port [N]
+      print N (default 1) different TCP ports on 127.0.0.1 nobody listens
+      on (the kernel's pick), separated by spaces.
   fj.py serve OUT ERR
       run the commands above one after another for lib.sh, without an
       interpreter start per assertion: each request on stdin is a count
@@ -156,11 +157,18 @@ def cmd_get(argv):
 
 
 def cmd_free_port(argv):
-    """A TCP port on 127.0.0.1 nobody listens on, chosen by the kernel."""
+    """N TCP ports on 127.0.0.1 nobody listens on, chosen by the kernel:
+    all bound at once, so that no two are the same (one at a time, the
+    kernel may hand out the port it just took back)."""
     import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        print(s.getsockname()[1])
+    socks = [socket.socket() for _ in range(int(argv[0]) if argv else 1)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        print(" ".join(str(s.getsockname()[1]) for s in socks))
+    finally:
+        for s in socks:
+            s.close()
 
 
 COMMANDS = {"msg": cmd_msg, "check": cmd_check, "get": cmd_get,

@@ -177,8 +177,9 @@ any_free_port() { fj free-port; }
 # label now: both ports are free ones the kernel picks.
 gw_start() {
     local port hsa
-    port=$(any_free_port)
-    hsa=$(any_free_port)
+    # Two at once: one at a time, the kernel once gave the HSA simulator
+    # the gateway's port and serve refused to start ("in use").
+    read -r port hsa < <(fj free-port 2)
     shift
     [ -f "$T/conf" ] || gw_conf "$T/conf"
     "$KLASGW" -c "$T/conf" sim hsa --port "$hsa" \
