@@ -14,8 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-gw_rc
-gw_file_read_stream(FILE *f, size_t max, char **out, size_t *len)
+/* All of f (gw_file_read's contract). */
+static gw_rc
+read_stream(FILE *f, size_t max, char **out, size_t *len)
 {
     char *buf = NULL;
     size_t n = 0, cap = 0, got, first = 65536;
@@ -78,7 +79,7 @@ gw_file_read(const char *path, size_t max, char **out, size_t *len)
     *len = 0;
     if (f == NULL)
         return GW_EIO;
-    rc = gw_file_read_stream(f, max, out, len);
+    rc = read_stream(f, max, out, len);
     saved = errno;
     if (!stdin_)
         fclose(f);

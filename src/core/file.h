@@ -11,14 +11,12 @@
 
 #include "core/err.h"
 
-/* Reads all of f into *out (NUL-terminated, caller frees) with its length
- * in *len. GW_OK; GW_ETOOLARGE when f holds more than max bytes: then
- * *out still holds the first max + 1 (so that a validator can refuse it in
- * its own words); GW_EIO on a read error, GW_ENOMEM; *out NULL on both. */
-gw_rc gw_file_read_stream(FILE *f, size_t max, char **out,
-                          size_t *len) GW_WARN_UNUSED;
-/* The same for the file at path ("-": standard input); GW_EIO when it
- * cannot be opened (errno says why). */
+/* Reads all of the file at path ("-": standard input) into *out
+ * (NUL-terminated, caller frees) with its length in *len. GW_OK;
+ * GW_ETOOLARGE when it holds more than max bytes: then *out still holds
+ * the first max + 1 (so that a validator can refuse it in its own words);
+ * GW_EIO when it cannot be opened (errno says why) or on a read error,
+ * GW_ENOMEM; *out NULL on both. */
 gw_rc gw_file_read(const char *path, size_t max, char **out,
                    size_t *len) GW_WARN_UNUSED;
 

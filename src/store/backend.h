@@ -133,7 +133,6 @@ struct gw_args {
  * fails on the missing one). */
 void gw_args_str(struct gw_args *a, const char *s);
 void gw_args_i64(struct gw_args *a, int64_t i);
-void gw_args_f64(struct gw_args *a, double f);
 void gw_args_blob(struct gw_args *a, const void *data, size_t len);
 
 /*

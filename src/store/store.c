@@ -75,13 +75,6 @@ gw_args_i64(struct gw_args *a, int64_t i)
 }
 
 void
-gw_args_f64(struct gw_args *a, double f)
-{
-    if (a->n < GW_ARGS_MAX)
-        a->v[a->n++] = (struct gw_arg){.kind = GW_ARG_F64, .f = f};
-}
-
-void
 gw_args_blob(struct gw_args *a, const void *data, size_t len)
 {
     if (a->n < GW_ARGS_MAX)
