@@ -20,12 +20,19 @@
 struct key {
     const char *section, *name, *def, *help;
     enum gw_config_type type;
+    long min, max; /* INT: the range check() holds the value to */
     size_t offset;
 };
 
+/* A row's type column as the type and its range. */
+#define GW_CFG_KIND_STR GW_CFG_STR, 0, 0
+#define GW_CFG_KIND_BOOL GW_CFG_BOOL, 0, 1
+#define GW_CFG_KIND_INT(min, max) GW_CFG_INT, (min), (max)
+
 static const struct key keys[] = {
 #define GW_CFG_ROW(sec, key, type, field, def, help)                          \
-    {#sec, #key, def, help, GW_CFG_##type, offsetof(struct gw_config, field)},
+    {#sec, #key, def, help, GW_CFG_KIND_##type,                                \
+     offsetof(struct gw_config, field)},
     GW_CONFIG_KEYS(GW_CFG_ROW)
 #undef GW_CFG_ROW
 };
@@ -177,79 +184,18 @@ on_entry(void *user, const char *section, const char *name, const char *value)
 static gw_rc
 check(const struct gw_config *cfg, struct gw_err *err)
 {
-    static const struct {
-        const char *name;
-        size_t offset;
-        long min, max;
-    } ranges[] = {
-        {"server.port", offsetof(struct gw_config, server_port), 0, 65535},
-        {"server.threads", offsetof(struct gw_config, server_threads), 1, 256},
-        {"server.max_body_bytes",
-         offsetof(struct gw_config, server_max_body_bytes), 1024, 1L << 30},
-        {"server.max_header_bytes",
-         offsetof(struct gw_config, server_max_header_bytes), 1024, 1L << 20},
-        {"server.max_connections",
-         offsetof(struct gw_config, server_max_connections), 1, 65536},
-        {"server.connection_timeout_s",
-         offsetof(struct gw_config, server_connection_timeout_s), 1, 3600},
-        {"server.max_connections_per_ip",
-         offsetof(struct gw_config, server_max_connections_per_ip), 1, 65536},
-        {"server.header_timeout_s",
-         offsetof(struct gw_config, server_header_timeout_s), 1, 3600},
-        {"server.max_url_bytes",
-         offsetof(struct gw_config, server_max_url_bytes), 256, 1L << 20},
-        {"server.max_query_params",
-         offsetof(struct gw_config, server_max_query_params), 1, 100000},
-        {"store.batch_max", offsetof(struct gw_config, store_batch_max), 1,
-         10000},
-        {"store.busy_timeout_ms",
-         offsetof(struct gw_config, store_busy_timeout_ms), 0, 600000},
-        {"xml.max_depth", offsetof(struct gw_config, xml_max_depth), 8, 1000},
-        {"xml.max_attributes", offsetof(struct gw_config, xml_max_attributes),
-         4, 1000},
-        {"xml.max_string_bytes",
-         offsetof(struct gw_config, xml_max_string_bytes), 1024, 1L << 30},
-        {"outbox.max_attempts", offsetof(struct gw_config, outbox_max_attempts),
-         1, 1000},
-        {"outbox.backoff_base_ms",
-         offsetof(struct gw_config, outbox_backoff_base_ms), 1, 86400000},
-        {"outbox.backoff_cap_ms",
-         offsetof(struct gw_config, outbox_backoff_cap_ms), 1, 86400000},
-        {"outbox.per_peer_concurrency",
-         offsetof(struct gw_config, outbox_per_peer_concurrency), 1, 256},
-        {"outbox.lease_s", offsetof(struct gw_config, outbox_lease_s), 1,
-         86400},
-        {"outbox.probe_interval_ms",
-         offsetof(struct gw_config, outbox_probe_interval_ms), 10, 3600000},
-        {"outbox.subscription_max_failures",
-         offsetof(struct gw_config, outbox_subscription_max_failures), 1, 1000},
-        {"webhooks.heartbeat_min_s",
-         offsetof(struct gw_config, webhooks_heartbeat_min_s), 1, 86400},
-        {"retention.motivation_months",
-         offsetof(struct gw_config, retention_motivation_months), 1, 120},
-        {"retention.decided_months",
-         offsetof(struct gw_config, retention_decided_months), 1, 240},
-        {"retention.purge_hour_utc",
-         offsetof(struct gw_config, retention_purge_hour_utc), 0, 23},
-        {"hsa.timeout_ms", offsetof(struct gw_config, hsa_timeout_ms), 10,
-         600000},
-        {"hsa.cache_ttl_s", offsetof(struct gw_config, hsa_cache_ttl_s), 0,
-         604800},
-        {"lv.timeout_ms", offsetof(struct gw_config, lv_timeout_ms), 10,
-         600000},
-        {"server.lookup_fail_limit",
-         offsetof(struct gw_config, server_lookup_fail_limit), 0, 1000000},
-        {"server.lookup_fail_window_s",
-         offsetof(struct gw_config, server_lookup_fail_window_s), 1, 86400},
-    };
     const char *lv = cfg->log_level;
 
-    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-        long v = *(const long *)((const char *)cfg + ranges[i].offset);
-        if (v < ranges[i].min || v > ranges[i].max)
+    for (size_t i = 0; i < NKEYS; i++) {
+        long v;
+        if (keys[i].type != GW_CFG_INT)
+            continue;
+        v = *(const long *)((const char *)cfg + keys[i].offset);
+        if (v < keys[i].min || v > keys[i].max)
             return gw_err_set(err, GW_ECONFIG, NULL,
-                              "%s: %ld is outside %ld..%ld", ranges[i].name, v,
-                              ranges[i].min, ranges[i].max);
+                              "%s.%s: %ld is outside %ld..%ld",
+                              keys[i].section, keys[i].name, v, keys[i].min,
+                              keys[i].max);
     }
     if (strcmp(lv, "debug") && strcmp(lv, "info") && strcmp(lv, "warn") &&
         strcmp(lv, "error") && strcmp(lv, "off"))
@@ -388,9 +334,13 @@ gw_config_print(const struct gw_config *cfg, FILE *out)
 void
 gw_config_print_keys(FILE *out)
 {
-    for (size_t i = 0; i < NKEYS; i++)
-        fprintf(out, "  %s.%s (default \"%s\")\n      %s\n", keys[i].section,
-                keys[i].name, keys[i].def, keys[i].help);
+    for (size_t i = 0; i < NKEYS; i++) {
+        fprintf(out, "  %s.%s (default \"%s\"", keys[i].section, keys[i].name,
+                keys[i].def);
+        if (keys[i].type == GW_CFG_INT)
+            fprintf(out, ", %ld..%ld", keys[i].min, keys[i].max);
+        fprintf(out, ")\n      %s\n", keys[i].help);
+    }
 }
 
 /*

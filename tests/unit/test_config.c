@@ -2,6 +2,7 @@
  * test_config.c - configuration: defaults, file, environment, checks, and
  * the promise that adapter/klasgw.conf.example documents every key.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -172,6 +173,58 @@ test_config_refuses_bad_values_naming_the_key(void **state)
         gw_config_release(&cfg);
         unlink(path);
     }
+}
+
+/* check-config --keys states the range of every number key, and loading
+ * holds each key to the range it states: one past either end is refused,
+ * naming the key and the range. */
+static void
+test_config_keys_state_each_number_range_loading_holds(void **state)
+{
+    char *printed = NULL, *save = NULL, *l;
+    size_t plen = 0;
+    int numbers = 0;
+    FILE *mem = open_memstream(&printed, &plen);
+    (void)state;
+
+    assert_non_null(mem);
+    gw_config_print_keys(mem);
+    fclose(mem);
+    for (l = strtok_r(printed, "\n", &save); l != NULL;
+         l = strtok_r(NULL, "\n", &save)) {
+        char key[128], def[128], env[160], want[200], value[32];
+        long min, max, past[2];
+        int n = sscanf(l, " %127[a-z_.] (default \"%127[^\"]\", %ld..%ld)", key,
+                       def, &min, &max);
+        if (n < 2 || def[strspn(def, "0123456789")] != '\0' || def[0] == 0)
+            continue; /* a help line, or not a number */
+        if (n != 4)
+            fail_msg("%s: a number without its range: %s", key, l);
+        numbers++;
+        snprintf(env, sizeof(env), "KLASGW_%s", key);
+        for (char *e = env; *e; e++)
+            *e = *e == '.' ? '_' : (char)toupper((unsigned char)*e);
+        past[0] = min - 1;
+        past[1] = max + 1;
+        for (int k = 0; k < 2; k++) {
+            struct gw_config cfg;
+            struct gw_err err;
+            gw_err_clear(&err);
+            snprintf(value, sizeof(value), "%ld", past[k]);
+            snprintf(want, sizeof(want), "%s: %ld is outside %ld..%ld", key,
+                     past[k], min, max);
+            setenv(env, value, 1);
+            assert_int_equal(gw_config_init(&cfg), GW_OK);
+            if (gw_config_load(&cfg, NULL, &err) != GW_ECONFIG ||
+                strcmp(err.detail, want) != 0)
+                fail_msg("%s=%s: got '%s', want '%s'", env, value, err.detail,
+                         want);
+            gw_config_release(&cfg);
+            unsetenv(env);
+        }
+    }
+    assert_true(numbers >= 30);
+    free(printed);
 }
 
 /* Every key of the table appears in the example with its default value,
@@ -364,6 +417,7 @@ main(void)
         cmocka_unit_test(test_config_defaults_demand_tls_material),
         cmocka_unit_test(test_config_file_then_environment_wins),
         cmocka_unit_test(test_config_refuses_bad_values_naming_the_key),
+        cmocka_unit_test(test_config_keys_state_each_number_range_loading_holds),
         cmocka_unit_test(
             test_config_example_documents_every_key_with_its_default),
         cmocka_unit_test(test_config_plain_http_only_on_loopback),
