@@ -41,6 +41,12 @@ gw_fhir_build_free(struct gw_fhir_build *b)
     free(b);
 }
 
+xmlDocPtr
+gw_fhir_build_xml(struct gw_fhir_build *b)
+{
+    return b->doc;
+}
+
 struct gw_fhir_el *
 gw_fhir_build_root(struct gw_fhir_build *b)
 {

@@ -15,6 +15,10 @@
 
 /* The tree; borrowed, valid while doc lives. */
 xmlDocPtr gw_fhir_doc_xml(const struct gw_fhir_doc *doc);
+/* The tree of a document being built (build.h), for map/'s Bundles;
+ * borrowed, valid until the build is freed or taken. */
+struct gw_fhir_build;
+xmlDocPtr gw_fhir_build_xml(struct gw_fhir_build *b);
 
 /*
  * Wraps a tree built elsewhere (a mapping's output), after checking it

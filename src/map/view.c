@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/words.h"
+#include "fhir/build.h"
 #include "fhir/fhir_xml.h"
 #include "fhir/model.h"
 #include "klas/state.h"
@@ -572,39 +573,41 @@ gw_view_summary_as(struct gw_fhir_doc *doc, enum gw_view_summary_mode mode)
     return GW_OK;
 }
 
-struct gw_bundle {
-    xmlDocPtr doc;
-    xmlNodePtr root, type;
-    xmlNodePtr last_link; /* links precede the entries */
-    xmlNsPtr ns;
-};
+/* A Bundle is a FHIR build (fhir/build.h) whose root is a Bundle: its
+ * type first, then its links, then its entries. */
+static struct gw_fhir_build *
+build_of(struct gw_bundle *b)
+{
+    return (struct gw_fhir_build *)(void *)b;
+}
+
+static xmlNodePtr
+bundle_root(struct gw_bundle *b)
+{
+    return xmlDocGetRootElement(gw_fhir_build_xml(build_of(b)));
+}
 
 gw_rc
 gw_bundle_new(const char *type, struct gw_bundle **out)
 {
-    struct gw_bundle *b = calloc(1, sizeof(*b));
-    struct gw_xml *d = NULL;
+    struct gw_fhir_build *b = NULL;
+    gw_rc rc = gw_fhir_build_new("Bundle", &b);
 
     *out = NULL;
-    if (b == NULL || gw_xml_new(GW_FHIR_NS, NULL, "Bundle", &d) != GW_OK) {
-        free(b);
+    if (rc != GW_OK)
+        return rc;
+    if (gw_fhir_el_value(b, gw_fhir_build_root(b), "type", type) == NULL) {
+        gw_fhir_build_free(b);
         return GW_ENOMEM;
     }
-    b->doc = gw_xml_tree(d);
-    b->root = xmlDocGetRootElement(b->doc);
-    b->ns = b->root->ns;
-    b->type = xmlNewChild(b->root, b->ns, (const xmlChar *)"type", NULL);
-    xmlNewProp(b->type, (const xmlChar *)"value", (const xmlChar *)type);
-    *out = b;
+    *out = (struct gw_bundle *)(void *)b;
     return GW_OK;
 }
 
 void
 gw_bundle_free(struct gw_bundle *b)
 {
-    if (b != NULL)
-        xmlFreeDoc(b->doc);
-    free(b);
+    gw_fhir_build_free(build_of(b));
 }
 
 static xmlNodePtr
@@ -651,6 +654,9 @@ gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
               const char *method, const char *request_url)
 {
     xmlNodePtr root = xmlDocGetRootElement(gw_fhir_doc_xml(view));
+    xmlNodePtr broot = bundle_root(b);
+    xmlDocPtr doc = broot->doc;
+    xmlNsPtr ns = broot->ns;
 
     for (xmlNodePtr e = root ? root->children : NULL; e; e = e->next) {
         xmlNodePtr r, entry, res, copy, full;
@@ -659,49 +665,64 @@ gw_bundle_add(struct gw_bundle *b, const struct gw_fhir_doc *view,
         r = entry_resource(e, type, id);
         if (r == NULL || (type == NULL && named(r, "Task")))
             continue;
-        entry = xmlNewChild(b->root, b->ns, (const xmlChar *)"entry", NULL);
+        entry = xmlNewChild(broot, ns, (const xmlChar *)"entry", NULL);
         if (entry == NULL)
             return GW_ENOMEM;
         full = gw_xml_child(e, "fullUrl");
-        if (full != NULL && xmlAddChild(entry, xmlDocCopyNode(full, b->doc, 1)) == NULL)
+        if (full != NULL && xmlAddChild(entry, xmlDocCopyNode(full, doc, 1)) == NULL)
             return GW_ENOMEM;
-        res = xmlNewChild(entry, b->ns, (const xmlChar *)"resource", NULL);
-        copy = res ? xmlDocCopyNode(r, b->doc, 1) : NULL;
+        res = xmlNewChild(entry, ns, (const xmlChar *)"resource", NULL);
+        copy = res ? xmlDocCopyNode(r, doc, 1) : NULL;
         if (copy == NULL || xmlAddChild(res, copy) == NULL)
             return GW_ENOMEM;
-        adopt_ns(copy, b->ns);
+        adopt_ns(copy, ns);
         if (search_mode != NULL) {
-            xmlNodePtr s = xmlNewChild(entry, b->ns,
+            xmlNodePtr s = xmlNewChild(entry, ns,
                                        (const xmlChar *)"search", NULL);
-            add_value(s, b->ns, "mode", search_mode);
+            add_value(s, ns, "mode", search_mode);
         }
         if (method != NULL) {
-            xmlNodePtr q = xmlNewChild(entry, b->ns,
+            xmlNodePtr q = xmlNewChild(entry, ns,
                                        (const xmlChar *)"request", NULL);
-            add_value(q, b->ns, "method", method);
-            add_value(q, b->ns, "url", request_url ? request_url : "");
+            add_value(q, ns, "method", method);
+            add_value(q, ns, "url", request_url ? request_url : "");
             /* A history entry says what the request did (R4 bdl-4). */
-            q = xmlNewChild(entry, b->ns, (const xmlChar *)"response", NULL);
-            add_value(q, b->ns, "status",
+            q = xmlNewChild(entry, ns, (const xmlChar *)"response", NULL);
+            add_value(q, ns, "status",
                       strcmp(method, "POST") == 0 ? "201 Created" : "200 OK");
         }
     }
     return GW_OK;
 }
 
+/* The Bundle's type element, or (last) its last link: what the next
+ * link follows. */
+static xmlNodePtr
+last_of_head(xmlNodePtr root, int links)
+{
+    xmlNodePtr last = NULL;
+
+    for (xmlNodePtr n = root->children; n != NULL; n = n->next)
+        if (named(n, "type") || (links && named(n, "link")))
+            last = n;
+    return last;
+}
+
 gw_rc
 gw_bundle_link(struct gw_bundle *b, const char *relation, const char *url)
 {
-    xmlNodePtr l = xmlNewDocNode(b->doc, b->ns, (const xmlChar *)"link", NULL);
+    xmlNodePtr root = bundle_root(b);
+    xmlNodePtr l = xmlNewDocNode(root->doc, root->ns, (const xmlChar *)"link",
+                                 NULL);
 
     if (l == NULL)
         return GW_ENOMEM;
-    if (add_value(l, b->ns, "relation", relation) == NULL ||
-        add_value(l, b->ns, "url", url) == NULL) {
+    if (add_value(l, root->ns, "relation", relation) == NULL ||
+        add_value(l, root->ns, "url", url) == NULL) {
         xmlFreeNode(l);
         return GW_ENOMEM;
     }
-    b->last_link = xmlAddNextSibling(b->last_link ? b->last_link : b->type, l);
+    xmlAddNextSibling(last_of_head(root, 1), l);
     return GW_OK;
 }
 
@@ -710,38 +731,35 @@ gw_bundle_take(struct gw_bundle *b, long total, const char *self_link,
                struct gw_fhir_doc **out)
 {
     char num[32];
-    xmlNodePtr after = b->type;
-    xmlDocPtr doc;
+    xmlNodePtr root = bundle_root(b);
+    xmlNodePtr type = last_of_head(root, 0), after = type;
+    xmlDocPtr doc = root->doc;
+    xmlNsPtr ns = root->ns;
     struct gw_err err;
 
     *out = NULL;
     if (total >= 0) {
-        xmlNodePtr t = xmlNewDocNode(b->doc, b->ns, (const xmlChar *)"total",
-                                     NULL);
+        xmlNodePtr t = xmlNewDocNode(doc, ns, (const xmlChar *)"total", NULL);
         snprintf(num, sizeof(num), "%ld", total);
         xmlNewProp(t, (const xmlChar *)"value", (const xmlChar *)num);
         after = xmlAddNextSibling(after, t);
     }
     if (self_link != NULL) {
-        xmlNodePtr l = xmlNewDocNode(b->doc, b->ns, (const xmlChar *)"link",
-                                     NULL);
-        add_value(l, b->ns, "relation", "self");
-        add_value(l, b->ns, "url", self_link);
+        xmlNodePtr l = xmlNewDocNode(doc, ns, (const xmlChar *)"link", NULL);
+        add_value(l, ns, "relation", "self");
+        add_value(l, ns, "url", self_link);
         xmlAddNextSibling(after, l);
     }
     {
         char ts[48];
-        xmlNodePtr t = xmlNewDocNode(b->doc, b->ns,
-                                     (const xmlChar *)"timestamp", NULL);
+        xmlNodePtr t = xmlNewDocNode(doc, ns, (const xmlChar *)"timestamp",
+                                     NULL);
         gw_clock_format(gw_clock_now_ms(), ts, sizeof(ts));
         xmlNewProp(t, (const xmlChar *)"value", (const xmlChar *)ts);
-        xmlAddNextSibling(b->type, t);
+        xmlAddNextSibling(type, t);
     }
-    doc = b->doc;
-    b->doc = NULL;
-    gw_bundle_free(b);
     gw_err_clear(&err);
-    return gw_fhir_doc_from_xml(doc, NULL, out, &err);
+    return gw_fhir_build_take(build_of(b), NULL, out, &err);
 }
 
 int
