@@ -927,6 +927,20 @@ rule_message(struct ctx *c)
                        "MessageHeader.focus must point at the case (Task)");
 }
 
+/* A prescriber (PractitionerRole) can always be called back: the phone
+ * number is required of every message a prescriber sends. */
+static void
+rule_prescriber_phone(struct ctx *c, xmlNodePtr prole)
+{
+    char v[256];
+
+    if (!text(c, prole, "f:telecom[f:system/@value='phone']/f:value", v,
+              sizeof(v)))
+        ERR(c, "klas-prescriber-phone", prole, "telecom",
+            "Förskrivarens telefonnummer saknas",
+            "The prescriber's phone number is missing");
+}
+
 static void
 rule_prescriber(struct ctx *c)
 {
@@ -959,11 +973,7 @@ rule_prescriber(struct ctx *c)
                 "Förskrivarens HSA-id är felaktigt",
                 "The prescriber's HSA-id is not valid");
     }
-    if (!text(c, c->prole, "f:telecom[f:system/@value='phone']/f:value", v,
-              sizeof(v)))
-        ERR(c, "klas-prescriber-phone", c->prole, "telecom",
-            "Förskrivarens telefonnummer saknas",
-            "The prescriber's phone number is missing");
+    rule_prescriber_phone(c, c->prole);
     if (!text(c, c->prole, "f:telecom[f:system/@value='email']/f:value", v,
               sizeof(v)))
         WARN(c, "klas-prescriber-email", c->prole, "telecom",
@@ -1514,7 +1524,6 @@ static void
 rules_supplement(struct ctx *c)
 {
     xmlNodePtr com, sender;
-    char v[256];
 
     rule_refnr(c);
     rule_followup_patient(c);
@@ -1527,12 +1536,7 @@ rules_supplement(struct ctx *c)
         return;
     sender = resolve(c, com, "f:sender/f:reference");
     if (is(sender, "PractitionerRole")) {
-        /* Contact details are always required of a prescriber. */
-        if (!text(c, sender, "f:telecom[f:system/@value='phone']/f:value", v,
-                  sizeof(v)))
-            ERR(c, "klas-prescriber-phone", sender, "telecom",
-                "Förskrivarens telefonnummer saknas",
-                "The prescriber's phone number is missing");
+        rule_prescriber_phone(c, sender);
         if (resolve(c, sender, "f:practitioner/f:reference") == NULL)
             ERR(c, "klas-prescriber", sender, "practitioner",
                 "Förskrivarinformation saknas",

@@ -158,18 +158,18 @@ test_validate_every_invalid_example_fails_as_expected(void **state)
     assert_true(cases >= 40);
 }
 
-/* Reads the base example, replaces one text, validates the result. */
+/* Reads a valid example, replaces one text, validates the result. */
 static gw_rc
-validate_edit(const char *from, const char *to, struct gw_outcome *o)
+validate_edit_of(const char *example, const char *from, const char *to,
+                 struct gw_outcome *o)
 {
     char path[1024];
     size_t n;
     char *s, *at, *edited;
     gw_rc rc;
 
-    snprintf(path, sizeof(path),
-             "%s/fhir-profiles/examples/valid/motivation-enskild-searched.json",
-             GW_SOURCE_DIR);
+    snprintf(path, sizeof(path), "%s/fhir-profiles/examples/valid/%s",
+             GW_SOURCE_DIR, example);
     s = text_slurp_path(path, &n);
     at = strstr(s, from);
     assert_non_null(at);
@@ -182,6 +182,31 @@ validate_edit(const char *from, const char *to, struct gw_outcome *o)
     free(s);
     free(edited);
     return rc;
+}
+
+/* The same for the base example, a motivation. */
+static gw_rc
+validate_edit(const char *from, const char *to, struct gw_outcome *o)
+{
+    return validate_edit_of("motivation-enskild-searched.json", from, to, o);
+}
+
+/* A prescriber can be called back: a supplement sent by a prescriber
+ * without a phone number is refused as a motivation without one is
+ * (missing-prescriber-phone.json). */
+static void
+test_validate_prescriber_supplement_needs_the_phone(void **state)
+{
+    struct gw_outcome o;
+    (void)state;
+
+    gw_outcome_init(&o);
+    assert_int_equal(validate_edit_of("supplement-by-prescriber.json",
+                                      "\"system\": \"phone\"",
+                                      "\"system\": \"fax\"", &o),
+                     GW_EVALIDATION);
+    assert_true(has_issue(&o, "klas-prescriber-phone", NULL, GW_SEV_ERROR));
+    gw_outcome_release(&o);
 }
 
 static void
@@ -494,6 +519,7 @@ main(void)
         cmocka_unit_test(test_validate_every_invalid_example_fails_as_expected),
         cmocka_unit_test(test_validate_shape_issues_are_capped),
         cmocka_unit_test(test_validate_warnings_do_not_make_a_message_invalid),
+        cmocka_unit_test(test_validate_prescriber_supplement_needs_the_phone),
         cmocka_unit_test(test_validate_food_age_and_manual_attachment_warnings),
         cmocka_unit_test(test_validate_outcome_is_valid_bilingual_fhir),
         cmocka_unit_test(test_validate_rule_paths_agree_with_libxml2),
