@@ -616,37 +616,50 @@ search_answer(struct gw_pipeline *pl, const struct gw_call *c,
     free(rows);
 }
 
+/* How a register's search is answered: its action (refusals, audit), the
+ * size of a row and its entry. */
+static const struct {
+    const char *action;
+    size_t size;
+    void (*entry)(struct gw_fhir_build *, const struct gw_call *, const void *,
+                  size_t);
+} registers[] = {
+    [GW_REGISTER_PRODUCTS] = {"product-search", sizeof(struct gw_product),
+                              product_entry},
+    [GW_REGISTER_PHARMACIES] = {"pharmacy-search", sizeof(struct gw_pharmacy),
+                                pharmacy_entry},
+};
+
+/* The search of register r for q (a struct of its kind), if allowed. */
+static void
+register_search(struct gw_pipeline *pl, const struct gw_call *c,
+                enum gw_register r, const void *q, struct gw_answer *a)
+{
+    const char *fields[GW_REGISTER_FIELDS];
+    size_t nf = gw_store_register_fields(r, q, fields);
+    void *rows = NULL;
+    size_t n = 0;
+    gw_rc rc;
+
+    if (!search_allowed(pl, c, registers[r].action, fields, nf, a))
+        return;
+    rc = gw_store_register_search(pl->o.store, r, q, &rows, &n);
+    search_answer(pl, c, registers[r].action, rc, rows, n, registers[r].size,
+                  registers[r].entry, a);
+}
+
 void
 gw_pipeline_product_search(struct gw_pipeline *pl, const struct gw_call *c,
                            const struct gw_product *q, struct gw_answer *a)
 {
-    const char *fields[] = {q->name,    q->substances, q->holder, q->country,
-                            q->nplid,   q->form,       q->atc};
-    struct gw_product *rows = NULL;
-    size_t n = 0;
-    gw_rc rc;
-
-    if (!search_allowed(pl, c, "product-search", fields, 7, a))
-        return;
-    rc = gw_store_product_search(pl->o.store, q, &rows, &n);
-    search_answer(pl, c, "product-search", rc, rows, n, sizeof(*rows),
-                  product_entry, a);
+    register_search(pl, c, GW_REGISTER_PRODUCTS, q, a);
 }
 
 void
 gw_pipeline_pharmacy_search(struct gw_pipeline *pl, const struct gw_call *c,
                             const struct gw_pharmacy *q, struct gw_answer *a)
 {
-    const char *fields[] = {q->name, q->actor, q->address, q->city, q->gln};
-    struct gw_pharmacy *rows = NULL;
-    size_t n = 0;
-    gw_rc rc;
-
-    if (!search_allowed(pl, c, "pharmacy-search", fields, 5, a))
-        return;
-    rc = gw_store_pharmacy_search(pl->o.store, q, &rows, &n);
-    search_answer(pl, c, "pharmacy-search", rc, rows, n, sizeof(*rows),
-                  pharmacy_entry, a);
+    register_search(pl, c, GW_REGISTER_PHARMACIES, q, a);
 }
 
 /* --- printable copy, copy to new, consent ------------------------------- */

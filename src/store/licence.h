@@ -44,16 +44,30 @@ gw_rc gw_store_consent_get(struct gw_store *st, const char *hsa,
 gw_rc gw_store_consent_renew(struct gw_store *st, const char *hsa,
                              int64_t now_ms) GW_WARN_UNUSED;
 
-/* Sök produkt (struct gw_product: klas/register.h). */
+/* The registers an operator searches: Sök produkt (its query and rows a
+ * struct gw_product: klas/register.h), Sök apotek (struct gw_pharmacy,
+ * connected pharmacies only). */
+enum gw_register { GW_REGISTER_PRODUCTS, GW_REGISTER_PHARMACIES };
+#define GW_REGISTER_FIELDS 8
+/* The fields of query q that register r's search matches, in their order,
+ * into f; how many. */
+size_t gw_store_register_fields(enum gw_register r, const void *q,
+                                const char *f[GW_REGISTER_FIELDS]);
+/* The rows of r (at most 120, *out malloc'd) matching every field of q
+ * that is given, case-insensitively: anywhere in its column, or by its
+ * start for codes (NPL id, ATC, GLN). */
+gw_rc gw_store_register_search(struct gw_store *st, enum gw_register r,
+                               const void *q, void **out,
+                               size_t *n) GW_WARN_UNUSED;
+/* The same, typed. */
 gw_rc gw_store_product_search(struct gw_store *st, const struct gw_product *q,
                               struct gw_product **out,
                               size_t *n) GW_WARN_UNUSED;
-
-/* Sök apotek (struct gw_pharmacy: klas/register.h). */
-gw_rc gw_store_pharmacy_put(struct gw_store *st,
-                            const struct gw_pharmacy *p) GW_WARN_UNUSED;
 gw_rc gw_store_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
                                struct gw_pharmacy **out,
                                size_t *n) GW_WARN_UNUSED;
+/* A connected pharmacy put into the register (Sök apotek). */
+gw_rc gw_store_pharmacy_put(struct gw_store *st,
+                            const struct gw_pharmacy *p) GW_WARN_UNUSED;
 
 #endif

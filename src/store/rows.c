@@ -39,48 +39,105 @@ gw_cell_dup(const struct gw_cells *c, int col)
 
 #define I64(col) c->ops->i64(c->res, c->row, (col))
 #define F64(col) c->ops->f64(c->res, c->row, (col))
+#define TEXT(col) c->ops->text(c->res, c->row, (col))
 #define COPY(field, col) gw_cell_copy(c, (col), o->field, sizeof(o->field))
 
-/* A case row as GW_CASE_COLUMNS lists it, column by column: a string the
- * row owns (size 0), or a number of its field's size. The fill and the
- * release walk the same list. */
-#define CASE_TEXT(f) {offsetof(struct gw_case_row, f), 0}
-#define CASE_NUM(f)                                                            \
-    {offsetof(struct gw_case_row, f), sizeof(((struct gw_case_row *)0)->f)}
-static const struct {
-    size_t off, num_size;
-} case_cols[] = {
-    CASE_TEXT(refnr),        CASE_TEXT(status),        CASE_TEXT(licence_type),
-    CASE_NUM(beredskap),     CASE_TEXT(prescriber_hsa), CASE_TEXT(hospital_hsa),
-    CASE_TEXT(hospital_name), CASE_TEXT(clinic_hsa),    CASE_TEXT(clinic_name),
-    CASE_TEXT(pharmacy_gln), CASE_TEXT(drug_name),     CASE_TEXT(substances),
-    CASE_TEXT(patient_id),   CASE_TEXT(parent_refnr),  CASE_NUM(version),
-    CASE_NUM(created_ms),    CASE_NUM(updated_ms),     CASE_NUM(applied_ms),
-    CASE_NUM(decided_ms),    CASE_NUM(purged_ms),      CASE_NUM(rowid),
+/*
+ * A row struct described by its columns, one entry a column in the order
+ * its SELECT lists them: a member the text is copied into (a char array),
+ * a string the row owns (char *, NULL for NULL), bytes the row owns (char
+ * *, malloc'd with a NUL after them; their length in a size_t member), an
+ * integer (int, or 8 bytes: int64_t, long long, long, size_t) or a real.
+ * One fill walks every table; each table is written with ROW defined as
+ * its struct.
+ */
+enum col_kind { COL_COPY, COL_OWN, COL_BYTES, COL_INT, COL_REAL };
+struct col {
+    size_t off, size; /* the member; its size */
+    enum col_kind kind;
+    size_t len_off; /* COL_BYTES: the member the length goes to */
 };
-#undef CASE_TEXT
-#undef CASE_NUM
+#define COL(m, k)                                                              \
+    {                                                                          \
+        .off = offsetof(ROW, m), .size = sizeof(((ROW *)0)->m), .kind = (k)    \
+    }
+#define CP(m) COL(m, COL_COPY)
+#define OWN(m) COL(m, COL_OWN)
+#define INT(m) COL(m, COL_INT)
+#define REAL(m) COL(m, COL_REAL)
+#define BYTES(m, len)                                                          \
+    {                                                                          \
+        .off = offsetof(ROW, m), .kind = COL_BYTES,                            \
+        .len_off = offsetof(ROW, len)                                          \
+    }
+#define NCOLS(cols) (sizeof(cols) / sizeof((cols)[0]))
+
+/* elem's members from the row's columns 0..n, as cols says; GW_ENOMEM
+ * when bytes could not be copied (their member stays NULL; what the other
+ * members own is the caller's to free). */
+static gw_rc
+fill_cols(const struct gw_cells *c, const struct col *cols, size_t n,
+          void *elem)
+{
+    unsigned char *base = elem;
+    gw_rc rc = GW_OK;
+
+    for (size_t k = 0; k < n; k++) {
+        void *m = base + cols[k].off;
+        int col = (int)k;
+        if (cols[k].kind == COL_COPY) {
+            gw_cell_copy(c, col, m, cols[k].size);
+        } else if (cols[k].kind == COL_OWN) {
+            *(char **)m = gw_cell_dup(c, col);
+        } else if (cols[k].kind == COL_BYTES) {
+            char *b = c->ops->bytes(c->res, c->row, col,
+                                    (size_t *)(void *)(base + cols[k].len_off));
+            *(char **)m = b;
+            if (b == NULL)
+                rc = GW_ENOMEM;
+        } else if (cols[k].kind == COL_REAL) {
+            double v = F64(col);
+            memcpy(m, &v, sizeof(v));
+        } else if (cols[k].size == sizeof(int32_t)) {
+            int32_t v = (int32_t)I64(col);
+            memcpy(m, &v, sizeof(v));
+        } else {
+            int64_t v = I64(col);
+            memcpy(m, &v, sizeof(v));
+        }
+    }
+    return rc;
+}
+
+/* The gw_cells_fill fn of a struct described by cols. */
+#define FILL_FROM(fn, cols)                                                    \
+    gw_rc fn(const struct gw_cells *c, void *elem, size_t i)                   \
+    {                                                                          \
+        (void)i;                                                               \
+        return fill_cols(c, cols, NCOLS(cols), elem);                          \
+    }
+
+/* The columns of a case (GW_CASE_COLUMNS): its strings are the row's own.
+ * The fill and the release walk the same list. */
+#define ROW struct gw_case_row
+static const struct col case_cols[] = {
+    OWN(refnr),          OWN(status),       OWN(licence_type),  INT(beredskap),
+    OWN(prescriber_hsa), OWN(hospital_hsa), OWN(hospital_name), OWN(clinic_hsa),
+    OWN(clinic_name),    OWN(pharmacy_gln), OWN(drug_name),     OWN(substances),
+    OWN(patient_id),     OWN(parent_refnr), INT(version),       INT(created_ms),
+    INT(updated_ms),     INT(applied_ms),   INT(decided_ms),    INT(purged_ms),
+    INT(rowid),
+};
+#undef ROW
 
 gw_rc
 gw_rows_case(const struct gw_cells *c, void *elem, size_t i)
 {
     struct gw_case_row *o = elem;
-    unsigned char *base = elem;
 
     (void)i;
     memset(o, 0, sizeof(*o));
-    for (size_t k = 0; k < sizeof(case_cols) / sizeof(case_cols[0]); k++) {
-        void *field = base + case_cols[k].off;
-        if (case_cols[k].num_size == 0) {
-            *(char **)field = gw_cell_dup(c, (int)k);
-        } else if (case_cols[k].num_size == sizeof(int32_t)) {
-            int32_t v = (int32_t)I64((int)k);
-            memcpy(field, &v, sizeof(v));
-        } else {
-            int64_t v = I64((int)k);
-            memcpy(field, &v, sizeof(v));
-        }
-    }
+    (void)fill_cols(c, case_cols, NCOLS(case_cols), o); /* no bytes */
     if (o->refnr == NULL || o->status == NULL || o->licence_type == NULL) {
         gw_case_row_release(o);
         return GW_ENOMEM;
@@ -93,8 +150,8 @@ gw_case_row_release(struct gw_case_row *r)
 {
     unsigned char *base = (unsigned char *)r;
 
-    for (size_t k = 0; k < sizeof(case_cols) / sizeof(case_cols[0]); k++)
-        if (case_cols[k].num_size == 0)
+    for (size_t k = 0; k < NCOLS(case_cols); k++)
+        if (case_cols[k].kind == COL_OWN)
             free(*(char **)(base + case_cols[k].off));
     memset(r, 0, sizeof(*r));
 }
@@ -182,35 +239,31 @@ gw_rows_i64(const struct gw_cells *c, void *elem, size_t i)
     return GW_OK;
 }
 
-gw_rc
-gw_rows_sub_id(const struct gw_cells *c, void *elem, size_t i)
-{
-    struct gw_write_sub_id *o = elem;
+#define ROW struct gw_write_sub_id
+static const struct col sub_id_cols[] = {CP(id)};
+#undef ROW
+FILL_FROM(gw_rows_sub_id, sub_id_cols)
 
-    (void)i;
-    COPY(id, 0);
-    return GW_OK;
-}
+#define ROW struct gw_store_result
+static const struct col inbox_cols[] = {CP(content_hash),
+                                        CP(refnr),
+                                        INT(version),
+                                        INT(response_status),
+                                        BYTES(response, response_len),
+                                        INT(received_ms)};
+#undef ROW
 
 gw_rc
 gw_rows_inbox(const struct gw_cells *c, void *elem, size_t i)
 {
     struct gw_store_result *o = elem;
+    gw_rc rc = fill_cols(c, inbox_cols, NCOLS(inbox_cols), o);
 
     (void)i;
-    COPY(content_hash, 0);
-    COPY(refnr, 1);
-    o->version = (long)I64(2);
-    o->response_status = (int)I64(3);
-    o->received_ms = I64(5);
-    o->response = c->ops->bytes(c->res, c->row, 4, &o->response_len);
-    if (o->response == NULL)
-        return GW_ENOMEM;
-    o->replayed = 1;
-    return GW_OK;
+    if (rc == GW_OK)
+        o->replayed = 1;
+    return rc;
 }
-
-#define TEXT(col) c->ops->text(c->res, c->row, (col))
 
 void
 gw_rows_audit(const struct gw_cells *c, struct gw_audit_record *o)
@@ -228,6 +281,11 @@ gw_rows_audit(const struct gw_cells *c, struct gw_audit_record *o)
     COPY(hash, 9);
 }
 
+#define ROW struct gw_consent
+static const struct col consent_cols[] = {
+    INT(consented_ms), INT(last_applied_ms), INT(last_active_ms)};
+#undef ROW
+
 gw_rc
 gw_rows_consent(const struct gw_cells *c, void *elem, size_t i)
 {
@@ -235,11 +293,14 @@ gw_rows_consent(const struct gw_cells *c, void *elem, size_t i)
 
     (void)i;
     o->known = 1;
-    o->consented_ms = I64(0);
-    o->last_applied_ms = I64(1);
-    o->last_active_ms = I64(2);
+    fill_cols(c, consent_cols, NCOLS(consent_cols), o);
     return GW_OK;
 }
+
+#define ROW struct gw_history_row
+static const struct col history_cols[] = {CP(from_status), CP(to_status),
+                                          CP(event), INT(at_ms)};
+#undef ROW
 
 gw_rc
 gw_rows_history(const struct gw_cells *c, void *elem, size_t i)
@@ -247,109 +308,48 @@ gw_rows_history(const struct gw_cells *c, void *elem, size_t i)
     struct gw_history_row *o = elem;
 
     o->version = (long)i + 1;
-    COPY(from_status, 0);
-    COPY(to_status, 1);
-    COPY(event, 2);
-    o->at_ms = I64(3);
+    fill_cols(c, history_cols, NCOLS(history_cols), o);
     return GW_OK;
 }
 
-gw_rc
-gw_rows_licence(const struct gw_cells *c, void *elem, size_t i)
-{
-    struct gw_licence_hit *o = elem;
+#define ROW struct gw_licence_hit
+static const struct col licence_cols[] = {
+    CP(refnr),         CP(licence_type),   INT(beredskap),  CP(valid_from),
+    CP(valid_to),      REAL(total_amount), CP(amount_unit), REAL(dispensed),
+    CP(general_level), CP(patient_id),     CP(clinic_hsa),  CP(hospital_hsa),
+    CP(status)};
+#undef ROW
+FILL_FROM(gw_rows_licence, licence_cols)
 
-    (void)i;
-    COPY(refnr, 0);
-    COPY(licence_type, 1);
-    o->beredskap = (int)I64(2);
-    COPY(valid_from, 3);
-    COPY(valid_to, 4);
-    o->total_amount = F64(5);
-    COPY(amount_unit, 6);
-    o->dispensed = F64(7);
-    COPY(general_level, 8);
-    COPY(patient_id, 9);
-    COPY(clinic_hsa, 10);
-    COPY(hospital_hsa, 11);
-    COPY(status, 12);
-    return GW_OK;
-}
+#define ROW struct gw_product
+static const struct col product_cols[] = {
+    CP(name),  CP(substances), CP(holder),   CP(country),
+    CP(nplid), CP(form),       CP(strength), CP(atc)};
+#undef ROW
+FILL_FROM(gw_rows_product, product_cols)
 
-gw_rc
-gw_rows_product(const struct gw_cells *c, void *elem, size_t i)
-{
-    struct gw_product *o = elem;
+#define ROW struct gw_pharmacy
+static const struct col pharmacy_cols[] = {CP(gln), CP(name), CP(actor),
+                                           CP(address), CP(city)};
+#undef ROW
+FILL_FROM(gw_rows_pharmacy, pharmacy_cols)
 
-    (void)i;
-    COPY(name, 0);
-    COPY(substances, 1);
-    COPY(holder, 2);
-    COPY(country, 3);
-    COPY(nplid, 4);
-    COPY(form, 5);
-    COPY(strength, 6);
-    COPY(atc, 7);
-    return GW_OK;
-}
+#define ROW struct gw_outbox_info
+static const struct col outbox_info_cols[] = {
+    INT(id),         CP(message_id),     CP(peer),       CP(kind),
+    CP(refnr),       CP(state),          INT(attempts),  INT(next_attempt_ms),
+    INT(created_ms), INT(updated_ms),    CP(last_error), INT(payload_len),
+    CP(claimed_by),  INT(claimed_until), CP(target)};
+#undef ROW
+FILL_FROM(gw_rows_outbox_info, outbox_info_cols)
 
-gw_rc
-gw_rows_pharmacy(const struct gw_cells *c, void *elem, size_t i)
-{
-    struct gw_pharmacy *o = elem;
-
-    (void)i;
-    COPY(gln, 0);
-    COPY(name, 1);
-    COPY(actor, 2);
-    COPY(address, 3);
-    COPY(city, 4);
-    return GW_OK;
-}
-
-gw_rc
-gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i)
-{
-    struct gw_outbox_info *o = elem;
-
-    (void)i;
-    o->id = I64(0);
-    COPY(message_id, 1);
-    COPY(peer, 2);
-    COPY(kind, 3);
-    COPY(refnr, 4);
-    COPY(state, 5);
-    o->attempts = (int)I64(6);
-    o->next_attempt_ms = I64(7);
-    o->created_ms = I64(8);
-    o->updated_ms = I64(9);
-    COPY(last_error, 10);
-    o->payload_len = (size_t)I64(11);
-    COPY(claimed_by, 12);
-    o->claimed_until = I64(13);
-    COPY(target, 14);
-    return GW_OK;
-}
-
-gw_rc
-gw_rows_outbox_item(const struct gw_cells *c, void *elem, size_t i)
-{
-    struct gw_outbox_item *o = elem;
-
-    (void)i;
-    o->payload = c->ops->bytes(c->res, c->row, 5, &o->payload_len);
-    if (o->payload == NULL)
-        return GW_ENOMEM;
-    o->id = I64(0);
-    COPY(message_id, 1);
-    COPY(peer, 2);
-    COPY(kind, 3);
-    COPY(refnr, 4);
-    o->attempts = (int)I64(6);
-    COPY(target, 7);
-    o->next_attempt_ms = I64(8);
-    return GW_OK;
-}
+#define ROW struct gw_outbox_item
+static const struct col outbox_item_cols[] = {
+    INT(id),       CP(message_id), CP(peer),
+    CP(kind),      CP(refnr),      BYTES(payload, payload_len),
+    INT(attempts), CP(target),     INT(next_attempt_ms)};
+#undef ROW
+FILL_FROM(gw_rows_outbox_item, outbox_item_cols)
 
 gw_rc
 gw_rows_outbox_item_keep(struct gw_outbox_item *got,
@@ -373,40 +373,19 @@ gw_outbox_item_free(struct gw_outbox_item *item)
     free(item);
 }
 
-gw_rc
-gw_rows_subscription(const struct gw_cells *c, void *elem, size_t i)
-{
-    struct gw_subscription *o = elem;
+#define ROW struct gw_subscription
+static const struct col subscription_cols[] = {
+    CP(id),           CP(gln),       CP(endpoint), CP(criteria), CP(status),
+    INT(created_ms),  INT(failures), CP(error),    CP(filter),   CP(header),
+    INT(heartbeat_s), INT(events),   INT(sent_ms)};
+#undef ROW
+FILL_FROM(gw_rows_subscription, subscription_cols)
 
-    (void)i;
-    COPY(id, 0);
-    COPY(gln, 1);
-    COPY(endpoint, 2);
-    COPY(criteria, 3);
-    COPY(status, 4);
-    o->created_ms = I64(5);
-    o->failures = (int)I64(6);
-    COPY(error, 7);
-    COPY(filter, 8);
-    COPY(header, 9);
-    o->heartbeat_s = (int)I64(10);
-    o->events = I64(11);
-    o->sent_ms = I64(12);
-    return GW_OK;
-}
-
-gw_rc
-gw_rows_sub_event(const struct gw_cells *c, void *elem, size_t i)
-{
-    struct gw_sub_event *o = elem;
-
-    (void)i;
-    o->number = I64(0);
-    o->at_ms = I64(1);
-    COPY(code, 2);
-    COPY(refnr, 3);
-    return GW_OK;
-}
+#define ROW struct gw_sub_event
+static const struct col sub_event_cols[] = {INT(number), INT(at_ms), CP(code),
+                                            CP(refnr)};
+#undef ROW
+FILL_FROM(gw_rows_sub_event, sub_event_cols)
 
 size_t
 gw_rows_slot(void *out, size_t elem_size, size_t key_size, size_t max,
@@ -424,20 +403,33 @@ gw_rows_slot(void *out, size_t elem_size, size_t key_size, size_t max,
     return (*n)++;
 }
 
-#define SLOT(arr, max, n, key)                                                 \
-    gw_rows_slot((arr), sizeof(*(arr)), sizeof((arr)->peer), (max), (n), (key))
+/* A row of (peer, state, ...): the element of out (elem_size bytes, its
+ * first member a char[key_size]) keyed by its peer, and *state; SIZE_MAX
+ * when the peer or the state is NULL, or the array is full. */
+static size_t
+peer_slot(const struct gw_cells *c, void *out, size_t elem_size,
+          size_t key_size, size_t max, size_t *n, const char **state)
+{
+    const char *peer = TEXT(0);
+
+    *state = TEXT(1);
+    if (peer == NULL || *state == NULL)
+        return SIZE_MAX;
+    return gw_rows_slot(out, elem_size, key_size, max, n, peer);
+}
+
+#define PEER_SLOT(arr, state)                                                  \
+    peer_slot(c, (arr), sizeof(*(arr)), sizeof((arr)->peer), max, n, (state))
 
 void
 gw_rows_add_peer_count(const struct gw_cells *c, void *out, size_t max,
                        size_t *n)
 {
     struct gw_outbox_peer_count *o = out;
-    const char *peer = c->ops->text(c->res, c->row, 0);
-    const char *state = c->ops->text(c->res, c->row, 1);
-    size_t i;
+    const char *state;
+    size_t i = PEER_SLOT(o, &state);
 
-    if (peer == NULL || state == NULL ||
-        (i = SLOT(o, max, n, peer)) == SIZE_MAX)
+    if (i == SIZE_MAX)
         return;
     if (strcmp(state, "dead") == 0)
         o[i].dead = I64(2);
@@ -450,14 +442,12 @@ gw_rows_add_console_peer(const struct gw_cells *c, void *out, size_t max,
                          size_t *n)
 {
     struct gw_console_peer *o = out;
-    const char *peer = c->ops->text(c->res, c->row, 0);
-    const char *state = c->ops->text(c->res, c->row, 1);
+    const char *state;
+    size_t i = PEER_SLOT(o, &state);
     long long cnt = I64(2);
     int64_t fail = I64(4);
-    size_t i;
 
-    if (peer == NULL || state == NULL ||
-        (i = SLOT(o, max, n, peer)) == SIZE_MAX)
+    if (i == SIZE_MAX)
         return;
     if (strcmp(state, "pending") == 0) {
         o[i].pending = cnt;
@@ -487,59 +477,37 @@ append(void *out, size_t elem_size, size_t max, size_t *n)
 
 #define APPEND(type) ((type *)append(out, sizeof(type), max, n))
 
-void
-gw_rows_add_console_dead(const struct gw_cells *c, void *out, size_t max,
-                         size_t *n)
-{
-    struct gw_console_dead *o = APPEND(struct gw_console_dead);
+/* The gw_cells_add fn of the struct ROW described by cols: each row a
+ * new element, dropped when the array is full. */
+#define ADD_FROM(fn, cols)                                                     \
+    void fn(const struct gw_cells *c, void *out, size_t max, size_t *n)        \
+    {                                                                          \
+        void *o = append(out, sizeof(ROW), max, n);                            \
+        if (o != NULL)                                                         \
+            fill_cols(c, cols, NCOLS(cols), o);                                \
+    }
 
-    if (o == NULL)
-        return;
-    o->id = I64(0);
-    COPY(peer, 1);
-    COPY(kind, 2);
-    o->attempts = (int)I64(3);
-    o->created_ms = I64(4);
-    o->updated_ms = I64(5);
-    COPY(last_error, 6);
-}
+#define ROW struct gw_console_dead
+static const struct col console_dead_cols[] = {
+    INT(id),         CP(peer),        CP(kind),      INT(attempts),
+    INT(created_ms), INT(updated_ms), CP(last_error)};
+ADD_FROM(gw_rows_add_console_dead, console_dead_cols)
+#undef ROW
 
-void
-gw_rows_add_console_count(const struct gw_cells *c, void *out, size_t max,
-                          size_t *n)
-{
-    struct gw_console_count *o = APPEND(struct gw_console_count);
+#define ROW struct gw_console_count
+static const struct col console_count_cols[] = {CP(key), INT(n)};
+ADD_FROM(gw_rows_add_console_count, console_count_cols)
+#undef ROW
 
-    if (o == NULL)
-        return;
-    COPY(key, 0);
-    o->n = I64(1);
-}
+#define ROW struct gw_outbox_peer_oldest
+static const struct col peer_oldest_cols[] = {CP(peer), INT(created_ms)};
+ADD_FROM(gw_rows_add_peer_oldest, peer_oldest_cols)
+#undef ROW
 
-void
-gw_rows_add_peer_oldest(const struct gw_cells *c, void *out, size_t max,
-                        size_t *n)
-{
-    struct gw_outbox_peer_oldest *o = APPEND(struct gw_outbox_peer_oldest);
-
-    if (o == NULL)
-        return;
-    COPY(peer, 0);
-    o->created_ms = I64(1);
-}
-
-void
-gw_rows_add_console_audit(const struct gw_cells *c, void *out, size_t max,
-                          size_t *n)
-{
-    struct gw_console_audit *o = APPEND(struct gw_console_audit);
-
-    if (o == NULL)
-        return;
-    o->seq = I64(0);
-    COPY(hash, 1);
-    o->at_ms = I64(2);
-}
+#define ROW struct gw_console_audit
+static const struct col console_audit_cols[] = {INT(seq), CP(hash), INT(at_ms)};
+ADD_FROM(gw_rows_add_console_audit, console_audit_cols)
+#undef ROW
 
 void
 gw_rows_add_i64(const struct gw_cells *c, void *out, size_t max, size_t *n)
@@ -564,16 +532,10 @@ gw_rows_add_outbox_count(const struct gw_cells *c, void *out, size_t max,
             counts[i] = I64(1);
 }
 
-gw_rc
-gw_rows_purge_victim(const struct gw_cells *c, void *elem, size_t i)
-{
-    struct gw_purge_victim *o = elem;
-
-    (void)i;
-    o->id = I64(0);
-    COPY(refnr, 1);
-    return GW_OK;
-}
+#define ROW struct gw_purge_victim
+static const struct col purge_victim_cols[] = {INT(id), CP(refnr)};
+#undef ROW
+FILL_FROM(gw_rows_purge_victim, purge_victim_cols)
 
 /* Appends part[0..k) (freed here) to *v (*n elements), each marked
  * decided; GW_ENOMEM leaves *v and *n as they were. */

@@ -37,8 +37,10 @@ struct gw_cells {
 };
 
 /* Fills element i (zeroed) from row c; GW_OK or an error that ends the
- * read (what the element owns is then already freed). */
-typedef gw_rc (*gw_cells_fill)(const struct gw_cells *c, void *elem, size_t i);
+ * read (what the element owns is then already freed). The fills below are
+ * declared by this type. */
+typedef gw_rc gw_cells_fill_fn(const struct gw_cells *c, void *elem, size_t i);
+typedef gw_cells_fill_fn *gw_cells_fill;
 
 /* Cell helpers: text copied into a fixed field ("" for NULL), or
  * duplicated (NULL stays NULL). */
@@ -70,7 +72,7 @@ char *gw_cell_dup(const struct gw_cells *c, int col);
     "SELECT " GW_CASE_COLUMNS " FROM cases " where page                        \
     " ORDER BY updated_ms " order ", id " order " LIMIT " limit
 /* struct gw_case_row from GW_CASE_COLUMNS (GW_ENOMEM: nothing kept). */
-gw_rc gw_rows_case(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_case;
 void gw_rows_case_release(void *elem);
 /* The search's statuses as the comma-framed list both backends' filters
  * take (",M,A,"; "" for any); GW_EINVAL when they do not fit size. */
@@ -87,25 +89,25 @@ struct gw_document_out {
     size_t *len;
     long *version;
 };
-gw_rc gw_rows_document(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_document;
 /* A cached answer (hsa_cache.h's gw_store_hsa_get): data (malloc'd, NUL
  * after it) and len, from the first column's bytes. */
 struct gw_bytes_out {
     char **data;
     size_t *len;
 };
-gw_rc gw_rows_bytes(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_bytes;
 /* The columns of an inbox row, in gw_rows_inbox's order. */
 #define GW_INBOX_COLUMNS                                                       \
     "content_hash, refnr, version, response_status, response, received_ms"
 /* struct gw_store_result, an earlier message's answer (replayed set,
  * response malloc'd): content_hash, refnr, version, response_status,
  * response, received_ms. */
-gw_rc gw_rows_inbox(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_inbox;
 /* int64_t: the first column. */
-gw_rc gw_rows_i64(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_i64;
 /* struct gw_write_sub_id (write_apply.h): id. */
-gw_rc gw_rows_sub_id(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_sub_id;
 /* struct gw_audit_record: seq, at_ms, system, user_id, action, refnr,
  * outcome, detail, prev_hash, hash (the texts point into the row: valid
  * until it moves). */
@@ -113,23 +115,23 @@ struct gw_audit_record;
 void gw_rows_audit(const struct gw_cells *c, struct gw_audit_record *o);
 /* struct gw_consent: consented_ms, last_applied_ms, last_active_ms
  * (known set: there is a row). */
-gw_rc gw_rows_consent(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_consent;
 /* struct gw_history_row: from_status, to_status, event, at_ms (version
  * is the row's place, from 1). */
-gw_rc gw_rows_history(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_history;
 /* struct gw_licence_hit: refnr, licence_type, beredskap, valid_from,
  * valid_to, total_amount, amount_unit, dispensed, general_level,
  * patient_id, clinic_hsa, hospital_hsa, status. */
-gw_rc gw_rows_licence(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_licence;
 /* struct gw_product: name, substances, holder, country, nplid, form,
  * strength, atc. */
-gw_rc gw_rows_product(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_product;
 /* struct gw_pharmacy: gln, name, actor, address, city. */
-gw_rc gw_rows_pharmacy(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_pharmacy;
 /* struct gw_outbox_info: id, message_id, peer, kind, refnr, state,
  * attempts, next_attempt_ms, created_ms, updated_ms, last_error,
  * length(payload), claimed_by, claimed_until, target. */
-gw_rc gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_outbox_info;
 
 /* The columns a claim returns, in gw_rows_outbox_item's order. */
 #define GW_CLAIM_COLUMNS                                                       \
@@ -137,7 +139,7 @@ gw_rc gw_rows_outbox_info(const struct gw_cells *c, void *elem, size_t i);
     "coalesce(target, ''), next_attempt_ms"
 /* struct gw_outbox_item from GW_CLAIM_COLUMNS (payload malloc'd;
  * GW_ENOMEM: nothing kept). */
-gw_rc gw_rows_outbox_item(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_outbox_item;
 /* The claimed item got (filled by gw_rows_outbox_item) handed over in a
  * new *out, one block with its payload (gw_outbox_item_free frees it);
  * what got owns is freed either way. */
@@ -150,50 +152,44 @@ gw_rc gw_rows_outbox_item_keep(struct gw_outbox_item *got,
     "id, gln, endpoint, criteria, status, created_ms, failures, error, "       \
     "filter_criteria, header, heartbeat_s, events, sent_ms"
 /* struct gw_subscription from GW_SUB_COLUMNS. */
-gw_rc gw_rows_subscription(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_subscription;
 /* struct gw_sub_event: event_number, at_ms, code, refnr. */
-gw_rc gw_rows_sub_event(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_sub_event;
 
 /*
  * Reads into the caller's fixed array (at most max, *n filled): each row
  * of the result is handed to an add function, which places it (a new
  * element, or one keyed by its peer) or drops it when the array is full.
+ * The adds below are declared by this type.
  */
-typedef void (*gw_cells_add)(const struct gw_cells *c, void *out, size_t max,
+typedef void gw_cells_add_fn(const struct gw_cells *c, void *out, size_t max,
                              size_t *n);
+typedef gw_cells_add_fn *gw_cells_add;
 /* The element of out[0..*n) whose first member, a char[key_size], holds
  * key; added (zeroed, key copied) when new and there is room; SIZE_MAX
  * when full. */
 size_t gw_rows_slot(void *out, size_t elem_size, size_t key_size, size_t max,
                     size_t *n, const char *key);
 /* struct gw_outbox_peer_count, keyed by peer: peer, state, count. */
-void gw_rows_add_peer_count(const struct gw_cells *c, void *out, size_t max,
-                            size_t *n);
+gw_cells_add_fn gw_rows_add_peer_count;
 /* struct gw_console_peer, keyed by peer: peer, state, count, the oldest
  * pending item's created_ms, the last failure's updated_ms. */
-void gw_rows_add_console_peer(const struct gw_cells *c, void *out, size_t max,
-                              size_t *n);
+gw_cells_add_fn gw_rows_add_console_peer;
 /* struct gw_console_dead: id, peer, kind, attempts, created_ms,
  * updated_ms, last_error. */
-void gw_rows_add_console_dead(const struct gw_cells *c, void *out, size_t max,
-                              size_t *n);
+gw_cells_add_fn gw_rows_add_console_dead;
 /* struct gw_console_count: key, count. */
-void gw_rows_add_console_count(const struct gw_cells *c, void *out, size_t max,
-                               size_t *n);
+gw_cells_add_fn gw_rows_add_console_count;
 
 /* struct gw_outbox_peer_oldest: peer, min(created_ms). */
-void gw_rows_add_peer_oldest(const struct gw_cells *c, void *out, size_t max,
-                             size_t *n);
+gw_cells_add_fn gw_rows_add_peer_oldest;
 /* struct gw_console_audit (max 1): seq, hash, at_ms. */
-void gw_rows_add_console_audit(const struct gw_cells *c, void *out, size_t max,
-                               size_t *n);
+gw_cells_add_fn gw_rows_add_console_audit;
 /* int64_t (max 1): the first column. */
-void gw_rows_add_i64(const struct gw_cells *c, void *out, size_t max,
-                     size_t *n);
+gw_cells_add_fn gw_rows_add_i64;
 /* long long[4] (max 4), the outbox's items by state: pending, inflight,
  * done, dead; from state, count (*n stays). */
-void gw_rows_add_outbox_count(const struct gw_cells *c, void *out, size_t max,
-                              size_t *n);
+gw_cells_add_fn gw_rows_add_outbox_count;
 
 /*
  * Retention (purge.c, pg_read.c): the walk both purges share, inside the
@@ -210,7 +206,7 @@ struct gw_purge_victim {
     int decided; /* past retention since the decision, not the motivation */
 };
 /* struct gw_purge_victim: id, refnr (decided set by the walk). */
-gw_rc gw_rows_purge_victim(const struct gw_cells *c, void *elem, size_t i);
+gw_cells_fill_fn gw_rows_purge_victim;
 struct gw_purge_counts;
 struct gw_audit_entry;
 struct gw_sql;

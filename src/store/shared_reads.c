@@ -15,6 +15,7 @@
  * by day (console.h) and subscriptions (subscription.h), their notes
  * and event numbers each one short transaction (the backend's txn).
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -671,27 +672,10 @@ like_arg(char *esc, size_t size, const char *text, int prefix_only)
     "($" #n "::text = '%' OR klasgw_fold(" col ") LIKE klasgw_fold($" #n ")"   \
     " ESCAPE '\\')"
 
-/* The read r with fields[i] as parameter i + 1 (nf at most 8), each
- * matched by its start where bit i of prefix is set, else anywhere. */
-static gw_rc
-like_search(struct gw_store *st, const struct list_read *r,
-            const char *const *fields, int nf, unsigned prefix, void *out,
-            size_t *n)
-{
-    char esc[8][520];
-    struct gw_args a = {0};
-
-    for (int i = 0; i < nf && i < 8; i++) {
-        like_arg(esc[i], sizeof(esc[i]), fields[i], (prefix >> i) & 1u);
-        gw_args_str(&a, esc[i]);
-    }
-    return list_rows(st, r, &a, out, n);
-}
-
-gw_rc
-gw_store_product_search(struct gw_store *st, const struct gw_product *q,
-                        struct gw_product **out, size_t *n)
-{
+/* The registers an operator searches (licence.h), each a list read whose
+ * parameters are its query's fields (a struct of the kind of its rows),
+ * in order: where each is in the query, and which are matched by their
+ * start (bit i of prefix for field i; the others anywhere). */
 #define PRODUCTS(LIKE)                                                         \
     "SELECT name, coalesce(substances,''), coalesce(holder,''), "              \
     "coalesce(country,''), coalesce(nplid,''), coalesce(form,''), "            \
@@ -700,35 +684,78 @@ gw_store_product_search(struct gw_store *st, const struct gw_product *q,
     LIKE("holder", 3) " AND " LIKE("country", 4) " AND "                       \
     LIKE("nplid", 5) " AND " LIKE("form", 6) " AND " LIKE("atc", 7)            \
     " ORDER BY name, strength LIMIT 120"
-    static const struct list_read read = {
-        {PRODUCTS(LIKE_SQLITE), PRODUCTS(LIKE_PG)},
-        sizeof(struct gw_product), 120, gw_rows_product, NULL,
-        "product_search"};
+#define PHARMACIES(LIKE)                                                       \
+    "SELECT gln, name, coalesce(actor,''), coalesce(address,''), "             \
+    "coalesce(city,'') FROM pharmacies WHERE connected = 1 AND "               \
+    LIKE("name", 1) " AND " LIKE("actor", 2) " AND " LIKE("address", 3)        \
+    " AND " LIKE("city", 4) " AND " LIKE("gln", 5) " ORDER BY name LIMIT 120"
+#define PRODUCT(m) offsetof(struct gw_product, m)
+#define PHARMACY(m) offsetof(struct gw_pharmacy, m)
+static const struct {
+    struct list_read read;
+    size_t field[GW_REGISTER_FIELDS], nf;
+    unsigned prefix;
+} registers[] = {
+    [GW_REGISTER_PRODUCTS] =
+        {{{PRODUCTS(LIKE_SQLITE), PRODUCTS(LIKE_PG)}, sizeof(struct gw_product),
+          120, gw_rows_product, NULL, "product_search"},
+         {PRODUCT(name), PRODUCT(substances), PRODUCT(holder),
+          PRODUCT(country), PRODUCT(nplid), PRODUCT(form), PRODUCT(atc)},
+         7,
+         1u << 4 | 1u << 6}, /* NPL id and ATC code: by their start */
+    [GW_REGISTER_PHARMACIES] =
+        {{{PHARMACIES(LIKE_SQLITE), PHARMACIES(LIKE_PG)},
+          sizeof(struct gw_pharmacy), 120, gw_rows_pharmacy, NULL,
+          "pharmacy_search"},
+         {PHARMACY(name), PHARMACY(actor), PHARMACY(address), PHARMACY(city),
+          PHARMACY(gln)},
+         5,
+         1u << 4}, /* GLN: by its start */
+};
 #undef PRODUCTS
-    const char *f[7] = {q->name,  q->substances, q->holder, q->country,
-                        q->nplid, q->form,       q->atc};
+#undef PHARMACIES
+#undef PRODUCT
+#undef PHARMACY
 
-    /* NPL id and ATC code: by their start */
-    return like_search(st, &read, f, 7, 1u << 4 | 1u << 6, out, n);
+size_t
+gw_store_register_fields(enum gw_register r, const void *q,
+                         const char *f[GW_REGISTER_FIELDS])
+{
+    for (size_t i = 0; i < registers[r].nf; i++)
+        f[i] = (const char *)q + registers[r].field[i];
+    return registers[r].nf;
+}
+
+gw_rc
+gw_store_register_search(struct gw_store *st, enum gw_register r, const void *q,
+                         void **out, size_t *n)
+{
+    const char *f[GW_REGISTER_FIELDS];
+    char esc[GW_REGISTER_FIELDS][520];
+    struct gw_args a = {0};
+    size_t nf = gw_store_register_fields(r, q, f);
+
+    for (size_t i = 0; i < nf; i++) {
+        like_arg(esc[i], sizeof(esc[i]), f[i], (registers[r].prefix >> i) & 1u);
+        gw_args_str(&a, esc[i]);
+    }
+    return list_rows(st, &registers[r].read, &a, out, n);
+}
+
+gw_rc
+gw_store_product_search(struct gw_store *st, const struct gw_product *q,
+                        struct gw_product **out, size_t *n)
+{
+    return gw_store_register_search(st, GW_REGISTER_PRODUCTS, q, (void **)out,
+                                    n);
 }
 
 gw_rc
 gw_store_pharmacy_search(struct gw_store *st, const struct gw_pharmacy *q,
                          struct gw_pharmacy **out, size_t *n)
 {
-#define PHARMACIES(LIKE)                                                       \
-    "SELECT gln, name, coalesce(actor,''), coalesce(address,''), "             \
-    "coalesce(city,'') FROM pharmacies WHERE connected = 1 AND "               \
-    LIKE("name", 1) " AND " LIKE("actor", 2) " AND " LIKE("address", 3)        \
-    " AND " LIKE("city", 4) " AND " LIKE("gln", 5) " ORDER BY name LIMIT 120"
-    static const struct list_read read = {
-        {PHARMACIES(LIKE_SQLITE), PHARMACIES(LIKE_PG)},
-        sizeof(struct gw_pharmacy), 120, gw_rows_pharmacy, NULL,
-        "pharmacy_search"};
-#undef PHARMACIES
-    const char *f[5] = {q->name, q->actor, q->address, q->city, q->gln};
-
-    return like_search(st, &read, f, 5, 1u << 4, out, n); /* GLN: its start */
+    return gw_store_register_search(st, GW_REGISTER_PHARMACIES, q, (void **)out,
+                                    n);
 }
 
 /* --- subscriptions (subscription.h) ------------------------------------ */
