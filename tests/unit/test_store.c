@@ -25,9 +25,13 @@
 #include "store/hsa_cache.h"
 #include "store/licence.h"
 #include "store/outbox.h"
+#include "store/console.h"
 #include "store/read.h"
+#include "store/rows.h"
 #include "store/store.h"
+#include "store/subscription.h"
 #include "store/write.h"
+#include "store/write_apply.h"
 #include "store_fixture.h"
 
 static long long
@@ -968,10 +972,288 @@ test_store_case_search_uses_the_selective_index(void **state)
         fail_msg("by referensnummer:\n%s", plan);
 }
 
+/* A result whose cell in column k is the text "c<k>", the integer
+ * 100 + k, the real k + 0.5 and the bytes "b<k>": each member a fill sets
+ * says which column it came from. */
+static const char *
+fake_text(const void *res, int row, int col)
+{
+    static char t[32][8];
+
+    (void)res;
+    (void)row;
+    snprintf(t[col], sizeof(t[col]), "c%d", col);
+    return t[col];
+}
+
+static int64_t
+fake_i64(const void *res, int row, int col)
+{
+    (void)res;
+    (void)row;
+    return 100 + col;
+}
+
+static double
+fake_f64(const void *res, int row, int col)
+{
+    (void)res;
+    (void)row;
+    return col + 0.5;
+}
+
+static char *
+fake_bytes(const void *res, int row, int col, size_t *len)
+{
+    char *b = malloc(8);
+
+    (void)res;
+    (void)row;
+    if (b != NULL)
+        *len = (size_t)snprintf(b, 8, "b%d", col);
+    return b;
+}
+
+/* What a fill must set: member k of the list from column k, as the text
+ * ("c<k>") in a char array (t) or a string of its own (s), the bytes
+ * "b<k>" (b), an int (i), an 8-byte integer (l) or a real (d). */
+struct want {
+    const char *name;
+    size_t off;
+    char kind;
+};
+#define W(m, kind) {#m, offsetof(ROW, m), kind}
+#define TXT(m) W(m, 't')
+#define OWN(m) W(m, 's')
+#define BYT(m) W(m, 'b')
+#define INT(m) W(m, 'i')
+#define I64(m) W(m, 'l')
+#define DBL(m) W(m, 'd')
+#define NW(w) (sizeof(w) / sizeof((w)[0]))
+
+static void
+check_row(const char *what, const void *elem, const struct want *w, size_t n)
+{
+    const unsigned char *b = elem;
+
+    for (size_t k = 0; k < n; k++) {
+        const void *m = b + w[k].off;
+        const char *t = w[k].kind == 't' ? (const char *)m : NULL;
+        char exp[8];
+        int64_t v = 0;
+        snprintf(exp, sizeof(exp), "%c%zu", w[k].kind == 'b' ? 'b' : 'c', k);
+        if (w[k].kind == 's' || w[k].kind == 'b')
+            t = *(char *const *)m;
+        else if (w[k].kind == 'i')
+            v = *(const int *)m;
+        else if (w[k].kind == 'l')
+            v = *(const int64_t *)m;
+        else if (w[k].kind == 'd')
+            v = (int64_t)(*(const double *)m * 2);
+        if (w[k].kind == 'd' ? v != (int64_t)(2 * k + 1)
+            : t == NULL      ? v != (int64_t)(100 + k)
+                             : strcmp(t, exp) != 0)
+            fail_msg("%s: %s is not column %zu's", what, w[k].name, k);
+    }
+}
+
+/* elem (size bytes, zeroed here) filled from the fake row as element i. */
+static void
+check_fill(const char *what, gw_cells_fill fill, void *elem, size_t size,
+           size_t i, const struct want *w, size_t n)
+{
+    const struct gw_cells_ops ops = {fake_text, fake_i64, fake_f64, fake_bytes};
+    const struct gw_cells c = {&ops, NULL, 0};
+
+    memset(elem, 0, size);
+    assert_int_equal(fill(&c, elem, i), GW_OK);
+    check_row(what, elem, w, n);
+}
+
+/* The same through an add into a one-element array: a second row is
+ * dropped. */
+static void
+check_add(const char *what, gw_cells_add add, void *elem, size_t size,
+          const struct want *w, size_t n)
+{
+    const struct gw_cells_ops ops = {fake_text, fake_i64, fake_f64, fake_bytes};
+    const struct gw_cells c = {&ops, NULL, 0};
+    size_t k = 0;
+
+    memset(elem, 0, size);
+    add(&c, elem, 1, &k);
+    add(&c, elem, 1, &k);
+    assert_int_equal(k, 1);
+    check_row(what, elem, w, n);
+}
+
+#define CHECK_FILL(fill, elem, i, w)                                           \
+    check_fill(#fill, fill, &(elem), sizeof(elem), (i), (w), NW(w))
+#define CHECK_ADD(add, elem, w)                                                \
+    check_add(#add, add, &(elem), sizeof(elem), (w), NW(w))
+
+static void
+test_store_rows_fill_each_member_from_its_column(void **state)
+{
+    struct gw_product pr;
+    struct gw_pharmacy ph;
+    struct gw_licence_hit l;
+    struct gw_outbox_info oi;
+    struct gw_outbox_item it;
+    struct gw_subscription sub;
+    struct gw_sub_event ev;
+    struct gw_history_row h;
+    struct gw_consent co;
+    struct gw_case_row cr;
+    struct gw_store_result in;
+    struct gw_purge_victim v;
+    struct gw_write_sub_id si;
+    struct gw_console_dead dead;
+    struct gw_console_count cnt;
+    struct gw_outbox_peer_oldest old;
+    struct gw_console_audit au;
+    struct gw_outbox_peer_count pc[1];
+    struct gw_console_peer cp[1];
+    const struct gw_cells_ops ops = {fake_text, fake_i64, fake_f64, fake_bytes};
+    const struct gw_cells c = {&ops, NULL, 0};
+    size_t n = 0;
+
+    (void)state;
+#define ROW struct gw_product
+    static const struct want product[] = {
+        TXT(name),  TXT(substances), TXT(holder),   TXT(country),
+        TXT(nplid), TXT(form),       TXT(strength), TXT(atc)};
+#undef ROW
+    CHECK_FILL(gw_rows_product, pr, 0, product);
+#define ROW struct gw_pharmacy
+    static const struct want pharmacy[] = {TXT(gln), TXT(name), TXT(actor),
+                                           TXT(address), TXT(city)};
+#undef ROW
+    CHECK_FILL(gw_rows_pharmacy, ph, 0, pharmacy);
+#define ROW struct gw_licence_hit
+    static const struct want licence[] = {
+        TXT(refnr),       TXT(licence_type), INT(beredskap),
+        TXT(valid_from),  TXT(valid_to),     DBL(total_amount),
+        TXT(amount_unit), DBL(dispensed),    TXT(general_level),
+        TXT(patient_id),  TXT(clinic_hsa),   TXT(hospital_hsa),
+        TXT(status)};
+#undef ROW
+    CHECK_FILL(gw_rows_licence, l, 0, licence);
+#define ROW struct gw_outbox_info
+    static const struct want outbox_info[] = {
+        I64(id),         TXT(message_id),      TXT(peer),
+        TXT(kind),       TXT(refnr),           TXT(state),
+        INT(attempts),   I64(next_attempt_ms), I64(created_ms),
+        I64(updated_ms), TXT(last_error),      I64(payload_len),
+        TXT(claimed_by), I64(claimed_until),   TXT(target)};
+#undef ROW
+    CHECK_FILL(gw_rows_outbox_info, oi, 0, outbox_info);
+#define ROW struct gw_outbox_item
+    static const struct want outbox_item[] = {
+        I64(id),       TXT(message_id), TXT(peer),
+        TXT(kind),     TXT(refnr),      BYT(payload),
+        INT(attempts), TXT(target),     I64(next_attempt_ms)};
+#undef ROW
+    CHECK_FILL(gw_rows_outbox_item, it, 0, outbox_item);
+    assert_int_equal(it.payload_len, 2);
+    free(it.payload);
+#define ROW struct gw_subscription
+    static const struct want subscription[] = {
+        TXT(id),     TXT(gln),        TXT(endpoint),    TXT(criteria),
+        TXT(status), I64(created_ms), INT(failures),    TXT(error),
+        TXT(filter), TXT(header),     INT(heartbeat_s), I64(events),
+        I64(sent_ms)};
+#undef ROW
+    CHECK_FILL(gw_rows_subscription, sub, 0, subscription);
+#define ROW struct gw_sub_event
+    static const struct want sub_event[] = {I64(number), I64(at_ms), TXT(code),
+                                            TXT(refnr)};
+#undef ROW
+    CHECK_FILL(gw_rows_sub_event, ev, 0, sub_event);
+#define ROW struct gw_history_row
+    static const struct want history[] = {TXT(from_status), TXT(to_status),
+                                          TXT(event), I64(at_ms)};
+#undef ROW
+    CHECK_FILL(gw_rows_history, h, 4, history);
+    assert_int_equal(h.version, 5); /* the row's place, from 1 */
+#define ROW struct gw_consent
+    static const struct want consent[] = {
+        I64(consented_ms), I64(last_applied_ms), I64(last_active_ms)};
+#undef ROW
+    CHECK_FILL(gw_rows_consent, co, 0, consent);
+    assert_int_equal(co.known, 1);
+#define ROW struct gw_case_row
+    static const struct want case_row[] = {
+        OWN(refnr),         OWN(status),         OWN(licence_type),
+        INT(beredskap),     OWN(prescriber_hsa), OWN(hospital_hsa),
+        OWN(hospital_name), OWN(clinic_hsa),     OWN(clinic_name),
+        OWN(pharmacy_gln),  OWN(drug_name),      OWN(substances),
+        OWN(patient_id),    OWN(parent_refnr),   I64(version),
+        I64(created_ms),    I64(updated_ms),     I64(applied_ms),
+        I64(decided_ms),    I64(purged_ms),      I64(rowid)};
+#undef ROW
+    CHECK_FILL(gw_rows_case, cr, 0, case_row);
+    gw_case_row_release(&cr);
+#define ROW struct gw_store_result
+    static const struct want inbox[] = {TXT(content_hash), TXT(refnr),
+                                        I64(version),      INT(response_status),
+                                        BYT(response),     I64(received_ms)};
+#undef ROW
+    CHECK_FILL(gw_rows_inbox, in, 0, inbox);
+    assert_int_equal(in.response_len, 2);
+    assert_int_equal(in.replayed, 1);
+    free(in.response);
+#define ROW struct gw_purge_victim
+    static const struct want purge_victim[] = {I64(id), TXT(refnr)};
+#undef ROW
+    CHECK_FILL(gw_rows_purge_victim, v, 0, purge_victim);
+#define ROW struct gw_write_sub_id
+    static const struct want sub_id[] = {TXT(id)};
+#undef ROW
+    CHECK_FILL(gw_rows_sub_id, si, 0, sub_id);
+
+#define ROW struct gw_console_dead
+    static const struct want console_dead[] = {
+        I64(id),         TXT(peer),       TXT(kind),      INT(attempts),
+        I64(created_ms), I64(updated_ms), TXT(last_error)};
+#undef ROW
+    CHECK_ADD(gw_rows_add_console_dead, dead, console_dead);
+#define ROW struct gw_console_count
+    static const struct want console_count[] = {TXT(key), I64(n)};
+#undef ROW
+    CHECK_ADD(gw_rows_add_console_count, cnt, console_count);
+#define ROW struct gw_outbox_peer_oldest
+    static const struct want peer_oldest[] = {TXT(peer), I64(created_ms)};
+#undef ROW
+    CHECK_ADD(gw_rows_add_peer_oldest, old, peer_oldest);
+#define ROW struct gw_console_audit
+    static const struct want console_audit[] = {I64(seq), TXT(hash),
+                                                I64(at_ms)};
+#undef ROW
+    CHECK_ADD(gw_rows_add_console_audit, au, console_audit);
+
+    /* The keyed adds: the peer (column 0) once; its state (1) is none
+     * they name, so counted as queued / dead, from column 2. */
+    gw_rows_add_peer_count(&c, pc, 1, &n);
+    gw_rows_add_peer_count(&c, pc, 1, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(pc[0].peer, "c0");
+    assert_int_equal(pc[0].queued, 204);
+    assert_int_equal(pc[0].dead, 0);
+    n = 0;
+    memset(cp, 0, sizeof(cp));
+    gw_rows_add_console_peer(&c, cp, 1, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(cp[0].peer, "c0");
+    assert_int_equal(cp[0].dead, 102);
+    assert_int_equal(cp[0].last_fail_ms, 104);
+}
+
 int
 main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
+#define T(name)                                                                \
+    cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_store_create_generates_referensnummer_and_answers),
         T(test_store_same_message_id_replays_first_answer),
@@ -991,6 +1273,7 @@ main(void)
         T(test_store_register_searches_find_what_was_written),
         T(test_store_licence_name_contains_needs_text),
         cmocka_unit_test(test_store_close_of_no_store_is_a_no_op),
+        cmocka_unit_test(test_store_rows_fill_each_member_from_its_column),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
