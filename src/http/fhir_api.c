@@ -784,12 +784,6 @@ gw_fhir_validate(struct gw_req *r, const struct gw_call *c)
     return gw_fhir_send_answer(r, &a, 0);
 }
 
-enum MHD_Result
-gw_fhir_history(struct gw_req *r, const struct gw_call *c)
-{
-    return gw_fhir_on_id(r, c, gw_pipeline_history);
-}
-
 /* An entity tag without its weakness (W/): a weak comparison. */
 static int
 etag_matches(const char *tag, size_t n, const char *etag)
@@ -891,46 +885,24 @@ gw_fhir_read(struct gw_req *r, const struct gw_call *c)
     return gw_fhir_send_answer(r, &a, 0);
 }
 
-/* A pipeline operation on the request body. */
-typedef void (*on_body_fn)(struct gw_pipeline *pl, const struct gw_call *c,
-                           const char *body, size_t len, struct gw_answer *a);
-
 /* The operations on an id answer in full: Prefer does not apply to them. */
 enum MHD_Result
-gw_fhir_on_id(struct gw_req *r, const struct gw_call *c, gw_fhir_on_id_fn op)
+gw_fhir_on_id(struct gw_req *r, const struct gw_call *c)
 {
     struct gw_answer a;
 
-    op(r->h->o.pipeline, c, r->args.id, &a);
+    r->def->on_id(r->h->o.pipeline, c, r->args.id, &a);
     return gw_fhir_send_answer(r, &a, 0);
 }
 
 /* The operations that write what the body says honour Prefer: return. */
-static enum MHD_Result
-on_body(struct gw_req *r, const struct gw_call *c, on_body_fn op)
+enum MHD_Result
+gw_fhir_on_body(struct gw_req *r, const struct gw_call *c)
 {
     struct gw_answer a;
 
-    op(r->h->o.pipeline, c, r->body.data, r->body.len, &a);
+    r->def->on_body(r->h->o.pipeline, c, r->body.data, r->body.len, &a);
     return gw_fhir_send_answer(r, &a, minimal(r));
-}
-
-enum MHD_Result
-gw_fhir_sub_create(struct gw_req *r, const struct gw_call *c)
-{
-    return on_body(r, c, gw_pipeline_sub_create);
-}
-
-enum MHD_Result
-gw_fhir_sub_read(struct gw_req *r, const struct gw_call *c)
-{
-    return gw_fhir_on_id(r, c, gw_pipeline_sub_read);
-}
-
-enum MHD_Result
-gw_fhir_sub_delete(struct gw_req *r, const struct gw_call *c)
-{
-    return gw_fhir_on_id(r, c, gw_pipeline_sub_delete);
 }
 
 enum MHD_Result
@@ -946,24 +918,12 @@ gw_fhir_check_licence(struct gw_req *r, const struct gw_call *c)
 }
 
 enum MHD_Result
-gw_fhir_record_dispensing(struct gw_req *r, const struct gw_call *c)
-{
-    return on_body(r, c, gw_pipeline_record_dispensing);
-}
-
-enum MHD_Result
 gw_fhir_renew_consent(struct gw_req *r, const struct gw_call *c)
 {
     struct gw_answer a;
 
     gw_pipeline_renew_consent(r->h->o.pipeline, c, &a);
     return gw_fhir_send_answer(r, &a, minimal(r));
-}
-
-enum MHD_Result
-gw_fhir_copy(struct gw_req *r, const struct gw_call *c)
-{
-    return gw_fhir_on_id(r, c, gw_pipeline_copy);
 }
 
 /* HTML, or PDF when _format=pdf or Accept names application/pdf. */
