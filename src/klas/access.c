@@ -10,11 +10,9 @@
 
 #include "core/names.h"
 
+#define GW_CLIENT_NAME_(id, name) name,
 static const char *const role_names[GW_CLIENT_NROLE] = {
-    [GW_CLIENT_EHR] = "ehr",
-    [GW_CLIENT_PHARMACY] = "pharmacy",
-    [GW_CLIENT_LV] = "lv",
-    [GW_CLIENT_OPERATOR] = "operator",
+    GW_CLIENT_ROLE_ROWS(GW_CLIENT_NAME_)
 };
 
 const char *

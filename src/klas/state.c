@@ -21,11 +21,9 @@ static const struct status_row {
     GW_CASE_STATUS_ROWS(GW_CASE_ROW_)
 };
 
+#define GW_ROLE_NAME_(id, name) name,
 static const char *const roles[GW_ROLE_NROLE] = {
-    [GW_ROLE_PRESCRIBER] = "prescriber",
-    [GW_ROLE_PHARMACY] = "pharmacy",
-    [GW_ROLE_LV] = "lv",
-    [GW_ROLE_GATEWAY] = "gateway",
+    GW_ROLE_ROWS(GW_ROLE_NAME_)
 };
 
 const char *
