@@ -4,7 +4,8 @@
  * table, as GET /fhir/metadata serves it) advertises is served by a row that says so, and every
  * row that claims a CapabilityStatement entry is advertised; paths built
  * from the CapabilityStatement match the row they should, once, with their
- * captures; a known path with another method is 405, not 404.
+ * captures; a known path with another method is 405, not 404. Also the
+ * media types a request names (http/response.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +15,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "core/names.h"
 #include "fhir/fhir.h"
+#include "http/response.h"
 #include "http/route.h"
 #include "pipeline/pipeline.h"
 #include "text_fixture.h"
@@ -455,6 +458,39 @@ test_routes_name_the_operation_of_a_generic_action(void **state)
     }
 }
 
+/* The media types a request may name, looked up in one table: any case,
+ * spaces around, parameters after ';'; anything else (a longer or shorter
+ * name, one longer than every row) is no format we take. */
+static void
+test_media_types_name_their_format(void **state)
+{
+    /* A Content-Type and the format it names. */
+    static const struct gw_name_value cases[] = {
+        {"application/fhir+json", GW_FHIR_JSON},
+        {"Application/FHIR+JSON; charset=utf-8", GW_FHIR_JSON},
+        {"  application/json ;fhirVersion=4.0", GW_FHIR_JSON},
+        {"APPLICATION/FHIR+XML", GW_FHIR_XML},
+        {"text/xml; charset=utf-8", GW_FHIR_XML},
+        {"application/xml", GW_FHIR_XML},
+        {"application/fhir+jsonx", GW_FHIR_SNIFF},
+        {"application/fhir+jso", GW_FHIR_SNIFF},
+        {"application/fhir+json-but-much-longer-than-any-row", GW_FHIR_SNIFF},
+        {"text/html", GW_FHIR_SNIFF},
+        {"", GW_FHIR_SNIFF},
+        {NULL, GW_FHIR_SNIFF},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if ((int)gw_http_content_format(cases[i].name) != cases[i].value)
+            fail_msg("'%s': not format %d",
+                     cases[i].name ? cases[i].name : "(null)", cases[i].value);
+    assert_int_equal(gw_http_format_of_mime("json", 4), GW_FHIR_JSON);
+    assert_int_equal(gw_http_format_of_mime("XML", 3), GW_FHIR_XML);
+    assert_int_equal(gw_http_format_of_mime("xml;", 3), GW_FHIR_XML);
+    assert_int_equal(gw_http_format_of_mime("xml", 2), GW_FHIR_SNIFF);
+}
+
 int
 main(void)
 {
@@ -467,6 +503,7 @@ main(void)
         cmocka_unit_test(test_routes_publish_every_own_operation),
         cmocka_unit_test(test_routes_publish_operations_on_their_type),
         cmocka_unit_test(test_routes_name_the_operation_of_a_generic_action),
+        cmocka_unit_test(test_media_types_name_their_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
