@@ -12,12 +12,14 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/names.h"
 #include "klas/event.h"
 
 /* Where a help text lists LV's decisions: gw_cli_print_command_help
  * writes the outcomes of the decision rows (klas/event.c) there. */
 #define GW_CLI_DECISIONS "\001decisions\001"
 
+/* A command, found by its name (names.h: the name leads the row). */
 struct command {
     const char *name;
     const char *summary;
@@ -122,15 +124,6 @@ static const struct command commands[] = {
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static const struct command *
-find_command(const char *name)
-{
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        if (strcmp(commands[i].name, name) == 0)
-            return &commands[i];
-    return NULL;
-}
-
 static void
 print_main_help(FILE *out)
 {
@@ -182,7 +175,7 @@ print_help_text(const char *help, FILE *out)
 void
 gw_cli_print_command_help(const char *name, FILE *out)
 {
-    const struct command *c = find_command(name);
+    const struct command *c = GW_NAME_FIND(commands, name);
 
     if (c == NULL)
         return;
@@ -296,14 +289,14 @@ gw_cli_main(int argc, char **argv)
             print_main_help(stdout);
             return GW_EXIT_OK;
         }
-        if (find_command(argv[optind + 1]) == NULL) {
+        if (GW_NAME_FIND(commands, argv[optind + 1]) == NULL) {
             fprintf(stderr, "klasgw: unknown command '%s'\n", argv[optind + 1]);
             return GW_EXIT_USAGE;
         }
         gw_cli_print_command_help(argv[optind + 1], stdout);
         return GW_EXIT_OK;
     }
-    cmd = find_command(argv[optind]);
+    cmd = GW_NAME_FIND(commands, argv[optind]);
     if (cmd == NULL) {
         fprintf(stderr, "klasgw: unknown command '%s'. Try 'klasgw --help'.\n",
                 argv[optind]);

@@ -18,6 +18,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "core/names.h"
+
 #define MAX_ENTRIES 1024
 
 /* Ranges that are not public; IPv4 rows are written as mapped (::ffff:). */
@@ -58,9 +60,9 @@ static const char *const class_names[] = {
 const char *
 gw_net_class_name(enum gw_net_class c)
 {
-    if ((size_t)c < sizeof(class_names) / sizeof(class_names[0]))
-        return class_names[c];
-    return "reserved";
+    return gw_name_of(class_names,
+                      sizeof(class_names) / sizeof(class_names[0]), (int)c,
+                      "reserved");
 }
 
 int

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/names.h"
 #include "fhir/build.h"
 #include "klas/event.h"
 #include "klas/state.h"
@@ -86,7 +87,7 @@ static const struct op_param op_params[] = {
 
 /* Operations another specification defines (R4 itself, the Subscriptions
  * Backport IG): referenced by their canonical, not published here. */
-static const struct {
+static const struct foreign_op {
     const char *code, *canonical;
 } foreign_ops[] = {
     {"$process-message",
@@ -101,10 +102,9 @@ static const struct {
 const char *
 gw_conformance_op_canonical(const char *code)
 {
-    for (size_t i = 0; i < sizeof(foreign_ops) / sizeof(foreign_ops[0]); i++)
-        if (strcmp(code, foreign_ops[i].code) == 0)
-            return foreign_ops[i].canonical;
-    return NULL;
+    const struct foreign_op *op = GW_NAME_FIND(foreign_ops, code);
+
+    return op != NULL ? op->canonical : NULL;
 }
 
 const char *
@@ -144,10 +144,7 @@ op_row(size_t i)
 int
 gw_conformance_op_documented(const char *code)
 {
-    for (size_t i = 0; i < NOP_PARAMS; i++)
-        if (strcmp(op_params[i].op, code) == 0)
-            return 1;
-    return 0;
+    return GW_NAME_FIND(op_params, code) != NULL;
 }
 
 /* "check-licence" -> "KlasCheckLicence": names are identifiers. */
@@ -342,6 +339,7 @@ fill_md(struct gw_fhir_build *b, struct gw_fhir_el *el, size_t i)
 
 /* --- the kinds, and serving them ----------------------------------------- */
 
+/* A kind, found by its type (names.h: the type leads the row). */
 struct kind {
     const char *type;
     const char *(*id)(size_t i); /* NULL past the last */
@@ -353,21 +351,11 @@ static const struct kind kinds[] = {
     {"SearchParameter", sp_id, fill_sp},
     {"MessageDefinition", ev_id, fill_md},
 };
-#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
-
-static const struct kind *
-kind_of(const char *type)
-{
-    for (size_t i = 0; i < NKINDS; i++)
-        if (strcmp(kinds[i].type, type) == 0)
-            return &kinds[i];
-    return NULL;
-}
 
 size_t
 gw_conformance_count(const char *type)
 {
-    const struct kind *k = kind_of(type);
+    const struct kind *k = GW_NAME_FIND(kinds, type);
     size_t n = 0;
 
     while (k != NULL && k->id(n) != NULL)
@@ -378,7 +366,7 @@ gw_conformance_count(const char *type)
 const char *
 gw_conformance_id(const char *type, size_t i)
 {
-    const struct kind *k = kind_of(type);
+    const struct kind *k = GW_NAME_FIND(kinds, type);
     return k != NULL ? k->id(i) : NULL;
 }
 
@@ -386,7 +374,7 @@ gw_rc
 gw_conformance_read(const char *type, const char *id,
                     struct gw_fhir_doc **out)
 {
-    const struct kind *k = kind_of(type);
+    const struct kind *k = GW_NAME_FIND(kinds, type);
     struct gw_fhir_build *b = NULL;
     struct gw_err err;
     const char *s;
@@ -412,7 +400,7 @@ gw_rc
 gw_conformance_search(const char *type, const char *url, const char *base,
                       struct gw_fhir_doc **out)
 {
-    const struct kind *k = kind_of(type);
+    const struct kind *k = GW_NAME_FIND(kinds, type);
     struct gw_fhir_build *b = NULL;
     struct gw_fhir_el *root;
     struct gw_err err;

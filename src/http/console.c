@@ -37,6 +37,7 @@
 #include "config/tls.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/names.h"
 #include "core/random.h"
 #include "http/route.h"
 #include "pipeline/refusals.h"
@@ -418,7 +419,8 @@ put_age(struct page *p, int64_t since_ms)
              (long long)(s % 86400 / 3600));
 }
 
-/* The pages, in the order of the navigation. */
+/* The pages, in the order of the navigation (found by path, which leads
+ * the row). */
 struct console_page {
     const char *path;
     enum text title;
@@ -439,10 +441,7 @@ static const struct console_page pages[] = {
 #define NPAGES (sizeof(pages) / sizeof(pages[0]))
 
 /* The notices a form's redirect may ask for (?done=...). */
-static const struct {
-    const char *key;
-    enum text text;
-} notices[] = {
+static const struct gw_name_value notices[] = {
     {"retry", T_DONE_RETRY},
     {"discard", T_DONE_DISCARD},
     {"gone", T_DONE_GONE},
@@ -1155,7 +1154,8 @@ post_action(struct gw_req *r)
 enum MHD_Result
 gw_http_console(struct gw_req *r)
 {
-    const char *done;
+    const struct console_page *page;
+    const struct gw_name_value *notice;
     struct page p;
 
     if (r->who.role != GW_CLIENT_OPERATOR) {
@@ -1181,26 +1181,22 @@ gw_http_console(struct gw_req *r)
     if (strcmp(r->url, "/console/console.js") == 0)
         return answer(r, 200, "text/javascript; charset=utf-8", gw_console_js,
                       strlen(gw_console_js), 1, NULL);
-    for (size_t i = 0; i < NPAGES; i++) {
-        if (strcmp(r->url, pages[i].path) != 0)
-            continue;
-        page_init(&p, r, NULL);
-        head(&p, &pages[i], texts[pages[i].title][p.en]);
-        done =
-            MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "done");
-        for (size_t k = 0;
-             done != NULL && k < sizeof(notices) / sizeof(notices[0]); k++)
-            if (strcmp(done, notices[k].key) == 0) {
-                putf(&p,
-                     "<p class=\"notice\" role=\"status\" "
-                     "data-k=\"notice\" data-done=\"%s\">",
-                     notices[k].key);
-                esc(&p, texts[notices[k].text][p.en]);
-                put(&p, "</p>\n");
-            }
-        pages[i].render(&p);
-        foot(&p);
-        return send_page(&p, 200);
+    page = GW_NAME_FIND(pages, r->url);
+    if (page == NULL)
+        return refuse(r, GW_ENOTFOUND, T_R_NOPAGE, NULL);
+    page_init(&p, r, NULL);
+    head(&p, page, texts[page->title][p.en]);
+    notice = GW_NAME_FIND(notices, MHD_lookup_connection_value(
+                                       r->conn, MHD_GET_ARGUMENT_KIND, "done"));
+    if (notice != NULL) {
+        putf(&p,
+             "<p class=\"notice\" role=\"status\" "
+             "data-k=\"notice\" data-done=\"%s\">",
+             notice->name);
+        esc(&p, texts[notice->value][p.en]);
+        put(&p, "</p>\n");
     }
-    return refuse(r, GW_ENOTFOUND, T_R_NOPAGE, NULL);
+    page->render(&p);
+    foot(&p);
+    return send_page(&p, 200);
 }

@@ -161,27 +161,51 @@ each_arg(void *cls, enum MHD_ValueKind kind, const char *key,
     return MHD_YES;
 }
 
-/* Search parameters we understand; anything else is refused (FHIR
- * servers may ignore unknown ones, but a silently ignored filter on
- * patient data is worse than an error). */
+/* The Task search's parameters; anything else is refused. */
 static const char *const task_params[] = {
     "identifier", "patient.identifier", "patient-identifier",
     "business-status", "licence-type", "drug", "_lastUpdated", "_count",
     "_include", "_format", "_summary", "_cursor", "_id", "_pretty", NULL};
 
+/* A search's parameters (NULL-ended), and the first one a request gave
+ * that is not one of them. */
+struct known_params {
+    const char *const *known;
+    const char *bad;
+};
+
 static enum MHD_Result
 check_param(void *cls, enum MHD_ValueKind kind, const char *key,
             const char *value)
 {
-    const char **bad = cls;
+    struct known_params *kp = cls;
 
     (void)kind;
     (void)value;
-    for (int i = 0; task_params[i]; i++)
-        if (strcmp(key, task_params[i]) == 0)
+    for (int i = 0; kp->known[i]; i++)
+        if (strcmp(key, kp->known[i]) == 0)
             return MHD_YES;
-    *bad = key;
+    kp->bad = key;
     return MHD_NO;
+}
+
+/* A search refuses a parameter it does not know (FHIR servers may ignore
+ * unknown ones, but a silently ignored filter on patient data is worse
+ * than an error): 1 with the refusal in *ret, 0 when all are known. */
+static int
+unknown_param(struct gw_req *r, const char *const *known,
+              enum MHD_Result *ret)
+{
+    struct known_params kp = {known, NULL};
+    char msg[160];
+
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_param,
+                              &kp);
+    if (kp.bad == NULL)
+        return 0;
+    snprintf(msg, sizeof(msg), "unknown search parameter '%.60s'", kp.bad);
+    *ret = gw_fhir_fail(r, GW_EINVAL, NULL, msg);
+    return 1;
 }
 
 /* The search's own parameters (all but _cursor), URL-encoded again, for
@@ -265,17 +289,13 @@ gw_fhir_task_search(struct gw_req *r, const struct gw_call *c)
     struct gw_answer a;
     struct dates d = {0, 0, 0};
     struct link_query lq;
-    const char *bad = NULL, *v;
+    const char *v;
+    enum MHD_Result ret;
     int summary;
 
     memset(&q, 0, sizeof(q));
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_param,
-                              &bad);
-    if (bad != NULL) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "unknown search parameter '%.60s'", bad);
-        return gw_fhir_fail(r, GW_EINVAL, NULL, msg);
-    }
+    if (unknown_param(r, task_params, &ret))
+        return ret;
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &d);
     if (d.bad)
         return gw_fhir_fail(
@@ -702,29 +722,16 @@ gw_fhir_metadata(struct gw_req *r, const struct gw_call *c)
     return send_summarised(r, c, &a, summary, 1);
 }
 
-static enum MHD_Result
-conformance_param(void *cls, enum MHD_ValueKind kind, const char *key,
-                  const char *value)
-{
-    static const char *const known[] = {"url", "_format", "_pretty",
-                                        "_summary", NULL};
-    const char **bad = cls;
-
-    (void)kind;
-    (void)value;
-    for (int i = 0; known[i]; i++)
-        if (strcmp(key, known[i]) == 0)
-            return MHD_YES;
-    *bad = key;
-    return MHD_NO;
-}
+/* The conformance searches' parameters. */
+static const char *const conformance_params[] = {"url", "_format", "_pretty",
+                                                 "_summary", NULL};
 
 /* GET /fhir/{OperationDefinition,SearchParameter,MessageDefinition}[/{id}]:
  * the row's cap columns say which type and whether read or search. */
 enum MHD_Result
 gw_fhir_conformance(struct gw_req *r, const struct gw_call *c)
 {
-    const char *type = r->def->cap_type, *bad = NULL;
+    const char *type = r->def->cap_type;
     int read = strcmp(r->def->cap_code, "read") == 0, summary;
     struct gw_answer a;
     gw_rc rc;
@@ -738,14 +745,9 @@ gw_fhir_conformance(struct gw_req *r, const struct gw_call *c)
             return gw_fhir_fail(r, rc, NULL, NF_CONFORMANCE);
     } else {
         const char *url = arg(r, "url");
-        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND,
-                                  conformance_param, &bad);
-        if (bad != NULL) {
-            char msg[160];
-            snprintf(msg, sizeof(msg), "unknown search parameter '%.60s'",
-                     bad);
-            return gw_fhir_fail(r, GW_EINVAL, NULL, msg);
-        }
+        enum MHD_Result ret;
+        if (unknown_param(r, conformance_params, &ret))
+            return ret;
         if (url != NULL && strlen(url) > 256)
             return gw_fhir_fail(r, GW_EINVAL, "url", "at most 256 characters");
         rc = gw_conformance_search(type, url, c->base, &a.doc);
@@ -782,12 +784,6 @@ gw_fhir_validate(struct gw_req *r, const struct gw_call *c)
     if (a.rc == GW_EVALIDATION)
         a.status = 200;
     return gw_fhir_send_answer(r, &a, 0);
-}
-
-enum MHD_Result
-gw_fhir_history(struct gw_req *r, const struct gw_call *c)
-{
-    return gw_fhir_on_id(r, c, gw_pipeline_history);
 }
 
 /* An entity tag without its weakness (W/): a weak comparison. */
@@ -891,46 +887,24 @@ gw_fhir_read(struct gw_req *r, const struct gw_call *c)
     return gw_fhir_send_answer(r, &a, 0);
 }
 
-/* A pipeline operation on the request body. */
-typedef void (*on_body_fn)(struct gw_pipeline *pl, const struct gw_call *c,
-                           const char *body, size_t len, struct gw_answer *a);
-
 /* The operations on an id answer in full: Prefer does not apply to them. */
 enum MHD_Result
-gw_fhir_on_id(struct gw_req *r, const struct gw_call *c, gw_fhir_on_id_fn op)
+gw_fhir_on_id(struct gw_req *r, const struct gw_call *c)
 {
     struct gw_answer a;
 
-    op(r->h->o.pipeline, c, r->args.id, &a);
+    r->def->on_id(r->h->o.pipeline, c, r->args.id, &a);
     return gw_fhir_send_answer(r, &a, 0);
 }
 
 /* The operations that write what the body says honour Prefer: return. */
-static enum MHD_Result
-on_body(struct gw_req *r, const struct gw_call *c, on_body_fn op)
+enum MHD_Result
+gw_fhir_on_body(struct gw_req *r, const struct gw_call *c)
 {
     struct gw_answer a;
 
-    op(r->h->o.pipeline, c, r->body.data, r->body.len, &a);
+    r->def->on_body(r->h->o.pipeline, c, r->body.data, r->body.len, &a);
     return gw_fhir_send_answer(r, &a, minimal(r));
-}
-
-enum MHD_Result
-gw_fhir_sub_create(struct gw_req *r, const struct gw_call *c)
-{
-    return on_body(r, c, gw_pipeline_sub_create);
-}
-
-enum MHD_Result
-gw_fhir_sub_read(struct gw_req *r, const struct gw_call *c)
-{
-    return gw_fhir_on_id(r, c, gw_pipeline_sub_read);
-}
-
-enum MHD_Result
-gw_fhir_sub_delete(struct gw_req *r, const struct gw_call *c)
-{
-    return gw_fhir_on_id(r, c, gw_pipeline_sub_delete);
 }
 
 enum MHD_Result
@@ -946,24 +920,12 @@ gw_fhir_check_licence(struct gw_req *r, const struct gw_call *c)
 }
 
 enum MHD_Result
-gw_fhir_record_dispensing(struct gw_req *r, const struct gw_call *c)
-{
-    return on_body(r, c, gw_pipeline_record_dispensing);
-}
-
-enum MHD_Result
 gw_fhir_renew_consent(struct gw_req *r, const struct gw_call *c)
 {
     struct gw_answer a;
 
     gw_pipeline_renew_consent(r->h->o.pipeline, c, &a);
     return gw_fhir_send_answer(r, &a, minimal(r));
-}
-
-enum MHD_Result
-gw_fhir_copy(struct gw_req *r, const struct gw_call *c)
-{
-    return gw_fhir_on_id(r, c, gw_pipeline_copy);
 }
 
 /* HTML, or PDF when _format=pdf or Accept names application/pdf. */

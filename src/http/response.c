@@ -16,6 +16,7 @@
 
 #include "http/route.h"
 #include "core/log.h"
+#include "core/names.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/refusals.h"
 #include "validate/outcome.h"
@@ -106,10 +107,7 @@ gw_http_refuse(struct gw_req *r, gw_rc rc, const char *detail)
 enum gw_fhir_format
 gw_http_format_of_mime(const char *m, size_t n)
 {
-    static const struct {
-        const char *mime;
-        enum gw_fhir_format f;
-    } map[] = {
+    static const struct gw_name_value map[] = {
         {"application/fhir+json", GW_FHIR_JSON},
         {"application/json", GW_FHIR_JSON},
         {"application/fhir+xml", GW_FHIR_XML},
@@ -118,15 +116,20 @@ gw_http_format_of_mime(const char *m, size_t n)
         {"json", GW_FHIR_JSON},
         {"xml", GW_FHIR_XML},
     };
+    const struct gw_name_value *row;
+    char low[32]; /* longer than every name in map */
 
     while (n > 0 && isspace((unsigned char)*m))
         m++, n--;
     while (n > 0 && isspace((unsigned char)m[n - 1]))
         n--;
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (strlen(map[i].mime) == n && strncasecmp(m, map[i].mime, n) == 0)
-            return map[i].f;
-    return GW_FHIR_SNIFF;
+    if (n >= sizeof(low))
+        return GW_FHIR_SNIFF;
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)tolower((unsigned char)m[i]);
+    low[n] = '\0';
+    row = GW_NAME_FIND(map, low);
+    return row != NULL ? (enum gw_fhir_format)row->value : GW_FHIR_SNIFF;
 }
 
 enum gw_fhir_format

@@ -51,15 +51,6 @@ enum MHD_Result gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a,
 enum MHD_Result gw_http_send_held(struct gw_req *r);
 /* After a request ends: frees an answer that was never sent. */
 void gw_http_drop_held(struct gw_req *r);
-/* A pipeline operation on the resource the path names (r->args.id),
- * answered in full (Prefer does not apply to it), in fhir_api.c. */
-struct gw_pipeline;
-struct gw_call;
-typedef void (*gw_fhir_on_id_fn)(struct gw_pipeline *pl,
-                                 const struct gw_call *c, const char *id,
-                                 struct gw_answer *a);
-enum MHD_Result gw_fhir_on_id(struct gw_req *r, const struct gw_call *c,
-                              gw_fhir_on_id_fn op);
 /* Answers rc as an OperationOutcome naming path and detail. */
 enum MHD_Result gw_fhir_fail(struct gw_req *r, gw_rc rc, const char *path,
                              const char *detail);

@@ -11,130 +11,129 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define F_FHIR gw_fhir_api
+#include "pipeline/pipeline.h"
+
 #define NF_RESOURCE "no such resource"
+#define NF_SUB "no such subscription"
+#define PUBLIC (GW_RT_PUBLIC_GET | GW_RT_NO_BODY)
+
+/* The kinds of row, each written with what only it says (the columns of
+ * struct gw_route_def in route.h):
+ *   FHIR     a FHIR action, after gw_fhir_api's common preamble;
+ *   ON_ID    gw_fhir_on_id, running a pipeline operation on the id the
+ *            path names; ON_BODY gw_fhir_on_body, one on the body;
+ *   NOT_FHIR a FHIR path no action serves, any method: its 404's detail;
+ *   CONFORMANCE a published conformance type: its search and its read,
+ *            public like the CapabilityStatement that refers to them;
+ *   CONSOLE  a page or form of the operator's console (console.c);
+ *   FRONT    a front of its own, any method. */
+#define FHIR(route, method, pattern, flags, action, cap_type, cap_code)      \
+    {route, method, pattern, flags, gw_fhir_api, action, NULL, cap_type,     \
+     cap_code, NULL, NULL}
+#define ON_ID(route, method, pattern, op, cap_type, cap_code)                \
+    {route, method, pattern, 0, gw_fhir_api, gw_fhir_on_id, NULL, cap_type,  \
+     cap_code, op, NULL}
+#define ON_BODY(route, pattern, op, cap_type, cap_code)                      \
+    {route, "POST", pattern, 0, gw_fhir_api, gw_fhir_on_body, NULL,          \
+     cap_type, cap_code, NULL, op}
+#define NOT_FHIR(route, pattern, detail)                                     \
+    {route, NULL, pattern, 0, gw_fhir_api, NULL, detail, NULL, NULL, NULL, NULL}
+#define CONFORMANCE(type)                                                    \
+    FHIR(GW_ROUTE_METADATA, "GET", "/fhir/" type, PUBLIC,                    \
+         gw_fhir_conformance, type, "search-type"),                          \
+    FHIR(GW_ROUTE_METADATA, "GET", "/fhir/" type "/{id}", PUBLIC,            \
+         gw_fhir_conformance, type, "read")
+#define CONSOLE(method, pattern)                                             \
+    {GW_ROUTE_CONSOLE, method, pattern, 0, gw_http_console, NULL, NULL, NULL, \
+     NULL, NULL, NULL}
+#define FRONT(route, pattern, flags, serve)                                  \
+    {route, NULL, pattern, flags, serve, NULL, NULL, NULL, NULL, NULL, NULL}
 
 static const struct gw_route_def routes[] = {
-    /* route, method, pattern, flags, front, FHIR action, 404, cap */
-    {GW_ROUTE_METADATA, "GET", "/fhir/metadata",
-     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_metadata, NULL, NULL,
-     NULL},
-    {GW_ROUTE_PROCESS, "POST", "/fhir/$process-message", 0, F_FHIR,
-     gw_fhir_process, NULL, NULL, "$process-message"},
-    {GW_ROUTE_VALIDATE, "POST", "/fhir/Bundle/$validate", 0, F_FHIR,
-     gw_fhir_validate, NULL, NULL, "$validate"},
-    {GW_ROUTE_VALIDATE, "POST", "/fhir/$validate", 0, F_FHIR, gw_fhir_validate,
-     NULL, NULL, NULL},
-    {GW_ROUTE_DISPENSING, "GET", "/fhir/$check-licence", 0, F_FHIR,
-     gw_fhir_check_licence, NULL, NULL, "$check-licence"},
-    {GW_ROUTE_DISPENSING, "POST", "/fhir/$record-dispensing", 0, F_FHIR,
-     gw_fhir_record_dispensing, NULL, NULL, "$record-dispensing"},
-    {GW_ROUTE_CONSENT, "POST", "/fhir/$renew-consent", GW_RT_NO_BODY, F_FHIR,
-     gw_fhir_renew_consent, NULL, NULL, "$renew-consent"},
-    {GW_ROUTE_REGISTER_SEARCH, "GET", "/fhir/Medication", 0, F_FHIR,
-     gw_fhir_product_search, NULL, "Medication", "search-type"},
-    {GW_ROUTE_REGISTER_SEARCH, "GET", "/fhir/Organization", 0, F_FHIR,
-     gw_fhir_pharmacy_search, NULL, "Organization", "search-type"},
-    {GW_ROUTE_TASK_SEARCH, "GET", "/fhir/Task", 0, F_FHIR, gw_fhir_task_search,
-     NULL, "Task", "search-type"},
-    {GW_ROUTE_TASK_SEARCH, "POST", "/fhir/Task/_search", GW_RT_NO_BODY,
-     F_FHIR, gw_fhir_task_search, NULL, "Task", "search-type"},
-    {GW_ROUTE_TASK_HISTORY, "GET", "/fhir/Task/{id}/_history", 0, F_FHIR,
-     gw_fhir_history, NULL, "Task", "history-instance"},
-    {GW_ROUTE_TASK_HISTORY, "GET", "/fhir/Task/{id}/_history/{vid}", 0, F_FHIR,
-     gw_fhir_read, NULL, "Task", "vread"},
-    {GW_ROUTE_CASE_OPERATION, "GET", "/fhir/Task/{num}/$print", 0, F_FHIR,
-     gw_fhir_print, NULL, NULL, "$print"},
-    {GW_ROUTE_CASE_OPERATION, "GET", "/fhir/Task/{num}/$copy", 0, F_FHIR,
-     gw_fhir_copy, NULL, NULL, "$copy"},
-    {GW_ROUTE_TASK_READ, "GET", "/fhir/Task/{id}", 0, F_FHIR, gw_fhir_read,
-     NULL, "Task", "read"},
-    {GW_ROUTE_SUBSCRIPTION, "POST", "/fhir/Subscription", 0, F_FHIR,
-     gw_fhir_sub_create, NULL, "Subscription", "create"},
-    {GW_ROUTE_SUBSCRIPTION, NULL, "/fhir/Subscription", 0, F_FHIR, NULL,
-     "no such subscription", NULL, NULL},
-    {GW_ROUTE_SUBSCRIPTION, "GET", "/fhir/Subscription/{id}", 0, F_FHIR,
-     gw_fhir_sub_read, NULL, "Subscription", "read"},
-    {GW_ROUTE_SUBSCRIPTION, "DELETE", "/fhir/Subscription/{id}", 0, F_FHIR,
-     gw_fhir_sub_delete, NULL, "Subscription", "delete"},
-    {GW_ROUTE_SUBSCRIPTION, "GET", "/fhir/Subscription/{id}/$status", 0,
-     F_FHIR, gw_fhir_sub_status, NULL, NULL, "$status"},
-    {GW_ROUTE_SUBSCRIPTION, "GET", "/fhir/Subscription/{id}/$events", 0,
-     F_FHIR, gw_fhir_sub_events, NULL, NULL, "$events"},
-    {GW_ROUTE_SUBSCRIPTION, NULL, "/fhir/Subscription/{id}/_history/{vid}", 0,
-     F_FHIR, NULL, "no such subscription", NULL, NULL},
-    /* The published conformance resources (conformance.c), public like
-     * the CapabilityStatement that refers to them. */
-    {GW_ROUTE_METADATA, "GET", "/fhir/OperationDefinition",
-     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_conformance, NULL,
-     "OperationDefinition", "search-type"},
-    {GW_ROUTE_METADATA, "GET", "/fhir/OperationDefinition/{id}",
-     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_conformance, NULL,
-     "OperationDefinition", "read"},
-    {GW_ROUTE_METADATA, "GET", "/fhir/SearchParameter",
-     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_conformance, NULL,
-     "SearchParameter", "search-type"},
-    {GW_ROUTE_METADATA, "GET", "/fhir/SearchParameter/{id}",
-     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_conformance, NULL,
-     "SearchParameter", "read"},
-    {GW_ROUTE_METADATA, "GET", "/fhir/MessageDefinition",
-     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_conformance, NULL,
-     "MessageDefinition", "search-type"},
-    {GW_ROUTE_METADATA, "GET", "/fhir/MessageDefinition/{id}",
-     GW_RT_PUBLIC_GET | GW_RT_NO_BODY, F_FHIR, gw_fhir_conformance, NULL,
-     "MessageDefinition", "read"},
-    {GW_ROUTE_RESOURCE_READ, "GET", "/fhir/{type}/{id}", 0, F_FHIR,
-     gw_fhir_read, NULL, "*", "read"},
-    {GW_ROUTE_RESOURCE_READ, "GET", "/fhir/{type}/{id}/_history/{vid}", 0,
-     F_FHIR, gw_fhir_read, NULL, NULL, NULL},
-    {GW_ROUTE_HEALTH, NULL, "/healthz", GW_RT_NO_AUTH | GW_RT_RESERVE,
-     gw_http_health, NULL, NULL, NULL, NULL},
-    {GW_ROUTE_HEALTH, NULL, "/healthz/live", GW_RT_NO_AUTH | GW_RT_RESERVE,
-     gw_http_health, NULL, NULL, NULL, NULL},
-    {GW_ROUTE_HEALTH, NULL, "/healthz/ready", GW_RT_NO_AUTH | GW_RT_RESERVE,
-     gw_http_health, NULL, NULL, NULL, NULL},
-    {GW_ROUTE_METRICS, NULL, "/metrics", GW_RT_OPERATOR | GW_RT_RESERVE,
-     gw_http_metrics, NULL, NULL, NULL, NULL},
+    FHIR(GW_ROUTE_METADATA, "GET", "/fhir/metadata", PUBLIC, gw_fhir_metadata,
+         NULL, NULL),
+    FHIR(GW_ROUTE_PROCESS, "POST", "/fhir/$process-message", 0,
+         gw_fhir_process, NULL, "$process-message"),
+    FHIR(GW_ROUTE_VALIDATE, "POST", "/fhir/Bundle/$validate", 0,
+         gw_fhir_validate, NULL, "$validate"),
+    FHIR(GW_ROUTE_VALIDATE, "POST", "/fhir/$validate", 0, gw_fhir_validate,
+         NULL, NULL),
+    FHIR(GW_ROUTE_DISPENSING, "GET", "/fhir/$check-licence", 0,
+         gw_fhir_check_licence, NULL, "$check-licence"),
+    ON_BODY(GW_ROUTE_DISPENSING, "/fhir/$record-dispensing",
+            gw_pipeline_record_dispensing, NULL, "$record-dispensing"),
+    FHIR(GW_ROUTE_CONSENT, "POST", "/fhir/$renew-consent", GW_RT_NO_BODY,
+         gw_fhir_renew_consent, NULL, "$renew-consent"),
+    FHIR(GW_ROUTE_REGISTER_SEARCH, "GET", "/fhir/Medication", 0,
+         gw_fhir_product_search, "Medication", "search-type"),
+    FHIR(GW_ROUTE_REGISTER_SEARCH, "GET", "/fhir/Organization", 0,
+         gw_fhir_pharmacy_search, "Organization", "search-type"),
+    FHIR(GW_ROUTE_TASK_SEARCH, "GET", "/fhir/Task", 0, gw_fhir_task_search,
+         "Task", "search-type"),
+    FHIR(GW_ROUTE_TASK_SEARCH, "POST", "/fhir/Task/_search", GW_RT_NO_BODY,
+         gw_fhir_task_search, "Task", "search-type"),
+    ON_ID(GW_ROUTE_TASK_HISTORY, "GET", "/fhir/Task/{id}/_history",
+          gw_pipeline_history, "Task", "history-instance"),
+    FHIR(GW_ROUTE_TASK_HISTORY, "GET", "/fhir/Task/{id}/_history/{vid}", 0,
+         gw_fhir_read, "Task", "vread"),
+    FHIR(GW_ROUTE_CASE_OPERATION, "GET", "/fhir/Task/{num}/$print", 0,
+         gw_fhir_print, NULL, "$print"),
+    ON_ID(GW_ROUTE_CASE_OPERATION, "GET", "/fhir/Task/{num}/$copy",
+          gw_pipeline_copy, NULL, "$copy"),
+    FHIR(GW_ROUTE_TASK_READ, "GET", "/fhir/Task/{id}", 0, gw_fhir_read, "Task",
+         "read"),
+    ON_BODY(GW_ROUTE_SUBSCRIPTION, "/fhir/Subscription",
+            gw_pipeline_sub_create, "Subscription", "create"),
+    NOT_FHIR(GW_ROUTE_SUBSCRIPTION, "/fhir/Subscription", NF_SUB),
+    ON_ID(GW_ROUTE_SUBSCRIPTION, "GET", "/fhir/Subscription/{id}",
+          gw_pipeline_sub_read, "Subscription", "read"),
+    ON_ID(GW_ROUTE_SUBSCRIPTION, "DELETE", "/fhir/Subscription/{id}",
+          gw_pipeline_sub_delete, "Subscription", "delete"),
+    ON_ID(GW_ROUTE_SUBSCRIPTION, "GET", "/fhir/Subscription/{id}/$status",
+          gw_pipeline_sub_status, NULL, "$status"),
+    FHIR(GW_ROUTE_SUBSCRIPTION, "GET", "/fhir/Subscription/{id}/$events", 0,
+         gw_fhir_sub_events, NULL, "$events"),
+    NOT_FHIR(GW_ROUTE_SUBSCRIPTION, "/fhir/Subscription/{id}/_history/{vid}",
+             NF_SUB),
+    /* The published conformance resources (conformance.c). */
+    CONFORMANCE("OperationDefinition"),
+    CONFORMANCE("SearchParameter"),
+    CONFORMANCE("MessageDefinition"),
+    FHIR(GW_ROUTE_RESOURCE_READ, "GET", "/fhir/{type}/{id}", 0, gw_fhir_read,
+         "*", "read"),
+    FHIR(GW_ROUTE_RESOURCE_READ, "GET", "/fhir/{type}/{id}/_history/{vid}", 0,
+         gw_fhir_read, NULL, NULL),
+    FRONT(GW_ROUTE_HEALTH, "/healthz", GW_RT_NO_AUTH | GW_RT_RESERVE,
+          gw_http_health),
+    FRONT(GW_ROUTE_HEALTH, "/healthz/live", GW_RT_NO_AUTH | GW_RT_RESERVE,
+          gw_http_health),
+    FRONT(GW_ROUTE_HEALTH, "/healthz/ready", GW_RT_NO_AUTH | GW_RT_RESERVE,
+          gw_http_health),
+    FRONT(GW_ROUTE_METRICS, "/metrics", GW_RT_OPERATOR | GW_RT_RESERVE,
+          gw_http_metrics),
     /* The operator's console (console.c): HTML, not FHIR, never in the
      * CapabilityStatement; the front checks the role itself, to refuse
      * with a page. */
-    {GW_ROUTE_CONSOLE, "GET", "/console", 0, gw_http_console, NULL, NULL, NULL,
-     NULL},
-    {GW_ROUTE_CONSOLE, "GET", "/console/", 0, gw_http_console, NULL, NULL, NULL,
-     NULL},
-    {GW_ROUTE_CONSOLE, "GET", "/console/peers", 0, gw_http_console, NULL, NULL,
-     NULL, NULL},
-    {GW_ROUTE_CONSOLE, "GET", "/console/cases", 0, gw_http_console, NULL, NULL,
-     NULL, NULL},
-    {GW_ROUTE_CONSOLE, "GET", "/console/audit", 0, gw_http_console, NULL, NULL,
-     NULL, NULL},
-    {GW_ROUTE_CONSOLE, "GET", "/console/console.css", 0, gw_http_console, NULL,
-     NULL, NULL, NULL},
-    {GW_ROUTE_CONSOLE, "GET", "/console/console.js", 0, gw_http_console, NULL,
-     NULL, NULL, NULL},
-    {GW_ROUTE_CONSOLE, "POST", "/console/outbox/{num}/retry", 0,
-     gw_http_console, NULL, NULL, NULL, NULL},
-    {GW_ROUTE_CONSOLE, "POST", "/console/outbox/{num}/discard", 0,
-     gw_http_console, NULL, NULL, NULL, NULL},
-    {GW_ROUTE_CONSOLE, "POST", "/console/audit/verify", 0, gw_http_console,
-     NULL, NULL, NULL, NULL},
+    CONSOLE("GET", "/console"),
+    CONSOLE("GET", "/console/"),
+    CONSOLE("GET", "/console/peers"),
+    CONSOLE("GET", "/console/cases"),
+    CONSOLE("GET", "/console/audit"),
+    CONSOLE("GET", "/console/console.css"),
+    CONSOLE("GET", "/console/console.js"),
+    CONSOLE("POST", "/console/outbox/{num}/retry"),
+    CONSOLE("POST", "/console/outbox/{num}/discard"),
+    CONSOLE("POST", "/console/audit/verify"),
     /* Fallbacks: any method; the label a path of that shape counts as. */
-    {GW_ROUTE_SOAP, NULL, "/soap/*", GW_RT_PUBLIC_GET, gw_soap_front, NULL,
-     NULL, NULL, NULL},
+    FRONT(GW_ROUTE_SOAP, "/soap/*", GW_RT_PUBLIC_GET, gw_soap_front),
     {GW_ROUTE_CONSOLE, NULL, "/console/*", 0, gw_http_console, NULL,
-     "no such console page", NULL, NULL},
-    {GW_ROUTE_TASK_HISTORY, NULL, "/fhir/Task/*/_history*", 0, F_FHIR, NULL,
-     NF_RESOURCE, NULL, NULL},
-    {GW_ROUTE_CASE_OPERATION, NULL, "/fhir/Task/*/$*", 0, F_FHIR, NULL,
-     "no such operation", NULL, NULL},
-    {GW_ROUTE_TASK_READ, NULL, "/fhir/Task/*", 0, F_FHIR, NULL, NF_RESOURCE,
-     NULL, NULL},
-    {GW_ROUTE_SUBSCRIPTION, NULL, "/fhir/Subscription*", 0, F_FHIR, NULL,
-     "no such subscription", NULL, NULL},
-    {GW_ROUTE_RESOURCE_READ, NULL, "/fhir/*/*", 0, F_FHIR, NULL, NF_RESOURCE,
-     NULL, NULL},
-    {GW_ROUTE_OTHER, NULL, "*", 0, F_FHIR, NULL, "no such endpoint", NULL,
-     NULL},
+     "no such console page", NULL, NULL, NULL, NULL},
+    NOT_FHIR(GW_ROUTE_TASK_HISTORY, "/fhir/Task/*/_history*", NF_RESOURCE),
+    NOT_FHIR(GW_ROUTE_CASE_OPERATION, "/fhir/Task/*/$*", "no such operation"),
+    NOT_FHIR(GW_ROUTE_TASK_READ, "/fhir/Task/*", NF_RESOURCE),
+    NOT_FHIR(GW_ROUTE_SUBSCRIPTION, "/fhir/Subscription*", NF_SUB),
+    NOT_FHIR(GW_ROUTE_RESOURCE_READ, "/fhir/*/*", NF_RESOURCE),
+    NOT_FHIR(GW_ROUTE_OTHER, "*", "no such endpoint"),
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -24,7 +24,9 @@
 
 #include "http/http_int.h"
 
+struct gw_answer;
 struct gw_call;
+struct gw_pipeline;
 
 /* Row flags. */
 #define GW_RT_NO_AUTH 1u    /* any method, before authentication */
@@ -37,6 +39,16 @@ struct gw_call;
  * body checks) of gw_fhir_api. */
 typedef enum MHD_Result (*gw_fhir_action)(struct gw_req *r,
                                           const struct gw_call *c);
+
+/* The pipeline operations a row names for the actions gw_fhir_on_id and
+ * gw_fhir_on_body: on the resource the path names (r->args.id), or on
+ * the request body. */
+typedef void (*gw_fhir_on_id_fn)(struct gw_pipeline *pl,
+                                 const struct gw_call *c, const char *id,
+                                 struct gw_answer *a);
+typedef void (*gw_fhir_on_body_fn)(struct gw_pipeline *pl,
+                                   const struct gw_call *c, const char *body,
+                                   size_t len, struct gw_answer *a);
 
 struct gw_route_def {
     enum gw_route route; /* metrics and log label */
@@ -51,6 +63,10 @@ struct gw_route_def {
      * "*" is every type the CapabilityStatement lists for reads. NULL
      * cap_code: not advertised. */
     const char *cap_type, *cap_code;
+    /* The operation fhir runs when it is gw_fhir_on_id or
+     * gw_fhir_on_body; NULL (left out) in every other row. */
+    gw_fhir_on_id_fn on_id;
+    gw_fhir_on_body_fn on_body;
 };
 
 /* Matches method and url against the table: sets r->def, r->args and
@@ -92,23 +108,21 @@ enum MHD_Result gw_http_metrics(struct gw_req *r); /* metrics.c */
 enum MHD_Result gw_http_health(struct gw_req *r);  /* metrics.c */
 enum MHD_Result gw_http_console(struct gw_req *r); /* console.c */
 
-/* The FHIR actions (fhir_api.c). */
+/* The FHIR actions (fhir_api.c). The row's on_id operation on the
+ * resource the path names, answered in full (Prefer does not apply to
+ * it); the row's on_body operation on the request body, which honours
+ * Prefer: return. */
+enum MHD_Result gw_fhir_on_id(struct gw_req *r, const struct gw_call *c);
+enum MHD_Result gw_fhir_on_body(struct gw_req *r, const struct gw_call *c);
 enum MHD_Result gw_fhir_metadata(struct gw_req *r, const struct gw_call *c);
 enum MHD_Result gw_fhir_process(struct gw_req *r, const struct gw_call *c);
 enum MHD_Result gw_fhir_validate(struct gw_req *r, const struct gw_call *c);
 enum MHD_Result gw_fhir_task_search(struct gw_req *r, const struct gw_call *c);
-enum MHD_Result gw_fhir_history(struct gw_req *r, const struct gw_call *c);
 enum MHD_Result gw_fhir_read(struct gw_req *r, const struct gw_call *c);
-enum MHD_Result gw_fhir_sub_create(struct gw_req *r, const struct gw_call *c);
-enum MHD_Result gw_fhir_sub_read(struct gw_req *r, const struct gw_call *c);
-enum MHD_Result gw_fhir_sub_delete(struct gw_req *r, const struct gw_call *c);
-/* Subscription $status and $events (subs.c). */
-enum MHD_Result gw_fhir_sub_status(struct gw_req *r, const struct gw_call *c);
+/* Subscription $events (subs.c). */
 enum MHD_Result gw_fhir_sub_events(struct gw_req *r, const struct gw_call *c);
 enum MHD_Result gw_fhir_check_licence(struct gw_req *r,
                                       const struct gw_call *c);
-enum MHD_Result gw_fhir_record_dispensing(struct gw_req *r,
-                                          const struct gw_call *c);
 enum MHD_Result gw_fhir_renew_consent(struct gw_req *r,
                                       const struct gw_call *c);
 enum MHD_Result gw_fhir_product_search(struct gw_req *r,
@@ -141,6 +155,5 @@ const char *gw_conformance_op_canonical(const char *code);
  * an operation at the system or type level. */
 const char *gw_conformance_op_type(const struct gw_route_def *d, char *buf,
                                    size_t size);
-enum MHD_Result gw_fhir_copy(struct gw_req *r, const struct gw_call *c);
 
 #endif

@@ -1,19 +1,14 @@
 /*
- * subs.c - the FHIR actions of Subscription/{id}/$status and $events
- * (Subscriptions Backport IG): the id from the route, the event numbers
- * from the query; the pipeline (pipeline/subs.c) does the rest.
+ * subs.c - the FHIR action of Subscription/{id}/$events (Subscriptions
+ * Backport IG): the id from the route, the event numbers from the query;
+ * the pipeline (pipeline/subs.c) does the rest. $status is the route
+ * table's gw_fhir_on_id row.
  */
 #include <microhttpd.h>
 
 #include "http/response.h"
 #include "http/route.h"
 #include "pipeline/pipeline.h"
-
-enum MHD_Result
-gw_fhir_sub_status(struct gw_req *r, const struct gw_call *c)
-{
-    return gw_fhir_on_id(r, c, gw_pipeline_sub_status);
-}
 
 enum MHD_Result
 gw_fhir_sub_events(struct gw_req *r, const struct gw_call *c)

@@ -8,28 +8,28 @@
 
 #include <string.h>
 
+#include "core/names.h"
+
+#define GW_CLIENT_NAME_(id, name) name,
 static const char *const role_names[GW_CLIENT_NROLE] = {
-    [GW_CLIENT_EHR] = "ehr",
-    [GW_CLIENT_PHARMACY] = "pharmacy",
-    [GW_CLIENT_LV] = "lv",
-    [GW_CLIENT_OPERATOR] = "operator",
+    GW_CLIENT_ROLE_ROWS(GW_CLIENT_NAME_)
 };
 
 const char *
 gw_client_role_name(enum gw_client_role r)
 {
-    return (unsigned)r < GW_CLIENT_NROLE ? role_names[r] : "?";
+    return gw_name_of(role_names, GW_CLIENT_NROLE, (int)r, "?");
 }
 
 gw_rc
 gw_client_role_parse(const char *s, enum gw_client_role *out)
 {
-    for (int i = 0; s != NULL && i < GW_CLIENT_NROLE; i++)
-        if (strcmp(s, role_names[i]) == 0) {
-            *out = (enum gw_client_role)i;
-            return GW_OK;
-        }
-    return GW_EINVAL;
+    int i;
+    gw_rc rc = gw_name_parse(role_names, GW_CLIENT_NROLE, s, &i);
+
+    if (rc == GW_OK)
+        *out = (enum gw_client_role)i;
+    return rc;
 }
 
 static int

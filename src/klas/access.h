@@ -27,11 +27,17 @@
 #include "core/err.h"
 #include "klas/state.h"
 
+/* The client roles, each with its name ([clients] role in the
+ * configuration, logs): the enum and gw_client_role_name's table. */
+#define GW_CLIENT_ROLE_ROWS(X)                                               \
+    X(EHR, "ehr")                                                            \
+    X(PHARMACY, "pharmacy")                                                  \
+    X(LV, "lv")                                                              \
+    X(OPERATOR, "operator")
+
+#define GW_CLIENT_ENUM_(id, name) GW_CLIENT_##id,
 enum gw_client_role {
-    GW_CLIENT_EHR = 0,
-    GW_CLIENT_PHARMACY,
-    GW_CLIENT_LV,
-    GW_CLIENT_OPERATOR,
+    GW_CLIENT_ROLE_ROWS(GW_CLIENT_ENUM_)
     GW_CLIENT_NROLE
 };
 

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/names.h"
+
 #define GW_CASE_ROW_(id, code, sv, en, task, flags)                          \
     [GW_CASE_##id] = {code, sv, task, flags},
-static const struct {
+static const struct status_row {
     const char *code, *sv, *task;
     unsigned flags;
 } statuses[GW_CASE_NSTATUS] = {
@@ -19,11 +21,9 @@ static const struct {
     GW_CASE_STATUS_ROWS(GW_CASE_ROW_)
 };
 
+#define GW_ROLE_NAME_(id, name) name,
 static const char *const roles[GW_ROLE_NROLE] = {
-    [GW_ROLE_PRESCRIBER] = "prescriber",
-    [GW_ROLE_PHARMACY] = "pharmacy",
-    [GW_ROLE_LV] = "lv",
-    [GW_ROLE_GATEWAY] = "gateway",
+    GW_ROLE_ROWS(GW_ROLE_NAME_)
 };
 
 const char *
@@ -55,18 +55,21 @@ gw_case_status_name_sv(enum gw_case_status s)
 gw_rc
 gw_case_status_parse(const char *code, enum gw_case_status *out)
 {
-    for (int s = GW_CASE_M; code != NULL && s < GW_CASE_NSTATUS; s++)
-        if (strcmp(code, statuses[s].code) == 0) {
-            *out = (enum gw_case_status)s;
-            return GW_OK;
-        }
-    return GW_EINVAL;
+    /* From the first status on: GW_CASE_NONE's code "" is no status. */
+    const struct status_row *row =
+        gw_name_find(&statuses[GW_CASE_M], GW_CASE_NSTATUS - GW_CASE_M,
+                     sizeof(statuses[0]), code);
+
+    if (row == NULL)
+        return GW_EINVAL;
+    *out = (enum gw_case_status)(row - statuses);
+    return GW_OK;
 }
 
 const char *
 gw_role_name(enum gw_role r)
 {
-    return (unsigned)r < GW_ROLE_NROLE ? roles[r] : "?";
+    return gw_name_of(roles, GW_ROLE_NROLE, (int)r, "?");
 }
 
 int

@@ -86,11 +86,18 @@ enum gw_event_rules {
     GW_RULES_DECISION          /* decision: outcome, validity */
 };
 
+/* The roles in a case, each with its name (MessageDefinition senders,
+ * logs): the enum and gw_role_name's table. GATEWAY is the gateway
+ * itself: retention, delivery receipts. */
+#define GW_ROLE_ROWS(X)                                                      \
+    X(PRESCRIBER, "prescriber")                                              \
+    X(PHARMACY, "pharmacy")                                                  \
+    X(LV, "lv")                                                              \
+    X(GATEWAY, "gateway")
+
+#define GW_ROLE_ENUM_(id, name) GW_ROLE_##id,
 enum gw_role {
-    GW_ROLE_PRESCRIBER = 0,
-    GW_ROLE_PHARMACY,
-    GW_ROLE_LV,
-    GW_ROLE_GATEWAY, /* the gateway itself: retention, delivery receipts */
+    GW_ROLE_ROWS(GW_ROLE_ENUM_)
     GW_ROLE_NROLE
 };
 

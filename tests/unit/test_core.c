@@ -1,6 +1,6 @@
 /*
- * test_core.c - the error table, the capped buffer, log quoting and the
- * file reader.
+ * test_core.c - the error table, the capped buffer, log quoting, the
+ * file reader and the name tables.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/names.h"
 #include "core/words.h"
 
 static void
@@ -257,6 +258,51 @@ test_file_read_keeps_the_first_bytes_over_its_cap(void **state)
     assert_null(buf);
 }
 
+/* One look-up serves every table that leads with its names: an enum's
+ * names (index = value), {name, value} rows and rows of their own. */
+static void
+test_name_tables_find_rows_by_leading_name(void **state)
+{
+    static const char *const names[] = {"zero", NULL, "two"};
+    static const struct gw_name_value pairs[] = {{"json", 7}, {"xml", 9}};
+    static const struct row {
+        const char *name;
+        double weight;
+    } rows[] = {{"a", 1.5}, {"b", 2.5}, {"b", 3.5}};
+    const struct gw_name_value *pair;
+    const struct row *row;
+    int v = -1;
+
+    (void)state;
+    assert_string_equal(gw_name_of(names, 3, 2, "?"), "two");
+    assert_null(gw_name_of(names, 3, 1, "?")); /* a hole stays a hole */
+    assert_string_equal(gw_name_of(names, 3, 3, "?"), "?");
+    assert_string_equal(gw_name_of(names, 3, -1, "?"), "?");
+    assert_int_equal(gw_name_parse(names, 3, "two", &v), GW_OK);
+    assert_int_equal(v, 2);
+    assert_int_equal(gw_name_parse(names, 3, "zero", &v), GW_OK);
+    assert_int_equal(v, 0);
+    v = -1;
+    assert_int_equal(gw_name_parse(names, 3, "one", &v), GW_EINVAL);
+    assert_int_equal(gw_name_parse(names, 3, "", &v), GW_EINVAL);
+    assert_int_equal(gw_name_parse(names, 3, NULL, &v), GW_EINVAL);
+    assert_int_equal(gw_name_parse(names, 2, "two", &v), GW_EINVAL);
+    assert_int_equal(v, -1);
+
+    pair = GW_NAME_FIND(pairs, "xml");
+    assert_ptr_equal(pair, &pairs[1]);
+    assert_int_equal(pair->value, 9);
+    assert_null(GW_NAME_FIND(pairs, "XML")); /* exact */
+    assert_null(GW_NAME_FIND(pairs, "xm"));
+    assert_null(GW_NAME_FIND(pairs, NULL));
+
+    row = GW_NAME_FIND(rows, "b"); /* the first of two */
+    assert_ptr_equal(row, &rows[1]);
+    assert_ptr_equal(gw_name_find(rows, 1, sizeof(rows[0]), "b"), NULL);
+    assert_ptr_equal(gw_name_find(&rows[2], 1, sizeof(rows[0]), "b"),
+                     &rows[2]);
+}
+
 int
 main(void)
 {
@@ -271,6 +317,7 @@ main(void)
         cmocka_unit_test(test_array_grow_doubles_and_refuses_overflow),
         cmocka_unit_test(test_word_listed_matches_whole_words),
         cmocka_unit_test(test_file_read_keeps_the_first_bytes_over_its_cap),
+        cmocka_unit_test(test_name_tables_find_rows_by_leading_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

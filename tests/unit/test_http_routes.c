@@ -4,7 +4,8 @@
  * table, as GET /fhir/metadata serves it) advertises is served by a row that says so, and every
  * row that claims a CapabilityStatement entry is advertised; paths built
  * from the CapabilityStatement match the row they should, once, with their
- * captures; a known path with another method is 405, not 404.
+ * captures; a known path with another method is 405, not 404. Also the
+ * media types a request names (http/response.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,8 +15,11 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "core/names.h"
 #include "fhir/fhir.h"
+#include "http/response.h"
 #include "http/route.h"
+#include "pipeline/pipeline.h"
 #include "text_fixture.h"
 
 /* The CapabilityStatement as served: built from the route table. */
@@ -408,6 +412,85 @@ test_routes_publish_operations_on_their_type(void **state)
     json_decref(cs);
 }
 
+/* The generic actions run the pipeline operation their row names: every
+ * gw_fhir_on_id row names one on the id, every gw_fhir_on_body row (a
+ * POST with a FHIR body) one on the body, and no other row names any.
+ * The paths reach the operations the old one-line adapters called. */
+static void
+test_routes_name_the_operation_of_a_generic_action(void **state)
+{
+    static const struct {
+        const char *method, *url;
+        gw_fhir_on_id_fn on_id;
+        gw_fhir_on_body_fn on_body;
+    } ops[] = {
+        {"GET", "/fhir/Task/12/_history", gw_pipeline_history, NULL},
+        {"GET", "/fhir/Task/12/$copy", gw_pipeline_copy, NULL},
+        {"GET", "/fhir/Subscription/s-1", gw_pipeline_sub_read, NULL},
+        {"DELETE", "/fhir/Subscription/s-1", gw_pipeline_sub_delete, NULL},
+        {"GET", "/fhir/Subscription/s-1/$status", gw_pipeline_sub_status,
+         NULL},
+        {"POST", "/fhir/Subscription", NULL, gw_pipeline_sub_create},
+        {"POST", "/fhir/$record-dispensing", NULL,
+         gw_pipeline_record_dispensing},
+        {"GET", "/fhir/Task/12", NULL, NULL},
+    };
+    size_t n;
+    const struct gw_route_def *t = gw_route_table(&n);
+    struct gw_req r;
+
+    (void)state;
+    for (size_t i = 0; i < n; i++) {
+        if ((t[i].fhir == gw_fhir_on_id) != (t[i].on_id != NULL) ||
+            (t[i].fhir == gw_fhir_on_body) != (t[i].on_body != NULL))
+            fail_msg("%s: action and operation disagree", t[i].pattern);
+        if (t[i].on_body != NULL &&
+            (strcmp(t[i].method, "POST") != 0 ||
+             (t[i].flags & GW_RT_NO_BODY) != 0))
+            fail_msg("%s: an operation on the body without one",
+                     t[i].pattern);
+    }
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        match(&r, ops[i].method, ops[i].url);
+        if (!r.method_ok || r.def->on_id != ops[i].on_id ||
+            r.def->on_body != ops[i].on_body)
+            fail_msg("%s %s: not its operation", ops[i].method, ops[i].url);
+    }
+}
+
+/* The media types a request may name, looked up in one table: any case,
+ * spaces around, parameters after ';'; anything else (a longer or shorter
+ * name, one longer than every row) is no format we take. */
+static void
+test_media_types_name_their_format(void **state)
+{
+    /* A Content-Type and the format it names. */
+    static const struct gw_name_value cases[] = {
+        {"application/fhir+json", GW_FHIR_JSON},
+        {"Application/FHIR+JSON; charset=utf-8", GW_FHIR_JSON},
+        {"  application/json ;fhirVersion=4.0", GW_FHIR_JSON},
+        {"APPLICATION/FHIR+XML", GW_FHIR_XML},
+        {"text/xml; charset=utf-8", GW_FHIR_XML},
+        {"application/xml", GW_FHIR_XML},
+        {"application/fhir+jsonx", GW_FHIR_SNIFF},
+        {"application/fhir+jso", GW_FHIR_SNIFF},
+        {"application/fhir+json-but-much-longer-than-any-row", GW_FHIR_SNIFF},
+        {"text/html", GW_FHIR_SNIFF},
+        {"", GW_FHIR_SNIFF},
+        {NULL, GW_FHIR_SNIFF},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if ((int)gw_http_content_format(cases[i].name) != cases[i].value)
+            fail_msg("'%s': not format %d",
+                     cases[i].name ? cases[i].name : "(null)", cases[i].value);
+    assert_int_equal(gw_http_format_of_mime("json", 4), GW_FHIR_JSON);
+    assert_int_equal(gw_http_format_of_mime("XML", 3), GW_FHIR_XML);
+    assert_int_equal(gw_http_format_of_mime("xml;", 3), GW_FHIR_XML);
+    assert_int_equal(gw_http_format_of_mime("xml", 2), GW_FHIR_SNIFF);
+}
+
 int
 main(void)
 {
@@ -419,6 +502,8 @@ main(void)
         cmocka_unit_test(test_routes_console_is_not_fhir),
         cmocka_unit_test(test_routes_publish_every_own_operation),
         cmocka_unit_test(test_routes_publish_operations_on_their_type),
+        cmocka_unit_test(test_routes_name_the_operation_of_a_generic_action),
+        cmocka_unit_test(test_media_types_name_their_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
