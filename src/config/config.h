@@ -6,9 +6,10 @@
  * Every key is one row of GW_CONFIG_KEYS: section, key, type (a number's
  * with its range), struct field, default, and the one-line help that
  * check-config prints (the five TLS keys of a peer called out to are one
- * GW_CONFIG_PEER_TLS row). Environment overrides are named KLASGW_<SECTION>_<KEY> in capitals, e.g.
- * KLASGW_SERVER_PORT=9090. To add a key: add a row here and document it in
- * the example file (a unit test checks that both agree).
+ * GW_CONFIG_PEER_TLS row). Environment overrides are named
+ * KLASGW_<SECTION>_<KEY> in capitals, e.g. KLASGW_SERVER_PORT=9090. To add
+ * a key: add a row here and document it in the example file (a unit test
+ * checks that both agree).
  *
  * The [clients] section is a list, not fixed keys: each line maps one client
  * certificate to a role, see gw_config_client.
