@@ -115,6 +115,43 @@ gw_fhir_el_value(struct gw_fhir_build *b, struct gw_fhir_el *parent,
     return b->rc == GW_OK ? el : NULL;
 }
 
+/* n and its descendants in ns; the copy's own declaration of the same
+ * default namespace dropped, so the tree stays in one namespace. */
+static void
+into_ns(xmlNodePtr n, xmlNsPtr ns)
+{
+    for (xmlNodePtr c = n->children; c != NULL; c = c->next)
+        if (c->type == XML_ELEMENT_NODE)
+            into_ns(c, ns);
+    if (n->ns != NULL && xmlStrEqual(n->ns->href, ns->href))
+        n->ns = ns;
+}
+
+struct gw_fhir_el *
+gw_fhir_el_copy(struct gw_fhir_build *b, struct gw_fhir_el *parent,
+                const struct gw_fhir_doc *doc)
+{
+    xmlNodePtr r = xmlDocGetRootElement(gw_fhir_doc_xml(doc)), copy;
+    xmlNsPtr d;
+
+    if (b->rc != GW_OK || parent == NULL)
+        return NULL;
+    copy = r != NULL ? xmlDocCopyNode(r, b->doc, 1) : NULL;
+    if (copy == NULL || xmlAddChild((xmlNodePtr)parent, copy) == NULL) {
+        xmlFreeNode(copy);
+        b->rc = GW_ENOMEM;
+        return NULL;
+    }
+    into_ns(copy, b->ns);
+    d = copy->nsDef;
+    if (d != NULL && d->next == NULL && d->prefix == NULL &&
+        xmlStrEqual(d->href, b->ns->href)) {
+        copy->nsDef = NULL;
+        xmlFreeNs(d);
+    }
+    return (struct gw_fhir_el *)copy;
+}
+
 struct gw_fhir_el *
 gw_fhir_el_extension(struct gw_fhir_build *b, struct gw_fhir_el *parent,
                      const char *url)

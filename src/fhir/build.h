@@ -37,6 +37,11 @@ struct gw_fhir_el *gw_fhir_el_add(struct gw_fhir_build *b,
 struct gw_fhir_el *gw_fhir_el_value(struct gw_fhir_build *b,
                                     struct gw_fhir_el *parent,
                                     const char *name, const char *value);
+/* A copy of doc's resource (its root element) as a child of parent, such
+ * as a Bundle entry's resource; NULL after an error. */
+struct gw_fhir_el *gw_fhir_el_copy(struct gw_fhir_build *b,
+                                   struct gw_fhir_el *parent,
+                                   const struct gw_fhir_doc *doc);
 /* <extension url="url"/> under parent (NULL after an error). */
 struct gw_fhir_el *gw_fhir_el_extension(struct gw_fhir_build *b,
                                         struct gw_fhir_el *parent,

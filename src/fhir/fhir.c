@@ -75,10 +75,11 @@ or_default(const struct gw_fhir_limits *lim, struct gw_fhir_limits *def)
     return def;
 }
 
-gw_rc
-gw_fhir_parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
-              const struct gw_fhir_limits *lim, struct gw_fhir_doc **out,
-              struct gw_err *err)
+/* gw_fhir_parse; published: the types the gateway only publishes too. */
+static gw_rc
+parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
+      const struct gw_fhir_limits *lim, int published, struct gw_fhir_doc **out,
+      struct gw_err *err)
 {
     struct gw_fhir_limits def;
     xmlDocPtr xml = NULL;
@@ -109,7 +110,7 @@ gw_fhir_parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
     }
     if (rc != GW_OK)
         return rc;
-    {
+    if (!published) {
         const char *type = published_only(xmlDocGetRootElement(xml));
         if (type != NULL) {
             xmlFreeDoc(xml);
@@ -119,6 +120,22 @@ gw_fhir_parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
         }
     }
     return wrap(xml, out);
+}
+
+gw_rc
+gw_fhir_parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
+              const struct gw_fhir_limits *lim, struct gw_fhir_doc **out,
+              struct gw_err *err)
+{
+    return parse(bytes, len, fmt, lim, 0, out, err);
+}
+
+gw_rc
+gw_fhir_parse_published(const char *bytes, size_t len,
+                        const struct gw_fhir_limits *lim,
+                        struct gw_fhir_doc **out, struct gw_err *err)
+{
+    return parse(bytes, len, GW_FHIR_JSON, lim, 1, out, err);
 }
 
 gw_rc

@@ -48,6 +48,13 @@ void gw_fhir_init(void);
 gw_rc gw_fhir_parse(const char *bytes, size_t len, enum gw_fhir_format fmt,
                     const struct gw_fhir_limits *lim, struct gw_fhir_doc **out,
                     struct gw_err *err) GW_WARN_UNUSED;
+/* gw_fhir_parse of JSON for the gateway's own conformance files
+ * (fhir-profiles/): the types it only publishes (model.h, out_only) are
+ * taken too. Never for what comes from outside. */
+gw_rc gw_fhir_parse_published(const char *bytes, size_t len,
+                              const struct gw_fhir_limits *lim,
+                              struct gw_fhir_doc **out,
+                              struct gw_err *err) GW_WARN_UNUSED;
 void gw_fhir_doc_free(struct gw_fhir_doc *doc);
 /* Checks doc's tree against the model as gw_fhir_parse checks what it
  * reads (structure, order, required elements; lim NULL: the defaults),
