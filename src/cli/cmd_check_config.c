@@ -5,11 +5,11 @@
  *
  * Beyond config/check.c (addresses, TLS files, URLs, clients, folders),
  * the files of the data folder are loaded as serve loads them (the XSD,
- * every stylesheet, the SOAP Responder schemas, LV's mapping) and freed,
- * and the audit key is read and wiped. The store is never opened: a
- * check must not create, migrate or purge it. serve keeps the schema and
- * the views the check compiled (the SOAP front and LV are made again:
- * they need the pipeline and the store, which the check must not open).
+ * the OperationDefinitions, every stylesheet, the SOAP Responder schemas, LV's
+ * mapping) and freed, and the audit key is read and wiped. The store is never
+ * opened: a check must not create, migrate or purge it. serve keeps the schema
+ * and the views the check compiled (the SOAP front and LV are made again: they
+ * need the pipeline and the store, which the check must not open).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 #include "config/tls.h"
 #include "core/log.h"
 #include "fhir/fhir.h"
+#include "http/server.h"
 #include "map/view.h"
 #include "outbound/lv.h"
 #include "soap/soap.h"
@@ -100,11 +101,13 @@ check_data_files(const struct gw_config *cfg, struct gw_check_report *rep,
     struct gw_soap *soap = NULL;
     struct gw_lv *lv = NULL;
     struct gw_tls_client tls;
-    char xsd[1024], wsdl[1024], xslt[1024];
+    char xsd[1024], wsdl[1024], xslt[1024], prof[1024];
     struct gw_err err;
 
     if (gw_config_data_path(cfg, "fhir-profiles/xsd/fhir-klas.xsd", xsd,
                             sizeof(xsd)) != GW_OK ||
+        gw_config_data_path(cfg, "fhir-profiles", prof, sizeof(prof)) !=
+            GW_OK ||
         gw_config_data_path(cfg, "wsdl", wsdl, sizeof(wsdl)) != GW_OK ||
         gw_config_data_path(cfg, "xslt", xslt, sizeof(xslt)) != GW_OK) {
         gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
@@ -114,6 +117,10 @@ check_data_files(const struct gw_config *cfg, struct gw_check_report *rep,
     gw_fhir_init();
     gw_err_clear(&err);
     if (gw_validator_new(xsd, &validator, &err) != GW_OK)
+        gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
+                         "fhir-profiles: %s", err.detail);
+    gw_err_clear(&err);
+    if (gw_conformance_load(prof, &err) != GW_OK)
         gw_check_problem(rep, GW_CHECK_FAIL, "paths.data_dir",
                          "fhir-profiles: %s", err.detail);
     gw_err_clear(&err);
@@ -135,8 +142,9 @@ check_data_files(const struct gw_config *cfg, struct gw_check_report *rep,
     if (keep != NULL) {
         keep->validator = validator;
         keep->views = views;
-        return;
+        return; /* and the OperationDefinitions, until serve ends */
     }
+    gw_conformance_unload();
     gw_views_free(views);
     gw_validator_free(validator);
 }

@@ -560,6 +560,7 @@ out:
     gw_pipeline_free(pipeline);
     gw_views_free(loaded.views);
     gw_validator_free(loaded.validator);
+    gw_conformance_unload();
     gw_hsa_free(hsa);
     gw_sched_stop(sched);
     gw_pharmacy_keeper_stop(keeper);
@@ -577,6 +578,7 @@ refuse_err:
     fprintf(stderr, "klasgw serve: configuration: %s\n", err.detail);
 refuse:
     gw_audit_key_clear();
+    gw_conformance_unload();
     gw_views_free(loaded.views);
     gw_validator_free(loaded.validator);
     return GW_EXIT_FAIL;

@@ -2,88 +2,56 @@
  * conformance.c - the conformance resources the gateway publishes under
  * /fhir/, read-only and public like /fhir/metadata:
  *
- *   OperationDefinition/{code}  each operation of its own: the route
- *                               table's "$" rows (those the base
- *                               specification defines excepted)
+ *   OperationDefinition/{code}  each operation of its own (the route
+ *                               table's "$" rows, those another
+ *                               specification defines excepted): the
+ *                               file fhir-profiles/OperationDefinition-
+ *                               {code}.json, loaded at start
  *   SearchParameter/{Type-code} each search parameter it defines: the
  *                               route table's parameters with a KLAS
  *                               definition
  *   MessageDefinition/{code}    each KLAS event: the event table of
  *                               klas/event.c (sender roles, from the rows)
  *
- * Each is built from those tables when asked, so a new route, parameter or
- * event is published by its row. What the tables do not say, the
- * parameters of an operation, is one row per operation below; a "$" route
- * without one is still published, with no parameters (and fails
- * tests/unit/test_http_routes.c). The types are in the model table as
- * out-only: written, never accepted inbound.
+ * An OperationDefinition is a conformance artefact like the profiles: its
+ * parameters are what no table says, so the file is the source, checked
+ * against its route row when loaded (a "$" row without a file stops the
+ * start, and tests/unit/test_http_routes.c). The other two are built from
+ * their tables when asked, so a new parameter or event is published by
+ * its row. The types are in the model table as out-only: written, never
+ * accepted inbound.
  */
 #include "http/route.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "core/names.h"
 #include "fhir/build.h"
 #include "klas/event.h"
 #include "klas/state.h"
+#include "map/view.h"
 
 #define CANON "http://klasgw.org/fhir/"
 #define KLAS_SP CANON "SearchParameter/"
 #define EVENT_CS CANON "CodeSystem/klas-event"
 #define DATE "2026-12-01"
 
-/* --- operations --------------------------------------------------------- */
+/* --- operations ---------------------------------------------------------- */
 
-struct op_param {
-    const char *op, *name, *use;
-    int min;
-    const char *max, *type, *doc;
-};
+/* The published OperationDefinitions: one file per own operation, kept in
+ * fhir-profiles/ beside the other conformance resources, loaded once at
+ * start (gw_conformance_load) and served as written. */
+#define OP_FILE_MAX (64 * 1024)
+#define OP_MAX 16
 
-static const struct op_param op_params[] = {
-    {"print", "return", "out", 1, "1", "Binary",
-     "the printable copy: HTML, or an A4 PDF with _format=pdf or Accept: "
-     "application/pdf"},
-    {"copy", "return", "out", 1, "1", "Bundle",
-     "a pre-filled new motivation message without identifiers"},
-    {"check-licence", "product", "in", 1, "1", "string",
-     "NPL id or the product's whole name"},
-    {"check-licence", "patient", "in", 0, "1", "string",
-     "personnummer or samordningsnummer (a prescription)"},
-    {"check-licence", "unit", "in", 0, "1", "string",
-     "HSA-id of the care unit (a requisition)"},
-    {"check-licence", "administration", "in", 0, "1", "string",
-     "HSA-id of the administration (a requisition)"},
-    {"check-licence", "on", "in", 0, "1", "date", "the day; default today"},
-    {"check-licence", "covered", "out", 1, "1", "boolean",
-     "whether a granted, valid licence covers it"},
-    {"check-licence", "licence", "out", 0, "1", "Reference",
-     "the licence's Task"},
-    {"check-licence", "reason", "out", 0, "1", "string",
-     "why not, in Swedish and English"},
-    {"record-dispensing", "identifier", "in", 1, "1", "string",
-     "the pharmacy's own id of the dispensing (sent again, counts once)"},
-    {"record-dispensing", "licence", "in", 1, "1", "string",
-     "referensnummer (or valueReference Task/<refnr>)"},
-    {"record-dispensing", "amount", "in", 1, "1", "decimal", NULL},
-    {"record-dispensing", "kind", "in", 1, "1", "code",
-     "prescription or requisition"},
-    {"record-dispensing", "patient", "in", 0, "1", "string",
-     "for a prescription"},
-    {"record-dispensing", "unit", "in", 0, "1", "string",
-     "HSA-id, for a requisition"},
-    {"record-dispensing", "administration", "in", 0, "1", "string",
-     "HSA-id, for a requisition"},
-    {"record-dispensing", "dispensed-on", "in", 0, "1", "date",
-     "default today; never in the future"},
-    {"record-dispensing", "recorded", "out", 1, "1", "boolean", NULL},
-    {"record-dispensing", "licence", "out", 0, "1", "Reference",
-     "the licence's Task"},
-    {"renew-consent", "return", "out", 1, "1", "OperationOutcome",
-     "the consent recorded"},
-};
-#define NOP_PARAMS (sizeof(op_params) / sizeof(op_params[0]))
+static struct op_file {
+    char *text; /* the file, checked when loaded; NULL: not loaded */
+    size_t len;
+} op_files[OP_MAX];
 
 /* Operations another specification defines (R4 itself, the Subscriptions
  * Backport IG): referenced by their canonical, not published here. */
@@ -141,12 +109,6 @@ op_row(size_t i)
     return NULL;
 }
 
-int
-gw_conformance_op_documented(const char *code)
-{
-    return GW_NAME_FIND(op_params, code) != NULL;
-}
-
 /* "check-licence" -> "KlasCheckLicence": names are identifiers. */
 static void
 camel(const char *code, char *buf, size_t size)
@@ -167,55 +129,138 @@ camel(const char *code, char *buf, size_t size)
     buf[n] = '\0';
 }
 
-static void
-fill_op(struct gw_fhir_build *b, struct gw_fhir_el *el, size_t i)
-{
-    const struct gw_route_def *d = op_row(i);
-    const char *code = d->cap_code + 1;
-    char type[40];
-    int instance = gw_conformance_op_type(d, type, sizeof(type)) != NULL;
-    int post = strcmp(d->method, "POST") == 0;
-    char buf[160];
-
-    gw_fhir_el_value(b, el, "id", code);
-    snprintf(buf, sizeof(buf), CANON "OperationDefinition/%s", code);
-    gw_fhir_el_value(b, el, "url", buf);
-    camel(code, buf, sizeof(buf));
-    gw_fhir_el_value(b, el, "name", buf);
-    gw_fhir_el_value(b, el, "status", "active");
-    gw_fhir_el_value(b, el, "kind", "operation");
-    gw_fhir_el_value(b, el, "date", DATE);
-    gw_fhir_el_value(b, el, "publisher", "klasgw");
-    snprintf(buf, sizeof(buf), "%s %s", d->method, d->pattern);
-    gw_fhir_el_value(b, el, "description", buf);
-    gw_fhir_el_value(b, el, "affectsState", post ? "true" : "false");
-    gw_fhir_el_value(b, el, "code", code);
-    if (instance)
-        gw_fhir_el_value(b, el, "resource", type);
-    gw_fhir_el_value(b, el, "system", instance ? "false" : "true");
-    gw_fhir_el_value(b, el, "type", "false");
-    gw_fhir_el_value(b, el, "instance", instance ? "true" : "false");
-    for (size_t k = 0; k < NOP_PARAMS; k++) {
-        struct gw_fhir_el *p;
-        char min[4];
-        if (strcmp(op_params[k].op, code) != 0)
-            continue;
-        p = gw_fhir_el_add(b, el, "parameter");
-        gw_fhir_el_value(b, p, "name", op_params[k].name);
-        gw_fhir_el_value(b, p, "use", op_params[k].use);
-        snprintf(min, sizeof(min), "%d", op_params[k].min);
-        gw_fhir_el_value(b, p, "min", min);
-        gw_fhir_el_value(b, p, "max", op_params[k].max);
-        gw_fhir_el_value(b, p, "documentation", op_params[k].doc);
-        gw_fhir_el_value(b, p, "type", op_params[k].type);
-    }
-}
-
 static const char *
 op_id(size_t i)
 {
     const struct gw_route_def *d = op_row(i);
     return d != NULL ? d->cap_code + 1 : NULL;
+}
+
+/* What the route row d implies that doc must say (why: the first
+ * difference). The unit test checks the same from the files' side. */
+static int
+op_matches(const struct gw_fhir_doc *doc, const struct gw_route_def *d,
+           char *why, size_t size)
+{
+    const char *code = d->cap_code + 1;
+    char type[40], url[160], v[160];
+    int instance = gw_conformance_op_type(d, type, sizeof(type)) != NULL;
+    const struct {
+        const char *path, *want;
+    } want[] = {
+        {"id", code},
+        {"url", url},
+        {"code", code},
+        {"affectsState", strcmp(d->method, "POST") == 0 ? "true" : "false"},
+        {"system", instance ? "false" : "true"},
+        {"type", "false"},
+        {"instance", instance ? "true" : "false"},
+        {"resource", instance ? type : ""},
+    };
+
+    snprintf(url, sizeof(url), CANON "OperationDefinition/%s", code);
+    for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+        if (!gw_view_value(doc, want[k].path, v, sizeof(v)))
+            v[0] = '\0';
+        if (strcmp(v, want[k].want) != 0) {
+            snprintf(why, size, "%s is \"%s\", the route (%s %s) says \"%s\"",
+                     want[k].path, v, d->method, d->pattern, want[k].want);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* One file into f, checked: R4, an OperationDefinition, saying what the
+ * route row d implies. */
+static gw_rc
+op_load(const char *path, const struct gw_route_def *d, struct op_file *f,
+        struct gw_err *err)
+{
+    struct gw_fhir_doc *doc = NULL;
+    struct gw_err perr;
+    char why[200];
+    char *text = NULL;
+    size_t len = 0;
+    gw_rc rc = gw_file_read(path, OP_FILE_MAX, &text, &len);
+
+    if (rc == GW_ETOOLARGE)
+        gw_err_set(err, GW_ECONFIG, NULL, "%s: more than %d bytes", path,
+                   OP_FILE_MAX);
+    else if (rc != GW_OK)
+        gw_err_set(err, GW_ECONFIG, NULL, "%s: %s", path,
+                   rc == GW_EIO ? strerror(errno) : "out of memory");
+    if (rc != GW_OK) {
+        free(text);
+        return GW_ECONFIG;
+    }
+    gw_err_clear(&perr);
+    rc = gw_fhir_parse_published(text, len, NULL, &doc, &perr);
+    if (rc != GW_OK)
+        gw_err_set(err, GW_ECONFIG, NULL, "%s: not FHIR R4 JSON: %s%s%s", path,
+                   perr.path, perr.path[0] ? ": " : "", perr.detail);
+    else if (strcmp(gw_fhir_doc_type(doc), "OperationDefinition") != 0)
+        gw_err_set(err, GW_ECONFIG, NULL, "%s: a %s, not %s", path,
+                   gw_fhir_doc_type(doc), "an OperationDefinition");
+    else if (!op_matches(doc, d, why, sizeof(why)))
+        gw_err_set(err, GW_ECONFIG, NULL, "%s: %s", path, why);
+    else {
+        f->text = text;
+        f->len = len;
+        gw_fhir_doc_free(doc);
+        return GW_OK;
+    }
+    gw_fhir_doc_free(doc);
+    free(text);
+    return GW_ECONFIG;
+}
+
+void
+gw_conformance_unload(void)
+{
+    for (size_t i = 0; i < OP_MAX; i++) {
+        free(op_files[i].text);
+        op_files[i].text = NULL;
+        op_files[i].len = 0;
+    }
+}
+
+gw_rc
+gw_conformance_load(const char *dir, struct gw_err *err)
+{
+    const struct gw_route_def *d;
+    char path[1024];
+    int n;
+
+    gw_conformance_unload();
+    for (size_t i = 0; (d = op_row(i)) != NULL; i++) {
+        n = snprintf(path, sizeof(path), "%s/OperationDefinition-%s.json", dir,
+                     d->cap_code + 1);
+        if (i >= OP_MAX)
+            gw_err_set(err, GW_ECONFIG, NULL,
+                       "more than %d operations of our own", OP_MAX);
+        else if (n < 0 || (size_t)n >= sizeof(path))
+            gw_err_set(err, GW_ECONFIG, NULL, "%s: the path is too long", dir);
+        else if (op_load(path, d, &op_files[i], err) == GW_OK)
+            continue;
+        gw_conformance_unload();
+        return GW_ECONFIG;
+    }
+    return GW_OK;
+}
+
+/* The i-th OperationDefinition, as loaded. */
+static gw_rc
+op_doc(size_t i, struct gw_fhir_doc **out)
+{
+    struct gw_err err;
+
+    *out = NULL;
+    if (i >= OP_MAX || op_files[i].text == NULL)
+        return GW_EINTERNAL; /* gw_conformance_load did not run */
+    gw_err_clear(&err);
+    return gw_fhir_parse_published(op_files[i].text, op_files[i].len, NULL, out,
+                                   &err);
 }
 
 /* --- search parameters -------------------------------------------------- */
@@ -339,17 +384,19 @@ fill_md(struct gw_fhir_build *b, struct gw_fhir_el *el, size_t i)
 
 /* --- the kinds, and serving them ----------------------------------------- */
 
-/* A kind, found by its type (names.h: the type leads the row). */
+/* A kind, found by its type (names.h: the type leads the row): built
+ * from the tables (fill), or loaded from its file (doc). */
 struct kind {
     const char *type;
     const char *(*id)(size_t i); /* NULL past the last */
     void (*fill)(struct gw_fhir_build *b, struct gw_fhir_el *el, size_t i);
+    gw_rc (*doc)(size_t i, struct gw_fhir_doc **out);
 };
 
 static const struct kind kinds[] = {
-    {"OperationDefinition", op_id, fill_op},
-    {"SearchParameter", sp_id, fill_sp},
-    {"MessageDefinition", ev_id, fill_md},
+    {"OperationDefinition", op_id, NULL, op_doc},
+    {"SearchParameter", sp_id, fill_sp, NULL},
+    {"MessageDefinition", ev_id, fill_md, NULL},
 };
 
 size_t
@@ -386,6 +433,8 @@ gw_conformance_read(const char *type, const char *id,
     for (size_t i = 0; (s = k->id(i)) != NULL; i++) {
         if (strcmp(s, id) != 0)
             continue;
+        if (k->doc != NULL)
+            return k->doc(i, out);
         rc = gw_fhir_build_new(k->type, &b);
         if (rc != GW_OK)
             return rc;
@@ -440,8 +489,18 @@ gw_conformance_search(const char *type, const char *url, const char *base,
         e = gw_fhir_el_add(b, root, "entry");
         snprintf(buf, sizeof(buf), "%s/%s/%s", base ? base : "", k->type, s);
         gw_fhir_el_value(b, e, "fullUrl", buf);
-        r = gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"), k->type);
-        k->fill(b, r, i);
+        r = gw_fhir_el_add(b, e, "resource");
+        if (k->doc != NULL) {
+            struct gw_fhir_doc *doc = NULL;
+            rc = k->doc(i, &doc);
+            if (rc != GW_OK) {
+                gw_fhir_build_free(b);
+                return rc;
+            }
+            gw_fhir_el_copy(b, r, doc);
+            gw_fhir_doc_free(doc);
+        } else
+            k->fill(b, gw_fhir_el_add(b, r, k->type), i);
         gw_fhir_el_value(b, gw_fhir_el_add(b, e, "search"), "mode", "match");
     }
     gw_err_clear(&err);

@@ -132,11 +132,11 @@ enum MHD_Result gw_fhir_pharmacy_search(struct gw_req *r,
 enum MHD_Result gw_fhir_print(struct gw_req *r, const struct gw_call *c);
 enum MHD_Result gw_fhir_conformance(struct gw_req *r, const struct gw_call *c);
 
-/* conformance.c: the OperationDefinitions, SearchParameters and
- * MessageDefinitions published under /fhir/, built from the route and
- * event tables. type is the resource type; GW_ENOTFOUND for an unknown
- * type or id. A search (url NULL: all) is a searchset Bundle whose
- * fullUrls start with base. */
+/* conformance.c: the OperationDefinitions (loaded from fhir-profiles/),
+ * SearchParameters and MessageDefinitions (built from the route and
+ * event tables) published under /fhir/. type is the resource type; GW_ENOTFOUND
+ * for an unknown type or id. A search (url NULL: all) is a searchset Bundle
+ * whose fullUrls start with base. */
 gw_rc gw_conformance_read(const char *type, const char *id,
                           struct gw_fhir_doc **out) GW_WARN_UNUSED;
 gw_rc gw_conformance_search(const char *type, const char *url,
@@ -145,8 +145,6 @@ gw_rc gw_conformance_search(const char *type, const char *url,
 /* How many of type are published, and the id of the i-th (NULL past). */
 size_t gw_conformance_count(const char *type);
 const char *gw_conformance_id(const char *type, size_t i);
-/* Whether an operation ("print") has its parameters described. */
-int gw_conformance_op_documented(const char *code);
 /* The canonical of an operation another specification defines ("$validate",
  * "$status" ...), or NULL for the gateway's own ones. */
 const char *gw_conformance_op_canonical(const char *code);

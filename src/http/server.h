@@ -53,6 +53,16 @@ gw_rc gw_http_reload(struct gw_http *h);
  * loaded) on GW_OK; on failure (an empty table) the caller keeps it. */
 gw_rc gw_http_reload_clients(struct gw_http *h, struct gw_config *fresh)
     GW_WARN_UNUSED;
+/* Loads the OperationDefinition of each operation of our own (the route
+ * table's "$" rows but those another specification defines) from dir,
+ * the fhir-profiles folder: OperationDefinition-{code}.json, at most
+ * 64 KiB, R4 JSON, with the id, url, code, resource, affectsState and
+ * system/type/instance flags its row implies. Once at start (the
+ * configuration check), before gw_http_start; GW_ECONFIG with
+ * err->detail naming the file, and nothing loaded.
+ * gw_conformance_unload frees them. */
+gw_rc gw_conformance_load(const char *dir, struct gw_err *err) GW_WARN_UNUSED;
+void gw_conformance_unload(void);
 /* The port actually bound (server.port 0 picks a free one). */
 int gw_http_port(const struct gw_http *h);
 void gw_http_stop(struct gw_http *h);

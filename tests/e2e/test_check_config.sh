@@ -117,6 +117,11 @@ ln -s "$GW_SOURCE_DIR/fhir-profiles" "$T/broken-data/fhir-profiles"
 ln -s "$GW_SOURCE_DIR/wsdl" "$T/broken-data/wsdl"
 cp "$GW_SOURCE_DIR"/xslt/*.xsl "$T/broken-data/xslt/"
 echo '<xsl:stylesheet' >"$T/broken-data/xslt/case-view.xsl"
+# fhir-profiles/ without the OperationDefinition of $print.
+mkdir -p "$T/noop-data/fhir-profiles"
+ln -s "$GW_SOURCE_DIR/wsdl" "$GW_SOURCE_DIR/xslt" "$T/noop-data/"
+ln -s "$GW_SOURCE_DIR"/fhir-profiles/* "$T/noop-data/fhir-profiles/"
+rm "$T/noop-data/fhir-profiles/OperationDefinition-print.json"
 
 # name | configuration file | key expected in the message | environment
 cases=(
@@ -129,6 +134,7 @@ cases=(
 "nonexistent data_dir|good|paths.data_dir|KLASGW_PATHS_DATA_DIR=$T/no-such-folder"
 "data_dir without its folders|good|paths.data_dir|KLASGW_PATHS_DATA_DIR=$T/empty-data"
 "data_dir with a broken stylesheet|good|paths.data_dir|KLASGW_PATHS_DATA_DIR=$T/broken-data"
+"data_dir without an OperationDefinition|good|paths.data_dir|KLASGW_PATHS_DATA_DIR=$T/noop-data"
 "hsa.url not a url|good|hsa.url|KLASGW_HSA_URL=not a url"
 "lv.url bad address|good|lv.url|KLASGW_LV_URL=http://999.1.1.1:8082/lv"
 "lv.url bad port|good|lv.url|KLASGW_LV_URL=https://lv.example:70000/lv"
@@ -204,6 +210,9 @@ serve_refuses() {   # NAME KEY CONF [VAR=VALUE...]
 }
 serve_refuses "hsa.url not a url" hsa.url good "KLASGW_HSA_URL=not a url"
 serve_refuses "nonexistent data_dir" paths.data_dir good "KLASGW_PATHS_DATA_DIR=$T/no-such-folder"
+serve_refuses "without an OperationDefinition" paths.data_dir good "KLASGW_PATHS_DATA_DIR=$T/noop-data"
+grep -qF "fhir-profiles: $T/noop-data/fhir-profiles/OperationDefinition-print.json: No such file" "$T/err" \
+    || fail "serve without an OperationDefinition: the file is not named: $(cat "$T/err")"
 serve_refuses "listen not an address" server.listen good KLASGW_SERVER_LISTEN=999.1.1.1
 serve_refuses "no clients" clients noclients
 # The port taken by another process: check-config (perhaps beside the

@@ -7,11 +7,15 @@
  * captures; a known path with another method is 405, not 404. Also the
  * media types a request names (http/response.c).
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <jansson.h>
 
@@ -19,8 +23,44 @@
 #include "fhir/fhir.h"
 #include "http/response.h"
 #include "http/route.h"
+#include "http/server.h"
 #include "pipeline/pipeline.h"
 #include "text_fixture.h"
+
+/* The fhir-profiles folder of the source tree. */
+static const char *
+profiles_dir(void)
+{
+    static char dir[1024];
+    const char *src = getenv("GW_SOURCE_DIR");
+
+    snprintf(dir, sizeof(dir), "%s/fhir-profiles", src ? src : ".");
+    return dir;
+}
+
+/* The OperationDefinitions, loaded as serve loads them at start. */
+static int
+load_operations(void **state)
+{
+    struct gw_err err;
+
+    (void)state;
+    gw_fhir_init();
+    gw_err_clear(&err);
+    /* A failure is the tests' to name (a route without its file:
+     * test_routes_publish_every_own_operation), not the group's. */
+    if (gw_conformance_load(profiles_dir(), &err) != GW_OK)
+        printf("# not loaded: %s\n", err.detail);
+    return 0;
+}
+
+static int
+unload_operations(void **state)
+{
+    (void)state;
+    gw_conformance_unload();
+    return 0;
+}
 
 /* The CapabilityStatement as served: built from the route table. */
 static json_t *
@@ -305,34 +345,6 @@ test_routes_console_is_not_fhir(void **state)
     assert_true(seen > 0);
 }
 
-/* Every operation of our own that a row declares is published with its
- * parameters described (conformance.c), and read back by its id. */
-static void
-test_routes_publish_every_own_operation(void **state)
-{
-    size_t n;
-    const struct gw_route_def *t = gw_route_table(&n);
-    size_t own = 0;
-
-    (void)state;
-    for (size_t i = 0; i < n; i++) {
-        struct gw_fhir_doc *doc = NULL;
-        const char *code = t[i].cap_code;
-        if (code == NULL || code[0] != '$' ||
-            gw_conformance_op_canonical(code) != NULL)
-            continue;
-        own++;
-        if (!gw_conformance_op_documented(code + 1))
-            fail_msg("%s: no parameters described in conformance.c", code);
-        assert_int_equal(gw_conformance_read("OperationDefinition", code + 1,
-                                             &doc),
-                         GW_OK);
-        gw_fhir_doc_free(doc);
-    }
-    assert_int_equal(gw_conformance_count("OperationDefinition"), own);
-    assert_true(own >= 5);
-}
-
 /* The resource type an instance operation's route is served on
  * ("/fhir/Subscription/{id}/$status": Subscription), or "" for one served
  * at the system or type level. */
@@ -347,6 +359,213 @@ served_on(const char *pattern, char *type, size_t size)
         memcpy(type, t, (size_t)(slash - t));
         type[slash - t] = '\0';
     }
+}
+
+/* OperationDefinition-{code}.json of fhir-profiles, read by jansson (not
+ * by the gateway's reader), or NULL when there is none. */
+static json_t *
+op_file(const char *code, char *path, size_t size)
+{
+    snprintf(path, size, "%s/OperationDefinition-%s.json", profiles_dir(),
+             code);
+    return json_load_file(path, 0, NULL);
+}
+
+static const char *
+str_of(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v != NULL ? v : "";
+}
+
+/* Every operation of our own that a row declares (derived from the route
+ * table, not from the files) has its file in fhir-profiles/, saying what
+ * the row implies: code, url, the type it is served on, system / type /
+ * instance, affectsState (a POST changes state); the gateway serves the
+ * file as it is written. */
+static void
+test_routes_publish_every_own_operation(void **state)
+{
+    size_t n;
+    const struct gw_route_def *t = gw_route_table(&n);
+    size_t own = 0;
+
+    (void)state;
+    for (size_t i = 0; i < n; i++) {
+        const char *code = t[i].cap_code;
+        char path[1200], url[200], type[40];
+        json_t *od;
+        int instance, post;
+        if (code == NULL || code[0] != '$' ||
+            gw_conformance_op_canonical(code) != NULL)
+            continue;
+        own++;
+        od = op_file(code + 1, path, sizeof(path));
+        if (od == NULL)
+            fail_msg("%s %s: no %s", t[i].method, t[i].pattern, path);
+        served_on(t[i].pattern, type, sizeof(type));
+        instance = type[0] != '\0';
+        post = strcmp(t[i].method, "POST") == 0;
+        snprintf(url, sizeof(url),
+                 "http://klasgw.org/fhir/OperationDefinition/%s", code + 1);
+        if (strcmp(str_of(od, "resourceType"), "OperationDefinition") != 0 ||
+            strcmp(str_of(od, "id"), code + 1) != 0 ||
+            strcmp(str_of(od, "code"), code + 1) != 0 ||
+            strcmp(str_of(od, "url"), url) != 0)
+            fail_msg("%s: not the OperationDefinition of %s", path, code);
+        if (json_is_true(json_object_get(od, "instance")) != instance ||
+            json_is_true(json_object_get(od, "system")) != !instance ||
+            !json_is_false(json_object_get(od, "type")))
+            fail_msg("%s: system/type/instance, but %s is served at %s", path,
+                     code, t[i].pattern);
+        if (instance ? json_array_size(json_object_get(od, "resource")) != 1 ||
+                           strcmp(json_string_value(json_array_get(
+                                      json_object_get(od, "resource"), 0)),
+                                  type) != 0
+                     : json_object_get(od, "resource") != NULL)
+            fail_msg("%s: resource, but %s is served at %s", path, code,
+                     t[i].pattern);
+        if (json_is_true(json_object_get(od, "affectsState")) != post)
+            fail_msg("%s: affectsState, but %s is a %s", path, code,
+                     t[i].method);
+        json_decref(od);
+    }
+    /* Served as written: the same canonical JSON. */
+    for (size_t i = 0; i < n; i++) {
+        struct gw_fhir_doc *doc = NULL, *file = NULL;
+        const char *code = t[i].cap_code;
+        char path[1200], *served = NULL, *want = NULL;
+        size_t len = 0, wlen = 0;
+        struct gw_err err;
+        if (code == NULL || code[0] != '$' ||
+            gw_conformance_op_canonical(code) != NULL)
+            continue;
+        snprintf(path, sizeof(path), "%s/OperationDefinition-%s.json",
+                 profiles_dir(), code + 1);
+        want = text_slurp_path(path, &wlen);
+        gw_err_clear(&err);
+        assert_int_equal(gw_fhir_parse_published(want, wlen, NULL, &file, &err),
+                         GW_OK);
+        free(want);
+        assert_int_equal(gw_fhir_to_json(file, &want, &wlen), GW_OK);
+        gw_fhir_doc_free(file);
+        assert_int_equal(gw_conformance_read("OperationDefinition", code + 1,
+                                             &doc),
+                         GW_OK);
+        assert_int_equal(gw_fhir_to_json(doc, &served, &len), GW_OK);
+        gw_fhir_doc_free(doc);
+        if (len != wlen || memcmp(served, want, len) != 0)
+            fail_msg("%s: served otherwise than written", path);
+        free(served);
+        free(want);
+    }
+    assert_int_equal(gw_conformance_count("OperationDefinition"), own);
+    assert_true(own >= 5);
+}
+
+/* No OperationDefinition file names an operation the routes do not
+ * serve as one of our own. */
+static void
+test_routes_serve_every_operation_file(void **state)
+{
+    DIR *d = opendir(profiles_dir());
+    struct dirent *e;
+    size_t n, files = 0;
+    const struct gw_route_def *t = gw_route_table(&n);
+
+    (void)state;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        static const char pre[] = "OperationDefinition-";
+        char code[200];
+        size_t l = strlen(e->d_name), k;
+        if (strncmp(e->d_name, pre, sizeof(pre) - 1) != 0)
+            continue;
+        files++;
+        if (l < sizeof(pre) - 1 + 6 ||
+            strcmp(e->d_name + l - 5, ".json") != 0 ||
+            l - 5 - (sizeof(pre) - 1) >= sizeof(code) - 1)
+            fail_msg("%s: not OperationDefinition-{code}.json", e->d_name);
+        code[0] = '$';
+        memcpy(code + 1, e->d_name + sizeof(pre) - 1,
+               l - 5 - (sizeof(pre) - 1));
+        code[l - 5 - (sizeof(pre) - 1) + 1] = '\0';
+        for (k = 0; k < n; k++)
+            if (t[k].cap_code != NULL && strcmp(t[k].cap_code, code) == 0 &&
+                gw_conformance_op_canonical(code) == NULL)
+                break;
+        if (k == n)
+            fail_msg("%s: no route serves %s", e->d_name, code);
+    }
+    closedir(d);
+    assert_int_equal(files, gw_conformance_count("OperationDefinition"));
+}
+
+/* A folder with a file missing, too large, not R4, or saying what its
+ * route does not, is refused naming the file, and nothing is loaded. */
+static void
+test_routes_operation_files_refused(void **state)
+{
+    static const struct {
+        const char *file, *text, *says;
+    } cases[] = {
+        {"OperationDefinition-print.json", NULL, "No such file"},
+        {"OperationDefinition-copy.json", "", "more than"},
+        {"OperationDefinition-renew-consent.json",
+         "{\"resourceType\":"
+         "\"OperationDefinition\",\"bogus\":1}",
+         "not FHIR R4 JSON"},
+        {"OperationDefinition-check-licence.json",
+         "{\"resourceType\":"
+         "\"Parameters\",\"id\":\"x\"}",
+         "not an OperationDefinition"},
+    };
+    char dir[] = "/tmp/test_http_routes-XXXXXX", path[1200], cmd[1400];
+    struct gw_err err;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(cmd, sizeof(cmd), "cp %s/OperationDefinition-*.json %s/",
+                 profiles_dir(), dir);
+        assert_int_equal(system(cmd), 0);
+        snprintf(path, sizeof(path), "%s/%s", dir, cases[i].file);
+        if (cases[i].text == NULL)
+            assert_int_equal(unlink(path), 0);
+        else {
+            FILE *f = fopen(path, "w");
+            assert_non_null(f);
+            if (cases[i].text[0] == '\0') /* past the 64 KiB cap */
+                for (int k = 0; k < 70 * 1024; k++)
+                    fputc(' ', f);
+            fputs(cases[i].text, f);
+            fclose(f);
+        }
+        gw_err_clear(&err);
+        assert_int_equal(gw_conformance_load(dir, &err), GW_ECONFIG);
+        if (strstr(err.detail, cases[i].file) == NULL ||
+            strstr(err.detail, cases[i].says) == NULL)
+            fail_msg("%s: %s", cases[i].file, err.detail);
+        assert_int_equal(gw_conformance_read("OperationDefinition", "copy",
+                                             &(struct gw_fhir_doc *){NULL}),
+                         GW_EINTERNAL);
+    }
+    /* A file whose flags differ from its route: $print made a system
+     * operation. */
+    snprintf(cmd, sizeof(cmd),
+             "cp %s/OperationDefinition-*.json %s/ && sed -i "
+             "'s/\"system\": false/\"system\": true/' "
+             "%s/OperationDefinition-print.json",
+             profiles_dir(), dir, dir);
+    assert_int_equal(system(cmd), 0);
+    gw_err_clear(&err);
+    assert_int_equal(gw_conformance_load(dir, &err), GW_ECONFIG);
+    if (strstr(err.detail, "OperationDefinition-print.json: system") == NULL)
+        fail_msg("system: %s", err.detail);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    gw_err_clear(&err);
+    assert_int_equal(gw_conformance_load(profiles_dir(), &err), GW_OK);
 }
 
 /* Each operation is published on the resource type it is served on (an
@@ -501,9 +720,12 @@ main(void)
         cmocka_unit_test(test_routes_use_every_label),
         cmocka_unit_test(test_routes_console_is_not_fhir),
         cmocka_unit_test(test_routes_publish_every_own_operation),
+        cmocka_unit_test(test_routes_serve_every_operation_file),
         cmocka_unit_test(test_routes_publish_operations_on_their_type),
         cmocka_unit_test(test_routes_name_the_operation_of_a_generic_action),
         cmocka_unit_test(test_media_types_name_their_format),
+        /* Last: it loads other folders, then the right one again. */
+        cmocka_unit_test(test_routes_operation_files_refused),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, load_operations, unload_operations);
 }
