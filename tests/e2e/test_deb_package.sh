@@ -112,6 +112,7 @@ DATA=$(in_root /usr/share/klasgw)
 STATE=$(in_root /var/lib/klasgw)
 [ -x "$BIN" ] || fail "$BIN is not executable"
 for f in fhir-profiles/xsd/fhir-klas.xsd wsdl/schemas/interactions/RegisterLicenseApplicationInteraction/RegisterLicenseApplicationResponder_1.0.xsd \
+    fhir-profiles/OperationDefinition-check-licence.json \
     xslt/case-view.xsl xslt/pharmacy-view.xsl xslt/print-html.xsl; do
     [ -f "$DATA/$f" ] || fail "$DATA/$f is not installed"
 done
