@@ -432,20 +432,31 @@ audit_add(const struct gw_cells *c, void *out, size_t max, size_t *n)
     w->rc = w->fn(w->ctx, &r);
 }
 
+/* By whether a refnr is given: SQLite plans once, not for the values
+ * bound, so "?1 IS NULL OR refnr = ?1" used no index and one case's
+ * records (klasgw audit export --case) walked the whole chain by seq. Its
+ * own text leads with the refnr: audit_refnr, whose entries keep seq (the
+ * rowid) in order after it. PostgreSQL plans with the values: one text. */
+#define AUDIT_SQLITE(lead)                                                     \
+    "SELECT seq, at_ms, system, user_id, action, refnr, outcome, detail,"      \
+    " prev_hash, hash FROM audit WHERE " lead "at_ms >= ?2 AND seq > ?3"       \
+    " ORDER BY seq LIMIT 5000"
+#define AUDIT_PG                                                               \
+    "SELECT seq, at_ms, system, user_id, action, refnr, outcome, detail,"      \
+    " prev_hash, hash FROM audit WHERE ($1::text IS NULL OR refnr = $1)"       \
+    " AND at_ms >= $2 AND seq > $3 ORDER BY seq LIMIT 5000"
+static const struct gw_sql audit_sql[2] = {
+    {AUDIT_SQLITE("?1 IS NULL AND "), AUDIT_PG},
+    {AUDIT_SQLITE("refnr = ?1 AND "), AUDIT_PG}};
+#undef AUDIT_PG
+#undef AUDIT_SQLITE
+
 gw_rc
 gw_store_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
                     gw_rc (*fn)(void *, const struct gw_audit_record *),
                     void *ctx)
 {
-#define AUDIT                                                                  \
-    "SELECT seq, at_ms, system, user_id, action, refnr, outcome, detail,"      \
-    " prev_hash, hash FROM audit WHERE "
-    static const struct gw_sql sql = {
-        AUDIT "(?1 IS NULL OR refnr = ?1) AND at_ms >= ?2 AND seq > ?3"
-              " ORDER BY seq LIMIT 5000",
-        AUDIT "($1::text IS NULL OR refnr = $1) AND at_ms >= $2 AND seq > $3"
-              " ORDER BY seq LIMIT 5000"};
-#undef AUDIT
+    const struct gw_sql *sql = &audit_sql[refnr != NULL];
     struct audit_walk w = {fn, ctx, GW_OK, 0};
 
     /* In pages of 5000 by seq: memory stays bounded on a long chain. */
@@ -457,13 +468,19 @@ gw_store_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
         gw_args_str(&a, refnr);
         gw_args_i64(&a, since_ms);
         gw_args_i64(&a, w.after);
-        rc = gw_store_be(st)->each(st, &sql, &a, audit_add, &w, SIZE_MAX, &k,
+        rc = gw_store_be(st)->each(st, sql, &a, audit_add, &w, SIZE_MAX, &k,
                                    "audit_each");
         if (rc != GW_OK || w.rc != GW_OK)
             return rc != GW_OK ? rc : w.rc;
         if (k < 5000)
             return GW_OK;
     }
+}
+
+const char *
+gw_store_audit_each_sqlite(const char *refnr)
+{
+    return audit_sql[refnr != NULL].sqlite;
 }
 
 /* --- the HSA cache (hsa_cache.h) --------------------------------------- */
