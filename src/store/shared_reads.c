@@ -233,12 +233,21 @@ gw_store_document_get(struct gw_store *st, const char *refnr, long version,
  * cases_updated over every case of every prescriber until it had a page.
  * So its text comes in variants that lead with the most selective filter
  * the query has, as a plain equality (search_lead): the referensnummer,
- * the prescriber (cases_prescriber, in the search's order) or the
- * patient (cases_patient). PostgreSQL plans with the values: one text. */
-enum { LEAD_NONE, LEAD_REFNR, LEAD_PRESCRIBER, LEAD_PATIENT, NLEAD };
+ * the prescriber (cases_prescriber, in the search's order), the patient
+ * (cases_patient) or a pharmacy's own list (cases_pharmacy, partial: a
+ * motivation has no pharmacy, and "=" implies IS NOT NULL to the
+ * planner). PostgreSQL plans with the values: one text. */
+enum {
+    LEAD_NONE,
+    LEAD_REFNR,
+    LEAD_PRESCRIBER,
+    LEAD_PATIENT,
+    LEAD_PHARMACY,
+    NLEAD
+};
 #define SEARCH_LEADS_SQLITE(X)                                                \
     X(""), X("refnr = ?2 AND "), X("prescriber_hsa = ?1 AND "),               \
-        X("patient_id = ?3 AND ")
+        X("patient_id = ?3 AND "), X("pharmacy_gln = ?9 AND ")
 
 static int
 search_lead(const struct gw_case_query *q)
@@ -246,6 +255,7 @@ search_lead(const struct gw_case_query *q)
     return q->refnr          ? LEAD_REFNR
            : q->prescriber_hsa ? LEAD_PRESCRIBER
            : q->patient_id     ? LEAD_PATIENT
+           : q->pharmacy_gln   ? LEAD_PHARMACY
                                : LEAD_NONE;
 }
 

@@ -942,10 +942,12 @@ search_plan(const char *db_path, const struct gw_case_query *q, char *out,
     sqlite_plan(db_path, gw_store_case_search_sqlite(q), out, size);
 }
 
-/* Mina ärenden and the searches by patient or referensnummer find their
- * cases through their own index, not by walking every case in the order
- * of the last change (which SQLite did for "?1 IS NULL OR col = ?1": it
- * plans once, not for the values bound). */
+/* Mina ärenden, a pharmacy's own list and the searches by patient or
+ * referensnummer find their cases through their own index, not by walking
+ * every case in the order of the last change (which SQLite did for "?1 IS
+ * NULL OR col = ?1": it plans once, not for the values bound). A
+ * pharmacy's list reads the partial cases_pharmacy in the search's order
+ * (no sort); its search by patient keeps to the patient's index. */
 static void
 test_store_case_search_uses_the_selective_index(void **state)
 {
@@ -972,6 +974,17 @@ test_store_case_search_uses_the_selective_index(void **state)
     search_plan(f->path, &q, plan, sizeof(plan));
     if (strstr(plan, "(refnr=?)") == NULL)
         fail_msg("by referensnummer:\n%s", plan);
+    memset(&q, 0, sizeof(q));
+    q.pharmacy_gln = "7350000000001";
+    q.statuses[0] = "A";
+    search_plan(f->path, &q, plan, sizeof(plan));
+    if (strstr(plan, "USING INDEX cases_pharmacy (pharmacy_gln=?") == NULL ||
+        strstr(plan, "TEMP B-TREE") != NULL)
+        fail_msg("by pharmacy:\n%s", plan);
+    q.patient_id = "201006301111";
+    search_plan(f->path, &q, plan, sizeof(plan));
+    if (strstr(plan, "USING INDEX cases_patient (patient_id=?)") == NULL)
+        fail_msg("by pharmacy and patient:\n%s", plan);
 }
 
 /* klasgw audit export --case reads one case's records through audit_refnr
