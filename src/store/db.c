@@ -167,6 +167,11 @@ static const char *const migrations[] = {
     "  message_id TEXT NOT NULL, code TEXT NOT NULL, refnr TEXT,"
     "  at_ms INTEGER NOT NULL, PRIMARY KEY (sub_id, event_number),"
     "  UNIQUE (sub_id, message_id));",
+    /* 5: a pharmacy's own case list, in the search's order (shared_reads.c:
+     * search_lead), without walking every case. Partial: motivations are
+     * inserted without a pharmacy, and cost the writer no entry here. */
+    "CREATE INDEX cases_pharmacy ON cases(pharmacy_gln, updated_ms)"
+    "  WHERE pharmacy_gln IS NOT NULL;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

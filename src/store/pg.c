@@ -157,10 +157,14 @@ static const struct {
      "  message_id TEXT NOT NULL, code TEXT NOT NULL, refnr TEXT,"
      "  at_ms BIGINT NOT NULL, PRIMARY KEY (sub_id, event_number),"
      "  UNIQUE (sub_id, message_id));"},
+    /* 5: a pharmacy's own case list (db.c's 5). */
+    {5,
+     "CREATE INDEX cases_pharmacy ON cases(pharmacy_gln, updated_ms)"
+     "  WHERE pharmacy_gln IS NOT NULL;"},
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-_Static_assert(GW_STORE_SCHEMA_VERSION == 4,
+_Static_assert(GW_STORE_SCHEMA_VERSION == 5,
                "a new SQLite migration needs its PostgreSQL row in pg.c");
 
 /* --- parameters, queries, cells ------------------------------------- */

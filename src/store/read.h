@@ -71,6 +71,9 @@ void gw_case_rows_free(struct gw_case_row *rows, size_t n);
 /* The SQLite statement a first page of q runs (parameters ?1 to ?13):
  * for a look at its plan (EXPLAIN QUERY PLAN; test_store does). */
 const char *gw_store_case_search_sqlite(const struct gw_case_query *q);
+/* The SQLite statement gw_store_audit_each runs for refnr (NULL: all;
+ * parameters ?1 to ?3): for a look at its plan, as above. */
+const char *gw_store_audit_each_sqlite(const char *refnr);
 /* How many cases match q, beyond its limit. */
 gw_rc gw_store_case_count(struct gw_store *st, const struct gw_case_query *q,
                           long long *total) GW_WARN_UNUSED;

@@ -234,12 +234,21 @@ gw_store_document_get(struct gw_store *st, const char *refnr, long version,
  * cases_updated over every case of every prescriber until it had a page.
  * So its text comes in variants that lead with the most selective filter
  * the query has, as a plain equality (search_lead): the referensnummer,
- * the prescriber (cases_prescriber, in the search's order) or the
- * patient (cases_patient). PostgreSQL plans with the values: one text. */
-enum { LEAD_NONE, LEAD_REFNR, LEAD_PRESCRIBER, LEAD_PATIENT, NLEAD };
+ * the prescriber (cases_prescriber, in the search's order), the patient
+ * (cases_patient) or a pharmacy's own list (cases_pharmacy, partial: a
+ * motivation has no pharmacy, and "=" implies IS NOT NULL to the
+ * planner). PostgreSQL plans with the values: one text. */
+enum {
+    LEAD_NONE,
+    LEAD_REFNR,
+    LEAD_PRESCRIBER,
+    LEAD_PATIENT,
+    LEAD_PHARMACY,
+    NLEAD
+};
 #define SEARCH_LEADS_SQLITE(X)                                                \
     X(""), X("refnr = ?2 AND "), X("prescriber_hsa = ?1 AND "),               \
-        X("patient_id = ?3 AND ")
+        X("patient_id = ?3 AND "), X("pharmacy_gln = ?9 AND ")
 
 static int
 search_lead(const struct gw_case_query *q)
@@ -247,6 +256,7 @@ search_lead(const struct gw_case_query *q)
     return q->refnr          ? LEAD_REFNR
            : q->prescriber_hsa ? LEAD_PRESCRIBER
            : q->patient_id     ? LEAD_PATIENT
+           : q->pharmacy_gln   ? LEAD_PHARMACY
                                : LEAD_NONE;
 }
 
@@ -433,20 +443,31 @@ audit_add(const struct gw_cells *c, void *out, size_t max, size_t *n)
     w->rc = w->fn(w->ctx, &r);
 }
 
+/* By whether a refnr is given: SQLite plans once, not for the values
+ * bound, so "?1 IS NULL OR refnr = ?1" used no index and one case's
+ * records (klasgw audit export --case) walked the whole chain by seq. Its
+ * own text leads with the refnr: audit_refnr, whose entries keep seq (the
+ * rowid) in order after it. PostgreSQL plans with the values: one text. */
+#define AUDIT_SQLITE(lead)                                                     \
+    "SELECT seq, at_ms, system, user_id, action, refnr, outcome, detail,"      \
+    " prev_hash, hash FROM audit WHERE " lead "at_ms >= ?2 AND seq > ?3"       \
+    " ORDER BY seq LIMIT 5000"
+#define AUDIT_PG                                                               \
+    "SELECT seq, at_ms, system, user_id, action, refnr, outcome, detail,"      \
+    " prev_hash, hash FROM audit WHERE ($1::text IS NULL OR refnr = $1)"       \
+    " AND at_ms >= $2 AND seq > $3 ORDER BY seq LIMIT 5000"
+static const struct gw_sql audit_sql[2] = {
+    {AUDIT_SQLITE("?1 IS NULL AND "), AUDIT_PG},
+    {AUDIT_SQLITE("refnr = ?1 AND "), AUDIT_PG}};
+#undef AUDIT_PG
+#undef AUDIT_SQLITE
+
 gw_rc
 gw_store_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
                     gw_rc (*fn)(void *, const struct gw_audit_record *),
                     void *ctx)
 {
-#define AUDIT                                                                  \
-    "SELECT seq, at_ms, system, user_id, action, refnr, outcome, detail,"      \
-    " prev_hash, hash FROM audit WHERE "
-    static const struct gw_sql sql = {
-        AUDIT "(?1 IS NULL OR refnr = ?1) AND at_ms >= ?2 AND seq > ?3"
-              " ORDER BY seq LIMIT 5000",
-        AUDIT "($1::text IS NULL OR refnr = $1) AND at_ms >= $2 AND seq > $3"
-              " ORDER BY seq LIMIT 5000"};
-#undef AUDIT
+    const struct gw_sql *sql = &audit_sql[refnr != NULL];
     struct audit_walk w = {fn, ctx, GW_OK, 0};
 
     /* In pages of 5000 by seq: memory stays bounded on a long chain. */
@@ -458,13 +479,19 @@ gw_store_audit_each(struct gw_store *st, const char *refnr, int64_t since_ms,
         gw_args_str(&a, refnr);
         gw_args_i64(&a, since_ms);
         gw_args_i64(&a, w.after);
-        rc = gw_store_be(st)->each(st, &sql, &a, audit_add, &w, SIZE_MAX, &k,
+        rc = gw_store_be(st)->each(st, sql, &a, audit_add, &w, SIZE_MAX, &k,
                                    "audit_each");
         if (rc != GW_OK || w.rc != GW_OK)
             return rc != GW_OK ? rc : w.rc;
         if (k < 5000)
             return GW_OK;
     }
+}
+
+const char *
+gw_store_audit_each_sqlite(const char *refnr)
+{
+    return audit_sql[refnr != NULL].sqlite;
 }
 
 /* --- the HSA cache (hsa_cache.h) --------------------------------------- */

@@ -913,26 +913,24 @@ fold_stub(sqlite3_context *cx, int argc, sqlite3_value **argv)
     sqlite3_result_value(cx, argv[0]);
 }
 
-/* SQLite's plan for the search q runs: its details, one a line. */
+/* SQLite's plan for the statement sql: its details, one a line. */
 static void
-search_plan(const char *db_path, const struct gw_case_query *q, char *out,
-            size_t size)
+sqlite_plan(const char *db_path, const char *sql, char *out, size_t size)
 {
-    char sql[8192];
+    char explain[8192];
     sqlite3 *db;
     sqlite3_stmt *s;
     size_t len = 0;
 
     out[0] = '\0';
-    snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
-             gw_store_case_search_sqlite(q));
+    snprintf(explain, sizeof(explain), "EXPLAIN QUERY PLAN %s", sql);
     assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_create_function(db, "klasgw_fold", 1, SQLITE_UTF8,
                                              NULL, fold_stub, NULL, NULL),
                      SQLITE_OK);
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    if (sqlite3_prepare_v2(db, explain, -1, &s, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", explain, sqlite3_errmsg(db));
     while (sqlite3_step(s) == SQLITE_ROW && len < size)
         len += (size_t)snprintf(out + len, size - len, "%s\n",
                                 (const char *)sqlite3_column_text(s, 3));
@@ -940,10 +938,20 @@ search_plan(const char *db_path, const struct gw_case_query *q, char *out,
     sqlite3_close(db);
 }
 
-/* Mina ärenden and the searches by patient or referensnummer find their
- * cases through their own index, not by walking every case in the order
- * of the last change (which SQLite did for "?1 IS NULL OR col = ?1": it
- * plans once, not for the values bound). */
+/* SQLite's plan for the search q runs. */
+static void
+search_plan(const char *db_path, const struct gw_case_query *q, char *out,
+            size_t size)
+{
+    sqlite_plan(db_path, gw_store_case_search_sqlite(q), out, size);
+}
+
+/* Mina ärenden, a pharmacy's own list and the searches by patient or
+ * referensnummer find their cases through their own index, not by walking
+ * every case in the order of the last change (which SQLite did for "?1 IS
+ * NULL OR col = ?1": it plans once, not for the values bound). A
+ * pharmacy's list reads the partial cases_pharmacy in the search's order
+ * (no sort); its search by patient keeps to the patient's index. */
 static void
 test_store_case_search_uses_the_selective_index(void **state)
 {
@@ -970,6 +978,38 @@ test_store_case_search_uses_the_selective_index(void **state)
     search_plan(f->path, &q, plan, sizeof(plan));
     if (strstr(plan, "(refnr=?)") == NULL)
         fail_msg("by referensnummer:\n%s", plan);
+    memset(&q, 0, sizeof(q));
+    q.pharmacy_gln = "7350000000001";
+    q.statuses[0] = "A";
+    search_plan(f->path, &q, plan, sizeof(plan));
+    if (strstr(plan, "USING INDEX cases_pharmacy (pharmacy_gln=?") == NULL ||
+        strstr(plan, "TEMP B-TREE") != NULL)
+        fail_msg("by pharmacy:\n%s", plan);
+    q.patient_id = "201006301111";
+    search_plan(f->path, &q, plan, sizeof(plan));
+    if (strstr(plan, "USING INDEX cases_patient (patient_id=?)") == NULL)
+        fail_msg("by pharmacy and patient:\n%s", plan);
+}
+
+/* klasgw audit export --case reads one case's records through audit_refnr
+ * (in seq order, which the index keeps after the refnr), not the whole
+ * chain; without a refnr it walks the chain by seq. */
+static void
+test_store_audit_by_refnr_uses_its_index(void **state)
+{
+    struct fixture *f = *state;
+    char plan[1024];
+
+    if (fixture_pg_dsn() != NULL)
+        skip(); /* PostgreSQL plans with the values bound */
+    sqlite_plan(f->path, gw_store_audit_each_sqlite("2026123456"), plan,
+                sizeof(plan));
+    if (strstr(plan, "USING INDEX audit_refnr (refnr=?") == NULL ||
+        strstr(plan, "TEMP B-TREE") != NULL)
+        fail_msg("by referensnummer:\n%s", plan);
+    sqlite_plan(f->path, gw_store_audit_each_sqlite(NULL), plan, sizeof(plan));
+    if (strstr(plan, "INTEGER PRIMARY KEY (rowid>?)") == NULL)
+        fail_msg("the whole chain:\n%s", plan);
 }
 
 /* A result whose cell in column k is the text "c<k>", the integer
@@ -1263,6 +1303,7 @@ main(void)
         T(test_store_wal_stays_bounded_under_a_steady_load),
         T(test_store_commit_reaches_the_wal_in_few_writes),
         T(test_store_case_search_uses_the_selective_index),
+        T(test_store_audit_by_refnr_uses_its_index),
         T(test_store_update_checks_status_and_version),
         T(test_store_failing_request_leaves_nothing_behind),
         T(test_store_search_filters_and_orders_newest_first),
