@@ -868,6 +868,8 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
      * the migrations, whose index builds may sort more than that. */
     if (rc == GW_OK && !ro)
         rc = gw_store_exec(&st->w, "PRAGMA temp_store=MEMORY");
+    if (rc == GW_OK && ro)
+        rc = gw_store_schema_known(user_version(&st->w), NMIGRATIONS, err);
     if (rc == GW_OK && ro && user_version(&st->w) != NMIGRATIONS)
         rc = gw_err_set(err, GW_ESTORE, NULL,
                         "database schema %d, this klasgw reads %d: run "

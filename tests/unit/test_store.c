@@ -716,6 +716,38 @@ test_store_reopen_keeps_everything_and_schema(void **state)
     gw_store_result_release(&r);
 }
 
+/* A database a newer klasgw migrated is refused, read-write and
+ * read-only alike, with the advice that fits: upgrade klasgw (not "run
+ * migrate", which cannot help). */
+static void
+test_store_newer_schema_refused_with_upgrade_advice(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_opts ro = f->opts;
+    struct gw_store *st = NULL;
+    struct gw_err err;
+    sqlite3 *db;
+    char sql[64];
+
+    if (fixture_pg_dsn() != NULL)
+        skip(); /* the version lives in klasgw_schema there */
+    gw_store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+             GW_STORE_SCHEMA_VERSION + 1);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(gw_store_open(f->path, &f->opts, &st, &err), GW_ESTORE);
+    if (strstr(err.detail, "newer than this klasgw") == NULL)
+        fail_msg("read-write: %s", err.detail);
+    ro.read_only = 1;
+    ro.start_writer = 0;
+    assert_int_equal(gw_store_open(f->path, &ro, &st, &err), GW_ESTORE);
+    if (strstr(err.detail, "newer than this klasgw") == NULL)
+        fail_msg("read-only: %s", err.detail);
+}
+
 static void
 test_store_hsa_cache_expires(void **state)
 {
@@ -1308,6 +1340,7 @@ main(void)
         T(test_store_failing_request_leaves_nothing_behind),
         T(test_store_search_filters_and_orders_newest_first),
         T(test_store_reopen_keeps_everything_and_schema),
+        T(test_store_newer_schema_refused_with_upgrade_advice),
         T(test_store_hsa_cache_expires),
         T(test_store_two_nodes_one_chain_one_case_per_message),
         T(test_store_search_folds_swedish_letters),
