@@ -4,7 +4,8 @@
  * other content is refused, concurrent duplicates create one case), group
  * commit under concurrency, updates with expected status and version, a
  * failing request rolling back alone, reads and searches; the WAL stays
- * bounded under a steady load; a commit reaches the WAL in a few writes.
+ * bounded under a steady load; a commit reaches the WAL in a few writes;
+ * SQLite's heap is counted without SQLite's own statistics.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -354,6 +355,30 @@ test_store_commit_reaches_the_wal_in_few_writes(void **state)
                   w1 - w0, N, (long)(after.batches - before.batches));
     assert_int_equal(after.requests - before.requests, N);
     assert_true(w1 - w0 < N / 2);
+}
+
+/*
+ * SQLite counts its heap without its memory statistics, which take one
+ * process-wide mutex around every allocation and free (every thread's,
+ * the writer's included): klasgw's own count answers for
+ * klasgw_store_memory_bytes, and SQLite's stays at zero.
+ */
+static void
+test_store_sqlite_heap_counted_without_sqlite_statistics(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3_int64 used = -1, high = -1;
+
+    assert_int_equal(burst_run(f->st, 4, 0) > 0, 1);
+    assert_int_equal(count_cases(f->st, "SE2321000016-DOC5"), 4);
+    assert_int_equal(
+        sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &used, &high, 0),
+        SQLITE_OK);
+    print_message("SQLite's count: %lld bytes; klasgw's: %lld bytes\n",
+                  (long long)used, gw_store_memory_used());
+    assert_int_equal(used, 0);
+    if (fixture_pg_dsn() == NULL) /* the SQLite store's connections */
+        assert_true(gw_store_memory_used() > 64 * 1024);
 }
 
 /*
@@ -980,6 +1005,7 @@ main(void)
         T(test_store_batch_with_failed_request_keeps_audit_chain),
         T(test_store_wal_stays_bounded_under_a_steady_load),
         T(test_store_commit_reaches_the_wal_in_few_writes),
+        T(test_store_sqlite_heap_counted_without_sqlite_statistics),
         T(test_store_case_search_uses_the_selective_index),
         T(test_store_update_checks_status_and_version),
         T(test_store_failing_request_leaves_nothing_behind),
