@@ -25,10 +25,11 @@
 
 /* Page cache of the writer's connection, and of each of the other three
  * (maintenance, outbox, checkpointer), KiB. With the readers' (below)
- * they bound SQLite's page caches to 5.5 MiB; statements and schemas
- * come on top (klasgw_store_memory_bytes shows the whole). SQLite's own
- * bound (a soft heap limit) needs its memory statistics, which cost the
- * writer a global mutex around every allocation (sqlite_config below). */
+ * they bound SQLite's page caches to 5.5 MiB (up to 8 readers);
+ * statements and schemas come on top (klasgw_store_memory_bytes shows
+ * the whole). SQLite's own bound (a soft heap limit) needs its memory
+ * statistics, which cost the writer a global mutex around every
+ * allocation (sqlite_config below). */
 #define GW_STORE_WRITER_CACHE_KIB 2048
 #define GW_STORE_OTHER_CACHE_KIB 512
 /* Page cache of each reader connection, KiB (SQLite's default: 2,000).
@@ -40,8 +41,12 @@
  * cases table: with 2,000 KiB each reader came to hold up to 2 MiB once
  * the table had grown that far, one reader after another, so SQLite's
  * memory grew for the whole R5 soak (1.9 -> 6.9 MB). 256 KiB (128 pages)
- * each, 2 MiB for the 8 readers, is reached within minutes. */
+ * each, 2 MiB for the 8 readers, is reached within minutes. More readers
+ * (server.threads) share the same 2 MiB, down to 16 KiB each (256
+ * readers: 4 MiB); a query may hold more while it runs. */
 #define GW_STORE_READER_CACHE_KIB 256
+#define GW_STORE_READERS_CACHE_KIB 2048
+#define GW_STORE_READER_CACHE_MIN_KIB 16
 
 static gw_rc checkpointer_start(struct gw_store *st, struct gw_err *err);
 
@@ -916,11 +921,17 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
     int nreaders = opts && opts->readers > 0 ? opts->readers : 8;
     int ro = opts != NULL && opts->read_only;
     char reader_cache[48];
+    int reader_kib;
     gw_rc rc;
 
     *out = NULL;
+    reader_kib = GW_STORE_READERS_CACHE_KIB / nreaders;
+    if (reader_kib > GW_STORE_READER_CACHE_KIB)
+        reader_kib = GW_STORE_READER_CACHE_KIB;
+    if (reader_kib < GW_STORE_READER_CACHE_MIN_KIB)
+        reader_kib = GW_STORE_READER_CACHE_MIN_KIB;
     snprintf(reader_cache, sizeof(reader_cache), "PRAGMA cache_size=-%d;",
-             GW_STORE_READER_CACHE_KIB);
+             reader_kib);
     /* Every connection (writer, readers, outbox) has a page cache that
      * fills as the database grows: each has its bound (cache_kib), so the
      * process does not keep growing with the database. */
