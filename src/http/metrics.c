@@ -370,7 +370,7 @@ gw_http_metrics(struct gw_req *r)
             "klasgw_heap_bytes{kind=\"held\"} %zu\n",
             in_use, held);
         OUT("# HELP klasgw_store_memory_bytes SQLite's part of the heap "
-            "(page caches, statements; soft limit 8 MiB).\n"
+            "(page caches, 5.5 MiB at most, and statements).\n"
             "# TYPE klasgw_store_memory_bytes gauge\n"
             "klasgw_store_memory_bytes %lld\n",
             gw_store_memory_used());
