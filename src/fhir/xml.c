@@ -252,9 +252,16 @@ check_string(struct walk *w, const char *v)
     return GW_OK;
 }
 
+/* The attributes of n (type t); for a primitive, *seen gets SEEN_VALUE
+ * and SEEN_ID for the @value and @id it has (when GW_OK: every attribute
+ * but xsi:schemaLocation is one of them, so they are what xmlHasProp
+ * would find). */
+#define SEEN_VALUE 1
+#define SEEN_ID 2
+
 static gw_rc
 check_attrs(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
-            int primitive)
+            int primitive, int *seen)
 {
     int count = 0;
 
@@ -277,8 +284,13 @@ check_attrs(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
         if (a->ns != NULL)
             return fault(w, GW_EVALIDATION, "unknown attribute %s", name);
         const struct gw_fhir_type *at = NULL; /* type of an attribute elem */
-        known = primitive && (strcmp(name, "id") == 0 ||
-                              strcmp(name, "value") == 0);
+        if (primitive && strcmp(name, "value") == 0)
+            known = SEEN_VALUE;
+        else if (primitive && strcmp(name, "id") == 0)
+            known = SEEN_ID;
+        else
+            known = 0;
+        *seen |= known;
         if (!primitive) {
             const struct gw_fhir_elem *e = gw_fhir_elem_find(t, name);
             known = e != NULL && e->attr;
@@ -291,7 +303,7 @@ check_attrs(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
         if (v == NULL)
             return GW_ENOMEM;
         rc = check_string(w, v);
-        if (rc == GW_OK && primitive && strcmp(name, "value") == 0 &&
+        if (rc == GW_OK && known == SEEN_VALUE &&
             !gw_fhir_prim_valid(t->prim, v, &why))
             rc = fault(w, GW_EVALIDATION, "@value: %s", why);
         else if (rc == GW_OK && at != NULL &&
@@ -378,11 +390,11 @@ static gw_rc
 walk_primitive(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
                int *has_value, int *has_meta)
 {
-    int v = xmlHasNsProp(n, (const xmlChar *)"value", NULL) != NULL;
-    gw_rc rc = check_attrs(w, n, t, 1);
+    int seen = 0;
+    gw_rc rc = check_attrs(w, n, t, 1, &seen);
 
-    *has_value = v;
-    *has_meta = xmlHasProp(n, (const xmlChar *)"id") != NULL;
+    *has_value = (seen & SEEN_VALUE) != 0;
+    *has_meta = (seen & SEEN_ID) != 0;
     for (xmlNodePtr c = n->children; rc == GW_OK && c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE) {
             rc = check_text(w, c);
@@ -555,6 +567,7 @@ static gw_rc
 walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
 {
     unsigned cursor = 0, idx;
+    int seen = 0; /* check_attrs' (for primitives only) */
     /* Sized to the type: zeroing a fixed 512 entries per element was a
      * measurable share of validation time. */
     int counts[t->n > 0 ? t->n : 1];
@@ -563,7 +576,7 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
 
     memset(counts, 0, sizeof(counts));
     memset(firsts, 0, sizeof(firsts));
-    rc = check_attrs(w, n, t, 0);
+    rc = check_attrs(w, n, t, 0, &seen);
     if (rc != GW_OK)
         return rc;
     for (xmlNodePtr c = n->children; c; c = c->next) {
@@ -609,7 +622,8 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
         } else if (et == NULL) {
             xmlNodePtr r = NULL;
             int found = 0;
-            rc = check_attrs(w, c, t, 0) == GW_OK && c->properties == NULL
+            rc = check_attrs(w, c, t, 0, &seen) == GW_OK &&
+                         c->properties == NULL
                      ? GW_OK
                      : fault(w, GW_EVALIDATION,
                              "a resource container has no attributes");
