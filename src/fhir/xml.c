@@ -35,11 +35,23 @@
 
 #define JSON_MAX (256u * 1024 * 1024)
 
+/* The walk's path is kept as its (name, index) segments and written out
+ * (as gw_fhir_path_push writes it) only for a fault: writing it at every
+ * element was a tenth of the walk. The first PATH_SEGS are kept: each
+ * writes at least two bytes (".x"), so they fill the path, and any after
+ * them would be cut. */
+#define PATH_SEGS 256
+
 struct walk {
     const struct gw_fhir_limits *lim;
     struct gw_err *err;
     struct gw_buf *out; /* NULL: check only */
-    char path[512];
+    char path[512];     /* walk_path's */
+    struct {
+        const char *name;
+        int index;
+    } seg[PATH_SEGS];
+    size_t nseg;
     int depth;
     int indent;
     int first[1100]; /* per JSON nesting level: no member written yet */
@@ -48,8 +60,10 @@ struct walk {
     xmlNsPtr fhir;   /* a namespace seen to be FHIR's (is_fhir) */
 };
 
+static const char *walk_path(struct walk *w);
+
 /* A fault of the walk at its path (err may be NULL). */
-#define fault(w, rc, ...) gw_err_set((w)->err, rc, (w)->path, __VA_ARGS__)
+#define fault(w, rc, ...) gw_err_set((w)->err, rc, walk_path(w), __VA_ARGS__)
 
 /* --- JSON writer ---------------------------------------------------- */
 
@@ -157,16 +171,34 @@ put_value(struct walk *w, enum gw_fhir_prim p, const char *v)
 
 /* --- path ----------------------------------------------------------- */
 
+/* Appends ".name" or ".name[index]"; returns what path_pop goes back to. */
 static size_t
 path_push(struct walk *w, const char *name, int index)
 {
-    return gw_fhir_path_push(w->path, sizeof(w->path), name, index);
+    size_t old = w->nseg++;
+
+    if (old < PATH_SEGS) {
+        w->seg[old].name = name;
+        w->seg[old].index = index;
+    }
+    return old;
 }
 
 static void
 path_pop(struct walk *w, size_t old)
 {
-    w->path[old] = '\0';
+    w->nseg = old;
+}
+
+/* The path, written out into w->path. */
+static const char *
+walk_path(struct walk *w)
+{
+    w->path[0] = '\0';
+    for (size_t i = 0; i < w->nseg && i < PATH_SEGS; i++)
+        gw_fhir_path_push(w->path, sizeof(w->path), w->seg[i].name,
+                          w->seg[i].index);
+    return w->path;
 }
 
 /* --- the walk ------------------------------------------------------- */
@@ -757,7 +789,7 @@ walk_resource(struct walk *w, xmlNodePtr n)
                      "%s is not a resource type this gateway exchanges",
                      (const char *)n->name);
     old = path_push(w, t->name, -1);
-    if (strchr(w->path, '.') != NULL)
+    if (old > 0)
         path_pop(w, old); /* nested: keep the container's path */
     if (++w->depth > w->lim->max_depth) {
         w->depth--;
