@@ -705,7 +705,10 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
      * per group (Task.input has 50 required value[x] entries). */
     unsigned group = 0;
     int group_present = 0;
-    for (unsigned k = 0; k < t->n; k++) {
+    const uint16_t *req;
+    unsigned nreq = gw_fhir_type_required(t, &req);
+    for (unsigned r = 0; r < nreq; r++) {
+        unsigned k = req != NULL ? req[r] : r;
         const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + k];
         if (e->min == 0 || counts[k] > 0)
             continue;
