@@ -57,7 +57,7 @@ reserve(struct gw_buf *b, size_t extra)
 }
 
 gw_rc
-gw_buf_append(struct gw_buf *b, const void *p, size_t n)
+gw_buf_append_grow(struct gw_buf *b, const void *p, size_t n)
 {
     gw_rc rc = reserve(b, n);
 
@@ -68,12 +68,6 @@ gw_buf_append(struct gw_buf *b, const void *p, size_t n)
     b->len += n;
     b->data[b->len] = '\0';
     return GW_OK;
-}
-
-gw_rc
-gw_buf_append_str(struct gw_buf *b, const char *s)
-{
-    return gw_buf_append(b, s, strlen(s));
 }
 
 gw_rc

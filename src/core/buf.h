@@ -12,6 +12,7 @@
 #define GW_CORE_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "core/err.h"
 
@@ -25,8 +26,31 @@ struct gw_buf {
 void gw_buf_init(struct gw_buf *b, size_t max);
 void gw_buf_release(struct gw_buf *b);
 void gw_buf_reset(struct gw_buf *b); /* len = 0, keeps the memory */
-gw_rc gw_buf_append(struct gw_buf *b, const void *p, size_t n) GW_WARN_UNUSED;
-gw_rc gw_buf_append_str(struct gw_buf *b, const char *s) GW_WARN_UNUSED;
+/* gw_buf_append's path when the bytes do not fit in the memory held. */
+gw_rc gw_buf_append_grow(struct gw_buf *b, const void *p, size_t n)
+    GW_WARN_UNUSED;
+
+/* Inline when the bytes fit: the serialisers append a few bytes at a
+ * time, and the call and its reserve were a tenth of writing a message. */
+static inline GW_WARN_UNUSED gw_rc
+gw_buf_append(struct gw_buf *b, const void *p, size_t n)
+{
+    if (n < b->cap - b->len && n <= b->max - b->len) {
+        if (n > 0)
+            memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return GW_OK;
+    }
+    return gw_buf_append_grow(b, p, n);
+}
+
+static inline GW_WARN_UNUSED gw_rc
+gw_buf_append_str(struct gw_buf *b, const char *s)
+{
+    return gw_buf_append(b, s, strlen(s));
+}
+
 gw_rc gw_buf_appendf(struct gw_buf *b, const char *fmt, ...)
     GW_PRINTF(2, 3) GW_WARN_UNUSED;
 /* Returns the bytes (NUL-terminated, never NULL) and re-inits b; *len may

@@ -25,6 +25,12 @@
 static uint16_t type_slot[TYPE_SLOTS], elem_slot[ELEM_SLOTS];
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
 
+/* Each indexed type's required elements (min > 0), in definition order:
+ * req[req_at[t] .. req_at[t + 1]), indexes into the type's elements. The
+ * walks check them for every element, and most of a type's are optional. */
+static uint16_t req[ELEM_SLOTS / 2], req_at[TYPE_SLOTS / 2 + 1];
+static unsigned req_types; /* how many types have their list */
+
 /* FNV-1a of name, mixed with seed (the type's index for an element). */
 static unsigned
 name_hash(const char *name, unsigned seed)
@@ -49,6 +55,17 @@ index_build(void)
         while (type_slot[h & (TYPE_SLOTS - 1)] != EMPTY)
             h++;
         type_slot[h & (TYPE_SLOTS - 1)] = (uint16_t)t;
+        if (req_types == t) {
+            unsigned at = req_at[t], k;
+            for (k = 0; k < ty->n && at < ELEM_SLOTS / 2; k++)
+                if (gw_fhir_elems[ty->first + k].min > 0)
+                    req[at++] = (uint16_t)k;
+            if (k == ty->n) { /* else: this type and the ones after it
+                               * go without (the walks check them all) */
+                req_at[t + 1] = (uint16_t)at;
+                req_types = t + 1;
+            }
+        }
         for (unsigned i = ty->first; i < (unsigned)ty->first + ty->n; i++) {
             unsigned g = name_hash(gw_fhir_elems[i].name, t);
             while (elem_slot[g & (ELEM_SLOTS - 1)] != EMPTY)
@@ -91,6 +108,20 @@ gw_fhir_elem_find(const struct gw_fhir_type *t, const char *name)
             strcmp(gw_fhir_elems[k].name, name) == 0)
             return &gw_fhir_elems[k];
     return NULL;
+}
+
+unsigned
+gw_fhir_type_required(const struct gw_fhir_type *t, const uint16_t **idx)
+{
+    unsigned ti = (unsigned)(t - gw_fhir_types);
+
+    pthread_once(&index_once, index_build);
+    if (ti >= req_types) {
+        *idx = NULL;
+        return t->n;
+    }
+    *idx = &req[req_at[ti]];
+    return (unsigned)(req_at[ti + 1] - req_at[ti]);
 }
 
 static int

@@ -80,6 +80,11 @@ const struct gw_fhir_type *gw_fhir_resource_find(const char *name);
 /* The element `name` of type t, or NULL. */
 const struct gw_fhir_elem *gw_fhir_elem_find(const struct gw_fhir_type *t,
                                              const char *name);
+/* How many of t's elements are required (min > 0), with *idx at their
+ * indexes into t's elements in definition order; *idx NULL: every
+ * element is to be looked at (t->n returned). */
+unsigned gw_fhir_type_required(const struct gw_fhir_type *t,
+                               const uint16_t **idx);
 static inline const struct gw_fhir_type *
 gw_fhir_elem_type(const struct gw_fhir_elem *e)
 {

@@ -35,11 +35,23 @@
 
 #define JSON_MAX (256u * 1024 * 1024)
 
+/* The walk's path is kept as its (name, index) segments and written out
+ * (as gw_fhir_path_push writes it) only for a fault: writing it at every
+ * element was a tenth of the walk. The first PATH_SEGS are kept: each
+ * writes at least two bytes (".x"), so they fill the path, and any after
+ * them would be cut. */
+#define PATH_SEGS 256
+
 struct walk {
     const struct gw_fhir_limits *lim;
     struct gw_err *err;
     struct gw_buf *out; /* NULL: check only */
-    char path[512];
+    char path[512];     /* walk_path's */
+    struct {
+        const char *name;
+        int index;
+    } seg[PATH_SEGS];
+    size_t nseg;
     int depth;
     int indent;
     int first[1100]; /* per JSON nesting level: no member written yet */
@@ -48,8 +60,10 @@ struct walk {
     xmlNsPtr fhir;   /* a namespace seen to be FHIR's (is_fhir) */
 };
 
+static const char *walk_path(struct walk *w);
+
 /* A fault of the walk at its path (err may be NULL). */
-#define fault(w, rc, ...) gw_err_set((w)->err, rc, (w)->path, __VA_ARGS__)
+#define fault(w, rc, ...) gw_err_set((w)->err, rc, walk_path(w), __VA_ARGS__)
 
 /* --- JSON writer ---------------------------------------------------- */
 
@@ -157,16 +171,34 @@ put_value(struct walk *w, enum gw_fhir_prim p, const char *v)
 
 /* --- path ----------------------------------------------------------- */
 
+/* Appends ".name" or ".name[index]"; returns what path_pop goes back to. */
 static size_t
 path_push(struct walk *w, const char *name, int index)
 {
-    return gw_fhir_path_push(w->path, sizeof(w->path), name, index);
+    size_t old = w->nseg++;
+
+    if (old < PATH_SEGS) {
+        w->seg[old].name = name;
+        w->seg[old].index = index;
+    }
+    return old;
 }
 
 static void
 path_pop(struct walk *w, size_t old)
 {
-    w->path[old] = '\0';
+    w->nseg = old;
+}
+
+/* The path, written out into w->path. */
+static const char *
+walk_path(struct walk *w)
+{
+    w->path[0] = '\0';
+    for (size_t i = 0; i < w->nseg && i < PATH_SEGS; i++)
+        gw_fhir_path_push(w->path, sizeof(w->path), w->seg[i].name,
+                          w->seg[i].index);
+    return w->path;
 }
 
 /* --- the walk ------------------------------------------------------- */
@@ -252,9 +284,16 @@ check_string(struct walk *w, const char *v)
     return GW_OK;
 }
 
+/* The attributes of n (type t); for a primitive, *seen gets SEEN_VALUE
+ * and SEEN_ID for the @value and @id it has (when GW_OK: every attribute
+ * but xsi:schemaLocation is one of them, so they are what xmlHasProp
+ * would find). */
+#define SEEN_VALUE 1
+#define SEEN_ID 2
+
 static gw_rc
 check_attrs(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
-            int primitive)
+            int primitive, int *seen)
 {
     int count = 0;
 
@@ -277,8 +316,13 @@ check_attrs(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
         if (a->ns != NULL)
             return fault(w, GW_EVALIDATION, "unknown attribute %s", name);
         const struct gw_fhir_type *at = NULL; /* type of an attribute elem */
-        known = primitive && (strcmp(name, "id") == 0 ||
-                              strcmp(name, "value") == 0);
+        if (primitive && strcmp(name, "value") == 0)
+            known = SEEN_VALUE;
+        else if (primitive && strcmp(name, "id") == 0)
+            known = SEEN_ID;
+        else
+            known = 0;
+        *seen |= known;
         if (!primitive) {
             const struct gw_fhir_elem *e = gw_fhir_elem_find(t, name);
             known = e != NULL && e->attr;
@@ -291,7 +335,7 @@ check_attrs(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
         if (v == NULL)
             return GW_ENOMEM;
         rc = check_string(w, v);
-        if (rc == GW_OK && primitive && strcmp(name, "value") == 0 &&
+        if (rc == GW_OK && known == SEEN_VALUE &&
             !gw_fhir_prim_valid(t->prim, v, &why))
             rc = fault(w, GW_EVALIDATION, "@value: %s", why);
         else if (rc == GW_OK && at != NULL &&
@@ -378,11 +422,11 @@ static gw_rc
 walk_primitive(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
                int *has_value, int *has_meta)
 {
-    int v = xmlHasNsProp(n, (const xmlChar *)"value", NULL) != NULL;
-    gw_rc rc = check_attrs(w, n, t, 1);
+    int seen = 0;
+    gw_rc rc = check_attrs(w, n, t, 1, &seen);
 
-    *has_value = v;
-    *has_meta = xmlHasProp(n, (const xmlChar *)"id") != NULL;
+    *has_value = (seen & SEEN_VALUE) != 0;
+    *has_meta = (seen & SEEN_ID) != 0;
     for (xmlNodePtr c = n->children; rc == GW_OK && c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE) {
             rc = check_text(w, c);
@@ -555,6 +599,7 @@ static gw_rc
 walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
 {
     unsigned cursor = 0, idx;
+    int seen = 0; /* check_attrs' (for primitives only) */
     /* Sized to the type: zeroing a fixed 512 entries per element was a
      * measurable share of validation time. */
     int counts[t->n > 0 ? t->n : 1];
@@ -563,7 +608,7 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
 
     memset(counts, 0, sizeof(counts));
     memset(firsts, 0, sizeof(firsts));
-    rc = check_attrs(w, n, t, 0);
+    rc = check_attrs(w, n, t, 0, &seen);
     if (rc != GW_OK)
         return rc;
     for (xmlNodePtr c = n->children; c; c = c->next) {
@@ -609,7 +654,8 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
         } else if (et == NULL) {
             xmlNodePtr r = NULL;
             int found = 0;
-            rc = check_attrs(w, c, t, 0) == GW_OK && c->properties == NULL
+            rc = check_attrs(w, c, t, 0, &seen) == GW_OK &&
+                         c->properties == NULL
                      ? GW_OK
                      : fault(w, GW_EVALIDATION,
                              "a resource container has no attributes");
@@ -659,7 +705,10 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
      * per group (Task.input has 50 required value[x] entries). */
     unsigned group = 0;
     int group_present = 0;
-    for (unsigned k = 0; k < t->n; k++) {
+    const uint16_t *req;
+    unsigned nreq = gw_fhir_type_required(t, &req);
+    for (unsigned r = 0; r < nreq; r++) {
+        unsigned k = req != NULL ? req[r] : r;
         const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + k];
         if (e->min == 0 || counts[k] > 0)
             continue;
@@ -743,7 +792,7 @@ walk_resource(struct walk *w, xmlNodePtr n)
                      "%s is not a resource type this gateway exchanges",
                      (const char *)n->name);
     old = path_push(w, t->name, -1);
-    if (strchr(w->path, '.') != NULL)
+    if (old > 0)
         path_pop(w, old); /* nested: keep the container's path */
     if (++w->depth > w->lim->max_depth) {
         w->depth--;

@@ -122,6 +122,11 @@ struct cw {
 static void
 put(struct cw *w, const char *s, size_t len)
 {
+    if (len < sizeof(w->buf) - w->n) { /* fits: the buffer stays unfull */
+        memcpy(w->buf + w->n, s, len);
+        w->n += len;
+        return;
+    }
     while (len > 0) {
         size_t k = sizeof(w->buf) - w->n;
         if (k > len)

@@ -350,6 +350,8 @@ struct mres {
     int count;
     int want_first; /* stop at the first node */
     int fallback;   /* the walk left the elements: ask libxml2 */
+    xmlNodePtr *keep; /* the first nkeep nodes, in document order */
+    int nkeep;
 };
 
 /* Walks p from n (step i on); 1: stop. */
@@ -360,6 +362,8 @@ mp_walk(const struct mpath *p, int i, xmlNodePtr n, struct mres *r)
     int seen[MP_PREDS] = {0};
 
     if (i == p->n) {
+        if (r->count < r->nkeep)
+            r->keep[r->count] = n;
         if (r->count++ == 0)
             r->first = n;
         return r->want_first;
@@ -486,18 +490,36 @@ xp_eval(xmlXPathContextPtr xp, xmlNodePtr at, const char *expr)
     return r;
 }
 
+/* The rules' libxml2 XPath context, made when a rule first needs it: a
+ * message whose paths the walker answers never does. */
+static xmlXPathContextPtr
+xp_context(struct ctx *c)
+{
+    if (c->xp == NULL) {
+        c->xp = xmlXPathNewContext(c->doc);
+        if (c->xp == NULL && c->rc == GW_OK)
+            c->rc = GW_ENOMEM;
+        else
+            xmlXPathRegisterNs(c->xp, (const xmlChar *)"f",
+                               (const xmlChar *)GW_FHIR_NS);
+    }
+    return c->xp;
+}
+
 static xmlXPathObjectPtr
 eval(struct ctx *c, xmlNodePtr at, const char *expr)
 {
-    return xp_eval(c->xp, at, expr);
+    xmlXPathContextPtr xp = xp_context(c);
+
+    return xp != NULL ? xp_eval(xp, at, expr) : NULL;
 }
 
 /* The first node of expr at `at` and how many there are (want_first:
  * only the first), by mp_walk when expr is one of its paths, else by
  * libxml2. */
 static void
-select_nodes(xmlXPathContextPtr xp, xmlNodePtr at, const char *expr,
-             int want_first, struct mres *r)
+select_nodes(struct ctx *c, xmlNodePtr at, const char *expr, int want_first,
+             struct mres *r)
 {
     int owned, done = 0;
     struct mpath *mp;
@@ -518,7 +540,7 @@ select_nodes(xmlXPathContextPtr xp, xmlNodePtr at, const char *expr,
     }
     if (done)
         return;
-    o = xp_eval(xp, at, expr);
+    o = eval(c, at, expr);
     if (o != NULL && o->nodesetval != NULL && o->nodesetval->nodeNr > 0) {
         r->first = o->nodesetval->nodeTab[0];
         r->count = o->nodesetval->nodeNr;
@@ -533,7 +555,7 @@ first(struct ctx *c, xmlNodePtr at, const char *expr)
 
     if (at == NULL)
         return NULL;
-    select_nodes(c->xp, at, expr, 1, &r);
+    select_nodes(c, at, expr, 1, &r);
     return r.first;
 }
 
@@ -544,8 +566,45 @@ count(struct ctx *c, xmlNodePtr at, const char *expr)
 
     if (at == NULL)
         return 0;
-    select_nodes(c->xp, at, expr, 0, &r);
+    select_nodes(c, at, expr, 0, &r);
     return r.count;
+}
+
+#define NODES_KEPT 16
+
+/* Every node of expr at `at`, in document order, in *list: by mp_walk
+ * into keep[] when expr is one of its paths and has at most NODES_KEPT
+ * nodes, else by libxml2 (*o then holds them; free it). How many. */
+static int
+nodes(struct ctx *c, xmlNodePtr at, const char *expr,
+      xmlNodePtr keep[NODES_KEPT], xmlNodePtr **list, xmlXPathObjectPtr *o)
+{
+    int owned;
+    struct mpath *mp;
+    xmlXPathCompExprPtr comp = compiled(expr, &owned, &mp);
+    struct mres r;
+
+    *o = NULL;
+    *list = keep;
+    memset(&r, 0, sizeof(r));
+    r.keep = keep;
+    r.nkeep = NODES_KEPT;
+    if (comp != NULL && mp != NULL && at != NULL &&
+        at->type == XML_ELEMENT_NODE)
+        mp_walk(mp, 0, at, &r);
+    else
+        r.fallback = 1;
+    if (comp != NULL && owned) {
+        xmlXPathFreeCompExpr(comp);
+        mp_free(mp);
+    }
+    if (!r.fallback && r.count <= NODES_KEPT)
+        return r.count;
+    *o = eval(c, at, expr);
+    if (*o == NULL || (*o)->nodesetval == NULL)
+        return 0;
+    *list = (*o)->nodesetval->nodeTab;
+    return (*o)->nodesetval->nodeNr;
 }
 
 /* The @value of element n, or the text of any other node, as xmlGetProp
@@ -702,8 +761,11 @@ gw_rules_paths_disagree(xmlDocPtr doc, size_t *pairs)
     while (n != NULL) { /* every element, pre-order */
         for (size_t i = 0; i < nx && n->type == XML_ELEMENT_NODE; i++) {
             struct mres a, b;
+            xmlNodePtr keep[NODES_KEPT];
             xmlXPathObjectPtr o = xp_eval(xp, n, exprs[i]);
             memset(&a, 0, sizeof(a));
+            a.keep = keep;
+            a.nkeep = NODES_KEPT;
             mp_walk(mps[i], 0, n, &a);
             memset(&b, 0, sizeof(b));
             b.want_first = 1;
@@ -719,6 +781,12 @@ gw_rules_paths_disagree(xmlDocPtr doc, size_t *pairs)
                            (a.first != o->nodesetval->nodeTab[0] ||
                             b.first != a.first)))
                 bad++;
+            else /* nodes(): the kept ones in libxml2's (document) order */
+                for (int k = 0; k < a.count && k < NODES_KEPT; k++)
+                    if (keep[k] != o->nodesetval->nodeTab[k]) {
+                        bad++;
+                        break;
+                    }
             ++*pairs;
             xmlXPathFreeObject(o);
         }
@@ -1364,16 +1432,17 @@ base64_bytes(const char *s)
 static int
 rule_attachments(struct ctx *c)
 {
-    xmlXPathObjectPtr r =
-        eval(c, c->bundle, "f:entry/f:resource/f:DocumentReference");
-    int n = r && r->nodesetval ? r->nodesetval->nodeNr : 0;
+    xmlNodePtr keep[NODES_KEPT], *docs;
+    xmlXPathObjectPtr r;
+    int n = nodes(c, c->bundle, "f:entry/f:resource/f:DocumentReference",
+                  keep, &docs, &r);
 
     if (n > MAX_ATTACHMENTS)
-        BAD(c, "klas-attachments-max", r->nodesetval->nodeTab[MAX_ATTACHMENTS],
-            NULL, "Högst fem bilagor får bifogas",
+        BAD(c, "klas-attachments-max", docs[MAX_ATTACHMENTS], NULL,
+            "Högst fem bilagor får bifogas",
             "At most five attachments may be added");
     for (int i = 0; i < n; i++) {
-        xmlNodePtr d = r->nodesetval->nodeTab[i];
+        xmlNodePtr d = docs[i];
         xmlNodePtr data = first(c, d, "f:content[1]/f:attachment/f:data/@value");
         char size[32];
         long bytes = -1;
@@ -1802,12 +1871,14 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
              "'country']/f:valueString",
              f->country, sizeof(f->country));
         if (c->med != NULL) {
-            xmlXPathObjectPtr r = eval(
-                c, c->med, "f:ingredient/f:itemCodeableConcept/f:text/@value");
+            xmlNodePtr keep[NODES_KEPT], *names;
+            xmlXPathObjectPtr r;
+            int nn = nodes(c, c->med,
+                           "f:ingredient/f:itemCodeableConcept/f:text/@value",
+                           keep, &names, &r);
             size_t o = 0, cap = sizeof(f->substances) - 1;
-            for (int i = 0; r && r->nodesetval && i < r->nodesetval->nodeNr;
-                 i++) {
-                xmlChar *t = xmlNodeGetContent(r->nodesetval->nodeTab[i]);
+            for (int i = 0; i < nn; i++) {
+                xmlChar *t = xmlNodeGetContent(names[i]);
                 size_t tl = t ? strlen((const char *)t) : 0, sep = o ? 2 : 0;
                 if (t != NULL && o + sep + tl > cap) {
                     /* Kept whole or refused: the joined names too. */
@@ -1817,7 +1888,7 @@ collect_facts(struct ctx *c, struct gw_msg_facts *f)
                     snprintf(en, sizeof(en), "The substance names together "
                              "are longer than their limit of %zu bytes", cap);
                     issue(c, GW_SEV_ERROR, "too-long", "klas-field-limit",
-                          r->nodesetval->nodeTab[i]->parent, NULL, sv, en);
+                          names[i]->parent, NULL, sv, en);
                     f->substances[0] = '\0';
                     xmlFree(t);
                     break;
@@ -1887,10 +1958,6 @@ gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out,
     c.out = out;
     c.today = today;
     c.bundle = xmlDocGetRootElement(doc);
-    c.xp = xmlXPathNewContext(doc);
-    if (c.xp == NULL)
-        return GW_ENOMEM;
-    xmlXPathRegisterNs(c.xp, (const xmlChar *)"f", (const xmlChar *)GW_FHIR_NS);
     rule_message(&c);
     if (c.event[0] != '\0')
         rule_shape(&c);
@@ -1931,6 +1998,6 @@ gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out,
                               "incorrectly filled in");
     /* Always: a value too long to keep is an error also for $validate. */
     collect_facts(&c, facts != NULL ? facts : &scratch);
-    xmlXPathFreeContext(c.xp);
+    xmlXPathFreeContext(c.xp); /* NULL when no rule needed it */
     return c.rc;
 }

@@ -21,7 +21,8 @@ void gw_rules_node_path(xmlNodePtr n, char *buf, size_t size);
 /* For tests: every expression the rules have used so far that they walk
  * themselves, evaluated from every element of doc by that walk and by
  * libxml2's XPath; returns how many (expression, element) pairs disagree
- * on the first node or the count, *pairs how many were compared. */
+ * on the count, the first node or the nodes the walk keeps in order
+ * (the first 16), *pairs how many were compared. */
 size_t gw_rules_paths_disagree(xmlDocPtr doc, size_t *pairs);
 
 #endif

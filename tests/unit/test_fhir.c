@@ -783,6 +783,33 @@ test_fhir_model_index_finds_every_entry_and_no_other(void **state)
     assert_non_null(gw_fhir_resource_find("Task"));
 }
 
+/* Every type's list of required elements (model.c, for the walks' check
+ * of missing ones) is its elements with min > 0, in definition order. */
+static void
+test_fhir_model_required_lists_every_required_element(void **state)
+{
+    unsigned listed = 0;
+
+    (void)state;
+    for (unsigned i = 0; i < gw_fhir_ntypes; i++) {
+        const struct gw_fhir_type *t = &gw_fhir_types[i];
+        const uint16_t *idx;
+        unsigned n = gw_fhir_type_required(t, &idx), r = 0;
+        if (idx == NULL)
+            fail_msg("type %s has no list", t->name);
+        for (unsigned k = 0; k < t->n; k++)
+            if (gw_fhir_elems[t->first + k].min > 0) {
+                if (r >= n || idx[r] != k)
+                    fail_msg("%s.%s is not listed in its place", t->name,
+                             gw_fhir_elems[t->first + k].name);
+                r++;
+            }
+        assert_int_equal(r, n);
+        listed += n;
+    }
+    assert_true(listed > 0);
+}
+
 /* gw_fhir_to_xml writes a plain tree itself (fhir.c): its bytes are
  * libxml2's (xmlDocDumpFormatMemoryEnc, UTF-8, unformatted) for every
  * example and fixture, read from JSON and from XML, and for values that
@@ -884,6 +911,7 @@ main(void)
         cmocka_unit_test(test_fhir_published_types_are_refused_inbound),
         cmocka_unit_test(test_fhir_doc_check_refuses_a_tree_changed_badly),
         cmocka_unit_test(test_fhir_model_index_finds_every_entry_and_no_other),
+        cmocka_unit_test(test_fhir_model_required_lists_every_required_element),
         cmocka_unit_test(test_fhir_xml_written_as_libxml2_writes_it),
     };
     gw_fhir_init();
