@@ -143,7 +143,7 @@ op_matches(const struct gw_fhir_doc *doc, const struct gw_route_def *d,
            char *why, size_t size)
 {
     const char *code = d->cap_code + 1;
-    char type[40], url[160], v[160];
+    char type[40], url[160], desc[160], v[160];
     int instance = gw_conformance_op_type(d, type, sizeof(type)) != NULL;
     const struct {
         const char *path, *want;
@@ -156,9 +156,11 @@ op_matches(const struct gw_fhir_doc *doc, const struct gw_route_def *d,
         {"type", "false"},
         {"instance", instance ? "true" : "false"},
         {"resource", instance ? type : ""},
+        {"description", desc}, /* the route in words: method and path */
     };
 
     snprintf(url, sizeof(url), CANON "OperationDefinition/%s", code);
+    snprintf(desc, sizeof(desc), "%s %s", d->method, d->pattern);
     for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
         if (!gw_view_value(doc, want[k].path, v, sizeof(v)))
             v[0] = '\0';

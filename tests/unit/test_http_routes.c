@@ -562,6 +562,19 @@ test_routes_operation_files_refused(void **state)
     assert_int_equal(gw_conformance_load(dir, &err), GW_ECONFIG);
     if (strstr(err.detail, "OperationDefinition-print.json: system") == NULL)
         fail_msg("system: %s", err.detail);
+    /* A description that names another path than its route's: $copy
+     * said to be served under /fhir/Task/{id}. */
+    snprintf(cmd, sizeof(cmd),
+             "cp %s/OperationDefinition-*.json %s/ && sed -i "
+             "'s|Task/{num}/[$]copy|Task/{id}/$copy|' "
+             "%s/OperationDefinition-copy.json",
+             profiles_dir(), dir, dir);
+    assert_int_equal(system(cmd), 0);
+    gw_err_clear(&err);
+    assert_int_equal(gw_conformance_load(dir, &err), GW_ECONFIG);
+    if (strstr(err.detail, "OperationDefinition-copy.json: description") ==
+        NULL)
+        fail_msg("description: %s", err.detail);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
     gw_err_clear(&err);
