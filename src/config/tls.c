@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/names.h"
+
 struct peer_row {
     const char *peer;
     size_t cert, key, ca, verify_host, min_version;
@@ -43,13 +45,10 @@ gw_rc
 gw_tls_client_get(const struct gw_config *cfg, const char *peer,
                   struct gw_tls_client *out, struct gw_err *err)
 {
-    const struct peer_row *row = NULL;
+    const struct peer_row *row = GW_NAME_FIND(peers, peer);
     const char *v;
 
     memset(out, 0, sizeof(*out));
-    for (size_t i = 0; i < NPEERS; i++)
-        if (strcmp(peers[i].peer, peer) == 0)
-            row = &peers[i];
     if (row == NULL)
         return gw_err_set(err, GW_EINTERNAL, NULL, "no TLS peer %s", peer);
     out->peer = row->peer;

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/names.h"
+
 static volatile int log_level = GW_LOG_INFO;
 static volatile int log_fd = 2;
 static _Thread_local char request_id[64] = "-";
@@ -32,13 +34,12 @@ static const char *const level_names[] = {"debug", "info", "warn", "error",
 gw_rc
 gw_log_level_parse(const char *s, enum gw_log_level *out)
 {
-    for (int i = 0; i <= GW_LOG_OFF; i++) {
-        if (s != NULL && strcmp(s, level_names[i]) == 0) {
-            *out = (enum gw_log_level)i;
-            return GW_OK;
-        }
-    }
-    return GW_EINVAL;
+    int v;
+
+    if (gw_name_parse(level_names, GW_LOG_OFF + 1, s, &v) != GW_OK)
+        return GW_EINVAL;
+    *out = (enum gw_log_level)v;
+    return GW_OK;
 }
 
 void gw_log_set_level(enum gw_log_level level) { log_level = (int)level; }
