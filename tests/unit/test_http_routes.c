@@ -503,6 +503,29 @@ test_routes_serve_every_operation_file(void **state)
 
 /* A folder with a file missing, too large, not R4, or saying what its
  * route does not, is refused naming the file, and nothing is loaded. */
+/* The files copied into dir with one of them (OperationDefinition-<code>)
+ * edited by the sed expression edit: loading refuses them, naming that
+ * file and field. */
+static void
+edited_refused(const char *dir, const char *code, const char *edit,
+               const char *field)
+{
+    char cmd[1400], says[120];
+    struct gw_err err;
+
+    snprintf(cmd, sizeof(cmd),
+             "cp %s/OperationDefinition-*.json %s/ && sed -i '%s' "
+             "%s/OperationDefinition-%s.json",
+             profiles_dir(), dir, edit, dir, code);
+    assert_int_equal(system(cmd), 0);
+    gw_err_clear(&err);
+    assert_int_equal(gw_conformance_load(dir, &err), GW_ECONFIG);
+    snprintf(says, sizeof(says), "OperationDefinition-%s.json: %s", code,
+             field);
+    if (strstr(err.detail, says) == NULL)
+        fail_msg("%s: %s", field, err.detail);
+}
+
 static void
 test_routes_operation_files_refused(void **state)
 {
@@ -552,29 +575,12 @@ test_routes_operation_files_refused(void **state)
     }
     /* A file whose flags differ from its route: $print made a system
      * operation. */
-    snprintf(cmd, sizeof(cmd),
-             "cp %s/OperationDefinition-*.json %s/ && sed -i "
-             "'s/\"system\": false/\"system\": true/' "
-             "%s/OperationDefinition-print.json",
-             profiles_dir(), dir, dir);
-    assert_int_equal(system(cmd), 0);
-    gw_err_clear(&err);
-    assert_int_equal(gw_conformance_load(dir, &err), GW_ECONFIG);
-    if (strstr(err.detail, "OperationDefinition-print.json: system") == NULL)
-        fail_msg("system: %s", err.detail);
+    edited_refused(dir, "print", "s/\"system\": false/\"system\": true/",
+                   "system");
     /* A description that names another path than its route's: $copy
      * said to be served under /fhir/Task/{id}. */
-    snprintf(cmd, sizeof(cmd),
-             "cp %s/OperationDefinition-*.json %s/ && sed -i "
-             "'s|Task/{num}/[$]copy|Task/{id}/$copy|' "
-             "%s/OperationDefinition-copy.json",
-             profiles_dir(), dir, dir);
-    assert_int_equal(system(cmd), 0);
-    gw_err_clear(&err);
-    assert_int_equal(gw_conformance_load(dir, &err), GW_ECONFIG);
-    if (strstr(err.detail, "OperationDefinition-copy.json: description") ==
-        NULL)
-        fail_msg("description: %s", err.detail);
+    edited_refused(dir, "copy", "s|Task/{num}/[$]copy|Task/{id}/$copy|",
+                   "description");
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
     gw_err_clear(&err);
