@@ -2,11 +2,12 @@
 
 The statuses are the X(...) rows of GW_CASE_STATUS_ROWS in
 src/klas/state.h (enum id, code, Swedish name, English definition,
-Task.status, GW_ST_* flags); the events are the rows of gw_klas_events[]
-in src/klas/event.c. scripts/gen-profiles.py and scripts/gen-examples.py
-read them here, so the profiles and the examples follow the tables: a new
-status or event is a row in C, and the generators pick it up. Each string
-of a row is one C string literal (no concatenation).
+Task.status, GW_ST_* flags); the events are the rows of src/klas/events.tsv
+(the data file the build turns into gw_klas_events[]). scripts/gen-profiles.py
+and scripts/gen-examples.py read them here, so the profiles and the examples
+follow the tables: a new status or event is a row, and the generators pick
+it up. Each string of a status row is one C string literal (no
+concatenation).
 """
 import os
 import re
@@ -40,23 +41,24 @@ def statuses():
 
 def events():
     """[{name, code, outcome, to, effects}] in table order; to is the status
-    code (None for GW_CASE_NONE), effects the GW_FX_* names."""
-    src = _read("event.c")
-    table = src[src.index("gw_klas_events[] = {"):]
-    table = table[:table.index("\n};")]
+    code (None for NONE), effects the GW_FX_* names without the prefix.
+    The header row names the columns ("name", to(CASE), ...); # lines are
+    comments; cells are separated by one tab."""
     code_of = {s["id"]: s["code"] for s in statuses()}
+    header = None
     out = []
-    for row in re.findall(r"\{\s*\.name.*?\}", table, re.S):
-        def field(name):
-            m = re.search(r'\.%s = "([^"]+)"' % name, row)
-            return m.group(1) if m else None
-        to = re.search(r"\.to = GW_CASE_(\w+)", row)
-        fx = re.search(r"\.effects = ([^,}]*)", row)
-        out.append({"name": field("name"), "code": field("code"),
-                    "outcome": field("outcome"),
-                    "to": code_of.get(to.group(1)) if to else None,
-                    "effects": set(re.findall(r"GW_FX_(\w+)",
-                                              fx.group(1) if fx else ""))})
+    for line in _read("events.tsv").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        cells = [c.strip() for c in line.split("\t")]
+        if header is None:
+            header = [re.sub(r'^"|"$|\(\w+\)$', "", c) for c in cells]
+            continue
+        row = dict(zip(header, cells + [""] * (len(header) - len(cells))))
+        out.append({"name": row["name"], "code": row["code"] or None,
+                    "outcome": row["outcome"] or None,
+                    "to": code_of.get(row["to"]),
+                    "effects": set(row["effects"].split())})
     return out
 
 

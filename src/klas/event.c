@@ -1,33 +1,10 @@
 /*
  * event.c - the KLAS event table (event.h) and the decision taken on it.
  *
- * The state machine is the rows' from/to columns:
- *
- *   (none) ── submit (prescriber) ───────────────────────────► M
- *   M ──── apply (pharmacy) ─────────────────────────────────► A
- *   A ──── register (LV) ────────────────────────────────────► H
- *   H ──── request-supplement (LV) ──────────────────────────► KB
- *   KB ─── supplement (prescriber, pharmacy) ────────────────► K
- *   K ──── supplement-received (LV, gateway) ────────────────► H
- *   H, KB, K ── grant / reject / dismiss (LV) ───────────────► Bev/Avs/Avi
- *   Bev ── reapply (pharmacy) ───────────────────────────────► A (a new case)
- *   M, Bev, Avs, Avi ── purge (gateway) ─────────────────────► (none)
- *
- * Choices made where the sources are silent, so that they are made once:
- * - LV may decide from KB and K as well as H: it can reject or dismiss a
- *   case whose supplement never comes, and decides when it has what it
- *   needs.
- * - A supplement answers a request: only KB takes one (the handbook's
- *   "Komplettera" is for cases where LV asked). Spontaneous additions go to
- *   LV outside KLAS.
- * - K becomes H when LV says it has the supplement (the same message as a
- *   registration: application-registered), or when the gateway has LV's
- *   delivery receipt for it (role gateway).
- * - Open cases (A, H, KB, K) are never purged; retention applies to M and
- *   to decided cases.
- * Every transition not in the table is refused. The motivation is locked
- * from A until a decision; that one application per motivation holds
- * follows from apply being allowed only from M.
+ * The rows are src/klas/events.tsv (the state machine, the choices made
+ * where the sources are silent, and what each column means are written
+ * there), turned into GW_KLAS_EVENT_ROWS by the build
+ * (cmake/GwTable.cmake). Every transition not in the table is refused.
  *
  * gw_klas_decide is pure: everything it needs comes in through
  * struct gw_decide_in, so the table is tested without a store.
@@ -38,148 +15,43 @@
 #include <string.h>
 #include <time.h>
 
+#include "klas/events_rows.h"
+
 #define R(role) GW_ROLE_BIT(role)
 #define S(st) GW_STATUS_BIT(st)
-#define DECIDABLE (S(GW_CASE_H) | S(GW_CASE_KB) | S(GW_CASE_K))
+
+/* The words of the table's columns (events.tsv's header names each
+ * column's macro). A from word is a status, or PURGEABLE: every status
+ * retention applies to (GW_ST_PURGEABLE in state.h). */
+#define EV(e) GW_EV_##e
+#define RULES(r) GW_RULES_##r
+#define ROLE(r) R(GW_ROLE_##r)
+#define FROM(st) FROM_##st
+#define CASE(st) GW_CASE_##st
+#define REF(r) GW_CASE_REF_##r
+#define ID(i) GW_ID_##i
+#define NOTIFY(n) GW_NOTIFY_##n
+#define FX(fx) GW_FX_##fx
+enum {
+#define FROM_(id, code, sv, en, task, flags) FROM_##id = S(GW_CASE_##id),
+    GW_CASE_STATUS_ROWS(FROM_)
+#undef FROM_
+    FROM_NONE = S(GW_CASE_NONE),
+    FROM_PURGEABLE = GW_STATUSES_PURGEABLE
+};
 
 const struct gw_event_def gw_klas_events[] = {
-    {.name = "submit",
-     .code = "motivation-submit",
-     .event = GW_EV_SUBMIT,
-     .rules = GW_RULES_SUBMIT,
-     .roles = R(GW_ROLE_PRESCRIBER),
-     .from = S(GW_CASE_NONE),
-     .to = GW_CASE_M,
-     .ref = GW_CASE_REF_NONE,
-     .identity = GW_ID_PRESCRIBER,
-     .consent = 1,
-     .hsa = 1,
-     .notify = GW_NOTIFY_CHOSEN,
-     .effects = GW_FX_LICENCE_NEW,
-     .topic = "case-for-pharmacy",
-     .soap = "SubmitLicenseMotivation"},
-    {.name = "apply",
-     .code = "application-create",
-     .event = GW_EV_APPLY,
-     .rules = GW_RULES_APPLY,
-     .roles = R(GW_ROLE_PHARMACY),
-     .from = S(GW_CASE_M),
-     .to = GW_CASE_A,
-     .ref = GW_CASE_REF_TASK,
-     .identity = GW_ID_OWNER,
-     .patient = 1,
-     .lv = "application",
-     .effects = GW_FX_APPLIED | GW_FX_TAKE_CASE | GW_FX_REGISTER,
-     .soap = "CreateLicenseApplication"},
-    {.name = "reapply",
-     .code = "application-reapply",
-     .event = GW_EV_REAPPLY,
-     .rules = GW_RULES_REAPPLY,
-     .roles = R(GW_ROLE_PHARMACY),
-     .from = S(GW_CASE_BEV),
-     .to = GW_CASE_A,
-     .ref = GW_CASE_REF_BASIS,
-     .identity = GW_ID_OWNER,
-     .patient = 1,
-     .window = 1,
-     .lv = "application",
-     .effects = GW_FX_APPLIED | GW_FX_LICENCE_COPY | GW_FX_REGISTER,
-     .soap = "CreateLicenseApplication"},
-    {.name = "register",
-     .code = "application-registered",
-     .event = GW_EV_REGISTER,
-     .rules = GW_RULES_REGISTERED,
-     .roles = R(GW_ROLE_LV),
-     .from = S(GW_CASE_A),
-     .to = GW_CASE_H,
-     .ref = GW_CASE_REF_TASK,
-     .notify = GW_NOTIFY_CASE,
-     .topic = "case-for-pharmacy",
-     .soap = "ReportCaseRegistered"},
-    {.name = "request-supplement",
-     .code = "supplement-request",
-     .event = GW_EV_REQUEST_SUPPLEMENT,
-     .rules = GW_RULES_SUPPLEMENT_REQUEST,
-     .roles = R(GW_ROLE_LV),
-     .from = S(GW_CASE_H),
-     .to = GW_CASE_KB,
-     .ref = GW_CASE_REF_TASK,
-     .adds_view = 1,
-     .notify = GW_NOTIFY_CASE_IF_ADDR,
-     .topic = "supplement-request",
-     .soap = "RequestSupplement"},
-    {.name = "supplement",
-     .code = "motivation-supplement",
-     .event = GW_EV_SUPPLEMENT,
-     .rules = GW_RULES_SUPPLEMENT,
-     .roles = R(GW_ROLE_PRESCRIBER) | R(GW_ROLE_PHARMACY),
-     .from = S(GW_CASE_KB),
-     .to = GW_CASE_K,
-     .ref = GW_CASE_REF_TASK,
-     .identity = GW_ID_SENDER,
-     .supplement = 1,
-     .hsa = 2,
-     .adds_view = 1,
-     .lv = "supplement",
-     .soap = "SupplementLicenseMotivation"},
-    {.name = "supplement-received",
-     .code = "application-registered",
-     .event = GW_EV_SUPPLEMENT_RECEIVED,
-     .rules = GW_RULES_REGISTERED,
-     .roles = R(GW_ROLE_LV) | R(GW_ROLE_GATEWAY),
-     .from = S(GW_CASE_K),
-     .to = GW_CASE_H,
-     .ref = GW_CASE_REF_TASK,
-     .topic = "case-for-pharmacy",
-     .soap = "ReportCaseRegistered"},
-    {.name = "grant",
-     .code = "decision",
-     .outcome = "Bev",
-     .event = GW_EV_GRANT,
-     .rules = GW_RULES_DECISION,
-     .roles = R(GW_ROLE_LV),
-     .from = DECIDABLE,
-     .to = GW_CASE_BEV,
-     .ref = GW_CASE_REF_TASK,
-     .adds_view = 1,
-     .notify = GW_NOTIFY_CASE,
-     .effects = GW_FX_DECIDED | GW_FX_VALIDITY | GW_FX_PRODUCT,
-     .topic = "decision",
-     .soap = "ReportDecision"},
-    {.name = "reject",
-     .code = "decision",
-     .outcome = "Avs",
-     .event = GW_EV_REJECT,
-     .rules = GW_RULES_DECISION,
-     .roles = R(GW_ROLE_LV),
-     .from = DECIDABLE,
-     .to = GW_CASE_AVS,
-     .ref = GW_CASE_REF_TASK,
-     .adds_view = 1,
-     .notify = GW_NOTIFY_CASE,
-     .effects = GW_FX_DECIDED,
-     .topic = "decision",
-     .soap = "ReportDecision"},
-    {.name = "dismiss",
-     .code = "decision",
-     .outcome = "Avi",
-     .event = GW_EV_DISMISS,
-     .rules = GW_RULES_DECISION,
-     .roles = R(GW_ROLE_LV),
-     .from = DECIDABLE,
-     .to = GW_CASE_AVI,
-     .ref = GW_CASE_REF_TASK,
-     .adds_view = 1,
-     .notify = GW_NOTIFY_CASE,
-     .effects = GW_FX_DECIDED,
-     .topic = "decision",
-     .soap = "ReportDecision"},
-    {.name = "purge",
-     .event = GW_EV_PURGE,
-     .roles = R(GW_ROLE_GATEWAY),
-     .from = GW_STATUSES_PURGEABLE,
-     .to = GW_CASE_NONE,
-     .ref = GW_CASE_REF_TASK},
+#define ROW(name_, code_, outcome_, event_, rules_, roles_, from_, to_, ref_,  \
+            identity_, patient_, supplement_, window_, consent_, hsa_,         \
+            adds_view_, notify_, topic_, lv_, effects_, soap_)                 \
+    {.name = name_, .code = code_, .outcome = outcome_, .event = event_,       \
+     .rules = rules_, .roles = roles_, .from = from_, .to = to_, .ref = ref_,  \
+     .identity = identity_, .patient = patient_, .supplement = supplement_,    \
+     .window = window_, .consent = consent_, .hsa = hsa_,                      \
+     .adds_view = adds_view_, .notify = notify_, .topic = topic_, .lv = lv_,   \
+     .effects = effects_, .soap = soap_},
+    GW_KLAS_EVENT_ROWS(ROW)
+#undef ROW
 };
 const size_t gw_klas_nevents =
     sizeof(gw_klas_events) / sizeof(gw_klas_events[0]);

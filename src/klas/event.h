@@ -17,8 +17,10 @@
  *     store must do beside the case row (effects);
  *   - what readers see: whether the message adds to the case view.
  *
- * Adding an event is adding a row here (and its message in the profiles
- * and rules); nothing in pipeline/ or store/ names an event or a status.
+ * The rows are written in src/klas/events.tsv, one column per field
+ * below. Adding an event is adding a row there (and its message in the
+ * profiles and rules); nothing in pipeline/ or store/ names an event or a
+ * status.
  */
 #ifndef GW_KLAS_EVENT_H
 #define GW_KLAS_EVENT_H
