@@ -17,9 +17,9 @@
  * through store/console.h, which selects none. Every text that comes from
  * the store or the configuration goes through gw_html_escape.
  *
- * Languages: every text is one row of TEXTS with Swedish and English;
- * refusals use the error table's two messages (core/err.h), so both
- * languages give the same reason.
+ * Languages: every text is one row of console_text.tsv (beside this
+ * file) with Swedish and English; refusals use the error table's two
+ * messages (core/err.h), so both languages give the same reason.
  *
  * Not here: sessions or cookies (the certificate is the session), any
  * write besides gw_outbox_retry, the discard and the verification record.
@@ -39,6 +39,7 @@
 #include "core/log.h"
 #include "core/names.h"
 #include "core/random.h"
+#include "http/console_text_rows.h"
 #include "http/route.h"
 #include "pipeline/refusals.h"
 #include "store/audit_log.h"
@@ -53,127 +54,17 @@
 
 /* --- texts -------------------------------------------------------------- */
 
-#define TEXTS(X)                                                               \
-    X(TITLE, "klasgw driftkonsol", "klasgw operator console")                  \
-    X(NAV, "Konsolens sidor", "Console pages")                                 \
-    X(LANGS, "Språk", "Language")                                              \
-    X(P_OUTBOX, "Utkorg", "Outbox")                                            \
-    X(P_PEERS, "Motparter", "Peers")                                           \
-    X(P_CASES, "Ärenden", "Cases")                                             \
-    X(P_AUDIT, "Granskningslogg", "Audit log")                                 \
-    X(PEER, "Motpart", "Peer")                                                 \
-    X(PENDING, "Väntar", "Pending")                                            \
-    X(INFLIGHT, "Skickas", "In flight")                                        \
-    X(OLDEST, "Äldsta väntande", "Oldest pending")                             \
-    X(DEAD, "Olevererbara", "Dead letters")                                    \
-    X(QUEUE_CAP, "Kö per motpart", "Queue per peer")                           \
-    X(DEAD_CAP, "Olevererbara meddelanden (nyaste först, högst 100)",          \
-      "Dead letters (newest first, at most 100)")                              \
-    X(NO_DEAD, "Inga olevererbara meddelanden.", "No dead letters.")           \
-    X(ITEM, "Post", "Item")                                                    \
-    X(KIND, "Slag", "Kind")                                                    \
-    X(ATTEMPTS, "Försök", "Attempts")                                          \
-    X(QUEUED, "Köad", "Queued")                                                \
-    X(FAILED_AT, "Senast misslyckad", "Last failed")                           \
-    X(LAST_ERROR, "Senaste fel", "Last error")                                 \
-    X(ACTIONS, "Åtgärder", "Actions")                                          \
-    X(RETRY, "Försök igen", "Retry")                                           \
-    X(DISCARD, "Kasta", "Discard")                                             \
-    X(CONFIRM_DISCARD,                                                         \
-      "Kasta posten för gott? Den levereras aldrig och kan inte återställas.", \
-      "Discard the item for good? It will never be delivered and cannot be "   \
-      "restored.")                                                             \
-    X(AUTOREFRESH, "Uppdatera sidan var 15:e sekund",                          \
-      "Refresh the page every 15 seconds")                                     \
-    X(NONE, "–", "–")                                                          \
-    X(NEVER, "aldrig", "never")                                                \
-    X(AGO_S, "s sedan", "s ago")                                               \
-    X(REACH_CAP, "Nåbarhet", "Reachability")                                   \
-    X(CONFIGURED, "Inställd", "Configured")                                    \
-    X(YES, "ja", "yes")                                                        \
-    X(NO, "nej", "no")                                                         \
-    X(LAST_OK, "Senast lyckad", "Last success")                                \
-    X(LAST_FAIL, "Senast misslyckad", "Last failure")                          \
-    X(STATE, "Läge", "State")                                                  \
-    X(ST_OK, "når fram", "reachable")                                          \
-    X(ST_FAILING, "misslyckas", "failing")                                     \
-    X(ST_IDLE, "ingen trafik än", "no traffic yet")                            \
-    X(ST_OFF, "ej inställd: posterna väntar", "not configured: items wait")    \
-    X(ST_OFF_HSA, "ej inställd: ingen kontroll", "not configured: no check")   \
-    X(HSA_NOTE,                                                                \
-      "HSA: senaste svar som sparades i cachen; misslyckade uppslag syns i "   \
-      "loggen och i /metrics.",                                                \
-      "HSA: the last answer the cache took; failed look-ups are in the log "   \
-      "and in /metrics.")                                                      \
-    X(CERT_CAP, "Certifikat", "Certificates")                                  \
-    X(CERT, "Certifikat", "Certificate")                                       \
-    X(EXPIRES, "Går ut", "Expires")                                            \
-    X(DAYS_LEFT, "Dagar kvar", "Days left")                                    \
-    X(NO_CERTS, "Inga certifikat används (vanlig HTTP).",                      \
-      "No certificates in use (plain HTTP).")                                  \
-    X(BY_STATUS, "Ärenden per status", "Cases per status")                     \
-    X(BY_DAY, "Nya ärenden per dag (14 dagar, UTC)",                           \
-      "New cases per day (14 days, UTC)")                                      \
-    X(STATUS, "Status", "Status")                                              \
-    X(DAY, "Dag", "Day")                                                       \
-    X(COUNT, "Antal", "Count")                                                 \
-    X(NO_CASES, "Inga ärenden.", "No cases.")                                  \
-    X(REFUSALS, "Avvisade meddelanden per regel sedan start",                  \
-      "Refused messages per rule since start")                                 \
-    X(RULE, "Regel", "Rule")                                                   \
-    X(NO_REFUSALS, "Inga avvisade meddelanden sedan start.",                   \
-      "No refused messages since start.")                                      \
-    X(HEAD_CAP, "Kedjans huvud (som lagrat, ej verifierat)",                   \
-      "The chain's head (as stored, not verified)")                            \
-    X(RECORDS, "Poster", "Records")                                            \
-    X(RECORDS_LC, "poster", "records")                                         \
-    X(LAST_RECORD, "Senaste post", "Last record")                              \
-    X(KEYED, "Nyckel (HMAC)", "Keyed (HMAC)")                                  \
-    X(VERIFY_CAP, "Senaste verifiering", "Last verification")                  \
-    X(NOT_VERIFIED,                                                            \
-      "Ingen verifiering sedan start. Kör `klasgw audit verify` eller "       \
-      "knappen nedan.",                                                        \
-      "No verification since start. Run `klasgw audit verify` or the button "  \
-      "below.")                                                                \
-    X(VERIFY, "Verifiera kedjan nu", "Verify the chain now")                   \
-    X(VERIFIED_OK, "hel", "intact")                                            \
-    X(VERIFIED_BAD, "BRUTEN", "BROKEN")                                        \
-    X(BY, "av", "by")                                                          \
-    X(CHECKPOINT_NOTE,                                                         \
-      "Kontrollpunkter (`klasgw audit checkpoint`) sparas som filer utanför " \
-      "gatewayen; de prövas med `klasgw audit verify --checkpoint FIL`.",      \
-      "Checkpoints (`klasgw audit checkpoint`) are files kept outside the "    \
-      "gateway; they are checked with `klasgw audit verify --checkpoint "      \
-      "FILE`.")                                                                \
-    X(SIGNED_IN, "Inloggad som", "Signed in as")                               \
-    X(DONE_RETRY, "Posten köades om och levereras nu.",                        \
-      "The item was queued again and is being delivered.")                     \
-    X(DONE_DISCARD, "Posten kastades.", "The item was discarded.")             \
-    X(DONE_GONE,                                                               \
-      "Posten finns inte längre bland de olevererbara (levererad, omköad "   \
-      "eller kastad).",                                                        \
-      "The item is no longer a dead letter (delivered, retried or "            \
-      "discarded).")                                                           \
-    X(DONE_VERIFY, "Granskningskedjan verifierades.",                          \
-      "The audit chain was verified.")                                         \
-    X(R_OPERATOR, "konsolen är bara för driftroller (operator)",               \
-      "the console is for operators only")                                     \
-    X(R_CSRF, "formulärets token saknas eller gäller inte: ladda om sidan",    \
-      "the form's token is missing or not valid: reload the page")             \
-    X(R_NOPAGE, "ingen sådan sida i konsolen", "no such console page")         \
-    X(R_METHOD, "metoden gäller inte för sidan", "method not allowed here")    \
-    X(BACK, "Till konsolen", "Back to the console")
-
+/* The rows of console_text.tsv (GW_CONSOLE_TEXTS, made by the build). */
 enum text {
 #define TEXT_ENUM(id, sv, en) T_##id,
-    TEXTS(TEXT_ENUM)
+    GW_CONSOLE_TEXTS(TEXT_ENUM)
 #undef TEXT_ENUM
         T_N
 };
 
 static const char *const texts[T_N][2] = {
 #define TEXT_ROW(id, sv, en) {sv, en},
-    TEXTS(TEXT_ROW)
+    GW_CONSOLE_TEXTS(TEXT_ROW)
 #undef TEXT_ROW
 };
 
