@@ -18,21 +18,16 @@
 #include <unistd.h>
 
 struct key {
-    const char *section, *name, *def, *help;
+    const char *section, *name, *def, *help; /* def NULL: "" */
     enum gw_config_type type;
     long min, max; /* INT: the range check() holds the value to */
     size_t offset;
 };
 
-/* A row's type column as the type and its range. */
-#define GW_CFG_KIND_STR GW_CFG_STR, 0, 0
-#define GW_CFG_KIND_BOOL GW_CFG_BOOL, 0, 1
-#define GW_CFG_KIND_INT(min, max) GW_CFG_INT, (min), (max)
-
 static const struct key keys[] = {
-#define GW_CFG_ROW(sec, key, type, field, def, help)                          \
-    {#sec, #key, def, help, GW_CFG_KIND_##type,                                \
-     offsetof(struct gw_config, field)},
+#define GW_CFG_ROW(sec, key, type, min, max, def, help)                       \
+    {#sec, #key, def, help, GW_CFG_##type, (min), (max),                       \
+     offsetof(struct gw_config, sec##_##key)},
     GW_CONFIG_KEYS(GW_CFG_ROW)
 #undef GW_CFG_ROW
 };
@@ -86,7 +81,7 @@ gw_config_init(struct gw_config *cfg)
 
     memset(cfg, 0, sizeof(*cfg));
     for (size_t i = 0; i < NKEYS && rc == GW_OK; i++)
-        rc = set_value(cfg, &keys[i], keys[i].def, NULL);
+        rc = set_value(cfg, &keys[i], keys[i].def ? keys[i].def : "", NULL);
     if (rc == GW_OK && (cfg->source = strdup("(defaults)")) == NULL)
         rc = GW_ENOMEM;
     return rc;
@@ -336,7 +331,7 @@ gw_config_print_keys(FILE *out)
 {
     for (size_t i = 0; i < NKEYS; i++) {
         fprintf(out, "  %s.%s (default \"%s\"", keys[i].section, keys[i].name,
-                keys[i].def);
+                keys[i].def ? keys[i].def : "");
         if (keys[i].type == GW_CFG_INT)
             fprintf(out, ", %ld..%ld", keys[i].min, keys[i].max);
         fprintf(out, ")\n      %s\n", keys[i].help);
