@@ -30,20 +30,19 @@
 #include "store/outbox.h"
 #include "store/read.h"
 #include "store/rows.h"
+#include "store/shared_reads_rows.h"
 #include "store/subscription.h"
 #include "store/write.h"
 
 #define BOTH(text) {text, text}
 
+/* The reads whose SQL both dialects word alike: the rows of
+ * shared_reads.tsv, X(id, add, what, sql) (GW_SHARED_READS, made by the
+ * build). */
 enum read_id {
-    OUTBOX_COUNTS,
-    PEER_COUNTS,
-    PEER_OLDEST,
-    CONSOLE_DEAD,
-    CASES_BY_STATUS,
-    AUDIT_HEAD,
-    HSA_LAST,
-    CHAIN_HEAD,
+#define READ_ID(id, add, what, sql) id,
+    GW_SHARED_READS(READ_ID)
+#undef READ_ID
 };
 
 static const struct {
@@ -51,32 +50,9 @@ static const struct {
     gw_cells_add add;
     const char *what;
 } reads[] = {
-    [OUTBOX_COUNTS] = {"SELECT state, count(*) FROM outbox GROUP BY state",
-                       gw_rows_add_outbox_count, "outbox_counts"},
-    [PEER_COUNTS] = {"SELECT peer, state, count(*) FROM outbox WHERE state IN"
-                     " ('pending', 'inflight', 'dead') GROUP BY peer, state",
-                     gw_rows_add_peer_count, "outbox_peer_counts"},
-    /* One index range per peer and state (outbox_due), not a scan of the
-     * delivered items. */
-    [PEER_OLDEST] = {"SELECT peer, min(created_ms) FROM outbox WHERE state IN"
-                     " ('pending', 'inflight') GROUP BY peer",
-                     gw_rows_add_peer_oldest, "outbox_peer_oldest"},
-    [CONSOLE_DEAD] = {"SELECT id, peer, kind, attempts, created_ms,"
-                      " updated_ms, coalesce(last_error, '') FROM outbox"
-                      " WHERE state = 'dead'"
-                      " ORDER BY updated_ms DESC, id DESC LIMIT $1",
-                      gw_rows_add_console_dead, "console_dead"},
-    [CASES_BY_STATUS] = {"SELECT status, count(*) FROM cases GROUP BY status"
-                         " ORDER BY status",
-                         gw_rows_add_console_count, "console_by_status"},
-    [AUDIT_HEAD] = {"SELECT h.seq, h.hash, coalesce((SELECT at_ms FROM audit"
-                    " WHERE seq = h.seq), 0) FROM audit_head h WHERE h.id = 1",
-                    gw_rows_add_console_audit, "console_audit_head"},
-    [HSA_LAST] = {"SELECT coalesce(max(fetched_ms), 0) FROM hsa_cache",
-                  gw_rows_add_i64, "console_hsa_last"},
-    /* The chain's head for appending and verifying (at_ms not read). */
-    [CHAIN_HEAD] = {"SELECT seq, hash, 0 FROM audit_head WHERE id = 1",
-                    gw_rows_add_console_audit, "audit_head"},
+#define READ_ROW(id, add_, what_, sql_) [id] = {sql_, add_, what_},
+    GW_SHARED_READS(READ_ROW)
+#undef READ_ROW
 };
 
 static gw_rc
