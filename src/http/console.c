@@ -450,6 +450,28 @@ caption(struct page *p, enum text t)
     put(p, "</caption>\n");
 }
 
+/* A table up to its body: id, caption, the heads of its columns (cols,
+ * ended by T_N). */
+static void
+table_open(struct page *p, const char *id, enum text cap, const enum text *cols)
+{
+    putf(p, "<table id=\"%s\">\n", id);
+    caption(p, cap);
+    put(p, "<thead><tr>");
+    for (; *cols != T_N; cols++)
+        th(p, *cols);
+    put(p, "</tr></thead>\n<tbody>\n");
+}
+
+/* What stands instead of an empty table: text t, named k for the tests. */
+static void
+empty_note(struct page *p, const char *k, enum text t)
+{
+    putf(p, "<p data-k=\"%s\">", k);
+    esc(p, texts[t][p->en]);
+    put(p, "</p>\n");
+}
+
 /* The peers the configuration knows, listed even with nothing queued. */
 static const char *const known_peers[] = {"lv", "pharmacy"};
 
@@ -466,15 +488,9 @@ page_outbox(struct page *p)
     if (p->rc == GW_OK)
         p->rc = gw_console_peers(st, known_peers, 2, peers,
                                  GW_CONSOLE_MAX_PEERS, &np);
-    put(p, "<table id=\"queues\">\n");
-    caption(p, T_QUEUE_CAP);
-    put(p, "<thead><tr>");
-    th(p, T_PEER);
-    th(p, T_PENDING);
-    th(p, T_INFLIGHT);
-    th(p, T_OLDEST);
-    th(p, T_DEAD);
-    put(p, "</tr></thead>\n<tbody>\n");
+    table_open(p, "queues", T_QUEUE_CAP,
+               (const enum text[]){T_PEER, T_PENDING, T_INFLIGHT, T_OLDEST,
+                                   T_DEAD, T_N});
     for (size_t i = 0; i < np && p->rc == GW_OK; i++) {
         put(p, "<tr data-peer=\"");
         esc(p, peers[i].peer);
@@ -501,22 +517,12 @@ page_outbox(struct page *p)
     esc(p, TX(p, DEAD));
     put(p, "</h2>\n");
     if (nd == 0) {
-        put(p, "<p data-k=\"no-dead\">");
-        esc(p, TX(p, NO_DEAD));
-        put(p, "</p>\n");
+        empty_note(p, "no-dead", T_NO_DEAD);
     } else {
-        put(p, "<table id=\"dead\">\n");
-        caption(p, T_DEAD_CAP);
-        put(p, "<thead><tr>");
-        th(p, T_ITEM);
-        th(p, T_PEER);
-        th(p, T_KIND);
-        th(p, T_ATTEMPTS);
-        th(p, T_QUEUED);
-        th(p, T_FAILED_AT);
-        th(p, T_LAST_ERROR);
-        th(p, T_ACTIONS);
-        put(p, "</tr></thead>\n<tbody>\n");
+        table_open(p, "dead", T_DEAD_CAP,
+                   (const enum text[]){T_ITEM, T_PEER, T_KIND, T_ATTEMPTS,
+                                       T_QUEUED, T_FAILED_AT, T_LAST_ERROR,
+                                       T_ACTIONS, T_N});
     }
     for (size_t i = 0; i < nd && p->rc == GW_OK; i++) {
         putf(p, "<tr data-item=\"%lld\"><th scope=\"row\">%lld</th><td>",
@@ -616,15 +622,9 @@ page_peers(struct page *p)
                                  GW_CONSOLE_MAX_PEERS, &np);
     if (p->rc == GW_OK)
         p->rc = gw_console_hsa_last_answer(st, &hsa_ms);
-    put(p, "<table id=\"reach\">\n");
-    caption(p, T_REACH_CAP);
-    put(p, "<thead><tr>");
-    th(p, T_PEER);
-    th(p, T_CONFIGURED);
-    th(p, T_LAST_OK);
-    th(p, T_LAST_FAIL);
-    th(p, T_STATE);
-    put(p, "</tr></thead>\n<tbody>\n");
+    table_open(p, "reach", T_REACH_CAP,
+               (const enum text[]){T_PEER, T_CONFIGURED, T_LAST_OK, T_LAST_FAIL,
+                                   T_STATE, T_N});
     reach_row(p, "hsa", cfg->hsa_url[0] != '\0', hsa_ms, 0, 0);
     for (size_t i = 0; i < np; i++)
         reach_row(p, peers[i].peer,
@@ -639,18 +639,11 @@ page_peers(struct page *p)
     memset(&cs, 0, sizeof(cs));
     gw_tls_expiry_each(cert_one, &cs);
     if (cs.n == 0) {
-        put(p, "<p data-k=\"no-certs\">");
-        esc(p, TX(p, NO_CERTS));
-        put(p, "</p>\n");
+        empty_note(p, "no-certs", T_NO_CERTS);
         return;
     }
-    put(p, "<table id=\"certs\">\n");
-    caption(p, T_CERT_CAP);
-    put(p, "<thead><tr>");
-    th(p, T_CERT);
-    th(p, T_EXPIRES);
-    th(p, T_DAYS_LEFT);
-    put(p, "</tr></thead>\n<tbody>\n");
+    table_open(p, "certs", T_CERT_CAP,
+               (const enum text[]){T_CERT, T_EXPIRES, T_DAYS_LEFT, T_N});
     for (size_t i = 0; i < cs.n; i++) {
         long long days =
             ((long long)cs.c[i].not_after * 1000 - gw_clock_now_ms()) /
@@ -669,12 +662,7 @@ static void
 count_table(struct page *p, const char *id, enum text cap, enum text key,
             const struct gw_console_count *c, size_t n)
 {
-    putf(p, "<table id=\"%s\">\n", id);
-    caption(p, cap);
-    put(p, "<thead><tr>");
-    th(p, key);
-    th(p, T_COUNT);
-    put(p, "</tr></thead>\n<tbody>\n");
+    table_open(p, id, cap, (const enum text[]){key, T_COUNT, T_N});
     for (size_t i = 0; i < n; i++) {
         put(p, "<tr><th scope=\"row\">");
         esc(p, c[i].key);
@@ -699,9 +687,7 @@ page_cases(struct page *p)
     if (p->rc == GW_OK)
         p->rc = gw_console_cases_by_day(st, since, by_day, CASE_DAYS + 1, &nd);
     if (ns == 0) {
-        put(p, "<p data-k=\"no-cases\">");
-        esc(p, TX(p, NO_CASES));
-        put(p, "</p>\n");
+        empty_note(p, "no-cases", T_NO_CASES);
     } else {
         count_table(p, "by-status", T_BY_STATUS, T_STATUS, by_status, ns);
         count_table(p, "by-day", T_BY_DAY, T_DAY, by_day, nd);
@@ -711,17 +697,11 @@ page_cases(struct page *p)
     put(p, "</h2>\n");
     nr = gw_refusals_get(ref, GW_REFUSALS_MAX);
     if (nr == 0) {
-        put(p, "<p data-k=\"no-refusals\">");
-        esc(p, TX(p, NO_REFUSALS));
-        put(p, "</p>\n");
+        empty_note(p, "no-refusals", T_NO_REFUSALS);
         return;
     }
-    put(p, "<table id=\"refusals\">\n");
-    caption(p, T_REFUSALS);
-    put(p, "<thead><tr>");
-    th(p, T_RULE);
-    th(p, T_COUNT);
-    put(p, "</tr></thead>\n<tbody>\n");
+    table_open(p, "refusals", T_REFUSALS,
+               (const enum text[]){T_RULE, T_COUNT, T_N});
     for (size_t i = 0; i < nr; i++) {
         put(p, "<tr data-rule=\"");
         esc(p, ref[i].rule);
@@ -783,9 +763,7 @@ page_audit(struct page *p)
     memcpy(detail, last_verify.detail, sizeof(detail));
     pthread_mutex_unlock(&verify_mu);
     if (at == 0) {
-        put(p, "<p data-k=\"verify\">");
-        esc(p, TX(p, NOT_VERIFIED));
-        put(p, "</p>\n");
+        empty_note(p, "verify", T_NOT_VERIFIED);
     } else {
         putf(p, "<p data-k=\"verify\" data-outcome=\"%s\"%s>",
              vrc == GW_OK ? "ok" : gw_rc_name(vrc),
