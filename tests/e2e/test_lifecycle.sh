@@ -53,10 +53,22 @@ rx=$!
 hs=$!
 "$KLASGW" -c "$work/gw.conf" serve 2>"$work/gw.log" &
 gw=$!
-for _ in $(seq 50); do
-    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
-    sleep 0.1
-done
+# Each peer listens before the run starts: a Subscription made while the
+# receiver is still starting fails its handshake and goes into "error",
+# and the pharmacy then gets no notice at all (seen on a loaded machine).
+# Bounds for a loaded machine (30 s); each loop ends as soon as it can.
+listening() { # PORT PID NAME LOG
+    for _ in $(seq 600); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        kill -0 "$2" 2>/dev/null || { echo "FAIL: $3 exited: $(tail -5 "$4" 2>/dev/null)" >&2; exit 1; }
+        sleep 0.05
+    done
+    echo "FAIL: $3 does not listen on $1 after 30 s" >&2
+    exit 1
+}
+listening "$hook" "$rx" "the rest-hook receiver" /dev/null
+listening "$hsa" "$hs" "sim hsa" "$work/hsa.log"
+listening "$port" "$gw" "klasgw serve" "$work/gw.log"
 # LIFECYCLE_RUNNER: another script with lifecycle.py's arguments, run
 # against the same gateway (tests/worked-example/withdrawn.py).
 if ! python3 "${LIFECYCLE_RUNNER:-$GW_SOURCE_DIR/tests/e2e/lifecycle.py}" run "$port" "$hook" \
