@@ -399,7 +399,7 @@ def request(to):
 
 
 # The decisions' outcomes and what they carry, from the event rows
-# (src/klas/event.c; klas_rows.py).
+# (src/klas/events.tsv; klas_rows.py).
 DECISIONS = [e for e in klas_rows.events() if e["code"] == "decision" and e["outcome"]]
 WITH_VALIDITY = [e["outcome"] for e in DECISIONS if "VALIDITY" in e["effects"]]
 

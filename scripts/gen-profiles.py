@@ -250,8 +250,8 @@ CONSTRAINTS = {
 # gateway's rules for that event (src/validate/rules.c, rule ids as keys)
 # in FHIRPath from the Bundle, references followed by fullUrl inside it
 # (%resource is the Bundle). The events are klas-event's codes; the case
-# statuses an event may set come from the event table (src/klas/event.c,
-# .code and .to of its rows).
+# statuses an event may set come from the event table (src/klas/events.tsv,
+# the code and to columns of its rows).
 
 REFNR = BASE + "/NamingSystem/referensnummer"
 GLN = "urn:oid:2.51.1.3"
@@ -262,7 +262,7 @@ EXT_URL = BASE + "/StructureDefinition/"
 
 
 def event_table():
-    """{event code: [case status codes it may set]} from src/klas/event.c
+    """{event code: [case status codes it may set]} from src/klas/events.tsv
     (the rows' .code and .to, klas_rows.py)."""
     out = {}
     for e in klas_rows.events():
@@ -271,7 +271,7 @@ def event_table():
     known = [c for c, _, _ in CODESYSTEMS["klas-event"][1]]
     for code in out:
         if code not in known:
-            raise SystemExit("event.c: %s is not a klas-event code" % code)
+            raise SystemExit("events.tsv: %s is not a klas-event code" % code)
     return out
 
 

@@ -1,7 +1,7 @@
 /*
  * tls.c - the configuration's TLS material, checked with GnuTLS (see
  * tls.h). The peers are rows of one table; a new outbound peer with TLS
- * is a new row (and its keys in config.h).
+ * is a new row (and its keys in config/keys.tsv).
  */
 #include "config/tls.h"
 
