@@ -995,6 +995,92 @@ rule_message(struct ctx *c)
                        "MessageHeader.focus must point at the case (Task)");
 }
 
+/* A required identifier of a resource, checked by its check in
+ * klas/ident.h: the rule both faults name, the value's path from the
+ * resource (expr), the ERR when it is missing (at child, sv, en) and the
+ * BAD when it fails the check (at bad_child, bad_sv, bad_en), or bad()
+ * instead where the reason decides the text. */
+struct ident_rule {
+    const char *rule, *expr;
+    gw_rc (*check)(const char *v, struct gw_err *err);
+    const char *child, *sv, *en;
+    const char *bad_child, *bad_sv, *bad_en;
+    void (*bad)(struct ctx *c, xmlNodePtr at, const char *v);
+};
+
+/* The identifier r at `at`: present and valid, or a fault. */
+static void
+rule_ident(struct ctx *c, xmlNodePtr at, const struct ident_rule *r)
+{
+    char v[256];
+
+    if (!text(c, at, r->expr, v, sizeof(v))) {
+        ERR(c, r->rule, at, r->child, r->sv, r->en);
+        return;
+    }
+    if (r->check(v, NULL) == GW_OK)
+        return;
+    if (r->bad != NULL)
+        r->bad(c, at, v);
+    else
+        BAD(c, r->rule, at, r->bad_child, r->bad_sv, r->bad_en);
+}
+
+/* A GLN that is not one (GS1, 13 digits, check digit), with the reason
+ * in both languages. */
+static void
+bad_gln(struct ctx *c, xmlNodePtr org, const char *v)
+{
+    size_t n = strlen(v);
+    int digits = n == 13 && strspn(v, "0123456789") == 13;
+
+    if (!digits)
+        BAD(c, "klas-pharmacy-gln", org, "identifier",
+            "Apotekets GLN är felaktigt: det ska vara 13 siffror",
+            "The pharmacy's GLN is not valid: it must be 13 digits");
+    else
+        BAD(c, "klas-pharmacy-gln", org, "identifier",
+            "Apotekets GLN har fel kontrollsiffra (GS1)",
+            "The pharmacy's GLN has a wrong check digit (GS1)");
+}
+
+/* The identifiers the rules require, by where they stand. */
+enum ident {
+    PRESCRIBER_HSAID, /* Practitioner.identifier */
+    SEARCHED_NPLID,   /* a searched product's Medication.code */
+    PHARMACY_GLN,     /* a pharmacy's Organization.identifier */
+    TASK_REFNR,       /* the case a follow-up event is about */
+};
+static const struct ident_rule idents[] = {
+    [PRESCRIBER_HSAID] = {"klas-prescriber-hsaid",
+                          "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
+                          gw_hsaid_check, "identifier",
+                          "Förskrivarens HSA-id saknas",
+                          "The prescriber's HSA-id is missing",
+                          "identifier[0].value",
+                          "Förskrivarens HSA-id är felaktigt",
+                          "The prescriber's HSA-id is not valid", NULL},
+    [SEARCHED_NPLID] = {"klas-nplid",
+                        "f:code/f:coding[f:system/@value='" SYS_NPL "']/f:code",
+                        gw_nplid_check, "code.coding",
+                        "NPL-id saknas för sökt produkt",
+                        "A searched product needs its NPL id", "code.coding",
+                        "NPL-id ska vara 14 siffror",
+                        "The NPL id must be 14 digits", NULL},
+    [PHARMACY_GLN] = {"klas-pharmacy-gln",
+                      "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
+                      gw_gln_check, "identifier", "Apotekets GLN saknas",
+                      "The pharmacy's GLN is missing", NULL, NULL, NULL,
+                      bad_gln},
+    [TASK_REFNR] = {"klas-refnr",
+                    "f:identifier[f:system/@value='" BASE
+                    "/NamingSystem/referensnummer']/f:value",
+                    gw_refnr_check, "identifier", "Referensnummer saknas",
+                    "The referensnummer is missing", "identifier[0].value",
+                    "Referensnumret ska vara 10 siffror",
+                    "The referensnummer must be 10 digits", NULL},
+};
+
 /* A prescriber (PractitionerRole) can always be called back: the phone
  * number is required of every message a prescriber sends. */
 static void
@@ -1030,16 +1116,7 @@ rule_prescriber(struct ctx *c)
                   "The prescriber's last name is missing",
                   "Förskrivarens förnamn saknas",
                   "The prescriber's first name is missing");
-        if (!text(c, c->pract,
-                  "f:identifier[f:system/@value='" SYS_HSA "']/f:value", v,
-                  sizeof(v)))
-            ERR(c, "klas-prescriber-hsaid", c->pract, "identifier",
-                "Förskrivarens HSA-id saknas",
-                "The prescriber's HSA-id is missing");
-        else if (gw_hsaid_check(v, NULL) != GW_OK)
-            BAD(c, "klas-prescriber-hsaid", c->pract, "identifier[0].value",
-                "Förskrivarens HSA-id är felaktigt",
-                "The prescriber's HSA-id is not valid");
+        rule_ident(c, c->pract, &idents[PRESCRIBER_HSAID]);
     }
     rule_prescriber_phone(c, c->prole);
     if (!text(c, c->prole, "f:telecom[f:system/@value='email']/f:value", v,
@@ -1273,15 +1350,7 @@ rule_product(struct ctx *c, int age, int attachments)
         ERR(c, "klas-product-name", c->med, "code.text",
             "Produktnamn saknas", "The product name is missing");
     if (strcmp(kind, "searched") == 0) {
-        if (!text(c, c->med,
-                  "f:code/f:coding[f:system/@value='" SYS_NPL "']/f:code", v,
-                  sizeof(v)))
-            ERR(c, "klas-nplid", c->med, "code.coding",
-                "NPL-id saknas för sökt produkt",
-                "A searched product needs its NPL id");
-        else if (gw_nplid_check(v, NULL) != GW_OK)
-            BAD(c, "klas-nplid", c->med, "code.coding",
-                "NPL-id ska vara 14 siffror", "The NPL id must be 14 digits");
+        rule_ident(c, c->med, &idents[SEARCHED_NPLID]);
     } else if (count(c, c->med, "f:code/f:coding[f:system/@value='" SYS_NPL
                                 "']") > 0 &&
                strcmp(kind, "food") == 0) {
@@ -1471,64 +1540,13 @@ rule_attachments(struct ctx *c)
     return n;
 }
 
-/* A GLN (GS1, 13 digits, check digit) with the reason in both languages. */
-static void
-check_gln(struct ctx *c, xmlNodePtr org, const char *v)
-{
-    size_t n = strlen(v);
-    int digits = n == 13 && strspn(v, "0123456789") == 13;
-
-    if (gw_gln_check(v, NULL) == GW_OK)
-        return;
-    if (!digits)
-        BAD(c, "klas-pharmacy-gln", org, "identifier",
-            "Apotekets GLN är felaktigt: det ska vara 13 siffror",
-            "The pharmacy's GLN is not valid: it must be 13 digits");
-    else
-        BAD(c, "klas-pharmacy-gln", org, "identifier",
-            "Apotekets GLN har fel kontrollsiffra (GS1)",
-            "The pharmacy's GLN has a wrong check digit (GS1)");
-}
-
-/* The GLN of the pharmacy org: present and valid. */
-static void
-rule_gln(struct ctx *c, xmlNodePtr org)
-{
-    char v[64];
-
-    if (!text(c, org, "f:identifier[f:system/@value='" SYS_GLN "']/f:value", v,
-              sizeof(v)))
-        ERR(c, "klas-pharmacy-gln", org, "identifier", "Apotekets GLN saknas",
-            "The pharmacy's GLN is missing");
-    else
-        check_gln(c, org, v);
-}
-
 static void
 rule_pharmacy(struct ctx *c)
 {
     c->pharmacy = resolve(c, c->task, "f:owner/f:reference");
     if (c->pharmacy == NULL)
         return; /* the pharmacy is optional */
-    rule_gln(c, c->pharmacy);
-}
-
-/* The case a follow-up event is about: Task.identifier referensnummer. */
-static void
-rule_refnr(struct ctx *c)
-{
-    char v[32];
-
-    if (!text(c, c->task,
-              "f:identifier[f:system/@value='" BASE
-              "/NamingSystem/referensnummer']/f:value",
-              v, sizeof(v)))
-        ERR(c, "klas-refnr", c->task, "identifier",
-            "Referensnummer saknas", "The referensnummer is missing");
-    else if (gw_refnr_check(v, NULL) != GW_OK)
-        BAD(c, "klas-refnr", c->task, "identifier[0].value",
-            "Referensnumret ska vara 10 siffror",
-            "The referensnummer must be 10 digits");
+    rule_ident(c, c->pharmacy, &idents[PHARMACY_GLN]);
 }
 
 /* A patient named in a follow-up (to find an enskild case) must carry a
@@ -1594,7 +1612,7 @@ rules_supplement(struct ctx *c)
 {
     xmlNodePtr com, sender;
 
-    rule_refnr(c);
+    rule_ident(c, c->task, &idents[TASK_REFNR]);
     rule_followup_patient(c);
     com = content(
         c, "f:entry/f:resource/f:Communication", "klas-supplement-content",
@@ -1611,7 +1629,7 @@ rules_supplement(struct ctx *c)
                 "Förskrivarinformation saknas",
                 "The prescriber (Practitioner) is missing");
     } else if (is(sender, "Organization")) {
-        rule_gln(c, sender);
+        rule_ident(c, sender, &idents[PHARMACY_GLN]);
     } else {
         ERR(c, "klas-supplement-sender", com, "sender",
             "Avsändare (förskrivare eller apotek) saknas",
@@ -1633,7 +1651,7 @@ rules_application(struct ctx *c, int reapply)
                 "Ange referensnumret för den beviljade licensen",
                 "Give the referensnummer of the granted licence");
     } else {
-        rule_refnr(c);
+        rule_ident(c, c->task, &idents[TASK_REFNR]);
     }
     rule_followup_patient(c);
     c->pharmacy = resolve(c, c->task, "f:owner/f:reference");
@@ -1650,7 +1668,7 @@ rules_supplement_request(struct ctx *c)
 {
     xmlNodePtr req, to;
 
-    rule_refnr(c);
+    rule_ident(c, c->task, &idents[TASK_REFNR]);
     req = content(c, "f:entry/f:resource/f:CommunicationRequest",
                   "klas-request-content",
                   "Begäran om komplettering saknas (CommunicationRequest)",
@@ -1674,7 +1692,7 @@ rules_decision(struct ctx *c)
     int y1, m1, d1, y2, m2, d2;
     xmlNodePtr mr;
 
-    rule_refnr(c);
+    rule_ident(c, c->task, &idents[TASK_REFNR]);
     rule_status(c);
     /* A decision whose row takes the validity (a grant) must carry it. */
     if (!text(c, c->task, "f:businessStatus/f:coding/f:code", v, sizeof(v)) ||
@@ -1976,7 +1994,7 @@ gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out,
             rules_application(&c, 1);
             break;
         case GW_RULES_REGISTERED:
-            rule_refnr(&c);
+            rule_ident(&c, c.task, &idents[TASK_REFNR]);
             rule_status(&c);
             break;
         case GW_RULES_SUPPLEMENT_REQUEST:
