@@ -434,7 +434,8 @@ union query {
  * both; the XSD's bounds and more), whether spaces around it go (xs:date,
  * xs:decimal), the member of union query its text goes to as it is
  * (NO_MEMBER: its handler reads it, see value()) and, for
- * RecordDispensing, the Parameters entry it becomes, in this order. */
+ * RecordDispensing, the Parameters entry it becomes (entries in the
+ * table's order). */
 struct field {
     enum iface_kind kind;
     const char *name;
