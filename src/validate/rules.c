@@ -995,15 +995,41 @@ rule_message(struct ctx *c)
                        "MessageHeader.focus must point at the case (Task)");
 }
 
+/* A required element of a resource: the rule, its value's path from the
+ * resource (expr) and the ERR when it is missing (at child, sv, en). */
+struct required {
+    const char *rule, *expr, *child, *sv, *en;
+};
+
+/* The value of r at `at` into v (cut as text() cuts): 1 if it is there,
+ * else r's ERR and 0. */
+static int
+required(struct ctx *c, xmlNodePtr at, const struct required *r, char *v,
+         size_t size)
+{
+    if (text(c, at, r->expr, v, size))
+        return 1;
+    ERR(c, r->rule, at, r->child, r->sv, r->en);
+    return 0;
+}
+
+/* Each of the n required elements rs at `at`, in their order. */
+static void
+rule_required(struct ctx *c, xmlNodePtr at, const struct required *rs, size_t n)
+{
+    char v[256];
+
+    for (size_t i = 0; i < n; i++)
+        required(c, at, &rs[i], v, sizeof(v));
+}
+
 /* A required identifier of a resource, checked by its check in
- * klas/ident.h: the rule both faults name, the value's path from the
- * resource (expr), the ERR when it is missing (at child, sv, en) and the
- * BAD when it fails the check (at bad_child, bad_sv, bad_en), or bad()
- * instead where the reason decides the text. */
+ * klas/ident.h under the same rule: the BAD when it fails the check (at
+ * bad_child, bad_sv, bad_en), or bad() instead where the reason decides
+ * the text. */
 struct ident_rule {
-    const char *rule, *expr;
+    struct required need;
     gw_rc (*check)(const char *v, struct gw_err *err);
-    const char *child, *sv, *en;
     const char *bad_child, *bad_sv, *bad_en;
     void (*bad)(struct ctx *c, xmlNodePtr at, const char *v);
 };
@@ -1014,16 +1040,12 @@ rule_ident(struct ctx *c, xmlNodePtr at, const struct ident_rule *r)
 {
     char v[256];
 
-    if (!text(c, at, r->expr, v, sizeof(v))) {
-        ERR(c, r->rule, at, r->child, r->sv, r->en);
-        return;
-    }
-    if (r->check(v, NULL) == GW_OK)
+    if (!required(c, at, &r->need, v, sizeof(v)) || r->check(v, NULL) == GW_OK)
         return;
     if (r->bad != NULL)
         r->bad(c, at, v);
     else
-        BAD(c, r->rule, at, r->bad_child, r->bad_sv, r->bad_en);
+        BAD(c, r->need.rule, at, r->bad_child, r->bad_sv, r->bad_en);
 }
 
 /* A GLN that is not one (GS1, 13 digits, check digit), with the reason
@@ -1052,31 +1074,33 @@ enum ident {
     TASK_REFNR,       /* the case a follow-up event is about */
 };
 static const struct ident_rule idents[] = {
-    [PRESCRIBER_HSAID] = {"klas-prescriber-hsaid",
-                          "f:identifier[f:system/@value='" SYS_HSA "']/f:value",
-                          gw_hsaid_check, "identifier",
-                          "Förskrivarens HSA-id saknas",
-                          "The prescriber's HSA-id is missing",
-                          "identifier[0].value",
+    [PRESCRIBER_HSAID] = {{"klas-prescriber-hsaid",
+                           "f:identifier[f:system/@value='" SYS_HSA
+                           "']/f:value",
+                           "identifier", "Förskrivarens HSA-id saknas",
+                           "The prescriber's HSA-id is missing"},
+                          gw_hsaid_check, "identifier[0].value",
                           "Förskrivarens HSA-id är felaktigt",
                           "The prescriber's HSA-id is not valid", NULL},
-    [SEARCHED_NPLID] = {"klas-nplid",
-                        "f:code/f:coding[f:system/@value='" SYS_NPL "']/f:code",
+    [SEARCHED_NPLID] = {{"klas-nplid",
+                         "f:code/f:coding[f:system/@value='" SYS_NPL
+                         "']/f:code",
+                         "code.coding", "NPL-id saknas för sökt produkt",
+                         "A searched product needs its NPL id"},
                         gw_nplid_check, "code.coding",
-                        "NPL-id saknas för sökt produkt",
-                        "A searched product needs its NPL id", "code.coding",
                         "NPL-id ska vara 14 siffror",
                         "The NPL id must be 14 digits", NULL},
-    [PHARMACY_GLN] = {"klas-pharmacy-gln",
-                      "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
-                      gw_gln_check, "identifier", "Apotekets GLN saknas",
-                      "The pharmacy's GLN is missing", NULL, NULL, NULL,
-                      bad_gln},
-    [TASK_REFNR] = {"klas-refnr",
-                    "f:identifier[f:system/@value='" BASE
-                    "/NamingSystem/referensnummer']/f:value",
-                    gw_refnr_check, "identifier", "Referensnummer saknas",
-                    "The referensnummer is missing", "identifier[0].value",
+    [PHARMACY_GLN] = {{"klas-pharmacy-gln",
+                       "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
+                       "identifier", "Apotekets GLN saknas",
+                       "The pharmacy's GLN is missing"},
+                      gw_gln_check, NULL, NULL, NULL, bad_gln},
+    [TASK_REFNR] = {{"klas-refnr",
+                     "f:identifier[f:system/@value='" BASE
+                     "/NamingSystem/referensnummer']/f:value",
+                     "identifier", "Referensnummer saknas",
+                     "The referensnummer is missing"},
+                    gw_refnr_check, "identifier[0].value",
                     "Referensnumret ska vara 10 siffror",
                     "The referensnummer must be 10 digits", NULL},
 };
@@ -1094,6 +1118,19 @@ rule_prescriber_phone(struct ctx *c, xmlNodePtr prole)
             "Förskrivarens telefonnummer saknas",
             "The prescriber's phone number is missing");
 }
+
+/* What the prescriber's clinic must give: its name and address. */
+static const struct required clinic_needs[] = {
+    {"klas-clinic", "f:name", "name", "Klinikens namn saknas",
+     "The clinic's name is missing"},
+    {"klas-clinic-address", "f:address[1]/f:line[1]", "address[0].line",
+     "Gatuadress saknas", "The street address is missing"},
+    {"klas-clinic-address", "f:address[1]/f:postalCode",
+     "address[0].postalCode", "Postnummer saknas",
+     "The postal code is missing"},
+    {"klas-clinic-address", "f:address[1]/f:city", "address[0].city",
+     "Postort saknas", "The city is missing"},
+};
 
 static void
 rule_prescriber(struct ctx *c)
@@ -1129,18 +1166,8 @@ rule_prescriber(struct ctx *c)
                          "Klinik saknas", "The clinic is missing");
     if (c->clinic == NULL)
         return;
-    if (!text(c, c->clinic, "f:name", v, sizeof(v)))
-        ERR(c, "klas-clinic", c->clinic, "name", "Klinikens namn saknas",
-            "The clinic's name is missing");
-    if (!text(c, c->clinic, "f:address[1]/f:line[1]", v, sizeof(v)))
-        ERR(c, "klas-clinic-address", c->clinic, "address[0].line",
-            "Gatuadress saknas", "The street address is missing");
-    if (!text(c, c->clinic, "f:address[1]/f:postalCode", v, sizeof(v)))
-        ERR(c, "klas-clinic-address", c->clinic, "address[0].postalCode",
-            "Postnummer saknas", "The postal code is missing");
-    if (!text(c, c->clinic, "f:address[1]/f:city", v, sizeof(v)))
-        ERR(c, "klas-clinic-address", c->clinic, "address[0].city",
-            "Postort saknas", "The city is missing");
+    rule_required(c, c->clinic, clinic_needs,
+                  sizeof(clinic_needs) / sizeof(clinic_needs[0]));
     c->hospital = resolve(c, c->clinic, "f:partOf/f:reference");
     if (!is(c->hospital, "Organization") ||
         !text(c, c->hospital, "f:name", v, sizeof(v)))
@@ -1404,6 +1431,15 @@ rule_product(struct ctx *c, int age, int attachments)
              "Attach product information for a manually entered product");
 }
 
+/* What the prescription must give besides the motivation. */
+static const struct required dosage_needs[] = {
+    {"klas-dosage", "f:dosageInstruction[1]/f:text", "dosageInstruction",
+     "Dosering saknas", "The dosage is missing"},
+    {"klas-total-amount", "f:dispenseRequest/f:quantity/f:value",
+     "dispenseRequest.quantity", "Totalmängd saknas",
+     "The total amount is missing"},
+};
+
 static void
 rule_motivation(struct ctx *c)
 {
@@ -1457,12 +1493,8 @@ rule_motivation(struct ctx *c)
              "data should not be written there");
     }
     xmlFree(text_value);
-    if (!text(c, c->mr, "f:dosageInstruction[1]/f:text", v, sizeof(v)))
-        ERR(c, "klas-dosage", c->mr, "dosageInstruction",
-            "Dosering saknas", "The dosage is missing");
-    if (!text(c, c->mr, "f:dispenseRequest/f:quantity/f:value", v, sizeof(v)))
-        ERR(c, "klas-total-amount", c->mr, "dispenseRequest.quantity",
-            "Totalmängd saknas", "The total amount is missing");
+    rule_required(c, c->mr, dosage_needs,
+                  sizeof(dosage_needs) / sizeof(dosage_needs[0]));
 }
 
 /*
