@@ -1572,13 +1572,27 @@ rule_attachments(struct ctx *c)
     return n;
 }
 
+/* The GLN of the pharmacy org: present and valid. */
+static void
+rule_gln(struct ctx *c, xmlNodePtr org)
+{
+    rule_ident(c, org, &idents[PHARMACY_GLN]);
+}
+
 static void
 rule_pharmacy(struct ctx *c)
 {
     c->pharmacy = resolve(c, c->task, "f:owner/f:reference");
     if (c->pharmacy == NULL)
         return; /* the pharmacy is optional */
-    rule_ident(c, c->pharmacy, &idents[PHARMACY_GLN]);
+    rule_gln(c, c->pharmacy);
+}
+
+/* The case a follow-up event is about: Task.identifier referensnummer. */
+static void
+rule_refnr(struct ctx *c)
+{
+    rule_ident(c, c->task, &idents[TASK_REFNR]);
 }
 
 /* A patient named in a follow-up (to find an enskild case) must carry a
@@ -1644,7 +1658,7 @@ rules_supplement(struct ctx *c)
 {
     xmlNodePtr com, sender;
 
-    rule_ident(c, c->task, &idents[TASK_REFNR]);
+    rule_refnr(c);
     rule_followup_patient(c);
     com = content(
         c, "f:entry/f:resource/f:Communication", "klas-supplement-content",
@@ -1661,7 +1675,7 @@ rules_supplement(struct ctx *c)
                 "Förskrivarinformation saknas",
                 "The prescriber (Practitioner) is missing");
     } else if (is(sender, "Organization")) {
-        rule_ident(c, sender, &idents[PHARMACY_GLN]);
+        rule_gln(c, sender);
     } else {
         ERR(c, "klas-supplement-sender", com, "sender",
             "Avsändare (förskrivare eller apotek) saknas",
@@ -1683,7 +1697,7 @@ rules_application(struct ctx *c, int reapply)
                 "Ange referensnumret för den beviljade licensen",
                 "Give the referensnummer of the granted licence");
     } else {
-        rule_ident(c, c->task, &idents[TASK_REFNR]);
+        rule_refnr(c);
     }
     rule_followup_patient(c);
     c->pharmacy = resolve(c, c->task, "f:owner/f:reference");
@@ -1700,7 +1714,7 @@ rules_supplement_request(struct ctx *c)
 {
     xmlNodePtr req, to;
 
-    rule_ident(c, c->task, &idents[TASK_REFNR]);
+    rule_refnr(c);
     req = content(c, "f:entry/f:resource/f:CommunicationRequest",
                   "klas-request-content",
                   "Begäran om komplettering saknas (CommunicationRequest)",
@@ -1724,7 +1738,7 @@ rules_decision(struct ctx *c)
     int y1, m1, d1, y2, m2, d2;
     xmlNodePtr mr;
 
-    rule_ident(c, c->task, &idents[TASK_REFNR]);
+    rule_refnr(c);
     rule_status(c);
     /* A decision whose row takes the validity (a grant) must carry it. */
     if (!text(c, c->task, "f:businessStatus/f:coding/f:code", v, sizeof(v)) ||
@@ -2026,7 +2040,7 @@ gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out,
             rules_application(&c, 1);
             break;
         case GW_RULES_REGISTERED:
-            rule_ident(&c, c.task, &idents[TASK_REFNR]);
+            rule_refnr(&c);
             rule_status(&c);
             break;
         case GW_RULES_SUPPLEMENT_REQUEST:
