@@ -22,6 +22,7 @@
 #include "soap/soap.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,8 +80,6 @@ static const struct iface ifaces[] = {
      NO_OP},
 };
 #define NIFACES (sizeof(ifaces) / sizeof(ifaces[0]))
-
-struct values; /* a request's fields, read by the table below (fields[]) */
 
 struct gw_soap {
     struct gw_soap_opts o;
@@ -404,11 +403,96 @@ child_text(struct cut *cut, const struct gw_xml *req, const char *name,
     return buf;
 }
 
+/* xs:date and xs:decimal values may come with spaces around them. */
+static const char *
+trimmed(char *v)
+{
+    size_t n;
+
+    if (v == NULL)
+        return NULL;
+    while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
+        memmove(v, v + 1, strlen(v));
+    n = strlen(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n' ||
+                     v[n - 1] == '\r'))
+        v[--n] = '\0';
+    return v;
+}
+
+/* The pipeline's question a query interaction's fields fill. */
+union query {
+    struct gw_task_search search;  /* GetLicenseCases, GetLicenseMotivation */
+    struct gw_licence_check check; /* CheckLicense */
+};
+#define SEARCH(m) offsetof(union query, search.m)
+#define CHECK(m) offsetof(union query, check.m)
+#define NO_MEMBER ((size_t)-1)
+
+/* The fields of the requests read here: the interaction kind, the
+ * element, its cap in bytes (a longer value refuses the request, naming
+ * both; the XSD's bounds and more), whether spaces around it go (xs:date,
+ * xs:decimal), the member of union query its text goes to as it is
+ * (NO_MEMBER: its handler reads it, see value()) and, for
+ * RecordDispensing, the Parameters entry it becomes (entries in the
+ * table's order). */
+struct field {
+    enum iface_kind kind;
+    const char *name;
+    size_t cap;
+    int trim;
+    size_t member;
+    const char *param, *type;
+};
+static const struct field fields[] = {
+    {K_CASES, "referenceNumber", 15, 0, SEARCH(identifier), NULL, NULL},
+    {K_CASES, "licenceType", 7, 0, SEARCH(licence_type), NULL, NULL},
+    {K_CASES, "drug", 199, 0, SEARCH(drug), NULL, NULL},
+    {K_CASES, "changedFrom", 39, 0, NO_MEMBER, NULL, NULL},
+    {K_CASES, "changedTo", 39, 0, NO_MEMBER, NULL, NULL},
+    {K_CASES, "maxHits", 7, 0, NO_MEMBER, NULL, NULL},
+    {K_MOTIVATION, "referenceNumber", 15, 0, SEARCH(identifier), NULL, NULL},
+    {K_MOTIVATION, "patientId", 15, 0, SEARCH(patient), NULL, NULL},
+    {K_CHECK, "productId", 4 * 160 + 7, 0, CHECK(product), NULL, NULL},
+    {K_CHECK, "patientId", 15, 0, CHECK(patient), NULL, NULL},
+    {K_CHECK, "careUnitHsaId", 39, 0, CHECK(unit), NULL, NULL},
+    {K_CHECK, "administrationHsaId", 39, 0, CHECK(administration), NULL, NULL},
+    {K_CHECK, "date", 63, 1, CHECK(on), NULL, NULL},
+    {K_DISPENSE, "dispensingId", 79, 0, NO_MEMBER, "identifier", "valueString"},
+    {K_DISPENSE, "referenceNumber", 15, 0, NO_MEMBER, "licence", "valueString"},
+    {K_DISPENSE, "amount", 63, 1, NO_MEMBER, "amount", "valueDecimal"},
+    {K_DISPENSE, "kind", 15, 0, NO_MEMBER, "kind", "valueCode"},
+    {K_DISPENSE, "patientId", 15, 0, NO_MEMBER, "patient", "valueString"},
+    {K_DISPENSE, "careUnitHsaId", 39, 0, NO_MEMBER, "unit", "valueString"},
+    {K_DISPENSE, "administrationHsaId", 39, 0, NO_MEMBER, "administration",
+     "valueString"},
+    {K_DISPENSE, "dispensedOn", 63, 1, NO_MEMBER, "dispensed-on", "valueDate"},
+};
+
+#define MAX_FIELDS 8
+struct values {
+    size_t n;
+    const struct field *f[MAX_FIELDS];
+    const char *v[MAX_FIELDS]; /* NULL: the element is absent */
+    char arena[1024];
+};
+
+/* One request on its way through an interaction: the gateway, which
+ * interaction, the caller's SOAP version and call, the interaction's
+ * element and its fields, and the reply being built. */
+struct request {
+    const struct gw_soap *s;
+    const struct iface *i;
+    enum gw_soap_version v;
+    const struct gw_call *c;
+    const struct gw_xml *body;
+    struct values val;
+    struct gw_soap_reply *out;
+};
+
 /* Refuses a request with a field over its cap, naming both; 1 if so. */
 static int
-refuse_cut(const struct gw_soap *s, const struct iface *i,
-           enum gw_soap_version v, const struct gw_call *c,
-           const struct cut *cut, struct gw_soap_reply *out)
+refuse_cut(const struct request *r, const struct cut *cut)
 {
     char why[160];
 
@@ -418,8 +502,45 @@ refuse_cut(const struct gw_soap *s, const struct iface *i,
              "längre än gränsen %zu byte / longer than its limit of %zu "
              "bytes",
              cut->cap, cut->cap);
-    refuse(s, i, v, c, GW_ETOOLARGE, cut->field, why, out);
+    refuse(r->s, r->i, r->v, r->c, GW_ETOOLARGE, cut->field, why, r->out);
     return 1;
+}
+
+/* Reads the fields of the request's interaction into r->val; 1 when the
+ * request was refused (a value over its cap), r->out then holds the
+ * answer. */
+static int
+read_fields(struct request *r)
+{
+    struct values *val = &r->val;
+    struct cut cut = {NULL, 0};
+    size_t used = 0;
+
+    val->n = 0;
+    for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+        const struct field *f = &fields[k];
+        char *buf = val->arena + used;
+        if (f->kind != r->i->kind)
+            continue;
+        used += f->cap + 1;
+        assert(val->n < MAX_FIELDS && used <= sizeof(val->arena));
+        val->f[val->n] = f;
+        val->v[val->n] = child_text(&cut, r->body, f->name, buf, f->cap + 1);
+        if (f->trim)
+            val->v[val->n] = trimmed((char *)val->v[val->n]);
+        val->n++;
+    }
+    return refuse_cut(r, &cut);
+}
+
+/* The value of the request's field `name`; NULL when it is absent. */
+static const char *
+value(const struct request *r, const char *name)
+{
+    for (size_t k = 0; k < r->val.n; k++)
+        if (strcmp(r->val.f[k]->name, name) == 0)
+            return r->val.v[k];
+    return NULL;
 }
 
 /* Schema errors as "element: message" lines, values of patterns kept
@@ -467,10 +588,20 @@ xsd_text(const struct gw_xsd_errors *xe, char *text, size_t size)
 
 /* --- the interactions ------------------------------------------------- */
 
+/* What each kind of interaction does (kinds[], by enum iface_kind): its
+ * handler and the fields of its answer (fhir-to-soap-answer.xsl's kind);
+ * for the queries, the pipeline's call and whether an answer without a
+ * case is refused as not found. */
+struct kind {
+    void (*handle)(const struct request *r, const struct kind *k);
+    const char *answer;
+    void (*call)(struct gw_pipeline *pl, const struct gw_call *c,
+                 union query *q, struct gw_answer *a);
+    int need_case;
+};
+
 static void
-from_answer(const struct gw_soap *s, const struct iface *i,
-            enum gw_soap_version v, const char *kind, const char *log_id,
-            struct gw_answer *a, struct gw_soap_reply *out)
+from_answer(const struct request *r, const char *kind, struct gw_answer *a)
 {
     const struct gw_fhir_doc *d = a->doc;
     char text[600];
@@ -478,26 +609,24 @@ from_answer(const struct gw_soap *s, const struct iface *i,
     if (a->rc != GW_OK && gw_rc_is_retryable(a->rc)) {
         snprintf(text, sizeof(text), "%s / %s", gw_rc_message_sv(a->rc),
                  gw_rc_message(a->rc));
-        fault(out, v, 500, 0, gw_rc_riv_error_id(a->rc), text);
+        fault(r->out, r->v, 500, 0, gw_rc_riv_error_id(a->rc), text);
         return;
     }
     if (a->rc != GW_OK || a->status >= 400) {
         gw_rc rc = a->rc != GW_OK ? a->rc : GW_EINTERNAL;
         if (rc == GW_EINTERNAL || rc == GW_ENOMEM || rc == GW_ESTORE ||
             rc == GW_EIO) {
-            fault(out, v, 500, 0, "TECHNICAL_ERROR", gw_rc_message(rc));
+            fault(r->out, r->v, 500, 0, "TECHNICAL_ERROR", gw_rc_message(rc));
             return;
         }
-        answer(s, i, v, "none", log_id, rc, NULL, d, out);
+        answer(r->s, r->i, r->v, "none", r->c->request_id, rc, NULL, d, r->out);
         return;
     }
-    answer(s, i, v, kind, log_id, GW_OK, NULL, d, out);
+    answer(r->s, r->i, r->v, kind, r->c->request_id, GW_OK, NULL, d, r->out);
 }
 
 static void
-do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-         const struct gw_call *c, const struct gw_xml *req,
-         const struct values *val, struct gw_soap_reply *out)
+do_event(const struct request *r, const struct kind *k)
 {
     char codes[96], p_events[96];
     const char *params[3];
@@ -508,12 +637,12 @@ do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     struct gw_answer a;
 
     xparam(p_events, sizeof(p_events),
-           gw_klas_soap_events(i->name, codes, sizeof(codes)));
+           gw_klas_soap_events(r->i->name, codes, sizeof(codes)));
     params[0] = "events", params[1] = p_events, params[2] = NULL;
-    bundle = gw_xslt_run(s->to_fhir, req, params);
+    bundle = gw_xslt_run(r->s->to_fhir, r->body, params);
     if (bundle == NULL) {
-        refused(s, c, GW_EINTERNAL, i->name, NULL);
-        fault(out, v, 500, 0, "TRANSFORMATION_ERROR",
+        refused(r->s, r->c, GW_EINTERNAL, r->i->name, NULL);
+        fault(r->out, r->v, 500, 0, "TRANSFORMATION_ERROR",
               "the request could not be mapped to FHIR");
         return;
     }
@@ -525,17 +654,17 @@ do_event(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
             snprintf(why, sizeof(why),
                      "the request and the message it "
                      "carries disagree");
-        refuse(s, i, v, c, GW_EVALIDATION, field, why, out);
+        refuse(r->s, r->i, r->v, r->c, GW_EVALIDATION, field, why, r->out);
         gw_xml_free(bundle);
         return;
     }
     /* The mapped Bundle goes on as the tree it is: checked against the
      * model as a parse would, never written out and read back. */
     gw_err_clear(&err);
-    if (gw_xml_to_fhir(bundle, &s->o.limits, &doc, &err) != GW_OK)
+    if (gw_xml_to_fhir(bundle, &r->s->o.limits, &doc, &err) != GW_OK)
         doc = NULL; /* the pipeline refuses it with err */
-    gw_pipeline_process_doc(s->o.pipeline, c, doc, &err, 0, &a);
-    from_answer(s, i, v, "receipt", c->request_id, &a, out);
+    gw_pipeline_process_doc(r->s->o.pipeline, r->c, doc, &err, 0, &a);
+    from_answer(r, k->answer, &a);
     gw_answer_release(&a);
 }
 
@@ -545,210 +674,108 @@ parse_day(const char *s, int64_t *ms)
     return s != NULL && *s && gw_clock_parse(s, ms) == GW_OK;
 }
 
-/* xs:date and xs:decimal values may come with spaces around them. */
-static const char *
-trimmed(char *v)
-{
-    size_t n;
-
-    if (v == NULL)
-        return NULL;
-    while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
-        memmove(v, v + 1, strlen(v));
-    n = strlen(v);
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n' ||
-                     v[n - 1] == '\r'))
-        v[--n] = '\0';
-    return v;
-}
-
-/* The fields of the requests read here, in the order each handler takes
- * them (val->v[0], [1], ...): the interaction kind, the element, its cap in
- * bytes (a longer value refuses the request, naming both; the XSD's
- * bounds and more), whether spaces around it go (xs:date, xs:decimal),
- * and for RecordDispensing the Parameters entry it becomes. */
-struct field {
-    enum iface_kind kind;
-    const char *name;
-    size_t cap;
-    int trim;
-    const char *param, *type;
-};
-static const struct field fields[] = {
-    {K_CASES, "referenceNumber", 15, 0, NULL, NULL},
-    {K_CASES, "licenceType", 7, 0, NULL, NULL},
-    {K_CASES, "drug", 199, 0, NULL, NULL},
-    {K_CASES, "changedFrom", 39, 0, NULL, NULL},
-    {K_CASES, "changedTo", 39, 0, NULL, NULL},
-    {K_CASES, "maxHits", 7, 0, NULL, NULL},
-    {K_MOTIVATION, "referenceNumber", 15, 0, NULL, NULL},
-    {K_MOTIVATION, "patientId", 15, 0, NULL, NULL},
-    {K_CHECK, "productId", 4 * 160 + 7, 0, NULL, NULL},
-    {K_CHECK, "patientId", 15, 0, NULL, NULL},
-    {K_CHECK, "careUnitHsaId", 39, 0, NULL, NULL},
-    {K_CHECK, "administrationHsaId", 39, 0, NULL, NULL},
-    {K_CHECK, "date", 63, 1, NULL, NULL},
-    {K_DISPENSE, "dispensingId", 79, 0, "identifier", "valueString"},
-    {K_DISPENSE, "referenceNumber", 15, 0, "licence", "valueString"},
-    {K_DISPENSE, "amount", 63, 1, "amount", "valueDecimal"},
-    {K_DISPENSE, "kind", 15, 0, "kind", "valueCode"},
-    {K_DISPENSE, "patientId", 15, 0, "patient", "valueString"},
-    {K_DISPENSE, "careUnitHsaId", 39, 0, "unit", "valueString"},
-    {K_DISPENSE, "administrationHsaId", 39, 0, "administration", "valueString"},
-    {K_DISPENSE, "dispensedOn", 63, 1, "dispensed-on", "valueDate"},
-};
-
-#define MAX_FIELDS 8
-struct values {
-    size_t n;
-    const struct field *f[MAX_FIELDS];
-    const char *v[MAX_FIELDS]; /* NULL: the element is absent */
-    char arena[1024];
-};
-
-/* Reads the fields of interaction i from req into *val; 1 when the
- * request was refused (a value over its cap), out then holds the answer. */
-static int
-read_fields(const struct gw_soap *s, const struct iface *i,
-            enum gw_soap_version v, const struct gw_call *c,
-            const struct gw_xml *req, struct values *val,
-            struct gw_soap_reply *out)
-{
-    struct cut cut = {NULL, 0};
-    size_t used = 0;
-
-    val->n = 0;
-    for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
-        const struct field *f = &fields[k];
-        char *buf = val->arena + used;
-        if (f->kind != i->kind)
-            continue;
-        used += f->cap + 1;
-        assert(val->n < MAX_FIELDS && used <= sizeof(val->arena));
-        val->f[val->n] = f;
-        val->v[val->n] = child_text(&cut, req, f->name, buf, f->cap + 1);
-        if (f->trim)
-            val->v[val->n] = trimmed((char *)val->v[val->n]);
-        val->n++;
-    }
-    return refuse_cut(s, i, v, c, &cut, out);
-}
-
-/* The pipeline's answer as the interaction's (kind: see answer()); with
- * need_case an answer without a case is refused as not found. */
+/* The query of the request's fields that fill a member of it as they
+ * are (fields[].member). */
 static void
-ask(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-    const struct gw_call *c, const char *kind, int need_case,
-    void (*call)(struct gw_pipeline *, const struct gw_call *, const void *,
-                 struct gw_answer *),
-    const void *q, struct gw_soap_reply *out)
+fill(const struct request *r, union query *q)
+{
+    memset(q, 0, sizeof(*q));
+    for (size_t k = 0; k < r->val.n; k++)
+        if (r->val.f[k]->member != NO_MEMBER)
+            memcpy((char *)q + r->val.f[k]->member, &r->val.v[k],
+                   sizeof(r->val.v[k]));
+}
+
+/* The pipeline's answer to q as the interaction's (kind: see answer());
+ * with need_case an answer without a case is refused as not found. */
+static void
+ask(const struct request *r, const struct kind *k, union query *q)
 {
     struct gw_answer a;
 
     memset(&a, 0, sizeof(a));
-    call(s->o.pipeline, c, q, &a);
-    if (need_case && a.rc == GW_OK && a.status < 400 &&
+    k->call(r->s->o.pipeline, r->c, q, &a);
+    if (k->need_case && a.rc == GW_OK && a.status < 400 &&
         !gw_fhir_doc_bundle_has(a.doc, "Task"))
-        refuse(s, i, v, c, GW_ENOTFOUND, "referenceNumber, patientId",
-               "no case matches the reference number and patient id", out);
+        refuse(r->s, r->i, r->v, r->c, GW_ENOTFOUND,
+               "referenceNumber, patientId",
+               "no case matches the reference number and patient id", r->out);
     else
-        from_answer(s, i, v, kind, c->request_id, &a, out);
+        from_answer(r, k->answer, &a);
     gw_answer_release(&a);
 }
 
+/* GetLicenseCases and GetLicenseMotivation: a Task search, with the
+ * case's resources too (a GetLicenseCases row names its licence type and
+ * drug, fhir-to-soap-answer.xsl; nothing else of them is answered). */
 static void
-search(struct gw_pipeline *pl, const struct gw_call *c, const void *q,
+search(struct gw_pipeline *pl, const struct gw_call *c, union query *q,
        struct gw_answer *a)
 {
-    gw_pipeline_search(pl, c, q, a);
+    q->search.include = 1;
+    gw_pipeline_search(pl, c, &q->search, a);
 }
 
+/* CheckLicense: the pipeline's licence check. */
 static void
-check(struct gw_pipeline *pl, const struct gw_call *c, const void *q,
+check(struct gw_pipeline *pl, const struct gw_call *c, union query *q,
       struct gw_answer *a)
 {
-    gw_pipeline_check_licence(pl, c, q, a);
+    gw_pipeline_check_licence(pl, c, &q->check, a);
 }
 
-/* GetLicenseCases: the request's fields as a Task search. */
+/* GetLicenseMotivation, CheckLicense: the fields are the query. */
 static void
-do_cases(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-         const struct gw_call *c, const struct gw_xml *req,
-         const struct values *val, struct gw_soap_reply *out)
+do_query(const struct request *r, const struct kind *k)
+{
+    union query q;
+
+    fill(r, &q);
+    ask(r, k, &q);
+}
+
+/* GetLicenseCases: the fields, the statuses and the days as a search. */
+static void
+do_cases(const struct request *r, const struct kind *k)
 {
     struct cut cut = {NULL, 0};
     char statuses[64] = "";
-    struct gw_task_search q;
+    union query q;
+    const char *max_hits = value(r, "maxHits");
 
-    memset(&q, 0, sizeof(q));
-    q.identifier = val->v[0];
-    q.licence_type = val->v[1];
-    q.drug = val->v[2];
-    for (size_t k = 0; k < 8; k++) {
+    fill(r, &q);
+    for (size_t n = 0; n < 8; n++) {
         /* The XSD bounds these to 8 codes of at most 3 letters. */
         char st[8];
         size_t l = strlen(statuses);
-        gw_rc rc = gw_xml_child_text(req, "caseStatus", k, st, sizeof(st));
+        gw_rc rc = gw_xml_child_text(r->body, "caseStatus", n, st, sizeof(st));
         if (rc == GW_ENOTFOUND)
             break;
         if (rc != GW_OK && cut.field == NULL)
             cut.field = "caseStatus", cut.cap = sizeof(st) - 1;
         snprintf(statuses + l, sizeof(statuses) - l, "%s%s", l ? "," : "", st);
     }
-    if (refuse_cut(s, i, v, c, &cut, out))
+    if (refuse_cut(r, &cut))
         return;
-    q.statuses = statuses[0] ? statuses : NULL;
-    if (parse_day(val->v[3], &q.changed_from_ms) == 0)
-        q.changed_from_ms = 0;
-    if (parse_day(val->v[4], &q.changed_to_ms))
-        q.changed_to_ms += 86400000 - 1; /* the whole day */
+    q.search.statuses = statuses[0] ? statuses : NULL;
+    if (parse_day(value(r, "changedFrom"), &q.search.changed_from_ms) == 0)
+        q.search.changed_from_ms = 0;
+    if (parse_day(value(r, "changedTo"), &q.search.changed_to_ms))
+        q.search.changed_to_ms += 86400000 - 1; /* the whole day */
     else
-        q.changed_to_ms = 0;
-    if (val->v[5] != NULL)
-        q.count = atoi(val->v[5]);
-    /* The case's resources too: each row names its licence type and drug
-     * (fhir-to-soap-answer.xsl); nothing else of them is answered. */
-    q.include = 1;
-    ask(s, i, v, c, "cases", 0, search, &q, out);
-}
-
-/* GetLicenseMotivation: the case of a reference number and patient. */
-static void
-do_motivation(const struct gw_soap *s, const struct iface *i,
-              enum gw_soap_version v, const struct gw_call *c,
-              const struct gw_xml *req, const struct values *val,
-              struct gw_soap_reply *out)
-{
-    struct gw_task_search q = {
-        .identifier = val->v[0], .patient = val->v[1], .include = 1};
-
-    ask(s, i, v, c, "motivation", 1, search, &q, out);
-}
-
-/* CheckLicense: the request's fields as the pipeline's licence check. */
-static void
-do_check(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-         const struct gw_call *c, const struct gw_xml *req,
-         const struct values *val, struct gw_soap_reply *out)
-{
-    struct gw_licence_check q = {.product = val->v[0],
-                                 .patient = val->v[1],
-                                 .unit = val->v[2],
-                                 .administration = val->v[3],
-                                 .on = val->v[4]};
-
-    ask(s, i, v, c, "check", 0, check, &q, out);
+        q.search.changed_to_ms = 0;
+    if (max_hits != NULL)
+        q.search.count = atoi(max_hits);
+    ask(r, k, &q);
 }
 
 /* RecordDispensing: the request as the Parameters body of
  * $record-dispensing, built as a tree, one entry a field present; the
  * pipeline checks every field again. */
 static void
-do_dispense(const struct gw_soap *s, const struct iface *i,
-            enum gw_soap_version v, const struct gw_call *c,
-            const struct gw_xml *req, const struct values *val,
-            struct gw_soap_reply *out)
+do_dispense(const struct request *r, const struct kind *k)
 {
+    const struct values *val = &r->val;
     struct gw_answer a;
     struct gw_fhir_build *b = NULL;
     struct gw_fhir_doc *doc = NULL;
@@ -757,32 +784,30 @@ do_dispense(const struct gw_soap *s, const struct iface *i,
 
     gw_err_clear(&err);
     rc = gw_fhir_build_new("Parameters", &b);
-    for (size_t k = 0; rc == GW_OK && k < val->n; k++) {
+    for (size_t n = 0; rc == GW_OK && n < val->n; n++) {
         struct gw_fhir_el *p;
-        if (val->v[k] == NULL)
+        if (val->v[n] == NULL)
             continue;
         p = gw_fhir_el_add(b, gw_fhir_build_root(b), "parameter");
-        gw_fhir_el_value(b, p, "name", val->f[k]->param);
-        gw_fhir_el_value(b, p, val->f[k]->type, val->v[k]);
+        gw_fhir_el_value(b, p, "name", val->f[n]->param);
+        gw_fhir_el_value(b, p, val->f[n]->type, val->v[n]);
     }
     if (rc == GW_OK)
-        rc = gw_fhir_build_take(b, &s->o.limits, &doc, &err);
+        rc = gw_fhir_build_take(b, &r->s->o.limits, &doc, &err);
     if (rc == GW_ENOMEM) {
-        refused(s, c, rc, i->name, NULL);
-        fault(out, v, 500, 0, "TECHNICAL_ERROR",
+        refused(r->s, r->c, rc, r->i->name, NULL);
+        fault(r->out, r->v, 500, 0, "TECHNICAL_ERROR",
               "the request could not be mapped to FHIR");
         return;
     }
     memset(&a, 0, sizeof(a));
-    gw_pipeline_record_dispensing_doc(s->o.pipeline, c, doc, &err, &a);
-    from_answer(s, i, v, "dispensing", c->request_id, &a, out);
+    gw_pipeline_record_dispensing_doc(r->s->o.pipeline, r->c, doc, &err, &a);
+    from_answer(r, k->answer, &a);
     gw_answer_release(&a);
 }
 
 static void
-do_ping(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
-        const struct gw_call *c, const struct gw_xml *req,
-        const struct values *val, struct gw_soap_reply *out)
+do_ping(const struct request *r, const struct kind *k)
 {
     struct gw_buf b;
     char now[32];
@@ -790,7 +815,7 @@ do_ping(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
     struct tm tm;
     gw_rc rc;
 
-    (void)s, (void)i, (void)c, (void)req, (void)val;
+    (void)k;
     gmtime_r(&t, &tm);
     strftime(now, sizeof(now), "%Y%m%d%H%M%S", &tm);
     gw_buf_init(&b, 4096);
@@ -803,24 +828,23 @@ do_ping(const struct gw_soap *s, const struct iface *i, enum gw_soap_version v,
         "<pingDateTime>%s</pingDateTime><configuration><name>service</name>"
         "<value>klasgw</value></configuration>"
         "</PingForConfigurationResponse></soap:Body></soap:Envelope>",
-        env_ns(v), GW_VERSION, now);
+        env_ns(r->v), GW_VERSION, now);
     if (rc == GW_OK) {
-        out->status = 200;
-        out->content_type = env_ctype(v);
-        snprintf(out->result, sizeof(out->result), "OK");
-        set_body(out, &b);
+        r->out->status = 200;
+        r->out->content_type = env_ctype(r->v);
+        snprintf(r->out->result, sizeof(r->out->result), "OK");
+        set_body(r->out, &b);
     }
     gw_buf_release(&b);
 }
 
-/* What each kind of interaction does, by enum iface_kind. */
-static void (*const handlers[])(const struct gw_soap *, const struct iface *,
-                                enum gw_soap_version, const struct gw_call *,
-                                const struct gw_xml *, const struct values *,
-                                struct gw_soap_reply *) = {
-    [K_EVENT] = do_event,           [K_CASES] = do_cases,
-    [K_MOTIVATION] = do_motivation, [K_CHECK] = do_check,
-    [K_DISPENSE] = do_dispense,     [K_PING] = do_ping,
+static const struct kind kinds[] = {
+    [K_EVENT] = {do_event, "receipt", NULL, 0},
+    [K_CASES] = {do_cases, "cases", search, 0},
+    [K_MOTIVATION] = {do_query, "motivation", search, 1},
+    [K_CHECK] = {do_query, "check", check, 0},
+    [K_DISPENSE] = {do_dispense, "dispensing", NULL, 0},
+    [K_PING] = {do_ping, NULL, NULL, 0},
 };
 
 static const struct iface *
@@ -843,7 +867,7 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
     enum gw_soap_version v = GW_SOAP_11;
     const struct iface *i;
     struct gw_soap_env env;
-    struct values val;
+    struct request r;
     struct gw_err err;
     struct gw_xsd_errors xe = {0, 0, NULL};
     char *xtext = NULL;
@@ -903,9 +927,15 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
         refuse(s, i, v, c, rc, NULL, err.detail, out);
         goto out;
     }
-    if (read_fields(s, i, v, c, env.body, &val, out))
+    r.s = s;
+    r.i = i;
+    r.v = v;
+    r.c = c;
+    r.body = env.body;
+    r.out = out;
+    if (read_fields(&r))
         goto out;
-    handlers[i->kind](s, i, v, c, env.body, &val, out);
+    kinds[i->kind].handle(&r, &kinds[i->kind]);
 out:
     gw_xsd_errors_release(&xe);
     free(xtext);

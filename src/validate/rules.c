@@ -995,6 +995,116 @@ rule_message(struct ctx *c)
                        "MessageHeader.focus must point at the case (Task)");
 }
 
+/* A required element of a resource: the rule, its value's path from the
+ * resource (expr) and the ERR when it is missing (at child, sv, en). */
+struct required {
+    const char *rule, *expr, *child, *sv, *en;
+};
+
+/* The value of r at `at` into v (cut as text() cuts): 1 if it is there,
+ * else r's ERR and 0. */
+static int
+required(struct ctx *c, xmlNodePtr at, const struct required *r, char *v,
+         size_t size)
+{
+    if (text(c, at, r->expr, v, size))
+        return 1;
+    ERR(c, r->rule, at, r->child, r->sv, r->en);
+    return 0;
+}
+
+/* Each of the n required elements rs at `at`, in their order. */
+static void
+rule_required(struct ctx *c, xmlNodePtr at, const struct required *rs, size_t n)
+{
+    char v[256];
+
+    for (size_t i = 0; i < n; i++)
+        required(c, at, &rs[i], v, sizeof(v));
+}
+
+/* A required identifier of a resource, checked by its check in
+ * klas/ident.h under the same rule: the BAD when it fails the check (at
+ * bad_child, bad_sv, bad_en), or bad() instead where the reason decides
+ * the text. */
+struct ident_rule {
+    struct required need;
+    gw_rc (*check)(const char *v, struct gw_err *err);
+    const char *bad_child, *bad_sv, *bad_en;
+    void (*bad)(struct ctx *c, xmlNodePtr at, const char *v);
+};
+
+/* The identifier r at `at`: present and valid, or a fault. */
+static void
+rule_ident(struct ctx *c, xmlNodePtr at, const struct ident_rule *r)
+{
+    char v[256];
+
+    if (!required(c, at, &r->need, v, sizeof(v)) || r->check(v, NULL) == GW_OK)
+        return;
+    if (r->bad != NULL)
+        r->bad(c, at, v);
+    else
+        BAD(c, r->need.rule, at, r->bad_child, r->bad_sv, r->bad_en);
+}
+
+/* A GLN that is not one (GS1, 13 digits, check digit), with the reason
+ * in both languages. */
+static void
+bad_gln(struct ctx *c, xmlNodePtr org, const char *v)
+{
+    size_t n = strlen(v);
+    int digits = n == 13 && strspn(v, "0123456789") == 13;
+
+    if (!digits)
+        BAD(c, "klas-pharmacy-gln", org, "identifier",
+            "Apotekets GLN är felaktigt: det ska vara 13 siffror",
+            "The pharmacy's GLN is not valid: it must be 13 digits");
+    else
+        BAD(c, "klas-pharmacy-gln", org, "identifier",
+            "Apotekets GLN har fel kontrollsiffra (GS1)",
+            "The pharmacy's GLN has a wrong check digit (GS1)");
+}
+
+/* The identifiers the rules require, by where they stand. */
+enum ident {
+    PRESCRIBER_HSAID, /* Practitioner.identifier */
+    SEARCHED_NPLID,   /* a searched product's Medication.code */
+    PHARMACY_GLN,     /* a pharmacy's Organization.identifier */
+    TASK_REFNR,       /* the case a follow-up event is about */
+};
+static const struct ident_rule idents[] = {
+    [PRESCRIBER_HSAID] = {{"klas-prescriber-hsaid",
+                           "f:identifier[f:system/@value='" SYS_HSA
+                           "']/f:value",
+                           "identifier", "Förskrivarens HSA-id saknas",
+                           "The prescriber's HSA-id is missing"},
+                          gw_hsaid_check, "identifier[0].value",
+                          "Förskrivarens HSA-id är felaktigt",
+                          "The prescriber's HSA-id is not valid", NULL},
+    [SEARCHED_NPLID] = {{"klas-nplid",
+                         "f:code/f:coding[f:system/@value='" SYS_NPL
+                         "']/f:code",
+                         "code.coding", "NPL-id saknas för sökt produkt",
+                         "A searched product needs its NPL id"},
+                        gw_nplid_check, "code.coding",
+                        "NPL-id ska vara 14 siffror",
+                        "The NPL id must be 14 digits", NULL},
+    [PHARMACY_GLN] = {{"klas-pharmacy-gln",
+                       "f:identifier[f:system/@value='" SYS_GLN "']/f:value",
+                       "identifier", "Apotekets GLN saknas",
+                       "The pharmacy's GLN is missing"},
+                      gw_gln_check, NULL, NULL, NULL, bad_gln},
+    [TASK_REFNR] = {{"klas-refnr",
+                     "f:identifier[f:system/@value='" BASE
+                     "/NamingSystem/referensnummer']/f:value",
+                     "identifier", "Referensnummer saknas",
+                     "The referensnummer is missing"},
+                    gw_refnr_check, "identifier[0].value",
+                    "Referensnumret ska vara 10 siffror",
+                    "The referensnummer must be 10 digits", NULL},
+};
+
 /* A prescriber (PractitionerRole) can always be called back: the phone
  * number is required of every message a prescriber sends. */
 static void
@@ -1008,6 +1118,19 @@ rule_prescriber_phone(struct ctx *c, xmlNodePtr prole)
             "Förskrivarens telefonnummer saknas",
             "The prescriber's phone number is missing");
 }
+
+/* What the prescriber's clinic must give: its name and address. */
+static const struct required clinic_needs[] = {
+    {"klas-clinic", "f:name", "name", "Klinikens namn saknas",
+     "The clinic's name is missing"},
+    {"klas-clinic-address", "f:address[1]/f:line[1]", "address[0].line",
+     "Gatuadress saknas", "The street address is missing"},
+    {"klas-clinic-address", "f:address[1]/f:postalCode",
+     "address[0].postalCode", "Postnummer saknas",
+     "The postal code is missing"},
+    {"klas-clinic-address", "f:address[1]/f:city", "address[0].city",
+     "Postort saknas", "The city is missing"},
+};
 
 static void
 rule_prescriber(struct ctx *c)
@@ -1030,16 +1153,7 @@ rule_prescriber(struct ctx *c)
                   "The prescriber's last name is missing",
                   "Förskrivarens förnamn saknas",
                   "The prescriber's first name is missing");
-        if (!text(c, c->pract,
-                  "f:identifier[f:system/@value='" SYS_HSA "']/f:value", v,
-                  sizeof(v)))
-            ERR(c, "klas-prescriber-hsaid", c->pract, "identifier",
-                "Förskrivarens HSA-id saknas",
-                "The prescriber's HSA-id is missing");
-        else if (gw_hsaid_check(v, NULL) != GW_OK)
-            BAD(c, "klas-prescriber-hsaid", c->pract, "identifier[0].value",
-                "Förskrivarens HSA-id är felaktigt",
-                "The prescriber's HSA-id is not valid");
+        rule_ident(c, c->pract, &idents[PRESCRIBER_HSAID]);
     }
     rule_prescriber_phone(c, c->prole);
     if (!text(c, c->prole, "f:telecom[f:system/@value='email']/f:value", v,
@@ -1052,18 +1166,8 @@ rule_prescriber(struct ctx *c)
                          "Klinik saknas", "The clinic is missing");
     if (c->clinic == NULL)
         return;
-    if (!text(c, c->clinic, "f:name", v, sizeof(v)))
-        ERR(c, "klas-clinic", c->clinic, "name", "Klinikens namn saknas",
-            "The clinic's name is missing");
-    if (!text(c, c->clinic, "f:address[1]/f:line[1]", v, sizeof(v)))
-        ERR(c, "klas-clinic-address", c->clinic, "address[0].line",
-            "Gatuadress saknas", "The street address is missing");
-    if (!text(c, c->clinic, "f:address[1]/f:postalCode", v, sizeof(v)))
-        ERR(c, "klas-clinic-address", c->clinic, "address[0].postalCode",
-            "Postnummer saknas", "The postal code is missing");
-    if (!text(c, c->clinic, "f:address[1]/f:city", v, sizeof(v)))
-        ERR(c, "klas-clinic-address", c->clinic, "address[0].city",
-            "Postort saknas", "The city is missing");
+    rule_required(c, c->clinic, clinic_needs,
+                  sizeof(clinic_needs) / sizeof(clinic_needs[0]));
     c->hospital = resolve(c, c->clinic, "f:partOf/f:reference");
     if (!is(c->hospital, "Organization") ||
         !text(c, c->hospital, "f:name", v, sizeof(v)))
@@ -1273,15 +1377,7 @@ rule_product(struct ctx *c, int age, int attachments)
         ERR(c, "klas-product-name", c->med, "code.text",
             "Produktnamn saknas", "The product name is missing");
     if (strcmp(kind, "searched") == 0) {
-        if (!text(c, c->med,
-                  "f:code/f:coding[f:system/@value='" SYS_NPL "']/f:code", v,
-                  sizeof(v)))
-            ERR(c, "klas-nplid", c->med, "code.coding",
-                "NPL-id saknas för sökt produkt",
-                "A searched product needs its NPL id");
-        else if (gw_nplid_check(v, NULL) != GW_OK)
-            BAD(c, "klas-nplid", c->med, "code.coding",
-                "NPL-id ska vara 14 siffror", "The NPL id must be 14 digits");
+        rule_ident(c, c->med, &idents[SEARCHED_NPLID]);
     } else if (count(c, c->med, "f:code/f:coding[f:system/@value='" SYS_NPL
                                 "']") > 0 &&
                strcmp(kind, "food") == 0) {
@@ -1334,6 +1430,15 @@ rule_product(struct ctx *c, int age, int attachments)
              "Bifoga produktinformation för manuellt inmatad produkt",
              "Attach product information for a manually entered product");
 }
+
+/* What the prescription must give besides the motivation. */
+static const struct required dosage_needs[] = {
+    {"klas-dosage", "f:dosageInstruction[1]/f:text", "dosageInstruction",
+     "Dosering saknas", "The dosage is missing"},
+    {"klas-total-amount", "f:dispenseRequest/f:quantity/f:value",
+     "dispenseRequest.quantity", "Totalmängd saknas",
+     "The total amount is missing"},
+};
 
 static void
 rule_motivation(struct ctx *c)
@@ -1388,12 +1493,8 @@ rule_motivation(struct ctx *c)
              "data should not be written there");
     }
     xmlFree(text_value);
-    if (!text(c, c->mr, "f:dosageInstruction[1]/f:text", v, sizeof(v)))
-        ERR(c, "klas-dosage", c->mr, "dosageInstruction",
-            "Dosering saknas", "The dosage is missing");
-    if (!text(c, c->mr, "f:dispenseRequest/f:quantity/f:value", v, sizeof(v)))
-        ERR(c, "klas-total-amount", c->mr, "dispenseRequest.quantity",
-            "Totalmängd saknas", "The total amount is missing");
+    rule_required(c, c->mr, dosage_needs,
+                  sizeof(dosage_needs) / sizeof(dosage_needs[0]));
 }
 
 /*
@@ -1471,37 +1572,11 @@ rule_attachments(struct ctx *c)
     return n;
 }
 
-/* A GLN (GS1, 13 digits, check digit) with the reason in both languages. */
-static void
-check_gln(struct ctx *c, xmlNodePtr org, const char *v)
-{
-    size_t n = strlen(v);
-    int digits = n == 13 && strspn(v, "0123456789") == 13;
-
-    if (gw_gln_check(v, NULL) == GW_OK)
-        return;
-    if (!digits)
-        BAD(c, "klas-pharmacy-gln", org, "identifier",
-            "Apotekets GLN är felaktigt: det ska vara 13 siffror",
-            "The pharmacy's GLN is not valid: it must be 13 digits");
-    else
-        BAD(c, "klas-pharmacy-gln", org, "identifier",
-            "Apotekets GLN har fel kontrollsiffra (GS1)",
-            "The pharmacy's GLN has a wrong check digit (GS1)");
-}
-
 /* The GLN of the pharmacy org: present and valid. */
 static void
 rule_gln(struct ctx *c, xmlNodePtr org)
 {
-    char v[64];
-
-    if (!text(c, org, "f:identifier[f:system/@value='" SYS_GLN "']/f:value", v,
-              sizeof(v)))
-        ERR(c, "klas-pharmacy-gln", org, "identifier", "Apotekets GLN saknas",
-            "The pharmacy's GLN is missing");
-    else
-        check_gln(c, org, v);
+    rule_ident(c, org, &idents[PHARMACY_GLN]);
 }
 
 static void
@@ -1517,18 +1592,7 @@ rule_pharmacy(struct ctx *c)
 static void
 rule_refnr(struct ctx *c)
 {
-    char v[32];
-
-    if (!text(c, c->task,
-              "f:identifier[f:system/@value='" BASE
-              "/NamingSystem/referensnummer']/f:value",
-              v, sizeof(v)))
-        ERR(c, "klas-refnr", c->task, "identifier",
-            "Referensnummer saknas", "The referensnummer is missing");
-    else if (gw_refnr_check(v, NULL) != GW_OK)
-        BAD(c, "klas-refnr", c->task, "identifier[0].value",
-            "Referensnumret ska vara 10 siffror",
-            "The referensnummer must be 10 digits");
+    rule_ident(c, c->task, &idents[TASK_REFNR]);
 }
 
 /* A patient named in a follow-up (to find an enskild case) must carry a
