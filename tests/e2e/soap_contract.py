@@ -27,6 +27,7 @@ one it does not know; each answer must validate against the Responder XSD.
 
 Usage: soap_contract.py BASE_URL SOURCE_DIR [PKI_DIR [HSA_URL]]
 """
+import datetime
 import os
 import re
 import sys
@@ -217,6 +218,21 @@ check(ok(r) and len(r.licenseCase) == 1
          if r.licenseCase else "-"))
 r = cases.GetLicenseCases(maxHits=500, _soapheaders=HDR)
 check(refused(r, "maxHits"), "GetLicenseCases invalid maxHits: " + text(r))
+# The filters reach the search, each by its own name: a day range
+# around today finds the case, one in the future or the past does not,
+# nor does a drug the motivation did not name.
+today = datetime.date.today()
+for label, kw, want in (
+        ("today", {"changedFrom": today - datetime.timedelta(days=1),
+                   "changedTo": today + datetime.timedelta(days=1)}, 1),
+        ("from the future", {"changedFrom": datetime.date(2099, 1, 1)}, 0),
+        ("to the past", {"changedTo": datetime.date(2000, 1, 1)}, 0),
+        ("another drug", {"drug": "no such drug " + ref}, 0),
+        ("its drug", {"drug": want_drug.get("value")}, 1)):
+    r = cases.GetLicenseCases(referenceNumber=ref, _soapheaders=HDR, **kw)
+    check(ok(r) and len(r.licenseCase or []) == want,
+          "GetLicenseCases %s: %d case(s), want %d"
+          % (label, len(r.licenseCase or []) if ok(r) else -1, want))
 r = cases.GetLicenseCases(referenceNumber="12ab", _soapheaders=HDR)
 check(refused(r, "referenceNumber"), "GetLicenseCases invalid refnr")
 
