@@ -84,11 +84,16 @@ static const struct command commands[] = {
      gw_cmd_purge},
     {"outbox", "inspect and steer outbound deliveries",
      "klasgw [-c FILE] outbox list [--state S] | show ID | retry ID | dead",
-     "  list [--state pending|inflight|done|dead]   list items, newest first\n"
+     "  list        list items, newest first (200 at most)\n"
      "  show ID     one item with its attempts and last error\n"
      "  retry ID    put a dead or failed item back in the queue now\n"
      "  dead        list the dead letters\n",
-     {{NULL}}, gw_cmd_outbox},
+     {
+         {"state", "S", 's', 0,
+          "list: only the items in state S (pending, inflight, done or\n"
+          "dead)"},
+     },
+     gw_cmd_outbox},
     {"store", "copy an SQLite store into PostgreSQL",
      "klasgw [-c FILE] store copy --to DSN",
      "Copies every row of the SQLite store (store.path) into the empty\n"
