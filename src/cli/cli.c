@@ -2,8 +2,9 @@
  * cli.c - command table, global options, help texts and dispatch.
  *
  * The help of every command lives here, in one table, so `klasgw --help`,
- * `klasgw help CMD` and `klasgw CMD --help` print the same text. What a
- * command does lives in its cmd_<name>.c.
+ * `klasgw help CMD` and `klasgw CMD --help` print the same text; a
+ * command's options are rows of its own table beside it, which both its
+ * help and its parsing read. What a command does lives in its cmd_<name>.c.
  */
 #include "cli/cli.h"
 
@@ -19,12 +20,26 @@
  * writes the outcomes of the decision rows (klas/event.c) there. */
 #define GW_CLI_DECISIONS "\001decisions\001"
 
+/* The most options a command (or the global table) has. */
+#define GW_CLI_MAX_OPTS 8
+
+/* One option: getopt_long parses what the row says and the help prints
+ * the row, so the two cannot disagree. Unused rows are zero. */
+struct gw_cli_opt {
+    const char *name; /* --name */
+    const char *arg;  /* its argument's name in the help; NULL: takes none */
+    int val;          /* what gw_cli_getopt returns for it */
+    int short_too;    /* nonzero: -val (a letter) is the same option */
+    const char *help; /* what it does; '\n' between lines */
+};
+
 /* A command, found by its name (names.h: the name leads the row). */
 struct command {
     const char *name;
     const char *summary;
     const char *usage;
-    const char *help;
+    const char *help; /* printed before the options */
+    struct gw_cli_opt opts[GW_CLI_MAX_OPTS]; /* what gw_cli_getopt parses */
     int (*run)(struct gw_cli *, int, char **);
 };
 
@@ -35,36 +50,49 @@ static const struct command commands[] = {
      "server.listen:server.port, runs the outbox worker and the scheduler\n"
      "(retries, daily retention purge). Stops cleanly on SIGTERM or SIGINT:\n"
      "requests in flight are finished and committed first.\n",
-     gw_cmd_serve},
+     {{NULL}}, gw_cmd_serve},
     {"validate", "validate KLAS message Bundles without storing them",
      "klasgw validate [--format json|xml|text] FILE...",
      "Reads each FILE (FHIR JSON or XML, sniffed; - for standard input),\n"
      "checks it against the KLAS profiles, schemas and business rules, and\n"
      "prints one OperationOutcome per file.\n"
-     "  --format F   json, xml or text (default text)\n"
      "Exit status: 0 every file valid, 1 some file invalid, 2 unusable\n"
      "input (unreadable, not JSON or XML).\n",
+     {
+         {"format", "F", 'f', 1, "json, xml or text (default text)"},
+     },
      gw_cmd_validate},
     {"migrate", "create or upgrade the database schema",
      "klasgw [-c FILE] migrate [--status]",
      "Applies every pending schema migration to store.path in one\n"
-     "transaction each (serve also does this at start).\n"
-     "  --status   only print the current and latest schema version\n",
+     "transaction each (serve also does this at start).\n",
+     {
+         {"status", NULL, 's', 0,
+          "only print the current and latest schema version"},
+     },
      gw_cmd_migrate},
     {"purge", "remove personal data past its retention period",
      "klasgw [-c FILE] purge [--dry-run] [--now YYYY-MM-DDTHH:MM:SSZ]",
      "Removes motivations without an application 12 months after creation\n"
      "and decided cases 36 months after the decision (retention.* keys),\n"
-     "keeping counts; each purge is audited. serve runs this daily.\n"
-     "  --dry-run   count what would be purged, change nothing\n"
-     "  --now T     pretend the time is T (for checks and tests)\n",
+     "keeping counts; each purge is audited. serve runs this daily.\n",
+     {
+         {"dry-run", NULL, 'd', 0,
+          "count what would be purged, change nothing"},
+         {"now", "T", 'n', 0, "pretend the time is T (for checks and tests)"},
+     },
      gw_cmd_purge},
     {"outbox", "inspect and steer outbound deliveries",
      "klasgw [-c FILE] outbox list [--state S] | show ID | retry ID | dead",
-     "  list [--state pending|inflight|done|dead]   list items, newest first\n"
+     "  list        list items, newest first (200 at most)\n"
      "  show ID     one item with its attempts and last error\n"
      "  retry ID    put a dead or failed item back in the queue now\n"
      "  dead        list the dead letters\n",
+     {
+         {"state", "S", 's', 0,
+          "list: only the items in state S (pending, inflight, done or\n"
+          "dead)"},
+     },
      gw_cmd_outbox},
     {"store", "copy an SQLite store into PostgreSQL",
      "klasgw [-c FILE] store copy --to DSN",
@@ -72,6 +100,9 @@ static const struct command commands[] = {
      "PostgreSQL database DSN (a libpq connection string; migrated first),\n"
      "in one transaction, and verifies the audit chain there. Stop serve\n"
      "first. Then set store.backend = postgresql and store.dsn.\n",
+     {
+         {"to", "DSN", 't', 0, "the PostgreSQL database to copy into"},
+     },
      gw_cmd_store},
     {"audit", "verify, checkpoint and export the audit log",
      "klasgw [-c FILE] audit verify [--checkpoint FILE]... | checkpoint "
@@ -85,6 +116,13 @@ static const struct command commands[] = {
      "              with the audit key, to FILE or stdout; keep it away\n"
      "              from the database\n"
      "  export      print audit records as a FHIR Bundle of AuditEvent\n",
+     {
+         {"checkpoint", "FILE", 'k', 0,
+          "verify: also check against this checkpoint (repeatable)"},
+         {"out", "FILE", 'o', 0, "checkpoint: write it to FILE, a new file"},
+         {"case", "REFNR", 'c', 0, "export: only the records of case REFNR"},
+         {"since", "T", 's', 0, "export: only the records from time T on"},
+     },
      gw_cmd_audit},
     {"sim", "run a peer simulator (HSA, LV, pharmacy webhook)",
      "klasgw [-c FILE] sim hsa|lv|pharmacy [--port N] [--fixture FILE]\n"
@@ -110,7 +148,7 @@ static const struct command commands[] = {
      "               exit\n"
      "  --gateway U  the gateway's base URL (default from server.*)\n"
      "  --client M   X-Klasgw-Client of LV's calls (serial:SE2021004078-LISY)\n",
-     gw_cmd_sim},
+     {{NULL}}, gw_cmd_sim},
     {"check-config", "check a configuration file and print it",
      "klasgw [-c FILE] check-config [--keys]",
      "Reads the configuration (file, then KLASGW_<SECTION>_<KEY> variables),\n"
@@ -118,11 +156,97 @@ static const struct command commands[] = {
      "listen address binds, TLS files readable, matching and not expired,\n"
      "URLs, clients, the data folder's files, the store's folder writable;\n"
      "the store is not opened), lists every problem naming its key, and\n"
-     "prints the effective configuration. serve runs the same checks.\n"
-     "  --keys   list every key with its default and meaning\n",
+     "prints the effective configuration. serve runs the same checks.\n",
+     {
+         {"keys", NULL, 'k', 1, "list every key with its default and meaning"},
+     },
      gw_cmd_check_config},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* The options before the command. */
+static const struct gw_cli_opt global_opts[GW_CLI_MAX_OPTS] = {
+    {"config", "FILE", 'c', 1,
+     "configuration file (INI; installed as\n"
+     "/etc/klasgw/klasgw.conf, every key in\n"
+     "`klasgw check-config --keys`); without it,\n"
+     "defaults and KLASGW_* variables only"},
+    {"log-level", "L", 'l', 0, "debug, info, warn, error or off"},
+    {"help", NULL, 'h', 1, "this help"},
+    {"version", NULL, 'V', 1, "print the version"},
+};
+
+/* How a row is spelled in the help: "-c, --config FILE", "--now T". */
+static int
+format_opt(const struct gw_cli_opt *o, char *buf, size_t size)
+{
+    const char *sp = o->arg ? " " : "", *arg = o->arg ? o->arg : "";
+
+    if (o->short_too)
+        return snprintf(buf, size, "-%c, --%s%s%s", o->val, o->name, sp, arg);
+    return snprintf(buf, size, "--%s%s%s", o->name, sp, arg);
+}
+
+/* The help lines of an option table: each row's spelling, then its help
+ * in one column three spaces after the longest spelling. */
+static void
+print_opts(const struct gw_cli_opt *opts, FILE *out)
+{
+    char spelled[64];
+    int width = 0;
+
+    for (size_t i = 0; i < GW_CLI_MAX_OPTS && opts[i].name != NULL; i++) {
+        int n = format_opt(&opts[i], spelled, sizeof(spelled));
+        if (n > width)
+            width = n;
+    }
+    for (size_t i = 0; i < GW_CLI_MAX_OPTS && opts[i].name != NULL; i++) {
+        const char *line = opts[i].help, *nl;
+
+        format_opt(&opts[i], spelled, sizeof(spelled));
+        fprintf(out, "  %-*s", width + 3, spelled);
+        while ((nl = strchr(line, '\n')) != NULL) {
+            fprintf(out, "%.*s\n%*s", (int)(nl - line), line, width + 5, "");
+            line = nl + 1;
+        }
+        fprintf(out, "%s\n", line);
+    }
+}
+
+/* getopt_long over an option table; lead opens the short options. */
+static int
+getopt_table(const struct gw_cli_opt *opts, const char *lead, int argc,
+             char **argv)
+{
+    struct option longopts[GW_CLI_MAX_OPTS + 1];
+    char shortopts[2 + 2 * GW_CLI_MAX_OPTS];
+    size_t n = 0, k = strlen(lead);
+
+    memcpy(shortopts, lead, k);
+    for (; n < GW_CLI_MAX_OPTS && opts[n].name != NULL; n++) {
+        longopts[n].name = opts[n].name;
+        longopts[n].has_arg = opts[n].arg ? required_argument : no_argument;
+        longopts[n].flag = NULL;
+        longopts[n].val = opts[n].val;
+        if (opts[n].short_too) {
+            shortopts[k++] = (char)opts[n].val;
+            if (opts[n].arg)
+                shortopts[k++] = ':';
+        }
+    }
+    memset(&longopts[n], 0, sizeof(longopts[n]));
+    shortopts[k] = '\0';
+    return getopt_long(argc, argv, shortopts, longopts, NULL);
+}
+
+int
+gw_cli_getopt(const char *name, int argc, char **argv)
+{
+    static const struct gw_cli_opt none[GW_CLI_MAX_OPTS];
+    const struct command *c = GW_NAME_FIND(commands, name);
+
+    return getopt_table(c ? c->opts : none, "", argc, argv);
+}
 
 static void
 print_main_help(FILE *out)
@@ -133,17 +257,10 @@ print_main_help(FILE *out)
             "klasgw %s, the gateway for Swedish licence-medicine cases "
             "(KLAS).\n"
             "\n"
-            "Global options:\n"
-            "  -c, --config FILE   configuration file (INI; installed as\n"
-            "                      /etc/klasgw/klasgw.conf, every key in\n"
-            "                      `klasgw check-config --keys`); without it,\n"
-            "                      defaults and KLASGW_* variables only\n"
-            "  --log-level L       debug, info, warn, error or off\n"
-            "  -h, --help          this help\n"
-            "  -V, --version       print the version\n"
-            "\n"
-            "Commands:\n",
+            "Global options:\n",
             GW_VERSION);
+    print_opts(global_opts, out);
+    fprintf(out, "\nCommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
@@ -181,6 +298,7 @@ gw_cli_print_command_help(const char *name, FILE *out)
         return;
     fprintf(out, "Usage: %s\n\n%s — %s.\n\n", c->usage, c->name, c->summary);
     print_help_text(c->help, out);
+    print_opts(c->opts, out);
 }
 
 int
@@ -241,13 +359,6 @@ wants_help(int argc, char **argv)
 int
 gw_cli_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
     struct gw_cli cli;
     const struct command *cmd;
     enum gw_log_level level;
@@ -255,7 +366,7 @@ gw_cli_main(int argc, char **argv)
 
     memset(&cli, 0, sizeof(cli));
     /* '+' stops at the first non-option: the command owns the rest. */
-    while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+    while ((c = getopt_table(global_opts, "+", argc, argv)) != -1) {
         switch (c) {
         case 'c':
             cli.config_path = optarg;

@@ -5,7 +5,9 @@
  * global options (--config, --log-level, --help, --version) and dispatch.
  * Each command's handler lives in its own file, cmd_<name>.c, next to it.
  * A handler gets its own argv (argv[0] is the command name), parses its
- * options with getopt_long, and returns the process exit status:
+ * options with gw_cli_getopt from the options of its row in cli.c (the
+ * rows its help prints; sim hands its argv to the simulator, which parses
+ * its own), and returns the process exit status:
  *   0 success, 1 failure (or "invalid" for validate), 2 usage error or
  *   unusable input, 3 command not available yet.
  */
@@ -50,7 +52,12 @@ struct gw_cli_loaded {
 int gw_cli_check_config(const struct gw_config *cfg,
                         struct gw_cli_loaded *keep);
 
-/* Prints the help of one command (usage + text) to out. */
+/* The next option of command name's argv, as getopt_long returns it:
+ * the letter its row in cli.c's command table gives it (that row is also
+ * its line in the help), -1 at the end, '?' for one the row lacks. */
+int gw_cli_getopt(const char *name, int argc, char **argv);
+
+/* Prints the help of one command (usage + text + options) to out. */
 void gw_cli_print_command_help(const char *name, FILE *out);
 /* A usage error of command name: its help on stderr; GW_EXIT_USAGE. */
 int gw_cli_usage(const char *name);

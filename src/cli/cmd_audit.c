@@ -168,13 +168,6 @@ export_one(void *arg, const struct gw_audit_record *r)
 int
 gw_cmd_audit(struct gw_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"case", required_argument, NULL, 'c'},
-        {"since", required_argument, NULL, 's'},
-        {"checkpoint", required_argument, NULL, 'k'},
-        {"out", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0},
-    };
     const char *sub = argc > 1 ? argv[1] : "", *refnr = NULL, *out = NULL;
     const char *cp_paths[GW_AUDIT_MAX_CHECKPOINTS];
     struct gw_audit_checkpoint cps[GW_AUDIT_MAX_CHECKPOINTS];
@@ -188,7 +181,7 @@ gw_cmd_audit(struct gw_cli *cli, int argc, char **argv)
         strcmp(sub, "checkpoint") != 0)
         return gw_cli_usage("audit");
     optind = 2;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = gw_cli_getopt("audit", argc, argv)) != -1) {
         if (c == 'c' && strcmp(sub, "export") == 0) {
             refnr = optarg;
         } else if (c == 's' && strcmp(sub, "export") == 0 &&

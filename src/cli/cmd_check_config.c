@@ -183,13 +183,9 @@ gw_cli_check_config(const struct gw_config *cfg, struct gw_cli_loaded *keep)
 int
 gw_cmd_check_config(struct gw_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"keys", no_argument, NULL, 'k'},
-        {NULL, 0, NULL, 0},
-    };
     int c, keys = 0, failures;
 
-    while ((c = getopt_long(argc, argv, "k", opts, NULL)) != -1) {
+    while ((c = gw_cli_getopt("check-config", argc, argv)) != -1) {
         if (c != 'k')
             return gw_cli_usage("check-config");
         keys = 1;

@@ -12,15 +12,11 @@
 int
 gw_cmd_migrate(struct gw_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"status", no_argument, NULL, 's'},
-        {NULL, 0, NULL, 0},
-    };
     struct gw_store *st;
     int open_status;
     int c, status = 0;
 
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = gw_cli_getopt("migrate", argc, argv)) != -1) {
         if (c != 's')
             return gw_cli_usage("migrate");
         status = 1;

@@ -61,23 +61,26 @@ gw_cmd_outbox(struct gw_cli *cli, int argc, char **argv)
     const char *sub = argc > 1 ? argv[1] : NULL, *state = NULL;
     struct gw_store *st;
     long long id = 0;
-    int status = GW_EXIT_USAGE;
+    int c, status = GW_EXIT_USAGE;
 
     if (sub == NULL)
         return gw_cli_usage("outbox");
     if (strcmp(sub, "list") == 0) {
-        if (argc == 4 && strcmp(argv[2], "--state") == 0) {
+        optind = 2;
+        while ((c = gw_cli_getopt("outbox", argc, argv)) != -1) {
+            if (c != 's' || state != NULL)
+                return gw_cli_usage("outbox");
             for (int i = 0; i < 4; i++)
-                if (strcmp(argv[3], states[i]) == 0)
+                if (strcmp(optarg, states[i]) == 0)
                     state = states[i];
             if (state == NULL) {
                 fprintf(stderr, "klasgw outbox list: --state is one of "
                                 "pending, inflight, done, dead\n");
                 return GW_EXIT_USAGE;
             }
-        } else if (argc != 2) {
-            return gw_cli_usage("outbox");
         }
+        if (optind < argc)
+            return gw_cli_usage("outbox");
     } else if (strcmp(sub, "show") == 0 || strcmp(sub, "retry") == 0) {
         if (argc != 3 || !parse_id(argv[2], &id)) {
             fprintf(stderr, "klasgw outbox %s: give one item id (a number "

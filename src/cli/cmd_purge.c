@@ -13,11 +13,6 @@
 int
 gw_cmd_purge(struct gw_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"dry-run", no_argument, NULL, 'd'},
-        {"now", required_argument, NULL, 'n'},
-        {NULL, 0, NULL, 0},
-    };
     struct gw_purge_counts counts;
     struct gw_store *st;
     int open_status;
@@ -25,7 +20,7 @@ gw_cmd_purge(struct gw_cli *cli, int argc, char **argv)
     int c, dry = 0;
     gw_rc rc;
 
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = gw_cli_getopt("purge", argc, argv)) != -1) {
         if (c == 'd') {
             dry = 1;
         } else if (c == 'n') {

@@ -15,10 +15,6 @@
 int
 gw_cmd_validate(struct gw_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"format", required_argument, NULL, 'f'},
-        {NULL, 0, NULL, 0},
-    };
     const char *format = "text";
     struct gw_validator *v = NULL;
     struct gw_fhir_limits lim;
@@ -26,7 +22,7 @@ gw_cmd_validate(struct gw_cli *cli, int argc, char **argv)
     char xsd[1024];
     int c, status = GW_EXIT_OK;
 
-    while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+    while ((c = gw_cli_getopt("validate", argc, argv)) != -1) {
         if (c == 'f' && (strcmp(optarg, "json") == 0 ||
                          strcmp(optarg, "xml") == 0 ||
                          strcmp(optarg, "text") == 0)) {

@@ -82,10 +82,6 @@ gw_cli_store_command(struct gw_cli *cli, const char *name, int argc,
 int
 gw_cmd_store(struct gw_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"to", required_argument, NULL, 't'},
-        {NULL, 0, NULL, 0},
-    };
     struct gw_store *st;
     struct gw_err err;
     const char *to = NULL;
@@ -97,7 +93,7 @@ gw_cmd_store(struct gw_cli *cli, int argc, char **argv)
         return gw_cli_usage("store");
     argc--;
     argv++;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = gw_cli_getopt("store", argc, argv)) != -1) {
         if (c != 't')
             return gw_cli_usage("store");
         to = optarg;

@@ -404,61 +404,63 @@ gw_rows_slot(void *out, size_t elem_size, size_t key_size, size_t max,
 }
 
 /* A row of (peer, state, ...): the element of out (elem_size bytes, its
- * first member a char[key_size]) keyed by its peer, and *state; SIZE_MAX
+ * first member a char[key_size]) keyed by its peer, and *state; NULL
  * when the peer or the state is NULL, or the array is full. */
-static size_t
-peer_slot(const struct gw_cells *c, void *out, size_t elem_size,
-          size_t key_size, size_t max, size_t *n, const char **state)
+static void *
+peer_row(const struct gw_cells *c, void *out, size_t elem_size, size_t key_size,
+         size_t max, size_t *n, const char **state)
 {
     const char *peer = TEXT(0);
+    size_t i;
 
     *state = TEXT(1);
     if (peer == NULL || *state == NULL)
-        return SIZE_MAX;
-    return gw_rows_slot(out, elem_size, key_size, max, n, peer);
+        return NULL;
+    i = gw_rows_slot(out, elem_size, key_size, max, n, peer);
+    return i == SIZE_MAX ? NULL : (unsigned char *)out + elem_size * i;
 }
 
-#define PEER_SLOT(arr, state)                                                  \
-    peer_slot(c, (arr), sizeof(*(arr)), sizeof((arr)->peer), max, n, (state))
+#define PEER_ROW(type, state)                                                  \
+    ((type *)peer_row(c, out, sizeof(type), sizeof(((type *)0)->peer), max, n, \
+                      (state)))
 
 void
 gw_rows_add_peer_count(const struct gw_cells *c, void *out, size_t max,
                        size_t *n)
 {
-    struct gw_outbox_peer_count *o = out;
     const char *state;
-    size_t i = PEER_SLOT(o, &state);
+    struct gw_outbox_peer_count *o =
+        PEER_ROW(struct gw_outbox_peer_count, &state);
 
-    if (i == SIZE_MAX)
+    if (o == NULL)
         return;
     if (strcmp(state, "dead") == 0)
-        o[i].dead = I64(2);
+        o->dead = I64(2);
     else
-        o[i].queued += I64(2);
+        o->queued += I64(2);
 }
 
 void
 gw_rows_add_console_peer(const struct gw_cells *c, void *out, size_t max,
                          size_t *n)
 {
-    struct gw_console_peer *o = out;
     const char *state;
-    size_t i = PEER_SLOT(o, &state);
+    struct gw_console_peer *o = PEER_ROW(struct gw_console_peer, &state);
     long long cnt = I64(2);
     int64_t fail = I64(4);
 
-    if (i == SIZE_MAX)
+    if (o == NULL)
         return;
     if (strcmp(state, "pending") == 0) {
-        o[i].pending = cnt;
-        o[i].oldest_pending_ms = I64(3);
+        o->pending = cnt;
+        o->oldest_pending_ms = I64(3);
     } else if (strcmp(state, "inflight") == 0) {
-        o[i].inflight = cnt;
+        o->inflight = cnt;
     } else {
-        o[i].dead = cnt;
+        o->dead = cnt;
     }
-    if (fail > o[i].last_fail_ms)
-        o[i].last_fail_ms = fail;
+    if (fail > o->last_fail_ms)
+        o->last_fail_ms = fail;
 }
 
 /* The next free element of out (elem_size bytes each), zeroed and
