@@ -960,8 +960,6 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
     gw_wq_init(&st->wq, &st->mu, &st->stopping, &st->writer_running,
                st->batch_max);
     pthread_cond_init(&st->cv_done, NULL);
-    pthread_mutex_init(&st->rmu, NULL);
-    pthread_cond_init(&st->rcv, NULL);
     pthread_mutex_init(&st->mmu, NULL);
     pthread_mutex_init(&st->obmu, NULL);
     pthread_cond_init(&st->outbox_cv, NULL);
@@ -1002,9 +1000,8 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
         rc = gw_store_exec(&st->ob, "PRAGMA synchronous=NORMAL");
     if (rc == GW_OK) {
         st->readers = calloc((size_t)nreaders, sizeof(*st->readers));
-        st->free_idx = calloc((size_t)nreaders, sizeof(*st->free_idx));
-        if (st->readers == NULL || st->free_idx == NULL)
-            rc = GW_ENOMEM;
+        rc = st->readers == NULL ? GW_ENOMEM
+                                 : gw_slots_init(&st->rslots, nreaders);
     }
     for (int i = 0; rc == GW_OK && i < nreaders; i++) {
         rc = gw_store_conn_open_mode(path, st->busy_ms, ro, &st->readers[i],
@@ -1015,7 +1012,7 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
             rc = gw_err_set(err, GW_ESTORE, NULL, "cannot set up %s", path);
         }
         if (rc == GW_OK) {
-            st->free_idx[st->nfree++] = i;
+            gw_slots_give(&st->rslots, i);
             st->nreaders++;
         }
     }
@@ -1208,12 +1205,10 @@ gw_sqlite_close(struct gw_store *st)
     gw_store_conn_close(&st->ob);
     gw_store_conn_close(&st->w);
     free(st->readers);
-    free(st->free_idx);
+    gw_slots_destroy(&st->rslots);
     pthread_mutex_destroy(&st->mu);
     gw_wq_destroy(&st->wq);
     pthread_cond_destroy(&st->cv_done);
-    pthread_mutex_destroy(&st->rmu);
-    pthread_cond_destroy(&st->rcv);
     pthread_mutex_destroy(&st->mmu);
     pthread_mutex_destroy(&st->obmu);
     pthread_cond_destroy(&st->outbox_cv);
@@ -1236,14 +1231,7 @@ gw_sqlite_schema_version(struct gw_store *st)
 struct conn *
 gw_store_reader_take(struct gw_store *st)
 {
-    struct conn *c;
-
-    pthread_mutex_lock(&st->rmu);
-    while (st->nfree == 0)
-        pthread_cond_wait(&st->rcv, &st->rmu);
-    c = &st->readers[st->free_idx[--st->nfree]];
-    pthread_mutex_unlock(&st->rmu);
-    return c;
+    return &st->readers[gw_slots_take(&st->rslots, -1)];
 }
 
 void
@@ -1252,10 +1240,7 @@ gw_store_reader_give(struct gw_store *st, struct conn *c)
     /* A statement left mid-result would pin the reader's snapshot (and
      * keep the WAL from being checkpointed): end them all here. */
     gw_store_conn_idle(c);
-    pthread_mutex_lock(&st->rmu);
-    st->free_idx[st->nfree++] = (int)(c - st->readers);
-    pthread_cond_signal(&st->rcv);
-    pthread_mutex_unlock(&st->rmu);
+    gw_slots_give(&st->rslots, (int)(c - st->readers));
 }
 
 gw_rc

@@ -602,34 +602,15 @@ ensure_ok(struct gw_pg_store *s, PGconn **c)
 gw_rc
 gw_pg_take(struct gw_pg_store *s, PGconn **out)
 {
-    struct timespec ts;
-    int i;
+    int i = gw_slots_take(&s->slots, s->busy_ms);
     gw_rc rc;
 
     *out = NULL;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += s->busy_ms / 1000;
-    ts.tv_nsec += (s->busy_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&s->pmu);
-    while (s->nfree == 0)
-        if (pthread_cond_timedwait(&s->pcv, &s->pmu, &ts) != 0)
-            break;
-    if (s->nfree == 0) {
-        pthread_mutex_unlock(&s->pmu);
+    if (i < 0)
         return GW_EBUSY;
-    }
-    i = s->free_idx[--s->nfree];
-    pthread_mutex_unlock(&s->pmu);
     rc = ensure_ok(s, &s->conns[i]);
     if (rc != GW_OK) {
-        pthread_mutex_lock(&s->pmu);
-        s->free_idx[s->nfree++] = i;
-        pthread_cond_signal(&s->pcv);
-        pthread_mutex_unlock(&s->pmu);
+        gw_slots_give(&s->slots, i);
         return rc;
     }
     *out = s->conns[i];
@@ -647,14 +628,11 @@ gw_pg_give(struct gw_pg_store *s, PGconn *c)
     if (PQtransactionStatus(c) != PQTRANS_IDLE &&
         PQstatus(c) == CONNECTION_OK)
         PQclear(PQexec(c, "ROLLBACK"));
-    pthread_mutex_lock(&s->pmu);
     for (i = 0; i < s->nconns; i++)
         if (s->conns[i] == c)
             break;
     if (i < s->nconns)
-        s->free_idx[s->nfree++] = i;
-    pthread_cond_signal(&s->pcv);
-    pthread_mutex_unlock(&s->pmu);
+        gw_slots_give(&s->slots, i);
 }
 
 void
@@ -799,18 +777,14 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
                                                    : 5000;
     s->batch_max = opts && opts->batch_max > 0 ? opts->batch_max : 256;
     s->read_only = opts != NULL && opts->read_only;
-    pthread_mutex_init(&s->pmu, NULL);
-    pthread_cond_init(&s->pcv, NULL);
     pthread_mutex_init(&s->mu, NULL);
     gw_wq_init(&s->wq, &s->mu, &s->stopping, &s->writer_running,
                s->batch_max);
     pthread_cond_init(&s->outbox_cv, NULL);
     s->conns = calloc((size_t)n, sizeof(*s->conns));
-    s->free_idx = calloc((size_t)n, sizeof(*s->free_idx));
-    if (s->conns == NULL || s->free_idx == NULL) {
-        rc = GW_ENOMEM;
+    rc = s->conns == NULL ? GW_ENOMEM : gw_slots_init(&s->slots, n);
+    if (rc != GW_OK)
         goto out;
-    }
     s->nconns = n;
     /* One connection now, to fail early and to migrate; the others open
      * when first taken. */
@@ -820,7 +794,7 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
         goto out;
     }
     for (int i = n - 1; i >= 0; i--)
-        s->free_idx[s->nfree++] = i;
+        gw_slots_give(&s->slots, i);
     if (s->read_only) {
         int v = schema_version(s->conns[0]);
         if (v != GW_STORE_SCHEMA_VERSION) {
@@ -885,9 +859,7 @@ gw_pg_close(struct gw_store *st)
     if (s->lc != NULL)
         PQfinish(s->lc);
     free(s->conns);
-    free(s->free_idx);
-    pthread_mutex_destroy(&s->pmu);
-    pthread_cond_destroy(&s->pcv);
+    gw_slots_destroy(&s->slots);
     pthread_mutex_destroy(&s->mu);
     gw_wq_destroy(&s->wq);
     pthread_cond_destroy(&s->outbox_cv);

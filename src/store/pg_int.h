@@ -12,6 +12,7 @@
 
 #include "store/backend.h"
 #include "store/rows.h"
+#include "store/slots.h"
 #include "store/store.h"
 #include "store/wqueue.h"
 
@@ -35,9 +36,8 @@ struct gw_pg_store {
      * broken is reset when taken; if it stays broken the caller gets
      * GW_EUNAVAILABLE (503) and nothing was done. */
     PGconn **conns;
-    int nconns, *free_idx, nfree;
-    pthread_mutex_t pmu;
-    pthread_cond_t pcv;
+    int nconns;
+    struct gw_slots slots; /* which connections are free */
 
     /* The writers: one queue, GW_PG_WRITERS threads each with its own
      * connection, each committing the batch it took (group commit). */

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "store/backend.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -125,13 +126,7 @@ gw_store_wait_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
     struct timespec ts;
     gw_rc rc = GW_OK;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    gw_clock_deadline(&ts, (long)timeout_ms);
     pthread_mutex_lock(mu);
     while (*generation == *seen && rc == GW_OK)
         if (pthread_cond_timedwait(cv, mu, &ts) != 0)

@@ -11,6 +11,7 @@
 
 #include "store/backend.h"
 #include "store/rows.h"
+#include "store/slots.h"
 #include "store/store.h"
 #include "store/wqueue.h"
 
@@ -48,9 +49,8 @@ struct gw_store {
 
     /* Readers. */
     struct conn *readers;
-    int nreaders, *free_idx, nfree;
-    pthread_mutex_t rmu;
-    pthread_cond_t rcv;
+    int nreaders;
+    struct gw_slots rslots; /* which readers are free */
 
     /* Maintenance connection: outbox state, purge, HSA cache. */
     struct conn m;
