@@ -15,13 +15,14 @@
 #include "core/log.h"
 #include "core/names.h"
 #include "klas/event.h"
+#include "sim/sim.h"
 
 /* Where a help text lists LV's decisions: gw_cli_print_command_help
  * writes the outcomes of the decision rows (klas/event.c) there. */
 #define GW_CLI_DECISIONS "\001decisions\001"
 
 /* The most options a command (or the global table) has. */
-#define GW_CLI_MAX_OPTS 8
+#define GW_CLI_MAX_OPTS 24
 
 /* One option: getopt_long parses what the row says and the help prints
  * the row, so the two cannot disagree. Unused rows are zero. */
@@ -125,30 +126,73 @@ static const struct command commands[] = {
      },
      gw_cmd_audit},
     {"sim", "run a peer simulator (HSA, LV, pharmacy webhook)",
-     "klasgw [-c FILE] sim hsa|lv|pharmacy [--port N] [--fixture FILE]\n"
-     "       [--fail MODE] [--fail-count N] [--slow-ms MS] [--gateway URL]\n"
-     "       [--client MATCH] [--then STEPS] [--delay-ms MS]",
+     "klasgw [-c FILE] sim hsa|lv|pharmacy [OPTION]...",
      "Runs one peer simulator in the foreground for demos and tests.\n"
-     "  hsa          HSA credentials service from a fixture of prescribers\n"
-     "               (default tests/fixtures/hsa/prescribers.tsv)\n"
-     "  lv           Läkemedelsverket: registers applications and supplements\n"
-     "               (duplicates dropped by messageId), then calls the\n"
-     "               gateway back as client role lv\n"
-     "  pharmacy     webhook receiver that logs notifications\n"
-     "  --port N     listen port (default: from hsa.url / lv.url; 8083)\n"
-     "  --fail M     down, slow, fault, fault200 or drop (LV: register, then\n"
-     "               close unanswered), to test failure handling\n"
-     "  --fail-count N  fail only the first N requests (default: all)\n"
-     "  --then S     LV's calls after a new application, comma-separated:\n"
-     "               registered, supplement, " GW_CLI_DECISIONS "; none\n"
-     "               (default registered)\n"
-     "  --call A --refnr N [--patient ID]\n"
-     "               LV on command: make one call A (registered, supplement,\n"
-     "               " GW_CLI_DECISIONS ") to the gateway for case N, then\n"
-     "               exit\n"
-     "  --gateway U  the gateway's base URL (default from server.*)\n"
-     "  --client M   X-Klasgw-Client of LV's calls (serial:SE2021004078-LISY)\n",
-     {{NULL}}, gw_cmd_sim},
+     "  hsa       HSA credentials service from a fixture of prescribers\n"
+     "  lv        Läkemedelsverket: registers applications and supplements\n"
+     "            (duplicates dropped by messageId), then calls the gateway\n"
+     "            back as client role lv; or, with --call, makes one call\n"
+     "            on command and exits\n"
+     "  pharmacy  webhook receiver that logs notifications; with\n"
+     "            --subscribe or --save also a Subscriptions client that\n"
+     "            catches up with $events after a restart\n"
+     "LV's calls (--then, --call): registered, supplement, "
+     GW_CLI_DECISIONS ".\n",
+     {
+         {"port", "N", GW_SIM_PORT, 0,
+          "listen port (default: from hsa.url / lv.url;\n"
+          "8083)"},
+         {"fixture", "FILE", GW_SIM_FIXTURE, 0,
+          "hsa: the prescribers (default\n"
+          "tests/fixtures/hsa/prescribers.tsv)"},
+         {"fail", "MODE", GW_SIM_FAIL, 0,
+          "fail requests: down, slow, fault, fault200, drop\n"
+          "(LV: register, then close unanswered), timeout\n"
+          "or unauthorized"},
+         {"fail-count", "N", GW_SIM_FAIL_COUNT, 0,
+          "fail only the first N requests (default: all)"},
+         {"slow-ms", "MS", GW_SIM_SLOW_MS, 0,
+          "--fail slow: answer after MS (default 5000)"},
+         {"hang-ms", "MS", GW_SIM_HANG_MS, 0,
+          "--fail timeout: hold the connection MS\n"
+          "(default 60000)"},
+         {"gateway", "URL", GW_SIM_GATEWAY, 0,
+          "the gateway's base URL (default from server.*)"},
+         {"client", "MATCH", GW_SIM_CLIENT, 0,
+          "X-Klasgw-Client of the calls to the gateway\n"
+          "(default serial:SE2021004078-LISY)"},
+         {"then", "CALLS", GW_SIM_THEN, 0,
+          "lv: its calls after a new application,\n"
+          "comma-separated, or none (default registered)"},
+         {"delay-ms", "MS", GW_SIM_DELAY_MS, 0,
+          "lv: wait MS before each of those calls\n"
+          "(default 200)"},
+         {"call", "CALL", GW_SIM_CALL, 0,
+          "lv: make one call for the case of --refnr, then\n"
+          "exit"},
+         {"refnr", "N", GW_SIM_REFNR, 0, "lv --call: the case"},
+         {"patient", "ID", GW_SIM_PATIENT, 0,
+          "lv --call: the patient's personnummer"},
+         {"subscribe", "TOPIC", GW_SIM_SUBSCRIBE, 0,
+          "pharmacy: subscribe at the gateway to this topic URL"},
+         {"header", "H", GW_SIM_HEADER, 0,
+          "pharmacy: the header (NAME: VALUE) it asks for"},
+         {"heartbeat", "S", GW_SIM_HEARTBEAT, 0,
+          "pharmacy: the heartbeat period it asks for (s)"},
+         {"save", "DIR", GW_SIM_SAVE, 0,
+          "pharmacy: keep the subscription and what arrives\n"
+          "in DIR"},
+         {"tls-cert", "PEM", GW_SIM_TLS_CERT, 0,
+          "serve HTTPS with this certificate chain\n"
+          "(and --tls-key)"},
+         {"tls-key", "PEM", GW_SIM_TLS_KEY, 0, "the key of --tls-cert"},
+         {"tls-ca", "PEM", GW_SIM_TLS_CA, 0,
+          "the CAs of client certificates and of the gateway's"},
+         {"require-client-cert", NULL, GW_SIM_REQUIRE_CLIENT_CERT, 0,
+          "refuse a client without a certificate\n"
+          "(needs --tls-ca)"},
+     },
+     gw_cmd_sim},
     {"check-config", "check a configuration file and print it",
      "klasgw [-c FILE] check-config [--keys]",
      "Reads the configuration (file, then KLASGW_<SECTION>_<KEY> variables),\n"

@@ -1437,116 +1437,115 @@ port_of_url(const char *url, int def)
     return atoi(colon + 1);
 }
 
+/* A usage error: what was wrong, on stderr; the command prints the help. */
 static int
-usage(void)
+usage(const char *what, const char *value)
 {
-    char then[160], call[160];
-
-    gw_klas_decision_outcomes("|,", then, sizeof(then));
-    gw_klas_decision_outcomes("|", call, sizeof(call));
-    fprintf(stderr,
-            "usage: klasgw [-c FILE] sim hsa|lv|pharmacy [--port N] "
-            "[--fixture FILE]\n"
-            "         [--fail down|slow|fault|fault200|drop|timeout|"
-            "unauthorized]\n"
-            "         [--fail-count N] [--slow-ms MS] [--hang-ms MS]\n"
-            "         [--gateway URL] [--client MATCH] "
-            "[--then registered[,supplement|,%s]]\n"
-            "         [--tls-cert PEM --tls-key PEM [--tls-ca PEM "
-            "[--require-client-cert]]]\n"
-            "       klasgw [-c FILE] sim pharmacy [--port N] --save DIR "
-            "[--subscribe TOPIC-URL\n"
-            "         [--header 'Name: value'] [--heartbeat S]] "
-            "[--gateway URL] [--client MATCH]\n"
-            "       klasgw [-c FILE] sim lv --call registered|supplement|"
-            "%s --refnr N\n"
-            "         [--patient ID] [--gateway URL] [--client MATCH]\n",
-            then, call);
+    fprintf(stderr, "klasgw sim: %s%s%s\n", what, value ? ": " : "",
+            value ? value : "");
     return 2;
 }
 
 int
-gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
+gw_sim_main(const struct gw_config *cfg, const char *kind,
+            gw_sim_next_opt next, void *ctx)
 {
     const char *fixture = NULL, *client = "serial:SE2021004078-LISY";
-    const char *call = NULL;
+    const char *call = NULL, *v;
     struct callback once;
     char headers[160];
     struct sigaction sa;
-    int port = -1, rc;
+    int port = -1, rc, opt;
 
-    if (argc < 2)
-        return usage();
     sim.cfg = cfg;
-    if (strcmp(argv[1], "hsa") == 0)
+    if (kind == NULL)
+        return usage("which simulator? hsa, lv or pharmacy", NULL);
+    if (strcmp(kind, "hsa") == 0)
         sim.kind = SIM_HSA;
-    else if (strcmp(argv[1], "lv") == 0)
+    else if (strcmp(kind, "lv") == 0)
         sim.kind = SIM_LV;
-    else if (strcmp(argv[1], "pharmacy") == 0)
+    else if (strcmp(kind, "pharmacy") == 0)
         sim.kind = SIM_PHARMACY;
     else
-        return usage();
+        return usage("no such simulator", kind);
     memset(&once, 0, sizeof(once));
     snprintf(sim.then, sizeof(sim.then), "registered");
     snprintf(sim.gateway_url, sizeof(sim.gateway_url), "http://%s:%ld",
              cfg->server_listen, cfg->server_port);
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--require-client-cert") == 0) {
+    while ((opt = next(ctx, &v)) != -1) {
+        switch (opt) {
+        case GW_SIM_REQUIRE_CLIENT_CERT:
             simtls.require = 1;
-            continue;
-        }
-        if (v == NULL)
-            return usage();
-        i++;
-        if (strcmp(a, "--port") == 0)
+            break;
+        case GW_SIM_PORT:
             port = atoi(v);
-        else if (strcmp(a, "--fixture") == 0)
+            break;
+        case GW_SIM_FIXTURE:
             fixture = v;
-        else if (strcmp(a, "--fail-count") == 0)
+            break;
+        case GW_SIM_FAIL_COUNT:
             sim.fail_count = atol(v);
-        else if (strcmp(a, "--slow-ms") == 0)
+            break;
+        case GW_SIM_SLOW_MS:
             sim.slow_ms = atol(v);
-        else if (strcmp(a, "--hang-ms") == 0)
+            break;
+        case GW_SIM_HANG_MS:
             sim.hang_ms = atol(v);
-        else if (strcmp(a, "--gateway") == 0)
+            break;
+        case GW_SIM_GATEWAY:
             snprintf(sim.gateway_url, sizeof(sim.gateway_url), "%s", v);
-        else if (strcmp(a, "--client") == 0)
+            break;
+        case GW_SIM_CLIENT:
             client = subs_opts.client = v;
-        else if (strcmp(a, "--subscribe") == 0)
+            break;
+        case GW_SIM_SUBSCRIBE:
             subs_opts.topic = v;
-        else if (strcmp(a, "--header") == 0)
+            break;
+        case GW_SIM_HEADER:
             subs_opts.header = v;
-        else if (strcmp(a, "--heartbeat") == 0)
+            break;
+        case GW_SIM_HEARTBEAT:
             subs_opts.heartbeat_s = atoi(v);
-        else if (strcmp(a, "--save") == 0)
+            break;
+        case GW_SIM_SAVE:
             subs_opts.dir = v;
-        else if (strcmp(a, "--tls-cert") == 0)
+            break;
+        case GW_SIM_TLS_CERT:
             simtls.cert = v;
-        else if (strcmp(a, "--tls-key") == 0)
+            break;
+        case GW_SIM_TLS_KEY:
             simtls.key = v;
-        else if (strcmp(a, "--tls-ca") == 0)
+            break;
+        case GW_SIM_TLS_CA:
             simtls.ca = v;
-        else if (strcmp(a, "--then") == 0) {
+            break;
+        case GW_SIM_THEN:
             if (strcmp(v, "none") != 0 && !plan_known(v))
-                return usage();
+                return usage("--then: not a list of LV's calls", v);
             snprintf(sim.then, sizeof(sim.then), "%s",
                      strcmp(v, "none") == 0 ? "" : v);
-        } else if (strcmp(a, "--delay-ms") == 0)
+            break;
+        case GW_SIM_DELAY_MS:
             sim.delay_ms = atol(v);
-        else if (strcmp(a, "--call") == 0) {
+            break;
+        case GW_SIM_CALL:
             if (!call_known(v))
-                return usage();
+                return usage("--call: not one of LV's calls", v);
             call = v;
-        } else if (strcmp(a, "--refnr") == 0)
+            break;
+        case GW_SIM_REFNR:
             snprintf(once.refnr, sizeof(once.refnr), "%s", v);
-        else if (strcmp(a, "--patient") == 0)
+            break;
+        case GW_SIM_PATIENT:
             snprintf(once.patient, sizeof(once.patient), "%s", v);
-        else if (strcmp(a, "--fail") == 0) {
+            break;
+        case GW_SIM_FAIL:
             if ((sim.fail = fail_of(v)) == FAIL_NONE)
-                return usage();
-        } else
-            return usage();
+                return usage("--fail: no such mode", v);
+            break;
+        default:
+            return 2; /* getopt_long said which */
+        }
     }
     if (port < 0)
         port = sim.kind == SIM_HSA  ? port_of_url(cfg->hsa_url, 8081)
@@ -1593,7 +1592,7 @@ gw_sim_main(const struct gw_config *cfg, int argc, char **argv)
         if (call != NULL) {
             /* On command: one call to the gateway, then exit. */
             if (once.refnr[0] == '\0')
-                return usage();
+                return usage("--call needs --refnr", NULL);
             return call_gateway(call, &once);
         }
         rc = run_soap(port);

@@ -26,7 +26,40 @@
 
 #include "config/config.h"
 
-/* Runs the simulator argv names; returns a process exit status. */
-int gw_sim_main(const struct gw_config *cfg, int argc, char **argv);
+/* The simulator's options: `klasgw sim`'s row in cli/cli.c names each
+ * (that row is also its help), and the command hands them over one by
+ * one as getopt_long returns them. */
+enum gw_sim_opt {
+    GW_SIM_PORT = 256,
+    GW_SIM_FIXTURE,
+    GW_SIM_FAIL,
+    GW_SIM_FAIL_COUNT,
+    GW_SIM_SLOW_MS,
+    GW_SIM_HANG_MS,
+    GW_SIM_GATEWAY,
+    GW_SIM_CLIENT,
+    GW_SIM_THEN,
+    GW_SIM_DELAY_MS,
+    GW_SIM_CALL,
+    GW_SIM_REFNR,
+    GW_SIM_PATIENT,
+    GW_SIM_SUBSCRIBE,
+    GW_SIM_HEADER,
+    GW_SIM_HEARTBEAT,
+    GW_SIM_SAVE,
+    GW_SIM_TLS_CERT,
+    GW_SIM_TLS_KEY,
+    GW_SIM_TLS_CA,
+    GW_SIM_REQUIRE_CLIENT_CERT
+};
+/* The next option (a gw_sim_opt; -1 at the end, anything else an option
+ * the simulator does not know) and its argument in *arg. */
+typedef int (*gw_sim_next_opt)(void *ctx, const char **arg);
+
+/* Runs the simulator kind names ("hsa", "lv" or "pharmacy") with the
+ * options next gives; returns a process exit status, 2 for a usage error
+ * (said on stderr; the caller prints the help). */
+int gw_sim_main(const struct gw_config *cfg, const char *kind,
+                gw_sim_next_opt next, void *ctx);
 
 #endif
