@@ -1056,6 +1056,10 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
 #define CKPT_EVERY_MS 1000
 /* New frames between two catch-up tries of the writer (below). */
 #define CATCH_UP_FRAMES 512
+/* The WAL's size after which the writer catches up even with requests
+ * waiting in its queue (below): until then it waits for a moment with
+ * none, at most half a checkpoint's worth of frames longer. */
+#define CATCH_UP_BUSY_FRAMES (CKPT_FRAMES + CKPT_FRAMES / 2)
 /* Rounds the checkpointer adds to a round that leaves the WAL to be
  * started over (checkpointer_main), and the fewest new frames that make
  * one more worth it. */
@@ -1104,15 +1108,19 @@ on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 void
 gw_store_wal_catch_up(struct gw_store *st)
 {
-    int wanted;
+    int wanted, queued;
 
     if (st->wal_frames < CKPT_FRAMES || /* also: no checkpointer, no hook */
         st->wal_frames - st->wal_caught_up < CATCH_UP_FRAMES)
         return;
     pthread_mutex_lock(&st->mu);
     wanted = st->ckpt_wanted || st->ckpt_busy;
+    /* The catch-up holds up every request in the queue (its database
+     * fsync, 2-10 ms on a shared disk): with one waiting it waits for
+     * the next batch that leaves none, unless the WAL is large. */
+    queued = st->wq.head != NULL && st->wal_frames < CATCH_UP_BUSY_FRAMES;
     pthread_mutex_unlock(&st->mu);
-    if (wanted)
+    if (wanted || queued)
         return; /* the checkpointer's round first: it copies the bulk */
     st->wal_caught_up = st->wal_frames;
     /* Busy (the checkpointer again) or failed: the next try or the
