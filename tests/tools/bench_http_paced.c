@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <time.h>
 
 struct req {
@@ -33,6 +34,27 @@ now_us(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Waits up to us microseconds (under a millisecond, which
+ * curl_multi_poll cannot) for a connection to be ready. Without it the
+ * loop spun until the next request was due: above 1,000 requests/s,
+ * where they are due less than a millisecond apart, the client took a
+ * whole core of the two the gateway runs on (7.6 s of CPU in an 8 s run
+ * at 1,400/s). */
+static void
+wait_us(CURLM *m, int64_t us)
+{
+    fd_set r, w, x;
+    int maxfd = -1;
+    struct timeval tv = {0, (suseconds_t)us};
+
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_ZERO(&x);
+    if (curl_multi_fdset(m, &r, &w, &x, &maxfd) != CURLM_OK)
+        maxfd = -1;
+    (void)select(maxfd + 1, &r, &w, &x, &tv);
 }
 
 static size_t
@@ -180,6 +202,8 @@ main(int argc, char **argv)
             waitms = 10;
         if (waitms > 0)
             curl_multi_poll(m, NULL, 0, waitms, NULL);
+        else if (next > now)
+            wait_us(m, next - now);
     }
     qsort(lat, (size_t)ok, sizeof(*lat), cmp64);
     printf("RESULT sent=%ld answered=%ld ok=%ld duration_us=%lld p50_us=%lld "
