@@ -204,15 +204,22 @@ plain_tree(xmlNodePtr n, xmlNsPtr fhir)
 
 #define C14N_MAX_ATTRS 16
 
+/* Writes n's canonical form, checking on the way what plain_tree checks
+ * (the root's namespace declaration aside): 0 as soon as the tree is not
+ * plain, the digest then unused. One walk, not a check and a write. */
 static int
-write_element(struct cw *w, xmlNodePtr n, xmlNodePtr root)
+write_element(struct cw *w, xmlNodePtr n, xmlNodePtr root, xmlNsPtr fhir)
 {
     xmlAttrPtr sorted[C14N_MAX_ATTRS];
     size_t na = 0;
 
+    if (n->type != XML_ELEMENT_NODE || n->ns != fhir ||
+        (n->nsDef != NULL && n != root))
+        return 0;
     for (xmlAttrPtr a = n->properties; a != NULL; a = a->next) {
         size_t j = na;
-        if (na == C14N_MAX_ATTRS)
+        if (na == C14N_MAX_ATTRS || a->ns != NULL || a->children == NULL ||
+            a->children->type != XML_TEXT_NODE || a->children->next != NULL)
             return 0;
         while (j > 0 && strcmp((const char *)sorted[j - 1]->name,
                                (const char *)a->name) > 0) {
@@ -235,10 +242,15 @@ write_element(struct cw *w, xmlNodePtr n, xmlNodePtr root)
     }
     put(w, ">", 1);
     for (xmlNodePtr c = n->children; c != NULL; c = c->next) {
+        /* A volatile child is left out but must be plain all the same:
+         * the whole tree is, or the digest is C14N's. */
         if (n == root && volatile_child(root, c) &&
-            fhir_element(root, "Bundle"))
+            fhir_element(root, "Bundle")) {
+            if (!plain_tree(c, fhir))
+                return 0;
             continue;
-        if (!write_element(w, c, root))
+        }
+        if (!write_element(w, c, root, fhir))
             return 0;
     }
     put(w, "</", 2);
@@ -247,7 +259,8 @@ write_element(struct cw *w, xmlNodePtr n, xmlNodePtr root)
     return 1;
 }
 
-/* 1 when done (d set), 0 when the tree is not plain. */
+/* 1 when done (d set), 0 when the tree is not plain (a plain tree is in
+ * normal form too: normal() need not look). */
 static int
 hash_plain(xmlDocPtr xml, xmlNodePtr root, unsigned char d[32])
 {
@@ -256,16 +269,7 @@ hash_plain(xmlDocPtr xml, xmlNodePtr root, unsigned char d[32])
 
     if (xml->children != root || root->next != NULL ||
         root->nsDef != root->ns || root->ns->next != NULL ||
-        root->properties != NULL)
-        return 0;
-    {
-        /* The root's own check, without its namespace declaration. */
-        xmlNsPtr def = root->nsDef;
-        root->nsDef = NULL;
-        ok = plain_tree(root, root->ns);
-        root->nsDef = def;
-    }
-    if (!ok || (w = malloc(sizeof(*w))) == NULL)
+        root->properties != NULL || (w = malloc(sizeof(*w))) == NULL)
         return 0;
     w->n = 0;
     w->failed = 0;
@@ -273,8 +277,8 @@ hash_plain(xmlDocPtr xml, xmlNodePtr root, unsigned char d[32])
         free(w);
         return 0;
     }
-    ok = write_element(w, root, root);
-    if (w->n > 0)
+    ok = write_element(w, root, root, root->ns);
+    if (ok && w->n > 0)
         w->failed |= gnutls_hash(w->h, w->buf, w->n) != 0;
     gnutls_hash_deinit(w->h, d);
     ok = ok && !w->failed;
@@ -294,11 +298,12 @@ hash_in_place(xmlDocPtr xml, unsigned char d[32])
     int n;
 
     if (root == NULL || !fhir_element(root, NULL) || root->ns->prefix != NULL ||
-        root->nsDef != root->ns || root->ns->next != NULL ||
-        !normal(root, root->ns))
+        root->nsDef != root->ns || root->ns->next != NULL)
         return 0;
     if (hash_plain(xml, root, d))
         return 1;
+    if (!normal(root, root->ns))
+        return 0;
     if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) != 0)
         return -1;
     ob = xmlOutputBufferCreateIO(to_digest, NULL, &h, NULL);
