@@ -23,6 +23,9 @@
  * of the JSON keys, merging each primitive with its "_name" companion
  * (id and extensions; arrays aligned, null where one side is absent). The
  * finished tree goes through the same structural check as XML input.
+ * Attributes are added, not set: no key comes twice in an object and a
+ * primitive's @value and @id come from two keys, so an element never has
+ * the attribute already, and xmlSetProp's look-up for it is not needed.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -667,7 +670,7 @@ primitive_meta(struct jw *w, const struct jv *m, xmlNodePtr el)
         if (strcmp(v->key, "id") == 0 && v->keylen == 2) {
             if (v->type != J_STRING || v->n == 0 || strlen(v->s) != v->n)
                 return jfault(w, "id must be a non-empty string");
-            xmlSetProp(el, (const xmlChar *)"id", (const xmlChar *)v->s);
+            xmlNewProp(el, (const xmlChar *)"id", (const xmlChar *)v->s);
         } else if (strcmp(v->key, "extension") == 0 && v->keylen == 9) {
             int i = 0;
             if (v->type != J_ARRAY || v->n == 0)
@@ -730,7 +733,7 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
             const char *text = prim_text(w, v, t->prim, &rc);
             if (text == NULL)
                 return rc;
-            xmlSetProp(c, (const xmlChar *)"value", (const xmlChar *)text);
+            xmlNewProp(c, (const xmlChar *)"value", (const xmlChar *)text);
         }
         return m != NULL ? primitive_meta(w, m, c) : GW_OK;
     }
@@ -769,7 +772,7 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         old = jpush(w, e->name, -1);
         text = prim_text(w, v, t ? t->prim : GW_FHIR_P_STRING, &rc);
         if (text != NULL)
-            xmlSetProp(el, (const xmlChar *)e->name, (const xmlChar *)text);
+            xmlNewProp(el, (const xmlChar *)e->name, (const xmlChar *)text);
         w->path[old] = '\0';
         return rc;
     }
