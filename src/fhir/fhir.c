@@ -238,19 +238,20 @@ put_attr(struct gw_buf *b, const char *v)
         ['\n'] = "&#10;", ['\r'] = "&#13;", ['\t'] = "&#9;", ['"'] = "&quot;",
         ['<'] = "&lt;",   ['>'] = "&gt;",   ['&'] = "&amp;",
     };
-    const char *run = v;
-    gw_rc rc = GW_OK;
+    gw_rc rc;
 
-    for (; *v != '\0' && rc == GW_OK; v++) {
-        const char *esc = entity[(unsigned char)*v];
-        if (esc == NULL)
-            continue;
-        rc = gw_buf_append(b, run, (size_t)(v - run));
-        if (rc == GW_OK)
-            rc = gw_buf_append_str(b, esc);
-        run = v + 1;
+    /* Runs without a character to escape in one append each, found by
+     * strcspn (most values have none). */
+    for (;;) {
+        size_t k = strcspn(v, "\n\r\t\"<>&");
+        rc = gw_buf_append(b, v, k);
+        if (rc != GW_OK || v[k] == '\0')
+            return rc;
+        rc = gw_buf_append_str(b, entity[(unsigned char)v[k]]);
+        if (rc != GW_OK)
+            return rc;
+        v += k + 1;
     }
-    return rc == GW_OK ? gw_buf_append(b, run, strlen(run)) : rc;
 }
 
 /* Writes n, checking on the way that its subtree is plain (every element

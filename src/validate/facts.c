@@ -148,15 +148,16 @@ put_str(struct cw *w, const char *s)
     put(w, s, strlen(s));
 }
 
-/* An attribute value as C14N escapes it. */
+/* An attribute value as C14N escapes it: runs without a character to
+ * escape in one put each, found by strcspn (most values have none). */
 static void
 put_attr_value(struct cw *w, const char *v)
 {
-    const char *run = v;
-
-    for (; *v != '\0'; v++) {
+    for (;;) {
+        size_t k = strcspn(v, "&<\"\t\n\r");
         const char *esc;
-        switch (*v) {
+        put(w, v, k);
+        switch (v[k]) {
         case '&':
             esc = "&amp;";
             break;
@@ -175,14 +176,12 @@ put_attr_value(struct cw *w, const char *v)
         case '\r':
             esc = "&#xD;";
             break;
-        default:
-            continue;
+        default: /* the end */
+            return;
         }
-        put(w, run, (size_t)(v - run));
         put_str(w, esc);
-        run = v + 1;
+        v += k + 1;
     }
-    put(w, run, (size_t)(v - run));
 }
 
 /* Whether n and everything under it is a FHIR element in namespace fhir
@@ -211,7 +210,7 @@ static int
 write_element(struct cw *w, xmlNodePtr n, xmlNodePtr root, xmlNsPtr fhir)
 {
     xmlAttrPtr sorted[C14N_MAX_ATTRS];
-    size_t na = 0;
+    size_t na = 0, nl;
 
     if (n->type != XML_ELEMENT_NODE || n->ns != fhir ||
         (n->nsDef != NULL && n != root))
@@ -229,8 +228,9 @@ write_element(struct cw *w, xmlNodePtr n, xmlNodePtr root, xmlNsPtr fhir)
         sorted[j] = a;
         na++;
     }
+    nl = strlen((const char *)n->name);
     put(w, "<", 1);
-    put_str(w, (const char *)n->name);
+    put(w, (const char *)n->name, nl);
     if (n == root)
         put_str(w, " xmlns=\"" GW_FHIR_NS "\"");
     for (size_t i = 0; i < na; i++) {
@@ -254,7 +254,7 @@ write_element(struct cw *w, xmlNodePtr n, xmlNodePtr root, xmlNsPtr fhir)
             return 0;
     }
     put(w, "</", 2);
-    put_str(w, (const char *)n->name);
+    put(w, (const char *)n->name, nl);
     put(w, ">", 1);
     return 1;
 }
