@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "fhir/fhir_xml.h"
 
 static int
@@ -380,11 +381,7 @@ gw_msg_content_hash(const struct gw_fhir_doc *doc, char out[65])
     }
     rc = GW_OK;
 hex:
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = "0123456789abcdef"[d[i] >> 4];
-        out[2 * i + 1] = "0123456789abcdef"[d[i] & 15];
-    }
-    out[64] = '\0';
+    gw_hex(d, sizeof(d), out);
 out:
     xmlFree(mem);
     xmlFreeDoc(copy);
