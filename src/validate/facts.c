@@ -120,14 +120,25 @@ struct cw {
     char buf[4096];
 };
 
-static void
+static void put_full(struct cw *w, const char *s, size_t len);
+
+/* Inline when the bytes fit (the buffer stays unfull), so that the
+ * markup's constant pieces are copied without a call. */
+static inline void
 put(struct cw *w, const char *s, size_t len)
 {
-    if (len < sizeof(w->buf) - w->n) { /* fits: the buffer stays unfull */
+    if (len < sizeof(w->buf) - w->n) {
         memcpy(w->buf + w->n, s, len);
         w->n += len;
         return;
     }
+    put_full(w, s, len);
+}
+
+/* The bytes that fill the buffer: hashed in buffer-sized pieces. */
+static void
+put_full(struct cw *w, const char *s, size_t len)
+{
     while (len > 0) {
         size_t k = sizeof(w->buf) - w->n;
         if (k > len)
