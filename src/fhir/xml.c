@@ -991,15 +991,19 @@ prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
             continue;
         }
         text = 0;
-        /* A comment or processing instruction; unclosed: the parser's. */
-        if ((k = opens(s, len, i, "<!--", "-->", &end)) != 0 ||
-            (k = opens(s, len, i, "<?", "?>", &end)) != 0) {
+        /* A comment or processing instruction; unclosed: the parser's.
+         * (Each opens with "<!" or "<?": the byte after '<' is looked at
+         * first, most tags being neither.) */
+        if (len - i >= 2 && (s[i + 1] == '!' || s[i + 1] == '?') &&
+            ((k = opens(s, len, i, "<!--", "-->", &end)) != 0 ||
+             (k = opens(s, len, i, "<?", "?>", &end)) != 0)) {
             if (end == NULL)
                 return GW_OK;
             i = (size_t)(end - s) + k;
             continue;
         }
-        if (opens(s, len, i, "<![CDATA[", "]]>", &end)) {
+        if (len - i >= 2 && s[i + 1] == '!' &&
+            opens(s, len, i, "<![CDATA[", "]]>", &end)) {
             if (end == NULL && len - i - 9 <= lim->max_string)
                 return GW_OK;
             if (end == NULL || (size_t)(end - (s + i + 9)) > lim->max_string)
