@@ -5,8 +5,9 @@
 #include "core/random.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <sys/random.h>
+
+#include "core/hex.h"
 
 gw_rc
 gw_random_bytes(void *buf, size_t n)
@@ -36,10 +37,15 @@ gw_random_uuid(char out[37])
         return rc;
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-             "%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
-             b[11], b[12], b[13], b[14], b[15]);
+    /* 8-4-4-4-12 digits: each group's NUL is the next dash. */
+    gw_hex(b, 4, out);
+    out[8] = '-';
+    gw_hex(b + 4, 2, out + 9);
+    out[13] = '-';
+    gw_hex(b + 6, 2, out + 14);
+    out[18] = '-';
+    gw_hex(b + 8, 2, out + 19);
+    out[23] = '-';
+    gw_hex(b + 10, 6, out + 24);
     return GW_OK;
 }

@@ -215,25 +215,10 @@ normalise(xmlNodePtr n)
  * compares both over every example and fixture); any other tree goes to
  * libxml2.
  */
+/* The document and its root as a plain tree needs them (the root's
+ * subtree aside: put_element checks it as it writes it). */
 static int
-plain(xmlNodePtr n, xmlNsPtr ns)
-{
-    if (n->type != XML_ELEMENT_NODE || n->ns != ns ||
-        (n->nsDef != NULL && n->nsDef != ns))
-        return 0;
-    for (xmlAttrPtr a = n->properties; a != NULL; a = a->next)
-        if (a->ns != NULL || a->children == NULL ||
-            a->children->type != XML_TEXT_NODE || a->children->next != NULL ||
-            a->children->content == NULL)
-            return 0;
-    for (xmlNodePtr c = n->children; c != NULL; c = c->next)
-        if (c->nsDef != NULL || !plain(c, ns))
-            return 0;
-    return 1;
-}
-
-static int
-plain_doc(xmlDocPtr xml, xmlNodePtr root)
+plain_head(xmlDocPtr xml, xmlNodePtr root)
 {
     return root != NULL && xml->children == root && root->next == NULL &&
            root->prev == NULL && xml->version != NULL &&
@@ -241,8 +226,7 @@ plain_doc(xmlDocPtr xml, xmlNodePtr root)
            xml->standalone < 0 && root->ns != NULL && root->nsDef == root->ns &&
            root->ns->next == NULL && root->ns->prefix == NULL &&
            root->ns->href != NULL &&
-           strcmp((const char *)root->ns->href, GW_FHIR_NS) == 0 &&
-           plain(root, root->ns);
+           strcmp((const char *)root->ns->href, GW_FHIR_NS) == 0;
 }
 
 /* An attribute value as libxml2 escapes it (xmlBufAttrSerializeTxtContent
@@ -254,31 +238,49 @@ put_attr(struct gw_buf *b, const char *v)
         ['\n'] = "&#10;", ['\r'] = "&#13;", ['\t'] = "&#9;", ['"'] = "&quot;",
         ['<'] = "&lt;",   ['>'] = "&gt;",   ['&'] = "&amp;",
     };
-    const char *run = v;
-    gw_rc rc = GW_OK;
+    gw_rc rc;
 
-    for (; *v != '\0' && rc == GW_OK; v++) {
-        const char *esc = entity[(unsigned char)*v];
-        if (esc == NULL)
-            continue;
-        rc = gw_buf_append(b, run, (size_t)(v - run));
-        if (rc == GW_OK)
-            rc = gw_buf_append_str(b, esc);
-        run = v + 1;
+    /* Runs without a character to escape in one append each, found by
+     * strcspn (most values have none). */
+    for (;;) {
+        size_t k = strcspn(v, "\n\r\t\"<>&");
+        rc = gw_buf_append(b, v, k);
+        if (rc != GW_OK || v[k] == '\0')
+            return rc;
+        rc = gw_buf_append_str(b, entity[(unsigned char)v[k]]);
+        if (rc != GW_OK)
+            return rc;
+        v += k + 1;
     }
-    return rc == GW_OK ? gw_buf_append(b, run, strlen(run)) : rc;
 }
 
+/* Writes n, checking on the way that its subtree is plain (every element
+ * in ns, no namespace declared below the root, attributes in no namespace
+ * of one text each): *is_plain = 0 (and GW_OK) as soon as it is not, what
+ * was written then unused. */
 static gw_rc
-put_element(struct gw_buf *b, xmlNodePtr n, int root)
+put_element(struct gw_buf *b, xmlNodePtr n, xmlNsPtr ns, int root,
+            int *is_plain)
 {
-    gw_rc rc = gw_buf_append(b, "<", 1);
+    gw_rc rc;
 
+    if (n->type != XML_ELEMENT_NODE || n->ns != ns ||
+        (n->nsDef != NULL && (!root || n->nsDef != ns))) {
+        *is_plain = 0;
+        return GW_OK;
+    }
+    rc = gw_buf_append(b, "<", 1);
     if (rc == GW_OK)
         rc = gw_buf_append_str(b, (const char *)n->name);
     if (rc == GW_OK && root)
         rc = gw_buf_append_str(b, " xmlns=\"" GW_FHIR_NS "\"");
     for (xmlAttrPtr a = n->properties; a != NULL && rc == GW_OK; a = a->next) {
+        if (a->ns != NULL || a->children == NULL ||
+            a->children->type != XML_TEXT_NODE || a->children->next != NULL ||
+            a->children->content == NULL) {
+            *is_plain = 0;
+            return GW_OK;
+        }
         rc = gw_buf_append(b, " ", 1);
         if (rc == GW_OK)
             rc = gw_buf_append_str(b, (const char *)a->name);
@@ -294,13 +296,38 @@ put_element(struct gw_buf *b, xmlNodePtr n, int root)
     if (n->children == NULL)
         return gw_buf_append(b, "/>", 2);
     rc = gw_buf_append(b, ">", 1);
-    for (xmlNodePtr c = n->children; c != NULL && rc == GW_OK; c = c->next)
-        rc = put_element(b, c, 0);
-    if (rc == GW_OK)
-        rc = gw_buf_append(b, "</", 2);
+    for (xmlNodePtr c = n->children; c != NULL && rc == GW_OK && *is_plain;
+         c = c->next)
+        rc = put_element(b, c, ns, 0, is_plain);
+    if (rc != GW_OK || !*is_plain)
+        return rc;
+    rc = gw_buf_append(b, "</", 2);
     if (rc == GW_OK)
         rc = gw_buf_append_str(b, (const char *)n->name);
     return rc == GW_OK ? gw_buf_append(b, ">", 1) : rc;
+}
+
+/* The plain tree under root written (*out), or *out NULL when it is not
+ * plain. */
+static gw_rc
+put_plain(xmlNodePtr root, char **out, size_t *len)
+{
+    struct gw_buf b;
+    int is_plain = 1;
+    gw_rc rc;
+
+    *out = NULL;
+    gw_buf_init(&b, (size_t)INT_MAX); /* libxml2's bound too */
+    rc = gw_buf_append_str(&b, "<?xml version=\"1.0\" "
+                               "encoding=\"UTF-8\"?>\n");
+    if (rc == GW_OK)
+        rc = put_element(&b, root, root->ns, 1, &is_plain);
+    if (rc == GW_OK && is_plain)
+        rc = gw_buf_append(&b, "\n", 1);
+    if (rc == GW_OK && is_plain && (*out = gw_buf_take(&b, len)) == NULL)
+        rc = GW_ENOMEM;
+    gw_buf_release(&b);
+    return rc;
 }
 
 gw_rc
@@ -309,23 +336,17 @@ gw_fhir_to_xml(const struct gw_fhir_doc *doc, char **out, size_t *len)
     xmlChar *mem = NULL;
     int size = 0;
     xmlNodePtr root = xmlDocGetRootElement(gw_fhir_doc_xml(doc));
+    int head = plain_head(gw_fhir_doc_xml(doc), root);
+    gw_rc rc;
 
-    normalise(root);
-    if (plain_doc(gw_fhir_doc_xml(doc), root)) {
-        struct gw_buf b;
-        gw_rc rc;
-        gw_buf_init(&b, (size_t)INT_MAX); /* libxml2's bound too */
-        rc = gw_buf_append_str(&b, "<?xml version=\"1.0\" "
-                                   "encoding=\"UTF-8\"?>\n");
-        if (rc == GW_OK)
-            rc = put_element(&b, root, 1);
-        if (rc == GW_OK)
-            rc = gw_buf_append(&b, "\n", 1);
-        if (rc == GW_OK && (*out = gw_buf_take(&b, len)) == NULL)
-            rc = GW_ENOMEM;
-        gw_buf_release(&b);
+    /* A plain tree has no comment or text for normalise() to drop: it is
+     * written as it is, checked as it is written; any other is
+     * normalised first, and may be plain then. */
+    if (head && ((rc = put_plain(root, out, len)) != GW_OK || *out != NULL))
         return rc;
-    }
+    normalise(root);
+    if (head && ((rc = put_plain(root, out, len)) != GW_OK || *out != NULL))
+        return rc;
     xmlDocDumpFormatMemoryEnc(gw_fhir_doc_xml(doc), &mem, &size, "UTF-8", 0);
     return gw_xml_take_text(mem, size, out, len);
 }

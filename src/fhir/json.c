@@ -23,6 +23,9 @@
  * of the JSON keys, merging each primitive with its "_name" companion
  * (id and extensions; arrays aligned, null where one side is absent). The
  * finished tree goes through the same structural check as XML input.
+ * Attributes are added, not set: no key comes twice in an object and a
+ * primitive's @value and @id come from two keys, so an element never has
+ * the attribute already, and xmlSetProp's look-up for it is not needed.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -93,11 +96,24 @@ prescan(const char *in, size_t len, const struct gw_fhir_limits *lim,
         char c = in[i];
         switch (c) {
         case '"':
-            for (i++; i < len && in[i] != '"'; i++)
-                if (in[i] == '\\')
-                    i++;
-                else if (in[i] == '\n')
+            /* To the closing quote by memchr, not byte by byte: the
+             * newlines before it counted, each backslash skipping the
+             * byte after it. */
+            for (i++; i < len;) {
+                const char *q = memchr(in + i, '"', len - i);
+                size_t end = q != NULL ? (size_t)(q - in) : len;
+                const char *bs = memchr(in + i, '\\', end - i);
+                size_t stop = bs != NULL ? (size_t)(bs - in) : end;
+                for (const char *nl = in + i;
+                     (nl = memchr(nl, '\n', (size_t)(in + stop - nl))) != NULL;
+                     nl++)
                     line++;
+                if (bs == NULL) {
+                    i = end;
+                    break;
+                }
+                i = stop + 2;
+            }
             n++;
             break;
         case '{':
@@ -207,6 +223,18 @@ utf8_len(const unsigned char *s, size_t n)
 /* The one-letter escapes after a backslash, and the character of each. */
 static const char esc_from[] = "\"\\/bfnrt", esc_to[] = "\"\\/\b\f\n\r\t";
 
+/* The bytes a string holds as they are: printable ASCII but the quote
+ * and the backslash. */
+#define PLAIN16(a) a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a
+static const unsigned char plain_byte[256] = {
+    PLAIN16(0), PLAIN16(0),
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20: '"' */
+    PLAIN16(1), PLAIN16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50: '\\' */
+    PLAIN16(1), PLAIN16(1),
+};
+#undef PLAIN16
+
 /* The string at r->i (its opening quote), decoded in place. */
 static gw_rc
 string(struct jr *r, const char **out, uint32_t *outlen)
@@ -220,13 +248,11 @@ string(struct jr *r, const char **out, uint32_t *outlen)
         /* Plain ASCII runs: nothing to decode, and nothing to move
          * before the first escape. */
         if (wr == rd) {
-            while (rd < r->len && (c = (unsigned char)p[rd]) >= 0x20 &&
-                   c < 0x80 && c != '"' && c != '\\')
+            while (rd < r->len && plain_byte[(unsigned char)p[rd]])
                 rd++;
             wr = rd;
         } else {
-            while (rd < r->len && (c = (unsigned char)p[rd]) >= 0x20 &&
-                   c < 0x80 && c != '"' && c != '\\')
+            while (rd < r->len && plain_byte[(unsigned char)p[rd]])
                 p[wr++] = p[rd++];
         }
         if (rd >= r->len) {
@@ -667,7 +693,7 @@ primitive_meta(struct jw *w, const struct jv *m, xmlNodePtr el)
         if (strcmp(v->key, "id") == 0 && v->keylen == 2) {
             if (v->type != J_STRING || v->n == 0 || strlen(v->s) != v->n)
                 return jfault(w, "id must be a non-empty string");
-            xmlSetProp(el, (const xmlChar *)"id", (const xmlChar *)v->s);
+            xmlNewProp(el, (const xmlChar *)"id", (const xmlChar *)v->s);
         } else if (strcmp(v->key, "extension") == 0 && v->keylen == 9) {
             int i = 0;
             if (v->type != J_ARRAY || v->n == 0)
@@ -730,7 +756,7 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
             const char *text = prim_text(w, v, t->prim, &rc);
             if (text == NULL)
                 return rc;
-            xmlSetProp(c, (const xmlChar *)"value", (const xmlChar *)text);
+            xmlNewProp(c, (const xmlChar *)"value", (const xmlChar *)text);
         }
         return m != NULL ? primitive_meta(w, m, c) : GW_OK;
     }
@@ -769,7 +795,7 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         old = jpush(w, e->name, -1);
         text = prim_text(w, v, t ? t->prim : GW_FHIR_P_STRING, &rc);
         if (text != NULL)
-            xmlSetProp(el, (const xmlChar *)e->name, (const xmlChar *)text);
+            xmlNewProp(el, (const xmlChar *)e->name, (const xmlChar *)text);
         w->path[old] = '\0';
         return rc;
     }

@@ -809,6 +809,26 @@ walk_resource(struct walk *w, xmlNodePtr n)
     return rc != GW_OK ? rc : w->rc;
 }
 
+/* A walk's start, every member set but the arrays (path, seg, first: a
+ * walk writes an entry before it reads it), which are 9 KB: zeroing them
+ * cost more than the check of a small document. */
+static void
+walk_init(struct walk *w, const struct gw_fhir_limits *lim,
+          struct gw_err *err, struct gw_buf *out)
+{
+    w->lim = lim;
+    w->err = err;
+    w->out = out;
+    w->path[0] = '\0';
+    w->nseg = 0;
+    w->depth = 0;
+    w->indent = 0;
+    w->first[0] = 0;
+    w->level = 0;
+    w->rc = GW_OK;
+    w->fhir = NULL;
+}
+
 gw_rc
 gw_fhir_xml_check(xmlDocPtr xml, const struct gw_fhir_limits *lim,
                   struct gw_err *err)
@@ -816,9 +836,7 @@ gw_fhir_xml_check(xmlDocPtr xml, const struct gw_fhir_limits *lim,
     struct walk w;
     xmlNodePtr root = xmlDocGetRootElement(xml);
 
-    memset(&w, 0, sizeof(w));
-    w.lim = lim;
-    w.err = err;
+    walk_init(&w, lim, err, NULL);
     if (root == NULL)
         return gw_err_set(err, GW_EPARSE, NULL, "no root element");
     return walk_resource(&w, root);
@@ -837,9 +855,7 @@ gw_fhir_xml_emit_json(xmlDocPtr xml, char **out, size_t *len)
     lim.max_attributes = 1000;
     lim.max_string = (size_t)1 << 30;
     gw_buf_init(&b, JSON_MAX);
-    memset(&w, 0, sizeof(w));
-    w.lim = &lim;
-    w.out = &b;
+    walk_init(&w, &lim, NULL, &b);
     rc = walk_resource(&w, xmlDocGetRootElement(xml));
     if (rc == GW_OK)
         rc = gw_buf_append_str(&b, "\n");
@@ -975,15 +991,19 @@ prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
             continue;
         }
         text = 0;
-        /* A comment or processing instruction; unclosed: the parser's. */
-        if ((k = opens(s, len, i, "<!--", "-->", &end)) != 0 ||
-            (k = opens(s, len, i, "<?", "?>", &end)) != 0) {
+        /* A comment or processing instruction; unclosed: the parser's.
+         * (Each opens with "<!" or "<?": the byte after '<' is looked at
+         * first, most tags being neither.) */
+        if (len - i >= 2 && (s[i + 1] == '!' || s[i + 1] == '?') &&
+            ((k = opens(s, len, i, "<!--", "-->", &end)) != 0 ||
+             (k = opens(s, len, i, "<?", "?>", &end)) != 0)) {
             if (end == NULL)
                 return GW_OK;
             i = (size_t)(end - s) + k;
             continue;
         }
-        if (opens(s, len, i, "<![CDATA[", "]]>", &end)) {
+        if (len - i >= 2 && s[i + 1] == '!' &&
+            opens(s, len, i, "<![CDATA[", "]]>", &end)) {
             if (end == NULL && len - i - 9 <= lim->max_string)
                 return GW_OK;
             if (end == NULL || (size_t)(end - (s + i + 9)) > lim->max_string)

@@ -42,6 +42,7 @@
 
 #include "config/tls.h"
 #include "core/file.h"
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/netaddr.h"
 #include "core/random.h"
@@ -234,8 +235,7 @@ client_of_crt(struct gw_req *r, const struct gw_config *cc,
         if (cl == NULL &&
             gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, fp, &sz) ==
                 0) {
-            for (size_t i = 0; i < sz && i < 32; i++)
-                snprintf(hex + 2 * i, 3, "%02x", fp[i]);
+            gw_hex(fp, sz < 32 ? sz : 32, hex);
             cl = client_by_match(cc, "sha256", hex);
         }
     }
@@ -397,8 +397,7 @@ request_id(struct gw_req *r)
         unsigned char b[8];
         if (gw_random_bytes(b, sizeof(b)) != GW_OK)
             memset(b, 0, sizeof(b));
-        for (int i = 0; i < 8; i++)
-            snprintf(r->id + 2 * i, 3, "%02x", b[i]);
+        gw_hex(b, sizeof(b), r->id);
     }
 }
 

@@ -28,6 +28,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/netaddr.h"
 #include "core/random.h"
@@ -633,8 +634,7 @@ hash_hex(const char *p, size_t n, char out[65])
     unsigned char d[32];
 
     gnutls_hash_fast(GNUTLS_DIG_SHA256, p, n, d);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    gw_hex(d, sizeof(d), out);
 }
 
 /* The answer of a stored message: *built (taken) when the receipt was

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "fhir/fhir_xml.h"
 
 static int
@@ -119,14 +120,25 @@ struct cw {
     char buf[4096];
 };
 
-static void
+static void put_full(struct cw *w, const char *s, size_t len);
+
+/* Inline when the bytes fit (the buffer stays unfull), so that the
+ * markup's constant pieces are copied without a call. */
+static inline void
 put(struct cw *w, const char *s, size_t len)
 {
-    if (len < sizeof(w->buf) - w->n) { /* fits: the buffer stays unfull */
+    if (len < sizeof(w->buf) - w->n) {
         memcpy(w->buf + w->n, s, len);
         w->n += len;
         return;
     }
+    put_full(w, s, len);
+}
+
+/* The bytes that fill the buffer: hashed in buffer-sized pieces. */
+static void
+put_full(struct cw *w, const char *s, size_t len)
+{
     while (len > 0) {
         size_t k = sizeof(w->buf) - w->n;
         if (k > len)
@@ -148,15 +160,16 @@ put_str(struct cw *w, const char *s)
     put(w, s, strlen(s));
 }
 
-/* An attribute value as C14N escapes it. */
+/* An attribute value as C14N escapes it: runs without a character to
+ * escape in one put each, found by strcspn (most values have none). */
 static void
 put_attr_value(struct cw *w, const char *v)
 {
-    const char *run = v;
-
-    for (; *v != '\0'; v++) {
+    for (;;) {
+        size_t k = strcspn(v, "&<\"\t\n\r");
         const char *esc;
-        switch (*v) {
+        put(w, v, k);
+        switch (v[k]) {
         case '&':
             esc = "&amp;";
             break;
@@ -175,14 +188,12 @@ put_attr_value(struct cw *w, const char *v)
         case '\r':
             esc = "&#xD;";
             break;
-        default:
-            continue;
+        default: /* the end */
+            return;
         }
-        put(w, run, (size_t)(v - run));
         put_str(w, esc);
-        run = v + 1;
+        v += k + 1;
     }
-    put(w, run, (size_t)(v - run));
 }
 
 /* Whether n and everything under it is a FHIR element in namespace fhir
@@ -204,15 +215,22 @@ plain_tree(xmlNodePtr n, xmlNsPtr fhir)
 
 #define C14N_MAX_ATTRS 16
 
+/* Writes n's canonical form, checking on the way what plain_tree checks
+ * (the root's namespace declaration aside): 0 as soon as the tree is not
+ * plain, the digest then unused. One walk, not a check and a write. */
 static int
-write_element(struct cw *w, xmlNodePtr n, xmlNodePtr root)
+write_element(struct cw *w, xmlNodePtr n, xmlNodePtr root, xmlNsPtr fhir)
 {
     xmlAttrPtr sorted[C14N_MAX_ATTRS];
-    size_t na = 0;
+    size_t na = 0, nl;
 
+    if (n->type != XML_ELEMENT_NODE || n->ns != fhir ||
+        (n->nsDef != NULL && n != root))
+        return 0;
     for (xmlAttrPtr a = n->properties; a != NULL; a = a->next) {
         size_t j = na;
-        if (na == C14N_MAX_ATTRS)
+        if (na == C14N_MAX_ATTRS || a->ns != NULL || a->children == NULL ||
+            a->children->type != XML_TEXT_NODE || a->children->next != NULL)
             return 0;
         while (j > 0 && strcmp((const char *)sorted[j - 1]->name,
                                (const char *)a->name) > 0) {
@@ -222,8 +240,9 @@ write_element(struct cw *w, xmlNodePtr n, xmlNodePtr root)
         sorted[j] = a;
         na++;
     }
+    nl = strlen((const char *)n->name);
     put(w, "<", 1);
-    put_str(w, (const char *)n->name);
+    put(w, (const char *)n->name, nl);
     if (n == root)
         put_str(w, " xmlns=\"" GW_FHIR_NS "\"");
     for (size_t i = 0; i < na; i++) {
@@ -235,19 +254,25 @@ write_element(struct cw *w, xmlNodePtr n, xmlNodePtr root)
     }
     put(w, ">", 1);
     for (xmlNodePtr c = n->children; c != NULL; c = c->next) {
+        /* A volatile child is left out but must be plain all the same:
+         * the whole tree is, or the digest is C14N's. */
         if (n == root && volatile_child(root, c) &&
-            fhir_element(root, "Bundle"))
+            fhir_element(root, "Bundle")) {
+            if (!plain_tree(c, fhir))
+                return 0;
             continue;
-        if (!write_element(w, c, root))
+        }
+        if (!write_element(w, c, root, fhir))
             return 0;
     }
     put(w, "</", 2);
-    put_str(w, (const char *)n->name);
+    put(w, (const char *)n->name, nl);
     put(w, ">", 1);
     return 1;
 }
 
-/* 1 when done (d set), 0 when the tree is not plain. */
+/* 1 when done (d set), 0 when the tree is not plain (a plain tree is in
+ * normal form too: normal() need not look). */
 static int
 hash_plain(xmlDocPtr xml, xmlNodePtr root, unsigned char d[32])
 {
@@ -256,16 +281,7 @@ hash_plain(xmlDocPtr xml, xmlNodePtr root, unsigned char d[32])
 
     if (xml->children != root || root->next != NULL ||
         root->nsDef != root->ns || root->ns->next != NULL ||
-        root->properties != NULL)
-        return 0;
-    {
-        /* The root's own check, without its namespace declaration. */
-        xmlNsPtr def = root->nsDef;
-        root->nsDef = NULL;
-        ok = plain_tree(root, root->ns);
-        root->nsDef = def;
-    }
-    if (!ok || (w = malloc(sizeof(*w))) == NULL)
+        root->properties != NULL || (w = malloc(sizeof(*w))) == NULL)
         return 0;
     w->n = 0;
     w->failed = 0;
@@ -273,8 +289,8 @@ hash_plain(xmlDocPtr xml, xmlNodePtr root, unsigned char d[32])
         free(w);
         return 0;
     }
-    ok = write_element(w, root, root);
-    if (w->n > 0)
+    ok = write_element(w, root, root, root->ns);
+    if (ok && w->n > 0)
         w->failed |= gnutls_hash(w->h, w->buf, w->n) != 0;
     gnutls_hash_deinit(w->h, d);
     ok = ok && !w->failed;
@@ -294,11 +310,12 @@ hash_in_place(xmlDocPtr xml, unsigned char d[32])
     int n;
 
     if (root == NULL || !fhir_element(root, NULL) || root->ns->prefix != NULL ||
-        root->nsDef != root->ns || root->ns->next != NULL ||
-        !normal(root, root->ns))
+        root->nsDef != root->ns || root->ns->next != NULL)
         return 0;
     if (hash_plain(xml, root, d))
         return 1;
+    if (!normal(root, root->ns))
+        return 0;
     if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) != 0)
         return -1;
     ob = xmlOutputBufferCreateIO(to_digest, NULL, &h, NULL);
@@ -375,11 +392,7 @@ gw_msg_content_hash(const struct gw_fhir_doc *doc, char out[65])
     }
     rc = GW_OK;
 hex:
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = "0123456789abcdef"[d[i] >> 4];
-        out[2 * i + 1] = "0123456789abcdef"[d[i] & 15];
-    }
-    out[64] = '\0';
+    gw_hex(d, sizeof(d), out);
 out:
     xmlFree(mem);
     xmlFreeDoc(copy);
