@@ -6,8 +6,8 @@
  * Each command's handler lives in its own file, cmd_<name>.c, next to it.
  * A handler gets its own argv (argv[0] is the command name), parses its
  * options with gw_cli_getopt from the options of its row in cli.c (the
- * rows its help prints; sim hands its argv to the simulator, which parses
- * its own), and returns the process exit status:
+ * rows its help prints; sim hands them to the simulator one by one), and
+ * returns the process exit status:
  *   0 success, 1 failure (or "invalid" for validate), 2 usage error or
  *   unusable input, 3 command not available yet.
  */
