@@ -3,6 +3,9 @@
 # next to the disk's single-commit rate (same run, same disk), and outbox
 # deliveries/s to a loopback HTTP peer. Prints figures; never fails on them.
 #   tests/bench/bench_store.sh [BUILD_DIR] [SECONDS]
+# The outbox figure says the backlog it drained from; claim cost and
+# deliveries/s against backlog size:
+#   build/tests/bench_store DIR SECONDS outbox 100 10000 100000
 set -euo pipefail
 build=${1:-build}
 seconds=${2:-5}
