@@ -6,10 +6,12 @@
  * leases (opening the store leaves items in flight alone, a live lease
  * cannot be taken, an expired one is taken over, only the holder records
  * the outcome, serve's start-up reclaim takes every lease back, a
- * read-only store cannot write), a peer that is down
- * probed with one item and every item released when it is back, and one
- * item per subscription endpoint with a failing subscription put in
- * error without touching the others.
+ * read-only store cannot write), the order claims take items in (due
+ * ones oldest first, expired leases among them by their expiry, an item
+ * not due only for a probe), a peer that is down probed with one item
+ * and every item released when it is back, and one item per
+ * subscription endpoint with a failing subscription put in error without
+ * touching the others.
  */
 #include <setjmp.h>
 #include <stdarg.h>
