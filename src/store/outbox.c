@@ -37,19 +37,25 @@
 #include "store/outbox.h"
 #include "store/store_int.h"
 
-/* Due pending items first, then expired leases; the two halves each use
- * outbox_due. An item left in flight by a klasgw without leases has
- * claimed_until NULL: expired. */
+/* Due pending items first, then expired leases, by (time, id): a merge of
+ * two halves that each yield their rows in that order, so only the first
+ * row of each is read (with one ORDER BY over their UNION ALL, every
+ * pending item of the peer was read and sorted for every claim: a backlog
+ * drained ever slower). The pending half walks outbox_due from its start,
+ * a range up to now (a probe, ?5: no upper bound); the expired leases,
+ * few (one per worker that died), are sorted. An item left in flight by a
+ * klasgw without leases has claimed_until NULL: expired. */
 static const char SQL_CLAIM[] =
     "UPDATE outbox SET state = 'inflight', claimed_by = ?3,"
     " claimed_until = ?2 + ?4, updated_ms = ?2 "
     "WHERE id = (SELECT id FROM ("
     "  SELECT id, next_attempt_ms AS t FROM outbox WHERE peer = ?1"
-    "   AND state = 'pending' AND (?5 OR next_attempt_ms <= ?2)"
+    "   AND state = 'pending' AND next_attempt_ms <="
+    "   CASE WHEN ?5 THEN 9223372036854775807 ELSE ?2 END"
     "  UNION ALL"
     "  SELECT id, coalesce(claimed_until, 0) AS t FROM outbox WHERE peer = ?1"
-    "   AND state = 'inflight' AND coalesce(claimed_until, 0) < ?2)"
-    " ORDER BY t, id LIMIT 1) RETURNING " GW_CLAIM_COLUMNS;
+    "   AND state = 'inflight' AND coalesce(claimed_until, 0) < ?2"
+    "  ORDER BY t, id LIMIT 1)) RETURNING " GW_CLAIM_COLUMNS;
 static const char SQL_DONE[] =
     "UPDATE outbox SET state = 'done', updated_ms = ?2, last_error = NULL,"
     " claimed_by = NULL, claimed_until = NULL "
@@ -88,6 +94,12 @@ static const char SQL_LIST[] =
     " length(payload), coalesce(claimed_by, ''), coalesce(claimed_until, 0),"
     " coalesce(target, '') FROM outbox WHERE (?1 IS NULL OR state = ?1)"
     " AND (?2 = 0 OR id = ?2) ORDER BY id DESC LIMIT ?3";
+
+const char *
+gw_outbox_claim_sqlite(void)
+{
+    return SQL_CLAIM;
+}
 
 gw_rc
 gw_sqlite_outbox_claim(struct gw_store *st, const char *peer, const char *owner,

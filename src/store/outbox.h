@@ -39,6 +39,9 @@ gw_rc gw_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
                       int64_t lease_ms, int probe,
                       struct gw_outbox_item **out) GW_WARN_UNUSED;
 void gw_outbox_item_free(struct gw_outbox_item *item);
+/* The SQLite statement gw_outbox_claim runs (parameters ?1 to ?5): for a
+ * look at its plan (EXPLAIN QUERY PLAN; test_store does). */
+const char *gw_outbox_claim_sqlite(void);
 /* Records a delivery outcome of an item `owner` holds: done, retry at
  * next_ms, or dead. GW_ENOTFOUND when owner no longer holds it (its lease
  * expired and another worker took it over). */

@@ -33,18 +33,25 @@ gw_pg_outbox_claim(struct gw_store *st, const char *peer, const char *owner,
     gw_pg_p_i64(&p, lease_ms);
     gw_pg_p_i64(&p, probe != 0);
     /* The due item first (pending and due, or in flight with its lease
-     * run out), rows another worker is claiming right now skipped. */
-    rc =
-        gw_pg_one(st,
-                  "UPDATE outbox SET state = 'inflight', claimed_by = $3, "
-                  "claimed_until = $2 + $4, updated_ms = $2 WHERE id = (SELECT "
-                  "id FROM outbox WHERE peer = $1 AND ((state = 'pending' AND "
-                  "($5::int <> 0 OR next_attempt_ms <= $2)) OR (state = "
-                  "'inflight' AND coalesce(claimed_until, 0) < $2)) ORDER BY "
-                  "CASE WHEN state = 'pending' THEN next_attempt_ms ELSE "
-                  "coalesce(claimed_until, 0) END, id LIMIT 1 FOR UPDATE SKIP "
-                  "LOCKED) RETURNING " GW_CLAIM_COLUMNS,
-                  &p, "outbox_claim", gw_rows_outbox_item, &got);
+     * run out), rows another worker is claiming right now skipped. Each
+     * half takes its first row in its own order, the pending one from
+     * outbox_due ($5, a probe: no upper bound), and the earlier of the two
+     * wins: one ORDER BY over both read and sorted every pending item of
+     * the peer for every claim. The loser's row lock lasts as long as the
+     * claim's statement. */
+    rc = gw_pg_one(
+        st,
+        "WITH p AS (SELECT id, next_attempt_ms AS t FROM outbox WHERE "
+        "peer = $1 AND state = 'pending' AND next_attempt_ms <= CASE WHEN "
+        "$5::int <> 0 THEN 9223372036854775807 ELSE $2 END ORDER BY "
+        "next_attempt_ms, id LIMIT 1 FOR UPDATE SKIP LOCKED), l AS (SELECT "
+        "id, coalesce(claimed_until, 0) AS t FROM outbox WHERE peer = $1 AND "
+        "state = 'inflight' AND coalesce(claimed_until, 0) < $2 ORDER BY 2, "
+        "id LIMIT 1 FOR UPDATE SKIP LOCKED) UPDATE outbox SET state = "
+        "'inflight', claimed_by = $3, claimed_until = $2 + $4, updated_ms = "
+        "$2 WHERE id = (SELECT id FROM (SELECT * FROM p UNION ALL SELECT * "
+        "FROM l) x ORDER BY t, id LIMIT 1) RETURNING " GW_CLAIM_COLUMNS,
+        &p, "outbox_claim", gw_rows_outbox_item, &got);
     if (rc == GW_OK)
         return gw_rows_outbox_item_keep(&got, out);
     return rc == GW_ENOTFOUND ? GW_OK : rc; /* nothing due: *out NULL */

@@ -3,11 +3,15 @@
  * own single-commit rate, measured in the same run; and outbox deliveries
  * per second to a loopback HTTP peer.
  *
- *   bench_store DIR SECONDS [single | WRITERS]
+ *   bench_store DIR SECONDS [single | WRITERS | outbox N...]
  *
  * With "single", only the disk's single-commit rate; with a number, the
  * single commit and group commit with that many writers only (to profile
- * one of them: perf record -g bench_store DIR 10 32). Each group commit
+ * one of them: perf record -g bench_store DIR 10 32). With "outbox" and
+ * backlog sizes, per size: the time of one claim (with its done) and
+ * deliveries/s, with N items of the peer pending at the start (a backlog
+ * after an outage of the peer), each figure also against the smallest
+ * size's, measured in the same run. Each group commit
  * figure is set against the single-commit rate of the second before and
  * after it (AROUND_S).
  *
@@ -239,7 +243,7 @@ peer_main(void *p)
     }
 }
 
-static void
+static double
 outbox_rate(struct gw_store *st, double seconds)
 {
     struct sockaddr_in a = {0};
@@ -281,8 +285,112 @@ outbox_rate(struct gw_store *st, double seconds)
     if (gw_outbox_counts(st, c) != GW_OK)
         exit(1);
     printf("outbox: %8.0f deliveries/s to a loopback HTTP peer "
-           "(%lld delivered, 4 connections)\n",
-           (double)(c[2] - c0[2]) / elapsed, c[2] - c0[2]);
+           "(%lld delivered, 4 connections, backlog %lld pending%s)\n",
+           (double)(c[2] - c0[2]) / elapsed, c[2] - c0[2], c0[0],
+           c[0] == 0 ? ", drained: a floor" : "");
+    return (double)(c[2] - c0[2]) / elapsed;
+}
+
+/* A store at DIR/backlogN.db with n items of peer "bench" pending and
+ * due, written in one transaction past the store (the writer's
+ * acknowledged path is not what is measured here), plus as many done
+ * ones (delivered before the outage). */
+static struct gw_store *
+backlog_store(const char *dir, long n)
+{
+    char path[512];
+    struct gw_store *st;
+    struct gw_err err;
+    sqlite3 *db;
+
+    snprintf(path, sizeof(path), "%s/backlog%ld.db", dir, n);
+    unlink(path);
+    if (gw_store_open(path, NULL, &st, &err) != GW_OK) {
+        fprintf(stderr, "open: %s\n", err.detail);
+        exit(1);
+    }
+    gw_store_close(st);
+    if (sqlite3_open(path, &db) != SQLITE_OK) {
+        fprintf(stderr, "backlog: %s\n", sqlite3_errmsg(db));
+        exit(1);
+    }
+    {
+        sqlite3_stmt *s;
+        int rc = sqlite3_prepare_v2(
+            db,
+            "INSERT INTO outbox (message_id, peer, kind, payload, state,"
+            " next_attempt_ms, created_ms, updated_ms) WITH RECURSIVE"
+            " i(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM i WHERE k < 2 * ?1)"
+            " SELECT 'backlog-' || k, 'bench', 'application',"
+            " '<application/>', CASE WHEN k <= ?1 THEN 'done' ELSE 'pending'"
+            " END, 1000 + k, 1000 + k, 1000 + k FROM i",
+            -1, &s, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int64(s, 1, n);
+            rc = sqlite3_step(s);
+            sqlite3_finalize(s);
+        }
+        if (rc != SQLITE_DONE) {
+            fprintf(stderr, "backlog: %s\n", sqlite3_errmsg(db));
+            exit(1);
+        }
+    }
+    sqlite3_close(db);
+    if (gw_store_open(path, NULL, &st, &err) != GW_OK) {
+        fprintf(stderr, "open: %s\n", err.detail);
+        exit(1);
+    }
+    return st;
+}
+
+/* Microseconds per claim of one item (and its done) out of st's backlog,
+ * over `claims` of them. */
+static double
+claim_us(struct gw_store *st, int claims)
+{
+    double t0 = now_s();
+
+    for (int i = 0; i < claims; i++) {
+        struct gw_outbox_item *item = NULL;
+        if (gw_outbox_claim(st, "bench", "bench:1:a", 60000, 0, &item) !=
+                GW_OK ||
+            item == NULL ||
+            gw_outbox_done(st, item->id, "bench:1:a") != GW_OK) {
+            fprintf(stderr, "claim failed\n");
+            exit(1);
+        }
+        gw_outbox_item_free(item);
+    }
+    return (now_s() - t0) * 1e6 / claims;
+}
+
+/* Claim cost and deliveries/s against backlog size (argv: the sizes). */
+static void
+outbox_backlogs(const char *dir, double seconds, int argc, char **argv)
+{
+    double us0 = 0, rate0 = 0;
+
+    for (int i = 0; i < argc; i++) {
+        long n = atol(argv[i]);
+        struct gw_store *st = backlog_store(dir, n);
+        int claims = n < 200 ? (int)n / 2 : 100;
+        double us = claim_us(st, claims), rate;
+
+        printf("backlog %7ld: claim + done %9.1f us (%d claims)", n, us,
+               claims);
+        if (i == 0)
+            us0 = us;
+        else
+            printf("  %.1f x backlog %s", us / us0, argv[0]);
+        printf("\n");
+        rate = outbox_rate(st, seconds);
+        if (i == 0)
+            rate0 = rate;
+        else
+            printf("backlog %7ld: deliveries/s %.2f x backlog %s\n", n,
+                   rate / rate0, argv[0]);
+        gw_store_close(st);
+    }
 }
 
 int
@@ -294,6 +402,10 @@ main(int argc, char **argv)
     double single;
 
     gw_log_set_level(GW_LOG_WARN);
+    if (argc > 3 && strcmp(argv[3], "outbox") == 0) {
+        outbox_backlogs(dir, seconds, argc - 4, argv + 4);
+        return 0;
+    }
     single = single_commit_rate(dir, seconds);
     printf("single commit (1 row per transaction, WAL, synchronous=FULL): "
            "%8.0f commits/s\n", single);

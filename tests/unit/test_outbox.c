@@ -6,10 +6,12 @@
  * leases (opening the store leaves items in flight alone, a live lease
  * cannot be taken, an expired one is taken over, only the holder records
  * the outcome, serve's start-up reclaim takes every lease back, a
- * read-only store cannot write), a peer that is down
- * probed with one item and every item released when it is back, and one
- * item per subscription endpoint with a failing subscription put in
- * error without touching the others.
+ * read-only store cannot write), the order claims take items in (due
+ * ones oldest first, expired leases among them by their expiry, an item
+ * not due only for a probe), a peer that is down probed with one item
+ * and every item released when it is back, and one item per
+ * subscription endpoint with a failing subscription put in error without
+ * touching the others.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -442,6 +444,70 @@ test_outbox_reclaim_all_takes_back_live_leases(void **state)
     gw_clock_reset();
 }
 
+/* The message id of the item `owner` claims now (probe as given), ""
+ * when there is nothing to take; *id (unless NULL) its id. */
+static const char *
+claim_id(struct gw_store *st, const char *owner, int64_t lease_ms, int probe,
+         long long *id)
+{
+    static char msgid[160];
+    struct gw_outbox_item *item = NULL;
+
+    assert_int_equal(gw_outbox_claim(st, "lv", owner, lease_ms, probe, &item),
+                     GW_OK);
+    msgid[0] = '\0';
+    if (item != NULL) {
+        snprintf(msgid, sizeof(msgid), "%s", item->message_id);
+        if (id != NULL)
+            *id = item->id;
+    }
+    gw_outbox_item_free(item);
+    return msgid;
+}
+
+/* The claim's order, over the two halves it merges: due pending items by
+ * (next_attempt_ms, id), expired leases by (claimed_until, id), the
+ * earlier of the two first, ties by id; an item not due yet only for a
+ * probe; a live lease never. */
+static void
+test_outbox_claim_takes_due_and_expired_oldest_first(void **state)
+{
+    struct fixture *f = *state;
+    const int64_t t0 = 1700000000000LL;
+    long long c_id = 0;
+
+    gw_clock_set_ms(t0);
+    enqueue(f->st, "m-a", "apply"); /* due at t0 */
+    gw_clock_set_ms(t0 + 1);
+    enqueue(f->st, "m-b", "apply"); /* b and c due at t0 + 1: by id */
+    enqueue(f->st, "m-c", "apply");
+    gw_clock_set_ms(t0 + 3);
+    enqueue(f->st, "m-d", "apply"); /* due at t0 + 3 */
+    assert_string_equal(claim_id(f->st, "host:1:a", 5, 0, NULL), "m-a");
+    assert_string_equal(claim_id(f->st, "host:1:a", 600000, 0, NULL), "m-b");
+    assert_string_equal(claim_id(f->st, "host:1:a", 600000, 0, &c_id), "m-c");
+    /* c failed: pending again, due in a minute */
+    assert_int_equal(gw_outbox_fail(f->st, c_id, "host:1:a", 0, t0 + 60000, "x"),
+                     GW_OK);
+    /* a's lease (until t0 + 8) has expired, b's runs until t0 + 600003,
+     * d is due since t0 + 3, c at t0 + 60000: d was due before a's lease
+     * lapsed, so d first, then a taken over. */
+    gw_clock_set_ms(t0 + 10);
+    assert_string_equal(claim_id(f->st, "host:2:b", 600000, 0, NULL), "m-d");
+    assert_string_equal(claim_id(f->st, "host:2:b", 600000, 0, NULL), "m-a");
+    /* b's lease is live and c is not due: nothing, but for a probe. */
+    assert_string_equal(claim_id(f->st, "host:2:b", 600000, 0, NULL), "");
+    assert_string_equal(claim_id(f->st, "host:2:b", 600000, 1, NULL), "m-c");
+    assert_string_equal(claim_id(f->st, "host:2:b", 600000, 1, NULL), "");
+    /* An item due when b's lease lapses: b first, by id. */
+    gw_clock_set_ms(t0 + 600003);
+    enqueue(f->st, "m-e", "apply");
+    gw_clock_set_ms(t0 + 600004);
+    assert_string_equal(claim_id(f->st, "host:3:c", 600000, 0, NULL), "m-b");
+    assert_string_equal(claim_id(f->st, "host:3:c", 600000, 0, NULL), "m-e");
+    gw_clock_reset();
+}
+
 /* A worker waits for its own peer's next item: another peer's due items
  * or leases are not its business (an idle LV worker that saw the
  * pharmacy's backlog polled every 10 ms and starved the pharmacy's claims:
@@ -812,6 +878,7 @@ main(void)
         T(test_outbox_reopen_leaves_inflight_to_its_lease),
         T(test_outbox_worker_takes_over_expired_lease),
         T(test_outbox_reclaim_all_takes_back_live_leases),
+        T(test_outbox_claim_takes_due_and_expired_oldest_first),
         T(test_outbox_next_due_is_per_peer),
         T(test_outbox_read_only_store_cannot_write),
         T(test_outbox_peer_down_is_probed_then_released_at_once),
