@@ -114,7 +114,8 @@ for f in json xml; do
         "$(awk -v a="$rate" -v b="$single" 'BEGIN {print (b > 0 ? a / b : 0)}')" "$cpu"
     [ "$f" = json ] && { peak=$rate; peak_p99=$p99; peak_p50=$p50; }
 done
-printf 'disk: single commit (1 row per transaction, WAL, synchronous=FULL): %s commits/s\n' "$single"
+printf 'disk: single commit (1 row per transaction, WAL, synchronous=FULL): %s commits/s  (one commit:%s; the floor under an acknowledged write'"'"'s latency)\n' \
+    "$single" "$(sed -n 's/.*commits\/s *\(p50.*\)$/ \1/p' "$dir/single")"
 
 # Half the JSON peak, open loop (tests/tools/bench_http_paced): requests
 # leave on a fixed schedule, each latency counted from when it was due,
