@@ -38,10 +38,12 @@ apotek2 = pharmacy serial:SE7350000000-APO2 7350000000023
 lisy = lv serial:SE2021004078-LISY
 ops = operator serial:SE2321000016-OPS1
 CONF
+# Every line its own: under set -e a failed wait (the gateway's exit
+# status) ended the trap and left the receiver and sim hsa running.
 cleanup() {
-    [ -n "${gw:-}" ] && kill "$gw" 2>/dev/null && wait "$gw" 2>/dev/null
-    [ -n "${rx:-}" ] && kill "$rx" 2>/dev/null
-    [ -n "${hs:-}" ] && kill "$hs" 2>/dev/null
+    if [ -n "${gw:-}" ]; then kill "$gw" 2>/dev/null; wait "$gw" 2>/dev/null || true; fi
+    if [ -n "${rx:-}" ]; then kill "$rx" 2>/dev/null || true; fi
+    if [ -n "${hs:-}" ]; then kill "$hs" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
