@@ -3,7 +3,8 @@
 # Some tables are data: the KLAS events (src/klas/events.tsv), the
 # configuration keys (src/config/keys.tsv), the console's texts
 # (src/http/console_text.tsv), the shared reads' SQL
-# (src/store/shared_reads.tsv). Each is written once, as a TSV file beside
+# (src/store/shared_reads.tsv), the command-line options
+# (src/cli/options.tsv). Each is written once, as a TSV file beside
 # its code, and turned at build time into an X-macro list in the build
 # folder, which the C code includes and expands as it needs (an enum, an
 # array, struct fields):

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/options_rows.h"
 #include "core/log.h"
 #include "core/names.h"
 #include "klas/event.h"
@@ -24,10 +25,11 @@
 /* The most options a command (or the global table) has. */
 #define GW_CLI_MAX_OPTS 24
 
-/* One option: getopt_long parses what the row says and the help prints
- * the row, so the two cannot disagree. Unused rows are zero. */
+/* One option, a row of cli/options.tsv: getopt_long parses what the row
+ * says and the help prints the row, so the two cannot disagree. */
 struct gw_cli_opt {
-    const char *name; /* --name */
+    const char *command; /* "klasgw": an option before the command */
+    const char *name;    /* --name */
     const char *arg;  /* its argument's name in the help; NULL: takes none */
     int val;          /* what gw_cli_getopt returns for it */
     int short_too;    /* nonzero: -val (a letter) is the same option */
@@ -40,7 +42,6 @@ struct command {
     const char *summary;
     const char *usage;
     const char *help; /* printed before the options */
-    struct gw_cli_opt opts[GW_CLI_MAX_OPTS]; /* what gw_cli_getopt parses */
     int (*run)(struct gw_cli *, int, char **);
 };
 
@@ -51,7 +52,7 @@ static const struct command commands[] = {
      "server.listen:server.port, runs the outbox worker and the scheduler\n"
      "(retries, daily retention purge). Stops cleanly on SIGTERM or SIGINT:\n"
      "requests in flight are finished and committed first.\n",
-     {{NULL}}, gw_cmd_serve},
+     gw_cmd_serve},
     {"validate", "validate KLAS message Bundles without storing them",
      "klasgw validate [--format json|xml|text] FILE...",
      "Reads each FILE (FHIR JSON or XML, sniffed; - for standard input),\n"
@@ -59,29 +60,17 @@ static const struct command commands[] = {
      "prints one OperationOutcome per file.\n"
      "Exit status: 0 every file valid, 1 some file invalid, 2 unusable\n"
      "input (unreadable, not JSON or XML).\n",
-     {
-         {"format", "F", 'f', 1, "json, xml or text (default text)"},
-     },
      gw_cmd_validate},
     {"migrate", "create or upgrade the database schema",
      "klasgw [-c FILE] migrate [--status]",
      "Applies every pending schema migration to store.path in one\n"
      "transaction each (serve also does this at start).\n",
-     {
-         {"status", NULL, 's', 0,
-          "only print the current and latest schema version"},
-     },
      gw_cmd_migrate},
     {"purge", "remove personal data past its retention period",
      "klasgw [-c FILE] purge [--dry-run] [--now YYYY-MM-DDTHH:MM:SSZ]",
      "Removes motivations without an application 12 months after creation\n"
      "and decided cases 36 months after the decision (retention.* keys),\n"
      "keeping counts; each purge is audited. serve runs this daily.\n",
-     {
-         {"dry-run", NULL, 'd', 0,
-          "count what would be purged, change nothing"},
-         {"now", "T", 'n', 0, "pretend the time is T (for checks and tests)"},
-     },
      gw_cmd_purge},
     {"outbox", "inspect and steer outbound deliveries",
      "klasgw [-c FILE] outbox list [--state S] | show ID | retry ID | dead",
@@ -89,11 +78,6 @@ static const struct command commands[] = {
      "  show ID     one item with its attempts and last error\n"
      "  retry ID    put a dead or failed item back in the queue now\n"
      "  dead        list the dead letters\n",
-     {
-         {"state", "S", 's', 0,
-          "list: only the items in state S (pending, inflight, done or\n"
-          "dead)"},
-     },
      gw_cmd_outbox},
     {"store", "copy an SQLite store into PostgreSQL",
      "klasgw [-c FILE] store copy --to DSN",
@@ -101,9 +85,6 @@ static const struct command commands[] = {
      "PostgreSQL database DSN (a libpq connection string; migrated first),\n"
      "in one transaction, and verifies the audit chain there. Stop serve\n"
      "first. Then set store.backend = postgresql and store.dsn.\n",
-     {
-         {"to", "DSN", 't', 0, "the PostgreSQL database to copy into"},
-     },
      gw_cmd_store},
     {"audit", "verify, checkpoint and export the audit log",
      "klasgw [-c FILE] audit verify [--checkpoint FILE]... | checkpoint "
@@ -117,13 +98,6 @@ static const struct command commands[] = {
      "              with the audit key, to FILE or stdout; keep it away\n"
      "              from the database\n"
      "  export      print audit records as a FHIR Bundle of AuditEvent\n",
-     {
-         {"checkpoint", "FILE", 'k', 0,
-          "verify: also check against this checkpoint (repeatable)"},
-         {"out", "FILE", 'o', 0, "checkpoint: write it to FILE, a new file"},
-         {"case", "REFNR", 'c', 0, "export: only the records of case REFNR"},
-         {"since", "T", 's', 0, "export: only the records from time T on"},
-     },
      gw_cmd_audit},
     {"sim", "run a peer simulator (HSA, LV, pharmacy webhook)",
      "klasgw [-c FILE] sim hsa|lv|pharmacy [OPTION]...",
@@ -138,60 +112,6 @@ static const struct command commands[] = {
      "            catches up with $events after a restart\n"
      "LV's calls (--then, --call): registered, supplement, "
      GW_CLI_DECISIONS ".\n",
-     {
-         {"port", "N", GW_SIM_PORT, 0,
-          "listen port (default: from hsa.url / lv.url;\n"
-          "8083)"},
-         {"fixture", "FILE", GW_SIM_FIXTURE, 0,
-          "hsa: the prescribers (default\n"
-          "tests/fixtures/hsa/prescribers.tsv)"},
-         {"fail", "MODE", GW_SIM_FAIL, 0,
-          "fail requests: down, slow, fault, fault200, drop\n"
-          "(LV: register, then close unanswered), timeout\n"
-          "or unauthorized"},
-         {"fail-count", "N", GW_SIM_FAIL_COUNT, 0,
-          "fail only the first N requests (default: all)"},
-         {"slow-ms", "MS", GW_SIM_SLOW_MS, 0,
-          "--fail slow: answer after MS (default 5000)"},
-         {"hang-ms", "MS", GW_SIM_HANG_MS, 0,
-          "--fail timeout: hold the connection MS\n"
-          "(default 60000)"},
-         {"gateway", "URL", GW_SIM_GATEWAY, 0,
-          "the gateway's base URL (default from server.*)"},
-         {"client", "MATCH", GW_SIM_CLIENT, 0,
-          "X-Klasgw-Client of the calls to the gateway\n"
-          "(default serial:SE2021004078-LISY)"},
-         {"then", "CALLS", GW_SIM_THEN, 0,
-          "lv: its calls after a new application,\n"
-          "comma-separated, or none (default registered)"},
-         {"delay-ms", "MS", GW_SIM_DELAY_MS, 0,
-          "lv: wait MS before each of those calls\n"
-          "(default 200)"},
-         {"call", "CALL", GW_SIM_CALL, 0,
-          "lv: make one call for the case of --refnr, then\n"
-          "exit"},
-         {"refnr", "N", GW_SIM_REFNR, 0, "lv --call: the case"},
-         {"patient", "ID", GW_SIM_PATIENT, 0,
-          "lv --call: the patient's personnummer"},
-         {"subscribe", "TOPIC", GW_SIM_SUBSCRIBE, 0,
-          "pharmacy: subscribe at the gateway to this topic URL"},
-         {"header", "H", GW_SIM_HEADER, 0,
-          "pharmacy: the header (NAME: VALUE) it asks for"},
-         {"heartbeat", "S", GW_SIM_HEARTBEAT, 0,
-          "pharmacy: the heartbeat period it asks for (s)"},
-         {"save", "DIR", GW_SIM_SAVE, 0,
-          "pharmacy: keep the subscription and what arrives\n"
-          "in DIR"},
-         {"tls-cert", "PEM", GW_SIM_TLS_CERT, 0,
-          "serve HTTPS with this certificate chain\n"
-          "(and --tls-key)"},
-         {"tls-key", "PEM", GW_SIM_TLS_KEY, 0, "the key of --tls-cert"},
-         {"tls-ca", "PEM", GW_SIM_TLS_CA, 0,
-          "the CAs of client certificates and of the gateway's"},
-         {"require-client-cert", NULL, GW_SIM_REQUIRE_CLIENT_CERT, 0,
-          "refuse a client without a certificate\n"
-          "(needs --tls-ca)"},
-     },
      gw_cmd_sim},
     {"check-config", "check a configuration file and print it",
      "klasgw [-c FILE] check-config [--keys]",
@@ -201,24 +121,14 @@ static const struct command commands[] = {
      "URLs, clients, the data folder's files, the store's folder writable;\n"
      "the store is not opened), lists every problem naming its key, and\n"
      "prints the effective configuration. serve runs the same checks.\n",
-     {
-         {"keys", NULL, 'k', 1, "list every key with its default and meaning"},
-     },
      gw_cmd_check_config},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-/* The options before the command. */
-static const struct gw_cli_opt global_opts[GW_CLI_MAX_OPTS] = {
-    {"config", "FILE", 'c', 1,
-     "configuration file (INI; installed as\n"
-     "/etc/klasgw/klasgw.conf, every key in\n"
-     "`klasgw check-config --keys`); without it,\n"
-     "defaults and KLASGW_* variables only"},
-    {"log-level", "L", 'l', 0, "debug, info, warn, error or off"},
-    {"help", NULL, 'h', 1, "this help"},
-    {"version", NULL, 'V', 1, "print the version"},
-};
+#define GW_CLI_OPTION_ROW(command, name, arg, val, short_too, help)            \
+    {command, name, arg, val, short_too, help},
+static const struct gw_cli_opt options[] = {GW_CLI_OPTIONS(GW_CLI_OPTION_ROW)};
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
 /* How a row is spelled in the help: "-c, --config FILE", "--now T". */
 static int
@@ -231,23 +141,37 @@ format_opt(const struct gw_cli_opt *o, char *buf, size_t size)
     return snprintf(buf, size, "--%s%s%s", o->name, sp, arg);
 }
 
-/* The help lines of an option table: each row's spelling, then its help
+/* The rows of command's options, in the file's order: n of them. */
+static size_t
+opts_of(const char *command, const struct gw_cli_opt *out[GW_CLI_MAX_OPTS])
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < NOPTIONS && n < GW_CLI_MAX_OPTS; i++)
+        if (strcmp(options[i].command, command) == 0)
+            out[n++] = &options[i];
+    return n;
+}
+
+/* The help lines of command's options: each row's spelling, then its help
  * in one column three spaces after the longest spelling. */
 static void
-print_opts(const struct gw_cli_opt *opts, FILE *out)
+print_opts(const char *command, FILE *out)
 {
+    const struct gw_cli_opt *opts[GW_CLI_MAX_OPTS];
+    size_t nopts = opts_of(command, opts);
     char spelled[64];
     int width = 0;
 
-    for (size_t i = 0; i < GW_CLI_MAX_OPTS && opts[i].name != NULL; i++) {
-        int n = format_opt(&opts[i], spelled, sizeof(spelled));
+    for (size_t i = 0; i < nopts; i++) {
+        int n = format_opt(opts[i], spelled, sizeof(spelled));
         if (n > width)
             width = n;
     }
-    for (size_t i = 0; i < GW_CLI_MAX_OPTS && opts[i].name != NULL; i++) {
-        const char *line = opts[i].help, *nl;
+    for (size_t i = 0; i < nopts; i++) {
+        const char *line = opts[i]->help, *nl;
 
-        format_opt(&opts[i], spelled, sizeof(spelled));
+        format_opt(opts[i], spelled, sizeof(spelled));
         fprintf(out, "  %-*s", width + 3, spelled);
         while ((nl = strchr(line, '\n')) != NULL) {
             fprintf(out, "%.*s\n%*s", (int)(nl - line), line, width + 5, "");
@@ -257,24 +181,24 @@ print_opts(const struct gw_cli_opt *opts, FILE *out)
     }
 }
 
-/* getopt_long over an option table; lead opens the short options. */
+/* getopt_long over command's options; lead opens the short options. */
 static int
-getopt_table(const struct gw_cli_opt *opts, const char *lead, int argc,
-             char **argv)
+getopt_table(const char *command, const char *lead, int argc, char **argv)
 {
+    const struct gw_cli_opt *opts[GW_CLI_MAX_OPTS];
     struct option longopts[GW_CLI_MAX_OPTS + 1];
     char shortopts[2 + 2 * GW_CLI_MAX_OPTS];
-    size_t n = 0, k = strlen(lead);
+    size_t nopts = opts_of(command, opts), n = 0, k = strlen(lead);
 
     memcpy(shortopts, lead, k);
-    for (; n < GW_CLI_MAX_OPTS && opts[n].name != NULL; n++) {
-        longopts[n].name = opts[n].name;
-        longopts[n].has_arg = opts[n].arg ? required_argument : no_argument;
+    for (; n < nopts; n++) {
+        longopts[n].name = opts[n]->name;
+        longopts[n].has_arg = opts[n]->arg ? required_argument : no_argument;
         longopts[n].flag = NULL;
-        longopts[n].val = opts[n].val;
-        if (opts[n].short_too) {
-            shortopts[k++] = (char)opts[n].val;
-            if (opts[n].arg)
+        longopts[n].val = opts[n]->val;
+        if (opts[n]->short_too) {
+            shortopts[k++] = (char)opts[n]->val;
+            if (opts[n]->arg)
                 shortopts[k++] = ':';
         }
     }
@@ -286,10 +210,7 @@ getopt_table(const struct gw_cli_opt *opts, const char *lead, int argc,
 int
 gw_cli_getopt(const char *name, int argc, char **argv)
 {
-    static const struct gw_cli_opt none[GW_CLI_MAX_OPTS];
-    const struct command *c = GW_NAME_FIND(commands, name);
-
-    return getopt_table(c ? c->opts : none, "", argc, argv);
+    return getopt_table(name, "", argc, argv);
 }
 
 static void
@@ -303,7 +224,7 @@ print_main_help(FILE *out)
             "\n"
             "Global options:\n",
             GW_VERSION);
-    print_opts(global_opts, out);
+    print_opts("klasgw", out);
     fprintf(out, "\nCommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
@@ -342,7 +263,7 @@ gw_cli_print_command_help(const char *name, FILE *out)
         return;
     fprintf(out, "Usage: %s\n\n%s — %s.\n\n", c->usage, c->name, c->summary);
     print_help_text(c->help, out);
-    print_opts(c->opts, out);
+    print_opts(c->name, out);
 }
 
 int
@@ -410,7 +331,7 @@ gw_cli_main(int argc, char **argv)
 
     memset(&cli, 0, sizeof(cli));
     /* '+' stops at the first non-option: the command owns the rest. */
-    while ((c = getopt_table(global_opts, "+", argc, argv)) != -1) {
+    while ((c = getopt_table("klasgw", "+", argc, argv)) != -1) {
         switch (c) {
         case 'c':
             cli.config_path = optarg;

@@ -5,7 +5,7 @@
  * global options (--config, --log-level, --help, --version) and dispatch.
  * Each command's handler lives in its own file, cmd_<name>.c, next to it.
  * A handler gets its own argv (argv[0] is the command name), parses its
- * options with gw_cli_getopt from the options of its row in cli.c (the
+ * options with gw_cli_getopt from its rows in cli/options.tsv (the
  * rows its help prints; sim hands them to the simulator one by one), and
  * returns the process exit status:
  *   0 success, 1 failure (or "invalid" for validate), 2 usage error or
@@ -53,7 +53,7 @@ int gw_cli_check_config(const struct gw_config *cfg,
                         struct gw_cli_loaded *keep);
 
 /* The next option of command name's argv, as getopt_long returns it:
- * the letter its row in cli.c's command table gives it (that row is also
+ * the letter its row in cli/options.tsv gives it (that row is also
  * its line in the help), -1 at the end, '?' for one the row lacks. */
 int gw_cli_getopt(const char *name, int argc, char **argv);
 

@@ -2,7 +2,7 @@
  * cmd_sim.c - `klasgw sim`: runs one peer simulator (src/sim/, linked into
  * the klasgw binary only) with the loaded configuration, so the demo's
  * simulators listen where the example configuration points the gateway.
- * Its options are parsed from sim's row in cli.c, the rows its help
+ * Its options are parsed from sim's rows in cli/options.tsv, the rows its help
  * prints, and handed to the simulator one by one.
  */
 #include <getopt.h>

@@ -26,7 +26,7 @@
 
 #include "config/config.h"
 
-/* The simulator's options: `klasgw sim`'s row in cli/cli.c names each
+/* The simulator's options: `klasgw sim`'s rows in cli/options.tsv name each
  * (that row is also its help), and the command hands them over one by
  * one as getopt_long returns them. */
 enum gw_sim_opt {
