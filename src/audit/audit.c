@@ -19,6 +19,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/hex.h"
 
 const char gw_audit_genesis[GW_AUDIT_HASH_HEX] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -144,18 +145,6 @@ out:
     return rc;
 }
 
-static void
-to_hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* The hash of r, keyed or not as asked (not as the key state says). */
 static gw_rc
 hash_as(const struct gw_audit_record *r, int keyed, char out[GW_AUDIT_HASH_HEX])
@@ -182,9 +171,9 @@ hash_as(const struct gw_audit_record *r, int keyed, char out[GW_AUDIT_HASH_HEX])
         rc = GW_EINTERNAL;
     if (rc == GW_OK && keyed) {
         memcpy(out, GW_AUDIT_KEYED_MARK, mark);
-        to_hex(digest, 32, out + mark);
+        gw_hex(digest, 32, out + mark);
     } else if (rc == GW_OK) {
-        to_hex(digest, 32, out);
+        gw_hex(digest, 32, out);
     }
     gw_buf_release(&b);
     return rc;
@@ -268,7 +257,7 @@ cp_mac(const struct gw_buf *b, char out[65])
     if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, chain_key, chain_key_len, b->data,
                          b->len, digest) != 0)
         return GW_EINTERNAL;
-    to_hex(digest, 32, out);
+    gw_hex(digest, 32, out);
     return GW_OK;
 }
 

@@ -36,6 +36,7 @@
 
 #include "config/tls.h"
 #include "core/clock.h"
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/names.h"
 #include "core/random.h"
@@ -173,8 +174,7 @@ gw_console_csrf(const char *label, const char *user, char out[65])
     if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, secret, sizeof(secret), msg,
                          (size_t)n, mac) < 0)
         return GW_EINTERNAL;
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", mac[i]);
+    gw_hex(mac, sizeof(mac), out);
     return GW_OK;
 }
 

@@ -196,7 +196,7 @@ gw_hsa_new(const struct gw_hsa_opts *o, struct gw_hsa **out)
     h->o = *o;
     h->orgs = strdup(o->beredskap_orgs ? o->beredskap_orgs : "");
     if (h->orgs == NULL) {
-        free(h);
+        gw_hsa_free(h);
         return GW_ENOMEM;
     }
     h->o.beredskap_orgs = h->orgs;

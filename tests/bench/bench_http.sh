@@ -23,12 +23,20 @@ klasgw=$build/klasgw
 conns=32
 threads=2
 # The gateway's port and the HSA simulator's (port + 1): KLASGW_BENCH_PORT,
-# or the first pair from 18290 that no one listens on, so that two
-# benchmarks on one machine do not measure each other's gateway.
+# or the first pair from 18290 that no one listens on and no other
+# benchmark has claimed, so that two benchmarks on one machine do not
+# measure each other's gateway. The claim is a lock held while this
+# script runs: two benchmarks started at once both saw a free port before
+# either gateway listened.
+port_free() {
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null &&
+        ! (exec 3<>"/dev/tcp/127.0.0.1/$(($1 + 1))") 2>/dev/null
+}
 port=${KLASGW_BENCH_PORT:-18290}
-while [ -z "${KLASGW_BENCH_PORT:-}" ] &&
-    { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null ||
-        (exec 3<>"/dev/tcp/127.0.0.1/$((port + 1))") 2>/dev/null; }; do
+while [ -z "${KLASGW_BENCH_PORT:-}" ]; do
+    exec 9>"${TMPDIR:-/tmp}/klasgw-bench-port-$port.lock"
+    flock -n 9 && port_free "$port" && break
+    exec 9>&-
     port=$((port + 2))
 done
 command -v wrk >/dev/null || { echo "bench_http: wrk is missing (scripts/install-deps.sh)"; exit 1; }
