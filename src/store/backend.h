@@ -268,15 +268,4 @@ extern const char gw_store_sql_inbox_get[];
  * GW_ESTORE, set in err: the database is newer, upgrade klasgw. */
 gw_rc gw_store_schema_known(int v, int known, struct gw_err *err);
 
-/* Waits on cv (with mu) until *generation is no longer *seen or
- * timeout_ms pass (GW_ETIMEOUT); *seen becomes the generation: both
- * backends' gw_outbox_wait, over their own lock. */
-gw_rc gw_store_wait_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
-                               const long long *generation, long long *seen,
-                               int64_t timeout_ms);
-/* Moves *generation on (with mu) and wakes every waiter on cv: both
- * backends' gw_outbox_wake. */
-void gw_store_bump_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
-                              long long *generation);
-
 #endif

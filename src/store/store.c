@@ -5,10 +5,8 @@
  * other, and no SQL lives here.
  */
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
 
-#include "core/clock.h"
 #include "store/backend.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -116,32 +114,4 @@ gw_store_schema_known(int v, int known, struct gw_err *err)
                                    "database schema %d is newer than this "
                                    "klasgw (%d): upgrade klasgw",
                                    v, known);
-}
-
-gw_rc
-gw_store_wait_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
-                         const long long *generation, long long *seen,
-                         int64_t timeout_ms)
-{
-    struct timespec ts;
-    gw_rc rc = GW_OK;
-
-    gw_clock_deadline(&ts, (long)timeout_ms);
-    pthread_mutex_lock(mu);
-    while (*generation == *seen && rc == GW_OK)
-        if (pthread_cond_timedwait(cv, mu, &ts) != 0)
-            rc = GW_ETIMEOUT;
-    *seen = *generation;
-    pthread_mutex_unlock(mu);
-    return rc;
-}
-
-void
-gw_store_bump_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
-                         long long *generation)
-{
-    pthread_mutex_lock(mu);
-    (*generation)++;
-    pthread_cond_broadcast(cv);
-    pthread_mutex_unlock(mu);
 }
