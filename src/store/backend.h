@@ -162,6 +162,7 @@ typedef gw_rc (*gw_txn_fn)(const struct gw_conn_ops *ops, void *conn,
 
 struct gw_store_backend {
     const char *name; /* as store.backend names it */
+    /* opts has every default filled in (store.c), never NULL. */
     gw_rc (*open)(const char *where, const struct gw_store_opts *opts,
                   struct gw_store **out, struct gw_err *err);
     /*

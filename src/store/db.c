@@ -923,8 +923,8 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
               struct gw_store **out, struct gw_err *err)
 {
     struct gw_store *st;
-    int nreaders = opts && opts->readers > 0 ? opts->readers : 8;
-    int ro = opts != NULL && opts->read_only;
+    int nreaders = opts->readers;
+    int ro = opts->read_only;
     char reader_cache[48];
     int reader_kib;
     gw_rc rc;
@@ -953,10 +953,8 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
         return GW_ENOMEM;
     }
     st->base.be = &gw_store_sqlite;
-    st->batch_max = opts && opts->batch_max > 0 ? opts->batch_max : 256;
-    st->busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
-                                                    : 5000;
-    gw_wstate_init(&st->ws, st->batch_max);
+    st->busy_ms = opts->busy_timeout_ms;
+    gw_wstate_init(&st->ws, opts->batch_max);
     pthread_mutex_init(&st->mmu, NULL);
     pthread_mutex_init(&st->obmu, NULL);
     pthread_cond_init(&st->ckpt_cv, NULL);
@@ -1017,7 +1015,7 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
      * delivering); after a crash the lease expires and a worker takes the
      * item over (outbox.c), or serve, holding the store's lock, takes
      * them all back at start-up (gw_outbox_reclaim_all). */
-    if (rc == GW_OK && !ro && (opts == NULL || opts->start_writer)) {
+    if (rc == GW_OK && !ro && opts->start_writer) {
         if (pthread_create(&st->writer, NULL, gw_store_writer_main, st) != 0)
             rc = gw_err_set(err, GW_ESTORE, NULL, "cannot start the writer");
         else
@@ -1031,7 +1029,7 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
     }
     gw_log_info("event=store_open schema_version=%d readers=%d batch_max=%d "
                 "read_only=%d",
-                NMIGRATIONS, st->nreaders, st->batch_max, ro);
+                NMIGRATIONS, st->nreaders, opts->batch_max, ro);
     *out = st;
     return GW_OK;
 }

@@ -761,7 +761,7 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
            struct gw_store **out, struct gw_err *err)
 {
     struct gw_pg_store *s;
-    int n = opts && opts->readers > 0 ? opts->readers : 8;
+    int n = opts->readers;
     gw_rc rc = GW_OK;
 
     *out = NULL;
@@ -773,11 +773,9 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
         return GW_ENOMEM;
     }
     s->base.be = &gw_store_pg;
-    s->busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
-                                                   : 5000;
-    s->batch_max = opts && opts->batch_max > 0 ? opts->batch_max : 256;
-    s->read_only = opts != NULL && opts->read_only;
-    gw_wstate_init(&s->ws, s->batch_max);
+    s->busy_ms = opts->busy_timeout_ms;
+    s->read_only = opts->read_only;
+    gw_wstate_init(&s->ws, opts->batch_max);
     s->conns = calloc((size_t)n, sizeof(*s->conns));
     rc = s->conns == NULL ? GW_ENOMEM : gw_slots_init(&s->slots, n);
     if (rc != GW_OK)
@@ -804,7 +802,7 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
     } else if ((rc = migrate(s->conns[0], err)) != GW_OK) {
         goto out;
     }
-    if (!s->read_only && (opts == NULL || opts->start_writer)) {
+    if (!s->read_only && opts->start_writer) {
         /* The writer connects on its first batch (pg_write.c). */
         for (int i = 0; i < GW_PG_WRITERS; i++) {
             s->writers[i].s = s;

@@ -30,7 +30,7 @@
 struct gw_pg_store {
     struct gw_store_base base; /* first: the table of operations */
     char *dsn;
-    int busy_ms, batch_max, read_only;
+    int busy_ms, read_only;
 
     /* The pool: reads, outbox marks, maintenance. A connection found
      * broken is reset when taken; if it stays broken the caller gets

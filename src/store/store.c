@@ -16,22 +16,40 @@ static const struct gw_store_backend *const backends[] = {
     &gw_store_pg,
 };
 
+/* opts (NULL: all defaults) with every default store.h names filled in,
+ * so that no backend repeats them. */
+static struct gw_store_opts
+opts_filled(const struct gw_store_opts *opts)
+{
+    struct gw_store_opts o = {.start_writer = 1};
+
+    if (opts != NULL)
+        o = *opts;
+    if (o.readers <= 0)
+        o.readers = 8;
+    if (o.batch_max <= 0)
+        o.batch_max = 256;
+    if (o.busy_timeout_ms <= 0)
+        o.busy_timeout_ms = 5000;
+    if (o.backend == NULL || o.backend[0] == '\0')
+        o.backend = "sqlite";
+    return o;
+}
+
 gw_rc
 gw_store_open(const char *path, const struct gw_store_opts *opts,
               struct gw_store **out, struct gw_err *err)
 {
-    const char *name = opts && opts->backend && opts->backend[0]
-                           ? opts->backend
-                           : "sqlite";
+    struct gw_store_opts o = opts_filled(opts);
 
     *out = NULL;
     for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
-        if (strcmp(backends[i]->name, name) != 0)
+        if (strcmp(backends[i]->name, o.backend) != 0)
             continue;
         /* SQLite opens a file; PostgreSQL a connection string. */
-        if (strcmp(name, "sqlite") != 0)
-            path = opts->dsn ? opts->dsn : "";
-        return backends[i]->open(path, opts, out, err);
+        if (strcmp(o.backend, "sqlite") != 0)
+            path = o.dsn ? o.dsn : "";
+        return backends[i]->open(path, &o, out, err);
     }
     return gw_err_set(err, GW_ECONFIG, "store.backend",
                       "unknown store backend (sqlite or postgresql)");

@@ -34,7 +34,7 @@ struct conn {
 struct gw_store {
     struct gw_store_base base; /* first: the table of operations */
     char *path;
-    int batch_max, busy_ms;
+    int busy_ms;
     int read_only; /* opened with gw_store_opts.read_only */
 
     /* The writer (its queue in ws) and the store's lock with what it
