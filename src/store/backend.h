@@ -162,6 +162,7 @@ typedef gw_rc (*gw_txn_fn)(const struct gw_conn_ops *ops, void *conn,
 
 struct gw_store_backend {
     const char *name; /* as store.backend names it */
+    /* opts has every default filled in (store.c), never NULL. */
     gw_rc (*open)(const char *where, const struct gw_store_opts *opts,
                   struct gw_store **out, struct gw_err *err);
     /*
@@ -267,16 +268,5 @@ extern const char gw_store_sql_inbox_get[];
 /* GW_OK when this klasgw knows a database schema v (v <= known); else
  * GW_ESTORE, set in err: the database is newer, upgrade klasgw. */
 gw_rc gw_store_schema_known(int v, int known, struct gw_err *err);
-
-/* Waits on cv (with mu) until *generation is no longer *seen or
- * timeout_ms pass (GW_ETIMEOUT); *seen becomes the generation: both
- * backends' gw_outbox_wait, over their own lock. */
-gw_rc gw_store_wait_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
-                               const long long *generation, long long *seen,
-                               int64_t timeout_ms);
-/* Moves *generation on (with mu) and wakes every waiter on cv: both
- * backends' gw_outbox_wake. */
-void gw_store_bump_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
-                              long long *generation);
 
 #endif

@@ -923,8 +923,8 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
               struct gw_store **out, struct gw_err *err)
 {
     struct gw_store *st;
-    int nreaders = opts && opts->readers > 0 ? opts->readers : 8;
-    int ro = opts != NULL && opts->read_only;
+    int nreaders = opts->readers;
+    int ro = opts->read_only;
     char reader_cache[48];
     int reader_kib;
     gw_rc rc;
@@ -953,16 +953,10 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
         return GW_ENOMEM;
     }
     st->base.be = &gw_store_sqlite;
-    st->batch_max = opts && opts->batch_max > 0 ? opts->batch_max : 256;
-    st->busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
-                                                    : 5000;
-    pthread_mutex_init(&st->mu, NULL);
-    gw_wq_init(&st->wq, &st->mu, &st->stopping, &st->writer_running,
-               st->batch_max);
-    pthread_cond_init(&st->cv_done, NULL);
+    st->busy_ms = opts->busy_timeout_ms;
+    gw_wstate_init(&st->ws, opts->batch_max);
     pthread_mutex_init(&st->mmu, NULL);
     pthread_mutex_init(&st->obmu, NULL);
-    pthread_cond_init(&st->outbox_cv, NULL);
     pthread_cond_init(&st->ckpt_cv, NULL);
 
     st->read_only = ro;
@@ -1021,11 +1015,11 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
      * delivering); after a crash the lease expires and a worker takes the
      * item over (outbox.c), or serve, holding the store's lock, takes
      * them all back at start-up (gw_outbox_reclaim_all). */
-    if (rc == GW_OK && !ro && (opts == NULL || opts->start_writer)) {
+    if (rc == GW_OK && !ro && opts->start_writer) {
         if (pthread_create(&st->writer, NULL, gw_store_writer_main, st) != 0)
             rc = gw_err_set(err, GW_ESTORE, NULL, "cannot start the writer");
         else
-            st->writer_running = 1;
+            st->ws.writer_running = 1;
         if (rc == GW_OK && strcmp(path, ":memory:") != 0)
             rc = checkpointer_start(st, err);
     }
@@ -1035,7 +1029,7 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
     }
     gw_log_info("event=store_open schema_version=%d readers=%d batch_max=%d "
                 "read_only=%d",
-                NMIGRATIONS, st->nreaders, st->batch_max, ro);
+                NMIGRATIONS, st->nreaders, opts->batch_max, ro);
     *out = st;
     return GW_OK;
 }
@@ -1081,12 +1075,12 @@ on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
     st->wal_frames = frames;
     if (frames - st->wal_asked >= CKPT_FRAMES) {
         st->wal_asked = frames;
-        pthread_mutex_lock(&st->mu);
+        pthread_mutex_lock(&st->ws.mu);
         if (!st->ckpt_wanted) {
             st->ckpt_wanted = 1;
             pthread_cond_signal(&st->ckpt_cv);
         }
-        pthread_mutex_unlock(&st->mu);
+        pthread_mutex_unlock(&st->ws.mu);
     }
     return SQLITE_OK;
 }
@@ -1110,13 +1104,13 @@ gw_store_wal_catch_up(struct gw_store *st)
     if (st->wal_frames < CKPT_FRAMES || /* also: no checkpointer, no hook */
         st->wal_frames - st->wal_caught_up < CATCH_UP_FRAMES)
         return;
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&st->ws.mu);
     wanted = st->ckpt_wanted || st->ckpt_busy;
     /* The catch-up holds up every request in the queue (its database
      * fsync, 2-10 ms on a shared disk): with one waiting it waits for
      * the next batch that leaves none, unless the WAL is large. */
-    queued = st->wq.head != NULL && st->wal_frames < CATCH_UP_BUSY_FRAMES;
-    pthread_mutex_unlock(&st->mu);
+    queued = st->ws.wq.head != NULL && st->wal_frames < CATCH_UP_BUSY_FRAMES;
+    pthread_mutex_unlock(&st->ws.mu);
     if (wanted || queued)
         return; /* the checkpointer's round first: it copies the bulk */
     st->wal_caught_up = st->wal_frames;
@@ -1164,7 +1158,7 @@ checkpointer_main(void *arg)
     struct gw_store *st = arg;
     int last_src = SQLITE_OK;
 
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&st->ws.mu);
     while (!st->ckpt_stop) {
         struct timespec until;
         int src;
@@ -1174,21 +1168,21 @@ checkpointer_main(void *arg)
             until.tv_nsec += (long)CKPT_EVERY_MS * 1000000L;
             until.tv_sec += until.tv_nsec / 1000000000L;
             until.tv_nsec %= 1000000000L;
-            pthread_cond_timedwait(&st->ckpt_cv, &st->mu, &until);
+            pthread_cond_timedwait(&st->ckpt_cv, &st->ws.mu, &until);
             if (st->ckpt_stop)
                 break;
         }
         st->ckpt_wanted = 0;
         st->ckpt_busy = 1;
-        pthread_mutex_unlock(&st->mu);
+        pthread_mutex_unlock(&st->ws.mu);
         src = ckpt_round(st);
         if (src != SQLITE_OK && src != SQLITE_BUSY && src != last_src)
             gw_log_warn("event=checkpoint_failed sqlite=%d", src);
         last_src = src;
-        pthread_mutex_lock(&st->mu);
+        pthread_mutex_lock(&st->ws.mu);
         st->ckpt_busy = 0;
     }
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&st->ws.mu);
     return NULL;
 }
 
@@ -1218,10 +1212,10 @@ checkpointer_stop(struct gw_store *st)
 {
     if (!st->ckpt_running)
         return;
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&st->ws.mu);
     st->ckpt_stop = 1;
     pthread_cond_signal(&st->ckpt_cv);
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&st->ws.mu);
     pthread_join(st->ckpt, NULL);
     st->ckpt_running = 0;
 }
@@ -1231,14 +1225,9 @@ gw_sqlite_close(struct gw_store *st)
 {
     if (st == NULL)
         return;
-    if (st->writer_running) {
-        pthread_mutex_lock(&st->mu);
-        st->stopping = 1;
-        gw_wq_wake_all(&st->wq);
-        pthread_cond_broadcast(&st->outbox_cv);
-        pthread_mutex_unlock(&st->mu);
+    gw_wstate_stop(&st->ws);
+    if (st->ws.writer_running)
         pthread_join(st->writer, NULL);
-    }
     checkpointer_stop(st);
     gw_store_conn_close(&st->ck);
     for (int i = 0; i < st->nreaders; i++)
@@ -1248,12 +1237,9 @@ gw_sqlite_close(struct gw_store *st)
     gw_store_conn_close(&st->w);
     free(st->readers);
     gw_slots_destroy(&st->rslots);
-    pthread_mutex_destroy(&st->mu);
-    gw_wq_destroy(&st->wq);
-    pthread_cond_destroy(&st->cv_done);
+    gw_wstate_destroy(&st->ws);
     pthread_mutex_destroy(&st->mmu);
     pthread_mutex_destroy(&st->obmu);
-    pthread_cond_destroy(&st->outbox_cv);
     pthread_cond_destroy(&st->ckpt_cv);
     free(st->path);
     free(st);

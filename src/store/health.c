@@ -1,7 +1,7 @@
 /*
  * health.c - whether the store can commit, for /healthz/ready.
  *
- * The writer records the result of its batches (st->commit_rc). While it
+ * The writer records the result of its batches (st->ws.commit_rc). While it
  * is GW_OK the answer costs a mutex. After a failed batch - the disk full,
  * an I/O error - the store is ready again only when the file system of
  * the database has GW_STORE_READY_FREE bytes free again AND a probe
@@ -85,11 +85,11 @@ gw_sqlite_ready(struct gw_store *st, struct gw_err *err)
     gw_rc rc, failed;
     int64_t now = mono_ms();
 
-    pthread_mutex_lock(&st->mu);
-    failed = st->commit_rc;
-    if (!st->writer_running || st->stopping)
+    pthread_mutex_lock(&st->ws.mu);
+    failed = st->ws.commit_rc;
+    if (!st->ws.writer_running || st->ws.stopping)
         failed = GW_EUNAVAILABLE;
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&st->ws.mu);
     if (failed == GW_OK)
         return GW_OK;
     if (failed == GW_EUNAVAILABLE)
@@ -113,10 +113,10 @@ gw_sqlite_ready(struct gw_store *st, struct gw_err *err)
     if (rc == GW_EBUSY)
         rc = failed; /* the lock was held too long: nothing learnt */
     if (rc == GW_OK) {
-        pthread_mutex_lock(&st->mu);
-        if (st->commit_rc == failed)
-            st->commit_rc = GW_OK;
-        pthread_mutex_unlock(&st->mu);
+        pthread_mutex_lock(&st->ws.mu);
+        if (st->ws.commit_rc == failed)
+            st->ws.commit_rc = GW_OK;
+        pthread_mutex_unlock(&st->ws.mu);
         return GW_OK;
     }
     return gw_err_set(err, rc, NULL, "%s",

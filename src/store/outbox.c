@@ -324,12 +324,11 @@ gw_sqlite_outbox_items(struct gw_store *st, const char *state, long long id,
 gw_rc
 gw_sqlite_outbox_wait(struct gw_store *st, long long *seen, int64_t timeout_ms)
 {
-    return gw_store_wait_generation(&st->mu, &st->outbox_cv,
-                                    &st->outbox_generation, seen, timeout_ms);
+    return gw_wstate_outbox_wait(&st->ws, seen, timeout_ms);
 }
 
 void
 gw_sqlite_outbox_wake(struct gw_store *st)
 {
-    gw_store_bump_generation(&st->mu, &st->outbox_cv, &st->outbox_generation);
+    gw_wstate_outbox_bump(&st->ws);
 }

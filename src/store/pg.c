@@ -638,7 +638,7 @@ gw_pg_give(struct gw_pg_store *s, PGconn *c)
 void
 gw_pg_bump(struct gw_pg_store *s)
 {
-    gw_store_bump_generation(&s->mu, &s->outbox_cv, &s->outbox_generation);
+    gw_wstate_outbox_bump(&s->ws);
 }
 
 /* --- migrations ------------------------------------------------------ */
@@ -720,9 +720,9 @@ listener_main(void *arg)
         PGnotify *n;
         int stop, woke = 0;
 
-        pthread_mutex_lock(&s->mu);
-        stop = s->stopping;
-        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_lock(&s->ws.mu);
+        stop = s->ws.stopping;
+        pthread_mutex_unlock(&s->ws.mu);
         if (stop)
             break;
         if (s->lc == NULL || PQstatus(s->lc) != CONNECTION_OK) {
@@ -761,7 +761,7 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
            struct gw_store **out, struct gw_err *err)
 {
     struct gw_pg_store *s;
-    int n = opts && opts->readers > 0 ? opts->readers : 8;
+    int n = opts->readers;
     gw_rc rc = GW_OK;
 
     *out = NULL;
@@ -773,14 +773,9 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
         return GW_ENOMEM;
     }
     s->base.be = &gw_store_pg;
-    s->busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
-                                                   : 5000;
-    s->batch_max = opts && opts->batch_max > 0 ? opts->batch_max : 256;
-    s->read_only = opts != NULL && opts->read_only;
-    pthread_mutex_init(&s->mu, NULL);
-    gw_wq_init(&s->wq, &s->mu, &s->stopping, &s->writer_running,
-               s->batch_max);
-    pthread_cond_init(&s->outbox_cv, NULL);
+    s->busy_ms = opts->busy_timeout_ms;
+    s->read_only = opts->read_only;
+    gw_wstate_init(&s->ws, opts->batch_max);
     s->conns = calloc((size_t)n, sizeof(*s->conns));
     rc = s->conns == NULL ? GW_ENOMEM : gw_slots_init(&s->slots, n);
     if (rc != GW_OK)
@@ -807,7 +802,7 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
     } else if ((rc = migrate(s->conns[0], err)) != GW_OK) {
         goto out;
     }
-    if (!s->read_only && (opts == NULL || opts->start_writer)) {
+    if (!s->read_only && opts->start_writer) {
         /* The writer connects on its first batch (pg_write.c). */
         for (int i = 0; i < GW_PG_WRITERS; i++) {
             s->writers[i].s = s;
@@ -817,7 +812,7 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
                                 "cannot start the writers");
                 goto out;
             }
-            s->writer_running++;
+            s->ws.writer_running++;
         }
         if (pthread_create(&s->listener, NULL, listener_main, s) != 0) {
             rc = gw_err_set(err, GW_ESTORE, NULL,
@@ -842,11 +837,8 @@ gw_pg_close(struct gw_store *st)
 
     if (s == NULL)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->stopping = 1;
-    gw_wq_wake_all(&s->wq);
-    pthread_mutex_unlock(&s->mu);
-    for (int i = 0; i < s->writer_running; i++)
+    gw_wstate_stop(&s->ws);
+    for (int i = 0; i < s->ws.writer_running; i++)
         pthread_join(s->writers[i].t, NULL);
     if (s->listener_running)
         pthread_join(s->listener, NULL);
@@ -860,9 +852,7 @@ gw_pg_close(struct gw_store *st)
         PQfinish(s->lc);
     free(s->conns);
     gw_slots_destroy(&s->slots);
-    pthread_mutex_destroy(&s->mu);
-    gw_wq_destroy(&s->wq);
-    pthread_cond_destroy(&s->outbox_cv);
+    gw_wstate_destroy(&s->ws);
     free(s->dsn);
     free(s);
 }
@@ -894,9 +884,9 @@ gw_pg_ready(struct gw_store *st, struct gw_err *err)
     if (rc != GW_OK)
         return gw_err_set(err, GW_EUNAVAILABLE, NULL,
                           "PostgreSQL does not answer");
-    pthread_mutex_lock(&s->mu);
-    rc = s->commit_rc;
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->ws.mu);
+    rc = s->ws.commit_rc;
+    pthread_mutex_unlock(&s->ws.mu);
     if (rc == GW_ESTORAGEFULL)
         return gw_err_set(err, rc, NULL, "PostgreSQL's disk is full");
     return GW_OK;
@@ -924,20 +914,13 @@ gw_pg_integrity_check(struct gw_store *st)
 void
 gw_pg_stats(struct gw_store *st, struct gw_store_stats *out)
 {
-    struct gw_pg_store *s = PG(st);
-
-    pthread_mutex_lock(&s->mu);
-    *out = s->stats;
-    pthread_mutex_unlock(&s->mu);
+    gw_wstate_stats(&PG(st)->ws, out);
 }
 
 gw_rc
 gw_pg_outbox_wait(struct gw_store *st, long long *seen, int64_t timeout_ms)
 {
-    struct gw_pg_store *s = PG(st);
-
-    return gw_store_wait_generation(&s->mu, &s->outbox_cv,
-                                    &s->outbox_generation, seen, timeout_ms);
+    return gw_wstate_outbox_wait(&PG(st)->ws, seen, timeout_ms);
 }
 
 void

@@ -14,7 +14,7 @@
 #include "store/rows.h"
 #include "store/slots.h"
 #include "store/store.h"
-#include "store/wqueue.h"
+#include "store/wstate.h"
 
 /* The channel the outbox's commits notify on (LISTEN/NOTIFY). */
 #define GW_PG_CHANNEL "klasgw_outbox"
@@ -30,7 +30,7 @@
 struct gw_pg_store {
     struct gw_store_base base; /* first: the table of operations */
     char *dsn;
-    int busy_ms, batch_max, read_only;
+    int busy_ms, read_only;
 
     /* The pool: reads, outbox marks, maintenance. A connection found
      * broken is reset when taken; if it stays broken the caller gets
@@ -46,15 +46,10 @@ struct gw_pg_store {
         PGconn *c;
         pthread_t t;
     } writers[GW_PG_WRITERS];
-    int writer_running, stopping;
-    pthread_mutex_t mu;
-    struct gw_wqueue wq; /* wqueue.h, guarded by mu */
-    struct gw_store_stats stats;
-    gw_rc commit_rc;
-
-    /* Outbox wake-ups: commits here, and NOTIFY from any node. */
-    pthread_cond_t outbox_cv; /* under mu */
-    long long outbox_generation;
+    /* The store's lock and what it guards (wstate.h): the writers'
+     * queue, their last commit result, the outbox's wake-ups (commits
+     * here, and NOTIFY from any node, by the listener). */
+    struct gw_wstate ws;
     PGconn *lc; /* the listener's connection */
     pthread_t listener;
     int listener_running;

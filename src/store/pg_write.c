@@ -301,17 +301,15 @@ run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
             rc = GW_ESTORE;
         gw_wq_fail(batch, rc);
     }
-    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->ws.mu);
     if (rc != GW_OK)
-        s->commit_rc = rc;
+        s->ws.commit_rc = rc;
     else if (writes)
-        s->commit_rc = GW_OK;
-    gw_write_record_batch(&s->stats, n);
-    if (outbox && rc == GW_OK) {
-        s->outbox_generation++;
-        pthread_cond_broadcast(&s->outbox_cv);
-    }
-    pthread_mutex_unlock(&s->mu);
+        s->ws.commit_rc = GW_OK;
+    gw_write_record_batch(&s->ws.stats, n);
+    if (outbox && rc == GW_OK)
+        gw_wstate_outbox_bump_locked(&s->ws);
+    pthread_mutex_unlock(&s->ws.mu);
     gw_wq_answer(batch);
 }
 
@@ -322,7 +320,7 @@ gw_pg_writer_main(void *arg)
     struct gw_wreq *batch;
     int n;
 
-    while ((batch = gw_wq_take(&wr->s->wq, &n)) != NULL)
+    while ((batch = gw_wq_take(&wr->s->ws.wq, &n)) != NULL)
         run_batch(wr, batch, n);
     return NULL;
 }
@@ -335,7 +333,7 @@ gw_rc
 gw_pg_write(struct gw_store *st, const struct gw_store_write *w,
             struct gw_store_result *res)
 {
-    return gw_wq_write(&PG(st)->wq, w, res, PG_UNAVAILABLE);
+    return gw_wq_write(&PG(st)->ws.wq, w, res, PG_UNAVAILABLE);
 }
 
 gw_rc
@@ -343,11 +341,11 @@ gw_pg_write_async(struct gw_store *st, const struct gw_store_write *w,
                   struct gw_store_result *res, gw_store_done_fn done,
                   void *arg)
 {
-    return gw_wq_write_async(&PG(st)->wq, w, res, PG_UNAVAILABLE, done, arg);
+    return gw_wq_write_async(&PG(st)->ws.wq, w, res, PG_UNAVAILABLE, done, arg);
 }
 
 gw_rc
 gw_pg_audit_async(struct gw_store *st, const struct gw_audit_entry *e)
 {
-    return gw_wq_audit(&PG(st)->wq, e);
+    return gw_wq_audit(&PG(st)->ws.wq, e);
 }

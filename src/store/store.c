@@ -5,10 +5,8 @@
  * other, and no SQL lives here.
  */
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
 
-#include "core/clock.h"
 #include "store/backend.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -18,22 +16,40 @@ static const struct gw_store_backend *const backends[] = {
     &gw_store_pg,
 };
 
+/* opts (NULL: all defaults) with every default store.h names filled in,
+ * so that no backend repeats them. */
+static struct gw_store_opts
+opts_filled(const struct gw_store_opts *opts)
+{
+    struct gw_store_opts o = {.start_writer = 1};
+
+    if (opts != NULL)
+        o = *opts;
+    if (o.readers <= 0)
+        o.readers = 8;
+    if (o.batch_max <= 0)
+        o.batch_max = 256;
+    if (o.busy_timeout_ms <= 0)
+        o.busy_timeout_ms = 5000;
+    if (o.backend == NULL || o.backend[0] == '\0')
+        o.backend = "sqlite";
+    return o;
+}
+
 gw_rc
 gw_store_open(const char *path, const struct gw_store_opts *opts,
               struct gw_store **out, struct gw_err *err)
 {
-    const char *name = opts && opts->backend && opts->backend[0]
-                           ? opts->backend
-                           : "sqlite";
+    struct gw_store_opts o = opts_filled(opts);
 
     *out = NULL;
     for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
-        if (strcmp(backends[i]->name, name) != 0)
+        if (strcmp(backends[i]->name, o.backend) != 0)
             continue;
         /* SQLite opens a file; PostgreSQL a connection string. */
-        if (strcmp(name, "sqlite") != 0)
-            path = opts->dsn ? opts->dsn : "";
-        return backends[i]->open(path, opts, out, err);
+        if (strcmp(o.backend, "sqlite") != 0)
+            path = o.dsn ? o.dsn : "";
+        return backends[i]->open(path, &o, out, err);
     }
     return gw_err_set(err, GW_ECONFIG, "store.backend",
                       "unknown store backend (sqlite or postgresql)");
@@ -116,32 +132,4 @@ gw_store_schema_known(int v, int known, struct gw_err *err)
                                    "database schema %d is newer than this "
                                    "klasgw (%d): upgrade klasgw",
                                    v, known);
-}
-
-gw_rc
-gw_store_wait_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
-                         const long long *generation, long long *seen,
-                         int64_t timeout_ms)
-{
-    struct timespec ts;
-    gw_rc rc = GW_OK;
-
-    gw_clock_deadline(&ts, (long)timeout_ms);
-    pthread_mutex_lock(mu);
-    while (*generation == *seen && rc == GW_OK)
-        if (pthread_cond_timedwait(cv, mu, &ts) != 0)
-            rc = GW_ETIMEOUT;
-    *seen = *generation;
-    pthread_mutex_unlock(mu);
-    return rc;
-}
-
-void
-gw_store_bump_generation(pthread_mutex_t *mu, pthread_cond_t *cv,
-                         long long *generation)
-{
-    pthread_mutex_lock(mu);
-    (*generation)++;
-    pthread_cond_broadcast(cv);
-    pthread_mutex_unlock(mu);
 }

@@ -13,7 +13,7 @@
 #include "store/rows.h"
 #include "store/slots.h"
 #include "store/store.h"
-#include "store/wqueue.h"
+#include "store/wstate.h"
 
 /* Prepared statements kept per connection, keyed by the address of their
  * static SQL text. */
@@ -34,18 +34,15 @@ struct conn {
 struct gw_store {
     struct gw_store_base base; /* first: the table of operations */
     char *path;
-    int batch_max, busy_ms;
+    int busy_ms;
     int read_only; /* opened with gw_store_opts.read_only */
 
-    /* The writer and its queue. */
+    /* The writer (its queue in ws) and the store's lock with what it
+     * guards: the queue, the commit result for readiness (health.c), the
+     * outbox's wake-ups (wstate.h). */
     struct conn w;
     pthread_t writer;
-    int writer_running;
-    pthread_mutex_t mu;
-    pthread_cond_t cv_done;
-    struct gw_wqueue wq; /* wqueue.h, guarded by mu */
-    int stopping;
-    struct gw_store_stats stats;
+    struct gw_wstate ws;
 
     /* Readers. */
     struct conn *readers;
@@ -65,23 +62,18 @@ struct gw_store {
     struct conn ob;
     pthread_mutex_t obmu;
 
-    /* Woken when the writer commits outbox items. */
-    pthread_cond_t outbox_cv;
-    long long outbox_generation;
-
     /* The checkpointer (db.c): copies the WAL into the database on its
      * own connection and thread, so no commit of the writer does it. */
     struct conn ck;
     pthread_t ckpt;
     int ckpt_running, ckpt_stop, ckpt_wanted, ckpt_busy;
-    pthread_cond_t ckpt_cv; /* under mu */
+    pthread_cond_t ckpt_cv; /* under ws.mu */
     /* The writer thread's own (the WAL hook runs there): frames in the
      * WAL after its last commit, and at its last ask and catch-up. */
     int wal_frames, wal_asked, wal_caught_up;
 
-    /* Readiness (health.c): the writer's last commit result, under mu;
-     * the last probe's result and time, under mmu. */
-    gw_rc commit_rc;
+    /* Readiness (health.c): the last probe's result and time, under mmu
+     * (the writer's last commit result is ws.commit_rc). */
     gw_rc probe_rc;
     int64_t probe_ms;
 };

@@ -291,20 +291,18 @@ again:
     }
     if (rc != GW_OK)
         gw_wq_fail(batch, rc);
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&st->ws.mu);
     /* Readiness (health.c): whether this batch could be written. A batch
      * of audit records alone may fit in log space a failed commit left
      * behind, so only one with a request in it says the store is well. */
     if (rc != GW_OK || full != GW_OK)
-        st->commit_rc = rc != GW_OK ? rc : full;
+        st->ws.commit_rc = rc != GW_OK ? rc : full;
     else if (writes)
-        st->commit_rc = GW_OK;
-    gw_write_record_batch(&st->stats, n);
-    if (outbox) {
-        st->outbox_generation++;
-        pthread_cond_broadcast(&st->outbox_cv);
-    }
-    pthread_mutex_unlock(&st->mu);
+        st->ws.commit_rc = GW_OK;
+    gw_write_record_batch(&st->ws.stats, n);
+    if (outbox)
+        gw_wstate_outbox_bump_locked(&st->ws);
+    pthread_mutex_unlock(&st->ws.mu);
     gw_wq_answer(batch);
     gw_store_wal_catch_up(st);
 }
@@ -316,7 +314,7 @@ gw_store_writer_main(void *arg)
     struct gw_wreq *batch;
     int n;
 
-    while ((batch = gw_wq_take(&st->wq, &n)) != NULL)
+    while ((batch = gw_wq_take(&st->ws.wq, &n)) != NULL)
         run_batch(st, batch, n);
     return NULL;
 }
@@ -325,7 +323,7 @@ gw_rc
 gw_sqlite_write(struct gw_store *st, const struct gw_store_write *w,
                 struct gw_store_result *res)
 {
-    return gw_wq_write(&st->wq, w, res, NULL);
+    return gw_wq_write(&st->ws.wq, w, res, NULL);
 }
 
 gw_rc
@@ -333,7 +331,7 @@ gw_sqlite_write_async(struct gw_store *st, const struct gw_store_write *w,
                       struct gw_store_result *res, gw_store_done_fn done,
                       void *arg)
 {
-    return gw_wq_write_async(&st->wq, w, res, NULL, done, arg);
+    return gw_wq_write_async(&st->ws.wq, w, res, NULL, done, arg);
 }
 
 void
@@ -347,13 +345,11 @@ gw_store_result_release(struct gw_store_result *res)
 gw_rc
 gw_sqlite_audit_async(struct gw_store *st, const struct gw_audit_entry *e)
 {
-    return gw_wq_audit(&st->wq, e);
+    return gw_wq_audit(&st->ws.wq, e);
 }
 
 void
 gw_sqlite_stats(struct gw_store *st, struct gw_store_stats *out)
 {
-    pthread_mutex_lock(&st->mu);
-    *out = st->stats;
-    pthread_mutex_unlock(&st->mu);
+    gw_wstate_stats(&st->ws, out);
 }

@@ -929,20 +929,6 @@ rule_shape(struct ctx *c)
     }
 }
 
-/* What the reference at ref of from points to when it is a `type`; else
- * NULL, and the issue rule (sv, en) at child of from. */
-static xmlNodePtr
-must_ref(struct ctx *c, xmlNodePtr from, const char *ref, const char *type,
-         const char *rule, const char *child, const char *sv, const char *en)
-{
-    xmlNodePtr r = resolve(c, from, ref);
-
-    if (is(r, type))
-        return r;
-    ERR(c, rule, from, child, sv, en);
-    return NULL;
-}
-
 /* A person's first name (given) and last name (family), each under rule. */
 static void
 rule_name(struct ctx *c, xmlNodePtr who, const char *rule,
@@ -955,6 +941,66 @@ rule_name(struct ctx *c, xmlNodePtr who, const char *rule,
         ERR(c, rule, who, "name[0].family", family_sv, family_en);
     if (!text(c, who, "f:name[1]/f:given[1]", v, sizeof(v)))
         ERR(c, rule, who, "name[0].given", given_sv, given_en);
+}
+
+/* A required element of a resource: the rule, its value's path from the
+ * resource (expr) and the ERR when it is missing (at child, sv, en). */
+struct required {
+    const char *rule, *expr, *child, *sv, *en;
+};
+
+/* A required reference: need.expr is the reference's path, type the
+ * resource it must point at. */
+struct ref_rule {
+    struct required need;
+    const char *type;
+};
+
+/* The references the rules require, by what they point at. */
+enum ref {
+    TASK_FOCUS,        /* MessageHeader.focus: the case */
+    PRESCRIBER_ROLE,   /* MedicationRequest.requester */
+    PRESCRIBER_PERSON, /* PractitionerRole.practitioner */
+    CLINIC,            /* PractitionerRole.organization */
+    PATIENT,           /* MedicationRequest.subject */
+    PRODUCT,           /* MedicationRequest.medicationReference */
+};
+static const struct ref_rule refs[] = {
+    [TASK_FOCUS] = {{"klas-message-focus", "f:focus[1]/f:reference", "focus",
+                     "MessageHeader.focus måste peka på ärendet (Task)",
+                     "MessageHeader.focus must point at the case (Task)"},
+                    "Task"},
+    [PRESCRIBER_ROLE] = {{"klas-prescriber", "f:requester/f:reference",
+                          "requester", "Förskrivarinformation saknas",
+                          "The prescriber (PractitionerRole) is missing"},
+                         "PractitionerRole"},
+    [PRESCRIBER_PERSON] = {{"klas-prescriber", "f:practitioner/f:reference",
+                            "practitioner", "Förskrivarinformation saknas",
+                            "The prescriber (Practitioner) is missing"},
+                           "Practitioner"},
+    [CLINIC] = {{"klas-clinic", "f:organization/f:reference", "organization",
+                 "Klinik saknas", "The clinic is missing"},
+                "Organization"},
+    [PATIENT] = {{"klas-patient", "f:subject/f:reference", "subject",
+                  "Patientuppgifter saknas", "The patient is missing"},
+                 "Patient"},
+    [PRODUCT] = {{"klas-product", "f:medicationReference/f:reference",
+                  "medication", "Läkemedel saknas",
+                  "The product (Medication) is missing"},
+                 "Medication"},
+};
+
+/* What r's reference from `from` points to when it is r's type; else
+ * NULL, and r's ERR at from. */
+static xmlNodePtr
+must_ref(struct ctx *c, xmlNodePtr from, const struct ref_rule *r)
+{
+    xmlNodePtr to = resolve(c, from, r->need.expr);
+
+    if (is(to, r->type))
+        return to;
+    ERR(c, r->need.rule, from, r->need.child, r->need.sv, r->need.en);
+    return NULL;
 }
 
 static void
@@ -989,17 +1035,8 @@ rule_message(struct ctx *c)
         c->event[0] = '\0';
         return;
     }
-    c->task = must_ref(c, c->header, "f:focus[1]/f:reference", "Task",
-                       "klas-message-focus", "focus",
-                       "MessageHeader.focus måste peka på ärendet (Task)",
-                       "MessageHeader.focus must point at the case (Task)");
+    c->task = must_ref(c, c->header, &refs[TASK_FOCUS]);
 }
-
-/* A required element of a resource: the rule, its value's path from the
- * resource (expr) and the ERR when it is missing (at child, sv, en). */
-struct required {
-    const char *rule, *expr, *child, *sv, *en;
-};
 
 /* The value of r at `at` into v (cut as text() cuts): 1 if it is there,
  * else r's ERR and 0. */
@@ -1137,16 +1174,10 @@ rule_prescriber(struct ctx *c)
 {
     char v[256];
 
-    c->prole =
-        must_ref(c, c->mr, "f:requester/f:reference", "PractitionerRole",
-                 "klas-prescriber", "requester", "Förskrivarinformation saknas",
-                 "The prescriber (PractitionerRole) is missing");
+    c->prole = must_ref(c, c->mr, &refs[PRESCRIBER_ROLE]);
     if (c->prole == NULL)
         return;
-    c->pract = must_ref(c, c->prole, "f:practitioner/f:reference",
-                        "Practitioner", "klas-prescriber", "practitioner",
-                        "Förskrivarinformation saknas",
-                        "The prescriber (Practitioner) is missing");
+    c->pract = must_ref(c, c->prole, &refs[PRESCRIBER_PERSON]);
     if (c->pract != NULL) {
         rule_name(c, c->pract, "klas-prescriber-name",
                   "Förskrivarens efternamn saknas",
@@ -1161,9 +1192,7 @@ rule_prescriber(struct ctx *c)
         WARN(c, "klas-prescriber-email", c->prole, "telecom",
              "E-postadress bör anges",
              "An e-mail address should be given");
-    c->clinic = must_ref(c, c->prole, "f:organization/f:reference",
-                         "Organization", "klas-clinic", "organization",
-                         "Klinik saknas", "The clinic is missing");
+    c->clinic = must_ref(c, c->prole, &refs[CLINIC]);
     if (c->clinic == NULL)
         return;
     rule_required(c, c->clinic, clinic_needs,
@@ -1296,9 +1325,7 @@ rule_licence_and_patient(struct ctx *c, char *type, size_t tsize, int *age)
             rule_general_care_unit(c);
         return;
     }
-    c->patient = must_ref(c, c->mr, "f:subject/f:reference", "Patient",
-                          "klas-patient", "subject", "Patientuppgifter saknas",
-                          "The patient is missing");
+    c->patient = must_ref(c, c->mr, &refs[PATIENT]);
     if (c->patient == NULL)
         return;
     protected_id = count(c, c->patient,
@@ -1357,10 +1384,7 @@ rule_product(struct ctx *c, int age, int attachments)
     char kind[16], v[256];
     int substances;
 
-    c->med =
-        must_ref(c, c->mr, "f:medicationReference/f:reference", "Medication",
-                 "klas-product", "medication", "Läkemedel saknas",
-                 "The product (Medication) is missing");
+    c->med = must_ref(c, c->mr, &refs[PRODUCT]);
     if (c->med == NULL)
         return;
     if (!text(c, c->med,

@@ -11,7 +11,8 @@
  * not due only for a probe), a peer that is down probed with one item
  * and every item released when it is back, and one item per
  * subscription endpoint with a failing subscription put in error without
- * touching the others.
+ * touching the others; and a waiter for outbox work let go when the
+ * store closes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "outbound/worker.h"
@@ -864,6 +866,59 @@ test_retry_delay_grows_caps_and_jitters(void **state)
     }
 }
 
+/* A thread waiting for outbox work when the store closes leaves at once
+ * (GW_EUNAVAILABLE), and the close waits for it before it tears the
+ * condition variable down. PostgreSQL's close did not wake it, SQLite's
+ * woke it into another wait: either close hung until the wait's timeout
+ * and destroyed what the waiter was still to lock. */
+struct waiter {
+    struct gw_store *st;
+    long long seen;
+    gw_rc rc;
+};
+
+static void *
+wait_main(void *arg)
+{
+    struct waiter *w = arg;
+
+    w->rc = gw_outbox_wait(w->st, &w->seen, 20000);
+    return NULL;
+}
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+test_outbox_close_ends_a_waiter(void **state)
+{
+    struct fixture *f = *state;
+    struct waiter w = {f->st, 0, GW_OK};
+    pthread_t t;
+    int64_t t0;
+
+    /* Catch up with the generation, so the next wait sleeps (on
+     * PostgreSQL the listener wakes waiters once it listens). */
+    while (gw_outbox_wait(f->st, &w.seen, 100) == GW_OK)
+        ;
+    assert_int_equal(pthread_create(&t, NULL, wait_main, &w), 0);
+    usleep(200 * 1000); /* it is asleep in the wait by now */
+    t0 = mono_ms();
+    gw_store_close(f->st);
+    f->st = NULL;
+    pthread_join(t, NULL);
+    if (mono_ms() - t0 > 5000)
+        fail_msg("close took %lld ms with a waiter",
+                 (long long)(mono_ms() - t0));
+    assert_int_equal(w.rc, GW_EUNAVAILABLE);
+}
+
 int
 main(void)
 {
@@ -886,6 +941,7 @@ main(void)
         T(test_outbox_notification_reaches_every_subscription),
         T(test_outbox_failing_subscription_goes_to_error_alone),
         T(test_outbox_long_message_ids_stay_whole),
+        T(test_outbox_close_ends_a_waiter),
         cmocka_unit_test(test_retry_delay_grows_caps_and_jitters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
