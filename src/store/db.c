@@ -574,8 +574,23 @@ gw_store_conn_first(void *conn, const struct gw_sql *sql,
     return run_job(conn, sql, a, &j, what);
 }
 
+gw_rc
+gw_store_conn_insert(void *conn, const struct gw_sql *sql,
+                     const struct gw_args *a, int64_t *id, const char *what)
+{
+    struct conn *c = conn;
+    gw_rc rc = gw_store_conn_run(conn, sql, a, what);
+
+    /* The statement's own count: 0 when ON CONFLICT DO NOTHING did. */
+    *id = rc == GW_OK && sqlite3_changes64(c->db) == 1
+              ? sqlite3_last_insert_rowid(c->db)
+              : 0;
+    return rc;
+}
+
 const struct gw_conn_ops gw_sqlite_conn_ops = {
-    gw_store_conn_run, gw_store_conn_first, gw_store_conn_list};
+    gw_store_conn_run, gw_store_conn_first, gw_store_conn_list,
+    gw_store_conn_insert};
 
 gw_rc
 gw_sqlite_txn(struct gw_store *st, gw_txn_fn fn, void *arg)

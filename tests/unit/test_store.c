@@ -474,6 +474,44 @@ test_store_search_folds_swedish_letters(void **state)
     }
 }
 
+/* A new case under a referensnummer already taken is refused and
+ * changes nothing, right after writes whose statements did change rows
+ * (the connection's count of changed rows is the insert's own); the next
+ * new case gets its own row. */
+static void
+test_store_create_under_a_taken_refnr_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_write w;
+    struct gw_store_result r, r2;
+    struct gw_case_row row;
+
+    motivation_write(&w, "msg-t1", "h", "SE2321000016-DOC6", "T-drug");
+    w.row.refnr = "2026000042";
+    assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
+    assert_string_equal(r.refnr, "2026000042");
+    gw_store_result_release(&r);
+
+    motivation_write(&w, "msg-t2", "h", "SE2321000016-DOC7", "T-drug");
+    w.row.refnr = "2026000042";
+    assert_int_equal(gw_store_write(f->st, &w, &r2), GW_ECONFLICT);
+    assert_non_null(strstr(r2.err.detail, "2026000042 exists"));
+    assert_int_equal(count_cases(f->st, "SE2321000016-DOC7"), 0);
+    assert_int_equal(gw_store_case_get(f->st, "2026000042", &row), GW_OK);
+    assert_string_equal(row.prescriber_hsa, "SE2321000016-DOC6");
+    assert_int_equal(row.version, 1);
+    gw_case_row_release(&row);
+
+    motivation_write(&w, "msg-t3", "h", "SE2321000016-DOC7", "T-drug");
+    assert_int_equal(gw_store_write(f->st, &w, &r2), GW_OK);
+    assert_string_not_equal(r2.refnr, "2026000042");
+    assert_int_equal(count_cases(f->st, "SE2321000016-DOC7"), 1);
+    assert_int_equal(gw_store_case_get(f->st, r2.refnr, &row), GW_OK);
+    assert_string_equal(row.prescriber_hsa, "SE2321000016-DOC7");
+    gw_case_row_release(&row);
+    gw_store_result_release(&r2);
+}
+
 static void
 test_store_update_checks_status_and_version(void **state)
 {
@@ -1441,6 +1479,7 @@ main(void)
         T(test_store_case_search_uses_the_selective_index),
         T(test_store_audit_by_refnr_uses_its_index),
         T(test_store_outbox_claim_sorts_no_backlog),
+        T(test_store_create_under_a_taken_refnr_is_refused),
         T(test_store_update_checks_status_and_version),
         T(test_store_failing_request_leaves_nothing_behind),
         T(test_store_search_filters_and_orders_newest_first),
