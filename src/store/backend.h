@@ -155,6 +155,14 @@ struct gw_conn_ops {
                   const struct gw_args *a, size_t elem_size,
                   gw_cells_fill fill, void **out, size_t *n,
                   const char *what);
+    /* An INSERT of at most one row: *id the new row's id, 0 when it
+     * inserted none (ON CONFLICT DO NOTHING). sql's PostgreSQL text ends
+     * in RETURNING id; SQLite's has no RETURNING, the connection tells
+     * the id: there RETURNING made the insert a multi-row write, with a
+     * statement journal (each page it changed copied once more) and a
+     * table for the returned row. */
+    gw_rc (*insert)(void *conn, const struct gw_sql *sql,
+                    const struct gw_args *a, int64_t *id, const char *what);
 };
 /* A transaction's statements, through ops on conn, with the caller's arg. */
 typedef gw_rc (*gw_txn_fn)(const struct gw_conn_ops *ops, void *conn,

@@ -168,5 +168,8 @@ gw_rc gw_pg_conn_run(void *conn, const struct gw_sql *sql,
 gw_rc gw_pg_conn_first(void *conn, const struct gw_sql *sql,
                        const struct gw_args *a, gw_cells_fill fill,
                        void *elem, const char *what);
+gw_rc gw_pg_conn_insert(void *conn, const struct gw_sql *sql,
+                        const struct gw_args *a, int64_t *id,
+                        const char *what);
 
 #endif

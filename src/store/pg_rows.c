@@ -299,8 +299,19 @@ gw_pg_conn_first(void *conn, const struct gw_sql *sql, const struct gw_args *a,
     return gw_pg_one_result(rc, r, fill, elem);
 }
 
+gw_rc
+gw_pg_conn_insert(void *conn, const struct gw_sql *sql, const struct gw_args *a,
+                  int64_t *id, const char *what)
+{
+    gw_rc rc;
+
+    *id = 0;
+    rc = gw_pg_conn_first(conn, sql, a, gw_rows_i64, id, what);
+    return rc == GW_ENOTFOUND ? GW_OK : rc;
+}
+
 const struct gw_conn_ops gw_pg_conn_ops = {gw_pg_conn_run, gw_pg_conn_first,
-                                           gw_pg_conn_list};
+                                           gw_pg_conn_list, gw_pg_conn_insert};
 
 gw_rc
 gw_pg_txn(struct gw_store *st, gw_txn_fn fn, void *arg)

@@ -182,6 +182,9 @@ gw_rc gw_store_conn_run(void *conn, const struct gw_sql *sql,
 gw_rc gw_store_conn_first(void *conn, const struct gw_sql *sql,
                           const struct gw_args *a, gw_cells_fill fill,
                           void *elem, const char *what) GW_WARN_UNUSED;
+gw_rc gw_store_conn_insert(void *conn, const struct gw_sql *sql,
+                           const struct gw_args *a, int64_t *id,
+                           const char *what) GW_WARN_UNUSED;
 
 /* Ends the transaction c began: COMMIT when rc is GW_OK (GW_ESTORE,
  * rolled back, when that fails), else ROLLBACK; returns the outcome. */

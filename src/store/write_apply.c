@@ -313,14 +313,17 @@ case_insert(const struct gw_write_ops *ops, void *conn,
             const struct gw_store_write *w, const char *refnr,
             long long *case_id, int64_t now)
 {
-    /* ON CONFLICT DO NOTHING: no row back when the number is taken. */
-    static const struct gw_sql sql = BOTH(
-        "INSERT INTO cases (refnr, status, licence_type, beredskap, "
-        "prescriber_hsa, hospital_hsa, hospital_name, clinic_hsa, "
-        "clinic_name, pharmacy_gln, drug_name, substances, patient_id, "
-        "parent_refnr, version, created_ms, updated_ms, applied_ms) VALUES "
-        "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,1,$15,$15,$16) ON "
-        "CONFLICT (refnr) DO NOTHING RETURNING id");
+    /* ON CONFLICT DO NOTHING: no row when the number is taken. */
+#define CASE_INSERT                                                            \
+    "INSERT INTO cases (refnr, status, licence_type, beredskap, "              \
+    "prescriber_hsa, hospital_hsa, hospital_name, clinic_hsa, "                \
+    "clinic_name, pharmacy_gln, drug_name, substances, patient_id, "           \
+    "parent_refnr, version, created_ms, updated_ms, applied_ms) VALUES "       \
+    "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,1,$15,$15,$16) ON "       \
+    "CONFLICT (refnr) DO NOTHING"
+    static const struct gw_sql sql = {CASE_INSERT,
+                                      CASE_INSERT " RETURNING id"};
+#undef CASE_INSERT
     static const struct gw_arg none = P_NULL;
     const struct gw_case_row *r = &w->row;
     const struct gw_arg at = P_I64(now);
@@ -342,11 +345,11 @@ case_insert(const struct gw_write_ops *ops, void *conn,
                                (w->effects & GW_STORE_FX_APPLIED) ? at : none};
     struct gw_args a;
     int64_t id = 0;
-    gw_rc rc = ops->sql->first(conn, &sql, args_of(&a, p, NROWS(p)),
-                               gw_rows_i64, &id, "case_insert");
+    gw_rc rc = ops->sql->insert(conn, &sql, args_of(&a, p, NROWS(p)), &id,
+                                "case_insert");
 
     *case_id = id;
-    return rc == GW_ENOTFOUND ? GW_OK : rc;
+    return rc;
 }
 
 /* A new case under w's referensnummer or a new one. */

@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -55,6 +56,66 @@ cpu_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds the store's writer thread (named klasgw-writer, writer.c)
+ * has used, from /proc: on a CPU in all (schedstat, nanoseconds) and of
+ * that in user mode (stat's utime, clock ticks): the rest is the kernel's
+ * (the WAL's writes, fsync). -1 when there is none to be found. */
+struct thread_cpu {
+    double all, user;
+};
+
+static int
+task_cpu(const char *tid, struct thread_cpu *t)
+{
+    char path[300], line[1024], *p;
+    unsigned long long ns, ut;
+    FILE *f;
+    int ok;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", tid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    ok = fscanf(f, "%llu", &ns) == 1;
+    fclose(f);
+    snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
+    if (!ok || (f = fopen(path, "r")) == NULL)
+        return -1;
+    p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+    fclose(f);
+    /* After the name: state, then utime is the 12th field. */
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+                                   "%*u %llu", &ut) != 1)
+        return -1;
+    t->all = (double)ns / 1e9;
+    t->user = (double)ut / (double)sysconf(_SC_CLK_TCK);
+    return 0;
+}
+
+static int
+writer_cpu(struct thread_cpu *t)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int rc = -1;
+
+    while (d != NULL && rc < 0 && (e = readdir(d)) != NULL) {
+        char path[300], name[32] = "";
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        if ((f = fopen(path, "r")) == NULL)
+            continue;
+        if (fgets(name, sizeof(name), f) == NULL)
+            name[0] = '\0';
+        fclose(f);
+        if (strcmp(name, "klasgw-writer\n") == 0)
+            rc = task_cpu(e->d_name, t);
+    }
+    if (d != NULL)
+        closedir(d);
+    return rc;
 }
 
 static int
@@ -171,6 +232,8 @@ group_commit(const char *dir, int writers, double seconds)
     struct writer_arg *args = calloc((size_t)writers, sizeof(*args));
     pthread_t *t = calloc((size_t)writers, sizeof(*t));
     double *all = NULL, t0, c0;
+    struct thread_cpu w0, w1;
+    int wok;
     size_t n = 0;
     struct gw_store_stats stats;
     double single, before;
@@ -184,6 +247,7 @@ group_commit(const char *dir, int writers, double seconds)
     before = single_commit_rate(dir, AROUND_S, NULL);
     t0 = now_s();
     c0 = cpu_s();
+    wok = writer_cpu(&w0) == 0;
     for (int i = 0; i < writers; i++) {
         args[i] = (struct writer_arg){st, i, t0 + seconds, NULL, 0, 0};
         pthread_create(&t[i], NULL, writer, &args[i]);
@@ -196,6 +260,7 @@ group_commit(const char *dir, int writers, double seconds)
         free(args[i].lat);
     }
     double elapsed = now_s() - t0, cpu = cpu_s() - c0;
+    wok = wok && writer_cpu(&w1) == 0;
     /* The ratio against the disk's rate right before and after: on a
      * disk shared with other work the single-commit rate moved 10 x
      * within a minute, and one figure from the start of the run made
@@ -205,12 +270,14 @@ group_commit(const char *dir, int writers, double seconds)
     gw_store_stats(st, &stats);
     printf("group commit, %2d writers: %8.0f acknowledged writes/s  "
            "(%.1f x single commit, %.0f commits/s around it)  p50 %.2f ms  "
-           "p99 %.2f ms  max %.1f ms  mean batch %.1f  CPU %.0f us/write\n",
+           "p99 %.2f ms  max %.1f ms  mean batch %.1f  CPU %.0f us/write "
+           "(writer thread %.1f, user %.1f)\n",
            writers, (double)n / elapsed, (double)n / elapsed / single, single,
            all[n / 2] * 1000, all[(size_t)((double)n * 0.99)] * 1000,
            all[n - 1] * 1000,
            (double)stats.requests / (double)stats.batches,
-           cpu * 1e6 / (double)n);
+           cpu * 1e6 / (double)n, wok ? (w1.all - w0.all) * 1e6 / (double)n : -1,
+           wok ? (w1.user - w0.user) * 1e6 / (double)n : -1);
     free(all);
     free(args);
     free(t);

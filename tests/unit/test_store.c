@@ -474,6 +474,44 @@ test_store_search_folds_swedish_letters(void **state)
     }
 }
 
+/* A new case under a referensnummer already taken is refused and
+ * changes nothing, right after writes whose statements did change rows
+ * (the connection's count of changed rows is the insert's own); the next
+ * new case gets its own row. */
+static void
+test_store_create_under_a_taken_refnr_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_write w;
+    struct gw_store_result r, r2;
+    struct gw_case_row row;
+
+    motivation_write(&w, "msg-t1", "h", "SE2321000016-DOC6", "T-drug");
+    w.row.refnr = "2026000042";
+    assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
+    assert_string_equal(r.refnr, "2026000042");
+    gw_store_result_release(&r);
+
+    motivation_write(&w, "msg-t2", "h", "SE2321000016-DOC7", "T-drug");
+    w.row.refnr = "2026000042";
+    assert_int_equal(gw_store_write(f->st, &w, &r2), GW_ECONFLICT);
+    assert_non_null(strstr(r2.err.detail, "2026000042 exists"));
+    assert_int_equal(count_cases(f->st, "SE2321000016-DOC7"), 0);
+    assert_int_equal(gw_store_case_get(f->st, "2026000042", &row), GW_OK);
+    assert_string_equal(row.prescriber_hsa, "SE2321000016-DOC6");
+    assert_int_equal(row.version, 1);
+    gw_case_row_release(&row);
+
+    motivation_write(&w, "msg-t3", "h", "SE2321000016-DOC7", "T-drug");
+    assert_int_equal(gw_store_write(f->st, &w, &r2), GW_OK);
+    assert_string_not_equal(r2.refnr, "2026000042");
+    assert_int_equal(count_cases(f->st, "SE2321000016-DOC7"), 1);
+    assert_int_equal(gw_store_case_get(f->st, r2.refnr, &row), GW_OK);
+    assert_string_equal(row.prescriber_hsa, "SE2321000016-DOC7");
+    gw_case_row_release(&row);
+    gw_store_result_release(&r2);
+}
+
 static void
 test_store_update_checks_status_and_version(void **state)
 {
@@ -742,6 +780,90 @@ test_store_reopen_keeps_everything_and_schema(void **state)
     gw_case_row_release(&row);
     assert_int_equal(gw_store_integrity_check(f->st), GW_OK);
     gw_store_result_release(&r);
+}
+
+/* The first row of sql on db as an integer (-1: none). */
+static long long
+sql_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    long long v = -1;
+
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* A database of schema 5, its outbox's state checked with IN, comes to 6
+ * with the outbox as it was: the same rows and ids, its indexes, and a
+ * state other than the four still refused. */
+static void
+test_store_migration_6_keeps_the_outbox(void **state)
+{
+    static const char v5[] =
+        "BEGIN;"
+        "CREATE TABLE outbox5 ("
+        "  id INTEGER PRIMARY KEY,"
+        "  message_id TEXT NOT NULL UNIQUE, peer TEXT NOT NULL,"
+        "  kind TEXT NOT NULL, refnr TEXT, payload BLOB NOT NULL,"
+        "  state TEXT NOT NULL CHECK (state IN"
+        "    ('pending', 'inflight', 'done', 'dead')),"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  next_attempt_ms INTEGER NOT NULL, last_error TEXT,"
+        "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+        "  claimed_by TEXT, claimed_until INTEGER, target TEXT);"
+        "INSERT INTO outbox5 SELECT * FROM outbox;"
+        "DROP TABLE outbox;"
+        "ALTER TABLE outbox5 RENAME TO outbox;"
+        "CREATE INDEX outbox_due ON outbox(peer, state, next_attempt_ms);"
+        "CREATE INDEX outbox_target ON outbox(target, state)"
+        "  WHERE target IS NOT NULL;"
+        "PRAGMA user_version = 5;"
+        "COMMIT;";
+    static const struct gw_store_outbox_new ob = {"ob-m6", "lv", "apply",
+                                                  "x", 1, NULL};
+    struct fixture *f = *state;
+    struct gw_store_write w;
+    struct gw_store_result r;
+    struct gw_err err;
+    long long id;
+    sqlite3 *db;
+
+    if (fixture_pg_dsn() != NULL)
+        skip(); /* SQLite's schema */
+    motivation_write(&w, "msg-m6", "h", "SE2321000016-DOC8", "M");
+    w.outbox = &ob;
+    w.noutbox = 1;
+    assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
+    gw_store_result_release(&r);
+    gw_store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    id = sql_int(db, "SELECT id FROM outbox WHERE message_id = 'ob-m6'");
+    assert_true(id > 0);
+    assert_int_equal(sqlite3_exec(db, v5, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(fixture_open(f, &err), GW_OK);
+    assert_int_equal(gw_store_schema_version(f->st), 6);
+    assert_int_equal(gw_store_integrity_check(f->st), GW_OK);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE "
+                                 "name = 'outbox' AND sql LIKE '%state IN%'"),
+                     0);
+    assert_int_equal(sql_int(db, "SELECT id FROM outbox WHERE message_id = "
+                                 "'ob-m6' AND state = 'pending' AND "
+                                 "CAST(payload AS TEXT) = 'x'"),
+                     id);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE "
+                                 "tbl_name = 'outbox' AND type = 'index'"),
+                     3);
+    assert_int_equal(sqlite3_exec(db, "UPDATE outbox SET state = 'lost'",
+                                  NULL, NULL, NULL),
+                     SQLITE_CONSTRAINT);
+    sqlite3_close(db);
 }
 
 /* A database a newer klasgw migrated is refused, read-write and
@@ -1441,10 +1563,12 @@ main(void)
         T(test_store_case_search_uses_the_selective_index),
         T(test_store_audit_by_refnr_uses_its_index),
         T(test_store_outbox_claim_sorts_no_backlog),
+        T(test_store_create_under_a_taken_refnr_is_refused),
         T(test_store_update_checks_status_and_version),
         T(test_store_failing_request_leaves_nothing_behind),
         T(test_store_search_filters_and_orders_newest_first),
         T(test_store_reopen_keeps_everything_and_schema),
+        T(test_store_migration_6_keeps_the_outbox),
         T(test_store_newer_schema_refused_with_upgrade_advice),
         T(test_store_hsa_cache_expires),
         T(test_store_two_nodes_one_chain_one_case_per_message),
