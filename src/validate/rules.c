@@ -880,9 +880,11 @@ ext_known(xmlNodePtr e, xmlNodePtr parent)
     top = parent->parent != NULL &&
           (strcmp((const char *)parent->parent->name, "resource") == 0 ||
            strcmp((const char *)parent->parent->name, "contained") == 0);
-    if (strcmp((const char *)parent->name, "extension") == 0)
-        purl = xmlGetProp(parent, (const xmlChar *)"url");
-    snprintf(w, sizeof(w), " %s ", (const char *)url);
+    /* " url ", to find among a KLAS extension's sub-extensions: written
+     * only inside one (a message's extensions are mostly on resources). */
+    if (strcmp((const char *)parent->name, "extension") == 0 &&
+        (purl = xmlGetProp(parent, (const xmlChar *)"url")) != NULL)
+        snprintf(w, sizeof(w), " %s ", (const char *)url);
     for (size_t i = 0; !ok && i < sizeof(known_ext) / sizeof(known_ext[0]);
          i++) {
         if (top && strcmp((const char *)parent->name, known_ext[i].type) == 0)
