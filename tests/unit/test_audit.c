@@ -18,6 +18,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include <gnutls/crypto.h>
 #include <sqlite3.h>
@@ -432,6 +435,53 @@ test_clock_parse_format_and_months(void **state)
     assert_string_equal(buf, "2025-03-31T00:00:00.000Z");
     gw_clock_format(gw_clock_minus_months(ms, -11), buf, sizeof(buf));
     assert_string_equal(buf, "2027-02-28T00:00:00.000Z");
+}
+
+/* gw_clock_format as snprintf wrote it (the digit writer must agree). */
+static void
+clock_format_reference(int64_t ms, char *out, size_t size)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static void
+test_clock_format_writes_what_snprintf_wrote(void **state)
+{
+    static const int64_t edges[] = {
+        0, 1, 999, 1000, 59999, 86399999, 951782400000LL /* 2000-02-29 */,
+        1768494840500LL, 253402300799999LL /* 9999-12-31T23:59:59.999 */,
+        253402300800000LL /* year 10000 */, -1, -999, -1000, -86400001LL,
+        -62167219200000LL /* year 0 */, -62167219200001LL};
+    static const size_t sizes[] = {64, 25, 24, 16, 11, 1, 0};
+    uint64_t x = 88172645463325252ULL;
+    (void)state;
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) + 20000; i++) {
+        int64_t ms;
+        if (i < sizeof(edges) / sizeof(edges[0])) {
+            ms = edges[i];
+        } else { /* xorshift: 0 .. year 10000 and a little past */
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ms = (int64_t)(x % 260000000000000ULL);
+        }
+        for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+            char got[64], want[64];
+            memset(got, 'x', sizeof(got));
+            memset(want, 'x', sizeof(want));
+            gw_clock_format(ms, got, sizes[k]);
+            clock_format_reference(ms, want, sizes[k]);
+            if (memcmp(got, want, sizes[k]) != 0)
+                fail_msg("ms %lld size %zu: '%.*s' not '%.*s'", (long long)ms,
+                         sizes[k], (int)sizes[k], got, (int)sizes[k], want);
+        }
+    }
 }
 
 /* --- the keyed chain ---------------------------------------------------- */
@@ -877,6 +927,7 @@ main(void)
         T(test_scheduled_purge_once_a_day_across_nodes),
         cmocka_unit_test(test_clock_parse_format_and_months),
         cmocka_unit_test(test_audit_hash_of_a_record_is_its_text_hashed),
+        cmocka_unit_test(test_clock_format_writes_what_snprintf_wrote),
 #define K(name)                                                                \
     cmocka_unit_test_setup_teardown(name, keyed_setup, keyed_teardown)
         K(test_audit_keyed_chain_catches_an_edit_with_every_later_hash_recomputed),
