@@ -15,6 +15,9 @@
 
 /* Milliseconds since the Unix epoch, UTC. */
 int64_t gw_clock_now_ms(void);
+/* Milliseconds of CLOCK_MONOTONIC, for intervals: neither frozen by tests
+ * nor moved when the system's time is set. */
+int64_t gw_clock_mono_ms(void);
 /* Freezes the clock at ms (tests). */
 void gw_clock_set_ms(int64_t ms);
 /* Moves a frozen clock forward (or a real one: then it freezes there). */

@@ -20,17 +20,16 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "store/write.h"
 
-/* Monotonic: a clock set back must not hand out tokens. */
+/* Monotonic: a clock set back must not hand out tokens (+ 1: a bucket's
+ * at_ms 0 means never brought up to date). */
 static int64_t
 now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
+    return gw_clock_mono_ms() + 1;
 }
 
 struct bucket {

@@ -22,6 +22,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "store/store_int.h"
 
@@ -41,15 +42,6 @@ has_room(const struct gw_store *st)
     if (statvfs(dirname(dir), &sv) != 0)
         return 1; /* cannot tell: let the probe decide */
     return (unsigned long long)sv.f_bavail * sv.f_frsize >= GW_STORE_READY_FREE;
-}
-
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* One transaction that must write a page. Called with mmu held. */
@@ -83,7 +75,7 @@ gw_rc
 gw_sqlite_ready(struct gw_store *st, struct gw_err *err)
 {
     gw_rc rc, failed;
-    int64_t now = mono_ms();
+    int64_t now = gw_clock_mono_ms();
 
     pthread_mutex_lock(&st->ws.mu);
     failed = st->ws.commit_rc;

@@ -886,15 +886,6 @@ wait_main(void *arg)
     return NULL;
 }
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 test_outbox_close_ends_a_waiter(void **state)
 {
@@ -909,13 +900,13 @@ test_outbox_close_ends_a_waiter(void **state)
         ;
     assert_int_equal(pthread_create(&t, NULL, wait_main, &w), 0);
     usleep(200 * 1000); /* it is asleep in the wait by now */
-    t0 = mono_ms();
+    t0 = gw_clock_mono_ms();
     gw_store_close(f->st);
     f->st = NULL;
     pthread_join(t, NULL);
-    if (mono_ms() - t0 > 5000)
+    if (gw_clock_mono_ms() - t0 > 5000)
         fail_msg("close took %lld ms with a waiter",
-                 (long long)(mono_ms() - t0));
+                 (long long)(gw_clock_mono_ms() - t0));
     assert_int_equal(w.rc, GW_EUNAVAILABLE);
 }
 
