@@ -68,9 +68,12 @@ struct gw_dispense {
 };
 
 /*
- * The response to store in the inbox, built inside the transaction once
- * the referensnummer and version are known (so a receipt can quote them).
- * Runs on the writer thread: pure formatting, no I/O, no locks.
+ * The response to store in the inbox, asked for inside the transaction
+ * once the referensnummer and version are known (so a receipt can quote
+ * them). Runs on the writer thread: pure formatting, no I/O, no locks;
+ * the writer is one thread for every request, so an answer built ahead
+ * by the caller for the number and version it expects (refnr_first, the
+ * case's next version) is best only handed over here.
  */
 typedef gw_rc (*gw_store_respond_fn)(void *ctx, const char *refnr, long version,
                                      struct gw_buf *out);
@@ -93,6 +96,11 @@ struct gw_store_write {
     enum gw_store_op op;
     struct gw_case_row row;    /* CREATE: all fields; UPDATE: refnr + the
                                   fields to change (NULL/0 keeps) */
+    const char *refnr_first;   /* CREATE without row.refnr: the number
+                                  tried first, drawn by the caller
+                                  (gw_refnr_generate) to build its answer
+                                  ahead; a taken one is drawn again as
+                                  usual. NULL: drawn by the writer */
     const char *expect_status; /* UPDATE: refuse (GW_ECONFLICT) unless the
                                   case is in this status; NULL: any.
                                   DISPENSE: the status a licence must be

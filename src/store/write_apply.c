@@ -370,6 +370,8 @@ create(const struct gw_write_ops *ops, void *conn,
     for (int tries = 0; tries < 20; tries++) {
         if (r->refnr != NULL) {
             snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
+        } else if (tries == 0 && w->refnr_first != NULL) {
+            snprintf(res->refnr, sizeof(res->refnr), "%s", w->refnr_first);
         } else {
             time_t t = (time_t)(gw_clock_now_ms() / 1000);
             struct tm tm;

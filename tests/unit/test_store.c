@@ -513,6 +513,36 @@ test_store_create_under_a_taken_refnr_is_refused(void **state)
     gw_store_result_release(&r2);
 }
 
+/* The number a caller drew ahead (refnr_first) is the new case's when
+ * it is free; a taken one is no refusal: the writer draws another. */
+static void
+test_store_create_tries_the_callers_number_first(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_write w;
+    struct gw_store_result r, r2;
+    struct gw_case_row row;
+
+    motivation_write(&w, "msg-f1", "h", "SE2321000016-DOC8", "F-drug");
+    w.refnr_first = "2026000043";
+    assert_int_equal(gw_store_write(f->st, &w, &r), GW_OK);
+    assert_string_equal(r.refnr, "2026000043");
+    assert_int_equal(r.version, 1);
+    gw_store_result_release(&r);
+
+    motivation_write(&w, "msg-f2", "h", "SE2321000016-DOC9", "F-drug");
+    w.refnr_first = "2026000043";
+    assert_int_equal(gw_store_write(f->st, &w, &r2), GW_OK);
+    assert_string_not_equal(r2.refnr, "2026000043");
+    assert_int_equal(gw_store_case_get(f->st, r2.refnr, &row), GW_OK);
+    assert_string_equal(row.prescriber_hsa, "SE2321000016-DOC9");
+    gw_case_row_release(&row);
+    assert_int_equal(gw_store_case_get(f->st, "2026000043", &row), GW_OK);
+    assert_string_equal(row.prescriber_hsa, "SE2321000016-DOC8");
+    gw_case_row_release(&row);
+    gw_store_result_release(&r2);
+}
+
 static void
 test_store_update_checks_status_and_version(void **state)
 {
@@ -1615,6 +1645,7 @@ main(void)
         T(test_store_audit_by_refnr_uses_its_index),
         T(test_store_outbox_claim_sorts_no_backlog),
         T(test_store_create_under_a_taken_refnr_is_refused),
+        T(test_store_create_tries_the_callers_number_first),
         T(test_store_update_checks_status_and_version),
         T(test_store_failing_request_leaves_nothing_behind),
         T(test_store_search_filters_and_orders_newest_first),
