@@ -6,9 +6,11 @@
  * klas/access whether this caller may send this event in this status,
  * then hand ONE struct gw_store_write to the writer: the case change, the
  * message as a new document version, the outbox items it causes and its
- * audit record. The receipt is formatted on the writer thread once the
- * referensnummer and version exist (respond callback) and kept in the
- * inbox, so a repeated message gets the very same answer.
+ * audit record. The receipt quotes the referensnummer and version the
+ * write gives and is kept in the inbox, so a repeated message gets the
+ * very same answer: it is built ahead on the request thread for the ones
+ * the write will most likely give, and the writer's respond callback
+ * hands it over, or builds it there when the write gave others.
  *
  * Reads: the case row decides access (klas/access), the first document
  * of the case is mapped to the case view (map/, redacted for pharmacies),
@@ -470,7 +472,13 @@ struct receipt {
     const char *licence_type;
     const char *drug;
     int64_t created_ms;      /* 0: now (a new case) */
-    struct gw_fhir_doc *doc; /* the receipt as built (respond); owned */
+    struct gw_fhir_doc *doc; /* the receipt as built; owned */
+    /* Built ahead (receipt_ahead): doc's text for this number and
+     * version; xml NULL when none is. */
+    char refnr[16];
+    long version;
+    char *xml;
+    size_t xml_len;
     /* The validator's issues; its warnings go back in the receipt. */
     const struct gw_outcome *issues;
 };
@@ -517,13 +525,13 @@ warnings_entry(struct gw_fhir_build *b, struct gw_fhir_el *root,
 
 /* The response message: MessageHeader (response ok) and the case's Task
  * with referensnummer, status, submission time, licence type and product.
- * Runs on the writer thread: the tree is built, written once for the
- * inbox, and kept in r->doc for the first answer, which is therefore not
- * parsed back from the text. */
+ * The tree is built, written once (*xml, malloc'd) for the inbox, and
+ * kept in r->doc for the first answer, which is therefore not parsed back
+ * from the text. */
 static gw_rc
-respond(void *ctx, const char *refnr, long version, struct gw_buf *out)
+receipt_build(struct receipt *r, const char *refnr, long version, char **xml,
+              size_t *len)
 {
-    struct receipt *r = ctx;
     struct gw_fhir_build *b = NULL;
     struct gw_fhir_el *root, *e, *mh, *x, *task, *in;
     enum gw_case_status cs = GW_CASE_NONE;
@@ -532,11 +540,10 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *out)
     int warn = has_warnings(r->issues);
     int64_t now_ms = gw_clock_now_ms();
     struct gw_err err;
-    char *xml = NULL;
-    size_t len = 0;
     gw_rc rc;
 
-    /* A batch that is applied again builds its receipt again. */
+    *xml = NULL;
+    *len = 0;
     gw_fhir_doc_free(r->doc);
     r->doc = NULL;
     if (gw_random_uuid(uuid) != GW_OK ||
@@ -614,16 +621,67 @@ respond(void *ctx, const char *refnr, long version, struct gw_buf *out)
     gw_err_clear(&err);
     rc = gw_fhir_build_take(b, NULL, &r->doc, &err);
     if (rc == GW_OK)
-        rc = gw_fhir_to_xml(r->doc, &xml, &len);
-    if (rc == GW_OK)
-        rc = gw_buf_append(out, xml, len);
+        rc = gw_fhir_to_xml(r->doc, xml, len);
     if (rc != GW_OK) {
         gw_log_err_rc(rc, "event=receipt_failed");
+        gw_fhir_doc_free(r->doc);
+        r->doc = NULL;
+        free(*xml);
+        *xml = NULL;
+    }
+    return rc;
+}
+
+/* The receipt built on the request thread, before the write, for the
+ * number and version the write will most likely give: the writer is one
+ * thread for every request, and the receipt was a third of its work for
+ * a submission. Without it (out of memory) respond builds it. */
+static void
+receipt_ahead(struct receipt *r, const char *refnr, long version)
+{
+    snprintf(r->refnr, sizeof(r->refnr), "%s", refnr);
+    r->version = version;
+    (void)receipt_build(r, refnr, version, &r->xml, &r->xml_len);
+}
+
+/* The inbox's answer, asked for by the writer thread inside the write:
+ * the receipt built ahead when the write gave its number and version,
+ * else (the number was taken, the case moved on in between) one built
+ * here. A batch that is applied again asks again. */
+static gw_rc
+respond(void *ctx, const char *refnr, long version, struct gw_buf *out)
+{
+    struct receipt *r = ctx;
+    char *xml = NULL;
+    size_t len = 0;
+    gw_rc rc;
+
+    if (r->xml != NULL && version == r->version &&
+        strcmp(refnr, r->refnr) == 0)
+        return gw_buf_append(out, r->xml, r->xml_len);
+    free(r->xml);
+    r->xml = NULL;
+    rc = receipt_build(r, refnr, version, &xml, &len);
+    if (rc == GW_OK && (rc = gw_buf_append(out, xml, len)) != GW_OK) {
         gw_fhir_doc_free(r->doc);
         r->doc = NULL;
     }
     free(xml);
     return rc;
+}
+
+/* The number a new case will most likely get, drawn as the writer would
+ * (write_apply.c: create), into out (GW_REFNR_LEN + 1 bytes); "" when
+ * none could be drawn (the writer then draws). */
+static void
+refnr_ahead(char *out)
+{
+    time_t t = (time_t)(gw_clock_now_ms() / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    if (gw_refnr_generate(tm.tm_year + 1900, gw_random_bytes, out) != GW_OK)
+        out[0] = '\0';
 }
 
 /* --- processing a message ------------------------------------------- */
@@ -876,7 +934,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     const struct gw_event_def *def;
     const char *ref = NULL;
     struct gw_err err;
-    char hash[65], raw_hash[65], action[40];
+    char hash[65], raw_hash[65], action[40], first[GW_REFNR_LEN + 1];
     char *xml = NULL, *key = NULL, *obid[2] = {NULL, NULL}, *notice = NULL;
     size_t xml_len = 0, nob = 0, notice_len = 0;
     int have_case = 0;
@@ -1089,6 +1147,15 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     w.response_status = 200;
     w.respond = respond;
     w.respond_ctx = &rc_ctx;
+    if (w.op == GW_STORE_OP_CREATE) {
+        refnr_ahead(first);
+        if (first[0] != '\0') {
+            w.refnr_first = first;
+            receipt_ahead(&rc_ctx, first, 1);
+        }
+    } else {
+        receipt_ahead(&rc_ctx, cur.refnr, cur.version + 1);
+    }
 
     rc = gw_store_write(pl->o.store, &w, &res);
     if (rc == GW_EDUPLICATE) {
@@ -1108,6 +1175,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
                 res.replayed ? " replayed=1" : "");
 out:
     gw_fhir_doc_free(rc_ctx.doc);
+    free(rc_ctx.xml);
     free(xml);
     free(key);
     free(obid[0]);
