@@ -65,11 +65,14 @@ __attribute__((unused)) static struct gw_views *views;
 __attribute__((unused)) static struct gw_validator *validator;
 
 
-/* The HSA check, faked: answers rc and counts calls. */
+/* The HSA check, faked: answers rc and counts calls; runs during (when
+ * set) first, as something else happening while the HSA is asked. */
 struct fake_hsa {
     gw_rc rc;
     int calls;
     char last[40];
+    void (*during)(void *ctx);
+    void *during_ctx;
 };
 
 FIXTURE_FN gw_rc
@@ -82,6 +85,8 @@ fake_check(void *ctx, const char *person, const char *unit, int beredskap,
     (void)beredskap;
     h->calls++;
     snprintf(h->last, sizeof(h->last), "%s", person);
+    if (h->during != NULL)
+        h->during(h->during_ctx);
     if (h->rc != GW_OK)
         return gw_err_set(err, h->rc, NULL, "fake HSA says %s",
                           gw_rc_name(h->rc));

@@ -313,6 +313,60 @@ test_pipeline_hsa_refuses_a_prescribers_supplement(void **state)
     assert_string_equal(status, "K");
 }
 
+/* A change of the case by someone else, stored while the HSA is asked:
+ * the case's version moves on under the message being processed. */
+static void
+bump_case(void *ctx)
+{
+    struct t *t = ctx;
+    struct gw_store_write u;
+    struct gw_store_result r;
+
+    update_write(&u, "bump-1", "test", t->refnr, NULL);
+    assert_int_equal(gw_store_write(t->fx->st, &u, &r), GW_OK);
+    gw_store_result_release(&r);
+}
+
+/* The receipt is built ahead for the case's next version; when the case
+ * moved on in between, the write's own version is the one it quotes, and
+ * the stored receipt (a resend's answer) is the same. */
+static void
+test_pipeline_receipt_quotes_the_written_version(void **state)
+{
+    struct t *t = *state;
+    struct gw_answer a, b;
+    char status[8], want[48], *msg, *xa, *xb;
+    size_t la, lb;
+    long v;
+
+    advance(t, AT_KB);
+    case_state(t, status, &v);
+    msg = message(t, "supplement-by-prescriber.xml",
+                  "9a1e0000-0000-4000-8000-0000000000c1", NULL, NULL);
+    t->hsa.during = bump_case;
+    t->hsa.during_ctx = t;
+    process(t, &ehr2, msg, &a);
+    t->hsa.during = NULL;
+    assert_int_equal(a.rc, GW_OK);
+    snprintf(want, sizeof(want), "W/\"%ld\"", v + 2);
+    assert_string_equal(a.etag, want);
+    assert_int_equal(gw_fhir_to_xml(a.doc, &xa, &la), GW_OK);
+    snprintf(want, sizeof(want), "<versionId value=\"%ld\"/>", v + 2);
+    assert_non_null(strstr(xa, want));
+    process(t, &ehr2, msg, &b);
+    assert_int_equal(b.rc, GW_OK);
+    assert_int_equal(b.replayed, 1);
+    assert_int_equal(gw_fhir_to_xml(b.doc, &xb, &lb), GW_OK);
+    assert_string_equal(xa, xb);
+    case_state(t, status, &v);
+    assert_string_equal(status, "K");
+    free(xa);
+    free(xb);
+    gw_answer_release(&a);
+    gw_answer_release(&b);
+    free(msg);
+}
+
 /* --- consent ---------------------------------------------------------- */
 
 static void
@@ -515,6 +569,7 @@ main(void)
         T(test_pipeline_resend_without_id_makes_one_case),
         T(test_pipeline_hsa_check_stops_before_anything_is_stored),
         T(test_pipeline_hsa_refuses_a_prescribers_supplement),
+        T(test_pipeline_receipt_quotes_the_written_version),
         T(test_pipeline_consent_due_until_renewed),
         T(test_pipeline_consent_from_an_aged_prescriber_row),
         T(test_pipeline_reapplication_makes_a_new_case),
