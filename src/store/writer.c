@@ -125,6 +125,11 @@ static const struct gw_write_ops sqlite_ops = {&gw_sqlite_conn_ops, audit};
 static const char SQL_SAVEPOINT[] = "SAVEPOINT req";
 static const char SQL_RELEASE[] = "RELEASE req";
 static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO req";
+/* The batch's transaction, cached like every other statement: through
+ * sqlite3_exec each was parsed and compiled again, twice a batch. */
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
 
 /* Runs a cached statement without results. */
 static gw_rc
@@ -226,7 +231,7 @@ run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
     gw_rc rc, full;
 
 again:
-    rc = gw_store_exec(c, "BEGIN IMMEDIATE");
+    rc = step_once(c, SQL_BEGIN);
     full = GW_OK;
     begun = rc == GW_OK;
     outbox = writes = 0;
@@ -271,7 +276,7 @@ again:
          * batch is answered yet; roll it all back and run it again, each
          * write in its own savepoint. */
         gw_store_conn_idle(c);
-        rc = gw_store_exec(c, "ROLLBACK");
+        rc = step_once(c, SQL_ROLLBACK);
         results_reset(batch);
         undo = 0;
         safe = 1;
@@ -283,10 +288,10 @@ again:
         rc = chain_store(c, &x.head);
     gw_store_conn_idle(c);
     if (rc == GW_OK)
-        rc = gw_store_exec(c, "COMMIT");
+        rc = step_once(c, SQL_COMMIT);
     if (begun && rc != GW_OK) {
         if (!sqlite3_get_autocommit(c->db))
-            (void)gw_store_exec(c, "ROLLBACK");
+            (void)step_once(c, SQL_ROLLBACK);
         /* A full disk is told as such (507); anything else is ESTORE. */
         if (rc != GW_ESTORAGEFULL)
             rc = GW_ESTORE;
