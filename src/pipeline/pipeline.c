@@ -2,11 +2,12 @@
  * pipeline.c - decide and commit (see pipeline.h for the whole way).
  *
  * A message: parse and validate (schema + rules, collecting the facts),
- * answer from the inbox if its id was seen, look up the case, ask
- * klas/access whether this caller may send this event in this status,
- * then hand ONE struct gw_store_write to the writer: the case change, the
- * message as a new document version, the outbox items it causes and its
- * audit record. The receipt is formatted on the writer thread once the
+ * look up the case, ask klas/access whether this caller may send this
+ * event in this status, then hand ONE struct gw_store_write to the
+ * writer: the case change, the message as a new document version, the
+ * outbox items it causes and its audit record. A message whose id was
+ * seen is answered from the inbox: by the writer inside the write, or
+ * here when it would be refused. The receipt is formatted on the writer thread once the
  * referensnummer and version exist (respond callback) and kept in the
  * inbox, so a repeated message gets the very same answer.
  *
@@ -827,6 +828,15 @@ licence_of(const struct gw_decision *d, const struct gw_msg_facts *src,
 #undef COPY
 #undef COPY_OPT
 
+/* process(): a refusal once the message's inbox key is known, unless
+ * the message was stored before (answer_resent). */
+#define REFUSE(rc_, err_, o_, action_, refnr_, detail_)                        \
+    do {                                                                       \
+        if (!answer_resent(pl, c, a, &resend))                                 \
+            refuse(pl, c, a, (rc_), (err_), (o_), (action_), (refnr_),         \
+                   (detail_));                                                 \
+    } while (0)
+
 /* The prescriber HSA is asked about: the motivation's Practitioner (or
  * its sender) at the stated unit; for a prescriber's supplement the
  * sender, at the sender's unit when it names one. */
@@ -847,12 +857,62 @@ check_prescriber(struct gw_pipeline *pl, const struct gw_decision *d,
                                   err);
 }
 
+/* What a message is known by in the inbox, for answering it as a resend
+ * (answer_resent). */
+struct resend {
+    const char *key;  /* the inbox key: sender and message id (or hash) */
+    const char *hash; /* the canonical content hash */
+    const char *body; /* the bytes as received, or NULL */
+    size_t len;
+    struct gw_outcome *o; /* the validator's issues (the 409 adds one) */
+    const char *event;
+};
+
+/*
+ * The inbox's answer to a message stored before under its key, as the
+ * writer gives it inside the write (write_apply.c: inbox_get): the stored
+ * answer for the same content, 409 for other content under a used id.
+ * Also the same content by the hash of its raw bytes, which rows written
+ * before the canonical hash hold (the writer knows only the canonical
+ * one). 1 when a is set; 0 when no row is there (or none could be read:
+ * the caller's own answer stands).
+ */
+static int
+answer_resent(struct gw_pipeline *pl, const struct gw_call *c,
+              struct gw_answer *a, const struct resend *m)
+{
+    struct gw_store_result res;
+    char raw_hash[65];
+
+    if (gw_store_inbox_get(pl->o.store, m->key, &res) != GW_OK) {
+        gw_store_result_release(&res);
+        return 0;
+    }
+    if (m->body != NULL)
+        hash_hex(m->body, m->len, raw_hash);
+    else
+        raw_hash[0] = '\0';
+    if (strcmp(res.content_hash, m->hash) != 0 &&
+        strcmp(res.content_hash, raw_hash) != 0) {
+        duplicate_outcome(m->o, &res);
+        refuse(pl, c, a, GW_EDUPLICATE, NULL, m->o, m->event, res.refnr,
+               NULL);
+    } else {
+        answer_stored(a, &res, &pl->o.limits, NULL);
+    }
+    gw_store_result_release(&res);
+    return 1;
+}
+
 /*
  * One message, parsed: validate and collect the facts, check the sender,
- * answer a resend from the inbox, load what the event's row asks for (the
- * case, the consent clock), let klas/ decide, ask HSA if the decision
- * says so, and hand ONE write to the store. body/len: the bytes as
- * received, for inbox rows from before the canonical hash (NULL: none).
+ * load what the event's row asks for (the case, the consent clock), let
+ * klas/ decide, ask HSA if the decision says so, and hand ONE write to
+ * the store, which answers a resend from the inbox in the write's own
+ * transaction. A message refused on the way may be a resend whose case
+ * has moved on since: it is answered from the inbox (answer_resent), as
+ * it was when the inbox was read first. body/len: the bytes as received,
+ * for inbox rows from before the canonical hash (NULL: none).
  */
 static void
 process(struct gw_pipeline *pl, const struct gw_call *c,
@@ -876,7 +936,8 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     const struct gw_event_def *def;
     const char *ref = NULL;
     struct gw_err err;
-    char hash[65], raw_hash[65], action[40];
+    struct resend resend;
+    char hash[65], action[40];
     char *xml = NULL, *key = NULL, *obid[2] = {NULL, NULL}, *notice = NULL;
     size_t xml_len = 0, nob = 0, notice_len = 0;
     int have_case = 0;
@@ -916,28 +977,12 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
         refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "message key");
         goto out;
     }
-    rc = gw_store_inbox_get(pl->o.store, key, &res);
-    if (rc == GW_OK) {
-        /* Rows written before the canonical hash hold the raw bytes'. */
-        if (body != NULL)
-            hash_hex(body, len, raw_hash);
-        else
-            raw_hash[0] = '\0';
-        if (strcmp(res.content_hash, hash) != 0 &&
-            strcmp(res.content_hash, raw_hash) != 0) {
-            duplicate_outcome(&o, &res);
-            refuse(pl, c, a, GW_EDUPLICATE, NULL, &o, f.event, res.refnr,
-                   NULL);
-        } else {
-            answer_stored(a, &res, &pl->o.limits, NULL);
-        }
-        goto out;
-    }
-    if (rc != GW_ENOTFOUND) {
-        refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "inbox");
-        goto out;
-    }
-    gw_store_result_release(&res);
+    /* Not looked up here: the writer does, in the write's transaction,
+     * and answers a resend (or refuses a reused id) as this thread would
+     * have; most messages are new, and the look-up was a read of the
+     * inbox's largest index on every one. Every refusal from here on
+     * asks the inbox first (REFUSE). */
+    resend = (struct resend){key, hash, body, len, &o, f.event};
 
     /* What the event's row asks for: the case it names, the consent. */
     def = gw_klas_event_by_code(f.event);
@@ -952,11 +997,11 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
             gw_err_set(&err, rc, "Task.identifier",
                        rc == GW_EGONE ? "the case has been removed"
                                       : "no case with that referensnummer");
-            refuse(pl, c, a, rc, &err, NULL, f.event, NULL, NULL);
+            REFUSE(rc, &err, NULL, f.event, NULL, NULL);
             goto out;
         }
         if (rc != GW_OK) {
-            refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "case look-up");
+            REFUSE(rc, NULL, NULL, f.event, NULL, "case look-up");
             goto out;
         }
         have_case = 1;
@@ -967,7 +1012,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
         struct gw_consent cs;
         rc = gw_store_consent_get(pl->o.store, f.prescriber_hsa, &cs);
         if (rc != GW_OK) {
-            refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "consent");
+            REFUSE(rc, NULL, NULL, f.event, NULL, "consent");
             goto out;
         }
         consent = (struct gw_consent_facts){cs.known, cs.consented_ms,
@@ -981,19 +1026,12 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
      * cost a network round trip. */
     if (rc == GW_OK && dec.check_hsa && pl->o.check_prescriber != NULL)
         rc = check_prescriber(pl, &dec, &f, &err);
-    if (rc != GW_OK && have_case &&
-        gw_store_inbox_get(pl->o.store, key, &res) == GW_OK &&
-        strcmp(res.content_hash, hash) == 0) {
-        /* The case moved on because this very message was stored
-         * between the inbox look-up above and the case's (the same
-         * message on two nodes, or two threads, at once: R6's twins):
-         * the sender gets the stored answer, not a refusal. */
-        answer_stored(a, &res, &pl->o.limits, NULL);
-        goto out;
-    }
+    /* A refusal of a message stored before (the case moved on because
+     * of it, or the same message on two nodes at once: R6's twins) is
+     * its stored answer (REFUSE). */
     if (rc != GW_OK) {
-        refuse(pl, c, a, rc, &err, NULL, f.event,
-               have_case ? cur.refnr : NULL, err.detail);
+        REFUSE(rc, &err, NULL, f.event, have_case ? cur.refnr : NULL,
+               err.detail);
         goto out;
     }
 
@@ -1001,7 +1039,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
      * audit record. */
     rc = gw_fhir_to_xml(doc, &xml, &xml_len);
     if (rc != GW_OK) {
-        refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "serialise");
+        REFUSE(rc, NULL, NULL, f.event, NULL, "serialise");
         goto out;
     }
     memset(&w, 0, sizeof(w));
@@ -1059,7 +1097,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
                                                            &notice_len);
         if (rc != GW_OK) {
             /* Our own table's GLN and event: an internal fault if not. */
-            refuse(pl, c, a, rc == GW_ENOMEM ? rc : GW_EINTERNAL, NULL, NULL,
+            REFUSE(rc == GW_ENOMEM ? rc : GW_EINTERNAL, NULL, NULL,
                    f.event, NULL, NULL);
             goto out;
         }
@@ -1071,7 +1109,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     if (dec.lv != NULL) {
         obid[nob] = outbox_id(key, "lv");
         if (obid[nob] == NULL) {
-            refuse(pl, c, a, GW_ENOMEM, NULL, NULL, f.event, NULL, NULL);
+            REFUSE(GW_ENOMEM, NULL, NULL, f.event, NULL, NULL);
             goto out;
         }
         ob[nob] = (struct gw_store_outbox_new){obid[nob], "lv", dec.lv, xml,
@@ -1092,14 +1130,23 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
 
     rc = gw_store_write(pl->o.store, &w, &res);
     if (rc == GW_EDUPLICATE) {
-        /* A concurrent message with this id was committed first. */
+        /* The id was used before (or by a concurrent message committed
+         * first) for other content by the canonical hash; by the raw
+         * bytes' hash of an older row it may be this very message. */
+        char raw_hash[65];
+        if (body != NULL) {
+            hash_hex(body, len, raw_hash);
+            if (strcmp(res.content_hash, raw_hash) == 0 &&
+                answer_resent(pl, c, a, &resend))
+                goto out;
+        }
         duplicate_outcome(&o, &res);
         refuse(pl, c, a, rc, NULL, &o, f.event, res.refnr, NULL);
         goto out;
     }
     if (rc != GW_OK) {
-        refuse(pl, c, a, rc, &res.err, NULL, f.event,
-               have_case ? cur.refnr : NULL, res.err.detail);
+        REFUSE(rc, &res.err, NULL, f.event, have_case ? cur.refnr : NULL,
+               res.err.detail);
         goto out;
     }
     answer_stored(a, &res, &pl->o.limits, &rc_ctx.doc);

@@ -22,8 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/crypto.h>
+
 #include "pipeline_fixture.h"
 #include "store/licence.h"
+
+static void db_exec(struct t *t, const char *sql);
 
 /* --- the whole case -------------------------------------------------- */
 
@@ -235,6 +239,99 @@ test_pipeline_resend_without_id_makes_one_case(void **state)
     gw_answer_release(&a);
     gw_answer_release(&b);
     free(msg);
+}
+
+/* A resend whose case has moved on since (its decision would refuse it
+ * now), or whose HSA check fails now, is answered as the first time: the
+ * inbox answers it, not the refusal. */
+static void
+test_pipeline_resend_after_the_case_moved_on_is_answered(void **state)
+{
+    struct t *t = *state;
+    char *mot, *app;
+    struct gw_answer first, again;
+    char status[8];
+    long v;
+
+    mot = message(t, "motivation-enskild-searched.xml",
+                  "9a1e0000-0000-4000-8000-0000000000d1", NULL, NULL);
+    process(t, &ehr1, mot, &first);
+    assert_int_equal(first.rc, GW_OK);
+    snprintf(t->refnr, sizeof(t->refnr), "%.10s", first.location + 5);
+    app = message(t, "application-enskild.xml", NULL, NULL, NULL);
+    process(t, &pharm1, app, &again);
+    assert_int_equal(again.rc, GW_OK);
+    gw_answer_release(&again);
+    /* The motivation again while HSA cannot answer. */
+    t->hsa.rc = GW_EUNAVAILABLE;
+    process(t, &ehr1, mot, &again);
+    assert_int_equal(again.rc, GW_OK);
+    assert_int_equal(again.replayed, 1);
+    assert_string_equal(again.location, first.location);
+    gw_answer_release(&again);
+    t->hsa.rc = GW_OK;
+    /* LV registers; the application again, in a status that would
+     * refuse it as new. */
+    assert_int_equal(send(t, &lv, "application-registered.xml", NULL, NULL,
+                          NULL, "LV registers"),
+                     GW_OK);
+    process(t, &pharm1, app, &again);
+    assert_int_equal(again.rc, GW_OK);
+    assert_int_equal(again.status, 200);
+    assert_int_equal(again.replayed, 1);
+    assert_string_equal(again.location + 15, "/_history/2");
+    gw_answer_release(&again);
+    case_state(t, status, &v);
+    assert_string_equal(status, "H");
+    assert_int_equal(v, 3);
+    assert_int_equal(case_count(t), 1);
+    gw_answer_release(&first);
+    free(mot);
+    free(app);
+}
+
+/* Inbox rows from before the canonical hash hold the hash of the bytes
+ * as received: the same bytes again are the same message, other content
+ * under the id is refused. */
+static void
+test_pipeline_resend_of_a_raw_hash_row(void **state)
+{
+    struct t *t = *state;
+    char *msg = message(t, "motivation-enskild-searched.xml",
+                        "9a1e0000-0000-4000-8000-0000000000d2", NULL, NULL);
+    char *other = message(t, "motivation-enskild-attachments.xml",
+                          "9a1e0000-0000-4000-8000-0000000000d2", NULL, NULL);
+    unsigned char d[32];
+    char hex[65], sql[256];
+    struct gw_answer a, b;
+
+    /* It edits the SQLite file underneath the store. */
+    if (fixture_pg_dsn() != NULL)
+        skip();
+    process(t, &ehr1, msg, &a);
+    assert_int_equal(a.rc, GW_OK);
+    assert_int_equal(gnutls_hash_fast(GNUTLS_DIG_SHA256, msg, strlen(msg), d),
+                     0);
+    for (size_t i = 0; i < sizeof(d); i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    snprintf(sql, sizeof(sql),
+             "UPDATE inbox SET content_hash = '%s' WHERE message_id = "
+             "'journal1:urn:uuid:9a1e0000-0000-4000-8000-0000000000d2'",
+             hex);
+    db_exec(t, sql);
+    process(t, &ehr1, msg, &b);
+    assert_int_equal(b.rc, GW_OK);
+    assert_int_equal(b.replayed, 1);
+    assert_string_equal(a.location, b.location);
+    gw_answer_release(&b);
+    process(t, &ehr1, other, &b);
+    assert_int_equal(b.rc, GW_EDUPLICATE);
+    assert_int_equal(b.status, 409);
+    gw_answer_release(&b);
+    assert_int_equal(case_count(t), 1);
+    gw_answer_release(&a);
+    free(msg);
+    free(other);
 }
 
 /* --- the HSA hook ------------------------------------------------------ */
@@ -513,6 +610,8 @@ main(void)
         cmocka_unit_test(test_pipeline_refusals_leave_nothing_stored),
         T(test_pipeline_reused_message_id_vs_identical_replay),
         T(test_pipeline_resend_without_id_makes_one_case),
+        T(test_pipeline_resend_after_the_case_moved_on_is_answered),
+        T(test_pipeline_resend_of_a_raw_hash_row),
         T(test_pipeline_hsa_check_stops_before_anything_is_stored),
         T(test_pipeline_hsa_refuses_a_prescribers_supplement),
         T(test_pipeline_consent_due_until_renewed),
