@@ -857,6 +857,37 @@ check_prescriber(struct gw_pipeline *pl, const struct gw_decision *d,
                                   err);
 }
 
+/* The digest of an inbox key in the table of recent ones (never 0, the
+ * empty slot): FNV-1a, 64 bits. */
+static uint64_t
+key_digest(const char *key)
+{
+    uint64_t h = 14695981039346656037u;
+
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 1099511628211u;
+    return h != 0 ? h : 1;
+}
+
+/* Whether this process stored the message of key lately (a collision
+ * only costs a look-up). */
+static int
+recently_stored(struct gw_pipeline *pl, const char *key)
+{
+    uint64_t h = key_digest(key);
+
+    return __atomic_load_n(&pl->recent[h % GW_RECENT_KEYS],
+                           __ATOMIC_RELAXED) == h;
+}
+
+static void
+remember_stored(struct gw_pipeline *pl, const char *key)
+{
+    uint64_t h = key_digest(key);
+
+    __atomic_store_n(&pl->recent[h % GW_RECENT_KEYS], h, __ATOMIC_RELAXED);
+}
+
 /* What a message is known by in the inbox, for answering it as a resend
  * (answer_resent). */
 struct resend {
@@ -977,12 +1008,15 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
         refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "message key");
         goto out;
     }
-    /* Not looked up here: the writer does, in the write's transaction,
-     * and answers a resend (or refuses a reused id) as this thread would
-     * have; most messages are new, and the look-up was a read of the
-     * inbox's largest index on every one. Every refusal from here on
-     * asks the inbox first (REFUSE). */
+    /* Looked up here only when this process stored the key lately: the
+     * writer looks every key up in the write's transaction and answers
+     * a resend (or refuses a reused id) as this thread would; most
+     * messages are new, and the look-up was a read of the inbox's
+     * largest index for every one. Every refusal from here on asks the
+     * inbox first (REFUSE). */
     resend = (struct resend){key, hash, body, len, &o, f.event};
+    if (recently_stored(pl, key) && answer_resent(pl, c, a, &resend))
+        goto out;
 
     /* What the event's row asks for: the case it names, the consent. */
     def = gw_klas_event_by_code(f.event);
@@ -1149,6 +1183,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
                res.err.detail);
         goto out;
     }
+    remember_stored(pl, key);
     answer_stored(a, &res, &pl->o.limits, &rc_ctx.doc);
     gw_log_info("event=message kind=%s refnr=%s version=%ld status=%s%s",
                 f.event, res.refnr, res.version, row.status,

@@ -241,17 +241,37 @@ test_pipeline_resend_without_id_makes_one_case(void **state)
     free(msg);
 }
 
+/* The pipeline of a process started again on the same store: it has
+ * not seen the messages t's stored. */
+static void
+restart(struct t *t)
+{
+    struct gw_pipeline_opts o;
+
+    gw_pipeline_free(t->pl);
+    memset(&o, 0, sizeof(o));
+    o.store = t->fx->st;
+    o.validator = validator;
+    o.views = views;
+    gw_fhir_limits_default(&o.limits);
+    o.check_prescriber = fake_check;
+    o.check_ctx = &t->hsa;
+    assert_int_equal(gw_pipeline_new(&o, &t->pl), GW_OK);
+}
+
 /* A resend whose case has moved on since (its decision would refuse it
  * now), or whose HSA check fails now, is answered as the first time: the
- * inbox answers it, not the refusal. */
+ * inbox answers it, not the refusal; by the same process before it looks
+ * at the case or asks HSA, by one started since (restart) instead of the
+ * refusal. */
 static void
-test_pipeline_resend_after_the_case_moved_on_is_answered(void **state)
+resend_after_the_case_moved_on(struct t *t, int restarted)
 {
-    struct t *t = *state;
     char *mot, *app;
     struct gw_answer first, again;
     char status[8];
     long v;
+    int calls;
 
     mot = message(t, "motivation-enskild-searched.xml",
                   "9a1e0000-0000-4000-8000-0000000000d1", NULL, NULL);
@@ -262,12 +282,16 @@ test_pipeline_resend_after_the_case_moved_on_is_answered(void **state)
     process(t, &pharm1, app, &again);
     assert_int_equal(again.rc, GW_OK);
     gw_answer_release(&again);
+    if (restarted)
+        restart(t);
     /* The motivation again while HSA cannot answer. */
     t->hsa.rc = GW_EUNAVAILABLE;
+    calls = t->hsa.calls;
     process(t, &ehr1, mot, &again);
     assert_int_equal(again.rc, GW_OK);
     assert_int_equal(again.replayed, 1);
     assert_string_equal(again.location, first.location);
+    assert_int_equal(t->hsa.calls, calls + restarted);
     gw_answer_release(&again);
     t->hsa.rc = GW_OK;
     /* LV registers; the application again, in a status that would
@@ -275,6 +299,8 @@ test_pipeline_resend_after_the_case_moved_on_is_answered(void **state)
     assert_int_equal(send(t, &lv, "application-registered.xml", NULL, NULL,
                           NULL, "LV registers"),
                      GW_OK);
+    if (restarted)
+        restart(t);
     process(t, &pharm1, app, &again);
     assert_int_equal(again.rc, GW_OK);
     assert_int_equal(again.status, 200);
@@ -288,6 +314,18 @@ test_pipeline_resend_after_the_case_moved_on_is_answered(void **state)
     gw_answer_release(&first);
     free(mot);
     free(app);
+}
+
+static void
+test_pipeline_resend_after_the_case_moved_on_is_answered(void **state)
+{
+    resend_after_the_case_moved_on(*state, 0);
+}
+
+static void
+test_pipeline_resend_to_a_restarted_process_is_answered(void **state)
+{
+    resend_after_the_case_moved_on(*state, 1);
 }
 
 /* Inbox rows from before the canonical hash hold the hash of the bytes
@@ -310,6 +348,7 @@ test_pipeline_resend_of_a_raw_hash_row(void **state)
         skip();
     process(t, &ehr1, msg, &a);
     assert_int_equal(a.rc, GW_OK);
+    restart(t); /* the writer's look-up, not this process's memory */
     assert_int_equal(gnutls_hash_fast(GNUTLS_DIG_SHA256, msg, strlen(msg), d),
                      0);
     for (size_t i = 0; i < sizeof(d); i++)
@@ -611,6 +650,7 @@ main(void)
         T(test_pipeline_reused_message_id_vs_identical_replay),
         T(test_pipeline_resend_without_id_makes_one_case),
         T(test_pipeline_resend_after_the_case_moved_on_is_answered),
+        T(test_pipeline_resend_to_a_restarted_process_is_answered),
         T(test_pipeline_resend_of_a_raw_hash_row),
         T(test_pipeline_hsa_check_stops_before_anything_is_stored),
         T(test_pipeline_hsa_refuses_a_prescribers_supplement),
