@@ -33,13 +33,13 @@
 #include "core/log.h"
 #include "core/netaddr.h"
 #include "core/random.h"
-#include "fhir/build.h"
 #include "klas/event.h"
 #include "klas/ident.h"
 #include "map/view.h"
 #include "outbound/http_client.h"
 #include "outbound/pharmacy.h"
 #include "pipeline/pipeline_int.h"
+#include "pipeline/receipt.h"
 #include "pipeline/refusals.h"
 #include "store/licence.h"
 #include "store/read.h"
@@ -471,159 +471,52 @@ struct receipt {
     const char *licence_type;
     const char *drug;
     int64_t created_ms;      /* 0: now (a new case) */
-    struct gw_fhir_doc *doc; /* the receipt as built (respond); owned */
     /* The validator's issues; its warnings go back in the receipt. */
     const struct gw_outcome *issues;
+    /* What respond chose and wrote (made 1), for the first answer to be
+     * that receipt in the caller's format. */
+    int made;
+    char refnr[16];
+    long version;
+    int64_t now_ms;
+    char uuid[37], oo_uuid[37];
 };
 
-static int
-has_warnings(const struct gw_outcome *o)
+/* The receipt r says, for receipt.h. */
+static struct gw_receipt
+receipt_of(const struct receipt *r)
 {
-    for (size_t i = 0; o != NULL && i < o->n; i++)
-        if (o->issues[i].severity == GW_SEV_WARNING)
-            return 1;
-    return 0;
+    return (struct gw_receipt){r->f->event, r->call->base, r->f->header_id,
+                               r->refnr,    r->version,    r->status,
+                               r->licence_type, r->drug,   r->now_ms,
+                               r->created_ms,   r->uuid,   r->oo_uuid,
+                               r->issues};
 }
 
-/* The warnings of a stored message as an OperationOutcome entry of the
- * receipt (MessageHeader.response.details points at it): severity
- * warning, the rule id and the texts in Swedish and English, exactly as
- * $validate gives them. */
-static void
-warnings_entry(struct gw_fhir_build *b, struct gw_fhir_el *root,
-               const char *url, const struct gw_outcome *o)
-{
-    struct gw_fhir_el *e = gw_fhir_el_add(b, root, "entry"), *oo, *is, *d, *c;
-
-    gw_fhir_el_value(b, e, "fullUrl", url);
-    oo = gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"),
-                        "OperationOutcome");
-    for (size_t i = 0; i < o->n; i++) {
-        const struct gw_issue *w = &o->issues[i];
-        if (w->severity != GW_SEV_WARNING)
-            continue;
-        is = gw_fhir_el_add(b, oo, "issue");
-        gw_fhir_el_value(b, is, "severity", "warning");
-        gw_fhir_el_value(b, is, "code", w->code);
-        d = gw_fhir_el_add(b, is, "details");
-        c = gw_fhir_el_add(b, d, "coding");
-        gw_fhir_el_value(b, c, "system",
-                         "http://klasgw.org/fhir/CodeSystem/klas-validation");
-        gw_fhir_el_value(b, c, "code", w->rule);
-        gw_fhir_el_value(b, c, "display", w->en);
-        gw_fhir_el_value(b, d, "text", w->sv);
-        gw_fhir_el_value(b, is, "expression", w->expression);
-    }
-}
-
-/* The response message: MessageHeader (response ok) and the case's Task
- * with referensnummer, status, submission time, licence type and product.
- * Runs on the writer thread: the tree is built, written once for the
- * inbox, and kept in r->doc for the first answer, which is therefore not
- * parsed back from the text. */
+/* The response message, for the inbox (receipt.h): written as XML once
+ * the referensnummer and version exist, on the writer thread; what it
+ * says is kept in r for the first answer (answer_made). A batch that is
+ * applied again writes its receipt again. */
 static gw_rc
 respond(void *ctx, const char *refnr, long version, struct gw_buf *out)
 {
     struct receipt *r = ctx;
-    struct gw_fhir_build *b = NULL;
-    struct gw_fhir_el *root, *e, *mh, *x, *task, *in;
-    enum gw_case_status cs = GW_CASE_NONE;
-    char now[40], created[40], uuid[37], oo_uuid[37], url[48], ver[24], ref[32];
-    char oo_url[48];
-    int warn = has_warnings(r->issues);
-    int64_t now_ms = gw_clock_now_ms();
-    struct gw_err err;
-    char *xml = NULL;
-    size_t len = 0;
+    struct gw_receipt g;
     gw_rc rc;
 
-    /* A batch that is applied again builds its receipt again. */
-    gw_fhir_doc_free(r->doc);
-    r->doc = NULL;
-    if (gw_random_uuid(uuid) != GW_OK ||
-        (warn && gw_random_uuid(oo_uuid) != GW_OK))
+    r->made = 0;
+    if (gw_random_uuid(r->uuid) != GW_OK ||
+        (gw_receipt_has_warnings(r->issues) &&
+         gw_random_uuid(r->oo_uuid) != GW_OK))
         return GW_EINTERNAL;
-    if (gw_case_status_parse(r->status, &cs) != GW_OK)
-        cs = GW_CASE_NONE;
-    gw_clock_format(now_ms, now, sizeof(now));
-    gw_clock_format(r->created_ms ? r->created_ms : now_ms, created,
-                    sizeof(created));
-    snprintf(url, sizeof(url), "urn:uuid:%s", uuid);
-    snprintf(ver, sizeof(ver), "%ld", version);
-    snprintf(ref, sizeof(ref), "Task/%s", refnr);
-    rc = gw_fhir_build_new("Bundle", &b);
+    snprintf(r->refnr, sizeof(r->refnr), "%s", refnr);
+    r->version = version;
+    r->now_ms = gw_clock_now_ms();
+    g = receipt_of(r);
+    rc = gw_receipt_write(&g, GW_FHIR_XML, out);
     if (rc != GW_OK)
-        return rc;
-    root = gw_fhir_build_root(b);
-    gw_fhir_el_value(b, root, "type", "message");
-    gw_fhir_el_value(b, root, "timestamp", now);
-    e = gw_fhir_el_add(b, root, "entry");
-    gw_fhir_el_value(b, e, "fullUrl", url);
-    mh = gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"), "MessageHeader");
-    x = gw_fhir_el_add(b, mh, "eventCoding");
-    gw_fhir_el_value(b, x, "system",
-                     "http://klasgw.org/fhir/CodeSystem/klas-event");
-    gw_fhir_el_value(b, x, "code", r->f->event);
-    x = gw_fhir_el_add(b, mh, "source");
-    gw_fhir_el_value(b, x, "name", "klasgw");
-    gw_fhir_el_value(b, x, "endpoint", r->call->base);
-    x = gw_fhir_el_add(b, mh, "response");
-    gw_fhir_el_value(b, x, "identifier",
-                     r->f->header_id[0] ? r->f->header_id : "unknown");
-    gw_fhir_el_value(b, x, "code", "ok");
-    if (warn) {
-        snprintf(oo_url, sizeof(oo_url), "urn:uuid:%s", oo_uuid);
-        gw_fhir_el_value(b, gw_fhir_el_add(b, x, "details"), "reference",
-                         oo_url);
-    }
-    gw_fhir_el_value(b, gw_fhir_el_add(b, mh, "focus"), "reference", ref);
-    e = gw_fhir_el_add(b, root, "entry");
-    {
-        char full[512];
-        snprintf(full, sizeof(full), "%s/%s", r->call->base, ref);
-        gw_fhir_el_value(b, e, "fullUrl", full);
-    }
-    task = gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"), "Task");
-    gw_fhir_el_value(b, task, "id", refnr);
-    x = gw_fhir_el_add(b, task, "meta");
-    gw_fhir_el_value(b, x, "versionId", ver);
-    gw_fhir_el_value(b, x, "lastUpdated", now);
-    x = gw_fhir_el_add(b, task, "identifier");
-    gw_fhir_el_value(b, x, "system", SYS_REFNR);
-    gw_fhir_el_value(b, x, "value", refnr);
-    gw_fhir_el_value(b, task, "status", gw_view_task_status(r->status));
-    x = gw_fhir_el_add(b, gw_fhir_el_add(b, task, "businessStatus"), "coding");
-    gw_fhir_el_value(b, x, "system",
-                     "http://klasgw.org/fhir/CodeSystem/klas-case-status");
-    gw_fhir_el_value(b, x, "code", r->status);
-    gw_fhir_el_value(b, x, "display", gw_case_status_name_sv(cs));
-    gw_fhir_el_value(b, task, "intent", "proposal");
-    gw_fhir_el_value(b, task, "authoredOn", created);
-    gw_fhir_el_value(b, task, "lastModified", now);
-    if (r->licence_type && r->licence_type[0]) {
-        in = gw_fhir_el_add(b, task, "input");
-        gw_fhir_el_value(b, gw_fhir_el_add(b, in, "type"), "text", "licenstyp");
-        gw_fhir_el_value(b, in, "valueCode", r->licence_type);
-    }
-    if (r->drug && r->drug[0]) {
-        in = gw_fhir_el_add(b, task, "input");
-        gw_fhir_el_value(b, gw_fhir_el_add(b, in, "type"), "text", "produkt");
-        gw_fhir_el_value(b, in, "valueString", r->drug);
-    }
-    if (warn)
-        warnings_entry(b, root, oo_url, r->issues);
-    gw_err_clear(&err);
-    rc = gw_fhir_build_take(b, NULL, &r->doc, &err);
-    if (rc == GW_OK)
-        rc = gw_fhir_to_xml(r->doc, &xml, &len);
-    if (rc == GW_OK)
-        rc = gw_buf_append(out, xml, len);
-    if (rc != GW_OK) {
         gw_log_err_rc(rc, "event=receipt_failed");
-        gw_fhir_doc_free(r->doc);
-        r->doc = NULL;
-    }
-    free(xml);
+    r->made = rc == GW_OK;
     return rc;
 }
 
@@ -638,11 +531,10 @@ hash_hex(const char *p, size_t n, char out[65])
     gw_hex(d, sizeof(d), out);
 }
 
-/* The answer of a stored message: *built (taken) when the receipt was
- * just made as a tree, else the inbox's text, parsed. */
+/* The answer of a stored message: the inbox's text, parsed. */
 static void
 answer_stored(struct gw_answer *a, const struct gw_store_result *res,
-              const struct gw_fhir_limits *lim, struct gw_fhir_doc **built)
+              const struct gw_fhir_limits *lim)
 {
     struct gw_fhir_doc *doc = NULL;
     struct gw_err err;
@@ -650,13 +542,51 @@ answer_stored(struct gw_answer *a, const struct gw_store_result *res,
     gw_err_clear(&err);
     a->status = res->response_status ? res->response_status : 200;
     a->replayed = res->replayed;
-    if (built != NULL && *built != NULL && !res->replayed) {
-        a->doc = *built;
-        *built = NULL;
-    } else if (res->response != NULL &&
+    if (res->response != NULL &&
         gw_fhir_parse(res->response, res->response_len, GW_FHIR_XML, lim, &doc,
                       &err) == GW_OK)
         a->doc = doc;
+    snprintf(a->etag, sizeof(a->etag), "W/\"%ld\"", res->version);
+    snprintf(a->location, sizeof(a->location), "Task/%s/_history/%ld",
+             res->refnr, res->version);
+}
+
+/* The answer of a message just stored, whose receipt respond made: as
+ * text in the caller's format when the front takes text (text: the
+ * inbox's
+ * own bytes for XML, the same receipt written as JSON), so no tree is
+ * built for it; else (a replay, or a front that wants the tree) as
+ * answer_stored gives it. */
+static void
+answer_made(struct gw_answer *a, struct gw_store_result *res,
+            const struct gw_fhir_limits *lim, const struct gw_call *c,
+            const struct receipt *r, int text)
+{
+    struct gw_receipt g;
+    struct gw_buf b;
+
+    if (res->replayed || !r->made || !text ||
+        res->response == NULL ||
+        (c->fmt != GW_FHIR_XML && c->fmt != GW_FHIR_JSON)) {
+        answer_stored(a, res, lim);
+        return;
+    }
+    a->status = res->response_status ? res->response_status : 200;
+    if (c->fmt == GW_FHIR_XML) {
+        a->body = res->response;
+        a->body_len = res->response_len;
+        res->response = NULL;
+    } else {
+        g = receipt_of(r);
+        gw_buf_init(&b, (size_t)1 << 30);
+        if (gw_receipt_write(&g, GW_FHIR_JSON, &b) == GW_OK)
+            a->body = gw_buf_take(&b, &a->body_len);
+        gw_buf_release(&b);
+        if (a->body == NULL) { /* out of memory: the tree's way */
+            answer_stored(a, res, lim);
+            return;
+        }
+    }
     snprintf(a->etag, sizeof(a->etag), "W/\"%ld\"", res->version);
     snprintf(a->location, sizeof(a->location), "Task/%s/_history/%ld",
              res->refnr, res->version);
@@ -929,7 +859,7 @@ answer_resent(struct gw_pipeline *pl, const struct gw_call *c,
         refuse(pl, c, a, GW_EDUPLICATE, NULL, m->o, m->event, res.refnr,
                NULL);
     } else {
-        answer_stored(a, &res, &pl->o.limits, NULL);
+        answer_stored(a, &res, &pl->o.limits);
     }
     gw_store_result_release(&res);
     return 1;
@@ -948,7 +878,7 @@ answer_resent(struct gw_pipeline *pl, const struct gw_call *c,
 static void
 process(struct gw_pipeline *pl, const struct gw_call *c,
         struct gw_fhir_doc *doc, const char *body, size_t len,
-        long if_match, struct gw_answer *a)
+        long if_match, int text, struct gw_answer *a)
 {
     struct gw_outcome o;
     struct gw_msg_facts f;
@@ -1184,12 +1114,11 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
         goto out;
     }
     remember_stored(pl, key);
-    answer_stored(a, &res, &pl->o.limits, &rc_ctx.doc);
+    answer_made(a, &res, &pl->o.limits, c, &rc_ctx, text);
     gw_log_info("event=message kind=%s refnr=%s version=%ld status=%s%s",
                 f.event, res.refnr, res.version, row.status,
                 res.replayed ? " replayed=1" : "");
 out:
-    gw_fhir_doc_free(rc_ctx.doc);
     free(xml);
     free(key);
     free(obid[0]);
@@ -1200,10 +1129,10 @@ out:
     gw_outcome_release(&o);
 }
 
-void
-gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
-                    const char *body, size_t len, long if_match,
-                    struct gw_answer *a)
+static void
+process_bytes(struct gw_pipeline *pl, const struct gw_call *c,
+              const char *body, size_t len, long if_match, int text,
+              struct gw_answer *a)
 {
     struct gw_fhir_doc *doc = NULL;
     struct gw_err err;
@@ -1215,8 +1144,24 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc != GW_OK)
         refuse(pl, c, a, rc, &err, NULL, "submit", NULL, "invalid message");
     else
-        process(pl, c, doc, body, len, if_match, a);
+        process(pl, c, doc, body, len, if_match, text, a);
     gw_fhir_doc_free(doc);
+}
+
+void
+gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
+                    const char *body, size_t len, long if_match,
+                    struct gw_answer *a)
+{
+    process_bytes(pl, c, body, len, if_match, 0, a);
+}
+
+void
+gw_pipeline_process_text(struct gw_pipeline *pl, const struct gw_call *c,
+                         const char *body, size_t len, long if_match,
+                         struct gw_answer *a)
+{
+    process_bytes(pl, c, body, len, if_match, 1, a);
 }
 
 void
@@ -1232,7 +1177,7 @@ gw_pipeline_process_doc(struct gw_pipeline *pl, const struct gw_call *c,
                                                            : GW_EPARSE,
                parse_err, NULL, "submit", NULL, "invalid message");
     else
-        process(pl, c, doc, NULL, 0, if_match, a);
+        process(pl, c, doc, NULL, 0, if_match, 0, a);
     gw_fhir_doc_free(doc);
 }
 

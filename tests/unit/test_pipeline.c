@@ -220,6 +220,69 @@ test_pipeline_reused_message_id_vs_identical_replay(void **state)
     free(other);
 }
 
+/* The first answer as text (the REST front's) is the receipt the inbox
+ * replays, byte for byte, in JSON and in XML; so is a replay's. */
+static void
+test_pipeline_text_answer_is_the_stored_receipt(void **state)
+{
+    static const enum gw_fhir_format fmts[] = {GW_FHIR_JSON, GW_FHIR_XML};
+    struct t *t = *state;
+
+    for (size_t i = 0; i < N(fmts); i++) {
+        const struct gw_call c = {&ehr1, BASE, "test", fmts[i]};
+        char msgid[64], *msg, *want;
+        size_t wlen;
+        struct gw_answer a, b;
+
+        snprintf(msgid, sizeof(msgid), "9a1e0000-0000-4000-8000-0000000000e%zu",
+                 i);
+        msg = message(t, "motivation-enskild-searched.xml", msgid, NULL, NULL);
+        gw_pipeline_process_text(t->pl, &c, msg, strlen(msg), 0, &a);
+        assert_int_equal(a.rc, GW_OK);
+        assert_int_equal(a.status, 200);
+        assert_int_equal(a.replayed, 0);
+        assert_null(a.doc);
+        assert_non_null(a.body);
+        gw_pipeline_process(t->pl, &c, msg, strlen(msg), 0, &b);
+        assert_int_equal(b.rc, GW_OK);
+        assert_int_equal(b.replayed, 1);
+        assert_non_null(b.doc);
+        assert_int_equal(fmts[i] == GW_FHIR_JSON
+                             ? gw_fhir_to_json(b.doc, &want, &wlen)
+                             : gw_fhir_to_xml(b.doc, &want, &wlen),
+                         GW_OK);
+        assert_int_equal(a.body_len, wlen);
+        assert_memory_equal(a.body, want, wlen);
+        assert_string_equal(a.etag, b.etag);
+        assert_string_equal(a.location, b.location);
+        free(want);
+        gw_answer_release(&b);
+        gw_answer_release(&a);
+        free(msg);
+    }
+}
+
+/* A MessageHeader without an id is named in the receipt by the uuid of
+ * its entry's fullUrl; one that cannot be an id there (the receipt's
+ * response.identifier) fails the receipt, and the write with it, as the
+ * check of the receipt built as a tree did. */
+static void
+test_pipeline_header_uuid_that_is_no_id(void **state)
+{
+    struct t *t = *state;
+    char *msg = message(t, "motivation-enskild-searched.xml", NULL,
+                        "0b3e7a1c-1d2e-4f50-9a61-000000000001", "x_y");
+    struct gw_answer a;
+
+    process(t, &ehr1, msg, &a);
+    assert_int_equal(a.rc, GW_EVALIDATION);
+    assert_int_equal(a.status, 422);
+    gw_answer_release(&a);
+    assert_int_equal(case_count(t), 0);
+    assert_int_equal(outbox_count(t), 0);
+    free(msg);
+}
+
 /* Without a Bundle.identifier the content is the key: a resend of the
  * same bytes makes no second case. */
 static void
@@ -649,6 +712,8 @@ main(void)
         cmocka_unit_test(test_pipeline_refusals_leave_nothing_stored),
         T(test_pipeline_reused_message_id_vs_identical_replay),
         T(test_pipeline_resend_without_id_makes_one_case),
+        T(test_pipeline_text_answer_is_the_stored_receipt),
+        T(test_pipeline_header_uuid_that_is_no_id),
         T(test_pipeline_resend_after_the_case_moved_on_is_answered),
         T(test_pipeline_resend_to_a_restarted_process_is_answered),
         T(test_pipeline_resend_of_a_raw_hash_row),
