@@ -7,9 +7,10 @@
  * writer: the case change, the message as a new document version, the
  * outbox items it causes and its audit record. A message whose id was
  * seen is answered from the inbox: by the writer inside the write, or
- * here when it would be refused. The receipt is formatted on the writer thread once the
- * referensnummer and version exist (respond callback) and kept in the
- * inbox, so a repeated message gets the very same answer.
+ * here when it would be refused. The receipt is written on the writer
+ * thread once the referensnummer and version exist (respond callback,
+ * receipt.h) and kept in the inbox, so a repeated message gets the very
+ * same answer.
  *
  * Reads: the case row decides access (klas/access), the first document
  * of the case is mapped to the case view (map/, redacted for pharmacies),
@@ -486,11 +487,19 @@ struct receipt {
 static struct gw_receipt
 receipt_of(const struct receipt *r)
 {
-    return (struct gw_receipt){r->f->event, r->call->base, r->f->header_id,
-                               r->refnr,    r->version,    r->status,
-                               r->licence_type, r->drug,   r->now_ms,
-                               r->created_ms,   r->uuid,   r->oo_uuid,
-                               r->issues};
+    return (struct gw_receipt){.event = r->f->event,
+                               .base = r->call->base,
+                               .header_id = r->f->header_id,
+                               .refnr = r->refnr,
+                               .version = r->version,
+                               .status = r->status,
+                               .licence_type = r->licence_type,
+                               .drug = r->drug,
+                               .now_ms = r->now_ms,
+                               .created_ms = r->created_ms,
+                               .uuid = r->uuid,
+                               .oo_uuid = r->oo_uuid,
+                               .issues = r->issues};
 }
 
 /* The response message, for the inbox (receipt.h): written as XML once
@@ -565,8 +574,7 @@ answer_made(struct gw_answer *a, struct gw_store_result *res,
     struct gw_receipt g;
     struct gw_buf b;
 
-    if (res->replayed || !r->made || !text ||
-        res->response == NULL ||
+    if (res->replayed || !r->made || !text || res->response == NULL ||
         (c->fmt != GW_FHIR_XML && c->fmt != GW_FHIR_JSON)) {
         answer_stored(a, res, lim);
         return;
@@ -805,9 +813,10 @@ static int
 recently_stored(struct gw_pipeline *pl, const char *key)
 {
     uint64_t h = key_digest(key);
+    uint64_t seen =
+        __atomic_load_n(&pl->recent[h % GW_RECENT_KEYS], __ATOMIC_RELAXED);
 
-    return __atomic_load_n(&pl->recent[h % GW_RECENT_KEYS],
-                           __ATOMIC_RELAXED) == h;
+    return seen == h;
 }
 
 static void
@@ -856,8 +865,7 @@ answer_resent(struct gw_pipeline *pl, const struct gw_call *c,
     if (strcmp(res.content_hash, m->hash) != 0 &&
         strcmp(res.content_hash, raw_hash) != 0) {
         duplicate_outcome(m->o, &res);
-        refuse(pl, c, a, GW_EDUPLICATE, NULL, m->o, m->event, res.refnr,
-               NULL);
+        refuse(pl, c, a, GW_EDUPLICATE, NULL, m->o, m->event, res.refnr, NULL);
     } else {
         answer_stored(a, &res, &pl->o.limits);
     }
@@ -877,8 +885,8 @@ answer_resent(struct gw_pipeline *pl, const struct gw_call *c,
  */
 static void
 process(struct gw_pipeline *pl, const struct gw_call *c,
-        struct gw_fhir_doc *doc, const char *body, size_t len,
-        long if_match, int text, struct gw_answer *a)
+        struct gw_fhir_doc *doc, const char *body, size_t len, long if_match,
+        int text, struct gw_answer *a)
 {
     struct gw_outcome o;
     struct gw_msg_facts f;
@@ -1061,8 +1069,8 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
                                                            &notice_len);
         if (rc != GW_OK) {
             /* Our own table's GLN and event: an internal fault if not. */
-            REFUSE(rc == GW_ENOMEM ? rc : GW_EINTERNAL, NULL, NULL,
-                   f.event, NULL, NULL);
+            REFUSE(rc == GW_ENOMEM ? rc : GW_EINTERNAL, NULL, NULL, f.event,
+                   NULL, NULL);
             goto out;
         }
         ob[nob] = (struct gw_store_outbox_new){obid[nob],  "pharmacy",
@@ -1130,9 +1138,8 @@ out:
 }
 
 static void
-process_bytes(struct gw_pipeline *pl, const struct gw_call *c,
-              const char *body, size_t len, long if_match, int text,
-              struct gw_answer *a)
+process_bytes(struct gw_pipeline *pl, const struct gw_call *c, const char *body,
+              size_t len, long if_match, int text, struct gw_answer *a)
 {
     struct gw_fhir_doc *doc = NULL;
     struct gw_err err;

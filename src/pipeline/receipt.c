@@ -90,14 +90,30 @@ put_xml_value(struct rw *w, const char *v)
         if (!xml_special(*p))
             continue;
         switch (*p) {
-        case '\n': esc = "&#10;"; break;
-        case '\r': esc = "&#13;"; break;
-        case '\t': esc = "&#9;"; break;
-        case '"': esc = "&quot;"; break;
-        case '<': esc = "&lt;"; break;
-        case '>': esc = "&gt;"; break;
-        case '&': esc = "&amp;"; break;
-        default: esc = " "; break; /* XML 1.0 cannot carry it */
+        case '\n':
+            esc = "&#10;";
+            break;
+        case '\r':
+            esc = "&#13;";
+            break;
+        case '\t':
+            esc = "&#9;";
+            break;
+        case '"':
+            esc = "&quot;";
+            break;
+        case '<':
+            esc = "&lt;";
+            break;
+        case '>':
+            esc = "&gt;";
+            break;
+        case '&':
+            esc = "&amp;";
+            break;
+        default:
+            esc = " ";
+            break; /* XML 1.0 cannot carry it */
         }
         put(w, (const char *)run, (size_t)(p - run));
         put_str(w, esc);
@@ -118,12 +134,24 @@ put_json_string(struct rw *w, const char *v)
         if (!json_special(*p))
             continue;
         switch (*p) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default: esc = " "; break; /* XML 1.0 cannot carry it */
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        default:
+            esc = " ";
+            break; /* XML 1.0 cannot carry it */
         }
         put(w, (const char *)run, (size_t)(p - run));
         put_str(w, esc);

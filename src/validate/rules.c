@@ -382,8 +382,7 @@ mp_exists(const struct mpath *rel, int i, xmlNodePtr n, const char *lit,
         return a != NULL && mp_attr_is(a, lit);
     }
     for (xmlNodePtr c = n->children; c != NULL; c = c->next)
-        if (mp_elem(c, st->name, fhir) &&
-            mp_exists(rel, i + 1, c, lit, fhir))
+        if (mp_elem(c, st->name, fhir) && mp_exists(rel, i + 1, c, lit, fhir))
             return 1;
     return 0;
 }
@@ -436,8 +435,7 @@ mp_walk(const struct mpath *p, int i, xmlNodePtr n, struct mres *r)
             }
             pass = 0;
             for (int j = 0; j < pr->n && !pass; j++)
-                pass = mp_exists(pr->alt[j].rel, 0, c, pr->alt[j].lit,
-                                 r->fhir);
+                pass = mp_exists(pr->alt[j].rel, 0, c, pr->alt[j].lit, r->fhir);
         }
         if (pass && mp_walk(p, i + 1, c, r))
             return 1;

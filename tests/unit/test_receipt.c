@@ -38,8 +38,8 @@ warnings_entry(struct gw_fhir_build *b, struct gw_fhir_el *root,
     struct gw_fhir_el *e = gw_fhir_el_add(b, root, "entry"), *oo, *is, *d, *c;
 
     gw_fhir_el_value(b, e, "fullUrl", url);
-    oo = gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"),
-                        "OperationOutcome");
+    oo =
+        gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"), "OperationOutcome");
     for (size_t i = 0; i < o->n; i++) {
         const struct gw_issue *w = &o->issues[i];
         if (w->severity != GW_SEV_WARNING)
@@ -226,8 +226,8 @@ plain(void)
 static void
 test_receipt_every_shape_is_the_trees(void **state)
 {
-    static const char *const statuses[] = {"M", "A", "H", "KB", "K", "Bev",
-                                           "Avs", "Makulerad", "??"};
+    static const char *const statuses[] = {"M",   "A",   "H",         "KB", "K",
+                                           "Bev", "Avs", "Makulerad", "??"};
     struct gw_receipt r;
     (void)state;
 
@@ -257,28 +257,28 @@ test_receipt_warnings_are_the_trees(void **state)
     r.issues = &o;
     check(&r); /* none */
     assert_int_equal(gw_outcome_add(&o, GW_SEV_ERROR, "value", "klas-x",
-                                     "Bundle", "fel", "error"),
+                                    "Bundle", "fel", "error"),
                      GW_OK);
     check(&r); /* an error only: no warnings entry */
     assert_int_equal(gw_outcome_add(&o, GW_SEV_WARNING, "business-rule",
-                                     "klas-prescriber-email",
-                                     "Bundle.entry[3].resource.telecom",
-                                     "E-postadress bör anges",
-                                     "An e-mail address should be given"),
+                                    "klas-prescriber-email",
+                                    "Bundle.entry[3].resource.telecom",
+                                    "E-postadress bör anges",
+                                    "An e-mail address should be given"),
                      GW_OK);
     check(&r);
     assert_int_equal(gw_outcome_add(&o, GW_SEV_INFORMATION, "informational",
-                                     "klas-i", "", "info", "info"),
+                                    "klas-i", "", "info", "info"),
                      GW_OK);
     assert_int_equal(gw_outcome_add(&o, GW_SEV_WARNING, "business-rule",
-                                     "klas-manual-attachment", "",
-                                     "Bifoga \"produktinformation\" <här> & "
-                                     "där",
-                                     "Attach\tproduct\ninformation\r\\"),
+                                    "klas-manual-attachment", "",
+                                    "Bifoga \"produktinformation\" <här> & "
+                                    "där",
+                                    "Attach\tproduct\ninformation\r\\"),
                      GW_OK);
     check(&r); /* two, one without expression, an issue between */
     assert_int_equal(gw_outcome_add(&o, GW_SEV_ERROR, "value", "klas-y",
-                                     "Bundle", "fel", "error"),
+                                    "Bundle", "fel", "error"),
                      GW_OK);
     check(&r); /* the last issue is not a warning */
     gw_outcome_release(&o);
@@ -307,8 +307,8 @@ test_receipt_awkward_values_are_the_trees(void **state)
         struct gw_outcome o;
         gw_outcome_init(&o);
         assert_int_equal(gw_outcome_add(&o, GW_SEV_WARNING, "business-rule",
-                                         "klas-r", values[i], values[i],
-                                         values[i]),
+                                        "klas-r", values[i], values[i],
+                                        values[i]),
                          GW_OK);
         r = plain();
         r.drug = values[i];
