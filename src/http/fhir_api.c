@@ -767,8 +767,8 @@ gw_fhir_process(struct gw_req *r, const struct gw_call *c)
 
     if (if_match < 0)
         return gw_fhir_fail(r, GW_EINVAL, NULL, "If-Match takes W/\"version\"");
-    gw_pipeline_process(r->h->o.pipeline, c, r->body.data, r->body.len,
-                        if_match, &a);
+    gw_pipeline_process_text(r->h->o.pipeline, c, r->body.data, r->body.len,
+                             if_match, &a);
     return gw_fhir_send_answer(r, &a, minimal(r));
 }
 

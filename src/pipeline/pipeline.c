@@ -2,15 +2,17 @@
  * pipeline.c - decide and commit (see pipeline.h for the whole way).
  *
  * A message: parse and validate (schema + rules, collecting the facts),
- * answer from the inbox if its id was seen, look up the case, ask
- * klas/access whether this caller may send this event in this status,
- * then hand ONE struct gw_store_write to the writer: the case change, the
- * message as a new document version, the outbox items it causes and its
- * audit record. The receipt quotes the referensnummer and version the
- * write gives and is kept in the inbox, so a repeated message gets the
- * very same answer: it is built ahead on the request thread for the ones
- * the write will most likely give, and the writer's respond callback
- * hands it over, or builds it there when the write gave others.
+ * look up the case, ask klas/access whether this caller may send this
+ * event in this status, then hand ONE struct gw_store_write to the
+ * writer: the case change, the message as a new document version, the
+ * outbox items it causes and its audit record. A message whose id was
+ * seen is answered from the inbox: by the writer inside the write, or
+ * here when it would be refused. The receipt (receipt.h) quotes the
+ * referensnummer and version the write gives and is kept in the inbox,
+ * so a repeated message gets the very same answer: it is written ahead
+ * on the request thread for the ones the write will most likely give,
+ * and the writer's respond callback hands it over, or writes it there
+ * when the write gave others.
  *
  * Reads: the case row decides access (klas/access), the first document
  * of the case is mapped to the case view (map/, redacted for pharmacies),
@@ -34,13 +36,13 @@
 #include "core/log.h"
 #include "core/netaddr.h"
 #include "core/random.h"
-#include "fhir/build.h"
 #include "klas/event.h"
 #include "klas/ident.h"
 #include "map/view.h"
 #include "outbound/http_client.h"
 #include "outbound/pharmacy.h"
 #include "pipeline/pipeline_int.h"
+#include "pipeline/receipt.h"
 #include "pipeline/refusals.h"
 #include "store/licence.h"
 #include "store/read.h"
@@ -472,202 +474,92 @@ struct receipt {
     const char *licence_type;
     const char *drug;
     int64_t created_ms;      /* 0: now (a new case) */
-    struct gw_fhir_doc *doc; /* the receipt as built; owned */
-    /* Built ahead (receipt_ahead): doc's text for this number and
-     * version; xml NULL when none is. */
-    char refnr[16];
-    long version;
-    char *xml;
-    size_t xml_len;
     /* The validator's issues; its warnings go back in the receipt. */
     const struct gw_outcome *issues;
+    /* What respond chose and wrote (made 1), for the first answer to be
+     * that receipt in the caller's format. */
+    int made;
+    char refnr[16];
+    long version;
+    int64_t now_ms;
+    char uuid[37], oo_uuid[37];
+    /* Written ahead on the request thread (receipt_ahead) for the
+     * refnr and version above; ahead_ok 0 when none was. */
+    struct gw_buf ahead;
+    int ahead_ok;
 };
 
-static int
-has_warnings(const struct gw_outcome *o)
+/* The receipt r says, for receipt.h. */
+static struct gw_receipt
+receipt_of(const struct receipt *r)
 {
-    for (size_t i = 0; o != NULL && i < o->n; i++)
-        if (o->issues[i].severity == GW_SEV_WARNING)
-            return 1;
-    return 0;
+    return (struct gw_receipt){.event = r->f->event,
+                               .base = r->call->base,
+                               .header_id = r->f->header_id,
+                               .refnr = r->refnr,
+                               .version = r->version,
+                               .status = r->status,
+                               .licence_type = r->licence_type,
+                               .drug = r->drug,
+                               .now_ms = r->now_ms,
+                               .created_ms = r->created_ms,
+                               .uuid = r->uuid,
+                               .oo_uuid = r->oo_uuid,
+                               .issues = r->issues};
 }
 
-/* The warnings of a stored message as an OperationOutcome entry of the
- * receipt (MessageHeader.response.details points at it): severity
- * warning, the rule id and the texts in Swedish and English, exactly as
- * $validate gives them. */
-static void
-warnings_entry(struct gw_fhir_build *b, struct gw_fhir_el *root,
-               const char *url, const struct gw_outcome *o)
-{
-    struct gw_fhir_el *e = gw_fhir_el_add(b, root, "entry"), *oo, *is, *d, *c;
-
-    gw_fhir_el_value(b, e, "fullUrl", url);
-    oo = gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"),
-                        "OperationOutcome");
-    for (size_t i = 0; i < o->n; i++) {
-        const struct gw_issue *w = &o->issues[i];
-        if (w->severity != GW_SEV_WARNING)
-            continue;
-        is = gw_fhir_el_add(b, oo, "issue");
-        gw_fhir_el_value(b, is, "severity", "warning");
-        gw_fhir_el_value(b, is, "code", w->code);
-        d = gw_fhir_el_add(b, is, "details");
-        c = gw_fhir_el_add(b, d, "coding");
-        gw_fhir_el_value(b, c, "system",
-                         "http://klasgw.org/fhir/CodeSystem/klas-validation");
-        gw_fhir_el_value(b, c, "code", w->rule);
-        gw_fhir_el_value(b, c, "display", w->en);
-        gw_fhir_el_value(b, d, "text", w->sv);
-        gw_fhir_el_value(b, is, "expression", w->expression);
-    }
-}
-
-/* The response message: MessageHeader (response ok) and the case's Task
- * with referensnummer, status, submission time, licence type and product.
- * The tree is built, written once (*xml, malloc'd) for the inbox, and
- * kept in r->doc for the first answer, which is therefore not parsed back
- * from the text. */
+/* The receipt for refnr and version, written as XML into out; what it
+ * says is kept in r for the first answer (answer_made). */
 static gw_rc
-receipt_build(struct receipt *r, const char *refnr, long version, char **xml,
-              size_t *len)
+receipt_make(struct receipt *r, const char *refnr, long version,
+             struct gw_buf *out)
 {
-    struct gw_fhir_build *b = NULL;
-    struct gw_fhir_el *root, *e, *mh, *x, *task, *in;
-    enum gw_case_status cs = GW_CASE_NONE;
-    char now[40], created[40], uuid[37], oo_uuid[37], url[48], ver[24], ref[32];
-    char oo_url[48];
-    int warn = has_warnings(r->issues);
-    int64_t now_ms = gw_clock_now_ms();
-    struct gw_err err;
+    struct gw_receipt g;
     gw_rc rc;
 
-    *xml = NULL;
-    *len = 0;
-    gw_fhir_doc_free(r->doc);
-    r->doc = NULL;
-    if (gw_random_uuid(uuid) != GW_OK ||
-        (warn && gw_random_uuid(oo_uuid) != GW_OK))
+    r->made = 0;
+    if (gw_random_uuid(r->uuid) != GW_OK ||
+        (gw_receipt_has_warnings(r->issues) &&
+         gw_random_uuid(r->oo_uuid) != GW_OK))
         return GW_EINTERNAL;
-    if (gw_case_status_parse(r->status, &cs) != GW_OK)
-        cs = GW_CASE_NONE;
-    gw_clock_format(now_ms, now, sizeof(now));
-    gw_clock_format(r->created_ms ? r->created_ms : now_ms, created,
-                    sizeof(created));
-    snprintf(url, sizeof(url), "urn:uuid:%s", uuid);
-    snprintf(ver, sizeof(ver), "%ld", version);
-    snprintf(ref, sizeof(ref), "Task/%s", refnr);
-    rc = gw_fhir_build_new("Bundle", &b);
+    snprintf(r->refnr, sizeof(r->refnr), "%s", refnr);
+    r->version = version;
+    r->now_ms = gw_clock_now_ms();
+    g = receipt_of(r);
+    rc = gw_receipt_write(&g, GW_FHIR_XML, out);
     if (rc != GW_OK)
-        return rc;
-    root = gw_fhir_build_root(b);
-    gw_fhir_el_value(b, root, "type", "message");
-    gw_fhir_el_value(b, root, "timestamp", now);
-    e = gw_fhir_el_add(b, root, "entry");
-    gw_fhir_el_value(b, e, "fullUrl", url);
-    mh = gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"), "MessageHeader");
-    x = gw_fhir_el_add(b, mh, "eventCoding");
-    gw_fhir_el_value(b, x, "system",
-                     "http://klasgw.org/fhir/CodeSystem/klas-event");
-    gw_fhir_el_value(b, x, "code", r->f->event);
-    x = gw_fhir_el_add(b, mh, "source");
-    gw_fhir_el_value(b, x, "name", "klasgw");
-    gw_fhir_el_value(b, x, "endpoint", r->call->base);
-    x = gw_fhir_el_add(b, mh, "response");
-    gw_fhir_el_value(b, x, "identifier",
-                     r->f->header_id[0] ? r->f->header_id : "unknown");
-    gw_fhir_el_value(b, x, "code", "ok");
-    if (warn) {
-        snprintf(oo_url, sizeof(oo_url), "urn:uuid:%s", oo_uuid);
-        gw_fhir_el_value(b, gw_fhir_el_add(b, x, "details"), "reference",
-                         oo_url);
-    }
-    gw_fhir_el_value(b, gw_fhir_el_add(b, mh, "focus"), "reference", ref);
-    e = gw_fhir_el_add(b, root, "entry");
-    {
-        char full[512];
-        snprintf(full, sizeof(full), "%s/%s", r->call->base, ref);
-        gw_fhir_el_value(b, e, "fullUrl", full);
-    }
-    task = gw_fhir_el_add(b, gw_fhir_el_add(b, e, "resource"), "Task");
-    gw_fhir_el_value(b, task, "id", refnr);
-    x = gw_fhir_el_add(b, task, "meta");
-    gw_fhir_el_value(b, x, "versionId", ver);
-    gw_fhir_el_value(b, x, "lastUpdated", now);
-    x = gw_fhir_el_add(b, task, "identifier");
-    gw_fhir_el_value(b, x, "system", SYS_REFNR);
-    gw_fhir_el_value(b, x, "value", refnr);
-    gw_fhir_el_value(b, task, "status", gw_view_task_status(r->status));
-    x = gw_fhir_el_add(b, gw_fhir_el_add(b, task, "businessStatus"), "coding");
-    gw_fhir_el_value(b, x, "system",
-                     "http://klasgw.org/fhir/CodeSystem/klas-case-status");
-    gw_fhir_el_value(b, x, "code", r->status);
-    gw_fhir_el_value(b, x, "display", gw_case_status_name_sv(cs));
-    gw_fhir_el_value(b, task, "intent", "proposal");
-    gw_fhir_el_value(b, task, "authoredOn", created);
-    gw_fhir_el_value(b, task, "lastModified", now);
-    if (r->licence_type && r->licence_type[0]) {
-        in = gw_fhir_el_add(b, task, "input");
-        gw_fhir_el_value(b, gw_fhir_el_add(b, in, "type"), "text", "licenstyp");
-        gw_fhir_el_value(b, in, "valueCode", r->licence_type);
-    }
-    if (r->drug && r->drug[0]) {
-        in = gw_fhir_el_add(b, task, "input");
-        gw_fhir_el_value(b, gw_fhir_el_add(b, in, "type"), "text", "produkt");
-        gw_fhir_el_value(b, in, "valueString", r->drug);
-    }
-    if (warn)
-        warnings_entry(b, root, oo_url, r->issues);
-    gw_err_clear(&err);
-    rc = gw_fhir_build_take(b, NULL, &r->doc, &err);
-    if (rc == GW_OK)
-        rc = gw_fhir_to_xml(r->doc, xml, len);
-    if (rc != GW_OK) {
         gw_log_err_rc(rc, "event=receipt_failed");
-        gw_fhir_doc_free(r->doc);
-        r->doc = NULL;
-        free(*xml);
-        *xml = NULL;
-    }
+    r->made = rc == GW_OK;
     return rc;
 }
 
-/* The receipt built on the request thread, before the write, for the
+/* The receipt written on the request thread, before the write, for the
  * number and version the write will most likely give: the writer is one
- * thread for every request, and the receipt was a third of its work for
- * a submission. Without it (out of memory) respond builds it. */
+ * thread for every request. Without it (out of memory) respond writes
+ * it. */
 static void
 receipt_ahead(struct receipt *r, const char *refnr, long version)
 {
-    snprintf(r->refnr, sizeof(r->refnr), "%s", refnr);
-    r->version = version;
-    (void)receipt_build(r, refnr, version, &r->xml, &r->xml_len);
+    gw_buf_init(&r->ahead, (size_t)1 << 30);
+    r->ahead_ok = receipt_make(r, refnr, version, &r->ahead) == GW_OK;
 }
 
-/* The inbox's answer, asked for by the writer thread inside the write:
- * the receipt built ahead when the write gave its number and version,
- * else (the number was taken, the case moved on in between) one built
- * here. A batch that is applied again asks again. */
+/* The inbox's answer, asked for by the writer thread inside the write
+ * once the referensnummer and version exist: the receipt written ahead
+ * when the write gave its number and version, else (the number was
+ * taken, the case moved on in between) one written here. A batch that is
+ * applied again asks again. */
 static gw_rc
 respond(void *ctx, const char *refnr, long version, struct gw_buf *out)
 {
     struct receipt *r = ctx;
-    char *xml = NULL;
-    size_t len = 0;
-    gw_rc rc;
 
-    if (r->xml != NULL && version == r->version &&
-        strcmp(refnr, r->refnr) == 0)
-        return gw_buf_append(out, r->xml, r->xml_len);
-    free(r->xml);
-    r->xml = NULL;
-    rc = receipt_build(r, refnr, version, &xml, &len);
-    if (rc == GW_OK && (rc = gw_buf_append(out, xml, len)) != GW_OK) {
-        gw_fhir_doc_free(r->doc);
-        r->doc = NULL;
+    if (r->ahead_ok && version == r->version && strcmp(refnr, r->refnr) == 0) {
+        r->made = 1;
+        return gw_buf_append(out, r->ahead.data, r->ahead.len);
     }
-    free(xml);
-    return rc;
+    r->ahead_ok = 0;
+    return receipt_make(r, refnr, version, out);
 }
 
 /* The number a new case will most likely get, drawn as the writer would
@@ -695,11 +587,10 @@ hash_hex(const char *p, size_t n, char out[65])
     gw_hex(d, sizeof(d), out);
 }
 
-/* The answer of a stored message: *built (taken) when the receipt was
- * just made as a tree, else the inbox's text, parsed. */
+/* The answer of a stored message: the inbox's text, parsed. */
 static void
 answer_stored(struct gw_answer *a, const struct gw_store_result *res,
-              const struct gw_fhir_limits *lim, struct gw_fhir_doc **built)
+              const struct gw_fhir_limits *lim)
 {
     struct gw_fhir_doc *doc = NULL;
     struct gw_err err;
@@ -707,13 +598,50 @@ answer_stored(struct gw_answer *a, const struct gw_store_result *res,
     gw_err_clear(&err);
     a->status = res->response_status ? res->response_status : 200;
     a->replayed = res->replayed;
-    if (built != NULL && *built != NULL && !res->replayed) {
-        a->doc = *built;
-        *built = NULL;
-    } else if (res->response != NULL &&
+    if (res->response != NULL &&
         gw_fhir_parse(res->response, res->response_len, GW_FHIR_XML, lim, &doc,
                       &err) == GW_OK)
         a->doc = doc;
+    snprintf(a->etag, sizeof(a->etag), "W/\"%ld\"", res->version);
+    snprintf(a->location, sizeof(a->location), "Task/%s/_history/%ld",
+             res->refnr, res->version);
+}
+
+/* The answer of a message just stored, whose receipt respond made: as
+ * text in the caller's format when the front takes text (text: the
+ * inbox's
+ * own bytes for XML, the same receipt written as JSON), so no tree is
+ * built for it; else (a replay, or a front that wants the tree) as
+ * answer_stored gives it. */
+static void
+answer_made(struct gw_answer *a, struct gw_store_result *res,
+            const struct gw_fhir_limits *lim, const struct gw_call *c,
+            const struct receipt *r, int text)
+{
+    struct gw_receipt g;
+    struct gw_buf b;
+
+    if (res->replayed || !r->made || !text || res->response == NULL ||
+        (c->fmt != GW_FHIR_XML && c->fmt != GW_FHIR_JSON)) {
+        answer_stored(a, res, lim);
+        return;
+    }
+    a->status = res->response_status ? res->response_status : 200;
+    if (c->fmt == GW_FHIR_XML) {
+        a->body = res->response;
+        a->body_len = res->response_len;
+        res->response = NULL;
+    } else {
+        g = receipt_of(r);
+        gw_buf_init(&b, (size_t)1 << 30);
+        if (gw_receipt_write(&g, GW_FHIR_JSON, &b) == GW_OK)
+            a->body = gw_buf_take(&b, &a->body_len);
+        gw_buf_release(&b);
+        if (a->body == NULL) { /* out of memory: the tree's way */
+            answer_stored(a, res, lim);
+            return;
+        }
+    }
     snprintf(a->etag, sizeof(a->etag), "W/\"%ld\"", res->version);
     snprintf(a->location, sizeof(a->location), "Task/%s/_history/%ld",
              res->refnr, res->version);
@@ -885,6 +813,15 @@ licence_of(const struct gw_decision *d, const struct gw_msg_facts *src,
 #undef COPY
 #undef COPY_OPT
 
+/* process(): a refusal once the message's inbox key is known, unless
+ * the message was stored before (answer_resent). */
+#define REFUSE(rc_, err_, o_, action_, refnr_, detail_)                        \
+    do {                                                                       \
+        if (!answer_resent(pl, c, a, &resend))                                 \
+            refuse(pl, c, a, (rc_), (err_), (o_), (action_), (refnr_),         \
+                   (detail_));                                                 \
+    } while (0)
+
 /* The prescriber HSA is asked about: the motivation's Practitioner (or
  * its sender) at the stated unit; for a prescriber's supplement the
  * sender, at the sender's unit when it names one. */
@@ -905,17 +842,98 @@ check_prescriber(struct gw_pipeline *pl, const struct gw_decision *d,
                                   err);
 }
 
+/* The digest of an inbox key in the table of recent ones (never 0, the
+ * empty slot): FNV-1a, 64 bits. */
+static uint64_t
+key_digest(const char *key)
+{
+    uint64_t h = 14695981039346656037u;
+
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 1099511628211u;
+    return h != 0 ? h : 1;
+}
+
+/* Whether this process stored the message of key lately (a collision
+ * only costs a look-up). */
+static int
+recently_stored(struct gw_pipeline *pl, const char *key)
+{
+    uint64_t h = key_digest(key);
+    uint64_t seen =
+        __atomic_load_n(&pl->recent[h % GW_RECENT_KEYS], __ATOMIC_RELAXED);
+
+    return seen == h;
+}
+
+static void
+remember_stored(struct gw_pipeline *pl, const char *key)
+{
+    uint64_t h = key_digest(key);
+
+    __atomic_store_n(&pl->recent[h % GW_RECENT_KEYS], h, __ATOMIC_RELAXED);
+}
+
+/* What a message is known by in the inbox, for answering it as a resend
+ * (answer_resent). */
+struct resend {
+    const char *key;  /* the inbox key: sender and message id (or hash) */
+    const char *hash; /* the canonical content hash */
+    const char *body; /* the bytes as received, or NULL */
+    size_t len;
+    struct gw_outcome *o; /* the validator's issues (the 409 adds one) */
+    const char *event;
+};
+
+/*
+ * The inbox's answer to a message stored before under its key, as the
+ * writer gives it inside the write (write_apply.c: inbox_get): the stored
+ * answer for the same content, 409 for other content under a used id.
+ * Also the same content by the hash of its raw bytes, which rows written
+ * before the canonical hash hold (the writer knows only the canonical
+ * one). 1 when a is set; 0 when no row is there (or none could be read:
+ * the caller's own answer stands).
+ */
+static int
+answer_resent(struct gw_pipeline *pl, const struct gw_call *c,
+              struct gw_answer *a, const struct resend *m)
+{
+    struct gw_store_result res;
+    char raw_hash[65];
+
+    if (gw_store_inbox_get(pl->o.store, m->key, &res) != GW_OK) {
+        gw_store_result_release(&res);
+        return 0;
+    }
+    if (m->body != NULL)
+        hash_hex(m->body, m->len, raw_hash);
+    else
+        raw_hash[0] = '\0';
+    if (strcmp(res.content_hash, m->hash) != 0 &&
+        strcmp(res.content_hash, raw_hash) != 0) {
+        duplicate_outcome(m->o, &res);
+        refuse(pl, c, a, GW_EDUPLICATE, NULL, m->o, m->event, res.refnr, NULL);
+    } else {
+        answer_stored(a, &res, &pl->o.limits);
+    }
+    gw_store_result_release(&res);
+    return 1;
+}
+
 /*
  * One message, parsed: validate and collect the facts, check the sender,
- * answer a resend from the inbox, load what the event's row asks for (the
- * case, the consent clock), let klas/ decide, ask HSA if the decision
- * says so, and hand ONE write to the store. body/len: the bytes as
- * received, for inbox rows from before the canonical hash (NULL: none).
+ * load what the event's row asks for (the case, the consent clock), let
+ * klas/ decide, ask HSA if the decision says so, and hand ONE write to
+ * the store, which answers a resend from the inbox in the write's own
+ * transaction. A message refused on the way may be a resend whose case
+ * has moved on since: it is answered from the inbox (answer_resent), as
+ * it was when the inbox was read first. body/len: the bytes as received,
+ * for inbox rows from before the canonical hash (NULL: none).
  */
 static void
 process(struct gw_pipeline *pl, const struct gw_call *c,
-        struct gw_fhir_doc *doc, const char *body, size_t len,
-        long if_match, struct gw_answer *a)
+        struct gw_fhir_doc *doc, const char *body, size_t len, long if_match,
+        int text, struct gw_answer *a)
 {
     struct gw_outcome o;
     struct gw_msg_facts f;
@@ -934,7 +952,8 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     const struct gw_event_def *def;
     const char *ref = NULL;
     struct gw_err err;
-    char hash[65], raw_hash[65], action[40], first[GW_REFNR_LEN + 1];
+    struct resend resend;
+    char hash[65], action[40], first[GW_REFNR_LEN + 1];
     char *xml = NULL, *key = NULL, *obid[2] = {NULL, NULL}, *notice = NULL;
     size_t xml_len = 0, nob = 0, notice_len = 0;
     int have_case = 0;
@@ -974,28 +993,15 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
         refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "message key");
         goto out;
     }
-    rc = gw_store_inbox_get(pl->o.store, key, &res);
-    if (rc == GW_OK) {
-        /* Rows written before the canonical hash hold the raw bytes'. */
-        if (body != NULL)
-            hash_hex(body, len, raw_hash);
-        else
-            raw_hash[0] = '\0';
-        if (strcmp(res.content_hash, hash) != 0 &&
-            strcmp(res.content_hash, raw_hash) != 0) {
-            duplicate_outcome(&o, &res);
-            refuse(pl, c, a, GW_EDUPLICATE, NULL, &o, f.event, res.refnr,
-                   NULL);
-        } else {
-            answer_stored(a, &res, &pl->o.limits, NULL);
-        }
+    /* Looked up here only when this process stored the key lately: the
+     * writer looks every key up in the write's transaction and answers
+     * a resend (or refuses a reused id) as this thread would; most
+     * messages are new, and the look-up was a read of the inbox's
+     * largest index for every one. Every refusal from here on asks the
+     * inbox first (REFUSE). */
+    resend = (struct resend){key, hash, body, len, &o, f.event};
+    if (recently_stored(pl, key) && answer_resent(pl, c, a, &resend))
         goto out;
-    }
-    if (rc != GW_ENOTFOUND) {
-        refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "inbox");
-        goto out;
-    }
-    gw_store_result_release(&res);
 
     /* What the event's row asks for: the case it names, the consent. */
     def = gw_klas_event_by_code(f.event);
@@ -1010,11 +1016,11 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
             gw_err_set(&err, rc, "Task.identifier",
                        rc == GW_EGONE ? "the case has been removed"
                                       : "no case with that referensnummer");
-            refuse(pl, c, a, rc, &err, NULL, f.event, NULL, NULL);
+            REFUSE(rc, &err, NULL, f.event, NULL, NULL);
             goto out;
         }
         if (rc != GW_OK) {
-            refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "case look-up");
+            REFUSE(rc, NULL, NULL, f.event, NULL, "case look-up");
             goto out;
         }
         have_case = 1;
@@ -1025,7 +1031,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
         struct gw_consent cs;
         rc = gw_store_consent_get(pl->o.store, f.prescriber_hsa, &cs);
         if (rc != GW_OK) {
-            refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "consent");
+            REFUSE(rc, NULL, NULL, f.event, NULL, "consent");
             goto out;
         }
         consent = (struct gw_consent_facts){cs.known, cs.consented_ms,
@@ -1039,19 +1045,12 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
      * cost a network round trip. */
     if (rc == GW_OK && dec.check_hsa && pl->o.check_prescriber != NULL)
         rc = check_prescriber(pl, &dec, &f, &err);
-    if (rc != GW_OK && have_case &&
-        gw_store_inbox_get(pl->o.store, key, &res) == GW_OK &&
-        strcmp(res.content_hash, hash) == 0) {
-        /* The case moved on because this very message was stored
-         * between the inbox look-up above and the case's (the same
-         * message on two nodes, or two threads, at once: R6's twins):
-         * the sender gets the stored answer, not a refusal. */
-        answer_stored(a, &res, &pl->o.limits, NULL);
-        goto out;
-    }
+    /* A refusal of a message stored before (the case moved on because
+     * of it, or the same message on two nodes at once: R6's twins) is
+     * its stored answer (REFUSE). */
     if (rc != GW_OK) {
-        refuse(pl, c, a, rc, &err, NULL, f.event,
-               have_case ? cur.refnr : NULL, err.detail);
+        REFUSE(rc, &err, NULL, f.event, have_case ? cur.refnr : NULL,
+               err.detail);
         goto out;
     }
 
@@ -1059,7 +1058,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
      * audit record. */
     rc = gw_fhir_to_xml(doc, &xml, &xml_len);
     if (rc != GW_OK) {
-        refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "serialise");
+        REFUSE(rc, NULL, NULL, f.event, NULL, "serialise");
         goto out;
     }
     memset(&w, 0, sizeof(w));
@@ -1117,8 +1116,8 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
                                                            &notice_len);
         if (rc != GW_OK) {
             /* Our own table's GLN and event: an internal fault if not. */
-            refuse(pl, c, a, rc == GW_ENOMEM ? rc : GW_EINTERNAL, NULL, NULL,
-                   f.event, NULL, NULL);
+            REFUSE(rc == GW_ENOMEM ? rc : GW_EINTERNAL, NULL, NULL, f.event,
+                   NULL, NULL);
             goto out;
         }
         ob[nob] = (struct gw_store_outbox_new){obid[nob],  "pharmacy",
@@ -1129,7 +1128,7 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     if (dec.lv != NULL) {
         obid[nob] = outbox_id(key, "lv");
         if (obid[nob] == NULL) {
-            refuse(pl, c, a, GW_ENOMEM, NULL, NULL, f.event, NULL, NULL);
+            REFUSE(GW_ENOMEM, NULL, NULL, f.event, NULL, NULL);
             goto out;
         }
         ob[nob] = (struct gw_store_outbox_new){obid[nob], "lv", dec.lv, xml,
@@ -1159,23 +1158,32 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
 
     rc = gw_store_write(pl->o.store, &w, &res);
     if (rc == GW_EDUPLICATE) {
-        /* A concurrent message with this id was committed first. */
+        /* The id was used before (or by a concurrent message committed
+         * first) for other content by the canonical hash; by the raw
+         * bytes' hash of an older row it may be this very message. */
+        char raw_hash[65];
+        if (body != NULL) {
+            hash_hex(body, len, raw_hash);
+            if (strcmp(res.content_hash, raw_hash) == 0 &&
+                answer_resent(pl, c, a, &resend))
+                goto out;
+        }
         duplicate_outcome(&o, &res);
         refuse(pl, c, a, rc, NULL, &o, f.event, res.refnr, NULL);
         goto out;
     }
     if (rc != GW_OK) {
-        refuse(pl, c, a, rc, &res.err, NULL, f.event,
-               have_case ? cur.refnr : NULL, res.err.detail);
+        REFUSE(rc, &res.err, NULL, f.event, have_case ? cur.refnr : NULL,
+               res.err.detail);
         goto out;
     }
-    answer_stored(a, &res, &pl->o.limits, &rc_ctx.doc);
+    remember_stored(pl, key);
+    answer_made(a, &res, &pl->o.limits, c, &rc_ctx, text);
     gw_log_info("event=message kind=%s refnr=%s version=%ld status=%s%s",
                 f.event, res.refnr, res.version, row.status,
                 res.replayed ? " replayed=1" : "");
 out:
-    gw_fhir_doc_free(rc_ctx.doc);
-    free(rc_ctx.xml);
+    gw_buf_release(&rc_ctx.ahead);
     free(xml);
     free(key);
     free(obid[0]);
@@ -1186,10 +1194,9 @@ out:
     gw_outcome_release(&o);
 }
 
-void
-gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
-                    const char *body, size_t len, long if_match,
-                    struct gw_answer *a)
+static void
+process_bytes(struct gw_pipeline *pl, const struct gw_call *c, const char *body,
+              size_t len, long if_match, int text, struct gw_answer *a)
 {
     struct gw_fhir_doc *doc = NULL;
     struct gw_err err;
@@ -1201,8 +1208,24 @@ gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
     if (rc != GW_OK)
         refuse(pl, c, a, rc, &err, NULL, "submit", NULL, "invalid message");
     else
-        process(pl, c, doc, body, len, if_match, a);
+        process(pl, c, doc, body, len, if_match, text, a);
     gw_fhir_doc_free(doc);
+}
+
+void
+gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
+                    const char *body, size_t len, long if_match,
+                    struct gw_answer *a)
+{
+    process_bytes(pl, c, body, len, if_match, 0, a);
+}
+
+void
+gw_pipeline_process_text(struct gw_pipeline *pl, const struct gw_call *c,
+                         const char *body, size_t len, long if_match,
+                         struct gw_answer *a)
+{
+    process_bytes(pl, c, body, len, if_match, 1, a);
 }
 
 void
@@ -1218,7 +1241,7 @@ gw_pipeline_process_doc(struct gw_pipeline *pl, const struct gw_call *c,
                                                            : GW_EPARSE,
                parse_err, NULL, "submit", NULL, "invalid message");
     else
-        process(pl, c, doc, NULL, 0, if_match, a);
+        process(pl, c, doc, NULL, 0, if_match, 0, a);
     gw_fhir_doc_free(doc);
 }
 

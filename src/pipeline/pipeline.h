@@ -126,6 +126,13 @@ void gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
                          const char *body, size_t len, long if_match,
                          struct gw_answer *a);
 
+/* The same for a front that sends the answer's body as it is (a->body,
+ * in c->fmt): the receipt of a message just stored comes as text, never
+ * made a tree (REST). */
+void gw_pipeline_process_text(struct gw_pipeline *pl, const struct gw_call *c,
+                              const char *body, size_t len, long if_match,
+                              struct gw_answer *a);
+
 /* The same for a message a front has parsed already (SOAP: the mapped
  * Bundle, never written out as text and parsed again). Takes doc, also
  * on refusal. doc NULL: the front could not make one; parse_err says why

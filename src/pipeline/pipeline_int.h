@@ -13,6 +13,7 @@
 #include "store/read.h"
 
 #include <pthread.h>
+#include <stdint.h>
 
 /*
  * Rendered resources of case views, by case version: a version never
@@ -41,8 +42,19 @@ struct gw_view_cache_entry {
     size_t cost; /* bytes it holds: body, key, entry */
 };
 
+/*
+ * Digests of the inbox keys of the messages this process stored lately,
+ * in a direct-mapped table that newer ones overwrite (0: empty): a
+ * resend of one, the usual retry to the same node, is answered from the
+ * inbox before the case look-up and HSA (pipeline.c: recently_stored).
+ * Any other message goes on without a look-up; the writer answers a
+ * resend the table has forgotten.
+ */
+#define GW_RECENT_KEYS 4096
+
 struct gw_pipeline {
     struct gw_pipeline_opts o;
+    uint64_t recent[GW_RECENT_KEYS]; /* read and written atomically */
     pthread_mutex_t cache_mu;
     /* Under cache_mu: */
     struct gw_view_cache_entry *cache[GW_VIEW_CACHE_BUCKETS];

@@ -42,9 +42,11 @@
 #define SYS_ATC "http://www.whocc.no/atc"
 #define MAX_ATTACHMENTS 5
 #define MAX_ATTACHMENT_BYTES (5L * 1024 * 1024)
+#define ENTRIES_INDEXED 32 /* a message has a dozen */
 
 struct ctx {
     xmlDocPtr doc;
+    xmlNsPtr fhir; /* the root's namespace when it is FHIR's, or NULL */
     xmlXPathContextPtr xp;
     struct gw_outcome *out;
     const char *today;
@@ -53,6 +55,14 @@ struct ctx {
     char event[64];
     xmlNodePtr bundle, header, task, mr, med, patient, group, prole, pract,
         clinic, hospital, pharmacy;
+    /* The Bundle's entries by fullUrl, for resolve (index_entries);
+     * nentries -1: not made (too many, or a value not plain text). */
+    int indexed;
+    int nentries;
+    struct {
+        const char *url; /* the fullUrl's value, or NULL */
+        xmlNodePtr entry;
+    } entries[ENTRIES_INDEXED];
 };
 
 /* --- paths ---------------------------------------------------------- */
@@ -127,16 +137,22 @@ static pthread_rwlock_t xp_lock = PTHREAD_RWLOCK_INITIALIZER;
  * changes, and the slot's text is still compared, so an address reused
  * for other text only misses.
  */
-#define XP_SEEN 128
+#define XP_SEEN_BITS 9
+#define XP_SEEN (1u << XP_SEEN_BITS)
 static _Thread_local struct {
     const char *at;
     unsigned slot;
 } xp_seen[XP_SEEN];
 
+/* The address's place in xp_seen, by Fibonacci hashing: the literals
+ * lie close together, and the low bits of their addresses (the index
+ * was (address / 8) % 128) put a third of a submission's in the slot of
+ * another, so most calls hashed the text anyway. */
 static unsigned
 xp_seen_index(const char *expr)
 {
-    return (unsigned)(((uintptr_t)expr >> 3) % XP_SEEN);
+    return (unsigned)(((uint64_t)(uintptr_t)expr * 0x9E3779B97F4A7C15u) >>
+                      (64 - XP_SEEN_BITS));
 }
 
 /*
@@ -312,14 +328,18 @@ mp_compile(const char *expr)
     return mp_parse(&expr, 0);
 }
 
+/* Whether c is the FHIR element name; fhir: a namespace known to be
+ * FHIR's (the document's, or NULL), so that its elements' namespace is
+ * one comparison of pointers rather than of their URIs. */
 static int
-mp_elem(xmlNodePtr c, const char *name)
+mp_elem(xmlNodePtr c, const char *name, xmlNsPtr fhir)
 {
     /* The first letter first: most siblings differ there. */
     return c->type == XML_ELEMENT_NODE && c->ns != NULL &&
            c->ns->href != NULL && c->name[0] == (xmlChar)name[0] &&
            strcmp((const char *)c->name, name) == 0 &&
-           strcmp((const char *)c->ns->href, GW_FHIR_NS) == 0;
+           (c->ns == fhir ||
+            strcmp((const char *)c->ns->href, GW_FHIR_NS) == 0);
 }
 
 /* The attribute name of n without a namespace (XPath's @name). */
@@ -352,7 +372,8 @@ mp_attr_is(xmlAttrPtr a, const char *lit)
 /* Whether rel from n (step i on) reaches an attribute whose value is
  * lit. */
 static int
-mp_exists(const struct mpath *rel, int i, xmlNodePtr n, const char *lit)
+mp_exists(const struct mpath *rel, int i, xmlNodePtr n, const char *lit,
+          xmlNsPtr fhir)
 {
     const struct mstep *st = &rel->step[i];
 
@@ -361,7 +382,7 @@ mp_exists(const struct mpath *rel, int i, xmlNodePtr n, const char *lit)
         return a != NULL && mp_attr_is(a, lit);
     }
     for (xmlNodePtr c = n->children; c != NULL; c = c->next)
-        if (mp_elem(c, st->name) && mp_exists(rel, i + 1, c, lit))
+        if (mp_elem(c, st->name, fhir) && mp_exists(rel, i + 1, c, lit, fhir))
             return 1;
     return 0;
 }
@@ -373,6 +394,7 @@ struct mres {
     int fallback;   /* the walk left the elements: ask libxml2 */
     xmlNodePtr *keep; /* the first nkeep nodes, in document order */
     int nkeep;
+    xmlNsPtr fhir; /* mp_elem's; may be NULL */
 };
 
 /* Walks p from n (step i on); 1: stop. */
@@ -403,7 +425,7 @@ mp_walk(const struct mpath *p, int i, xmlNodePtr n, struct mres *r)
     }
     for (xmlNodePtr c = n->children; c != NULL; c = c->next) {
         int pass = 1;
-        if (!mp_elem(c, st->name))
+        if (!mp_elem(c, st->name, r->fhir))
             continue;
         for (int k = 0; k < st->npred && pass; k++) {
             const struct mpred *pr = &st->pred[k];
@@ -413,7 +435,7 @@ mp_walk(const struct mpath *p, int i, xmlNodePtr n, struct mres *r)
             }
             pass = 0;
             for (int j = 0; j < pr->n && !pass; j++)
-                pass = mp_exists(pr->alt[j].rel, 0, c, pr->alt[j].lit);
+                pass = mp_exists(pr->alt[j].rel, 0, c, pr->alt[j].lit, r->fhir);
         }
         if (pass && mp_walk(p, i + 1, c, r))
             return 1;
@@ -560,6 +582,7 @@ select_nodes(struct ctx *c, xmlNodePtr at, const char *expr, int want_first,
 
     memset(r, 0, sizeof(*r));
     r->want_first = want_first;
+    r->fhir = c->fhir;
     if (comp != NULL && mp != NULL && at->type == XML_ELEMENT_NODE) {
         mp_walk(mp, 0, at, r);
         done = !r->fallback;
@@ -621,6 +644,7 @@ nodes(struct ctx *c, xmlNodePtr at, const char *expr,
     memset(&r, 0, sizeof(r));
     r.keep = keep;
     r.nkeep = NODES_KEPT;
+    r.fhir = c->fhir;
     if (comp != NULL && mp != NULL && at != NULL &&
         at->type == XML_ELEMENT_NODE)
         mp_walk(mp, 0, at, &r);
@@ -715,6 +739,63 @@ issue(struct ctx *c, enum gw_severity sev, const char *code, const char *rule,
     issue((c), GW_SEV_WARNING, "business-rule", (rule), (at), (child), (sv),  \
           (en))
 
+/* xmlGetProp(n, name): read in place when it is one text node (*copy
+ * NULL), else a copy in *copy (free it). NULL: none. */
+static const char *
+prop(xmlNodePtr n, const char *name, xmlChar **copy)
+{
+    xmlAttrPtr a = xmlHasProp(n, (const xmlChar *)name);
+    xmlNodePtr t;
+
+    *copy = NULL;
+    if (a == NULL)
+        return NULL;
+    t = a->children;
+    if (a->type == XML_ATTRIBUTE_NODE && t != NULL && t->next == NULL &&
+        (t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE) &&
+        t->content != NULL)
+        return (const char *)t->content;
+    *copy = xmlGetProp(n, (const xmlChar *)name);
+    return (const char *)*copy;
+}
+
+/* The Bundle's entries and their fullUrls, once a run, for resolve: a
+ * message resolves a dozen references, and each walked every entry and
+ * copied each fullUrl to compare it. Not made (nentries -1) when there
+ * are more than fit or a fullUrl's value is not one text: resolve then
+ * walks the Bundle. */
+static void
+index_entries(struct ctx *c)
+{
+    c->indexed = 1;
+    c->nentries = 0;
+    for (xmlNodePtr e = c->bundle ? c->bundle->children : NULL; e;
+         e = e->next) {
+        xmlNodePtr url;
+        xmlChar *copy;
+        const char *v = NULL;
+        if (e->type != XML_ELEMENT_NODE ||
+            strcmp((const char *)e->name, "entry") != 0)
+            continue;
+        if (c->nentries == ENTRIES_INDEXED) {
+            c->nentries = -1;
+            return;
+        }
+        url = gw_xml_child(e, "fullUrl");
+        if (url != NULL) {
+            v = prop(url, "value", &copy);
+            if (copy != NULL) {
+                xmlFree(copy);
+                c->nentries = -1;
+                return;
+            }
+        }
+        c->entries[c->nentries].url = v;
+        c->entries[c->nentries].entry = e;
+        c->nentries++;
+    }
+}
+
 /* The resource a reference points to: "#id" among the contained of
  * `from`'s resource, otherwise a Bundle entry by fullUrl or Type/id.
  * Walked in C rather than by XPath: the reference is data, and this
@@ -741,8 +822,16 @@ resolve(struct ctx *c, xmlNodePtr from, const char *ref_expr)
                 return gw_xml_first_elem(k);
         return NULL;
     }
-    for (xmlNodePtr e = c->bundle ? c->bundle->children : NULL; e;
-         e = e->next)
+    if (!c->indexed)
+        index_entries(c);
+    for (int i = 0; i < c->nentries; i++)
+        if (c->entries[i].url != NULL && c->entries[i].url[0] == ref[0] &&
+            strcmp(c->entries[i].url, ref) == 0)
+            return gw_xml_first_elem(
+                gw_xml_child(c->entries[i].entry, "resource"));
+    for (xmlNodePtr e = c->bundle && c->nentries < 0 ? c->bundle->children
+                                                     : NULL;
+         e; e = e->next)
         if (e->type == XML_ELEMENT_NODE &&
             strcmp((const char *)e->name, "entry") == 0 &&
             gw_xml_value_is(gw_xml_child(e, "fullUrl"), ref))
@@ -869,8 +958,8 @@ static const char *const task_free_text[] = {"note", "description",
 static int
 ext_known(xmlNodePtr e, xmlNodePtr parent)
 {
-    xmlChar *url = xmlGetProp(e, (const xmlChar *)"url");
-    xmlChar *purl = NULL;
+    xmlChar *url_copy, *purl_copy = NULL;
+    const char *url = prop(e, "url", &url_copy), *purl = NULL;
     int top, ok = 0;
     char w[80];
 
@@ -883,19 +972,19 @@ ext_known(xmlNodePtr e, xmlNodePtr parent)
     /* " url ", to find among a KLAS extension's sub-extensions: written
      * only inside one (a message's extensions are mostly on resources). */
     if (strcmp((const char *)parent->name, "extension") == 0 &&
-        (purl = xmlGetProp(parent, (const xmlChar *)"url")) != NULL)
-        snprintf(w, sizeof(w), " %s ", (const char *)url);
+        (purl = prop(parent, "url", &purl_copy)) != NULL)
+        snprintf(w, sizeof(w), " %s ", url);
     for (size_t i = 0; !ok && i < sizeof(known_ext) / sizeof(known_ext[0]);
          i++) {
         if (top && strcmp((const char *)parent->name, known_ext[i].type) == 0)
-            ok = strcmp((const char *)url, known_ext[i].url) == 0;
+            ok = strcmp(url, known_ext[i].url) == 0;
         else if (purl != NULL && known_ext[i].subs != NULL &&
-                 strcmp((const char *)purl, known_ext[i].url) == 0)
-            ok = strchr((const char *)url, ' ') == NULL &&
+                 strcmp(purl, known_ext[i].url) == 0)
+            ok = strchr(url, ' ') == NULL &&
                  strstr(known_ext[i].subs, w) != NULL;
     }
-    xmlFree(purl);
-    xmlFree(url);
+    xmlFree(purl_copy);
+    xmlFree(url_copy);
     return ok;
 }
 
@@ -1501,20 +1590,22 @@ static const struct required dosage_needs[] = {
 static void
 rule_motivation(struct ctx *c)
 {
-    static const char *const codes[] = {"godkanda-lakemedel-saknas",
-                                        "otillracklig-effekt",
-                                        "oacceptabla-biverkningar", "annat"};
+#define REASON(code)                                                           \
+    "f:extension[@url='reason']/f:valueCoding[f:code/@value='" code "']"
+    /* Literals, not one path written per code into a buffer: compiled()
+     * knows a literal by its address (a buffer's text changes). */
+    static const char *const reasons_of[] = {
+        REASON("godkanda-lakemedel-saknas"), REASON("otillracklig-effekt"),
+        REASON("oacceptabla-biverkningar"), REASON("annat")};
+#undef REASON
     xmlNodePtr mot = first(c, c->mr,
                            "f:extension[@url='" EXT "klas-motivation']");
-    char v[256], q[300], *text_value = NULL;
+    char v[256], *text_value = NULL;
     int reasons = 0, annat = 0;
     xmlNodePtr t;
 
     for (int i = 0; i < 4; i++) {
-        snprintf(q, sizeof(q),
-                 "f:extension[@url='reason']/f:valueCoding[f:code/@value='%s']",
-                 codes[i]);
-        if (count(c, mot, q) > 0) {
+        if (count(c, mot, reasons_of[i]) > 0) {
             reasons++;
             annat |= i == 3;
         }
@@ -2080,6 +2171,10 @@ gw_rules_run(xmlDocPtr doc, const char *today, struct gw_outcome *out,
     c.out = out;
     c.today = today;
     c.bundle = xmlDocGetRootElement(doc);
+    if (c.bundle != NULL && c.bundle->ns != NULL &&
+        c.bundle->ns->href != NULL &&
+        strcmp((const char *)c.bundle->ns->href, GW_FHIR_NS) == 0)
+        c.fhir = c.bundle->ns;
     rule_message(&c);
     if (c.event[0] != '\0')
         rule_shape(&c);

@@ -22,8 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/crypto.h>
+
 #include "pipeline_fixture.h"
 #include "store/licence.h"
+
+static void db_exec(struct t *t, const char *sql);
 
 /* --- the whole case -------------------------------------------------- */
 
@@ -216,6 +220,69 @@ test_pipeline_reused_message_id_vs_identical_replay(void **state)
     free(other);
 }
 
+/* The first answer as text (the REST front's) is the receipt the inbox
+ * replays, byte for byte, in JSON and in XML; so is a replay's. */
+static void
+test_pipeline_text_answer_is_the_stored_receipt(void **state)
+{
+    static const enum gw_fhir_format fmts[] = {GW_FHIR_JSON, GW_FHIR_XML};
+    struct t *t = *state;
+
+    for (size_t i = 0; i < N(fmts); i++) {
+        const struct gw_call c = {&ehr1, BASE, "test", fmts[i]};
+        char msgid[64], *msg, *want;
+        size_t wlen;
+        struct gw_answer a, b;
+
+        snprintf(msgid, sizeof(msgid), "9a1e0000-0000-4000-8000-0000000000e%zu",
+                 i);
+        msg = message(t, "motivation-enskild-searched.xml", msgid, NULL, NULL);
+        gw_pipeline_process_text(t->pl, &c, msg, strlen(msg), 0, &a);
+        assert_int_equal(a.rc, GW_OK);
+        assert_int_equal(a.status, 200);
+        assert_int_equal(a.replayed, 0);
+        assert_null(a.doc);
+        assert_non_null(a.body);
+        gw_pipeline_process(t->pl, &c, msg, strlen(msg), 0, &b);
+        assert_int_equal(b.rc, GW_OK);
+        assert_int_equal(b.replayed, 1);
+        assert_non_null(b.doc);
+        assert_int_equal(fmts[i] == GW_FHIR_JSON
+                             ? gw_fhir_to_json(b.doc, &want, &wlen)
+                             : gw_fhir_to_xml(b.doc, &want, &wlen),
+                         GW_OK);
+        assert_int_equal(a.body_len, wlen);
+        assert_memory_equal(a.body, want, wlen);
+        assert_string_equal(a.etag, b.etag);
+        assert_string_equal(a.location, b.location);
+        free(want);
+        gw_answer_release(&b);
+        gw_answer_release(&a);
+        free(msg);
+    }
+}
+
+/* A MessageHeader without an id is named in the receipt by the uuid of
+ * its entry's fullUrl; one that cannot be an id there (the receipt's
+ * response.identifier) fails the receipt, and the write with it, as the
+ * check of the receipt built as a tree did. */
+static void
+test_pipeline_header_uuid_that_is_no_id(void **state)
+{
+    struct t *t = *state;
+    char *msg = message(t, "motivation-enskild-searched.xml", NULL,
+                        "0b3e7a1c-1d2e-4f50-9a61-000000000001", "x_y");
+    struct gw_answer a;
+
+    process(t, &ehr1, msg, &a);
+    assert_int_equal(a.rc, GW_EVALIDATION);
+    assert_int_equal(a.status, 422);
+    gw_answer_release(&a);
+    assert_int_equal(case_count(t), 0);
+    assert_int_equal(outbox_count(t), 0);
+    free(msg);
+}
+
 /* Without a Bundle.identifier the content is the key: a resend of the
  * same bytes makes no second case. */
 static void
@@ -235,6 +302,138 @@ test_pipeline_resend_without_id_makes_one_case(void **state)
     gw_answer_release(&a);
     gw_answer_release(&b);
     free(msg);
+}
+
+/* The pipeline of a process started again on the same store: it has
+ * not seen the messages t's stored. */
+static void
+restart(struct t *t)
+{
+    struct gw_pipeline_opts o;
+
+    gw_pipeline_free(t->pl);
+    memset(&o, 0, sizeof(o));
+    o.store = t->fx->st;
+    o.validator = validator;
+    o.views = views;
+    gw_fhir_limits_default(&o.limits);
+    o.check_prescriber = fake_check;
+    o.check_ctx = &t->hsa;
+    assert_int_equal(gw_pipeline_new(&o, &t->pl), GW_OK);
+}
+
+/* A resend whose case has moved on since (its decision would refuse it
+ * now), or whose HSA check fails now, is answered as the first time: the
+ * inbox answers it, not the refusal; by the same process before it looks
+ * at the case or asks HSA, by one started since (restart) instead of the
+ * refusal. */
+static void
+resend_after_the_case_moved_on(struct t *t, int restarted)
+{
+    char *mot, *app;
+    struct gw_answer first, again;
+    char status[8];
+    long v;
+    int calls;
+
+    mot = message(t, "motivation-enskild-searched.xml",
+                  "9a1e0000-0000-4000-8000-0000000000d1", NULL, NULL);
+    process(t, &ehr1, mot, &first);
+    assert_int_equal(first.rc, GW_OK);
+    snprintf(t->refnr, sizeof(t->refnr), "%.10s", first.location + 5);
+    app = message(t, "application-enskild.xml", NULL, NULL, NULL);
+    process(t, &pharm1, app, &again);
+    assert_int_equal(again.rc, GW_OK);
+    gw_answer_release(&again);
+    if (restarted)
+        restart(t);
+    /* The motivation again while HSA cannot answer. */
+    t->hsa.rc = GW_EUNAVAILABLE;
+    calls = t->hsa.calls;
+    process(t, &ehr1, mot, &again);
+    assert_int_equal(again.rc, GW_OK);
+    assert_int_equal(again.replayed, 1);
+    assert_string_equal(again.location, first.location);
+    assert_int_equal(t->hsa.calls, calls + restarted);
+    gw_answer_release(&again);
+    t->hsa.rc = GW_OK;
+    /* LV registers; the application again, in a status that would
+     * refuse it as new. */
+    assert_int_equal(send(t, &lv, "application-registered.xml", NULL, NULL,
+                          NULL, "LV registers"),
+                     GW_OK);
+    if (restarted)
+        restart(t);
+    process(t, &pharm1, app, &again);
+    assert_int_equal(again.rc, GW_OK);
+    assert_int_equal(again.status, 200);
+    assert_int_equal(again.replayed, 1);
+    assert_string_equal(again.location + 15, "/_history/2");
+    gw_answer_release(&again);
+    case_state(t, status, &v);
+    assert_string_equal(status, "H");
+    assert_int_equal(v, 3);
+    assert_int_equal(case_count(t), 1);
+    gw_answer_release(&first);
+    free(mot);
+    free(app);
+}
+
+static void
+test_pipeline_resend_after_the_case_moved_on_is_answered(void **state)
+{
+    resend_after_the_case_moved_on(*state, 0);
+}
+
+static void
+test_pipeline_resend_to_a_restarted_process_is_answered(void **state)
+{
+    resend_after_the_case_moved_on(*state, 1);
+}
+
+/* Inbox rows from before the canonical hash hold the hash of the bytes
+ * as received: the same bytes again are the same message, other content
+ * under the id is refused. */
+static void
+test_pipeline_resend_of_a_raw_hash_row(void **state)
+{
+    struct t *t = *state;
+    char *msg = message(t, "motivation-enskild-searched.xml",
+                        "9a1e0000-0000-4000-8000-0000000000d2", NULL, NULL);
+    char *other = message(t, "motivation-enskild-attachments.xml",
+                          "9a1e0000-0000-4000-8000-0000000000d2", NULL, NULL);
+    unsigned char d[32];
+    char hex[65], sql[256];
+    struct gw_answer a, b;
+
+    /* It edits the SQLite file underneath the store. */
+    if (fixture_pg_dsn() != NULL)
+        skip();
+    process(t, &ehr1, msg, &a);
+    assert_int_equal(a.rc, GW_OK);
+    restart(t); /* the writer's look-up, not this process's memory */
+    assert_int_equal(gnutls_hash_fast(GNUTLS_DIG_SHA256, msg, strlen(msg), d),
+                     0);
+    for (size_t i = 0; i < sizeof(d); i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    snprintf(sql, sizeof(sql),
+             "UPDATE inbox SET content_hash = '%s' WHERE message_id = "
+             "'journal1:urn:uuid:9a1e0000-0000-4000-8000-0000000000d2'",
+             hex);
+    db_exec(t, sql);
+    process(t, &ehr1, msg, &b);
+    assert_int_equal(b.rc, GW_OK);
+    assert_int_equal(b.replayed, 1);
+    assert_string_equal(a.location, b.location);
+    gw_answer_release(&b);
+    process(t, &ehr1, other, &b);
+    assert_int_equal(b.rc, GW_EDUPLICATE);
+    assert_int_equal(b.status, 409);
+    gw_answer_release(&b);
+    assert_int_equal(case_count(t), 1);
+    gw_answer_release(&a);
+    free(msg);
+    free(other);
 }
 
 /* --- the HSA hook ------------------------------------------------------ */
@@ -567,6 +766,11 @@ main(void)
         cmocka_unit_test(test_pipeline_refusals_leave_nothing_stored),
         T(test_pipeline_reused_message_id_vs_identical_replay),
         T(test_pipeline_resend_without_id_makes_one_case),
+        T(test_pipeline_text_answer_is_the_stored_receipt),
+        T(test_pipeline_header_uuid_that_is_no_id),
+        T(test_pipeline_resend_after_the_case_moved_on_is_answered),
+        T(test_pipeline_resend_to_a_restarted_process_is_answered),
+        T(test_pipeline_resend_of_a_raw_hash_row),
         T(test_pipeline_hsa_check_stops_before_anything_is_stored),
         T(test_pipeline_hsa_refuses_a_prescribers_supplement),
         T(test_pipeline_receipt_quotes_the_written_version),

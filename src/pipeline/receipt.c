@@ -1,0 +1,501 @@
+/*
+ * receipt.c - the receipt written as text (receipt.h).
+ *
+ * One description of the receipt (write_receipt) drives either form: an
+ * element is opened, given values and closed the same way for both, and
+ * the writer below turns that into what gw_fhir_to_xml writes for a plain
+ * tree (fhir.c: put_plain) or what gw_fhir_to_json writes (xml.c: its
+ * JSON writer, two spaces an indent level, members in the model's order,
+ * which is the order they are written here). The one thing JSON needs
+ * that XML does not is where a repeating element's array begins and
+ * ends: the description says so (FIRST, LAST).
+ */
+#include "pipeline/receipt.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "fhir/model.h"
+#include "klas/state.h"
+#include "map/view.h"
+#include "validate/outcome.h"
+
+#define FHIR_NS "http://hl7.org/fhir"
+#define KLAS "http://klasgw.org/fhir"
+
+/* A member of a repeating element: the first opens the JSON array, the
+ * last closes it (one alone is both). */
+#define ONE 0
+#define FIRST 1
+#define LAST 2
+#define MANY 4 /* an element of a repeating one */
+#define ALONE (FIRST | LAST | MANY)
+
+#define LEVELS 16 /* the receipt nests 9 deep */
+
+struct rw {
+    struct gw_buf *b;
+    int json;
+    int indent;
+    int level;
+    int first[LEVELS]; /* JSON: no member yet at this level */
+    gw_rc rc;
+};
+
+static inline void
+put(struct rw *w, const char *s, size_t n)
+{
+    if (w->rc == GW_OK)
+        w->rc = gw_buf_append(w->b, s, n);
+}
+
+static inline void
+put_str(struct rw *w, const char *s)
+{
+    put(w, s, strlen(s));
+}
+
+/* The bytes below 64 that an XML attribute value escapes (put_attr of
+ * fhir.c: tab, LF, CR, '"', '<', '>', '&') or that fhir/build.h does not
+ * keep (the other control characters: a space), one bit each; no byte
+ * from 64 on is either. The same for a JSON string (xml.c's put_string:
+ * control characters and '"'; and '\\', 92). A run of bytes that need
+ * nothing goes in one append. */
+#define BELOW_SPACE 0xffffffffULL
+#define XML_SPECIAL                                                            \
+    (BELOW_SPACE | 1ULL << '"' | 1ULL << '&' | 1ULL << '<' | 1ULL << '>')
+#define JSON_SPECIAL (BELOW_SPACE | 1ULL << '"')
+
+static inline int
+xml_special(unsigned char ch)
+{
+    return ch < 64 && (XML_SPECIAL >> ch & 1);
+}
+
+static inline int
+json_special(unsigned char ch)
+{
+    return ch < 64 ? (int)(JSON_SPECIAL >> ch & 1) : ch == '\\';
+}
+
+/* v as an attribute value, escaped as fhir.c's put_attr escapes it. */
+static void
+put_xml_value(struct rw *w, const char *v)
+{
+    const unsigned char *p = (const unsigned char *)v, *run;
+
+    for (run = p; *p; p++) {
+        const char *esc;
+        if (!xml_special(*p))
+            continue;
+        switch (*p) {
+        case '\n':
+            esc = "&#10;";
+            break;
+        case '\r':
+            esc = "&#13;";
+            break;
+        case '\t':
+            esc = "&#9;";
+            break;
+        case '"':
+            esc = "&quot;";
+            break;
+        case '<':
+            esc = "&lt;";
+            break;
+        case '>':
+            esc = "&gt;";
+            break;
+        case '&':
+            esc = "&amp;";
+            break;
+        default:
+            esc = " ";
+            break; /* XML 1.0 cannot carry it */
+        }
+        put(w, (const char *)run, (size_t)(p - run));
+        put_str(w, esc);
+        run = p + 1;
+    }
+    put(w, (const char *)run, (size_t)(p - run));
+}
+
+/* v as a JSON string, escaped as xml.c's put_string escapes it. */
+static void
+put_json_string(struct rw *w, const char *v)
+{
+    const unsigned char *p = (const unsigned char *)v, *run;
+
+    put(w, "\"", 1);
+    for (run = p; *p; p++) {
+        const char *esc;
+        if (!json_special(*p))
+            continue;
+        switch (*p) {
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        default:
+            esc = " ";
+            break; /* XML 1.0 cannot carry it */
+        }
+        put(w, (const char *)run, (size_t)(p - run));
+        put_str(w, esc);
+        run = p + 1;
+    }
+    put(w, (const char *)run, (size_t)(p - run));
+    put(w, "\"", 1);
+}
+
+/* --- JSON structure, as xml.c writes it ------------------------------ */
+
+static void
+newline(struct rw *w)
+{
+    static const char spaces[] = "\n                                "
+                                 "                                ";
+
+    /* LEVELS deep at most: 2 * LEVELS spaces fit. */
+    put(w, spaces, 1 + 2 * (size_t)w->indent);
+}
+
+static void
+open_(struct rw *w, const char *bracket)
+{
+    put_str(w, bracket);
+    w->indent++;
+    if (w->level + 1 < LEVELS)
+        w->first[++w->level] = 1;
+    else
+        w->rc = GW_EINTERNAL;
+}
+
+static void
+close_(struct rw *w, const char *bracket)
+{
+    w->indent--;
+    if (!w->first[w->level])
+        newline(w);
+    put_str(w, bracket);
+    w->level--;
+}
+
+static void
+member(struct rw *w, const char *key)
+{
+    if (!w->first[w->level])
+        put(w, ",", 1);
+    w->first[w->level] = 0;
+    newline(w);
+    if (key != NULL) {
+        put_json_string(w, key);
+        put(w, ": ", 2);
+    }
+}
+
+/* --- elements, for either form ---------------------------------------- */
+
+/* <name value="v"/> or "name": "v"; nothing when v is NULL or "". */
+static void
+value(struct rw *w, const char *name, const char *v, int many)
+{
+    if (v == NULL || v[0] == '\0')
+        return;
+    if (!w->json) {
+        put(w, "<", 1);
+        put_str(w, name);
+        put(w, " value=\"", 8);
+        put_xml_value(w, v);
+        put(w, "\"/>", 3);
+        return;
+    }
+    member(w, many & MANY ? (many & FIRST ? name : NULL) : name);
+    if (many & FIRST) {
+        open_(w, "[");
+        member(w, NULL);
+    }
+    put_json_string(w, v);
+    if (many & LAST)
+        close_(w, "]");
+}
+
+/* An element with children: begin, its children, end (same `many`). */
+static void
+begin(struct rw *w, const char *name, int many)
+{
+    if (!w->json) {
+        put(w, "<", 1);
+        put_str(w, name);
+        put(w, ">", 1);
+        return;
+    }
+    if (many & MANY) {
+        if (many & FIRST) {
+            member(w, name);
+            open_(w, "[");
+        }
+        member(w, NULL);
+    } else {
+        member(w, name);
+    }
+    open_(w, "{");
+}
+
+static void
+end(struct rw *w, const char *name, int many)
+{
+    if (!w->json) {
+        put(w, "</", 2);
+        put_str(w, name);
+        put(w, ">", 1);
+        return;
+    }
+    close_(w, "}");
+    if ((many & MANY) && (many & LAST))
+        close_(w, "]");
+}
+
+/* Bundle.entry.resource and the resource in it. */
+static void
+resource_begin(struct rw *w, const char *type)
+{
+    if (!w->json) {
+        put_str(w, "<resource><");
+        put_str(w, type);
+        put(w, ">", 1);
+        return;
+    }
+    member(w, "resource");
+    open_(w, "{");
+    member(w, "resourceType");
+    put_json_string(w, type);
+}
+
+static void
+resource_end(struct rw *w, const char *type)
+{
+    if (!w->json) {
+        put(w, "</", 2);
+        put_str(w, type);
+        put_str(w, "></resource>");
+        return;
+    }
+    close_(w, "}");
+}
+
+/* --- the receipt ------------------------------------------------------ */
+
+int
+gw_receipt_has_warnings(const struct gw_outcome *o)
+{
+    for (size_t i = 0; o != NULL && i < o->n; i++)
+        if (o->issues[i].severity == GW_SEV_WARNING)
+            return 1;
+    return 0;
+}
+
+/* The warnings of a stored message as an OperationOutcome entry of the
+ * receipt (MessageHeader.response.details points at it): severity
+ * warning, the rule id and the texts in Swedish and English, exactly as
+ * $validate gives them. */
+static void
+warnings_entry(struct rw *w, const char *url, const struct gw_outcome *o)
+{
+    size_t last = 0, n = 0;
+
+    for (size_t i = 0; i < o->n; i++)
+        if (o->issues[i].severity == GW_SEV_WARNING)
+            last = i, n++;
+    begin(w, "entry", MANY | LAST);
+    value(w, "fullUrl", url, ONE);
+    resource_begin(w, "OperationOutcome");
+    for (size_t i = 0, k = 0; i < o->n; i++) {
+        const struct gw_issue *is = &o->issues[i];
+        int many = MANY | (k == 0 ? FIRST : 0) | (i == last ? LAST : 0);
+        if (is->severity != GW_SEV_WARNING)
+            continue;
+        k++;
+        begin(w, "issue", many);
+        value(w, "severity", "warning", ONE);
+        value(w, "code", is->code, ONE);
+        begin(w, "details", ONE);
+        begin(w, "coding", ALONE);
+        value(w, "system", KLAS "/CodeSystem/klas-validation", ONE);
+        value(w, "code", is->rule, ONE);
+        value(w, "display", is->en, ONE);
+        end(w, "coding", ALONE);
+        value(w, "text", is->sv, ONE);
+        end(w, "details", ONE);
+        value(w, "expression", is->expression, ALONE);
+        end(w, "issue", many);
+    }
+    (void)n;
+    resource_end(w, "OperationOutcome");
+    end(w, "entry", MANY | LAST);
+}
+
+static void
+write_receipt(struct rw *w, const struct gw_receipt *r)
+{
+    enum gw_case_status cs = GW_CASE_NONE;
+    int warn = gw_receipt_has_warnings(r->issues);
+    int has_type = r->licence_type != NULL && r->licence_type[0] != '\0';
+    int has_drug = r->drug != NULL && r->drug[0] != '\0';
+    char now[40], created[40], url[48], oo_url[48], ver[24], ref[32];
+    char full[512];
+
+    if (gw_case_status_parse(r->status, &cs) != GW_OK)
+        cs = GW_CASE_NONE;
+    gw_clock_format(r->now_ms, now, sizeof(now));
+    gw_clock_format(r->created_ms ? r->created_ms : r->now_ms, created,
+                    sizeof(created));
+    snprintf(url, sizeof(url), "urn:uuid:%s", r->uuid);
+    snprintf(oo_url, sizeof(oo_url), "urn:uuid:%s",
+             r->oo_uuid != NULL ? r->oo_uuid : "");
+    snprintf(ver, sizeof(ver), "%ld", r->version);
+    snprintf(ref, sizeof(ref), "Task/%s", r->refnr);
+    snprintf(full, sizeof(full), "%s/%s", r->base, ref);
+
+    if (w->json) {
+        open_(w, "{");
+        member(w, "resourceType");
+        put_json_string(w, "Bundle");
+    } else {
+        put_str(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<Bundle xmlns=\"" FHIR_NS "\">");
+    }
+    value(w, "type", "message", ONE);
+    value(w, "timestamp", now, ONE);
+
+    begin(w, "entry", MANY | FIRST);
+    value(w, "fullUrl", url, ONE);
+    resource_begin(w, "MessageHeader");
+    begin(w, "eventCoding", ONE);
+    value(w, "system", KLAS "/CodeSystem/klas-event", ONE);
+    value(w, "code", r->event, ONE);
+    end(w, "eventCoding", ONE);
+    begin(w, "source", ONE);
+    value(w, "name", "klasgw", ONE);
+    value(w, "endpoint", r->base, ONE);
+    end(w, "source", ONE);
+    begin(w, "response", ONE);
+    value(w, "identifier",
+          r->header_id != NULL && r->header_id[0] ? r->header_id : "unknown",
+          ONE);
+    value(w, "code", "ok", ONE);
+    if (warn) {
+        begin(w, "details", ONE);
+        value(w, "reference", oo_url, ONE);
+        end(w, "details", ONE);
+    }
+    end(w, "response", ONE);
+    begin(w, "focus", ALONE);
+    value(w, "reference", ref, ONE);
+    end(w, "focus", ALONE);
+    resource_end(w, "MessageHeader");
+    end(w, "entry", MANY | FIRST);
+
+    begin(w, "entry", MANY | (warn ? 0 : LAST));
+    value(w, "fullUrl", full, ONE);
+    resource_begin(w, "Task");
+    value(w, "id", r->refnr, ONE);
+    begin(w, "meta", ONE);
+    value(w, "versionId", ver, ONE);
+    value(w, "lastUpdated", now, ONE);
+    end(w, "meta", ONE);
+    begin(w, "identifier", ALONE);
+    value(w, "system", KLAS "/NamingSystem/referensnummer", ONE);
+    value(w, "value", r->refnr, ONE);
+    end(w, "identifier", ALONE);
+    value(w, "status", gw_view_task_status(r->status), ONE);
+    begin(w, "businessStatus", ONE);
+    begin(w, "coding", ALONE);
+    value(w, "system", KLAS "/CodeSystem/klas-case-status", ONE);
+    value(w, "code", r->status, ONE);
+    value(w, "display", gw_case_status_name_sv(cs), ONE);
+    end(w, "coding", ALONE);
+    end(w, "businessStatus", ONE);
+    value(w, "intent", "proposal", ONE);
+    value(w, "authoredOn", created, ONE);
+    value(w, "lastModified", now, ONE);
+    if (has_type) {
+        int many = MANY | FIRST | (has_drug ? 0 : LAST);
+        begin(w, "input", many);
+        begin(w, "type", ONE);
+        value(w, "text", "licenstyp", ONE);
+        end(w, "type", ONE);
+        value(w, "valueCode", r->licence_type, ONE);
+        end(w, "input", many);
+    }
+    if (has_drug) {
+        int many = MANY | LAST | (has_type ? 0 : FIRST);
+        begin(w, "input", many);
+        begin(w, "type", ONE);
+        value(w, "text", "produkt", ONE);
+        end(w, "type", ONE);
+        value(w, "valueString", r->drug, ONE);
+        end(w, "input", many);
+    }
+    resource_end(w, "Task");
+    end(w, "entry", MANY | (warn ? 0 : LAST));
+
+    if (warn)
+        warnings_entry(w, oo_url, r->issues);
+
+    if (w->json) {
+        close_(w, "}");
+        put(w, "\n", 1);
+    } else {
+        put_str(w, "</Bundle>\n");
+    }
+}
+
+/* What the model's check of the receipt as a tree refused (and with it
+ * the write): the values that come from the message and are not checked
+ * as what they become here. The MessageHeader id of a message without
+ * one is the uuid of its entry's fullUrl (a uri), which the receipt's
+ * response.identifier (an id) may not hold; the other values are the
+ * gateway's own codes, ids and times, or checked already. */
+static gw_rc
+check(const struct gw_receipt *r)
+{
+    const char *why;
+
+    if (r->header_id != NULL && r->header_id[0] != '\0' &&
+        !gw_fhir_prim_valid(GW_FHIR_P_ID, r->header_id, &why))
+        return GW_EVALIDATION;
+    if (r->licence_type != NULL && r->licence_type[0] != '\0' &&
+        !gw_fhir_prim_valid(GW_FHIR_P_CODE, r->licence_type, &why))
+        return GW_EVALIDATION;
+    return GW_OK;
+}
+
+gw_rc
+gw_receipt_write(const struct gw_receipt *r, enum gw_fhir_format fmt,
+                 struct gw_buf *out)
+{
+    struct rw w;
+    gw_rc rc = check(r);
+
+    if (rc != GW_OK)
+        return rc;
+    memset(&w, 0, sizeof(w));
+    w.b = out;
+    w.json = fmt == GW_FHIR_JSON;
+    write_receipt(&w, r);
+    return w.rc;
+}
