@@ -5,6 +5,8 @@
 
 #include <libxml/parser.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -14,6 +16,82 @@ void
 gw_fhir_init(void)
 {
     xmlInitParser();
+}
+
+/*
+ * The model's names, interned once per process in one dictionary that is
+ * the parent of every FHIR tree's own (gw_fhir_dict_new): a tree's element
+ * and attribute names are then pointers into it, neither copied nor freed
+ * per node (libxml2 frees a name only when the tree's dictionary does not
+ * own it), and the walks can compare a node's name with an element's by
+ * pointer. The parent is only read once built (a child's look-ups look
+ * into it, its insertions go into the child), so threads share it.
+ */
+static xmlDictPtr names;
+static const xmlChar **elem_names, **type_names;
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void
+names_build(void)
+{
+    xmlDictPtr d = xmlDictCreate();
+    const xmlChar **e = calloc(gw_fhir_nelems, sizeof(*e));
+    const xmlChar **t = calloc(gw_fhir_ntypes, sizeof(*t));
+    int ok = d != NULL && e != NULL && t != NULL;
+
+    for (unsigned i = 0; ok && i < gw_fhir_nelems; i++)
+        ok = (e[i] = xmlDictLookup(d, (const xmlChar *)gw_fhir_elems[i].name,
+                                   -1)) != NULL;
+    for (unsigned i = 0; ok && i < gw_fhir_ntypes; i++)
+        ok = (t[i] = xmlDictLookup(d, (const xmlChar *)gw_fhir_types[i].name,
+                                   -1)) != NULL;
+    /* The attribute names a tree has besides the model's elements. */
+    ok = ok && xmlDictLookup(d, (const xmlChar *)"value", -1) != NULL;
+    if (!ok) { /* out of memory: trees get dictionaries of their own */
+        xmlDictFree(d);
+        free(e);
+        free(t);
+        return;
+    }
+    names = d;
+    elem_names = e;
+    type_names = t;
+}
+
+xmlDictPtr
+gw_fhir_dict_new(void)
+{
+    pthread_once(&names_once, names_build);
+    return names != NULL ? xmlDictCreateSub(names) : xmlDictCreate();
+}
+
+const xmlChar *
+gw_fhir_xname(xmlDictPtr dict, const char *name)
+{
+    const xmlChar *n = NULL;
+
+    pthread_once(&names_once, names_build);
+    if (names != NULL)
+        n = xmlDictExists(names, (const xmlChar *)name, -1);
+    return n != NULL ? n : xmlDictLookup(dict, (const xmlChar *)name, -1);
+}
+
+const xmlChar *
+gw_fhir_elem_xname(xmlDictPtr dict, const struct gw_fhir_elem *e)
+{
+    pthread_once(&names_once, names_build);
+    if (elem_names != NULL)
+        return elem_names[e - gw_fhir_elems];
+    return xmlDictLookup(dict, (const xmlChar *)e->name, -1);
+}
+
+const xmlChar *
+gw_fhir_type_xname(xmlDictPtr dict, const struct gw_fhir_type *t)
+{
+    pthread_once(&names_once, names_build);
+    if (type_names != NULL)
+        return type_names[t - gw_fhir_types];
+    return xmlDictLookup(dict, (const xmlChar *)t->name, -1);
 }
 
 enum gw_fhir_format
