@@ -22,7 +22,8 @@
  * The walk then builds elements in definition order, whatever the order
  * of the JSON keys, merging each primitive with its "_name" companion
  * (id and extensions; arrays aligned, null where one side is absent). The
- * finished tree goes through the same structural check as XML input.
+ * finished tree goes through the same structural check as XML input
+ * unless the walk has seen that it would pass (need_check).
  * Attributes are added, not set: no key comes twice in an object and a
  * primitive's @value and @id come from two keys, so an element never has
  * the attribute already, and xmlSetProp's look-up for it is not needed.
@@ -63,6 +64,7 @@ struct jr {
     size_t nnum;
     struct jv *v;    /* the block of values */
     size_t nv, cap;
+    size_t longest;  /* the longest string or number read, in bytes */
     int depth, max_depth;
     struct gw_err *err;
 };
@@ -332,6 +334,8 @@ string(struct jr *r, const char **out, uint32_t *outlen)
     p[wr] = '\0';
     *out = p + start;
     *outlen = (uint32_t)(wr - start);
+    if (wr - start > r->longest)
+        r->longest = wr - start;
     r->i = rd + 1;
     return GW_OK;
 }
@@ -380,6 +384,8 @@ number(struct jr *r, struct jv *v)
     v->n = (uint32_t)(i - start);
     r->nnum += i - start;
     r->num[r->nnum++] = '\0';
+    if (i - start > r->longest)
+        r->longest = i - start;
     v->type = J_NUMBER;
     r->i = i;
     return GW_OK;
@@ -596,6 +602,8 @@ struct jw {
     const xmlChar *x_value, *x_id, *x_extension; /* interned names */
     char path[512];
     int depth;
+    int xdepth;  /* the XML depth of the element being filled (root: 1) */
+    int recheck; /* the tree may fail gw_fhir_xml_check (see need_check) */
 };
 
 /* A fault of the writer at its path. */
@@ -707,6 +715,22 @@ static gw_rc fill(struct jw *w, const struct jv *obj,
                   const struct gw_fhir_type *t, xmlNodePtr el,
                   int is_resource);
 
+/* fill for el, a child of the element being filled: one level deeper in
+ * XML (which counts more levels than JSON: primitives, resource
+ * containers). */
+static gw_rc
+fill_child(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
+           xmlNodePtr el, int is_resource)
+{
+    gw_rc rc;
+
+    if (++w->xdepth > w->lim->max_depth)
+        w->recheck = 1;
+    rc = fill(w, obj, t, el, is_resource);
+    w->xdepth--;
+    return rc;
+}
+
 static gw_rc
 resource(struct jw *w, const struct jv *obj, xmlNodePtr parent)
 {
@@ -723,7 +747,7 @@ resource(struct jw *w, const struct jv *obj, xmlNodePtr parent)
     el = new_elem(w, parent, gw_fhir_type_xname(w->doc->dict, t));
     if (el == NULL)
         return GW_ENOMEM;
-    return fill(w, obj, t, el, 1);
+    return fill_child(w, obj, t, el, 1);
 }
 
 static gw_rc
@@ -749,7 +773,7 @@ primitive_meta(struct jw *w, const struct jv *m, xmlNodePtr el)
                 size_t old = jpush(w, "extension", i);
                 if (c == NULL)
                     return GW_ENOMEM;
-                rc = fill(w, x, ext, c, 0);
+                rc = fill_child(w, x, ext, c, 0);
                 if (rc != GW_OK)
                     return rc;
                 w->path[old] = '\0';
@@ -772,6 +796,7 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
 
     if (t != NULL && t->prim == GW_FHIR_P_XHTML) {
         xmlDocPtr frag;
+        w->recheck = 1; /* the narrative is checked there alone */
         if (v == NULL || v->type != J_STRING || v->n == 0)
             return jfault(w, "the narrative div must be a string");
         rc = gw_fhir_xml_read(v->s, v->n, w->lim, &frag, w->err);
@@ -809,6 +834,21 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
     if (v == NULL || v->type != J_OBJECT)
         return jfault(w, "expected an object");
     return fill(w, v, t, c, 0);
+}
+
+/* occurrence, making an element one level deeper in XML than the one
+ * being filled. */
+static gw_rc
+occurrence_child(struct jw *w, const struct gw_fhir_elem *e,
+                 const struct jv *v, const struct jv *m, xmlNodePtr parent)
+{
+    gw_rc rc;
+
+    if (++w->xdepth > w->lim->max_depth)
+        w->recheck = 1;
+    rc = occurrence(w, e, v, m, parent);
+    w->xdepth--;
+    return rc;
 }
 
 static int
@@ -852,7 +892,7 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         else if (is_null(v) || is_null(m))
             rc = jfault(w, "null is not allowed here");
         else
-            rc = occurrence(w, e, v, m, el);
+            rc = occurrence_child(w, e, v, m, el);
         w->path[old] = '\0';
         return rc;
     }
@@ -872,7 +912,7 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         if (a == NULL && (!primitive || b == NULL))
             rc = jfault(w, "null is not allowed here");
         else
-            rc = occurrence(w, e, a, b, el);
+            rc = occurrence_child(w, e, a, b, el);
         w->path[old] = '\0';
         vi = vi ? vi->next : NULL;
         mi = mi ? mi->next : NULL;
@@ -899,6 +939,43 @@ slot_cmp(const void *a, const void *b)
 }
 
 #define FILL_SLOTS 32
+
+/* Whether an element of choice group `choice` is among the sorted slots
+ * s of type t. */
+static int
+choice_present(const struct gw_fhir_type *t, const struct slot *s, size_t ns,
+               unsigned choice)
+{
+    for (size_t i = 0; i < ns; i++)
+        if (gw_fhir_elems[t->first + s[i].k].choice == choice)
+            return 1;
+    return 0;
+}
+
+/* Sets w->recheck when an element that t requires is not among the sorted
+ * slots s (an element of its [x] group standing in for one of a group):
+ * gw_fhir_xml_check then finds it, where it finds every other fault. */
+static void
+required_present(struct jw *w, const struct gw_fhir_type *t,
+                 const struct slot *s, size_t ns)
+{
+    const uint16_t *req;
+    unsigned nreq = gw_fhir_type_required(t, &req);
+    size_t i = 0;
+
+    for (unsigned r = 0; r < nreq && !w->recheck; r++) {
+        unsigned k = req != NULL ? req[r] : r;
+        const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + k];
+        if (e->min == 0)
+            continue;
+        while (i < ns && s[i].k < k)
+            i++;
+        if ((i < ns && s[i].k == k) ||
+            (e->choice != 0 && choice_present(t, s, ns, e->choice)))
+            continue;
+        w->recheck = 1;
+    }
+}
 
 static gw_rc
 fill(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
@@ -957,6 +1034,7 @@ fill(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
                 s[j] = s[j - 1];
             s[j] = x;
         }
+    required_present(w, t, s, ns);
     for (size_t i = 0; i < ns && rc == GW_OK;) {
         const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + s[i].k];
         const struct jv *v = NULL, *m = NULL;
@@ -981,6 +1059,27 @@ out:
     if (s != local)
         free(s);
     return rc;
+}
+
+/*
+ * Whether the finished tree still needs gw_fhir_xml_check. The walk above
+ * makes only what that check accepts (known elements in definition order
+ * and namespace, single ones once, one choice per [x], values of valid
+ * lexical form, one resource per container, no element without a value
+ * or children) and notes what it does not check itself (w->recheck): a
+ * required element missing, XML nesting past the limit, a narrative.
+ * Left are the limits that it checks only on some values: attributes per
+ * element (a tree of the walk has at most two), the length of a value
+ * (numbers, literals and ids it does not measure). Checking a tree that
+ * passes all this was a fifth of the conversion; a tree that may not
+ * pass is checked, so the check's verdict, and its fault, stay the same.
+ */
+static int
+need_check(const struct jw *w, const struct jr *r)
+{
+    return w->recheck || w->lim->max_depth < 1 ||
+           w->lim->max_attributes < 2 || r->longest > w->lim->max_string ||
+           w->lim->max_string < 5;
 }
 
 gw_rc
@@ -1041,9 +1140,10 @@ gw_fhir_json_to_xml(const char *bytes, size_t len,
         w.ns = xmlNewNs(el, (const xmlChar *)GW_FHIR_NS, NULL);
         xmlSetNs(el, w.ns);
         jpush(&w, t->name, -1);
+        w.xdepth = 1;
         rc = fill(&w, root, t, el, 1);
     }
-    if (rc == GW_OK)
+    if (rc == GW_OK && need_check(&w, &r))
         rc = gw_fhir_xml_check(w.doc, lim, err);
     if (rc == GW_OK) {
         *out = w.doc;
