@@ -3,14 +3,17 @@
  * table.
  *
  * A small reader of our own turns the text into a tree of values held in
- * one block: jansson, which this file used before, spent 60 % of the
+ * a few blocks: jansson, which this file used before, spent 60 % of the
  * conversion on hash tables, a malloc per value and a character-by-character
  * lexer, for objects that are only ever read once, key by key, in the walk
  * below. The reader
- *  - runs after one scan over the raw text that bounds the nesting depth
- *    and counts the values (xml.max_depth, JSON_MAX_VALUES), so both limits
- *    bite before anything is allocated, and the one block is sized by the
- *    count;
+ *  - bounds the nesting depth and the values it makes (xml.max_depth,
+ *    JSON_MAX_VALUES); when it stops, for these or any other reason, one
+ *    scan over the raw text (prescan) says first whether the limits were
+ *    passed anywhere in it, so a document past a limit is refused for that
+ *    whatever else is wrong with it. The scan ran before every read once,
+ *    sizing one block by its count: a tenth of reading a document that is
+ *    in the end accepted;
  *  - keeps numbers exactly as written (FHIR keeps 1.50, not 1.5), checked
  *    against JSON's number grammar;
  *  - decodes strings in place in a copy of the text (a decoded string is
@@ -53,8 +56,17 @@ struct jv {
 
 /* Values (strings, numbers, literals, objects, arrays) in one document:
  * each costs a struct jv (48 bytes), so 12 MB of ["a","a",...] would take
- * 150 MB; counted before any is allocated. */
+ * 150 MB; counted with the keys (prescan's count), the reader making at
+ * most one more than this. */
 #define JSON_MAX_VALUES 1000000
+
+/* A block of values; the first is sized by the text, each next one twice
+ * the last. */
+struct jblock {
+    struct jblock *next;
+    size_t used, cap;
+    struct jv v[];
+};
 
 struct jr {
     const char *src; /* the text as received (line numbers) */
@@ -62,8 +74,10 @@ struct jr {
     size_t len, i;
     char *num;       /* numbers' texts, each NUL-terminated */
     size_t nnum;
-    struct jv *v;    /* the block of values */
-    size_t nv, cap;
+    struct jblock *blocks; /* the values, newest block first */
+    size_t count;    /* values made and keys read (prescan's count) */
+    size_t made;     /* room for values in the blocks */
+    int oom;         /* a block could not be allocated */
     size_t longest;  /* the longest string or number read, in bytes */
     int depth, max_depth;
     struct gw_err *err;
@@ -437,17 +451,43 @@ duplicates(struct jr *r, struct jv *obj)
 
 static gw_rc value(struct jr *r, struct jv *v);
 
+/* A new value, or NULL past JSON_MAX_VALUES + 1 (an item is made before
+ * the text shows whether there is one: a document of JSON_MAX_VALUES and
+ * a trailing comma gets its syntax error, as when the scan came first) or
+ * out of memory (r->oom). */
 static struct jv *
 new_value(struct jr *r)
 {
+    struct jblock *b = r->blocks;
     struct jv *v;
 
-    /* The prescan's count bounds every value the reader makes. */
-    if (r->nv >= r->cap)
+    if (++r->count > JSON_MAX_VALUES + 1)
         return NULL;
-    v = &r->v[r->nv++];
+    if (b == NULL || b->used == b->cap) {
+        size_t cap = b == NULL ? r->len / 16 + 16 : 2 * b->cap;
+        if (cap > JSON_MAX_VALUES + 2 - r->made)
+            cap = JSON_MAX_VALUES + 2 - r->made;
+        b = malloc(sizeof(*b) + cap * sizeof(b->v[0]));
+        if (b == NULL) {
+            r->oom = 1;
+            return NULL;
+        }
+        b->next = r->blocks;
+        b->used = 0;
+        b->cap = cap;
+        r->blocks = b;
+        r->made += cap;
+    }
+    v = &b->v[b->used++];
     memset(v, 0, sizeof(*v));
     return v;
+}
+
+static gw_rc
+too_many(struct jr *r)
+{
+    return r->oom ? gw_err_set(r->err, GW_ENOMEM, NULL, "out of memory")
+                  : jerror(r, "too many values");
 }
 
 static gw_rc
@@ -472,12 +512,14 @@ container(struct jr *r, struct jv *v, int object)
         const char *key = NULL;
         uint32_t keylen = 0;
         if (item == NULL)
-            return jerror(r, "too many values");
+            return too_many(r);
         if (object) {
             if (r->i >= r->len || r->p[r->i] != '"')
                 return jerror(r, "string or '}' expected");
             if ((rc = string(r, &key, &keylen)) != GW_OK)
                 return rc;
+            if (++r->count > JSON_MAX_VALUES + 1)
+                return too_many(r);
             blanks(r);
             if (r->i >= r->len || r->p[r->i] != ':')
                 return jerror(r, "':' expected");
@@ -538,38 +580,50 @@ value(struct jr *r, struct jv *v)
     return jerror(r, "invalid token");
 }
 
-/* Reads the whole text into r (the caller frees r->p, r->num, r->v). */
+/* The reading itself (jread). */
+static gw_rc
+jread_text(struct jr *r, const char *bytes, size_t len, struct jv **root)
+{
+    gw_rc rc;
+
+    r->p = malloc(len + 1);
+    r->num = malloc(len + 2);
+    if (r->p == NULL || r->num == NULL)
+        return gw_err_set(r->err, GW_ENOMEM, NULL, "out of memory");
+    memcpy(r->p, bytes, len);
+    r->p[len] = '\0';
+    blanks(r);
+    if ((*root = new_value(r)) == NULL)
+        return too_many(r);
+    if ((rc = value(r, *root)) != GW_OK)
+        return rc;
+    blanks(r);
+    if (r->i < r->len)
+        return jerror(r, "end of input expected");
+    /* A valid document of JSON_MAX_VALUES + 1: the scan refuses it. */
+    return r->count > JSON_MAX_VALUES ? too_many(r) : GW_OK;
+}
+
+/* Reads the whole text into r (the caller frees it: jread_release). The
+ * reader stops at the limits the scan checks (the depth as it recurses,
+ * the values as it makes them): when it stops for any reason, the scan's
+ * verdict on the whole text comes first, as when it ran first. */
 static gw_rc
 jread(struct jr *r, const char *bytes, size_t len,
       const struct gw_fhir_limits *lim, struct jv **root, struct gw_err *err)
 {
     size_t values = 0;
-    gw_rc rc;
+    gw_rc rc, scan;
 
     memset(r, 0, sizeof(*r));
     r->src = bytes;
     r->len = len;
     r->err = err;
     r->max_depth = lim->max_depth;
-    rc = prescan(bytes, len, lim, &values, err);
-    if (rc != GW_OK)
-        return rc;
-    r->cap = values + 1;
-    r->p = malloc(len + 1);
-    r->num = malloc(len + 2);
-    r->v = malloc(r->cap * sizeof(*r->v));
-    if (r->p == NULL || r->num == NULL || r->v == NULL)
-        return gw_err_set(err, GW_ENOMEM, NULL, "out of memory");
-    memcpy(r->p, bytes, len);
-    r->p[len] = '\0';
-    blanks(r);
-    *root = new_value(r);
-    if ((rc = value(r, *root)) != GW_OK)
-        return rc;
-    blanks(r);
-    if (r->i < r->len)
-        return jerror(r, "end of input expected");
-    return GW_OK;
+    rc = jread_text(r, bytes, len, root);
+    if (rc != GW_OK && (scan = prescan(bytes, len, lim, &values, err)) != GW_OK)
+        return scan;
+    return rc;
 }
 
 static void
@@ -577,7 +631,11 @@ jread_release(struct jr *r)
 {
     free(r->p);
     free(r->num);
-    free(r->v);
+    while (r->blocks != NULL) {
+        struct jblock *next = r->blocks->next;
+        free(r->blocks);
+        r->blocks = next;
+    }
 }
 
 /* The member key of obj, or NULL. */
