@@ -174,12 +174,20 @@ prescan(const char *in, size_t len, const struct gw_fhir_limits *lim,
     return GW_OK;
 }
 
+/* JSON's whitespace. The text's copy ends in a NUL, which is none of
+ * these, so the loops below need no bounds check (r->i <= r->len). */
+static const unsigned char blank_byte[256] = {
+    [' '] = 1, ['\n'] = 1, ['\r'] = 1, ['\t'] = 1,
+};
+
 static void
 blanks(struct jr *r)
 {
-    while (r->i < r->len && (r->p[r->i] == ' ' || r->p[r->i] == '\n' ||
-                             r->p[r->i] == '\r' || r->p[r->i] == '\t'))
-        r->i++;
+    size_t i = r->i;
+
+    while (blank_byte[(unsigned char)r->p[i]])
+        i++;
+    r->i = i;
 }
 
 static int
@@ -240,7 +248,7 @@ utf8_len(const unsigned char *s, size_t n)
 static const char esc_from[] = "\"\\/bfnrt", esc_to[] = "\"\\/\b\f\n\r\t";
 
 /* The bytes a string holds as they are: printable ASCII but the quote
- * and the backslash. */
+ * and the backslash (not NUL: the loops below stop at the copy's end). */
 #define PLAIN16(a) a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a
 static const unsigned char plain_byte[256] = {
     PLAIN16(0), PLAIN16(0),
@@ -264,11 +272,11 @@ string(struct jr *r, const char **out, uint32_t *outlen)
         /* Plain ASCII runs: nothing to decode, and nothing to move
          * before the first escape. */
         if (wr == rd) {
-            while (rd < r->len && plain_byte[(unsigned char)p[rd]])
+            while (plain_byte[(unsigned char)p[rd]])
                 rd++;
             wr = rd;
         } else {
-            while (rd < r->len && plain_byte[(unsigned char)p[rd]])
+            while (plain_byte[(unsigned char)p[rd]])
                 p[wr++] = p[rd++];
         }
         if (rd >= r->len) {
