@@ -660,26 +660,65 @@ jget(const struct jv *obj, const char *key)
 
 /* --- the walk --------------------------------------------------------- */
 
+/* The walk's path is kept as its (name, index) segments and written out
+ * (as gw_fhir_path_push writes it) only for a fault, as xml.c's walk
+ * does: writing it at every element was a twentieth of the conversion.
+ * The first JPATH_SEGS are kept: each writes at least two bytes (".x"),
+ * so they fill the path, and any after them would be cut. */
+#define JPATH_SEGS 256
+
 struct jw {
     const struct gw_fhir_limits *lim;
     struct gw_err *err;
     xmlDocPtr doc;
     xmlNsPtr ns;
     const xmlChar *x_value, *x_id, *x_extension; /* interned names */
-    char path[512];
+    char path[512]; /* jpath's */
+    struct {
+        const char *name;
+        int index;
+    } seg[JPATH_SEGS];
+    size_t nseg;
     int depth;
     int xdepth;  /* the XML depth of the element being filled (root: 1) */
     int recheck; /* the tree may fail gw_fhir_xml_check (see need_check) */
 };
 
+static const char *jpath(struct jw *w);
+
 /* A fault of the writer at its path. */
 #define jfault(w, ...)                                                         \
-    gw_err_set((w)->err, GW_EVALIDATION, (w)->path, __VA_ARGS__)
+    gw_err_set((w)->err, GW_EVALIDATION, jpath(w), __VA_ARGS__)
 
+/* Appends ".name" or ".name[index]" (index < 0: none) to the path; name
+ * must live until the walk ends. Returns what jpop goes back to. */
 static size_t
 jpush(struct jw *w, const char *name, int index)
 {
-    return gw_fhir_path_push(w->path, sizeof(w->path), name, index);
+    size_t old = w->nseg++;
+
+    if (old < JPATH_SEGS) {
+        w->seg[old].name = name;
+        w->seg[old].index = index;
+    }
+    return old;
+}
+
+static void
+jpop(struct jw *w, size_t old)
+{
+    w->nseg = old;
+}
+
+/* The path, written out into w->path. */
+static const char *
+jpath(struct jw *w)
+{
+    w->path[0] = '\0';
+    for (size_t i = 0; i < w->nseg && i < JPATH_SEGS; i++)
+        gw_fhir_path_push(w->path, sizeof(w->path), w->seg[i].name,
+                          w->seg[i].index);
+    return w->path;
 }
 
 /*
@@ -765,7 +804,7 @@ prim_text(struct jw *w, const struct jv *v, enum gw_fhir_prim p, gw_rc *rc)
             return NULL;
         }
         if (v->n > w->lim->max_string) {
-            *rc = gw_err_set(w->err, GW_ETOOLARGE, w->path,
+            *rc = gw_err_set(w->err, GW_ETOOLARGE, jpath(w),
                              "a value is longer than the limit");
             return NULL;
         }
@@ -842,7 +881,7 @@ primitive_meta(struct jw *w, const struct jv *m, xmlNodePtr el)
                 rc = fill_child(w, x, ext, c, 0);
                 if (rc != GW_OK)
                     return rc;
-                w->path[old] = '\0';
+                jpop(w, old);
             }
         } else {
             return jfault(w, "unknown property %s in _element", v->key);
@@ -867,7 +906,7 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
             return jfault(w, "the narrative div must be a string");
         rc = gw_fhir_xml_read(v->s, v->n, w->lim, &frag, w->err);
         if (rc != GW_OK) {
-            snprintf(w->err->path, sizeof(w->err->path), "%.159s", w->path);
+            snprintf(w->err->path, sizeof(w->err->path), "%.159s", jpath(w));
             return rc;
         }
         c = xmlDocCopyNode(xmlDocGetRootElement(frag), w->doc, 1);
@@ -948,7 +987,7 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         text = prim_text(w, v, t ? t->prim : GW_FHIR_P_STRING, &rc);
         if (text != NULL)
             rc = new_attr(el, gw_fhir_elem_xname(w->doc->dict, e), text);
-        w->path[old] = '\0';
+        jpop(w, old);
         return rc;
     }
     if (!e->many) {
@@ -959,7 +998,7 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
             rc = jfault(w, "null is not allowed here");
         else
             rc = occurrence_child(w, e, v, m, el);
-        w->path[old] = '\0';
+        jpop(w, old);
         return rc;
     }
     if ((v != NULL && !is_array(v)) || (m != NULL && !is_array(m)))
@@ -979,7 +1018,7 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
             rc = jfault(w, "null is not allowed here");
         else
             rc = occurrence_child(w, e, a, b, el);
-        w->path[old] = '\0';
+        jpop(w, old);
         vi = vi ? vi->next : NULL;
         mi = mi ? mi->next : NULL;
     }
@@ -1059,7 +1098,7 @@ fill(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
     if (obj->n == 0 || (is_resource && obj->n == 1))
         return jfault(w, "empty objects are not allowed");
     if (++w->depth > w->lim->max_depth)
-        return gw_err_set(w->err, GW_ETOOLARGE, w->path,
+        return gw_err_set(w->err, GW_ETOOLARGE, jpath(w),
                           "nesting is deeper than the limit");
     if (obj->n > FILL_SLOTS && (s = malloc(obj->n * sizeof(*s))) == NULL) {
         w->depth--;
@@ -1082,7 +1121,7 @@ fill(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
                                             et->prim == GW_FHIR_P_XHTML))) {
             size_t old = jpush(w, key, -1);
             rc = jfault(w, "unknown element %s", key);
-            w->path[old] = '\0';
+            jpop(w, old);
             goto out;
         }
         s[ns].k = (unsigned)(e - &gw_fhir_elems[t->first]);
