@@ -76,13 +76,11 @@ gw_fhir_xname(xmlDictPtr dict, const char *name)
     return n != NULL ? n : xmlDictLookup(dict, (const xmlChar *)name, -1);
 }
 
-const xmlChar *
-gw_fhir_elem_xname(xmlDictPtr dict, const struct gw_fhir_elem *e)
+const xmlChar *const *
+gw_fhir_elem_xnames(void)
 {
     pthread_once(&names_once, names_build);
-    if (elem_names != NULL)
-        return elem_names[e - gw_fhir_elems];
-    return xmlDictLookup(dict, (const xmlChar *)e->name, -1);
+    return elem_names;
 }
 
 const xmlChar *

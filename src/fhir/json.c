@@ -673,6 +673,7 @@ struct jw {
     xmlDocPtr doc;
     xmlNsPtr ns;
     const xmlChar *x_value, *x_id, *x_extension; /* interned names */
+    const xmlChar *const *enames; /* gw_fhir_elem_xnames() */
     char path[512]; /* jpath's */
     struct {
         const char *name;
@@ -764,6 +765,15 @@ new_attr(xmlNodePtr el, const xmlChar *name, const char *text)
                             (const xmlChar *)text) == NULL)
         return GW_ENOMEM;
     return GW_OK;
+}
+
+/* The interned name of element e. */
+static const xmlChar *
+elem_name(struct jw *w, const struct gw_fhir_elem *e)
+{
+    if (w->enames != NULL)
+        return w->enames[e - gw_fhir_elems];
+    return xmlDictLookup(w->doc->dict, (const xmlChar *)e->name, -1);
 }
 
 static int
@@ -916,7 +926,7 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         xmlAddChild(parent, c);
         return GW_OK;
     }
-    c = new_elem(w, parent, gw_fhir_elem_xname(w->doc->dict, e));
+    c = new_elem(w, parent, elem_name(w, e));
     if (c == NULL)
         return GW_ENOMEM;
     if (t == NULL) {
@@ -986,7 +996,7 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         old = jpush(w, e->name, -1);
         text = prim_text(w, v, t ? t->prim : GW_FHIR_P_STRING, &rc);
         if (text != NULL)
-            rc = new_attr(el, gw_fhir_elem_xname(w->doc->dict, e), text);
+            rc = new_attr(el, elem_name(w, e), text);
         jpop(w, old);
         return rc;
     }
@@ -1217,6 +1227,7 @@ gw_fhir_json_to_xml(const char *bytes, size_t len,
         rc = GW_ENOMEM;
         goto out;
     }
+    w.enames = gw_fhir_elem_xnames();
     if (root->type != J_OBJECT) {
         rc = gw_err_set(err, GW_EVALIDATION, NULL,
                         "a FHIR resource is a JSON object");
