@@ -25,6 +25,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlsave.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,9 @@
  * them would be cut. */
 #define PATH_SEGS 256
 
+/* Entries of the walk's cache of elements by name (a power of two). */
+#define ELEM_CACHE 64
+
 struct walk {
     const struct gw_fhir_limits *lim;
     struct gw_err *err;
@@ -58,9 +62,59 @@ struct walk {
     int level;
     gw_rc rc;        /* first buffer failure */
     xmlNsPtr fhir;   /* a namespace seen to be FHIR's (is_fhir) */
+    /* "value" and "id" as the tree's dictionary holds them (NULL: it has
+     * none, or not these): an attribute named by the same pointer is
+     * one of them without a strcmp. */
+    const xmlChar *x_value, *x_id;
+    /* Elements found by name (elem_of): a name's pointer recurs in a
+     * tree with a dictionary ("value", "system", "url", ...); a tree
+     * without one has a copy of its name in every node (no cache). */
+    int cache;
+    struct {
+        const xmlChar *name;
+        const struct gw_fhir_type *t;
+        const struct gw_fhir_elem *e;
+    } found[ELEM_CACHE];
 };
 
 static const char *walk_path(struct walk *w);
+
+/* The element of t named name (gw_fhir_elem_find), through the walk's
+ * cache keyed by the name's pointer: the same pointer and type give the
+ * same element, and elements of a tree with a dictionary share their
+ * names' pointers. */
+static const struct gw_fhir_elem *
+elem_of(struct walk *w, const struct gw_fhir_type *t, const xmlChar *name)
+{
+    size_t h = ((uintptr_t)name >> 3 ^ (uintptr_t)t >> 3) & (ELEM_CACHE - 1);
+    const struct gw_fhir_elem *e;
+
+    if (!w->cache)
+        return gw_fhir_elem_find(t, (const char *)name);
+    if (w->found[h].name == name && w->found[h].t == t)
+        return w->found[h].e;
+    e = gw_fhir_elem_find(t, (const char *)name);
+    if (e != NULL) {
+        w->found[h].name = name;
+        w->found[h].t = t;
+        w->found[h].e = e;
+    }
+    return e;
+}
+
+/* The model's Extension type, looked up once. */
+static const struct gw_fhir_type *
+extension_type(void)
+{
+    static const struct gw_fhir_type *ext;
+    const struct gw_fhir_type *t = __atomic_load_n(&ext, __ATOMIC_RELAXED);
+
+    if (t == NULL) {
+        t = gw_fhir_type_find("Extension");
+        __atomic_store_n(&ext, t, __ATOMIC_RELAXED);
+    }
+    return t;
+}
 
 /* A fault of the walk at its path (err may be NULL). */
 #define fault(w, rc, ...) gw_err_set((w)->err, rc, walk_path(w), __VA_ARGS__)
@@ -316,15 +370,15 @@ check_attrs(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
         if (a->ns != NULL)
             return fault(w, GW_EVALIDATION, "unknown attribute %s", name);
         const struct gw_fhir_type *at = NULL; /* type of an attribute elem */
-        if (primitive && strcmp(name, "value") == 0)
+        if (primitive && (a->name == w->x_value || strcmp(name, "value") == 0))
             known = SEEN_VALUE;
-        else if (primitive && strcmp(name, "id") == 0)
+        else if (primitive && (a->name == w->x_id || strcmp(name, "id") == 0))
             known = SEEN_ID;
         else
             known = 0;
         *seen |= known;
         if (!primitive) {
-            const struct gw_fhir_elem *e = gw_fhir_elem_find(t, name);
+            const struct gw_fhir_elem *e = elem_of(w, t, a->name);
             known = e != NULL && e->attr;
             if (known)
                 at = gw_fhir_elem_type(e);
@@ -343,7 +397,8 @@ check_attrs(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
             rc = fault(w, GW_EVALIDATION, "@%s: %s", name, why);
         else if (rc == GW_OK && v[0] == '\0')
             rc = fault(w, GW_EVALIDATION, "attribute %s is empty", name);
-        xmlFree(copy);
+        if (copy != NULL)
+            xmlFree(copy);
         if (rc != GW_OK)
             return rc;
     }
@@ -446,7 +501,7 @@ walk_primitive(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
                 rc = fault(w, GW_ETOOLARGE, "nesting is deeper than the "
                                             "limit");
             else
-                rc = walk_members(w, c, gw_fhir_type_find("Extension"));
+                rc = walk_members(w, c, extension_type());
             w->depth--;
             w->out = saved;
             if (rc == GW_OK)
@@ -463,7 +518,7 @@ walk_primitive(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
 static gw_rc
 emit_primitive_meta(struct walk *w, xmlNodePtr n)
 {
-    const struct gw_fhir_type *ext = gw_fhir_type_find("Extension");
+    const struct gw_fhir_type *ext = extension_type();
     xmlChar *id = xmlGetProp(n, (const xmlChar *)"id");
     int count = 0;
     gw_rc rc = GW_OK;
@@ -627,7 +682,7 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
                          "element %s is not in the FHIR namespace", name);
         /* Names are unique in a type (model.c's index): the element is
          * the one of that name, at or after the last one seen. */
-        const struct gw_fhir_elem *e = gw_fhir_elem_find(t, name);
+        const struct gw_fhir_elem *e = elem_of(w, t, c->name);
         if (e == NULL || e->attr)
             return fault(w, GW_EVALIDATION, "unknown element %s", name);
         idx = (unsigned)(e - &gw_fhir_elems[t->first]);
@@ -813,9 +868,18 @@ walk_resource(struct walk *w, xmlNodePtr n)
  * walk writes an entry before it reads it), which are 9 KB: zeroing them
  * cost more than the check of a small document. */
 static void
-walk_init(struct walk *w, const struct gw_fhir_limits *lim,
+walk_init(struct walk *w, xmlDocPtr xml, const struct gw_fhir_limits *lim,
           struct gw_err *err, struct gw_buf *out)
 {
+    w->x_value = xml->dict != NULL
+                     ? xmlDictExists(xml->dict, (const xmlChar *)"value", 5)
+                     : NULL;
+    w->x_id = xml->dict != NULL
+                  ? xmlDictExists(xml->dict, (const xmlChar *)"id", 2)
+                  : NULL;
+    w->cache = xml->dict != NULL;
+    if (w->cache)
+        memset(w->found, 0, sizeof(w->found));
     w->lim = lim;
     w->err = err;
     w->out = out;
@@ -836,7 +900,7 @@ gw_fhir_xml_check(xmlDocPtr xml, const struct gw_fhir_limits *lim,
     struct walk w;
     xmlNodePtr root = xmlDocGetRootElement(xml);
 
-    walk_init(&w, lim, err, NULL);
+    walk_init(&w, xml, lim, err, NULL);
     if (root == NULL)
         return gw_err_set(err, GW_EPARSE, NULL, "no root element");
     return walk_resource(&w, root);
@@ -855,7 +919,7 @@ gw_fhir_xml_emit_json(xmlDocPtr xml, char **out, size_t *len)
     lim.max_attributes = 1000;
     lim.max_string = (size_t)1 << 30;
     gw_buf_init(&b, JSON_MAX);
-    walk_init(&w, &lim, NULL, &b);
+    walk_init(&w, xml, &lim, NULL, &b);
     rc = walk_resource(&w, xmlDocGetRootElement(xml));
     if (rc == GW_OK)
         rc = gw_buf_append_str(&b, "\n");
