@@ -148,6 +148,14 @@ newline(struct walk *w)
         put_n(w, spaces + 1, (size_t)(n < 64 ? n : 64));
 }
 
+/* The bytes a JSON string cannot hold as they are: the quote, the
+ * backslash, control characters (and NUL, which ends the text). */
+#define ESC16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const unsigned char json_escaped[256] = {
+    ESC16, ESC16, ['"'] = 1, ['\\'] = 1,
+};
+#undef ESC16
+
 static void
 put_string(struct walk *w, const char *s)
 {
@@ -157,9 +165,14 @@ put_string(struct walk *w, const char *s)
     if (w->out == NULL)
         return;
     put_n(w, "\"", 1);
-    /* Runs of characters that need no escape go in one append. */
-    for (run = p; *p; p++) {
+    /* Runs of characters that need no escape go in one append, found a
+     * table look-up a byte. */
+    for (run = p;; p++) {
         const char *esc;
+        while (!json_escaped[*p])
+            p++;
+        if (*p == '\0')
+            break;
         switch (*p) {
         case '"': esc = "\\\""; break;
         case '\\': esc = "\\\\"; break;
@@ -593,7 +606,8 @@ emit_run(struct walk *w, const struct gw_fhir_elem *e, xmlNodePtr first,
                     put_value(w, t->prim, v);
                 else
                     put(w, "null");
-                xmlFree(copy);
+                if (copy != NULL)
+                    xmlFree(copy);
                 i++;
             }
             if (e->many)
@@ -800,7 +814,8 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
                 member(w, e->name);
                 put_string(w, v);
             }
-            xmlFree(copy);
+            if (copy != NULL)
+                xmlFree(copy);
             continue;
         }
         if (counts[k] > 0) {
