@@ -133,6 +133,19 @@ digits(const char *s, size_t n)
     return 1;
 }
 
+/* The number the n digits at s write (digits() has checked them): atoi
+ * read on past them, and was most of checking a date. Where it read
+ * more, the text is refused all the same, for the byte after them. */
+static int
+num(const char *s, int n)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
 static int
 leap(int y)
 {
@@ -146,7 +159,7 @@ date_part(const char *s, int full)
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y, m, d;
 
-    if (!digits(s, 4) || (y = atoi(s)) < 1)
+    if (!digits(s, 4) || (y = num(s, 4)) < 1)
         return 0;
     if (s[4] != '-')
         return full ? 0 : 4;
@@ -171,7 +184,7 @@ time_part(const char *s)
     if (!digits(s, 2) || s[2] != ':' || !digits(s + 3, 2) || s[5] != ':' ||
         !digits(s + 6, 2))
         return 0;
-    if (atoi(s) > 23 || atoi(s + 3) > 59 || atoi(s + 6) > 60)
+    if (num(s, 2) > 23 || num(s + 3, 2) > 59 || num(s + 6, 2) > 60)
         return 0;
     if (s[8] == '.') {
         n = 9;
@@ -190,7 +203,7 @@ zone(const char *s)
     if (s[0] == 'Z')
         return 1;
     if ((s[0] == '+' || s[0] == '-') && digits(s + 1, 2) && s[3] == ':' &&
-        digits(s + 4, 2) && atoi(s + 1) <= 14 && atoi(s + 4) <= 59)
+        digits(s + 4, 2) && num(s + 1, 2) <= 14 && num(s + 4, 2) <= 59)
         return 6;
     return 0;
 }
