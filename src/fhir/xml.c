@@ -43,6 +43,11 @@
  * them would be cut. */
 #define PATH_SEGS 256
 
+/* The block the JSON writer gathers its pieces in, handed to the output
+ * buffer a block at a time: an append of each piece, with its checks
+ * and NUL, was a seventh of writing a message. */
+#define OUT_BLOCK 4096
+
 /* Entries of the walk's cache of elements by name (a power of two). */
 #define ELEM_CACHE 64
 
@@ -50,6 +55,8 @@ struct walk {
     const struct gw_fhir_limits *lim;
     struct gw_err *err;
     struct gw_buf *out; /* NULL: check only */
+    char *ob;           /* out's pieces gathered (OUT_BLOCK bytes) */
+    size_t on;
     char path[512];     /* walk_path's */
     struct {
         const char *name;
@@ -122,17 +129,44 @@ extension_type(void)
 /* --- JSON writer ---------------------------------------------------- */
 
 static void
-put(struct walk *w, const char *s)
+out_flush(struct walk *w)
 {
-    if (w->out != NULL && w->rc == GW_OK)
-        w->rc = gw_buf_append_str(w->out, s);
+    if (w->rc == GW_OK && w->on > 0)
+        w->rc = gw_buf_append(w->out, w->ob, w->on);
+    w->on = 0;
 }
 
 static void
+put_n_full(struct walk *w, const void *p, size_t n)
+{
+    out_flush(w);
+    if (n > OUT_BLOCK) {
+        if (w->rc == GW_OK)
+            w->rc = gw_buf_append(w->out, p, n);
+        return;
+    }
+    memcpy(w->ob, p, n);
+    w->on = n;
+}
+
+static inline void
 put_n(struct walk *w, const void *p, size_t n)
 {
-    if (w->out != NULL && w->rc == GW_OK && n > 0)
-        w->rc = gw_buf_append(w->out, p, n);
+    if (w->out == NULL)
+        return;
+    if (n <= OUT_BLOCK - w->on) {
+        memcpy(w->ob + w->on, p, n);
+        w->on += n;
+        return;
+    }
+    put_n_full(w, p, n);
+}
+
+static void
+put(struct walk *w, const char *s)
+{
+    if (w->out != NULL)
+        put_n(w, s, strlen(s));
 }
 
 static void
@@ -898,6 +932,8 @@ walk_init(struct walk *w, xmlDocPtr xml, const struct gw_fhir_limits *lim,
     w->lim = lim;
     w->err = err;
     w->out = out;
+    w->ob = NULL;
+    w->on = 0;
     w->path[0] = '\0';
     w->nseg = 0;
     w->depth = 0;
@@ -935,9 +971,15 @@ gw_fhir_xml_emit_json(xmlDocPtr xml, char **out, size_t *len)
     lim.max_string = (size_t)1 << 30;
     gw_buf_init(&b, JSON_MAX);
     walk_init(&w, xml, &lim, NULL, &b);
+    if ((w.ob = malloc(OUT_BLOCK)) == NULL)
+        return GW_ENOMEM;
     rc = walk_resource(&w, xmlDocGetRootElement(xml));
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(&b, "\n");
+    if (rc == GW_OK) {
+        put_n(&w, "\n", 1);
+        out_flush(&w);
+        rc = w.rc;
+    }
+    free(w.ob);
     if (rc == GW_OK) {
         *out = gw_buf_take(&b, len);
         if (*out == NULL)
