@@ -851,6 +851,33 @@ test_fhir_model_index_finds_every_entry_and_no_other(void **state)
     assert_non_null(gw_fhir_resource_find("Task"));
 }
 
+/* The entries of one [x] choice are neighbours in definition order: the
+ * walks (json.c's fill, xml.c's walk_members) look for a second choice
+ * of a group only next to the first. */
+static void
+test_fhir_model_choice_groups_are_contiguous(void **state)
+{
+    unsigned groups = 0;
+
+    (void)state;
+    for (unsigned i = 0; i < gw_fhir_ntypes; i++) {
+        const struct gw_fhir_type *t = &gw_fhir_types[i];
+        for (unsigned k = 0; k < t->n; k++) {
+            unsigned c = gw_fhir_elems[t->first + k].choice;
+            if (c == 0 || (k > 0 && gw_fhir_elems[t->first + k - 1].choice == c))
+                continue;
+            groups++;
+            /* the group's first entry: none of it may come later */
+            for (unsigned j = k + 1; j < t->n; j++)
+                if (gw_fhir_elems[t->first + j].choice == c &&
+                    gw_fhir_elems[t->first + j - 1].choice != c)
+                    fail_msg("%s.%s: its [x] group is split", t->name,
+                             gw_fhir_elems[t->first + j].name);
+        }
+    }
+    assert_true(groups > 0);
+}
+
 /* Every type's list of required elements (model.c, for the walks' check
  * of missing ones) is its elements with min > 0, in definition order. */
 static void
@@ -981,6 +1008,7 @@ main(void)
         cmocka_unit_test(test_fhir_published_types_are_refused_inbound),
         cmocka_unit_test(test_fhir_doc_check_refuses_a_tree_changed_badly),
         cmocka_unit_test(test_fhir_model_index_finds_every_entry_and_no_other),
+        cmocka_unit_test(test_fhir_model_choice_groups_are_contiguous),
         cmocka_unit_test(test_fhir_model_required_lists_every_required_element),
         cmocka_unit_test(test_fhir_xml_written_as_libxml2_writes_it),
     };
