@@ -1061,6 +1061,26 @@ xml_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* The bytes that end an element's name (1) and an attribute's (1, 2):
+ * blanks, '>', '/'; and '=' for an attribute. */
+static const unsigned char name_end[256] = {
+    [' '] = 3, ['\t'] = 3, ['\r'] = 3, ['\n'] = 3, ['>'] = 3, ['/'] = 3,
+    ['='] = 2,
+};
+
+/* The length of the name at s + i (ended by a byte with a bit of `ends`
+ * in name_end, or by the text's end), looked at up to XML_MAX_NAME + 1
+ * bytes: more than XML_MAX_NAME is too long. A table look-up a byte. */
+static size_t
+name_len(const char *s, size_t len, size_t i, unsigned char ends)
+{
+    size_t j = i, lim = len - i > XML_MAX_NAME ? i + XML_MAX_NAME + 1 : len;
+
+    while (j < lim && !(name_end[(unsigned char)s[j]] & ends))
+        j++;
+    return j - i;
+}
+
 static gw_rc GW_PRINTF(5, 6)
 scan_fault(const char *s, size_t at, gw_rc rc, struct gw_err *err,
            const char *fmt, ...)
@@ -1152,13 +1172,10 @@ prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
         }
         /* A start tag: its name, then name="value" pairs. */
         i++;
-        for (n = 0; i + n < len && !xml_space(s[i + n]) && s[i + n] != '>' &&
-                    s[i + n] != '/';
-             n++)
-            if (n >= XML_MAX_NAME)
-                return scan_fault(s, i, GW_ETOOLARGE, err,
-                                  "an element name is longer than %d bytes",
-                                  XML_MAX_NAME);
+        if ((n = name_len(s, len, i, 1)) > XML_MAX_NAME)
+            return scan_fault(s, i, GW_ETOOLARGE, err,
+                              "an element name is longer than %d bytes",
+                              XML_MAX_NAME);
         if (n == 0)
             return GW_OK;
         if (++depth > lim->max_depth)
@@ -1188,13 +1205,10 @@ prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
                 i += 2;
                 break;
             }
-            for (n = 0; i + n < len && !xml_space(s[i + n]) &&
-                        s[i + n] != '=' && s[i + n] != '>' && s[i + n] != '/';
-                 n++)
-                if (n >= XML_MAX_NAME)
-                    return scan_fault(s, i, GW_ETOOLARGE, err,
-                                      "an attribute name is longer than %d "
-                                      "bytes", XML_MAX_NAME);
+            if ((n = name_len(s, len, i, 2)) > XML_MAX_NAME)
+                return scan_fault(s, i, GW_ETOOLARGE, err,
+                                  "an attribute name is longer than %d "
+                                  "bytes", XML_MAX_NAME);
             if (n == 0)
                 return GW_OK;
             /* Namespace declarations are not attributes to FHIR (SOAP
