@@ -756,14 +756,22 @@ new_elem(struct jw *w, xmlNodePtr parent, const xmlChar *name)
 }
 
 /* Adds the attribute `name` (interned) with value text to el; no key
- * comes twice, so el never has it yet. */
+ * comes twice, so el never has it yet. The value's text node is made
+ * here: given the value, libxml2 also asks xmlIsID of every attribute,
+ * which a tree without a DTD never has. */
 static gw_rc
 new_attr(xmlNodePtr el, const xmlChar *name, const char *text)
 {
+    xmlAttrPtr a;
+    xmlNodePtr t;
+
     if (name == NULL ||
-        xmlNewNsPropEatName(el, NULL, (xmlChar *)name,
-                            (const xmlChar *)text) == NULL)
+        (a = xmlNewNsPropEatName(el, NULL, (xmlChar *)name, NULL)) == NULL)
         return GW_ENOMEM;
+    if ((t = xmlNewDocText(el->doc, (const xmlChar *)text)) == NULL)
+        return GW_ENOMEM;
+    t->parent = (xmlNodePtr)a;
+    a->children = a->last = t;
     return GW_OK;
 }
 
