@@ -24,6 +24,7 @@
 
 static uint16_t type_slot[TYPE_SLOTS], elem_slot[ELEM_SLOTS];
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+static int index_ready; /* set (release) when index_build is done */
 
 /* Each indexed type's required elements (min > 0), in definition order:
  * req[req_at[t] .. req_at[t + 1]), indexes into the type's elements. The
@@ -73,6 +74,16 @@ index_build(void)
             elem_slot[g & (ELEM_SLOTS - 1)] = (uint16_t)i;
         }
     }
+    __atomic_store_n(&index_ready, 1, __ATOMIC_RELEASE);
+}
+
+/* The tables, built once. The walks look up every element: a flag read
+ * first spares them pthread_once's call. */
+static inline void
+index_wait(void)
+{
+    if (!__atomic_load_n(&index_ready, __ATOMIC_ACQUIRE))
+        pthread_once(&index_once, index_build);
 }
 
 const struct gw_fhir_type *
@@ -80,7 +91,7 @@ gw_fhir_type_find(const char *name)
 {
     unsigned h, k;
 
-    pthread_once(&index_once, index_build);
+    index_wait();
     for (h = name_hash(name, 0); (k = type_slot[h & (TYPE_SLOTS - 1)]) != EMPTY;
          h++)
         if (strcmp(gw_fhir_types[k].name, name) == 0)
@@ -101,7 +112,7 @@ gw_fhir_elem_find(const struct gw_fhir_type *t, const char *name)
 {
     unsigned h, k, ti = (unsigned)(t - gw_fhir_types);
 
-    pthread_once(&index_once, index_build);
+    index_wait();
     for (h = name_hash(name, ti);
          (k = elem_slot[h & (ELEM_SLOTS - 1)]) != EMPTY; h++)
         if (k >= t->first && k < (unsigned)t->first + t->n &&
@@ -115,7 +126,7 @@ gw_fhir_type_required(const struct gw_fhir_type *t, const uint16_t **idx)
 {
     unsigned ti = (unsigned)(t - gw_fhir_types);
 
-    pthread_once(&index_once, index_build);
+    index_wait();
     if (ti >= req_types) {
         *idx = NULL;
         return t->n;
