@@ -5,6 +5,8 @@
 
 #include <libxml/parser.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -14,6 +16,80 @@ void
 gw_fhir_init(void)
 {
     xmlInitParser();
+}
+
+/*
+ * The model's names, interned once per process in one dictionary that is
+ * the parent of every FHIR tree's own (gw_fhir_dict_new): a tree's element
+ * and attribute names are then pointers into it, neither copied nor freed
+ * per node (libxml2 frees a name only when the tree's dictionary does not
+ * own it), and the walks can compare a node's name with an element's by
+ * pointer. The parent is only read once built (a child's look-ups look
+ * into it, its insertions go into the child), so threads share it.
+ */
+static xmlDictPtr names;
+static const xmlChar **elem_names, **type_names;
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void
+names_build(void)
+{
+    xmlDictPtr d = xmlDictCreate();
+    const xmlChar **e = calloc(gw_fhir_nelems, sizeof(*e));
+    const xmlChar **t = calloc(gw_fhir_ntypes, sizeof(*t));
+    int ok = d != NULL && e != NULL && t != NULL;
+
+    for (unsigned i = 0; ok && i < gw_fhir_nelems; i++)
+        ok = (e[i] = xmlDictLookup(d, (const xmlChar *)gw_fhir_elems[i].name,
+                                   -1)) != NULL;
+    for (unsigned i = 0; ok && i < gw_fhir_ntypes; i++)
+        ok = (t[i] = xmlDictLookup(d, (const xmlChar *)gw_fhir_types[i].name,
+                                   -1)) != NULL;
+    /* The attribute names a tree has besides the model's elements. */
+    ok = ok && xmlDictLookup(d, (const xmlChar *)"value", -1) != NULL;
+    if (!ok) { /* out of memory: trees get dictionaries of their own */
+        xmlDictFree(d);
+        free(e);
+        free(t);
+        return;
+    }
+    names = d;
+    elem_names = e;
+    type_names = t;
+}
+
+xmlDictPtr
+gw_fhir_dict_new(void)
+{
+    pthread_once(&names_once, names_build);
+    return names != NULL ? xmlDictCreateSub(names) : xmlDictCreate();
+}
+
+const xmlChar *
+gw_fhir_xname(xmlDictPtr dict, const char *name)
+{
+    const xmlChar *n = NULL;
+
+    pthread_once(&names_once, names_build);
+    if (names != NULL)
+        n = xmlDictExists(names, (const xmlChar *)name, -1);
+    return n != NULL ? n : xmlDictLookup(dict, (const xmlChar *)name, -1);
+}
+
+const xmlChar *const *
+gw_fhir_elem_xnames(void)
+{
+    pthread_once(&names_once, names_build);
+    return elem_names;
+}
+
+const xmlChar *
+gw_fhir_type_xname(xmlDictPtr dict, const struct gw_fhir_type *t)
+{
+    pthread_once(&names_once, names_build);
+    if (type_names != NULL)
+        return type_names[t - gw_fhir_types];
+    return xmlDictLookup(dict, (const xmlChar *)t->name, -1);
 }
 
 enum gw_fhir_format
@@ -229,82 +305,117 @@ plain_head(xmlDocPtr xml, xmlNodePtr root)
            strcmp((const char *)root->ns->href, GW_FHIR_NS) == 0;
 }
 
+/* put_plain's output: pieces gathered in a block of its own and handed
+ * to the buffer a block at a time (as facts.c's digest writer does), so
+ * that the many small pieces of a tree cost a copy each, not an append
+ * with its checks. */
+struct xw {
+    struct gw_buf *b;
+    size_t n;
+    gw_rc rc; /* the first failure of the buffer */
+    char buf[4096];
+};
+
+static void
+xw_flush(struct xw *w)
+{
+    if (w->rc == GW_OK && w->n > 0)
+        w->rc = gw_buf_append(w->b, w->buf, w->n);
+    w->n = 0;
+}
+
+static void
+xw_put_full(struct xw *w, const char *s, size_t len)
+{
+    xw_flush(w);
+    if (len > sizeof(w->buf)) {
+        if (w->rc == GW_OK)
+            w->rc = gw_buf_append(w->b, s, len);
+        return;
+    }
+    memcpy(w->buf, s, len);
+    w->n = len;
+}
+
+static inline void
+xw_put(struct xw *w, const char *s, size_t len)
+{
+    if (len <= sizeof(w->buf) - w->n) {
+        memcpy(w->buf + w->n, s, len);
+        w->n += len;
+        return;
+    }
+    xw_put_full(w, s, len);
+}
+
 /* An attribute value as libxml2 escapes it (xmlBufAttrSerializeTxtContent
  * with an encoding set: bytes from 0x80 go as they are). */
-static gw_rc
-put_attr(struct gw_buf *b, const char *v)
+static void
+put_attr(struct xw *w, const char *v)
 {
     static const char *const entity[256] = {
         ['\n'] = "&#10;", ['\r'] = "&#13;", ['\t'] = "&#9;", ['"'] = "&quot;",
         ['<'] = "&lt;",   ['>'] = "&gt;",   ['&'] = "&amp;",
     };
-    gw_rc rc;
 
-    /* Runs without a character to escape in one append each, found by
+    /* Runs without a character to escape in one piece each, found by
      * strcspn (most values have none). */
     for (;;) {
         size_t k = strcspn(v, "\n\r\t\"<>&");
-        rc = gw_buf_append(b, v, k);
-        if (rc != GW_OK || v[k] == '\0')
-            return rc;
-        rc = gw_buf_append_str(b, entity[(unsigned char)v[k]]);
-        if (rc != GW_OK)
-            return rc;
+        xw_put(w, v, k);
+        if (v[k] == '\0')
+            return;
+        xw_put(w, entity[(unsigned char)v[k]],
+               strlen(entity[(unsigned char)v[k]]));
         v += k + 1;
     }
 }
 
 /* Writes n, checking on the way that its subtree is plain (every element
  * in ns, no namespace declared below the root, attributes in no namespace
- * of one text each): *is_plain = 0 (and GW_OK) as soon as it is not, what
- * was written then unused. */
-static gw_rc
-put_element(struct gw_buf *b, xmlNodePtr n, xmlNsPtr ns, int root,
-            int *is_plain)
+ * of one text each): *is_plain = 0 as soon as it is not, what was
+ * written then unused. */
+static void
+put_element(struct xw *w, xmlNodePtr n, xmlNsPtr ns, int root, int *is_plain)
 {
-    gw_rc rc;
+    size_t nl;
 
     if (n->type != XML_ELEMENT_NODE || n->ns != ns ||
         (n->nsDef != NULL && (!root || n->nsDef != ns))) {
         *is_plain = 0;
-        return GW_OK;
+        return;
     }
-    rc = gw_buf_append(b, "<", 1);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, (const char *)n->name);
-    if (rc == GW_OK && root)
-        rc = gw_buf_append_str(b, " xmlns=\"" GW_FHIR_NS "\"");
-    for (xmlAttrPtr a = n->properties; a != NULL && rc == GW_OK; a = a->next) {
+    nl = strlen((const char *)n->name);
+    xw_put(w, "<", 1);
+    xw_put(w, (const char *)n->name, nl);
+    if (root)
+        xw_put(w, " xmlns=\"" GW_FHIR_NS "\"",
+               sizeof(" xmlns=\"" GW_FHIR_NS "\"") - 1);
+    for (xmlAttrPtr a = n->properties; a != NULL; a = a->next) {
         if (a->ns != NULL || a->children == NULL ||
             a->children->type != XML_TEXT_NODE || a->children->next != NULL ||
             a->children->content == NULL) {
             *is_plain = 0;
-            return GW_OK;
+            return;
         }
-        rc = gw_buf_append(b, " ", 1);
-        if (rc == GW_OK)
-            rc = gw_buf_append_str(b, (const char *)a->name);
-        if (rc == GW_OK)
-            rc = gw_buf_append(b, "=\"", 2);
-        if (rc == GW_OK)
-            rc = put_attr(b, (const char *)a->children->content);
-        if (rc == GW_OK)
-            rc = gw_buf_append(b, "\"", 1);
+        xw_put(w, " ", 1);
+        xw_put(w, (const char *)a->name, strlen((const char *)a->name));
+        xw_put(w, "=\"", 2);
+        put_attr(w, (const char *)a->children->content);
+        xw_put(w, "\"", 1);
     }
-    if (rc != GW_OK)
-        return rc;
-    if (n->children == NULL)
-        return gw_buf_append(b, "/>", 2);
-    rc = gw_buf_append(b, ">", 1);
-    for (xmlNodePtr c = n->children; c != NULL && rc == GW_OK && *is_plain;
-         c = c->next)
-        rc = put_element(b, c, ns, 0, is_plain);
-    if (rc != GW_OK || !*is_plain)
-        return rc;
-    rc = gw_buf_append(b, "</", 2);
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(b, (const char *)n->name);
-    return rc == GW_OK ? gw_buf_append(b, ">", 1) : rc;
+    if (n->children == NULL) {
+        xw_put(w, "/>", 2);
+        return;
+    }
+    xw_put(w, ">", 1);
+    for (xmlNodePtr c = n->children; c != NULL && *is_plain; c = c->next)
+        put_element(w, c, ns, 0, is_plain);
+    if (!*is_plain)
+        return;
+    xw_put(w, "</", 2);
+    xw_put(w, (const char *)n->name, nl);
+    xw_put(w, ">", 1);
 }
 
 /* The plain tree under root written (*out), or *out NULL when it is not
@@ -312,21 +423,30 @@ put_element(struct gw_buf *b, xmlNodePtr n, xmlNsPtr ns, int root,
 static gw_rc
 put_plain(xmlNodePtr root, char **out, size_t *len)
 {
+    static const char decl[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     struct gw_buf b;
+    struct xw *w = malloc(sizeof(*w));
     int is_plain = 1;
     gw_rc rc;
 
     *out = NULL;
+    if (w == NULL)
+        return GW_ENOMEM;
     gw_buf_init(&b, (size_t)INT_MAX); /* libxml2's bound too */
-    rc = gw_buf_append_str(&b, "<?xml version=\"1.0\" "
-                               "encoding=\"UTF-8\"?>\n");
-    if (rc == GW_OK)
-        rc = put_element(&b, root, root->ns, 1, &is_plain);
-    if (rc == GW_OK && is_plain)
-        rc = gw_buf_append(&b, "\n", 1);
+    w->b = &b;
+    w->n = 0;
+    w->rc = GW_OK;
+    xw_put(w, decl, sizeof(decl) - 1);
+    put_element(w, root, root->ns, 1, &is_plain);
+    if (is_plain) {
+        xw_put(w, "\n", 1);
+        xw_flush(w);
+    }
+    rc = w->rc;
     if (rc == GW_OK && is_plain && (*out = gw_buf_take(&b, len)) == NULL)
         rc = GW_ENOMEM;
     gw_buf_release(&b);
+    free(w);
     return rc;
 }
 

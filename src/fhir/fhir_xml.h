@@ -51,6 +51,19 @@ xmlNodePtr gw_xml_child(xmlNodePtr n, const char *name);
 /* Whether n (may be NULL) has the attribute value="v". */
 int gw_xml_value_is(xmlNodePtr n, const char *v);
 
+/* Internal to fhir/: a new dictionary for a tree (xmlDoc's dict; NULL when
+ * out of memory) whose look-ups of the model's names give the same
+ * pointers in every tree; and those pointers: of name (NULL: out of
+ * memory), of type t (dict: the tree's, used only when the shared names
+ * could not be built), and of every element, indexed as gw_fhir_elems
+ * (NULL when the shared names could not be built). */
+struct gw_fhir_type;
+xmlDictPtr gw_fhir_dict_new(void);
+const xmlChar *gw_fhir_xname(xmlDictPtr dict, const char *name);
+const xmlChar *gw_fhir_type_xname(xmlDictPtr dict,
+                                  const struct gw_fhir_type *t);
+const xmlChar *const *gw_fhir_elem_xnames(void);
+
 /* Internal to fhir/: the structural walk and the two conversions. */
 gw_rc gw_fhir_xml_check(xmlDocPtr xml, const struct gw_fhir_limits *lim,
                         struct gw_err *err);

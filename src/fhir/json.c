@@ -3,14 +3,17 @@
  * table.
  *
  * A small reader of our own turns the text into a tree of values held in
- * one block: jansson, which this file used before, spent 60 % of the
+ * a few blocks: jansson, which this file used before, spent 60 % of the
  * conversion on hash tables, a malloc per value and a character-by-character
  * lexer, for objects that are only ever read once, key by key, in the walk
  * below. The reader
- *  - runs after one scan over the raw text that bounds the nesting depth
- *    and counts the values (xml.max_depth, JSON_MAX_VALUES), so both limits
- *    bite before anything is allocated, and the one block is sized by the
- *    count;
+ *  - bounds the nesting depth and the values it makes (xml.max_depth,
+ *    JSON_MAX_VALUES); when it stops, for these or any other reason, one
+ *    scan over the raw text (prescan) says first whether the limits were
+ *    passed anywhere in it, so a document past a limit is refused for that
+ *    whatever else is wrong with it. The scan ran before every read once,
+ *    sizing one block by its count: a tenth of reading a document that is
+ *    in the end accepted;
  *  - keeps numbers exactly as written (FHIR keeps 1.50, not 1.5), checked
  *    against JSON's number grammar;
  *  - decodes strings in place in a copy of the text (a decoded string is
@@ -22,7 +25,8 @@
  * The walk then builds elements in definition order, whatever the order
  * of the JSON keys, merging each primitive with its "_name" companion
  * (id and extensions; arrays aligned, null where one side is absent). The
- * finished tree goes through the same structural check as XML input.
+ * finished tree goes through the same structural check as XML input
+ * unless the walk has seen that it would pass (need_check).
  * Attributes are added, not set: no key comes twice in an object and a
  * primitive's @value and @id come from two keys, so an element never has
  * the attribute already, and xmlSetProp's look-up for it is not needed.
@@ -52,8 +56,17 @@ struct jv {
 
 /* Values (strings, numbers, literals, objects, arrays) in one document:
  * each costs a struct jv (48 bytes), so 12 MB of ["a","a",...] would take
- * 150 MB; counted before any is allocated. */
+ * 150 MB; counted with the keys (prescan's count), the reader making at
+ * most one more than this. */
 #define JSON_MAX_VALUES 1000000
+
+/* A block of values; the first is sized by the text, each next one twice
+ * the last. */
+struct jblock {
+    struct jblock *next;
+    size_t used, cap;
+    struct jv v[];
+};
 
 struct jr {
     const char *src; /* the text as received (line numbers) */
@@ -61,8 +74,11 @@ struct jr {
     size_t len, i;
     char *num;       /* numbers' texts, each NUL-terminated */
     size_t nnum;
-    struct jv *v;    /* the block of values */
-    size_t nv, cap;
+    struct jblock *blocks; /* the values, newest block first */
+    size_t count;    /* values made and keys read (prescan's count) */
+    size_t made;     /* room for values in the blocks */
+    int oom;         /* a block could not be allocated */
+    size_t longest;  /* the longest string or number read, in bytes */
     int depth, max_depth;
     struct gw_err *err;
 };
@@ -158,12 +174,20 @@ prescan(const char *in, size_t len, const struct gw_fhir_limits *lim,
     return GW_OK;
 }
 
+/* JSON's whitespace. The text's copy ends in a NUL, which is none of
+ * these, so the loops below need no bounds check (r->i <= r->len). */
+static const unsigned char blank_byte[256] = {
+    [' '] = 1, ['\n'] = 1, ['\r'] = 1, ['\t'] = 1,
+};
+
 static void
 blanks(struct jr *r)
 {
-    while (r->i < r->len && (r->p[r->i] == ' ' || r->p[r->i] == '\n' ||
-                             r->p[r->i] == '\r' || r->p[r->i] == '\t'))
-        r->i++;
+    size_t i = r->i;
+
+    while (blank_byte[(unsigned char)r->p[i]])
+        i++;
+    r->i = i;
 }
 
 static int
@@ -224,7 +248,7 @@ utf8_len(const unsigned char *s, size_t n)
 static const char esc_from[] = "\"\\/bfnrt", esc_to[] = "\"\\/\b\f\n\r\t";
 
 /* The bytes a string holds as they are: printable ASCII but the quote
- * and the backslash. */
+ * and the backslash (not NUL: the loops below stop at the copy's end). */
 #define PLAIN16(a) a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a
 static const unsigned char plain_byte[256] = {
     PLAIN16(0), PLAIN16(0),
@@ -248,11 +272,11 @@ string(struct jr *r, const char **out, uint32_t *outlen)
         /* Plain ASCII runs: nothing to decode, and nothing to move
          * before the first escape. */
         if (wr == rd) {
-            while (rd < r->len && plain_byte[(unsigned char)p[rd]])
+            while (plain_byte[(unsigned char)p[rd]])
                 rd++;
             wr = rd;
         } else {
-            while (rd < r->len && plain_byte[(unsigned char)p[rd]])
+            while (plain_byte[(unsigned char)p[rd]])
                 p[wr++] = p[rd++];
         }
         if (rd >= r->len) {
@@ -332,6 +356,8 @@ string(struct jr *r, const char **out, uint32_t *outlen)
     p[wr] = '\0';
     *out = p + start;
     *outlen = (uint32_t)(wr - start);
+    if (wr - start > r->longest)
+        r->longest = wr - start;
     r->i = rd + 1;
     return GW_OK;
 }
@@ -380,6 +406,8 @@ number(struct jr *r, struct jv *v)
     v->n = (uint32_t)(i - start);
     r->nnum += i - start;
     r->num[r->nnum++] = '\0';
+    if (i - start > r->longest)
+        r->longest = i - start;
     v->type = J_NUMBER;
     r->i = i;
     return GW_OK;
@@ -431,17 +459,43 @@ duplicates(struct jr *r, struct jv *obj)
 
 static gw_rc value(struct jr *r, struct jv *v);
 
+/* A new value, or NULL past JSON_MAX_VALUES + 1 (an item is made before
+ * the text shows whether there is one: a document of JSON_MAX_VALUES and
+ * a trailing comma gets its syntax error, as when the scan came first) or
+ * out of memory (r->oom). */
 static struct jv *
 new_value(struct jr *r)
 {
+    struct jblock *b = r->blocks;
     struct jv *v;
 
-    /* The prescan's count bounds every value the reader makes. */
-    if (r->nv >= r->cap)
+    if (++r->count > JSON_MAX_VALUES + 1)
         return NULL;
-    v = &r->v[r->nv++];
+    if (b == NULL || b->used == b->cap) {
+        size_t cap = b == NULL ? r->len / 16 + 16 : 2 * b->cap;
+        if (cap > JSON_MAX_VALUES + 2 - r->made)
+            cap = JSON_MAX_VALUES + 2 - r->made;
+        b = malloc(sizeof(*b) + cap * sizeof(b->v[0]));
+        if (b == NULL) {
+            r->oom = 1;
+            return NULL;
+        }
+        b->next = r->blocks;
+        b->used = 0;
+        b->cap = cap;
+        r->blocks = b;
+        r->made += cap;
+    }
+    v = &b->v[b->used++];
     memset(v, 0, sizeof(*v));
     return v;
+}
+
+static gw_rc
+too_many(struct jr *r)
+{
+    return r->oom ? gw_err_set(r->err, GW_ENOMEM, NULL, "out of memory")
+                  : jerror(r, "too many values");
 }
 
 static gw_rc
@@ -466,12 +520,14 @@ container(struct jr *r, struct jv *v, int object)
         const char *key = NULL;
         uint32_t keylen = 0;
         if (item == NULL)
-            return jerror(r, "too many values");
+            return too_many(r);
         if (object) {
             if (r->i >= r->len || r->p[r->i] != '"')
                 return jerror(r, "string or '}' expected");
             if ((rc = string(r, &key, &keylen)) != GW_OK)
                 return rc;
+            if (++r->count > JSON_MAX_VALUES + 1)
+                return too_many(r);
             blanks(r);
             if (r->i >= r->len || r->p[r->i] != ':')
                 return jerror(r, "':' expected");
@@ -532,38 +588,50 @@ value(struct jr *r, struct jv *v)
     return jerror(r, "invalid token");
 }
 
-/* Reads the whole text into r (the caller frees r->p, r->num, r->v). */
+/* The reading itself (jread). */
+static gw_rc
+jread_text(struct jr *r, const char *bytes, size_t len, struct jv **root)
+{
+    gw_rc rc;
+
+    r->p = malloc(len + 1);
+    r->num = malloc(len + 2);
+    if (r->p == NULL || r->num == NULL)
+        return gw_err_set(r->err, GW_ENOMEM, NULL, "out of memory");
+    memcpy(r->p, bytes, len);
+    r->p[len] = '\0';
+    blanks(r);
+    if ((*root = new_value(r)) == NULL)
+        return too_many(r);
+    if ((rc = value(r, *root)) != GW_OK)
+        return rc;
+    blanks(r);
+    if (r->i < r->len)
+        return jerror(r, "end of input expected");
+    /* A valid document of JSON_MAX_VALUES + 1: the scan refuses it. */
+    return r->count > JSON_MAX_VALUES ? too_many(r) : GW_OK;
+}
+
+/* Reads the whole text into r (the caller frees it: jread_release). The
+ * reader stops at the limits the scan checks (the depth as it recurses,
+ * the values as it makes them): when it stops for any reason, the scan's
+ * verdict on the whole text comes first, as when it ran first. */
 static gw_rc
 jread(struct jr *r, const char *bytes, size_t len,
       const struct gw_fhir_limits *lim, struct jv **root, struct gw_err *err)
 {
     size_t values = 0;
-    gw_rc rc;
+    gw_rc rc, scan;
 
     memset(r, 0, sizeof(*r));
     r->src = bytes;
     r->len = len;
     r->err = err;
     r->max_depth = lim->max_depth;
-    rc = prescan(bytes, len, lim, &values, err);
-    if (rc != GW_OK)
-        return rc;
-    r->cap = values + 1;
-    r->p = malloc(len + 1);
-    r->num = malloc(len + 2);
-    r->v = malloc(r->cap * sizeof(*r->v));
-    if (r->p == NULL || r->num == NULL || r->v == NULL)
-        return gw_err_set(err, GW_ENOMEM, NULL, "out of memory");
-    memcpy(r->p, bytes, len);
-    r->p[len] = '\0';
-    blanks(r);
-    *root = new_value(r);
-    if ((rc = value(r, *root)) != GW_OK)
-        return rc;
-    blanks(r);
-    if (r->i < r->len)
-        return jerror(r, "end of input expected");
-    return GW_OK;
+    rc = jread_text(r, bytes, len, root);
+    if (rc != GW_OK && (scan = prescan(bytes, len, lim, &values, err)) != GW_OK)
+        return scan;
+    return rc;
 }
 
 static void
@@ -571,7 +639,11 @@ jread_release(struct jr *r)
 {
     free(r->p);
     free(r->num);
-    free(r->v);
+    while (r->blocks != NULL) {
+        struct jblock *next = r->blocks->next;
+        free(r->blocks);
+        r->blocks = next;
+    }
 }
 
 /* The member key of obj, or NULL. */
@@ -588,23 +660,128 @@ jget(const struct jv *obj, const char *key)
 
 /* --- the walk --------------------------------------------------------- */
 
+/* The walk's path is kept as its (name, index) segments and written out
+ * (as gw_fhir_path_push writes it) only for a fault, as xml.c's walk
+ * does: writing it at every element was a twentieth of the conversion.
+ * The first JPATH_SEGS are kept: each writes at least two bytes (".x"),
+ * so they fill the path, and any after them would be cut. */
+#define JPATH_SEGS 256
+
 struct jw {
     const struct gw_fhir_limits *lim;
     struct gw_err *err;
     xmlDocPtr doc;
     xmlNsPtr ns;
-    char path[512];
+    const xmlChar *x_value, *x_id, *x_extension; /* interned names */
+    const xmlChar *const *enames; /* gw_fhir_elem_xnames() */
+    char path[512]; /* jpath's */
+    struct {
+        const char *name;
+        int index;
+    } seg[JPATH_SEGS];
+    size_t nseg;
     int depth;
+    int xdepth;  /* the XML depth of the element being filled (root: 1) */
+    int recheck; /* the tree may fail gw_fhir_xml_check (see need_check) */
 };
+
+static const char *jpath(struct jw *w);
 
 /* A fault of the writer at its path. */
 #define jfault(w, ...)                                                         \
-    gw_err_set((w)->err, GW_EVALIDATION, (w)->path, __VA_ARGS__)
+    gw_err_set((w)->err, GW_EVALIDATION, jpath(w), __VA_ARGS__)
 
+/* Appends ".name" or ".name[index]" (index < 0: none) to the path; name
+ * must live until the walk ends. Returns what jpop goes back to. */
 static size_t
 jpush(struct jw *w, const char *name, int index)
 {
-    return gw_fhir_path_push(w->path, sizeof(w->path), name, index);
+    size_t old = w->nseg++;
+
+    if (old < JPATH_SEGS) {
+        w->seg[old].name = name;
+        w->seg[old].index = index;
+    }
+    return old;
+}
+
+static void
+jpop(struct jw *w, size_t old)
+{
+    w->nseg = old;
+}
+
+/* The path, written out into w->path. */
+static const char *
+jpath(struct jw *w)
+{
+    w->path[0] = '\0';
+    for (size_t i = 0; i < w->nseg && i < JPATH_SEGS; i++)
+        gw_fhir_path_push(w->path, sizeof(w->path), w->seg[i].name,
+                          w->seg[i].index);
+    return w->path;
+}
+
+/*
+ * The tree's nodes are made with names from its dictionary (fhir.c's
+ * gw_fhir_dict_new: the model's names interned once per process), so no
+ * name is copied when a node is made nor freed with the tree (a malloc
+ * and a free for each of a message's ~270 elements and attributes, 2 %
+ * of validating a JSON submission). Values are still copied: interning
+ * them too cost more in hashing than it saved.
+ */
+
+/* A new element `name` (interned) in the FHIR namespace, the last child
+ * of parent (NULL: none yet); NULL when out of memory. */
+static xmlNodePtr
+new_elem(struct jw *w, xmlNodePtr parent, const xmlChar *name)
+{
+    xmlNodePtr n;
+
+    if (name == NULL)
+        return NULL;
+    n = xmlNewDocNodeEatName(w->doc, w->ns, (xmlChar *)name, NULL);
+    if (n == NULL || parent == NULL)
+        return n;
+    /* What xmlAddChild does for an element of the same document. */
+    n->parent = parent;
+    if (parent->last == NULL) {
+        parent->children = n;
+    } else {
+        n->prev = parent->last;
+        parent->last->next = n;
+    }
+    parent->last = n;
+    return n;
+}
+
+/* Adds the attribute `name` (interned) with value text to el; no key
+ * comes twice, so el never has it yet. The value's text node is made
+ * here: given the value, libxml2 also asks xmlIsID of every attribute,
+ * which a tree without a DTD never has. */
+static gw_rc
+new_attr(xmlNodePtr el, const xmlChar *name, const char *text)
+{
+    xmlAttrPtr a;
+    xmlNodePtr t;
+
+    if (name == NULL ||
+        (a = xmlNewNsPropEatName(el, NULL, (xmlChar *)name, NULL)) == NULL)
+        return GW_ENOMEM;
+    if ((t = xmlNewDocText(el->doc, (const xmlChar *)text)) == NULL)
+        return GW_ENOMEM;
+    t->parent = (xmlNodePtr)a;
+    a->children = a->last = t;
+    return GW_OK;
+}
+
+/* The interned name of element e. */
+static const xmlChar *
+elem_name(struct jw *w, const struct gw_fhir_elem *e)
+{
+    if (w->enames != NULL)
+        return w->enames[e - gw_fhir_elems];
+    return xmlDictLookup(w->doc->dict, (const xmlChar *)e->name, -1);
 }
 
 static int
@@ -645,7 +822,7 @@ prim_text(struct jw *w, const struct jv *v, enum gw_fhir_prim p, gw_rc *rc)
             return NULL;
         }
         if (v->n > w->lim->max_string) {
-            *rc = gw_err_set(w->err, GW_ETOOLARGE, w->path,
+            *rc = gw_err_set(w->err, GW_ETOOLARGE, jpath(w),
                              "a value is longer than the limit");
             return NULL;
         }
@@ -661,6 +838,22 @@ static gw_rc fill(struct jw *w, const struct jv *obj,
                   const struct gw_fhir_type *t, xmlNodePtr el,
                   int is_resource);
 
+/* fill for el, a child of the element being filled: one level deeper in
+ * XML (which counts more levels than JSON: primitives, resource
+ * containers). */
+static gw_rc
+fill_child(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
+           xmlNodePtr el, int is_resource)
+{
+    gw_rc rc;
+
+    if (++w->xdepth > w->lim->max_depth)
+        w->recheck = 1;
+    rc = fill(w, obj, t, el, is_resource);
+    w->xdepth--;
+    return rc;
+}
+
 static gw_rc
 resource(struct jw *w, const struct jv *obj, xmlNodePtr parent)
 {
@@ -674,11 +867,10 @@ resource(struct jw *w, const struct jv *obj, xmlNodePtr parent)
     if (t == NULL || strlen(rt->s) != rt->n)
         return jfault(w, "%s is not a resource type this gateway exchanges",
                       rt->s);
-    el = xmlNewDocNode(w->doc, w->ns, (const xmlChar *)t->name, NULL);
+    el = new_elem(w, parent, gw_fhir_type_xname(w->doc->dict, t));
     if (el == NULL)
         return GW_ENOMEM;
-    xmlAddChild(parent, el);
-    return fill(w, obj, t, el, 1);
+    return fill_child(w, obj, t, el, 1);
 }
 
 static gw_rc
@@ -693,21 +885,21 @@ primitive_meta(struct jw *w, const struct jv *m, xmlNodePtr el)
         if (strcmp(v->key, "id") == 0 && v->keylen == 2) {
             if (v->type != J_STRING || v->n == 0 || strlen(v->s) != v->n)
                 return jfault(w, "id must be a non-empty string");
-            xmlNewProp(el, (const xmlChar *)"id", (const xmlChar *)v->s);
+            if (new_attr(el, w->x_id, v->s) != GW_OK)
+                return GW_ENOMEM;
         } else if (strcmp(v->key, "extension") == 0 && v->keylen == 9) {
             int i = 0;
             if (v->type != J_ARRAY || v->n == 0)
                 return jfault(w, "extension must be a non-empty array");
             for (const struct jv *x = v->first; x != NULL; x = x->next, i++) {
-                xmlNodePtr c = xmlNewChild(el, w->ns,
-                                           (const xmlChar *)"extension", NULL);
+                xmlNodePtr c = new_elem(w, el, w->x_extension);
                 size_t old = jpush(w, "extension", i);
                 if (c == NULL)
                     return GW_ENOMEM;
-                rc = fill(w, x, ext, c, 0);
+                rc = fill_child(w, x, ext, c, 0);
                 if (rc != GW_OK)
                     return rc;
-                w->path[old] = '\0';
+                jpop(w, old);
             }
         } else {
             return jfault(w, "unknown property %s in _element", v->key);
@@ -727,11 +919,12 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
 
     if (t != NULL && t->prim == GW_FHIR_P_XHTML) {
         xmlDocPtr frag;
+        w->recheck = 1; /* the narrative is checked there alone */
         if (v == NULL || v->type != J_STRING || v->n == 0)
             return jfault(w, "the narrative div must be a string");
         rc = gw_fhir_xml_read(v->s, v->n, w->lim, &frag, w->err);
         if (rc != GW_OK) {
-            snprintf(w->err->path, sizeof(w->err->path), "%.159s", w->path);
+            snprintf(w->err->path, sizeof(w->err->path), "%.159s", jpath(w));
             return rc;
         }
         c = xmlDocCopyNode(xmlDocGetRootElement(frag), w->doc, 1);
@@ -741,7 +934,7 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         xmlAddChild(parent, c);
         return GW_OK;
     }
-    c = xmlNewChild(parent, w->ns, (const xmlChar *)e->name, NULL);
+    c = new_elem(w, parent, elem_name(w, e));
     if (c == NULL)
         return GW_ENOMEM;
     if (t == NULL) {
@@ -756,13 +949,29 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
             const char *text = prim_text(w, v, t->prim, &rc);
             if (text == NULL)
                 return rc;
-            xmlNewProp(c, (const xmlChar *)"value", (const xmlChar *)text);
+            if (new_attr(c, w->x_value, text) != GW_OK)
+                return GW_ENOMEM;
         }
         return m != NULL ? primitive_meta(w, m, c) : GW_OK;
     }
     if (v == NULL || v->type != J_OBJECT)
         return jfault(w, "expected an object");
     return fill(w, v, t, c, 0);
+}
+
+/* occurrence, making an element one level deeper in XML than the one
+ * being filled. */
+static gw_rc
+occurrence_child(struct jw *w, const struct gw_fhir_elem *e,
+                 const struct jv *v, const struct jv *m, xmlNodePtr parent)
+{
+    gw_rc rc;
+
+    if (++w->xdepth > w->lim->max_depth)
+        w->recheck = 1;
+    rc = occurrence(w, e, v, m, parent);
+    w->xdepth--;
+    return rc;
 }
 
 static int
@@ -795,8 +1004,8 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         old = jpush(w, e->name, -1);
         text = prim_text(w, v, t ? t->prim : GW_FHIR_P_STRING, &rc);
         if (text != NULL)
-            xmlNewProp(el, (const xmlChar *)e->name, (const xmlChar *)text);
-        w->path[old] = '\0';
+            rc = new_attr(el, elem_name(w, e), text);
+        jpop(w, old);
         return rc;
     }
     if (!e->many) {
@@ -806,8 +1015,8 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         else if (is_null(v) || is_null(m))
             rc = jfault(w, "null is not allowed here");
         else
-            rc = occurrence(w, e, v, m, el);
-        w->path[old] = '\0';
+            rc = occurrence_child(w, e, v, m, el);
+        jpop(w, old);
         return rc;
     }
     if ((v != NULL && !is_array(v)) || (m != NULL && !is_array(m)))
@@ -826,8 +1035,8 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         if (a == NULL && (!primitive || b == NULL))
             rc = jfault(w, "null is not allowed here");
         else
-            rc = occurrence(w, e, a, b, el);
-        w->path[old] = '\0';
+            rc = occurrence_child(w, e, a, b, el);
+        jpop(w, old);
         vi = vi ? vi->next : NULL;
         mi = mi ? mi->next : NULL;
     }
@@ -854,6 +1063,43 @@ slot_cmp(const void *a, const void *b)
 
 #define FILL_SLOTS 32
 
+/* Whether an element of choice group `choice` is among the sorted slots
+ * s of type t. */
+static int
+choice_present(const struct gw_fhir_type *t, const struct slot *s, size_t ns,
+               unsigned choice)
+{
+    for (size_t i = 0; i < ns; i++)
+        if (gw_fhir_elems[t->first + s[i].k].choice == choice)
+            return 1;
+    return 0;
+}
+
+/* Sets w->recheck when an element that t requires is not among the sorted
+ * slots s (an element of its [x] group standing in for one of a group):
+ * gw_fhir_xml_check then finds it, where it finds every other fault. */
+static void
+required_present(struct jw *w, const struct gw_fhir_type *t,
+                 const struct slot *s, size_t ns)
+{
+    const uint16_t *req;
+    unsigned nreq = gw_fhir_type_required(t, &req);
+    size_t i = 0;
+
+    for (unsigned r = 0; r < nreq && !w->recheck; r++) {
+        unsigned k = req != NULL ? req[r] : r;
+        const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + k];
+        if (e->min == 0)
+            continue;
+        while (i < ns && s[i].k < k)
+            i++;
+        if ((i < ns && s[i].k == k) ||
+            (e->choice != 0 && choice_present(t, s, ns, e->choice)))
+            continue;
+        w->recheck = 1;
+    }
+}
+
 static gw_rc
 fill(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
      xmlNodePtr el, int is_resource)
@@ -870,7 +1116,7 @@ fill(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
     if (obj->n == 0 || (is_resource && obj->n == 1))
         return jfault(w, "empty objects are not allowed");
     if (++w->depth > w->lim->max_depth)
-        return gw_err_set(w->err, GW_ETOOLARGE, w->path,
+        return gw_err_set(w->err, GW_ETOOLARGE, jpath(w),
                           "nesting is deeper than the limit");
     if (obj->n > FILL_SLOTS && (s = malloc(obj->n * sizeof(*s))) == NULL) {
         w->depth--;
@@ -893,7 +1139,7 @@ fill(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
                                             et->prim == GW_FHIR_P_XHTML))) {
             size_t old = jpush(w, key, -1);
             rc = jfault(w, "unknown element %s", key);
-            w->path[old] = '\0';
+            jpop(w, old);
             goto out;
         }
         s[ns].k = (unsigned)(e - &gw_fhir_elems[t->first]);
@@ -911,6 +1157,7 @@ fill(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
                 s[j] = s[j - 1];
             s[j] = x;
         }
+    required_present(w, t, s, ns);
     for (size_t i = 0; i < ns && rc == GW_OK;) {
         const struct gw_fhir_elem *e = &gw_fhir_elems[t->first + s[i].k];
         const struct jv *v = NULL, *m = NULL;
@@ -937,6 +1184,27 @@ out:
     return rc;
 }
 
+/*
+ * Whether the finished tree still needs gw_fhir_xml_check. The walk above
+ * makes only what that check accepts (known elements in definition order
+ * and namespace, single ones once, one choice per [x], values of valid
+ * lexical form, one resource per container, no element without a value
+ * or children) and notes what it does not check itself (w->recheck): a
+ * required element missing, XML nesting past the limit, a narrative.
+ * Left are the limits that it checks only on some values: attributes per
+ * element (a tree of the walk has at most two), the length of a value
+ * (numbers, literals and ids it does not measure). Checking a tree that
+ * passes all this was a fifth of the conversion; a tree that may not
+ * pass is checked, so the check's verdict, and its fault, stay the same.
+ */
+static int
+need_check(const struct jw *w, const struct jr *r)
+{
+    return w->recheck || w->lim->max_depth < 1 ||
+           w->lim->max_attributes < 2 || r->longest > w->lim->max_string ||
+           w->lim->max_string < 5;
+}
+
 gw_rc
 gw_fhir_json_to_xml(const char *bytes, size_t len,
                     const struct gw_fhir_limits *lim, xmlDocPtr *out,
@@ -960,10 +1228,14 @@ gw_fhir_json_to_xml(const char *bytes, size_t len,
     w.lim = lim;
     w.err = err;
     w.doc = xmlNewDoc((const xmlChar *)"1.0");
-    if (w.doc == NULL) {
+    if (w.doc == NULL || (w.doc->dict = gw_fhir_dict_new()) == NULL ||
+        (w.x_value = gw_fhir_xname(w.doc->dict, "value")) == NULL ||
+        (w.x_id = gw_fhir_xname(w.doc->dict, "id")) == NULL ||
+        (w.x_extension = gw_fhir_xname(w.doc->dict, "extension")) == NULL) {
         rc = GW_ENOMEM;
         goto out;
     }
+    w.enames = gw_fhir_elem_xnames();
     if (root->type != J_OBJECT) {
         rc = gw_err_set(err, GW_EVALIDATION, NULL,
                         "a FHIR resource is a JSON object");
@@ -983,7 +1255,7 @@ gw_fhir_json_to_xml(const char *bytes, size_t len,
             goto out;
         }
         /* The root carries the FHIR namespace; every element uses it. */
-        el = xmlNewDocNode(w.doc, NULL, (const xmlChar *)t->name, NULL);
+        el = new_elem(&w, NULL, gw_fhir_type_xname(w.doc->dict, t));
         if (el == NULL) {
             rc = GW_ENOMEM;
             goto out;
@@ -992,9 +1264,10 @@ gw_fhir_json_to_xml(const char *bytes, size_t len,
         w.ns = xmlNewNs(el, (const xmlChar *)GW_FHIR_NS, NULL);
         xmlSetNs(el, w.ns);
         jpush(&w, t->name, -1);
+        w.xdepth = 1;
         rc = fill(&w, root, t, el, 1);
     }
-    if (rc == GW_OK)
+    if (rc == GW_OK && need_check(&w, &r))
         rc = gw_fhir_xml_check(w.doc, lim, err);
     if (rc == GW_OK) {
         *out = w.doc;

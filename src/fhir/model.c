@@ -24,6 +24,7 @@
 
 static uint16_t type_slot[TYPE_SLOTS], elem_slot[ELEM_SLOTS];
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+static int index_ready; /* set (release) when index_build is done */
 
 /* Each indexed type's required elements (min > 0), in definition order:
  * req[req_at[t] .. req_at[t + 1]), indexes into the type's elements. The
@@ -73,6 +74,16 @@ index_build(void)
             elem_slot[g & (ELEM_SLOTS - 1)] = (uint16_t)i;
         }
     }
+    __atomic_store_n(&index_ready, 1, __ATOMIC_RELEASE);
+}
+
+/* The tables, built once. The walks look up every element: a flag read
+ * first spares them pthread_once's call. */
+static inline void
+index_wait(void)
+{
+    if (!__atomic_load_n(&index_ready, __ATOMIC_ACQUIRE))
+        pthread_once(&index_once, index_build);
 }
 
 const struct gw_fhir_type *
@@ -80,7 +91,7 @@ gw_fhir_type_find(const char *name)
 {
     unsigned h, k;
 
-    pthread_once(&index_once, index_build);
+    index_wait();
     for (h = name_hash(name, 0); (k = type_slot[h & (TYPE_SLOTS - 1)]) != EMPTY;
          h++)
         if (strcmp(gw_fhir_types[k].name, name) == 0)
@@ -101,7 +112,7 @@ gw_fhir_elem_find(const struct gw_fhir_type *t, const char *name)
 {
     unsigned h, k, ti = (unsigned)(t - gw_fhir_types);
 
-    pthread_once(&index_once, index_build);
+    index_wait();
     for (h = name_hash(name, ti);
          (k = elem_slot[h & (ELEM_SLOTS - 1)]) != EMPTY; h++)
         if (k >= t->first && k < (unsigned)t->first + t->n &&
@@ -115,7 +126,7 @@ gw_fhir_type_required(const struct gw_fhir_type *t, const uint16_t **idx)
 {
     unsigned ti = (unsigned)(t - gw_fhir_types);
 
-    pthread_once(&index_once, index_build);
+    index_wait();
     if (ti >= req_types) {
         *idx = NULL;
         return t->n;
@@ -133,6 +144,19 @@ digits(const char *s, size_t n)
     return 1;
 }
 
+/* The number the n digits at s write (digits() has checked them): atoi
+ * read on past them, and was most of checking a date. Where it read
+ * more, the text is refused all the same, for the byte after them. */
+static int
+num(const char *s, int n)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
 static int
 leap(int y)
 {
@@ -146,7 +170,7 @@ date_part(const char *s, int full)
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y, m, d;
 
-    if (!digits(s, 4) || (y = atoi(s)) < 1)
+    if (!digits(s, 4) || (y = num(s, 4)) < 1)
         return 0;
     if (s[4] != '-')
         return full ? 0 : 4;
@@ -171,7 +195,7 @@ time_part(const char *s)
     if (!digits(s, 2) || s[2] != ':' || !digits(s + 3, 2) || s[5] != ':' ||
         !digits(s + 6, 2))
         return 0;
-    if (atoi(s) > 23 || atoi(s + 3) > 59 || atoi(s + 6) > 60)
+    if (num(s, 2) > 23 || num(s + 3, 2) > 59 || num(s + 6, 2) > 60)
         return 0;
     if (s[8] == '.') {
         n = 9;
@@ -190,7 +214,7 @@ zone(const char *s)
     if (s[0] == 'Z')
         return 1;
     if ((s[0] == '+' || s[0] == '-') && digits(s + 1, 2) && s[3] == ':' &&
-        digits(s + 4, 2) && atoi(s + 1) <= 14 && atoi(s + 4) <= 59)
+        digits(s + 4, 2) && num(s + 1, 2) <= 14 && num(s + 4, 2) <= 59)
         return 6;
     return 0;
 }

@@ -25,6 +25,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlsave.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +43,20 @@
  * them would be cut. */
 #define PATH_SEGS 256
 
+/* The block the JSON writer gathers its pieces in, handed to the output
+ * buffer a block at a time: an append of each piece, with its checks
+ * and NUL, was a seventh of writing a message. */
+#define OUT_BLOCK 4096
+
+/* Entries of the walk's cache of elements by name (a power of two). */
+#define ELEM_CACHE 64
+
 struct walk {
     const struct gw_fhir_limits *lim;
     struct gw_err *err;
     struct gw_buf *out; /* NULL: check only */
+    char *ob;           /* out's pieces gathered (OUT_BLOCK bytes) */
+    size_t on;
     char path[512];     /* walk_path's */
     struct {
         const char *name;
@@ -58,9 +69,59 @@ struct walk {
     int level;
     gw_rc rc;        /* first buffer failure */
     xmlNsPtr fhir;   /* a namespace seen to be FHIR's (is_fhir) */
+    /* "value" and "id" as the tree's dictionary holds them (NULL: it has
+     * none, or not these): an attribute named by the same pointer is
+     * one of them without a strcmp. */
+    const xmlChar *x_value, *x_id;
+    /* Elements found by name (elem_of): a name's pointer recurs in a
+     * tree with a dictionary ("value", "system", "url", ...); a tree
+     * without one has a copy of its name in every node (no cache). */
+    int cache;
+    struct {
+        const xmlChar *name;
+        const struct gw_fhir_type *t;
+        const struct gw_fhir_elem *e;
+    } found[ELEM_CACHE];
 };
 
 static const char *walk_path(struct walk *w);
+
+/* The element of t named name (gw_fhir_elem_find), through the walk's
+ * cache keyed by the name's pointer: the same pointer and type give the
+ * same element, and elements of a tree with a dictionary share their
+ * names' pointers. */
+static const struct gw_fhir_elem *
+elem_of(struct walk *w, const struct gw_fhir_type *t, const xmlChar *name)
+{
+    size_t h = ((uintptr_t)name >> 3 ^ (uintptr_t)t >> 3) & (ELEM_CACHE - 1);
+    const struct gw_fhir_elem *e;
+
+    if (!w->cache)
+        return gw_fhir_elem_find(t, (const char *)name);
+    if (w->found[h].name == name && w->found[h].t == t)
+        return w->found[h].e;
+    e = gw_fhir_elem_find(t, (const char *)name);
+    if (e != NULL) {
+        w->found[h].name = name;
+        w->found[h].t = t;
+        w->found[h].e = e;
+    }
+    return e;
+}
+
+/* The model's Extension type, looked up once. */
+static const struct gw_fhir_type *
+extension_type(void)
+{
+    static const struct gw_fhir_type *ext;
+    const struct gw_fhir_type *t = __atomic_load_n(&ext, __ATOMIC_RELAXED);
+
+    if (t == NULL) {
+        t = gw_fhir_type_find("Extension");
+        __atomic_store_n(&ext, t, __ATOMIC_RELAXED);
+    }
+    return t;
+}
 
 /* A fault of the walk at its path (err may be NULL). */
 #define fault(w, rc, ...) gw_err_set((w)->err, rc, walk_path(w), __VA_ARGS__)
@@ -68,17 +129,44 @@ static const char *walk_path(struct walk *w);
 /* --- JSON writer ---------------------------------------------------- */
 
 static void
-put(struct walk *w, const char *s)
+out_flush(struct walk *w)
 {
-    if (w->out != NULL && w->rc == GW_OK)
-        w->rc = gw_buf_append_str(w->out, s);
+    if (w->rc == GW_OK && w->on > 0)
+        w->rc = gw_buf_append(w->out, w->ob, w->on);
+    w->on = 0;
 }
 
 static void
+put_n_full(struct walk *w, const void *p, size_t n)
+{
+    out_flush(w);
+    if (n > OUT_BLOCK) {
+        if (w->rc == GW_OK)
+            w->rc = gw_buf_append(w->out, p, n);
+        return;
+    }
+    memcpy(w->ob, p, n);
+    w->on = n;
+}
+
+static inline void
 put_n(struct walk *w, const void *p, size_t n)
 {
-    if (w->out != NULL && w->rc == GW_OK && n > 0)
-        w->rc = gw_buf_append(w->out, p, n);
+    if (w->out == NULL)
+        return;
+    if (n <= OUT_BLOCK - w->on) {
+        memcpy(w->ob + w->on, p, n);
+        w->on += n;
+        return;
+    }
+    put_n_full(w, p, n);
+}
+
+static void
+put(struct walk *w, const char *s)
+{
+    if (w->out != NULL)
+        put_n(w, s, strlen(s));
 }
 
 static void
@@ -94,6 +182,14 @@ newline(struct walk *w)
         put_n(w, spaces + 1, (size_t)(n < 64 ? n : 64));
 }
 
+/* The bytes a JSON string cannot hold as they are: the quote, the
+ * backslash, control characters (and NUL, which ends the text). */
+#define ESC16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const unsigned char json_escaped[256] = {
+    ESC16, ESC16, ['"'] = 1, ['\\'] = 1,
+};
+#undef ESC16
+
 static void
 put_string(struct walk *w, const char *s)
 {
@@ -103,9 +199,14 @@ put_string(struct walk *w, const char *s)
     if (w->out == NULL)
         return;
     put_n(w, "\"", 1);
-    /* Runs of characters that need no escape go in one append. */
-    for (run = p; *p; p++) {
+    /* Runs of characters that need no escape go in one append, found a
+     * table look-up a byte. */
+    for (run = p;; p++) {
         const char *esc;
+        while (!json_escaped[*p])
+            p++;
+        if (*p == '\0')
+            break;
         switch (*p) {
         case '"': esc = "\\\""; break;
         case '\\': esc = "\\\\"; break;
@@ -316,15 +417,15 @@ check_attrs(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
         if (a->ns != NULL)
             return fault(w, GW_EVALIDATION, "unknown attribute %s", name);
         const struct gw_fhir_type *at = NULL; /* type of an attribute elem */
-        if (primitive && strcmp(name, "value") == 0)
+        if (primitive && (a->name == w->x_value || strcmp(name, "value") == 0))
             known = SEEN_VALUE;
-        else if (primitive && strcmp(name, "id") == 0)
+        else if (primitive && (a->name == w->x_id || strcmp(name, "id") == 0))
             known = SEEN_ID;
         else
             known = 0;
         *seen |= known;
         if (!primitive) {
-            const struct gw_fhir_elem *e = gw_fhir_elem_find(t, name);
+            const struct gw_fhir_elem *e = elem_of(w, t, a->name);
             known = e != NULL && e->attr;
             if (known)
                 at = gw_fhir_elem_type(e);
@@ -343,7 +444,8 @@ check_attrs(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
             rc = fault(w, GW_EVALIDATION, "@%s: %s", name, why);
         else if (rc == GW_OK && v[0] == '\0')
             rc = fault(w, GW_EVALIDATION, "attribute %s is empty", name);
-        xmlFree(copy);
+        if (copy != NULL)
+            xmlFree(copy);
         if (rc != GW_OK)
             return rc;
     }
@@ -446,7 +548,7 @@ walk_primitive(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
                 rc = fault(w, GW_ETOOLARGE, "nesting is deeper than the "
                                             "limit");
             else
-                rc = walk_members(w, c, gw_fhir_type_find("Extension"));
+                rc = walk_members(w, c, extension_type());
             w->depth--;
             w->out = saved;
             if (rc == GW_OK)
@@ -463,7 +565,7 @@ walk_primitive(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
 static gw_rc
 emit_primitive_meta(struct walk *w, xmlNodePtr n)
 {
-    const struct gw_fhir_type *ext = gw_fhir_type_find("Extension");
+    const struct gw_fhir_type *ext = extension_type();
     xmlChar *id = xmlGetProp(n, (const xmlChar *)"id");
     int count = 0;
     gw_rc rc = GW_OK;
@@ -538,7 +640,8 @@ emit_run(struct walk *w, const struct gw_fhir_elem *e, xmlNodePtr first,
                     put_value(w, t->prim, v);
                 else
                     put(w, "null");
-                xmlFree(copy);
+                if (copy != NULL)
+                    xmlFree(copy);
                 i++;
             }
             if (e->many)
@@ -600,14 +703,20 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
 {
     unsigned cursor = 0, idx;
     int seen = 0; /* check_attrs' (for primitives only) */
+    int any = n->properties != NULL; /* a value or a child (ele-1) */
+    /* The last element of a choice group seen: elements come in
+     * definition order and a group's entries are neighbours in it
+     * (test_fhir checks the table), so it is the only one a later entry
+     * of its group can clash with. */
+    const struct gw_fhir_elem *chosen = NULL;
     /* Sized to the type: zeroing a fixed 512 entries per element was a
-     * measurable share of validation time. */
+     * measurable share of validation time. firsts[k] is read only where
+     * counts[k] > 0, so it is set before it is read. */
     int counts[t->n > 0 ? t->n : 1];
     xmlNodePtr firsts[t->n > 0 ? t->n : 1];
     gw_rc rc;
 
     memset(counts, 0, sizeof(counts));
-    memset(firsts, 0, sizeof(firsts));
     rc = check_attrs(w, n, t, 0, &seen);
     if (rc != GW_OK)
         return rc;
@@ -627,7 +736,7 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
                          "element %s is not in the FHIR namespace", name);
         /* Names are unique in a type (model.c's index): the element is
          * the one of that name, at or after the last one seen. */
-        const struct gw_fhir_elem *e = gw_fhir_elem_find(t, name);
+        const struct gw_fhir_elem *e = elem_of(w, t, c->name);
         if (e == NULL || e->attr)
             return fault(w, GW_EVALIDATION, "unknown element %s", name);
         idx = (unsigned)(e - &gw_fhir_elems[t->first]);
@@ -640,13 +749,12 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
             return fault(w, GW_EVALIDATION,
                          "element %s may appear only once", name);
         if (e->choice != 0) {
-            for (unsigned k = 0; k < t->n; k++)
-                if (k != idx && counts[k] > 0 &&
-                    gw_fhir_elems[t->first + k].choice == e->choice)
-                    return fault(w, GW_EVALIDATION,
-                                 "%s and %s are two choices of one [x] "
-                                 "element",
-                                 name, gw_fhir_elems[t->first + k].name);
+            if (chosen != NULL && chosen != e && chosen->choice == e->choice)
+                return fault(w, GW_EVALIDATION,
+                             "%s and %s are two choices of one [x] "
+                             "element",
+                             name, chosen->name);
+            chosen = e;
         }
         old = path_push(w, name, e->many ? counts[idx] : -1);
         if (++w->depth > w->lim->max_depth) {
@@ -690,13 +798,11 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
             return rc;
         if (counts[idx]++ == 0)
             firsts[idx] = c;
+        any = 1;
     }
     {
         /* ele-1: every element has a value or children ({} in JSON is
          * refused the same way). */
-        int any = n->properties != NULL;
-        for (unsigned k = 0; k < t->n && !any; k++)
-            any = counts[k] > 0;
         if (!any)
             return fault(w, GW_EVALIDATION,
                          "an element needs a value or children");
@@ -745,7 +851,8 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
                 member(w, e->name);
                 put_string(w, v);
             }
-            xmlFree(copy);
+            if (copy != NULL)
+                xmlFree(copy);
             continue;
         }
         if (counts[k] > 0) {
@@ -813,12 +920,23 @@ walk_resource(struct walk *w, xmlNodePtr n)
  * walk writes an entry before it reads it), which are 9 KB: zeroing them
  * cost more than the check of a small document. */
 static void
-walk_init(struct walk *w, const struct gw_fhir_limits *lim,
+walk_init(struct walk *w, xmlDocPtr xml, const struct gw_fhir_limits *lim,
           struct gw_err *err, struct gw_buf *out)
 {
+    w->x_value = xml->dict != NULL
+                     ? xmlDictExists(xml->dict, (const xmlChar *)"value", 5)
+                     : NULL;
+    w->x_id = xml->dict != NULL
+                  ? xmlDictExists(xml->dict, (const xmlChar *)"id", 2)
+                  : NULL;
+    w->cache = xml->dict != NULL;
+    if (w->cache)
+        memset(w->found, 0, sizeof(w->found));
     w->lim = lim;
     w->err = err;
     w->out = out;
+    w->ob = NULL;
+    w->on = 0;
     w->path[0] = '\0';
     w->nseg = 0;
     w->depth = 0;
@@ -836,7 +954,7 @@ gw_fhir_xml_check(xmlDocPtr xml, const struct gw_fhir_limits *lim,
     struct walk w;
     xmlNodePtr root = xmlDocGetRootElement(xml);
 
-    walk_init(&w, lim, err, NULL);
+    walk_init(&w, xml, lim, err, NULL);
     if (root == NULL)
         return gw_err_set(err, GW_EPARSE, NULL, "no root element");
     return walk_resource(&w, root);
@@ -855,10 +973,16 @@ gw_fhir_xml_emit_json(xmlDocPtr xml, char **out, size_t *len)
     lim.max_attributes = 1000;
     lim.max_string = (size_t)1 << 30;
     gw_buf_init(&b, JSON_MAX);
-    walk_init(&w, &lim, NULL, &b);
+    walk_init(&w, xml, &lim, NULL, &b);
+    if ((w.ob = malloc(OUT_BLOCK)) == NULL)
+        return GW_ENOMEM;
     rc = walk_resource(&w, xmlDocGetRootElement(xml));
-    if (rc == GW_OK)
-        rc = gw_buf_append_str(&b, "\n");
+    if (rc == GW_OK) {
+        put_n(&w, "\n", 1);
+        out_flush(&w);
+        rc = w.rc;
+    }
+    free(w.ob);
     if (rc == GW_OK) {
         *out = gw_buf_take(&b, len);
         if (*out == NULL)
@@ -935,6 +1059,26 @@ static int
 xml_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The bytes that end an element's name (1) and an attribute's (1, 2):
+ * blanks, '>', '/'; and '=' for an attribute. */
+static const unsigned char name_end[256] = {
+    [' '] = 3, ['\t'] = 3, ['\r'] = 3, ['\n'] = 3, ['>'] = 3, ['/'] = 3,
+    ['='] = 2,
+};
+
+/* The length of the name at s + i (ended by a byte with a bit of `ends`
+ * in name_end, or by the text's end), looked at up to XML_MAX_NAME + 1
+ * bytes: more than XML_MAX_NAME is too long. A table look-up a byte. */
+static size_t
+name_len(const char *s, size_t len, size_t i, unsigned char ends)
+{
+    size_t j = i, lim = len - i > XML_MAX_NAME ? i + XML_MAX_NAME + 1 : len;
+
+    while (j < lim && !(name_end[(unsigned char)s[j]] & ends))
+        j++;
+    return j - i;
 }
 
 static gw_rc GW_PRINTF(5, 6)
@@ -1028,13 +1172,10 @@ prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
         }
         /* A start tag: its name, then name="value" pairs. */
         i++;
-        for (n = 0; i + n < len && !xml_space(s[i + n]) && s[i + n] != '>' &&
-                    s[i + n] != '/';
-             n++)
-            if (n >= XML_MAX_NAME)
-                return scan_fault(s, i, GW_ETOOLARGE, err,
-                                  "an element name is longer than %d bytes",
-                                  XML_MAX_NAME);
+        if ((n = name_len(s, len, i, 1)) > XML_MAX_NAME)
+            return scan_fault(s, i, GW_ETOOLARGE, err,
+                              "an element name is longer than %d bytes",
+                              XML_MAX_NAME);
         if (n == 0)
             return GW_OK;
         if (++depth > lim->max_depth)
@@ -1064,13 +1205,10 @@ prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
                 i += 2;
                 break;
             }
-            for (n = 0; i + n < len && !xml_space(s[i + n]) &&
-                        s[i + n] != '=' && s[i + n] != '>' && s[i + n] != '/';
-                 n++)
-                if (n >= XML_MAX_NAME)
-                    return scan_fault(s, i, GW_ETOOLARGE, err,
-                                      "an attribute name is longer than %d "
-                                      "bytes", XML_MAX_NAME);
+            if ((n = name_len(s, len, i, 2)) > XML_MAX_NAME)
+                return scan_fault(s, i, GW_ETOOLARGE, err,
+                                  "an attribute name is longer than %d "
+                                  "bytes", XML_MAX_NAME);
             if (n == 0)
                 return GW_OK;
             /* Namespace declarations are not attributes to FHIR (SOAP

@@ -246,6 +246,74 @@ test_fhir_refuses_with_the_path_of_the_fault(void **state)
     }
 }
 
+/* The JSON reader skips the structural check of its tree when its own
+ * walk shows the tree passes (json.c, need_check): what only the check
+ * finds must still be refused, with the check's path and reason. */
+static void
+test_fhir_json_tree_checked_where_the_walk_cannot_vouch(void **state)
+{
+    static const struct {
+        const char *name, *in;
+        int depth;
+        size_t string;
+        gw_rc rc;
+        const char *path, *detail;
+    } cases[] = {
+        {"required attribute of an extension",
+         "{\"resourceType\":\"Patient\",\"_gender\":{\"extension\":"
+         "[{\"valueString\":\"x\"}]}}",
+         64, 8388608, GW_EVALIDATION, "Patient.gender.extension",
+         "required attribute url is missing"},
+        {"required element of a backbone",
+         "{\"resourceType\":\"Task\",\"status\":\"draft\",\"intent\":"
+         "\"order\",\"input\":[{\"valueString\":\"x\"}]}",
+         64, 8388608, GW_EVALIDATION, "Task.input[0]",
+         "required element type is missing"},
+        {"required choice", "{\"resourceType\":\"Task\",\"status\":"
+                            "\"draft\",\"intent\":\"order\",\"input\":[{"
+                            "\"type\":{\"text\":\"a\"}}]}",
+         64, 8388608, GW_EVALIDATION, "Task.input[0]", "is missing"},
+        {"XML deeper than JSON", "{\"resourceType\":\"Patient\","
+                                 "\"gender\":\"male\"}",
+         1, 8388608, GW_ETOOLARGE, "Patient.gender", "deeper"},
+        {"resource in a container",
+         "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":"
+         "[{\"resource\":{\"resourceType\":\"Patient\",\"active\":true}}]}",
+         4, 8388608, GW_ETOOLARGE, "Bundle.entry[0].resource.active",
+         "deeper"},
+        {"long id of a primitive", "{\"resourceType\":\"Patient\","
+                                   "\"_gender\":{\"id\":\"0123456789abc\"}}",
+         64, 12, GW_ETOOLARGE, "Patient.gender", "longer than the limit"},
+        {"long number", "{\"resourceType\":\"Patient\","
+                        "\"multipleBirthInteger\":1234567890}",
+         64, 9, GW_ETOOLARGE, "Patient.multipleBirthInteger",
+         "longer than the limit"},
+        {"script in a narrative",
+         "{\"resourceType\":\"Patient\",\"text\":{\"status\":"
+         "\"generated\",\"div\":\"<div xmlns=\\\"http://www.w3.org/1999/"
+         "xhtml\\\"><script>x()</script></div>\"}}",
+         64, 8388608, GW_EVALIDATION, "Patient.text.div", "script"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gw_fhir_limits lim;
+        struct gw_fhir_doc *doc = NULL;
+        struct gw_err err;
+        gw_rc rc;
+        gw_fhir_limits_default(&lim);
+        lim.max_depth = cases[i].depth;
+        lim.max_string = cases[i].string;
+        gw_err_clear(&err);
+        rc = gw_fhir_parse(cases[i].in, strlen(cases[i].in), GW_FHIR_JSON,
+                           &lim, &doc, &err);
+        if (rc != cases[i].rc || strcmp(err.path, cases[i].path) != 0 ||
+            strstr(err.detail, cases[i].detail) == NULL)
+            fail_msg("case '%s': %s at '%s': %s", cases[i].name,
+                     gw_rc_name(rc), err.path, err.detail);
+        assert_null(doc);
+    }
+}
+
 static char *
 repeat(const char *head, const char *unit, size_t times, const char *tail)
 {
@@ -783,6 +851,33 @@ test_fhir_model_index_finds_every_entry_and_no_other(void **state)
     assert_non_null(gw_fhir_resource_find("Task"));
 }
 
+/* The entries of one [x] choice are neighbours in definition order: the
+ * walks (json.c's fill, xml.c's walk_members) look for a second choice
+ * of a group only next to the first. */
+static void
+test_fhir_model_choice_groups_are_contiguous(void **state)
+{
+    unsigned groups = 0;
+
+    (void)state;
+    for (unsigned i = 0; i < gw_fhir_ntypes; i++) {
+        const struct gw_fhir_type *t = &gw_fhir_types[i];
+        for (unsigned k = 0; k < t->n; k++) {
+            unsigned c = gw_fhir_elems[t->first + k].choice;
+            if (c == 0 || (k > 0 && gw_fhir_elems[t->first + k - 1].choice == c))
+                continue;
+            groups++;
+            /* the group's first entry: none of it may come later */
+            for (unsigned j = k + 1; j < t->n; j++)
+                if (gw_fhir_elems[t->first + j].choice == c &&
+                    gw_fhir_elems[t->first + j - 1].choice != c)
+                    fail_msg("%s.%s: its [x] group is split", t->name,
+                             gw_fhir_elems[t->first + j].name);
+        }
+    }
+    assert_true(groups > 0);
+}
+
 /* Every type's list of required elements (model.c, for the walks' check
  * of missing ones) is its elements with min > 0, in definition order. */
 static void
@@ -901,6 +996,8 @@ main(void)
         cmocka_unit_test(test_fhir_round_trips_are_byte_stable),
         cmocka_unit_test(test_fhir_keeps_decimals_and_companions),
         cmocka_unit_test(test_fhir_refuses_with_the_path_of_the_fault),
+        cmocka_unit_test(
+            test_fhir_json_tree_checked_where_the_walk_cannot_vouch),
         cmocka_unit_test(test_fhir_refuses_hostile_inputs),
         cmocka_unit_test(test_fhir_xml_limits_bite_while_reading),
         cmocka_unit_test(test_fhir_json_values_counted_before_parsing),
@@ -911,6 +1008,7 @@ main(void)
         cmocka_unit_test(test_fhir_published_types_are_refused_inbound),
         cmocka_unit_test(test_fhir_doc_check_refuses_a_tree_changed_badly),
         cmocka_unit_test(test_fhir_model_index_finds_every_entry_and_no_other),
+        cmocka_unit_test(test_fhir_model_choice_groups_are_contiguous),
         cmocka_unit_test(test_fhir_model_required_lists_every_required_element),
         cmocka_unit_test(test_fhir_xml_written_as_libxml2_writes_it),
     };
