@@ -261,10 +261,12 @@ history(const struct apply_ctx *x, const char *from, const char *to)
     return step_run(x, &sql, p, NROWS(p), "history");
 }
 
-/* The case row changed as w says (status, pharmacy, drug, version + 1,
- * applied/decided times by w->effects). */
+/* A change of the case, checked against the case as it stands (there,
+ * not removed, in the status and at the version w expects): its row as w
+ * says (status, pharmacy, drug, version + 1, applied/decided times by
+ * w->effects), and its status history. */
 static gw_rc
-case_update(const struct apply_ctx *x)
+update(struct apply_ctx *x)
 {
     static const struct gw_sql sql =
         BOTH("UPDATE cases SET status = coalesce($1, status), pharmacy_gln = "
@@ -273,23 +275,6 @@ case_update(const struct apply_ctx *x)
              "updated_ms = $5, applied_ms = CASE WHEN $6 <> 0 THEN $5 ELSE "
              "applied_ms END, decided_ms = CASE WHEN $7 <> 0 THEN $5 ELSE "
              "decided_ms END WHERE id = $8");
-    const struct gw_store_write *w = x->w;
-    const struct gw_case_row *r = &w->row;
-    const struct gw_arg p[] = {P_TEXT(r->status),
-                               P_TEXT(r->pharmacy_gln),
-                               P_TEXT(r->drug_name),
-                               P_TEXT(r->substances),
-                               P_I64(x->now),
-                               P_I64((w->effects & GW_STORE_FX_APPLIED) != 0),
-                               P_I64((w->effects & GW_STORE_FX_DECIDED) != 0),
-                               P_I64(x->case_id)};
-
-    return step_run(x, &sql, p, NROWS(p), "case_update");
-}
-
-static gw_rc
-update(struct apply_ctx *x)
-{
     const struct gw_store_write *w = x->w;
     struct gw_store_result *res = x->res;
     const struct gw_case_row *r = &w->row;
@@ -316,7 +301,16 @@ update(struct apply_ctx *x)
                           "case %s is at version %ld, not %ld", r->refnr,
                           cur.version, w->expect_version);
     x->case_id = cur.id;
-    if ((rc = case_update(x)) != GW_OK)
+    const struct gw_arg p[] = {P_TEXT(r->status),
+                               P_TEXT(r->pharmacy_gln),
+                               P_TEXT(r->drug_name),
+                               P_TEXT(r->substances),
+                               P_I64(x->now),
+                               P_I64((w->effects & GW_STORE_FX_APPLIED) != 0),
+                               P_I64((w->effects & GW_STORE_FX_DECIDED) != 0),
+                               P_I64(x->case_id)};
+
+    if ((rc = step_run(x, &sql, p, NROWS(p), "case_update")) != GW_OK)
         return rc;
     snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
     res->version = cur.version + 1;
