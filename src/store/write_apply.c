@@ -421,7 +421,8 @@ change_case(struct apply_ctx *x)
     return GW_OK;
 }
 
-/* The licence of a new case: copied from its parent's, or as w has it. */
+/* The licence's part of a change: a new case's licence, copied from its
+ * parent's or as w has it; the validity period an update grants. */
 static gw_rc
 licence_put(const struct apply_ctx *x)
 {
@@ -434,16 +435,29 @@ licence_put(const struct apply_ctx *x)
     static const struct gw_sql insert =
         BOTH("INSERT INTO licences (case_id, " LICENCE_COLUMNS ") VALUES "
              "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)");
+    static const struct gw_sql validity =
+        BOTH("UPDATE licences SET valid_from = $1, valid_to = $2 WHERE "
+             "case_id = $3");
     static const struct gw_arg none = P_NULL;
     const struct gw_store_write *w = x->w;
     const struct gw_licence_info *l = w->licence;
 
+    if (w->op == GW_STORE_OP_UPDATE && l != NULL && l->valid_from) {
+        const struct gw_arg p[] = {P_TEXT(l->valid_from), P_TEXT(l->valid_to),
+                                   P_I64(x->case_id)};
+
+        return step_run(x, &validity, p, NROWS(p), "licence_validity");
+    }
+    if (w->op != GW_STORE_OP_CREATE)
+        return GW_OK;
     if (w->row.parent_refnr != NULL) {
         const struct gw_arg p[] = {P_I64(x->case_id),
                                    P_TEXT(w->row.parent_refnr)};
 
         return step_run(x, &copy, p, NROWS(p), "licence_copy");
     }
+    if (l == NULL)
+        return GW_OK;
     const struct gw_arg total = P_F64(l->total_amount);
     const struct gw_arg p[] = {P_I64(x->case_id),
                                P_TEXT(l->nplid),
@@ -467,9 +481,6 @@ licence_put(const struct apply_ctx *x)
 static gw_rc
 extras(const struct apply_ctx *x)
 {
-    static const struct gw_sql validity =
-        BOTH("UPDATE licences SET valid_from = $1, valid_to = $2 WHERE "
-             "case_id = $3");
     /* A granted product becomes searchable (Sök produkt). */
     static const struct gw_sql product = {"INSERT OR IGNORE " PRODUCT_ADD,
                                           "INSERT " PRODUCT_ADD
@@ -483,20 +494,11 @@ extras(const struct apply_ctx *x)
         "WHEN $2 <> 0 THEN $1 ELSE last_applied_ms END WHERE hsa = (SELECT "
         "prescriber_hsa FROM cases WHERE id = $3)");
     const struct gw_store_write *w = x->w;
-    const struct gw_licence_info *l = w->licence;
-    gw_rc rc = GW_OK;
+    gw_rc rc;
 
     if (x->case_id == 0 || w->op == GW_STORE_OP_DISPENSE)
         return GW_OK;
-    if (w->op == GW_STORE_OP_CREATE &&
-        (w->row.parent_refnr != NULL || l != NULL)) {
-        rc = licence_put(x);
-    } else if (w->op == GW_STORE_OP_UPDATE && l != NULL && l->valid_from) {
-        const struct gw_arg p[] = {P_TEXT(l->valid_from), P_TEXT(l->valid_to),
-                                   P_I64(x->case_id)};
-
-        rc = step_run(x, &validity, p, NROWS(p), "licence_validity");
-    }
+    rc = licence_put(x);
     if (rc == GW_OK && (w->effects & GW_STORE_FX_PRODUCT)) {
         const struct gw_arg p[] = {P_I64(x->now), P_I64(x->case_id)};
 
