@@ -522,37 +522,44 @@ extras(const struct apply_ctx *x)
     return step_run(x, &active, p, NROWS(p), "prescriber_active");
 }
 
-/* The write's document, under the case's version as it now stands. */
+/* The message's document and its attachments, under the case's version
+ * as the change left it; none without a case. */
 static gw_rc
-document(const struct apply_ctx *x)
+documents(const struct apply_ctx *x)
 {
-    static const struct gw_sql sql =
+    static const struct gw_sql doc =
         BOTH("INSERT INTO documents (case_id, version, kind, xml, created_ms) "
              "VALUES ($1,$2,$3,$4,$5)");
-    const struct gw_store_write *w = x->w;
-    const struct gw_arg p[] = {P_I64(x->case_id), P_I64(x->res->version),
-                               P_TEXT(w->doc_kind ? w->doc_kind : "message"),
-                               P_BLOB(w->doc_xml, w->doc_len), P_I64(x->now)};
-
-    return step_run(x, &sql, p, NROWS(p), "document");
-}
-
-static gw_rc
-attachment(const struct apply_ctx *x, const struct gw_store_attachment *at)
-{
-    static const struct gw_sql sql =
+    static const struct gw_sql attachment =
         BOTH("INSERT INTO attachments (case_id, doc_version, description, "
              "content_type, hidden, size, data) VALUES ($1,$2,$3,$4,$5,$6,"
              "$7)");
-    const struct gw_arg p[] = {P_I64(x->case_id),
-                               P_I64(x->res->version),
-                               P_TEXT(at->description),
-                               P_TEXT(at->content_type),
-                               P_I64(at->hidden != 0),
-                               P_I64((int64_t)at->size),
-                               P_BLOB(at->data ? at->data : "", at->size)};
+    const struct gw_store_write *w = x->w;
+    gw_rc rc = GW_OK;
 
-    return step_run(x, &sql, p, NROWS(p), "attachment");
+    if (x->case_id == 0)
+        return GW_OK;
+    if (w->doc_xml != NULL) {
+        const struct gw_arg p[] = {
+            P_I64(x->case_id), P_I64(x->res->version),
+            P_TEXT(w->doc_kind ? w->doc_kind : "message"),
+            P_BLOB(w->doc_xml, w->doc_len), P_I64(x->now)};
+
+        rc = step_run(x, &doc, p, NROWS(p), "document");
+    }
+    for (size_t i = 0; rc == GW_OK && i < w->nattachments; i++) {
+        const struct gw_store_attachment *at = &w->attachments[i];
+        const struct gw_arg p[] = {P_I64(x->case_id),
+                                   P_I64(x->res->version),
+                                   P_TEXT(at->description),
+                                   P_TEXT(at->content_type),
+                                   P_I64(at->hidden != 0),
+                                   P_I64((int64_t)at->size),
+                                   P_BLOB(at->data ? at->data : "", at->size)};
+
+        rc = step_run(x, &attachment, p, NROWS(p), "attachment");
+    }
+    return rc;
 }
 
 /* One outbox row; target names the subscription of a notification (NULL:
@@ -679,11 +686,8 @@ gw_write_apply(const struct gw_write_ops *ops, void *conn, void *cx,
     }
     if (rc != GW_OK)
         goto out;
-    if (w->doc_xml != NULL && x.case_id != 0 && (rc = document(&x)) != GW_OK)
+    if ((rc = documents(&x)) != GW_OK)
         goto out;
-    for (size_t i = 0; i < w->nattachments && x.case_id != 0; i++)
-        if ((rc = attachment(&x, &w->attachments[i])) != GW_OK)
-            goto out;
     for (size_t i = 0; i < w->noutbox; i++)
         if ((rc = outbox_put(&x, &w->outbox[i], queued)) != GW_OK)
             goto out;
