@@ -276,5 +276,9 @@ extern const char gw_store_sql_inbox_get[];
 /* GW_OK when this klasgw knows a database schema v (v <= known); else
  * GW_ESTORE, set in err: the database is newer, upgrade klasgw. */
 gw_rc gw_store_schema_known(int v, int known, struct gw_err *err);
+/* GW_OK when a store opened read-only, which migrates nothing, can read
+ * schema v (v == known); else GW_ESTORE, set in err with the advice that
+ * fits: upgrade klasgw (newer), or migrate the database first (older). */
+gw_rc gw_store_schema_current(int v, int known, struct gw_err *err);
 
 #endif

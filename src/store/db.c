@@ -1025,12 +1025,7 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
     if (rc == GW_OK && !ro)
         rc = gw_store_exec(&st->w, "PRAGMA temp_store=MEMORY");
     if (rc == GW_OK && ro)
-        rc = gw_store_schema_known(user_version(&st->w), NMIGRATIONS, err);
-    if (rc == GW_OK && ro && user_version(&st->w) != NMIGRATIONS)
-        rc = gw_err_set(err, GW_ESTORE, NULL,
-                        "database schema %d, this klasgw reads %d: run "
-                        "klasgw migrate (or serve) first",
-                        user_version(&st->w), NMIGRATIONS);
+        rc = gw_store_schema_current(user_version(&st->w), NMIGRATIONS, err);
     if (rc == GW_OK)
         rc = cache_kib(&st->w, GW_STORE_WRITER_CACHE_KIB, err);
     if (rc == GW_OK)

@@ -793,18 +793,13 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
     }
     for (int i = n - 1; i >= 0; i--)
         gw_slots_give(&s->slots, i);
-    if (s->read_only) {
-        int v = schema_version(s->conns[0]);
-        if (v != GW_STORE_SCHEMA_VERSION) {
-            rc = gw_err_set(err, GW_ESTORE, NULL,
-                            "database schema %d, this klasgw reads %d: run "
-                            "klasgw migrate (or serve) first",
-                            v, GW_STORE_SCHEMA_VERSION);
-            goto out;
-        }
-    } else if ((rc = migrate(s->conns[0], err)) != GW_OK) {
+    if (s->read_only)
+        rc = gw_store_schema_current(schema_version(s->conns[0]),
+                                     GW_STORE_SCHEMA_VERSION, err);
+    else
+        rc = migrate(s->conns[0], err);
+    if (rc != GW_OK)
         goto out;
-    }
     if (!s->read_only && opts->start_writer) {
         /* The writer connects on its first batch (pg_write.c). */
         for (int i = 0; i < GW_PG_WRITERS; i++) {

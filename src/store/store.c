@@ -133,3 +133,16 @@ gw_store_schema_known(int v, int known, struct gw_err *err)
                                    "klasgw (%d): upgrade klasgw",
                                    v, known);
 }
+
+gw_rc
+gw_store_schema_current(int v, int known, struct gw_err *err)
+{
+    gw_rc rc = gw_store_schema_known(v, known, err);
+
+    if (rc == GW_OK && v != known)
+        rc = gw_err_set(err, GW_ESTORE, NULL,
+                        "database schema %d, this klasgw reads %d: run "
+                        "klasgw migrate (or serve) first",
+                        v, known);
+    return rc;
+}
