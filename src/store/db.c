@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/thread.h"
 #include "store/read.h"
 #include "store/store.h"
 #include "store/store_int.h"
@@ -1249,11 +1250,7 @@ checkpointer_stop(struct gw_store *st)
 {
     if (!st->ckpt_running)
         return;
-    pthread_mutex_lock(&st->ws.mu);
-    st->ckpt_stop = 1;
-    pthread_cond_signal(&st->ckpt_cv);
-    pthread_mutex_unlock(&st->ws.mu);
-    pthread_join(st->ckpt, NULL);
+    gw_thread_stop(st->ckpt, &st->ws.mu, &st->ckpt_cv, &st->ckpt_stop);
     st->ckpt_running = 0;
 }
 
