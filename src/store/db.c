@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/thread.h"
 #include "store/read.h"
@@ -1201,10 +1202,7 @@ checkpointer_main(void *arg)
         int src;
 
         if (!st->ckpt_wanted) {
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += (long)CKPT_EVERY_MS * 1000000L;
-            until.tv_sec += until.tv_nsec / 1000000000L;
-            until.tv_nsec %= 1000000000L;
+            gw_clock_deadline(&until, CKPT_EVERY_MS);
             pthread_cond_timedwait(&st->ckpt_cv, &st->ws.mu, &until);
             if (st->ckpt_stop)
                 break;
