@@ -4,6 +4,7 @@
 #include "core/ticker.h"
 
 #include "core/clock.h"
+#include "core/thread.h"
 
 static void *
 run(void *arg)
@@ -44,11 +45,7 @@ gw_ticker_start(struct gw_ticker *t, void (*fn)(void *), void *arg,
 void
 gw_ticker_stop(struct gw_ticker *t)
 {
-    pthread_mutex_lock(&t->mu);
-    t->stopping = 1;
-    pthread_cond_signal(&t->cv);
-    pthread_mutex_unlock(&t->mu);
-    pthread_join(t->thread, NULL);
+    gw_thread_stop(t->thread, &t->mu, &t->cv, &t->stopping);
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cv);
 }

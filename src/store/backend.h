@@ -16,9 +16,11 @@
  * is a new row here and one function per backend; a backend that lacks
  * one does not link.
  *
- * Operations that return nothing (close, outbox wake, stats) are listed
- * apart, in GW_STORE_VOID_OPS, because C does not let a void function
- * return a void expression.
+ * Operations that return nothing (outbox wake, stats) are listed apart,
+ * in GW_STORE_VOID_OPS, because C does not let a void function return a
+ * void expression. Opening and closing are no rows: store.c allocates and
+ * frees every store (struct gw_store_base) around the backend's open and
+ * close.
  *
  * Every function a backend gives keeps the contract its header (read.h,
  * write.h, outbox.h, console.h, ...) states: the interface is those
@@ -105,7 +107,6 @@
       (st, id, system, user, peer, peer_size))
 
 #define GW_STORE_VOID_OPS(X)                                                 \
-    X(void, gw_store_close, close, (struct gw_store * st), (st))             \
     X(void, gw_outbox_wake, outbox_wake, (struct gw_store * st), (st))       \
     X(void, gw_store_stats, stats,                                           \
       (struct gw_store * st, struct gw_store_stats *out), (st, out))
@@ -170,9 +171,16 @@ typedef gw_rc (*gw_txn_fn)(const struct gw_conn_ops *ops, void *conn,
 
 struct gw_store_backend {
     const char *name; /* as store.backend names it */
-    /* opts has every default filled in (store.c), never NULL. */
-    gw_rc (*open)(const char *where, const struct gw_store_opts *opts,
-                  struct gw_store **out, struct gw_err *err);
+    /* The size of its struct gw_store, which store.c allocates (zeroed,
+     * but for struct gw_store_base) and frees. */
+    size_t size;
+    /* Sets up st, opened on st->base.where; opts has every default filled
+     * in (store.c), never NULL. On failure nothing of it is left set up:
+     * store.c frees st. */
+    gw_rc (*open)(struct gw_store *st, const struct gw_store_opts *opts,
+                  struct gw_err *err);
+    /* Stops and releases what open set up; st itself is store.c's. */
+    void (*close)(struct gw_store *st);
     /*
      * The statements both backends run alike (shared_reads.c), each its
      * own dialect's text of sql with the parameters a (NULL: none), the
@@ -209,16 +217,22 @@ struct gw_store_backend {
 #undef GW_STORE_OP_MEMBER
 };
 
-/* Every store a backend opens begins with this, so that store.c finds
- * the table (struct gw_store of each backend: store_int.h, pg_int.h). */
+/* Every store a backend opens begins with this (struct gw_store of each
+ * backend: store_int.h, pg_int.h), filled in by store.c before the
+ * backend's open: the table, and what both backends keep alike. */
 struct gw_store_base {
     const struct gw_store_backend *be;
+    char *where;   /* SQLite's file, PostgreSQL's connection string */
+    int busy_ms;   /* gw_store_opts.busy_timeout_ms */
+    int read_only; /* opened with gw_store_opts.read_only */
 };
 
 /* Declares backend B's functions gw_<B>_<op> and its table gw_store_<B>. */
 #define GW_STORE_BACKEND_DECLARE(B)                                          \
-    gw_rc gw_##B##_open(const char *where, const struct gw_store_opts *opts, \
-                        struct gw_store **out, struct gw_err *err);          \
+    gw_rc gw_##B##_open(struct gw_store *st,                                 \
+                        const struct gw_store_opts *opts,                    \
+                        struct gw_err *err);                                 \
+    void gw_##B##_close(struct gw_store *st);                                \
     gw_rc gw_##B##_each(struct gw_store *st, const struct gw_sql *sql,       \
                         const struct gw_args *a, gw_cells_add add,           \
                         void *out, size_t max, size_t *n, const char *what); \
@@ -250,10 +264,12 @@ GW_STORE_BACKEND_DECLARE(pg);
 /* A backend's table of operations: the file defines GW_STORE_FN(op) as
  * its function's name for op (gw_sqlite_##op, gw_pg_##op) first. */
 #define GW_STORE_BACKEND_ROW(ret, pub, op, params, args) .op = GW_STORE_FN(op),
-#define GW_STORE_BACKEND_TABLE(var, label, open_fn)                          \
+#define GW_STORE_BACKEND_TABLE(var, label, store_type)                       \
     const struct gw_store_backend var = {                                    \
         .name = label,                                                       \
-        .open = open_fn,                                                     \
+        .size = sizeof(store_type),                                          \
+        .open = GW_STORE_FN(open),                                           \
+        .close = GW_STORE_FN(close),                                         \
         .each = GW_STORE_FN(each),                                           \
         .first = GW_STORE_FN(first),                                         \
         .list = GW_STORE_FN(list),                                           \
@@ -276,5 +292,9 @@ extern const char gw_store_sql_inbox_get[];
 /* GW_OK when this klasgw knows a database schema v (v <= known); else
  * GW_ESTORE, set in err: the database is newer, upgrade klasgw. */
 gw_rc gw_store_schema_known(int v, int known, struct gw_err *err);
+/* GW_OK when a store opened read-only, which migrates nothing, can read
+ * schema v (v == known); else GW_ESTORE, set in err with the advice that
+ * fits: upgrade klasgw (newer), or migrate the database first (older). */
+gw_rc gw_store_schema_current(int v, int known, struct gw_err *err);
 
 #endif

@@ -18,7 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
+#include "core/thread.h"
 #include "store/read.h"
 #include "store/store.h"
 #include "store/store_int.h"
@@ -983,17 +985,16 @@ cache_kib(struct conn *c, int kib, struct gw_err *err)
 }
 
 gw_rc
-gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
-              struct gw_store **out, struct gw_err *err)
+gw_sqlite_open(struct gw_store *st, const struct gw_store_opts *opts,
+               struct gw_err *err)
 {
-    struct gw_store *st;
+    const char *path = st->base.where;
     int nreaders = opts->readers;
     int ro = opts->read_only;
     char reader_cache[48];
     int reader_kib;
     gw_rc rc;
 
-    *out = NULL;
     reader_kib = GW_STORE_READERS_CACHE_KIB / nreaders;
     if (reader_kib > GW_STORE_READER_CACHE_KIB)
         reader_kib = GW_STORE_READER_CACHE_KIB;
@@ -1011,20 +1012,12 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
     if (!ro && strcmp(path, ":memory:") != 0 &&
         (rc = make_parent_dir(path, err)) != GW_OK)
         return rc;
-    st = calloc(1, sizeof(*st));
-    if (st == NULL || (st->path = strdup(path)) == NULL) {
-        free(st);
-        return GW_ENOMEM;
-    }
-    st->base.be = &gw_store_sqlite;
-    st->busy_ms = opts->busy_timeout_ms;
     gw_wstate_init(&st->ws, opts->batch_max);
     pthread_mutex_init(&st->mmu, NULL);
     pthread_mutex_init(&st->obmu, NULL);
     pthread_cond_init(&st->ckpt_cv, NULL);
 
-    st->read_only = ro;
-    rc = gw_store_conn_open_mode(path, st->busy_ms,
+    rc = gw_store_conn_open_mode(path, st->base.busy_ms,
                                  ro ? GW_CONN_RO : GW_CONN_WRITER, &st->w, err);
     if (rc == GW_OK && !ro)
         rc = migrate(&st->w, err);
@@ -1038,20 +1031,15 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
     if (rc == GW_OK && !ro)
         rc = gw_store_exec(&st->w, "PRAGMA temp_store=MEMORY");
     if (rc == GW_OK && ro)
-        rc = gw_store_schema_known(user_version(&st->w), NMIGRATIONS, err);
-    if (rc == GW_OK && ro && user_version(&st->w) != NMIGRATIONS)
-        rc = gw_err_set(err, GW_ESTORE, NULL,
-                        "database schema %d, this klasgw reads %d: run "
-                        "klasgw migrate (or serve) first",
-                        user_version(&st->w), NMIGRATIONS);
+        rc = gw_store_schema_current(user_version(&st->w), NMIGRATIONS, err);
     if (rc == GW_OK)
         rc = cache_kib(&st->w, GW_STORE_WRITER_CACHE_KIB, err);
     if (rc == GW_OK)
-        rc = gw_store_conn_open_mode(path, st->busy_ms, ro, &st->m, err);
+        rc = gw_store_conn_open_mode(path, st->base.busy_ms, ro, &st->m, err);
     if (rc == GW_OK)
         rc = cache_kib(&st->m, GW_STORE_OTHER_CACHE_KIB, err);
     if (rc == GW_OK)
-        rc = gw_store_conn_open_mode(path, st->busy_ms, ro, &st->ob, err);
+        rc = gw_store_conn_open_mode(path, st->base.busy_ms, ro, &st->ob, err);
     if (rc == GW_OK)
         rc = cache_kib(&st->ob, GW_STORE_OTHER_CACHE_KIB, err);
     if (rc == GW_OK && !ro)
@@ -1062,8 +1050,8 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
                                  : gw_slots_init(&st->rslots, nreaders);
     }
     for (int i = 0; rc == GW_OK && i < nreaders; i++) {
-        rc = gw_store_conn_open_mode(path, st->busy_ms, ro, &st->readers[i],
-                                     err);
+        rc = gw_store_conn_open_mode(path, st->base.busy_ms, ro,
+                                     &st->readers[i], err);
         if (rc == GW_OK &&
             gw_store_exec(&st->readers[i], reader_cache) != GW_OK) {
             gw_store_conn_close(&st->readers[i]);
@@ -1088,13 +1076,12 @@ gw_sqlite_open(const char *path, const struct gw_store_opts *opts,
             rc = checkpointer_start(st, err);
     }
     if (rc != GW_OK) {
-        gw_store_close(st);
+        gw_sqlite_close(st);
         return rc;
     }
     gw_log_info("event=store_open schema_version=%d readers=%d batch_max=%d "
                 "read_only=%d",
                 NMIGRATIONS, st->nreaders, opts->batch_max, ro);
-    *out = st;
     return GW_OK;
 }
 
@@ -1228,10 +1215,7 @@ checkpointer_main(void *arg)
         int src;
 
         if (!st->ckpt_wanted) {
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += (long)CKPT_EVERY_MS * 1000000L;
-            until.tv_sec += until.tv_nsec / 1000000000L;
-            until.tv_nsec %= 1000000000L;
+            gw_clock_deadline(&until, CKPT_EVERY_MS);
             pthread_cond_timedwait(&st->ckpt_cv, &st->ws.mu, &until);
             if (st->ckpt_stop)
                 break;
@@ -1253,7 +1237,8 @@ checkpointer_main(void *arg)
 static gw_rc
 checkpointer_start(struct gw_store *st, struct gw_err *err)
 {
-    gw_rc rc = gw_store_conn_open_mode(st->path, st->busy_ms, 0, &st->ck, err);
+    gw_rc rc = gw_store_conn_open_mode(st->base.where, st->base.busy_ms, 0,
+                                       &st->ck, err);
 
     if (rc == GW_OK)
         rc = cache_kib(&st->ck, GW_STORE_OTHER_CACHE_KIB, err);
@@ -1276,19 +1261,13 @@ checkpointer_stop(struct gw_store *st)
 {
     if (!st->ckpt_running)
         return;
-    pthread_mutex_lock(&st->ws.mu);
-    st->ckpt_stop = 1;
-    pthread_cond_signal(&st->ckpt_cv);
-    pthread_mutex_unlock(&st->ws.mu);
-    pthread_join(st->ckpt, NULL);
+    gw_thread_stop(st->ckpt, &st->ws.mu, &st->ckpt_cv, &st->ckpt_stop);
     st->ckpt_running = 0;
 }
 
 void
 gw_sqlite_close(struct gw_store *st)
 {
-    if (st == NULL)
-        return;
     gw_wstate_stop(&st->ws);
     if (st->ws.writer_running)
         pthread_join(st->writer, NULL);
@@ -1305,8 +1284,6 @@ gw_sqlite_close(struct gw_store *st)
     pthread_mutex_destroy(&st->mmu);
     pthread_mutex_destroy(&st->obmu);
     pthread_cond_destroy(&st->ckpt_cv);
-    free(st->path);
-    free(st);
 }
 
 int

@@ -38,7 +38,7 @@ has_room(const struct gw_store *st)
     char dir[1024];
     struct statvfs sv;
 
-    snprintf(dir, sizeof(dir), "%s", st->path);
+    snprintf(dir, sizeof(dir), "%s", st->base.where);
     if (statvfs(dirname(dir), &sv) != 0)
         return 1; /* cannot tell: let the probe decide */
     return (unsigned long long)sv.f_bavail * sv.f_frsize >= GW_STORE_READY_FREE;

@@ -531,7 +531,7 @@ session_setup(struct gw_pg_store *s, PGconn *c)
     /* Times are UTC epoch milliseconds in BIGINT columns: no session
      * setting changes them. A statement stuck on a lock is ended. */
     PQclear(PQexec(c, "SET lock_timeout = '30s'"));
-    if (s->read_only)
+    if (s->base.read_only)
         PQclear(PQexec(c, "SET default_transaction_read_only = on"));
 }
 
@@ -540,7 +540,7 @@ session_setup(struct gw_pg_store *s, PGconn *c)
 static PGconn *
 connect_one(struct gw_pg_store *s, struct gw_err *err)
 {
-    PGconn *c = PQconnectdb(s->dsn);
+    PGconn *c = PQconnectdb(s->base.where);
 
     if (c == NULL || PQstatus(c) != CONNECTION_OK) {
         const char *m = c ? PQerrorMessage(c) : "out of memory";
@@ -605,7 +605,7 @@ ensure_ok(struct gw_pg_store *s, PGconn **c)
 gw_rc
 gw_pg_take(struct gw_pg_store *s, PGconn **out)
 {
-    int i = gw_slots_take(&s->slots, s->busy_ms);
+    int i = gw_slots_take(&s->slots, s->base.busy_ms);
     gw_rc rc;
 
     *out = NULL;
@@ -760,24 +760,15 @@ listener_main(void *arg)
 /* --- open, close ----------------------------------------------------- */
 
 gw_rc
-gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
-           struct gw_store **out, struct gw_err *err)
+gw_pg_open(struct gw_store *st, const struct gw_store_opts *opts,
+           struct gw_err *err)
 {
-    struct gw_pg_store *s;
+    struct gw_pg_store *s = PG(st);
     int n = opts->readers;
     gw_rc rc = GW_OK;
 
-    *out = NULL;
-    if ((rc = gw_store_dsn_check(dsn, err)) != GW_OK)
+    if ((rc = gw_store_dsn_check(s->base.where, err)) != GW_OK)
         return rc;
-    s = calloc(1, sizeof(*s));
-    if (s == NULL || (s->dsn = strdup(dsn)) == NULL) {
-        free(s);
-        return GW_ENOMEM;
-    }
-    s->base.be = &gw_store_pg;
-    s->busy_ms = opts->busy_timeout_ms;
-    s->read_only = opts->read_only;
     gw_wstate_init(&s->ws, opts->batch_max);
     s->conns = calloc((size_t)n, sizeof(*s->conns));
     rc = s->conns == NULL ? GW_ENOMEM : gw_slots_init(&s->slots, n);
@@ -793,19 +784,14 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
     }
     for (int i = n - 1; i >= 0; i--)
         gw_slots_give(&s->slots, i);
-    if (s->read_only) {
-        int v = schema_version(s->conns[0]);
-        if (v != GW_STORE_SCHEMA_VERSION) {
-            rc = gw_err_set(err, GW_ESTORE, NULL,
-                            "database schema %d, this klasgw reads %d: run "
-                            "klasgw migrate (or serve) first",
-                            v, GW_STORE_SCHEMA_VERSION);
-            goto out;
-        }
-    } else if ((rc = migrate(s->conns[0], err)) != GW_OK) {
+    if (s->base.read_only)
+        rc = gw_store_schema_current(schema_version(s->conns[0]),
+                                     GW_STORE_SCHEMA_VERSION, err);
+    else
+        rc = migrate(s->conns[0], err);
+    if (rc != GW_OK)
         goto out;
-    }
-    if (!s->read_only && opts->start_writer) {
+    if (!s->base.read_only && opts->start_writer) {
         /* The writer connects on its first batch (pg_write.c). */
         for (int i = 0; i < GW_PG_WRITERS; i++) {
             s->writers[i].s = s;
@@ -825,12 +811,9 @@ gw_pg_open(const char *dsn, const struct gw_store_opts *opts,
         s->listener_running = 1;
     }
 out:
-    if (rc != GW_OK) {
-        gw_pg_close((struct gw_store *)(void *)s);
-        return rc;
-    }
-    *out = (struct gw_store *)(void *)s;
-    return GW_OK;
+    if (rc != GW_OK)
+        gw_pg_close(st);
+    return rc;
 }
 
 void
@@ -838,8 +821,6 @@ gw_pg_close(struct gw_store *st)
 {
     struct gw_pg_store *s = PG(st);
 
-    if (s == NULL)
-        return;
     gw_wstate_stop(&s->ws);
     for (int i = 0; i < s->ws.writer_running; i++)
         pthread_join(s->writers[i].t, NULL);
@@ -856,8 +837,6 @@ gw_pg_close(struct gw_store *st)
     free(s->conns);
     gw_slots_destroy(&s->slots);
     gw_wstate_destroy(&s->ws);
-    free(s->dsn);
-    free(s);
 }
 
 int
@@ -933,4 +912,4 @@ gw_pg_outbox_wake(struct gw_store *st)
 }
 
 #define GW_STORE_FN(op) gw_pg_##op
-GW_STORE_BACKEND_TABLE(gw_store_pg, "postgresql", gw_pg_open);
+GW_STORE_BACKEND_TABLE(gw_store_pg, "postgresql", struct gw_pg_store);

@@ -28,9 +28,7 @@
 #define GW_PG_WRITERS 2
 
 struct gw_pg_store {
-    struct gw_store_base base; /* first: the table of operations */
-    char *dsn;
-    int busy_ms, read_only;
+    struct gw_store_base base; /* first: the table, the DSN, options */
 
     /* The pool: reads, outbox marks, maintenance. A connection found
      * broken is reset when taken; if it stays broken the caller gets

@@ -8,4 +8,4 @@
 #include "store/store_int.h"
 
 #define GW_STORE_FN(op) gw_sqlite_##op
-GW_STORE_BACKEND_TABLE(gw_store_sqlite, "sqlite", gw_sqlite_open);
+GW_STORE_BACKEND_TABLE(gw_store_sqlite, "sqlite", struct gw_store);

@@ -36,6 +36,43 @@ opts_filled(const struct gw_store_opts *opts)
     return o;
 }
 
+/* Frees a store: its base and its memory (the backend closed the rest). */
+static void
+store_free(struct gw_store *st)
+{
+    struct gw_store_base *b = (struct gw_store_base *)(void *)st;
+
+    free(b->where);
+    free(b);
+}
+
+/* A store of backend be on where: its memory zeroed and its base filled
+ * in, so that no backend allocates, copies or frees them; then the
+ * backend's open. */
+static gw_rc
+store_new(const struct gw_store_backend *be, const char *where,
+          const struct gw_store_opts *o, struct gw_store **out,
+          struct gw_err *err)
+{
+    struct gw_store_base *b = calloc(1, be->size);
+    gw_rc rc;
+
+    if (b == NULL || (b->where = strdup(where)) == NULL) {
+        free(b);
+        return GW_ENOMEM;
+    }
+    b->be = be;
+    b->busy_ms = o->busy_timeout_ms;
+    b->read_only = o->read_only;
+    rc = be->open((struct gw_store *)(void *)b, o, err);
+    if (rc != GW_OK) {
+        store_free((struct gw_store *)(void *)b);
+        return rc;
+    }
+    *out = (struct gw_store *)(void *)b;
+    return GW_OK;
+}
+
 gw_rc
 gw_store_open(const char *path, const struct gw_store_opts *opts,
               struct gw_store **out, struct gw_err *err)
@@ -49,10 +86,19 @@ gw_store_open(const char *path, const struct gw_store_opts *opts,
         /* SQLite opens a file; PostgreSQL a connection string. */
         if (strcmp(o.backend, "sqlite") != 0)
             path = o.dsn ? o.dsn : "";
-        return backends[i]->open(path, &o, out, err);
+        return store_new(backends[i], path, &o, out, err);
     }
     return gw_err_set(err, GW_ECONFIG, "store.backend",
                       "unknown store backend (sqlite or postgresql)");
+}
+
+void
+gw_store_close(struct gw_store *st)
+{
+    if (st == NULL)
+        return;
+    gw_store_be(st)->close(st);
+    store_free(st);
 }
 
 const char *
@@ -132,4 +178,17 @@ gw_store_schema_known(int v, int known, struct gw_err *err)
                                    "database schema %d is newer than this "
                                    "klasgw (%d): upgrade klasgw",
                                    v, known);
+}
+
+gw_rc
+gw_store_schema_current(int v, int known, struct gw_err *err)
+{
+    gw_rc rc = gw_store_schema_known(v, known, err);
+
+    if (rc == GW_OK && v != known)
+        rc = gw_err_set(err, GW_ESTORE, NULL,
+                        "database schema %d, this klasgw reads %d: run "
+                        "klasgw migrate (or serve) first",
+                        v, known);
+    return rc;
 }

@@ -32,10 +32,7 @@ struct conn {
 
 /* The SQLite backend's store (backend.h: gw_store_sqlite). */
 struct gw_store {
-    struct gw_store_base base; /* first: the table of operations */
-    char *path;
-    int busy_ms;
-    int read_only; /* opened with gw_store_opts.read_only */
+    struct gw_store_base base; /* first: the table, the file, options */
 
     /* The writer (its queue in ws) and the store's lock with what it
      * guards: the queue, the commit result for readiness (health.c), the

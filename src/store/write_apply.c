@@ -101,26 +101,47 @@ run_rows(gw_sql_run run, void *conn, const struct gw_sql *sql,
     return run(conn, sql, args_of(&a, p, n), what);
 }
 
+/* One write as its steps see it (gw_write_apply): how its statements run
+ * and on what, the write and its result, the case it changes (0 until a
+ * step has one) and the time it is stored at. */
+struct apply_ctx {
+    const struct gw_write_ops *ops;
+    void *conn;
+    const struct gw_store_write *w;
+    struct gw_store_result *res;
+    long long case_id;
+    int64_t now;
+};
+
+/* sql run once on the write's connection with the parameter rows p[0..n). */
+static gw_rc
+step_run(const struct apply_ctx *x, const struct gw_sql *sql,
+         const struct gw_arg *p, size_t n, const char *what)
+{
+    return run_rows(x->ops->sql->run, x->conn, sql, p, n, what);
+}
+
 /* The one row of sql by key, handed to fill. */
 static gw_rc
-read_row(const struct gw_write_ops *ops, void *conn, const struct gw_sql *sql,
-         const char *key, gw_cells_fill fill, void *elem, const char *what)
+read_row(const struct apply_ctx *x, const struct gw_sql *sql, const char *key,
+         gw_cells_fill fill, void *elem, const char *what)
 {
     struct gw_args a = {0};
 
     gw_args_str(&a, key);
-    return ops->sql->first(conn, sql, &a, fill, elem, what);
+    return x->ops->sql->first(x->conn, sql, &a, fill, elem, what);
 }
 
 /* The inbox row of the message id (gw_rows_inbox) against the write:
  * GW_OK for the same message again (res replays its answer),
  * GW_EDUPLICATE for another one under a used id. */
 static gw_rc
-inbox_get(const struct gw_write_ops *ops, void *conn,
-          const struct gw_store_write *w, struct gw_store_result *res)
+inbox_get(const struct apply_ctx *x)
 {
-    gw_rc rc = read_row(ops, conn, &SQL_INBOX_GET, w->message_id, gw_rows_inbox,
-                        res, "inbox_get");
+    const struct gw_store_write *w = x->w;
+    struct gw_store_result *res = x->res;
+    gw_rc rc = read_row(x, &SQL_INBOX_GET, w->message_id, gw_rows_inbox, res,
+                        "inbox_get");
 
     if (rc != GW_OK ||
         strcmp(res->content_hash, w->content_hash ? w->content_hash : "") == 0)
@@ -167,20 +188,20 @@ fill_case(const struct gw_cells *c, void *elem, size_t i)
 }
 
 static gw_rc
-dispense(const struct gw_write_ops *ops, void *conn,
-         const struct gw_store_write *w, struct gw_store_result *res,
-         long long *case_id, int64_t now)
+dispense(struct apply_ctx *x)
 {
     static const struct gw_sql insert =
         BOTH("INSERT INTO dispensings (case_id, gln, amount, dispensed_on, "
              "kind, at_ms) VALUES ($1,$2,$3,$4,$5,$6)");
+    const struct gw_store_write *w = x->w;
+    struct gw_store_result *res = x->res;
     const struct gw_dispense *d = w->dispense;
     struct case_now l;
     gw_rc rc;
 
     if (d == NULL || w->row.refnr == NULL)
         return gw_err_set(&res->err, GW_EINVAL, NULL, "nothing to dispense");
-    rc = read_row(ops, conn, &SQL_LICENCE_NOW, w->row.refnr, fill_case, &l,
+    rc = read_row(x, &SQL_LICENCE_NOW, w->row.refnr, fill_case, &l,
                   "dispense_check");
     if (rc == GW_ENOTFOUND)
         return gw_err_set(&res->err, GW_ENOTFOUND, "licence",
@@ -213,39 +234,39 @@ dispense(const struct gw_write_ops *ops, void *conn,
                          "återstår",
                          l.total - l.used, l.total);
     }
-    *case_id = l.id;
+    x->case_id = l.id;
     const struct gw_arg p[] = {P_I64(l.id),      P_TEXT(d->gln),
                                P_F64(d->amount), P_TEXT(d->dispensed_on),
-                               P_TEXT(d->kind),  P_I64(now)};
+                               P_TEXT(d->kind),  P_I64(x->now)};
 
-    return run_rows(ops->sql->run, conn, &insert, p, NROWS(p), "dispense");
+    return step_run(x, &insert, p, NROWS(p), "dispense");
 }
 
-/* A status_history row (from NULL: the case is new). */
+/* A status_history row of the case (from NULL: the case is new). */
 static gw_rc
-history(const struct gw_write_ops *ops, void *conn, long long case_id,
-        const char *from, const char *to, const struct gw_store_write *w,
-        int64_t now)
+history(const struct apply_ctx *x, const char *from, const char *to)
 {
     static const struct gw_sql sql =
         BOTH("INSERT INTO status_history (case_id, from_status, to_status, "
              "event, actor, at_ms) VALUES ($1,$2,$3,$4,$5,$6)");
+    const struct gw_store_write *w = x->w;
     const struct gw_arg p[] = {
-        P_I64(case_id),
+        P_I64(x->case_id),
         P_TEXT(from),
         P_TEXT(to),
         P_TEXT(w->event ? w->event : "change"),
         P_TEXT(w->actor ? w->actor : (w->sender ? w->sender : "?")),
-        P_I64(now)};
+        P_I64(x->now)};
 
-    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "history");
+    return step_run(x, &sql, p, NROWS(p), "history");
 }
 
-/* The case row changed as w says (status, pharmacy, drug, version + 1,
- * applied/decided times by w->effects). */
+/* A change of the case, checked against the case as it stands (there,
+ * not removed, in the status and at the version w expects): its row as w
+ * says (status, pharmacy, drug, version + 1, applied/decided times by
+ * w->effects), and its status history. */
 static gw_rc
-case_update(const struct gw_write_ops *ops, void *conn,
-            const struct gw_store_write *w, long long case_id, int64_t now)
+update(struct apply_ctx *x)
 {
     static const struct gw_sql sql =
         BOTH("UPDATE cases SET status = coalesce($1, status), pharmacy_gln = "
@@ -254,28 +275,12 @@ case_update(const struct gw_write_ops *ops, void *conn,
              "updated_ms = $5, applied_ms = CASE WHEN $6 <> 0 THEN $5 ELSE "
              "applied_ms END, decided_ms = CASE WHEN $7 <> 0 THEN $5 ELSE "
              "decided_ms END WHERE id = $8");
-    const struct gw_case_row *r = &w->row;
-    const struct gw_arg p[] = {P_TEXT(r->status),
-                               P_TEXT(r->pharmacy_gln),
-                               P_TEXT(r->drug_name),
-                               P_TEXT(r->substances),
-                               P_I64(now),
-                               P_I64((w->effects & GW_STORE_FX_APPLIED) != 0),
-                               P_I64((w->effects & GW_STORE_FX_DECIDED) != 0),
-                               P_I64(case_id)};
-
-    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "case_update");
-}
-
-static gw_rc
-update(const struct gw_write_ops *ops, void *conn,
-       const struct gw_store_write *w, struct gw_store_result *res,
-       long long *case_id, int64_t now)
-{
+    const struct gw_store_write *w = x->w;
+    struct gw_store_result *res = x->res;
     const struct gw_case_row *r = &w->row;
     struct case_now cur;
-    gw_rc rc = read_row(ops, conn, &SQL_CASE_NOW, r->refnr, fill_case, &cur,
-                        "case_current");
+    gw_rc rc =
+        read_row(x, &SQL_CASE_NOW, r->refnr, fill_case, &cur, "case_current");
 
     if (rc == GW_ENOTFOUND)
         return gw_err_set(&res->err, GW_ENOTFOUND, NULL,
@@ -295,23 +300,29 @@ update(const struct gw_write_ops *ops, void *conn,
         return gw_err_set(&res->err, GW_EPRECONDITION, NULL,
                           "case %s is at version %ld, not %ld", r->refnr,
                           cur.version, w->expect_version);
-    *case_id = cur.id;
-    if ((rc = case_update(ops, conn, w, *case_id, now)) != GW_OK)
+    x->case_id = cur.id;
+    const struct gw_arg p[] = {P_TEXT(r->status),
+                               P_TEXT(r->pharmacy_gln),
+                               P_TEXT(r->drug_name),
+                               P_TEXT(r->substances),
+                               P_I64(x->now),
+                               P_I64((w->effects & GW_STORE_FX_APPLIED) != 0),
+                               P_I64((w->effects & GW_STORE_FX_DECIDED) != 0),
+                               P_I64(x->case_id)};
+
+    if ((rc = step_run(x, &sql, p, NROWS(p), "case_update")) != GW_OK)
         return rc;
     snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
     res->version = cur.version + 1;
     if (r->status == NULL && w->event == NULL)
         return GW_OK;
-    return history(ops, conn, *case_id, cur.status,
-                   r->status ? r->status : cur.status, w, now);
+    return history(x, cur.status, r->status ? r->status : cur.status);
 }
 
-/* The case row of w under refnr: *case_id its id, 0 when the number is
- * taken (nothing inserted). */
+/* The case row of the write under res->refnr: x->case_id its id, 0 when
+ * the number is taken (nothing inserted). */
 static gw_rc
-case_insert(const struct gw_write_ops *ops, void *conn,
-            const struct gw_store_write *w, const char *refnr,
-            long long *case_id, int64_t now)
+case_insert(struct apply_ctx *x)
 {
     /* ON CONFLICT DO NOTHING: no row when the number is taken. */
 #define CASE_INSERT                                                            \
@@ -325,9 +336,10 @@ case_insert(const struct gw_write_ops *ops, void *conn,
                                       CASE_INSERT " RETURNING id"};
 #undef CASE_INSERT
     static const struct gw_arg none = P_NULL;
+    const struct gw_store_write *w = x->w;
     const struct gw_case_row *r = &w->row;
-    const struct gw_arg at = P_I64(now);
-    const struct gw_arg p[] = {P_TEXT(refnr),
+    const struct gw_arg at = P_I64(x->now);
+    const struct gw_arg p[] = {P_TEXT(x->res->refnr),
                                P_TEXT(r->status),
                                P_TEXT(r->licence_type),
                                P_I64(r->beredskap),
@@ -345,20 +357,19 @@ case_insert(const struct gw_write_ops *ops, void *conn,
                                (w->effects & GW_STORE_FX_APPLIED) ? at : none};
     struct gw_args a;
     int64_t id = 0;
-    gw_rc rc = ops->sql->insert(conn, &sql, args_of(&a, p, NROWS(p)), &id,
-                                "case_insert");
+    gw_rc rc = x->ops->sql->insert(x->conn, &sql, args_of(&a, p, NROWS(p)), &id,
+                                   "case_insert");
 
-    *case_id = id;
+    x->case_id = id;
     return rc;
 }
 
 /* A new case under w's referensnummer or a new one. */
 static gw_rc
-create(const struct gw_write_ops *ops, void *conn,
-       const struct gw_store_write *w, struct gw_store_result *res,
-       long long *case_id, int64_t now)
+create(struct apply_ctx *x)
 {
-    const struct gw_case_row *r = &w->row;
+    struct gw_store_result *res = x->res;
+    const struct gw_case_row *r = &x->w->row;
     gw_rc rc;
 
     if (r->status == NULL || r->licence_type == NULL)
@@ -370,8 +381,8 @@ create(const struct gw_write_ops *ops, void *conn,
     for (int tries = 0; tries < 20; tries++) {
         if (r->refnr != NULL) {
             snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
-        } else if (tries == 0 && w->refnr_first != NULL) {
-            snprintf(res->refnr, sizeof(res->refnr), "%s", w->refnr_first);
+        } else if (tries == 0 && x->w->refnr_first != NULL) {
+            snprintf(res->refnr, sizeof(res->refnr), "%s", x->w->refnr_first);
         } else {
             time_t t = (time_t)(gw_clock_now_ms() / 1000);
             struct tm tm;
@@ -382,12 +393,12 @@ create(const struct gw_write_ops *ops, void *conn,
             if (rc != GW_OK)
                 return rc;
         }
-        rc = case_insert(ops, conn, w, res->refnr, case_id, now);
+        rc = case_insert(x);
         if (rc != GW_OK)
             return rc;
-        if (*case_id != 0) {
+        if (x->case_id != 0) {
             res->version = 1;
-            return history(ops, conn, *case_id, NULL, r->status, w, now);
+            return history(x, NULL, r->status);
         }
         if (r->refnr != NULL)
             return gw_err_set(&res->err, GW_ECONFLICT, NULL,
@@ -397,27 +408,25 @@ create(const struct gw_write_ops *ops, void *conn,
 }
 
 static gw_rc
-change_case(const struct gw_write_ops *ops, void *conn,
-            const struct gw_store_write *w, struct gw_store_result *res,
-            long long *case_id, int64_t now)
+change_case(struct apply_ctx *x)
 {
-    switch (w->op) {
+    switch (x->w->op) {
     case GW_STORE_OP_NONE:
         break;
     case GW_STORE_OP_CREATE:
-        return create(ops, conn, w, res, case_id, now);
+        return create(x);
     case GW_STORE_OP_DISPENSE:
-        return dispense(ops, conn, w, res, case_id, now);
+        return dispense(x);
     case GW_STORE_OP_UPDATE:
-        return update(ops, conn, w, res, case_id, now);
+        return update(x);
     }
     return GW_OK;
 }
 
-/* The licence of a new case: copied from its parent's, or as w has it. */
+/* The licence's part of a change: a new case's licence, copied from its
+ * parent's or as w has it; the validity period an update grants. */
 static gw_rc
-licence_put(const struct gw_write_ops *ops, void *conn,
-            const struct gw_store_write *w, long long case_id)
+licence_put(const struct apply_ctx *x)
 {
     static const struct gw_sql copy =
         BOTH("INSERT INTO licences (case_id, " LICENCE_COLUMNS ") SELECT $1, "
@@ -428,17 +437,31 @@ licence_put(const struct gw_write_ops *ops, void *conn,
     static const struct gw_sql insert =
         BOTH("INSERT INTO licences (case_id, " LICENCE_COLUMNS ") VALUES "
              "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)");
+    static const struct gw_sql validity =
+        BOTH("UPDATE licences SET valid_from = $1, valid_to = $2 WHERE "
+             "case_id = $3");
     static const struct gw_arg none = P_NULL;
+    const struct gw_store_write *w = x->w;
     const struct gw_licence_info *l = w->licence;
 
-    if (w->row.parent_refnr != NULL) {
-        const struct gw_arg p[] = {P_I64(case_id), P_TEXT(w->row.parent_refnr)};
+    if (w->op == GW_STORE_OP_UPDATE && l != NULL && l->valid_from) {
+        const struct gw_arg p[] = {P_TEXT(l->valid_from), P_TEXT(l->valid_to),
+                                   P_I64(x->case_id)};
 
-        return run_rows(ops->sql->run, conn, &copy, p, NROWS(p),
-                        "licence_copy");
+        return step_run(x, &validity, p, NROWS(p), "licence_validity");
     }
+    if (w->op != GW_STORE_OP_CREATE)
+        return GW_OK;
+    if (w->row.parent_refnr != NULL) {
+        const struct gw_arg p[] = {P_I64(x->case_id),
+                                   P_TEXT(w->row.parent_refnr)};
+
+        return step_run(x, &copy, p, NROWS(p), "licence_copy");
+    }
+    if (l == NULL)
+        return GW_OK;
     const struct gw_arg total = P_F64(l->total_amount);
-    const struct gw_arg p[] = {P_I64(case_id),
+    const struct gw_arg p[] = {P_I64(x->case_id),
                                P_TEXT(l->nplid),
                                P_TEXT(l->product_name),
                                P_TEXT(l->substances),
@@ -451,19 +474,15 @@ licence_put(const struct gw_write_ops *ops, void *conn,
                                l->total_amount > 0 ? total : none,
                                P_TEXT(l->amount_unit)};
 
-    return run_rows(ops->sql->run, conn, &insert, p, NROWS(p), "licence");
+    return step_run(x, &insert, p, NROWS(p), "licence");
 }
 
 /* What a case change implies beside the case row: the licence, the
  * product registry, the pharmacy register, the prescriber's consent
  * clock. */
 static gw_rc
-extras(const struct gw_write_ops *ops, void *conn,
-       const struct gw_store_write *w, long long case_id, int64_t now)
+extras(const struct apply_ctx *x)
 {
-    static const struct gw_sql validity =
-        BOTH("UPDATE licences SET valid_from = $1, valid_to = $2 WHERE "
-             "case_id = $3");
     /* A granted product becomes searchable (Sök produkt). */
     static const struct gw_sql product = {"INSERT OR IGNORE " PRODUCT_ADD,
                                           "INSERT " PRODUCT_ADD
@@ -476,111 +495,108 @@ extras(const struct gw_write_ops *ops, void *conn,
         "UPDATE prescribers SET last_active_ms = $1, last_applied_ms = CASE "
         "WHEN $2 <> 0 THEN $1 ELSE last_applied_ms END WHERE hsa = (SELECT "
         "prescriber_hsa FROM cases WHERE id = $3)");
-    const struct gw_licence_info *l = w->licence;
-    gw_sql_run run = ops->sql->run;
-    gw_rc rc = GW_OK;
+    const struct gw_store_write *w = x->w;
+    gw_rc rc;
 
-    if (case_id == 0 || w->op == GW_STORE_OP_DISPENSE)
+    if (x->case_id == 0 || w->op == GW_STORE_OP_DISPENSE)
         return GW_OK;
-    if (w->op == GW_STORE_OP_CREATE &&
-        (w->row.parent_refnr != NULL || l != NULL)) {
-        rc = licence_put(ops, conn, w, case_id);
-    } else if (w->op == GW_STORE_OP_UPDATE && l != NULL && l->valid_from) {
-        const struct gw_arg p[] = {P_TEXT(l->valid_from), P_TEXT(l->valid_to),
-                                   P_I64(case_id)};
-
-        rc = run_rows(run, conn, &validity, p, NROWS(p), "licence_validity");
-    }
+    rc = licence_put(x);
     if (rc == GW_OK && (w->effects & GW_STORE_FX_PRODUCT)) {
-        const struct gw_arg p[] = {P_I64(now), P_I64(case_id)};
+        const struct gw_arg p[] = {P_I64(x->now), P_I64(x->case_id)};
 
-        rc = run_rows(run, conn, &product, p, NROWS(p), "product");
+        rc = step_run(x, &product, p, NROWS(p), "product");
     }
     if (rc == GW_OK && w->pharmacy != NULL)
-        rc = gw_write_pharmacy_put(run, conn, w->pharmacy);
+        rc = gw_write_pharmacy_put(x->ops->sql->run, x->conn, w->pharmacy);
     if (rc != GW_OK)
         return rc;
     if (w->op == GW_STORE_OP_CREATE && w->row.parent_refnr == NULL &&
         w->row.prescriber_hsa != NULL) {
-        const struct gw_arg p[] = {P_TEXT(w->row.prescriber_hsa), P_I64(now)};
+        const struct gw_arg p[] = {P_TEXT(w->row.prescriber_hsa),
+                                   P_I64(x->now)};
 
-        return run_rows(run, conn, &submit, p, NROWS(p), "prescriber");
+        return step_run(x, &submit, p, NROWS(p), "prescriber");
     }
-    const struct gw_arg p[] = {P_I64(now),
+    const struct gw_arg p[] = {P_I64(x->now),
                                P_I64((w->effects & GW_STORE_FX_APPLIED) != 0),
-                               P_I64(case_id)};
+                               P_I64(x->case_id)};
 
-    return run_rows(run, conn, &active, p, NROWS(p), "prescriber_active");
+    return step_run(x, &active, p, NROWS(p), "prescriber_active");
 }
 
+/* The message's document and its attachments, under the case's version
+ * as the change left it; none without a case. */
 static gw_rc
-document(const struct gw_write_ops *ops, void *conn,
-         const struct gw_store_write *w, long long case_id, long version,
-         int64_t now)
+documents(const struct apply_ctx *x)
 {
-    static const struct gw_sql sql =
+    static const struct gw_sql doc =
         BOTH("INSERT INTO documents (case_id, version, kind, xml, created_ms) "
              "VALUES ($1,$2,$3,$4,$5)");
-    const struct gw_arg p[] = {P_I64(case_id), P_I64(version),
-                               P_TEXT(w->doc_kind ? w->doc_kind : "message"),
-                               P_BLOB(w->doc_xml, w->doc_len), P_I64(now)};
-
-    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "document");
-}
-
-static gw_rc
-attachment(const struct gw_write_ops *ops, void *conn,
-           const struct gw_store_attachment *at, long long case_id,
-           long version)
-{
-    static const struct gw_sql sql =
+    static const struct gw_sql attachment =
         BOTH("INSERT INTO attachments (case_id, doc_version, description, "
              "content_type, hidden, size, data) VALUES ($1,$2,$3,$4,$5,$6,"
              "$7)");
-    const struct gw_arg p[] = {P_I64(case_id),
-                               P_I64(version),
-                               P_TEXT(at->description),
-                               P_TEXT(at->content_type),
-                               P_I64(at->hidden != 0),
-                               P_I64((int64_t)at->size),
-                               P_BLOB(at->data ? at->data : "", at->size)};
+    const struct gw_store_write *w = x->w;
+    gw_rc rc = GW_OK;
 
-    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "attachment");
+    if (x->case_id == 0)
+        return GW_OK;
+    if (w->doc_xml != NULL) {
+        const struct gw_arg p[] = {
+            P_I64(x->case_id), P_I64(x->res->version),
+            P_TEXT(w->doc_kind ? w->doc_kind : "message"),
+            P_BLOB(w->doc_xml, w->doc_len), P_I64(x->now)};
+
+        rc = step_run(x, &doc, p, NROWS(p), "document");
+    }
+    for (size_t i = 0; rc == GW_OK && i < w->nattachments; i++) {
+        const struct gw_store_attachment *at = &w->attachments[i];
+        const struct gw_arg p[] = {P_I64(x->case_id),
+                                   P_I64(x->res->version),
+                                   P_TEXT(at->description),
+                                   P_TEXT(at->content_type),
+                                   P_I64(at->hidden != 0),
+                                   P_I64((int64_t)at->size),
+                                   P_BLOB(at->data ? at->data : "", at->size)};
+
+        rc = step_run(x, &attachment, p, NROWS(p), "attachment");
+    }
+    return rc;
 }
 
 /* One outbox row; target names the subscription of a notification (NULL:
- * none); refnr "" for none. */
+ * none); the case's referensnummer, if the write has one. */
 static gw_rc
-enqueue(const struct gw_write_ops *ops, void *conn,
-        const struct gw_store_outbox_new *o, const char *message_id,
-        const char *target, const char *refnr, int64_t now)
+enqueue(const struct apply_ctx *x, const struct gw_store_outbox_new *o,
+        const char *message_id, const char *target)
 {
     static const struct gw_sql sql = BOTH(
         "INSERT INTO outbox (message_id, peer, kind, refnr, payload, state, "
         "attempts, next_attempt_ms, created_ms, updated_ms, target) VALUES "
         "($1,$2,$3,$4,$5,'pending',0,$6,$6,$6,$7)");
+    const char *refnr = x->res->refnr;
     const struct gw_arg p[] = {
         P_TEXT(message_id),
         P_TEXT(o->peer),
         P_TEXT(o->kind),
         P_TEXT(refnr[0] ? refnr : NULL),
         P_BLOB(o->payload ? o->payload : "", o->payload_len),
-        P_I64(now),
+        P_I64(x->now),
         P_TEXT(target)};
 
-    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "outbox");
+    return step_run(x, &sql, p, NROWS(p), "outbox");
 }
 
 /* The inbox row of w->message_id with the answer resp. */
 static gw_rc
-inbox_put(const struct gw_write_ops *ops, void *conn,
-          const struct gw_store_write *w, const struct gw_store_result *res,
-          const struct gw_buf *resp, int64_t now)
+inbox_put(const struct apply_ctx *x, const struct gw_buf *resp)
 {
     static const struct gw_sql sql =
         BOTH("INSERT INTO inbox (message_id, sender, content_hash, refnr, "
              "version, response_status, response, received_ms) VALUES ($1,"
              "$2,$3,$4,$5,$6,$7,$8)");
+    const struct gw_store_write *w = x->w;
+    const struct gw_store_result *res = x->res;
     const struct gw_arg p[] = {P_TEXT(w->message_id),
                                P_TEXT(w->sender ? w->sender : "?"),
                                P_TEXT(w->content_hash ? w->content_hash : ""),
@@ -588,17 +604,16 @@ inbox_put(const struct gw_write_ops *ops, void *conn,
                                P_I64(res->version),
                                P_I64(w->response_status),
                                P_BLOB(resp->data ? resp->data : "", resp->len),
-                               P_I64(now)};
+                               P_I64(x->now)};
 
-    return run_rows(ops->sql->run, conn, &sql, p, NROWS(p), "inbox_put");
+    return step_run(x, &sql, p, NROWS(p), "inbox_put");
 }
 
 /* An item, or for a notification one per subscription of the GLN,
  * so that every endpoint has its own attempts, backoff and dead letter:
  * one failing endpoint neither holds up nor repeats the others. */
 static gw_rc
-outbox_put(const struct gw_write_ops *ops, void *conn,
-           const struct gw_store_outbox_new *o, const char *refnr, int64_t now,
+outbox_put(const struct apply_ctx *x, const struct gw_store_outbox_new *o,
            size_t *queued)
 {
     static const struct gw_sql SQL_FANOUT = BOTH(
@@ -611,7 +626,7 @@ outbox_put(const struct gw_write_ops *ops, void *conn,
     gw_rc rc;
 
     if (o->fanout_gln == NULL) {
-        rc = enqueue(ops, conn, o, o->message_id, NULL, refnr, now);
+        rc = enqueue(x, o, o->message_id, NULL);
         *queued += rc == GW_OK;
         return rc;
     }
@@ -619,12 +634,12 @@ outbox_put(const struct gw_write_ops *ops, void *conn,
      * dropped, and one in error still counts the event (outbound/
      * pharmacy.c). */
     gw_args_str(&a, o->fanout_gln);
-    rc = ops->sql->list(conn, &SQL_FANOUT, &a, sizeof(*ids), gw_rows_sub_id,
-                        &got, &n, "fanout_subs");
+    rc = x->ops->sql->list(x->conn, &SQL_FANOUT, &a, sizeof(*ids),
+                           gw_rows_sub_id, &got, &n, "fanout_subs");
     ids = got;
     for (size_t i = 0; rc == GW_OK && i < n; i++) {
         snprintf(mid, sizeof(mid), "%.86s:%.39s", o->message_id, ids[i].id);
-        rc = enqueue(ops, conn, o, mid, ids[i].id, refnr, now);
+        rc = enqueue(x, o, mid, ids[i].id);
         *queued += rc == GW_OK;
     }
     free(ids);
@@ -636,21 +651,21 @@ gw_write_apply(const struct gw_write_ops *ops, void *conn, void *cx,
                const struct gw_store_write *w, struct gw_store_result *res,
                size_t *queued)
 {
-    int64_t now = gw_clock_now_ms();
-    long long case_id = 0;
+    struct apply_ctx x = {
+        .ops = ops, .conn = conn, .w = w, .res = res, .now = gw_clock_now_ms()};
     struct gw_buf resp;
     gw_rc rc;
 
     *queued = 0;
     gw_buf_init(&resp, 16 * 1024 * 1024);
     if (w->message_id != NULL) {
-        rc = inbox_get(ops, conn, w, res);
+        rc = inbox_get(&x);
         if (rc != GW_ENOTFOUND)
             goto out; /* replayed, refused as a duplicate, or failed */
     }
-    rc = change_case(ops, conn, w, res, &case_id, now);
+    rc = change_case(&x);
     if (rc == GW_OK)
-        rc = extras(ops, conn, w, case_id, now);
+        rc = extras(&x);
     if ((rc == GW_ECONFLICT || rc == GW_EPRECONDITION) &&
         w->message_id != NULL) {
         /* The same message on another node at once (PostgreSQL): both
@@ -664,7 +679,7 @@ gw_write_apply(const struct gw_write_ops *ops, void *conn, void *cx,
         gw_rc again;
 
         gw_err_clear(&res->err);
-        again = inbox_get(ops, conn, w, res);
+        again = inbox_get(&x);
         if (again == GW_ENOTFOUND)
             res->err = why;
         else
@@ -673,29 +688,22 @@ gw_write_apply(const struct gw_write_ops *ops, void *conn, void *cx,
     }
     if (rc != GW_OK)
         goto out;
-    if (w->doc_xml != NULL && case_id != 0 &&
-        (rc = document(ops, conn, w, case_id, res->version, now)) != GW_OK)
+    if ((rc = documents(&x)) != GW_OK)
         goto out;
-    for (size_t i = 0; i < w->nattachments && case_id != 0; i++)
-        if ((rc = attachment(ops, conn, &w->attachments[i], case_id,
-                             res->version)) != GW_OK)
-            goto out;
     for (size_t i = 0; i < w->noutbox; i++)
-        if ((rc = outbox_put(ops, conn, &w->outbox[i], res->refnr, now,
-                             queued)) != GW_OK)
+        if ((rc = outbox_put(&x, &w->outbox[i], queued)) != GW_OK)
             goto out;
     for (size_t i = 0; i < w->naudit; i++) {
         struct gw_audit_entry e = w->audit[i];
         if (e.refnr == NULL && res->refnr[0])
             e.refnr = res->refnr;
-        if ((rc = ops->audit(cx, &e, now)) != GW_OK)
+        if ((rc = ops->audit(cx, &e, x.now)) != GW_OK)
             goto out;
     }
     if (w->respond != NULL && (rc = w->respond(w->respond_ctx, res->refnr,
                                                res->version, &resp)) != GW_OK)
         goto out;
-    if (w->message_id != NULL &&
-        (rc = inbox_put(ops, conn, w, res, &resp, now)) != GW_OK)
+    if (w->message_id != NULL && (rc = inbox_put(&x, &resp)) != GW_OK)
         goto out;
     res->response_status = w->response_status;
     res->response = gw_buf_take(&resp, &res->response_len);
