@@ -67,7 +67,7 @@ gw_start 0 KLASGW_LV_URL="http://127.0.0.1:$LV_PORT/lv" \
     KLASGW_OUTBOX_BACKOFF_BASE_MS=100 KLASGW_OUTBOX_BACKOFF_CAP_MS=200 \
     KLASGW_OUTBOX_PROBE_INTERVAL_MS=200 KLASGW_OUTBOX_LEASE_S=1
 DB=$T/db/klasgw.db
-q() { sqlite3 "$DB" "$1"; }
+q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
 
 # 1. Cases with sentinels where the patient's data goes.
 core=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')

@@ -22,7 +22,7 @@ EHR=serial:SE2321000016-EHR1
 APO=serial:SE7350000000-APO1
 OPS=serial:SE2321000016-OPS1
 DB=$KLASGW_STORE_PATH
-q() { sqlite3 "$DB" "$1"; }
+q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
 
 # An LV client certificate, for its expiry series (LV is plain http here:
 # the certificate is checked and exported, not presented).

@@ -30,7 +30,7 @@ EHR=serial:SE2321000016-EHR1
 APO=serial:SE7350000000-APO1
 DB=$KLASGW_STORE_PATH
 k() { "$KLASGW" -c "$CONF" "$@"; }
-q() { sqlite3 "$DB" "$1"; }
+q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
 now_ms() { date +%s%3N; }
 
 start_hook() {   # PORT LOG [args]

@@ -13,7 +13,7 @@ export KLASGW_OUTBOX_LEASE_S=600
 EHR=serial:SE2321000016-EHR1
 APO=serial:SE7350000000-APO1
 DB=$KLASGW_STORE_PATH
-q() { sqlite3 "$DB" "$1"; }
+q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
 now_ms() { date +%s%3N; }
 
 wait_sql() {   # SQL WANT WHAT [tries of 0.05 s]

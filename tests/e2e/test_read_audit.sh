@@ -14,7 +14,7 @@ source "$(dirname "$0")/lib.sh"
 PM='/fhir/$process-message'
 command -v sqlite3 >/dev/null || { echo "skip: sqlite3 missing"; exit 77; }
 DB=$T/db/klasgw.db
-reads() { sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action = 'read' AND refnr = '$R' AND outcome = 'ok'"; }
+reads() { sqlite3 -cmd '.timeout 5000' "$DB" "SELECT count(*) FROM audit WHERE action = 'read' AND refnr = '$R' AND outcome = 'ok'"; }
 # gw_down: serve stopped (it must exit 0), and its HSA simulator.
 gw_down() {
     gw_stop || fail "serve did not stop cleanly"

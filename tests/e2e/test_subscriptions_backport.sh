@@ -42,7 +42,7 @@ sql() {
     if [ "${KLASGW_STORE_BACKEND:-sqlite}" = postgresql ]; then
         psql "$KLASGW_STORE_DSN" -Atc "$1"
     else
-        sqlite3 "$KLASGW_STORE_PATH" "$1"
+        sqlite3 -cmd ".timeout 5000" "$KLASGW_STORE_PATH" "$1"
     fi
 }
 PH="$dir/ph"
