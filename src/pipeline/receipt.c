@@ -360,6 +360,19 @@ warnings_entry(struct rw *w, const char *url, const struct gw_outcome *o)
     entry_end(w, "OperationOutcome", MANY | LAST);
 }
 
+/* A Task.input: its type as text, its value as value[x] (kind). */
+static void
+task_input(struct rw *w, const char *text, const char *kind, const char *v,
+           int many)
+{
+    begin(w, "input", many);
+    begin(w, "type", ONE);
+    value(w, "text", text, ONE);
+    end(w, "type", ONE);
+    value(w, kind, v, ONE);
+    end(w, "input", many);
+}
+
 static void
 write_receipt(struct rw *w, const struct gw_receipt *r)
 {
@@ -438,24 +451,12 @@ write_receipt(struct rw *w, const struct gw_receipt *r)
     value(w, "intent", "proposal", ONE);
     value(w, "authoredOn", created, ONE);
     value(w, "lastModified", now, ONE);
-    if (has_type) {
-        int many = MANY | FIRST | (has_drug ? 0 : LAST);
-        begin(w, "input", many);
-        begin(w, "type", ONE);
-        value(w, "text", "licenstyp", ONE);
-        end(w, "type", ONE);
-        value(w, "valueCode", r->licence_type, ONE);
-        end(w, "input", many);
-    }
-    if (has_drug) {
-        int many = MANY | LAST | (has_type ? 0 : FIRST);
-        begin(w, "input", many);
-        begin(w, "type", ONE);
-        value(w, "text", "produkt", ONE);
-        end(w, "type", ONE);
-        value(w, "valueString", r->drug, ONE);
-        end(w, "input", many);
-    }
+    if (has_type)
+        task_input(w, "licenstyp", "valueCode", r->licence_type,
+                   MANY | FIRST | (has_drug ? 0 : LAST));
+    if (has_drug)
+        task_input(w, "produkt", "valueString", r->drug,
+                   MANY | LAST | (has_type ? 0 : FIRST));
     entry_end(w, "Task", MANY | (warn ? 0 : LAST));
 
     if (warn)
