@@ -209,6 +209,39 @@ member(struct rw *w, const char *key)
 
 /* --- elements, for either form ---------------------------------------- */
 
+/* An XML tag: name with what goes before and after it ("<", ">"). */
+static inline void
+tag(struct rw *w, const char *before, const char *name, const char *after)
+{
+    put_str(w, before);
+    put_str(w, name);
+    put_str(w, after);
+}
+
+/* JSON: the key a value or element goes under; the first of a repeating
+ * element gives its name to the array it opens, the others go in it. */
+static void
+json_key(struct rw *w, const char *name, int many)
+{
+    if (!(many & MANY)) {
+        member(w, name);
+        return;
+    }
+    if (many & FIRST) {
+        member(w, name);
+        open_(w, "[");
+    }
+    member(w, NULL);
+}
+
+/* JSON: after the last of a repeating element, its array closes. */
+static void
+json_key_end(struct rw *w, int many)
+{
+    if ((many & MANY) && (many & LAST))
+        close_(w, "]");
+}
+
 /* <name value="v"/> or "name": "v"; nothing when v is NULL or "". */
 static void
 value(struct rw *w, const char *name, const char *v, int many)
@@ -223,78 +256,60 @@ value(struct rw *w, const char *name, const char *v, int many)
         put(w, "\"/>", 3);
         return;
     }
-    member(w, many & MANY ? (many & FIRST ? name : NULL) : name);
-    if (many & FIRST) {
-        open_(w, "[");
-        member(w, NULL);
-    }
+    json_key(w, name, many);
     put_json_string(w, v);
-    if (many & LAST)
-        close_(w, "]");
+    json_key_end(w, many);
 }
 
-/* An element with children: begin, its children, end (same `many`). */
-static void
+/* An element with children: begin, its children, end (same `many`).
+ * Inline, as tag is: the names are constants where they are called,
+ * and their lengths then fold; the receipt is written for every
+ * submission on the request thread. */
+static inline void
 begin(struct rw *w, const char *name, int many)
 {
     if (!w->json) {
-        put(w, "<", 1);
-        put_str(w, name);
-        put(w, ">", 1);
+        tag(w, "<", name, ">");
         return;
     }
-    if (many & MANY) {
-        if (many & FIRST) {
-            member(w, name);
-            open_(w, "[");
-        }
-        member(w, NULL);
-    } else {
-        member(w, name);
-    }
+    json_key(w, name, many);
     open_(w, "{");
 }
 
-static void
+static inline void
 end(struct rw *w, const char *name, int many)
 {
     if (!w->json) {
-        put(w, "</", 2);
-        put_str(w, name);
-        put(w, ">", 1);
+        tag(w, "</", name, ">");
         return;
     }
     close_(w, "}");
-    if ((many & MANY) && (many & LAST))
-        close_(w, "]");
+    json_key_end(w, many);
 }
 
-/* Bundle.entry.resource and the resource in it. */
+/* A Bundle entry: its fullUrl and the resource in it, which XML names by
+ * its type and JSON by its first member, resourceType. */
 static void
-resource_begin(struct rw *w, const char *type)
+entry_begin(struct rw *w, const char *url, const char *type, int many)
 {
+    begin(w, "entry", many);
+    value(w, "fullUrl", url, ONE);
     if (!w->json) {
-        put_str(w, "<resource><");
-        put_str(w, type);
-        put(w, ">", 1);
+        tag(w, "<resource><", type, ">");
         return;
     }
-    member(w, "resource");
-    open_(w, "{");
-    member(w, "resourceType");
-    put_json_string(w, type);
+    begin(w, "resource", ONE);
+    value(w, "resourceType", type, ONE);
 }
 
 static void
-resource_end(struct rw *w, const char *type)
+entry_end(struct rw *w, const char *type, int many)
 {
-    if (!w->json) {
-        put(w, "</", 2);
-        put_str(w, type);
-        put_str(w, "></resource>");
-        return;
-    }
-    close_(w, "}");
+    if (!w->json)
+        tag(w, "</", type, "></resource>");
+    else
+        end(w, "resource", ONE);
+    end(w, "entry", many);
 }
 
 /* --- the receipt ------------------------------------------------------ */
@@ -320,9 +335,7 @@ warnings_entry(struct rw *w, const char *url, const struct gw_outcome *o)
     for (size_t i = 0; i < o->n; i++)
         if (o->issues[i].severity == GW_SEV_WARNING)
             last = i, n++;
-    begin(w, "entry", MANY | LAST);
-    value(w, "fullUrl", url, ONE);
-    resource_begin(w, "OperationOutcome");
+    entry_begin(w, url, "OperationOutcome", MANY | LAST);
     for (size_t i = 0, k = 0; i < o->n; i++) {
         const struct gw_issue *is = &o->issues[i];
         int many = MANY | (k == 0 ? FIRST : 0) | (i == last ? LAST : 0);
@@ -344,8 +357,20 @@ warnings_entry(struct rw *w, const char *url, const struct gw_outcome *o)
         end(w, "issue", many);
     }
     (void)n;
-    resource_end(w, "OperationOutcome");
-    end(w, "entry", MANY | LAST);
+    entry_end(w, "OperationOutcome", MANY | LAST);
+}
+
+/* A Task.input: its type as text, its value as value[x] (kind). */
+static void
+task_input(struct rw *w, const char *text, const char *kind, const char *v,
+           int many)
+{
+    begin(w, "input", many);
+    begin(w, "type", ONE);
+    value(w, "text", text, ONE);
+    end(w, "type", ONE);
+    value(w, kind, v, ONE);
+    end(w, "input", many);
 }
 
 static void
@@ -372,8 +397,7 @@ write_receipt(struct rw *w, const struct gw_receipt *r)
 
     if (w->json) {
         open_(w, "{");
-        member(w, "resourceType");
-        put_json_string(w, "Bundle");
+        value(w, "resourceType", "Bundle", ONE);
     } else {
         put_str(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                    "<Bundle xmlns=\"" FHIR_NS "\">");
@@ -381,9 +405,7 @@ write_receipt(struct rw *w, const struct gw_receipt *r)
     value(w, "type", "message", ONE);
     value(w, "timestamp", now, ONE);
 
-    begin(w, "entry", MANY | FIRST);
-    value(w, "fullUrl", url, ONE);
-    resource_begin(w, "MessageHeader");
+    entry_begin(w, url, "MessageHeader", MANY | FIRST);
     begin(w, "eventCoding", ONE);
     value(w, "system", KLAS "/CodeSystem/klas-event", ONE);
     value(w, "code", r->event, ONE);
@@ -406,12 +428,9 @@ write_receipt(struct rw *w, const struct gw_receipt *r)
     begin(w, "focus", ALONE);
     value(w, "reference", ref, ONE);
     end(w, "focus", ALONE);
-    resource_end(w, "MessageHeader");
-    end(w, "entry", MANY | FIRST);
+    entry_end(w, "MessageHeader", MANY | FIRST);
 
-    begin(w, "entry", MANY | (warn ? 0 : LAST));
-    value(w, "fullUrl", full, ONE);
-    resource_begin(w, "Task");
+    entry_begin(w, full, "Task", MANY | (warn ? 0 : LAST));
     value(w, "id", r->refnr, ONE);
     begin(w, "meta", ONE);
     value(w, "versionId", ver, ONE);
@@ -432,26 +451,13 @@ write_receipt(struct rw *w, const struct gw_receipt *r)
     value(w, "intent", "proposal", ONE);
     value(w, "authoredOn", created, ONE);
     value(w, "lastModified", now, ONE);
-    if (has_type) {
-        int many = MANY | FIRST | (has_drug ? 0 : LAST);
-        begin(w, "input", many);
-        begin(w, "type", ONE);
-        value(w, "text", "licenstyp", ONE);
-        end(w, "type", ONE);
-        value(w, "valueCode", r->licence_type, ONE);
-        end(w, "input", many);
-    }
-    if (has_drug) {
-        int many = MANY | LAST | (has_type ? 0 : FIRST);
-        begin(w, "input", many);
-        begin(w, "type", ONE);
-        value(w, "text", "produkt", ONE);
-        end(w, "type", ONE);
-        value(w, "valueString", r->drug, ONE);
-        end(w, "input", many);
-    }
-    resource_end(w, "Task");
-    end(w, "entry", MANY | (warn ? 0 : LAST));
+    if (has_type)
+        task_input(w, "licenstyp", "valueCode", r->licence_type,
+                   MANY | FIRST | (has_drug ? 0 : LAST));
+    if (has_drug)
+        task_input(w, "produkt", "valueString", r->drug,
+                   MANY | LAST | (has_type ? 0 : FIRST));
+    entry_end(w, "Task", MANY | (warn ? 0 : LAST));
 
     if (warn)
         warnings_entry(w, oo_url, r->issues);

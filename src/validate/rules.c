@@ -663,13 +663,29 @@ nodes(struct ctx *c, xmlNodePtr at, const char *expr,
     return (*o)->nodesetval->nodeNr;
 }
 
+/* The text of attribute a where it can be read in place, without the
+ * copy xmlGetProp makes: an attribute node of one text node. NULL else
+ * (a default from a DTD, entity references): the caller copies. */
+static const char *
+attr_in_place(xmlNodePtr a)
+{
+    xmlNodePtr t = a->children;
+
+    if (a->type == XML_ATTRIBUTE_NODE && t != NULL && t->next == NULL &&
+        (t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE) &&
+        t->content != NULL)
+        return (const char *)t->content;
+    return NULL;
+}
+
 /* The @value of element n, or the text of any other node, as xmlGetProp
  * and xmlNodeGetContent give them: read in place when it is one text node,
  * else a copy in *copy (free it). NULL: none. */
 static const char *
 value_of(xmlNodePtr n, xmlChar **copy)
 {
-    xmlNodePtr a = n, t;
+    xmlNodePtr a = n;
+    const char *v;
 
     *copy = NULL;
     if (n->type == XML_ELEMENT_NODE) {
@@ -677,11 +693,8 @@ value_of(xmlNodePtr n, xmlChar **copy)
         if (a == NULL)
             return NULL;
     }
-    t = a->children;
-    if (a->type == XML_ATTRIBUTE_NODE && t != NULL && t->next == NULL &&
-        (t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE) &&
-        t->content != NULL)
-        return (const char *)t->content;
+    if ((v = attr_in_place(a)) != NULL)
+        return v;
     *copy = n->type == XML_ELEMENT_NODE
                 ? xmlGetProp(n, (const xmlChar *)"value")
                 : xmlNodeGetContent(n);
@@ -745,16 +758,13 @@ static const char *
 prop(xmlNodePtr n, const char *name, xmlChar **copy)
 {
     xmlAttrPtr a = xmlHasProp(n, (const xmlChar *)name);
-    xmlNodePtr t;
+    const char *v;
 
     *copy = NULL;
     if (a == NULL)
         return NULL;
-    t = a->children;
-    if (a->type == XML_ATTRIBUTE_NODE && t != NULL && t->next == NULL &&
-        (t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE) &&
-        t->content != NULL)
-        return (const char *)t->content;
+    if ((v = attr_in_place((xmlNodePtr)a)) != NULL)
+        return v;
     *copy = xmlGetProp(n, (const xmlChar *)name);
     return (const char *)*copy;
 }
