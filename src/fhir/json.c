@@ -39,6 +39,7 @@
 
 #include "fhir/fhir_xml.h"
 #include "fhir/model.h"
+#include "fhir/path.h"
 
 /* --- the reader ------------------------------------------------------- */
 
@@ -660,13 +661,6 @@ jget(const struct jv *obj, const char *key)
 
 /* --- the walk --------------------------------------------------------- */
 
-/* The walk's path is kept as its (name, index) segments and written out
- * (as gw_fhir_path_push writes it) only for a fault, as xml.c's walk
- * does: writing it at every element was a twentieth of the conversion.
- * The first JPATH_SEGS are kept: each writes at least two bytes (".x"),
- * so they fill the path, and any after them would be cut. */
-#define JPATH_SEGS 256
-
 struct jw {
     const struct gw_fhir_limits *lim;
     struct gw_err *err;
@@ -674,53 +668,16 @@ struct jw {
     xmlNsPtr ns;
     const xmlChar *x_value, *x_id, *x_extension; /* interned names */
     const xmlChar *const *enames; /* gw_fhir_elem_xnames() */
-    char path[512]; /* jpath's */
-    struct {
-        const char *name;
-        int index;
-    } seg[JPATH_SEGS];
-    size_t nseg;
+    struct gw_fhir_path path;
     int depth;
     int xdepth;  /* the XML depth of the element being filled (root: 1) */
     int recheck; /* the tree may fail gw_fhir_xml_check (see need_check) */
 };
 
-static const char *jpath(struct jw *w);
-
 /* A fault of the writer at its path. */
 #define jfault(w, ...)                                                         \
-    gw_err_set((w)->err, GW_EVALIDATION, jpath(w), __VA_ARGS__)
-
-/* Appends ".name" or ".name[index]" (index < 0: none) to the path; name
- * must live until the walk ends. Returns what jpop goes back to. */
-static size_t
-jpush(struct jw *w, const char *name, int index)
-{
-    size_t old = w->nseg++;
-
-    if (old < JPATH_SEGS) {
-        w->seg[old].name = name;
-        w->seg[old].index = index;
-    }
-    return old;
-}
-
-static void
-jpop(struct jw *w, size_t old)
-{
-    w->nseg = old;
-}
-
-/* The path, written out into w->path. */
-static const char *
-jpath(struct jw *w)
-{
-    w->path[0] = '\0';
-    for (size_t i = 0; i < w->nseg && i < JPATH_SEGS; i++)
-        gw_fhir_path_push(w->path, sizeof(w->path), w->seg[i].name,
-                          w->seg[i].index);
-    return w->path;
-}
+    gw_err_set((w)->err, GW_EVALIDATION, gw_fhir_path_text(&(w)->path),        \
+               __VA_ARGS__)
 
 /*
  * The tree's nodes are made with names from its dictionary (fhir.c's
@@ -822,7 +779,7 @@ prim_text(struct jw *w, const struct jv *v, enum gw_fhir_prim p, gw_rc *rc)
             return NULL;
         }
         if (v->n > w->lim->max_string) {
-            *rc = gw_err_set(w->err, GW_ETOOLARGE, jpath(w),
+            *rc = gw_err_set(w->err, GW_ETOOLARGE, gw_fhir_path_text(&w->path),
                              "a value is longer than the limit");
             return NULL;
         }
@@ -893,13 +850,13 @@ primitive_meta(struct jw *w, const struct jv *m, xmlNodePtr el)
                 return jfault(w, "extension must be a non-empty array");
             for (const struct jv *x = v->first; x != NULL; x = x->next, i++) {
                 xmlNodePtr c = new_elem(w, el, w->x_extension);
-                size_t old = jpush(w, "extension", i);
+                size_t old = gw_fhir_path_push(&w->path, "extension", i);
                 if (c == NULL)
                     return GW_ENOMEM;
                 rc = fill_child(w, x, ext, c, 0);
                 if (rc != GW_OK)
                     return rc;
-                jpop(w, old);
+                gw_fhir_path_pop(&w->path, old);
             }
         } else {
             return jfault(w, "unknown property %s in _element", v->key);
@@ -924,7 +881,8 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
             return jfault(w, "the narrative div must be a string");
         rc = gw_fhir_xml_read(v->s, v->n, w->lim, &frag, w->err);
         if (rc != GW_OK) {
-            snprintf(w->err->path, sizeof(w->err->path), "%.159s", jpath(w));
+            snprintf(w->err->path, sizeof(w->err->path), "%.159s",
+                     gw_fhir_path_text(&w->path));
             return rc;
         }
         c = xmlDocCopyNode(xmlDocGetRootElement(frag), w->doc, 1);
@@ -1001,22 +959,22 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         const char *text;
         if (m != NULL)
             return jfault(w, "_%s is not allowed", e->name);
-        old = jpush(w, e->name, -1);
+        old = gw_fhir_path_push(&w->path, e->name, -1);
         text = prim_text(w, v, t ? t->prim : GW_FHIR_P_STRING, &rc);
         if (text != NULL)
             rc = new_attr(el, elem_name(w, e), text);
-        jpop(w, old);
+        gw_fhir_path_pop(&w->path, old);
         return rc;
     }
     if (!e->many) {
-        old = jpush(w, e->name, -1);
+        old = gw_fhir_path_push(&w->path, e->name, -1);
         if (is_array(v) || is_array(m))
             rc = jfault(w, "%s takes one value, not an array", e->name);
         else if (is_null(v) || is_null(m))
             rc = jfault(w, "null is not allowed here");
         else
             rc = occurrence_child(w, e, v, m, el);
-        jpop(w, old);
+        gw_fhir_path_pop(&w->path, old);
         return rc;
     }
     if ((v != NULL && !is_array(v)) || (m != NULL && !is_array(m)))
@@ -1031,12 +989,12 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
     for (size_t i = 0; i < n && rc == GW_OK; i++) {
         const struct jv *a = is_null(vi) ? NULL : vi;
         const struct jv *b = is_null(mi) ? NULL : mi;
-        old = jpush(w, e->name, (int)i);
+        old = gw_fhir_path_push(&w->path, e->name, (int)i);
         if (a == NULL && (!primitive || b == NULL))
             rc = jfault(w, "null is not allowed here");
         else
             rc = occurrence_child(w, e, a, b, el);
-        jpop(w, old);
+        gw_fhir_path_pop(&w->path, old);
         vi = vi ? vi->next : NULL;
         mi = mi ? mi->next : NULL;
     }
@@ -1116,7 +1074,7 @@ fill(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
     if (obj->n == 0 || (is_resource && obj->n == 1))
         return jfault(w, "empty objects are not allowed");
     if (++w->depth > w->lim->max_depth)
-        return gw_err_set(w->err, GW_ETOOLARGE, jpath(w),
+        return gw_err_set(w->err, GW_ETOOLARGE, gw_fhir_path_text(&w->path),
                           "nesting is deeper than the limit");
     if (obj->n > FILL_SLOTS && (s = malloc(obj->n * sizeof(*s))) == NULL) {
         w->depth--;
@@ -1137,9 +1095,9 @@ fill(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
         if (e == NULL || (key[0] == '_' && (et == NULL || e->attr ||
                                             et->kind != GW_FHIR_PRIMITIVE ||
                                             et->prim == GW_FHIR_P_XHTML))) {
-            size_t old = jpush(w, key, -1);
+            size_t old = gw_fhir_path_push(&w->path, key, -1);
             rc = jfault(w, "unknown element %s", key);
-            jpop(w, old);
+            gw_fhir_path_pop(&w->path, old);
             goto out;
         }
         s[ns].k = (unsigned)(e - &gw_fhir_elems[t->first]);
@@ -1263,7 +1221,7 @@ gw_fhir_json_to_xml(const char *bytes, size_t len,
         xmlDocSetRootElement(w.doc, el);
         w.ns = xmlNewNs(el, (const xmlChar *)GW_FHIR_NS, NULL);
         xmlSetNs(el, w.ns);
-        jpush(&w, t->name, -1);
+        gw_fhir_path_push(&w.path, t->name, -1);
         w.xdepth = 1;
         rc = fill(&w, root, t, el, 1);
     }

@@ -4,6 +4,7 @@
  * is small, and libc's regex would accept more than FHIR does).
  */
 #include "fhir/model.h"
+#include "fhir/path.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -365,8 +366,10 @@ gw_fhir_prim_valid(enum gw_fhir_prim p, const char *v, const char **why)
     return *why == NULL;
 }
 
-size_t
-gw_fhir_path_push(char *path, size_t size, const char *name, int index)
+/* Appends ".name" or ".name[index]" (index < 0: none) to the path of
+ * `size` bytes, cut at its end as snprintf would. */
+static void
+path_append(char *path, size_t size, const char *name, int index)
 {
     size_t old = strlen(path), at = old, cap = size - 1;
     char num[16];
@@ -389,5 +392,13 @@ gw_fhir_path_push(char *path, size_t size, const char *name, int index)
             path[at++] = ']';
     }
     path[at] = '\0';
-    return old;
+}
+
+const char *
+gw_fhir_path_text(struct gw_fhir_path *p)
+{
+    p->text[0] = '\0';
+    for (size_t i = 0; i < p->n && i < GW_FHIR_PATH_SEGS; i++)
+        path_append(p->text, sizeof(p->text), p->seg[i].name, p->seg[i].index);
+    return p->text;
 }

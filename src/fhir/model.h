@@ -98,13 +98,4 @@ gw_fhir_elem_type(const struct gw_fhir_elem *e)
  */
 int gw_fhir_prim_valid(enum gw_fhir_prim p, const char *v, const char **why);
 
-/*
- * Appends ".name" or ".name[index]" (index < 0: none) to the element
- * path `path` of `size` bytes, cut at its end as snprintf would; returns
- * the old length, to cut back to with path[old] = '\0'. The walks of
- * the JSON and the XML reader keep their paths as segments and write
- * them out with it when they report a fault.
- */
-size_t gw_fhir_path_push(char *path, size_t size, const char *name, int index);
-
 #endif

@@ -33,15 +33,9 @@
 #include "core/buf.h"
 #include "fhir/fhir_xml.h"
 #include "fhir/model.h"
+#include "fhir/path.h"
 
 #define JSON_MAX (256u * 1024 * 1024)
-
-/* The walk's path is kept as its (name, index) segments and written out
- * (as gw_fhir_path_push writes it) only for a fault: writing it at every
- * element was a tenth of the walk. The first PATH_SEGS are kept: each
- * writes at least two bytes (".x"), so they fill the path, and any after
- * them would be cut. */
-#define PATH_SEGS 256
 
 /* The block the JSON writer gathers its pieces in, handed to the output
  * buffer a block at a time: an append of each piece, with its checks
@@ -57,12 +51,7 @@ struct walk {
     struct gw_buf *out; /* NULL: check only */
     char *ob;           /* out's pieces gathered (OUT_BLOCK bytes) */
     size_t on;
-    char path[512];     /* walk_path's */
-    struct {
-        const char *name;
-        int index;
-    } seg[PATH_SEGS];
-    size_t nseg;
+    struct gw_fhir_path path;
     int depth;
     int indent;
     int first[1100]; /* per JSON nesting level: no member written yet */
@@ -83,8 +72,6 @@ struct walk {
         const struct gw_fhir_elem *e;
     } found[ELEM_CACHE];
 };
-
-static const char *walk_path(struct walk *w);
 
 /* The element of t named name (gw_fhir_elem_find), through the walk's
  * cache keyed by the name's pointer: the same pointer and type give the
@@ -124,7 +111,8 @@ extension_type(void)
 }
 
 /* A fault of the walk at its path (err may be NULL). */
-#define fault(w, rc, ...) gw_err_set((w)->err, rc, walk_path(w), __VA_ARGS__)
+#define fault(w, rc, ...)                                                      \
+    gw_err_set((w)->err, rc, gw_fhir_path_text(&(w)->path), __VA_ARGS__)
 
 /* --- JSON writer ---------------------------------------------------- */
 
@@ -268,38 +256,6 @@ put_value(struct walk *w, enum gw_fhir_prim p, const char *v)
         put(w, v);
     else
         put_string(w, v);
-}
-
-/* --- path ----------------------------------------------------------- */
-
-/* Appends ".name" or ".name[index]"; returns what path_pop goes back to. */
-static size_t
-path_push(struct walk *w, const char *name, int index)
-{
-    size_t old = w->nseg++;
-
-    if (old < PATH_SEGS) {
-        w->seg[old].name = name;
-        w->seg[old].index = index;
-    }
-    return old;
-}
-
-static void
-path_pop(struct walk *w, size_t old)
-{
-    w->nseg = old;
-}
-
-/* The path, written out into w->path. */
-static const char *
-walk_path(struct walk *w)
-{
-    w->path[0] = '\0';
-    for (size_t i = 0; i < w->nseg && i < PATH_SEGS; i++)
-        gw_fhir_path_push(w->path, sizeof(w->path), w->seg[i].name,
-                          w->seg[i].index);
-    return w->path;
 }
 
 /* --- the walk ------------------------------------------------------- */
@@ -542,7 +498,7 @@ walk_primitive(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
         *has_meta = 1;
         {
             struct gw_buf *saved = w->out;
-            size_t old = path_push(w, "extension", -1);
+            size_t old = gw_fhir_path_push(&w->path, "extension", -1);
             w->out = NULL;
             if (++w->depth > w->lim->max_depth)
                 rc = fault(w, GW_ETOOLARGE, "nesting is deeper than the "
@@ -552,7 +508,7 @@ walk_primitive(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
             w->depth--;
             w->out = saved;
             if (rc == GW_OK)
-                path_pop(w, old);
+                gw_fhir_path_pop(&w->path, old);
         }
     }
     if (rc == GW_OK && !*has_value && !*has_meta)
@@ -756,7 +712,7 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
                              name, chosen->name);
             chosen = e;
         }
-        old = path_push(w, name, e->many ? counts[idx] : -1);
+        old = gw_fhir_path_push(&w->path, name, e->many ? counts[idx] : -1);
         if (++w->depth > w->lim->max_depth) {
             rc = fault(w, GW_ETOOLARGE, "nesting is deeper than the limit");
         } else if (et == NULL) {
@@ -793,7 +749,7 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
             rc = walk_members(w, c, et);
         } /* else: checked when emit_run walks it below */
         w->depth--;
-        path_pop(w, old);
+        gw_fhir_path_pop(&w->path, old);
         if (rc != GW_OK)
             return rc;
         if (counts[idx]++ == 0)
@@ -856,9 +812,9 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
             continue;
         }
         if (counts[k] > 0) {
-            size_t old = path_push(w, e->name, -1);
+            size_t old = gw_fhir_path_push(&w->path, e->name, -1);
             rc = emit_run(w, e, firsts[k], counts[k]);
-            path_pop(w, old);
+            gw_fhir_path_pop(&w->path, old);
         }
     }
     return rc;
@@ -898,9 +854,9 @@ walk_resource(struct walk *w, xmlNodePtr n)
         return fault(w, GW_EVALIDATION,
                      "%s is not a resource type this gateway exchanges",
                      (const char *)n->name);
-    old = path_push(w, t->name, -1);
+    old = gw_fhir_path_push(&w->path, t->name, -1);
     if (old > 0)
-        path_pop(w, old); /* nested: keep the container's path */
+        gw_fhir_path_pop(&w->path, old); /* nested: keep the container's path */
     if (++w->depth > w->lim->max_depth) {
         w->depth--;
         return fault(w, GW_ETOOLARGE, "nesting is deeper than the limit");
@@ -912,11 +868,11 @@ walk_resource(struct walk *w, xmlNodePtr n)
     close_(w, "}");
     w->depth--;
     if (rc == GW_OK)
-        path_pop(w, old);
+        gw_fhir_path_pop(&w->path, old);
     return rc != GW_OK ? rc : w->rc;
 }
 
-/* A walk's start, every member set but the arrays (path, seg, first: a
+/* A walk's start, every member set but the arrays (the path's, first: a
  * walk writes an entry before it reads it), which are 9 KB: zeroing them
  * cost more than the check of a small document. */
 static void
@@ -937,8 +893,7 @@ walk_init(struct walk *w, xmlDocPtr xml, const struct gw_fhir_limits *lim,
     w->out = out;
     w->ob = NULL;
     w->on = 0;
-    w->path[0] = '\0';
-    w->nseg = 0;
+    gw_fhir_path_init(&w->path);
     w->depth = 0;
     w->indent = 0;
     w->first[0] = 0;

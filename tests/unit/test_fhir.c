@@ -20,6 +20,7 @@
 #include "fhir/fhir.h"
 #include "fhir/fhir_xml.h"
 #include "fhir/model.h"
+#include "fhir/path.h"
 #include "text_fixture.h"
 
 static gw_rc
@@ -746,6 +747,39 @@ test_xml_escape_gives_well_formed_xml_for_every_byte(void **state)
     }
 }
 
+/* A walk's path (path.h): segments pushed and popped, written out only
+ * when asked; those past the kept ones count for the pops but are not
+ * written, and the text is cut at its end. */
+static void
+test_fhir_path_written_from_its_segments(void **state)
+{
+    struct gw_fhir_path *p = malloc(sizeof(*p));
+    size_t a, b, old;
+
+    (void)state;
+    assert_non_null(p);
+    gw_fhir_path_init(p);
+    assert_string_equal(gw_fhir_path_text(p), "");
+    a = gw_fhir_path_push(p, "Bundle", -1);
+    b = gw_fhir_path_push(p, "entry", 12);
+    gw_fhir_path_push(p, "resource", -1);
+    assert_string_equal(gw_fhir_path_text(p), "Bundle.entry[12].resource");
+    gw_fhir_path_pop(p, b);
+    gw_fhir_path_push(p, "link", 0);
+    assert_string_equal(gw_fhir_path_text(p), "Bundle.link[0]");
+    gw_fhir_path_pop(p, a);
+    assert_string_equal(gw_fhir_path_text(p), "");
+    for (int i = 0; i < GW_FHIR_PATH_SEGS; i++)
+        gw_fhir_path_push(p, "x", -1);
+    old = gw_fhir_path_push(p, "beyond", 7);
+    assert_int_equal(old, GW_FHIR_PATH_SEGS);
+    assert_int_equal(strlen(gw_fhir_path_text(p)), sizeof(p->text) - 1);
+    assert_null(strstr(p->text, "beyond"));
+    gw_fhir_path_pop(p, 1);
+    assert_string_equal(gw_fhir_path_text(p), "x");
+    free(p);
+}
+
 /* The conformance resources the gateway publishes are in the model to be
  * written (conformance.c); taken in, at the root or inside a Bundle, in
  * JSON or XML, they are refused like any type it does not exchange. */
@@ -1005,6 +1039,7 @@ main(void)
         cmocka_unit_test(test_fhir_json_duplicate_keys_in_big_objects),
         cmocka_unit_test(test_fhir_truncations_and_bit_flips_end_cleanly),
         cmocka_unit_test(test_xml_escape_gives_well_formed_xml_for_every_byte),
+        cmocka_unit_test(test_fhir_path_written_from_its_segments),
         cmocka_unit_test(test_fhir_published_types_are_refused_inbound),
         cmocka_unit_test(test_fhir_doc_check_refuses_a_tree_changed_badly),
         cmocka_unit_test(test_fhir_model_index_finds_every_entry_and_no_other),
