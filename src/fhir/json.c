@@ -670,7 +670,6 @@ struct jw {
     const xmlChar *const *enames; /* gw_fhir_elem_xnames() */
     struct gw_fhir_path path;
     int depth;
-    int xdepth;  /* the XML depth of the element being filled (root: 1) */
     int recheck; /* the tree may fail gw_fhir_xml_check (see need_check) */
 };
 
@@ -689,14 +688,19 @@ struct jw {
  */
 
 /* A new element `name` (interned) in the FHIR namespace, the last child
- * of parent (NULL: none yet); NULL when out of memory. */
+ * of parent (NULL: none yet), at XML depth xdepth (the root: 1); NULL
+ * when out of memory. XML counts more levels than JSON (primitives,
+ * resource containers), so the walk's own depth limit does not cover
+ * them: past the limit, the tree is to be checked. */
 static xmlNodePtr
-new_elem(struct jw *w, xmlNodePtr parent, const xmlChar *name)
+new_elem(struct jw *w, xmlNodePtr parent, const xmlChar *name, int xdepth)
 {
     xmlNodePtr n;
 
     if (name == NULL)
         return NULL;
+    if (xdepth > w->lim->max_depth)
+        w->recheck = 1;
     n = xmlNewDocNodeEatName(w->doc, w->ns, (xmlChar *)name, NULL);
     if (n == NULL || parent == NULL)
         return n;
@@ -792,27 +796,11 @@ prim_text(struct jw *w, const struct jv *v, enum gw_fhir_prim p, gw_rc *rc)
 }
 
 static gw_rc fill(struct jw *w, const struct jv *obj,
-                  const struct gw_fhir_type *t, xmlNodePtr el,
+                  const struct gw_fhir_type *t, xmlNodePtr el, int xdepth,
                   int is_resource);
 
-/* fill for el, a child of the element being filled: one level deeper in
- * XML (which counts more levels than JSON: primitives, resource
- * containers). */
 static gw_rc
-fill_child(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
-           xmlNodePtr el, int is_resource)
-{
-    gw_rc rc;
-
-    if (++w->xdepth > w->lim->max_depth)
-        w->recheck = 1;
-    rc = fill(w, obj, t, el, is_resource);
-    w->xdepth--;
-    return rc;
-}
-
-static gw_rc
-resource(struct jw *w, const struct jv *obj, xmlNodePtr parent)
+resource(struct jw *w, const struct jv *obj, xmlNodePtr parent, int xdepth)
 {
     const struct gw_fhir_type *t;
     const struct jv *rt = jget(obj, "resourceType");
@@ -824,14 +812,14 @@ resource(struct jw *w, const struct jv *obj, xmlNodePtr parent)
     if (t == NULL || strlen(rt->s) != rt->n)
         return jfault(w, "%s is not a resource type this gateway exchanges",
                       rt->s);
-    el = new_elem(w, parent, gw_fhir_type_xname(w->doc->dict, t));
+    el = new_elem(w, parent, gw_fhir_type_xname(w->doc->dict, t), xdepth + 1);
     if (el == NULL)
         return GW_ENOMEM;
-    return fill_child(w, obj, t, el, 1);
+    return fill(w, obj, t, el, xdepth + 1, 1);
 }
 
 static gw_rc
-primitive_meta(struct jw *w, const struct jv *m, xmlNodePtr el)
+primitive_meta(struct jw *w, const struct jv *m, xmlNodePtr el, int xdepth)
 {
     const struct gw_fhir_type *ext = gw_fhir_type_find("Extension");
     gw_rc rc = GW_OK;
@@ -849,11 +837,11 @@ primitive_meta(struct jw *w, const struct jv *m, xmlNodePtr el)
             if (v->type != J_ARRAY || v->n == 0)
                 return jfault(w, "extension must be a non-empty array");
             for (const struct jv *x = v->first; x != NULL; x = x->next, i++) {
-                xmlNodePtr c = new_elem(w, el, w->x_extension);
+                xmlNodePtr c = new_elem(w, el, w->x_extension, xdepth + 1);
                 size_t old = gw_fhir_path_push(&w->path, "extension", i);
                 if (c == NULL)
                     return GW_ENOMEM;
-                rc = fill_child(w, x, ext, c, 0);
+                rc = fill(w, x, ext, c, xdepth + 1, 0);
                 if (rc != GW_OK)
                     return rc;
                 gw_fhir_path_pop(&w->path, old);
@@ -865,10 +853,11 @@ primitive_meta(struct jw *w, const struct jv *m, xmlNodePtr el)
     return GW_OK;
 }
 
-/* One occurrence of element e (value v, companion m; either may be NULL). */
+/* One occurrence of element e (value v, companion m; either may be NULL)
+ * in parent, which is at XML depth xdepth. */
 static gw_rc
 occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
-           const struct jv *m, xmlNodePtr parent)
+           const struct jv *m, xmlNodePtr parent, int xdepth)
 {
     const struct gw_fhir_type *t = gw_fhir_elem_type(e);
     xmlNodePtr c;
@@ -892,13 +881,13 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         xmlAddChild(parent, c);
         return GW_OK;
     }
-    c = new_elem(w, parent, elem_name(w, e));
+    c = new_elem(w, parent, elem_name(w, e), xdepth + 1);
     if (c == NULL)
         return GW_ENOMEM;
     if (t == NULL) {
         if (v == NULL || v->type != J_OBJECT)
             return jfault(w, "expected a resource object");
-        return resource(w, v, c);
+        return resource(w, v, c, xdepth + 1);
     }
     if (t->kind == GW_FHIR_PRIMITIVE) {
         if (v == NULL && m == NULL)
@@ -910,26 +899,11 @@ occurrence(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
             if (new_attr(c, w->x_value, text) != GW_OK)
                 return GW_ENOMEM;
         }
-        return m != NULL ? primitive_meta(w, m, c) : GW_OK;
+        return m != NULL ? primitive_meta(w, m, c, xdepth + 1) : GW_OK;
     }
     if (v == NULL || v->type != J_OBJECT)
         return jfault(w, "expected an object");
-    return fill(w, v, t, c, 0);
-}
-
-/* occurrence, making an element one level deeper in XML than the one
- * being filled. */
-static gw_rc
-occurrence_child(struct jw *w, const struct gw_fhir_elem *e,
-                 const struct jv *v, const struct jv *m, xmlNodePtr parent)
-{
-    gw_rc rc;
-
-    if (++w->xdepth > w->lim->max_depth)
-        w->recheck = 1;
-    rc = occurrence(w, e, v, m, parent);
-    w->xdepth--;
-    return rc;
+    return fill(w, v, t, c, xdepth + 1, 0);
 }
 
 static int
@@ -944,9 +918,11 @@ is_null(const struct jv *v)
     return v != NULL && v->type == J_NULL;
 }
 
+/* Element e of the object filling el (at XML depth xdepth): value v,
+ * companion m (either may be NULL). */
 static gw_rc
 element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
-        const struct jv *m, xmlNodePtr el)
+        const struct jv *m, xmlNodePtr el, int xdepth)
 {
     const struct gw_fhir_type *t = gw_fhir_elem_type(e);
     int primitive = t != NULL && t->kind == GW_FHIR_PRIMITIVE &&
@@ -973,7 +949,7 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         else if (is_null(v) || is_null(m))
             rc = jfault(w, "null is not allowed here");
         else
-            rc = occurrence_child(w, e, v, m, el);
+            rc = occurrence(w, e, v, m, el, xdepth);
         gw_fhir_path_pop(&w->path, old);
         return rc;
     }
@@ -993,7 +969,7 @@ element(struct jw *w, const struct gw_fhir_elem *e, const struct jv *v,
         if (a == NULL && (!primitive || b == NULL))
             rc = jfault(w, "null is not allowed here");
         else
-            rc = occurrence_child(w, e, a, b, el);
+            rc = occurrence(w, e, a, b, el, xdepth);
         gw_fhir_path_pop(&w->path, old);
         vi = vi ? vi->next : NULL;
         mi = mi ? mi->next : NULL;
@@ -1060,7 +1036,7 @@ required_present(struct jw *w, const struct gw_fhir_type *t,
 
 static gw_rc
 fill(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
-     xmlNodePtr el, int is_resource)
+     xmlNodePtr el, int xdepth, int is_resource)
 {
     /* The members in definition order, whatever the order of the keys:
      * sorted by element (insertion sort: keys mostly come in order; qsort
@@ -1133,7 +1109,7 @@ fill(struct jw *w, const struct jv *obj, const struct gw_fhir_type *t,
                         e->name, gw_fhir_elems[t->first + s[i].k].name);
             break;
         }
-        rc = element(w, e, v, m, el);
+        rc = element(w, e, v, m, el, xdepth);
     }
 out:
     w->depth--;
@@ -1213,7 +1189,7 @@ gw_fhir_json_to_xml(const char *bytes, size_t len,
             goto out;
         }
         /* The root carries the FHIR namespace; every element uses it. */
-        el = new_elem(&w, NULL, gw_fhir_type_xname(w.doc->dict, t));
+        el = new_elem(&w, NULL, gw_fhir_type_xname(w.doc->dict, t), 1);
         if (el == NULL) {
             rc = GW_ENOMEM;
             goto out;
@@ -1222,8 +1198,7 @@ gw_fhir_json_to_xml(const char *bytes, size_t len,
         w.ns = xmlNewNs(el, (const xmlChar *)GW_FHIR_NS, NULL);
         xmlSetNs(el, w.ns);
         gw_fhir_path_push(&w.path, t->name, -1);
-        w.xdepth = 1;
-        rc = fill(&w, root, t, el, 1);
+        rc = fill(&w, root, t, el, 1, 1);
     }
     if (rc == GW_OK && need_check(&w, &r))
         rc = gw_fhir_xml_check(w.doc, lim, err);
