@@ -11,6 +11,7 @@
 
 #include "core/buf.h"
 #include "fhir/model.h"
+#include "fhir/out.h"
 
 void
 gw_fhir_init(void)
@@ -305,53 +306,32 @@ plain_head(xmlDocPtr xml, xmlNodePtr root)
            strcmp((const char *)root->ns->href, GW_FHIR_NS) == 0;
 }
 
-/* put_plain's output: pieces gathered in a block of its own and handed
- * to the buffer a block at a time (as facts.c's digest writer does), so
- * that the many small pieces of a tree cost a copy each, not an append
- * with its checks. */
-struct xw {
-    struct gw_buf *b;
-    size_t n;
-    gw_rc rc; /* the first failure of the buffer */
-    char buf[4096];
-};
-
-static void
-xw_flush(struct xw *w)
+/* The block writer of out.h (put_plain's and xml.c's JSON writer's). */
+void
+gw_fhir_out_flush(struct gw_fhir_out *o)
 {
-    if (w->rc == GW_OK && w->n > 0)
-        w->rc = gw_buf_append(w->b, w->buf, w->n);
-    w->n = 0;
+    if (o->rc == GW_OK && o->n > 0)
+        o->rc = gw_buf_append(o->b, o->buf, o->n);
+    o->n = 0;
 }
 
-static void
-xw_put_full(struct xw *w, const char *s, size_t len)
+void
+gw_fhir_out_put_full(struct gw_fhir_out *o, const void *p, size_t n)
 {
-    xw_flush(w);
-    if (len > sizeof(w->buf)) {
-        if (w->rc == GW_OK)
-            w->rc = gw_buf_append(w->b, s, len);
+    gw_fhir_out_flush(o);
+    if (n > sizeof(o->buf)) {
+        if (o->rc == GW_OK)
+            o->rc = gw_buf_append(o->b, p, n);
         return;
     }
-    memcpy(w->buf, s, len);
-    w->n = len;
-}
-
-static inline void
-xw_put(struct xw *w, const char *s, size_t len)
-{
-    if (len <= sizeof(w->buf) - w->n) {
-        memcpy(w->buf + w->n, s, len);
-        w->n += len;
-        return;
-    }
-    xw_put_full(w, s, len);
+    memcpy(o->buf, p, n);
+    o->n = n;
 }
 
 /* An attribute value as libxml2 escapes it (xmlBufAttrSerializeTxtContent
  * with an encoding set: bytes from 0x80 go as they are). */
 static void
-put_attr(struct xw *w, const char *v)
+put_attr(struct gw_fhir_out *w, const char *v)
 {
     static const char *const entity[256] = {
         ['\n'] = "&#10;", ['\r'] = "&#13;", ['\t'] = "&#9;", ['"'] = "&quot;",
@@ -362,11 +342,11 @@ put_attr(struct xw *w, const char *v)
      * strcspn (most values have none). */
     for (;;) {
         size_t k = strcspn(v, "\n\r\t\"<>&");
-        xw_put(w, v, k);
+        gw_fhir_out_put(w, v, k);
         if (v[k] == '\0')
             return;
-        xw_put(w, entity[(unsigned char)v[k]],
-               strlen(entity[(unsigned char)v[k]]));
+        gw_fhir_out_put(w, entity[(unsigned char)v[k]],
+                        strlen(entity[(unsigned char)v[k]]));
         v += k + 1;
     }
 }
@@ -376,7 +356,8 @@ put_attr(struct xw *w, const char *v)
  * of one text each): *is_plain = 0 as soon as it is not, what was
  * written then unused. */
 static void
-put_element(struct xw *w, xmlNodePtr n, xmlNsPtr ns, int root, int *is_plain)
+put_element(struct gw_fhir_out *w, xmlNodePtr n, xmlNsPtr ns, int root,
+            int *is_plain)
 {
     size_t nl;
 
@@ -386,11 +367,11 @@ put_element(struct xw *w, xmlNodePtr n, xmlNsPtr ns, int root, int *is_plain)
         return;
     }
     nl = strlen((const char *)n->name);
-    xw_put(w, "<", 1);
-    xw_put(w, (const char *)n->name, nl);
+    gw_fhir_out_put(w, "<", 1);
+    gw_fhir_out_put(w, (const char *)n->name, nl);
     if (root)
-        xw_put(w, " xmlns=\"" GW_FHIR_NS "\"",
-               sizeof(" xmlns=\"" GW_FHIR_NS "\"") - 1);
+        gw_fhir_out_put(w, " xmlns=\"" GW_FHIR_NS "\"",
+                        sizeof(" xmlns=\"" GW_FHIR_NS "\"") - 1);
     for (xmlAttrPtr a = n->properties; a != NULL; a = a->next) {
         if (a->ns != NULL || a->children == NULL ||
             a->children->type != XML_TEXT_NODE || a->children->next != NULL ||
@@ -398,24 +379,25 @@ put_element(struct xw *w, xmlNodePtr n, xmlNsPtr ns, int root, int *is_plain)
             *is_plain = 0;
             return;
         }
-        xw_put(w, " ", 1);
-        xw_put(w, (const char *)a->name, strlen((const char *)a->name));
-        xw_put(w, "=\"", 2);
+        gw_fhir_out_put(w, " ", 1);
+        gw_fhir_out_put(w, (const char *)a->name,
+                        strlen((const char *)a->name));
+        gw_fhir_out_put(w, "=\"", 2);
         put_attr(w, (const char *)a->children->content);
-        xw_put(w, "\"", 1);
+        gw_fhir_out_put(w, "\"", 1);
     }
     if (n->children == NULL) {
-        xw_put(w, "/>", 2);
+        gw_fhir_out_put(w, "/>", 2);
         return;
     }
-    xw_put(w, ">", 1);
+    gw_fhir_out_put(w, ">", 1);
     for (xmlNodePtr c = n->children; c != NULL && *is_plain; c = c->next)
         put_element(w, c, ns, 0, is_plain);
     if (!*is_plain)
         return;
-    xw_put(w, "</", 2);
-    xw_put(w, (const char *)n->name, nl);
-    xw_put(w, ">", 1);
+    gw_fhir_out_put(w, "</", 2);
+    gw_fhir_out_put(w, (const char *)n->name, nl);
+    gw_fhir_out_put(w, ">", 1);
 }
 
 /* The plain tree under root written (*out), or *out NULL when it is not
@@ -425,7 +407,7 @@ put_plain(xmlNodePtr root, char **out, size_t *len)
 {
     static const char decl[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     struct gw_buf b;
-    struct xw *w = malloc(sizeof(*w));
+    struct gw_fhir_out *w = malloc(sizeof(*w));
     int is_plain = 1;
     gw_rc rc;
 
@@ -433,14 +415,12 @@ put_plain(xmlNodePtr root, char **out, size_t *len)
     if (w == NULL)
         return GW_ENOMEM;
     gw_buf_init(&b, (size_t)INT_MAX); /* libxml2's bound too */
-    w->b = &b;
-    w->n = 0;
-    w->rc = GW_OK;
-    xw_put(w, decl, sizeof(decl) - 1);
+    gw_fhir_out_init(w, &b);
+    gw_fhir_out_put(w, decl, sizeof(decl) - 1);
     put_element(w, root, root->ns, 1, &is_plain);
     if (is_plain) {
-        xw_put(w, "\n", 1);
-        xw_flush(w);
+        gw_fhir_out_put(w, "\n", 1);
+        gw_fhir_out_flush(w);
     }
     rc = w->rc;
     if (rc == GW_OK && is_plain && (*out = gw_buf_take(&b, len)) == NULL)

@@ -33,14 +33,10 @@
 #include "core/buf.h"
 #include "fhir/fhir_xml.h"
 #include "fhir/model.h"
+#include "fhir/out.h"
 #include "fhir/path.h"
 
 #define JSON_MAX (256u * 1024 * 1024)
-
-/* The block the JSON writer gathers its pieces in, handed to the output
- * buffer a block at a time: an append of each piece, with its checks
- * and NUL, was a seventh of writing a message. */
-#define OUT_BLOCK 4096
 
 /* Entries of the walk's cache of elements by name (a power of two). */
 #define ELEM_CACHE 64
@@ -48,15 +44,12 @@
 struct walk {
     const struct gw_fhir_limits *lim;
     struct gw_err *err;
-    struct gw_buf *out; /* NULL: check only */
-    char *ob;           /* out's pieces gathered (OUT_BLOCK bytes) */
-    size_t on;
+    struct gw_fhir_out *out; /* NULL: check only */
     struct gw_fhir_path path;
     int depth;
     int indent;
     int first[1100]; /* per JSON nesting level: no member written yet */
     int level;
-    gw_rc rc;        /* first buffer failure */
     xmlNsPtr fhir;   /* a namespace seen to be FHIR's (is_fhir) */
     /* "value" and "id" as the tree's dictionary holds them (NULL: it has
      * none, or not these): an attribute named by the same pointer is
@@ -116,38 +109,11 @@ extension_type(void)
 
 /* --- JSON writer ---------------------------------------------------- */
 
-static void
-out_flush(struct walk *w)
-{
-    if (w->rc == GW_OK && w->on > 0)
-        w->rc = gw_buf_append(w->out, w->ob, w->on);
-    w->on = 0;
-}
-
-static void
-put_n_full(struct walk *w, const void *p, size_t n)
-{
-    out_flush(w);
-    if (n > OUT_BLOCK) {
-        if (w->rc == GW_OK)
-            w->rc = gw_buf_append(w->out, p, n);
-        return;
-    }
-    memcpy(w->ob, p, n);
-    w->on = n;
-}
-
 static inline void
 put_n(struct walk *w, const void *p, size_t n)
 {
-    if (w->out == NULL)
-        return;
-    if (n <= OUT_BLOCK - w->on) {
-        memcpy(w->ob + w->on, p, n);
-        w->on += n;
-        return;
-    }
-    put_n_full(w, p, n);
+    if (w->out != NULL)
+        gw_fhir_out_put(w->out, p, n);
 }
 
 static void
@@ -497,7 +463,7 @@ walk_primitive(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
                          (const char *)c->name);
         *has_meta = 1;
         {
-            struct gw_buf *saved = w->out;
+            struct gw_fhir_out *saved = w->out;
             size_t old = gw_fhir_path_push(&w->path, "extension", -1);
             w->out = NULL;
             if (++w->depth > w->lim->max_depth)
@@ -869,7 +835,7 @@ walk_resource(struct walk *w, xmlNodePtr n)
     w->depth--;
     if (rc == GW_OK)
         gw_fhir_path_pop(&w->path, old);
-    return rc != GW_OK ? rc : w->rc;
+    return rc != GW_OK || w->out == NULL ? rc : w->out->rc;
 }
 
 /* A walk's start, every member set but the arrays (the path's, first: a
@@ -877,7 +843,7 @@ walk_resource(struct walk *w, xmlNodePtr n)
  * cost more than the check of a small document. */
 static void
 walk_init(struct walk *w, xmlDocPtr xml, const struct gw_fhir_limits *lim,
-          struct gw_err *err, struct gw_buf *out)
+          struct gw_err *err, struct gw_fhir_out *out)
 {
     w->x_value = xml->dict != NULL
                      ? xmlDictExists(xml->dict, (const xmlChar *)"value", 5)
@@ -891,14 +857,11 @@ walk_init(struct walk *w, xmlDocPtr xml, const struct gw_fhir_limits *lim,
     w->lim = lim;
     w->err = err;
     w->out = out;
-    w->ob = NULL;
-    w->on = 0;
     gw_fhir_path_init(&w->path);
     w->depth = 0;
     w->indent = 0;
     w->first[0] = 0;
     w->level = 0;
-    w->rc = GW_OK;
     w->fhir = NULL;
 }
 
@@ -920,24 +883,26 @@ gw_fhir_xml_emit_json(xmlDocPtr xml, char **out, size_t *len)
 {
     struct gw_fhir_limits lim;
     struct gw_buf b;
+    struct gw_fhir_out *o = malloc(sizeof(*o));
     struct walk w;
     gw_rc rc;
 
+    if (o == NULL)
+        return GW_ENOMEM;
     gw_fhir_limits_default(&lim);
     lim.max_depth = 1000;
     lim.max_attributes = 1000;
     lim.max_string = (size_t)1 << 30;
     gw_buf_init(&b, JSON_MAX);
-    walk_init(&w, xml, &lim, NULL, &b);
-    if ((w.ob = malloc(OUT_BLOCK)) == NULL)
-        return GW_ENOMEM;
+    gw_fhir_out_init(o, &b);
+    walk_init(&w, xml, &lim, NULL, o);
     rc = walk_resource(&w, xmlDocGetRootElement(xml));
     if (rc == GW_OK) {
         put_n(&w, "\n", 1);
-        out_flush(&w);
-        rc = w.rc;
+        gw_fhir_out_flush(o);
+        rc = o->rc;
     }
-    free(w.ob);
+    free(o);
     if (rc == GW_OK) {
         *out = gw_buf_take(&b, len);
         if (*out == NULL)
