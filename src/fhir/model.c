@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/digits.h"
+
 /*
  * The index of the table: every type by name and every element by (type,
  * name), in open-addressed hash tables built once per process from the
@@ -136,53 +138,24 @@ gw_fhir_type_required(const struct gw_fhir_type *t, const uint16_t **idx)
     return (unsigned)(req_at[ti + 1] - req_at[ti]);
 }
 
-static int
-digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
-/* The number the n digits at s write (digits() has checked them): atoi
- * read on past them, and was most of checking a date. Where it read
- * more, the text is refused all the same, for the byte after them. */
-static int
-num(const char *s, int n)
-{
-    int v = 0;
-
-    for (int i = 0; i < n; i++)
-        v = v * 10 + (s[i] - '0');
-    return v;
-}
-
-static int
-leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
 /* YYYY, YYYY-MM or YYYY-MM-DD; returns the length used or 0. */
 static size_t
 date_part(const char *s, int full)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y, m, d;
 
-    if (!digits(s, 4) || (y = num(s, 4)) < 1)
+    if (!gw_all_digits(s, 4) || (y = gw_num_at(s, 4)) < 1)
         return 0;
     if (s[4] != '-')
         return full ? 0 : 4;
-    if (!digits(s + 5, 2) || (m = (s[5] - '0') * 10 + s[6] - '0') < 1 || m > 12)
+    if (!gw_all_digits(s + 5, 2) || (m = gw_num_at(s + 5, 2)) < 1 || m > 12)
         return 0;
     if (s[7] != '-')
         return full ? 0 : 7;
-    if (!digits(s + 8, 2))
+    if (!gw_all_digits(s + 8, 2))
         return 0;
-    d = (s[8] - '0') * 10 + s[9] - '0';
-    if (d < 1 || d > (m == 2 && leap(y) ? 29 : mdays[m - 1]))
+    d = gw_num_at(s + 8, 2);
+    if (d < 1 || d > gw_days_in_month(y, m))
         return 0;
     return 10;
 }
@@ -193,10 +166,11 @@ time_part(const char *s)
 {
     size_t n = 8;
 
-    if (!digits(s, 2) || s[2] != ':' || !digits(s + 3, 2) || s[5] != ':' ||
-        !digits(s + 6, 2))
+    if (!gw_all_digits(s, 2) || s[2] != ':' || !gw_all_digits(s + 3, 2) ||
+        s[5] != ':' || !gw_all_digits(s + 6, 2))
         return 0;
-    if (num(s, 2) > 23 || num(s + 3, 2) > 59 || num(s + 6, 2) > 60)
+    if (gw_num_at(s, 2) > 23 || gw_num_at(s + 3, 2) > 59 ||
+        gw_num_at(s + 6, 2) > 60)
         return 0;
     if (s[8] == '.') {
         n = 9;
@@ -214,8 +188,9 @@ zone(const char *s)
 {
     if (s[0] == 'Z')
         return 1;
-    if ((s[0] == '+' || s[0] == '-') && digits(s + 1, 2) && s[3] == ':' &&
-        digits(s + 4, 2) && num(s + 1, 2) <= 14 && num(s + 4, 2) <= 59)
+    if ((s[0] == '+' || s[0] == '-') && gw_all_digits(s + 1, 2) &&
+        s[3] == ':' && gw_all_digits(s + 4, 2) && gw_num_at(s + 1, 2) <= 14 &&
+        gw_num_at(s + 4, 2) <= 59)
         return 6;
     return 0;
 }

@@ -11,50 +11,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/digits.h"
+
 static int
 is_digit(char c)
 {
     return c >= '0' && c <= '9';
 }
 
-static int
-all_digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!is_digit(s[i]))
-            return 0;
-    return 1;
-}
-
-static int
-num(const char *s, size_t n)
-{
-    int v = 0;
-
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (s[i] - '0');
-    return v;
-}
-
-static int
-is_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-days_in_month(int y, int m)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-    return m == 2 && is_leap(y) ? 29 : days[m - 1];
-}
-
 int
 gw_date_valid(int year, int month, int day)
 {
     return year >= 1800 && year <= 2999 && month >= 1 && month <= 12 &&
-           day >= 1 && day <= days_in_month(year, month);
+           day >= 1 && day <= gw_days_in_month(year, month);
 }
 
 int
@@ -81,15 +50,15 @@ gw_pnr_parse(const char *s, unsigned allow, struct gw_pnr *out,
     if (s == NULL || *s == '\0')
         return gw_err_set(err, GW_EINVAL, NULL, "%s is missing", what);
     n = strlen(s);
-    if ((n != 12 && n != 8) || !all_digits(s, n))
+    if ((n != 12 && n != 8) || !gw_all_digits(s, n))
         return gw_err_set(err, GW_EINVAL, NULL,
                           "%s must be 12 digits YYYYMMDDNNNN (or a date of "
                           "birth YYYYMMDD), without separators",
                           what);
     memset(&p, 0, sizeof(p));
-    p.year = num(s, 4);
-    p.month = num(s + 4, 2);
-    p.day = num(s + 6, 2);
+    p.year = gw_num_at(s, 4);
+    p.month = gw_num_at(s + 4, 2);
+    p.day = gw_num_at(s + 6, 2);
     if (n == 8) {
         if (!(allow & GW_PNR_ALLOW(GW_PNR_BIRTHDATE_ONLY)))
             return gw_err_set(err, GW_EINVAL, NULL,
@@ -128,7 +97,7 @@ gw_pnr_age_on(const struct gw_pnr *p, int year, int month, int day)
     int bm = p->month, bd = p->day;
 
     /* Born 29 Feb: in common years the birthday counts from 1 March. */
-    if (bm == 2 && bd == 29 && !is_leap(year)) {
+    if (bm == 2 && bd == 29 && !gw_leap_year(year)) {
         bm = 3;
         bd = 1;
     }
@@ -186,13 +155,15 @@ gw_pnr_find(const char *text, struct gw_pnr_hit *hits, size_t max)
         len = run_length(text + i);
         if (len == 12) {
             memcpy(d, text + i + 2, 10);
-            ok = plausible(num(text + i, 4), 1, num(text + i + 4, 2),
-                           num(text + i + 6, 2));
+            ok =
+                plausible(gw_num_at(text + i, 4), 1, gw_num_at(text + i + 4, 2),
+                          gw_num_at(text + i + 6, 2));
             total = 12;
         } else if (len == 10) {
             memcpy(d, text + i, 10);
-            ok = plausible(num(text + i, 2), 0, num(text + i + 2, 2),
-                           num(text + i + 4, 2));
+            ok =
+                plausible(gw_num_at(text + i, 2), 0, gw_num_at(text + i + 2, 2),
+                          gw_num_at(text + i + 4, 2));
             total = 10;
         } else if ((len == 8 || len == 6) &&
                    (text[i + len] == '-' ||
@@ -200,10 +171,12 @@ gw_pnr_find(const char *text, struct gw_pnr_hit *hits, size_t max)
                    (tail = run_length(text + i + len + 1)) == 4) {
             memcpy(d, text + i + len - 6, 6);
             memcpy(d + 6, text + i + len + 1, 4);
-            ok = len == 8 ? plausible(num(text + i, 4), 1, num(text + i + 4, 2),
-                                      num(text + i + 6, 2))
-                          : plausible(num(text + i, 2), 0, num(text + i + 2, 2),
-                                      num(text + i + 4, 2));
+            ok = len == 8 ? plausible(gw_num_at(text + i, 4), 1,
+                                      gw_num_at(text + i + 4, 2),
+                                      gw_num_at(text + i + 6, 2))
+                          : plausible(gw_num_at(text + i, 2), 0,
+                                      gw_num_at(text + i + 2, 2),
+                                      gw_num_at(text + i + 4, 2));
             total = len + 5;
         }
         if (ok && luhn_ok(d)) {
@@ -234,7 +207,7 @@ gw_gs1_digit(const char *digits, size_t n)
 gw_rc
 gw_gln_check(const char *s, struct gw_err *err)
 {
-    if (s == NULL || strlen(s) != 13 || !all_digits(s, 13))
+    if (s == NULL || strlen(s) != 13 || !gw_all_digits(s, 13))
         return gw_err_set(err, GW_EINVAL, NULL, "GLN must be 13 digits");
     if (gw_gs1_digit(s, 12) != s[12] - '0')
         return gw_err_set(err, GW_EINVAL, NULL, "GLN has a wrong check digit");
@@ -277,7 +250,7 @@ gw_hsaid_check(const char *s, struct gw_err *err)
 gw_rc
 gw_nplid_check(const char *s, struct gw_err *err)
 {
-    if (s == NULL || strlen(s) != 14 || !all_digits(s, 14))
+    if (s == NULL || strlen(s) != 14 || !gw_all_digits(s, 14))
         return gw_err_set(err, GW_EINVAL, NULL, "NPL id must be 14 digits");
     return GW_OK;
 }
@@ -307,10 +280,10 @@ gw_atc_check(const char *s, int *level, struct gw_err *err)
         return gw_err_set(err, GW_EINVAL, NULL,
                           "ATC code must begin with an anatomical main group "
                           "(A B C D G H J L M N P R S V)");
-    if ((lvl >= 2 && !all_digits(s + 1, 2)) ||
+    if ((lvl >= 2 && !gw_all_digits(s + 1, 2)) ||
         (lvl >= 3 && !(s[3] >= 'A' && s[3] <= 'Z')) ||
         (lvl >= 4 && !(s[4] >= 'A' && s[4] <= 'Z')) ||
-        (lvl == 5 && !all_digits(s + 5, 2)))
+        (lvl == 5 && !gw_all_digits(s + 5, 2)))
         return gw_err_set(err, GW_EINVAL, NULL,
                           "ATC code must look like A01AB01 (letter, two "
                           "digits, two letters, two digits)");
@@ -322,10 +295,11 @@ gw_atc_check(const char *s, int *level, struct gw_err *err)
 gw_rc
 gw_refnr_check(const char *s, struct gw_err *err)
 {
-    if (s == NULL || strlen(s) != GW_REFNR_LEN || !all_digits(s, GW_REFNR_LEN))
+    if (s == NULL || strlen(s) != GW_REFNR_LEN ||
+        !gw_all_digits(s, GW_REFNR_LEN))
         return gw_err_set(err, GW_EINVAL, NULL,
                           "referensnummer must be 10 digits");
-    if (num(s, 4) < 2000)
+    if (gw_num_at(s, 4) < 2000)
         return gw_err_set(err, GW_EINVAL, NULL,
                           "referensnummer must begin with a year");
     return GW_OK;

@@ -780,6 +780,40 @@ test_fhir_path_written_from_its_segments(void **state)
     free(p);
 }
 
+/* Dates are read with core/digits.h, as klas/ident.c reads them: the
+ * Gregorian calendar's months and leap years, digits only. */
+static void
+test_fhir_dates_follow_the_calendar(void **state)
+{
+    static const struct {
+        enum gw_fhir_prim p;
+        const char *v;
+        int ok;
+    } cases[] = {
+        {GW_FHIR_P_DATE, "2000-02-29", 1},
+        {GW_FHIR_P_DATE, "2024-02-29", 1},
+        {GW_FHIR_P_DATE, "1900-02-29", 0},
+        {GW_FHIR_P_DATE, "2023-02-29", 0},
+        {GW_FHIR_P_DATE, "2023-04-31", 0},
+        {GW_FHIR_P_DATE, "2023-12-31", 1},
+        {GW_FHIR_P_DATE, "2023-13", 0},
+        {GW_FHIR_P_DATE, "2023-00", 0},
+        {GW_FHIR_P_DATE, "0000", 0},
+        {GW_FHIR_P_DATE, "2023-1a", 0},
+        {GW_FHIR_P_DATETIME, "2024-02-29T23:59:60+14:00", 1},
+        {GW_FHIR_P_DATETIME, "2024-02-29T24:00:00Z", 0},
+        {GW_FHIR_P_DATETIME, "2024-02-29T12:00:00+15:00", 0},
+        {GW_FHIR_P_TIME, "12:3x:00", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *why = NULL;
+        if (gw_fhir_prim_valid(cases[i].p, cases[i].v, &why) != cases[i].ok)
+            fail_msg("%s: %s", cases[i].v, cases[i].ok ? why : "accepted");
+    }
+}
+
 /* The conformance resources the gateway publishes are in the model to be
  * written (conformance.c); taken in, at the root or inside a Bundle, in
  * JSON or XML, they are refused like any type it does not exchange. */
@@ -1040,6 +1074,7 @@ main(void)
         cmocka_unit_test(test_fhir_truncations_and_bit_flips_end_cleanly),
         cmocka_unit_test(test_xml_escape_gives_well_formed_xml_for_every_byte),
         cmocka_unit_test(test_fhir_path_written_from_its_segments),
+        cmocka_unit_test(test_fhir_dates_follow_the_calendar),
         cmocka_unit_test(test_fhir_published_types_are_refused_inbound),
         cmocka_unit_test(test_fhir_doc_check_refuses_a_tree_changed_badly),
         cmocka_unit_test(test_fhir_model_index_finds_every_entry_and_no_other),
