@@ -328,16 +328,32 @@ gw_fhir_out_put_full(struct gw_fhir_out *o, const void *p, size_t n)
     o->n = n;
 }
 
-/* An attribute value as libxml2 escapes it (xmlBufAttrSerializeTxtContent
- * with an encoding set: bytes from 0x80 go as they are). */
+/*
+ * What XML written as text holds for a byte of a value (NULL: the byte
+ * itself): the characters markup gives a meaning as their entities, a
+ * space for the control characters XML 1.0 cannot carry (below 0x20 but
+ * tab, LF and CR). An attribute value, as libxml2 writes it
+ * (xmlBufAttrSerializeTxtContent with an encoding set: bytes from 0x80
+ * as they are), has tab, LF and CR as character references too, which a
+ * reader would make spaces of; text has them as they are.
+ */
+#define XML_C0(tab, lf, cr)                                                    \
+    " ", " ", " ", " ", " ", " ", " ", " ", " ", tab, lf, " ", " ", cr, " ",   \
+        " ", " ", " ", " ", " ", " ", " ", " ", " ", " ", " ", " ", " ", " ",  \
+        " ", " ", " "
+#define XML_MARKUP                                                             \
+    ['"'] = "&quot;", ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;"
+static const char *const xml_text[256] = {XML_C0(NULL, NULL, NULL), XML_MARKUP};
+static const char *const xml_attr[256] = {XML_C0("&#9;", "&#10;", "&#13;"),
+                                          XML_MARKUP};
+#undef XML_C0
+#undef XML_MARKUP
+
+/* An attribute value of a tree as libxml2 writes it (xml_attr): the
+ * other control characters go as they are, as libxml2 has them. */
 static void
 put_attr(struct gw_fhir_out *w, const char *v)
 {
-    static const char *const entity[256] = {
-        ['\n'] = "&#10;", ['\r'] = "&#13;", ['\t'] = "&#9;", ['"'] = "&quot;",
-        ['<'] = "&lt;",   ['>'] = "&gt;",   ['&'] = "&amp;",
-    };
-
     /* Runs without a character to escape in one piece each, found by
      * strcspn (most values have none). */
     for (;;) {
@@ -345,8 +361,8 @@ put_attr(struct gw_fhir_out *w, const char *v)
         gw_fhir_out_put(w, v, k);
         if (v[k] == '\0')
             return;
-        gw_fhir_out_put(w, entity[(unsigned char)v[k]],
-                        strlen(entity[(unsigned char)v[k]]));
+        gw_fhir_out_put(w, xml_attr[(unsigned char)v[k]],
+                        strlen(xml_attr[(unsigned char)v[k]]));
         v += k + 1;
     }
 }
@@ -462,23 +478,38 @@ gw_fhir_to_json(const struct gw_fhir_doc *doc, char **out, size_t *len)
     return rc;
 }
 
+/* s (NULL: nothing) appended to b, each byte as table has it (xml_text,
+ * xml_attr); the runs of bytes it keeps in one append each, found by a
+ * table look-up a byte (NUL has an entry, a space: it ends the run). */
+static gw_rc
+escape(struct gw_buf *b, const char *s, const char *const table[256])
+{
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    gw_rc rc;
+
+    if (s == NULL)
+        return GW_OK;
+    for (;;) {
+        while (table[*p] == NULL)
+            p++;
+        rc = gw_buf_append(b, run, (size_t)(p - run));
+        if (rc != GW_OK || *p == '\0')
+            return rc;
+        rc = gw_buf_append_str(b, table[*p]);
+        if (rc != GW_OK)
+            return rc;
+        run = ++p;
+    }
+}
+
 gw_rc
 gw_xml_escape(struct gw_buf *b, const char *s)
 {
-    /* The characters markup gives a meaning, and their entities. */
-    static const char special[] = "&<>\"";
-    static const char *const entity[] = {"&amp;", "&lt;", "&gt;", "&quot;"};
-    gw_rc rc = GW_OK;
+    return escape(b, s, xml_text);
+}
 
-    for (; s != NULL && *s != '\0' && rc == GW_OK; s++) {
-        const char *e = strchr(special, *s);
-        if (e != NULL)
-            rc = gw_buf_append_str(b, entity[e - special]);
-        else if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' &&
-                 *s != '\r')
-            rc = gw_buf_append(b, " ", 1);
-        else
-            rc = gw_buf_append(b, s, 1);
-    }
-    return rc;
+gw_rc
+gw_xml_escape_attr(struct gw_buf *b, const char *s)
+{
+    return escape(b, s, xml_attr);
 }

@@ -80,7 +80,11 @@ struct gw_buf;
 /* Appends s (NULL: nothing) as XML text or attribute value: & < > "
  * escaped; control characters XML 1.0 does not allow (below 0x20 but tab,
  * newline, carriage return) become a space. The one escaper for XML built
- * as text. */
+ * as text, with gw_xml_escape_attr. */
 gw_rc gw_xml_escape(struct gw_buf *b, const char *s) GW_WARN_UNUSED;
+/* The same for an attribute value as gw_fhir_to_xml writes it (as libxml2
+ * does): tab, newline and carriage return as character references, so
+ * that a reader gets them back, not spaces. */
+gw_rc gw_xml_escape_attr(struct gw_buf *b, const char *s) GW_WARN_UNUSED;
 
 #endif

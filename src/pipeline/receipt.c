@@ -56,22 +56,12 @@ put_str(struct rw *w, const char *s)
     put(w, s, strlen(s));
 }
 
-/* The bytes below 64 that an XML attribute value escapes (put_attr of
- * fhir.c: tab, LF, CR, '"', '<', '>', '&') or that fhir/build.h does not
- * keep (the other control characters: a space), one bit each; no byte
- * from 64 on is either. The same for a JSON string (xml.c's put_string:
- * control characters and '"'; and '\\', 92). A run of bytes that need
- * nothing goes in one append. */
+/* The bytes below 64 that a JSON string escapes (xml.c's put_string:
+ * control characters and '"'; and '\\', 92) or that fhir/build.h does
+ * not keep (the other control characters: a space), one bit each. A run
+ * of bytes that need nothing goes in one append. */
 #define BELOW_SPACE 0xffffffffULL
-#define XML_SPECIAL                                                            \
-    (BELOW_SPACE | 1ULL << '"' | 1ULL << '&' | 1ULL << '<' | 1ULL << '>')
 #define JSON_SPECIAL (BELOW_SPACE | 1ULL << '"')
-
-static inline int
-xml_special(unsigned char ch)
-{
-    return ch < 64 && (XML_SPECIAL >> ch & 1);
-}
 
 static inline int
 json_special(unsigned char ch)
@@ -79,47 +69,13 @@ json_special(unsigned char ch)
     return ch < 64 ? (int)(JSON_SPECIAL >> ch & 1) : ch == '\\';
 }
 
-/* v as an attribute value, escaped as fhir.c's put_attr escapes it. */
+/* v as an attribute value, escaped as gw_fhir_to_xml escapes it, its
+ * control characters as fhir/build.h keeps them. */
 static void
 put_xml_value(struct rw *w, const char *v)
 {
-    const unsigned char *p = (const unsigned char *)v, *run;
-
-    for (run = p; *p; p++) {
-        const char *esc;
-        if (!xml_special(*p))
-            continue;
-        switch (*p) {
-        case '\n':
-            esc = "&#10;";
-            break;
-        case '\r':
-            esc = "&#13;";
-            break;
-        case '\t':
-            esc = "&#9;";
-            break;
-        case '"':
-            esc = "&quot;";
-            break;
-        case '<':
-            esc = "&lt;";
-            break;
-        case '>':
-            esc = "&gt;";
-            break;
-        case '&':
-            esc = "&amp;";
-            break;
-        default:
-            esc = " ";
-            break; /* XML 1.0 cannot carry it */
-        }
-        put(w, (const char *)run, (size_t)(p - run));
-        put_str(w, esc);
-        run = p + 1;
-    }
-    put(w, (const char *)run, (size_t)(p - run));
+    if (w->rc == GW_OK)
+        w->rc = gw_xml_escape_attr(w->b, v);
 }
 
 /* v as a JSON string, escaped as xml.c's put_string escapes it. */

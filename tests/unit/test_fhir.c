@@ -747,6 +747,53 @@ test_xml_escape_gives_well_formed_xml_for_every_byte(void **state)
     }
 }
 
+/* An attribute value escaped as gw_fhir_to_xml writes it reads back as
+ * it was, tab, LF and CR too; a control character XML 1.0 cannot carry
+ * as a space. Its bytes are libxml2's for the value it reads back. */
+static void
+test_xml_escape_attr_reads_back_as_written(void **state)
+{
+    (void)state;
+    for (int c = 1; c < 0x80; c++) {
+        char in[4] = {'x', (char)c, 'y', '\0'};
+        struct gw_buf b;
+        xmlDocPtr d;
+        xmlChar *attr, *mem = NULL;
+        int size = 0,
+            allowed = c >= 0x20 || c == '\t' || c == '\n' || c == '\r';
+        char want[4] = {'x', allowed ? (char)c : ' ', 'y', '\0'};
+        const char *written;
+
+        gw_buf_init(&b, 1024);
+        assert_int_equal(gw_buf_append_str(&b, "<a v=\""), GW_OK);
+        assert_int_equal(gw_xml_escape_attr(&b, in), GW_OK);
+        assert_int_equal(gw_buf_append_str(&b, "\"/>"), GW_OK);
+        d = xmlReadMemory(b.data, (int)b.len, NULL, NULL,
+                          XML_PARSE_NONET | XML_PARSE_NOERROR |
+                              XML_PARSE_NOWARNING);
+        if (d == NULL)
+            fail_msg("byte 0x%02x: the escaped value is not well-formed", c);
+        attr = xmlGetProp(xmlDocGetRootElement(d), (const xmlChar *)"v");
+        if (strcmp((const char *)attr, want) != 0)
+            fail_msg("byte 0x%02x: attribute reads back as '%s'", c, attr);
+        xmlDocDumpFormatMemoryEnc(d, &mem, &size, "UTF-8", 0);
+        written = strstr((const char *)mem, "<a v=");
+        if (written == NULL || strncmp(written, b.data, b.len - 2) != 0)
+            fail_msg("byte 0x%02x: libxml2 writes %s", c, (const char *)mem);
+        xmlFree(mem);
+        xmlFree(attr);
+        xmlFreeDoc(d);
+        gw_buf_release(&b);
+    }
+    {
+        struct gw_buf b;
+        gw_buf_init(&b, 64);
+        assert_int_equal(gw_xml_escape_attr(&b, NULL), GW_OK);
+        assert_int_equal(b.len, 0);
+        gw_buf_release(&b);
+    }
+}
+
 /* A walk's path (path.h): segments pushed and popped, written out only
  * when asked; those past the kept ones count for the pops but are not
  * written, and the text is cut at its end. */
@@ -1073,6 +1120,7 @@ main(void)
         cmocka_unit_test(test_fhir_json_duplicate_keys_in_big_objects),
         cmocka_unit_test(test_fhir_truncations_and_bit_flips_end_cleanly),
         cmocka_unit_test(test_xml_escape_gives_well_formed_xml_for_every_byte),
+        cmocka_unit_test(test_xml_escape_attr_reads_back_as_written),
         cmocka_unit_test(test_fhir_path_written_from_its_segments),
         cmocka_unit_test(test_fhir_dates_follow_the_calendar),
         cmocka_unit_test(test_fhir_published_types_are_refused_inbound),
