@@ -4,6 +4,7 @@
  * thread sets it.
  */
 #include "core/clock.h"
+#include "core/digits.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -90,15 +91,6 @@ gw_clock_format(int64_t ms, char *out, size_t size)
     out[n] = '\0';
 }
 
-static int
-days_in(int y, int m)
-{
-    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-    return m == 1 && leap ? 29 : d[m];
-}
-
 gw_rc
 gw_clock_parse(const char *s, int64_t *out_ms)
 {
@@ -135,7 +127,7 @@ gw_clock_parse(const char *s, int64_t *out_ms)
             return GW_EINVAL;
         }
     }
-    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo - 1) ||
+    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > gw_days_in_month(y, mo) ||
         h > 23 || mi > 59 || sec > 59)
         return GW_EINVAL;
     tm.tm_year = y - 1900;
@@ -159,8 +151,8 @@ gw_clock_minus_months(int64_t ms, int months)
     total = tm.tm_year * 12 + tm.tm_mon - months;
     tm.tm_year = total / 12;
     tm.tm_mon = total % 12;
-    if (tm.tm_mday > days_in(tm.tm_year + 1900, tm.tm_mon))
-        tm.tm_mday = days_in(tm.tm_year + 1900, tm.tm_mon);
+    if (tm.tm_mday > gw_days_in_month(tm.tm_year + 1900, tm.tm_mon + 1))
+        tm.tm_mday = gw_days_in_month(tm.tm_year + 1900, tm.tm_mon + 1);
     return (int64_t)timegm(&tm) * 1000 + ms % 1000;
 }
 
