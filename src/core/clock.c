@@ -26,6 +26,15 @@ gw_clock_now_ms(void)
 }
 
 int64_t
+gw_clock_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
 gw_clock_mono_ms(void)
 {
     struct timespec ts;

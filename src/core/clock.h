@@ -18,6 +18,8 @@ int64_t gw_clock_now_ms(void);
 /* Milliseconds of CLOCK_MONOTONIC, for intervals: neither frozen by tests
  * nor moved when the system's time is set. */
 int64_t gw_clock_mono_ms(void);
+/* The same in microseconds. */
+int64_t gw_clock_mono_us(void);
 /* Freezes the clock at ms (tests). */
 void gw_clock_set_ms(int64_t ms);
 /* Moves a frozen clock forward (or a real one: then it freezes there). */

@@ -270,6 +270,29 @@ gw_metrics_observe(enum gw_route route, int status, int64_t micros)
     __atomic_add_fetch(&sum_us[route], micros, __ATOMIC_RELAXED);
 }
 
+/* One histogram of the writer's durations (store.h: gw_store_dur_le_us,
+ * microseconds; counts holds GW_STORE_DUR_N + 1 counts). */
+static gw_rc
+duration_lines(struct gw_buf *b, const char *name, const char *help,
+               const long long *counts, long long total_us, long long count)
+{
+    long long cum = 0;
+    gw_rc rc = gw_buf_appendf(b, "# HELP %s %s\n# TYPE %s histogram\n", name,
+                              help, name);
+
+    for (int k = 0; k < GW_STORE_DUR_N && rc == GW_OK; k++) {
+        cum += counts[k];
+        rc = gw_buf_appendf(b, "%s_bucket{le=\"%g\"} %lld\n", name,
+                            gw_store_dur_le_us[k] / 1e6, cum);
+    }
+    if (rc == GW_OK)
+        rc = gw_buf_appendf(b,
+                            "%s_bucket{le=\"+Inf\"} %lld\n%s_sum %.6f\n"
+                            "%s_count %lld\n",
+                            name, count, name, total_us / 1e6, name, count);
+    return rc;
+}
+
 enum MHD_Result
 gw_http_metrics(struct gw_req *r)
 {
@@ -356,6 +379,16 @@ gw_http_metrics(struct gw_req *r)
     OUT("klasgw_store_commit_batch_size_sum %lld\n"
         "klasgw_store_commit_batch_size_count %lld\n",
         ss.requests, ss.batches);
+    if (rc == GW_OK)
+        rc = duration_lines(&b, "klasgw_store_batch_duration_seconds",
+                            "The writer's time for one group commit, from "
+                            "BEGIN until the COMMIT is durable.",
+                            ss.batch_us_hist, ss.batch_us_sum, ss.batches);
+    if (rc == GW_OK)
+        rc = duration_lines(&b, "klasgw_store_commit_duration_seconds",
+                            "The COMMIT of a group commit alone: the log's "
+                            "write and its sync to disk.",
+                            ss.commit_us_hist, ss.commit_us_sum, ss.batches);
     {
         /* The C heap: what the gateway holds (in use) against what malloc
          * holds from the system; RSS growing with in_use flat is free

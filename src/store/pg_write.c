@@ -247,6 +247,7 @@ run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
     struct gw_pg_store *s = wr->s;
     struct batch b;
     int outbox = 0, writes = 0;
+    int64_t t0 = gw_clock_mono_us(), tc, t1;
     gw_rc rc = writer_conn(wr);
 
     memset(&b, 0, sizeof(b));
@@ -279,10 +280,12 @@ run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
     if (rc == GW_OK && outbox)
         rc = gw_pg_q(b.c, "NOTIFY " GW_PG_CHANNEL, NULL, NULL, "notify");
     /* Acknowledged only once COMMIT's answer is read: the sync. */
+    tc = gw_clock_mono_us();
     if (rc == GW_OK)
         rc = gw_pg_q(b.c, "COMMIT", NULL, NULL, "commit");
     if (rc == GW_OK)
         rc = gw_pg_sync(b.c);
+    t1 = gw_clock_mono_us();
     free(b.audit);
     if (rc != GW_OK && b.c != NULL && PQstatus(b.c) == CONNECTION_OK &&
         PQpipelineStatus(b.c) != PQ_PIPELINE_OFF) {
@@ -306,7 +309,7 @@ run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
         s->ws.commit_rc = rc;
     else if (writes)
         s->ws.commit_rc = GW_OK;
-    gw_write_record_batch(&s->ws.stats, n);
+    gw_write_record_batch(&s->ws.stats, n, t1 - t0, t1 - tc);
     if (outbox && rc == GW_OK)
         gw_wstate_outbox_bump_locked(&s->ws);
     pthread_mutex_unlock(&s->ws.mu);

@@ -66,10 +66,20 @@ void gw_store_close(struct gw_store *st);
 int gw_store_schema_version(struct gw_store *st);
 
 /* --- statistics for metrics ----------------------------------------- */
+/* The upper bounds (microseconds) of the writer's duration histograms;
+ * a last bucket holds the longer ones. */
+#define GW_STORE_DUR_N 10
+extern const long long gw_store_dur_le_us[GW_STORE_DUR_N];
+
 struct gw_store_stats {
     long long batches, requests, max_batch;
     long long batch_hist[8]; /* sizes 1, 2-3, 4-7, 8-15, 16-31, 32-63,
                                 64-127, 128+ */
+    /* The writer's time for a group commit, BEGIN until the COMMIT is
+     * durable (batch_us), and the COMMIT alone (commit_us: the log's
+     * write and sync): where a latency tail comes from. */
+    long long batch_us_hist[GW_STORE_DUR_N + 1], batch_us_sum;
+    long long commit_us_hist[GW_STORE_DUR_N + 1], commit_us_sum;
 };
 void gw_store_stats(struct gw_store *st, struct gw_store_stats *out);
 /* Bytes SQLite holds now (page caches, statements, schema), all stores. */

@@ -51,7 +51,8 @@ gw_rc gw_write_apply(const struct gw_write_ops *ops, void *conn, void *cx,
 int gw_write_audit_only(const struct gw_store_write *w);
 
 /* A batch of n requests in the writer's statistics. */
-void gw_write_record_batch(struct gw_store_stats *stats, int n);
+void gw_write_record_batch(struct gw_store_stats *stats, int n,
+                           int64_t batch_us, int64_t commit_us);
 
 /* The head of the audit chain as a writer's batch has it. */
 struct gw_write_head {

@@ -228,6 +228,7 @@ run_batch(struct gw_store *st, struct gw_wreq *batch, int n)
     struct conn *c = &st->w;
     struct wctx x;
     int outbox, begun, writes, safe = 0, undo = 0;
+    int64_t t0 = gw_clock_mono_us(), tc, t1;
     gw_rc rc, full;
 
 again:
@@ -287,8 +288,10 @@ again:
     if (rc == GW_OK)
         rc = chain_store(c, &x.head);
     gw_store_conn_idle(c);
+    tc = gw_clock_mono_us();
     if (rc == GW_OK)
         rc = step_once(c, SQL_COMMIT);
+    t1 = gw_clock_mono_us();
     if (begun && rc != GW_OK) {
         if (!sqlite3_get_autocommit(c->db))
             (void)step_once(c, SQL_ROLLBACK);
@@ -306,7 +309,7 @@ again:
         st->ws.commit_rc = rc != GW_OK ? rc : full;
     else if (writes)
         st->ws.commit_rc = GW_OK;
-    gw_write_record_batch(&st->ws.stats, n);
+    gw_write_record_batch(&st->ws.stats, n, t1 - t0, t1 - tc);
     if (outbox)
         gw_wstate_outbox_bump_locked(&st->ws);
     pthread_mutex_unlock(&st->ws.mu);

@@ -111,6 +111,17 @@ want_val "$dir/m1" klasgw_hsa_cache_hits_total ">=" 1
 want_val "$dir/m1" klasgw_hsa_errors_total ">=" 1
 want_val "$dir/m1" klasgw_hsa_request_duration_seconds_count ">=" 2
 want_val "$dir/m1" 'klasgw_hsa_request_duration_seconds_bucket{le="+Inf"}' ">=" 2
+# The writer's durations: one observation a group commit (as many as the
+# batch-size histogram counts), cumulative buckets, time spent.
+batches=$(val "$dir/m1" klasgw_store_commit_batch_size_count)
+for h in klasgw_store_batch_duration_seconds klasgw_store_commit_duration_seconds; do
+    want_val "$dir/m1" "${h}_count" ">=" 3
+    want_val "$dir/m1" "${h}_count" == "$batches"
+    want_val "$dir/m1" "${h}_bucket{le=\"+Inf\"}" == "$batches"
+    want_val "$dir/m1" "${h}_sum" ">" 0
+    grep "^${h}_bucket" "$dir/m1" | awk '{ if ($2 < last) exit 1; last = $2 }' \
+        || fail "$h: buckets not cumulative: $(grep "^${h}_bucket" "$dir/m1" | tr '\n' ' ')"
+done
 
 # --- the example alert rules: valid, and about series that exist -------------
 promtool check rules "$GW_SOURCE_DIR/adapter/klasgw-alerts.yml" >"$dir/rules" 2>&1 \
