@@ -132,9 +132,38 @@ printf 'disk: single commit (1 row per transaction, WAL, synchronous=FULL): %s c
 # off the notifications of tens of thousands of new cases, and that
 # backlog (which a burst does cause; see the peak runs) is not the
 # steady half load this figure is for.
+# Where its tail comes from: the gateway's own histograms over the run
+# (metrics scraped before and after), the time to answer in the gateway
+# (from the request's head to its last byte) next to the writer's time
+# per group commit and per COMMIT (the log's sync). A client p99 well
+# above the gateway's is time outside it (the client, the kernel, waiting
+# for a core); a commit p99 near the gateway's is the disk.
+scrape() { curl -s -H 'X-Klasgw-Client: SE2321000016-OPS1' "$url/metrics" >"$1"; }
+# hist_tail BEFORE AFTER SERIES [LABEL]: "p99 <= X ms, N of M over 25 ms"
+# of the observations between the two scrapes (bucket bounds: an upper
+# bound, not an estimate).
+hist_tail() {
+    awk -v s="$3_bucket{" -v lab="${4:-}" '
+        index($1, s) == 1 && index($1, lab) > 0 {
+            le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
+            if (FILENAME == ARGV[1]) c0[le] = $2; else { c1[le] = $2; order[++n] = le }
+        }
+        END {
+            tot = c1["+Inf"] - c0["+Inf"]
+            if (tot <= 0) { print "none"; exit }
+            p = "+Inf"
+            for (i = 1; i <= n; i++) {
+                le = order[i]
+                if (le != "+Inf" && c1[le] - c0[le] >= 0.99 * tot) { p = le * 1000 " ms"; break }
+            }
+            over = tot - (c1["0.025"] - c0["0.025"])
+            printf "p99 <= %s, %d of %d over 25 ms", p, over, tot
+        }' "$1" "$2"
+}
 half=$((peak / 2))
 if [ "$half" -gt 0 ]; then
     sleep 5
+    scrape "$dir/m-half0"
     t0=$(cpu_ticks)
     "$build/tests/bench_http_paced" "$url" \
         "$top/fhir-profiles/examples/valid/motivation-enskild-searched.json" \
@@ -147,6 +176,11 @@ if [ "$half" -gt 0 ]; then
         "$(awk -v v="$p99_us" 'BEGIN {print v / 1000}')" "$(awk -v v="$max_us" 'BEGIN {print v / 1000}')" \
         "$peak_p50" "$peak_p99" \
         "$(awk -v a="$t0" -v b="$(cpu_ticks)" -v hz="$hz" -v us="$duration_us" 'BEGIN {printf "%.2f", (b - a) / hz / (us / 1e6)}')"
+    scrape "$dir/m-half1"
+    printf 'half the peak, the tail inside the gateway: answer %s; writer per group commit %s; its COMMIT (the sync) %s\n' \
+        "$(hist_tail "$dir/m-half0" "$dir/m-half1" klasgw_http_request_duration_seconds 'route="process-message"')" \
+        "$(hist_tail "$dir/m-half0" "$dir/m-half1" klasgw_store_batch_duration_seconds)" \
+        "$(hist_tail "$dir/m-half0" "$dir/m-half1" klasgw_store_commit_duration_seconds)"
 fi
 
 # Reads: the prescriber's own cases, by referensnummer.
