@@ -33,6 +33,7 @@
 #include "core/buf.h"
 #include "fhir/fhir_xml.h"
 #include "fhir/model.h"
+#include "fhir/jsonw.h"
 #include "fhir/out.h"
 #include "fhir/path.h"
 
@@ -44,13 +45,10 @@
 struct walk {
     const struct gw_fhir_limits *lim;
     struct gw_err *err;
-    struct gw_fhir_out *out; /* NULL: check only */
     struct gw_fhir_path path;
     int depth;
-    int indent;
-    int first[1100]; /* per JSON nesting level: no member written yet */
-    int level;
     xmlNsPtr fhir;   /* a namespace seen to be FHIR's (is_fhir) */
+    struct gw_jsonw json; /* its out NULL: check only */
     /* "value" and "id" as the tree's dictionary holds them (NULL: it has
      * none, or not these): an attribute named by the same pointer is
      * one of them without a strcmp. */
@@ -107,111 +105,7 @@ extension_type(void)
 #define fault(w, rc, ...)                                                      \
     gw_err_set((w)->err, rc, gw_fhir_path_text(&(w)->path), __VA_ARGS__)
 
-/* --- JSON writer ---------------------------------------------------- */
-
-static inline void
-put_n(struct walk *w, const void *p, size_t n)
-{
-    if (w->out != NULL)
-        gw_fhir_out_put(w->out, p, n);
-}
-
-static void
-put(struct walk *w, const char *s)
-{
-    if (w->out != NULL)
-        put_n(w, s, strlen(s));
-}
-
-static void
-newline(struct walk *w)
-{
-    static const char spaces[] = "\n                                "
-                                 "                                ";
-    int n = 2 * w->indent;
-
-    /* The line break and its indent in one append (deeper ones: more). */
-    put_n(w, spaces, 1 + (size_t)(n < 64 ? n : 64));
-    for (n -= 64; n > 0; n -= 64)
-        put_n(w, spaces + 1, (size_t)(n < 64 ? n : 64));
-}
-
-/* The bytes a JSON string cannot hold as they are: the quote, the
- * backslash, control characters (and NUL, which ends the text). */
-#define ESC16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
-static const unsigned char json_escaped[256] = {
-    ESC16, ESC16, ['"'] = 1, ['\\'] = 1,
-};
-#undef ESC16
-
-static void
-put_string(struct walk *w, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s, *run;
-    char u[8];
-
-    if (w->out == NULL)
-        return;
-    put_n(w, "\"", 1);
-    /* Runs of characters that need no escape go in one append, found a
-     * table look-up a byte. */
-    for (run = p;; p++) {
-        const char *esc;
-        while (!json_escaped[*p])
-            p++;
-        if (*p == '\0')
-            break;
-        switch (*p) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default:
-            if (*p >= 0x20)
-                continue;
-            snprintf(u, sizeof(u), "\\u%04x", *p);
-            esc = u;
-        }
-        put_n(w, run, (size_t)(p - run));
-        put(w, esc);
-        run = p + 1;
-    }
-    put_n(w, run, (size_t)(p - run));
-    put_n(w, "\"", 1);
-}
-
-static void
-open_(struct walk *w, const char *bracket)
-{
-    put(w, bracket);
-    w->indent++;
-    if (w->level + 1 < (int)(sizeof(w->first) / sizeof(w->first[0])))
-        w->first[++w->level] = 1;
-}
-
-static void
-close_(struct walk *w, const char *bracket)
-{
-    w->indent--;
-    if (!w->first[w->level])
-        newline(w);
-    put(w, bracket);
-    w->level--;
-}
-
-static void
-member(struct walk *w, const char *key)
-{
-    if (!w->first[w->level])
-        put(w, ",");
-    w->first[w->level] = 0;
-    newline(w);
-    if (key != NULL) {
-        put_string(w, key);
-        put(w, ": ");
-    }
-}
+/* --- JSON writer (jsonw.h) ----------------------------------------- */
 
 static void
 put_value(struct walk *w, enum gw_fhir_prim p, const char *v)
@@ -219,9 +113,9 @@ put_value(struct walk *w, enum gw_fhir_prim p, const char *v)
     if (p == GW_FHIR_P_BOOLEAN || p == GW_FHIR_P_INTEGER ||
         p == GW_FHIR_P_POSITIVEINT || p == GW_FHIR_P_UNSIGNEDINT ||
         p == GW_FHIR_P_DECIMAL)
-        put(w, v);
+        gw_jsonw_raw(&w->json, v);
     else
-        put_string(w, v);
+        gw_jsonw_string(&w->json, v);
 }
 
 /* --- the walk ------------------------------------------------------- */
@@ -429,13 +323,13 @@ emit_div(struct walk *w, xmlNodePtr div)
 {
     xmlBufferPtr b;
 
-    if (w->out == NULL)
+    if (w->json.out == NULL)
         return GW_OK;
     b = xmlBufferCreate();
     if (b == NULL)
         return GW_ENOMEM;
     xmlNodeDump(b, div->doc, div, 0, 0);
-    put_string(w, (const char *)xmlBufferContent(b));
+    gw_jsonw_string(&w->json, (const char *)xmlBufferContent(b));
     xmlBufferFree(b);
     return GW_OK;
 }
@@ -463,16 +357,16 @@ walk_primitive(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t,
                          (const char *)c->name);
         *has_meta = 1;
         {
-            struct gw_fhir_out *saved = w->out;
+            struct gw_fhir_out *saved = w->json.out;
             size_t old = gw_fhir_path_push(&w->path, "extension", -1);
-            w->out = NULL;
+            w->json.out = NULL;
             if (++w->depth > w->lim->max_depth)
                 rc = fault(w, GW_ETOOLARGE, "nesting is deeper than the "
                                             "limit");
             else
                 rc = walk_members(w, c, extension_type());
             w->depth--;
-            w->out = saved;
+            w->json.out = saved;
             if (rc == GW_OK)
                 gw_fhir_path_pop(&w->path, old);
         }
@@ -492,25 +386,25 @@ emit_primitive_meta(struct walk *w, xmlNodePtr n)
     int count = 0;
     gw_rc rc = GW_OK;
 
-    open_(w, "{");
+    gw_jsonw_open(&w->json, "{");
     if (id != NULL) {
-        member(w, "id");
-        put_string(w, (const char *)id);
+        gw_jsonw_member(&w->json, "id");
+        gw_jsonw_string(&w->json, (const char *)id);
         xmlFree(id);
     }
     for (xmlNodePtr c = n->children; c; c = c->next)
         if (c->type == XML_ELEMENT_NODE && count++ == 0) {
-            member(w, "extension");
-            open_(w, "[");
+            gw_jsonw_member(&w->json, "extension");
+            gw_jsonw_open(&w->json, "[");
         }
     for (xmlNodePtr c = n->children; rc == GW_OK && c; c = c->next)
         if (c->type == XML_ELEMENT_NODE) {
-            member(w, NULL);
+            gw_jsonw_member(&w->json, NULL);
             rc = walk_struct(w, c, ext);
         }
     if (count > 0)
-        close_(w, "]");
-    close_(w, "}");
+        gw_jsonw_close(&w->json, "]");
+    gw_jsonw_close(&w->json, "}");
     return rc;
 }
 
@@ -547,60 +441,60 @@ emit_run(struct walk *w, const struct gw_fhir_elem *e, xmlNodePtr first,
             i++;
         }
         if (any_value) {
-            member(w, e->name);
+            gw_jsonw_member(&w->json, e->name);
             if (e->many)
-                open_(w, "[");
+                gw_jsonw_open(&w->json, "[");
             for (c = first, i = 0; i < count; c = c->next) {
                 xmlChar *copy;
                 const char *v;
                 if (c->type != XML_ELEMENT_NODE)
                     continue;
                 if (e->many)
-                    member(w, NULL);
+                    gw_jsonw_member(&w->json, NULL);
                 v = prop_value(c, "value", &copy);
                 if (v != NULL)
                     put_value(w, t->prim, v);
                 else
-                    put(w, "null");
+                    gw_jsonw_raw(&w->json, "null");
                 if (copy != NULL)
                     xmlFree(copy);
                 i++;
             }
             if (e->many)
-                close_(w, "]");
+                gw_jsonw_close(&w->json, "]");
         }
         if (any_meta) {
             char key[96];
             snprintf(key, sizeof(key), "_%s", e->name);
-            member(w, key);
+            gw_jsonw_member(&w->json, key);
             if (e->many)
-                open_(w, "[");
+                gw_jsonw_open(&w->json, "[");
             for (c = first, i = 0; rc == GW_OK && i < count; c = c->next) {
                 int has = 0;
                 if (c->type != XML_ELEMENT_NODE)
                     continue;
                 if (e->many)
-                    member(w, NULL);
+                    gw_jsonw_member(&w->json, NULL);
                 has = has_meta(c);
                 if (has)
                     rc = emit_primitive_meta(w, c);
                 else
-                    put(w, "null");
+                    gw_jsonw_raw(&w->json, "null");
                 i++;
             }
             if (e->many)
-                close_(w, "]");
+                gw_jsonw_close(&w->json, "]");
         }
         return rc;
     }
-    member(w, e->name);
+    gw_jsonw_member(&w->json, e->name);
     if (e->many)
-        open_(w, "[");
+        gw_jsonw_open(&w->json, "[");
     for (c = first, i = 0; rc == GW_OK && i < count; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
         if (e->many)
-            member(w, NULL);
+            gw_jsonw_member(&w->json, NULL);
         if (t == NULL) {
             xmlNodePtr r = c->children;
             while (r && r->type != XML_ELEMENT_NODE)
@@ -614,7 +508,7 @@ emit_run(struct walk *w, const struct gw_fhir_elem *e, xmlNodePtr first,
         i++;
     }
     if (e->many)
-        close_(w, "]");
+        gw_jsonw_close(&w->json, "]");
     return rc;
 }
 
@@ -704,14 +598,14 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
             /* When writing, emit_run walks r below, checking it on the
              * way; checking it here as well made every level of nesting
              * check its whole subtree again. */
-            if (rc == GW_OK && w->out == NULL)
+            if (rc == GW_OK && w->json.out == NULL)
                 rc = walk_resource(w, r);
         } else if (et->prim == GW_FHIR_P_XHTML) {
             rc = check_xhtml(w, c);
         } else if (et->kind == GW_FHIR_PRIMITIVE) {
             int hv, hm;
             rc = walk_primitive(w, c, et, &hv, &hm);
-        } else if (w->out == NULL) {
+        } else if (w->json.out == NULL) {
             rc = walk_members(w, c, et);
         } /* else: checked when emit_run walks it below */
         w->depth--;
@@ -760,7 +654,7 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
         }
         return fault(w, GW_EVALIDATION, "required element %s is missing", e->name);
     }
-    if (w->out == NULL)
+    if (w->json.out == NULL)
         return GW_OK;
     /* Write, in definition order. Attributes (id, url) first where the
      * definition puts them. */
@@ -770,8 +664,8 @@ walk_members(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
             xmlChar *copy;
             const char *v = prop_value(n, e->name, &copy);
             if (v != NULL) {
-                member(w, e->name);
-                put_string(w, v);
+                gw_jsonw_member(&w->json, e->name);
+                gw_jsonw_string(&w->json, v);
             }
             if (copy != NULL)
                 xmlFree(copy);
@@ -797,9 +691,9 @@ walk_struct(struct walk *w, xmlNodePtr n, const struct gw_fhir_type *t)
         w->depth--;
         return fault(w, GW_ETOOLARGE, "nesting is deeper than the limit");
     }
-    open_(w, "{");
+    gw_jsonw_open(&w->json, "{");
     rc = walk_members(w, n, t);
-    close_(w, "}");
+    gw_jsonw_close(&w->json, "}");
     w->depth--;
     return rc;
 }
@@ -827,15 +721,15 @@ walk_resource(struct walk *w, xmlNodePtr n)
         w->depth--;
         return fault(w, GW_ETOOLARGE, "nesting is deeper than the limit");
     }
-    open_(w, "{");
-    member(w, "resourceType");
-    put_string(w, t->name);
+    gw_jsonw_open(&w->json, "{");
+    gw_jsonw_member(&w->json, "resourceType");
+    gw_jsonw_string(&w->json, t->name);
     rc = walk_members(w, n, t);
-    close_(w, "}");
+    gw_jsonw_close(&w->json, "}");
     w->depth--;
     if (rc == GW_OK)
         gw_fhir_path_pop(&w->path, old);
-    return rc != GW_OK || w->out == NULL ? rc : w->out->rc;
+    return rc != GW_OK || w->json.out == NULL ? rc : w->json.out->rc;
 }
 
 /* A walk's start, every member set but the arrays (the path's, first: a
@@ -856,12 +750,9 @@ walk_init(struct walk *w, xmlDocPtr xml, const struct gw_fhir_limits *lim,
         memset(w->found, 0, sizeof(w->found));
     w->lim = lim;
     w->err = err;
-    w->out = out;
+    gw_jsonw_init(&w->json, out, 0);
     gw_fhir_path_init(&w->path);
     w->depth = 0;
-    w->indent = 0;
-    w->first[0] = 0;
-    w->level = 0;
     w->fhir = NULL;
 }
 
@@ -898,7 +789,7 @@ gw_fhir_xml_emit_json(xmlDocPtr xml, char **out, size_t *len)
     walk_init(&w, xml, &lim, NULL, o);
     rc = walk_resource(&w, xmlDocGetRootElement(xml));
     if (rc == GW_OK) {
-        put_n(&w, "\n", 1);
+        gw_jsonw_put(&w.json, "\n", 1);
         gw_fhir_out_flush(o);
         rc = o->rc;
     }
