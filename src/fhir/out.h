@@ -1,9 +1,10 @@
 /*
- * out.h - internal to fhir/: the block the writers of text (fhir.c's
- * plain XML, xml.c's JSON) gather their pieces in, handed to the output
- * buffer a block at a time, so that the many small pieces of a tree cost
- * a copy each: an append of each piece, with its checks and NUL, was a
- * seventh of writing a message.
+ * out.h - internal to fhir/ (and the receipt's writer, which shares
+ * jsonw.h): the block the writers of text (fhir.c's plain XML, jsonw.h's
+ * JSON) gather their pieces in, handed to the output buffer a block at a
+ * time, so that the many small pieces of a tree cost a copy each: an
+ * append of each piece, with its checks and NUL, was a seventh of
+ * writing a message.
  */
 #ifndef GW_FHIR_OUT_H
 #define GW_FHIR_OUT_H

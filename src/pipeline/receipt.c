@@ -4,9 +4,9 @@
  * One description of the receipt (write_receipt) drives either form: an
  * element is opened, given values and closed the same way for both, and
  * the writer below turns that into what gw_fhir_to_xml writes for a plain
- * tree (fhir.c: put_plain) or what gw_fhir_to_json writes (xml.c: its
- * JSON writer, two spaces an indent level, members in the model's order,
- * which is the order they are written here). The one thing JSON needs
+ * tree (fhir.c: put_plain) or what gw_fhir_to_json writes (through the
+ * same JSON writer, fhir/jsonw.h, members in the model's order, which is
+ * the order they are written here). The one thing JSON needs
  * that XML does not is where a repeating element's array begins and
  * ends: the description says so (FIRST, LAST).
  */
@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "fhir/jsonw.h"
 #include "fhir/model.h"
+#include "fhir/out.h"
 #include "klas/state.h"
 #include "map/view.h"
 #include "validate/outcome.h"
@@ -32,22 +34,18 @@
 #define MANY 4 /* an element of a repeating one */
 #define ALONE (FIRST | LAST | MANY)
 
-#define LEVELS 16 /* the receipt nests 9 deep */
-
+/* The writer: JSON's layout is gw_fhir_to_json's own (jsonw.h); both
+ * forms gather in out's block. */
 struct rw {
-    struct gw_buf *b;
+    struct gw_fhir_out out;
+    struct gw_jsonw j;
     int json;
-    int indent;
-    int level;
-    int first[LEVELS]; /* JSON: no member yet at this level */
-    gw_rc rc;
 };
 
 static inline void
 put(struct rw *w, const char *s, size_t n)
 {
-    if (w->rc == GW_OK)
-        w->rc = gw_buf_append(w->b, s, n);
+    gw_fhir_out_put(&w->out, s, n);
 }
 
 static inline void
@@ -56,111 +54,14 @@ put_str(struct rw *w, const char *s)
     put(w, s, strlen(s));
 }
 
-/* The bytes below 64 that a JSON string escapes (xml.c's put_string:
- * control characters and '"'; and '\\', 92) or that fhir/build.h does
- * not keep (the other control characters: a space), one bit each. A run
- * of bytes that need nothing goes in one append. */
-#define BELOW_SPACE 0xffffffffULL
-#define JSON_SPECIAL (BELOW_SPACE | 1ULL << '"')
-
-static inline int
-json_special(unsigned char ch)
-{
-    return ch < 64 ? (int)(JSON_SPECIAL >> ch & 1) : ch == '\\';
-}
-
 /* v as an attribute value, escaped as gw_fhir_to_xml escapes it, its
  * control characters as fhir/build.h keeps them. */
 static void
 put_xml_value(struct rw *w, const char *v)
 {
-    if (w->rc == GW_OK)
-        w->rc = gw_xml_escape_attr(w->b, v);
-}
-
-/* v as a JSON string, escaped as xml.c's put_string escapes it. */
-static void
-put_json_string(struct rw *w, const char *v)
-{
-    const unsigned char *p = (const unsigned char *)v, *run;
-
-    put(w, "\"", 1);
-    for (run = p; *p; p++) {
-        const char *esc;
-        if (!json_special(*p))
-            continue;
-        switch (*p) {
-        case '"':
-            esc = "\\\"";
-            break;
-        case '\\':
-            esc = "\\\\";
-            break;
-        case '\n':
-            esc = "\\n";
-            break;
-        case '\r':
-            esc = "\\r";
-            break;
-        case '\t':
-            esc = "\\t";
-            break;
-        default:
-            esc = " ";
-            break; /* XML 1.0 cannot carry it */
-        }
-        put(w, (const char *)run, (size_t)(p - run));
-        put_str(w, esc);
-        run = p + 1;
-    }
-    put(w, (const char *)run, (size_t)(p - run));
-    put(w, "\"", 1);
-}
-
-/* --- JSON structure, as xml.c writes it ------------------------------ */
-
-static void
-newline(struct rw *w)
-{
-    static const char spaces[] = "\n                                "
-                                 "                                ";
-
-    /* LEVELS deep at most: 2 * LEVELS spaces fit. */
-    put(w, spaces, 1 + 2 * (size_t)w->indent);
-}
-
-static void
-open_(struct rw *w, const char *bracket)
-{
-    put_str(w, bracket);
-    w->indent++;
-    if (w->level + 1 < LEVELS)
-        w->first[++w->level] = 1;
-    else
-        w->rc = GW_EINTERNAL;
-}
-
-static void
-close_(struct rw *w, const char *bracket)
-{
-    w->indent--;
-    if (!w->first[w->level])
-        newline(w);
-    put_str(w, bracket);
-    w->level--;
-}
-
-static void
-member(struct rw *w, const char *key)
-{
-    if (!w->first[w->level])
-        put(w, ",", 1);
-    w->first[w->level] = 0;
-    newline(w);
-    if (key != NULL) {
-        put_json_string(w, key);
-        put(w, ": ", 2);
-    }
+    gw_fhir_out_flush(&w->out);
+    if (w->out.rc == GW_OK)
+        w->out.rc = gw_xml_escape_attr(w->out.b, v);
 }
 
 /* --- elements, for either form ---------------------------------------- */
@@ -180,14 +81,14 @@ static void
 json_key(struct rw *w, const char *name, int many)
 {
     if (!(many & MANY)) {
-        member(w, name);
+        gw_jsonw_member(&w->j, name);
         return;
     }
     if (many & FIRST) {
-        member(w, name);
-        open_(w, "[");
+        gw_jsonw_member(&w->j, name);
+        gw_jsonw_open(&w->j, "[");
     }
-    member(w, NULL);
+    gw_jsonw_member(&w->j, NULL);
 }
 
 /* JSON: after the last of a repeating element, its array closes. */
@@ -195,7 +96,7 @@ static void
 json_key_end(struct rw *w, int many)
 {
     if ((many & MANY) && (many & LAST))
-        close_(w, "]");
+        gw_jsonw_close(&w->j, "]");
 }
 
 /* <name value="v"/> or "name": "v"; nothing when v is NULL or "". */
@@ -213,7 +114,7 @@ value(struct rw *w, const char *name, const char *v, int many)
         return;
     }
     json_key(w, name, many);
-    put_json_string(w, v);
+    gw_jsonw_string(&w->j, v);
     json_key_end(w, many);
 }
 
@@ -229,7 +130,7 @@ begin(struct rw *w, const char *name, int many)
         return;
     }
     json_key(w, name, many);
-    open_(w, "{");
+    gw_jsonw_open(&w->j, "{");
 }
 
 static inline void
@@ -239,7 +140,7 @@ end(struct rw *w, const char *name, int many)
         tag(w, "</", name, ">");
         return;
     }
-    close_(w, "}");
+    gw_jsonw_close(&w->j, "}");
     json_key_end(w, many);
 }
 
@@ -352,7 +253,7 @@ write_receipt(struct rw *w, const struct gw_receipt *r)
     snprintf(full, sizeof(full), "%s/%s", r->base, ref);
 
     if (w->json) {
-        open_(w, "{");
+        gw_jsonw_open(&w->j, "{");
         value(w, "resourceType", "Bundle", ONE);
     } else {
         put_str(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -419,7 +320,7 @@ write_receipt(struct rw *w, const struct gw_receipt *r)
         warnings_entry(w, oo_url, r->issues);
 
     if (w->json) {
-        close_(w, "}");
+        gw_jsonw_close(&w->j, "}");
         put(w, "\n", 1);
     } else {
         put_str(w, "</Bundle>\n");
@@ -455,9 +356,12 @@ gw_receipt_write(const struct gw_receipt *r, enum gw_fhir_format fmt,
 
     if (rc != GW_OK)
         return rc;
-    memset(&w, 0, sizeof(w));
-    w.b = out;
+    gw_fhir_out_init(&w.out, out);
+    /* Control characters as a space: a JSON message may carry them
+     * (\u0001 in a string), and the receipt's tree held a space. */
+    gw_jsonw_init(&w.j, &w.out, 1);
     w.json = fmt == GW_FHIR_JSON;
     write_receipt(&w, r);
-    return w.rc;
+    gw_fhir_out_flush(&w.out);
+    return w.out.rc;
 }
