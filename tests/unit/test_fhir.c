@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "fhir/fhir.h"
 #include "fhir/fhir_xml.h"
+#include "fhir/jsonw.h"
 #include "fhir/model.h"
 #include "fhir/path.h"
 #include "text_fixture.h"
@@ -1104,6 +1105,51 @@ test_fhir_xml_written_as_libxml2_writes_it(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* jsonw.h's layout, and the one rule that differs between its writers:
+ * a control character is \u00XX in gw_fhir_to_json's answers, a space in
+ * the receipt's (what a tree built by fhir/build.h holds). */
+static void
+test_fhir_jsonw_layout_and_control_characters(void **state)
+{
+    static const char *const want[] = {
+        "{\n  \"a\": [\n    \"x\\u0001\\\"\\n\"\n  ],\n  \"b\": {}\n}",
+        "{\n  \"a\": [\n    \"x \\\"\\n\"\n  ],\n  \"b\": {}\n}",
+    };
+    (void)state;
+
+    for (int ctl_space = 0; ctl_space < 2; ctl_space++) {
+        struct gw_buf b;
+        struct gw_fhir_out *o = malloc(sizeof(*o));
+        struct gw_jsonw *j = malloc(sizeof(*j));
+        size_t n;
+        char *text;
+        assert_non_null(o);
+        assert_non_null(j);
+        gw_buf_init(&b, 1 << 16);
+        gw_fhir_out_init(o, &b);
+        gw_jsonw_init(j, o, ctl_space);
+        gw_jsonw_open(j, "{");
+        gw_jsonw_member(j, "a");
+        gw_jsonw_open(j, "[");
+        gw_jsonw_member(j, NULL);
+        gw_jsonw_string(j, "x\001\"\n");
+        gw_jsonw_close(j, "]");
+        gw_jsonw_member(j, "b");
+        gw_jsonw_open(j, "{");
+        gw_jsonw_close(j, "}");
+        gw_jsonw_close(j, "}");
+        gw_fhir_out_flush(o);
+        assert_int_equal(o->rc, GW_OK);
+        text = gw_buf_take(&b, &n);
+        assert_non_null(text);
+        assert_string_equal(text, want[ctl_space]);
+        free(text);
+        gw_buf_release(&b);
+        free(j);
+        free(o);
+    }
+}
+
 int
 main(void)
 {
@@ -1129,6 +1175,7 @@ main(void)
         cmocka_unit_test(test_fhir_model_choice_groups_are_contiguous),
         cmocka_unit_test(test_fhir_model_required_lists_every_required_element),
         cmocka_unit_test(test_fhir_xml_written_as_libxml2_writes_it),
+        cmocka_unit_test(test_fhir_jsonw_layout_and_control_characters),
     };
     gw_fhir_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
