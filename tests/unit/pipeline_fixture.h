@@ -326,16 +326,13 @@ refusals_audited(struct t *t, const char *system)
 
 /* --- fixtures --------------------------------------------------------- */
 
-FIXTURE_FN int
-pipeline_setup(void **state)
+/* t's pipeline on t's store, as a gateway process starts it (again: a
+ * new process has not seen the messages the store holds). */
+FIXTURE_FN gw_rc
+pipeline_open(struct t *t)
 {
-    struct t *t = calloc(1, sizeof(*t));
     struct gw_pipeline_opts o;
-    void *fs = NULL;
 
-    if (t == NULL || fixture_setup(&fs) != 0)
-        return -1;
-    t->fx = fs;
     memset(&o, 0, sizeof(o));
     o.store = t->fx->st;
     o.validator = validator;
@@ -343,7 +340,19 @@ pipeline_setup(void **state)
     gw_fhir_limits_default(&o.limits);
     o.check_prescriber = fake_check;
     o.check_ctx = &t->hsa;
-    if (gw_pipeline_new(&o, &t->pl) != GW_OK)
+    return gw_pipeline_new(&o, &t->pl);
+}
+
+FIXTURE_FN int
+pipeline_setup(void **state)
+{
+    struct t *t = calloc(1, sizeof(*t));
+    void *fs = NULL;
+
+    if (t == NULL || fixture_setup(&fs) != 0)
+        return -1;
+    t->fx = fs;
+    if (pipeline_open(t) != GW_OK)
         return -1;
     {
         /* Each pharmacy has one Subscription: a notification is one outbox

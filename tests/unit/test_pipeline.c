@@ -309,17 +309,8 @@ test_pipeline_resend_without_id_makes_one_case(void **state)
 static void
 restart(struct t *t)
 {
-    struct gw_pipeline_opts o;
-
     gw_pipeline_free(t->pl);
-    memset(&o, 0, sizeof(o));
-    o.store = t->fx->st;
-    o.validator = validator;
-    o.views = views;
-    gw_fhir_limits_default(&o.limits);
-    o.check_prescriber = fake_check;
-    o.check_ctx = &t->hsa;
-    assert_int_equal(gw_pipeline_new(&o, &t->pl), GW_OK);
+    assert_int_equal(pipeline_open(t), GW_OK);
 }
 
 /* A resend whose case has moved on since (its decision would refuse it
