@@ -854,24 +854,46 @@ key_digest(const char *key)
     return h != 0 ? h : 1;
 }
 
-/* Whether this process stored the message of key lately (a collision
- * only costs a look-up). */
+/* The two slots a digest may stand in: two, so that a key is forgotten
+ * only when two others took both (with one, any other key that fell on
+ * its slot did, and its resend went the long way, HSA's check included). */
+static void
+recent_slots(uint64_t h, size_t *a, size_t *b)
+{
+    *a = (size_t)(h % GW_RECENT_KEYS);
+    *b = (size_t)((h >> 32) % GW_RECENT_KEYS);
+}
+
+/* Whether this process stored the message of key lately (forgotten, a
+ * resend only costs the way a new message goes). */
 static int
 recently_stored(struct gw_pipeline *pl, const char *key)
 {
     uint64_t h = key_digest(key);
-    uint64_t seen =
-        __atomic_load_n(&pl->recent[h % GW_RECENT_KEYS], __ATOMIC_RELAXED);
+    size_t a, b;
 
-    return seen == h;
+    recent_slots(h, &a, &b);
+    return __atomic_load_n(&pl->recent[a], __ATOMIC_RELAXED) == h ||
+           __atomic_load_n(&pl->recent[b], __ATOMIC_RELAXED) == h;
 }
 
+/* Puts key's digest in an empty one of its slots, else in the one a bit
+ * of the digest picks (races between threads only forget a key). */
 static void
 remember_stored(struct gw_pipeline *pl, const char *key)
 {
     uint64_t h = key_digest(key);
+    uint64_t in_a, in_b;
+    size_t a, b;
 
-    __atomic_store_n(&pl->recent[h % GW_RECENT_KEYS], h, __ATOMIC_RELAXED);
+    recent_slots(h, &a, &b);
+    in_a = __atomic_load_n(&pl->recent[a], __ATOMIC_RELAXED);
+    in_b = __atomic_load_n(&pl->recent[b], __ATOMIC_RELAXED);
+    if (in_a == h || in_b == h)
+        return;
+    if (in_a != 0 && (in_b == 0 || (h >> 63) != 0))
+        a = b;
+    __atomic_store_n(&pl->recent[a], h, __ATOMIC_RELAXED);
 }
 
 /* What a message is known by in the inbox, for answering it as a resend

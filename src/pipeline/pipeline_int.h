@@ -44,7 +44,8 @@ struct gw_view_cache_entry {
 
 /*
  * Digests of the inbox keys of the messages this process stored lately,
- * in a direct-mapped table that newer ones overwrite (0: empty): a
+ * in a table where each may stand in two slots and newer ones overwrite
+ * older (0: empty; pipeline.c: recent_slots): a
  * resend of one, the usual retry to the same node, is answered from the
  * inbox before the case look-up and HSA (pipeline.c: recently_stored).
  * Any other message goes on without a look-up; the writer answers a
