@@ -10,8 +10,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "core/clock.h"
 #include "core/digits.h"
+#include "core/random.h"
 
 static int
 is_digit(char c)
@@ -323,4 +326,14 @@ gw_refnr_generate(int year, gw_random_fn random, char *out)
     } while (r >= limit);
     snprintf(out, GW_REFNR_LEN + 1, "%04d%06u", year, (unsigned)(r % 1000000u));
     return GW_OK;
+}
+
+gw_rc
+gw_refnr_new(char *out)
+{
+    time_t t = (time_t)(gw_clock_now_ms() / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    return gw_refnr_generate(tm.tm_year + 1900, gw_random_bytes, out);
 }

@@ -98,5 +98,8 @@ gw_rc gw_refnr_check(const char *s, struct gw_err *err) GW_WARN_UNUSED;
 typedef gw_rc (*gw_random_fn)(void *buf, size_t n);
 gw_rc gw_refnr_generate(int year, gw_random_fn random, char *out)
     GW_WARN_UNUSED;
+/* A new referensnummer for this UTC year (the clock's), from
+ * gw_random_bytes: what a new case gets. */
+gw_rc gw_refnr_new(char *out) GW_WARN_UNUSED;
 
 #endif

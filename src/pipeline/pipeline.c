@@ -527,8 +527,6 @@ receipt_make(struct receipt *r, const char *refnr, long version,
     r->now_ms = gw_clock_now_ms();
     g = receipt_of(r);
     rc = gw_receipt_write(&g, GW_FHIR_XML, out);
-    if (rc != GW_OK)
-        gw_log_err_rc(rc, "event=receipt_failed");
     r->made = rc == GW_OK;
     return rc;
 }
@@ -553,27 +551,17 @@ static gw_rc
 respond(void *ctx, const char *refnr, long version, struct gw_buf *out)
 {
     struct receipt *r = ctx;
+    gw_rc rc;
 
     if (r->ahead_ok && version == r->version && strcmp(refnr, r->refnr) == 0) {
         r->made = 1;
         return gw_buf_append(out, r->ahead.data, r->ahead.len);
     }
     r->ahead_ok = 0;
-    return receipt_make(r, refnr, version, out);
-}
-
-/* The number a new case will most likely get, drawn as the writer would
- * (write_apply.c: create), into out (GW_REFNR_LEN + 1 bytes); "" when
- * none could be drawn (the writer then draws). */
-static void
-refnr_ahead(char *out)
-{
-    time_t t = (time_t)(gw_clock_now_ms() / 1000);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    if (gw_refnr_generate(tm.tm_year + 1900, gw_random_bytes, out) != GW_OK)
-        out[0] = '\0';
+    rc = receipt_make(r, refnr, version, out);
+    if (rc != GW_OK) /* logged here only: the one ahead is tried again */
+        gw_log_err_rc(rc, "event=receipt_failed");
+    return rc;
 }
 
 /* --- processing a message ------------------------------------------- */
@@ -1168,13 +1156,14 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     w.response_status = 200;
     w.respond = respond;
     w.respond_ctx = &rc_ctx;
+    /* The number a new case will most likely get: drawn here as the
+     * writer would draw it, and tried first there. */
     if (w.op == GW_STORE_OP_CREATE) {
-        refnr_ahead(first);
-        if (first[0] != '\0') {
+        if (gw_refnr_new(first) == GW_OK) {
             w.refnr_first = first;
             receipt_ahead(&rc_ctx, first, 1);
         }
-    } else {
+    } else if (have_case) {
         receipt_ahead(&rc_ctx, cur.refnr, cur.version + 1);
     }
 

@@ -383,15 +383,8 @@ create(struct apply_ctx *x)
             snprintf(res->refnr, sizeof(res->refnr), "%s", r->refnr);
         } else if (tries == 0 && x->w->refnr_first != NULL) {
             snprintf(res->refnr, sizeof(res->refnr), "%s", x->w->refnr_first);
-        } else {
-            time_t t = (time_t)(gw_clock_now_ms() / 1000);
-            struct tm tm;
-
-            gmtime_r(&t, &tm);
-            rc = gw_refnr_generate(tm.tm_year + 1900, gw_random_bytes,
-                                   res->refnr);
-            if (rc != GW_OK)
-                return rc;
+        } else if ((rc = gw_refnr_new(res->refnr)) != GW_OK) {
+            return rc;
         }
         rc = case_insert(x);
         if (rc != GW_OK)
