@@ -169,6 +169,31 @@ process_lines(struct gw_buf *b)
 
 /* Delivery attempts per peer and outcome, the HSA check, readiness and
  * the process. */
+/* One histogram: the upper bounds le_s[0..n) in seconds, counts[0..n]
+ * (not cumulative; the last past every bound) and their sum. */
+static gw_rc
+histogram_lines(struct gw_buf *b, const char *name, const char *help,
+                const double *le_s, size_t n, const long long *counts,
+                long long sum_us)
+{
+    long long cum = 0;
+    gw_rc rc = gw_buf_appendf(b, "# HELP %s %s\n# TYPE %s histogram\n", name,
+                              help, name);
+
+    for (size_t k = 0; k < n && rc == GW_OK; k++) {
+        cum += counts[k];
+        rc = gw_buf_appendf(b, "%s_bucket{le=\"%g\"} %lld\n", name, le_s[k],
+                            cum);
+    }
+    cum += counts[n];
+    if (rc == GW_OK)
+        rc = gw_buf_appendf(b,
+                            "%s_bucket{le=\"+Inf\"} %lld\n%s_sum %.6f\n"
+                            "%s_count %lld\n",
+                            name, cum, name, sum_us / 1e6, name, cum);
+    return rc;
+}
+
 static gw_rc
 ops_lines(struct gw_buf *b, struct gw_store *st)
 {
@@ -176,7 +201,6 @@ ops_lines(struct gw_buf *b, struct gw_store *st)
     size_t ns = gw_stats_peers(sp, GW_STATS_MAX_PEERS);
     struct gw_stats_hsa h;
     struct gw_err err;
-    long long cum = 0;
     gw_rc rc;
 
     rc = gw_buf_appendf(b, "# HELP klasgw_delivery_attempts_total Delivery "
@@ -193,29 +217,13 @@ ops_lines(struct gw_buf *b, struct gw_store *st)
                                 sp[i].attempts[k]);
     gw_stats_hsa_get(&h);
     if (rc == GW_OK)
-        rc = gw_buf_appendf(b, "# HELP klasgw_hsa_request_duration_seconds "
-                               "Calls to HSA (cache misses), answered or "
-                               "not.\n"
-                               "# TYPE klasgw_hsa_request_duration_seconds "
-                               "histogram\n");
-    for (size_t k = 0; k <= GW_STATS_HSA_NBUCKET && rc == GW_OK; k++) {
-        cum += h.bucket[k];
-        if (k < GW_STATS_HSA_NBUCKET)
-            rc = gw_buf_appendf(b,
-                                "klasgw_hsa_request_duration_seconds_bucket"
-                                "{le=\"%g\"} %lld\n",
-                                gw_stats_hsa_bucket_s[k], cum);
-        else
-            rc = gw_buf_appendf(b,
-                                "klasgw_hsa_request_duration_seconds_bucket"
-                                "{le=\"+Inf\"} %lld\n",
-                                cum);
-    }
+        rc = histogram_lines(b, "klasgw_hsa_request_duration_seconds",
+                             "Calls to HSA (cache misses), answered or not.",
+                             gw_stats_hsa_bucket_s, GW_STATS_HSA_NBUCKET,
+                             h.bucket, h.sum_us);
     if (rc == GW_OK)
         rc = gw_buf_appendf(
             b,
-            "klasgw_hsa_request_duration_seconds_sum %.6f\n"
-            "klasgw_hsa_request_duration_seconds_count %lld\n"
             "# HELP klasgw_hsa_errors_total Calls to HSA without an answer "
             "(down, timeout, fault, resultCode ERROR): the prescriber "
             "check answered 503.\n"
@@ -229,8 +237,7 @@ ops_lines(struct gw_buf *b, struct gw_store *st)
             "called HSA.\n"
             "# TYPE klasgw_hsa_cache_misses_total counter\n"
             "klasgw_hsa_cache_misses_total %lld\n",
-            (double)h.sum_us / 1e6, cum, h.errors, h.cache_hits,
-            h.cache_misses);
+            h.errors, h.cache_hits, h.cache_misses);
     gw_err_clear(&err);
     if (rc == GW_OK)
         rc = gw_buf_appendf(b,
@@ -270,35 +277,13 @@ gw_metrics_observe(enum gw_route route, int status, int64_t micros)
     __atomic_add_fetch(&sum_us[route], micros, __ATOMIC_RELAXED);
 }
 
-/* One histogram of the writer's durations (store.h: gw_store_dur_le_us,
- * microseconds; counts holds GW_STORE_DUR_N + 1 counts). */
-static gw_rc
-duration_lines(struct gw_buf *b, const char *name, const char *help,
-               const long long *counts, long long total_us, long long count)
-{
-    long long cum = 0;
-    gw_rc rc = gw_buf_appendf(b, "# HELP %s %s\n# TYPE %s histogram\n", name,
-                              help, name);
-
-    for (int k = 0; k < GW_STORE_DUR_N && rc == GW_OK; k++) {
-        cum += counts[k];
-        rc = gw_buf_appendf(b, "%s_bucket{le=\"%g\"} %lld\n", name,
-                            gw_store_dur_le_us[k] / 1e6, cum);
-    }
-    if (rc == GW_OK)
-        rc = gw_buf_appendf(b,
-                            "%s_bucket{le=\"+Inf\"} %lld\n%s_sum %.6f\n"
-                            "%s_count %lld\n",
-                            name, count, name, total_us / 1e6, name, count);
-    return rc;
-}
-
 enum MHD_Result
 gw_http_metrics(struct gw_req *r)
 {
     struct gw_store *st = r->h->o.store;
     struct gw_outbox_peer_count peers[32];
     struct gw_store_stats ss;
+    double dur_le_s[GW_STORE_DUR_N];
     static const char *const batch_le[] = {"1", "3", "7", "15", "31", "63",
                                            "127", "+Inf"};
     struct gw_buf b;
@@ -379,16 +364,20 @@ gw_http_metrics(struct gw_req *r)
     OUT("klasgw_store_commit_batch_size_sum %lld\n"
         "klasgw_store_commit_batch_size_count %lld\n",
         ss.requests, ss.batches);
+    for (int k = 0; k < GW_STORE_DUR_N; k++)
+        dur_le_s[k] = gw_store_dur_le_us[k] / 1e6;
     if (rc == GW_OK)
-        rc = duration_lines(&b, "klasgw_store_batch_duration_seconds",
-                            "The writer's time for one group commit, from "
-                            "BEGIN until the COMMIT is durable.",
-                            ss.batch_us_hist, ss.batch_us_sum, ss.batches);
+        rc = histogram_lines(&b, "klasgw_store_batch_duration_seconds",
+                             "The writer's time for one group commit, from "
+                             "BEGIN until the COMMIT is durable.",
+                             dur_le_s, GW_STORE_DUR_N, ss.batch_us_hist,
+                             ss.batch_us_sum);
     if (rc == GW_OK)
-        rc = duration_lines(&b, "klasgw_store_commit_duration_seconds",
-                            "The COMMIT of a group commit alone: the log's "
-                            "write and its sync to disk.",
-                            ss.commit_us_hist, ss.commit_us_sum, ss.batches);
+        rc = histogram_lines(&b, "klasgw_store_commit_duration_seconds",
+                             "The COMMIT of a group commit alone: the log's "
+                             "write and its sync to disk.",
+                             dur_le_s, GW_STORE_DUR_N, ss.commit_us_hist,
+                             ss.commit_us_sum);
     {
         /* The C heap: what the gateway holds (in use) against what malloc
          * holds from the system; RSS growing with in_use flat is free
