@@ -167,8 +167,6 @@ process_lines(struct gw_buf *b)
     return rc;
 }
 
-/* Delivery attempts per peer and outcome, the HSA check, readiness and
- * the process. */
 /* One histogram: the upper bounds le_s[0..n) in seconds, counts[0..n]
  * (not cumulative; the last past every bound) and their sum. */
 static gw_rc
@@ -194,6 +192,8 @@ histogram_lines(struct gw_buf *b, const char *name, const char *help,
     return rc;
 }
 
+/* Delivery attempts per peer and outcome, the HSA check, readiness and
+ * the process. */
 static gw_rc
 ops_lines(struct gw_buf *b, struct gw_store *st)
 {
