@@ -192,6 +192,36 @@ histogram_lines(struct gw_buf *b, const char *name, const char *help,
     return rc;
 }
 
+/* The writer's duration histograms: one row each, all on the bounds of
+ * store.h (gw_store_dur_le_us, microseconds). */
+static gw_rc
+store_duration_lines(struct gw_buf *b, const struct gw_store_stats *ss)
+{
+    const struct {
+        const char *name, *help;
+        const long long *counts;
+        long long sum_us;
+    } hists[] = {
+        {"klasgw_store_batch_duration_seconds",
+         "The writer's time for one group commit, from BEGIN until the "
+         "COMMIT is durable.",
+         ss->batch_us_hist, ss->batch_us_sum},
+        {"klasgw_store_commit_duration_seconds",
+         "The COMMIT of a group commit alone: the log's write and its sync "
+         "to disk.",
+         ss->commit_us_hist, ss->commit_us_sum},
+    };
+    double le_s[GW_STORE_DUR_N];
+    gw_rc rc = GW_OK;
+
+    for (int k = 0; k < GW_STORE_DUR_N; k++)
+        le_s[k] = gw_store_dur_le_us[k] / 1e6;
+    for (size_t i = 0; i < sizeof(hists) / sizeof(hists[0]) && rc == GW_OK; i++)
+        rc = histogram_lines(b, hists[i].name, hists[i].help, le_s,
+                             GW_STORE_DUR_N, hists[i].counts, hists[i].sum_us);
+    return rc;
+}
+
 /* Delivery attempts per peer and outcome, the HSA check, readiness and
  * the process. */
 static gw_rc
@@ -283,7 +313,6 @@ gw_http_metrics(struct gw_req *r)
     struct gw_store *st = r->h->o.store;
     struct gw_outbox_peer_count peers[32];
     struct gw_store_stats ss;
-    double dur_le_s[GW_STORE_DUR_N];
     static const char *const batch_le[] = {"1", "3", "7", "15", "31", "63",
                                            "127", "+Inf"};
     struct gw_buf b;
@@ -364,20 +393,8 @@ gw_http_metrics(struct gw_req *r)
     OUT("klasgw_store_commit_batch_size_sum %lld\n"
         "klasgw_store_commit_batch_size_count %lld\n",
         ss.requests, ss.batches);
-    for (int k = 0; k < GW_STORE_DUR_N; k++)
-        dur_le_s[k] = gw_store_dur_le_us[k] / 1e6;
     if (rc == GW_OK)
-        rc = histogram_lines(&b, "klasgw_store_batch_duration_seconds",
-                             "The writer's time for one group commit, from "
-                             "BEGIN until the COMMIT is durable.",
-                             dur_le_s, GW_STORE_DUR_N, ss.batch_us_hist,
-                             ss.batch_us_sum);
-    if (rc == GW_OK)
-        rc = histogram_lines(&b, "klasgw_store_commit_duration_seconds",
-                             "The COMMIT of a group commit alone: the log's "
-                             "write and its sync to disk.",
-                             dur_le_s, GW_STORE_DUR_N, ss.commit_us_hist,
-                             ss.commit_us_sum);
+        rc = store_duration_lines(&b, &ss);
     {
         /* The C heap: what the gateway holds (in use) against what malloc
          * holds from the system; RSS growing with in_use flat is free
