@@ -801,8 +801,9 @@ licence_of(const struct gw_decision *d, const struct gw_msg_facts *src,
 #undef COPY
 #undef COPY_OPT
 
-/* process(): a refusal once the message's inbox key is known, unless
- * the message was stored before (answer_resent). */
+/* A message's refusal once its inbox key is known (submit_prepare,
+ * submit_finish: resend in scope), unless the message was stored before
+ * (answer_resent). */
 #define REFUSE(rc_, err_, o_, action_, refnr_, detail_)                        \
     do {                                                                       \
         if (!answer_resent(pl, c, a, &resend))                                 \
@@ -931,27 +932,23 @@ answer_resent(struct gw_pipeline *pl, const struct gw_call *c,
 }
 
 /*
- * One message, parsed: validate and collect the facts, check the sender,
- * load what the event's row asks for (the case, the consent clock), let
- * klas/ decide, ask HSA if the decision says so, and hand ONE write to
- * the store, which answers a resend from the inbox in the write's own
- * transaction. A message refused on the way may be a resend whose case
- * has moved on since: it is answered from the inbox (answer_resent), as
- * it was when the inbox was read first. body/len: the bytes as received,
- * for inbox rows from before the canonical hash (NULL: none).
+ * One message between its two halves (prepare, then finish once its
+ * write is done): everything the write borrows and the answer needs. On
+ * the heap, so the write may be queued while the caller's thread serves
+ * others (gw_pipeline_process_async).
  */
-static void
-process(struct gw_pipeline *pl, const struct gw_call *c,
-        struct gw_fhir_doc *doc, const char *body, size_t len, long if_match,
-        int text, struct gw_answer *a)
-{
+struct gw_submit {
+    struct gw_pipeline *pl;
+    struct gw_call
+        call; /* the caller's, copied: its strings are the caller's */
+    struct gw_fhir_doc *doc;
+    const char *body; /* the bytes as received, or NULL */
+    size_t len;
+    int text;
     struct gw_outcome o;
     struct gw_msg_facts f;
     struct gw_case_row row, cur;
-    struct gw_case_facts kf;
-    struct gw_consent_facts consent;
-    struct gw_decide_in in;
-    struct gw_decision dec;
+    int have_case;
     struct gw_store_write w;
     struct gw_store_result res;
     struct gw_store_outbox_new ob[2];
@@ -959,49 +956,109 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
     struct receipt rc_ctx;
     struct gw_licence_info lic;
     struct gw_pharmacy ph;
+    struct resend resend;
+    char hash[65], action[40], first[GW_REFNR_LEN + 1];
+    char *xml, *key, *obid[2], *notice;
+    size_t xml_len, nob, notice_len;
+    gw_rc write_rc; /* the write's result, once done */
+    gw_pipeline_done_fn done;
+    void *done_arg;
+};
+
+static struct gw_submit *
+submit_new(struct gw_pipeline *pl, const struct gw_call *c,
+           struct gw_fhir_doc *doc, const char *body, size_t len, int text)
+{
+    struct gw_submit *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    s->pl = pl;
+    s->call = *c;
+    s->doc = doc;
+    s->body = body;
+    s->len = len;
+    s->text = text;
+    gw_outcome_init(&s->o);
+    return s;
+}
+
+static void
+submit_free(struct gw_submit *s)
+{
+    if (s == NULL)
+        return;
+    gw_buf_release(&s->rc_ctx.ahead);
+    free(s->xml);
+    free(s->key);
+    free(s->obid[0]);
+    free(s->obid[1]);
+    free(s->notice);
+    gw_store_result_release(&s->res);
+    gw_case_row_release(&s->cur);
+    gw_outcome_release(&s->o);
+    gw_fhir_doc_free(s->doc);
+    free(s);
+}
+
+/*
+ * The first half of one message, parsed: validate and collect the facts,
+ * check the sender, load what the event's row asks for (the case, the
+ * consent clock), let klas/ decide, ask HSA if the decision says so, and
+ * make ONE write (s->w), which the store applies answering a resend from
+ * the inbox in the write's own transaction. A message refused on the way
+ * may be a resend whose case has moved on since: it is answered from the
+ * inbox (answer_resent), as it was when the inbox was read first.
+ * 1: s->w is ready to hand to the store; 0: a is the answer.
+ */
+static int
+submit_prepare(struct gw_submit *s, long if_match, struct gw_answer *a)
+{
+    struct gw_pipeline *pl = s->pl;
+    const struct gw_call *c = &s->call;
+    struct gw_msg_facts *f = &s->f;
+    struct gw_case_facts kf;
+    struct gw_consent_facts consent;
+    struct gw_decide_in in;
+    struct gw_decision dec;
+    struct receipt *rcx = &s->rc_ctx;
+    struct gw_store_write *w = &s->w;
+    struct gw_case_row *row = &s->row;
     const struct gw_event_def *def;
     const char *ref = NULL;
     struct gw_err err;
     struct resend resend;
-    char hash[65], action[40], first[GW_REFNR_LEN + 1];
-    char *xml = NULL, *key = NULL, *obid[2] = {NULL, NULL}, *notice = NULL;
-    size_t xml_len = 0, nob = 0, notice_len = 0;
-    int have_case = 0;
     gw_rc rc;
 
-    memset(&cur, 0, sizeof(cur));
-    memset(&res, 0, sizeof(res));
-    memset(&rc_ctx, 0, sizeof(rc_ctx));
     gw_err_clear(&err);
-    gw_outcome_init(&o);
 
     /* The validation walk also collects the facts. */
-    rc = gw_validate_doc_facts(pl->o.validator, doc, NULL, &o, &f);
+    rc = gw_validate_doc_facts(pl->o.validator, s->doc, NULL, &s->o, f);
     if (rc != GW_OK) {
-        refuse(pl, c, a, rc, &err, &o, "submit", NULL, "invalid message");
-        goto out;
+        refuse(pl, c, a, rc, &err, &s->o, "submit", NULL, "invalid message");
+        return 0;
     }
 
     /* Who sends in whose name, before anything else: a resend must not
      * answer a caller who could not have sent the message. */
-    rc = gw_klas_check_sender(c->who, &f, &err);
+    rc = gw_klas_check_sender(c->who, f, &err);
     if (rc != GW_OK) {
-        refuse(pl, c, a, rc, &err, NULL, f.event, f.refnr[0] ? f.refnr : NULL,
-               err.detail);
-        goto out;
+        refuse(pl, c, a, rc, &err, NULL, f->event,
+               f->refnr[0] ? f->refnr : NULL, err.detail);
+        return 0;
     }
 
     /* Idempotency: the sender's message id, or the content itself. The
      * content counts in its canonical form, so a retry re-serialised by
      * the client (compact, XML, over SOAP) is the same message. */
-    rc = gw_msg_content_hash(doc, hash);
+    rc = gw_msg_content_hash(s->doc, s->hash);
     if (rc == GW_OK &&
-        (key = idem_key(c->who->label,
-                        f.message_id[0] ? f.message_id : hash)) == NULL)
+        (s->key = idem_key(c->who->label,
+                           f->message_id[0] ? f->message_id : s->hash)) == NULL)
         rc = GW_ENOMEM;
     if (rc != GW_OK) {
-        refuse(pl, c, a, rc, NULL, NULL, f.event, NULL, "message key");
-        goto out;
+        refuse(pl, c, a, rc, NULL, NULL, f->event, NULL, "message key");
+        return 0;
     }
     /* Looked up here only when this process stored the key lately: the
      * writer looks every key up in the write's transaction and answers
@@ -1009,218 +1066,248 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
      * messages are new, and the look-up was a read of the inbox's
      * largest index for every one. Every refusal from here on asks the
      * inbox first (REFUSE). */
-    resend = (struct resend){key, hash, body, len, &o, f.event};
-    if (recently_stored(pl, key) && answer_resent(pl, c, a, &resend))
-        goto out;
+    s->resend =
+        (struct resend){s->key, s->hash, s->body, s->len, &s->o, f->event};
+    resend = s->resend;
+    if (recently_stored(pl, s->key) && answer_resent(pl, c, a, &resend))
+        return 0;
 
     /* What the event's row asks for: the case it names, the consent. */
-    def = gw_klas_event_by_code(f.event);
+    def = gw_klas_event_by_code(f->event);
     if (def != NULL && def->ref == GW_CASE_REF_TASK)
-        ref = f.refnr;
+        ref = f->refnr;
     else if (def != NULL && def->ref == GW_CASE_REF_BASIS)
-        ref = f.basis_refnr;
+        ref = f->basis_refnr;
     if (ref != NULL) {
-        rc = gw_store_case_get(pl->o.store, ref, &cur);
-        if (rc == GW_ENOTFOUND || (rc == GW_OK && cur.purged_ms != 0)) {
+        rc = gw_store_case_get(pl->o.store, ref, &s->cur);
+        if (rc == GW_ENOTFOUND || (rc == GW_OK && s->cur.purged_ms != 0)) {
             rc = rc == GW_OK ? GW_EGONE : rc;
             gw_err_set(&err, rc, "Task.identifier",
                        rc == GW_EGONE ? "the case has been removed"
                                       : "no case with that referensnummer");
-            REFUSE(rc, &err, NULL, f.event, NULL, NULL);
-            goto out;
+            REFUSE(rc, &err, NULL, f->event, NULL, NULL);
+            return 0;
         }
         if (rc != GW_OK) {
-            REFUSE(rc, NULL, NULL, f.event, NULL, "case look-up");
-            goto out;
+            REFUSE(rc, NULL, NULL, f->event, NULL, "case look-up");
+            return 0;
         }
-        have_case = 1;
-        case_facts(&cur, &kf);
+        s->have_case = 1;
+        case_facts(&s->cur, &kf);
     }
     memset(&consent, 0, sizeof(consent));
     if (def != NULL && def->consent) {
         struct gw_consent cs;
-        rc = gw_store_consent_get(pl->o.store, f.prescriber_hsa, &cs);
+        rc = gw_store_consent_get(pl->o.store, f->prescriber_hsa, &cs);
         if (rc != GW_OK) {
-            REFUSE(rc, NULL, NULL, f.event, NULL, "consent");
-            goto out;
+            REFUSE(rc, NULL, NULL, f->event, NULL, "consent");
+            return 0;
         }
         consent = (struct gw_consent_facts){cs.known, cs.consented_ms,
                                             cs.last_applied_ms,
                                             cs.last_active_ms};
     }
-    in = (struct gw_decide_in){c->who, &f, have_case ? &kf : NULL, &consent,
+    in = (struct gw_decide_in){c->who, f, s->have_case ? &kf : NULL, &consent,
                                gw_clock_now_ms()};
     rc = gw_klas_decide(&in, &dec, &err);
     /* The prescriber's authority, from HSA (outbound/), last: it may
      * cost a network round trip. */
     if (rc == GW_OK && dec.check_hsa && pl->o.check_prescriber != NULL)
-        rc = check_prescriber(pl, &dec, &f, &err);
+        rc = check_prescriber(pl, &dec, f, &err);
     /* A refusal of a message stored before (the case moved on because
      * of it, or the same message on two nodes at once: R6's twins) is
      * its stored answer (REFUSE). */
     if (rc != GW_OK) {
-        REFUSE(rc, &err, NULL, f.event, have_case ? cur.refnr : NULL,
+        REFUSE(rc, &err, NULL, f->event, s->have_case ? s->cur.refnr : NULL,
                err.detail);
-        goto out;
+        return 0;
     }
 
     /* One write: the case, the message, the outbox, the register, the
      * audit record. */
-    rc = gw_fhir_to_xml(doc, &xml, &xml_len);
+    rc = gw_fhir_to_xml(s->doc, &s->xml, &s->xml_len);
     if (rc != GW_OK) {
-        REFUSE(rc, NULL, NULL, f.event, NULL, "serialise");
-        goto out;
+        REFUSE(rc, NULL, NULL, f->event, NULL, "serialise");
+        return 0;
     }
-    memset(&w, 0, sizeof(w));
-    memset(&row, 0, sizeof(row));
-    w.message_id = key;
-    w.sender = c->who->label;
-    w.content_hash = hash;
-    w.event = dec.def->name;
-    w.actor = c->who->label;
-    w.doc_kind = f.event;
-    w.doc_xml = xml;
-    w.doc_len = xml_len;
-    w.expect_version = if_match;
-    w.effects = store_effects(dec.effects);
-    row.status = (char *)gw_case_status_code(dec.to);
-    rc_ctx.call = c;
-    rc_ctx.f = &f;
-    rc_ctx.issues = &o;
-    rc_ctx.status = row.status;
+    w->message_id = s->key;
+    w->sender = c->who->label;
+    w->content_hash = s->hash;
+    w->event = dec.def->name;
+    w->actor = c->who->label;
+    w->doc_kind = f->event;
+    w->doc_xml = s->xml;
+    w->doc_len = s->xml_len;
+    w->expect_version = if_match;
+    w->effects = store_effects(dec.effects);
+    row->status = (char *)gw_case_status_code(dec.to);
+    rcx->call = c;
+    rcx->f = f;
+    rcx->issues = &s->o;
+    rcx->status = row->status;
     if (dec.def->ref != GW_CASE_REF_TASK) {
-        w.op = GW_STORE_OP_CREATE;
-        w.expect_version = 0;
-        new_case_row(&dec, &f, &cur, c, &row);
-        rc_ctx.licence_type = row.licence_type;
-        rc_ctx.drug = row.drug_name;
+        w->op = GW_STORE_OP_CREATE;
+        w->expect_version = 0;
+        new_case_row(&dec, f, &s->cur, c, row);
+        rcx->licence_type = row->licence_type;
+        rcx->drug = row->drug_name;
     } else {
-        w.op = GW_STORE_OP_UPDATE;
-        row.refnr = cur.refnr;
-        w.expect_status = cur.status;
+        w->op = GW_STORE_OP_UPDATE;
+        row->refnr = s->cur.refnr;
+        w->expect_status = s->cur.status;
         if (dec.effects & GW_FX_TAKE_CASE)
-            row.pharmacy_gln = (char *)c->who->gln;
-        rc_ctx.licence_type = cur.licence_type;
-        rc_ctx.drug = cur.drug_name;
-        rc_ctx.created_ms = cur.created_ms;
+            row->pharmacy_gln = (char *)c->who->gln;
+        rcx->licence_type = s->cur.licence_type;
+        rcx->drug = s->cur.drug_name;
+        rcx->created_ms = s->cur.created_ms;
     }
-    w.licence = licence_of(&dec, &f, &lic);
-    w.row = row;
-    if ((dec.effects & GW_FX_REGISTER) && f.pharmacy_name[0]) {
+    w->licence = licence_of(&dec, f, &s->lic);
+    w->row = *row;
+    if ((dec.effects & GW_FX_REGISTER) && f->pharmacy_name[0]) {
         /* The pharmacy as it names itself becomes findable (Sök apotek),
          * in the same transaction as its application. */
-        memset(&ph, 0, sizeof(ph));
-        snprintf(ph.gln, sizeof(ph.gln), "%s", f.pharmacy_gln);
-        snprintf(ph.name, sizeof(ph.name), "%s", f.pharmacy_name);
-        snprintf(ph.address, sizeof(ph.address), "%s", f.pharmacy_address);
-        snprintf(ph.city, sizeof(ph.city), "%s", f.pharmacy_city);
-        w.pharmacy = &ph;
+        struct gw_pharmacy *ph = &s->ph;
+        snprintf(ph->gln, sizeof(ph->gln), "%s", f->pharmacy_gln);
+        snprintf(ph->name, sizeof(ph->name), "%s", f->pharmacy_name);
+        snprintf(ph->address, sizeof(ph->address), "%s", f->pharmacy_address);
+        snprintf(ph->city, sizeof(ph->city), "%s", f->pharmacy_city);
+        w->pharmacy = ph;
     }
 
     /* What must leave the gateway because of this event. */
     if (dec.notify_gln != NULL) {
-        obid[nob] = outbox_id(key, "notify");
-        rc = obid[nob] == NULL ? GW_ENOMEM
-                               : gw_pharmacy_notice_encode(dec.notify_gln,
-                                                           f.event, &notice,
-                                                           &notice_len);
+        s->obid[s->nob] = outbox_id(s->key, "notify");
+        rc = s->obid[s->nob] == NULL
+                 ? GW_ENOMEM
+                 : gw_pharmacy_notice_encode(dec.notify_gln, f->event,
+                                             &s->notice, &s->notice_len);
         if (rc != GW_OK) {
             /* Our own table's GLN and event: an internal fault if not. */
-            REFUSE(rc == GW_ENOMEM ? rc : GW_EINTERNAL, NULL, NULL, f.event,
+            REFUSE(rc == GW_ENOMEM ? rc : GW_EINTERNAL, NULL, NULL, f->event,
                    NULL, NULL);
-            goto out;
+            return 0;
         }
-        ob[nob] = (struct gw_store_outbox_new){obid[nob],  "pharmacy",
-                                               "notify",   notice,
-                                               notice_len, dec.notify_gln};
-        nob++;
+        s->ob[s->nob] = (struct gw_store_outbox_new){
+            s->obid[s->nob], "pharmacy",    "notify",
+            s->notice,       s->notice_len, dec.notify_gln};
+        s->nob++;
     }
     if (dec.lv != NULL) {
-        obid[nob] = outbox_id(key, "lv");
-        if (obid[nob] == NULL) {
-            REFUSE(GW_ENOMEM, NULL, NULL, f.event, NULL, NULL);
-            goto out;
+        s->obid[s->nob] = outbox_id(s->key, "lv");
+        if (s->obid[s->nob] == NULL) {
+            REFUSE(GW_ENOMEM, NULL, NULL, f->event, NULL, NULL);
+            return 0;
         }
-        ob[nob] = (struct gw_store_outbox_new){obid[nob], "lv", dec.lv, xml,
-                                               xml_len, NULL};
-        nob++;
+        s->ob[s->nob] = (struct gw_store_outbox_new){
+            s->obid[s->nob], "lv", dec.lv, s->xml, s->xml_len, NULL};
+        s->nob++;
     }
-    w.outbox = ob;
-    w.noutbox = nob;
-    snprintf(action, sizeof(action), "%s", f.event);
-    au = (struct gw_audit_entry){c->who->label,
-                                 c->who->user ? c->who->user : c->who->gln,
-                                 action, NULL, "ok", c->request_id};
-    w.audit = &au;
-    w.naudit = 1;
-    w.response_status = 200;
-    w.respond = respond;
-    w.respond_ctx = &rc_ctx;
+    w->outbox = s->ob;
+    w->noutbox = s->nob;
+    snprintf(s->action, sizeof(s->action), "%s", f->event);
+    s->au = (struct gw_audit_entry){
+        c->who->label, c->who->user ? c->who->user : c->who->gln,
+        s->action,     NULL,
+        "ok",          c->request_id};
+    w->audit = &s->au;
+    w->naudit = 1;
+    w->response_status = 200;
+    w->respond = respond;
+    w->respond_ctx = rcx;
     /* The number a new case will most likely get: drawn here as the
      * writer would draw it, and tried first there. */
-    if (w.op == GW_STORE_OP_CREATE) {
-        if (gw_refnr_new(first) == GW_OK) {
-            w.refnr_first = first;
-            receipt_ahead(&rc_ctx, first, 1);
+    if (w->op == GW_STORE_OP_CREATE) {
+        if (gw_refnr_new(s->first) == GW_OK) {
+            w->refnr_first = s->first;
+            receipt_ahead(rcx, s->first, 1);
         }
-    } else if (have_case) {
-        receipt_ahead(&rc_ctx, cur.refnr, cur.version + 1);
+    } else if (s->have_case) {
+        receipt_ahead(rcx, s->cur.refnr, s->cur.version + 1);
     }
+    return 1;
+}
 
-    rc = gw_store_write(pl->o.store, &w, &res);
+/* The second half, once the store has answered the write (rc): a is the
+ * receipt, the stored answer of a resend, or the refusal. */
+static void
+submit_finish(struct gw_submit *s, gw_rc rc, struct gw_answer *a)
+{
+    struct gw_pipeline *pl = s->pl;
+    const struct gw_call *c = &s->call;
+    struct gw_store_result *res = &s->res;
+    struct resend resend = s->resend;
+
     if (rc == GW_EDUPLICATE) {
         /* The id was used before (or by a concurrent message committed
          * first) for other content by the canonical hash; by the raw
          * bytes' hash of an older row it may be this very message. */
         char raw_hash[65];
-        if (body != NULL) {
-            hash_hex(body, len, raw_hash);
-            if (strcmp(res.content_hash, raw_hash) == 0 &&
+        if (s->body != NULL) {
+            hash_hex(s->body, s->len, raw_hash);
+            if (strcmp(res->content_hash, raw_hash) == 0 &&
                 answer_resent(pl, c, a, &resend))
-                goto out;
+                return;
         }
-        duplicate_outcome(&o, &res);
-        refuse(pl, c, a, rc, NULL, &o, f.event, res.refnr, NULL);
-        goto out;
+        duplicate_outcome(&s->o, res);
+        refuse(pl, c, a, rc, NULL, &s->o, s->f.event, res->refnr, NULL);
+        return;
     }
     if (rc != GW_OK) {
-        REFUSE(rc, &res.err, NULL, f.event, have_case ? cur.refnr : NULL,
-               res.err.detail);
-        goto out;
+        REFUSE(rc, &res->err, NULL, s->f.event,
+               s->have_case ? s->cur.refnr : NULL, res->err.detail);
+        return;
     }
-    remember_stored(pl, key);
-    answer_made(a, &res, &pl->o.limits, c, &rc_ctx, text);
+    remember_stored(pl, s->key);
+    answer_made(a, res, &pl->o.limits, c, &s->rc_ctx, s->text);
     gw_log_info("event=message kind=%s refnr=%s version=%ld status=%s%s",
-                f.event, res.refnr, res.version, row.status,
-                res.replayed ? " replayed=1" : "");
-out:
-    gw_buf_release(&rc_ctx.ahead);
-    free(xml);
-    free(key);
-    free(obid[0]);
-    free(obid[1]);
-    free(notice);
-    gw_store_result_release(&res);
-    gw_case_row_release(&cur);
-    gw_outcome_release(&o);
+                s->f.event, res->refnr, res->version, s->row.status,
+                res->replayed ? " replayed=1" : "");
+}
+
+/* One message, parsed, on this thread from start to end. Takes doc. */
+static void
+process(struct gw_pipeline *pl, const struct gw_call *c,
+        struct gw_fhir_doc *doc, const char *body, size_t len, long if_match,
+        int text, struct gw_answer *a)
+{
+    struct gw_submit *s = submit_new(pl, c, doc, body, len, text);
+
+    if (s == NULL) {
+        gw_fhir_doc_free(doc);
+        refuse(pl, c, a, GW_ENOMEM, NULL, NULL, "submit", NULL, NULL);
+        return;
+    }
+    if (submit_prepare(s, if_match, a))
+        submit_finish(s, gw_store_write(pl->o.store, &s->w, &s->res), a);
+    submit_free(s);
+}
+
+/* Parses body into *doc; 0 and a refused when it is no message. */
+static int
+parse_message(struct gw_pipeline *pl, const struct gw_call *c, const char *body,
+              size_t len, struct gw_fhir_doc **doc, struct gw_answer *a)
+{
+    struct gw_err err;
+    gw_rc rc;
+
+    memset(a, 0, sizeof(*a));
+    gw_err_clear(&err);
+    *doc = NULL;
+    rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, doc, &err);
+    if (rc == GW_OK)
+        return 1;
+    refuse(pl, c, a, rc, &err, NULL, "submit", NULL, "invalid message");
+    return 0;
 }
 
 static void
 process_bytes(struct gw_pipeline *pl, const struct gw_call *c, const char *body,
               size_t len, long if_match, int text, struct gw_answer *a)
 {
-    struct gw_fhir_doc *doc = NULL;
-    struct gw_err err;
-    gw_rc rc;
+    struct gw_fhir_doc *doc;
 
-    memset(a, 0, sizeof(*a));
-    gw_err_clear(&err);
-    rc = gw_fhir_parse(body, len, GW_FHIR_SNIFF, &pl->o.limits, &doc, &err);
-    if (rc != GW_OK)
-        refuse(pl, c, a, rc, &err, NULL, "submit", NULL, "invalid message");
-    else
+    if (parse_message(pl, c, body, len, &doc, a))
         process(pl, c, doc, body, len, if_match, text, a);
-    gw_fhir_doc_free(doc);
 }
 
 void
@@ -1239,6 +1326,106 @@ gw_pipeline_process_text(struct gw_pipeline *pl, const struct gw_call *c,
     process_bytes(pl, c, body, len, if_match, 1, a);
 }
 
+/* A message a front could not make a tree of (parse_err says why). */
+static void
+refuse_unparsed(struct gw_pipeline *pl, const struct gw_call *c,
+                struct gw_answer *a, const struct gw_err *parse_err)
+{
+    refuse(pl, c, a,
+           parse_err != NULL && parse_err->rc != GW_OK ? parse_err->rc
+                                                       : GW_EPARSE,
+           parse_err, NULL, "submit", NULL, "invalid message");
+}
+
+/* On the writer thread, after the batch's COMMIT: brief, as the store
+ * asks; the second half runs on the caller's thread. */
+static void
+submit_written(void *arg, gw_rc rc)
+{
+    struct gw_submit *s = arg;
+
+    s->write_rc = rc;
+    s->done(s->done_arg);
+}
+
+/* Prepares s and queues its write: 1 with *out = s when queued (done
+ * follows), 0 with a the answer (s freed). Takes s. */
+static int
+submit_start(struct gw_submit *s, long if_match, struct gw_answer *a,
+             gw_pipeline_done_fn done, void *arg, struct gw_submit **out)
+{
+    gw_rc rc;
+
+    if (!submit_prepare(s, if_match, a)) {
+        submit_free(s);
+        return 0;
+    }
+    s->done = done;
+    s->done_arg = arg;
+    rc =
+        gw_store_write_async(s->pl->o.store, &s->w, &s->res, submit_written, s);
+    if (rc != GW_OK) { /* nothing queued: res->err says why */
+        submit_finish(s, rc, a);
+        submit_free(s);
+        return 0;
+    }
+    *out = s;
+    return 1;
+}
+
+int
+gw_pipeline_process_async(struct gw_pipeline *pl, const struct gw_call *c,
+                          const char *body, size_t len, long if_match,
+                          struct gw_answer *a, gw_pipeline_done_fn done,
+                          void *arg, struct gw_submit **out)
+{
+    struct gw_fhir_doc *doc;
+    struct gw_submit *s;
+
+    *out = NULL;
+    if (!parse_message(pl, c, body, len, &doc, a))
+        return 0;
+    s = submit_new(pl, c, doc, body, len, 1);
+    if (s == NULL) {
+        gw_fhir_doc_free(doc);
+        refuse(pl, c, a, GW_ENOMEM, NULL, NULL, "submit", NULL, NULL);
+        return 0;
+    }
+    return submit_start(s, if_match, a, done, arg, out);
+}
+
+int
+gw_pipeline_process_doc_async(struct gw_pipeline *pl, const struct gw_call *c,
+                              struct gw_fhir_doc *doc,
+                              const struct gw_err *parse_err, long if_match,
+                              struct gw_answer *a, gw_pipeline_done_fn done,
+                              void *arg, struct gw_submit **out)
+{
+    struct gw_submit *s;
+
+    *out = NULL;
+    memset(a, 0, sizeof(*a));
+    if (doc == NULL) {
+        refuse_unparsed(pl, c, a, parse_err);
+        return 0;
+    }
+    s = submit_new(pl, c, doc, NULL, 0, 0);
+    if (s == NULL) {
+        gw_fhir_doc_free(doc);
+        refuse(pl, c, a, GW_ENOMEM, NULL, NULL, "submit", NULL, NULL);
+        return 0;
+    }
+    return submit_start(s, if_match, a, done, arg, out);
+}
+
+void
+gw_pipeline_process_end(struct gw_submit *s, struct gw_answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    submit_finish(s, s->write_rc, a);
+    submit_free(s);
+}
+
 void
 gw_pipeline_process_doc(struct gw_pipeline *pl, const struct gw_call *c,
                         struct gw_fhir_doc *doc,
@@ -1247,13 +1434,9 @@ gw_pipeline_process_doc(struct gw_pipeline *pl, const struct gw_call *c,
 {
     memset(a, 0, sizeof(*a));
     if (doc == NULL)
-        refuse(pl, c, a,
-               parse_err != NULL && parse_err->rc != GW_OK ? parse_err->rc
-                                                           : GW_EPARSE,
-               parse_err, NULL, "submit", NULL, "invalid message");
+        refuse_unparsed(pl, c, a, parse_err);
     else
         process(pl, c, doc, NULL, 0, if_match, 0, a);
-    gw_fhir_doc_free(doc);
 }
 
 void

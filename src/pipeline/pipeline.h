@@ -133,6 +133,32 @@ void gw_pipeline_process_text(struct gw_pipeline *pl, const struct gw_call *c,
                               const char *body, size_t len, long if_match,
                               struct gw_answer *a);
 
+/*
+ * The same as _text without holding the caller's thread while the write
+ * waits for its group commit. 0: a is the answer now (a refusal, a
+ * resend answered from the inbox). 1: the write is queued and *out holds
+ * the message: done(arg) then runs once, on the store's writer thread
+ * (brief: wake the caller), after which the caller ends it with
+ * gw_pipeline_process_end on a thread of its own. body and c (and the
+ * strings c points to) must stay until then.
+ */
+struct gw_submit;
+typedef void (*gw_pipeline_done_fn)(void *arg);
+int gw_pipeline_process_async(struct gw_pipeline *pl, const struct gw_call *c,
+                              const char *body, size_t len, long if_match,
+                              struct gw_answer *a, gw_pipeline_done_fn done,
+                              void *arg, struct gw_submit **out);
+/* The same for a message a front has parsed already (SOAP; see
+ * gw_pipeline_process_doc): takes doc. */
+int gw_pipeline_process_doc_async(struct gw_pipeline *pl,
+                                  const struct gw_call *c,
+                                  struct gw_fhir_doc *doc,
+                                  const struct gw_err *parse_err, long if_match,
+                                  struct gw_answer *a, gw_pipeline_done_fn done,
+                                  void *arg, struct gw_submit **out);
+/* The answer of a message whose write is done (done has run); frees s. */
+void gw_pipeline_process_end(struct gw_submit *s, struct gw_answer *a);
+
 /* The same for a message a front has parsed already (SOAP: the mapped
  * Bundle, never written out as text and parsed again). Takes doc, also
  * on refusal. doc NULL: the front could not make one; parse_err says why
