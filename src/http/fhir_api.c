@@ -761,15 +761,12 @@ gw_fhir_conformance(struct gw_req *r, const struct gw_call *c)
 enum MHD_Result
 gw_fhir_process(struct gw_req *r, const struct gw_call *c)
 {
-    struct gw_answer a;
     long if_match = parse_if_match(MHD_lookup_connection_value(
         r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MATCH));
 
     if (if_match < 0)
         return gw_fhir_fail(r, GW_EINVAL, NULL, "If-Match takes W/\"version\"");
-    gw_pipeline_process_text(r->h->o.pipeline, c, r->body.data, r->body.len,
-                             if_match, &a);
-    return gw_fhir_send_answer(r, &a, minimal(r));
+    return gw_http_submit(r, c, if_match, minimal(r));
 }
 
 enum MHD_Result

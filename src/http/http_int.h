@@ -156,6 +156,13 @@ struct gw_req {
     int held_done, held_suspended;
     gw_rc held_rc;
     struct gw_err held_err;
+    /* A message whose write is queued, its connection suspended the same
+     * way (held_done, held_suspended; response.c): once resumed,
+     * on_request calls resume(r, 0) to answer; a request that ends first
+     * calls resume(r, 1), which only lets go. NULL: none. */
+    enum MHD_Result (*resume)(struct gw_req *r, int gone);
+    void *parked; /* resume's: the pipeline's or the SOAP front's state */
+    int minimal;  /* Prefer: return=minimal, for the answer once resumed */
 };
 
 /* The limit on failed case look-ups (limit.c). _new leaves *out NULL

@@ -288,14 +288,16 @@ static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
  * answers held while the server stops, which wait on their thread. */
 static pthread_cond_t held_cv = PTHREAD_COND_INITIALIZER;
 
-/* On the writer thread, once the records are on disk or refused. Once the
- * lock is released r belongs to libmicrohttpd's thread again: not yet
- * suspended, hold() sends the answer itself; suspended, the resume lets
- * on_request send it, and the request may be sent, closed and freed
- * before MHD_resume_connection returns here. So what the end needs (the
- * connection, the server) is read under the lock, and r never after. */
-static void
-on_audited(void *arg, gw_rc rc, const struct gw_err *err)
+/* On the writer thread, once what r waits for (the audit records of a
+ * held answer, the write of a submission) is on disk or refused. Once
+ * the lock is released r belongs to libmicrohttpd's thread again: not
+ * yet suspended, park() returns and the thread sends the answer itself;
+ * suspended, the resume lets on_request send it, and the request may be
+ * sent, closed and freed before MHD_resume_connection returns here. So
+ * what the end needs (the connection, the server) is read under the
+ * lock, and r never after. */
+void
+gw_http_wake(void *arg)
 {
     struct gw_req *r = arg;
     struct gw_http *h;
@@ -303,14 +305,11 @@ on_audited(void *arg, gw_rc rc, const struct gw_err *err)
 
     pthread_mutex_lock(&held_mu);
     h = r->h;
-    r->held_rc = rc;
-    if (rc != GW_OK)
-        r->held_err = *err;
     r->held_done = 1;
     if (r->held_suspended)
         conn = r->conn;
     else {
-        /* Not suspended, its thread is still in hold() and h is alive
+        /* Not suspended, its thread is still in park() and h is alive
          * until the lock is released. */
         __atomic_sub_fetch(&h->held, 1, __ATOMIC_SEQ_CST);
         pthread_cond_broadcast(&held_cv);
@@ -323,6 +322,54 @@ on_audited(void *arg, gw_rc rc, const struct gw_err *err)
      * the count is the last touch. */
     MHD_resume_connection(conn);
     __atomic_sub_fetch(&h->held, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Before what r waits for is handed on (gw_http_wake follows). */
+void
+gw_http_park_begin(struct gw_req *r)
+{
+    r->held_done = r->held_suspended = 0;
+    __atomic_add_fetch(&r->h->held, 1, __ATOMIC_SEQ_CST);
+}
+
+/* When it could not be handed on: gw_http_wake never runs. */
+void
+gw_http_park_cancel(struct gw_req *r)
+{
+    __atomic_sub_fetch(&r->h->held, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Once it is handed on: 1 when r's connection is suspended until gw_http_wake
+ * (return MHD_YES; libmicrohttpd calls on_request again once resumed);
+ * 0 when it is done already and this thread answers now. */
+static int
+park(struct gw_req *r)
+{
+    pthread_mutex_lock(&held_mu);
+    /* held was counted before the flag is read: a stop that sets the
+     * flag after this read waits for the resume of this connection. */
+    if (!r->held_done &&
+        !__atomic_load_n(&r->h->held_no_suspend, __ATOMIC_SEQ_CST)) {
+        MHD_suspend_connection(r->conn);
+        r->held_suspended = 1;
+        pthread_mutex_unlock(&held_mu);
+        return 1;
+    }
+    while (!r->held_done) /* stopping: no new suspension */
+        pthread_cond_wait(&held_cv, &held_mu);
+    pthread_mutex_unlock(&held_mu);
+    return 0;
+}
+
+static void
+on_audited(void *arg, gw_rc rc, const struct gw_err *err)
+{
+    struct gw_req *r = arg;
+
+    r->held_rc = rc;
+    if (rc != GW_OK)
+        r->held_err = *err;
+    gw_http_wake(r);
 }
 
 enum MHD_Result
@@ -365,11 +412,10 @@ hold(struct gw_req *r, struct MHD_Response *resp, struct gw_answer *a)
     gw_err_clear(&err);
     r->held = resp;
     r->held_status = (unsigned)a->status;
-    r->held_done = r->held_suspended = 0;
-    __atomic_add_fetch(&r->h->held, 1, __ATOMIC_SEQ_CST);
+    gw_http_park_begin(r);
     rc = gw_answer_commit_audit(r->h->o.pipeline, a, on_audited, r, &err);
     if (rc != GW_OK) {
-        __atomic_sub_fetch(&r->h->held, 1, __ATOMIC_SEQ_CST);
+        gw_http_park_cancel(r);
         gw_http_drop_held(r);
         gw_answer_release(a);
         memset(&e, 0, sizeof(e));
@@ -377,21 +423,61 @@ hold(struct gw_req *r, struct MHD_Response *resp, struct gw_answer *a)
         return gw_fhir_send_answer(r, &e, 0);
     }
     gw_answer_release(a);
-    pthread_mutex_lock(&held_mu);
-    /* held was counted before the flag is read: a stop that sets the
-     * flag after this read waits for the resume of this connection. */
-    if (!r->held_done &&
-        !__atomic_load_n(&r->h->held_no_suspend, __ATOMIC_SEQ_CST)) {
-        /* libmicrohttpd calls on_request again once resumed. */
-        MHD_suspend_connection(r->conn);
-        r->held_suspended = 1;
-        pthread_mutex_unlock(&held_mu);
+    if (park(r))
         return MHD_YES;
-    }
-    while (!r->held_done) /* stopping: no new suspension */
-        pthread_cond_wait(&held_cv, &held_mu);
-    pthread_mutex_unlock(&held_mu);
     return gw_http_send_held(r);
+}
+
+enum MHD_Result
+gw_http_park(struct gw_req *r,
+             enum MHD_Result (*resume)(struct gw_req *r, int gone),
+             void *parked)
+{
+    r->resume = resume;
+    r->parked = parked;
+    if (park(r))
+        return MHD_YES;
+    return gw_http_resume(r, 0);
+}
+
+enum MHD_Result
+gw_http_resume(struct gw_req *r, int gone)
+{
+    enum MHD_Result (*resume)(struct gw_req *, int) = r->resume;
+
+    r->resume = NULL;
+    return resume(r, gone);
+}
+
+static enum MHD_Result
+fhir_resume(struct gw_req *r, int gone)
+{
+    struct gw_answer a;
+
+    gw_pipeline_process_end(r->parked, &a);
+    r->parked = NULL;
+    if (!gone)
+        return gw_fhir_send_answer(r, &a, r->minimal);
+    gw_answer_release(&a);
+    return MHD_NO;
+}
+
+enum MHD_Result
+gw_http_submit(struct gw_req *r, const struct gw_call *c, long if_match,
+               int minimal)
+{
+    struct gw_submit *s;
+    struct gw_answer a;
+
+    gw_http_park_begin(r);
+    r->minimal = minimal;
+    if (!gw_pipeline_process_async(r->h->o.pipeline, c, r->body.data,
+                                   r->body.len, if_match, &a, gw_http_wake, r,
+                                   &s)) {
+        gw_http_park_cancel(r);
+        return gw_fhir_send_answer(r, &a, minimal);
+    }
+    return gw_http_park(r, fhir_resume, s);
 }
 
 enum MHD_Result

@@ -11,6 +11,7 @@
 #include "http/http_int.h"
 
 struct gw_answer;
+struct gw_call;
 
 /* Queues body (taken) with status and content type; adds the request id. */
 enum MHD_Result gw_http_send(struct gw_req *r, int status, const char *ctype,
@@ -51,6 +52,28 @@ enum MHD_Result gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a,
 enum MHD_Result gw_http_send_held(struct gw_req *r);
 /* After a request ends: frees an answer that was never sent. */
 void gw_http_drop_held(struct gw_req *r);
+/*
+ * Work whose write is queued with the store, its connection suspended
+ * meanwhile (no thread waits) as a held answer's is. gw_http_park_begin
+ * before the work is handed on with gw_http_wake(r) as its completion;
+ * gw_http_park_cancel when it could not be (wake never runs); else
+ * gw_http_park, which suspends the connection until wake (or, while the
+ * server stops, waits here) and then calls resume(r, 0) to answer; a
+ * request that ends before calls resume(r, 1) to let go of parked.
+ */
+void gw_http_park_begin(struct gw_req *r);
+void gw_http_park_cancel(struct gw_req *r);
+void gw_http_wake(void *r);
+enum MHD_Result gw_http_park(struct gw_req *r,
+                             enum MHD_Result (*resume)(struct gw_req *r,
+                                                       int gone),
+                             void *parked);
+/* Calls r->resume once (on_request, on_completed). */
+enum MHD_Result gw_http_resume(struct gw_req *r, int gone);
+/* $process-message this way: the message is checked here and its write
+ * queued; its answer is sent once the write is done. */
+enum MHD_Result gw_http_submit(struct gw_req *r, const struct gw_call *c,
+                               long if_match, int minimal);
 /* Answers rc as an OperationOutcome naming path and detail. */
 enum MHD_Result gw_fhir_fail(struct gw_req *r, gw_rc rc, const char *path,
                              const char *detail);

@@ -683,6 +683,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
         gw_log_set_request_id(r->id);
         return gw_http_send_held(r);
     }
+    if (r->resume != NULL) { /* resumed: its message's write is done */
+        gw_log_set_request_id(r->id);
+        return gw_http_resume(r, 0);
+    }
     if (!r->started) {
         const char *cl;
         struct gw_conn *c = conn_of(conn);
@@ -795,7 +799,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                                                            : " aborted=1");
     gw_log_set_request_id(NULL);
     gw_buf_release(&r->body);
-    gw_http_drop_held(r); /* closed before it was sent */
+    gw_http_drop_held(r);  /* closed before it was sent */
+    if (r->resume != NULL) /* closed before its answer was sent */
+        (void)gw_http_resume(r, 1);
     /* After a large body (and the parse of one) give the freed heap back
      * now, or RSS stays at the peak (glibc) or until the decay (jemalloc). */
     if (r->body_seen >= TRIM_AFTER)
