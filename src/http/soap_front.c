@@ -109,14 +109,55 @@ gw_soap_front_refuse(struct gw_req *r, gw_rc rc, const char *detail)
     return ret;
 }
 
+/* The consumer a service platform passed on (see gw_soap_front), or NULL. */
+static const char *
+original_consumer(const struct gw_req *r)
+{
+    return MHD_lookup_connection_value(
+        r->conn, MHD_HEADER_KIND, "x-rivta-original-serviceconsumer-hsaid");
+}
+
+/* Logs the reply (never its content) and sends it. */
+static enum MHD_Result
+reply(struct gw_req *r, struct gw_soap_reply *rep)
+{
+    const char *via = original_consumer(r);
+    enum MHD_Result ret;
+
+    gw_log_set_request_id(r->id);
+    gw_log_info("event=soap interaction=%s result=%s error_code=%s client=%s "
+                "original_consumer=%s",
+                gw_log_quote(r->url + strlen("/soap/")), rep->result,
+                rep->error_id[0] ? rep->error_id : "-", r->label,
+                via ? via : "-");
+    gw_log_set_request_id(NULL);
+    ret = send_reply(r, rep);
+    gw_soap_reply_release(rep);
+    return ret;
+}
+
+/* A message's reply once its write is done (gw_http_park). */
+static enum MHD_Result
+soap_resume(struct gw_req *r, int gone)
+{
+    struct gw_soap_reply rep;
+
+    gw_soap_handle_end(r->parked, &rep);
+    r->parked = NULL;
+    if (!gone)
+        return reply(r, &rep);
+    gw_soap_reply_release(&rep);
+    return MHD_NO;
+}
+
 enum MHD_Result
 gw_soap_front(struct gw_req *r)
 {
     const char *name = r->url + strlen("/soap/");
     struct gw_soap_reply rep;
+    struct gw_soap_pending *pending;
     struct gw_call call;
     const char *via;
-    enum MHD_Result ret;
 
     if (r->h->o.soap == NULL)
         return plain(r, 404, "SOAP is not enabled\n");
@@ -132,8 +173,7 @@ gw_soap_front(struct gw_req *r)
      * platform of server.trusted_platforms, as the caller's identity in
      * the audit log; never used for authorization: the certificate (the
      * platform's [clients] line) decides what may be called. */
-    via = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                      "x-rivta-original-serviceconsumer-hsaid");
+    via = original_consumer(r);
     if (via != NULL) {
         char note[200];
         struct gw_err err;
@@ -163,18 +203,13 @@ gw_soap_front(struct gw_req *r)
                  name, via, r->label, r->id);
         gw_pipeline_audit_note(r->h->o.pipeline, &call, "soap-consumer", note);
     }
-    gw_soap_handle(r->h->o.soap, &call, name,
-                   MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                               MHD_HTTP_HEADER_CONTENT_TYPE),
-                   r->body.data, r->body.len, &rep);
-    gw_log_set_request_id(r->id);
-    gw_log_info("event=soap interaction=%s result=%s error_code=%s client=%s "
-                "original_consumer=%s",
-                gw_log_quote(name), rep.result,
-                rep.error_id[0] ? rep.error_id : "-", r->label,
-                via ? via : "-");
-    gw_log_set_request_id(NULL);
-    ret = send_reply(r, &rep);
-    gw_soap_reply_release(&rep);
-    return ret;
+    gw_http_park_begin(r);
+    if (gw_soap_handle_async(
+            r->h->o.soap, &call, name,
+            MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                        MHD_HTTP_HEADER_CONTENT_TYPE),
+            r->body.data, r->body.len, &rep, gw_http_wake, r, &pending))
+        return gw_http_park(r, soap_resume, pending);
+    gw_http_park_cancel(r);
+    return reply(r, &rep);
 }

@@ -488,6 +488,12 @@ struct request {
     const struct gw_xml *body;
     struct values val;
     struct gw_soap_reply *out;
+    /* A caller that takes the reply later (gw_soap_handle_async): done and
+     * arg for the message's write; *pending set when it is queued. NULL
+     * done: the reply is made on this thread. */
+    gw_pipeline_done_fn done;
+    void *done_arg;
+    struct gw_soap_pending **pending;
 };
 
 /* Refuses a request with a field over its cap, naming both; 1 if so. */
@@ -625,6 +631,43 @@ from_answer(const struct request *r, const char *kind, struct gw_answer *a)
     answer(r->s, r->i, r->v, kind, r->c->request_id, GW_OK, NULL, d, r->out);
 }
 
+/* A message whose write is queued (gw_soap_handle_async): what its reply
+ * needs once the write is done. */
+struct gw_soap_pending {
+    struct request r; /* r.c points at call; r.body, r.out are not kept */
+    struct gw_call call;
+    const char *answer; /* the kind's answer (fhir-to-soap-answer.xsl) */
+    struct gw_submit *submit;
+};
+
+/* Hands doc to the pipeline without waiting for its write: 1 when it is
+ * queued (*r->pending set), 0 with a the answer now. Takes doc. */
+static int
+event_async(const struct request *r, const struct kind *k,
+            struct gw_fhir_doc *doc, const struct gw_err *err,
+            struct gw_answer *a)
+{
+    struct gw_soap_pending *p = calloc(1, sizeof(*p));
+
+    if (p == NULL) {
+        gw_pipeline_process_doc(r->s->o.pipeline, r->c, doc, err, 0, a);
+        return 0;
+    }
+    p->r = *r;
+    p->call = *r->c;
+    p->r.c = &p->call;
+    p->r.body = NULL;
+    p->r.out = NULL;
+    p->answer = k->answer;
+    if (!gw_pipeline_process_doc_async(r->s->o.pipeline, &p->call, doc, err, 0,
+                                       a, r->done, r->done_arg, &p->submit)) {
+        free(p);
+        return 0;
+    }
+    *r->pending = p;
+    return 1;
+}
+
 static void
 do_event(const struct request *r, const struct kind *k)
 {
@@ -663,7 +706,10 @@ do_event(const struct request *r, const struct kind *k)
     gw_err_clear(&err);
     if (gw_xml_to_fhir(bundle, &r->s->o.limits, &doc, &err) != GW_OK)
         doc = NULL; /* the pipeline refuses it with err */
-    gw_pipeline_process_doc(r->s->o.pipeline, r->c, doc, &err, 0, &a);
+    if (r->done == NULL)
+        gw_pipeline_process_doc(r->s->o.pipeline, r->c, doc, &err, 0, &a);
+    else if (event_async(r, k, doc, &err, &a))
+        return; /* the reply comes with gw_soap_handle_end */
     from_answer(r, k->answer, &a);
     gw_answer_release(&a);
 }
@@ -859,10 +905,14 @@ find_iface(const char *name, size_t *idx)
     return NULL;
 }
 
-void
-gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
-               const char *interaction, const char *content_type,
-               const char *body, size_t len, struct gw_soap_reply *out)
+static void reply_made(struct gw_soap_reply *out);
+
+/* gw_soap_handle and _async: 1 when *pending holds a queued message. */
+static int
+handle(struct gw_soap *s, const struct gw_call *c, const char *interaction,
+       const char *content_type, const char *body, size_t len,
+       struct gw_soap_reply *out, gw_pipeline_done_fn done, void *done_arg,
+       struct gw_soap_pending **pending)
 {
     enum gw_soap_version v = GW_SOAP_11;
     const struct iface *i;
@@ -933,6 +983,9 @@ gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
     r.c = c;
     r.body = env.body;
     r.out = out;
+    r.done = done;
+    r.done_arg = done_arg;
+    r.pending = pending;
     if (read_fields(&r))
         goto out;
     kinds[i->kind].handle(&r, &kinds[i->kind]);
@@ -940,11 +993,56 @@ out:
     gw_xsd_errors_release(&xe);
     free(xtext);
     gw_soap_envelope_release(&env);
+    if (pending != NULL && *pending != NULL)
+        return 1;
+    reply_made(out);
+    return 0;
+}
+
+/* A reply with no body (out of memory on the way) is a bare 500. */
+static void
+reply_made(struct gw_soap_reply *out)
+{
     if (out->body == NULL && out->status == 0) {
         out->status = 500;
         out->content_type = "text/plain";
         snprintf(out->result, sizeof(out->result), "FAULT");
     }
+}
+
+void
+gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
+               const char *interaction, const char *content_type,
+               const char *body, size_t len, struct gw_soap_reply *out)
+{
+    (void)handle(s, c, interaction, content_type, body, len, out, NULL, NULL,
+                 NULL);
+}
+
+int
+gw_soap_handle_async(struct gw_soap *s, const struct gw_call *c,
+                     const char *interaction, const char *content_type,
+                     const char *body, size_t len, struct gw_soap_reply *out,
+                     gw_pipeline_done_fn done, void *arg,
+                     struct gw_soap_pending **pending)
+{
+    *pending = NULL;
+    return handle(s, c, interaction, content_type, body, len, out, done, arg,
+                  pending);
+}
+
+void
+gw_soap_handle_end(struct gw_soap_pending *p, struct gw_soap_reply *out)
+{
+    struct gw_answer a;
+
+    memset(out, 0, sizeof(*out));
+    gw_pipeline_process_end(p->submit, &a);
+    p->r.out = out;
+    from_answer(&p->r, p->answer, &a);
+    gw_answer_release(&a);
+    reply_made(out);
+    free(p);
 }
 
 void

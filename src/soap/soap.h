@@ -64,6 +64,23 @@ void gw_soap_handle(struct gw_soap *s, const struct gw_call *c,
                     const char *body, size_t len, struct gw_soap_reply *out);
 
 /*
+ * The same without holding the caller's thread while a message's write
+ * waits for its group commit (see gw_pipeline_process_async). 0: *out is
+ * the reply now. 1: the write is queued and *pending holds the request:
+ * done(arg) runs once on the store's writer thread, after which the
+ * caller makes the reply with gw_soap_handle_end on a thread of its own.
+ * c's strings and body must stay until then.
+ */
+struct gw_soap_pending;
+int gw_soap_handle_async(struct gw_soap *s, const struct gw_call *c,
+                         const char *interaction, const char *content_type,
+                         const char *body, size_t len,
+                         struct gw_soap_reply *out, gw_pipeline_done_fn done,
+                         void *arg, struct gw_soap_pending **pending);
+/* The reply of a request whose write is done (done has run); frees p. */
+void gw_soap_handle_end(struct gw_soap_pending *p, struct gw_soap_reply *out);
+
+/*
  * A refusal made before the request reaches gw_soap_handle (no or an
  * unknown client certificate: 401, a role that may not call: 403, a body
  * or URL over its cap, a full server) as the SOAP fault a SOAP client

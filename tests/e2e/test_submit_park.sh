@@ -4,7 +4,8 @@
 # writer's completion (gw_http_submit). While another process holds the
 # database's write lock, so that the writer cannot commit:
 #  - with one server thread, messages waiting for their commit do not keep
-#    other requests out (before, the waiting message held its thread);
+#    other requests out (before, the waiting message held its thread), over
+#    REST and over SOAP alike;
 #  - clients that give up while their message waits lose only the answer:
 #    the message is stored once, and its resend is answered from the inbox;
 #  - a stop with messages waiting exits 0, and every message answered 200
@@ -95,6 +96,41 @@ for n in w1 w2 w3; do
     [ "$(stored "$n")" = 1 ] || fail "message $n answered 200 is not stored"
 done
 
+# The same over SOAP: SubmitLicenseMotivation waits, its thread does not.
+soap_msg() { # NAME: a SubmitLicenseMotivation of its own messageId in $T/NAME.xml
+    local b
+    b=$(sed -e 's/<?xml[^>]*?>//' "$EX/valid/motivation-enskild-searched.xml")
+    printf '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:itr="urn:riv:itintegration:registry:1" xmlns:r="urn:riv:klas:SubmitLicenseMotivationResponder:1"><soapenv:Header><itr:LogicalAddress>SE2321000016-KLAS</itr:LogicalAddress></soapenv:Header><soapenv:Body><r:SubmitLicenseMotivation><r:messageId>park-%s-%s</r:messageId><r:licenseMotivation>%s</r:licenseMotivation></r:SubmitLicenseMotivation></soapenv:Body></soapenv:Envelope>' \
+        "$1" "$RANDOM$RANDOM" "$b" >"$T/$1.xml"
+}
+soap_submit() { # NAME MAX_TIME: status in $T/NAME.out, body in $T/NAME.body
+    curl -s -w '%{http_code}\n' --max-time "$2" -o "$T/$1.body" \
+        -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
+        -H 'Content-Type: text/xml; charset=utf-8' --data-binary "@$T/$1.xml" \
+        "$GW_URL/soap/SubmitLicenseMotivation" >"$T/$1.out" 2>/dev/null || echo 000 >"$T/$1.out"
+}
+soap_msg x0
+soap_submit x0 30
+[ "$(cat "$T/x0.out")" = 200 ] && grep -q '>OK<' "$T/x0.body" ||
+    fail "SOAP submission: status $(cat "$T/x0.out"): $(head -c 600 "$T/x0.body")"
+before=$(cases)
+soap_msg x1
+soap_msg x2
+hold_lock
+pids=()
+for n in x1 x2; do soap_submit "$n" 60 & pids+=($!); done
+sleep 1 # the messages reach the writer's queue
+meta=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$GW_URL/fhir/metadata" || true)
+release
+for p in "${pids[@]}"; do wait "$p" || true; done
+echo "one thread, 2 SOAP messages waiting: metadata answered $meta; messages $(cat "$T"/x?.out | tr '\n' ' ')"
+[ "$meta" = 200 ] || fail "a SOAP message waiting for its commit held the only server thread (metadata: '$meta')"
+for n in x1 x2; do
+    [ "$(cat "$T/$n.out")" = 200 ] && grep -q '>OK<' "$T/$n.body" ||
+        fail "waiting SOAP message $n: status $(cat "$T/$n.out"): $(head -c 600 "$T/$n.body")"
+    grep -q '<[a-z:]*referenceNumber>[0-9]\{10\}<' "$T/$n.body" || fail "SOAP message $n: no reference number in the answer"
+done
+[ "$(cases)" = $((before + 2)) ] || fail "2 SOAP messages, $(( $(cases) - before )) cases"
 gw_down
 
 # --- clients gone while their message waits; a stop while waiting --------
