@@ -1224,6 +1224,11 @@ submit_prepare(struct gw_submit *s, long if_match, struct gw_answer *a)
     } else if (s->have_case) {
         receipt_ahead(rcx, s->cur.refnr, s->cur.version + 1);
     }
+    /* The write carries the message as XML text and nothing after this
+     * reads the tree: a message waiting for its commit (one for each
+     * connection at most, not one for each thread) holds no tree. */
+    gw_fhir_doc_free(s->doc);
+    s->doc = NULL;
     return 1;
 }
 
