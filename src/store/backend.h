@@ -60,6 +60,10 @@
       (st, w, res, done, arg))                                               \
     X(gw_rc, gw_store_audit_async, audit_async,                              \
       (struct gw_store * st, const struct gw_audit_entry *e), (st, e))       \
+    X(gw_rc, gw_store_hsa_put_async, hsa_put_async,                          \
+      (struct gw_store * st, const char *person_hsa, const char *answer,     \
+       size_t len, int64_t expires_ms),                                      \
+      (st, person_hsa, answer, len, expires_ms))                             \
     X(gw_rc, gw_outbox_claim, outbox_claim,                                  \
       (struct gw_store * st, const char *peer, const char *owner,            \
        int64_t lease_ms, int probe, struct gw_outbox_item **out),            \

@@ -62,6 +62,8 @@ struct batch {
     struct gw_write_head head; /* as this batch sees it (locked) */
     struct pending_audit *audit;
     size_t naudit, cap;
+    const struct gw_hsa_entry **hsa; /* borrowed from the requests */
+    size_t nhsa, hsa_cap;
 };
 
 /* Queues an audit record of this batch; written, chained, at its end. */
@@ -137,6 +139,64 @@ audit_flush(struct batch *b)
     if (rc == GW_OK)
         rc = gw_write_head_store(gw_pg_conn_run, b->c, &b->head);
     return rc;
+}
+
+/* Queues an HSA answer of this batch; written at its end (hsa_flush). */
+static gw_rc
+hsa_put(struct batch *b, const struct gw_hsa_entry *e)
+{
+    const struct gw_hsa_entry **g =
+        gw_array_grow(b->hsa, &b->hsa_cap, b->nhsa, sizeof(*g), 16);
+
+    if (g == NULL)
+        return GW_ENOMEM;
+    b->hsa = g;
+    b->hsa[b->nhsa++] = e;
+    return GW_OK;
+}
+
+static int
+hsa_order(const void *a, const void *b)
+{
+    const struct gw_hsa_entry *x = *(const struct gw_hsa_entry *const *)a;
+    const struct gw_hsa_entry *y = *(const struct gw_hsa_entry *const *)b;
+    int c = strcmp(x->person_hsa, y->person_hsa);
+
+    if (c != 0)
+        return c;
+    return (x->fetched_ms > y->fetched_ms) - (x->fetched_ms < y->fetched_ms);
+}
+
+/*
+ * The batch's HSA answers, after its requests and before the head: in
+ * one savepoint, so that one that fails (a row lock waited for past
+ * lock_timeout) takes nothing else of the batch along; it is logged and
+ * lost, a cache entry being no message. In the order of their keys, so
+ * that writers here and on other nodes lock the rows they share in one
+ * order and none waits for another in a cycle; the newest of one person
+ * last. A lost connection is the batch's failure.
+ */
+static gw_rc
+hsa_flush(struct batch *b)
+{
+    gw_rc rc;
+
+    if (b->nhsa == 0)
+        return GW_OK;
+    qsort(b->hsa, b->nhsa, sizeof(*b->hsa), hsa_order);
+    rc = gw_pg_q(b->c, "SAVEPOINT hsa", NULL, NULL, "savepoint");
+    for (size_t i = 0; rc == GW_OK && i < b->nhsa; i++)
+        rc = gw_write_hsa_put(gw_pg_conn_run, b->c, b->hsa[i]);
+    if (rc == GW_OK &&
+        (rc = gw_pg_q(b->c, "RELEASE hsa", NULL, NULL, "release")) == GW_OK)
+        rc = gw_pg_sync(b->c);
+    if (rc != GW_OK) {
+        gw_log_warn("event=hsa_cache_put_failed n=%zu", b->nhsa);
+        (void)gw_pg_sync(b->c);
+        (void)gw_pg_q(b->c, "ROLLBACK TO hsa", NULL, NULL, "rollback_to");
+        (void)gw_pg_sync(b->c);
+    }
+    return PQstatus(b->c) == CONNECTION_OK ? GW_OK : GW_EUNAVAILABLE;
 }
 
 static gw_rc
@@ -225,6 +285,18 @@ run_audit_only(struct batch *b, struct gw_wreq *r)
         r->res->err.rc = rc;
 }
 
+/* A request no one waits for joins the batch's in memory, written at its
+ * end: an audited read's record, or an HSA answer. A failure is logged. */
+static void
+entry_put(struct batch *b, struct gw_wreq *r)
+{
+    if (r->hsa.person_hsa != NULL) {
+        if (hsa_put(b, &r->hsa) != GW_OK)
+            gw_log_warn("event=hsa_cache_put_failed");
+    } else if (audit_put(b, &r->audit, gw_clock_now_ms()) != GW_OK)
+        gw_log_err("event=audit_append_failed");
+}
+
 static gw_rc
 writer_conn(struct gw_pg_writer *wr)
 {
@@ -262,8 +334,7 @@ run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
         rc = gw_pg_q(b.c, "BEGIN", NULL, NULL, "begin");
     for (struct gw_wreq *r = batch; rc == GW_OK && r != NULL; r = r->next) {
         if (r->w == NULL) {
-            if (audit_put(&b, &r->audit, gw_clock_now_ms()) != GW_OK)
-                gw_log_err("event=audit_append_failed");
+            entry_put(&b, r);
             continue;
         }
         writes = 1;
@@ -276,6 +347,8 @@ run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
             rc = GW_EUNAVAILABLE;
     }
     if (rc == GW_OK)
+        rc = hsa_flush(&b);
+    if (rc == GW_OK)
         rc = audit_flush(&b);
     if (rc == GW_OK && outbox)
         rc = gw_pg_q(b.c, "NOTIFY " GW_PG_CHANNEL, NULL, NULL, "notify");
@@ -287,6 +360,7 @@ run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
         rc = gw_pg_sync(b.c);
     t1 = gw_clock_mono_us();
     free(b.audit);
+    free(b.hsa);
     if (rc != GW_OK && b.c != NULL && PQstatus(b.c) == CONNECTION_OK &&
         PQpipelineStatus(b.c) != PQ_PIPELINE_OFF) {
         (void)gw_pg_sync(b.c);
@@ -351,4 +425,11 @@ gw_rc
 gw_pg_audit_async(struct gw_store *st, const struct gw_audit_entry *e)
 {
     return gw_wq_audit(&PG(st)->ws.wq, e);
+}
+
+gw_rc
+gw_pg_hsa_put_async(struct gw_store *st, const char *person_hsa,
+                    const char *answer, size_t len, int64_t expires_ms)
+{
+    return gw_wq_hsa(&PG(st)->ws.wq, person_hsa, answer, len, expires_ms);
 }

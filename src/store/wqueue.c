@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "store/wqueue.h"
 
 void
@@ -70,6 +71,9 @@ gw_wq_take(struct gw_wqueue *q, int *n)
     if (q->head == NULL)
         q->tail = NULL;
     last->next = NULL;
+    if (q->nhsa > 0)
+        for (struct gw_wreq *r = batch; r != NULL; r = r->next)
+            q->nhsa -= r->hsa.person_hsa != NULL;
     pthread_mutex_unlock(q->mu);
     return batch;
 }
@@ -86,8 +90,9 @@ gw_wq_fail(struct gw_wreq *batch, gw_rc rc)
         }
 }
 
+/* A request no one waits for, with the copies it owns. */
 static void
-free_audit(struct gw_wreq *r)
+free_entry(struct gw_wreq *r)
 {
     free((char *)r->audit.system);
     free((char *)r->audit.user);
@@ -95,6 +100,8 @@ free_audit(struct gw_wreq *r)
     free((char *)r->audit.refnr);
     free((char *)r->audit.outcome);
     free((char *)r->audit.detail);
+    free((char *)r->hsa.person_hsa);
+    free((char *)r->hsa.answer);
     free(r);
 }
 
@@ -123,7 +130,7 @@ gw_wq_answer(struct gw_wreq *batch)
     for (struct gw_wreq *r = batch; r != NULL;) {
         struct gw_wreq *next = r->next;
         if (r->w == NULL)
-            free_audit(r);
+            free_entry(r);
         else if (r->done_fn != NULL) {
             gw_rc rc = r->res->rc;
             with_reason(r->res, rc, r->unavailable);
@@ -215,6 +222,30 @@ dup_or_null(const char *v)
     return v ? strdup(v) : NULL;
 }
 
+/* Queues r, an entry no one waits for, or frees it: GW_EUNAVAILABLE
+ * without a writer to take it, GW_EBUSY for an HSA answer past
+ * GW_WQ_HSA_MAX. */
+static gw_rc
+put_entry(struct gw_wqueue *q, struct gw_wreq *r)
+{
+    int hsa = r->hsa.person_hsa != NULL;
+    gw_rc rc = GW_OK;
+
+    pthread_mutex_lock(q->mu);
+    if (*q->stopping || !*q->running)
+        rc = GW_EUNAVAILABLE;
+    else if (hsa && q->nhsa >= GW_WQ_HSA_MAX)
+        rc = GW_EBUSY;
+    else {
+        put(q, r);
+        q->nhsa += hsa;
+    }
+    pthread_mutex_unlock(q->mu);
+    if (rc != GW_OK)
+        free_entry(r);
+    return rc;
+}
+
 gw_rc
 gw_wq_audit(struct gw_wqueue *q, const struct gw_audit_entry *e)
 {
@@ -228,13 +259,27 @@ gw_wq_audit(struct gw_wqueue *q, const struct gw_audit_entry *e)
     r->audit.refnr = dup_or_null(e->refnr);
     r->audit.outcome = dup_or_null(e->outcome);
     r->audit.detail = dup_or_null(e->detail);
-    pthread_mutex_lock(q->mu);
-    if (*q->stopping || !*q->running) {
-        pthread_mutex_unlock(q->mu);
-        free_audit(r);
-        return GW_EUNAVAILABLE;
+    return put_entry(q, r);
+}
+
+gw_rc
+gw_wq_hsa(struct gw_wqueue *q, const char *person_hsa, const char *answer,
+          size_t len, int64_t expires_ms)
+{
+    struct gw_wreq *r = calloc(1, sizeof(*r));
+    char *copy = malloc(len + 1);
+
+    if (r == NULL || copy == NULL ||
+        (r->hsa.person_hsa = strdup(person_hsa)) == NULL) {
+        free(copy);
+        free(r);
+        return GW_ENOMEM;
     }
-    put(q, r);
-    pthread_mutex_unlock(q->mu);
-    return GW_OK;
+    memcpy(copy, answer, len);
+    copy[len] = '\0';
+    r->hsa.answer = copy;
+    r->hsa.len = len;
+    r->hsa.fetched_ms = gw_clock_now_ms();
+    r->hsa.expires_ms = expires_ms;
+    return put_entry(q, r);
 }

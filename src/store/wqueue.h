@@ -3,8 +3,8 @@
  * (writer.c, pg_write.c): a caller puts its request and sleeps on its
  * own semaphore; a writer takes up to batch_max waiting requests, runs
  * them in one transaction and answers each after COMMIT returned (group
- * commit). An audit entry no one waits for rides along as owned copies,
- * freed when its batch is answered.
+ * commit). An audit entry or an HSA answer no one waits for rides along
+ * as owned copies, freed when its batch is answered.
  */
 #ifndef GW_STORE_WQUEUE_H
 #define GW_STORE_WQUEUE_H
@@ -12,12 +12,21 @@
 #include <pthread.h>
 #include <semaphore.h>
 
+#include "store/hsa_cache.h"
 #include "store/write.h"
 
+/* HSA answers waiting for a writer at most: past it a cache entry is
+ * refused rather than let a writer that is slow or kept from the lock
+ * grow the queue without end (each up to a few KiB). */
+#define GW_WQ_HSA_MAX 1024
+
 struct gw_wreq {
-    const struct gw_store_write *w; /* NULL: an audit entry, no waiter */
+    const struct gw_store_write *w; /* NULL: no waiter; an HSA answer
+                                       when hsa.person_hsa is set, else
+                                       an audit entry */
     struct gw_store_result *res;
     struct gw_audit_entry audit; /* owned copies (no waiter) */
+    struct gw_hsa_entry hsa;     /* owned copies (no waiter) */
     sem_t done; /* posted once by the writer when res is final */
     /* Set: no one sleeps on done; the request is owned (freed once
      * answered) and done_fn runs instead. */
@@ -35,6 +44,7 @@ struct gw_wqueue {
     pthread_cond_t cv;    /* writers sleep here */
     struct gw_wreq *head, *tail;
     int idle;             /* writers asleep: a put must wake one */
+    int nhsa;             /* HSA answers queued, GW_WQ_HSA_MAX at most */
 };
 
 void gw_wq_init(struct gw_wqueue *q, pthread_mutex_t *mu, const int *stopping,
@@ -50,8 +60,8 @@ struct gw_wreq *gw_wq_take(struct gw_wqueue *q, int *n);
  * request still answered GW_OK, or not run at all, is answered rc and
  * loses its answer. */
 void gw_wq_fail(struct gw_wreq *batch, gw_rc rc);
-/* Answers a batch: posts every waiter, frees every audit entry. A caller
- * may return as soon as it is posted. */
+/* Answers a batch: posts every waiter, frees every entry without one. A
+ * caller may return as soon as it is posted. */
 void gw_wq_answer(struct gw_wreq *batch);
 
 /* A caller: queues w and waits for the writer's answer in res (res->rc
@@ -72,5 +82,9 @@ gw_rc gw_wq_write_async(struct gw_wqueue *q, const struct gw_store_write *w,
 /* Queues a copy of e for the next batch; no one waits. */
 gw_rc gw_wq_audit(struct gw_wqueue *q,
                   const struct gw_audit_entry *e) GW_WARN_UNUSED;
+/* Queues a copy of person_hsa's answer, fetched now, for the next batch;
+ * no one waits (gw_store_hsa_put_async: GW_EBUSY past GW_WQ_HSA_MAX). */
+gw_rc gw_wq_hsa(struct gw_wqueue *q, const char *person_hsa, const char *answer,
+                size_t len, int64_t expires_ms) GW_WARN_UNUSED;
 
 #endif

@@ -811,3 +811,17 @@ gw_write_pharmacy_put(gw_sql_run run, void *conn, const struct gw_pharmacy *ph)
 
     return run_rows(run, conn, &sql, p, NROWS(p), "pharmacy_put");
 }
+
+gw_rc
+gw_write_hsa_put(gw_sql_run run, void *conn, const struct gw_hsa_entry *e)
+{
+    static const struct gw_sql sql = BOTH(
+        "INSERT INTO hsa_cache (person_hsa, answer, fetched_ms, expires_ms) "
+        "VALUES ($1,$2,$3,$4) ON CONFLICT (person_hsa) DO UPDATE SET answer "
+        "= excluded.answer, fetched_ms = excluded.fetched_ms, expires_ms = "
+        "excluded.expires_ms");
+    const struct gw_arg p[] = {P_TEXT(e->person_hsa), P_BLOB(e->answer, e->len),
+                               P_I64(e->fetched_ms), P_I64(e->expires_ms)};
+
+    return run_rows(run, conn, &sql, p, NROWS(p), "hsa_put");
+}

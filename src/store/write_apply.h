@@ -73,5 +73,9 @@ gw_rc gw_write_head_store(gw_sql_run run, void *conn,
  * and the parts it names updated. */
 gw_rc gw_write_pharmacy_put(gw_sql_run run, void *conn,
                             const struct gw_pharmacy *ph);
+/* An HSA answer cached (gw_store_hsa_put_async) by run on conn: added, or
+ * the one before it replaced. */
+gw_rc gw_write_hsa_put(gw_sql_run run, void *conn,
+                       const struct gw_hsa_entry *e);
 
 #endif

@@ -210,6 +210,20 @@ apply_bare(struct wctx *x, const struct gw_store_write *w,
     return rc;
 }
 
+/* A request no one waits for, in the batch's transaction: an audited
+ * read's record, or an HSA answer (gw_store_hsa_put_async). A failure is
+ * logged; a failed statement undoes itself, so the batch goes on. */
+static void
+apply_entry(struct wctx *x, struct gw_wreq *r)
+{
+    if (r->hsa.person_hsa != NULL) {
+        if (gw_write_hsa_put(gw_store_conn_run, x->c, &r->hsa) != GW_OK)
+            gw_log_warn("event=hsa_cache_put_failed");
+    } else if (chain_append(x->c, &x->head, &r->audit, gw_clock_now_ms()) !=
+               GW_OK)
+        gw_log_err("event=audit_append_failed");
+}
+
 /* The batch's answers as they were before it ran (a batch run again). */
 static void
 results_reset(struct gw_wreq *batch)
@@ -240,12 +254,9 @@ again:
     x.c = c;
     for (struct gw_wreq *r = batch; rc == GW_OK && !undo && r != NULL;
          r = r->next) {
-        if (r->w == NULL) {
-            /* An audited read: no one waits; a failure is logged. */
-            if (chain_append(c, &x.head, &r->audit, gw_clock_now_ms()) !=
-                GW_OK)
-                gw_log_err("event=audit_append_failed");
-        } else {
+        if (r->w == NULL)
+            apply_entry(&x, r);
+        else {
             size_t queued = 0;
 
             writes = 1;
@@ -358,6 +369,13 @@ gw_rc
 gw_sqlite_audit_async(struct gw_store *st, const struct gw_audit_entry *e)
 {
     return gw_wq_audit(&st->ws.wq, e);
+}
+
+gw_rc
+gw_sqlite_hsa_put_async(struct gw_store *st, const char *person_hsa,
+                        const char *answer, size_t len, int64_t expires_ms)
+{
+    return gw_wq_hsa(&st->ws.wq, person_hsa, answer, len, expires_ms);
 }
 
 void
