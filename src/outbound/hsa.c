@@ -356,13 +356,31 @@ call_hsa(struct gw_hsa *h, const char *person, struct gw_hsa_person *p,
     return rc;
 }
 
+/* HSA's fresh answer, handed to the store's writer, which stores it with
+ * its next batch: this thread waits for no lock. A refused or lost entry
+ * costs one more HSA call. */
+static void
+cache_put(struct gw_hsa *h, const char *person, const struct gw_hsa_person *p,
+          int64_t now)
+{
+    char text[GW_HSA_CACHE_MAX];
+    gw_rc rc;
+
+    if (h->o.store == NULL || h->o.cache_ttl_s <= 0 ||
+        gw_hsa_person_encode(p, text, sizeof(text)) != GW_OK)
+        return;
+    rc = gw_store_hsa_put_async(h->o.store, person, text, strlen(text),
+                                now + (int64_t)h->o.cache_ttl_s * 1000);
+    if (rc != GW_OK)
+        gw_log_warn("event=hsa_cache_put_failed rc=%s", gw_rc_name(rc));
+}
+
 gw_rc
 gw_hsa_lookup(struct gw_hsa *h, const char *person, struct gw_hsa_person *out,
               struct gw_err *err)
 {
     int64_t now = gw_clock_now_ms();
     char *cached = NULL;
-    char text[GW_HSA_CACHE_MAX];
     size_t len = 0;
     gw_rc rc;
 
@@ -388,11 +406,7 @@ gw_hsa_lookup(struct gw_hsa *h, const char *person, struct gw_hsa_person *out,
     }
     if (rc != GW_OK)
         return rc;
-    if (h->o.store != NULL && h->o.cache_ttl_s > 0 &&
-        gw_hsa_person_encode(out, text, sizeof(text)) == GW_OK &&
-        gw_store_hsa_put(h->o.store, person, text, strlen(text),
-                         now + (int64_t)h->o.cache_ttl_s * 1000) != GW_OK)
-        gw_log_warn("event=hsa_cache_put_failed");
+    cache_put(h, person, out, now);
     return GW_OK;
 }
 

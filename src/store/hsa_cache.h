@@ -31,9 +31,6 @@ struct gw_hsa_entry {
  * wait already (wqueue.h), GW_EUNAVAILABLE when the store stops or has
  * no writer, GW_ENOMEM.
  */
-gw_rc gw_store_hsa_put(struct gw_store *st, const char *person_hsa,
-                       const char *answer, size_t len,
-                       int64_t expires_ms) GW_WARN_UNUSED;
 gw_rc gw_store_hsa_put_async(struct gw_store *st, const char *person_hsa,
                              const char *answer, size_t len,
                              int64_t expires_ms) GW_WARN_UNUSED;

@@ -472,28 +472,7 @@ gw_store_audit_each_sqlite(const char *refnr)
 
 /* --- the HSA cache (hsa_cache.h) --------------------------------------- */
 
-/* Kept until they expire, outside the group commit: a cache entry is no
- * message and may be lost. */
-gw_rc
-gw_store_hsa_put(struct gw_store *st, const char *person_hsa,
-                 const char *answer, size_t len, int64_t expires_ms)
-{
-#define HSA_PUT(a, b, c, d)                                                    \
-    "INSERT INTO hsa_cache (person_hsa, answer, fetched_ms, expires_ms) "      \
-    "VALUES (" a ", " b ", " c ", " d ") ON CONFLICT (person_hsa) DO UPDATE "  \
-    "SET answer = " b ", fetched_ms = " c ", expires_ms = " d
-    static const struct gw_sql sql = {HSA_PUT("?1", "?2", "?3", "?4"),
-                                      HSA_PUT("$1", "$2", "$3", "$4")};
-#undef HSA_PUT
-    struct gw_args a = {0};
-
-    gw_args_str(&a, person_hsa);
-    gw_args_blob(&a, answer, len);
-    gw_args_i64(&a, gw_clock_now_ms());
-    gw_args_i64(&a, expires_ms);
-    return gw_store_be(st)->update(st, &sql, &a, 0, "hsa_put");
-}
-
+/* Stored by the writer (gw_write_hsa_put, write_apply.c). */
 gw_rc
 gw_store_hsa_get(struct gw_store *st, const char *person_hsa, int64_t now_ms,
                  char **answer, size_t *len)
