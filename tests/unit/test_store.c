@@ -5,7 +5,8 @@
  * commit under concurrency, updates with expected status and version, a
  * failing request rolling back alone, reads and searches; the WAL stays
  * bounded under a steady load; a commit reaches the WAL in a few writes;
- * SQLite's heap is counted without SQLite's own statistics.
+ * SQLite's heap is counted without SQLite's own statistics; an HSA
+ * answer is handed to the writer without waiting for the write lock.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -35,6 +36,7 @@
 #include "store/store_int.h"
 #include "store/subscription.h"
 #include "store/write.h"
+#include "store/wqueue.h"
 #include "store/write_apply.h"
 #include "store_fixture.h"
 
@@ -1084,6 +1086,59 @@ test_store_daily_optimize_survives_commits_meanwhile(void **state)
                  p.commits);
 }
 
+/* The database's write lock (SQLite), or person's row of the cache
+ * (PostgreSQL: an uncommitted answer of its own), held by another
+ * connection as another process or a long transaction would hold it. */
+struct lock_holder {
+    sqlite3 *db;
+    PGconn *pg;
+};
+
+static void
+pg_exec(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("pg: %s", PQerrorMessage(c));
+    PQclear(r);
+}
+
+static void
+lock_hold(const struct fixture *f, struct lock_holder *h, const char *person)
+{
+    char sql[256];
+
+    memset(h, 0, sizeof(*h));
+    if (fixture_pg_dsn() != NULL) {
+        h->pg = PQconnectdb(fixture_pg_dsn());
+        assert_int_equal(PQstatus(h->pg), CONNECTION_OK);
+        pg_exec(h->pg, "BEGIN");
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO hsa_cache (person_hsa, answer, fetched_ms, "
+                 "expires_ms) VALUES ('%s', 'stale', 0, 1)",
+                 person);
+        pg_exec(h->pg, sql);
+        return;
+    }
+    assert_int_equal(sqlite3_open(f->path, &h->db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                     SQLITE_OK);
+}
+
+static void
+lock_release(struct lock_holder *h)
+{
+    if (h->pg != NULL) {
+        pg_exec(h->pg, "COMMIT");
+        PQfinish(h->pg);
+    } else {
+        assert_int_equal(sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(h->db);
+    }
+}
+
 /* person's answer at now_ms once it reads want: a put hands the answer
  * to the writer, which commits it with its next batch. 5 s at most. */
 static gw_rc
@@ -1120,6 +1175,163 @@ test_store_hsa_cache_expires(void **state)
                                       &n), GW_ENOTFOUND);
     assert_int_equal(gw_store_hsa_get(f->st, "SE2321000016-NONE", 0, &a, &n),
                      GW_ENOTFOUND);
+}
+
+/* A cache miss's put on a request thread waits for no lock: with the
+ * database's write lock held elsewhere it returns at once (it used to
+ * wait store.busy_timeout_ms for the lock, then fail: "database is
+ * locked"), and the writer commits the answer once the lock is free. */
+static void
+test_store_hsa_put_waits_for_no_lock(void **state)
+{
+    struct fixture *f = *state;
+    const char *who = "SE2321000016-DOC7";
+    struct lock_holder h;
+    int64_t t0, took_ms;
+    gw_rc rc;
+
+    lock_hold(f, &h, who);
+    t0 = gw_clock_mono_us();
+    rc = gw_store_hsa_put_async(f->st, who, "fresh", 5, INT64_MAX);
+    took_ms = (gw_clock_mono_us() - t0) / 1000;
+    if (rc != GW_OK || took_ms > 1000)
+        fail_msg("put with the write lock held elsewhere: rc %d after %lld "
+                 "ms",
+                 (int)rc, (long long)took_ms);
+    usleep(100000); /* the writer meanwhile waits for the lock */
+    lock_release(&h);
+    assert_int_equal(hsa_get_committed(f->st, who, 0, "fresh"), GW_OK);
+}
+
+/* The answers waiting for a writer kept from the lock are bounded: past
+ * GW_WQ_HSA_MAX a put is refused at once (GW_EBUSY), and what was queued
+ * is committed once the lock is free. */
+static void
+test_store_hsa_put_bounded_while_the_writer_waits(void **state)
+{
+    struct fixture *f = *state;
+    struct lock_holder h;
+    char who[32];
+
+    if (fixture_pg_dsn() != NULL)
+        skip(); /* its other writers would take what one waits with */
+    lock_hold(f, &h, NULL);
+    /* The first taken: the writer waits for the lock with it. */
+    assert_int_equal(
+        gw_store_hsa_put_async(f->st, "SE2321000016-FIRST", "a", 1, INT64_MAX),
+        GW_OK);
+    usleep(100000);
+    for (int i = 0; i < GW_WQ_HSA_MAX; i++) {
+        snprintf(who, sizeof(who), "SE2321000016-B%04d", i);
+        assert_int_equal(gw_store_hsa_put_async(f->st, who, "b", 1, INT64_MAX),
+                         GW_OK);
+    }
+    assert_int_equal(
+        gw_store_hsa_put_async(f->st, "SE2321000016-LAST", "c", 1, INT64_MAX),
+        GW_EBUSY);
+    lock_release(&h);
+    assert_int_equal(hsa_get_committed(f->st, who, 0, "b"), GW_OK);
+    assert_int_equal(hsa_get_committed(f->st, "SE2321000016-FIRST", 0, "a"),
+                     GW_OK);
+    /* Taken by the writer: room again. */
+    assert_int_equal(
+        gw_store_hsa_put_async(f->st, "SE2321000016-LAST", "c", 1, INT64_MAX),
+        GW_OK);
+    assert_int_equal(hsa_get_committed(f->st, "SE2321000016-LAST", 0, "c"),
+                     GW_OK);
+}
+
+/* A trigger that refuses person's answer in the cache (on 1), or none. */
+static void
+hsa_refuse(const struct fixture *f, const char *person, int on)
+{
+    char sql[512];
+
+    if (fixture_pg_dsn() != NULL) {
+        PGconn *c = PQconnectdb(fixture_pg_dsn());
+
+        if (on)
+            snprintf(sql, sizeof(sql),
+                     "CREATE FUNCTION hsa_refuse() RETURNS trigger LANGUAGE "
+                     "plpgsql AS $$ BEGIN IF NEW.person_hsa = '%s' THEN "
+                     "RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$; "
+                     "CREATE TRIGGER hsa_refuse BEFORE INSERT ON hsa_cache "
+                     "FOR EACH ROW EXECUTE FUNCTION hsa_refuse()",
+                     person);
+        else
+            snprintf(sql, sizeof(sql),
+                     "DROP TRIGGER hsa_refuse ON hsa_cache; DROP FUNCTION "
+                     "hsa_refuse()");
+        pg_exec(c, sql);
+        PQfinish(c);
+    } else {
+        sqlite3 *db;
+
+        if (on)
+            snprintf(sql, sizeof(sql),
+                     "CREATE TRIGGER hsa_refuse BEFORE INSERT ON hsa_cache "
+                     "WHEN NEW.person_hsa = '%s' BEGIN SELECT "
+                     "RAISE(ABORT, 'refused'); END",
+                     person);
+        else
+            snprintf(sql, sizeof(sql), "DROP TRIGGER hsa_refuse");
+        assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+    }
+}
+
+/* An answer the writer cannot store is lost alone: the message of its
+ * batch is stored and answered, and the writer goes on. */
+static void
+test_store_hsa_put_that_fails_takes_no_message_along(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_write w[2];
+    struct gw_store_result r[2];
+    struct hold h;
+    sem_t done;
+    char *a = NULL;
+    size_t n;
+
+    hsa_refuse(f, "SE2321000016-FAIL", 1);
+    sem_init(&h.entered, 0, 0);
+    sem_init(&h.release, 0, 0);
+    sem_init(&done, 0, 0);
+    motivation_write(&w[0], "hf-hold", "h0", "SE2321000016-DOC7", "A");
+    w[0].respond = respond_hold;
+    w[0].respond_ctx = &h;
+    motivation_write(&w[1], "hf-ok", "h1", "SE2321000016-DOC8", "B");
+    assert_int_equal(
+        gw_store_write_async(f->st, &w[0], &r[0], done_post, &done), GW_OK);
+    if (sem_wait_60s(&h.entered) != 0)
+        fail_msg("the writer never ran the first write");
+    /* The next batch (SQLite's one writer): the answer, then a message. */
+    assert_int_equal(
+        gw_store_hsa_put_async(f->st, "SE2321000016-FAIL", "x", 1, INT64_MAX),
+        GW_OK);
+    assert_int_equal(
+        gw_store_write_async(f->st, &w[1], &r[1], done_post, &done), GW_OK);
+    sem_post(&h.release);
+    for (int i = 0; i < 2; i++)
+        if (sem_wait_60s(&done) != 0)
+            fail_msg("%d of 2 writes answered in 60 s", i);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(r[i].rc, GW_OK);
+        gw_store_result_release(&r[i]);
+    }
+    assert_int_equal(count_cases(f->st, "SE2321000016-DOC8"), 1);
+    assert_int_equal(
+        gw_store_hsa_put_async(f->st, "SE2321000016-DOC8", "y", 1, INT64_MAX),
+        GW_OK);
+    assert_int_equal(hsa_get_committed(f->st, "SE2321000016-DOC8", 0, "y"),
+                     GW_OK);
+    assert_int_equal(gw_store_hsa_get(f->st, "SE2321000016-FAIL", 0, &a, &n),
+                     GW_ENOTFOUND);
+    hsa_refuse(f, NULL, 0);
+    sem_destroy(&h.entered);
+    sem_destroy(&h.release);
+    sem_destroy(&done);
 }
 
 /* Sök apotek and Sök produkt find what an application and a decision
@@ -1779,6 +1991,9 @@ main(void)
         T(test_store_newer_schema_refused_with_upgrade_advice),
         T(test_store_daily_optimize_survives_commits_meanwhile),
         T(test_store_hsa_cache_expires),
+        T(test_store_hsa_put_waits_for_no_lock),
+        T(test_store_hsa_put_bounded_while_the_writer_waits),
+        T(test_store_hsa_put_that_fails_takes_no_message_along),
         T(test_store_two_nodes_one_chain_one_case_per_message),
         T(test_store_search_folds_swedish_letters),
         T(test_store_register_searches_find_what_was_written),
