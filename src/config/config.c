@@ -249,6 +249,21 @@ expand_credentials(struct gw_config *cfg, struct gw_err *err)
     return GW_OK;
 }
 
+/* Keys whose 0 means "as this machine has". server.threads: one request
+ * thread per core, at least 2. A submission or a read waiting for its
+ * commit is suspended and holds no thread, so more threads than cores
+ * only take turns on the cores (the tail at half the peak grew with
+ * them, tests/bench/bench_http.sh); a cache miss's HSA call is what
+ * still holds one. */
+static void
+machine_defaults(struct gw_config *cfg)
+{
+    if (cfg->server_threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->server_threads = n < 2 ? 2 : n > 256 ? 256 : n;
+    }
+}
+
 gw_rc
 gw_config_load(struct gw_config *cfg, const char *path, struct gw_err *err)
 {
@@ -289,6 +304,7 @@ gw_config_load(struct gw_config *cfg, const char *path, struct gw_err *err)
     rc = expand_credentials(cfg, err);
     if (rc != GW_OK)
         return rc;
+    machine_defaults(cfg);
     return check(cfg, err);
 }
 

@@ -227,6 +227,34 @@ test_config_keys_state_each_number_range_loading_holds(void **state)
     free(printed);
 }
 
+/* server.threads 0 (the default) is one request thread per core, at
+ * least 2, once loaded; a number given is kept. */
+static void
+test_config_threads_default_to_the_cores(void **state)
+{
+    struct gw_config cfg;
+    struct gw_err err;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long want = cores < 2 ? 2 : cores > 256 ? 256 : cores;
+    (void)state;
+
+    gw_err_clear(&err);
+    setenv("KLASGW_SERVER_PLAIN_HTTP", "true", 1);
+    assert_int_equal(gw_config_init(&cfg), GW_OK);
+    assert_int_equal(cfg.server_threads, 0);
+    assert_int_equal(gw_config_load(&cfg, NULL, &err), GW_OK);
+    assert_int_equal(cfg.server_threads, want);
+    gw_config_release(&cfg);
+
+    setenv("KLASGW_SERVER_THREADS", "3", 1);
+    assert_int_equal(gw_config_init(&cfg), GW_OK);
+    assert_int_equal(gw_config_load(&cfg, NULL, &err), GW_OK);
+    assert_int_equal(cfg.server_threads, 3);
+    gw_config_release(&cfg);
+    unsetenv("KLASGW_SERVER_THREADS");
+    unsetenv("KLASGW_SERVER_PLAIN_HTTP");
+}
+
 /* Every key of the table appears in the example with its default value,
  * except those the example deliberately changes for the demo. */
 static void
@@ -418,6 +446,7 @@ main(void)
         cmocka_unit_test(test_config_file_then_environment_wins),
         cmocka_unit_test(test_config_refuses_bad_values_naming_the_key),
         cmocka_unit_test(test_config_keys_state_each_number_range_loading_holds),
+        cmocka_unit_test(test_config_threads_default_to_the_cores),
         cmocka_unit_test(
             test_config_example_documents_every_key_with_its_default),
         cmocka_unit_test(test_config_plain_http_only_on_loopback),
