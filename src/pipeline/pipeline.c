@@ -965,14 +965,20 @@ struct gw_submit {
     void *done_arg;
 };
 
+/* The message doc (taken) of c; NULL when out of memory: doc is freed
+ * and a refused. */
 static struct gw_submit *
 submit_new(struct gw_pipeline *pl, const struct gw_call *c,
-           struct gw_fhir_doc *doc, const char *body, size_t len, int text)
+           struct gw_fhir_doc *doc, const char *body, size_t len, int text,
+           struct gw_answer *a)
 {
     struct gw_submit *s = calloc(1, sizeof(*s));
 
-    if (s == NULL)
+    if (s == NULL) {
+        gw_fhir_doc_free(doc);
+        refuse(pl, c, a, GW_ENOMEM, NULL, NULL, "submit", NULL, NULL);
         return NULL;
+    }
     s->pl = pl;
     s->call = *c;
     s->doc = doc;
@@ -1275,13 +1281,10 @@ process(struct gw_pipeline *pl, const struct gw_call *c,
         struct gw_fhir_doc *doc, const char *body, size_t len, long if_match,
         int text, struct gw_answer *a)
 {
-    struct gw_submit *s = submit_new(pl, c, doc, body, len, text);
+    struct gw_submit *s = submit_new(pl, c, doc, body, len, text, a);
 
-    if (s == NULL) {
-        gw_fhir_doc_free(doc);
-        refuse(pl, c, a, GW_ENOMEM, NULL, NULL, "submit", NULL, NULL);
+    if (s == NULL)
         return;
-    }
     if (submit_prepare(s, if_match, a))
         submit_finish(s, gw_store_write(pl->o.store, &s->w, &s->res), a);
     submit_free(s);
@@ -1390,13 +1393,8 @@ gw_pipeline_process_async(struct gw_pipeline *pl, const struct gw_call *c,
     *out = NULL;
     if (!parse_message(pl, c, body, len, &doc, a))
         return 0;
-    s = submit_new(pl, c, doc, body, len, 1);
-    if (s == NULL) {
-        gw_fhir_doc_free(doc);
-        refuse(pl, c, a, GW_ENOMEM, NULL, NULL, "submit", NULL, NULL);
-        return 0;
-    }
-    return submit_start(s, if_match, a, done, arg, out);
+    s = submit_new(pl, c, doc, body, len, 1, a);
+    return s != NULL && submit_start(s, if_match, a, done, arg, out);
 }
 
 int
@@ -1414,13 +1412,8 @@ gw_pipeline_process_doc_async(struct gw_pipeline *pl, const struct gw_call *c,
         refuse_unparsed(pl, c, a, parse_err);
         return 0;
     }
-    s = submit_new(pl, c, doc, NULL, 0, 0);
-    if (s == NULL) {
-        gw_fhir_doc_free(doc);
-        refuse(pl, c, a, GW_ENOMEM, NULL, NULL, "submit", NULL, NULL);
-        return 0;
-    }
-    return submit_start(s, if_match, a, done, arg, out);
+    s = submit_new(pl, c, doc, NULL, 0, 0, a);
+    return s != NULL && submit_start(s, if_match, a, done, arg, out);
 }
 
 void
