@@ -275,3 +275,37 @@ hdr() {
     done <"$H"
 }
 msg() { $FJ msg "$@"; }
+
+# hold_lock: another connection takes the write lock of the SQLite store
+# $DB and keeps it until $T/release exists (bounded: 20 s); $T/locked says
+# it has it; release_lock lets it go and waits for it.
+hold_lock() {
+    rm -f "$T/locked" "$T/release"
+    python3 - "$DB" "$T" <<'PY' &
+import os, sqlite3, sys, time
+db, t = sys.argv[1], sys.argv[2]
+c = sqlite3.connect(db, timeout=10, isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open(t + "/locked", "w").close()
+for _ in range(200):
+    if os.path.exists(t + "/release"):
+        break
+    time.sleep(0.1)
+c.execute("COMMIT")
+PY
+    LOCK_PID=$!
+    for _ in $(seq 1 100); do [ -e "$T/locked" ] && return 0; sleep 0.1; done
+    fail "the lock holder did not get the write lock"
+}
+release_lock() {
+    touch "$T/release"
+    wait "$LOCK_PID" || true
+}
+
+# gw_down: serve stopped (it must exit 0), and its HSA simulator.
+gw_down() {
+    gw_stop || fail "serve did not stop cleanly"
+    kill "$HSA_PID" 2>/dev/null || true
+    wait "$HSA_PID" 2>/dev/null || true
+    HSA_PID=
+}

@@ -15,40 +15,12 @@ PM='/fhir/$process-message'
 command -v sqlite3 >/dev/null || { echo "skip: sqlite3 missing"; exit 77; }
 DB=$T/db/klasgw.db
 reads() { sqlite3 -cmd '.timeout 5000' "$DB" "SELECT count(*) FROM audit WHERE action = 'read' AND refnr = '$R' AND outcome = 'ok'"; }
-# gw_down: serve stopped (it must exit 0), and its HSA simulator.
-gw_down() {
-    gw_stop || fail "serve did not stop cleanly"
-    kill "$HSA_PID" 2>/dev/null || true
-    wait "$HSA_PID" 2>/dev/null || true
-    HSA_PID=
-}
 # fetch NAME MAX_TIME: GET Task/$R as the prescriber; the status in
 # $T/NAME.out, the body in $T/NAME.body.
 fetch() {
     curl -s -w '%{http_code}\n' --max-time "$2" -o "$T/$1.body" \
         -H 'X-Klasgw-Client: SE2321000016-EHR1' -H 'X-Klasgw-User: SE2321000016-DOC1' \
         "$GW_URL/fhir/Task/$R" >"$T/$1.out" 2>/dev/null || true
-}
-
-# hold_lock: another connection takes the write lock and keeps it until
-# $T/release exists (bounded: 20 s); $T/locked says it has it.
-hold_lock() {
-    rm -f "$T/locked" "$T/release"
-    python3 - "$DB" "$T" <<'PY' &
-import os, sqlite3, sys, time
-db, t = sys.argv[1], sys.argv[2]
-c = sqlite3.connect(db, timeout=10, isolation_level=None)
-c.execute("BEGIN IMMEDIATE")
-open(t + "/locked", "w").close()
-for _ in range(200):
-    if os.path.exists(t + "/release"):
-        break
-    time.sleep(0.1)
-c.execute("COMMIT")
-PY
-    LOCK_PID=$!
-    for _ in $(seq 1 100); do [ -e "$T/locked" ] && return 0; sleep 0.1; done
-    fail "the lock holder did not get the write lock"
 }
 
 # read_then_count: GET Task/$R, then (at once) the read records on disk;

@@ -20,36 +20,6 @@ command -v sqlite3 >/dev/null || { echo "skip: sqlite3 missing"; exit 77; }
 DB=$T/db/klasgw.db
 sql() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
 cases() { sql "SELECT count(*) FROM cases"; }
-gw_down() {
-    gw_stop || fail "serve did not stop cleanly"
-    kill "$HSA_PID" 2>/dev/null || true
-    wait "$HSA_PID" 2>/dev/null || true
-    HSA_PID=
-}
-# hold_lock: another connection takes the write lock and keeps it until
-# $T/release exists (bounded: 20 s); $T/locked says it has it.
-hold_lock() {
-    rm -f "$T/locked" "$T/release"
-    python3 - "$DB" "$T" <<'PY' &
-import os, sqlite3, sys, time
-db, t = sys.argv[1], sys.argv[2]
-c = sqlite3.connect(db, timeout=10, isolation_level=None)
-c.execute("BEGIN IMMEDIATE")
-open(t + "/locked", "w").close()
-for _ in range(200):
-    if os.path.exists(t + "/release"):
-        break
-    time.sleep(0.1)
-c.execute("COMMIT")
-PY
-    LOCK_PID=$!
-    for _ in $(seq 1 100); do [ -e "$T/locked" ] && return 0; sleep 0.1; done
-    fail "the lock holder did not get the write lock"
-}
-release() {
-    touch "$T/release"
-    wait "$LOCK_PID" || true
-}
 # submit NAME MAX_TIME: posts $T/NAME.json as the prescriber; the status
 # in $T/NAME.out, the body in $T/NAME.body.
 submit() {
@@ -70,6 +40,20 @@ warm() {
     post ehr "$PM" "$T/warm.json"
     want 200 "the message that fills the HSA cache"
 }
+# wait_meta SEND NAME...: with the write lock held, SEND (submit or
+# soap_submit) each NAME's message and, while they wait, GET
+# /fhir/metadata (its status in $META); then the lock goes and every
+# answer is in.
+wait_meta() {
+    local send=$1 p pids=()
+    shift
+    hold_lock
+    for n in "$@"; do "$send" "$n" 60 & pids+=($!); done
+    sleep 1 # the messages reach the writer's queue
+    META=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$GW_URL/fhir/metadata" || true)
+    release_lock
+    for p in "${pids[@]}"; do wait "$p" || true; done
+}
 # stored NAME: 1 when NAME's message (by its Bundle.identifier) is in
 # the inbox with a case.
 stored() {
@@ -82,15 +66,9 @@ stored() {
 gw_start 18480 KLASGW_SERVER_THREADS=1
 warm
 make_msgs w1 w2 w3
-hold_lock
-pids=()
-for n in w1 w2 w3; do submit "$n" 60 & pids+=($!); done
-sleep 1 # the messages reach the writer's queue
-meta=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$GW_URL/fhir/metadata" || true)
-release
-for p in "${pids[@]}"; do wait "$p" || true; done
-echo "one thread, 3 messages waiting: metadata answered $meta; messages $(cat "$T"/w?.out | tr '\n' ' ')"
-[ "$meta" = 200 ] || fail "a message waiting for its commit held the only server thread (metadata: '$meta')"
+wait_meta submit w1 w2 w3
+echo "one thread, 3 messages waiting: metadata answered $META; messages $(cat "$T"/w?.out | tr '\n' ' ')"
+[ "$META" = 200 ] || fail "a message waiting for its commit held the only server thread (metadata: '$META')"
 for n in w1 w2 w3; do
     [ "$(cat "$T/$n.out")" = 200 ] || fail "waiting message $n: status $(cat "$T/$n.out")"
     [ "$(stored "$n")" = 1 ] || fail "message $n answered 200 is not stored"
@@ -116,15 +94,9 @@ soap_submit x0 30
 before=$(cases)
 soap_msg x1
 soap_msg x2
-hold_lock
-pids=()
-for n in x1 x2; do soap_submit "$n" 60 & pids+=($!); done
-sleep 1 # the messages reach the writer's queue
-meta=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$GW_URL/fhir/metadata" || true)
-release
-for p in "${pids[@]}"; do wait "$p" || true; done
-echo "one thread, 2 SOAP messages waiting: metadata answered $meta; messages $(cat "$T"/x?.out | tr '\n' ' ')"
-[ "$meta" = 200 ] || fail "a SOAP message waiting for its commit held the only server thread (metadata: '$meta')"
+wait_meta soap_submit x1 x2
+echo "one thread, 2 SOAP messages waiting: metadata answered $META; messages $(cat "$T"/x?.out | tr '\n' ' ')"
+[ "$META" = 200 ] || fail "a SOAP message waiting for its commit held the only server thread (metadata: '$META')"
 for n in x1 x2; do
     [ "$(cat "$T/$n.out")" = 200 ] && grep -q '>OK<' "$T/$n.body" ||
         fail "waiting SOAP message $n: status $(cat "$T/$n.out"): $(head -c 600 "$T/$n.body")"
@@ -147,7 +119,7 @@ for n in "${gone[@]}"; do submit "$n" 1 & pids+=($!); done
 for n in "${waiting[@]}"; do submit "$n" 60 & pids+=($!); done
 for p in "${pids[@]:0:20}"; do wait "$p" || true; done
 kill -0 "$GW_PID" 2>/dev/null || fail "serve died with clients gone while their message waited"
-release
+release_lock
 for p in "${pids[@]:20}"; do wait "$p" || true; done
 for n in "${waiting[@]}"; do
     [ "$(cat "$T/$n.out")" = 200 ] || fail "waiting message $n: status $(cat "$T/$n.out")"
@@ -171,7 +143,7 @@ for n in s1 s2 s3 s4 s5 s6 s7 s8; do submit "$n" 60 & pids+=($!); done
 sleep 1 # the messages reach the writer's queue
 kill -TERM "$GW_PID"
 sleep 1
-release
+release_lock
 for p in "${pids[@]}"; do wait "$p" || true; done
 gw_down
 echo "stop while waiting: statuses $(cat "$T"/s?.out | sort | uniq -c | tr -s ' \n' ' ')"
@@ -190,7 +162,7 @@ hold_lock
 pids=()
 for n in r1 r2 r3 r4 r5; do submit "$n" 60 & pids+=($!); done
 for p in "${pids[@]}"; do wait "$p" || true; done
-release
+release_lock
 echo "writer refusing: statuses $(cat "$T"/r?.out | sort | uniq -c | tr -s ' \n' ' ')"
 for n in r1 r2 r3 r4 r5; do
     [ "$(cat "$T/$n.out")" = 503 ] || fail "message $n with the writer refusing: status $(cat "$T/$n.out")"
