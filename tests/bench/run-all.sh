@@ -42,7 +42,7 @@ rss_kb=$(sed -n 's/.*peak RSS (VmHWM): \([0-9]*\) kB.*/\1/p' "$out" | head -1)
 rss=${rss_kb:+$(awk -v k="$rss_kb" 'BEGIN {printf "%.1f", k / 1024}')}
 val_json=$(sed -n 's/.*whole path, JSON .*(\([0-9.]*\) x raw).*/\1/p' "$out" | head -1)
 val_xml=$(sed -n 's/.*whole path, XML: .*(\([0-9.]*\) x raw).*/\1/p' "$out" | head -1)
-gc32=$(sed -n 's/.*group commit, 32 writers: .*(\([0-9.]*\) x single commit).*/\1/p' "$out" | head -1)
+gc32=$(sed -n 's/.*group commit, 32 writers: .*(\([0-9.]*\) x single commit[,)].*/\1/p' "$out" | head -1)
 
 echo
 echo "== targets (issue #13 §5)"
