@@ -148,20 +148,20 @@ struct gw_req {
     int started;      /* on_request has seen the headers */
     int uri_refused;  /* over server.max_url_bytes or max_query_params */
     size_t body_seen; /* body bytes received, kept or not */
-    /* An answer waiting, its connection suspended, for its audit records
-     * to be on disk (response.c); NULL: none. The held_ fields are
-     * guarded by the lock of response.c until held_done. */
-    struct MHD_Response *held;
-    unsigned held_status;
-    int held_done, held_suspended;
-    gw_rc held_rc;
-    struct gw_err held_err;
-    /* A message whose write is queued, its connection suspended the same
-     * way (held_done, held_suspended; response.c): once resumed,
-     * on_request calls resume(r, 0) to answer; a request that ends first
-     * calls resume(r, 1), which only lets go. NULL: none. */
+    /* Work whose write is queued, its connection suspended (response.c:
+     * gw_http_park): once resumed, on_request calls resume(r, 0) to
+     * answer; a request that ends first calls resume(r, 1), which only
+     * lets go. NULL: none. held_done and held_suspended are guarded by
+     * the lock of response.c until held_done. */
     enum MHD_Result (*resume)(struct gw_req *r, int gone);
     void *parked; /* resume's: the pipeline's or the SOAP front's state */
+    int held_done, held_suspended;
+    /* A held answer (an audited read's): sent once its records are on
+     * disk, or the refusal held_rc, held_err in its place. */
+    struct MHD_Response *held;
+    unsigned held_status;
+    gw_rc held_rc;
+    struct gw_err held_err;
     int minimal;  /* Prefer: return=minimal, for the answer once resumed */
 };
 

@@ -372,8 +372,10 @@ on_audited(void *arg, gw_rc rc, const struct gw_err *err)
     gw_http_wake(r);
 }
 
-enum MHD_Result
-gw_http_send_held(struct gw_req *r)
+/* A held answer once its records are done: sent, or the refusal in its
+ * place when they could not be stored. */
+static enum MHD_Result
+send_held(struct gw_req *r)
 {
     struct MHD_Response *resp = r->held;
     struct gw_answer e;
@@ -393,15 +395,26 @@ gw_http_send_held(struct gw_req *r)
     return gw_fhir_send_answer(r, &e, 0);
 }
 
-void
-gw_http_drop_held(struct gw_req *r)
+/* Frees a held answer that is not to be sent. */
+static void
+drop_held(struct gw_req *r)
 {
     if (r->held != NULL)
         MHD_destroy_response(r->held);
     r->held = NULL;
 }
 
-/* The answer waits for a->audit: resp is sent by gw_http_send_held. */
+/* The resume of a held answer (gw_http_park). */
+static enum MHD_Result
+held_resume(struct gw_req *r, int gone)
+{
+    if (!gone)
+        return send_held(r);
+    drop_held(r); /* closed before it was sent */
+    return MHD_NO;
+}
+
+/* The answer waits for a->audit: resp is sent by send_held. */
 static enum MHD_Result
 hold(struct gw_req *r, struct MHD_Response *resp, struct gw_answer *a)
 {
@@ -416,16 +429,14 @@ hold(struct gw_req *r, struct MHD_Response *resp, struct gw_answer *a)
     rc = gw_answer_commit_audit(r->h->o.pipeline, a, on_audited, r, &err);
     if (rc != GW_OK) {
         gw_http_park_cancel(r);
-        gw_http_drop_held(r);
+        drop_held(r);
         gw_answer_release(a);
         memset(&e, 0, sizeof(e));
         gw_answer_error(&e, rc, &err);
         return gw_fhir_send_answer(r, &e, 0);
     }
     gw_answer_release(a);
-    if (park(r))
-        return MHD_YES;
-    return gw_http_send_held(r);
+    return gw_http_park(r, held_resume, NULL);
 }
 
 enum MHD_Result

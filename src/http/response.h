@@ -45,16 +45,11 @@ const char *gw_http_fhir_mime(enum gw_fhir_format f);
  * Location as it says; counts a failed case look-up. Releases a. */
 enum MHD_Result gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a,
                                     int minimal);
-/* An answer with audit records to commit first (gw_answer.audit) is held
- * instead: its connection is suspended, no thread waits, and the writer's
- * completion resumes it; then on_request calls this to send it, or the
- * refusal in its place when the records could not be stored. */
-enum MHD_Result gw_http_send_held(struct gw_req *r);
-/* After a request ends: frees an answer that was never sent. */
-void gw_http_drop_held(struct gw_req *r);
 /*
  * Work whose write is queued with the store, its connection suspended
- * meanwhile (no thread waits) as a held answer's is. gw_http_park_begin
+ * meanwhile (no thread waits): an answer whose audit records commit first
+ * (gw_answer.audit: gw_fhir_send_answer holds it), a submission (below,
+ * and the SOAP front's). gw_http_park_begin
  * before the work is handed on with gw_http_wake(r) as its completion;
  * gw_http_park_cancel when it could not be (wake never runs); else
  * gw_http_park, which suspends the connection until wake (or, while the

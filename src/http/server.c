@@ -679,11 +679,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 
     if (r == NULL)
         return MHD_NO; /* on_uri found no memory */
-    if (r->held != NULL) { /* resumed: its audit records are stored */
-        gw_log_set_request_id(r->id);
-        return gw_http_send_held(r);
-    }
-    if (r->resume != NULL) { /* resumed: its message's write is done */
+    if (r->resume != NULL) { /* resumed: what it waited for is stored */
         gw_log_set_request_id(r->id);
         return gw_http_resume(r, 0);
     }
@@ -799,7 +795,6 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                                                            : " aborted=1");
     gw_log_set_request_id(NULL);
     gw_buf_release(&r->body);
-    gw_http_drop_held(r);  /* closed before it was sent */
     if (r->resume != NULL) /* closed before its answer was sent */
         (void)gw_http_resume(r, 1);
     /* After a large body (and the parse of one) give the freed heap back
