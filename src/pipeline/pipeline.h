@@ -128,7 +128,8 @@ void gw_pipeline_process(struct gw_pipeline *pl, const struct gw_call *c,
 
 /* The same for a front that sends the answer's body as it is (a->body,
  * in c->fmt): the receipt of a message just stored comes as text, never
- * made a tree (REST). */
+ * made a tree. The REST front does this without waiting
+ * (gw_pipeline_process_async); this form waits, for callers that may. */
 void gw_pipeline_process_text(struct gw_pipeline *pl, const struct gw_call *c,
                               const char *body, size_t len, long if_match,
                               struct gw_answer *a);
