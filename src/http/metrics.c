@@ -210,6 +210,11 @@ store_duration_lines(struct gw_buf *b, const struct gw_store_stats *ss)
          "The COMMIT of a group commit alone: the log's write and its sync "
          "to disk.",
          ss->commit_us_hist, ss->commit_us_sum},
+        {"klasgw_store_wal_catch_up_duration_seconds",
+         "SQLite: the writer's copy of the last log frames into the "
+         "database and its sync, so the log starts over; requests queued "
+         "meanwhile wait for it.",
+         ss->catch_up_us_hist, ss->catch_up_us_sum},
     };
     double le_s[GW_STORE_DUR_N];
     gw_rc rc = GW_OK;

@@ -1016,6 +1016,7 @@ gw_sqlite_open(struct gw_store *st, const struct gw_store_opts *opts,
     pthread_mutex_init(&st->mmu, NULL);
     pthread_mutex_init(&st->obmu, NULL);
     pthread_cond_init(&st->ckpt_cv, NULL);
+    pthread_cond_init(&st->ckpt_done_cv, NULL);
 
     rc = gw_store_conn_open_mode(path, st->base.busy_ms,
                                  ro ? GW_CONN_RO : GW_CONN_WRITER, &st->w, err);
@@ -1085,8 +1086,8 @@ gw_sqlite_open(struct gw_store *st, const struct gw_store_opts *opts,
     return GW_OK;
 }
 
-/* New WAL frames (2 KiB pages) after which the writer asks for a
- * checkpoint; the checkpointer also looks every CKPT_EVERY_MS. A write
+/* The writer asks for a checkpoint every GW_STORE_CKPT_FRAMES new frames
+ * (store_int.h); the checkpointer also looks every CKPT_EVERY_MS. A write
  * of bench_store (a submission's six tables) adds ~7 frames: at 4,096
  * frames the WAL went round 16 times a second at 32 writers, and each
  * round copied the same hot pages (index interior pages, the audit
@@ -1094,14 +1095,19 @@ gw_sqlite_open(struct gw_store *st, const struct gw_store_opts *opts,
  * ended with the writer's catch-up (below) on the writer thread. 16,384
  * (32 MiB) copies a hot page once per four of those: writer CPU per
  * write -11 %, writes/s +22 % (bench_store, back to back). */
-#define CKPT_FRAMES 16384
 #define CKPT_EVERY_MS 1000
 /* New frames between two catch-up tries of the writer (below). */
 #define CATCH_UP_FRAMES 512
-/* The WAL's size after which the writer catches up even with requests
- * waiting in its queue (below): until then it waits for a moment with
- * none, at most half a checkpoint's worth of frames longer. */
-#define CATCH_UP_BUSY_FRAMES (CKPT_FRAMES + CKPT_FRAMES / 2)
+/* The most frames the writer copies in a catch-up while the checkpointer
+ * keeps up: the database fsync after it takes ~0.5 ms and ~15 us a page
+ * copied on an idle disk (more when the host's disk is busy: 20-30 ms
+ * for some of 150 pages in bench_http.sh), and the queue waits for it. */
+#define CATCH_UP_LAG_FRAMES 256
+/* The WAL's size at which the writer catches up so that it starts over
+ * (128 MiB): every catch-up holds up the queue, so the fewer the better.
+ * At GW_STORE_CKPT_FRAMES, 54 in 20 s of bench_http.sh's load; at four times
+ * that, 13, and half as many requests over 25 ms at half the peak. */
+#define WAL_RESTART_FRAMES (4 * GW_STORE_CKPT_FRAMES)
 /* Rounds the checkpointer adds to a round that leaves the WAL to be
  * started over (checkpointer_main), and the fewest new frames that make
  * one more worth it. */
@@ -1109,31 +1115,48 @@ gw_sqlite_open(struct gw_store *st, const struct gw_store_opts *opts,
 #define CKPT_FOLLOW_UP_FRAMES 64
 
 /* sqlite3_wal_hook on the writer's connection: runs after each commit,
- * on the writer thread. It asks for a checkpoint once per CKPT_FRAMES new
- * frames. It used to ask after every commit while the WAL held more than
- * that: once the WAL could not start over (below) the checkpointer ran
- * without a pause, 30 to 60 checkpoints a second in bench_http.sh, each
- * with two fsyncs on the disk the writer's commits wait for. */
+ * on the writer thread. It asks for a checkpoint once per
+ * GW_STORE_CKPT_FRAMES new frames. It used to ask after every commit while the
+ * WAL held more than that: once the WAL could not start over (below) the
+ * checkpointer ran without a pause, 30 to 60 checkpoints a second in
+ * bench_http.sh, each with two fsyncs on the disk the writer's commits wait
+ * for. */
 static int
 on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct gw_store *st = arg;
+    int restarted = frames < st->wal_frames;
 
     (void)db;
     (void)name;
-    if (frames < st->wal_frames) /* the WAL started over */
+    if (restarted)
         st->wal_asked = st->wal_caught_up = 0;
     st->wal_frames = frames;
-    if (frames - st->wal_asked >= CKPT_FRAMES) {
-        st->wal_asked = frames;
+    if (restarted || frames - st->wal_asked >= GW_STORE_CKPT_FRAMES) {
         pthread_mutex_lock(&st->ws.mu);
-        if (!st->ckpt_wanted) {
-            st->ckpt_wanted = 1;
-            pthread_cond_signal(&st->ckpt_cv);
+        if (restarted)
+            st->wal_gen++;
+        if (frames - st->wal_asked >= GW_STORE_CKPT_FRAMES) {
+            st->wal_asked = frames;
+            if (!st->ckpt_wanted) {
+                st->ckpt_wanted = 1;
+                pthread_cond_signal(&st->ckpt_cv);
+            }
         }
         pthread_mutex_unlock(&st->ws.mu);
     }
     return SQLITE_OK;
+}
+
+/* What a checkpoint of generation gen left (under ws.mu): frames copied,
+ * or nothing known if it failed or the WAL has started over since. */
+static void
+ckpt_note_locked(struct gw_store *st, unsigned gen, int src, int nckpt)
+{
+    if (src != SQLITE_OK || gen != st->wal_gen)
+        return;
+    st->ckpt_copied = nckpt;
+    st->ckpt_gen = gen;
 }
 
 /* Keeps the WAL bounded. SQLite starts the WAL over from its beginning
@@ -1141,64 +1164,97 @@ on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
  * in the database; under a steady load the writer commits while the
  * checkpointer copies, so that moment never came and the WAL grew for as
  * long as the load lasted (to 100 MB in a 30 s bench_http.sh run). So
- * once the WAL holds CKPT_FRAMES frames and the checkpointer has done its
- * round, the writer copies the few frames committed since, between two
- * batches (after the first one's answers went out): a PASSIVE checkpoint
- * of its own, which neither waits for nor blocks a reader. Its next BEGIN
- * then starts the WAL over, unless a reader still reads an older frame;
- * it tries again CATCH_UP_FRAMES frames later. */
+ * once the WAL holds WAL_RESTART_FRAMES, the writer copies the frames
+ * the checkpointer has not yet, between two batches (after the first
+ * one's answers went out): a PASSIVE checkpoint of its own, which
+ * neither waits for nor blocks a reader. Its next BEGIN then starts the
+ * WAL over, unless a reader still reads an older frame; it tries again
+ * CATCH_UP_FRAMES frames later.
+ *
+ * Every request queued meanwhile waits for the catch-up, whose database
+ * fsync takes longer the more pages it copied: it copies at most
+ * CATCH_UP_LAG_FRAMES, and until the checkpointer's rounds have brought
+ * the rest that close it asks for another round instead. It waited for
+ * a moment with no request queued, then copied ~2,000 frames in 19-21 ms
+ * on average (46-56 ms at most), the whole tail of bench_http.sh at half
+ * its peak. Past GW_STORE_WAL_MAX_FRAMES it copies whatever is left. */
 void
 gw_store_wal_catch_up(struct gw_store *st)
 {
-    int wanted, queued;
+    int lag, src, nckpt = -1;
+    unsigned gen;
+    int64_t t0, us;
 
-    if (st->wal_frames < CKPT_FRAMES || /* also: no checkpointer, no hook */
+    /* Also: no checkpointer, no hook (wal_frames stays 0). */
+    if (st->wal_frames < WAL_RESTART_FRAMES ||
         st->wal_frames - st->wal_caught_up < CATCH_UP_FRAMES)
         return;
     pthread_mutex_lock(&st->ws.mu);
-    wanted = st->ckpt_wanted || st->ckpt_busy;
-    /* The catch-up holds up every request in the queue (its database
-     * fsync, 2-10 ms on a shared disk): with one waiting it waits for
-     * the next batch that leaves none, unless the WAL is large. */
-    queued = st->ws.wq.head != NULL && st->wal_frames < CATCH_UP_BUSY_FRAMES;
-    pthread_mutex_unlock(&st->ws.mu);
-    if (wanted || queued)
+    lag = st->wal_frames - (st->ckpt_gen == st->wal_gen ? st->ckpt_copied : 0);
+    if (st->wal_frames >= GW_STORE_WAL_MAX_FRAMES) {
+        /* The checkpointer does not keep up: its round ends, no other
+         * begins until this catch-up is done. */
+        st->ckpt_hold = 1;
+        while (st->ckpt_busy)
+            pthread_cond_wait(&st->ckpt_done_cv, &st->ws.mu);
+    } else if (st->ckpt_busy || lag > CATCH_UP_LAG_FRAMES) {
+        if (!st->ckpt_busy && !st->ckpt_wanted) {
+            st->ckpt_wanted = 1;
+            pthread_cond_signal(&st->ckpt_cv);
+        }
+        pthread_mutex_unlock(&st->ws.mu);
         return; /* the checkpointer's round first: it copies the bulk */
+    }
+    gen = st->wal_gen;
+    pthread_mutex_unlock(&st->ws.mu);
     st->wal_caught_up = st->wal_frames;
-    /* Busy (the checkpointer again) or failed: the next try or the
-     * checkpointer's next round does it. */
-    (void)sqlite3_wal_checkpoint_v2(st->w.db, NULL,
-                                    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    t0 = gw_clock_mono_us();
+    /* Busy (a checkpoint of another process) or failed: the next try or
+     * the checkpointer's next round does it. */
+    src = sqlite3_wal_checkpoint_v2(st->w.db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                    NULL, &nckpt);
+    us = gw_clock_mono_us() - t0;
+    pthread_mutex_lock(&st->ws.mu);
+    st->ckpt_hold = 0;
+    ckpt_note_locked(st, gen, src, nckpt);
+    st->ws.stats.catch_up_us_hist[gw_store_dur_bucket(us)]++;
+    st->ws.stats.catch_up_us_sum += us;
+    pthread_mutex_unlock(&st->ws.mu);
 }
 
 /* One round of the checkpointer: a PASSIVE checkpoint, and when the WAL
  * is to start over (gw_store_wal_catch_up), up to CKPT_FOLLOW_UPS more
- * for the frames the writer committed meanwhile. The writer's catch-up
- * copies what is left on its own thread, with its next batch waiting:
- * after one round that was every frame of the round's 5-20 ms, and the
- * catch-up took 9-10 ms (mean, bench_store at 32 writers); after the
- * follow-ups, which copy those frames while the writer goes on, 4-5 ms.
- * Their database fsyncs run beside the writer's commits, as the
- * round's own do. */
+ * for the frames the writer committed meanwhile, which they copy while
+ * the writer goes on. Their database fsyncs run beside the writer's
+ * commits, as the round's own do. *nckpt: the frames in the database. */
 static int
-ckpt_round(struct gw_store *st)
+ckpt_round(struct gw_store *st, int *nckpt)
 {
-    int nlog = 0, nckpt = 0, src;
+    int nlog = 0, src;
 
-    src = sqlite3_wal_checkpoint_v2(st->ck.db, NULL,
-                                    SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+    src = sqlite3_wal_checkpoint_v2(st->ck.db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                    &nlog, nckpt);
     for (int i = 0; i < CKPT_FOLLOW_UPS && src == SQLITE_OK &&
-                    nlog >= CKPT_FRAMES && nckpt == nlog;
+                    nlog >= WAL_RESTART_FRAMES && *nckpt == nlog;
          i++) {
         int before = nlog;
 
-        src = sqlite3_wal_checkpoint_v2(st->ck.db, NULL,
-                                        SQLITE_CHECKPOINT_PASSIVE, &nlog,
-                                        &nckpt);
+        src = sqlite3_wal_checkpoint_v2(
+            st->ck.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, nckpt);
         if (nlog - before < CKPT_FOLLOW_UP_FRAMES)
             break; /* also: the WAL started over */
     }
     return src;
+}
+
+/* Sleeps ms milliseconds (tests: a slow disk). */
+static void
+pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
 /* The checkpointer: PASSIVE checkpoints (they never wait for or block
@@ -1212,23 +1268,32 @@ checkpointer_main(void *arg)
     pthread_mutex_lock(&st->ws.mu);
     while (!st->ckpt_stop) {
         struct timespec until;
-        int src;
+        int src, nckpt = -1, pause;
+        unsigned gen;
 
-        if (!st->ckpt_wanted) {
+        if (!st->ckpt_wanted || st->ckpt_hold) {
             gw_clock_deadline(&until, CKPT_EVERY_MS);
             pthread_cond_timedwait(&st->ckpt_cv, &st->ws.mu, &until);
             if (st->ckpt_stop)
                 break;
+            if (st->ckpt_hold)
+                continue;
         }
         st->ckpt_wanted = 0;
         st->ckpt_busy = 1;
+        gen = st->wal_gen;
+        pause = st->ckpt_test_pause_ms;
         pthread_mutex_unlock(&st->ws.mu);
-        src = ckpt_round(st);
+        src = ckpt_round(st, &nckpt);
         if (src != SQLITE_OK && src != SQLITE_BUSY && src != last_src)
             gw_log_warn("event=checkpoint_failed sqlite=%d", src);
         last_src = src;
+        if (pause > 0)
+            pause_ms(pause);
         pthread_mutex_lock(&st->ws.mu);
+        ckpt_note_locked(st, gen, src, nckpt);
         st->ckpt_busy = 0;
+        pthread_cond_broadcast(&st->ckpt_done_cv);
     }
     pthread_mutex_unlock(&st->ws.mu);
     return NULL;
@@ -1284,6 +1349,7 @@ gw_sqlite_close(struct gw_store *st)
     pthread_mutex_destroy(&st->mmu);
     pthread_mutex_destroy(&st->obmu);
     pthread_cond_destroy(&st->ckpt_cv);
+    pthread_cond_destroy(&st->ckpt_done_cv);
 }
 
 int

@@ -70,6 +70,8 @@ int gw_store_schema_version(struct gw_store *st);
  * a last bucket holds the longer ones. */
 #define GW_STORE_DUR_N 10
 extern const long long gw_store_dur_le_us[GW_STORE_DUR_N];
+/* The bucket of us (microseconds) on those bounds. */
+int gw_store_dur_bucket(int64_t us);
 
 struct gw_store_stats {
     long long batches, requests, max_batch;
@@ -80,6 +82,9 @@ struct gw_store_stats {
      * write and sync): where a latency tail comes from. */
     long long batch_us_hist[GW_STORE_DUR_N + 1], batch_us_sum;
     long long commit_us_hist[GW_STORE_DUR_N + 1], commit_us_sum;
+    /* SQLite's writer: its WAL catch-ups (db.c), each a copy of the last
+     * frames into the database and its sync, with the queue waiting. */
+    long long catch_up_us_hist[GW_STORE_DUR_N + 1], catch_up_us_sum;
 };
 void gw_store_stats(struct gw_store *st, struct gw_store_stats *out);
 /* Bytes SQLite holds now (page caches, statements, schema), all stores. */

@@ -63,17 +63,35 @@ struct gw_store {
      * own connection and thread, so no commit of the writer does it. */
     struct conn ck;
     pthread_t ckpt;
-    int ckpt_running, ckpt_stop, ckpt_wanted, ckpt_busy;
-    pthread_cond_t ckpt_cv; /* under ws.mu */
+    /* Under ws.mu: the checkpointer waits on ckpt_cv for a round to be
+     * wanted (and not held: the writer catches up itself), the writer on
+     * ckpt_done_cv for a round to end. */
+    int ckpt_running, ckpt_stop, ckpt_wanted, ckpt_busy, ckpt_hold;
+    pthread_cond_t ckpt_cv, ckpt_done_cv;
+    /* Under ws.mu: frames of the WAL in the database after the last
+     * checkpoint (ckpt_copied), valid while wal_gen is still ckpt_gen. */
+    int ckpt_copied;
+    unsigned ckpt_gen, wal_gen; /* wal_gen: +1 each time the WAL starts over */
     /* The writer thread's own (the WAL hook runs there): frames in the
      * WAL after its last commit, and at its last ask and catch-up. */
     int wal_frames, wal_asked, wal_caught_up;
+    /* Tests: the checkpointer sleeps this long after each round, as on a
+     * disk too slow for the load (under ws.mu). */
+    int ckpt_test_pause_ms;
 
     /* Readiness (health.c): the last probe's result and time, under mmu
      * (the writer's last commit result is ws.commit_rc). */
     gw_rc probe_rc;
     int64_t probe_ms;
 };
+
+/* New WAL frames (2 KiB pages) after which the writer asks the
+ * checkpointer for a round (db.c says why so many), and the WAL's bound
+ * when the checkpointer does not keep up (a disk slower than the load):
+ * the writer then waits for its round and copies the rest itself,
+ * however long its queue waits (192 MiB). */
+#define GW_STORE_CKPT_FRAMES 16384
+#define GW_STORE_WAL_MAX_FRAMES (6 * GW_STORE_CKPT_FRAMES)
 
 /* Opens a connection with the pragmas of the store. */
 gw_rc gw_store_conn_open(const char *path, int busy_ms, struct conn *c,

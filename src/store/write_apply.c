@@ -718,8 +718,8 @@ const long long gw_store_dur_le_us[GW_STORE_DUR_N] = {
     250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000};
 
 /* The bucket of a duration in gw_store_dur_le_us's histograms. */
-static int
-dur_bucket(int64_t us)
+int
+gw_store_dur_bucket(int64_t us)
 {
     int k = 0;
 
@@ -741,9 +741,9 @@ gw_write_record_batch(struct gw_store_stats *stats, int n, int64_t batch_us,
     stats->batch_hist[b]++;
     if (n > stats->max_batch)
         stats->max_batch = n;
-    stats->batch_us_hist[dur_bucket(batch_us)]++;
+    stats->batch_us_hist[gw_store_dur_bucket(batch_us)]++;
     stats->batch_us_sum += batch_us;
-    stats->commit_us_hist[dur_bucket(commit_us)]++;
+    stats->commit_us_hist[gw_store_dur_bucket(commit_us)]++;
     stats->commit_us_sum += commit_us;
 }
 
