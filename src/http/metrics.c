@@ -202,6 +202,10 @@ store_duration_lines(struct gw_buf *b, const struct gw_store_stats *ss)
         const long long *counts;
         long long sum_us;
     } hists[] = {
+        {"klasgw_store_wait_duration_seconds",
+         "A message's time in the store: from joining the writer's queue "
+         "until its group commit is durable.",
+         ss->wait_us_hist, ss->wait_us_sum},
         {"klasgw_store_batch_duration_seconds",
          "The writer's time for one group commit, from BEGIN until the "
          "COMMIT is durable.",

@@ -384,6 +384,8 @@ run_batch(struct gw_pg_writer *wr, struct gw_wreq *batch, int n)
     else if (writes)
         s->ws.commit_rc = GW_OK;
     gw_write_record_batch(&s->ws.stats, n, t1 - t0, t1 - tc);
+    gw_wq_record_waits(batch, t1, s->ws.stats.wait_us_hist,
+                       &s->ws.stats.wait_us_sum);
     if (outbox && rc == GW_OK)
         gw_wstate_outbox_bump_locked(&s->ws);
     pthread_mutex_unlock(&s->ws.mu);

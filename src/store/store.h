@@ -85,6 +85,9 @@ struct gw_store_stats {
     /* SQLite's writer: its WAL catch-ups (db.c), each a copy of the last
      * frames into the database and its sync, with the queue waiting. */
     long long catch_up_us_hist[GW_STORE_DUR_N + 1], catch_up_us_sum;
+    /* A message's time in the store: from joining the writer's queue
+     * until its commit is durable (both backends). */
+    long long wait_us_hist[GW_STORE_DUR_N + 1], wait_us_sum;
 };
 void gw_store_stats(struct gw_store *st, struct gw_store_stats *out);
 /* Bytes SQLite holds now (page caches, statements, schema), all stores. */

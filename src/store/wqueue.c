@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "store/store.h"
 #include "store/wqueue.h"
 
 void
@@ -36,6 +37,7 @@ static void
 put(struct gw_wqueue *q, struct gw_wreq *r)
 {
     r->next = NULL;
+    r->queued_us = gw_clock_mono_us();
     if (q->tail)
         q->tail->next = r;
     else
@@ -43,6 +45,20 @@ put(struct gw_wqueue *q, struct gw_wreq *r)
     q->tail = r;
     if (q->idle > 0)
         pthread_cond_signal(&q->cv);
+}
+
+void
+gw_wq_record_waits(const struct gw_wreq *batch, int64_t now_us, long long *hist,
+                   long long *sum_us)
+{
+    for (const struct gw_wreq *r = batch; r != NULL; r = r->next) {
+        int64_t us = now_us - r->queued_us;
+
+        if (r->w == NULL)
+            continue; /* an audit record or HSA answer: nobody waits */
+        hist[gw_store_dur_bucket(us)]++;
+        *sum_us += us;
+    }
 }
 
 struct gw_wreq *

@@ -33,6 +33,7 @@ struct gw_wreq {
     gw_store_done_fn done_fn;
     void *done_arg;
     const char *unavailable;
+    int64_t queued_us; /* when it joined the queue (monotonic) */
     struct gw_wreq *next;
 };
 
@@ -47,6 +48,11 @@ struct gw_wqueue {
     int nhsa;             /* HSA answers queued, GW_WQ_HSA_MAX at most */
 };
 
+/* The time each message of batch waited, from joining the queue until
+ * now_us (its commit is durable), into a duration histogram (store.h's
+ * bounds) and its sum. Under mu. */
+void gw_wq_record_waits(const struct gw_wreq *batch, int64_t now_us,
+                        long long *hist, long long *sum_us);
 void gw_wq_init(struct gw_wqueue *q, pthread_mutex_t *mu, const int *stopping,
                 const int *running, int batch_max);
 void gw_wq_destroy(struct gw_wqueue *q);

@@ -321,6 +321,8 @@ again:
     else if (writes)
         st->ws.commit_rc = GW_OK;
     gw_write_record_batch(&st->ws.stats, n, t1 - t0, t1 - tc);
+    gw_wq_record_waits(batch, t1, st->ws.stats.wait_us_hist,
+                       &st->ws.stats.wait_us_sum);
     if (outbox)
         gw_wstate_outbox_bump_locked(&st->ws);
     pthread_mutex_unlock(&st->ws.mu);

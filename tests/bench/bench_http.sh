@@ -177,8 +177,9 @@ if [ "$half" -gt 0 ]; then
         "$peak_p50" "$peak_p99" \
         "$(awk -v a="$t0" -v b="$(cpu_ticks)" -v hz="$hz" -v us="$duration_us" 'BEGIN {printf "%.2f", (b - a) / hz / (us / 1e6)}')"
     scrape "$dir/m-half1"
-    printf 'half the peak, the tail inside the gateway: answer %s; writer per group commit %s; its COMMIT (the sync) %s; its WAL catch-ups (the queue waits) %s\n' \
+    printf 'half the peak, the tail inside the gateway: answer %s; in the store (queue to durable) %s; writer per group commit %s; its COMMIT (the sync) %s; its WAL catch-ups (the queue waits) %s\n' \
         "$(hist_tail "$dir/m-half0" "$dir/m-half1" klasgw_http_request_duration_seconds 'route="process-message"')" \
+        "$(hist_tail "$dir/m-half0" "$dir/m-half1" klasgw_store_wait_duration_seconds)" \
         "$(hist_tail "$dir/m-half0" "$dir/m-half1" klasgw_store_batch_duration_seconds)" \
         "$(hist_tail "$dir/m-half0" "$dir/m-half1" klasgw_store_commit_duration_seconds)" \
         "$(hist_tail "$dir/m-half0" "$dir/m-half1" klasgw_store_wal_catch_up_duration_seconds)"

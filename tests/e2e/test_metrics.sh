@@ -42,7 +42,7 @@ want_val() {   # FILE SERIES OP N
     local v
     v=$(val "$1" "$2")
     [ "$v" != absent ] || fail "$2 is absent from /metrics"
-    awk -v v="$v" -v n="$4" -v op="$3" 'BEGIN { exit !((op == "==" && v == n) || (op == ">=" && v >= n) || (op == ">" && v > n)) }' \
+    awk -v v="$v" -v n="$4" -v op="$3" 'BEGIN { exit !((op == "==" && v == n) || (op == ">=" && v >= n) || (op == ">" && v > n) || (op == "<=" && v <= n)) }' \
         || fail "$2 is $v, wanted $3 $4"
 }
 
@@ -122,6 +122,16 @@ for h in klasgw_store_batch_duration_seconds klasgw_store_commit_duration_second
     grep "^${h}_bucket" "$dir/m1" | awk '{ if ($2 < last) exit 1; last = $2 }' \
         || fail "$h: buckets not cumulative: $(grep "^${h}_bucket" "$dir/m1" | tr '\n' ' ')"
 done
+# A message's time in the store: one observation per message written (a
+# batch's audit records and HSA answers have nobody waiting).
+h=klasgw_store_wait_duration_seconds
+want_val "$dir/m1" "${h}_count" ">=" 3
+want_val "$dir/m1" "${h}_count" "<=" "$(val "$dir/m1" klasgw_store_commit_batch_size_sum)"
+want_val "$dir/m1" "${h}_sum" ">" 0
+grep "^${h}_bucket" "$dir/m1" | awk '{ if ($2 < last) exit 1; last = $2 }' \
+    || fail "$h: buckets not cumulative: $(grep "^${h}_bucket" "$dir/m1" | tr '\n' ' ')"
+grep -q "^# TYPE klasgw_store_wal_catch_up_duration_seconds histogram" "$dir/m1" \
+    || fail "no klasgw_store_wal_catch_up_duration_seconds histogram"
 
 # --- the example alert rules: valid, and about series that exist -------------
 promtool check rules "$GW_SOURCE_DIR/adapter/klasgw-alerts.yml" >"$dir/rules" 2>&1 \
