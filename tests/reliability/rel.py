@@ -541,6 +541,70 @@ def fd_kinds(pid):
     return socks, other
 
 
+def fd_sockets(pid):
+    """The inodes of the sockets among pid's fds (as text, "123")."""
+    out = []
+    d = "/proc/%d/fd" % pid
+    for n in os.listdir(d):
+        try:
+            t = os.readlink(os.path.join(d, n))
+        except OSError:
+            continue
+        if t.startswith("socket:["):
+            out.append(t[len("socket:["):-1])
+    return out
+
+
+def _net_rows(pid, name):
+    """The rows of /proc/PID/net/NAME (tcp, tcp6, unix), split, without
+    the header; none when the table is missing (no IPv6)."""
+    try:
+        with open("/proc/%d/net/%s" % (pid, name)) as f:
+            return [line.split() for line in f.readlines()[1:]]
+    except FileNotFoundError:
+        return []
+
+
+def socket_kinds(pid, port):
+    """pid's sockets by what they are, matched by inode against the
+    tables of its network namespace (/proc/PID/net/tcp, tcp6, unix):
+      listen    TCP sockets listening
+      inbound   TCP connections on local port `port` (callers of serve)
+      outbound  {remote port: count} of the other TCP connections (serve
+                calling its peers)
+      unix      unix sockets: in serve, libcurl's socketpair, one per
+                easy handle (its internal multi handle's wake-up pair)
+      other     sockets in none of the tables (UDP, netlink, or one that
+                closed between the two reads)
+    The fds are read first: a connection opened after that is not in the
+    list at all, one closed after it counts as "other"."""
+    socks = fd_sockets(pid)
+    tcp = {}
+    for name in ("tcp", "tcp6"):
+        for r in _net_rows(pid, name):
+            # sl local rem st queues timer retrnsmt uid timeout inode ...;
+            # TIME_WAIT rows belong to no socket (inode 0).
+            if len(r) > 9 and r[9] != "0":
+                tcp[r[9]] = (int(r[1].rsplit(":", 1)[1], 16),
+                             int(r[2].rsplit(":", 1)[1], 16), r[3])
+    unix = {r[6] for r in _net_rows(pid, "unix") if len(r) > 6}
+    k = {"listen": 0, "inbound": 0, "outbound": {}, "unix": 0, "other": 0}
+    for ino in socks:
+        if ino in tcp:
+            local, remote, state = tcp[ino]
+            if state == "0A":  # TCP_LISTEN
+                k["listen"] += 1
+            elif local == port:
+                k["inbound"] += 1
+            else:
+                k["outbound"][remote] = k["outbound"].get(remote, 0) + 1
+        elif ino in unix:
+            k["unix"] += 1
+        else:
+            k["other"] += 1
+    return k
+
+
 def log_errors(log, planned=()):
     """level=error lines of the gateway's log not matching a planned
     pattern."""
