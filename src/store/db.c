@@ -739,6 +739,16 @@ busy_wait(void *arg, int count)
     return 1;
 }
 
+static const char *
+vfs_of(int mode)
+{
+    if (mode == GW_CONN_WRITER)
+        return gw_store_writer_vfs();
+    if (mode == GW_CONN_CHECKPOINTER)
+        return gw_store_ckpt_vfs();
+    return NULL;
+}
+
 gw_rc
 gw_store_conn_open_mode(const char *path, int busy_ms, int mode,
                         struct conn *c, struct gw_err *err)
@@ -752,8 +762,7 @@ gw_store_conn_open_mode(const char *path, int busy_ms, int mode,
                                ? SQLITE_OPEN_READONLY
                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                               SQLITE_OPEN_NOMUTEX,
-                          mode == GW_CONN_WRITER ? gw_store_writer_vfs()
-                                                 : NULL);
+                          vfs_of(mode));
     if (src != SQLITE_OK) {
         gw_err_set(err, GW_ESTORE, NULL, "cannot open %s: %s", path,
                    c->db ? sqlite3_errmsg(c->db) : "out of memory");
@@ -1302,8 +1311,8 @@ checkpointer_main(void *arg)
 static gw_rc
 checkpointer_start(struct gw_store *st, struct gw_err *err)
 {
-    gw_rc rc = gw_store_conn_open_mode(st->base.where, st->base.busy_ms, 0,
-                                       &st->ck, err);
+    gw_rc rc = gw_store_conn_open_mode(st->base.where, st->base.busy_ms,
+                                       GW_CONN_CHECKPOINTER, &st->ck, err);
 
     if (rc == GW_OK)
         rc = cache_kib(&st->ck, GW_STORE_OTHER_CACHE_KIB, err);

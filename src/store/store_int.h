@@ -98,14 +98,29 @@ gw_rc gw_store_conn_open(const char *path, int busy_ms, struct conn *c,
                          struct gw_err *err);
 /* The same in a mode: GW_CONN_RW; GW_CONN_RO, read-only (no pragma that
  * writes, query_only); GW_CONN_WRITER, read-write with its WAL writes
- * gathered into one per commit (walbuf.c), for the writer's connection. */
-enum { GW_CONN_RW = 0, GW_CONN_RO = 1, GW_CONN_WRITER = 2 };
+ * gathered into one per commit (walbuf.c), for the writer's connection;
+ * GW_CONN_CHECKPOINTER, read-write with its database writes synced in
+ * pieces (walbuf.c), for the checkpointer's. */
+enum {
+    GW_CONN_RW = 0,
+    GW_CONN_RO = 1,
+    GW_CONN_WRITER = 2,
+    GW_CONN_CHECKPOINTER = 3
+};
 gw_rc gw_store_conn_open_mode(const char *path, int busy_ms, int mode,
                               struct conn *c, struct gw_err *err);
-/* The name of walbuf.c's VFS, registered on first use; NULL when it could
- * not be (the default VFS is used then). */
+/* The names of walbuf.c's VFSs, registered on first use; NULL when they
+ * could not be (the default VFS is used then). */
 #define GW_STORE_WRITER_VFS "klasgw-walbuf"
+#define GW_STORE_CKPT_VFS "klasgw-ckpt"
 const char *gw_store_writer_vfs(void);
+const char *gw_store_ckpt_vfs(void);
+/* The checkpointer's database writes between two syncs (256 pages of
+ * 2 KiB; 256 KiB and 1 MiB did as well, within the runs' noise). */
+#define GW_STORE_CKPT_PACE_BYTES (512 * 1024)
+/* How many times the checkpointer's connections synced the database
+ * file between two of SQLite's own syncs, since the process started. */
+long long gw_store_ckpt_paced_syncs(void);
 void gw_store_conn_close(struct conn *c);
 /* A cached statement, reset and with bindings cleared; NULL on failure
  * (the error is logged). */

@@ -244,6 +244,8 @@ test_store_wal_stays_bounded_under_a_steady_load(void **state)
     char wal[160];
     off_t max = 0;
     struct gw_store_stats stats;
+    struct stat sb;
+    long long syncs = gw_store_ckpt_paced_syncs();
     enum { N = 16 };
     struct steady_arg args[N];
     pthread_t t[N];
@@ -265,6 +267,13 @@ test_store_wal_stays_bounded_under_a_steady_load(void **state)
     assert_int_equal(stats.requests, N * STEADY_WRITES);
     print_message("largest WAL: %lld bytes\n", (long long)max);
     assert_true(max <= WAL_BOUND_BYTES);
+    /* The checkpointer wrote (nearly) all of the database file, in pieces
+     * each followed by a sync: not one sync per round at its end. */
+    assert_int_equal(stat(f->path, &sb), 0);
+    syncs = gw_store_ckpt_paced_syncs() - syncs;
+    print_message("database: %lld bytes, %lld syncs in between\n",
+                  (long long)sb.st_size, syncs);
+    assert_true(syncs >= sb.st_size / GW_STORE_CKPT_PACE_BYTES / 2);
 }
 
 /*
