@@ -1113,10 +1113,11 @@ gw_sqlite_open(struct gw_store *st, const struct gw_store_opts *opts,
  * for some of 150 pages in bench_http.sh), and the queue waits for it. */
 #define CATCH_UP_LAG_FRAMES 256
 /* The WAL's size at which the writer catches up so that it starts over
- * (128 MiB): every catch-up holds up the queue, so the fewer the better.
- * At GW_STORE_CKPT_FRAMES, 54 in 20 s of bench_http.sh's load; at four times
- * that, 13, and half as many requests over 25 ms at half the peak. */
-#define WAL_RESTART_FRAMES (4 * GW_STORE_CKPT_FRAMES)
+ * (32 MiB). With the checkpointer's writes synced in pieces (walbuf.c) a
+ * catch-up takes 2.5-5 ms at most: four times that size made fewer of
+ * them (9 for 36 in 10 s of bench_http.sh at half its peak) and no
+ * shorter tail (p99 6-10 ms against 6-8 ms). */
+#define WAL_RESTART_FRAMES GW_STORE_CKPT_FRAMES
 /* Rounds the checkpointer adds to a round that leaves the WAL to be
  * started over (checkpointer_main), and the fewest new frames that make
  * one more worth it. */

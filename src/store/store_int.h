@@ -89,9 +89,9 @@ struct gw_store {
  * checkpointer for a round (db.c says why so many), and the WAL's bound
  * when the checkpointer does not keep up (a disk slower than the load):
  * the writer then waits for its round and copies the rest itself,
- * however long its queue waits (192 MiB). */
+ * however long its queue waits (96 MiB). */
 #define GW_STORE_CKPT_FRAMES 16384
-#define GW_STORE_WAL_MAX_FRAMES (6 * GW_STORE_CKPT_FRAMES)
+#define GW_STORE_WAL_MAX_FRAMES (3 * GW_STORE_CKPT_FRAMES)
 
 /* Opens a connection with the pragmas of the store. */
 gw_rc gw_store_conn_open(const char *path, int busy_ms, struct conn *c,
