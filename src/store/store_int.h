@@ -115,9 +115,11 @@ gw_rc gw_store_conn_open_mode(const char *path, int busy_ms, int mode,
 #define GW_STORE_CKPT_VFS "klasgw-ckpt"
 const char *gw_store_writer_vfs(void);
 const char *gw_store_ckpt_vfs(void);
-/* The checkpointer's database writes between two syncs (256 pages of
- * 2 KiB; 256 KiB and 1 MiB did as well, within the runs' noise). */
-#define GW_STORE_CKPT_PACE_BYTES (512 * 1024)
+/* The checkpointer's database writes between two syncs (512 pages of
+ * 2 KiB). 256 KiB and 512 KiB gave the same tail in bench_http.sh; 512
+ * KiB cost 10 % more CPU a write at 32 writers in bench_store.sh (61-62
+ * us against 53-56, and 4 % fewer writes/s), 1 MiB none. */
+#define GW_STORE_CKPT_PACE_BYTES (1024 * 1024)
 /* How many times the checkpointer's connections synced the database
  * file between two of SQLite's own syncs, since the process started. */
 long long gw_store_ckpt_paced_syncs(void);
