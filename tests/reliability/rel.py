@@ -524,35 +524,29 @@ def fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
-def fd_kinds(pid):
-    """(sockets, other fds): pooled keep-alive connections come and go,
-    files, pipes and eventfds must not."""
-    socks = other = 0
+def fd_links(pid):
+    """What pid's fds point to ("socket:[123]", a path, "pipe:[..]"); an fd
+    closed while they are read is left out."""
     d = "/proc/%d/fd" % pid
     for n in os.listdir(d):
         try:
-            t = os.readlink(os.path.join(d, n))
+            yield os.readlink(os.path.join(d, n))
         except OSError:
             continue
-        if t.startswith("socket:"):
-            socks += 1
-        else:
-            other += 1
-    return socks, other
+
+
+def fd_kinds(pid):
+    """(sockets, other fds): pooled keep-alive connections come and go,
+    files, pipes and eventfds must not."""
+    links = list(fd_links(pid))
+    socks = sum(1 for t in links if t.startswith("socket:"))
+    return socks, len(links) - socks
 
 
 def fd_sockets(pid):
     """The inodes of the sockets among pid's fds (as text, "123")."""
-    out = []
-    d = "/proc/%d/fd" % pid
-    for n in os.listdir(d):
-        try:
-            t = os.readlink(os.path.join(d, n))
-        except OSError:
-            continue
-        if t.startswith("socket:["):
-            out.append(t[len("socket:["):-1])
-    return out
+    return [t[len("socket:["):-1] for t in fd_links(pid)
+            if t.startswith("socket:[")]
 
 
 def _net_rows(pid, name):

@@ -237,21 +237,17 @@ steady_writer(void *p)
  * copied: the WAL grew to 270 MB in one 4 s bench_store run. The bound:
  * the store's (GW_STORE_WAL_MAX_FRAMES), and one batch's frames more.
  */
+/* Runs the steady load of 16 writers on f's store: the largest WAL any
+ * of them saw must stay within WAL_BOUND_BYTES. */
 static void
-test_store_wal_stays_bounded_under_a_steady_load(void **state)
+steady_load(struct fixture *f)
 {
-    struct fixture *f = *state;
     char wal[160];
     off_t max = 0;
-    struct gw_store_stats stats;
-    struct stat sb;
-    long long syncs = gw_store_ckpt_paced_syncs();
     enum { N = 16 };
     struct steady_arg args[N];
     pthread_t t[N];
 
-    if (fixture_pg_dsn() != NULL)
-        skip(); /* PostgreSQL has no WAL file of ours */
     snprintf(wal, sizeof(wal), "%s-wal", f->path);
     for (int i = 0; i < N; i++) {
         args[i] = (struct steady_arg){f->st, wal, i, 0, GW_OK};
@@ -263,10 +259,23 @@ test_store_wal_stays_bounded_under_a_steady_load(void **state)
         if (args[i].max_wal > max)
             max = args[i].max_wal;
     }
-    gw_store_stats(f->st, &stats);
-    assert_int_equal(stats.requests, N * STEADY_WRITES);
     print_message("largest WAL: %lld bytes\n", (long long)max);
     assert_true(max <= WAL_BOUND_BYTES);
+}
+
+static void
+test_store_wal_stays_bounded_under_a_steady_load(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_store_stats stats;
+    struct stat sb;
+    long long syncs = gw_store_ckpt_paced_syncs();
+
+    if (fixture_pg_dsn() != NULL)
+        skip(); /* PostgreSQL has no WAL file of ours */
+    steady_load(f);
+    gw_store_stats(f->st, &stats);
+    assert_int_equal(stats.requests, 16 * STEADY_WRITES);
     /* The checkpointer wrote (nearly) all of the database file, in pieces
      * each followed by a sync: not one sync per round at its end. */
     assert_int_equal(stat(f->path, &sb), 0);
@@ -288,30 +297,13 @@ static void
 test_store_wal_stays_bounded_with_a_slow_checkpointer(void **state)
 {
     struct fixture *f = *state;
-    char wal[160];
-    off_t max = 0;
-    enum { N = 16 };
-    struct steady_arg args[N];
-    pthread_t t[N];
 
     if (fixture_pg_dsn() != NULL)
         skip(); /* PostgreSQL has no WAL file of ours */
-    snprintf(wal, sizeof(wal), "%s-wal", f->path);
     pthread_mutex_lock(&f->st->ws.mu);
     f->st->ckpt_test_pause_ms = 1000;
     pthread_mutex_unlock(&f->st->ws.mu);
-    for (int i = 0; i < N; i++) {
-        args[i] = (struct steady_arg){f->st, wal, i, 0, GW_OK};
-        pthread_create(&t[i], NULL, steady_writer, &args[i]);
-    }
-    for (int i = 0; i < N; i++) {
-        pthread_join(t[i], NULL);
-        assert_int_equal(args[i].rc, GW_OK);
-        if (args[i].max_wal > max)
-            max = args[i].max_wal;
-    }
-    print_message("largest WAL: %lld bytes\n", (long long)max);
-    assert_true(max <= WAL_BOUND_BYTES);
+    steady_load(f);
 }
 
 /* A burst of asynchronous writes and the writer thread that ran them. */
