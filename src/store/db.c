@@ -1131,28 +1131,36 @@ gw_sqlite_open(struct gw_store *st, const struct gw_store_opts *opts,
  * checkpointer ran without a pause, 30 to 60 checkpoints a second in
  * bench_http.sh, each with two fsyncs on the disk the writer's commits wait
  * for. */
+/* Asks the checkpointer for a round (under ws.mu): the WAL hook's and
+ * the catch-up's one way to wake it. */
+static void
+ckpt_ask_locked(struct gw_store *st)
+{
+    if (!st->ckpt_wanted) {
+        st->ckpt_wanted = 1;
+        pthread_cond_signal(&st->ckpt_cv);
+    }
+}
+
 static int
 on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct gw_store *st = arg;
-    int restarted = frames < st->wal_frames;
+    int restarted = frames < st->wal_frames, ask;
 
     (void)db;
     (void)name;
     if (restarted)
         st->wal_asked = st->wal_caught_up = 0;
     st->wal_frames = frames;
-    if (restarted || frames - st->wal_asked >= GW_STORE_CKPT_FRAMES) {
+    ask = frames - st->wal_asked >= GW_STORE_CKPT_FRAMES;
+    if (ask)
+        st->wal_asked = frames;
+    if (restarted || ask) {
         pthread_mutex_lock(&st->ws.mu);
-        if (restarted)
-            st->wal_gen++;
-        if (frames - st->wal_asked >= GW_STORE_CKPT_FRAMES) {
-            st->wal_asked = frames;
-            if (!st->ckpt_wanted) {
-                st->ckpt_wanted = 1;
-                pthread_cond_signal(&st->ckpt_cv);
-            }
-        }
+        st->wal_gen += restarted;
+        if (ask)
+            ckpt_ask_locked(st);
         pthread_mutex_unlock(&st->ws.mu);
     }
     return SQLITE_OK;
@@ -1208,10 +1216,8 @@ gw_store_wal_catch_up(struct gw_store *st)
         while (st->ckpt_busy)
             pthread_cond_wait(&st->ckpt_done_cv, &st->ws.mu);
     } else if (st->ckpt_busy || lag > CATCH_UP_LAG_FRAMES) {
-        if (!st->ckpt_busy && !st->ckpt_wanted) {
-            st->ckpt_wanted = 1;
-            pthread_cond_signal(&st->ckpt_cv);
-        }
+        if (!st->ckpt_busy)
+            ckpt_ask_locked(st);
         pthread_mutex_unlock(&st->ws.mu);
         return; /* the checkpointer's round first: it copies the bulk */
     }
