@@ -149,12 +149,14 @@ struct gw_req {
     int uri_refused;  /* over server.max_url_bytes or max_query_params */
     size_t body_seen; /* body bytes received, kept or not */
     /* Work whose write is queued, its connection suspended (response.c:
-     * gw_http_park): once resumed, on_request calls resume(r, 0) to
-     * answer; a request that ends first calls resume(r, 1), which only
-     * lets go. NULL: none. held_done and held_suspended are guarded by
-     * the lock of response.c until held_done. */
-    enum MHD_Result (*resume)(struct gw_req *r, int gone);
+     * gw_http_park): once resumed, on_request calls resume(r, parked) to
+     * answer; a request that ends first calls it with gone set, and the
+     * answer is let go instead of sent. NULL: none. held_done and
+     * held_suspended are guarded by the lock of response.c until
+     * held_done. */
+    enum MHD_Result (*resume)(struct gw_req *r, void *parked);
     void *parked; /* resume's: the pipeline's or the SOAP front's state */
+    int gone;     /* closed before its answer: senders only let go */
     int held_done, held_suspended;
     /* A held answer (an audited read's): sent once its records are on
      * disk, or the refusal held_rc, held_err in its place. */

@@ -382,6 +382,10 @@ send_held(struct gw_req *r)
     enum MHD_Result ret;
 
     r->held = NULL;
+    if (r->gone) {
+        MHD_destroy_response(resp); /* closed before it was sent */
+        return MHD_NO;
+    }
     if (r->held_rc == GW_OK) {
         ret = MHD_queue_response(r->conn, r->held_status, resp);
         MHD_destroy_response(resp);
@@ -406,12 +410,10 @@ drop_held(struct gw_req *r)
 
 /* The resume of a held answer (gw_http_park). */
 static enum MHD_Result
-held_resume(struct gw_req *r, int gone)
+held_resume(struct gw_req *r, void *parked)
 {
-    if (!gone)
-        return send_held(r);
-    drop_held(r); /* closed before it was sent */
-    return MHD_NO;
+    (void)parked;
+    return send_held(r);
 }
 
 /* The answer waits for a->audit: resp is sent by send_held. */
@@ -441,7 +443,7 @@ hold(struct gw_req *r, struct MHD_Response *resp, struct gw_answer *a)
 
 enum MHD_Result
 gw_http_park(struct gw_req *r,
-             enum MHD_Result (*resume)(struct gw_req *r, int gone),
+             enum MHD_Result (*resume)(struct gw_req *r, void *parked),
              void *parked)
 {
     r->resume = resume;
@@ -454,23 +456,22 @@ gw_http_park(struct gw_req *r,
 enum MHD_Result
 gw_http_resume(struct gw_req *r, int gone)
 {
-    enum MHD_Result (*resume)(struct gw_req *, int) = r->resume;
+    enum MHD_Result (*resume)(struct gw_req *, void *) = r->resume;
+    void *parked = r->parked;
 
     r->resume = NULL;
-    return resume(r, gone);
+    r->parked = NULL;
+    r->gone = gone;
+    return resume(r, parked);
 }
 
 static enum MHD_Result
-fhir_resume(struct gw_req *r, int gone)
+fhir_resume(struct gw_req *r, void *submit)
 {
     struct gw_answer a;
 
-    gw_pipeline_process_end(r->parked, &a);
-    r->parked = NULL;
-    if (!gone)
-        return gw_fhir_send_answer(r, &a, r->minimal);
-    gw_answer_release(&a);
-    return MHD_NO;
+    gw_pipeline_process_end(submit, &a);
+    return gw_fhir_send_answer(r, &a, r->minimal);
 }
 
 enum MHD_Result
@@ -500,6 +501,10 @@ gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a, int minimal)
     enum MHD_Result ret;
     gw_rc rc = GW_OK;
 
+    if (r->gone) { /* closed before its answer (gw_http_resume) */
+        gw_answer_release(a);
+        return MHD_NO;
+    }
     if (a->body != NULL && !(minimal && a->status < 300)) {
         body = a->body; /* already in r->out_fmt */
         len = a->body_len;

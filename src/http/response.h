@@ -53,15 +53,16 @@ enum MHD_Result gw_fhir_send_answer(struct gw_req *r, struct gw_answer *a,
  * before the work is handed on with gw_http_wake(r) as its completion;
  * gw_http_park_cancel when it could not be (wake never runs); else
  * gw_http_park, which suspends the connection until wake (or, while the
- * server stops, waits here) and then calls resume(r, 0) to answer; a
- * request that ends before calls resume(r, 1) to let go of parked.
+ * server stops, waits here) and then calls resume(r, parked) to answer;
+ * for a request that ends before, with r->gone set: every sender
+ * (gw_fhir_send_answer, the SOAP front's) then lets its answer go.
  */
 void gw_http_park_begin(struct gw_req *r);
 void gw_http_park_cancel(struct gw_req *r);
 void gw_http_wake(void *r);
 enum MHD_Result gw_http_park(struct gw_req *r,
                              enum MHD_Result (*resume)(struct gw_req *r,
-                                                       int gone),
+                                                       void *parked),
                              void *parked);
 /* Calls r->resume once (on_request, on_completed). */
 enum MHD_Result gw_http_resume(struct gw_req *r, int gone);

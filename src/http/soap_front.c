@@ -121,9 +121,14 @@ original_consumer(const struct gw_req *r)
 static enum MHD_Result
 reply(struct gw_req *r, struct gw_soap_reply *rep)
 {
-    const char *via = original_consumer(r);
+    const char *via;
     enum MHD_Result ret;
 
+    if (r->gone) { /* closed before its reply (gw_http_resume) */
+        gw_soap_reply_release(rep);
+        return MHD_NO;
+    }
+    via = original_consumer(r);
     gw_log_set_request_id(r->id);
     gw_log_info("event=soap interaction=%s result=%s error_code=%s client=%s "
                 "original_consumer=%s",
@@ -138,16 +143,12 @@ reply(struct gw_req *r, struct gw_soap_reply *rep)
 
 /* A message's reply once its write is done (gw_http_park). */
 static enum MHD_Result
-soap_resume(struct gw_req *r, int gone)
+soap_resume(struct gw_req *r, void *pending)
 {
     struct gw_soap_reply rep;
 
-    gw_soap_handle_end(r->parked, &rep);
-    r->parked = NULL;
-    if (!gone)
-        return reply(r, &rep);
-    gw_soap_reply_release(&rep);
-    return MHD_NO;
+    gw_soap_handle_end(pending, &rep);
+    return reply(r, &rep);
 }
 
 enum MHD_Result
