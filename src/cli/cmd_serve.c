@@ -323,7 +323,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
     char wsdl_dir[1024];
     struct gw_pipeline_opts po;
     struct gw_pharmacy_peer pharmacy_ctx;
-    struct gw_pharmacy_keeper *keeper = NULL;
+    struct gw_ticker keeper = {0};
     struct gw_net_policy webhooks;
     struct gw_tls_client tls_hsa, tls_lv, tls_webhooks;
     int keyed = 0;
@@ -466,7 +466,7 @@ gw_cmd_serve(struct gw_cli *cli, int argc, char **argv)
         goto out;
     }
     /* Subscription handshakes and heartbeats (outbound/pharmacy.h). */
-    rc = gw_pharmacy_keeper_start(&pharmacy_ctx, &keeper);
+    rc = gw_pharmacy_keeper_start(&keeper, &pharmacy_ctx);
     if (rc != GW_OK) {
         gw_log_err_rc(rc, "event=subscription_keeper_start_failed");
         goto out;
@@ -563,7 +563,7 @@ out:
     gw_conformance_unload();
     gw_hsa_free(hsa);
     gw_sched_stop(sched);
-    gw_pharmacy_keeper_stop(keeper);
+    gw_ticker_stop(&keeper);
     gw_outbox_worker_stop(worker);
     gw_lv_free(lv);
     gw_store_close(st);

@@ -35,7 +35,8 @@ gw_ticker_start(struct gw_ticker *t, void (*fn)(void *), void *arg,
     t->stopping = 0;
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv, NULL);
-    if (pthread_create(&t->thread, NULL, run, t) == 0)
+    t->running = pthread_create(&t->thread, NULL, run, t) == 0;
+    if (t->running)
         return GW_OK;
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cv);
@@ -45,6 +46,9 @@ gw_ticker_start(struct gw_ticker *t, void (*fn)(void *), void *arg,
 void
 gw_ticker_stop(struct gw_ticker *t)
 {
+    if (!t->running)
+        return;
+    t->running = 0;
     gw_thread_stop(t->thread, &t->mu, &t->cv, &t->stopping);
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cv);

@@ -553,11 +553,6 @@ send_notification(void *ctx, const struct gw_outbox_item *item, char *why,
 
 /* --- the keeper: handshakes and heartbeats ---------------------------- */
 
-struct gw_pharmacy_keeper {
-    struct gw_pharmacy_peer *p;
-    struct gw_ticker ticker;
-};
-
 /* Sends sub a handshake or heartbeat; GW_DELIVERED on a 2xx. */
 static enum gw_delivery
 send_status(struct gw_pharmacy_peer *p, const struct gw_subscription *sub,
@@ -641,40 +636,16 @@ keep_round(struct gw_pharmacy_peer *p)
 
 /* One round of the keeper, every second. */
 static void
-keeper_round(void *arg)
+keeper_round(void *p)
 {
-    struct gw_pharmacy_keeper *k = arg;
-
-    keep_round(k->p);
+    keep_round(p);
     gw_http_client_thread_done(NULL);
 }
 
 gw_rc
-gw_pharmacy_keeper_start(struct gw_pharmacy_peer *ctx,
-                         struct gw_pharmacy_keeper **out)
+gw_pharmacy_keeper_start(struct gw_ticker *t, struct gw_pharmacy_peer *ctx)
 {
-    struct gw_pharmacy_keeper *k = calloc(1, sizeof(*k));
-    gw_rc rc = k != NULL ? GW_OK : GW_ENOMEM;
-
-    if (rc == GW_OK) {
-        k->p = ctx;
-        rc = gw_ticker_start(&k->ticker, keeper_round, k, 1000);
-    }
-    if (rc != GW_OK) {
-        free(k);
-        k = NULL;
-    }
-    *out = k;
-    return rc;
-}
-
-void
-gw_pharmacy_keeper_stop(struct gw_pharmacy_keeper *k)
-{
-    if (k == NULL)
-        return;
-    gw_ticker_stop(&k->ticker);
-    free(k);
+    return gw_ticker_start(t, keeper_round, ctx, 1000);
 }
 
 void

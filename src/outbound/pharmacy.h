@@ -17,6 +17,7 @@
 #define GW_OUTBOUND_PHARMACY_H
 
 #include "core/netaddr.h"
+#include "core/ticker.h"
 #include "outbound/client.h"
 #include "store/subscription.h"
 
@@ -94,10 +95,8 @@ int gw_pharmacy_header_ok(const char *h, const char **why);
 /* The keeper: one thread that sends each "requested" subscription its
  * handshake (2xx: active; else error) and each active one with a
  * heartbeat period its heartbeat when nothing was sent for that long.
- * Checks every second; stop joins it. */
-struct gw_pharmacy_keeper;
-gw_rc gw_pharmacy_keeper_start(struct gw_pharmacy_peer *ctx,
-                               struct gw_pharmacy_keeper **out) GW_WARN_UNUSED;
-void gw_pharmacy_keeper_stop(struct gw_pharmacy_keeper *k);
+ * Checks every second on t, the caller's, which gw_ticker_stop stops. */
+gw_rc gw_pharmacy_keeper_start(struct gw_ticker *t,
+                               struct gw_pharmacy_peer *ctx) GW_WARN_UNUSED;
 
 #endif

@@ -16,7 +16,6 @@ struct gw_sched {
     struct gw_store *st;
     struct gw_sched_opts o;
     struct gw_ticker ticker;
-    int running;         /* the ticker runs (gw_sched_start) */
     long last_purge_day; /* days since the epoch of the last purge */
 };
 
@@ -73,9 +72,7 @@ gw_sched_start(struct gw_store *st, const struct gw_sched_opts *o,
 
     if (rc == GW_OK)
         rc = gw_ticker_start(&(*out)->ticker, tick, *out, (*out)->o.tick_ms);
-    if (rc == GW_OK)
-        (*out)->running = 1;
-    else if (*out != NULL) {
+    if (rc != GW_OK && *out != NULL) {
         gw_sched_stop(*out);
         *out = NULL;
     }
@@ -87,7 +84,6 @@ gw_sched_stop(struct gw_sched *s)
 {
     if (s == NULL)
         return;
-    if (s->running)
-        gw_ticker_stop(&s->ticker);
+    gw_ticker_stop(&s->ticker);
     free(s);
 }
