@@ -760,7 +760,9 @@ gw_write_audit_append(gw_sql_run run, void *conn, struct gw_write_head *h,
 
     memset(&r, 0, sizeof(r));
     r.seq = h->seq + 1;
-    snprintf(r.prev_hash, sizeof(r.prev_hash), "%s", h->hash);
+    /* A hash is a string within its array, which is the same here. */
+    _Static_assert(sizeof(r.prev_hash) == sizeof(h->hash), "hash sizes");
+    memcpy(r.prev_hash, h->hash, sizeof(r.prev_hash));
     r.at_ms = now_ms;
     r.e = *e;
     if (r.e.system == NULL)
