@@ -6,6 +6,7 @@
 #define GW_FHIR_FHIR_XML_H
 
 #include <libxml/tree.h>
+#include <pthread.h>
 
 #include "fhir/fhir.h"
 #include "fhir/xmldoc.h"
@@ -37,6 +38,27 @@ struct gw_xml *gw_xml_of(xmlDocPtr doc);
 /* libxml2's and libxslt's generic error callback that drops the message:
  * for our own files, whose failure is named by the caller. */
 void gw_xml_quiet(void *ctx, const char *msg, ...);
+
+/*
+ * A libxml2 context kept per thread for its next document (a parser's, a
+ * schema validation's): a reset costs less than making and freeing one
+ * for each. gw_xml_kept gives the calling thread's (NULL: none kept);
+ * gw_xml_keep keeps ctx in its place, freeing the one kept before, and
+ * frees ctx instead when it cannot be kept. What a thread keeps is freed
+ * (k->free) when the thread ends. Define one with GW_XML_KEEP(free).
+ */
+struct gw_xml_keep {
+    void (*free)(void *ctx);
+    pthread_mutex_t lock; /* guards making the key */
+    int state;            /* 0 no key yet, 1 key made, -1 none to be had */
+    pthread_key_t key;
+};
+#define GW_XML_KEEP(free_fn)                                                   \
+    {                                                                          \
+        (free_fn), PTHREAD_MUTEX_INITIALIZER, 0, 0                             \
+    }
+void *gw_xml_kept(struct gw_xml_keep *k);
+void gw_xml_keep(struct gw_xml_keep *k, void *ctx);
 
 /* libxml2's text mem (size bytes; NULL when libxml2 ran out of memory)
  * copied into *out, NUL-terminated, caller frees with free(); *len (when

@@ -23,6 +23,7 @@
  */
 #define _GNU_SOURCE /* memmem */
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/xmlsave.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1084,6 +1085,49 @@ gw_fhir_xml_read_stored(const char *bytes, size_t len, xmlDocPtr *out)
     return gw_fhir_xml_read(bytes, len, &lim, out, &err);
 }
 
+/*
+ * The parser context each thread reads its documents with, reset for
+ * each (gw_xml_keep). Each document still gets a dictionary of its own,
+ * limited as a new context's, so a tree shares nothing with the next one
+ * and may be freed on any thread; between documents the context holds
+ * neither a dictionary nor the last document's bytes.
+ */
+static void
+reader_free(void *ctxt)
+{
+    xmlFreeParserCtxt(ctxt);
+}
+
+static struct gw_xml_keep readers = GW_XML_KEEP(reader_free);
+
+/* The thread's context with a new dictionary; NULL: out of memory. */
+static xmlParserCtxtPtr
+reader_get(void)
+{
+    xmlParserCtxtPtr kept = gw_xml_kept(&readers);
+    xmlParserCtxtPtr ctxt = kept != NULL ? kept : xmlNewParserCtxt();
+    xmlDictPtr dict = ctxt != NULL ? xmlDictCreate() : NULL;
+
+    if (dict == NULL) {
+        if (ctxt != kept)
+            xmlFreeParserCtxt(ctxt);
+        return NULL;
+    }
+    xmlDictSetLimit(dict, XML_MAX_DICTIONARY_LIMIT);
+    xmlDictFree(ctxt->dict);
+    ctxt->dict = dict;
+    return ctxt;
+}
+
+static void
+reader_put(xmlParserCtxtPtr ctxt)
+{
+    xmlCtxtReset(ctxt);
+    xmlDictFree(ctxt->dict);
+    ctxt->dict = NULL;
+    gw_xml_keep(&readers, ctxt);
+}
+
 gw_rc
 gw_fhir_xml_read(const char *bytes, size_t len,
                  const struct gw_fhir_limits *lim, xmlDocPtr *out,
@@ -1105,7 +1149,7 @@ gw_fhir_xml_read(const char *bytes, size_t len,
         rc = prescan(bytes, len, lim, err);
     if (rc != GW_OK)
         return rc;
-    ctxt = xmlNewParserCtxt();
+    ctxt = reader_get();
     if (ctxt == NULL)
         return GW_ENOMEM;
     doc = xmlCtxtReadMemory(ctxt, bytes, (int)len, NULL, "UTF-8",
@@ -1130,10 +1174,10 @@ gw_fhir_xml_read(const char *bytes, size_t len,
             rc = gw_err_set(err, GW_EPARSE, NULL, "XML line %d: %s",
                             e ? e->line : 0, msg);
         xmlFreeDoc(doc);
-        xmlFreeParserCtxt(ctxt);
+        reader_put(ctxt);
         return rc;
     }
-    xmlFreeParserCtxt(ctxt);
+    reader_put(ctxt);
     if (doc->intSubset != NULL || doc->extSubset != NULL) {
         /* Unreachable after check_prolog; kept as a second lock. */
         xmlFreeDoc(doc);

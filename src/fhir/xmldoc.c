@@ -32,6 +32,46 @@ gw_xml_quiet(void *ctx, const char *msg, ...)
     (void)msg;
 }
 
+/* k's key, made on first use; 0 when there is none (then nothing is
+ * kept: every document makes its context as before). */
+static int
+keep_key(struct gw_xml_keep *k)
+{
+    int state = __atomic_load_n(&k->state, __ATOMIC_ACQUIRE);
+
+    if (state == 0) {
+        pthread_mutex_lock(&k->lock);
+        state = k->state;
+        if (state == 0) {
+            state = pthread_key_create(&k->key, k->free) == 0 ? 1 : -1;
+            __atomic_store_n(&k->state, state, __ATOMIC_RELEASE);
+        }
+        pthread_mutex_unlock(&k->lock);
+    }
+    return state == 1;
+}
+
+void *
+gw_xml_kept(struct gw_xml_keep *k)
+{
+    return keep_key(k) ? pthread_getspecific(k->key) : NULL;
+}
+
+void
+gw_xml_keep(struct gw_xml_keep *k, void *ctx)
+{
+    void *old = gw_xml_kept(k);
+
+    if (old == ctx)
+        return;
+    if (!keep_key(k) || pthread_setspecific(k->key, ctx) != 0) {
+        k->free(ctx);
+        return;
+    }
+    if (old != NULL)
+        k->free(old);
+}
+
 void
 gw_xml_free(struct gw_xml *d)
 {
