@@ -1,7 +1,7 @@
 /*
  * validate.c - the schema cache and the validation entry points (see
  * validate.h). The compiled schema (xsd.h) is shared by every thread;
- * each call validates with its own context.
+ * each thread validates with its own context.
  */
 #include "validate/validate.h"
 

@@ -102,20 +102,64 @@ on_error(void *ctx, xmlErrorPtr e)
         gw_rules_node_path((xmlNodePtr)e->node, it->path, sizeof(it->path));
 }
 
+/*
+ * Each thread validates with the context it kept from its last document
+ * when that was of the same schema (gw_xml_keep): libxml2 clears a
+ * context after each document, keeping only what it allocated for the
+ * elements' depth, and the context holds no more of its schema than the
+ * pointer. A thread that alternates between schemas makes one for each
+ * document, as before.
+ */
+struct checker {
+    const struct gw_xsd *x;
+    xmlSchemaValidCtxtPtr vc;
+};
+
+static void
+checker_free(void *ctx)
+{
+    struct checker *k = ctx;
+
+    xmlSchemaFreeValidCtxt(k->vc);
+    free(k);
+}
+
+static struct gw_xml_keep checkers = GW_XML_KEEP(checker_free);
+
+/* A context for x: the thread's when it is x's; NULL: out of memory. */
+static struct checker *
+checker_get(const struct gw_xsd *x)
+{
+    struct checker *k = gw_xml_kept(&checkers);
+
+    if (k != NULL && k->x == x)
+        return k;
+    k = malloc(sizeof(*k));
+    if (k == NULL)
+        return NULL;
+    k->x = x;
+    k->vc = xmlSchemaNewValidCtxt(schema_of(x));
+    if (k->vc == NULL) {
+        free(k);
+        return NULL;
+    }
+    return k;
+}
+
 gw_rc
 gw_xsd_validate(const struct gw_xsd *x, xmlDocPtr doc,
                 struct gw_xsd_errors *out)
 {
     struct collect c = {out, 0};
-    xmlSchemaValidCtxtPtr vc;
+    struct checker *k;
 
     memset(out, 0, sizeof(*out));
-    vc = x != NULL ? xmlSchemaNewValidCtxt(schema_of(x)) : NULL;
-    if (vc == NULL)
+    k = x != NULL ? checker_get(x) : NULL;
+    if (k == NULL)
         return GW_ENOMEM;
-    xmlSchemaSetValidStructuredErrors(vc, on_error, &c);
-    out->valid = xmlSchemaValidateDoc(vc, doc) == 0;
-    xmlSchemaFreeValidCtxt(vc);
+    xmlSchemaSetValidStructuredErrors(k->vc, on_error, &c);
+    out->valid = xmlSchemaValidateDoc(k->vc, doc) == 0;
+    gw_xml_keep(&checkers, k);
     return c.nomem ? GW_ENOMEM : GW_OK;
 }
 

@@ -4,7 +4,7 @@
  * schemas of wsdl/, for both sides of a contract (the SOAP front checks
  * what it receives, outbound/lv.c what it sends). A compiled schema is
  * read-only while it validates, so one is shared between threads; each
- * validation has its own context.
+ * thread validates with a context of its own.
  */
 #ifndef GW_VALIDATE_XSD_H
 #define GW_VALIDATE_XSD_H
