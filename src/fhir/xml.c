@@ -1152,9 +1152,11 @@ gw_fhir_xml_read(const char *bytes, size_t len,
     ctxt = reader_get();
     if (ctxt == NULL)
         return GW_ENOMEM;
+    /* COMPACT: a text under 16 bytes (most attribute values) is kept in
+     * its node, not allocated, copied and freed on its own. */
     doc = xmlCtxtReadMemory(ctxt, bytes, (int)len, NULL, "UTF-8",
                             XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                XML_PARSE_NOWARNING);
+                                XML_PARSE_NOWARNING | XML_PARSE_COMPACT);
     if (doc == NULL || !ctxt->wellFormed) {
         const xmlError *e = xmlCtxtGetLastError(ctxt);
         char msg[160] = "not well-formed XML";
