@@ -3,13 +3,14 @@
  * table of message facts is klas/facts.c).
  *
  * The canonical form never changes the caller's document: the stored
- * message keeps its Bundle.id, meta and timestamp. A tree that is
- * already in normal form (what the JSON reader builds, and XML sent
- * without comments, blank text or namespace prefixes) is canonicalised
- * as it is, those three hidden by a visibility callback, straight into
- * the digest; any other is copied and normalised first. Both give the
- * same bytes, so the digests stored by earlier versions still match
- * (test_idempotency pins them).
+ * message keeps its Bundle.id, meta and timestamp. A tree of FHIR
+ * elements alone (what the JSON reader builds, and XML sent without
+ * comments, narrative or namespace prefixes, indented or not) is written
+ * in canonical form straight into the digest; one in normal form (no
+ * comments, text or prefixes) is canonicalised by libxml2 as it is,
+ * those three hidden by a visibility callback; any other is copied and
+ * normalised first. All give the same bytes, so the digests stored by
+ * earlier versions still match (test_idempotency pins them).
  */
 #include "validate/facts.h"
 
@@ -106,12 +107,14 @@ to_digest(void *ctx, const char *buf, int len)
  * libxml2's C14N was a sixth of a submission's instructions (its
  * namespace stacks and attribute lists, for a tree whose every element
  * is in one default namespace). A tree of FHIR elements with attributes
- * in no namespace and no text, comment or other node (what the JSON
- * reader builds for a message without narrative) has a short canonical
- * form: the root declares the namespace, every element is written
+ * in no namespace and no other node but blank text between them (what
+ * the JSON reader builds for a message without narrative, and the XML
+ * reader for one sent compact or indented) has a short canonical form:
+ * the root declares the namespace, every element is written
  * <name attrs></name>, attributes sorted by name, values escaped as C14N
- * escapes them. The bytes are the same as libxml2's (test_idempotency
- * compares them over every example, and pins earlier digests). */
+ * escapes them, blank text left out as strip() drops it. The bytes are
+ * the same as libxml2's (test_idempotency compares them over every
+ * example, compact and pretty-printed, and pins earlier digests). */
 
 struct cw {
     gnutls_hash_hd_t h;
@@ -196,8 +199,18 @@ put_attr_value(struct cw *w, const char *v)
     }
 }
 
-/* Whether n and everything under it is a FHIR element in namespace fhir
- * with plain attributes (one text value each, no namespace). */
+/* Whether c is blank text between FHIR elements, which strip() drops:
+ * XML sent indented has it around every element, and the writer below
+ * leaves it out as the copy-strip-C14N way does. */
+static int
+blank_text(xmlNodePtr c)
+{
+    return c->type == XML_TEXT_NODE && xmlIsBlankNode(c);
+}
+
+/* Whether n and everything under it, blank text aside, is a FHIR element
+ * in namespace fhir with plain attributes (one text value each, no
+ * namespace). */
 static int
 plain_tree(xmlNodePtr n, xmlNsPtr fhir)
 {
@@ -208,7 +221,7 @@ plain_tree(xmlNodePtr n, xmlNsPtr fhir)
             a->children->type != XML_TEXT_NODE || a->children->next != NULL)
             return 0;
     for (xmlNodePtr c = n->children; c != NULL; c = c->next)
-        if (!plain_tree(c, fhir))
+        if (!blank_text(c) && !plain_tree(c, fhir))
             return 0;
     return 1;
 }
@@ -254,6 +267,8 @@ write_element(struct cw *w, xmlNodePtr n, xmlNodePtr root, xmlNsPtr fhir)
     }
     put(w, ">", 1);
     for (xmlNodePtr c = n->children; c != NULL; c = c->next) {
+        if (blank_text(c))
+            continue;
         /* A volatile child is left out but must be plain all the same:
          * the whole tree is, or the digest is C14N's. */
         if (n == root && volatile_child(root, c) &&
@@ -271,8 +286,8 @@ write_element(struct cw *w, xmlNodePtr n, xmlNodePtr root, xmlNsPtr fhir)
     return 1;
 }
 
-/* 1 when done (d set), 0 when the tree is not plain (a plain tree is in
- * normal form too: normal() need not look). */
+/* 1 when done (d set), 0 when the tree is not plain (a plain tree's
+ * bytes are those of its stripped copy: normal() need not look). */
 static int
 hash_plain(xmlDocPtr xml, xmlNodePtr root, unsigned char d[32])
 {
