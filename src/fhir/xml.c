@@ -927,7 +927,7 @@ static gw_rc
 prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
         struct gw_err *err)
 {
-    size_t i = 0, text = 0, text_at = 0, k;
+    size_t i = 0, k;
     long elements = 0;
     int depth = 0;
 
@@ -937,16 +937,18 @@ prescan(const char *s, size_t len, const struct gw_fhir_limits *lim,
         int attrs = 0, decls = 0;
 
         if (s[i] != '<') {
-            if (text++ == 0)
-                text_at = i;
-            if (text > lim->max_string)
-                return scan_fault(s, text_at, GW_ETOOLARGE, err,
+            /* A text, up to the next markup or the end, in one look:
+             * indented XML has one between every two tags. */
+            const char *lt = memchr(s + i, '<', len - i);
+            size_t j = lt != NULL ? (size_t)(lt - s) : len;
+            if (j - i > lim->max_string)
+                return scan_fault(s, i, GW_ETOOLARGE, err,
                                   "a text is larger than %zu bytes "
-                                  "(xml.max_string_bytes)", lim->max_string);
-            i++;
+                                  "(xml.max_string_bytes)",
+                                  lim->max_string);
+            i = j;
             continue;
         }
-        text = 0;
         /* A comment or processing instruction; unclosed: the parser's.
          * (Each opens with "<!" or "<?": the byte after '<' is looked at
          * first, most tags being neither.) */
