@@ -112,28 +112,35 @@ for i in $(seq 1 20); do gone+=("g$i"); done
 for i in $(seq 1 5); do waiting+=("k$i"); done
 warm
 make_msgs "${gone[@]}" "${waiting[@]}"
+soap_gone=(sg1 sg2 sg3 sg4 sg5)
+for n in "${soap_gone[@]}"; do soap_msg "$n"; done
 before=$(cases)
 hold_lock
 pids=()
 for n in "${gone[@]}"; do submit "$n" 1 & pids+=($!); done
+for n in "${soap_gone[@]}"; do soap_submit "$n" 1 & pids+=($!); done
 for n in "${waiting[@]}"; do submit "$n" 60 & pids+=($!); done
-for p in "${pids[@]:0:20}"; do wait "$p" || true; done
+for p in "${pids[@]:0:25}"; do wait "$p" || true; done
 kill -0 "$GW_PID" 2>/dev/null || fail "serve died with clients gone while their message waited"
 release_lock
-for p in "${pids[@]:20}"; do wait "$p" || true; done
+for p in "${pids[@]:25}"; do wait "$p" || true; done
 for n in "${waiting[@]}"; do
     [ "$(cat "$T/$n.out")" = 200 ] || fail "waiting message $n: status $(cat "$T/$n.out")"
 done
-# Every message once, whether its client waited or not; a resend of a
-# message whose answer was lost gets the stored answer.
-for _ in $(seq 1 100); do [ "$(cases)" -ge $((before + 25)) ] && break; sleep 0.1; done
-[ "$(cases)" = $((before + 25)) ] || fail "25 messages, $(( $(cases) - before )) cases"
+# Every message once, whether its client waited or not (over REST and
+# SOAP); a resend of a message whose answer was lost gets the stored
+# answer.
+for _ in $(seq 1 100); do [ "$(cases)" -ge $((before + 30)) ] && break; sleep 0.1; done
+[ "$(cases)" = $((before + 30)) ] || fail "30 messages, $(( $(cases) - before )) cases"
+for n in "${soap_gone[@]}"; do
+    [ "$(cat "$T/$n.out")" = 000 ] || fail "SOAP client $n did not give up: status $(cat "$T/$n.out")"
+done
 for n in "${gone[@]}"; do
     [ "$(stored "$n")" = 1 ] || fail "message $n (client gone) is not stored"
 done
 post ehr "$PM" "$T/g1.json"
 want 200 "the resend of a message whose client was gone"
-[ "$(cases)" = $((before + 25)) ] || fail "the resend made a case"
+[ "$(cases)" = $((before + 30)) ] || fail "the resend made a case"
 
 # The stop: messages waiting for their commit when SIGTERM comes.
 make_msgs s1 s2 s3 s4 s5 s6 s7 s8
