@@ -24,6 +24,10 @@ schema_of(const struct gw_xsd *x)
     return (xmlSchemaPtr)(void *)x;
 }
 
+/* Schemas compiled so far: a validation context kept for a schema at some
+ * address (checker_get) is not one for a later schema at that address. */
+static unsigned long loads;
+
 struct gw_xsd *
 gw_xsd_load(const char *path, struct gw_err *err)
 {
@@ -38,6 +42,8 @@ gw_xsd_load(const char *path, struct gw_err *err)
     }
     if (s == NULL)
         gw_err_set(err, GW_ECONFIG, NULL, "cannot compile schema %s", path);
+    else
+        __atomic_add_fetch(&loads, 1, __ATOMIC_SEQ_CST);
     return (struct gw_xsd *)(void *)s;
 }
 
@@ -112,6 +118,8 @@ on_error(void *ctx, xmlErrorPtr e)
  */
 struct checker {
     const struct gw_xsd *x;
+    unsigned long loads; /* when it was made: x may be freed and its
+                          * address given to a schema loaded since */
     xmlSchemaValidCtxtPtr vc;
 };
 
@@ -131,13 +139,15 @@ static struct checker *
 checker_get(const struct gw_xsd *x)
 {
     struct checker *k = gw_xml_kept(&checkers);
+    unsigned long now = __atomic_load_n(&loads, __ATOMIC_SEQ_CST);
 
-    if (k != NULL && k->x == x)
+    if (k != NULL && k->x == x && k->loads == now)
         return k;
     k = malloc(sizeof(*k));
     if (k == NULL)
         return NULL;
     k->x = x;
+    k->loads = now;
     k->vc = xmlSchemaNewValidCtxt(schema_of(x));
     if (k->vc == NULL) {
         free(k);
