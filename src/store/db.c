@@ -1131,13 +1131,6 @@ gw_sqlite_open(struct gw_store *st, const struct gw_store_opts *opts,
 #define CKPT_FOLLOW_UPS 3
 #define CKPT_FOLLOW_UP_FRAMES 64
 
-/* sqlite3_wal_hook on the writer's connection: runs after each commit,
- * on the writer thread. It asks for a checkpoint once per
- * GW_STORE_CKPT_FRAMES new frames. It used to ask after every commit while the
- * WAL held more than that: once the WAL could not start over (below) the
- * checkpointer ran without a pause, 30 to 60 checkpoints a second in
- * bench_http.sh, each with two fsyncs on the disk the writer's commits wait
- * for. */
 /* Asks the checkpointer for a round (under ws.mu): the WAL hook's and
  * the catch-up's one way to wake it. */
 static void
@@ -1149,6 +1142,13 @@ ckpt_ask_locked(struct gw_store *st)
     }
 }
 
+/* sqlite3_wal_hook on the writer's connection: runs after each commit,
+ * on the writer thread. It asks for a checkpoint once per
+ * GW_STORE_CKPT_FRAMES new frames. It used to ask after every commit while the
+ * WAL held more than that: once the WAL could not start over (below) the
+ * checkpointer ran without a pause, 30 to 60 checkpoints a second in
+ * bench_http.sh, each with two fsyncs on the disk the writer's commits wait
+ * for. */
 static int
 on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -1240,8 +1240,8 @@ gw_store_wal_catch_up(struct gw_store *st)
     pthread_mutex_lock(&st->ws.mu);
     st->ckpt_hold = 0;
     ckpt_note_locked(st, gen, src, nckpt);
-    st->ws.stats.catch_up_us_hist[gw_store_dur_bucket(us)]++;
-    st->ws.stats.catch_up_us_sum += us;
+    gw_store_dur_record(st->ws.stats.catch_up_us_hist,
+                        &st->ws.stats.catch_up_us_sum, us);
     pthread_mutex_unlock(&st->ws.mu);
 }
 

@@ -70,8 +70,9 @@ int gw_store_schema_version(struct gw_store *st);
  * a last bucket holds the longer ones. */
 #define GW_STORE_DUR_N 10
 extern const long long gw_store_dur_le_us[GW_STORE_DUR_N];
-/* The bucket of us (microseconds) on those bounds. */
-int gw_store_dur_bucket(int64_t us);
+/* Counts a duration of us microseconds into hist (GW_STORE_DUR_N + 1
+ * buckets on those bounds) and its sum. */
+void gw_store_dur_record(long long *hist, long long *sum_us, int64_t us);
 
 struct gw_store_stats {
     long long batches, requests, max_batch;

@@ -51,14 +51,9 @@ void
 gw_wq_record_waits(const struct gw_wreq *batch, int64_t now_us, long long *hist,
                    long long *sum_us)
 {
-    for (const struct gw_wreq *r = batch; r != NULL; r = r->next) {
-        int64_t us = now_us - r->queued_us;
-
-        if (r->w == NULL)
-            continue; /* an audit record or HSA answer: nobody waits */
-        hist[gw_store_dur_bucket(us)]++;
-        *sum_us += us;
-    }
+    for (const struct gw_wreq *r = batch; r != NULL; r = r->next)
+        if (r->w != NULL) /* not an audit record or HSA answer: one waits */
+            gw_store_dur_record(hist, sum_us, now_us - r->queued_us);
 }
 
 struct gw_wreq *

@@ -717,15 +717,15 @@ gw_write_audit_only(const struct gw_store_write *w)
 const long long gw_store_dur_le_us[GW_STORE_DUR_N] = {
     250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000};
 
-/* The bucket of a duration in gw_store_dur_le_us's histograms. */
-int
-gw_store_dur_bucket(int64_t us)
+void
+gw_store_dur_record(long long *hist, long long *sum_us, int64_t us)
 {
     int k = 0;
 
     while (k < GW_STORE_DUR_N && us > gw_store_dur_le_us[k])
         k++;
-    return k;
+    hist[k]++;
+    *sum_us += us;
 }
 
 void
@@ -741,10 +741,9 @@ gw_write_record_batch(struct gw_store_stats *stats, int n, int64_t batch_us,
     stats->batch_hist[b]++;
     if (n > stats->max_batch)
         stats->max_batch = n;
-    stats->batch_us_hist[gw_store_dur_bucket(batch_us)]++;
-    stats->batch_us_sum += batch_us;
-    stats->commit_us_hist[gw_store_dur_bucket(commit_us)]++;
-    stats->commit_us_sum += commit_us;
+    gw_store_dur_record(stats->batch_us_hist, &stats->batch_us_sum, batch_us);
+    gw_store_dur_record(stats->commit_us_hist, &stats->commit_us_sum,
+                        commit_us);
 }
 
 gw_rc
