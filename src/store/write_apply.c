@@ -40,6 +40,8 @@
         .kind = GW_ARG_TEXT, .s = (x)                                          \
     }
 #define P_NULL P_TEXT(NULL)
+/* Text, or SQL NULL when it is empty. */
+#define P_TEXT_OPT(x) P_TEXT((x)[0] ? (x) : NULL)
 #define P_I64(x)                                                               \
     {                                                                          \
         .kind = GW_ARG_I64, .i = (x)                                           \
@@ -470,6 +472,24 @@ licence_put(const struct apply_ctx *x)
     return step_run(x, &insert, p, NROWS(p), "licence");
 }
 
+gw_rc
+gw_write_pharmacy_put(gw_sql_run run, void *conn, const struct gw_pharmacy *ph)
+{
+    /* The pharmacy as it names itself in its application (Sök apotek). */
+    static const struct gw_sql sql = BOTH(
+        "INSERT INTO pharmacies (gln, name, actor, address, city, connected) "
+        "VALUES ($1,$2,$3,$4,$5,1) "
+        "ON CONFLICT (gln) DO UPDATE SET name = excluded.name, "
+        "actor = coalesce(excluded.actor, pharmacies.actor), "
+        "address = coalesce(excluded.address, pharmacies.address), "
+        "city = coalesce(excluded.city, pharmacies.city), connected = 1");
+    const struct gw_arg p[] = {P_TEXT(ph->gln), P_TEXT(ph->name),
+                               P_TEXT_OPT(ph->actor), P_TEXT_OPT(ph->address),
+                               P_TEXT_OPT(ph->city)};
+
+    return run_rows(run, conn, &sql, p, NROWS(p), "pharmacy_put");
+}
+
 /* What a case change implies beside the case row: the licence, the
  * product registry, the pharmacy register, the prescriber's consent
  * clock. */
@@ -567,12 +587,11 @@ enqueue(const struct apply_ctx *x, const struct gw_store_outbox_new *o,
         "INSERT INTO outbox (message_id, peer, kind, refnr, payload, state, "
         "attempts, next_attempt_ms, created_ms, updated_ms, target) VALUES "
         "($1,$2,$3,$4,$5,'pending',0,$6,$6,$6,$7)");
-    const char *refnr = x->res->refnr;
     const struct gw_arg p[] = {
         P_TEXT(message_id),
         P_TEXT(o->peer),
         P_TEXT(o->kind),
-        P_TEXT(refnr[0] ? refnr : NULL),
+        P_TEXT_OPT(x->res->refnr),
         P_BLOB(o->payload ? o->payload : "", o->payload_len),
         P_I64(x->now),
         P_TEXT(target)};
@@ -593,7 +612,7 @@ inbox_put(const struct apply_ctx *x, const struct gw_buf *resp)
     const struct gw_arg p[] = {P_TEXT(w->message_id),
                                P_TEXT(w->sender ? w->sender : "?"),
                                P_TEXT(w->content_hash ? w->content_hash : ""),
-                               P_TEXT(res->refnr[0] ? res->refnr : NULL),
+                               P_TEXT_OPT(res->refnr),
                                P_I64(res->version),
                                P_I64(w->response_status),
                                P_BLOB(resp->data ? resp->data : "", resp->len),
@@ -796,31 +815,14 @@ gw_write_head_store(gw_sql_run run, void *conn, const struct gw_write_head *h)
 }
 
 gw_rc
-gw_write_pharmacy_put(gw_sql_run run, void *conn, const struct gw_pharmacy *ph)
-{
-    /* The pharmacy as it names itself in its application (Sök apotek). */
-    static const struct gw_sql sql = BOTH(
-        "INSERT INTO pharmacies (gln, name, actor, address, city, connected) "
-        "VALUES ($1,$2,$3,$4,$5,1) ON CONFLICT (gln) DO UPDATE SET name = "
-        "excluded.name, actor = coalesce(excluded.actor, pharmacies.actor), "
-        "address = coalesce(excluded.address, pharmacies.address), city = "
-        "coalesce(excluded.city, pharmacies.city), connected = 1");
-    const struct gw_arg p[] = {P_TEXT(ph->gln), P_TEXT(ph->name),
-                               P_TEXT(ph->actor[0] ? ph->actor : NULL),
-                               P_TEXT(ph->address[0] ? ph->address : NULL),
-                               P_TEXT(ph->city[0] ? ph->city : NULL)};
-
-    return run_rows(run, conn, &sql, p, NROWS(p), "pharmacy_put");
-}
-
-gw_rc
 gw_write_hsa_put(gw_sql_run run, void *conn, const struct gw_hsa_entry *e)
 {
-    static const struct gw_sql sql = BOTH(
-        "INSERT INTO hsa_cache (person_hsa, answer, fetched_ms, expires_ms) "
-        "VALUES ($1,$2,$3,$4) ON CONFLICT (person_hsa) DO UPDATE SET answer "
-        "= excluded.answer, fetched_ms = excluded.fetched_ms, expires_ms = "
-        "excluded.expires_ms");
+    static const struct gw_sql sql =
+        BOTH("INSERT INTO hsa_cache (person_hsa, answer, fetched_ms, "
+             "expires_ms) VALUES ($1,$2,$3,$4) ON CONFLICT (person_hsa) "
+             "DO UPDATE SET answer = excluded.answer, "
+             "fetched_ms = excluded.fetched_ms, "
+             "expires_ms = excluded.expires_ms");
     const struct gw_arg p[] = {P_TEXT(e->person_hsa), P_BLOB(e->answer, e->len),
                                P_I64(e->fetched_ms), P_I64(e->expires_ms)};
 
