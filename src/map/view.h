@@ -18,13 +18,6 @@
 #include "core/err.h"
 #include "fhir/fhir.h"
 
-struct gw_views;
-
-/* Compiles the stylesheets of xslt_dir. Free with gw_views_free. */
-gw_rc gw_views_new(const char *xslt_dir, struct gw_views **out,
-                   struct gw_err *err) GW_WARN_UNUSED;
-void gw_views_free(struct gw_views *v);
-
 /* What the view stamps on the case. */
 struct gw_case_stamp {
     const char *base;   /* FHIR base URL, e.g. "http://host:8080/fhir" */
@@ -42,6 +35,13 @@ struct gw_case_stamp {
      * prescriber's). NULL or "": none of them. */
     const char *viewer_gln;
 };
+
+struct gw_views;
+
+/* Compiles the stylesheets of xslt_dir. Free with gw_views_free. */
+gw_rc gw_views_new(const char *xslt_dir, struct gw_views **out,
+                   struct gw_err *err) GW_WARN_UNUSED;
+void gw_views_free(struct gw_views *v);
 
 /* The FHIR Task.status that goes with a KLAS status. Static string. */
 const char *gw_view_task_status(const char *klas_status);
@@ -122,8 +122,6 @@ gw_rc gw_bundle_link(struct gw_bundle *b, const char *relation,
  * frees b. Caller frees *out. */
 gw_rc gw_bundle_take(struct gw_bundle *b, long total, const char *self_link,
                      struct gw_fhir_doc **out) GW_WARN_UNUSED;
-
-
 
 /* The value attribute at a '/'-separated path of child names below the
  * root resource ("channel/endpoint"), copied into buf; 1 if found and
