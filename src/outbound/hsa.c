@@ -180,35 +180,9 @@ gw_hsa_person_decode(const char *text, size_t len, struct gw_hsa_person *p)
 
 struct gw_hsa {
     struct gw_hsa_opts o;
-    char *orgs;
     struct gw_soap_pool *pool;
+    char orgs[]; /* o.beredskap_orgs, the gateway's own copy */
 };
-
-gw_rc
-gw_hsa_new(const struct gw_hsa_opts *o, struct gw_hsa **out)
-{
-    struct gw_hsa *h = calloc(1, sizeof(*h));
-    gw_rc rc;
-
-    *out = NULL;
-    if (h == NULL)
-        return GW_ENOMEM;
-    h->o = *o;
-    h->orgs = strdup(o->beredskap_orgs ? o->beredskap_orgs : "");
-    if (h->orgs == NULL) {
-        gw_hsa_free(h);
-        return GW_ENOMEM;
-    }
-    h->o.beredskap_orgs = h->orgs;
-    rc = gw_soap_pool_new(&o->peer, "HSA", &h->pool);
-    if (rc != GW_OK) {
-        gw_hsa_free(h);
-        return rc;
-    }
-    h->o.peer.url = gw_soap_pool_url(h->pool);
-    *out = h;
-    return GW_OK;
-}
 
 void
 gw_hsa_free(struct gw_hsa *h)
@@ -216,8 +190,31 @@ gw_hsa_free(struct gw_hsa *h)
     if (h == NULL)
         return;
     gw_soap_pool_free(h->pool);
-    free(h->orgs);
     free(h);
+}
+
+gw_rc
+gw_hsa_new(const struct gw_hsa_opts *o, struct gw_hsa **out)
+{
+    const char *orgs = o->beredskap_orgs ? o->beredskap_orgs : "";
+    size_t n = strlen(orgs) + 1;
+    struct gw_hsa *h = calloc(1, sizeof(*h) + n);
+    gw_rc rc;
+
+    *out = NULL;
+    if (h == NULL)
+        return GW_ENOMEM;
+    h->o = *o;
+    memcpy(h->orgs, orgs, n);
+    h->o.beredskap_orgs = h->orgs;
+    rc = gw_soap_pool_new(&o->peer, "HSA", &h->pool);
+    if (rc != GW_OK) {
+        free(h);
+        return rc;
+    }
+    h->o.peer.url = gw_soap_pool_url(h->pool);
+    *out = h;
+    return GW_OK;
 }
 
 /*

@@ -68,22 +68,20 @@ gw_rc
 gw_sched_start(struct gw_store *st, const struct gw_sched_opts *o,
                struct gw_sched **out)
 {
-    gw_rc rc = gw_sched_open(st, o, out);
+    struct gw_sched *s;
+    gw_rc rc = gw_sched_open(st, o, &s);
 
-    if (rc == GW_OK)
-        rc = gw_ticker_start(&(*out)->ticker, tick, *out, (*out)->o.tick_ms);
-    if (rc != GW_OK && *out != NULL) {
-        gw_sched_stop(*out);
-        *out = NULL;
-    }
+    if (rc == GW_OK &&
+        (rc = gw_ticker_start(&s->ticker, tick, s, s->o.tick_ms)) != GW_OK)
+        gw_sched_stop(s);
+    *out = rc == GW_OK ? s : NULL;
     return rc;
 }
 
 void
 gw_sched_stop(struct gw_sched *s)
 {
-    if (s == NULL)
-        return;
-    gw_ticker_stop(&s->ticker);
+    if (s != NULL)
+        gw_ticker_stop(&s->ticker);
     free(s);
 }
