@@ -18,7 +18,8 @@ and then until the cache of rendered case views reports itself full
 minutes at this load), but at most half of the run (the short form ends
 before it is full: noted). SQLite's page caches (the 8 readers, 256 KiB
 each, src/store/db.c) are full within the first minutes. Invariants: RSS
-growth < 5 %, no more fds other than sockets than at the end of the
+growth < 5 % (10 % when the warm-up ended before the view cache was
+full: the short form), no more fds other than sockets than at the end of the
 warm-up, every answer the planned one, no level=error line in the
 gateway's log, every LV callback OK, no dead letter.
 
@@ -268,6 +269,7 @@ def main():
         t.start()
     samples = []
     rss0 = fd0 = None
+    full = False
     busy_out = 0
     while time.time() - t0 < duration:
         time.sleep(5)
@@ -358,7 +360,19 @@ def main():
         rel.db_scalar(db, "SELECT count(*) FROM cases"), bev))
     sc.figure("outbox", rel.outbox_states(db))
     sc.figure("unplanned answers", dict(odd))
-    sc.check(growth < 5.0, "RSS grew %.1f %% after the warm-up" % growth)
+    # With the caches full at the end of the warm-up, what grows after it
+    # is a leak: at most 5 %. The short form ends its warm-up before they
+    # are full; their filling, and the noise of a quiet moment (the C
+    # heap in use moved by 1 MB between two of them in one run), made
+    # 0.1-6.7 % in ten runs of 2 minutes, while a 12-minute run whose
+    # warm-up ended with the caches full measured -2.5 %. There the bound
+    # is 10 %. It still catches a leak of about 2 KB a request: a build
+    # that leaked 512 bytes in each call of the server's request handler
+    # (8.4 MB more C heap in use after the warm-up) grew 19.0 %.
+    bound = 5.0 if full else 10.0
+    sc.check(growth < bound, "RSS grew %.1f %% after the warm-up (bound "
+             "%.0f %%: view cache %s then)" % (
+                 growth, bound, "full" if full else "not full"))
     sc.check(fd1[1] <= fd0[1], "fds other than sockets grew from %d to %d"
              % (fd0[1], fd1[1]))
     # Inbound: rel.Client closes its connection after each answer; what
