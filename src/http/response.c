@@ -372,20 +372,30 @@ on_audited(void *arg, gw_rc rc, const struct gw_err *err)
     gw_http_wake(r);
 }
 
-/* A held answer once its records are done: sent, or the refusal in its
- * place when they could not be stored. */
+/* Frees a held answer that is not to be sent. */
+static void
+drop_held(struct gw_req *r)
+{
+    if (r->held != NULL)
+        MHD_destroy_response(r->held);
+    r->held = NULL;
+}
+
+/* The resume of a held answer (gw_http_park), once its records are done:
+ * sent, or the refusal in its place when they could not be stored. */
 static enum MHD_Result
-send_held(struct gw_req *r)
+held_resume(struct gw_req *r, void *parked)
 {
     struct MHD_Response *resp = r->held;
     struct gw_answer e;
     enum MHD_Result ret;
 
-    r->held = NULL;
-    if (r->gone) {
-        MHD_destroy_response(resp); /* closed before it was sent */
+    (void)parked;
+    if (r->gone) { /* closed before it was sent */
+        drop_held(r);
         return MHD_NO;
     }
+    r->held = NULL;
     if (r->held_rc == GW_OK) {
         ret = MHD_queue_response(r->conn, r->held_status, resp);
         MHD_destroy_response(resp);
@@ -399,24 +409,7 @@ send_held(struct gw_req *r)
     return gw_fhir_send_answer(r, &e, 0);
 }
 
-/* Frees a held answer that is not to be sent. */
-static void
-drop_held(struct gw_req *r)
-{
-    if (r->held != NULL)
-        MHD_destroy_response(r->held);
-    r->held = NULL;
-}
-
-/* The resume of a held answer (gw_http_park). */
-static enum MHD_Result
-held_resume(struct gw_req *r, void *parked)
-{
-    (void)parked;
-    return send_held(r);
-}
-
-/* The answer waits for a->audit: resp is sent by send_held. */
+/* The answer waits for a->audit: resp is sent by held_resume. */
 static enum MHD_Result
 hold(struct gw_req *r, struct MHD_Response *resp, struct gw_answer *a)
 {
