@@ -212,6 +212,12 @@ static const char *const migrations[] = {
     "CREATE INDEX outbox_due ON outbox(peer, state, next_attempt_ms);"
     "CREATE INDEX outbox_target ON outbox(target, state)"
     "  WHERE target IS NOT NULL;",
+    /* 7: licences_nplid goes. Its one reader (shared_reads.c: the
+     * licences for a product) asks for the product number OR the folded
+     * name, so SQLite drives it from cases_status and never reads this
+     * index (EXPLAIN QUERY PLAN); the writer still kept it up at every
+     * new case. */
+    "DROP INDEX IF EXISTS licences_nplid;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

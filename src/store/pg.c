@@ -164,10 +164,12 @@ static const struct {
     /* 6: nothing: db.c's 6 rewrites how SQLite checks the outbox's
      * state; PostgreSQL's check stays as it is. */
     {6, "SELECT 1"},
+    /* 7: the unused index on licences(nplid) goes (db.c's 7). */
+    {7, "DROP INDEX IF EXISTS licences_nplid"},
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-_Static_assert(GW_STORE_SCHEMA_VERSION == 6,
+_Static_assert(GW_STORE_SCHEMA_VERSION == 7,
                "a new SQLite migration needs its PostgreSQL row in pg.c");
 
 /* --- parameters, queries, cells ------------------------------------- */

@@ -33,7 +33,7 @@
 struct gw_store;
 
 /* Latest schema version the code knows. */
-#define GW_STORE_SCHEMA_VERSION 6
+#define GW_STORE_SCHEMA_VERSION 7
 
 struct gw_store_opts {
     int readers;            /* reader connections (default 8) */

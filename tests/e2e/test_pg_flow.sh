@@ -20,7 +20,7 @@ APO=serial:SE7350000000-APO1
 
 "$KLASGW" -c "$CONF" migrate >"$dir/migrate.log" 2>&1 \
     || fail "migrate: $(cat "$dir/migrate.log")"
-grep -q 'postgresql: schema version 6 (latest 6), up to date' "$dir/migrate.log" \
+grep -q 'postgresql: schema version 7 (latest 7), up to date' "$dir/migrate.log" \
     || fail "migrate: $(cat "$dir/migrate.log")"
 
 wait_log() {   # PATTERN: LV's log has it within ~20 s

@@ -9,7 +9,7 @@ dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 export KLASGW_STORE_PATH="$dir/var/klasgw.db"
 k() { "$KLASGW" -c "$GW_SOURCE_DIR/adapter/klasgw.conf.example" "$@"; }
 
-k migrate | grep -q "schema version 6 (latest 6), up to date" || fail migrate
+k migrate | grep -q "schema version 7 (latest 7), up to date" || fail migrate
 [ -f "$KLASGW_STORE_PATH" ] || fail "migrate did not create the database"
 "$GW_BUILD_DIR/tests/store_seed" "$KLASGW_STORE_PATH" 5 >"$dir/refnrs"
 [ "$(wc -l <"$dir/refnrs")" -eq 5 ] || fail "seeding"

@@ -922,7 +922,7 @@ test_store_migration_6_keeps_the_outbox(void **state)
     sqlite3_close(db);
 
     assert_int_equal(fixture_open(f, &err), GW_OK);
-    assert_int_equal(gw_store_schema_version(f->st), 6);
+    assert_int_equal(gw_store_schema_version(f->st), GW_STORE_SCHEMA_VERSION);
     assert_int_equal(gw_store_integrity_check(f->st), GW_OK);
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE "
@@ -988,6 +988,39 @@ test_store_schema_has_no_check_with_in(void **state)
                      "insert): write it as comparisons joined by OR",
                      (const char *)sqlite3_column_text(s, 0));
     sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+/* A database of schema 6 comes to 7 without licences_nplid, an index
+ * no query reads (the licence search asks for the product number OR its
+ * name, and SQLite drives it from cases_status), with its licences as
+ * they were; a new database never has it. */
+static void
+test_store_migration_7_drops_the_unused_licence_index(void **state)
+{
+    static const char v6[] = "CREATE INDEX licences_nplid ON licences(nplid);"
+                             "PRAGMA user_version = 6;";
+    static const char has_index[] = "SELECT count(*) FROM sqlite_schema "
+                                    "WHERE name = 'licences_nplid'";
+    struct fixture *f = *state;
+    struct gw_err err;
+    sqlite3 *db;
+
+    if (fixture_pg_dsn() != NULL)
+        skip(); /* SQLite's schema */
+    gw_store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sql_int(db, has_index), 0);
+    assert_int_equal(sqlite3_exec(db, v6, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sql_int(db, has_index), 1);
+    sqlite3_close(db);
+
+    assert_int_equal(fixture_open(f, &err), GW_OK);
+    assert_int_equal(gw_store_schema_version(f->st), GW_STORE_SCHEMA_VERSION);
+    assert_int_equal(gw_store_integrity_check(f->st), GW_OK);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sql_int(db, has_index), 0);
     sqlite3_close(db);
 }
 
@@ -2029,6 +2062,7 @@ main(void)
         T(test_store_reopen_keeps_everything_and_schema),
         T(test_store_migration_6_keeps_the_outbox),
         T(test_store_schema_has_no_check_with_in),
+        T(test_store_migration_7_drops_the_unused_licence_index),
         T(test_store_newer_schema_refused_with_upgrade_advice),
         T(test_store_daily_optimize_survives_commits_meanwhile),
         T(test_store_hsa_cache_expires),
