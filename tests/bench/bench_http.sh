@@ -127,15 +127,18 @@ run() {
         'BEGIN {printf "%.2f", (b - a) / hz / (us / 1e6)}')
 }
 
-# single_commit NAME: the disk's single-commit rate (tests/tools/bench_store)
-# right before a run, with the gateway stopped and the page cache written
-# back first (sync): on this shared virtual disk the rate moved from 5,600
-# to 7,000 commits/s between runs an hour apart, and a run measured while
-# the last run's write-back went on would flatter the gateway. Sets single
-# and keeps each figure in $dir/single-NAME.
+# single_commit NAME [running]: the disk's single-commit rate
+# (tests/tools/bench_store) right before a run, with the page cache
+# written back first (sync) and the gateway stopped (or, with "running",
+# idle: the filled-store run keeps the gateway that filled it, as a
+# restart there put a tail into the half-peak run after it, client p99
+# 22-95 ms against 11-12 ms). On this shared virtual disk the rate moved
+# from 5,600 to 7,000 commits/s between runs an hour apart, and a run
+# measured while the last run's write-back went on would flatter the
+# gateway. Sets single and keeps each figure in $dir/single-NAME.
 singles=
 single_commit() {
-    stop_gateway
+    [ "${2:-}" = running ] || stop_gateway
     sync
     "$build/tests/bench_store" "$dir" "$((seconds < 5 ? seconds : 5))" single >"$dir/single-$1" 2>&1
     single=$(sed -n 's/.*synchronous=FULL): *\([0-9]*\) commits.*/\1/p' "$dir/single-$1")
@@ -163,8 +166,7 @@ done
 # grown costs (not one of the figures above).
 n_cases=$(sqlite3 "$dir/db/klasgw.db" 'SELECT count(*) FROM cases' 2>/dev/null || echo '?')
 ex=$top/fhir-profiles/examples/valid/motivation-enskild-searched.json
-single_commit filled
-start_gateway
+single_commit filled running
 run submit-json-filled "$seconds" "$conns" submit "$ex" "$(printf '%08x' $((RANDOM * 32768 + RANDOM)))"
 printf 'filled store (%s cases to begin with): submit json %s acknowledged submissions/s  p50 %s ms  p99 %s ms  = %.2f x the single-commit rate (%s commits/s just before; %.2f x the same JSON from an empty store)\n' \
     "$n_cases" "$rate" "$p50" "$p99" "$(awk -v a="$rate" -v b="$single" 'BEGIN {print (b > 0 ? a / b : 0)}')" \
