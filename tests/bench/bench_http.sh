@@ -130,9 +130,10 @@ run() {
 # single_commit NAME [running]: the disk's single-commit rate
 # (tests/tools/bench_store) right before a run, with the page cache
 # written back first (sync) and the gateway stopped (or, with "running",
-# idle: the filled-store run keeps the gateway that filled it, as a
-# restart there put a tail into the half-peak run after it, client p99
-# 22-95 ms against 11-12 ms). On this shared virtual disk the rate moved
+# idle: the filled-store run keeps the gateway that filled it, as it
+# did before; with a restart there the half-peak run after it had client
+# p99 22 and 95 ms in two of three runs (8 ms in the third), against
+# 10-12 ms in five runs without). On this shared virtual disk the rate moved
 # from 5,600 to 7,000 commits/s between runs an hour apart, and a run
 # measured while the last run's write-back went on would flatter the
 # gateway. Sets single and keeps each figure in $dir/single-NAME.
